@@ -1,0 +1,36 @@
+# empi_cc_library(NAME name SRCS ... DEPS ...)
+#   A static library whose public include root is the repository top and
+#   engine/include (for the public <empi/...> headers).
+function(empi_cc_library)
+  cmake_parse_arguments(ARG "" "NAME" "SRCS;DEPS" ${ARGN})
+  add_library(${ARG_NAME} STATIC ${ARG_SRCS})
+  target_include_directories(${ARG_NAME} PUBLIC
+    ${PROJECT_SOURCE_DIR} ${PROJECT_SOURCE_DIR}/engine/include)
+  target_link_libraries(${ARG_NAME} PUBLIC ${ARG_DEPS})
+endfunction()
+
+# empi_cc_test(NAME name SRCS ... DEPS ...)
+#   A GoogleTest binary registered with CTest, one CTest entry per test.
+function(empi_cc_test)
+  cmake_parse_arguments(ARG "" "NAME" "SRCS;DEPS" ${ARGN})
+  add_executable(${ARG_NAME} ${ARG_SRCS})
+  target_link_libraries(${ARG_NAME} PRIVATE ${ARG_DEPS} GTest::gtest GTest::gtest_main GTest::gmock)
+  gtest_discover_tests(${ARG_NAME}
+    WORKING_DIRECTORY ${PROJECT_SOURCE_DIR}
+    PROPERTIES ENVIRONMENT "EMPI_SOURCE_DIR=${PROJECT_SOURCE_DIR};EMPI_BINARY_DIR=${PROJECT_BINARY_DIR}"
+    DISCOVERY_TIMEOUT 60)
+endfunction()
+
+# empi_embed_file(OUT_CC SYMBOL FILE)
+#   Generates a .cc defining `extern const std::string_view SYMBOL` holding the
+#   bytes of FILE, so shipped data files (name tables, postcode districts) are
+#   part of the binary and need no install path at run time.
+function(empi_embed_file OUT_VAR SYMBOL FILE)
+  set(out ${CMAKE_CURRENT_BINARY_DIR}/embedded_${SYMBOL}.cc)
+  add_custom_command(OUTPUT ${out}
+    COMMAND ${CMAKE_COMMAND} -DIN=${FILE} -DOUT=${out} -DSYMBOL=${SYMBOL}
+            -P ${PROJECT_SOURCE_DIR}/cmake/EmbedFile.cmake
+    DEPENDS ${FILE} ${PROJECT_SOURCE_DIR}/cmake/EmbedFile.cmake
+    COMMENT "Embedding ${FILE}")
+  set(${OUT_VAR} ${out} PARENT_SCOPE)
+endfunction()

@@ -1,0 +1,23 @@
+// Copyright EMPI developers.
+//
+// The `empi` command: batch linkage, real-time resolution, objections,
+// steward actions, audit, generation and evaluation.
+#include "CLI/CLI.hpp"
+#include "engine/cli/command.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"EMPI: enterprise master patient index and matching engine", "empi"};
+  app.require_subcommand(1);
+  int exit_code = empi::cli::kExitOk;
+  empi::cli::RegisterLinkCommands(app, &exit_code);
+  empi::cli::RegisterGenerateCommand(app, &exit_code);
+  empi::cli::RegisterEvaluateCommand(app, &exit_code);
+  empi::cli::RegisterRealtimeCommands(app, &exit_code);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? 0 : empi::cli::kExitUsage;
+  }
+  return exit_code;
+}

@@ -1,0 +1,2 @@
+// Copyright EMPI developers.
+// Placeholder: implementation in progress.

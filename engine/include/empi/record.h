@@ -1,0 +1,54 @@
+// Copyright EMPI developers.
+//
+// record.h: one contributor record, as a feed delivers it.
+//
+// A Record is keyed by (source, record_id): `source` is the contributor's
+// code (a GP practice code, "RKB", "RYA", ...), `record_id` the contributor's
+// own identifier. A record seen again under the same key replaces the stored
+// one. Field values are kept exactly as delivered (after the feed reader has
+// put date_of_birth into ISO form), so an invalid NHS number or a malformed
+// postcode stays on the record and is reported; the matchers decide what
+// counts as evidence.
+//
+//   empi::Record r;
+//   r.source = "RKB";
+//   r.record_id = "K1234567";
+//   r.family_name = "Nowak";
+//   r.given_names = "Łukasz Piotr";
+//   r.date_of_birth = "1984-03-07";
+//
+// Thread-safety: a plain value type.
+#ifndef EMPI_RECORD_H_
+#define EMPI_RECORD_H_
+
+#include <string>
+#include <string_view>
+
+namespace empi {
+
+struct Record {
+  std::string source;
+  std::string record_id;
+  std::string nhs_number;     // as delivered; may be empty or invalid
+  std::string family_name;
+  std::string given_names;    // first, then middle names, space separated
+  std::string date_of_birth;  // ISO YYYY-MM-DD, or empty; raw text if unparseable
+  std::string sex;            // as delivered: M, F, U, male, female, ...
+  std::string postcode;       // as delivered
+  std::string address;
+  bool restricted = false;    // address must never be shown in any output
+
+  // The storage key: source, a NUL byte, record_id.
+  std::string Key() const;
+
+  friend bool operator==(const Record&, const Record&) = default;
+};
+
+// Splits a key made by Record::Key() back into (source, record_id).
+// Returns false if `key` holds no NUL separator.
+bool SplitRecordKey(std::string_view key, std::string_view* source,
+                    std::string_view* record_id);
+
+}  // namespace empi
+
+#endif  // EMPI_RECORD_H_

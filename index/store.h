@@ -1,0 +1,252 @@
+// Copyright EMPI developers.
+//
+// store.h: the RocksDB database that holds everything EMPI knows.
+//
+// index/ owns every byte RocksDB stores. docs/format/store.md describes each
+// column family, key and value encoding; kFormatVersion is written to the
+// meta column family at creation and checked on open.
+//
+// Column families (the names are part of the persistent format):
+//   records         record key (source \0 record_id) -> RecordValue
+//   person_records  person id (8 bytes big-endian) + record key -> ""
+//   persons         person id -> PersonValue
+//   block_keys      rule id (1 byte) + blocking key + \0 + record key -> ""
+//   nhs_index       NHS number (8 bytes big-endian) + record key -> ""
+//   model           "current" -> model JSON
+//   review          record key a + \0\0 + record key b -> ReviewValue (a < b)
+//   manual          "never\0" + key a + \0\0 + key b -> ""  (a < b)
+//   objections      "pending\0" + NHS number or demographic key -> ObjectionValue
+//   history         person id + sequence (8 bytes BE) -> HistoryEvent JSON
+//   audit           sequence (8 bytes BE) -> AuditValue (hash chained)
+//   meta            text keys ("format_version", "next_person_id", runs ...)
+//
+// Every unit of change goes through Commit(): one rocksdb::WriteBatch,
+// applied atomically, optionally with one audit event chained into it, so a
+// crash leaves either all of a change or none of it.
+//
+//   EMPI_ASSIGN_OR_RETURN(auto store, index::Store::Open(dir, {}));
+//   index::ChangeSet changes;
+//   changes.PutRecord(stored_record);
+//   changes.AddMembership(person_id, stored_record.record.Key());
+//   EMPI_RETURN_IF_ERROR(store->Commit(&changes, &event, /*sync=*/true));
+//
+// Thread-safety: a Store is safe for concurrent use from many threads.
+// Concurrent Commit() calls with sync=true are grouped: one leader writes
+// and syncs the write-ahead log for everyone waiting (group commit), and
+// audit events are chained in the order their changes are applied.
+#ifndef EMPI_INDEX_STORE_H_
+#define EMPI_INDEX_STORE_H_
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "empi/record.h"
+#include "rocksdb/db.h"
+#include "rocksdb/write_batch.h"
+
+namespace empi::index {
+
+// Part of the persistent format: bump when any encoding changes.
+inline constexpr uint32_t kFormatVersion = 1;
+
+// Do not change the values of existing entries: part of the persistent format.
+enum class Cf : uint8_t {
+  kRecords = 0,
+  kPersonRecords = 1,
+  kPersons = 2,
+  kBlockKeys = 3,
+  kNhsIndex = 4,
+  kModel = 5,
+  kReview = 6,
+  kManual = 7,
+  kObjections = 8,
+  kHistory = 9,
+  kAudit = 10,
+  kMeta = 11,
+};
+inline constexpr int kNumCfs = 12;
+std::string_view CfName(Cf cf);
+
+struct StoredRecord {
+  Record record;
+  uint64_t person_id = 0;
+};
+
+// How an objection reached us. Part of the persistent format.
+enum class ObjectionMethod : uint8_t { kNone = 0, kForm = 1, kPhone = 2, kLetter = 3, kOnline = 4, kSteward = 5 };
+
+struct PersonValue {
+  bool objection = false;
+  int64_t objection_time_us = 0;  // Unix microseconds, when registered
+  ObjectionMethod objection_method = ObjectionMethod::kNone;
+  std::string objection_reference;  // the form's reference, free text
+  int64_t created_time_us = 0;
+};
+
+struct ReviewValue {
+  double match_weight = 0;
+  double match_probability = 0;
+  std::string reason;  // "between thresholds", "nhs conflict", "weak group"
+};
+
+// A pending objection: registered before any of the patient's records were
+// stored; applied to the person whose record first matches it.
+struct ObjectionValue {
+  int64_t time_us = 0;
+  ObjectionMethod method = ObjectionMethod::kForm;
+  std::string reference;
+  // Demographics as on the form, for pending demographic objections.
+  std::string nhs_number, family_name, given_names, date_of_birth, postcode;
+};
+
+// One audit event, as the caller describes it; the store adds sequence,
+// time (if zero) and the hash chain.
+struct AuditEvent {
+  int64_t time_us = 0;
+  std::string requester, organisation, role, purpose;
+  std::string action;   // "resolve", "search", "view", "object", "merge", ...
+  std::string outcome;  // "ok", "allowed", "denied: objection", ...
+  std::vector<uint64_t> persons;
+  std::vector<std::string> records;  // record keys (source \0 record_id)
+};
+
+struct StoredAuditEvent {
+  uint64_t sequence = 0;
+  AuditEvent event;
+  std::string prev_hash;  // 32 bytes SHA-256
+  std::string hash;       // SHA-256(prev_hash || canonical encoding)
+};
+
+// Key and value encodings. Decoders return false on malformed input.
+std::string EncodeU64(uint64_t v);  // 8 bytes big-endian
+uint64_t DecodeU64(std::string_view eight);
+std::string PersonRecordKey(uint64_t person_id, std::string_view record_key);
+std::string BlockKey(uint8_t rule, std::string_view blocking_key, std::string_view record_key);
+std::string NhsIndexKey(uint64_t nhs, std::string_view record_key);
+std::string PairKey(std::string_view a, std::string_view b);  // orders a, b
+bool SplitPairKey(std::string_view pair_key, std::string* a, std::string* b);
+std::string EncodeRecordValue(const StoredRecord& r);
+bool DecodeRecordValue(std::string_view record_key, std::string_view value, StoredRecord* r);
+std::string EncodePersonValue(const PersonValue& p);
+bool DecodePersonValue(std::string_view value, PersonValue* p);
+std::string EncodeReviewValue(const ReviewValue& v);
+bool DecodeReviewValue(std::string_view value, ReviewValue* v);
+std::string EncodeObjectionValue(const ObjectionValue& v);
+bool DecodeObjectionValue(std::string_view value, ObjectionValue* v);
+
+// A unit of change: a WriteBatch with typed helpers. Nothing is visible
+// until Store::Commit applies it.
+class ChangeSet {
+ public:
+  void PutRecord(const StoredRecord& r);
+  void DeleteRecord(std::string_view record_key);
+  void AddMembership(uint64_t person_id, std::string_view record_key);
+  void RemoveMembership(uint64_t person_id, std::string_view record_key);
+  void PutPerson(uint64_t person_id, const PersonValue& p);
+  void DeletePerson(uint64_t person_id);
+  void PutBlockKey(uint8_t rule, std::string_view blocking_key, std::string_view record_key);
+  void DeleteBlockKey(uint8_t rule, std::string_view blocking_key, std::string_view record_key);
+  void PutNhs(uint64_t nhs, std::string_view record_key);
+  void DeleteNhs(uint64_t nhs, std::string_view record_key);
+  void PutReview(std::string_view a, std::string_view b, const ReviewValue& v);
+  void DeleteReview(std::string_view a, std::string_view b);
+  void PutNeverLink(std::string_view a, std::string_view b);
+  void PutPendingObjection(std::string_view key, const ObjectionValue& v);
+  void DeletePendingObjection(std::string_view key);
+  void AppendHistory(uint64_t person_id, uint64_t sequence, std::string_view json);
+  void PutModel(std::string_view json);
+  void PutMeta(std::string_view key, std::string_view value);
+
+  bool empty() const { return batch_.Count() == 0; }
+  size_t ApproximateSize() const { return batch_.GetDataSize(); }
+  rocksdb::WriteBatch* batch() { return &batch_; }
+
+ private:
+  friend class Store;
+  rocksdb::WriteBatch batch_;
+  // Set by Store::Open's caller through Store::NewChangeSet(); handles are
+  // needed to address column families.
+  std::vector<rocksdb::ColumnFamilyHandle*> cfs_;
+};
+
+struct StoreOptions {
+  // Behaviour
+  bool create_if_missing = true;  // Default: true
+  bool read_only = false;         // Default: false
+  // Performance
+  size_t block_cache_bytes = 256 << 20;  // Default: 256 MiB
+  bool bulk_load = false;  // Default: false. Larger memtables, no compression
+                           // on level 0, for a first load of millions.
+};
+
+class Store {
+ public:
+  // Opens (creating if allowed) the database in `path`. Returns
+  // FailedPrecondition if the stored format version is not kFormatVersion,
+  // and the RocksDB error otherwise.
+  static absl::StatusOr<std::unique_ptr<Store>> Open(const std::string& path,
+                                                     const StoreOptions& options);
+  ~Store();
+
+  // A ChangeSet bound to this store's column families.
+  ChangeSet NewChangeSet() const;
+
+  // Applies `changes` atomically, with `event` (if not null) chained into the
+  // audit trail in the same write. With sync, returns only once the
+  // write-ahead log is on disk. On success, *sequence (if given) is the
+  // event's audit sequence number.
+  absl::Status Commit(ChangeSet* changes, const AuditEvent* event, bool sync,
+                      uint64_t* sequence = nullptr);
+
+  // Reserves `n` consecutive person ids and returns the first. The counter is
+  // persisted in the next Commit (ids are never reused, even after a crash,
+  // because the counter is written in the same batch as the persons using it).
+  uint64_t AllocatePersonIds(uint64_t n, ChangeSet* changes);
+
+  // Point reads. `snapshot` may be null for the latest state.
+  absl::StatusOr<std::optional<StoredRecord>> GetRecord(std::string_view record_key,
+                                                        const rocksdb::Snapshot* snapshot = nullptr) const;
+  absl::StatusOr<std::optional<PersonValue>> GetPerson(uint64_t person_id,
+                                                       const rocksdb::Snapshot* snapshot = nullptr) const;
+  // Record keys of a person, in key order.
+  absl::StatusOr<std::vector<std::string>> PersonRecords(uint64_t person_id,
+                                                         const rocksdb::Snapshot* snapshot = nullptr) const;
+  // Record keys sharing (rule, blocking_key), at most `limit` (the cap on an
+  // oversized block); *truncated set when more exist.
+  absl::StatusOr<std::vector<std::string>> BlockMembers(uint8_t rule, std::string_view blocking_key,
+                                                        size_t limit, bool* truncated,
+                                                        const rocksdb::Snapshot* snapshot = nullptr) const;
+  absl::StatusOr<std::vector<std::string>> RecordsWithNhs(uint64_t nhs,
+                                                          const rocksdb::Snapshot* snapshot = nullptr) const;
+  absl::StatusOr<std::optional<std::string>> GetModel() const;
+  absl::StatusOr<std::optional<std::string>> GetMeta(std::string_view key) const;
+  absl::StatusOr<bool> IsNeverLink(std::string_view a, std::string_view b) const;
+
+  // Audit trail: every event in sequence order, and a verification of the
+  // chain (detects altered, removed, inserted or reordered events). Verify
+  // returns OK or DataLoss naming the first bad sequence number.
+  absl::Status ForEachAuditEvent(const std::function<bool(const StoredAuditEvent&)>& fn) const;
+  absl::Status VerifyAuditChain(uint64_t* events_checked) const;
+
+  const rocksdb::Snapshot* GetSnapshot() const;
+  void ReleaseSnapshot(const rocksdb::Snapshot* s) const;
+  rocksdb::DB* db() const;
+  rocksdb::ColumnFamilyHandle* cf(Cf cf) const;
+  // Flushes memtables and syncs the WAL (end of a bulk load).
+  absl::Status Flush();
+
+ private:
+  class Impl;
+  explicit Store(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace empi::index
+
+#endif  // EMPI_INDEX_STORE_H_

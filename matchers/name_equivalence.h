@@ -1,0 +1,49 @@
+// Copyright EMPI developers.
+//
+// name_equivalence.h: given names that stand for the same name.
+//
+// Nicknames and transliteration variants (William/Bill/Will/Billy,
+// Margaret/Peggy/Maggie/Meg, Mohammed/Muhammad/Mohamed, Aleksander/
+// Alexander, ...) from datasets/names/given_name_equivalents.csv, which is
+// embedded in the binary at build time. Each line of that file is one group
+// of normalised names; a name may belong to several groups (Alex is in both
+// Alexander's and Alexandra's).
+//
+//   const auto& eq = empi::NameEquivalence::Default();
+//   eq.Equivalent("bill", "william");  // true
+//
+// Thread-safety: immutable after construction; Default() is thread-safe.
+#ifndef EMPI_MATCHERS_NAME_EQUIVALENCE_H_
+#define EMPI_MATCHERS_NAME_EQUIVALENCE_H_
+
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+
+namespace empi {
+
+class NameEquivalence {
+ public:
+  // Parses the CSV text described above.
+  static absl::StatusOr<NameEquivalence> Parse(std::string_view csv);
+  // The shipped table.
+  static const NameEquivalence& Default();
+
+  // True when a and b (normalised tokens) share a group or are equal.
+  bool Equivalent(std::string_view a, std::string_view b) const;
+  // Group ids of a name, empty if none.
+  const std::vector<uint32_t>& GroupsOf(std::string_view name) const;
+  // The smallest group id of the name, or 0 when it has no group (ids start
+  // at 1): a cheap canonical key for blocking.
+  uint32_t CanonicalGroup(std::string_view name) const;
+
+ private:
+  absl::flat_hash_map<std::string, std::vector<uint32_t>> groups_;
+};
+
+}  // namespace empi
+
+#endif  // EMPI_MATCHERS_NAME_EQUIVALENCE_H_
