@@ -1,2 +1,682 @@
 // Copyright EMPI developers.
-// Placeholder: implementation in progress.
+#include "engine/feed/feed_reader.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <deque>
+#include <iterator>
+#include <utility>
+
+#include "absl/container/flat_hash_map.h"
+#include "empi/status_macros.h"
+#include "fmt/format.h"
+#include "matchers/nhs_number.h"
+#include "matchers/postcode.h"
+
+namespace empi {
+namespace {
+
+// absl::StrCat cannot take std::string_view in Debian's Abseil build.
+template <typename... Args>
+std::string Cat(const Args&... args) {
+  std::string out;
+  (fmt::format_to(std::back_inserter(out), "{}", args), ...);
+  return out;
+}
+
+std::string_view StripBlanks(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+std::string ToLower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------
+// File access and encoding.
+
+absl::StatusOr<std::string> ReadWholeFile(const std::string& path) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (f == nullptr) return absl::NotFoundError(Cat(path, ": cannot open feed"));
+  std::string data;
+  if (std::fseek(f, 0, SEEK_END) == 0) {
+    long size = std::ftell(f);
+    if (size > 0) data.reserve(static_cast<size_t>(size));
+    std::fseek(f, 0, SEEK_SET);
+  }
+  char buf[1 << 16];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof(buf), f)) > 0) data.append(buf, n);
+  bool failed = std::ferror(f) != 0;
+  std::fclose(f);
+  if (failed) return absl::DataLossError(Cat(path, ": read error"));
+  return data;
+}
+
+// Offset of the first byte that is not part of well-formed UTF-8 (no
+// overlongs, no surrogates, nothing above U+10FFFF), or npos.
+size_t FindInvalidUtf8(std::string_view s) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const size_t n = s.size();
+  size_t i = 0;
+  auto cont = [&](size_t k) { return k < n && (p[k] & 0xC0) == 0x80; };
+  while (i < n) {
+    if (i + 8 <= n) {
+      uint64_t w;
+      std::memcpy(&w, p + i, 8);
+      if ((w & 0x8080808080808080ULL) == 0) {
+        i += 8;
+        continue;
+      }
+    }
+    unsigned char c = p[i];
+    if (c < 0x80) {
+      ++i;
+    } else if (c >= 0xC2 && c <= 0xDF) {
+      if (!cont(i + 1)) return i;
+      i += 2;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      if (i + 1 >= n) return i;
+      unsigned char c1 = p[i + 1];
+      bool ok = c == 0xE0 ? (c1 >= 0xA0 && c1 <= 0xBF)
+              : c == 0xED ? (c1 >= 0x80 && c1 <= 0x9F)
+                          : (c1 & 0xC0) == 0x80;
+      if (!ok || !cont(i + 2)) return i;
+      i += 3;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      if (i + 1 >= n) return i;
+      unsigned char c1 = p[i + 1];
+      bool ok = c == 0xF0 ? (c1 >= 0x90 && c1 <= 0xBF)
+              : c == 0xF4 ? (c1 >= 0x80 && c1 <= 0x8F)
+                          : (c1 & 0xC0) == 0x80;
+      if (!ok || !cont(i + 2) || !cont(i + 3)) return i;
+      i += 4;
+    } else {
+      return i;
+    }
+  }
+  return std::string_view::npos;
+}
+
+// ---------------------------------------------------------------------------
+// CSV scanning: a hand-written state machine over the whole file in memory.
+// Unescaped field values are views into the file; values with "" escapes
+// are copied into a pool whose strings never move (a deque).
+
+struct CsvRow {
+  std::vector<std::string_view> fields;
+  uint64_t line = 0;          // where the row starts
+  std::string_view raw;       // the row's text without its line end
+  int bad_quote_field = -1;   // first field with text after its closing quote
+};
+
+class CsvScanner {
+ public:
+  CsvScanner(std::string_view data, size_t start, char delimiter, bool trim)
+      : d_(data), pos_(start), line_start_(start), delim_(delimiter), trim_(trim) {}
+
+  // Reads the next non-blank row into *row. Returns false at end of input.
+  // On an unterminated quote returns false and sets *error.
+  bool Next(CsvRow* row, absl::Status* error, const std::string& path) {
+    const size_t n = d_.size();
+    // Skip blank lines: they hold no data.
+    while (pos_ < n) {
+      if (d_[pos_] == '\n') {
+        NewLineAt(pos_++);
+      } else if (d_[pos_] == '\r' && (pos_ + 1 == n || d_[pos_ + 1] == '\n')) {
+        ++pos_;
+      } else {
+        break;
+      }
+    }
+    if (pos_ >= n) return false;
+
+    row->fields.clear();
+    row->bad_quote_field = -1;
+    row->line = line_;
+    pool_used_ = 0;
+    const size_t row_start = pos_;
+    size_t row_end;
+    while (true) {
+      if (trim_) SkipBlanks();
+      std::string_view value;
+      if (pos_ < n && d_[pos_] == '"') {
+        if (!ScanQuoted(&value, error, path)) return false;
+        SkipBlanks();
+        if (pos_ < n && d_[pos_] != delim_ && !AtLineEnd()) {
+          if (row->bad_quote_field < 0) {
+            row->bad_quote_field = static_cast<int>(row->fields.size());
+          }
+          while (pos_ < n && d_[pos_] != delim_ && d_[pos_] != '\n') ++pos_;
+        }
+      } else {
+        size_t begin = pos_;
+        const char* p = d_.data() + pos_;
+        const char* end = d_.data() + n;
+        const char delim = delim_;
+        while (p < end && *p != delim && *p != '\n') ++p;
+        pos_ = p - d_.data();
+        size_t stop = pos_;
+        if (stop > begin && d_[stop - 1] == '\r' && (stop == n || d_[stop] == '\n')) --stop;
+        value = d_.substr(begin, stop - begin);
+        if (trim_) {
+          while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) {
+            value.remove_suffix(1);
+          }
+        }
+      }
+      row->fields.push_back(value);
+      if (pos_ < n && d_[pos_] == delim_) {
+        ++pos_;
+        continue;
+      }
+      // End of row: line end or end of input.
+      row_end = pos_;
+      if (row_end > row_start && d_[row_end - 1] == '\r') --row_end;
+      if (pos_ < n && d_[pos_] == '\r') ++pos_;
+      if (pos_ < n && d_[pos_] == '\n') NewLineAt(pos_++);
+      break;
+    }
+    row->raw = d_.substr(row_start, row_end - row_start);
+    return true;
+  }
+
+ private:
+  void NewLineAt(size_t offset) {
+    ++line_;
+    line_start_ = offset + 1;
+  }
+  void SkipBlanks() {
+    while (pos_ < d_.size() && (d_[pos_] == ' ' || d_[pos_] == '\t')) ++pos_;
+  }
+  bool AtLineEnd() const {
+    return d_[pos_] == '\n' ||
+           (d_[pos_] == '\r' && (pos_ + 1 == d_.size() || d_[pos_ + 1] == '\n'));
+  }
+
+  // pos_ is at an opening quote. Leaves pos_ after the closing quote.
+  bool ScanQuoted(std::string_view* value, absl::Status* error,
+                  const std::string& path) {
+    const uint64_t open_line = line_;
+    const size_t open_col = pos_ - line_start_ + 1;
+    const size_t begin = ++pos_;
+    bool escaped = false;
+    while (true) {
+      const void* q = std::memchr(d_.data() + pos_, '"', d_.size() - pos_);
+      size_t quote = q ? static_cast<const char*>(q) - d_.data() : d_.size();
+      for (const char* nl = d_.data() + pos_;
+           (nl = static_cast<const char*>(std::memchr(nl, '\n', d_.data() + quote - nl)));
+           ++nl) {
+        NewLineAt(nl - d_.data());
+      }
+      if (q == nullptr) {
+        *error = absl::InvalidArgumentError(Cat(
+            path, ":", open_line, ":", open_col,
+            ": quoted field is never closed (quote opened here)"));
+        return false;
+      }
+      if (quote + 1 < d_.size() && d_[quote + 1] == '"') {
+        escaped = true;
+        pos_ = quote + 2;
+        continue;
+      }
+      pos_ = quote + 1;
+      std::string_view inner = d_.substr(begin, quote - begin);
+      if (!escaped) {
+        *value = inner;
+        return true;
+      }
+      if (pool_used_ == pool_.size()) pool_.emplace_back();
+      std::string& out = pool_[pool_used_++];
+      out.clear();
+      for (size_t i = 0; i < inner.size(); ++i) {
+        out.push_back(inner[i]);
+        if (inner[i] == '"') ++i;  // the second quote of a "" pair
+      }
+      *value = out;
+      return true;
+    }
+  }
+
+  std::string_view d_;
+  size_t pos_;
+  size_t line_start_;
+  uint64_t line_ = 1;
+  char delim_;
+  bool trim_;
+  std::deque<std::string> pool_;
+  size_t pool_used_ = 0;
+};
+
+// ---------------------------------------------------------------------------
+// Header resolution.
+
+enum Slot {
+  kSource, kRecordId, kNhs, kFamily, kGiven, kDob, kSex, kPostcode, kAddress,
+  kRestricted, kNumSlots
+};
+constexpr std::string_view kSlotNames[kNumSlots] = {
+    "source", "record_id", "nhs_number", "family_name", "given_names",
+    "date_of_birth", "sex", "postcode", "address", "restricted"};
+
+struct Layout {
+  int col[kNumSlots];
+  int full_name = -1;
+  std::vector<int> address_parts;
+  size_t num_columns = 0;
+};
+
+std::string NormalizeName(std::string_view name) {
+  return ToLower(StripBlanks(name));
+}
+
+absl::StatusOr<Layout> ResolveHeader(const std::string& path, const CsvRow& header,
+                                     const Mapping* mapping, bool have_source,
+                                     std::vector<std::string>* warnings) {
+  const std::string where = Cat(path, ":", header.line);
+  Layout layout;
+  layout.num_columns = header.fields.size();
+  std::vector<std::string> names;
+  names.reserve(header.fields.size());
+  for (std::string_view f : header.fields) names.push_back(NormalizeName(f));
+  std::vector<bool> used(names.size(), false);
+
+  // Finds a column; a name used twice in the header cannot be resolved.
+  auto find = [&](const std::string& wanted, std::string_view role) -> absl::StatusOr<int> {
+    int found = -1;
+    for (size_t i = 0; i < names.size(); ++i) {
+      if (names[i] != wanted) continue;
+      if (found >= 0) {
+        return absl::InvalidArgumentError(Cat(
+            where, ":", i + 1, ": header: column '", wanted, "' (", role,
+            ") appears more than once (columns ", found + 1, " and ", i + 1, ")"));
+      }
+      found = static_cast<int>(i);
+    }
+    if (found >= 0) used[found] = true;
+    return found;
+  };
+  auto missing = [&](const std::string& wanted, std::string_view role) {
+    return absl::InvalidArgumentError(Cat(
+        where, ": header: required column '", wanted, "' (", role, ") missing"));
+  };
+
+  for (int s = 0; s < kNumSlots; ++s) {
+    std::string_view field = kSlotNames[s];
+    layout.col[s] = -1;
+    std::optional<std::string> stated;
+    if (mapping != nullptr) {
+      for (const auto& [f, c] : mapping->columns) {
+        if (f == field) stated = NormalizeName(c);
+      }
+      // These fields come from the combined columns instead.
+      if (!stated && mapping->name && (s == kFamily || s == kGiven)) continue;
+      if (!stated && !mapping->address.empty() && s == kAddress) continue;
+    }
+    const std::string wanted = stated ? *stated : std::string(field);
+    absl::StatusOr<int> col = find(wanted, field);
+    if (!col.ok()) return col.status();
+    layout.col[s] = *col;
+    if (*col >= 0) continue;
+    bool required;
+    if (stated) {
+      required = true;
+    } else if (s == kRecordId) {
+      required = true;
+    } else if (s == kSource) {
+      required = !have_source;
+    } else {
+      required = mapping == nullptr && s != kAddress && s != kRestricted;
+    }
+    if (required) return missing(wanted, field);
+  }
+  if (mapping != nullptr && mapping->name) {
+    const std::string wanted = NormalizeName(mapping->name->column);
+    absl::StatusOr<int> col = find(wanted, "name");
+    if (!col.ok()) return col.status();
+    if (*col < 0) return missing(wanted, "name");
+    layout.full_name = *col;
+  }
+  if (mapping != nullptr) {
+    for (const std::string& part : mapping->address) {
+      const std::string wanted = NormalizeName(part);
+      absl::StatusOr<int> col = find(wanted, "address");
+      if (!col.ok()) return col.status();
+      if (*col < 0) return missing(wanted, "address");
+      layout.address_parts.push_back(*col);
+    }
+    for (const std::string& ignored : mapping->ignore) {
+      const std::string wanted = NormalizeName(ignored);
+      for (size_t i = 0; i < names.size(); ++i) {
+        if (names[i] == wanted) used[i] = true;
+      }
+    }
+  }
+  if (layout.col[kNhs] < 0 && layout.col[kFamily] < 0 && layout.col[kGiven] < 0 &&
+      layout.col[kDob] < 0 && layout.full_name < 0) {
+    return absl::InvalidArgumentError(Cat(
+        where, ": header: no identifying column (nhs_number, family_name, "
+               "given_names, date_of_birth or a name column)"));
+  }
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (used[i]) continue;
+    warnings->push_back(Cat(
+        path, ": column ", i + 1,
+        names[i].empty() ? std::string(" (unnamed)") : Cat(" '", names[i], "'"),
+        " is not a known field and is ignored"));
+  }
+  return layout;
+}
+
+// ---------------------------------------------------------------------------
+// Field helpers.
+
+// Splits a whole-name value into the record's family and given names.
+void SplitName(std::string_view full, NameOrder order, Record* r) {
+  full = StripBlanks(full);
+  if (order == NameOrder::kFamilyCommaGiven) {
+    size_t comma = full.find(',');
+    r->family_name.assign(StripBlanks(full.substr(0, comma)));
+    if (comma != std::string_view::npos) {
+      r->given_names.assign(StripBlanks(full.substr(comma + 1)));
+    }
+    return;
+  }
+  auto blank = [](char c) { return c == ' ' || c == '\t'; };
+  if (order == NameOrder::kFamilyFirst) {
+    size_t cut = std::find_if(full.begin(), full.end(), blank) - full.begin();
+    r->family_name.assign(full.substr(0, cut));
+    r->given_names.assign(StripBlanks(full.substr(cut)));
+  } else {
+    size_t cut = std::find_if(full.rbegin(), full.rend(), blank) - full.rbegin();
+    r->family_name.assign(full.substr(full.size() - cut));
+    r->given_names.assign(StripBlanks(full.substr(0, full.size() - cut)));
+  }
+}
+
+// 0/1/true/false/yes/no/y/n (any case); empty is false.
+std::optional<bool> ParseFlag(std::string_view v) {
+  std::string s = ToLower(StripBlanks(v));
+  if (s.empty() || s == "0" || s == "false" || s == "no" || s == "n") return false;
+  if (s == "1" || s == "true" || s == "yes" || s == "y") return true;
+  return std::nullopt;
+}
+
+// The only format `v` could fit, judged by its separators: '-' only in
+// ISO, '/' only in DD/MM/YYYY, neither in YYYYMMDD.
+DateFormat CandidateFormat(std::string_view v) {
+  for (char c : v) {
+    if (c == '-') return DateFormat::kIso;
+    if (c == '/') return DateFormat::kDmySlash;
+  }
+  return DateFormat::kCompact;
+}
+
+// Ten digits (spaces and hyphens allowed), all the same: a placeholder.
+bool IsPlaceholderNhs(std::string_view v) {
+  char first = 0;
+  int n = 0;
+  for (char c : v) {
+    if (c >= '0' && c <= '9') {
+      if (n == 0) first = c;
+      if (c != first) return false;
+      ++n;
+    } else if (c != ' ' && c != '-') {
+      return false;
+    }
+  }
+  return n == 10;
+}
+
+void CountNhs(const Record& r, FeedStats* stats) {
+  if (r.nhs_number.empty() || ParseNhsNumber(r.nhs_number)) return;
+  if (IsPlaceholderNhs(r.nhs_number)) {
+    ++stats->placeholder_values;
+  } else {
+    ++stats->invalid_nhs;
+  }
+}
+
+void CountPostcode(const Record& r, FeedStats* stats) {
+  if (r.postcode.empty()) return;
+  bool placeholder = false;
+  if (ParsePostcode(r.postcode, &placeholder)) return;
+  if (placeholder) {
+    ++stats->placeholder_values;
+  } else {
+    ++stats->invalid_postcode;
+  }
+}
+
+// Settles the file's date format, then rewrites every date to ISO, keeping
+// text that is no date in that format as delivered. Detection follows
+// DetectDateFormat (values that fit no format are ignored; values fitting
+// different formats make a mixed file) but is applied value by value so
+// that the error can name the first two conflicting lines.
+absl::Status ConvertDates(const std::string& path, int dob_column, DateFormat stated,
+                          FeedResult* result) {
+  std::vector<Record>& records = result->records;
+  std::vector<int32_t> parsed(records.size(), 0);  // 0: does not fit
+  DateFormat format = stated;
+  if (format == DateFormat::kAuto) {
+    size_t first = 0;
+    for (size_t i = 0; i < records.size(); ++i) {
+      const std::string& v = records[i].date_of_birth;
+      if (v.empty()) continue;
+      DateFormat fit = CandidateFormat(v);
+      std::optional<int32_t> date = ParseDate(v, fit);
+      if (!date) continue;
+      parsed[i] = *date;
+      if (format == DateFormat::kAuto) {
+        format = fit;
+        first = i;
+      } else if (fit != format) {
+        return absl::InvalidArgumentError(Cat(
+            path, ":", result->lines[i], ":", dob_column + 1,
+            ": date_of_birth: dates in more than one format (line ",
+            result->lines[first], " is ", DateFormatName(format), ", line ",
+            result->lines[i], " is ", DateFormatName(fit),
+            "); state the format with --date-format"));
+      }
+    }
+  } else {
+    for (size_t i = 0; i < records.size(); ++i) {
+      const std::string& v = records[i].date_of_birth;
+      if (v.empty()) continue;
+      parsed[i] = ParseDate(v, format).value_or(0);
+    }
+  }
+  result->date_format = format;
+  for (size_t i = 0; i < records.size(); ++i) {
+    if (records[i].date_of_birth.empty()) continue;
+    if (parsed[i] == 0) {
+      ++result->stats.invalid_date;
+      continue;
+    }
+    if (IsPlaceholderDate(parsed[i])) ++result->stats.placeholder_values;
+    records[i].date_of_birth = FormatIsoDate(parsed[i]);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<FeedResult> ReadFeed(const std::string& path,
+                                    const FeedOptions& options) {
+  absl::StatusOr<std::string> data_or = ReadWholeFile(path);
+  if (!data_or.ok()) return data_or.status();
+  const std::string& data = *data_or;
+
+  if (size_t bad = FindInvalidUtf8(data); bad != std::string_view::npos) {
+    const size_t nl = bad == 0 ? std::string::npos : data.rfind('\n', bad - 1);
+    const size_t col = bad - (nl == std::string::npos ? 0 : nl + 1) + 1;
+    const uint64_t line = 1 + std::count(data.begin(), data.begin() + bad, '\n');
+    return absl::DataLossError(Cat(path, ":", line, ":", col,
+                                            ": byte is not valid UTF-8 (byte column ",
+                                            col, ")"));
+  }
+
+  const Mapping* mapping = options.mapping;
+  const char delimiter = mapping ? mapping->delimiter : ',';
+  const bool trim = mapping ? mapping->trim : true;
+  const size_t start = data.compare(0, 3, "\xEF\xBB\xBF") == 0 ? 3 : 0;
+  CsvScanner scanner(data, start, delimiter, trim);
+
+  std::optional<std::string> default_source = options.source;
+  if (!default_source && mapping) default_source = mapping->source;
+  if (default_source && default_source->empty()) default_source.reset();
+
+  FeedResult result;
+  if (mapping) result.conventions = mapping->conventions;
+  absl::Status error;
+  CsvRow row;
+  if (!scanner.Next(&row, &error, path)) {
+    if (!error.ok()) return error;
+    return absl::InvalidArgumentError(Cat(path, ":1: empty file, no header"));
+  }
+  absl::StatusOr<Layout> layout_or =
+      ResolveHeader(path, row, mapping, default_source.has_value(), &result.warnings);
+  if (!layout_or.ok()) return layout_or.status();
+  const Layout& layout = *layout_or;
+
+  // Records never outnumber the lines, so reserving that many keeps every
+  // record (and the key views into it) in place.
+  const size_t max_rows = std::count(data.begin(), data.end(), '\n') + 1;
+  result.records.reserve(max_rows);
+  result.lines.reserve(max_rows);
+  absl::flat_hash_map<std::pair<std::string_view, std::string_view>, uint64_t> seen;
+  seen.reserve(max_rows);
+
+  const auto field = [&](int slot) -> std::string_view {
+    return layout.col[slot] >= 0 ? row.fields[layout.col[slot]] : std::string_view();
+  };
+  const auto quarantine = [&](std::string reason) {
+    result.quarantined.push_back(
+        QuarantinedRow{path, row.line, std::move(reason), std::string(row.raw)});
+  };
+
+  while (scanner.Next(&row, &error, path)) {
+    ++result.stats.rows;
+    if (row.fields.size() != layout.num_columns) {
+      quarantine(Cat("fields: expected ", layout.num_columns, ", found ",
+                              row.fields.size()));
+      continue;
+    }
+    if (row.bad_quote_field >= 0) {
+      quarantine(Cat("column ", row.bad_quote_field + 1,
+                              ": text after closing quote"));
+      continue;
+    }
+    Record& r = result.records.emplace_back();
+    r.source.assign(field(kSource));
+    if (r.source.empty() && default_source) r.source = *default_source;
+    r.record_id.assign(field(kRecordId));
+    r.nhs_number.assign(field(kNhs));
+    if (layout.full_name >= 0) {
+      SplitName(row.fields[layout.full_name], mapping->name->order, &r);
+    } else {
+      r.family_name.assign(field(kFamily));
+      r.given_names.assign(field(kGiven));
+    }
+    r.date_of_birth.assign(field(kDob));
+    r.sex.assign(field(kSex));
+    r.postcode.assign(field(kPostcode));
+    if (layout.address_parts.empty()) {
+      r.address.assign(field(kAddress));
+    } else {
+      for (int c : layout.address_parts) {
+        std::string_view part = StripBlanks(row.fields[c]);
+        if (part.empty()) continue;
+        if (!r.address.empty()) r.address.append(", ");
+        r.address.append(part);
+      }
+    }
+    std::optional<bool> restricted = ParseFlag(field(kRestricted));
+
+    std::string reason;
+    if (r.record_id.empty()) {
+      reason = "record_id: empty";
+    } else if (r.source.empty()) {
+      reason = "source: empty and no --source given";
+    } else if (!restricted) {
+      reason = "restricted: not one of 0/1/true/false/yes/no/Y/N";
+    } else if (r.nhs_number.empty() && r.family_name.empty() && r.given_names.empty() &&
+               r.date_of_birth.empty()) {
+      reason = "no identifying data: nhs_number, family_name, given_names and "
+               "date_of_birth all empty";
+    } else if (auto [it, inserted] = seen.try_emplace(
+                   std::make_pair(std::string_view(r.source),
+                                  std::string_view(r.record_id)),
+                   row.line);
+               !inserted) {
+      reason = Cat("record_id: duplicate key, first seen on line ", it->second);
+    }
+    if (!reason.empty()) {
+      result.records.pop_back();
+      quarantine(std::move(reason));
+      continue;
+    }
+    r.restricted = *restricted;
+    result.lines.push_back(row.line);
+    if (result.conventions.validate_nhs_number) CountNhs(r, &result.stats);
+    if (result.conventions.postcode_format == PostcodeFormat::kUk) {
+      CountPostcode(r, &result.stats);
+    }
+  }
+  if (!error.ok()) return error;
+
+  DateFormat stated = options.date_format;
+  if (stated == DateFormat::kAuto && mapping) stated = mapping->date_format;
+  EMPI_RETURN_IF_ERROR(ConvertDates(path, layout.col[kDob], stated, &result));
+
+  result.stats.accepted = result.records.size();
+  result.stats.quarantined = result.quarantined.size();
+  return result;
+}
+
+namespace {
+
+void AppendCsvField(std::string_view v, std::string* out) {
+  if (v.find_first_of(",\"\r\n") == std::string_view::npos) {
+    out->append(v);
+    return;
+  }
+  out->push_back('"');
+  for (char c : v) {
+    if (c == '"') out->push_back('"');
+    out->push_back(c);
+  }
+  out->push_back('"');
+}
+
+}  // namespace
+
+absl::Status WriteQuarantine(const std::string& path,
+                             const std::vector<QuarantinedRow>& rows) {
+  std::string text = "file,line,reason,raw\n";
+  for (const QuarantinedRow& q : rows) {
+    AppendCsvField(q.file, &text);
+    text += Cat(",", q.line, ",");
+    AppendCsvField(q.reason, &text);
+    text.push_back(',');
+    AppendCsvField(q.raw, &text);
+    text.push_back('\n');
+  }
+  std::FILE* f = std::fopen(path.c_str(), "wb");
+  if (f == nullptr) {
+    return absl::UnavailableError(Cat(path, ": cannot create quarantine file"));
+  }
+  bool ok = std::fwrite(text.data(), 1, text.size(), f) == text.size();
+  ok &= std::fclose(f) == 0;
+  if (!ok) return absl::UnavailableError(Cat(path, ": write failed"));
+  return absl::OkStatus();
+}
+
+}  // namespace empi

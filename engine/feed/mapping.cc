@@ -1,2 +1,198 @@
 // Copyright EMPI developers.
-// Placeholder: implementation in progress.
+#include "engine/feed/mapping.h"
+
+#include <fstream>
+#include <sstream>
+
+#include "absl/status/status.h"
+#include "fmt/format.h"
+#include "nlohmann/json.hpp"
+
+namespace empi {
+namespace {
+
+using Json = nlohmann::json;
+
+absl::Status Bad(std::string_view origin, std::string_view json_path,
+                 std::string_view what) {
+  return absl::InvalidArgumentError(
+      fmt::format("{}: {}: {}", origin, json_path, what));
+}
+
+bool IsMappableField(std::string_view field) {
+  if (field == "restricted") return true;
+  for (std::string_view c : CanonicalColumns()) {
+    if (c == field) return true;
+  }
+  return false;
+}
+
+absl::StatusOr<std::string> NonEmptyString(const Json& v, std::string_view origin,
+                                           const std::string& path) {
+  if (!v.is_string() || v.get_ref<const std::string&>().empty()) {
+    return Bad(origin, path, "must be a non-empty string");
+  }
+  return v.get<std::string>();
+}
+
+absl::StatusOr<std::vector<std::string>> StringList(const Json& v,
+                                                    std::string_view origin,
+                                                    const std::string& path) {
+  if (!v.is_array()) return Bad(origin, path, "must be a list of column names");
+  std::vector<std::string> out;
+  for (size_t i = 0; i < v.size(); ++i) {
+    absl::StatusOr<std::string> s =
+        NonEmptyString(v[i], origin, fmt::format("{}[{}]", path, i));
+    if (!s.ok()) return s.status();
+    out.push_back(*std::move(s));
+  }
+  return out;
+}
+
+absl::StatusOr<bool> Bool(const Json& v, std::string_view origin,
+                          const std::string& path) {
+  if (!v.is_boolean()) return Bad(origin, path, "must be true or false");
+  return v.get<bool>();
+}
+
+}  // namespace
+
+const std::vector<std::string_view>& CanonicalColumns() {
+  static const std::vector<std::string_view> kColumns = {
+      "source",      "record_id",     "nhs_number", "family_name", "given_names",
+      "date_of_birth", "sex",         "postcode",   "address"};
+  return kColumns;
+}
+
+absl::StatusOr<Mapping> ParseMapping(std::string_view text,
+                                     std::string_view origin) {
+  Json doc = Json::parse(text.begin(), text.end(), nullptr,
+                         /*allow_exceptions=*/false);
+  if (doc.is_discarded()) return Bad(origin, "$", "not valid JSON");
+  if (!doc.is_object()) return Bad(origin, "$", "must be a JSON object");
+
+  Mapping m;
+  for (const auto& [key, v] : doc.items()) {
+    const std::string path = "$." + key;
+    if (key == "description") {
+      if (!v.is_string()) return Bad(origin, path, "must be a string");
+    } else if (key == "columns") {
+      if (!v.is_object()) return Bad(origin, path, "must be an object");
+      for (const auto& [field, column] : v.items()) {
+        const std::string fpath = path + "." + field;
+        if (!IsMappableField(field)) {
+          return Bad(origin, fpath, "unknown canonical field");
+        }
+        absl::StatusOr<std::string> name = NonEmptyString(column, origin, fpath);
+        if (!name.ok()) return name.status();
+        m.columns.emplace_back(field, *std::move(name));
+      }
+    } else if (key == "source") {
+      absl::StatusOr<std::string> s = NonEmptyString(v, origin, path);
+      if (!s.ok()) return s.status();
+      m.source = *std::move(s);
+    } else if (key == "date_format") {
+      std::optional<DateFormat> f;
+      if (v.is_string()) f = DateFormatFromName(v.get_ref<const std::string&>());
+      if (!f) {
+        return Bad(origin, path,
+                   "must be one of \"iso\", \"dd/mm/yyyy\", \"yyyymmdd\", \"auto\"");
+      }
+      m.date_format = *f;
+    } else if (key == "name") {
+      if (!v.is_object()) return Bad(origin, path, "must be an object");
+      NameColumn name;
+      bool has_column = false;
+      for (const auto& [nkey, nv] : v.items()) {
+        const std::string npath = path + "." + nkey;
+        if (nkey == "column") {
+          absl::StatusOr<std::string> s = NonEmptyString(nv, origin, npath);
+          if (!s.ok()) return s.status();
+          name.column = *std::move(s);
+          has_column = true;
+        } else if (nkey == "order") {
+          std::string order = nv.is_string() ? nv.get<std::string>() : "";
+          if (order == "given_first") {
+            name.order = NameOrder::kGivenFirst;
+          } else if (order == "family_first") {
+            name.order = NameOrder::kFamilyFirst;
+          } else if (order == "family_comma_given") {
+            name.order = NameOrder::kFamilyCommaGiven;
+          } else {
+            return Bad(origin, npath,
+                       "must be \"given_first\", \"family_first\" or "
+                       "\"family_comma_given\"");
+          }
+        } else {
+          return Bad(origin, npath, "unknown key");
+        }
+      }
+      if (!has_column) return Bad(origin, path + ".column", "missing");
+      m.name = std::move(name);
+    } else if (key == "address") {
+      absl::StatusOr<std::vector<std::string>> list = StringList(v, origin, path);
+      if (!list.ok()) return list.status();
+      if (list->empty()) return Bad(origin, path, "must name at least one column");
+      m.address = *std::move(list);
+    } else if (key == "ignore") {
+      absl::StatusOr<std::vector<std::string>> list = StringList(v, origin, path);
+      if (!list.ok()) return list.status();
+      m.ignore = *std::move(list);
+    } else if (key == "validate_nhs_number") {
+      absl::StatusOr<bool> b = Bool(v, origin, path);
+      if (!b.ok()) return b.status();
+      m.conventions.validate_nhs_number = *b;
+    } else if (key == "postcode_format") {
+      std::string f = v.is_string() ? v.get<std::string>() : "";
+      if (f == "uk") {
+        m.conventions.postcode_format = PostcodeFormat::kUk;
+      } else if (f == "raw") {
+        m.conventions.postcode_format = PostcodeFormat::kRaw;
+      } else {
+        return Bad(origin, path, "must be \"uk\" or \"raw\"");
+      }
+    } else if (key == "trim") {
+      absl::StatusOr<bool> b = Bool(v, origin, path);
+      if (!b.ok()) return b.status();
+      m.trim = *b;
+    } else if (key == "delimiter") {
+      if (!v.is_string() || v.get_ref<const std::string&>().size() != 1) {
+        return Bad(origin, path, "must be a single character");
+      }
+      char d = v.get_ref<const std::string&>()[0];
+      if (d == '"' || d == '\n' || d == '\r' || d == ' ') {
+        return Bad(origin, path, "cannot be a quote, a space or a line break");
+      }
+      m.delimiter = d;
+    } else {
+      return Bad(origin, path, "unknown key");
+    }
+  }
+
+  // Contradictions: each canonical field has exactly one origin.
+  for (const auto& [field, column] : m.columns) {
+    const std::string fpath = "$.columns." + field;
+    if (m.name && (field == "family_name" || field == "given_names")) {
+      return Bad(origin, fpath, "conflicts with $.name");
+    }
+    if (!m.address.empty() && field == "address") {
+      return Bad(origin, fpath, "conflicts with $.address");
+    }
+    for (const std::string& ignored : m.ignore) {
+      if (ignored == column) {
+        return Bad(origin, fpath, "column is also listed in $.ignore");
+      }
+    }
+  }
+  return m;
+}
+
+absl::StatusOr<Mapping> LoadMapping(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(fmt::format("{}: cannot open mapping", path));
+  std::ostringstream text;
+  text << in.rdbuf();
+  return ParseMapping(text.str(), path);
+}
+
+}  // namespace empi
