@@ -1,2 +1,831 @@
 // Copyright EMPI developers.
-// Placeholder: implementation in progress.
+//
+// store.cc: Store (open, group commit, reads, audit verification) and
+// ChangeSet. Encodings live in codec.cc and audit.cc.
+//
+// Group commit follows leveldb's DBImpl::Write: committers queue; the one at
+// the front (the leader) takes every queued ChangeSet, chains their audit
+// events in queue order, merges everything into one WriteBatch and writes it
+// with one WAL sync, then wakes the others with the shared result. One
+// WriteBatch per group keeps each group atomic, so the audit trail on disk is
+// always a prefix of the chain the leaders built.
+#include "index/store.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <deque>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "empi/status_macros.h"
+#include "rocksdb/cache.h"
+#include "rocksdb/convenience.h"
+#include "rocksdb/filter_policy.h"
+#include "rocksdb/slice_transform.h"
+#include "rocksdb/table.h"
+
+namespace empi::index {
+namespace {
+
+constexpr std::string_view kModelKey = "current";
+constexpr std::string_view kNeverPrefix("never\0", 6);
+constexpr std::string_view kPendingPrefix("pending\0", 8);
+constexpr size_t kHashSize = 32;
+// A group stops growing past this many bytes of changes, so one committer's
+// latency is not held hostage by a queue of bulk batches.
+constexpr size_t kMaxGroupBytes = 8 << 20;
+
+// Debian's Abseil has its own string_view, which StrCat needs.
+absl::string_view A(std::string_view s) { return absl::string_view(s.data(), s.size()); }
+
+absl::Status FromRocks(const rocksdb::Status& s, std::string_view what) {
+  if (s.ok()) return absl::OkStatus();
+  std::string msg = absl::StrCat(A(what), ": ", s.ToString());
+  if (s.IsNotFound()) return absl::NotFoundError(msg);
+  if (s.IsCorruption()) return absl::DataLossError(msg);
+  if (s.IsInvalidArgument()) return absl::InvalidArgumentError(msg);
+  if (s.IsNotSupported()) return absl::UnimplementedError(msg);
+  if (s.IsBusy() || s.IsTimedOut() || s.IsTryAgain()) return absl::UnavailableError(msg);
+  return absl::InternalError(msg);
+}
+
+// Names a record in an error without its contents: source/record_id.
+std::string RecordName(std::string_view record_key) {
+  std::string_view source, id;
+  if (!SplitRecordKey(record_key, &source, &id)) return "(malformed record key)";
+  return absl::StrCat(A(source), "/", A(id));
+}
+
+int64_t NowMicros() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Column family handles with fixed ids (Cf value + 1, the ids RocksDB gives
+// the families when Open creates them in Cf order). They let a
+// default-constructed ChangeSet address families before it meets a Store;
+// Commit maps the ids onto the real handles.
+class LogicalHandle : public rocksdb::ColumnFamilyHandle {
+ public:
+  explicit LogicalHandle(int i) : name_(CfName(static_cast<Cf>(i))), id_(static_cast<uint32_t>(i) + 1) {}
+  const std::string& GetName() const override { return name_; }
+  uint32_t GetID() const override { return id_; }
+  rocksdb::Status GetDescriptor(rocksdb::ColumnFamilyDescriptor*) override {
+    return rocksdb::Status::NotSupported("logical column family handle");
+  }
+  const rocksdb::Comparator* GetComparator() const override { return rocksdb::BytewiseComparator(); }
+
+ private:
+  std::string name_;
+  uint32_t id_;
+};
+
+rocksdb::ColumnFamilyHandle* LogicalHandleFor(Cf cf) {
+  static const std::vector<LogicalHandle>* handles = [] {
+    auto* v = new std::vector<LogicalHandle>();
+    for (int i = 0; i < kNumCfs; ++i) v->emplace_back(i);
+    return v;
+  }();
+  return const_cast<LogicalHandle*>(&(*handles)[static_cast<size_t>(cf)]);
+}
+
+// Block keys are grouped by rule byte + blocking key + NUL: the prefix a
+// BlockMembers() seek covers. Blocking keys must not contain NUL.
+class BlockKeyPrefix : public rocksdb::SliceTransform {
+ public:
+  const char* Name() const override { return "empi.BlockKeyPrefix.1"; }
+  rocksdb::Slice Transform(const rocksdb::Slice& key) const override {
+    const void* nul = memchr(key.data() + 1, '\0', key.size() - 1);
+    return rocksdb::Slice(key.data(), static_cast<const char*>(nul) - key.data() + 1);
+  }
+  bool InDomain(const rocksdb::Slice& key) const override {
+    return key.size() >= 2 && memchr(key.data() + 1, '\0', key.size() - 1) != nullptr;
+  }
+};
+
+// Copies a batch's operations into `out`, mapping column family ids through
+// `by_id` (index = id in the source batch).
+class Replayer : public rocksdb::WriteBatch::Handler {
+ public:
+  Replayer(rocksdb::WriteBatch* out, const std::vector<rocksdb::ColumnFamilyHandle*>* by_id)
+      : out_(out), by_id_(by_id) {}
+  rocksdb::Status PutCF(uint32_t id, const rocksdb::Slice& k, const rocksdb::Slice& v) override {
+    auto* h = Lookup(id);
+    return h ? out_->Put(h, k, v) : Unknown(id);
+  }
+  rocksdb::Status DeleteCF(uint32_t id, const rocksdb::Slice& k) override {
+    auto* h = Lookup(id);
+    return h ? out_->Delete(h, k) : Unknown(id);
+  }
+  rocksdb::Status SingleDeleteCF(uint32_t id, const rocksdb::Slice& k) override {
+    auto* h = Lookup(id);
+    return h ? out_->SingleDelete(h, k) : Unknown(id);
+  }
+  rocksdb::Status DeleteRangeCF(uint32_t id, const rocksdb::Slice& b, const rocksdb::Slice& e) override {
+    auto* h = Lookup(id);
+    return h ? out_->DeleteRange(h, b, e) : Unknown(id);
+  }
+  rocksdb::Status MergeCF(uint32_t id, const rocksdb::Slice& k, const rocksdb::Slice& v) override {
+    auto* h = Lookup(id);
+    return h ? out_->Merge(h, k, v) : Unknown(id);
+  }
+  void LogData(const rocksdb::Slice& blob) override { out_->PutLogData(blob); }
+
+ private:
+  rocksdb::ColumnFamilyHandle* Lookup(uint32_t id) const {
+    return id < by_id_->size() ? (*by_id_)[id] : nullptr;
+  }
+  static rocksdb::Status Unknown(uint32_t id) {
+    return rocksdb::Status::InvalidArgument(absl::StrCat("change set names unknown column family id ", id));
+  }
+  rocksdb::WriteBatch* out_;
+  const std::vector<rocksdb::ColumnFamilyHandle*>* by_id_;
+};
+
+}  // namespace
+
+// ---------------------------------------------------------------------------
+// ChangeSet
+
+rocksdb::ColumnFamilyHandle* ChangeSet::Handle(Cf cf) {
+  return cfs_.empty() ? LogicalHandleFor(cf) : cfs_[static_cast<size_t>(cf)];
+}
+
+// WriteBatch::Put/Delete fail only on oversized (>4 GiB) keys or batches,
+// which no EMPI change approaches; their status is deliberately dropped.
+void ChangeSet::PutRecord(const StoredRecord& r) {
+  batch_.Put(Handle(Cf::kRecords), r.record.Key(), EncodeRecordValue(r)).PermitUncheckedError();
+}
+void ChangeSet::DeleteRecord(std::string_view record_key) {
+  batch_.Delete(Handle(Cf::kRecords), record_key).PermitUncheckedError();
+}
+void ChangeSet::AddMembership(uint64_t person_id, std::string_view record_key) {
+  batch_.Put(Handle(Cf::kPersonRecords), PersonRecordKey(person_id, record_key), "").PermitUncheckedError();
+}
+void ChangeSet::RemoveMembership(uint64_t person_id, std::string_view record_key) {
+  batch_.Delete(Handle(Cf::kPersonRecords), PersonRecordKey(person_id, record_key)).PermitUncheckedError();
+}
+void ChangeSet::PutPerson(uint64_t person_id, const PersonValue& p) {
+  batch_.Put(Handle(Cf::kPersons), EncodeU64(person_id), EncodePersonValue(p)).PermitUncheckedError();
+}
+void ChangeSet::DeletePerson(uint64_t person_id) {
+  batch_.Delete(Handle(Cf::kPersons), EncodeU64(person_id)).PermitUncheckedError();
+}
+void ChangeSet::PutBlockKey(uint8_t rule, std::string_view blocking_key, std::string_view record_key) {
+  batch_.Put(Handle(Cf::kBlockKeys), BlockKey(rule, blocking_key, record_key), "").PermitUncheckedError();
+}
+void ChangeSet::DeleteBlockKey(uint8_t rule, std::string_view blocking_key, std::string_view record_key) {
+  batch_.Delete(Handle(Cf::kBlockKeys), BlockKey(rule, blocking_key, record_key)).PermitUncheckedError();
+}
+void ChangeSet::PutNhs(uint64_t nhs, std::string_view record_key) {
+  batch_.Put(Handle(Cf::kNhsIndex), NhsIndexKey(nhs, record_key), "").PermitUncheckedError();
+}
+void ChangeSet::DeleteNhs(uint64_t nhs, std::string_view record_key) {
+  batch_.Delete(Handle(Cf::kNhsIndex), NhsIndexKey(nhs, record_key)).PermitUncheckedError();
+}
+void ChangeSet::PutReview(std::string_view a, std::string_view b, const ReviewValue& v) {
+  batch_.Put(Handle(Cf::kReview), PairKey(a, b), EncodeReviewValue(v)).PermitUncheckedError();
+}
+void ChangeSet::DeleteReview(std::string_view a, std::string_view b) {
+  batch_.Delete(Handle(Cf::kReview), PairKey(a, b)).PermitUncheckedError();
+}
+void ChangeSet::PutNeverLink(std::string_view a, std::string_view b) {
+  batch_.Put(Handle(Cf::kManual), absl::StrCat(A(kNeverPrefix), PairKey(a, b)), "").PermitUncheckedError();
+}
+void ChangeSet::PutPendingObjection(std::string_view key, const ObjectionValue& v) {
+  batch_.Put(Handle(Cf::kObjections), absl::StrCat(A(kPendingPrefix), A(key)), EncodeObjectionValue(v))
+      .PermitUncheckedError();
+}
+void ChangeSet::DeletePendingObjection(std::string_view key) {
+  batch_.Delete(Handle(Cf::kObjections), absl::StrCat(A(kPendingPrefix), A(key))).PermitUncheckedError();
+}
+void ChangeSet::AppendHistory(uint64_t person_id, uint64_t sequence, std::string_view json) {
+  batch_.Put(Handle(Cf::kHistory), HistoryKey(person_id, sequence), json).PermitUncheckedError();
+}
+void ChangeSet::PutModel(std::string_view json) {
+  batch_.Put(Handle(Cf::kModel), kModelKey, json).PermitUncheckedError();
+}
+void ChangeSet::PutMeta(std::string_view key, std::string_view value) {
+  batch_.Put(Handle(Cf::kMeta), key, value).PermitUncheckedError();
+}
+
+// ---------------------------------------------------------------------------
+// Store::Impl
+
+class Store::Impl {
+ public:
+  struct Writer {
+    Writer(ChangeSet* c, const AuditEvent* e, bool s) : changes(c), event(e), sync(s) {}
+    ChangeSet* changes;
+    const AuditEvent* event;
+    bool sync;
+    bool done = false;
+    absl::Status status;
+    uint64_t sequence = 0;
+    absl::CondVar cv;
+  };
+
+  ~Impl() {
+    if (db_ == nullptr) return;
+    for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h).PermitUncheckedError();
+    if (default_handle_ != nullptr) db_->DestroyColumnFamilyHandle(default_handle_).PermitUncheckedError();
+    db_->Close().PermitUncheckedError();
+  }
+
+  absl::Status Open(const std::string& path, const StoreOptions& options);
+  absl::Status Commit(ChangeSet* changes, const AuditEvent* event, bool sync, uint64_t* sequence);
+  uint64_t AllocatePersonIds(uint64_t n) {
+    absl::MutexLock l(&mu_);
+    const uint64_t first = next_person_id_;
+    next_person_id_ += n;
+    return first;
+  }
+
+  absl::StatusOr<std::optional<std::string>> Get(Cf cf, std::string_view key,
+                                                 const rocksdb::Snapshot* snapshot) const {
+    rocksdb::ReadOptions ro;
+    ro.snapshot = snapshot;
+    std::string value;
+    rocksdb::Status s = db_->Get(ro, handle(cf), key, &value);
+    if (s.IsNotFound()) return std::nullopt;
+    if (!s.ok()) return FromRocks(s, absl::StrCat("reading ", A(CfName(cf))));
+    return value;
+  }
+
+  // Visits keys of `cf` starting with `prefix` (all keys if empty), with the
+  // prefix removed, in key order, until fn returns false.
+  absl::Status Scan(Cf cf, std::string_view prefix, const rocksdb::Snapshot* snapshot,
+                    const std::function<bool(std::string_view key, std::string_view value)>& fn) const {
+    rocksdb::ReadOptions ro;
+    ro.snapshot = snapshot;
+    // A prefix seek on a family with a prefix extractor uses its prefix
+    // blooms; anything else must see the whole family in order.
+    ro.total_order_seek = true;
+    if (!prefix.empty() && (cf == Cf::kPersonRecords || cf == Cf::kNhsIndex || cf == Cf::kBlockKeys)) {
+      ro.total_order_seek = false;
+      ro.prefix_same_as_start = true;
+    }
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, handle(cf)));
+    for (it->Seek(rocksdb::Slice(prefix.data(), prefix.size())); it->Valid(); it->Next()) {
+      std::string_view key = it->key().ToStringView();
+      if (key.substr(0, prefix.size()) != prefix) break;
+      if (!fn(key.substr(prefix.size()), it->value().ToStringView())) return absl::OkStatus();
+    }
+    return FromRocks(it->status(), absl::StrCat("scanning ", A(CfName(cf))));
+  }
+
+  absl::Status VerifyAuditChain(uint64_t* events_checked) const;
+
+  rocksdb::ColumnFamilyHandle* handle(Cf cf) const { return handles_[static_cast<size_t>(cf)]; }
+
+  rocksdb::DB* db_ = nullptr;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // indexed by Cf
+  StoreOptions options_;
+
+ private:
+  absl::Status WriteGroup(const std::vector<Writer*>& group, uint64_t next_person_id, uint64_t* last_seq,
+                          std::string* last_hash);
+
+  rocksdb::ColumnFamilyHandle* default_handle_ = nullptr;
+  std::shared_ptr<rocksdb::Cache> cache_;
+  // For replaying change sets: real handles by real id, and by logical id.
+  std::vector<rocksdb::ColumnFamilyHandle*> by_real_id_, by_logical_id_;
+  bool logical_ids_match_ = true;  // real id == Cf + 1 for every family
+
+  absl::Mutex mu_;
+  std::deque<Writer*> writers_ ABSL_GUARDED_BY(mu_);
+  uint64_t next_person_id_ ABSL_GUARDED_BY(mu_) = 1;
+  // Touched only by the current leader (the writer at writers_.front()),
+  // which is what serialises access; held under mu_ for simplicity.
+  uint64_t persisted_next_person_id_ ABSL_GUARDED_BY(mu_) = 1;
+  uint64_t last_sequence_ ABSL_GUARDED_BY(mu_) = 0;
+  std::string last_hash_ ABSL_GUARDED_BY(mu_) = std::string(kHashSize, '\0');
+};
+
+absl::Status Store::Impl::Open(const std::string& path, const StoreOptions& options) {
+  options_ = options;
+  cache_ = rocksdb::NewLRUCache(options.block_cache_bytes);
+
+  rocksdb::DBOptions db_options;
+  db_options.create_if_missing = options.create_if_missing;
+  db_options.create_missing_column_families = options.create_if_missing;
+  // Multi-family batches must reach SST files together, or a crash after a
+  // partial flush could surface a record without its index entries.
+  db_options.atomic_flush = true;
+  db_options.max_background_jobs = 3;
+  db_options.bytes_per_sync = 1 << 20;
+  db_options.keep_log_file_num = 5;
+  db_options.max_log_file_size = 16 << 20;
+
+  const auto supported = rocksdb::GetSupportedCompressions();
+  auto has = [&](rocksdb::CompressionType t) {
+    return std::find(supported.begin(), supported.end(), t) != supported.end();
+  };
+  const rocksdb::CompressionType upper = has(rocksdb::kLZ4Compression) ? rocksdb::kLZ4Compression
+                                                                       : rocksdb::kNoCompression;
+  const rocksdb::CompressionType bottom = has(rocksdb::kZSTD) ? rocksdb::kZSTD : upper;
+
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions());
+  for (int i = 0; i < kNumCfs; ++i) {
+    const Cf cf = static_cast<Cf>(i);
+    rocksdb::ColumnFamilyOptions cf_options;
+    rocksdb::BlockBasedTableOptions table;
+    table.block_cache = cache_;
+    table.cache_index_and_filter_blocks = true;
+    table.pin_l0_filter_and_index_blocks_in_cache = true;
+    const bool hot = cf == Cf::kRecords || cf == Cf::kBlockKeys || cf == Cf::kPersonRecords ||
+                     cf == Cf::kNhsIndex;
+    if (hot) table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+    if (cf == Cf::kPersonRecords || cf == Cf::kNhsIndex) {
+      cf_options.prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(8));
+    } else if (cf == Cf::kBlockKeys) {
+      cf_options.prefix_extractor = std::make_shared<BlockKeyPrefix>();
+    }
+    if (cf_options.prefix_extractor) {
+      // These families are only ever scanned by prefix: filter on prefixes.
+      table.whole_key_filtering = false;
+      cf_options.memtable_prefix_bloom_size_ratio = 0.05;
+    }
+    cf_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+    cf_options.num_levels = 7;
+    cf_options.compression_per_level.assign(7, upper);
+    cf_options.compression_per_level[0] = rocksdb::kNoCompression;
+    cf_options.compression_per_level[1] = rocksdb::kNoCompression;
+    cf_options.bottommost_compression = bottom;
+    const bool big = cf == Cf::kRecords || cf == Cf::kBlockKeys || cf == Cf::kPersonRecords ||
+                     cf == Cf::kNhsIndex;
+    if (options.bulk_load && big) {
+      cf_options.write_buffer_size = 256 << 20;
+      cf_options.max_write_buffer_number = 4;
+      cf_options.target_file_size_base = 256 << 20;
+      cf_options.max_bytes_for_level_base = 1 << 30;
+      // Sorted runs pile up in level 0 without write stalls; Flush() then
+      // compacts once, which costs far less than compacting as we go.
+      cf_options.disable_auto_compactions = true;
+    } else if (big) {
+      cf_options.write_buffer_size = 64 << 20;
+    } else {
+      cf_options.write_buffer_size = 16 << 20;
+    }
+    descriptors.emplace_back(std::string(A(CfName(cf))), cf_options);
+  }
+
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* db = nullptr;
+  rocksdb::Status s;
+  if (options.read_only) {
+    s = rocksdb::DB::OpenForReadOnly(rocksdb::DBOptions(db_options), path, descriptors, &handles, &db);
+  } else {
+    s = rocksdb::DB::Open(db_options, path, descriptors, &handles, &db);
+  }
+  if (!s.ok()) {
+    if (s.IsInvalidArgument() && s.ToString().find("does not exist") != std::string::npos) {
+      return absl::NotFoundError(absl::StrCat("store ", path, " does not exist"));
+    }
+    return FromRocks(s, absl::StrCat("opening store ", path));
+  }
+  db_ = db;
+  default_handle_ = handles[0];
+  handles_.assign(handles.begin() + 1, handles.end());
+  by_logical_id_.assign(kNumCfs + 1, nullptr);
+  for (int i = 0; i < kNumCfs; ++i) {
+    const uint32_t id = handles_[i]->GetID();
+    if (by_real_id_.size() <= id) by_real_id_.resize(id + 1, nullptr);
+    by_real_id_[id] = handles_[i];
+    by_logical_id_[i + 1] = handles_[i];
+    if (id != static_cast<uint32_t>(i) + 1) logical_ids_match_ = false;
+  }
+
+  // Format version: written on creation, checked on every later open.
+  EMPI_ASSIGN_OR_RETURN(std::optional<std::string> version, Get(Cf::kMeta, kMetaFormatVersion, nullptr));
+  const std::string want = std::to_string(kFormatVersion);
+  if (version.has_value() && *version != want) {
+    return absl::FailedPreconditionError(absl::StrCat("store ", path, " has format version ", *version,
+                                                      "; this build reads format version ", want,
+                                                      " only (see docs/format/store.md)"));
+  }
+  if (!version.has_value()) {
+    if (options.read_only) {
+      return absl::FailedPreconditionError(absl::StrCat("store ", path, " has no format version"));
+    }
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    EMPI_RETURN_IF_ERROR(FromRocks(db_->Put(wo, handle(Cf::kMeta), kMetaFormatVersion, want), "writing format version"));
+  }
+
+  EMPI_ASSIGN_OR_RETURN(std::optional<std::string> next, Get(Cf::kMeta, kMetaNextPersonId, nullptr));
+  absl::MutexLock l(&mu_);
+  if (next.has_value()) {
+    if (next->size() != 8) return absl::DataLossError("meta next_person_id is not 8 bytes");
+    next_person_id_ = persisted_next_person_id_ = DecodeU64(*next);
+  }
+
+  // The chain continues from the last stored audit event.
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), handle(Cf::kAudit)));
+  it->SeekToLast();
+  if (it->Valid()) {
+    StoredAuditEvent last;
+    const std::string_view key = it->key().ToStringView();
+    if (key.size() != 8 || !DecodeAuditValue(DecodeU64(key), it->value().ToStringView(), &last)) {
+      if (!options.read_only) {
+        return absl::DataLossError("the last audit event does not decode; open read-only and verify the chain");
+      }
+    } else {
+      last_sequence_ = last.sequence;
+      last_hash_ = last.hash;
+    }
+  }
+  return FromRocks(it->status(), "reading the audit trail");
+}
+
+absl::Status Store::Impl::Commit(ChangeSet* changes, const AuditEvent* event, bool sync, uint64_t* sequence) {
+  if (options_.read_only) return absl::FailedPreconditionError("store is open read-only");
+  if (changes->empty() && event == nullptr && !changes->allocated_person_ids_) return absl::OkStatus();
+  Writer w(changes, event, sync);
+  absl::MutexLock l(&mu_);
+  writers_.push_back(&w);
+  while (!w.done && writers_.front() != &w) w.cv.Wait(&mu_);
+  if (w.done) {
+    if (sequence != nullptr) *sequence = w.sequence;
+    return w.status;
+  }
+
+  // This thread leads: take the queue's front, up to kMaxGroupBytes.
+  std::vector<Writer*> group;
+  size_t bytes = 0;
+  for (Writer* x : writers_) {
+    const size_t size = x->changes->ApproximateSize();
+    if (!group.empty() && bytes + size > kMaxGroupBytes) break;
+    group.push_back(x);
+    bytes += size;
+  }
+  const uint64_t next_person_id = next_person_id_;
+  uint64_t last_seq = last_sequence_;
+  std::string last_hash = last_hash_;
+  const bool write_counter = next_person_id > persisted_next_person_id_ ||
+                             std::any_of(group.begin(), group.end(),
+                                         [](Writer* x) { return x->changes->allocated_person_ids_; });
+  absl::Status status;
+  {
+    mu_.Unlock();
+    status = WriteGroup(group, write_counter ? next_person_id : 0, &last_seq, &last_hash);
+    mu_.Lock();
+  }
+  if (status.ok()) {
+    last_sequence_ = last_seq;
+    last_hash_ = std::move(last_hash);
+    if (write_counter) persisted_next_person_id_ = next_person_id;
+  }
+  for (Writer* x : group) {
+    writers_.pop_front();
+    if (!status.ok()) x->sequence = 0;
+    if (x == &w) continue;
+    x->status = status;
+    x->done = true;
+    x->cv.Signal();
+  }
+  if (!writers_.empty()) writers_.front()->cv.Signal();
+  if (sequence != nullptr) *sequence = w.sequence;
+  return status;
+}
+
+absl::Status Store::Impl::WriteGroup(const std::vector<Writer*>& group, uint64_t next_person_id,
+                                     uint64_t* last_seq, std::string* last_hash) {
+  bool sync = false;
+  bool any_event = false;
+  for (Writer* x : group) {
+    sync |= x->sync;
+    any_event |= x->event != nullptr;
+  }
+  auto direct = [&](ChangeSet* c) { return !c->cfs_.empty() || logical_ids_match_; };
+  rocksdb::WriteOptions wo;
+  wo.sync = sync;
+
+  // One change set with nothing to add: write it as it is.
+  if (group.size() == 1 && !any_event && next_person_id == 0 && direct(group[0]->changes)) {
+    return FromRocks(db_->Write(wo, group[0]->changes->batch()), "commit");
+  }
+
+  // Otherwise build the group's batch; callers' change sets stay untouched
+  // so that a failed commit can be retried as it was.
+  rocksdb::WriteBatch merged;
+  for (Writer* x : group) {
+    ChangeSet* c = x->changes;
+    if (group.size() == 1 && direct(c)) {
+      merged = rocksdb::WriteBatch(c->batch()->Data());
+    } else {
+      Replayer replay(&merged, c->cfs_.empty() ? &by_logical_id_ : &by_real_id_);
+      EMPI_RETURN_IF_ERROR(FromRocks(c->batch()->Iterate(&replay), "commit"));
+    }
+    if (x->event != nullptr) {
+      StoredAuditEvent e;
+      e.sequence = ++*last_seq;
+      e.event = *x->event;
+      if (e.event.time_us == 0) e.event.time_us = NowMicros();
+      e.prev_hash = *last_hash;
+      e.hash = AuditHash(e.prev_hash, e.sequence, e.event);
+      if (e.hash.size() != kHashSize) return absl::InternalError("SHA-256 failed");
+      EMPI_RETURN_IF_ERROR(
+          FromRocks(merged.Put(handle(Cf::kAudit), AuditKey(e.sequence), EncodeAuditValue(e)), "commit"));
+      *last_hash = e.hash;
+      x->sequence = e.sequence;
+    }
+  }
+  if (any_event) {
+    EMPI_RETURN_IF_ERROR(FromRocks(
+        merged.Put(handle(Cf::kMeta), kMetaAuditHead, EncodeU64(*last_seq) + *last_hash), "commit"));
+  }
+  // The high-water mark goes last, overriding any lower value a member's
+  // AllocatePersonIds() put earlier in the batch.
+  if (next_person_id != 0) {
+    EMPI_RETURN_IF_ERROR(
+        FromRocks(merged.Put(handle(Cf::kMeta), kMetaNextPersonId, EncodeU64(next_person_id)), "commit"));
+  }
+  return FromRocks(db_->Write(wo, &merged), "commit");
+}
+
+absl::Status Store::Impl::VerifyAuditChain(uint64_t* events_checked) const {
+  const rocksdb::Snapshot* snapshot = db_->GetSnapshot();
+  struct Release {
+    rocksdb::DB* db;
+    const rocksdb::Snapshot* s;
+    ~Release() { db->ReleaseSnapshot(s); }
+  } release{db_, snapshot};
+
+  uint64_t expected = 1;
+  std::string prev(kHashSize, '\0');
+  absl::Status bad;
+  absl::Status scan = Scan(Cf::kAudit, "", snapshot, [&](std::string_view key, std::string_view value) {
+    if (key.size() != 8) {
+      bad = absl::DataLossError(absl::StrCat("audit chain broken at sequence ", expected, ": malformed key"));
+      return false;
+    }
+    const uint64_t seq = DecodeU64(key);
+    StoredAuditEvent e;
+    if (seq != expected) {
+      bad = absl::DataLossError(absl::StrCat("audit chain broken at sequence ", expected, ": found sequence ",
+                                             seq, " instead (events removed or inserted)"));
+    } else if (!DecodeAuditValue(seq, value, &e)) {
+      bad = absl::DataLossError(absl::StrCat("audit chain broken at sequence ", seq, ": event does not decode"));
+    } else if (e.prev_hash != prev) {
+      bad = absl::DataLossError(absl::StrCat("audit chain broken at sequence ", seq,
+                                             ": previous hash does not match (events removed or reordered)"));
+    } else if (AuditHash(prev, seq, e.event) != e.hash) {
+      bad = absl::DataLossError(absl::StrCat("audit chain broken at sequence ", seq, ": event altered"));
+    }
+    if (!bad.ok()) return false;
+    prev = e.hash;
+    ++expected;
+    return true;
+  });
+  EMPI_RETURN_IF_ERROR(scan);
+  EMPI_RETURN_IF_ERROR(bad);
+  const uint64_t count = expected - 1;
+  if (events_checked != nullptr) *events_checked = count;
+
+  EMPI_ASSIGN_OR_RETURN(std::optional<std::string> head, Get(Cf::kMeta, kMetaAuditHead, snapshot));
+  if (!head.has_value()) {
+    if (count == 0) return absl::OkStatus();
+    return absl::DataLossError(absl::StrCat("audit chain head missing; ", count, " events present"));
+  }
+  if (head->size() != 8 + kHashSize) return absl::DataLossError("audit chain head malformed");
+  const uint64_t head_seq = DecodeU64(*head);
+  if (head_seq != count) {
+    return absl::DataLossError(absl::StrCat("audit chain broken at sequence ", count + 1, ": head records ",
+                                            head_seq, " events but ", count, " are present"));
+  }
+  if (head->substr(8) != prev) {
+    return absl::DataLossError(absl::StrCat("audit chain broken at sequence ", count,
+                                            ": head hash does not match the last event"));
+  }
+  return absl::OkStatus();
+}
+
+// ---------------------------------------------------------------------------
+// Store
+
+Store::Store(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Store::~Store() = default;
+
+absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path, const StoreOptions& options) {
+  auto impl = std::make_unique<Impl>();
+  EMPI_RETURN_IF_ERROR(impl->Open(path, options));
+  return std::unique_ptr<Store>(new Store(std::move(impl)));
+}
+
+ChangeSet Store::NewChangeSet() const {
+  ChangeSet c;
+  c.cfs_ = impl_->handles_;
+  return c;
+}
+
+absl::Status Store::Commit(ChangeSet* changes, const AuditEvent* event, bool sync, uint64_t* sequence) {
+  return impl_->Commit(changes, event, sync, sequence);
+}
+
+uint64_t Store::AllocatePersonIds(uint64_t n, ChangeSet* changes) {
+  const uint64_t first = impl_->AllocatePersonIds(n);
+  changes->allocated_person_ids_ = true;
+  changes->PutMeta(kMetaNextPersonId, EncodeU64(first + n));
+  return first;
+}
+
+absl::StatusOr<std::optional<StoredRecord>> Store::GetRecord(std::string_view record_key,
+                                                             const rocksdb::Snapshot* snapshot) const {
+  EMPI_ASSIGN_OR_RETURN(std::optional<std::string> value, impl_->Get(Cf::kRecords, record_key, snapshot));
+  if (!value.has_value()) return std::nullopt;
+  StoredRecord r;
+  if (!DecodeRecordValue(record_key, *value, &r)) {
+    return absl::DataLossError(absl::StrCat("records: value of ", RecordName(record_key), " does not decode"));
+  }
+  return r;
+}
+
+absl::StatusOr<std::optional<PersonValue>> Store::GetPerson(uint64_t person_id,
+                                                            const rocksdb::Snapshot* snapshot) const {
+  EMPI_ASSIGN_OR_RETURN(std::optional<std::string> value, impl_->Get(Cf::kPersons, EncodeU64(person_id), snapshot));
+  if (!value.has_value()) return std::nullopt;
+  PersonValue p;
+  if (!DecodePersonValue(*value, &p)) {
+    return absl::DataLossError(absl::StrCat("persons: value of person ", person_id, " does not decode"));
+  }
+  return p;
+}
+
+absl::StatusOr<std::vector<std::string>> Store::PersonRecords(uint64_t person_id,
+                                                              const rocksdb::Snapshot* snapshot) const {
+  std::vector<std::string> keys;
+  EMPI_RETURN_IF_ERROR(impl_->Scan(Cf::kPersonRecords, EncodeU64(person_id), snapshot,
+                                   [&](std::string_view key, std::string_view) {
+                                     keys.emplace_back(key);
+                                     return true;
+                                   }));
+  return keys;
+}
+
+absl::StatusOr<std::vector<std::string>> Store::BlockMembers(uint8_t rule, std::string_view blocking_key,
+                                                             size_t limit, bool* truncated,
+                                                             const rocksdb::Snapshot* snapshot) const {
+  std::vector<std::string> keys;
+  bool more = false;
+  EMPI_RETURN_IF_ERROR(impl_->Scan(Cf::kBlockKeys, BlockKey(rule, blocking_key, ""), snapshot,
+                                   [&](std::string_view key, std::string_view) {
+                                     if (keys.size() >= limit) {
+                                       more = true;
+                                       return false;
+                                     }
+                                     keys.emplace_back(key);
+                                     return true;
+                                   }));
+  if (truncated != nullptr) *truncated = more;
+  return keys;
+}
+
+absl::StatusOr<std::vector<std::string>> Store::RecordsWithNhs(uint64_t nhs,
+                                                               const rocksdb::Snapshot* snapshot) const {
+  std::vector<std::string> keys;
+  EMPI_RETURN_IF_ERROR(impl_->Scan(Cf::kNhsIndex, EncodeU64(nhs), snapshot,
+                                   [&](std::string_view key, std::string_view) {
+                                     keys.emplace_back(key);
+                                     return true;
+                                   }));
+  return keys;
+}
+
+absl::StatusOr<std::optional<std::string>> Store::GetModel() const {
+  return impl_->Get(Cf::kModel, kModelKey, nullptr);
+}
+
+absl::StatusOr<std::optional<std::string>> Store::GetMeta(std::string_view key) const {
+  return impl_->Get(Cf::kMeta, key, nullptr);
+}
+
+absl::StatusOr<bool> Store::IsNeverLink(std::string_view a, std::string_view b) const {
+  EMPI_ASSIGN_OR_RETURN(std::optional<std::string> value,
+                        impl_->Get(Cf::kManual, absl::StrCat(A(kNeverPrefix), PairKey(a, b)), nullptr));
+  return value.has_value();
+}
+
+absl::Status Store::ForEachAuditEvent(const std::function<bool(const StoredAuditEvent&)>& fn) const {
+  absl::Status bad;
+  EMPI_RETURN_IF_ERROR(impl_->Scan(Cf::kAudit, "", nullptr, [&](std::string_view key, std::string_view value) {
+    StoredAuditEvent e;
+    if (key.size() != 8 || !DecodeAuditValue(DecodeU64(key), value, &e)) {
+      bad = absl::DataLossError(absl::StrCat("audit: event ", key.size() == 8 ? DecodeU64(key) : 0,
+                                             " does not decode"));
+      return false;
+    }
+    return fn(e);
+  }));
+  return bad;
+}
+
+absl::Status Store::VerifyAuditChain(uint64_t* events_checked) const {
+  return impl_->VerifyAuditChain(events_checked);
+}
+
+absl::Status Store::ForEachRecord(const std::function<bool(const StoredRecord&)>& fn,
+                                  const rocksdb::Snapshot* snapshot) const {
+  const rocksdb::Snapshot* own = snapshot == nullptr ? GetSnapshot() : nullptr;
+  absl::Status bad;
+  absl::Status scan = impl_->Scan(Cf::kRecords, "", snapshot ? snapshot : own,
+                                  [&](std::string_view key, std::string_view value) {
+                                    StoredRecord r;
+                                    if (!DecodeRecordValue(key, value, &r)) {
+                                      bad = absl::DataLossError(
+                                          absl::StrCat("records: value of ", RecordName(key), " does not decode"));
+                                      return false;
+                                    }
+                                    return fn(r);
+                                  });
+  if (own != nullptr) ReleaseSnapshot(own);
+  EMPI_RETURN_IF_ERROR(scan);
+  return bad;
+}
+
+absl::Status Store::ForEachPerson(const std::function<bool(uint64_t, const PersonValue&)>& fn,
+                                  const rocksdb::Snapshot* snapshot) const {
+  absl::Status bad;
+  EMPI_RETURN_IF_ERROR(impl_->Scan(Cf::kPersons, "", snapshot, [&](std::string_view key, std::string_view value) {
+    PersonValue p;
+    if (key.size() != 8 || !DecodePersonValue(value, &p)) {
+      bad = absl::DataLossError(absl::StrCat("persons: entry for person ", key.size() == 8 ? DecodeU64(key) : 0,
+                                             " does not decode"));
+      return false;
+    }
+    return fn(DecodeU64(key), p);
+  }));
+  return bad;
+}
+
+absl::Status Store::ForEachHistory(uint64_t person_id,
+                                   const std::function<bool(uint64_t, std::string_view)>& fn,
+                                   const rocksdb::Snapshot* snapshot) const {
+  absl::Status bad;
+  EMPI_RETURN_IF_ERROR(
+      impl_->Scan(Cf::kHistory, EncodeU64(person_id), snapshot, [&](std::string_view key, std::string_view value) {
+        if (key.size() != 8) {
+          bad = absl::DataLossError(absl::StrCat("history: malformed key for person ", person_id));
+          return false;
+        }
+        return fn(DecodeU64(key), value);
+      }));
+  return bad;
+}
+
+absl::Status Store::ForEachReview(
+    const std::function<bool(std::string_view, std::string_view, const ReviewValue&)>& fn,
+    const rocksdb::Snapshot* snapshot) const {
+  absl::Status bad;
+  EMPI_RETURN_IF_ERROR(impl_->Scan(Cf::kReview, "", snapshot, [&](std::string_view key, std::string_view value) {
+    std::string a, b;
+    ReviewValue v;
+    if (!SplitPairKey(key, &a, &b) || !DecodeReviewValue(value, &v)) {
+      bad = absl::DataLossError("review: an entry does not decode");
+      return false;
+    }
+    return fn(a, b, v);
+  }));
+  return bad;
+}
+
+absl::Status Store::ForEachPendingObjection(const std::function<bool(std::string_view, const ObjectionValue&)>& fn,
+                                            const rocksdb::Snapshot* snapshot) const {
+  absl::Status bad;
+  EMPI_RETURN_IF_ERROR(
+      impl_->Scan(Cf::kObjections, kPendingPrefix, snapshot, [&](std::string_view key, std::string_view value) {
+        ObjectionValue v;
+        if (!DecodeObjectionValue(value, &v)) {
+          bad = absl::DataLossError("objections: a pending objection does not decode");
+          return false;
+        }
+        return fn(key, v);
+      }));
+  return bad;
+}
+
+const rocksdb::Snapshot* Store::GetSnapshot() const { return impl_->db_->GetSnapshot(); }
+void Store::ReleaseSnapshot(const rocksdb::Snapshot* s) const { impl_->db_->ReleaseSnapshot(s); }
+rocksdb::DB* Store::db() const { return impl_->db_; }
+rocksdb::ColumnFamilyHandle* Store::cf(Cf cf) const { return impl_->handle(cf); }
+
+absl::Status Store::Flush() {
+  if (impl_->options_.read_only) return absl::OkStatus();
+  rocksdb::FlushOptions fo;
+  EMPI_RETURN_IF_ERROR(FromRocks(impl_->db_->Flush(fo, impl_->handles_), "flush"));
+  EMPI_RETURN_IF_ERROR(FromRocks(impl_->db_->FlushWAL(/*sync=*/true), "syncing the WAL"));
+  if (impl_->options_.bulk_load) {
+    // Auto compaction is off during a bulk load: compact the loaded runs now
+    // so that reads after the load touch one sorted run per level.
+    rocksdb::CompactRangeOptions co;
+    for (auto* h : impl_->handles_) {
+      EMPI_RETURN_IF_ERROR(FromRocks(impl_->db_->CompactRange(co, h, nullptr, nullptr), "compacting"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace empi::index

@@ -38,6 +38,7 @@
 #define EMPI_INDEX_STORE_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -139,6 +140,20 @@ std::string EncodeReviewValue(const ReviewValue& v);
 bool DecodeReviewValue(std::string_view value, ReviewValue* v);
 std::string EncodeObjectionValue(const ObjectionValue& v);
 bool DecodeObjectionValue(std::string_view value, ObjectionValue* v);
+std::string HistoryKey(uint64_t person_id, uint64_t sequence);
+std::string AuditKey(uint64_t sequence);  // EncodeU64(sequence)
+// The canonical serialisation of (sequence, event) that the audit hash covers;
+// see docs/format/store.md. Deterministic: equal inputs give equal bytes.
+std::string CanonicalAuditBytes(uint64_t sequence, const AuditEvent& event);
+// SHA-256(prev_hash || CanonicalAuditBytes(sequence, event)), 32 bytes.
+std::string AuditHash(std::string_view prev_hash, uint64_t sequence, const AuditEvent& event);
+std::string EncodeAuditValue(const StoredAuditEvent& e);
+bool DecodeAuditValue(uint64_t sequence, std::string_view value, StoredAuditEvent* e);
+
+// Meta keys written by the store itself.
+inline constexpr std::string_view kMetaFormatVersion = "format_version";  // decimal text
+inline constexpr std::string_view kMetaNextPersonId = "next_person_id";   // EncodeU64
+inline constexpr std::string_view kMetaAuditHead = "audit_head";  // EncodeU64(seq) + 32-byte hash
 
 // A unit of change: a WriteBatch with typed helpers. Nothing is visible
 // until Store::Commit applies it.
@@ -169,7 +184,9 @@ class ChangeSet {
 
  private:
   friend class Store;
+  rocksdb::ColumnFamilyHandle* Handle(Cf cf);
   rocksdb::WriteBatch batch_;
+  bool allocated_person_ids_ = false;  // AllocatePersonIds() used this set
   // Set by Store::Open's caller through Store::NewChangeSet(); handles are
   // needed to address column families.
   std::vector<rocksdb::ColumnFamilyHandle*> cfs_;
@@ -233,6 +250,28 @@ class Store {
   // returns OK or DataLoss naming the first bad sequence number.
   absl::Status ForEachAuditEvent(const std::function<bool(const StoredAuditEvent&)>& fn) const;
   absl::Status VerifyAuditChain(uint64_t* events_checked) const;
+
+  // Full scans for exports and review tools. Each reads one consistent
+  // snapshot (taken at the call unless `snapshot` is given), visits entries in
+  // key order and stops early when `fn` returns false. A value that does not
+  // decode ends the scan with DataLoss naming the column family (and the
+  // record's source and id, never its contents).
+  absl::Status ForEachRecord(const std::function<bool(const StoredRecord&)>& fn,
+                             const rocksdb::Snapshot* snapshot = nullptr) const;
+  absl::Status ForEachPerson(const std::function<bool(uint64_t person_id, const PersonValue&)>& fn,
+                             const rocksdb::Snapshot* snapshot = nullptr) const;
+  // A person's history events (the JSON given to AppendHistory), by sequence.
+  absl::Status ForEachHistory(uint64_t person_id,
+                              const std::function<bool(uint64_t sequence, std::string_view json)>& fn,
+                              const rocksdb::Snapshot* snapshot = nullptr) const;
+  // Pairs awaiting clerical review, a < b.
+  absl::Status ForEachReview(
+      const std::function<bool(std::string_view a, std::string_view b, const ReviewValue&)>& fn,
+      const rocksdb::Snapshot* snapshot = nullptr) const;
+  // Objections registered before a matching record arrived, by key.
+  absl::Status ForEachPendingObjection(
+      const std::function<bool(std::string_view key, const ObjectionValue&)>& fn,
+      const rocksdb::Snapshot* snapshot = nullptr) const;
 
   const rocksdb::Snapshot* GetSnapshot() const;
   void ReleaseSnapshot(const rocksdb::Snapshot* s) const;

@@ -1,0 +1,96 @@
+// Copyright EMPI developers.
+//
+// audit.cc: the audit event encoding and its SHA-256 hash chain
+// (docs/format/store.md, "audit").
+#include <openssl/evp.h>
+
+#include "index/codec_internal.h"
+#include "index/store.h"
+
+namespace empi::index {
+namespace {
+
+constexpr size_t kHashSize = 32;
+
+// The event fields in canonical order, without the sequence number.
+void AppendEventBody(const AuditEvent& e, std::string* out) {
+  internal::PutSigned(out, e.time_us);
+  for (const std::string* field : {&e.requester, &e.organisation, &e.role, &e.purpose, &e.action, &e.outcome}) {
+    internal::PutString(out, *field);
+  }
+  internal::PutVarint(out, e.persons.size());
+  for (uint64_t person : e.persons) out->append(EncodeU64(person));
+  internal::PutVarint(out, e.records.size());
+  for (const std::string& record : e.records) internal::PutString(out, record);
+}
+
+bool ReadEventBody(internal::Reader* in, AuditEvent* e) {
+  if (!in->Signed(&e->time_us)) return false;
+  for (std::string* field : {&e->requester, &e->organisation, &e->role, &e->purpose, &e->action, &e->outcome}) {
+    if (!in->String(field)) return false;
+  }
+  uint64_t n;
+  // Counts are not trusted for allocation: elements are read one by one,
+  // so a forged huge count fails on the first missing element.
+  if (!in->Varint(&n)) return false;
+  e->persons.clear();
+  for (uint64_t i = 0; i < n; ++i) {
+    uint64_t person;
+    if (!in->Fixed64(&person)) return false;
+    e->persons.push_back(person);
+  }
+  if (!in->Varint(&n)) return false;
+  e->records.clear();
+  for (uint64_t i = 0; i < n; ++i) {
+    std::string record;
+    if (!in->String(&record)) return false;
+    e->records.push_back(std::move(record));
+  }
+  return true;
+}
+
+}  // namespace
+
+std::string CanonicalAuditBytes(uint64_t sequence, const AuditEvent& event) {
+  std::string out = EncodeU64(sequence);
+  AppendEventBody(event, &out);
+  return out;
+}
+
+std::string AuditHash(std::string_view prev_hash, uint64_t sequence, const AuditEvent& event) {
+  const std::string body = CanonicalAuditBytes(sequence, event);
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  const bool ok = ctx != nullptr && EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr) == 1 &&
+                  EVP_DigestUpdate(ctx, prev_hash.data(), prev_hash.size()) == 1 &&
+                  EVP_DigestUpdate(ctx, body.data(), body.size()) == 1 &&
+                  EVP_DigestFinal_ex(ctx, digest, &len) == 1;
+  EVP_MD_CTX_free(ctx);
+  // SHA-256 over memory cannot fail short of allocation failure; an empty
+  // hash never verifies, so such a failure cannot pass for a good chain.
+  if (!ok) return std::string();
+  return std::string(reinterpret_cast<const char*>(digest), len);
+}
+
+std::string EncodeAuditValue(const StoredAuditEvent& e) {
+  std::string out(1, static_cast<char>(internal::kValueVersion));
+  out.append(e.prev_hash);
+  out.append(e.hash);
+  AppendEventBody(e.event, &out);
+  return out;
+}
+
+bool DecodeAuditValue(uint64_t sequence, std::string_view value, StoredAuditEvent* e) {
+  StoredAuditEvent out;
+  out.sequence = sequence;
+  internal::Reader in(value);
+  if (!in.Version() || !in.Bytes(kHashSize, &out.prev_hash) || !in.Bytes(kHashSize, &out.hash) ||
+      !ReadEventBody(&in, &out.event) || !in.done()) {
+    return false;
+  }
+  *e = std::move(out);
+  return true;
+}
+
+}  // namespace empi::index

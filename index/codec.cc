@@ -1,0 +1,299 @@
+// Copyright EMPI developers.
+//
+// codec.cc: key and value encodings of the store (docs/format/store.md).
+//
+// Values start with a version byte (kValueVersion) followed by fields in a
+// fixed order: strings as varint length + bytes, unsigned integers as
+// varints, signed integers zig-zag varints, doubles as 8 bytes big-endian
+// IEEE-754 bit patterns. Keys use 8-byte big-endian integers so that byte
+// order is numeric order. Decoders consume the whole value and reject
+// anything truncated, overlong, out of range or followed by extra bytes.
+#include <bit>
+#include <cstring>
+
+#include "index/codec_internal.h"
+#include "index/store.h"
+
+namespace empi::index {
+namespace internal {
+
+void PutVarint(std::string* out, uint64_t v) {
+  while (v >= 0x80) {
+    out->push_back(static_cast<char>((v & 0x7f) | 0x80));
+    v >>= 7;
+  }
+  out->push_back(static_cast<char>(v));
+}
+
+void PutString(std::string* out, std::string_view s) {
+  PutVarint(out, s.size());
+  out->append(s);
+}
+
+void PutSigned(std::string* out, int64_t v) {
+  PutVarint(out, (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63));
+}
+
+void PutDouble(std::string* out, double d) { out->append(EncodeU64(std::bit_cast<uint64_t>(d))); }
+
+bool Reader::Varint(uint64_t* v) {
+  uint64_t result = 0;
+  for (int shift = 0; shift < 64; shift += 7) {
+    if (in_.empty()) return false;
+    const auto byte = static_cast<uint8_t>(in_.front());
+    in_.remove_prefix(1);
+    // The tenth byte may only carry the top bit of a 64-bit value.
+    if (shift == 63 && byte > 1) return false;
+    result |= static_cast<uint64_t>(byte & 0x7f) << shift;
+    if ((byte & 0x80) == 0) {
+      *v = result;
+      return true;
+    }
+  }
+  return false;
+}
+
+bool Reader::String(std::string* s) {
+  std::string_view view;
+  if (!StringView(&view)) return false;
+  s->assign(view);
+  return true;
+}
+
+bool Reader::StringView(std::string_view* s) {
+  uint64_t n;
+  if (!Varint(&n) || n > in_.size()) return false;
+  *s = in_.substr(0, n);
+  in_.remove_prefix(n);
+  return true;
+}
+
+bool Reader::Signed(int64_t* v) {
+  uint64_t u;
+  if (!Varint(&u)) return false;
+  *v = static_cast<int64_t>((u >> 1) ^ (~(u & 1) + 1));
+  return true;
+}
+
+bool Reader::Byte(uint8_t* b) {
+  if (in_.empty()) return false;
+  *b = static_cast<uint8_t>(in_.front());
+  in_.remove_prefix(1);
+  return true;
+}
+
+bool Reader::Bool(bool* b) {
+  uint8_t byte;
+  if (!Byte(&byte) || byte > 1) return false;
+  *b = byte == 1;
+  return true;
+}
+
+bool Reader::Fixed64(uint64_t* v) {
+  if (in_.size() < 8) return false;
+  *v = DecodeU64(in_.substr(0, 8));
+  in_.remove_prefix(8);
+  return true;
+}
+
+bool Reader::Double(double* d) {
+  uint64_t bits;
+  if (!Fixed64(&bits)) return false;
+  *d = std::bit_cast<double>(bits);
+  return true;
+}
+
+bool Reader::Bytes(size_t n, std::string* s) {
+  if (in_.size() < n) return false;
+  s->assign(in_.substr(0, n));
+  in_.remove_prefix(n);
+  return true;
+}
+
+bool Reader::Version() {
+  uint8_t v;
+  return Byte(&v) && v == kValueVersion;
+}
+
+}  // namespace internal
+
+using internal::PutDouble;
+using internal::PutSigned;
+using internal::PutString;
+using internal::PutVarint;
+using internal::Reader;
+
+std::string_view CfName(Cf cf) {
+  switch (cf) {
+    case Cf::kRecords: return "records";
+    case Cf::kPersonRecords: return "person_records";
+    case Cf::kPersons: return "persons";
+    case Cf::kBlockKeys: return "block_keys";
+    case Cf::kNhsIndex: return "nhs_index";
+    case Cf::kModel: return "model";
+    case Cf::kReview: return "review";
+    case Cf::kManual: return "manual";
+    case Cf::kObjections: return "objections";
+    case Cf::kHistory: return "history";
+    case Cf::kAudit: return "audit";
+    case Cf::kMeta: return "meta";
+  }
+  return "unknown";
+}
+
+std::string EncodeU64(uint64_t v) {
+  std::string out(8, '\0');
+  for (int i = 7; i >= 0; --i) {
+    out[i] = static_cast<char>(v & 0xff);
+    v >>= 8;
+  }
+  return out;
+}
+
+uint64_t DecodeU64(std::string_view eight) {
+  uint64_t v = 0;
+  for (size_t i = 0; i < 8 && i < eight.size(); ++i) v = (v << 8) | static_cast<uint8_t>(eight[i]);
+  return v;
+}
+
+std::string PersonRecordKey(uint64_t person_id, std::string_view record_key) {
+  return EncodeU64(person_id).append(record_key);
+}
+
+std::string BlockKey(uint8_t rule, std::string_view blocking_key, std::string_view record_key) {
+  std::string key(1, static_cast<char>(rule));
+  key.append(blocking_key).push_back('\0');
+  key.append(record_key);
+  return key;
+}
+
+std::string NhsIndexKey(uint64_t nhs, std::string_view record_key) {
+  return EncodeU64(nhs).append(record_key);
+}
+
+std::string PairKey(std::string_view a, std::string_view b) {
+  if (b < a) std::swap(a, b);
+  std::string key(a);
+  key.append(2, '\0');
+  key.append(b);
+  return key;
+}
+
+bool SplitPairKey(std::string_view pair_key, std::string* a, std::string* b) {
+  const size_t sep = pair_key.find(std::string_view("\0\0", 2));
+  if (sep == std::string_view::npos) return false;
+  a->assign(pair_key.substr(0, sep));
+  b->assign(pair_key.substr(sep + 2));
+  return true;
+}
+
+std::string HistoryKey(uint64_t person_id, uint64_t sequence) {
+  return EncodeU64(person_id).append(EncodeU64(sequence));
+}
+
+std::string AuditKey(uint64_t sequence) { return EncodeU64(sequence); }
+
+std::string EncodeRecordValue(const StoredRecord& r) {
+  std::string out(1, static_cast<char>(internal::kValueVersion));
+  PutVarint(&out, r.person_id);
+  const Record& rec = r.record;
+  for (const std::string* field : {&rec.nhs_number, &rec.family_name, &rec.given_names, &rec.date_of_birth,
+                                   &rec.sex, &rec.postcode, &rec.address}) {
+    PutString(&out, *field);
+  }
+  out.push_back(rec.restricted ? 1 : 0);
+  return out;
+}
+
+bool DecodeRecordValue(std::string_view record_key, std::string_view value, StoredRecord* r) {
+  std::string_view source, record_id;
+  if (!SplitRecordKey(record_key, &source, &record_id)) return false;
+  StoredRecord out;
+  out.record.source.assign(source);
+  out.record.record_id.assign(record_id);
+  Reader in(value);
+  Record& rec = out.record;
+  if (!in.Version() || !in.Varint(&out.person_id)) return false;
+  for (std::string* field : {&rec.nhs_number, &rec.family_name, &rec.given_names, &rec.date_of_birth, &rec.sex,
+                             &rec.postcode, &rec.address}) {
+    if (!in.String(field)) return false;
+  }
+  if (!in.Bool(&rec.restricted) || !in.done()) return false;
+  *r = std::move(out);
+  return true;
+}
+
+namespace {
+bool ValidMethod(uint8_t m) { return m <= static_cast<uint8_t>(ObjectionMethod::kSteward); }
+}  // namespace
+
+std::string EncodePersonValue(const PersonValue& p) {
+  std::string out(1, static_cast<char>(internal::kValueVersion));
+  out.push_back(p.objection ? 1 : 0);
+  PutSigned(&out, p.objection_time_us);
+  out.push_back(static_cast<char>(p.objection_method));
+  PutString(&out, p.objection_reference);
+  PutSigned(&out, p.created_time_us);
+  return out;
+}
+
+bool DecodePersonValue(std::string_view value, PersonValue* p) {
+  PersonValue out;
+  Reader in(value);
+  uint8_t method;
+  if (!in.Version() || !in.Bool(&out.objection) || !in.Signed(&out.objection_time_us) || !in.Byte(&method) ||
+      !ValidMethod(method) || !in.String(&out.objection_reference) || !in.Signed(&out.created_time_us) ||
+      !in.done()) {
+    return false;
+  }
+  out.objection_method = static_cast<ObjectionMethod>(method);
+  *p = std::move(out);
+  return true;
+}
+
+std::string EncodeReviewValue(const ReviewValue& v) {
+  std::string out(1, static_cast<char>(internal::kValueVersion));
+  PutDouble(&out, v.match_weight);
+  PutDouble(&out, v.match_probability);
+  PutString(&out, v.reason);
+  return out;
+}
+
+bool DecodeReviewValue(std::string_view value, ReviewValue* v) {
+  ReviewValue out;
+  Reader in(value);
+  if (!in.Version() || !in.Double(&out.match_weight) || !in.Double(&out.match_probability) ||
+      !in.String(&out.reason) || !in.done()) {
+    return false;
+  }
+  *v = std::move(out);
+  return true;
+}
+
+std::string EncodeObjectionValue(const ObjectionValue& v) {
+  std::string out(1, static_cast<char>(internal::kValueVersion));
+  PutSigned(&out, v.time_us);
+  out.push_back(static_cast<char>(v.method));
+  for (const std::string* field : {&v.reference, &v.nhs_number, &v.family_name, &v.given_names, &v.date_of_birth,
+                                   &v.postcode}) {
+    PutString(&out, *field);
+  }
+  return out;
+}
+
+bool DecodeObjectionValue(std::string_view value, ObjectionValue* v) {
+  ObjectionValue out;
+  Reader in(value);
+  uint8_t method;
+  if (!in.Version() || !in.Signed(&out.time_us) || !in.Byte(&method) || !ValidMethod(method)) return false;
+  out.method = static_cast<ObjectionMethod>(method);
+  for (std::string* field : {&out.reference, &out.nhs_number, &out.family_name, &out.given_names,
+                             &out.date_of_birth, &out.postcode}) {
+    if (!in.String(field)) return false;
+  }
+  if (!in.done()) return false;
+  *v = std::move(out);
+  return true;
+}
+
+}  // namespace empi::index
