@@ -594,8 +594,11 @@ absl::Status Store::Impl::VerifyAuditChain(uint64_t* events_checked) const {
   if (head->size() != 8 + kHashSize) return absl::DataLossError("audit chain head malformed");
   const uint64_t head_seq = DecodeU64(*head);
   if (head_seq != count) {
-    return absl::DataLossError(absl::StrCat("audit chain broken at sequence ", count + 1, ": head records ",
-                                            head_seq, " events but ", count, " are present"));
+    // Events past the head were inserted; a head past the events means the
+    // last ones were removed. Either way the first bad one follows the shorter.
+    return absl::DataLossError(absl::StrCat("audit chain broken at sequence ", std::min(count, head_seq) + 1,
+                                            ": head records ", head_seq, " events but ", count,
+                                            " are present"));
   }
   if (head->substr(8) != prev) {
     return absl::DataLossError(absl::StrCat("audit chain broken at sequence ", count,

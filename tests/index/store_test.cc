@@ -1,0 +1,352 @@
+// Copyright EMPI developers.
+//
+// Store behaviour on a real RocksDB in a temporary directory: atomic
+// multi-family commits, persistence, format version checks, person id
+// allocation, group commit, block reads and snapshots.
+#include "index/store.h"
+
+#include <atomic>
+#include <set>
+#include <thread>
+
+#include "gtest/gtest.h"
+#include "tests/index/temp_store.h"
+
+namespace empi::index {
+namespace {
+
+using testing::TempDir;
+
+StoredRecord MakeRecord(std::string source, std::string id, uint64_t person) {
+  StoredRecord r;
+  r.record.source = std::move(source);
+  r.record.record_id = std::move(id);
+  r.record.family_name = "Smith";
+  r.record.nhs_number = "9434765919";
+  r.person_id = person;
+  return r;
+}
+
+std::unique_ptr<Store> OpenOrDie(const std::string& path, StoreOptions options = {}) {
+  auto store = Store::Open(path, options);
+  EXPECT_TRUE(store.ok()) << store.status();
+  return store.ok() ? std::move(*store) : nullptr;
+}
+
+TEST(Store, CommitIsAtomicAcrossColumnFamilies) {
+  TempDir dir;
+  auto store = OpenOrDie(dir.path());
+  ASSERT_NE(store, nullptr);
+  const StoredRecord r = MakeRecord("RKB", "K1", 5);
+  const std::string key = r.record.Key();
+
+  ChangeSet changes = store->NewChangeSet();
+  changes.PutRecord(r);
+  changes.AddMembership(5, key);
+  changes.PutPerson(5, PersonValue{false, 0, ObjectionMethod::kNone, "", 99});
+  changes.PutBlockKey(1, "SMITH", key);
+  changes.PutNhs(9434765919, key);
+  changes.PutModel("{\"m\":1}");
+  changes.PutNeverLink(key, std::string("RLT\0X", 5));
+  changes.PutReview(std::string("RLT\0X", 5), key, ReviewValue{3.5, 0.4, "between thresholds"});
+  changes.PutPendingObjection("nhs:9434765919", ObjectionValue{});
+  changes.AppendHistory(5, 1, "{\"event\":\"created\"}");
+
+  // Nothing is visible before Commit.
+  ASSERT_FALSE(store->GetRecord(key)->has_value());
+  ASSERT_TRUE(store->Commit(&changes, nullptr, /*sync=*/true).ok());
+
+  auto got = store->GetRecord(key);
+  ASSERT_TRUE(got.ok() && got->has_value());
+  EXPECT_EQ((*got)->record, r.record);
+  EXPECT_EQ((*got)->person_id, 5u);
+  EXPECT_EQ(*store->PersonRecords(5), std::vector<std::string>{key});
+  EXPECT_EQ((*store->GetPerson(5))->created_time_us, 99);
+  EXPECT_EQ(*store->RecordsWithNhs(9434765919), std::vector<std::string>{key});
+  EXPECT_TRUE(store->RecordsWithNhs(9434765918)->empty());
+  EXPECT_EQ(**store->GetModel(), "{\"m\":1}");
+  EXPECT_TRUE(*store->IsNeverLink(std::string("RLT\0X", 5), key));
+  EXPECT_FALSE(*store->IsNeverLink(key, std::string("RLT\0Y", 5)));
+
+  int reviews = 0;
+  ASSERT_TRUE(store
+                  ->ForEachReview([&](std::string_view a, std::string_view b, const ReviewValue& v) {
+                    EXPECT_EQ(a, key);  // "RKB..." < "RLT..."
+                    EXPECT_EQ(b, std::string("RLT\0X", 5));
+                    EXPECT_EQ(v.reason, "between thresholds");
+                    ++reviews;
+                    return true;
+                  })
+                  .ok());
+  EXPECT_EQ(reviews, 1);
+  std::vector<std::string> pending;
+  ASSERT_TRUE(store
+                  ->ForEachPendingObjection([&](std::string_view k, const ObjectionValue&) {
+                    pending.emplace_back(k);
+                    return true;
+                  })
+                  .ok());
+  EXPECT_EQ(pending, std::vector<std::string>{"nhs:9434765919"});
+  std::vector<std::string> history;
+  ASSERT_TRUE(store
+                  ->ForEachHistory(5,
+                                   [&](uint64_t seq, std::string_view json) {
+                                     EXPECT_EQ(seq, 1u);
+                                     history.emplace_back(json);
+                                     return true;
+                                   })
+                  .ok());
+  EXPECT_EQ(history, std::vector<std::string>{"{\"event\":\"created\"}"});
+
+  // Deletions are atomic too.
+  ChangeSet removal = store->NewChangeSet();
+  removal.DeleteRecord(key);
+  removal.RemoveMembership(5, key);
+  removal.DeleteNhs(9434765919, key);
+  removal.DeleteBlockKey(1, "SMITH", key);
+  removal.DeletePerson(5);
+  removal.DeletePendingObjection("nhs:9434765919");
+  ASSERT_TRUE(store->Commit(&removal, nullptr, false).ok());
+  EXPECT_FALSE(store->GetRecord(key)->has_value());
+  EXPECT_FALSE(store->GetPerson(5)->has_value());
+  EXPECT_TRUE(store->PersonRecords(5)->empty());
+  bool truncated = true;
+  EXPECT_TRUE(store->BlockMembers(1, "SMITH", 10, &truncated)->empty());
+  EXPECT_FALSE(truncated);
+}
+
+TEST(Store, DefaultConstructedChangeSetCommits) {
+  TempDir dir;
+  auto store = OpenOrDie(dir.path());
+  ChangeSet changes;  // not bound to the store's handles
+  changes.PutRecord(MakeRecord("RYA", "A1", 3));
+  changes.AddMembership(3, MakeRecord("RYA", "A1", 3).record.Key());
+  ASSERT_TRUE(store->Commit(&changes, nullptr, false).ok());
+  EXPECT_TRUE(store->GetRecord(MakeRecord("RYA", "A1", 3).record.Key())->has_value());
+  EXPECT_EQ(store->PersonRecords(3)->size(), 1u);
+}
+
+TEST(Store, PersistsAcrossReopen) {
+  TempDir dir;
+  const std::string key = MakeRecord("RJC", "J9", 11).record.Key();
+  {
+    auto store = OpenOrDie(dir.path());
+    ChangeSet changes = store->NewChangeSet();
+    changes.PutRecord(MakeRecord("RJC", "J9", 11));
+    changes.AddMembership(11, key);
+    AuditEvent event;
+    event.action = "merge";
+    ASSERT_TRUE(store->Commit(&changes, &event, true).ok());
+  }
+  auto store = OpenOrDie(dir.path());
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ((*store->GetRecord(key))->person_id, 11u);
+  EXPECT_EQ(*store->PersonRecords(11), std::vector<std::string>{key});
+  // The audit chain continues where it stopped.
+  ChangeSet more = store->NewChangeSet();
+  AuditEvent event;
+  event.action = "view";
+  uint64_t seq = 0;
+  ASSERT_TRUE(store->Commit(&more, &event, true, &seq).ok());
+  EXPECT_EQ(seq, 2u);
+  uint64_t checked = 0;
+  EXPECT_TRUE(store->VerifyAuditChain(&checked).ok());
+  EXPECT_EQ(checked, 2u);
+}
+
+TEST(Store, RejectsOtherFormatVersion) {
+  TempDir dir;
+  {
+    auto store = OpenOrDie(dir.path());
+    EXPECT_EQ(**store->GetMeta(kMetaFormatVersion), std::to_string(kFormatVersion));
+    ASSERT_TRUE(store->db()->Put(rocksdb::WriteOptions(), store->cf(Cf::kMeta), "format_version", "999").ok());
+  }
+  auto reopened = Store::Open(dir.path(), {});
+  ASSERT_FALSE(reopened.ok());
+  EXPECT_EQ(reopened.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(reopened.status().message().find("format version 999"), std::string::npos) << reopened.status();
+}
+
+TEST(Store, MissingStoreWithoutCreateIsNotFound) {
+  TempDir dir;
+  StoreOptions options;
+  options.create_if_missing = false;
+  auto store = Store::Open(dir.path() + "/absent", options);
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.status().code(), absl::StatusCode::kNotFound) << store.status();
+}
+
+TEST(Store, ReadOnlyRefusesCommit) {
+  TempDir dir;
+  { OpenOrDie(dir.path()); }
+  StoreOptions options;
+  options.read_only = true;
+  auto store = OpenOrDie(dir.path(), options);
+  ASSERT_NE(store, nullptr);
+  ChangeSet changes = store->NewChangeSet();
+  changes.PutMeta("k", "v");
+  EXPECT_EQ(store->Commit(&changes, nullptr, false).code(), absl::StatusCode::kFailedPrecondition);
+}
+
+TEST(Store, PersonIdsAreNeverReusedAcrossReopen) {
+  TempDir dir;
+  std::set<uint64_t> committed;
+  uint64_t uncommitted_first = 0;
+  {
+    auto store = OpenOrDie(dir.path());
+    ChangeSet a = store->NewChangeSet();
+    const uint64_t first_a = store->AllocatePersonIds(10, &a);
+    ChangeSet b = store->NewChangeSet();
+    const uint64_t first_b = store->AllocatePersonIds(5, &b);
+    EXPECT_EQ(first_a, 1u);
+    EXPECT_EQ(first_b, 11u);
+    b.PutPerson(first_b, PersonValue{});
+    a.PutPerson(first_a, PersonValue{});
+    // b (the higher ids) commits before a: a's batch must not lower the
+    // persisted counter.
+    ASSERT_TRUE(store->Commit(&b, nullptr, true).ok());
+    ASSERT_TRUE(store->Commit(&a, nullptr, true).ok());
+    committed = {first_a, first_b};
+    ChangeSet lost = store->NewChangeSet();
+    uncommitted_first = store->AllocatePersonIds(3, &lost);  // never committed
+    EXPECT_EQ(uncommitted_first, 16u);
+  }
+  auto store = OpenOrDie(dir.path());
+  ChangeSet c = store->NewChangeSet();
+  const uint64_t next = store->AllocatePersonIds(1, &c);
+  EXPECT_GE(next, 16u);  // above every committed id; uncommitted ones may be reused
+  EXPECT_EQ(DecodeU64(**store->GetMeta(kMetaNextPersonId)), 16u);
+}
+
+TEST(Store, BlockMembersHonoursLimit) {
+  TempDir dir;
+  auto store = OpenOrDie(dir.path());
+  ChangeSet changes = store->NewChangeSet();
+  for (int i = 0; i < 7; ++i) {
+    changes.PutBlockKey(2, "SM|1984", MakeRecord("G8", "r" + std::to_string(i), 0).record.Key());
+  }
+  // Neighbouring blocks (a longer key, another rule) must not leak in.
+  changes.PutBlockKey(2, "SM|19840", MakeRecord("G8", "other", 0).record.Key());
+  changes.PutBlockKey(3, "SM|1984", MakeRecord("G8", "rule3", 0).record.Key());
+  changes.PutBlockKey(2, "SM|198", MakeRecord("G8", "shorter", 0).record.Key());
+  ASSERT_TRUE(store->Commit(&changes, nullptr, false).ok());
+  ASSERT_TRUE(store->Flush().ok());  // exercise SST prefix blooms as well as the memtable
+
+  bool truncated = false;
+  auto all = store->BlockMembers(2, "SM|1984", 100, &truncated);
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(all->size(), 7u);
+  EXPECT_FALSE(truncated);
+  EXPECT_EQ(all->front(), MakeRecord("G8", "r0", 0).record.Key());
+
+  auto capped = store->BlockMembers(2, "SM|1984", 7, &truncated);
+  EXPECT_EQ(capped->size(), 7u);
+  EXPECT_FALSE(truncated);
+  capped = store->BlockMembers(2, "SM|1984", 3, &truncated);
+  EXPECT_EQ(capped->size(), 3u);
+  EXPECT_TRUE(truncated);
+  EXPECT_TRUE(store->BlockMembers(2, "XX", 3, &truncated)->empty());
+  EXPECT_FALSE(truncated);
+}
+
+TEST(Store, GroupCommitFromManyThreadsKeepsEveryChangeAndAChain) {
+  TempDir dir;
+  auto store = OpenOrDie(dir.path());
+  constexpr int kThreads = 8, kCommits = 200;
+  std::atomic<int> failures{0};
+  std::vector<std::vector<uint64_t>> sequences(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kCommits; ++i) {
+        ChangeSet changes = store->NewChangeSet();
+        const uint64_t person = store->AllocatePersonIds(1, &changes);
+        std::string source = "T";
+        source += std::to_string(t);
+        StoredRecord r = MakeRecord(source, std::to_string(i), person);
+        changes.PutRecord(r);
+        changes.AddMembership(person, r.record.Key());
+        AuditEvent event;
+        event.action = "link";
+        event.records = {r.record.Key()};
+        event.persons = {person};
+        uint64_t seq = 0;
+        if (!store->Commit(&changes, &event, /*sync=*/true, &seq).ok()) ++failures;
+        sequences[t].push_back(seq);
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  ASSERT_EQ(failures.load(), 0);
+
+  // Every thread's sequences increase; together they are exactly 1..1600.
+  std::set<uint64_t> all;
+  for (const auto& s : sequences) {
+    EXPECT_TRUE(std::is_sorted(s.begin(), s.end()));
+    all.insert(s.begin(), s.end());
+  }
+  ASSERT_EQ(all.size(), size_t{kThreads * kCommits});
+  EXPECT_EQ(*all.begin(), 1u);
+  EXPECT_EQ(*all.rbegin(), uint64_t{kThreads * kCommits});
+
+  uint64_t checked = 0;
+  ASSERT_TRUE(store->VerifyAuditChain(&checked).ok());
+  EXPECT_EQ(checked, uint64_t{kThreads * kCommits});
+
+  // Every change is present, and each audit event names its own record.
+  std::set<uint64_t> persons;
+  ASSERT_TRUE(store
+                  ->ForEachAuditEvent([&](const StoredAuditEvent& e) {
+                    auto r = store->GetRecord(e.event.records.at(0));
+                    EXPECT_TRUE(r.ok() && r->has_value());
+                    if (r.ok() && r->has_value()) {
+                      EXPECT_EQ((*r)->person_id, e.event.persons.at(0));
+                    }
+                    persons.insert(e.event.persons.at(0));
+                    return true;
+                  })
+                  .ok());
+  EXPECT_EQ(persons.size(), size_t{kThreads * kCommits});
+  int records = 0;
+  ASSERT_TRUE(store->ForEachRecord([&](const StoredRecord&) { return ++records, true; }).ok());
+  EXPECT_EQ(records, kThreads * kCommits);
+  EXPECT_EQ(DecodeU64(**store->GetMeta(kMetaNextPersonId)), uint64_t{kThreads * kCommits + 1});
+}
+
+TEST(Store, SnapshotsGiveConsistentReadsWhileWriting) {
+  TempDir dir;
+  auto store = OpenOrDie(dir.path());
+  // Invariant kept by every commit: person 1 has exactly the records
+  // "S\0<n>" for n < count, and meta "count" says how many.
+  std::atomic<bool> stop{false};
+  std::thread writer([&] {
+    for (int n = 0; n < 300 && !stop; ++n) {
+      ChangeSet c = store->NewChangeSet();
+      c.AddMembership(1, MakeRecord("S", std::to_string(n), 1).record.Key());
+      c.PutRecord(MakeRecord("S", std::to_string(n), 1));
+      c.PutMeta("count", std::to_string(n + 1));
+      ASSERT_TRUE(store->Commit(&c, nullptr, false).ok());
+    }
+  });
+  int checks = 0;
+  for (; checks < 200; ++checks) {
+    const rocksdb::Snapshot* snap = store->GetSnapshot();
+    auto members = store->PersonRecords(1, snap);
+    rocksdb::ReadOptions ro;
+    ro.snapshot = snap;
+    std::string count = "0";
+    rocksdb::Status s = store->db()->Get(ro, store->cf(Cf::kMeta), "count", &count);
+    ASSERT_TRUE(s.ok() || s.IsNotFound());
+    ASSERT_TRUE(members.ok());
+    EXPECT_EQ(members->size(), std::stoul(count));
+    int records = 0;
+    ASSERT_TRUE(store->ForEachRecord([&](const StoredRecord&) { return ++records, true; }, snap).ok());
+    EXPECT_EQ(static_cast<size_t>(records), members->size());
+    store->ReleaseSnapshot(snap);
+  }
+  stop = true;
+  writer.join();
+}
+
+}  // namespace
+}  // namespace empi::index
