@@ -1,9 +1,419 @@
 // Copyright EMPI developers.
+//
+// Batch linkage commands: link, export clusters, export pairs, explain,
+// stats.
+#include <chrono>
+#include <fstream>
+#include <iostream>
+#include <memory>
+
+#include "absl/container/flat_hash_map.h"
+#include "empi/status_macros.h"
 #include "engine/cli/command.h"
+#include "engine/cli/progress.h"
+#include "engine/feed/feed_reader.h"
+#include "engine/linkage/linker.h"
+#include "fmt/format.h"
+#include "index/store.h"
 
 namespace empi::cli {
+namespace {
 
-// Placeholder until the command is written.
-void RegisterLinkCommands(CLI::App& app, int* exit_code) {}
+// Writes CSV fields with RFC 4180 quoting where needed.
+std::string CsvField(std::string_view v) {
+  if (v.find_first_of(",\"\r\n") == std::string_view::npos) return std::string(v);
+  std::string out = "\"";
+  for (char c : v) {
+    if (c == '"') out.push_back('"');
+    out.push_back(c);
+  }
+  out.push_back('"');
+  return out;
+}
+
+// Output to a file (-o) or stdout.
+class Output {
+ public:
+  absl::Status Open(const std::string& path) {
+    if (path.empty() || path == "-") return absl::OkStatus();
+    file_ = std::make_unique<std::ofstream>(path, std::ios::binary | std::ios::trunc);
+    if (!*file_) return absl::UnavailableError(fmt::format("cannot write {}", path));
+    return absl::OkStatus();
+  }
+  std::ostream& out() { return file_ ? *file_ : std::cout; }
+  absl::Status Close(const std::string& path) {
+    out().flush();
+    if (!out()) return absl::UnavailableError(fmt::format("write failed: {}", path.empty() ? "stdout" : path));
+    return absl::OkStatus();
+  }
+
+ private:
+  std::unique_ptr<std::ofstream> file_;
+};
+
+absl::StatusOr<std::unique_ptr<index::Store>> OpenExisting(const std::string& db, bool read_only = true) {
+  index::StoreOptions options;
+  options.create_if_missing = false;
+  options.read_only = read_only;
+  auto store = index::Store::Open(db, options);
+  if (!store.ok()) {
+    return absl::Status(store.status().code(), fmt::format("cannot open database {}: {}", db, std::string(store.status().message())));
+  }
+  return store;
+}
+
+struct LinkFlags {
+  std::string db, mapping, source, date_format = "auto", blocking_rules, quarantine;
+  std::vector<std::string> feeds;
+  double link_threshold = 0, review_threshold = 0;
+  size_t max_block_size = 300;
+  bool retrain = false;
+  uint64_t seed = 42;
+};
+
+absl::Status RunLink(const LinkFlags& f) {
+  auto start = std::chrono::steady_clock::now();
+  Progress progress;
+  std::optional<Mapping> mapping;
+  if (!f.mapping.empty()) {
+    EMPI_ASSIGN_OR_RETURN(mapping, LoadMapping(f.mapping));
+  }
+  FeedOptions feed_options;
+  if (!f.source.empty()) feed_options.source = f.source;
+  auto format = DateFormatFromName(f.date_format);
+  if (!format) return absl::InvalidArgumentError(fmt::format("--date-format: unknown format \"{}\"", f.date_format));
+  feed_options.date_format = *format;
+  feed_options.mapping = mapping ? &*mapping : nullptr;
+
+  // Every feed is read and checked before anything is stored, so a
+  // structural fault in any of them leaves the database untouched.
+  std::vector<Record> records;
+  std::vector<QuarantinedRow> quarantined;
+  FeedStats totals;
+  std::optional<FieldConventions> conventions;
+  for (size_t i = 0; i < f.feeds.size(); ++i) {
+    progress.Update("read feeds", i, f.feeds.size());
+    EMPI_ASSIGN_OR_RETURN(FeedResult feed, ReadFeed(f.feeds[i], feed_options));
+    for (const std::string& w : feed.warnings) std::cerr << "warning: " << w << "\n";
+    if (conventions && !(*conventions == feed.conventions)) {
+      return absl::InvalidArgumentError(fmt::format(
+          "{}: its mapping compares nhs_number/postcode differently from the other feeds; link it in a separate run",
+          f.feeds[i]));
+    }
+    conventions = feed.conventions;
+    totals.rows += feed.stats.rows;
+    totals.accepted += feed.stats.accepted;
+    totals.quarantined += feed.stats.quarantined;
+    totals.invalid_nhs += feed.stats.invalid_nhs;
+    totals.invalid_postcode += feed.stats.invalid_postcode;
+    totals.invalid_date += feed.stats.invalid_date;
+    totals.placeholder_values += feed.stats.placeholder_values;
+    if (records.empty()) {
+      records = std::move(feed.records);
+    } else {
+      records.insert(records.end(), std::make_move_iterator(feed.records.begin()),
+                     std::make_move_iterator(feed.records.end()));
+    }
+    quarantined.insert(quarantined.end(), feed.quarantined.begin(), feed.quarantined.end());
+  }
+  progress.Update("read feeds", f.feeds.size(), f.feeds.size());
+  // A key repeated across feeds of one run: the later row is the update.
+  {
+    absl::flat_hash_map<std::string, size_t> last;
+    last.reserve(records.size());
+    for (size_t i = 0; i < records.size(); ++i) last[records[i].Key()] = i;
+    if (last.size() != records.size()) {
+      std::vector<Record> unique;
+      unique.reserve(last.size());
+      for (size_t i = 0; i < records.size(); ++i) {
+        if (last[records[i].Key()] == i) unique.push_back(std::move(records[i]));
+      }
+      std::cerr << "note: " << records.size() - unique.size()
+                << " records repeated in a later feed of this run; the later row was used\n";
+      records = std::move(unique);
+    }
+  }
+  std::string quarantine_path = f.quarantine.empty() ? f.db + ".quarantine.csv" : f.quarantine;
+  if (!quarantined.empty()) EMPI_RETURN_IF_ERROR(WriteQuarantine(quarantine_path, quarantined));
+
+  index::StoreOptions store_options;
+  store_options.bulk_load = records.size() >= 100'000;
+  EMPI_ASSIGN_OR_RETURN(auto store, index::Store::Open(f.db, store_options));
+
+  LinkOptions options;
+  options.conventions = conventions.value_or(FieldConventions{});
+  if (!f.blocking_rules.empty()) {
+    EMPI_ASSIGN_OR_RETURN(options.rules, BlockingRules::FromNames(f.blocking_rules));
+  }
+  options.max_block_size = f.max_block_size;
+  options.retrain = f.retrain;
+  options.settings.seed = f.seed;
+  if (f.link_threshold > 0) options.settings.link_threshold = f.link_threshold;
+  if (f.review_threshold > 0) options.settings.review_threshold = f.review_threshold;
+  options.progress = [&](std::string_view stage, uint64_t done, uint64_t total) {
+    progress.Update(stage, done, total);
+  };
+  EMPI_ASSIGN_OR_RETURN(LinkSummary s, LinkRecords(store.get(), std::move(records), options));
+  progress.Finish();
+  double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+
+  uint64_t persons = 0;
+  EMPI_RETURN_IF_ERROR(store->ForEachPerson([&](uint64_t, const index::PersonValue&) {
+    ++persons;
+    return true;
+  }));
+  std::ostream& o = std::cout;
+  o << fmt::format("EMPI link summary ({})\n", f.db);
+  o << fmt::format("  feeds                 {}\n", f.feeds.size());
+  o << fmt::format("  records read          {}\n", totals.rows);
+  o << fmt::format("  rejected (quarantine) {}{}\n", totals.quarantined,
+                   totals.quarantined ? "  -> " + quarantine_path : "");
+  o << fmt::format("  invalid fields kept   nhs_number {}, postcode {}, date_of_birth {}, placeholders {}\n",
+                   totals.invalid_nhs, totals.invalid_postcode, totals.invalid_date, totals.placeholder_values);
+  o << fmt::format("  new records           {}\n", s.new_records);
+  o << fmt::format("  updated records       {}\n", s.updated_records);
+  o << fmt::format("  unchanged records     {}\n", s.unchanged_records);
+  o << fmt::format("  stored records compared {}\n", s.stored_records_fetched);
+  o << fmt::format("  candidate pairs       {}\n", s.candidate_pairs);
+  for (const auto& r : s.blocking.rules) {
+    o << fmt::format("    {:<32} {} pairs, largest block {}{}\n", r.name, r.pairs, r.largest_block,
+                     r.oversized_blocks ? fmt::format(", {} oversized blocks skipped ({} records)",
+                                                      r.oversized_blocks, r.oversized_records)
+                                        : "");
+  }
+  if (s.trained) {
+    o << fmt::format("  model trained         EM {} iterations{}, {} patterns, u from {} random pairs\n",
+                     s.training.em_iterations, s.training.em_converged ? " (converged)" : "",
+                     s.training.em_patterns, s.training.u_pairs);
+  }
+  o << fmt::format("  links made            {}\n", s.links);
+  o << fmt::format("  review pairs          {}\n", s.review_pairs);
+  o << fmt::format("  new persons           {}\n", s.persons_new);
+  o << fmt::format("  persons in database   {}\n", persons);
+  o << fmt::format("  records in database   {}\n", s.records_total);
+  o << fmt::format("  wall time             {:.2f} s\n", wall);
+  o << fmt::format("  records per second    {:.0f}\n", wall > 0 ? static_cast<double>(totals.rows) / wall : 0);
+  o << fmt::format("  peak memory           {:.0f} MiB\n", static_cast<double>(PeakMemoryBytes()) / (1 << 20));
+  o << "  stages:";
+  for (const auto& [name, secs] : s.stage_seconds) o << fmt::format(" {} {:.2f}s;", name, secs);
+  o << "\n";
+  return absl::OkStatus();
+}
+
+absl::Status RunExportClusters(const std::string& db, const std::string& out_path) {
+  EMPI_ASSIGN_OR_RETURN(auto store, OpenExisting(db));
+  absl::flat_hash_map<uint64_t, bool> objection;
+  EMPI_RETURN_IF_ERROR(store->ForEachPerson([&](uint64_t id, const index::PersonValue& p) {
+    objection[id] = p.objection;
+    return true;
+  }));
+  Output out;
+  EMPI_RETURN_IF_ERROR(out.Open(out_path));
+  std::ostream& o = out.out();
+  o << "source,record_id,person_id,objection\n";
+  EMPI_RETURN_IF_ERROR(store->ForEachRecord([&](const index::StoredRecord& r) {
+    auto it = objection.find(r.person_id);
+    o << CsvField(r.record.source) << ',' << CsvField(r.record.record_id) << ',' << r.person_id << ','
+      << (it != objection.end() && it->second ? 1 : 0) << '\n';
+    return true;
+  }));
+  return out.Close(out_path);
+}
+
+absl::StatusOr<std::vector<index::StoredRecord>> AllRecords(const index::Store& store) {
+  std::vector<index::StoredRecord> all;
+  EMPI_RETURN_IF_ERROR(store.ForEachRecord([&](const index::StoredRecord& r) {
+    all.push_back(r);
+    return true;
+  }));
+  return all;
+}
+
+absl::Status RunExportPairs(const std::string& db, const std::string& out_path, double min_probability) {
+  EMPI_ASSIGN_OR_RETURN(auto store, OpenExisting(db));
+  EMPI_ASSIGN_OR_RETURN(Model model, LoadModel(*store));
+  EMPI_ASSIGN_OR_RETURN(FieldConventions conventions, StoredConventions(*store));
+  EMPI_ASSIGN_OR_RETURN(auto stored, AllRecords(*store));
+  std::vector<PreparedRecord> prepared(stored.size());
+  std::vector<BlockKeys> keys(stored.size());
+  BlockingRules rules = BlockingRules::Default();
+  for (size_t i = 0; i < stored.size(); ++i) {
+    prepared[i] = PrepareRecord(stored[i].record, conventions);
+    model.Annotate(&prepared[i]);
+    keys[i] = ComputeBlockKeys(rules, prepared[i]);
+  }
+  BlockingReport report;
+  auto pairs = GenerateCandidates(prepared, keys, std::vector<bool>(stored.size(), false), rules, 300, &report);
+  double min_weight = Model::WeightOf(min_probability > 0 ? min_probability : model.settings().review_threshold);
+  Output out;
+  EMPI_RETURN_IF_ERROR(out.Open(out_path));
+  std::ostream& o = out.out();
+  o << "source_l,record_id_l,source_r,record_id_r,match_weight,match_probability";
+  for (const Comparison& c : Comparisons()) o << ",gamma_" << c.name;
+  o << ",person_id_l,person_id_r\n";
+  for (const CandidatePair& p : pairs) {
+    double w = model.Weight(p.pattern, prepared[p.a]);
+    if (w < min_weight) continue;
+    const auto& l = stored[p.a];
+    const auto& r = stored[p.b];
+    o << CsvField(l.record.source) << ',' << CsvField(l.record.record_id) << ',' << CsvField(r.record.source)
+      << ',' << CsvField(r.record.record_id) << ',' << fmt::format("{:.4f},{:.8f}", w, Model::Probability(w));
+    for (int c = 0; c < kNumComparisons; ++c) o << ',' << GammaOf(p.pattern, c);
+    o << ',' << l.person_id << ',' << r.person_id << '\n';
+  }
+  return out.Close(out_path);
+}
+
+absl::StatusOr<std::string> ParseRef(const std::string& ref) {
+  size_t colon = ref.find(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == ref.size()) {
+    return absl::InvalidArgumentError(fmt::format("\"{}\" is not SOURCE:ID", ref));
+  }
+  Record r;
+  r.source = ref.substr(0, colon);
+  r.record_id = ref.substr(colon + 1);
+  return r.Key();
+}
+
+absl::Status RunExplain(const std::string& db, const std::string& a_ref, const std::string& b_ref) {
+  EMPI_ASSIGN_OR_RETURN(auto store, OpenExisting(db));
+  EMPI_ASSIGN_OR_RETURN(Model model, LoadModel(*store));
+  EMPI_ASSIGN_OR_RETURN(FieldConventions conventions, StoredConventions(*store));
+  PreparedRecord p[2];
+  const std::string* refs[2] = {&a_ref, &b_ref};
+  uint64_t persons[2];
+  for (int i = 0; i < 2; ++i) {
+    EMPI_ASSIGN_OR_RETURN(std::string key, ParseRef(*refs[i]));
+    EMPI_ASSIGN_OR_RETURN(auto rec, store->GetRecord(key));
+    if (!rec) return absl::NotFoundError(fmt::format("no record {}", *refs[i]));
+    p[i] = PrepareRecord(rec->record, conventions);
+    model.Annotate(&p[i]);
+    persons[i] = rec->person_id;
+  }
+  Explanation e = model.Explain(p[0], p[1]);
+  std::ostream& o = std::cout;
+  o << fmt::format("{} (person {})  vs  {} (person {})\n\n", a_ref, persons[0], b_ref, persons[1]);
+  auto bar = [](double w) {
+    int n = std::min(40, static_cast<int>(std::abs(w) + 0.5));
+    return (w < 0 ? std::string(static_cast<size_t>(n), '-') : std::string(static_cast<size_t>(n), '+'));
+  };
+  double running = e.prior_weight;
+  o << fmt::format("{:<16} {:<48} {:>8} {:>9}\n", "comparison", "level (gamma)", "weight", "running");
+  o << fmt::format("{:<16} {:<48} {:>+8.2f} {:>+9.2f}  {}\n", "prior",
+                   fmt::format("probability_two_random_records_match {:.3g}", model.lambda()), e.prior_weight,
+                   running, bar(e.prior_weight));
+  for (const ComparisonWeight& c : e.comparisons) {
+    const Comparison& spec = Comparisons()[c.comparison];
+    running += c.match_weight;
+    std::string level = fmt::format("{} ({}){}", spec.levels[c.gamma].label, c.gamma, c.tf_adjusted ? " tf" : "");
+    o << fmt::format("{:<16} {:<48} {:>+8.2f} {:>+9.2f}  {}\n", spec.name, level, c.match_weight, running,
+                     bar(c.match_weight));
+  }
+  o << fmt::format("\nmatch_weight {:.2f}   match_probability {:.6f}   decision: {}\n", e.total.match_weight,
+                   e.total.match_probability,
+                   e.total.match_weight >= model.link_weight()     ? "link"
+                   : e.total.match_weight >= model.review_weight() ? "review"
+                                                                   : "no link");
+  return absl::OkStatus();
+}
+
+absl::Status RunStats(const std::string& db) {
+  EMPI_ASSIGN_OR_RETURN(auto store, OpenExisting(db));
+  uint64_t records = 0, persons = 0, objecting = 0, review = 0;
+  absl::flat_hash_map<std::string, uint64_t> by_source;
+  absl::flat_hash_map<uint64_t, uint32_t> size_of;
+  EMPI_RETURN_IF_ERROR(store->ForEachRecord([&](const index::StoredRecord& r) {
+    ++records;
+    ++by_source[r.record.source];
+    ++size_of[r.person_id];
+    return true;
+  }));
+  EMPI_RETURN_IF_ERROR(store->ForEachPerson([&](uint64_t, const index::PersonValue& p) {
+    ++persons;
+    objecting += p.objection;
+    return true;
+  }));
+  EMPI_RETURN_IF_ERROR(store->ForEachReview([&](std::string_view, std::string_view, const index::ReviewValue&) {
+    ++review;
+    return true;
+  }));
+  std::map<uint32_t, uint64_t> hist;
+  for (const auto& [p, n] : size_of) ++hist[n];
+  std::ostream& o = std::cout;
+  o << fmt::format("records            {}\npersons            {}\nobjecting persons  {}\nreview pairs       {}\n",
+                   records, persons, objecting, review);
+  o << "records per source:\n";
+  std::map<std::string, uint64_t> sorted(by_source.begin(), by_source.end());
+  for (const auto& [s, n] : sorted) o << fmt::format("  {:<12} {}\n", s, n);
+  o << "persons by number of records:\n";
+  for (const auto& [k, n] : hist) o << fmt::format("  {:>3} records  {}\n", k, n);
+  auto model = LoadModel(*store);
+  if (model.ok()) {
+    o << fmt::format("model: probability_two_random_records_match {:.3g}, link_threshold {}, review_threshold {}\n",
+                     model->lambda(), model->settings().link_threshold, model->settings().review_threshold);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+void RegisterLinkCommands(CLI::App& app, int* exit_code) {
+  auto flags = std::make_shared<LinkFlags>();
+  CLI::App* link = app.add_subcommand("link", "Link contributor feeds into the persons stored in --db");
+  link->add_option("--db", flags->db, "RocksDB directory (created if missing)")->required();
+  link->add_option("--mapping", flags->mapping, "JSON mapping for feeds in another layout");
+  link->add_option("--source", flags->source, "Source code for feeds without a source column");
+  link->add_option("--date-format", flags->date_format, "auto, iso, dd/mm/yyyy or yyyymmdd")->capture_default_str();
+  link->add_option("--blocking-rules", flags->blocking_rules, "Comma-separated blocking rule names");
+  link->add_option("--max-block-size", flags->max_block_size, "Blocks larger than this are skipped")
+      ->capture_default_str();
+  link->add_option("--link-threshold", flags->link_threshold, "match_probability to link (first run)");
+  link->add_option("--review-threshold", flags->review_threshold, "match_probability to review (first run)");
+  link->add_option("--quarantine", flags->quarantine, "Quarantine CSV (default DB.quarantine.csv)");
+  link->add_option("--seed", flags->seed, "Seed for training")->capture_default_str();
+  link->add_flag("--retrain", flags->retrain, "Re-estimate the stored model on this run");
+  link->add_option("feeds", flags->feeds, "Feed CSV files")->required()->check(CLI::ExistingFile);
+  link->callback([flags, exit_code] {
+    absl::Status s = RunLink(*flags);
+    *exit_code = s.ok() ? kExitOk : ReportError("link", s);
+  });
+
+  CLI::App* exp = app.add_subcommand("export", "Export clusters or scored pairs");
+  exp->require_subcommand(1);
+  auto db = std::make_shared<std::string>();
+  auto out = std::make_shared<std::string>();
+  auto min_p = std::make_shared<double>(0);
+  CLI::App* clusters = exp->add_subcommand("clusters", "CSV: source,record_id,person_id,objection");
+  clusters->add_option("--db", *db, "Database directory")->required();
+  clusters->add_option("-o,--output", *out, "Output file (default stdout)");
+  clusters->callback([db, out, exit_code] {
+    absl::Status s = RunExportClusters(*db, *out);
+    *exit_code = s.ok() ? kExitOk : ReportError("export clusters", s);
+  });
+  CLI::App* pairs = exp->add_subcommand("pairs", "CSV of scored candidate pairs with gamma levels");
+  pairs->add_option("--db", *db, "Database directory")->required();
+  pairs->add_option("-o,--output", *out, "Output file (default stdout)");
+  pairs->add_option("--min-probability", *min_p, "Lowest match_probability to export (default review threshold)");
+  pairs->callback([db, out, min_p, exit_code] {
+    absl::Status s = RunExportPairs(*db, *out, *min_p);
+    *exit_code = s.ok() ? kExitOk : ReportError("export pairs", s);
+  });
+
+  auto refs = std::make_shared<std::vector<std::string>>();
+  CLI::App* explain = app.add_subcommand("explain", "Waterfall of match weights for two records");
+  explain->add_option("--db", *db, "Database directory")->required();
+  explain->add_option("records", *refs, "SOURCE:ID SOURCE:ID")->required()->expected(2);
+  explain->callback([db, refs, exit_code] {
+    absl::Status s = RunExplain(*db, (*refs)[0], (*refs)[1]);
+    *exit_code = s.ok() ? kExitOk : ReportError("explain", s);
+  });
+
+  CLI::App* stats = app.add_subcommand("stats", "Counts of records, persons, review pairs");
+  stats->add_option("--db", *db, "Database directory")->required();
+  stats->callback([db, exit_code] {
+    absl::Status s = RunStats(*db);
+    *exit_code = s.ok() ? kExitOk : ReportError("stats", s);
+  });
+}
 
 }  // namespace empi::cli

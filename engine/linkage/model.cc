@@ -1,2 +1,226 @@
 // Copyright EMPI developers.
-// Placeholder: implementation in progress.
+#include "engine/linkage/model.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "absl/strings/str_cat.h"
+
+namespace empi {
+namespace {
+
+constexpr double kMinProbability = 1e-9;
+
+double Clamp(double p) { return std::clamp(p, kMinProbability, 1.0 - 1e-9); }
+
+}  // namespace
+
+void TermFrequencies::Add(std::string_view value, uint64_t count) {
+  if (value.empty()) return;
+  counts_[std::string(value)] += count;
+  total_ += count;
+}
+
+void TermFrequencies::Finish() {}
+
+float TermFrequencies::Frequency(std::string_view value) const {
+  if (total_ == 0) return 0;
+  auto it = counts_.find(absl::string_view(value.data(), value.size()));
+  uint64_t c = it == counts_.end() ? 1 : it->second;
+  return static_cast<float>(static_cast<double>(c) / static_cast<double>(total_));
+}
+
+nlohmann::json TermFrequencies::ToJson() const {
+  nlohmann::json values = nlohmann::json::object();
+  std::vector<std::pair<std::string, uint64_t>> sorted(counts_.begin(), counts_.end());
+  std::sort(sorted.begin(), sorted.end());
+  for (const auto& [v, c] : sorted) {
+    if (c >= 2) values[v] = c;
+  }
+  return {{"total", total_}, {"counts", values}};
+}
+
+TermFrequencies TermFrequencies::FromJson(const nlohmann::json& j) {
+  TermFrequencies tf;
+  tf.total_ = j.value("total", uint64_t{0});
+  if (j.contains("counts")) {
+    for (const auto& [k, v] : j["counts"].items()) tf.counts_[k] = v.get<uint64_t>();
+  }
+  return tf;
+}
+
+Model Model::Default(const ModelSettings& settings) {
+  Model model;
+  model.settings_ = settings;
+  const auto& comps = Comparisons();
+  for (int c = 0; c < kNumComparisons; ++c) {
+    size_t n = comps[c].levels.size();
+    model.m[c].assign(n, 0);
+    model.u[c].assign(n, 0);
+    // m falls geometrically from the exact level; u rises towards "else".
+    double msum = 0, usum = 0;
+    for (size_t l = 1; l < n; ++l) {
+      model.m[c][l] = std::pow(0.2, static_cast<double>(l - 1));
+      model.u[c][l] = std::pow(4.0, static_cast<double>(l - 1));
+      msum += model.m[c][l];
+      usum += model.u[c][l];
+    }
+    for (size_t l = 1; l < n; ++l) {
+      model.m[c][l] /= msum;
+      model.u[c][l] /= usum;
+    }
+    model.m[c][0] = model.u[c][0] = 1;
+  }
+  model.lambda_ = 1e-6;
+  model.Refresh();
+  return model;
+}
+
+void Model::Refresh() {
+  prior_weight_ = std::log2(lambda_ / (1 - lambda_));
+  for (int c = 0; c < kNumComparisons; ++c) {
+    level_weight_[c].fill(0);
+    if (c == kAddress && !settings_.compare_address) continue;
+    for (size_t l = 1; l < m[c].size(); ++l) {
+      level_weight_[c][l] = std::log2(Clamp(m[c][l]) / Clamp(u[c][l]));
+    }
+  }
+}
+
+double Model::Probability(double weight) {
+  double bf = std::exp2(weight);
+  return std::isinf(bf) ? 1.0 : bf / (1 + bf);
+}
+
+double Model::WeightOf(double probability) {
+  probability = Clamp(probability);
+  return std::log2(probability / (1 - probability));
+}
+
+double Model::Weight(uint32_t pattern, const PreparedRecord& a) const {
+  double w = prior_weight_;
+  for (int c = 0; c < kNumComparisons; ++c) w += level_weight_[c][GammaOf(pattern, c)];
+  if (settings_.term_frequency_adjustments) {
+    // Exact agreement: replace u of the level by the agreed value's frequency.
+    if (GammaOf(pattern, kFamilyName) == kNameExact && a.family_tf > 0) {
+      w += std::log2(Clamp(u[kFamilyName][kNameExact]) / a.family_tf);
+    }
+    if (GammaOf(pattern, kGivenNames) == kNameExact && a.given_tf > 0) {
+      w += std::log2(Clamp(u[kGivenNames][kNameExact]) / a.given_tf);
+    }
+  }
+  return w;
+}
+
+Explanation Model::Explain(const PreparedRecord& a, const PreparedRecord& b) const {
+  Explanation e;
+  e.prior_weight = prior_weight_;
+  e.total = Score(a, b);
+  for (int c = 0; c < kNumComparisons; ++c) {
+    int g = GammaOf(e.total.pattern, c);
+    ComparisonWeight cw{c, g, m[c][g], u[c][g], level_weight_[c][g], false};
+    if (settings_.term_frequency_adjustments && g == kNameExact &&
+        (c == kFamilyName || c == kGivenNames)) {
+      float tf = c == kFamilyName ? a.family_tf : a.given_tf;
+      if (tf > 0) {
+        cw.u = tf;
+        cw.match_weight = std::log2(Clamp(m[c][g]) / tf);
+        cw.tf_adjusted = true;
+      }
+    }
+    e.comparisons.push_back(cw);
+  }
+  return e;
+}
+
+void Model::Annotate(PreparedRecord* r) const {
+  r->family_tf = r->family.empty() ? 0 : family_tf.Frequency(r->family);
+  r->given_tf = r->given1.empty() ? 0 : given_tf.Frequency(r->given1);
+}
+
+nlohmann::json Model::ToJson() const {
+  nlohmann::json comps = nlohmann::json::array();
+  for (int c = 0; c < kNumComparisons; ++c) {
+    const Comparison& spec = Comparisons()[c];
+    nlohmann::json levels = nlohmann::json::array();
+    for (size_t l = 0; l < spec.levels.size(); ++l) {
+      nlohmann::json level = {{"label_for_charts", spec.levels[l].label},
+                              {"comparison_vector_value", l}};
+      if (spec.levels[l].is_null) {
+        level["is_null_level"] = true;
+      } else {
+        level["m_probability"] = m[c][l];
+        level["u_probability"] = u[c][l];
+        if (spec.levels[l].term_frequency_adjustment) level["tf_adjustment_column"] = spec.name;
+      }
+      levels.push_back(level);
+    }
+    comps.push_back({{"output_column_name", spec.name}, {"comparison_levels", levels}});
+  }
+  return {
+      {"format", "empi-model"},
+      {"format_version", 1},
+      {"link_type", "dedupe_only"},
+      {"probability_two_random_records_match", lambda_},
+      {"link_threshold", settings_.link_threshold},
+      {"review_threshold", settings_.review_threshold},
+      {"term_frequency_adjustments", settings_.term_frequency_adjustments},
+      {"compare_address", settings_.compare_address},
+      {"seed", settings_.seed},
+      {"comparisons", comps},
+      {"term_frequencies", {{"family_name", family_tf.ToJson()}, {"given_names", given_tf.ToJson()}}},
+  };
+}
+
+absl::StatusOr<Model> Model::FromJson(const nlohmann::json& j) {
+  try {
+    if (j.value("format", std::string()) != "empi-model") {
+      return absl::InvalidArgumentError("model JSON: \"format\" is not \"empi-model\"");
+    }
+    ModelSettings s;
+    s.link_threshold = j.at("link_threshold").get<double>();
+    s.review_threshold = j.at("review_threshold").get<double>();
+    s.term_frequency_adjustments = j.value("term_frequency_adjustments", true);
+    s.compare_address = j.value("compare_address", true);
+    s.seed = j.value("seed", uint64_t{42});
+    if (!(s.review_threshold > 0 && s.review_threshold <= s.link_threshold && s.link_threshold < 1)) {
+      return absl::InvalidArgumentError(
+          "model JSON: need 0 < review_threshold <= link_threshold < 1");
+    }
+    Model model = Default(s);
+    model.lambda_ = j.at("probability_two_random_records_match").get<double>();
+    if (!(model.lambda_ > 0 && model.lambda_ < 1)) {
+      return absl::InvalidArgumentError(
+          "model JSON: probability_two_random_records_match must be in (0, 1)");
+    }
+    const auto& comps = j.at("comparisons");
+    for (const auto& comp : comps) {
+      std::string name = comp.at("output_column_name").get<std::string>();
+      int c = -1;
+      for (int i = 0; i < kNumComparisons; ++i) {
+        if (Comparisons()[i].name == name) c = i;
+      }
+      if (c < 0) return absl::InvalidArgumentError(absl::StrCat("model JSON: unknown comparison \"", name, "\""));
+      const auto& levels = comp.at("comparison_levels");
+      if (levels.size() != Comparisons()[c].levels.size()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("model JSON: comparison \"", name, "\" has ", levels.size(), " levels, expected ",
+                         Comparisons()[c].levels.size()));
+      }
+      for (size_t l = 1; l < levels.size(); ++l) {
+        model.m[c][l] = levels[l].at("m_probability").get<double>();
+        model.u[c][l] = levels[l].at("u_probability").get<double>();
+      }
+    }
+    if (j.contains("term_frequencies")) {
+      model.family_tf = TermFrequencies::FromJson(j["term_frequencies"].value("family_name", nlohmann::json::object()));
+      model.given_tf = TermFrequencies::FromJson(j["term_frequencies"].value("given_names", nlohmann::json::object()));
+    }
+    model.Refresh();
+    return model;
+  } catch (const nlohmann::json::exception& e) {
+    return absl::InvalidArgumentError(absl::StrCat("model JSON: ", e.what()));
+  }
+}
+
+}  // namespace empi

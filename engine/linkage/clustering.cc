@@ -1,0 +1,126 @@
+// Copyright EMPI developers.
+#include "engine/linkage/clustering.h"
+
+#include <algorithm>
+#include <numeric>
+
+namespace empi {
+namespace {
+
+struct Group {
+  std::vector<uint32_t> members;
+  std::vector<uint64_t> nhs;  // distinct valid NHS numbers
+  uint64_t existing = 0;
+};
+
+class UnionFind {
+ public:
+  explicit UnionFind(size_t n) : parent_(n) { std::iota(parent_.begin(), parent_.end(), 0); }
+  uint32_t Find(uint32_t x) {
+    while (parent_[x] != x) x = parent_[x] = parent_[parent_[x]];
+    return x;
+  }
+  void Attach(uint32_t child_root, uint32_t root) { parent_[child_root] = root; }
+
+ private:
+  std::vector<uint32_t> parent_;
+};
+
+}  // namespace
+
+Clustering ClusterRecords(const ClusterInput& in, std::vector<ScoredLink> links) {
+  const auto& records = *in.records;
+  const size_t n = records.size();
+  const double link_weight = in.model->link_weight();
+  const double review_weight = in.model->review_weight();
+  UnionFind uf(n);
+  std::vector<Group> groups(n);
+  for (uint32_t i = 0; i < n; ++i) {
+    groups[i].members = {i};
+    if (records[i].nhs_validated) groups[i].nhs = {records[i].nhs};
+    groups[i].existing = (*in.existing_person)[i];
+  }
+  Clustering out;
+
+  auto join = [&](uint32_t ra, uint32_t rb) {
+    if (groups[ra].members.size() < groups[rb].members.size()) std::swap(ra, rb);
+    Group& a = groups[ra];
+    Group& b = groups[rb];
+    a.members.insert(a.members.end(), b.members.begin(), b.members.end());
+    for (uint64_t v : b.nhs) {
+      if (std::find(a.nhs.begin(), a.nhs.end(), v) == a.nhs.end()) a.nhs.push_back(v);
+    }
+    if (a.existing == 0) a.existing = b.existing;
+    b = Group{};
+    uf.Attach(rb, ra);
+  };
+
+  // Records of one stored person stay together.
+  {
+    std::vector<std::pair<uint64_t, uint32_t>> by_person;
+    for (uint32_t i = 0; i < n; ++i) {
+      if ((*in.existing_person)[i] != 0) by_person.emplace_back((*in.existing_person)[i], i);
+    }
+    std::sort(by_person.begin(), by_person.end());
+    for (size_t i = 1; i < by_person.size(); ++i) {
+      if (by_person[i].first == by_person[i - 1].first) {
+        uint32_t ra = uf.Find(by_person[i - 1].second), rb = uf.Find(by_person[i].second);
+        if (ra != rb) join(ra, rb);
+      }
+    }
+  }
+
+  auto refuse_reason = [&](uint32_t ra, uint32_t rb) -> const char* {
+    const Group& a = groups[ra];
+    const Group& b = groups[rb];
+    if (a.existing != 0 && b.existing != 0 && a.existing != b.existing) return "existing persons";
+    for (uint64_t x : a.nhs) {
+      for (uint64_t y : b.nhs) {
+        if (x != y) return "nhs conflict";
+      }
+    }
+    if (a.members.size() * b.members.size() > in.max_join_comparisons) return "group too large to verify";
+    for (uint32_t x : a.members) {
+      for (uint32_t y : b.members) {
+        if (in.never_link != nullptr && in.never_link->contains({std::min(x, y), std::max(x, y)})) {
+          return "never link";
+        }
+        const PreparedRecord& rx = records[x];
+        const PreparedRecord& ry = records[y];
+        if (in.model->Weight(ComparePair(rx, ry), rx) < review_weight) return "weak group";
+      }
+    }
+    return nullptr;
+  };
+
+  std::sort(links.begin(), links.end(), [](const ScoredLink& x, const ScoredLink& y) {
+    if (x.match_weight != y.match_weight) return x.match_weight > y.match_weight;
+    return x.a != y.a ? x.a < y.a : x.b < y.b;
+  });
+  std::vector<const ScoredLink*> between;
+  for (const ScoredLink& l : links) {
+    if (l.match_weight < link_weight) {
+      between.push_back(&l);
+      continue;
+    }
+    uint32_t ra = uf.Find(l.a), rb = uf.Find(l.b);
+    if (ra == rb) continue;
+    if (const char* reason = refuse_reason(ra, rb)) {
+      ++out.links_refused;
+      out.review.push_back({l.a, l.b, l.match_weight, reason});
+    } else {
+      ++out.links_applied;
+      join(ra, rb);
+    }
+  }
+  for (const ScoredLink* l : between) {
+    if (uf.Find(l->a) != uf.Find(l->b)) {
+      out.review.push_back({l->a, l->b, l->match_weight, "between thresholds"});
+    }
+  }
+  out.group.resize(n);
+  for (uint32_t i = 0; i < n; ++i) out.group[i] = uf.Find(i);
+  return out;
+}
+
+}  // namespace empi

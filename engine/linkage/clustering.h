@@ -1,0 +1,69 @@
+// Copyright EMPI developers.
+//
+// clustering.h: from scored pairs to persons, without chaining into false
+// merges.
+//
+// Links are applied strongest first (union-find). Two groups are joined
+// only when all of these hold; otherwise the pair goes to review with the
+// reason:
+//   - the union holds at most one valid NHS number ("nhs conflict");
+//   - at most one of them is a person already stored ("existing persons":
+//     joining stored persons is a steward's decision, never automatic);
+//   - no pair across them was marked never-to-link ("never link");
+//   - every pair across them scores at least the review threshold, i.e. is
+//     more likely the same person than not ("weak group"): a record that
+//     matches two people well cannot pull them together.
+// Pairs between the review and link thresholds whose records end in
+// different persons go to review ("between thresholds").
+//
+// Thread-safety: single-threaded; the caller parallelises scoring.
+#ifndef EMPI_LINKAGE_CLUSTERING_H_
+#define EMPI_LINKAGE_CLUSTERING_H_
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_set.h"
+#include "engine/linkage/model.h"
+
+namespace empi {
+
+struct ScoredLink {
+  uint32_t a, b;
+  double match_weight;
+};
+
+struct ReviewPair {
+  uint32_t a, b;
+  double match_weight;
+  std::string reason;
+};
+
+struct ClusterInput {
+  const std::vector<PreparedRecord>* records;
+  // Stored person of each record, 0 for a record not yet in any person.
+  const std::vector<uint64_t>* existing_person;
+  // Pairs (a < b) a steward marked never to be linked.
+  const absl::flat_hash_set<std::pair<uint32_t, uint32_t>>* never_link;
+  const Model* model;
+  // Cap on pairs compared to check one join; a larger join goes to review.
+  size_t max_join_comparisons = 10'000;
+};
+
+struct Clustering {
+  // Group of each record: a representative record index. Records with the
+  // same representative are one person.
+  std::vector<uint32_t> group;
+  std::vector<ReviewPair> review;
+  uint64_t links_applied = 0;
+  uint64_t links_refused = 0;
+};
+
+// `links` holds every scored pair at or above the review threshold.
+Clustering ClusterRecords(const ClusterInput& input, std::vector<ScoredLink> links);
+
+}  // namespace empi
+
+#endif  // EMPI_LINKAGE_CLUSTERING_H_

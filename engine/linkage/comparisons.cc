@@ -1,0 +1,170 @@
+// Copyright EMPI developers.
+#include "engine/linkage/comparisons.h"
+
+#include <cstdlib>
+
+#include "matchers/jaro_winkler.h"
+#include "matchers/name_equivalence.h"
+
+namespace empi {
+namespace {
+
+// Names were swapped between the given and family fields on one side.
+bool NamesSwapped(const PreparedRecord& a, const PreparedRecord& b) {
+  return !a.family.empty() && !a.given1.empty() && a.family != a.given1 &&
+         a.family == b.given1 && a.given1 == b.family;
+}
+
+bool PhoneticEqual(uint32_t a, uint32_t a_alt, uint32_t b, uint32_t b_alt) {
+  return a != 0 && b != 0 && (a == b || a == b_alt || a_alt == b || (a_alt == b_alt && a_alt != 0));
+}
+
+// Ten digits differing in one place, or in two adjacent places swapped.
+bool NearDigits(uint64_t a, uint64_t b) {
+  int diffs = 0, first = -1;
+  int da[20], db[20];
+  for (int i = 0; i < 20; ++i) {
+    da[i] = static_cast<int>(a % 10);
+    db[i] = static_cast<int>(b % 10);
+    a /= 10;
+    b /= 10;
+  }
+  for (int i = 0; i < 20; ++i) {
+    if (da[i] != db[i]) {
+      if (diffs == 0) first = i;
+      ++diffs;
+    }
+  }
+  if (diffs == 1) return true;
+  return diffs == 2 && first + 1 < 20 && da[first] == db[first + 1] && da[first + 1] == db[first];
+}
+
+}  // namespace
+
+const std::array<Comparison, kNumComparisons>& Comparisons() {
+  static const std::array<Comparison, kNumComparisons> kComparisons = {{
+      {"nhs_number",
+       {{"null", true}, {"exact"}, {"one digit different or adjacent digits transposed"}, {"different"}}},
+      {"family_name",
+       {{"null", true},
+        {"exact", false, true},
+        {"one part of a multi-part name equal"},
+        {"given and family names swapped"},
+        {"jaro_winkler >= 0.92"},
+        {"double metaphone equal"},
+        {"jaro_winkler >= 0.80"},
+        {"else"}}},
+      {"given_names",
+       {{"null", true},
+        {"first given name exact", false, true},
+        {"equivalent by nickname table"},
+        {"given and family names swapped"},
+        {"first and middle names swapped"},
+        {"jaro_winkler >= 0.92"},
+        {"double metaphone equal"},
+        {"initial only"},
+        {"jaro_winkler >= 0.80"},
+        {"else"}}},
+      {"date_of_birth",
+       {{"null", true},
+        {"exact"},
+        {"day and month swapped"},
+        {"one digit different"},
+        {"year one apart"},
+        {"else"}}},
+      {"postcode",
+       {{"null", true}, {"unit"}, {"sector"}, {"district"}, {"area"}, {"else"}}},
+      {"sex", {{"null", true}, {"equal"}, {"different"}}},
+      {"address", {{"null", true}, {"exact"}, {"jaro_winkler >= 0.90"}, {"else"}}},
+  }};
+  return kComparisons;
+}
+
+int CompareNhs(const PreparedRecord& a, const PreparedRecord& b) {
+  if (a.nhs == 0 || b.nhs == 0) return 0;
+  if (a.nhs == b.nhs) return kNhsExact;
+  if (NearDigits(a.nhs, b.nhs)) return kNhsNear;
+  return kNhsDifferent;
+}
+
+int CompareFamily(const PreparedRecord& a, const PreparedRecord& b) {
+  if (a.family.empty() || b.family.empty()) return 0;
+  if (a.family == b.family) return 1;
+  bool multi = a.family_first != a.family_last || b.family_first != b.family_last;
+  if (multi && (a.family_first == b.family_first || a.family_first == b.family_last ||
+                a.family_last == b.family_first || a.family_last == b.family_last)) {
+    return 2;
+  }
+  if (NamesSwapped(a, b)) return 3;
+  double jw = JaroWinkler(a.family, b.family);
+  if (jw >= 0.92) return 4;
+  if (PhoneticEqual(a.family_dm, a.family_dm_alt, b.family_dm, b.family_dm_alt)) return 5;
+  if (jw >= 0.80) return 6;
+  return 7;
+}
+
+int CompareGiven(const PreparedRecord& a, const PreparedRecord& b) {
+  if (a.given1.empty() || b.given1.empty()) return 0;
+  if (a.given1 == b.given1) return 1;
+  if (a.given1.size() > 1 && b.given1.size() > 1 &&
+      NameEquivalence::Default().Equivalent(a.given1, b.given1)) {
+    return 2;
+  }
+  if (NamesSwapped(a, b)) return 3;
+  if ((!a.given2.empty() && a.given2 == b.given1) || (!b.given2.empty() && b.given2 == a.given1)) {
+    return 4;
+  }
+  double jw = JaroWinkler(a.given1, b.given1);
+  if (jw >= 0.92) return 5;
+  if (PhoneticEqual(a.given_dm, a.given_dm_alt, b.given_dm, b.given_dm_alt)) return 6;
+  if ((a.given1.size() == 1 || b.given1.size() == 1) && a.given1[0] == b.given1[0]) return 7;
+  if (jw >= 0.80) return 8;
+  return 9;
+}
+
+int CompareDob(int32_t a, int32_t b) {
+  if (a == 0 || b == 0) return 0;
+  if (a == b) return 1;
+  int ay = a / 10000, am = a / 100 % 100, ad = a % 100;
+  int by = b / 10000, bm = b / 100 % 100, bd = b % 100;
+  if (ay == by && am == bd && ad == bm) return 2;
+  int diffs = 0;
+  for (int x = a, y = b, i = 0; i < 8; ++i, x /= 10, y /= 10) diffs += (x % 10) != (y % 10);
+  if (diffs == 1) return 3;
+  if (am == bm && ad == bd && std::abs(ay - by) == 1) return 4;
+  return 5;
+}
+
+int ComparePostcode(const PreparedRecord& a, const PreparedRecord& b) {
+  if (a.postcode_unit.empty() || b.postcode_unit.empty()) return 0;
+  if (a.postcode_unit == b.postcode_unit) return 1;
+  if (a.postcode_sector != 0 && a.postcode_sector == b.postcode_sector) return 2;
+  if (a.postcode_district != 0 && a.postcode_district == b.postcode_district) return 3;
+  if (a.postcode_area != 0 && a.postcode_area == b.postcode_area) return 4;
+  return 5;
+}
+
+int CompareSex(uint8_t a, uint8_t b) {
+  if (a == kSexUnknown || b == kSexUnknown) return 0;
+  return a == b ? 1 : 2;
+}
+
+int CompareAddress(const PreparedRecord& a, const PreparedRecord& b) {
+  if (a.address.empty() || b.address.empty()) return 0;
+  if (a.address == b.address) return 1;
+  return JaroWinkler(a.address, b.address) >= 0.90 ? 2 : 3;
+}
+
+uint32_t ComparePair(const PreparedRecord& a, const PreparedRecord& b) {
+  uint32_t p = 0;
+  p |= static_cast<uint32_t>(CompareNhs(a, b)) << (4 * kNhsNumber);
+  p |= static_cast<uint32_t>(CompareFamily(a, b)) << (4 * kFamilyName);
+  p |= static_cast<uint32_t>(CompareGiven(a, b)) << (4 * kGivenNames);
+  p |= static_cast<uint32_t>(CompareDob(a.dob, b.dob)) << (4 * kDateOfBirth);
+  p |= static_cast<uint32_t>(ComparePostcode(a, b)) << (4 * kPostcode);
+  p |= static_cast<uint32_t>(CompareSex(a.sex, b.sex)) << (4 * kSex);
+  p |= static_cast<uint32_t>(CompareAddress(a, b)) << (4 * kAddress);
+  return p;
+}
+
+}  // namespace empi

@@ -1,0 +1,83 @@
+// Copyright EMPI developers.
+//
+// comparisons.h: the Fellegi-Sunter comparison vector of a record pair.
+//
+// Each Comparison (in Splink's words) is an ordered list of
+// ComparisonLevels; a pair takes the first level whose condition holds, and
+// that level's index is the comparison's gamma value (`gamma_<field>`).
+// Level 0 is always the null level: the field is missing on either side and
+// contributes no evidence. The last level is "else" (all other values).
+//
+// A pair's gammas are packed 4 bits per comparison into one uint32 (the
+// "pattern"), so EM can work on a histogram of patterns and scoring is a
+// table lookup plus term-frequency adjustments.
+//
+//   uint32_t pattern = ComparePair(a, b);
+//   int gamma_dob = GammaOf(pattern, kDateOfBirth);
+//
+// Thread-safety: pure functions over immutable tables.
+#ifndef EMPI_LINKAGE_COMPARISONS_H_
+#define EMPI_LINKAGE_COMPARISONS_H_
+
+#include <array>
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+#include "engine/linkage/prepared_record.h"
+
+namespace empi {
+
+// Order is part of the stored model format: append only.
+enum ComparisonId : int {
+  kNhsNumber = 0,
+  kFamilyName = 1,
+  kGivenNames = 2,
+  kDateOfBirth = 3,
+  kPostcode = 4,
+  kSex = 5,
+  kAddress = 6,
+  kNumComparisons = 7,
+};
+
+struct ComparisonLevel {
+  std::string_view label;  // "exact", "jaro_winkler >= 0.92", ...
+  bool is_null = false;
+  bool term_frequency_adjustment = false;
+};
+
+struct Comparison {
+  std::string_view name;          // "nhs_number", "family_name", ...
+  std::vector<ComparisonLevel> levels;
+};
+
+const std::array<Comparison, kNumComparisons>& Comparisons();
+
+inline int GammaOf(uint32_t pattern, int comparison) {
+  return static_cast<int>((pattern >> (4 * comparison)) & 0xF);
+}
+inline uint32_t WithGamma(uint32_t pattern, int comparison, int gamma) {
+  return (pattern & ~(0xFu << (4 * comparison))) | (static_cast<uint32_t>(gamma) << (4 * comparison));
+}
+
+// The packed gammas of (a, b). Symmetric: ComparePair(a, b) == ComparePair(b, a).
+uint32_t ComparePair(const PreparedRecord& a, const PreparedRecord& b);
+
+// Per-comparison level helpers, exposed for tests and explanations.
+int CompareNhs(const PreparedRecord& a, const PreparedRecord& b);
+int CompareFamily(const PreparedRecord& a, const PreparedRecord& b);
+int CompareGiven(const PreparedRecord& a, const PreparedRecord& b);
+int CompareDob(int32_t a, int32_t b);
+int ComparePostcode(const PreparedRecord& a, const PreparedRecord& b);
+int CompareSex(uint8_t a, uint8_t b);
+int CompareAddress(const PreparedRecord& a, const PreparedRecord& b);
+
+// Level indices referred to by name elsewhere (clustering rules, tests).
+inline constexpr int kNhsExact = 1, kNhsNear = 2, kNhsDifferent = 3;
+inline constexpr int kNameExact = 1;
+inline constexpr int kFamilySwapped = 3;
+inline constexpr int kGivenSwapped = 3;
+
+}  // namespace empi
+
+#endif  // EMPI_LINKAGE_COMPARISONS_H_

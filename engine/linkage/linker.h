@@ -1,0 +1,83 @@
+// Copyright EMPI developers.
+//
+// linker.h: batch linkage of contributor records into the stored persons.
+//
+// LinkRecords takes the good rows of one or more feeds and, in one run:
+// prepares them (in parallel), finds which keys are new, changed or
+// unchanged, fetches the stored records that share a blocking key with
+// them (so a second feed is matched against everything stored without
+// relinking the population), generates and compares candidate pairs,
+// trains the model on the first run of a database (later runs use the
+// stored model), clusters without chaining (clustering.h), and writes
+// records, memberships, blocking keys, new persons, the review queue and
+// the model in atomic batches that each hold whole persons.
+//
+// Person ids are stable: stored persons keep their ids; new persons get
+// fresh ids in input order. A changed record is detached from its old
+// person and linked afresh; if that person had objected, whichever person
+// the record joins objects too (an objection is never lost).
+//
+// Thread-safety: one LinkRecords per store at a time (the CLI holds the
+// database's lock); it uses the TBB pool internally.
+#ifndef EMPI_LINKAGE_LINKER_H_
+#define EMPI_LINKAGE_LINKER_H_
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "empi/record.h"
+#include "engine/linkage/blocking.h"
+#include "engine/linkage/model.h"
+#include "engine/linkage/training.h"
+#include "index/store.h"
+
+namespace empi {
+
+struct LinkOptions {
+  FieldConventions conventions;
+  BlockingRules rules = BlockingRules::Default();
+  size_t max_block_size = 300;  // Default: 300 records
+  // Used when the database has no model yet (or retrain is set).
+  ModelSettings settings;
+  bool retrain = false;  // Default: false. Re-estimate the stored model.
+  // Called from the calling thread as work proceeds: a stage name and
+  // units done out of total (total 0 when unknown).
+  std::function<void(std::string_view stage, uint64_t done, uint64_t total)> progress;
+};
+
+struct LinkSummary {
+  uint64_t records_in = 0;
+  uint64_t new_records = 0, updated_records = 0, unchanged_records = 0;
+  uint64_t stored_records_fetched = 0;  // stored neighbours compared against
+  uint64_t candidate_pairs = 0;
+  uint64_t links = 0;          // links applied
+  uint64_t review_pairs = 0;   // pairs put in the review queue this run
+  uint64_t persons_new = 0;
+  uint64_t persons_total = 0;
+  uint64_t records_total = 0;
+  bool trained = false;
+  BlockingReport blocking;
+  TrainingReport training;
+  // Seconds spent per stage, in order.
+  std::vector<std::pair<std::string, double>> stage_seconds;
+};
+
+absl::StatusOr<LinkSummary> LinkRecords(index::Store* store, std::vector<Record> records,
+                                        const LinkOptions& options);
+
+// The stored model, or NotFound when the database has none.
+absl::StatusOr<Model> LoadModel(const index::Store& store);
+
+// How the database's records are compared (stored in meta
+// "field_conventions" by the first run); defaults when none is stored.
+absl::StatusOr<FieldConventions> StoredConventions(const index::Store& store);
+
+// The key stored in block_keys for a rule's 64-bit key.
+std::string BlockKeyBytes(uint64_t key);
+
+}  // namespace empi
+
+#endif  // EMPI_LINKAGE_LINKER_H_

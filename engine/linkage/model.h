@@ -1,0 +1,136 @@
+// Copyright EMPI developers.
+//
+// model.h: the Fellegi-Sunter model: m and u probabilities per comparison
+// level, probability_two_random_records_match, term-frequency tables, and
+// the link and review thresholds.
+//
+// match_weight = log2(lambda / (1 - lambda)) + sum over comparisons of
+//                log2(m / u) of the level the pair takes,
+// where for an exact agreement on a term-frequency-adjusted field the u of
+// the level is replaced by the frequency of the agreed value, so agreeing
+// on "smith" counts less than agreeing on "zoltan" (Splink's
+// term_frequency_adjustment). match_probability = 2^w / (1 + 2^w).
+//
+// The model is trained on the first link of a database (see Train) and
+// stored with the data as JSON in Splink's vocabulary, so later feeds and the
+// real-time path score with exactly the same parameters.
+//
+//   Model model = Model::Default();
+//   EMPI_RETURN_IF_ERROR(Train(records, rules, settings, &model, &report));
+//   ScoredPair s = model.Score(a, b);
+//
+// Thread-safety: a trained Model is immutable and may be shared.
+#ifndef EMPI_LINKAGE_MODEL_H_
+#define EMPI_LINKAGE_MODEL_H_
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "engine/linkage/comparisons.h"
+#include "engine/linkage/prepared_record.h"
+#include "nlohmann/json.hpp"
+
+namespace empi {
+
+struct ModelSettings {
+  // Behaviour
+  // Pairs at or above this match_probability are linked automatically.
+  double link_threshold = 0.9999;  // Default: 0.9999
+  // Pairs at or above this (and below link_threshold) go to human review.
+  double review_threshold = 0.5;  // Default: 0.5
+  bool term_frequency_adjustments = true;  // Default: true
+  bool compare_address = true;  // Default: true
+  // Performance / training
+  uint64_t seed = 42;                     // Default: 42
+  uint64_t u_sample_pairs = 4'000'000;    // Default: 4 million random pairs
+  int em_max_iterations = 100;            // Default: 100
+  double em_tolerance = 1e-7;             // Default: 1e-7 (largest change in m)
+};
+
+// Value frequencies of one field (share of records holding each value).
+class TermFrequencies {
+ public:
+  void Add(std::string_view value, uint64_t count);
+  void Finish();  // fixes the total; call after the last Add
+  // Share of records with `value`; unseen values count as seen once.
+  float Frequency(std::string_view value) const;
+  uint64_t total() const { return total_; }
+  nlohmann::json ToJson() const;  // values seen at least twice
+  static TermFrequencies FromJson(const nlohmann::json& j);
+
+ private:
+  absl::flat_hash_map<std::string, uint64_t> counts_;
+  uint64_t total_ = 0;
+};
+
+struct ComparisonWeight {
+  int comparison;
+  int gamma;
+  double m, u;
+  double match_weight;   // log2 Bayes factor contributed (0 for null)
+  bool tf_adjusted;
+};
+
+struct ScoredPair {
+  uint32_t pattern = 0;
+  double match_weight = 0;
+  double match_probability = 0;
+};
+
+struct Explanation {
+  double prior_weight;  // log2(lambda / (1 - lambda))
+  std::vector<ComparisonWeight> comparisons;
+  ScoredPair total;
+};
+
+class Model {
+ public:
+  // Untrained defaults: plausible m and u for every level, so a model can
+  // score before (or without) training; Train replaces them.
+  static Model Default(const ModelSettings& settings = {});
+
+  ScoredPair Score(const PreparedRecord& a, const PreparedRecord& b) const {
+    ScoredPair s;
+    s.pattern = ComparePair(a, b);
+    s.match_weight = Weight(s.pattern, a);
+    s.match_probability = Probability(s.match_weight);
+    return s;
+  }
+  // Weight of a pattern; `a` supplies the agreed value's term frequency.
+  double Weight(uint32_t pattern, const PreparedRecord& a) const;
+  Explanation Explain(const PreparedRecord& a, const PreparedRecord& b) const;
+  static double Probability(double weight);
+  static double WeightOf(double probability);
+
+  // Sets family_tf and given_tf from the model's frequency tables.
+  void Annotate(PreparedRecord* r) const;
+
+  double link_weight() const { return WeightOf(settings_.link_threshold); }
+  double review_weight() const { return WeightOf(settings_.review_threshold); }
+  const ModelSettings& settings() const { return settings_; }
+  ModelSettings& mutable_settings() { return settings_; }
+  double lambda() const { return lambda_; }
+
+  nlohmann::json ToJson() const;
+  static absl::StatusOr<Model> FromJson(const nlohmann::json& j);
+
+  // Parameters, for training and tests.
+  std::array<std::vector<double>, kNumComparisons> m, u;
+  double lambda_ = 1e-6;  // probability_two_random_records_match
+  TermFrequencies family_tf, given_tf;
+  // Recomputes the per-level weight table after m, u or lambda change.
+  void Refresh();
+
+ private:
+  ModelSettings settings_;
+  double prior_weight_ = 0;
+  std::array<std::array<double, 16>, kNumComparisons> level_weight_{};
+};
+
+}  // namespace empi
+
+#endif  // EMPI_LINKAGE_MODEL_H_

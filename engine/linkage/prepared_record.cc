@@ -1,0 +1,120 @@
+// Copyright EMPI developers.
+#include "engine/linkage/prepared_record.h"
+
+#include <cctype>
+
+#include "matchers/date_of_birth.h"
+#include "matchers/name_equivalence.h"
+#include "matchers/name_normalizer.h"
+#include "matchers/nhs_number.h"
+#include "matchers/phonetic.h"
+#include "matchers/postcode.h"
+#include "xxhash.h"
+
+namespace empi {
+namespace {
+
+uint32_t Hash32(std::string_view s) {
+  if (s.empty()) return 0;
+  uint32_t h = static_cast<uint32_t>(XXH3_64bits(s.data(), s.size()));
+  return h == 0 ? 1 : h;
+}
+
+uint8_t ParseSex(std::string_view s) {
+  if (s.empty()) return kSexUnknown;
+  char c = static_cast<char>(std::tolower(static_cast<unsigned char>(s[0])));
+  if (c == 'm' || c == '1') return kSexMale;
+  if (c == 'f' || c == '2') return kSexFemale;
+  return kSexUnknown;
+}
+
+// Digits only, for identifiers compared without NHS validation.
+uint64_t ParseDigits(std::string_view s) {
+  uint64_t v = 0;
+  int n = 0;
+  for (char c : s) {
+    if (c >= '0' && c <= '9') {
+      if (++n > 18) return 0;
+      v = v * 10 + static_cast<uint64_t>(c - '0');
+    } else if (c != ' ' && c != '-') {
+      return 0;
+    }
+  }
+  return v;
+}
+
+std::string NormalizeAddress(std::string_view raw) {
+  std::string folded = FoldToAscii(raw);
+  std::string out;
+  out.reserve(folded.size());
+  for (char c : folded) {
+    unsigned char u = static_cast<unsigned char>(c);
+    if (std::isalnum(u)) {
+      out.push_back(static_cast<char>(std::tolower(u)));
+    } else if (!out.empty() && out.back() != ' ') {
+      out.push_back(' ');
+    }
+  }
+  while (!out.empty() && out.back() == ' ') out.pop_back();
+  return out;
+}
+
+}  // namespace
+
+uint32_t PackKey(std::string_view key) {
+  uint32_t v = 0;
+  for (size_t i = 0; i < 4; ++i) {
+    v = (v << 8) | (i < key.size() ? static_cast<unsigned char>(key[i]) : 0);
+  }
+  return v;
+}
+
+PreparedRecord PrepareRecord(const Record& r, const FieldConventions& conventions) {
+  PreparedRecord p;
+  if (conventions.validate_nhs_number) {
+    if (auto n = ParseNhsNumber(r.nhs_number)) {
+      p.nhs = *n;
+      p.nhs_validated = true;
+    }
+  } else {
+    p.nhs = ParseDigits(r.nhs_number);
+  }
+  if (auto d = ParseDate(r.date_of_birth, DateFormat::kIso); d && !IsPlaceholderDate(*d)) {
+    p.dob = *d;
+  }
+  p.sex = ParseSex(r.sex);
+
+  NormalizedName family = NormalizeName(r.family_name);
+  if (!family.empty()) {
+    p.family = family.joined;
+    p.family_first = family.tokens.front();
+    p.family_last = family.tokens.back();
+    DoubleMetaphoneKeys dm = DoubleMetaphone(p.family);
+    p.family_dm = PackKey(dm.primary);
+    p.family_dm_alt = PackKey(dm.alternate);
+  }
+  NormalizedName given = NormalizeName(r.given_names);
+  if (!given.empty()) {
+    p.given1 = given.tokens[0];
+    if (given.tokens.size() > 1) p.given2 = given.tokens[1];
+    DoubleMetaphoneKeys dm = DoubleMetaphone(p.given1);
+    p.given_dm = PackKey(dm.primary);
+    p.given_dm_alt = PackKey(dm.alternate);
+    p.given_group = NameEquivalence::Default().CanonicalGroup(p.given1);
+  }
+
+  if (conventions.postcode_format == PostcodeFormat::kUk) {
+    if (auto pc = ParsePostcode(r.postcode)) {
+      p.postcode_unit = pc->unit;
+      p.postcode_sector = Hash32(pc->sector);
+      p.postcode_district = Hash32(pc->district);
+      p.postcode_area = Hash32(pc->area);
+    }
+  } else {
+    p.postcode_unit = NormalizeAddress(r.postcode);
+  }
+  p.address = NormalizeAddress(r.address);
+  return p;
+}
+
+}  // namespace empi

@@ -1,0 +1,56 @@
+// Copyright EMPI developers.
+//
+// prepared_record.h: a record reduced to the features matching compares.
+//
+// Preparing a record does every expensive step once (ICU normalisation,
+// phonetic keys, NHS number and postcode validation, date parsing), so that
+// scoring a pair only compares small strings and integers. Scoring runs on
+// millions of candidate pairs; preparing runs once per record.
+//
+//   PreparedRecord p = PrepareRecord(record, FieldConventions{});
+//
+// Thread-safety: PrepareRecord is thread-safe; PreparedRecord is a value.
+#ifndef EMPI_LINKAGE_PREPARED_RECORD_H_
+#define EMPI_LINKAGE_PREPARED_RECORD_H_
+
+#include <cstdint>
+#include <string>
+
+#include "empi/record.h"
+#include "engine/feed/mapping.h"  // FieldConventions
+
+namespace empi {
+
+enum Sex : uint8_t { kSexUnknown = 0, kSexMale = 1, kSexFemale = 2 };
+
+struct PreparedRecord {
+  uint64_t nhs = 0;            // 0: missing or invalid
+  bool nhs_validated = false;  // nhs passed the modulus-11 check
+  int32_t dob = 0;             // yyyymmdd; 0: missing, unparseable or placeholder
+  uint8_t sex = kSexUnknown;
+  std::string family;          // normalised family name, parts joined
+  std::string family_first;    // first part of a multi-part family name
+  std::string family_last;     // last part; equal to family_first for one part
+  std::string given1, given2;  // first and second given name tokens
+  uint32_t family_dm = 0;      // Double Metaphone primary of `family`, packed
+  uint32_t family_dm_alt = 0;  // Double Metaphone alternate
+  uint32_t given_dm = 0;       // Double Metaphone primary of `given1`
+  uint32_t given_dm_alt = 0;
+  uint32_t given_group = 0;    // NameEquivalence::CanonicalGroup(given1)
+  std::string postcode_unit;   // "CV1 2AB", or the raw text when not UK
+  uint32_t postcode_sector = 0, postcode_district = 0, postcode_area = 0;  // hashes, 0: none
+  std::string address;         // folded to ASCII, lower case, single spaces
+  // Term frequencies (share of records with the same value), filled by
+  // TermFrequencies::Annotate; 0 until then.
+  float family_tf = 0, given_tf = 0;
+};
+
+PreparedRecord PrepareRecord(const Record& r, const FieldConventions& conventions);
+
+// Packs the first four characters of a phonetic key into an integer
+// (0 for an empty key).
+uint32_t PackKey(std::string_view key);
+
+}  // namespace empi
+
+#endif  // EMPI_LINKAGE_PREPARED_RECORD_H_
