@@ -8,7 +8,8 @@
 #include <iterator>
 #include <utility>
 
-#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/hash/hash.h"
 #include "empi/status_macros.h"
 #include "fmt/format.h"
 #include "matchers/nhs_number.h"
@@ -375,6 +376,21 @@ absl::StatusOr<Layout> ResolveHeader(const std::string& path, const CsvRow& head
   return layout;
 }
 
+// Hashes and compares records, named by index, on (source, record_id).
+struct KeyHash {
+  const std::vector<Record>* records;
+  size_t operator()(uint32_t i) const {
+    const Record& r = (*records)[i];
+    return absl::Hash<std::pair<std::string_view, std::string_view>>{}(
+        {r.source, r.record_id});
+  }
+  bool operator()(uint32_t a, uint32_t b) const {
+    const Record& x = (*records)[a];
+    const Record& y = (*records)[b];
+    return x.record_id == y.record_id && x.source == y.source;
+  }
+};
+
 // ---------------------------------------------------------------------------
 // Field helpers.
 
@@ -546,12 +562,14 @@ absl::StatusOr<FeedResult> ReadFeed(const std::string& path,
   if (!layout_or.ok()) return layout_or.status();
   const Layout& layout = *layout_or;
 
-  // Records never outnumber the lines, so reserving that many keeps every
-  // record (and the key views into it) in place.
+  // Records never outnumber the lines.
   const size_t max_rows = std::count(data.begin(), data.end(), '\n') + 1;
   result.records.reserve(max_rows);
   result.lines.reserve(max_rows);
-  absl::flat_hash_map<std::pair<std::string_view, std::string_view>, uint64_t> seen;
+  // Keys already accepted, held as indices into result.records: 4-byte slots
+  // keep the table small enough that a million inserts stay cheap.
+  const KeyHash key_hash{&result.records};
+  absl::flat_hash_set<uint32_t, KeyHash, KeyHash> seen(0, key_hash, key_hash);
   seen.reserve(max_rows);
 
   const auto field = [&](int slot) -> std::string_view {
@@ -611,12 +629,10 @@ absl::StatusOr<FeedResult> ReadFeed(const std::string& path,
                r.date_of_birth.empty()) {
       reason = "no identifying data: nhs_number, family_name, given_names and "
                "date_of_birth all empty";
-    } else if (auto [it, inserted] = seen.try_emplace(
-                   std::make_pair(std::string_view(r.source),
-                                  std::string_view(r.record_id)),
-                   row.line);
+    } else if (auto [it, inserted] =
+                   seen.insert(static_cast<uint32_t>(result.records.size() - 1));
                !inserted) {
-      reason = Cat("record_id: duplicate key, first seen on line ", it->second);
+      reason = Cat("record_id: duplicate key, first seen on line ", result.lines[*it]);
     }
     if (!reason.empty()) {
       result.records.pop_back();
