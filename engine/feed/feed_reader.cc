@@ -62,7 +62,9 @@ absl::StatusOr<std::string> ReadWholeFile(const std::string& path) {
 }
 
 // Offset of the first byte that is not part of well-formed UTF-8 (no
-// overlongs, no surrogates, nothing above U+10FFFF), or npos.
+// overlongs, no surrogates, nothing above U+10FFFF), or npos. NUL counts as
+// invalid: it never occurs in text (a UTF-16 file without BOM is full of
+// them) and would corrupt the NUL-separated record keys.
 size_t FindInvalidUtf8(std::string_view s) {
   const auto* p = reinterpret_cast<const unsigned char*>(s.data());
   const size_t n = s.size();
@@ -72,13 +74,17 @@ size_t FindInvalidUtf8(std::string_view s) {
     if (i + 8 <= n) {
       uint64_t w;
       std::memcpy(&w, p + i, 8);
-      if ((w & 0x8080808080808080ULL) == 0) {
+      const bool has_nul =
+          ((w - 0x0101010101010101ULL) & ~w & 0x8080808080808080ULL) != 0;
+      if ((w & 0x8080808080808080ULL) == 0 && !has_nul) {
         i += 8;
         continue;
       }
     }
     unsigned char c = p[i];
-    if (c < 0x80) {
+    if (c == 0) {
+      return i;
+    } else if (c < 0x80) {
       ++i;
     } else if (c >= 0xC2 && c <= 0xDF) {
       if (!cont(i + 1)) return i;

@@ -172,6 +172,18 @@ TEST(FeedReaderTest, OverlongUtf8IsRejected) {
   EXPECT_THAT(feed.status().message(), HasSubstr(":2:9:"));
 }
 
+TEST(FeedReaderTest, Utf16WithoutBomIsRejected) {
+  const std::string header = "source,record_id";
+  std::string utf16;
+  for (char c : header) {
+    utf16.push_back(c);
+    utf16.push_back('\0');
+  }
+  absl::StatusOr<FeedResult> feed = Read(utf16);
+  EXPECT_EQ(feed.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(feed.status().message(), HasSubstr(":1:2:"));
+}
+
 TEST(FeedReaderTest, UnterminatedQuoteReportsWhereItOpened) {
   const std::string path = WriteTempFile(
       "open.csv", Canonical("RKB,1,,Nowak,Jan,1984-03-07,M,,\n"
