@@ -1,6 +1,7 @@
 // Copyright EMPI developers.
 #include "matchers/name_normalizer.h"
 
+#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -94,6 +95,26 @@ TEST(NameNormalizerTest, FoldToAscii) {
             "12 rue de l'eglise, saint-etienne");
   EXPECT_EQ(FoldToAscii("Flat 3, HIGH St."), "flat 3, high st.");
   EXPECT_EQ(FoldToAscii("Straße"), "strasse");
+}
+
+TEST(NameNormalizerTest, ArbitraryBytesGiveOnlyLowerCaseTokens) {
+  // Invalid UTF-8, control bytes and mixed scripts must never crash or leak
+  // a non a-z byte into a token.
+  std::mt19937_64 rng(11);
+  std::uniform_int_distribution<int> len(0, 20), byte(1, 255);
+  for (int n = 0; n < 3000; ++n) {
+    std::string s;
+    for (int i = len(rng); i > 0; --i) s.push_back(static_cast<char>(byte(rng)));
+    NormalizedName name = NormalizeName(s);
+    std::string joined;
+    for (const std::string& t : name.tokens) {
+      ASSERT_FALSE(t.empty());
+      ASSERT_EQ(t.find_first_not_of("abcdefghijklmnopqrstuvwxyz"), std::string::npos);
+      joined += t;
+    }
+    ASSERT_EQ(joined, name.joined);
+    for (unsigned char c : FoldToAscii(s)) ASSERT_LT(c, 0x80);
+  }
 }
 
 TEST(NameNormalizerTest, ThreadsEachGetTheirOwnTransliterator) {
