@@ -83,6 +83,8 @@ TEST(NameEquivalenceTest, DefaultTableKeepsDistinctNamesApart) {
       {"ann", "hannah"},    {"andrew", "andrea"},  {"nicholas", "nicola"},
       {"robert", "robin"},  {"william", "robert"}, {"mohammed", "ahmed"},
       {"zara", "sarah"},    {"gary", "gareth"},    {"michael", "mikolaj"},
+      {"evan", "john"},     {"sian", "janet"},     {"callum", "malcolm"},
+      {"jean", "john"},     {"owen", "john"},      {"henry", "harrison"},
   };
   for (const auto& [a, b] : kPairs) {
     EXPECT_FALSE(eq.Equivalent(a, b)) << a << " / " << b;
