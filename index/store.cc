@@ -232,6 +232,7 @@ class Store::Impl {
     for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h).PermitUncheckedError();
     if (default_handle_ != nullptr) db_->DestroyColumnFamilyHandle(default_handle_).PermitUncheckedError();
     db_->Close().PermitUncheckedError();
+    delete db_;
   }
 
   absl::Status Open(const std::string& path, const StoreOptions& options);
