@@ -856,6 +856,12 @@ class ChunkGenerator {
     r.old_identity = old;
     r.duplicate = dup > 0;
     auto flag = [&](int e) { r.errors |= 1u << e; };
+    auto eligible = [&](int e) { r.eligible |= 1u << e; };
+    for (int e : {kNhsMissing, kNhsMistyped, kNameTypo, kCaseNoise, kNamesSwapped,
+                  kDobDigitWrong, kDobYearOff, kDobPlaceholder, kDobMissing, kPostcodeMissing,
+                  kSexWrong, kSexUnknown}) {
+      eligible(e);
+    }
 
     // NHS number.
     switch (Categorical({rate(kNhsMissing), rate(kNhsMistyped)})) {
@@ -869,15 +875,18 @@ class ChunkGenerator {
     std::string first = p.first;
     std::vector<std::string> middles = p.middles;
     const auto& variants = gi::NameVariants(first);
+    if (!variants.empty()) eligible(kNickname);
     if (!variants.empty() && rng_.Bernoulli(rate(kNickname))) {
       flag(kNickname);
       first = variants[rng_.Below(variants.size())];
     }
+    if (!middles.empty()) eligible(kMiddleAsFirst);
     if (!middles.empty() && rng_.Bernoulli(rate(kMiddleAsFirst))) {
       flag(kMiddleAsFirst);
       first = middles[0];
       middles.erase(middles.begin());
     }
+    if (family.find('-') != std::string::npos) eligible(kDoubleBarrelCut);
     if (family.find('-') != std::string::npos && rng_.Bernoulli(rate(kDoubleBarrelCut))) {
       flag(kDoubleBarrelCut);
       std::vector<std::string> parts = absl::StrSplit(family, '-');
@@ -897,8 +906,9 @@ class ChunkGenerator {
       flag(kNamesSwapped);
       std::swap(family, given);
     }
-    if ((gi::HasNonAscii(family) || gi::HasNonAscii(given)) &&
-        rng_.Bernoulli(rate(kDiacriticsDropped))) {
+    const bool accented = gi::HasNonAscii(family) || gi::HasNonAscii(given);
+    if (accented) eligible(kDiacriticsDropped);
+    if (accented && rng_.Bernoulli(rate(kDiacriticsDropped))) {
       flag(kDiacriticsDropped);
       family = gi::FoldDiacritics(family);
       given = gi::FoldDiacritics(given);
@@ -914,6 +924,7 @@ class ChunkGenerator {
 
     // Date of birth.
     Date dob = p.dob;
+    if (dob.d <= 12 && dob.d != dob.m) eligible(kDobDayMonthSwap);
     switch (Categorical({rate(kDobDayMonthSwap), rate(kDobDigitWrong), rate(kDobYearOff),
                          rate(kDobPlaceholder), rate(kDobMissing)})) {
       case 0:
@@ -936,6 +947,7 @@ class ChunkGenerator {
 
     // Postcode and address.
     const Address* addr = old ? &p.previous : &p.home;
+    if (!old) eligible(kPostcodeOutOfDate);
     if (!old && rng_.Bernoulli(rate(kPostcodeOutOfDate))) {
       flag(kPostcodeOutOfDate);
       addr = &p.previous;
@@ -944,6 +956,8 @@ class ChunkGenerator {
     if (rng_.Bernoulli(rate(kPostcodeMissing))) {
       flag(kPostcodeMissing);
     } else {
+      eligible(kPostcodeNoSpace);
+      eligible(kPostcodeLower);
       r.postcode = addr->postcode;
       if (rng_.Bernoulli(rate(kPostcodeNoSpace))) {
         flag(kPostcodeNoSpace);

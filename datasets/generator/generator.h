@@ -130,7 +130,8 @@ struct GeneratedRecord {
   std::string date_of_birth;  // as written in the file (source's format)
   std::string sex, postcode, address;
   bool restricted = false;
-  uint32_t errors = 0;        // bit (1 << ErrorKind)
+  uint32_t errors = 0;        // bit (1 << ErrorKind) per error applied
+  uint32_t eligible = 0;      // bit per error that could apply to this record
   bool old_identity = false;  // carries the maiden name and previous address
   bool duplicate = false;     // the second registration in this source
 };
