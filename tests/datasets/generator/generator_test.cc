@@ -403,3 +403,22 @@ TEST_F(GeneratedFiles, SameSeedSameBytesWhateverTheThreads) {
 
 }  // namespace
 }  // namespace empi
+
+namespace empi {
+namespace {
+
+TEST(GeneratorText, CaseAndDiacritics) {
+  EXPECT_EQ(generator_internal::ToUpperUtf8("Zoë Łukasik"), "ZOË ŁUKASIK");
+  EXPECT_EQ(generator_internal::ToLowerUtf8("ŁUKASZ Siân"), "łukasz siân");
+  EXPECT_EQ(generator_internal::FoldDiacritics("Łukasz Wiśniewski Zoltán Renée"),
+            "Lukasz Wisniewski Zoltan Renee");
+  generator_internal::Rng rng(1, 2);
+  for (int i = 0; i < 200; ++i) {
+    std::string t = generator_internal::MakeTypo("Małgorzata", rng);
+    EXPECT_NE(t, "Małgorzata");
+    EXPECT_EQ(generator_internal::EncodeUtf8(generator_internal::DecodeUtf8(t)), t);
+  }
+}
+
+}  // namespace
+}  // namespace empi
