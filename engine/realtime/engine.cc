@@ -1,2 +1,1029 @@
 // Copyright EMPI developers.
-// Placeholder: implementation in progress.
+//
+// The real-time engine. Writes follow engine/linkage/linker.cc exactly
+// (record, membership, block keys under the rule ids, NHS index, persons,
+// "record_count"), so batch and real-time share one store.
+//
+// Lock order: write_mu_ only; the store has its own internal locking.
+#include "empi/engine.h"
+
+#include <algorithm>
+#include <chrono>
+#include <ctime>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "empi/status_macros.h"
+#include "engine/linkage/blocking.h"
+#include "engine/linkage/comparisons.h"
+#include "engine/linkage/linker.h"
+#include "engine/linkage/model.h"
+#include "engine/realtime/contributor_register.h"
+#include "matchers/nhs_number.h"
+#include "nlohmann/json.hpp"
+
+namespace empi {
+
+std::string_view MatchGradeName(MatchGrade g) {
+  switch (g) {
+    case MatchGrade::kCertain: return "certain";
+    case MatchGrade::kProbable: return "probable";
+    case MatchGrade::kPossible: return "possible";
+    case MatchGrade::kCertainlyNot: return "certainly-not";
+  }
+  return "certainly-not";
+}
+
+std::string_view IngestOutcomeName(IngestOutcome o) {
+  switch (o) {
+    case IngestOutcome::kLinked: return "linked";
+    case IngestOutcome::kNewPerson: return "new person";
+    case IngestOutcome::kReview: return "review";
+    case IngestOutcome::kUnchanged: return "unchanged";
+  }
+  return "";
+}
+
+std::string_view ObjectionOutcomeName(ObjectionOutcome o) {
+  switch (o) {
+    case ObjectionOutcome::kApplied: return "applied";
+    case ObjectionOutcome::kPending: return "pending";
+    case ObjectionOutcome::kRefused: return "refused";
+  }
+  return "";
+}
+
+namespace {
+
+constexpr double kPossibleProbability = 0.05;
+constexpr size_t kMaxJoinComparisons = 10'000;
+
+int64_t NowUs() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+int32_t TodayYmd(const std::string& today) {
+  if (!today.empty()) {
+    int y = 0, m = 0, d = 0;
+    if (std::sscanf(today.c_str(), "%d-%d-%d", &y, &m, &d) == 3) return y * 10000 + m * 100 + d;
+  }
+  std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  return (tm.tm_year + 1900) * 10000 + (tm.tm_mon + 1) * 100 + tm.tm_mday;
+}
+
+index::AuditEvent MakeEvent(const Requester& who, std::string action) {
+  index::AuditEvent e;
+  e.time_us = NowUs();
+  e.requester = who.requester;
+  e.organisation = who.organisation;
+  e.role = who.role;
+  e.purpose = who.purpose;
+  e.action = std::move(action);
+  return e;
+}
+
+// Releases a snapshot at scope exit.
+class SnapshotHolder {
+ public:
+  explicit SnapshotHolder(const index::Store* s) : store_(s), snap_(s->GetSnapshot()) {}
+  ~SnapshotHolder() { store_->ReleaseSnapshot(snap_); }
+  const rocksdb::Snapshot* get() const { return snap_; }
+
+ private:
+  const index::Store* store_;
+  const rocksdb::Snapshot* snap_;
+};
+
+std::string PendingKey(uint64_t nhs) { return FormatNhsNumber(nhs); }
+
+class EngineImpl final : public Engine {
+ public:
+  EngineImpl(const EngineOptions& options, std::unique_ptr<index::Store> store, Model model,
+             bool model_stored, FieldConventions conventions, ContributorRegister reg)
+      : options_(options),
+        store_(std::move(store)),
+        model_(std::move(model)),
+        model_stored_(model_stored),
+        conventions_(conventions),
+        register_(std::move(reg)),
+        rules_(BlockingRules::Default()) {}
+
+  index::Store* store() override { return store_.get(); }
+
+  // ---------------------------------------------------------------- reads
+
+  absl::StatusOr<Resolution> Resolve(const std::string& source, const std::string& record_id,
+                                     const Requester& who) override {
+    Record r;
+    r.source = source;
+    r.record_id = record_id;
+    const std::string key = r.Key();
+    index::AuditEvent ev = MakeEvent(who, "resolve");
+    ev.records = {key};
+    std::optional<Resolution> res;
+    {
+      SnapshotHolder snap(store_.get());
+      EMPI_ASSIGN_OR_RETURN(auto got, store_->GetRecord(key, snap.get()));
+      if (got) {
+        EMPI_ASSIGN_OR_RETURN(Resolution rr, BuildResolution(got->person_id, snap.get()));
+        res = std::move(rr);
+      }
+    }
+    return FinishResolve(std::move(res), &ev, absl::StrCat("record ", source, ":", record_id, " not found"));
+  }
+
+  absl::StatusOr<Resolution> ResolveByNhsNumber(const std::string& nhs_number, const Requester& who) override {
+    std::optional<uint64_t> nhs = ParseNhsNumber(nhs_number);
+    if (!nhs) return absl::InvalidArgumentError("nhs_number: not a valid NHS number");
+    index::AuditEvent ev = MakeEvent(who, "resolve-nhs");
+    std::optional<Resolution> res;
+    std::vector<uint64_t> persons;
+    {
+      SnapshotHolder snap(store_.get());
+      EMPI_ASSIGN_OR_RETURN(auto keys, store_->RecordsWithNhs(*nhs, snap.get()));
+      EMPI_ASSIGN_OR_RETURN(persons, PersonsOf(keys, snap.get()));
+      if (persons.size() == 1) {
+        EMPI_ASSIGN_OR_RETURN(Resolution rr, BuildResolution(persons[0], snap.get()));
+        res = std::move(rr);
+      }
+    }
+    if (persons.size() > 1) {
+      ev.persons = persons;
+      ev.outcome = "refused: nhs number in several persons";
+      EMPI_RETURN_IF_ERROR(CommitAudit(ev));
+      return absl::FailedPreconditionError(
+          absl::StrCat("the NHS number is held by ", persons.size(), " persons awaiting review"));
+    }
+    return FinishResolve(std::move(res), &ev, "no record holds this NHS number");
+  }
+
+  absl::StatusOr<std::vector<Candidate>> Search(const Demographics& d, const Requester& who,
+                                                size_t limit) override {
+    Record r;
+    r.source = "search";
+    r.record_id = "query";
+    r.nhs_number = d.nhs_number;
+    r.family_name = d.family_name;
+    r.given_names = d.given_names;
+    r.date_of_birth = d.date_of_birth;
+    r.postcode = d.postcode;
+    r.sex = d.sex;
+    std::vector<Candidate> out;
+    {
+      SnapshotHolder snap(store_.get());
+      EMPI_ASSIGN_OR_RETURN(out, SearchAt(r, limit, snap.get()));
+    }
+    index::AuditEvent ev = MakeEvent(who, "search");
+    for (const Candidate& c : out) {
+      ev.persons.push_back(c.person_id);
+      Record k;
+      k.source = c.best_record.source;
+      k.record_id = c.best_record.record_id;
+      ev.records.push_back(k.Key());
+    }
+    ev.outcome = absl::StrCat("ok: ", out.size(), " candidates");
+    EMPI_RETURN_IF_ERROR(CommitAudit(ev));
+    return out;
+  }
+
+  absl::StatusOr<ViewDecision> MayAssembleView(uint64_t person_id, const Requester& who) override {
+    std::optional<Resolution> res;
+    {
+      SnapshotHolder snap(store_.get());
+      EMPI_ASSIGN_OR_RETURN(auto pv, store_->GetPerson(person_id, snap.get()));
+      if (pv) {
+        EMPI_ASSIGN_OR_RETURN(Resolution rr, BuildResolution(person_id, snap.get()));
+        res = std::move(rr);
+      }
+    }
+    return DecideView(person_id, std::move(res), who, {});
+  }
+
+  absl::StatusOr<ViewDecision> MayAssembleViewForRecord(const std::string& source, const std::string& record_id,
+                                                        const Requester& who) override {
+    Record r;
+    r.source = source;
+    r.record_id = record_id;
+    std::optional<Resolution> res;
+    uint64_t pid = 0;
+    {
+      SnapshotHolder snap(store_.get());
+      EMPI_ASSIGN_OR_RETURN(auto got, store_->GetRecord(r.Key(), snap.get()));
+      if (got) {
+        pid = got->person_id;
+        EMPI_ASSIGN_OR_RETURN(Resolution rr, BuildResolution(pid, snap.get()));
+        res = std::move(rr);
+      }
+    }
+    return DecideView(pid, std::move(res), who, r.Key());
+  }
+
+  absl::StatusOr<std::vector<HistoryEntry>> History(uint64_t person, const Requester& who) override {
+    std::vector<HistoryEntry> out;
+    EMPI_RETURN_IF_ERROR(store_->ForEachHistory(person, [&](uint64_t seq, std::string_view json) {
+      out.push_back({seq, std::string(json)});
+      return true;
+    }));
+    return out;
+  }
+
+  absl::StatusOr<std::vector<index::StoredAuditEvent>> AuditForPerson(uint64_t person) override {
+    std::vector<index::StoredAuditEvent> out;
+    EMPI_RETURN_IF_ERROR(store_->ForEachAuditEvent([&](const index::StoredAuditEvent& e) {
+      if (std::find(e.event.persons.begin(), e.event.persons.end(), person) != e.event.persons.end()) {
+        out.push_back(e);
+      }
+      return true;
+    }));
+    return out;
+  }
+
+  // --------------------------------------------------------------- writes
+
+  absl::StatusOr<IngestResult> Ingest(const Record& rec, const Requester& who) override {
+    if (rec.source.empty() || rec.record_id.empty()) {
+      return absl::InvalidArgumentError("ingest: source and record_id must not be empty");
+    }
+    IngestResult result;
+    {
+      absl::MutexLock lock(&write_mu_);
+      EMPI_ASSIGN_OR_RETURN(result, IngestLocked(rec, who));
+    }
+    EMPI_RETURN_IF_ERROR(Sync());
+    return result;
+  }
+
+  absl::StatusOr<ObjectionResult> RegisterObjection(const ObjectionRequest& req, const Requester& who) override {
+    return ChangeObjection(req, who, /*object=*/true);
+  }
+  absl::StatusOr<ObjectionResult> WithdrawObjection(const ObjectionRequest& req, const Requester& who) override {
+    return ChangeObjection(req, who, /*object=*/false);
+  }
+
+  absl::StatusOr<uint64_t> Merge(uint64_t a, uint64_t b, const Requester& who, const std::string& reason) override {
+    if (a == b) return absl::InvalidArgumentError("merge: the two persons are the same");
+    uint64_t seq = 0;
+    {
+      absl::MutexLock lock(&write_mu_);
+      EMPI_ASSIGN_OR_RETURN(auto pa, store_->GetPerson(a));
+      EMPI_ASSIGN_OR_RETURN(auto pb, store_->GetPerson(b));
+      if (!pa) return absl::NotFoundError(absl::StrCat("merge: person ", a, " not found"));
+      if (!pb) return absl::NotFoundError(absl::StrCat("merge: person ", b, " not found"));
+      EMPI_ASSIGN_OR_RETURN(auto ka, store_->PersonRecords(a));
+      EMPI_ASSIGN_OR_RETURN(auto kb, store_->PersonRecords(b));
+      for (const auto& x : ka) {
+        for (const auto& y : kb) {
+          EMPI_ASSIGN_OR_RETURN(bool never, store_->IsNeverLink(x, y));
+          if (never) {
+            return absl::FailedPreconditionError(
+                absl::StrCat("merge: persons ", a, " and ", b, " hold records marked never to be linked"));
+          }
+        }
+      }
+      index::ChangeSet cs = store_->NewChangeSet();
+      EMPI_RETURN_IF_ERROR(MoveRecords(kb, b, a, &cs));
+      index::PersonValue merged = *pa;
+      if (pb->objection && !pa->objection) {
+        merged.objection = true;
+        merged.objection_time_us = pb->objection_time_us;
+        merged.objection_method = pb->objection_method;
+        merged.objection_reference = pb->objection_reference;
+      }
+      cs.PutPerson(a, merged);
+      cs.DeletePerson(b);
+      for (const auto& x : ka) {
+        for (const auto& y : kb) cs.DeleteReview(x, y);
+      }
+      EMPI_ASSIGN_OR_RETURN(seq, NextHistory(&cs));
+      nlohmann::json h = HistoryJson("merge", who, reason);
+      h["into"] = a;
+      h["from"] = b;
+      h["records"] = RecordsJson(kb);
+      h["from_objection"] = pb->objection;
+      h["from_objection_time_us"] = pb->objection_time_us;
+      h["from_objection_method"] = static_cast<int>(pb->objection_method);
+      h["from_objection_reference"] = pb->objection_reference;
+      h["from_created_time_us"] = pb->created_time_us;
+      cs.AppendHistory(a, seq, h.dump());
+      cs.AppendHistory(b, seq, h.dump());
+      index::AuditEvent ev = MakeEvent(who, "merge");
+      ev.persons = {a, b};
+      ev.records = kb;
+      ev.outcome = absl::StrCat("ok: merge event ", seq);
+      EMPI_RETURN_IF_ERROR(store_->Commit(&cs, &ev, false));
+    }
+    EMPI_RETURN_IF_ERROR(Sync());
+    return seq;
+  }
+
+  absl::StatusOr<uint64_t> Split(uint64_t person, const std::vector<RecordRef>& records, const Requester& who,
+                                 const std::string& reason) override {
+    uint64_t pid = 0;
+    {
+      absl::MutexLock lock(&write_mu_);
+      std::vector<std::string> keys;
+      for (const RecordRef& r : records) {
+        Record k;
+        k.source = r.source;
+        k.record_id = r.record_id;
+        keys.push_back(k.Key());
+      }
+      EMPI_ASSIGN_OR_RETURN(pid, SplitLocked(person, keys, 0, who, reason, "split"));
+    }
+    EMPI_RETURN_IF_ERROR(Sync());
+    return pid;
+  }
+
+  absl::StatusOr<uint64_t> Unmerge(uint64_t person, uint64_t merge_event, const Requester& who) override {
+    uint64_t pid = 0;
+    {
+      absl::MutexLock lock(&write_mu_);
+      std::optional<nlohmann::json> event;
+      EMPI_RETURN_IF_ERROR(store_->ForEachHistory(person, [&](uint64_t seq, std::string_view json) {
+        if (seq != merge_event) return true;
+        nlohmann::json j = nlohmann::json::parse(json, nullptr, false);
+        if (!j.is_discarded()) event = std::move(j);
+        return false;
+      }));
+      if (!event || event->value("event", "") != "merge" || event->value("into", uint64_t{0}) != person) {
+        return absl::NotFoundError(
+            absl::StrCat("unmerge: person ", person, " has no merge event ", merge_event));
+      }
+      const uint64_t from = (*event)["from"].get<uint64_t>();
+      EMPI_ASSIGN_OR_RETURN(auto existing, store_->GetPerson(from));
+      if (existing) return absl::FailedPreconditionError(absl::StrCat("unmerge: person ", from, " exists again"));
+      EMPI_ASSIGN_OR_RETURN(auto current, store_->PersonRecords(person));
+      absl::flat_hash_set<std::string> in_person(current.begin(), current.end());
+      std::vector<std::string> keys;
+      for (const auto& r : (*event)["records"]) {
+        Record k;
+        k.source = r["source"].get<std::string>();
+        k.record_id = r["record_id"].get<std::string>();
+        if (in_person.contains(k.Key())) keys.push_back(k.Key());
+      }
+      if (keys.empty()) {
+        return absl::FailedPreconditionError("unmerge: none of the merged records is still in the person");
+      }
+      index::PersonValue restored;
+      restored.objection = (*event)["from_objection"].get<bool>();
+      restored.objection_time_us = (*event)["from_objection_time_us"].get<int64_t>();
+      restored.objection_method = static_cast<index::ObjectionMethod>((*event)["from_objection_method"].get<int>());
+      restored.objection_reference = (*event)["from_objection_reference"].get<std::string>();
+      restored.created_time_us = (*event)["from_created_time_us"].get<int64_t>();
+      EMPI_ASSIGN_OR_RETURN(pid, SplitLocked(person, keys, from, who,
+                                             absl::StrCat("unmerge of event ", merge_event), "unmerge", &restored));
+    }
+    EMPI_RETURN_IF_ERROR(Sync());
+    return pid;
+  }
+
+  absl::Status NeverLink(const RecordRef& a, const RecordRef& b, const Requester& who,
+                         const std::string& reason) override {
+    Record ra, rb;
+    ra.source = a.source;
+    ra.record_id = a.record_id;
+    rb.source = b.source;
+    rb.record_id = b.record_id;
+    const std::string ka = ra.Key(), kb = rb.Key();
+    if (ka == kb) return absl::InvalidArgumentError("never-link: the two records are the same");
+    {
+      absl::MutexLock lock(&write_mu_);
+      EMPI_ASSIGN_OR_RETURN(auto ga, store_->GetRecord(ka));
+      EMPI_ASSIGN_OR_RETURN(auto gb, store_->GetRecord(kb));
+      if (!ga) return absl::NotFoundError(absl::StrCat("never-link: record ", a.source, ":", a.record_id, " not found"));
+      if (!gb) return absl::NotFoundError(absl::StrCat("never-link: record ", b.source, ":", b.record_id, " not found"));
+      if (ga->person_id == gb->person_id) {
+        return absl::FailedPreconditionError(absl::StrCat("never-link: both records are in person ", ga->person_id,
+                                                          "; split one off first"));
+      }
+      index::ChangeSet cs = store_->NewChangeSet();
+      cs.PutNeverLink(ka, kb);
+      cs.DeleteReview(ka, kb);
+      EMPI_ASSIGN_OR_RETURN(uint64_t seq, NextHistory(&cs));
+      nlohmann::json h = HistoryJson("never-link", who, reason);
+      h["records"] = RecordsJson({ka, kb});
+      cs.AppendHistory(ga->person_id, seq, h.dump());
+      cs.AppendHistory(gb->person_id, seq, h.dump());
+      index::AuditEvent ev = MakeEvent(who, "never-link");
+      ev.persons = {ga->person_id, gb->person_id};
+      ev.records = {ka, kb};
+      ev.outcome = "ok";
+      EMPI_RETURN_IF_ERROR(store_->Commit(&cs, &ev, false));
+    }
+    return Sync();
+  }
+
+ private:
+  // Commits an audit event alone (the audit record of a read).
+  absl::Status CommitAudit(const index::AuditEvent& ev) {
+    index::ChangeSet none = store_->NewChangeSet();
+    return store_->Commit(&none, &ev, options_.sync);
+  }
+
+  // Makes everything committed so far durable; runs outside write_mu_ so
+  // that concurrent writers share one sync.
+  absl::Status Sync() {
+    if (!options_.sync) return absl::OkStatus();
+    rocksdb::Status s = store_->db()->SyncWAL();
+    if (!s.ok()) return absl::UnavailableError(absl::StrCat("sync of the write-ahead log failed: ", s.ToString()));
+    return absl::OkStatus();
+  }
+
+  PreparedRecord Prepare(const Record& r) const {
+    PreparedRecord p = PrepareRecord(r, conventions_);
+    model_.Annotate(&p);
+    return p;
+  }
+
+  absl::StatusOr<std::vector<uint64_t>> PersonsOf(const std::vector<std::string>& keys,
+                                                  const rocksdb::Snapshot* snap) const {
+    std::vector<uint64_t> persons;
+    for (const auto& k : keys) {
+      EMPI_ASSIGN_OR_RETURN(auto got, store_->GetRecord(k, snap));
+      if (got && std::find(persons.begin(), persons.end(), got->person_id) == persons.end()) {
+        persons.push_back(got->person_id);
+      }
+    }
+    std::sort(persons.begin(), persons.end());
+    return persons;
+  }
+
+  absl::StatusOr<Resolution> BuildResolution(uint64_t pid, const rocksdb::Snapshot* snap) const {
+    Resolution res;
+    res.person_id = pid;
+    EMPI_ASSIGN_OR_RETURN(auto pv, store_->GetPerson(pid, snap));
+    if (pv) {
+      res.objection = pv->objection;
+      res.objection_time_us = pv->objection_time_us;
+      res.objection_method = pv->objection_method;
+    }
+    EMPI_ASSIGN_OR_RETURN(auto keys, store_->PersonRecords(pid, snap));
+    int32_t dob = 0, gp_dob = 0;
+    std::string gp;
+    for (const auto& k : keys) {
+      EMPI_ASSIGN_OR_RETURN(auto got, store_->GetRecord(k, snap));
+      if (!got) continue;
+      const Record& r = got->record;
+      res.records.push_back({r.source, r.record_id, register_.Kind(r.source)});
+      if (r.restricted) res.restricted = true;
+      int y = 0, m = 0, d = 0;
+      int32_t ymd = std::sscanf(r.date_of_birth.c_str(), "%4d-%2d-%2d", &y, &m, &d) == 3 ? y * 10000 + m * 100 + d : 0;
+      if (ymd > 0 && dob == 0) dob = ymd;
+      if (register_.IsRegionGp(r.source) && gp.empty()) {
+        gp = r.source;
+        gp_dob = ymd;
+      }
+    }
+    if (gp_dob != 0) dob = gp_dob;  // the practice's register is the authority on age
+    if (gp.empty()) {
+      res.scope_reason = "not registered with a GP practice of the region";
+    } else if (dob == 0) {
+      res.scope_reason = "date of birth unknown";
+    } else if (TodayYmd(options_.today) - dob < 180000) {
+      res.scope_reason = "aged under 18";
+    } else {
+      res.in_scope = true;
+      res.scope_reason = absl::StrCat("aged 18 or over and registered with ", gp);
+    }
+    return res;
+  }
+
+  absl::StatusOr<Resolution> FinishResolve(std::optional<Resolution> res, index::AuditEvent* ev,
+                                           const std::string& not_found) {
+    if (!res) {
+      ev->outcome = "not found";
+      EMPI_RETURN_IF_ERROR(CommitAudit(*ev));
+      return absl::NotFoundError(not_found);
+    }
+    ev->persons = {res->person_id};
+    for (const auto& r : res->records) {
+      Record k;
+      k.source = r.source;
+      k.record_id = r.record_id;
+      if (std::find(ev->records.begin(), ev->records.end(), k.Key()) == ev->records.end()) {
+        ev->records.push_back(k.Key());
+      }
+    }
+    ev->outcome = res->objection ? "ok: objection" : "ok";
+    EMPI_RETURN_IF_ERROR(CommitAudit(*ev));
+    return std::move(*res);
+  }
+
+  absl::StatusOr<ViewDecision> DecideView(uint64_t pid, std::optional<Resolution> res, const Requester& who,
+                                          const std::string& record_key) {
+    ViewDecision d;
+    d.person_id = pid;
+    if (!res) {
+      d.reason = "not found";
+    } else if (res->objection) {
+      d.reason = "objection";
+    } else if (!res->in_scope) {
+      d.reason = absl::StrCat("out of scope: ", res->scope_reason);
+    } else {
+      d.allowed = true;
+      d.reason = "allowed";
+    }
+    index::AuditEvent ev = MakeEvent(who, "view");
+    if (pid != 0) ev.persons = {pid};
+    if (!record_key.empty()) ev.records = {record_key};
+    ev.outcome = d.allowed ? "allowed" : absl::StrCat("denied: ", d.reason);
+    EMPI_RETURN_IF_ERROR(CommitAudit(ev));
+    return d;
+  }
+
+  // Candidates for `r`: every stored record sharing a block key, scored, the
+  // best per person, best first. Excludes `self_key`.
+  struct Scored {
+    uint64_t person;
+    std::string key;
+    double weight;
+    PreparedRecord prepared;
+  };
+  absl::StatusOr<std::vector<Scored>> Candidates(const PreparedRecord& p, const std::string& self_key,
+                                                 const rocksdb::Snapshot* snap) const {
+    BlockKeys keys = ComputeBlockKeys(rules_, p);
+    absl::flat_hash_set<std::string> seen;
+    absl::flat_hash_map<uint64_t, Scored> best;
+    for (size_t q = 0; q < rules_.rules().size(); ++q) {
+      if (keys[q] == 0) continue;
+      bool truncated = false;
+      EMPI_ASSIGN_OR_RETURN(auto members, store_->BlockMembers(rules_.rules()[q].id, BlockKeyBytes(keys[q]),
+                                                               options_.max_block_size, &truncated, snap));
+      for (auto& k : members) {
+        if (k == self_key || !seen.insert(k).second) continue;
+        EMPI_ASSIGN_OR_RETURN(auto got, store_->GetRecord(k, snap));
+        if (!got) continue;
+        PreparedRecord o = Prepare(got->record);
+        double w = model_.Score(p, o).match_weight;
+        auto it = best.find(got->person_id);
+        if (it == best.end() || w > it->second.weight) {
+          best[got->person_id] = Scored{got->person_id, k, w, std::move(o)};
+        }
+      }
+    }
+    std::vector<Scored> out;
+    for (auto& [pid, s] : best) out.push_back(std::move(s));
+    std::sort(out.begin(), out.end(), [](const Scored& x, const Scored& y) {
+      return x.weight != y.weight ? x.weight > y.weight : x.person < y.person;
+    });
+    return out;
+  }
+
+  absl::StatusOr<std::vector<Candidate>> SearchAt(const Record& r, size_t limit, const rocksdb::Snapshot* snap) const {
+    PreparedRecord p = Prepare(r);
+    EMPI_ASSIGN_OR_RETURN(auto scored, Candidates(p, r.Key(), snap));
+    std::vector<Candidate> out;
+    const auto& comparisons = Comparisons();
+    for (const Scored& s : scored) {
+      if (out.size() >= limit) break;
+      Candidate c;
+      c.person_id = s.person;
+      std::string_view src, id;
+      SplitRecordKey(s.key, &src, &id);
+      c.best_record = {std::string(src), std::string(id)};
+      Explanation e = model_.Explain(p, s.prepared);
+      c.match_weight = e.total.match_weight;
+      c.match_probability = e.total.match_probability;
+      if (c.match_probability < kPossibleProbability) break;
+      c.grade = c.match_probability >= model_.settings().link_threshold     ? MatchGrade::kCertain
+                : c.match_probability >= model_.settings().review_threshold ? MatchGrade::kProbable
+                                                                             : MatchGrade::kPossible;
+      c.prior_weight = e.prior_weight;
+      for (const ComparisonWeight& w : e.comparisons) {
+        c.weights.push_back({std::string(comparisons[w.comparison].name), w.gamma, w.match_weight});
+      }
+      out.push_back(std::move(c));
+    }
+    return out;
+  }
+
+  // Why `p` (key `key`) may not join `person`, or "" when it may: the
+  // no-chaining rules of clustering.h applied to one record and one person.
+  absl::StatusOr<std::string> JoinRefusal(const PreparedRecord& p, const std::string& key, uint64_t person) const {
+    EMPI_ASSIGN_OR_RETURN(auto members, store_->PersonRecords(person));
+    if (members.size() > kMaxJoinComparisons) return std::string("weak group");
+    for (const auto& m : members) {
+      if (m == key) continue;
+      EMPI_ASSIGN_OR_RETURN(bool never, store_->IsNeverLink(key, m));
+      if (never) return std::string("never link");
+      EMPI_ASSIGN_OR_RETURN(auto got, store_->GetRecord(m));
+      if (!got) continue;
+      PreparedRecord o = Prepare(got->record);
+      if (p.nhs_validated && o.nhs_validated && p.nhs != o.nhs) return std::string("nhs conflict");
+      if (model_.Score(p, o).match_weight < model_.review_weight()) return std::string("weak group");
+    }
+    return std::string();
+  }
+
+  absl::StatusOr<uint64_t> NextHistory(index::ChangeSet* cs) ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_) {
+    EMPI_ASSIGN_OR_RETURN(auto v, store_->GetMeta("history_next"));
+    uint64_t next = v ? std::strtoull(v->c_str(), nullptr, 10) : 1;
+    if (next == 0) next = 1;
+    cs->PutMeta("history_next", std::to_string(next + 1));
+    return next;
+  }
+
+  static nlohmann::json HistoryJson(const char* event, const Requester& who, const std::string& reason) {
+    nlohmann::json h;
+    h["event"] = event;
+    h["time_us"] = NowUs();
+    h["by"] = who.requester;
+    h["organisation"] = who.organisation;
+    h["role"] = who.role;
+    h["reason"] = reason;
+    return h;
+  }
+
+  static nlohmann::json RecordsJson(const std::vector<std::string>& keys) {
+    nlohmann::json a = nlohmann::json::array();
+    for (const auto& k : keys) {
+      std::string_view s, id;
+      SplitRecordKey(k, &s, &id);
+      a.push_back({{"source", std::string(s)}, {"record_id", std::string(id)}});
+    }
+    return a;
+  }
+
+  // Re-points the records `keys` from person `from` to `to`.
+  absl::Status MoveRecords(const std::vector<std::string>& keys, uint64_t from, uint64_t to, index::ChangeSet* cs) {
+    for (const auto& k : keys) {
+      EMPI_ASSIGN_OR_RETURN(auto got, store_->GetRecord(k));
+      if (!got) return absl::DataLossError("a person lists a record that is not stored");
+      got->person_id = to;
+      cs->PutRecord(*got);
+      cs->RemoveMembership(from, k);
+      cs->AddMembership(to, k);
+    }
+    return absl::OkStatus();
+  }
+
+  // Moves `keys` out of `person` into `new_id` (allocated when 0). The new
+  // person objects if `person` objects (every part of a split objecting
+  // person objects) or if `restored` does.
+  absl::StatusOr<uint64_t> SplitLocked(uint64_t person, const std::vector<std::string>& keys, uint64_t new_id,
+                                       const Requester& who, const std::string& reason, const char* action,
+                                       const index::PersonValue* restored = nullptr)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_) {
+    EMPI_ASSIGN_OR_RETURN(auto pv, store_->GetPerson(person));
+    if (!pv) return absl::NotFoundError(absl::StrCat(action, ": person ", person, " not found"));
+    if (keys.empty()) return absl::InvalidArgumentError(absl::StrCat(action, ": no records given"));
+    EMPI_ASSIGN_OR_RETURN(auto members, store_->PersonRecords(person));
+    absl::flat_hash_set<std::string> mset(members.begin(), members.end());
+    absl::flat_hash_set<std::string> kset;
+    for (const auto& k : keys) {
+      std::string_view s, id;
+      SplitRecordKey(k, &s, &id);
+      if (!mset.contains(k)) {
+        return absl::InvalidArgumentError(absl::StrCat(action, ": record ", std::string(s), ":", std::string(id), " is not in person ", person));
+      }
+      kset.insert(k);
+    }
+    if (kset.size() == mset.size()) {
+      return absl::InvalidArgumentError(absl::StrCat(action, ": every record of person ", person,
+                                                     " is listed; at least one must stay"));
+    }
+    std::vector<std::string> moved(kset.begin(), kset.end());
+    std::sort(moved.begin(), moved.end());
+    index::ChangeSet cs = store_->NewChangeSet();
+    if (new_id == 0) new_id = store_->AllocatePersonIds(1, &cs);
+    EMPI_RETURN_IF_ERROR(MoveRecords(moved, person, new_id, &cs));
+    index::PersonValue nv = restored ? *restored : index::PersonValue{};
+    if (nv.created_time_us == 0) nv.created_time_us = NowUs();
+    if (pv->objection && !nv.objection) {
+      nv.objection = true;
+      nv.objection_time_us = pv->objection_time_us;
+      nv.objection_method = pv->objection_method;
+      nv.objection_reference = pv->objection_reference;
+    }
+    cs.PutPerson(new_id, nv);
+    EMPI_ASSIGN_OR_RETURN(uint64_t seq, NextHistory(&cs));
+    nlohmann::json h = HistoryJson(action, who, reason);
+    h["from"] = person;
+    h["into"] = new_id;
+    h["records"] = RecordsJson(moved);
+    cs.AppendHistory(person, seq, h.dump());
+    cs.AppendHistory(new_id, seq, h.dump());
+    index::AuditEvent ev = MakeEvent(who, action);
+    ev.persons = {person, new_id};
+    ev.records = moved;
+    ev.outcome = absl::StrCat("ok: person ", new_id);
+    EMPI_RETURN_IF_ERROR(store_->Commit(&cs, &ev, false));
+    return new_id;
+  }
+
+  absl::StatusOr<IngestResult> IngestLocked(const Record& rec, const Requester& who)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_) {
+    IngestResult result;
+    const std::string key = rec.Key();
+    index::ChangeSet cs = store_->NewChangeSet();
+    index::AuditEvent ev = MakeEvent(who, "ingest");
+    ev.records = {key};
+    EMPI_ASSIGN_OR_RETURN(auto old, store_->GetRecord(key));
+    if (old && old->record == rec) {
+      result.outcome = IngestOutcome::kUnchanged;
+      result.person_id = old->person_id;
+      ev.persons = {old->person_id};
+      ev.outcome = "unchanged";
+      EMPI_RETURN_IF_ERROR(store_->Commit(&cs, &ev, false));
+      return result;
+    }
+    if (!model_stored_) {
+      cs.PutModel(model_.ToJson().dump());
+      cs.PutMeta("field_conventions", "nhs=validated;postcode=uk");
+    }
+    std::optional<index::PersonValue> inherited;  // objection of the old person
+    EMPI_ASSIGN_OR_RETURN(uint64_t hseq, NextHistory(&cs));
+    if (old) {
+      PreparedRecord op = PrepareRecord(old->record, conventions_);
+      BlockKeys k = ComputeBlockKeys(rules_, op);
+      for (size_t q = 0; q < rules_.rules().size(); ++q) {
+        if (k[q] != 0) cs.DeleteBlockKey(rules_.rules()[q].id, BlockKeyBytes(k[q]), key);
+      }
+      if (op.nhs != 0) cs.DeleteNhs(op.nhs, key);
+      cs.RemoveMembership(old->person_id, key);
+      EMPI_ASSIGN_OR_RETURN(auto opv, store_->GetPerson(old->person_id));
+      if (opv && opv->objection) inherited = *opv;
+      EMPI_ASSIGN_OR_RETURN(auto members, store_->PersonRecords(old->person_id));
+      nlohmann::json h = HistoryJson("record-changed", who, "record updated by its contributor; relinked");
+      h["records"] = RecordsJson({key});
+      cs.AppendHistory(old->person_id, hseq, h.dump());
+      if (members.size() <= 1) cs.DeletePerson(old->person_id);
+    }
+    PreparedRecord p = Prepare(rec);
+    EMPI_ASSIGN_OR_RETURN(auto scored, Candidates(p, key, nullptr));
+    uint64_t target = 0;
+    for (size_t i = 0; i < scored.size(); ++i) {
+      const Scored& s = scored[i];
+      if (s.weight < model_.review_weight()) break;
+      if (old && s.person == old->person_id) {
+        // The old person may still hold the record's other records; it is a
+        // candidate like any other (its membership is being removed).
+      }
+      std::string why;
+      if (i == 0 && s.weight >= model_.link_weight()) {
+        EMPI_ASSIGN_OR_RETURN(why, JoinRefusal(p, key, s.person));
+        if (why.empty()) {
+          target = s.person;
+          result.match_probability = Model::Probability(s.weight);
+          continue;
+        }
+      } else if (s.weight >= model_.link_weight()) {
+        why = "another person also matches";
+      } else {
+        why = "between thresholds";
+      }
+      if (i == 0) {
+        result.match_probability = Model::Probability(s.weight);
+        result.reason = why;
+      }
+      cs.PutReview(key, s.key, {s.weight, Model::Probability(s.weight), why});
+      result.outcome = IngestOutcome::kReview;
+    }
+    if (target == 0 && !scored.empty() && result.match_probability == 0) {
+      result.match_probability = Model::Probability(scored[0].weight);
+    }
+    index::PersonValue pv;
+    bool write_person = false;
+    if (target != 0) {
+      result.outcome = IngestOutcome::kLinked;
+      EMPI_ASSIGN_OR_RETURN(auto tv, store_->GetPerson(target));
+      pv = tv.value_or(index::PersonValue{});
+    } else {
+      if (result.outcome != IngestOutcome::kReview) result.outcome = IngestOutcome::kNewPerson;
+      target = store_->AllocatePersonIds(1, &cs);
+      pv.created_time_us = NowUs();
+      write_person = true;
+    }
+    result.person_id = target;
+    if (inherited && !pv.objection) {
+      pv.objection = true;
+      pv.objection_time_us = inherited->objection_time_us;
+      pv.objection_method = inherited->objection_method;
+      pv.objection_reference = inherited->objection_reference;
+      write_person = true;
+    }
+    if (p.nhs != 0) {
+      EMPI_ASSIGN_OR_RETURN(auto pending, GetPending(p.nhs));
+      if (pending) {
+        if (!pv.objection) {
+          pv.objection = true;
+          pv.objection_time_us = pending->time_us;
+          pv.objection_method = pending->method;
+          pv.objection_reference = pending->reference;
+          write_person = true;
+        }
+        cs.DeletePendingObjection(PendingKey(p.nhs));
+        result.objection_applied = true;
+      }
+    }
+    if (write_person) cs.PutPerson(target, pv);
+    index::StoredRecord sr{rec, target};
+    cs.PutRecord(sr);
+    cs.AddMembership(target, key);
+    BlockKeys keys = ComputeBlockKeys(rules_, p);
+    for (size_t q = 0; q < rules_.rules().size(); ++q) {
+      if (keys[q] != 0) cs.PutBlockKey(rules_.rules()[q].id, BlockKeyBytes(keys[q]), key);
+    }
+    if (p.nhs != 0) cs.PutNhs(p.nhs, key);
+    if (!old) {
+      EMPI_ASSIGN_OR_RETURN(auto rc, store_->GetMeta("record_count"));
+      uint64_t n = rc ? std::strtoull(rc->c_str(), nullptr, 10) : 0;
+      cs.PutMeta("record_count", std::to_string(n + 1));
+    }
+    nlohmann::json h = HistoryJson("link", who, result.outcome == IngestOutcome::kLinked
+                                                    ? "match at or above the link threshold"
+                                                    : "no person matched well enough: new person");
+    h["by"] = absl::StrCat("rule (", who.requester, ")");
+    h["records"] = RecordsJson({key});
+    h["match_probability"] = result.match_probability;
+    if (result.objection_applied) h["objection"] = "pending objection applied";
+    cs.AppendHistory(target, hseq, h.dump());
+    ev.persons = {target};
+    if (old && old->person_id != target) ev.persons.push_back(old->person_id);
+    ev.outcome = std::string(IngestOutcomeName(result.outcome));
+    EMPI_RETURN_IF_ERROR(store_->Commit(&cs, &ev, false));
+    model_stored_ = true;
+    return result;
+  }
+
+  absl::StatusOr<std::optional<index::ObjectionValue>> GetPending(uint64_t nhs) const {
+    std::string value;
+    rocksdb::Status s = store_->db()->Get(rocksdb::ReadOptions(), store_->cf(index::Cf::kObjections),
+                                          absl::StrCat(std::string("pending\0", 8), PendingKey(nhs)), &value);
+    if (s.IsNotFound()) return std::optional<index::ObjectionValue>();
+    if (!s.ok()) return absl::UnavailableError(absl::StrCat("objections: ", s.ToString()));
+    index::ObjectionValue v;
+    if (!index::DecodeObjectionValue(value, &v)) return absl::DataLossError("objections: a pending objection does not decode");
+    return std::optional<index::ObjectionValue>(std::move(v));
+  }
+
+  absl::StatusOr<ObjectionResult> ChangeObjection(const ObjectionRequest& req, const Requester& who, bool object) {
+    const char* action = object ? "object" : "withdraw-objection";
+    ObjectionResult result;
+    std::optional<uint64_t> nhs;
+    if (!req.nhs_number.empty()) {
+      nhs = ParseNhsNumber(req.nhs_number);
+      if (!nhs) return absl::InvalidArgumentError("nhs_number: not a valid NHS number");
+    } else if (req.family_name.empty() || req.given_names.empty() || req.date_of_birth.empty() ||
+               req.postcode.empty()) {
+      return absl::InvalidArgumentError(
+          "give the NHS number, or all of family_name, given_names, date_of_birth and postcode");
+    }
+    const int64_t when = req.time_us != 0 ? req.time_us : NowUs();
+    {
+      absl::MutexLock lock(&write_mu_);
+      index::ChangeSet cs = store_->NewChangeSet();
+      index::AuditEvent ev = MakeEvent(who, action);
+      std::vector<uint64_t> persons;
+      if (nhs) {
+        EMPI_ASSIGN_OR_RETURN(auto keys, store_->RecordsWithNhs(*nhs));
+        EMPI_ASSIGN_OR_RETURN(persons, PersonsOf(keys, nullptr));
+        ev.records = keys;
+        EMPI_ASSIGN_OR_RETURN(auto pending, GetPending(*nhs));
+        if (persons.empty()) {
+          if (object) {
+            index::ObjectionValue v;
+            v.time_us = when;
+            v.method = req.method;
+            v.reference = req.reference;
+            v.nhs_number = FormatNhsNumber(*nhs);
+            cs.PutPendingObjection(PendingKey(*nhs), v);
+            result.outcome = ObjectionOutcome::kPending;
+            result.reason = "no record with this NHS number yet; applied when one arrives";
+          } else if (pending) {
+            cs.DeletePendingObjection(PendingKey(*nhs));
+            result.outcome = ObjectionOutcome::kApplied;
+            result.reason = "pending objection withdrawn";
+          } else {
+            result.outcome = ObjectionOutcome::kRefused;
+            result.reason = "no record and no pending objection with this NHS number";
+          }
+        } else if (pending) {
+          cs.DeletePendingObjection(PendingKey(*nhs));
+        }
+      } else {
+        Record q;
+        q.source = "objection";
+        q.record_id = "form";
+        q.family_name = req.family_name;
+        q.given_names = req.given_names;
+        q.date_of_birth = req.date_of_birth;
+        q.postcode = req.postcode;
+        PreparedRecord p = Prepare(q);
+        EMPI_ASSIGN_OR_RETURN(auto scored, Candidates(p, q.Key(), nullptr));
+        if (scored.empty() || scored[0].weight < model_.link_weight()) {
+          result.outcome = ObjectionOutcome::kRefused;
+          result.reason = scored.empty() ? "no matching person" : "weak match: below the link threshold";
+        } else if (scored.size() > 1 && scored[1].weight >= model_.review_weight()) {
+          result.outcome = ObjectionOutcome::kRefused;
+          result.reason = "ambiguous: more than one person matches";
+        } else {
+          persons = {scored[0].person};
+          ev.records = {scored[0].key};
+        }
+      }
+      uint64_t seq = 0;
+      if (!persons.empty()) {
+        EMPI_ASSIGN_OR_RETURN(seq, NextHistory(&cs));
+      }
+      for (uint64_t pid : persons) {
+        EMPI_ASSIGN_OR_RETURN(auto pv, store_->GetPerson(pid));
+        index::PersonValue v = pv.value_or(index::PersonValue{});
+        v.objection = object;
+        v.objection_time_us = when;
+        v.objection_method = object ? req.method : index::ObjectionMethod::kNone;
+        v.objection_reference = req.reference;
+        cs.PutPerson(pid, v);
+        nlohmann::json h = HistoryJson(action, who, req.reference);
+        h["method"] = static_cast<int>(req.method);
+        h["received_time_us"] = when;
+        cs.AppendHistory(pid, seq, h.dump());
+        result.outcome = ObjectionOutcome::kApplied;
+      }
+      if (!persons.empty()) result.reason = object ? "objection recorded" : "objection withdrawn";
+      result.persons = persons;
+      ev.persons = persons;
+      ev.outcome = absl::StrCat(std::string(ObjectionOutcomeName(result.outcome)), ": ", result.reason);
+      EMPI_RETURN_IF_ERROR(store_->Commit(&cs, &ev, false));
+    }
+    EMPI_RETURN_IF_ERROR(Sync());
+    return result;
+  }
+
+  const EngineOptions options_;
+  std::unique_ptr<index::Store> store_;
+  const Model model_;
+  bool model_stored_ ABSL_GUARDED_BY(write_mu_);
+  const FieldConventions conventions_;
+  const ContributorRegister register_;
+  const BlockingRules rules_;
+  absl::Mutex write_mu_;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& options, const std::string& path) {
+  EMPI_ASSIGN_OR_RETURN(ContributorRegister reg,
+                        ContributorRegister::Load(options.contributor_register, options.region));
+  EMPI_ASSIGN_OR_RETURN(auto store, index::Store::Open(path, {}));
+  bool stored = true;
+  absl::StatusOr<Model> model = LoadModel(*store);
+  if (absl::IsNotFound(model.status())) {
+    model = Model::Default();
+    stored = false;
+  }
+  EMPI_RETURN_IF_ERROR(model.status());
+  EMPI_ASSIGN_OR_RETURN(FieldConventions conventions, StoredConventions(*store));
+  return std::unique_ptr<Engine>(
+      new EngineImpl(options, std::move(store), std::move(*model), stored, conventions, std::move(reg)));
+}
+
+absl::StatusOr<uint64_t> ApplyPendingObjections(index::Store* store) {
+  std::vector<std::pair<std::string, index::ObjectionValue>> pending;
+  EMPI_RETURN_IF_ERROR(store->ForEachPendingObjection([&](std::string_view key, const index::ObjectionValue& v) {
+    pending.emplace_back(std::string(key), v);
+    return true;
+  }));
+  index::ChangeSet cs = store->NewChangeSet();
+  index::AuditEvent ev;
+  ev.requester = "empi link";
+  ev.action = "apply-pending-objections";
+  uint64_t applied = 0;
+  for (const auto& [key, v] : pending) {
+    std::optional<uint64_t> nhs = ParseNhsNumber(key);
+    if (!nhs) continue;
+    EMPI_ASSIGN_OR_RETURN(auto keys, store->RecordsWithNhs(*nhs));
+    if (keys.empty()) continue;
+    absl::flat_hash_set<uint64_t> persons;
+    for (const auto& k : keys) {
+      EMPI_ASSIGN_OR_RETURN(auto got, store->GetRecord(k));
+      if (got) persons.insert(got->person_id);
+    }
+    for (uint64_t pid : persons) {
+      EMPI_ASSIGN_OR_RETURN(auto pv, store->GetPerson(pid));
+      index::PersonValue p = pv.value_or(index::PersonValue{});
+      if (!p.objection) {
+        p.objection = true;
+        p.objection_time_us = v.time_us;
+        p.objection_method = v.method;
+        p.objection_reference = v.reference;
+        cs.PutPerson(pid, p);
+      }
+      ev.persons.push_back(pid);
+    }
+    cs.DeletePendingObjection(key);
+    ++applied;
+  }
+  if (applied == 0) return applied;
+  ev.outcome = absl::StrCat("ok: ", applied, " applied");
+  EMPI_RETURN_IF_ERROR(store->Commit(&cs, &ev, /*sync=*/true));
+  return applied;
+}
+
+}  // namespace empi
