@@ -67,6 +67,9 @@ class Folder {
     status = U_ZERO_ERROR;
     nfkc_ = icu::Normalizer2::getNFKCCasefoldInstance(status);
     if (U_FAILURE(status)) nfkc_ = nullptr;
+    status = U_ZERO_ERROR;
+    nfd_ = icu::Normalizer2::getNFDInstance(status);
+    if (U_FAILURE(status)) nfd_ = nullptr;
   }
 
   // Lower-case text whose non-ASCII characters could not be transliterated
@@ -79,15 +82,59 @@ class Folder {
       icu::UnicodeString folded = nfkc_->normalize(text, status);
       if (U_SUCCESS(status)) text = folded;
     }
-    if (transliterator_ != nullptr) transliterator_->transliterate(text);
     std::string out;
+    if (FoldLatin(text, &out)) return out;
+    if (transliterator_ != nullptr) transliterator_->transliterate(text);
+    out.clear();
     text.toUTF8String(out);
     return out;
   }
 
  private:
+  // Fast path for case-folded Latin text, which is most non-ASCII names
+  // (Łukasz, Siân, Zoë): decompose, drop combining marks and map the few
+  // letters that do not decompose. Equivalent to Latin-ASCII on these
+  // characters, and about ten times cheaper than the transliterator. Returns
+  // false, leaving *out unspecified, for anything else.
+  bool FoldLatin(const icu::UnicodeString& folded, std::string* out) const {
+    if (nfd_ == nullptr) return false;
+    UErrorCode status = U_ZERO_ERROR;
+    icu::UnicodeString text = nfd_->normalize(folded, status);
+    if (U_FAILURE(status)) return false;
+    out->clear();
+    out->reserve(static_cast<size_t>(text.length()));
+    for (int32_t i = 0; i < text.length(); ++i) {
+      char16_t c = text.charAt(i);
+      if (c < 0x80) {
+        out->push_back(static_cast<char>(c));
+        continue;
+      }
+      if (c >= 0x0300 && c <= 0x036F) continue;  // combining marks
+      const char* ascii = nullptr;
+      switch (c) {
+        case 0x00E6: ascii = "ae"; break;  // æ
+        case 0x00F0: ascii = "d"; break;   // ð
+        case 0x00F8: ascii = "o"; break;   // ø
+        case 0x00FE: ascii = "th"; break;  // þ
+        case 0x0111: ascii = "d"; break;   // đ
+        case 0x0127: ascii = "h"; break;   // ħ
+        case 0x0131: ascii = "i"; break;   // dotless i
+        case 0x0142: ascii = "l"; break;   // ł
+        case 0x0153: ascii = "oe"; break;  // œ
+        case 0x00A0: ascii = " "; break;   // no-break space
+        case 0x2010: case 0x2011: case 0x2012: case 0x2013: case 0x2014:
+        case 0x2015: ascii = "-"; break;
+        case 0x2018: case 0x2019: case 0x02BC: ascii = "'"; break;
+        default: return false;
+      }
+      out->append(ascii);
+    }
+    return true;
+  }
+
   std::unique_ptr<icu::Transliterator> transliterator_;
   const icu::Normalizer2* nfkc_ = nullptr;
+  const icu::Normalizer2* nfd_ = nullptr;
 };
 
 std::string IcuFold(std::string_view utf8) {
