@@ -808,6 +808,25 @@ class EngineImpl final : public Engine {
       pv.objection_reference = inherited->objection_reference;
       write_person = true;
     }
+    if (p.nhs != 0 && !pv.objection) {
+      // The patient objected through another person holding this NHS number
+      // (a record kept apart by review): the objection follows the number.
+      EMPI_ASSIGN_OR_RETURN(auto same_nhs, store_->RecordsWithNhs(p.nhs));
+      for (const auto& k : same_nhs) {
+        if (k == key) continue;
+        EMPI_ASSIGN_OR_RETURN(auto got, store_->GetRecord(k));
+        if (!got) continue;
+        EMPI_ASSIGN_OR_RETURN(auto other, store_->GetPerson(got->person_id));
+        if (other && other->objection) {
+          pv.objection = true;
+          pv.objection_time_us = other->objection_time_us;
+          pv.objection_method = other->objection_method;
+          pv.objection_reference = other->objection_reference;
+          write_person = true;
+          break;
+        }
+      }
+    }
     if (p.nhs != 0) {
       EMPI_ASSIGN_OR_RETURN(auto pending, GetPending(p.nhs));
       if (pending) {

@@ -1,0 +1,114 @@
+// Copyright EMPI developers.
+//
+// test_population.h: small synthetic populations of clearly distinct
+// patients for the real-time engine tests, and the store invariants every
+// test checks.
+#ifndef EMPI_TESTS_ENGINE_REALTIME_TEST_POPULATION_H_
+#define EMPI_TESTS_ENGINE_REALTIME_TEST_POPULATION_H_
+
+#include <filesystem>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "empi/engine.h"
+#include "gtest/gtest.h"
+#include "matchers/nhs_number.h"
+
+namespace empi::testing {
+
+struct Patient {
+  std::string nhs, family, given, dob, postcode, sex;
+};
+
+inline std::string ValidNhs(uint64_t seed) {
+  for (uint64_t n = 400000000 + seed * 37;; ++n) {
+    std::string nine = std::to_string(n);
+    int c = NhsCheckDigit(nine);
+    if (c >= 0) return nine + std::to_string(c);
+  }
+}
+
+// Patients with distinct names, dates of birth and postcodes.
+inline std::vector<Patient> MakePatients(int n, uint64_t seed) {
+  static const char* kFamily[] = {"Nowak", "Okafor", "Whitfield", "Barraclough", "Quigley", "Featherstone",
+                                  "Achterberg", "Montgomery", "Kowalczyk", "Ramsbottom", "Delacroix", "Oyelaran",
+                                  "Pemberton", "Szymanski", "Tretheway", "Vanderbilt", "Wojcik", "Yeardley",
+                                  "Zielinski", "Abernethy", "Blenkinsop", "Castellanos", "Drinkwater", "Etherington"};
+  static const char* kGiven[] = {"Lukasz", "Chidi", "Harriet", "Ambrose", "Fionnuala", "Tobias", "Marguerite",
+                                 "Rashid", "Ingrid", "Cornelius", "Perpetua", "Oluwaseun", "Barnaby",
+                                 "Wilhelmina", "Evander", "Ottoline", "Leopold", "Seraphina"};
+  std::vector<Patient> out;
+  for (int i = 0; i < n; ++i) {
+    Patient p;
+    p.nhs = ValidNhs(seed * 1000 + i);
+    p.family = std::string(kFamily[i % 24]) + (i >= 24 ? "-" + std::string(kFamily[(i / 24 + i) % 24]) : "");
+    p.given = kGiven[(i * 7 + seed) % 18];
+    p.dob = std::to_string(1940 + (i * 3) % 60) + "-" + (i % 12 < 9 ? "0" : "") + std::to_string(i % 12 + 1) +
+            "-" + std::to_string(10 + i % 18);
+    p.postcode = "CV" + std::to_string(1 + i % 9) + " " + std::to_string(i % 10) + char('A' + i % 26) +
+                 char('A' + (i * 5) % 26);
+    p.sex = i % 2 ? "F" : "M";
+    out.push_back(p);
+  }
+  return out;
+}
+
+inline Record RecordOf(const Patient& p, std::string source, std::string id, bool with_nhs) {
+  Record r;
+  r.source = std::move(source);
+  r.record_id = std::move(id);
+  if (with_nhs) r.nhs_number = p.nhs;
+  r.family_name = p.family;
+  r.given_names = p.given;
+  r.date_of_birth = p.dob;
+  r.postcode = p.postcode;
+  r.sex = p.sex;
+  return r;
+}
+
+class TempDir {
+ public:
+  TempDir() {
+    path_ = std::filesystem::temp_directory_path() /
+            ("empi_rt_" + std::to_string(::getpid()) + "_" + std::to_string(counter_++));
+    std::filesystem::remove_all(path_);
+  }
+  ~TempDir() { std::filesystem::remove_all(path_); }
+  std::string path() const { return path_.string(); }
+
+ private:
+  static inline int counter_ = 0;
+  std::filesystem::path path_;
+};
+
+// Every record in exactly one person, every person non-empty, record and
+// membership agree. Returns person of each record key.
+inline absl::flat_hash_map<std::string, uint64_t> CheckMembership(index::Store* store) {
+  absl::flat_hash_map<std::string, uint64_t> person_of;
+  EXPECT_TRUE(store->ForEachRecord([&](const index::StoredRecord& r) {
+    person_of[r.record.Key()] = r.person_id;
+    return true;
+  }).ok());
+  size_t listed = 0;
+  absl::flat_hash_set<std::string> seen;
+  EXPECT_TRUE(store->ForEachPerson([&](uint64_t pid, const index::PersonValue&) {
+    auto keys = store->PersonRecords(pid);
+    EXPECT_TRUE(keys.ok());
+    EXPECT_FALSE(keys->empty()) << "person " << pid << " has no records";
+    for (const auto& k : *keys) {
+      EXPECT_TRUE(seen.insert(k).second) << "record in two persons";
+      EXPECT_EQ(person_of[k], pid);
+      ++listed;
+    }
+    return true;
+  }).ok());
+  EXPECT_EQ(listed, person_of.size()) << "a record in no person";
+  return person_of;
+}
+
+}  // namespace empi::testing
+
+#endif  // EMPI_TESTS_ENGINE_REALTIME_TEST_POPULATION_H_
