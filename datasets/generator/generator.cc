@@ -1253,9 +1253,9 @@ absl::Status Generate(const GeneratorOptions& options, const std::string& out_di
   for (int k = 0; k < kNumSourceKinds; ++k) {
     auto& rates = manifest["rates"][std::string(KindName(static_cast<SourceKind>(k)))];
     for (int e = 0; e < kNumErrorKinds; ++e) {
-      rates[std::string(kErrorNames[e])] = kRates[e][k] * options.error_scale;
+      rates[std::string(kErrorNames[e])] = std::min(1.0, kRates[e][k] * options.error_scale);
     }
-    rates["duplicate_registration"] = kDuplicateRates[k] * options.error_scale;
+    rates["duplicate_registration"] = std::min(1.0, kDuplicateRates[k] * options.error_scale);
   }
   manifest["hard_cases"] = hard_counts;
   OutFile mf;

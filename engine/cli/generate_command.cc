@@ -34,6 +34,12 @@ void RegisterGenerateCommand(CLI::App& app, int* exit_code) {
     flags->options.progress = !flags->quiet;
     GeneratorSummary summary;
     absl::Status status = Generate(flags->options, flags->out, &summary);
+    if (status.code() == absl::StatusCode::kInvalidArgument) {
+      // Only the options are checked before writing: a usage error.
+      ReportError("generate", status);
+      *exit_code = kExitUsage;
+      return;
+    }
     if (!status.ok()) {
       *exit_code = ReportError("generate", status);
       return;
