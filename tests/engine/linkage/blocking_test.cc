@@ -1,0 +1,186 @@
+// Copyright EMPI developers.
+#include "engine/linkage/blocking.h"
+
+#include <map>
+#include <set>
+#include <utility>
+#include <vector>
+
+#include "engine/linkage/comparisons.h"
+#include "gtest/gtest.h"
+#include "tests/engine/linkage/linkage_test_util.h"
+
+namespace empi {
+namespace {
+
+using testing_linkage::RecordGenerator;
+using PairSet = std::set<std::pair<uint32_t, uint32_t>>;
+
+std::vector<PreparedRecord> Population(RecordGenerator& gen, int persons) {
+  std::vector<PreparedRecord> out;
+  for (int p = 0; p < persons; ++p) {
+    Record truth = gen.Person();
+    out.push_back(PrepareRecord(truth, {}));
+    int copies = gen.Uniform(0, 3);
+    for (int k = 0; k < copies; ++k) out.push_back(PrepareRecord(gen.Noisy(truth), {}));
+  }
+  return out;
+}
+
+// All pairs i < j, not both stored, sharing a non-zero key of some rule
+// whose block holds at most max_block records.
+PairSet NaiveCandidates(const std::vector<BlockKeys>& keys, const std::vector<bool>& stored, size_t n_rules,
+                        size_t max_block) {
+  std::vector<std::map<uint64_t, size_t>> block_size(n_rules);
+  for (const BlockKeys& k : keys)
+    for (size_t r = 0; r < n_rules; ++r)
+      if (k[r] != 0) ++block_size[r][k[r]];
+  PairSet out;
+  for (uint32_t i = 0; i < keys.size(); ++i) {
+    for (uint32_t j = i + 1; j < keys.size(); ++j) {
+      if (stored[i] && stored[j]) continue;
+      for (size_t r = 0; r < n_rules; ++r) {
+        if (keys[i][r] != 0 && keys[i][r] == keys[j][r] && block_size[r][keys[i][r]] <= max_block) {
+          out.insert({i, j});
+          break;
+        }
+      }
+    }
+  }
+  return out;
+}
+
+TEST(BlockingTest, RuleNames) {
+  BlockingRules d = BlockingRules::Default();
+  EXPECT_EQ(d.rules().size(), BlockingRules::All().size());
+  EXPECT_LE(d.rules().size(), static_cast<size_t>(kMaxBlockingRules));
+  auto two = BlockingRules::FromNames("dob_postcode,nhs_number");
+  ASSERT_TRUE(two.ok()) << two.status();
+  EXPECT_EQ(two->Names(), "dob_postcode,nhs_number");
+  auto bad = BlockingRules::FromNames("nhs_number,no_such_rule");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("no_such_rule"), std::string::npos);
+  EXPECT_FALSE(BlockingRules::FromNames("").ok());
+  std::set<int> ids;
+  for (const BlockingRule& r : BlockingRules::All()) EXPECT_TRUE(ids.insert(r.id).second) << r.name;
+}
+
+TEST(BlockingTest, SwappedNamesShareNameKeys) {
+  Record a;
+  a.family_name = "Smith";
+  a.given_names = "John";
+  a.date_of_birth = "1984-03-07";
+  a.postcode = "CV1 2AB";
+  Record b = a;
+  std::swap(b.family_name, b.given_names);
+  BlockingRules rules = *BlockingRules::FromNames("names_phonetic_birth_year,names_phonetic_postcode_sector");
+  BlockKeys ka = ComputeBlockKeys(rules, PrepareRecord(a, {}));
+  BlockKeys kb = ComputeBlockKeys(rules, PrepareRecord(b, {}));
+  EXPECT_NE(ka[0], 0u);
+  EXPECT_EQ(ka[0], kb[0]);
+  EXPECT_EQ(ka[1], kb[1]);
+  // A missing field means no key, never a shared "empty" block.
+  Record empty;
+  EXPECT_EQ(ComputeBlockKeys(BlockingRules::Default(), PrepareRecord(empty, {})), BlockKeys{});
+}
+
+// GenerateCandidates against the naive definition on random data sets,
+// with random stored flags, rule subsets and block caps.
+TEST(BlockingTest, MatchesNaiveCandidatesOnRandomData) {
+  RecordGenerator gen(99);
+  const std::vector<std::string> rule_sets = {
+      "", "nhs_number", "dob_postcode,names_phonetic_birth_year",
+      "names_phonetic_postcode_sector,dob_given_phonetic,dob_family_phonetic"};
+  uint64_t total_pairs = 0, total_oversized = 0, total_stored_skips = 0;
+  for (int trial = 0; trial < 60; ++trial) {
+    std::vector<PreparedRecord> recs = Population(gen, gen.Uniform(20, 80));
+    const std::string& names = rule_sets[trial % rule_sets.size()];
+    BlockingRules rules = names.empty() ? BlockingRules::Default() : *BlockingRules::FromNames(names);
+    std::vector<BlockKeys> keys;
+    for (const PreparedRecord& r : recs) keys.push_back(ComputeBlockKeys(rules, r));
+    std::vector<bool> stored(recs.size());
+    for (size_t i = 0; i < recs.size(); ++i) stored[i] = gen.Chance(trial % 2 ? 0.5 : 0.0);
+    size_t max_block = static_cast<size_t>(gen.Uniform(2, 6));
+
+    BlockingReport report;
+    std::vector<CandidatePair> got = GenerateCandidates(recs, keys, stored, rules, max_block, &report);
+    PairSet got_set;
+    for (const CandidatePair& c : got) {
+      ASSERT_LT(c.a, c.b);
+      EXPECT_TRUE(got_set.insert({c.a, c.b}).second) << "pair generated twice: " << c.a << "," << c.b;
+      EXPECT_FALSE(stored[c.a] && stored[c.b]);
+      EXPECT_EQ(c.pattern, ComparePair(recs[c.a], recs[c.b]));
+    }
+    PairSet want = NaiveCandidates(keys, stored, rules.rules().size(), max_block);
+    EXPECT_EQ(got_set, want) << "trial " << trial << " rules " << rules.Names() << " cap " << max_block;
+    PairSet unstored = NaiveCandidates(keys, std::vector<bool>(recs.size(), false), rules.rules().size(),
+                                       max_block);
+    total_stored_skips += unstored.size() - want.size();
+
+    // The report: pairs per rule sum to the total; oversized blocks as
+    // counted directly.
+    ASSERT_EQ(report.rules.size(), rules.rules().size());
+    uint64_t sum = 0;
+    for (size_t r = 0; r < rules.rules().size(); ++r) {
+      EXPECT_EQ(report.rules[r].name, rules.rules()[r].name);
+      sum += report.rules[r].pairs;
+      std::map<uint64_t, uint64_t> sizes;
+      for (const BlockKeys& k : keys)
+        if (k[r] != 0) ++sizes[k[r]];
+      uint64_t oversized = 0, oversized_records = 0, largest = 0;
+      for (const auto& [key, size] : sizes) {
+        if (size >= 2) largest = std::max(largest, size);
+        if (size > max_block) {
+          ++oversized;
+          oversized_records += size;
+        }
+      }
+      EXPECT_EQ(report.rules[r].oversized_blocks, oversized) << rules.rules()[r].name;
+      EXPECT_EQ(report.rules[r].oversized_records, oversized_records) << rules.rules()[r].name;
+      EXPECT_EQ(report.rules[r].largest_block, largest) << rules.rules()[r].name;
+      total_oversized += oversized;
+    }
+    EXPECT_EQ(sum, got.size());
+    EXPECT_EQ(report.total_pairs, got.size());
+    total_pairs += got.size();
+  }
+  // The data must exercise what is being tested.
+  EXPECT_GT(total_pairs, 500u);
+  EXPECT_GT(total_oversized, 10u);
+  EXPECT_GT(total_stored_skips, 10u);
+}
+
+TEST(BlockingTest, OversizedBlockSkippedButOtherRulesStillPair) {
+  // Five records with one date of birth and family name; two of them also
+  // share a postcode. Capped at 3, the dob_family block is skipped and only
+  // the dob_postcode pair is generated.
+  std::vector<PreparedRecord> recs;
+  for (int i = 0; i < 5; ++i) {
+    Record r;
+    r.family_name = "Smith";
+    r.date_of_birth = "1984-03-07";
+    r.postcode = i < 2 ? "CV1 2AB" : "";
+    recs.push_back(PrepareRecord(r, {}));
+  }
+  BlockingRules rules = *BlockingRules::FromNames("dob_family_phonetic,dob_postcode");
+  std::vector<BlockKeys> keys;
+  for (const auto& r : recs) keys.push_back(ComputeBlockKeys(rules, r));
+  BlockingReport report;
+  auto got = GenerateCandidates(recs, keys, std::vector<bool>(5, false), rules, 3, &report);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].a, 0u);
+  EXPECT_EQ(got[0].b, 1u);
+  EXPECT_EQ(report.rules[0].oversized_blocks, 1u);
+  EXPECT_EQ(report.rules[0].oversized_records, 5u);
+  EXPECT_EQ(report.rules[0].pairs, 0u);
+  EXPECT_EQ(report.rules[1].pairs, 1u);
+  // Uncapped, the first rule produces all ten pairs and the second none.
+  BlockingReport full;
+  got = GenerateCandidates(recs, keys, std::vector<bool>(5, false), rules, 300, &full);
+  EXPECT_EQ(got.size(), 10u);
+  EXPECT_EQ(full.rules[0].pairs, 10u);
+  EXPECT_EQ(full.rules[1].pairs, 0u);
+}
+
+}  // namespace
+}  // namespace empi

@@ -1,0 +1,215 @@
+// Copyright EMPI developers.
+#include "engine/linkage/clustering.h"
+
+#include <map>
+#include <numeric>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "tests/engine/linkage/linkage_test_util.h"
+
+namespace empi {
+namespace {
+
+using testing_linkage::RecordGenerator;
+
+// A model whose link and review weights are reached by ordinary pairs of
+// the generated data: prior -10, agreement on a field worth about +4.
+Model TestModel() {
+  ModelSettings s;
+  s.link_threshold = 0.99;
+  s.review_threshold = 0.5;
+  Model m = Model::Default(s);
+  m.lambda_ = 1e-3;
+  m.Refresh();
+  return m;
+}
+
+struct Fixture {
+  std::vector<PreparedRecord> records;
+  std::vector<uint64_t> existing;
+  absl::flat_hash_set<std::pair<uint32_t, uint32_t>> never;
+  std::vector<ScoredLink> links;
+};
+
+Fixture RandomInput(RecordGenerator& gen, const Model& model) {
+  Fixture f;
+  int persons = gen.Uniform(3, 10);
+  uint64_t next_existing = 100;
+  for (int p = 0; p < persons; ++p) {
+    Record truth = gen.Person();
+    std::vector<Record> copies = {truth};
+    for (int k = gen.Uniform(0, 4); k > 0; --k) copies.push_back(gen.Noisy(truth));
+    if (gen.Chance(0.3)) {  // a twin: same details, another NHS number
+      Record twin = gen.Noisy(truth);
+      twin.nhs_number = gen.NhsNumber();
+      copies.push_back(twin);
+    }
+    // Some of this person's records are already stored, as one person;
+    // occasionally split across two stored persons (an earlier missed link).
+    uint64_t stored_as = gen.Chance(0.4) ? next_existing++ : 0;
+    uint64_t split_as = gen.Chance(0.3) ? next_existing++ : stored_as;
+    std::set<uint64_t> nhs_of_person;
+    for (const Record& r : copies) {
+      PreparedRecord pr = PrepareRecord(r, {});
+      uint64_t e = 0;
+      // Stored persons never hold two valid NHS numbers (the property
+      // clustering keeps); keep the inputs consistent with that.
+      if (stored_as != 0 && gen.Chance(0.6) && (pr.nhs == 0 || nhs_of_person.size() == 0 ||
+                                                nhs_of_person.contains(pr.nhs))) {
+        e = gen.Chance(0.5) ? stored_as : split_as;
+        if (pr.nhs != 0) nhs_of_person.insert(pr.nhs);
+      }
+      model.Annotate(&pr);
+      f.records.push_back(pr);
+      f.existing.push_back(e);
+    }
+  }
+  // Stored persons must each have at most one NHS number: drop the flag
+  // where the split person disagrees.
+  std::map<uint64_t, std::set<uint64_t>> nhs_by_existing;
+  for (size_t i = 0; i < f.records.size(); ++i)
+    if (f.existing[i] != 0 && f.records[i].nhs_validated) nhs_by_existing[f.existing[i]].insert(f.records[i].nhs);
+  for (size_t i = 0; i < f.records.size(); ++i)
+    if (f.existing[i] != 0 && nhs_by_existing[f.existing[i]].size() > 1) f.existing[i] = 0;
+
+  const uint32_t n = static_cast<uint32_t>(f.records.size());
+  for (uint32_t a = 0; a < n; ++a) {
+    for (uint32_t b = a + 1; b < n; ++b) {
+      double w = model.Weight(ComparePair(f.records[a], f.records[b]), f.records[a]);
+      if (w >= model.review_weight()) {
+        f.links.push_back({a, b, w});
+        // A steward's never-link mark between records already stored in
+        // one person cannot be honoured by clustering (it never splits a
+        // stored person), so marks go between other records only.
+        bool same_stored = f.existing[a] != 0 && f.existing[a] == f.existing[b];
+        if (!same_stored && gen.Chance(0.05)) f.never.insert({a, b});
+      }
+    }
+  }
+  return f;
+}
+
+std::set<std::string> KnownReasons() {
+  return {"nhs conflict", "existing persons", "never link", "weak group", "between thresholds",
+          "group too large to verify"};
+}
+
+TEST(ClusteringTest, PropertiesHoldOnRandomInputs) {
+  const Model model = TestModel();
+  RecordGenerator gen(4242);
+  uint64_t applied = 0, refused = 0, multi_groups = 0;
+  std::map<std::string, int> reasons;
+  for (int trial = 0; trial < 400; ++trial) {
+    Fixture f = RandomInput(gen, model);
+    ClusterInput in{&f.records, &f.existing, &f.never, &model};
+    Clustering c = ClusterRecords(in, f.links);
+    const size_t n = f.records.size();
+    ASSERT_EQ(c.group.size(), n);
+    applied += c.links_applied;
+    refused += c.links_refused;
+
+    std::map<uint32_t, std::vector<uint32_t>> groups;
+    for (uint32_t i = 0; i < n; ++i) groups[c.group[i]].push_back(i);
+    for (const auto& [g, members] : groups) {
+      multi_groups += members.size() > 1;
+      std::set<uint64_t> nhs, existing;
+      for (uint32_t x : members) {
+        if (f.records[x].nhs_validated) nhs.insert(f.records[x].nhs);
+        if (f.existing[x] != 0) existing.insert(f.existing[x]);
+      }
+      EXPECT_LE(nhs.size(), 1u) << "group holds two valid NHS numbers, trial " << trial;
+      EXPECT_LE(existing.size(), 1u) << "two stored persons joined, trial " << trial;
+      for (uint32_t x : members) {
+        for (uint32_t y : members) {
+          if (x >= y) continue;
+          EXPECT_FALSE(f.never.contains({x, y})) << "never-link pair joined, trial " << trial;
+          // Every pair in a person (other than two records already stored
+          // together) is at least as likely a match as not.
+          if (f.existing[x] != 0 && f.existing[x] == f.existing[y]) continue;
+          EXPECT_GE(model.Weight(ComparePair(f.records[x], f.records[y]), f.records[x]), model.review_weight())
+              << "weak pair inside a group, trial " << trial;
+        }
+      }
+    }
+    // Records of one stored person stay together.
+    for (uint32_t x = 0; x < n; ++x)
+      for (uint32_t y = 0; y < n; ++y)
+        if (f.existing[x] != 0 && f.existing[x] == f.existing[y]) EXPECT_EQ(c.group[x], c.group[y]);
+
+    // Groups are made only of links at or above the link threshold (and
+    // stored persons): a link between the thresholds is never applied.
+    std::vector<uint32_t> parent(n);
+    std::iota(parent.begin(), parent.end(), 0);
+    auto find = [&](uint32_t x) {
+      while (parent[x] != x) x = parent[x];
+      return x;
+    };
+    for (const ScoredLink& l : f.links)
+      if (l.match_weight >= model.link_weight()) parent[find(l.a)] = find(l.b);
+    for (uint32_t x = 0; x < n; ++x)
+      for (uint32_t y = x + 1; y < n; ++y)
+        if (f.existing[x] != 0 && f.existing[x] == f.existing[y]) parent[find(x)] = find(y);
+    for (const auto& [g, members] : groups)
+      for (uint32_t x : members) EXPECT_EQ(find(x), find(members[0])) << "trial " << trial;
+
+    // Every link left across two persons is in review, with a reason.
+    std::map<std::pair<uint32_t, uint32_t>, std::string> review;
+    for (const ReviewPair& r : c.review) {
+      EXPECT_TRUE(KnownReasons().contains(r.reason)) << r.reason;
+      EXPECT_NE(c.group[r.a], c.group[r.b]) << "review pair ended in one person: " << r.reason;
+      review[{std::min(r.a, r.b), std::max(r.a, r.b)}] = r.reason;
+      ++reasons[r.reason];
+    }
+    for (const ScoredLink& l : f.links) {
+      if (c.group[l.a] == c.group[l.b]) continue;
+      auto it = review.find({l.a, l.b});
+      ASSERT_NE(it, review.end()) << "link between persons missing from review, trial " << trial;
+      if (l.match_weight < model.link_weight()) EXPECT_EQ(it->second, "between thresholds");
+      else EXPECT_NE(it->second, "between thresholds");
+    }
+    EXPECT_LE(c.links_applied + c.links_refused, f.links.size());
+  }
+  // The inputs must exercise linking and every refusal reason.
+  EXPECT_GT(applied, 200u);
+  EXPECT_GT(refused, 20u);
+  EXPECT_GT(multi_groups, 200u);
+  for (const char* r : {"nhs conflict", "existing persons", "never link", "weak group", "between thresholds"}) {
+    EXPECT_GT(reasons[r], 0) << "reason never produced: " << r;
+  }
+}
+
+TEST(ClusteringTest, RecordMatchingTwoPeopleDoesNotJoinThem) {
+  // A and B differ in everything but the family name; C matches both
+  // strongly enough to link on its own. The stronger link wins; the other
+  // is refused as a weak group.
+  const Model model = TestModel();
+  auto prep = [&](const char* given, const char* dob, const char* pc) {
+    Record r;
+    r.family_name = "Nowak";
+    r.given_names = given;
+    r.date_of_birth = dob;
+    r.postcode = pc;
+    PreparedRecord p = PrepareRecord(r, {});
+    model.Annotate(&p);
+    return p;
+  };
+  std::vector<PreparedRecord> recs = {prep("Anna", "1970-01-01", "CV1 2AB"), prep("Piotr", "1990-05-05", "LS6 2AB"),
+                                      prep("Anna", "1970-01-01", "LS6 2AB")};
+  std::vector<uint64_t> existing(3, 0);
+  double wa = model.link_weight() + 5, wb = model.link_weight() + 1;
+  ASSERT_LT(model.Weight(ComparePair(recs[0], recs[1]), recs[0]), model.review_weight());
+  ClusterInput in{&recs, &existing, nullptr, &model};
+  Clustering c = ClusterRecords(in, {{0, 2, wa}, {1, 2, wb}});
+  EXPECT_EQ(c.group[0], c.group[2]);
+  EXPECT_NE(c.group[1], c.group[2]);
+  ASSERT_EQ(c.review.size(), 1u);
+  EXPECT_EQ(c.review[0].reason, "weak group");
+  EXPECT_EQ(c.links_applied, 1u);
+  EXPECT_EQ(c.links_refused, 1u);
+}
+
+}  // namespace
+}  // namespace empi

@@ -1,0 +1,162 @@
+// Copyright EMPI developers.
+//
+// comparisons_reference.h: a deliberately naive twin of comparisons.cc,
+// written from the level labels in Comparisons() rather than from the
+// implementation: digits and dates are compared as text, character by
+// character, and every rule is spelled out on its own. Tests compare it with
+// ComparePair on many generated pairs.
+//
+//   uint32_t expected = testing_ref::ReferencePattern(a, b);
+//
+// Thread-safety: pure functions.
+#ifndef EMPI_TESTS_ENGINE_LINKAGE_COMPARISONS_REFERENCE_H_
+#define EMPI_TESTS_ENGINE_LINKAGE_COMPARISONS_REFERENCE_H_
+
+#include <cstdint>
+#include <cstdlib>
+#include <string>
+
+#include "engine/linkage/comparisons.h"
+#include "engine/linkage/prepared_record.h"
+#include "matchers/jaro_winkler.h"
+#include "matchers/name_equivalence.h"
+
+namespace empi::testing_ref {
+
+// Zero-padded decimal text of fixed width.
+inline std::string Digits(uint64_t v, int width) {
+  std::string s = std::to_string(v);
+  return std::string(static_cast<size_t>(width) - s.size(), '0') + s;
+}
+
+// "one digit different or adjacent digits transposed"
+inline bool OneDigitOrTransposed(uint64_t x, uint64_t y) {
+  std::string a = Digits(x, 20), b = Digits(y, 20);
+  int diff = 0;
+  for (size_t i = 0; i < a.size(); ++i) diff += a[i] != b[i];
+  if (diff == 1) return true;
+  for (size_t i = 0; i + 1 < a.size(); ++i) {
+    std::string t = a;
+    std::swap(t[i], t[i + 1]);
+    if (t == b) return true;
+  }
+  return false;
+}
+
+inline int RefNhs(const PreparedRecord& a, const PreparedRecord& b) {
+  if (a.nhs == 0 || b.nhs == 0) return 0;       // null
+  if (a.nhs == b.nhs) return 1;                 // exact
+  if (OneDigitOrTransposed(a.nhs, b.nhs)) return 2;
+  return 3;                                     // different
+}
+
+// "given and family names swapped": one side's family name is (nearly) the
+// other's given name and vice versa. A record whose family and given names
+// are the same word carries no evidence of a swap.
+inline bool RefSwapped(const PreparedRecord& a, const PreparedRecord& b) {
+  if (a.family.empty() || a.given1.empty() || b.family.empty() || b.given1.empty()) return false;
+  if (a.family == a.given1 || b.family == b.given1) return false;
+  bool exact = a.family == b.given1 && a.given1 == b.family;
+  bool close = JaroWinkler(a.family, b.given1) >= 0.92 && JaroWinkler(a.given1, b.family) >= 0.92;
+  return exact || close;
+}
+
+inline bool RefPhonetic(uint32_t a, uint32_t a_alt, uint32_t b, uint32_t b_alt) {
+  if (a == 0 || b == 0) return false;
+  uint32_t ka[2] = {a, a_alt}, kb[2] = {b, b_alt};
+  for (uint32_t x : ka)
+    for (uint32_t y : kb)
+      if (x != 0 && x == y) return true;
+  return false;
+}
+
+inline int RefFamily(const PreparedRecord& a, const PreparedRecord& b) {
+  if (a.family.empty() || b.family.empty()) return 0;
+  if (a.family == b.family) return 1;
+  // "one part of a multi-part name equal": at least one side has two parts.
+  bool a_multi = a.family_first != a.family_last;
+  bool b_multi = b.family_first != b.family_last;
+  if (a_multi || b_multi) {
+    std::string pa[2] = {a.family_first, a.family_last}, pb[2] = {b.family_first, b.family_last};
+    for (const auto& x : pa)
+      for (const auto& y : pb)
+        if (x == y) return 2;
+  }
+  if (RefSwapped(a, b)) return 3;
+  if (JaroWinkler(a.family, b.family) >= 0.92) return 4;
+  if (RefPhonetic(a.family_dm, a.family_dm_alt, b.family_dm, b.family_dm_alt)) return 5;
+  if (JaroWinkler(a.family, b.family) >= 0.80) return 6;
+  return 7;
+}
+
+inline int RefGiven(const PreparedRecord& a, const PreparedRecord& b) {
+  if (a.given1.empty() || b.given1.empty()) return 0;
+  if (a.given1 == b.given1) return 1;
+  // Nicknames: initials are never nicknames.
+  if (a.given1.size() >= 2 && b.given1.size() >= 2 &&
+      NameEquivalence::Default().Equivalent(a.given1, b.given1)) {
+    return 2;
+  }
+  if (RefSwapped(a, b)) return 3;
+  // "first and middle names swapped": one side's first name is the other's
+  // middle name.
+  if (!a.given2.empty() && a.given2 == b.given1) return 4;
+  if (!b.given2.empty() && b.given2 == a.given1) return 4;
+  if (JaroWinkler(a.given1, b.given1) >= 0.92) return 5;
+  if (RefPhonetic(a.given_dm, a.given_dm_alt, b.given_dm, b.given_dm_alt)) return 6;
+  bool initial = a.given1.size() == 1 || b.given1.size() == 1;
+  if (initial && a.given1[0] == b.given1[0]) return 7;
+  if (JaroWinkler(a.given1, b.given1) >= 0.80) return 8;
+  return 9;
+}
+
+inline int RefDob(int32_t x, int32_t y) {
+  if (x == 0 || y == 0) return 0;
+  if (x == y) return 1;
+  std::string a = Digits(static_cast<uint64_t>(x), 8), b = Digits(static_cast<uint64_t>(y), 8);
+  std::string ya = a.substr(0, 4), ma = a.substr(4, 2), da = a.substr(6, 2);
+  std::string yb = b.substr(0, 4), mb = b.substr(4, 2), db = b.substr(6, 2);
+  if (ya == yb && ma == db && da == mb) return 2;  // day and month swapped
+  int diff = 0;
+  for (size_t i = 0; i < 8; ++i) diff += a[i] != b[i];
+  if (diff == 1) return 3;  // one digit different
+  if (ma == mb && da == db && std::abs(std::stoi(ya) - std::stoi(yb)) == 1) return 4;
+  return 5;
+}
+
+inline int RefPostcode(const PreparedRecord& a, const PreparedRecord& b) {
+  if (a.postcode_unit.empty() || b.postcode_unit.empty()) return 0;
+  if (a.postcode_unit == b.postcode_unit) return 1;
+  if (a.postcode_sector != 0 && a.postcode_sector == b.postcode_sector) return 2;
+  if (a.postcode_district != 0 && a.postcode_district == b.postcode_district) return 3;
+  if (a.postcode_area != 0 && a.postcode_area == b.postcode_area) return 4;
+  return 5;
+}
+
+inline int RefSex(uint8_t a, uint8_t b) {
+  if (a == kSexUnknown || b == kSexUnknown) return 0;
+  return a == b ? 1 : 2;
+}
+
+inline int RefAddress(const PreparedRecord& a, const PreparedRecord& b) {
+  if (a.address.empty() || b.address.empty()) return 0;
+  if (a.address == b.address) return 1;
+  if (JaroWinkler(a.address, b.address) >= 0.90) return 2;
+  return 3;
+}
+
+inline uint32_t ReferencePattern(const PreparedRecord& a, const PreparedRecord& b) {
+  uint32_t p = 0;
+  p = WithGamma(p, kNhsNumber, RefNhs(a, b));
+  p = WithGamma(p, kFamilyName, RefFamily(a, b));
+  p = WithGamma(p, kGivenNames, RefGiven(a, b));
+  p = WithGamma(p, kDateOfBirth, RefDob(a.dob, b.dob));
+  p = WithGamma(p, kPostcode, RefPostcode(a, b));
+  p = WithGamma(p, kSex, RefSex(a.sex, b.sex));
+  p = WithGamma(p, kAddress, RefAddress(a, b));
+  return p;
+}
+
+}  // namespace empi::testing_ref
+
+#endif  // EMPI_TESTS_ENGINE_LINKAGE_COMPARISONS_REFERENCE_H_

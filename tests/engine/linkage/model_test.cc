@@ -1,0 +1,167 @@
+// Copyright EMPI developers.
+#include "engine/linkage/model.h"
+
+#include <cmath>
+#include <random>
+#include <string>
+
+#include "gtest/gtest.h"
+
+namespace empi {
+namespace {
+
+Model TrainedLooking() {
+  ModelSettings s;
+  s.link_threshold = 0.999;
+  s.review_threshold = 0.7;
+  s.seed = 7;
+  Model m = Model::Default(s);
+  std::mt19937_64 rng(3);
+  std::uniform_real_distribution<double> p(0.001, 0.9);
+  for (int c = 0; c < kNumComparisons; ++c) {
+    for (size_t l = 1; l < m.m[c].size(); ++l) {
+      m.m[c][l] = p(rng);
+      m.u[c][l] = p(rng) / 7;
+    }
+  }
+  m.lambda_ = 3.25e-5;
+  m.family_tf.Add("smith", 40);
+  m.family_tf.Add("nowak", 2);
+  m.family_tf.Add("zoltan", 1);
+  m.family_tf.Finish();
+  m.given_tf.Add("john", 9);
+  m.given_tf.Finish();
+  m.Refresh();
+  return m;
+}
+
+uint32_t RandomPattern(std::mt19937_64& rng) {
+  uint32_t p = 0;
+  for (int c = 0; c < kNumComparisons; ++c) {
+    int n = static_cast<int>(Comparisons()[c].levels.size());
+    p = WithGamma(p, c, std::uniform_int_distribution<int>(0, n - 1)(rng));
+  }
+  return p;
+}
+
+TEST(ModelTest, JsonRoundTripKeepsEveryWeight) {
+  Model m = TrainedLooking();
+  std::string text = m.ToJson().dump();
+  auto back = Model::FromJson(nlohmann::json::parse(text));
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->lambda(), m.lambda());
+  EXPECT_EQ(back->settings().link_threshold, 0.999);
+  EXPECT_EQ(back->settings().review_threshold, 0.7);
+  EXPECT_EQ(back->settings().seed, 7u);
+  for (int c = 0; c < kNumComparisons; ++c) {
+    for (size_t l = 1; l < m.m[c].size(); ++l) {
+      EXPECT_EQ(back->m[c][l], m.m[c][l]);
+      EXPECT_EQ(back->u[c][l], m.u[c][l]);
+    }
+  }
+  for (const char* v : {"smith", "nowak", "zoltan", "unseen"}) {
+    EXPECT_EQ(back->family_tf.Frequency(v), m.family_tf.Frequency(v)) << v;
+  }
+  PreparedRecord a;
+  a.family = "smith";
+  a.given1 = "john";
+  m.Annotate(&a);
+  std::mt19937_64 rng(11);
+  for (int i = 0; i < 2000; ++i) {
+    uint32_t p = RandomPattern(rng);
+    EXPECT_EQ(back->Weight(p, a), m.Weight(p, a));
+  }
+  EXPECT_EQ(back->ToJson().dump(), text);
+  // Splink vocabulary.
+  nlohmann::json j = m.ToJson();
+  EXPECT_EQ(j["comparisons"].size(), static_cast<size_t>(kNumComparisons));
+  EXPECT_TRUE(j["comparisons"][0]["comparison_levels"][0]["is_null_level"].get<bool>());
+  EXPECT_TRUE(j["comparisons"][0]["comparison_levels"][1].contains("m_probability"));
+}
+
+TEST(ModelTest, BadJsonIsAnErrorNotAnException) {
+  nlohmann::json good = TrainedLooking().ToJson();
+  auto expect_error = [&](nlohmann::json j, const std::string& needle) {
+    absl::StatusOr<Model> m = Model::FromJson(j);
+    ASSERT_FALSE(m.ok()) << needle;
+    EXPECT_EQ(m.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_NE(m.status().message().find(needle), std::string::npos) << m.status();
+  };
+  nlohmann::json j = good;
+  j["format"] = "splink";
+  expect_error(j, "format");
+  j = good;
+  j.erase("link_threshold");
+  expect_error(j, "link_threshold");
+  j = good;
+  j["review_threshold"] = 0.9999;
+  expect_error(j, "review_threshold");
+  j = good;
+  j["probability_two_random_records_match"] = 1.5;
+  expect_error(j, "probability_two_random_records_match");
+  j = good;
+  j["comparisons"][2]["output_column_name"] = "shoe_size";
+  expect_error(j, "shoe_size");
+  j = good;
+  j["comparisons"][3]["comparison_levels"].erase(2);
+  expect_error(j, "levels");
+  j = good;
+  j["comparisons"][1]["comparison_levels"][1]["m_probability"] = "high";
+  expect_error(j, "model JSON");
+  expect_error(nlohmann::json::array(), "model JSON");
+  expect_error(nlohmann::json("text"), "model JSON");
+}
+
+TEST(ModelTest, CommonSurnameWeighsLessThanRareOne) {
+  Model m = Model::Default();
+  for (int i = 0; i < 200; ++i) m.family_tf.Add("smith", 1);
+  m.family_tf.Add("zoltan", 1);
+  for (int i = 0; i < 799; ++i) m.family_tf.Add("other" + std::to_string(i), 1);
+  m.family_tf.Finish();
+  EXPECT_NEAR(m.family_tf.Frequency("smith"), 0.2, 1e-6);
+  EXPECT_NEAR(m.family_tf.Frequency("zoltan"), 0.001, 1e-6);
+  EXPECT_NEAR(m.family_tf.Frequency("never seen"), 0.001, 1e-6);  // counts as seen once
+
+  PreparedRecord smith, zoltan;
+  smith.family = smith.family_first = smith.family_last = "smith";
+  zoltan.family = zoltan.family_first = zoltan.family_last = "zoltan";
+  m.Annotate(&smith);
+  m.Annotate(&zoltan);
+  double ws = m.Score(smith, smith).match_weight, wz = m.Score(zoltan, zoltan).match_weight;
+  EXPECT_LT(ws, wz);
+  EXPECT_NEAR(wz - ws, std::log2(0.2 / 0.001), 1e-3);
+  // The explanation shows the adjusted u and adds up to the total.
+  Explanation e = m.Explain(zoltan, zoltan);
+  double sum = e.prior_weight;
+  for (const ComparisonWeight& c : e.comparisons) sum += c.match_weight;
+  EXPECT_NEAR(sum, e.total.match_weight, 1e-9);
+  EXPECT_TRUE(e.comparisons[kFamilyName].tf_adjusted);
+  EXPECT_NEAR(e.comparisons[kFamilyName].u, 0.001, 1e-6);
+  // Switched off, both weigh the same.
+  m.mutable_settings().term_frequency_adjustments = false;
+  EXPECT_EQ(m.Score(smith, smith).match_weight, m.Score(zoltan, zoltan).match_weight);
+}
+
+TEST(ModelTest, ProbabilityAndWeightAreInverse) {
+  EXPECT_DOUBLE_EQ(Model::Probability(0), 0.5);
+  for (double w = -25; w <= 25; w += 0.37) {
+    EXPECT_NEAR(Model::WeightOf(Model::Probability(w)), w, 1e-6 * (1 + std::abs(w))) << w;
+  }
+  for (double p : {1e-6, 0.01, 0.5, 0.9, 0.9999}) EXPECT_NEAR(Model::Probability(Model::WeightOf(p)), p, 1e-12);
+  // Extremes stay finite and ordered.
+  EXPECT_EQ(Model::Probability(5000), 1.0);
+  EXPECT_EQ(Model::Probability(-5000), 0.0);
+  EXPECT_TRUE(std::isfinite(Model::WeightOf(1.0)));
+  EXPECT_TRUE(std::isfinite(Model::WeightOf(0.0)));
+  Model m = Model::Default();
+  EXPECT_GT(m.link_weight(), m.review_weight());
+}
+
+TEST(ModelTest, NullLevelsAddNothing) {
+  Model m = TrainedLooking();
+  PreparedRecord empty;
+  EXPECT_DOUBLE_EQ(m.Weight(0, empty), std::log2(m.lambda() / (1 - m.lambda())));
+}
+
+}  // namespace
+}  // namespace empi
