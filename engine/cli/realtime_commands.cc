@@ -1,9 +1,428 @@
 // Copyright EMPI developers.
+//
+// Real-time commands: ingest, resolve, search, object, withdraw-objection,
+// merge, split, never-link, history, audit verify, audit person. Each opens
+// the store through empi::Engine, so every answer is audited exactly as a
+// library caller's would be. Output is JSON (one object, or one per line for
+// streams); no address or postcode is ever printed.
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <memory>
+
+#include "absl/strings/str_split.h"
+#include "empi/engine.h"
+#include "empi/status_macros.h"
 #include "engine/cli/command.h"
+#include "engine/feed/feed_reader.h"
+#include "fmt/format.h"
+#include "nlohmann/json.hpp"
 
 namespace empi::cli {
+namespace {
 
-// Placeholder until the command is written.
-void RegisterRealtimeCommands(CLI::App& app, int* exit_code) {}
+struct Flags {
+  std::string db, register_file, today;
+  Requester who;
+  std::string source, record_id, nhs_number, family_name, given_names, date_of_birth, postcode, sex;
+  std::string file, reason, reference, method = "form";
+  uint64_t person = 0;
+  std::vector<std::string> args;
+  size_t limit = 10;
+};
+
+void AddCommon(CLI::App* c, Flags* f) {
+  c->add_option("--db", f->db, "Database directory")->required();
+  c->add_option("--requester", f->who.requester, "Who asks (audited)")->capture_default_str();
+  c->add_option("--organisation", f->who.organisation, "Requester's organisation (audited)")->capture_default_str();
+  c->add_option("--role", f->who.role, "Requester's role (audited)")->capture_default_str();
+  c->add_option("--purpose", f->who.purpose, "Purpose of use (audited)")->capture_default_str();
+  c->add_option("--register", f->register_file, "Contributor register (CSV source,kind,area or JSON)");
+  c->add_option("--today", f->today, "Date ages are computed on, YYYY-MM-DD (default today)");
+}
+
+absl::StatusOr<std::unique_ptr<Engine>> OpenEngine(const Flags& f, bool create) {
+  if (!create && !std::filesystem::exists(std::filesystem::path(f.db) / "CURRENT")) {
+    return absl::NotFoundError(fmt::format("database {} does not exist", f.db));
+  }
+  EngineOptions options;
+  options.contributor_register = f.register_file;
+  options.today = f.today;
+  return Engine::Open(options, f.db);
+}
+
+nlohmann::json ResolutionJson(const Resolution& r) {
+  nlohmann::json j;
+  j["person_id"] = r.person_id;
+  j["objection"] = r.objection;
+  if (r.objection) j["objection_time_us"] = r.objection_time_us;
+  j["in_scope"] = r.in_scope;
+  j["scope_reason"] = r.scope_reason;
+  j["restricted"] = r.restricted;
+  j["records"] = nlohmann::json::array();
+  for (const LinkedRecord& l : r.records) {
+    j["records"].push_back({{"source", l.source}, {"record_id", l.record_id}, {"contributor", l.contributor}});
+  }
+  return j;
+}
+
+absl::StatusOr<RecordRef> ParseRef(const std::string& s) {
+  size_t colon = s.find(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == s.size()) {
+    return absl::InvalidArgumentError(fmt::format("\"{}\": expected SOURCE:RECORD_ID", s));
+  }
+  return RecordRef{s.substr(0, colon), s.substr(colon + 1)};
+}
+
+absl::StatusOr<index::ObjectionMethod> ParseMethod(const std::string& m) {
+  if (m == "form") return index::ObjectionMethod::kForm;
+  if (m == "phone") return index::ObjectionMethod::kPhone;
+  if (m == "letter") return index::ObjectionMethod::kLetter;
+  if (m == "online") return index::ObjectionMethod::kOnline;
+  if (m == "steward") return index::ObjectionMethod::kSteward;
+  return absl::InvalidArgumentError(fmt::format("--method: \"{}\" is not form, phone, letter, online or steward", m));
+}
+
+absl::Status RunIngest(const Flags& f) {
+  std::string path = f.file;
+  std::filesystem::path tmp;
+  if (path.empty() || path == "-") {
+    // The feed reader works on files; stdin is copied to a private temp file.
+    tmp = std::filesystem::temp_directory_path() / fmt::format("empi_ingest_{}.csv", ::getpid());
+    std::ofstream out(tmp, std::ios::binary);
+    out << std::cin.rdbuf();
+    if (!out) return absl::UnavailableError("cannot buffer stdin");
+    path = tmp.string();
+  }
+  auto feed = ReadFeed(path, FeedOptions{});
+  if (!tmp.empty()) std::filesystem::remove(tmp);
+  if (!feed.ok()) return feed.status();
+  EMPI_ASSIGN_OR_RETURN(auto engine, OpenEngine(f, /*create=*/true));
+  for (const QuarantinedRow& q : feed->quarantined) {
+    std::cerr << fmt::format("{}:{}: row not ingested: {}\n", f.file.empty() ? "stdin" : f.file, q.line, q.reason);
+  }
+  for (const Record& r : feed->records) {
+    EMPI_ASSIGN_OR_RETURN(IngestResult res, engine->Ingest(r, f.who));
+    nlohmann::json j{{"source", r.source},
+                     {"record_id", r.record_id},
+                     {"outcome", std::string(IngestOutcomeName(res.outcome))},
+                     {"person_id", res.person_id},
+                     {"match_probability", res.match_probability}};
+    if (!res.reason.empty()) j["reason"] = res.reason;
+    if (res.objection_applied) j["objection_applied"] = true;
+    std::cout << j.dump() << "\n";
+  }
+  if (!feed->quarantined.empty()) {
+    return absl::InvalidArgumentError(fmt::format("{} rows were not ingested (see above)", feed->quarantined.size()));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RunResolve(const Flags& f) {
+  if (f.nhs_number.empty() && (f.source.empty() || f.record_id.empty())) {
+    return absl::InvalidArgumentError("give --source and --record-id, or --nhs-number");
+  }
+  EMPI_ASSIGN_OR_RETURN(auto engine, OpenEngine(f, false));
+  absl::StatusOr<Resolution> r = f.nhs_number.empty() ? engine->Resolve(f.source, f.record_id, f.who)
+                                                      : engine->ResolveByNhsNumber(f.nhs_number, f.who);
+  if (!r.ok()) return r.status();
+  std::cout << ResolutionJson(*r).dump(2) << "\n";
+  return absl::OkStatus();
+}
+
+absl::Status RunSearch(const Flags& f) {
+  EMPI_ASSIGN_OR_RETURN(auto engine, OpenEngine(f, false));
+  Demographics d{f.nhs_number, f.family_name, f.given_names, f.date_of_birth, f.postcode, f.sex};
+  EMPI_ASSIGN_OR_RETURN(auto candidates, engine->Search(d, f.who, f.limit));
+  nlohmann::json out = nlohmann::json::array();
+  for (const Candidate& c : candidates) {
+    nlohmann::json weights = nlohmann::json::array();
+    for (const FieldWeight& w : c.weights) {
+      weights.push_back({{"comparison", w.comparison}, {"gamma", w.gamma}, {"match_weight", w.match_weight}});
+    }
+    out.push_back({{"person_id", c.person_id},
+                   {"record", {{"source", c.best_record.source}, {"record_id", c.best_record.record_id}}},
+                   {"match_weight", c.match_weight},
+                   {"match_probability", c.match_probability},
+                   {"match_grade", std::string(MatchGradeName(c.grade))},
+                   {"prior_weight", c.prior_weight},
+                   {"comparisons", weights}});
+  }
+  std::cout << out.dump(2) << "\n";
+  return absl::OkStatus();
+}
+
+// Splits one CSV line, honouring double quotes.
+std::vector<std::string> CsvSplit(const std::string& line) {
+  std::vector<std::string> out(1);
+  bool quoted = false;
+  for (size_t i = 0; i < line.size(); ++i) {
+    char c = line[i];
+    if (quoted) {
+      if (c == '"' && i + 1 < line.size() && line[i + 1] == '"') {
+        out.back().push_back('"');
+        ++i;
+      } else if (c == '"') {
+        quoted = false;
+      } else {
+        out.back().push_back(c);
+      }
+    } else if (c == '"') {
+      quoted = true;
+    } else if (c == ',') {
+      out.emplace_back();
+    } else if (c != '\r') {
+      out.back().push_back(c);
+    }
+  }
+  return out;
+}
+
+absl::Status RunObjection(const Flags& f, bool object, int* exit_code) {
+  EMPI_ASSIGN_OR_RETURN(index::ObjectionMethod method, ParseMethod(f.method));
+  std::vector<std::pair<uint64_t, ObjectionRequest>> requests;  // (line, request)
+  if (!f.file.empty()) {
+    std::ifstream in(f.file, std::ios::binary);
+    if (!in) return absl::NotFoundError(fmt::format("{}: cannot open", f.file));
+    std::string line;
+    uint64_t n = 0;
+    while (std::getline(in, line)) {
+      ++n;
+      std::vector<std::string> fields = CsvSplit(line);
+      if (n == 1) {
+        if (line.rfind("nhs_number,family_name,given_names,date_of_birth,postcode", 0) != 0) {
+          return absl::InvalidArgumentError(fmt::format(
+              "{}: line 1: header must be nhs_number,family_name,given_names,date_of_birth,postcode", f.file));
+        }
+        continue;
+      }
+      if (line.empty() || line == "\r") continue;
+      if (fields.size() != 5) {
+        return absl::InvalidArgumentError(fmt::format("{}: line {}: expected 5 fields, found {}", f.file, n,
+                                                      fields.size()));
+      }
+      ObjectionRequest r;
+      r.nhs_number = fields[0];
+      r.family_name = fields[1];
+      r.given_names = fields[2];
+      r.date_of_birth = fields[3];
+      r.postcode = fields[4];
+      r.method = method;
+      r.reference = f.reference.empty() ? fmt::format("{}:{}", f.file, n) : f.reference;
+      requests.emplace_back(n, r);
+    }
+  } else {
+    ObjectionRequest r{f.nhs_number, f.family_name, f.given_names, f.date_of_birth, f.postcode, method, f.reference};
+    requests.emplace_back(0, r);
+  }
+  EMPI_ASSIGN_OR_RETURN(auto engine, OpenEngine(f, /*create=*/true));
+  bool bad_input = false;
+  for (const auto& [line, req] : requests) {
+    absl::StatusOr<ObjectionResult> res =
+        object ? engine->RegisterObjection(req, f.who) : engine->WithdrawObjection(req, f.who);
+    nlohmann::json j;
+    if (line != 0) j["line"] = line;
+    if (!res.ok()) {
+      if (res.status().code() != absl::StatusCode::kInvalidArgument) return res.status();
+      bad_input = true;
+      j["outcome"] = "refused";
+      j["reason"] = std::string(res.status().message());
+    } else {
+      j["outcome"] = std::string(ObjectionOutcomeName(res->outcome));
+      j["persons"] = res->persons;
+      j["reason"] = res->reason;
+    }
+    std::cout << j.dump() << "\n";
+  }
+  if (bad_input) *exit_code = kExitDataErr;
+  return absl::OkStatus();
+}
+
+absl::Status RunMerge(const Flags& f) {
+  if (f.args.size() != 2) return absl::InvalidArgumentError("merge takes two person ids");
+  uint64_t a = std::stoull(f.args[0]), b = std::stoull(f.args[1]);
+  EMPI_ASSIGN_OR_RETURN(auto engine, OpenEngine(f, false));
+  EMPI_ASSIGN_OR_RETURN(uint64_t event, engine->Merge(a, b, f.who, f.reason));
+  std::cout << nlohmann::json{{"person_id", a}, {"merged", b}, {"merge_event", event}}.dump() << "\n";
+  return absl::OkStatus();
+}
+
+absl::Status RunSplit(const Flags& f) {
+  std::vector<RecordRef> refs;
+  for (const auto& a : f.args) {
+    EMPI_ASSIGN_OR_RETURN(RecordRef r, ParseRef(a));
+    refs.push_back(r);
+  }
+  EMPI_ASSIGN_OR_RETURN(auto engine, OpenEngine(f, false));
+  EMPI_ASSIGN_OR_RETURN(uint64_t pid, engine->Split(f.person, refs, f.who, f.reason));
+  std::cout << nlohmann::json{{"person_id", f.person}, {"new_person_id", pid}}.dump() << "\n";
+  return absl::OkStatus();
+}
+
+absl::Status RunUnmerge(const Flags& f) {
+  if (f.args.size() != 1) return absl::InvalidArgumentError("unmerge takes one merge event id");
+  EMPI_ASSIGN_OR_RETURN(auto engine, OpenEngine(f, false));
+  EMPI_ASSIGN_OR_RETURN(uint64_t pid, engine->Unmerge(f.person, std::stoull(f.args[0]), f.who));
+  std::cout << nlohmann::json{{"person_id", f.person}, {"restored_person_id", pid}}.dump() << "\n";
+  return absl::OkStatus();
+}
+
+absl::Status RunNeverLink(const Flags& f) {
+  if (f.args.size() != 2) return absl::InvalidArgumentError("never-link takes two SOURCE:RECORD_ID");
+  EMPI_ASSIGN_OR_RETURN(RecordRef a, ParseRef(f.args[0]));
+  EMPI_ASSIGN_OR_RETURN(RecordRef b, ParseRef(f.args[1]));
+  EMPI_ASSIGN_OR_RETURN(auto engine, OpenEngine(f, false));
+  EMPI_RETURN_IF_ERROR(engine->NeverLink(a, b, f.who, f.reason));
+  std::cout << "{\"outcome\":\"ok\"}\n";
+  return absl::OkStatus();
+}
+
+absl::Status RunHistory(const Flags& f) {
+  EMPI_ASSIGN_OR_RETURN(auto engine, OpenEngine(f, false));
+  EMPI_ASSIGN_OR_RETURN(auto entries, engine->History(f.person, f.who));
+  for (const HistoryEntry& e : entries) {
+    nlohmann::json j = nlohmann::json::parse(e.json, nullptr, false);
+    j["event_id"] = e.sequence;
+    std::cout << j.dump() << "\n";
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RunAuditVerify(const Flags& f) {
+  EMPI_ASSIGN_OR_RETURN(auto engine, OpenEngine(f, false));
+  uint64_t n = 0;
+  EMPI_RETURN_IF_ERROR(engine->store()->VerifyAuditChain(&n));
+  std::cout << fmt::format("audit chain verified: {} events\n", n);
+  return absl::OkStatus();
+}
+
+absl::Status RunAuditPerson(const Flags& f) {
+  if (f.args.size() != 1) return absl::InvalidArgumentError("audit person takes one person id");
+  EMPI_ASSIGN_OR_RETURN(auto engine, OpenEngine(f, false));
+  EMPI_ASSIGN_OR_RETURN(auto events, engine->AuditForPerson(std::stoull(f.args[0])));
+  for (const auto& e : events) {
+    nlohmann::json recs = nlohmann::json::array();
+    for (const auto& k : e.event.records) {
+      std::string_view s, id;
+      SplitRecordKey(k, &s, &id);
+      recs.push_back(fmt::format("{}:{}", std::string(s), std::string(id)));
+    }
+    std::cout << nlohmann::json{{"sequence", e.sequence},   {"time_us", e.event.time_us},
+                                {"requester", e.event.requester}, {"organisation", e.event.organisation},
+                                {"role", e.event.role},       {"purpose", e.event.purpose},
+                                {"action", e.event.action},   {"outcome", e.event.outcome},
+                                {"records", recs}}
+                     .dump()
+              << "\n";
+  }
+  return absl::OkStatus();
+}
+
+// Registers `name` with common flags; `run` is called with the flags.
+template <typename Fn>
+CLI::App* Add(CLI::App& parent, const char* name, const char* help, int* exit_code, std::shared_ptr<Flags> f,
+              Fn run) {
+  CLI::App* c = parent.add_subcommand(name, help);
+  AddCommon(c, f.get());
+  std::string full = parent.get_parent() == nullptr ? name : fmt::format("{} {}", parent.get_name(), name);
+  c->callback([f, exit_code, run, full] {
+    *exit_code = kExitOk;
+    absl::Status s = run(*f, exit_code);
+    if (!s.ok()) *exit_code = ReportError(full, s);
+  });
+  return c;
+}
+
+void AddDemographics(CLI::App* c, Flags* f) {
+  c->add_option("--nhs-number", f->nhs_number, "NHS number");
+  c->add_option("--family-name", f->family_name, "Family name");
+  c->add_option("--given-names", f->given_names, "Given names");
+  c->add_option("--date-of-birth", f->date_of_birth, "Date of birth, YYYY-MM-DD");
+  c->add_option("--postcode", f->postcode, "Postcode");
+}
+
+}  // namespace
+
+void RegisterRealtimeCommands(CLI::App& app, int* exit_code) {
+  auto plain = [](absl::Status (*fn)(const Flags&)) {
+    return [fn](const Flags& f, int*) { return fn(f); };
+  };
+  {
+    auto f = std::make_shared<Flags>();
+    auto* c = Add(app, "ingest", "Ingest records one at a time through the real-time path", exit_code, f,
+                  plain(RunIngest));
+    c->add_option("file", f->file, "Canonical feed CSV, or - for stdin");
+  }
+  {
+    auto f = std::make_shared<Flags>();
+    auto* c = Add(app, "resolve", "Resolve a record or NHS number to its person (JSON)", exit_code, f,
+                  plain(RunResolve));
+    c->add_option("--source", f->source, "Contributor code");
+    c->add_option("--record-id", f->record_id, "Contributor's record id");
+    c->add_option("--nhs-number", f->nhs_number, "NHS number");
+  }
+  {
+    auto f = std::make_shared<Flags>();
+    auto* c = Add(app, "search", "Search persons by demographics (JSON, FHIR match grades)", exit_code, f,
+                  plain(RunSearch));
+    AddDemographics(c, f.get());
+    c->add_option("--sex", f->sex, "Sex");
+    c->add_option("--limit", f->limit, "Most candidates returned")->capture_default_str();
+  }
+  for (bool object : {true, false}) {
+    auto f = std::make_shared<Flags>();
+    auto* c = Add(app, object ? "object" : "withdraw-objection",
+                  object ? "Register a patient's objection" : "Withdraw a patient's objection", exit_code, f,
+                  [object](const Flags& fl, int* code) { return RunObjection(fl, object, code); });
+    AddDemographics(c, f.get());
+    c->add_option("--file", f->file, "CSV: nhs_number,family_name,given_names,date_of_birth,postcode");
+    c->add_option("--method", f->method, "form, phone, letter, online or steward")->capture_default_str();
+    c->add_option("--reference", f->reference, "Form reference");
+  }
+  {
+    auto f = std::make_shared<Flags>();
+    auto* c = Add(app, "merge", "Steward: merge the second person into the first", exit_code, f, plain(RunMerge));
+    c->add_option("persons", f->args, "PERSON PERSON")->required();
+    c->add_option("--reason", f->reason, "Why (kept in history)");
+  }
+  {
+    auto f = std::make_shared<Flags>();
+    auto* c = Add(app, "split", "Steward: move records off a person into a new person", exit_code, f,
+                  plain(RunSplit));
+    c->add_option("--person", f->person, "Person id")->required();
+    c->add_option("records", f->args, "SOURCE:RECORD_ID ...")->required();
+    c->add_option("--reason", f->reason, "Why (kept in history)");
+  }
+  {
+    auto f = std::make_shared<Flags>();
+    auto* c = Add(app, "unmerge", "Steward: undo a merge event (see history)", exit_code, f, plain(RunUnmerge));
+    c->add_option("--person", f->person, "Person id")->required();
+    c->add_option("event", f->args, "Merge event id")->required();
+  }
+  {
+    auto f = std::make_shared<Flags>();
+    auto* c = Add(app, "never-link", "Steward: mark two records never to be linked", exit_code, f,
+                  plain(RunNeverLink));
+    c->add_option("records", f->args, "SOURCE:RECORD_ID SOURCE:RECORD_ID")->required();
+    c->add_option("--reason", f->reason, "Why (kept in history)");
+  }
+  {
+    auto f = std::make_shared<Flags>();
+    auto* c = Add(app, "history", "A person's history of links made and broken", exit_code, f, plain(RunHistory));
+    c->add_option("--person", f->person, "Person id")->required();
+  }
+  CLI::App* audit = app.add_subcommand("audit", "Audit trail");
+  audit->require_subcommand(1);
+  {
+    auto f = std::make_shared<Flags>();
+    Add(*audit, "verify", "Verify the audit hash chain", exit_code, f, plain(RunAuditVerify));
+  }
+  {
+    auto f = std::make_shared<Flags>();
+    auto* c = Add(*audit, "person", "Who looked at a person's records, and when", exit_code, f,
+                  plain(RunAuditPerson));
+    c->add_option("person", f->args, "Person id")->required();
+  }
+}
 
 }  // namespace empi::cli
