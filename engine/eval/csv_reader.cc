@@ -3,7 +3,9 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 
+#include "empi/status_macros.h"
 #include "engine/eval/cat.h"
 
 namespace empi::eval {
@@ -21,7 +23,11 @@ absl::StatusOr<std::unique_ptr<CsvReader>> CsvReader::Open(const std::string& pa
     if (errno == ENOENT) return absl::NotFoundError(Cat(path, ": no such file"));
     return absl::UnavailableError(Cat(path, ": cannot open: ", std::strerror(errno)));
   }
-  return std::unique_ptr<CsvReader>(new CsvReader(path, file));
+  auto reader = std::unique_ptr<CsvReader>(new CsvReader(path, file));
+  std::error_code ec;
+  auto size = std::filesystem::file_size(path, ec);
+  if (!ec) reader->file_size_ = static_cast<int64_t>(size);
+  return reader;
 }
 
 CsvReader::CsvReader(std::string path, std::FILE* file)
@@ -30,6 +36,11 @@ CsvReader::CsvReader(std::string path, std::FILE* file)
 CsvReader::~CsvReader() { std::fclose(file_); }
 
 std::string CsvReader::Where() const { return Cat(path_, ":", record_line_); }
+
+int64_t CsvReader::EstimatedRows() const {
+  if (bytes_read_ == 0) return 0;
+  return static_cast<int64_t>(static_cast<double>(file_size_) * (next_line_ - 1) / bytes_read_);
+}
 
 bool CsvReader::ReadLine(std::string_view* line) {
   size_t scanned = begin_;
@@ -40,6 +51,7 @@ bool CsvReader::ReadLine(std::string_view* line) {
       if (nl == nullptr && stop == begin_) return false;
       *line = std::string_view(buffer_.data() + begin_, stop - begin_);
       begin_ = nl ? stop + 1 : stop;
+      bytes_read_ += stop - (line->data() - buffer_.data()) + 1;
       if (!line->empty() && line->back() == '\r') line->remove_suffix(1);
       if (next_line_ == 1 && line->substr(0, 3) == "\xEF\xBB\xBF") line->remove_prefix(3);
       ++next_line_;
@@ -133,6 +145,26 @@ absl::StatusOr<bool> CsvReader::Next(std::vector<std::string_view>* fields) {
     record_.push_back('\n');
     record_.append(line);
   }
+}
+
+absl::StatusOr<bool> RowBatch::Fill(CsvReader& csv, size_t max_rows) {
+  text_.clear();
+  fields_.clear();
+  row_start_.assign(1, 0);
+  lines_.clear();
+  std::vector<std::string_view> fields;
+  while (lines_.size() < max_rows) {
+    EMPI_ASSIGN_OR_RETURN(bool more, csv.Next(&fields));
+    if (!more) break;
+    for (std::string_view f : fields) {
+      const uint32_t begin = text_.size();
+      text_.append(f);
+      fields_.emplace_back(begin, static_cast<uint32_t>(text_.size()));
+    }
+    row_start_.push_back(fields_.size());
+    lines_.push_back(csv.line());
+  }
+  return !lines_.empty();
 }
 
 }  // namespace empi::eval

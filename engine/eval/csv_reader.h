@@ -52,6 +52,9 @@ class CsvReader {
   const std::string& path() const { return path_; }
   // "path:line" of the record last returned, for error messages.
   std::string Where() const;
+  // The records in the whole file, estimated from its size and the bytes per
+  // line so far (for reserving memory); 0 if unknown.
+  int64_t EstimatedRows() const;
 
  private:
   CsvReader(std::string path, std::FILE* file);
@@ -68,9 +71,36 @@ class CsvReader {
   bool eof_ = false;
   bool read_error_ = false;
   int64_t next_line_ = 1;
+  int64_t file_size_ = 0;
+  int64_t bytes_read_ = 0;  // lines returned by ReadLine, with their newlines
   int64_t record_line_ = 0;
   std::string record_;   // the current record's text, lines joined by \n
   std::string scratch_;  // unescaped quoted fields
+};
+
+// Up to a batch of rows copied out of a CsvReader, so that a caller can
+// prefetch (Interner::Prefetch) for every row before using any.
+class RowBatch {
+ public:
+  // Replaces the contents with up to `max_rows` further records of `csv`.
+  // Returns false at end of file (and the batch is empty).
+  [[nodiscard]] absl::StatusOr<bool> Fill(CsvReader& csv, size_t max_rows);
+
+  size_t size() const { return lines_.size(); }
+  size_t num_fields(size_t row) const { return row_start_[row + 1] - row_start_[row]; }
+  // Field `col` of row `row` (col < num_fields(row)).
+  std::string_view field(size_t row, size_t col) const {
+    const auto [begin, end] = fields_[row_start_[row] + col];
+    return std::string_view(text_.data() + begin, end - begin);
+  }
+  // The line on which row `row` began.
+  int64_t line(size_t row) const { return lines_[row]; }
+
+ private:
+  std::string text_;
+  std::vector<std::pair<uint32_t, uint32_t>> fields_;  // [begin, end) in text_
+  std::vector<uint32_t> row_start_;                    // index into fields_
+  std::vector<int64_t> lines_;
 };
 
 }  // namespace empi::eval

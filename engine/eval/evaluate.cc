@@ -39,6 +39,13 @@ absl::Status AtLine(const CsvReader& csv, std::string_view what) {
   return absl::InvalidArgumentError(Cat(csv.Where(), ": ", what));
 }
 
+absl::Status AtLine(std::string_view path, int64_t line, std::string_view what) {
+  return absl::InvalidArgumentError(Cat(path, ":", line, ": ", what));
+}
+
+// Rows read and prefetched together (see Interner::Prefetch).
+constexpr size_t kBatchRows = 32;
+
 absl::StatusOr<Truth> LoadRecordTruth(CsvReader& csv, const std::vector<std::string_view>& header) {
   int source_col = -1, id_col = -1, person_col = -1;
   for (size_t i = 0; i < header.size(); ++i) {
@@ -49,21 +56,45 @@ absl::StatusOr<Truth> LoadRecordTruth(CsvReader& csv, const std::vector<std::str
   size_t needed = std::max({source_col, id_col, person_col}) + 1;
   Truth truth;
   truth.path = csv.path();
-  std::vector<std::string_view> f;
+  std::string last_person;
+  uint32_t last_person_id = 0;
+  RowBatch batch;
+  std::vector<std::string> keys(kBatchRows);
   while (true) {
-    EMPI_ASSIGN_OR_RETURN(bool more, csv.Next(&f));
+    EMPI_ASSIGN_OR_RETURN(bool more, batch.Fill(csv, kBatchRows));
     if (!more) break;
-    if (f.size() < needed) {
-      return AtLine(csv, Cat("expected at least ", needed, " fields, found ", f.size()));
+    if (truth.person_of_record.empty()) {
+      // Reserving for the whole file spares rehashing ten million keys.
+      const int64_t rows = csv.EstimatedRows();
+      truth.records.Reserve(rows + rows / 8);
+      truth.persons.Reserve(rows);
+      truth.person_of_record.reserve(rows + rows / 8);
     }
-    if (f[id_col].empty()) return AtLine(csv, "empty record_id");
-    if (f[person_col].empty()) return AtLine(csv, "empty person");
-    bool added;
-    truth.records.Intern(Key(f[source_col], f[id_col]), &added);
-    if (!added) {
-      return AtLine(csv, Cat("record ", f[source_col], "/", f[id_col], " listed twice"));
+    for (size_t i = 0; i < batch.size(); ++i) {
+      if (batch.num_fields(i) < needed) {
+        return AtLine(csv.path(), batch.line(i),
+                      Cat("expected at least ", needed, " fields, found ", batch.num_fields(i)));
+      }
+      keys[i] = Key(batch.field(i, source_col), batch.field(i, id_col));
+      truth.records.Prefetch(keys[i]);
     }
-    truth.person_of_record.push_back(truth.persons.Intern(f[person_col]));
+    for (size_t i = 0; i < batch.size(); ++i) {
+      const std::string_view id = batch.field(i, id_col), person = batch.field(i, person_col);
+      if (id.empty()) return AtLine(csv.path(), batch.line(i), "empty record_id");
+      if (person.empty()) return AtLine(csv.path(), batch.line(i), "empty person");
+      bool added;
+      truth.records.Intern(keys[i], &added);
+      if (!added) {
+        return AtLine(csv.path(), batch.line(i),
+                      Cat("record ", batch.field(i, source_col), "/", id, " listed twice"));
+      }
+      // Truth files usually list a person's records together.
+      if (person != last_person) {
+        last_person.assign(person);
+        last_person_id = truth.persons.Intern(last_person);
+      }
+      truth.person_of_record.push_back(last_person_id);
+    }
   }
   return truth;
 }
@@ -184,6 +215,18 @@ Evaluator::Evaluator(const Truth& truth, const HardCases* hard_cases, size_t max
       max_listed_(max_listed),
       cluster_of_record_(truth.records.size(), kNone) {
   if (!truth.keyed_by_source) source_of_record_.resize(truth.records.size(), kNone);
+  clusters_.Reserve(truth.persons.size() + truth.persons.size() / 8);
+}
+
+void Evaluator::Prefetch(std::string_view source, std::string_view record_id) {
+  if (truth_.keyed_by_source) {
+    key_.assign(source);
+    key_.push_back('\0');
+    key_.append(record_id);
+    truth_.records.Prefetch(key_);
+  } else {
+    truth_.records.Prefetch(record_id);
+  }
 }
 
 absl::Status Evaluator::Add(std::string_view source, std::string_view record_id,
@@ -201,7 +244,12 @@ absl::Status Evaluator::Add(std::string_view source, std::string_view record_id,
   } else {
     key_.assign(record_id);
   }
-  uint32_t c = clusters_.Intern(cluster);
+  // Clusters files usually list a person's records together.
+  if (cluster != last_cluster_) {
+    last_cluster_.assign(cluster);
+    last_cluster_id_ = clusters_.Intern(cluster);
+  }
+  const uint32_t c = last_cluster_id_;
   uint32_t s = keyed ? 0 : sources_.Intern(source);
   uint32_t previous_source = s;
   uint32_t r = truth_.records.Find(key_);
@@ -401,12 +449,21 @@ absl::Status ReadClustersFile(const std::string& path, Evaluator* evaluator) {
     return absl::InvalidArgumentError(Cat(
         csv->Where(), ": expected a header starting source,record_id,person_id"));
   }
+  RowBatch batch;
   while (true) {
-    EMPI_ASSIGN_OR_RETURN(bool more, csv->Next(&f));
+    EMPI_ASSIGN_OR_RETURN(bool more, batch.Fill(*csv, kBatchRows));
     if (!more) return absl::OkStatus();
-    if (f.size() < 3) return AtLine(*csv, Cat("expected at least 3 fields, found ", f.size()));
-    absl::Status s = evaluator->Add(f[0], f[1], f[2]);
-    if (!s.ok()) return AtLine(*csv, std::string(s.message()));
+    for (size_t i = 0; i < batch.size(); ++i) {
+      if (batch.num_fields(i) >= 3) evaluator->Prefetch(batch.field(i, 0), batch.field(i, 1));
+    }
+    for (size_t i = 0; i < batch.size(); ++i) {
+      if (batch.num_fields(i) < 3) {
+        return AtLine(path, batch.line(i),
+                      Cat("expected at least 3 fields, found ", batch.num_fields(i)));
+      }
+      absl::Status s = evaluator->Add(batch.field(i, 0), batch.field(i, 1), batch.field(i, 2));
+      if (!s.ok()) return AtLine(path, batch.line(i), std::string(s.message()));
+    }
   }
 }
 

@@ -141,6 +141,10 @@ class Evaluator {
   [[nodiscard]] absl::Status Add(std::string_view source, std::string_view record_id,
                                  std::string_view cluster);
 
+  // Optional: a hint that Add(source, record_id, ...) follows soon. Calling
+  // it for a batch of rows before adding them overlaps their memory fetches.
+  void Prefetch(std::string_view source, std::string_view record_id);
+
   // Computes the figures. Call once.
   Evaluation Finish();
 
@@ -150,6 +154,8 @@ class Evaluator {
   size_t max_listed_;
   std::string key_;                     // scratch
   Interner clusters_;
+  std::string last_cluster_;            // the cluster of the previous Add
+  uint32_t last_cluster_id_ = 0;
   Interner sources_;                    // used when truth is not keyed by source
   std::vector<uint32_t> cluster_of_record_;  // per truth record, or kNotFound
   std::vector<uint32_t> source_of_record_;   // per truth record, when unkeyed
