@@ -261,7 +261,9 @@ TEST(Generator, HardCasesPresentAndShapedAsDocumented) {
     EXPECT_EQ(twins[i] + 1, twins[i + 1]);
     EXPECT_EQ(a.date_of_birth, b.date_of_birth);
     EXPECT_EQ(a.postcode, b.postcode);
-    if (a.sex == b.sex) EXPECT_EQ(a.family_name, b.family_name);
+    if (a.sex == b.sex) {
+      EXPECT_EQ(a.family_name, b.family_name);
+    }
     EXPECT_NE(a.given_names.substr(0, a.given_names.find(' ')),
               b.given_names.substr(0, b.given_names.find(' ')));
     EXPECT_NE(a.nhs_number, b.nhs_number);
