@@ -1,0 +1,143 @@
+// Copyright EMPI developers.
+//
+// Crash test: a child process runs a stream of ingests, merges and
+// objections through the engine and writes the id of every acknowledged
+// operation to a pipe; the parent kills it with SIGKILL at a random moment,
+// reopens the store, and checks that every acknowledged operation is present
+// and the invariants hold. 50 cycles on one store.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <random>
+
+#include "empi/engine.h"
+#include "gtest/gtest.h"
+#include "tests/engine/realtime/test_population.h"
+
+namespace empi {
+namespace {
+
+using testing::MakePatients;
+using testing::RecordOf;
+using testing::TempDir;
+
+enum OpType : uint32_t { kIngest = 1, kObject = 2, kMerge = 3 };
+struct Ack {
+  uint32_t type;
+  uint32_t cycle;
+  uint64_t a, b;  // ingest: record number; object: patient; merge: kept, absorbed
+};
+
+[[noreturn]] void Child(const std::string& path, int fd, uint32_t cycle) {
+  auto engine = Engine::Open({}, path);  // sync = true: acknowledged means durable
+  if (!engine.ok()) _exit(2);
+  auto patients = MakePatients(40, 7);
+  std::mt19937_64 rng(cycle);
+  Requester who{"crash", "test", "steward", "testing"};
+  for (uint64_t i = 0;; ++i) {
+    int kind = static_cast<int>(rng() % 10);
+    Ack ack{0, cycle, 0, 0};
+    if (kind < 7) {
+      const auto& p = patients[rng() % patients.size()];
+      Record r = RecordOf(p, "RKB", "C" + std::to_string(cycle) + "_" + std::to_string(i), rng() % 2);
+      if (!(*engine)->Ingest(r, who).ok()) _exit(3);
+      ack = {kIngest, cycle, i, 0};
+    } else if (kind < 9) {
+      uint64_t pt = rng() % patients.size();
+      ObjectionRequest req;
+      req.nhs_number = patients[pt].nhs;
+      if (!(*engine)->RegisterObjection(req, who).ok()) _exit(4);
+      ack = {kObject, cycle, pt, 0};
+    } else {
+      // Merge two persons of the same patient, found by NHS number.
+      const auto& p = patients[rng() % patients.size()];
+      auto keys = (*engine)->store()->RecordsWithNhs(*ParseNhsNumber(p.nhs));
+      if (!keys.ok()) _exit(5);
+      std::vector<uint64_t> persons;
+      for (const auto& k : *keys) {
+        auto got = (*engine)->store()->GetRecord(k);
+        if (got.ok() && *got && std::find(persons.begin(), persons.end(), (**got).person_id) == persons.end()) {
+          persons.push_back((**got).person_id);
+        }
+      }
+      if (persons.size() < 2) continue;
+      if (!(*engine)->Merge(persons[0], persons[1], who, "crash test").ok()) continue;
+      ack = {kMerge, cycle, persons[0], persons[1]};
+    }
+    if (write(fd, &ack, sizeof ack) != sizeof ack) _exit(6);
+  }
+}
+
+TEST(RealtimeCrashTest, AcknowledgedOperationsSurviveKill9) {
+  TempDir dir;
+  auto patients = MakePatients(40, 7);
+  std::mt19937_64 rng(12345);
+  std::vector<Ack> acked;
+  constexpr int kCycles = 50;
+  for (uint32_t cycle = 1; cycle <= kCycles; ++cycle) {
+    int fds[2];
+    ASSERT_EQ(pipe(fds), 0);
+    pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      close(fds[0]);
+      Child(dir.path(), fds[1], cycle);
+    }
+    close(fds[1]);
+    usleep(static_cast<useconds_t>(60'000 + rng() % 150'000));
+    kill(pid, SIGKILL);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    ASSERT_TRUE(WIFSIGNALED(status)) << "child exited early with " << WEXITSTATUS(status);
+    Ack ack;
+    while (read(fds[0], &ack, sizeof ack) == sizeof ack) acked.push_back(ack);
+    close(fds[0]);
+
+    auto engine = Engine::Open({}, dir.path());
+    ASSERT_TRUE(engine.ok()) << engine.status();
+    index::Store* store = (*engine)->store();
+    testing::CheckMembership(store);
+    uint64_t events = 0;
+    ASSERT_TRUE(store->VerifyAuditChain(&events).ok());
+    absl::flat_hash_set<uint64_t> objected;
+    for (const Ack& a : acked) {
+      if (a.type == kIngest) {
+        Record r;
+        r.source = "RKB";
+        r.record_id = "C" + std::to_string(a.cycle) + "_" + std::to_string(a.a);
+        auto got = store->GetRecord(r.Key());
+        ASSERT_TRUE(got.ok() && got->has_value()) << "acknowledged ingest lost: " << r.record_id;
+      } else if (a.type == kObject) {
+        objected.insert(a.a);
+      } else if (a.type == kMerge) {
+        auto absorbed = store->GetPerson(a.b);
+        ASSERT_TRUE(absorbed.ok());
+        bool found_event = false;
+        ASSERT_TRUE(store->ForEachHistory(a.a, [&](uint64_t, std::string_view json) {
+          found_event |= json.find("\"event\":\"merge\"") != std::string_view::npos;
+          return true;
+        }).ok());
+        EXPECT_TRUE(found_event) << "acknowledged merge lost";
+      }
+    }
+    // Every objecting patient's NHS number is either pending or held only by
+    // objecting persons.
+    for (uint64_t pt : objected) {
+      auto keys = store->RecordsWithNhs(*ParseNhsNumber(patients[pt].nhs));
+      ASSERT_TRUE(keys.ok());
+      for (const auto& k : *keys) {
+        auto got = store->GetRecord(k);
+        auto pv = store->GetPerson((**got).person_id);
+        ASSERT_TRUE(pv.ok() && pv->has_value());
+        EXPECT_TRUE((**pv).objection) << "acknowledged objection lost for patient " << pt;
+      }
+    }
+    if (HasFailure()) return;
+  }
+  std::printf("acknowledged operations: %zu\n", acked.size());
+  EXPECT_GT(acked.size(), 50u) << "the child should have acknowledged operations";
+}
+
+}  // namespace
+}  // namespace empi
