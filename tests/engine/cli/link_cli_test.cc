@@ -1,0 +1,231 @@
+// Copyright EMPI developers.
+//
+// Runs the real `empi` binary on small feeds written to a temp directory.
+#include <sys/wait.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <set>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/engine/linkage/linkage_test_util.h"
+#include "tests/index/temp_store.h"
+
+namespace empi {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+using index::testing::TempDir;
+using testing_linkage::RecordGenerator;
+
+struct RunResult {
+  int code = -1;
+  std::string out, err;
+};
+
+std::string ReadText(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+std::vector<std::string> Lines(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) out.push_back(line);
+  return out;
+}
+
+class LinkCliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const char* bin = std::getenv("EMPI_BINARY_DIR");
+    ASSERT_NE(bin, nullptr) << "EMPI_BINARY_DIR not set";
+    empi_ = std::string(bin) + "/engine/cli/empi";
+    db_ = dir_.path() + "/db";
+  }
+
+  RunResult Run(const std::string& args) {
+    std::string out = dir_.path() + "/stdout", err = dir_.path() + "/stderr";
+    std::string cmd = "'" + empi_ + "' " + args + " >'" + out + "' 2>'" + err + "'";
+    int status = std::system(cmd.c_str());
+    RunResult r;
+    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    r.out = ReadText(out);
+    r.err = ReadText(err);
+    return r;
+  }
+
+  std::string Write(const std::string& name, const std::string& bytes) {
+    std::string path = dir_.path() + "/" + name;
+    std::ofstream(path, std::ios::binary) << bytes;
+    return path;
+  }
+
+  static constexpr const char* kHeader =
+      "source,record_id,nhs_number,family_name,given_names,date_of_birth,sex,postcode,address\n";
+
+  static std::string Row(const Record& r) {
+    return r.source + "," + r.record_id + "," + r.nhs_number + "," + r.family_name + "," + r.given_names + "," +
+           r.date_of_birth + "," + r.sex + "," + r.postcode + "," + r.address + "\n";
+  }
+
+  // A feed of `persons` persons from `source`, about half with a second
+  // record from source + "2".
+  std::string Feed(const std::string& source, int persons, int first_id = 0) {
+    std::string csv = kHeader;
+    for (int p = 0; p < persons; ++p) {
+      Record t = gen_.Person();
+      t.source = source;
+      t.record_id = "R" + std::to_string(first_id + p);
+      csv += Row(t);
+      if (p % 2 == 0) {
+        Record c = t;
+        c.source = source + "2";
+        c.given_names = gen_.Typo(c.given_names);
+        csv += Row(c);
+      }
+    }
+    return csv;
+  }
+
+  // Data rows of `empi export clusters`, or -1 if it failed.
+  int StoredRecords() {
+    RunResult r = Run("export clusters --db '" + db_ + "'");
+    if (r.code != 0) return -1;
+    return static_cast<int>(Lines(r.out).size()) - 1;
+  }
+
+  TempDir dir_;
+  std::string empi_, db_;
+  RecordGenerator gen_{77};
+};
+
+TEST_F(LinkCliTest, LinkExportExplainStats) {
+  std::string feed = Write("a.csv", Feed("RKB", 150));
+  RunResult link = Run("link --db '" + db_ + "' '" + feed + "'");
+  ASSERT_EQ(link.code, 0) << link.err;
+  EXPECT_THAT(link.out, HasSubstr("EMPI link summary"));
+  EXPECT_THAT(link.out, HasSubstr("new records           225"));
+  EXPECT_THAT(link.out, HasSubstr("model trained"));
+
+  RunResult clusters = Run("export clusters --db '" + db_ + "'");
+  ASSERT_EQ(clusters.code, 0) << clusters.err;
+  std::vector<std::string> rows = Lines(clusters.out);
+  ASSERT_FALSE(rows.empty());
+  EXPECT_EQ(rows[0], "source,record_id,person_id,objection");
+  EXPECT_EQ(rows.size(), 226u);  // header + one row per record
+  std::set<std::string> keys;
+  for (size_t i = 1; i < rows.size(); ++i) {
+    std::vector<std::string> f;
+    std::stringstream ss(rows[i]);
+    for (std::string x; std::getline(ss, x, ',');) f.push_back(x);
+    ASSERT_EQ(f.size(), 4u) << rows[i];
+    EXPECT_TRUE(keys.insert(f[0] + ":" + f[1]).second) << "record exported twice: " << rows[i];
+    EXPECT_GT(std::stoull(f[2]), 0u);
+    EXPECT_EQ(f[3], "0");
+  }
+  // -o writes the same to a file.
+  std::string out = dir_.path() + "/clusters.csv";
+  ASSERT_EQ(Run("export clusters --db '" + db_ + "' -o '" + out + "'").code, 0);
+  EXPECT_EQ(ReadText(out), clusters.out);
+
+  RunResult pairs = Run("export pairs --db '" + db_ + "'");
+  ASSERT_EQ(pairs.code, 0) << pairs.err;
+  std::vector<std::string> prow = Lines(pairs.out);
+  ASSERT_GE(prow.size(), 2u) << "no pairs exported";
+  EXPECT_THAT(prow[0], HasSubstr("match_weight,match_probability"));
+  for (const char* g : {"gamma_nhs_number", "gamma_family_name", "gamma_given_names", "gamma_date_of_birth",
+                        "gamma_postcode", "gamma_sex", "gamma_address"}) {
+    EXPECT_THAT(prow[0], HasSubstr(g));
+  }
+
+  RunResult explain = Run("explain --db '" + db_ + "' RKB:R0 RKB2:R0");
+  ASSERT_EQ(explain.code, 0) << explain.err;
+  for (const char* c : {"prior", "nhs_number", "family_name", "given_names", "date_of_birth", "postcode", "sex",
+                        "address", "match_weight", "match_probability", "decision"}) {
+    EXPECT_THAT(explain.out, HasSubstr(c));
+  }
+  RunResult missing = Run("explain --db '" + db_ + "' RKB:R0 RKB:NOPE");
+  EXPECT_EQ(missing.code, 66) << missing.err;
+  EXPECT_EQ(Run("explain --db '" + db_ + "' RKB:R0 bad-ref").code, 65);
+
+  RunResult stats = Run("stats --db '" + db_ + "'");
+  ASSERT_EQ(stats.code, 0) << stats.err;
+  EXPECT_THAT(stats.out, HasSubstr("records            225"));
+  EXPECT_THAT(stats.out, HasSubstr("RKB2"));
+  EXPECT_THAT(stats.out, HasSubstr("model:"));
+
+  // Linking the same feed again changes nothing.
+  RunResult again = Run("link --db '" + db_ + "' '" + feed + "'");
+  ASSERT_EQ(again.code, 0) << again.err;
+  EXPECT_THAT(again.out, HasSubstr("unchanged records     225"));
+  EXPECT_EQ(Run("export clusters --db '" + db_ + "'").out, clusters.out);
+}
+
+TEST_F(LinkCliTest, MalformedFeedsFailWholeAndStoreNothing) {
+  std::string good = Write("good.csv", Feed("RKB", 60));
+  ASSERT_EQ(Run("link --db '" + db_ + "' '" + good + "'").code, 0);
+  const int stored = StoredRecords();
+  ASSERT_EQ(stored, 90);
+
+  struct Case {
+    std::string name, bytes, where;
+  };
+  std::string data_row = "RJC,X1,,Smith,John,1980-01-02,M,CV1 2AB,1 High Street\n";
+  std::vector<Case> cases = {
+      {"noheader.csv", data_row + data_row, ":1"},
+      {"nocolumn.csv", "source,nhs_number,family_name,given_names,date_of_birth\nRJC,,Smith,John,1980-01-02\n",
+       ":1"},
+      {"utf8.csv", std::string(kHeader) + data_row + "RJC,X2,,Sm\xff\xfeth,John,1980-01-02,M,,\n", ":3"},
+      {"quote.csv", std::string(kHeader) + data_row + "RJC,X2,,\"Smith,John,1980-01-02,M,,\n", ":3"},
+  };
+  for (const Case& c : cases) {
+    // A good feed in the same run is not stored either.
+    std::string more = Write("more_" + c.name, Feed("RJC", 10, 1000));
+    std::string bad = Write(c.name, c.bytes);
+    RunResult r = Run("link --db '" + db_ + "' '" + more + "' '" + bad + "'");
+    EXPECT_EQ(r.code, 65) << c.name << ": " << r.err;
+    EXPECT_THAT(r.err, HasSubstr(bad + c.where)) << c.name;
+    EXPECT_THAT(r.err, Not(HasSubstr("Smith"))) << "patient data in an error message";
+    EXPECT_EQ(StoredRecords(), stored) << c.name;
+  }
+}
+
+TEST_F(LinkCliTest, BadRowIsQuarantinedAndTheRestLinked) {
+  std::string csv = Feed("RKB", 40);
+  csv += "RKB,,9434765919,Nowak,Anna,1970-01-01,F,CV1 2AB,2 Mill Road\n";  // no record_id
+  std::string feed = Write("rows.csv", csv);
+  const int bad_line = static_cast<int>(Lines(csv).size());
+  RunResult r = Run("link --db '" + db_ + "' '" + feed + "'");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("rejected (quarantine) 1"));
+  std::string q = ReadText(db_ + ".quarantine.csv");
+  std::vector<std::string> qrows = Lines(q);
+  ASSERT_EQ(qrows.size(), 2u) << q;
+  EXPECT_EQ(qrows[0], "file,line,reason,raw");
+  EXPECT_THAT(qrows[1], HasSubstr("rows.csv," + std::to_string(bad_line) + ",record_id"));
+  EXPECT_EQ(StoredRecords(), 60);
+}
+
+TEST_F(LinkCliTest, UsageErrors) {
+  std::string feed = Write("a.csv", Feed("RKB", 5));
+  EXPECT_EQ(Run("link --db '" + db_ + "' --no-such-flag '" + feed + "'").code, 64);
+  EXPECT_EQ(Run("link '" + feed + "'").code, 64);  // --db missing
+  EXPECT_EQ(Run("export clusters --db '" + db_ + "' --bogus").code, 64);
+  EXPECT_EQ(Run("no-such-command").code, 64);
+  EXPECT_EQ(Run("link --db '" + db_ + "' '" + dir_.path() + "/missing.csv'").code, 64);
+  // Nothing was created by the failed runs.
+  EXPECT_FALSE(std::filesystem::exists(db_));
+  // A database that does not exist is not created by readers.
+  EXPECT_NE(Run("stats --db '" + db_ + "'").code, 0);
+  EXPECT_FALSE(std::filesystem::exists(db_ + "/CURRENT"));
+}
+
+}  // namespace
+}  // namespace empi
