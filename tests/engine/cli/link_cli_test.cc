@@ -44,8 +44,10 @@ std::vector<std::string> Lines(const std::string& text) {
 class LinkCliTest : public ::testing::Test {
  protected:
   void SetUp() override {
+    // EMPI_BINARY_DIR from the environment (empi_cc_test), else the build
+    // tree this test was compiled in.
     const char* bin = std::getenv("EMPI_BINARY_DIR");
-    ASSERT_NE(bin, nullptr) << "EMPI_BINARY_DIR not set";
+    if (bin == nullptr) bin = EMPI_TEST_BINARY_DIR;
     empi_ = std::string(bin) + "/engine/cli/empi";
     db_ = dir_.path() + "/db";
   }
