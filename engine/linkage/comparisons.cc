@@ -9,10 +9,14 @@
 namespace empi {
 namespace {
 
-// Names were swapped between the given and family fields on one side.
+// Names were swapped between the given and family fields on one side
+// (allowing a typing error in each, as swaps come from hurried entry).
 bool NamesSwapped(const PreparedRecord& a, const PreparedRecord& b) {
-  return !a.family.empty() && !a.given1.empty() && a.family != a.given1 &&
-         a.family == b.given1 && a.given1 == b.family;
+  if (a.family.empty() || a.given1.empty() || b.family.empty() || b.given1.empty()) return false;
+  // Checked on both sides so that the level is symmetric in (a, b).
+  if (a.family == a.given1 || b.family == b.given1) return false;
+  if (a.family == b.given1 && a.given1 == b.family) return true;
+  return JaroWinkler(a.family, b.given1) >= 0.92 && JaroWinkler(a.given1, b.family) >= 0.92;
 }
 
 bool PhoneticEqual(uint32_t a, uint32_t a_alt, uint32_t b, uint32_t b_alt) {

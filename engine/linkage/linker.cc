@@ -47,7 +47,13 @@ uint64_t ReadU64Meta(const index::Store& store, std::string_view key) {
 
 }  // namespace
 
-std::string BlockKeyBytes(uint64_t key) { return index::EncodeU64(key); }
+std::string BlockKeyBytes(uint64_t key) {
+  // Hex, because the block index separates key and record with a NUL byte.
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out(16, '0');
+  for (int i = 15; i >= 0; --i, key >>= 4) out[static_cast<size_t>(i)] = kHex[key & 0xF];
+  return out;
+}
 
 namespace {
 std::string ConventionsMeta(const FieldConventions& c) {
@@ -221,7 +227,7 @@ absl::StatusOr<LinkSummary> LinkRecords(index::Store* store, std::vector<Record>
   } else if (!loaded.ok() && !absl::IsNotFound(loaded.status())) {
     return loaded.status();
   } else if (!candidates.empty()) {
-    EMPI_RETURN_IF_ERROR(Train(prepared, candidates, &model, &summary.training));
+    EMPI_RETURN_IF_ERROR(Train(prepared, candidates, keys, options.rules, &model, &summary.training));
     summary.trained = true;
   }
   timer.Done("train");

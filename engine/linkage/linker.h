@@ -75,7 +75,7 @@ absl::StatusOr<Model> LoadModel(const index::Store& store);
 // "field_conventions" by the first run); defaults when none is stored.
 absl::StatusOr<FieldConventions> StoredConventions(const index::Store& store);
 
-// The key stored in block_keys for a rule's 64-bit key.
+// The key stored in block_keys for a rule's 64-bit key: 16 hex digits.
 std::string BlockKeyBytes(uint64_t key);
 
 }  // namespace empi

@@ -46,7 +46,7 @@ struct ModelSettings {
   bool compare_address = true;  // Default: true
   // Performance / training
   uint64_t seed = 42;                     // Default: 42
-  uint64_t u_sample_pairs = 4'000'000;    // Default: 4 million random pairs
+  uint64_t u_sample_pairs = 2'000'000;    // Default: 2 million random pairs
   int em_max_iterations = 100;            // Default: 100
   double em_tolerance = 1e-7;             // Default: 1e-7 (largest change in m)
 };

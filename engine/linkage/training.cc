@@ -5,9 +5,9 @@
 #include <cmath>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "tbb/combinable.h"
 #include "tbb/parallel_for.h"
-#include "xxhash.h"
 
 namespace empi {
 namespace {
@@ -23,29 +23,11 @@ uint64_t SplitMix(uint64_t* state) {
 
 using LevelCounts = std::array<std::array<double, 16>, kNumComparisons>;
 
-// Chance that two random records (both with a value) share it.
-template <typename Get>
-double Collision(const std::vector<PreparedRecord>& records, Get get) {
-  absl::flat_hash_map<uint64_t, uint64_t> counts;
-  uint64_t total = 0;
-  for (const PreparedRecord& r : records) {
-    uint64_t h = get(r);
-    if (h == 0) continue;
-    ++counts[h];
-    ++total;
-  }
-  if (total < 2) return 0;
-  double sum = 0;
-  for (const auto& [h, c] : counts) sum += static_cast<double>(c) * static_cast<double>(c - 1);
-  return sum / (static_cast<double>(total) * static_cast<double>(total - 1));
-}
-
-uint64_t HashStr(const std::string& s) { return s.empty() ? 0 : XXH3_64bits(s.data(), s.size()) | 1; }
-
 void EstimateU(const std::vector<PreparedRecord>& records, const ModelSettings& settings, Model* model,
                TrainingReport* report) {
   const uint64_t n = records.size();
-  const uint64_t samples = settings.u_sample_pairs;
+  // A hundred pairs per record is plenty for small data sets.
+  const uint64_t samples = std::min<uint64_t>(settings.u_sample_pairs, 100 * n);
   constexpr uint64_t kChunk = 1 << 16;
   tbb::combinable<LevelCounts> counts([] { return LevelCounts{}; });
   tbb::parallel_for(uint64_t{0}, (samples + kChunk - 1) / kChunk, [&](uint64_t chunk) {
@@ -74,19 +56,6 @@ void EstimateU(const std::vector<PreparedRecord>& records, const ModelSettings& 
       model->u[k][l] = nonnull > 0 ? std::max(total[k][l], 0.5) / nonnull : model->u[k][l];
     }
   }
-  double exact[kNumComparisons] = {
-      Collision(records, [](const PreparedRecord& r) { return r.nhs; }),
-      Collision(records, [](const PreparedRecord& r) { return HashStr(r.family); }),
-      Collision(records, [](const PreparedRecord& r) { return HashStr(r.given1); }),
-      Collision(records, [](const PreparedRecord& r) { return static_cast<uint64_t>(r.dob); }),
-      Collision(records, [](const PreparedRecord& r) { return HashStr(r.postcode_unit); }),
-      0,
-      Collision(records, [](const PreparedRecord& r) { return HashStr(r.address); }),
-  };
-  for (int k = 0; k < kNumComparisons; ++k) {
-    if (k == kSex || exact[k] <= 0) continue;
-    model->u[k][1] = exact[k];
-  }
 }
 
 }  // namespace
@@ -100,8 +69,38 @@ void BuildTermFrequencies(const std::vector<PreparedRecord>& records, Model* mod
   }
 }
 
-absl::Status Train(const std::vector<PreparedRecord>& records,
-                   const std::vector<CandidatePair>& candidates, Model* model,
+namespace {
+
+// The comparisons a blocking rule's key is made of: their agreement is
+// forced by the block, so a session on that rule's pairs cannot learn them.
+std::vector<int> FieldsOfRule(const std::string& name) {
+  if (name == "nhs_number") return {kNhsNumber};
+  if (name == "dob_family_phonetic") return {kDateOfBirth, kFamilyName};
+  if (name == "dob_postcode") return {kDateOfBirth, kPostcode, kAddress};
+  if (name == "names_phonetic_birth_year") return {kGivenNames, kFamilyName, kDateOfBirth};
+  if (name == "names_phonetic_postcode_sector") return {kGivenNames, kFamilyName, kPostcode};
+  if (name == "dob_given_phonetic") return {kDateOfBirth, kGivenNames};
+  return {};
+}
+
+using Histogram = std::vector<std::pair<uint32_t, double>>;
+
+// log P(pattern | match) - log P(pattern | non-match) over `active`.
+double LogRatio(uint32_t p, const std::array<std::vector<double>, kNumComparisons>& m,
+                const std::array<std::vector<double>, kNumComparisons>& u, const bool* active) {
+  double r = 0;
+  for (int k = 0; k < kNumComparisons; ++k) {
+    int g = GammaOf(p, k);
+    if (g == 0 || !active[k]) continue;
+    r += std::log(std::max(m[k][g], 1e-12)) - std::log(std::max(u[k][g], 1e-12));
+  }
+  return r;
+}
+
+}  // namespace
+
+absl::Status Train(const std::vector<PreparedRecord>& records, const std::vector<CandidatePair>& candidates,
+                   const std::vector<BlockKeys>& keys, const BlockingRules& rules, Model* model,
                    TrainingReport* report) {
   if (records.size() < 2 || candidates.empty()) {
     return absl::FailedPreconditionError(
@@ -110,80 +109,98 @@ absl::Status Train(const std::vector<PreparedRecord>& records,
   const ModelSettings& settings = model->settings();
   BuildTermFrequencies(records, model);
   EstimateU(records, settings, model, report);
-
-  absl::flat_hash_map<uint32_t, double> histogram;
-  for (const CandidatePair& p : candidates) histogram[p.pattern] += 1;
-  std::vector<std::pair<uint32_t, double>> patterns(histogram.begin(), histogram.end());
-  std::sort(patterns.begin(), patterns.end());
   report->em_pairs = candidates.size();
-  report->em_patterns = patterns.size();
+  const auto& u = model->u;
+  const Model start = Model::Default(settings);
 
-  // Start: m peaked on agreement (Model::Default), u of the candidate pairs
-  // from their marginal distribution, a tenth of candidates matching.
-  Model start = Model::Default(settings);
-  auto m = start.m;
-  auto u = start.u;
-  for (int k = 0; k < kNumComparisons; ++k) {
-    double nonnull = 0;
-    std::vector<double> c(u[k].size(), 0);
-    for (const auto& [p, cnt] : patterns) {
-      int g = GammaOf(p, k);
-      if (g != 0) {
-        c[g] += cnt;
-        nonnull += cnt;
-      }
+  // One EM session per blocking rule, as in Splink: on the pairs that rule
+  // blocks together, u fixed at the random-pair estimate, m learnt for the
+  // comparisons the rule does not force to agree. m of each comparison is
+  // the average over the sessions that learnt it, weighted by the matches
+  // each session found.
+  std::array<std::vector<double>, kNumComparisons> m_sum;
+  std::array<double, kNumComparisons> m_total{};
+  for (int k = 0; k < kNumComparisons; ++k) m_sum[k].assign(u[k].size(), 0);
+  absl::flat_hash_set<uint32_t> all_patterns;
+  for (size_t r = 0; r < rules.rules().size(); ++r) {
+    bool active[kNumComparisons];
+    for (bool& a : active) a = true;
+    for (int k : FieldsOfRule(rules.rules()[r].name)) active[k] = false;
+    if (!settings.compare_address) active[kAddress] = false;
+    absl::flat_hash_map<uint32_t, double> h;
+    for (const CandidatePair& c : candidates) {
+      if (keys[c.a][r] != 0 && keys[c.a][r] == keys[c.b][r]) h[c.pattern] += 1;
     }
-    for (size_t l = 1; l < u[k].size(); ++l) u[k][l] = nonnull > 0 ? (c[l] + 0.5) / (nonnull + 0.5 * u[k].size()) : u[k][l];
+    if (h.size() < 2) continue;
+    Histogram patterns(h.begin(), h.end());
+    std::sort(patterns.begin(), patterns.end());
+    auto m = start.m;
+    double lambda = 0.3;
+    int it = 0;
+    bool converged = false;
+    for (; it < settings.em_max_iterations && !converged; ++it) {
+      LevelCounts mc{};
+      double matches = 0, all = 0;
+      for (const auto& [p, cnt] : patterns) {
+        double pm = 1 / (1 + std::exp(-(std::log(lambda / (1 - lambda)) + LogRatio(p, m, u, active))));
+        for (int k = 0; k < kNumComparisons; ++k) mc[k][GammaOf(p, k)] += cnt * pm;
+        matches += cnt * pm;
+        all += cnt;
+      }
+      double change = std::abs(matches / all - lambda);
+      lambda = std::clamp(matches / all, 1e-6, 1 - 1e-6);
+      for (int k = 0; k < kNumComparisons; ++k) {
+        if (!active[k]) continue;
+        double total = 0;
+        for (size_t l = 1; l < m[k].size(); ++l) total += mc[k][l];
+        // Half a pseudo-count per level keeps an unseen level's m finite.
+        double levels = static_cast<double>(m[k].size() - 1);
+        for (size_t l = 1; l < m[k].size(); ++l) {
+          double nm = (mc[k][l] + 0.5) / (total + 0.5 * levels);
+          change = std::max(change, std::abs(nm - m[k][l]));
+          m[k][l] = nm;
+        }
+      }
+      converged = change < settings.em_tolerance;
+    }
+    report->em_iterations = std::max(report->em_iterations, it);
+    report->em_converged = (r == 0 || report->em_converged) && converged;
+    double found = 0;
+    for (const auto& [p, cnt] : patterns) found += cnt * lambda;
+    for (int k = 0; k < kNumComparisons; ++k) {
+      if (!active[k]) continue;
+      for (size_t l = 1; l < m[k].size(); ++l) m_sum[k][l] += found * m[k][l];
+      m_total[k] += found;
+    }
   }
-  double lambda = 0.1;
-  const bool use_address = settings.compare_address;
-  int it = 0;
-  for (; it < settings.em_max_iterations; ++it) {
-    LevelCounts mc{}, uc{};
-    double match_total = 0, all = 0;
-    for (const auto& [p, cnt] : patterns) {
-      double lm = std::log(lambda), lu = std::log(1 - lambda);
-      for (int k = 0; k < kNumComparisons; ++k) {
-        int g = GammaOf(p, k);
-        if (g == 0 || (k == kAddress && !use_address)) continue;
-        lm += std::log(std::max(m[k][g], 1e-12));
-        lu += std::log(std::max(u[k][g], 1e-12));
-      }
-      double pm = 1 / (1 + std::exp(lu - lm));
-      for (int k = 0; k < kNumComparisons; ++k) {
-        int g = GammaOf(p, k);
-        mc[k][g] += cnt * pm;
-        uc[k][g] += cnt * (1 - pm);
-      }
-      match_total += cnt * pm;
+  for (int k = 0; k < kNumComparisons; ++k) {
+    if (m_total[k] <= 0) continue;  // never learnt: keep the default
+    for (size_t l = 1; l < model->m[k].size(); ++l) model->m[k][l] = m_sum[k][l] / m_total[k];
+  }
+
+  // lambda among candidates with m and u fixed, then over all pairs.
+  absl::flat_hash_map<uint32_t, double> hist;
+  for (const CandidatePair& c : candidates) hist[c.pattern] += 1;
+  report->em_patterns = hist.size();
+  // Summed in pattern order: hash-map order varies between runs and would
+  // change lambda's last bits, and the model must be the same for a seed.
+  Histogram sorted_hist(hist.begin(), hist.end());
+  std::sort(sorted_hist.begin(), sorted_hist.end());
+  bool active[kNumComparisons];
+  for (int k = 0; k < kNumComparisons; ++k) active[k] = k != kAddress || settings.compare_address;
+  double lambda = 0.3;
+  for (int it = 0; it < settings.em_max_iterations; ++it) {
+    double matches = 0, all = 0;
+    for (const auto& [p, cnt] : sorted_hist) {
+      matches += cnt / (1 + std::exp(-(std::log(lambda / (1 - lambda)) + LogRatio(p, model->m, u, active))));
       all += cnt;
     }
-    double change = std::abs(match_total / all - lambda);
-    lambda = std::clamp(match_total / all, 1e-9, 1 - 1e-9);
-    for (int k = 0; k < kNumComparisons; ++k) {
-      double msum = 0, usum = 0;
-      for (size_t l = 1; l < m[k].size(); ++l) {
-        msum += mc[k][l];
-        usum += uc[k][l];
-      }
-      for (size_t l = 1; l < m[k].size(); ++l) {
-        double nm = msum > 0 ? std::max(mc[k][l] / msum, 1e-9) : m[k][l];
-        double nu = usum > 0 ? std::max(uc[k][l] / usum, 1e-9) : u[k][l];
-        change = std::max({change, std::abs(nm - m[k][l]), std::abs(nu - u[k][l])});
-        m[k][l] = nm;
-        u[k][l] = nu;
-      }
-    }
-    if (change < settings.em_tolerance) {
-      report->em_converged = true;
-      ++it;
-      break;
-    }
+    double next = std::clamp(matches / all, 1e-9, 1 - 1e-9);
+    bool done = std::abs(next - lambda) < settings.em_tolerance;
+    lambda = next;
+    if (done) break;
   }
-  report->em_iterations = it;
   report->lambda_candidates = lambda;
-
-  model->m = m;
   double n = static_cast<double>(records.size());
   double expected_matches = lambda * static_cast<double>(candidates.size());
   model->lambda_ = std::clamp(expected_matches / (n * (n - 1) / 2), 1e-12, 0.5);

@@ -3,14 +3,17 @@
 // training.h: estimating a Model's parameters from unlabelled records.
 //
 // As in Splink: u probabilities from pairs of records drawn at random (all
-// but a negligible share are non-matches), with the u of each exact level
-// taken from the value distribution (the chance two random records share a
-// value, sum of squared frequencies) because exact agreement is too rare to
-// count reliably in a sample; m probabilities by expectation-maximisation
-// over the blocked candidate pairs (Winkler 1988: both classes estimated, on
-// a histogram of comparison patterns, so each iteration costs the number of
-// distinct patterns, not pairs); probability_two_random_records_match from
-// the expected number of matches EM finds among the candidates. Term
+// but a negligible share are non-matches; a level never seen counts half a
+// pair, so its weight stays finite). Value-collision estimates are not used
+// for exact levels: for an identifier such as the NHS number nearly every
+// collision is a true match, so they would cancel the evidence they measure.
+// m probabilities by expectation-maximisation
+// over the blocked candidate pairs, one session per blocking rule with u
+// fixed and the rule's own fields left out (Splink's method, which avoids
+// learning "agrees on date of birth" from pairs blocked on date of birth),
+// on histograms of comparison patterns so an iteration costs the number of
+// distinct patterns, not pairs; probability_two_random_records_match from
+// the expected number of matches among the candidates. Term
 // frequency tables from the records. Deterministic for ModelSettings::seed.
 //
 // Thread-safety: Train uses the TBB pool; call it from one thread.
@@ -39,9 +42,12 @@ void BuildTermFrequencies(const std::vector<PreparedRecord>& records, Model* mod
 
 // Estimates u from random pairs, m and lambda by EM over `candidates`.
 // Needs at least two records and one candidate pair.
+// `keys[i]` are the blocking keys of records[i] under `rules`: each rule's
+// pairs form one EM session.
 absl::Status Train(const std::vector<PreparedRecord>& records,
-                   const std::vector<CandidatePair>& candidates, Model* model,
-                   TrainingReport* report);
+                   const std::vector<CandidatePair>& candidates,
+                   const std::vector<BlockKeys>& keys, const BlockingRules& rules,
+                   Model* model, TrainingReport* report);
 
 }  // namespace empi
 
