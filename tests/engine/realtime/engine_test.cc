@@ -1,0 +1,111 @@
+// Copyright EMPI developers.
+#include "empi/engine.h"
+
+#include "gtest/gtest.h"
+#include "tests/engine/realtime/test_population.h"
+
+namespace empi {
+namespace {
+
+using testing::MakePatients;
+using testing::RecordOf;
+using testing::TempDir;
+
+class EngineTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    EngineOptions o;
+    o.sync = false;
+    o.today = "2026-01-01";
+    auto e = Engine::Open(o, dir_.path());
+    ASSERT_TRUE(e.ok()) << e.status();
+    engine_ = std::move(*e);
+    patients_ = MakePatients(10, 1);
+  }
+  TempDir dir_;
+  std::unique_ptr<Engine> engine_;
+  std::vector<testing::Patient> patients_;
+  Requester who_;
+};
+
+TEST_F(EngineTest, LinksSamePatientAndResolvesWithScope) {
+  auto a = engine_->Ingest(RecordOf(patients_[0], "M84001", "G1", true), who_);
+  auto b = engine_->Ingest(RecordOf(patients_[0], "RKB", "K1", false), who_);
+  auto c = engine_->Ingest(RecordOf(patients_[1], "RKB", "K2", true), who_);
+  ASSERT_TRUE(a.ok() && b.ok() && c.ok());
+  EXPECT_EQ(b->outcome, IngestOutcome::kLinked);
+  EXPECT_EQ(a->person_id, b->person_id);
+  EXPECT_NE(a->person_id, c->person_id);
+  auto r = engine_->Resolve("RKB", "K1", who_);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->records.size(), 2u);
+  EXPECT_TRUE(r->in_scope) << r->scope_reason;
+  auto out = engine_->MayAssembleView(c->person_id, who_);  // no GP record
+  ASSERT_TRUE(out.ok());
+  EXPECT_FALSE(out->allowed);
+  EXPECT_EQ(engine_->Resolve("RKB", "nope", who_).status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST_F(EngineTest, SearchGradesCertainAndExplains) {
+  ASSERT_TRUE(engine_->Ingest(RecordOf(patients_[2], "M84001", "G1", true), who_).ok());
+  const auto& p = patients_[2];
+  auto s = engine_->Search({"", p.family, p.given, p.dob, p.postcode, ""}, who_);
+  ASSERT_TRUE(s.ok());
+  ASSERT_FALSE(s->empty());
+  EXPECT_EQ((*s)[0].grade, MatchGrade::kCertain);
+  EXPECT_EQ((*s)[0].weights.size(), 7u);
+}
+
+TEST_F(EngineTest, ObjectionByDemographicsRefusesWeakAndDeniesView) {
+  auto a = engine_->Ingest(RecordOf(patients_[3], "M84001", "G1", false), who_);
+  ASSERT_TRUE(a.ok());
+  ObjectionRequest weak{"", "Someone", "Else", "1999-01-01", "CV9 9ZZ"};
+  auto w = engine_->RegisterObjection(weak, who_);
+  ASSERT_TRUE(w.ok());
+  EXPECT_EQ(w->outcome, ObjectionOutcome::kRefused);
+  const auto& p = patients_[3];
+  auto ok = engine_->RegisterObjection({"", p.family, p.given, p.dob, p.postcode}, who_);
+  ASSERT_TRUE(ok.ok());
+  EXPECT_EQ(ok->outcome, ObjectionOutcome::kApplied);
+  auto v = engine_->MayAssembleView(a->person_id, who_);
+  EXPECT_FALSE(v->allowed);
+  EXPECT_EQ(v->reason, "objection");
+  EXPECT_EQ(engine_->RegisterObjection({}, who_).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(EngineTest, PendingObjectionAppliedOnArrival) {
+  auto r = engine_->RegisterObjection({patients_[4].nhs}, who_);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->outcome, ObjectionOutcome::kPending);
+  auto a = engine_->Ingest(RecordOf(patients_[4], "RKB", "K1", true), who_);
+  ASSERT_TRUE(a.ok());
+  EXPECT_TRUE(a->objection_applied);
+  EXPECT_TRUE(engine_->Resolve("RKB", "K1", who_)->objection);
+}
+
+TEST_F(EngineTest, MergeKeepsObjectionAndUnmergeRestores) {
+  auto a = engine_->Ingest(RecordOf(patients_[5], "RKB", "K1", true), who_);
+  auto b = engine_->Ingest(RecordOf(patients_[6], "RLT", "L1", true), who_);
+  ASSERT_TRUE(engine_->RegisterObjection({patients_[6].nhs}, who_).ok());
+  auto ev = engine_->Merge(a->person_id, b->person_id, who_, "steward");
+  ASSERT_TRUE(ev.ok()) << ev.status();
+  EXPECT_TRUE(engine_->Resolve("RKB", "K1", who_)->objection);
+  auto back = engine_->Unmerge(a->person_id, *ev, who_);
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(*back, b->person_id);
+  EXPECT_EQ(engine_->Resolve("RLT", "L1", who_)->person_id, b->person_id);
+  EXPECT_TRUE(engine_->Resolve("RLT", "L1", who_)->objection);
+  // Never-link blocks a later merge.
+  ASSERT_TRUE(engine_->NeverLink({"RKB", "K1"}, {"RLT", "L1"}, who_, "different").ok());
+  EXPECT_EQ(engine_->Merge(a->person_id, b->person_id, who_, "").status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  auto h = engine_->History(a->person_id, who_);
+  ASSERT_TRUE(h.ok());
+  EXPECT_GE(h->size(), 3u);
+  uint64_t n = 0;
+  EXPECT_TRUE(engine_->store()->VerifyAuditChain(&n).ok());
+  EXPECT_FALSE(engine_->AuditForPerson(b->person_id)->empty());
+}
+
+}  // namespace
+}  // namespace empi
