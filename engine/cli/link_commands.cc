@@ -11,6 +11,7 @@
 #include "empi/status_macros.h"
 #include "engine/cli/command.h"
 #include "engine/cli/progress.h"
+#include "empi/engine.h"
 #include "engine/feed/feed_reader.h"
 #include "engine/linkage/linker.h"
 #include "fmt/format.h"
@@ -154,6 +155,8 @@ absl::Status RunLink(const LinkFlags& f) {
     progress.Update(stage, done, total);
   };
   EMPI_ASSIGN_OR_RETURN(LinkSummary s, LinkRecords(store.get(), std::move(records), options));
+  // Objections registered before these patients' records arrived.
+  EMPI_ASSIGN_OR_RETURN(uint64_t objections_applied, ApplyPendingObjections(store.get()));
   progress.Finish();
   double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
@@ -190,6 +193,7 @@ absl::Status RunLink(const LinkFlags& f) {
   o << fmt::format("  review pairs          {}\n", s.review_pairs);
   o << fmt::format("  new persons           {}\n", s.persons_new);
   o << fmt::format("  persons in database   {}\n", persons);
+  if (objections_applied) o << fmt::format("  pending objections applied {}\n", objections_applied);
   o << fmt::format("  records in database   {}\n", s.records_total);
   o << fmt::format("  wall time             {:.2f} s\n", wall);
   o << fmt::format("  records per second    {:.0f}\n", wall > 0 ? static_cast<double>(totals.rows) / wall : 0);
