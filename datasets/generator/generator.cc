@@ -708,6 +708,10 @@ class ChunkGenerator {
 
   // ------------------------------------------------------------ records
 
+  // The non-GP feeds `p` appears in: 0 to 5, about 2.3 on average and more
+  // with age, so that with the GP record and duplicate registrations a
+  // person has ~3.3 records (the regional brief: 3M adults, ~10M records).
+  // docs/generator.md lists the probabilities.
   std::vector<size_t> ChooseSources(const Person& p) {
     const SourceTables& st = Sources();
     const size_t h = st.num_gp;
@@ -729,10 +733,11 @@ class ChunkGenerator {
       default: local = kRwp; break;
     }
     for (int a = 0; a < kNumAcute; ++a) {
-      double prob = a == local ? 0.55 + 0.4 * f : 0.06 + 0.08 * f;
+      double prob = a == local ? 0.75 + 0.2 * f : 0.12 + 0.2 * f;
       if (rng_.Bernoulli(prob)) out.push_back(h + a);
     }
-    if (rng_.Bernoulli(p.home.region == Region::kCoventryWarwickshire ? 0.15 : 0.04)) {
+    if (rng_.Bernoulli(p.home.region == Region::kCoventryWarwickshire ? 0.15 + 0.15 * f
+                                                                     : 0.04 + 0.04 * f)) {
       out.push_back(h + kRyg);
     }
     int council = -1;
@@ -741,9 +746,9 @@ class ChunkGenerator {
     } else if (d.town == "Birmingham") {
       council = kBccSc;
     }
-    double sc = p.care_home ? 0.95 : age >= 80 ? 0.35 : age >= 65 ? 0.12 : 0.03;
+    double sc = p.care_home ? 0.95 : age >= 80 ? 0.5 : age >= 65 ? 0.2 : 0.05;
     if (council >= 0 && rng_.Bernoulli(sc)) out.push_back(h + council);
-    if (rng_.Bernoulli(p.care_home ? 0.7 : 0.2 + 0.5 * std::pow(f, 1.5))) out.push_back(h + kRya);
+    if (rng_.Bernoulli(p.care_home ? 0.8 : 0.35 + 0.55 * std::pow(f, 1.5))) out.push_back(h + kRya);
     while (out.size() > 5) out.erase(out.begin() + rng_.Below(out.size()));
     return out;
   }

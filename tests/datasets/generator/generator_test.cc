@@ -136,6 +136,39 @@ TEST(Generator, AgesAreAdultAndPyramidShaped) {
   EXPECT_GT(oldest, 0);
 }
 
+// The regional brief: about 3.3 contributor records per person (3M persons,
+// ~10M records); every person in exactly one GP feed plus 0 to 5 others,
+// older people in more.
+TEST(Generator, RecordsPerPersonMatchTheRegion) {
+  const auto& pop = Population();
+  std::map<std::string, SourceKind> kind;
+  for (const auto& s : GeneratorSources()) kind[s.code] = s.kind;
+  std::vector<std::set<std::string>> gp(pop.persons.size()), other(pop.persons.size());
+  for (const GeneratedRecord& r : pop.records) {
+    (kind.at(r.source) == SourceKind::kGp ? gp : other)[r.person].insert(r.source);
+  }
+  // Mean records per person by age band: 18-39, 40-64, 65-79, 80+.
+  double records[4] = {}, persons[4] = {};
+  std::vector<int> per_person(pop.persons.size());
+  for (const GeneratedRecord& r : pop.records) per_person[r.person]++;
+  for (uint64_t i = 0; i < pop.persons.size(); ++i) {
+    const TruePerson& p = pop.persons[i];
+    if (p.nhs_number.empty()) continue;  // junk: one record, no GP
+    EXPECT_EQ(gp[i].size(), 1u) << p.id;
+    EXPECT_LE(other[i].size(), 5u) << p.id;
+    int age = 2024 - std::stoi(p.date_of_birth.substr(0, 4));
+    int band = age < 40 ? 0 : age < 65 ? 1 : age < 80 ? 2 : 3;
+    records[band] += per_person[i];
+    persons[band] += 1;
+  }
+  const double mean = static_cast<double>(pop.records.size()) / pop.persons.size();
+  EXPECT_GE(mean, 3.2);
+  EXPECT_LE(mean, 3.4);
+  for (int b = 1; b < 4; ++b) {
+    EXPECT_GT(records[b] / persons[b], records[b - 1] / persons[b - 1] + 0.2) << "band " << b;
+  }
+}
+
 TEST(Generator, NamesHaveLongTailAndDiversity) {
   std::map<std::string, int> surnames;
   int middle = 0, accented = 0, total = 0;
