@@ -12,9 +12,12 @@
 #include "index/store.h"
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstring>
 #include <deque>
+#include <filesystem>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
@@ -23,7 +26,10 @@
 #include "rocksdb/convenience.h"
 #include "rocksdb/filter_policy.h"
 #include "rocksdb/slice_transform.h"
+#include "rocksdb/sst_file_writer.h"
 #include "rocksdb/table.h"
+#include "tbb/parallel_for.h"
+#include "tbb/parallel_sort.h"
 
 namespace empi::index {
 namespace {
@@ -56,6 +62,10 @@ std::string RecordName(std::string_view record_key) {
   if (!SplitRecordKey(record_key, &source, &id)) return "(malformed record key)";
   return absl::StrCat(A(source), "/", A(id));
 }
+
+// Where BulkIngest writes its SST files before moving them into the
+// database: inside the database directory, so that the move is a hard link.
+std::string BulkDir(const std::string& db_path) { return db_path + "/bulk_ingest.tmp"; }
 
 int64_t NowMicros() {
   return std::chrono::duration_cast<std::chrono::microseconds>(
@@ -278,6 +288,7 @@ class Store::Impl {
   }
 
   absl::Status VerifyAuditChain(uint64_t* events_checked) const;
+  absl::Status BulkIngest(const std::vector<ChangeSet>& sets, BulkIngestStats* stats);
 
   rocksdb::ColumnFamilyHandle* handle(Cf cf) const { return handles_[static_cast<size_t>(cf)]; }
 
@@ -294,6 +305,8 @@ class Store::Impl {
   // For replaying change sets: real handles by real id, and by logical id.
   std::vector<rocksdb::ColumnFamilyHandle*> by_real_id_, by_logical_id_;
   bool logical_ids_match_ = true;  // real id == Cf + 1 for every family
+  // Cf index (or -1) by column family id, for real and logical handles.
+  std::vector<int> cf_of_real_id_, cf_of_logical_id_;
 
   absl::Mutex mu_;
   std::deque<Writer*> writers_ ABSL_GUARDED_BY(mu_);
@@ -401,7 +414,18 @@ absl::Status Store::Impl::Open(const std::string& path, const StoreOptions& opti
     if (by_real_id_.size() <= id) by_real_id_.resize(id + 1, nullptr);
     by_real_id_[id] = handles_[i];
     by_logical_id_[i + 1] = handles_[i];
+    if (cf_of_real_id_.size() <= id) cf_of_real_id_.resize(id + 1, -1);
+    cf_of_real_id_[id] = i;
+    cf_of_logical_id_.resize(kNumCfs + 1, -1);
+    cf_of_logical_id_[i + 1] = i;
     if (id != static_cast<uint32_t>(i) + 1) logical_ids_match_ = false;
+  }
+
+  // SST files of a bulk ingestion that a crash interrupted were never part
+  // of the database.
+  if (!options.read_only) {
+    std::error_code ignored;
+    std::filesystem::remove_all(BulkDir(path), ignored);
   }
 
   // Format version: written on creation, checked on every later open.
@@ -628,6 +652,236 @@ absl::Status Store::Impl::VerifyAuditChain(uint64_t* events_checked) const {
 }
 
 // ---------------------------------------------------------------------------
+// Bulk ingestion
+//
+// Two passes over the change sets' batches (count, then fill) give each
+// column family one exactly sized array of 16-byte entries pointing into the
+// batches; each array is sorted (ties in application order), superseded
+// duplicates are dropped, and the array is cut into disjoint key ranges, one
+// SST file each, written in parallel. Because the files of a family do not
+// overlap, RocksDB places each at the lowest level it fits, which in a fresh
+// store is the bottom level: the loaded data is never compacted again.
+
+namespace {
+
+// One put: its key as it lies in its change set's batch. In WriteBatch's
+// record layout the value follows the key as varint32 length + bytes;
+// BulkCollector checks that for every put, so the value need not be stored.
+struct BulkEntry {
+  const char* key;
+  uint32_t key_size;
+  uint32_t set;  // index of the change set; with `key`, the order of application
+};
+
+const char* DecodeVarint32(const char* p, uint32_t* v) {
+  uint32_t result = 0;
+  for (int shift = 0; shift <= 28; shift += 7) {
+    const uint32_t byte = static_cast<unsigned char>(*p++);
+    result |= (byte & 0x7F) << shift;
+    if ((byte & 0x80) == 0) {
+      *v = result;
+      return p;
+    }
+  }
+  return nullptr;
+}
+
+rocksdb::Slice BulkKey(const BulkEntry& e) { return rocksdb::Slice(e.key, e.key_size); }
+
+rocksdb::Slice BulkValue(const BulkEntry& e) {
+  uint32_t size = 0;
+  const char* p = DecodeVarint32(e.key + e.key_size, &size);
+  return rocksdb::Slice(p, size);
+}
+
+// Key order; equal keys in the order they were put.
+bool BulkLess(const BulkEntry& a, const BulkEntry& b) {
+  const int c = BulkKey(a).compare(BulkKey(b));
+  if (c != 0) return c < 0;
+  if (a.set != b.set) return a.set < b.set;
+  return a.key < b.key;  // one batch is one contiguous buffer
+}
+
+// Counts (out == nullptr) or records the puts of one change set per family,
+// refusing everything BulkIngest does not take.
+class BulkCollector : public rocksdb::WriteBatch::Handler {
+ public:
+  BulkCollector(const std::vector<int>* cf_of_id, uint32_t set, std::array<size_t, kNumCfs>* counts,
+                std::array<BulkEntry*, kNumCfs>* out)
+      : cf_of_id_(cf_of_id), set_(set), counts_(counts), out_(out) {}
+
+  rocksdb::Status PutCF(uint32_t id, const rocksdb::Slice& k, const rocksdb::Slice& v) override {
+    const int cf = id < cf_of_id_->size() ? (*cf_of_id_)[id] : -1;
+    if (cf < 0) return rocksdb::Status::InvalidArgument(absl::StrCat("unknown column family id ", id));
+    if (cf == static_cast<int>(Cf::kAudit)) {
+      return rocksdb::Status::InvalidArgument("the audit trail is written by Commit() only");
+    }
+    const std::string_view key = k.ToStringView();
+    if (cf == static_cast<int>(Cf::kMeta) &&
+        (key == kMetaNextPersonId || key == kMetaAuditHead || key == kMetaFormatVersion)) {
+      return rocksdb::Status::InvalidArgument(absl::StrCat("meta ", A(key), " is written by Commit() only"));
+    }
+    if (k.size() > UINT32_MAX) return rocksdb::Status::InvalidArgument("key longer than 4 GiB");
+    if (out_ == nullptr) {
+      ++(*counts_)[static_cast<size_t>(cf)];
+      return rocksdb::Status::OK();
+    }
+    BulkEntry e{k.data(), static_cast<uint32_t>(k.size()), set_};
+    const rocksdb::Slice value = BulkValue(e);
+    if (value.data() != v.data() || value.size() != v.size()) {
+      return rocksdb::Status::NotSupported("unexpected WriteBatch record layout");
+    }
+    *(*out_)[static_cast<size_t>(cf)]++ = e;
+    return rocksdb::Status::OK();
+  }
+  rocksdb::Status DeleteCF(uint32_t, const rocksdb::Slice&) override { return PutsOnly(); }
+  rocksdb::Status SingleDeleteCF(uint32_t, const rocksdb::Slice&) override { return PutsOnly(); }
+  rocksdb::Status DeleteRangeCF(uint32_t, const rocksdb::Slice&, const rocksdb::Slice&) override {
+    return PutsOnly();
+  }
+  rocksdb::Status MergeCF(uint32_t, const rocksdb::Slice&, const rocksdb::Slice&) override { return PutsOnly(); }
+  void LogData(const rocksdb::Slice&) override {}
+
+ private:
+  static rocksdb::Status PutsOnly() {
+    return rocksdb::Status::InvalidArgument("bulk ingest takes puts only; apply deletes with Commit()");
+  }
+  const std::vector<int>* cf_of_id_;
+  uint32_t set_;
+  std::array<size_t, kNumCfs>* counts_;
+  std::array<BulkEntry*, kNumCfs>* out_;
+};
+
+// Target size of one bulk SST file (keys + values, before compression):
+// large enough to keep the file count low, small enough that the biggest
+// families split into pieces both cores can write at once.
+constexpr uint64_t kBulkFileBytes = 128 << 20;
+
+}  // namespace
+
+absl::Status Store::Impl::BulkIngest(const std::vector<ChangeSet>& sets, BulkIngestStats* stats) {
+  if (options_.read_only) return absl::FailedPreconditionError("store is open read-only");
+  if (sets.size() > UINT32_MAX) return absl::InvalidArgumentError("bulk ingest: too many change sets");
+  for (size_t i = 0; i < sets.size(); ++i) {
+    if (sets[i].allocated_person_ids_) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "bulk ingest: change set ", i, " allocated person ids; commit the counter with Commit() first"));
+    }
+  }
+  const size_t n = sets.size();
+  auto ids_of = [&](size_t i) { return sets[i].cfs_.empty() ? &cf_of_logical_id_ : &cf_of_real_id_; };
+  std::vector<rocksdb::Status> errors(n);
+  auto first_error = [&]() -> absl::Status {
+    for (size_t i = 0; i < n; ++i) {
+      if (!errors[i].ok()) return FromRocks(errors[i], absl::StrCat("bulk ingest: change set ", i));
+    }
+    return absl::OkStatus();
+  };
+
+  // Pass 1 counts and validates; pass 2 fills exactly sized arrays.
+  std::vector<std::array<size_t, kNumCfs>> offsets(n);
+  tbb::parallel_for(size_t{0}, n, [&](size_t i) {
+    offsets[i].fill(0);
+    BulkCollector count(ids_of(i), static_cast<uint32_t>(i), &offsets[i], nullptr);
+    errors[i] = sets[i].batch_.Iterate(&count);
+  });
+  EMPI_RETURN_IF_ERROR(first_error());
+  std::array<std::vector<BulkEntry>, kNumCfs> entries;
+  for (size_t cf = 0; cf < kNumCfs; ++cf) {
+    size_t total = 0;
+    for (size_t i = 0; i < n; ++i) total += std::exchange(offsets[i][cf], total);
+    entries[cf].resize(total);
+  }
+  tbb::parallel_for(size_t{0}, n, [&](size_t i) {
+    std::array<BulkEntry*, kNumCfs> out;
+    for (size_t cf = 0; cf < kNumCfs; ++cf) out[cf] = entries[cf].data() + offsets[i][cf];
+    BulkCollector fill(ids_of(i), static_cast<uint32_t>(i), nullptr, &out);
+    errors[i] = sets[i].batch_.Iterate(&fill);
+  });
+  EMPI_RETURN_IF_ERROR(first_error());
+  offsets = {};
+
+  // Sort, keep the last put of each key, and cut into files.
+  struct FileTask {
+    size_t cf, begin, end;
+    std::string path;
+  };
+  std::vector<FileTask> tasks;
+  BulkIngestStats totals;
+  const std::string dir = BulkDir(db_->GetName());
+  for (size_t cf = 0; cf < kNumCfs; ++cf) {
+    std::vector<BulkEntry>& v = entries[cf];
+    if (v.empty()) continue;
+    totals.puts += v.size();
+    tbb::parallel_sort(v.begin(), v.end(), BulkLess);
+    size_t kept = 0;
+    uint64_t bytes = 0;
+    for (size_t r = 0; r < v.size(); ++r) {
+      if (r + 1 < v.size() && BulkKey(v[r]) == BulkKey(v[r + 1])) continue;
+      v[kept++] = v[r];
+      bytes += v[r].key_size + BulkValue(v[r]).size();
+    }
+    v.resize(kept);
+    totals.keys += kept;
+    totals.bytes += bytes;
+    const size_t files = static_cast<size_t>(std::clamp<uint64_t>(bytes / kBulkFileBytes, 1, kept));
+    for (size_t f = 0; f < files; ++f) {
+      tasks.push_back({cf, kept * f / files, kept * (f + 1) / files,
+                       absl::StrCat(dir, "/", A(CfName(static_cast<Cf>(cf))), "-", f, ".sst")});
+    }
+  }
+  totals.files = tasks.size();
+  if (stats != nullptr) *stats = totals;
+  if (tasks.empty()) return absl::OkStatus();
+
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return absl::InternalError(absl::StrCat("bulk ingest: creating ", dir, ": ", ec.message()));
+  struct RemoveDir {
+    const std::string& dir;
+    ~RemoveDir() {
+      std::error_code ignored;
+      std::filesystem::remove_all(dir, ignored);
+    }
+  } remove_dir{dir};
+
+  std::vector<rocksdb::Status> file_errors(tasks.size());
+  tbb::parallel_for(size_t{0}, tasks.size(), [&](size_t t) {
+    const FileTask& task = tasks[t];
+    rocksdb::ColumnFamilyHandle* h = handle(static_cast<Cf>(task.cf));
+    rocksdb::SstFileWriter writer(rocksdb::EnvOptions(), db_->GetOptions(h), h,
+                                  /*invalidate_page_cache=*/false);
+    rocksdb::Status s = writer.Open(task.path);
+    for (size_t k = task.begin; s.ok() && k < task.end; ++k) {
+      const BulkEntry& e = entries[task.cf][k];
+      s = writer.Put(BulkKey(e), BulkValue(e));
+    }
+    if (s.ok()) s = writer.Finish();
+    file_errors[t] = s;
+  });
+  for (size_t t = 0; t < tasks.size(); ++t) {
+    EMPI_RETURN_IF_ERROR(FromRocks(file_errors[t], absl::StrCat("bulk ingest: writing ", tasks[t].path)));
+  }
+  entries = {};
+
+  std::vector<rocksdb::IngestExternalFileArg> args;
+  for (const FileTask& task : tasks) {
+    rocksdb::ColumnFamilyHandle* h = handle(static_cast<Cf>(task.cf));
+    if (args.empty() || args.back().column_family != h) {
+      args.emplace_back();
+      args.back().column_family = h;
+      args.back().options.move_files = true;
+      // The store is only read by RocksDB 7.8 or later: no need to rewrite
+      // the sequence number into each file.
+      args.back().options.write_global_seqno = false;
+    }
+    args.back().external_files.push_back(task.path);
+  }
+  return FromRocks(db_->IngestExternalFiles(args), "bulk ingest");
+}
+
+// ---------------------------------------------------------------------------
 // Store
 
 Store::Store(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -647,6 +901,10 @@ ChangeSet Store::NewChangeSet() const {
 
 absl::Status Store::Commit(ChangeSet* changes, const AuditEvent* event, bool sync, uint64_t* sequence) {
   return impl_->Commit(changes, event, sync, sequence);
+}
+
+absl::Status Store::BulkIngest(const std::vector<ChangeSet>& sets, BulkIngestStats* stats) {
+  return impl_->BulkIngest(sets, stats);
 }
 
 uint64_t Store::AllocatePersonIds(uint64_t n, ChangeSet* changes) {
