@@ -226,10 +226,20 @@ class EngineImpl final : public Engine {
 
   absl::StatusOr<std::vector<HistoryEntry>> History(uint64_t person, const Requester& who) override {
     std::vector<HistoryEntry> out;
-    EMPI_RETURN_IF_ERROR(store_->ForEachHistory(person, [&](uint64_t seq, std::string_view json) {
-      out.push_back({seq, std::string(json)});
-      return true;
-    }));
+    {
+      SnapshotHolder snap(store_.get());
+      EMPI_RETURN_IF_ERROR(store_->ForEachHistory(
+          person,
+          [&](uint64_t seq, std::string_view json) {
+            out.push_back({seq, std::string(json)});
+            return true;
+          },
+          snap.get()));
+    }
+    index::AuditEvent ev = MakeEvent(who, "history");
+    ev.persons = {person};
+    ev.outcome = absl::StrCat("ok: ", out.size(), " events");
+    EMPI_RETURN_IF_ERROR(CommitAudit(ev));
     return out;
   }
 
@@ -420,10 +430,16 @@ class EngineImpl final : public Engine {
   }
 
  private:
-  // Commits an audit event alone (the audit record of a read).
+  // Appends the audit event of a read (which changes nothing else). It is
+  // written to the WAL and visible before the answer is returned, so it
+  // survives a process crash, but it is not synced on its own: a machine
+  // crash may lose the last read events, never a change's. The next synced
+  // change (ingest, objection, steward action) makes them durable too, and
+  // the chain on disk is always a verifying prefix. Concurrent readers'
+  // events share one write through the store's group commit.
   absl::Status CommitAudit(const index::AuditEvent& ev) {
     index::ChangeSet none = store_->NewChangeSet();
-    return store_->Commit(&none, &ev, options_.sync);
+    return store_->Commit(&none, &ev, /*sync=*/false);
   }
 
   // Makes everything committed so far durable; runs outside write_mu_ so
@@ -434,6 +450,9 @@ class EngineImpl final : public Engine {
     if (!s.ok()) return absl::UnavailableError(absl::StrCat("sync of the write-ahead log failed: ", s.ToString()));
     return absl::OkStatus();
   }
+
+  // options.today (parsed once), or today's UTC date.
+  int32_t Today() const { return fixed_today_ != 0 ? fixed_today_ : TodayYmd(""); }
 
   PreparedRecord Prepare(const Record& r) const {
     PreparedRecord p = PrepareRecord(r, conventions_);
@@ -485,7 +504,7 @@ class EngineImpl final : public Engine {
       res.scope_reason = "not registered with a GP practice of the region";
     } else if (dob == 0) {
       res.scope_reason = "date of birth unknown";
-    } else if (TodayYmd(options_.today) - dob < 180000) {
+    } else if (Today() - dob < 180000) {
       res.scope_reason = "aged under 18";
     } else {
       res.in_scope = true;
@@ -982,6 +1001,7 @@ class EngineImpl final : public Engine {
   const FieldConventions conventions_;
   const ContributorRegister register_;
   const BlockingRules rules_;
+  const int32_t fixed_today_ = options_.today.empty() ? 0 : TodayYmd(options_.today);
   absl::Mutex write_mu_;
 };
 
