@@ -77,9 +77,16 @@ const std::array<Comparison, kNumComparisons>& Comparisons() {
         {"year one apart"},
         {"else"}}},
       {"postcode",
-       {{"null", true}, {"unit"}, {"sector"}, {"district"}, {"area"}, {"else"}}},
+       {{"null", true},
+        {"same address"},
+        {"postcode unit, address jaro_winkler >= 0.90"},
+        {"postcode unit"},
+        {"address jaro_winkler >= 0.90, postcode district equal or missing"},
+        {"postcode sector"},
+        {"postcode district"},
+        {"postcode area"},
+        {"else"}}},
       {"sex", {{"null", true}, {"equal"}, {"different"}}},
-      {"address", {{"null", true}, {"exact"}, {"jaro_winkler >= 0.90"}, {"else"}}},
   }};
   return kComparisons;
 }
@@ -139,24 +146,29 @@ int CompareDob(int32_t a, int32_t b) {
   return 5;
 }
 
-int ComparePostcode(const PreparedRecord& a, const PreparedRecord& b) {
-  if (a.postcode_unit.empty() || b.postcode_unit.empty()) return 0;
-  if (a.postcode_unit == b.postcode_unit) return 1;
-  if (a.postcode_sector != 0 && a.postcode_sector == b.postcode_sector) return 2;
-  if (a.postcode_district != 0 && a.postcode_district == b.postcode_district) return 3;
-  if (a.postcode_area != 0 && a.postcode_area == b.postcode_area) return 4;
-  return 5;
-}
-
 int CompareSex(uint8_t a, uint8_t b) {
   if (a == kSexUnknown || b == kSexUnknown) return 0;
   return a == b ? 1 : 2;
 }
 
-int CompareAddress(const PreparedRecord& a, const PreparedRecord& b) {
-  if (a.address.empty() || b.address.empty()) return 0;
-  if (a.address == b.address) return 1;
-  return JaroWinkler(a.address, b.address) >= 0.90 ? 2 : 3;
+int ComparePostcode(const PreparedRecord& a, const PreparedRecord& b) {
+  const bool address = !a.address.empty() && !b.address.empty();
+  const bool postcode = !a.postcode_unit.empty() && !b.postcode_unit.empty();
+  if (!address && !postcode) return 0;
+  if (address && a.address == b.address) return 1;
+  const bool unit = postcode && a.postcode_unit == b.postcode_unit;
+  // Addresses are long strings: compare them only where the postcodes leave
+  // the question open (same unit, same or unknown district).
+  auto similar = [&] { return address && JaroWinkler(a.address, b.address) >= 0.90; };
+  if (unit) return similar() ? 2 : 3;
+  bool district_open = a.postcode_district == 0 || b.postcode_district == 0 ||
+                       a.postcode_district == b.postcode_district;
+  if (district_open && similar()) return 4;
+  if (!postcode) return address ? 8 : 0;
+  if (a.postcode_sector != 0 && a.postcode_sector == b.postcode_sector) return 5;
+  if (a.postcode_district != 0 && a.postcode_district == b.postcode_district) return 6;
+  if (a.postcode_area != 0 && a.postcode_area == b.postcode_area) return 7;
+  return 8;
 }
 
 uint32_t ComparePair(const PreparedRecord& a, const PreparedRecord& b) {
@@ -167,7 +179,6 @@ uint32_t ComparePair(const PreparedRecord& a, const PreparedRecord& b) {
   p |= static_cast<uint32_t>(CompareDob(a.dob, b.dob)) << (4 * kDateOfBirth);
   p |= static_cast<uint32_t>(ComparePostcode(a, b)) << (4 * kPostcode);
   p |= static_cast<uint32_t>(CompareSex(a.sex, b.sex)) << (4 * kSex);
-  p |= static_cast<uint32_t>(CompareAddress(a, b)) << (4 * kAddress);
   return p;
 }
 

@@ -34,10 +34,13 @@ enum ComparisonId : int {
   kFamilyName = 1,
   kGivenNames = 2,
   kDateOfBirth = 3,
+  // Postcode and address together: they are strongly correlated (the same
+  // address almost always has the same postcode), so as two comparisons
+  // their weights would count one household twice. Address alone decides
+  // where there is no postcode (FEBRL-style data, missing postcodes).
   kPostcode = 4,
   kSex = 5,
-  kAddress = 6,
-  kNumComparisons = 7,
+  kNumComparisons = 6,
 };
 
 struct ComparisonLevel {
@@ -68,9 +71,9 @@ int CompareNhs(const PreparedRecord& a, const PreparedRecord& b);
 int CompareFamily(const PreparedRecord& a, const PreparedRecord& b);
 int CompareGiven(const PreparedRecord& a, const PreparedRecord& b);
 int CompareDob(int32_t a, int32_t b);
-int ComparePostcode(const PreparedRecord& a, const PreparedRecord& b);
 int CompareSex(uint8_t a, uint8_t b);
-int CompareAddress(const PreparedRecord& a, const PreparedRecord& b);
+// Postcode refined by the address: "same address" down to "postcode area".
+int ComparePostcode(const PreparedRecord& a, const PreparedRecord& b);
 
 // Level indices referred to by name elsewhere (clustering rules, tests).
 inline constexpr int kNhsExact = 1, kNhsNear = 2, kNhsDifferent = 3;

@@ -80,7 +80,6 @@ void Model::Refresh() {
   prior_weight_ = std::log2(lambda_ / (1 - lambda_));
   for (int c = 0; c < kNumComparisons; ++c) {
     level_weight_[c].fill(0);
-    if (c == kAddress && !settings_.compare_address) continue;
     for (size_t l = 1; l < m[c].size(); ++l) {
       level_weight_[c][l] = std::log2(Clamp(m[c][l]) / Clamp(u[c][l]));
     }
@@ -165,7 +164,6 @@ nlohmann::json Model::ToJson() const {
       {"link_threshold", settings_.link_threshold},
       {"review_threshold", settings_.review_threshold},
       {"term_frequency_adjustments", settings_.term_frequency_adjustments},
-      {"compare_address", settings_.compare_address},
       {"seed", settings_.seed},
       {"comparisons", comps},
       {"term_frequencies", {{"family_name", family_tf.ToJson()}, {"given_names", given_tf.ToJson()}}},
@@ -181,7 +179,6 @@ absl::StatusOr<Model> Model::FromJson(const nlohmann::json& j) {
     s.link_threshold = j.at("link_threshold").get<double>();
     s.review_threshold = j.at("review_threshold").get<double>();
     s.term_frequency_adjustments = j.value("term_frequency_adjustments", true);
-    s.compare_address = j.value("compare_address", true);
     s.seed = j.value("seed", uint64_t{42});
     if (!(s.review_threshold > 0 && s.review_threshold <= s.link_threshold && s.link_threshold < 1)) {
       return absl::InvalidArgumentError(

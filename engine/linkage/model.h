@@ -43,7 +43,6 @@ struct ModelSettings {
   // Pairs at or above this (and below link_threshold) go to human review.
   double review_threshold = 0.5;  // Default: 0.5
   bool term_frequency_adjustments = true;  // Default: true
-  bool compare_address = true;  // Default: true
   // Performance / training
   uint64_t seed = 42;                     // Default: 42
   uint64_t u_sample_pairs = 2'000'000;    // Default: 2 million random pairs

@@ -76,7 +76,7 @@ namespace {
 std::vector<int> FieldsOfRule(const std::string& name) {
   if (name == "nhs_number") return {kNhsNumber};
   if (name == "dob_family_phonetic") return {kDateOfBirth, kFamilyName};
-  if (name == "dob_postcode") return {kDateOfBirth, kPostcode, kAddress};
+  if (name == "dob_postcode") return {kDateOfBirth, kPostcode};
   if (name == "names_phonetic_birth_year") return {kGivenNames, kFamilyName, kDateOfBirth};
   if (name == "names_phonetic_postcode_sector") return {kGivenNames, kFamilyName, kPostcode};
   if (name == "dob_given_phonetic") return {kDateOfBirth, kGivenNames};
@@ -126,7 +126,6 @@ absl::Status Train(const std::vector<PreparedRecord>& records, const std::vector
     bool active[kNumComparisons];
     for (bool& a : active) a = true;
     for (int k : FieldsOfRule(rules.rules()[r].name)) active[k] = false;
-    if (!settings.compare_address) active[kAddress] = false;
     absl::flat_hash_map<uint32_t, double> h;
     for (const CandidatePair& c : candidates) {
       if (keys[c.a][r] != 0 && keys[c.a][r] == keys[c.b][r]) h[c.pattern] += 1;
@@ -187,7 +186,7 @@ absl::Status Train(const std::vector<PreparedRecord>& records, const std::vector
   Histogram sorted_hist(hist.begin(), hist.end());
   std::sort(sorted_hist.begin(), sorted_hist.end());
   bool active[kNumComparisons];
-  for (int k = 0; k < kNumComparisons; ++k) active[k] = k != kAddress || settings.compare_address;
+  for (bool& a : active) a = true;
   double lambda = 0.3;
   for (int it = 0; it < settings.em_max_iterations; ++it) {
     double matches = 0, all = 0;

@@ -143,7 +143,7 @@ TEST_F(LinkCliTest, LinkExportExplainStats) {
   ASSERT_GE(prow.size(), 2u) << "no pairs exported";
   EXPECT_THAT(prow[0], HasSubstr("match_weight,match_probability"));
   for (const char* g : {"gamma_nhs_number", "gamma_family_name", "gamma_given_names", "gamma_date_of_birth",
-                        "gamma_postcode", "gamma_sex", "gamma_address"}) {
+                        "gamma_postcode", "gamma_sex"}) {
     EXPECT_THAT(prow[0], HasSubstr(g));
   }
 

@@ -124,25 +124,33 @@ inline int RefDob(int32_t x, int32_t y) {
   return 5;
 }
 
-inline int RefPostcode(const PreparedRecord& a, const PreparedRecord& b) {
-  if (a.postcode_unit.empty() || b.postcode_unit.empty()) return 0;
-  if (a.postcode_unit == b.postcode_unit) return 1;
-  if (a.postcode_sector != 0 && a.postcode_sector == b.postcode_sector) return 2;
-  if (a.postcode_district != 0 && a.postcode_district == b.postcode_district) return 3;
-  if (a.postcode_area != 0 && a.postcode_area == b.postcode_area) return 4;
-  return 5;
-}
-
 inline int RefSex(uint8_t a, uint8_t b) {
   if (a == kSexUnknown || b == kSexUnknown) return 0;
   return a == b ? 1 : 2;
 }
 
-inline int RefAddress(const PreparedRecord& a, const PreparedRecord& b) {
-  if (a.address.empty() || b.address.empty()) return 0;
-  if (a.address == b.address) return 1;
-  if (JaroWinkler(a.address, b.address) >= 0.90) return 2;
-  return 3;
+// Written from the level labels: every condition evaluated, then the first
+// that holds wins.
+inline int RefPostcode(const PreparedRecord& a, const PreparedRecord& b) {
+  bool have_address = !a.address.empty() && !b.address.empty();
+  bool have_postcode = !a.postcode_unit.empty() && !b.postcode_unit.empty();
+  bool same_address = have_address && a.address == b.address;
+  bool similar = have_address && JaroWinkler(a.address, b.address) >= 0.90;
+  bool unit = have_postcode && a.postcode_unit == b.postcode_unit;
+  bool district_equal_or_missing = a.postcode_district == 0 || b.postcode_district == 0 ||
+                                   a.postcode_district == b.postcode_district;
+  bool sector = have_postcode && a.postcode_sector != 0 && a.postcode_sector == b.postcode_sector;
+  bool district = have_postcode && a.postcode_district != 0 && a.postcode_district == b.postcode_district;
+  bool area = have_postcode && a.postcode_area != 0 && a.postcode_area == b.postcode_area;
+  if (!have_address && !have_postcode) return 0;
+  if (same_address) return 1;
+  if (unit && similar) return 2;
+  if (unit) return 3;
+  if (similar && district_equal_or_missing) return 4;
+  if (sector) return 5;
+  if (district) return 6;
+  if (area) return 7;
+  return 8;
 }
 
 inline uint32_t ReferencePattern(const PreparedRecord& a, const PreparedRecord& b) {
@@ -151,9 +159,8 @@ inline uint32_t ReferencePattern(const PreparedRecord& a, const PreparedRecord& 
   p = WithGamma(p, kFamilyName, RefFamily(a, b));
   p = WithGamma(p, kGivenNames, RefGiven(a, b));
   p = WithGamma(p, kDateOfBirth, RefDob(a.dob, b.dob));
-  p = WithGamma(p, kPostcode, RefPostcode(a, b));
   p = WithGamma(p, kSex, RefSex(a.sex, b.sex));
-  p = WithGamma(p, kAddress, RefAddress(a, b));
+  p = WithGamma(p, kPostcode, RefPostcode(a, b));
   return p;
 }
 

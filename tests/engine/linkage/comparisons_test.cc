@@ -128,19 +128,27 @@ TEST(ComparisonsTest, DateLevels) {
   EXPECT_EQ(Level({.dob = "1984-03-07"}, {.dob = "1900-01-01"}, kDateOfBirth), 0);  // placeholder
 }
 
-TEST(ComparisonsTest, PostcodeSexAddressLevels) {
+TEST(ComparisonsTest, AddressAndSexLevels) {
   EXPECT_EQ(Level({.postcode = "CV1 2AB"}, {.postcode = ""}, kPostcode), 0);
-  EXPECT_EQ(Level({.postcode = "CV1 2AB"}, {.postcode = "cv12ab"}, kPostcode), 1);
-  EXPECT_EQ(Level({.postcode = "CV1 2AB"}, {.postcode = "CV1 2AD"}, kPostcode), 2);
-  EXPECT_EQ(Level({.postcode = "CV1 2AB"}, {.postcode = "CV1 3XY"}, kPostcode), 3);
-  EXPECT_EQ(Level({.postcode = "CV1 2AB"}, {.postcode = "CV2 1AA"}, kPostcode), 4);
-  EXPECT_EQ(Level({.postcode = "CV1 2AB"}, {.postcode = "B1 1AA"}, kPostcode), 5);
+  EXPECT_EQ(Level({.postcode = "CV1 2AB", .address = "12 High Street"},
+                  {.postcode = "CV9 9ZZ", .address = "12, HIGH STREET"}, kPostcode), 1);  // same address
+  EXPECT_EQ(Level({.postcode = "CV1 2AB", .address = "12 High Street"},
+                  {.postcode = "cv12ab", .address = "12 High Stret"}, kPostcode), 2);
+  EXPECT_EQ(Level({.postcode = "CV1 2AB"}, {.postcode = "cv12ab"}, kPostcode), 3);
+  EXPECT_EQ(Level({.postcode = "CV1 2AB", .address = "12 High Street"},
+                  {.postcode = "CV1 2AD", .address = "12 High Stret"}, kPostcode), 4);
+  EXPECT_EQ(Level({.address = "12 High Street"}, {.address = "12 High Stret"}, kPostcode), 4);
+  EXPECT_EQ(Level({.postcode = "CV1 2AB"}, {.postcode = "CV1 2AD"}, kPostcode), 5);
+  EXPECT_EQ(Level({.postcode = "CV1 2AB"}, {.postcode = "CV1 3XY"}, kPostcode), 6);
+  EXPECT_EQ(Level({.postcode = "CV1 2AB"}, {.postcode = "CV2 1AA"}, kPostcode), 7);
+  EXPECT_EQ(Level({.postcode = "CV1 2AB"}, {.postcode = "B1 1AA"}, kPostcode), 8);
+  EXPECT_EQ(Level({.address = "12 High Street"}, {.address = "3 Mill Road"}, kPostcode), 8);
+  // A similar address in another district is not taken as evidence.
+  EXPECT_EQ(Level({.postcode = "CV1 2AB", .address = "12 High Street"},
+                  {.postcode = "B1 1AA", .address = "12 High Stret"}, kPostcode), 8);
   EXPECT_EQ(Level({.sex = "M"}, {.sex = "male"}, kSex), 1);
   EXPECT_EQ(Level({.sex = "M"}, {.sex = "F"}, kSex), 2);
   EXPECT_EQ(Level({.sex = "M"}, {.sex = "U"}, kSex), 0);
-  EXPECT_EQ(Level({.address = "12 High Street"}, {.address = "12, HIGH STREET"}, kAddress), 1);
-  EXPECT_EQ(Level({.address = "12 High Street"}, {.address = "12 High Stret"}, kAddress), 2);
-  EXPECT_EQ(Level({.address = "12 High Street"}, {.address = "3 Mill Road"}, kAddress), 3);
 }
 
 // Found by the random twin test: a record whose family and given names are
