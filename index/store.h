@@ -240,7 +240,7 @@ class Store {
   //
   // Much faster than Commit() for millions of keys (no WAL, no memtable, no
   // compaction of the loaded data when it lands below existing data), at the
-  // cost of holding every set's batch plus 16 bytes per put in memory.
+  // cost of holding every set's batch plus 24 bytes per put in memory.
   //
   // Returns InvalidArgument, writing nothing, if a set holds anything but
   // puts (deletes, merges), writes the audit family or the store's own meta

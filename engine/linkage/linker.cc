@@ -325,7 +325,15 @@ absl::StatusOr<LinkSummary> LinkRecords(index::Store* store, std::vector<Record>
     header.PutReview(work[rp.a].record.Key(), work[rp.b].record.Key(),
                      {rp.match_weight, Model::Probability(rp.match_weight), rp.reason});
   }
-  EMPI_RETURN_IF_ERROR(store->Commit(&header, nullptr, false));
+  // Large runs bulk-load the per-person batches (Store::BulkIngest: sorted
+  // SST files, one atomic ingestion) instead of committing each. The header,
+  // with the person-id counter, is then synced first, so that ids used by
+  // ingested persons are never handed out again after a crash; a crash
+  // before the ingestion leaves none of the bulk data (see
+  // docs/format/store.md, "Bulk ingestion").
+  constexpr size_t kBulkIngestRecords = 100000;
+  const bool bulk = n_incoming >= kBulkIngestRecords;
+  EMPI_RETURN_IF_ERROR(store->Commit(&header, nullptr, /*sync=*/bulk));
 
   // Incoming records ordered by person, so each batch holds whole persons.
   std::vector<uint32_t> order;
@@ -351,6 +359,7 @@ absl::StatusOr<LinkSummary> LinkRecords(index::Store* store, std::vector<Record>
   std::mutex mu;
   absl::Status write_error;
   std::atomic<uint64_t> written{0};
+  std::vector<index::ChangeSet> bulk_sets(bulk ? chunks.size() : 0);
   tbb::parallel_for(size_t{0}, chunks.size(), [&](size_t c) {
     index::ChangeSet cs = store->NewChangeSet();
     uint64_t last_person = 0;
@@ -372,14 +381,22 @@ absl::StatusOr<LinkSummary> LinkRecords(index::Store* store, std::vector<Record>
       }
       last_person = pid;
     }
+    written += chunks[c].second - chunks[c].first;
+    if (bulk) {
+      bulk_sets[c] = std::move(cs);
+      return;
+    }
     absl::Status s = store->Commit(&cs, nullptr, false);
     if (!s.ok()) {
       std::lock_guard<std::mutex> lock(mu);
       write_error = s;
     }
-    written += chunks[c].second - chunks[c].first;
   });
   EMPI_RETURN_IF_ERROR(write_error);
+  if (bulk) {
+    EMPI_RETURN_IF_ERROR(store->BulkIngest(bulk_sets));
+    bulk_sets = {};
+  }
   progress("write", written.load(), n_incoming);
 
   // Persons emptied by updated records are removed, unless they still hold
