@@ -359,43 +359,52 @@ absl::StatusOr<LinkSummary> LinkRecords(index::Store* store, std::vector<Record>
   std::mutex mu;
   absl::Status write_error;
   std::atomic<uint64_t> written{0};
-  std::vector<index::ChangeSet> bulk_sets(bulk ? chunks.size() : 0);
-  tbb::parallel_for(size_t{0}, chunks.size(), [&](size_t c) {
-    index::ChangeSet cs = store->NewChangeSet();
-    uint64_t last_person = 0;
-    for (size_t k = chunks[c].first; k < chunks[c].second; ++k) {
-      uint32_t i = order[k];
-      uint64_t pid = person_of_group[clusters.group[i]];
-      std::string key = work[i].record.Key();
-      index::StoredRecord sr{std::move(work[i].record), pid};
-      cs.PutRecord(sr);
-      cs.AddMembership(pid, key);
-      for (size_t q = 0; q < options.rules.rules().size(); ++q) {
-        if (keys[i][q] != 0) cs.PutBlockKey(options.rules.rules()[q].id, BlockKeyBytes(keys[i][q]), key);
+  // A bulk run is ingested in rounds of about kBulkRoundRecords records
+  // (whole chunks, so whole persons), which bounds the memory that the
+  // batches and BulkIngest's sort hold at once; other runs are one round.
+  constexpr size_t kBulkRoundRecords = 1000000;
+  const size_t per_round = bulk ? std::max<size_t>(1, kBulkRoundRecords / kChunk) : chunks.size();
+  std::vector<index::ChangeSet> bulk_sets;
+  for (size_t c0 = 0; c0 < chunks.size(); c0 += per_round) {
+    const size_t c1 = std::min(chunks.size(), c0 + per_round);
+    if (bulk) bulk_sets.resize(c1 - c0);
+    tbb::parallel_for(c0, c1, [&](size_t c) {
+      index::ChangeSet cs = store->NewChangeSet();
+      uint64_t last_person = 0;
+      for (size_t k = chunks[c].first; k < chunks[c].second; ++k) {
+        uint32_t i = order[k];
+        uint64_t pid = person_of_group[clusters.group[i]];
+        std::string key = work[i].record.Key();
+        index::StoredRecord sr{std::move(work[i].record), pid};
+        cs.PutRecord(sr);
+        cs.AddMembership(pid, key);
+        for (size_t q = 0; q < options.rules.rules().size(); ++q) {
+          if (keys[i][q] != 0) cs.PutBlockKey(options.rules.rules()[q].id, BlockKeyBytes(keys[i][q]), key);
+        }
+        if (prepared[i].nhs != 0) cs.PutNhs(prepared[i].nhs, key);
+        if (pid != last_person && new_person_set.contains(pid) && !objecting.contains(pid)) {
+          index::PersonValue v;
+          v.created_time_us = now_us;
+          cs.PutPerson(pid, v);
+        }
+        last_person = pid;
       }
-      if (prepared[i].nhs != 0) cs.PutNhs(prepared[i].nhs, key);
-      if (pid != last_person && new_person_set.contains(pid) && !objecting.contains(pid)) {
-        index::PersonValue v;
-        v.created_time_us = now_us;
-        cs.PutPerson(pid, v);
+      written += chunks[c].second - chunks[c].first;
+      if (bulk) {
+        bulk_sets[c - c0] = std::move(cs);
+        return;
       }
-      last_person = pid;
-    }
-    written += chunks[c].second - chunks[c].first;
+      absl::Status s = store->Commit(&cs, nullptr, false);
+      if (!s.ok()) {
+        std::lock_guard<std::mutex> lock(mu);
+        write_error = s;
+      }
+    });
+    EMPI_RETURN_IF_ERROR(write_error);
     if (bulk) {
-      bulk_sets[c] = std::move(cs);
-      return;
+      EMPI_RETURN_IF_ERROR(store->BulkIngest(bulk_sets));
+      bulk_sets.clear();
     }
-    absl::Status s = store->Commit(&cs, nullptr, false);
-    if (!s.ok()) {
-      std::lock_guard<std::mutex> lock(mu);
-      write_error = s;
-    }
-  });
-  EMPI_RETURN_IF_ERROR(write_error);
-  if (bulk) {
-    EMPI_RETURN_IF_ERROR(store->BulkIngest(bulk_sets));
-    bulk_sets = {};
   }
   progress("write", written.load(), n_incoming);
 
