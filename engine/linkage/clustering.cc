@@ -26,9 +26,7 @@ class UnionFind {
   std::vector<uint32_t> parent_;
 };
 
-}  // namespace
-
-Clustering ClusterRecords(const ClusterInput& in, std::vector<ScoredLink> links) {
+Clustering ClusterOnce(const ClusterInput& in, std::vector<ScoredLink> links) {
   const auto& records = *in.records;
   const size_t n = records.size();
   const double link_weight = in.model->link_weight();
@@ -121,6 +119,55 @@ Clustering ClusterRecords(const ClusterInput& in, std::vector<ScoredLink> links)
   out.group.resize(n);
   for (uint32_t i = 0; i < n; ++i) out.group[i] = uf.Find(i);
   return out;
+}
+
+}  // namespace
+
+Clustering ClusterRecords(const ClusterInput& in, std::vector<ScoredLink> links) {
+  Clustering first = ClusterOnce(in, links);
+  // A new record with links at the link threshold into two persons that
+  // could not be joined (a father and son of one name and address, seen by
+  // a record with no date of birth) would stay with whichever came first.
+  // It is ambiguous: it joins neither, and its links go to review.
+  const double link_weight = in.model->link_weight();
+  std::vector<bool> ambiguous(in.records->size(), false);
+  size_t n_ambiguous = 0;
+  std::vector<std::vector<std::pair<uint32_t, double>>> strong(in.records->size());
+  for (const ScoredLink& l : links) {
+    if (l.match_weight < link_weight) continue;
+    strong[l.a].emplace_back(l.b, l.match_weight);
+    strong[l.b].emplace_back(l.a, l.match_weight);
+  }
+  const double kNoBest = -1e300;
+  for (uint32_t x = 0; x < strong.size(); ++x) {
+    if ((*in.existing_person)[x] != 0 || strong[x].size() < 2) continue;
+    uint32_t own = first.group[x];
+    double best_own = kNoBest, best_elsewhere = kNoBest;
+    for (auto [y, w] : strong[x]) {
+      double& best = first.group[y] == own ? best_own : best_elsewhere;
+      best = std::max(best, w);
+    }
+    // The odds between the two persons are 2^(best_own - best_elsewhere).
+    if (best_own != kNoBest && best_elsewhere != kNoBest &&
+        best_own - best_elsewhere < in.decisive_margin_bits) {
+      ambiguous[x] = true;
+      ++n_ambiguous;
+    }
+  }
+  if (n_ambiguous == 0) return first;
+  std::vector<ScoredLink> kept;
+  std::vector<ReviewPair> held;
+  for (const ScoredLink& l : links) {
+    if (l.match_weight >= link_weight && (ambiguous[l.a] || ambiguous[l.b])) {
+      held.push_back({l.a, l.b, l.match_weight, "ambiguous: matches more than one person"});
+    } else {
+      kept.push_back(l);
+    }
+  }
+  Clustering second = ClusterOnce(in, std::move(kept));
+  second.review.insert(second.review.end(), held.begin(), held.end());
+  second.links_refused += held.size();
+  return second;
 }
 
 }  // namespace empi

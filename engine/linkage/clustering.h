@@ -14,7 +14,10 @@
 //     more likely the same person than not ("weak group"): a record that
 //     matches two people well cannot pull them together.
 // Pairs between the review and link thresholds whose records end in
-// different persons go to review ("between thresholds").
+// different persons go to review ("between thresholds"). A new record whose
+// links at the link threshold reach two persons that stay apart, neither
+// decisively better (decisive_margin_bits), joins neither ("ambiguous:
+// matches more than one person").
 //
 // Thread-safety: single-threaded; the caller parallelises scoring.
 #ifndef EMPI_LINKAGE_CLUSTERING_H_
@@ -50,6 +53,11 @@ struct ClusterInput {
   const Model* model;
   // Cap on pairs compared to check one join; a larger join goes to review.
   size_t max_join_comparisons = 10'000;
+  // A record linking into two persons that stay apart joins the better one
+  // only when its best link there is this many bits (log2 odds) stronger
+  // than its best link to the other; otherwise it is ambiguous. Default: 10
+  // bits, odds of about 1000 to 1.
+  double decisive_margin_bits = 10;
 };
 
 struct Clustering {

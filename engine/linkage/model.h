@@ -39,7 +39,7 @@ namespace empi {
 struct ModelSettings {
   // Behaviour
   // Pairs at or above this match_probability are linked automatically.
-  double link_threshold = 0.9999;  // Default: 0.9999
+  double link_threshold = 0.999;  // Default: 0.999
   // Pairs at or above this (and below link_threshold) go to human review.
   double review_threshold = 0.5;  // Default: 0.5
   bool term_frequency_adjustments = true;  // Default: true

@@ -94,7 +94,7 @@ Fixture RandomInput(RecordGenerator& gen, const Model& model) {
 
 std::set<std::string> KnownReasons() {
   return {"nhs conflict", "existing persons", "never link", "weak group", "between thresholds",
-          "group too large to verify"};
+          "group too large to verify", "ambiguous: matches more than one person"};
 }
 
 TEST(ClusteringTest, PropertiesHoldOnRandomInputs) {
@@ -181,34 +181,56 @@ TEST(ClusteringTest, PropertiesHoldOnRandomInputs) {
   }
 }
 
-TEST(ClusteringTest, RecordMatchingTwoPeopleDoesNotJoinThem) {
+class RecordMatchingTwoPeople : public ::testing::Test {
+ protected:
   // A and B differ in everything but the family name; C matches both
-  // strongly enough to link on its own. The stronger link wins; the other
-  // is refused as a weak group.
-  const Model model = TestModel();
-  auto prep = [&](const char* given, const char* dob, const char* pc) {
-    Record r;
-    r.family_name = "Nowak";
-    r.given_names = given;
-    r.date_of_birth = dob;
-    r.postcode = pc;
-    PreparedRecord p = PrepareRecord(r, {});
-    model.Annotate(&p);
-    return p;
-  };
-  std::vector<PreparedRecord> recs = {prep("Anna", "1970-01-01", "CV1 2AB"), prep("Piotr", "1990-05-05", "LS6 2AB"),
-                                      prep("Anna", "1970-01-01", "LS6 2AB")};
-  std::vector<uint64_t> existing(3, 0);
-  double wa = model.link_weight() + 5, wb = model.link_weight() + 1;
-  ASSERT_LT(model.Weight(ComparePair(recs[0], recs[1]), recs[0]), model.review_weight());
-  ClusterInput in{&recs, &existing, nullptr, &model};
-  Clustering c = ClusterRecords(in, {{0, 2, wa}, {1, 2, wb}});
+  // strongly enough to link on its own.
+  void SetUp() override {
+    auto prep = [&](const char* given, const char* dob, const char* pc) {
+      Record r;
+      r.family_name = "Nowak";
+      r.given_names = given;
+      r.date_of_birth = dob;
+      r.postcode = pc;
+      PreparedRecord p = PrepareRecord(r, {});
+      model_.Annotate(&p);
+      return p;
+    };
+    recs_ = {prep("Anna", "1970-01-01", "CV1 2AB"), prep("Piotr", "1990-05-05", "LS6 2AB"),
+             prep("Anna", "1970-01-01", "LS6 2AB")};
+    ASSERT_LT(model_.Weight(ComparePair(recs_[0], recs_[1]), recs_[0]), model_.review_weight());
+  }
+  Clustering Run(double wa, double wb) {
+    ClusterInput in{&recs_, &existing_, nullptr, &model_};
+    return ClusterRecords(in, {{0, 2, wa}, {1, 2, wb}});
+  }
+  const Model model_ = TestModel();
+  std::vector<PreparedRecord> recs_;
+  std::vector<uint64_t> existing_ = std::vector<uint64_t>(3, 0);
+};
+
+// The stronger link is decisively stronger (>= decisive_margin_bits): it
+// wins, and the other is refused as a weak group.
+TEST_F(RecordMatchingTwoPeople, DecisivelyBetterPersonWins) {
+  Clustering c = Run(model_.link_weight() + 15, model_.link_weight() + 1);
   EXPECT_EQ(c.group[0], c.group[2]);
   EXPECT_NE(c.group[1], c.group[2]);
   ASSERT_EQ(c.review.size(), 1u);
   EXPECT_EQ(c.review[0].reason, "weak group");
   EXPECT_EQ(c.links_applied, 1u);
   EXPECT_EQ(c.links_refused, 1u);
+}
+
+// Neither link is decisively stronger: C joins neither person and both of
+// its links wait for a steward.
+TEST_F(RecordMatchingTwoPeople, AmbiguousRecordJoinsNeither) {
+  Clustering c = Run(model_.link_weight() + 5, model_.link_weight() + 1);
+  EXPECT_NE(c.group[0], c.group[2]);
+  EXPECT_NE(c.group[1], c.group[2]);
+  EXPECT_NE(c.group[0], c.group[1]);
+  ASSERT_EQ(c.review.size(), 2u);
+  for (const ReviewPair& r : c.review) EXPECT_EQ(r.reason, "ambiguous: matches more than one person");
+  EXPECT_EQ(c.links_applied, 0u);
 }
 
 }  // namespace
