@@ -5,6 +5,9 @@
 //   BM_BulkWrite        records + membership + 4 block keys + NHS key per
 //                       record, committed 10k records per ChangeSet (WAL on,
 //                       no sync); items/s = records/s. Arg: bulk_load.
+//   BM_BulkIngest       the same puts, built into 10k-record ChangeSets and
+//                       written by one Store::BulkIngest (sorted SST files,
+//                       one atomic ingestion); items/s = records/s.
 //   BM_SyncedCommit     one record + one audit event per synced Commit, from
 //                       1 and 4 threads: group commit shows as more commits/s
 //                       with more threads.
@@ -18,6 +21,7 @@
 #include <filesystem>
 #include <random>
 #include <string>
+#include <vector>
 
 #include "index/store.h"
 
@@ -83,6 +87,35 @@ BENCHMARK(BM_BulkWrite)
     ->ArgNames({"records", "bulk_load"})
     ->Args({1000000, 0})
     ->Args({1000000, 1})
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(1)
+    ->UseRealTime();
+
+void BM_BulkIngest(benchmark::State& state) {
+  constexpr int kBatch = 10000;
+  const int64_t total = state.range(0);
+  for (auto _ : state) {
+    state.PauseTiming();
+    const std::string dir = FreshDir();
+    auto store = std::move(*Store::Open(dir, {}));
+    state.ResumeTiming();
+    std::vector<ChangeSet> sets;
+    for (int64_t start = 0; start < total; start += kBatch) {
+      ChangeSet& c = sets.emplace_back(store->NewChangeSet());
+      for (int64_t i = start; i < start + kBatch && i < total; ++i) AddRecord(&c, BenchRecord(i));
+    }
+    if (!store->BulkIngest(sets).ok()) state.SkipWithError("bulk ingest failed");
+    state.PauseTiming();
+    sets.clear();
+    store.reset();
+    std::filesystem::remove_all(dir);
+    state.ResumeTiming();
+  }
+  state.SetItemsProcessed(state.iterations() * total);
+}
+BENCHMARK(BM_BulkIngest)
+    ->ArgNames({"records"})
+    ->Arg(1000000)
     ->Unit(benchmark::kMillisecond)
     ->Iterations(1)
     ->UseRealTime();
