@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <memory>
 #include <mutex>
 
 #include "absl/container/flat_hash_map.h"
@@ -31,9 +32,9 @@ class StageTimer {
   Clock::time_point start_;
 };
 
-// What the linker knows of one record in its working set.
+// What the linker knows of one record of its working set, beside the
+// record itself (kept apart so the records are never copied).
 struct Entry {
-  Record record;
   uint64_t old_person = 0;  // stored person before this run (0: none)
   bool stored = false;      // unchanged stored neighbour: not rewritten
   bool inherit_objection = false;
@@ -92,10 +93,12 @@ absl::StatusOr<LinkSummary> LinkRecords(index::Store* store, std::vector<Record>
 
   // 1. New, changed or unchanged: look every key up (skipped on an empty
   // database, the first bulk load).
-  std::vector<Entry> entries(input.size());
   std::vector<uint8_t> state(input.size(), 0);  // 0 new, 1 updated, 2 unchanged
-  std::vector<index::StoredRecord> old(input.size());
+  // Stored versions of updated records, found only when the store is not
+  // empty (a pointer per record, not a record, on a first bulk load).
+  std::vector<std::unique_ptr<index::StoredRecord>> old;
   if (stored_before > 0) {
+    old.resize(input.size());
     std::mutex error_mu;
     absl::Status error;
     tbb::parallel_for(size_t{0}, input.size(), [&](size_t i) {
@@ -106,38 +109,44 @@ absl::StatusOr<LinkSummary> LinkRecords(index::Store* store, std::vector<Record>
         return;
       }
       if (got->has_value()) {
-        old[i] = **got;
-        state[i] = old[i].record == input[i] ? 2 : 1;
+        state[i] = (*got)->record == input[i] ? 2 : 1;
+        if (state[i] == 1) old[i] = std::make_unique<index::StoredRecord>(**std::move(got));
       }
     });
     EMPI_RETURN_IF_ERROR(error);
   }
+  // The working set: incoming records compacted in place, then stored
+  // neighbours appended; work[i] describes recs[i].
+  std::vector<Record>& recs = input;
   std::vector<Entry> work;
   work.reserve(input.size());
   std::vector<index::StoredRecord> replaced;  // old versions of updated records
+  size_t kept = 0;
   for (size_t i = 0; i < input.size(); ++i) {
     if (state[i] == 2) {
       ++summary.unchanged_records;
       continue;
     }
-    Entry e;
-    e.record = std::move(input[i]);
     if (state[i] == 1) {
       ++summary.updated_records;
-      replaced.push_back(std::move(old[i]));
+      replaced.push_back(std::move(*old[i]));
     } else {
       ++summary.new_records;
     }
-    work.push_back(std::move(e));
+    if (kept != i) recs[kept] = std::move(recs[i]);
+    ++kept;
+    work.emplace_back();
   }
-  std::vector<Record>().swap(input);
+  recs.resize(kept);
+  std::vector<std::unique_ptr<index::StoredRecord>>().swap(old);
+  std::vector<uint8_t>().swap(state);
   timer.Done("lookup");
 
   // 2. Prepare the incoming records.
   const size_t n_incoming = work.size();
   std::vector<PreparedRecord> prepared(n_incoming);
   tbb::parallel_for(tbb::blocked_range<size_t>(0, n_incoming, 4096), [&](const auto& r) {
-    for (size_t i = r.begin(); i != r.end(); ++i) prepared[i] = PrepareRecord(work[i].record, options.conventions);
+    for (size_t i = r.begin(); i != r.end(); ++i) prepared[i] = PrepareRecord(recs[i], options.conventions);
   });
   progress("prepare", n_incoming, n_incoming);
   timer.Done("prepare");
@@ -148,7 +157,7 @@ absl::StatusOr<LinkSummary> LinkRecords(index::Store* store, std::vector<Record>
     EMPI_ASSIGN_OR_RETURN(auto person, store->GetPerson(r.person_id));
     if (person && person->objection) inherit.insert(r.record.Key());
   }
-  for (Entry& e : work) e.inherit_objection = inherit.contains(e.record.Key());
+  for (size_t i = 0; i < work.size(); ++i) work[i].inherit_objection = inherit.contains(recs[i].Key());
 
   // 3. Stored neighbours: records sharing a blocking key with an incoming
   // record, and every record of the persons they belong to.
@@ -156,7 +165,7 @@ absl::StatusOr<LinkSummary> LinkRecords(index::Store* store, std::vector<Record>
   for (size_t i = 0; i < n_incoming; ++i) keys[i] = ComputeBlockKeys(options.rules, prepared[i]);
   if (stored_before > 0 && n_incoming > 0) {
     absl::flat_hash_set<std::string> incoming_keys;
-    for (const Entry& e : work) incoming_keys.insert(e.record.Key());
+    for (const Record& r : recs) incoming_keys.insert(r.Key());
     std::mutex mu;
     absl::flat_hash_set<std::string> neighbour_keys;
     absl::Status error;
@@ -194,16 +203,13 @@ absl::StatusOr<LinkSummary> LinkRecords(index::Store* store, std::vector<Record>
     for (const std::string& k : sorted) {
       EMPI_ASSIGN_OR_RETURN(auto rec, store->GetRecord(k));
       if (!rec) continue;
-      Entry e;
-      e.record = std::move(rec->record);
-      e.old_person = rec->person_id;
-      e.stored = true;
-      work.push_back(std::move(e));
+      recs.push_back(std::move(rec->record));
+      work.push_back({rec->person_id, /*stored=*/true, false});
     }
     prepared.resize(work.size());
     keys.resize(work.size());
     tbb::parallel_for(n_incoming, work.size(), [&](size_t i) {
-      prepared[i] = PrepareRecord(work[i].record, options.conventions);
+      prepared[i] = PrepareRecord(recs[i], options.conventions);
       keys[i] = ComputeBlockKeys(options.rules, prepared[i]);
     });
     summary.stored_records_fetched = work.size() - n_incoming;
@@ -256,9 +262,9 @@ absl::StatusOr<LinkSummary> LinkRecords(index::Store* store, std::vector<Record>
   if (summary.stored_records_fetched > 0 || stored_before > 0) {
     // Never-link marks between records of this working set.
     absl::flat_hash_map<std::string, uint32_t> index_of;
-    for (uint32_t i = 0; i < work.size(); ++i) index_of[work[i].record.Key()] = i;
+    for (uint32_t i = 0; i < work.size(); ++i) index_of[recs[i].Key()] = i;
     for (const ScoredLink& l : links) {
-      EMPI_ASSIGN_OR_RETURN(bool never, store->IsNeverLink(work[l.a].record.Key(), work[l.b].record.Key()));
+      EMPI_ASSIGN_OR_RETURN(bool never, store->IsNeverLink(recs[l.a].Key(), recs[l.b].Key()));
       if (never) never_link.insert({l.a, l.b});
     }
   }
@@ -322,7 +328,7 @@ absl::StatusOr<LinkSummary> LinkRecords(index::Store* store, std::vector<Record>
     header.PutPerson(pid, v);
   }
   for (const ReviewPair& rp : clusters.review) {
-    header.PutReview(work[rp.a].record.Key(), work[rp.b].record.Key(),
+    header.PutReview(recs[rp.a].Key(), recs[rp.b].Key(),
                      {rp.match_weight, Model::Probability(rp.match_weight), rp.reason});
   }
   // Large runs bulk-load the per-person batches (Store::BulkIngest: sorted
@@ -362,7 +368,7 @@ absl::StatusOr<LinkSummary> LinkRecords(index::Store* store, std::vector<Record>
   // A bulk run is ingested in rounds of about kBulkRoundRecords records
   // (whole chunks, so whole persons), which bounds the memory that the
   // batches and BulkIngest's sort hold at once; other runs are one round.
-  constexpr size_t kBulkRoundRecords = 1000000;
+  constexpr size_t kBulkRoundRecords = 250000;
   const size_t per_round = bulk ? std::max<size_t>(1, kBulkRoundRecords / kChunk) : chunks.size();
   std::vector<index::ChangeSet> bulk_sets;
   for (size_t c0 = 0; c0 < chunks.size(); c0 += per_round) {
@@ -374,8 +380,8 @@ absl::StatusOr<LinkSummary> LinkRecords(index::Store* store, std::vector<Record>
       for (size_t k = chunks[c].first; k < chunks[c].second; ++k) {
         uint32_t i = order[k];
         uint64_t pid = person_of_group[clusters.group[i]];
-        std::string key = work[i].record.Key();
-        index::StoredRecord sr{std::move(work[i].record), pid};
+        std::string key = recs[i].Key();
+        index::StoredRecord sr{std::move(recs[i]), pid};
         cs.PutRecord(sr);
         cs.AddMembership(pid, key);
         for (size_t q = 0; q < options.rules.rules().size(); ++q) {
