@@ -22,7 +22,8 @@
 //
 // Thread-safety: an Engine is safe for concurrent use. Reads (Resolve,
 // Search, MayAssembleView, History) each see one consistent RocksDB snapshot
-// and never wait for writers. Changes (Ingest, objections, steward actions)
+// and never wait for writers; their audit events are written (unsynced)
+// before they return. Changes (Ingest, objections, steward actions)
 // are decided one at a time under a writer mutex and made visible before the
 // mutex is released; the write-ahead-log sync that makes them durable runs
 // after the mutex is released, so concurrent writers share syncs.
@@ -227,7 +228,7 @@ class Engine {
   virtual absl::Status NeverLink(const RecordRef& a, const RecordRef& b, const Requester& who,
                                  const std::string& reason) = 0;
 
-  // A person's history, oldest first (not audited: steward tooling).
+  // A person's history, oldest first. Audited (action "history").
   virtual absl::StatusOr<std::vector<HistoryEntry>> History(uint64_t person, const Requester& who) = 0;
   // Audit events naming the person, oldest first.
   virtual absl::StatusOr<std::vector<index::StoredAuditEvent>> AuditForPerson(uint64_t person) = 0;
