@@ -121,15 +121,26 @@ absl::Status Train(const std::vector<PreparedRecord>& records, const std::vector
   std::array<std::vector<double>, kNumComparisons> m_sum;
   std::array<double, kNumComparisons> m_total{};
   for (int k = 0; k < kNumComparisons; ++k) m_sum[k].assign(u[k].size(), 0);
-  absl::flat_hash_set<uint32_t> all_patterns;
+  // Pattern histograms per blocking rule and overall, in one pass over the
+  // candidates, or over every k-th of them when there are more than
+  // kMaxTrainingPairs: a few million pairs estimate m and lambda as well as
+  // a hundred million, at a fraction of the time.
+  constexpr size_t kMaxTrainingPairs = 5'000'000;
+  const size_t stride = std::max<size_t>(1, (candidates.size() + kMaxTrainingPairs - 1) / kMaxTrainingPairs);
+  std::vector<absl::flat_hash_map<uint32_t, double>> by_rule(rules.rules().size());
+  absl::flat_hash_map<uint32_t, double> hist;
+  for (size_t i = 0; i < candidates.size(); i += stride) {
+    const CandidatePair& c = candidates[i];
+    hist[c.pattern] += 1;
+    for (size_t r = 0; r < rules.rules().size(); ++r) {
+      if (keys[c.a][r] != 0 && keys[c.a][r] == keys[c.b][r]) by_rule[r][c.pattern] += 1;
+    }
+  }
   for (size_t r = 0; r < rules.rules().size(); ++r) {
     bool active[kNumComparisons];
     for (bool& a : active) a = true;
     for (int k : FieldsOfRule(rules.rules()[r].name)) active[k] = false;
-    absl::flat_hash_map<uint32_t, double> h;
-    for (const CandidatePair& c : candidates) {
-      if (keys[c.a][r] != 0 && keys[c.a][r] == keys[c.b][r]) h[c.pattern] += 1;
-    }
+    const absl::flat_hash_map<uint32_t, double>& h = by_rule[r];
     if (h.size() < 2) continue;
     Histogram patterns(h.begin(), h.end());
     std::sort(patterns.begin(), patterns.end());
@@ -178,8 +189,6 @@ absl::Status Train(const std::vector<PreparedRecord>& records, const std::vector
   }
 
   // lambda among candidates with m and u fixed, then over all pairs.
-  absl::flat_hash_map<uint32_t, double> hist;
-  for (const CandidatePair& c : candidates) hist[c.pattern] += 1;
   report->em_patterns = hist.size();
   // Summed in pattern order: hash-map order varies between runs and would
   // change lambda's last bits, and the model must be the same for a seed.
