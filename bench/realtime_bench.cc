@@ -21,7 +21,9 @@
 // Flags: --store DIR, --seconds N (30), --warmup N (3, not measured),
 // --sample N (20000 stored records the operations pick from), --read-rate N
 // and --ingest-rate N (calls per second per thread; default 0: back to back,
-// which keeps all three threads busy on two cores).
+// which keeps all three threads busy on two cores), --readers N (2),
+// --no-writer, --breakdown (single-threaded time of each store call a read
+// makes, and of its audit commit; then exit).
 #include <unistd.h>
 
 #include <algorithm>
@@ -48,6 +50,9 @@ struct Options {
   double seconds = 30, warmup = 3;
   size_t sample = 20000;
   double read_rate = 0, ingest_rate = 0;  // calls per second per thread; 0: back to back
+  int readers = 2;                        // reader threads
+  bool writer = true;                     // the ingest thread
+  bool breakdown = false;                 // time the store calls of a read, one thread, then exit
 };
 
 struct Sample {
@@ -105,6 +110,58 @@ std::vector<Sample> SampleRecords(index::Store* store, size_t want) {
   return out;
 }
 
+// Single-threaded cost of each store call a resolve or view decision makes,
+// and of the read's audit commit, over the sample: where a read's time goes.
+void Breakdown(Engine* engine, const std::vector<Sample>& samples) {
+  index::Store* store = engine->store();
+  const size_t n = std::min<size_t>(samples.size(), 20000);
+  std::vector<std::vector<double>> us(7);
+  const char* names[] = {"snapshot + release", "GetRecord",
+                         "GetPerson", "PersonRecords (scan)",
+                         "GetRecords (MultiGet)", "GetRecord per linked record",
+                         "audit commit (unsynced)"};
+  auto time = [&](int i, auto fn) {
+    const Clock::time_point a = Clock::now();
+    fn();
+    us[i].push_back(std::chrono::duration<double, std::micro>(Clock::now() - a).count());
+  };
+  for (size_t i = 0; i < n; ++i) {
+    const Sample& s = samples[i];
+    time(0, [&] { store->ReleaseSnapshot(store->GetSnapshot()); });
+    time(1, [&] { (void)store->GetRecord(s.record.Key()); });
+    time(2, [&] { (void)store->GetPerson(s.person_id); });
+    std::vector<std::string> keys;
+    time(3, [&] { keys = *store->PersonRecords(s.person_id); });
+    // Alternating which goes first, so neither always finds the blocks in
+    // the CPU cache.
+    auto multi = [&] { time(4, [&] { (void)store->GetRecords(keys); }); };
+    auto each = [&] {
+      time(5, [&] {
+        for (const auto& k : keys) (void)store->GetRecord(k);
+      });
+    };
+    if (i % 2) {
+      multi();
+      each();
+    } else {
+      each();
+      multi();
+    }
+    index::AuditEvent ev;
+    ev.requester = "bench";
+    ev.action = "resolve";
+    ev.persons = {s.person_id};
+    ev.records = keys;
+    index::ChangeSet none = store->NewChangeSet();
+    time(6, [&] { (void)store->Commit(&none, &ev, false); });
+  }
+  std::printf("| store call (1 thread, %zu calls) | p50 | p99 |\n| --- | --- | --- |\n", n);
+  for (size_t i = 0; i < us.size(); ++i) {
+    std::sort(us[i].begin(), us[i].end());
+    std::printf("| %s | %.1f us | %.1f us |\n", names[i], Percentile(us[i], 0.5), Percentile(us[i], 0.99));
+  }
+}
+
 int Run(const Options& opt) {
   std::string path = opt.store;
   const bool temporary = path.empty();
@@ -122,6 +179,11 @@ int Run(const Options& opt) {
               rc.ok() && *rc ? (*rc)->c_str() : "?", samples.size(),
               std::chrono::duration<double>(Clock::now() - t0).count());
 
+  if (opt.breakdown) {
+    Breakdown(engine, samples);
+    return 0;
+  }
+
   enum Op { kResolve, kView, kSearch, kIngest, kNumOps };
   const char* names[kNumOps] = {"resolve", "view decision", "search", "ingest"};
   const Clock::time_point start = Clock::now();
@@ -129,7 +191,8 @@ int Run(const Options& opt) {
                                                      std::chrono::duration<double>(opt.warmup));
   const Clock::time_point stop = measure_from + std::chrono::duration_cast<Clock::duration>(
                                                     std::chrono::duration<double>(opt.seconds));
-  std::vector<std::vector<Latencies>> per_thread(3, std::vector<Latencies>(kNumOps));
+  // Threads 0 .. readers-1 read; the writer's latencies go in the last slot.
+  std::vector<std::vector<Latencies>> per_thread(opt.readers + 1, std::vector<Latencies>(kNumOps));
   std::atomic<size_t> outcomes[4] = {};
 
   // Times one call; `ok` is whether it succeeded.
@@ -192,21 +255,22 @@ int Run(const Options& opt) {
       Record r = samples[rng() % samples.size()].record;
       r.source = "RYA";
       r.record_id = prefix + std::to_string(n);
-      timed(&per_thread[2][kIngest], [&] {
+      timed(&per_thread[opt.readers][kIngest], [&] {
         auto res = engine->Ingest(r, who);
         if (res.ok()) ++outcomes[static_cast<int>(res->outcome)];
         return res.ok();
       });
     }
   };
-  std::thread r0(reader, 0), r1(reader, 1), w(writer);
-  r0.join();
-  r1.join();
-  w.join();
+  std::vector<std::thread> threads;
+  for (int t = 0; t < opt.readers; ++t) threads.emplace_back(reader, t);
+  if (opt.writer) threads.emplace_back(writer);
+  for (auto& t : threads) t.join();
 
   auto rate = [](double r) { return r > 0 ? std::to_string(static_cast<int>(r)) + " calls/s" : std::string("back to back"); };
-  std::printf("2 reader threads (%s each) + 1 writer thread (%s), %.0f s measured after %.0f s warm-up\n\n",
-              rate(opt.read_rate).c_str(), rate(opt.ingest_rate).c_str(), opt.seconds, opt.warmup);
+  std::printf("%d reader threads (%s each) + %d writer thread (%s), %.0f s measured after %.0f s warm-up\n\n",
+              opt.readers, rate(opt.read_rate).c_str(), opt.writer ? 1 : 0, rate(opt.ingest_rate).c_str(),
+              opt.seconds, opt.warmup);
   std::printf("| op | calls | errors | p50 | p99 | p99.9 | max |\n| --- | --- | --- | --- | --- | --- | --- |\n");
   for (int op = 0; op < kNumOps; ++op) {
     std::vector<double> all;
@@ -245,11 +309,17 @@ int main(int argc, char** argv) {
       opt.read_rate = std::atof(argv[++i]);
     } else if (a == "--ingest-rate" && has_value) {
       opt.ingest_rate = std::atof(argv[++i]);
+    } else if (a == "--readers" && has_value) {
+      opt.readers = std::max(0, std::atoi(argv[++i]));
+    } else if (a == "--no-writer") {
+      opt.writer = false;
+    } else if (a == "--breakdown") {
+      opt.breakdown = true;
     } else if (a == "--sample" && has_value) {
       opt.sample = std::strtoull(argv[++i], nullptr, 10);
     } else {
       std::fprintf(stderr, "usage: realtime_bench [--store DIR] [--seconds N] [--warmup N] [--sample N]"
-                           " [--read-rate N] [--ingest-rate N]\n");
+                           " [--read-rate N] [--ingest-rate N] [--readers N] [--no-writer] [--breakdown]\n");
       return 64;
     }
   }

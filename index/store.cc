@@ -65,6 +65,15 @@ std::string RecordName(std::string_view record_key) {
   return absl::StrCat(A(source), "/", A(id));
 }
 
+// The smallest string greater than every string starting with `prefix`
+// (empty when there is none: empty prefix or all bytes 0xff).
+std::string PrefixSuccessor(std::string_view prefix) {
+  std::string s(prefix);
+  while (!s.empty() && static_cast<unsigned char>(s.back()) == 0xff) s.pop_back();
+  if (!s.empty()) s.back() = static_cast<char>(static_cast<unsigned char>(s.back()) + 1);
+  return s;
+}
+
 // Where BulkIngest writes its SST files before moving them into the
 // database: inside the database directory, so that the move is a hard link.
 std::string BulkDir(const std::string& db_path) { return db_path + "/bulk_ingest.tmp"; }
@@ -280,6 +289,11 @@ class Store::Impl {
       ro.total_order_seek = false;
       ro.prefix_same_as_start = true;
     }
+    // The iterator stops at the end of the prefix instead of stepping onto
+    // (and loading the block of) the next key to find out it is past it.
+    const std::string upper = PrefixSuccessor(prefix);
+    rocksdb::Slice upper_slice(upper);
+    if (!upper.empty()) ro.iterate_upper_bound = &upper_slice;
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, handle(cf)));
     for (it->Seek(rocksdb::Slice(prefix.data(), prefix.size())); it->Valid(); it->Next()) {
       std::string_view key = it->key().ToStringView();
@@ -287,6 +301,24 @@ class Store::Impl {
       if (!fn(key.substr(prefix.size()), it->value().ToStringView())) return absl::OkStatus();
     }
     return FromRocks(it->status(), absl::StrCat("scanning ", A(CfName(cf))));
+  }
+
+  // Reads `keys` of `cf` with one MultiGet at `snapshot` and calls
+  // fn(i, value) for each key i that exists, in order.
+  absl::Status MultiGet(Cf cf, const std::vector<std::string>& keys, const rocksdb::Snapshot* snapshot,
+                        const std::function<absl::Status(size_t i, std::string_view value)>& fn) const {
+    rocksdb::ReadOptions ro;
+    ro.snapshot = snapshot;
+    std::vector<rocksdb::Slice> slices(keys.begin(), keys.end());
+    std::vector<rocksdb::PinnableSlice> values(keys.size());
+    std::vector<rocksdb::Status> statuses(keys.size());
+    db_->MultiGet(ro, handle(cf), keys.size(), slices.data(), values.data(), statuses.data());
+    for (size_t i = 0; i < keys.size(); ++i) {
+      if (statuses[i].IsNotFound()) continue;
+      if (!statuses[i].ok()) return FromRocks(statuses[i], absl::StrCat("reading ", A(CfName(cf))));
+      EMPI_RETURN_IF_ERROR(fn(i, values[i].ToStringView()));
+    }
+    return absl::OkStatus();
   }
 
   absl::Status VerifyAuditChain(uint64_t* events_checked) const;
@@ -352,6 +384,9 @@ absl::Status Store::Impl::Open(const std::string& path, const StoreOptions& opti
     table.block_cache = cache_;
     table.cache_index_and_filter_blocks = true;
     table.pin_l0_filter_and_index_blocks_in_cache = true;
+    // Index and filter blocks of every file stay pinned in the cache: a
+    // point read or seek then looks up only its data block in the LRU cache.
+    table.metadata_cache_options.unpartitioned_pinning = rocksdb::PinningTier::kAll;
     const bool hot = cf == Cf::kRecords || cf == Cf::kBlockKeys || cf == Cf::kPersonRecords ||
                      cf == Cf::kNhsIndex;
     if (hot) table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
@@ -948,6 +983,21 @@ absl::StatusOr<std::optional<StoredRecord>> Store::GetRecord(std::string_view re
     return absl::DataLossError(absl::StrCat("records: value of ", RecordName(record_key), " does not decode"));
   }
   return r;
+}
+
+absl::StatusOr<std::vector<std::optional<StoredRecord>>> Store::GetRecords(
+    const std::vector<std::string>& record_keys, const rocksdb::Snapshot* snapshot) const {
+  std::vector<std::optional<StoredRecord>> out(record_keys.size());
+  EMPI_RETURN_IF_ERROR(
+      impl_->MultiGet(Cf::kRecords, record_keys, snapshot, [&](size_t i, std::string_view value) {
+        StoredRecord& r = out[i].emplace();
+        if (!DecodeRecordValue(record_keys[i], value, &r)) {
+          return absl::DataLossError(
+              absl::StrCat("records: value of ", RecordName(record_keys[i]), " does not decode"));
+        }
+        return absl::OkStatus();
+      }));
+  return out;
 }
 
 absl::StatusOr<std::optional<PersonValue>> Store::GetPerson(uint64_t person_id,

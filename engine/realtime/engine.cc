@@ -196,11 +196,7 @@ class EngineImpl final : public Engine {
     std::optional<Resolution> res;
     {
       SnapshotHolder snap(store_.get());
-      EMPI_ASSIGN_OR_RETURN(auto pv, store_->GetPerson(person_id, snap.get()));
-      if (pv) {
-        EMPI_ASSIGN_OR_RETURN(Resolution rr, BuildResolution(person_id, snap.get()));
-        res = std::move(rr);
-      }
+      EMPI_ASSIGN_OR_RETURN(res, ViewFacts(person_id, snap.get()));
     }
     return DecideView(person_id, std::move(res), who, {});
   }
@@ -217,8 +213,7 @@ class EngineImpl final : public Engine {
       EMPI_ASSIGN_OR_RETURN(auto got, store_->GetRecord(r.Key(), snap.get()));
       if (got) {
         pid = got->person_id;
-        EMPI_ASSIGN_OR_RETURN(Resolution rr, BuildResolution(pid, snap.get()));
-        res = std::move(rr);
+        EMPI_ASSIGN_OR_RETURN(res, ViewFacts(pid, snap.get()));
       }
     }
     return DecideView(pid, std::move(res), who, r.Key());
@@ -473,43 +468,105 @@ class EngineImpl final : public Engine {
     return persons;
   }
 
-  absl::StatusOr<Resolution> BuildResolution(uint64_t pid, const rocksdb::Snapshot* snap) const {
+  // Date of birth as yyyymmdd, 0 when unknown or malformed.
+  static int32_t DobYmd(const std::string& date_of_birth) {
+    int y = 0, m = 0, d = 0;
+    return std::sscanf(date_of_birth.c_str(), "%4d-%2d-%2d", &y, &m, &d) == 3 ? y * 10000 + m * 100 + d : 0;
+  }
+
+  // Sets res->in_scope and scope_reason. `gp`: the first (in key order)
+  // record's source that is a practice of the region, empty if none;
+  // `gp_dob`: that record's date of birth; `any_dob`: the first known date of
+  // birth of any record. The practice's register is the authority on age.
+  void SetScope(std::string_view gp, int32_t gp_dob, int32_t any_dob, Resolution* res) const {
+    const int32_t dob = gp_dob != 0 ? gp_dob : any_dob;
+    if (gp.empty()) {
+      res->scope_reason = "not registered with a GP practice of the region";
+    } else if (dob == 0) {
+      res->scope_reason = "date of birth unknown";
+    } else if (Today() - dob < 180000) {
+      res->scope_reason = "aged under 18";
+    } else {
+      res->in_scope = true;
+      res->scope_reason = absl::StrCat("aged 18 or over and registered with ", std::string(gp));
+    }
+  }
+
+  // The full resolution of person `pid`: its person value (`pv` if the
+  // caller read it already), linked records (one scan of person_records and
+  // one MultiGet of their records), restricted flag and scope.
+  absl::StatusOr<Resolution> BuildResolution(uint64_t pid, const rocksdb::Snapshot* snap,
+                                             std::optional<index::PersonValue> pv = std::nullopt) const {
     Resolution res;
     res.person_id = pid;
-    EMPI_ASSIGN_OR_RETURN(auto pv, store_->GetPerson(pid, snap));
+    if (!pv) {
+      EMPI_ASSIGN_OR_RETURN(pv, store_->GetPerson(pid, snap));
+    }
     if (pv) {
       res.objection = pv->objection;
       res.objection_time_us = pv->objection_time_us;
       res.objection_method = pv->objection_method;
     }
     EMPI_ASSIGN_OR_RETURN(auto keys, store_->PersonRecords(pid, snap));
-    int32_t dob = 0, gp_dob = 0;
+    EMPI_ASSIGN_OR_RETURN(auto records, store_->GetRecords(keys, snap));
+    int32_t any_dob = 0, gp_dob = 0;
     std::string gp;
-    for (const auto& k : keys) {
-      EMPI_ASSIGN_OR_RETURN(auto got, store_->GetRecord(k, snap));
+    res.records.reserve(records.size());
+    for (const auto& got : records) {
       if (!got) continue;
       const Record& r = got->record;
       res.records.push_back({r.source, r.record_id, register_.Kind(r.source)});
       if (r.restricted) res.restricted = true;
-      int y = 0, m = 0, d = 0;
-      int32_t ymd = std::sscanf(r.date_of_birth.c_str(), "%4d-%2d-%2d", &y, &m, &d) == 3 ? y * 10000 + m * 100 + d : 0;
-      if (ymd > 0 && dob == 0) dob = ymd;
-      if (register_.IsRegionGp(r.source) && gp.empty()) {
+      const int32_t ymd = DobYmd(r.date_of_birth);
+      if (ymd > 0 && any_dob == 0) any_dob = ymd;
+      if (gp.empty() && register_.IsRegionGp(r.source)) {
         gp = r.source;
         gp_dob = ymd;
       }
     }
-    if (gp_dob != 0) dob = gp_dob;  // the practice's register is the authority on age
-    if (gp.empty()) {
-      res.scope_reason = "not registered with a GP practice of the region";
-    } else if (dob == 0) {
-      res.scope_reason = "date of birth unknown";
-    } else if (Today() - dob < 180000) {
-      res.scope_reason = "aged under 18";
-    } else {
-      res.in_scope = true;
-      res.scope_reason = absl::StrCat("aged 18 or over and registered with ", gp);
+    SetScope(gp, gp_dob, any_dob, &res);
+    return res;
+  }
+
+  // What a view decision needs of person `pid`, from as few reads as
+  // possible: the person value; when it objects, nothing more; otherwise the
+  // record keys, and the date of birth of the first practice-of-the-region
+  // record only (all records only when that one has none). The answer equals
+  // BuildResolution's objection and scope; `records` is left empty.
+  // nullopt when the person does not exist.
+  absl::StatusOr<std::optional<Resolution>> ViewFacts(uint64_t pid, const rocksdb::Snapshot* snap) const {
+    EMPI_ASSIGN_OR_RETURN(auto pv, store_->GetPerson(pid, snap));
+    if (!pv) return std::nullopt;
+    Resolution res;
+    res.person_id = pid;
+    res.objection = pv->objection;
+    res.objection_time_us = pv->objection_time_us;
+    res.objection_method = pv->objection_method;
+    if (res.objection) return res;
+    EMPI_ASSIGN_OR_RETURN(auto keys, store_->PersonRecords(pid, snap));
+    std::string gp;
+    size_t gp_index = 0;
+    for (size_t i = 0; i < keys.size() && gp.empty(); ++i) {
+      std::string_view source, id;
+      if (SplitRecordKey(keys[i], &source, &id) && register_.IsRegionGp(std::string(source))) {
+        gp = std::string(source);
+        gp_index = i;
+      }
     }
+    if (gp.empty()) {
+      SetScope("", 0, 0, &res);
+      return res;
+    }
+    EMPI_ASSIGN_OR_RETURN(auto gp_record, store_->GetRecord(keys[gp_index], snap));
+    const int32_t gp_dob = gp_record ? DobYmd(gp_record->record.date_of_birth) : 0;
+    int32_t any_dob = 0;
+    if (gp_dob == 0) {
+      EMPI_ASSIGN_OR_RETURN(auto records, store_->GetRecords(keys, snap));
+      for (const auto& got : records) {
+        if (got && (any_dob = DobYmd(got->record.date_of_birth)) > 0) break;
+      }
+    }
+    SetScope(gp, gp_dob, any_dob, &res);
     return res;
   }
 

@@ -249,6 +249,68 @@ TEST(Store, BlockMembersHonoursLimit) {
   EXPECT_FALSE(truncated);
 }
 
+TEST(Store, GetRecordsReadsManyKeysInOrderAtASnapshot) {
+  TempDir dir;
+  auto store = OpenOrDie(dir.path());
+  ASSERT_NE(store, nullptr);
+  ChangeSet changes = store->NewChangeSet();
+  changes.PutRecord(MakeRecord("RKB", "K1", 1));
+  changes.PutRecord(MakeRecord("M84001", "G1", 2));
+  ASSERT_TRUE(store->Commit(&changes, nullptr, false).ok());
+  const rocksdb::Snapshot* snap = store->GetSnapshot();
+  ChangeSet later = store->NewChangeSet();
+  later.PutRecord(MakeRecord("RLT", "L1", 3));
+  ASSERT_TRUE(store->Commit(&later, nullptr, false).ok());
+
+  const std::vector<std::string> keys = {MakeRecord("M84001", "G1", 0).record.Key(),
+                                         MakeRecord("RLT", "L1", 0).record.Key(),
+                                         MakeRecord("RKB", "K1", 0).record.Key()};
+  auto now = store->GetRecords(keys);
+  ASSERT_TRUE(now.ok()) << now.status();
+  ASSERT_EQ(now->size(), 3u);
+  ASSERT_TRUE((*now)[0] && (*now)[1] && (*now)[2]);
+  EXPECT_EQ((*now)[0]->person_id, 2u);
+  EXPECT_EQ((*now)[1]->record.record_id, "L1");
+  EXPECT_EQ((*now)[2]->person_id, 1u);
+  auto then = store->GetRecords(keys, snap);
+  ASSERT_TRUE(then.ok());
+  EXPECT_TRUE((*then)[0].has_value());
+  EXPECT_FALSE((*then)[1].has_value());  // written after the snapshot
+  EXPECT_TRUE((*then)[2].has_value());
+  store->ReleaseSnapshot(snap);
+  EXPECT_TRUE(store->GetRecords({})->empty());
+}
+
+// Scans stop at the end of their prefix, including prefixes ending in 0xff
+// bytes (person 0xff and person 0x100 are neighbours in key order).
+TEST(Store, PrefixScansStopAtTheirPrefix) {
+  TempDir dir;
+  auto store = OpenOrDie(dir.path());
+  ASSERT_NE(store, nullptr);
+  ChangeSet changes = store->NewChangeSet();
+  for (uint64_t p : {0xfeULL, 0xffULL, 0x100ULL, ~0ULL}) {
+    changes.AddMembership(p, MakeRecord("RKB", "A" + std::to_string(p), p).record.Key());
+    changes.AddMembership(p, MakeRecord("RKB", "B" + std::to_string(p), p).record.Key());
+  }
+  changes.PutBlockKey(1, "SMITH", MakeRecord("RKB", "A", 0).record.Key());
+  changes.PutBlockKey(1, "SMITHE", MakeRecord("RKB", "B", 0).record.Key());
+  changes.PutBlockKey(2, "SMITH", MakeRecord("RKB", "C", 0).record.Key());
+  ASSERT_TRUE(store->Commit(&changes, nullptr, false).ok());
+  for (uint64_t p : {0xfeULL, 0xffULL, 0x100ULL, ~0ULL}) {
+    auto keys = store->PersonRecords(p);
+    ASSERT_TRUE(keys.ok());
+    ASSERT_EQ(keys->size(), 2u) << p;
+    EXPECT_EQ((*keys)[0], MakeRecord("RKB", "A" + std::to_string(p), p).record.Key());
+  }
+  EXPECT_TRUE(store->PersonRecords(0x101)->empty());
+  bool truncated = true;
+  auto members = store->BlockMembers(1, "SMITH", 10, &truncated);
+  ASSERT_TRUE(members.ok());
+  ASSERT_EQ(members->size(), 1u);
+  EXPECT_EQ((*members)[0], MakeRecord("RKB", "A", 0).record.Key());
+  EXPECT_FALSE(truncated);
+}
+
 TEST(Store, GroupCommitFromManyThreadsKeepsEveryChangeAndAChain) {
   TempDir dir;
   auto store = OpenOrDie(dir.path());
