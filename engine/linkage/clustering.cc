@@ -4,12 +4,16 @@
 #include <algorithm>
 #include <numeric>
 
+#include "absl/container/inlined_vector.h"
+
 namespace empi {
 namespace {
 
+// Most persons have a handful of records and one NHS number: inline
+// storage spares a heap allocation per record on millions of records.
 struct Group {
-  std::vector<uint32_t> members;
-  std::vector<uint64_t> nhs;  // distinct valid NHS numbers
+  absl::InlinedVector<uint32_t, 4> members;
+  absl::InlinedVector<uint64_t, 1> nhs;  // distinct valid NHS numbers
   uint64_t existing = 0;
 };
 
@@ -132,18 +136,32 @@ Clustering ClusterRecords(const ClusterInput& in, std::vector<ScoredLink> links)
   const double link_weight = in.model->link_weight();
   std::vector<bool> ambiguous(in.records->size(), false);
   size_t n_ambiguous = 0;
-  std::vector<std::vector<std::pair<uint32_t, double>>> strong(in.records->size());
+  // Links at the link threshold by record, as one offsets array and one
+  // entries array rather than a vector per record.
+  const size_t n = in.records->size();
+  std::vector<uint32_t> offset(n + 1, 0);
   for (const ScoredLink& l : links) {
     if (l.match_weight < link_weight) continue;
-    strong[l.a].emplace_back(l.b, l.match_weight);
-    strong[l.b].emplace_back(l.a, l.match_weight);
+    ++offset[l.a + 1];
+    ++offset[l.b + 1];
+  }
+  for (size_t i = 0; i < n; ++i) offset[i + 1] += offset[i];
+  std::vector<std::pair<uint32_t, double>> strong(offset[n]);
+  {
+    std::vector<uint32_t> fill(offset.begin(), offset.end() - 1);
+    for (const ScoredLink& l : links) {
+      if (l.match_weight < link_weight) continue;
+      strong[fill[l.a]++] = {l.b, l.match_weight};
+      strong[fill[l.b]++] = {l.a, l.match_weight};
+    }
   }
   const double kNoBest = -1e300;
-  for (uint32_t x = 0; x < strong.size(); ++x) {
-    if ((*in.existing_person)[x] != 0 || strong[x].size() < 2) continue;
+  for (uint32_t x = 0; x < n; ++x) {
+    if ((*in.existing_person)[x] != 0 || offset[x + 1] - offset[x] < 2) continue;
     uint32_t own = first.group[x];
     double best_own = kNoBest, best_elsewhere = kNoBest;
-    for (auto [y, w] : strong[x]) {
+    for (uint32_t k = offset[x]; k < offset[x + 1]; ++k) {
+      auto [y, w] = strong[k];
       double& best = first.group[y] == own ? best_own : best_elsewhere;
       best = std::max(best, w);
     }
