@@ -131,7 +131,7 @@ class EngineImpl final : public Engine {
       SnapshotHolder snap(store_.get());
       EMPI_ASSIGN_OR_RETURN(auto got, store_->GetRecord(key, snap.get()));
       if (got) {
-        EMPI_ASSIGN_OR_RETURN(Resolution rr, BuildResolution(got->person_id, snap.get()));
+        EMPI_ASSIGN_OR_RETURN(Resolution rr, BuildResolution(got->person_id, snap.get(), std::nullopt, &*got));
         res = std::move(rr);
       }
     }
@@ -494,9 +494,11 @@ class EngineImpl final : public Engine {
 
   // The full resolution of person `pid`: its person value (`pv` if the
   // caller read it already), linked records (one scan of person_records and
-  // one MultiGet of their records), restricted flag and scope.
+  // one MultiGet of their records, less `known`, a record of the person the
+  // caller read at `snap`), restricted flag and scope.
   absl::StatusOr<Resolution> BuildResolution(uint64_t pid, const rocksdb::Snapshot* snap,
-                                             std::optional<index::PersonValue> pv = std::nullopt) const {
+                                             std::optional<index::PersonValue> pv = std::nullopt,
+                                             const index::StoredRecord* known = nullptr) const {
     Resolution res;
     res.person_id = pid;
     if (!pv) {
@@ -508,7 +510,17 @@ class EngineImpl final : public Engine {
       res.objection_method = pv->objection_method;
     }
     EMPI_ASSIGN_OR_RETURN(auto keys, store_->PersonRecords(pid, snap));
-    EMPI_ASSIGN_OR_RETURN(auto records, store_->GetRecords(keys, snap));
+    std::vector<std::optional<index::StoredRecord>> records;
+    const auto known_at =
+        known != nullptr ? std::find(keys.begin(), keys.end(), known->record.Key()) : keys.end();
+    if (known_at == keys.end()) {
+      EMPI_ASSIGN_OR_RETURN(records, store_->GetRecords(keys, snap));
+    } else {
+      const size_t at = known_at - keys.begin();
+      keys.erase(known_at);
+      EMPI_ASSIGN_OR_RETURN(records, store_->GetRecords(keys, snap));
+      records.insert(records.begin() + at, *known);
+    }
     int32_t any_dob = 0, gp_dob = 0;
     std::string gp;
     res.records.reserve(records.size());
