@@ -26,6 +26,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "datasets/generator/random.h"
+#include "empi/csv.h"
 #include "datasets/generator/tables.h"
 #include "datasets/generator/text.h"
 #include "matchers/nhs_number.h"
@@ -1003,25 +1004,12 @@ class ChunkGenerator {
 
 // ---------------------------------------------------------------- output
 
-void AppendCsvField(std::string* out, std::string_view v) {
-  if (v.find_first_of(",\"\r\n") == std::string_view::npos) {
-    out->append(v);
-    return;
-  }
-  out->push_back('"');
-  for (char c : v) {
-    if (c == '"') out->push_back('"');
-    out->push_back(c);
-  }
-  out->push_back('"');
-}
-
 void AppendCsvRow(std::string* out, std::initializer_list<std::string_view> fields) {
   bool first = true;
   for (std::string_view f : fields) {
     if (!first) out->push_back(',');
     first = false;
-    AppendCsvField(out, f);
+    AppendCsvField(f, out);
   }
   out->push_back('\n');
 }

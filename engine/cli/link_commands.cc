@@ -11,6 +11,7 @@
 #include "empi/status_macros.h"
 #include "engine/cli/command.h"
 #include "engine/cli/progress.h"
+#include "empi/csv.h"
 #include "empi/engine.h"
 #include "engine/feed/feed_reader.h"
 #include "engine/linkage/linker.h"
@@ -20,15 +21,10 @@
 namespace empi::cli {
 namespace {
 
-// Writes CSV fields with RFC 4180 quoting where needed.
+// One CSV field, quoted where needed.
 std::string CsvField(std::string_view v) {
-  if (v.find_first_of(",\"\r\n") == std::string_view::npos) return std::string(v);
-  std::string out = "\"";
-  for (char c : v) {
-    if (c == '"') out.push_back('"');
-    out.push_back(c);
-  }
-  out.push_back('"');
+  std::string out;
+  AppendCsvField(v, &out);
   return out;
 }
 

@@ -8,6 +8,8 @@
 #include <iterator>
 #include <utility>
 
+#include "empi/csv.h"
+
 #include "absl/container/flat_hash_set.h"
 #include "absl/hash/hash.h"
 #include "empi/status_macros.h"
@@ -662,23 +664,6 @@ absl::StatusOr<FeedResult> ReadFeed(const std::string& path,
   result.stats.quarantined = result.quarantined.size();
   return result;
 }
-
-namespace {
-
-void AppendCsvField(std::string_view v, std::string* out) {
-  if (v.find_first_of(",\"\r\n") == std::string_view::npos) {
-    out->append(v);
-    return;
-  }
-  out->push_back('"');
-  for (char c : v) {
-    if (c == '"') out->push_back('"');
-    out->push_back(c);
-  }
-  out->push_back('"');
-}
-
-}  // namespace
 
 absl::Status WriteQuarantine(const std::string& path,
                              const std::vector<QuarantinedRow>& rows) {
