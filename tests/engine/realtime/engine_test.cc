@@ -113,7 +113,12 @@ TEST_F(EngineTest, MergeKeepsObjectionAndUnmergeRestores) {
 
 std::vector<std::string> ActionsFor(Engine* e, uint64_t person) {
   std::vector<std::string> out;
-  for (const auto& ev : *e->AuditForPerson(person)) out.push_back(ev.event.action);
+  // Held in a variable: a range-for over *e->AuditForPerson(...) would
+  // iterate a vector inside a StatusOr destroyed before the loop body.
+  auto events = e->AuditForPerson(person);
+  EXPECT_TRUE(events.ok()) << events.status();
+  if (!events.ok()) return out;
+  for (const auto& ev : *events) out.push_back(ev.event.action);
   return out;
 }
 
