@@ -355,6 +355,53 @@ absl::Status RunStats(const std::string& db) {
   return absl::OkStatus();
 }
 
+absl::Status RunExportReview(const std::string& db, const std::string& out_path) {
+  EMPI_ASSIGN_OR_RETURN(auto store, OpenExisting(db));
+  Output out;
+  EMPI_RETURN_IF_ERROR(out.Open(out_path));
+  std::ostream& o = out.out();
+  o << "source_l,record_id_l,source_r,record_id_r,match_weight,match_probability,reason\n";
+  EMPI_RETURN_IF_ERROR(
+      store->ForEachReview([&](std::string_view a, std::string_view b, const index::ReviewValue& v) {
+        std::string_view sa, ia, sb, ib;
+        if (!SplitRecordKey(a, &sa, &ia) || !SplitRecordKey(b, &sb, &ib)) return true;
+        o << CsvField(sa) << ',' << CsvField(ia) << ',' << CsvField(sb) << ',' << CsvField(ib) << ','
+          << fmt::format("{:.4f},{:.8f}", v.match_weight, v.match_probability) << ',' << CsvField(v.reason)
+          << '\n';
+        return true;
+      }));
+  return out.Close(out_path);
+}
+
+absl::Status RunModelExport(const std::string& db, const std::string& out_path) {
+  EMPI_ASSIGN_OR_RETURN(auto store, OpenExisting(db));
+  EMPI_ASSIGN_OR_RETURN(Model model, LoadModel(*store));
+  Output out;
+  EMPI_RETURN_IF_ERROR(out.Open(out_path));
+  out.out() << model.ToJson().dump(2) << '\n';
+  return out.Close(out_path);
+}
+
+// Replaces (or first sets) the database's model: later links and the
+// real-time path score with it. Recorded in the audit trail.
+absl::Status RunModelImport(const std::string& db, const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(fmt::format("cannot read {}", path));
+  nlohmann::json j = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) return absl::InvalidArgumentError(fmt::format("{}: not valid JSON", path));
+  auto model = Model::FromJson(j);
+  if (!model.ok()) return absl::InvalidArgumentError(fmt::format("{}: {}", path, std::string(model.status().message())));
+  index::StoreOptions options;
+  EMPI_ASSIGN_OR_RETURN(auto store, index::Store::Open(db, options));
+  index::ChangeSet changes = store->NewChangeSet();
+  changes.PutModel(model->ToJson().dump());
+  index::AuditEvent event;
+  event.requester = "empi model import";
+  event.action = "model import";
+  event.outcome = "ok";
+  return store->Commit(&changes, &event, /*sync=*/true);
+}
+
 }  // namespace
 
 void RegisterLinkCommands(CLI::App& app, int* exit_code) {
@@ -397,6 +444,32 @@ void RegisterLinkCommands(CLI::App& app, int* exit_code) {
   pairs->callback([db, out, min_p, exit_code] {
     absl::Status s = RunExportPairs(*db, *out, *min_p);
     *exit_code = s.ok() ? kExitOk : ReportError("export pairs", s);
+  });
+
+  CLI::App* review = exp->add_subcommand("review", "CSV of the pairs waiting for a steward, with reasons");
+  review->add_option("--db", *db, "Database directory")->required();
+  review->add_option("-o,--output", *out, "Output file (default stdout)");
+  review->callback([db, out, exit_code] {
+    absl::Status s = RunExportReview(*db, *out);
+    *exit_code = s.ok() ? kExitOk : ReportError("export review", s);
+  });
+
+  CLI::App* model = app.add_subcommand("model", "Export or import the stored Fellegi-Sunter model (JSON)");
+  model->require_subcommand(1);
+  CLI::App* mexport = model->add_subcommand("export", "Write the stored model as JSON");
+  mexport->add_option("--db", *db, "Database directory")->required();
+  mexport->add_option("-o,--output", *out, "Output file (default stdout)");
+  mexport->callback([db, out, exit_code] {
+    absl::Status s = RunModelExport(*db, *out);
+    *exit_code = s.ok() ? kExitOk : ReportError("model export", s);
+  });
+  auto model_file = std::make_shared<std::string>();
+  CLI::App* mimport = model->add_subcommand("import", "Store a model JSON; later links score with it");
+  mimport->add_option("--db", *db, "Database directory (created if missing)")->required();
+  mimport->add_option("file", *model_file, "Model JSON")->required();
+  mimport->callback([db, model_file, exit_code] {
+    absl::Status s = RunModelImport(*db, *model_file);
+    *exit_code = s.ok() ? kExitOk : ReportError("model import", s);
   });
 
   auto refs = std::make_shared<std::vector<std::string>>();

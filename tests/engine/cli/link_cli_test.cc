@@ -215,6 +215,41 @@ TEST_F(LinkCliTest, BadRowIsQuarantinedAndTheRestLinked) {
   EXPECT_EQ(StoredRecords(), 60);
 }
 
+// The model is stored with the data, exported as JSON, and imported into
+// another database, whose first link then scores with it instead of training.
+TEST_F(LinkCliTest, ModelExportImportAndReviewExport) {
+  std::string feed = Write("a.csv", Feed("RKB", 150));
+  ASSERT_EQ(Run("link --db '" + db_ + "' '" + feed + "'").code, 0);
+  std::string model_path = dir_.path() + "/model.json";
+  RunResult exported = Run("model export --db '" + db_ + "' -o '" + model_path + "'");
+  ASSERT_EQ(exported.code, 0) << exported.err;
+  std::ifstream in(model_path);
+  std::string json((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_THAT(json, HasSubstr("\"probability_two_random_records_match\""));
+  EXPECT_THAT(json, HasSubstr("\"m_probability\""));
+  EXPECT_THAT(json, HasSubstr("\"u_probability\""));
+
+  std::string other = dir_.path() + "/other";
+  RunResult imported = Run("model import --db '" + other + "' '" + model_path + "'");
+  ASSERT_EQ(imported.code, 0) << imported.err;
+  RunResult relink = Run("link --db '" + other + "' '" + feed + "'");
+  ASSERT_EQ(relink.code, 0) << relink.err;
+  EXPECT_THAT(relink.out, Not(HasSubstr("model trained")));
+  RunResult reexported = Run("model export --db '" + other + "'");
+  ASSERT_EQ(reexported.code, 0);
+  EXPECT_EQ(reexported.out, json);
+
+  EXPECT_EQ(Run("model import --db '" + other + "' '" + Write("bad.json", "{\"format\": \"x\"}") + "'").code, 65);
+  EXPECT_EQ(Run("model import --db '" + other + "' '" + dir_.path() + "/missing.json'").code, 66);
+  EXPECT_EQ(Run("audit verify --db '" + other + "'").code, 0);
+
+  RunResult review = Run("export review --db '" + db_ + "'");
+  ASSERT_EQ(review.code, 0) << review.err;
+  std::vector<std::string> rows = Lines(review.out);
+  ASSERT_FALSE(rows.empty());
+  EXPECT_EQ(rows[0], "source_l,record_id_l,source_r,record_id_r,match_weight,match_probability,reason");
+}
+
 TEST_F(LinkCliTest, UsageErrors) {
   std::string feed = Write("a.csv", Feed("RKB", 5));
   EXPECT_EQ(Run("link --db '" + db_ + "' --no-such-flag '" + feed + "'").code, 64);
