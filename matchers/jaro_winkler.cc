@@ -54,6 +54,23 @@ inline double WinklerBoost(double jaro, size_t prefix, double prefix_weight) {
   return jaro + static_cast<double>(prefix) * prefix_weight * (1.0 - jaro);
 }
 
+// Jaro from the matched positions of each string (bit i set: character i
+// matched). The k-th matched character of a pairs with the k-th of b; each
+// pair that differs is half a transposition.
+double JaroFromFlags(std::string_view a, std::string_view b, uint64_t a_flags, uint64_t b_flags) {
+  size_t matches = static_cast<size_t>(std::popcount(b_flags));
+  if (matches == 0) return 0.0;
+  size_t mismatches = 0;
+  while (b_flags != 0) {
+    int j = std::countr_zero(b_flags);
+    int i = std::countr_zero(a_flags);
+    mismatches += a[i] != b[j];
+    b_flags &= b_flags - 1;
+    a_flags &= a_flags - 1;
+  }
+  return JaroFromCounts(a.size(), b.size(), matches, mismatches / 2);
+}
+
 // Bit-parallel Jaro for |a| <= 64 and |b| <= 64: bit i of pattern[c] is set
 // where a[i] == c.
 double BitParallelJaro(const uint64_t* pattern, std::string_view a,
@@ -74,17 +91,7 @@ double BitParallelJaro(const uint64_t* pattern, std::string_view a,
       b_flags |= uint64_t{1} << j;
     }
   }
-  size_t matches = static_cast<size_t>(std::popcount(b_flags));
-  if (matches == 0) return 0.0;
-  size_t mismatches = 0;
-  while (b_flags != 0) {
-    int j = std::countr_zero(b_flags);
-    int i = std::countr_zero(a_flags);
-    mismatches += a[i] != b[j];
-    b_flags &= b_flags - 1;
-    a_flags &= a_flags - 1;
-  }
-  return JaroFromCounts(len_a, len_b, matches, mismatches / 2);
+  return JaroFromFlags(a, b, a_flags, b_flags);
 }
 
 // Any length: flag arrays.
@@ -134,17 +141,7 @@ double SmallJaro(std::string_view a, std::string_view b) {
       }
     }
   }
-  if (b_flags == 0) return 0.0;
-  size_t matches = static_cast<size_t>(std::popcount(b_flags));
-  size_t mismatches = 0;
-  while (b_flags != 0) {
-    int j = std::countr_zero(b_flags);
-    int i = std::countr_zero(a_flags);
-    mismatches += a[i] != b[j];
-    b_flags &= b_flags - 1;
-    a_flags &= a_flags - 1;
-  }
-  return JaroFromCounts(len_a, len_b, matches, mismatches / 2);
+  return JaroFromFlags(a, b, a_flags, b_flags);
 }
 
 }  // namespace
