@@ -63,7 +63,7 @@ struct LinkFlags {
   std::string db, mapping, source, date_format = "auto", blocking_rules, quarantine;
   std::vector<std::string> feeds;
   double link_threshold = 0, review_threshold = 0;
-  size_t max_block_size = 300;
+  size_t max_block_size = LinkOptions{}.max_block_size;
   bool retrain = false;
   uint64_t seed = 42;
 };
@@ -243,7 +243,7 @@ absl::Status RunExportPairs(const std::string& db, const std::string& out_path, 
     keys[i] = ComputeBlockKeys(rules, prepared[i]);
   }
   BlockingReport report;
-  auto pairs = GenerateCandidates(prepared, keys, std::vector<bool>(stored.size(), false), rules, 300, &report);
+  auto pairs = GenerateCandidates(prepared, keys, std::vector<bool>(stored.size(), false), rules, LinkOptions{}.max_block_size, &report);
   double min_weight = Model::WeightOf(min_probability > 0 ? min_probability : model.settings().review_threshold);
   Output out;
   EMPI_RETURN_IF_ERROR(out.Open(out_path));

@@ -259,10 +259,9 @@ absl::StatusOr<LinkSummary> LinkRecords(index::Store* store, std::vector<Record>
   std::vector<uint64_t> existing(work.size());
   for (size_t i = 0; i < work.size(); ++i) existing[i] = work[i].stored ? work[i].old_person : 0;
   absl::flat_hash_set<std::pair<uint32_t, uint32_t>> never_link;
-  if (summary.stored_records_fetched > 0 || stored_before > 0) {
-    // Never-link marks between records of this working set.
-    absl::flat_hash_map<std::string, uint32_t> index_of;
-    for (uint32_t i = 0; i < work.size(); ++i) index_of[recs[i].Key()] = i;
+  if (stored_before > 0) {
+    // Never-link marks (made by stewards, so only in a non-empty store)
+    // between the records of each candidate link.
     for (const ScoredLink& l : links) {
       EMPI_ASSIGN_OR_RETURN(bool never, store->IsNeverLink(recs[l.a].Key(), recs[l.b].Key()));
       if (never) never_link.insert({l.a, l.b});

@@ -21,8 +21,6 @@ void TermFrequencies::Add(std::string_view value, uint64_t count) {
   total_ += count;
 }
 
-void TermFrequencies::Finish() {}
-
 float TermFrequencies::Frequency(std::string_view value) const {
   if (total_ == 0) return 0;
   auto it = counts_.find(absl::string_view(value.data(), value.size()));

@@ -54,7 +54,6 @@ struct ModelSettings {
 class TermFrequencies {
  public:
   void Add(std::string_view value, uint64_t count);
-  void Finish();  // fixes the total; call after the last Add
   // Share of records with `value`; unseen values count as seen once.
   float Frequency(std::string_view value) const;
   uint64_t total() const { return total_; }

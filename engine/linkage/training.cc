@@ -5,7 +5,6 @@
 #include <cmath>
 
 #include "absl/container/flat_hash_map.h"
-#include "absl/container/flat_hash_set.h"
 #include "tbb/combinable.h"
 #include "tbb/parallel_for.h"
 

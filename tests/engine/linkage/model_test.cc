@@ -28,9 +28,7 @@ Model TrainedLooking() {
   m.family_tf.Add("smith", 40);
   m.family_tf.Add("nowak", 2);
   m.family_tf.Add("zoltan", 1);
-  m.family_tf.Finish();
   m.given_tf.Add("john", 9);
-  m.given_tf.Finish();
   m.Refresh();
   return m;
 }
@@ -117,7 +115,6 @@ TEST(ModelTest, CommonSurnameWeighsLessThanRareOne) {
   for (int i = 0; i < 200; ++i) m.family_tf.Add("smith", 1);
   m.family_tf.Add("zoltan", 1);
   for (int i = 0; i < 799; ++i) m.family_tf.Add("other" + std::to_string(i), 1);
-  m.family_tf.Finish();
   EXPECT_NEAR(m.family_tf.Frequency("smith"), 0.2, 1e-6);
   EXPECT_NEAR(m.family_tf.Frequency("zoltan"), 0.001, 1e-6);
   EXPECT_NEAR(m.family_tf.Frequency("never seen"), 0.001, 1e-6);  // counts as seen once
