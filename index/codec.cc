@@ -8,6 +8,7 @@
 // IEEE-754 bit patterns. Keys use 8-byte big-endian integers so that byte
 // order is numeric order. Decoders consume the whole value and reject
 // anything truncated, overlong, out of range or followed by extra bytes.
+#include <algorithm>
 #include <bit>
 #include <cstring>
 
@@ -137,6 +138,7 @@ std::string_view CfName(Cf cf) {
     case Cf::kHistory: return "history";
     case Cf::kAudit: return "audit";
     case Cf::kMeta: return "meta";
+    case Cf::kPersonView: return "person_view";
   }
   return "unknown";
 }
@@ -248,6 +250,116 @@ bool DecodePersonValue(std::string_view value, PersonValue* p) {
   }
   out.objection_method = static_cast<ObjectionMethod>(method);
   *p = std::move(out);
+  return true;
+}
+
+namespace {
+// Person view ops: a tag byte, then the op's fields.
+constexpr char kOpMember = 'M';  // record key, restricted (bool), dob_ymd (varint)
+constexpr char kOpRemove = 'R';  // record key
+constexpr char kOpPerson = 'P';  // EncodePersonValue bytes as a string
+
+void PutMember(std::string* out, const PersonViewMember& m) {
+  PutString(out, m.record_key);
+  out->push_back(m.restricted ? 1 : 0);
+  internal::PutVarint(out, static_cast<uint32_t>(m.dob_ymd));
+}
+
+bool ReadMember(Reader* in, PersonViewMember* m) {
+  uint64_t ymd;
+  if (!in->String(&m->record_key) || !in->Bool(&m->restricted) || !in->Varint(&ymd) || ymd > 99991231) {
+    return false;
+  }
+  m->dob_ymd = static_cast<int32_t>(ymd);
+  return true;
+}
+
+bool KeyLess(const PersonViewMember& m, std::string_view key) { return m.record_key < key; }
+}  // namespace
+
+int32_t DateOfBirthYmd(std::string_view d) {
+  if (d.size() != 10 || d[4] != '-' || d[7] != '-') return 0;
+  int32_t ymd = 0;
+  for (size_t i : {0, 1, 2, 3, 5, 6, 8, 9}) {
+    if (d[i] < '0' || d[i] > '9') return 0;
+    ymd = ymd * 10 + (d[i] - '0');
+  }
+  return ymd;
+}
+
+std::string EncodePersonView(const PersonView& v) {
+  std::string out(1, static_cast<char>(internal::kValueVersion));
+  out.push_back(v.person ? 1 : 0);
+  if (v.person) PutString(&out, EncodePersonValue(*v.person));
+  internal::PutVarint(&out, v.members.size());
+  for (const auto& m : v.members) PutMember(&out, m);
+  return out;
+}
+
+bool DecodePersonView(std::string_view value, PersonView* v) {
+  PersonView out;
+  Reader in(value);
+  bool has_person;
+  uint64_t n;
+  if (!in.Version() || !in.Bool(&has_person)) return false;
+  if (has_person) {
+    std::string_view pv;
+    if (!in.StringView(&pv) || !DecodePersonValue(pv, &out.person.emplace())) return false;
+  }
+  if (!in.Varint(&n) || n > value.size()) return false;
+  out.members.resize(n);
+  for (auto& m : out.members) {
+    if (!ReadMember(&in, &m)) return false;
+  }
+  if (!in.done()) return false;
+  *v = std::move(out);
+  return true;
+}
+
+std::string PersonViewMemberOp(const StoredRecord& r) {
+  std::string out(1, kOpMember);
+  PutMember(&out, {r.record.Key(), r.record.restricted, DateOfBirthYmd(r.record.date_of_birth)});
+  return out;
+}
+
+std::string PersonViewRemoveOp(std::string_view record_key) {
+  std::string out(1, kOpRemove);
+  PutString(&out, record_key);
+  return out;
+}
+
+std::string PersonViewPersonOp(const PersonValue& p) {
+  std::string out(1, kOpPerson);
+  PutString(&out, EncodePersonValue(p));
+  return out;
+}
+
+bool ApplyPersonViewOps(std::string_view operand, PersonView* v) {
+  Reader in(operand);
+  while (!in.done()) {
+    uint8_t tag;
+    if (!in.Byte(&tag)) return false;
+    if (tag == kOpMember) {
+      PersonViewMember m;
+      if (!ReadMember(&in, &m)) return false;
+      auto at = std::lower_bound(v->members.begin(), v->members.end(), m.record_key, KeyLess);
+      if (at != v->members.end() && at->record_key == m.record_key) {
+        *at = std::move(m);
+      } else {
+        v->members.insert(at, std::move(m));
+      }
+    } else if (tag == kOpRemove) {
+      std::string_view key;
+      if (!in.StringView(&key)) return false;
+      auto at = std::lower_bound(v->members.begin(), v->members.end(), key, KeyLess);
+      if (at != v->members.end() && at->record_key == key) v->members.erase(at);
+    } else if (tag == kOpPerson) {
+      std::string_view pv;
+      if (!in.StringView(&pv) || !DecodePersonValue(pv, &v->person.emplace())) return false;
+    } else {
+      return false;
+    }
+  }
   return true;
 }
 

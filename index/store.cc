@@ -25,6 +25,7 @@
 #include "rocksdb/cache.h"
 #include "rocksdb/convenience.h"
 #include "rocksdb/filter_policy.h"
+#include "rocksdb/merge_operator.h"
 #include "rocksdb/slice_transform.h"
 #include "rocksdb/sst_file_writer.h"
 #include "rocksdb/table.h"
@@ -165,6 +166,28 @@ class Replayer : public rocksdb::WriteBatch::Handler {
   const std::vector<rocksdb::ColumnFamilyHandle*>* by_id_;
 };
 
+// person_view's merge operator: operands are op sequences
+// (ApplyPersonViewOps), so partial merges concatenate them.
+class PersonViewMerge : public rocksdb::MergeOperator {
+ public:
+  const char* Name() const override { return "empi.PersonViewMerge.1"; }
+  bool FullMergeV2(const MergeOperationInput& in, MergeOperationOutput* out) const override {
+    PersonView view;
+    if (in.existing_value != nullptr && !DecodePersonView(in.existing_value->ToStringView(), &view)) return false;
+    for (const rocksdb::Slice& op : in.operand_list) {
+      if (!ApplyPersonViewOps(op.ToStringView(), &view)) return false;
+    }
+    out->new_value = EncodePersonView(view);
+    return true;
+  }
+  bool PartialMergeMulti(const rocksdb::Slice&, const std::deque<rocksdb::Slice>& operands, std::string* out,
+                         rocksdb::Logger*) const override {
+    out->clear();
+    for (const rocksdb::Slice& op : operands) out->append(op.data(), op.size());
+    return true;
+  }
+};
+
 }  // namespace
 
 // ---------------------------------------------------------------------------
@@ -178,6 +201,9 @@ rocksdb::ColumnFamilyHandle* ChangeSet::Handle(Cf cf) {
 // which no EMPI change approaches; their status is deliberately dropped.
 void ChangeSet::PutRecord(const StoredRecord& r) {
   batch_.Put(Handle(Cf::kRecords), r.record.Key(), EncodeRecordValue(r)).PermitUncheckedError();
+  if (r.person_id != 0) {
+    batch_.Merge(Handle(Cf::kPersonView), EncodeU64(r.person_id), PersonViewMemberOp(r)).PermitUncheckedError();
+  }
 }
 void ChangeSet::DeleteRecord(std::string_view record_key) {
   batch_.Delete(Handle(Cf::kRecords), record_key).PermitUncheckedError();
@@ -187,12 +213,17 @@ void ChangeSet::AddMembership(uint64_t person_id, std::string_view record_key) {
 }
 void ChangeSet::RemoveMembership(uint64_t person_id, std::string_view record_key) {
   batch_.Delete(Handle(Cf::kPersonRecords), PersonRecordKey(person_id, record_key)).PermitUncheckedError();
+  batch_.Merge(Handle(Cf::kPersonView), EncodeU64(person_id), PersonViewRemoveOp(record_key)).PermitUncheckedError();
 }
 void ChangeSet::PutPerson(uint64_t person_id, const PersonValue& p) {
-  batch_.Put(Handle(Cf::kPersons), EncodeU64(person_id), EncodePersonValue(p)).PermitUncheckedError();
+  const std::string key = EncodeU64(person_id);
+  batch_.Put(Handle(Cf::kPersons), key, EncodePersonValue(p)).PermitUncheckedError();
+  batch_.Merge(Handle(Cf::kPersonView), key, PersonViewPersonOp(p)).PermitUncheckedError();
 }
 void ChangeSet::DeletePerson(uint64_t person_id) {
-  batch_.Delete(Handle(Cf::kPersons), EncodeU64(person_id)).PermitUncheckedError();
+  const std::string key = EncodeU64(person_id);
+  batch_.Delete(Handle(Cf::kPersons), key).PermitUncheckedError();
+  batch_.Delete(Handle(Cf::kPersonView), key).PermitUncheckedError();
 }
 void ChangeSet::PutBlockKey(uint8_t rule, std::string_view blocking_key, std::string_view record_key) {
   batch_.Put(Handle(Cf::kBlockKeys), BlockKey(rule, blocking_key, record_key), "").PermitUncheckedError();
@@ -322,6 +353,10 @@ class Store::Impl {
   }
 
   absl::Status VerifyAuditChain(uint64_t* events_checked) const;
+  // Fills person_view from persons and records, then writes format version
+  // 2. Idempotent: a crash part way leaves version 1, and the next open
+  // starts again from an emptied person_view.
+  absl::Status UpgradeFromVersion1();
   absl::Status BulkIngest(const std::vector<ChangeSet>& sets, BulkIngestStats* stats);
 
   rocksdb::ColumnFamilyHandle* handle(Cf cf) const { return handles_[static_cast<size_t>(cf)]; }
@@ -388,8 +423,13 @@ absl::Status Store::Impl::Open(const std::string& path, const StoreOptions& opti
     // point read or seek then looks up only its data block in the LRU cache.
     table.metadata_cache_options.unpartitioned_pinning = rocksdb::PinningTier::kAll;
     const bool hot = cf == Cf::kRecords || cf == Cf::kBlockKeys || cf == Cf::kPersonRecords ||
-                     cf == Cf::kNhsIndex;
+                     cf == Cf::kNhsIndex || cf == Cf::kPersonView;
     if (hot) table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+    if (cf == Cf::kPersonView) {
+      // Read by point lookups only, on every real-time read.
+      cf_options.merge_operator = std::make_shared<PersonViewMerge>();
+      table.data_block_index_type = rocksdb::BlockBasedTableOptions::kDataBlockBinaryAndHash;
+    }
     if (cf == Cf::kPersonRecords || cf == Cf::kNhsIndex) {
       cf_options.prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(8));
     } else if (cf == Cf::kBlockKeys) {
@@ -431,6 +471,20 @@ absl::Status Store::Impl::Open(const std::string& path, const StoreOptions& opti
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* db = nullptr;
   rocksdb::Status s;
+  if (!options.create_if_missing || options.read_only) {
+    // A version-1 store lacks person_view: created (and filled) only by a
+    // read-write open, below.
+    std::vector<std::string> names;
+    if (rocksdb::DB::ListColumnFamilies(db_options, path, &names).ok() &&
+        std::find(names.begin(), names.end(), A(CfName(Cf::kPersonView))) == names.end()) {
+      if (options.read_only) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "store ", path, " has format version 1; open it once for writing (empi link or empi ingest) ",
+            "to upgrade it to version ", kFormatVersion));
+      }
+      db_options.create_missing_column_families = true;
+    }
+  }
   if (options.read_only) {
     s = rocksdb::DB::OpenForReadOnly(rocksdb::DBOptions(db_options), path, descriptors, &handles, &db);
   } else {
@@ -468,6 +522,10 @@ absl::Status Store::Impl::Open(const std::string& path, const StoreOptions& opti
   // Format version: written on creation, checked on every later open.
   EMPI_ASSIGN_OR_RETURN(std::optional<std::string> version, Get(Cf::kMeta, kMetaFormatVersion, nullptr));
   const std::string want = std::to_string(kFormatVersion);
+  if (version.has_value() && *version == "1" && !options.read_only) {
+    EMPI_RETURN_IF_ERROR(UpgradeFromVersion1());
+    version = want;
+  }
   if (version.has_value() && *version != want) {
     return absl::FailedPreconditionError(absl::StrCat("store ", path, " has format version ", *version,
                                                       "; this build reads format version ", want,
@@ -505,6 +563,42 @@ absl::Status Store::Impl::Open(const std::string& path, const StoreOptions& opti
     }
   }
   return FromRocks(it->status(), "reading the audit trail");
+}
+
+absl::Status Store::Impl::UpgradeFromVersion1() {
+  rocksdb::ColumnFamilyHandle* view = handle(Cf::kPersonView);
+  rocksdb::WriteBatch batch;
+  auto flush = [&]() -> absl::Status {
+    EMPI_RETURN_IF_ERROR(FromRocks(db_->Write(rocksdb::WriteOptions(), &batch), "upgrading to format version 2"));
+    batch.Clear();
+    return absl::OkStatus();
+  };
+  // No key sorts after 9 bytes of 0xff: person ids are 8 bytes.
+  EMPI_RETURN_IF_ERROR(FromRocks(batch.DeleteRange(view, "", std::string(9, '\xff')), "upgrading"));
+  absl::Status bad;
+  auto visit = [&](Cf cf, auto&& op) -> absl::Status {
+    EMPI_RETURN_IF_ERROR(Scan(cf, "", nullptr, [&](std::string_view key, std::string_view value) {
+      bad = op(key, value);
+      if (bad.ok() && batch.Count() >= 10000) bad = flush();
+      return bad.ok();
+    }));
+    return bad;
+  };
+  EMPI_RETURN_IF_ERROR(visit(Cf::kPersons, [&](std::string_view key, std::string_view value) -> absl::Status {
+    PersonValue p;
+    if (key.size() != 8 || !DecodePersonValue(value, &p)) return absl::DataLossError("persons: a value does not decode");
+    return FromRocks(batch.Merge(view, key, PersonViewPersonOp(p)), "upgrading");
+  }));
+  EMPI_RETURN_IF_ERROR(visit(Cf::kRecords, [&](std::string_view key, std::string_view value) -> absl::Status {
+    StoredRecord r;
+    if (!DecodeRecordValue(key, value, &r)) {
+      return absl::DataLossError(absl::StrCat("records: value of ", RecordName(key), " does not decode"));
+    }
+    return FromRocks(batch.Merge(view, EncodeU64(r.person_id), PersonViewMemberOp(r)), "upgrading");
+  }));
+  batch.Put(handle(Cf::kMeta), kMetaFormatVersion, std::to_string(kFormatVersion)).PermitUncheckedError();
+  EMPI_RETURN_IF_ERROR(flush());
+  return FromRocks(db_->SyncWAL(), "upgrading to format version 2");
 }
 
 absl::Status Store::Impl::Commit(ChangeSet* changes, const AuditEvent* event, bool sync, uint64_t* sequence) {
@@ -759,8 +853,24 @@ class BulkCollector : public rocksdb::WriteBatch::Handler {
       : cf_of_id_(cf_of_id), set_(set), counts_(counts), out_(out) {}
 
   rocksdb::Status PutCF(uint32_t id, const rocksdb::Slice& k, const rocksdb::Slice& v) override {
+    return Collect(id, k, v, /*merge=*/false);
+  }
+  // person_view takes merges only, every other family puts only.
+  rocksdb::Status MergeCF(uint32_t id, const rocksdb::Slice& k, const rocksdb::Slice& v) override {
+    return Collect(id, k, v, /*merge=*/true);
+  }
+  rocksdb::Status DeleteCF(uint32_t, const rocksdb::Slice&) override { return PutsOnly(); }
+  rocksdb::Status SingleDeleteCF(uint32_t, const rocksdb::Slice&) override { return PutsOnly(); }
+  rocksdb::Status DeleteRangeCF(uint32_t, const rocksdb::Slice&, const rocksdb::Slice&) override {
+    return PutsOnly();
+  }
+  void LogData(const rocksdb::Slice&) override {}
+
+ private:
+  rocksdb::Status Collect(uint32_t id, const rocksdb::Slice& k, const rocksdb::Slice& v, bool merge) {
     const int cf = id < cf_of_id_->size() ? (*cf_of_id_)[id] : -1;
     if (cf < 0) return rocksdb::Status::InvalidArgument(absl::StrCat("unknown column family id ", id));
+    if (merge != (cf == static_cast<int>(Cf::kPersonView))) return PutsOnly();
     if (cf == static_cast<int>(Cf::kAudit)) {
       return rocksdb::Status::InvalidArgument("the audit trail is written by Commit() only");
     }
@@ -782,17 +892,9 @@ class BulkCollector : public rocksdb::WriteBatch::Handler {
     *(*out_)[static_cast<size_t>(cf)]++ = e;
     return rocksdb::Status::OK();
   }
-  rocksdb::Status DeleteCF(uint32_t, const rocksdb::Slice&) override { return PutsOnly(); }
-  rocksdb::Status SingleDeleteCF(uint32_t, const rocksdb::Slice&) override { return PutsOnly(); }
-  rocksdb::Status DeleteRangeCF(uint32_t, const rocksdb::Slice&, const rocksdb::Slice&) override {
-    return PutsOnly();
-  }
-  rocksdb::Status MergeCF(uint32_t, const rocksdb::Slice&, const rocksdb::Slice&) override { return PutsOnly(); }
-  void LogData(const rocksdb::Slice&) override {}
-
- private:
   static rocksdb::Status PutsOnly() {
-    return rocksdb::Status::InvalidArgument("bulk ingest takes puts only; apply deletes with Commit()");
+    return rocksdb::Status::InvalidArgument(
+        "bulk ingest takes puts (merges for person_view) only; apply the rest with Commit()");
   }
   const std::vector<int>* cf_of_id_;
   uint32_t set_;
@@ -885,11 +987,21 @@ absl::Status Store::Impl::BulkIngest(const std::vector<ChangeSet>& sets, BulkIng
           if (v.empty()) continue;
           out.stats.puts = v.size();
           tbb::parallel_sort(v.begin(), v.end(), BulkLess);
+          // Puts: the last of each key wins. Merges (person_view): the
+          // operands of each key, concatenated in order, are one operand.
+          const bool merges = cf == static_cast<size_t>(Cf::kPersonView);
+          std::vector<std::string> merged;  // merged operand of kept entry i
           size_t kept = 0;
           for (size_t r = 0; r < v.size(); ++r) {
-            if (r + 1 < v.size() && BulkKey(v[r]) == BulkKey(v[r + 1])) continue;
-            v[kept++] = v[r];
-            out.stats.bytes += v[r].key_size + BulkValue(v[r]).size();
+            const bool last = r + 1 == v.size() || BulkKey(v[r]) != BulkKey(v[r + 1]);
+            if (merges) {
+              if (merged.size() == kept) merged.emplace_back();
+              merged[kept].append(BulkValue(v[r]).data(), BulkValue(v[r]).size());
+            }
+            if (!last) continue;
+            v[kept] = v[r];
+            out.stats.bytes += v[r].key_size + (merges ? merged[kept].size() : BulkValue(v[r]).size());
+            ++kept;
           }
           v.resize(kept);
           out.stats.keys = kept;
@@ -905,7 +1017,7 @@ absl::Status Store::Impl::BulkIngest(const std::vector<ChangeSet>& sets, BulkIng
             rocksdb::SstFileWriter writer(rocksdb::EnvOptions(), cf_options, h, /*invalidate_page_cache=*/false);
             rocksdb::Status s = writer.Open(out.files[f]);
             for (size_t k = kept * f / files; s.ok() && k < kept * (f + 1) / files; ++k) {
-              s = writer.Put(BulkKey(v[k]), BulkValue(v[k]));
+              s = merges ? writer.Merge(BulkKey(v[k]), merged[k]) : writer.Put(BulkKey(v[k]), BulkValue(v[k]));
             }
             if (s.ok()) s = writer.Finish();
             written[f] = s;
@@ -1009,6 +1121,18 @@ absl::StatusOr<std::optional<PersonValue>> Store::GetPerson(uint64_t person_id,
     return absl::DataLossError(absl::StrCat("persons: value of person ", person_id, " does not decode"));
   }
   return p;
+}
+
+absl::StatusOr<std::optional<PersonView>> Store::GetPersonView(uint64_t person_id,
+                                                               const rocksdb::Snapshot* snapshot) const {
+  EMPI_ASSIGN_OR_RETURN(std::optional<std::string> value,
+                        impl_->Get(Cf::kPersonView, EncodeU64(person_id), snapshot));
+  if (!value.has_value()) return std::nullopt;
+  PersonView v;
+  if (!DecodePersonView(*value, &v)) {
+    return absl::DataLossError(absl::StrCat("person_view: value of person ", person_id, " does not decode"));
+  }
+  return v;
 }
 
 absl::StatusOr<std::vector<std::string>> Store::PersonRecords(uint64_t person_id,

@@ -10,6 +10,7 @@
 //   records         record key (source \0 record_id) -> RecordValue
 //   person_records  person id (8 bytes big-endian) + record key -> ""
 //   persons         person id -> PersonValue
+//   person_view     person id -> PersonView (derived; merge operator)
 //   block_keys      rule id (1 byte) + blocking key + \0 + record key -> ""
 //   nhs_index       NHS number (8 bytes big-endian) + record key -> ""
 //   model           "current" -> model JSON
@@ -54,7 +55,9 @@
 namespace empi::index {
 
 // Part of the persistent format: bump when any encoding changes.
-inline constexpr uint32_t kFormatVersion = 1;
+// Version 2 added the person_view family; a version-1 store is upgraded when
+// opened read-write.
+inline constexpr uint32_t kFormatVersion = 2;
 
 // Do not change the values of existing entries: part of the persistent format.
 enum class Cf : uint8_t {
@@ -70,8 +73,9 @@ enum class Cf : uint8_t {
   kHistory = 9,
   kAudit = 10,
   kMeta = 11,
+  kPersonView = 12,
 };
-inline constexpr int kNumCfs = 12;
+inline constexpr int kNumCfs = 13;
 std::string_view CfName(Cf cf);
 
 struct StoredRecord {
@@ -88,6 +92,23 @@ struct PersonValue {
   ObjectionMethod objection_method = ObjectionMethod::kNone;
   std::string objection_reference;  // the form's reference, free text
   int64_t created_time_us = 0;
+};
+
+// What a real-time read needs of a person, in one value: the person value
+// and, for each linked record in key order, the record facts that decide
+// scope and restriction. Derived: ChangeSet keeps it equal to persons +
+// person_records + records in every change it makes (PutRecord adds or
+// refreshes the record's member under its person id, RemoveMembership and
+// DeletePerson remove, PutPerson sets `person`). Stored as a base value plus
+// RocksDB merge operands (ops), folded on read and by compaction.
+struct PersonViewMember {
+  std::string record_key;
+  bool restricted = false;
+  int32_t dob_ymd = 0;  // date of birth as yyyymmdd; 0 when unknown or malformed
+};
+struct PersonView {
+  std::optional<PersonValue> person;
+  std::vector<PersonViewMember> members;  // record key order
 };
 
 struct ReviewValue {
@@ -136,6 +157,17 @@ std::string EncodeRecordValue(const StoredRecord& r);
 bool DecodeRecordValue(std::string_view record_key, std::string_view value, StoredRecord* r);
 std::string EncodePersonValue(const PersonValue& p);
 bool DecodePersonValue(std::string_view value, PersonValue* p);
+std::string EncodePersonView(const PersonView& v);
+bool DecodePersonView(std::string_view value, PersonView* v);
+// Merge operands of person_view. An operand is a sequence of ops, so that
+// operands concatenate into one operand with the same effect.
+std::string PersonViewMemberOp(const StoredRecord& r);        // add or refresh r's member
+std::string PersonViewRemoveOp(std::string_view record_key);  // drop a member
+std::string PersonViewPersonOp(const PersonValue& p);          // set the person value
+// Applies the ops of `operand` to *v in order; false if malformed.
+bool ApplyPersonViewOps(std::string_view operand, PersonView* v);
+// "YYYY-MM-DD" as yyyymmdd; 0 for anything else.
+int32_t DateOfBirthYmd(std::string_view date_of_birth);
 std::string EncodeReviewValue(const ReviewValue& v);
 bool DecodeReviewValue(std::string_view value, ReviewValue* v);
 std::string EncodeObjectionValue(const ObjectionValue& v);
@@ -194,7 +226,7 @@ class ChangeSet {
 
 // What Store::BulkIngest did, for progress reports and tests.
 struct BulkIngestStats {
-  uint64_t puts = 0;   // puts read from the change sets
+  uint64_t puts = 0;   // puts (and person_view merges) read from the change sets
   uint64_t keys = 0;   // distinct keys written (puts less superseded ones)
   uint64_t files = 0;  // SST files ingested, over all column families
   uint64_t bytes = 0;  // key and value bytes written
@@ -243,7 +275,8 @@ class Store {
   // cost of holding every set's batch plus 24 bytes per put in memory.
   //
   // Returns InvalidArgument, writing nothing, if a set holds anything but
-  // puts (deletes, merges), writes the audit family or the store's own meta
+  // puts (deletes; merges except person_view's, whose operands for one key
+  // are concatenated in order), writes the audit family or the store's own meta
   // keys (format_version, next_person_id, audit_head), or used
   // AllocatePersonIds(): the person-id counter and the audit chain move only
   // through Commit(), so commit the counter (AllocatePersonIds' change set)
@@ -267,6 +300,11 @@ class Store {
       const std::vector<std::string>& record_keys, const rocksdb::Snapshot* snapshot = nullptr) const;
   absl::StatusOr<std::optional<PersonValue>> GetPerson(uint64_t person_id,
                                                        const rocksdb::Snapshot* snapshot = nullptr) const;
+  // The person's derived view (person value and members with their facts):
+  // one point read, what real-time reads use. nullopt when the person has
+  // no view (no such person).
+  absl::StatusOr<std::optional<PersonView>> GetPersonView(uint64_t person_id,
+                                                          const rocksdb::Snapshot* snapshot = nullptr) const;
   // Record keys of a person, in key order.
   absl::StatusOr<std::vector<std::string>> PersonRecords(uint64_t person_id,
                                                          const rocksdb::Snapshot* snapshot = nullptr) const;

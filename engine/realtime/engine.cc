@@ -131,8 +131,7 @@ class EngineImpl final : public Engine {
       SnapshotHolder snap(store_.get());
       EMPI_ASSIGN_OR_RETURN(auto got, store_->GetRecord(key, snap.get()));
       if (got) {
-        EMPI_ASSIGN_OR_RETURN(Resolution rr, BuildResolution(got->person_id, snap.get(), std::nullopt, &*got));
-        res = std::move(rr);
+        EMPI_ASSIGN_OR_RETURN(res, ResolveRecordPerson(got->person_id, snap.get()));
       }
     }
     return FinishResolve(std::move(res), &ev, absl::StrCat("record ", source, ":", record_id, " not found"));
@@ -149,8 +148,7 @@ class EngineImpl final : public Engine {
       EMPI_ASSIGN_OR_RETURN(auto keys, store_->RecordsWithNhs(*nhs, snap.get()));
       EMPI_ASSIGN_OR_RETURN(persons, PersonsOf(keys, snap.get()));
       if (persons.size() == 1) {
-        EMPI_ASSIGN_OR_RETURN(Resolution rr, BuildResolution(persons[0], snap.get()));
-        res = std::move(rr);
+        EMPI_ASSIGN_OR_RETURN(res, ResolveRecordPerson(persons[0], snap.get()));
       }
     }
     if (persons.size() > 1) {
@@ -196,7 +194,7 @@ class EngineImpl final : public Engine {
     std::optional<Resolution> res;
     {
       SnapshotHolder snap(store_.get());
-      EMPI_ASSIGN_OR_RETURN(res, ViewFacts(person_id, snap.get()));
+      EMPI_ASSIGN_OR_RETURN(res, ResolvePerson(person_id, snap.get(), /*with_records=*/false));
     }
     return DecideView(person_id, std::move(res), who, {});
   }
@@ -213,7 +211,7 @@ class EngineImpl final : public Engine {
       EMPI_ASSIGN_OR_RETURN(auto got, store_->GetRecord(r.Key(), snap.get()));
       if (got) {
         pid = got->person_id;
-        EMPI_ASSIGN_OR_RETURN(res, ViewFacts(pid, snap.get()));
+        EMPI_ASSIGN_OR_RETURN(res, ResolveRecordPerson(pid, snap.get(), /*with_records=*/false));
       }
     }
     return DecideView(pid, std::move(res), who, r.Key());
@@ -468,12 +466,6 @@ class EngineImpl final : public Engine {
     return persons;
   }
 
-  // Date of birth as yyyymmdd, 0 when unknown or malformed.
-  static int32_t DobYmd(const std::string& date_of_birth) {
-    int y = 0, m = 0, d = 0;
-    return std::sscanf(date_of_birth.c_str(), "%4d-%2d-%2d", &y, &m, &d) == 3 ? y * 10000 + m * 100 + d : 0;
-  }
-
   // Sets res->in_scope and scope_reason. `gp`: the first (in key order)
   // record's source that is a practice of the region, empty if none;
   // `gp_dob`: that record's date of birth; `any_dob`: the first known date of
@@ -492,94 +484,52 @@ class EngineImpl final : public Engine {
     }
   }
 
-  // The full resolution of person `pid`: its person value (`pv` if the
-  // caller read it already), linked records (one scan of person_records and
-  // one MultiGet of their records, less `known`, a record of the person the
-  // caller read at `snap`), restricted flag and scope.
-  absl::StatusOr<Resolution> BuildResolution(uint64_t pid, const rocksdb::Snapshot* snap,
-                                             std::optional<index::PersonValue> pv = std::nullopt,
-                                             const index::StoredRecord* known = nullptr) const {
+  // The resolution of person `pid` from one point read of its view: person
+  // value (objection), linked records (`with_records`; a view decision needs
+  // only objection and scope), restricted flag and scope. nullopt when the
+  // person does not exist.
+  absl::StatusOr<std::optional<Resolution>> ResolvePerson(uint64_t pid, const rocksdb::Snapshot* snap,
+                                                          bool with_records = true) const {
+    EMPI_ASSIGN_OR_RETURN(auto view, store_->GetPersonView(pid, snap));
+    if (!view || (!view->person && view->members.empty())) return std::nullopt;
     Resolution res;
     res.person_id = pid;
-    if (!pv) {
-      EMPI_ASSIGN_OR_RETURN(pv, store_->GetPerson(pid, snap));
-    }
-    if (pv) {
-      res.objection = pv->objection;
-      res.objection_time_us = pv->objection_time_us;
-      res.objection_method = pv->objection_method;
-    }
-    EMPI_ASSIGN_OR_RETURN(auto keys, store_->PersonRecords(pid, snap));
-    std::vector<std::optional<index::StoredRecord>> records;
-    const auto known_at =
-        known != nullptr ? std::find(keys.begin(), keys.end(), known->record.Key()) : keys.end();
-    if (known_at == keys.end()) {
-      EMPI_ASSIGN_OR_RETURN(records, store_->GetRecords(keys, snap));
-    } else {
-      const size_t at = known_at - keys.begin();
-      keys.erase(known_at);
-      EMPI_ASSIGN_OR_RETURN(records, store_->GetRecords(keys, snap));
-      records.insert(records.begin() + at, *known);
+    if (view->person) {
+      res.objection = view->person->objection;
+      res.objection_time_us = view->person->objection_time_us;
+      res.objection_method = view->person->objection_method;
     }
     int32_t any_dob = 0, gp_dob = 0;
     std::string gp;
-    res.records.reserve(records.size());
-    for (const auto& got : records) {
-      if (!got) continue;
-      const Record& r = got->record;
-      res.records.push_back({r.source, r.record_id, register_.Kind(r.source)});
-      if (r.restricted) res.restricted = true;
-      const int32_t ymd = DobYmd(r.date_of_birth);
-      if (ymd > 0 && any_dob == 0) any_dob = ymd;
-      if (gp.empty() && register_.IsRegionGp(r.source)) {
-        gp = r.source;
-        gp_dob = ymd;
+    if (with_records) res.records.reserve(view->members.size());
+    for (const index::PersonViewMember& m : view->members) {
+      std::string_view source, id;
+      if (!SplitRecordKey(m.record_key, &source, &id)) {
+        return absl::DataLossError(absl::StrCat("person_view of person ", pid, ": a record key is malformed"));
+      }
+      std::string src(source);
+      if (m.restricted) res.restricted = true;
+      if (m.dob_ymd > 0 && any_dob == 0) any_dob = m.dob_ymd;
+      if (gp.empty() && register_.IsRegionGp(src)) {
+        gp = src;
+        gp_dob = m.dob_ymd;
+      }
+      if (with_records) {
+        std::string kind = register_.Kind(src);
+        res.records.push_back({std::move(src), std::string(id), std::move(kind)});
       }
     }
     SetScope(gp, gp_dob, any_dob, &res);
     return res;
   }
 
-  // What a view decision needs of person `pid`, from as few reads as
-  // possible: the person value; when it objects, nothing more; otherwise the
-  // record keys, and the date of birth of the first practice-of-the-region
-  // record only (all records only when that one has none). The answer equals
-  // BuildResolution's objection and scope; `records` is left empty.
-  // nullopt when the person does not exist.
-  absl::StatusOr<std::optional<Resolution>> ViewFacts(uint64_t pid, const rocksdb::Snapshot* snap) const {
-    EMPI_ASSIGN_OR_RETURN(auto pv, store_->GetPerson(pid, snap));
-    if (!pv) return std::nullopt;
-    Resolution res;
-    res.person_id = pid;
-    res.objection = pv->objection;
-    res.objection_time_us = pv->objection_time_us;
-    res.objection_method = pv->objection_method;
-    if (res.objection) return res;
-    EMPI_ASSIGN_OR_RETURN(auto keys, store_->PersonRecords(pid, snap));
-    std::string gp;
-    size_t gp_index = 0;
-    for (size_t i = 0; i < keys.size() && gp.empty(); ++i) {
-      std::string_view source, id;
-      if (SplitRecordKey(keys[i], &source, &id) && register_.IsRegionGp(std::string(source))) {
-        gp = std::string(source);
-        gp_index = i;
-      }
-    }
-    if (gp.empty()) {
-      SetScope("", 0, 0, &res);
-      return res;
-    }
-    EMPI_ASSIGN_OR_RETURN(auto gp_record, store_->GetRecord(keys[gp_index], snap));
-    const int32_t gp_dob = gp_record ? DobYmd(gp_record->record.date_of_birth) : 0;
-    int32_t any_dob = 0;
-    if (gp_dob == 0) {
-      EMPI_ASSIGN_OR_RETURN(auto records, store_->GetRecords(keys, snap));
-      for (const auto& got : records) {
-        if (got && (any_dob = DobYmd(got->record.date_of_birth)) > 0) break;
-      }
-    }
-    SetScope(gp, gp_dob, any_dob, &res);
-    return res;
+  // ResolvePerson for the person of a stored record: absent person views are
+  // a broken store, not "not found".
+  absl::StatusOr<Resolution> ResolveRecordPerson(uint64_t pid, const rocksdb::Snapshot* snap,
+                                                 bool with_records = true) const {
+    EMPI_ASSIGN_OR_RETURN(auto res, ResolvePerson(pid, snap, with_records));
+    if (!res) return absl::DataLossError(absl::StrCat("person ", pid, " of a stored record has no person_view"));
+    return std::move(*res);
   }
 
   absl::StatusOr<Resolution> FinishResolve(std::optional<Resolution> res, index::AuditEvent* ev,

@@ -23,6 +23,8 @@ StoredRecord MakeRecord(int i, uint64_t person) {
   r.record.record_id = "R" + std::to_string(i);
   r.record.family_name = "Name" + std::to_string(i);
   r.record.postcode = "LS1 " + std::to_string(i % 10) + "AA";
+  r.record.date_of_birth = std::to_string(1950 + i % 50) + "-03-07";
+  r.record.restricted = i % 5 == 0;
   r.person_id = person;
   return r;
 }
@@ -69,10 +71,19 @@ void ExpectRecords(const Store& store, int first, int count) {
     auto members = store.PersonRecords(person);
     ASSERT_TRUE(members.ok());
     EXPECT_NE(std::find(members->begin(), members->end(), key), members->end()) << i;
+    auto view = store.GetPersonView(person);
+    ASSERT_TRUE(view.ok() && view->has_value()) << i;
+    auto member = std::find_if((*view)->members.begin(), (*view)->members.end(),
+                               [&](const PersonViewMember& m) { return m.record_key == key; });
+    ASSERT_NE(member, (*view)->members.end()) << i;
+    EXPECT_EQ(member->dob_ymd, (1950 + i % 50) * 10000 + 307);
+    EXPECT_EQ(member->restricted, i % 5 == 0);
     if (i % 3 == 0) {
       auto p = store.GetPerson(person);
       ASSERT_TRUE(p.ok() && p->has_value()) << i;
       EXPECT_EQ((*p)->created_time_us, 1000 + i);
+      ASSERT_TRUE((*view)->person.has_value());
+      EXPECT_EQ((*view)->person->created_time_us, 1000 + i);
     }
   }
 }
@@ -93,10 +104,12 @@ TEST(BulkIngest, EveryPutOfManySetsIsReadable) {
 
   BulkIngestStats stats;
   ASSERT_TRUE(store->BulkIngest(sets, &stats).ok());
-  // 3000 records x (record, membership, 2 block keys, nhs) + 1000 persons + 6.
-  EXPECT_EQ(stats.puts, 3000u * 5 + 1000 + 6);
-  EXPECT_EQ(stats.keys, stats.puts);
-  EXPECT_EQ(stats.files, 11u);  // one per family written (all but audit)
+  // 3000 records x (record, membership, 2 block keys, nhs, view member op)
+  // + 1000 persons x (person, view person op) + 6.
+  EXPECT_EQ(stats.puts, 3000u * 6 + 1000 * 2 + 6);
+  // The 4000 view ops fold into one merge operand per person.
+  EXPECT_EQ(stats.keys, stats.puts - 4000 + 1000);
+  EXPECT_EQ(stats.files, 12u);  // one per family written (all but audit)
 
   ExpectRecords(*store, 0, 3000);
   bool truncated = true;

@@ -109,6 +109,46 @@ TEST(ValueCodec, PersonReviewObjectionRoundTrip) {
   EXPECT_EQ(o2.postcode, "CV1 2AB");
 }
 
+// Person view ops apply in order, concatenate into one operand with the
+// same effect, and malformed input is rejected rather than half applied.
+TEST(ValueCodec, PersonViewOps) {
+  StoredRecord a, b;
+  a.record = Record{"RKB", "A"};
+  a.record.date_of_birth = "1984-03-07";
+  a.person_id = 1;
+  b.record = Record{"M84001", "B"};
+  b.record.restricted = true;
+  b.person_id = 1;
+  const std::string ops = PersonViewMemberOp(a) + PersonViewMemberOp(b) +
+                          PersonViewPersonOp(PersonValue{true, 9, ObjectionMethod::kForm, "F", 0}) +
+                          PersonViewRemoveOp(a.record.Key()) + PersonViewMemberOp(a);
+  PersonView one_by_one, at_once;
+  for (const std::string& op : {PersonViewMemberOp(a), PersonViewMemberOp(b),
+                                PersonViewPersonOp(PersonValue{true, 9, ObjectionMethod::kForm, "F", 0}),
+                                PersonViewRemoveOp(a.record.Key()), PersonViewMemberOp(a)}) {
+    ASSERT_TRUE(ApplyPersonViewOps(op, &one_by_one));
+  }
+  ASSERT_TRUE(ApplyPersonViewOps(ops, &at_once));
+  EXPECT_EQ(EncodePersonView(one_by_one), EncodePersonView(at_once));
+  PersonView decoded;
+  ASSERT_TRUE(DecodePersonView(EncodePersonView(at_once), &decoded));
+  ASSERT_EQ(decoded.members.size(), 2u);
+  EXPECT_EQ(decoded.members[0].record_key, b.record.Key());
+  EXPECT_TRUE(decoded.members[0].restricted);
+  EXPECT_EQ(decoded.members[1].dob_ymd, 19840307);
+  ASSERT_TRUE(decoded.person.has_value());
+  EXPECT_TRUE(decoded.person->objection);
+
+  EXPECT_EQ(DateOfBirthYmd("1984-3-07"), 0);
+  EXPECT_EQ(DateOfBirthYmd("07/03/1984"), 0);
+  PersonView v;
+  EXPECT_FALSE(ApplyPersonViewOps("X", &v));
+  EXPECT_FALSE(ApplyPersonViewOps(ops.substr(0, ops.size() - 1), &v));
+  const std::string value = EncodePersonView(at_once);
+  EXPECT_FALSE(DecodePersonView(value.substr(0, value.size() - 1), &v));
+  EXPECT_FALSE(DecodePersonView(value + "x", &v));
+}
+
 TEST(ValueCodec, AuditRoundTripAndHash) {
   StoredAuditEvent e;
   e.sequence = 17;

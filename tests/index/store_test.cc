@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "gtest/gtest.h"
+#include "tests/index/store_invariants.h"
 #include "tests/index/temp_store.h"
 
 namespace empi::index {
@@ -408,6 +409,106 @@ TEST(Store, SnapshotsGiveConsistentReadsWhileWriting) {
   }
   stop = true;
   writer.join();
+}
+
+// The derived person_view follows every kind of membership change made
+// through ChangeSet: add, refresh, move, person value, delete.
+TEST(Store, PersonViewFollowsMembershipChanges) {
+  TempDir dir;
+  auto store = OpenOrDie(dir.path());
+  ASSERT_NE(store, nullptr);
+  StoredRecord a = MakeRecord("RKB", "A", 1), b = MakeRecord("M84001", "B", 1);
+  a.record.date_of_birth = "1950-02-03";
+  b.record.restricted = true;
+  {
+    ChangeSet cs = store->NewChangeSet();
+    for (const StoredRecord* r : {&a, &b}) {
+      cs.PutRecord(*r);
+      cs.AddMembership(1, r->record.Key());
+    }
+    cs.PutPerson(1, PersonValue{});
+    ASSERT_TRUE(store->Commit(&cs, nullptr, false).ok());
+  }
+  auto view = store->GetPersonView(1);
+  ASSERT_TRUE(view.ok() && view->has_value());
+  ASSERT_EQ((*view)->members.size(), 2u);
+  EXPECT_EQ((*view)->members[0].record_key, b.record.Key());  // key order: "M84001" < "RKB"
+  EXPECT_TRUE((*view)->members[0].restricted);
+  EXPECT_EQ((*view)->members[1].dob_ymd, 19500203);
+  ASSERT_TRUE((*view)->person.has_value());
+  EXPECT_FALSE((*view)->person->objection);
+
+  // Objection, a changed record, and a record moved to person 2.
+  {
+    ChangeSet cs = store->NewChangeSet();
+    PersonValue objecting;
+    objecting.objection = true;
+    cs.PutPerson(1, objecting);
+    a.record.date_of_birth = "1950-03-02";
+    cs.PutRecord(a);
+    cs.RemoveMembership(1, b.record.Key());
+    b.person_id = 2;
+    cs.PutRecord(b);
+    cs.AddMembership(2, b.record.Key());
+    ASSERT_TRUE(store->Commit(&cs, nullptr, false).ok());
+  }
+  view = store->GetPersonView(1);
+  ASSERT_TRUE(view.ok() && view->has_value());
+  ASSERT_EQ((*view)->members.size(), 1u);
+  EXPECT_EQ((*view)->members[0].dob_ymd, 19500302);
+  EXPECT_TRUE((*view)->person->objection);
+  auto view2 = store->GetPersonView(2);
+  ASSERT_TRUE(view2.ok() && view2->has_value());
+  ASSERT_EQ((*view2)->members.size(), 1u);
+  EXPECT_FALSE((*view2)->person.has_value());
+
+  // Deleting the person deletes its view, also after a compaction.
+  {
+    ChangeSet cs = store->NewChangeSet();
+    cs.RemoveMembership(1, a.record.Key());
+    cs.DeletePerson(1);
+    ASSERT_TRUE(store->Commit(&cs, nullptr, false).ok());
+  }
+  ASSERT_TRUE(store->db()->CompactRange(rocksdb::CompactRangeOptions(), store->cf(Cf::kPersonView), nullptr,
+                                        nullptr).ok());
+  EXPECT_FALSE(store->GetPersonView(1)->has_value());
+  EXPECT_EQ(store->GetPersonView(2)->value().members.size(), 1u);
+}
+
+// A version-1 store (no person_view) is refused read-only with a clear
+// message, and upgraded by a read-write open.
+TEST(Store, UpgradesFormatVersion1) {
+  TempDir dir;
+  {
+    auto store = OpenOrDie(dir.path());
+    ASSERT_NE(store, nullptr);
+    ChangeSet cs = store->NewChangeSet();
+    for (int i = 0; i < 30; ++i) {
+      StoredRecord r = MakeRecord(i % 2 ? "RKB" : "M84001", "R" + std::to_string(i), 1 + i / 3);
+      r.record.date_of_birth = "1960-01-" + std::to_string(10 + i % 10);
+      r.record.restricted = i % 7 == 0;
+      cs.PutRecord(r);
+      cs.AddMembership(r.person_id, r.record.Key());
+      if (i % 3 == 0) cs.PutPerson(r.person_id, PersonValue{i % 2 == 0, 5, ObjectionMethod::kForm, "", 0});
+    }
+    ASSERT_TRUE(store->Commit(&cs, nullptr, true).ok());
+    // Make it what version 1 wrote: no person_view family.
+    ASSERT_TRUE(store->db()->DropColumnFamily(store->cf(Cf::kPersonView)).ok());
+    ASSERT_TRUE(store->db()->Put(rocksdb::WriteOptions(), store->cf(Cf::kMeta), "format_version", "1").ok());
+  }
+  StoreOptions read_only;
+  read_only.read_only = true;
+  auto refused = Store::Open(dir.path(), read_only);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(refused.status().message().find("format version 1"), std::string::npos) << refused.status();
+
+  auto store = OpenOrDie(dir.path());
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(**store->GetMeta(kMetaFormatVersion), std::to_string(kFormatVersion));
+  auto person_of = empi::testing::CheckMembership(store.get());
+  EXPECT_EQ(person_of.size(), 30u);
+  EXPECT_TRUE(store->GetPersonView(1)->value().person->objection);
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include "gtest/gtest.h"
 #include "index/store.h"
 #include "tests/engine/linkage/linkage_test_util.h"
+#include "tests/index/store_invariants.h"
 #include "tests/index/temp_store.h"
 
 namespace empi {
@@ -113,6 +114,7 @@ TEST_F(LinkerTest, FirstLinkBuildsPersons) {
   EXPECT_EQ(PersonOfRecord().size(), feed1_.size());
   ExpectPersonsMatchTruth(0.9);
   EXPECT_TRUE(LoadModel(*store_).ok());
+  testing::CheckMembership(store_.get());
 }
 
 TEST_F(LinkerTest, RelinkingSameRecordsChangesNothing) {
@@ -170,6 +172,7 @@ TEST_F(LinkerTest, SecondFeedJoinsExistingPersons) {
     for (const auto& [key, old] : before) ASSERT_NE(old, pid);
   }
   ExpectPersonsMatchTruth(0.9);
+  testing::CheckMembership(store_.get());
 }
 
 TEST_F(LinkerTest, ChangedRecordIsRelinkedAndObjectionFollowsIt) {
@@ -218,6 +221,7 @@ TEST_F(LinkerTest, ChangedRecordIsRelinkedAndObjectionFollowsIt) {
   for (const auto& [key, pid] : before)
     if (key != k1) EXPECT_EQ(after[key], pid) << key;
   ExpectPersonsMatchTruth(0.9);
+  testing::CheckMembership(store_.get());
 }
 
 }  // namespace

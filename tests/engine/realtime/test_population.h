@@ -16,6 +16,7 @@
 #include "empi/engine.h"
 #include "gtest/gtest.h"
 #include "matchers/nhs_number.h"
+#include "tests/index/store_invariants.h"
 
 namespace empi::testing {
 
@@ -83,31 +84,6 @@ class TempDir {
   static inline int counter_ = 0;
   std::filesystem::path path_;
 };
-
-// Every record in exactly one person, every person non-empty, record and
-// membership agree. Returns person of each record key.
-inline absl::flat_hash_map<std::string, uint64_t> CheckMembership(index::Store* store) {
-  absl::flat_hash_map<std::string, uint64_t> person_of;
-  EXPECT_TRUE(store->ForEachRecord([&](const index::StoredRecord& r) {
-    person_of[r.record.Key()] = r.person_id;
-    return true;
-  }).ok());
-  size_t listed = 0;
-  absl::flat_hash_set<std::string> seen;
-  EXPECT_TRUE(store->ForEachPerson([&](uint64_t pid, const index::PersonValue&) {
-    auto keys = store->PersonRecords(pid);
-    EXPECT_TRUE(keys.ok());
-    EXPECT_FALSE(keys->empty()) << "person " << pid << " has no records";
-    for (const auto& k : *keys) {
-      EXPECT_TRUE(seen.insert(k).second) << "record in two persons";
-      EXPECT_EQ(person_of[k], pid);
-      ++listed;
-    }
-    return true;
-  }).ok());
-  EXPECT_EQ(listed, person_of.size()) << "a record in no person";
-  return person_of;
-}
 
 }  // namespace empi::testing
 
