@@ -115,45 +115,29 @@ std::vector<Sample> SampleRecords(index::Store* store, size_t want) {
 void Breakdown(Engine* engine, const std::vector<Sample>& samples) {
   index::Store* store = engine->store();
   const size_t n = std::min<size_t>(samples.size(), 20000);
-  std::vector<std::vector<double>> us(7);
-  const char* names[] = {"snapshot + release", "GetRecord",
-                         "GetPerson", "PersonRecords (scan)",
-                         "GetRecords (MultiGet)", "GetRecord per linked record",
-                         "audit commit (unsynced)"};
+  std::vector<std::vector<double>> us(6);
+  const char* names[] = {"snapshot + release",      "GetRecord",         "GetPersonView",
+                         "audit commit (unsynced)", "Resolve (whole call)", "MayAssembleView (whole call)"};
   auto time = [&](int i, auto fn) {
     const Clock::time_point a = Clock::now();
     fn();
     us[i].push_back(std::chrono::duration<double, std::micro>(Clock::now() - a).count());
   };
+  Requester who{"bench", "RKB", "clinician", "direct-care"};
   for (size_t i = 0; i < n; ++i) {
     const Sample& s = samples[i];
     time(0, [&] { store->ReleaseSnapshot(store->GetSnapshot()); });
     time(1, [&] { (void)store->GetRecord(s.record.Key()); });
-    time(2, [&] { (void)store->GetPerson(s.person_id); });
-    std::vector<std::string> keys;
-    time(3, [&] { keys = *store->PersonRecords(s.person_id); });
-    // Alternating which goes first, so neither always finds the blocks in
-    // the CPU cache.
-    auto multi = [&] { time(4, [&] { (void)store->GetRecords(keys); }); };
-    auto each = [&] {
-      time(5, [&] {
-        for (const auto& k : keys) (void)store->GetRecord(k);
-      });
-    };
-    if (i % 2) {
-      multi();
-      each();
-    } else {
-      each();
-      multi();
-    }
+    time(2, [&] { (void)store->GetPersonView(s.person_id); });
     index::AuditEvent ev;
     ev.requester = "bench";
     ev.action = "resolve";
     ev.persons = {s.person_id};
-    ev.records = keys;
+    ev.records = {s.record.Key()};
     index::ChangeSet none = store->NewChangeSet();
-    time(6, [&] { (void)store->Commit(&none, &ev, false); });
+    time(3, [&] { (void)store->Commit(&none, &ev, false); });
+    time(4, [&] { (void)engine->Resolve(s.record.source, s.record.record_id, who); });
+    time(5, [&] { (void)engine->MayAssembleView(s.person_id, who); });
   }
   std::printf("| store call (1 thread, %zu calls) | p50 | p99 |\n| --- | --- | --- |\n", n);
   for (size_t i = 0; i < us.size(); ++i) {

@@ -357,6 +357,7 @@ class Store::Impl {
   // 2. Idempotent: a crash part way leaves version 1, and the next open
   // starts again from an emptied person_view.
   absl::Status UpgradeFromVersion1();
+  absl::Status CompactPersonView();
   absl::Status BulkIngest(const std::vector<ChangeSet>& sets, BulkIngestStats* stats);
 
   rocksdb::ColumnFamilyHandle* handle(Cf cf) const { return handles_[static_cast<size_t>(cf)]; }
@@ -565,6 +566,12 @@ absl::Status Store::Impl::Open(const std::string& path, const StoreOptions& opti
   return FromRocks(it->status(), "reading the audit trail");
 }
 
+absl::Status Store::Impl::CompactPersonView() {
+  rocksdb::CompactRangeOptions o;
+  o.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+  return FromRocks(db_->CompactRange(o, handle(Cf::kPersonView), nullptr, nullptr), "compacting person_view");
+}
+
 absl::Status Store::Impl::UpgradeFromVersion1() {
   rocksdb::ColumnFamilyHandle* view = handle(Cf::kPersonView);
   rocksdb::WriteBatch batch;
@@ -598,7 +605,8 @@ absl::Status Store::Impl::UpgradeFromVersion1() {
   }));
   batch.Put(handle(Cf::kMeta), kMetaFormatVersion, std::to_string(kFormatVersion)).PermitUncheckedError();
   EMPI_RETURN_IF_ERROR(flush());
-  return FromRocks(db_->SyncWAL(), "upgrading to format version 2");
+  EMPI_RETURN_IF_ERROR(FromRocks(db_->SyncWAL(), "upgrading to format version 2"));
+  return CompactPersonView();
 }
 
 absl::Status Store::Impl::Commit(ChangeSet* changes, const AuditEvent* event, bool sync, uint64_t* sequence) {
@@ -1078,6 +1086,8 @@ absl::Status Store::Commit(ChangeSet* changes, const AuditEvent* event, bool syn
 absl::Status Store::BulkIngest(const std::vector<ChangeSet>& sets, BulkIngestStats* stats) {
   return impl_->BulkIngest(sets, stats);
 }
+
+absl::Status Store::CompactPersonView() { return impl_->CompactPersonView(); }
 
 uint64_t Store::AllocatePersonIds(uint64_t n, ChangeSet* changes) {
   const uint64_t first = impl_->AllocatePersonIds(n);

@@ -286,6 +286,12 @@ class Store {
   // the same keys win over the ingested values.
   absl::Status BulkIngest(const std::vector<ChangeSet>& sets, BulkIngestStats* stats = nullptr);
 
+  // Folds person_view's merge operands into whole values (a full compaction
+  // of that family), so that each real-time read of a view decodes one value
+  // instead of applying operands. Worth it after a bulk load or an upgrade;
+  // RocksDB's own compactions get there eventually.
+  absl::Status CompactPersonView();
+
   // Reserves `n` consecutive person ids and returns the first. The counter is
   // persisted in the next Commit (ids are never reused, even after a crash,
   // because the counter is written in the same batch as the persons using it).

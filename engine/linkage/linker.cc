@@ -412,6 +412,9 @@ absl::StatusOr<LinkSummary> LinkRecords(index::Store* store, std::vector<Record>
     }
   }
   progress("write", written.load(), n_incoming);
+  // Bulk-ingested person views are merge operands until compacted; real-time
+  // reads of a freshly loaded store should not pay for folding them.
+  if (bulk) EMPI_RETURN_IF_ERROR(store->CompactPersonView());
 
   // Persons emptied by updated records are removed, unless they still hold
   // records.
