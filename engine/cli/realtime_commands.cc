@@ -10,12 +10,16 @@
 #include <iostream>
 #include <memory>
 
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_split.h"
 #include "empi/engine.h"
 #include "empi/status_macros.h"
 #include "engine/cli/command.h"
+#include "engine/eval/csv_reader.h"
 #include "engine/feed/feed_reader.h"
 #include "fmt/format.h"
+#include "fmt/ranges.h"
 #include "nlohmann/json.hpp"
 
 namespace empi::cli {
@@ -29,6 +33,7 @@ struct Flags {
   uint64_t person = 0;
   std::vector<std::string> args;
   size_t limit = 10;
+  std::string truth, objections_truth;  // check-objections
 };
 
 void AddCommon(CLI::App* c, Flags* f) {
@@ -318,6 +323,91 @@ absl::Status RunAuditPerson(const Flags& f) {
   return absl::OkStatus();
 }
 
+// Reads a CSV with the given header into rows of fields, naming file and
+// line in errors.
+absl::StatusOr<std::vector<std::vector<std::string>>> ReadTable(const std::string& path,
+                                                                const std::vector<std::string>& header) {
+  EMPI_ASSIGN_OR_RETURN(auto csv, eval::CsvReader::Open(path));
+  std::vector<std::vector<std::string>> rows;
+  std::vector<std::string_view> fields;
+  bool first = true;
+  while (true) {
+    EMPI_ASSIGN_OR_RETURN(bool more, csv->Next(&fields));
+    if (!more) break;
+    if (fields.size() != header.size()) {
+      return absl::InvalidArgumentError(
+          fmt::format("{}: expected {} fields, found {}", csv->Where(), header.size(), fields.size()));
+    }
+    if (first) {
+      first = false;
+      if (std::vector<std::string>(fields.begin(), fields.end()) != header) {
+        return absl::InvalidArgumentError(fmt::format("{}: header must be {}", csv->Where(), fmt::join(header, ",")));
+      }
+      continue;
+    }
+    rows.emplace_back(fields.begin(), fields.end());
+  }
+  if (first) return absl::InvalidArgumentError(fmt::format("{}: empty file", path));
+  return rows;
+}
+
+// For every record of every patient who objected (objections truth: the
+// generator's objections_truth.csv; records: its truth.csv), asks the engine
+// as any other component would: Resolve must carry the objection and
+// MayAssembleView must deny. Prints the counts and names (source/record_id
+// only) the records that fail. Informational: exits 0 whatever it finds.
+absl::Status RunCheckObjections(const Flags& f) {
+  EMPI_ASSIGN_OR_RETURN(auto forms, ReadTable(f.objections_truth, {"row", "person"}));
+  EMPI_ASSIGN_OR_RETURN(auto truth, ReadTable(f.truth, {"source", "record_id", "person"}));
+  absl::flat_hash_set<std::string> objecting;
+  for (const auto& row : forms) objecting.insert(row[1]);
+  EMPI_ASSIGN_OR_RETURN(auto engine, OpenEngine(f, /*create=*/false));
+  struct Miss {
+    std::string source, record_id, why;
+  };
+  std::vector<Miss> misses;
+  absl::flat_hash_map<std::string, bool> patient_covered;  // every record so far objects and is denied
+  uint64_t records = 0, with_objection = 0, denied = 0;
+  for (const auto& row : truth) {
+    if (!objecting.contains(row[2])) continue;
+    ++records;
+    bool ok = true;
+    absl::StatusOr<Resolution> res = engine->Resolve(row[0], row[1], f.who);
+    if (!res.ok()) {
+      if (res.status().code() != absl::StatusCode::kNotFound) return res.status();
+      misses.push_back({row[0], row[1], "not stored"});
+      ok = false;
+    } else if (res->objection) {
+      ++with_objection;
+    } else {
+      misses.push_back({row[0], row[1], fmt::format("person {} has no objection", res->person_id)});
+      ok = false;
+    }
+    EMPI_ASSIGN_OR_RETURN(ViewDecision view, engine->MayAssembleViewForRecord(row[0], row[1], f.who));
+    if (!view.allowed) {
+      ++denied;
+    } else if (ok) {
+      misses.push_back({row[0], row[1], "view allowed"});
+      ok = false;
+    }
+    auto [it, inserted] = patient_covered.try_emplace(row[2], ok);
+    if (!inserted) it->second = it->second && ok;
+  }
+  uint64_t covered = 0;
+  for (const auto& [p, ok] : patient_covered) covered += ok;
+  std::cout << fmt::format("objecting patients        {}\n", objecting.size())
+            << fmt::format("  with records in truth   {}\n", patient_covered.size())
+            << fmt::format("  every record covered    {}\n", covered)
+            << fmt::format("their records             {}\n", records)
+            << fmt::format("  resolve with objection  {}\n", with_objection)
+            << fmt::format("  view denied             {}\n", denied)
+            << fmt::format("records failing           {}\n", misses.size());
+  for (size_t i = 0; i < misses.size() && i < f.limit; ++i) {
+    std::cout << fmt::format("  {}/{}: {}\n", misses[i].source, misses[i].record_id, misses[i].why);
+  }
+  return absl::OkStatus();
+}
+
 // Registers `name` with common flags; `run` is called with the flags.
 template <typename Fn>
 CLI::App* Add(CLI::App& parent, const char* name, const char* help, int* exit_code, std::shared_ptr<Flags> f,
@@ -410,6 +500,16 @@ void RegisterRealtimeCommands(CLI::App& app, int* exit_code) {
     auto f = std::make_shared<Flags>();
     auto* c = Add(app, "history", "A person's history of links made and broken", exit_code, f, plain(RunHistory));
     c->add_option("--person", f->person, "Person id")->required();
+  }
+  {
+    auto f = std::make_shared<Flags>();
+    f->limit = 20;
+    auto* c = Add(app, "check-objections",
+                  "Check that every record of every objecting patient resolves with the objection and is denied a view",
+                  exit_code, f, plain(RunCheckObjections));
+    c->add_option("--truth", f->truth, "truth.csv: source,record_id,person")->required();
+    c->add_option("--objections-truth", f->objections_truth, "objections_truth.csv: row,person")->required();
+    c->add_option("--max-listed", f->limit, "How many failing records to name")->capture_default_str();
   }
   CLI::App* audit = app.add_subcommand("audit", "Audit trail");
   audit->require_subcommand(1);
