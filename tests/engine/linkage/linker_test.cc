@@ -359,5 +359,19 @@ TEST_F(LinkerTest, NeverLinkMarkKeepsRecordOutOfPersonWithoutACandidatePair) {
   EXPECT_EQ(after[c1.Key()], before[c1.Key()]);
 }
 
+// Stored blocking settings that do not decode stop a link before it writes
+// anything, instead of blocking with defaults the database was not built with.
+TEST_F(LinkerTest, UnreadableStoredBlockingIsDataLoss) {
+  for (const char* bad : {"{not json", R"({"blocking_rules":[{"id":0,"name":"shoe_size"}],"max_block_size":300})",
+                          R"({"blocking_rules":[{"id":0,"name":"nhs_number"}],"max_block_size":0})"}) {
+    index::ChangeSet cs = store_->NewChangeSet();
+    cs.PutMeta("blocking", bad);
+    ASSERT_TRUE(store_->Commit(&cs, nullptr, false).ok());
+    EXPECT_EQ(StoredBlocking(*store_).status().code(), absl::StatusCode::kDataLoss) << bad;
+    EXPECT_EQ(Link(feed1_).status().code(), absl::StatusCode::kDataLoss) << bad;
+    EXPECT_TRUE(PersonOfRecord().empty());
+  }
+}
+
 }  // namespace
 }  // namespace empi
