@@ -10,15 +10,29 @@ function(empi_cc_library)
 endfunction()
 
 # empi_cc_test(NAME name SRCS ... DEPS ...)
-#   A GoogleTest binary registered with CTest, one CTest entry per test.
+#   A GoogleTest binary registered with CTest, one CTest entry per test, run
+#   in the source tree with EMPI_SOURCE_DIR and EMPI_BINARY_DIR set.
+#
+#   The environment is set by a CTest include file run after the discovered
+#   tests are added, not through gtest_discover_tests(PROPERTIES ENVIRONMENT):
+#   CMake (3.25) passes those properties to its discovery script as one
+#   string and splits it on ';', escaped or not, so only the first variable
+#   survived.
 function(empi_cc_test)
   cmake_parse_arguments(ARG "" "NAME" "SRCS;DEPS" ${ARGN})
   add_executable(${ARG_NAME} ${ARG_SRCS})
   target_link_libraries(${ARG_NAME} PRIVATE ${ARG_DEPS} GTest::gtest GTest::gtest_main GTest::gmock)
   gtest_discover_tests(${ARG_NAME}
     WORKING_DIRECTORY ${PROJECT_SOURCE_DIR}
-    PROPERTIES ENVIRONMENT "EMPI_SOURCE_DIR=${PROJECT_SOURCE_DIR};EMPI_BINARY_DIR=${PROJECT_BINARY_DIR}"
+    TEST_LIST ${ARG_NAME}_TESTS
     DISCOVERY_TIMEOUT 60)
+  set(env_script ${CMAKE_CURRENT_BINARY_DIR}/${ARG_NAME}_environment.cmake)
+  file(WRITE ${env_script}
+    "if(${ARG_NAME}_TESTS)\n"
+    "  set_tests_properties(\${${ARG_NAME}_TESTS} PROPERTIES ENVIRONMENT\n"
+    "    [==[EMPI_SOURCE_DIR=${PROJECT_SOURCE_DIR};EMPI_BINARY_DIR=${PROJECT_BINARY_DIR}]==])\n"
+    "endif()\n")
+  set_property(DIRECTORY APPEND PROPERTY TEST_INCLUDE_FILES ${env_script})
 endfunction()
 
 # empi_embed_file(OUT_CC SYMBOL FILE)

@@ -1305,6 +1305,20 @@ absl::Status Store::ForEachReview(
   return bad;
 }
 
+absl::Status Store::ForEachNeverLink(const std::function<bool(std::string_view, std::string_view)>& fn,
+                                     const rocksdb::Snapshot* snapshot) const {
+  absl::Status bad;
+  EMPI_RETURN_IF_ERROR(impl_->Scan(Cf::kManual, kNeverPrefix, snapshot, [&](std::string_view key, std::string_view) {
+    std::string a, b;
+    if (!SplitPairKey(key, &a, &b)) {
+      bad = absl::DataLossError("manual: a never-link entry does not decode");
+      return false;
+    }
+    return fn(a, b);
+  }));
+  return bad;
+}
+
 absl::Status Store::ForEachPendingObjection(const std::function<bool(std::string_view, const ObjectionValue&)>& fn,
                                             const rocksdb::Snapshot* snapshot) const {
   absl::Status bad;

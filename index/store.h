@@ -348,6 +348,11 @@ class Store {
   absl::Status ForEachReview(
       const std::function<bool(std::string_view a, std::string_view b, const ReviewValue&)>& fn,
       const rocksdb::Snapshot* snapshot = nullptr) const;
+  // Pairs a steward marked never to be linked (a < b), in one scan of the
+  // manual column family: cheaper than IsNeverLink per pair when many pairs
+  // are checked.
+  absl::Status ForEachNeverLink(const std::function<bool(std::string_view a, std::string_view b)>& fn,
+                                const rocksdb::Snapshot* snapshot = nullptr) const;
   // Objections registered before a matching record arrived, by key.
   absl::Status ForEachPendingObjection(
       const std::function<bool(std::string_view key, const ObjectionValue&)>& fn,

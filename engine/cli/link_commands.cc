@@ -63,7 +63,7 @@ struct LinkFlags {
   std::string db, mapping, source, date_format = "auto", blocking_rules, quarantine;
   std::vector<std::string> feeds;
   double link_threshold = 0, review_threshold = 0;
-  size_t max_block_size = LinkOptions{}.max_block_size;
+  size_t max_block_size = 0;  // 0: the database's stored value, else kDefaultMaxBlockSize
   bool retrain = false;
   uint64_t seed = 42;
 };
@@ -142,7 +142,7 @@ absl::Status RunLink(const LinkFlags& f) {
   if (!f.blocking_rules.empty()) {
     EMPI_ASSIGN_OR_RETURN(options.rules, BlockingRules::FromNames(f.blocking_rules));
   }
-  options.max_block_size = f.max_block_size;
+  if (f.max_block_size > 0) options.max_block_size = f.max_block_size;
   options.retrain = f.retrain;
   options.settings.seed = f.seed;
   if (f.link_threshold > 0) options.settings.link_threshold = f.link_threshold;
@@ -236,14 +236,18 @@ absl::Status RunExportPairs(const std::string& db, const std::string& out_path, 
   EMPI_ASSIGN_OR_RETURN(auto stored, AllRecords(*store));
   std::vector<PreparedRecord> prepared(stored.size());
   std::vector<BlockKeys> keys(stored.size());
-  BlockingRules rules = BlockingRules::Default();
+  // The blocking the database's last link used (defaults for databases
+  // written before it was stored).
+  EMPI_ASSIGN_OR_RETURN(std::optional<BlockingSettings> blocking, StoredBlocking(*store));
+  const BlockingSettings settings = blocking.value_or(BlockingSettings{});
+  const BlockingRules& rules = settings.rules;
   for (size_t i = 0; i < stored.size(); ++i) {
     prepared[i] = PrepareRecord(stored[i].record, conventions);
     model.Annotate(&prepared[i]);
     keys[i] = ComputeBlockKeys(rules, prepared[i]);
   }
   BlockingReport report;
-  auto pairs = GenerateCandidates(prepared, keys, std::vector<bool>(stored.size(), false), rules, LinkOptions{}.max_block_size, &report);
+  auto pairs = GenerateCandidates(prepared, keys, std::vector<bool>(stored.size(), false), rules, settings.max_block_size, &report);
   double min_weight = Model::WeightOf(min_probability > 0 ? min_probability : model.settings().review_threshold);
   Output out;
   EMPI_RETURN_IF_ERROR(out.Open(out_path));
@@ -411,9 +415,11 @@ void RegisterLinkCommands(CLI::App& app, int* exit_code) {
   link->add_option("--mapping", flags->mapping, "JSON mapping for feeds in another layout");
   link->add_option("--source", flags->source, "Source code for feeds without a source column");
   link->add_option("--date-format", flags->date_format, "auto, iso, dd/mm/yyyy or yyyymmdd")->capture_default_str();
-  link->add_option("--blocking-rules", flags->blocking_rules, "Comma-separated blocking rule names");
-  link->add_option("--max-block-size", flags->max_block_size, "Blocks larger than this are skipped")
-      ->capture_default_str();
+  link->add_option("--blocking-rules", flags->blocking_rules,
+                   "Comma-separated blocking rule names (default: the database's stored rules, else all)");
+  link->add_option("--max-block-size", flags->max_block_size,
+                   "Blocks larger than this are skipped (default: the database's stored value, else 300)")
+      ->check(CLI::PositiveNumber);
   link->add_option("--link-threshold", flags->link_threshold, "match_probability to link (first run)");
   link->add_option("--review-threshold", flags->review_threshold, "match_probability to review (first run)");
   link->add_option("--quarantine", flags->quarantine, "Quarantine CSV (default DB.quarantine.csv)");

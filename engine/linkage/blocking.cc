@@ -92,6 +92,33 @@ absl::StatusOr<BlockingRules> BlockingRules::FromNames(std::string_view names) {
   return r;
 }
 
+nlohmann::json BlockingRules::ToJson() const {
+  nlohmann::json out = nlohmann::json::array();
+  for (const BlockingRule& b : rules_) out.push_back({{"id", b.id}, {"name", b.name}});
+  return out;
+}
+
+absl::StatusOr<BlockingRules> BlockingRules::FromJson(const nlohmann::json& j) {
+  if (!j.is_array() || j.empty()) return absl::InvalidArgumentError("blocking rules: not a non-empty array");
+  if (j.size() > kMaxBlockingRules) return absl::InvalidArgumentError("blocking rules: too many rules");
+  BlockingRules r;
+  for (const nlohmann::json& e : j) {
+    if (!e.is_object() || !e.contains("name") || !e["name"].is_string() || !e.contains("id") ||
+        !e["id"].is_number_unsigned()) {
+      return absl::InvalidArgumentError("blocking rules: an entry is not {\"id\": n, \"name\": \"...\"}");
+    }
+    const std::string name = e["name"].get<std::string>();
+    auto it = std::find_if(All().begin(), All().end(), [&](const BlockingRule& b) { return b.name == name; });
+    if (it == All().end()) return absl::InvalidArgumentError(absl::StrCat("blocking rules: unknown rule \"", name, "\""));
+    if (e["id"].get<uint64_t>() != it->id) {
+      return absl::InvalidArgumentError(absl::StrCat("blocking rules: rule \"", name, "\" has id ", e["id"].dump(),
+                                                     ", expected ", it->id));
+    }
+    r.rules_.push_back(*it);
+  }
+  return r;
+}
+
 std::string BlockingRules::Names() const {
   return absl::StrJoin(rules_, ",", [](std::string* out, const BlockingRule& b) { out->append(b.name); });
 }

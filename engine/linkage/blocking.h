@@ -26,6 +26,7 @@
 
 #include "absl/status/statusor.h"
 #include "engine/linkage/prepared_record.h"
+#include "nlohmann/json.hpp"
 
 namespace empi {
 
@@ -47,6 +48,13 @@ class BlockingRules {
   static const std::vector<BlockingRule>& All();
   // Comma-separated rule names, from the --blocking-rules flag.
   static absl::StatusOr<BlockingRules> FromNames(std::string_view names);
+
+  // The rules as JSON, for a database's meta: an array of {"id", "name"}
+  // in rule order. FromJson accepts only what ToJson writes and returns
+  // InvalidArgument for anything else, for a rule name this version does not
+  // know, or for an id that is not that rule's id (ids reach block_keys).
+  nlohmann::json ToJson() const;
+  static absl::StatusOr<BlockingRules> FromJson(const nlohmann::json& j);
 
   const std::vector<BlockingRule>& rules() const { return rules_; }
   std::string Names() const;

@@ -61,7 +61,30 @@ std::string ConventionsMeta(const FieldConventions& c) {
   return absl::StrCat("nhs=", c.validate_nhs_number ? "validated" : "raw",
                       ";postcode=", c.postcode_format == PostcodeFormat::kUk ? "uk" : "raw");
 }
+
+constexpr std::string_view kBlockingMeta = "blocking";
+
+std::string BlockingMeta(const BlockingSettings& b) {
+  nlohmann::json j = {{"blocking_rules", b.rules.ToJson()}, {"max_block_size", b.max_block_size}};
+  return j.dump();
+}
 }  // namespace
+
+absl::StatusOr<std::optional<BlockingSettings>> StoredBlocking(const index::Store& store) {
+  EMPI_ASSIGN_OR_RETURN(std::optional<std::string> v, store.GetMeta(kBlockingMeta));
+  if (!v) return std::nullopt;
+  nlohmann::json j = nlohmann::json::parse(*v, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object() || !j.contains("blocking_rules") || !j.contains("max_block_size") ||
+      !j["max_block_size"].is_number_unsigned() || j["max_block_size"].get<uint64_t>() == 0) {
+    return absl::DataLossError("meta \"blocking\": not {\"blocking_rules\": [...], \"max_block_size\": n}");
+  }
+  auto rules = BlockingRules::FromJson(j["blocking_rules"]);
+  if (!rules.ok()) return absl::DataLossError(absl::StrCat("meta \"blocking\": ", rules.status().message()));
+  BlockingSettings b;
+  b.rules = *std::move(rules);
+  b.max_block_size = j["max_block_size"].get<size_t>();
+  return b;
+}
 
 absl::StatusOr<FieldConventions> StoredConventions(const index::Store& store) {
   FieldConventions c;
@@ -90,6 +113,22 @@ absl::StatusOr<LinkSummary> LinkRecords(index::Store* store, std::vector<Record>
     if (options.progress) options.progress(stage, done, total);
   };
   const uint64_t stored_before = ReadU64Meta(*store, "record_count");
+  // Stored records are prepared as the database prepares them (its first
+  // run's conventions), whatever this run's feeds say.
+  EMPI_ASSIGN_OR_RETURN(const FieldConventions stored_conventions, StoredConventions(*store));
+  EMPI_ASSIGN_OR_RETURN(std::optional<BlockingSettings> stored_blocking, StoredBlocking(*store));
+  BlockingSettings blocking = stored_blocking.value_or(BlockingSettings{});
+  if (options.rules) {
+    if (stored_before > 0 && stored_blocking && options.rules->Names() != stored_blocking->rules.Names()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "blocking rules ", options.rules->Names(), " differ from the rules this database was linked with (",
+          stored_blocking->rules.Names(), "); its block index holds keys of those rules only"));
+    }
+    blocking.rules = *options.rules;
+  }
+  if (options.max_block_size) blocking.max_block_size = *options.max_block_size;
+  const BlockingRules& rules = blocking.rules;
+  const size_t max_block_size = blocking.max_block_size;
 
   // 1. New, changed or unchanged: look every key up (skipped on an empty
   // database, the first bulk load).
@@ -162,7 +201,7 @@ absl::StatusOr<LinkSummary> LinkRecords(index::Store* store, std::vector<Record>
   // 3. Stored neighbours: records sharing a blocking key with an incoming
   // record, and every record of the persons they belong to.
   std::vector<BlockKeys> keys(n_incoming);
-  for (size_t i = 0; i < n_incoming; ++i) keys[i] = ComputeBlockKeys(options.rules, prepared[i]);
+  for (size_t i = 0; i < n_incoming; ++i) keys[i] = ComputeBlockKeys(rules, prepared[i]);
   if (stored_before > 0 && n_incoming > 0) {
     absl::flat_hash_set<std::string> incoming_keys;
     for (const Record& r : recs) incoming_keys.insert(r.Key());
@@ -170,11 +209,11 @@ absl::StatusOr<LinkSummary> LinkRecords(index::Store* store, std::vector<Record>
     absl::flat_hash_set<std::string> neighbour_keys;
     absl::Status error;
     tbb::parallel_for(size_t{0}, n_incoming, [&](size_t i) {
-      for (size_t r = 0; r < options.rules.rules().size(); ++r) {
+      for (size_t r = 0; r < rules.rules().size(); ++r) {
         if (keys[i][r] == 0) continue;
         bool truncated = false;
-        auto members = store->BlockMembers(options.rules.rules()[r].id, BlockKeyBytes(keys[i][r]),
-                                           options.max_block_size, &truncated);
+        auto members = store->BlockMembers(rules.rules()[r].id, BlockKeyBytes(keys[i][r]),
+                                           max_block_size, &truncated);
         std::lock_guard<std::mutex> lock(mu);
         if (!members.ok()) {
           error = members.status();
@@ -209,8 +248,8 @@ absl::StatusOr<LinkSummary> LinkRecords(index::Store* store, std::vector<Record>
     prepared.resize(work.size());
     keys.resize(work.size());
     tbb::parallel_for(n_incoming, work.size(), [&](size_t i) {
-      prepared[i] = PrepareRecord(recs[i], options.conventions);
-      keys[i] = ComputeBlockKeys(options.rules, prepared[i]);
+      prepared[i] = PrepareRecord(recs[i], stored_conventions);
+      keys[i] = ComputeBlockKeys(rules, prepared[i]);
     });
     summary.stored_records_fetched = work.size() - n_incoming;
   }
@@ -220,7 +259,7 @@ absl::StatusOr<LinkSummary> LinkRecords(index::Store* store, std::vector<Record>
   std::vector<bool> stored(work.size());
   for (size_t i = 0; i < work.size(); ++i) stored[i] = work[i].stored;
   std::vector<CandidatePair> candidates =
-      GenerateCandidates(prepared, keys, stored, options.rules, options.max_block_size, &summary.blocking);
+      GenerateCandidates(prepared, keys, stored, rules, max_block_size, &summary.blocking);
   summary.candidate_pairs = candidates.size();
   progress("compare", candidates.size(), candidates.size());
   timer.Done("block and compare");
@@ -233,7 +272,7 @@ absl::StatusOr<LinkSummary> LinkRecords(index::Store* store, std::vector<Record>
   } else if (!loaded.ok() && !absl::IsNotFound(loaded.status())) {
     return loaded.status();
   } else if (!candidates.empty()) {
-    EMPI_RETURN_IF_ERROR(Train(prepared, candidates, keys, options.rules, &model, &summary.training));
+    EMPI_RETURN_IF_ERROR(Train(prepared, candidates, keys, rules, &model, &summary.training));
     summary.trained = true;
   }
   timer.Done("train");
@@ -260,11 +299,30 @@ absl::StatusOr<LinkSummary> LinkRecords(index::Store* store, std::vector<Record>
   for (size_t i = 0; i < work.size(); ++i) existing[i] = work[i].stored ? work[i].old_person : 0;
   absl::flat_hash_set<std::pair<uint32_t, uint32_t>> never_link;
   if (stored_before > 0) {
-    // Never-link marks (made by stewards, so only in a non-empty store)
-    // between the records of each candidate link.
-    for (const ScoredLink& l : links) {
-      EMPI_ASSIGN_OR_RETURN(bool never, store->IsNeverLink(recs[l.a].Key(), recs[l.b].Key()));
-      if (never) never_link.insert({l.a, l.b});
+    // Never-link marks (made by stewards, so only in a non-empty store),
+    // read in one scan: every marked pair of the working set, so that
+    // clustering keeps the two apart whether or not they are a candidate
+    // link themselves.
+    std::vector<std::pair<std::string, std::string>> marks;
+    EMPI_RETURN_IF_ERROR(store->ForEachNeverLink([&](std::string_view a, std::string_view b) {
+      marks.emplace_back(a, b);
+      return true;
+    }));
+    if (!marks.empty()) {
+      constexpr uint32_t kAbsent = UINT32_MAX;
+      absl::flat_hash_map<std::string, uint32_t> index_of;  // marked keys only
+      for (const auto& [a, b] : marks) {
+        index_of.emplace(a, kAbsent);
+        index_of.emplace(b, kAbsent);
+      }
+      for (uint32_t i = 0; i < recs.size(); ++i) {
+        auto it = index_of.find(recs[i].Key());
+        if (it != index_of.end()) it->second = i;
+      }
+      for (const auto& [a, b] : marks) {
+        uint32_t x = index_of[a], y = index_of[b];
+        if (x != kAbsent && y != kAbsent) never_link.insert({std::min(x, y), std::max(x, y)});
+      }
     }
   }
   ClusterInput cin{&prepared, &existing, &never_link, &model};
@@ -302,18 +360,26 @@ absl::StatusOr<LinkSummary> LinkRecords(index::Store* store, std::vector<Record>
   const int64_t now_us = std::chrono::duration_cast<std::chrono::microseconds>(
                              std::chrono::system_clock::now().time_since_epoch())
                              .count();
+  // The old version's keys were written with the database's conventions,
+  // or with this run's if an earlier feed with this run's mapping stored it:
+  // both are deleted (deleting an absent key is harmless).
+  std::vector<FieldConventions> old_conventions = {stored_conventions};
+  if (!(options.conventions == stored_conventions)) old_conventions.push_back(options.conventions);
   for (const index::StoredRecord& r : replaced) {
-    PreparedRecord p = PrepareRecord(r.record, options.conventions);
-    BlockKeys k = ComputeBlockKeys(options.rules, p);
     std::string key = r.record.Key();
-    for (size_t q = 0; q < options.rules.rules().size(); ++q) {
-      if (k[q] != 0) header.DeleteBlockKey(options.rules.rules()[q].id, BlockKeyBytes(k[q]), key);
+    for (const FieldConventions& c : old_conventions) {
+      PreparedRecord p = PrepareRecord(r.record, c);
+      BlockKeys k = ComputeBlockKeys(rules, p);
+      for (size_t q = 0; q < rules.rules().size(); ++q) {
+        if (k[q] != 0) header.DeleteBlockKey(rules.rules()[q].id, BlockKeyBytes(k[q]), key);
+      }
+      if (p.nhs != 0) header.DeleteNhs(p.nhs, key);
     }
-    if (p.nhs != 0) header.DeleteNhs(p.nhs, key);
     header.RemoveMembership(r.person_id, key);
   }
   if (summary.trained) header.PutModel(model.ToJson().dump());
   if (stored_before == 0) header.PutMeta("field_conventions", ConventionsMeta(options.conventions));
+  header.PutMeta(kBlockingMeta, BlockingMeta(blocking));
   for (uint64_t pid : objecting) {
     EMPI_ASSIGN_OR_RETURN(auto pv, store->GetPerson(pid));
     index::PersonValue v = pv.value_or(index::PersonValue{});
@@ -383,8 +449,8 @@ absl::StatusOr<LinkSummary> LinkRecords(index::Store* store, std::vector<Record>
         index::StoredRecord sr{std::move(recs[i]), pid};
         cs.PutRecord(sr);
         cs.AddMembership(pid, key);
-        for (size_t q = 0; q < options.rules.rules().size(); ++q) {
-          if (keys[i][q] != 0) cs.PutBlockKey(options.rules.rules()[q].id, BlockKeyBytes(keys[i][q]), key);
+        for (size_t q = 0; q < rules.rules().size(); ++q) {
+          if (keys[i][q] != 0) cs.PutBlockKey(rules.rules()[q].id, BlockKeyBytes(keys[i][q]), key);
         }
         if (prepared[i].nhs != 0) cs.PutNhs(prepared[i].nhs, key);
         if (pid != last_person && new_person_set.contains(pid) && !objecting.contains(pid)) {

@@ -24,6 +24,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -36,10 +37,27 @@
 
 namespace empi {
 
-struct LinkOptions {
-  FieldConventions conventions;
+inline constexpr size_t kDefaultMaxBlockSize = 300;
+
+// How a database's records are blocked. Every LinkRecords run stores the
+// settings it used in meta "blocking" (JSON, docs/format/store.md), so
+// later runs, `empi export pairs` and the real-time engine block the same way.
+struct BlockingSettings {
   BlockingRules rules = BlockingRules::Default();
-  size_t max_block_size = 300;  // Default: 300 records
+  size_t max_block_size = kDefaultMaxBlockSize;
+};
+
+struct LinkOptions {
+  // How this run's records are compared. Stored records are always prepared
+  // with the database's own conventions (StoredConventions).
+  FieldConventions conventions;
+  // Blocking. Unset: the database's stored settings, else
+  // BlockingRules::Default() and kDefaultMaxBlockSize. A different
+  // max_block_size applies from this run on. Different rules on a database
+  // that holds records and stored settings are refused (FailedPrecondition):
+  // its block_keys hold keys of the stored rules only.
+  std::optional<BlockingRules> rules;
+  std::optional<size_t> max_block_size;
   // Used when the database has no model yet (or retrain is set).
   ModelSettings settings;
   bool retrain = false;  // Default: false. Re-estimate the stored model.
@@ -74,6 +92,11 @@ absl::StatusOr<Model> LoadModel(const index::Store& store);
 // How the database's records are compared (stored in meta
 // "field_conventions" by the first run); defaults when none is stored.
 absl::StatusOr<FieldConventions> StoredConventions(const index::Store& store);
+
+// The stored blocking settings, nullopt when the database has none (a new
+// database, or one written before they were stored), DataLoss when they do
+// not decode or name a rule this version does not know.
+absl::StatusOr<std::optional<BlockingSettings>> StoredBlocking(const index::Store& store);
 
 // The key stored in block_keys for a rule's 64-bit key: 16 hex digits.
 std::string BlockKeyBytes(uint64_t key);

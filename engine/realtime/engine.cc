@@ -105,14 +105,14 @@ std::string PendingKey(uint64_t nhs) { return FormatNhsNumber(nhs); }
 class EngineImpl final : public Engine {
  public:
   EngineImpl(const EngineOptions& options, std::unique_ptr<index::Store> store, Model model,
-             bool model_stored, FieldConventions conventions, ContributorRegister reg)
+             bool model_stored, FieldConventions conventions, ContributorRegister reg, BlockingRules rules)
       : options_(options),
         store_(std::move(store)),
         model_(std::move(model)),
         model_stored_(model_stored),
         conventions_(conventions),
         register_(std::move(reg)),
-        rules_(BlockingRules::Default()) {}
+        rules_(std::move(rules)) {}
 
   index::Store* store() override { return store_.get(); }
 
@@ -1038,8 +1038,9 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& option
   }
   EMPI_RETURN_IF_ERROR(model.status());
   EMPI_ASSIGN_OR_RETURN(FieldConventions conventions, StoredConventions(*store));
-  return std::unique_ptr<Engine>(
-      new EngineImpl(options, std::move(store), std::move(*model), stored, conventions, std::move(reg)));
+  EMPI_ASSIGN_OR_RETURN(std::optional<BlockingSettings> blocking, StoredBlocking(*store));
+  return std::unique_ptr<Engine>(new EngineImpl(options, std::move(store), std::move(*model), stored, conventions,
+                                                std::move(reg), blocking.value_or(BlockingSettings{}).rules));
 }
 
 absl::StatusOr<uint64_t> ApplyPendingObjections(index::Store* store) {

@@ -511,5 +511,35 @@ TEST(Store, UpgradesFormatVersion1) {
   EXPECT_TRUE(store->GetPersonView(1)->value().person->objection);
 }
 
+// ForEachNeverLink visits every never-link mark once, in (a, b) order with
+// a < b, and nothing else of the manual family.
+TEST(Store, ForEachNeverLinkVisitsEveryMarkOnce) {
+  TempDir dir;
+  auto store = OpenOrDie(dir.path());
+  ASSERT_NE(store, nullptr);
+  const std::string a("RKB\0K1", 6), b("RLT\0X", 5), c("M84001\0G7", 9);
+  ChangeSet changes = store->NewChangeSet();
+  changes.PutNeverLink(b, a);
+  changes.PutNeverLink(c, a);
+  changes.PutNeverLink(a, b);  // the same mark again
+  ASSERT_TRUE(store->Commit(&changes, nullptr, /*sync=*/false).ok());
+
+  std::vector<std::pair<std::string, std::string>> seen;
+  ASSERT_TRUE(store
+                  ->ForEachNeverLink([&](std::string_view x, std::string_view y) {
+                    seen.emplace_back(x, y);
+                    return true;
+                  })
+                  .ok());
+  std::vector<std::pair<std::string, std::string>> expected = {{c, a}, {a, b}};  // "M84001" < "RKB" < "RLT"
+  EXPECT_EQ(seen, expected);
+  for (const auto& [x, y] : seen) EXPECT_TRUE(*store->IsNeverLink(y, x));
+
+  // Returning false stops the scan.
+  int visited = 0;
+  ASSERT_TRUE(store->ForEachNeverLink([&](std::string_view, std::string_view) { return ++visited < 1; }).ok());
+  EXPECT_EQ(visited, 1);
+}
+
 }  // namespace
 }  // namespace empi::index

@@ -5,6 +5,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <map>
 #include <set>
 #include <fstream>
 #include <sstream>
@@ -44,10 +45,10 @@ std::vector<std::string> Lines(const std::string& text) {
 class LinkCliTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    // EMPI_BINARY_DIR from the environment (empi_cc_test), else the build
-    // tree this test was compiled in.
+    // Set by empi_cc_test for every test ctest runs; to run this binary
+    // directly, set it to the build directory.
     const char* bin = std::getenv("EMPI_BINARY_DIR");
-    if (bin == nullptr) bin = EMPI_TEST_BINARY_DIR;
+    ASSERT_NE(bin, nullptr) << "EMPI_BINARY_DIR is not set";
     empi_ = std::string(bin) + "/engine/cli/empi";
     db_ = dir_.path() + "/db";
   }
@@ -292,6 +293,63 @@ TEST_F(LinkCliTest, UsageErrors) {
   // A database that does not exist is not created by readers.
   EXPECT_NE(Run("stats --db '" + db_ + "'").code, 0);
   EXPECT_FALSE(std::filesystem::exists(db_ + "/CURRENT"));
+}
+
+// empi_cc_test gives every test both directories (a ';'-separated
+// ENVIRONMENT once lost all but the first).
+TEST(TestEnvironment, CtestSetsSourceAndBinaryDirectories) {
+  const char* src = std::getenv("EMPI_SOURCE_DIR");
+  const char* bin = std::getenv("EMPI_BINARY_DIR");
+  ASSERT_NE(src, nullptr);
+  ASSERT_NE(bin, nullptr);
+  EXPECT_TRUE(std::filesystem::exists(std::string(src) + "/cmake/EmpiHelpers.cmake")) << src;
+  EXPECT_TRUE(std::filesystem::exists(std::string(bin) + "/CMakeCache.txt")) << bin;
+}
+
+// The blocking rules of the first `empi link` are stored: a later link
+// given none uses them, other rules are refused, and `export pairs`
+// re-blocks with them.
+TEST_F(LinkCliTest, BlockingRulesAreStoredAndReused) {
+  std::string csv = Feed("RKB", 150);
+  std::string feed = Write("a.csv", csv);
+  RunResult first = Run("link --db '" + db_ + "' --blocking-rules nhs_number --max-block-size 50 '" + feed + "'");
+  ASSERT_EQ(first.code, 0) << first.err;
+  EXPECT_THAT(first.out, Not(HasSubstr("dob_family_phonetic")));
+
+  std::string more = Write("b.csv", Feed("RLT", 40, 5000));
+  RunResult second = Run("link --db '" + db_ + "' '" + more + "'");
+  ASSERT_EQ(second.code, 0) << second.err;
+  EXPECT_THAT(second.out, HasSubstr("nhs_number"));
+  EXPECT_THAT(second.out, Not(HasSubstr("dob_family_phonetic"))) << "a later link used the default rules";
+
+  RunResult other = Run("link --db '" + db_ + "' --blocking-rules nhs_number,dob_postcode '" + more + "'");
+  EXPECT_EQ(other.code, 65);
+  EXPECT_THAT(other.err, HasSubstr("differ from the rules this database was linked with (nhs_number)"));
+
+  // Every exported pair shares an NHS number: the only stored rule.
+  std::map<std::string, std::string> nhs;  // "source,record_id" -> nhs_number
+  for (const std::string& text : {csv, ReadText(more)}) {
+    std::vector<std::string> rows = Lines(text);
+    for (size_t i = 1; i < rows.size(); ++i) {
+      std::vector<std::string> f;
+      std::stringstream ss(rows[i]);
+      for (std::string x; std::getline(ss, x, ',');) f.push_back(x);
+      nhs[f[0] + "," + f[1]] = f.size() > 2 ? f[2] : "";
+    }
+  }
+  RunResult pairs = Run("export pairs --db '" + db_ + "' --min-probability 1e-12");
+  ASSERT_EQ(pairs.code, 0) << pairs.err;
+  std::vector<std::string> prow = Lines(pairs.out);
+  ASSERT_GE(prow.size(), 2u);
+  for (size_t i = 1; i < prow.size(); ++i) {
+    std::vector<std::string> f;
+    std::stringstream ss(prow[i]);
+    for (std::string x; std::getline(ss, x, ',');) f.push_back(x);
+    ASSERT_GE(f.size(), 4u);
+    const std::string& l = nhs[f[0] + "," + f[1]];
+    EXPECT_FALSE(l.empty()) << "pair not from the stored rules: " << prow[i];
+    EXPECT_EQ(l, nhs[f[2] + "," + f[3]]) << prow[i];
+  }
 }
 
 }  // namespace

@@ -182,5 +182,25 @@ TEST(BlockingTest, OversizedBlockSkippedButOtherRulesStillPair) {
   EXPECT_EQ(full.rules[1].pairs, 0u);
 }
 
+// Rules stored in a database's meta read back as the same rules, and what
+// this version cannot honour (an unknown rule, an id that is not the
+// rule's) is refused rather than blocked differently.
+TEST(BlockingTest, RulesRoundTripThroughJson) {
+  BlockingRules some = BlockingRules::FromNames("dob_postcode,nhs_number").value();
+  for (const BlockingRules& rules : {BlockingRules::Default(), some}) {
+    auto back = BlockingRules::FromJson(rules.ToJson());
+    ASSERT_TRUE(back.ok()) << back.status();
+    EXPECT_EQ(back->Names(), rules.Names());
+    for (size_t i = 0; i < rules.rules().size(); ++i) EXPECT_EQ(back->rules()[i].id, rules.rules()[i].id);
+  }
+  EXPECT_EQ(some.ToJson().dump(), R"([{"id":2,"name":"dob_postcode"},{"id":0,"name":"nhs_number"}])");
+  for (const char* bad : {R"([])", R"({})", R"([{"id":0}])", R"([{"id":0,"name":"shoe_size"}])",
+                          R"([{"id":3,"name":"nhs_number"}])", R"([{"id":-1,"name":"nhs_number"}])"}) {
+    EXPECT_EQ(BlockingRules::FromJson(nlohmann::json::parse(bad)).status().code(),
+              absl::StatusCode::kInvalidArgument)
+        << bad;
+  }
+}
+
 }  // namespace
 }  // namespace empi

@@ -12,6 +12,7 @@
 #include "tests/engine/linkage/linkage_test_util.h"
 #include "tests/index/store_invariants.h"
 #include "tests/index/temp_store.h"
+#include "engine/linkage/prepared_record.h"
 
 namespace empi {
 namespace {
@@ -222,6 +223,154 @@ TEST_F(LinkerTest, ChangedRecordIsRelinkedAndObjectionFollowsIt) {
     if (key != k1) EXPECT_EQ(after[key], pid) << key;
   ExpectPersonsMatchTruth(0.9);
   testing::CheckMembership(store_.get());
+}
+
+Record Hand(const std::string& source, const std::string& id, const std::string& nhs, const std::string& family,
+            const std::string& given, const std::string& dob, const std::string& postcode,
+            const std::string& address) {
+  Record r;
+  r.source = source;
+  r.record_id = id;
+  r.nhs_number = nhs;
+  r.family_name = family;
+  r.given_names = given;
+  r.date_of_birth = dob;
+  r.sex = "F";
+  r.postcode = postcode;
+  r.address = address;
+  return r;
+}
+
+// A later feed whose mapping turns NHS validation off (FEBRL) is compared
+// with stored records prepared as the database prepares them: a stored NHS
+// number that failed validation at the first load is not used for blocking
+// or comparison, even though this feed's records keep theirs.
+TEST_F(LinkerTest, StoredNeighboursArePreparedWithTheDatabasesConventions) {
+  // 123456789 has no valid check digit, so validation drops this number.
+  Record s = Hand("RKB", "S1", "1234567890", "Quennell", "Harriet", "1961-04-17", "CV1 2AB", "4 Mill Lane");
+  feed1_.push_back(s);
+  ASSERT_TRUE(Link(feed1_).ok());
+  ASSERT_EQ(StoredConventions(*store_)->validate_nhs_number, true);
+
+  options_.conventions.validate_nhs_number = false;
+  Record x = Hand("FEB", "X1", "1234567890", "Quennell", "Bartholomew", "1961-04-17", "B15 2TT", "");
+  auto run = Link({x});
+  ASSERT_TRUE(run.ok()) << run.status();
+  // Found through date of birth and family name, not through an NHS number
+  // the database does not hold.
+  ASSERT_EQ(run->blocking.rules[0].name, "nhs_number");
+  EXPECT_EQ(run->blocking.rules[0].pairs, 0u);
+  ASSERT_EQ(run->blocking.rules[1].name, "dob_family_phonetic");
+  EXPECT_GE(run->blocking.rules[1].pairs, 1u);
+}
+
+// An updated record loses the block keys its old version was stored under,
+// although this run's feed formats postcodes differently from the first
+// load's.
+TEST_F(LinkerTest, UpdatedRecordLosesOldKeysUnderTheDatabasesConventions) {
+  Record old = Hand("RKB", "S2", "", "Quennell", "Harriet", "1961-04-17", "CV1 2AB", "4 Mill Lane");
+  feed1_.push_back(old);
+  ASSERT_TRUE(Link(feed1_).ok());
+  const BlockingRules rules = BlockingRules::Default();
+  ASSERT_EQ(rules.rules()[2].name, "dob_postcode");
+  const uint64_t old_key = ComputeBlockKeys(rules, PrepareRecord(old, FieldConventions{}))[2];
+  ASSERT_NE(old_key, 0u);
+  auto members = [&] {
+    bool truncated = false;
+    return store_->BlockMembers(rules.rules()[2].id, BlockKeyBytes(old_key), 100, &truncated).value();
+  };
+  ASSERT_NE(std::find(members().begin(), members().end(), old.Key()), members().end());
+
+  options_.conventions.postcode_format = PostcodeFormat::kRaw;
+  Record updated = old;
+  updated.date_of_birth = "1961-07-14";
+  auto run = Link({updated});
+  ASSERT_TRUE(run.ok()) << run.status();
+  ASSERT_EQ(run->updated_records, 1u);
+  auto after = members();
+  EXPECT_EQ(std::find(after.begin(), after.end(), old.Key()), after.end()) << "stale block key left behind";
+}
+
+// The blocking rules and block size of the first run are stored and used
+// by later runs given none; other rules are refused on a database that holds
+// records; a new block size is used and stored.
+TEST_F(LinkerTest, BlockingSettingsAreStoredAndReused) {
+  ASSERT_FALSE(StoredBlocking(*store_)->has_value());
+  options_.rules = BlockingRules::FromNames("nhs_number,dob_postcode").value();
+  options_.max_block_size = 50;
+  ASSERT_TRUE(Link(feed1_).ok());
+  auto stored = StoredBlocking(*store_);
+  ASSERT_TRUE(stored.ok() && stored->has_value()) << stored.status();
+  EXPECT_EQ((*stored)->rules.Names(), "nhs_number,dob_postcode");
+  EXPECT_EQ((*stored)->max_block_size, 50u);
+
+  LinkOptions later;  // no blocking given
+  std::vector<Record> feed2;
+  for (int p = 0; p < 300; p += 5) feed2.push_back(CleanCopy(gen_, truth_[p], "RYG", p));
+  auto run = LinkRecords(store_.get(), feed2, later);
+  ASSERT_TRUE(run.ok()) << run.status();
+  ASSERT_EQ(run->blocking.rules.size(), 2u);
+  EXPECT_EQ(run->blocking.rules[0].name, "nhs_number");
+  EXPECT_EQ(run->blocking.rules[1].name, "dob_postcode");
+  EXPECT_EQ((*StoredBlocking(*store_))->max_block_size, 50u);
+
+  LinkOptions other;
+  other.rules = BlockingRules::Default();
+  auto refused = LinkRecords(store_.get(), {CleanCopy(gen_, truth_[1], "RYH", 1)}, other);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ((*StoredBlocking(*store_))->rules.Names(), "nhs_number,dob_postcode");
+
+  LinkOptions bigger;
+  bigger.max_block_size = 80;
+  ASSERT_TRUE(LinkRecords(store_.get(), {CleanCopy(gen_, truth_[2], "RYH", 2)}, bigger).ok());
+  EXPECT_EQ((*StoredBlocking(*store_))->max_block_size, 80u);
+  EXPECT_EQ((*StoredBlocking(*store_))->rules.Names(), "nhs_number,dob_postcode");
+}
+
+// A steward's never-link mark between an incoming record and any record of
+// a stored person keeps the incoming record out of that person, even when
+// the two marked records are not a candidate pair themselves (the record
+// joins through another of the person's records).
+TEST_F(LinkerTest, NeverLinkMarkKeepsRecordOutOfPersonWithoutACandidatePair) {
+  const std::string n1 = gen_.NhsNumber(), n2 = gen_.NhsNumber();
+  // Per person: K, and C with K's NHS number but another birth year and
+  // postcode sector, so an NHS-less copy X of K shares no block with C.
+  Record k1 = Hand("RKB", "NLK1", n1, "Abernethy", "Rosalind", "1955-03-09", "CV2 4AA", "3 Elm Road");
+  Record c1 = Hand("RLT", "NLC1", n1, "Abernethy", "Rosalind", "1965-03-09", "B15 2TT", "");
+  Record x1 = Hand("RYG", "NLX1", "", "Abernethy", "Rosalind", "1955-03-09", "CV2 4AA", "3 Elm Road");
+  Record k2 = Hand("RKB", "NLK2", n2, "Fairweather", "Imogen", "1948-11-23", "CV3 1BB", "9 Park Road");
+  Record c2 = Hand("RLT", "NLC2", n2, "Fairweather", "Imogen", "1958-11-23", "B16 8QQ", "");
+  Record x2 = Hand("RYG", "NLX2", "", "Fairweather", "Imogen", "1948-11-23", "CV3 1BB", "9 Park Road");
+  for (const Record& r : {k1, c1, k2, c2}) feed1_.push_back(r);
+  ASSERT_TRUE(Link(feed1_).ok());
+  auto before = PersonOfRecord();
+  ASSERT_EQ(before[k1.Key()], before[c1.Key()]);
+  ASSERT_EQ(before[k2.Key()], before[c2.Key()]);
+  {
+    index::ChangeSet cs = store_->NewChangeSet();
+    cs.PutNeverLink(x1.Key(), c1.Key());
+    ASSERT_TRUE(store_->Commit(&cs, nullptr, true).ok());
+  }
+  auto run = Link({x1, x2});
+  ASSERT_TRUE(run.ok()) << run.status();
+  auto after = PersonOfRecord();
+  EXPECT_EQ(after[x2.Key()], before[k2.Key()]) << "the unmarked copy should join its person";
+  EXPECT_NE(after[x1.Key()], before[k1.Key()]) << "never-link mark ignored";
+  EXPECT_EQ(after[c1.Key()], before[c1.Key()]);
+}
+
+// Stored blocking settings that do not decode stop a link before it writes
+// anything, instead of blocking with defaults the database was not built with.
+TEST_F(LinkerTest, UnreadableStoredBlockingIsDataLoss) {
+  for (const char* bad : {"{not json", R"({"blocking_rules":[{"id":0,"name":"shoe_size"}],"max_block_size":300})",
+                          R"({"blocking_rules":[{"id":0,"name":"nhs_number"}],"max_block_size":0})"}) {
+    index::ChangeSet cs = store_->NewChangeSet();
+    cs.PutMeta("blocking", bad);
+    ASSERT_TRUE(store_->Commit(&cs, nullptr, false).ok());
+    EXPECT_EQ(StoredBlocking(*store_).status().code(), absl::StatusCode::kDataLoss) << bad;
+    EXPECT_EQ(Link(feed1_).status().code(), absl::StatusCode::kDataLoss) << bad;
+    EXPECT_TRUE(PersonOfRecord().empty());
+  }
 }
 
 }  // namespace

@@ -4,7 +4,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <set>
+
 #include "engine/linkage/comparisons.h"
+#include "engine/linkage/linker.h"
 #include "gtest/gtest.h"
 #include "tests/engine/realtime/test_population.h"
 
@@ -179,6 +182,42 @@ TEST(EngineCrashTest, ReadAuditEventsSurviveProcessDeath) {
   uint64_t n = 0;
   EXPECT_TRUE((*e)->store()->VerifyAuditChain(&n).ok());
   EXPECT_EQ(n, 3u);
+}
+
+// The real-time engine blocks with the rules `empi link` stored, not the
+// defaults: a record it ingests gets block keys of those rules only.
+TEST(EngineBlockingTest, UsesTheStoredBlockingRules) {
+  TempDir dir;
+  std::vector<testing::Patient> patients = MakePatients(4, 3);
+  {
+    auto store = index::Store::Open(dir.path(), {});
+    ASSERT_TRUE(store.ok()) << store.status();
+    LinkOptions options;
+    options.rules = BlockingRules::FromNames("nhs_number,dob_postcode").value();
+    std::vector<Record> feed;
+    for (size_t i = 0; i < patients.size(); ++i) feed.push_back(RecordOf(patients[i], "RKB", "K" + std::to_string(i), true));
+    ASSERT_TRUE(LinkRecords(store->get(), feed, options).ok());
+  }
+  EngineOptions o;
+  o.sync = false;
+  o.today = "2026-01-01";
+  auto e = Engine::Open(o, dir.path());
+  ASSERT_TRUE(e.ok()) << e.status();
+  Record g = RecordOf(patients[0], "M84001", "G1", true);
+  auto ingested = (*e)->Ingest(g, Requester{});
+  ASSERT_TRUE(ingested.ok()) << ingested.status();
+
+  const std::string key = g.Key();
+  std::set<uint8_t> rules_of_g;
+  std::unique_ptr<rocksdb::Iterator> it(
+      (*e)->store()->db()->NewIterator(rocksdb::ReadOptions(), (*e)->store()->cf(index::Cf::kBlockKeys)));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    std::string_view k = it->key().ToStringView();
+    if (k.size() > key.size() + 1 && k.substr(k.size() - key.size() - 1) == std::string(1, '\0') + key) {
+      rules_of_g.insert(static_cast<uint8_t>(k[0]));
+    }
+  }
+  EXPECT_EQ(rules_of_g, (std::set<uint8_t>{0, 2}));  // nhs_number, dob_postcode
 }
 
 }  // namespace
