@@ -2,21 +2,47 @@
 #include "engine/linkage/comparisons.h"
 
 #include <cstdlib>
+#include <string>
+#include <string_view>
 
+#include "matchers/bigram_dice.h"
 #include "matchers/jaro_winkler.h"
 #include "matchers/name_equivalence.h"
 
 namespace empi {
 namespace {
 
+// `family` is (nearly) the given name of `other`: its first given name, or
+// its given names written as one word ("slack smith" for "slacksmith").
+bool FamilyIsGivenOf(const std::string& family, const PreparedRecord& other) {
+  const std::string& g1 = other.given1;
+  const std::string& g2 = other.given2;
+  if (family == g1) return true;
+  if (!g2.empty() && family.size() == g1.size() + g2.size() && family.compare(0, g1.size(), g1) == 0 &&
+      family.compare(g1.size(), g2.size(), g2) == 0) {
+    return true;
+  }
+  return JaroWinkler(family, g1) >= 0.92;
+}
+
+// Neither record has the same word in both name fields: such a record
+// carries no evidence of which field a name was entered in. Checked on both
+// sides so that the levels using it are symmetric in (a, b).
+bool NameFieldsDistinct(const PreparedRecord& a, const PreparedRecord& b) {
+  return !a.family.empty() && !a.given1.empty() && !b.family.empty() && !b.given1.empty() &&
+         a.family != a.given1 && b.family != b.given1;
+}
+
 // Names were swapped between the given and family fields on one side
 // (allowing a typing error in each, as swaps come from hurried entry).
 bool NamesSwapped(const PreparedRecord& a, const PreparedRecord& b) {
-  if (a.family.empty() || a.given1.empty() || b.family.empty() || b.given1.empty()) return false;
-  // Checked on both sides so that the level is symmetric in (a, b).
-  if (a.family == a.given1 || b.family == b.given1) return false;
-  if (a.family == b.given1 && a.given1 == b.family) return true;
-  return JaroWinkler(a.family, b.given1) >= 0.92 && JaroWinkler(a.given1, b.family) >= 0.92;
+  return NameFieldsDistinct(a, b) && FamilyIsGivenOf(a.family, b) && FamilyIsGivenOf(b.family, a);
+}
+
+// One record's family name was entered as the other's given name, and the
+// other name does not agree (replaced, or too misspelt): a half swap.
+bool FamilyInOtherField(const PreparedRecord& a, const PreparedRecord& b) {
+  return NameFieldsDistinct(a, b) && (FamilyIsGivenOf(a.family, b) || FamilyIsGivenOf(b.family, a));
 }
 
 bool PhoneticEqual(uint32_t a, uint32_t a_alt, uint32_t b, uint32_t b_alt) {
@@ -43,7 +69,26 @@ bool NearDigits(uint64_t a, uint64_t b) {
   return diffs == 2 && first + 1 < 20 && da[first] == db[first + 1] && da[first + 1] == db[first];
 }
 
+// Same length, one character different or two adjacent characters
+// transposed: the commonest keying errors in a code such as a postcode.
+bool NearText(std::string_view a, std::string_view b) {
+  if (a.size() != b.size() || a == b) return false;
+  size_t first = a.size(), diffs = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (a[i] != b[i]) {
+      if (diffs++ == 0) first = i;
+      if (diffs > 2) return false;
+    }
+  }
+  if (diffs == 1) return true;
+  return first + 1 < a.size() && a[first] == b[first + 1] && a[first + 1] == b[first];
+}
+
 }  // namespace
+
+bool AddressSimilar(std::string_view a, std::string_view b) {
+  return JaroWinkler(a, b) >= 0.90 || BigramDice(a, b) >= 0.80;
+}
 
 const std::array<Comparison, kNumComparisons>& Comparisons() {
   static const std::array<Comparison, kNumComparisons> kComparisons = {{
@@ -55,6 +100,7 @@ const std::array<Comparison, kNumComparisons>& Comparisons() {
         {"one part of a multi-part name equal"},
         {"given and family names swapped"},
         {"jaro_winkler >= 0.92"},
+        {"family name is the other's given name"},
         {"double metaphone equal"},
         {"jaro_winkler >= 0.80"},
         {"else"}}},
@@ -79,9 +125,10 @@ const std::array<Comparison, kNumComparisons>& Comparisons() {
       {"postcode",
        {{"null", true},
         {"same address"},
-        {"postcode unit, address jaro_winkler >= 0.90"},
+        {"postcode unit, address similar"},
         {"postcode unit"},
-        {"address jaro_winkler >= 0.90, postcode district equal or missing"},
+        {"address similar, postcode district equal, missing or one character different"},
+        {"postcode one character different or adjacent characters transposed"},
         {"postcode sector"},
         {"postcode district"},
         {"postcode area"},
@@ -109,9 +156,10 @@ int CompareFamily(const PreparedRecord& a, const PreparedRecord& b) {
   if (NamesSwapped(a, b)) return 3;
   double jw = JaroWinkler(a.family, b.family);
   if (jw >= 0.92) return 4;
-  if (PhoneticEqual(a.family_dm, a.family_dm_alt, b.family_dm, b.family_dm_alt)) return 5;
-  if (jw >= 0.80) return 6;
-  return 7;
+  if (FamilyInOtherField(a, b)) return 5;
+  if (PhoneticEqual(a.family_dm, a.family_dm_alt, b.family_dm, b.family_dm_alt)) return 6;
+  if (jw >= 0.80) return 7;
+  return 8;
 }
 
 int CompareGiven(const PreparedRecord& a, const PreparedRecord& b) {
@@ -157,18 +205,21 @@ int ComparePostcode(const PreparedRecord& a, const PreparedRecord& b) {
   if (!address && !postcode) return 0;
   if (address && a.address == b.address) return 1;
   const bool unit = postcode && a.postcode_unit == b.postcode_unit;
+  const bool near = postcode && !unit && NearText(a.postcode_unit, b.postcode_unit);
   // Addresses are long strings: compare them only where the postcodes leave
-  // the question open (same unit, same or unknown district).
-  auto similar = [&] { return address && JaroWinkler(a.address, b.address) >= 0.90; };
+  // the question open (same unit, same or unknown district, or a postcode
+  // one keying error away).
+  auto similar = [&] { return address && AddressSimilar(a.address, b.address); };
   if (unit) return similar() ? 2 : 3;
   bool district_open = a.postcode_district == 0 || b.postcode_district == 0 ||
                        a.postcode_district == b.postcode_district;
-  if (district_open && similar()) return 4;
-  if (!postcode) return address ? 8 : 0;
-  if (a.postcode_sector != 0 && a.postcode_sector == b.postcode_sector) return 5;
-  if (a.postcode_district != 0 && a.postcode_district == b.postcode_district) return 6;
-  if (a.postcode_area != 0 && a.postcode_area == b.postcode_area) return 7;
-  return 8;
+  if ((district_open || near) && similar()) return 4;
+  if (!postcode) return address ? 9 : 0;
+  if (near) return 5;
+  if (a.postcode_sector != 0 && a.postcode_sector == b.postcode_sector) return 6;
+  if (a.postcode_district != 0 && a.postcode_district == b.postcode_district) return 7;
+  if (a.postcode_area != 0 && a.postcode_area == b.postcode_area) return 8;
+  return 9;
 }
 
 uint32_t ComparePair(const PreparedRecord& a, const PreparedRecord& b) {

@@ -74,6 +74,10 @@ int CompareDob(int32_t a, int32_t b);
 int CompareSex(uint8_t a, uint8_t b);
 // Postcode refined by the address: "same address" down to "postcode area".
 int ComparePostcode(const PreparedRecord& a, const PreparedRecord& b);
+// "address similar": Jaro-Winkler >= 0.90 (the same text with a few typing
+// errors) or bigram Dice >= 0.80 (the same words with lines in another
+// order, or spaces dropped or added; see matchers/bigram_dice.h).
+bool AddressSimilar(std::string_view a, std::string_view b);
 
 // Level indices referred to by name elsewhere (clustering rules, tests).
 inline constexpr int kNhsExact = 1, kNhsNear = 2, kNhsDifferent = 3;

@@ -18,6 +18,7 @@
 
 #include "engine/linkage/comparisons.h"
 #include "engine/linkage/prepared_record.h"
+#include "matchers/bigram_dice.h"
 #include "matchers/jaro_winkler.h"
 #include "matchers/name_equivalence.h"
 
@@ -50,15 +51,31 @@ inline int RefNhs(const PreparedRecord& a, const PreparedRecord& b) {
   return 3;                                     // different
 }
 
-// "given and family names swapped": one side's family name is (nearly) the
-// other's given name and vice versa. A record whose family and given names
-// are the same word carries no evidence of a swap.
-inline bool RefSwapped(const PreparedRecord& a, const PreparedRecord& b) {
+// A record whose family and given names are the same word carries no
+// evidence of which field a name was entered in.
+inline bool RefFieldsDistinct(const PreparedRecord& a, const PreparedRecord& b) {
   if (a.family.empty() || a.given1.empty() || b.family.empty() || b.given1.empty()) return false;
-  if (a.family == a.given1 || b.family == b.given1) return false;
-  bool exact = a.family == b.given1 && a.given1 == b.family;
-  bool close = JaroWinkler(a.family, b.given1) >= 0.92 && JaroWinkler(a.given1, b.family) >= 0.92;
-  return exact || close;
+  return a.family != a.given1 && b.family != b.given1;
+}
+
+// `family` is the other record's first given name (exactly or with
+// Jaro-Winkler >= 0.92), or its first and second given names written as one
+// word.
+inline bool RefFamilyIsGiven(const std::string& family, const PreparedRecord& other) {
+  if (family == other.given1) return true;
+  if (!other.given2.empty() && family == other.given1 + other.given2) return true;
+  return JaroWinkler(family, other.given1) >= 0.92;
+}
+
+// "given and family names swapped": one side's family name is (nearly) the
+// other's given name and vice versa.
+inline bool RefSwapped(const PreparedRecord& a, const PreparedRecord& b) {
+  return RefFieldsDistinct(a, b) && RefFamilyIsGiven(a.family, b) && RefFamilyIsGiven(b.family, a);
+}
+
+// "family name is the other's given name": at least one direction.
+inline bool RefHalfSwapped(const PreparedRecord& a, const PreparedRecord& b) {
+  return RefFieldsDistinct(a, b) && (RefFamilyIsGiven(a.family, b) || RefFamilyIsGiven(b.family, a));
 }
 
 inline bool RefPhonetic(uint32_t a, uint32_t a_alt, uint32_t b, uint32_t b_alt) {
@@ -84,9 +101,10 @@ inline int RefFamily(const PreparedRecord& a, const PreparedRecord& b) {
   }
   if (RefSwapped(a, b)) return 3;
   if (JaroWinkler(a.family, b.family) >= 0.92) return 4;
-  if (RefPhonetic(a.family_dm, a.family_dm_alt, b.family_dm, b.family_dm_alt)) return 5;
-  if (JaroWinkler(a.family, b.family) >= 0.80) return 6;
-  return 7;
+  if (RefHalfSwapped(a, b)) return 5;
+  if (RefPhonetic(a.family_dm, a.family_dm_alt, b.family_dm, b.family_dm_alt)) return 6;
+  if (JaroWinkler(a.family, b.family) >= 0.80) return 7;
+  return 8;
 }
 
 inline int RefGiven(const PreparedRecord& a, const PreparedRecord& b) {
@@ -129,14 +147,31 @@ inline int RefSex(uint8_t a, uint8_t b) {
   return a == b ? 1 : 2;
 }
 
+// "one character different or adjacent characters transposed", by trying
+// every single substitution's effect and every adjacent swap.
+inline bool RefNearText(const std::string& a, const std::string& b) {
+  if (a.size() != b.size() || a == b) return false;
+  int diff = 0;
+  for (size_t i = 0; i < a.size(); ++i) diff += a[i] != b[i];
+  if (diff == 1) return true;
+  for (size_t i = 0; i + 1 < a.size(); ++i) {
+    std::string t = a;
+    std::swap(t[i], t[i + 1]);
+    if (t == b) return true;
+  }
+  return false;
+}
+
 // Written from the level labels: every condition evaluated, then the first
 // that holds wins.
 inline int RefPostcode(const PreparedRecord& a, const PreparedRecord& b) {
   bool have_address = !a.address.empty() && !b.address.empty();
   bool have_postcode = !a.postcode_unit.empty() && !b.postcode_unit.empty();
   bool same_address = have_address && a.address == b.address;
-  bool similar = have_address && JaroWinkler(a.address, b.address) >= 0.90;
+  bool similar = have_address && (JaroWinkler(a.address, b.address) >= 0.90 ||
+                                  BigramDice(a.address, b.address) >= 0.80);
   bool unit = have_postcode && a.postcode_unit == b.postcode_unit;
+  bool near = have_postcode && RefNearText(a.postcode_unit, b.postcode_unit);
   bool district_equal_or_missing = a.postcode_district == 0 || b.postcode_district == 0 ||
                                    a.postcode_district == b.postcode_district;
   bool sector = have_postcode && a.postcode_sector != 0 && a.postcode_sector == b.postcode_sector;
@@ -146,11 +181,12 @@ inline int RefPostcode(const PreparedRecord& a, const PreparedRecord& b) {
   if (same_address) return 1;
   if (unit && similar) return 2;
   if (unit) return 3;
-  if (similar && district_equal_or_missing) return 4;
-  if (sector) return 5;
-  if (district) return 6;
-  if (area) return 7;
-  return 8;
+  if (similar && (district_equal_or_missing || near)) return 4;
+  if (near) return 5;
+  if (sector) return 6;
+  if (district) return 7;
+  if (area) return 8;
+  return 9;
 }
 
 inline uint32_t ReferencePattern(const PreparedRecord& a, const PreparedRecord& b) {

@@ -15,6 +15,12 @@ namespace {
 
 using testing_linkage::RecordGenerator;
 
+FieldConventions Raw() {
+  FieldConventions c;
+  c.postcode_format = PostcodeFormat::kRaw;
+  return c;
+}
+
 FieldConventions RawNhs() {
   FieldConventions c;
   c.validate_nhs_number = false;
@@ -96,10 +102,21 @@ TEST(ComparisonsTest, FamilyLevels) {
   EXPECT_EQ(Level({.family = "Smith-Jones"}, {.family = "Jones Smith"}, kFamilyName), 2);
   EXPECT_EQ(Level({.family = "Smith", .given = "John"}, {.family = "John", .given = "Smith"}, kFamilyName),
             kFamilySwapped);
+  // A given name written in two words on one side, as one in the other.
+  EXPECT_EQ(Level({.family = "Slack-Smith", .given = "Katelyn"}, {.family = "Katelyn", .given = "Slack-Smith"},
+                  kFamilyName),
+            kFamilySwapped);
   EXPECT_EQ(Level({.family = "Robinson"}, {.family = "Robinsen"}, kFamilyName), 4);
-  EXPECT_EQ(Level({.family = "Schmidt"}, {.family = "Smith"}, kFamilyName), 5);  // phonetic, jw 0.74
-  EXPECT_EQ(Level({.family = "Thompson"}, {.family = "Tomsen"}, kFamilyName), 6);  // jw 0.84
-  EXPECT_EQ(Level({.family = "Nowak"}, {.family = "Kowalski"}, kFamilyName), 7);
+  // Half a swap: the family name moved to the given field, the other name
+  // replaced; either record may be the one that moved.
+  EXPECT_EQ(Level({.family = "Lodge", .given = "Gillian"}, {.family = "Adele", .given = "Lodge"}, kFamilyName), 5);
+  EXPECT_EQ(Level({.family = "Adele", .given = "Lodge"}, {.family = "Lodge", .given = "Gillian"}, kFamilyName), 5);
+  // The given comparison is left to say the given names disagree.
+  EXPECT_EQ(Level({.family = "Lodge", .given = "Gillian"}, {.family = "Adele", .given = "Lodge"}, kGivenNames), 9);
+  EXPECT_EQ(Level({.family = "Schmidt"}, {.family = "Smith"}, kFamilyName), 6);  // phonetic, jw 0.74
+  EXPECT_EQ(Level({.family = "Thompson"}, {.family = "Tomsen"}, kFamilyName), 7);  // jw 0.84
+  EXPECT_EQ(Level({.family = "Nowak"}, {.family = "Kowalski"}, kFamilyName), 8);
+  EXPECT_EQ(Level({.family = "Nowak", .given = "Nowak"}, {.family = "Kowalski", .given = "Nowak"}, kFamilyName), 8);
 }
 
 TEST(ComparisonsTest, GivenLevels) {
@@ -138,14 +155,25 @@ TEST(ComparisonsTest, AddressAndSexLevels) {
   EXPECT_EQ(Level({.postcode = "CV1 2AB", .address = "12 High Street"},
                   {.postcode = "CV1 2AD", .address = "12 High Stret"}, kPostcode), 4);
   EXPECT_EQ(Level({.address = "12 High Street"}, {.address = "12 High Stret"}, kPostcode), 4);
-  EXPECT_EQ(Level({.postcode = "CV1 2AB"}, {.postcode = "CV1 2AD"}, kPostcode), 5);
-  EXPECT_EQ(Level({.postcode = "CV1 2AB"}, {.postcode = "CV1 3XY"}, kPostcode), 6);
-  EXPECT_EQ(Level({.postcode = "CV1 2AB"}, {.postcode = "CV2 1AA"}, kPostcode), 7);
-  EXPECT_EQ(Level({.postcode = "CV1 2AB"}, {.postcode = "B1 1AA"}, kPostcode), 8);
-  EXPECT_EQ(Level({.address = "12 High Street"}, {.address = "3 Mill Road"}, kPostcode), 8);
+  // Address lines in another order, a space dropped: still similar.
+  EXPECT_EQ(Level({.address = "105 Hawker Place, Chippendale Village, Currambine"},
+                  {.address = "105 Chippendale Village, Hawkerplace, Currambine"}, kPostcode), 4);
+  // A postcode one keying error away, with a similar address, even in
+  // another district.
+  EXPECT_EQ(Level({.postcode = "B19 9ED", .address = "54 Elmdon Road"},
+                  {.postcode = "B91 9ED", .address = "54 Elmdon Road, Birmingham"}, kPostcode), 4);
+  EXPECT_EQ(Level({.postcode = "CV1 2AB"}, {.postcode = "CV1 2AD"}, kPostcode), 5);  // one character
+  EXPECT_EQ(Level({.postcode = "CV1 2AB"}, {.postcode = "CV1 2BA"}, kPostcode), 5);  // transposed
+  EXPECT_EQ(Level({.postcode = "CV1 2AB"}, {.postcode = "CV1 2DD"}, kPostcode), 6);
+  EXPECT_EQ(Level({.postcode = "CV1 2AB"}, {.postcode = "CV1 3XY"}, kPostcode), 7);
+  EXPECT_EQ(Level({.postcode = "CV1 2AB"}, {.postcode = "CV2 1AA"}, kPostcode), 8);
+  EXPECT_EQ(Level({.postcode = "CV1 2AB"}, {.postcode = "B1 1AA"}, kPostcode), 9);
+  EXPECT_EQ(Level({.address = "12 High Street"}, {.address = "3 Mill Road"}, kPostcode), 9);
   // A similar address in another district is not taken as evidence.
   EXPECT_EQ(Level({.postcode = "CV1 2AB", .address = "12 High Street"},
-                  {.postcode = "B1 1AA", .address = "12 High Stret"}, kPostcode), 8);
+                  {.postcode = "B1 1AA", .address = "12 High Stret"}, kPostcode), 9);
+  // Raw (non-UK) postcodes: a transposition is near.
+  EXPECT_EQ(Level({.postcode = "2148"}, {.postcode = "2184"}, kPostcode, Raw()), 5);
   EXPECT_EQ(Level({.sex = "M"}, {.sex = "male"}, kSex), 1);
   EXPECT_EQ(Level({.sex = "M"}, {.sex = "F"}, kSex), 2);
   EXPECT_EQ(Level({.sex = "M"}, {.sex = "U"}, kSex), 0);

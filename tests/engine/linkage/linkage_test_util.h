@@ -45,7 +45,7 @@ inline const std::vector<std::string>& GivenPool() {
 
 inline const std::vector<std::string>& PostcodePool() {
   static const std::vector<std::string> k = {
-      "CV1 2AB", "CV1 2AD", "CV1 3XY", "CV2 1AA", "CV3 4BB", "B1 1AA", "B1 2BB", "B2 4QA",
+      "CV1 2AB", "CV1 2AD", "CV1 2XY", "CV1 3XY", "CV2 1AA", "CV3 4BB", "B1 1AA", "B1 2BB", "B2 4QA",
       "LS1 1UR", "LS6 2AB", "LS6 3CD", "M1 1AE", "M14 5RT", "SW1A 1AA", "SW1A 2AA", "EC1A 1BB"};
   return k;
 }
