@@ -54,6 +54,22 @@ uint64_t DobGiven(const PreparedRecord& r) {
   return r.dob == 0 || r.given_dm == 0 ? 0 : Mix({6, static_cast<uint64_t>(r.dob), r.given_dm});
 }
 
+// One name and the full postcode. Each finds a duplicate whose other name
+// was replaced or badly misspelt while its date of birth is wrong or
+// missing, which the rules keyed on both names or on the date cannot.
+uint64_t GivenPostcode(const PreparedRecord& r) {
+  return r.given_dm == 0 || r.postcode_unit.empty() ? 0 : Mix({7, r.given_dm, StrHash(r.postcode_unit)});
+}
+uint64_t FamilyPostcode(const PreparedRecord& r) {
+  return r.family_dm == 0 || r.postcode_unit.empty() ? 0 : Mix({8, r.family_dm, StrHash(r.postcode_unit)});
+}
+// Both names and the house number: a postcode mistyped while the date of
+// birth is also wrong or missing.
+uint64_t NamesHouse(const PreparedRecord& r) {
+  if (r.family_dm == 0 || r.given_dm == 0 || r.house_number == 0) return 0;
+  return Mix({9, std::min(r.given_dm, r.family_dm), std::max(r.given_dm, r.family_dm), r.house_number});
+}
+
 }  // namespace
 
 const std::vector<BlockingRule>& BlockingRules::All() {
@@ -64,6 +80,9 @@ const std::vector<BlockingRule>& BlockingRules::All() {
       {3, "names_phonetic_birth_year", &NamesYear},
       {4, "names_phonetic_postcode_sector", &NamesSector},
       {5, "dob_given_phonetic", &DobGiven},
+      {6, "given_phonetic_postcode", &GivenPostcode},
+      {7, "family_phonetic_postcode", &FamilyPostcode},
+      {8, "names_phonetic_house_number", &NamesHouse},
   };
   return kAll;
 }

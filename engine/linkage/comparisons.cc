@@ -40,9 +40,14 @@ bool NamesSwapped(const PreparedRecord& a, const PreparedRecord& b) {
 }
 
 // One record's family name was entered as the other's given name, and the
-// other name does not agree (replaced, or too misspelt): a half swap.
+// other name does not agree (replaced, too misspelt, or missing): a half
+// swap. Only the two names involved need be present.
 bool FamilyInOtherField(const PreparedRecord& a, const PreparedRecord& b) {
-  return NameFieldsDistinct(a, b) && (FamilyIsGivenOf(a.family, b) || FamilyIsGivenOf(b.family, a));
+  auto moved = [](const PreparedRecord& x, const PreparedRecord& y) {
+    return !x.family.empty() && !y.given1.empty() && x.family != x.given1 && y.family != y.given1 &&
+           FamilyIsGivenOf(x.family, y);
+  };
+  return moved(a, b) || moved(b, a);
 }
 
 bool PhoneticEqual(uint32_t a, uint32_t a_alt, uint32_t b, uint32_t b_alt) {
@@ -119,7 +124,7 @@ const std::array<Comparison, kNumComparisons>& Comparisons() {
        {{"null", true},
         {"exact"},
         {"day and month swapped"},
-        {"one digit different"},
+        {"one digit different or adjacent digits transposed"},
         {"year one apart"},
         {"else"}}},
       {"postcode",
@@ -187,9 +192,7 @@ int CompareDob(int32_t a, int32_t b) {
   int ay = a / 10000, am = a / 100 % 100, ad = a % 100;
   int by = b / 10000, bm = b / 100 % 100, bd = b % 100;
   if (ay == by && am == bd && ad == bm) return 2;
-  int diffs = 0;
-  for (int x = a, y = b, i = 0; i < 8; ++i, x /= 10, y /= 10) diffs += (x % 10) != (y % 10);
-  if (diffs == 1) return 3;
+  if (NearDigits(static_cast<uint64_t>(a), static_cast<uint64_t>(b))) return 3;
   if (am == bm && ad == bd && std::abs(ay - by) == 1) return 4;
   return 5;
 }

@@ -59,6 +59,16 @@ std::string NormalizeAddress(std::string_view raw) {
   return out;
 }
 
+uint32_t HouseNumber(std::string_view address) {
+  for (size_t i = 0; i < address.size();) {
+    size_t end = address.find(' ', i);
+    if (end == std::string_view::npos) end = address.size();
+    if (std::isdigit(static_cast<unsigned char>(address[i]))) return Hash32(address.substr(i, end - i));
+    i = end + 1;
+  }
+  return 0;
+}
+
 }  // namespace
 
 uint32_t PackKey(std::string_view key) {
@@ -114,6 +124,7 @@ PreparedRecord PrepareRecord(const Record& r, const FieldConventions& convention
     p.postcode_unit = NormalizeAddress(r.postcode);
   }
   p.address = NormalizeAddress(r.address);
+  p.house_number = HouseNumber(p.address);
   return p;
 }
 

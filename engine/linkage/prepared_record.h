@@ -40,6 +40,9 @@ struct PreparedRecord {
   std::string postcode_unit;   // "CV1 2AB", or the raw text when not UK
   uint32_t postcode_sector = 0, postcode_district = 0, postcode_area = 0;  // hashes, 0: none
   std::string address;         // folded to ASCII, lower case, single spaces
+  // Hash of the address's first token that starts with a digit (the house
+  // or flat number, "12a"); 0: none.
+  uint32_t house_number = 0;
   // Term frequencies (share of records with the same value), filled by
   // TermFrequencies::Annotate; 0 until then.
   float family_tf = 0, given_tf = 0;

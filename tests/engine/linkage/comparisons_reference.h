@@ -73,9 +73,14 @@ inline bool RefSwapped(const PreparedRecord& a, const PreparedRecord& b) {
   return RefFieldsDistinct(a, b) && RefFamilyIsGiven(a.family, b) && RefFamilyIsGiven(b.family, a);
 }
 
-// "family name is the other's given name": at least one direction.
+// "family name is the other's given name": in at least one direction, with
+// the two names involved present and neither record holding one word in
+// both fields.
 inline bool RefHalfSwapped(const PreparedRecord& a, const PreparedRecord& b) {
-  return RefFieldsDistinct(a, b) && (RefFamilyIsGiven(a.family, b) || RefFamilyIsGiven(b.family, a));
+  bool one_word = a.family == a.given1 || b.family == b.given1;
+  bool a_moved = !a.family.empty() && !b.given1.empty() && RefFamilyIsGiven(a.family, b);
+  bool b_moved = !b.family.empty() && !a.given1.empty() && RefFamilyIsGiven(b.family, a);
+  return !one_word && (a_moved || b_moved);
 }
 
 inline bool RefPhonetic(uint32_t a, uint32_t a_alt, uint32_t b, uint32_t b_alt) {
@@ -135,9 +140,7 @@ inline int RefDob(int32_t x, int32_t y) {
   std::string ya = a.substr(0, 4), ma = a.substr(4, 2), da = a.substr(6, 2);
   std::string yb = b.substr(0, 4), mb = b.substr(4, 2), db = b.substr(6, 2);
   if (ya == yb && ma == db && da == mb) return 2;  // day and month swapped
-  int diff = 0;
-  for (size_t i = 0; i < 8; ++i) diff += a[i] != b[i];
-  if (diff == 1) return 3;  // one digit different
+  if (OneDigitOrTransposed(static_cast<uint64_t>(x), static_cast<uint64_t>(y))) return 3;
   if (ma == mb && da == db && std::abs(std::stoi(ya) - std::stoi(yb)) == 1) return 4;
   return 5;
 }

@@ -117,6 +117,8 @@ TEST(ComparisonsTest, FamilyLevels) {
   EXPECT_EQ(Level({.family = "Thompson"}, {.family = "Tomsen"}, kFamilyName), 7);  // jw 0.84
   EXPECT_EQ(Level({.family = "Nowak"}, {.family = "Kowalski"}, kFamilyName), 8);
   EXPECT_EQ(Level({.family = "Nowak", .given = "Nowak"}, {.family = "Kowalski", .given = "Nowak"}, kFamilyName), 8);
+  // The half swap needs only the two names involved.
+  EXPECT_EQ(Level({.family = "Bennier"}, {.family = "Taylor", .given = "Bennier"}, kFamilyName), 5);
 }
 
 TEST(ComparisonsTest, GivenLevels) {
@@ -140,6 +142,8 @@ TEST(ComparisonsTest, DateLevels) {
   EXPECT_EQ(Level({.dob = "1984-03-07"}, {.dob = "1984-07-03"}, kDateOfBirth), 2);  // day/month swapped
   EXPECT_EQ(Level({.dob = "1984-03-07"}, {.dob = "1984-03-08"}, kDateOfBirth), 3);  // one digit
   EXPECT_EQ(Level({.dob = "1984-03-07"}, {.dob = "1994-03-07"}, kDateOfBirth), 3);
+  EXPECT_EQ(Level({.dob = "1984-03-12"}, {.dob = "1984-03-21"}, kDateOfBirth), 3);  // adjacent digits transposed
+  EXPECT_EQ(Level({.dob = "1948-03-07"}, {.dob = "1984-03-07"}, kDateOfBirth), 3);
   EXPECT_EQ(Level({.dob = "1989-03-07"}, {.dob = "1990-03-07"}, kDateOfBirth), 4);  // year one apart
   EXPECT_EQ(Level({.dob = "1984-03-07"}, {.dob = "1984-04-17"}, kDateOfBirth), 5);
   EXPECT_EQ(Level({.dob = "1984-03-07"}, {.dob = "1900-01-01"}, kDateOfBirth), 0);  // placeholder
