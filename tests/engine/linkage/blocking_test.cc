@@ -84,6 +84,41 @@ TEST(BlockingTest, SwappedNamesShareNameKeys) {
   EXPECT_EQ(ComputeBlockKeys(BlockingRules::Default(), PrepareRecord(empty, {})), BlockKeys{});
 }
 
+// A duplicate with two fields wrong at once still meets its original: a
+// replaced family name and a mistyped date share the given name and
+// postcode; a mistyped postcode and a missing date share the names and the
+// house number.
+TEST(BlockingTest, AddressRulesSurviveTwoErrors) {
+  Record a;
+  a.family_name = "Bradshaw";
+  a.given_names = "Madeline";
+  a.date_of_birth = "1919-09-15";
+  a.postcode = "CV1 2AB";
+  a.address = "22 Saywell Place, Coventry";
+  Record married = a;
+  married.family_name = "Jeffries";
+  married.date_of_birth = "1981-02-22";
+  Record moved_digit = a;
+  moved_digit.postcode = "CV1 2BA";
+  moved_digit.date_of_birth = "";
+  BlockingRules rules = *BlockingRules::FromNames(
+      "given_phonetic_postcode,family_phonetic_postcode,names_phonetic_house_number");
+  BlockKeys k = ComputeBlockKeys(rules, PrepareRecord(a, {}));
+  BlockKeys km = ComputeBlockKeys(rules, PrepareRecord(married, {}));
+  BlockKeys kd = ComputeBlockKeys(rules, PrepareRecord(moved_digit, {}));
+  EXPECT_NE(k[0], 0u);
+  EXPECT_EQ(k[0], km[0]);  // given name and postcode
+  EXPECT_NE(k[1], km[1]);  // the family name changed
+  EXPECT_NE(k[2], km[2]);
+  EXPECT_NE(k[0], kd[0]);  // the postcode changed
+  EXPECT_NE(k[2], 0u);
+  EXPECT_EQ(k[2], kd[2]);  // names and house number
+  // No house number, no key: "Flat" or a house name is not a number.
+  Record no_number = a;
+  no_number.address = "Rose Cottage, Mill Lane";
+  EXPECT_EQ(ComputeBlockKeys(rules, PrepareRecord(no_number, {}))[2], 0u);
+}
+
 // GenerateCandidates against the naive definition on random data sets,
 // with random stored flags, rule subsets and block caps.
 TEST(BlockingTest, MatchesNaiveCandidatesOnRandomData) {

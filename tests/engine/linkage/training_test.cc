@@ -75,6 +75,32 @@ TEST(TrainingTest, LearnsSensibleParametersFromKnownDuplicates) {
   EXPECT_EQ(model.family_tf.total(), with_family);
 }
 
+// Sessions on household-keyed rules would read relatives as matches: those
+// rules add candidates but must not change m.
+TEST(TrainingTest, HouseholdRulesDoNotTrainM) {
+  Population pop = MakePopulation(800, 23);
+  auto train = [&](const std::string& names) {
+    BlockingRules rules = *BlockingRules::FromNames(names);
+    std::vector<BlockKeys> keys;
+    for (const auto& r : pop.records) keys.push_back(ComputeBlockKeys(rules, r));
+    BlockingReport report;
+    std::vector<CandidatePair> candidates = GenerateCandidates(
+        pop.records, keys, std::vector<bool>(pop.records.size(), false), rules, 300, &report);
+    Model model = Model::Default();
+    TrainingReport tr;
+    EXPECT_TRUE(Train(pop.records, candidates, keys, rules, &model, &tr).ok());
+    return model;
+  };
+  Model base = train("nhs_number,dob_postcode");
+  Model with = train("nhs_number,dob_postcode,given_phonetic_postcode,family_phonetic_postcode,"
+                     "names_phonetic_house_number");
+  for (int c = 0; c < kNumComparisons; ++c) {
+    for (size_t l = 1; l < base.m[c].size(); ++l) {
+      EXPECT_DOUBLE_EQ(base.m[c][l], with.m[c][l]) << Comparisons()[c].name << " level " << l;
+    }
+  }
+}
+
 TEST(TrainingTest, DeterministicForASeed) {
   Population pop = MakePopulation(800, 5);
   std::string first;
