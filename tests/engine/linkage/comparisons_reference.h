@@ -30,9 +30,10 @@ inline std::string Digits(uint64_t v, int width) {
   return std::string(static_cast<size_t>(width) - s.size(), '0') + s;
 }
 
-// "one digit different or adjacent digits transposed"
-inline bool OneDigitOrTransposed(uint64_t x, uint64_t y) {
-  std::string a = Digits(x, 20), b = Digits(y, 20);
+// "one character different or adjacent characters transposed", by trying
+// every single substitution's effect and every adjacent swap.
+inline bool RefNearText(const std::string& a, const std::string& b) {
+  if (a.size() != b.size() || a == b) return false;
   int diff = 0;
   for (size_t i = 0; i < a.size(); ++i) diff += a[i] != b[i];
   if (diff == 1) return true;
@@ -43,6 +44,9 @@ inline bool OneDigitOrTransposed(uint64_t x, uint64_t y) {
   }
   return false;
 }
+
+// "one digit different or adjacent digits transposed" (x != y).
+inline bool OneDigitOrTransposed(uint64_t x, uint64_t y) { return RefNearText(Digits(x, 20), Digits(y, 20)); }
 
 inline int RefNhs(const PreparedRecord& a, const PreparedRecord& b) {
   if (a.nhs == 0 || b.nhs == 0) return 0;       // null
@@ -148,21 +152,6 @@ inline int RefDob(int32_t x, int32_t y) {
 inline int RefSex(uint8_t a, uint8_t b) {
   if (a == kSexUnknown || b == kSexUnknown) return 0;
   return a == b ? 1 : 2;
-}
-
-// "one character different or adjacent characters transposed", by trying
-// every single substitution's effect and every adjacent swap.
-inline bool RefNearText(const std::string& a, const std::string& b) {
-  if (a.size() != b.size() || a == b) return false;
-  int diff = 0;
-  for (size_t i = 0; i < a.size(); ++i) diff += a[i] != b[i];
-  if (diff == 1) return true;
-  for (size_t i = 0; i + 1 < a.size(); ++i) {
-    std::string t = a;
-    std::swap(t[i], t[i + 1]);
-    if (t == b) return true;
-  }
-  return false;
 }
 
 // Written from the level labels: every condition evaluated, then the first
