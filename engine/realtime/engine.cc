@@ -456,13 +456,12 @@ class EngineImpl final : public Engine {
   absl::StatusOr<std::vector<uint64_t>> PersonsOf(const std::vector<std::string>& keys,
                                                   const rocksdb::Snapshot* snap) const {
     std::vector<uint64_t> persons;
-    for (const auto& k : keys) {
-      EMPI_ASSIGN_OR_RETURN(auto got, store_->GetRecord(k, snap));
-      if (got && std::find(persons.begin(), persons.end(), got->person_id) == persons.end()) {
-        persons.push_back(got->person_id);
-      }
+    EMPI_ASSIGN_OR_RETURN(auto records, store_->GetRecords(keys, snap));
+    for (const auto& got : records) {
+      if (got) persons.push_back(got->person_id);
     }
     std::sort(persons.begin(), persons.end());
+    persons.erase(std::unique(persons.begin(), persons.end()), persons.end());
     return persons;
   }
 
@@ -586,23 +585,29 @@ class EngineImpl final : public Engine {
   absl::StatusOr<std::vector<Scored>> Candidates(const PreparedRecord& p, const std::string& self_key,
                                                  const rocksdb::Snapshot* snap) const {
     BlockKeys keys = ComputeBlockKeys(rules_, p);
+    // Every rule's members first, in rule order without repeats, then their
+    // records with one MultiGet.
     absl::flat_hash_set<std::string> seen;
-    absl::flat_hash_map<uint64_t, Scored> best;
+    std::vector<std::string> candidates;
     for (size_t q = 0; q < rules_.rules().size(); ++q) {
       if (keys[q] == 0) continue;
       bool truncated = false;
       EMPI_ASSIGN_OR_RETURN(auto members, store_->BlockMembers(rules_.rules()[q].id, BlockKeyBytes(keys[q]),
                                                                options_.max_block_size, &truncated, snap));
       for (auto& k : members) {
-        if (k == self_key || !seen.insert(k).second) continue;
-        EMPI_ASSIGN_OR_RETURN(auto got, store_->GetRecord(k, snap));
-        if (!got) continue;
-        PreparedRecord o = Prepare(got->record);
-        double w = model_.Score(p, o).match_weight;
-        auto it = best.find(got->person_id);
-        if (it == best.end() || w > it->second.weight) {
-          best[got->person_id] = Scored{got->person_id, k, w, std::move(o)};
-        }
+        if (k != self_key && seen.insert(k).second) candidates.push_back(std::move(k));
+      }
+    }
+    EMPI_ASSIGN_OR_RETURN(auto records, store_->GetRecords(candidates, snap));
+    absl::flat_hash_map<uint64_t, Scored> best;
+    for (size_t i = 0; i < candidates.size(); ++i) {
+      if (!records[i]) continue;
+      const index::StoredRecord& got = *records[i];
+      PreparedRecord o = Prepare(got.record);
+      double w = model_.Score(p, o).match_weight;
+      auto it = best.find(got.person_id);
+      if (it == best.end() || w > it->second.weight) {
+        best[got.person_id] = Scored{got.person_id, candidates[i], w, std::move(o)};
       }
     }
     std::vector<Scored> out;
