@@ -1,25 +1,18 @@
 // Copyright EMPI developers.
 #include "engine/eval/csv_reader.h"
 
-#include <filesystem>
-#include <fstream>
 #include <string>
 #include <vector>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/engine/eval/write_file.h"
 
 namespace empi::eval {
 namespace {
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
-
-std::string WriteFile(const std::string& name, const std::string& text) {
-  std::string path = (std::filesystem::path(::testing::TempDir()) / name).string();
-  std::ofstream(path, std::ios::binary) << text;
-  return path;
-}
 
 std::vector<std::vector<std::string>> ReadAll(const std::string& path, std::vector<int64_t>* lines) {
   auto csv = CsvReader::Open(path);

@@ -1,8 +1,6 @@
 // Copyright EMPI developers.
 #include "engine/eval/evaluate.h"
 
-#include <filesystem>
-#include <fstream>
 #include <random>
 #include <set>
 #include <string>
@@ -10,6 +8,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/engine/eval/write_file.h"
 
 namespace empi::eval {
 namespace {
@@ -17,12 +16,6 @@ namespace {
 using ::testing::DoubleEq;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
-
-std::string WriteFile(const std::string& name, const std::string& text) {
-  std::string path = (std::filesystem::path(::testing::TempDir()) / name).string();
-  std::ofstream(path, std::ios::binary) << text;
-  return path;
-}
 
 // Records "S/<id>" in the clusters given as a string per record: "aabc"
 // puts records 0,1 in cluster a, 2 in b, 3 in c.
