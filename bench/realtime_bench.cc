@@ -23,7 +23,8 @@
 // and --ingest-rate N (calls per second per thread; default 0: back to back,
 // which keeps all three threads busy on two cores), --readers N (2),
 // --no-writer, --breakdown (single-threaded time of each store call a read
-// makes, and of its audit commit; then exit).
+// makes, and of its audit commit; then exit; with --read-rate it sleeps
+// 1/rate seconds before each call, as a paced caller would).
 #include <unistd.h>
 
 #include <algorithm>
@@ -112,13 +113,15 @@ std::vector<Sample> SampleRecords(index::Store* store, size_t want) {
 
 // Single-threaded cost of each store call a resolve or view decision makes,
 // and of the read's audit commit, over the sample: where a read's time goes.
-void Breakdown(Engine* engine, const std::vector<Sample>& samples) {
+// `rate` > 0: sleep 1/rate s before each call.
+void Breakdown(Engine* engine, const std::vector<Sample>& samples, double rate) {
   index::Store* store = engine->store();
   const size_t n = std::min<size_t>(samples.size(), 20000);
   std::vector<std::vector<double>> us(6);
   const char* names[] = {"snapshot + release",      "GetRecord",         "GetPersonView",
                          "audit commit (unsynced)", "Resolve (whole call)", "MayAssembleView (whole call)"};
   auto time = [&](int i, auto fn) {
+    if (rate > 0) std::this_thread::sleep_for(std::chrono::duration<double>(1 / rate));
     const Clock::time_point a = Clock::now();
     fn();
     us[i].push_back(std::chrono::duration<double, std::micro>(Clock::now() - a).count());
@@ -164,7 +167,7 @@ int Run(const Options& opt) {
               std::chrono::duration<double>(Clock::now() - t0).count());
 
   if (opt.breakdown) {
-    Breakdown(engine, samples);
+    Breakdown(engine, samples, opt.read_rate);
     return 0;
   }
 

@@ -33,6 +33,12 @@
 
 namespace empi {
 
+// How much stronger (log2 odds) a record's best match must be than a match
+// to another person for the best to be taken: 10 bits, odds of about 1000
+// to 1. Batch clustering, the real-time ingest and objection forms all
+// decide ambiguity by it.
+inline constexpr double kDecisiveMarginBits = 10;
+
 struct ScoredLink {
   uint32_t a, b;
   double match_weight;
@@ -55,9 +61,8 @@ struct ClusterInput {
   size_t max_join_comparisons = 10'000;
   // A record linking into two persons that stay apart joins the better one
   // only when its best link there is this many bits (log2 odds) stronger
-  // than its best link to the other; otherwise it is ambiguous. Default: 10
-  // bits, odds of about 1000 to 1.
-  double decisive_margin_bits = 10;
+  // than its best link to the other; otherwise it is ambiguous.
+  double decisive_margin_bits = kDecisiveMarginBits;
 };
 
 struct Clustering {

@@ -137,7 +137,8 @@ const std::array<Comparison, kNumComparisons>& Comparisons() {
         {"postcode sector"},
         {"postcode district"},
         {"postcode area"},
-        {"else"}}},
+        {"else"},
+        {"postcode unit, address unknown", false, false, /*marginal_of=*/3}}},
       {"sex", {{"null", true}, {"equal"}, {"different"}}},
   }};
   return kComparisons;
@@ -213,7 +214,7 @@ int ComparePostcode(const PreparedRecord& a, const PreparedRecord& b) {
   // the question open (same unit, same or unknown district, or a postcode
   // one keying error away).
   auto similar = [&] { return address && AddressSimilar(a.address, b.address); };
-  if (unit) return similar() ? 2 : 3;
+  if (unit) return !address ? kPostcodeUnitAddressUnknown : similar() ? 2 : 3;
   bool district_open = a.postcode_district == 0 || b.postcode_district == 0 ||
                        a.postcode_district == b.postcode_district;
   if ((district_open || near) && similar()) return 4;

@@ -47,6 +47,12 @@ struct ComparisonLevel {
   std::string_view label;  // "exact", "jaro_winkler >= 0.92", ...
   bool is_null = false;
   bool term_frequency_adjustment = false;
+  // > 0: a marginal level, taken when part of the evidence is missing. Its m
+  // and u are not trained but are the sums of those of levels 1 to
+  // marginal_of (the levels it cannot tell apart), which is how
+  // Fellegi-Sunter treats an unobserved sub-field. Marginal levels come
+  // after every trained level of their comparison.
+  int marginal_of = 0;
 };
 
 struct Comparison {
@@ -83,6 +89,10 @@ bool AddressSimilar(std::string_view a, std::string_view b);
 inline constexpr int kNhsExact = 1, kNhsNear = 2, kNhsDifferent = 3;
 inline constexpr int kNameExact = 1;
 inline constexpr int kFamilySwapped = 3;
+// Postcode units equal, an address missing on one side or both (objection
+// forms and searches never carry one): "same address", "unit, address
+// similar" and "unit, address different" cannot be told apart.
+inline constexpr int kPostcodeUnitAddressUnknown = 10;
 inline constexpr int kGivenSwapped = 3;
 
 }  // namespace empi

@@ -47,6 +47,23 @@ TermFrequencies TermFrequencies::FromJson(const nlohmann::json& j) {
   return tf;
 }
 
+bool IsTrainedLevel(int c, size_t l) {
+  const ComparisonLevel& level = Comparisons()[c].levels[l];
+  return !level.is_null && level.marginal_of == 0;
+}
+
+void FillMarginalLevels(LevelProbabilities* p) {
+  for (int c = 0; c < kNumComparisons; ++c) {
+    const auto& levels = Comparisons()[c].levels;
+    for (size_t l = 0; l < levels.size(); ++l) {
+      if (levels[l].marginal_of == 0) continue;
+      double sum = 0;
+      for (int k = 1; k <= levels[l].marginal_of; ++k) sum += (*p)[c][k];
+      (*p)[c][l] = sum;
+    }
+  }
+}
+
 Model Model::Default(const ModelSettings& settings) {
   Model model;
   model.settings_ = settings;
@@ -58,12 +75,14 @@ Model Model::Default(const ModelSettings& settings) {
     // m falls geometrically from the exact level; u rises towards "else".
     double msum = 0, usum = 0;
     for (size_t l = 1; l < n; ++l) {
+      if (!IsTrainedLevel(c, l)) continue;
       model.m[c][l] = std::pow(0.2, static_cast<double>(l - 1));
       model.u[c][l] = std::pow(4.0, static_cast<double>(l - 1));
       msum += model.m[c][l];
       usum += model.u[c][l];
     }
     for (size_t l = 1; l < n; ++l) {
+      if (!IsTrainedLevel(c, l)) continue;
       model.m[c][l] /= msum;
       model.u[c][l] /= usum;
     }
@@ -75,6 +94,8 @@ Model Model::Default(const ModelSettings& settings) {
 }
 
 void Model::Refresh() {
+  FillMarginalLevels(&m);
+  FillMarginalLevels(&u);
   prior_weight_ = std::log2(lambda_ / (1 - lambda_));
   for (int c = 0; c < kNumComparisons; ++c) {
     level_weight_[c].fill(0);
@@ -146,6 +167,8 @@ nlohmann::json Model::ToJson() const {
       if (spec.levels[l].is_null) {
         level["is_null_level"] = true;
       } else {
+        // Not read back: recomputed from the levels it stands for.
+        if (spec.levels[l].marginal_of > 0) level["marginal_of_levels_1_to"] = spec.levels[l].marginal_of;
         level["m_probability"] = m[c][l];
         level["u_probability"] = u[c][l];
         if (spec.levels[l].term_frequency_adjustment) level["tf_adjustment_column"] = spec.name;
@@ -197,12 +220,16 @@ absl::StatusOr<Model> Model::FromJson(const nlohmann::json& j) {
       }
       if (c < 0) return absl::InvalidArgumentError(absl::StrCat("model JSON: unknown comparison \"", name, "\""));
       const auto& levels = comp.at("comparison_levels");
-      if (levels.size() != Comparisons()[c].levels.size()) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("model JSON: comparison \"", name, "\" has ", levels.size(), " levels, expected ",
-                         Comparisons()[c].levels.size()));
+      // Marginal levels come last and are derived, so a model written before
+      // one was added still reads.
+      const auto& spec = Comparisons()[c].levels;
+      size_t trained = spec.size();
+      while (trained > 0 && spec[trained - 1].marginal_of > 0) --trained;
+      if (levels.size() != spec.size() && levels.size() != trained) {
+        return absl::InvalidArgumentError(absl::StrCat("model JSON: comparison \"", name, "\" has ",
+                                                       levels.size(), " levels, expected ", spec.size()));
       }
-      for (size_t l = 1; l < levels.size(); ++l) {
+      for (size_t l = 1; l < trained; ++l) {
         model.m[c][l] = levels[l].at("m_probability").get<double>();
         model.u[c][l] = levels[l].at("u_probability").get<double>();
       }

@@ -85,6 +85,15 @@ struct Explanation {
   ScoredPair total;
 };
 
+using LevelProbabilities = std::array<std::vector<double>, kNumComparisons>;
+
+// Whether level `l` of comparison `c` has its own trained m and u (it is
+// neither the null level nor a marginal one).
+bool IsTrainedLevel(int c, size_t l);
+// Sets each marginal level's entry (ComparisonLevel::marginal_of) of `p`, m
+// or u, to the sum over the levels it stands for.
+void FillMarginalLevels(LevelProbabilities* p);
+
 class Model {
  public:
   // Untrained defaults: plausible m and u for every level, so a model can
@@ -117,10 +126,11 @@ class Model {
   static absl::StatusOr<Model> FromJson(const nlohmann::json& j);
 
   // Parameters, for training and tests.
-  std::array<std::vector<double>, kNumComparisons> m, u;
+  LevelProbabilities m, u;
   double lambda_ = 1e-6;  // probability_two_random_records_match
   TermFrequencies family_tf, given_tf;
-  // Recomputes the per-level weight table after m, u or lambda change.
+  // Fills the marginal levels and recomputes the per-level weight table
+  // after m, u or lambda change.
   void Refresh();
 
  private:

@@ -49,12 +49,16 @@ void EstimateU(const std::vector<PreparedRecord>& records, const ModelSettings& 
   report->u_pairs = samples;
   for (int k = 0; k < kNumComparisons; ++k) {
     double nonnull = 0;
-    for (size_t l = 1; l < model->u[k].size(); ++l) nonnull += total[k][l];
     for (size_t l = 1; l < model->u[k].size(); ++l) {
+      if (IsTrainedLevel(k, l)) nonnull += total[k][l];
+    }
+    for (size_t l = 1; l < model->u[k].size(); ++l) {
+      if (!IsTrainedLevel(k, l)) continue;
       // Half a count for levels never seen keeps their weight finite.
       model->u[k][l] = nonnull > 0 ? std::max(total[k][l], 0.5) / nonnull : model->u[k][l];
     }
   }
+  FillMarginalLevels(&model->u);
 }
 
 }  // namespace
@@ -171,16 +175,23 @@ absl::Status Train(const std::vector<PreparedRecord>& records, const std::vector
       lambda = std::clamp(matches / all, 1e-6, 1 - 1e-6);
       for (int k = 0; k < kNumComparisons; ++k) {
         if (!active[k]) continue;
-        double total = 0;
-        for (size_t l = 1; l < m[k].size(); ++l) total += mc[k][l];
-        // Half a pseudo-count per level keeps an unseen level's m finite.
-        double levels = static_cast<double>(m[k].size() - 1);
+        // Pairs at a marginal level (part of the evidence missing) do not
+        // inform the m of the levels it stands for.
+        double total = 0, levels = 0;
         for (size_t l = 1; l < m[k].size(); ++l) {
+          if (!IsTrainedLevel(k, l)) continue;
+          total += mc[k][l];
+          levels += 1;
+        }
+        // Half a pseudo-count per level keeps an unseen level's m finite.
+        for (size_t l = 1; l < m[k].size(); ++l) {
+          if (!IsTrainedLevel(k, l)) continue;
           double nm = (mc[k][l] + 0.5) / (total + 0.5 * levels);
           change = std::max(change, std::abs(nm - m[k][l]));
           m[k][l] = nm;
         }
       }
+      FillMarginalLevels(&m);
       converged = change < settings.em_tolerance;
     }
     report->em_iterations = std::max(report->em_iterations, it);

@@ -17,6 +17,7 @@
 #include "absl/synchronization/mutex.h"
 #include "empi/status_macros.h"
 #include "engine/linkage/blocking.h"
+#include "engine/linkage/clustering.h"
 #include "engine/linkage/comparisons.h"
 #include "engine/linkage/linker.h"
 #include "engine/linkage/model.h"
@@ -809,7 +810,11 @@ class EngineImpl final : public Engine {
         // candidate like any other (its membership is being removed).
       }
       std::string why;
-      if (i == 0 && s.weight >= model_.link_weight()) {
+      const bool contested = scored.size() > 1 && scored[1].weight >= model_.link_weight() &&
+                             scored[0].weight - scored[1].weight < kDecisiveMarginBits;
+      if (i == 0 && s.weight >= model_.link_weight() && contested) {
+        why = "ambiguous: matches more than one person";
+      } else if (i == 0 && s.weight >= model_.link_weight()) {
         EMPI_ASSIGN_OR_RETURN(why, JoinRefusal(p, key, s.person));
         if (why.empty()) {
           target = s.person;
@@ -982,7 +987,10 @@ class EngineImpl final : public Engine {
         if (scored.empty() || scored[0].weight < model_.link_weight()) {
           result.outcome = ObjectionOutcome::kRefused;
           result.reason = scored.empty() ? "no matching person" : "weak match: below the link threshold";
-        } else if (scored.size() > 1 && scored[1].weight >= model_.review_weight()) {
+        } else if (scored.size() > 1 && scored[1].weight >= model_.review_weight() &&
+                   scored[0].weight - scored[1].weight < kDecisiveMarginBits) {
+          // Another person matches nearly as well (twins at one address
+          // differ only in the given name, and a form may abbreviate it).
           result.outcome = ObjectionOutcome::kRefused;
           result.reason = "ambiguous: more than one person matches";
         } else {

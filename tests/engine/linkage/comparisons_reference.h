@@ -171,6 +171,7 @@ inline int RefPostcode(const PreparedRecord& a, const PreparedRecord& b) {
   bool area = have_postcode && a.postcode_area != 0 && a.postcode_area == b.postcode_area;
   if (!have_address && !have_postcode) return 0;
   if (same_address) return 1;
+  if (unit && !have_address) return 10;
   if (unit && similar) return 2;
   if (unit) return 3;
   if (similar && (district_equal_or_missing || near)) return 4;

@@ -155,7 +155,13 @@ TEST(ComparisonsTest, AddressAndSexLevels) {
                   {.postcode = "CV9 9ZZ", .address = "12, HIGH STREET"}, kPostcode), 1);  // same address
   EXPECT_EQ(Level({.postcode = "CV1 2AB", .address = "12 High Street"},
                   {.postcode = "cv12ab", .address = "12 High Stret"}, kPostcode), 2);
-  EXPECT_EQ(Level({.postcode = "CV1 2AB"}, {.postcode = "cv12ab"}, kPostcode), 3);
+  EXPECT_EQ(Level({.postcode = "CV1 2AB", .address = "12 High Street"},
+                  {.postcode = "CV1 2AB", .address = "3 Mill Road"}, kPostcode), 3);
+  // Without an address on one side or both, "same address", "unit, address
+  // similar" and "unit" cannot be told apart.
+  EXPECT_EQ(Level({.postcode = "CV1 2AB"}, {.postcode = "cv12ab"}, kPostcode), kPostcodeUnitAddressUnknown);
+  EXPECT_EQ(Level({.postcode = "CV1 2AB", .address = "12 High Street"}, {.postcode = "CV1 2AB"}, kPostcode),
+            kPostcodeUnitAddressUnknown);
   EXPECT_EQ(Level({.postcode = "CV1 2AB", .address = "12 High Street"},
                   {.postcode = "CV1 2AD", .address = "12 High Stret"}, kPostcode), 4);
   EXPECT_EQ(Level({.address = "12 High Street"}, {.address = "12 High Stret"}, kPostcode), 4);

@@ -77,6 +77,26 @@ TEST(ModelTest, JsonRoundTripKeepsEveryWeight) {
   EXPECT_TRUE(j["comparisons"][0]["comparison_levels"][1].contains("m_probability"));
 }
 
+TEST(ModelTest, MarginalLevelWeighsTheLevelsItCannotTellApart) {
+  Model m = TrainedLooking();
+  const double mm = m.m[kPostcode][1] + m.m[kPostcode][2] + m.m[kPostcode][3];
+  const double uu = m.u[kPostcode][1] + m.u[kPostcode][2] + m.u[kPostcode][3];
+  EXPECT_DOUBLE_EQ(m.m[kPostcode][kPostcodeUnitAddressUnknown], mm);
+  EXPECT_DOUBLE_EQ(m.u[kPostcode][kPostcodeUnitAddressUnknown], uu);
+  PreparedRecord a;
+  const uint32_t unknown = WithGamma(0, kPostcode, kPostcodeUnitAddressUnknown);
+  EXPECT_NEAR(m.Weight(unknown, a) - m.Weight(0, a), std::log2(mm / uu), 1e-9);
+
+  // A model written before the level existed reads, with the level derived.
+  nlohmann::json j = m.ToJson();
+  for (auto& comp : j["comparisons"]) {
+    if (comp["output_column_name"] == "postcode") comp["comparison_levels"].erase(kPostcodeUnitAddressUnknown);
+  }
+  auto old = Model::FromJson(j);
+  ASSERT_TRUE(old.ok()) << old.status();
+  EXPECT_DOUBLE_EQ(old->Weight(unknown, a), m.Weight(unknown, a));
+}
+
 TEST(ModelTest, BadJsonIsAnErrorNotAnException) {
   nlohmann::json good = TrainedLooking().ToJson();
   auto expect_error = [&](nlohmann::json j, const std::string& needle) {

@@ -6,6 +6,7 @@
 
 #include <set>
 
+#include "engine/linkage/clustering.h"
 #include "engine/linkage/comparisons.h"
 #include "engine/linkage/linker.h"
 #include "gtest/gtest.h"
@@ -78,6 +79,49 @@ TEST_F(EngineTest, ObjectionByDemographicsRefusesWeakAndDeniesView) {
   EXPECT_FALSE(v->allowed);
   EXPECT_EQ(v->reason, "objection");
   EXPECT_EQ(engine_->RegisterObjection({}, who_).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+// Twins at one address share family name, date of birth and postcode; the
+// form's given name tells them apart by far more than the decisive margin.
+TEST_F(EngineTest, ObjectionFormNamingOneTwinIsAppliedToThatTwinOnly) {
+  testing::Patient a = patients_[7], b = patients_[7];
+  b.nhs = patients_[8].nhs;
+  b.given = "Evan";  // a.given is "Evander"
+  auto pa = engine_->Ingest(RecordOf(a, "M84001", "G1", true), who_);
+  auto pb = engine_->Ingest(RecordOf(b, "M84001", "G2", true), who_);
+  ASSERT_TRUE(pa.ok() && pb.ok());
+  ASSERT_NE(pa->person_id, pb->person_id);
+  auto s = engine_->Search({"", a.family, a.given, a.dob, a.postcode, ""}, who_);
+  ASSERT_TRUE(s.ok());
+  // The other twin is a possible match (at least the review threshold),
+  // but far weaker than the named one.
+  ASSERT_EQ(s->size(), 2u);
+  ASSERT_GE((*s)[1].match_probability, 0.5);
+  ASSERT_GE(Model::WeightOf((*s)[0].match_probability) - Model::WeightOf((*s)[1].match_probability),
+            kDecisiveMarginBits);
+  auto r = engine_->RegisterObjection({"", a.family, a.given, a.dob, a.postcode}, who_);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->outcome, ObjectionOutcome::kApplied) << r->reason;
+  EXPECT_EQ(r->persons, std::vector<uint64_t>{pa->person_id});
+  EXPECT_TRUE(engine_->Resolve("M84001", "G1", who_)->objection);
+  EXPECT_FALSE(engine_->Resolve("M84001", "G2", who_)->objection);
+}
+
+// A record matching two persons that stay apart (different NHS numbers),
+// neither decisively better, joins neither: it waits for a steward.
+TEST_F(EngineTest, IngestMatchingTwoPersonsEquallyJoinsNeither) {
+  testing::Patient a = patients_[9], b = patients_[9];
+  b.nhs = patients_[0].nhs;
+  auto pa = engine_->Ingest(RecordOf(a, "M84001", "G1", true), who_);
+  auto pb = engine_->Ingest(RecordOf(b, "RKB", "K1", true), who_);
+  ASSERT_TRUE(pa.ok() && pb.ok());
+  ASSERT_NE(pa->person_id, pb->person_id) << "different NHS numbers keep them apart";
+  auto c = engine_->Ingest(RecordOf(a, "RYA", "A1", false), who_);
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->outcome, IngestOutcome::kReview);
+  EXPECT_EQ(c->reason, "ambiguous: matches more than one person");
+  EXPECT_NE(c->person_id, pa->person_id);
+  EXPECT_NE(c->person_id, pb->person_id);
 }
 
 TEST_F(EngineTest, PendingObjectionAppliedOnArrival) {
