@@ -930,15 +930,54 @@ class EngineImpl final : public Engine {
     return std::optional<index::ObjectionValue>(std::move(v));
   }
 
+  // The one person a form's demographics identify: at or above the link
+  // threshold and decisively better than any other possible match. Sets
+  // `reason` when there is none.
+  absl::StatusOr<std::optional<Scored>> MatchForm(const ObjectionRequest& req, std::string* reason) const {
+    Record q;
+    q.source = "objection";
+    q.record_id = "form";
+    q.family_name = req.family_name;
+    q.given_names = req.given_names;
+    q.date_of_birth = req.date_of_birth;
+    q.postcode = req.postcode;
+    EMPI_ASSIGN_OR_RETURN(auto scored, Candidates(Prepare(q), q.Key(), nullptr));
+    if (scored.empty() || scored[0].weight < model_.link_weight()) {
+      *reason = scored.empty() ? "no matching person" : "weak match: below the link threshold";
+      return std::nullopt;
+    }
+    if (scored.size() > 1 && scored[1].weight >= model_.review_weight() &&
+        scored[0].weight - scored[1].weight < kDecisiveMarginBits) {
+      // Another person matches nearly as well (twins at one address differ
+      // only in the given name, and a form may abbreviate it).
+      *reason = "ambiguous: more than one person matches";
+      return std::nullopt;
+    }
+    return std::optional<Scored>(scored[0]);
+  }
+
+  // Whether any record of `pid` holds a valid NHS number other than `nhs`.
+  absl::StatusOr<bool> HoldsOtherNhs(uint64_t pid, uint64_t nhs) const {
+    EMPI_ASSIGN_OR_RETURN(auto keys, store_->PersonRecords(pid));
+    EMPI_ASSIGN_OR_RETURN(auto records, store_->GetRecords(keys, nullptr));
+    for (const auto& r : records) {
+      if (!r) continue;
+      const std::optional<uint64_t> n = ParseNhsNumber(r->record.nhs_number);
+      if (n && *n != nhs) return true;
+    }
+    return false;
+  }
+
   absl::StatusOr<ObjectionResult> ChangeObjection(const ObjectionRequest& req, const Requester& who, bool object) {
     const char* action = object ? "object" : "withdraw-objection";
     ObjectionResult result;
     std::optional<uint64_t> nhs;
+    const bool demographics = !req.family_name.empty() && !req.given_names.empty() &&
+                              !req.date_of_birth.empty() && !req.postcode.empty();
     if (!req.nhs_number.empty()) {
       nhs = ParseNhsNumber(req.nhs_number);
       if (!nhs) return absl::InvalidArgumentError("nhs_number: not a valid NHS number");
-    } else if (req.family_name.empty() || req.given_names.empty() || req.date_of_birth.empty() ||
-               req.postcode.empty()) {
+    } else if (!demographics) {
       return absl::InvalidArgumentError(
           "give the NHS number, or all of family_name, given_names, date_of_birth and postcode");
     }
@@ -948,6 +987,7 @@ class EngineImpl final : public Engine {
       index::ChangeSet cs = store_->NewChangeSet();
       index::AuditEvent ev = MakeEvent(who, action);
       std::vector<uint64_t> persons;
+      bool by_demographics = false;
       if (nhs) {
         EMPI_ASSIGN_OR_RETURN(auto keys, store_->RecordsWithNhs(*nhs));
         EMPI_ASSIGN_OR_RETURN(persons, PersonsOf(keys, nullptr));
@@ -971,31 +1011,30 @@ class EngineImpl final : public Engine {
             result.outcome = ObjectionOutcome::kRefused;
             result.reason = "no record and no pending objection with this NHS number";
           }
+          // The patient's records may carry no NHS number (an ambulance or
+          // a social care record): the form's demographics can still
+          // identify them, unless that person's records hold another
+          // number.
+          if (demographics) {
+            std::string why;
+            EMPI_ASSIGN_OR_RETURN(auto match, MatchForm(req, &why));
+            if (match) {
+              EMPI_ASSIGN_OR_RETURN(bool other, HoldsOtherNhs(match->person, *nhs));
+              if (!other) {
+                persons = {match->person};
+                ev.records.push_back(match->key);
+                by_demographics = true;
+              }
+            }
+          }
         } else if (pending) {
           cs.DeletePendingObjection(PendingKey(*nhs));
         }
       } else {
-        Record q;
-        q.source = "objection";
-        q.record_id = "form";
-        q.family_name = req.family_name;
-        q.given_names = req.given_names;
-        q.date_of_birth = req.date_of_birth;
-        q.postcode = req.postcode;
-        PreparedRecord p = Prepare(q);
-        EMPI_ASSIGN_OR_RETURN(auto scored, Candidates(p, q.Key(), nullptr));
-        if (scored.empty() || scored[0].weight < model_.link_weight()) {
-          result.outcome = ObjectionOutcome::kRefused;
-          result.reason = scored.empty() ? "no matching person" : "weak match: below the link threshold";
-        } else if (scored.size() > 1 && scored[1].weight >= model_.review_weight() &&
-                   scored[0].weight - scored[1].weight < kDecisiveMarginBits) {
-          // Another person matches nearly as well (twins at one address
-          // differ only in the given name, and a form may abbreviate it).
-          result.outcome = ObjectionOutcome::kRefused;
-          result.reason = "ambiguous: more than one person matches";
-        } else {
-          persons = {scored[0].person};
-          ev.records = {scored[0].key};
+        EMPI_ASSIGN_OR_RETURN(auto match, MatchForm(req, &result.reason));
+        if (match) {
+          persons = {match->person};
+          ev.records = {match->key};
         }
       }
       uint64_t seq = 0;
@@ -1014,9 +1053,15 @@ class EngineImpl final : public Engine {
         h["method"] = static_cast<int>(req.method);
         h["received_time_us"] = when;
         cs.AppendHistory(pid, seq, h.dump());
+      }
+      if (!persons.empty()) {
+        result.reason = object ? "objection recorded" : "objection withdrawn";
+        if (nhs && by_demographics) {
+          result.reason += " for the person the demographics identify (no record holds the NHS number)";
+          if (object) result.reason += "; also pending for records that bring the number";
+        }
         result.outcome = ObjectionOutcome::kApplied;
       }
-      if (!persons.empty()) result.reason = object ? "objection recorded" : "objection withdrawn";
       result.persons = persons;
       ev.persons = persons;
       ev.outcome = absl::StrCat(std::string(ObjectionOutcomeName(result.outcome)), ": ", result.reason);

@@ -134,6 +134,37 @@ TEST_F(EngineTest, PendingObjectionAppliedOnArrival) {
   EXPECT_TRUE(engine_->Resolve("RKB", "K1", who_)->objection);
 }
 
+// A form with an NHS number no record holds yet: the patient's records may
+// carry no number, so the form's demographics identify them, unless their
+// records hold another number; the number stays pending for later records.
+TEST_F(EngineTest, ObjectionWithUnheldNhsNumberMatchesByDemographics) {
+  const auto& p = patients_[4];
+  const auto& q = patients_[5];
+  auto a = engine_->Ingest(RecordOf(p, "RYA", "A1", false), who_);
+  auto b = engine_->Ingest(RecordOf(q, "RKB", "K1", true), who_);
+  ASSERT_TRUE(a.ok() && b.ok());
+  auto r = engine_->RegisterObjection({p.nhs, p.family, p.given, p.dob, p.postcode}, who_);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->outcome, ObjectionOutcome::kApplied) << r->reason;
+  EXPECT_EQ(r->persons, std::vector<uint64_t>{a->person_id});
+  EXPECT_TRUE(engine_->Resolve("RYA", "A1", who_)->objection);
+  // Still pending: a record bringing the number gets it wherever it goes.
+  testing::Patient moved = p;
+  moved.family = "Unrelated";
+  moved.postcode = "WR1 1AA";
+  auto c = engine_->Ingest(RecordOf(moved, "RLT", "L1", true), who_);
+  ASSERT_TRUE(c.ok());
+  EXPECT_TRUE(c->objection_applied);
+  EXPECT_TRUE(engine_->Resolve("RLT", "L1", who_)->objection);
+
+  // q's record holds q's number: a form with another number is not q's.
+  const std::string other_nhs = patients_[6].nhs;
+  auto n = engine_->RegisterObjection({other_nhs, q.family, q.given, q.dob, q.postcode}, who_);
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(n->outcome, ObjectionOutcome::kPending) << n->reason;
+  EXPECT_FALSE(engine_->Resolve("RKB", "K1", who_)->objection);
+}
+
 TEST_F(EngineTest, MergeKeepsObjectionAndUnmergeRestores) {
   auto a = engine_->Ingest(RecordOf(patients_[5], "RKB", "K1", true), who_);
   auto b = engine_->Ingest(RecordOf(patients_[6], "RLT", "L1", true), who_);
