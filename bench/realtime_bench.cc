@@ -22,9 +22,10 @@
 // --sample N (20000 stored records the operations pick from), --read-rate N
 // and --ingest-rate N (calls per second per thread; default 0: back to back,
 // which keeps all three threads busy on two cores), --readers N (2),
-// --no-writer, --breakdown (single-threaded time of each store call a read
-// makes, and of its audit commit; then exit; with --read-rate it sleeps
-// 1/rate seconds before each call, as a paced caller would).
+// --no-writer, --block-cache-mb N (EngineOptions' default, 1 GiB),
+// --breakdown (single-threaded time of each store call a read makes, and of
+// its audit commit; then exit; with --read-rate it sleeps 1/rate seconds
+// before each call, as a paced caller would).
 #include <unistd.h>
 
 #include <algorithm>
@@ -54,6 +55,7 @@ struct Options {
   int readers = 2;                        // reader threads
   bool writer = true;                     // the ingest thread
   bool breakdown = false;                 // time the store calls of a read, one thread, then exit
+  size_t block_cache_mb = 0;              // 0: EngineOptions' default
 };
 
 struct Sample {
@@ -153,7 +155,9 @@ int Run(const Options& opt) {
   std::string path = opt.store;
   const bool temporary = path.empty();
   if (temporary) path = BuildSmallStore();
-  auto opened = Engine::Open({}, path);  // sync = true: ingests are durable
+  EngineOptions engine_options;  // sync = true: ingests are durable
+  if (opt.block_cache_mb > 0) engine_options.block_cache_bytes = opt.block_cache_mb << 20;
+  auto opened = Engine::Open(engine_options, path);
   if (!opened.ok()) {
     std::fprintf(stderr, "realtime_bench: %s\n", std::string(opened.status().message()).c_str());
     return 1;
@@ -300,13 +304,16 @@ int main(int argc, char** argv) {
       opt.readers = std::max(0, std::atoi(argv[++i]));
     } else if (a == "--no-writer") {
       opt.writer = false;
+    } else if (a == "--block-cache-mb" && has_value) {
+      opt.block_cache_mb = std::strtoull(argv[++i], nullptr, 10);
     } else if (a == "--breakdown") {
       opt.breakdown = true;
     } else if (a == "--sample" && has_value) {
       opt.sample = std::strtoull(argv[++i], nullptr, 10);
     } else {
       std::fprintf(stderr, "usage: realtime_bench [--store DIR] [--seconds N] [--warmup N] [--sample N]"
-                           " [--read-rate N] [--ingest-rate N] [--readers N] [--no-writer] [--breakdown]\n");
+                           " [--read-rate N] [--ingest-rate N] [--readers N] [--no-writer] [--block-cache-mb N]"
+                           " [--breakdown]\n");
       return 64;
     }
   }

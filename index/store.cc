@@ -434,11 +434,12 @@ absl::Status Store::Impl::Open(const std::string& path, const StoreOptions& opti
     const bool hot = cf == Cf::kRecords || cf == Cf::kBlockKeys || cf == Cf::kPersonRecords ||
                      cf == Cf::kNhsIndex || cf == Cf::kPersonView;
     if (hot) table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
-    if (cf == Cf::kPersonView) {
-      // Read by point lookups only, on every real-time read.
-      cf_options.merge_operator = std::make_shared<PersonViewMerge>();
+    if (cf == Cf::kPersonView || cf == Cf::kRecords) {
+      // Point lookups on every real-time read: a hash index in each data
+      // block finds the key without a binary search.
       table.data_block_index_type = rocksdb::BlockBasedTableOptions::kDataBlockBinaryAndHash;
     }
+    if (cf == Cf::kPersonView) cf_options.merge_operator = std::make_shared<PersonViewMerge>();
     if (cf == Cf::kPersonRecords || cf == Cf::kNhsIndex) {
       cf_options.prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(8));
     } else if (cf == Cf::kBlockKeys) {

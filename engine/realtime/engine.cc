@@ -8,6 +8,7 @@
 #include "empi/engine.h"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <ctime>
 
@@ -18,6 +19,7 @@
 #include "empi/status_macros.h"
 #include "engine/linkage/blocking.h"
 #include "engine/linkage/clustering.h"
+#include "matchers/date_of_birth.h"
 #include "engine/linkage/comparisons.h"
 #include "engine/linkage/linker.h"
 #include "engine/linkage/model.h"
@@ -67,15 +69,19 @@ int64_t NowUs() {
       .count();
 }
 
-int32_t TodayYmd(const std::string& today) {
-  if (!today.empty()) {
-    int y = 0, m = 0, d = 0;
-    if (std::sscanf(today.c_str(), "%d-%d-%d", &y, &m, &d) == 3) return y * 10000 + m * 100 + d;
-  }
-  std::time_t t = std::time(nullptr);
+// Today's UTC date as yyyymmdd, computed once per day: a view decision asks
+// for it on every call.
+int32_t TodayYmd() {
+  static std::atomic<uint64_t> cached{0};  // (days since the epoch << 32) | yyyymmdd
+  const std::time_t t = std::time(nullptr);
+  const uint64_t day = static_cast<uint64_t>(t / 86400);
+  const uint64_t c = cached.load(std::memory_order_relaxed);
+  if (c >> 32 == day) return static_cast<int32_t>(c & 0xFFFFFFFF);
   std::tm tm{};
   gmtime_r(&t, &tm);
-  return (tm.tm_year + 1900) * 10000 + (tm.tm_mon + 1) * 100 + tm.tm_mday;
+  const int32_t ymd = (tm.tm_year + 1900) * 10000 + (tm.tm_mon + 1) * 100 + tm.tm_mday;
+  cached.store(day << 32 | static_cast<uint32_t>(ymd), std::memory_order_relaxed);
+  return ymd;
 }
 
 index::AuditEvent MakeEvent(const Requester& who, std::string action) {
@@ -446,7 +452,7 @@ class EngineImpl final : public Engine {
   }
 
   // options.today (parsed once), or today's UTC date.
-  int32_t Today() const { return fixed_today_ != 0 ? fixed_today_ : TodayYmd(""); }
+  int32_t Today() const { return fixed_today_ != 0 ? fixed_today_ : TodayYmd(); }
 
   PreparedRecord Prepare(const Record& r) const {
     PreparedRecord p = PrepareRecord(r, conventions_);
@@ -1078,16 +1084,22 @@ class EngineImpl final : public Engine {
   const FieldConventions conventions_;
   const ContributorRegister register_;
   const BlockingRules rules_;
-  const int32_t fixed_today_ = options_.today.empty() ? 0 : TodayYmd(options_.today);
+  // Checked by Engine::Open.
+  const int32_t fixed_today_ = ParseDate(options_.today, DateFormat::kIso).value_or(0);
   absl::Mutex write_mu_;
 };
 
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& options, const std::string& path) {
+  if (!options.today.empty() && !ParseDate(options.today, DateFormat::kIso)) {
+    return absl::InvalidArgumentError(absl::StrCat("today: \"", options.today, "\" is not a date YYYY-MM-DD"));
+  }
   EMPI_ASSIGN_OR_RETURN(ContributorRegister reg,
                         ContributorRegister::Load(options.contributor_register, options.region));
-  EMPI_ASSIGN_OR_RETURN(auto store, index::Store::Open(path, {}));
+  index::StoreOptions store_options;
+  store_options.block_cache_bytes = options.block_cache_bytes;
+  EMPI_ASSIGN_OR_RETURN(auto store, index::Store::Open(path, store_options));
   bool stored = true;
   absl::StatusOr<Model> model = LoadModel(*store);
   if (absl::IsNotFound(model.status())) {

@@ -261,6 +261,18 @@ TEST(EngineCrashTest, ReadAuditEventsSurviveProcessDeath) {
 
 // The real-time engine blocks with the rules `empi link` stored, not the
 // defaults: a record it ingests gets block keys of those rules only.
+TEST(EngineOptionsTest, TodayMustBeARealIsoDate) {
+  for (const char* bad : {"2026-13-01", "2026-02-30", "25/11/2026", "2026-11-25x"}) {
+    TempDir dir;
+    EngineOptions o;
+    o.today = bad;
+    auto e = Engine::Open(o, dir.path());
+    ASSERT_FALSE(e.ok()) << bad;
+    EXPECT_EQ(e.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_NE(e.status().message().find(bad), std::string::npos);
+  }
+}
+
 TEST(EngineBlockingTest, UsesTheStoredBlockingRules) {
   TempDir dir;
   std::vector<testing::Patient> patients = MakePatients(4, 3);
