@@ -25,7 +25,9 @@
 // --no-writer, --block-cache-mb N (EngineOptions' default, 1 GiB),
 // --breakdown (single-threaded time of each store call a read makes, and of
 // its audit commit; then exit; with --read-rate it sleeps 1/rate seconds
-// before each call, as a paced caller would).
+// before each call, as a paced caller would), --jitter (no store: --readers
+// threads spin for --seconds and count the stalls the machine imposes on a
+// running thread, the floor under every percentile here).
 #include <unistd.h>
 
 #include <algorithm>
@@ -56,6 +58,7 @@ struct Options {
   bool writer = true;                     // the ingest thread
   bool breakdown = false;                 // time the store calls of a read, one thread, then exit
   size_t block_cache_mb = 0;              // 0: EngineOptions' default
+  bool jitter = false;                    // measure the machine's stalls, then exit
 };
 
 struct Sample {
@@ -151,7 +154,42 @@ void Breakdown(Engine* engine, const std::vector<Sample>& samples, double rate) 
   }
 }
 
+// The machine's floor: `threads` threads spin reading the clock for
+// `seconds`; every gap over 10 us is time the thread was not running
+// (interrupts, the hypervisor, other tasks). A call of d us overlaps such a
+// gap with probability about rate * d, whatever the engine does.
+int Jitter(int threads, double seconds) {
+  std::printf("| thread | stalls > 10 us per s | > 50 us per s | > 200 us per s | time lost |\n"
+              "| --- | --- | --- | --- | --- |\n");
+  std::vector<std::thread> pool;
+  std::vector<std::string> rows(threads);
+  for (int t = 0; t < threads; ++t) {
+    pool.emplace_back([&, t] {
+      uint64_t over10 = 0, over50 = 0, over200 = 0;
+      double lost = 0;
+      const Clock::time_point start = Clock::now();
+      const auto stop = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+      for (Clock::time_point last = start, now; (now = Clock::now()) < stop; last = now) {
+        const double gap = std::chrono::duration<double, std::micro>(now - last).count();
+        if (gap <= 10) continue;
+        ++over10;
+        over50 += gap > 50;
+        over200 += gap > 200;
+        lost += gap;
+      }
+      char row[160];
+      std::snprintf(row, sizeof row, "| %d | %.0f | %.0f | %.1f | %.2f%% |\n", t, over10 / seconds, over50 / seconds,
+                    over200 / seconds, lost / (seconds * 1e4));
+      rows[t] = row;
+    });
+  }
+  for (auto& t : pool) t.join();
+  for (const auto& r : rows) std::fputs(r.c_str(), stdout);
+  return 0;
+}
+
 int Run(const Options& opt) {
+  if (opt.jitter) return Jitter(std::max(1, opt.readers), opt.seconds);
   std::string path = opt.store;
   const bool temporary = path.empty();
   if (temporary) path = BuildSmallStore();
@@ -306,6 +344,8 @@ int main(int argc, char** argv) {
       opt.writer = false;
     } else if (a == "--block-cache-mb" && has_value) {
       opt.block_cache_mb = std::strtoull(argv[++i], nullptr, 10);
+    } else if (a == "--jitter") {
+      opt.jitter = true;
     } else if (a == "--breakdown") {
       opt.breakdown = true;
     } else if (a == "--sample" && has_value) {
@@ -313,7 +353,7 @@ int main(int argc, char** argv) {
     } else {
       std::fprintf(stderr, "usage: realtime_bench [--store DIR] [--seconds N] [--warmup N] [--sample N]"
                            " [--read-rate N] [--ingest-rate N] [--readers N] [--no-writer] [--block-cache-mb N]"
-                           " [--breakdown]\n");
+                           " [--breakdown] [--jitter]\n");
       return 64;
     }
   }
