@@ -84,6 +84,21 @@ int32_t TodayYmd() {
   return ymd;
 }
 
+// A search's or an objection form's demographics as a record of `source`,
+// to be prepared and scored like any other.
+Record QueryRecord(std::string source, const Demographics& d) {
+  Record r;
+  r.source = std::move(source);
+  r.record_id = "query";
+  r.nhs_number = d.nhs_number;
+  r.family_name = d.family_name;
+  r.given_names = d.given_names;
+  r.date_of_birth = d.date_of_birth;
+  r.postcode = d.postcode;
+  r.sex = d.sex;
+  return r;
+}
+
 index::AuditEvent MakeEvent(const Requester& who, std::string action) {
   index::AuditEvent e;
   e.time_us = NowUs();
@@ -170,15 +185,7 @@ class EngineImpl final : public Engine {
 
   absl::StatusOr<std::vector<Candidate>> Search(const Demographics& d, const Requester& who,
                                                 size_t limit) override {
-    Record r;
-    r.source = "search";
-    r.record_id = "query";
-    r.nhs_number = d.nhs_number;
-    r.family_name = d.family_name;
-    r.given_names = d.given_names;
-    r.date_of_birth = d.date_of_birth;
-    r.postcode = d.postcode;
-    r.sex = d.sex;
+    const Record r = QueryRecord("search", d);
     std::vector<Candidate> out;
     {
       SnapshotHolder snap(store_.get());
@@ -940,13 +947,8 @@ class EngineImpl final : public Engine {
   // threshold and decisively better than any other possible match. Sets
   // `reason` when there is none.
   absl::StatusOr<std::optional<Scored>> MatchForm(const ObjectionRequest& req, std::string* reason) const {
-    Record q;
-    q.source = "objection";
-    q.record_id = "form";
-    q.family_name = req.family_name;
-    q.given_names = req.given_names;
-    q.date_of_birth = req.date_of_birth;
-    q.postcode = req.postcode;
+    const Record q =
+        QueryRecord("objection", {"", req.family_name, req.given_names, req.date_of_birth, req.postcode, ""});
     EMPI_ASSIGN_OR_RETURN(auto scored, Candidates(Prepare(q), q.Key(), nullptr));
     if (scored.empty() || scored[0].weight < model_.link_weight()) {
       *reason = scored.empty() ? "no matching person" : "weak match: below the link threshold";
