@@ -19,11 +19,11 @@
 #include "empi/status_macros.h"
 #include "engine/linkage/blocking.h"
 #include "engine/linkage/clustering.h"
-#include "matchers/date_of_birth.h"
 #include "engine/linkage/comparisons.h"
 #include "engine/linkage/linker.h"
 #include "engine/linkage/model.h"
 #include "engine/realtime/contributor_register.h"
+#include "matchers/date_of_birth.h"
 #include "matchers/nhs_number.h"
 #include "nlohmann/json.hpp"
 
@@ -596,6 +596,12 @@ class EngineImpl final : public Engine {
     double weight;
     PreparedRecord prepared;
   };
+  // Whether the best of `scored` (best first) is contested: a second person
+  // scoring at least `floor` comes within kDecisiveMarginBits of it.
+  static bool Contested(const std::vector<Scored>& scored, double floor) {
+    return scored.size() > 1 && scored[1].weight >= floor &&
+           scored[0].weight - scored[1].weight < kDecisiveMarginBits;
+  }
   absl::StatusOr<std::vector<Scored>> Candidates(const PreparedRecord& p, const std::string& self_key,
                                                  const rocksdb::Snapshot* snap) const {
     BlockKeys keys = ComputeBlockKeys(rules_, p);
@@ -815,6 +821,7 @@ class EngineImpl final : public Engine {
     PreparedRecord p = Prepare(rec);
     EMPI_ASSIGN_OR_RETURN(auto scored, Candidates(p, key, nullptr));
     uint64_t target = 0;
+    const bool contested = Contested(scored, model_.link_weight());
     for (size_t i = 0; i < scored.size(); ++i) {
       const Scored& s = scored[i];
       if (s.weight < model_.review_weight()) break;
@@ -823,8 +830,6 @@ class EngineImpl final : public Engine {
         // candidate like any other (its membership is being removed).
       }
       std::string why;
-      const bool contested = scored.size() > 1 && scored[1].weight >= model_.link_weight() &&
-                             scored[0].weight - scored[1].weight < kDecisiveMarginBits;
       if (i == 0 && s.weight >= model_.link_weight() && contested) {
         why = "ambiguous: matches more than one person";
       } else if (i == 0 && s.weight >= model_.link_weight()) {
@@ -954,10 +959,9 @@ class EngineImpl final : public Engine {
       *reason = scored.empty() ? "no matching person" : "weak match: below the link threshold";
       return std::nullopt;
     }
-    if (scored.size() > 1 && scored[1].weight >= model_.review_weight() &&
-        scored[0].weight - scored[1].weight < kDecisiveMarginBits) {
-      // Another person matches nearly as well (twins at one address differ
-      // only in the given name, and a form may abbreviate it).
+    if (Contested(scored, model_.review_weight())) {
+      // Another person matches nearly as well: the form cannot tell them
+      // apart (twins with one given name abbreviated, say).
       *reason = "ambiguous: more than one person matches";
       return std::nullopt;
     }
@@ -1064,7 +1068,7 @@ class EngineImpl final : public Engine {
       }
       if (!persons.empty()) {
         result.reason = object ? "objection recorded" : "objection withdrawn";
-        if (nhs && by_demographics) {
+        if (by_demographics) {
           result.reason += " for the person the demographics identify (no record holds the NHS number)";
           if (object) result.reason += "; also pending for records that bring the number";
         }
