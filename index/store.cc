@@ -24,6 +24,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "empi/status_macros.h"
+#include "index/read_cache.h"
 #include "rocksdb/cache.h"
 #include "rocksdb/convenience.h"
 #include "rocksdb/filter_policy.h"
@@ -169,6 +170,47 @@ class Replayer : public rocksdb::WriteBatch::Handler {
   }
   rocksdb::WriteBatch* out_;
   const std::vector<rocksdb::ColumnFamilyHandle*>* by_id_;
+};
+
+// Collects the keys a committed batch wrote in the families the read cache
+// holds: record keys of `records`, person ids of `person_view`. A range
+// delete in either (never issued today) forgets everything.
+class CacheInvalidation : public rocksdb::WriteBatch::Handler {
+ public:
+  explicit CacheInvalidation(const std::vector<int>* cf_of_id) : cf_of_id_(cf_of_id) {}
+  rocksdb::Status PutCF(uint32_t id, const rocksdb::Slice& k, const rocksdb::Slice&) override { return Key(id, k); }
+  rocksdb::Status DeleteCF(uint32_t id, const rocksdb::Slice& k) override { return Key(id, k); }
+  rocksdb::Status SingleDeleteCF(uint32_t id, const rocksdb::Slice& k) override { return Key(id, k); }
+  rocksdb::Status MergeCF(uint32_t id, const rocksdb::Slice& k, const rocksdb::Slice&) override { return Key(id, k); }
+  rocksdb::Status DeleteRangeCF(uint32_t id, const rocksdb::Slice&, const rocksdb::Slice&) override {
+    const Cf cf = CfOf(id);
+    if (cf == Cf::kRecords || cf == Cf::kPersonView) everything = true;
+    return rocksdb::Status::OK();
+  }
+  void LogData(const rocksdb::Slice&) override {}
+
+  std::vector<std::string> record_keys;
+  std::vector<uint64_t> person_ids;
+  bool everything = false;
+
+ private:
+  Cf CfOf(uint32_t id) const {
+    return id < cf_of_id_->size() && (*cf_of_id_)[id] >= 0 ? static_cast<Cf>((*cf_of_id_)[id]) : Cf::kMeta;
+  }
+  rocksdb::Status Key(uint32_t id, const rocksdb::Slice& k) {
+    const Cf cf = CfOf(id);
+    if (cf == Cf::kRecords) {
+      record_keys.emplace_back(k.ToStringView());
+    } else if (cf == Cf::kPersonView) {
+      if (k.size() == 8) {
+        person_ids.push_back(DecodeU64(k.ToStringView()));
+      } else {
+        everything = true;
+      }
+    }
+    return rocksdb::Status::OK();
+  }
+  const std::vector<int>* cf_of_id_;
 };
 
 // person_view's merge operator: operands are op sequences
@@ -372,11 +414,16 @@ class Store::Impl {
 
   rocksdb::DB* db_ = nullptr;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // indexed by Cf
+  std::unique_ptr<ReadCache> read_cache_;
   StoreOptions options_;
 
  private:
   absl::Status WriteGroup(const std::vector<Writer*>& group, uint64_t next_person_id, uint64_t* last_seq,
                           std::string* last_hash);
+  // db_->Write, then the read cache forgets what the batch wrote: every
+  // commit path writes through here, so no acknowledged write leaves a
+  // stale cached value behind. `batch` uses real column family ids.
+  absl::Status Write(const rocksdb::WriteOptions& wo, rocksdb::WriteBatch* batch);
 
   rocksdb::ColumnFamilyHandle* default_handle_ = nullptr;
   std::shared_ptr<rocksdb::Cache> cache_;
@@ -399,6 +446,7 @@ class Store::Impl {
 absl::Status Store::Impl::Open(const std::string& path, const StoreOptions& options) {
   options_ = options;
   cache_ = rocksdb::NewLRUCache(options.block_cache_bytes);
+  read_cache_ = std::make_unique<ReadCache>(options.read_cache_persons);
 
   rocksdb::DBOptions db_options;
   db_options.create_if_missing = options.create_if_missing;
@@ -633,7 +681,7 @@ absl::Status Store::Impl::Commit(ChangeSet* changes, const AuditEvent* event, bo
     }
     if (counter_persisted) {
       if (sequence != nullptr) *sequence = 0;
-      return FromRocks(db_->Write(rocksdb::WriteOptions(), changes->batch()), "commit");
+      return Write(rocksdb::WriteOptions(), changes->batch());
     }
   }
   Writer w(changes, event, sync);
@@ -713,7 +761,7 @@ absl::Status Store::Impl::WriteGroup(const std::vector<Writer*>& group, uint64_t
 
   // One change set with nothing to add: write it as it is.
   if (group.size() == 1 && !any_event && next_person_id == 0 && direct(group[0]->changes)) {
-    return FromRocks(db_->Write(wo, group[0]->changes->batch()), "commit");
+    return Write(wo, group[0]->changes->batch());
   }
 
   // Otherwise build the group's batch; callers' change sets stay untouched
@@ -751,7 +799,20 @@ absl::Status Store::Impl::WriteGroup(const std::vector<Writer*>& group, uint64_t
     EMPI_RETURN_IF_ERROR(
         FromRocks(merged.Put(handle(Cf::kMeta), kMetaNextPersonId, EncodeU64(next_person_id)), "commit"));
   }
-  return FromRocks(db_->Write(wo, &merged), "commit");
+  return Write(wo, &merged);
+}
+
+absl::Status Store::Impl::Write(const rocksdb::WriteOptions& wo, rocksdb::WriteBatch* batch) {
+  EMPI_RETURN_IF_ERROR(FromRocks(db_->Write(wo, batch), "commit"));
+  if (!read_cache_->enabled()) return absl::OkStatus();
+  CacheInvalidation touched(&cf_of_real_id_);
+  rocksdb::Status s = batch->Iterate(&touched);
+  if (!s.ok() || touched.everything) {
+    read_cache_->Clear();
+  } else {
+    read_cache_->Invalidate(touched.record_keys, touched.person_ids);
+  }
+  return absl::OkStatus();
 }
 
 absl::Status Store::Impl::VerifyAuditChain(uint64_t* events_checked) const {
@@ -1081,6 +1142,7 @@ absl::Status Store::Impl::BulkIngest(const std::vector<ChangeSet>& sets, BulkIng
     arg.options.write_global_seqno = false;
   }
   EMPI_RETURN_IF_ERROR(FromRocks(db_->IngestExternalFiles(args), "bulk ingest"));
+  read_cache_->Clear();
   if (stats != nullptr) *stats = totals;
   return absl::OkStatus();
 }
@@ -1167,6 +1229,53 @@ absl::StatusOr<std::optional<PersonView>> Store::GetPersonView(uint64_t person_i
     return absl::DataLossError(absl::StrCat("person_view: value of person ", person_id, " does not decode"));
   }
   return v;
+}
+
+namespace {
+// Whether `view` lists `record_key` (members are in key order).
+bool ViewHolds(const PersonView& view, std::string_view record_key) {
+  auto it = std::lower_bound(view.members.begin(), view.members.end(), record_key,
+                             [](const PersonViewMember& m, std::string_view k) { return m.record_key < k; });
+  return it != view.members.end() && it->record_key == record_key;
+}
+}  // namespace
+
+absl::StatusOr<std::optional<Store::RecordPerson>> Store::LatestRecordPerson(std::string_view record_key) const {
+  ReadCache& cache = *impl_->read_cache_;
+  if (std::optional<uint64_t> pid = cache.PersonOf(record_key)) {
+    // Both cached values are at least as new as the last acknowledged write;
+    // they belong to one state when the view lists the record.
+    std::shared_ptr<const PersonView> view = cache.View(*pid);
+    if (view != nullptr && ViewHolds(*view, record_key)) return RecordPerson{*pid, std::move(view)};
+  }
+  const uint64_t epoch = cache.epoch();
+  const rocksdb::Snapshot* snapshot = GetSnapshot();
+  absl::StatusOr<std::optional<StoredRecord>> record = GetRecord(record_key, snapshot);
+  absl::StatusOr<std::optional<PersonView>> view;
+  if (record.ok() && record->has_value()) view = GetPersonView((*record)->person_id, snapshot);
+  ReleaseSnapshot(snapshot);
+  EMPI_RETURN_IF_ERROR(record.status());
+  if (!record->has_value()) return std::nullopt;
+  EMPI_RETURN_IF_ERROR(view.status());
+  RecordPerson out;
+  out.person_id = (*record)->person_id;
+  if (view->has_value()) {
+    out.view = std::make_shared<const PersonView>(std::move(**view));
+    cache.FillView(epoch, out.person_id, out.view);
+    cache.FillPersonOf(epoch, record_key, out.person_id);
+  }
+  return out;
+}
+
+absl::StatusOr<std::shared_ptr<const PersonView>> Store::LatestPersonView(uint64_t person_id) const {
+  ReadCache& cache = *impl_->read_cache_;
+  if (std::shared_ptr<const PersonView> view = cache.View(person_id)) return view;
+  const uint64_t epoch = cache.epoch();
+  EMPI_ASSIGN_OR_RETURN(std::optional<PersonView> view, GetPersonView(person_id, nullptr));
+  if (!view.has_value()) return nullptr;
+  auto out = std::make_shared<const PersonView>(std::move(*view));
+  cache.FillView(epoch, person_id, out);
+  return out;
 }
 
 absl::StatusOr<std::vector<std::string>> Store::PersonRecords(uint64_t person_id,

@@ -149,12 +149,9 @@ class EngineImpl final : public Engine {
     index::AuditEvent ev = MakeEvent(who, "resolve");
     ev.records = {key};
     std::optional<Resolution> res;
-    {
-      SnapshotHolder snap(store_.get());
-      EMPI_ASSIGN_OR_RETURN(auto got, store_->GetRecord(key, snap.get()));
-      if (got) {
-        EMPI_ASSIGN_OR_RETURN(res, ResolveRecordPerson(got->person_id, snap.get()));
-      }
+    EMPI_ASSIGN_OR_RETURN(auto got, store_->LatestRecordPerson(key));
+    if (got) {
+      EMPI_ASSIGN_OR_RETURN(res, StoredRecordResolution(got->person_id, got->view.get()));
     }
     return FinishResolve(std::move(res), &ev, absl::StrCat("record ", source, ":", record_id, " not found"));
   }
@@ -170,7 +167,8 @@ class EngineImpl final : public Engine {
       EMPI_ASSIGN_OR_RETURN(auto keys, store_->RecordsWithNhs(*nhs, snap.get()));
       EMPI_ASSIGN_OR_RETURN(persons, PersonsOf(keys, snap.get()));
       if (persons.size() == 1) {
-        EMPI_ASSIGN_OR_RETURN(res, ResolveRecordPerson(persons[0], snap.get()));
+        EMPI_ASSIGN_OR_RETURN(auto view, store_->GetPersonView(persons[0], snap.get()));
+        EMPI_ASSIGN_OR_RETURN(res, StoredRecordResolution(persons[0], view ? &*view : nullptr));
       }
     }
     if (persons.size() > 1) {
@@ -205,11 +203,8 @@ class EngineImpl final : public Engine {
   }
 
   absl::StatusOr<ViewDecision> MayAssembleView(uint64_t person_id, const Requester& who) override {
-    std::optional<Resolution> res;
-    {
-      SnapshotHolder snap(store_.get());
-      EMPI_ASSIGN_OR_RETURN(res, ResolvePerson(person_id, snap.get(), /*with_records=*/false));
-    }
+    EMPI_ASSIGN_OR_RETURN(auto view, store_->LatestPersonView(person_id));
+    EMPI_ASSIGN_OR_RETURN(auto res, ResolutionOf(person_id, view.get(), /*with_records=*/false));
     return DecideView(person_id, std::move(res), who, {});
   }
 
@@ -220,13 +215,10 @@ class EngineImpl final : public Engine {
     r.record_id = record_id;
     std::optional<Resolution> res;
     uint64_t pid = 0;
-    {
-      SnapshotHolder snap(store_.get());
-      EMPI_ASSIGN_OR_RETURN(auto got, store_->GetRecord(r.Key(), snap.get()));
-      if (got) {
-        pid = got->person_id;
-        EMPI_ASSIGN_OR_RETURN(res, ResolveRecordPerson(pid, snap.get(), /*with_records=*/false));
-      }
+    EMPI_ASSIGN_OR_RETURN(auto got, store_->LatestRecordPerson(r.Key()));
+    if (got) {
+      pid = got->person_id;
+      EMPI_ASSIGN_OR_RETURN(res, StoredRecordResolution(pid, got->view.get(), /*with_records=*/false));
     }
     return DecideView(pid, std::move(res), who, r.Key());
   }
@@ -497,14 +489,13 @@ class EngineImpl final : public Engine {
     }
   }
 
-  // The resolution of person `pid` from one point read of its view: person
-  // value (objection), linked records (`with_records`; a view decision needs
-  // only objection and scope), restricted flag and scope. nullopt when the
-  // person does not exist.
-  absl::StatusOr<std::optional<Resolution>> ResolvePerson(uint64_t pid, const rocksdb::Snapshot* snap,
-                                                          bool with_records = true) const {
-    EMPI_ASSIGN_OR_RETURN(auto view, store_->GetPersonView(pid, snap));
-    if (!view || (!view->person && view->members.empty())) return std::nullopt;
+  // The resolution of person `pid` from its view: person value (objection),
+  // linked records (`with_records`; a view decision needs only objection and
+  // scope), restricted flag and scope. nullopt when the person does not
+  // exist (no view, or an empty one).
+  absl::StatusOr<std::optional<Resolution>> ResolutionOf(uint64_t pid, const index::PersonView* view,
+                                                         bool with_records = true) const {
+    if (view == nullptr || (!view->person && view->members.empty())) return std::nullopt;
     Resolution res;
     res.person_id = pid;
     if (view->person) {
@@ -536,11 +527,11 @@ class EngineImpl final : public Engine {
     return res;
   }
 
-  // ResolvePerson for the person of a stored record: absent person views are
-  // a broken store, not "not found".
-  absl::StatusOr<Resolution> ResolveRecordPerson(uint64_t pid, const rocksdb::Snapshot* snap,
-                                                 bool with_records = true) const {
-    EMPI_ASSIGN_OR_RETURN(auto res, ResolvePerson(pid, snap, with_records));
+  // ResolutionOf the person of a stored record: an absent person view is a
+  // broken store, not "not found".
+  absl::StatusOr<Resolution> StoredRecordResolution(uint64_t pid, const index::PersonView* view,
+                                                    bool with_records = true) const {
+    EMPI_ASSIGN_OR_RETURN(auto res, ResolutionOf(pid, view, with_records));
     if (!res) return absl::DataLossError(absl::StrCat("person ", pid, " of a stored record has no person_view"));
     return std::move(*res);
   }
@@ -1105,6 +1096,7 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& option
                         ContributorRegister::Load(options.contributor_register, options.region));
   index::StoreOptions store_options;
   store_options.block_cache_bytes = options.block_cache_bytes;
+  store_options.read_cache_persons = options.read_cache_persons;
   EMPI_ASSIGN_OR_RETURN(auto store, index::Store::Open(path, store_options));
   bool stored = true;
   absl::StatusOr<Model> model = LoadModel(*store);

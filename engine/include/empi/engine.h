@@ -72,6 +72,10 @@ struct EngineOptions {
   // it at first; a miss reads and decompresses a block, several times the
   // cost of a hit. 1 GiB holds the whole of a 1M-record store. Default: 1 GiB.
   size_t block_cache_bytes = size_t{1} << 30;
+  // Persons whose views the in-memory read cache may hold (index/read_cache.h):
+  // resolve and view decisions served from it skip RocksDB. About 300 bytes
+  // per person with three records; 0 turns it off. Default: 1,048,576.
+  size_t read_cache_persons = size_t{1} << 20;
 };
 
 struct RecordRef {
