@@ -15,15 +15,18 @@
 #include <array>
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <deque>
 #include <filesystem>
 #include <thread>
 #include <utility>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "empi/status_macros.h"
+#include "index/audit_log.h"
 #include "index/read_cache.h"
 #include "rocksdb/cache.h"
 #include "rocksdb/convenience.h"
@@ -43,6 +46,15 @@ namespace {
 constexpr std::string_view kModelKey = "current";
 constexpr std::string_view kNeverPrefix("never\0", 6);
 constexpr std::string_view kPendingPrefix("pending\0", 8);
+// meta: change events not yet known to be in a synced audit log (pending id
+// 8 bytes BE -> EncodeAuditValue with zero hashes), and how far the log is
+// synced: sequence (8) + hash (32) + file offset (8).
+constexpr std::string_view kMetaAuditPendingPrefix("audit_pending\0", 14);
+constexpr std::string_view kMetaAuditSynced = "audit_synced";
+constexpr std::string_view kAuditLogFile = "audit.log";
+// A checkpoint (sync the log, forget the pending events it holds) after this
+// many change events.
+constexpr uint64_t kPendingPerCheckpoint = 1024;
 constexpr size_t kHashSize = 32;
 // A group stops growing past this many bytes of changes, so one committer's
 // latency is not held hostage by a queue of bulk batches.
@@ -331,6 +343,7 @@ class Store::Impl {
 
   ~Impl() {
     if (db_ == nullptr) return;
+    Checkpoint(/*closing=*/true).IgnoreError();
     for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h).PermitUncheckedError();
     if (default_handle_ != nullptr) db_->DestroyColumnFamilyHandle(default_handle_).PermitUncheckedError();
     db_->Close().PermitUncheckedError();
@@ -403,6 +416,21 @@ class Store::Impl {
   }
 
   absl::Status VerifyAuditChain(uint64_t* events_checked) const;
+  // Every audit event, the audit family's then the log's, in order, until fn
+  // returns false. The log's are read up to its first incomplete entry.
+  absl::Status ForEachAuditEvent(const std::function<bool(const StoredAuditEvent&)>& fn) const;
+  // Chains `events` (each with its pending id, 0 for none) onto the trail
+  // in order and appends them to the log; sets their sequence numbers.
+  struct Chained {
+    AuditEvent event;
+    uint64_t pending_id;
+    uint64_t sequence = 0;
+  };
+  absl::Status AppendEvents(std::vector<Chained>* events, bool sync);
+  // Syncs the log, then forgets the pending events it holds and records how
+  // far it is synced.
+  // `closing`: the last one before the store closes.
+  absl::Status Checkpoint(bool closing = false);
   // Fills person_view from persons and records, then writes format version
   // 2. Idempotent: a crash part way leaves version 1, and the next open
   // starts again from an emptied person_view.
@@ -416,14 +444,18 @@ class Store::Impl {
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // indexed by Cf
   std::unique_ptr<ReadCache> read_cache_;
   StoreOptions options_;
+  std::string path_;
 
  private:
-  absl::Status WriteGroup(const std::vector<Writer*>& group, uint64_t next_person_id, uint64_t* last_seq,
-                          std::string* last_hash);
+  absl::Status WriteGroup(const std::vector<Writer*>& group, const std::vector<Chained>& events,
+                          uint64_t next_person_id);
   // db_->Write, then the read cache forgets what the batch wrote: every
   // commit path writes through here, so no acknowledged write leaves a
   // stale cached value behind. `batch` uses real column family ids.
   absl::Status Write(const rocksdb::WriteOptions& wo, rocksdb::WriteBatch* batch);
+  // Open: the chain head of the audit family and of the log; truncates an
+  // incomplete log tail and chains pending events a crash left unchained.
+  absl::Status OpenAuditTrail();
 
   rocksdb::ColumnFamilyHandle* default_handle_ = nullptr;
   std::shared_ptr<rocksdb::Cache> cache_;
@@ -439,12 +471,24 @@ class Store::Impl {
   // Touched only by the current leader (the writer at writers_.front()),
   // which is what serialises access; held under mu_ for simplicity.
   uint64_t persisted_next_person_id_ ABSL_GUARDED_BY(mu_) = 1;
-  uint64_t last_sequence_ ABSL_GUARDED_BY(mu_) = 0;
-  std::string last_hash_ ABSL_GUARDED_BY(mu_) = std::string(kHashSize, '\0');
+  // Pending ids are handed out by the queue's leader, one at a time.
+  uint64_t next_pending_id_ ABSL_GUARDED_BY(mu_) = 1;
+
+  // The chain: appends are ordered by chain_mu_ alone, so a read's event
+  // never waits for a change batch to be written.
+  absl::Mutex chain_mu_ ABSL_ACQUIRED_AFTER(mu_);
+  std::unique_ptr<AuditLog> audit_log_ ABSL_GUARDED_BY(chain_mu_);
+  uint64_t last_sequence_ ABSL_GUARDED_BY(chain_mu_) = 0;
+  std::string last_hash_ ABSL_GUARDED_BY(chain_mu_) = std::string(kHashSize, '\0');
+  uint64_t chained_pending_ ABSL_GUARDED_BY(chain_mu_) = 0;  // highest pending id chained
+  uint64_t pending_since_checkpoint_ ABSL_GUARDED_BY(chain_mu_) = 0;
+  absl::Mutex checkpoint_mu_ ABSL_ACQUIRED_BEFORE(chain_mu_);
+  uint64_t checkpointed_pending_ ABSL_GUARDED_BY(checkpoint_mu_) = 0;  // pending ids <= this are forgotten
 };
 
 absl::Status Store::Impl::Open(const std::string& path, const StoreOptions& options) {
   options_ = options;
+  path_ = path;
   cache_ = rocksdb::NewLRUCache(options.block_cache_bytes);
   read_cache_ = std::make_unique<ReadCache>(options.read_cache_persons);
 
@@ -584,6 +628,18 @@ absl::Status Store::Impl::Open(const std::string& path, const StoreOptions& opti
     EMPI_RETURN_IF_ERROR(UpgradeFromVersion1());
     version = want;
   }
+  if (version.has_value() && *version == "2") {
+    // Version 3 continues the audit chain in audit.log; nothing to convert.
+    if (options.read_only) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "store ", path, " has format version 2; open it once for writing (empi link or empi ingest) ",
+          "to upgrade it to version ", kFormatVersion));
+    }
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    EMPI_RETURN_IF_ERROR(FromRocks(db_->Put(wo, handle(Cf::kMeta), kMetaFormatVersion, want), "upgrading to format version 3"));
+    version = want;
+  }
   if (version.has_value() && *version != want) {
     return absl::FailedPreconditionError(absl::StrCat("store ", path, " has format version ", *version,
                                                       "; this build reads format version ", want,
@@ -599,28 +655,13 @@ absl::Status Store::Impl::Open(const std::string& path, const StoreOptions& opti
   }
 
   EMPI_ASSIGN_OR_RETURN(std::optional<std::string> next, Get(Cf::kMeta, kMetaNextPersonId, nullptr));
-  absl::MutexLock l(&mu_);
   if (next.has_value()) {
     if (next->size() != 8) return absl::DataLossError("meta next_person_id is not 8 bytes");
+    absl::MutexLock l(&mu_);
     next_person_id_ = persisted_next_person_id_ = DecodeU64(*next);
   }
 
-  // The chain continues from the last stored audit event.
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), handle(Cf::kAudit)));
-  it->SeekToLast();
-  if (it->Valid()) {
-    StoredAuditEvent last;
-    const std::string_view key = it->key().ToStringView();
-    if (key.size() != 8 || !DecodeAuditValue(DecodeU64(key), it->value().ToStringView(), &last)) {
-      if (!options.read_only) {
-        return absl::DataLossError("the last audit event does not decode; open read-only and verify the chain");
-      }
-    } else {
-      last_sequence_ = last.sequence;
-      last_hash_ = last.hash;
-    }
-  }
-  return FromRocks(it->status(), "reading the audit trail");
+  return OpenAuditTrail();
 }
 
 absl::Status Store::Impl::CompactPersonView() {
@@ -669,6 +710,14 @@ absl::Status Store::Impl::UpgradeFromVersion1() {
 absl::Status Store::Impl::Commit(ChangeSet* changes, const AuditEvent* event, bool sync, uint64_t* sequence) {
   if (options_.read_only) return absl::FailedPreconditionError("store is open read-only");
   if (changes->empty() && event == nullptr && !changes->allocated_person_ids_) return absl::OkStatus();
+  // An event with no change (a read's): straight onto the chain, never
+  // behind a change batch.
+  if (event != nullptr && changes->empty() && !changes->allocated_person_ids_) {
+    std::vector<Chained> one{{*event, 0}};
+    EMPI_RETURN_IF_ERROR(AppendEvents(&one, sync));
+    if (sequence != nullptr) *sequence = one[0].sequence;
+    return absl::OkStatus();
+  }
   // A plain unsynced change (no audit event, no person ids to persist) has
   // nothing to order against other commits: it bypasses the queue, so bulk
   // loads from several threads use RocksDB's concurrent memtable inserts.
@@ -713,26 +762,40 @@ absl::Status Store::Impl::Commit(ChangeSet* changes, const AuditEvent* event, bo
     group.push_back(x);
     bytes += size;
   }
+  // The group's events, stamped once: the same event is stored pending in
+  // the group's batch and then chained.
+  std::vector<Chained> events;
+  for (Writer* x : group) {
+    if (x->event == nullptr) continue;
+    Chained& c = events.emplace_back(Chained{*x->event, next_pending_id_++});
+    if (c.event.time_us == 0) c.event.time_us = NowMicros();
+  }
   const uint64_t next_person_id = next_person_id_;
-  uint64_t last_seq = last_sequence_;
-  std::string last_hash = last_hash_;
   const bool write_counter = next_person_id > persisted_next_person_id_ ||
                              std::any_of(group.begin(), group.end(),
                                          [](Writer* x) { return x->changes->allocated_person_ids_; });
   absl::Status status;
   {
     mu_.Unlock();
-    status = WriteGroup(group, write_counter ? next_person_id : 0, &last_seq, &last_hash);
+    status = WriteGroup(group, events, write_counter ? next_person_id : 0);
+    if (status.ok() && !events.empty()) {
+      // Chained while this leader still holds the queue, so change events
+      // reach the chain in pending-id order. If the log cannot be written
+      // the change stands, and so does its event, pending in the store: it
+      // is chained when the store is next opened.
+      absl::Status chained = AppendEvents(&events, /*sync=*/false);
+      if (!chained.ok()) {
+        std::fprintf(stderr, "empi: audit log: %s; the change is committed and its event is kept pending\n",
+                     std::string(chained.message()).c_str());
+      }
+    }
     mu_.Lock();
   }
-  if (status.ok()) {
-    last_sequence_ = last_seq;
-    last_hash_ = std::move(last_hash);
-    if (write_counter) persisted_next_person_id_ = next_person_id;
-  }
+  if (status.ok() && write_counter) persisted_next_person_id_ = next_person_id;
+  size_t next_event = 0;
   for (Writer* x : group) {
     writers_.pop_front();
-    if (!status.ok()) x->sequence = 0;
+    x->sequence = status.ok() && x->event != nullptr ? events[next_event++].sequence : 0;
     if (x == &w) continue;
     x->status = status;
     x->done = true;
@@ -747,20 +810,16 @@ absl::Status Store::Impl::Commit(ChangeSet* changes, const AuditEvent* event, bo
   return status;
 }
 
-absl::Status Store::Impl::WriteGroup(const std::vector<Writer*>& group, uint64_t next_person_id,
-                                     uint64_t* last_seq, std::string* last_hash) {
+absl::Status Store::Impl::WriteGroup(const std::vector<Writer*>& group, const std::vector<Chained>& events,
+                                     uint64_t next_person_id) {
   bool sync = false;
-  bool any_event = false;
-  for (Writer* x : group) {
-    sync |= x->sync;
-    any_event |= x->event != nullptr;
-  }
+  for (Writer* x : group) sync |= x->sync;
   auto direct = [&](ChangeSet* c) { return !c->cfs_.empty() || logical_ids_match_; };
   rocksdb::WriteOptions wo;
   wo.sync = sync;
 
   // One change set with nothing to add: write it as it is.
-  if (group.size() == 1 && !any_event && next_person_id == 0 && direct(group[0]->changes)) {
+  if (group.size() == 1 && events.empty() && next_person_id == 0 && direct(group[0]->changes)) {
     return Write(wo, group[0]->changes->batch());
   }
 
@@ -775,23 +834,15 @@ absl::Status Store::Impl::WriteGroup(const std::vector<Writer*>& group, uint64_t
       Replayer replay(&merged, c->cfs_.empty() ? &by_logical_id_ : &by_real_id_);
       EMPI_RETURN_IF_ERROR(FromRocks(c->batch()->Iterate(&replay), "commit"));
     }
-    if (x->event != nullptr) {
-      StoredAuditEvent e;
-      e.sequence = ++*last_seq;
-      e.event = *x->event;
-      if (e.event.time_us == 0) e.event.time_us = NowMicros();
-      e.prev_hash = *last_hash;
-      e.hash = AuditHash(e.prev_hash, e.sequence, e.event);
-      if (e.hash.size() != kHashSize) return absl::InternalError("SHA-256 failed");
-      EMPI_RETURN_IF_ERROR(
-          FromRocks(merged.Put(handle(Cf::kAudit), AuditKey(e.sequence), EncodeAuditValue(e)), "commit"));
-      *last_hash = e.hash;
-      x->sequence = e.sequence;
-    }
   }
-  if (any_event) {
+  for (const Chained& c : events) {
+    StoredAuditEvent pending;
+    pending.event = c.event;
+    pending.prev_hash = pending.hash = std::string(kHashSize, '\0');
     EMPI_RETURN_IF_ERROR(FromRocks(
-        merged.Put(handle(Cf::kMeta), kMetaAuditHead, EncodeU64(*last_seq) + *last_hash), "commit"));
+        merged.Put(handle(Cf::kMeta), absl::StrCat(A(kMetaAuditPendingPrefix), A(EncodeU64(c.pending_id))),
+                   EncodeAuditValue(pending)),
+        "commit"));
   }
   // The high-water mark goes last, overriding any lower value a member's
   // AllocatePersonIds() put earlier in the batch.
@@ -815,6 +866,117 @@ absl::Status Store::Impl::Write(const rocksdb::WriteOptions& wo, rocksdb::WriteB
   return absl::OkStatus();
 }
 
+namespace {
+// Checks that `e` follows (prev, expected sequence) on the chain.
+absl::Status CheckLink(const StoredAuditEvent& e, uint64_t expected, const std::string& prev) {
+  if (e.sequence != expected) {
+    return absl::DataLossError(absl::StrCat("audit chain broken at sequence ", expected, ": found sequence ",
+                                            e.sequence, " instead (events removed or inserted)"));
+  }
+  if (e.prev_hash != prev) {
+    return absl::DataLossError(absl::StrCat("audit chain broken at sequence ", e.sequence,
+                                            ": previous hash does not match (events removed or reordered)"));
+  }
+  if (AuditHash(prev, e.sequence, e.event) != e.hash) {
+    return absl::DataLossError(absl::StrCat("audit chain broken at sequence ", e.sequence, ": event altered"));
+  }
+  return absl::OkStatus();
+}
+
+// meta audit_synced: the log is synced up to `offset`, which ends the event
+// `sequence` with `hash`; `closed` when the store was closed there, so any
+// later entry was written behind its back.
+struct SyncedPoint {
+  uint64_t sequence = 0;
+  std::string hash;
+  uint64_t offset = 0;
+  bool closed = false;
+};
+std::string EncodeSyncedPoint(const SyncedPoint& p) {
+  return absl::StrCat(A(EncodeU64(p.sequence)), A(p.hash), A(EncodeU64(p.offset)), p.closed ? "c" : "o");
+}
+bool DecodeSyncedPoint(std::string_view v, SyncedPoint* p) {
+  if (v.size() != 8 + kHashSize + 8 + 1) return false;
+  p->sequence = DecodeU64(v.substr(0, 8));
+  p->hash = std::string(v.substr(8, kHashSize));
+  p->offset = DecodeU64(v.substr(8 + kHashSize, 8));
+  p->closed = v.back() == 'c';
+  return true;
+}
+}  // namespace
+
+absl::Status Store::Impl::AppendEvents(std::vector<Chained>* events, bool sync) {
+  AuditLog* log;
+  bool checkpoint_due;
+  {
+    absl::MutexLock l(&chain_mu_);
+    if (audit_log_ == nullptr) return absl::FailedPreconditionError("store is open read-only");
+    uint64_t seq = last_sequence_;
+    std::string hash = last_hash_;
+    uint64_t pending = 0, highest = chained_pending_;
+    std::string bytes;
+    for (Chained& c : *events) {
+      StoredAuditEvent e;
+      e.sequence = ++seq;
+      e.event = c.event;
+      if (e.event.time_us == 0) e.event.time_us = NowMicros();
+      e.prev_hash = std::move(hash);
+      e.hash = AuditHash(e.prev_hash, e.sequence, e.event);
+      if (e.hash.size() != kHashSize) return absl::InternalError("SHA-256 failed");
+      bytes.append(AuditLog::EncodeEntry(c.pending_id, e));
+      hash = std::move(e.hash);
+      c.sequence = seq;
+      if (c.pending_id != 0) {
+        ++pending;
+        highest = std::max(highest, c.pending_id);
+      }
+    }
+    EMPI_RETURN_IF_ERROR(audit_log_->Append(bytes));
+    last_sequence_ = seq;
+    last_hash_ = std::move(hash);
+    chained_pending_ = highest;
+    pending_since_checkpoint_ += pending;
+    checkpoint_due = pending_since_checkpoint_ >= kPendingPerCheckpoint;
+    log = audit_log_.get();
+  }
+  if (sync) EMPI_RETURN_IF_ERROR(log->Sync());
+  if (checkpoint_due) EMPI_RETURN_IF_ERROR(Checkpoint());
+  return absl::OkStatus();
+}
+
+absl::Status Store::Impl::Checkpoint(bool closing) {
+  absl::MutexLock cl(&checkpoint_mu_);
+  SyncedPoint point;
+  point.closed = closing;
+  uint64_t upto;
+  AuditLog* log;
+  {
+    absl::MutexLock l(&chain_mu_);
+    if (audit_log_ == nullptr) return absl::OkStatus();
+    point.sequence = last_sequence_;
+    point.hash = last_hash_;
+    point.offset = audit_log_->size();
+    upto = chained_pending_;
+    pending_since_checkpoint_ = 0;
+    log = audit_log_.get();
+  }
+  EMPI_RETURN_IF_ERROR(log->Sync());
+  // Every pending event up to `upto` is in the log, now synced.
+  rocksdb::WriteBatch b;
+  if (upto > checkpointed_pending_) {
+    const std::string from = absl::StrCat(A(kMetaAuditPendingPrefix), A(EncodeU64(checkpointed_pending_ + 1)));
+    const std::string to = absl::StrCat(A(kMetaAuditPendingPrefix), A(EncodeU64(upto + 1)));
+    EMPI_RETURN_IF_ERROR(FromRocks(b.DeleteRange(handle(Cf::kMeta), from, to), "audit checkpoint"));
+  }
+  EMPI_RETURN_IF_ERROR(FromRocks(
+      b.Put(handle(Cf::kMeta), kMetaAuditSynced, EncodeSyncedPoint(point)),
+      "audit checkpoint"));
+  EMPI_RETURN_IF_ERROR(FromRocks(db_->Write(rocksdb::WriteOptions(), &b), "audit checkpoint"));
+  checkpointed_pending_ = upto;
+  return absl::OkStatus();
+}
+
+
 absl::Status Store::Impl::VerifyAuditChain(uint64_t* events_checked) const {
   const rocksdb::Snapshot* snapshot = db_->GetSnapshot();
   struct Release {
@@ -823,6 +985,7 @@ absl::Status Store::Impl::VerifyAuditChain(uint64_t* events_checked) const {
     ~Release() { db->ReleaseSnapshot(s); }
   } release{db_, snapshot};
 
+  // The audit family: events written before format version 3.
   uint64_t expected = 1;
   std::string prev(kHashSize, '\0');
   absl::Status bad;
@@ -831,19 +994,14 @@ absl::Status Store::Impl::VerifyAuditChain(uint64_t* events_checked) const {
       bad = absl::DataLossError(absl::StrCat("audit chain broken at sequence ", expected, ": malformed key"));
       return false;
     }
-    const uint64_t seq = DecodeU64(key);
     StoredAuditEvent e;
-    if (seq != expected) {
-      bad = absl::DataLossError(absl::StrCat("audit chain broken at sequence ", expected, ": found sequence ",
-                                             seq, " instead (events removed or inserted)"));
-    } else if (!DecodeAuditValue(seq, value, &e)) {
+    const uint64_t seq = DecodeU64(key);
+    if (seq == expected && !DecodeAuditValue(seq, value, &e)) {
       bad = absl::DataLossError(absl::StrCat("audit chain broken at sequence ", seq, ": event does not decode"));
-    } else if (e.prev_hash != prev) {
-      bad = absl::DataLossError(absl::StrCat("audit chain broken at sequence ", seq,
-                                             ": previous hash does not match (events removed or reordered)"));
-    } else if (AuditHash(prev, seq, e.event) != e.hash) {
-      bad = absl::DataLossError(absl::StrCat("audit chain broken at sequence ", seq, ": event altered"));
+      return false;
     }
+    e.sequence = seq;
+    bad = CheckLink(e, expected, prev);
     if (!bad.ok()) return false;
     prev = e.hash;
     ++expected;
@@ -851,28 +1009,165 @@ absl::Status Store::Impl::VerifyAuditChain(uint64_t* events_checked) const {
   });
   EMPI_RETURN_IF_ERROR(scan);
   EMPI_RETURN_IF_ERROR(bad);
-  const uint64_t count = expected - 1;
-  if (events_checked != nullptr) *events_checked = count;
-
+  const uint64_t in_family = expected - 1;
   EMPI_ASSIGN_OR_RETURN(std::optional<std::string> head, Get(Cf::kMeta, kMetaAuditHead, snapshot));
   if (!head.has_value()) {
-    if (count == 0) return absl::OkStatus();
-    return absl::DataLossError(absl::StrCat("audit chain head missing; ", count, " events present"));
+    if (in_family != 0) return absl::DataLossError(absl::StrCat("audit chain head missing; ", in_family, " events present"));
+  } else {
+    if (head->size() != 8 + kHashSize) return absl::DataLossError("audit chain head malformed");
+    const uint64_t head_seq = DecodeU64(*head);
+    if (head_seq != in_family) {
+      // Events past the head were inserted; a head past the events means the
+      // last ones were removed. Either way the first bad one follows the shorter.
+      return absl::DataLossError(absl::StrCat("audit chain broken at sequence ", std::min(in_family, head_seq) + 1,
+                                              ": head records ", head_seq, " events but ", in_family,
+                                              " are present"));
+    }
+    if (head->substr(8) != prev) {
+      return absl::DataLossError(absl::StrCat("audit chain broken at sequence ", in_family,
+                                              ": head hash does not match the last event"));
+    }
   }
-  if (head->size() != 8 + kHashSize) return absl::DataLossError("audit chain head malformed");
-  const uint64_t head_seq = DecodeU64(*head);
-  if (head_seq != count) {
-    // Events past the head were inserted; a head past the events means the
-    // last ones were removed. Either way the first bad one follows the shorter.
-    return absl::DataLossError(absl::StrCat("audit chain broken at sequence ", std::min(count, head_seq) + 1,
-                                            ": head records ", head_seq, " events but ", count,
-                                            " are present"));
+
+  // The log continues the chain. It must reach the point last recorded as
+  // synced; past that, an incomplete entry is a crash's torn tail.
+  SyncedPoint synced;
+  EMPI_ASSIGN_OR_RETURN(std::optional<std::string> point, Get(Cf::kMeta, kMetaAuditSynced, snapshot));
+  if (point.has_value() && !DecodeSyncedPoint(*point, &synced)) return absl::DataLossError("audit_synced malformed");
+  const std::string log_path = absl::StrCat(path_, "/", A(kAuditLogFile));
+  uint64_t valid_end = 0;
+  EMPI_RETURN_IF_ERROR(AuditLog::Read(log_path, 0, [&](const AuditLog::Entry& e) {
+    bad = CheckLink(e.event, expected, prev);
+    if (!bad.ok()) return false;
+    prev = e.event.hash;
+    ++expected;
+    return true;
+  }, &valid_end));
+  EMPI_RETURN_IF_ERROR(bad);
+  std::error_code ec;
+  const uint64_t file_size = std::filesystem::exists(log_path, ec) ? std::filesystem::file_size(log_path, ec) : 0;
+  if (valid_end < file_size && valid_end < synced.offset) {
+    return absl::DataLossError(absl::StrCat("audit chain broken at sequence ", expected,
+                                            ": the log's entry does not decode"));
   }
-  if (head->substr(8) != prev) {
-    return absl::DataLossError(absl::StrCat("audit chain broken at sequence ", count,
-                                            ": head hash does not match the last event"));
+  if (synced.closed && expected - 1 > synced.sequence) {
+    return absl::DataLossError(absl::StrCat("audit chain broken at sequence ", synced.sequence + 1,
+                                            ": events after the store was last closed (inserted)"));
   }
+  if (expected - 1 < synced.sequence) {
+    return absl::DataLossError(absl::StrCat("audit chain broken at sequence ", expected, ": the log ends but ",
+                                            synced.sequence, " events were recorded as written (events removed)"));
+  }
+  if (events_checked != nullptr) *events_checked = expected - 1;
   return absl::OkStatus();
+}
+
+absl::Status Store::Impl::ForEachAuditEvent(const std::function<bool(const StoredAuditEvent&)>& fn) const {
+  absl::Status bad;
+  bool more = true;
+  EMPI_RETURN_IF_ERROR(Scan(Cf::kAudit, "", nullptr, [&](std::string_view key, std::string_view value) {
+    StoredAuditEvent e;
+    if (key.size() != 8 || !DecodeAuditValue(DecodeU64(key), value, &e)) {
+      bad = absl::DataLossError(absl::StrCat("audit: event ", key.size() == 8 ? DecodeU64(key) : 0,
+                                             " does not decode"));
+      return more = false;
+    }
+    return more = fn(e);
+  }));
+  EMPI_RETURN_IF_ERROR(bad);
+  if (!more) return absl::OkStatus();
+  uint64_t valid_end = 0;
+  return AuditLog::Read(absl::StrCat(path_, "/", A(kAuditLogFile)), 0,
+                        [&](const AuditLog::Entry& e) { return fn(e.event); }, &valid_end);
+}
+
+absl::Status Store::Impl::OpenAuditTrail() {
+  // The head of the audit family (events before format version 3).
+  uint64_t seq = 0;
+  std::string hash(kHashSize, '\0');
+  {
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), handle(Cf::kAudit)));
+    it->SeekToLast();
+    if (it->Valid()) {
+      StoredAuditEvent last;
+      const std::string_view key = it->key().ToStringView();
+      if (key.size() != 8 || !DecodeAuditValue(DecodeU64(key), it->value().ToStringView(), &last)) {
+        if (!options_.read_only) {
+          return absl::DataLossError("the last audit event does not decode; open read-only and verify the chain");
+        }
+      } else {
+        seq = last.sequence;
+        hash = last.hash;
+      }
+    }
+    EMPI_RETURN_IF_ERROR(FromRocks(it->status(), "reading the audit trail"));
+  }
+  if (options_.read_only) return absl::OkStatus();  // appends nothing: no head needed
+
+  // The log from the point last synced: entries that chain on are kept; the
+  // first that is incomplete or does not chain, and all after it, are the
+  // torn tail of a crash and are cut off.
+  SyncedPoint synced{seq, hash, 0, false};
+  EMPI_ASSIGN_OR_RETURN(std::optional<std::string> point, Get(Cf::kMeta, kMetaAuditSynced, nullptr));
+  if (point.has_value() && !DecodeSyncedPoint(*point, &synced)) return absl::DataLossError("audit_synced malformed");
+  const std::string log_path = absl::StrCat(path_, "/", A(kAuditLogFile));
+  std::error_code ec;
+  const uint64_t file_size = std::filesystem::exists(log_path, ec) ? std::filesystem::file_size(log_path, ec) : 0;
+  if (file_size < synced.offset) {
+    return absl::DataLossError(absl::StrCat("audit log ", log_path, " is shorter than when it was last synced ",
+                                            "(events removed); run empi audit verify"));
+  }
+  seq = synced.sequence;
+  hash = synced.hash;
+  absl::flat_hash_set<uint64_t> in_log;
+  uint64_t highest_pending = 0, valid_end = 0;
+  EMPI_RETURN_IF_ERROR(AuditLog::Read(log_path, synced.offset, [&](const AuditLog::Entry& e) {
+    if (!CheckLink(e.event, seq + 1, hash).ok()) return false;
+    ++seq;
+    hash = e.event.hash;
+    if (e.pending_id != 0) {
+      in_log.insert(e.pending_id);
+      highest_pending = std::max(highest_pending, e.pending_id);
+    }
+    return true;
+  }, &valid_end));
+  if (valid_end < file_size) {
+    std::fprintf(stderr, "empi: audit log: cut %llu bytes of an incomplete tail (a crash while writing)\n",
+                 static_cast<unsigned long long>(file_size - valid_end));
+  }
+  EMPI_ASSIGN_OR_RETURN(std::unique_ptr<AuditLog> log, AuditLog::Open(log_path, valid_end));
+
+  // Change events committed but not chained before a crash, in order.
+  std::vector<Chained> unchained;
+  absl::Status bad;
+  EMPI_RETURN_IF_ERROR(Scan(Cf::kMeta, kMetaAuditPendingPrefix, nullptr, [&](std::string_view key,
+                                                                              std::string_view value) {
+    StoredAuditEvent e;
+    if (key.size() != 8 || !DecodeAuditValue(0, value, &e)) {
+      bad = absl::DataLossError("a pending audit event does not decode");
+      return false;
+    }
+    const uint64_t id = DecodeU64(key);
+    highest_pending = std::max(highest_pending, id);
+    if (!in_log.contains(id)) unchained.push_back(Chained{std::move(e.event), id});
+    return true;
+  }));
+  EMPI_RETURN_IF_ERROR(bad);
+  {
+    absl::MutexLock l(&chain_mu_);
+    audit_log_ = std::move(log);
+    last_sequence_ = seq;
+    last_hash_ = std::move(hash);
+    chained_pending_ = highest_pending;
+  }
+  {
+    absl::MutexLock l(&mu_);
+    next_pending_id_ = highest_pending + 1;
+  }
+  if (!unchained.empty()) EMPI_RETURN_IF_ERROR(AppendEvents(&unchained, /*sync=*/false));
+  // Synced point at the end of the log: later opens scan only what follows,
+  // where every pending id is new.
+  return Checkpoint();
 }
 
 // ---------------------------------------------------------------------------
@@ -1333,17 +1628,7 @@ absl::StatusOr<bool> Store::IsNeverLink(std::string_view a, std::string_view b) 
 }
 
 absl::Status Store::ForEachAuditEvent(const std::function<bool(const StoredAuditEvent&)>& fn) const {
-  absl::Status bad;
-  EMPI_RETURN_IF_ERROR(impl_->Scan(Cf::kAudit, "", nullptr, [&](std::string_view key, std::string_view value) {
-    StoredAuditEvent e;
-    if (key.size() != 8 || !DecodeAuditValue(DecodeU64(key), value, &e)) {
-      bad = absl::DataLossError(absl::StrCat("audit: event ", key.size() == 8 ? DecodeU64(key) : 0,
-                                             " does not decode"));
-      return false;
-    }
-    return fn(e);
-  }));
-  return bad;
+  return impl_->ForEachAuditEvent(fn);
 }
 
 absl::Status Store::VerifyAuditChain(uint64_t* events_checked) const {
@@ -1454,7 +1739,7 @@ absl::Status Store::Flush() {
   rocksdb::FlushOptions fo;
   EMPI_RETURN_IF_ERROR(FromRocks(impl_->db_->Flush(fo, impl_->handles_), "flush"));
   EMPI_RETURN_IF_ERROR(FromRocks(impl_->db_->FlushWAL(/*sync=*/true), "syncing the WAL"));
-  return absl::OkStatus();
+  return impl_->Checkpoint();
 }
 
 }  // namespace empi::index

@@ -18,7 +18,8 @@
 //   manual          "never\0" + key a + \0\0 + key b -> ""  (a < b)
 //   objections      "pending\0" + NHS number or demographic key -> ObjectionValue
 //   history         person id + sequence (8 bytes BE) -> HistoryEvent JSON
-//   audit           sequence (8 bytes BE) -> AuditValue (hash chained)
+//   audit           sequence (8 bytes BE) -> AuditValue (hash chained); events
+//                   before format version 3, which appends to audit.log
 //   meta            text keys ("format_version", "next_person_id", runs ...)
 //
 // Every unit of change goes through Commit(): one rocksdb::WriteBatch,
@@ -55,9 +56,10 @@
 namespace empi::index {
 
 // Part of the persistent format: bump when any encoding changes.
-// Version 2 added the person_view family; a version-1 store is upgraded when
-// opened read-write.
-inline constexpr uint32_t kFormatVersion = 2;
+// Version 2 added the person_view family; version 3 moved new audit events
+// to the append-only file audit.log (index/audit_log.h). Older stores are
+// upgraded when opened read-write.
+inline constexpr uint32_t kFormatVersion = 3;
 
 // Do not change the values of existing entries: part of the persistent format.
 enum class Cf : uint8_t {
