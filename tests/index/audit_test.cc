@@ -332,3 +332,65 @@ TEST(AuditLogRecovery, PendingEventIsChainedOnceAfterAKill) {
 
 }  // namespace
 }  // namespace empi::index
+
+namespace empi::index {
+namespace {
+
+// A version-2 store keeps its events in the audit family; opened read-write
+// it becomes version 3 and the log continues the same chain.
+TEST(AuditLogRecovery, Version2TrailIsContinuedByTheLog) {
+  TempDir dir;
+  {
+    auto store = Store::Open(dir.path(), {});
+    ASSERT_TRUE(store.ok());
+    rocksdb::WriteBatch b;
+    std::string prev(32, '\0');
+    for (uint64_t seq = 1; seq <= 3; ++seq) {  // what a version-2 store wrote
+      StoredAuditEvent e;
+      e.sequence = seq;
+      e.event = Event("resolve");
+      e.event.time_us = 1000 + static_cast<int64_t>(seq);
+      e.prev_hash = prev;
+      e.hash = AuditHash(prev, seq, e.event);
+      prev = e.hash;
+      b.Put((*store)->cf(Cf::kAudit), AuditKey(seq), EncodeAuditValue(e));
+    }
+    b.Put((*store)->cf(Cf::kMeta), std::string(kMetaAuditHead), EncodeU64(3) + prev);
+    b.Put((*store)->cf(Cf::kMeta), std::string(kMetaFormatVersion), "2");
+    ASSERT_TRUE((*store)->db()->Write(rocksdb::WriteOptions(), &b).ok());
+  }
+  {  // a version-2 store has no log and no audit_synced
+    std::vector<std::string> names;
+    ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), dir.path(), &names).ok());
+    std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+    for (const std::string& n : names) cfs.emplace_back(n, rocksdb::ColumnFamilyOptions());
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::DB* raw = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), dir.path(), cfs, &handles, &raw).ok());
+    for (size_t i = 0; i < names.size(); ++i) {
+      if (names[i] == "meta") ASSERT_TRUE(raw->Delete(rocksdb::WriteOptions(), handles[i], "audit_synced").ok());
+    }
+    for (auto* h : handles) ASSERT_TRUE(raw->DestroyColumnFamilyHandle(h).ok());
+    delete raw;
+  }
+  std::filesystem::remove(dir.path() + "/audit.log");
+  StoreOptions ro;
+  ro.read_only = true;
+  EXPECT_EQ(Store::Open(dir.path(), ro).status().code(), absl::StatusCode::kFailedPrecondition);
+
+  auto store = Store::Open(dir.path(), {});
+  ASSERT_TRUE(store.ok()) << store.status();
+  EXPECT_EQ(**(*store)->GetMeta(kMetaFormatVersion), "3");
+  ChangeSet none = (*store)->NewChangeSet();
+  AuditEvent e = Event("view");
+  uint64_t seq = 0;
+  ASSERT_TRUE((*store)->Commit(&none, &e, false, &seq).ok());
+  EXPECT_EQ(seq, 4u);
+  uint64_t checked = 0;
+  ASSERT_TRUE((*store)->VerifyAuditChain(&checked).ok());
+  EXPECT_EQ(checked, 4u);
+  EXPECT_EQ(Actions(**store), (std::vector<std::string>{"resolve", "resolve", "resolve", "view"}));
+}
+
+}  // namespace
+}  // namespace empi::index
