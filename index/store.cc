@@ -416,11 +416,13 @@ class Store::Impl {
   }
 
   absl::Status VerifyAuditChain(uint64_t* events_checked) const;
+  std::string AuditLogPath() const { return absl::StrCat(path_, "/", A(kAuditLogFile)); }
   // Every audit event, the audit family's then the log's, in order, until fn
   // returns false. The log's are read up to its first incomplete entry.
   absl::Status ForEachAuditEvent(const std::function<bool(const StoredAuditEvent&)>& fn) const;
   // Chains `events` (each with its pending id, 0 for none) onto the trail
-  // in order and appends them to the log; sets their sequence numbers.
+  // in order and appends them to the log; sets their sequence numbers and
+  // moves their events out.
   struct Chained {
     AuditEvent event;
     uint64_t pending_id;
@@ -895,13 +897,23 @@ struct SyncedPoint {
 std::string EncodeSyncedPoint(const SyncedPoint& p) {
   return absl::StrCat(A(EncodeU64(p.sequence)), A(p.hash), A(EncodeU64(p.offset)), p.closed ? "c" : "o");
 }
-bool DecodeSyncedPoint(std::string_view v, SyncedPoint* p) {
-  if (v.size() != 8 + kHashSize + 8 + 1) return false;
+// Decodes meta audit_synced into *p; an absent value leaves *p as it is.
+absl::Status DecodeSyncedPoint(const std::optional<std::string>& value, SyncedPoint* p) {
+  if (!value.has_value()) return absl::OkStatus();
+  const std::string_view v = *value;
+  if (v.size() != 8 + kHashSize + 8 + 1) return absl::DataLossError("audit_synced malformed");
   p->sequence = DecodeU64(v.substr(0, 8));
   p->hash = std::string(v.substr(8, kHashSize));
   p->offset = DecodeU64(v.substr(8 + kHashSize, 8));
   p->closed = v.back() == 'c';
-  return true;
+  return absl::OkStatus();
+}
+
+// 0 for a missing file.
+uint64_t FileSize(const std::string& path) {
+  std::error_code ec;
+  const uintmax_t size = std::filesystem::file_size(path, ec);
+  return ec ? 0 : size;
 }
 }  // namespace
 
@@ -918,7 +930,7 @@ absl::Status Store::Impl::AppendEvents(std::vector<Chained>* events, bool sync) 
     for (Chained& c : *events) {
       StoredAuditEvent e;
       e.sequence = ++seq;
-      e.event = c.event;
+      e.event = std::move(c.event);  // already stored pending, if it had to be
       if (e.event.time_us == 0) e.event.time_us = NowMicros();
       e.prev_hash = std::move(hash);
       e.hash = AuditHash(e.prev_hash, e.sequence, e.event);
@@ -1033,8 +1045,8 @@ absl::Status Store::Impl::VerifyAuditChain(uint64_t* events_checked) const {
   // synced; past that, an incomplete entry is a crash's torn tail.
   SyncedPoint synced;
   EMPI_ASSIGN_OR_RETURN(std::optional<std::string> point, Get(Cf::kMeta, kMetaAuditSynced, snapshot));
-  if (point.has_value() && !DecodeSyncedPoint(*point, &synced)) return absl::DataLossError("audit_synced malformed");
-  const std::string log_path = absl::StrCat(path_, "/", A(kAuditLogFile));
+  EMPI_RETURN_IF_ERROR(DecodeSyncedPoint(point, &synced));
+  const std::string log_path = AuditLogPath();
   uint64_t valid_end = 0;
   EMPI_RETURN_IF_ERROR(AuditLog::Read(log_path, 0, [&](const AuditLog::Entry& e) {
     bad = CheckLink(e.event, expected, prev);
@@ -1044,8 +1056,7 @@ absl::Status Store::Impl::VerifyAuditChain(uint64_t* events_checked) const {
     return true;
   }, &valid_end));
   EMPI_RETURN_IF_ERROR(bad);
-  std::error_code ec;
-  const uint64_t file_size = std::filesystem::exists(log_path, ec) ? std::filesystem::file_size(log_path, ec) : 0;
+  const uint64_t file_size = FileSize(log_path);
   if (valid_end < file_size && valid_end < synced.offset) {
     return absl::DataLossError(absl::StrCat("audit chain broken at sequence ", expected,
                                             ": the log's entry does not decode"));
@@ -1077,7 +1088,7 @@ absl::Status Store::Impl::ForEachAuditEvent(const std::function<bool(const Store
   EMPI_RETURN_IF_ERROR(bad);
   if (!more) return absl::OkStatus();
   uint64_t valid_end = 0;
-  return AuditLog::Read(absl::StrCat(path_, "/", A(kAuditLogFile)), 0,
+  return AuditLog::Read(AuditLogPath(), 0,
                         [&](const AuditLog::Entry& e) { return fn(e.event); }, &valid_end);
 }
 
@@ -1109,10 +1120,9 @@ absl::Status Store::Impl::OpenAuditTrail() {
   // torn tail of a crash and are cut off.
   SyncedPoint synced{seq, hash, 0, false};
   EMPI_ASSIGN_OR_RETURN(std::optional<std::string> point, Get(Cf::kMeta, kMetaAuditSynced, nullptr));
-  if (point.has_value() && !DecodeSyncedPoint(*point, &synced)) return absl::DataLossError("audit_synced malformed");
-  const std::string log_path = absl::StrCat(path_, "/", A(kAuditLogFile));
-  std::error_code ec;
-  const uint64_t file_size = std::filesystem::exists(log_path, ec) ? std::filesystem::file_size(log_path, ec) : 0;
+  EMPI_RETURN_IF_ERROR(DecodeSyncedPoint(point, &synced));
+  const std::string log_path = AuditLogPath();
+  const uint64_t file_size = FileSize(log_path);
   if (file_size < synced.offset) {
     return absl::DataLossError(absl::StrCat("audit log ", log_path, " is shorter than when it was last synced ",
                                             "(events removed); run empi audit verify"));
