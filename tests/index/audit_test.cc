@@ -66,7 +66,7 @@ class AuditChainTest : public ::testing::Test {
     std::ofstream out(LogPath(), std::ios::binary | std::ios::trunc);
     for (const std::string& e : entries) out << e;
   }
-  // Position of the entry with `seq` (entries start at sequence 1).
+  // A log entry holding audit value `value` as event `seq`.
   static std::string Entry(uint64_t seq, const std::string& value) {
     StoredAuditEvent e;
     EXPECT_TRUE(DecodeAuditValue(seq, value, &e));
@@ -96,13 +96,7 @@ class AuditChainTest : public ::testing::Test {
   // Expects DataLoss whose message names `sequence` as the first bad one,
   // from a read-only open (as `empi audit verify` does).
   void ExpectBrokenAt(uint64_t sequence) {
-    store_.reset();
-    StoreOptions ro;
-    ro.read_only = true;
-    auto store = Store::Open(dir_.path(), ro);
-    ASSERT_TRUE(store.ok()) << store.status();
-    uint64_t checked = 0;
-    absl::Status s = (*store)->VerifyAuditChain(&checked);
+    absl::Status s = VerifyReadOnly();
     EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss) << s;
     EXPECT_NE(s.message().find("at sequence " + std::to_string(sequence) + ":"), std::string::npos) << s;
   }
@@ -210,11 +204,6 @@ TEST_F(AuditChainTest, ChainContinuesAfterReopen) {
   EXPECT_EQ(checked, 10u);
 }
 
-}  // namespace
-}  // namespace empi::index
-
-namespace empi::index {
-namespace {
 
 AuditEvent Event(std::string action) {
   AuditEvent e;
@@ -233,6 +222,19 @@ std::vector<std::string> Actions(const Store& store) {
                   })
                   .ok());
   return out;
+}
+
+// Appends a read's event (no change) and checks that it takes sequence `n`
+// and that the chain of `n` events verifies.
+void AppendReadAndVerify(Store* store, const std::string& action, uint64_t n) {
+  ChangeSet none = store->NewChangeSet();
+  AuditEvent e = Event(action);
+  uint64_t seq = 0;
+  ASSERT_TRUE(store->Commit(&none, &e, false, &seq).ok());
+  EXPECT_EQ(seq, n);
+  uint64_t checked = 0;
+  ASSERT_TRUE(store->VerifyAuditChain(&checked).ok());
+  EXPECT_EQ(checked, n);
 }
 
 // A crash while writing leaves part of an entry at the end of the log: the
@@ -254,14 +256,7 @@ TEST(AuditLogRecovery, TornTailIsCutAndTheChainContinues) {
   }
   auto store = Store::Open(dir.path(), {});
   ASSERT_TRUE(store.ok()) << store.status();
-  ChangeSet none = (*store)->NewChangeSet();
-  AuditEvent e = Event("search");
-  uint64_t seq = 0;
-  ASSERT_TRUE((*store)->Commit(&none, &e, false, &seq).ok());
-  EXPECT_EQ(seq, 3u);
-  uint64_t checked = 0;
-  ASSERT_TRUE((*store)->VerifyAuditChain(&checked).ok());
-  EXPECT_EQ(checked, 3u);
+  AppendReadAndVerify(store->get(), "search", 3);
   EXPECT_EQ(Actions(**store), (std::vector<std::string>{"resolve", "view", "search"}));
 }
 
@@ -330,11 +325,6 @@ TEST(AuditLogRecovery, PendingEventIsChainedOnceAfterAKill) {
   }
 }
 
-}  // namespace
-}  // namespace empi::index
-
-namespace empi::index {
-namespace {
 
 // A version-2 store keeps its events in the audit family; opened read-write
 // it becomes version 3 and the log continues the same chain.
@@ -381,14 +371,7 @@ TEST(AuditLogRecovery, Version2TrailIsContinuedByTheLog) {
   auto store = Store::Open(dir.path(), {});
   ASSERT_TRUE(store.ok()) << store.status();
   EXPECT_EQ(**(*store)->GetMeta(kMetaFormatVersion), "3");
-  ChangeSet none = (*store)->NewChangeSet();
-  AuditEvent e = Event("view");
-  uint64_t seq = 0;
-  ASSERT_TRUE((*store)->Commit(&none, &e, false, &seq).ok());
-  EXPECT_EQ(seq, 4u);
-  uint64_t checked = 0;
-  ASSERT_TRUE((*store)->VerifyAuditChain(&checked).ok());
-  EXPECT_EQ(checked, 4u);
+  AppendReadAndVerify(store->get(), "view", 4);
   EXPECT_EQ(Actions(**store), (std::vector<std::string>{"resolve", "resolve", "resolve", "view"}));
 }
 

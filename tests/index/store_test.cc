@@ -541,5 +541,137 @@ TEST(Store, ForEachNeverLinkVisitsEveryMarkOnce) {
   EXPECT_EQ(visited, 1);
 }
 
+// The read cache (index/read_cache.h) never answers with a value older than
+// the last acknowledged write.
+const StoreOptions cached = [] {
+  StoreOptions o;
+  o.read_cache_persons = 1000;
+  return o;
+}();
+
+bool Objects(const std::shared_ptr<const PersonView>& v) { return v && v->person && v->person->objection; }
+
+// Each kind of committed change is visible to the next cached read: a new
+// objection, a record moving to another person, a deleted person.
+TEST(StoreReadCache, LatestReadsSeeEveryAcknowledgedChange) {
+  TempDir dir;
+  auto store = OpenOrDie(dir.path(), cached);
+  ASSERT_NE(store, nullptr);
+  StoredRecord a = MakeRecord("RKB", "A", 1), b = MakeRecord("M84001", "B", 1);
+  {
+    ChangeSet cs = store->NewChangeSet();
+    for (const StoredRecord* r : {&a, &b}) {
+      cs.PutRecord(*r);
+      cs.AddMembership(1, r->record.Key());
+    }
+    cs.PutPerson(1, PersonValue{});
+    ASSERT_TRUE(store->Commit(&cs, nullptr, false).ok());
+  }
+  for (int pass = 0; pass < 2; ++pass) {  // the second pass is served from the cache
+    auto got = store->LatestRecordPerson(a.record.Key());
+    ASSERT_TRUE(got.ok() && got->has_value());
+    EXPECT_EQ((*got)->person_id, 1u);
+    EXPECT_EQ((*got)->view->members.size(), 2u);
+    EXPECT_FALSE(Objects((*got)->view));
+  }
+  EXPECT_FALSE(store->LatestRecordPerson(std::string("RKB\0Z", 5))->has_value());
+
+  {  // an objection, through an audited commit as the engine makes it
+    ChangeSet cs = store->NewChangeSet();
+    PersonValue objecting;
+    objecting.objection = true;
+    cs.PutPerson(1, objecting);
+    AuditEvent ev;
+    ev.action = "object";
+    ASSERT_TRUE(store->Commit(&cs, &ev, false).ok());
+  }
+  EXPECT_TRUE(Objects((*store->LatestRecordPerson(a.record.Key()))->view));
+  EXPECT_TRUE(Objects(*store->LatestPersonView(1)));
+
+  {  // b moves to person 2
+    ChangeSet cs = store->NewChangeSet();
+    cs.RemoveMembership(1, b.record.Key());
+    b.person_id = 2;
+    cs.PutRecord(b);
+    cs.AddMembership(2, b.record.Key());
+    cs.PutPerson(2, PersonValue{});
+    ASSERT_TRUE(store->Commit(&cs, nullptr, false).ok());
+  }
+  auto moved = store->LatestRecordPerson(b.record.Key());
+  ASSERT_TRUE(moved.ok() && moved->has_value());
+  EXPECT_EQ((*moved)->person_id, 2u);
+  EXPECT_FALSE(Objects((*moved)->view));
+  EXPECT_EQ((*store->LatestPersonView(1))->members.size(), 1u);
+
+  {  // person 2 and its record deleted
+    ChangeSet cs = store->NewChangeSet();
+    cs.RemoveMembership(2, b.record.Key());
+    cs.DeleteRecord(b.record.Key());
+    cs.DeletePerson(2);
+    ASSERT_TRUE(store->Commit(&cs, nullptr, false).ok());
+  }
+  EXPECT_FALSE(store->LatestRecordPerson(b.record.Key())->has_value());
+  EXPECT_EQ(*store->LatestPersonView(2), nullptr);
+}
+
+// Readers hammer the cache (filling it from snapshots that the writer keeps
+// overtaking) while the writer toggles the objection. Whenever a commit has
+// returned, every read that starts afterwards must see it.
+TEST(StoreReadCache, RacingReadersNeverSeeAValueOlderThanTheLastAcknowledgedWrite) {
+  TempDir dir;
+  auto store = OpenOrDie(dir.path(), cached);
+  ASSERT_NE(store, nullptr);
+  StoredRecord a = MakeRecord("RKB", "A", 1);
+  {
+    ChangeSet cs = store->NewChangeSet();
+    cs.PutRecord(a);
+    cs.AddMembership(1, a.record.Key());
+    cs.PutPerson(1, PersonValue{});
+    ASSERT_TRUE(store->Commit(&cs, nullptr, false).ok());
+  }
+  // acknowledged = the objection value of the last returned commit, as
+  // 2 * version + value, so readers can tell which commit they must see.
+  std::atomic<uint64_t> acknowledged{0};
+  std::atomic<bool> stop{false};
+  std::atomic<uint64_t> stale{0}, reads{0};
+  auto reader = [&](bool by_record) {
+    while (!stop.load()) {
+      const uint64_t must = acknowledged.load();
+      std::shared_ptr<const PersonView> v;
+      if (by_record) {
+        auto got = store->LatestRecordPerson(a.record.Key());
+        if (!got.ok() || !got->has_value()) {
+          ++stale;
+          continue;
+        }
+        v = (*got)->view;
+      } else {
+        v = *store->LatestPersonView(1);
+      }
+      const uint64_t version = v && v->person ? v->person->objection_time_us : 0;
+      if (version < must / 2) ++stale;
+      ++reads;
+    }
+  };
+  std::thread r1(reader, true), r2(reader, false);
+  for (uint64_t version = 1; version <= 3000; ++version) {
+    ChangeSet cs = store->NewChangeSet();
+    PersonValue p;
+    p.objection = version % 2 == 1;
+    p.objection_time_us = static_cast<int64_t>(version);
+    cs.PutPerson(1, p);
+    ASSERT_TRUE(store->Commit(&cs, nullptr, false).ok());
+    acknowledged.store(2 * version + (p.objection ? 1 : 0));
+    auto v = *store->LatestPersonView(1);
+    ASSERT_EQ(v->person->objection_time_us, static_cast<int64_t>(version));
+    ASSERT_EQ(v->person->objection, p.objection);
+  }
+  stop = true;
+  r1.join();
+  r2.join();
+  EXPECT_EQ(stale.load(), 0u);
+  EXPECT_GT(reads.load(), 0u);
+}
+
 }  // namespace
 }  // namespace empi::index
