@@ -16,12 +16,12 @@
 #include "gtest/gtest.h"
 #include "index/audit_log.h"
 #include "index/store.h"
-#include "tests/index/temp_store.h"
+#include "tests/temp_dir.h"
 
 namespace empi::index {
 namespace {
 
-using testing::TempDir;
+using empi::testing::TempDir;
 
 class AuditChainTest : public ::testing::Test {
  protected:

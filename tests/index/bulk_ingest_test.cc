@@ -10,12 +10,12 @@
 
 #include "gtest/gtest.h"
 #include "index/store.h"
-#include "tests/index/temp_store.h"
+#include "tests/temp_dir.h"
 
 namespace empi::index {
 namespace {
 
-using testing::TempDir;
+using empi::testing::TempDir;
 
 StoredRecord MakeRecord(int i, uint64_t person) {
   StoredRecord r;

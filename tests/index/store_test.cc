@@ -11,12 +11,12 @@
 
 #include "gtest/gtest.h"
 #include "tests/index/store_invariants.h"
-#include "tests/index/temp_store.h"
+#include "tests/temp_dir.h"
 
 namespace empi::index {
 namespace {
 
-using testing::TempDir;
+using empi::testing::TempDir;
 
 StoredRecord MakeRecord(std::string source, std::string id, uint64_t person) {
   StoredRecord r;

@@ -15,14 +15,14 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/engine/linkage/linkage_test_util.h"
-#include "tests/index/temp_store.h"
+#include "tests/temp_dir.h"
 
 namespace empi {
 namespace {
 
 using ::testing::HasSubstr;
 using ::testing::Not;
-using index::testing::TempDir;
+using empi::testing::TempDir;
 using testing_linkage::RecordGenerator;
 
 struct RunResult {

@@ -6,7 +6,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/engine/eval/write_file.h"
+#include "tests/temp_dir.h"
 
 namespace empi::eval {
 namespace {
@@ -30,7 +30,7 @@ std::vector<std::vector<std::string>> ReadAll(const std::string& path, std::vect
 }
 
 TEST(CsvReaderTest, QuotedFieldsCrLfBomAndBlankLines) {
-  std::string path = WriteFile(
+  std::string path = testing::WriteTestFile(
       "quoted.csv",
       "\xEF\xBB\xBFsource,record_id,person_id\r\n"
       "RKB, K1 ,\"P, 1\"\r\n"
@@ -49,7 +49,7 @@ TEST(CsvReaderTest, QuotedFieldsCrLfBomAndBlankLines) {
 
 TEST(CsvReaderTest, LongLinesCrossBufferBoundaries) {
   std::string big(3 << 20, 'z');
-  std::string path = WriteFile("long.csv", "a,b\n" + big + ",\"" + big + "\"\nc,d\n");
+  std::string path = testing::WriteTestFile("long.csv", "a,b\n" + big + ",\"" + big + "\"\nc,d\n");
   auto rows = ReadAll(path, nullptr);
   ASSERT_EQ(rows.size(), 3u);
   EXPECT_EQ(rows[1][0], big);
@@ -58,7 +58,7 @@ TEST(CsvReaderTest, LongLinesCrossBufferBoundaries) {
 }
 
 TEST(CsvReaderTest, UnterminatedQuoteNamesFileAndLine) {
-  std::string path = WriteFile("bad.csv", "a,b\nc,\"open\nstill open\n");
+  std::string path = testing::WriteTestFile("bad.csv", "a,b\nc,\"open\nstill open\n");
   auto csv = CsvReader::Open(path);
   ASSERT_TRUE(csv.ok());
   std::vector<std::string_view> fields;
@@ -70,7 +70,7 @@ TEST(CsvReaderTest, UnterminatedQuoteNamesFileAndLine) {
 }
 
 TEST(CsvReaderTest, TextAfterClosingQuoteIsAnError) {
-  std::string path = WriteFile("after.csv", "\"a\"b,c\n");
+  std::string path = testing::WriteTestFile("after.csv", "\"a\"b,c\n");
   auto csv = CsvReader::Open(path);
   ASSERT_TRUE(csv.ok());
   std::vector<std::string_view> fields;

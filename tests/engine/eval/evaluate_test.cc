@@ -8,7 +8,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/engine/eval/write_file.h"
+#include "tests/temp_dir.h"
 
 namespace empi::eval {
 namespace {
@@ -161,10 +161,10 @@ TEST(EvaluateTest, RecordPredictedTwiceIsAnError) {
 }
 
 TEST(EvaluateTest, HardCaseBreakdown) {
-  std::string truth_path = WriteFile("hard_truth.csv",
+  std::string truth_path = testing::WriteTestFile("hard_truth.csv",
                                      "source,record_id,person\n"
                                      "S,1,P1\nS,2,P1\nS,3,P2\nS,4,P2\nS,5,P3\nS,6,P3\n");
-  std::string cases_path = WriteFile("hard_cases.csv",
+  std::string cases_path = testing::WriteTestFile("hard_cases.csv",
                                      "person,hard_case\nP1,twin\nP2,twin\nP3,junk\nP1,junk\n");
   auto truth = LoadTruth(truth_path);
   ASSERT_TRUE(truth.ok()) << truth.status();
@@ -202,16 +202,16 @@ TEST(EvaluateTest, HardCaseBreakdown) {
 }
 
 TEST(EvaluateTest, HardCaseForUnknownPersonNamesLine) {
-  auto truth = LoadTruth(WriteFile("t1.csv", "source,record_id,person\nS,1,P1\n"));
+  auto truth = LoadTruth(testing::WriteTestFile("t1.csv", "source,record_id,person\nS,1,P1\n"));
   ASSERT_TRUE(truth.ok());
-  auto cases = LoadHardCases(WriteFile("c1.csv", "person,hard_case\nP1,twin\nP9,twin\n"), *truth);
+  auto cases = LoadHardCases(testing::WriteTestFile("c1.csv", "person,hard_case\nP1,twin\nP9,twin\n"), *truth);
   ASSERT_FALSE(cases.ok());
   EXPECT_EQ(cases.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(cases.status().message(), HasSubstr("c1.csv:3"));
 }
 
 TEST(LoadTruthTest, RecordTruthWithExtraColumnsAndQuotes) {
-  auto truth = LoadTruth(WriteFile("t2.csv",
+  auto truth = LoadTruth(testing::WriteTestFile("t2.csv",
                                    "source,record_id,person,hard_case\n"
                                    "RKB,\"K,1\",P1,twin\nRYA,A1,P1,\nRKB,K2,P2,\n"));
   ASSERT_TRUE(truth.ok()) << truth.status();
@@ -222,18 +222,18 @@ TEST(LoadTruthTest, RecordTruthWithExtraColumnsAndQuotes) {
 }
 
 TEST(LoadTruthTest, BadRowsNameFileAndLine) {
-  auto short_row = LoadTruth(WriteFile("t3.csv", "source,record_id,person\nS,1,P\nS,2\n"));
+  auto short_row = LoadTruth(testing::WriteTestFile("t3.csv", "source,record_id,person\nS,1,P\nS,2\n"));
   EXPECT_EQ(short_row.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(short_row.status().message(), HasSubstr("t3.csv:3"));
-  auto twice = LoadTruth(WriteFile("t4.csv", "source,record_id,person\nS,1,P\nS,1,Q\n"));
+  auto twice = LoadTruth(testing::WriteTestFile("t4.csv", "source,record_id,person\nS,1,P\nS,1,Q\n"));
   EXPECT_THAT(twice.status().message(), HasSubstr("t4.csv:3: record S/1 listed twice"));
-  auto header = LoadTruth(WriteFile("t5.csv", "a,b,c\n"));
+  auto header = LoadTruth(testing::WriteTestFile("t5.csv", "a,b,c\n"));
   EXPECT_THAT(header.status().message(), HasSubstr("t5.csv:1: unrecognised truth header"));
   EXPECT_EQ(LoadTruth("/nonexistent/truth.csv").status().code(), absl::StatusCode::kNotFound);
 }
 
 TEST(LoadTruthTest, FebrlPairTruthJoinsPairsIntoPersons) {
-  auto truth = LoadTruth(WriteFile("links.csv",
+  auto truth = LoadTruth(testing::WriteTestFile("links.csv",
                                    "rec_id_1,rec_id_2\n"
                                    "rec-1-dup-0,rec-1-org\nrec-1-dup-1,rec-1-dup-0\n"
                                    "rec-2-org,rec-2-dup-0\n"));
@@ -261,7 +261,7 @@ TEST(LoadTruthTest, FebrlPairTruthJoinsPairsIntoPersons) {
 }
 
 TEST(LoadTruthTest, FebrlPairTruthRejectsOneIdUnderTwoSources) {
-  auto truth = LoadTruth(WriteFile("links4.csv", "rec_id_a,rec_id_b\nrec-0-org,rec-0-dup-0\n"));
+  auto truth = LoadTruth(testing::WriteTestFile("links4.csv", "rec_id_a,rec_id_b\nrec-0-org,rec-0-dup-0\n"));
   ASSERT_TRUE(truth.ok()) << truth.status();
   std::vector<Assignment> predicted = {{"A", "rec-0-org", "1"}, {"B", "rec-0-org", "2"}};
   auto e = Evaluate(*truth, predicted, nullptr);
@@ -271,7 +271,7 @@ TEST(LoadTruthTest, FebrlPairTruthRejectsOneIdUnderTwoSources) {
 
 TEST(LoadTruthTest, FebrlPairTruthWithSources) {
   TruthOptions options{"A", "B"};
-  auto truth = LoadTruth(WriteFile("links5.csv", "rec_id_a,rec_id_b\nr1,r1\nr2,r3\n"), options);
+  auto truth = LoadTruth(testing::WriteTestFile("links5.csv", "rec_id_a,rec_id_b\nr1,r1\nr2,r3\n"), options);
   ASSERT_TRUE(truth.ok()) << truth.status();
   EXPECT_TRUE(truth->keyed_by_source);
   std::vector<Assignment> predicted = {
@@ -288,7 +288,7 @@ TEST(ReadClustersFileTest, ReadsFirstThreeColumnsAndNamesBadLines) {
   ASSERT_TRUE(truth.ok());
   {
     Evaluator evaluator(*truth, nullptr);
-    ASSERT_TRUE(ReadClustersFile(WriteFile("c.csv",
+    ASSERT_TRUE(ReadClustersFile(testing::WriteTestFile("c.csv",
                                            "source,record_id,person_id,objection\n"
                                            "S,0,7,false\nS,1,7,true\nS,2,8,false\n"),
                                  &evaluator)
@@ -298,14 +298,14 @@ TEST(ReadClustersFileTest, ReadsFirstThreeColumnsAndNamesBadLines) {
   }
   {
     Evaluator evaluator(*truth, nullptr);
-    absl::Status s = ReadClustersFile(WriteFile("c2.csv", "source,record_id,person_id\nS,0,7\nS,0,8\n"),
+    absl::Status s = ReadClustersFile(testing::WriteTestFile("c2.csv", "source,record_id,person_id\nS,0,7\nS,0,8\n"),
                                       &evaluator);
     EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
     EXPECT_THAT(s.message(), HasSubstr("c2.csv:3: record S/0 appears twice"));
   }
   {
     Evaluator evaluator(*truth, nullptr);
-    absl::Status s = ReadClustersFile(WriteFile("c3.csv", "id,person\n"), &evaluator);
+    absl::Status s = ReadClustersFile(testing::WriteTestFile("c3.csv", "id,person\n"), &evaluator);
     EXPECT_THAT(s.message(), HasSubstr("c3.csv:1: expected a header"));
   }
 }

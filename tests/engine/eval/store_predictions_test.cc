@@ -1,27 +1,19 @@
 // Copyright EMPI developers.
 //
 // ReadStore against a real RocksDB store in a temporary directory.
-#include <cstdlib>
-#include <filesystem>
 #include <string>
 
 #include "engine/eval/evaluate.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "index/store.h"
+#include "tests/temp_dir.h"
 
 namespace empi::eval {
 namespace {
 
 class StorePredictionsTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "empi_eval_XXXXXX").string();
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-
   void Write(const std::vector<std::pair<std::string, uint64_t>>& records) {
     auto store = index::Store::Open(dir_, {});
     ASSERT_TRUE(store.ok()) << store.status();
@@ -38,7 +30,8 @@ class StorePredictionsTest : public ::testing::Test {
     ASSERT_TRUE((*store)->Commit(&changes, nullptr, /*sync=*/false).ok());
   }
 
-  std::string dir_;
+  testing::TempDir tmp_;
+  const std::string& dir_ = tmp_.path();
 };
 
 TEST_F(StorePredictionsTest, ReadsEveryRecordWithItsPerson) {

@@ -10,20 +10,18 @@
 #include <string_view>
 
 #include "gtest/gtest.h"
+#include "tests/temp_dir.h"
 
 namespace empi::testing_feed {
 
-// Writes `bytes` to a fresh file named `name` under the test temp dir and
-// returns its path.
+// Writes `bytes` to a fresh file named after the test and `name` in the
+// test binary's files directory (removed at exit); returns its path.
 inline std::string WriteTempFile(std::string_view name, std::string_view bytes) {
   static std::atomic<int> counter{0};
   const ::testing::TestInfo* info =
       ::testing::UnitTest::GetInstance()->current_test_info();
-  std::string path = ::testing::TempDir() + "/" + info->name() + "_" +
-                     std::to_string(counter++) + "_" + std::string(name);
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  return path;
+  return testing::WriteTestFile(
+      std::string(info->name()) + "_" + std::to_string(counter++) + "_" + std::string(name), bytes);
 }
 
 inline std::string ReadFileText(const std::string& path) {

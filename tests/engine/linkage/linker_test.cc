@@ -11,13 +11,13 @@
 #include "index/store.h"
 #include "tests/engine/linkage/linkage_test_util.h"
 #include "tests/index/store_invariants.h"
-#include "tests/index/temp_store.h"
+#include "tests/temp_dir.h"
 #include "engine/linkage/prepared_record.h"
 
 namespace empi {
 namespace {
 
-using index::testing::TempDir;
+using empi::testing::TempDir;
 using testing_linkage::RecordGenerator;
 
 // A copy of `r` from another contributor with at most one small error, so

@@ -11,6 +11,7 @@
 #include "engine/linkage/linker.h"
 #include "gtest/gtest.h"
 #include "tests/engine/realtime/test_population.h"
+#include "tests/temp_dir.h"
 
 namespace empi {
 namespace {

@@ -9,6 +9,7 @@
 #include "empi/engine.h"
 #include "gtest/gtest.h"
 #include "tests/engine/realtime/test_population.h"
+#include "tests/temp_dir.h"
 
 namespace empi {
 namespace {

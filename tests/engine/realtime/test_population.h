@@ -6,7 +6,6 @@
 #ifndef EMPI_TESTS_ENGINE_REALTIME_TEST_POPULATION_H_
 #define EMPI_TESTS_ENGINE_REALTIME_TEST_POPULATION_H_
 
-#include <filesystem>
 #include <random>
 #include <string>
 #include <vector>
@@ -69,21 +68,6 @@ inline Record RecordOf(const Patient& p, std::string source, std::string id, boo
   r.sex = p.sex;
   return r;
 }
-
-class TempDir {
- public:
-  TempDir() {
-    path_ = std::filesystem::temp_directory_path() /
-            ("empi_rt_" + std::to_string(::getpid()) + "_" + std::to_string(counter_++));
-    std::filesystem::remove_all(path_);
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  std::string path() const { return path_.string(); }
-
- private:
-  static inline int counter_ = 0;
-  std::filesystem::path path_;
-};
 
 }  // namespace empi::testing
 
