@@ -57,20 +57,37 @@ std::string CanonicalAuditBytes(uint64_t sequence, const AuditEvent& event) {
   return out;
 }
 
-std::string AuditHash(std::string_view prev_hash, uint64_t sequence, const AuditEvent& event) {
-  const std::string body = CanonicalAuditBytes(sequence, event);
-  unsigned char digest[EVP_MAX_MD_SIZE];
+std::string EncodeAuditBody(const AuditEvent& event) {
+  std::string out;
+  AppendEventBody(event, &out);
+  return out;
+}
+
+bool AuditHashOfBody(std::string_view prev_hash, uint64_t sequence, std::string_view body, char out[32]) {
+  // One fetch of the algorithm and one context per thread: an implicit
+  // fetch on every hash takes OpenSSL's provider lock, which concurrent
+  // readers would share.
+  static EVP_MD* const sha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  struct Context {
+    EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+    ~Context() { EVP_MD_CTX_free(ctx); }
+  };
+  thread_local Context context;
+  const std::string seq = EncodeU64(sequence);
   unsigned int len = 0;
-  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  const bool ok = ctx != nullptr && EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr) == 1 &&
-                  EVP_DigestUpdate(ctx, prev_hash.data(), prev_hash.size()) == 1 &&
-                  EVP_DigestUpdate(ctx, body.data(), body.size()) == 1 &&
-                  EVP_DigestFinal_ex(ctx, digest, &len) == 1;
-  EVP_MD_CTX_free(ctx);
+  return sha256 != nullptr && context.ctx != nullptr && EVP_DigestInit_ex(context.ctx, sha256, nullptr) == 1 &&
+         EVP_DigestUpdate(context.ctx, prev_hash.data(), prev_hash.size()) == 1 &&
+         EVP_DigestUpdate(context.ctx, seq.data(), seq.size()) == 1 &&
+         EVP_DigestUpdate(context.ctx, body.data(), body.size()) == 1 &&
+         EVP_DigestFinal_ex(context.ctx, reinterpret_cast<unsigned char*>(out), &len) == 1 && len == kHashSize;
+}
+
+std::string AuditHash(std::string_view prev_hash, uint64_t sequence, const AuditEvent& event) {
+  std::string hash(kHashSize, '\0');
   // SHA-256 over memory cannot fail short of allocation failure; an empty
   // hash never verifies, so such a failure cannot pass for a good chain.
-  if (!ok) return std::string();
-  return std::string(reinterpret_cast<const char*>(digest), len);
+  if (!AuditHashOfBody(prev_hash, sequence, EncodeAuditBody(event), hash.data())) return std::string();
+  return hash;
 }
 
 std::string EncodeAuditValue(const StoredAuditEvent& e) {

@@ -2,44 +2,87 @@
 #include "index/audit_log.h"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "index/codec_internal.h"
 
 namespace empi::index {
 namespace {
 
-constexpr size_t kHeader = 4;                 // length
-constexpr size_t kFixed = 16;                 // pending id + sequence
-constexpr uint32_t kMaxEntry = 64 << 20;      // far above any real event
+constexpr size_t kHeader = 4;             // length
+constexpr size_t kFixed = 16;             // pending id + sequence
+constexpr uint32_t kMaxEntry = 64 << 20;  // far above any real event
+constexpr size_t kHashSize = 32;
+// Where EncodeUnchained leaves room for the chain.
+constexpr size_t kSequenceAt = kHeader + 8;
+constexpr size_t kPrevHashAt = kHeader + kFixed + 1;  // after the version byte
+constexpr size_t kHashAt = kPrevHashAt + kHashSize;
+constexpr size_t kBodyAt = kHashAt + kHashSize;
+// Address space mapped over the file: the largest log a store can have
+// (about 5 billion events).
+constexpr uint64_t kMapBytes = uint64_t{1} << 40;
+constexpr uint64_t kAllocateChunk = 8 << 20;  // file space allocated at a time
+constexpr uint64_t kWindow = 64 << 10;        // pages faulted in at a time
 
 absl::Status Errno(const char* what, const std::string& path) {
   return absl::UnavailableError(absl::StrCat(what, " ", path, ": ", std::strerror(errno)));
+}
+
+void PutLength(uint32_t n, std::string* out) {
+  for (int shift = 24; shift >= 0; shift -= 8) out->push_back(static_cast<char>((n >> shift) & 0xff));
 }
 
 }  // namespace
 
 std::string AuditLog::EncodeEntry(uint64_t pending_id, const StoredAuditEvent& e) {
   const std::string value = EncodeAuditValue(e);
-  const uint32_t n = static_cast<uint32_t>(kFixed + value.size());
   std::string out;
-  out.reserve(kHeader + n);
-  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>((n >> shift) & 0xff));
+  out.reserve(kHeader + kFixed + value.size());
+  PutLength(static_cast<uint32_t>(kFixed + value.size()), &out);
   out.append(EncodeU64(pending_id));
   out.append(EncodeU64(e.sequence));
   out.append(value);
   return out;
 }
 
+std::string AuditLog::EncodeUnchained(uint64_t pending_id, const AuditEvent& event) {
+  const std::string body = EncodeAuditBody(event);
+  std::string out;
+  out.reserve(kBodyAt + body.size());
+  PutLength(static_cast<uint32_t>(kBodyAt - kHeader + body.size()), &out);
+  out.append(EncodeU64(pending_id));
+  out.append(8, '\0');  // sequence
+  out.push_back(static_cast<char>(internal::kValueVersion));
+  out.append(2 * kHashSize, '\0');  // previous hash, hash
+  out.append(body);
+  return out;
+}
+
+std::string_view AuditLog::Chain(std::span<char> entry, uint64_t sequence, std::string_view prev_hash) {
+  if (prev_hash.size() != kHashSize || entry.size() < kBodyAt) return {};
+  const std::string seq = EncodeU64(sequence);
+  std::copy(seq.begin(), seq.end(), entry.begin() + kSequenceAt);
+  std::copy(prev_hash.begin(), prev_hash.end(), entry.begin() + kPrevHashAt);
+  char* hash = entry.data() + kHashAt;
+  const std::string_view body(entry.data() + kBodyAt, entry.size() - kBodyAt);
+  if (!AuditHashOfBody(prev_hash, sequence, body, hash)) return {};
+  return std::string_view(hash, kHashSize);
+}
+
 absl::Status AuditLog::Read(const std::string& path, uint64_t offset, const std::function<bool(const Entry&)>& fn,
-                            uint64_t* valid_end) {
+                            uint64_t* valid_end, uint64_t* garbage) {
   *valid_end = offset;
+  if (garbage != nullptr) *garbage = 0;
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) return absl::OkStatus();
   std::ifstream in(path, std::ios::binary);
@@ -48,50 +91,101 @@ absl::Status AuditLog::Read(const std::string& path, uint64_t offset, const std:
   std::string buf;
   while (true) {
     unsigned char header[kHeader];
-    if (!in.read(reinterpret_cast<char*>(header), kHeader)) return absl::OkStatus();
+    if (!in.read(reinterpret_cast<char*>(header), kHeader)) break;
     const uint32_t n = (uint32_t{header[0]} << 24) | (uint32_t{header[1]} << 16) | (uint32_t{header[2]} << 8) |
                        uint32_t{header[3]};
-    if (n < kFixed || n > kMaxEntry) return absl::OkStatus();
+    if (n < kFixed || n > kMaxEntry) break;
     buf.resize(n);
-    if (!in.read(buf.data(), n)) return absl::OkStatus();
+    if (!in.read(buf.data(), n)) break;
     Entry e;
     e.pending_id = DecodeU64(std::string_view(buf).substr(0, 8));
     const uint64_t seq = DecodeU64(std::string_view(buf).substr(8, 8));
-    if (!DecodeAuditValue(seq, std::string_view(buf).substr(kFixed), &e.event)) return absl::OkStatus();
+    if (!DecodeAuditValue(seq, std::string_view(buf).substr(kFixed), &e.event)) break;
     e.end = *valid_end + kHeader + n;
-    if (!fn(e)) return absl::OkStatus();
+    if (!fn(e)) break;
     *valid_end = e.end;
   }
+  if (garbage == nullptr) return absl::OkStatus();
+  in.clear();
+  in.seekg(static_cast<std::streamoff>(*valid_end));
+  char chunk[1 << 16];
+  while (in.read(chunk, sizeof chunk) || in.gcount() > 0) {
+    *garbage += static_cast<uint64_t>(std::count_if(chunk, chunk + in.gcount(), [](char c) { return c != 0; }));
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(const std::string& path, uint64_t size) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0640);
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0640);
   if (fd < 0) return Errno("opening the audit log", path);
   if (::ftruncate(fd, static_cast<off_t>(size)) != 0) {
     absl::Status s = Errno("truncating the audit log", path);
     ::close(fd);
     return s;
   }
-  return std::unique_ptr<AuditLog>(new AuditLog(path, fd, size));
+  void* map = ::mmap(nullptr, kMapBytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, fd, 0);
+  if (map == MAP_FAILED) {
+    absl::Status s = Errno("mapping the audit log", path);
+    ::close(fd);
+    return s;
+  }
+  std::unique_ptr<AuditLog> log(new AuditLog(path, fd, static_cast<char*>(map), size));
+  if (absl::Status s = log->Allocate(size + kAllocateChunk); !s.ok()) return s;
+  const uint64_t window = size / kWindow * kWindow;
+  Prefault({log->map_ + window, static_cast<size_t>(std::min(2 * kWindow, log->allocated_ - window))});
+  return log;
 }
 
-AuditLog::~AuditLog() { ::close(fd_); }
-
-absl::Status AuditLog::Append(std::string_view bytes) {
-  size_t done = 0;
-  while (done < bytes.size()) {
-    const ssize_t n = ::pwrite(fd_, bytes.data() + done, bytes.size() - done, static_cast<off_t>(size_ + done));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return Errno("writing the audit log", path_);
-    }
-    done += static_cast<size_t>(n);
+AuditLog::~AuditLog() {
+  ::munmap(map_, kMapBytes);
+  if (::ftruncate(fd_, static_cast<off_t>(size_)) != 0) {
+    std::fprintf(stderr, "empi: audit log %s: could not truncate its padding: %s\n", path_.c_str(),
+                 std::strerror(errno));
   }
-  size_ += bytes.size();
+  ::close(fd_);
+}
+
+absl::Status AuditLog::Allocate(uint64_t end) {
+  const uint64_t want = (end + kAllocateChunk - 1) / kAllocateChunk * kAllocateChunk;
+  if (want <= allocated_) return absl::OkStatus();
+  if (want > kMapBytes) {
+    return absl::ResourceExhaustedError(absl::StrCat("audit log ", path_, " has reached its largest size"));
+  }
+  const off_t from = static_cast<off_t>(allocated_), length = static_cast<off_t>(want - allocated_);
+  int r;
+  while ((r = ::fallocate(fd_, 0, from, length)) != 0 && errno == EINTR) {
+  }
+  // A file system without fallocate gets a sparse extension: space is then
+  // taken when a page is first written.
+  if (r != 0 && errno == EOPNOTSUPP) r = ::ftruncate(fd_, static_cast<off_t>(want));
+  if (r != 0) return Errno("allocating space for the audit log", path_);
+  allocated_ = want;
   return absl::OkStatus();
 }
 
+absl::Status AuditLog::Append(std::string_view bytes, PrefaultRange* ahead) {
+  // Keep two windows of allocated space ahead of the end, so that the pages
+  // Prefault touches are always inside the file.
+  if (size_ + bytes.size() + 2 * kWindow > allocated_) {
+    if (absl::Status s = Allocate(size_ + bytes.size() + kAllocateChunk); !s.ok()) return s;
+  }
+  std::memcpy(map_ + size_, bytes.data(), bytes.size());
+  const uint64_t before = size_;
+  size_ += bytes.size();
+  *ahead = {};
+  if (before / kWindow != size_ / kWindow) {
+    const uint64_t next = (size_ / kWindow + 1) * kWindow;
+    *ahead = {map_ + next, static_cast<size_t>(std::min(kWindow, allocated_ - next))};
+  }
+  return absl::OkStatus();
+}
+
+void AuditLog::Prefault(PrefaultRange range) {
+  if (range.length > 0) (void)::madvise(range.begin, range.length, MADV_POPULATE_WRITE);
+}
+
 absl::Status AuditLog::Sync() {
+  // Covers the pages written through the mapping as well.
   if (::fdatasync(fd_) != 0) return Errno("syncing the audit log", path_);
   return absl::OkStatus();
 }

@@ -8,22 +8,35 @@
 // Why a file of its own: every read (resolve, view decision, search) appends
 // an event before it answers. A RocksDB write costs 5 us back to back and
 // 37 us p50 on a thread waking from idle on the shared 2-core machine, and
-// queues behind the writer's change batches; a pwrite of one entry costs
-// 0.3 us and 2 us (docs/benchmarks.md). Written, not synced: a process crash
-// loses nothing (the kernel holds the page); a machine crash can lose the
-// unsynced tail, which Store truncates at the first incomplete entry. Change
-// events are also stored, atomically with their change, as pending events in
-// RocksDB, so an acknowledged change never loses its event (store.cc).
+// queues behind the writer's change batches. Written, not synced: a process
+// crash loses nothing (the kernel holds the page); a machine crash can lose
+// the unsynced tail, which Store truncates at the first incomplete entry.
+// Change events are also stored, atomically with their change, as pending
+// events in RocksDB, so an acknowledged change never loses its event
+// (store.cc).
+//
+// Appending is a copy into a shared mapping of the file, not a system call:
+// appends are serialised by the store's chain mutex, and a thread that is
+// descheduled while holding it stalls every reader, so the critical section
+// holds no system call and, normally, no page fault. Space is allocated
+// (fallocate) in chunks ahead of the end, so a full disk is an error from
+// Append, never a SIGBUS; the pages ahead are faulted in writable by the
+// appender that crosses into a new window, after it has let go of the mutex
+// (Prefault). The file therefore ends in zeros while open or after a crash;
+// a zero length ends the entries, and a clean close truncates the padding.
 //
 // Entry: u32 big-endian length of what follows, u64 big-endian pending id (0
-// for events that had none), u64 big-endian sequence, EncodeAuditValue.
-// Not thread-safe: Store serialises appends under its chain mutex.
+// for events that had none), u64 big-endian sequence, EncodeAuditValue
+// (version byte, previous hash, hash, EncodeAuditBody).
+// Not thread-safe except Prefault: Store serialises appends under its chain
+// mutex.
 #ifndef EMPI_INDEX_AUDIT_LOG_H_
 #define EMPI_INDEX_AUDIT_LOG_H_
 
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -42,30 +55,53 @@ class AuditLog {
   };
 
   static std::string EncodeEntry(uint64_t pending_id, const StoredAuditEvent& e);
+  // An entry for `event` with sequence and hashes left zero, for Chain to
+  // fill in: the encoding is done before taking the chain mutex.
+  static std::string EncodeUnchained(uint64_t pending_id, const AuditEvent& event);
+  // Sets the sequence and the hash chain of an EncodeUnchained entry;
+  // returns the entry's hash (a view into `entry`), empty if SHA-256 failed.
+  static std::string_view Chain(std::span<char> entry, uint64_t sequence, std::string_view prev_hash);
 
   // Visits the entries from `offset` on, in order, until fn returns false or
   // the file ends. An entry that is incomplete or does not decode ends the
-  // visit too. *valid_end: the end of the last entry fn accepted (returned
-  // true for). A missing file has no entries.
+  // visit too, as does the zero padding after the last entry. *valid_end:
+  // the end of the last entry fn accepted (returned true for); *garbage
+  // (optional): how many bytes after *valid_end are not zero. A missing file
+  // has no entries.
   static absl::Status Read(const std::string& path, uint64_t offset, const std::function<bool(const Entry&)>& fn,
-                           uint64_t* valid_end);
+                           uint64_t* valid_end, uint64_t* garbage = nullptr);
 
   // Opens (creating) the file for appending after its first `size` bytes;
-  // anything beyond them (an incomplete tail) is cut off.
+  // anything beyond them (an incomplete tail, padding) is cut off.
   static absl::StatusOr<std::unique_ptr<AuditLog>> Open(const std::string& path, uint64_t size);
+  // Truncates the padding: a closed log ends with its last entry.
   ~AuditLog();
 
+  // A range of the mapping to fault in writable; empty if none.
+  struct PrefaultRange {
+    char* begin = nullptr;
+    size_t length = 0;
+  };
   // Appends `bytes` (whole entries) at the end. On failure the end does not
-  // move, so a retry overwrites whatever part was written.
-  absl::Status Append(std::string_view bytes);
+  // move. *ahead: pages the caller should Prefault once it has released
+  // the mutex that serialises appends.
+  absl::Status Append(std::string_view bytes, PrefaultRange* ahead);
+  // Thread-safe; best effort (a failure only means the fault happens in
+  // Append instead).
+  static void Prefault(PrefaultRange range);
   absl::Status Sync();  // fdatasync
   uint64_t size() const { return size_; }
 
  private:
-  AuditLog(std::string path, int fd, uint64_t size) : path_(std::move(path)), fd_(fd), size_(size) {}
+  AuditLog(std::string path, int fd, char* map, uint64_t size)
+      : path_(std::move(path)), fd_(fd), map_(map), size_(size), allocated_(size) {}
+  // Allocates file space for at least `end` bytes.
+  absl::Status Allocate(uint64_t end);
   std::string path_;
   int fd_;
-  uint64_t size_;
+  char* map_;           // kMapBytes of address space over the file
+  uint64_t size_;       // end of the last entry
+  uint64_t allocated_;  // file size: entries, then zeros
 };
 
 }  // namespace empi::index

@@ -21,6 +21,11 @@
 // not fill). So a cached value is never older than the last acknowledged
 // write; an objection, once registered, is never answered from a stale view.
 //
+// Invalidate returns the keys it found cached: the writer reads them again
+// and fills them (as a reader would, from the epoch after its Invalidate),
+// so that a person who is being looked at stays cached while their records
+// change, instead of costing the next reader two RocksDB reads.
+//
 // Bounded: each of the 64 shards holds at most its share of `max_persons`
 // views and four times as many record entries; a full shard is emptied
 // (refilled on demand). Thread-safe.
@@ -30,6 +35,7 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -58,13 +64,29 @@ class ReadCache {
   void FillView(uint64_t epoch, uint64_t person_id, std::shared_ptr<const PersonView> view);
 
   // After a committed write: forget these keys (and everything, with Clear).
-  void Invalidate(const std::vector<std::string>& record_keys, const std::vector<uint64_t>& person_ids);
+  // Returns those of them that were cached.
+  struct Keys {
+    std::vector<std::string> record_keys;
+    std::vector<uint64_t> person_ids;
+  };
+  Keys Invalidate(const std::vector<std::string>& record_keys, const std::vector<uint64_t>& person_ids);
   void Clear();
+  // After Invalidate: fills `keys` again from the latest committed state,
+  // read by `person_of` and `view_of` (nullopt / null: leave uncached).
+  void Refresh(const Keys& keys, const std::function<std::optional<uint64_t>(const std::string&)>& person_of,
+               const std::function<std::shared_ptr<const PersonView>(uint64_t)>& view_of);
+
+  // Lookups (PersonOf and View) that hit and missed, and keys refreshed.
+  struct Stats {
+    uint64_t hits = 0, misses = 0, refreshed = 0;
+  };
+  Stats stats() const;
 
  private:
   static constexpr size_t kShards = 64;
   struct Shard {
     mutable absl::Mutex mu;
+    mutable std::atomic<uint64_t> hits{0}, misses{0};
     absl::flat_hash_map<std::string, uint64_t> person_of ABSL_GUARDED_BY(mu);
     absl::flat_hash_map<uint64_t, std::shared_ptr<const PersonView>> views ABSL_GUARDED_BY(mu);
   };
@@ -73,6 +95,7 @@ class ReadCache {
 
   const size_t max_views_per_shard_;
   std::atomic<uint64_t> epoch_{0};
+  std::atomic<uint64_t> refreshed_{0};
   std::array<Shard, kShards> shards_;
 };
 

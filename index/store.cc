@@ -455,6 +455,8 @@ class Store::Impl {
   // commit path writes through here, so no acknowledged write leaves a
   // stale cached value behind. `batch` uses real column family ids.
   absl::Status Write(const rocksdb::WriteOptions& wo, rocksdb::WriteBatch* batch);
+  // Reads the keys a write took out of the read cache and fills them again.
+  void RefreshCache(const ReadCache::Keys& keys);
   // Open: the chain head of the audit family and of the log; truncates an
   // incomplete log tail and chains pending events a crash left unchained.
   absl::Status OpenAuditTrail();
@@ -862,10 +864,29 @@ absl::Status Store::Impl::Write(const rocksdb::WriteOptions& wo, rocksdb::WriteB
   rocksdb::Status s = batch->Iterate(&touched);
   if (!s.ok() || touched.everything) {
     read_cache_->Clear();
-  } else {
-    read_cache_->Invalidate(touched.record_keys, touched.person_ids);
+    return absl::OkStatus();
   }
+  RefreshCache(read_cache_->Invalidate(touched.record_keys, touched.person_ids));
   return absl::OkStatus();
+}
+
+void Store::Impl::RefreshCache(const ReadCache::Keys& keys) {
+  if (keys.record_keys.empty() && keys.person_ids.empty()) return;
+  // A failed read leaves the key uncached, for the next reader to fill.
+  read_cache_->Refresh(
+      keys,
+      [&](const std::string& key) -> std::optional<uint64_t> {
+        absl::StatusOr<std::optional<std::string>> value = Get(Cf::kRecords, key, nullptr);
+        StoredRecord r;
+        if (!value.ok() || !value->has_value() || !DecodeRecordValue(key, **value, &r)) return std::nullopt;
+        return r.person_id;
+      },
+      [&](uint64_t person) -> std::shared_ptr<const PersonView> {
+        absl::StatusOr<std::optional<std::string>> value = Get(Cf::kPersonView, EncodeU64(person), nullptr);
+        auto view = std::make_shared<PersonView>();
+        if (!value.ok() || !value->has_value() || !DecodePersonView(**value, view.get())) return nullptr;
+        return view;
+      });
 }
 
 namespace {
@@ -918,39 +939,42 @@ uint64_t FileSize(const std::string& path) {
 }  // namespace
 
 absl::Status Store::Impl::AppendEvents(std::vector<Chained>* events, bool sync) {
+  // Everything but the chain itself is done before taking chain_mu_.
+  std::string bytes;
+  std::vector<size_t> starts;
+  uint64_t pending = 0, highest_in_batch = 0;
+  for (Chained& c : *events) {
+    if (c.event.time_us == 0) c.event.time_us = NowMicros();
+    starts.push_back(bytes.size());
+    bytes.append(AuditLog::EncodeUnchained(c.pending_id, c.event));
+    if (c.pending_id != 0) {
+      ++pending;
+      highest_in_batch = std::max(highest_in_batch, c.pending_id);
+    }
+  }
   AuditLog* log;
   bool checkpoint_due;
+  AuditLog::PrefaultRange ahead;
   {
     absl::MutexLock l(&chain_mu_);
     if (audit_log_ == nullptr) return absl::FailedPreconditionError("store is open read-only");
     uint64_t seq = last_sequence_;
-    std::string hash = last_hash_;
-    uint64_t pending = 0, highest = chained_pending_;
-    std::string bytes;
-    for (Chained& c : *events) {
-      StoredAuditEvent e;
-      e.sequence = ++seq;
-      e.event = std::move(c.event);  // already stored pending, if it had to be
-      if (e.event.time_us == 0) e.event.time_us = NowMicros();
-      e.prev_hash = std::move(hash);
-      e.hash = AuditHash(e.prev_hash, e.sequence, e.event);
-      if (e.hash.size() != kHashSize) return absl::InternalError("SHA-256 failed");
-      bytes.append(AuditLog::EncodeEntry(c.pending_id, e));
-      hash = std::move(e.hash);
-      c.sequence = seq;
-      if (c.pending_id != 0) {
-        ++pending;
-        highest = std::max(highest, c.pending_id);
-      }
+    std::string_view hash = last_hash_;
+    for (size_t i = 0; i < starts.size(); ++i) {
+      const size_t end = i + 1 < starts.size() ? starts[i + 1] : bytes.size();
+      hash = AuditLog::Chain(std::span<char>(bytes.data() + starts[i], end - starts[i]), ++seq, hash);
+      if (hash.empty()) return absl::InternalError("SHA-256 failed");
+      (*events)[i].sequence = seq;
     }
-    EMPI_RETURN_IF_ERROR(audit_log_->Append(bytes));
+    EMPI_RETURN_IF_ERROR(audit_log_->Append(bytes, &ahead));
     last_sequence_ = seq;
-    last_hash_ = std::move(hash);
-    chained_pending_ = highest;
+    last_hash_ = std::string(hash);
+    chained_pending_ = std::max(chained_pending_, highest_in_batch);
     pending_since_checkpoint_ += pending;
     checkpoint_due = pending_since_checkpoint_ >= kPendingPerCheckpoint;
     log = audit_log_.get();
   }
+  AuditLog::Prefault(ahead);
   if (sync) EMPI_RETURN_IF_ERROR(log->Sync());
   if (checkpoint_due) EMPI_RETURN_IF_ERROR(Checkpoint());
   return absl::OkStatus();
@@ -987,7 +1011,6 @@ absl::Status Store::Impl::Checkpoint(bool closing) {
   checkpointed_pending_ = upto;
   return absl::OkStatus();
 }
-
 
 absl::Status Store::Impl::VerifyAuditChain(uint64_t* events_checked) const {
   const rocksdb::Snapshot* snapshot = db_->GetSnapshot();
@@ -1130,7 +1153,7 @@ absl::Status Store::Impl::OpenAuditTrail() {
   seq = synced.sequence;
   hash = synced.hash;
   absl::flat_hash_set<uint64_t> in_log;
-  uint64_t highest_pending = 0, valid_end = 0;
+  uint64_t highest_pending = 0, valid_end = 0, garbage = 0;
   EMPI_RETURN_IF_ERROR(AuditLog::Read(log_path, synced.offset, [&](const AuditLog::Entry& e) {
     if (!CheckLink(e.event, seq + 1, hash).ok()) return false;
     ++seq;
@@ -1140,8 +1163,10 @@ absl::Status Store::Impl::OpenAuditTrail() {
       highest_pending = std::max(highest_pending, e.pending_id);
     }
     return true;
-  }, &valid_end));
-  if (valid_end < file_size) {
+  }, &valid_end, &garbage));
+  // Zeros after the last entry are space allocated ahead (AuditLog), left
+  // by a process that did not close the store; anything else is torn.
+  if (garbage > 0) {
     std::fprintf(stderr, "empi: audit log: cut %llu bytes of an incomplete tail (a crash while writing)\n",
                  static_cast<unsigned long long>(file_size - valid_end));
   }
@@ -1582,6 +1607,8 @@ absl::StatusOr<std::shared_ptr<const PersonView>> Store::LatestPersonView(uint64
   cache.FillView(epoch, person_id, out);
   return out;
 }
+
+ReadCache::Stats Store::read_cache_stats() const { return impl_->read_cache_->stats(); }
 
 absl::StatusOr<std::vector<std::string>> Store::PersonRecords(uint64_t person_id,
                                                               const rocksdb::Snapshot* snapshot) const {

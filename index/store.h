@@ -50,6 +50,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "empi/record.h"
+#include "index/read_cache.h"
 #include "rocksdb/db.h"
 #include "rocksdb/write_batch.h"
 
@@ -181,6 +182,11 @@ std::string AuditKey(uint64_t sequence);  // EncodeU64(sequence)
 std::string CanonicalAuditBytes(uint64_t sequence, const AuditEvent& event);
 // SHA-256(prev_hash || CanonicalAuditBytes(sequence, event)), 32 bytes.
 std::string AuditHash(std::string_view prev_hash, uint64_t sequence, const AuditEvent& event);
+// The event part of CanonicalAuditBytes (what follows the sequence).
+std::string EncodeAuditBody(const AuditEvent& event);
+// AuditHash of the event whose EncodeAuditBody is `body`, into out[0..32);
+// false if SHA-256 failed.
+bool AuditHashOfBody(std::string_view prev_hash, uint64_t sequence, std::string_view body, char out[32]);
 std::string EncodeAuditValue(const StoredAuditEvent& e);
 bool DecodeAuditValue(uint64_t sequence, std::string_view value, StoredAuditEvent* e);
 
@@ -330,6 +336,9 @@ class Store {
   };
   absl::StatusOr<std::optional<RecordPerson>> LatestRecordPerson(std::string_view record_key) const;
   absl::StatusOr<std::shared_ptr<const PersonView>> LatestPersonView(uint64_t person_id) const;
+  // How the read cache has served: lookups hit and missed, and cached keys
+  // that a write changed and the writer read again.
+  ReadCache::Stats read_cache_stats() const;
   // Record keys of a person, in key order.
   absl::StatusOr<std::vector<std::string>> PersonRecords(uint64_t person_id,
                                                          const rocksdb::Snapshot* snapshot = nullptr) const;

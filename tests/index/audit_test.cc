@@ -260,6 +260,48 @@ TEST(AuditLogRecovery, TornTailIsCutAndTheChainContinues) {
   EXPECT_EQ(Actions(**store), (std::vector<std::string>{"resolve", "view", "search"}));
 }
 
+// The log is written through a mapping over space allocated ahead, so a
+// killed process leaves zeros after the last entry: they are padding, not a
+// torn tail; every event written before the kill is kept and the next open
+// says nothing about cutting. A clean close leaves no padding.
+TEST(AuditLogRecovery, PaddingLeftByAKillIsNotATornTail) {
+  TempDir dir;
+  const std::string log = dir.path() + "/audit.log";
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    auto store = Store::Open(dir.path(), {});
+    if (!store.ok()) _exit(1);
+    for (int i = 0; i < 100; ++i) {
+      ChangeSet none = (*store)->NewChangeSet();
+      AuditEvent read = Event("resolve");
+      if (!(*store)->Commit(&none, &read, false).ok()) _exit(2);
+    }
+    _exit(0);  // killed: no close, no checkpoint, no sync
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  uint64_t entries_end = 0, garbage = 0;
+  size_t entries = 0;
+  ASSERT_TRUE(AuditLog::Read(log, 0, [&](const AuditLog::Entry&) { return ++entries > 0; }, &entries_end, &garbage)
+                  .ok());
+  EXPECT_EQ(entries, 100u);
+  EXPECT_EQ(garbage, 0u);
+  EXPECT_GT(std::filesystem::file_size(log), entries_end);  // zeros follow
+
+  ::testing::internal::CaptureStderr();
+  {
+    auto store = Store::Open(dir.path(), {});
+    ASSERT_TRUE(store.ok()) << store.status();
+    AppendReadAndVerify(store->get(), "view", 101);
+  }
+  EXPECT_EQ(::testing::internal::GetCapturedStderr(), "");
+  uint64_t closed_end = 0;
+  ASSERT_TRUE(AuditLog::Read(log, 0, [](const AuditLog::Entry&) { return true; }, &closed_end).ok());
+  EXPECT_EQ(std::filesystem::file_size(log), closed_end);
+}
+
 // A machine crash loses the log's unsynced tail, but a change's event was
 // also written, pending, in the change's own synced batch: the next open
 // chains it, so an acknowledged change never loses its event.

@@ -614,6 +614,40 @@ TEST(StoreReadCache, LatestReadsSeeEveryAcknowledgedChange) {
   EXPECT_EQ(*store->LatestPersonView(2), nullptr);
 }
 
+// A write to a person someone is looking at reads the person again, so the
+// next look is served from memory, with the written state; a person nobody
+// looked at is not loaded by writes.
+TEST(StoreReadCache, AWriteRefreshesThePersonsItChangedThatWereCached) {
+  TempDir dir;
+  auto store = OpenOrDie(dir.path(), cached);
+  ASSERT_NE(store, nullptr);
+  StoredRecord a = MakeRecord("RKB", "A", 1), b = MakeRecord("RKB", "B", 1), c = MakeRecord("RKB", "C", 2);
+  auto add = [&](const StoredRecord& r) {
+    ChangeSet cs = store->NewChangeSet();
+    cs.PutRecord(r);
+    cs.AddMembership(r.person_id, r.record.Key());
+    cs.PutPerson(r.person_id, PersonValue{});
+    ASSERT_TRUE(store->Commit(&cs, nullptr, false).ok());
+  };
+  add(a);
+  add(c);
+  ASSERT_TRUE(store->LatestRecordPerson(a.record.Key()).ok());  // person 1 is looked at
+  const ReadCache::Stats before = store->read_cache_stats();
+
+  add(b);                                   // person 1 changes
+  add(MakeRecord("RKB", "D", 2));           // so does person 2, never looked at
+  auto got = store->LatestRecordPerson(a.record.Key());
+  ASSERT_TRUE(got.ok() && got->has_value());
+  EXPECT_EQ((*got)->view->members.size(), 2u);
+  const ReadCache::Stats after = store->read_cache_stats();
+  EXPECT_EQ(after.refreshed - before.refreshed, 1u);  // person 1's view
+  EXPECT_EQ(after.misses, before.misses);             // served from memory
+  EXPECT_EQ(after.hits - before.hits, 2u);            // record a, then person 1
+
+  ASSERT_EQ((*store->LatestPersonView(2))->members.size(), 2u);
+  EXPECT_EQ(store->read_cache_stats().misses, after.misses + 1);  // person 2 read now
+}
+
 // Readers hammer the cache (filling it from snapshots that the writer keeps
 // overtaking) while the writer toggles the objection. Whenever a commit has
 // returned, every read that starts afterwards must see it.
