@@ -314,6 +314,11 @@ int Run(const Options& opt) {
   }
   std::printf("\ningest outcomes (warm-up included): linked %zu, new person %zu, review %zu, unchanged %zu\n",
               outcomes[0].load(), outcomes[1].load(), outcomes[2].load(), outcomes[3].load());
+  const index::ReadCache::Stats cache = engine->store()->read_cache_stats();
+  std::printf("read cache (warm-up included): %llu lookups hit, %llu missed (%.2f%%); %llu entries refreshed by writes\n",
+              static_cast<unsigned long long>(cache.hits), static_cast<unsigned long long>(cache.misses),
+              100.0 * static_cast<double>(cache.misses) / static_cast<double>(std::max<uint64_t>(1, cache.hits + cache.misses)),
+              static_cast<unsigned long long>(cache.refreshed));
   opened->reset();
   if (temporary) std::filesystem::remove_all(path);
   return 0;

@@ -421,10 +421,10 @@ class Store::Impl {
   // returns false. The log's are read up to its first incomplete entry.
   absl::Status ForEachAuditEvent(const std::function<bool(const StoredAuditEvent&)>& fn) const;
   // Chains `events` (each with its pending id, 0 for none) onto the trail
-  // in order and appends them to the log; sets their sequence numbers and
-  // moves their events out.
+  // in order and appends them to the log; sets their sequence numbers.
+  // Events must have their time set.
   struct Chained {
-    AuditEvent event;
+    const AuditEvent* event;
     uint64_t pending_id;
     uint64_t sequence = 0;
   };
@@ -717,7 +717,13 @@ absl::Status Store::Impl::Commit(ChangeSet* changes, const AuditEvent* event, bo
   // An event with no change (a read's): straight onto the chain, never
   // behind a change batch.
   if (event != nullptr && changes->empty() && !changes->allocated_person_ids_) {
-    std::vector<Chained> one{{*event, 0}};
+    AuditEvent stamped;
+    if (event->time_us == 0) {
+      stamped = *event;
+      stamped.time_us = NowMicros();
+      event = &stamped;
+    }
+    std::vector<Chained> one{{event, 0}};
     EMPI_RETURN_IF_ERROR(AppendEvents(&one, sync));
     if (sequence != nullptr) *sequence = one[0].sequence;
     return absl::OkStatus();
@@ -768,11 +774,14 @@ absl::Status Store::Impl::Commit(ChangeSet* changes, const AuditEvent* event, bo
   }
   // The group's events, stamped once: the same event is stored pending in
   // the group's batch and then chained.
+  std::vector<AuditEvent> stamped;
+  stamped.reserve(group.size());  // Chained points into it
   std::vector<Chained> events;
   for (Writer* x : group) {
     if (x->event == nullptr) continue;
-    Chained& c = events.emplace_back(Chained{*x->event, next_pending_id_++});
-    if (c.event.time_us == 0) c.event.time_us = NowMicros();
+    AuditEvent& e = stamped.emplace_back(*x->event);
+    if (e.time_us == 0) e.time_us = NowMicros();
+    events.push_back(Chained{&e, next_pending_id_++});
   }
   const uint64_t next_person_id = next_person_id_;
   const bool write_counter = next_person_id > persisted_next_person_id_ ||
@@ -841,7 +850,7 @@ absl::Status Store::Impl::WriteGroup(const std::vector<Writer*>& group, const st
   }
   for (const Chained& c : events) {
     StoredAuditEvent pending;
-    pending.event = c.event;
+    pending.event = *c.event;
     pending.prev_hash = pending.hash = std::string(kHashSize, '\0');
     EMPI_RETURN_IF_ERROR(FromRocks(
         merged.Put(handle(Cf::kMeta), absl::StrCat(A(kMetaAuditPendingPrefix), A(EncodeU64(c.pending_id))),
@@ -943,10 +952,9 @@ absl::Status Store::Impl::AppendEvents(std::vector<Chained>* events, bool sync) 
   std::string bytes;
   std::vector<size_t> starts;
   uint64_t pending = 0, highest_in_batch = 0;
-  for (Chained& c : *events) {
-    if (c.event.time_us == 0) c.event.time_us = NowMicros();
+  for (const Chained& c : *events) {
     starts.push_back(bytes.size());
-    bytes.append(AuditLog::EncodeUnchained(c.pending_id, c.event));
+    bytes.append(AuditLog::EncodeUnchained(c.pending_id, *c.event));
     if (c.pending_id != 0) {
       ++pending;
       highest_in_batch = std::max(highest_in_batch, c.pending_id);
@@ -968,7 +976,7 @@ absl::Status Store::Impl::AppendEvents(std::vector<Chained>* events, bool sync) 
     }
     EMPI_RETURN_IF_ERROR(audit_log_->Append(bytes, &ahead));
     last_sequence_ = seq;
-    last_hash_ = std::string(hash);
+    last_hash_.assign(hash.data(), hash.size());
     chained_pending_ = std::max(chained_pending_, highest_in_batch);
     pending_since_checkpoint_ += pending;
     checkpoint_due = pending_since_checkpoint_ >= kPendingPerCheckpoint;
@@ -1173,7 +1181,8 @@ absl::Status Store::Impl::OpenAuditTrail() {
   EMPI_ASSIGN_OR_RETURN(std::unique_ptr<AuditLog> log, AuditLog::Open(log_path, valid_end));
 
   // Change events committed but not chained before a crash, in order.
-  std::vector<Chained> unchained;
+  std::vector<AuditEvent> unchained_events;
+  std::vector<uint64_t> unchained_ids;
   absl::Status bad;
   EMPI_RETURN_IF_ERROR(Scan(Cf::kMeta, kMetaAuditPendingPrefix, nullptr, [&](std::string_view key,
                                                                               std::string_view value) {
@@ -1184,7 +1193,10 @@ absl::Status Store::Impl::OpenAuditTrail() {
     }
     const uint64_t id = DecodeU64(key);
     highest_pending = std::max(highest_pending, id);
-    if (!in_log.contains(id)) unchained.push_back(Chained{std::move(e.event), id});
+    if (!in_log.contains(id)) {
+      unchained_events.push_back(std::move(e.event));
+      unchained_ids.push_back(id);
+    }
     return true;
   }));
   EMPI_RETURN_IF_ERROR(bad);
@@ -1199,7 +1211,11 @@ absl::Status Store::Impl::OpenAuditTrail() {
     absl::MutexLock l(&mu_);
     next_pending_id_ = highest_pending + 1;
   }
-  if (!unchained.empty()) EMPI_RETURN_IF_ERROR(AppendEvents(&unchained, /*sync=*/false));
+  if (!unchained_events.empty()) {
+    std::vector<Chained> unchained;
+    for (size_t i = 0; i < unchained_events.size(); ++i) unchained.push_back({&unchained_events[i], unchained_ids[i]});
+    EMPI_RETURN_IF_ERROR(AppendEvents(&unchained, /*sync=*/false));
+  }
   // Synced point at the end of the log: later opens scan only what follows,
   // where every pending id is new.
   return Checkpoint();

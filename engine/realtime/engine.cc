@@ -153,7 +153,8 @@ class EngineImpl final : public Engine {
     if (got) {
       EMPI_ASSIGN_OR_RETURN(res, StoredRecordResolution(got->person_id, got->view.get()));
     }
-    return FinishResolve(std::move(res), &ev, absl::StrCat("record ", source, ":", record_id, " not found"));
+    return FinishResolve(std::move(res), got ? got->view.get() : nullptr, &ev,
+                         absl::StrCat("record ", source, ":", record_id, " not found"));
   }
 
   absl::StatusOr<Resolution> ResolveByNhsNumber(const std::string& nhs_number, const Requester& who) override {
@@ -162,12 +163,13 @@ class EngineImpl final : public Engine {
     index::AuditEvent ev = MakeEvent(who, "resolve-nhs");
     std::optional<Resolution> res;
     std::vector<uint64_t> persons;
+    std::optional<index::PersonView> view;
     {
       SnapshotHolder snap(store_.get());
       EMPI_ASSIGN_OR_RETURN(auto keys, store_->RecordsWithNhs(*nhs, snap.get()));
       EMPI_ASSIGN_OR_RETURN(persons, PersonsOf(keys, snap.get()));
       if (persons.size() == 1) {
-        EMPI_ASSIGN_OR_RETURN(auto view, store_->GetPersonView(persons[0], snap.get()));
+        EMPI_ASSIGN_OR_RETURN(view, store_->GetPersonView(persons[0], snap.get()));
         EMPI_ASSIGN_OR_RETURN(res, StoredRecordResolution(persons[0], view ? &*view : nullptr));
       }
     }
@@ -178,7 +180,7 @@ class EngineImpl final : public Engine {
       return absl::FailedPreconditionError(
           absl::StrCat("the NHS number is held by ", persons.size(), " persons awaiting review"));
     }
-    return FinishResolve(std::move(res), &ev, "no record holds this NHS number");
+    return FinishResolve(std::move(res), view ? &*view : nullptr, &ev, "no record holds this NHS number");
   }
 
   absl::StatusOr<std::vector<Candidate>> Search(const Demographics& d, const Requester& who,
@@ -536,22 +538,19 @@ class EngineImpl final : public Engine {
     return std::move(*res);
   }
 
-  absl::StatusOr<Resolution> FinishResolve(std::optional<Resolution> res, index::AuditEvent* ev,
-                                           const std::string& not_found) {
+  // Audits a resolution: the person and every record returned, which are
+  // the members of `view`, the view `res` was made from.
+  absl::StatusOr<Resolution> FinishResolve(std::optional<Resolution> res, const index::PersonView* view,
+                                           index::AuditEvent* ev, const std::string& not_found) {
     if (!res) {
       ev->outcome = "not found";
       EMPI_RETURN_IF_ERROR(CommitAudit(*ev));
       return absl::NotFoundError(not_found);
     }
     ev->persons = {res->person_id};
-    for (const auto& r : res->records) {
-      Record k;
-      k.source = r.source;
-      k.record_id = r.record_id;
-      if (std::find(ev->records.begin(), ev->records.end(), k.Key()) == ev->records.end()) {
-        ev->records.push_back(k.Key());
-      }
-    }
+    ev->records.clear();
+    ev->records.reserve(view->members.size());
+    for (const index::PersonViewMember& m : view->members) ev->records.push_back(m.record_key);
     ev->outcome = res->objection ? "ok: objection" : "ok";
     EMPI_RETURN_IF_ERROR(CommitAudit(*ev));
     return std::move(*res);

@@ -220,6 +220,33 @@ TEST_F(EngineTest, EveryReadIncludingHistoryIsAuditedBeforeReturning) {
   EXPECT_EQ(n, 5u);
 }
 
+// A resolution's event names the person and every record it returned, not
+// only the one asked about.
+TEST_F(EngineTest, ResolveEventListsEveryRecordReturned) {
+  auto a = engine_->Ingest(RecordOf(patients_[8], "M84001", "G1", true), who_);
+  auto b = engine_->Ingest(RecordOf(patients_[8], "RKB", "K1", true), who_);
+  ASSERT_TRUE(a.ok() && b.ok());
+  ASSERT_EQ(a->person_id, b->person_id);
+  auto res = engine_->Resolve("RKB", "K1", who_);
+  ASSERT_TRUE(res.ok());
+  ASSERT_EQ(res->records.size(), 2u);
+  std::vector<std::string> returned;
+  for (const auto& r : res->records) {
+    Record k;
+    k.source = r.source;
+    k.record_id = r.record_id;
+    returned.push_back(k.Key());
+  }
+  auto events = engine_->AuditForPerson(a->person_id);
+  ASSERT_TRUE(events.ok());
+  ASSERT_EQ(events->back().event.action, "resolve");
+  EXPECT_EQ(events->back().event.persons, std::vector<uint64_t>{a->person_id});
+  std::vector<std::string> audited = events->back().event.records;
+  std::sort(audited.begin(), audited.end());
+  std::sort(returned.begin(), returned.end());
+  EXPECT_EQ(audited, returned);
+}
+
 // Read audit events are not synced one by one, but they are in the
 // write-ahead log before the answer returns: a process that dies right after
 // (no destructors, no flush) leaves them in the store.
