@@ -343,6 +343,7 @@ class Store::Impl {
 
   ~Impl() {
     if (db_ == nullptr) return;
+    StopCheckpointer();
     Checkpoint(/*closing=*/true).IgnoreError();
     for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h).PermitUncheckedError();
     if (default_handle_ != nullptr) db_->DestroyColumnFamilyHandle(default_handle_).PermitUncheckedError();
@@ -433,6 +434,14 @@ class Store::Impl {
   // far it is synced.
   // `closing`: the last one before the store closes.
   absl::Status Checkpoint(bool closing = false);
+  // Checkpoints that fall due while events are appended run on a thread of
+  // their own: syncing the megabytes of read events written since the last
+  // one takes tens of milliseconds, which must not land on the change whose
+  // event made it due. Until then that change's event stays pending in
+  // RocksDB too, so nothing waits on it.
+  void StartCheckpointer();
+  void StopCheckpointer();
+  void WantCheckpoint();
   // Fills person_view from persons and records, then writes format version
   // 2. Idempotent: a crash part way leaves version 1, and the next open
   // starts again from an emptied person_view.
@@ -487,6 +496,11 @@ class Store::Impl {
   uint64_t chained_pending_ ABSL_GUARDED_BY(chain_mu_) = 0;  // highest pending id chained
   uint64_t pending_since_checkpoint_ ABSL_GUARDED_BY(chain_mu_) = 0;
   absl::Mutex checkpoint_mu_ ABSL_ACQUIRED_BEFORE(chain_mu_);
+  absl::Mutex checkpointer_mu_;
+  absl::CondVar checkpointer_cv_;
+  bool checkpoint_wanted_ ABSL_GUARDED_BY(checkpointer_mu_) = false;
+  bool checkpointer_stopping_ ABSL_GUARDED_BY(checkpointer_mu_) = false;
+  std::thread checkpointer_;
   uint64_t checkpointed_pending_ ABSL_GUARDED_BY(checkpoint_mu_) = 0;  // pending ids <= this are forgotten
 };
 
@@ -984,8 +998,44 @@ absl::Status Store::Impl::AppendEvents(std::vector<Chained>* events, bool sync) 
   }
   AuditLog::Prefault(ahead);
   if (sync) EMPI_RETURN_IF_ERROR(log->Sync());
-  if (checkpoint_due) EMPI_RETURN_IF_ERROR(Checkpoint());
+  if (checkpoint_due) WantCheckpoint();
   return absl::OkStatus();
+}
+
+void Store::Impl::StartCheckpointer() {
+  checkpointer_ = std::thread([this] {
+    while (true) {
+      {
+        absl::MutexLock l(&checkpointer_mu_);
+        while (!checkpoint_wanted_ && !checkpointer_stopping_) checkpointer_cv_.Wait(&checkpointer_mu_);
+        if (checkpointer_stopping_) return;
+        checkpoint_wanted_ = false;
+      }
+      // A failure leaves the events pending in RocksDB and the synced point
+      // where it was; the next checkpoint, or the next open, tries again.
+      if (absl::Status s = Checkpoint(); !s.ok()) {
+        std::fprintf(stderr, "empi: audit log checkpoint failed: %s\n", std::string(s.message()).c_str());
+      }
+    }
+  });
+}
+
+void Store::Impl::StopCheckpointer() {
+  if (!checkpointer_.joinable()) return;
+  {
+    absl::MutexLock l(&checkpointer_mu_);
+    checkpointer_stopping_ = true;
+  }
+  checkpointer_cv_.Signal();
+  checkpointer_.join();
+}
+
+void Store::Impl::WantCheckpoint() {
+  {
+    absl::MutexLock l(&checkpointer_mu_);
+    checkpoint_wanted_ = true;
+  }
+  checkpointer_cv_.Signal();
 }
 
 absl::Status Store::Impl::Checkpoint(bool closing) {
@@ -1218,7 +1268,9 @@ absl::Status Store::Impl::OpenAuditTrail() {
   }
   // Synced point at the end of the log: later opens scan only what follows,
   // where every pending id is new.
-  return Checkpoint();
+  EMPI_RETURN_IF_ERROR(Checkpoint());
+  StartCheckpointer();
+  return absl::OkStatus();
 }
 
 // ---------------------------------------------------------------------------

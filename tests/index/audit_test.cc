@@ -7,10 +7,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -258,6 +260,39 @@ TEST(AuditLogRecovery, TornTailIsCutAndTheChainContinues) {
   ASSERT_TRUE(store.ok()) << store.status();
   AppendReadAndVerify(store->get(), "search", 3);
   EXPECT_EQ(Actions(**store), (std::vector<std::string>{"resolve", "view", "search"}));
+}
+
+// Every 1,024 change events the log is synced and their pending copies are
+// dropped, on the store's own thread, while the store stays open.
+TEST(AuditLogRecovery, ChangeEventsAreCheckpointedInTheBackground) {
+  TempDir dir;
+  auto store = Store::Open(dir.path(), {});
+  ASSERT_TRUE(store.ok());
+  const std::string synced_at_open = (*store)->GetMeta("audit_synced")->value_or("");
+  auto pending = [&] {
+    size_t n = 0;
+    std::unique_ptr<rocksdb::Iterator> it((*store)->db()->NewIterator(rocksdb::ReadOptions(), (*store)->cf(Cf::kMeta)));
+    for (it->Seek(std::string("audit_pending\0", 14)); it->Valid() && it->key().starts_with(std::string("audit_pending\0", 14));
+         it->Next()) {
+      ++n;
+    }
+    return n;
+  };
+  for (int i = 0; i < 1100; ++i) {
+    ChangeSet change = (*store)->NewChangeSet();
+    change.PutMeta("test_key", std::to_string(i));
+    AuditEvent e = Event("merge");
+    ASSERT_TRUE((*store)->Commit(&change, &e, false).ok());
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (pending() > 1100 - 1024 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_LE(pending(), 1100u - 1024u);
+  EXPECT_NE((*store)->GetMeta("audit_synced")->value_or(""), synced_at_open);
+  uint64_t checked = 0;
+  ASSERT_TRUE((*store)->VerifyAuditChain(&checked).ok());
+  EXPECT_EQ(checked, 1100u);
 }
 
 // The log is written through a mapping over space allocated ahead, so a
