@@ -28,9 +28,11 @@ constexpr size_t kSequenceAt = kHeader + 8;
 constexpr size_t kPrevHashAt = kHeader + kFixed + 1;  // after the version byte
 constexpr size_t kHashAt = kPrevHashAt + kHashSize;
 constexpr size_t kBodyAt = kHashAt + kHashSize;
-// Address space mapped over the file: the largest log a store can have
-// (about 5 billion events).
-constexpr uint64_t kMapBytes = uint64_t{1} << 40;
+// Address space mapped over the file, which bounds the log's size: 1 TiB
+// (about 5 billion events), or less where a limit on address space
+// (ulimit -v) refuses that, down to 1 GiB.
+constexpr uint64_t kMaxMapBytes = uint64_t{1} << 40;
+constexpr uint64_t kMinMapBytes = uint64_t{1} << 30;
 constexpr uint64_t kAllocateChunk = 8 << 20;  // file space allocated at a time
 constexpr uint64_t kWindow = 64 << 10;        // pages faulted in at a time
 
@@ -123,13 +125,18 @@ absl::StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(const std::string& path
     ::close(fd);
     return s;
   }
-  void* map = ::mmap(nullptr, kMapBytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, fd, 0);
+  void* map = MAP_FAILED;
+  uint64_t map_bytes = kMaxMapBytes;
+  for (; map_bytes >= kMinMapBytes && map_bytes > size; map_bytes /= 2) {
+    map = ::mmap(nullptr, map_bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, fd, 0);
+    if (map != MAP_FAILED || errno != ENOMEM) break;
+  }
   if (map == MAP_FAILED) {
     absl::Status s = Errno("mapping the audit log", path);
     ::close(fd);
     return s;
   }
-  std::unique_ptr<AuditLog> log(new AuditLog(path, fd, static_cast<char*>(map), size));
+  std::unique_ptr<AuditLog> log(new AuditLog(path, fd, static_cast<char*>(map), map_bytes, size));
   if (absl::Status s = log->Allocate(size + kAllocateChunk); !s.ok()) return s;
   const uint64_t window = size / kWindow * kWindow;
   Prefault({log->map_ + window, static_cast<size_t>(std::min(2 * kWindow, log->allocated_ - window))});
@@ -137,7 +144,7 @@ absl::StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(const std::string& path
 }
 
 AuditLog::~AuditLog() {
-  ::munmap(map_, kMapBytes);
+  ::munmap(map_, map_bytes_);
   if (::ftruncate(fd_, static_cast<off_t>(size_)) != 0) {
     std::fprintf(stderr, "empi: audit log %s: could not truncate its padding: %s\n", path_.c_str(),
                  std::strerror(errno));
@@ -148,7 +155,7 @@ AuditLog::~AuditLog() {
 absl::Status AuditLog::Allocate(uint64_t end) {
   const uint64_t want = (end + kAllocateChunk - 1) / kAllocateChunk * kAllocateChunk;
   if (want <= allocated_) return absl::OkStatus();
-  if (want > kMapBytes) {
+  if (want > map_bytes_) {
     return absl::ResourceExhaustedError(absl::StrCat("audit log ", path_, " has reached its largest size"));
   }
   const off_t from = static_cast<off_t>(allocated_), length = static_cast<off_t>(want - allocated_);

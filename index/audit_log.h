@@ -93,13 +93,14 @@ class AuditLog {
   uint64_t size() const { return size_; }
 
  private:
-  AuditLog(std::string path, int fd, char* map, uint64_t size)
-      : path_(std::move(path)), fd_(fd), map_(map), size_(size), allocated_(size) {}
+  AuditLog(std::string path, int fd, char* map, uint64_t map_bytes, uint64_t size)
+      : path_(std::move(path)), fd_(fd), map_(map), map_bytes_(map_bytes), size_(size), allocated_(size) {}
   // Allocates file space for at least `end` bytes.
   absl::Status Allocate(uint64_t end);
   std::string path_;
   int fd_;
-  char* map_;           // kMapBytes of address space over the file
+  char* map_;           // map_bytes_ of address space over the file
+  uint64_t map_bytes_;
   uint64_t size_;       // end of the last entry
   uint64_t allocated_;  // file size: entries, then zeros
 };

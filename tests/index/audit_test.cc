@@ -4,6 +4,7 @@
 // removed, inserted, swapped events in audit.log) must be detected by
 // VerifyAuditChain, which names the first bad sequence number; and the log
 // recovers from a crash's torn tail and from change events left unchained.
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -260,6 +261,38 @@ TEST(AuditLogRecovery, TornTailIsCutAndTheChainContinues) {
   ASSERT_TRUE(store.ok()) << store.status();
   AppendReadAndVerify(store->get(), "search", 3);
   EXPECT_EQ(Actions(**store), (std::vector<std::string>{"resolve", "view", "search"}));
+}
+
+// Where address space is limited (ulimit -v), the log maps less of itself
+// ahead instead of failing to open. (Not under AddressSanitizer, which
+// needs terabytes of address space itself.)
+TEST(AuditLogRecovery, OpensUnderAnAddressSpaceLimit) {
+#if defined(__SANITIZE_ADDRESS__)
+  GTEST_SKIP() << "AddressSanitizer cannot run under an address space limit";
+#else
+  TempDir dir;
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    const rlimit limit{uint64_t{16} << 30, uint64_t{16} << 30};
+    if (setrlimit(RLIMIT_AS, &limit) != 0) _exit(1);
+    {
+      auto store = Store::Open(dir.path(), {});
+      if (!store.ok()) _exit(2);
+      ChangeSet none = (*store)->NewChangeSet();
+      AuditEvent read = Event("resolve");
+      if (!(*store)->Commit(&none, &read, false).ok()) _exit(3);
+    }
+    _exit(0);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status)) << status;
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  auto store = Store::Open(dir.path(), {});
+  ASSERT_TRUE(store.ok()) << store.status();
+  EXPECT_EQ(Actions(**store), std::vector<std::string>{"resolve"});
+#endif
 }
 
 // Every 1,024 change events the log is synced and their pending copies are
