@@ -240,6 +240,29 @@ void AppendReadAndVerify(Store* store, const std::string& action, uint64_t n) {
   EXPECT_EQ(checked, n);
 }
 
+// The append path encodes an entry before the chain is known and fills in
+// sequence and hashes afterwards: the bytes must be exactly those of the
+// entry encoded whole, with the hash the verifier recomputes.
+TEST(AuditLogEntry, ChainingAnUnchainedEntryGivesTheWholeEntry) {
+  AuditEvent e = Event("resolve");
+  e.time_us = 1764000000000000;
+  e.organisation = "RKB";
+  e.persons = {7, 9};
+  e.records = {std::string("RKB\0K1", 6), std::string("M84001\0G1", 9)};
+  const std::string prev(32, '\x5a');
+  std::string entry = AuditLog::EncodeUnchained(3, e);
+  const std::string_view hash = AuditLog::Chain(std::span<char>(entry.data(), entry.size()), 42, prev);
+
+  StoredAuditEvent whole;
+  whole.sequence = 42;
+  whole.event = e;
+  whole.prev_hash = prev;
+  whole.hash = AuditHash(prev, 42, e);
+  EXPECT_EQ(hash, whole.hash);
+  EXPECT_EQ(entry, AuditLog::EncodeEntry(3, whole));
+  EXPECT_TRUE(AuditLog::Chain(std::span<char>(entry.data(), entry.size()), 42, "short").empty());
+}
+
 // A crash while writing leaves part of an entry at the end of the log: the
 // next open cuts it off and the chain goes on from the last whole event.
 TEST(AuditLogRecovery, TornTailIsCutAndTheChainContinues) {
