@@ -5,8 +5,8 @@
 // record id, view decision, demographic search, in turn) and one writer
 // thread (ingest of one record: matched, linked, durable) run together on an
 // existing store for a fixed time; p50/p99 per operation are printed from
-// every measured call. Every read is audited (unsynced, in the WAL before it
-// returns) and every ingest is synced, exactly as in production.
+// every measured call. Every read is audited (written to audit.log, unsynced,
+// before it returns) and every ingest is synced, exactly as in production.
 //
 // Build the store once, outside the measurement (about 1M records):
 //

@@ -432,12 +432,12 @@ class EngineImpl final : public Engine {
 
  private:
   // Appends the audit event of a read (which changes nothing else). It is
-  // written to the WAL and visible before the answer is returned, so it
-  // survives a process crash, but it is not synced on its own: a machine
-  // crash may lose the last read events, never a change's. The next synced
-  // change (ingest, objection, steward action) makes them durable too, and
-  // the chain on disk is always a verifying prefix. Concurrent readers'
-  // events share one write through the store's group commit.
+  // chained and written to audit.log (the page cache) before the answer is
+  // returned, so it survives a process crash, but it is not synced on its
+  // own: a machine crash may lose the read events written since the log's
+  // last checkpoint (every 1,024 change events, and on close), never a
+  // change's, and the chain on disk is always a verifying prefix. It never
+  // waits behind a change batch (index/audit_log.h).
   absl::Status CommitAudit(const index::AuditEvent& ev) {
     index::ChangeSet none = store_->NewChangeSet();
     return store_->Commit(&none, &ev, /*sync=*/false);
