@@ -34,6 +34,18 @@ std::unique_ptr<Store> OpenOrDie(const std::string& path, StoreOptions options =
   return store.ok() ? std::move(*store) : nullptr;
 }
 
+// Commits `records` in one change set, each a member of its person_id, and
+// each of those persons with a plain person value.
+void CommitRecords(Store* store, std::initializer_list<const StoredRecord*> records) {
+  ChangeSet cs = store->NewChangeSet();
+  for (const StoredRecord* r : records) {
+    cs.PutRecord(*r);
+    cs.AddMembership(r->person_id, r->record.Key());
+    cs.PutPerson(r->person_id, PersonValue{});
+  }
+  ASSERT_TRUE(store->Commit(&cs, nullptr, false).ok());
+}
+
 TEST(Store, CommitIsAtomicAcrossColumnFamilies) {
   TempDir dir;
   auto store = OpenOrDie(dir.path());
@@ -420,15 +432,7 @@ TEST(Store, PersonViewFollowsMembershipChanges) {
   StoredRecord a = MakeRecord("RKB", "A", 1), b = MakeRecord("M84001", "B", 1);
   a.record.date_of_birth = "1950-02-03";
   b.record.restricted = true;
-  {
-    ChangeSet cs = store->NewChangeSet();
-    for (const StoredRecord* r : {&a, &b}) {
-      cs.PutRecord(*r);
-      cs.AddMembership(1, r->record.Key());
-    }
-    cs.PutPerson(1, PersonValue{});
-    ASSERT_TRUE(store->Commit(&cs, nullptr, false).ok());
-  }
+  CommitRecords(store.get(), {&a, &b});
   auto view = store->GetPersonView(1);
   ASSERT_TRUE(view.ok() && view->has_value());
   ASSERT_EQ((*view)->members.size(), 2u);
@@ -558,15 +562,7 @@ TEST(StoreReadCache, LatestReadsSeeEveryAcknowledgedChange) {
   auto store = OpenOrDie(dir.path(), cached);
   ASSERT_NE(store, nullptr);
   StoredRecord a = MakeRecord("RKB", "A", 1), b = MakeRecord("M84001", "B", 1);
-  {
-    ChangeSet cs = store->NewChangeSet();
-    for (const StoredRecord* r : {&a, &b}) {
-      cs.PutRecord(*r);
-      cs.AddMembership(1, r->record.Key());
-    }
-    cs.PutPerson(1, PersonValue{});
-    ASSERT_TRUE(store->Commit(&cs, nullptr, false).ok());
-  }
+  CommitRecords(store.get(), {&a, &b});
   for (int pass = 0; pass < 2; ++pass) {  // the second pass is served from the cache
     auto got = store->LatestRecordPerson(a.record.Key());
     ASSERT_TRUE(got.ok() && got->has_value());
@@ -622,20 +618,14 @@ TEST(StoreReadCache, AWriteRefreshesThePersonsItChangedThatWereCached) {
   auto store = OpenOrDie(dir.path(), cached);
   ASSERT_NE(store, nullptr);
   StoredRecord a = MakeRecord("RKB", "A", 1), b = MakeRecord("RKB", "B", 1), c = MakeRecord("RKB", "C", 2);
-  auto add = [&](const StoredRecord& r) {
-    ChangeSet cs = store->NewChangeSet();
-    cs.PutRecord(r);
-    cs.AddMembership(r.person_id, r.record.Key());
-    cs.PutPerson(r.person_id, PersonValue{});
-    ASSERT_TRUE(store->Commit(&cs, nullptr, false).ok());
-  };
-  add(a);
-  add(c);
+  const StoredRecord d = MakeRecord("RKB", "D", 2);
+  CommitRecords(store.get(), {&a});
+  CommitRecords(store.get(), {&c});
   ASSERT_TRUE(store->LatestRecordPerson(a.record.Key()).ok());  // person 1 is looked at
   const ReadCache::Stats before = store->read_cache_stats();
 
-  add(b);                                   // person 1 changes
-  add(MakeRecord("RKB", "D", 2));           // so does person 2, never looked at
+  CommitRecords(store.get(), {&b});  // person 1 changes
+  CommitRecords(store.get(), {&d});  // so does person 2, never looked at
   auto got = store->LatestRecordPerson(a.record.Key());
   ASSERT_TRUE(got.ok() && got->has_value());
   EXPECT_EQ((*got)->view->members.size(), 2u);
@@ -656,13 +646,7 @@ TEST(StoreReadCache, RacingReadersNeverSeeAValueOlderThanTheLastAcknowledgedWrit
   auto store = OpenOrDie(dir.path(), cached);
   ASSERT_NE(store, nullptr);
   StoredRecord a = MakeRecord("RKB", "A", 1);
-  {
-    ChangeSet cs = store->NewChangeSet();
-    cs.PutRecord(a);
-    cs.AddMembership(1, a.record.Key());
-    cs.PutPerson(1, PersonValue{});
-    ASSERT_TRUE(store->Commit(&cs, nullptr, false).ok());
-  }
+  CommitRecords(store.get(), {&a});
   // acknowledged = the objection value of the last returned commit, as
   // 2 * version + value, so readers can tell which commit they must see.
   std::atomic<uint64_t> acknowledged{0};
