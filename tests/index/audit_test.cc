@@ -11,6 +11,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iterator>
 #include <string>
 #include <thread>
@@ -229,6 +230,21 @@ std::vector<std::string> Actions(const Store& store) {
 
 // Appends a read's event (no change) and checks that it takes sequence `n`
 // and that the chain of `n` events verifies.
+// Runs `child` in a forked process, which must end with _exit (so that no
+// destructor closes a store cleanly); returns its exit status, or -1 if it
+// did not exit normally.
+int ExitStatusOfChild(const std::function<void()>& child) {
+  const pid_t pid = fork();
+  if (pid < 0) return -1;
+  if (pid == 0) {
+    child();
+    _exit(99);  // the child returned instead of calling _exit
+  }
+  int status = 0;
+  if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status)) return -1;
+  return WEXITSTATUS(status);
+}
+
 void AppendReadAndVerify(Store* store, const std::string& action, uint64_t n) {
   ChangeSet none = store->NewChangeSet();
   AuditEvent e = Event(action);
@@ -294,9 +310,7 @@ TEST(AuditLogRecovery, OpensUnderAnAddressSpaceLimit) {
   GTEST_SKIP() << "AddressSanitizer cannot run under an address space limit";
 #else
   TempDir dir;
-  const pid_t child = fork();
-  ASSERT_GE(child, 0);
-  if (child == 0) {
+  EXPECT_EQ(ExitStatusOfChild([&] {
     const rlimit limit{uint64_t{16} << 30, uint64_t{16} << 30};
     if (setrlimit(RLIMIT_AS, &limit) != 0) _exit(1);
     {
@@ -307,11 +321,7 @@ TEST(AuditLogRecovery, OpensUnderAnAddressSpaceLimit) {
       if (!(*store)->Commit(&none, &read, false).ok()) _exit(3);
     }
     _exit(0);
-  }
-  int status = 0;
-  ASSERT_EQ(waitpid(child, &status, 0), child);
-  ASSERT_TRUE(WIFEXITED(status)) << status;
-  EXPECT_EQ(WEXITSTATUS(status), 0);
+  }), 0);
   auto store = Store::Open(dir.path(), {});
   ASSERT_TRUE(store.ok()) << store.status();
   EXPECT_EQ(Actions(**store), std::vector<std::string>{"resolve"});
@@ -358,9 +368,7 @@ TEST(AuditLogRecovery, ChangeEventsAreCheckpointedInTheBackground) {
 TEST(AuditLogRecovery, PaddingLeftByAKillIsNotATornTail) {
   TempDir dir;
   const std::string log = dir.path() + "/audit.log";
-  const pid_t child = fork();
-  ASSERT_GE(child, 0);
-  if (child == 0) {
+  ASSERT_EQ(ExitStatusOfChild([&] {
     auto store = Store::Open(dir.path(), {});
     if (!store.ok()) _exit(1);
     for (int i = 0; i < 100; ++i) {
@@ -369,10 +377,7 @@ TEST(AuditLogRecovery, PaddingLeftByAKillIsNotATornTail) {
       if (!(*store)->Commit(&none, &read, false).ok()) _exit(2);
     }
     _exit(0);  // killed: no close, no checkpoint, no sync
-  }
-  int status = 0;
-  ASSERT_EQ(waitpid(child, &status, 0), child);
-  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  }), 0);
   uint64_t entries_end = 0, garbage = 0;
   size_t entries = 0;
   ASSERT_TRUE(AuditLog::Read(log, 0, [&](const AuditLog::Entry&) { return ++entries > 0; }, &entries_end, &garbage)
@@ -400,9 +405,7 @@ TEST(AuditLogRecovery, AcknowledgedChangeKeepsItsEventWhenTheLogTailIsLost) {
   TempDir dir;
   { ASSERT_TRUE(Store::Open(dir.path(), {}).ok()); }
   const uint64_t synced_size = std::filesystem::file_size(dir.path() + "/audit.log");
-  const pid_t child = fork();
-  ASSERT_GE(child, 0);
-  if (child == 0) {
+  ASSERT_EQ(ExitStatusOfChild([&] {
     auto store = Store::Open(dir.path(), {});
     if (!store.ok()) _exit(1);
     ChangeSet none = (*store)->NewChangeSet();
@@ -413,10 +416,7 @@ TEST(AuditLogRecovery, AcknowledgedChangeKeepsItsEventWhenTheLogTailIsLost) {
     AuditEvent merge = Event("merge");
     if (!(*store)->Commit(&change, &merge, /*sync=*/true).ok()) _exit(3);
     _exit(0);  // no clean close: no checkpoint
-  }
-  int status = 0;
-  ASSERT_EQ(waitpid(child, &status, 0), child);
-  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  }), 0);
   // The power goes: everything written to the log after its last sync is gone.
   std::filesystem::resize_file(dir.path() + "/audit.log", synced_size);
 
@@ -433,9 +433,7 @@ TEST(AuditLogRecovery, AcknowledgedChangeKeepsItsEventWhenTheLogTailIsLost) {
 // the log: the pending event is chained at the next open, once.
 TEST(AuditLogRecovery, PendingEventIsChainedOnceAfterAKill) {
   TempDir dir;
-  const pid_t child = fork();
-  ASSERT_GE(child, 0);
-  if (child == 0) {
+  ASSERT_EQ(ExitStatusOfChild([&] {
     auto store = Store::Open(dir.path(), {});
     if (!store.ok()) _exit(1);
     for (int i = 0; i < 3; ++i) {
@@ -445,10 +443,7 @@ TEST(AuditLogRecovery, PendingEventIsChainedOnceAfterAKill) {
       if (!(*store)->Commit(&change, &e, true).ok()) _exit(2);
     }
     _exit(0);  // pending keys of all three remain; the log holds them too
-  }
-  int status = 0;
-  ASSERT_EQ(waitpid(child, &status, 0), child);
-  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  }), 0);
   for (int round = 0; round < 2; ++round) {  // neither open adds a duplicate
     auto store = Store::Open(dir.path(), {});
     ASSERT_TRUE(store.ok()) << store.status();
