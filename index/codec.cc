@@ -175,9 +175,13 @@ std::string NhsIndexKey(uint64_t nhs, std::string_view record_key) {
 
 std::string PairKey(std::string_view a, std::string_view b) {
   if (b < a) std::swap(a, b);
-  std::string key(a);
+  return DirectedPairKey(a, b);
+}
+
+std::string DirectedPairKey(std::string_view from, std::string_view to) {
+  std::string key(from);
   key.append(2, '\0');
-  key.append(b);
+  key.append(to);
   return key;
 }
 
@@ -236,6 +240,7 @@ std::string EncodePersonValue(const PersonValue& p) {
   out.push_back(static_cast<char>(p.objection_method));
   PutString(&out, p.objection_reference);
   PutSigned(&out, p.created_time_us);
+  out.push_back(p.objection_in_review ? 1 : 0);
   return out;
 }
 
@@ -244,10 +249,11 @@ bool DecodePersonValue(std::string_view value, PersonValue* p) {
   Reader in(value);
   uint8_t method;
   if (!in.Version() || !in.Bool(&out.objection) || !in.Signed(&out.objection_time_us) || !in.Byte(&method) ||
-      !ValidMethod(method) || !in.String(&out.objection_reference) || !in.Signed(&out.created_time_us) ||
-      !in.done()) {
+      !ValidMethod(method) || !in.String(&out.objection_reference) || !in.Signed(&out.created_time_us)) {
     return false;
   }
+  // Values written before format version 4 end here.
+  if (!in.done() && (!in.Bool(&out.objection_in_review) || !in.done())) return false;
   out.objection_method = static_cast<ObjectionMethod>(method);
   *p = std::move(out);
   return true;

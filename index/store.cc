@@ -296,11 +296,16 @@ void ChangeSet::PutNhs(uint64_t nhs, std::string_view record_key) {
 void ChangeSet::DeleteNhs(uint64_t nhs, std::string_view record_key) {
   batch_.Delete(Handle(Cf::kNhsIndex), NhsIndexKey(nhs, record_key)).PermitUncheckedError();
 }
+// A review pair is kept under both orders, so that ReviewPartners finds it
+// from either record.
 void ChangeSet::PutReview(std::string_view a, std::string_view b, const ReviewValue& v) {
-  batch_.Put(Handle(Cf::kReview), PairKey(a, b), EncodeReviewValue(v)).PermitUncheckedError();
+  const std::string value = EncodeReviewValue(v);
+  batch_.Put(Handle(Cf::kReview), DirectedPairKey(a, b), value).PermitUncheckedError();
+  batch_.Put(Handle(Cf::kReview), DirectedPairKey(b, a), value).PermitUncheckedError();
 }
 void ChangeSet::DeleteReview(std::string_view a, std::string_view b) {
-  batch_.Delete(Handle(Cf::kReview), PairKey(a, b)).PermitUncheckedError();
+  batch_.Delete(Handle(Cf::kReview), DirectedPairKey(a, b)).PermitUncheckedError();
+  batch_.Delete(Handle(Cf::kReview), DirectedPairKey(b, a)).PermitUncheckedError();
 }
 void ChangeSet::PutNeverLink(std::string_view a, std::string_view b) {
   batch_.Put(Handle(Cf::kManual), absl::StrCat(A(kNeverPrefix), PairKey(a, b)), "").PermitUncheckedError();
@@ -321,6 +326,7 @@ void ChangeSet::PutModel(std::string_view json) {
 void ChangeSet::PutMeta(std::string_view key, std::string_view value) {
   batch_.Put(Handle(Cf::kMeta), key, value).PermitUncheckedError();
 }
+void ChangeSet::DeleteMeta(std::string_view key) { batch_.Delete(Handle(Cf::kMeta), key).PermitUncheckedError(); }
 
 // ---------------------------------------------------------------------------
 // Store::Impl
@@ -446,6 +452,7 @@ class Store::Impl {
   // 2. Idempotent: a crash part way leaves version 1, and the next open
   // starts again from an emptied person_view.
   absl::Status UpgradeFromVersion1();
+  absl::Status UpgradeToVersion4();
   absl::Status CompactPersonView();
   absl::Status BulkIngest(const std::vector<ChangeSet>& sets, BulkIngestStats* stats);
 
@@ -642,20 +649,16 @@ absl::Status Store::Impl::Open(const std::string& path, const StoreOptions& opti
   // Format version: written on creation, checked on every later open.
   EMPI_ASSIGN_OR_RETURN(std::optional<std::string> version, Get(Cf::kMeta, kMetaFormatVersion, nullptr));
   const std::string want = std::to_string(kFormatVersion);
-  if (version.has_value() && *version == "1" && !options.read_only) {
-    EMPI_RETURN_IF_ERROR(UpgradeFromVersion1());
-    version = want;
-  }
-  if (version.has_value() && *version == "2") {
-    // Version 3 continues the audit chain in audit.log; nothing to convert.
+  if (version.has_value() && (*version == "1" || *version == "2" || *version == "3")) {
     if (options.read_only) {
       return absl::FailedPreconditionError(absl::StrCat(
-          "store ", path, " has format version 2; open it once for writing (empi link or empi ingest) ",
-          "to upgrade it to version ", kFormatVersion));
+          "store ", path, " has format version ", *version,
+          "; open it once for writing (empi link or empi ingest) to upgrade it to version ", kFormatVersion));
     }
-    rocksdb::WriteOptions wo;
-    wo.sync = true;
-    EMPI_RETURN_IF_ERROR(FromRocks(db_->Put(wo, handle(Cf::kMeta), kMetaFormatVersion, want), "upgrading to format version 3"));
+    if (*version == "1") EMPI_RETURN_IF_ERROR(UpgradeFromVersion1());
+    // Version 3 continues the audit chain in audit.log: nothing to convert
+    // from version 2.
+    EMPI_RETURN_IF_ERROR(UpgradeToVersion4());
     version = want;
   }
   if (version.has_value() && *version != want) {
@@ -719,10 +722,36 @@ absl::Status Store::Impl::UpgradeFromVersion1() {
     }
     return FromRocks(batch.Merge(view, EncodeU64(r.person_id), PersonViewMemberOp(r)), "upgrading");
   }));
-  batch.Put(handle(Cf::kMeta), kMetaFormatVersion, std::to_string(kFormatVersion)).PermitUncheckedError();
+  batch.Put(handle(Cf::kMeta), kMetaFormatVersion, "2").PermitUncheckedError();
   EMPI_RETURN_IF_ERROR(flush());
   EMPI_RETURN_IF_ERROR(FromRocks(db_->SyncWAL(), "upgrading to format version 2"));
   return CompactPersonView();
+}
+
+// Writes each review pair under its second order too, and leaves the
+// objection_in_review flags for the engine to compute on its next open.
+absl::Status Store::Impl::UpgradeToVersion4() {
+  rocksdb::WriteBatch batch;
+  absl::Status bad;
+  EMPI_RETURN_IF_ERROR(Scan(Cf::kReview, "", nullptr, [&](std::string_view key, std::string_view value) {
+    std::string a, b;
+    if (!SplitPairKey(key, &a, &b)) {
+      bad = absl::DataLossError("review: an entry does not decode");
+      return false;
+    }
+    bad = FromRocks(batch.Put(handle(Cf::kReview), DirectedPairKey(b, a), value), "upgrading to format version 4");
+    if (bad.ok() && batch.Count() >= 10000) {
+      bad = FromRocks(db_->Write(rocksdb::WriteOptions(), &batch), "upgrading to format version 4");
+      batch.Clear();
+    }
+    return bad.ok();
+  }));
+  EMPI_RETURN_IF_ERROR(bad);
+  batch.Put(handle(Cf::kMeta), kMetaReviewObjectionsDirty, "").PermitUncheckedError();
+  batch.Put(handle(Cf::kMeta), kMetaFormatVersion, std::to_string(kFormatVersion)).PermitUncheckedError();
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  return FromRocks(db_->Write(wo, &batch), "upgrading to format version 4");
 }
 
 absl::Status Store::Impl::Commit(ChangeSet* changes, const AuditEvent* event, bool sync, uint64_t* sequence) {
@@ -1732,6 +1761,17 @@ absl::StatusOr<bool> Store::IsNeverLink(std::string_view a, std::string_view b) 
   return value.has_value();
 }
 
+absl::StatusOr<std::vector<std::string>> Store::ReviewPartners(std::string_view record_key,
+                                                               const rocksdb::Snapshot* snapshot) const {
+  std::vector<std::string> partners;
+  EMPI_RETURN_IF_ERROR(impl_->Scan(Cf::kReview, DirectedPairKey(record_key, ""), snapshot,
+                                   [&](std::string_view partner, std::string_view) {
+                                     partners.emplace_back(partner);
+                                     return true;
+                                   }));
+  return partners;
+}
+
 absl::Status Store::ForEachAuditEvent(const std::function<bool(const StoredAuditEvent&)>& fn) const {
   return impl_->ForEachAuditEvent(fn);
 }
@@ -1800,7 +1840,7 @@ absl::Status Store::ForEachReview(
       bad = absl::DataLossError("review: an entry does not decode");
       return false;
     }
-    return fn(a, b, v);
+    return b < a || fn(a, b, v);  // (b, a): the same pair again
   }));
   return bad;
 }

@@ -14,7 +14,8 @@
 //   block_keys      rule id (1 byte) + blocking key + \0 + record key -> ""
 //   nhs_index       NHS number (8 bytes big-endian) + record key -> ""
 //   model           "current" -> model JSON
-//   review          record key a + \0\0 + record key b -> ReviewValue (a < b)
+//   review          record key a + \0\0 + record key b -> ReviewValue, under
+//                   both (a, b) and (b, a)
 //   manual          "never\0" + key a + \0\0 + key b -> ""  (a < b)
 //   objections      "pending\0" + NHS number or demographic key -> ObjectionValue
 //   history         person id + sequence (8 bytes BE) -> HistoryEvent JSON
@@ -58,9 +59,10 @@ namespace empi::index {
 
 // Part of the persistent format: bump when any encoding changes.
 // Version 2 added the person_view family; version 3 moved new audit events
-// to the append-only file audit.log (index/audit_log.h). Older stores are
-// upgraded when opened read-write.
-inline constexpr uint32_t kFormatVersion = 3;
+// to the append-only file audit.log (index/audit_log.h); version 4 keeps
+// each review pair under both orders and adds PersonValue's
+// objection_in_review. Older stores are upgraded when opened read-write.
+inline constexpr uint32_t kFormatVersion = 4;
 
 // Do not change the values of existing entries: part of the persistent format.
 enum class Cf : uint8_t {
@@ -95,6 +97,10 @@ struct PersonValue {
   ObjectionMethod objection_method = ObjectionMethod::kNone;
   std::string objection_reference;  // the form's reference, free text
   int64_t created_time_us = 0;
+  // Derived: a record of this person is in review with a record of another
+  // person who objected. The engine keeps it (engine/realtime/
+  // review_objections.h); the objection holds until a steward decides.
+  bool objection_in_review = false;
 };
 
 // What a real-time read needs of a person, in one value: the person value
@@ -155,6 +161,7 @@ std::string PersonRecordKey(uint64_t person_id, std::string_view record_key);
 std::string BlockKey(uint8_t rule, std::string_view blocking_key, std::string_view record_key);
 std::string NhsIndexKey(uint64_t nhs, std::string_view record_key);
 std::string PairKey(std::string_view a, std::string_view b);  // orders a, b
+std::string DirectedPairKey(std::string_view from, std::string_view to);  // keeps the order
 bool SplitPairKey(std::string_view pair_key, std::string* a, std::string* b);
 std::string EncodeRecordValue(const StoredRecord& r);
 bool DecodeRecordValue(std::string_view record_key, std::string_view value, StoredRecord* r);
@@ -194,6 +201,10 @@ bool DecodeAuditValue(uint64_t sequence, std::string_view value, StoredAuditEven
 inline constexpr std::string_view kMetaFormatVersion = "format_version";  // decimal text
 inline constexpr std::string_view kMetaNextPersonId = "next_person_id";   // EncodeU64
 inline constexpr std::string_view kMetaAuditHead = "audit_head";  // EncodeU64(seq) + 32-byte hash
+// Present while persons' objection_in_review may be out of date: set with a
+// change, deleted once the flags it affects are updated; a store opened with
+// it present has every flag recomputed.
+inline constexpr std::string_view kMetaReviewObjectionsDirty = "review_objections_dirty";
 
 // A unit of change: a WriteBatch with typed helpers. Nothing is visible
 // until Store::Commit applies it.
@@ -217,6 +228,7 @@ class ChangeSet {
   void AppendHistory(uint64_t person_id, uint64_t sequence, std::string_view json);
   void PutModel(std::string_view json);
   void PutMeta(std::string_view key, std::string_view value);
+  void DeleteMeta(std::string_view key);
 
   bool empty() const { return batch_.Count() == 0; }
   size_t ApproximateSize() const { return batch_.GetDataSize(); }
@@ -352,6 +364,9 @@ class Store {
   absl::StatusOr<std::optional<std::string>> GetModel() const;
   absl::StatusOr<std::optional<std::string>> GetMeta(std::string_view key) const;
   absl::StatusOr<bool> IsNeverLink(std::string_view a, std::string_view b) const;
+  // Records in a review pair with `record_key`, in key order.
+  absl::StatusOr<std::vector<std::string>> ReviewPartners(std::string_view record_key,
+                                                          const rocksdb::Snapshot* snapshot = nullptr) const;
 
   // Audit trail: every event in sequence order, and a verification of the
   // chain (detects altered, removed, inserted or reordered events). Verify
@@ -372,7 +387,7 @@ class Store {
   absl::Status ForEachHistory(uint64_t person_id,
                               const std::function<bool(uint64_t sequence, std::string_view json)>& fn,
                               const rocksdb::Snapshot* snapshot = nullptr) const;
-  // Pairs awaiting clerical review, a < b.
+  // Pairs awaiting clerical review, a < b, each once.
   absl::Status ForEachReview(
       const std::function<bool(std::string_view a, std::string_view b, const ReviewValue&)>& fn,
       const rocksdb::Snapshot* snapshot = nullptr) const;

@@ -16,6 +16,7 @@
 #include "engine/feed/feed_reader.h"
 #include "engine/linkage/linker.h"
 #include "fmt/format.h"
+#include "index/review_objections.h"
 #include "index/store.h"
 
 namespace empi::cli {
@@ -153,6 +154,8 @@ absl::Status RunLink(const LinkFlags& f) {
   EMPI_ASSIGN_OR_RETURN(LinkSummary s, LinkRecords(store.get(), std::move(records), options));
   // Objections registered before these patients' records arrived.
   EMPI_ASSIGN_OR_RETURN(uint64_t objections_applied, ApplyPendingObjections(store.get()));
+  // Review pairs made or ended by this run.
+  EMPI_RETURN_IF_ERROR(index::RecomputeReviewObjectionsIfDirty(store.get()));
   progress.Finish();
   double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
@@ -204,7 +207,7 @@ absl::Status RunExportClusters(const std::string& db, const std::string& out_pat
   EMPI_ASSIGN_OR_RETURN(auto store, OpenExisting(db));
   absl::flat_hash_map<uint64_t, bool> objection;
   EMPI_RETURN_IF_ERROR(store->ForEachPerson([&](uint64_t id, const index::PersonValue& p) {
-    objection[id] = p.objection;
+    objection[id] = p.objection || p.objection_in_review;
     return true;
   }));
   Output out;
@@ -323,7 +326,7 @@ absl::Status RunExplain(const std::string& db, const std::string& a_ref, const s
 
 absl::Status RunStats(const std::string& db) {
   EMPI_ASSIGN_OR_RETURN(auto store, OpenExisting(db));
-  uint64_t records = 0, persons = 0, objecting = 0, review = 0;
+  uint64_t records = 0, persons = 0, objecting = 0, objecting_in_review = 0, review = 0;
   absl::flat_hash_map<std::string, uint64_t> by_source;
   absl::flat_hash_map<uint64_t, uint32_t> size_of;
   EMPI_RETURN_IF_ERROR(store->ForEachRecord([&](const index::StoredRecord& r) {
@@ -335,6 +338,7 @@ absl::Status RunStats(const std::string& db) {
   EMPI_RETURN_IF_ERROR(store->ForEachPerson([&](uint64_t, const index::PersonValue& p) {
     ++persons;
     objecting += p.objection;
+    objecting_in_review += !p.objection && p.objection_in_review;
     return true;
   }));
   EMPI_RETURN_IF_ERROR(store->ForEachReview([&](std::string_view, std::string_view, const index::ReviewValue&) {
@@ -344,8 +348,9 @@ absl::Status RunStats(const std::string& db) {
   std::map<uint32_t, uint64_t> hist;
   for (const auto& [p, n] : size_of) ++hist[n];
   std::ostream& o = std::cout;
-  o << fmt::format("records            {}\npersons            {}\nobjecting persons  {}\nreview pairs       {}\n",
-                   records, persons, objecting, review);
+  o << fmt::format("records            {}\npersons            {}\nobjecting persons  {}\n", records, persons, objecting);
+  o << fmt::format("  + in review with an objecting person {}\n", objecting_in_review);
+  o << fmt::format("review pairs       {}\n", review);
   o << "records per source:\n";
   std::map<std::string, uint64_t> sorted(by_source.begin(), by_source.end());
   for (const auto& [s, n] : sorted) o << fmt::format("  {:<12} {}\n", s, n);

@@ -60,7 +60,11 @@ nlohmann::json ResolutionJson(const Resolution& r) {
   nlohmann::json j;
   j["person_id"] = r.person_id;
   j["objection"] = r.objection;
-  if (r.objection) j["objection_time_us"] = r.objection_time_us;
+  if (r.objection_in_review) {
+    j["objection_in_review"] = true;
+  } else if (r.objection) {
+    j["objection_time_us"] = r.objection_time_us;
+  }
   j["in_scope"] = r.in_scope;
   j["scope_reason"] = r.scope_reason;
   j["restricted"] = r.restricted;

@@ -380,6 +380,9 @@ absl::StatusOr<LinkSummary> LinkRecords(index::Store* store, std::vector<Record>
   if (summary.trained) header.PutModel(model.ToJson().dump());
   if (stored_before == 0) header.PutMeta("field_conventions", ConventionsMeta(options.conventions));
   header.PutMeta(kBlockingMeta, BlockingMeta(blocking));
+  // Records move and review pairs appear: persons' objection_in_review is
+  // out of date until the caller recomputes it (index/review_objections.h).
+  header.PutMeta(index::kMetaReviewObjectionsDirty, "");
   for (uint64_t pid : objecting) {
     EMPI_ASSIGN_OR_RETURN(auto pv, store->GetPerson(pid));
     index::PersonValue v = pv.value_or(index::PersonValue{});

@@ -23,6 +23,7 @@
 #include "engine/linkage/linker.h"
 #include "engine/linkage/model.h"
 #include "engine/realtime/contributor_register.h"
+#include "index/review_objections.h"
 #include "matchers/date_of_birth.h"
 #include "matchers/nhs_number.h"
 #include "nlohmann/json.hpp"
@@ -327,7 +328,7 @@ class EngineImpl final : public Engine {
       ev.persons = {a, b};
       ev.records = kb;
       ev.outcome = absl::StrCat("ok: merge event ", seq);
-      EMPI_RETURN_IF_ERROR(store_->Commit(&cs, &ev, false));
+      EMPI_RETURN_IF_ERROR(CommitWithReviewObjections(&cs, &ev, {a, b}));
     }
     EMPI_RETURN_IF_ERROR(Sync());
     return seq;
@@ -425,7 +426,7 @@ class EngineImpl final : public Engine {
       ev.persons = {ga->person_id, gb->person_id};
       ev.records = {ka, kb};
       ev.outcome = "ok";
-      EMPI_RETURN_IF_ERROR(store_->Commit(&cs, &ev, false));
+      EMPI_RETURN_IF_ERROR(CommitWithReviewObjections(&cs, &ev, {ga->person_id, gb->person_id}));
     }
     return Sync();
   }
@@ -441,6 +442,18 @@ class EngineImpl final : public Engine {
   absl::Status CommitAudit(const index::AuditEvent& ev) {
     index::ChangeSet none = store_->NewChangeSet();
     return store_->Commit(&none, &ev, /*sync=*/false);
+  }
+
+  // Commits a change (unsynced) that may change the objection_in_review of
+  // `persons` (index/review_objections.h), then brings their flags up to
+  // date. Empty `persons`: a plain commit.
+  absl::Status CommitWithReviewObjections(index::ChangeSet* cs, const index::AuditEvent* ev,
+                                          const absl::flat_hash_set<uint64_t>& persons)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_) {
+    if (persons.empty()) return store_->Commit(cs, ev, false);
+    cs->PutMeta(index::kMetaReviewObjectionsDirty, "");
+    EMPI_RETURN_IF_ERROR(store_->Commit(cs, ev, false));
+    return index::UpdateReviewObjections(store_.get(), persons);
   }
 
   // Makes everything committed so far durable; runs outside write_mu_ so
@@ -504,6 +517,9 @@ class EngineImpl final : public Engine {
       res.objection = view->person->objection;
       res.objection_time_us = view->person->objection_time_us;
       res.objection_method = view->person->objection_method;
+      if (!res.objection && view->person->objection_in_review) {
+        res.objection = res.objection_in_review = true;
+      }
     }
     int32_t any_dob = 0, gp_dob = 0;
     std::string gp;
@@ -562,6 +578,8 @@ class EngineImpl final : public Engine {
     d.person_id = pid;
     if (!res) {
       d.reason = "not found";
+    } else if (res->objection_in_review) {
+      d.reason = "objection: in review with a person who objected";
     } else if (res->objection) {
       d.reason = "objection";
     } else if (!res->in_scope) {
@@ -766,7 +784,7 @@ class EngineImpl final : public Engine {
     ev.persons = {person, new_id};
     ev.records = moved;
     ev.outcome = absl::StrCat("ok: person ", new_id);
-    EMPI_RETURN_IF_ERROR(store_->Commit(&cs, &ev, false));
+    EMPI_RETURN_IF_ERROR(CommitWithReviewObjections(&cs, &ev, {person, new_id}));
     return new_id;
   }
 
@@ -810,6 +828,10 @@ class EngineImpl final : public Engine {
     }
     PreparedRecord p = Prepare(rec);
     EMPI_ASSIGN_OR_RETURN(auto scored, Candidates(p, key, nullptr));
+    // Persons whose objection_in_review this ingest may change: those it
+    // puts in review with the record, and the record's person when the
+    // record moved or the person's objection changed.
+    absl::flat_hash_set<uint64_t> involved;
     uint64_t target = 0;
     const bool contested = Contested(scored, model_.link_weight());
     for (size_t i = 0; i < scored.size(); ++i) {
@@ -839,6 +861,7 @@ class EngineImpl final : public Engine {
         result.reason = why;
       }
       cs.PutReview(key, s.key, {s.weight, Model::Probability(s.weight), why});
+      involved.insert(s.person);
       result.outcome = IngestOutcome::kReview;
     }
     if (target == 0 && !scored.empty() && result.match_probability == 0) {
@@ -898,6 +921,10 @@ class EngineImpl final : public Engine {
       }
     }
     if (write_person) cs.PutPerson(target, pv);
+    if (!involved.empty() || (old && old->person_id != target) || pv.objection) {
+      involved.insert(target);
+      if (old) involved.insert(old->person_id);
+    }
     index::StoredRecord sr{rec, target};
     cs.PutRecord(sr);
     cs.AddMembership(target, key);
@@ -922,7 +949,7 @@ class EngineImpl final : public Engine {
     ev.persons = {target};
     if (old && old->person_id != target) ev.persons.push_back(old->person_id);
     ev.outcome = std::string(IngestOutcomeName(result.outcome));
-    EMPI_RETURN_IF_ERROR(store_->Commit(&cs, &ev, false));
+    EMPI_RETURN_IF_ERROR(CommitWithReviewObjections(&cs, &ev, involved));
     model_stored_ = true;
     return result;
   }
@@ -1067,7 +1094,8 @@ class EngineImpl final : public Engine {
       result.persons = persons;
       ev.persons = persons;
       ev.outcome = absl::StrCat(std::string(ObjectionOutcomeName(result.outcome)), ": ", result.reason);
-      EMPI_RETURN_IF_ERROR(store_->Commit(&cs, &ev, false));
+      EMPI_RETURN_IF_ERROR(
+          CommitWithReviewObjections(&cs, &ev, absl::flat_hash_set<uint64_t>(persons.begin(), persons.end())));
     }
     EMPI_RETURN_IF_ERROR(Sync());
     return result;
@@ -1097,6 +1125,8 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& option
   store_options.block_cache_bytes = options.block_cache_bytes;
   store_options.read_cache_persons = options.read_cache_persons;
   EMPI_ASSIGN_OR_RETURN(auto store, index::Store::Open(path, store_options));
+  // A crash between a change and its objection_in_review update.
+  EMPI_RETURN_IF_ERROR(index::RecomputeReviewObjectionsIfDirty(store.get()));
   bool stored = true;
   absl::StatusOr<Model> model = LoadModel(*store);
   if (absl::IsNotFound(model.status())) {
@@ -1148,7 +1178,10 @@ absl::StatusOr<uint64_t> ApplyPendingObjections(index::Store* store) {
   }
   if (applied == 0) return applied;
   ev.outcome = absl::StrCat("ok: ", applied, " applied");
+  cs.PutMeta(index::kMetaReviewObjectionsDirty, "");
   EMPI_RETURN_IF_ERROR(store->Commit(&cs, &ev, /*sync=*/true));
+  EMPI_RETURN_IF_ERROR(index::UpdateReviewObjections(
+      store, absl::flat_hash_set<uint64_t>(ev.persons.begin(), ev.persons.end())));
   return applied;
 }
 

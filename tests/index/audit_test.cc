@@ -498,7 +498,7 @@ TEST(AuditLogRecovery, Version2TrailIsContinuedByTheLog) {
 
   auto store = Store::Open(dir.path(), {});
   ASSERT_TRUE(store.ok()) << store.status();
-  EXPECT_EQ(**(*store)->GetMeta(kMetaFormatVersion), "3");
+  EXPECT_EQ(**(*store)->GetMeta(kMetaFormatVersion), std::to_string(kFormatVersion));
   AppendReadAndVerify(store->get(), "view", 4);
   EXPECT_EQ(Actions(**store), (std::vector<std::string>{"resolve", "resolve", "resolve", "view"}));
 }

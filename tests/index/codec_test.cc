@@ -191,8 +191,24 @@ TEST(ValueCodec, RejectsTruncatedExtendedAndWrongVersion) {
   ExpectRejectsTruncatedAndExtended<StoredRecord>(
       EncodeRecordValue(SampleRecord()),
       [&](std::string_view v, StoredRecord* r) { return DecodeRecordValue(key, v, r); });
-  ExpectRejectsTruncatedAndExtended<PersonValue>(EncodePersonValue(PersonValue{true, 5, ObjectionMethod::kForm, "r", 6}),
-                                                 DecodePersonValue);
+  {
+    // A person value written before format version 4 ends before
+    // objection_in_review; every other prefix is rejected.
+    PersonValue in_review{true, 5, ObjectionMethod::kForm, "r", 6, /*objection_in_review=*/true};
+    const std::string valid = EncodePersonValue(in_review);
+    PersonValue out;
+    ASSERT_TRUE(DecodePersonValue(valid, &out));
+    EXPECT_TRUE(out.objection_in_review);
+    ASSERT_TRUE(DecodePersonValue(valid.substr(0, valid.size() - 1), &out));
+    EXPECT_TRUE(out.objection);
+    EXPECT_FALSE(out.objection_in_review);
+    EXPECT_EQ(out.created_time_us, 6);
+    for (size_t n = 0; n + 1 < valid.size(); ++n) {
+      EXPECT_FALSE(DecodePersonValue(valid.substr(0, n), &out)) << "prefix of " << n << " bytes accepted";
+    }
+    EXPECT_FALSE(DecodePersonValue(valid + "x", &out));
+    EXPECT_FALSE(DecodePersonValue(valid.substr(0, valid.size() - 1) + "\x02", &out));
+  }
   ExpectRejectsTruncatedAndExtended<ReviewValue>(EncodeReviewValue(ReviewValue{1, 0.5, "weak group"}),
                                                  DecodeReviewValue);
   ExpectRejectsTruncatedAndExtended<ObjectionValue>(EncodeObjectionValue(ObjectionValue{}), DecodeObjectionValue);

@@ -91,7 +91,12 @@ struct LinkedRecord {
 struct Resolution {
   uint64_t person_id = 0;
   std::vector<LinkedRecord> records;
+  // The person objected, or (objection_in_review) holds a record in review
+  // with a record of a person who objected: until a steward decides, the
+  // objection holds (index/review_objections.h). The time and method are
+  // the person's own objection's.
   bool objection = false;
+  bool objection_in_review = false;
   int64_t objection_time_us = 0;
   index::ObjectionMethod objection_method = index::ObjectionMethod::kNone;
   bool in_scope = false;

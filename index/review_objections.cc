@@ -1,0 +1,139 @@
+// Copyright EMPI developers.
+#include "index/review_objections.h"
+
+#include <algorithm>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "empi/status_macros.h"
+
+namespace empi::index {
+namespace {
+
+// Reads of one update, each made once.
+class Lookup {
+ public:
+  explicit Lookup(const Store* store) : store_(store) {}
+
+  // The person of a stored record; 0 when it is not stored.
+  absl::StatusOr<uint64_t> PersonOf(const std::string& record_key) {
+    auto it = person_of_.find(record_key);
+    if (it != person_of_.end()) return it->second;
+    EMPI_ASSIGN_OR_RETURN(std::optional<StoredRecord> r, store_->GetRecord(record_key));
+    const uint64_t pid = r ? r->person_id : 0;
+    person_of_.emplace(record_key, pid);
+    return pid;
+  }
+
+  // The person's value; null when the person does not exist.
+  absl::StatusOr<const PersonValue*> Person(uint64_t pid) {
+    auto it = persons_.find(pid);
+    if (it == persons_.end()) {
+      EMPI_ASSIGN_OR_RETURN(std::optional<PersonValue> p, store_->GetPerson(pid));
+      it = persons_.emplace(pid, std::move(p)).first;
+    }
+    return it->second ? &*it->second : nullptr;
+  }
+
+  absl::StatusOr<bool> Objects(uint64_t pid) {
+    EMPI_ASSIGN_OR_RETURN(const PersonValue* p, Person(pid));
+    return p != nullptr && p->objection;
+  }
+
+  // The other persons holding a record in review with a record of `pid`.
+  absl::StatusOr<const std::vector<uint64_t>*> Partners(uint64_t pid) {
+    auto it = partners_.find(pid);
+    if (it != partners_.end()) return &it->second;
+    std::vector<uint64_t> out;
+    EMPI_ASSIGN_OR_RETURN(std::vector<std::string> keys, store_->PersonRecords(pid));
+    for (const std::string& key : keys) {
+      EMPI_ASSIGN_OR_RETURN(std::vector<std::string> others, store_->ReviewPartners(key));
+      for (const std::string& other : others) {
+        EMPI_ASSIGN_OR_RETURN(uint64_t q, PersonOf(other));
+        if (q != 0 && q != pid) out.push_back(q);
+      }
+    }
+    std::sort(out.begin(), out.end());
+    out.erase(std::unique(out.begin(), out.end()), out.end());
+    return &partners_.emplace(pid, std::move(out)).first->second;
+  }
+
+ private:
+  const Store* store_;
+  absl::flat_hash_map<std::string, uint64_t> person_of_;
+  absl::flat_hash_map<uint64_t, std::optional<PersonValue>> persons_;
+  absl::flat_hash_map<uint64_t, std::vector<uint64_t>> partners_;
+};
+
+// Puts `pid`'s value with the flag set to `want` when it differs.
+void SetFlag(uint64_t pid, const PersonValue& p, bool want, ChangeSet* cs) {
+  if (p.objection_in_review == want) return;
+  PersonValue v = p;
+  v.objection_in_review = want;
+  cs->PutPerson(pid, v);
+}
+
+}  // namespace
+
+absl::Status UpdateReviewObjections(Store* store, const absl::flat_hash_set<uint64_t>& persons) {
+  Lookup look(store);
+  absl::flat_hash_set<uint64_t> affected = persons;
+  for (uint64_t pid : persons) {
+    EMPI_ASSIGN_OR_RETURN(const std::vector<uint64_t>* partners, look.Partners(pid));
+    affected.insert(partners->begin(), partners->end());
+  }
+  ChangeSet cs = store->NewChangeSet();
+  for (uint64_t pid : affected) {
+    EMPI_ASSIGN_OR_RETURN(const PersonValue* p, look.Person(pid));
+    if (p == nullptr) continue;
+    EMPI_ASSIGN_OR_RETURN(const std::vector<uint64_t>* partners, look.Partners(pid));
+    bool want = false;
+    for (size_t i = 0; i < partners->size() && !want; ++i) {
+      EMPI_ASSIGN_OR_RETURN(want, look.Objects((*partners)[i]));
+    }
+    SetFlag(pid, *p, want, &cs);
+  }
+  cs.DeleteMeta(kMetaReviewObjectionsDirty);
+  return store->Commit(&cs, nullptr, /*sync=*/false);
+}
+
+absl::StatusOr<uint64_t> RecomputeReviewObjections(Store* store) {
+  Lookup look(store);
+  absl::flat_hash_set<uint64_t> want;
+  absl::Status bad;
+  EMPI_RETURN_IF_ERROR(store->ForEachReview([&](std::string_view a, std::string_view b, const ReviewValue&) {
+    bad = [&]() -> absl::Status {
+      EMPI_ASSIGN_OR_RETURN(uint64_t pa, look.PersonOf(std::string(a)));
+      EMPI_ASSIGN_OR_RETURN(uint64_t pb, look.PersonOf(std::string(b)));
+      if (pa == 0 || pb == 0 || pa == pb) return absl::OkStatus();
+      EMPI_ASSIGN_OR_RETURN(bool a_objects, look.Objects(pa));
+      EMPI_ASSIGN_OR_RETURN(bool b_objects, look.Objects(pb));
+      if (a_objects) want.insert(pb);
+      if (b_objects) want.insert(pa);
+      return absl::OkStatus();
+    }();
+    return bad.ok();
+  }));
+  EMPI_RETURN_IF_ERROR(bad);
+  uint64_t changed = 0;
+  ChangeSet cs = store->NewChangeSet();
+  EMPI_RETURN_IF_ERROR(store->ForEachPerson([&](uint64_t pid, const PersonValue& p) {
+    const bool flag = want.contains(pid);
+    if (p.objection_in_review != flag) ++changed;
+    SetFlag(pid, p, flag, &cs);
+    return true;
+  }));
+  cs.DeleteMeta(kMetaReviewObjectionsDirty);
+  EMPI_RETURN_IF_ERROR(store->Commit(&cs, nullptr, /*sync=*/true));
+  return changed;
+}
+
+absl::Status RecomputeReviewObjectionsIfDirty(Store* store) {
+  EMPI_ASSIGN_OR_RETURN(std::optional<std::string> dirty, store->GetMeta(kMetaReviewObjectionsDirty));
+  if (!dirty) return absl::OkStatus();
+  return RecomputeReviewObjections(store).status();
+}
+
+}  // namespace empi::index

@@ -1,0 +1,49 @@
+// Copyright EMPI developers.
+//
+// review_objections.h: an objection holds while there is doubt.
+//
+// A review pair says the engine could not decide whether two records are
+// one patient. When one of them belongs to a person who objected, the other
+// person may hold records of the objecting patient, so the objection covers
+// them too until a steward decides: a merge brings the objection with it, a
+// never-link (or a split that ends the pair) lifts it. PersonValue's
+// objection_in_review is that rule, kept in the store so that a resolution
+// reads it with the person value:
+//
+//   objection_in_review(P) = some record of P is in a review pair with a
+//                            record of another person Q, and Q objected.
+//
+// Only a person's own objection spreads: an objection held through review
+// does not spread again.
+//
+// A writer changing records, review pairs or objections puts
+// kMetaReviewObjectionsDirty in its change, then calls
+// UpdateReviewObjections with the persons it touched, as one writer (the
+// caller serialises writes). A crash between the two leaves the marker; the
+// next read-write open of the engine recomputes every flag.
+#ifndef EMPI_INDEX_REVIEW_OBJECTIONS_H_
+#define EMPI_INDEX_REVIEW_OBJECTIONS_H_
+
+#include <cstdint>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "index/store.h"
+
+namespace empi::index {
+
+// Sets the flag of `persons` and of every person now in review with one of
+// them as the store now is, and deletes the marker, in one commit.
+absl::Status UpdateReviewObjections(Store* store, const absl::flat_hash_set<uint64_t>& persons);
+
+// Sets every person's flag from all review pairs and deletes the marker.
+// Returns how many flags changed.
+absl::StatusOr<uint64_t> RecomputeReviewObjections(Store* store);
+
+// Runs RecomputeReviewObjections when the marker is present.
+absl::Status RecomputeReviewObjectionsIfDirty(Store* store);
+
+}  // namespace empi::index
+
+#endif  // EMPI_INDEX_REVIEW_OBJECTIONS_H_
