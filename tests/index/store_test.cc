@@ -8,6 +8,7 @@
 #include <atomic>
 #include <set>
 #include <thread>
+#include <tuple>
 
 #include "gtest/gtest.h"
 #include "tests/index/store_invariants.h"
@@ -513,6 +514,71 @@ TEST(Store, UpgradesFormatVersion1) {
   auto person_of = empi::testing::CheckMembership(store.get());
   EXPECT_EQ(person_of.size(), 30u);
   EXPECT_TRUE(store->GetPersonView(1)->value().person->objection);
+}
+
+// A review pair is found from either record, listed once by ForEachReview,
+// and deleted whichever order it is named in.
+TEST(Store, ReviewPairsAreFoundFromEitherRecord) {
+  TempDir dir;
+  auto store = OpenOrDie(dir.path());
+  ASSERT_NE(store, nullptr);
+  const std::string a("RKB\0K1", 6), b("RLT\0X", 5), c("M84001\0G7", 9);
+  ChangeSet changes = store->NewChangeSet();
+  changes.PutReview(b, a, {3.5, 0.9, "between thresholds"});
+  changes.PutReview(a, c, {2.5, 0.8, "nhs conflict"});
+  ASSERT_TRUE(store->Commit(&changes, nullptr, false).ok());
+  EXPECT_EQ(*store->ReviewPartners(a), (std::vector<std::string>{c, b}));
+  EXPECT_EQ(*store->ReviewPartners(b), (std::vector<std::string>{a}));
+  EXPECT_EQ(*store->ReviewPartners(c), (std::vector<std::string>{a}));
+  std::vector<std::tuple<std::string, std::string, std::string>> listed;
+  ASSERT_TRUE(store
+                  ->ForEachReview([&](std::string_view x, std::string_view y, const ReviewValue& v) {
+                    listed.emplace_back(x, y, v.reason);
+                    return true;
+                  })
+                  .ok());
+  EXPECT_EQ(listed, (std::vector<std::tuple<std::string, std::string, std::string>>{
+                        {c, a, "nhs conflict"}, {a, b, "between thresholds"}}));
+  changes = store->NewChangeSet();
+  changes.DeleteReview(c, a);
+  ASSERT_TRUE(store->Commit(&changes, nullptr, false).ok());
+  EXPECT_EQ(*store->ReviewPartners(a), (std::vector<std::string>{b}));
+  EXPECT_TRUE(store->ReviewPartners(c)->empty());
+}
+
+// Version 3 kept a review pair once, (a, b) with a < b, and person values
+// without objection_in_review.
+TEST(Store, UpgradesFormatVersion3) {
+  TempDir dir;
+  const std::string a("RKB\0K1", 6), b("RLT\0X", 5);
+  {
+    auto store = OpenOrDie(dir.path());
+    ASSERT_NE(store, nullptr);
+    ChangeSet cs = store->NewChangeSet();
+    cs.PutReview(a, b, {3.5, 0.9, "between thresholds"});
+    ASSERT_TRUE(store->Commit(&cs, nullptr, true).ok());
+    rocksdb::DB* db = store->db();
+    ASSERT_TRUE(db->Delete(rocksdb::WriteOptions(), store->cf(Cf::kReview), DirectedPairKey(b, a)).ok());
+    std::string v3 = EncodePersonValue(PersonValue{true, 5, ObjectionMethod::kForm, "r", 6});
+    v3.pop_back();
+    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), store->cf(Cf::kPersons), EncodeU64(9), v3).ok());
+    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), store->cf(Cf::kMeta), "format_version", "3").ok());
+    ASSERT_TRUE(store->ReviewPartners(b)->empty());
+  }
+  StoreOptions read_only;
+  read_only.read_only = true;
+  EXPECT_EQ(Store::Open(dir.path(), read_only).status().code(), absl::StatusCode::kFailedPrecondition);
+  auto store = OpenOrDie(dir.path());
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(**store->GetMeta(kMetaFormatVersion), std::to_string(kFormatVersion));
+  EXPECT_EQ(*store->ReviewPartners(b), std::vector<std::string>{a});
+  EXPECT_EQ(*store->ReviewPartners(a), std::vector<std::string>{b});
+  // The flags are left for the engine to compute.
+  EXPECT_TRUE(store->GetMeta(kMetaReviewObjectionsDirty)->has_value());
+  auto p = store->GetPerson(9);
+  ASSERT_TRUE(p.ok() && p->has_value()) << p.status();
+  EXPECT_TRUE((*p)->objection);
+  EXPECT_FALSE((*p)->objection_in_review);
 }
 
 // ForEachNeverLink visits every never-link mark once, in (a, b) order with

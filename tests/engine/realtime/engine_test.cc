@@ -125,6 +125,105 @@ TEST_F(EngineTest, IngestMatchingTwoPersonsEquallyJoinsNeither) {
   EXPECT_NE(c->person_id, pb->person_id);
 }
 
+// A record in review with the record of a person who objected may be that
+// patient's: the objection holds for its person until a steward decides.
+TEST_F(EngineTest, ObjectionHoldsForAPersonInReviewWithTheObjectingPerson) {
+  testing::Patient a = patients_[9], b = patients_[9];
+  b.nhs = patients_[0].nhs;
+  auto pa = engine_->Ingest(RecordOf(a, "M84001", "G1", true), who_);
+  auto pb = engine_->Ingest(RecordOf(b, "RKB", "K1", true), who_);
+  auto c = engine_->Ingest(RecordOf(a, "RYA", "A1", false), who_);  // in review with both
+  ASSERT_TRUE(pa.ok() && pb.ok() && c.ok());
+  ASSERT_EQ(c->outcome, IngestOutcome::kReview);
+  auto objection = [&](const char* source, const char* id) {
+    auto r = engine_->Resolve(source, id, who_);
+    EXPECT_TRUE(r.ok()) << r.status();
+    return r.ok() ? std::make_pair(r->objection, r->objection_in_review) : std::make_pair(false, false);
+  };
+  EXPECT_EQ(objection("RYA", "A1"), std::make_pair(false, false));
+
+  ASSERT_EQ(engine_->RegisterObjection({a.nhs}, who_)->outcome, ObjectionOutcome::kApplied);
+  EXPECT_EQ(objection("M84001", "G1"), std::make_pair(true, false));
+  EXPECT_EQ(objection("RYA", "A1"), std::make_pair(true, true));
+  // K1 (same demographics, another NHS number) is in review with G1 too.
+  EXPECT_EQ(*engine_->store()->ReviewPartners(RecordOf(b, "RKB", "K1", true).Key()),
+            (std::vector<std::string>{RecordOf(a, "M84001", "G1", true).Key(), RecordOf(a, "RYA", "A1", true).Key()}));
+  EXPECT_EQ(objection("RKB", "K1"), std::make_pair(true, true));
+  auto v = engine_->MayAssembleView(c->person_id, who_);
+  ASSERT_TRUE(v.ok());
+  EXPECT_FALSE(v->allowed);
+  EXPECT_EQ(v->reason, "objection: in review with a person who objected");
+
+  ASSERT_EQ(engine_->WithdrawObjection({a.nhs}, who_)->outcome, ObjectionOutcome::kApplied);
+  EXPECT_EQ(objection("RYA", "A1"), std::make_pair(false, false));
+  ASSERT_EQ(engine_->RegisterObjection({a.nhs}, who_)->outcome, ObjectionOutcome::kApplied);
+  EXPECT_EQ(objection("RYA", "A1"), std::make_pair(true, true));
+
+  // The steward decides they are different patients: the doubt ends.
+  ASSERT_TRUE(engine_->NeverLink({"RYA", "A1"}, {"M84001", "G1"}, who_, "checked with the GP").ok());
+  EXPECT_EQ(objection("RYA", "A1"), std::make_pair(false, false));
+  testing::CheckMembership(engine_->store());
+}
+
+TEST_F(EngineTest, MergeOfAPersonInReviewWithTheObjectorMakesTheObjectionItsOwn) {
+  testing::Patient a = patients_[9], b = patients_[9];
+  b.nhs = patients_[0].nhs;
+  auto pa = engine_->Ingest(RecordOf(a, "M84001", "G1", true), who_);
+  auto pb = engine_->Ingest(RecordOf(b, "RKB", "K1", true), who_);
+  auto c = engine_->Ingest(RecordOf(a, "RYA", "A1", false), who_);
+  ASSERT_TRUE(pa.ok() && pb.ok() && c.ok());
+  ASSERT_EQ(engine_->RegisterObjection({a.nhs}, who_)->outcome, ObjectionOutcome::kApplied);
+  ASSERT_TRUE(engine_->Merge(pa->person_id, c->person_id, who_, "same patient").ok());
+  auto r = engine_->Resolve("RYA", "A1", who_);
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(r->objection);
+  EXPECT_FALSE(r->objection_in_review);
+  EXPECT_EQ(r->person_id, pa->person_id);
+  auto k = engine_->Resolve("RKB", "K1", who_);  // still in review with G1 and A1
+  ASSERT_TRUE(k.ok());
+  EXPECT_TRUE(k->objection_in_review);
+  testing::CheckMembership(engine_->store());
+}
+
+// A change whose flag update a crash cut off leaves the marker; the next
+// open recomputes every flag.
+TEST(EngineReviewObjectionTest, OpenAfterACrashRecomputesTheFlags) {
+  TempDir dir;
+  std::vector<testing::Patient> patients = MakePatients(10, 1);
+  testing::Patient a = patients[9], b = patients[9];
+  b.nhs = patients[0].nhs;
+  Requester who;
+  EngineOptions o;
+  o.sync = false;
+  uint64_t in_review = 0, other = 0;
+  {
+    auto engine = Engine::Open(o, dir.path());
+    ASSERT_TRUE(engine.ok());
+    ASSERT_TRUE((*engine)->Ingest(RecordOf(a, "M84001", "G1", true), who).ok());
+    ASSERT_TRUE((*engine)->Ingest(RecordOf(b, "RKB", "K1", true), who).ok());
+    other = (*engine)->Ingest(RecordOf(patients[1], "RKB", "K2", true), who)->person_id;
+    in_review = (*engine)->Ingest(RecordOf(a, "RYA", "A1", false), who)->person_id;
+    ASSERT_EQ((*engine)->RegisterObjection({a.nhs}, who)->outcome, ObjectionOutcome::kApplied);
+    // What a crash after the objection's commit, before its flag update,
+    // leaves: the marker, and flags as before.
+    index::Store* store = (*engine)->store();
+    index::ChangeSet cs = store->NewChangeSet();
+    index::PersonValue p = **store->GetPerson(in_review);
+    p.objection_in_review = false;
+    cs.PutPerson(in_review, p);
+    index::PersonValue q = **store->GetPerson(other);
+    q.objection_in_review = true;  // and one wrongly set
+    cs.PutPerson(other, q);
+    cs.PutMeta(index::kMetaReviewObjectionsDirty, "");
+    ASSERT_TRUE(store->Commit(&cs, nullptr, true).ok());
+  }
+  auto engine = Engine::Open(o, dir.path());
+  ASSERT_TRUE(engine.ok());
+  EXPECT_TRUE((*engine)->Resolve("RYA", "A1", who)->objection_in_review);
+  EXPECT_FALSE((*engine)->Resolve("RKB", "K2", who)->objection);
+  EXPECT_FALSE((*engine)->store()->GetMeta(index::kMetaReviewObjectionsDirty)->has_value());
+}
+
 TEST_F(EngineTest, PendingObjectionAppliedOnArrival) {
   auto r = engine_->RegisterObjection({patients_[4].nhs}, who_);
   ASSERT_TRUE(r.ok());
