@@ -399,13 +399,41 @@ absl::Status RunCheckObjections(const Flags& f) {
   }
   uint64_t covered = 0;
   for (const auto& [p, ok] : patient_covered) covered += ok;
+  // The price: records of patients who did not object that carry an
+  // objection, read from the store (not audited as lookups).
+  absl::flat_hash_map<std::string, std::string> patient_of;
+  for (const auto& row : truth) {
+    Record k;
+    k.source = row[0];
+    k.record_id = row[1];
+    patient_of.emplace(k.Key(), row[2]);
+  }
+  absl::flat_hash_map<uint64_t, index::PersonValue> persons;
+  EMPI_RETURN_IF_ERROR(engine->store()->ForEachPerson([&](uint64_t pid, const index::PersonValue& p) {
+    if (p.objection || p.objection_in_review) persons.emplace(pid, p);
+    return true;
+  }));
+  uint64_t others = 0, others_objecting = 0, others_in_review = 0;
+  EMPI_RETURN_IF_ERROR(engine->store()->ForEachRecord([&](const index::StoredRecord& r) {
+    auto it = patient_of.find(r.record.Key());
+    if (it == patient_of.end() || objecting.contains(it->second)) return true;
+    ++others;
+    auto p = persons.find(r.person_id);
+    if (p != persons.end()) {
+      ++others_objecting;
+      others_in_review += !p->second.objection;
+    }
+    return true;
+  }));
   std::cout << fmt::format("objecting patients        {}\n", objecting.size())
             << fmt::format("  with records in truth   {}\n", patient_covered.size())
             << fmt::format("  every record covered    {}\n", covered)
             << fmt::format("their records             {}\n", records)
             << fmt::format("  resolve with objection  {}\n", with_objection)
             << fmt::format("  view denied             {}\n", denied)
-            << fmt::format("records failing           {}\n", misses.size());
+            << fmt::format("records failing           {}\n", misses.size())
+            << fmt::format("other patients' records   {}\n", others)
+            << fmt::format("  with an objection       {} ({} held in review)\n", others_objecting, others_in_review);
   for (size_t i = 0; i < misses.size() && i < f.limit; ++i) {
     std::cout << fmt::format("  {}/{}: {}\n", misses[i].source, misses[i].record_id, misses[i].why);
   }
