@@ -25,7 +25,9 @@
 // --no-writer, --block-cache-mb N (EngineOptions' default, 1 GiB),
 // --breakdown (single-threaded time of each store call a read makes, and of
 // its audit commit; then exit; with --read-rate it sleeps 1/rate seconds
-// before each call, as a paced caller would), --jitter (no store: --readers
+// before each call, as a paced caller would), --spin-wait (paced threads
+// spin instead of sleeping between calls, which keeps their CPU awake: the
+// difference is the cost of waking), --jitter (no store: --readers
 // threads spin for --seconds and count the stalls the machine imposes on a
 // running thread, the floor under every percentile here).
 #include <unistd.h>
@@ -57,6 +59,7 @@ struct Options {
   int readers = 2;                        // reader threads
   bool writer = true;                     // the ingest thread
   bool breakdown = false;                 // time the store calls of a read, one thread, then exit
+  bool spin_wait = false;                 // paced threads spin instead of sleeping
   size_t block_cache_mb = 0;              // 0: EngineOptions' default
   bool jitter = false;                    // measure the machine's stalls, then exit
 };
@@ -116,17 +119,30 @@ std::vector<Sample> SampleRecords(index::Store* store, size_t want) {
   return out;
 }
 
+// Waits until `t`, sleeping, or with `spin` reading the clock.
+void WaitUntil(Clock::time_point t, bool spin) {
+  if (!spin) {
+    std::this_thread::sleep_until(t);
+    return;
+  }
+  while (Clock::now() < t) {
+  }
+}
+
 // Single-threaded cost of each store call a resolve or view decision makes,
 // and of the read's audit commit, over the sample: where a read's time goes.
-// `rate` > 0: sleep 1/rate s before each call.
-void Breakdown(Engine* engine, const std::vector<Sample>& samples, double rate) {
+// `rate` > 0: wait 1/rate s before each call (`spin`: spinning).
+void Breakdown(Engine* engine, const std::vector<Sample>& samples, double rate, bool spin) {
   index::Store* store = engine->store();
   const size_t n = std::min<size_t>(samples.size(), 20000);
   std::vector<std::vector<double>> us(6);
   const char* names[] = {"snapshot + release",      "GetRecord",         "GetPersonView",
                          "audit commit (unsynced)", "Resolve (whole call)", "MayAssembleView (whole call)"};
   auto time = [&](int i, auto fn) {
-    if (rate > 0) { if (getenv("SPIN")) { auto e = Clock::now() + std::chrono::microseconds(int(1e6/rate)); while (Clock::now() < e) {} } else std::this_thread::sleep_for(std::chrono::duration<double>(1 / rate)); }
+    if (rate > 0) {
+      WaitUntil(Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(1 / rate)),
+                spin);
+    }
     const Clock::time_point a = Clock::now();
     fn();
     us[i].push_back(std::chrono::duration<double, std::micro>(Clock::now() - a).count());
@@ -209,7 +225,7 @@ int Run(const Options& opt) {
               std::chrono::duration<double>(Clock::now() - t0).count());
 
   if (opt.breakdown) {
-    Breakdown(engine, samples, opt.read_rate);
+    Breakdown(engine, samples, opt.read_rate, opt.spin_wait);
     return 0;
   }
 
@@ -237,11 +253,12 @@ int Run(const Options& opt) {
   struct Pacer {
     Clock::duration period;
     Clock::time_point stop;
+    bool spin;
     Clock::time_point next = Clock::now();
     void Wait() {
       if (period.count() == 0) return;
       const Clock::time_point now = Clock::now();
-      if (next > now) std::this_thread::sleep_until(std::min(next, stop));
+      if (next > now) WaitUntil(std::min(next, stop), spin);
       next = std::max(next, now) + period;
     }
   };
@@ -250,7 +267,7 @@ int Run(const Options& opt) {
                     : Clock::duration(0);
   };
   auto reader = [&](int t) {
-    Pacer pace{period(opt.read_rate), stop};
+    Pacer pace{period(opt.read_rate), stop, opt.spin_wait};
     std::mt19937_64 rng(t + 1);
     Requester who{"bench-reader-" + std::to_string(t), "RKB", "clinician", "direct-care"};
     auto& lat = per_thread[t];
@@ -277,7 +294,7 @@ int Run(const Options& opt) {
     std::mt19937_64 rng(99);
     Requester who{"bench-writer", "RYA", "feed", "direct-care"};
     const std::string prefix = "BENCH-" + std::to_string(::getpid()) + "-";
-    Pacer pace{period(opt.ingest_rate), stop};
+    Pacer pace{period(opt.ingest_rate), stop, opt.spin_wait};
     for (uint64_t n = 0; Clock::now() < stop; ++n) {
       pace.Wait();
       if (Clock::now() >= stop) break;
@@ -353,12 +370,14 @@ int main(int argc, char** argv) {
       opt.jitter = true;
     } else if (a == "--breakdown") {
       opt.breakdown = true;
+    } else if (a == "--spin-wait") {
+      opt.spin_wait = true;
     } else if (a == "--sample" && has_value) {
       opt.sample = std::strtoull(argv[++i], nullptr, 10);
     } else {
       std::fprintf(stderr, "usage: realtime_bench [--store DIR] [--seconds N] [--warmup N] [--sample N]"
                            " [--read-rate N] [--ingest-rate N] [--readers N] [--no-writer] [--block-cache-mb N]"
-                           " [--breakdown] [--jitter]\n");
+                           " [--breakdown] [--spin-wait] [--jitter]\n");
       return 64;
     }
   }
