@@ -27,7 +27,8 @@
 // its audit commit; then exit; with --read-rate it sleeps 1/rate seconds
 // before each call, as a paced caller would), --spin-wait (paced threads
 // spin instead of sleeping between calls, which keeps their CPU awake: the
-// difference is the cost of waking), --jitter (no store: --readers
+// difference is the cost of waking; meant for --breakdown, as more spinning
+// threads than cores take each other's time), --jitter (no store: --readers
 // threads spin for --seconds and count the stalls the machine imposes on a
 // running thread, the floor under every percentile here).
 #include <unistd.h>
