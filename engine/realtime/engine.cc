@@ -921,7 +921,7 @@ class EngineImpl final : public Engine {
       }
     }
     if (write_person) cs.PutPerson(target, pv);
-    if (!involved.empty() || (old && old->person_id != target) || pv.objection) {
+    if (!involved.empty() || (old && old->person_id != target) || (write_person && pv.objection)) {
       involved.insert(target);
       if (old) involved.insert(old->person_id);
     }
