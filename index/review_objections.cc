@@ -7,12 +7,14 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/node_hash_map.h"
 #include "empi/status_macros.h"
 
 namespace empi::index {
 namespace {
 
-// Reads of one update, each made once.
+// Reads of one update, each made once. The pointers it returns stay valid
+// while it lives (node maps).
 class Lookup {
  public:
   explicit Lookup(const Store* store) : store_(store) {}
@@ -63,8 +65,8 @@ class Lookup {
  private:
   const Store* store_;
   absl::flat_hash_map<std::string, uint64_t> person_of_;
-  absl::flat_hash_map<uint64_t, std::optional<PersonValue>> persons_;
-  absl::flat_hash_map<uint64_t, std::vector<uint64_t>> partners_;
+  absl::node_hash_map<uint64_t, std::optional<PersonValue>> persons_;
+  absl::node_hash_map<uint64_t, std::vector<uint64_t>> partners_;
 };
 
 // Puts `pid`'s value with the flag set to `want` when it differs.
