@@ -15,6 +15,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
 #include "empi/status_macros.h"
 #include "engine/linkage/blocking.h"
@@ -986,15 +987,21 @@ class EngineImpl final : public Engine {
   }
 
   // Whether any record of `pid` holds a valid NHS number other than `nhs`.
-  absl::StatusOr<bool> HoldsOtherNhs(uint64_t pid, uint64_t nhs) const {
+  // The valid NHS numbers of a person's records.
+  absl::StatusOr<absl::flat_hash_set<uint64_t>> NhsNumbersOf(uint64_t pid) const {
     EMPI_ASSIGN_OR_RETURN(auto keys, store_->PersonRecords(pid));
     EMPI_ASSIGN_OR_RETURN(auto records, store_->GetRecords(keys, nullptr));
+    absl::flat_hash_set<uint64_t> out;
     for (const auto& r : records) {
       if (!r) continue;
-      const std::optional<uint64_t> n = ParseNhsNumber(r->record.nhs_number);
-      if (n && *n != nhs) return true;
+      if (const std::optional<uint64_t> n = ParseNhsNumber(r->record.nhs_number)) out.insert(*n);
     }
-    return false;
+    return out;
+  }
+  absl::StatusOr<bool> HoldsOtherNhs(uint64_t pid, uint64_t nhs) const {
+    EMPI_ASSIGN_OR_RETURN(auto numbers, NhsNumbersOf(pid));
+    numbers.erase(nhs);
+    return !numbers.empty();
   }
 
   absl::StatusOr<ObjectionResult> ChangeObjection(const ObjectionRequest& req, const Requester& who, bool object) {
@@ -1066,6 +1073,22 @@ class EngineImpl final : public Engine {
           ev.records = {match->key};
         }
       }
+      // A withdrawal speaks for one patient. A person whose records also
+      // carry another NHS number may hold another patient's records (two
+      // patients linked together), and that patient's objection must stay:
+      // it is kept until a steward splits the person.
+      std::vector<uint64_t> kept;
+      if (!object) {
+        std::vector<uint64_t> withdrawn;
+        for (uint64_t pid : persons) {
+          EMPI_ASSIGN_OR_RETURN(auto pv, store_->GetPerson(pid));
+          EMPI_ASSIGN_OR_RETURN(auto numbers, NhsNumbersOf(pid));
+          if (nhs) numbers.erase(*nhs);
+          const bool another = numbers.size() > (nhs ? 0u : 1u);
+          (pv && pv->objection && another ? kept : withdrawn).push_back(pid);
+        }
+        persons = std::move(withdrawn);
+      }
       uint64_t seq = 0;
       if (!persons.empty()) {
         EMPI_ASSIGN_OR_RETURN(seq, NextHistory(&cs));
@@ -1090,6 +1113,13 @@ class EngineImpl final : public Engine {
           if (object) result.reason += "; also pending for records that bring the number";
         }
         result.outcome = ObjectionOutcome::kApplied;
+      }
+      if (!kept.empty()) {
+        if (persons.empty()) result.outcome = ObjectionOutcome::kRefused;
+        absl::StrAppend(&result.reason, result.reason.empty() ? "" : "; ", "objection kept on person",
+                        kept.size() > 1 ? "s " : " ", absl::StrJoin(kept, ", "),
+                        ": its records carry another NHS number too, which may be another patient's; "
+                        "a steward must split it first");
       }
       result.persons = persons;
       ev.persons = persons;

@@ -165,6 +165,26 @@ TEST_F(EngineTest, ObjectionHoldsForAPersonInReviewWithTheObjectingPerson) {
   testing::CheckMembership(engine_->store());
 }
 
+// Two patients in one person (a steward's merge here): one patient's
+// withdrawal must not lift the other's objection.
+TEST_F(EngineTest, WithdrawalKeepsTheObjectionOfAPersonHoldingAnotherNhsNumber) {
+  auto a = engine_->Ingest(RecordOf(patients_[1], "M84001", "G1", true), who_);
+  auto b = engine_->Ingest(RecordOf(patients_[2], "RKB", "K1", true), who_);
+  ASSERT_TRUE(a.ok() && b.ok());
+  ASSERT_TRUE(engine_->Merge(a->person_id, b->person_id, who_, "wrongly thought one patient").ok());
+  ASSERT_EQ(engine_->RegisterObjection({patients_[2].nhs}, who_)->outcome, ObjectionOutcome::kApplied);
+  auto w = engine_->WithdrawObjection({patients_[1].nhs}, who_);
+  ASSERT_TRUE(w.ok());
+  EXPECT_EQ(w->outcome, ObjectionOutcome::kRefused);
+  EXPECT_NE(w->reason.find("objection kept on person"), std::string::npos) << w->reason;
+  EXPECT_TRUE(engine_->Resolve("M84001", "G1", who_)->objection);
+  // Split apart, each patient speaks for their own records.
+  ASSERT_TRUE(engine_->Split(a->person_id, {{"RKB", "K1"}}, who_, "two patients").ok());
+  EXPECT_EQ(engine_->WithdrawObjection({patients_[1].nhs}, who_)->outcome, ObjectionOutcome::kApplied);
+  EXPECT_FALSE(engine_->Resolve("M84001", "G1", who_)->objection);
+  EXPECT_TRUE(engine_->Resolve("RKB", "K1", who_)->objection);
+}
+
 TEST_F(EngineTest, MergeOfAPersonInReviewWithTheObjectorMakesTheObjectionItsOwn) {
   testing::Patient a = patients_[9], b = patients_[9];
   b.nhs = patients_[0].nhs;
