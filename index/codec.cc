@@ -229,6 +229,11 @@ bool DecodeRecordValue(std::string_view record_key, std::string_view value, Stor
   return true;
 }
 
+bool DecodeRecordPersonId(std::string_view value, uint64_t* person_id) {
+  Reader in(value);
+  return in.Version() && in.Varint(person_id);
+}
+
 namespace {
 bool ValidMethod(uint8_t m) { return m <= static_cast<uint8_t>(ObjectionMethod::kSteward); }
 }  // namespace

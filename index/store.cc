@@ -368,13 +368,52 @@ class Store::Impl {
 
   absl::StatusOr<std::optional<std::string>> Get(Cf cf, std::string_view key,
                                                  const rocksdb::Snapshot* snapshot) const {
+    std::optional<std::string> out;
+    EMPI_RETURN_IF_ERROR(Visit(cf, key, snapshot, [&](std::string_view value) {
+                           out.emplace(value);
+                           return absl::OkStatus();
+                         }).status());
+    return out;
+  }
+
+  // Passes the value of `key` to fn where RocksDB holds it (pinned, not
+  // copied); false when the key is absent.
+  template <typename Fn>
+  absl::StatusOr<bool> Visit(Cf cf, std::string_view key, const rocksdb::Snapshot* snapshot, Fn&& fn) const {
     rocksdb::ReadOptions ro;
     ro.snapshot = snapshot;
-    std::string value;
+    rocksdb::PinnableSlice value;
     rocksdb::Status s = db_->Get(ro, handle(cf), key, &value);
-    if (s.IsNotFound()) return std::nullopt;
+    if (s.IsNotFound()) return false;
     if (!s.ok()) return FromRocks(s, absl::StrCat("reading ", A(CfName(cf))));
-    return value;
+    EMPI_RETURN_IF_ERROR(fn(value.ToStringView()));
+    return true;
+  }
+
+  // The person id of a stored record, decoding nothing else.
+  absl::StatusOr<std::optional<uint64_t>> PersonOfRecord(std::string_view record_key,
+                                                         const rocksdb::Snapshot* snapshot) const {
+    uint64_t person = 0;
+    EMPI_ASSIGN_OR_RETURN(bool found, Visit(Cf::kRecords, record_key, snapshot, [&](std::string_view value) {
+                            if (DecodeRecordPersonId(value, &person)) return absl::OkStatus();
+                            return absl::DataLossError(
+                                absl::StrCat("records: value of ", RecordName(record_key), " does not decode"));
+                          }));
+    if (!found) return std::nullopt;
+    return person;
+  }
+
+  absl::StatusOr<std::optional<PersonView>> ReadPersonView(uint64_t person_id,
+                                                           const rocksdb::Snapshot* snapshot) const {
+    PersonView v;
+    EMPI_ASSIGN_OR_RETURN(bool found, Visit(Cf::kPersonView, EncodeU64(person_id), snapshot,
+                                            [&](std::string_view value) {
+                                              if (DecodePersonView(value, &v)) return absl::OkStatus();
+                                              return absl::DataLossError(absl::StrCat(
+                                                  "person_view: value of person ", person_id, " does not decode"));
+                                            }));
+    if (!found) return std::nullopt;
+    return v;
   }
 
   // Visits keys of `cf` starting with `prefix` (all keys if empty), with the
@@ -928,16 +967,13 @@ void Store::Impl::RefreshCache(const ReadCache::Keys& keys) {
   read_cache_->Refresh(
       keys,
       [&](const std::string& key) -> std::optional<uint64_t> {
-        absl::StatusOr<std::optional<std::string>> value = Get(Cf::kRecords, key, nullptr);
-        StoredRecord r;
-        if (!value.ok() || !value->has_value() || !DecodeRecordValue(key, **value, &r)) return std::nullopt;
-        return r.person_id;
+        absl::StatusOr<std::optional<uint64_t>> person = PersonOfRecord(key, nullptr);
+        return person.ok() ? *person : std::nullopt;
       },
       [&](uint64_t person) -> std::shared_ptr<const PersonView> {
-        absl::StatusOr<std::optional<std::string>> value = Get(Cf::kPersonView, EncodeU64(person), nullptr);
-        auto view = std::make_shared<PersonView>();
-        if (!value.ok() || !value->has_value() || !DecodePersonView(**value, view.get())) return nullptr;
-        return view;
+        absl::StatusOr<std::optional<PersonView>> view = ReadPersonView(person, nullptr);
+        if (!view.ok() || !view->has_value()) return nullptr;
+        return std::make_shared<const PersonView>(std::move(**view));
       });
 }
 
@@ -1648,14 +1684,7 @@ absl::StatusOr<std::optional<PersonValue>> Store::GetPerson(uint64_t person_id,
 
 absl::StatusOr<std::optional<PersonView>> Store::GetPersonView(uint64_t person_id,
                                                                const rocksdb::Snapshot* snapshot) const {
-  EMPI_ASSIGN_OR_RETURN(std::optional<std::string> value,
-                        impl_->Get(Cf::kPersonView, EncodeU64(person_id), snapshot));
-  if (!value.has_value()) return std::nullopt;
-  PersonView v;
-  if (!DecodePersonView(*value, &v)) {
-    return absl::DataLossError(absl::StrCat("person_view: value of person ", person_id, " does not decode"));
-  }
-  return v;
+  return impl_->ReadPersonView(person_id, snapshot);
 }
 
 namespace {
@@ -1677,15 +1706,15 @@ absl::StatusOr<std::optional<Store::RecordPerson>> Store::LatestRecordPerson(std
   }
   const uint64_t epoch = cache.epoch();
   const rocksdb::Snapshot* snapshot = GetSnapshot();
-  absl::StatusOr<std::optional<StoredRecord>> record = GetRecord(record_key, snapshot);
+  absl::StatusOr<std::optional<uint64_t>> person = impl_->PersonOfRecord(record_key, snapshot);
   absl::StatusOr<std::optional<PersonView>> view;
-  if (record.ok() && record->has_value()) view = GetPersonView((*record)->person_id, snapshot);
+  if (person.ok() && person->has_value()) view = impl_->ReadPersonView(**person, snapshot);
   ReleaseSnapshot(snapshot);
-  EMPI_RETURN_IF_ERROR(record.status());
-  if (!record->has_value()) return std::nullopt;
+  EMPI_RETURN_IF_ERROR(person.status());
+  if (!person->has_value()) return std::nullopt;
   EMPI_RETURN_IF_ERROR(view.status());
   RecordPerson out;
-  out.person_id = (*record)->person_id;
+  out.person_id = **person;
   if (view->has_value()) {
     out.view = std::make_shared<const PersonView>(std::move(**view));
     cache.FillView(epoch, out.person_id, out.view);

@@ -165,6 +165,8 @@ std::string DirectedPairKey(std::string_view from, std::string_view to);  // kee
 bool SplitPairKey(std::string_view pair_key, std::string* a, std::string* b);
 std::string EncodeRecordValue(const StoredRecord& r);
 bool DecodeRecordValue(std::string_view record_key, std::string_view value, StoredRecord* r);
+// Only the person id of a records value: what a resolution needs of it.
+bool DecodeRecordPersonId(std::string_view value, uint64_t* person_id);
 std::string EncodePersonValue(const PersonValue& p);
 bool DecodePersonValue(std::string_view value, PersonValue* p);
 std::string EncodePersonView(const PersonView& v);

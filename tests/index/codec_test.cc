@@ -186,6 +186,21 @@ void ExpectRejectsTruncatedAndExtended(const std::string& valid, Decode decode) 
   EXPECT_FALSE(decode(wrong_version, &out));
 }
 
+TEST(ValueCodec, RecordPersonIdDecodesWithoutTheRest) {
+  StoredRecord r = SampleRecord();
+  for (uint64_t person : {uint64_t{1}, uint64_t{300}, uint64_t{1} << 40}) {
+    r.person_id = person;
+    const std::string value = EncodeRecordValue(r);
+    uint64_t got = 0;
+    ASSERT_TRUE(DecodeRecordPersonId(value, &got));
+    EXPECT_EQ(got, person);
+    std::string wrong_version = value;
+    wrong_version[0] = 2;
+    EXPECT_FALSE(DecodeRecordPersonId(wrong_version, &got));
+    EXPECT_FALSE(DecodeRecordPersonId(value.substr(0, 1), &got));
+  }
+}
+
 TEST(ValueCodec, RejectsTruncatedExtendedAndWrongVersion) {
   const std::string key = SampleRecord().record.Key();
   ExpectRejectsTruncatedAndExtended<StoredRecord>(
