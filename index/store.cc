@@ -493,6 +493,9 @@ class Store::Impl {
   absl::Status UpgradeFromVersion1();
   absl::Status UpgradeToVersion4();
   absl::Status CompactPersonView();
+  absl::StatusOr<int> Compact();
+  // Sorted runs of `cf` on disk: files of level 0 plus non-empty levels.
+  int SortedRuns(Cf cf) const;
   absl::Status BulkIngest(const std::vector<ChangeSet>& sets, BulkIngestStats* stats);
 
   rocksdb::ColumnFamilyHandle* handle(Cf cf) const { return handles_[static_cast<size_t>(cf)]; }
@@ -728,6 +731,32 @@ absl::Status Store::Impl::CompactPersonView() {
   rocksdb::CompactRangeOptions o;
   o.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
   return FromRocks(db_->CompactRange(o, handle(Cf::kPersonView), nullptr, nullptr), "compacting person_view");
+}
+
+absl::StatusOr<int> Store::Impl::Compact() {
+  int compacted = 0;
+  for (size_t i = 0; i < kNumCfs; ++i) {
+    const Cf cf = static_cast<Cf>(i);
+    if (SortedRuns(cf) <= 1) continue;
+    rocksdb::CompactRangeOptions o;
+    o.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+    o.max_subcompactions = std::max(1u, std::thread::hardware_concurrency());
+    EMPI_RETURN_IF_ERROR(FromRocks(db_->CompactRange(o, handle(cf), nullptr, nullptr),
+                                   absl::StrCat("compacting ", A(CfName(cf)))));
+    ++compacted;
+  }
+  return compacted;
+}
+
+int Store::Impl::SortedRuns(Cf cf) const {
+  rocksdb::ColumnFamilyMetaData meta;
+  db_->GetColumnFamilyMetaData(handle(cf), &meta);
+  int runs = 0;
+  for (const rocksdb::LevelMetaData& level : meta.levels) {
+    // Level 0 files may overlap each other; every other level is one run.
+    runs += level.level == 0 ? static_cast<int>(level.files.size()) : !level.files.empty();
+  }
+  return runs;
 }
 
 absl::Status Store::Impl::UpgradeFromVersion1() {
@@ -1637,6 +1666,7 @@ absl::Status Store::BulkIngest(const std::vector<ChangeSet>& sets, BulkIngestSta
 }
 
 absl::Status Store::CompactPersonView() { return impl_->CompactPersonView(); }
+absl::StatusOr<int> Store::Compact() { return impl_->Compact(); }
 
 uint64_t Store::AllocatePersonIds(uint64_t n, ChangeSet* changes) {
   const uint64_t first = impl_->AllocatePersonIds(n);

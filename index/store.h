@@ -318,6 +318,15 @@ class Store {
   // RocksDB's own compactions get there eventually.
   absl::Status CompactPersonView();
 
+  // Compacts every column family into one sorted run (its bottom level).
+  // A bulk load lands each round's files on a level of its own, so until
+  // RocksDB compacts them a block-key seek or record read looks in every
+  // round's file: a freshly loaded 1M-record store has five. Worth it once
+  // after a bulk load, before real-time use; safe while the store is in use
+  // (reads and commits go on; it takes both cores' worth of background work).
+  // Returns the number of families that held more than one sorted run.
+  absl::StatusOr<int> Compact();
+
   // Reserves `n` consecutive person ids and returns the first. The counter is
   // persisted in the next Commit (ids are never reused, even after a crash,
   // because the counter is written in the same batch as the persons using it).

@@ -169,6 +169,14 @@ TEST_F(LinkCliTest, LinkExportExplainStats) {
   ASSERT_EQ(again.code, 0) << again.err;
   EXPECT_THAT(again.out, HasSubstr("unchanged records     225"));
   EXPECT_EQ(Run("export clusters --db '" + db_ + "'").out, clusters.out);
+
+  // Compacting changes what is on disk, not what is stored.
+  RunResult compact = Run("compact --db '" + db_ + "'");
+  ASSERT_EQ(compact.code, 0) << compact.err;
+  EXPECT_THAT(compact.out, HasSubstr("compacted "));
+  EXPECT_EQ(Run("export clusters --db '" + db_ + "'").out, clusters.out);
+  EXPECT_EQ(Run("audit verify --db '" + db_ + "'").code, 0);
+  EXPECT_EQ(Run("compact --db '" + dir_.path() + "/no-such-db'").code, 66);
 }
 
 TEST_F(LinkCliTest, MalformedFeedsFailWholeAndStoreNothing) {
