@@ -156,11 +156,27 @@ absl::Status RunLink(const LinkFlags& f) {
   EMPI_ASSIGN_OR_RETURN(uint64_t objections_applied, ApplyPendingObjections(store.get()));
   // Review pairs made or ended by this run.
   EMPI_RETURN_IF_ERROR(index::RecomputeReviewObjectionsIfDirty(store.get()));
+  // Demographic objections pending: matched against the linked records by
+  // the real-time engine, which needs the store to itself.
+  bool forms = false;
+  EMPI_RETURN_IF_ERROR(store->ForEachPendingObjection([&](std::string_view key, const index::ObjectionValue&) {
+    forms = key.substr(0, 5) == "form:";
+    return !forms;
+  }));
+  std::unique_ptr<Engine> engine;
+  index::Store* linked = store.get();
+  if (forms) {
+    store.reset();
+    EMPI_ASSIGN_OR_RETURN(engine, Engine::Open(EngineOptions{}, f.db));
+    EMPI_ASSIGN_OR_RETURN(uint64_t n, engine->ApplyPendingForms({"empi link", "", "", ""}));
+    objections_applied += n;
+    linked = engine->store();
+  }
   progress.Finish();
   double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
   uint64_t persons = 0;
-  EMPI_RETURN_IF_ERROR(store->ForEachPerson([&](uint64_t, const index::PersonValue&) {
+  EMPI_RETURN_IF_ERROR(linked->ForEachPerson([&](uint64_t, const index::PersonValue&) {
     ++persons;
     return true;
   }));

@@ -126,6 +126,23 @@ class SnapshotHolder {
 
 std::string PendingKey(uint64_t nhs) { return FormatNhsNumber(nhs); }
 
+// Why a form identifies nobody: no person scores even the review threshold.
+// Such a form is held pending; a weak or ambiguous one is refused.
+constexpr std::string_view kNoMatchingPerson = "no matching person";
+
+// The pending key of a demographic form: "form:" and its normalised
+// fields, so that the patient's second form or withdrawal finds it.
+std::string FormKey(const PreparedRecord& p) {
+  return absl::StrCat("form:", p.family, "|", p.given1, " ", p.given2, "|", p.dob, "|", p.postcode_unit);
+}
+
+bool SharesBlock(const BlockKeys& a, const BlockKeys& b) {
+  for (size_t q = 0; q < a.size(); ++q) {
+    if (a[q] != 0 && a[q] == b[q]) return true;
+  }
+  return false;
+}
+
 class EngineImpl final : public Engine {
  public:
   EngineImpl(const EngineOptions& options, std::unique_ptr<index::Store> store, Model model,
@@ -274,6 +291,36 @@ class EngineImpl final : public Engine {
 
   absl::StatusOr<ObjectionResult> RegisterObjection(const ObjectionRequest& req, const Requester& who) override {
     return ChangeObjection(req, who, /*object=*/true);
+  }
+  absl::StatusOr<uint64_t> ApplyPendingForms(const Requester& who) override {
+    uint64_t applied = 0;
+    {
+      absl::MutexLock lock(&write_mu_);
+      std::vector<ObjectionRequest> due;
+      for (const auto& [key, form] : forms_) {
+        std::string why;
+        EMPI_ASSIGN_OR_RETURN(auto match, MatchForm(form.prepared, &why));
+        if (match) due.push_back(form.request);
+      }
+      for (const ObjectionRequest& req : due) {
+        EMPI_ASSIGN_OR_RETURN(ObjectionResult r, ChangeObjectionLocked(req, who, true, "apply-pending-objection"));
+        applied += r.outcome == ObjectionOutcome::kApplied;
+      }
+    }
+    if (applied > 0) EMPI_RETURN_IF_ERROR(Sync());
+    return applied;
+  }
+
+  // Reads the pending demographic forms into forms_ (Engine::Open).
+  absl::Status LoadPendingForms() {
+    absl::MutexLock lock(&write_mu_);
+    return store_->ForEachPendingObjection([&](std::string_view key, const index::ObjectionValue& v) {
+      if (key.substr(0, 5) != "form:") return true;
+      ObjectionRequest req{"", v.family_name, v.given_names, v.date_of_birth, v.postcode, v.method, v.reference,
+                           v.time_us};
+      AddForm(std::string(key), req);
+      return true;
+    });
   }
   absl::StatusOr<ObjectionResult> WithdrawObjection(const ObjectionRequest& req, const Requester& who) override {
     return ChangeObjection(req, who, /*object=*/false);
@@ -596,6 +643,13 @@ class EngineImpl final : public Engine {
     EMPI_RETURN_IF_ERROR(CommitAudit(ev));
     return d;
   }
+
+  // A demographic objection held pending, prepared like a query record.
+  struct PendingForm {
+    ObjectionRequest request;
+    PreparedRecord prepared;
+    BlockKeys keys;
+  };
 
   // Candidates for `r`: every stored record sharing a block key, scored, the
   // best per person, best first. Excludes `self_key`.
@@ -921,6 +975,24 @@ class EngineImpl final : public Engine {
         result.objection_applied = true;
       }
     }
+    // Demographic objections waiting for this patient's records.
+    const BlockKeys keys = ComputeBlockKeys(rules_, p);
+    std::vector<std::string> forms_applied;
+    for (const auto& [form_key, form] : forms_) {
+      if (!SharesBlock(form.keys, keys)) continue;
+      EMPI_ASSIGN_OR_RETURN(bool identifies, FormIdentifies(form, p, key, target));
+      if (!identifies) continue;
+      if (!pv.objection) {
+        pv.objection = true;
+        pv.objection_time_us = form.request.time_us;
+        pv.objection_method = form.request.method;
+        pv.objection_reference = form.request.reference;
+        write_person = true;
+      }
+      cs.DeletePendingObjection(form_key);
+      forms_applied.push_back(form_key);
+      result.objection_applied = true;
+    }
     if (write_person) cs.PutPerson(target, pv);
     if (!involved.empty() || (old && old->person_id != target) || (write_person && pv.objection)) {
       involved.insert(target);
@@ -929,7 +1001,6 @@ class EngineImpl final : public Engine {
     index::StoredRecord sr{rec, target};
     cs.PutRecord(sr);
     cs.AddMembership(target, key);
-    BlockKeys keys = ComputeBlockKeys(rules_, p);
     for (size_t q = 0; q < rules_.rules().size(); ++q) {
       if (keys[q] != 0) cs.PutBlockKey(rules_.rules()[q].id, BlockKeyBytes(keys[q]), key);
     }
@@ -951,6 +1022,7 @@ class EngineImpl final : public Engine {
     if (old && old->person_id != target) ev.persons.push_back(old->person_id);
     ev.outcome = std::string(IngestOutcomeName(result.outcome));
     EMPI_RETURN_IF_ERROR(CommitWithReviewObjections(&cs, &ev, involved));
+    for (const std::string& k : forms_applied) forms_.erase(k);
     model_stored_ = true;
     return result;
   }
@@ -969,12 +1041,14 @@ class EngineImpl final : public Engine {
   // The one person a form's demographics identify: at or above the link
   // threshold and decisively better than any other possible match. Sets
   // `reason` when there is none.
-  absl::StatusOr<std::optional<Scored>> MatchForm(const ObjectionRequest& req, std::string* reason) const {
-    const Record q =
-        QueryRecord("objection", {"", req.family_name, req.given_names, req.date_of_birth, req.postcode, ""});
-    EMPI_ASSIGN_OR_RETURN(auto scored, Candidates(Prepare(q), q.Key(), nullptr));
-    if (scored.empty() || scored[0].weight < model_.link_weight()) {
-      *reason = scored.empty() ? "no matching person" : "weak match: below the link threshold";
+  absl::StatusOr<std::optional<Scored>> MatchForm(const PreparedRecord& form, std::string* reason) const {
+    EMPI_ASSIGN_OR_RETURN(auto scored, Candidates(form, FormQuery({}).Key(), nullptr));
+    if (scored.empty() || scored[0].weight < model_.review_weight()) {
+      *reason = kNoMatchingPerson;
+      return std::nullopt;
+    }
+    if (scored[0].weight < model_.link_weight()) {
+      *reason = "weak match: below the link threshold";
       return std::nullopt;
     }
     if (Contested(scored, model_.review_weight())) {
@@ -984,6 +1058,35 @@ class EngineImpl final : public Engine {
       return std::nullopt;
     }
     return std::optional<Scored>(scored[0]);
+  }
+
+  static Record FormQuery(const ObjectionRequest& req) {
+    return QueryRecord("objection", {"", req.family_name, req.given_names, req.date_of_birth, req.postcode, ""});
+  }
+
+  // Whether the pending `form` identifies `target`'s patient once the
+  // record `p` (key `key`) is `target`'s: MatchForm's rule over the stored
+  // candidates with the record added. A stored older version of the record
+  // still counts for its old person, which can only make the form contested.
+  absl::StatusOr<bool> FormIdentifies(const PendingForm& form, const PreparedRecord& p, const std::string& key,
+                                      uint64_t target) const {
+    EMPI_ASSIGN_OR_RETURN(auto scored, Candidates(form.prepared, FormQuery({}).Key(), nullptr));
+    const double w = model_.Score(form.prepared, p).match_weight;
+    auto it = std::find_if(scored.begin(), scored.end(), [&](const Scored& s) { return s.person == target; });
+    if (it == scored.end()) {
+      scored.push_back(Scored{target, key, w, p});
+    } else if (w > it->weight) {
+      it->weight = w;
+    }
+    std::sort(scored.begin(), scored.end(), [](const Scored& x, const Scored& y) { return x.weight > y.weight; });
+    return scored[0].person == target && scored[0].weight >= model_.link_weight() &&
+           !Contested(scored, model_.review_weight());
+  }
+
+  void AddForm(std::string key, const ObjectionRequest& req) ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_) {
+    PendingForm f{req, Prepare(FormQuery(req)), {}};
+    f.keys = ComputeBlockKeys(rules_, f.prepared);
+    forms_.insert_or_assign(std::move(key), std::move(f));
   }
 
   // Whether any record of `pid` holds a valid NHS number other than `nhs`.
@@ -1005,7 +1108,18 @@ class EngineImpl final : public Engine {
   }
 
   absl::StatusOr<ObjectionResult> ChangeObjection(const ObjectionRequest& req, const Requester& who, bool object) {
-    const char* action = object ? "object" : "withdraw-objection";
+    ObjectionResult result;
+    {
+      absl::MutexLock lock(&write_mu_);
+      EMPI_ASSIGN_OR_RETURN(result, ChangeObjectionLocked(req, who, object, object ? "object" : "withdraw-objection"));
+    }
+    EMPI_RETURN_IF_ERROR(Sync());
+    return result;
+  }
+
+  absl::StatusOr<ObjectionResult> ChangeObjectionLocked(const ObjectionRequest& req, const Requester& who,
+                                                        bool object, const char* action)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_) {
     ObjectionResult result;
     std::optional<uint64_t> nhs;
     const bool demographics = !req.family_name.empty() && !req.given_names.empty() &&
@@ -1019,8 +1133,9 @@ class EngineImpl final : public Engine {
     }
     const int64_t when = req.time_us != 0 ? req.time_us : NowUs();
     {
-      absl::MutexLock lock(&write_mu_);
       index::ChangeSet cs = store_->NewChangeSet();
+      // A pending form this change adds (with its key) or ends.
+      std::optional<std::string> form_added, form_ended;
       index::AuditEvent ev = MakeEvent(who, action);
       std::vector<uint64_t> persons;
       bool by_demographics = false;
@@ -1053,7 +1168,7 @@ class EngineImpl final : public Engine {
           // number.
           if (demographics) {
             std::string why;
-            EMPI_ASSIGN_OR_RETURN(auto match, MatchForm(req, &why));
+            EMPI_ASSIGN_OR_RETURN(auto match, MatchForm(Prepare(FormQuery(req)), &why));
             if (match) {
               EMPI_ASSIGN_OR_RETURN(bool other, HoldsOtherNhs(match->person, *nhs));
               if (!other) {
@@ -1067,11 +1182,34 @@ class EngineImpl final : public Engine {
           cs.DeletePendingObjection(PendingKey(*nhs));
         }
       } else {
-        EMPI_ASSIGN_OR_RETURN(auto match, MatchForm(req, &result.reason));
+        const PreparedRecord form = Prepare(FormQuery(req));
+        const std::string form_key = FormKey(form);
+        EMPI_ASSIGN_OR_RETURN(auto match, MatchForm(form, &result.reason));
         if (match) {
           persons = {match->person};
           ev.records = {match->key};
+          if (forms_.contains(form_key)) form_ended = form_key;
+        } else if (result.reason == kNoMatchingPerson && object) {
+          // The patient's records have not arrived: the objection waits for
+          // them (docs/realtime.md, "Objections").
+          index::ObjectionValue v;
+          v.time_us = when;
+          v.method = req.method;
+          v.reference = req.reference;
+          v.family_name = req.family_name;
+          v.given_names = req.given_names;
+          v.date_of_birth = req.date_of_birth;
+          v.postcode = req.postcode;
+          cs.PutPendingObjection(form_key, v);
+          form_added = form_key;
+          result.outcome = ObjectionOutcome::kPending;
+          result.reason = "no person matches yet; applied when a record that matches the form arrives";
+        } else if (result.reason == kNoMatchingPerson && forms_.contains(form_key)) {
+          form_ended = form_key;
+          result.outcome = ObjectionOutcome::kApplied;
+          result.reason = "pending objection withdrawn";
         }
+        if (form_ended) cs.DeletePendingObjection(*form_ended);
       }
       // A withdrawal speaks for one patient. A person whose records also
       // carry another NHS number may hold another patient's records (two
@@ -1126,8 +1264,11 @@ class EngineImpl final : public Engine {
       ev.outcome = absl::StrCat(std::string(ObjectionOutcomeName(result.outcome)), ": ", result.reason);
       EMPI_RETURN_IF_ERROR(
           CommitWithReviewObjections(&cs, &ev, absl::flat_hash_set<uint64_t>(persons.begin(), persons.end())));
+      if (form_added) AddForm(*form_added, ObjectionRequest{req.nhs_number, req.family_name, req.given_names,
+                                                            req.date_of_birth, req.postcode, req.method,
+                                                            req.reference, when});
+      if (form_ended) forms_.erase(*form_ended);
     }
-    EMPI_RETURN_IF_ERROR(Sync());
     return result;
   }
 
@@ -1141,6 +1282,10 @@ class EngineImpl final : public Engine {
   // Checked by Engine::Open.
   const int32_t fixed_today_ = ParseDate(options_.today, DateFormat::kIso).value_or(0);
   absl::Mutex write_mu_;
+  // Demographic objections pending (objections family, keys "form:..."),
+  // as ingests check them: linear in their number per ingest, a few
+  // nanoseconds each, for forms of patients with no records yet.
+  absl::flat_hash_map<std::string, PendingForm> forms_ ABSL_GUARDED_BY(write_mu_);
 };
 
 }  // namespace
@@ -1166,8 +1311,10 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& option
   EMPI_RETURN_IF_ERROR(model.status());
   EMPI_ASSIGN_OR_RETURN(FieldConventions conventions, StoredConventions(*store));
   EMPI_ASSIGN_OR_RETURN(std::optional<BlockingSettings> blocking, StoredBlocking(*store));
-  return std::unique_ptr<Engine>(new EngineImpl(options, std::move(store), std::move(*model), stored, conventions,
-                                                std::move(reg), blocking.value_or(BlockingSettings{}).rules));
+  auto engine = std::make_unique<EngineImpl>(options, std::move(store), std::move(*model), stored, conventions,
+                                             std::move(reg), blocking.value_or(BlockingSettings{}).rules);
+  EMPI_RETURN_IF_ERROR(engine->LoadPendingForms());
+  return std::unique_ptr<Engine>(std::move(engine));
 }
 
 absl::StatusOr<uint64_t> ApplyPendingObjections(index::Store* store) {

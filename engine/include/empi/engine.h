@@ -211,11 +211,22 @@ class Engine {
   // Registers an objection (see ObjectionRequest). By NHS number: applied to
   // every person holding it, or stored pending when none does. By
   // demographics: applied to the single person matching at or above the
-  // link threshold; refused with the reason when the best match is weak or a
-  // second person is close. InvalidArgument when neither an NHS number nor
-  // all of name, date of birth and postcode are given.
+  // link threshold; refused with the reason when the best match is weak (at
+  // or above the review threshold, below the link threshold) or a second
+  // person is close; stored pending when no person comes even that close
+  // (the patient's records have not arrived), and then applied to the
+  // person of the first ingested record that the form matches as it would
+  // have at registration (see ApplyPendingForms for batch links).
+  // InvalidArgument when neither an NHS number nor all of name, date of birth
+  // and postcode are given.
   virtual absl::StatusOr<ObjectionResult> RegisterObjection(const ObjectionRequest& request,
                                                             const Requester& who) = 0;
+  // Matches every pending demographic objection against the stored records
+  // again and applies those that now identify one person (audited, action
+  // "apply-pending-objection"); `empi link` calls it after linking. Returns
+  // how many were applied. Ingest needs no call: it checks the pending forms
+  // that share a blocking key with the record in the same write.
+  virtual absl::StatusOr<uint64_t> ApplyPendingForms(const Requester& who) = 0;
   // Reverses an objection identified the same way (also drops a pending one).
   virtual absl::StatusOr<ObjectionResult> WithdrawObjection(const ObjectionRequest& request,
                                                             const Requester& who) = 0;

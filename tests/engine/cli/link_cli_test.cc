@@ -179,6 +179,37 @@ TEST_F(LinkCliTest, LinkExportExplainStats) {
   EXPECT_EQ(Run("compact --db '" + dir_.path() + "/no-such-db'").code, 66);
 }
 
+// A right-to-object form for a patient none of whose records is stored yet
+// waits; the batch link that brings the records applies it to all of them.
+TEST_F(LinkCliTest, DemographicObjectionPendingUntilALinkBringsTheRecords) {
+  ASSERT_EQ(Run("link --db '" + db_ + "' '" + Write("first.csv", Feed("RKB", 100)) + "'").code, 0);
+  std::string later = Feed("RLT", 20, 500);
+  const std::vector<std::string> rows = Lines(later);
+  // The form names the patient of the feed's first row: RLT R500, and its
+  // RLT2 copy with a typo in the given name.
+  std::vector<std::string> f;
+  std::stringstream first(rows[1]);
+  for (std::string field; std::getline(first, field, ',');) f.push_back(field);
+  const std::string form = "--family-name '" + f[3] + "' --given-names '" + f[4] + "' --date-of-birth '" + f[5] +
+                           "' --postcode '" + f[7] + "'";
+  RunResult pending = Run("object --db '" + db_ + "' " + form);
+  ASSERT_EQ(pending.code, 0) << pending.err;
+  EXPECT_THAT(pending.out, HasSubstr("\"outcome\":\"pending\""));
+
+  RunResult link = Run("link --db '" + db_ + "' '" + Write("later.csv", later) + "'");
+  ASSERT_EQ(link.code, 0) << link.err;
+  EXPECT_THAT(link.out, HasSubstr("pending objections applied 1"));
+  int objecting = 0;
+  for (const std::string& line : Lines(Run("export clusters --db '" + db_ + "'").out)) {
+    if (line.ends_with(",1")) {
+      ++objecting;
+      EXPECT_TRUE(line.starts_with("RLT,R500,") || line.starts_with("RLT2,R500,")) << line;
+    }
+  }
+  EXPECT_EQ(objecting, 2);
+  EXPECT_EQ(Run("audit verify --db '" + db_ + "'").code, 0);
+}
+
 TEST_F(LinkCliTest, MalformedFeedsFailWholeAndStoreNothing) {
   std::string good = Write("good.csv", Feed("RKB", 60));
   ASSERT_EQ(Run("link --db '" + db_ + "' '" + good + "'").code, 0);

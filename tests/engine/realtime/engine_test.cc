@@ -6,6 +6,7 @@
 
 #include <set>
 
+#include "absl/strings/ascii.h"
 #include "engine/linkage/clustering.h"
 #include "engine/linkage/comparisons.h"
 #include "engine/linkage/linker.h"
@@ -68,11 +69,20 @@ TEST_F(EngineTest, SearchGradesCertainAndExplains) {
 TEST_F(EngineTest, ObjectionByDemographicsRefusesWeakAndDeniesView) {
   auto a = engine_->Ingest(RecordOf(patients_[3], "M84001", "G1", false), who_);
   ASSERT_TRUE(a.ok());
-  ObjectionRequest weak{"", "Someone", "Else", "1999-01-01", "CV9 9ZZ"};
+  const auto& p = patients_[3];
+  // Fiona for Fionnuala: a probable match, never a certain one.
+  ASSERT_EQ(p.given, "Fionnuala");
+  ObjectionRequest weak{"", p.family, "Fiona", p.dob, p.postcode};
+  auto candidates = engine_->Search({"", weak.family_name, weak.given_names, weak.date_of_birth, weak.postcode, ""},
+                                    who_);
+  ASSERT_TRUE(candidates.ok());
+  ASSERT_FALSE(candidates->empty());
+  ASSERT_EQ((*candidates)[0].grade, MatchGrade::kProbable);
   auto w = engine_->RegisterObjection(weak, who_);
   ASSERT_TRUE(w.ok());
   EXPECT_EQ(w->outcome, ObjectionOutcome::kRefused);
-  const auto& p = patients_[3];
+  EXPECT_EQ(w->reason, "weak match: below the link threshold");
+  EXPECT_FALSE(engine_->Resolve("M84001", "G1", who_)->objection);
   auto ok = engine_->RegisterObjection({"", p.family, p.given, p.dob, p.postcode}, who_);
   ASSERT_TRUE(ok.ok());
   EXPECT_EQ(ok->outcome, ObjectionOutcome::kApplied);
@@ -163,6 +173,79 @@ TEST_F(EngineTest, ObjectionHoldsForAPersonInReviewWithTheObjectingPerson) {
   ASSERT_TRUE(engine_->NeverLink({"RYA", "A1"}, {"M84001", "G1"}, who_, "checked with the GP").ok());
   EXPECT_EQ(objection("RYA", "A1"), std::make_pair(false, false));
   testing::CheckMembership(engine_->store());
+}
+
+// An objection by demographics that arrives before any of the patient's
+// records waits for them, through a restart, and covers them when they come;
+// another patient's records are not touched by it.
+TEST_F(EngineTest, DemographicObjectionBeforeTheRecordsAppliesWhenTheyArrive) {
+  const auto& p = patients_[5];
+  ASSERT_TRUE(engine_->Ingest(RecordOf(patients_[4], "M84001", "G4", false), who_).ok());
+  ObjectionRequest form{"", p.family, p.given, p.dob, p.postcode};
+  form.reference = "FORM-5";
+  auto r = engine_->RegisterObjection(form, who_);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->outcome, ObjectionOutcome::kPending);
+  EXPECT_TRUE(r->persons.empty());
+  // Registering it twice keeps one pending form.
+  ASSERT_EQ(engine_->RegisterObjection(form, who_)->outcome, ObjectionOutcome::kPending);
+
+  // Across a restart.
+  engine_.reset();
+  EngineOptions o;
+  o.sync = false;
+  o.today = "2026-01-01";
+  auto reopened = Engine::Open(o, dir_.path());
+  ASSERT_TRUE(reopened.ok()) << reopened.status();
+  engine_ = std::move(*reopened);
+
+  auto other = engine_->Ingest(RecordOf(patients_[6], "RKB", "K6", false), who_);
+  ASSERT_TRUE(other.ok());
+  EXPECT_FALSE(other->objection_applied);
+  EXPECT_FALSE(engine_->Resolve("RKB", "K6", who_)->objection);
+
+  // The patient's first record, without an NHS number.
+  auto first = engine_->Ingest(RecordOf(p, "RYA", "A5", false), who_);
+  ASSERT_TRUE(first.ok());
+  EXPECT_TRUE(first->objection_applied);
+  auto res = engine_->Resolve("RYA", "A5", who_);
+  ASSERT_TRUE(res.ok());
+  EXPECT_TRUE(res->objection);
+  EXPECT_FALSE(engine_->MayAssembleView(first->person_id, who_)->allowed);
+  auto person = engine_->store()->GetPerson(first->person_id);
+  ASSERT_TRUE(person.ok() && person->has_value());
+  EXPECT_EQ((*person)->objection_reference, "FORM-5");
+  // The form is used up; the patient's next record joins the objecting person.
+  int pending = 0;
+  ASSERT_TRUE(engine_->store()->ForEachPendingObjection([&](auto, auto) { return ++pending > 0; }).ok());
+  EXPECT_EQ(pending, 0);
+  auto second = engine_->Ingest(RecordOf(p, "M84001", "G5", true), who_);
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ(second->person_id, first->person_id);
+  EXPECT_TRUE(engine_->Resolve("M84001", "G5", who_)->objection);
+  EXPECT_FALSE(engine_->Resolve("M84001", "G4", who_)->objection);
+  uint64_t events = 0;
+  EXPECT_TRUE(engine_->store()->VerifyAuditChain(&events).ok());
+  testing::CheckMembership(engine_->store());
+}
+
+TEST_F(EngineTest, WithdrawingAPendingDemographicObjectionDropsIt) {
+  const auto& p = patients_[7];
+  ObjectionRequest form{"", p.family, p.given, p.dob, p.postcode};
+  ASSERT_EQ(engine_->RegisterObjection(form, who_)->outcome, ObjectionOutcome::kPending);
+  // The same patient's withdrawal, written differently.
+  ObjectionRequest withdrawal{"", absl::AsciiStrToUpper(p.family), p.given, p.dob, p.postcode};
+  auto w = engine_->WithdrawObjection(withdrawal, who_);
+  ASSERT_TRUE(w.ok());
+  EXPECT_EQ(w->outcome, ObjectionOutcome::kApplied);
+  EXPECT_EQ(w->reason, "pending objection withdrawn");
+  auto again = engine_->WithdrawObjection(withdrawal, who_);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->outcome, ObjectionOutcome::kRefused);
+  auto in = engine_->Ingest(RecordOf(p, "RYA", "A7", false), who_);
+  ASSERT_TRUE(in.ok());
+  EXPECT_FALSE(in->objection_applied);
+  EXPECT_FALSE(engine_->Resolve("RYA", "A7", who_)->objection);
 }
 
 // Two patients in one person (a steward's merge here): one patient's
