@@ -4,7 +4,9 @@
 // objections through the engine and writes the id of every acknowledged
 // operation to a pipe; the parent kills it with SIGKILL at a random moment,
 // reopens the store, and checks that every acknowledged operation is present
-// and the invariants hold. 50 cycles on one store.
+// and the invariants hold. 50 cycles on one store. Patients 40-59 arrive
+// late (from cycle 26 on), after objection forms (name, date of birth and
+// postcode, no NHS number) that must wait for them.
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -23,27 +25,37 @@ using testing::MakePatients;
 using testing::RecordOf;
 using testing::TempDir;
 
-enum OpType : uint32_t { kIngest = 1, kObject = 2, kMerge = 3 };
+enum OpType : uint32_t { kIngest = 1, kObject = 2, kMerge = 3, kForm = 4 };
 struct Ack {
   uint32_t type;
   uint32_t cycle;
-  uint64_t a, b;  // ingest: record number; object: patient; merge: kept, absorbed
+  uint64_t a, b;  // ingest: record number, patient; object, form: patient; merge: kept, absorbed
 };
+
+constexpr int kPatients = 60, kEarlyPatients = 40;
+constexpr uint32_t kLateFromCycle = 26;
 
 [[noreturn]] void Child(const std::string& path, int fd, uint32_t cycle) {
   auto engine = Engine::Open({}, path);  // sync = true: acknowledged means durable
   if (!engine.ok()) _exit(2);
-  auto patients = MakePatients(40, 7);
+  auto patients = MakePatients(kPatients, 7);
   std::mt19937_64 rng(cycle);
+  const size_t arrived = cycle >= kLateFromCycle ? kPatients : kEarlyPatients;
   Requester who{"crash", "test", "steward", "testing"};
   for (uint64_t i = 0;; ++i) {
     int kind = static_cast<int>(rng() % 10);
     Ack ack{0, cycle, 0, 0};
     if (kind < 7) {
-      const auto& p = patients[rng() % patients.size()];
-      Record r = RecordOf(p, "RKB", "C" + std::to_string(cycle) + "_" + std::to_string(i), rng() % 2);
+      const uint64_t pt = rng() % arrived;
+      Record r = RecordOf(patients[pt], "RKB", "C" + std::to_string(cycle) + "_" + std::to_string(i), rng() % 2);
       if (!(*engine)->Ingest(r, who).ok()) _exit(3);
-      ack = {kIngest, cycle, i, 0};
+      ack = {kIngest, cycle, i, pt};
+    } else if (kind == 7 && cycle < kLateFromCycle) {
+      const uint64_t pt = kEarlyPatients + rng() % (kPatients - kEarlyPatients);
+      const auto& p = patients[pt];
+      auto res = (*engine)->RegisterObjection({"", p.family, p.given, p.dob, p.postcode}, who);
+      if (!res.ok() || res->outcome != ObjectionOutcome::kPending) _exit(7);
+      ack = {kForm, cycle, pt, 0};
     } else if (kind < 9) {
       uint64_t pt = rng() % patients.size();
       ObjectionRequest req;
@@ -72,10 +84,11 @@ struct Ack {
 
 TEST(RealtimeCrashTest, AcknowledgedOperationsSurviveKill9) {
   TempDir dir;
-  auto patients = MakePatients(40, 7);
+  auto patients = MakePatients(kPatients, 7);
   std::mt19937_64 rng(12345);
   std::vector<Ack> acked;
   constexpr int kCycles = 50;
+  size_t forms = 0;
   for (uint32_t cycle = 1; cycle <= kCycles; ++cycle) {
     int fds[2];
     ASSERT_EQ(pipe(fds), 0);
@@ -101,14 +114,17 @@ TEST(RealtimeCrashTest, AcknowledgedOperationsSurviveKill9) {
     testing::CheckMembership(store);
     uint64_t events = 0;
     ASSERT_TRUE(store->VerifyAuditChain(&events).ok());
-    absl::flat_hash_set<uint64_t> objected;
+    absl::flat_hash_set<uint64_t> objected, by_form;
+    std::vector<std::pair<std::string, uint64_t>> ingested;  // record key, patient
     for (const Ack& a : acked) {
+      if (a.type == kForm) by_form.insert(a.a);
       if (a.type == kIngest) {
         Record r;
         r.source = "RKB";
         r.record_id = "C" + std::to_string(a.cycle) + "_" + std::to_string(a.a);
         auto got = store->GetRecord(r.Key());
         ASSERT_TRUE(got.ok() && got->has_value()) << "acknowledged ingest lost: " << r.record_id;
+        ingested.emplace_back(r.Key(), a.b);
       } else if (a.type == kObject) {
         objected.insert(a.a);
       } else if (a.type == kMerge) {
@@ -134,8 +150,20 @@ TEST(RealtimeCrashTest, AcknowledgedOperationsSurviveKill9) {
         EXPECT_TRUE((**pv).objection) << "acknowledged objection lost for patient " << pt;
       }
     }
+    // A form acknowledged pending covers every record of its patient that
+    // arrived after it, with or without the NHS number.
+    for (const auto& [key, pt] : ingested) {
+      if (!by_form.contains(pt)) continue;
+      auto got = store->GetRecord(key);
+      auto pv = store->GetPerson((**got).person_id);
+      ASSERT_TRUE(pv.ok() && pv->has_value());
+      EXPECT_TRUE((**pv).objection || (**pv).objection_in_review)
+          << "acknowledged pending form lost for patient " << pt;
+    }
+    forms = by_form.size();
     if (HasFailure()) return;
   }
+  EXPECT_GT(forms, 0u) << "no form was acknowledged pending";
   std::printf("acknowledged operations: %zu\n", acked.size());
   EXPECT_GT(acked.size(), 50u) << "the child should have acknowledged operations";
 }
