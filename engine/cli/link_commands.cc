@@ -160,7 +160,7 @@ absl::Status RunLink(const LinkFlags& f) {
   // the real-time engine, which needs the store to itself.
   bool forms = false;
   EMPI_RETURN_IF_ERROR(store->ForEachPendingObjection([&](std::string_view key, const index::ObjectionValue&) {
-    forms = key.substr(0, 5) == "form:";
+    forms = IsPendingFormKey(key);
     return !forms;
   }));
   std::unique_ptr<Engine> engine;

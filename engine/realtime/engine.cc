@@ -130,10 +130,12 @@ std::string PendingKey(uint64_t nhs) { return FormatNhsNumber(nhs); }
 // Such a form is held pending; a weak or ambiguous one is refused.
 constexpr std::string_view kNoMatchingPerson = "no matching person";
 
+constexpr char kPendingFormPrefix[] = "form:";
+
 // The pending key of a demographic form: "form:" and its normalised
 // fields, so that the patient's second form or withdrawal finds it.
 std::string FormKey(const PreparedRecord& p) {
-  return absl::StrCat("form:", p.family, "|", p.given1, " ", p.given2, "|", p.dob, "|", p.postcode_unit);
+  return absl::StrCat(kPendingFormPrefix, p.family, "|", p.given1, " ", p.given2, "|", p.dob, "|", p.postcode_unit);
 }
 
 bool SharesBlock(const BlockKeys& a, const BlockKeys& b) {
@@ -315,7 +317,7 @@ class EngineImpl final : public Engine {
   absl::Status LoadPendingForms() {
     absl::MutexLock lock(&write_mu_);
     return store_->ForEachPendingObjection([&](std::string_view key, const index::ObjectionValue& v) {
-      if (key.substr(0, 5) != "form:") return true;
+      if (!IsPendingFormKey(key)) return true;
       ObjectionRequest req{"", v.family_name, v.given_names, v.date_of_birth, v.postcode, v.method, v.reference,
                            v.time_us};
       AddForm(std::string(key), req);
@@ -1264,9 +1266,11 @@ class EngineImpl final : public Engine {
       ev.outcome = absl::StrCat(std::string(ObjectionOutcomeName(result.outcome)), ": ", result.reason);
       EMPI_RETURN_IF_ERROR(
           CommitWithReviewObjections(&cs, &ev, absl::flat_hash_set<uint64_t>(persons.begin(), persons.end())));
-      if (form_added) AddForm(*form_added, ObjectionRequest{req.nhs_number, req.family_name, req.given_names,
-                                                            req.date_of_birth, req.postcode, req.method,
-                                                            req.reference, when});
+      if (form_added) {
+        ObjectionRequest pending = req;
+        pending.time_us = when;
+        AddForm(*form_added, pending);
+      }
       if (form_ended) forms_.erase(*form_ended);
     }
     return result;
@@ -1316,6 +1320,8 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& option
   EMPI_RETURN_IF_ERROR(engine->LoadPendingForms());
   return std::unique_ptr<Engine>(std::move(engine));
 }
+
+bool IsPendingFormKey(std::string_view key) { return key.starts_with(kPendingFormPrefix); }
 
 absl::StatusOr<uint64_t> ApplyPendingObjections(index::Store* store) {
   std::vector<std::pair<std::string, index::ObjectionValue>> pending;

@@ -265,6 +265,10 @@ class Engine {
 // `empi link` calls this after linking. Returns how many were applied.
 absl::StatusOr<uint64_t> ApplyPendingObjections(index::Store* store);
 
+// Whether a key of Store::ForEachPendingObjection is a demographic form's
+// (applied by Engine::ApplyPendingForms) rather than an NHS number's.
+bool IsPendingFormKey(std::string_view key);
+
 }  // namespace empi
 
 #endif  // EMPI_ENGINE_H_
