@@ -24,13 +24,18 @@ using testing::TempDir;
 class EngineTest : public ::testing::Test {
  protected:
   void SetUp() override {
+    Reopen();
+    patients_ = MakePatients(10, 1);
+  }
+  // Closes the engine (if open) and opens it again on the same store.
+  void Reopen() {
+    engine_.reset();
     EngineOptions o;
     o.sync = false;
     o.today = "2026-01-01";
     auto e = Engine::Open(o, dir_.path());
     ASSERT_TRUE(e.ok()) << e.status();
     engine_ = std::move(*e);
-    patients_ = MakePatients(10, 1);
   }
   TempDir dir_;
   std::unique_ptr<Engine> engine_;
@@ -191,13 +196,7 @@ TEST_F(EngineTest, DemographicObjectionBeforeTheRecordsAppliesWhenTheyArrive) {
   ASSERT_EQ(engine_->RegisterObjection(form, who_)->outcome, ObjectionOutcome::kPending);
 
   // Across a restart.
-  engine_.reset();
-  EngineOptions o;
-  o.sync = false;
-  o.today = "2026-01-01";
-  auto reopened = Engine::Open(o, dir_.path());
-  ASSERT_TRUE(reopened.ok()) << reopened.status();
-  engine_ = std::move(*reopened);
+  Reopen();
 
   auto other = engine_->Ingest(RecordOf(patients_[6], "RKB", "K6", false), who_);
   ASSERT_TRUE(other.ok());
