@@ -373,11 +373,18 @@ absl::Status RunStats(const std::string& db) {
     ++review;
     return true;
   }));
+  uint64_t pending_nhs = 0, pending_forms = 0;
+  EMPI_RETURN_IF_ERROR(store->ForEachPendingObjection([&](std::string_view key, const index::ObjectionValue&) {
+    ++(IsPendingFormKey(key) ? pending_forms : pending_nhs);
+    return true;
+  }));
   std::map<uint32_t, uint64_t> hist;
   for (const auto& [p, n] : size_of) ++hist[n];
   std::ostream& o = std::cout;
   o << fmt::format("records            {}\npersons            {}\nobjecting persons  {}\n", records, persons, objecting);
   o << fmt::format("  + in review with an objecting person {}\n", objecting_in_review);
+  o << fmt::format("pending objections {} by NHS number, {} by form (waiting for the patient's records)\n",
+                   pending_nhs, pending_forms);
   o << fmt::format("review pairs       {}\n", review);
   o << "records per source:\n";
   std::map<std::string, uint64_t> sorted(by_source.begin(), by_source.end());

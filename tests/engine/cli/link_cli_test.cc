@@ -195,6 +195,7 @@ TEST_F(LinkCliTest, DemographicObjectionPendingUntilALinkBringsTheRecords) {
   RunResult pending = Run("object --db '" + db_ + "' " + form);
   ASSERT_EQ(pending.code, 0) << pending.err;
   EXPECT_THAT(pending.out, HasSubstr("\"outcome\":\"pending\""));
+  EXPECT_THAT(Run("stats --db '" + db_ + "'").out, HasSubstr("pending objections 0 by NHS number, 1 by form"));
 
   RunResult link = Run("link --db '" + db_ + "' '" + Write("later.csv", later) + "'");
   ASSERT_EQ(link.code, 0) << link.err;
@@ -207,6 +208,7 @@ TEST_F(LinkCliTest, DemographicObjectionPendingUntilALinkBringsTheRecords) {
     }
   }
   EXPECT_EQ(objecting, 2);
+  EXPECT_THAT(Run("stats --db '" + db_ + "'").out, HasSubstr("pending objections 0 by NHS number, 0 by form"));
   EXPECT_EQ(Run("audit verify --db '" + db_ + "'").code, 0);
 }
 
