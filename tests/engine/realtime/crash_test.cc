@@ -25,7 +25,7 @@ using testing::MakePatients;
 using testing::RecordOf;
 using testing::TempDir;
 
-enum OpType : uint32_t { kIngest = 1, kObject = 2, kMerge = 3, kForm = 4 };
+enum OpType : uint32_t { kReady = 0, kIngest = 1, kObject = 2, kMerge = 3, kForm = 4 };
 struct Ack {
   uint32_t type;
   uint32_t cycle;
@@ -38,6 +38,10 @@ constexpr uint32_t kLateFromCycle = 26;
 [[noreturn]] void Child(const std::string& path, int fd, uint32_t cycle) {
   auto engine = Engine::Open({}, path);  // sync = true: acknowledged means durable
   if (!engine.ok()) _exit(2);
+  // The parent's random moment starts once the store is open, so that every
+  // cycle kills a stream of operations however slow the open (sanitizers).
+  const Ack ready{kReady, cycle, 0, 0};
+  if (write(fd, &ready, sizeof ready) != sizeof ready) _exit(6);
   auto patients = MakePatients(kPatients, 7);
   std::mt19937_64 rng(cycle);
   const size_t arrived = cycle >= kLateFromCycle ? kPatients : kEarlyPatients;
@@ -99,12 +103,14 @@ TEST(RealtimeCrashTest, AcknowledgedOperationsSurviveKill9) {
       Child(dir.path(), fds[1], cycle);
     }
     close(fds[1]);
-    usleep(static_cast<useconds_t>(60'000 + rng() % 150'000));
+    Ack ack;
+    ASSERT_EQ(read(fds[0], &ack, sizeof ack), static_cast<ssize_t>(sizeof ack)) << "child died opening the store";
+    ASSERT_EQ(ack.type, kReady);
+    usleep(static_cast<useconds_t>(30'000 + rng() % 150'000));
     kill(pid, SIGKILL);
     int status = 0;
     waitpid(pid, &status, 0);
     ASSERT_TRUE(WIFSIGNALED(status)) << "child exited early with " << WEXITSTATUS(status);
-    Ack ack;
     while (read(fds[0], &ack, sizeof ack) == sizeof ack) acked.push_back(ack);
     close(fds[0]);
 
