@@ -494,6 +494,8 @@ class Store::Impl {
   absl::Status UpgradeToVersion4();
   absl::Status CompactPersonView();
   absl::StatusOr<int> Compact();
+  // A full compaction of `cf` into its bottom level.
+  absl::Status CompactFamily(Cf cf);
   // Sorted runs of `cf` on disk: files of level 0 plus non-empty levels.
   int SortedRuns(Cf cf) const;
   absl::Status BulkIngest(const std::vector<ChangeSet>& sets, BulkIngestStats* stats);
@@ -727,10 +729,13 @@ absl::Status Store::Impl::Open(const std::string& path, const StoreOptions& opti
   return OpenAuditTrail();
 }
 
-absl::Status Store::Impl::CompactPersonView() {
+absl::Status Store::Impl::CompactPersonView() { return CompactFamily(Cf::kPersonView); }
+
+absl::Status Store::Impl::CompactFamily(Cf cf) {
   rocksdb::CompactRangeOptions o;
   o.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
-  return FromRocks(db_->CompactRange(o, handle(Cf::kPersonView), nullptr, nullptr), "compacting person_view");
+  o.max_subcompactions = std::max(1u, std::thread::hardware_concurrency());
+  return FromRocks(db_->CompactRange(o, handle(cf), nullptr, nullptr), absl::StrCat("compacting ", A(CfName(cf))));
 }
 
 absl::StatusOr<int> Store::Impl::Compact() {
@@ -738,11 +743,7 @@ absl::StatusOr<int> Store::Impl::Compact() {
   for (size_t i = 0; i < kNumCfs; ++i) {
     const Cf cf = static_cast<Cf>(i);
     if (SortedRuns(cf) <= 1) continue;
-    rocksdb::CompactRangeOptions o;
-    o.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
-    o.max_subcompactions = std::max(1u, std::thread::hardware_concurrency());
-    EMPI_RETURN_IF_ERROR(FromRocks(db_->CompactRange(o, handle(cf), nullptr, nullptr),
-                                   absl::StrCat("compacting ", A(CfName(cf)))));
+    EMPI_RETURN_IF_ERROR(CompactFamily(cf));
     ++compacted;
   }
   return compacted;
