@@ -23,6 +23,7 @@
 // and --ingest-rate N (calls per second per thread; default 0: back to back,
 // which keeps all three threads busy on two cores), --readers N (2),
 // --no-writer, --block-cache-mb N (EngineOptions' default, 1 GiB),
+// --writer-nice N (the writer thread's nice value; negative favours it),
 // --breakdown (single-threaded time of each store call a read makes, and of
 // its audit commit; then exit; with --read-rate it sleeps 1/rate seconds
 // before each call, as a paced caller would), --spin-wait (paced threads
@@ -31,6 +32,7 @@
 // threads than cores take each other's time), --jitter (no store: --readers
 // threads spin for --seconds and count the stalls the machine imposes on a
 // running thread, the floor under every percentile here).
+#include <fcntl.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -73,13 +75,27 @@ struct Sample {
   uint64_t person_id = 0;
 };
 
-// Latencies in microseconds of one operation, from every thread; and of
-// the calls during which the kernel switched the thread out involuntarily
-// (another runnable thread took its core), those apart.
+// Latencies in microseconds of one operation, from every thread; of the
+// calls during which the kernel switched the thread out involuntarily
+// (another runnable thread took its core), those apart; and of each call,
+// the time the thread spent runnable but waiting for a core (preempted, or
+// woken from a sleep such as an fsync while both cores were busy).
 struct Latencies {
-  std::vector<double> us, preempted_us;
+  std::vector<double> us, preempted_us, waiting_us;
   size_t errors = 0;
 };
+
+// Nanoseconds the calling thread has spent waiting on a run queue: the
+// second field of /proc/thread-self/schedstat (0 where the kernel lacks it).
+uint64_t RunQueueWaitNs() {
+  thread_local const int fd = ::open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC);
+  char buf[96];
+  const ssize_t n = fd < 0 ? -1 : ::pread(fd, buf, sizeof buf - 1, 0);
+  if (n <= 0) return 0;
+  buf[n] = '\0';
+  unsigned long long run = 0, wait = 0;
+  return std::sscanf(buf, "%llu %llu", &run, &wait) == 2 ? wait : 0;
+}
 
 // Involuntary context switches of the calling thread so far.
 long InvoluntarySwitches() {
@@ -255,14 +271,17 @@ int Run(const Options& opt) {
   // Times one call; `ok` is whether it succeeded.
   auto timed = [&](Latencies* l, auto fn) {
     const long switches = InvoluntarySwitches();
+    const uint64_t waited = RunQueueWaitNs();
     const Clock::time_point a = Clock::now();
     const bool ok = fn();
     const Clock::time_point b = Clock::now();
     const bool preempted = InvoluntarySwitches() != switches;
+    const double waiting_us = static_cast<double>(RunQueueWaitNs() - waited) / 1000;
     if (!ok) ++l->errors;
     if (a < measure_from) return;
     const double us = std::chrono::duration<double, std::micro>(b - a).count();
     l->us.push_back(us);
+    l->waiting_us.push_back(waiting_us);
     if (preempted) l->preempted_us.push_back(us);
   };
   // Paces a loop at `rate` calls per second (none when 0); a late call
@@ -340,25 +359,30 @@ int Run(const Options& opt) {
   // "not preempted": the calls the kernel let run on their core from start
   // to end, i.e. what the engine costs with a core to itself (interrupts and
   // the hypervisor's stalls, which no count shows, remain in both).
-  std::printf("| op | calls | errors | p50 | p99 | p99.9 | max | preempted | p99 not preempted |\n"
-              "| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
+  std::printf("| op | calls | errors | p50 | p99 | p99.9 | max | preempted | p99 not preempted |"
+              " waiting for a core p99 / mean |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
   for (int op = 0; op < kNumOps; ++op) {
-    std::vector<double> all, preempted;
+    std::vector<double> all, preempted, waiting;
     size_t errors = 0;
     for (auto& t : per_thread) {
       all.insert(all.end(), t[op].us.begin(), t[op].us.end());
       preempted.insert(preempted.end(), t[op].preempted_us.begin(), t[op].preempted_us.end());
+      waiting.insert(waiting.end(), t[op].waiting_us.begin(), t[op].waiting_us.end());
       errors += t[op].errors;
     }
     std::sort(all.begin(), all.end());
     std::sort(preempted.begin(), preempted.end());
+    std::sort(waiting.begin(), waiting.end());
+    double waiting_sum = 0;
+    for (double w : waiting) waiting_sum += w;
     // The sorted latencies of the calls not preempted: `all` less `preempted`.
     std::vector<double> alone;
     std::set_difference(all.begin(), all.end(), preempted.begin(), preempted.end(), std::back_inserter(alone));
-    std::printf("| %s | %zu | %zu | %.1f us | %.1f us | %.1f us | %.1f us | %.2f%% | %.1f us |\n", names[op],
-                all.size(), errors, Percentile(all, 0.50), Percentile(all, 0.99), Percentile(all, 0.999),
+    std::printf("| %s | %zu | %zu | %.1f us | %.1f us | %.1f us | %.1f us | %.2f%% | %.1f us | %.1f / %.1f us |\n",
+                names[op], all.size(), errors, Percentile(all, 0.50), Percentile(all, 0.99), Percentile(all, 0.999),
                 all.empty() ? 0 : all.back(), 100.0 * preempted.size() / std::max<size_t>(1, all.size()),
-                Percentile(alone, 0.99));
+                Percentile(alone, 0.99), Percentile(waiting, 0.99),
+                waiting_sum / static_cast<double>(std::max<size_t>(1, waiting.size())));
   }
   std::printf("\ningest outcomes (warm-up included): linked %zu, new person %zu, review %zu, unchanged %zu\n",
               outcomes[0].load(), outcomes[1].load(), outcomes[2].load(), outcomes[3].load());
