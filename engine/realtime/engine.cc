@@ -661,6 +661,10 @@ class EngineImpl final : public Engine {
     double weight;
     PreparedRecord prepared;
   };
+  // Candidates' order: best weight first, ties by person id.
+  static bool BetterCandidate(const Scored& x, const Scored& y) {
+    return x.weight != y.weight ? x.weight > y.weight : x.person < y.person;
+  }
   // Whether the best of `scored` (best first) is contested: a second person
   // scoring at least `floor` comes within kDecisiveMarginBits of it.
   static bool Contested(const std::vector<Scored>& scored, double floor) {
@@ -697,9 +701,7 @@ class EngineImpl final : public Engine {
     }
     std::vector<Scored> out;
     for (auto& [pid, s] : best) out.push_back(std::move(s));
-    std::sort(out.begin(), out.end(), [](const Scored& x, const Scored& y) {
-      return x.weight != y.weight ? x.weight > y.weight : x.person < y.person;
-    });
+    std::sort(out.begin(), out.end(), BetterCandidate);
     return out;
   }
 
@@ -982,8 +984,10 @@ class EngineImpl final : public Engine {
     std::vector<std::string> forms_applied;
     for (const auto& [form_key, form] : forms_) {
       if (!SharesBlock(form.keys, keys)) continue;
-      EMPI_ASSIGN_OR_RETURN(bool identifies, FormIdentifies(form, p, key, target));
-      if (!identifies) continue;
+      const Scored arriving{target, key, model_.Score(form.prepared, p).match_weight, p};
+      std::string why;
+      EMPI_ASSIGN_OR_RETURN(auto match, MatchForm(form.prepared, &why, &arriving));
+      if (!match || match->person != target) continue;
       if (!pv.objection) {
         pv.objection = true;
         pv.objection_time_us = form.request.time_us;
@@ -1042,9 +1046,23 @@ class EngineImpl final : public Engine {
 
   // The one person a form's demographics identify: at or above the link
   // threshold and decisively better than any other possible match. Sets
-  // `reason` when there is none.
-  absl::StatusOr<std::optional<Scored>> MatchForm(const PreparedRecord& form, std::string* reason) const {
-    EMPI_ASSIGN_OR_RETURN(auto scored, Candidates(form, FormQuery({}).Key(), nullptr));
+  // `reason` when there is none. `arriving`, when given, is a record being
+  // ingested, counted as a candidate of its person beside the stored ones
+  // (a stored older version of it still counts for its old person, which
+  // can only make the form contested).
+  absl::StatusOr<std::optional<Scored>> MatchForm(const PreparedRecord& form, std::string* reason,
+                                                  const Scored* arriving = nullptr) const {
+    EMPI_ASSIGN_OR_RETURN(auto scored, Candidates(form, FormQueryKey(), nullptr));
+    if (arriving != nullptr) {
+      auto it = std::find_if(scored.begin(), scored.end(),
+                             [&](const Scored& s) { return s.person == arriving->person; });
+      if (it == scored.end()) {
+        scored.push_back(*arriving);
+      } else if (arriving->weight > it->weight) {
+        *it = *arriving;
+      }
+      std::sort(scored.begin(), scored.end(), BetterCandidate);
+    }
     if (scored.empty() || scored[0].weight < model_.review_weight()) {
       *reason = kNoMatchingPerson;
       return std::nullopt;
@@ -1062,31 +1080,17 @@ class EngineImpl final : public Engine {
     return std::optional<Scored>(scored[0]);
   }
 
-  static Record FormQuery(const ObjectionRequest& req) {
-    return QueryRecord("objection", {"", req.family_name, req.given_names, req.date_of_birth, req.postcode, ""});
+  PreparedRecord PrepareForm(const ObjectionRequest& req) const {
+    return Prepare(
+        QueryRecord("objection", {"", req.family_name, req.given_names, req.date_of_birth, req.postcode, ""}));
   }
-
-  // Whether the pending `form` identifies `target`'s patient once the
-  // record `p` (key `key`) is `target`'s: MatchForm's rule over the stored
-  // candidates with the record added. A stored older version of the record
-  // still counts for its old person, which can only make the form contested.
-  absl::StatusOr<bool> FormIdentifies(const PendingForm& form, const PreparedRecord& p, const std::string& key,
-                                      uint64_t target) const {
-    EMPI_ASSIGN_OR_RETURN(auto scored, Candidates(form.prepared, FormQuery({}).Key(), nullptr));
-    const double w = model_.Score(form.prepared, p).match_weight;
-    auto it = std::find_if(scored.begin(), scored.end(), [&](const Scored& s) { return s.person == target; });
-    if (it == scored.end()) {
-      scored.push_back(Scored{target, key, w, p});
-    } else if (w > it->weight) {
-      it->weight = w;
-    }
-    std::sort(scored.begin(), scored.end(), [](const Scored& x, const Scored& y) { return x.weight > y.weight; });
-    return scored[0].person == target && scored[0].weight >= model_.link_weight() &&
-           !Contested(scored, model_.review_weight());
+  static const std::string& FormQueryKey() {
+    static const std::string key = QueryRecord("objection", {}).Key();
+    return key;
   }
 
   void AddForm(std::string key, const ObjectionRequest& req) ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_) {
-    PendingForm f{req, Prepare(FormQuery(req)), {}};
+    PendingForm f{req, PrepareForm(req), {}};
     f.keys = ComputeBlockKeys(rules_, f.prepared);
     forms_.insert_or_assign(std::move(key), std::move(f));
   }
@@ -1170,7 +1174,7 @@ class EngineImpl final : public Engine {
           // number.
           if (demographics) {
             std::string why;
-            EMPI_ASSIGN_OR_RETURN(auto match, MatchForm(Prepare(FormQuery(req)), &why));
+            EMPI_ASSIGN_OR_RETURN(auto match, MatchForm(PrepareForm(req), &why));
             if (match) {
               EMPI_ASSIGN_OR_RETURN(bool other, HoldsOtherNhs(match->person, *nhs));
               if (!other) {
@@ -1184,7 +1188,7 @@ class EngineImpl final : public Engine {
           cs.DeletePendingObjection(PendingKey(*nhs));
         }
       } else {
-        const PreparedRecord form = Prepare(FormQuery(req));
+        const PreparedRecord form = PrepareForm(req);
         const std::string form_key = FormKey(form);
         EMPI_ASSIGN_OR_RETURN(auto match, MatchForm(form, &result.reason));
         if (match) {
