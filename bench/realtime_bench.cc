@@ -24,6 +24,8 @@
 // which keeps all three threads busy on two cores), --readers N (2),
 // --no-writer, --block-cache-mb N (EngineOptions' default, 1 GiB),
 // --writer-nice N (the writer thread's nice value; negative favours it),
+// --warm-cache (Store::WarmCache() before measuring, as a service would at
+// start: without it the first minutes' calls read and decompress blocks),
 // --breakdown (single-threaded time of each store call a read makes, and of
 // its audit commit; then exit; with --read-rate it sleeps 1/rate seconds
 // before each call, as a paced caller would), --spin-wait (paced threads
@@ -32,6 +34,12 @@
 // threads than cores take each other's time), --jitter (no store: --readers
 // threads spin for --seconds and count the stalls the machine imposes on a
 // running thread, the floor under every percentile here).
+//
+// Per operation it prints p50/p99/p99.9/max; the share of calls preempted
+// (another thread took the core mid-call) and the p99 of the rest; how long
+// calls waited on the run queue for a core; their CPU time on a core (which
+// includes the kernel's, e.g. an fsync's block-layer work); and how often
+// they slept (an fsync, a lock).
 #include <fcntl.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -68,6 +76,7 @@ struct Options {
   size_t block_cache_mb = 0;              // 0: EngineOptions' default
   bool jitter = false;                    // measure the machine's stalls, then exit
   int writer_nice = 0;                    // nice value of the writer thread (negative: favoured)
+  bool warm_cache = false;                // Store::WarmCache() before measuring
 };
 
 struct Sample {
@@ -81,8 +90,9 @@ struct Sample {
 // the time the thread spent runnable but waiting for a core (preempted, or
 // woken from a sleep such as an fsync while both cores were busy).
 struct Latencies {
-  std::vector<double> us, preempted_us, waiting_us;
+  std::vector<double> us, preempted_us, waiting_us, cpu_us;
   size_t errors = 0;
+  long sleeps = 0;  // voluntary context switches during the measured calls
 };
 
 // Nanoseconds the calling thread has spent waiting on a run queue: the
@@ -97,10 +107,22 @@ uint64_t RunQueueWaitNs() {
   return std::sscanf(buf, "%llu %llu", &run, &wait) == 2 ? wait : 0;
 }
 
-// Involuntary context switches of the calling thread so far.
-long InvoluntarySwitches() {
+// Context switches of the calling thread so far: involuntary (another
+// runnable thread took its core) and voluntary (it slept: an fsync, a lock).
+struct Switches {
+  long involuntary = 0, voluntary = 0;
+};
+Switches ContextSwitches() {
   struct rusage u;
-  return ::getrusage(RUSAGE_THREAD, &u) == 0 ? u.ru_nivcsw : 0;
+  if (::getrusage(RUSAGE_THREAD, &u) != 0) return {};
+  return {u.ru_nivcsw, u.ru_nvcsw};
+}
+
+// CPU time the calling thread has used, in nanoseconds.
+uint64_t ThreadCpuNs() {
+  struct timespec t;
+  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return static_cast<uint64_t>(t.tv_sec) * 1000000000 + static_cast<uint64_t>(t.tv_nsec);
 }
 
 double Percentile(const std::vector<double>& sorted, double q) {
@@ -245,6 +267,16 @@ int Run(const Options& opt) {
     return 1;
   }
   Engine* engine = opened->get();
+  if (opt.warm_cache) {
+    const Clock::time_point w0 = Clock::now();
+    auto used = engine->store()->WarmCache();
+    if (!used.ok()) {
+      std::fprintf(stderr, "realtime_bench: %s\n", std::string(used.status().message()).c_str());
+      return 1;
+    }
+    std::printf("block cache warmed: %.0f MiB in %.1f s\n", static_cast<double>(*used) / (1 << 20),
+                std::chrono::duration<double>(Clock::now() - w0).count());
+  }
   auto t0 = Clock::now();
   const std::vector<Sample> samples = SampleRecords(engine->store(), opt.sample);
   auto rc = engine->store()->GetMeta("record_count");
@@ -270,18 +302,23 @@ int Run(const Options& opt) {
 
   // Times one call; `ok` is whether it succeeded.
   auto timed = [&](Latencies* l, auto fn) {
-    const long switches = InvoluntarySwitches();
+    const Switches switches = ContextSwitches();
     const uint64_t waited = RunQueueWaitNs();
+    const uint64_t cpu = ThreadCpuNs();
     const Clock::time_point a = Clock::now();
     const bool ok = fn();
     const Clock::time_point b = Clock::now();
-    const bool preempted = InvoluntarySwitches() != switches;
+    const double cpu_us = static_cast<double>(ThreadCpuNs() - cpu) / 1000;
+    const Switches after = ContextSwitches();
+    const bool preempted = after.involuntary != switches.involuntary;
     const double waiting_us = static_cast<double>(RunQueueWaitNs() - waited) / 1000;
     if (!ok) ++l->errors;
     if (a < measure_from) return;
     const double us = std::chrono::duration<double, std::micro>(b - a).count();
     l->us.push_back(us);
     l->waiting_us.push_back(waiting_us);
+    l->cpu_us.push_back(cpu_us);
+    l->sleeps += after.voluntary - switches.voluntary;
     if (preempted) l->preempted_us.push_back(us);
   };
   // Paces a loop at `rate` calls per second (none when 0); a late call
@@ -360,11 +397,15 @@ int Run(const Options& opt) {
   // to end, i.e. what the engine costs with a core to itself (interrupts and
   // the hypervisor's stalls, which no count shows, remain in both).
   std::printf("| op | calls | errors | p50 | p99 | p99.9 | max | preempted | p99 not preempted |"
-              " waiting for a core p99 / mean |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
+              " waiting for a core p99 / mean | on a core p50 / p99 | sleeps per call |\n"
+              "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
   for (int op = 0; op < kNumOps; ++op) {
-    std::vector<double> all, preempted, waiting;
+    std::vector<double> all, preempted, waiting, cpu;
     size_t errors = 0;
+    long sleeps = 0;
     for (auto& t : per_thread) {
+      cpu.insert(cpu.end(), t[op].cpu_us.begin(), t[op].cpu_us.end());
+      sleeps += t[op].sleeps;
       all.insert(all.end(), t[op].us.begin(), t[op].us.end());
       preempted.insert(preempted.end(), t[op].preempted_us.begin(), t[op].preempted_us.end());
       waiting.insert(waiting.end(), t[op].waiting_us.begin(), t[op].waiting_us.end());
@@ -373,16 +414,18 @@ int Run(const Options& opt) {
     std::sort(all.begin(), all.end());
     std::sort(preempted.begin(), preempted.end());
     std::sort(waiting.begin(), waiting.end());
+    std::sort(cpu.begin(), cpu.end());
     double waiting_sum = 0;
     for (double w : waiting) waiting_sum += w;
     // The sorted latencies of the calls not preempted: `all` less `preempted`.
     std::vector<double> alone;
     std::set_difference(all.begin(), all.end(), preempted.begin(), preempted.end(), std::back_inserter(alone));
-    std::printf("| %s | %zu | %zu | %.1f us | %.1f us | %.1f us | %.1f us | %.2f%% | %.1f us | %.1f / %.1f us |\n",
+    std::printf("| %s | %zu | %zu | %.1f us | %.1f us | %.1f us | %.1f us | %.2f%% | %.1f us | %.1f / %.1f us | %.1f / %.1f us | %.2f |\n",
                 names[op], all.size(), errors, Percentile(all, 0.50), Percentile(all, 0.99), Percentile(all, 0.999),
                 all.empty() ? 0 : all.back(), 100.0 * preempted.size() / std::max<size_t>(1, all.size()),
                 Percentile(alone, 0.99), Percentile(waiting, 0.99),
-                waiting_sum / static_cast<double>(std::max<size_t>(1, waiting.size())));
+                waiting_sum / static_cast<double>(std::max<size_t>(1, waiting.size())), Percentile(cpu, 0.50),
+                Percentile(cpu, 0.99), static_cast<double>(sleeps) / static_cast<double>(std::max<size_t>(1, all.size())));
   }
   std::printf("\ningest outcomes (warm-up included): linked %zu, new person %zu, review %zu, unchanged %zu\n",
               outcomes[0].load(), outcomes[1].load(), outcomes[2].load(), outcomes[3].load());
@@ -423,6 +466,8 @@ int main(int argc, char** argv) {
       opt.block_cache_mb = std::strtoull(argv[++i], nullptr, 10);
     } else if (a == "--writer-nice" && has_value) {
       opt.writer_nice = std::atoi(argv[++i]);
+    } else if (a == "--warm-cache") {
+      opt.warm_cache = true;
     } else if (a == "--jitter") {
       opt.jitter = true;
     } else if (a == "--breakdown") {
@@ -434,7 +479,7 @@ int main(int argc, char** argv) {
     } else {
       std::fprintf(stderr, "usage: realtime_bench [--store DIR] [--seconds N] [--warmup N] [--sample N]"
                            " [--read-rate N] [--ingest-rate N] [--readers N] [--no-writer] [--block-cache-mb N]"
-                           " [--writer-nice N] [--breakdown] [--spin-wait] [--jitter]\n");
+                           " [--writer-nice N] [--warm-cache] [--breakdown] [--spin-wait] [--jitter]\n");
       return 64;
     }
   }

@@ -494,6 +494,8 @@ class Store::Impl {
   absl::Status UpgradeToVersion4();
   absl::Status CompactPersonView();
   absl::StatusOr<int> Compact();
+  absl::StatusOr<uint64_t> WarmCache();
+  uint64_t BlockCacheUsage() const { return cache_->GetUsage(); }
   // A full compaction of `cf` into its bottom level.
   absl::Status CompactFamily(Cf cf);
   // Sorted runs of `cf` on disk: files of level 0 plus non-empty levels.
@@ -747,6 +749,24 @@ absl::StatusOr<int> Store::Impl::Compact() {
     ++compacted;
   }
   return compacted;
+}
+
+absl::StatusOr<uint64_t> Store::Impl::WarmCache() {
+  // Stop a little short of full: past it, each block read evicts another.
+  const uint64_t room = cache_->GetCapacity() / 10 * 9;
+  for (Cf cf : {Cf::kPersonView, Cf::kRecords, Cf::kPersons, Cf::kNhsIndex, Cf::kBlockKeys, Cf::kPersonRecords,
+                Cf::kReview, Cf::kManual, Cf::kObjections, Cf::kMeta, Cf::kModel}) {
+    rocksdb::ReadOptions ro;
+    ro.total_order_seek = true;
+    ro.readahead_size = 2 << 20;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, handle(cf)));
+    size_t n = 0;
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      if (++n % 4096 == 0 && cache_->GetUsage() >= room) return cache_->GetUsage();
+    }
+    EMPI_RETURN_IF_ERROR(FromRocks(it->status(), absl::StrCat("warming the cache with ", A(CfName(cf)))));
+  }
+  return cache_->GetUsage();
 }
 
 int Store::Impl::SortedRuns(Cf cf) const {
@@ -1668,6 +1688,8 @@ absl::Status Store::BulkIngest(const std::vector<ChangeSet>& sets, BulkIngestSta
 
 absl::Status Store::CompactPersonView() { return impl_->CompactPersonView(); }
 absl::StatusOr<int> Store::Compact() { return impl_->Compact(); }
+absl::StatusOr<uint64_t> Store::WarmCache() { return impl_->WarmCache(); }
+uint64_t Store::block_cache_usage() const { return impl_->BlockCacheUsage(); }
 
 uint64_t Store::AllocatePersonIds(uint64_t n, ChangeSet* changes) {
   const uint64_t first = impl_->AllocatePersonIds(n);

@@ -5,6 +5,7 @@
 // the store through empi::Engine, so every answer is audited exactly as a
 // library caller's would be. Output is JSON (one object, or one per line for
 // streams); no address or postcode is ever printed.
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -12,6 +13,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 #include "empi/engine.h"
 #include "empi/status_macros.h"
@@ -33,6 +35,7 @@ struct Flags {
   uint64_t person = 0;
   std::vector<std::string> args;
   size_t limit = 10;
+  bool warm_cache = false;  // ingest
   std::string truth, objections_truth;  // check-objections
 };
 
@@ -83,6 +86,15 @@ absl::StatusOr<RecordRef> ParseRef(const std::string& s) {
   return RecordRef{s.substr(0, colon), s.substr(colon + 1)};
 }
 
+// A person or event id given on the command line.
+absl::StatusOr<uint64_t> ParseId(const std::string& s, std::string_view what) {
+  uint64_t id = 0;
+  if (!absl::SimpleAtoi(s, &id) || id == 0) {
+    return absl::InvalidArgumentError(fmt::format("\"{}\" is not a {} (a positive whole number)", s, what));
+  }
+  return id;
+}
+
 absl::StatusOr<index::ObjectionMethod> ParseMethod(const std::string& m) {
   if (m == "form") return index::ObjectionMethod::kForm;
   if (m == "phone") return index::ObjectionMethod::kPhone;
@@ -107,6 +119,12 @@ absl::Status RunIngest(const Flags& f) {
   if (!tmp.empty()) std::filesystem::remove(tmp);
   if (!feed.ok()) return feed.status();
   EMPI_ASSIGN_OR_RETURN(auto engine, OpenEngine(f, /*create=*/true));
+  if (f.warm_cache) {
+    const auto start = std::chrono::steady_clock::now();
+    EMPI_ASSIGN_OR_RETURN(uint64_t bytes, engine->store()->WarmCache());
+    std::cerr << fmt::format("block cache warmed: {:.0f} MiB in {:.1f} s\n", static_cast<double>(bytes) / (1 << 20),
+                             std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  }
   for (const QuarantinedRow& q : feed->quarantined) {
     std::cerr << fmt::format("{}:{}: row not ingested: {}\n", f.file.empty() ? "stdin" : f.file, q.line, q.reason);
   }
@@ -249,7 +267,8 @@ absl::Status RunObjection(const Flags& f, bool object, int* exit_code) {
 
 absl::Status RunMerge(const Flags& f) {
   if (f.args.size() != 2) return absl::InvalidArgumentError("merge takes two person ids");
-  uint64_t a = std::stoull(f.args[0]), b = std::stoull(f.args[1]);
+  EMPI_ASSIGN_OR_RETURN(uint64_t a, ParseId(f.args[0], "person id"));
+  EMPI_ASSIGN_OR_RETURN(uint64_t b, ParseId(f.args[1], "person id"));
   EMPI_ASSIGN_OR_RETURN(auto engine, OpenEngine(f, false));
   EMPI_ASSIGN_OR_RETURN(uint64_t event, engine->Merge(a, b, f.who, f.reason));
   std::cout << nlohmann::json{{"person_id", a}, {"merged", b}, {"merge_event", event}}.dump() << "\n";
@@ -270,8 +289,9 @@ absl::Status RunSplit(const Flags& f) {
 
 absl::Status RunUnmerge(const Flags& f) {
   if (f.args.size() != 1) return absl::InvalidArgumentError("unmerge takes one merge event id");
+  EMPI_ASSIGN_OR_RETURN(uint64_t event, ParseId(f.args[0], "merge event id"));
   EMPI_ASSIGN_OR_RETURN(auto engine, OpenEngine(f, false));
-  EMPI_ASSIGN_OR_RETURN(uint64_t pid, engine->Unmerge(f.person, std::stoull(f.args[0]), f.who));
+  EMPI_ASSIGN_OR_RETURN(uint64_t pid, engine->Unmerge(f.person, event, f.who));
   std::cout << nlohmann::json{{"person_id", f.person}, {"restored_person_id", pid}}.dump() << "\n";
   return absl::OkStatus();
 }
@@ -307,8 +327,9 @@ absl::Status RunAuditVerify(const Flags& f) {
 
 absl::Status RunAuditPerson(const Flags& f) {
   if (f.args.size() != 1) return absl::InvalidArgumentError("audit person takes one person id");
+  EMPI_ASSIGN_OR_RETURN(uint64_t person, ParseId(f.args[0], "person id"));
   EMPI_ASSIGN_OR_RETURN(auto engine, OpenEngine(f, false));
-  EMPI_ASSIGN_OR_RETURN(auto events, engine->AuditForPerson(std::stoull(f.args[0])));
+  EMPI_ASSIGN_OR_RETURN(auto events, engine->AuditForPerson(person));
   for (const auto& e : events) {
     nlohmann::json recs = nlohmann::json::array();
     for (const auto& k : e.event.records) {
@@ -474,6 +495,8 @@ void RegisterRealtimeCommands(CLI::App& app, int* exit_code) {
     auto* c = Add(app, "ingest", "Ingest records one at a time through the real-time path", exit_code, f,
                   plain(RunIngest));
     c->add_option("file", f->file, "Canonical feed CSV, or - for stdin");
+    c->add_flag("--warm-cache", f->warm_cache,
+                "Read the store's index into the block cache first (worth it for a long feed on a large store)");
   }
   {
     auto f = std::make_shared<Flags>();

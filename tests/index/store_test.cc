@@ -263,6 +263,68 @@ TEST(Store, BlockMembersHonoursLimit) {
   EXPECT_FALSE(truncated);
 }
 
+// After WarmCache, reading every record and block finds its data block in
+// the cache: the cache does not grow. Without it, the same reads fill it.
+TEST(Store, WarmCacheLoadsTheBlocksReadsNeed) {
+  TempDir dir;
+  constexpr int kRecords = 20000;
+  {
+    auto store = OpenOrDie(dir.path());
+    ChangeSet cs = store->NewChangeSet();
+    for (int i = 0; i < kRecords; ++i) {
+      const StoredRecord r = MakeRecord("G8", "r" + std::to_string(i), 1 + i / 3);
+      cs.PutRecord(r);
+      cs.AddMembership(r.person_id, r.record.Key());
+      cs.PutBlockKey(2, "SM|" + std::to_string(i % 500), r.record.Key());
+    }
+    ASSERT_TRUE(store->Commit(&cs, nullptr, false).ok());
+    ASSERT_TRUE(store->Flush().ok());
+  }
+  auto read_everything = [](Store* store) {
+    for (int i = 0; i < kRecords; ++i) {
+      auto got = store->GetRecord(MakeRecord("G8", "r" + std::to_string(i), 0).record.Key());
+      ASSERT_TRUE(got.ok() && got->has_value());
+    }
+    for (int b = 0; b < 500; ++b) {
+      bool truncated = false;
+      ASSERT_EQ(store->BlockMembers(2, "SM|" + std::to_string(b), 100, &truncated)->size(), size_t{kRecords / 500});
+    }
+  };
+  {
+    auto cold = OpenOrDie(dir.path());
+    const uint64_t before = cold->block_cache_usage();
+    read_everything(cold.get());
+    EXPECT_GT(cold->block_cache_usage(), before);
+  }
+  auto store = OpenOrDie(dir.path());
+  const uint64_t pinned = store->block_cache_usage();
+  auto warmed = store->WarmCache();
+  ASSERT_TRUE(warmed.ok()) << warmed.status();
+  EXPECT_GT(*warmed, pinned);
+  EXPECT_EQ(store->block_cache_usage(), *warmed);
+  read_everything(store.get());
+  EXPECT_EQ(store->block_cache_usage(), *warmed);
+}
+
+// A cache smaller than the store: warming stops short of it and succeeds.
+TEST(Store, WarmCacheStopsWhenTheCacheIsFull) {
+  TempDir dir;
+  {
+    auto store = OpenOrDie(dir.path());
+    ChangeSet cs = store->NewChangeSet();
+    for (int i = 0; i < 50000; ++i) cs.PutRecord(MakeRecord("G8", "r" + std::to_string(i), 1 + i));
+    ASSERT_TRUE(store->Commit(&cs, nullptr, false).ok());
+    ASSERT_TRUE(store->Flush().ok());
+  }
+  StoreOptions small;
+  small.block_cache_bytes = 256 << 10;
+  auto store = OpenOrDie(dir.path(), small);
+  auto warmed = store->WarmCache();
+  ASSERT_TRUE(warmed.ok()) << warmed.status();
+  EXPECT_LE(*warmed, uint64_t{256 << 10});
+  EXPECT_TRUE(store->GetRecord(MakeRecord("G8", "r49999", 0).record.Key())->has_value());
+}
+
 TEST(Store, GetRecordsReadsManyKeysInOrderAtASnapshot) {
   TempDir dir;
   auto store = OpenOrDie(dir.path());

@@ -1,8 +1,6 @@
 // Copyright EMPI developers.
 //
 // Runs the real `empi` binary on small feeds written to a temp directory.
-#include <sys/wait.h>
-
 #include <cstdlib>
 #include <filesystem>
 #include <map>
@@ -14,62 +12,22 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/engine/cli/cli_test_util.h"
 #include "tests/engine/linkage/linkage_test_util.h"
-#include "tests/temp_dir.h"
 
 namespace empi {
 namespace {
 
 using ::testing::HasSubstr;
 using ::testing::Not;
-using empi::testing::TempDir;
+using empi::testing::CliTest;
+using empi::testing::Lines;
+using empi::testing::ReadText;
+using empi::testing::RunResult;
 using testing_linkage::RecordGenerator;
 
-struct RunResult {
-  int code = -1;
-  std::string out, err;
-};
-
-std::string ReadText(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-std::vector<std::string> Lines(const std::string& text) {
-  std::vector<std::string> out;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) out.push_back(line);
-  return out;
-}
-
-class LinkCliTest : public ::testing::Test {
+class LinkCliTest : public CliTest {
  protected:
-  void SetUp() override {
-    // Set by empi_cc_test for every test ctest runs; to run this binary
-    // directly, set it to the build directory.
-    const char* bin = std::getenv("EMPI_BINARY_DIR");
-    ASSERT_NE(bin, nullptr) << "EMPI_BINARY_DIR is not set";
-    empi_ = std::string(bin) + "/engine/cli/empi";
-    db_ = dir_.path() + "/db";
-  }
-
-  RunResult Run(const std::string& args) {
-    std::string out = dir_.path() + "/stdout", err = dir_.path() + "/stderr";
-    std::string cmd = "'" + empi_ + "' " + args + " >'" + out + "' 2>'" + err + "'";
-    int status = std::system(cmd.c_str());
-    RunResult r;
-    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    r.out = ReadText(out);
-    r.err = ReadText(err);
-    return r;
-  }
-
-  std::string Write(const std::string& name, const std::string& bytes) {
-    std::string path = dir_.path() + "/" + name;
-    std::ofstream(path, std::ios::binary) << bytes;
-    return path;
-  }
-
   static constexpr const char* kHeader =
       "source,record_id,nhs_number,family_name,given_names,date_of_birth,sex,postcode,address\n";
 
@@ -104,8 +62,6 @@ class LinkCliTest : public ::testing::Test {
     return static_cast<int>(Lines(r.out).size()) - 1;
   }
 
-  TempDir dir_;
-  std::string empi_, db_;
   RecordGenerator gen_{77};
 };
 
