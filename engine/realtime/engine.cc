@@ -25,6 +25,7 @@
 #include "engine/linkage/model.h"
 #include "engine/realtime/contributor_register.h"
 #include "index/review_objections.h"
+#include "index/wal_syncer.h"
 #include "matchers/date_of_birth.h"
 #include "matchers/nhs_number.h"
 #include "nlohmann/json.hpp"
@@ -155,7 +156,8 @@ class EngineImpl final : public Engine {
         model_stored_(model_stored),
         conventions_(conventions),
         register_(std::move(reg)),
-        rules_(std::move(rules)) {}
+        rules_(std::move(rules)),
+        syncer_(options_.sync ? std::make_unique<index::WalSyncer>(store_->db()) : nullptr) {}
 
   index::Store* store() override { return store_.get(); }
 
@@ -508,12 +510,7 @@ class EngineImpl final : public Engine {
 
   // Makes everything committed so far durable; runs outside write_mu_ so
   // that concurrent writers share one sync.
-  absl::Status Sync() {
-    if (!options_.sync) return absl::OkStatus();
-    rocksdb::Status s = store_->db()->SyncWAL();
-    if (!s.ok()) return absl::UnavailableError(absl::StrCat("sync of the write-ahead log failed: ", s.ToString()));
-    return absl::OkStatus();
-  }
+  absl::Status Sync() { return syncer_ ? syncer_->Sync() : absl::OkStatus(); }
 
   // options.today (parsed once), or today's UTC date.
   int32_t Today() const { return fixed_today_ != 0 ? fixed_today_ : TodayYmd(); }
@@ -1287,6 +1284,9 @@ class EngineImpl final : public Engine {
   const FieldConventions conventions_;
   const ContributorRegister register_;
   const BlockingRules rules_;
+  // Syncs the WAL for every write that must be durable (null: options_.sync
+  // off). Declared after store_, so it stops before the store closes.
+  const std::unique_ptr<index::WalSyncer> syncer_;
   // Checked by Engine::Open.
   const int32_t fixed_today_ = ParseDate(options_.today, DateFormat::kIso).value_or(0);
   absl::Mutex write_mu_;
