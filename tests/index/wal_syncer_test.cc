@@ -1,7 +1,7 @@
 // Copyright EMPI developers.
 //
 // WalSyncer on a real RocksDB: every caller's write is durable when Sync
-// returns (read back from the WAL after the process loses its memtable),
+// returns (read back after a reopen),
 // and concurrent callers share syncs. (That an acknowledged write survives
 // kill -9 is the real-time crash test's to show.)
 #include "index/wal_syncer.h"
