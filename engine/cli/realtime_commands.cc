@@ -19,6 +19,7 @@
 #include "empi/status_macros.h"
 #include "engine/cli/command.h"
 #include "engine/eval/csv_reader.h"
+#include "engine/cli/progress.h"
 #include "engine/feed/feed_reader.h"
 #include "fmt/format.h"
 #include "fmt/ranges.h"
@@ -128,8 +129,16 @@ absl::Status RunIngest(const Flags& f) {
   for (const QuarantinedRow& q : feed->quarantined) {
     std::cerr << fmt::format("{}:{}: row not ingested: {}\n", f.file.empty() ? "stdin" : f.file, q.line, q.reason);
   }
-  for (const Record& r : feed->records) {
+  // Progress and the summary go to stderr; stdout holds one result per record.
+  Progress progress;
+  uint64_t outcomes[4] = {}, objections_applied = 0;
+  const auto start = std::chrono::steady_clock::now();
+  for (size_t i = 0; i < feed->records.size(); ++i) {
+    const Record& r = feed->records[i];
+    progress.Update("ingest", i, feed->records.size());
     EMPI_ASSIGN_OR_RETURN(IngestResult res, engine->Ingest(r, f.who));
+    ++outcomes[static_cast<int>(res.outcome)];
+    objections_applied += res.objection_applied;
     nlohmann::json j{{"source", r.source},
                      {"record_id", r.record_id},
                      {"outcome", std::string(IngestOutcomeName(res.outcome))},
@@ -139,6 +148,15 @@ absl::Status RunIngest(const Flags& f) {
     if (res.objection_applied) j["objection_applied"] = true;
     std::cout << j.dump() << "\n";
   }
+  progress.Finish();
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::cerr << fmt::format(
+      "ingested {} records in {:.1f} s ({:.0f}/s, each durable): linked {}, new person {}, review {}, unchanged {}; "
+      "pending objections applied {}; rows not ingested {}\n",
+      feed->records.size(), seconds, seconds > 0 ? static_cast<double>(feed->records.size()) / seconds : 0.0,
+      outcomes[static_cast<int>(IngestOutcome::kLinked)], outcomes[static_cast<int>(IngestOutcome::kNewPerson)],
+      outcomes[static_cast<int>(IngestOutcome::kReview)], outcomes[static_cast<int>(IngestOutcome::kUnchanged)],
+      objections_applied, feed->quarantined.size());
   if (!feed->quarantined.empty()) {
     return absl::InvalidArgumentError(fmt::format("{} rows were not ingested (see above)", feed->quarantined.size()));
   }

@@ -52,6 +52,10 @@ TEST_F(RealtimeCommandsTest, IngestResolveObjectStewardAndAudit) {
   const uint64_t p = ingested[0]["person_id"];
   EXPECT_EQ(ingested[1]["person_id"], p);
   EXPECT_NE(ingested[2]["person_id"], p);
+  // The same feed again changes nothing, and says so on stderr.
+  const std::string again = Run("ingest --db '" + db_ + "' '" + dir_.path() + "/feed.csv'").err;
+  EXPECT_THAT(again, HasSubstr("ingested 3 records in"));
+  EXPECT_THAT(again, HasSubstr("linked 0, new person 0, review 0, unchanged 3"));
 
   nlohmann::json r = Resolve("RYA", "H1");
   EXPECT_EQ(r["person_id"], p);
