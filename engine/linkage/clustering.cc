@@ -87,9 +87,9 @@ Clustering ClusterOnce(const ClusterInput& in, std::vector<ScoredLink> links) {
         if (in.never_link != nullptr && in.never_link->contains({std::min(x, y), std::max(x, y)})) {
           return "never link";
         }
-        const PreparedRecord& rx = records[x];
-        const PreparedRecord& ry = records[y];
-        if (in.model->Weight(ComparePair(rx, ry), rx) < review_weight) return "weak group";
+        ScoredPair s = in.model->Score(records[x], records[y]);
+        if (s.safety.safety != PairSafety::kSafe) return s.safety.reason.data();
+        if (s.match_weight < review_weight) return "weak group";
       }
     }
     return nullptr;
@@ -117,7 +117,8 @@ Clustering ClusterOnce(const ClusterInput& in, std::vector<ScoredLink> links) {
   }
   for (const ScoredLink* l : between) {
     if (uf.Find(l->a) != uf.Find(l->b)) {
-      out.review.push_back({l->a, l->b, l->match_weight, "between thresholds"});
+      out.review.push_back({l->a, l->b, l->match_weight,
+                            l->held_by.empty() ? "between thresholds" : std::string(l->held_by)});
     }
   }
   out.group.resize(n);

@@ -12,7 +12,9 @@
 //   - no pair across them was marked never-to-link ("never link");
 //   - every pair across them scores at least the review threshold, i.e. is
 //     more likely the same person than not ("weak group"): a record that
-//     matches two people well cannot pull them together.
+//     matches two people well cannot pull them together;
+//   - no pair across them is held apart by the safety rules of safety.h
+//     (twins, a parent and child): the rule's reason.
 // Pairs between the review and link thresholds whose records end in
 // different persons go to review ("between thresholds"). A new record whose
 // links at the link threshold reach two persons that stay apart, neither
@@ -25,6 +27,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -41,7 +44,10 @@ inline constexpr double kDecisiveMarginBits = 10;
 
 struct ScoredLink {
   uint32_t a, b;
-  double match_weight;
+  double match_weight;  // after the safety cap (safety.h)
+  // Why the safety rules hold the pair for review (a static string), or
+  // empty.
+  std::string_view held_by = {};
 };
 
 struct ReviewPair {

@@ -288,7 +288,10 @@ absl::StatusOr<LinkSummary> LinkRecords(index::Store* store, std::vector<Record>
       for (size_t i = r.begin(); i != r.end(); ++i) {
         const CandidatePair& c = candidates[i];
         double w = model.Weight(c.pattern, prepared[c.a]);
-        if (w >= review_weight) local.push_back({c.a, c.b, w});
+        if (w < review_weight) continue;
+        SafetyVerdict v = CheckPairSafety(prepared[c.a], prepared[c.b], c.pattern);
+        w = model.Capped(w, v.safety);
+        if (w >= review_weight) local.push_back({c.a, c.b, w, v.reason});
       }
       std::lock_guard<std::mutex> lock(mu);
       links.insert(links.end(), local.begin(), local.end());

@@ -130,10 +130,26 @@ double Model::Weight(uint32_t pattern, const PreparedRecord& a) const {
   return w;
 }
 
+double Model::Capped(double w, PairSafety safety) const {
+  // A margin below each threshold, so that rounding in an export or a
+  // comparison never lifts a capped pair back over it.
+  constexpr double kMarginBits = 0.5;
+  switch (safety) {
+    case PairSafety::kSafe:
+      return w;
+    case PairSafety::kReview:
+      return std::min(w, link_weight() - kMarginBits);
+    case PairSafety::kDistinct:
+      return std::min(w, review_weight() - kMarginBits);
+  }
+  return w;
+}
+
 Explanation Model::Explain(const PreparedRecord& a, const PreparedRecord& b) const {
   Explanation e;
   e.prior_weight = prior_weight_;
   e.total = Score(a, b);
+  e.uncapped_weight = Weight(e.total.pattern, a);
   for (int c = 0; c < kNumComparisons; ++c) {
     int g = GammaOf(e.total.pattern, c);
     ComparisonWeight cw{c, g, m[c][g], u[c][g], level_weight_[c][g], false};

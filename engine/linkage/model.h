@@ -32,6 +32,7 @@
 #include "absl/status/statusor.h"
 #include "engine/linkage/comparisons.h"
 #include "engine/linkage/prepared_record.h"
+#include "engine/linkage/safety.h"
 #include "nlohmann/json.hpp"
 
 namespace empi {
@@ -75,13 +76,17 @@ struct ComparisonWeight {
 
 struct ScoredPair {
   uint32_t pattern = 0;
-  double match_weight = 0;
+  double match_weight = 0;  // after the safety cap (safety.h)
   double match_probability = 0;
+  SafetyVerdict safety;
 };
 
 struct Explanation {
   double prior_weight;  // log2(lambda / (1 - lambda))
   std::vector<ComparisonWeight> comparisons;
+  // Prior plus every comparison's weight: the Fellegi-Sunter sum before the
+  // safety cap. total.match_weight is below it when total.safety capped it.
+  double uncapped_weight;
   ScoredPair total;
 };
 
@@ -100,15 +105,22 @@ class Model {
   // score before (or without) training; Train replaces them.
   static Model Default(const ModelSettings& settings = {});
 
+  // The pair's pattern, its weight after the safety rules (safety.h) and
+  // their verdict.
   ScoredPair Score(const PreparedRecord& a, const PreparedRecord& b) const {
     ScoredPair s;
     s.pattern = ComparePair(a, b);
-    s.match_weight = Weight(s.pattern, a);
+    s.safety = CheckPairSafety(a, b, s.pattern);
+    s.match_weight = Capped(Weight(s.pattern, a), s.safety.safety);
     s.match_probability = Probability(s.match_weight);
     return s;
   }
-  // Weight of a pattern; `a` supplies the agreed value's term frequency.
+  // Weight of a pattern, without the safety rules; `a` supplies the agreed
+  // value's term frequency.
   double Weight(uint32_t pattern, const PreparedRecord& a) const;
+  // `w` held below the review threshold (kDistinct) or the link threshold
+  // (kReview).
+  double Capped(double w, PairSafety safety) const;
   Explanation Explain(const PreparedRecord& a, const PreparedRecord& b) const;
   static double Probability(double weight);
   static double WeightOf(double probability);

@@ -655,8 +655,9 @@ class EngineImpl final : public Engine {
   struct Scored {
     uint64_t person;
     std::string key;
-    double weight;
+    double weight;  // after the safety cap (safety.h)
     PreparedRecord prepared;
+    std::string_view held_by;  // the safety rule's reason, or empty
   };
   // Candidates' order: best weight first, ties by person id.
   static bool BetterCandidate(const Scored& x, const Scored& y) {
@@ -690,10 +691,10 @@ class EngineImpl final : public Engine {
       if (!records[i]) continue;
       const index::StoredRecord& got = *records[i];
       PreparedRecord o = Prepare(got.record);
-      double w = model_.Score(p, o).match_weight;
+      ScoredPair sp = model_.Score(p, o);
       auto it = best.find(got.person_id);
-      if (it == best.end() || w > it->second.weight) {
-        best[got.person_id] = Scored{got.person_id, candidates[i], w, std::move(o)};
+      if (it == best.end() || sp.match_weight > it->second.weight) {
+        best[got.person_id] = Scored{got.person_id, candidates[i], sp.match_weight, std::move(o), sp.safety.reason};
       }
     }
     std::vector<Scored> out;
@@ -743,7 +744,9 @@ class EngineImpl final : public Engine {
       if (!got) continue;
       PreparedRecord o = Prepare(got->record);
       if (p.nhs_validated && o.nhs_validated && p.nhs != o.nhs) return std::string("nhs conflict");
-      if (model_.Score(p, o).match_weight < model_.review_weight()) return std::string("weak group");
+      ScoredPair scored = model_.Score(p, o);
+      if (scored.safety.safety != PairSafety::kSafe) return std::string(scored.safety.reason);
+      if (scored.match_weight < model_.review_weight()) return std::string("weak group");
     }
     return std::string();
   }
@@ -910,7 +913,7 @@ class EngineImpl final : public Engine {
       } else if (s.weight >= model_.link_weight()) {
         why = "another person also matches";
       } else {
-        why = "between thresholds";
+        why = s.held_by.empty() ? "between thresholds" : std::string(s.held_by);
       }
       if (i == 0) {
         result.match_probability = Model::Probability(s.weight);

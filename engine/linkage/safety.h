@@ -1,0 +1,76 @@
+// Copyright EMPI developers.
+//
+// safety.h: rules that keep two people of one family apart whatever their
+// match weight says.
+//
+// Fellegi-Sunter adds the evidence of each comparison as if the fields were
+// independent given the match status. Within a family they are not: twins
+// share a family name, a date of birth, an address and often a sex; a parent
+// and an adult child share all but the date of birth; and a parent's NHS
+// number is sometimes written on a child's record. Summed, that shared
+// evidence outweighs the one field that tells the two apart (the given name,
+// or a date of birth a generation away), so a pure Fellegi-Sunter model
+// merges them. A false merge puts one person's medicines and allergies in
+// front of a clinician treating another, so these rules are applied after
+// scoring and before clustering, in the batch linker, the real-time engine,
+// searches and explanations alike (docs/matching.md):
+//
+//   1. Dates of birth a generation apart (both known, not a keying error
+//      of one another, 15 or more years between the years): never one
+//      person automatically. With an exact NHS number and agreeing given
+//      names (a grossly wrong date of birth, or a Junior and Senior sharing
+//      a number) a steward decides (kReview); otherwise they are two people
+//      (kDistinct).
+//   2. Given names that conflict (not equal, not equivalent by the nickname
+//      table, not swapped, not an initial, not a similar spelling): never
+//      one person on shared family evidence. With an exact NHS number a
+//      steward decides (a known-as name, or a relative's number: kReview);
+//      otherwise they are two people (kDistinct).
+//   3. Given names that differ by two or more edits (Jack and Jake, Emily
+//      and Emma) on records born the same day, without an exact NHS number:
+//      the signature of twins, and a steward decides (kReview). A single
+//      keying slip (one edit) is not held.
+//
+// A kDistinct pair's weight is capped below the review threshold, a
+// kReview pair's below the link threshold (Model::Score, Model::SafeWeight),
+// so the rules act wherever weights are compared, and the explanation shows
+// the cap as the waterfall's last step.
+//
+// Thread-safety: pure functions.
+#ifndef EMPI_LINKAGE_SAFETY_H_
+#define EMPI_LINKAGE_SAFETY_H_
+
+#include <cstdint>
+#include <string_view>
+
+#include "engine/linkage/prepared_record.h"
+
+namespace empi {
+
+// Values are written in review reasons by name only; order is not stored.
+enum class PairSafety : uint8_t {
+  kSafe = 0,      // the weight decides
+  kReview = 1,    // never linked automatically; a steward decides
+  kDistinct = 2,  // two people: neither linked nor reviewed
+};
+
+struct SafetyVerdict {
+  PairSafety safety = PairSafety::kSafe;
+  std::string_view reason;  // empty when kSafe; static storage
+};
+
+// Years between dates of birth at which two records are of different
+// generations (the youngest mothers in England are 15 to 17 at a birth).
+inline constexpr int kGenerationYears = 15;
+
+// The verdict for records `a` and `b` whose comparison pattern is `pattern`
+// (ComparePair(a, b)). Symmetric in (a, b).
+SafetyVerdict CheckPairSafety(const PreparedRecord& a, const PreparedRecord& b, uint32_t pattern);
+
+// Optimal string alignment distance (Levenshtein with adjacent
+// transpositions counted once) of two short strings, stopping at `cap`.
+int EditDistance(std::string_view a, std::string_view b, int cap);
+
+}  // namespace empi
+
+#endif  // EMPI_LINKAGE_SAFETY_H_

@@ -1,0 +1,181 @@
+// Copyright EMPI developers.
+#include "engine/linkage/safety.h"
+
+#include <algorithm>
+#include <random>
+#include <string>
+
+#include "engine/linkage/clustering.h"
+#include "engine/linkage/model.h"
+#include "gtest/gtest.h"
+
+namespace empi {
+namespace {
+
+Record Person(const char* given, const char* family, const char* dob, const char* nhs, const char* sex = "M") {
+  Record r;
+  r.source = "RKB";
+  r.record_id = given;
+  r.given_names = given;
+  r.family_name = family;
+  r.date_of_birth = dob;
+  r.nhs_number = nhs;
+  r.sex = sex;
+  r.postcode = "CV32 5QN";
+  r.address = "12 Warwick Road, Kenilworth";
+  return r;
+}
+
+PreparedRecord Prep(const Record& r) { return PrepareRecord(r, {}); }
+
+SafetyVerdict Verdict(const Record& a, const Record& b) {
+  PreparedRecord pa = Prep(a), pb = Prep(b);
+  return CheckPairSafety(pa, pb, ComparePair(pa, pb));
+}
+
+// A model whose weights a household's shared fields carry over the link
+// threshold: without the rules, the pairs below would merge.
+Model HouseholdModel() {
+  Model m = Model::Default();
+  m.lambda_ = 1e-3;
+  m.Refresh();
+  return m;
+}
+
+constexpr char kNhsFather[] = "9434765919";
+constexpr char kNhsTwin[] = "9434765870";
+
+TEST(PairSafety, TwinsWithoutNhsNumberOnOneAreTwoPeople) {
+  Record kieran = Person("Kieran", "Doyle", "1990-04-12", kNhsTwin);
+  Record daniel = Person("Daniel", "Doyle", "1990-04-12", "");
+  SafetyVerdict v = Verdict(kieran, daniel);
+  EXPECT_EQ(v.safety, PairSafety::kDistinct);
+  EXPECT_EQ(v.reason, "given names conflict");
+  // The household's evidence alone would have linked them.
+  const Model model = HouseholdModel();
+  PreparedRecord a = Prep(kieran), b = Prep(daniel);
+  ASSERT_GE(model.Weight(ComparePair(a, b), a), model.link_weight());
+  EXPECT_LT(model.Score(a, b).match_weight, model.review_weight());
+}
+
+TEST(PairSafety, TwinsWithSimilarNamesGoToReview) {
+  SafetyVerdict v = Verdict(Person("Jack", "Doyle", "1990-04-12", ""), Person("Jake", "Doyle", "1990-04-12", ""));
+  EXPECT_EQ(v.safety, PairSafety::kReview);
+  const Model model = HouseholdModel();
+  PreparedRecord a = Prep(Person("Jack", "Doyle", "1990-04-12", "")), b = Prep(Person("Jake", "Doyle", "1990-04-12", ""));
+  EXPECT_LT(model.Score(a, b).match_weight, model.link_weight());
+}
+
+TEST(PairSafety, ParentsNumberOnChildsRecordIsNotALink) {
+  // The son's social-care record carries his father's NHS number.
+  Record father = Person("Michael", "Doyle", "1956-02-03", kNhsFather);
+  Record son = Person("Liam", "Doyle", "1990-07-21", kNhsFather);
+  SafetyVerdict v = Verdict(father, son);
+  EXPECT_EQ(v.safety, PairSafety::kDistinct);
+  EXPECT_EQ(v.reason, "dates of birth a generation apart");
+}
+
+TEST(PairSafety, SeniorAndJuniorSharingANumberGoToReview) {
+  SafetyVerdict v = Verdict(Person("John", "Doyle", "1956-02-03", kNhsFather),
+                            Person("John", "Doyle", "1988-02-03", kNhsFather));
+  EXPECT_EQ(v.safety, PairSafety::kReview);
+  EXPECT_EQ(v.reason, "dates of birth a generation apart on a shared NHS number");
+}
+
+TEST(PairSafety, ConflictingGivenNamesOnOneNumberGoToReview) {
+  SafetyVerdict v = Verdict(Person("Kieran", "Doyle", "1990-04-12", kNhsTwin),
+                            Person("Daniel", "Doyle", "1990-04-12", kNhsTwin));
+  EXPECT_EQ(v.safety, PairSafety::kReview);
+}
+
+TEST(PairSafety, OrdinaryErrorsOfOnePersonAreSafe) {
+  Record r = Person("Jonathan", "Doyle", "1971-03-09", kNhsFather);
+  auto with = [&](auto change) {
+    Record c = r;
+    change(c);
+    return Verdict(r, c).safety;
+  };
+  EXPECT_EQ(with([](Record& c) { c.given_names = "Jonathon"; }), PairSafety::kSafe);      // one edit
+  EXPECT_EQ(with([](Record& c) { c.given_names = "Jon"; }), PairSafety::kSafe);           // nickname or similar
+  EXPECT_EQ(with([](Record& c) { c.given_names = "J"; }), PairSafety::kSafe);             // initial
+  EXPECT_EQ(with([](Record& c) { c.given_names = ""; }), PairSafety::kSafe);              // missing
+  EXPECT_EQ(with([](Record& c) { c.date_of_birth = "1972-03-09"; }), PairSafety::kSafe);  // year off
+  EXPECT_EQ(with([](Record& c) { c.date_of_birth = "1971-09-03"; }), PairSafety::kSafe);  // day and month
+  EXPECT_EQ(with([](Record& c) { c.date_of_birth = "1975-01-01"; }), PairSafety::kSafe);  // estimated
+  EXPECT_EQ(with([](Record& c) { c.nhs_number = ""; c.date_of_birth = "1971-03-19"; }), PairSafety::kSafe);
+  EXPECT_EQ(with([](Record& c) {
+              c.given_names = "Doyle";
+              c.family_name = "Jonathan";
+            }),
+            PairSafety::kSafe);  // swapped fields
+}
+
+// Batch clustering never joins twins, even through a third record that
+// matches both (a record of Jack without a given name): the pair held for
+// review still scores above the review threshold, so only the safety check
+// of the join keeps them apart.
+TEST(PairSafety, ClusteringKeepsTwinsApartThroughAThirdRecord) {
+  const Model model = HouseholdModel();
+  Record no_given = Person("", "Doyle", "1990-04-12", kNhsTwin);
+  no_given.record_id = "x";
+  std::vector<PreparedRecord> recs = {Prep(Person("Jack", "Doyle", "1990-04-12", kNhsTwin)),
+                                      Prep(Person("Jake", "Doyle", "1990-04-12", "")), Prep(no_given)};
+  for (auto& p : recs) model.Annotate(&p);
+  std::vector<ScoredLink> links;
+  for (uint32_t a = 0; a < 3; ++a) {
+    for (uint32_t b = a + 1; b < 3; ++b) {
+      ScoredPair s = model.Score(recs[a], recs[b]);
+      if (s.match_weight >= model.review_weight()) links.push_back({a, b, s.match_weight, s.safety.reason});
+    }
+  }
+  std::vector<uint64_t> existing(3, 0);
+  ClusterInput in{&recs, &existing, nullptr, &model};
+  ASSERT_EQ(links.size(), 3u);
+  ASSERT_GE(links[0].match_weight, model.review_weight());  // Jack and Jake, held for review
+  Clustering c = ClusterRecords(in, links);
+  EXPECT_NE(c.group[0], c.group[1]);
+}
+
+// The naive reference: the optimal string alignment recurrence, memo-free.
+int NaiveOsa(const std::string& a, const std::string& b, size_t i, size_t j) {
+  if (i == 0) return static_cast<int>(j);
+  if (j == 0) return static_cast<int>(i);
+  int best = std::min({NaiveOsa(a, b, i - 1, j) + 1, NaiveOsa(a, b, i, j - 1) + 1,
+                       NaiveOsa(a, b, i - 1, j - 1) + (a[i - 1] == b[j - 1] ? 0 : 1)});
+  if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
+    best = std::min(best, NaiveOsa(a, b, i - 2, j - 2) + 1);
+  }
+  return best;
+}
+
+TEST(EditDistance, AgreesWithNaiveReferenceOnRandomStrings) {
+  std::mt19937 rng(7);
+  for (int t = 0; t < 5000; ++t) {
+    auto word = [&] {
+      std::string s(rng() % 7, 'a');
+      for (char& c : s) c = static_cast<char>('a' + rng() % 4);
+      return s;
+    };
+    std::string a = word(), b = word();
+    int cap = 1 + static_cast<int>(rng() % 4);
+    EXPECT_EQ(EditDistance(a, b, cap), std::min(cap, NaiveOsa(a, b, a.size(), b.size()))) << a << " " << b;
+  }
+}
+
+// The verdict does not depend on which record comes first.
+TEST(PairSafety, SymmetricOnRandomPairs) {
+  std::mt19937 rng(11);
+  const char* given[] = {"Jack", "Jake", "John", "Jon", "J", "", "Daniel", "Kieran", "Emily", "Emma"};
+  const char* dob[] = {"1990-04-12", "1990-12-04", "1991-04-12", "1960-04-12", "", "1990-01-01"};
+  const char* nhs[] = {kNhsFather, kNhsTwin, ""};
+  for (int t = 0; t < 5000; ++t) {
+    Record a = Person(given[rng() % 10], "Doyle", dob[rng() % 6], nhs[rng() % 3]);
+    Record b = Person(given[rng() % 10], "Doyle", dob[rng() % 6], nhs[rng() % 3]);
+    SafetyVerdict x = Verdict(a, b), y = Verdict(b, a);
+    EXPECT_EQ(x.safety, y.safety);
+    EXPECT_EQ(x.reason, y.reason);
+  }
+}
+
+}  // namespace
+}  // namespace empi
