@@ -199,10 +199,17 @@ absl::Status RunLink(const LinkFlags& f) {
                                                       r.oversized_blocks, r.oversized_records)
                                         : "");
   }
+  if (!s.model_untrusted_reason.empty()) {
+    o << fmt::format("  stored model          estimated again: it was {}\n", s.model_untrusted_reason);
+  }
   if (s.trained) {
-    o << fmt::format("  model trained         EM {} iterations{}, {} patterns, u from {} random pairs\n",
-                     s.training.em_iterations, s.training.em_converged ? " (converged)" : "",
-                     s.training.em_patterns, s.training.u_pairs);
+    o << fmt::format("  model trained         EM {} iterations{}, {} patterns, u from {} random pairs, "
+                     "{:.0f} estimated matches in {} candidate pairs\n",
+                     s.training.em_iterations, s.training.em_converged ? " (converged)" : " (not converged)",
+                     s.training.em_patterns, s.training.u_pairs, s.model.estimated_matches, s.model.candidate_pairs);
+  }
+  if (std::string why = UntrustedReason(s.model); !why.empty()) {
+    o << fmt::format("  model NOT TRUSTED     {}: this run scored with it; the next link estimates it again\n", why);
   }
   o << fmt::format("  links made            {}\n", s.links);
   o << fmt::format("  review pairs          {}\n", s.review_pairs);
@@ -332,6 +339,12 @@ absl::Status RunExplain(const std::string& db, const std::string& a_ref, const s
     o << fmt::format("{:<16} {:<48} {:>+8.2f} {:>+9.2f}  {}\n", spec.name, level, c.match_weight, running,
                      bar(c.match_weight));
   }
+  if (e.total.safety.safety != PairSafety::kSafe) {
+    o << fmt::format("{:<16} {:<48} {:>+8.2f} {:>+9.2f}  (docs/matching.md)\n", "safety rule",
+                     fmt::format("{}: {}", e.total.safety.safety == PairSafety::kReview ? "held for review" : "two people",
+                                 e.total.safety.reason),
+                     e.total.match_weight - e.uncapped_weight, e.total.match_weight);
+  }
   o << fmt::format("\nmatch_weight {:.2f}   match_probability {:.6f}   decision: {}\n", e.total.match_weight,
                    e.total.match_probability,
                    e.total.match_weight >= model.link_weight()     ? "link"
@@ -395,6 +408,15 @@ absl::Status RunStats(const std::string& db) {
   if (model.ok()) {
     o << fmt::format("model: probability_two_random_records_match {:.3g}, link_threshold {}, review_threshold {}\n",
                      model->lambda(), model->settings().link_threshold, model->settings().review_threshold);
+    const ModelProvenance& p = model->provenance;
+    std::string why = UntrustedReason(p);
+    o << fmt::format("model provenance: {}", p.origin.empty() ? "unknown (stored before provenance was)" : p.origin);
+    if (p.origin == "trained") {
+      o << fmt::format(" {} on {} records, {} candidate pairs, {:.0f} estimated matches, EM {} iterations ({})",
+                       p.trained_at, p.records, p.candidate_pairs, p.estimated_matches, p.em_iterations,
+                       p.em_converged ? "converged" : "not converged");
+    }
+    o << (why.empty() ? "; trusted\n" : fmt::format("; NOT TRUSTED: {} (the next link estimates it again)\n", why));
   }
   return absl::OkStatus();
 }
@@ -435,6 +457,9 @@ absl::Status RunModelImport(const std::string& db, const std::string& path) {
   if (j.is_discarded()) return absl::InvalidArgumentError(fmt::format("{}: not valid JSON", path));
   auto model = Model::FromJson(j);
   if (!model.ok()) return absl::InvalidArgumentError(fmt::format("{}: {}", path, std::string(model.status().message())));
+  // The user chose this model: later links keep it whatever it was
+  // trained on (its other provenance fields stay, for the record).
+  model->provenance.origin = "imported";
   index::StoreOptions options;
   EMPI_ASSIGN_OR_RETURN(auto store, index::Store::Open(db, options));
   index::ChangeSet changes = store->NewChangeSet();

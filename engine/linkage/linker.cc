@@ -9,6 +9,8 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "empi/status_macros.h"
 #include "engine/linkage/clustering.h"
 #include "tbb/parallel_for.h"
@@ -44,6 +46,18 @@ uint64_t ReadU64Meta(const index::Store& store, std::string_view key) {
   auto v = store.GetMeta(key);
   if (!v.ok() || !v->has_value()) return 0;
   return std::strtoull((*v)->c_str(), nullptr, 10);
+}
+
+ModelProvenance TrainedProvenance(const TrainingReport& t, size_t records) {
+  ModelProvenance p;
+  p.origin = "trained";
+  p.records = records;
+  p.candidate_pairs = t.em_pairs;
+  p.em_iterations = t.em_iterations;
+  p.em_converged = t.em_converged;
+  p.estimated_matches = t.lambda_candidates * static_cast<double>(t.em_pairs);
+  p.trained_at = absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::Now(), absl::UTCTimeZone());
+  return p;
 }
 
 }  // namespace
@@ -198,8 +212,25 @@ absl::StatusOr<LinkSummary> LinkRecords(index::Store* store, std::vector<Record>
   }
   for (size_t i = 0; i < work.size(); ++i) work[i].inherit_objection = inherit.contains(recs[i].Key());
 
+  // The stored model, unless it was estimated from too little evidence (a
+  // 20-record test extract, a feed without duplicates): then this run
+  // estimates it again, on every stored record as well as the new ones.
+  std::optional<Model> stored_model;
+  {
+    auto loaded = LoadModel(*store);
+    if (loaded.ok()) {
+      stored_model = *std::move(loaded);
+    } else if (!absl::IsNotFound(loaded.status())) {
+      return loaded.status();
+    }
+  }
+  if (stored_model) summary.model_untrusted_reason = UntrustedReason(stored_model->provenance);
+  const bool train = !stored_model || options.retrain || !summary.model_untrusted_reason.empty();
+  const bool fetch_all_stored = stored_model && !summary.model_untrusted_reason.empty();
+
   // 3. Stored neighbours: records sharing a blocking key with an incoming
-  // record, and every record of the persons they belong to.
+  // record, and every record of the persons they belong to (every stored
+  // record when the model is estimated again).
   std::vector<BlockKeys> keys(n_incoming);
   for (size_t i = 0; i < n_incoming; ++i) keys[i] = ComputeBlockKeys(rules, prepared[i]);
   if (stored_before > 0 && n_incoming > 0) {
@@ -225,6 +256,13 @@ absl::StatusOr<LinkSummary> LinkRecords(index::Store* store, std::vector<Record>
       }
     });
     EMPI_RETURN_IF_ERROR(error);
+    if (fetch_all_stored) {
+      EMPI_RETURN_IF_ERROR(store->ForEachRecord([&](const index::StoredRecord& r) {
+        std::string k = r.record.Key();
+        if (!incoming_keys.contains(k)) neighbour_keys.insert(std::move(k));
+        return true;
+      }));
+    }
     absl::flat_hash_set<uint64_t> persons;
     absl::flat_hash_set<std::string> all_stored;
     for (const std::string& k : neighbour_keys) {
@@ -266,15 +304,16 @@ absl::StatusOr<LinkSummary> LinkRecords(index::Store* store, std::vector<Record>
 
   // 5. The model: stored, or trained now.
   Model model = Model::Default(options.settings);
-  auto loaded = LoadModel(*store);
-  if (loaded.ok() && !options.retrain) {
-    model = *std::move(loaded);
-  } else if (!loaded.ok() && !absl::IsNotFound(loaded.status())) {
-    return loaded.status();
-  } else if (!candidates.empty()) {
+  model.provenance.origin = "default";
+  if (train && !candidates.empty()) {
     EMPI_RETURN_IF_ERROR(Train(prepared, candidates, keys, rules, &model, &summary.training));
+    model.provenance = TrainedProvenance(summary.training, prepared.size());
+    model.provenance.lambda = model.lambda();
     summary.trained = true;
+  } else if (stored_model) {
+    model = *std::move(stored_model);
   }
+  summary.model = model.provenance;
   timer.Done("train");
 
   // 6. Score and cluster.

@@ -77,6 +77,11 @@ struct LinkSummary {
   uint64_t persons_total = 0;
   uint64_t records_total = 0;
   bool trained = false;
+  // Why the stored model was estimated again ("" when it was kept, or
+  // there was none).
+  std::string model_untrusted_reason;
+  // The model this run scored with (stored, or trained now).
+  ModelProvenance model;
   BlockingReport blocking;
   TrainingReport training;
   // Seconds spent per stage, in order.

@@ -130,6 +130,47 @@ double Model::Weight(uint32_t pattern, const PreparedRecord& a) const {
   return w;
 }
 
+std::string UntrustedReason(const ModelProvenance& p) {
+  if (p.origin != "trained") return "";
+  if (p.candidate_pairs < kMinTrainingPairs) {
+    return absl::StrCat("trained on ", p.candidate_pairs, " candidate pairs (fewer than ", kMinTrainingPairs, ")");
+  }
+  if (p.estimated_matches < kMinEstimatedMatches) {
+    return absl::StrCat("trained on ", static_cast<uint64_t>(p.estimated_matches),
+                        " estimated matches (fewer than ", kMinEstimatedMatches, ")");
+  }
+  if (!p.em_converged) return absl::StrCat("EM did not converge in ", p.em_iterations, " iterations");
+  return "";
+}
+
+namespace {
+nlohmann::json ProvenanceJson(const ModelProvenance& p) {
+  return {{"origin", p.origin},
+          {"records", p.records},
+          {"candidate_pairs", p.candidate_pairs},
+          {"em_iterations", p.em_iterations},
+          {"em_converged", p.em_converged},
+          {"estimated_matches", p.estimated_matches},
+          {"probability_two_random_records_match", p.lambda},
+          {"trained_at", p.trained_at},
+          {"trusted", UntrustedReason(p).empty()},
+          {"untrusted_reason", UntrustedReason(p)}};
+}
+
+ModelProvenance ProvenanceFromJson(const nlohmann::json& j) {
+  ModelProvenance p;
+  p.origin = j.value("origin", std::string());
+  p.records = j.value("records", uint64_t{0});
+  p.candidate_pairs = j.value("candidate_pairs", uint64_t{0});
+  p.em_iterations = j.value("em_iterations", 0);
+  p.em_converged = j.value("em_converged", false);
+  p.estimated_matches = j.value("estimated_matches", 0.0);
+  p.lambda = j.value("probability_two_random_records_match", 0.0);
+  p.trained_at = j.value("trained_at", std::string());
+  return p;
+}
+}  // namespace
+
 double Model::Capped(double w, PairSafety safety) const {
   // A margin below each threshold, so that rounding in an export or a
   // comparison never lifts a capped pair back over it.
@@ -204,6 +245,7 @@ nlohmann::json Model::ToJson() const {
       {"seed", settings_.seed},
       {"comparisons", comps},
       {"term_frequencies", {{"family_name", family_tf.ToJson()}, {"given_names", given_tf.ToJson()}}},
+      {"provenance", ProvenanceJson(provenance)},
   };
 }
 
@@ -254,6 +296,7 @@ absl::StatusOr<Model> Model::FromJson(const nlohmann::json& j) {
       model.family_tf = TermFrequencies::FromJson(j["term_frequencies"].value("family_name", nlohmann::json::object()));
       model.given_tf = TermFrequencies::FromJson(j["term_frequencies"].value("given_names", nlohmann::json::object()));
     }
+    if (j.contains("provenance")) model.provenance = ProvenanceFromJson(j["provenance"]);
     model.Refresh();
     return model;
   } catch (const nlohmann::json::exception& e) {

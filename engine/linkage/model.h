@@ -92,6 +92,34 @@ struct Explanation {
 
 using LevelProbabilities = std::array<std::vector<double>, kNumComparisons>;
 
+// Where a model's parameters came from, stored with it ("provenance" in the
+// model JSON) so that no link goes on with a model estimated from too
+// little evidence without saying so.
+struct ModelProvenance {
+  // "trained" by a link, "imported" by `empi model import`, "default" (the
+  // untrained priors), or "" for a model stored before provenance was.
+  std::string origin;
+  uint64_t records = 0;            // records of the training run
+  uint64_t candidate_pairs = 0;    // candidate pairs EM ran over
+  int em_iterations = 0;
+  bool em_converged = false;       // every EM session within kEmConvergence
+  double estimated_matches = 0;    // candidate pairs EM called matches
+  double lambda = 0;               // probability_two_random_records_match
+  std::string trained_at;          // UTC, ISO 8601
+};
+
+// Evidence a trained model needs before later links keep it: Splink's
+// em_convergence, and enough pairs and matches for every level's m to be
+// estimated from more than a handful of pairs.
+inline constexpr double kEmConvergence = 1e-4;
+inline constexpr uint64_t kMinTrainingPairs = 1000;
+inline constexpr double kMinEstimatedMatches = 200;
+
+// "" when a link may keep a model of this provenance; otherwise why the next
+// link should estimate it again. Imported models and models stored before
+// provenance are kept (the user chose them).
+std::string UntrustedReason(const ModelProvenance& p);
+
 // Whether level `l` of comparison `c` has its own trained m and u (it is
 // neither the null level nor a marginal one).
 bool IsTrainedLevel(int c, size_t l);
@@ -141,6 +169,7 @@ class Model {
   LevelProbabilities m, u;
   double lambda_ = 1e-6;  // probability_two_random_records_match
   TermFrequencies family_tf, given_tf;
+  ModelProvenance provenance;
   // Fills the marginal levels and recomputes the per-level weight table
   // after m, u or lambda change.
   void Refresh();

@@ -10,10 +10,6 @@
 namespace empi {
 namespace {
 
-// Given-name levels of comparisons.cc that say "the same name": exact,
-// nickname, swapped with the family name, first and middle swapped, an
-// initial.
-bool GivenSameName(int gamma) { return gamma >= 1 && gamma <= 4 || gamma == 7; }
 // Levels that say "a similar spelling": Jaro-Winkler >= 0.92, Double
 // Metaphone equal, Jaro-Winkler >= 0.80.
 bool GivenSimilar(int gamma) { return gamma == 5 || gamma == 6 || gamma == 8; }
@@ -50,22 +46,36 @@ int EditDistance(std::string_view a, std::string_view b, int cap) {
 }
 
 SafetyVerdict CheckPairSafety(const PreparedRecord& a, const PreparedRecord& b, uint32_t pattern) {
-  const bool nhs_exact = GammaOf(pattern, kNhsNumber) == kNhsExact;
+  const int nhs = GammaOf(pattern, kNhsNumber);
+  const bool nhs_exact = nhs == kNhsExact;
+  // One keying slip from each other: a family's numbers are never that
+  // close (consecutive numbers differ in their check digit too).
+  const bool nhs_same_or_slip = nhs_exact || nhs == kNhsNear;
   const int given = GammaOf(pattern, kGivenNames);
   const int dob = GammaOf(pattern, kDateOfBirth);
   const bool names_misplaced = GammaOf(pattern, kFamilyName) == kFamilyIsOthersGiven;
 
-  if (dob == kDobElse && std::abs(a.dob / 10000 - b.dob / 10000) >= kGenerationYears) {
-    if (nhs_exact && GivenSameName(given)) {
-      return {PairSafety::kReview, "dates of birth a generation apart on a shared NHS number"};
-    }
+  if (dob == kDobElse && std::abs(a.dob / 10000 - b.dob / 10000) >= kGenerationYears &&
+      !(nhs_exact && given != kGivenElse)) {
     return {PairSafety::kDistinct, "dates of birth a generation apart"};
   }
+  // Numbers that differ and were never checked (a contributor's own
+  // identifier read raw, FieldConventions) are weak evidence either way:
+  // the weight decides, as it has learnt how often they are mistyped.
+  const bool nhs_unchecked_differ = nhs == kNhsDifferent && !(a.nhs_validated && b.nhs_validated);
   if (given == kGivenElse && !names_misplaced) {
-    if (nhs_exact) return {PairSafety::kReview, "given names conflict on a shared NHS number"};
+    // The number and a date of birth no more than a year out identify the
+    // person whatever the given name says; a family's other members are
+    // born years apart (twins aside, whose dates of birth agree but whose
+    // numbers do not).
+    const bool years_apart = dob == 0 || (dob == kDobElse && std::abs(a.dob / 10000 - b.dob / 10000) >= 2);
+    if (nhs_same_or_slip && !years_apart) return {};
+    if (nhs_same_or_slip) return {PairSafety::kReview, "given names conflict on a shared NHS number"};
+    if (nhs_unchecked_differ) return {};
     return {PairSafety::kDistinct, "given names conflict"};
   }
-  if (dob == kDobExact && GivenSimilar(given) && !nhs_exact && EditDistance(a.given1, b.given1, 2) >= 2) {
+  if (dob == kDobExact && GivenSimilar(given) && !nhs_same_or_slip && !nhs_unchecked_differ &&
+      EditDistance(a.given1, b.given1, 2) >= 2) {
     return {PairSafety::kReview, "given names differ on a shared date of birth (twins?)"};
   }
   return {};

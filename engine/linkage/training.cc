@@ -124,6 +124,7 @@ absl::Status Train(const std::vector<PreparedRecord>& records, const std::vector
   BuildTermFrequencies(records, model);
   EstimateU(records, settings, model, report);
   report->em_pairs = candidates.size();
+  report->em_converged = true;  // until a session ends above kEmConvergence
   const auto& u = model->u;
   const Model start = Model::Default(settings);
 
@@ -162,6 +163,7 @@ absl::Status Train(const std::vector<PreparedRecord>& records, const std::vector
     double lambda = 0.3;
     int it = 0;
     bool converged = false;
+    double last_change = 1;
     for (; it < settings.em_max_iterations && !converged; ++it) {
       LevelCounts mc{};
       double matches = 0, all = 0;
@@ -193,9 +195,11 @@ absl::Status Train(const std::vector<PreparedRecord>& records, const std::vector
       }
       FillMarginalLevels(&m);
       converged = change < settings.em_tolerance;
+      last_change = change;
     }
     report->em_iterations = std::max(report->em_iterations, it);
-    report->em_converged = (r == 0 || report->em_converged) && converged;
+    ++report->em_sessions;
+    if (last_change >= kEmConvergence) report->em_converged = false;
     double found = 0;
     for (const auto& [p, cnt] : patterns) found += cnt * lambda;
     for (int k = 0; k < kNumComparisons; ++k) {
@@ -230,6 +234,7 @@ absl::Status Train(const std::vector<PreparedRecord>& records, const std::vector
     if (done) break;
   }
   report->lambda_candidates = lambda;
+  if (report->em_sessions == 0) report->em_converged = false;
   double n = static_cast<double>(records.size());
   double expected_matches = lambda * static_cast<double>(candidates.size());
   model->lambda_ = std::clamp(expected_matches / (n * (n - 1) / 2), 1e-12, 0.5);

@@ -32,7 +32,10 @@ struct TrainingReport {
   uint64_t u_pairs = 0;         // random pairs compared for u
   uint64_t em_pairs = 0;        // candidate pairs in the EM histogram
   uint64_t em_patterns = 0;     // distinct comparison patterns
-  int em_iterations = 0;
+  int em_iterations = 0;         // most iterations of one session
+  int em_sessions = 0;           // blocking rules EM ran on
+  // Every session's last change in m or lambda was below kEmConvergence
+  // (false when no session ran).
   bool em_converged = false;
   double lambda_candidates = 0; // share of candidate pairs EM calls matches
 };

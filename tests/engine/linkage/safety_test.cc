@@ -75,17 +75,25 @@ TEST(PairSafety, ParentsNumberOnChildsRecordIsNotALink) {
   EXPECT_EQ(v.reason, "dates of birth a generation apart");
 }
 
-TEST(PairSafety, SeniorAndJuniorSharingANumberGoToReview) {
-  SafetyVerdict v = Verdict(Person("John", "Doyle", "1956-02-03", kNhsFather),
-                            Person("John", "Doyle", "1988-02-03", kNhsFather));
-  EXPECT_EQ(v.safety, PairSafety::kReview);
-  EXPECT_EQ(v.reason, "dates of birth a generation apart on a shared NHS number");
+TEST(PairSafety, ParentAndChildOfOneNameAreTwoPeopleUnlessTheNumberSaysOtherwise) {
+  Record father = Person("John", "Doyle", "1956-02-03", kNhsFather);
+  SafetyVerdict v = Verdict(father, Person("John", "Doyle", "1988-02-03", ""));
+  EXPECT_EQ(v.safety, PairSafety::kDistinct);
+  EXPECT_EQ(v.reason, "dates of birth a generation apart");
+  // One number, one name: a date of birth keyed wrongly (or a Junior with
+  // his father's number, which the weight alone decides).
+  EXPECT_EQ(Verdict(father, Person("John", "Doyle", "1988-02-03", kNhsFather)).safety, PairSafety::kSafe);
 }
 
-TEST(PairSafety, ConflictingGivenNamesOnOneNumberGoToReview) {
-  SafetyVerdict v = Verdict(Person("Kieran", "Doyle", "1990-04-12", kNhsTwin),
-                            Person("Daniel", "Doyle", "1990-04-12", kNhsTwin));
+TEST(PairSafety, ConflictingGivenNamesOnOneNumberGoToReviewUnlessTheDateAgrees) {
+  Record a = Person("Kieran", "Doyle", "1990-04-12", kNhsTwin);
+  SafetyVerdict v = Verdict(a, Person("Daniel", "Doyle", "", kNhsTwin));
   EXPECT_EQ(v.safety, PairSafety::kReview);
+  EXPECT_EQ(v.reason, "given names conflict on a shared NHS number");
+  EXPECT_EQ(Verdict(a, Person("Daniel", "Doyle", "1993-07-01", kNhsTwin)).safety, PairSafety::kReview);
+  // Number and date of birth identify the person; the weight decides.
+  EXPECT_EQ(Verdict(a, Person("Daniel", "Doyle", "1990-04-12", kNhsTwin)).safety, PairSafety::kSafe);
+  EXPECT_EQ(Verdict(a, Person("Daniel", "Doyle", "1990-12-04", kNhsTwin)).safety, PairSafety::kSafe);
 }
 
 TEST(PairSafety, OrdinaryErrorsOfOnePersonAreSafe) {
