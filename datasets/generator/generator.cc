@@ -1473,6 +1473,7 @@ absl::Status Generate(const GeneratorOptions& options, const std::string& out_di
     rates["duplicate_registration"] = std::min(1.0, kDuplicateRates[k] * options.error_scale);
   }
   manifest["hard_cases"] = hard_counts;
+  sum.hard_cases = hard_counts;
   // Person-level hard-case rates; the per-record ones are under "rates".
   manifest["hard_case_rates"] = {
       {"twin_no_nhs_share_of_twin_pairs", std::min(1.0, kTwinNoNhsShare * options.error_scale)},

@@ -65,6 +65,8 @@ struct GeneratorSummary {
   std::map<std::string, uint64_t> records_per_source;
   uint64_t objections = 0;
   double seconds = 0;
+  // Persons listed per hard case, as in hard_cases.csv and manifest.json.
+  std::map<std::string, uint64_t> hard_cases;
 };
 
 // The kinds of contributor, which set the error rates.

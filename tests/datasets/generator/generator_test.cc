@@ -747,7 +747,9 @@ TEST_F(GeneratedFiles, NewHardCasesListedCountedAndTrue) {
   const std::string manifest = ReadFile(*dir_ / "manifest.json");
   for (const auto& [h, n] : listed) {
     EXPECT_NE(manifest.find(absl::StrFormat("\"%s\": %d", h, n)), std::string::npos) << h;
+    EXPECT_EQ(summary_.hard_cases[h], static_cast<uint64_t>(n)) << h;
   }
+  EXPECT_EQ(summary_.hard_cases.size(), listed.size());
   EXPECT_NE(manifest.find("\"no_nhs_anywhere_aged_18_49\": 0.01"), std::string::npos);
   EXPECT_NE(manifest.find("\"nhs_relative\""), std::string::npos);
 
@@ -788,6 +790,20 @@ TEST_F(GeneratedFiles, SameSeedSameBytesWhateverTheThreads) {
     EXPECT_EQ(ReadFile(entry.path()), ReadFile(*dir_ / entry.path().filename()))
         << entry.path().filename();
   }
+  // At another error scale too, with three threads against one.
+  o.error_scale = 0.5;
+  fs::path half1 = *dir_ / "half1", half3 = *dir_ / "half3";
+  ASSERT_TRUE(Generate(o, half1.string(), nullptr).ok());
+  o.threads = 3;
+  ASSERT_TRUE(Generate(o, half3.string(), nullptr).ok());
+  for (const auto& entry : fs::directory_iterator(half1)) {
+    EXPECT_EQ(ReadFile(entry.path()), ReadFile(half3 / entry.path().filename()))
+        << entry.path().filename();
+  }
+  EXPECT_NE(ReadFile(half1 / "RKB.csv"), ReadFile(*dir_ / "RKB.csv"));
+  EXPECT_NE(ReadFile(half1 / "hard_cases.csv").find("no_nhs_anywhere"), std::string::npos);
+  o.error_scale = 1;
+  o.threads = 1;
   fs::path different = *dir_ / "different";
   o.seed = 8;
   ASSERT_TRUE(Generate(o, different.string(), nullptr).ok());
