@@ -939,8 +939,8 @@ class ChunkGenerator {
 
   // 1 January (sometimes 1 July) of a year guessed within five years.
   Date EstimatedDob(const Date& d) {
-    Date e{std::min(d.y + rng_.UniformInt(-5, 5), kReferenceYear - 17), rng_.Bernoulli(0.85) ? 1 : 7,
-           1};
+    const int year = std::min(d.y + rng_.UniformInt(-5, 5), kReferenceYear - 17);
+    Date e{year, rng_.Bernoulli(0.85) ? 1 : 7, 1};
     if (e == d) e.m = e.m == 1 ? 7 : 1;
     return e;
   }

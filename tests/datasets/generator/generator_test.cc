@@ -351,9 +351,10 @@ std::map<std::string, std::vector<uint64_t>> CasesOf(const GeneratedPopulation& 
 // YYYY, MM, DD of a date in any of the three file formats; {0,0,0} if empty.
 std::array<int, 3> ParseAnyDate(const std::string& s) {
   if (s.empty()) return {0, 0, 0};
-  if (s.size() == 8) return {std::stoi(s.substr(0, 4)), std::stoi(s.substr(4, 2)), std::stoi(s.substr(6, 2))};
-  if (s[2] == '/') return {std::stoi(s.substr(6, 4)), std::stoi(s.substr(3, 2)), std::stoi(s.substr(0, 2))};
-  return {std::stoi(s.substr(0, 4)), std::stoi(s.substr(5, 2)), std::stoi(s.substr(8, 2))};
+  auto num = [&](size_t at, size_t n) { return std::stoi(s.substr(at, n)); };
+  if (s.size() == 8) return {num(0, 4), num(4, 2), num(6, 2)};   // YYYYMMDD
+  if (s[2] == '/') return {num(6, 4), num(3, 2), num(0, 2)};     // DD/MM/YYYY
+  return {num(0, 4), num(5, 2), num(8, 2)};                      // YYYY-MM-DD
 }
 
 bool InCareHome(const TruePerson& p) {
