@@ -197,6 +197,15 @@ constexpr double kRates[kNumErrorKinds][kNumSourceKinds] = {
     {0.002, 0.01, 0.01, 0.03, 0.12},   // postcode_missing
     {0.001, 0.003, 0.003, 0.005, 0.01},  // sex_wrong
     {0.002, 0.01, 0.02, 0.03, 0.08},   // sex_unknown
+    // A household member's NHS number (conditional: lives with a relative
+    // who has one). GP records are traced against the national register.
+    {0.0, 0.002, 0.002, 0.005, 0.003},  // nhs_relative
+    // 1 January (or 1 July) of a guessed year, for a patient who cannot say.
+    {0.0005, 0.003, 0.002, 0.002, 0.008},  // dob_estimated
+    // The other form of a Sikh or Muslim name (conditional: has two forms).
+    {0.05, 0.30, 0.30, 0.35, 0.40},    // naming_convention
+    // Double-barrelled parts reversed or unhyphenated (conditional).
+    {0.02, 0.08, 0.08, 0.10, 0.12},    // double_barrel_order
 };
 constexpr double kDuplicateRates[kNumSourceKinds] = {0.005, 0.015, 0.01, 0.02, 0.02};
 
@@ -205,7 +214,8 @@ constexpr std::string_view kErrorNames[kNumErrorKinds] = {
     "case_noise", "names_swapped", "middle_as_first", "double_barrel_cut",
     "dob_day_month_swap", "dob_digit_wrong", "dob_year_off", "dob_placeholder",
     "dob_missing", "postcode_no_space", "postcode_lower", "postcode_out_of_date",
-    "postcode_missing", "sex_wrong", "sex_unknown"};
+    "postcode_missing", "sex_wrong", "sex_unknown", "nhs_relative", "dob_estimated",
+    "naming_convention", "double_barrel_order"};
 
 // ---------------------------------------------------------------- context
 
@@ -378,6 +388,16 @@ struct Person {
   size_t practice = 0;
   bool junk = false;
   bool care_home = false;
+  // Relatives in the same household (chunk-local indices): spouse,
+  // parents, children, twin. Households never cross a chunk.
+  std::vector<size_t> kin;
+  // Sikh and Muslim naming: the religious name or title (Kaur, Singh,
+  // Begum, Khatun) and the family surname, set only when the person has
+  // both; truth.family_name is one of them.
+  std::string title, surname;
+  bool no_nhs = false;  // no_nhs_anywhere
+  // twin_no_nhs: the feeds that leave the NHS number off this twin's records.
+  enum class Withheld { kNone, kNonGp, kAll } withheld = Withheld::kNone;
 };
 
 uint64_t Fnv1a(std::string_view s) {
@@ -414,6 +434,15 @@ class ChunkGenerator {
     out_ = out;
     out->persons.reserve(count_);
     while (out->persons.size() < count_) MakeHousehold();
+    // no_nhs_anywhere: recent arrivals and overseas visitors, mostly young
+    // adults. Decided before any record is made, since a relative's
+    // record may borrow a number.
+    for (Person& p : out->persons) {
+      if (p.junk) continue;
+      const double u = rng_.Uniform();
+      const int age = kReferenceYear - 1 - p.dob.y;
+      p.no_nhs = !p.care_home && u < (age < 50 ? kNoNhsRateUnder50 : kNoNhsRate50Plus);
+    }
     for (Person& p : out->persons) EmitRecords(p);
     for (Person& p : out->persons) {
       if (!p.junk && rng_.Bernoulli(0.02)) EmitObjection(p);
@@ -475,12 +504,86 @@ class ChunkGenerator {
     return s + suf[k % suf.size()];
   }
 
-  std::string Surname(Community c) {
-    const bool has_tail = c == Community::kBritish || c == Community::kIrish ||
-                          c == Community::kWelsh;
-    if (has_tail && rng_.Bernoulli(0.35)) return SyntheticSurname();
+  static bool HasTail(Community c) {
+    return c == Community::kBritish || c == Community::kIrish || c == Community::kWelsh;
+  }
+
+  std::string OneSurname(Community c) {
+    if (HasTail(c) && rng_.Bernoulli(0.35)) return SyntheticSurname();
     const auto& list = gi::Surnames(c);
     return list[ctx_.surname[static_cast<int>(c)].Sample(rng_)];
+  }
+
+  // A family surname; 1.5% of British, Irish and Welsh families join two
+  // (Chadanhurst-Smith), besides the double-barrelled names in the lists.
+  std::string Surname(Community c) {
+    std::string s = OneSurname(c);
+    if (HasTail(c) && rng_.Bernoulli(0.015) && s.find('-') == std::string::npos) {
+      std::string second = OneSurname(c);
+      if (second != s && second.find('-') == std::string::npos) s += "-" + second;
+    }
+    return s;
+  }
+
+  static bool IsTitle(std::string_view s) {
+    return s == "Kaur" || s == "Singh" || s == "Begum" || s == "Khatun" || s == "Bibi";
+  }
+
+  // A surname of community `c` that is not Kaur, Singh, Begum, Khatun or
+  // Bibi: the household's when it has one.
+  std::string FamilySurname(Community c) {
+    if (!kin_family_.empty() && !IsTitle(kin_family_)) return kin_family_;
+    for (int attempt = 0; attempt < 8; ++attempt) {
+      std::string s = OneSurname(c);
+      if (!IsTitle(s)) return s;
+    }
+    return c == Community::kSikh ? "Sandhu" : "Khan";
+  }
+
+  // Sikh and Muslim naming conventions (docs/generator.md): a Sikh uses
+  // Kaur or Singh and usually a family surname too, either of which a
+  // contributor may write as the family name; a Muslim woman may be
+  // Begum or Khatun in one system and carry her husband's or family's
+  // surname in another.
+  void NamingForms(Person& p, int age) {
+    const std::string& family = p.truth.family_name;
+    if (p.community == Community::kSikh) {
+      const std::string title = p.truth.sex == 'F' ? "Kaur" : "Singh";
+      if (family == title) {
+        std::string s = FamilySurname(Community::kSikh);
+        if (rng_.Bernoulli(0.75)) {
+          p.title = title;
+          p.surname = std::move(s);
+        }
+      } else if (!IsTitle(family) && rng_.Bernoulli(0.8)) {
+        p.title = title;
+        p.surname = family;
+      }
+    } else if (p.community == Community::kSouthAsianMuslim && p.truth.sex == 'F') {
+      if (family == "Begum" || family == "Khatun") {
+        std::string s = FamilySurname(Community::kSouthAsianMuslim);
+        if (!kin_family_.empty() || rng_.Bernoulli(0.5)) {
+          p.title = family;
+          p.surname = std::move(s);
+        }
+      } else if (!IsTitle(family) && age >= 20 && rng_.Bernoulli(0.15)) {
+        p.title = rng_.Bernoulli(0.75) ? "Begum" : "Khatun";
+        p.surname = family;
+      }
+    }
+    if (!p.title.empty()) {
+      p.truth.other_family_name = family == p.title ? p.surname : p.title;
+    }
+  }
+
+  // Marks persons [first, end of chunk) as one family.
+  void Kin(size_t first) {
+    auto& persons = out_->persons;
+    for (size_t i = first; i < persons.size(); ++i) {
+      for (size_t j = first; j < persons.size(); ++j) {
+        if (i != j) persons[i].kin.push_back(j);
+      }
+    }
   }
 
   // The surname a person of this community and sex uses, given the
@@ -491,7 +594,9 @@ class ChunkGenerator {
         (rng_.Bernoulli(0.4) || family == "Singh" || family == "Kaur")) {
       return sex == 'F' ? "Kaur" : "Singh";
     }
-    if (c == Community::kSouthAsianMuslim && sex == 'F' && rng_.Bernoulli(0.12)) return "Begum";
+    if (c == Community::kSouthAsianMuslim && sex == 'F' && rng_.Bernoulli(0.16)) {
+      return rng_.Bernoulli(0.75) ? "Begum" : "Khatun";
+    }
     if (c == Community::kPolish) return PolishGendered(family, sex);
     return family;
   }
@@ -524,6 +629,7 @@ class ChunkGenerator {
                                                    : static_cast<Region>(ctx_.region.Sample(rng_)));
     p.practice = rng_.Bernoulli(0.9) ? practice : PracticeFor(home.region);
     p.truth.restricted = rng_.Bernoulli(0.002);
+    NamingForms(p, kReferenceYear - 1 - dob.y);
     return p;
   }
 
@@ -536,6 +642,7 @@ class ChunkGenerator {
 
   void MakeHousehold() {
     const size_t left = Remaining();
+    kin_family_.clear();
     double u = rng_.Uniform();
     if (left >= 45 && u < 0.006) return CareHome();
     if (left >= 6) {
@@ -577,6 +684,8 @@ class ChunkGenerator {
     Community c = CommunityFor(home.region);
     size_t practice = PracticeFor(home.region);
     std::string family = Surname(c);
+    kin_family_ = family;
+    const size_t first = out_->persons.size();
     int age = SampleAge(20, 96);
     AddPerson(c, 'M', DobForAge(age), PersonalSurname(family, c, 'M'), home, practice);
     int age2 = std::clamp(age + rng_.UniformInt(-6, 4), 18, 100);
@@ -588,6 +697,7 @@ class ChunkGenerator {
       b.truth.maiden_name = PersonalSurname(Surname(c), c, 'F');
       if (b.truth.maiden_name == b.truth.family_name) b.truth.maiden_name.clear();
     }
+    Kin(first);
   }
 
   // One or two parents with one to three adult children.
@@ -596,6 +706,8 @@ class ChunkGenerator {
     Community c = CommunityFor(home.region);
     size_t practice = PracticeFor(home.region);
     std::string family = Surname(c);
+    kin_family_ = family;
+    const size_t first = out_->persons.size();
     int children = 1 + static_cast<int>(rng_.Below(3));
     int eldest = SampleAge(18, 45);
     int parent_age = std::min(100, eldest + rng_.UniformInt(20, 38));
@@ -613,6 +725,7 @@ class ChunkGenerator {
       char sex = RandomSex();
       AddPerson(c, sex, DobForAge(age), PersonalSurname(family, c, sex), home, practice);
     }
+    Kin(first);
   }
 
   void CareHome() {
@@ -638,6 +751,8 @@ class ChunkGenerator {
     Community c = CommunityFor(home.region);
     size_t practice = PracticeFor(home.region);
     std::string family = Surname(c);
+    kin_family_ = family;
+    const size_t first = out_->persons.size();
     int age = SampleAge(18, 45);
     Date dob = DobForAge(age);
     if (rng_.Bernoulli(0.4)) {
@@ -663,6 +778,16 @@ class ChunkGenerator {
     b.practice = a2.practice;
     a2.truth.hard_cases.push_back("twin");
     b.truth.hard_cases.push_back("twin");
+    // twin_no_nhs: in a third of pairs one twin's records carry no NHS
+    // number (a record error, so scaled; the draws are made whatever the
+    // scale so that the population itself does not change with it).
+    const double u = rng_.Uniform();
+    const bool second = rng_.Bernoulli(0.5);
+    const bool all_feeds = rng_.Bernoulli(0.5);
+    if (u < std::min(1.0, kTwinNoNhsShare * ctx_.options.error_scale)) {
+      (second ? b : a2).withheld = all_feeds ? Person::Withheld::kAll : Person::Withheld::kNonGp;
+    }
+    Kin(first);
   }
 
   void ParentChildSameName() {
@@ -671,6 +796,8 @@ class ChunkGenerator {
     size_t practice = PracticeFor(home.region);
     char sex = rng_.Bernoulli(0.8) ? 'M' : 'F';
     std::string family = PersonalSurname(Surname(c), c, sex);
+    kin_family_ = family;
+    const size_t first = out_->persons.size();
     int child_age = SampleAge(18, 50);
     int parent_age = std::min(100, child_age + rng_.UniformInt(19, 40));
     AddPerson(c, sex, DobForAge(parent_age), family, home, practice);
@@ -682,6 +809,7 @@ class ChunkGenerator {
     child.practice = parent.practice;
     parent.truth.hard_cases.push_back("parent_child_same_name");
     child.truth.hard_cases.push_back("parent_child_same_name");
+    Kin(first);
   }
 
   void Namesakes() {
@@ -709,6 +837,22 @@ class ChunkGenerator {
 
   // ------------------------------------------------------------ records
 
+  // The acute trust that serves `p`'s district.
+  static int LocalAcute(const Person& p) {
+    const District& d = gi::Districts()[p.home.district];
+    switch (p.home.region) {
+      case Region::kCoventryWarwickshire: {
+        int num = std::atoi(d.code.c_str() + 2);
+        bool cv = d.code.rfind("CV", 0) == 0;
+        return cv && (num <= 7 || (num >= 21 && num <= 23)) ? kRkb
+               : cv && num >= 9 && num <= 13                ? kRlt
+                                                            : kRjc;
+      }
+      case Region::kBirminghamSolihull: return kRrk;
+      default: return kRwp;
+    }
+  }
+
   // The non-GP feeds `p` appears in: 0 to 5, about 2.3 on average and more
   // with age, so that with the GP record and duplicate registrations a
   // person has ~3.3 records (the regional brief: 3M adults, ~10M records).
@@ -720,19 +864,7 @@ class ChunkGenerator {
     const int age = kReferenceYear - 1 - p.dob.y;
     const double f = (age - 18) / 82.0;
     const District& d = gi::Districts()[p.home.district];
-    int local;
-    switch (p.home.region) {
-      case Region::kCoventryWarwickshire: {
-        int num = std::atoi(d.code.c_str() + 2);
-        bool cv = d.code.rfind("CV", 0) == 0;
-        local = cv && (num <= 7 || (num >= 21 && num <= 23)) ? kRkb
-                : cv && num >= 9 && num <= 13                ? kRlt
-                                                             : kRjc;
-        break;
-      }
-      case Region::kBirminghamSolihull: local = kRrk; break;
-      default: local = kRwp; break;
-    }
+    const int local = LocalAcute(p);
     for (int a = 0; a < kNumAcute; ++a) {
       double prob = a == local ? 0.75 + 0.2 * f : 0.12 + 0.2 * f;
       if (rng_.Bernoulli(prob)) out.push_back(h + a);
@@ -758,7 +890,7 @@ class ChunkGenerator {
     const SourceTables& st = Sources();
     p.truth.id = absl::StrFormat("P%07llu", static_cast<unsigned long long>(p.index + 1));
     if (p.junk) return EmitJunk(p);
-    p.truth.nhs_number = NhsNumberFor(ctx_, p.index);
+    if (!p.no_nhs) p.truth.nhs_number = NhsNumberFor(ctx_, p.index);
     p.truth.given_names = GivenNames(p.first, p.middles);
     p.truth.date_of_birth = FormatDate(p.dob, DateFormat::kIso);
     p.truth.postcode = p.home.postcode;
@@ -766,7 +898,14 @@ class ChunkGenerator {
     p.truth.previous_postcode = p.previous.postcode;
     p.truth.previous_address = p.previous.line;
     std::vector<size_t> sources = ChooseSources(p);
-    sources.insert(sources.begin(), p.practice);
+    if (p.no_nhs) {
+      // Not registered with a GP (registration would allocate a number);
+      // seen at least once, by the local acute trust.
+      if (sources.empty()) sources.push_back(st.num_gp + LocalAcute(p));
+    } else {
+      sources.insert(sources.begin(), p.practice);
+    }
+    const size_t first_record = out_->records.size();
     bool any_dup = false, any_old = false;
     for (size_t s : sources) {
       const SourceKind kind = st.info[s].kind;
@@ -784,6 +923,37 @@ class ChunkGenerator {
     if (any_old) p.truth.hard_cases.push_back("marriage_name_change");
     if (!p.truth.maiden_name.empty() && !any_old) p.truth.maiden_name.clear();
     if (any_dup) p.truth.hard_cases.push_back("duplicate_registration");
+    uint32_t errors = 0;
+    bool withheld = false;
+    for (size_t i = first_record; i < out_->records.size(); ++i) {
+      errors |= out_->records[i].errors;
+      withheld |= out_->records[i].nhs_withheld;
+    }
+    if (withheld) p.truth.hard_cases.push_back("twin_no_nhs");
+    if (errors & (1u << kNhsRelative)) p.truth.hard_cases.push_back("relative_nhs_number");
+    if (errors & (1u << kDobEstimated)) p.truth.hard_cases.push_back("estimated_dob");
+    if (errors & (1u << kNamingConvention)) p.truth.hard_cases.push_back("sikh_muslim_naming");
+    if (errors & (1u << kDoubleBarrelOrder)) p.truth.hard_cases.push_back("double_barrel_order");
+    if (p.no_nhs) p.truth.hard_cases.push_back("no_nhs_anywhere");
+  }
+
+  // 1 January (sometimes 1 July) of a year guessed within five years.
+  Date EstimatedDob(const Date& d) {
+    const int year = std::min(d.y + rng_.UniformInt(-5, 5), kReferenceYear - 17);
+    Date e{year, rng_.Bernoulli(0.85) ? 1 : 7, 1};
+    if (e == d) e.m = e.m == 1 ? 7 : 1;
+    return e;
+  }
+
+  // The NHS number of a relative living with `p`, or empty if none has one.
+  std::string RelativeNhsNumber(const Person& p) {
+    std::vector<uint64_t> with_number;
+    for (size_t k : p.kin) {
+      const Person& q = out_->persons[k];
+      if (!q.junk && !q.no_nhs) with_number.push_back(q.index);
+    }
+    if (with_number.empty()) return "";
+    return NhsNumberFor(ctx_, with_number[rng_.Below(with_number.size())]);
   }
 
   static std::string GivenNames(const std::string& first, const std::vector<std::string>& middles) {
@@ -869,11 +1039,31 @@ class ChunkGenerator {
       eligible(e);
     }
 
-    // NHS number.
-    switch (Categorical({rate(kNhsMissing), rate(kNhsMistyped)})) {
-      case 0: flag(kNhsMissing); break;
-      case 1: flag(kNhsMistyped); r.nhs_number = MistypeNhs(p.truth.nhs_number); break;
-      default: r.nhs_number = p.truth.nhs_number;
+    // NHS number: none to write (no_nhs_anywhere, or withheld for
+    // twin_no_nhs), else missing / mistyped / a relative's / right.
+    const bool withheld = p.withheld == Person::Withheld::kAll ||
+                          (p.withheld == Person::Withheld::kNonGp && k != SourceKind::kGp);
+    r.nhs_withheld = withheld && !p.no_nhs;
+    const bool has_nhs = !p.no_nhs && !withheld;
+    const bool has_relative = has_nhs && std::any_of(p.kin.begin(), p.kin.end(), [&](size_t i) {
+      return !out_->persons[i].no_nhs && !out_->persons[i].junk;
+    });
+    if (!has_nhs) r.eligible &= ~((1u << kNhsMissing) | (1u << kNhsMistyped));
+    if (has_relative) eligible(kNhsRelative);
+    const int nhs_error = Categorical({rate(kNhsMissing), rate(kNhsMistyped),
+                                       has_relative ? rate(kNhsRelative) : 0.0});
+    if (!has_nhs) {
+      // Nothing to write.
+    } else if (nhs_error == 0) {
+      flag(kNhsMissing);
+    } else if (nhs_error == 1) {
+      flag(kNhsMistyped);
+      r.nhs_number = MistypeNhs(p.truth.nhs_number);
+    } else if (nhs_error == 2) {
+      flag(kNhsRelative);
+      r.nhs_number = RelativeNhsNumber(p);
+    } else {
+      r.nhs_number = p.truth.nhs_number;
     }
 
     // Names.
@@ -892,6 +1082,22 @@ class ChunkGenerator {
       first = middles[0];
       middles.erase(middles.begin());
     }
+    if (!p.title.empty() && !old) eligible(kNamingConvention);
+    if (!p.title.empty() && !old && rng_.Bernoulli(rate(kNamingConvention))) {
+      // The other form: "Harpreet Kaur" <-> "Harpreet Sandhu"; or the title
+      // kept as a middle name, "Harpreet Kaur" + "Sandhu"; or (Sikh) both
+      // in the family name, "Kaur Sandhu".
+      flag(kNamingConvention);
+      const double u = rng_.Uniform();
+      if (u < 0.55) {
+        family = family == p.title ? p.surname : p.title;
+      } else if (u < 0.8 || p.community != Community::kSikh) {
+        family = p.surname;
+        middles.insert(middles.begin(), p.title);
+      } else {
+        family = p.title + " " + p.surname;
+      }
+    }
     if (family.find('-') != std::string::npos) eligible(kDoubleBarrelCut);
     if (family.find('-') != std::string::npos && rng_.Bernoulli(rate(kDoubleBarrelCut))) {
       flag(kDoubleBarrelCut);
@@ -901,6 +1107,18 @@ class ChunkGenerator {
         if (part.size() > 2) usable.push_back(part);
       }
       family = usable[rng_.Below(usable.size())];
+    }
+    if (const size_t hyphen = family.find('-');
+        hyphen != std::string::npos && hyphen > 2 && family.size() - hyphen > 3 &&
+        family.find('-', hyphen + 1) == std::string::npos) {
+      // Smith-Jones written Jones-Smith, Jones Smith or Smith Jones.
+      eligible(kDoubleBarrelOrder);
+      if (rng_.Bernoulli(rate(kDoubleBarrelOrder))) {
+        flag(kDoubleBarrelOrder);
+        const std::string a = family.substr(0, hyphen), b = family.substr(hyphen + 1);
+        const double u = rng_.Uniform();
+        family = u < 0.5 ? b + "-" + a : u < 0.75 ? b + " " + a : a + " " + b;
+      }
     }
     if (rng_.Bernoulli(rate(kNameTypo))) {
       flag(kNameTypo);
@@ -931,8 +1149,9 @@ class ChunkGenerator {
     // Date of birth.
     Date dob = p.dob;
     if (dob.d <= 12 && dob.d != dob.m) eligible(kDobDayMonthSwap);
+    eligible(kDobEstimated);
     switch (Categorical({rate(kDobDayMonthSwap), rate(kDobDigitWrong), rate(kDobYearOff),
-                         rate(kDobPlaceholder), rate(kDobMissing)})) {
+                         rate(kDobPlaceholder), rate(kDobMissing), rate(kDobEstimated)})) {
       case 0:
         if (dob.d <= 12 && dob.d != dob.m) {
           flag(kDobDayMonthSwap);
@@ -947,6 +1166,7 @@ class ChunkGenerator {
         break;
       case 3: flag(kDobPlaceholder); dob = kPlaceholderDob; break;
       case 4: flag(kDobMissing); dob = Date{}; break;
+      case 5: flag(kDobEstimated); dob = EstimatedDob(dob); break;
       default: break;
     }
     r.date_of_birth = FormatDate(dob, info.date_format);
@@ -1000,6 +1220,8 @@ class ChunkGenerator {
   Rng rng_;
   uint64_t base_, count_;
   ChunkData* out_ = nullptr;
+  // The surname of the family household being made (empty otherwise).
+  std::string kin_family_;
 };
 
 // ---------------------------------------------------------------- output
@@ -1251,6 +1473,12 @@ absl::Status Generate(const GeneratorOptions& options, const std::string& out_di
     rates["duplicate_registration"] = std::min(1.0, kDuplicateRates[k] * options.error_scale);
   }
   manifest["hard_cases"] = hard_counts;
+  sum.hard_cases = hard_counts;
+  // Person-level hard-case rates; the per-record ones are under "rates".
+  manifest["hard_case_rates"] = {
+      {"twin_no_nhs_share_of_twin_pairs", std::min(1.0, kTwinNoNhsShare * options.error_scale)},
+      {"no_nhs_anywhere_aged_18_49", kNoNhsRateUnder50},
+      {"no_nhs_anywhere_aged_50_plus", kNoNhsRate50Plus}};
   OutFile mf;
   if (auto s = mf.Open(dir / "manifest.json"); !s.ok()) return s;
   if (auto s = mf.Write(manifest.dump(2) + "\n"); !s.ok()) return s;

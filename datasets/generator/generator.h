@@ -11,7 +11,10 @@
 // trust, council social care, the ambulance service), each record with the
 // contributor's own id format, date format and documented error rates.
 // Hard cases (twins, parent and child with the same name, namesakes born
-// weeks apart, junk records, marriage name changes, duplicate registrations)
+// weeks apart, junk records, marriage name changes, duplicate registrations,
+// a twin whose records lack the NHS number, a relative's NHS number on a
+// record, estimated dates of birth, Sikh and Muslim naming conventions,
+// double-barrelled surnames in either order, persons with no NHS number)
 // are made on purpose and listed.
 //
 //   empi::GeneratorOptions options;
@@ -62,6 +65,8 @@ struct GeneratorSummary {
   std::map<std::string, uint64_t> records_per_source;
   uint64_t objections = 0;
   double seconds = 0;
+  // Persons listed per hard case, as in hard_cases.csv and manifest.json.
+  std::map<std::string, uint64_t> hard_cases;
 };
 
 // The kinds of contributor, which set the error rates.
@@ -89,6 +94,8 @@ enum ErrorKind : int {
   kDobDayMonthSwap, kDobDigitWrong, kDobYearOff, kDobPlaceholder, kDobMissing,
   kPostcodeNoSpace, kPostcodeLower, kPostcodeOutOfDate, kPostcodeMissing,
   kSexWrong, kSexUnknown,
+  // Added with the second set of hard cases (docs/generator.md).
+  kNhsRelative, kDobEstimated, kNamingConvention, kDoubleBarrelOrder,
   kNumErrorKinds,
 };
 
@@ -97,13 +104,26 @@ std::string_view ErrorKindName(int kind);
 // The documented per-record rate of an error for a kind of contributor,
 // before error_scale. Errors marked conditional in docs/generator.md
 // (nickname, diacritics_dropped, middle_as_first, double_barrel_cut,
-// dob_day_month_swap) apply at this rate only to records where they can
-// happen (a name with a known variant, with diacritics, with a middle name,
-// a double-barrelled surname, a day of 12 or less that differs from the
-// month).
+// dob_day_month_swap, nhs_relative, naming_convention, double_barrel_order)
+// apply at this rate only to records where they can happen (a name with a
+// known variant, with diacritics, with a middle name, a double-barrelled
+// surname, a day of 12 or less that differs from the month, a person living
+// with a relative who has an NHS number, a Sikh or Muslim name with two
+// forms, a double-barrelled surname not cut to one part).
 double ErrorRate(SourceKind kind, int error);
 // Rate of a second registration of the same person in one contributor.
 double DuplicateRate(SourceKind kind);
+
+// Person-level hard-case rates (docs/generator.md, "Hard cases").
+// Share of twin pairs in which one twin's records carry no NHS number
+// (half of those in the non-GP feeds only, half in every feed); a record
+// error, so multiplied by error_scale.
+inline constexpr double kTwinNoNhsShare = 1.0 / 3;
+// Share of persons with no NHS number on any record and no GP registration
+// (recent arrivals, overseas visitors), by age; care-home residents and
+// junk persons excepted. Population structure: not scaled.
+inline constexpr double kNoNhsRateUnder50 = 0.010;  // aged 18 to 49
+inline constexpr double kNoNhsRate50Plus = 0.003;
 
 // The truth about one person. Dates are ISO (YYYY-MM-DD).
 struct TruePerson {
@@ -118,6 +138,10 @@ struct TruePerson {
   std::string previous_postcode;  // before the last move
   std::string previous_address;
   std::string maiden_name;  // set when a marriage changed the surname
+  // Sikh and Muslim naming: the other family name some contributors write
+  // ("Sandhu" for a Kaur, "Kaur" for a Sandhu, the husband's surname for a
+  // Begum); empty when the person has one form only.
+  std::string other_family_name;
   bool restricted = false;
   std::vector<std::string> hard_cases;
 };
@@ -134,6 +158,9 @@ struct GeneratedRecord {
   uint32_t eligible = 0;      // bit per error that could apply to this record
   bool old_identity = false;  // carries the maiden name and previous address
   bool duplicate = false;     // the second registration in this source
+  // twin_no_nhs: the NHS number is left off every record of this twin in
+  // this kind of feed (not an nhs_missing error).
+  bool nhs_withheld = false;
 };
 
 struct Objection {

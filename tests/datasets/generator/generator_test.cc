@@ -2,10 +2,13 @@
 //
 // The generator's promises: valid unique NHS numbers, truth that covers
 // every feed row, byte-identical output for a seed whatever the thread
-// count, documented error rates, hard cases present, one date format per
-// file, valid postcodes, adult ages.
+// count, documented error rates, hard cases present and at their documented
+// rates, clean records at --scale-errors 0, one date format per file, valid
+// postcodes, adult ages.
 #include "datasets/generator/generator.h"
 
+#include <algorithm>
+#include <array>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -14,6 +17,7 @@
 #include <set>
 #include <sstream>
 
+#include "absl/strings/str_format.h"
 #include "datasets/generator/tables.h"
 #include "datasets/generator/text.h"
 #include "gtest/gtest.h"
@@ -106,7 +110,8 @@ TEST(Generator, NhsNumbersValidUniqueAndRealistic) {
   for (const TruePerson& p : Population().persons) {
     if (p.nhs_number.empty()) {
       ASSERT_FALSE(p.hard_cases.empty());
-      EXPECT_EQ(p.hard_cases[0], "junk");
+      EXPECT_TRUE(p.hard_cases[0] == "junk" || p.hard_cases.back() == "no_nhs_anywhere")
+          << p.id;
       continue;
     }
     ASSERT_EQ(p.nhs_number.size(), 10u);
@@ -114,7 +119,7 @@ TEST(Generator, NhsNumbersValidUniqueAndRealistic) {
     EXPECT_TRUE(p.nhs_number[0] == '4' || p.nhs_number[0] == '6') << p.nhs_number;
     EXPECT_TRUE(seen.insert(p.nhs_number).second) << "duplicate " << p.nhs_number;
   }
-  EXPECT_GT(seen.size(), 19900u);
+  EXPECT_GT(seen.size(), 19700u);
 }
 
 TEST(Generator, AgesAreAdultAndPyramidShaped) {
@@ -201,7 +206,7 @@ TEST(Generator, ErrorRatesMatchDocumentation) {
   const auto& persons = Population().persons;
   for (const GeneratedRecord& r : Population().records) {
     const TruePerson& p = persons[r.person];
-    if (p.nhs_number.empty()) continue;  // junk
+    if (p.nhs_number.empty()) continue;  // junk and no_nhs_anywhere
     int k = static_cast<int>(kind[r.source]);
     (r.duplicate ? dups[k].second : dups[k].first)++;
     for (int e = 0; e < kNumErrorKinds; ++e) {
@@ -213,10 +218,17 @@ TEST(Generator, ErrorRatesMatchDocumentation) {
       }
     }
     // What the flags say is what the record shows.
-    EXPECT_EQ(r.nhs_number.empty(), (r.errors & (1u << kNhsMissing)) != 0);
+    EXPECT_EQ(r.nhs_number.empty(), (r.errors & (1u << kNhsMissing)) != 0 || r.nhs_withheld);
+    if (r.nhs_withheld) {
+      EXPECT_EQ(r.eligible & ((1u << kNhsMissing) | (1u << kNhsMistyped) | (1u << kNhsRelative)),
+                0u);
+    }
     if (r.errors & (1u << kNhsMistyped)) {
       EXPECT_NE(r.nhs_number, p.nhs_number);
       EXPECT_EQ(r.nhs_number.size(), 10u);
+    } else if (r.errors & (1u << kNhsRelative)) {
+      EXPECT_NE(r.nhs_number, p.nhs_number);
+      EXPECT_TRUE(ParseNhsNumber(r.nhs_number).has_value()) << r.nhs_number;
     } else if (!r.nhs_number.empty()) {
       EXPECT_EQ(r.nhs_number, p.nhs_number);
     }
@@ -229,7 +241,7 @@ TEST(Generator, ErrorRatesMatchDocumentation) {
     }
     const uint32_t dob_errors = (1u << kDobDayMonthSwap) | (1u << kDobDigitWrong) |
                                 (1u << kDobYearOff) | (1u << kDobPlaceholder) |
-                                (1u << kDobMissing);
+                                (1u << kDobMissing) | (1u << kDobEstimated);
     const std::string iso = p.date_of_birth;
     if ((r.errors & dob_errors) == 0 && kind[r.source] != SourceKind::kGp) {
       // Same digits in some order of fields.
@@ -261,6 +273,12 @@ TEST(Generator, ErrorRatesMatchDocumentation) {
           << "kind " << k << " error " << ErrorKindName(e) << " n=" << n;
     }
     auto [firsts, copies] = dups[k];
+    if (k == static_cast<int>(SourceKind::kAcute) || k == static_cast<int>(SourceKind::kGp)) {
+      // The hard-case errors are measured, not skipped for want of records.
+      for (int e : {kNhsRelative, kDobEstimated, kNamingConvention, kDoubleBarrelOrder}) {
+        EXPECT_GE((counts[{k, e}].first), 200) << ErrorKindName(e);
+      }
+    }
     double expected = DuplicateRate(static_cast<SourceKind>(k));
     double sd = std::sqrt(expected * (1 - expected) / firsts);
     EXPECT_NEAR(static_cast<double>(copies) / firsts, expected, 5 * sd + 0.001) << "kind " << k;
@@ -319,6 +337,304 @@ TEST(Generator, HardCasesPresentAndShapedAsDocumented) {
       if (r.person == i && r.old_identity) old_seen = true;
     }
     EXPECT_TRUE(old_seen);
+  }
+}
+
+std::map<std::string, std::vector<uint64_t>> CasesOf(const GeneratedPopulation& pop) {
+  std::map<std::string, std::vector<uint64_t>> cases;
+  for (uint64_t i = 0; i < pop.persons.size(); ++i) {
+    for (const auto& h : pop.persons[i].hard_cases) cases[h].push_back(i);
+  }
+  return cases;
+}
+
+// YYYY, MM, DD of a date in any of the three file formats; {0,0,0} if empty.
+std::array<int, 3> ParseAnyDate(const std::string& s) {
+  if (s.empty()) return {0, 0, 0};
+  auto num = [&](size_t at, size_t n) { return std::stoi(s.substr(at, n)); };
+  if (s.size() == 8) return {num(0, 4), num(4, 2), num(6, 2)};   // YYYYMMDD
+  if (s[2] == '/') return {num(6, 4), num(3, 2), num(0, 2)};     // DD/MM/YYYY
+  return {num(0, 4), num(5, 2), num(8, 2)};                      // YYYY-MM-DD
+}
+
+bool InCareHome(const TruePerson& p) {
+  for (const auto& name : gi::CareHomeNames()) {
+    if (p.address.rfind(name + ", ", 0) == 0) return true;
+  }
+  return false;
+}
+
+bool IsTitle(const std::string& s) {
+  return s == "Kaur" || s == "Singh" || s == "Begum" || s == "Khatun";
+}
+
+constexpr uint32_t kOtherNameErrors = (1u << kNameTypo) | (1u << kCaseNoise) |
+                                      (1u << kNamesSwapped) | (1u << kDiacriticsDropped) |
+                                      (1u << kDoubleBarrelCut);
+
+// twin_no_nhs, relative_nhs_number, estimated_dob, sikh_muslim_naming,
+// double_barrel_order, no_nhs_anywhere: present, and each record shows what
+// its flags say; the truth still gives every record its own person.
+TEST(Generator, SecondHardCasesShapedAsDocumented) {
+  const auto& pop = Population();
+  auto cases = CasesOf(pop);
+  for (const char* h : {"twin_no_nhs", "relative_nhs_number", "estimated_dob",
+                        "sikh_muslim_naming", "double_barrel_order", "no_nhs_anywhere"}) {
+    EXPECT_GE(cases[h].size(), 5u) << h;
+  }
+  std::map<std::string, SourceKind> kind;
+  for (const auto& s : GeneratorSources()) kind[s.code] = s.kind;
+  std::map<uint64_t, std::vector<const GeneratedRecord*>> records_of;
+  for (const auto& r : pop.records) records_of[r.person].push_back(&r);
+  std::map<std::string, uint64_t> person_of_nhs;
+  for (uint64_t i = 0; i < pop.persons.size(); ++i) {
+    if (!pop.persons[i].nhs_number.empty()) person_of_nhs[pop.persons[i].nhs_number] = i;
+  }
+  auto has = [&](uint64_t i, const std::string& h) {
+    const auto& v = pop.persons[i].hard_cases;
+    return std::find(v.begin(), v.end(), h) != v.end();
+  };
+
+  // One twin of a pair; every record of that twin in the affected feeds
+  // (the non-GP ones, or all) carries no NHS number, the other twin is
+  // untouched by the pattern.
+  const auto& twins = cases["twin"];
+  std::set<uint64_t> twin_set(twins.begin(), twins.end());
+  for (uint64_t i : cases["twin_no_nhs"]) {
+    ASSERT_TRUE(twin_set.count(i)) << pop.persons[i].id;
+    EXPECT_FALSE(pop.persons[i].nhs_number.empty());
+    int withheld = 0, gp_withheld = 0, gp = 0, other_with_number = 0;
+    for (const GeneratedRecord* r : records_of[i]) {
+      const bool is_gp = kind[r->source] == SourceKind::kGp;
+      gp += is_gp;
+      if (r->nhs_withheld) {
+        EXPECT_TRUE(r->nhs_number.empty());
+        ++withheld;
+        gp_withheld += is_gp;
+      } else if (!is_gp) {
+        ++other_with_number;
+      }
+    }
+    EXPECT_GT(withheld, 0);
+    EXPECT_EQ(other_with_number, 0) << "every non-GP record of the twin lacks the number";
+    EXPECT_TRUE(gp_withheld == 0 || gp_withheld == gp);
+  }
+  for (size_t t = 0; t < twins.size(); t += 2) {
+    EXPECT_FALSE(has(twins[t], "twin_no_nhs") && has(twins[t + 1], "twin_no_nhs"))
+        << "at most one twin of a pair";
+  }
+
+  // A relative's number: valid, another person's, who lives at the same
+  // address in the same household; the record still belongs to its own
+  // person.
+  int relative_records = 0;
+  for (const auto& r : pop.records) {
+    if ((r.errors & (1u << kNhsRelative)) == 0) continue;
+    ++relative_records;
+    const TruePerson& p = pop.persons[r.person];
+    ASSERT_TRUE(has(r.person, "relative_nhs_number"));
+    ASSERT_TRUE(person_of_nhs.count(r.nhs_number)) << r.nhs_number;
+    const uint64_t q = person_of_nhs[r.nhs_number];
+    EXPECT_NE(q, r.person);
+    EXPECT_EQ(pop.persons[q].address, p.address);
+    EXPECT_LT(q > r.person ? q - r.person : r.person - q, 6u) << "same household";
+    EXPECT_NE(kind[r.source], SourceKind::kGp);
+  }
+  for (uint64_t i : cases["relative_nhs_number"]) {
+    bool any = false;
+    for (const GeneratedRecord* r : records_of[i]) any |= (r->errors >> kNhsRelative) & 1;
+    EXPECT_TRUE(any);
+  }
+  EXPECT_GT(relative_records, 0);
+
+  // An estimated date of birth: 1 January or 1 July of a year within five
+  // of the truth.
+  int july = 0, estimated = 0;
+  for (const auto& r : pop.records) {
+    if ((r.errors & (1u << kDobEstimated)) == 0) continue;
+    ++estimated;
+    const TruePerson& p = pop.persons[r.person];
+    EXPECT_TRUE(has(r.person, "estimated_dob"));
+    auto [y, m, d] = ParseAnyDate(r.date_of_birth);
+    EXPECT_EQ(d, 1) << r.date_of_birth;
+    EXPECT_TRUE(m == 1 || m == 7) << r.date_of_birth;
+    july += m == 7;
+    EXPECT_LE(std::abs(y - std::stoi(p.date_of_birth.substr(0, 4))), 5) << r.date_of_birth;
+    EXPECT_NE(ParseAnyDate(r.date_of_birth), ParseAnyDate(p.date_of_birth));
+  }
+  EXPECT_GT(estimated, 20);
+  EXPECT_LT(july, estimated / 2);
+
+  // Sikh and Muslim naming: the record carries the person's other form.
+  std::map<std::string, int> forms;
+  for (const auto& r : pop.records) {
+    if ((r.errors & (1u << kNamingConvention)) == 0) continue;
+    const TruePerson& p = pop.persons[r.person];
+    EXPECT_TRUE(has(r.person, "sikh_muslim_naming"));
+    ASSERT_FALSE(p.other_family_name.empty());
+    const bool truth_is_title = IsTitle(p.family_name);
+    ASSERT_NE(truth_is_title, IsTitle(p.other_family_name)) << p.family_name;
+    const std::string title = truth_is_title ? p.family_name : p.other_family_name;
+    const std::string surname = truth_is_title ? p.other_family_name : p.family_name;
+    if (r.errors & kOtherNameErrors) continue;
+    std::istringstream words(r.given_names);
+    std::string first, title_as_middle;
+    words >> first >> title_as_middle;
+    if (r.family_name == p.other_family_name) {
+      ++forms["other"];
+    } else if (r.family_name == surname && title_as_middle == title) {
+      ++forms["title_as_middle"];
+    } else if (r.family_name == title + " " + surname) {
+      ++forms["both"];
+      EXPECT_TRUE(title == "Kaur" || title == "Singh") << "both only for Sikh names";
+    } else {
+      ADD_FAILURE() << r.family_name << ", " << r.given_names << " for " << p.family_name << ", "
+                    << p.given_names << " / " << p.other_family_name;
+    }
+  }
+  EXPECT_GT(forms["other"], 20);
+  EXPECT_GT(forms["title_as_middle"], 5);
+  EXPECT_GT(forms["both"], 2);
+  // Both directions and both communities: Kaur -> Sandhu, Sandhu -> Kaur,
+  // Begum or Khatun -> husband's surname and back.
+  int sikh_title_truth = 0, sikh_surname_truth = 0, muslim = 0;
+  for (const TruePerson& p : pop.persons) {
+    if (p.other_family_name.empty()) continue;
+    if (p.family_name == "Kaur" || p.family_name == "Singh") ++sikh_title_truth;
+    if (p.other_family_name == "Kaur" || p.other_family_name == "Singh") ++sikh_surname_truth;
+    if (p.family_name == "Begum" || p.family_name == "Khatun" || p.other_family_name == "Begum" ||
+        p.other_family_name == "Khatun") {
+      ++muslim;
+      EXPECT_EQ(p.sex, 'F');
+    }
+  }
+  EXPECT_GT(sikh_title_truth, 20);
+  EXPECT_GT(sikh_surname_truth, 20);
+  EXPECT_GT(muslim, 20);
+
+  // Double-barrelled surnames in the other order or without the hyphen.
+  int reordered = 0;
+  for (const auto& r : pop.records) {
+    if ((r.errors & (1u << kDoubleBarrelOrder)) == 0) continue;
+    const TruePerson& p = pop.persons[r.person];
+    EXPECT_TRUE(has(r.person, "double_barrel_order"));
+    if (r.errors & (kOtherNameErrors | (1u << kNamingConvention))) continue;
+    const std::string family = r.old_identity ? p.maiden_name : p.family_name;
+    const size_t h = family.find('-');
+    ASSERT_NE(h, std::string::npos) << family;
+    const std::string a = family.substr(0, h), b = family.substr(h + 1);
+    EXPECT_TRUE(r.family_name == b + "-" + a || r.family_name == b + " " + a ||
+                r.family_name == a + " " + b)
+        << r.family_name << " for " << family;
+    ++reordered;
+  }
+  EXPECT_GT(reordered, 5);
+
+  // No NHS number anywhere: not junk, not registered with a GP, seen at
+  // least once, no record carries any number.
+  for (uint64_t i : cases["no_nhs_anywhere"]) {
+    const TruePerson& p = pop.persons[i];
+    EXPECT_TRUE(p.nhs_number.empty());
+    EXPECT_FALSE(has(i, "junk"));
+    EXPECT_FALSE(p.date_of_birth.empty());
+    ASSERT_FALSE(records_of[i].empty()) << p.id;
+    for (const GeneratedRecord* r : records_of[i]) {
+      EXPECT_TRUE(r->nhs_number.empty());
+      EXPECT_NE(kind[r->source], SourceKind::kGp);
+    }
+  }
+}
+
+// The person-level rates, measured on 100k persons: one twin without an
+// NHS number in a third of twin pairs; no NHS number anywhere for 1% of
+// persons under 50 and 0.3% from 50 (care-home residents excepted).
+TEST(Generator, PersonLevelHardCaseRates) {
+  GeneratedPopulation pop;
+  GeneratorOptions o;
+  o.persons = 100000;
+  o.seed = 11;
+  ASSERT_TRUE(GeneratePopulation(o, &pop).ok());
+  auto cases = CasesOf(pop);
+  std::map<std::string, SourceKind> kind;
+  for (const auto& s : GeneratorSources()) kind[s.code] = s.kind;
+  // A pair's twin_no_nhs is listed only when the twin has a record in an
+  // affected feed: always in every-feed mode (the GP record), almost always
+  // in non-GP mode; so the expected share is a little under a third.
+  const double pairs = cases["twin"].size() / 2.0;
+  const double share = cases["twin_no_nhs"].size() / pairs;
+  const double sd = std::sqrt(kTwinNoNhsShare * (1 - kTwinNoNhsShare) / pairs);
+  EXPECT_NEAR(share, kTwinNoNhsShare * 0.98, 4 * sd) << pairs << " pairs";
+  EXPECT_GT(pairs, 150);
+
+  double n[2] = {}, hits[2] = {};
+  std::set<uint64_t> none(cases["no_nhs_anywhere"].begin(), cases["no_nhs_anywhere"].end());
+  std::set<uint64_t> junk(cases["junk"].begin(), cases["junk"].end());
+  for (uint64_t i = 0; i < pop.persons.size(); ++i) {
+    const TruePerson& p = pop.persons[i];
+    if (junk.count(i)) continue;
+    const bool in_home = InCareHome(p);
+    if (in_home) {
+      EXPECT_FALSE(none.count(i)) << p.id;
+      continue;
+    }
+    const int age = 2024 - std::stoi(p.date_of_birth.substr(0, 4));
+    n[age >= 50] += 1;
+    hits[age >= 50] += none.count(i);
+  }
+  const double expected[2] = {kNoNhsRateUnder50, kNoNhsRate50Plus};
+  for (int b = 0; b < 2; ++b) {
+    const double sd_b = std::sqrt(expected[b] * (1 - expected[b]) / n[b]);
+    EXPECT_NEAR(hits[b] / n[b], expected[b], 5 * sd_b) << "band " << b << " n=" << n[b];
+  }
+  const double overall = static_cast<double>(none.size()) / pop.persons.size();
+  EXPECT_GE(overall, 0.005);
+  EXPECT_LE(overall, 0.01);
+}
+
+// --scale-errors 0: the same persons (population structure does not
+// scale), every record clean; no record-error hard case.
+TEST(Generator, ScaleZeroGivesCleanRecordsOfTheSamePopulation) {
+  GeneratedPopulation clean;
+  GeneratorOptions o;
+  o.persons = 20000;
+  o.seed = 42;
+  o.error_scale = 0;
+  ASSERT_TRUE(GeneratePopulation(o, &clean).ok());
+  const auto& pop = Population();
+  ASSERT_EQ(clean.persons.size(), pop.persons.size());
+  const std::set<std::string> structure = {"twin", "parent_child_same_name",
+                                           "common_name_close_dob", "junk", "no_nhs_anywhere"};
+  for (size_t i = 0; i < pop.persons.size(); ++i) {
+    const TruePerson& a = pop.persons[i];
+    const TruePerson& b = clean.persons[i];
+    ASSERT_EQ(a.id, b.id);
+    EXPECT_EQ(a.nhs_number, b.nhs_number);
+    EXPECT_EQ(a.family_name, b.family_name);
+    EXPECT_EQ(a.given_names, b.given_names);
+    EXPECT_EQ(a.date_of_birth, b.date_of_birth);
+    EXPECT_EQ(a.address, b.address);
+    EXPECT_EQ(a.other_family_name, b.other_family_name);
+    std::set<std::string> sa, sb;
+    for (const auto& h : a.hard_cases) if (structure.count(h)) sa.insert(h);
+    for (const auto& h : b.hard_cases) {
+      if (structure.count(h)) sb.insert(h);
+      else EXPECT_EQ(h, "marriage_name_change") << b.id;
+    }
+    EXPECT_EQ(sa, sb) << a.id;
+  }
+  for (const GeneratedRecord& r : clean.records) {
+    const TruePerson& p = clean.persons[r.person];
+    EXPECT_EQ(r.errors, 0u);
+    EXPECT_FALSE(r.nhs_withheld);
+    EXPECT_FALSE(r.duplicate);
+    if (!p.hard_cases.empty() && p.hard_cases[0] == "junk") continue;
+    EXPECT_EQ(r.nhs_number, p.nhs_number);
+    EXPECT_EQ(r.family_name, r.old_identity ? p.maiden_name : p.family_name);
+    EXPECT_EQ(r.given_names, p.given_names);
+    auto [y, m, d] = ParseAnyDate(r.date_of_birth);
+    EXPECT_EQ(absl::StrFormat("%04d-%02d-%02d", y, m, d), p.date_of_birth);
+    EXPECT_EQ(r.postcode, r.old_identity ? p.previous_postcode : p.postcode);
+    EXPECT_EQ(r.sex, std::string(1, p.sex));
   }
 }
 
@@ -417,6 +733,52 @@ TEST_F(GeneratedFiles, ObjectionsAndHardCasesFiles) {
   EXPECT_TRUE(fs::exists(*dir_ / "manifest.json"));
 }
 
+// hard_cases.csv lists the new cases, manifest.json counts them, and a row
+// that carries a relative's NHS number is still assigned to its own person
+// in truth.csv.
+TEST_F(GeneratedFiles, NewHardCasesListedCountedAndTrue) {
+  std::map<std::string, int> listed;
+  auto hard = ReadCsv(*dir_ / "hard_cases.csv");
+  for (size_t i = 1; i < hard.size(); ++i) ++listed[hard[i][1]];
+  for (const char* h : {"twin_no_nhs", "relative_nhs_number", "estimated_dob",
+                        "sikh_muslim_naming", "double_barrel_order", "no_nhs_anywhere",
+                        "marriage_name_change"}) {
+    EXPECT_GT(listed[h], 0) << h;
+  }
+  const std::string manifest = ReadFile(*dir_ / "manifest.json");
+  for (const auto& [h, n] : listed) {
+    EXPECT_NE(manifest.find(absl::StrFormat("\"%s\": %d", h, n)), std::string::npos) << h;
+    EXPECT_EQ(summary_.hard_cases[h], static_cast<uint64_t>(n)) << h;
+  }
+  EXPECT_EQ(summary_.hard_cases.size(), listed.size());
+  EXPECT_NE(manifest.find("\"no_nhs_anywhere_aged_18_49\": 0.01"), std::string::npos);
+  EXPECT_NE(manifest.find("\"nhs_relative\""), std::string::npos);
+
+  GeneratedPopulation pop;
+  GeneratorOptions o;
+  o.persons = 6000;
+  o.seed = 7;
+  ASSERT_TRUE(GeneratePopulation(o, &pop).ok());
+  std::map<std::pair<std::string, std::string>, std::string> truth;
+  auto rows = ReadCsv(*dir_ / "truth.csv");
+  for (size_t i = 1; i < rows.size(); ++i) truth[{rows[i][0], rows[i][1]}] = rows[i][2];
+  std::map<std::pair<std::string, std::string>, std::string> nhs_in_feed;
+  for (const SourceInfo& s : GeneratorSources()) {
+    auto feed = ReadCsv(*dir_ / (s.code + ".csv"));
+    for (size_t i = 1; i < feed.size(); ++i) nhs_in_feed[{feed[i][0], feed[i][1]}] = feed[i][2];
+  }
+  int checked = 0;
+  for (const GeneratedRecord& r : pop.records) {
+    if ((r.errors & (1u << kNhsRelative)) == 0) continue;
+    const std::pair<std::string, std::string> key{r.source, r.record_id};
+    EXPECT_EQ(truth[key], pop.persons[r.person].id);
+    EXPECT_EQ(nhs_in_feed[key], r.nhs_number);
+    EXPECT_NE(nhs_in_feed[key], pop.persons[r.person].nhs_number);
+    ++checked;
+  }
+  EXPECT_GT(checked, 0);
+}
+
 TEST_F(GeneratedFiles, SameSeedSameBytesWhateverTheThreads) {
   fs::path other = *dir_ / "again";
   GeneratorOptions o;
@@ -429,6 +791,20 @@ TEST_F(GeneratedFiles, SameSeedSameBytesWhateverTheThreads) {
     EXPECT_EQ(ReadFile(entry.path()), ReadFile(*dir_ / entry.path().filename()))
         << entry.path().filename();
   }
+  // At another error scale too, with three threads against one.
+  o.error_scale = 0.5;
+  fs::path half1 = *dir_ / "half1", half3 = *dir_ / "half3";
+  ASSERT_TRUE(Generate(o, half1.string(), nullptr).ok());
+  o.threads = 3;
+  ASSERT_TRUE(Generate(o, half3.string(), nullptr).ok());
+  for (const auto& entry : fs::directory_iterator(half1)) {
+    EXPECT_EQ(ReadFile(entry.path()), ReadFile(half3 / entry.path().filename()))
+        << entry.path().filename();
+  }
+  EXPECT_NE(ReadFile(half1 / "RKB.csv"), ReadFile(*dir_ / "RKB.csv"));
+  EXPECT_NE(ReadFile(half1 / "hard_cases.csv").find("no_nhs_anywhere"), std::string::npos);
+  o.error_scale = 1;
+  o.threads = 1;
   fs::path different = *dir_ / "different";
   o.seed = 8;
   ASSERT_TRUE(Generate(o, different.string(), nullptr).ok());
