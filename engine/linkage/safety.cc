@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "engine/linkage/comparisons.h"
+#include "matchers/name_equivalence.h"
 
 namespace empi {
 namespace {
@@ -14,6 +15,37 @@ namespace {
 // Metaphone equal, Jaro-Winkler >= 0.80.
 bool GivenSimilar(int gamma) { return gamma == 5 || gamma == 6 || gamma == 8; }
 constexpr int kGivenElse = 9;
+constexpr int kGivenFirstMiddleSwapped = 4;
+// Edits at which two names that sound alike or share letters are still two
+// names (Alfie and Olivia sound alike to Double Metaphone; Harpal and
+// Harpreet agree in Jaro-Winkler's prefix).
+constexpr int kNamesApartEdits = 3;
+
+bool NamesConflict(std::string_view x, std::string_view y) {
+  return x.size() > 1 && y.size() > 1 && !NameEquivalence::Default().Equivalent(x, y) &&
+         EditDistance(x, y, kNamesApartEdits) >= kNamesApartEdits;
+}
+
+bool GivenConflict(const PreparedRecord& a, const PreparedRecord& b, int gamma) {
+  if (gamma == kGivenElse) return true;
+  return (gamma == 6 || gamma == 8) && NamesConflict(a.given1, b.given1);
+}
+
+// Both records carry a middle name and the two are different names (a twin
+// named Sara Eleanor beside Sarah Bethany).
+// Kaur, Singh, Begum and Khatun are written by some systems among the given
+// names, by others as the family name: not a middle name to compare.
+bool MiddleConflict(const PreparedRecord& a, const PreparedRecord& b, int gamma) {
+  auto marker = [](std::string_view n) { return n == "kaur" || n == "singh" || n == "begum" || n == "khatun"; };
+  return gamma != kGivenFirstMiddleSwapped && !marker(a.given2) && !marker(b.given2) &&
+         NamesConflict(a.given2, b.given2);
+}
+
+// 1 January and 1 July are how an unknown date of birth is estimated.
+bool EstimatedDate(int32_t yyyymmdd) {
+  int md = yyyymmdd % 10000;
+  return md == 101 || md == 701;
+}
 constexpr int kDobExact = 1, kDobElse = 5;
 // Family level "family name is the other's given name": the names were
 // entered in the wrong fields, so the given names say nothing.
@@ -57,26 +89,35 @@ SafetyVerdict CheckPairSafety(const PreparedRecord& a, const PreparedRecord& b, 
 
   if (dob == kDobElse && std::abs(a.dob / 10000 - b.dob / 10000) >= kGenerationYears &&
       !(nhs_exact && given != kGivenElse)) {
-    return {PairSafety::kDistinct, "dates of birth a generation apart"};
+    return {PairSafety::kDistinct, kGenerationApart};
   }
   // Numbers that differ and were never checked (a contributor's own
   // identifier read raw, FieldConventions) are weak evidence either way:
   // the weight decides, as it has learnt how often they are mistyped.
   const bool nhs_unchecked_differ = nhs == kNhsDifferent && !(a.nhs_validated && b.nhs_validated);
-  if (given == kGivenElse && !names_misplaced) {
+  const bool dob_years_apart = dob == kDobElse && std::abs(a.dob / 10000 - b.dob / 10000) >= 2;
+  if (dob_years_apart && !nhs_same_or_slip && !nhs_unchecked_differ && !EstimatedDate(a.dob) &&
+      !EstimatedDate(b.dob)) {
+    return {PairSafety::kDistinct, kYearsApartNoNumber};
+  }
+  const bool given_conflict = !names_misplaced && GivenConflict(a, b, given);
+  const bool middle_conflict = !names_misplaced && MiddleConflict(a, b, given);
+  if (given_conflict || middle_conflict) {
     // The number and a date of birth no more than a year out identify the
     // person whatever the given name says; a family's other members are
     // born years apart (twins aside, whose dates of birth agree but whose
     // numbers do not).
-    const bool years_apart = dob == 0 || (dob == kDobElse && std::abs(a.dob / 10000 - b.dob / 10000) >= 2);
-    if (nhs_same_or_slip && !years_apart) return {};
-    if (nhs_same_or_slip) return {PairSafety::kReview, "given names conflict on a shared NHS number"};
+    if (nhs_same_or_slip && dob != 0 && !dob_years_apart) return {};
+    if (nhs_same_or_slip) {
+      return {PairSafety::kReview, given_conflict ? kGivenConflictOnNumber
+                                                  : kMiddleConflictOnNumber};
+    }
     if (nhs_unchecked_differ) return {};
-    return {PairSafety::kDistinct, "given names conflict"};
+    return {PairSafety::kDistinct, given_conflict ? kGivenConflict : kMiddleConflict};
   }
   if (dob == kDobExact && GivenSimilar(given) && !nhs_same_or_slip && !nhs_unchecked_differ &&
       EditDistance(a.given1, b.given1, 2) >= 2) {
-    return {PairSafety::kReview, "given names differ on a shared date of birth (twins?)"};
+    return {PairSafety::kReview, kTwinsNames};
   }
   return {};
 }

@@ -66,6 +66,20 @@ struct SafetyVerdict {
   std::string_view reason;  // empty when kSafe; static storage
 };
 
+// Every reason CheckPairSafety gives, as review reasons and explanations
+// name them.
+inline constexpr std::string_view kGenerationApart = "dates of birth a generation apart";
+inline constexpr std::string_view kYearsApartNoNumber = "dates of birth years apart, no shared NHS number";
+inline constexpr std::string_view kGivenConflict = "given names conflict";
+inline constexpr std::string_view kMiddleConflict = "middle names conflict";
+inline constexpr std::string_view kGivenConflictOnNumber = "given names conflict on a shared NHS number";
+inline constexpr std::string_view kMiddleConflictOnNumber = "middle names conflict on a shared NHS number";
+inline constexpr std::string_view kTwinsNames = "given names differ on a shared date of birth (twins?)";
+inline constexpr std::string_view kSafetyReasons[] = {kGenerationApart,       kYearsApartNoNumber,
+                                                      kGivenConflict,         kMiddleConflict,
+                                                      kGivenConflictOnNumber, kMiddleConflictOnNumber,
+                                                      kTwinsNames};
+
 // Years between dates of birth at which two records are of different
 // generations (the youngest mothers in England are 15 to 17 at a birth).
 inline constexpr int kGenerationYears = 15;

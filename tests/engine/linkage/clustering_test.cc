@@ -1,5 +1,6 @@
 // Copyright EMPI developers.
 #include "engine/linkage/clustering.h"
+#include "engine/linkage/safety.h"
 
 #include <map>
 #include <numeric>
@@ -93,8 +94,11 @@ Fixture RandomInput(RecordGenerator& gen, const Model& model) {
 }
 
 std::set<std::string> KnownReasons() {
-  return {"nhs conflict", "existing persons", "never link", "weak group", "between thresholds",
-          "group too large to verify", "ambiguous: matches more than one person"};
+  std::set<std::string> known = {"nhs conflict",       "existing persons",          "never link",
+                                 "weak group",         "between thresholds",        "group too large to verify",
+                                 "ambiguous: matches more than one person"};
+  for (std::string_view r : kSafetyReasons) known.emplace(r);
+  return known;
 }
 
 TEST(ClusteringTest, PropertiesHoldOnRandomInputs) {

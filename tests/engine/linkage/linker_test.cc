@@ -155,8 +155,11 @@ TEST_F(LinkerTest, SecondFeedJoinsExistingPersons) {
   ASSERT_TRUE(s.ok()) << s.status();
   EXPECT_EQ(s->new_records, feed2.size());
   EXPECT_GT(s->stored_records_fetched, 0u);
-  EXPECT_FALSE(s->trained);
-  EXPECT_EQ(*store_->GetModel().value(), model_before);
+  // The first feed's model came from a few hundred candidate pairs: too
+  // little evidence to keep, so the second feed estimates it again.
+  EXPECT_FALSE(s->model_untrusted_reason.empty());
+  EXPECT_TRUE(s->trained);
+  EXPECT_NE(*store_->GetModel().value(), model_before);
   EXPECT_EQ(s->records_total, feed1_.size() + feed2.size());
   auto after = PersonOfRecord();
   // Stored records keep their persons.
@@ -333,13 +336,13 @@ TEST_F(LinkerTest, BlockingSettingsAreStoredAndReused) {
 // joins through another of the person's records).
 TEST_F(LinkerTest, NeverLinkMarkKeepsRecordOutOfPersonWithoutACandidatePair) {
   const std::string n1 = gen_.NhsNumber(), n2 = gen_.NhsNumber();
-  // Per person: K, and C with K's NHS number but another birth year and
+  // Per person: K, and C with K's NHS number but the next birth year and
   // postcode sector, so an NHS-less copy X of K shares no block with C.
   Record k1 = Hand("RKB", "NLK1", n1, "Abernethy", "Rosalind", "1955-03-09", "CV2 4AA", "3 Elm Road");
-  Record c1 = Hand("RLT", "NLC1", n1, "Abernethy", "Rosalind", "1965-03-09", "B15 2TT", "");
+  Record c1 = Hand("RLT", "NLC1", n1, "Abernethy", "Rosalind", "1956-03-09", "B15 2TT", "");
   Record x1 = Hand("RYG", "NLX1", "", "Abernethy", "Rosalind", "1955-03-09", "CV2 4AA", "3 Elm Road");
   Record k2 = Hand("RKB", "NLK2", n2, "Fairweather", "Imogen", "1948-11-23", "CV3 1BB", "9 Park Road");
-  Record c2 = Hand("RLT", "NLC2", n2, "Fairweather", "Imogen", "1958-11-23", "B16 8QQ", "");
+  Record c2 = Hand("RLT", "NLC2", n2, "Fairweather", "Imogen", "1949-11-23", "B16 8QQ", "");
   Record x2 = Hand("RYG", "NLX2", "", "Fairweather", "Imogen", "1948-11-23", "CV3 1BB", "9 Park Road");
   for (const Record& r : {k1, c1, k2, c2}) feed1_.push_back(r);
   ASSERT_TRUE(Link(feed1_).ok());
@@ -351,8 +354,19 @@ TEST_F(LinkerTest, NeverLinkMarkKeepsRecordOutOfPersonWithoutACandidatePair) {
     cs.PutNeverLink(x1.Key(), c1.Key());
     ASSERT_TRUE(store_->Commit(&cs, nullptr, true).ok());
   }
+  {
+    // Keep the first feed's model (as an imported one is kept): this test
+    // is about the mark, not about a model estimated again on 650 pairs.
+    auto model = LoadModel(*store_);
+    ASSERT_TRUE(model.ok()) << model.status();
+    model->provenance.origin = "imported";
+    index::ChangeSet cs = store_->NewChangeSet();
+    cs.PutModel(model->ToJson().dump());
+    ASSERT_TRUE(store_->Commit(&cs, nullptr, true).ok());
+  }
   auto run = Link({x1, x2});
   ASSERT_TRUE(run.ok()) << run.status();
+  EXPECT_FALSE(run->trained);
   auto after = PersonOfRecord();
   EXPECT_EQ(after[x2.Key()], before[k2.Key()]) << "the unmarked copy should join its person";
   EXPECT_NE(after[x1.Key()], before[k1.Key()]) << "never-link mark ignored";

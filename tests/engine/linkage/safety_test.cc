@@ -118,6 +118,34 @@ TEST(PairSafety, OrdinaryErrorsOfOnePersonAreSafe) {
             PairSafety::kSafe);  // swapped fields
 }
 
+// Cases from a population of another generator, each once merged.
+TEST(PairSafety, NamesThatSoundAlikeButAreTwoNamesConflict) {
+  // Alfie and Olivia share a Double Metaphone key; a relative's number.
+  SafetyVerdict v = Verdict(Person("Alfie", "Lee", "2000-02-27", kNhsTwin), Person("Olivia", "Lee", "", kNhsTwin));
+  EXPECT_EQ(v.safety, PairSafety::kReview);
+  EXPECT_EQ(v.reason, "given names conflict on a shared NHS number");
+}
+
+TEST(PairSafety, TwinsOfSimilarFirstNamesAreToldApartByTheirMiddleNames) {
+  SafetyVerdict v = Verdict(Person("Sarah Bethany", "Brown", "1991-07-12", kNhsTwin, "F"),
+                            Person("Sara Eleanor", "Brown", "1991-07-12", "", "F"));
+  EXPECT_EQ(v.safety, PairSafety::kDistinct);
+  EXPECT_EQ(v.reason, "middle names conflict");
+  // Kaur and Begum among the given names are not middle names.
+  EXPECT_EQ(Verdict(Person("Harpreet Kaur", "Sandhu", "1970-01-05", "", "F"),
+                    Person("Harpreet Simran", "Sandhu", "1970-01-05", "", "F"))
+                .safety,
+            PairSafety::kSafe);
+}
+
+TEST(PairSafety, SiblingsOfOneNameYearsApartAreTwoPeople) {
+  Record a = Person("Zainab", "Iqbal", "1986-07-28", "", "F");
+  SafetyVerdict v = Verdict(a, Person("Zainab", "Iqbal", "1983-08-27", "", "F"));
+  EXPECT_EQ(v.safety, PairSafety::kDistinct);
+  // An estimated date of birth (1 January of a guessed year) is no evidence.
+  EXPECT_EQ(Verdict(a, Person("Zainab", "Iqbal", "1983-01-01", "", "F")).safety, PairSafety::kSafe);
+}
+
 // Batch clustering never joins twins, even through a third record that
 // matches both (a record of Jack without a given name): the pair held for
 // review still scores above the review threshold, so only the safety check
