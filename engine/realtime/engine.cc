@@ -102,6 +102,13 @@ Record QueryRecord(std::string source, const Demographics& d) {
   return r;
 }
 
+// A query's date of birth: empty, or a real ISO date. The value is not
+// repeated in the error (it is patient data).
+absl::Status CheckQueryDate(std::string_view date) {
+  if (date.empty() || ParseDate(date, DateFormat::kIso)) return absl::OkStatus();
+  return absl::InvalidArgumentError("date_of_birth: not a valid date (YYYY-MM-DD, a day that exists)");
+}
+
 index::AuditEvent MakeEvent(const Requester& who, std::string action) {
   index::AuditEvent e;
   e.time_us = NowUs();
@@ -208,6 +215,7 @@ class EngineImpl final : public Engine {
 
   absl::StatusOr<std::vector<Candidate>> Search(const Demographics& d, const Requester& who,
                                                 size_t limit) override {
+    EMPI_RETURN_IF_ERROR(CheckQueryDate(d.date_of_birth));
     const Record r = QueryRecord("search", d);
     std::vector<Candidate> out;
     {
@@ -702,13 +710,22 @@ class EngineImpl final : public Engine {
     return out;
   }
 
+  // Search results. Restricted persons (any record restricted) are never
+  // found by a search that gives a location (the postcode), as in PDS; in
+  // any other search their location comparison is withheld.
   absl::StatusOr<std::vector<Candidate>> SearchAt(const Record& r, size_t limit, const rocksdb::Snapshot* snap) const {
     PreparedRecord p = Prepare(r);
     EMPI_ASSIGN_OR_RETURN(auto scored, Candidates(p, r.Key(), snap));
     std::vector<Candidate> out;
     const auto& comparisons = Comparisons();
+    const bool uses_location = !r.postcode.empty() || !r.address.empty();
     for (const Scored& s : scored) {
       if (out.size() >= limit) break;
+      EMPI_ASSIGN_OR_RETURN(auto view, store_->GetPersonView(s.person, snap));
+      const bool restricted =
+          view && std::any_of(view->members.begin(), view->members.end(),
+                              [](const index::PersonViewMember& m) { return m.restricted; });
+      if (restricted && uses_location) continue;
       Candidate c;
       c.person_id = s.person;
       std::string_view src, id;
@@ -723,7 +740,13 @@ class EngineImpl final : public Engine {
                                                                              : MatchGrade::kPossible;
       c.prior_weight = e.prior_weight;
       for (const ComparisonWeight& w : e.comparisons) {
-        c.weights.push_back({std::string(comparisons[w.comparison].name), w.gamma, w.match_weight});
+        FieldWeight fw{std::string(comparisons[w.comparison].name), w.gamma, w.match_weight};
+        if (restricted && RevealsLocation(w.comparison)) {
+          fw.withheld = true;
+          fw.gamma = -1;
+          fw.match_weight = 0;
+        }
+        c.weights.push_back(std::move(fw));
       }
       out.push_back(std::move(c));
     }
@@ -1077,6 +1100,28 @@ class EngineImpl final : public Engine {
     return std::optional<Scored>(scored[0]);
   }
 
+  // Whether the form gives a name and a date of birth and the records `keys`
+  // (those holding its NHS number) all disagree with both: no record shares
+  // its family name or first given name (normalised), none its date of
+  // birth. A form without a name or date of birth contradicts nothing.
+  absl::StatusOr<bool> FormContradicts(const ObjectionRequest& req, const std::vector<std::string>& keys) const {
+    const PreparedRecord form = PrepareForm(req);
+    if (form.dob == 0 || (form.family.empty() && form.given1.empty()) || keys.empty()) return false;
+    EMPI_ASSIGN_OR_RETURN(auto records, store_->GetRecords(keys, nullptr));
+    bool compared = false;
+    for (const auto& r : records) {
+      if (!r) continue;
+      const PreparedRecord o = Prepare(r->record);
+      if (o.dob == 0 && o.family.empty() && o.given1.empty()) continue;
+      compared = true;
+      const bool name_agrees = (!form.family.empty() && (form.family == o.family || form.family_first == o.family_first ||
+                                                         form.family_last == o.family_last)) ||
+                               (!form.given1.empty() && form.given1 == o.given1);
+      if (name_agrees || (o.dob != 0 && form.dob == o.dob) || o.dob == 0) return false;
+    }
+    return compared;
+  }
+
   PreparedRecord PrepareForm(const ObjectionRequest& req) const {
     return Prepare(
         QueryRecord("objection", {"", req.family_name, req.given_names, req.date_of_birth, req.postcode, ""}));
@@ -1124,6 +1169,7 @@ class EngineImpl final : public Engine {
                                                         bool object, const char* action)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_) {
     ObjectionResult result;
+    EMPI_RETURN_IF_ERROR(CheckQueryDate(req.date_of_birth));
     std::optional<uint64_t> nhs;
     const bool demographics = !req.family_name.empty() && !req.given_names.empty() &&
                               !req.date_of_birth.empty() && !req.postcode.empty();
@@ -1146,6 +1192,17 @@ class EngineImpl final : public Engine {
         EMPI_ASSIGN_OR_RETURN(auto keys, store_->RecordsWithNhs(*nhs));
         EMPI_ASSIGN_OR_RETURN(persons, PersonsOf(keys, nullptr));
         ev.records = keys;
+        EMPI_ASSIGN_OR_RETURN(bool contradicts, FormContradicts(req, keys));
+        if (contradicts) {
+          // The number may be mistyped, or the form another patient's: an
+          // objection (or its withdrawal) must not land on the wrong person.
+          ev.persons = persons;
+          ev.outcome = "refused: form contradicts the records with its NHS number";
+          EMPI_RETURN_IF_ERROR(CommitAudit(ev));
+          return absl::InvalidArgumentError(
+              "nhs_number: the records holding this NHS number disagree with the form on both name "
+              "and date_of_birth; not applied (check the form)");
+        }
         EMPI_ASSIGN_OR_RETURN(auto pending, GetPending(*nhs));
         if (persons.empty()) {
           if (object) {

@@ -114,8 +114,11 @@ struct Demographics {
 
 struct FieldWeight {
   std::string comparison;  // "nhs_number", "family_name", ...
-  int gamma = 0;           // level taken (Splink's gamma_<field>)
-  double match_weight = 0;
+  int gamma = 0;           // level taken (Splink's gamma_<field>); -1 when withheld
+  double match_weight = 0; // 0 when withheld
+  // The candidate is a restricted patient and this comparison would show
+  // where they live (RevealsLocation): level and weight are not given.
+  bool withheld = false;
 };
 
 struct Candidate {
@@ -198,7 +201,10 @@ class Engine {
                                                         const Requester& who) = 0;
   // Persons matching `d`, best first, at most `limit`, grade possible or
   // better (certain: >= link threshold; probable: >= review threshold;
-  // possible: >= 0.05).
+  // possible: >= 0.05). A restricted person is never returned when `d`
+  // gives a postcode (as PDS does); otherwise their location comparison is
+  // withheld (FieldWeight::withheld). InvalidArgument, naming the field, for
+  // a date_of_birth that is not a real YYYY-MM-DD date.
   virtual absl::StatusOr<std::vector<Candidate>> Search(const Demographics& d, const Requester& who,
                                                         size_t limit = 10) = 0;
   // Whether a care-record view may be assembled for the person: denied when
