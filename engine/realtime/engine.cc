@@ -1101,9 +1101,10 @@ class EngineImpl final : public Engine {
   }
 
   // Whether the form gives a name and a date of birth and the records `keys`
-  // (those holding its NHS number) all disagree with both: no record shares
-  // its family name or first given name (normalised), none its date of
-  // birth. A form without a name or date of birth contradicts nothing.
+  // (those holding its NHS number) all disagree with both: for no record do
+  // the family name, the given names or the date of birth reach a level of
+  // their comparison above "else". A form without a name or date of birth
+  // contradicts nothing, nor does a record without a date of birth.
   absl::StatusOr<bool> FormContradicts(const ObjectionRequest& req, const std::vector<std::string>& keys) const {
     const PreparedRecord form = PrepareForm(req);
     if (form.dob == 0 || (form.family.empty() && form.given1.empty()) || keys.empty()) return false;
@@ -1114,10 +1115,15 @@ class EngineImpl final : public Engine {
       const PreparedRecord o = Prepare(r->record);
       if (o.dob == 0 && o.family.empty() && o.given1.empty()) continue;
       compared = true;
-      const bool name_agrees = (!form.family.empty() && (form.family == o.family || form.family_first == o.family_first ||
-                                                         form.family_last == o.family_last)) ||
-                               (!form.given1.empty() && form.given1 == o.given1);
-      if (name_agrees || (o.dob != 0 && form.dob == o.dob) || o.dob == 0) return false;
+      // Agreement is any level of the linkage comparison short of "else"
+      // (a typo, a nickname, a swapped day and month still agree).
+      const auto agrees = [](int comparison, int gamma) {
+        return gamma > 0 && gamma + 1 < static_cast<int>(Comparisons()[comparison].levels.size()) &&
+               Comparisons()[comparison].levels[gamma].label != "else";
+      };
+      const bool name_agrees =
+          agrees(kFamilyName, CompareFamily(form, o)) || agrees(kGivenNames, CompareGiven(form, o));
+      if (name_agrees || o.dob == 0 || agrees(kDateOfBirth, CompareDob(form.dob, o.dob))) return false;
     }
     return compared;
   }
