@@ -186,6 +186,13 @@ TEST_F(PrivacyCliTest, RestrictedPatientIsNeverLocatedByAnyCommand) {
   EXPECT_EQ(run("history --person " + person + Db()).code, 0);
   EXPECT_EQ(run("audit person " + person + Db()).code, 0);
   EXPECT_EQ(run("stats" + Db()).code, 0);
+  const std::string evaluation = dir_.path() + "/evaluation.json";
+  EXPECT_EQ(run("evaluate" + Db() + " --truth '" + Write("truth.csv", "source,record_id,person\nM84001,RG1,a\n") +
+                "' --json '" + evaluation + "'")
+                .code,
+            0);
+  EXPECT_EQ(ModeOf(evaluation), 0600u);
+  files.push_back(evaluation);
 
   // Real-time ingest of the patient's records, good and bad.
   const std::string more = Write("more.csv", std::string(kHeader) +
@@ -237,7 +244,8 @@ TEST_F(PrivacyCliTest, EveryReadOfPatientDataIsAuditedWithWhoAndWhy) {
         std::string("explain M84001:RG1 RYA:RH1"), std::string("stats"), std::string("search --family-name Quennell"),
         std::string("resolve --source RYA --record-id RH1"), "history --person " + std::to_string(p),
         "audit person " + std::to_string(p),
-        "check-objections --truth '" + truth + "' --objections-truth '" + objections + "'"}) {
+        "check-objections --truth '" + truth + "' --objections-truth '" + objections + "'",
+        "evaluate --truth '" + truth + "'"}) {
     const int before = AuditEvents();
     ASSERT_GE(before, 1);
     RunResult r = Run(args + Db());
