@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
 
 namespace empi::cli {
@@ -30,6 +31,14 @@ absl::Status AuditRead(index::Store* store, const CliIdentity& who, std::string 
   event.records = std::move(records);
   index::ChangeSet none = store->NewChangeSet();
   return store->Commit(&none, &event, /*sync=*/true);
+}
+
+absl::Status CheckDbPath(const std::string& db) {
+  std::error_code ec;
+  if (std::filesystem::exists(db, ec) && !std::filesystem::is_directory(db, ec)) {
+    return absl::InvalidArgumentError("--db " + db + " is a file, not a database directory");
+  }
+  return absl::OkStatus();
 }
 
 void AddIdentityFlags(CLI::App* c, CliIdentity* who) {

@@ -47,6 +47,10 @@ struct CliIdentity {
                                      std::string outcome, std::vector<uint64_t> persons = {},
                                      std::vector<std::string> records = {});
 
+// InvalidArgument when `db` names something that exists and is not a
+// directory (a regular file given as --db by mistake).
+[[nodiscard]] absl::Status CheckDbPath(const std::string& db);
+
 // Adds --as/--requester, --organisation, --role and --purpose to `c`.
 void AddIdentityFlags(CLI::App* c, CliIdentity* who);
 

@@ -60,10 +60,7 @@ class Output {
 // Opens an existing database. Reads that are audited need it writable (the
 // audit trail is appended to).
 absl::StatusOr<std::unique_ptr<index::Store>> OpenExisting(const std::string& db, bool read_only) {
-  std::error_code ec;
-  if (std::filesystem::exists(db, ec) && !std::filesystem::is_directory(db, ec)) {
-    return absl::InvalidArgumentError(fmt::format("--db {} is a file, not a database directory", db));
-  }
+  EMPI_RETURN_IF_ERROR(CheckDbPath(db));
   index::StoreOptions options;
   options.create_if_missing = false;
   options.read_only = read_only;
@@ -85,6 +82,7 @@ struct LinkFlags {
 };
 
 absl::Status RunLink(const LinkFlags& f) {
+  EMPI_RETURN_IF_ERROR(CheckDbPath(f.db));
   auto start = std::chrono::steady_clock::now();
   Progress progress;
   std::optional<Mapping> mapping;
@@ -515,6 +513,7 @@ absl::Status RunModelImport(const std::string& db, const std::string& path, cons
   if (j.is_discarded()) return absl::InvalidArgumentError(fmt::format("{}: not valid JSON", path));
   auto model = Model::FromJson(j);
   if (!model.ok()) return absl::InvalidArgumentError(fmt::format("{}: {}", path, std::string(model.status().message())));
+  EMPI_RETURN_IF_ERROR(CheckDbPath(db));
   index::StoreOptions options;
   EMPI_ASSIGN_OR_RETURN(auto store, index::Store::Open(db, options));
   index::ChangeSet changes = store->NewChangeSet();

@@ -53,10 +53,7 @@ void AddCommon(CLI::App* c, Flags* f) {
 }
 
 absl::StatusOr<std::unique_ptr<Engine>> OpenEngine(const Flags& f, bool create) {
-  std::error_code ec;
-  if (std::filesystem::exists(f.db, ec) && !std::filesystem::is_directory(f.db, ec)) {
-    return absl::InvalidArgumentError(fmt::format("--db {} is a file, not a database directory", f.db));
-  }
+  EMPI_RETURN_IF_ERROR(CheckDbPath(f.db));
   if (!create && !std::filesystem::exists(std::filesystem::path(f.db) / "CURRENT")) {
     return absl::NotFoundError(fmt::format("database {} does not exist", f.db));
   }

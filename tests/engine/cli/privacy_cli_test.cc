@@ -329,7 +329,8 @@ TEST_F(PrivacyCliTest, InvalidQueryDatesAndAFileAsDbAreErrorsNamingTheField) {
     EXPECT_EQ(r.out, "") << date;
   }
   const std::string file = Write("not-a-db", "x");
-  for (const char* cmd : {"resolve --nhs-number 9434765919", "stats", "export clusters", "object --nhs-number 9434765919"}) {
+  for (const char* cmd : {"resolve --nhs-number 9434765919", "stats", "export clusters", "object --nhs-number 9434765919",
+                          "link '/dev/null'"}) {
     RunResult r = Run(std::string(cmd) + " --db '" + file + "'");
     EXPECT_NE(r.code, 0) << cmd;
     EXPECT_THAT(r.err, HasSubstr("is a file, not a database directory")) << cmd;
