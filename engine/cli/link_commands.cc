@@ -171,7 +171,9 @@ absl::Status RunLink(const LinkFlags& f) {
   options.purpose = f.who.purpose;
   EMPI_ASSIGN_OR_RETURN(LinkSummary s, LinkRecords(store.get(), std::move(records), options));
   // Objections registered before these patients' records arrived.
-  EMPI_ASSIGN_OR_RETURN(uint64_t objections_applied, ApplyPendingObjections(store.get()));
+  EMPI_ASSIGN_OR_RETURN(uint64_t objections_applied, ApplyPendingObjections(
+                                                        store.get(), {f.who.Requester(), f.who.organisation,
+                                                                      f.who.role, f.who.purpose}));
   // Review pairs made or ended by this run.
   EMPI_RETURN_IF_ERROR(index::RecomputeReviewObjectionsIfDirty(store.get()));
   // Demographic objections pending: matched against the linked records by

@@ -1390,16 +1390,14 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& option
 
 bool IsPendingFormKey(std::string_view key) { return key.starts_with(kPendingFormPrefix); }
 
-absl::StatusOr<uint64_t> ApplyPendingObjections(index::Store* store) {
+absl::StatusOr<uint64_t> ApplyPendingObjections(index::Store* store, const Requester& who) {
   std::vector<std::pair<std::string, index::ObjectionValue>> pending;
   EMPI_RETURN_IF_ERROR(store->ForEachPendingObjection([&](std::string_view key, const index::ObjectionValue& v) {
     pending.emplace_back(std::string(key), v);
     return true;
   }));
   index::ChangeSet cs = store->NewChangeSet();
-  index::AuditEvent ev;
-  ev.requester = "empi link";
-  ev.action = "apply-pending-objections";
+  index::AuditEvent ev = MakeEvent(who, "apply-pending-objections");
   uint64_t applied = 0;
   for (const auto& [key, v] : pending) {
     std::optional<uint64_t> nhs = ParseNhsNumber(key);

@@ -268,8 +268,10 @@ class Engine {
 
 // Applies every pending objection whose NHS number is now held by a stored
 // record to that record's person, and drops it from the pending list.
-// `empi link` calls this after linking. Returns how many were applied.
-absl::StatusOr<uint64_t> ApplyPendingObjections(index::Store* store);
+// `empi link` calls this after linking, with its own identity (audited as
+// the requester). Returns how many were applied.
+absl::StatusOr<uint64_t> ApplyPendingObjections(
+    index::Store* store, const Requester& who = Requester{"empi link", "local", "operator", "operations"});
 
 // Whether a key of Store::ForEachPendingObjection is a demographic form's
 // (applied by Engine::ApplyPendingForms) rather than an NHS number's.
