@@ -337,5 +337,28 @@ TEST_F(PrivacyCliTest, InvalidQueryDatesAndAFileAsDbAreErrorsNamingTheField) {
   }
 }
 
+TEST_F(PrivacyCliTest, OddButValidFeedsAreReadAndWrongRowsRefusedOneByOne) {
+  // CR-only line ends, whitespace-only lines, a NUL byte in one row.
+  std::string feed = std::string(kHeader) +
+                     "RKB,1,,Nowak,Jan,1984-03-07,M,,,0\r"
+                     "   \r"
+                     "RKB,2,,Now#ak,Eva,1984-03-07,F,,,0\r"
+                     "\t\r"
+                     "RKB,3,,Nowak,Ida,1984-03-07,F,,,0\r";
+  feed[feed.find('#')] = '\0';
+  const std::string path = Write("odd.csv", feed);
+  RunResult link = Run("link" + Db() + " '" + path + "'");
+  ASSERT_EQ(link.code, 0) << link.err;
+  EXPECT_THAT(link.out, HasSubstr("records read          3"));
+  EXPECT_THAT(link.out, HasSubstr("rejected (quarantine) 1"));
+  EXPECT_THAT(link.out, HasSubstr("whitespace-only lines skipped 2"));
+  EXPECT_THAT(ReadText(db_ + ".quarantine.csv"), HasSubstr(",4,column 4: NUL byte,"));
+  RunResult ingest = Run("ingest --db '" + dir_.path() + "/rt' '" + path + "'");
+  EXPECT_EQ(ingest.code, 65);  // the NUL row is not ingested; the others are
+  EXPECT_THAT(ingest.err, HasSubstr(":4: row not ingested: column 4: NUL byte"));
+  EXPECT_THAT(ingest.err, HasSubstr("whitespace-only lines skipped 2"));
+  EXPECT_EQ(Lines(ingest.out).size(), 2u) << ingest.out;
+}
+
 }  // namespace
 }  // namespace empi
