@@ -1070,9 +1070,33 @@ class EngineImpl final : public Engine {
   // ingested, counted as a candidate of its person beside the stored ones
   // (a stored older version of it still counts for its old person, which
   // can only make the form contested).
+  // With `hide_restricted` (a form as registered or withdrawn: its
+  // postcode makes it a search that uses location) restricted persons are
+  // left out, as from any such search: the answer for a restricted patient
+  // is the answer for nobody ("no matching person", so the form waits), and
+  // they cannot make a match weak or ambiguous either. Their objection is
+  // applied when one of their records arrives (Ingest, ApplyPendingForms),
+  // which tells the person who filed the form nothing.
   absl::StatusOr<std::optional<Scored>> MatchForm(const PreparedRecord& form, std::string* reason,
-                                                  const Scored* arriving = nullptr) const {
+                                                  const Scored* arriving = nullptr,
+                                                  bool hide_restricted = false) const {
     EMPI_ASSIGN_OR_RETURN(auto scored, Candidates(form, FormQueryKey(), nullptr));
+    if (hide_restricted) {
+      std::vector<Scored> kept;
+      kept.reserve(scored.size());
+      for (Scored& s : scored) {
+        // Persons below the review weight decide nothing.
+        if (s.weight >= model_.review_weight()) {
+          EMPI_ASSIGN_OR_RETURN(auto view, store_->GetPersonView(s.person));
+          if (view && std::any_of(view->members.begin(), view->members.end(),
+                                  [](const index::PersonViewMember& m) { return m.restricted; })) {
+            continue;
+          }
+        }
+        kept.push_back(std::move(s));
+      }
+      scored = std::move(kept);
+    }
     if (arriving != nullptr) {
       auto it = std::find_if(scored.begin(), scored.end(),
                              [&](const Scored& s) { return s.person == arriving->person; });
@@ -1234,7 +1258,7 @@ class EngineImpl final : public Engine {
           // number.
           if (demographics) {
             std::string why;
-            EMPI_ASSIGN_OR_RETURN(auto match, MatchForm(PrepareForm(req), &why));
+            EMPI_ASSIGN_OR_RETURN(auto match, MatchForm(PrepareForm(req), &why, nullptr, /*hide_restricted=*/true));
             if (match) {
               EMPI_ASSIGN_OR_RETURN(bool other, HoldsOtherNhs(match->person, *nhs));
               if (!other) {
@@ -1250,7 +1274,7 @@ class EngineImpl final : public Engine {
       } else {
         const PreparedRecord form = PrepareForm(req);
         const std::string form_key = FormKey(form);
-        EMPI_ASSIGN_OR_RETURN(auto match, MatchForm(form, &result.reason));
+        EMPI_ASSIGN_OR_RETURN(auto match, MatchForm(form, &result.reason, nullptr, /*hide_restricted=*/true));
         if (match) {
           persons = {match->person};
           ev.records = {match->key};

@@ -337,6 +337,34 @@ TEST_F(PrivacyCliTest, InvalidQueryDatesAndAFileAsDbAreErrorsNamingTheField) {
   }
 }
 
+TEST_F(PrivacyCliTest, ObjectionFormIsNoLocationOracleButStillReachesThePatient) {
+  ASSERT_EQ(Run("link" + Db() + " '" + Write("feed.csv", Population()) + "'").code, 0);
+  // A form with the restricted patient's name, date of birth and postcode
+  // is answered exactly as a form for nobody: it waits.
+  auto object = [&](const std::string& demographics) {
+    RunResult r = Run("object" + Db() + " " + demographics);
+    EXPECT_EQ(r.code, 0) << r.err;
+    nlohmann::json j = nlohmann::json::parse(r.out, nullptr, false);
+    j.erase("persons");
+    return j;
+  };
+  nlohmann::json restricted = object("--family-name Quennell --given-names Marigold --date-of-birth 1968-05-17 "
+                                     "--postcode 'CV8 2QY'");
+  nlohmann::json nobody = object("--family-name Zbrowski --given-names Ottoline --date-of-birth 1931-01-09 "
+                                 "--postcode 'TR1 1AA'");
+  EXPECT_EQ(restricted["outcome"], "pending") << restricted.dump();
+  EXPECT_EQ(restricted, nobody);
+  EXPECT_THAT(Run("resolve --source M84001 --record-id RG1" + Db()).out, HasSubstr("\"objection\": false"));
+  // The patient's next record brings the objection to them.
+  const std::string more = Write("more.csv", std::string(kHeader) +
+                                                 "RLT,RX5,,Quennell,Marigold,1968-05-17,F,CV8 2QY,17 Larkspur "
+                                                 "Crescent Kenilworth,1\n");
+  RunResult ingest = Run("ingest" + Db() + " '" + more + "'");
+  ASSERT_EQ(ingest.code, 0) << ingest.err;
+  EXPECT_THAT(ingest.out, HasSubstr("\"objection_applied\":true"));
+  EXPECT_THAT(Run("resolve --source RLT --record-id RX5" + Db()).out, HasSubstr("\"objection\": true"));
+}
+
 TEST_F(PrivacyCliTest, OddButValidFeedsAreReadAndWrongRowsRefusedOneByOne) {
   // CR-only line ends, whitespace-only lines, a NUL byte in one row.
   std::string feed = std::string(kHeader) +
