@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <filesystem>
 #include <regex>
 #include <string>
 #include <vector>
@@ -47,6 +48,7 @@ class PrivacyCliTest : public CliTest {
   void SetUp() override {
     CliTest::SetUp();
     ::unsetenv("EMPI_USER");
+    ::umask(022);  // the usual umask: files EMPI writes must not depend on it
   }
 
   static constexpr const char* kHeader =
@@ -223,6 +225,12 @@ TEST_F(PrivacyCliTest, RestrictedPatientIsNeverLocatedByAnyCommand) {
   run("object" + Db() + " --family-name Quennell --given-names Marigold --date-of-birth 1968-02-30 "
                         "--postcode 'CV8 2QY'");
 
+  // The store itself (RocksDB files, audit.log) is owner-only too, though
+  // the umask empi was started with is the usual 022 (SetUp).
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(db_)) {
+    const mode_t mode = ModeOf(entry.path().string());
+    EXPECT_EQ(mode & 077, 0u) << entry.path() << " mode " << std::oct << mode;
+  }
   for (const auto& [args, r] : runs) {
     ExpectNoLocation("stdout of empi " + args, r.out);
     ExpectNoLocation("stderr of empi " + args, r.err);
