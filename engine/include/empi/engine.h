@@ -18,7 +18,9 @@
 //   if (!d.allowed) { /* d.reason: "objection" or "out of scope: ..." */ }
 //
 // Restricted patients (Record::restricted): no result type here carries an
-// address or postcode, so nothing the engine returns or logs can show one.
+// address or postcode, so nothing the engine returns or logs can show one;
+// no location comparison level of theirs is returned (FieldWeight::withheld),
+// and a search or objection form that gives a postcode never finds them.
 //
 // Thread-safety: an Engine is safe for concurrent use. Reads (Resolve,
 // Search, MayAssembleView, History) each see one consistent RocksDB snapshot
