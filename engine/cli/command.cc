@@ -1,9 +1,53 @@
 // Copyright EMPI developers.
 #include "engine/cli/command.h"
 
+#include <pwd.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
 #include <iostream>
 
 namespace empi::cli {
+
+std::string CliIdentity::Requester() const {
+  if (!as.empty()) return as;
+  if (const char* env = std::getenv("EMPI_USER"); env != nullptr && *env != '\0') return env;
+  if (const passwd* pw = ::getpwuid(::geteuid()); pw != nullptr && pw->pw_name != nullptr) return pw->pw_name;
+  if (const char* user = std::getenv("USER"); user != nullptr && *user != '\0') return user;
+  return "unknown";
+}
+
+absl::Status AuditRead(index::Store* store, const CliIdentity& who, std::string action, std::string outcome,
+                       std::vector<uint64_t> persons, std::vector<std::string> records) {
+  index::AuditEvent event;
+  event.requester = who.Requester();
+  event.organisation = who.organisation;
+  event.role = who.role;
+  event.purpose = who.purpose;
+  event.action = std::move(action);
+  event.outcome = std::move(outcome);
+  event.persons = std::move(persons);
+  event.records = std::move(records);
+  index::ChangeSet none = store->NewChangeSet();
+  return store->Commit(&none, &event, /*sync=*/true);
+}
+
+absl::Status CheckDbPath(const std::string& db) {
+  std::error_code ec;
+  if (std::filesystem::exists(db, ec) && !std::filesystem::is_directory(db, ec)) {
+    return absl::InvalidArgumentError("--db " + db + " is a file, not a database directory");
+  }
+  return absl::OkStatus();
+}
+
+void AddIdentityFlags(CLI::App* c, CliIdentity* who) {
+  c->add_option("--as,--requester", who->as,
+                "Who runs this (audited); default $EMPI_USER, else the OS user name");
+  c->add_option("--organisation", who->organisation, "Requester's organisation (audited)")->capture_default_str();
+  c->add_option("--role", who->role, "Requester's role (audited)")->capture_default_str();
+  c->add_option("--purpose", who->purpose, "Purpose of use (audited)")->capture_default_str();
+}
 
 int ReportError(std::string_view command, const absl::Status& status) {
   std::cerr << "empi " << command << ": " << status.message() << "\n";

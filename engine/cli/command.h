@@ -8,8 +8,13 @@
 #ifndef EMPI_CLI_COMMAND_H_
 #define EMPI_CLI_COMMAND_H_
 
+#include <cstdint>
+#include <string>
+#include <vector>
+
 #include "CLI/CLI.hpp"
 #include "absl/status/status.h"
+#include "index/store.h"
 
 namespace empi::cli {
 
@@ -24,6 +29,30 @@ inline constexpr int kExitIoErr = 74;     // EX_IOERR: read/write failure
 // code for the status: InvalidArgument/DataLoss/FailedPrecondition -> 65,
 // NotFound -> 66, Unavailable/Internal from storage -> 74, others -> 70.
 int ReportError(std::string_view command, const absl::Status& status);
+
+// Who runs a command and why, for its audit events: the --as (alias
+// --requester) value, else the EMPI_USER environment variable, else the
+// operating system's user name (else "unknown"); the purpose is --purpose,
+// default "operations".
+struct CliIdentity {
+  std::string as, organisation = "local", role = "operator", purpose = "operations";
+  // The requester name, resolved as above.
+  std::string Requester() const;
+};
+
+// Appends one audit event for a read of patient data that `store` (open for
+// writing) does not audit itself: `action` names the read ("export pairs"),
+// `outcome` its filters and counts. Synced before it returns.
+[[nodiscard]] absl::Status AuditRead(index::Store* store, const CliIdentity& who, std::string action,
+                                     std::string outcome, std::vector<uint64_t> persons = {},
+                                     std::vector<std::string> records = {});
+
+// InvalidArgument when `db` names something that exists and is not a
+// directory (a regular file given as --db by mistake).
+[[nodiscard]] absl::Status CheckDbPath(const std::string& db);
+
+// Adds --as/--requester, --organisation, --role and --purpose to `c`.
+void AddIdentityFlags(CLI::App* c, CliIdentity* who);
 
 void RegisterLinkCommands(CLI::App& app, int* exit_code);      // link, export, explain, stats
 void RegisterGenerateCommand(CLI::App& app, int* exit_code);   // generate

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "empi/private_file.h"
 #include "empi/status_macros.h"
 #include "engine/cli/command.h"
 #include "engine/eval/evaluate.h"
@@ -20,6 +21,7 @@ namespace empi::cli {
 namespace {
 
 struct EvaluateFlags {
+  CliIdentity who;
   std::string truth, clusters, db, hard_cases, json, source_a, source_b;
   size_t max_listed = 20;
 };
@@ -37,10 +39,17 @@ absl::Status RunEvaluate(const EvaluateFlags& flags) {
     EMPI_RETURN_IF_ERROR(eval::ReadClustersFile(flags.clusters, &evaluator));
   } else {
     EMPI_RETURN_IF_ERROR(eval::ReadStore(flags.db, &evaluator));
+    // Reading every linked record of a store is a read of patient data.
+    index::StoreOptions options;
+    options.create_if_missing = false;
+    EMPI_ASSIGN_OR_RETURN(auto store, index::Store::Open(flags.db, options));
+    EMPI_RETURN_IF_ERROR(AuditRead(store.get(), flags.who, "evaluate", "ok: every linked record read"));
   }
   eval::Evaluation result = evaluator.Finish();
   std::cout << FormatEvaluation(result) << std::flush;
   if (!flags.json.empty()) {
+    // It names records (source and id) of the store: owner-only.
+    EMPI_RETURN_IF_ERROR(CreatePrivateFile(flags.json));
     std::ofstream out(flags.json);
     out << eval::ToJson(result).dump(2) << "\n";
     out.close();
@@ -67,6 +76,7 @@ void RegisterEvaluateCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--json", flags->json, "also write the figures as JSON to this file");
   cmd->add_option("--source-a", flags->source_a, "pair truth: source of the first id column");
   cmd->add_option("--source-b", flags->source_b, "pair truth: source of the second id column");
+  AddIdentityFlags(cmd, &flags->who);
   cmd->add_option("--max-listed", flags->max_listed,
                   "how many missing or extra records to name (default 20)");
   cmd->callback([flags, exit_code] {

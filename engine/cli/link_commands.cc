@@ -1,18 +1,25 @@
 // Copyright EMPI developers.
 //
 // Batch linkage commands: link, export clusters, export pairs, explain,
-// stats.
+// stats. Every read of linked patient data (exports, explain, stats) appends
+// one audit event naming who (--as, EMPI_USER or the OS user), why
+// (--purpose), the read, its filters and counts. Nothing written shows a
+// restricted patient's location: its postcode comparison level is
+// "withheld". Output files are created owner-only (0600).
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <memory>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "empi/status_macros.h"
 #include "engine/cli/command.h"
 #include "engine/cli/progress.h"
 #include "empi/csv.h"
 #include "empi/engine.h"
+#include "empi/private_file.h"
 #include "engine/feed/feed_reader.h"
 #include "engine/linkage/linker.h"
 #include "fmt/format.h"
@@ -34,6 +41,7 @@ class Output {
  public:
   absl::Status Open(const std::string& path) {
     if (path.empty() || path == "-") return absl::OkStatus();
+    EMPI_RETURN_IF_ERROR(CreatePrivateFile(path));  // patient data: 0600
     file_ = std::make_unique<std::ofstream>(path, std::ios::binary | std::ios::trunc);
     if (!*file_) return absl::UnavailableError(fmt::format("cannot write {}", path));
     return absl::OkStatus();
@@ -49,7 +57,10 @@ class Output {
   std::unique_ptr<std::ofstream> file_;
 };
 
-absl::StatusOr<std::unique_ptr<index::Store>> OpenExisting(const std::string& db, bool read_only = true) {
+// Opens an existing database. Reads that are audited need it writable (the
+// audit trail is appended to).
+absl::StatusOr<std::unique_ptr<index::Store>> OpenExisting(const std::string& db, bool read_only) {
+  EMPI_RETURN_IF_ERROR(CheckDbPath(db));
   index::StoreOptions options;
   options.create_if_missing = false;
   options.read_only = read_only;
@@ -61,6 +72,7 @@ absl::StatusOr<std::unique_ptr<index::Store>> OpenExisting(const std::string& db
 }
 
 struct LinkFlags {
+  CliIdentity who;
   std::string db, mapping, source, date_format = "auto", blocking_rules, quarantine;
   std::vector<std::string> feeds;
   double link_threshold = 0, review_threshold = 0;
@@ -70,6 +82,7 @@ struct LinkFlags {
 };
 
 absl::Status RunLink(const LinkFlags& f) {
+  EMPI_RETURN_IF_ERROR(CheckDbPath(f.db));
   auto start = std::chrono::steady_clock::now();
   Progress progress;
   std::optional<Mapping> mapping;
@@ -106,6 +119,7 @@ absl::Status RunLink(const LinkFlags& f) {
     totals.invalid_postcode += feed.stats.invalid_postcode;
     totals.invalid_date += feed.stats.invalid_date;
     totals.placeholder_values += feed.stats.placeholder_values;
+    totals.whitespace_lines += feed.stats.whitespace_lines;
     if (records.empty()) {
       records = std::move(feed.records);
     } else {
@@ -151,9 +165,15 @@ absl::Status RunLink(const LinkFlags& f) {
   options.progress = [&](std::string_view stage, uint64_t done, uint64_t total) {
     progress.Update(stage, done, total);
   };
+  options.requester = f.who.Requester();
+  options.organisation = f.who.organisation;
+  options.role = f.who.role;
+  options.purpose = f.who.purpose;
   EMPI_ASSIGN_OR_RETURN(LinkSummary s, LinkRecords(store.get(), std::move(records), options));
   // Objections registered before these patients' records arrived.
-  EMPI_ASSIGN_OR_RETURN(uint64_t objections_applied, ApplyPendingObjections(store.get()));
+  EMPI_ASSIGN_OR_RETURN(uint64_t objections_applied, ApplyPendingObjections(
+                                                        store.get(), {f.who.Requester(), f.who.organisation,
+                                                                      f.who.role, f.who.purpose}));
   // Review pairs made or ended by this run.
   EMPI_RETURN_IF_ERROR(index::RecomputeReviewObjectionsIfDirty(store.get()));
   // Demographic objections pending: matched against the linked records by
@@ -168,7 +188,8 @@ absl::Status RunLink(const LinkFlags& f) {
   if (forms) {
     store.reset();
     EMPI_ASSIGN_OR_RETURN(engine, Engine::Open(EngineOptions{}, f.db));
-    EMPI_ASSIGN_OR_RETURN(uint64_t n, engine->ApplyPendingForms({"empi link", "", "", ""}));
+    EMPI_ASSIGN_OR_RETURN(uint64_t n, engine->ApplyPendingForms(
+                                          {f.who.Requester(), f.who.organisation, f.who.role, f.who.purpose}));
     objections_applied += n;
     linked = engine->store();
   }
@@ -184,6 +205,7 @@ absl::Status RunLink(const LinkFlags& f) {
   o << fmt::format("EMPI link summary ({})\n", f.db);
   o << fmt::format("  feeds                 {}\n", f.feeds.size());
   o << fmt::format("  records read          {}\n", totals.rows);
+  if (totals.whitespace_lines) o << fmt::format("  whitespace-only lines skipped {}\n", totals.whitespace_lines);
   o << fmt::format("  rejected (quarantine) {}{}\n", totals.quarantined,
                    totals.quarantined ? "  -> " + quarantine_path : "");
   o << fmt::format("  invalid fields kept   nhs_number {}, postcode {}, date_of_birth {}, placeholders {}\n",
@@ -226,8 +248,8 @@ absl::Status RunLink(const LinkFlags& f) {
   return absl::OkStatus();
 }
 
-absl::Status RunExportClusters(const std::string& db, const std::string& out_path) {
-  EMPI_ASSIGN_OR_RETURN(auto store, OpenExisting(db));
+absl::Status RunExportClusters(const std::string& db, const std::string& out_path, const CliIdentity& who) {
+  EMPI_ASSIGN_OR_RETURN(auto store, OpenExisting(db, /*read_only=*/false));
   absl::flat_hash_map<uint64_t, bool> objection;
   EMPI_RETURN_IF_ERROR(store->ForEachPerson([&](uint64_t id, const index::PersonValue& p) {
     objection[id] = p.objection || p.objection_in_review;
@@ -237,13 +259,17 @@ absl::Status RunExportClusters(const std::string& db, const std::string& out_pat
   EMPI_RETURN_IF_ERROR(out.Open(out_path));
   std::ostream& o = out.out();
   o << "source,record_id,person_id,objection\n";
+  uint64_t rows = 0;
   EMPI_RETURN_IF_ERROR(store->ForEachRecord([&](const index::StoredRecord& r) {
+    ++rows;
     auto it = objection.find(r.person_id);
     o << CsvField(r.record.source) << ',' << CsvField(r.record.record_id) << ',' << r.person_id << ','
       << (it != objection.end() && it->second ? 1 : 0) << '\n';
     return true;
   }));
-  return out.Close(out_path);
+  EMPI_RETURN_IF_ERROR(out.Close(out_path));
+  return AuditRead(store.get(), who, "export clusters",
+                   fmt::format("ok: {} records of {} persons; filters: none", rows, objection.size()));
 }
 
 absl::StatusOr<std::vector<index::StoredRecord>> AllRecords(const index::Store& store) {
@@ -255,8 +281,19 @@ absl::StatusOr<std::vector<index::StoredRecord>> AllRecords(const index::Store& 
   return all;
 }
 
-absl::Status RunExportPairs(const std::string& db, const std::string& out_path, double min_probability) {
-  EMPI_ASSIGN_OR_RETURN(auto store, OpenExisting(db));
+// Whether person `pid` holds a restricted record.
+absl::StatusOr<bool> PersonRestricted(const index::Store& store, uint64_t pid) {
+  EMPI_ASSIGN_OR_RETURN(auto view, store.GetPersonView(pid));
+  if (!view) return false;
+  for (const index::PersonViewMember& m : view->members) {
+    if (m.restricted) return true;
+  }
+  return false;
+}
+
+absl::Status RunExportPairs(const std::string& db, const std::string& out_path, double min_probability,
+                            const CliIdentity& who) {
+  EMPI_ASSIGN_OR_RETURN(auto store, OpenExisting(db, /*read_only=*/false));
   EMPI_ASSIGN_OR_RETURN(Model model, LoadModel(*store));
   EMPI_ASSIGN_OR_RETURN(FieldConventions conventions, StoredConventions(*store));
   EMPI_ASSIGN_OR_RETURN(auto stored, AllRecords(*store));
@@ -267,6 +304,12 @@ absl::Status RunExportPairs(const std::string& db, const std::string& out_path, 
   EMPI_ASSIGN_OR_RETURN(std::optional<BlockingSettings> blocking, StoredBlocking(*store));
   const BlockingSettings settings = blocking.value_or(BlockingSettings{});
   const BlockingRules& rules = settings.rules;
+  // Persons holding a restricted record: their pairs' location levels are
+  // withheld.
+  absl::flat_hash_set<uint64_t> restricted;
+  for (const auto& r : stored) {
+    if (r.record.restricted) restricted.insert(r.person_id);
+  }
   for (size_t i = 0; i < stored.size(); ++i) {
     prepared[i] = PrepareRecord(stored[i].record, conventions);
     model.Annotate(&prepared[i]);
@@ -281,17 +324,32 @@ absl::Status RunExportPairs(const std::string& db, const std::string& out_path, 
   o << "source_l,record_id_l,source_r,record_id_r,match_weight,match_probability";
   for (const Comparison& c : Comparisons()) o << ",gamma_" << c.name;
   o << ",person_id_l,person_id_r\n";
+  uint64_t exported = 0;
   for (const CandidatePair& p : pairs) {
     double w = model.Weight(p.pattern, prepared[p.a]);
     if (w < min_weight) continue;
+    ++exported;
     const auto& l = stored[p.a];
     const auto& r = stored[p.b];
+    const bool withhold = restricted.contains(l.person_id) || restricted.contains(r.person_id);
     o << CsvField(l.record.source) << ',' << CsvField(l.record.record_id) << ',' << CsvField(r.record.source)
-      << ',' << CsvField(r.record.record_id) << ',' << fmt::format("{:.4f},{:.8f}", w, Model::Probability(w));
-    for (int c = 0; c < kNumComparisons; ++c) o << ',' << GammaOf(p.pattern, c);
+      << ',' << CsvField(r.record.record_id) << ','
+      // The weight less the gammas shown would give the withheld level away.
+      << (withhold ? fmt::format("{0},{0}", kWithheld) : fmt::format("{:.4f},{:.8f}", w, Model::Probability(w)));
+    for (int c = 0; c < kNumComparisons; ++c) {
+      o << ',';
+      if (withhold && RevealsLocation(c)) {
+        o << kWithheld;
+      } else {
+        o << GammaOf(p.pattern, c);
+      }
+    }
     o << ',' << l.person_id << ',' << r.person_id << '\n';
   }
-  return out.Close(out_path);
+  EMPI_RETURN_IF_ERROR(out.Close(out_path));
+  return AuditRead(store.get(), who, "export pairs",
+                   fmt::format("ok: {} pairs; filters: min_probability {}", exported,
+                               min_probability > 0 ? min_probability : model.settings().review_threshold));
 }
 
 absl::StatusOr<std::string> ParseRef(const std::string& ref) {
@@ -305,22 +363,32 @@ absl::StatusOr<std::string> ParseRef(const std::string& ref) {
   return r.Key();
 }
 
-absl::Status RunExplain(const std::string& db, const std::string& a_ref, const std::string& b_ref) {
-  EMPI_ASSIGN_OR_RETURN(auto store, OpenExisting(db));
+absl::Status RunExplain(const std::string& db, const std::string& a_ref, const std::string& b_ref,
+                        const CliIdentity& who) {
+  EMPI_ASSIGN_OR_RETURN(auto store, OpenExisting(db, /*read_only=*/false));
   EMPI_ASSIGN_OR_RETURN(Model model, LoadModel(*store));
   EMPI_ASSIGN_OR_RETURN(FieldConventions conventions, StoredConventions(*store));
   PreparedRecord p[2];
   const std::string* refs[2] = {&a_ref, &b_ref};
   uint64_t persons[2];
+  std::vector<std::string> keys;
+  bool withhold = false;
   for (int i = 0; i < 2; ++i) {
     EMPI_ASSIGN_OR_RETURN(std::string key, ParseRef(*refs[i]));
     EMPI_ASSIGN_OR_RETURN(auto rec, store->GetRecord(key));
-    if (!rec) return absl::NotFoundError(fmt::format("no record {}", *refs[i]));
+    if (!rec) {
+      EMPI_RETURN_IF_ERROR(AuditRead(store.get(), who, "explain", "not found", {}, {key}));
+      return absl::NotFoundError(fmt::format("no record {}", *refs[i]));
+    }
+    keys.push_back(key);
+    EMPI_ASSIGN_OR_RETURN(bool restricted, PersonRestricted(*store, rec->person_id));
+    withhold = withhold || restricted || rec->record.restricted;
     p[i] = PrepareRecord(rec->record, conventions);
     model.Annotate(&p[i]);
     persons[i] = rec->person_id;
   }
   Explanation e = model.Explain(p[0], p[1]);
+  EMPI_RETURN_IF_ERROR(AuditRead(store.get(), who, "explain", "ok", {persons[0], persons[1]}, keys));
   std::ostream& o = std::cout;
   o << fmt::format("{} (person {})  vs  {} (person {})\n\n", a_ref, persons[0], b_ref, persons[1]);
   auto bar = [](double w) {
@@ -334,19 +402,32 @@ absl::Status RunExplain(const std::string& db, const std::string& a_ref, const s
                    running, bar(e.prior_weight));
   for (const ComparisonWeight& c : e.comparisons) {
     const Comparison& spec = Comparisons()[c.comparison];
+    if (withhold && RevealsLocation(c.comparison)) {
+      // A restricted patient: neither the level nor its weight is shown,
+      // and it is left out of the running sum (which would give it away).
+      o << fmt::format("{:<16} {:<48} {:>8} {:>9}\n", spec.name, kWithheld, kWithheld, "");
+      continue;
+    }
     running += c.match_weight;
     std::string level = fmt::format("{} ({}){}", spec.levels[c.gamma].label, c.gamma, c.tf_adjusted ? " tf" : "");
     o << fmt::format("{:<16} {:<48} {:>+8.2f} {:>+9.2f}  {}\n", spec.name, level, c.match_weight, running,
                      bar(c.match_weight));
   }
   if (e.total.safety.safety != PairSafety::kSafe) {
-    o << fmt::format("{:<16} {:<48} {:>+8.2f} {:>+9.2f}  (docs/matching.md)\n", "safety rule",
-                     fmt::format("{}: {}", e.total.safety.safety == PairSafety::kReview ? "held for review" : "two people",
-                                 e.total.safety.reason),
-                     e.total.match_weight - e.uncapped_weight, e.total.match_weight);
+    std::string rule = fmt::format("{}: {}", e.total.safety.safety == PairSafety::kReview ? "held for review" : "two people",
+                                   e.total.safety.reason);
+    if (withhold) {
+      o << fmt::format("{:<16} {:<48} {:>8} {:>9}  (docs/matching.md)\n", "safety rule", rule, kWithheld, "");
+    } else {
+      o << fmt::format("{:<16} {:<48} {:>+8.2f} {:>+9.2f}  (docs/matching.md)\n", "safety rule", rule,
+                       e.total.match_weight - e.uncapped_weight, e.total.match_weight);
+    }
   }
-  o << fmt::format("\nmatch_weight {:.2f}   match_probability {:.6f}   decision: {}\n", e.total.match_weight,
-                   e.total.match_probability,
+  // The total less the fields shown would give the withheld weight away.
+  const std::string total = withhold ? fmt::format("match_weight {0}   match_probability {0}", kWithheld)
+                                     : fmt::format("match_weight {:.2f}   match_probability {:.6f}",
+                                                   e.total.match_weight, e.total.match_probability);
+  o << fmt::format("\n{}   decision: {}\n", total,
                    e.total.match_weight >= model.link_weight()     ? "link"
                    : e.total.match_weight >= model.review_weight() ? "review"
                                                                    : "no link");
@@ -365,8 +446,8 @@ absl::Status RunCompact(const std::string& db) {
   return absl::OkStatus();
 }
 
-absl::Status RunStats(const std::string& db) {
-  EMPI_ASSIGN_OR_RETURN(auto store, OpenExisting(db));
+absl::Status RunStats(const std::string& db, const CliIdentity& who) {
+  EMPI_ASSIGN_OR_RETURN(auto store, OpenExisting(db, /*read_only=*/false));
   uint64_t records = 0, persons = 0, objecting = 0, objecting_in_review = 0, review = 0;
   absl::flat_hash_map<std::string, uint64_t> by_source;
   absl::flat_hash_map<uint64_t, uint32_t> size_of;
@@ -418,11 +499,12 @@ absl::Status RunStats(const std::string& db) {
     }
     o << (why.empty() ? "; trusted\n" : fmt::format("; NOT TRUSTED: {} (the next link estimates it again)\n", why));
   }
-  return absl::OkStatus();
+  return AuditRead(store.get(), who, "stats", fmt::format("ok: {} records, {} persons", records, persons));
 }
 
-absl::Status RunExportReview(const std::string& db, const std::string& out_path) {
-  EMPI_ASSIGN_OR_RETURN(auto store, OpenExisting(db));
+absl::Status RunExportReview(const std::string& db, const std::string& out_path, const CliIdentity& who) {
+  EMPI_ASSIGN_OR_RETURN(auto store, OpenExisting(db, /*read_only=*/false));
+  uint64_t rows = 0;
   Output out;
   EMPI_RETURN_IF_ERROR(out.Open(out_path));
   std::ostream& o = out.out();
@@ -431,16 +513,18 @@ absl::Status RunExportReview(const std::string& db, const std::string& out_path)
       store->ForEachReview([&](std::string_view a, std::string_view b, const index::ReviewValue& v) {
         std::string_view sa, ia, sb, ib;
         if (!SplitRecordKey(a, &sa, &ia) || !SplitRecordKey(b, &sb, &ib)) return true;
+        ++rows;
         o << CsvField(sa) << ',' << CsvField(ia) << ',' << CsvField(sb) << ',' << CsvField(ib) << ','
           << fmt::format("{:.4f},{:.8f}", v.match_weight, v.match_probability) << ',' << CsvField(v.reason)
           << '\n';
         return true;
       }));
-  return out.Close(out_path);
+  EMPI_RETURN_IF_ERROR(out.Close(out_path));
+  return AuditRead(store.get(), who, "export review", fmt::format("ok: {} pairs; filters: none", rows));
 }
 
 absl::Status RunModelExport(const std::string& db, const std::string& out_path) {
-  EMPI_ASSIGN_OR_RETURN(auto store, OpenExisting(db));
+  EMPI_ASSIGN_OR_RETURN(auto store, OpenExisting(db, /*read_only=*/true));
   EMPI_ASSIGN_OR_RETURN(Model model, LoadModel(*store));
   Output out;
   EMPI_RETURN_IF_ERROR(out.Open(out_path));
@@ -450,7 +534,7 @@ absl::Status RunModelExport(const std::string& db, const std::string& out_path) 
 
 // Replaces (or first sets) the database's model: later links and the
 // real-time path score with it. Recorded in the audit trail.
-absl::Status RunModelImport(const std::string& db, const std::string& path) {
+absl::Status RunModelImport(const std::string& db, const std::string& path, const CliIdentity& who) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return absl::NotFoundError(fmt::format("cannot read {}", path));
   nlohmann::json j = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
@@ -460,12 +544,16 @@ absl::Status RunModelImport(const std::string& db, const std::string& path) {
   // The user chose this model: later links keep it whatever it was
   // trained on (its other provenance fields stay, for the record).
   model->provenance.origin = "imported";
+  EMPI_RETURN_IF_ERROR(CheckDbPath(db));
   index::StoreOptions options;
   EMPI_ASSIGN_OR_RETURN(auto store, index::Store::Open(db, options));
   index::ChangeSet changes = store->NewChangeSet();
   changes.PutModel(model->ToJson().dump());
   index::AuditEvent event;
-  event.requester = "empi model import";
+  event.requester = who.Requester();
+  event.organisation = who.organisation;
+  event.role = who.role;
+  event.purpose = who.purpose;
   event.action = "model import";
   event.outcome = "ok";
   return store->Commit(&changes, &event, /*sync=*/true);
@@ -491,6 +579,7 @@ void RegisterLinkCommands(CLI::App& app, int* exit_code) {
   link->add_option("--seed", flags->seed, "Seed for training")->capture_default_str();
   link->add_flag("--retrain", flags->retrain, "Re-estimate the stored model on this run");
   link->add_option("feeds", flags->feeds, "Feed CSV files")->required()->check(CLI::ExistingFile);
+  AddIdentityFlags(link, &flags->who);
   link->callback([flags, exit_code] {
     absl::Status s = RunLink(*flags);
     *exit_code = s.ok() ? kExitOk : ReportError("link", s);
@@ -501,27 +590,31 @@ void RegisterLinkCommands(CLI::App& app, int* exit_code) {
   auto db = std::make_shared<std::string>();
   auto out = std::make_shared<std::string>();
   auto min_p = std::make_shared<double>(0);
+  auto who = std::make_shared<CliIdentity>();
   CLI::App* clusters = exp->add_subcommand("clusters", "CSV: source,record_id,person_id,objection");
   clusters->add_option("--db", *db, "Database directory")->required();
   clusters->add_option("-o,--output", *out, "Output file (default stdout)");
-  clusters->callback([db, out, exit_code] {
-    absl::Status s = RunExportClusters(*db, *out);
+  AddIdentityFlags(clusters, who.get());
+  clusters->callback([db, out, who, exit_code] {
+    absl::Status s = RunExportClusters(*db, *out, *who);
     *exit_code = s.ok() ? kExitOk : ReportError("export clusters", s);
   });
   CLI::App* pairs = exp->add_subcommand("pairs", "CSV of scored candidate pairs with gamma levels");
   pairs->add_option("--db", *db, "Database directory")->required();
   pairs->add_option("-o,--output", *out, "Output file (default stdout)");
   pairs->add_option("--min-probability", *min_p, "Lowest match_probability to export (default review threshold)");
-  pairs->callback([db, out, min_p, exit_code] {
-    absl::Status s = RunExportPairs(*db, *out, *min_p);
+  AddIdentityFlags(pairs, who.get());
+  pairs->callback([db, out, min_p, who, exit_code] {
+    absl::Status s = RunExportPairs(*db, *out, *min_p, *who);
     *exit_code = s.ok() ? kExitOk : ReportError("export pairs", s);
   });
 
   CLI::App* review = exp->add_subcommand("review", "CSV of the pairs waiting for a steward, with reasons");
   review->add_option("--db", *db, "Database directory")->required();
   review->add_option("-o,--output", *out, "Output file (default stdout)");
-  review->callback([db, out, exit_code] {
-    absl::Status s = RunExportReview(*db, *out);
+  AddIdentityFlags(review, who.get());
+  review->callback([db, out, who, exit_code] {
+    absl::Status s = RunExportReview(*db, *out, *who);
     *exit_code = s.ok() ? kExitOk : ReportError("export review", s);
   });
 
@@ -538,8 +631,9 @@ void RegisterLinkCommands(CLI::App& app, int* exit_code) {
   CLI::App* mimport = model->add_subcommand("import", "Store a model JSON; later links score with it");
   mimport->add_option("--db", *db, "Database directory (created if missing)")->required();
   mimport->add_option("file", *model_file, "Model JSON")->required();
-  mimport->callback([db, model_file, exit_code] {
-    absl::Status s = RunModelImport(*db, *model_file);
+  AddIdentityFlags(mimport, who.get());
+  mimport->callback([db, model_file, who, exit_code] {
+    absl::Status s = RunModelImport(*db, *model_file, *who);
     *exit_code = s.ok() ? kExitOk : ReportError("model import", s);
   });
 
@@ -547,8 +641,9 @@ void RegisterLinkCommands(CLI::App& app, int* exit_code) {
   CLI::App* explain = app.add_subcommand("explain", "Waterfall of match weights for two records");
   explain->add_option("--db", *db, "Database directory")->required();
   explain->add_option("records", *refs, "SOURCE:ID SOURCE:ID")->required()->expected(2);
-  explain->callback([db, refs, exit_code] {
-    absl::Status s = RunExplain(*db, (*refs)[0], (*refs)[1]);
+  AddIdentityFlags(explain, who.get());
+  explain->callback([db, refs, who, exit_code] {
+    absl::Status s = RunExplain(*db, (*refs)[0], (*refs)[1], *who);
     *exit_code = s.ok() ? kExitOk : ReportError("explain", s);
   });
 
@@ -562,8 +657,9 @@ void RegisterLinkCommands(CLI::App& app, int* exit_code) {
 
   CLI::App* stats = app.add_subcommand("stats", "Counts of records, persons, review pairs");
   stats->add_option("--db", *db, "Database directory")->required();
-  stats->callback([db, exit_code] {
-    absl::Status s = RunStats(*db);
+  AddIdentityFlags(stats, who.get());
+  stats->callback([db, who, exit_code] {
+    absl::Status s = RunStats(*db, *who);
     *exit_code = s.ok() ? kExitOk : ReportError("stats", s);
   });
 }

@@ -2,10 +2,17 @@
 //
 // The `empi` command: batch linkage, real-time resolution, objections,
 // steward actions, audit, generation and evaluation.
+#include <sys/stat.h>
+
 #include "CLI/CLI.hpp"
 #include "engine/cli/command.h"
 
 int main(int argc, char** argv) {
+  // Everything the command creates holds patient data or is next to it: the
+  // store's RocksDB files and audit.log, quarantine, exports. Owner-only,
+  // whatever the caller's umask (files 0600, directories 0700); files the
+  // CLI writes itself are also opened 0600 (empi/private_file.h).
+  ::umask(077);
   CLI::App app{"EMPI: enterprise master patient index and matching engine", "empi"};
   app.require_subcommand(1);
   int exit_code = empi::cli::kExitOk;

@@ -9,7 +9,9 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <iterator>
 #include <memory>
+#include <sstream>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
@@ -21,6 +23,8 @@
 #include "engine/eval/csv_reader.h"
 #include "engine/cli/progress.h"
 #include "engine/feed/feed_reader.h"
+#include "engine/linkage/comparisons.h"
+#include "empi/private_file.h"
 #include "fmt/format.h"
 #include "fmt/ranges.h"
 #include "nlohmann/json.hpp"
@@ -30,7 +34,8 @@ namespace {
 
 struct Flags {
   std::string db, register_file, today;
-  Requester who;
+  CliIdentity id;  // flags
+  Requester who;   // resolved from `id` before the command runs
   std::string source, record_id, nhs_number, family_name, given_names, date_of_birth, postcode, sex;
   std::string file, reason, reference, method = "form";
   uint64_t person = 0;
@@ -42,15 +47,13 @@ struct Flags {
 
 void AddCommon(CLI::App* c, Flags* f) {
   c->add_option("--db", f->db, "Database directory")->required();
-  c->add_option("--requester", f->who.requester, "Who asks (audited)")->capture_default_str();
-  c->add_option("--organisation", f->who.organisation, "Requester's organisation (audited)")->capture_default_str();
-  c->add_option("--role", f->who.role, "Requester's role (audited)")->capture_default_str();
-  c->add_option("--purpose", f->who.purpose, "Purpose of use (audited)")->capture_default_str();
+  AddIdentityFlags(c, &f->id);
   c->add_option("--register", f->register_file, "Contributor register (CSV source,kind,area or JSON)");
   c->add_option("--today", f->today, "Date ages are computed on, YYYY-MM-DD (default today)");
 }
 
 absl::StatusOr<std::unique_ptr<Engine>> OpenEngine(const Flags& f, bool create) {
+  EMPI_RETURN_IF_ERROR(CheckDbPath(f.db));
   if (!create && !std::filesystem::exists(std::filesystem::path(f.db) / "CURRENT")) {
     return absl::NotFoundError(fmt::format("database {} does not exist", f.db));
   }
@@ -111,6 +114,7 @@ absl::Status RunIngest(const Flags& f) {
   if (path.empty() || path == "-") {
     // The feed reader works on files; stdin is copied to a private temp file.
     tmp = std::filesystem::temp_directory_path() / fmt::format("empi_ingest_{}.csv", ::getpid());
+    EMPI_RETURN_IF_ERROR(CreatePrivateFile(tmp.string()));  // patient data: 0600
     std::ofstream out(tmp, std::ios::binary);
     out << std::cin.rdbuf();
     if (!out) return absl::UnavailableError("cannot buffer stdin");
@@ -152,11 +156,11 @@ absl::Status RunIngest(const Flags& f) {
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::cerr << fmt::format(
       "ingested {} records in {:.1f} s ({:.0f}/s, each durable): linked {}, new person {}, review {}, unchanged {}; "
-      "pending objections applied {}; rows not ingested {}\n",
+      "pending objections applied {}; rows not ingested {}; whitespace-only lines skipped {}\n",
       feed->records.size(), seconds, seconds > 0 ? static_cast<double>(feed->records.size()) / seconds : 0.0,
       outcomes[static_cast<int>(IngestOutcome::kLinked)], outcomes[static_cast<int>(IngestOutcome::kNewPerson)],
       outcomes[static_cast<int>(IngestOutcome::kReview)], outcomes[static_cast<int>(IngestOutcome::kUnchanged)],
-      objections_applied, feed->quarantined.size());
+      objections_applied, feed->quarantined.size(), feed->stats.whitespace_lines);
   if (!feed->quarantined.empty()) {
     return absl::InvalidArgumentError(fmt::format("{} rows were not ingested (see above)", feed->quarantined.size()));
   }
@@ -183,6 +187,10 @@ absl::Status RunSearch(const Flags& f) {
   for (const Candidate& c : candidates) {
     nlohmann::json weights = nlohmann::json::array();
     for (const FieldWeight& w : c.weights) {
+      if (w.withheld) {
+        weights.push_back({{"comparison", w.comparison}, {"gamma", kWithheld}, {"match_weight", kWithheld}});
+        continue;
+      }
       weights.push_back({{"comparison", w.comparison}, {"gamma", w.gamma}, {"match_weight", w.match_weight}});
     }
     out.push_back({{"person_id", c.person_id},
@@ -223,17 +231,32 @@ std::vector<std::string> CsvSplit(const std::string& line) {
   return out;
 }
 
+// One row of an objection form file: the request, or why the row was
+// refused before reaching the engine.
+struct FormRow {
+  uint64_t line = 0;  // 0: the request came from flags
+  ObjectionRequest request;
+  std::string refused;
+};
+
 absl::Status RunObjection(const Flags& f, bool object, int* exit_code) {
   EMPI_ASSIGN_OR_RETURN(index::ObjectionMethod method, ParseMethod(f.method));
-  std::vector<std::pair<uint64_t, ObjectionRequest>> requests;  // (line, request)
+  std::vector<FormRow> requests;
   if (!f.file.empty()) {
     std::ifstream in(f.file, std::ios::binary);
     if (!in) return absl::NotFoundError(fmt::format("{}: cannot open", f.file));
+    std::string text{std::istreambuf_iterator<char>(in), {}};
+    // LF, CRLF or CR line ends, mixed or not.
+    for (size_t i = 0; i < text.size(); ++i) {
+      if (text[i] == '\r' && (i + 1 == text.size() || text[i + 1] != '\n')) text[i] = '\n';
+    }
+    std::istringstream lines(text);
     std::string line;
     uint64_t n = 0;
-    while (std::getline(in, line)) {
+    // Every row is read and answered; a bad row is refused on its own.
+    while (std::getline(lines, line)) {
       ++n;
-      std::vector<std::string> fields = CsvSplit(line);
+      if (!line.empty() && line.back() == '\r') line.pop_back();
       if (n == 1) {
         if (line.rfind("nhs_number,family_name,given_names,date_of_birth,postcode", 0) != 0) {
           return absl::InvalidArgumentError(fmt::format(
@@ -241,12 +264,20 @@ absl::Status RunObjection(const Flags& f, bool object, int* exit_code) {
         }
         continue;
       }
-      if (line.empty() || line == "\r") continue;
-      if (fields.size() != 5) {
-        return absl::InvalidArgumentError(fmt::format("{}: line {}: expected 5 fields, found {}", f.file, n,
-                                                      fields.size()));
+      if (line.find_first_not_of(" \t") == std::string::npos) continue;
+      FormRow row;
+      row.line = n;
+      std::vector<std::string> fields = CsvSplit(line);
+      if (line.find('\0') != std::string::npos) {
+        row.refused = "NUL byte";
+      } else if (fields.size() != 5) {
+        row.refused = fmt::format("expected 5 fields, found {}", fields.size());
       }
-      ObjectionRequest r;
+      if (!row.refused.empty()) {
+        requests.push_back(std::move(row));
+        continue;
+      }
+      ObjectionRequest& r = row.request;
       r.nhs_number = fields[0];
       r.family_name = fields[1];
       r.given_names = fields[2];
@@ -254,19 +285,29 @@ absl::Status RunObjection(const Flags& f, bool object, int* exit_code) {
       r.postcode = fields[4];
       r.method = method;
       r.reference = f.reference.empty() ? fmt::format("{}:{}", f.file, n) : f.reference;
-      requests.emplace_back(n, r);
+      requests.push_back(std::move(row));
     }
   } else {
-    ObjectionRequest r{f.nhs_number, f.family_name, f.given_names, f.date_of_birth, f.postcode, method, f.reference};
-    requests.emplace_back(0, r);
+    FormRow row;
+    row.request = {f.nhs_number, f.family_name, f.given_names, f.date_of_birth, f.postcode, method, f.reference};
+    requests.push_back(std::move(row));
   }
   EMPI_ASSIGN_OR_RETURN(auto engine, OpenEngine(f, /*create=*/true));
   bool bad_input = false;
-  for (const auto& [line, req] : requests) {
-    absl::StatusOr<ObjectionResult> res =
-        object ? engine->RegisterObjection(req, f.who) : engine->WithdrawObjection(req, f.who);
+  for (const FormRow& row : requests) {
+    const uint64_t line = row.line;
     nlohmann::json j;
     if (line != 0) j["line"] = line;
+    if (!row.refused.empty()) {
+      bad_input = true;
+      j["outcome"] = "refused";
+      j["reason"] = row.refused;
+      std::cout << j.dump() << "\n";
+      continue;
+    }
+    const ObjectionRequest& req = row.request;
+    absl::StatusOr<ObjectionResult> res =
+        object ? engine->RegisterObjection(req, f.who) : engine->WithdrawObjection(req, f.who);
     if (!res.ok()) {
       if (res.status().code() != absl::StatusCode::kInvalidArgument) return res.status();
       bad_input = true;
@@ -348,6 +389,9 @@ absl::Status RunAuditPerson(const Flags& f) {
   EMPI_ASSIGN_OR_RETURN(uint64_t person, ParseId(f.args[0], "person id"));
   EMPI_ASSIGN_OR_RETURN(auto engine, OpenEngine(f, false));
   EMPI_ASSIGN_OR_RETURN(auto events, engine->AuditForPerson(person));
+  // Who looked at a person is itself a read of that person's trail.
+  EMPI_RETURN_IF_ERROR(AuditRead(engine->store(), f.id, "audit person", fmt::format("ok: {} events", events.size()),
+                                 {person}));
   for (const auto& e : events) {
     nlohmann::json recs = nlohmann::json::array();
     for (const auto& k : e.event.records) {
@@ -476,7 +520,11 @@ absl::Status RunCheckObjections(const Flags& f) {
   for (size_t i = 0; i < misses.size() && i < f.limit; ++i) {
     std::cout << fmt::format("  {}/{}: {}\n", misses[i].source, misses[i].record_id, misses[i].why);
   }
-  return absl::OkStatus();
+  // The per-record lookups above are audited by the engine; the scan of
+  // every record and person is one more read.
+  return AuditRead(engine->store(), f.id, "check-objections",
+                   fmt::format("ok: {} records of objecting patients, {} failing; {} other records scanned", records,
+                               misses.size(), others));
 }
 
 // Registers `name` with common flags; `run` is called with the flags.
@@ -488,6 +536,7 @@ CLI::App* Add(CLI::App& parent, const char* name, const char* help, int* exit_co
   std::string full = parent.get_parent() == nullptr ? name : fmt::format("{} {}", parent.get_name(), name);
   c->callback([f, exit_code, run, full] {
     *exit_code = kExitOk;
+    f->who = Requester{f->id.Requester(), f->id.organisation, f->id.role, f->id.purpose};
     absl::Status s = run(*f, exit_code);
     if (!s.ok()) *exit_code = ReportError(full, s);
   });

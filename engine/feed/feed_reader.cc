@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "empi/csv.h"
+#include "empi/private_file.h"
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/hash/hash.h"
@@ -64,9 +65,10 @@ absl::StatusOr<std::string> ReadWholeFile(const std::string& path) {
 }
 
 // Offset of the first byte that is not part of well-formed UTF-8 (no
-// overlongs, no surrogates, nothing above U+10FFFF), or npos. NUL counts as
-// invalid: it never occurs in text (a UTF-16 file without BOM is full of
-// them) and would corrupt the NUL-separated record keys.
+// overlongs, no surrogates, nothing above U+10FFFF), or npos. NUL is
+// well-formed here: a NUL in a data row makes that row bad (it would corrupt
+// the NUL-separated record keys), not the file; a NUL in the header (a
+// UTF-16 file without BOM is full of them) fails the file (ReadFeed).
 size_t FindInvalidUtf8(std::string_view s) {
   const auto* p = reinterpret_cast<const unsigned char*>(s.data());
   const size_t n = s.size();
@@ -76,17 +78,13 @@ size_t FindInvalidUtf8(std::string_view s) {
     if (i + 8 <= n) {
       uint64_t w;
       std::memcpy(&w, p + i, 8);
-      const bool has_nul =
-          ((w - 0x0101010101010101ULL) & ~w & 0x8080808080808080ULL) != 0;
-      if ((w & 0x8080808080808080ULL) == 0 && !has_nul) {
+      if ((w & 0x8080808080808080ULL) == 0) {
         i += 8;
         continue;
       }
     }
     unsigned char c = p[i];
-    if (c == 0) {
-      return i;
-    } else if (c < 0x80) {
+    if (c < 0x80) {
       ++i;
     } else if (c >= 0xC2 && c <= 0xDF) {
       if (!cont(i + 1)) return i;
@@ -114,6 +112,18 @@ size_t FindInvalidUtf8(std::string_view s) {
   return std::string_view::npos;
 }
 
+// Rewrites every CR that is not followed by LF (classic Mac OS line ends,
+// or a file whose line ends are mixed) as LF, so that the scanner sees LF or
+// CRLF only. Inside a quoted field this turns a lone CR into a line break,
+// which is what it was.
+void NormalizeLoneCr(std::string* data) {
+  size_t i = data->find('\r');
+  while (i != std::string::npos) {
+    if (i + 1 == data->size() || (*data)[i + 1] != '\n') (*data)[i] = '\n';
+    i = data->find('\r', i + 1);
+  }
+}
+
 // ---------------------------------------------------------------------------
 // CSV scanning: a hand-written state machine over the whole file in memory.
 // Unescaped field values are views into the file; values with "" escapes
@@ -135,15 +145,24 @@ class CsvScanner {
   // On an unterminated quote returns false and sets *error.
   bool Next(CsvRow* row, absl::Status* error, const std::string& path) {
     const size_t n = d_.size();
-    // Skip blank lines: they hold no data.
+    // Skip blank lines: they hold no data. Lines of spaces and tabs only
+    // (other than the delimiter) are counted.
     while (pos_ < n) {
       if (d_[pos_] == '\n') {
         NewLineAt(pos_++);
-      } else if (d_[pos_] == '\r' && (pos_ + 1 == n || d_[pos_ + 1] == '\n')) {
-        ++pos_;
-      } else {
-        break;
+        continue;
       }
+      if (d_[pos_] == '\r' && (pos_ + 1 == n || d_[pos_ + 1] == '\n')) {
+        ++pos_;
+        continue;
+      }
+      size_t end = pos_;
+      while (end < n && (d_[end] == ' ' || d_[end] == '\t') && d_[end] != delim_) ++end;
+      if (end == pos_) break;
+      if (end < n && d_[end] == '\r' && (end + 1 == n || d_[end + 1] == '\n')) ++end;
+      if (end < n && d_[end] != '\n') break;
+      ++whitespace_lines_;
+      pos_ = end;
     }
     if (pos_ >= n) return false;
 
@@ -196,6 +215,9 @@ class CsvScanner {
     row->raw = d_.substr(row_start, row_end - row_start);
     return true;
   }
+
+  // Lines of spaces and tabs only skipped so far.
+  uint64_t whitespace_lines() const { return whitespace_lines_; }
 
  private:
   void NewLineAt(size_t offset) {
@@ -262,6 +284,7 @@ class CsvScanner {
   bool trim_;
   std::deque<std::string> pool_;
   size_t pool_used_ = 0;
+  uint64_t whitespace_lines_ = 0;
 };
 
 // ---------------------------------------------------------------------------
@@ -296,6 +319,24 @@ absl::StatusOr<Layout> ResolveHeader(const std::string& path, const CsvRow& head
   names.reserve(header.fields.size());
   for (std::string_view f : header.fields) names.push_back(NormalizeName(f));
   std::vector<bool> used(names.size(), false);
+
+  // A first line that names no field at all is data, not a header (or the
+  // wrong file): refused without showing any of its cells.
+  {
+    absl::flat_hash_set<std::string> known;
+    for (std::string_view n : kSlotNames) known.insert(std::string(n));
+    if (mapping != nullptr) {
+      for (const auto& [f, c] : mapping->columns) known.insert(NormalizeName(c));
+      if (mapping->name) known.insert(NormalizeName(mapping->name->column));
+      for (const std::string& a : mapping->address) known.insert(NormalizeName(a));
+      for (const std::string& i : mapping->ignore) known.insert(NormalizeName(i));
+    }
+    if (std::none_of(names.begin(), names.end(), [&](const std::string& n) { return known.contains(n); })) {
+      return absl::InvalidArgumentError(Cat(
+          where, ": header: none of its ", names.size(),
+          " columns is a known field; the first line must be the header (its cells are not shown)"));
+    }
+  }
 
   // Finds a column; a name used twice in the header cannot be resolved.
   auto find = [&](const std::string& wanted, std::string_view role) -> absl::StatusOr<int> {
@@ -374,12 +415,13 @@ absl::StatusOr<Layout> ResolveHeader(const std::string& path, const CsvRow& head
         where, ": header: no identifying column (nhs_number, family_name, "
                "given_names, date_of_birth or a name column)"));
   }
+  // Named by number only: a header cell may be data (a file whose first
+  // line is a record, or whose line ends were not seen).
   for (size_t i = 0; i < names.size(); ++i) {
     if (used[i]) continue;
-    warnings->push_back(Cat(
-        path, ": column ", i + 1,
-        names[i].empty() ? std::string(" (unnamed)") : Cat(" '", names[i], "'"),
-        " is not a known field and is ignored"));
+    warnings->push_back(Cat(path, ": column ", i + 1,
+                            names[i].empty() ? " (unnamed)" : "",
+                            " is not a known field and is ignored"));
   }
   return layout;
 }
@@ -536,6 +578,7 @@ absl::StatusOr<FeedResult> ReadFeed(const std::string& path,
                                     const FeedOptions& options) {
   absl::StatusOr<std::string> data_or = ReadWholeFile(path);
   if (!data_or.ok()) return data_or.status();
+  NormalizeLoneCr(&*data_or);
   const std::string& data = *data_or;
 
   if (size_t bad = FindInvalidUtf8(data); bad != std::string_view::npos) {
@@ -565,6 +608,10 @@ absl::StatusOr<FeedResult> ReadFeed(const std::string& path,
     if (!error.ok()) return error;
     return absl::InvalidArgumentError(Cat(path, ":1: empty file, no header"));
   }
+  if (size_t nul = row.raw.find('\0'); nul != std::string_view::npos) {
+    return absl::DataLossError(Cat(path, ":", row.line, ":", nul + 1,
+                                   ": header: NUL byte (is the file UTF-16?)"));
+  }
   absl::StatusOr<Layout> layout_or =
       ResolveHeader(path, row, mapping, default_source.has_value(), &result.warnings);
   if (!layout_or.ok()) return layout_or.status();
@@ -583,13 +630,45 @@ absl::StatusOr<FeedResult> ReadFeed(const std::string& path,
   const auto field = [&](int slot) -> std::string_view {
     return layout.col[slot] >= 0 ? row.fields[layout.col[slot]] : std::string_view();
   };
+  // A row that is, or may be, a restricted patient's: its restricted cell
+  // is not a clear "no", or cannot be told apart from the others.
+  const auto maybe_restricted = [&]() {
+    const int c = layout.col[kRestricted];
+    if (c < 0) return false;
+    if (row.fields.size() != layout.num_columns) return true;
+    return ParseFlag(row.fields[c]) != std::optional<bool>(false);
+  };
   const auto quarantine = [&](std::string reason) {
-    result.quarantined.push_back(
-        QuarantinedRow{path, row.line, std::move(reason), std::string(row.raw)});
+    std::string raw;
+    if (maybe_restricted()) {
+      // Never the address or postcode of a restricted patient.
+      reason += " (row text withheld: restricted)";
+    } else {
+      raw.reserve(row.raw.size());
+      for (char c : row.raw) {
+        if (c == '\0') {
+          raw += "\\0";
+        } else {
+          raw.push_back(c);
+        }
+      }
+    }
+    result.quarantined.push_back(QuarantinedRow{path, row.line, std::move(reason), std::move(raw)});
   };
 
   while (scanner.Next(&row, &error, path)) {
     ++result.stats.rows;
+    if (row.raw.find('\0') != std::string_view::npos) {
+      size_t column = 0;
+      for (size_t i = 0; i < row.fields.size(); ++i) {
+        if (row.fields[i].find('\0') != std::string_view::npos) {
+          column = i + 1;
+          break;
+        }
+      }
+      quarantine(column ? Cat("column ", column, ": NUL byte") : std::string("NUL byte"));
+      continue;
+    }
     if (row.fields.size() != layout.num_columns) {
       quarantine(Cat("fields: expected ", layout.num_columns, ", found ",
                               row.fields.size()));
@@ -662,6 +741,7 @@ absl::StatusOr<FeedResult> ReadFeed(const std::string& path,
 
   result.stats.accepted = result.records.size();
   result.stats.quarantined = result.quarantined.size();
+  result.stats.whitespace_lines = scanner.whitespace_lines();
   return result;
 }
 
@@ -676,13 +756,11 @@ absl::Status WriteQuarantine(const std::string& path,
     AppendCsvField(q.raw, &text);
     text.push_back('\n');
   }
-  std::FILE* f = std::fopen(path.c_str(), "wb");
-  if (f == nullptr) {
-    return absl::UnavailableError(Cat(path, ": cannot create quarantine file"));
+  // Quarantined rows are patient data: owner-only (0600).
+  absl::Status written = WritePrivateFile(path, text);
+  if (!written.ok()) {
+    return absl::UnavailableError(Cat("quarantine file ", std::string(written.message())));
   }
-  bool ok = std::fwrite(text.data(), 1, text.size(), f) == text.size();
-  ok &= std::fclose(f) == 0;
-  if (!ok) return absl::UnavailableError(Cat(path, ": write failed"));
   return absl::OkStatus();
 }
 

@@ -2,7 +2,8 @@
 //
 // feed_reader.h: reads one contributor feed file into Records.
 //
-// The canonical feed is RFC 4180 CSV in UTF-8 (optional BOM, LF or CRLF)
+// The canonical feed is RFC 4180 CSV in UTF-8 (optional BOM; LF, CRLF or CR
+// line ends, mixed or not)
 // with the header
 //   source,record_id,nhs_number,family_name,given_names,date_of_birth,sex,postcode,address
 // in any column order (names matched case-insensitively after trimming),
@@ -10,14 +11,17 @@
 // Mapping (mapping.h). docs/feeds.md is the full description.
 //
 // Faults come in two kinds:
-//  * Structural faults (no header, a required column missing, invalid UTF-8,
-//    an unterminated quote, dates in mixed formats) fail the whole feed:
+//  * Structural faults (no header, a header naming no known field, a
+//    required column missing, invalid UTF-8, a NUL byte in the header, an
+//    unterminated quote, dates in mixed formats) fail the whole feed:
 //    ReadFeed returns an error naming file, line and column, and nothing of
 //    the feed is returned.
-//  * Row faults (wrong number of fields, empty record_id, no source, a key
-//    repeated within the feed, no identifying data) put that row in
-//    FeedResult::quarantined with its line and a reason naming the field;
-//    every other row is still returned.
+//  * Row faults (wrong number of fields, a NUL byte, empty record_id, no
+//    source, a key repeated within the feed, no identifying data) put that
+//    row in FeedResult::quarantined with its line and a reason naming the
+//    field; every other row is still returned. The row text of a row that
+//    is, or may be, restricted is withheld from the quarantine.
+// Lines of spaces and tabs only are skipped and counted.
 // Invalid field values (an NHS number failing its check digit, a malformed
 // postcode, an impossible date) stay on the record and are counted in
 // FeedStats. Errors and warnings never quote field values.
@@ -64,6 +68,8 @@ struct QuarantinedRow {
   uint64_t line = 0;    // 1-based physical line where the row starts
   std::string reason;   // names the field, e.g. "record_id: empty"
   std::string raw;      // the row's text as in the file, without line end
+                        // (NUL shown as \0); empty when the row is or may
+                        // be restricted (the reason then says so)
 };
 
 struct FeedStats {
@@ -74,6 +80,7 @@ struct FeedStats {
   uint64_t invalid_postcode = 0;    // non-empty, not a UK postcode
   uint64_t invalid_date = 0;        // non-empty, not a date in the file's format
   uint64_t placeholder_values = 0;  // placeholder NHS number, postcode or date
+  uint64_t whitespace_lines = 0;    // lines of spaces and tabs only, skipped
 
   friend bool operator==(const FeedStats&, const FeedStats&) = default;
 };
@@ -100,7 +107,8 @@ absl::StatusOr<FeedResult> ReadFeed(const std::string& path,
                                     const FeedOptions& options);
 
 // Writes `rows` as CSV with header `file,line,reason,raw` (RFC 4180 quoting)
-// to `path`, replacing it. Writes the header even when `rows` is empty.
+// to `path`, replacing it, owner-only (mode 0600). Writes the header even
+// when `rows` is empty.
 absl::Status WriteQuarantine(const std::string& path,
                              const std::vector<QuarantinedRow>& rows);
 

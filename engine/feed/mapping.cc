@@ -1,6 +1,7 @@
 // Copyright EMPI developers.
 #include "engine/feed/mapping.h"
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -49,6 +50,91 @@ absl::StatusOr<std::vector<std::string>> StringList(const Json& v,
   return out;
 }
 
+// Lower case, spaces and tabs trimmed: how ReadFeed compares column names.
+std::string ColumnKey(std::string_view name) {
+  while (!name.empty() && (name.front() == ' ' || name.front() == '\t')) name.remove_prefix(1);
+  while (!name.empty() && (name.back() == ' ' || name.back() == '\t')) name.remove_suffix(1);
+  std::string out(name);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
+// Parses `text`, refusing what nlohmann::json would accept silently: a key
+// repeated within one object (it keeps the last value). A syntax error
+// names the line and column (1-based, columns in bytes).
+absl::StatusOr<Json> ParseStrictJson(std::string_view text, std::string_view origin) {
+  struct Frame {
+    bool object;
+    std::vector<std::string> keys;
+  };
+  std::vector<Frame> stack;
+  std::optional<std::string> duplicate;  // JSON path of the first repeated key
+  const auto path_of = [&](const std::string& key) {
+    std::string path = "$";
+    for (size_t i = 0; i + 1 < stack.size(); ++i) {
+      if (!stack[i].object) {
+        path += "[]";
+      } else if (!stack[i].keys.empty()) {
+        path += "." + stack[i].keys.back();
+      }
+    }
+    return path + "." + key;
+  };
+  Json::parser_callback_t check = [&](int, Json::parse_event_t event, Json& parsed) {
+    switch (event) {
+      case Json::parse_event_t::object_start:
+        stack.push_back({true, {}});
+        break;
+      case Json::parse_event_t::array_start:
+        stack.push_back({false, {}});
+        break;
+      case Json::parse_event_t::object_end:
+      case Json::parse_event_t::array_end:
+        if (!stack.empty()) stack.pop_back();
+        break;
+      case Json::parse_event_t::key: {
+        if (stack.empty() || !parsed.is_string()) break;
+        const std::string& key = parsed.get_ref<const std::string&>();
+        std::vector<std::string>& keys = stack.back().keys;
+        if (!duplicate && std::find(keys.begin(), keys.end(), key) != keys.end()) {
+          duplicate = path_of(key);
+        }
+        // The last key is the one whose value is being read (path_of).
+        keys.erase(std::remove(keys.begin(), keys.end(), key), keys.end());
+        keys.push_back(key);
+        break;
+      }
+      case Json::parse_event_t::value:
+        break;
+    }
+    return true;
+  };
+  Json doc;
+  try {
+    doc = Json::parse(text.begin(), text.end(), check, /*allow_exceptions=*/true);
+  } catch (const Json::parse_error& e) {
+    // e.byte: 1-based offset of the byte where parsing failed.
+    const size_t at = std::min<size_t>(e.byte == 0 ? 0 : e.byte - 1, text.size());
+    size_t line = 1, column = 1;
+    for (size_t i = 0; i < at; ++i) {
+      if (text[i] == '\n') {
+        ++line;
+        column = 1;
+      } else {
+        ++column;
+      }
+    }
+    std::string what = e.what();
+    if (size_t colon = what.find(": "); colon != std::string::npos) what = what.substr(colon + 2);
+    return absl::InvalidArgumentError(
+        fmt::format("{}:{}:{}: $: not valid JSON ({})", origin, line, column, what));
+  }
+  if (duplicate) return Bad(origin, *duplicate, "key appears more than once");
+  return doc;
+}
+
 absl::StatusOr<bool> Bool(const Json& v, std::string_view origin,
                           const std::string& path) {
   if (!v.is_boolean()) return Bad(origin, path, "must be true or false");
@@ -66,9 +152,9 @@ const std::vector<std::string_view>& CanonicalColumns() {
 
 absl::StatusOr<Mapping> ParseMapping(std::string_view text,
                                      std::string_view origin) {
-  Json doc = Json::parse(text.begin(), text.end(), nullptr,
-                         /*allow_exceptions=*/false);
-  if (doc.is_discarded()) return Bad(origin, "$", "not valid JSON");
+  absl::StatusOr<Json> parsed = ParseStrictJson(text, origin);
+  if (!parsed.ok()) return parsed.status();
+  const Json& doc = *parsed;
   if (!doc.is_object()) return Bad(origin, "$", "must be a JSON object");
 
   Mapping m;
@@ -169,7 +255,20 @@ absl::StatusOr<Mapping> ParseMapping(std::string_view text,
     }
   }
 
-  // Contradictions: each canonical field has exactly one origin.
+  // Contradictions: each canonical field has exactly one origin, and each
+  // column feeds one field.
+  for (size_t i = 0; i < m.columns.size(); ++i) {
+    const auto& [field, column] = m.columns[i];
+    for (size_t j = 0; j < i; ++j) {
+      if (ColumnKey(m.columns[j].second) == ColumnKey(column)) {
+        return Bad(origin, "$.columns." + field,
+                   fmt::format("column \"{}\" is already mapped to $.columns.{}", column, m.columns[j].first));
+      }
+    }
+    if (m.name && ColumnKey(m.name->column) == ColumnKey(column)) {
+      return Bad(origin, "$.columns." + field, "column is also $.name.column");
+    }
+  }
   for (const auto& [field, column] : m.columns) {
     const std::string fpath = "$.columns." + field;
     if (m.name && (field == "family_name" || field == "given_names")) {

@@ -62,6 +62,13 @@ struct Comparison {
 
 const std::array<Comparison, kNumComparisons>& Comparisons();
 
+// Whether a comparison's level tells where a patient lives (postcode and
+// address): withheld from every output about a restricted patient.
+inline bool RevealsLocation(int comparison) { return comparison == kPostcode; }
+
+// What outputs show for a withheld level.
+inline constexpr std::string_view kWithheld = "withheld";
+
 inline int GammaOf(uint32_t pattern, int comparison) {
   return static_cast<int>((pattern >> (4 * comparison)) & 0xF);
 }

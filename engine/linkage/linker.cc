@@ -540,7 +540,10 @@ absl::StatusOr<LinkSummary> LinkRecords(index::Store* store, std::vector<Record>
   tail.PutMeta("record_count", std::to_string(records_total));
   index::AuditEvent event;
   event.time_us = now_us;
-  event.requester = "empi link";
+  event.requester = options.requester;
+  event.organisation = options.organisation;
+  event.role = options.role;
+  event.purpose = options.purpose;
   event.action = "link";
   event.outcome = absl::StrCat("ok: ", summary.new_records, " new, ", summary.updated_records, " updated, ",
                                summary.persons_new, " new persons, ", summary.review_pairs, " review pairs");

@@ -64,6 +64,8 @@ struct LinkOptions {
   // Called from the calling thread as work proceeds: a stage name and
   // units done out of total (total 0 when unknown).
   std::function<void(std::string_view stage, uint64_t done, uint64_t total)> progress;
+  // Who runs the link and why, recorded in its audit event.
+  std::string requester = "empi link", organisation = "local", role = "operator", purpose = "operations";
 };
 
 struct LinkSummary {

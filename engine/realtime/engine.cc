@@ -102,6 +102,13 @@ Record QueryRecord(std::string source, const Demographics& d) {
   return r;
 }
 
+// A query's date of birth: empty, or a real ISO date. The value is not
+// repeated in the error (it is patient data).
+absl::Status CheckQueryDate(std::string_view date) {
+  if (date.empty() || ParseDate(date, DateFormat::kIso)) return absl::OkStatus();
+  return absl::InvalidArgumentError("date_of_birth: not a valid date (YYYY-MM-DD, a day that exists)");
+}
+
 index::AuditEvent MakeEvent(const Requester& who, std::string action) {
   index::AuditEvent e;
   e.time_us = NowUs();
@@ -208,6 +215,7 @@ class EngineImpl final : public Engine {
 
   absl::StatusOr<std::vector<Candidate>> Search(const Demographics& d, const Requester& who,
                                                 size_t limit) override {
+    EMPI_RETURN_IF_ERROR(CheckQueryDate(d.date_of_birth));
     const Record r = QueryRecord("search", d);
     std::vector<Candidate> out;
     {
@@ -703,13 +711,22 @@ class EngineImpl final : public Engine {
     return out;
   }
 
+  // Search results. Restricted persons (any record restricted) are never
+  // found by a search that gives a location (the postcode), as in PDS; in
+  // any other search their location comparison is withheld.
   absl::StatusOr<std::vector<Candidate>> SearchAt(const Record& r, size_t limit, const rocksdb::Snapshot* snap) const {
     PreparedRecord p = Prepare(r);
     EMPI_ASSIGN_OR_RETURN(auto scored, Candidates(p, r.Key(), snap));
     std::vector<Candidate> out;
     const auto& comparisons = Comparisons();
+    const bool uses_location = !r.postcode.empty() || !r.address.empty();
     for (const Scored& s : scored) {
       if (out.size() >= limit) break;
+      EMPI_ASSIGN_OR_RETURN(auto view, store_->GetPersonView(s.person, snap));
+      const bool restricted =
+          view && std::any_of(view->members.begin(), view->members.end(),
+                              [](const index::PersonViewMember& m) { return m.restricted; });
+      if (restricted && uses_location) continue;
       Candidate c;
       c.person_id = s.person;
       std::string_view src, id;
@@ -724,7 +741,13 @@ class EngineImpl final : public Engine {
                                                                              : MatchGrade::kPossible;
       c.prior_weight = e.prior_weight;
       for (const ComparisonWeight& w : e.comparisons) {
-        c.weights.push_back({std::string(comparisons[w.comparison].name), w.gamma, w.match_weight});
+        FieldWeight fw{std::string(comparisons[w.comparison].name), w.gamma, w.match_weight};
+        if (restricted && RevealsLocation(w.comparison)) {
+          fw.withheld = true;
+          fw.gamma = -1;
+          fw.match_weight = 0;
+        }
+        c.weights.push_back(std::move(fw));
       }
       out.push_back(std::move(c));
     }
@@ -1050,9 +1073,33 @@ class EngineImpl final : public Engine {
   // ingested, counted as a candidate of its person beside the stored ones
   // (a stored older version of it still counts for its old person, which
   // can only make the form contested).
+  // With `hide_restricted` (a form as registered or withdrawn: its
+  // postcode makes it a search that uses location) restricted persons are
+  // left out, as from any such search: the answer for a restricted patient
+  // is the answer for nobody ("no matching person", so the form waits), and
+  // they cannot make a match weak or ambiguous either. Their objection is
+  // applied when one of their records arrives (Ingest, ApplyPendingForms),
+  // which tells the person who filed the form nothing.
   absl::StatusOr<std::optional<Scored>> MatchForm(const PreparedRecord& form, std::string* reason,
-                                                  const Scored* arriving = nullptr) const {
+                                                  const Scored* arriving = nullptr,
+                                                  bool hide_restricted = false) const {
     EMPI_ASSIGN_OR_RETURN(auto scored, Candidates(form, FormQueryKey(), nullptr));
+    if (hide_restricted) {
+      std::vector<Scored> kept;
+      kept.reserve(scored.size());
+      for (Scored& s : scored) {
+        // Persons below the review weight decide nothing.
+        if (s.weight >= model_.review_weight()) {
+          EMPI_ASSIGN_OR_RETURN(auto view, store_->GetPersonView(s.person));
+          if (view && std::any_of(view->members.begin(), view->members.end(),
+                                  [](const index::PersonViewMember& m) { return m.restricted; })) {
+            continue;
+          }
+        }
+        kept.push_back(std::move(s));
+      }
+      scored = std::move(kept);
+    }
     if (arriving != nullptr) {
       auto it = std::find_if(scored.begin(), scored.end(),
                              [&](const Scored& s) { return s.person == arriving->person; });
@@ -1078,6 +1125,34 @@ class EngineImpl final : public Engine {
       return std::nullopt;
     }
     return std::optional<Scored>(scored[0]);
+  }
+
+  // Whether the form gives a name and a date of birth and the records `keys`
+  // (those holding its NHS number) all disagree with both: for no record do
+  // the family name, the given names or the date of birth reach a level of
+  // their comparison above "else". A form without a name or date of birth
+  // contradicts nothing, nor does a record without a date of birth.
+  absl::StatusOr<bool> FormContradicts(const ObjectionRequest& req, const std::vector<std::string>& keys) const {
+    const PreparedRecord form = PrepareForm(req);
+    if (form.dob == 0 || (form.family.empty() && form.given1.empty()) || keys.empty()) return false;
+    EMPI_ASSIGN_OR_RETURN(auto records, store_->GetRecords(keys, nullptr));
+    bool compared = false;
+    for (const auto& r : records) {
+      if (!r) continue;
+      const PreparedRecord o = Prepare(r->record);
+      if (o.dob == 0 && o.family.empty() && o.given1.empty()) continue;
+      compared = true;
+      // Agreement is any level of the linkage comparison short of "else"
+      // (a typo, a nickname, a swapped day and month still agree).
+      const auto agrees = [](int comparison, int gamma) {
+        return gamma > 0 && gamma + 1 < static_cast<int>(Comparisons()[comparison].levels.size()) &&
+               Comparisons()[comparison].levels[gamma].label != "else";
+      };
+      const bool name_agrees =
+          agrees(kFamilyName, CompareFamily(form, o)) || agrees(kGivenNames, CompareGiven(form, o));
+      if (name_agrees || o.dob == 0 || agrees(kDateOfBirth, CompareDob(form.dob, o.dob))) return false;
+    }
+    return compared;
   }
 
   PreparedRecord PrepareForm(const ObjectionRequest& req) const {
@@ -1127,6 +1202,7 @@ class EngineImpl final : public Engine {
                                                         bool object, const char* action)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_) {
     ObjectionResult result;
+    EMPI_RETURN_IF_ERROR(CheckQueryDate(req.date_of_birth));
     std::optional<uint64_t> nhs;
     const bool demographics = !req.family_name.empty() && !req.given_names.empty() &&
                               !req.date_of_birth.empty() && !req.postcode.empty();
@@ -1149,6 +1225,17 @@ class EngineImpl final : public Engine {
         EMPI_ASSIGN_OR_RETURN(auto keys, store_->RecordsWithNhs(*nhs));
         EMPI_ASSIGN_OR_RETURN(persons, PersonsOf(keys, nullptr));
         ev.records = keys;
+        EMPI_ASSIGN_OR_RETURN(bool contradicts, FormContradicts(req, keys));
+        if (contradicts) {
+          // The number may be mistyped, or the form another patient's: an
+          // objection (or its withdrawal) must not land on the wrong person.
+          ev.persons = persons;
+          ev.outcome = "refused: form contradicts the records with its NHS number";
+          EMPI_RETURN_IF_ERROR(CommitAudit(ev));
+          return absl::InvalidArgumentError(
+              "nhs_number: the records holding this NHS number disagree with the form on both name "
+              "and date_of_birth; not applied (check the form)");
+        }
         EMPI_ASSIGN_OR_RETURN(auto pending, GetPending(*nhs));
         if (persons.empty()) {
           if (object) {
@@ -1174,7 +1261,7 @@ class EngineImpl final : public Engine {
           // number.
           if (demographics) {
             std::string why;
-            EMPI_ASSIGN_OR_RETURN(auto match, MatchForm(PrepareForm(req), &why));
+            EMPI_ASSIGN_OR_RETURN(auto match, MatchForm(PrepareForm(req), &why, nullptr, /*hide_restricted=*/true));
             if (match) {
               EMPI_ASSIGN_OR_RETURN(bool other, HoldsOtherNhs(match->person, *nhs));
               if (!other) {
@@ -1190,7 +1277,7 @@ class EngineImpl final : public Engine {
       } else {
         const PreparedRecord form = PrepareForm(req);
         const std::string form_key = FormKey(form);
-        EMPI_ASSIGN_OR_RETURN(auto match, MatchForm(form, &result.reason));
+        EMPI_ASSIGN_OR_RETURN(auto match, MatchForm(form, &result.reason, nullptr, /*hide_restricted=*/true));
         if (match) {
           persons = {match->person};
           ev.records = {match->key};
@@ -1330,16 +1417,14 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& option
 
 bool IsPendingFormKey(std::string_view key) { return key.starts_with(kPendingFormPrefix); }
 
-absl::StatusOr<uint64_t> ApplyPendingObjections(index::Store* store) {
+absl::StatusOr<uint64_t> ApplyPendingObjections(index::Store* store, const Requester& who) {
   std::vector<std::pair<std::string, index::ObjectionValue>> pending;
   EMPI_RETURN_IF_ERROR(store->ForEachPendingObjection([&](std::string_view key, const index::ObjectionValue& v) {
     pending.emplace_back(std::string(key), v);
     return true;
   }));
   index::ChangeSet cs = store->NewChangeSet();
-  index::AuditEvent ev;
-  ev.requester = "empi link";
-  ev.action = "apply-pending-objections";
+  index::AuditEvent ev = MakeEvent(who, "apply-pending-objections");
   uint64_t applied = 0;
   for (const auto& [key, v] : pending) {
     std::optional<uint64_t> nhs = ParseNhsNumber(key);

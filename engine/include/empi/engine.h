@@ -18,7 +18,9 @@
 //   if (!d.allowed) { /* d.reason: "objection" or "out of scope: ..." */ }
 //
 // Restricted patients (Record::restricted): no result type here carries an
-// address or postcode, so nothing the engine returns or logs can show one.
+// address or postcode, so nothing the engine returns or logs can show one;
+// no location comparison level of theirs is returned (FieldWeight::withheld),
+// and a search or objection form that gives a postcode never finds them.
 //
 // Thread-safety: an Engine is safe for concurrent use. Reads (Resolve,
 // Search, MayAssembleView, History) each see one consistent RocksDB snapshot
@@ -114,8 +116,11 @@ struct Demographics {
 
 struct FieldWeight {
   std::string comparison;  // "nhs_number", "family_name", ...
-  int gamma = 0;           // level taken (Splink's gamma_<field>)
-  double match_weight = 0;
+  int gamma = 0;           // level taken (Splink's gamma_<field>); -1 when withheld
+  double match_weight = 0; // 0 when withheld
+  // The candidate is a restricted patient and this comparison would show
+  // where they live (RevealsLocation): level and weight are not given.
+  bool withheld = false;
 };
 
 struct Candidate {
@@ -198,7 +203,10 @@ class Engine {
                                                         const Requester& who) = 0;
   // Persons matching `d`, best first, at most `limit`, grade possible or
   // better (certain: >= link threshold; probable: >= review threshold;
-  // possible: >= 0.05).
+  // possible: >= 0.05). A restricted person is never returned when `d`
+  // gives a postcode (as PDS does); otherwise their location comparison is
+  // withheld (FieldWeight::withheld). InvalidArgument, naming the field, for
+  // a date_of_birth that is not a real YYYY-MM-DD date.
   virtual absl::StatusOr<std::vector<Candidate>> Search(const Demographics& d, const Requester& who,
                                                         size_t limit = 10) = 0;
   // Whether a care-record view may be assembled for the person: denied when
@@ -262,8 +270,10 @@ class Engine {
 
 // Applies every pending objection whose NHS number is now held by a stored
 // record to that record's person, and drops it from the pending list.
-// `empi link` calls this after linking. Returns how many were applied.
-absl::StatusOr<uint64_t> ApplyPendingObjections(index::Store* store);
+// `empi link` calls this after linking, with its own identity (audited as
+// the requester). Returns how many were applied.
+absl::StatusOr<uint64_t> ApplyPendingObjections(
+    index::Store* store, const Requester& who = Requester{"empi link", "local", "operator", "operations"});
 
 // Whether a key of Store::ForEachPendingObjection is a demographic form's
 // (applied by Engine::ApplyPendingForms) rather than an NHS number's.

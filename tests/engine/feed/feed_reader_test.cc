@@ -1,6 +1,8 @@
 // Copyright EMPI developers.
 #include "engine/feed/feed_reader.h"
 
+#include <sys/stat.h>
+
 #include <string>
 
 #include "tests/engine/feed/feed_test_util.h"
@@ -359,7 +361,8 @@ TEST(FeedReaderTest, RestrictedColumn) {
   EXPECT_TRUE(feed->records[3].restricted);
   ASSERT_EQ(feed->quarantined.size(), 1u);
   EXPECT_EQ(feed->quarantined[0].reason,
-            "restricted: not one of 0/1/true/false/yes/no/Y/N");
+            "restricted: not one of 0/1/true/false/yes/no/Y/N (row text withheld: restricted)");
+  EXPECT_EQ(feed->quarantined[0].raw, "");  // it may be a restricted patient's
   EXPECT_TRUE(feed->warnings.empty());
 }
 
@@ -374,8 +377,120 @@ TEST(FeedReaderTest, ExtraColumnsWarnOncePerColumnWithoutValues) {
   ASSERT_TRUE(feed.ok()) << feed.status();
   EXPECT_EQ(feed->records.size(), 2u);
   EXPECT_THAT(feed->warnings,
-              ElementsAre(path + ": column 10 'ethnicity' is not a known field and is ignored",
+              ElementsAre(path + ": column 10 is not a known field and is ignored",
                           path + ": column 11 (unnamed) is not a known field and is ignored"));
+}
+
+// --- Odd but valid input is read; wrong input is refused row by row
+// (issue 16). Each of these failed before the fix.
+
+TEST(FeedReaderTest, CrOnlyLineEndsAreRead) {
+  std::string text = Canonical("RKB,1,,Nowak,Jan,1984-03-07,M,CV8 2QY,2 Elm Road\n"
+                               "RKB,2,,Smith,Ann,1950-11-12,F,,\n");
+  for (char& c : text) {
+    if (c == '\n') c = '\r';
+  }
+  absl::StatusOr<FeedResult> feed = Read(text);
+  ASSERT_TRUE(feed.ok()) << feed.status();
+  ASSERT_EQ(feed->records.size(), 2u);
+  EXPECT_EQ(feed->records[0].postcode, "CV8 2QY");
+  EXPECT_EQ(feed->records[0].address, "2 Elm Road");
+  EXPECT_EQ(feed->records[1].family_name, "Smith");
+  EXPECT_THAT(feed->lines, ElementsAre(2, 3));
+  EXPECT_TRUE(feed->warnings.empty());
+}
+
+TEST(FeedReaderTest, MixedLineEndsAreRead) {
+  absl::StatusOr<FeedResult> feed = Read(
+      "source,record_id,nhs_number,family_name,given_names,date_of_birth,sex,postcode,address\r\n"
+      "RKB,1,,Nowak,Jan,1984-03-07,M,,a\r"
+      "RKB,2,,Nowak,Eva,1984-03-07,F,,b\n"
+      "RKB,3,,Nowak,Ida,1984-03-07,F,,c\r\n"
+      "RKB,4,,Nowak,Ula,1984-03-07,F,,d");
+  ASSERT_TRUE(feed.ok()) << feed.status();
+  ASSERT_EQ(feed->records.size(), 4u);
+  EXPECT_THAT(feed->lines, ElementsAre(2, 3, 4, 5));
+  EXPECT_EQ(feed->records[0].address, "a");
+  EXPECT_EQ(feed->records[2].address, "c");  // no stray CR
+  EXPECT_TRUE(feed->quarantined.empty());
+}
+
+TEST(FeedReaderTest, HeaderNamingNoKnownFieldIsRefusedWithoutItsCells) {
+  absl::StatusOr<FeedResult> feed = Read(
+      "RKB,1,9434765919,Okafor,Adaeze,1971-03-02,F,CV8 2QY,2 Elm Road\n"
+      "RKB,2,,Smith,Ann,1950-11-12,F,,\n");
+  EXPECT_EQ(feed.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(feed.status().message(), HasSubstr(":1: header: none of its 9 columns is a known field"));
+  for (const char* value : {"Okafor", "Adaeze", "9434765919", "CV8", "Elm", "1971"}) {
+    EXPECT_THAT(feed.status().message(), Not(HasSubstr(value)));
+  }
+}
+
+TEST(FeedReaderTest, NulByteIsABadRowNotABadFile) {
+  std::string text = Canonical("RKB,1,,Nowak,Jan,1984-03-07,M,,\n"
+                               "RKB,2,,Now#ak,Eva,1984-03-07,F,,\n"
+                               "RKB,3,,Nowak,Ida,1984-03-07,F,,\n");
+  text[text.find('#')] = '\0';
+  absl::StatusOr<FeedResult> feed = Read(text);
+  ASSERT_TRUE(feed.ok()) << feed.status();
+  EXPECT_THAT(feed->lines, ElementsAre(2, 4));
+  ASSERT_EQ(feed->quarantined.size(), 1u);
+  EXPECT_EQ(feed->quarantined[0].line, 3u);
+  EXPECT_EQ(feed->quarantined[0].reason, "column 4: NUL byte");
+  EXPECT_EQ(feed->quarantined[0].raw, "RKB,2,,Now\\0ak,Eva,1984-03-07,F,,");
+}
+
+TEST(FeedReaderTest, WhitespaceOnlyLinesAreSkippedAndCounted) {
+  absl::StatusOr<FeedResult> feed = Read(Canonical("RKB,1,,Nowak,Jan,1984-03-07,M,,\n"
+                                                   "   \n"
+                                                   "\t \r\n"
+                                                   "\n"
+                                                   "RKB,2,,Nowak,Eva,1984-03-07,F,,\n"
+                                                   "  "));
+  ASSERT_TRUE(feed.ok()) << feed.status();
+  EXPECT_THAT(feed->lines, ElementsAre(2, 6));
+  EXPECT_TRUE(feed->quarantined.empty());
+  EXPECT_EQ(feed->stats.rows, 2u);
+  EXPECT_EQ(feed->stats.whitespace_lines, 3u);
+}
+
+TEST(FeedReaderTest, RestrictedRowTextIsNeverQuarantined) {
+  absl::StatusOr<FeedResult> feed = Read(
+      "source,record_id,nhs_number,family_name,given_names,date_of_birth,sex,postcode,address,restricted\n"
+      "RKB,1,,Nowak,Jan,1984-03-07,M,CV8 2QY,2 Elm Road,1\n"   // 2 good
+      "RKB,1,,Nowak,Jan,1984-03-07,M,CV8 2QY,2 Elm Road,1\n"   // 3 duplicate
+      "RKB,3,,Nowak,Jan,1984-03-07,M,CV8 2QY,2 Elm Road\n"     // 4 short: may be restricted
+      "RKB,4,,Nowak,Jan,1984-03-07,M,CV8 2QY,2 Elm Road,maybe\n"  // 5 bad flag
+      "RKB,,,Nowak,Jan,1984-03-07,M,CV8 2QY,2 Elm Road,yes\n"  // 6 empty id
+      "RKB,,,Smith,Ann,1950-11-12,F,B15 2TT,9 Mill Lane,0\n");  // 7 not restricted
+  ASSERT_TRUE(feed.ok()) << feed.status();
+  ASSERT_EQ(feed->quarantined.size(), 5u);
+  const std::string qpath = WriteTempFile("q.csv", "");
+  ASSERT_TRUE(WriteQuarantine(qpath, feed->quarantined).ok());
+  const std::string text = ReadFileText(qpath);
+  EXPECT_THAT(text, Not(HasSubstr("CV8")));
+  EXPECT_THAT(text, Not(HasSubstr("Elm")));
+  EXPECT_THAT(text, HasSubstr("record_id: duplicate key, first seen on line 2 (row text withheld: restricted)"));
+  EXPECT_THAT(text, HasSubstr("B15 2TT"));  // line 7's raw is kept
+  EXPECT_EQ(feed->quarantined[4].raw, "RKB,,,Smith,Ann,1950-11-12,F,B15 2TT,9 Mill Lane,0");
+}
+
+TEST(FeedReaderTest, QuarantineFileIsOwnerOnlyWhateverTheUmask) {
+  const std::string path = WriteTempFile("q.csv", "old");
+  ASSERT_EQ(::chmod(path.c_str(), 0644), 0);
+  const mode_t old_mask = ::umask(0);
+  absl::Status s = WriteQuarantine(path, {{"a.csv", 3, "record_id: empty", "x"}});
+  const std::string fresh = path + ".new";
+  absl::Status s2 = WriteQuarantine(fresh, {});
+  ::umask(old_mask);
+  ASSERT_TRUE(s.ok()) << s;
+  ASSERT_TRUE(s2.ok()) << s2;
+  struct stat st;
+  ASSERT_EQ(::stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  ASSERT_EQ(::stat(fresh.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  EXPECT_EQ(ReadFileText(path), "file,line,reason,raw\na.csv,3,record_id: empty,x\n");
 }
 
 TEST(FeedReaderTest, MissingFileIsNotFound) {
@@ -421,7 +536,7 @@ TEST(FeedReaderTest, MappingCombinesNameAndAddress) {
   EXPECT_FALSE(feed->conventions.validate_nhs_number);
   EXPECT_EQ(feed->conventions.postcode_format, PostcodeFormat::kRaw);
   ASSERT_EQ(feed->warnings.size(), 1u);  // "Notes" ignored silently
-  EXPECT_THAT(feed->warnings[0], HasSubstr("column 10 'extra'"));
+  EXPECT_THAT(feed->warnings[0], HasSubstr("column 10 is not a known field"));
 }
 
 TEST(FeedReaderTest, NameOrders) {

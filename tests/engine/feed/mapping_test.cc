@@ -72,7 +72,19 @@ TEST_P(MappingErrorTest, NamesTheJsonPath) {
 INSTANTIATE_TEST_SUITE_P(
     Cases, MappingErrorTest,
     ::testing::Values(
-        BadCase{"{\"columns\": ", "bad.json: $: not valid JSON"},
+        BadCase{"{\"columns\": ", "bad.json:1:13: $: not valid JSON"},
+        // Syntax errors name the line and column (issue 16).
+        BadCase{"{\n  \"source\": \"x\",\n  \"trim\": tru\n}", "bad.json:3:14: $: not valid JSON"},
+        BadCase{"{\n  \"source\": \"x\"\n  \"trim\": true\n}", "bad.json:3:8: $: not valid JSON"},
+        // A repeated key is an error, not the last value (issue 16).
+        BadCase{R"({"source": "a", "source": "b"})", "bad.json: $.source: key appears more than once"},
+        BadCase{R"({"columns": {"record_id": "id", "sex": "g", "record_id": "rid"}})",
+                "bad.json: $.columns.record_id: key appears more than once"},
+        // Two fields mapped to one column (issue 16).
+        BadCase{R"({"columns": {"record_id": "id", "nhs_number": " ID "}})",
+                "$.columns.record_id: column \"id\" is already mapped to $.columns.nhs_number"},
+        BadCase{R"({"name": {"column": "n"}, "columns": {"record_id": "N"}})",
+                "$.columns.record_id: column is also $.name.column"},
         BadCase{"[]", "bad.json: $: must be a JSON object"},
         BadCase{R"({"colums": {}})", "bad.json: $.colums: unknown key"},
         BadCase{R"({"columns": {"surname": "x"}})", "$.columns.surname: unknown canonical field"},

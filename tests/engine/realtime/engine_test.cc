@@ -71,6 +71,47 @@ TEST_F(EngineTest, SearchGradesCertainAndExplains) {
   EXPECT_EQ((*s)[0].weights.size(), static_cast<size_t>(kNumComparisons));
 }
 
+// Issue 16, through the library: a restricted patient is never found by a
+// search that gives a location, and otherwise their location comparison is
+// withheld; query dates must exist; a form whose NHS number's records
+// disagree with it on name and date of birth is refused.
+TEST_F(EngineTest, RestrictedPatientUnlocatableAndContradictingFormsRefused) {
+  Record r = RecordOf(patients_[4], "M84001", "G1", true);
+  r.restricted = true;
+  ASSERT_TRUE(engine_->Ingest(r, who_).ok());
+  const auto& p = patients_[4];
+  auto located = engine_->Search({"", p.family, p.given, p.dob, p.postcode, ""}, who_);
+  ASSERT_TRUE(located.ok()) << located.status();
+  EXPECT_TRUE(located->empty());
+  auto unlocated = engine_->Search({"", p.family, p.given, p.dob, "", ""}, who_);
+  ASSERT_TRUE(unlocated.ok()) << unlocated.status();
+  ASSERT_FALSE(unlocated->empty());
+  int withheld = 0;
+  for (const FieldWeight& w : (*unlocated)[0].weights) {
+    if (w.withheld) {
+      ++withheld;
+      EXPECT_EQ(w.comparison, "postcode");
+      EXPECT_EQ(w.gamma, -1);
+      EXPECT_EQ(w.match_weight, 0);
+    }
+  }
+  EXPECT_EQ(withheld, 1);
+
+  auto bad_date = engine_->Search({"", p.family, p.given, "2023-02-30", "", ""}, who_);
+  EXPECT_EQ(bad_date.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(bad_date.status().message().find("date_of_birth"), std::string_view::npos);
+
+  const auto& other = patients_[5];
+  ObjectionRequest wrong{p.nhs, other.family, other.given, other.dob, other.postcode};
+  auto refused = engine_->RegisterObjection(wrong, who_);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_FALSE(engine_->Resolve("M84001", "G1", who_)->objection);
+  ObjectionRequest right{p.nhs, p.family, other.given, other.dob, ""};  // family name agrees
+  auto applied = engine_->RegisterObjection(right, who_);
+  ASSERT_TRUE(applied.ok()) << applied.status();
+  EXPECT_EQ(applied->outcome, ObjectionOutcome::kApplied);
+}
+
 TEST_F(EngineTest, ObjectionByDemographicsRefusesWeakAndDeniesView) {
   auto a = engine_->Ingest(RecordOf(patients_[3], "M84001", "G1", false), who_);
   ASSERT_TRUE(a.ok());
