@@ -295,7 +295,11 @@ absl::StatusOr<LinkSummary> LinkRecords(index::Store* store, std::vector<Record>
 
   // 4. Candidate pairs.
   std::vector<bool> stored(work.size());
-  for (size_t i = 0; i < work.size(); ++i) stored[i] = work[i].stored;
+  // Estimating the model again, pairs of two stored records are evidence
+  // too; scored, a pair of two stored persons can only go to review
+  // ("existing persons"), which is how links missed under the untrusted
+  // model reach a steward.
+  for (size_t i = 0; i < work.size(); ++i) stored[i] = work[i].stored && !fetch_all_stored;
   std::vector<CandidatePair> candidates =
       GenerateCandidates(prepared, keys, stored, rules, max_block_size, &summary.blocking);
   summary.candidate_pairs = candidates.size();

@@ -16,9 +16,11 @@ namespace {
 bool GivenSimilar(int gamma) { return gamma == 5 || gamma == 6 || gamma == 8; }
 constexpr int kGivenElse = 9;
 constexpr int kGivenFirstMiddleSwapped = 4;
-// Edits at which two names that sound alike or share letters are still two
-// names (Alfie and Olivia sound alike to Double Metaphone; Harpal and
-// Harpreet agree in Jaro-Winkler's prefix).
+constexpr int kGivenSoundAlike = 6;  // Double Metaphone equal
+// Edits at which two names that sound alike are still two names (Alfie and
+// Olivia sound alike to Double Metaphone). Names of similar spelling by
+// Jaro-Winkler (Fiona and Fionnuala, Evan and Evander) are not held to be
+// in conflict: many are one name's forms.
 constexpr int kNamesApartEdits = 3;
 
 bool NamesConflict(std::string_view x, std::string_view y) {
@@ -28,7 +30,7 @@ bool NamesConflict(std::string_view x, std::string_view y) {
 
 bool GivenConflict(const PreparedRecord& a, const PreparedRecord& b, int gamma) {
   if (gamma == kGivenElse) return true;
-  return (gamma == 6 || gamma == 8) && NamesConflict(a.given1, b.given1);
+  return gamma == kGivenSoundAlike && NamesConflict(a.given1, b.given1);
 }
 
 // Both records carry a middle name and the two are different names (a twin

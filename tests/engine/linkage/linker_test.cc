@@ -37,6 +37,17 @@ Record CleanCopy(RecordGenerator& gen, const Record& r, const std::string& sourc
 
 class LinkerTest : public ::testing::Test {
  protected:
+  // Marks the stored model as one a later link keeps (as an imported model
+  // is kept), for tests about something else than a model estimated again
+  // on the first feed's few hundred pairs.
+  void KeepStoredModel() {
+    auto model = LoadModel(*store_);
+    ASSERT_TRUE(model.ok()) << model.status();
+    model->provenance.origin = "imported";
+    index::ChangeSet cs = store_->NewChangeSet();
+    cs.PutModel(model->ToJson().dump());
+    ASSERT_TRUE(store_->Commit(&cs, nullptr, true).ok());
+  }
   void SetUp() override {
     auto s = index::Store::Open(dir_.path() + "/db", {});
     ASSERT_TRUE(s.ok()) << s.status();
@@ -255,6 +266,7 @@ TEST_F(LinkerTest, StoredNeighboursArePreparedWithTheDatabasesConventions) {
   ASSERT_TRUE(Link(feed1_).ok());
   ASSERT_EQ(StoredConventions(*store_)->validate_nhs_number, true);
 
+  KeepStoredModel();
   options_.conventions.validate_nhs_number = false;
   Record x = Hand("FEB", "X1", "1234567890", "Quennell", "Bartholomew", "1961-04-17", "B15 2TT", "");
   auto run = Link({x});
@@ -354,16 +366,7 @@ TEST_F(LinkerTest, NeverLinkMarkKeepsRecordOutOfPersonWithoutACandidatePair) {
     cs.PutNeverLink(x1.Key(), c1.Key());
     ASSERT_TRUE(store_->Commit(&cs, nullptr, true).ok());
   }
-  {
-    // Keep the first feed's model (as an imported one is kept): this test
-    // is about the mark, not about a model estimated again on 650 pairs.
-    auto model = LoadModel(*store_);
-    ASSERT_TRUE(model.ok()) << model.status();
-    model->provenance.origin = "imported";
-    index::ChangeSet cs = store_->NewChangeSet();
-    cs.PutModel(model->ToJson().dump());
-    ASSERT_TRUE(store_->Commit(&cs, nullptr, true).ok());
-  }
+  KeepStoredModel();
   auto run = Link({x1, x2});
   ASSERT_TRUE(run.ok()) << run.status();
   EXPECT_FALSE(run->trained);
