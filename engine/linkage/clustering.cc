@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <numeric>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/container/inlined_vector.h"
 
 namespace empi {
@@ -29,6 +30,8 @@ class UnionFind {
  private:
   std::vector<uint32_t> parent_;
 };
+
+Clustering ClusterAll(const ClusterInput& in, std::vector<ScoredLink> links);
 
 Clustering ClusterOnce(const ClusterInput& in, std::vector<ScoredLink> links) {
   const auto& records = *in.records;
@@ -126,9 +129,34 @@ Clustering ClusterOnce(const ClusterInput& in, std::vector<ScoredLink> links) {
   return out;
 }
 
+// One review pair per pair of persons, the strongest: a steward decides
+// whether two persons are one, once, not once per pair of their records.
+void KeepStrongestPerPersonPair(Clustering* c) {
+  absl::flat_hash_map<std::pair<uint32_t, uint32_t>, size_t> best;
+  std::vector<ReviewPair> kept;
+  for (ReviewPair& r : c->review) {
+    uint32_t ga = c->group[r.a], gb = c->group[r.b];
+    auto [it, added] = best.try_emplace({std::min(ga, gb), std::max(ga, gb)}, kept.size());
+    if (added) {
+      kept.push_back(std::move(r));
+    } else if (r.match_weight > kept[it->second].match_weight) {
+      kept[it->second] = std::move(r);
+    }
+  }
+  c->review = std::move(kept);
+}
+
 }  // namespace
 
 Clustering ClusterRecords(const ClusterInput& in, std::vector<ScoredLink> links) {
+  Clustering out = ClusterAll(in, std::move(links));
+  KeepStrongestPerPersonPair(&out);
+  return out;
+}
+
+namespace {
+
+Clustering ClusterAll(const ClusterInput& in, std::vector<ScoredLink> links) {
   Clustering first = ClusterOnce(in, links);
   // A new record with links at the link threshold into two persons that
   // could not be joined (a father and son of one name and address, seen by
@@ -189,4 +217,5 @@ Clustering ClusterRecords(const ClusterInput& in, std::vector<ScoredLink> links)
   return second;
 }
 
+}  // namespace
 }  // namespace empi

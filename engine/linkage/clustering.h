@@ -16,7 +16,9 @@
 //   - no pair across them is held apart by the safety rules of safety.h
 //     (twins, a parent and child): the rule's reason.
 // Pairs between the review and link thresholds whose records end in
-// different persons go to review ("between thresholds"). A new record whose
+// different persons go to review ("between thresholds"). Of the pairs
+// between two persons only the strongest is kept: one decision for a
+// steward per pair of persons. A new record whose
 // links at the link threshold reach two persons that stay apart, neither
 // decisively better (decisive_margin_bits), joins neither ("ambiguous:
 // matches more than one person").

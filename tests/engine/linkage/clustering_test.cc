@@ -159,20 +159,23 @@ TEST(ClusteringTest, PropertiesHoldOnRandomInputs) {
     for (const auto& [g, members] : groups)
       for (uint32_t x : members) EXPECT_EQ(find(x), find(members[0])) << "trial " << trial;
 
-    // Every link left across two persons is in review, with a reason.
-    std::map<std::pair<uint32_t, uint32_t>, std::string> review;
+    // Every pair of persons a link is left across has one review pair, the
+    // strongest of their links, with a reason.
+    std::map<std::pair<uint32_t, uint32_t>, const ReviewPair*> review;
     for (const ReviewPair& r : c.review) {
       EXPECT_TRUE(KnownReasons().contains(r.reason)) << r.reason;
       EXPECT_NE(c.group[r.a], c.group[r.b]) << "review pair ended in one person: " << r.reason;
-      review[{std::min(r.a, r.b), std::max(r.a, r.b)}] = r.reason;
+      auto persons = std::minmax(c.group[r.a], c.group[r.b]);
+      EXPECT_TRUE(review.emplace(persons, &r).second) << "two review pairs for one pair of persons";
       ++reasons[r.reason];
     }
     for (const ScoredLink& l : f.links) {
       if (c.group[l.a] == c.group[l.b]) continue;
-      auto it = review.find({l.a, l.b});
+      auto it = review.find(std::minmax(c.group[l.a], c.group[l.b]));
       ASSERT_NE(it, review.end()) << "link between persons missing from review, trial " << trial;
-      if (l.match_weight < model.link_weight()) EXPECT_EQ(it->second, "between thresholds");
-      else EXPECT_NE(it->second, "between thresholds");
+      EXPECT_GE(it->second->match_weight, l.match_weight);
+      if (it->second->match_weight < model.link_weight()) EXPECT_EQ(it->second->reason, "between thresholds");
+      else EXPECT_NE(it->second->reason, "between thresholds");
     }
     EXPECT_LE(c.links_applied + c.links_refused, f.links.size());
   }
