@@ -27,6 +27,7 @@
 #include "absl/synchronization/mutex.h"
 #include "empi/status_macros.h"
 #include "index/audit_log.h"
+#include "index/info_log.h"
 #include "index/read_cache.h"
 #include "rocksdb/cache.h"
 #include "rocksdb/convenience.h"
@@ -63,6 +64,10 @@ constexpr size_t kMaxGroupBytes = 8 << 20;
 // Debian's Abseil has its own string_view, which StrCat needs.
 absl::string_view A(std::string_view s) { return absl::string_view(s.data(), s.size()); }
 
+// RocksDB's status as the codes engine/cli/command.h maps to exit codes:
+// I/O errors (disk full, read-only file system, EIO) are Unavailable (74);
+// the LOCK file held by another process, and RocksDB's own transient
+// conditions, are Aborted (75: try again later).
 absl::Status FromRocks(const rocksdb::Status& s, std::string_view what) {
   if (s.ok()) return absl::OkStatus();
   std::string msg = absl::StrCat(A(what), ": ", s.ToString());
@@ -70,7 +75,19 @@ absl::Status FromRocks(const rocksdb::Status& s, std::string_view what) {
   if (s.IsCorruption()) return absl::DataLossError(msg);
   if (s.IsInvalidArgument()) return absl::InvalidArgumentError(msg);
   if (s.IsNotSupported()) return absl::UnimplementedError(msg);
-  if (s.IsBusy() || s.IsTimedOut() || s.IsTryAgain()) return absl::UnavailableError(msg);
+  if (s.IsBusy() || s.IsTimedOut() || s.IsTryAgain()) return absl::AbortedError(msg);
+  if (s.IsIOError()) {
+    // PosixFileSystem::LockFile: "While lock file: DIR/LOCK: Resource
+    // temporarily unavailable" (flock held by another process), or "lock
+    // hold by current process" (opened twice in one process).
+    const std::string text = s.ToString();
+    if (text.find("While lock file") != std::string::npos ||
+        text.find("lock hold by current process") != std::string::npos) {
+      return absl::AbortedError(absl::StrCat(A(what), ": the store is in use by another process (", text,
+                                             "); run the command again when that one has finished"));
+    }
+    return absl::UnavailableError(msg);
+  }
   return absl::InternalError(msg);
 }
 
@@ -350,7 +367,17 @@ class Store::Impl {
   ~Impl() {
     if (db_ == nullptr) return;
     StopCheckpointer();
-    Checkpoint(/*closing=*/true).IgnoreError();
+    if (!options_.read_only && Failure().ok()) {
+      if (absl::Status s = Checkpoint(/*closing=*/true); !s.ok()) {
+        std::fprintf(stderr, "empi: closing the store: %s\n", std::string(s.message()).c_str());
+      }
+      // Leaves nothing for the next open to replay (an open replays the
+      // whole write-ahead log into memtables, read-only opens included).
+      if (absl::Status s = FlushAll(); !s.ok()) {
+        std::fprintf(stderr, "empi: closing the store: %s (nothing is lost: the write-ahead log holds it)\n",
+                     std::string(s.message()).c_str());
+      }
+    }
     for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h).PermitUncheckedError();
     if (default_handle_ != nullptr) db_->DestroyColumnFamilyHandle(default_handle_).PermitUncheckedError();
     db_->Close().PermitUncheckedError();
@@ -359,6 +386,34 @@ class Store::Impl {
 
   absl::Status Open(const std::string& path, const StoreOptions& options);
   absl::Status Commit(ChangeSet* changes, const AuditEvent* event, bool sync, uint64_t* sequence);
+
+  // The first failed write, sync or flush of this store (OK if none), and
+  // Record(s), which keeps the first failure and returns s. After a
+  // failure nothing else is written, synced or flushed (see
+  // Store::SyncWal).
+  absl::Status Failure() const {
+    absl::MutexLock l(&failure_mu_);
+    return failure_;
+  }
+  absl::Status Record(absl::Status s) {
+    if (s.ok()) return s;
+    absl::MutexLock l(&failure_mu_);
+    if (failure_.ok()) {
+      failure_ = absl::Status(s.code(), absl::StrCat("an earlier write failed, so the store takes no more writes ",
+                                                     "until it is reopened: ", s.message()));
+    }
+    return s;
+  }
+  absl::Status SyncWal() {
+    EMPI_RETURN_IF_ERROR(Failure());
+    return Record(FromRocks(db_->SyncWAL(), "syncing the write-ahead log"));
+  }
+  // One atomic flush of every column family's memtable.
+  absl::Status FlushAll() {
+    EMPI_RETURN_IF_ERROR(Failure());
+    rocksdb::FlushOptions fo;
+    return Record(FromRocks(db_->Flush(fo, handles_), "flushing memtables"));
+  }
   uint64_t AllocatePersonIds(uint64_t n) {
     absl::MutexLock l(&mu_);
     const uint64_t first = next_person_id_;
@@ -555,6 +610,8 @@ class Store::Impl {
   bool checkpointer_stopping_ ABSL_GUARDED_BY(checkpointer_mu_) = false;
   std::thread checkpointer_;
   uint64_t checkpointed_pending_ ABSL_GUARDED_BY(checkpoint_mu_) = 0;  // pending ids <= this are forgotten
+  mutable absl::Mutex failure_mu_;
+  absl::Status failure_ ABSL_GUARDED_BY(failure_mu_);
 };
 
 absl::Status Store::Impl::Open(const std::string& path, const StoreOptions& options) {
@@ -571,8 +628,19 @@ absl::Status Store::Impl::Open(const std::string& path, const StoreOptions& opti
   db_options.atomic_flush = true;
   db_options.max_background_jobs = 3;
   db_options.bytes_per_sync = 1 << 20;
-  db_options.keep_log_file_num = 5;
-  db_options.max_log_file_size = 16 << 20;
+  if (options.env != nullptr) db_options.env = options.env;
+  // After a write error RocksDB stops taking writes until it is reopened
+  // (no automatic resume): resuming could reuse a log file whose writer has
+  // failed, which Debian's librocksdb (built with assertions) answers with
+  // SIGABRT, and Store refuses further writes after a failure anyway.
+  db_options.max_bgerror_resume_count = 0;
+  // RocksDB's diagnostic LOG through a logger that cannot abort on a full
+  // disk (index/info_log.h). A read-only open writes no LOG.
+  if (!options.read_only) {
+    std::error_code ignored;
+    if (options.create_if_missing) std::filesystem::create_directories(path, ignored);
+    db_options.info_log = InfoLog::Open(path + "/LOG");
+  }
 
   const auto supported = rocksdb::GetSupportedCompressions();
   auto has = [&](rocksdb::CompressionType t) {
@@ -718,7 +786,7 @@ absl::Status Store::Impl::Open(const std::string& path, const StoreOptions& opti
     }
     rocksdb::WriteOptions wo;
     wo.sync = true;
-    EMPI_RETURN_IF_ERROR(FromRocks(db_->Put(wo, handle(Cf::kMeta), kMetaFormatVersion, want), "writing format version"));
+    EMPI_RETURN_IF_ERROR(Record(FromRocks(db_->Put(wo, handle(Cf::kMeta), kMetaFormatVersion, want), "writing format version")));
   }
 
   EMPI_ASSIGN_OR_RETURN(std::optional<std::string> next, Get(Cf::kMeta, kMetaNextPersonId, nullptr));
@@ -784,7 +852,7 @@ absl::Status Store::Impl::UpgradeFromVersion1() {
   rocksdb::ColumnFamilyHandle* view = handle(Cf::kPersonView);
   rocksdb::WriteBatch batch;
   auto flush = [&]() -> absl::Status {
-    EMPI_RETURN_IF_ERROR(FromRocks(db_->Write(rocksdb::WriteOptions(), &batch), "upgrading to format version 2"));
+    EMPI_RETURN_IF_ERROR(Record(FromRocks(db_->Write(rocksdb::WriteOptions(), &batch), "upgrading to format version 2")));
     batch.Clear();
     return absl::OkStatus();
   };
@@ -813,7 +881,7 @@ absl::Status Store::Impl::UpgradeFromVersion1() {
   }));
   batch.Put(handle(Cf::kMeta), kMetaFormatVersion, "2").PermitUncheckedError();
   EMPI_RETURN_IF_ERROR(flush());
-  EMPI_RETURN_IF_ERROR(FromRocks(db_->SyncWAL(), "upgrading to format version 2"));
+  EMPI_RETURN_IF_ERROR(SyncWal());
   return CompactPersonView();
 }
 
@@ -830,7 +898,7 @@ absl::Status Store::Impl::UpgradeToVersion4() {
     }
     bad = FromRocks(batch.Put(handle(Cf::kReview), DirectedPairKey(b, a), value), "upgrading to format version 4");
     if (bad.ok() && batch.Count() >= 10000) {
-      bad = FromRocks(db_->Write(rocksdb::WriteOptions(), &batch), "upgrading to format version 4");
+      bad = Record(FromRocks(db_->Write(rocksdb::WriteOptions(), &batch), "upgrading to format version 4"));
       batch.Clear();
     }
     return bad.ok();
@@ -840,7 +908,7 @@ absl::Status Store::Impl::UpgradeToVersion4() {
   batch.Put(handle(Cf::kMeta), kMetaFormatVersion, std::to_string(kFormatVersion)).PermitUncheckedError();
   rocksdb::WriteOptions wo;
   wo.sync = true;
-  return FromRocks(db_->Write(wo, &batch), "upgrading to format version 4");
+  return Record(FromRocks(db_->Write(wo, &batch), "upgrading to format version 4"));
 }
 
 absl::Status Store::Impl::Commit(ChangeSet* changes, const AuditEvent* event, bool sync, uint64_t* sequence) {
@@ -999,7 +1067,8 @@ absl::Status Store::Impl::WriteGroup(const std::vector<Writer*>& group, const st
 }
 
 absl::Status Store::Impl::Write(const rocksdb::WriteOptions& wo, rocksdb::WriteBatch* batch) {
-  EMPI_RETURN_IF_ERROR(FromRocks(db_->Write(wo, batch), "commit"));
+  EMPI_RETURN_IF_ERROR(Failure());
+  EMPI_RETURN_IF_ERROR(Record(FromRocks(db_->Write(wo, batch), "commit")));
   if (!read_cache_->enabled()) return absl::OkStatus();
   CacheInvalidation touched(&cf_of_real_id_);
   rocksdb::Status s = batch->Iterate(&touched);
@@ -1180,7 +1249,8 @@ absl::Status Store::Impl::Checkpoint(bool closing) {
   EMPI_RETURN_IF_ERROR(FromRocks(
       b.Put(handle(Cf::kMeta), kMetaAuditSynced, EncodeSyncedPoint(point)),
       "audit checkpoint"));
-  EMPI_RETURN_IF_ERROR(FromRocks(db_->Write(rocksdb::WriteOptions(), &b), "audit checkpoint"));
+  EMPI_RETURN_IF_ERROR(Failure());
+  EMPI_RETURN_IF_ERROR(Record(FromRocks(db_->Write(rocksdb::WriteOptions(), &b), "audit checkpoint")));
   checkpointed_pending_ = upto;
   return absl::OkStatus();
 }
@@ -1654,7 +1724,8 @@ absl::Status Store::Impl::BulkIngest(const std::vector<ChangeSet>& sets, BulkIng
     // sequence number into each file.
     arg.options.write_global_seqno = false;
   }
-  EMPI_RETURN_IF_ERROR(FromRocks(db_->IngestExternalFiles(args), "bulk ingest"));
+  EMPI_RETURN_IF_ERROR(Failure());
+  EMPI_RETURN_IF_ERROR(Record(FromRocks(db_->IngestExternalFiles(args), "bulk ingest")));
   read_cache_->Clear();
   if (stats != nullptr) *stats = totals;
   return absl::OkStatus();
@@ -1961,11 +2032,17 @@ void Store::ReleaseSnapshot(const rocksdb::Snapshot* s) const { impl_->db_->Rele
 rocksdb::DB* Store::db() const { return impl_->db_; }
 rocksdb::ColumnFamilyHandle* Store::cf(Cf cf) const { return impl_->handle(cf); }
 
+absl::Status Store::SyncWal() {
+  if (impl_->options_.read_only) return absl::OkStatus();
+  return impl_->SyncWal();
+}
+
 absl::Status Store::Flush() {
   if (impl_->options_.read_only) return absl::OkStatus();
   rocksdb::FlushOptions fo;
-  EMPI_RETURN_IF_ERROR(FromRocks(impl_->db_->Flush(fo, impl_->handles_), "flush"));
-  EMPI_RETURN_IF_ERROR(FromRocks(impl_->db_->FlushWAL(/*sync=*/true), "syncing the WAL"));
+  EMPI_RETURN_IF_ERROR(impl_->Failure());
+  EMPI_RETURN_IF_ERROR(impl_->Record(FromRocks(impl_->db_->Flush(fo, impl_->handles_), "flush")));
+  EMPI_RETURN_IF_ERROR(impl_->SyncWal());
   return impl_->Checkpoint();
 }
 

@@ -266,6 +266,11 @@ struct StoreOptions {
   // may hold for LatestRecordPerson / LatestPersonView; 0 turns it off.
   // About 300 bytes per person with three records. Default: 0.
   size_t read_cache_persons = 0;
+  // Testing
+  // The Env (and so the FileSystem) RocksDB uses; must outlive the store.
+  // Tests pass a fault-injecting FileSystem wrapper
+  // (tests/index/fault_injection_fs.h). Default: nullptr, the default Env.
+  rocksdb::Env* env = nullptr;
 };
 
 class Store {
@@ -273,8 +278,20 @@ class Store {
   // Opens (creating if allowed) the database in `path`. Returns
   // FailedPrecondition if the stored format version is not kFormatVersion,
   // and the RocksDB error otherwise.
+  //
+  // Errors map onto the CLI's exit codes (engine/cli/command.h): NotFound
+  // when the store does not exist and creation is not allowed; Aborted when
+  // another process has the store open for writing (RocksDB's LOCK file is
+  // held: a temporary condition); Unavailable for I/O errors (a read-only
+  // or full file system); DataLoss for corruption, including a damaged
+  // audit log (see docs/format/store.md, "audit.log").
   static absl::StatusOr<std::unique_ptr<Store>> Open(const std::string& path,
                                                      const StoreOptions& options);
+  // Closes the store. A read-write store first checkpoints the audit log and
+  // flushes every column family's memtable to SST files (one atomic flush),
+  // so that the next open, read-only or not, has no write-ahead log to
+  // replay. Failures are reported on stderr: nothing committed is lost, the
+  // write-ahead log still holds it.
   ~Store();
 
   // A ChangeSet bound to this store's column families.
@@ -428,6 +445,13 @@ class Store {
   rocksdb::ColumnFamilyHandle* cf(Cf cf) const;
   // Flushes memtables and syncs the WAL (end of a bulk load).
   absl::Status Flush();
+  // Makes every write committed so far durable (rocksdb::DB::SyncWAL).
+  // After any failed write, sync or flush of this store, returns that
+  // failure without touching the disk again: what was written around a
+  // failure cannot be trusted to be on disk, and RocksDB must not be asked
+  // to reuse a log file that has failed (Debian's librocksdb asserts).
+  // Reopen the store once the fault is fixed.
+  absl::Status SyncWal();
 
  private:
   class Impl;

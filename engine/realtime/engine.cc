@@ -157,7 +157,8 @@ class EngineImpl final : public Engine {
         conventions_(conventions),
         register_(std::move(reg)),
         rules_(std::move(rules)),
-        syncer_(options_.sync ? std::make_unique<index::WalSyncer>(store_->db()) : nullptr) {}
+        syncer_(options_.sync ? std::make_unique<index::WalSyncer>([s = store_.get()] { return s->SyncWal(); })
+                              : nullptr) {}
 
   index::Store* store() override { return store_.get(); }
 
