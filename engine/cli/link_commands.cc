@@ -2,7 +2,9 @@
 //
 // Batch linkage commands: link, export clusters, export pairs, explain,
 // stats.
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -40,8 +42,12 @@ class Output {
   }
   std::ostream& out() { return file_ ? *file_ : std::cout; }
   absl::Status Close(const std::string& path) {
-    out().flush();
-    if (!out()) return absl::UnavailableError(fmt::format("write failed: {}", path.empty() ? "stdout" : path));
+    if (!file_) {
+      if (!FlushStdout()) return absl::UnavailableError(fmt::format("writing stdout failed: {}", std::strerror(errno)));
+      return absl::OkStatus();
+    }
+    file_->close();
+    if (!*file_) return absl::UnavailableError(fmt::format("write failed: {}", path));
     return absl::OkStatus();
   }
 
@@ -465,7 +471,7 @@ void RegisterLinkCommands(CLI::App& app, int* exit_code) {
   link->add_option("--quarantine", flags->quarantine, "Quarantine CSV (default DB.quarantine.csv)");
   link->add_option("--seed", flags->seed, "Seed for training")->capture_default_str();
   link->add_flag("--retrain", flags->retrain, "Re-estimate the stored model on this run");
-  link->add_option("feeds", flags->feeds, "Feed CSV files")->required()->check(CLI::ExistingFile);
+  link->add_option("feeds", flags->feeds, "Feed CSV files")->required();
   link->callback([flags, exit_code] {
     absl::Status s = RunLink(*flags);
     *exit_code = s.ok() ? kExitOk : ReportError("link", s);

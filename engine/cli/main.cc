@@ -2,6 +2,10 @@
 //
 // The `empi` command: batch linkage, real-time resolution, objections,
 // steward actions, audit, generation and evaluation.
+#include <cerrno>
+#include <cstring>
+#include <iostream>
+
 #include "CLI/CLI.hpp"
 #include "engine/cli/command.h"
 
@@ -17,7 +21,15 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     int rc = app.exit(e);
+    if (rc == 0 && !empi::cli::FlushStdout()) return empi::cli::kExitIoErr;
     return rc == 0 ? 0 : empi::cli::kExitUsage;
+  }
+  // Results written to standard output and lost (a full disk, /dev/full, a
+  // closed pipe) fail the command: a script must not take a truncated
+  // answer for a whole one.
+  if (!empi::cli::FlushStdout()) {
+    std::cerr << "empi: writing standard output failed: " << std::strerror(errno) << "\n";
+    if (exit_code == empi::cli::kExitOk) exit_code = empi::cli::kExitIoErr;
   }
   return exit_code;
 }
