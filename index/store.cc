@@ -752,6 +752,10 @@ absl::Status Store::Impl::Open(const std::string& path, const StoreOptions& opti
     descriptors.emplace_back(std::string(A(CfName(cf))), cf_options);
   }
 
+  if ((!options.create_if_missing || options.read_only) &&
+      !std::filesystem::exists(std::filesystem::path(path) / "CURRENT")) {
+    return absl::NotFoundError(absl::StrCat("store ", path, " does not exist"));
+  }
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* db = nullptr;
   rocksdb::Status s;
