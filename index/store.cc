@@ -428,8 +428,8 @@ class Store::Impl {
     if (s.ok()) return s;
     absl::MutexLock l(&failure_mu_);
     if (failure_.ok()) {
-      failure_ = absl::Status(s.code(), absl::StrCat("an earlier write failed, so the store takes no more writes ",
-                                                     "until it is reopened: ", s.message()));
+      failure_ = absl::Status(s.code(), absl::StrCat(s.message(), " (after this failure the store takes no more ",
+                                                     "writes until it is reopened)"));
     }
     return s;
   }
