@@ -32,8 +32,8 @@ bool FlushStdout() {
   const bool flushed = std::fflush(stdout) == 0;
   const int saved = errno;
   const bool ok = flushed && std::cout.good() && !std::ferror(stdout);
-  // A stream error from an earlier write leaves errno unset here.
-  errno = saved != 0 ? saved : (ok ? 0 : EIO);
+  // A stream error from an earlier write leaves errno unset here (0).
+  errno = ok ? 0 : saved;
   return ok;
 }
 

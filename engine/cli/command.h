@@ -33,8 +33,9 @@ inline constexpr int kExitTempFail = 75;  // EX_TEMPFAIL: try again later
 // index::Store and the readers and writers of files use these codes so.
 int ReportError(std::string_view command, const absl::Status& status);
 
-// Flushes standard output; false (with errno set) if anything written to
-// it was lost: a full disk, a closed pipe, /dev/full.
+// Flushes standard output; false if anything written to it was lost: a full
+// disk, /dev/full, a failing device. errno is then the flush's error, or 0 when
+// an earlier write failed.
 bool FlushStdout();
 
 void RegisterLinkCommands(CLI::App& app, int* exit_code);      // link, export, explain, stats

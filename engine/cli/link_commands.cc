@@ -43,7 +43,11 @@ class Output {
   std::ostream& out() { return file_ ? *file_ : std::cout; }
   absl::Status Close(const std::string& path) {
     if (!file_) {
-      if (!FlushStdout()) return absl::UnavailableError(fmt::format("writing stdout failed: {}", std::strerror(errno)));
+      if (!FlushStdout()) {
+        const int error = errno;
+        return absl::UnavailableError(
+            fmt::format("writing stdout failed{}{}", error != 0 ? ": " : "", error != 0 ? std::strerror(error) : ""));
+      }
       return absl::OkStatus();
     }
     file_->close();

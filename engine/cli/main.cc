@@ -25,11 +25,13 @@ int main(int argc, char** argv) {
     return rc == 0 ? 0 : empi::cli::kExitUsage;
   }
   // Results written to standard output and lost (a full disk, /dev/full, a
-  // closed pipe) fail the command: a script must not take a truncated
+  // failing device) fail the command: a script must not take a truncated
   // answer for a whole one.
-  if (!empi::cli::FlushStdout()) {
-    std::cerr << "empi: writing standard output failed: " << std::strerror(errno) << "\n";
-    if (exit_code == empi::cli::kExitOk) exit_code = empi::cli::kExitIoErr;
+  if (!empi::cli::FlushStdout() && exit_code == empi::cli::kExitOk) {
+    const int error = errno;
+    std::cerr << "empi: writing standard output failed" << (error != 0 ? ": " : "")
+              << (error != 0 ? std::strerror(error) : "") << "; the results are incomplete\n";
+    exit_code = empi::cli::kExitIoErr;
   }
   return exit_code;
 }
