@@ -120,6 +120,53 @@ TEST_P(FaultInjectionTest, FaultIsAnErrorAndTheRerunIsClean) {
   EXPECT_GE(events, static_cast<uint64_t>(kCommits));
 }
 
+// The bulk-load path (`empi link` above 100,000 records): SST files written
+// and ingested in one call. A fault fails the call whole: after a reopen
+// either every put is there or none, and the same call then succeeds.
+class BulkIngestFaultTest : public ::testing::TestWithParam<Case> {};
+
+TEST_P(BulkIngestFaultTest, FaultIsAnErrorAndTheRerunIsClean) {
+  const auto [op, error, nth] = GetParam();
+  TempDir dir;
+  FaultInjectionFs fs;
+  const std::unique_ptr<rocksdb::Env> env = fs.NewEnv();
+  StoreOptions options;
+  options.env = env.get();
+  std::vector<ChangeSet> sets(4);
+  for (int s = 0; s < 4; ++s) {
+    for (int i = 0; i < 500; ++i) {
+      sets[s].PutMeta(absl::StrCat("bulk", s, "-", i), std::string(100, 'x'));
+      sets[s].AppendHistory(static_cast<uint64_t>(s * 1000 + i) + 1, 1, "{}");
+    }
+  }
+  auto count = [](const Store& store) {
+    int n = 0;
+    for (int s = 0; s < 4; ++s) {
+      for (int i = 0; i < 500; ++i) n += store.GetMeta(absl::StrCat("bulk", s, "-", i))->has_value();
+    }
+    return n;
+  };
+  {
+    auto store = Store::Open(dir.path(), options);
+    ASSERT_TRUE(store.ok()) << store.status();
+    fs.Arm(op, error, static_cast<uint64_t>(nth));
+    const absl::Status s = (*store)->BulkIngest(sets);
+    if (!s.ok()) {
+      EXPECT_EQ(s.code(), absl::StatusCode::kUnavailable) << s;
+      EXPECT_GT(fs.injected(), 0u);
+    }
+    // SST files are written and synced, then hard-linked in (no rename).
+    if (nth == 1 && op != FaultInjectionFs::Op::kRename) EXPECT_FALSE(s.ok());
+  }
+  fs.Disarm();
+  auto store = Store::Open(dir.path(), options);
+  ASSERT_TRUE(store.ok()) << store.status();
+  const int before = count(**store);
+  EXPECT_TRUE(before == 0 || before == 2000) << before << " of 2000 puts visible";
+  ASSERT_TRUE((*store)->BulkIngest(sets).ok());
+  EXPECT_EQ(count(**store), 2000);
+}
+
 std::string CaseName(const ::testing::TestParamInfo<Case>& info) {
   static const char* kOps[] = {"Append", "Sync", "Create", "Rename"};
   const auto [op, error, nth] = info.param;
@@ -133,6 +180,14 @@ INSTANTIATE_TEST_SUITE_P(
                                          FaultInjectionFs::Op::kCreate, FaultInjectionFs::Op::kRename),
                        ::testing::Values(FaultInjectionFs::Error::kNoSpace, FaultInjectionFs::Error::kIo),
                        ::testing::Values(1, 2, 3, 5, 8, 13, 21, 34, 55, 89)),
+    CaseName);
+
+INSTANTIATE_TEST_SUITE_P(
+    EveryOp, BulkIngestFaultTest,
+    ::testing::Combine(::testing::Values(FaultInjectionFs::Op::kAppend, FaultInjectionFs::Op::kSync,
+                                         FaultInjectionFs::Op::kCreate, FaultInjectionFs::Op::kRename),
+                       ::testing::Values(FaultInjectionFs::Error::kNoSpace, FaultInjectionFs::Error::kIo),
+                       ::testing::Values(1, 2, 4)),
     CaseName);
 
 }  // namespace
