@@ -151,8 +151,8 @@ TEST_F(ExitCodesTest, ReadOnlyFileSystemIs74) {
 }
 
 // A full disk: a clear error and 74 from link, ingest and audit verify,
-// never SIGABRT; once there is room again the same link gives what a clean
-// run gives.
+// never SIGABRT; once there is room again the same link into a fresh store
+// gives what a clean run gives.
 TEST_F(ExitCodesTest, FullDiskIs74AndTheRerunIsClean) {
   const std::string fs = MountTmpfs("full", 24);
   if (fs.empty()) GTEST_SKIP() << "needs root to mount a tmpfs";
@@ -175,7 +175,11 @@ TEST_F(ExitCodesTest, FullDiskIs74AndTheRerunIsClean) {
   EXPECT_TRUE(r.code == 0 || r.code == 74 || r.code == 66) << r.code << " " << r.err;
 
   std::filesystem::remove(filler);
-  std::filesystem::remove_all(db);  // what an operator does after a failed first link
+  // The failed first link may have stored part of its batches; re-running
+  // over that does not yet give a clean run's persons (issue 15 item 1,
+  // an atomic write stage, is being done separately), so the store of the
+  // failed first run is removed, as an operator does today.
+  std::filesystem::remove_all(db);
   r = Run(Link(db));
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(Run("export clusters --db '" + db + "'").out, clean);
