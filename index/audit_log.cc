@@ -117,6 +117,76 @@ absl::Status AuditLog::Read(const std::string& path, uint64_t offset, const std:
   return absl::OkStatus();
 }
 
+absl::StatusOr<AuditLog::Tail> AuditLog::ReadTail(const std::string& path, uint64_t offset) {
+  Tail tail;
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) return tail;
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Errno("opening the audit log", path);
+  in.seekg(static_cast<std::streamoff>(offset));
+  // The last non-zero byte, relative to offset, plus one; and the header.
+  uint64_t pos = 0, last_nonzero = 0;
+  unsigned char header[kHeader] = {0, 0, 0, 0};
+  char chunk[1 << 16];
+  while (in.read(chunk, sizeof chunk) || in.gcount() > 0) {
+    const uint64_t n = static_cast<uint64_t>(in.gcount());
+    for (uint64_t i = 0; i < n; ++i) {
+      if (pos + i < kHeader) header[pos + i] = static_cast<unsigned char>(chunk[i]);
+      if (chunk[i] != 0) last_nonzero = pos + i + 1;
+    }
+    pos += n;
+  }
+  if (in.bad()) return Errno("reading the audit log", path);
+  tail.bytes = last_nonzero;
+  if (last_nonzero == 0) return tail;  // kEnd
+  const uint64_t length = (uint64_t{header[0]} << 24) | (uint64_t{header[1]} << 16) | (uint64_t{header[2]} << 8) |
+                          uint64_t{header[3]};
+  // Written in order, an entry whose copy stopped part way has zeros from
+  // some point to the end it announces, and nothing after it. A header
+  // itself cut short announces a length from its first bytes alone.
+  const bool header_complete = last_nonzero >= kHeader;
+  if (!header_complete || (length >= kFixed && length <= kMaxEntry && last_nonzero < kHeader + length)) {
+    tail.kind = Tail::kIncomplete;
+  } else {
+    tail.kind = Tail::kDamaged;
+  }
+  return tail;
+}
+
+absl::Status AuditLog::CopyRange(const std::string& path, uint64_t offset, uint64_t length, const std::string& to) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Errno("opening the audit log", path);
+  in.seekg(static_cast<std::streamoff>(offset));
+  std::string bytes(length, '\0');
+  if (!in.read(bytes.data(), static_cast<std::streamsize>(length))) return Errno("reading the audit log", path);
+  const int fd = ::open(to.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0440);
+  if (fd < 0) return Errno("creating", to);
+  size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t w = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) {
+      absl::Status s = Errno("writing", to);
+      ::close(fd);
+      return s;
+    }
+    done += static_cast<size_t>(w);
+  }
+  if (::fsync(fd) != 0) {
+    absl::Status s = Errno("syncing", to);
+    ::close(fd);
+    return s;
+  }
+  ::close(fd);
+  const std::string dir = std::filesystem::path(to).parent_path().string();
+  const int dfd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0) return Errno("opening directory", dir);
+  const int r = ::fsync(dfd);
+  ::close(dfd);
+  if (r != 0) return Errno("syncing directory", dir);
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::unique_ptr<AuditLog>> AuditLog::Open(const std::string& path, uint64_t size) {
   const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0640);
   if (fd < 0) return Errno("opening the audit log", path);

@@ -71,6 +71,27 @@ class AuditLog {
   static absl::Status Read(const std::string& path, uint64_t offset, const std::function<bool(const Entry&)>& fn,
                            uint64_t* valid_end, uint64_t* garbage = nullptr);
 
+  // What follows the last good entry of a log (at `offset`, where Read
+  // stopped), as RecoverTail judges it.
+  struct Tail {
+    enum Kind {
+      kEnd,         // nothing but zeros (space allocated ahead) or the file's end
+      kIncomplete,  // one entry whose writing stopped part way: its non-zero
+                    // bytes end before the end its length announces, and
+                    // nothing follows. A process killed while copying it,
+                    // or a machine crash before its pages were written.
+      kDamaged,     // anything else: a complete entry that does not decode,
+                    // or bytes after an entry's end. Not a crash's doing.
+    };
+    Kind kind = kEnd;
+    uint64_t bytes = 0;  // from `offset` to the last non-zero byte
+  };
+  static absl::StatusOr<Tail> ReadTail(const std::string& path, uint64_t offset);
+
+  // Copies bytes [offset, offset + length) of the log at `path` to a new
+  // file `to` (failing if it exists) and syncs it and its directory.
+  static absl::Status CopyRange(const std::string& path, uint64_t offset, uint64_t length, const std::string& to);
+
   // Opens (creating) the file for appending after its first `size` bytes;
   // anything beyond them (an incomplete tail, padding) is cut off.
   static absl::StatusOr<std::unique_ptr<AuditLog>> Open(const std::string& path, uint64_t size);

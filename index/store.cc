@@ -19,14 +19,18 @@
 #include <cstring>
 #include <deque>
 #include <filesystem>
+#include <fstream>
 #include <thread>
 #include <utility>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "empi/status_macros.h"
 #include "index/audit_log.h"
+#include "index/info_log.h"
 #include "index/read_cache.h"
 #include "rocksdb/cache.h"
 #include "rocksdb/convenience.h"
@@ -51,6 +55,12 @@ constexpr std::string_view kPendingPrefix("pending\0", 8);
 // synced: sequence (8) + hash (32) + file offset (8).
 constexpr std::string_view kMetaAuditPendingPrefix("audit_pending\0", 14);
 constexpr std::string_view kMetaAuditSynced = "audit_synced";
+// The chain head as of a change commit: sequence (8) + hash (32) + file
+// offset (8), written in the commit's batch. Events up to it are in the log
+// (the kernel holds what the mapping copied, whatever becomes of the
+// process), so none of them may be missing or differ; only events after the
+// latest anchor (or synced point) can be a crash's incomplete tail.
+constexpr std::string_view kMetaAuditAnchor = "audit_anchor";
 constexpr std::string_view kAuditLogFile = "audit.log";
 // A checkpoint (sync the log, forget the pending events it holds) after this
 // many change events.
@@ -59,10 +69,17 @@ constexpr size_t kHashSize = 32;
 // A group stops growing past this many bytes of changes, so one committer's
 // latency is not held hostage by a queue of bulk batches.
 constexpr size_t kMaxGroupBytes = 8 << 20;
+// A read-write close flushes the memtables when they hold at least this
+// much: replaying a write-ahead log this size takes about 10 ms.
+constexpr uint64_t kMinCloseFlushBytes = 1 << 20;
 
 // Debian's Abseil has its own string_view, which StrCat needs.
 absl::string_view A(std::string_view s) { return absl::string_view(s.data(), s.size()); }
 
+// RocksDB's status as the codes engine/cli/command.h maps to exit codes:
+// I/O errors (disk full, read-only file system, EIO) are Unavailable (74);
+// the LOCK file held by another process, and RocksDB's own transient
+// conditions, are Aborted (75: try again later).
 absl::Status FromRocks(const rocksdb::Status& s, std::string_view what) {
   if (s.ok()) return absl::OkStatus();
   std::string msg = absl::StrCat(A(what), ": ", s.ToString());
@@ -70,10 +87,36 @@ absl::Status FromRocks(const rocksdb::Status& s, std::string_view what) {
   if (s.IsCorruption()) return absl::DataLossError(msg);
   if (s.IsInvalidArgument()) return absl::InvalidArgumentError(msg);
   if (s.IsNotSupported()) return absl::UnimplementedError(msg);
-  if (s.IsBusy() || s.IsTimedOut() || s.IsTryAgain()) return absl::UnavailableError(msg);
+  if (s.IsBusy() || s.IsTimedOut() || s.IsTryAgain()) return absl::AbortedError(msg);
+  if (s.IsIOError()) {
+    // PosixFileSystem::LockFile: "While lock file: DIR/LOCK: Resource
+    // temporarily unavailable" (flock held by another process), or "lock
+    // hold by current process" (opened twice in one process).
+    const std::string text = s.ToString();
+    if (text.find("While lock file") != std::string::npos ||
+        text.find("lock hold by current process") != std::string::npos) {
+      return absl::AbortedError(absl::StrCat(A(what), ": the store is in use by another process (", text,
+                                             "); run the command again when that one has finished"));
+    }
+    return absl::UnavailableError(msg);
+  }
   return absl::InternalError(msg);
 }
 
+// This boot's id (/proc/sys/kernel/random/boot_id), empty if unknown (then
+// no restart can be shown, and an anchor must be reached).
+const std::string& BootId() {
+  static const std::string id = [] {
+    std::ifstream in("/proc/sys/kernel/random/boot_id");
+    std::string s;
+    std::getline(in, s);
+    return s;
+  }();
+  return id;
+}
+std::string EncodeAnchor(uint64_t sequence, std::string_view hash, uint64_t offset) {
+  return absl::StrCat(A(EncodeU64(sequence)), A(hash), A(EncodeU64(offset)), A(BootId()));
+}
 // Names a record in an error without its contents: source/record_id.
 std::string RecordName(std::string_view record_key) {
   std::string_view source, id;
@@ -350,7 +393,20 @@ class Store::Impl {
   ~Impl() {
     if (db_ == nullptr) return;
     StopCheckpointer();
-    Checkpoint(/*closing=*/true).IgnoreError();
+    if (!options_.read_only && Failure().ok()) {
+      if (absl::Status s = Checkpoint(/*closing=*/true); !s.ok()) {
+        std::fprintf(stderr, "empi: closing the store: %s\n", std::string(s.message()).c_str());
+      }
+      // Leaves nothing for the next open to replay (an open replays the
+      // whole write-ahead log into memtables, read-only opens included):
+      // a link's 66,645 records took 3.3 s of replay on every later open.
+      // Below kMinCloseFlushBytes the replay costs less than the flush and
+      // the level-0 file it would add (a one-shot resolve or object).
+      if (absl::Status s = MemtableBytes() >= kMinCloseFlushBytes ? FlushAll() : absl::OkStatus(); !s.ok()) {
+        std::fprintf(stderr, "empi: closing the store: %s (nothing is lost: the write-ahead log holds it)\n",
+                     std::string(s.message()).c_str());
+      }
+    }
     for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h).PermitUncheckedError();
     if (default_handle_ != nullptr) db_->DestroyColumnFamilyHandle(default_handle_).PermitUncheckedError();
     db_->Close().PermitUncheckedError();
@@ -359,6 +415,43 @@ class Store::Impl {
 
   absl::Status Open(const std::string& path, const StoreOptions& options);
   absl::Status Commit(ChangeSet* changes, const AuditEvent* event, bool sync, uint64_t* sequence);
+
+  // The first failed write, sync or flush of this store (OK if none), and
+  // Record(s), which keeps the first failure and returns s. After a
+  // failure nothing else is written, synced or flushed (see
+  // Store::SyncWal).
+  absl::Status Failure() const {
+    absl::MutexLock l(&failure_mu_);
+    return failure_;
+  }
+  absl::Status Record(absl::Status s) {
+    if (s.ok()) return s;
+    absl::MutexLock l(&failure_mu_);
+    if (failure_.ok()) {
+      failure_ = absl::Status(s.code(), absl::StrCat(s.message(), " (after this failure the store takes no more ",
+                                                     "writes until it is reopened)"));
+    }
+    return s;
+  }
+  absl::Status SyncWal() {
+    EMPI_RETURN_IF_ERROR(Failure());
+    return Record(FromRocks(db_->SyncWAL(), "syncing the write-ahead log"));
+  }
+  // Bytes in the memtables of all families (active and immutable).
+  uint64_t MemtableBytes() const {
+    uint64_t total = 0;
+    for (auto* h : handles_) {
+      uint64_t bytes = 0;
+      if (db_->GetIntProperty(h, rocksdb::DB::Properties::kCurSizeAllMemTables, &bytes)) total += bytes;
+    }
+    return total;
+  }
+  // One atomic flush of every column family's memtable.
+  absl::Status FlushAll() {
+    EMPI_RETURN_IF_ERROR(Failure());
+    rocksdb::FlushOptions fo;
+    return Record(FromRocks(db_->Flush(fo, handles_), "flushing memtables"));
+  }
   uint64_t AllocatePersonIds(uint64_t n) {
     absl::MutexLock l(&mu_);
     const uint64_t first = next_person_id_;
@@ -461,7 +554,7 @@ class Store::Impl {
     return absl::OkStatus();
   }
 
-  absl::Status VerifyAuditChain(uint64_t* events_checked) const;
+  absl::Status VerifyAuditChain(uint64_t* events_checked, uint64_t* incomplete_tail_bytes) const;
   std::string AuditLogPath() const { return absl::StrCat(path_, "/", A(kAuditLogFile)); }
   // Every audit event, the audit family's then the log's, in order, until fn
   // returns false. The log's are read up to its first incomplete entry.
@@ -548,6 +641,7 @@ class Store::Impl {
   std::string last_hash_ ABSL_GUARDED_BY(chain_mu_) = std::string(kHashSize, '\0');
   uint64_t chained_pending_ ABSL_GUARDED_BY(chain_mu_) = 0;  // highest pending id chained
   uint64_t pending_since_checkpoint_ ABSL_GUARDED_BY(chain_mu_) = 0;
+  uint64_t anchored_sequence_ ABSL_GUARDED_BY(chain_mu_) = 0;  // last anchor written
   absl::Mutex checkpoint_mu_ ABSL_ACQUIRED_BEFORE(chain_mu_);
   absl::Mutex checkpointer_mu_;
   absl::CondVar checkpointer_cv_;
@@ -555,6 +649,12 @@ class Store::Impl {
   bool checkpointer_stopping_ ABSL_GUARDED_BY(checkpointer_mu_) = false;
   std::thread checkpointer_;
   uint64_t checkpointed_pending_ ABSL_GUARDED_BY(checkpoint_mu_) = 0;  // pending ids <= this are forgotten
+  mutable absl::Mutex failure_mu_;
+  absl::Status failure_ ABSL_GUARDED_BY(failure_mu_);
+
+ public:
+  // Set by OpenAuditTrail when it quarantined a damaged log.
+  std::optional<AuditQuarantine> quarantine_;
 };
 
 absl::Status Store::Impl::Open(const std::string& path, const StoreOptions& options) {
@@ -571,8 +671,19 @@ absl::Status Store::Impl::Open(const std::string& path, const StoreOptions& opti
   db_options.atomic_flush = true;
   db_options.max_background_jobs = 3;
   db_options.bytes_per_sync = 1 << 20;
-  db_options.keep_log_file_num = 5;
-  db_options.max_log_file_size = 16 << 20;
+  if (options.env != nullptr) db_options.env = options.env;
+  // After a write error RocksDB stops taking writes until it is reopened
+  // (no automatic resume): resuming could reuse a log file whose writer has
+  // failed, which Debian's librocksdb (built with assertions) answers with
+  // SIGABRT, and Store refuses further writes after a failure anyway.
+  db_options.max_bgerror_resume_count = 0;
+  // RocksDB's diagnostic LOG through a logger that cannot abort on a full
+  // disk (index/info_log.h). A read-only open writes no LOG.
+  if (!options.read_only) {
+    std::error_code ignored;
+    if (options.create_if_missing) std::filesystem::create_directories(path, ignored);
+    db_options.info_log = InfoLog::Open(path + "/LOG");
+  }
 
   const auto supported = rocksdb::GetSupportedCompressions();
   auto has = [&](rocksdb::CompressionType t) {
@@ -641,6 +752,10 @@ absl::Status Store::Impl::Open(const std::string& path, const StoreOptions& opti
     descriptors.emplace_back(std::string(A(CfName(cf))), cf_options);
   }
 
+  if ((!options.create_if_missing || options.read_only) &&
+      !std::filesystem::exists(std::filesystem::path(path) / "CURRENT")) {
+    return absl::NotFoundError(absl::StrCat("store ", path, " does not exist"));
+  }
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* db = nullptr;
   rocksdb::Status s;
@@ -718,7 +833,7 @@ absl::Status Store::Impl::Open(const std::string& path, const StoreOptions& opti
     }
     rocksdb::WriteOptions wo;
     wo.sync = true;
-    EMPI_RETURN_IF_ERROR(FromRocks(db_->Put(wo, handle(Cf::kMeta), kMetaFormatVersion, want), "writing format version"));
+    EMPI_RETURN_IF_ERROR(Record(FromRocks(db_->Put(wo, handle(Cf::kMeta), kMetaFormatVersion, want), "writing format version")));
   }
 
   EMPI_ASSIGN_OR_RETURN(std::optional<std::string> next, Get(Cf::kMeta, kMetaNextPersonId, nullptr));
@@ -784,7 +899,7 @@ absl::Status Store::Impl::UpgradeFromVersion1() {
   rocksdb::ColumnFamilyHandle* view = handle(Cf::kPersonView);
   rocksdb::WriteBatch batch;
   auto flush = [&]() -> absl::Status {
-    EMPI_RETURN_IF_ERROR(FromRocks(db_->Write(rocksdb::WriteOptions(), &batch), "upgrading to format version 2"));
+    EMPI_RETURN_IF_ERROR(Record(FromRocks(db_->Write(rocksdb::WriteOptions(), &batch), "upgrading to format version 2")));
     batch.Clear();
     return absl::OkStatus();
   };
@@ -813,7 +928,7 @@ absl::Status Store::Impl::UpgradeFromVersion1() {
   }));
   batch.Put(handle(Cf::kMeta), kMetaFormatVersion, "2").PermitUncheckedError();
   EMPI_RETURN_IF_ERROR(flush());
-  EMPI_RETURN_IF_ERROR(FromRocks(db_->SyncWAL(), "upgrading to format version 2"));
+  EMPI_RETURN_IF_ERROR(SyncWal());
   return CompactPersonView();
 }
 
@@ -830,7 +945,7 @@ absl::Status Store::Impl::UpgradeToVersion4() {
     }
     bad = FromRocks(batch.Put(handle(Cf::kReview), DirectedPairKey(b, a), value), "upgrading to format version 4");
     if (bad.ok() && batch.Count() >= 10000) {
-      bad = FromRocks(db_->Write(rocksdb::WriteOptions(), &batch), "upgrading to format version 4");
+      bad = Record(FromRocks(db_->Write(rocksdb::WriteOptions(), &batch), "upgrading to format version 4"));
       batch.Clear();
     }
     return bad.ok();
@@ -840,7 +955,7 @@ absl::Status Store::Impl::UpgradeToVersion4() {
   batch.Put(handle(Cf::kMeta), kMetaFormatVersion, std::to_string(kFormatVersion)).PermitUncheckedError();
   rocksdb::WriteOptions wo;
   wo.sync = true;
-  return FromRocks(db_->Write(wo, &batch), "upgrading to format version 4");
+  return Record(FromRocks(db_->Write(wo, &batch), "upgrading to format version 4"));
 }
 
 absl::Status Store::Impl::Commit(ChangeSet* changes, const AuditEvent* event, bool sync, uint64_t* sequence) {
@@ -963,8 +1078,19 @@ absl::Status Store::Impl::WriteGroup(const std::vector<Writer*>& group, const st
   rocksdb::WriteOptions wo;
   wo.sync = sync;
 
+  // The chain head, anchored in this batch if it moved since the last
+  // anchor (see kMetaAuditAnchor).
+  std::string anchor;
+  {
+    absl::MutexLock l(&chain_mu_);
+    if (audit_log_ != nullptr && last_sequence_ > anchored_sequence_) {
+      anchor = EncodeAnchor(last_sequence_, last_hash_, audit_log_->size());
+      anchored_sequence_ = last_sequence_;
+    }
+  }
+
   // One change set with nothing to add: write it as it is.
-  if (group.size() == 1 && events.empty() && next_person_id == 0 && direct(group[0]->changes)) {
+  if (group.size() == 1 && events.empty() && next_person_id == 0 && anchor.empty() && direct(group[0]->changes)) {
     return Write(wo, group[0]->changes->batch());
   }
 
@@ -989,6 +1115,9 @@ absl::Status Store::Impl::WriteGroup(const std::vector<Writer*>& group, const st
                    EncodeAuditValue(pending)),
         "commit"));
   }
+  if (!anchor.empty()) {
+    EMPI_RETURN_IF_ERROR(FromRocks(merged.Put(handle(Cf::kMeta), kMetaAuditAnchor, anchor), "commit"));
+  }
   // The high-water mark goes last, overriding any lower value a member's
   // AllocatePersonIds() put earlier in the batch.
   if (next_person_id != 0) {
@@ -999,7 +1128,8 @@ absl::Status Store::Impl::WriteGroup(const std::vector<Writer*>& group, const st
 }
 
 absl::Status Store::Impl::Write(const rocksdb::WriteOptions& wo, rocksdb::WriteBatch* batch) {
-  EMPI_RETURN_IF_ERROR(FromRocks(db_->Write(wo, batch), "commit"));
+  EMPI_RETURN_IF_ERROR(Failure());
+  EMPI_RETURN_IF_ERROR(Record(FromRocks(db_->Write(wo, batch), "commit")));
   if (!read_cache_->enabled()) return absl::OkStatus();
   CacheInvalidation touched(&cf_of_real_id_);
   rocksdb::Status s = batch->Iterate(&touched);
@@ -1052,7 +1182,14 @@ struct SyncedPoint {
   std::string hash;
   uint64_t offset = 0;
   bool closed = false;
+  // Anchors only: the Linux boot the anchor was written in. Events up to an
+  // anchor are whole in the page cache whatever happens to the process, so
+  // in the same boot none may be missing; after a restart, those not yet
+  // synced may have been lost with the machine.
+  bool anchor = false;
+  std::string boot;
 };
+
 std::string EncodeSyncedPoint(const SyncedPoint& p) {
   return absl::StrCat(A(EncodeU64(p.sequence)), A(p.hash), A(EncodeU64(p.offset)), p.closed ? "c" : "o");
 }
@@ -1067,6 +1204,108 @@ absl::Status DecodeSyncedPoint(const std::optional<std::string>& value, SyncedPo
   p->closed = v.back() == 'c';
   return absl::OkStatus();
 }
+
+// meta audit_anchor: sequence, hash, offset, boot id (EncodeAnchor).
+absl::Status DecodeAnchor(const std::optional<std::string>& value, SyncedPoint* p) {
+  if (!value.has_value()) return absl::OkStatus();
+  const std::string_view v = *value;
+  if (v.size() < 8 + kHashSize + 8) return absl::DataLossError("audit_anchor malformed");
+  p->sequence = DecodeU64(v.substr(0, 8));
+  p->hash = std::string(v.substr(8, kHashSize));
+  p->offset = DecodeU64(v.substr(8 + kHashSize, 8));
+  p->anchor = true;
+  p->boot = std::string(v.substr(8 + kHashSize + 8));
+  return absl::OkStatus();
+}
+
+// What ScanLog found: the last event that chains on (and where it ends),
+// and what follows it.
+struct LogScan {
+  uint64_t sequence = 0;
+  std::string hash;
+  uint64_t valid_end = 0;
+  uint64_t events = 0;
+  absl::flat_hash_set<uint64_t> pending_in_log;
+  uint64_t highest_pending = 0;
+  AuditLog::Tail tail;
+  // Events anchored in an earlier boot that the log no longer holds: never
+  // synced, lost with the machine.
+  uint64_t lost_in_restart = 0;
+};
+
+// Reads the log at `path` from `start` (an offset ending the event
+// start.sequence, whose hash is start.hash; offset 0 with the audit
+// family's head) to its end. Every entry must chain on, and pass through
+// each of `points` (anchors and synced points recorded in the store) that
+// lies ahead of start: the event of that sequence with that hash, ending at
+// that offset. After the last event only an incomplete entry may follow
+// (AuditLog::Tail::kIncomplete), and only past every point: an anchored
+// event was whole in the log before its anchor was written. Anything else is
+// DataLoss. *out holds the good prefix even then.
+absl::Status ScanLog(const std::string& path, const SyncedPoint& start, const std::vector<SyncedPoint>& points,
+                     LogScan* out) {
+  out->sequence = start.sequence;
+  out->hash = start.hash;
+  out->valid_end = start.offset;
+  uint64_t must_reach = start.sequence, anchored = start.sequence;
+  for (const SyncedPoint& p : points) {
+    anchored = std::max(anchored, p.sequence);
+    // Synced points must be reached; so must anchors, unless the machine has
+    // restarted since the anchor was written.
+    const bool restarted = p.anchor && !p.boot.empty() && !BootId().empty() && p.boot != BootId();
+    if (!restarted) must_reach = std::max(must_reach, p.sequence);
+  }
+  absl::Status bad;
+  uint64_t read_end = 0;
+  EMPI_RETURN_IF_ERROR(AuditLog::Read(path, start.offset, [&](const AuditLog::Entry& e) {
+    if (absl::Status s = CheckLink(e.event, out->sequence + 1, out->hash); !s.ok()) {
+      bad = absl::DataLossError(absl::StrCat(s.message(), "; the entry at offset ", out->valid_end,
+                                             " is complete, so this is no crash's doing"));
+      return false;
+    }
+    for (const SyncedPoint& p : points) {
+      if (p.sequence == e.event.sequence && p.sequence > start.sequence && (p.hash != e.event.hash || p.offset != e.end)) {
+        bad = absl::DataLossError(absl::StrCat("audit chain broken at sequence ", p.sequence,
+                                               ": the log's event is not the one the store anchored (replaced)"));
+        return false;
+      }
+    }
+    out->sequence = e.event.sequence;
+    out->hash = e.event.hash;
+    out->valid_end = e.end;
+    ++out->events;
+    if (e.pending_id != 0) {
+      out->pending_in_log.insert(e.pending_id);
+      out->highest_pending = std::max(out->highest_pending, e.pending_id);
+    }
+    return true;
+  }, &read_end));
+  EMPI_ASSIGN_OR_RETURN(out->tail, AuditLog::ReadTail(path, out->valid_end));
+  if (!bad.ok()) {
+    out->tail.kind = AuditLog::Tail::kDamaged;
+    return bad;
+  }
+  if (out->tail.kind == AuditLog::Tail::kDamaged) {
+    return absl::DataLossError(absl::StrCat(
+        "audit chain broken at sequence ", out->sequence + 1, ": the ", out->tail.bytes, " bytes from offset ",
+        out->valid_end, " are neither events that chain on nor one incomplete last event (altered, or events ",
+        "removed or inserted)"));
+  }
+  if (out->sequence < anchored) out->lost_in_restart = anchored - out->sequence;
+  if (out->sequence < must_reach) {
+    return absl::DataLossError(absl::StrCat(
+        "audit chain broken at sequence ", out->sequence + 1, ": the store recorded events up to sequence ",
+        must_reach, " as written to the log, but it ends after sequence ", out->sequence,
+        " (events removed: the machine has not restarted since they were written, so no crash lost them)"));
+  }
+  return absl::OkStatus();
+}
+
+// How an operator gets out of a damaged log (docs/realtime.md).
+constexpr std::string_view kDamagedLogHelp =
+    "; nothing was changed. `empi audit verify` reports the damage; `empi audit quarantine-tail` moves the damaged "
+    "part of the log aside into a file in the store directory, kept as evidence, and lets the store be used again "
+    "(docs/realtime.md, \"A damaged audit log\")";
 
 // 0 for a missing file.
 uint64_t FileSize(const std::string& path) {
@@ -1180,12 +1419,18 @@ absl::Status Store::Impl::Checkpoint(bool closing) {
   EMPI_RETURN_IF_ERROR(FromRocks(
       b.Put(handle(Cf::kMeta), kMetaAuditSynced, EncodeSyncedPoint(point)),
       "audit checkpoint"));
-  EMPI_RETURN_IF_ERROR(FromRocks(db_->Write(rocksdb::WriteOptions(), &b), "audit checkpoint"));
+  // The anchor too: it may only move back to a point that is true (a
+  // quarantine cuts the chain back), never claim more than the log holds.
+  EMPI_RETURN_IF_ERROR(FromRocks(
+      b.Put(handle(Cf::kMeta), kMetaAuditAnchor, EncodeAnchor(point.sequence, point.hash, point.offset)),
+      "audit checkpoint"));
+  EMPI_RETURN_IF_ERROR(Failure());
+  EMPI_RETURN_IF_ERROR(Record(FromRocks(db_->Write(rocksdb::WriteOptions(), &b), "audit checkpoint")));
   checkpointed_pending_ = upto;
   return absl::OkStatus();
 }
 
-absl::Status Store::Impl::VerifyAuditChain(uint64_t* events_checked) const {
+absl::Status Store::Impl::VerifyAuditChain(uint64_t* events_checked, uint64_t* incomplete_tail_bytes) const {
   const rocksdb::Snapshot* snapshot = db_->GetSnapshot();
   struct Release {
     rocksdb::DB* db;
@@ -1237,33 +1482,22 @@ absl::Status Store::Impl::VerifyAuditChain(uint64_t* events_checked) const {
     }
   }
 
-  // The log continues the chain. It must reach the point last recorded as
-  // synced; past that, an incomplete entry is a crash's torn tail.
-  SyncedPoint synced;
+  // The log continues the chain, through every point the store recorded
+  // (synced, anchored); past the last, one incomplete entry is a crash's.
+  SyncedPoint synced, anchor;
   EMPI_ASSIGN_OR_RETURN(std::optional<std::string> point, Get(Cf::kMeta, kMetaAuditSynced, snapshot));
   EMPI_RETURN_IF_ERROR(DecodeSyncedPoint(point, &synced));
-  const std::string log_path = AuditLogPath();
-  uint64_t valid_end = 0;
-  EMPI_RETURN_IF_ERROR(AuditLog::Read(log_path, 0, [&](const AuditLog::Entry& e) {
-    bad = CheckLink(e.event, expected, prev);
-    if (!bad.ok()) return false;
-    prev = e.event.hash;
-    ++expected;
-    return true;
-  }, &valid_end));
-  EMPI_RETURN_IF_ERROR(bad);
-  const uint64_t file_size = FileSize(log_path);
-  if (valid_end < file_size && valid_end < synced.offset) {
-    return absl::DataLossError(absl::StrCat("audit chain broken at sequence ", expected,
-                                            ": the log's entry does not decode"));
-  }
-  if (synced.closed && expected - 1 > synced.sequence) {
+  EMPI_ASSIGN_OR_RETURN(std::optional<std::string> anchored, Get(Cf::kMeta, kMetaAuditAnchor, snapshot));
+  EMPI_RETURN_IF_ERROR(DecodeAnchor(anchored, &anchor));
+  LogScan log;
+  EMPI_RETURN_IF_ERROR(ScanLog(AuditLogPath(), SyncedPoint{expected - 1, prev, 0, false}, {synced, anchor}, &log));
+  expected = log.sequence + 1;
+  if (synced.closed && log.sequence > synced.sequence) {
     return absl::DataLossError(absl::StrCat("audit chain broken at sequence ", synced.sequence + 1,
-                                            ": events after the store was last closed (inserted)"));
+                                            ": the log goes on after the store was last closed (inserted)"));
   }
-  if (expected - 1 < synced.sequence) {
-    return absl::DataLossError(absl::StrCat("audit chain broken at sequence ", expected, ": the log ends but ",
-                                            synced.sequence, " events were recorded as written (events removed)"));
+  if (incomplete_tail_bytes != nullptr) {
+    *incomplete_tail_bytes = log.tail.kind == AuditLog::Tail::kIncomplete ? log.tail.bytes : 0;
   }
   if (events_checked != nullptr) *events_checked = expected - 1;
   return absl::OkStatus();
@@ -1311,37 +1545,69 @@ absl::Status Store::Impl::OpenAuditTrail() {
   }
   if (options_.read_only) return absl::OkStatus();  // appends nothing: no head needed
 
-  // The log from the point last synced: entries that chain on are kept; the
-  // first that is incomplete or does not chain, and all after it, are the
-  // torn tail of a crash and are cut off.
-  SyncedPoint synced{seq, hash, 0, false};
+  // The log from the point last synced: every entry must chain on, through
+  // the latest anchor (ScanLog); one incomplete entry after it is the torn
+  // tail of a crash and is cut off. Anything else is damage, which a
+  // read-write open refuses, unless asked to quarantine it.
+  SyncedPoint synced{seq, hash, 0, false}, anchor;
   EMPI_ASSIGN_OR_RETURN(std::optional<std::string> point, Get(Cf::kMeta, kMetaAuditSynced, nullptr));
   EMPI_RETURN_IF_ERROR(DecodeSyncedPoint(point, &synced));
+  EMPI_ASSIGN_OR_RETURN(std::optional<std::string> anchored, Get(Cf::kMeta, kMetaAuditAnchor, nullptr));
+  EMPI_RETURN_IF_ERROR(DecodeAnchor(anchored, &anchor));
   const std::string log_path = AuditLogPath();
   const uint64_t file_size = FileSize(log_path);
+  LogScan scan;
+  absl::Status damage;
   if (file_size < synced.offset) {
-    return absl::DataLossError(absl::StrCat("audit log ", log_path, " is shorter than when it was last synced ",
-                                            "(events removed); run empi audit verify"));
+    damage = absl::DataLossError(absl::StrCat("audit log ", log_path, " is shorter than when it was last synced ",
+                                              "(events removed)"));
+  } else {
+    damage = ScanLog(log_path, synced, {anchor}, &scan);
   }
-  seq = synced.sequence;
-  hash = synced.hash;
-  absl::flat_hash_set<uint64_t> in_log;
-  uint64_t highest_pending = 0, valid_end = 0, garbage = 0;
-  EMPI_RETURN_IF_ERROR(AuditLog::Read(log_path, synced.offset, [&](const AuditLog::Entry& e) {
-    if (!CheckLink(e.event, seq + 1, hash).ok()) return false;
-    ++seq;
-    hash = e.event.hash;
-    if (e.pending_id != 0) {
-      in_log.insert(e.pending_id);
-      highest_pending = std::max(highest_pending, e.pending_id);
+  if (damage.ok() && synced.closed && scan.sequence > synced.sequence) {
+    damage = absl::DataLossError(absl::StrCat("audit chain broken at sequence ", synced.sequence + 1,
+                                              ": the log goes on after the store was last closed (inserted)"));
+  }
+  if (!damage.ok() && !options_.quarantine_audit_tail) {
+    return absl::DataLossError(absl::StrCat("audit log ", log_path, ": ", damage.message(), A(kDamagedLogHelp)));
+  }
+  if (!damage.ok()) {
+    // Keep the longest prefix that chains from the audit family's head,
+    // whatever the store recorded; move the rest aside.
+    scan = LogScan();
+    (void)ScanLog(log_path, SyncedPoint{seq, hash, 0, false}, {}, &scan);
+    const uint64_t moved = file_size > scan.valid_end ? scan.tail.bytes : 0;
+    AuditQuarantine q;
+    q.kept_events_up_to = scan.sequence;
+    q.moved_bytes = moved;
+    q.reason = std::string(damage.message());
+    if (moved > 0) {
+      const absl::Time now = absl::Now();
+      q.file = absl::StrCat(path_, "/", A(kAuditLogFile), ".damaged-",
+                            absl::FormatTime("%Y%m%dT%H%M%SZ", now, absl::UTCTimeZone()));
+      EMPI_RETURN_IF_ERROR(AuditLog::CopyRange(log_path, scan.valid_end, moved, q.file));
     }
-    return true;
-  }, &valid_end, &garbage));
-  // Zeros after the last entry are space allocated ahead (AuditLog), left
-  // by a process that did not close the store; anything else is torn.
-  if (garbage > 0) {
-    std::fprintf(stderr, "empi: audit log: cut %llu bytes of an incomplete tail (a crash while writing)\n",
-                 static_cast<unsigned long long>(file_size - valid_end));
+    quarantine_ = std::move(q);
+    // Pending change events after the kept prefix are chained again below.
+    synced = SyncedPoint{scan.sequence, scan.hash, scan.valid_end, false};
+    scan.tail = AuditLog::Tail();
+  }
+  seq = scan.sequence;
+  hash = scan.hash;
+  absl::flat_hash_set<uint64_t> in_log = std::move(scan.pending_in_log);
+  uint64_t highest_pending = scan.highest_pending;
+  const uint64_t valid_end = scan.valid_end;
+  if (scan.lost_in_restart > 0) {
+    std::fprintf(stderr,
+                 "empi: audit log: %llu events after sequence %llu, written before the machine restarted, were never "
+                 "synced and are lost; change events among them are chained again from the store\n",
+                 static_cast<unsigned long long>(scan.lost_in_restart), static_cast<unsigned long long>(scan.sequence));
+  }
+  if (scan.tail.kind == AuditLog::Tail::kIncomplete) {
+    std::fprintf(stderr,
+                 "empi: audit log: cut 1 incomplete event (%llu bytes after sequence %llu): a process stopped while "
+                 "writing it; every event the store anchored is intact\n",
+                 static_cast<unsigned long long>(scan.tail.bytes), static_cast<unsigned long long>(seq));
   }
   EMPI_ASSIGN_OR_RETURN(std::unique_ptr<AuditLog> log, AuditLog::Open(log_path, valid_end));
 
@@ -1654,7 +1920,8 @@ absl::Status Store::Impl::BulkIngest(const std::vector<ChangeSet>& sets, BulkIng
     // sequence number into each file.
     arg.options.write_global_seqno = false;
   }
-  EMPI_RETURN_IF_ERROR(FromRocks(db_->IngestExternalFiles(args), "bulk ingest"));
+  EMPI_RETURN_IF_ERROR(Failure());
+  EMPI_RETURN_IF_ERROR(Record(FromRocks(db_->IngestExternalFiles(args), "bulk ingest")));
   read_cache_->Clear();
   if (stats != nullptr) *stats = totals;
   return absl::OkStatus();
@@ -1858,8 +2125,8 @@ absl::Status Store::ForEachAuditEvent(const std::function<bool(const StoredAudit
   return impl_->ForEachAuditEvent(fn);
 }
 
-absl::Status Store::VerifyAuditChain(uint64_t* events_checked) const {
-  return impl_->VerifyAuditChain(events_checked);
+absl::Status Store::VerifyAuditChain(uint64_t* events_checked, uint64_t* incomplete_tail_bytes) const {
+  return impl_->VerifyAuditChain(events_checked, incomplete_tail_bytes);
 }
 
 absl::Status Store::ForEachRecord(const std::function<bool(const StoredRecord&)>& fn,
@@ -1961,11 +2228,19 @@ void Store::ReleaseSnapshot(const rocksdb::Snapshot* s) const { impl_->db_->Rele
 rocksdb::DB* Store::db() const { return impl_->db_; }
 rocksdb::ColumnFamilyHandle* Store::cf(Cf cf) const { return impl_->handle(cf); }
 
+std::optional<AuditQuarantine> Store::audit_quarantine() const { return impl_->quarantine_; }
+
+absl::Status Store::SyncWal() {
+  if (impl_->options_.read_only) return absl::OkStatus();
+  return impl_->SyncWal();
+}
+
 absl::Status Store::Flush() {
   if (impl_->options_.read_only) return absl::OkStatus();
   rocksdb::FlushOptions fo;
-  EMPI_RETURN_IF_ERROR(FromRocks(impl_->db_->Flush(fo, impl_->handles_), "flush"));
-  EMPI_RETURN_IF_ERROR(FromRocks(impl_->db_->FlushWAL(/*sync=*/true), "syncing the WAL"));
+  EMPI_RETURN_IF_ERROR(impl_->Failure());
+  EMPI_RETURN_IF_ERROR(impl_->Record(FromRocks(impl_->db_->Flush(fo, impl_->handles_), "flush")));
+  EMPI_RETURN_IF_ERROR(impl_->SyncWal());
   return impl_->Checkpoint();
 }
 

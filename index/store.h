@@ -254,10 +254,28 @@ struct BulkIngestStats {
   uint64_t bytes = 0;  // key and value bytes written
 };
 
+// What Store::Open did with a damaged audit log, when asked to
+// (StoreOptions::quarantine_audit_tail).
+struct AuditQuarantine {
+  uint64_t kept_events_up_to = 0;  // audit.log now ends with this event
+  uint64_t moved_bytes = 0;        // bytes moved from audit.log into `file`
+  std::string file;                // in the store directory; empty if nothing was moved
+  std::string reason;              // the damage found, as verification reports it
+};
+
 struct StoreOptions {
   // Behaviour
   bool create_if_missing = true;  // Default: true
   bool read_only = false;         // Default: false
+  // A read-write open refuses a damaged audit log (DataLoss: events
+  // altered, removed, inserted or reordered, or missing although the store
+  // anchored them). With this set it instead keeps the longest prefix of the
+  // log that chains on, copies everything after it into a new file
+  // `audit.log.damaged-<UTC time>` in the store directory (synced before the
+  // log is cut), and continues the chain from that prefix, re-chaining
+  // committed change events whose entries were cut. Store::audit_quarantine
+  // then says what was done; the caller should audit it. Default: false.
+  bool quarantine_audit_tail = false;
   // Performance
   size_t block_cache_bytes = 256 << 20;  // Default: 256 MiB
   bool bulk_load = false;  // Default: false. Larger memtables, no compression
@@ -266,6 +284,11 @@ struct StoreOptions {
   // may hold for LatestRecordPerson / LatestPersonView; 0 turns it off.
   // About 300 bytes per person with three records. Default: 0.
   size_t read_cache_persons = 0;
+  // Testing
+  // The Env (and so the FileSystem) RocksDB uses; must outlive the store.
+  // Tests pass a fault-injecting FileSystem wrapper
+  // (tests/index/fault_injection_fs.h). Default: nullptr, the default Env.
+  rocksdb::Env* env = nullptr;
 };
 
 class Store {
@@ -273,8 +296,20 @@ class Store {
   // Opens (creating if allowed) the database in `path`. Returns
   // FailedPrecondition if the stored format version is not kFormatVersion,
   // and the RocksDB error otherwise.
+  //
+  // Errors map onto the CLI's exit codes (engine/cli/command.h): NotFound
+  // when the store does not exist and creation is not allowed; Aborted when
+  // another process has the store open for writing (RocksDB's LOCK file is
+  // held: a temporary condition); Unavailable for I/O errors (a read-only
+  // or full file system); DataLoss for corruption, including a damaged
+  // audit log (see docs/format/store.md, "audit.log").
   static absl::StatusOr<std::unique_ptr<Store>> Open(const std::string& path,
                                                      const StoreOptions& options);
+  // Closes the store. A read-write store first checkpoints the audit log and
+  // flushes every column family's memtable to SST files (one atomic flush),
+  // so that the next open, read-only or not, has no write-ahead log to
+  // replay. Failures are reported on stderr: nothing committed is lost, the
+  // write-ahead log still holds it.
   ~Store();
 
   // A ChangeSet bound to this store's column families.
@@ -393,7 +428,17 @@ class Store {
   // chain (detects altered, removed, inserted or reordered events). Verify
   // returns OK or DataLoss naming the first bad sequence number.
   absl::Status ForEachAuditEvent(const std::function<bool(const StoredAuditEvent&)>& fn) const;
-  absl::Status VerifyAuditChain(uint64_t* events_checked) const;
+  //
+  // Every entry of audit.log must chain on, through each point the store
+  // recorded in meta (audit_synced, audit_anchor: the chain head written with
+  // each change commit and checkpoint). After the last such point one
+  // incomplete entry may follow, the torn tail of a crash, which the next
+  // read-write open cuts: *incomplete_tail_bytes (if given) is its size, 0 if
+  // none. Works on a read-only store (a read-only copy of one included).
+  absl::Status VerifyAuditChain(uint64_t* events_checked, uint64_t* incomplete_tail_bytes = nullptr) const;
+  // Set when this open quarantined a damaged audit log
+  // (StoreOptions::quarantine_audit_tail).
+  std::optional<AuditQuarantine> audit_quarantine() const;
 
   // Full scans for exports and review tools. Each reads one consistent
   // snapshot (taken at the call unless `snapshot` is given), visits entries in
@@ -428,6 +473,13 @@ class Store {
   rocksdb::ColumnFamilyHandle* cf(Cf cf) const;
   // Flushes memtables and syncs the WAL (end of a bulk load).
   absl::Status Flush();
+  // Makes every write committed so far durable (rocksdb::DB::SyncWAL).
+  // After any failed write, sync or flush of this store, returns that
+  // failure without touching the disk again: what was written around a
+  // failure cannot be trusted to be on disk, and RocksDB must not be asked
+  // to reuse a log file that has failed (Debian's librocksdb asserts).
+  // Reopen the store once the fault is fixed.
+  absl::Status SyncWal();
 
  private:
   class Impl;

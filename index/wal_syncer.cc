@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 
@@ -38,7 +39,14 @@ void RequestShortSlice() {
 
 }  // namespace
 
-WalSyncer::WalSyncer(rocksdb::DB* db) : db_(db), thread_([this] { Run(); }) {}
+WalSyncer::WalSyncer(rocksdb::DB* db)
+    : WalSyncer([db]() -> absl::Status {
+        const rocksdb::Status s = db->SyncWAL();
+        if (s.ok()) return absl::OkStatus();
+        return absl::UnavailableError(s.ToString());
+      }) {}
+
+WalSyncer::WalSyncer(std::function<absl::Status()> sync) : sync_(std::move(sync)), thread_([this] { Run(); }) {}
 
 WalSyncer::~WalSyncer() {
   {
@@ -76,11 +84,11 @@ void WalSyncer::Run() {
     // Every ticket handed out so far was for a write already in the WAL.
     const uint64_t target = requested_;
     mu_.Unlock();
-    const rocksdb::Status s = db_->SyncWAL();
+    const absl::Status s = sync_();
     mu_.Lock();
     ++syncs_;
     if (!s.ok()) {
-      failure_ = absl::UnavailableError(absl::StrCat("sync of the write-ahead log failed: ", s.ToString()));
+      failure_ = absl::Status(s.code(), absl::StrCat("sync of the write-ahead log failed: ", s.message()));
       // Fail every waiter, now and later.
       done_ = requested_;
       if (stop_) return;

@@ -20,6 +20,7 @@
 #define EMPI_INDEX_WAL_SYNCER_H_
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <thread>
 
@@ -32,8 +33,12 @@ namespace empi::index {
 
 class WalSyncer {
  public:
-  // `db` must outlive the syncer.
+  // Syncs with db->SyncWAL(); `db` must outlive the syncer.
   explicit WalSyncer(rocksdb::DB* db);
+  // Syncs with `sync`, which must stay callable for the syncer's life:
+  // index::Store::SyncWal, which refuses to sync a store after a failed
+  // write.
+  explicit WalSyncer(std::function<absl::Status()> sync);
   ~WalSyncer();
   WalSyncer(const WalSyncer&) = delete;
   WalSyncer& operator=(const WalSyncer&) = delete;
@@ -47,7 +52,7 @@ class WalSyncer {
  private:
   void Run();
 
-  rocksdb::DB* const db_;
+  const std::function<absl::Status()> sync_;
   mutable absl::Mutex mu_;
   uint64_t requested_ ABSL_GUARDED_BY(mu_) = 0;  // tickets handed out
   uint64_t done_ ABSL_GUARDED_BY(mu_) = 0;       // tickets durable

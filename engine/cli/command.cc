@@ -6,6 +6,8 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <cerrno>
+#include <cstdio>
 #include <iostream>
 
 namespace empi::cli {
@@ -59,11 +61,24 @@ int ReportError(std::string_view command, const absl::Status& status) {
     case absl::StatusCode::kNotFound:
       return kExitNoInput;
     case absl::StatusCode::kUnavailable:
-    case absl::StatusCode::kAborted:
+    case absl::StatusCode::kResourceExhausted:
       return kExitIoErr;
+    case absl::StatusCode::kAborted:
+      return kExitTempFail;
     default:
       return kExitSoftware;
   }
+}
+
+bool FlushStdout() {
+  std::cout.flush();
+  errno = 0;
+  const bool flushed = std::fflush(stdout) == 0;
+  const int saved = errno;
+  const bool ok = flushed && std::cout.good() && !std::ferror(stdout);
+  // A stream error from an earlier write leaves errno unset here (0).
+  errno = ok ? 0 : saved;
+  return ok;
 }
 
 }  // namespace empi::cli

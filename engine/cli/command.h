@@ -24,10 +24,18 @@ inline constexpr int kExitDataErr = 65;   // EX_DATAERR: bad input data
 inline constexpr int kExitNoInput = 66;   // EX_NOINPUT: input file missing
 inline constexpr int kExitSoftware = 70;  // EX_SOFTWARE: internal error
 inline constexpr int kExitIoErr = 74;     // EX_IOERR: read/write failure
+inline constexpr int kExitTempFail = 75;  // EX_TEMPFAIL: try again later
 
 // Prints "empi <command>: <message>" to stderr and returns the sysexits
-// code for the status: InvalidArgument/DataLoss/FailedPrecondition -> 65,
-// NotFound -> 66, Unavailable/Internal from storage -> 74, others -> 70.
+// code for the status:
+//   InvalidArgument, DataLoss, FailedPrecondition -> 65 (bad data)
+//   NotFound                                      -> 66 (input missing)
+//   Unavailable, ResourceExhausted                -> 74 (I/O: a failed read or
+//       write, disk full, read-only file system, failed output)
+//   Aborted                                       -> 75 (temporary: the store
+//       is locked by another process; run the command again later)
+//   anything else                                 -> 70 (a bug)
+// index::Store and the readers and writers of files use these codes so.
 int ReportError(std::string_view command, const absl::Status& status);
 
 // Who runs a command and why, for its audit events: the --as (alias
@@ -53,6 +61,10 @@ struct CliIdentity {
 
 // Adds --as/--requester, --organisation, --role and --purpose to `c`.
 void AddIdentityFlags(CLI::App* c, CliIdentity* who);
+// Flushes standard output; false if anything written to it was lost: a full
+// disk, /dev/full, a failing device. errno is then the flush's error, or 0 when
+// an earlier write failed.
+bool FlushStdout();
 
 void RegisterLinkCommands(CLI::App& app, int* exit_code);      // link, export, explain, stats
 void RegisterGenerateCommand(CLI::App& app, int* exit_code);   // generate

@@ -53,7 +53,7 @@ absl::Status RunEvaluate(const EvaluateFlags& flags) {
     std::ofstream out(flags.json);
     out << eval::ToJson(result).dump(2) << "\n";
     out.close();
-    if (!out) return absl::AbortedError(flags.json + ": cannot write");
+    if (!out) return absl::UnavailableError(flags.json + ": cannot write");
   }
   return absl::OkStatus();
 }

@@ -6,7 +6,9 @@
 // (--purpose), the read, its filters and counts. Nothing written shows a
 // restricted patient's location: its postcode comparison level is
 // "withheld". Output files are created owner-only (0600).
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -48,8 +50,16 @@ class Output {
   }
   std::ostream& out() { return file_ ? *file_ : std::cout; }
   absl::Status Close(const std::string& path) {
-    out().flush();
-    if (!out()) return absl::UnavailableError(fmt::format("write failed: {}", path.empty() ? "stdout" : path));
+    if (!file_) {
+      if (!FlushStdout()) {
+        const int error = errno;
+        return absl::UnavailableError(
+            fmt::format("writing stdout failed{}{}", error != 0 ? ": " : "", error != 0 ? std::strerror(error) : ""));
+      }
+      return absl::OkStatus();
+    }
+    file_->close();
+    if (!*file_) return absl::UnavailableError(fmt::format("write failed: {}", path));
     return absl::OkStatus();
   }
 
@@ -578,7 +588,7 @@ void RegisterLinkCommands(CLI::App& app, int* exit_code) {
   link->add_option("--quarantine", flags->quarantine, "Quarantine CSV (default DB.quarantine.csv)");
   link->add_option("--seed", flags->seed, "Seed for training")->capture_default_str();
   link->add_flag("--retrain", flags->retrain, "Re-estimate the stored model on this run");
-  link->add_option("feeds", flags->feeds, "Feed CSV files")->required()->check(CLI::ExistingFile);
+  link->add_option("feeds", flags->feeds, "Feed CSV files")->required();
   AddIdentityFlags(link, &flags->who);
   link->callback([flags, exit_code] {
     absl::Status s = RunLink(*flags);

@@ -3,6 +3,9 @@
 // The `empi` command: batch linkage, real-time resolution, objections,
 // steward actions, audit, generation and evaluation.
 #include <sys/stat.h>
+#include <cerrno>
+#include <cstring>
+#include <iostream>
 
 #include "CLI/CLI.hpp"
 #include "engine/cli/command.h"
@@ -24,7 +27,17 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     int rc = app.exit(e);
+    if (rc == 0 && !empi::cli::FlushStdout()) return empi::cli::kExitIoErr;
     return rc == 0 ? 0 : empi::cli::kExitUsage;
+  }
+  // Results written to standard output and lost (a full disk, /dev/full, a
+  // failing device) fail the command: a script must not take a truncated
+  // answer for a whole one.
+  if (!empi::cli::FlushStdout() && exit_code == empi::cli::kExitOk) {
+    const int error = errno;
+    std::cerr << "empi: writing standard output failed" << (error != 0 ? ": " : "")
+              << (error != 0 ? std::strerror(error) : "") << "; the results are incomplete\n";
+    exit_code = empi::cli::kExitIoErr;
   }
   return exit_code;
 }

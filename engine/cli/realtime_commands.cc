@@ -27,6 +27,7 @@
 #include "empi/private_file.h"
 #include "fmt/format.h"
 #include "fmt/ranges.h"
+#include "index/store.h"
 #include "nlohmann/json.hpp"
 
 namespace empi::cli {
@@ -376,11 +377,66 @@ absl::Status RunHistory(const Flags& f) {
   return absl::OkStatus();
 }
 
+// The store directly, not an Engine: verification only reads, so it works on
+// a read-only copy, and a damaged log (which a read-write open refuses) can
+// be examined and quarantined.
+absl::StatusOr<std::unique_ptr<index::Store>> OpenStoreForAudit(const Flags& f, bool quarantine) {
+  if (!std::filesystem::exists(std::filesystem::path(f.db) / "CURRENT")) {
+    return absl::NotFoundError(fmt::format("database {} does not exist", f.db));
+  }
+  index::StoreOptions options;
+  options.create_if_missing = false;
+  options.read_only = !quarantine;
+  options.quarantine_audit_tail = quarantine;
+  options.block_cache_bytes = 8 << 20;
+  return index::Store::Open(f.db, options);
+}
+
 absl::Status RunAuditVerify(const Flags& f) {
-  EMPI_ASSIGN_OR_RETURN(auto engine, OpenEngine(f, false));
-  uint64_t n = 0;
-  EMPI_RETURN_IF_ERROR(engine->store()->VerifyAuditChain(&n));
+  EMPI_ASSIGN_OR_RETURN(auto store, OpenStoreForAudit(f, /*quarantine=*/false));
+  uint64_t n = 0, incomplete = 0;
+  EMPI_RETURN_IF_ERROR(store->VerifyAuditChain(&n, &incomplete));
   std::cout << fmt::format("audit chain verified: {} events\n", n);
+  if (incomplete > 0) {
+    std::cout << fmt::format(
+        "incomplete last event after sequence {}: {} bytes, written when a process stopped (after every event the "
+        "store anchored); the next read-write open cuts it\n",
+        n, incomplete);
+  }
+  return absl::OkStatus();
+}
+
+// Moves a damaged audit log tail aside (index::StoreOptions::
+// quarantine_audit_tail) and audits that it did.
+absl::Status RunAuditQuarantine(const Flags& f) {
+  EMPI_ASSIGN_OR_RETURN(auto store, OpenStoreForAudit(f, /*quarantine=*/true));
+  const std::optional<index::AuditQuarantine> q = store->audit_quarantine();
+  if (!q.has_value()) {
+    std::cout << "audit log intact: nothing quarantined\n";
+    return absl::OkStatus();
+  }
+  const std::string file = q->file.empty() ? "" : std::filesystem::path(q->file).filename().string();
+  index::AuditEvent event;
+  event.requester = f.who.requester;
+  event.organisation = f.who.organisation;
+  event.role = f.who.role;
+  event.purpose = f.who.purpose;
+  event.action = "audit-quarantine";
+  event.outcome = q->moved_bytes > 0
+                      ? fmt::format("moved {} bytes after sequence {} to {}: {}", q->moved_bytes,
+                                    q->kept_events_up_to, file, q->reason)
+                      : fmt::format("nothing to move; chain continued after sequence {}: {}", q->kept_events_up_to,
+                                    q->reason);
+  index::ChangeSet none = store->NewChangeSet();
+  uint64_t sequence = 0;
+  EMPI_RETURN_IF_ERROR(store->Commit(&none, &event, /*sync=*/true, &sequence));
+  std::cout << nlohmann::json{{"kept_events_up_to", q->kept_events_up_to},
+                              {"moved_bytes", q->moved_bytes},
+                              {"file", file},
+                              {"reason", q->reason},
+                              {"audit_event", sequence}}
+                   .dump()
+            << "\n";
   return absl::OkStatus();
 }
 
@@ -637,7 +693,15 @@ void RegisterRealtimeCommands(CLI::App& app, int* exit_code) {
   audit->require_subcommand(1);
   {
     auto f = std::make_shared<Flags>();
-    Add(*audit, "verify", "Verify the audit hash chain", exit_code, f, plain(RunAuditVerify));
+    Add(*audit, "verify", "Verify the audit hash chain (opens the store read-only)", exit_code, f,
+        plain(RunAuditVerify));
+  }
+  {
+    auto f = std::make_shared<Flags>();
+    Add(*audit, "quarantine-tail",
+        "Move a damaged audit log tail aside into audit.log.damaged-<time> in the store, kept as evidence, and "
+        "continue the chain (audited)",
+        exit_code, f, plain(RunAuditQuarantine));
   }
   {
     auto f = std::make_shared<Flags>();

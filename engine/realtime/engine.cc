@@ -164,7 +164,8 @@ class EngineImpl final : public Engine {
         conventions_(conventions),
         register_(std::move(reg)),
         rules_(std::move(rules)),
-        syncer_(options_.sync ? std::make_unique<index::WalSyncer>(store_->db()) : nullptr) {}
+        syncer_(options_.sync ? std::make_unique<index::WalSyncer>([s = store_.get()] { return s->SyncWal(); })
+                              : nullptr) {}
 
   index::Store* store() override { return store_.get(); }
 
@@ -1397,6 +1398,7 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& option
   index::StoreOptions store_options;
   store_options.block_cache_bytes = options.block_cache_bytes;
   store_options.read_cache_persons = options.read_cache_persons;
+  store_options.env = options.env;
   EMPI_ASSIGN_OR_RETURN(auto store, index::Store::Open(path, store_options));
   // A crash between a change and its objection_in_review update.
   EMPI_RETURN_IF_ERROR(index::RecomputeReviewObjectionsIfDirty(store.get()));

@@ -20,6 +20,7 @@
 #include "gtest/gtest.h"
 #include "index/audit_log.h"
 #include "index/store.h"
+#include "rocksdb/db.h"
 #include "tests/temp_dir.h"
 
 namespace empi::index {
@@ -245,6 +246,33 @@ int ExitStatusOfChild(const std::function<void()>& child) {
   return WEXITSTATUS(status);
 }
 
+// Makes the store's audit anchor look written in another boot of the
+// machine, as after a power loss and restart (the only way anchored events
+// can legitimately be missing from the log). Edits meta through RocksDB
+// itself, with the store closed.
+void SimulateRestart(const std::string& path) {
+  std::vector<std::string> names;
+  ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), path, &names).ok());
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  for (const std::string& n : names) descriptors.emplace_back(n, rocksdb::ColumnFamilyOptions());
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* db = nullptr;
+  ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), path, descriptors, &handles, &db).ok());
+  rocksdb::ColumnFamilyHandle* meta = nullptr;
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (names[i] == "meta") meta = handles[i];
+  }
+  ASSERT_NE(meta, nullptr);
+  std::string anchor;
+  ASSERT_TRUE(db->Get(rocksdb::ReadOptions(), meta, "audit_anchor", &anchor).ok());
+  ASSERT_GE(anchor.size(), 48u);
+  anchor = anchor.substr(0, 48) + "00000000-0000-0000-0000-000000000000";
+  ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), meta, "audit_anchor", anchor).ok());
+  for (auto* h : handles) ASSERT_TRUE(db->DestroyColumnFamilyHandle(h).ok());
+  ASSERT_TRUE(db->Close().ok());
+  delete db;
+}
+
 void AppendReadAndVerify(Store* store, const std::string& action, uint64_t n) {
   ChangeSet none = store->NewChangeSet();
   AuditEvent e = Event(action);
@@ -419,6 +447,18 @@ TEST(AuditLogRecovery, AcknowledgedChangeKeepsItsEventWhenTheLogTailIsLost) {
   }), 0);
   // The power goes: everything written to the log after its last sync is gone.
   std::filesystem::resize_file(dir.path() + "/audit.log", synced_size);
+  // In the same boot that cannot be a crash: the merge's batch anchored the
+  // read event, which the page cache would have kept.
+  {
+    StoreOptions ro;
+    ro.read_only = true;
+    auto store = Store::Open(dir.path(), ro);
+    ASSERT_TRUE(store.ok()) << store.status();
+    EXPECT_EQ((*store)->VerifyAuditChain(nullptr).code(), absl::StatusCode::kDataLoss);
+  }
+  EXPECT_EQ(Store::Open(dir.path(), {}).status().code(), absl::StatusCode::kDataLoss);
+  // After a restart it is what a power loss does.
+  SimulateRestart(dir.path());
 
   auto store = Store::Open(dir.path(), {});
   ASSERT_TRUE(store.ok()) << store.status();
@@ -501,6 +541,222 @@ TEST(AuditLogRecovery, Version2TrailIsContinuedByTheLog) {
   EXPECT_EQ(**(*store)->GetMeta(kMetaFormatVersion), std::to_string(kFormatVersion));
   AppendReadAndVerify(store->get(), "view", 4);
   EXPECT_EQ(Actions(**store), (std::vector<std::string>{"resolve", "resolve", "resolve", "view"}));
+}
+
+// A process killed part way through real-time work: change commits (each
+// anchoring the chain head in its batch) and reads, with no close, so
+// nothing after the open's checkpoint is synced. Returns the log's entries
+// after that checkpoint's offset, as (offset, length) pairs.
+class KilledWorkTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    { ASSERT_TRUE(Store::Open(dir_.path(), {}).ok()); }
+    synced_size_ = std::filesystem::file_size(LogPath());
+    ASSERT_EQ(ExitStatusOfChild([&] {
+      auto store = Store::Open(dir_.path(), {});
+      if (!store.ok()) _exit(1);
+      for (int i = 0; i < 10; ++i) {
+        ChangeSet none = (*store)->NewChangeSet();
+        AuditEvent read = Event("resolve");
+        if (!(*store)->Commit(&none, &read, false).ok()) _exit(2);
+        ChangeSet change = (*store)->NewChangeSet();
+        change.PutMeta("k" + std::to_string(i), "x");
+        AuditEvent merge = Event("merge");
+        if (!(*store)->Commit(&change, &merge, /*sync=*/true).ok()) _exit(3);
+      }
+      _exit(0);  // killed
+    }), 0);
+    std::ifstream in(LogPath(), std::ios::binary);
+    bytes_.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    for (size_t at = 0; at + 4 <= bytes_.size();) {
+      const size_t n = (size_t{static_cast<unsigned char>(bytes_[at])} << 24) |
+                       (size_t{static_cast<unsigned char>(bytes_[at + 1])} << 16) |
+                       (size_t{static_cast<unsigned char>(bytes_[at + 2])} << 8) |
+                       size_t{static_cast<unsigned char>(bytes_[at + 3])};
+      if (n == 0) break;  // padding
+      if (at >= synced_size_) tail_.emplace_back(at, 4 + n);
+      at += 4 + n;
+    }
+    log_end_ = tail_.empty() ? synced_size_ : tail_.back().first + tail_.back().second;
+    ASSERT_EQ(tail_.size(), 20u);  // two events per round, none synced
+  }
+  std::string LogPath() const { return dir_.path() + "/audit.log"; }
+  std::string Entry(size_t i) const { return bytes_.substr(tail_[i].first, tail_[i].second); }
+  // Rewrites the tail from entry `from` on as `entries`, keeping the
+  // length of the file (the zero padding after it).
+  void RewriteTail(size_t from, const std::vector<std::string>& entries) {
+    std::string out = bytes_.substr(0, tail_[from].first);
+    for (const std::string& e : entries) out += e;
+    out.resize(bytes_.size(), '\0');
+    std::ofstream(LogPath(), std::ios::binary | std::ios::trunc) << out;
+  }
+  absl::Status VerifyReadOnly(uint64_t* incomplete = nullptr) {
+    StoreOptions ro;
+    ro.read_only = true;
+    auto store = Store::Open(dir_.path(), ro);
+    if (!store.ok()) return store.status();
+    uint64_t n = 0;
+    return (*store)->VerifyAuditChain(&n, incomplete);
+  }
+  // Tampering must fail verification and a read-write open alike, and the
+  // open must leave the log as it found it.
+  void ExpectTamperingDetected() {
+    const absl::Status verified = VerifyReadOnly();
+    EXPECT_EQ(verified.code(), absl::StatusCode::kDataLoss) << verified;
+    const uint64_t size = std::filesystem::file_size(LogPath());
+    const absl::Status opened = Store::Open(dir_.path(), {}).status();
+    EXPECT_EQ(opened.code(), absl::StatusCode::kDataLoss) << opened;
+    EXPECT_NE(opened.message().find("quarantine-tail"), std::string_view::npos) << opened;
+    EXPECT_EQ(std::filesystem::file_size(LogPath()), size);
+  }
+
+  TempDir dir_;
+  uint64_t synced_size_ = 0, log_end_ = 0;
+  std::string bytes_;
+  std::vector<std::pair<size_t, size_t>> tail_;
+};
+
+TEST_F(KilledWorkTest, UntouchedTailVerifiesAndIsKept) {
+  uint64_t incomplete = 99;
+  ASSERT_TRUE(VerifyReadOnly(&incomplete).ok());
+  EXPECT_EQ(incomplete, 0u);
+  auto store = Store::Open(dir_.path(), {});
+  ASSERT_TRUE(store.ok()) << store.status();
+  uint64_t n = 0;
+  ASSERT_TRUE((*store)->VerifyAuditChain(&n).ok());
+  EXPECT_EQ(n, 20u);
+}
+
+TEST_F(KilledWorkTest, AlteredEventInTheUnsyncedTailIsDetected) {
+  std::string e = Entry(5);
+  e[e.size() - 3] ^= 1;  // inside the event's body
+  std::vector<std::string> rest{e};
+  for (size_t i = 6; i < tail_.size(); ++i) rest.push_back(Entry(i));
+  RewriteTail(5, rest);
+  ExpectTamperingDetected();
+}
+
+TEST_F(KilledWorkTest, AlteredLastAnchoredEventIsDetected) {
+  // Entry 18 is the last read, anchored by the last merge's batch.
+  std::string e = Entry(18);
+  e[e.size() - 3] ^= 1;
+  RewriteTail(18, {e, Entry(19)});
+  ExpectTamperingDetected();
+}
+
+TEST_F(KilledWorkTest, DeletedEventInTheUnsyncedTailIsDetected) {
+  std::vector<std::string> rest;
+  for (size_t i = 8; i < tail_.size(); ++i) rest.push_back(Entry(i));
+  RewriteTail(7, rest);  // entry 7 gone
+  ExpectTamperingDetected();
+}
+
+TEST_F(KilledWorkTest, DeletedAnchoredLastEventsAreDetected) {
+  // The last three events cut at an entry boundary: two were anchored.
+  RewriteTail(17, {});
+  ExpectTamperingDetected();
+}
+
+TEST_F(KilledWorkTest, SwappedEventsInTheUnsyncedTailAreDetected) {
+  std::vector<std::string> rest{Entry(4), Entry(3)};
+  for (size_t i = 5; i < tail_.size(); ++i) rest.push_back(Entry(i));
+  RewriteTail(3, rest);
+  ExpectTamperingDetected();
+}
+
+// A genuine torn tail: the process stopped part way through copying the
+// last entry (after every anchored event). It is reported, cut with the
+// count, and the chain goes on.
+TEST_F(KilledWorkTest, TornLastEntryIsCutAndCounted) {
+  const std::string last = Entry(19);
+  const std::string half = last.substr(0, last.size() / 2);
+  RewriteTail(19, {half});
+  const size_t written = half.find_last_not_of('\0') + 1;  // what is left of it
+  uint64_t incomplete = 0;
+  ASSERT_TRUE(VerifyReadOnly(&incomplete).ok());
+  EXPECT_EQ(incomplete, written);
+  ::testing::internal::CaptureStderr();
+  auto store = Store::Open(dir_.path(), {});
+  const std::string err = ::testing::internal::GetCapturedStderr();
+  ASSERT_TRUE(store.ok()) << store.status();
+  EXPECT_NE(err.find("cut 1 incomplete event (" + std::to_string(written) + " bytes after sequence 19)"),
+            std::string::npos)
+      << err;
+  // The cut merge event was committed with its change: chained again.
+  EXPECT_EQ(Actions(**store).size(), 20u);
+  EXPECT_EQ(Actions(**store).back(), "merge");
+  uint64_t n = 0;
+  ASSERT_TRUE((*store)->VerifyAuditChain(&n).ok());
+  EXPECT_EQ(n, 20u);
+}
+
+// A torn entry in front of an anchored one is no crash: the anchor was
+// written after the entry was whole.
+TEST_F(KilledWorkTest, TornEntryBeforeTheAnchorIsDetected) {
+  const std::string e = Entry(17);
+  RewriteTail(17, {e.substr(0, e.size() / 2)});
+  ExpectTamperingDetected();
+}
+
+// Verification opens read-only: it works on a copy an investigator cannot
+// write to.
+TEST_F(KilledWorkTest, VerifiesAReadOnlyCopy) {
+  TempDir copy;
+  std::filesystem::copy(dir_.path(), copy.path(), std::filesystem::copy_options::recursive |
+                                                      std::filesystem::copy_options::overwrite_existing);
+  for (const auto& f : std::filesystem::recursive_directory_iterator(copy.path())) {
+    std::filesystem::permissions(f.path(), std::filesystem::perms::owner_write | std::filesystem::perms::group_write |
+                                               std::filesystem::perms::others_write,
+                                 std::filesystem::perm_options::remove);
+  }
+  std::filesystem::permissions(copy.path(), std::filesystem::perms::owner_write, std::filesystem::perm_options::remove);
+  StoreOptions ro;
+  ro.read_only = true;
+  auto store = Store::Open(copy.path(), ro);
+  ASSERT_TRUE(store.ok()) << store.status();
+  uint64_t n = 0;
+  EXPECT_TRUE((*store)->VerifyAuditChain(&n).ok());
+  EXPECT_EQ(n, 20u);
+  store->reset();
+  std::filesystem::permissions(copy.path(), std::filesystem::perms::owner_all, std::filesystem::perm_options::add);
+}
+
+// The way out of a damaged log: the damaged part moves into a file of its
+// own (the evidence, byte for byte), the chain continues from the last good
+// event, committed change events after it are chained again, and the store
+// opens normally afterwards.
+TEST_F(KilledWorkTest, QuarantineMovesTheDamagedTailAsideAndTheStoreGoesOn) {
+  std::vector<std::string> rest{Entry(4), Entry(3)};
+  for (size_t i = 5; i < tail_.size(); ++i) rest.push_back(Entry(i));
+  RewriteTail(3, rest);
+  std::ifstream in(LogPath(), std::ios::binary);
+  const std::string damaged((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  {
+    StoreOptions q;
+    q.quarantine_audit_tail = true;
+    auto store = Store::Open(dir_.path(), q);
+    ASSERT_TRUE(store.ok()) << store.status();
+    const std::optional<AuditQuarantine> done = (*store)->audit_quarantine();
+    ASSERT_TRUE(done.has_value());
+    EXPECT_EQ(done->kept_events_up_to, 3u);  // events 1-3 chain; entry 4 (event 5) does not
+    // Up to the last non-zero byte: the zeros after it carry nothing.
+    EXPECT_EQ(done->moved_bytes, damaged.find_last_not_of('\0') + 1 - tail_[3].first);
+    std::ifstream moved(done->file, std::ios::binary);
+    const std::string bytes((std::istreambuf_iterator<char>(moved)), std::istreambuf_iterator<char>());
+    EXPECT_EQ(bytes, damaged.substr(tail_[3].first, done->moved_bytes));
+    EXPECT_NE(done->reason.find("sequence 4"), std::string::npos) << done->reason;
+    uint64_t n = 0;
+    ASSERT_TRUE((*store)->VerifyAuditChain(&n).ok());
+    // The kept three, then the merges of rounds 2-10 chained again from
+    // their pending copies (the reads among the moved events are only in
+    // the quarantine file).
+    EXPECT_EQ(n, 3u + 9u);
+  }
+  auto store = Store::Open(dir_.path(), {});
+  ASSERT_TRUE(store.ok()) << store.status();
+  EXPECT_FALSE((*store)->audit_quarantine().has_value());
+  uint64_t n = 0;
+  EXPECT_TRUE((*store)->VerifyAuditChain(&n).ok());
 }
 
 }  // namespace

@@ -78,6 +78,10 @@ struct EngineOptions {
   // resolve and view decisions served from it skip RocksDB. About 300 bytes
   // per person with three records; 0 turns it off. Default: 1,048,576.
   size_t read_cache_persons = size_t{1} << 20;
+  // Testing
+  // The RocksDB Env the store uses (index::StoreOptions::env): tests pass a
+  // fault-injecting FileSystem. Must outlive the engine. Default: nullptr.
+  rocksdb::Env* env = nullptr;
 };
 
 struct RecordRef {

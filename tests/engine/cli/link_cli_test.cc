@@ -295,7 +295,8 @@ TEST_F(LinkCliTest, UsageErrors) {
   EXPECT_EQ(Run("link '" + feed + "'").code, 64);  // --db missing
   EXPECT_EQ(Run("export clusters --db '" + db_ + "' --bogus").code, 64);
   EXPECT_EQ(Run("no-such-command").code, 64);
-  EXPECT_EQ(Run("link --db '" + db_ + "' '" + dir_.path() + "/missing.csv'").code, 64);
+  // A missing feed is a missing input (EX_NOINPUT), not a usage error.
+  EXPECT_EQ(Run("link --db '" + db_ + "' '" + dir_.path() + "/missing.csv'").code, 66);
   // Nothing was created by the failed runs.
   EXPECT_FALSE(std::filesystem::exists(db_));
   // A database that does not exist is not created by readers.

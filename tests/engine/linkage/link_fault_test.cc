@@ -1,0 +1,129 @@
+// Copyright EMPI developers.
+//
+// `LinkRecords` (a first link) on a disk that fails part way: ENOSPC or EIO
+// injected (tests/index/fault_injection_fs.h) into appends, syncs, file
+// creation or renames at the Nth call after the store is open. The link must
+// return an error (Unavailable: exit 74 from `empi link`), never abort; the
+// store must close and reopen; and once the fault is gone, running the same
+// link again must give the persons a clean run gives.
+//
+// The feed is small, so the link's write stage is one batch and a fault
+// fails it whole. A fault between the batches of a large first link leaves
+// part of it stored, and re-running it then does not give a clean run's
+// persons (measured: 25,929 persons instead of 20,258 after a full 24 MiB
+// disk); making the write stage atomic is issue 15 item 1, done separately.
+#include <map>
+#include <set>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "engine/linkage/linker.h"
+#include "gtest/gtest.h"
+#include "index/store.h"
+#include "tests/engine/linkage/linkage_test_util.h"
+#include "tests/index/fault_injection_fs.h"
+#include "tests/temp_dir.h"
+
+namespace empi {
+namespace {
+
+using empi::testing::FaultInjectionFs;
+using empi::testing::TempDir;
+using testing_linkage::RecordGenerator;
+
+std::vector<Record> Feed() {
+  RecordGenerator gen(77);
+  std::vector<Record> out;
+  for (int p = 0; p < 200; ++p) {
+    Record t = gen.Person();
+    t.source = "RKB";
+    t.record_id = "K" + std::to_string(p);
+    t.nhs_number = gen.NhsNumber();
+    if (t.date_of_birth.empty()) t.date_of_birth = gen.Date();
+    out.push_back(t);
+    if (p % 3 != 0) {
+      Record c = t;
+      c.source = "RLT";
+      c.record_id = "L" + std::to_string(p);
+      if (p % 2 == 0) c.given_names = gen.Typo(c.given_names);
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+// The clustering as sets of record keys, whatever the person ids.
+std::set<std::set<std::string>> Persons(const index::Store& store) {
+  std::map<uint64_t, std::set<std::string>> by_person;
+  EXPECT_TRUE(store.ForEachRecord([&](const index::StoredRecord& r) {
+                     by_person[r.person_id].insert(r.record.Key());
+                     return true;
+                   }).ok());
+  std::set<std::set<std::string>> out;
+  for (auto& [id, keys] : by_person) out.insert(std::move(keys));
+  return out;
+}
+
+using Case = std::tuple<FaultInjectionFs::Op, FaultInjectionFs::Error, int>;
+class LinkFaultTest : public ::testing::TestWithParam<Case> {};
+
+TEST_P(LinkFaultTest, FaultIsAnErrorAndTheRerunIsClean) {
+  const auto [op, error, nth] = GetParam();
+  TempDir dir;
+  std::set<std::set<std::string>> clean;
+  {
+    auto store = index::Store::Open(dir.path() + "/clean", {});
+    ASSERT_TRUE(store.ok()) << store.status();
+    ASSERT_TRUE(LinkRecords(store->get(), Feed(), LinkOptions()).ok());
+    clean = Persons(**store);
+  }
+  FaultInjectionFs fs;
+  const std::unique_ptr<rocksdb::Env> env = fs.NewEnv();
+  index::StoreOptions options;
+  options.env = env.get();
+  const std::string db = dir.path() + "/db";
+  {
+    auto store = index::Store::Open(db, options);
+    ASSERT_TRUE(store.ok()) << store.status();
+    fs.Arm(op, error, static_cast<uint64_t>(nth));
+    absl::StatusOr<LinkSummary> run = LinkRecords(store->get(), Feed(), LinkOptions());
+    if (fs.injected() > 0 && !run.ok()) {
+      EXPECT_EQ(run.status().code(), absl::StatusCode::kUnavailable) << run.status();
+      EXPECT_NE(run.status().message().find("injected"), std::string_view::npos) << run.status();
+    }
+    if (fs.injected() == 0) EXPECT_TRUE(run.ok()) << run.status();
+    ::testing::Test::RecordProperty("link_failed", run.ok() ? 0 : 1);
+  }  // closing after the fault must not abort
+  // Appends and syncs happen during the link; files are created by the
+  // close's flush (a link this small fits in the memtables); no rename
+  // happens after the open. So the first call of each but Rename fails.
+  ::testing::Test::RecordProperty("injected", static_cast<int>(fs.injected()));
+  if (nth == 1 && op != FaultInjectionFs::Op::kRename) EXPECT_GT(fs.injected(), 0u);
+  fs.Disarm();
+  auto store = index::Store::Open(db, options);
+  ASSERT_TRUE(store.ok()) << store.status();
+  ASSERT_TRUE((*store)->VerifyAuditChain(nullptr).ok());
+  absl::StatusOr<LinkSummary> rerun = LinkRecords(store->get(), Feed(), LinkOptions());
+  ASSERT_TRUE(rerun.ok()) << rerun.status();
+  EXPECT_EQ(Persons(**store), clean);
+}
+
+std::string CaseName(const ::testing::TestParamInfo<Case>& info) {
+  static const char* kOps[] = {"Append", "Sync", "Create", "Rename"};
+  const auto [op, error, nth] = info.param;
+  return absl::StrCat(kOps[static_cast<int>(op)], error == FaultInjectionFs::Error::kNoSpace ? "NoSpace" : "Eio",
+                      "At", nth);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    EveryOp, LinkFaultTest,
+    ::testing::Combine(::testing::Values(FaultInjectionFs::Op::kAppend, FaultInjectionFs::Op::kSync,
+                                         FaultInjectionFs::Op::kCreate, FaultInjectionFs::Op::kRename),
+                       ::testing::Values(FaultInjectionFs::Error::kNoSpace, FaultInjectionFs::Error::kIo),
+                       ::testing::Values(1, 4, 16, 64)),
+    CaseName);
+
+}  // namespace
+}  // namespace empi
