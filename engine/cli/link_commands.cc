@@ -3,11 +3,14 @@
 // Batch linkage commands: link, export clusters, export pairs, explain,
 // stats.
 #include <chrono>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <memory>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "empi/status_macros.h"
 #include "engine/cli/command.h"
 #include "engine/cli/progress.h"
@@ -134,11 +137,22 @@ absl::Status RunLink(const LinkFlags& f) {
   std::string quarantine_path = f.quarantine.empty() ? f.db + ".quarantine.csv" : f.quarantine;
   if (!quarantined.empty()) EMPI_RETURN_IF_ERROR(WriteQuarantine(quarantine_path, quarantined));
 
+  // Hidden overrides, for tests that exercise the bulk path on small data:
+  // EMPI_BULK_INGEST_RECORDS (the bulk threshold) and
+  // EMPI_BULK_ROUND_RECORDS (records per bulk round).
+  LinkOptions options;
+  for (auto [name, field] : {std::pair{"EMPI_BULK_INGEST_RECORDS", &options.bulk_ingest_records},
+                             std::pair{"EMPI_BULK_ROUND_RECORDS", &options.bulk_round_records}}) {
+    if (const char* v = std::getenv(name); v != nullptr && *v != '\0') {
+      if (!absl::SimpleAtoi(v, field) || *field == 0) {
+        return absl::InvalidArgumentError(absl::StrCat(name, " is not a positive number"));
+      }
+    }
+  }
   index::StoreOptions store_options;
-  store_options.bulk_load = records.size() >= 100'000;
+  store_options.bulk_load = records.size() >= options.bulk_ingest_records;
   EMPI_ASSIGN_OR_RETURN(auto store, index::Store::Open(f.db, store_options));
 
-  LinkOptions options;
   options.conventions = conventions.value_or(FieldConventions{});
   if (!f.blocking_rules.empty()) {
     EMPI_ASSIGN_OR_RETURN(options.rules, BlockingRules::FromNames(f.blocking_rules));
