@@ -18,6 +18,7 @@
 #include "empi/engine.h"
 #include "engine/feed/feed_reader.h"
 #include "engine/linkage/linker.h"
+#include "engine/linkage/store_check.h"
 #include "fmt/format.h"
 #include "index/review_objections.h"
 #include "index/store.h"
@@ -230,6 +231,27 @@ absl::Status RunLink(const LinkFlags& f) {
   o << "  stages:";
   for (const auto& [name, secs] : s.stage_seconds) o << fmt::format(" {} {:.2f}s;", name, secs);
   o << "\n";
+  return absl::OkStatus();
+}
+
+// empi check: the violations on stdout, one a line; the counts on stderr.
+absl::Status RunCheck(const std::string& db, size_t max_violations, bool* clean) {
+  EMPI_ASSIGN_OR_RETURN(auto store, OpenExisting(db));
+  StoreCheckOptions options;
+  options.max_violations = max_violations;
+  EMPI_ASSIGN_OR_RETURN(StoreCheckReport r, CheckStore(*store, options));
+  for (const std::string& v : r.violations) std::cout << "violation: " << v << "\n";
+  if (r.violations_total > r.violations.size()) {
+    std::cout << "... and " << r.violations_total - r.violations.size() << " more violations\n";
+  }
+  std::cout.flush();
+  if (!std::cout) return absl::UnavailableError("writing to standard output failed");
+  std::cerr << fmt::format(
+      "empi check {}: {} records, {} persons, {} memberships, {} person views, {} block keys, {} nhs entries, "
+      "{} review entries, {} never-link marks, {} pending objections, {} audit events; {} violations\n",
+      db, r.records, r.persons, r.memberships, r.person_views, r.block_keys, r.nhs_entries, r.review_entries,
+      r.never_links, r.pending_objections, r.audit_events, r.violations_total);
+  *clean = r.ok();
   return absl::OkStatus();
 }
 
@@ -547,6 +569,17 @@ void RegisterLinkCommands(CLI::App& app, int* exit_code) {
   compact->callback([db, exit_code] {
     absl::Status s = RunCompact(*db);
     *exit_code = s.ok() ? kExitOk : ReportError("compact", s);
+  });
+
+  CLI::App* check = app.add_subcommand(
+      "check", "Check a database's consistency, read-only (exit 0 clean, 65 with the violations listed)");
+  check->add_option("--db", *db, "Database directory")->required();
+  auto max_shown = std::make_shared<size_t>(20);
+  check->add_option("--max-violations", *max_shown, "Violations listed (all are counted)")->capture_default_str();
+  check->callback([db, max_shown, exit_code] {
+    bool clean = false;
+    absl::Status s = RunCheck(*db, *max_shown, &clean);
+    *exit_code = !s.ok() ? ReportError("check", s) : clean ? kExitOk : kExitDataErr;
   });
 
   CLI::App* stats = app.add_subcommand("stats", "Counts of records, persons, review pairs");
