@@ -4,6 +4,7 @@
 // stats.
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -236,6 +237,10 @@ absl::Status RunLink(const LinkFlags& f) {
 
 // empi check: the violations on stdout, one a line; the counts on stderr.
 absl::Status RunCheck(const std::string& db, size_t max_violations, bool* clean) {
+  std::error_code ec;
+  if (!std::filesystem::exists(db + "/CURRENT", ec)) {
+    return absl::NotFoundError(fmt::format("no database in {}", db));
+  }
   EMPI_ASSIGN_OR_RETURN(auto store, OpenExisting(db));
   StoreCheckOptions options;
   options.max_violations = max_violations;

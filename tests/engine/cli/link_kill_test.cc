@@ -18,6 +18,7 @@
 #include <random>
 #include <thread>
 
+#include "index/store.h"
 #include "tests/engine/cli/cli_test_util.h"
 
 namespace empi::testing {
@@ -168,6 +169,36 @@ class LinkKillTest : public CliTest {
   std::string gen_;
   std::vector<std::string> feeds_, changed_;
 };
+
+TEST_F(LinkKillTest, CheckExitsDataErrorListingViolations) {
+  ASSERT_EQ(Run("link --db '" + db_ + "'" + Quoted(feeds_)).code, 0);
+  RunResult clean = Run("check --db '" + db_ + "'");
+  EXPECT_EQ(clean.code, 0) << clean.out << clean.err;
+  EXPECT_EQ(clean.out, "");
+  EXPECT_NE(clean.err.find("; 0 violations"), std::string::npos) << clean.err;
+  {
+    // One record's membership entry goes missing.
+    auto store = index::Store::Open(db_, {});
+    ASSERT_TRUE(store.ok()) << store.status();
+    std::optional<index::StoredRecord> any;
+    ASSERT_TRUE((*store)->ForEachRecord([&](const index::StoredRecord& r) {
+      any = r;
+      return false;
+    }).ok());
+    ASSERT_TRUE(any.has_value());
+    index::ChangeSet cs = (*store)->NewChangeSet();
+    ASSERT_TRUE(cs.batch()
+                    ->Delete((*store)->cf(index::Cf::kPersonRecords),
+                             index::PersonRecordKey(any->person_id, any->record.Key()))
+                    .ok());
+    ASSERT_TRUE((*store)->Commit(&cs, nullptr, true).ok());
+  }
+  RunResult bad = Run("check --db '" + db_ + "' --max-violations 1");
+  EXPECT_EQ(bad.code, 65) << bad.out << bad.err;
+  EXPECT_EQ(bad.out.rfind("violation: ", 0), 0u) << bad.out;
+  EXPECT_NE(bad.out.find("more violations"), std::string::npos) << bad.out;  // also counts disagree
+  EXPECT_EQ(Run("check --db '" + dir_.path() + "/none'").code, 66);
+}
 
 TEST_F(LinkKillTest, FirstLinkOrdinaryPath) { KillCycles(/*bulk=*/false, /*update=*/false); }
 TEST_F(LinkKillTest, FirstLinkBulkPath) { KillCycles(/*bulk=*/true, /*update=*/false); }
