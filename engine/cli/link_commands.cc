@@ -242,9 +242,9 @@ absl::Status RunCheck(const std::string& db, size_t max_violations, bool* clean)
     return absl::NotFoundError(fmt::format("no database in {}", db));
   }
   EMPI_ASSIGN_OR_RETURN(auto store, OpenExisting(db));
-  StoreCheckOptions options;
+  index::StoreCheckOptions options;
   options.max_violations = max_violations;
-  EMPI_ASSIGN_OR_RETURN(StoreCheckReport r, CheckStore(*store, options));
+  EMPI_ASSIGN_OR_RETURN(index::StoreCheckReport r, CheckLinkedStore(*store, options));
   for (const std::string& v : r.violations) std::cout << "violation: " << v << "\n";
   if (r.violations_total > r.violations.size()) {
     std::cout << "... and " << r.violations_total - r.violations.size() << " more violations\n";

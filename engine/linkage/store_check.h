@@ -1,69 +1,27 @@
 // Copyright EMPI developers.
 //
-// store_check.h: a read-only consistency check of a whole store, the
-// library behind `empi check` and the tests' invariant checks (models:
-// RocksDB's `ldb checkconsistency`, SQLite's `PRAGMA integrity_check`).
+// store_check.h: CheckLinkedStore, index::CheckStore (index/store_check.h) with the block_keys
+// and nhs_index entries checked too: the keys each record implies are
+// recomputed under the database's stored blocking rules (StoredBlocking)
+// and field conventions (StoredConventions); when those keys are not all
+// present, the other field conventions are tried, because a feed mapping's
+// own conventions may have written them (linker.h). What `empi check` runs.
 //
-// What it checks, at one snapshot:
-//   - every record in exactly one person: its person_records entry exists
-//     and names the record's person_id, and there are as many membership
-//     entries as records (with the first, a bijection);
-//   - no person_records entry without a persons entry; no empty person;
-//   - person_view equal to persons + person_records + records (person
-//     value, members in key order, each member's restricted and date of
-//     birth);
-//   - block_keys and nhs_index equal to the keys the records imply under the
-//     stored blocking rules and field conventions (every implied key present,
-//     and as many entries as implied);
-//   - review pairs stored under both orders with one value, between live
-//     records; never-link marks between live records;
-//   - persons' objection_in_review as index/review_objections.h defines it,
-//     unless the store says the flags are being recomputed;
-//   - meta record_count equal to the records held;
-//   - the audit chain (Store::VerifyAuditChain).
+//   EMPI_ASSIGN_OR_RETURN(index::StoreCheckReport r, CheckLinkedStore(*store, {}));
 //
-// It streams: the person families are merge-joined in person-id order and
-// records are scanned in key order with point reads of their index keys,
-// so memory holds one person and the review queue, never the records.
-// Messages name records by source and record id and persons by id only.
-//
-//   EMPI_ASSIGN_OR_RETURN(StoreCheckReport r, CheckStore(*store, {}));
-//   if (r.violations_total > 0) ... r.violations ...
-//
-// Thread-safety: reads only; safe alongside any other reader or writer (it
-// sees one snapshot).
+// Thread-safety: as index::CheckStore; reads only.
 #ifndef EMPI_LINKAGE_STORE_CHECK_H_
 #define EMPI_LINKAGE_STORE_CHECK_H_
 
-#include <cstdint>
-#include <string>
-#include <vector>
-
 #include "absl/status/statusor.h"
 #include "index/store.h"
+#include "index/store_check.h"
 
 namespace empi {
 
-struct StoreCheckOptions {
-  // Violations kept in the report (all are counted). Default: 20.
-  size_t max_violations = 20;
-  // Verify the audit chain too. Default: true.
-  bool audit = true;
-};
-
-struct StoreCheckReport {
-  uint64_t records = 0, persons = 0, memberships = 0, person_views = 0;
-  uint64_t block_keys = 0, nhs_entries = 0, review_entries = 0, never_links = 0;
-  uint64_t pending_objections = 0, audit_events = 0;
-  uint64_t violations_total = 0;
-  std::vector<std::string> violations;  // the first max_violations, in the order found
-  bool ok() const { return violations_total == 0; }
-};
-
-// Checks `store` as described above. Violations are returned in the report;
-// the status is an error only when the store cannot be read (a value that
-// does not decode is a violation, not an error).
-absl::StatusOr<StoreCheckReport> CheckStore(const index::Store& store, const StoreCheckOptions& options);
+// `options.implied_keys` is replaced. DataLoss if the stored blocking
+// settings do not decode.
+absl::StatusOr<index::StoreCheckReport> CheckLinkedStore(const index::Store& store, index::StoreCheckOptions options);
 
 }  // namespace empi
 

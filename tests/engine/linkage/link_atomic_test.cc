@@ -51,7 +51,7 @@ State Read(index::Store* store) {
 }
 
 void ExpectClean(const index::Store& store, const std::string& what) {
-  auto r = CheckStore(store, {});
+  auto r = CheckLinkedStore(store, {});
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->violations_total, 0u) << what << ": " << (r->violations.empty() ? "" : r->violations[0]);
 }

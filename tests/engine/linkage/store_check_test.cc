@@ -61,7 +61,7 @@ class StoreCheckTest : public ::testing::Test {
 
   // Copies the clean store, applies `damage` to the copy's raw batch, and
   // returns the check's report of the copy.
-  StoreCheckReport Damaged(const std::function<void(index::Store*, index::ChangeSet*)>& damage) {
+  index::StoreCheckReport Damaged(const std::function<void(index::Store*, index::ChangeSet*)>& damage) {
     const std::string path = dir_.path() + "/copy" + std::to_string(copies_++);
     std::filesystem::copy(base_, path, std::filesystem::copy_options::recursive);
     auto store = index::Store::Open(path, {});
@@ -69,12 +69,12 @@ class StoreCheckTest : public ::testing::Test {
     index::ChangeSet cs = (*store)->NewChangeSet();
     damage(store->get(), &cs);
     EXPECT_TRUE((*store)->Commit(&cs, nullptr, true).ok());
-    auto r = CheckStore(**store, {});
+    auto r = CheckLinkedStore(**store, {});
     EXPECT_TRUE(r.ok()) << r.status();
-    return r.ok() ? *r : StoreCheckReport{};
+    return r.ok() ? *r : index::StoreCheckReport{};
   }
 
-  static bool Mentions(const StoreCheckReport& r, const std::string& text) {
+  static bool Mentions(const index::StoreCheckReport& r, const std::string& text) {
     for (const std::string& v : r.violations) {
       if (v.find(text) != std::string::npos) return true;
     }
@@ -90,7 +90,7 @@ class StoreCheckTest : public ::testing::Test {
 TEST_F(StoreCheckTest, CleanStoreHasNoViolations) {
   auto store = index::Store::Open(base_, {});
   ASSERT_TRUE(store.ok());
-  auto r = CheckStore(**store, {});
+  auto r = CheckLinkedStore(**store, {});
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->violations_total, 0u) << (r->violations.empty() ? "" : r->violations[0]);
   EXPECT_GT(r->records, 150u);
@@ -170,7 +170,7 @@ TEST_F(StoreCheckTest, FindsEachKindOfDamage) {
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.name);
-    StoreCheckReport r = Damaged(c.damage);
+    index::StoreCheckReport r = Damaged(c.damage);
     EXPECT_GT(r.violations_total, 0u);
     EXPECT_TRUE(Mentions(r, c.expect)) << (r.violations.empty() ? "no violations" : r.violations[0]);
     for (const std::string& v : r.violations) {
