@@ -454,7 +454,13 @@ absl::StatusOr<LinkSummary> LinkRecords(index::Store* store, std::vector<Record>
     uint64_t px = person_of_group[clusters.group[x]], py = person_of_group[clusters.group[y]];
     return px != py ? px < py : x < y;
   });
-  const size_t round_records = std::max<size_t>(1, options.bulk_round_records);
+  // Rounds overlap, so each family's rounds land in level 0 as separate
+  // files until compacted: at most kMaxBulkRounds of them (the bulk-load
+  // options stop writes at 60 level-0 files), by enlarging rounds for
+  // loads beyond kMaxBulkRounds * bulk_round_records records.
+  constexpr size_t kMaxBulkRounds = 32;
+  const size_t round_records = std::max<size_t>(
+      {size_t{1}, options.bulk_round_records, (n_incoming + kMaxBulkRounds - 1) / kMaxBulkRounds});
   const size_t chunk_records = std::min<size_t>(20000, round_records);
   std::vector<std::pair<size_t, size_t>> chunks;
   for (size_t b = 0; b < order.size();) {

@@ -70,7 +70,8 @@ struct LinkOptions {
   // Default: 100,000.
   size_t bulk_ingest_records = 100000;
   // Records per bulk-load round: bounds the memory the round's batches and
-  // their sort hold. Default: 250,000.
+  // their sort hold. Raised for loads of more than 32 rounds, so that at
+  // most 32 rounds' files wait in level 0. Default: 250,000.
   size_t bulk_round_records = 250000;
   // Test hook: called at each point of the write stage ("round" after each
   // bulk round is on disk, "ingest" before the bulk ingestion, "commit"
