@@ -1,6 +1,7 @@
 // Copyright EMPI developers.
 #include "index/store_check.h"
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string_view>
@@ -40,8 +41,20 @@ class Checker {
     flags_current_ = !dirty.has_value();
     EMPI_RETURN_IF_ERROR(CheckReview());
     EMPI_RETURN_IF_ERROR(CheckNeverLinks());
+    // The fast pass: sequential scans only, comparing fingerprints of what
+    // must agree; the exact pass (point reads) runs only when they do not,
+    // to name the violations.
+    exact_ = false;
     EMPI_RETURN_IF_ERROR(CheckPersons());
     EMPI_RETURN_IF_ERROR(CheckRecords());
+    if (disagree_ || !(members_ == record_members_) || !(view_facts_ == record_facts_) ||
+        (options_.implied_keys && !(block_ == implied_block_ && nhs_ == implied_nhs_))) {
+      exact_ = true;
+      report_->records = report_->persons = report_->memberships = report_->person_views = 0;
+      report_->block_keys = report_->nhs_entries = 0;
+      EMPI_RETURN_IF_ERROR(CheckPersons());
+      EMPI_RETURN_IF_ERROR(CheckRecords());
+    }
     EMPI_RETURN_IF_ERROR(store_.ForEachPendingObjection(
         [&](std::string_view, const ObjectionValue&) {
           ++report_->pending_objections;
@@ -56,7 +69,35 @@ class Checker {
   }
 
  private:
+  // A multiset of byte strings, fingerprinted: its size and two sums of
+  // 64-bit hashes. Equal fingerprints of two multisets mean equal
+  // multisets, but for a chance of about 2^-128.
+  struct Fingerprint {
+    uint64_t n = 0, a = 0, b = 0;
+    void Add(std::string_view s) {
+      ++n;
+      a += std::hash<std::string_view>()(s);
+      uint64_t h = 0xcbf29ce484222325ULL;  // FNV-1a, then a splitmix64 finaliser
+      for (unsigned char c : s) h = (h ^ c) * 0x100000001b3ULL;
+      h ^= h >> 30;
+      h *= 0xbf58476d1ce4e5b9ULL;
+      h ^= h >> 27;
+      h *= 0x94d049bb133111ebULL;
+      b += h ^ (h >> 31);
+    }
+    friend bool operator==(const Fingerprint&, const Fingerprint&) = default;
+  };
+  static std::string Member(uint64_t pid, std::string_view key) { return absl::StrCat(EncodeU64(pid), A(key)); }
+  static std::string Fact(uint64_t pid, std::string_view key, bool restricted, int32_t dob) {
+    return absl::StrCat(EncodeU64(pid), A(key), restricted ? "R" : "-", dob);
+  }
+  static absl::string_view A(std::string_view s) { return absl::string_view(s.data(), s.size()); }
+
   void Violation(std::string what) {
+    if (!exact_) {
+      disagree_ = true;
+      return;
+    }
     if (report_->violations.size() < options_.max_violations) report_->violations.push_back(std::move(what));
     ++report_->violations_total;
   }
@@ -210,6 +251,13 @@ class Checker {
       for (size_t i = 0; same && i < keys.size(); ++i) same = view->members[i].record_key == keys[i];
       if (!same) Violation(absl::StrCat("person ", pid, ": person_view's members differ from person_records"));
     }
+    if (!exact_) {
+      for (const std::string& k : keys) members_.Add(Member(pid, k));
+      if (view) {
+        for (const PersonViewMember& m : view->members) view_facts_.Add(Fact(pid, m.record_key, m.restricted, m.dob_ymd));
+      }
+      return absl::OkStatus();
+    }
     if (keys.empty()) return absl::OkStatus();
     EMPI_ASSIGN_OR_RETURN(auto recs, store_.GetRecords(keys, snapshot_));
     for (size_t i = 0; i < keys.size(); ++i) {
@@ -257,6 +305,17 @@ class Checker {
         Violation(absl::StrCat("record ", Name(key), ": value does not decode"));
         continue;
       }
+      if (!exact_) {
+        record_members_.Add(Member(r.person_id, key));
+        record_facts_.Add(Fact(r.person_id, key, r.record.restricted, DateOfBirthYmd(r.record.date_of_birth)));
+        if (options_.implied_keys && options_.implied_keys(r.record, 0, &keys)) {
+          for (const std::string& k : keys.block_keys) implied_block_.Add(k);
+          if (keys.nhs_key) implied_nhs_.Add(*keys.nhs_key);
+          implied_block += keys.block_keys.size();
+          implied_nhs += keys.nhs_key ? 1 : 0;
+        }
+        continue;
+      }
       EMPI_ASSIGN_OR_RETURN(bool member, Has(Cf::kPersonRecords, PersonRecordKey(r.person_id, key)));
       if (!member) {
         Violation(absl::StrCat("record ", Name(key), " says person ", r.person_id,
@@ -283,8 +342,8 @@ class Checker {
     if (report_->records != report_->memberships) {
       Violation(absl::StrCat(report_->records, " records but ", report_->memberships, " person_records entries"));
     }
-    EMPI_ASSIGN_OR_RETURN(report_->block_keys, Count(Cf::kBlockKeys));
-    EMPI_ASSIGN_OR_RETURN(report_->nhs_entries, Count(Cf::kNhsIndex));
+    EMPI_ASSIGN_OR_RETURN(report_->block_keys, Count(Cf::kBlockKeys, exact_ ? nullptr : &block_));
+    EMPI_ASSIGN_OR_RETURN(report_->nhs_entries, Count(Cf::kNhsIndex, exact_ ? nullptr : &nhs_));
     if (!options_.implied_keys) {
       // Index families not checked.
     } else if (report_->block_keys != implied_block) {
@@ -300,10 +359,13 @@ class Checker {
     return absl::OkStatus();
   }
 
-  absl::StatusOr<uint64_t> Count(Cf cf) const {
+  absl::StatusOr<uint64_t> Count(Cf cf, Fingerprint* fingerprint) const {
     uint64_t n = 0;
     auto it = Iter(cf);
-    for (it->SeekToFirst(); it->Valid(); it->Next()) ++n;
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      ++n;
+      if (fingerprint != nullptr) fingerprint->Add(it->key().ToStringView());
+    }
     EMPI_RETURN_IF_ERROR(FromRocks(it->status(), CfName(cf)));
     return n;
   }
@@ -315,6 +377,11 @@ class Checker {
   const rocksdb::Snapshot* snapshot_ = nullptr;
   rocksdb::ReadOptions ro_;
   bool flags_current_ = true;
+  bool exact_ = true;       // the exact pass: violations are reported
+  bool disagree_ = false;   // the fast pass found something
+  Fingerprint members_, record_members_;  // (person, record) from person_records, from records
+  Fingerprint view_facts_, record_facts_;  // (person, record, facts) from person_view, from records
+  Fingerprint block_, implied_block_, nhs_, implied_nhs_;
   absl::flat_hash_set<uint64_t> flagged_;  // persons whose objection_in_review must be set
   absl::Status error_;
 };

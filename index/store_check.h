@@ -24,9 +24,16 @@
 //   - meta record_count equal to the records held;
 //   - the audit chain (Store::VerifyAuditChain).
 //
-// It streams: the person families are merge-joined in person-id order and
-// records are scanned in key order with point reads of their index keys,
-// so memory holds one person and the review queue, never the records.
+// It streams, in two passes. The fast pass reads every family involved
+// once, sequentially: the person families merge-joined by person id
+// (checking each person against its view), records in key order, the index
+// families in key order; what must agree across orders (membership from
+// records and from person_records, member facts from records and from
+// person_view, index keys implied by records and stored) is compared as
+// order-independent fingerprints (count and two 64-bit hash sums). Only
+// when something disagrees does the exact pass run, with point reads per
+// record, to name the violations. Memory holds one person and the review
+// queue, never the records.
 // Messages name records by source and record id and persons by id only.
 //
 //   EMPI_ASSIGN_OR_RETURN(index::StoreCheckReport r, index::CheckStore(*store, {}));
