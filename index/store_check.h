@@ -22,6 +22,9 @@
 //   - persons' objection_in_review as index/review_objections.h defines it,
 //     unless the store says the flags are being recomputed;
 //   - meta record_count equal to the records held;
+//   - pending objections are counted only: they name patients with no
+//     stored record yet, and one that a stored record now matches is
+//     applied by the next link or ingest (a kill can leave it pending).
 //   - the audit chain (Store::VerifyAuditChain).
 //
 // It streams, in two passes. The fast pass reads every family involved
