@@ -120,7 +120,20 @@ absl::StatusOr<LinkSummary> LinkRecords(index::Store* store, std::vector<Record>
     has_records = true;
     return false;
   }));
-  const uint64_t stored_before = has_records ? ReadU64Meta(*store, "record_count") : 0;
+  uint64_t stored_before = 0;
+  if (has_records) {
+    EMPI_ASSIGN_OR_RETURN(std::optional<std::string> count, store->GetMeta("record_count"));
+    if (count) {
+      stored_before = ReadU64Meta(*store, "record_count");
+    } else {
+      // Records without a count (a store written before counts were kept):
+      // counted once, so that this run's count is right.
+      EMPI_RETURN_IF_ERROR(store->ForEachRecord([&](const index::StoredRecord&) {
+        ++stored_before;
+        return true;
+      }));
+    }
+  }
   // Stored records are prepared as the database prepares them (its first
   // run's conventions), whatever this run's feeds say.
   EMPI_ASSIGN_OR_RETURN(const FieldConventions stored_conventions, StoredConventions(*store));
