@@ -594,6 +594,12 @@ class Store::Impl {
   // Sorted runs of `cf` on disk: files of level 0 plus non-empty levels.
   int SortedRuns(Cf cf) const;
   absl::Status BulkIngest(const std::vector<ChangeSet>& sets, BulkIngestStats* stats);
+  using BulkFiles = std::array<std::vector<std::string>, kNumCfs>;
+  // Sorts `sets` into SST files in `dir` named after `round`, appending
+  // their paths to *files per family; full takes deletes and the counter.
+  absl::Status BulkWriteRound(const std::vector<ChangeSet>& sets, bool full, const std::string& dir,
+                              const std::string& round, BulkFiles* files, BulkIngestStats* stats);
+  absl::Status BulkIngestFiles(const BulkFiles& files);
 
   rocksdb::ColumnFamilyHandle* handle(Cf cf) const { return handles_[static_cast<size_t>(cf)]; }
 
@@ -1673,9 +1679,12 @@ namespace {
 struct BulkEntry {
   uint64_t prefix;  // the key's first 8 bytes, big-endian, zero-padded
   const char* key;
-  uint32_t key_size;
+  uint32_t key_size;  // top bit (kBulkDelete): a delete, which has no value
   uint32_t set;  // index of the change set; with `key`, the order of application
 };
+constexpr uint32_t kBulkDelete = 0x80000000u;
+bool IsBulkDelete(const BulkEntry& e) { return (e.key_size & kBulkDelete) != 0; }
+uint32_t BulkKeySize(const BulkEntry& e) { return e.key_size & ~kBulkDelete; }
 
 // Sorting compares the inline prefix first: most comparisons then never
 // touch the keys, which lie scattered over the batches (measured: 3x faster
@@ -1699,11 +1708,12 @@ const char* DecodeVarint32(const char* p, uint32_t* v) {
   return nullptr;
 }
 
-rocksdb::Slice BulkKey(const BulkEntry& e) { return rocksdb::Slice(e.key, e.key_size); }
+rocksdb::Slice BulkKey(const BulkEntry& e) { return rocksdb::Slice(e.key, BulkKeySize(e)); }
 
 rocksdb::Slice BulkValue(const BulkEntry& e) {
   uint32_t size = 0;
-  const char* p = DecodeVarint32(e.key + e.key_size, &size);
+  if (IsBulkDelete(e)) return rocksdb::Slice();
+  const char* p = DecodeVarint32(e.key + BulkKeySize(e), &size);
   return rocksdb::Slice(p, size);
 }
 
@@ -1717,21 +1727,25 @@ bool BulkLess(const BulkEntry& a, const BulkEntry& b) {
 }
 
 // Counts (out == nullptr) or records the puts of one change set per family,
-// refusing everything BulkIngest does not take.
+// refusing everything BulkIngest does not take. With `full` (a BulkLoad),
+// deletes are taken too, and the person-id counter.
 class BulkCollector : public rocksdb::WriteBatch::Handler {
  public:
-  BulkCollector(const std::vector<int>* cf_of_id, uint32_t set, std::array<size_t, kNumCfs>* counts,
+  BulkCollector(const std::vector<int>* cf_of_id, uint32_t set, bool full, std::array<size_t, kNumCfs>* counts,
                 std::array<BulkEntry*, kNumCfs>* out)
-      : cf_of_id_(cf_of_id), set_(set), counts_(counts), out_(out) {}
+      : cf_of_id_(cf_of_id), set_(set), full_(full), counts_(counts), out_(out) {}
 
   rocksdb::Status PutCF(uint32_t id, const rocksdb::Slice& k, const rocksdb::Slice& v) override {
-    return Collect(id, k, v, /*merge=*/false);
+    return Collect(id, k, v, Op::kPut);
   }
   // person_view takes merges only, every other family puts only.
   rocksdb::Status MergeCF(uint32_t id, const rocksdb::Slice& k, const rocksdb::Slice& v) override {
-    return Collect(id, k, v, /*merge=*/true);
+    return Collect(id, k, v, Op::kMerge);
   }
-  rocksdb::Status DeleteCF(uint32_t, const rocksdb::Slice&) override { return PutsOnly(); }
+  rocksdb::Status DeleteCF(uint32_t id, const rocksdb::Slice& k) override {
+    if (!full_) return PutsOnly();
+    return Collect(id, k, rocksdb::Slice(), Op::kDelete);
+  }
   rocksdb::Status SingleDeleteCF(uint32_t, const rocksdb::Slice&) override { return PutsOnly(); }
   rocksdb::Status DeleteRangeCF(uint32_t, const rocksdb::Slice&, const rocksdb::Slice&) override {
     return PutsOnly();
@@ -1739,37 +1753,44 @@ class BulkCollector : public rocksdb::WriteBatch::Handler {
   void LogData(const rocksdb::Slice&) override {}
 
  private:
-  rocksdb::Status Collect(uint32_t id, const rocksdb::Slice& k, const rocksdb::Slice& v, bool merge) {
+  enum class Op { kPut, kMerge, kDelete };
+  rocksdb::Status Collect(uint32_t id, const rocksdb::Slice& k, const rocksdb::Slice& v, Op op) {
     const int cf = id < cf_of_id_->size() ? (*cf_of_id_)[id] : -1;
     if (cf < 0) return rocksdb::Status::InvalidArgument(absl::StrCat("unknown column family id ", id));
-    if (merge != (cf == static_cast<int>(Cf::kPersonView))) return PutsOnly();
+    if (op != Op::kDelete && (op == Op::kMerge) != (cf == static_cast<int>(Cf::kPersonView))) return PutsOnly();
     if (cf == static_cast<int>(Cf::kAudit)) {
       return rocksdb::Status::InvalidArgument("the audit trail is written by Commit() only");
     }
     const std::string_view key = k.ToStringView();
     if (cf == static_cast<int>(Cf::kMeta) &&
-        (key == kMetaNextPersonId || key == kMetaAuditHead || key == kMetaFormatVersion)) {
+        ((key == kMetaNextPersonId && !(full_ && op == Op::kPut)) || key == kMetaAuditHead ||
+         key == kMetaFormatVersion)) {
       return rocksdb::Status::InvalidArgument(absl::StrCat("meta ", A(key), " is written by Commit() only"));
     }
-    if (k.size() > UINT32_MAX) return rocksdb::Status::InvalidArgument("key longer than 4 GiB");
+    if (k.size() >= kBulkDelete) return rocksdb::Status::InvalidArgument("key longer than 2 GiB");
     if (out_ == nullptr) {
       ++(*counts_)[static_cast<size_t>(cf)];
       return rocksdb::Status::OK();
     }
-    BulkEntry e{KeyPrefix(k.data(), k.size()), k.data(), static_cast<uint32_t>(k.size()), set_};
-    const rocksdb::Slice value = BulkValue(e);
-    if (value.data() != v.data() || value.size() != v.size()) {
-      return rocksdb::Status::NotSupported("unexpected WriteBatch record layout");
+    BulkEntry e{KeyPrefix(k.data(), k.size()), k.data(),
+                static_cast<uint32_t>(k.size()) | (op == Op::kDelete ? kBulkDelete : 0u), set_};
+    if (op != Op::kDelete) {
+      const rocksdb::Slice value = BulkValue(e);
+      if (value.data() != v.data() || value.size() != v.size()) {
+        return rocksdb::Status::NotSupported("unexpected WriteBatch record layout");
+      }
     }
     *(*out_)[static_cast<size_t>(cf)]++ = e;
     return rocksdb::Status::OK();
   }
-  static rocksdb::Status PutsOnly() {
+  rocksdb::Status PutsOnly() const {
     return rocksdb::Status::InvalidArgument(
-        "bulk ingest takes puts (merges for person_view) only; apply the rest with Commit()");
+        full_ ? "bulk load takes puts, deletes and person_view merges only"
+              : "bulk ingest takes puts (merges for person_view) only; apply the rest with Commit()");
   }
   const std::vector<int>* cf_of_id_;
   uint32_t set_;
+  bool full_;
   std::array<size_t, kNumCfs>* counts_;
   std::array<BulkEntry*, kNumCfs>* out_;
 };
@@ -1783,13 +1804,37 @@ constexpr uint64_t kBulkFileBytes = 128 << 20;
 
 absl::Status Store::Impl::BulkIngest(const std::vector<ChangeSet>& sets, BulkIngestStats* stats) {
   if (options_.read_only) return absl::FailedPreconditionError("store is open read-only");
-  if (sets.size() > UINT32_MAX) return absl::InvalidArgumentError("bulk ingest: too many change sets");
   for (size_t i = 0; i < sets.size(); ++i) {
     if (sets[i].allocated_person_ids_) {
       return absl::InvalidArgumentError(absl::StrCat(
           "bulk ingest: change set ", i, " allocated person ids; commit the counter with Commit() first"));
     }
   }
+  if (stats != nullptr) *stats = BulkIngestStats{};
+  const std::string dir = BulkDir(db_->GetName());
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return absl::InternalError(absl::StrCat("bulk ingest: creating ", dir, ": ", ec.message()));
+  struct RemoveDir {
+    const std::string& dir;
+    ~RemoveDir() {
+      std::error_code ignored;
+      std::filesystem::remove_all(dir, ignored);
+    }
+  } remove_dir{dir};
+  BulkFiles files;
+  BulkIngestStats totals;
+  EMPI_RETURN_IF_ERROR(BulkWriteRound(sets, /*full=*/false, dir, "r0", &files, &totals));
+  EMPI_RETURN_IF_ERROR(BulkIngestFiles(files));
+  if (stats != nullptr) *stats = totals;
+  return absl::OkStatus();
+}
+
+absl::Status Store::Impl::BulkWriteRound(const std::vector<ChangeSet>& sets, bool full, const std::string& dir,
+                                         const std::string& round, BulkFiles* files_out, BulkIngestStats* stats) {
+  if (options_.read_only) return absl::FailedPreconditionError("store is open read-only");
+  if (sets.size() > UINT32_MAX) return absl::InvalidArgumentError("bulk ingest: too many change sets");
   const size_t n = sets.size();
   auto ids_of = [&](size_t i) { return sets[i].cfs_.empty() ? &cf_of_logical_id_ : &cf_of_real_id_; };
   std::vector<rocksdb::Status> errors(n);
@@ -1804,7 +1849,7 @@ absl::Status Store::Impl::BulkIngest(const std::vector<ChangeSet>& sets, BulkIng
   std::vector<std::array<size_t, kNumCfs>> offsets(n);
   tbb::parallel_for(size_t{0}, n, [&](size_t i) {
     offsets[i].fill(0);
-    BulkCollector count(ids_of(i), static_cast<uint32_t>(i), &offsets[i], nullptr);
+    BulkCollector count(ids_of(i), static_cast<uint32_t>(i), full, &offsets[i], nullptr);
     errors[i] = sets[i].batch_.Iterate(&count);
   });
   EMPI_RETURN_IF_ERROR(first_error());
@@ -1817,29 +1862,11 @@ absl::Status Store::Impl::BulkIngest(const std::vector<ChangeSet>& sets, BulkIng
   tbb::parallel_for(size_t{0}, n, [&](size_t i) {
     std::array<BulkEntry*, kNumCfs> out;
     for (size_t cf = 0; cf < kNumCfs; ++cf) out[cf] = entries[cf].data() + offsets[i][cf];
-    BulkCollector fill(ids_of(i), static_cast<uint32_t>(i), nullptr, &out);
+    BulkCollector fill(ids_of(i), static_cast<uint32_t>(i), full, nullptr, &out);
     errors[i] = sets[i].batch_.Iterate(&fill);
   });
   EMPI_RETURN_IF_ERROR(first_error());
   offsets = {};
-
-  size_t total_puts = 0;
-  for (const auto& v : entries) total_puts += v.size();
-  if (stats != nullptr) *stats = BulkIngestStats{};
-  if (total_puts == 0) return absl::OkStatus();
-
-  const std::string dir = BulkDir(db_->GetName());
-  std::error_code ec;
-  std::filesystem::remove_all(dir, ec);
-  std::filesystem::create_directories(dir, ec);
-  if (ec) return absl::InternalError(absl::StrCat("bulk ingest: creating ", dir, ": ", ec.message()));
-  struct RemoveDir {
-    const std::string& dir;
-    ~RemoveDir() {
-      std::error_code ignored;
-      std::filesystem::remove_all(dir, ignored);
-    }
-  } remove_dir{dir};
 
   // Families in parallel, so that small ones are written while big ones
   // sort: sort, keep the last put of each key, cut into disjoint files and
@@ -1859,22 +1886,45 @@ absl::Status Store::Impl::BulkIngest(const std::vector<ChangeSet>& sets, BulkIng
           if (v.empty()) continue;
           out.stats.puts = v.size();
           tbb::parallel_sort(v.begin(), v.end(), BulkLess);
-          // Puts: the last of each key wins. Merges (person_view): the
-          // operands of each key, concatenated in order, are one operand.
+          // Puts and deletes: the last of each key wins. Merges
+          // (person_view): the operands of each key since its last delete,
+          // concatenated in order, are one operand; after a delete they are
+          // folded onto an empty view and written as a put (what RocksDB
+          // would read), because a file holds one entry per key.
           const bool merges = cf == static_cast<size_t>(Cf::kPersonView);
-          std::vector<std::string> merged;  // merged operand of kept entry i
+          std::vector<std::string> merged;  // merged operand (or folded value) of kept entry i
+          std::vector<uint8_t> kind;        // of kept entry i: 0 put or merge, 1 delete, 2 folded put
           size_t kept = 0;
+          bool deleted = false;  // a delete of the current key seen
           for (size_t r = 0; r < v.size(); ++r) {
             const bool last = r + 1 == v.size() || BulkKey(v[r]) != BulkKey(v[r + 1]);
             if (merges) {
               if (merged.size() == kept) merged.emplace_back();
-              merged[kept].append(BulkValue(v[r]).data(), BulkValue(v[r]).size());
+              if (IsBulkDelete(v[r])) {
+                merged[kept].clear();
+                deleted = true;
+              } else {
+                merged[kept].append(BulkValue(v[r]).data(), BulkValue(v[r]).size());
+              }
             }
             if (!last) continue;
+            uint8_t k = IsBulkDelete(v[r]) ? 1 : 0;
+            if (merges && deleted && k == 0) {
+              PersonView view;
+              if (!ApplyPersonViewOps(merged[kept], &view)) {
+                out.status = absl::InvalidArgumentError("bulk ingest: malformed person_view operand");
+                break;
+              }
+              merged[kept] = EncodePersonView(view);
+              k = 2;
+            }
+            kind.push_back(k);
+            deleted = false;
             v[kept] = v[r];
-            out.stats.bytes += v[r].key_size + (merges ? merged[kept].size() : BulkValue(v[r]).size());
+            out.stats.bytes += BulkKeySize(v[r]) + (merges ? merged[kept].size() : BulkValue(v[r]).size());
             ++kept;
           }
+          if (!out.status.ok()) continue;
           v.resize(kept);
           out.stats.keys = kept;
           const size_t files = static_cast<size_t>(std::clamp<uint64_t>(out.stats.bytes / kBulkFileBytes, 1, kept));
@@ -1883,13 +1933,20 @@ absl::Status Store::Impl::BulkIngest(const std::vector<ChangeSet>& sets, BulkIng
           rocksdb::ColumnFamilyHandle* h = handle(static_cast<Cf>(cf));
           const rocksdb::Options cf_options = db_->GetOptions(h);
           for (size_t f = 0; f < files; ++f) {
-            out.files.push_back(absl::StrCat(dir, "/", A(CfName(static_cast<Cf>(cf))), "-", f, ".sst"));
+            out.files.push_back(
+                absl::StrCat(dir, "/", round, "-", A(CfName(static_cast<Cf>(cf))), "-", f, ".sst"));
           }
           tbb::parallel_for(size_t{0}, files, [&](size_t f) {
             rocksdb::SstFileWriter writer(rocksdb::EnvOptions(), cf_options, h, /*invalidate_page_cache=*/false);
             rocksdb::Status s = writer.Open(out.files[f]);
             for (size_t k = kept * f / files; s.ok() && k < kept * (f + 1) / files; ++k) {
-              s = merges ? writer.Merge(BulkKey(v[k]), merged[k]) : writer.Put(BulkKey(v[k]), BulkValue(v[k]));
+              if (kind[k] == 1) {
+                s = writer.Delete(BulkKey(v[k]));
+              } else if (kind[k] == 2) {
+                s = writer.Put(BulkKey(v[k]), merged[k]);
+              } else {
+                s = merges ? writer.Merge(BulkKey(v[k]), merged[k]) : writer.Put(BulkKey(v[k]), BulkValue(v[k]));
+              }
             }
             if (s.ok()) s = writer.Finish();
             written[f] = s;
@@ -1902,28 +1959,42 @@ absl::Status Store::Impl::BulkIngest(const std::vector<ChangeSet>& sets, BulkIng
       },
       tbb::simple_partitioner());
 
-  BulkIngestStats totals;
-  std::vector<rocksdb::IngestExternalFileArg> args;
   for (size_t cf = 0; cf < kNumCfs; ++cf) {
     const CfResult& r = results[cf];
     EMPI_RETURN_IF_ERROR(r.status);
     if (r.files.empty()) continue;
-    totals.puts += r.stats.puts;
-    totals.keys += r.stats.keys;
-    totals.files += r.stats.files;
-    totals.bytes += r.stats.bytes;
+    stats->puts += r.stats.puts;
+    stats->keys += r.stats.keys;
+    stats->files += r.stats.files;
+    stats->bytes += r.stats.bytes;
+    for (const std::string& f : r.files) (*files_out)[cf].push_back(f);
+  }
+  return absl::OkStatus();
+}
+
+// One IngestExternalFiles call for every family: atomic across families
+// (RocksDB writes one MANIFEST record for all of them). When a family's
+// files overlap (a BulkLoad's rounds), RocksDB 7.8 puts them all in level 0
+// and gives them increasing sequence numbers in the order listed
+// (ExternalSstFileIngestionJob::Run assigns last_seqno + 1 to each file of
+// files_to_ingest_, which keeps the caller's order), so a later round's
+// entry of a key wins over an earlier one's.
+absl::Status Store::Impl::BulkIngestFiles(const BulkFiles& files) {
+  std::vector<rocksdb::IngestExternalFileArg> args;
+  for (size_t cf = 0; cf < kNumCfs; ++cf) {
+    if (files[cf].empty()) continue;
     rocksdb::IngestExternalFileArg& arg = args.emplace_back();
     arg.column_family = handle(static_cast<Cf>(cf));
-    arg.external_files = r.files;
+    arg.external_files = files[cf];
     arg.options.move_files = true;
     // Stores are read by RocksDB 7.8 or later only: no need to rewrite the
     // sequence number into each file.
     arg.options.write_global_seqno = false;
   }
+  if (args.empty()) return absl::OkStatus();
   EMPI_RETURN_IF_ERROR(Failure());
   EMPI_RETURN_IF_ERROR(Record(FromRocks(db_->IngestExternalFiles(args), "bulk ingest")));
   read_cache_->Clear();
-  if (stats != nullptr) *stats = totals;
   return absl::OkStatus();
 }
 
@@ -1951,6 +2022,43 @@ absl::Status Store::Commit(ChangeSet* changes, const AuditEvent* event, bool syn
 
 absl::Status Store::BulkIngest(const std::vector<ChangeSet>& sets, BulkIngestStats* stats) {
   return impl_->BulkIngest(sets, stats);
+}
+
+BulkLoad::BulkLoad(void* impl, std::string dir) : impl_(impl), dir_(std::move(dir)) {}
+BulkLoad::~BulkLoad() {
+  std::error_code ignored;
+  std::filesystem::remove_all(dir_, ignored);
+}
+
+absl::Status BulkLoad::AddRound(const std::vector<ChangeSet>& sets) {
+  if (finished_) return absl::FailedPreconditionError("bulk load: already finished");
+  auto files = std::make_unique<Store::Impl::BulkFiles>();
+  EMPI_RETURN_IF_ERROR(static_cast<Store::Impl*>(impl_)->BulkWriteRound(sets, /*full=*/true, dir_, absl::StrCat("r", rounds_), files.get(),
+                                             &stats_));
+  if (files_ == nullptr) files_ = std::make_shared<Store::Impl::BulkFiles>();
+  auto& all = *std::static_pointer_cast<Store::Impl::BulkFiles>(files_);
+  for (size_t cf = 0; cf < kNumCfs; ++cf) {
+    for (std::string& f : (*files)[cf]) all[cf].push_back(std::move(f));
+  }
+  ++rounds_;
+  return absl::OkStatus();
+}
+
+absl::Status BulkLoad::Finish() {
+  if (finished_) return absl::FailedPreconditionError("bulk load: already finished");
+  finished_ = true;
+  if (files_ == nullptr) return absl::OkStatus();
+  return static_cast<Store::Impl*>(impl_)->BulkIngestFiles(*std::static_pointer_cast<Store::Impl::BulkFiles>(files_));
+}
+
+absl::StatusOr<std::unique_ptr<BulkLoad>> Store::StartBulkLoad() {
+  if (impl_->options_.read_only) return absl::FailedPreconditionError("store is open read-only");
+  const std::string dir = BulkDir(impl_->db_->GetName());
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return absl::InternalError(absl::StrCat("bulk load: creating ", dir, ": ", ec.message()));
+  return std::unique_ptr<BulkLoad>(new BulkLoad(impl_.get(), dir));
 }
 
 absl::Status Store::CompactPersonView() { return impl_->CompactPersonView(); }

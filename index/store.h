@@ -263,6 +263,47 @@ struct AuditQuarantine {
   std::string reason;              // the damage found, as verification reports it
 };
 
+class Store;
+
+// A bulk load whose data becomes visible all at once, however many rounds
+// it is written in: AddRound sorts a round of change sets into SST files on
+// disk (so memory holds one round, not the load), Finish adds every round's
+// files in one rocksdb::DB::IngestExternalFiles call, atomic across column
+// families. A crash or error before Finish returns leaves none of the load
+// visible (the files, in the database directory's bulk_ingest.tmp, are
+// removed by the destructor or by the next bulk load); after it, all of it.
+//
+// Unlike Store::BulkIngest, a load takes deletes (written as tombstones)
+// and change sets that used AllocatePersonIds (the counter is ingested with
+// the persons that use the ids). Within a round a key's operations apply in
+// set order; a later round wins over an earlier one (docs/format/store.md,
+// "Bulk ingestion"). The audit family and the store's other own meta keys
+// are refused (InvalidArgument).
+//
+// Thread-safety: one load per store at a time, and no other Commit that
+// allocates person ids until Finish (the CLI holds the database's lock).
+class BulkLoad {
+ public:
+  ~BulkLoad();
+  BulkLoad(const BulkLoad&) = delete;
+  BulkLoad& operator=(const BulkLoad&) = delete;
+
+  [[nodiscard]] absl::Status AddRound(const std::vector<ChangeSet>& sets);
+  // Ingests every round; call once.
+  [[nodiscard]] absl::Status Finish();
+  const BulkIngestStats& stats() const { return stats_; }
+
+ private:
+  friend class Store;
+  BulkLoad(void* impl, std::string dir);
+  void* impl_;  // Store::Impl
+  std::string dir_;
+  std::shared_ptr<void> files_;  // Store::Impl::BulkFiles
+  int rounds_ = 0;
+  bool finished_ = false;
+  BulkIngestStats stats_;
+};
+
 struct StoreOptions {
   // Behaviour
   bool create_if_missing = true;  // Default: true
@@ -346,6 +387,10 @@ class Store {
   // Commit(); the sets must not change during the call, and later Commits of
   // the same keys win over the ingested values.
   absl::Status BulkIngest(const std::vector<ChangeSet>& sets, BulkIngestStats* stats = nullptr);
+
+  // Starts a bulk load (class BulkLoad above). FailedPrecondition if the
+  // store is read-only.
+  absl::StatusOr<std::unique_ptr<BulkLoad>> StartBulkLoad();
 
   // Folds person_view's merge operands into whole values (a full compaction
   // of that family), so that each real-time read of a view decodes one value
@@ -482,6 +527,7 @@ class Store {
   absl::Status SyncWal();
 
  private:
+  friend class BulkLoad;
   class Impl;
   explicit Store(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;

@@ -126,14 +126,35 @@ absl::StatusOr<LinkSummary> LinkRecords(index::Store* store, std::vector<Record>
   auto progress = [&](std::string_view stage, uint64_t done, uint64_t total) {
     if (options.progress) options.progress(stage, done, total);
   };
-  const uint64_t stored_before = ReadU64Meta(*store, "record_count");
+  // Whether the store holds records is read from the records family itself,
+  // never from meta "record_count" (a count is only as good as the last
+  // write that kept it).
+  bool has_records = false;
+  EMPI_RETURN_IF_ERROR(store->ForEachRecord([&](const index::StoredRecord&) {
+    has_records = true;
+    return false;
+  }));
+  uint64_t stored_before = 0;
+  if (has_records) {
+    EMPI_ASSIGN_OR_RETURN(std::optional<std::string> count, store->GetMeta("record_count"));
+    if (count) {
+      stored_before = ReadU64Meta(*store, "record_count");
+    } else {
+      // Records without a count (a store written before counts were kept):
+      // counted once, so that this run's count is right.
+      EMPI_RETURN_IF_ERROR(store->ForEachRecord([&](const index::StoredRecord&) {
+        ++stored_before;
+        return true;
+      }));
+    }
+  }
   // Stored records are prepared as the database prepares them (its first
   // run's conventions), whatever this run's feeds say.
   EMPI_ASSIGN_OR_RETURN(const FieldConventions stored_conventions, StoredConventions(*store));
   EMPI_ASSIGN_OR_RETURN(std::optional<BlockingSettings> stored_blocking, StoredBlocking(*store));
   BlockingSettings blocking = stored_blocking.value_or(BlockingSettings{});
   if (options.rules) {
-    if (stored_before > 0 && stored_blocking && options.rules->Names() != stored_blocking->rules.Names()) {
+    if (has_records && stored_blocking && options.rules->Names() != stored_blocking->rules.Names()) {
       return absl::FailedPreconditionError(absl::StrCat(
           "blocking rules ", options.rules->Names(), " differ from the rules this database was linked with (",
           stored_blocking->rules.Names(), "); its block index holds keys of those rules only"));
@@ -150,7 +171,7 @@ absl::StatusOr<LinkSummary> LinkRecords(index::Store* store, std::vector<Record>
   // Stored versions of updated records, found only when the store is not
   // empty (a pointer per record, not a record, on a first bulk load).
   std::vector<std::unique_ptr<index::StoredRecord>> old;
-  if (stored_before > 0) {
+  if (has_records) {
     old.resize(input.size());
     std::mutex error_mu;
     absl::Status error;
@@ -233,7 +254,7 @@ absl::StatusOr<LinkSummary> LinkRecords(index::Store* store, std::vector<Record>
   // record when the model is estimated again).
   std::vector<BlockKeys> keys(n_incoming);
   for (size_t i = 0; i < n_incoming; ++i) keys[i] = ComputeBlockKeys(rules, prepared[i]);
-  if (stored_before > 0 && n_incoming > 0) {
+  if (has_records && n_incoming > 0) {
     absl::flat_hash_set<std::string> incoming_keys;
     for (const Record& r : recs) incoming_keys.insert(r.Key());
     std::mutex mu;
@@ -344,7 +365,7 @@ absl::StatusOr<LinkSummary> LinkRecords(index::Store* store, std::vector<Record>
   std::vector<uint64_t> existing(work.size());
   for (size_t i = 0; i < work.size(); ++i) existing[i] = work[i].stored ? work[i].old_person : 0;
   absl::flat_hash_set<std::pair<uint32_t, uint32_t>> never_link;
-  if (stored_before > 0) {
+  if (has_records) {
     // Never-link marks (made by stewards, so only in a non-empty store),
     // read in one scan: every marked pair of the working set, so that
     // clustering keeps the two apart whether or not they are a candidate
@@ -424,7 +445,7 @@ absl::StatusOr<LinkSummary> LinkRecords(index::Store* store, std::vector<Record>
     header.RemoveMembership(r.person_id, key);
   }
   if (summary.trained) header.PutModel(model.ToJson().dump());
-  if (stored_before == 0) header.PutMeta("field_conventions", ConventionsMeta(options.conventions));
+  if (!has_records) header.PutMeta("field_conventions", ConventionsMeta(options.conventions));
   header.PutMeta(kBlockingMeta, BlockingMeta(blocking));
   // Records move and review pairs appear: persons' objection_in_review is
   // out of date until the caller recomputes it (index/review_objections.h).
@@ -445,103 +466,31 @@ absl::StatusOr<LinkSummary> LinkRecords(index::Store* store, std::vector<Record>
     header.PutReview(recs[rp.a].Key(), recs[rp.b].Key(),
                      {rp.match_weight, Model::Probability(rp.match_weight), rp.reason});
   }
-  // Large runs bulk-load the per-person batches (Store::BulkIngest: sorted
-  // SST files, one atomic ingestion) instead of committing each. The header,
-  // with the person-id counter, is then synced first, so that ids used by
-  // ingested persons are never handed out again after a crash; a crash
-  // before the ingestion leaves none of the bulk data (see
-  // docs/format/store.md, "Bulk ingestion").
-  constexpr size_t kBulkIngestRecords = 100000;
-  const bool bulk = n_incoming >= kBulkIngestRecords;
-  EMPI_RETURN_IF_ERROR(store->Commit(&header, nullptr, /*sync=*/bulk));
-
-  // Incoming records ordered by person, so each batch holds whole persons.
-  std::vector<uint32_t> order;
-  order.reserve(n_incoming);
-  for (uint32_t i = 0; i < n_incoming; ++i) order.push_back(i);
-  std::sort(order.begin(), order.end(), [&](uint32_t x, uint32_t y) {
-    uint64_t px = person_of_group[clusters.group[x]], py = person_of_group[clusters.group[y]];
-    return px != py ? px < py : x < y;
-  });
-  std::vector<std::pair<size_t, size_t>> chunks;
-  constexpr size_t kChunk = 20000;
-  for (size_t b = 0; b < order.size();) {
-    size_t e = std::min(order.size(), b + kChunk);
-    while (e < order.size() && person_of_group[clusters.group[order[e]]] ==
-                                   person_of_group[clusters.group[order[e - 1]]]) {
-      ++e;
+  // Persons that every stored record leaves (all of their records are
+  // updated and relinked elsewhere) are deleted in the same write, so no
+  // state without them is ever visible. Computed from the stored membership
+  // before writing.
+  absl::flat_hash_set<uint64_t> target_persons;
+  for (const auto& [g, pid] : person_of_group) target_persons.insert(pid);
+  std::vector<uint64_t> emptied;
+  {
+    absl::flat_hash_set<std::string> moved;
+    for (const index::StoredRecord& r : replaced) moved.insert(r.record.Key());
+    absl::flat_hash_set<uint64_t> seen;
+    for (const index::StoredRecord& r : replaced) {
+      if (target_persons.contains(r.person_id) || !seen.insert(r.person_id).second) continue;
+      EMPI_ASSIGN_OR_RETURN(auto members, store->PersonRecords(r.person_id));
+      if (std::all_of(members.begin(), members.end(), [&](const std::string& k) { return moved.contains(k); })) {
+        emptied.push_back(r.person_id);
+      }
     }
-    chunks.emplace_back(b, e);
-    b = e;
+    std::sort(emptied.begin(), emptied.end());
   }
-  absl::flat_hash_set<uint64_t> new_person_set;
-  for (uint32_t g : new_groups) new_person_set.insert(person_of_group[g]);
-  std::mutex mu;
-  absl::Status write_error;
-  std::atomic<uint64_t> written{0};
-  // A bulk run is ingested in rounds of about kBulkRoundRecords records
-  // (whole chunks, so whole persons), which bounds the memory that the
-  // batches and BulkIngest's sort hold at once; other runs are one round.
-  constexpr size_t kBulkRoundRecords = 250000;
-  const size_t per_round = bulk ? std::max<size_t>(1, kBulkRoundRecords / kChunk) : chunks.size();
-  std::vector<index::ChangeSet> bulk_sets;
-  for (size_t c0 = 0; c0 < chunks.size(); c0 += per_round) {
-    const size_t c1 = std::min(chunks.size(), c0 + per_round);
-    if (bulk) bulk_sets.resize(c1 - c0);
-    tbb::parallel_for(c0, c1, [&](size_t c) {
-      index::ChangeSet cs = store->NewChangeSet();
-      uint64_t last_person = 0;
-      for (size_t k = chunks[c].first; k < chunks[c].second; ++k) {
-        uint32_t i = order[k];
-        uint64_t pid = person_of_group[clusters.group[i]];
-        std::string key = recs[i].Key();
-        index::StoredRecord sr{std::move(recs[i]), pid};
-        cs.PutRecord(sr);
-        cs.AddMembership(pid, key);
-        for (size_t q = 0; q < rules.rules().size(); ++q) {
-          if (keys[i][q] != 0) cs.PutBlockKey(rules.rules()[q].id, BlockKeyBytes(keys[i][q]), key);
-        }
-        if (prepared[i].nhs != 0) cs.PutNhs(prepared[i].nhs, key);
-        if (pid != last_person && new_person_set.contains(pid) && !objecting.contains(pid)) {
-          index::PersonValue v;
-          v.created_time_us = now_us;
-          cs.PutPerson(pid, v);
-        }
-        last_person = pid;
-      }
-      written += chunks[c].second - chunks[c].first;
-      if (bulk) {
-        bulk_sets[c - c0] = std::move(cs);
-        return;
-      }
-      absl::Status s = store->Commit(&cs, nullptr, false);
-      if (!s.ok()) {
-        std::lock_guard<std::mutex> lock(mu);
-        write_error = s;
-      }
-    });
-    EMPI_RETURN_IF_ERROR(write_error);
-    if (bulk) {
-      EMPI_RETURN_IF_ERROR(store->BulkIngest(bulk_sets));
-      bulk_sets.clear();
-    }
-  }
-  progress("write", written.load(), n_incoming);
-  // Bulk-ingested person views are merge operands until compacted; real-time
-  // reads of a freshly loaded store should not pay for folding them.
-  if (bulk) EMPI_RETURN_IF_ERROR(store->CompactPersonView());
-
-  // Persons emptied by updated records are removed, unless they still hold
-  // records.
-  index::ChangeSet tail = store->NewChangeSet();
-  for (const index::StoredRecord& r : replaced) {
-    EMPI_ASSIGN_OR_RETURN(auto members, store->PersonRecords(r.person_id));
-    if (members.empty()) tail.DeletePerson(r.person_id);
-  }
-  // Totals: person count from ids allocated minus persons removed is not
-  // tracked incrementally; count the persons column family.
-  uint64_t records_total = stored_before + summary.new_records;
-  tail.PutMeta("record_count", std::to_string(records_total));
+  const uint64_t records_total = stored_before + summary.new_records;
+  auto write_tail = [&](index::ChangeSet* cs) {
+    for (uint64_t pid : emptied) cs->DeletePerson(pid);
+    cs->PutMeta("record_count", std::to_string(records_total));
+  };
   index::AuditEvent event;
   event.time_us = now_us;
   event.requester = options.requester;
@@ -551,10 +500,116 @@ absl::StatusOr<LinkSummary> LinkRecords(index::Store* store, std::vector<Record>
   event.action = "link";
   event.outcome = absl::StrCat("ok: ", summary.new_records, " new, ", summary.updated_records, " updated, ",
                                summary.persons_new, " new persons, ", summary.review_pairs, " review pairs");
-  // Synced: the write-ahead log is sequential, so this also makes every
-  // earlier unsynced batch of the run durable. Memtables flush in the
-  // background; waiting for them here would only add time.
-  EMPI_RETURN_IF_ERROR(store->Commit(&tail, &event, /*sync=*/true));
+  auto hook = [&](std::string_view point) {
+    return options.write_hook ? options.write_hook(point) : absl::OkStatus();
+  };
+  // Large runs are bulk-loaded (sorted SST files, one atomic ingestion)
+  // instead of committed as one WriteBatch; see docs/format/store.md,
+  // "Bulk ingestion".
+  const bool bulk = n_incoming >= std::max<size_t>(1, options.bulk_ingest_records);
+
+  // Incoming records ordered by person, so each batch holds whole persons.
+  std::vector<uint32_t> order;
+  order.reserve(n_incoming);
+  for (uint32_t i = 0; i < n_incoming; ++i) order.push_back(i);
+  std::sort(order.begin(), order.end(), [&](uint32_t x, uint32_t y) {
+    uint64_t px = person_of_group[clusters.group[x]], py = person_of_group[clusters.group[y]];
+    return px != py ? px < py : x < y;
+  });
+  // Rounds overlap, so each family's rounds land in level 0 as separate
+  // files until compacted: at most kMaxBulkRounds of them (the bulk-load
+  // options stop writes at 60 level-0 files), by enlarging rounds for
+  // loads beyond kMaxBulkRounds * bulk_round_records records.
+  constexpr size_t kMaxBulkRounds = 32;
+  const size_t round_records = std::max<size_t>(
+      {size_t{1}, options.bulk_round_records, (n_incoming + kMaxBulkRounds - 1) / kMaxBulkRounds});
+  const size_t chunk_records = std::min<size_t>(20000, round_records);
+  std::vector<std::pair<size_t, size_t>> chunks;
+  for (size_t b = 0; b < order.size();) {
+    size_t e = std::min(order.size(), b + chunk_records);
+    while (e < order.size() && person_of_group[clusters.group[order[e]]] ==
+                                   person_of_group[clusters.group[order[e - 1]]]) {
+      ++e;
+    }
+    chunks.emplace_back(b, e);
+    b = e;
+  }
+  absl::flat_hash_set<uint64_t> new_person_set;
+  for (uint32_t g : new_groups) new_person_set.insert(person_of_group[g]);
+  auto write_chunk = [&](size_t c, index::ChangeSet* cs) {
+    uint64_t last_person = 0;
+    for (size_t k = chunks[c].first; k < chunks[c].second; ++k) {
+      uint32_t i = order[k];
+      uint64_t pid = person_of_group[clusters.group[i]];
+      std::string key = recs[i].Key();
+      index::StoredRecord sr{std::move(recs[i]), pid};
+      cs->PutRecord(sr);
+      cs->AddMembership(pid, key);
+      for (size_t q = 0; q < rules.rules().size(); ++q) {
+        if (keys[i][q] != 0) cs->PutBlockKey(rules.rules()[q].id, BlockKeyBytes(keys[i][q]), key);
+      }
+      if (prepared[i].nhs != 0) cs->PutNhs(prepared[i].nhs, key);
+      if (pid != last_person && new_person_set.contains(pid) && !objecting.contains(pid)) {
+        index::PersonValue v;
+        v.created_time_us = now_us;
+        cs->PutPerson(pid, v);
+      }
+      last_person = pid;
+    }
+  };
+
+  if (!bulk) {
+    // One WriteBatch, synced, with the audit event: the header's deletes,
+    // every person and the tail become visible together or not at all.
+    for (size_t c = 0; c < chunks.size(); ++c) write_chunk(c, &header);
+    write_tail(&header);
+    progress("write", n_incoming, n_incoming);
+    EMPI_RETURN_IF_ERROR(hook("commit"));
+    EMPI_RETURN_IF_ERROR(store->Commit(&header, &event, /*sync=*/true));
+  } else {
+    // One bulk load: the header (with the person-id counter), rounds of
+    // about round_records records (whole chunks, so whole persons; memory
+    // holds one round) and the tail are written to SST files, then
+    // ingested in one call. The audit event follows in its own synced
+    // commit: a crash between the two leaves the run applied but
+    // unaudited, and a re-run finds every record unchanged.
+    EMPI_ASSIGN_OR_RETURN(std::unique_ptr<index::BulkLoad> load, store->StartBulkLoad());
+    {
+      std::vector<index::ChangeSet> first;
+      first.push_back(std::move(header));
+      EMPI_RETURN_IF_ERROR(load->AddRound(first));
+      EMPI_RETURN_IF_ERROR(hook("round"));
+    }
+    const size_t per_round = std::max<size_t>(1, round_records / chunk_records);
+    std::atomic<uint64_t> written{0};
+    for (size_t c0 = 0; c0 < chunks.size(); c0 += per_round) {
+      const size_t c1 = std::min(chunks.size(), c0 + per_round);
+      std::vector<index::ChangeSet> sets(c1 - c0);
+      tbb::parallel_for(c0, c1, [&](size_t c) {
+        sets[c - c0] = store->NewChangeSet();
+        write_chunk(c, &sets[c - c0]);
+        written += chunks[c].second - chunks[c].first;
+      });
+      EMPI_RETURN_IF_ERROR(load->AddRound(sets));
+      progress("write", written.load(), n_incoming);
+      EMPI_RETURN_IF_ERROR(hook("round"));
+    }
+    {
+      std::vector<index::ChangeSet> last(1);
+      last[0] = store->NewChangeSet();
+      write_tail(&last[0]);
+      EMPI_RETURN_IF_ERROR(load->AddRound(last));
+    }
+    EMPI_RETURN_IF_ERROR(hook("ingest"));
+    EMPI_RETURN_IF_ERROR(load->Finish());
+    // Bulk-ingested person views are merge operands until compacted;
+    // real-time reads of a freshly loaded store should not pay for folding
+    // them.
+    EMPI_RETURN_IF_ERROR(store->CompactPersonView());
+    index::ChangeSet none = store->NewChangeSet();
+    EMPI_RETURN_IF_ERROR(hook("commit"));
+    EMPI_RETURN_IF_ERROR(store->Commit(&none, &event, /*sync=*/true));
+  }
   summary.records_total = records_total;
   timer.Done("write");
   return summary;

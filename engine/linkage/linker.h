@@ -10,7 +10,11 @@
 // trains the model on the first run of a database (later runs use the
 // stored model), clusters without chaining (clustering.h), and writes
 // records, memberships, blocking keys, new persons, the review queue and
-// the model in atomic batches that each hold whole persons.
+// the model, all at once: one synced WriteBatch, or above
+// bulk_ingest_records one atomic ingestion of SST files (Store::BulkLoad).
+// A crash at any instant leaves the store as it was before the run or with
+// the whole run applied, so running the same command again gives what a
+// clean run gives (docs/format/store.md, "Crash consistency").
 //
 // Person ids are stable: stored persons keep their ids; new persons get
 // fresh ids in input order. A changed record is detached from its old
@@ -61,6 +65,18 @@ struct LinkOptions {
   // Used when the database has no model yet (or retrain is set).
   ModelSettings settings;
   bool retrain = false;  // Default: false. Re-estimate the stored model.
+  // At or above this many new or updated records, the run is written by one
+  // atomic bulk load (Store::BulkLoad) instead of one WriteBatch.
+  // Default: 100,000.
+  size_t bulk_ingest_records = 100000;
+  // Records per bulk-load round: bounds the memory the round's batches and
+  // their sort hold. Raised for loads of more than 32 rounds, so that at
+  // most 32 rounds' files wait in level 0. Default: 250,000.
+  size_t bulk_round_records = 250000;
+  // Test hook: called at each point of the write stage ("round" after each
+  // bulk round is on disk, "ingest" before the bulk ingestion, "commit"
+  // before the commit); a non-OK status ends the run there, as a crash would.
+  std::function<absl::Status(std::string_view point)> write_hook;
   // Called from the calling thread as work proceeds: a stage name and
   // units done out of total (total 0 when unknown).
   std::function<void(std::string_view stage, uint64_t done, uint64_t total)> progress;

@@ -4,6 +4,8 @@
 // many change sets across the column families lands with its value, later
 // puts of a key win, the data survives reopening, ingests on top of
 // committed data, and refuses what only Commit() may write.
+#include <algorithm>
+#include <filesystem>
 #include <map>
 #include <string>
 #include <vector>
@@ -261,6 +263,103 @@ TEST(BulkIngest, RefusesWhatOnlyCommitMayWriteAndWritesNothing) {
   int records = 0;
   ASSERT_TRUE(store->ForEachRecord([&](const StoredRecord&) { return ++records > 0; }).ok());
   EXPECT_EQ(records, 0);
+}
+
+}  // namespace
+}  // namespace empi::index
+
+namespace empi::index {
+namespace {
+
+// A BulkLoad's rounds become visible together at Finish, later rounds win
+// over earlier ones (overlapping files in one IngestExternalFiles call get
+// increasing sequence numbers in the order listed), deletes land as
+// tombstones over committed data, a person_view delete followed by new
+// members folds into one value, and the person-id counter is ingested.
+TEST(BulkLoad, RoundsBecomeVisibleTogetherAndLaterRoundsWin) {
+  TempDir dir;
+  auto store = OpenOrDie(dir.path());
+  ASSERT_NE(store, nullptr);
+  std::vector<ChangeSet> committed = RecordSets(*store, 0, 30, 30);
+  ASSERT_TRUE(store->Commit(&committed[0], nullptr, true).ok());
+  const StoredRecord moved = MakeRecord(3, 2);  // person 2 (records 3..5)
+  const std::string gone_block = BlockKey(1, "B4", MakeRecord(4, 2).record.Key());
+
+  auto load = store->StartBulkLoad();
+  ASSERT_TRUE(load.ok()) << load.status();
+  {
+    std::vector<ChangeSet> round(2);
+    round[0] = store->NewChangeSet();
+    const uint64_t first = store->AllocatePersonIds(5, &round[0]);
+    EXPECT_EQ(first, 1u);
+    round[0].PutMeta("note", "round 1");
+    // Person 2 is emptied and deleted, then gets record 3 back: the view
+    // must hold that one member.
+    for (int i = 3; i <= 5; ++i) round[0].RemoveMembership(2, MakeRecord(i, 2).record.Key());
+    round[0].DeletePerson(2);
+    round[0].DeleteBlockKey(1, "B4", MakeRecord(4, 2).record.Key());
+    round[1] = store->NewChangeSet();
+    round[1].PutPerson(2, PersonValue{});
+    round[1].PutRecord(moved);
+    round[1].AddMembership(2, moved.record.Key());
+    ASSERT_TRUE((*load)->AddRound(round).ok());
+  }
+  {
+    std::vector<ChangeSet> round(1);
+    round[0] = store->NewChangeSet();
+    round[0].PutMeta("note", "round 2");
+    round[0].PutBlockKey(1, "B4", MakeRecord(4, 2).record.Key());  // back again
+    ASSERT_TRUE((*load)->AddRound(round).ok());
+  }
+  {
+    std::vector<ChangeSet> round(1);
+    round[0] = store->NewChangeSet();
+    round[0].DeleteBlockKey(1, "B4", MakeRecord(4, 2).record.Key());  // and gone
+    ASSERT_TRUE((*load)->AddRound(round).ok());
+  }
+  // Nothing is visible before Finish.
+  EXPECT_FALSE(store->GetMeta("note")->has_value());
+  EXPECT_EQ(store->PersonRecords(2)->size(), 3u);
+  ASSERT_TRUE((*load)->Finish().ok());
+  EXPECT_EQ(store->GetMeta("note")->value_or(""), "round 2");
+  EXPECT_EQ(*store->PersonRecords(2), std::vector<std::string>{moved.record.Key()});
+  auto view = store->GetPersonView(2);
+  ASSERT_TRUE(view.ok() && view->has_value());
+  ASSERT_EQ((*view)->members.size(), 1u);
+  EXPECT_EQ((*view)->members[0].record_key, moved.record.Key());
+  bool truncated = false;
+  auto block = store->BlockMembers(1, "B4", 100, &truncated);
+  ASSERT_TRUE(block.ok());
+  EXPECT_EQ(std::count(block->begin(), block->end(), MakeRecord(4, 2).record.Key()), 0);
+  load->reset();
+  store.reset();
+  store = OpenOrDie(dir.path());
+  ASSERT_NE(store, nullptr);
+  ChangeSet after = store->NewChangeSet();
+  EXPECT_EQ(store->AllocatePersonIds(1, &after), 6u) << "the ingested counter";
+}
+
+TEST(BulkLoad, AnUnfinishedLoadLeavesNothing) {
+  TempDir dir;
+  {
+    auto store = OpenOrDie(dir.path());
+    ASSERT_NE(store, nullptr);
+    auto load = store->StartBulkLoad();
+    ASSERT_TRUE(load.ok());
+    ASSERT_TRUE((*load)->AddRound(RecordSets(*store, 0, 300, 100)).ok());
+    EXPECT_TRUE(std::filesystem::exists(dir.path() + "/bulk_ingest.tmp"));
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir.path() + "/bulk_ingest.tmp"));
+  auto store = OpenOrDie(dir.path());
+  ASSERT_NE(store, nullptr);
+  EXPECT_FALSE(store->GetRecord(MakeRecord(1, 1).record.Key())->has_value());
+  // The audit family and the store's own meta keys stay Commit's.
+  auto load = store->StartBulkLoad();
+  ASSERT_TRUE(load.ok());
+  std::vector<ChangeSet> bad(1);
+  bad[0] = store->NewChangeSet();
+  bad[0].PutMeta(kMetaAuditHead, "x");
+  EXPECT_EQ((*load)->AddRound(bad).code(), absl::StatusCode::kInvalidArgument);
 }
 
 }  // namespace
