@@ -21,7 +21,10 @@
 #include <atomic>
 #include <memory>
 #include <string>
+#include <tuple>
 
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
 #include "rocksdb/env.h"
 #include "rocksdb/file_system.h"
 
@@ -135,6 +138,27 @@ class FaultInjectionFs : public rocksdb::FileSystemWrapper {
   std::atomic<Error> error_{Error::kNoSpace};
   std::atomic<uint64_t> injected_{0};
 };
+
+// A parameterised fault case: the operation, the error, and the call from
+// which it fails.
+using FaultCase = std::tuple<FaultInjectionFs::Op, FaultInjectionFs::Error, int>;
+
+// "AppendNoSpaceAt4": a case's name in test output.
+inline std::string FaultCaseName(const ::testing::TestParamInfo<FaultCase>& info) {
+  static const char* kOps[] = {"Append", "Sync", "Create", "Rename"};
+  const auto [op, error, nth] = info.param;
+  return absl::StrCat(kOps[static_cast<int>(op)], error == FaultInjectionFs::Error::kNoSpace ? "NoSpace" : "Eio",
+                      "At", nth);
+}
+
+// Every operation and both errors, failing from each of `nths`.
+template <typename... Nth>
+auto EveryFault(Nth... nths) {
+  return ::testing::Combine(::testing::Values(FaultInjectionFs::Op::kAppend, FaultInjectionFs::Op::kSync,
+                                              FaultInjectionFs::Op::kCreate, FaultInjectionFs::Op::kRename),
+                            ::testing::Values(FaultInjectionFs::Error::kNoSpace, FaultInjectionFs::Error::kIo),
+                            ::testing::Values(nths...));
+}
 
 }  // namespace empi::testing
 

@@ -21,6 +21,9 @@
 namespace empi::index {
 namespace {
 
+using empi::testing::EveryFault;
+using empi::testing::FaultCase;
+using empi::testing::FaultCaseName;
 using empi::testing::FaultInjectionFs;
 using empi::testing::TempDir;
 
@@ -55,7 +58,7 @@ Visible Check(const Store& store, int i) {
   return Visible::kPart;
 }
 
-using Case = std::tuple<FaultInjectionFs::Op, FaultInjectionFs::Error, int>;
+using Case = FaultCase;
 
 class FaultInjectionTest : public ::testing::TestWithParam<Case> {};
 
@@ -167,28 +170,15 @@ TEST_P(BulkIngestFaultTest, FaultIsAnErrorAndTheRerunIsClean) {
   EXPECT_EQ(count(**store), 2000);
 }
 
-std::string CaseName(const ::testing::TestParamInfo<Case>& info) {
-  static const char* kOps[] = {"Append", "Sync", "Create", "Rename"};
-  const auto [op, error, nth] = info.param;
-  return absl::StrCat(kOps[static_cast<int>(op)], error == FaultInjectionFs::Error::kNoSpace ? "NoSpace" : "Eio",
-                      "At", nth);
-}
-
 INSTANTIATE_TEST_SUITE_P(
     EveryOp, FaultInjectionTest,
-    ::testing::Combine(::testing::Values(FaultInjectionFs::Op::kAppend, FaultInjectionFs::Op::kSync,
-                                         FaultInjectionFs::Op::kCreate, FaultInjectionFs::Op::kRename),
-                       ::testing::Values(FaultInjectionFs::Error::kNoSpace, FaultInjectionFs::Error::kIo),
-                       ::testing::Values(1, 2, 3, 5, 8, 13, 21, 34, 55, 89)),
-    CaseName);
+    EveryFault(1, 2, 3, 5, 8, 13, 21, 34, 55, 89),
+    FaultCaseName);
 
 INSTANTIATE_TEST_SUITE_P(
     EveryOp, BulkIngestFaultTest,
-    ::testing::Combine(::testing::Values(FaultInjectionFs::Op::kAppend, FaultInjectionFs::Op::kSync,
-                                         FaultInjectionFs::Op::kCreate, FaultInjectionFs::Op::kRename),
-                       ::testing::Values(FaultInjectionFs::Error::kNoSpace, FaultInjectionFs::Error::kIo),
-                       ::testing::Values(1, 2, 4)),
-    CaseName);
+    EveryFault(1, 2, 4),
+    FaultCaseName);
 
 }  // namespace
 }  // namespace empi::index

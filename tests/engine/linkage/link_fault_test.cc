@@ -29,6 +29,9 @@
 namespace empi {
 namespace {
 
+using empi::testing::EveryFault;
+using empi::testing::FaultCase;
+using empi::testing::FaultCaseName;
 using empi::testing::FaultInjectionFs;
 using empi::testing::TempDir;
 using testing_linkage::RecordGenerator;
@@ -66,7 +69,7 @@ std::set<std::set<std::string>> Persons(const index::Store& store) {
   return out;
 }
 
-using Case = std::tuple<FaultInjectionFs::Op, FaultInjectionFs::Error, int>;
+using Case = FaultCase;
 class LinkFaultTest : public ::testing::TestWithParam<Case> {};
 
 TEST_P(LinkFaultTest, FaultIsAnErrorAndTheRerunIsClean) {
@@ -110,20 +113,10 @@ TEST_P(LinkFaultTest, FaultIsAnErrorAndTheRerunIsClean) {
   EXPECT_EQ(Persons(**store), clean);
 }
 
-std::string CaseName(const ::testing::TestParamInfo<Case>& info) {
-  static const char* kOps[] = {"Append", "Sync", "Create", "Rename"};
-  const auto [op, error, nth] = info.param;
-  return absl::StrCat(kOps[static_cast<int>(op)], error == FaultInjectionFs::Error::kNoSpace ? "NoSpace" : "Eio",
-                      "At", nth);
-}
-
 INSTANTIATE_TEST_SUITE_P(
     EveryOp, LinkFaultTest,
-    ::testing::Combine(::testing::Values(FaultInjectionFs::Op::kAppend, FaultInjectionFs::Op::kSync,
-                                         FaultInjectionFs::Op::kCreate, FaultInjectionFs::Op::kRename),
-                       ::testing::Values(FaultInjectionFs::Error::kNoSpace, FaultInjectionFs::Error::kIo),
-                       ::testing::Values(1, 4, 16, 64)),
-    CaseName);
+    EveryFault(1, 4, 16, 64),
+    FaultCaseName);
 
 }  // namespace
 }  // namespace empi

@@ -24,6 +24,9 @@
 namespace empi {
 namespace {
 
+using empi::testing::EveryFault;
+using empi::testing::FaultCase;
+using empi::testing::FaultCaseName;
 using empi::testing::FaultInjectionFs;
 using empi::testing::TempDir;
 
@@ -56,7 +59,7 @@ std::set<std::set<std::string>> Persons(Engine& engine) {
   return out;
 }
 
-using Case = std::tuple<FaultInjectionFs::Op, FaultInjectionFs::Error, int>;
+using Case = FaultCase;
 class IngestFaultTest : public ::testing::TestWithParam<Case> {};
 
 TEST_P(IngestFaultTest, FaultIsAnErrorAndTheRerunIsClean) {
@@ -111,20 +114,10 @@ TEST_P(IngestFaultTest, FaultIsAnErrorAndTheRerunIsClean) {
   EXPECT_EQ(Persons(**engine), clean);
 }
 
-std::string CaseName(const ::testing::TestParamInfo<Case>& info) {
-  static const char* kOps[] = {"Append", "Sync", "Create", "Rename"};
-  const auto [op, error, nth] = info.param;
-  return absl::StrCat(kOps[static_cast<int>(op)], error == FaultInjectionFs::Error::kNoSpace ? "NoSpace" : "Eio",
-                      "At", nth);
-}
-
 INSTANTIATE_TEST_SUITE_P(
     EveryOp, IngestFaultTest,
-    ::testing::Combine(::testing::Values(FaultInjectionFs::Op::kAppend, FaultInjectionFs::Op::kSync,
-                                         FaultInjectionFs::Op::kCreate, FaultInjectionFs::Op::kRename),
-                       ::testing::Values(FaultInjectionFs::Error::kNoSpace, FaultInjectionFs::Error::kIo),
-                       ::testing::Values(1, 5, 25, 60)),
-    CaseName);
+    EveryFault(1, 5, 25, 60),
+    FaultCaseName);
 
 }  // namespace
 }  // namespace empi
