@@ -89,15 +89,18 @@ SafetyVerdict CheckPairSafety(const PreparedRecord& a, const PreparedRecord& b, 
   const int dob = GammaOf(pattern, kDateOfBirth);
   const bool names_misplaced = GammaOf(pattern, kFamilyName) == kFamilyIsOthersGiven;
 
-  if (dob == kDobElse && std::abs(a.dob / 10000 - b.dob / 10000) >= kGenerationYears &&
-      !(nhs_exact && given != kGivenElse)) {
+  // Years between the dates of birth when they disagree beyond a keying
+  // error; 0 otherwise.
+  const int years_apart = dob == kDobElse ? std::abs(a.dob / 10000 - b.dob / 10000) : 0;
+
+  if (years_apart >= kGenerationYears && !(nhs_exact && given != kGivenElse)) {
     return {PairSafety::kDistinct, kGenerationApart};
   }
   // Numbers that differ and were never checked (a contributor's own
   // identifier read raw, FieldConventions) are weak evidence either way:
   // the weight decides, as it has learnt how often they are mistyped.
   const bool nhs_unchecked_differ = nhs == kNhsDifferent && !(a.nhs_validated && b.nhs_validated);
-  const bool dob_years_apart = dob == kDobElse && std::abs(a.dob / 10000 - b.dob / 10000) >= 2;
+  const bool dob_years_apart = years_apart >= 2;
   if (dob_years_apart && !nhs_same_or_slip && !nhs_unchecked_differ && !EstimatedDate(a.dob) &&
       !EstimatedDate(b.dob)) {
     return {PairSafety::kDistinct, kYearsApartNoNumber};

@@ -17,29 +17,29 @@
 //
 //   1. Dates of birth a generation apart (both known, not a keying error
 //      of one another, 15 or more years between the years): two people
-//      (kDistinct: a parent and an adult child of one name and address),
-//      unless an exact NHS number and given names that do not conflict say
-//      the date was keyed wrongly, when the weight decides. A parent's
-//      number on a child's record with another given name stays two
-//      people; a Junior and Senior of one name sharing a number is the
-//      case this leaves to the weight (docs/matching.md).
-//   2. Given names that conflict (not equal, not equivalent by the nickname
-//      table, not swapped, not an initial, not a similar spelling): never
-//      one person on shared family evidence. An NHS number that agrees
-//      (exactly, or but for one keying slip) with dates of birth no more
-//      than a year apart identifies the person whatever the name says (a known-as name, a
-//      name keyed into the wrong record), and the weight decides. With the
-//      number alone a steward decides (a relative's number:
-//      kReview); without one they are two people (kDistinct), except that
-//      two different identifiers read raw, never checked as NHS numbers
-//      (FieldConventions), leave it to the weight.
-//   3. Given names that differ by two or more edits (Jack and Jake, Emily
-//      and Emma) on records born the same day, without an exact NHS number:
-//      the signature of twins, and a steward decides (kReview). A single
-//      keying slip (one edit) is not held.
+//      (a parent and an adult child of one name and address), unless an
+//      exact NHS number and given names that do not conflict say the date
+//      was keyed wrongly, when the weight decides.
+//   2. Dates of birth two or more years apart with no NHS number in common
+//      (neither an estimate, 1 January or 1 July): two people (siblings of
+//      one name at one address).
+//   3. Given names that conflict (not equal, not equivalent by the nickname
+//      table, not swapped, not an initial, not a similar spelling; names
+//      that only sound alike count as conflicting three edits apart), or
+//      middle names that conflict: an NHS number that agrees (exactly, or
+//      but for one keying slip) with dates of birth no more than a year
+//      apart identifies the person, and the weight decides; with the number
+//      alone a steward decides (a relative's number: kReview); without one
+//      they are two people (kDistinct). Two different identifiers read raw,
+//      never checked as NHS numbers (FieldConventions), leave it to the
+//      weight.
+//   4. Given names that differ by two or more edits (Jack and Jake, Emily
+//      and Emma) on records born the same day, without an NHS number in
+//      common: the signature of twins, and a steward decides (kReview). A
+//      single keying slip (one edit) is not held.
 //
 // A kDistinct pair's weight is capped below the review threshold, a
-// kReview pair's below the link threshold (Model::Score, Model::SafeWeight),
+// kReview pair's below the link threshold (Model::Score, Model::Capped),
 // so the rules act wherever weights are compared, and the explanation shows
 // the cap as the waterfall's last step.
 //
