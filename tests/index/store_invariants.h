@@ -8,6 +8,8 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <map>
+#include <set>
 #include <string>
 #include <utility>
 
@@ -77,6 +79,19 @@ inline absl::flat_hash_map<std::string, uint64_t> CheckMembership(index::Store* 
   }).ok());
   CheckReviewObjections(store, person_of);
   return person_of;
+}
+
+// The clustering as sets of record keys, whatever the person ids: what a
+// re-run after a fault must give again.
+inline std::set<std::set<std::string>> PersonsAsKeySets(const index::Store& store) {
+  std::map<uint64_t, std::set<std::string>> by_person;
+  EXPECT_TRUE(store.ForEachRecord([&](const index::StoredRecord& r) {
+                     by_person[r.person_id].insert(r.record.Key());
+                     return true;
+                   }).ok());
+  std::set<std::set<std::string>> out;
+  for (auto& [id, keys] : by_person) out.insert(std::move(keys));
+  return out;
 }
 
 }  // namespace empi::testing

@@ -24,11 +24,13 @@
 #include "index/store.h"
 #include "tests/engine/linkage/linkage_test_util.h"
 #include "tests/index/fault_injection_fs.h"
+#include "tests/index/store_invariants.h"
 #include "tests/temp_dir.h"
 
 namespace empi {
 namespace {
 
+using empi::testing::PersonsAsKeySets;
 using empi::testing::EveryFault;
 using empi::testing::FaultCase;
 using empi::testing::FaultCaseName;
@@ -57,18 +59,6 @@ std::vector<Record> Feed() {
   return out;
 }
 
-// The clustering as sets of record keys, whatever the person ids.
-std::set<std::set<std::string>> Persons(const index::Store& store) {
-  std::map<uint64_t, std::set<std::string>> by_person;
-  EXPECT_TRUE(store.ForEachRecord([&](const index::StoredRecord& r) {
-                     by_person[r.person_id].insert(r.record.Key());
-                     return true;
-                   }).ok());
-  std::set<std::set<std::string>> out;
-  for (auto& [id, keys] : by_person) out.insert(std::move(keys));
-  return out;
-}
-
 using Case = FaultCase;
 class LinkFaultTest : public ::testing::TestWithParam<Case> {};
 
@@ -80,7 +70,7 @@ TEST_P(LinkFaultTest, FaultIsAnErrorAndTheRerunIsClean) {
     auto store = index::Store::Open(dir.path() + "/clean", {});
     ASSERT_TRUE(store.ok()) << store.status();
     ASSERT_TRUE(LinkRecords(store->get(), Feed(), LinkOptions()).ok());
-    clean = Persons(**store);
+    clean = PersonsAsKeySets(**store);
   }
   FaultInjectionFs fs;
   const std::unique_ptr<rocksdb::Env> env = fs.NewEnv();
@@ -110,7 +100,7 @@ TEST_P(LinkFaultTest, FaultIsAnErrorAndTheRerunIsClean) {
   ASSERT_TRUE((*store)->VerifyAuditChain(nullptr).ok());
   absl::StatusOr<LinkSummary> rerun = LinkRecords(store->get(), Feed(), LinkOptions());
   ASSERT_TRUE(rerun.ok()) << rerun.status();
-  EXPECT_EQ(Persons(**store), clean);
+  EXPECT_EQ(PersonsAsKeySets(**store), clean);
 }
 
 INSTANTIATE_TEST_SUITE_P(

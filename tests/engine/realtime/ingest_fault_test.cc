@@ -19,11 +19,13 @@
 #include "gtest/gtest.h"
 #include "tests/engine/realtime/test_population.h"
 #include "tests/index/fault_injection_fs.h"
+#include "tests/index/store_invariants.h"
 #include "tests/temp_dir.h"
 
 namespace empi {
 namespace {
 
+using empi::testing::PersonsAsKeySets;
 using empi::testing::EveryFault;
 using empi::testing::FaultCase;
 using empi::testing::FaultCaseName;
@@ -47,18 +49,6 @@ absl::StatusOr<std::unique_ptr<Engine>> Open(const std::string& path, rocksdb::E
   return Engine::Open(o, path);
 }
 
-// The clustering as sets of record keys, whatever the person ids.
-std::set<std::set<std::string>> Persons(Engine& engine) {
-  std::map<uint64_t, std::set<std::string>> by_person;
-  EXPECT_TRUE(engine.store()->ForEachRecord([&](const index::StoredRecord& r) {
-                       by_person[r.person_id].insert(r.record.Key());
-                       return true;
-                     }).ok());
-  std::set<std::set<std::string>> out;
-  for (auto& [id, keys] : by_person) out.insert(std::move(keys));
-  return out;
-}
-
 using Case = FaultCase;
 class IngestFaultTest : public ::testing::TestWithParam<Case> {};
 
@@ -72,7 +62,7 @@ TEST_P(IngestFaultTest, FaultIsAnErrorAndTheRerunIsClean) {
     auto engine = Open(dir.path() + "/clean", nullptr);
     ASSERT_TRUE(engine.ok()) << engine.status();
     for (const Record& r : feed) ASSERT_TRUE((*engine)->Ingest(r, who).ok());
-    clean = Persons(**engine);
+    clean = PersonsAsKeySets(*(*engine)->store());
   }
   FaultInjectionFs fs;
   const std::unique_ptr<rocksdb::Env> env = fs.NewEnv();
@@ -111,7 +101,7 @@ TEST_P(IngestFaultTest, FaultIsAnErrorAndTheRerunIsClean) {
   }
   ASSERT_TRUE((*engine)->store()->VerifyAuditChain(nullptr).ok());
   for (size_t i = acknowledged; i < feed.size(); ++i) ASSERT_TRUE((*engine)->Ingest(feed[i], who).ok());
-  EXPECT_EQ(Persons(**engine), clean);
+  EXPECT_EQ(PersonsAsKeySets(*(*engine)->store()), clean);
 }
 
 INSTANTIATE_TEST_SUITE_P(
