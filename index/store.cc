@@ -50,6 +50,7 @@ namespace {
 constexpr std::string_view kModelKey = "current";
 constexpr std::string_view kNeverPrefix("never\0", 6);
 constexpr std::string_view kPendingPrefix("pending\0", 8);
+constexpr std::string_view kSupersedePrefix("supersede\0", 10);
 // meta: change events not yet known to be in a synced audit log (pending id
 // 8 bytes BE -> EncodeAuditValue with zero hashes), and how far the log is
 // synced: sequence (8) + hash (32) + file offset (8).
@@ -352,6 +353,11 @@ void ChangeSet::DeleteReview(std::string_view a, std::string_view b) {
 }
 void ChangeSet::PutNeverLink(std::string_view a, std::string_view b) {
   batch_.Put(Handle(Cf::kManual), absl::StrCat(A(kNeverPrefix), PairKey(a, b)), "").PermitUncheckedError();
+}
+void ChangeSet::PutSupersession(uint64_t old_nhs, uint64_t new_nhs, int64_t time_us) {
+  batch_.Put(Handle(Cf::kManual), absl::StrCat(A(kSupersedePrefix), EncodeU64(old_nhs)),
+             absl::StrCat(EncodeU64(new_nhs), EncodeU64(static_cast<uint64_t>(time_us))))
+      .PermitUncheckedError();
 }
 void ChangeSet::PutPendingObjection(std::string_view key, const ObjectionValue& v) {
   batch_.Put(Handle(Cf::kObjections), absl::StrCat(A(kPendingPrefix), A(key)), EncodeObjectionValue(v))
@@ -816,6 +822,19 @@ absl::Status Store::Impl::Open(const std::string& path, const StoreOptions& opti
   // Format version: written on creation, checked on every later open.
   EMPI_ASSIGN_OR_RETURN(std::optional<std::string> version, Get(Cf::kMeta, kMetaFormatVersion, nullptr));
   const std::string want = std::to_string(kFormatVersion);
+  // Version 4 differs from 5 only in holding no supersession: read as it is,
+  // and marked version 5 by the first read-write open.
+  if (version.has_value() && *version == "4") {
+    if (options.read_only) {
+      version = want;
+    } else {
+      rocksdb::WriteOptions wo;
+      wo.sync = true;
+      EMPI_RETURN_IF_ERROR(Record(FromRocks(db_->Put(wo, handle(Cf::kMeta), kMetaFormatVersion, want),
+                                            "upgrading to format version 5")));
+      version = want;
+    }
+  }
   if (version.has_value() && (*version == "1" || *version == "2" || *version == "3")) {
     if (options.read_only) {
       return absl::FailedPreconditionError(absl::StrCat(
@@ -2313,6 +2332,21 @@ absl::Status Store::ForEachNeverLink(const std::function<bool(std::string_view, 
     }
     return fn(a, b);
   }));
+  return bad;
+}
+
+absl::Status Store::ForEachSupersession(const std::function<bool(uint64_t, uint64_t, int64_t)>& fn,
+                                        const rocksdb::Snapshot* snapshot) const {
+  absl::Status bad;
+  EMPI_RETURN_IF_ERROR(
+      impl_->Scan(Cf::kManual, kSupersedePrefix, snapshot, [&](std::string_view key, std::string_view value) {
+        if (key.size() != 8 || value.size() != 16) {
+          bad = absl::DataLossError("manual: a supersession entry does not decode");
+          return false;
+        }
+        return fn(DecodeU64(key), DecodeU64(value.substr(0, 8)),
+                  static_cast<int64_t>(DecodeU64(value.substr(8))));
+      }));
   return bad;
 }
 

@@ -17,6 +17,8 @@
 //   review          record key a + \0\0 + record key b -> ReviewValue, under
 //                   both (a, b) and (b, a)
 //   manual          "never\0" + key a + \0\0 + key b -> ""  (a < b)
+//                   "supersede\0" + old NHS number (8 bytes BE) -> new NHS
+//                   number (8 bytes BE) + time (8 bytes BE, Unix us)
 //   objections      "pending\0" + NHS number or demographic key -> ObjectionValue
 //   history         person id + sequence (8 bytes BE) -> HistoryEvent JSON
 //   audit           sequence (8 bytes BE) -> AuditValue (hash chained); events
@@ -61,8 +63,11 @@ namespace empi::index {
 // Version 2 added the person_view family; version 3 moved new audit events
 // to the append-only file audit.log (index/audit_log.h); version 4 keeps
 // each review pair under both orders and adds PersonValue's
-// objection_in_review. Older stores are upgraded when opened read-write.
-inline constexpr uint32_t kFormatVersion = 4;
+// objection_in_review; version 5 adds NHS number supersessions (manual
+// "supersede") and keeps nhs_index under each record's current number.
+// Older stores are upgraded when opened read-write; a version 4 store, which
+// holds no supersession, is also read as it is.
+inline constexpr uint32_t kFormatVersion = 5;
 
 // Do not change the values of existing entries: part of the persistent format.
 enum class Cf : uint8_t {
@@ -225,6 +230,9 @@ class ChangeSet {
   void PutReview(std::string_view a, std::string_view b, const ReviewValue& v);
   void DeleteReview(std::string_view a, std::string_view b);
   void PutNeverLink(std::string_view a, std::string_view b);
+  // NHS number `old_nhs` was replaced by `new_nhs` (a duplicate registration
+  // resolved nationally), as learnt at `time_us`.
+  void PutSupersession(uint64_t old_nhs, uint64_t new_nhs, int64_t time_us);
   void PutPendingObjection(std::string_view key, const ObjectionValue& v);
   void DeletePendingObjection(std::string_view key);
   void AppendHistory(uint64_t person_id, uint64_t sequence, std::string_view json);
@@ -507,6 +515,10 @@ class Store {
   // are checked.
   absl::Status ForEachNeverLink(const std::function<bool(std::string_view a, std::string_view b)>& fn,
                                 const rocksdb::Snapshot* snapshot = nullptr) const;
+  // Every NHS number supersession (old -> new), in old-number order.
+  absl::Status ForEachSupersession(
+      const std::function<bool(uint64_t old_nhs, uint64_t new_nhs, int64_t time_us)>& fn,
+      const rocksdb::Snapshot* snapshot = nullptr) const;
   // Objections registered before a matching record arrived, by key.
   absl::Status ForEachPendingObjection(
       const std::function<bool(std::string_view key, const ObjectionValue&)>& fn,

@@ -28,6 +28,7 @@
 #include "engine/feed/feed_reader.h"
 #include "engine/linkage/linker.h"
 #include "engine/linkage/store_check.h"
+#include "engine/linkage/supersession.h"
 #include "fmt/format.h"
 #include "index/review_objections.h"
 #include "index/store.h"
@@ -256,7 +257,8 @@ absl::Status RunLink(const LinkFlags& f) {
                      s.training.em_patterns, s.training.u_pairs, s.model.estimated_matches, s.model.candidate_pairs);
   }
   if (std::string why = UntrustedReason(s.model); !why.empty()) {
-    o << fmt::format("  model NOT TRUSTED     {}: this run scored with it; the next link estimates it again\n", why);
+    o << fmt::format("  model NOT TRUSTED     {}: this run scored with {}; the next link estimates it again\n", why,
+                     s.model.default_parameters ? "the default parameters" : "it");
   }
   o << fmt::format("  links made            {}\n", s.links);
   o << fmt::format("  review pairs          {}\n", s.review_pairs);
@@ -346,6 +348,7 @@ absl::Status RunExportPairs(const std::string& db, const std::string& out_path, 
   EMPI_ASSIGN_OR_RETURN(auto store, OpenExisting(db, /*read_only=*/false));
   EMPI_ASSIGN_OR_RETURN(Model model, LoadModel(*store));
   EMPI_ASSIGN_OR_RETURN(FieldConventions conventions, StoredConventions(*store));
+  EMPI_ASSIGN_OR_RETURN(const NhsSupersessions supersessions, LoadSupersessions(*store));
   EMPI_ASSIGN_OR_RETURN(auto stored, AllRecords(*store));
   std::vector<PreparedRecord> prepared(stored.size());
   std::vector<BlockKeys> keys(stored.size());
@@ -362,6 +365,7 @@ absl::Status RunExportPairs(const std::string& db, const std::string& out_path, 
   }
   for (size_t i = 0; i < stored.size(); ++i) {
     prepared[i] = PrepareRecord(stored[i].record, conventions);
+    supersessions.Apply(&prepared[i]);
     model.Annotate(&prepared[i]);
     keys[i] = ComputeBlockKeys(rules, prepared[i]);
   }
@@ -418,6 +422,7 @@ absl::Status RunExplain(const std::string& db, const std::string& a_ref, const s
   EMPI_ASSIGN_OR_RETURN(auto store, OpenExisting(db, /*read_only=*/false));
   EMPI_ASSIGN_OR_RETURN(Model model, LoadModel(*store));
   EMPI_ASSIGN_OR_RETURN(FieldConventions conventions, StoredConventions(*store));
+  EMPI_ASSIGN_OR_RETURN(const NhsSupersessions supersessions, LoadSupersessions(*store));
   PreparedRecord p[2];
   const std::string* refs[2] = {&a_ref, &b_ref};
   uint64_t persons[2];
@@ -434,6 +439,7 @@ absl::Status RunExplain(const std::string& db, const std::string& a_ref, const s
     EMPI_ASSIGN_OR_RETURN(bool restricted, PersonRestricted(*store, rec->person_id));
     withhold = withhold || restricted || rec->record.restricted;
     p[i] = PrepareRecord(rec->record, conventions);
+    supersessions.Apply(&p[i]);
     model.Annotate(&p[i]);
     persons[i] = rec->person_id;
   }

@@ -5,6 +5,7 @@
 // the store through empi::Engine, so every answer is audited exactly as a
 // library caller's would be. Output is JSON (one object, or one per line for
 // streams); no address or postcode is ever printed.
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -17,6 +18,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
+#include "empi/csv.h"
 #include "empi/engine.h"
 #include "empi/status_macros.h"
 #include "engine/cli/command.h"
@@ -24,6 +26,8 @@
 #include "engine/cli/progress.h"
 #include "engine/feed/feed_reader.h"
 #include "engine/linkage/comparisons.h"
+#include "engine/linkage/supersession.h"
+#include "matchers/nhs_number.h"
 #include "empi/private_file.h"
 #include "fmt/format.h"
 #include "fmt/ranges.h"
@@ -206,32 +210,6 @@ absl::Status RunSearch(const Flags& f) {
   return absl::OkStatus();
 }
 
-// Splits one CSV line, honouring double quotes.
-std::vector<std::string> CsvSplit(const std::string& line) {
-  std::vector<std::string> out(1);
-  bool quoted = false;
-  for (size_t i = 0; i < line.size(); ++i) {
-    char c = line[i];
-    if (quoted) {
-      if (c == '"' && i + 1 < line.size() && line[i + 1] == '"') {
-        out.back().push_back('"');
-        ++i;
-      } else if (c == '"') {
-        quoted = false;
-      } else {
-        out.back().push_back(c);
-      }
-    } else if (c == '"') {
-      quoted = true;
-    } else if (c == ',') {
-      out.emplace_back();
-    } else if (c != '\r') {
-      out.back().push_back(c);
-    }
-  }
-  return out;
-}
-
 // One row of an objection form file: the request, or why the row was
 // refused before reaching the engine.
 struct FormRow {
@@ -246,30 +224,21 @@ absl::Status RunObjection(const Flags& f, bool object, int* exit_code) {
   if (!f.file.empty()) {
     std::ifstream in(f.file, std::ios::binary);
     if (!in) return absl::NotFoundError(fmt::format("{}: cannot open", f.file));
-    std::string text{std::istreambuf_iterator<char>(in), {}};
-    // LF, CRLF or CR line ends, mixed or not.
-    for (size_t i = 0; i < text.size(); ++i) {
-      if (text[i] == '\r' && (i + 1 == text.size() || text[i + 1] != '\n')) text[i] = '\n';
+    const std::string text{std::istreambuf_iterator<char>(in), {}};
+    const std::vector<CsvLine> rows = SplitCsvLines(text);
+    const std::vector<std::string> header = {"nhs_number", "family_name", "given_names", "date_of_birth",
+                                              "postcode"};
+    if (rows.empty() || rows[0].line != 1 || rows[0].fields.size() < header.size() ||
+        !std::equal(header.begin(), header.end(), rows[0].fields.begin())) {
+      return absl::InvalidArgumentError(
+          fmt::format("{}: line 1: header must be nhs_number,family_name,given_names,date_of_birth,postcode", f.file));
     }
-    std::istringstream lines(text);
-    std::string line;
-    uint64_t n = 0;
     // Every row is read and answered; a bad row is refused on its own.
-    while (std::getline(lines, line)) {
-      ++n;
-      if (!line.empty() && line.back() == '\r') line.pop_back();
-      if (n == 1) {
-        if (line.rfind("nhs_number,family_name,given_names,date_of_birth,postcode", 0) != 0) {
-          return absl::InvalidArgumentError(fmt::format(
-              "{}: line 1: header must be nhs_number,family_name,given_names,date_of_birth,postcode", f.file));
-        }
-        continue;
-      }
-      if (line.find_first_not_of(" \t") == std::string::npos) continue;
+    for (size_t i = 1; i < rows.size(); ++i) {
+      const std::vector<std::string>& fields = rows[i].fields;
       FormRow row;
-      row.line = n;
-      std::vector<std::string> fields = CsvSplit(line);
-      if (line.find('\0') != std::string::npos) {
+      row.line = rows[i].line;
+      if (rows[i].has_nul) {
         row.refused = "NUL byte";
       } else if (fields.size() != 5) {
         row.refused = fmt::format("expected 5 fields, found {}", fields.size());
@@ -285,7 +254,7 @@ absl::Status RunObjection(const Flags& f, bool object, int* exit_code) {
       r.date_of_birth = fields[3];
       r.postcode = fields[4];
       r.method = method;
-      r.reference = f.reference.empty() ? fmt::format("{}:{}", f.file, n) : f.reference;
+      r.reference = f.reference.empty() ? fmt::format("{}:{}", f.file, row.line) : f.reference;
       requests.push_back(std::move(row));
     }
   } else {
@@ -321,6 +290,52 @@ absl::Status RunObjection(const Flags& f, bool object, int* exit_code) {
     }
     std::cout << j.dump() << "\n";
   }
+  if (bad_input) *exit_code = kExitDataErr;
+  return absl::OkStatus();
+}
+
+// Applies a supersession feed row by row: one JSON line per row; a bad
+// row is refused on its own, with its line and reason, and makes the exit
+// code 65 once every other row is applied.
+absl::Status RunSupersede(const Flags& f, int* exit_code) {
+  std::ifstream in(f.file, std::ios::binary);
+  if (!in) return absl::NotFoundError(fmt::format("{}: cannot open", f.file));
+  const std::string text{std::istreambuf_iterator<char>(in), {}};
+  if (in.bad()) return absl::UnavailableError(fmt::format("{}: read failed", f.file));
+  EMPI_ASSIGN_OR_RETURN(std::vector<SupersessionRow> rows, ParseSupersessionFeed(text, f.file));
+  // A new index may take the supersessions before any feed.
+  EMPI_ASSIGN_OR_RETURN(auto engine, OpenEngine(f, /*create=*/true));
+  bool bad_input = false;
+  uint64_t added = 0, known = 0;
+  for (const SupersessionRow& row : rows) {
+    nlohmann::json j;
+    j["line"] = row.line;
+    std::string refused = row.refused;
+    if (refused.empty()) {
+      absl::StatusOr<SupersessionResult> res =
+          engine->Supersede({FormatNhsNumber(row.old_nhs), FormatNhsNumber(row.new_nhs)}, f.who);
+      if (!res.ok() && res.status().code() != absl::StatusCode::kInvalidArgument) return res.status();
+      if (res.ok()) {
+        j["outcome"] = res->added ? "added" : "already known";
+        j["persons"] = res->persons;
+        j["review_pairs"] = res->review_pairs;
+        if (res->objection_extended) j["objection_extended"] = true;
+        if (res->pending_moved) j["pending_objection_moved"] = true;
+        ++(res->added ? added : known);
+      } else {
+        refused = std::string(res.status().message());
+      }
+    }
+    if (!refused.empty()) {
+      bad_input = true;
+      j["outcome"] = "refused";
+      j["reason"] = refused;
+      std::cerr << fmt::format("{}:{}: row refused: {}\n", f.file, row.line, refused);
+    }
+    std::cout << j.dump() << "\n";
+  }
+  std::cerr << fmt::format("supersessions: {} rows, {} added, {} already known, {} refused\n", rows.size(), added,
+                           known, rows.size() - added - known);
   if (bad_input) *exit_code = kExitDataErr;
   return absl::OkStatus();
 }
@@ -646,6 +661,13 @@ void RegisterRealtimeCommands(CLI::App& app, int* exit_code) {
     c->add_option("--file", f->file, "CSV: nhs_number,family_name,given_names,date_of_birth,postcode");
     c->add_option("--method", f->method, "form, phone, letter, online or steward")->capture_default_str();
     c->add_option("--reference", f->reference, "Form reference");
+  }
+  {
+    auto f = std::make_shared<Flags>();
+    auto* c = Add(app, "supersede",
+                  "Apply an NHS number supersession feed (CSV: old_nhs_number,new_nhs_number)", exit_code, f,
+                  RunSupersede);
+    c->add_option("file", f->file, "Supersession feed CSV")->required();
   }
   {
     auto f = std::make_shared<Flags>();

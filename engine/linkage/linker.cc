@@ -13,6 +13,7 @@
 #include "absl/time/time.h"
 #include "empi/status_macros.h"
 #include "engine/linkage/clustering.h"
+#include "engine/linkage/supersession.h"
 #include "tbb/parallel_for.h"
 
 namespace empi {
@@ -216,11 +217,15 @@ absl::StatusOr<LinkSummary> LinkRecords(index::Store* store, std::vector<Record>
   std::vector<uint8_t>().swap(state);
   timer.Done("lookup");
 
-  // 2. Prepare the incoming records.
+  // 2. Prepare the incoming records, each with its current NHS number.
+  EMPI_ASSIGN_OR_RETURN(const NhsSupersessions supersessions, LoadSupersessions(*store));
   const size_t n_incoming = work.size();
   std::vector<PreparedRecord> prepared(n_incoming);
   tbb::parallel_for(tbb::blocked_range<size_t>(0, n_incoming, 4096), [&](const auto& r) {
-    for (size_t i = r.begin(); i != r.end(); ++i) prepared[i] = PrepareRecord(recs[i], options.conventions);
+    for (size_t i = r.begin(); i != r.end(); ++i) {
+      prepared[i] = PrepareRecord(recs[i], options.conventions);
+      supersessions.Apply(&prepared[i]);
+    }
   });
   progress("prepare", n_incoming, n_incoming);
   timer.Done("prepare");
@@ -308,6 +313,7 @@ absl::StatusOr<LinkSummary> LinkRecords(index::Store* store, std::vector<Record>
     keys.resize(work.size());
     tbb::parallel_for(n_incoming, work.size(), [&](size_t i) {
       prepared[i] = PrepareRecord(recs[i], stored_conventions);
+      supersessions.Apply(&prepared[i]);
       keys[i] = ComputeBlockKeys(rules, prepared[i]);
     });
     summary.stored_records_fetched = work.size() - n_incoming;
@@ -335,6 +341,14 @@ absl::StatusOr<LinkSummary> LinkRecords(index::Store* store, std::vector<Record>
     model.provenance = TrainedProvenance(summary.training, prepared.size());
     model.provenance.lambda = model.lambda();
     summary.trained = true;
+    if (TooLittleEvidence(model.provenance)) {
+      // Scored with the defaults; the provenance keeps the model untrusted,
+      // so the next link estimates it again.
+      ModelProvenance provenance = model.provenance;
+      provenance.default_parameters = true;
+      model = Model::Default(options.settings);
+      model.provenance = provenance;
+    }
   } else if (stored_model) {
     model = *std::move(stored_model);
   }
@@ -436,6 +450,7 @@ absl::StatusOr<LinkSummary> LinkRecords(index::Store* store, std::vector<Record>
     std::string key = r.record.Key();
     for (const FieldConventions& c : old_conventions) {
       PreparedRecord p = PrepareRecord(r.record, c);
+      supersessions.Apply(&p);
       BlockKeys k = ComputeBlockKeys(rules, p);
       for (size_t q = 0; q < rules.rules().size(); ++q) {
         if (k[q] != 0) header.DeleteBlockKey(rules.rules()[q].id, BlockKeyBytes(k[q]), key);

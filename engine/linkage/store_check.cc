@@ -7,6 +7,7 @@
 #include "engine/linkage/blocking.h"
 #include "engine/linkage/linker.h"
 #include "engine/linkage/prepared_record.h"
+#include "engine/linkage/supersession.h"
 
 namespace empi {
 
@@ -14,6 +15,8 @@ absl::StatusOr<index::StoreCheckReport> CheckLinkedStore(const index::Store& sto
   EMPI_ASSIGN_OR_RETURN(const FieldConventions stored, StoredConventions(store));
   EMPI_ASSIGN_OR_RETURN(std::optional<BlockingSettings> blocking, StoredBlocking(store));
   const BlockingRules rules = blocking ? blocking->rules : BlockingRules::Default();
+  // Records are indexed under their current NHS numbers.
+  EMPI_ASSIGN_OR_RETURN(const NhsSupersessions supersessions, LoadSupersessions(store));
   // The stored conventions first, then the others.
   std::vector<FieldConventions> variants = {stored};
   for (bool nhs : {true, false}) {
@@ -28,6 +31,7 @@ absl::StatusOr<index::StoreCheckReport> CheckLinkedStore(const index::Store& sto
     out->nhs_key.reset();
     const std::string key = r.Key();
     PreparedRecord p = PrepareRecord(r, variants[static_cast<size_t>(variant)]);
+    supersessions.Apply(&p);
     BlockKeys k = ComputeBlockKeys(rules, p);
     for (size_t q = 0; q < rules.rules().size(); ++q) {
       if (k[q] != 0) out->block_keys.push_back(index::BlockKey(rules.rules()[q].id, BlockKeyBytes(k[q]), key));

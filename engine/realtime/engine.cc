@@ -23,6 +23,7 @@
 #include "engine/linkage/comparisons.h"
 #include "engine/linkage/linker.h"
 #include "engine/linkage/model.h"
+#include "engine/linkage/supersession.h"
 #include "engine/realtime/contributor_register.h"
 #include "index/review_objections.h"
 #include "index/wal_syncer.h"
@@ -191,6 +192,7 @@ class EngineImpl final : public Engine {
   absl::StatusOr<Resolution> ResolveByNhsNumber(const std::string& nhs_number, const Requester& who) override {
     std::optional<uint64_t> nhs = ParseNhsNumber(nhs_number);
     if (!nhs) return absl::InvalidArgumentError("nhs_number: not a valid NHS number");
+    nhs = CurrentNhs(*nhs);
     index::AuditEvent ev = MakeEvent(who, "resolve-nhs");
     std::optional<Resolution> res;
     std::vector<uint64_t> persons;
@@ -255,6 +257,20 @@ class EngineImpl final : public Engine {
       EMPI_ASSIGN_OR_RETURN(res, StoredRecordResolution(pid, got->view.get(), /*with_records=*/false));
     }
     return DecideView(pid, std::move(res), who, r.Key());
+  }
+
+  absl::StatusOr<SupersessionResult> Supersede(const Supersession& supersession, const Requester& who) override {
+    const std::optional<uint64_t> old_nhs = ParseNhsNumber(supersession.old_nhs_number);
+    if (!old_nhs) return absl::InvalidArgumentError("old_nhs_number: not a valid NHS number");
+    const std::optional<uint64_t> new_nhs = ParseNhsNumber(supersession.new_nhs_number);
+    if (!new_nhs) return absl::InvalidArgumentError("new_nhs_number: not a valid NHS number");
+    SupersessionResult result;
+    {
+      absl::MutexLock lock(&write_mu_);
+      EMPI_ASSIGN_OR_RETURN(result, SupersedeLocked(*old_nhs, *new_nhs, who));
+    }
+    if (result.added) EMPI_RETURN_IF_ERROR(Sync());
+    return result;
   }
 
   absl::StatusOr<std::vector<HistoryEntry>> History(uint64_t person, const Requester& who) override {
@@ -322,6 +338,14 @@ class EngineImpl final : public Engine {
     }
     if (applied > 0) EMPI_RETURN_IF_ERROR(Sync());
     return applied;
+  }
+
+  // Reads the stored supersessions (Engine::Open).
+  absl::Status LoadSupersessions() {
+    EMPI_ASSIGN_OR_RETURN(NhsSupersessions loaded, empi::LoadSupersessions(*store_));
+    absl::MutexLock lock(&supersessions_mu_);
+    supersessions_ = std::move(loaded);
+    return absl::OkStatus();
   }
 
   // Reads the pending demographic forms into forms_ (Engine::Open).
@@ -526,8 +550,18 @@ class EngineImpl final : public Engine {
 
   PreparedRecord Prepare(const Record& r) const {
     PreparedRecord p = PrepareRecord(r, conventions_);
+    {
+      absl::ReaderMutexLock lock(&supersessions_mu_);
+      supersessions_.Apply(&p);
+    }
     model_.Annotate(&p);
     return p;
+  }
+
+  // The NHS number `nhs` stands for today (supersession.h).
+  uint64_t CurrentNhs(uint64_t nhs) const {
+    absl::ReaderMutexLock lock(&supersessions_mu_);
+    return supersessions_.Current(nhs);
   }
 
   absl::StatusOr<std::vector<uint64_t>> PersonsOf(const std::vector<std::string>& keys,
@@ -775,6 +809,137 @@ class EngineImpl final : public Engine {
     return std::string();
   }
 
+  // Engine::Supersede, under write_mu_: the store's changes in one commit,
+  // then the in-memory supersessions.
+  absl::StatusOr<SupersessionResult> SupersedeLocked(uint64_t old_nhs, uint64_t new_nhs, const Requester& who)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_) {
+    SupersessionResult result;
+    NhsSupersessions before;
+    {
+      absl::ReaderMutexLock lock(&supersessions_mu_);
+      before = supersessions_;
+    }
+    NhsSupersessions next = before;
+    EMPI_ASSIGN_OR_RETURN(result.added, next.Add(old_nhs, new_nhs));
+    if (!result.added) return result;
+    const uint64_t current = next.Current(new_nhs);
+    index::ChangeSet cs = store_->NewChangeSet();
+    cs.PutSupersession(old_nhs, new_nhs, NowUs());
+    // nhs_index and the NHS number's blocking keys hold every record under
+    // its current number.
+    EMPI_ASSIGN_OR_RETURN(std::vector<std::string> keys, store_->RecordsWithNhs(old_nhs));
+    EMPI_ASSIGN_OR_RETURN(auto moved, store_->GetRecords(keys, nullptr));
+    for (size_t i = 0; i < keys.size(); ++i) {
+      if (!moved[i]) continue;
+      PreparedRecord p = PrepareRecord(moved[i]->record, conventions_);
+      before.Apply(&p);
+      const BlockKeys old_keys = ComputeBlockKeys(rules_, p);
+      cs.DeleteNhs(p.nhs, keys[i]);
+      next.Apply(&p);
+      const BlockKeys new_keys = ComputeBlockKeys(rules_, p);
+      cs.PutNhs(p.nhs, keys[i]);
+      for (size_t q = 0; q < rules_.rules().size(); ++q) {
+        if (old_keys[q] == new_keys[q]) continue;
+        if (old_keys[q] != 0) cs.DeleteBlockKey(rules_.rules()[q].id, BlockKeyBytes(old_keys[q]), keys[i]);
+        if (new_keys[q] != 0) cs.PutBlockKey(rules_.rules()[q].id, BlockKeyBytes(new_keys[q]), keys[i]);
+      }
+    }
+    EMPI_ASSIGN_OR_RETURN(std::vector<std::string> current_keys, store_->RecordsWithNhs(current));
+    keys.insert(keys.end(), current_keys.begin(), current_keys.end());
+    EMPI_ASSIGN_OR_RETURN(result.persons, PersonsOf(keys, nullptr));
+
+    // The objection: the earliest of the persons' and a pending one under
+    // either number holds for every person holding either number.
+    std::optional<index::PersonValue> objection;
+    auto consider = [&](int64_t time_us, index::ObjectionMethod method, const std::string& reference) {
+      if (objection && objection->objection_time_us <= time_us) return;
+      objection = index::PersonValue{};
+      objection->objection = true;
+      objection->objection_time_us = time_us;
+      objection->objection_method = method;
+      objection->objection_reference = reference;
+    };
+    for (uint64_t number : {old_nhs, current}) {
+      EMPI_ASSIGN_OR_RETURN(auto pending, GetPending(number));
+      if (!pending) continue;
+      consider(pending->time_us, pending->method, pending->reference);
+      cs.DeletePendingObjection(PendingKey(number));
+      if (number == old_nhs && result.persons.empty()) {
+        pending->nhs_number = FormatNhsNumber(current);
+        cs.PutPendingObjection(PendingKey(current), *pending);
+        result.pending_moved = true;
+      }
+    }
+    std::vector<index::PersonValue> values;
+    for (uint64_t pid : result.persons) {
+      EMPI_ASSIGN_OR_RETURN(auto pv, store_->GetPerson(pid));
+      values.push_back(pv.value_or(index::PersonValue{}));
+      if (values.back().objection) {
+        consider(values.back().objection_time_us, values.back().objection_method, values.back().objection_reference);
+      }
+    }
+    EMPI_ASSIGN_OR_RETURN(uint64_t hseq, NextHistory(&cs));
+    nlohmann::json h = HistoryJson("nhs-superseded", who, "NHS number superseded: a duplicate registration resolved nationally");
+    h["old_nhs_number"] = FormatNhsNumber(old_nhs);
+    h["new_nhs_number"] = FormatNhsNumber(new_nhs);
+    for (size_t i = 0; i < result.persons.size(); ++i) {
+      index::PersonValue& pv = values[i];
+      if (objection && !pv.objection) {
+        pv.objection = true;
+        pv.objection_time_us = objection->objection_time_us;
+        pv.objection_method = objection->objection_method;
+        pv.objection_reference = objection->objection_reference;
+        cs.PutPerson(result.persons[i], pv);
+        result.objection_extended = true;
+      }
+      cs.AppendHistory(result.persons[i], hseq, h.dump());
+    }
+    // Persons that now share a number: a steward decides whether they are one.
+    EMPI_ASSIGN_OR_RETURN(std::vector<index::ReviewValue> pairs, SupersessionReviewPairs(keys, result.persons, next, &cs));
+    result.review_pairs = pairs.size();
+
+    index::AuditEvent ev = MakeEvent(who, "supersede");
+    ev.persons = result.persons;
+    ev.outcome = absl::StrCat("ok: ", result.persons.size(), " persons, ", result.review_pairs, " review pairs");
+    EMPI_RETURN_IF_ERROR(CommitWithReviewObjections(
+        &cs, &ev, absl::flat_hash_set<uint64_t>(result.persons.begin(), result.persons.end())));
+    absl::MutexLock lock(&supersessions_mu_);
+    supersessions_ = std::move(next);
+    return result;
+  }
+
+  // One review pair (reason "superseded NHS number") between the first
+  // person of `persons` and each other, each from the first record of
+  // `keys` in that person, scored with the supersessions `next`.
+  absl::StatusOr<std::vector<index::ReviewValue>> SupersessionReviewPairs(const std::vector<std::string>& keys,
+                                                                         const std::vector<uint64_t>& persons,
+                                                                         const NhsSupersessions& next,
+                                                                         index::ChangeSet* cs) const {
+    std::vector<index::ReviewValue> out;
+    if (persons.size() < 2) return out;
+    EMPI_ASSIGN_OR_RETURN(auto records, store_->GetRecords(keys, nullptr));
+    absl::flat_hash_map<uint64_t, size_t> first;  // person -> index in keys
+    for (size_t i = 0; i < records.size(); ++i) {
+      if (records[i]) first.try_emplace(records[i]->person_id, i);
+    }
+    auto prepared = [&](size_t i) {
+      PreparedRecord p = PrepareRecord(records[i]->record, conventions_);
+      next.Apply(&p);
+      model_.Annotate(&p);
+      return p;
+    };
+    const size_t a = first.at(persons[0]);
+    const PreparedRecord pa = prepared(a);
+    for (size_t j = 1; j < persons.size(); ++j) {
+      const size_t b = first.at(persons[j]);
+      const ScoredPair scored = model_.Score(pa, prepared(b));
+      index::ReviewValue v{scored.match_weight, scored.match_probability, "superseded NHS number"};
+      cs->PutReview(keys[a], keys[b], v);
+      out.push_back(std::move(v));
+    }
+    return out;
+  }
+
   absl::StatusOr<uint64_t> NextHistory(index::ChangeSet* cs) ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_) {
     EMPI_ASSIGN_OR_RETURN(auto v, store_->GetMeta("history_next"));
     uint64_t next = v ? std::strtoull(v->c_str(), nullptr, 10) : 1;
@@ -894,7 +1059,7 @@ class EngineImpl final : public Engine {
     std::optional<index::PersonValue> inherited;  // objection of the old person
     EMPI_ASSIGN_OR_RETURN(uint64_t hseq, NextHistory(&cs));
     if (old) {
-      PreparedRecord op = PrepareRecord(old->record, conventions_);
+      const PreparedRecord op = Prepare(old->record);
       BlockKeys k = ComputeBlockKeys(rules_, op);
       for (size_t q = 0; q < rules_.rules().size(); ++q) {
         if (k[q] != 0) cs.DeleteBlockKey(rules_.rules()[q].id, BlockKeyBytes(k[q]), key);
@@ -1179,7 +1344,7 @@ class EngineImpl final : public Engine {
     absl::flat_hash_set<uint64_t> out;
     for (const auto& r : records) {
       if (!r) continue;
-      if (const std::optional<uint64_t> n = ParseNhsNumber(r->record.nhs_number)) out.insert(*n);
+      if (const std::optional<uint64_t> n = ParseNhsNumber(r->record.nhs_number)) out.insert(CurrentNhs(*n));
     }
     return out;
   }
@@ -1210,6 +1375,7 @@ class EngineImpl final : public Engine {
     if (!req.nhs_number.empty()) {
       nhs = ParseNhsNumber(req.nhs_number);
       if (!nhs) return absl::InvalidArgumentError("nhs_number: not a valid NHS number");
+      nhs = CurrentNhs(*nhs);
     } else if (!demographics) {
       return absl::InvalidArgumentError(
           "give the NHS number, or all of family_name, given_names, date_of_birth and postcode");
@@ -1381,6 +1547,9 @@ class EngineImpl final : public Engine {
   // Checked by Engine::Open.
   const int32_t fixed_today_ = ParseDate(options_.today, DateFormat::kIso).value_or(0);
   absl::Mutex write_mu_;
+  // Supersessions (written under write_mu_ too, read by every Prepare).
+  mutable absl::Mutex supersessions_mu_;
+  NhsSupersessions supersessions_ ABSL_GUARDED_BY(supersessions_mu_);
   // Demographic objections pending (objections family, keys "form:..."),
   // as ingests check them: linear in their number per ingest, a few
   // nanoseconds each, for forms of patients with no records yet.
@@ -1413,6 +1582,7 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& option
   EMPI_ASSIGN_OR_RETURN(std::optional<BlockingSettings> blocking, StoredBlocking(*store));
   auto engine = std::make_unique<EngineImpl>(options, std::move(store), std::move(*model), stored, conventions,
                                              std::move(reg), blocking.value_or(BlockingSettings{}).rules);
+  EMPI_RETURN_IF_ERROR(engine->LoadSupersessions());
   EMPI_RETURN_IF_ERROR(engine->LoadPendingForms());
   return std::unique_ptr<Engine>(std::move(engine));
 }

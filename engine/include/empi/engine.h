@@ -176,6 +176,18 @@ struct HistoryEntry {
   std::string json;       // {"event":"merge",...}
 };
 
+// One NHS number replaced by another (Engine::Supersede).
+struct Supersession {
+  std::string old_nhs_number, new_nhs_number;
+};
+struct SupersessionResult {
+  bool added = false;              // false: already known, nothing changed
+  std::vector<uint64_t> persons;   // persons holding either number
+  uint64_t review_pairs = 0;       // pairs of those persons sent to review
+  bool objection_extended = false; // an objection now holds for more persons
+  bool pending_moved = false;      // a pending objection moved to the new number
+};
+
 class Engine {
  public:
   // Opens (creating if missing) the store in `path`, loads the stored model
@@ -263,6 +275,21 @@ class Engine {
   // they are in one person now (split first).
   virtual absl::Status NeverLink(const RecordRef& a, const RecordRef& b, const Requester& who,
                                  const std::string& reason) = 0;
+
+  // An NHS number replaced by another: a duplicate registration resolved
+  // nationally (a supersession feed, `empi supersede`). From then on the
+  // old number means the new one in matching, ResolveByNhsNumber and
+  // objections: records with either number are indexed under the new one,
+  // and a pending objection under the old number moves to the new. Persons
+  // holding either number get a history event; an objection of any of them
+  // holds for all of them; two or more such persons are not merged but sent
+  // to a steward as review pairs (reason "superseded NHS number"), as
+  // joining stored persons always is. Idempotent: a supersession already
+  // known returns added = false and changes nothing. InvalidArgument, naming
+  // the field, for an invalid number, a number superseding itself, a cycle,
+  // or an old number already superseded by another. Audited (action
+  // "supersede"); durable when it returns (with options.sync).
+  virtual absl::StatusOr<SupersessionResult> Supersede(const Supersession& supersession, const Requester& who) = 0;
 
   // A person's history, oldest first. Audited (action "history").
   virtual absl::StatusOr<std::vector<HistoryEntry>> History(uint64_t person, const Requester& who) = 0;

@@ -131,5 +131,51 @@ TEST_F(RealtimeCommandsTest, BadArgumentsAreClearErrorsNotCrashes) {
   EXPECT_NE(r.code, -1);
 }
 
+// Issue 14, item 4, as an integration team runs it: the national
+// supersession feed first, then the contributors' feeds, in which a patient
+// appears under the retired number in one system and the new one in
+// another. One person, where without the feed there are two; a bad row is
+// refused on its own, naming file and line (exit 65); the store checks clean.
+TEST_F(RealtimeCommandsTest, SupersessionFeedThenLinkJoinsOldAndNewNumbers) {
+  const std::string feed = Write("feed.csv",
+      "source,record_id,nhs_number,family_name,given_names,date_of_birth,sex,postcode,address\n"
+      "M84001,G1,9434765919,Okafor,Adaeze,1971-03-02,F,CV1 2AB,1 High Street\n"
+      "RKB,K1,9434765927,Okafor,Adaeze,1971-03-02,F,CV1 2AB,1 High Street\n"
+      "RKB,K2,9434765935,Pemberton,Leopold,1958-11-23,M,CV3 4CD,9 Low Road\n");
+  const std::string sup = Write("sup.csv",
+      "old_nhs_number,new_nhs_number\n"
+      "9434765927,9434765919\n"
+      "9434765927,123\n");
+  RunResult r = Run("supersede --db '" + db_ + "' '" + sup + "'");
+  EXPECT_EQ(r.code, 65) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("sup.csv:3: row refused: new_nhs_number: not a valid NHS number"));
+  std::vector<std::string> out = Lines(r.out);
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_THAT(out[0], HasSubstr("\"outcome\":\"added\""));
+  EXPECT_THAT(out[1], HasSubstr("\"outcome\":\"refused\""));
+
+  ASSERT_EQ(Run("link --db '" + db_ + "' '" + feed + "'").code, 0);
+  const std::string control = dir_.path() + "/control";
+  ASSERT_EQ(Run("link --db '" + control + "' '" + feed + "'").code, 0);
+  auto person_of = [&](const std::string& db, const std::string& key) {
+    RunResult c = Run("export clusters --db '" + db + "'");
+    for (const std::string& line : Lines(c.out)) {
+      if (line.rfind(key + ",", 0) == 0) {
+        const size_t start = key.size() + 1;
+        return line.substr(start, line.find(',', start) - start);
+      }
+    }
+    return std::string("none");
+  };
+  EXPECT_EQ(person_of(db_, "M84001,G1"), person_of(db_, "RKB,K1"));
+  EXPECT_NE(person_of(control, "M84001,G1"), person_of(control, "RKB,K1"));
+
+  nlohmann::json by_old = Json("resolve --nhs-number 9434765927");
+  nlohmann::json by_new = Json("resolve --nhs-number 9434765919");
+  EXPECT_EQ(by_old["person_id"], by_new["person_id"]);
+  EXPECT_EQ(Run("check --db '" + db_ + "'").code, 0);
+  EXPECT_EQ(Run("supersede --db '" + db_ + "' '" + dir_.path() + "/missing.csv'").code, 66);
+}
+
 }  // namespace
 }  // namespace empi
