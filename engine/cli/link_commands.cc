@@ -257,8 +257,7 @@ absl::Status RunLink(const LinkFlags& f) {
                      s.training.em_patterns, s.training.u_pairs, s.model.estimated_matches, s.model.candidate_pairs);
   }
   if (std::string why = UntrustedReason(s.model); !why.empty()) {
-    o << fmt::format("  model NOT TRUSTED     {}: this run scored with {}; the next link estimates it again\n", why,
-                     s.model.default_parameters ? "the default parameters" : "it");
+    o << fmt::format("  model NOT TRUSTED     {}: this run scored with it; the next link estimates it again\n", why);
   }
   o << fmt::format("  links made            {}\n", s.links);
   o << fmt::format("  review pairs          {}\n", s.review_pairs);

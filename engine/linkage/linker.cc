@@ -341,14 +341,6 @@ absl::StatusOr<LinkSummary> LinkRecords(index::Store* store, std::vector<Record>
     model.provenance = TrainedProvenance(summary.training, prepared.size());
     model.provenance.lambda = model.lambda();
     summary.trained = true;
-    if (TooLittleEvidence(model.provenance)) {
-      // Scored with the defaults; the provenance keeps the model untrusted,
-      // so the next link estimates it again.
-      ModelProvenance provenance = model.provenance;
-      provenance.default_parameters = true;
-      model = Model::Default(options.settings);
-      model.provenance = provenance;
-    }
   } else if (stored_model) {
     model = *std::move(stored_model);
   }

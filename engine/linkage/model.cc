@@ -143,10 +143,6 @@ std::string UntrustedReason(const ModelProvenance& p) {
   return "";
 }
 
-bool TooLittleEvidence(const ModelProvenance& p) {
-  return p.origin == "trained" && (p.candidate_pairs < kMinTrainingPairs || p.estimated_matches < kMinEstimatedMatches);
-}
-
 namespace {
 nlohmann::json ProvenanceJson(const ModelProvenance& p) {
   return {{"origin", p.origin},
@@ -157,7 +153,6 @@ nlohmann::json ProvenanceJson(const ModelProvenance& p) {
           {"estimated_matches", p.estimated_matches},
           {"probability_two_random_records_match", p.lambda},
           {"trained_at", p.trained_at},
-          {"parameters", p.default_parameters ? "default" : "estimated"},
           {"trusted", UntrustedReason(p).empty()},
           {"untrusted_reason", UntrustedReason(p)}};
 }
@@ -172,7 +167,6 @@ ModelProvenance ProvenanceFromJson(const nlohmann::json& j) {
   p.estimated_matches = j.value("estimated_matches", 0.0);
   p.lambda = j.value("probability_two_random_records_match", 0.0);
   p.trained_at = j.value("trained_at", std::string());
-  p.default_parameters = j.value("parameters", std::string()) == "default";
   return p;
 }
 }  // namespace

@@ -106,10 +106,6 @@ struct ModelProvenance {
   double estimated_matches = 0;    // candidate pairs EM called matches
   double lambda = 0;               // probability_two_random_records_match
   std::string trained_at;          // UTC, ISO 8601
-  // EM's estimates were set aside for the default parameters, as they came
-  // from too little evidence (TooLittleEvidence): EM on three pairs scores a
-  // pair agreeing on every field at 5.5 bits, below the link threshold.
-  bool default_parameters = false;
 };
 
 // Evidence a trained model needs before later links keep it: Splink's
@@ -123,12 +119,6 @@ inline constexpr double kMinEstimatedMatches = 200;
 // link should estimate it again. Imported models and models stored before
 // provenance are kept (the user chose them).
 std::string UntrustedReason(const ModelProvenance& p);
-
-// Whether a model trained with this provenance had too few candidate pairs
-// or estimated matches for its estimates to be used at all (the run scores
-// with the default parameters instead). A model that had the evidence but
-// did not converge is used, and estimated again by the next link.
-bool TooLittleEvidence(const ModelProvenance& p);
 
 // Whether level `l` of comparison `c` has its own trained m and u (it is
 // neither the null level nor a marginal one).
