@@ -46,8 +46,23 @@ absl::Status CheckReadable(const std::string& path, const char* flag) {
   return absl::OkStatus();
 }
 
+// Flag values that do not fit together: a usage error (64), not bad data.
+absl::Status CheckFlags(ServeFlags* f) {
+  EMPI_RETURN_IF_ERROR(ParseListen(f->listen, &f->options));
+  if (f->tls_cert.empty() != f->tls_key.empty()) {
+    return absl::InvalidArgumentError("--tls-cert and --tls-key: give both or neither");
+  }
+  if (!f->client_ca.empty() && f->tls_cert.empty()) {
+    return absl::InvalidArgumentError("--client-ca: needs --tls-cert and --tls-key");
+  }
+  if (f->options.max_body_bytes == 0 || f->options.max_headers == 0 || f->options.threads == 0 ||
+      f->options.idle_timeout_seconds <= 0 || f->options.read_timeout_seconds <= 0) {
+    return absl::InvalidArgumentError("--max-body-bytes, --max-headers, --threads and the timeouts must be positive");
+  }
+  return absl::OkStatus();
+}
+
 absl::Status RunServe(ServeFlags f) {
-  EMPI_RETURN_IF_ERROR(ParseListen(f.listen, &f.options));
   EMPI_RETURN_IF_ERROR(CheckReadable(f.jwt_keys, "--jwt-keys"));
   EMPI_RETURN_IF_ERROR(CheckReadable(f.tls_cert, "--tls-cert"));
   EMPI_RETURN_IF_ERROR(CheckReadable(f.tls_key, "--tls-key"));
@@ -119,6 +134,11 @@ void RegisterServeCommand(CLI::App& app, int* exit_code) {
   c->add_option("--threads", f->options.threads, "Worker threads (also the most open connections)")
       ->capture_default_str();
   c->callback([f, exit_code] {
+    if (absl::Status s = CheckFlags(f.get()); !s.ok()) {
+      std::cerr << "empi serve: " << s.message() << "\n";
+      *exit_code = kExitUsage;
+      return;
+    }
     absl::Status s = RunServe(*f);
     *exit_code = s.ok() ? kExitOk : ReportError("serve", s);
   });

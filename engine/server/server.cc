@@ -5,6 +5,7 @@
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -252,13 +253,10 @@ class ServerImpl final : public Server {
       who.purpose = id->purpose;
       tl_log.sub = id->subject;
       tl_log.org = id->organisation;
-      for (const std::string& r : id->roles) {
-        if (std::find(roles.begin(), roles.end(), r) != roles.end()) {
-          who.role = r;
-          break;
-        }
-      }
-      if (who.role.empty()) {
+      // Requester's role has a default ("operator"): the allowed role is
+      // found apart from it, so that no role means no access.
+      const auto allowed = std::find_first_of(id->roles.begin(), id->roles.end(), roles.begin(), roles.end());
+      if (allowed == id->roles.end()) {
         who.role = absl::StrJoin(id->roles, ",");
         tl_log.role = who.role;
         const std::string why = absl::StrCat("role: this endpoint needs ", absl::StrJoin(roles, " or "));
@@ -267,6 +265,7 @@ class ServerImpl final : public Server {
         }
         return SendOutcome(res, 403, "forbidden", why);
       }
+      who.role = *allowed;
       tl_log.role = who.role;
       fn(req, res, who);
     };
