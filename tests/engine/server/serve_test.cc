@@ -99,6 +99,8 @@ class ServeTest : public ::testing::Test {
   }
 
   void StartPlain(std::vector<std::string> extra = {}) {
+    // Shutdown waits for idle keep-alive connections up to the idle timeout.
+    if (extra.empty()) extra = {"--idle-timeout", "1"};
     std::vector<std::string> args = BaseArgs();
     args.insert(args.end(), extra.begin(), extra.end());
     ASSERT_TRUE(server_.Start(args, dir_.path() + "/serve.log")) << server_.log();
@@ -471,7 +473,8 @@ TEST_F(ServeTest, RestrictedPatientIsRedactedAndNeverFoundByLocation) {
 TEST_F(ServeTest, TlsWithClientCertificates) {
   std::vector<std::string> args = BaseArgs();
   for (const std::string& a : {std::string("--tls-cert"), Key("server.pem"), std::string("--tls-key"), Key("server.key"),
-                               std::string("--client-ca"), Key("ca.pem")}) {
+                               std::string("--client-ca"), Key("ca.pem"), std::string("--idle-timeout"),
+                               std::string("1")}) {
     args.push_back(a);
   }
   ASSERT_TRUE(server_.Start(args, dir_.path() + "/serve.log")) << server_.log();
