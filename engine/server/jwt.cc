@@ -129,6 +129,32 @@ JwtVerifier::~JwtVerifier() {
 size_t JwtVerifier::key_count() const { return keys_.size(); }
 
 absl::StatusOr<Identity> JwtVerifier::Verify(std::string_view token, std::time_t now) const {
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = cache_.find(std::string(token));
+    if (it != cache_.end()) {
+      if (absl::Status s = CheckTimes(it->second, now); !s.ok()) return s;
+      return it->second.identity;
+    }
+  }
+  absl::StatusOr<Verified> v = VerifyUncached(token);
+  if (!v.ok()) return v.status();
+  if (absl::Status s = CheckTimes(*v, now); !s.ok()) return s;
+  absl::MutexLock lock(&mu_);
+  if (cache_.size() >= kCacheSize) cache_.clear();
+  cache_.emplace(std::string(token), *v);
+  return v->identity;
+}
+
+absl::Status JwtVerifier::CheckTimes(const Verified& v, std::time_t now) const {
+  if (v.exp + static_cast<double>(leeway_) <= static_cast<double>(now)) return Unauth("token expired");
+  if (v.has_nbf && v.nbf - static_cast<double>(leeway_) > static_cast<double>(now)) {
+    return Unauth("token not yet valid (nbf)");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<JwtVerifier::Verified> JwtVerifier::VerifyUncached(std::string_view token) const {
   const size_t dot1 = token.find('.');
   const size_t dot2 = dot1 == std::string_view::npos ? dot1 : token.find('.', dot1 + 1);
   if (dot2 == std::string_view::npos || token.find('.', dot2 + 1) != std::string_view::npos) {
@@ -163,14 +189,12 @@ absl::StatusOr<Identity> JwtVerifier::Verify(std::string_view token, std::time_t
   nlohmann::json claims = nlohmann::json::parse(payload_bytes, nullptr, false);
   if (!claims.is_object()) return Unauth("token claims are not a JSON object");
   if (!claims.contains("exp") || !claims["exp"].is_number()) return Unauth("token has no exp");
-  if (claims["exp"].get<double>() + static_cast<double>(leeway_) <= static_cast<double>(now)) {
-    return Unauth("token expired");
-  }
+  Verified v;
+  v.exp = claims["exp"].get<double>();
   if (claims.contains("nbf")) {
     if (!claims["nbf"].is_number()) return Unauth("token nbf is not a number");
-    if (claims["nbf"].get<double>() - static_cast<double>(leeway_) > static_cast<double>(now)) {
-      return Unauth("token not yet valid (nbf)");
-    }
+    v.has_nbf = true;
+    v.nbf = claims["nbf"].get<double>();
   }
   if (!claims.contains("iss") || claims["iss"] != issuer_) return Unauth("token issuer is not accepted");
   bool aud_ok = false;
@@ -180,7 +204,7 @@ absl::StatusOr<Identity> JwtVerifier::Verify(std::string_view token, std::time_t
     if (aud.is_array()) aud_ok = std::find(aud.begin(), aud.end(), audience_) != aud.end();
   }
   if (!aud_ok) return Unauth("token audience is not accepted");
-  Identity id;
+  Identity& id = v.identity;
   for (auto [name, field] : {std::pair{"sub", &id.subject}, std::pair{"org", &id.organisation},
                              std::pair{"purpose", &id.purpose}}) {
     if (!claims.contains(name) || !claims[name].is_string() || claims[name].get<std::string>().empty()) {
@@ -195,7 +219,7 @@ absl::StatusOr<Identity> JwtVerifier::Verify(std::string_view token, std::time_t
     if (!r.is_string() || !IsKnownRole(r.get<std::string>())) return Unauth("token has an unknown role");
     id.roles.push_back(r.get<std::string>());
   }
-  return id;
+  return v;
 }
 
 }  // namespace empi::server

@@ -22,6 +22,10 @@
 // Errors say what is wrong with the token ("token expired", "signature does
 // not verify"), never a claim's value.
 //
+// Verified tokens are cached (at most kCacheSize, keyed by the whole token)
+// so that a client sending the same token on every request pays for one
+// signature check; exp and nbf are checked against `now` on every call.
+//
 // Thread-safety: Verify is const and safe to call concurrently.
 #ifndef EMPI_ENGINE_SERVER_JWT_H_
 #define EMPI_ENGINE_SERVER_JWT_H_
@@ -33,7 +37,9 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 
 namespace empi::server {
 
@@ -63,8 +69,19 @@ class JwtVerifier {
 
   size_t key_count() const;
 
+  static constexpr size_t kCacheSize = 4096;
+
  private:
   struct Key;
+  struct Verified {
+    Identity identity;
+    double exp = 0, nbf = 0;
+    bool has_nbf = false;
+  };
+  absl::StatusOr<Verified> VerifyUncached(std::string_view token) const;
+  absl::Status CheckTimes(const Verified& v, std::time_t now) const;
+  mutable absl::Mutex mu_;
+  mutable absl::flat_hash_map<std::string, Verified> cache_ ABSL_GUARDED_BY(mu_);
   JwtVerifier() = default;
   std::vector<Key> keys_;
   std::string issuer_, audience_;
