@@ -3,7 +3,7 @@
 set -euo pipefail
 pkgs=(g++ cmake ninja-build pkg-config git libtbb-dev libabsl-dev librocksdb-dev
       libxxhash-dev libicu-dev libbenchmark-dev libgtest-dev libgmock-dev
-      libcli11-dev libfmt-dev nlohmann-json3-dev libssl-dev)
+      libcli11-dev libfmt-dev nlohmann-json3-dev libssl-dev libcpp-httplib-dev wrk)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -70,6 +70,7 @@ void RegisterLinkCommands(CLI::App& app, int* exit_code);      // link, export, 
 void RegisterGenerateCommand(CLI::App& app, int* exit_code);   // generate
 void RegisterEvaluateCommand(CLI::App& app, int* exit_code);   // evaluate
 void RegisterRealtimeCommands(CLI::App& app, int* exit_code);  // ingest, resolve, search, object, ...
+void RegisterServeCommand(CLI::App& app, int* exit_code);      // serve
 
 }  // namespace empi::cli
 

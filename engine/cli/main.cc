@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
   empi::cli::RegisterGenerateCommand(app, &exit_code);
   empi::cli::RegisterEvaluateCommand(app, &exit_code);
   empi::cli::RegisterRealtimeCommands(app, &exit_code);
+  empi::cli::RegisterServeCommand(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

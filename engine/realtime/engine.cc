@@ -117,6 +117,8 @@ index::AuditEvent MakeEvent(const Requester& who, std::string action) {
   e.organisation = who.organisation;
   e.role = who.role;
   e.purpose = who.purpose;
+  if (!who.request_id.empty()) absl::StrAppend(&e.purpose, "; request-id=", who.request_id);
+  if (!who.correlation_id.empty()) absl::StrAppend(&e.purpose, "; correlation-id=", who.correlation_id);
   e.action = std::move(action);
   return e;
 }
@@ -187,6 +189,14 @@ class EngineImpl final : public Engine {
     }
     return FinishResolve(std::move(res), got ? got->view.get() : nullptr, &ev,
                          absl::StrCat("record ", source, ":", record_id, " not found"));
+  }
+
+  absl::StatusOr<Resolution> ResolvePerson(uint64_t person_id, const Requester& who) override {
+    index::AuditEvent ev = MakeEvent(who, "resolve-person");
+    ev.persons = {person_id};
+    EMPI_ASSIGN_OR_RETURN(auto view, store_->LatestPersonView(person_id));
+    EMPI_ASSIGN_OR_RETURN(auto res, ResolutionOf(person_id, view.get(), /*with_records=*/true));
+    return FinishResolve(std::move(res), view.get(), &ev, absl::StrCat("person ", person_id, " not found"));
   }
 
   absl::StatusOr<Resolution> ResolveByNhsNumber(const std::string& nhs_number, const Requester& who) override {
@@ -290,6 +300,14 @@ class EngineImpl final : public Engine {
     ev.outcome = absl::StrCat("ok: ", out.size(), " events");
     EMPI_RETURN_IF_ERROR(CommitAudit(ev));
     return out;
+  }
+
+  absl::Status AuditRefusal(const std::string& action, const std::string& outcome, uint64_t person_id,
+                            const Requester& who) override {
+    index::AuditEvent ev = MakeEvent(who, action);
+    if (person_id != 0) ev.persons = {person_id};
+    ev.outcome = outcome;
+    return CommitAudit(ev);
   }
 
   absl::StatusOr<std::vector<index::StoredAuditEvent>> AuditForPerson(uint64_t person) override {

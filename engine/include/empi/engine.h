@@ -50,6 +50,12 @@ struct Requester {
   std::string organisation = "local";
   std::string role = "operator";
   std::string purpose = "direct-care";
+  // The front end's request and correlation ids (HTTP X-Request-ID and
+  // X-Correlation-ID). When set, each audit event records them after the
+  // purpose: "direct-care; request-id=R; correlation-id=C" (the audit event
+  // format has no fields of its own for them yet). Default: empty.
+  std::string request_id = "";
+  std::string correlation_id = "";
 };
 
 struct EngineOptions {
@@ -212,6 +218,9 @@ class Engine {
   // The person holding the record; NotFound (audited) if none.
   virtual absl::StatusOr<Resolution> Resolve(const std::string& source, const std::string& record_id,
                                              const Requester& who) = 0;
+  // The person `person_id` with its records; NotFound (audited, naming the
+  // person) if there is none.
+  virtual absl::StatusOr<Resolution> ResolvePerson(uint64_t person_id, const Requester& who) = 0;
   // The person holding records with this NHS number; NotFound if none,
   // FailedPrecondition if the number is in several persons (pending review),
   // InvalidArgument if it is not a valid NHS number.
@@ -293,6 +302,14 @@ class Engine {
 
   // A person's history, oldest first. Audited (action "history").
   virtual absl::StatusOr<std::vector<HistoryEntry>> History(uint64_t person, const Requester& who) = 0;
+  // Appends one audit event for a request a front end refused before asking
+  // the engine (no valid identity, or outside the requester's role), so
+  // that refusals are audited like answers. `action` names what was asked
+  // ("http GET /Patient/{id}"), `outcome` why it was refused ("denied: 401
+  // token expired"); neither may hold patient data. `person_id` names the
+  // person asked about, 0 for none. Written unsynced, like a read's event.
+  virtual absl::Status AuditRefusal(const std::string& action, const std::string& outcome, uint64_t person_id,
+                                    const Requester& who) = 0;
   // Audit events naming the person, oldest first.
   virtual absl::StatusOr<std::vector<index::StoredAuditEvent>> AuditForPerson(uint64_t person) = 0;
 

@@ -1,0 +1,441 @@
+// Copyright EMPI developers.
+#include "engine/server/server.h"
+
+#include <httplib.h>
+#include <openssl/rand.h>
+#include <openssl/ssl.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <functional>
+#include <iostream>
+#include <mutex>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "engine/server/fhir.h"
+#include "nlohmann/json.hpp"
+
+namespace empi::server {
+namespace {
+
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+constexpr char kFhirJson[] = "application/fhir+json";
+
+// What the request log line says about the request the current thread
+// serves: set by the pre-routing handler and the route, written by the
+// logger cpp-httplib calls after the response (on the same thread).
+struct RequestLog {
+  bool active = false;
+  std::string route = "-", sub = "-", org = "-", role = "-", request_id;
+  Clock::time_point start;
+};
+thread_local RequestLog tl_log;
+
+// Request and correlation ids are echoed and audited: a short token, so
+// they cannot carry free text (or patient data) into the audit trail.
+bool ValidId(std::string_view v) {
+  if (v.empty() || v.size() > 128) return false;
+  for (char c : v) {
+    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '_' && c != ':' && c != '-') {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::string NewRequestId() {
+  unsigned char bytes[12];
+  if (RAND_bytes(bytes, sizeof bytes) != 1) return "unset";
+  std::string out;
+  for (unsigned char b : bytes) absl::StrAppend(&out, absl::Hex(b, absl::kZeroPad2));
+  return out;
+}
+
+void SendJson(httplib::Response& res, int status, const json& body) {
+  res.status = status;
+  res.set_content(body.dump(), kFhirJson);
+}
+
+void SendOutcome(httplib::Response& res, int status, const std::string& code, const std::string& diagnostics) {
+  SendJson(res, status, OperationOutcome(code, diagnostics));
+}
+
+// An engine error as HTTP. Only InvalidArgument's message is passed on: the
+// engine promises it names the field and not the value. Other messages can
+// name a record ("record RKB:K1 not found"), so they are replaced.
+void SendEngineError(httplib::Response& res, const absl::Status& s) {
+  switch (s.code()) {
+    case absl::StatusCode::kInvalidArgument: return SendOutcome(res, 400, "invalid", std::string(s.message()));
+    case absl::StatusCode::kNotFound: return SendOutcome(res, 404, "not-found", "no such patient or record");
+    case absl::StatusCode::kFailedPrecondition:
+      return SendOutcome(res, 409, "conflict", "the request conflicts with the index's state (see the review queue)");
+    case absl::StatusCode::kAborted:
+    case absl::StatusCode::kUnavailable:
+    case absl::StatusCode::kResourceExhausted:
+      return SendOutcome(res, 503, "transient", "the index is unavailable; try again later");
+    default:
+      std::cerr << json{{"event", "internal-error"}, {"request_id", tl_log.request_id},
+                        {"code", absl::StatusCodeToString(s.code())}}
+                       .dump()
+                << "\n";
+      return SendOutcome(res, 500, "exception", "internal error");
+  }
+}
+
+// The body as a JSON resource of `type`; false (response sent) otherwise.
+bool ParseBody(const httplib::Request& req, httplib::Response& res, const std::string& type, json* out) {
+  *out = json::parse(req.body, nullptr, false);
+  if (out->is_discarded() || !out->is_object()) {
+    SendOutcome(res, 400, "structure", "body: not a JSON object");
+    return false;
+  }
+  if (!out->contains("resourceType") || (*out)["resourceType"] != type) {
+    SendOutcome(res, 400, "invalid", absl::StrCat("resourceType: must be ", type));
+    return false;
+  }
+  return true;
+}
+
+std::string_view GradeCode(MatchGrade g) { return MatchGradeName(g); }
+
+class ServerImpl final : public Server {
+ public:
+  ServerImpl(Engine* engine, const JwtVerifier* jwt, ServerOptions options, std::unique_ptr<httplib::Server> http)
+      : engine_(engine), jwt_(jwt), options_(std::move(options)), http_(std::move(http)) {
+    Configure();
+    AddRoutes();
+  }
+
+  absl::StatusOr<int> Bind() override {
+    int port = options_.port;
+    if (port == 0) {
+      port = http_->bind_to_any_port(options_.host);
+    } else if (!http_->bind_to_port(options_.host, port)) {
+      port = -1;
+    }
+    if (port <= 0) return absl::UnavailableError("--listen: cannot bind the address");
+    return port;
+  }
+
+  absl::Status Serve() override {
+    if (!http_->listen_after_bind()) return absl::UnavailableError("the listening socket failed");
+    return absl::OkStatus();
+  }
+
+  void Stop() override { http_->stop(); }
+
+ private:
+  using Handler = std::function<void(const httplib::Request&, httplib::Response&, const Requester&)>;
+
+  void Configure() {
+    const size_t threads = options_.threads;
+    http_->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+    http_->set_keep_alive_max_count(options_.max_requests_per_connection);
+    http_->set_keep_alive_timeout(options_.idle_timeout_seconds);
+    http_->set_read_timeout(options_.read_timeout_seconds, 0);
+    http_->set_write_timeout(options_.read_timeout_seconds, 0);
+    http_->set_payload_max_length(options_.max_body_bytes);
+    http_->set_tcp_nodelay(true);
+
+    http_->set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+      tl_log = RequestLog{};
+      tl_log.active = true;
+      tl_log.start = Clock::now();
+      std::string rid = req.get_header_value("X-Request-ID");
+      const std::string cid = req.get_header_value("X-Correlation-ID");
+      const bool rid_ok = rid.empty() || ValidId(rid);
+      if (rid.empty() || !rid_ok) rid = NewRequestId();
+      tl_log.request_id = rid;
+      res.set_header("X-Request-ID", rid);
+      if (!rid_ok) {
+        SendOutcome(res, 400, "invalid", "X-Request-ID: must be 1 to 128 of A-Z a-z 0-9 . _ : -");
+        return httplib::Server::HandlerResponse::Handled;
+      }
+      if (!cid.empty() && !ValidId(cid)) {
+        SendOutcome(res, 400, "invalid", "X-Correlation-ID: must be 1 to 128 of A-Z a-z 0-9 . _ : -");
+        return httplib::Server::HandlerResponse::Handled;
+      }
+      if (!cid.empty()) res.set_header("X-Correlation-ID", cid);
+      if (req.headers.size() > options_.max_headers) {
+        SendOutcome(res, 431, "too-long", absl::StrCat("request: more than ", options_.max_headers, " header fields"));
+        return httplib::Server::HandlerResponse::Handled;
+      }
+      return httplib::Server::HandlerResponse::Unhandled;
+    });
+
+    http_->set_error_handler([this](const httplib::Request&, httplib::Response& res) {
+      if (!res.body.empty()) return;
+      switch (res.status) {
+        case 404: return SendOutcome(res, 404, "not-supported", "no such endpoint");
+        case 405: return SendOutcome(res, 405, "not-supported", "method not allowed");
+        case 413:
+          return SendOutcome(res, 413, "too-long", absl::StrCat("body: larger than ", options_.max_body_bytes, " bytes"));
+        default: return SendOutcome(res, res.status, "invalid", "malformed request");
+      }
+    });
+
+    http_->set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
+      SendOutcome(res, 500, "exception", "internal error");
+    });
+
+    http_->set_logger([](const httplib::Request& req, const httplib::Response& res) {
+      const RequestLog& l = tl_log;
+      json line = {{"time", absl::FormatTime(absl::RFC3339_full, absl::Now(), absl::UTCTimeZone())},
+                   {"event", "request"},
+                   {"request_id", l.active ? l.request_id : ""},
+                   {"remote", req.remote_addr},
+                   {"method", req.method},
+                   {"route", l.active ? l.route : "-"},
+                   {"status", res.status},
+                   {"duration_us", l.active ? std::chrono::duration_cast<std::chrono::microseconds>(
+                                                  Clock::now() - l.start).count() : 0},
+                   {"sub", l.sub},
+                   {"org", l.org},
+                   {"role", l.role}};
+      const std::string text = line.dump() + "\n";
+      static std::mutex mu;
+      std::lock_guard<std::mutex> lock(mu);
+      std::fwrite(text.data(), 1, text.size(), stderr);
+      tl_log.active = false;
+    });
+  }
+
+  // Registers a route: authenticates the bearer token, checks that one of
+  // the token's roles is in `roles`, and calls `fn` with the requester the
+  // engine audits. `person_group` > 0: the path's regex group holding a
+  // person id, named in the audit event of a refusal.
+  void Route(const std::string& method, const std::string& pattern, std::string route,
+             std::vector<std::string> roles, int person_group, Handler fn) {
+    auto h = [this, method, route = std::move(route), roles = std::move(roles), person_group, fn = std::move(fn)](
+                 const httplib::Request& req, httplib::Response& res) {
+      tl_log.route = absl::StrCat(method, " ", route);
+      Requester who;
+      who.request_id = tl_log.request_id;
+      who.correlation_id = req.get_header_value("X-Correlation-ID");
+      uint64_t person = 0;
+      if (person_group > 0 && static_cast<size_t>(person_group) < req.matches.size() &&
+          !absl::SimpleAtoi(req.matches[person_group].str(), &person)) {
+        person = 0;
+      }
+      const std::string action = absl::StrCat("http ", method, " ", route);
+      const std::string auth = req.get_header_value("Authorization");
+      absl::StatusOr<Identity> id = absl::UnauthenticatedError("no bearer token");
+      if (auth.size() > 7 && absl::AsciiStrToLower(auth.substr(0, 7)) == "bearer ") {
+        id = jwt_->Verify(std::string_view(auth).substr(7), std::time(nullptr));
+      }
+      if (!id.ok()) {
+        who.requester = "unauthenticated";
+        who.organisation = "unknown";
+        who.role = "none";
+        who.purpose = "none";
+        if (absl::Status s = engine_->AuditRefusal(action, absl::StrCat("denied: 401 ", std::string(id.status().message())), person,
+                                                   who);
+            !s.ok()) {
+          return SendEngineError(res, s);
+        }
+        res.set_header("WWW-Authenticate", "Bearer error=\"invalid_token\"");
+        return SendOutcome(res, 401, "login", absl::StrCat("Authorization: ", std::string(id.status().message())));
+      }
+      who.requester = id->subject;
+      who.organisation = id->organisation;
+      who.purpose = id->purpose;
+      tl_log.sub = id->subject;
+      tl_log.org = id->organisation;
+      // Requester's role has a default ("operator"): the allowed role is
+      // found apart from it, so that no role means no access.
+      const auto allowed = std::find_first_of(id->roles.begin(), id->roles.end(), roles.begin(), roles.end());
+      if (allowed == id->roles.end()) {
+        who.role = absl::StrJoin(id->roles, ",");
+        tl_log.role = who.role;
+        const std::string why = absl::StrCat("role: this endpoint needs ", absl::StrJoin(roles, " or "));
+        if (absl::Status s = engine_->AuditRefusal(action, absl::StrCat("denied: 403 ", why), person, who); !s.ok()) {
+          return SendEngineError(res, s);
+        }
+        return SendOutcome(res, 403, "forbidden", why);
+      }
+      who.role = *allowed;
+      tl_log.role = who.role;
+      fn(req, res, who);
+    };
+    if (method == "GET") http_->Get(pattern, h);
+    if (method == "POST") http_->Post(pattern, h);
+    if (method == "PUT") http_->Put(pattern, h);
+  }
+
+  void AddRoutes() {
+    const std::vector<std::string> clinical = {"clinician"};
+    Route("POST", R"(/Patient/\$match)", "/Patient/$match", clinical, 0,
+          [this](const auto& req, auto& res, const Requester& who) { Match(req, res, who); });
+    Route("POST", R"(/Patient/\$resolve)", "/Patient/$resolve", clinical, 0,
+          [this](const auto& req, auto& res, const Requester& who) { ResolveIdentifier(req, res, who); });
+    Route("GET", R"(/Patient/(\d{1,20}))", "/Patient/{person}", clinical, 1,
+          [this](const auto& req, auto& res, const Requester& who) { GetPerson(req, res, who); });
+    Route("POST", "/Patient", "/Patient", {"integration"}, 0,
+          [this](const auto& req, auto& res, const Requester& who) { Ingest(req, res, who, ""); });
+    Route("PUT", R"(/Patient/([A-Za-z0-9\-\.]{1,64}))", "/Patient/{id}", {"integration"}, 0,
+          [this](const auto& req, auto& res, const Requester& who) { Ingest(req, res, who, req.matches[1].str()); });
+  }
+
+  // POST /Patient, PUT /Patient/{id}: {id} is the record id of the source
+  // identifier (the contributor's own id for the record).
+  void Ingest(const httplib::Request& req, httplib::Response& res, const Requester& who, const std::string& put_id) {
+    json body;
+    if (!ParseBody(req, res, "Patient", &body)) return;
+    absl::StatusOr<Record> rec = PatientToRecord(body, /*need_source=*/true);
+    if (!rec.ok()) return SendOutcome(res, 400, "invalid", std::string(rec.status().message()));
+    if (!put_id.empty()) {
+      if (body.contains("id") && body["id"] != put_id) {
+        return SendOutcome(res, 400, "invalid", "Patient.id: does not match the id in the URL");
+      }
+      if (rec->record_id != put_id) {
+        return SendOutcome(res, 400, "invalid",
+                           "Patient.identifier: the source identifier's value does not match the id in the URL");
+      }
+    }
+    absl::StatusOr<IngestResult> r = engine_->Ingest(*rec, who);
+    if (!r.ok()) return SendEngineError(res, r.status());
+    res.set_header("Location", absl::StrCat("Patient/", r->person_id));
+    SendJson(res, 200, IngestParameters(*r));
+  }
+
+  // POST /Patient/$match (FHIR R4 Patient-match).
+  void Match(const httplib::Request& req, httplib::Response& res, const Requester& who) {
+    json body;
+    if (!ParseBody(req, res, "Parameters", &body)) return;
+    const json* resource = FindParameter(body, "resource");
+    if (resource == nullptr || !resource->contains("resource")) {
+      return SendOutcome(res, 400, "required", "Parameters.parameter[resource]: required");
+    }
+    absl::StatusOr<Record> rec = PatientToRecord((*resource)["resource"], /*need_source=*/false);
+    if (!rec.ok()) return SendOutcome(res, 400, "invalid", std::string(rec.status().message()));
+    bool only_certain = false;
+    if (const json* p = FindParameter(body, "onlyCertainMatches")) {
+      if (!p->contains("valueBoolean") || !(*p)["valueBoolean"].is_boolean()) {
+        return SendOutcome(res, 400, "invalid", "Parameters.parameter[onlyCertainMatches]: must be a valueBoolean");
+      }
+      only_certain = (*p)["valueBoolean"];
+    }
+    int64_t count = 10;
+    if (const json* p = FindParameter(body, "count")) {
+      if (!p->contains("valueInteger") || !(*p)["valueInteger"].is_number_integer() || (*p)["valueInteger"] < 1 ||
+          (*p)["valueInteger"] > 100) {
+        return SendOutcome(res, 400, "invalid", "Parameters.parameter[count]: must be a valueInteger from 1 to 100");
+      }
+      count = (*p)["valueInteger"];
+    }
+    if (rec->nhs_number.empty() && (rec->family_name.empty() || rec->date_of_birth.empty())) {
+      return SendOutcome(res, 422, "incomplete",
+                         "Parameters.parameter[resource]: give an NHS number identifier, or name.family and birthDate");
+    }
+    Demographics d{rec->nhs_number, rec->family_name, rec->given_names, rec->date_of_birth, rec->postcode, rec->sex};
+    absl::StatusOr<std::vector<Candidate>> found = engine_->Search(d, who, static_cast<size_t>(count));
+    if (!found.ok()) return SendEngineError(res, found.status());
+    json entries = json::array();
+    for (const Candidate& c : *found) {
+      if (only_certain && c.grade != MatchGrade::kCertain) continue;
+      if (c.grade == MatchGrade::kCertainlyNot) continue;
+      absl::StatusOr<Resolution> person = engine_->ResolvePerson(c.person_id, who);
+      if (absl::IsNotFound(person.status())) continue;  // merged away since the search
+      if (!person.ok()) return SendEngineError(res, person.status());
+      entries.push_back(
+          {{"fullUrl", absl::StrCat("Patient/", c.person_id)},
+           {"resource", PersonPatient(*person)},
+           {"search",
+            {{"mode", "match"},
+             {"score", c.match_probability},
+             {"extension", json::array({{{"url", kMatchGradeUrl}, {"valueCode", GradeCode(c.grade)}}})}}}});
+    }
+    const size_t total = entries.size();
+    SendJson(res, 200, {{"resourceType", "Bundle"}, {"type", "searchset"}, {"total", total}, {"entry", entries}});
+  }
+
+  // POST /Patient/$resolve: Parameters with `identifier` (a valueIdentifier:
+  // the NHS number, or a source system and record id).
+  void ResolveIdentifier(const httplib::Request& req, httplib::Response& res, const Requester& who) {
+    json body;
+    if (!ParseBody(req, res, "Parameters", &body)) return;
+    const json* p = FindParameter(body, "identifier");
+    constexpr char kField[] = "Parameters.parameter[identifier].valueIdentifier";
+    if (p == nullptr || !p->contains("valueIdentifier") || !(*p)["valueIdentifier"].is_object()) {
+      return SendOutcome(res, 400, "required", absl::StrCat(kField, ": required"));
+    }
+    const json& id = (*p)["valueIdentifier"];
+    if (!id.contains("system") || !id["system"].is_string() || !id.contains("value") || !id["value"].is_string()) {
+      return SendOutcome(res, 400, "required", absl::StrCat(kField, ": system and value are required strings"));
+    }
+    const std::string system = id["system"], value = id["value"];
+    absl::StatusOr<Resolution> r = absl::UnknownError("");
+    if (system == kNhsNumberSystem) {
+      r = engine_->ResolveByNhsNumber(value, who);
+    } else if (system.starts_with(kSourceSystemPrefix) && system.size() > kSourceSystemPrefix.size()) {
+      r = engine_->Resolve(system.substr(kSourceSystemPrefix.size()), value, who);
+    } else {
+      return SendOutcome(res, 400, "invalid",
+                         absl::StrCat(kField, ".system: neither ", std::string(kNhsNumberSystem), " nor ",
+                                      std::string(kSourceSystemPrefix), "<code>"));
+    }
+    if (absl::IsFailedPrecondition(r.status())) {
+      return SendOutcome(res, 409, "multiple-matches",
+                         "identifier: the NHS number is held by several persons awaiting review");
+    }
+    if (absl::IsNotFound(r.status())) return SendOutcome(res, 404, "not-found", "identifier: no person holds it");
+    if (!r.ok()) return SendEngineError(res, r.status());
+    absl::StatusOr<ViewDecision> view = engine_->MayAssembleView(r->person_id, who);
+    if (!view.ok()) return SendEngineError(res, view.status());
+    SendJson(res, 200, ResolutionParameters(*r, *view));
+  }
+
+  // GET /Patient/{person}
+  void GetPerson(const httplib::Request& req, httplib::Response& res, const Requester& who) {
+    uint64_t person = 0;
+    if (!absl::SimpleAtoi(req.matches[1].str(), &person) || person == 0) {
+      return SendOutcome(res, 404, "not-found", "Patient: no such person");
+    }
+    absl::StatusOr<Resolution> r = engine_->ResolvePerson(person, who);
+    if (absl::IsNotFound(r.status())) return SendOutcome(res, 404, "not-found", "Patient: no such person");
+    if (!r.ok()) return SendEngineError(res, r.status());
+    SendJson(res, 200, PersonPatient(*r));
+  }
+
+  Engine* engine_;
+  const JwtVerifier* jwt_;
+  ServerOptions options_;
+  std::unique_ptr<httplib::Server> http_;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Server>> Server::Create(Engine* engine, const JwtVerifier* jwt,
+                                                       const ServerOptions& options) {
+  std::unique_ptr<httplib::Server> http;
+  if (!options.tls_cert.empty() || !options.tls_key.empty()) {
+    if (options.tls_cert.empty() || options.tls_key.empty()) {
+      return absl::InvalidArgumentError("--tls-cert and --tls-key: give both or neither");
+    }
+    auto tls = std::make_unique<httplib::SSLServer>(options.tls_cert.c_str(), options.tls_key.c_str(),
+                                                    options.client_ca.empty() ? nullptr : options.client_ca.c_str());
+    if (!tls->is_valid()) {
+      return absl::InvalidArgumentError("--tls-cert, --tls-key, --client-ca: cannot load them (PEM expected)");
+    }
+    SSL_CTX_set_min_proto_version(tls->ssl_context(), TLS1_2_VERSION);
+    http = std::move(tls);
+  } else {
+    if (!options.client_ca.empty()) return absl::InvalidArgumentError("--client-ca: needs --tls-cert and --tls-key");
+    http = std::make_unique<httplib::Server>();
+  }
+  return std::unique_ptr<Server>(new ServerImpl(engine, jwt, options, std::move(http)));
+}
+
+}  // namespace empi::server

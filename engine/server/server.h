@@ -1,0 +1,84 @@
+// Copyright EMPI developers.
+//
+// server.h: `empi serve`, the engine behind an HTTP/1.1 FHIR R4 service.
+//
+// Built on the public empi::Engine API only and on cpp-httplib (Debian 12's
+// libcpp-httplib-dev 0.11.4, OpenSSL for TLS); docs/service.md lists the
+// endpoints, the role each needs and why cpp-httplib.
+//
+//   EMPI_ASSIGN_OR_RETURN(auto jwt, JwtVerifier::FromPemFile(keys, issuer, audience));
+//   ServerOptions o;
+//   o.host = "127.0.0.1";
+//   o.port = 8443;
+//   o.tls_cert = "cert.pem";
+//   o.tls_key = "key.pem";
+//   EMPI_ASSIGN_OR_RETURN(auto server, Server::Create(engine.get(), jwt.get(), o));
+//   EMPI_ASSIGN_OR_RETURN(int port, server->Bind());
+//   std::thread stopper([&] { WaitForSigterm(); server->Stop(); });
+//   EMPI_RETURN_IF_ERROR(server->Serve());  // returns once Stop() was called
+//
+// Every request needs a bearer JWT (jwt.h); one without a valid token gets
+// 401, one whose roles do not allow the endpoint 403, both as FHIR
+// OperationOutcome and both audited through Engine::AuditRefusal. Every
+// audit event names the token's sub, org, the role the request was allowed
+// under, its purpose, and the X-Request-ID and X-Correlation-ID headers,
+// which are echoed back (a request id is made up when none is sent).
+//
+// Each request is logged to stderr as one JSON line: time, request id,
+// method, route template (never the path or query: they can hold NHS
+// numbers or record ids), status, duration, sub, org and role.
+//
+// Thread-safety: Stop() may be called from any thread; the rest from one.
+#ifndef EMPI_ENGINE_SERVER_SERVER_H_
+#define EMPI_ENGINE_SERVER_SERVER_H_
+
+#include <cstddef>
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "empi/engine.h"
+#include "engine/server/jwt.h"
+
+namespace empi::server {
+
+struct ServerOptions {
+  // Behaviour
+  std::string host = "127.0.0.1";  // Default: loopback only
+  int port = 8080;                 // 0: any free port (Bind returns it). Default: 8080
+  // TLS when both are set (PEM files). Default: plain HTTP.
+  std::string tls_cert, tls_key;
+  // Require client certificates signed by this CA (PEM). Default: none.
+  std::string client_ca;
+  // Limits
+  size_t max_body_bytes = size_t{1} << 20;  // larger bodies get 413. Default: 1 MiB
+  size_t max_headers = 64;                  // more header fields get 431. Default: 64
+  int idle_timeout_seconds = 5;             // keep-alive connection idle. Default: 5
+  int read_timeout_seconds = 10;            // one request's headers and body. Default: 10
+  size_t max_requests_per_connection = 10000;  // Default: 10,000
+  // Performance
+  // Worker threads; a keep-alive connection holds one while it is open, so
+  // this is also the most concurrent connections. Default: 64.
+  size_t threads = 64;
+};
+
+class Server {
+ public:
+  // InvalidArgument when the TLS files do not load (cert, key, client CA).
+  // `engine` and `jwt` must outlive the server.
+  static absl::StatusOr<std::unique_ptr<Server>> Create(Engine* engine, const JwtVerifier* jwt,
+                                                        const ServerOptions& options);
+  virtual ~Server() = default;
+  // Binds the listening socket; returns the port (the chosen one for port
+  // 0). Unavailable when the address cannot be bound.
+  virtual absl::StatusOr<int> Bind() = 0;
+  // Serves until Stop(): requests in progress finish, idle keep-alive
+  // connections are closed. Call after Bind().
+  virtual absl::Status Serve() = 0;
+  virtual void Stop() = 0;
+};
+
+}  // namespace empi::server
+
+#endif  // EMPI_ENGINE_SERVER_SERVER_H_

@@ -1,0 +1,579 @@
+// Copyright EMPI developers.
+//
+// `empi serve` end to end: the real binary on loopback (an ephemeral
+// port), a real HTTP client (cpp-httplib's), over plain HTTP and TLS with
+// client certificates from a test CA made at test time, bearer JWTs signed
+// at test time (RS256 and ES256). Each test reads the audit trail with
+// `empi audit person` after the server has stopped on SIGTERM.
+#include <arpa/inet.h>
+#include <httplib.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <set>
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
+#include "tests/engine/server/serve_test_util.h"
+#include "tests/temp_dir.h"
+
+namespace empi::testing {
+namespace {
+
+using nlohmann::json;
+
+constexpr char kNhsSystem[] = "https://fhir.nhs.uk/Id/nhs-number";
+
+std::string Source(const std::string& code) { return "urn:empi:source:" + code; }
+
+struct Person {
+  std::string nhs, family, given, dob, postcode, line;
+};
+
+json PatientJson(const std::string& source, const std::string& id, const Person& p, bool restricted = false) {
+  json patient = {{"resourceType", "Patient"},
+                  {"identifier", json::array({{{"system", kNhsSystem}, {"value", p.nhs}},
+                                              {{"system", Source(source)}, {"value", id}}})},
+                  {"name", json::array({{{"family", p.family}, {"given", json::array({p.given})}}})},
+                  {"birthDate", p.dob},
+                  {"gender", "female"},
+                  {"address", json::array({{{"line", json::array({p.line})}, {"postalCode", p.postcode}}})}};
+  if (restricted) {
+    patient["meta"] = {{"security", json::array({{{"system", "http://terminology.hl7.org/CodeSystem/v3-Confidentiality"},
+                                                  {"code", "R"}}})}};
+  }
+  return patient;
+}
+
+json MatchParams(const json& patient, int count = 10, bool only_certain = false) {
+  return {{"resourceType", "Parameters"},
+          {"parameter", json::array({{{"name", "resource"}, {"resource", patient}},
+                                     {{"name", "count"}, {"valueInteger", count}},
+                                     {{"name", "onlyCertainMatches"}, {"valueBoolean", only_certain}}})}};
+}
+
+json ResolveParams(const std::string& system, const std::string& value) {
+  return {{"resourceType", "Parameters"},
+          {"parameter", json::array({{{"name", "identifier"}, {"valueIdentifier", {{"system", system}, {"value", value}}}}})}};
+}
+
+const json* Param(const json& params, const std::string& name) {
+  for (const json& p : params["parameter"]) {
+    if (p["name"] == name) return &p;
+  }
+  return nullptr;
+}
+
+uint64_t PersonOf(const json& ingest_params) {
+  const std::string ref = (*Param(ingest_params, "person"))["valueReference"]["reference"];
+  return std::stoull(ref.substr(std::string("Patient/").size()));
+}
+
+class ServeTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    keys_dir_ = new TempDir();
+    keys_ok_ = static_cast<bool>(MakeKeys(keys_dir_->path()));
+  }
+  static void TearDownTestSuite() {
+    delete keys_dir_;
+    keys_dir_ = nullptr;
+  }
+
+  void SetUp() override {
+    ASSERT_TRUE(keys_ok_) << "making the test keys and CA with openssl failed";
+    db_ = dir_.path() + "/db";
+    clinician_ = SignJwt(Key("ec.key"), Claims("dr.ahmed", "RKB", "direct-care", {"clinician"}));
+    integration_ = SignJwt(Key("rsa.key"), Claims("feed.rkb", "RKB", "operations", {"integration"}));
+    ASSERT_FALSE(clinician_.empty());
+    ASSERT_FALSE(integration_.empty());
+  }
+
+  static std::string Key(const std::string& name) { return keys_dir_->path() + "/" + name; }
+
+  std::vector<std::string> BaseArgs() const {
+    return {"--db", db_, "--listen", "127.0.0.1:0", "--jwt-keys", Key("jwt-keys.pem"), "--jwt-issuer", kIssuer,
+            "--jwt-audience", kAudience, "--today", "2026-06-01"};
+  }
+
+  void StartPlain(std::vector<std::string> extra = {}) {
+    // Shutdown waits for idle keep-alive connections up to the idle timeout.
+    if (extra.empty()) extra = {"--idle-timeout", "1"};
+    std::vector<std::string> args = BaseArgs();
+    args.insert(args.end(), extra.begin(), extra.end());
+    ASSERT_TRUE(server_.Start(args, dir_.path() + "/serve.log")) << server_.log();
+    client_ = std::make_unique<httplib::Client>("127.0.0.1", server_.port());
+    client_->set_keep_alive(true);
+  }
+
+  template <typename C>
+  httplib::Result Post(C& c, const std::string& path, const std::string& token, const json& body,
+                       httplib::Headers extra = {}) {
+    if (!token.empty()) extra.emplace("Authorization", "Bearer " + token);
+    return c.Post(path.c_str(), extra, body.dump(), "application/fhir+json");
+  }
+  template <typename C>
+  httplib::Result Put(C& c, const std::string& path, const std::string& token, const json& body) {
+    httplib::Headers h = {{"Authorization", "Bearer " + token}};
+    return c.Put(path.c_str(), h, body.dump(), "application/fhir+json");
+  }
+  template <typename C>
+  httplib::Result Get(C& c, const std::string& path, const std::string& token,
+                      httplib::Headers extra = {}) {
+    if (!token.empty()) extra.emplace("Authorization", "Bearer " + token);
+    return c.Get(path.c_str(), extra);
+  }
+
+  // `empi audit person P` after the server has stopped: one JSON object per event.
+  std::vector<json> AuditOf(uint64_t person) {
+    const char* bin = std::getenv("EMPI_BINARY_DIR");
+    const std::string out = dir_.path() + "/audit.out";
+    const std::string cmd = std::string("'") + bin + "/engine/cli/empi' audit person " + std::to_string(person) +
+                            " --db '" + db_ + "' --as test-auditor > '" + out + "' 2>/dev/null";
+    EXPECT_EQ(std::system(cmd.c_str()), 0);
+    std::vector<json> events;
+    std::istringstream in(ReadFile(out));
+    for (std::string line; std::getline(in, line);) events.push_back(json::parse(line));
+    return events;
+  }
+
+  static json Body(const httplib::Result& r) { return json::parse(r->body); }
+
+  // An OperationOutcome with `code` whose diagnostics start with `field`.
+  static void ExpectOutcome(const httplib::Result& r, int status, const std::string& code, const std::string& field) {
+    ASSERT_TRUE(r) << "no response";
+    EXPECT_EQ(r->status, status) << r->body;
+    json b = json::parse(r->body);
+    EXPECT_EQ(b["resourceType"], "OperationOutcome");
+    EXPECT_EQ(b["issue"][0]["code"], code);
+    EXPECT_EQ(b["issue"][0]["diagnostics"].get<std::string>().rfind(field, 0), 0u) << b.dump();
+  }
+
+  static TempDir* keys_dir_;
+  static bool keys_ok_;
+  TempDir dir_;
+  std::string db_, clinician_, integration_;
+  ServeProcess server_;
+  std::unique_ptr<httplib::Client> client_;
+};
+
+TempDir* ServeTest::keys_dir_ = nullptr;
+bool ServeTest::keys_ok_ = false;
+
+const Person kMaria{"", "Kowalska", "Maria", "1980-04-12", "CV1 2AB", "1 Priory Row"};
+
+TEST_F(ServeTest, IngestResolveMatchAndGetOverKeepAliveHttp) {
+  StartPlain();
+  Person maria = kMaria;
+  maria.nhs = NhsNumber("943476591");
+  ASSERT_FALSE(maria.nhs.empty());
+
+  // Ingest: the GP record starts a person, the hospital's record links to it.
+  auto r1 = Post(*client_, "/Patient", integration_, PatientJson("M84001", "G1", maria));
+  ASSERT_TRUE(r1);
+  ASSERT_EQ(r1->status, 200) << r1->body;
+  json b1 = Body(r1);
+  EXPECT_EQ((*Param(b1, "outcome"))["valueCode"], "new-person");
+  const uint64_t person = PersonOf(b1);
+  EXPECT_EQ(r1->get_header_value("Location"), "Patient/" + std::to_string(person));
+  auto r2 = Put(*client_, "/Patient/K1", integration_, PatientJson("RKB", "K1", maria));
+  ASSERT_TRUE(r2);
+  ASSERT_EQ(r2->status, 200) << r2->body;
+  EXPECT_EQ((*Param(Body(r2), "outcome"))["valueCode"], "linked");
+  EXPECT_EQ(PersonOf(Body(r2)), person);
+  // PUT's id is the source identifier's value.
+  ExpectOutcome(Put(*client_, "/Patient/K2", integration_, PatientJson("RKB", "K1", maria)), 400, "invalid",
+                "Patient.identifier");
+  json no_source = PatientJson("RKB", "K3", maria);
+  no_source["identifier"].erase(1);
+  ExpectOutcome(Post(*client_, "/Patient", integration_, no_source), 400, "invalid", "Patient.identifier");
+  json bad_type = PatientJson("RKB", "K3", maria);
+  bad_type["birthDate"] = 19800412;
+  ExpectOutcome(Post(*client_, "/Patient", integration_, bad_type), 400, "invalid", "Patient.birthDate");
+  ExpectOutcome(Post(*client_, "/Patient", integration_, json{{"resourceType", "Observation"}}), 400, "invalid",
+                "resourceType");
+
+  // Resolution by NHS number and by source record, with the view decision.
+  httplib::Headers ids = {{"X-Request-ID", "req-resolve-1"}, {"X-Correlation-ID", "corr-ed-42"}};
+  auto res = Post(*client_, "/Patient/$resolve", clinician_, ResolveParams(kNhsSystem, maria.nhs), ids);
+  ASSERT_TRUE(res);
+  ASSERT_EQ(res->status, 200) << res->body;
+  EXPECT_EQ(res->get_header_value("X-Request-ID"), "req-resolve-1");
+  EXPECT_EQ(res->get_header_value("X-Correlation-ID"), "corr-ed-42");
+  json rp = Body(res);
+  EXPECT_EQ(rp["resourceType"], "Parameters");
+  EXPECT_EQ((*Param(rp, "person"))["valueReference"]["reference"], "Patient/" + std::to_string(person));
+  std::set<std::string> records;
+  for (const json& p : rp["parameter"]) {
+    if (p["name"] != "record") continue;
+    records.insert(p["part"][0]["valueString"].get<std::string>() + ":" + p["part"][1]["valueString"].get<std::string>() +
+                   ":" + p["part"][2]["valueCode"].get<std::string>());
+  }
+  EXPECT_EQ(records, (std::set<std::string>{"M84001:G1:gp", "RKB:K1:acute"}));
+  EXPECT_EQ((*Param(rp, "objection"))["valueBoolean"], false);
+  EXPECT_EQ((*Param(rp, "restricted"))["valueBoolean"], false);
+  EXPECT_EQ((*Param(rp, "inScope"))["valueBoolean"], true);
+  EXPECT_NE((*Param(rp, "scopeReason"))["valueString"].get<std::string>().find("M84001"), std::string::npos);
+  EXPECT_EQ((*Param(rp, "viewAllowed"))["valueBoolean"], true);
+  EXPECT_EQ((*Param(rp, "viewReason"))["valueString"], "allowed");
+  auto by_record = Post(*client_, "/Patient/$resolve", clinician_, ResolveParams(Source("RKB"), "K1"));
+  ASSERT_TRUE(by_record);
+  ASSERT_EQ(by_record->status, 200) << by_record->body;
+  EXPECT_EQ((*Param(Body(by_record), "person"))["valueReference"]["reference"], "Patient/" + std::to_string(person));
+  ExpectOutcome(Post(*client_, "/Patient/$resolve", clinician_, ResolveParams(Source("RKB"), "NOPE")), 404,
+                "not-found", "identifier");
+  ExpectOutcome(Post(*client_, "/Patient/$resolve", clinician_, ResolveParams("urn:other", "1")), 400, "invalid",
+                "Parameters.parameter[identifier].valueIdentifier.system");
+  auto bad_nhs = Post(*client_, "/Patient/$resolve", clinician_, ResolveParams(kNhsSystem, "1234567890"));
+  ExpectOutcome(bad_nhs, 400, "invalid", "nhs_number");
+  EXPECT_EQ(bad_nhs->body.find("1234567890"), std::string::npos);
+
+  // GET /Patient/{person}: each record an identifier and a link; the GP.
+  auto got = Get(*client_, "/Patient/" + std::to_string(person), clinician_);
+  ASSERT_TRUE(got);
+  ASSERT_EQ(got->status, 200) << got->body;
+  json patient = Body(got);
+  EXPECT_EQ(patient["resourceType"], "Patient");
+  EXPECT_EQ(patient["id"], std::to_string(person));
+  EXPECT_EQ(patient["link"].size(), 2u);
+  EXPECT_EQ(patient["identifier"].size(), 2u);
+  EXPECT_EQ(patient["generalPractitioner"][0]["identifier"]["value"], "M84001");
+  EXPECT_FALSE(patient.contains("meta"));
+  ExpectOutcome(Get(*client_, "/Patient/999999", clinician_), 404, "not-found", "Patient");
+
+  // $match: best first, score and grade; nothing found is an empty Bundle.
+  Person query = maria;
+  query.nhs.clear();
+  json q = PatientJson("X", "x", query);
+  q.erase("identifier");
+  auto m = Post(*client_, "/Patient/$match", clinician_, MatchParams(q));
+  ASSERT_TRUE(m);
+  ASSERT_EQ(m->status, 200) << m->body;
+  json bundle = Body(m);
+  EXPECT_EQ(bundle["resourceType"], "Bundle");
+  EXPECT_EQ(bundle["type"], "searchset");
+  ASSERT_GE(bundle["entry"].size(), 1u);
+  const json& e0 = bundle["entry"][0];
+  EXPECT_EQ(e0["fullUrl"], "Patient/" + std::to_string(person));
+  EXPECT_EQ(e0["resource"]["id"], std::to_string(person));
+  EXPECT_EQ(e0["search"]["mode"], "match");
+  EXPECT_GT(e0["search"]["score"].get<double>(), 0.5);
+  EXPECT_LE(e0["search"]["score"].get<double>(), 1.0);
+  EXPECT_EQ(e0["search"]["extension"][0]["url"], "http://hl7.org/fhir/StructureDefinition/match-grade");
+  EXPECT_EQ(e0["search"]["extension"][0]["valueCode"], "certain");
+  json nobody = q;
+  nobody["name"][0]["family"] = "Zzyzx";
+  nobody["name"][0]["given"] = json::array({"Quentin"});
+  nobody["birthDate"] = "1931-01-01";
+  nobody["address"][0]["postalCode"] = "TR1 1AA";
+  auto none = Post(*client_, "/Patient/$match", clinician_, MatchParams(nobody));
+  ASSERT_TRUE(none);
+  ASSERT_EQ(none->status, 200) << none->body;
+  EXPECT_EQ(Body(none)["total"], 0);
+  EXPECT_TRUE(Body(none)["entry"].empty());
+  json too_little = {{"resourceType", "Patient"}, {"name", json::array({{{"given", json::array({"Maria"})}}})}};
+  ExpectOutcome(Post(*client_, "/Patient/$match", clinician_, MatchParams(too_little)), 422, "incomplete",
+                "Parameters.parameter[resource]");
+  json bad_date = q;
+  bad_date["birthDate"] = "1980-02-31";
+  auto bd = Post(*client_, "/Patient/$match", clinician_, MatchParams(bad_date));
+  ExpectOutcome(bd, 400, "invalid", "date_of_birth");
+  EXPECT_EQ(bd->body.find("1980-02-31"), std::string::npos);
+  ExpectOutcome(Post(*client_, "/Patient/$match", clinician_, MatchParams(q, 0)), 400, "invalid",
+                "Parameters.parameter[count]");
+
+  // Many requests went over one keep-alive connection; the log names routes
+  // and identities, never a value from a request.
+  ASSERT_EQ(server_.Stop(), 0);
+  const std::string log = server_.log();
+  EXPECT_NE(log.find("\"route\":\"POST /Patient/$resolve\""), std::string::npos);
+  EXPECT_NE(log.find("\"sub\":\"dr.ahmed\""), std::string::npos);
+  EXPECT_NE(log.find("\"event\":\"stopped\""), std::string::npos);
+  for (const std::string& value : {maria.nhs, maria.family, maria.postcode, std::string("K1"), std::string("1980")}) {
+    EXPECT_EQ(log.find(value), std::string::npos) << "the request log holds a patient value";
+  }
+
+  // Every audit event of this person names the authenticated identity.
+  std::vector<json> events = AuditOf(person);
+  std::set<std::string> actions;
+  bool resolve_with_ids = false;
+  for (const json& e : events) {
+    if (e["requester"] == "test-auditor") continue;  // `empi audit person` itself
+    const std::string who = e["requester"];
+    ASSERT_TRUE(who == "dr.ahmed" || who == "feed.rkb") << e.dump();
+    EXPECT_EQ(e["organisation"], "RKB");
+    EXPECT_EQ(e["role"], who == "dr.ahmed" ? "clinician" : "integration");
+    EXPECT_EQ(e["purpose"].get<std::string>().rfind(who == "dr.ahmed" ? "direct-care; request-id="
+                                                                       : "operations; request-id=",
+                                                     0),
+              0u)
+        << e.dump();
+    actions.insert(e["action"]);
+    if (e["action"] == "resolve-nhs" &&
+        e["purpose"] == "direct-care; request-id=req-resolve-1; correlation-id=corr-ed-42") {
+      resolve_with_ids = true;
+    }
+  }
+  EXPECT_TRUE(resolve_with_ids);
+  for (const char* a : {"resolve-nhs", "resolve", "view", "resolve-person", "search"}) {
+    EXPECT_TRUE(actions.count(a)) << a;
+  }
+}
+
+TEST_F(ServeTest, RefusesWithoutValidTokenOrOutsideRoleAndAuditsBoth) {
+  StartPlain();
+  Person p = kMaria;
+  p.nhs = NhsNumber("401023213");
+  auto r = Post(*client_, "/Patient", integration_, PatientJson("RKB", "A1", p));
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  const uint64_t person = PersonOf(Body(r));
+  const std::string path = "/Patient/" + std::to_string(person);
+
+  const int64_t now = std::time(nullptr);
+  json expired = Claims("dr.ahmed", "RKB", "direct-care", {"clinician"});
+  expired["exp"] = now - 600;
+  expired["nbf"] = now - 1200;
+  json early = Claims("dr.ahmed", "RKB", "direct-care", {"clinician"});
+  early["nbf"] = now + 600;
+  json wrong_aud = Claims("dr.ahmed", "RKB", "direct-care", {"clinician"});
+  wrong_aud["aud"] = json::array({"another-service"});
+  json right_aud_in_list = Claims("dr.ahmed", "RKB", "direct-care", {"clinician"});
+  right_aud_in_list["aud"] = json::array({"another-service", kAudience});
+  json wrong_iss = Claims("dr.ahmed", "RKB", "direct-care", {"clinician"});
+  wrong_iss["iss"] = "https://evil.example";
+  json no_roles = Claims("dr.ahmed", "RKB", "direct-care", {});
+  json no_org = Claims("dr.ahmed", "RKB", "direct-care", {"clinician"});
+  no_org.erase("org");
+  const std::string tampered = [&] {
+    std::string t = clinician_;
+    const size_t dot = t.find('.');
+    json c = Claims("dr.ahmed", "RKB", "direct-care", {"clinician", "admin"});
+    return t.substr(0, dot + 1) + server::Base64UrlEncode(c.dump()) + t.substr(t.rfind('.'));
+  }();
+  const std::string unsigned_token =
+      server::Base64UrlEncode(R"({"alg":"none"})") + "." +
+      server::Base64UrlEncode(Claims("dr.ahmed", "RKB", "direct-care", {"clinician"}).dump()) + ".";
+  struct Case {
+    const char* name;
+    std::string token;
+    std::string diagnostic;
+  } cases[] = {
+      {"no token", "", "Authorization: no bearer token"},
+      {"expired", SignJwt(Key("rsa.key"), expired), "Authorization: token expired"},
+      {"not yet valid", SignJwt(Key("rsa.key"), early), "Authorization: token not yet valid (nbf)"},
+      {"audience", SignJwt(Key("ec.key"), wrong_aud), "Authorization: token audience is not accepted"},
+      {"issuer", SignJwt(Key("ec.key"), wrong_iss), "Authorization: token issuer is not accepted"},
+      {"untrusted key", SignJwt(Key("stranger.key"), Claims("dr.ahmed", "RKB", "direct-care", {"clinician"})),
+       "Authorization: signature does not verify"},
+      {"RSA key used as ES256", SignJwt(Key("rsa.key"), Claims("dr.ahmed", "RKB", "direct-care", {"clinician"}), "ES256"),
+       "Authorization: signature does not verify"},
+      {"tampered claims", tampered, "Authorization: signature does not verify"},
+      {"alg none", unsigned_token, "Authorization: token alg is not RS256 or ES256"},
+      {"no roles", SignJwt(Key("rsa.key"), no_roles), "Authorization: token has no roles"},
+      {"no org", SignJwt(Key("rsa.key"), no_org), "Authorization: token has no org"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    auto res = Get(*client_, path, c.token);
+    ExpectOutcome(res, 401, "login", c.diagnostic);
+    EXPECT_EQ(Body(res)["issue"][0]["diagnostics"], c.diagnostic);
+    EXPECT_EQ(res->get_header_value("WWW-Authenticate"), "Bearer error=\"invalid_token\"");
+  }
+  auto ok = Get(*client_, path, SignJwt(Key("ec.key"), right_aud_in_list));
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->status, 200) << ok->body;
+
+  // Valid identity, wrong role: 403 each way round.
+  ExpectOutcome(Get(*client_, path, integration_, {{"X-Request-ID", "req-403"}}), 403, "forbidden", "role");
+  ExpectOutcome(Post(*client_, "/Patient", clinician_, PatientJson("RKB", "A2", p)), 403, "forbidden", "role");
+  const std::string auditor = SignJwt(Key("rsa.key"), Claims("ms.audit", "X26", "audit", {"auditor"}));
+  ExpectOutcome(Post(*client_, "/Patient/$match", auditor, MatchParams(PatientJson("RKB", "A1", p))), 403,
+                "forbidden", "role");
+  ExpectOutcome(Get(*client_, path, clinician_, {{"X-Request-ID", "bad id with spaces"}}), 400, "invalid",
+                "X-Request-ID");
+  ASSERT_EQ(server_.Stop(), 0);
+
+  std::vector<json> events = AuditOf(person);
+  int refused_401 = 0;
+  bool refused_403 = false;
+  for (const json& e : events) {
+    const std::string outcome = e["outcome"];
+    if (outcome.rfind("denied: 401 ", 0) == 0) {
+      ++refused_401;
+      EXPECT_EQ(e["requester"], "unauthenticated");
+      EXPECT_EQ(e["action"], "http GET /Patient/{person}");
+    }
+    if (outcome.rfind("denied: 403 ", 0) == 0) {
+      refused_403 = true;
+      EXPECT_EQ(e["requester"], "feed.rkb");
+      EXPECT_EQ(e["organisation"], "RKB");
+      EXPECT_EQ(e["role"], "integration");
+      EXPECT_EQ(e["purpose"], "operations; request-id=req-403");
+    }
+  }
+  EXPECT_EQ(refused_401, static_cast<int>(std::size(cases)));
+  EXPECT_TRUE(refused_403);
+}
+
+TEST_F(ServeTest, RestrictedPatientIsRedactedAndNeverFoundByLocation) {
+  StartPlain();
+  Person hidden{NhsNumber("485777345"), "Okonkwo", "Adaeze", "1975-09-30", "CV8 1JP", "12 Hidden Lane"};
+  ASSERT_FALSE(hidden.nhs.empty());
+  for (auto [src, id] : {std::pair{"M84002", "G9"}, std::pair{"RKB", "R9"}}) {
+    auto r = Post(*client_, "/Patient", integration_, PatientJson(src, id, hidden, /*restricted=*/true));
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 200) << r->body;
+  }
+  auto res = Post(*client_, "/Patient/$resolve", clinician_, ResolveParams(kNhsSystem, hidden.nhs));
+  ASSERT_TRUE(res);
+  ASSERT_EQ(res->status, 200) << res->body;
+  json rp = Body(res);
+  EXPECT_EQ((*Param(rp, "restricted"))["valueBoolean"], true);
+  const std::string person_ref = (*Param(rp, "person"))["valueReference"]["reference"];
+  auto got = Get(*client_, "/" + person_ref, clinician_);
+  ASSERT_TRUE(got);
+  ASSERT_EQ(got->status, 200) << got->body;
+  json patient = Body(got);
+  EXPECT_EQ(patient["meta"]["security"][0]["code"], "R");
+  EXPECT_FALSE(patient.contains("address"));
+  EXPECT_FALSE(patient.contains("telecom"));
+  EXPECT_FALSE(patient.contains("generalPractitioner"));
+  ASSERT_EQ(patient["identifier"].size(), 1u);  // the hospital record; not the GP's
+  EXPECT_EQ(patient["identifier"][0]["value"], "R9");
+  // Nothing names where they live or their practice.
+  for (const std::string& body : {res->body, got->body}) {
+    for (const std::string& v : {hidden.postcode, std::string("CV8"), hidden.line, std::string("M84002")}) {
+      EXPECT_EQ(body.find(v), std::string::npos) << v;
+    }
+  }
+
+  // A search with a postcode never returns a restricted patient; one without does, redacted.
+  json q = PatientJson("X", "x", hidden);
+  q.erase("identifier");
+  q.erase("meta");
+  auto by_location = Post(*client_, "/Patient/$match", clinician_, MatchParams(q));
+  ASSERT_TRUE(by_location);
+  ASSERT_EQ(by_location->status, 200) << by_location->body;
+  EXPECT_EQ(Body(by_location)["total"], 0);
+  q.erase("address");
+  auto by_name = Post(*client_, "/Patient/$match", clinician_, MatchParams(q));
+  ASSERT_TRUE(by_name);
+  ASSERT_EQ(by_name->status, 200) << by_name->body;
+  json bundle = Body(by_name);
+  ASSERT_EQ(bundle["total"], 1);
+  EXPECT_EQ(bundle["entry"][0]["resource"]["meta"]["security"][0]["code"], "R");
+  EXPECT_FALSE(bundle["entry"][0]["resource"].contains("generalPractitioner"));
+  EXPECT_EQ(by_name->body.find("M84002"), std::string::npos);
+  EXPECT_EQ(server_.Stop(), 0);
+}
+
+TEST_F(ServeTest, TlsWithClientCertificates) {
+  std::vector<std::string> args = BaseArgs();
+  for (const std::string& a : {std::string("--tls-cert"), Key("server.pem"), std::string("--tls-key"), Key("server.key"),
+                               std::string("--client-ca"), Key("ca.pem"), std::string("--idle-timeout"),
+                               std::string("1")}) {
+    args.push_back(a);
+  }
+  ASSERT_TRUE(server_.Start(args, dir_.path() + "/serve.log")) << server_.log();
+  EXPECT_NE(server_.log().find("\"tls\":true"), std::string::npos);
+
+  httplib::SSLClient tls("127.0.0.1", server_.port(), Key("client.pem"), Key("client.key"));
+  tls.set_ca_cert_path(Key("ca.pem").c_str());
+  tls.enable_server_certificate_verification(true);
+  tls.set_keep_alive(true);
+  Person p = kMaria;
+  p.nhs = NhsNumber("320667835");
+  ASSERT_FALSE(p.nhs.empty());
+  auto r = Post(tls, "/Patient", integration_, PatientJson("RKB", "T1", p));
+  ASSERT_TRUE(r) << httplib::to_string(r.error());
+  ASSERT_EQ(r->status, 200) << r->body;
+  const uint64_t person = PersonOf(Body(r));
+  auto res = Post(tls, "/Patient/$resolve", clinician_, ResolveParams(Source("RKB"), "T1"));
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);
+  auto got = Get(tls, "/Patient/" + std::to_string(person), clinician_);
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->status, 200);
+  ExpectOutcome(Get(tls, "/Patient/" + std::to_string(person), ""), 401, "login", "Authorization");
+
+  // Without a client certificate the handshake fails; plain HTTP gets nothing.
+  httplib::SSLClient anonymous("127.0.0.1", server_.port());
+  anonymous.set_ca_cert_path(Key("ca.pem").c_str());
+  anonymous.enable_server_certificate_verification(true);
+  EXPECT_FALSE(Get(anonymous, "/Patient/" + std::to_string(person), clinician_));
+  httplib::Client plain("127.0.0.1", server_.port());
+  auto p_res = Get(plain, "/Patient/" + std::to_string(person), clinician_);
+  EXPECT_TRUE(!p_res || p_res->status >= 400);
+  // A client that does not trust the server's CA refuses it.
+  httplib::SSLClient distrustful("127.0.0.1", server_.port(), Key("client.pem"), Key("client.key"));
+  distrustful.set_ca_cert_path(Key("jwt-keys.pem").c_str());
+  distrustful.enable_server_certificate_verification(true);
+  EXPECT_FALSE(Get(distrustful, "/Patient/" + std::to_string(person), clinician_));
+  ASSERT_EQ(server_.Stop(), 0);
+
+  bool tls_resolve = false;
+  for (const json& e : AuditOf(person)) {
+    if (e["action"] == "resolve" && e["requester"] == "dr.ahmed" && e["role"] == "clinician") tls_resolve = true;
+  }
+  EXPECT_TRUE(tls_resolve);
+}
+
+TEST_F(ServeTest, LimitsOnBodySizeHeaderCountAndIdleTime) {
+  StartPlain({"--max-body-bytes", "2000", "--max-headers", "20", "--idle-timeout", "1"});
+  json big = PatientJson("RKB", "B1", kMaria);
+  big["name"][0]["family"] = std::string(3000, 'x');
+  ExpectOutcome(Post(*client_, "/Patient", integration_, big), 413, "too-long", "body");
+  httplib::Headers many;
+  for (int i = 0; i < 30; ++i) many.emplace("X-Filler-" + std::to_string(i), "1");
+  ExpectOutcome(Get(*client_, "/Patient/1", clinician_, many), 431, "too-long", "request");
+  ExpectOutcome(Get(*client_, "/nowhere", clinician_), 404, "not-supported", "no such endpoint");
+
+  // An idle connection is closed after --idle-timeout.
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(server_.port()));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  timeval tv{6, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  const auto start = std::chrono::steady_clock::now();
+  char buf[16];
+  EXPECT_EQ(::recv(fd, buf, sizeof buf, 0), 0) << "the server did not close the idle connection";
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+  ::close(fd);
+  EXPECT_EQ(server_.Stop(), 0);
+}
+
+TEST_F(ServeTest, StartupErrorsUseSysexitsCodes) {
+  auto exit_of = [&](std::vector<std::string> args) {
+    ServeProcess s;
+    EXPECT_FALSE(s.Start(args, dir_.path() + "/bad.log"));
+    return s.exit_code();
+  };
+  std::vector<std::string> a = BaseArgs();
+  a[3] = "no-port";
+  EXPECT_EQ(exit_of(a), 64);
+  a = BaseArgs();
+  a.push_back("--tls-cert");
+  a.push_back(Key("server.pem"));
+  EXPECT_EQ(exit_of(a), 64);  // no --tls-key
+  a = BaseArgs();
+  a[5] = dir_.path() + "/missing.pem";
+  EXPECT_EQ(exit_of(a), 66);
+  a = BaseArgs();
+  a[5] = Key("ca.key");  // a private key file holds no public key
+  EXPECT_EQ(exit_of(a), 65);
+
+  // A second server on the same store: locked, try later.
+  StartPlain();
+  EXPECT_EQ(exit_of(BaseArgs()), 75);
+  EXPECT_EQ(server_.Stop(), 0);
+}
+
+}  // namespace
+}  // namespace empi::testing
