@@ -1,11 +1,20 @@
+# empi_internal_includes(TARGET)
+#   The repository top as a PRIVATE include root ("index/store.h",
+#   "engine/linkage/linker.h"): internal headers are seen only by targets
+#   that ask for them, never by a user of the installed package.
+function(empi_internal_includes target)
+  target_include_directories(${target} PRIVATE ${PROJECT_SOURCE_DIR})
+endfunction()
+
 # empi_cc_library(NAME name SRCS ... DEPS ...)
-#   A static library whose public include root is the repository top and
-#   engine/include (for the public <empi/...> headers).
+#   A static library whose only PUBLIC include root is engine/include, the
+#   public <empi/...> headers; the repository top is PRIVATE.
 function(empi_cc_library)
   cmake_parse_arguments(ARG "" "NAME" "SRCS;DEPS" ${ARGN})
   add_library(${ARG_NAME} STATIC ${ARG_SRCS})
   target_include_directories(${ARG_NAME} PUBLIC
-    ${PROJECT_SOURCE_DIR} ${PROJECT_SOURCE_DIR}/engine/include)
+    $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/engine/include>)
+  empi_internal_includes(${ARG_NAME})
   target_link_libraries(${ARG_NAME} PUBLIC ${ARG_DEPS})
 endfunction()
 
@@ -21,6 +30,7 @@ endfunction()
 function(empi_cc_test)
   cmake_parse_arguments(ARG "" "NAME" "SRCS;DEPS" ${ARGN})
   add_executable(${ARG_NAME} ${ARG_SRCS})
+  empi_internal_includes(${ARG_NAME})
   target_link_libraries(${ARG_NAME} PRIVATE ${ARG_DEPS} GTest::gtest GTest::gtest_main GTest::gmock)
   gtest_discover_tests(${ARG_NAME}
     WORKING_DIRECTORY ${PROJECT_SOURCE_DIR}

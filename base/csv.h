@@ -6,8 +6,8 @@
 //   empi::AppendCsvField("12, High Street", &line);  // "\"12, High Street\""
 //
 // Thread-safety: pure function.
-#ifndef EMPI_CSV_H_
-#define EMPI_CSV_H_
+#ifndef EMPI_BASE_CSV_H_
+#define EMPI_BASE_CSV_H_
 
 #include <string>
 #include <string_view>
@@ -20,4 +20,4 @@ void AppendCsvField(std::string_view field, std::string* out);
 
 }  // namespace empi
 
-#endif  // EMPI_CSV_H_
+#endif  // EMPI_BASE_CSV_H_
