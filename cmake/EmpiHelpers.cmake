@@ -7,11 +7,13 @@ function(empi_internal_includes target)
 endfunction()
 
 # empi_cc_library(NAME name SRCS ... DEPS ...)
-#   A static library whose only PUBLIC include root is engine/include, the
+#   A static library (position-independent: its objects also go into the
+#   shared libempi.so) whose only PUBLIC include root is engine/include, the
 #   public <empi/...> headers; the repository top is PRIVATE.
 function(empi_cc_library)
   cmake_parse_arguments(ARG "" "NAME" "SRCS;DEPS" ${ARGN})
   add_library(${ARG_NAME} STATIC ${ARG_SRCS})
+  set_target_properties(${ARG_NAME} PROPERTIES POSITION_INDEPENDENT_CODE ON)
   target_include_directories(${ARG_NAME} PUBLIC
     $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/engine/include>)
   empi_internal_includes(${ARG_NAME})
