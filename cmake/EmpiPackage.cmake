@@ -81,5 +81,6 @@ install(FILES ${PROJECT_BINARY_DIR}/empiConfig.cmake ${PROJECT_BINARY_DIR}/empiC
 # needs. The prefix is computed from the file's own place, so the package
 # may be moved or installed with --prefix.
 file(RELATIVE_PATH EMPI_PC_TO_PREFIX /prefix/${CMAKE_INSTALL_LIBDIR}/pkgconfig /prefix)
+string(REGEX REPLACE "/$" "" EMPI_PC_TO_PREFIX "${EMPI_PC_TO_PREFIX}")
 configure_file(${PROJECT_SOURCE_DIR}/cmake/empi.pc.in ${PROJECT_BINARY_DIR}/empi.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/empi.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
