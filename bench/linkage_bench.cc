@@ -32,10 +32,12 @@ std::vector<Record> MakeRecords(size_t n, uint32_t seed) {
     r.family_name = kFamily[rng() % std::size(kFamily)];
     r.given_names = std::string(kGiven[rng() % std::size(kGiven)]) + " " + kGiven[rng() % std::size(kGiven)];
     char dob[16];
-    std::snprintf(dob, sizeof(dob), "%04u-%02u-%02u", 1930 + rng() % 70, 1 + rng() % 12, 1 + rng() % 28);
+    std::snprintf(dob, sizeof(dob), "%04u-%02u-%02u", static_cast<unsigned>(1930 + rng() % 70),
+                  static_cast<unsigned>(1 + rng() % 12), static_cast<unsigned>(1 + rng() % 28));
     r.date_of_birth = dob;
     char pc[16];
-    std::snprintf(pc, sizeof(pc), "CV%u %u%c%c", 1 + rng() % 40, rng() % 10, "ABDEFGHJLN"[rng() % 10],
+    std::snprintf(pc, sizeof(pc), "CV%u %u%c%c", static_cast<unsigned>(1 + rng() % 40),
+                  static_cast<unsigned>(rng() % 10), "ABDEFGHJLN"[rng() % 10],
                   "PQRSTUWXYZ"[rng() % 10]);
     r.postcode = pc;
     r.address = std::to_string(1 + rng() % 200) + " " + kStreet[rng() % std::size(kStreet)] + ", coventry";

@@ -59,6 +59,7 @@
 #include <vector>
 
 #include "empi/engine.h"
+#include "engine/realtime/engine_internal.h"
 #include "tests/engine/realtime/test_population.h"
 
 namespace empi {
@@ -185,7 +186,7 @@ void WaitUntil(Clock::time_point t, bool spin) {
 // and of the read's audit commit, over the sample: where a read's time goes.
 // `rate` > 0: wait 1/rate s before each call (`spin`: spinning).
 void Breakdown(Engine* engine, const std::vector<Sample>& samples, double rate, bool spin) {
-  index::Store* store = engine->store();
+  index::Store* store = StoreOf(engine);
   const size_t n = std::min<size_t>(samples.size(), 20000);
   std::vector<std::vector<double>> us(6);
   const char* names[] = {"snapshot + release",      "GetRecord",         "GetPersonView",
@@ -271,7 +272,7 @@ int Run(const Options& opt) {
   Engine* engine = opened->get();
   if (opt.warm_cache) {
     const Clock::time_point w0 = Clock::now();
-    auto used = engine->store()->WarmCache();
+    auto used = StoreOf(engine)->WarmCache();
     if (!used.ok()) {
       std::fprintf(stderr, "realtime_bench: %s\n", std::string(used.status().message()).c_str());
       return 1;
@@ -280,8 +281,8 @@ int Run(const Options& opt) {
                 std::chrono::duration<double>(Clock::now() - w0).count());
   }
   auto t0 = Clock::now();
-  const std::vector<Sample> samples = SampleRecords(engine->store(), opt.sample);
-  auto rc = engine->store()->GetMeta("record_count");
+  const std::vector<Sample> samples = SampleRecords(StoreOf(engine), opt.sample);
+  auto rc = StoreOf(engine)->GetMeta("record_count");
   std::printf("store %s: %s records; sampled %zu in %.1f s\n", path.c_str(),
               rc.ok() && *rc ? (*rc)->c_str() : "?", samples.size(),
               std::chrono::duration<double>(Clock::now() - t0).count());
@@ -445,7 +446,7 @@ int Run(const Options& opt) {
   }
   std::printf("\ningest outcomes (warm-up included): linked %zu, new person %zu, review %zu, unchanged %zu\n",
               outcomes[0].load(), outcomes[1].load(), outcomes[2].load(), outcomes[3].load());
-  const index::ReadCache::Stats cache = engine->store()->read_cache_stats();
+  const index::ReadCache::Stats cache = StoreOf(engine)->read_cache_stats();
   std::printf("read cache (warm-up included): %llu lookups hit, %llu missed (%.2f%%); %llu entries refreshed by writes\n",
               static_cast<unsigned long long>(cache.hits), static_cast<unsigned long long>(cache.misses),
               100.0 * static_cast<double>(cache.misses) / static_cast<double>(std::max<uint64_t>(1, cache.hits + cache.misses)),

@@ -1515,7 +1515,7 @@ absl::Status Store::Impl::VerifyAuditChain(uint64_t* events_checked, uint64_t* i
   EMPI_ASSIGN_OR_RETURN(std::optional<std::string> anchored, Get(Cf::kMeta, kMetaAuditAnchor, snapshot));
   EMPI_RETURN_IF_ERROR(DecodeAnchor(anchored, &anchor));
   LogScan log;
-  EMPI_RETURN_IF_ERROR(ScanLog(AuditLogPath(), SyncedPoint{expected - 1, prev, 0, false}, {synced, anchor}, &log));
+  EMPI_RETURN_IF_ERROR(ScanLog(AuditLogPath(), SyncedPoint{expected - 1, prev, 0, false, false, {}}, {synced, anchor}, &log));
   expected = log.sequence + 1;
   if (synced.closed && log.sequence > synced.sequence) {
     return absl::DataLossError(absl::StrCat("audit chain broken at sequence ", synced.sequence + 1,
@@ -1574,7 +1574,7 @@ absl::Status Store::Impl::OpenAuditTrail() {
   // the latest anchor (ScanLog); one incomplete entry after it is the torn
   // tail of a crash and is cut off. Anything else is damage, which a
   // read-write open refuses, unless asked to quarantine it.
-  SyncedPoint synced{seq, hash, 0, false}, anchor;
+  SyncedPoint synced{seq, hash, 0, false, false, {}}, anchor;
   EMPI_ASSIGN_OR_RETURN(std::optional<std::string> point, Get(Cf::kMeta, kMetaAuditSynced, nullptr));
   EMPI_RETURN_IF_ERROR(DecodeSyncedPoint(point, &synced));
   EMPI_ASSIGN_OR_RETURN(std::optional<std::string> anchored, Get(Cf::kMeta, kMetaAuditAnchor, nullptr));
@@ -1600,7 +1600,7 @@ absl::Status Store::Impl::OpenAuditTrail() {
     // Keep the longest prefix that chains from the audit family's head,
     // whatever the store recorded; move the rest aside.
     scan = LogScan();
-    (void)ScanLog(log_path, SyncedPoint{seq, hash, 0, false}, {}, &scan);
+    (void)ScanLog(log_path, SyncedPoint{seq, hash, 0, false, false, {}}, {}, &scan);
     const uint64_t moved = file_size > scan.valid_end ? scan.tail.bytes : 0;
     AuditQuarantine q;
     q.kept_events_up_to = scan.sequence;
@@ -1614,7 +1614,7 @@ absl::Status Store::Impl::OpenAuditTrail() {
     }
     quarantine_ = std::move(q);
     // Pending change events after the kept prefix are chained again below.
-    synced = SyncedPoint{scan.sequence, scan.hash, scan.valid_end, false};
+    synced = SyncedPoint{scan.sequence, scan.hash, scan.valid_end, false, false, {}};
     scan.tail = AuditLog::Tail();
   }
   seq = scan.sequence;

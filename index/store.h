@@ -52,6 +52,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "empi/objection.h"
 #include "empi/record.h"
 #include "index/read_cache.h"
 #include "rocksdb/db.h"
@@ -93,8 +94,9 @@ struct StoredRecord {
   uint64_t person_id = 0;
 };
 
-// How an objection reached us. Part of the persistent format.
-enum class ObjectionMethod : uint8_t { kNone = 0, kForm = 1, kPhone = 2, kLetter = 3, kOnline = 4, kSteward = 5 };
+// How an objection reached us. Part of the persistent format; the values
+// are the public enumeration's (empi/objection.h).
+using ObjectionMethod = ::empi::ObjectionMethod;
 
 struct PersonValue {
   bool objection = false;

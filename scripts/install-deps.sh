@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages EMPI builds with, if any are missing.
 set -euo pipefail
-pkgs=(g++ cmake ninja-build pkg-config git libtbb-dev libabsl-dev librocksdb-dev
+pkgs=(g++ gcc cmake ninja-build pkg-config git libtbb-dev libabsl-dev librocksdb-dev
       libxxhash-dev libicu-dev libbenchmark-dev libgtest-dev libgmock-dev
       libcli11-dev libfmt-dev nlohmann-json3-dev libssl-dev libcpp-httplib-dev wrk)
 missing=()

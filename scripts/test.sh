@@ -4,7 +4,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 # EMPI_SANITIZE=1: the same suite under AddressSanitizer + UBSan, in build-asan.
-if [ "${EMPI_SANITIZE:-0}" = 1 ]; then dir=build-asan; extra=(-DEMPI_SANITIZE=ON); else dir=build; extra=(); fi
+# Otherwise -Werror (EMPI_WERROR): the build stays warning-free.
+if [ "${EMPI_SANITIZE:-0}" = 1 ]; then dir=build-asan; extra=(-DEMPI_SANITIZE=ON); else dir=build; extra=(-DEMPI_WERROR=ON); fi
 cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=Release "${extra[@]}"
 cmake --build "$dir" -j "$(nproc)"
 ctest --test-dir "$dir" --output-on-failure -j "$(nproc)" --timeout 600

@@ -26,7 +26,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "datasets/generator/random.h"
-#include "empi/csv.h"
+#include "base/csv.h"
 #include "datasets/generator/tables.h"
 #include "datasets/generator/text.h"
 #include "matchers/nhs_number.h"
@@ -346,7 +346,9 @@ std::string NhsNumberFor(const Context& ctx, uint64_t index) {
   // of the two leads lacks a check digit (their weighted sums differ mod 11),
   // so the other is used and numbers stay unique.
   uint64_t x = (*ctx.nhs_perm)(index);
-  char nine[10];
+  // Room for any uint64_t (the compiler cannot see that x < 10^8); only
+  // the first nine characters are used.
+  char nine[24];
   std::snprintf(nine, sizeof(nine), "4%08llu", static_cast<unsigned long long>(x));
   if ((gi::Mix(x, 46) & 1) != 0) nine[0] = '6';
   if (NhsCheckDigit(std::string_view(nine, 9)) < 0) nine[0] = nine[0] == '4' ? '6' : '4';
@@ -964,7 +966,7 @@ class ChunkGenerator {
 
   void EmitJunk(Person& p) {
     const SourceTables& st = Sources();
-    size_t s = st.num_gp + (rng_.Bernoulli(0.6) ? kRya : rng_.Below(kNumAcute));
+    size_t s = st.num_gp + (rng_.Bernoulli(0.6) ? uint64_t{kRya} : rng_.Below(kNumAcute));
     GeneratedRecord& r = out_->records.emplace_back();
     r.source = st.info[s].code;
     r.record_id = RecordId(ctx_, s, p.index, 0);

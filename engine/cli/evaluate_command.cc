@@ -12,7 +12,7 @@
 #include <string>
 
 #include "absl/status/status.h"
-#include "empi/private_file.h"
+#include "base/private_file.h"
 #include "empi/status_macros.h"
 #include "engine/cli/command.h"
 #include "engine/eval/evaluate.h"

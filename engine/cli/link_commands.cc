@@ -19,19 +19,21 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "base/csv.h"
+#include "base/private_file.h"
+#include "empi/engine.h"
+#include "empi/link.h"
 #include "empi/status_macros.h"
 #include "engine/cli/command.h"
 #include "engine/cli/progress.h"
-#include "empi/csv.h"
-#include "empi/engine.h"
-#include "empi/private_file.h"
 #include "engine/feed/feed_reader.h"
 #include "engine/linkage/linker.h"
 #include "engine/linkage/store_check.h"
 #include "engine/linkage/supersession.h"
+#include "engine/realtime/engine_internal.h"
 #include "fmt/format.h"
-#include "index/review_objections.h"
 #include "index/store.h"
+#include "matchers/date_of_birth.h"
 
 namespace empi::cli {
 namespace {
@@ -96,77 +98,27 @@ struct LinkFlags {
   uint64_t seed = 42;
 };
 
+// A thin front end over empi::LinkFeeds (empi/link.h): flags in, the
+// summary printed.
 absl::Status RunLink(const LinkFlags& f) {
   EMPI_RETURN_IF_ERROR(CheckDbPath(f.db));
-  auto start = std::chrono::steady_clock::now();
   Progress progress;
-  std::optional<Mapping> mapping;
-  if (!f.mapping.empty()) {
-    EMPI_ASSIGN_OR_RETURN(mapping, LoadMapping(f.mapping));
-  }
-  FeedOptions feed_options;
-  if (!f.source.empty()) feed_options.source = f.source;
-  auto format = DateFormatFromName(f.date_format);
-  if (!format) return absl::InvalidArgumentError(fmt::format("--date-format: unknown format \"{}\"", f.date_format));
-  feed_options.date_format = *format;
-  feed_options.mapping = mapping ? &*mapping : nullptr;
-
-  // Every feed is read and checked before anything is stored, so a
-  // structural fault in any of them leaves the database untouched.
-  std::vector<Record> records;
-  std::vector<QuarantinedRow> quarantined;
-  FeedStats totals;
-  std::optional<FieldConventions> conventions;
-  for (size_t i = 0; i < f.feeds.size(); ++i) {
-    progress.Update("read feeds", i, f.feeds.size());
-    EMPI_ASSIGN_OR_RETURN(FeedResult feed, ReadFeed(f.feeds[i], feed_options));
-    for (const std::string& w : feed.warnings) std::cerr << "warning: " << w << "\n";
-    if (conventions && !(*conventions == feed.conventions)) {
-      return absl::InvalidArgumentError(fmt::format(
-          "{}: its mapping compares nhs_number/postcode differently from the other feeds; link it in a separate run",
-          f.feeds[i]));
-    }
-    conventions = feed.conventions;
-    totals.rows += feed.stats.rows;
-    totals.accepted += feed.stats.accepted;
-    totals.quarantined += feed.stats.quarantined;
-    totals.invalid_nhs += feed.stats.invalid_nhs;
-    totals.invalid_postcode += feed.stats.invalid_postcode;
-    totals.invalid_date += feed.stats.invalid_date;
-    totals.placeholder_values += feed.stats.placeholder_values;
-    totals.whitespace_lines += feed.stats.whitespace_lines;
-    if (records.empty()) {
-      records = std::move(feed.records);
-    } else {
-      records.insert(records.end(), std::make_move_iterator(feed.records.begin()),
-                     std::make_move_iterator(feed.records.end()));
-    }
-    quarantined.insert(quarantined.end(), feed.quarantined.begin(), feed.quarantined.end());
-  }
-  progress.Update("read feeds", f.feeds.size(), f.feeds.size());
-  // A key repeated across feeds of one run: the later row is the update.
-  {
-    absl::flat_hash_map<std::string, size_t> last;
-    last.reserve(records.size());
-    for (size_t i = 0; i < records.size(); ++i) last[records[i].Key()] = i;
-    if (last.size() != records.size()) {
-      std::vector<Record> unique;
-      unique.reserve(last.size());
-      for (size_t i = 0; i < records.size(); ++i) {
-        if (last[records[i].Key()] == i) unique.push_back(std::move(records[i]));
-      }
-      std::cerr << "note: " << records.size() - unique.size()
-                << " records repeated in a later feed of this run; the later row was used\n";
-      records = std::move(unique);
-    }
-  }
-  std::string quarantine_path = f.quarantine.empty() ? f.db + ".quarantine.csv" : f.quarantine;
-  if (!quarantined.empty()) EMPI_RETURN_IF_ERROR(WriteQuarantine(quarantine_path, quarantined));
-
+  LinkFeedsOptions options;
+  options.mapping = f.mapping;
+  options.source = f.source;
+  options.date_format = f.date_format;
+  options.blocking_rules = f.blocking_rules;
+  options.quarantine = f.quarantine;
+  options.link_threshold = f.link_threshold;
+  options.review_threshold = f.review_threshold;
+  options.max_block_size = f.max_block_size;
+  options.retrain = f.retrain;
+  options.seed = f.seed;
+  options.requester = {f.who.Requester(), f.who.organisation, f.who.role, f.who.purpose};
+  options.notice = [](std::string_view line) { std::cerr << line << "\n"; };
   // Hidden overrides, for tests that exercise the bulk path on small data:
   // EMPI_BULK_INGEST_RECORDS (the bulk threshold) and
   // EMPI_BULK_ROUND_RECORDS (records per bulk round).
-  LinkOptions options;
   for (auto [name, field] : {std::pair{"EMPI_BULK_INGEST_RECORDS", &options.bulk_ingest_records},
                              std::pair{"EMPI_BULK_ROUND_RECORDS", &options.bulk_round_records}}) {
     if (const char* v = std::getenv(name); v != nullptr && *v != '\0') {
@@ -175,98 +127,60 @@ absl::Status RunLink(const LinkFlags& f) {
       }
     }
   }
-  index::StoreOptions store_options;
-  store_options.bulk_load = records.size() >= options.bulk_ingest_records;
-  EMPI_ASSIGN_OR_RETURN(auto store, index::Store::Open(f.db, store_options));
-
-  options.conventions = conventions.value_or(FieldConventions{});
-  if (!f.blocking_rules.empty()) {
-    EMPI_ASSIGN_OR_RETURN(options.rules, BlockingRules::FromNames(f.blocking_rules));
-  }
-  if (f.max_block_size > 0) options.max_block_size = f.max_block_size;
-  options.retrain = f.retrain;
-  options.settings.seed = f.seed;
-  if (f.link_threshold > 0) options.settings.link_threshold = f.link_threshold;
-  if (f.review_threshold > 0) options.settings.review_threshold = f.review_threshold;
-  options.progress = [&](std::string_view stage, uint64_t done, uint64_t total) {
-    progress.Update(stage, done, total);
-  };
-  options.requester = f.who.Requester();
-  options.organisation = f.who.organisation;
-  options.role = f.who.role;
-  options.purpose = f.who.purpose;
-  EMPI_ASSIGN_OR_RETURN(LinkSummary s, LinkRecords(store.get(), std::move(records), options));
-  // Objections registered before these patients' records arrived.
-  EMPI_ASSIGN_OR_RETURN(uint64_t objections_applied, ApplyPendingObjections(
-                                                        store.get(), {f.who.Requester(), f.who.organisation,
-                                                                      f.who.role, f.who.purpose}));
-  // Review pairs made or ended by this run.
-  EMPI_RETURN_IF_ERROR(index::RecomputeReviewObjectionsIfDirty(store.get()));
-  // Demographic objections pending: matched against the linked records by
-  // the real-time engine, which needs the store to itself.
-  bool forms = false;
-  EMPI_RETURN_IF_ERROR(store->ForEachPendingObjection([&](std::string_view key, const index::ObjectionValue&) {
-    forms = IsPendingFormKey(key);
-    return !forms;
-  }));
-  std::unique_ptr<Engine> engine;
-  index::Store* linked = store.get();
-  if (forms) {
-    store.reset();
-    EMPI_ASSIGN_OR_RETURN(engine, Engine::Open(EngineOptions{}, f.db));
-    EMPI_ASSIGN_OR_RETURN(uint64_t n, engine->ApplyPendingForms(
-                                          {f.who.Requester(), f.who.organisation, f.who.role, f.who.purpose}));
-    objections_applied += n;
-    linked = engine->store();
+  absl::StatusOr<LinkFeedsSummary> run =
+      LinkFeeds(options, f.db, f.feeds, [&](std::string_view stage, uint64_t done, uint64_t total) {
+        progress.Update(stage, done, total);
+      });
+  if (!run.ok()) {
+    if (absl::IsInvalidArgument(run.status()) && !DateFormatFromName(f.date_format)) {
+      return absl::InvalidArgumentError(fmt::format("--date-format: unknown format \"{}\"", f.date_format));
+    }
+    return run.status();
   }
   progress.Finish();
-  double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-
-  uint64_t persons = 0;
-  EMPI_RETURN_IF_ERROR(linked->ForEachPerson([&](uint64_t, const index::PersonValue&) {
-    ++persons;
-    return true;
-  }));
+  const LinkFeedsSummary& s = *run;
   std::ostream& o = std::cout;
   o << fmt::format("EMPI link summary ({})\n", f.db);
-  o << fmt::format("  feeds                 {}\n", f.feeds.size());
-  o << fmt::format("  records read          {}\n", totals.rows);
-  if (totals.whitespace_lines) o << fmt::format("  whitespace-only lines skipped {}\n", totals.whitespace_lines);
-  o << fmt::format("  rejected (quarantine) {}{}\n", totals.quarantined,
-                   totals.quarantined ? "  -> " + quarantine_path : "");
+  o << fmt::format("  feeds                 {}\n", s.feeds);
+  o << fmt::format("  records read          {}\n", s.records_read);
+  if (s.whitespace_lines) o << fmt::format("  whitespace-only lines skipped {}\n", s.whitespace_lines);
+  o << fmt::format("  rejected (quarantine) {}{}\n", s.quarantined,
+                   s.quarantined ? "  -> " + s.quarantine_path : "");
   o << fmt::format("  invalid fields kept   nhs_number {}, postcode {}, date_of_birth {}, placeholders {}\n",
-                   totals.invalid_nhs, totals.invalid_postcode, totals.invalid_date, totals.placeholder_values);
+                   s.invalid_nhs, s.invalid_postcode, s.invalid_date, s.placeholder_values);
   o << fmt::format("  new records           {}\n", s.new_records);
   o << fmt::format("  updated records       {}\n", s.updated_records);
   o << fmt::format("  unchanged records     {}\n", s.unchanged_records);
-  o << fmt::format("  stored records compared {}\n", s.stored_records_fetched);
+  o << fmt::format("  stored records compared {}\n", s.stored_records_compared);
   o << fmt::format("  candidate pairs       {}\n", s.candidate_pairs);
-  for (const auto& r : s.blocking.rules) {
+  for (const auto& r : s.blocking_rules) {
     o << fmt::format("    {:<32} {} pairs, largest block {}{}\n", r.name, r.pairs, r.largest_block,
                      r.oversized_blocks ? fmt::format(", {} oversized blocks skipped ({} records)",
                                                       r.oversized_blocks, r.oversized_records)
                                         : "");
   }
-  if (!s.model_untrusted_reason.empty()) {
-    o << fmt::format("  stored model          estimated again: it was {}\n", s.model_untrusted_reason);
+  if (!s.model_reestimated_reason.empty()) {
+    o << fmt::format("  stored model          estimated again: it was {}\n", s.model_reestimated_reason);
   }
-  if (s.trained) {
+  if (s.model_trained) {
     o << fmt::format("  model trained         EM {} iterations{}, {} patterns, u from {} random pairs, "
                      "{:.0f} estimated matches in {} candidate pairs\n",
-                     s.training.em_iterations, s.training.em_converged ? " (converged)" : " (not converged)",
-                     s.training.em_patterns, s.training.u_pairs, s.model.estimated_matches, s.model.candidate_pairs);
+                     s.em_iterations, s.em_converged ? " (converged)" : " (not converged)", s.em_patterns,
+                     s.u_pairs, s.estimated_matches, s.model_candidate_pairs);
   }
-  if (std::string why = UntrustedReason(s.model); !why.empty()) {
-    o << fmt::format("  model NOT TRUSTED     {}: this run scored with it; the next link estimates it again\n", why);
+  if (!s.model_untrusted_reason.empty()) {
+    o << fmt::format("  model NOT TRUSTED     {}: this run scored with it; the next link estimates it again\n",
+                     s.model_untrusted_reason);
   }
   o << fmt::format("  links made            {}\n", s.links);
   o << fmt::format("  review pairs          {}\n", s.review_pairs);
   o << fmt::format("  new persons           {}\n", s.persons_new);
-  o << fmt::format("  persons in database   {}\n", persons);
-  if (objections_applied) o << fmt::format("  pending objections applied {}\n", objections_applied);
+  o << fmt::format("  persons in database   {}\n", s.persons_total);
+  if (s.objections_applied) o << fmt::format("  pending objections applied {}\n", s.objections_applied);
   o << fmt::format("  records in database   {}\n", s.records_total);
-  o << fmt::format("  wall time             {:.2f} s\n", wall);
-  o << fmt::format("  records per second    {:.0f}\n", wall > 0 ? static_cast<double>(totals.rows) / wall : 0);
+  o << fmt::format("  wall time             {:.2f} s\n", s.wall_seconds);
+  o << fmt::format("  records per second    {:.0f}\n",
+                   s.wall_seconds > 0 ? static_cast<double>(s.records_read) / s.wall_seconds : 0);
   o << fmt::format("  peak memory           {:.0f} MiB\n", static_cast<double>(PeakMemoryBytes()) / (1 << 20));
   o << "  stages:";
   for (const auto& [name, secs] : s.stage_seconds) o << fmt::format(" {} {:.2f}s;", name, secs);

@@ -14,7 +14,7 @@ int main(int argc, char** argv) {
   // Everything the command creates holds patient data or is next to it: the
   // store's RocksDB files and audit.log, quarantine, exports. Owner-only,
   // whatever the caller's umask (files 0600, directories 0700); files the
-  // CLI writes itself are also opened 0600 (empi/private_file.h).
+  // CLI writes itself are also opened 0600 (base/private_file.h).
   ::umask(077);
   CLI::App app{"EMPI: enterprise master patient index and matching engine", "empi"};
   app.require_subcommand(1);

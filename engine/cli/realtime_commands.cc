@@ -18,8 +18,9 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
-#include "empi/csv.h"
+#include "base/csv.h"
 #include "empi/engine.h"
+#include "engine/realtime/engine_internal.h"
 #include "empi/status_macros.h"
 #include "engine/cli/command.h"
 #include "engine/eval/csv_reader.h"
@@ -28,7 +29,7 @@
 #include "engine/linkage/comparisons.h"
 #include "engine/linkage/supersession.h"
 #include "matchers/nhs_number.h"
-#include "empi/private_file.h"
+#include "base/private_file.h"
 #include "fmt/format.h"
 #include "fmt/ranges.h"
 #include "index/store.h"
@@ -104,12 +105,12 @@ absl::StatusOr<uint64_t> ParseId(const std::string& s, std::string_view what) {
   return id;
 }
 
-absl::StatusOr<index::ObjectionMethod> ParseMethod(const std::string& m) {
-  if (m == "form") return index::ObjectionMethod::kForm;
-  if (m == "phone") return index::ObjectionMethod::kPhone;
-  if (m == "letter") return index::ObjectionMethod::kLetter;
-  if (m == "online") return index::ObjectionMethod::kOnline;
-  if (m == "steward") return index::ObjectionMethod::kSteward;
+absl::StatusOr<ObjectionMethod> ParseMethod(const std::string& m) {
+  if (m == "form") return ObjectionMethod::kForm;
+  if (m == "phone") return ObjectionMethod::kPhone;
+  if (m == "letter") return ObjectionMethod::kLetter;
+  if (m == "online") return ObjectionMethod::kOnline;
+  if (m == "steward") return ObjectionMethod::kSteward;
   return absl::InvalidArgumentError(fmt::format("--method: \"{}\" is not form, phone, letter, online or steward", m));
 }
 
@@ -131,7 +132,7 @@ absl::Status RunIngest(const Flags& f) {
   EMPI_ASSIGN_OR_RETURN(auto engine, OpenEngine(f, /*create=*/true));
   if (f.warm_cache) {
     const auto start = std::chrono::steady_clock::now();
-    EMPI_ASSIGN_OR_RETURN(uint64_t bytes, engine->store()->WarmCache());
+    EMPI_ASSIGN_OR_RETURN(uint64_t bytes, engine->WarmCache());
     std::cerr << fmt::format("block cache warmed: {:.0f} MiB in {:.1f} s\n", static_cast<double>(bytes) / (1 << 20),
                              std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   }
@@ -219,7 +220,7 @@ struct FormRow {
 };
 
 absl::Status RunObjection(const Flags& f, bool object, int* exit_code) {
-  EMPI_ASSIGN_OR_RETURN(index::ObjectionMethod method, ParseMethod(f.method));
+  EMPI_ASSIGN_OR_RETURN(ObjectionMethod method, ParseMethod(f.method));
   std::vector<FormRow> requests;
   if (!f.file.empty()) {
     std::ifstream in(f.file, std::ios::binary);
@@ -461,19 +462,15 @@ absl::Status RunAuditPerson(const Flags& f) {
   EMPI_ASSIGN_OR_RETURN(auto engine, OpenEngine(f, false));
   EMPI_ASSIGN_OR_RETURN(auto events, engine->AuditForPerson(person));
   // Who looked at a person is itself a read of that person's trail.
-  EMPI_RETURN_IF_ERROR(AuditRead(engine->store(), f.id, "audit person", fmt::format("ok: {} events", events.size()),
+  EMPI_RETURN_IF_ERROR(AuditRead(StoreOf(engine.get()), f.id, "audit person", fmt::format("ok: {} events", events.size()),
                                  {person}));
   for (const auto& e : events) {
     nlohmann::json recs = nlohmann::json::array();
-    for (const auto& k : e.event.records) {
-      std::string_view s, id;
-      SplitRecordKey(k, &s, &id);
-      recs.push_back(fmt::format("{}:{}", std::string(s), std::string(id)));
-    }
-    std::cout << nlohmann::json{{"sequence", e.sequence},   {"time_us", e.event.time_us},
-                                {"requester", e.event.requester}, {"organisation", e.event.organisation},
-                                {"role", e.event.role},       {"purpose", e.event.purpose},
-                                {"action", e.event.action},   {"outcome", e.event.outcome},
+    for (const RecordRef& r : e.records) recs.push_back(fmt::format("{}:{}", r.source, r.record_id));
+    std::cout << nlohmann::json{{"sequence", e.sequence},   {"time_us", e.time_us},
+                                {"requester", e.requester}, {"organisation", e.organisation},
+                                {"role", e.role},           {"purpose", e.purpose},
+                                {"action", e.action},       {"outcome", e.outcome},
                                 {"records", recs}}
                      .dump()
               << "\n";
@@ -563,12 +560,12 @@ absl::Status RunCheckObjections(const Flags& f) {
     patient_of.emplace(k.Key(), row[2]);
   }
   absl::flat_hash_map<uint64_t, index::PersonValue> persons;
-  EMPI_RETURN_IF_ERROR(engine->store()->ForEachPerson([&](uint64_t pid, const index::PersonValue& p) {
+  EMPI_RETURN_IF_ERROR(StoreOf(engine.get())->ForEachPerson([&](uint64_t pid, const index::PersonValue& p) {
     if (p.objection || p.objection_in_review) persons.emplace(pid, p);
     return true;
   }));
   uint64_t others = 0, others_objecting = 0, others_in_review = 0;
-  EMPI_RETURN_IF_ERROR(engine->store()->ForEachRecord([&](const index::StoredRecord& r) {
+  EMPI_RETURN_IF_ERROR(StoreOf(engine.get())->ForEachRecord([&](const index::StoredRecord& r) {
     auto it = patient_of.find(r.record.Key());
     if (it == patient_of.end() || objecting.contains(it->second)) return true;
     ++others;
@@ -593,7 +590,7 @@ absl::Status RunCheckObjections(const Flags& f) {
   }
   // The per-record lookups above are audited by the engine; the scan of
   // every record and person is one more read.
-  return AuditRead(engine->store(), f.id, "check-objections",
+  return AuditRead(StoreOf(engine.get()), f.id, "check-objections",
                    fmt::format("ok: {} records of objecting patients, {} failing; {} other records scanned", records,
                                misses.size(), others));
 }

@@ -8,8 +8,8 @@
 #include <iterator>
 #include <utility>
 
-#include "empi/csv.h"
-#include "empi/private_file.h"
+#include "base/csv.h"
+#include "base/private_file.h"
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/hash/hash.h"

@@ -56,7 +56,11 @@ Clustering ClusterOnce(const ClusterInput& in, std::vector<ScoredLink> links) {
       if (std::find(a.nhs.begin(), a.nhs.end(), v) == a.nhs.end()) a.nhs.push_back(v);
     }
     if (a.existing == 0) a.existing = b.existing;
-    b = Group{};
+    // Emptied in place: assigning a Group{} temporary trips GCC 12's
+    // -Wmaybe-uninitialized inside absl::InlinedVector's move.
+    b.members.clear();
+    b.nhs.clear();
+    b.existing = 0;
     uf.Attach(rb, ra);
   };
 

@@ -2,7 +2,7 @@
 #include "engine/linkage/supersession.h"
 
 #include "absl/strings/str_cat.h"
-#include "empi/csv.h"
+#include "base/csv.h"
 #include "empi/status_macros.h"
 #include "index/store.h"
 #include "matchers/nhs_number.h"

@@ -6,6 +6,7 @@
 //
 // Lock order: write_mu_ only; the store has its own internal locking.
 #include "empi/engine.h"
+#include "engine/realtime/engine_internal.h"
 
 #include <algorithm>
 #include <atomic>
@@ -170,7 +171,9 @@ class EngineImpl final : public Engine {
         syncer_(options_.sync ? std::make_unique<index::WalSyncer>([s = store_.get()] { return s->SyncWal(); })
                               : nullptr) {}
 
-  index::Store* store() override { return store_.get(); }
+  index::Store* store() { return store_.get(); }
+
+  absl::StatusOr<uint64_t> WarmCache() override { return store_->WarmCache(); }
 
   // ---------------------------------------------------------------- reads
 
@@ -310,12 +313,28 @@ class EngineImpl final : public Engine {
     return CommitAudit(ev);
   }
 
-  absl::StatusOr<std::vector<index::StoredAuditEvent>> AuditForPerson(uint64_t person) override {
-    std::vector<index::StoredAuditEvent> out;
+  absl::StatusOr<std::vector<AuditEvent>> AuditForPerson(uint64_t person) override {
+    std::vector<AuditEvent> out;
     EMPI_RETURN_IF_ERROR(store_->ForEachAuditEvent([&](const index::StoredAuditEvent& e) {
-      if (std::find(e.event.persons.begin(), e.event.persons.end(), person) != e.event.persons.end()) {
-        out.push_back(e);
+      if (std::find(e.event.persons.begin(), e.event.persons.end(), person) == e.event.persons.end()) {
+        return true;
       }
+      AuditEvent a;
+      a.sequence = e.sequence;
+      a.time_us = e.event.time_us;
+      a.requester = e.event.requester;
+      a.organisation = e.event.organisation;
+      a.role = e.event.role;
+      a.purpose = e.event.purpose;
+      a.action = e.event.action;
+      a.outcome = e.event.outcome;
+      a.persons = e.event.persons;
+      for (const std::string& key : e.event.records) {
+        std::string_view source, record_id;
+        SplitRecordKey(key, &source, &record_id);
+        a.records.push_back(RecordRef{std::string(source), std::string(record_id)});
+      }
+      out.push_back(std::move(a));
       return true;
     }));
     return out;
@@ -1191,7 +1210,7 @@ class EngineImpl final : public Engine {
     std::vector<std::string> forms_applied;
     for (const auto& [form_key, form] : forms_) {
       if (!SharesBlock(form.keys, keys)) continue;
-      const Scored arriving{target, key, model_.Score(form.prepared, p).match_weight, p};
+      const Scored arriving{target, key, model_.Score(form.prepared, p).match_weight, p, {}};
       std::string why;
       EMPI_ASSIGN_OR_RETURN(auto match, MatchForm(form.prepared, &why, &arriving));
       if (!match || match->person != target) continue;
@@ -1577,6 +1596,13 @@ class EngineImpl final : public Engine {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& options, const std::string& path) {
+  return OpenEngineWithEnv(options, path, nullptr);
+}
+
+index::Store* StoreOf(Engine* engine) { return static_cast<EngineImpl*>(engine)->store(); }
+
+absl::StatusOr<std::unique_ptr<Engine>> OpenEngineWithEnv(const EngineOptions& options, const std::string& path,
+                                                          rocksdb::Env* env) {
   if (!options.today.empty() && !ParseDate(options.today, DateFormat::kIso)) {
     return absl::InvalidArgumentError(absl::StrCat("today: \"", options.today, "\" is not a date YYYY-MM-DD"));
   }
@@ -1585,7 +1611,7 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Open(const EngineOptions& option
   index::StoreOptions store_options;
   store_options.block_cache_bytes = options.block_cache_bytes;
   store_options.read_cache_persons = options.read_cache_persons;
-  store_options.env = options.env;
+  store_options.env = env;
   EMPI_ASSIGN_OR_RETURN(auto store, index::Store::Open(path, store_options));
   // A crash between a change and its objection_in_review update.
   EMPI_RETURN_IF_ERROR(index::RecomputeReviewObjectionsIfDirty(store.get()));

@@ -526,7 +526,7 @@ TEST(AuditLogRecovery, Version2TrailIsContinuedByTheLog) {
     rocksdb::DB* raw = nullptr;
     ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), dir.path(), cfs, &handles, &raw).ok());
     for (size_t i = 0; i < names.size(); ++i) {
-      if (names[i] == "meta") ASSERT_TRUE(raw->Delete(rocksdb::WriteOptions(), handles[i], "audit_synced").ok());
+      if (names[i] == "meta") { ASSERT_TRUE(raw->Delete(rocksdb::WriteOptions(), handles[i], "audit_synced").ok()); }
     }
     for (auto* h : handles) ASSERT_TRUE(raw->DestroyColumnFamilyHandle(h).ok());
     delete raw;

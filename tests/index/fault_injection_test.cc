@@ -109,13 +109,13 @@ TEST_P(FaultInjectionTest, FaultIsAnErrorAndTheRerunIsClean) {
   for (int i = 0; i < kCommits; ++i) {
     const Visible v = Check(**store, i);
     ASSERT_NE(v, Visible::kPart) << "commit " << i << " is half visible";
-    if (i < acknowledged) ASSERT_EQ(v, Visible::kAll) << "acknowledged commit " << i << " lost";
+    if (i < acknowledged) { ASSERT_EQ(v, Visible::kAll) << "acknowledged commit " << i << " lost"; }
   }
   EXPECT_FALSE((*store)->GetMeta(absl::StrCat("a", kCommits))->has_value());
   ASSERT_TRUE((*store)->VerifyAuditChain(nullptr).ok());
   // The re-run: what is missing is committed again.
   for (int i = 0; i < kCommits; ++i) {
-    if (Check(**store, i) == Visible::kNone) ASSERT_TRUE(CommitOne(store->get(), i).ok());
+    if (Check(**store, i) == Visible::kNone) { ASSERT_TRUE(CommitOne(store->get(), i).ok()); }
   }
   for (int i = 0; i < kCommits; ++i) EXPECT_EQ(Check(**store, i), Visible::kAll);
   uint64_t events = 0;
@@ -159,7 +159,7 @@ TEST_P(BulkIngestFaultTest, FaultIsAnErrorAndTheRerunIsClean) {
       EXPECT_GT(fs.injected(), 0u);
     }
     // SST files are written and synced, then hard-linked in (no rename).
-    if (nth == 1 && op != FaultInjectionFs::Op::kRename) EXPECT_FALSE(s.ok());
+    if (nth == 1 && op != FaultInjectionFs::Op::kRename) { EXPECT_FALSE(s.ok()); }
   }
   fs.Disarm();
   auto store = Store::Open(dir.path(), options);

@@ -28,7 +28,9 @@
 // before they return. Changes (Ingest, objections, steward actions)
 // are decided one at a time under a writer mutex and made visible before the
 // mutex is released; the write-ahead-log sync that makes them durable runs
-// after the mutex is released, so concurrent writers share syncs.
+// after the mutex is released, so concurrent writers share syncs. One
+// process at a time may open a store: a second Open of the same path, in
+// this process or another, fails while the first engine is open.
 #ifndef EMPI_ENGINE_H_
 #define EMPI_ENGINE_H_
 
@@ -39,167 +41,23 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "empi/options.h"
 #include "empi/record.h"
-#include "index/store.h"
+#include "empi/results.h"
 
 namespace empi {
 
-// Who asks, recorded in every audit event.
-struct Requester {
-  std::string requester = "cli";
-  std::string organisation = "local";
-  std::string role = "operator";
-  std::string purpose = "direct-care";
-  // The front end's request and correlation ids (HTTP X-Request-ID and
-  // X-Correlation-ID). When set, each audit event records them after the
-  // purpose: "direct-care; request-id=R; correlation-id=C" (the audit event
-  // format has no fields of its own for them yet). Default: empty.
-  std::string request_id = "";
-  std::string correlation_id = "";
-};
-
-struct EngineOptions {
-  // Behaviour
-  // Contributor register: a CSV file with header `source,kind,area` (kind
-  // "gp" for GP practices) or a JSON array of {"source","kind","area"}.
-  // Default: empty, meaning a source code of one letter and five digits
-  // (M84001) is a GP practice, and the region's practices are those whose
-  // code starts with one of `region_prefixes`.
-  std::string contributor_register;
-  // Areas (register) or practice-code prefixes (default register) that make
-  // a GP practice part of the region. Default: Coventry & Warwickshire,
-  // {"M84", "M86"}; with a register file, the default is {"CW"}.
-  std::vector<std::string> region;
-  // The date ages are computed on, YYYY-MM-DD. Default: empty (today, UTC).
-  std::string today;
-  // Durable before returning (WAL synced). Default: true.
-  bool sync = true;
-  // Performance
-  size_t max_block_size = 300;  // Default: 300 records read per block key
-  // RocksDB block cache (uncompressed blocks). Every real-time read misses
-  // it at first; a miss reads and decompresses a block, several times the
-  // cost of a hit. 1 GiB holds the whole of a 1M-record store. Default: 1 GiB.
-  size_t block_cache_bytes = size_t{1} << 30;
-  // Persons whose views the in-memory read cache may hold (index/read_cache.h):
-  // resolve and view decisions served from it skip RocksDB. About 300 bytes
-  // per person with three records; 0 turns it off. Default: 1,048,576.
-  size_t read_cache_persons = size_t{1} << 20;
-  // Testing
-  // The RocksDB Env the store uses (index::StoreOptions::env): tests pass a
-  // fault-injecting FileSystem. Must outlive the engine. Default: nullptr.
-  rocksdb::Env* env = nullptr;
-};
-
-struct RecordRef {
-  std::string source, record_id;
-  friend bool operator==(const RecordRef&, const RecordRef&) = default;
-};
-
-struct LinkedRecord {
-  std::string source, record_id;
-  std::string contributor;  // "gp", "acute", ... from the register; "other"
-};
-
-struct Resolution {
-  uint64_t person_id = 0;
-  std::vector<LinkedRecord> records;
-  // The person objected, or (objection_in_review) holds a record in review
-  // with a record of a person who objected: until a steward decides, the
-  // objection holds (index/review_objections.h). The time and method are
-  // the person's own objection's.
-  bool objection = false;
-  bool objection_in_review = false;
-  int64_t objection_time_us = 0;
-  index::ObjectionMethod objection_method = index::ObjectionMethod::kNone;
-  bool in_scope = false;
-  std::string scope_reason;  // why out of scope, or "aged 18+ and registered with <practice>"
-  bool restricted = false;   // address must not be shown
-};
-
-// FHIR patient $match "match-grade" values.
-enum class MatchGrade { kCertain, kProbable, kPossible, kCertainlyNot };
-std::string_view MatchGradeName(MatchGrade g);  // "certain", "probable", ...
-
-struct Demographics {
-  std::string nhs_number, family_name, given_names, date_of_birth, postcode, sex;
-};
-
-struct FieldWeight {
-  std::string comparison;  // "nhs_number", "family_name", ...
-  int gamma = 0;           // level taken (Splink's gamma_<field>); -1 when withheld
-  double match_weight = 0; // 0 when withheld
-  // The candidate is a restricted patient and this comparison would show
-  // where they live (RevealsLocation): level and weight are not given.
-  bool withheld = false;
-};
-
-struct Candidate {
-  uint64_t person_id = 0;
-  RecordRef best_record;  // the person's record that scored highest
-  double match_weight = 0, match_probability = 0;
-  MatchGrade grade = MatchGrade::kCertainlyNot;
-  double prior_weight = 0;
-  std::vector<FieldWeight> weights;
-};
-
-struct ViewDecision {
-  bool allowed = false;
-  std::string reason;  // "allowed", "objection", "out of scope: ...", "not found"
-  uint64_t person_id = 0;
-};
-
-enum class IngestOutcome { kLinked, kNewPerson, kReview, kUnchanged };
-std::string_view IngestOutcomeName(IngestOutcome o);
-
-struct IngestResult {
-  IngestOutcome outcome = IngestOutcome::kNewPerson;
-  uint64_t person_id = 0;
-  double match_probability = 0;  // best candidate's, 0 if none
-  std::string reason;            // why not linked, when review
-  bool objection_applied = false;  // a pending objection matched this record
-};
-
-// The patient as the right-to-object form identifies them: the NHS number,
-// or name, date of birth and postcode when the number is not given.
-struct ObjectionRequest {
-  std::string nhs_number, family_name, given_names, date_of_birth, postcode;
-  index::ObjectionMethod method = index::ObjectionMethod::kForm;
-  std::string reference;  // form reference, free text
-  int64_t time_us = 0;    // when received; 0: now
-};
-
-enum class ObjectionOutcome { kApplied, kPending, kRefused };
-std::string_view ObjectionOutcomeName(ObjectionOutcome o);
-
-struct ObjectionResult {
-  ObjectionOutcome outcome = ObjectionOutcome::kRefused;
-  std::vector<uint64_t> persons;  // persons changed
-  std::string reason;
-};
-
-struct HistoryEntry {
-  uint64_t sequence = 0;  // history event id; a merge's id is what Unmerge takes
-  std::string json;       // {"event":"merge",...}
-};
-
-// One NHS number replaced by another (Engine::Supersede).
-struct Supersession {
-  std::string old_nhs_number, new_nhs_number;
-};
-struct SupersessionResult {
-  bool added = false;              // false: already known, nothing changed
-  std::vector<uint64_t> persons;   // persons holding either number
-  uint64_t review_pairs = 0;       // pairs of those persons sent to review
-  bool objection_extended = false; // an objection now holds for more persons
-  bool pending_moved = false;      // a pending objection moved to the new number
-};
-
+// The engine: a pure-virtual facade over one open store; Engine::Open is
+// the factory, the implementation is private.
 class Engine {
  public:
   // Opens (creating if missing) the store in `path`, loads the stored model
   // (the default model if the store has none yet) and the contributor
-  // register. Returns the store's error, or InvalidArgument naming the
-  // register file and line when it does not parse.
+  // register. Returns the store's error (Unavailable or IOError-like codes
+  // when the directory cannot be opened or is locked by another process),
+  // InvalidArgument for an `options.today` that is not a date, or
+  // InvalidArgument naming the register file and line when it does not
+  // parse. The caller owns the engine; destroying it closes the store.
   static absl::StatusOr<std::unique_ptr<Engine>> Open(const EngineOptions& options,
                                                       const std::string& path);
   virtual ~Engine() = default;
@@ -237,6 +95,8 @@ class Engine {
   // Whether a care-record view may be assembled for the person: denied when
   // the person objected or is out of scope, or when there is no such person.
   virtual absl::StatusOr<ViewDecision> MayAssembleView(uint64_t person_id, const Requester& who) = 0;
+  // MayAssembleView for the person holding the record (source, record_id);
+  // a decision with reason "not found" when no person holds it.
   virtual absl::StatusOr<ViewDecision> MayAssembleViewForRecord(const std::string& source,
                                                                 const std::string& record_id,
                                                                 const Requester& who) = 0;
@@ -300,6 +160,13 @@ class Engine {
   // "supersede"); durable when it returns (with options.sync).
   virtual absl::StatusOr<SupersessionResult> Supersede(const Supersession& supersession, const Requester& who) = 0;
 
+  // Reads what real-time calls read through the block cache until it is
+  // (nearly) full, so that the first requests after an open find their
+  // blocks in memory: a few seconds for a million records. For a service,
+  // once after Open; a one-shot command should not. Returns the bytes of the
+  // cache in use afterwards, or the store's read error.
+  virtual absl::StatusOr<uint64_t> WarmCache() = 0;
+
   // A person's history, oldest first. Audited (action "history").
   virtual absl::StatusOr<std::vector<HistoryEntry>> History(uint64_t person, const Requester& who) = 0;
   // Appends one audit event for a request a front end refused before asking
@@ -310,22 +177,19 @@ class Engine {
   // person asked about, 0 for none. Written unsynced, like a read's event.
   virtual absl::Status AuditRefusal(const std::string& action, const std::string& outcome, uint64_t person_id,
                                     const Requester& who) = 0;
-  // Audit events naming the person, oldest first.
-  virtual absl::StatusOr<std::vector<index::StoredAuditEvent>> AuditForPerson(uint64_t person) = 0;
+  // Audit events naming the person, oldest first. Not itself audited: a
+  // caller showing them to someone records that read (as `empi audit
+  // person` does). Reads the whole trail: an operator's tool, not a
+  // per-request call.
+  virtual absl::StatusOr<std::vector<AuditEvent>> AuditForPerson(uint64_t person) = 0;
 
-  virtual index::Store* store() = 0;
+ protected:
+  Engine() = default;
+
+ private:
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
 };
-
-// Applies every pending objection whose NHS number is now held by a stored
-// record to that record's person, and drops it from the pending list.
-// `empi link` calls this after linking, with its own identity (audited as
-// the requester). Returns how many were applied.
-absl::StatusOr<uint64_t> ApplyPendingObjections(
-    index::Store* store, const Requester& who = Requester{"empi link", "local", "operator", "operations"});
-
-// Whether a key of Store::ForEachPendingObjection is a demographic form's
-// (applied by Engine::ApplyPendingForms) rather than an NHS number's.
-bool IsPendingFormKey(std::string_view key);
 
 }  // namespace empi
 

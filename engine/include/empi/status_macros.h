@@ -10,6 +10,13 @@
 //     EMPI_ASSIGN_OR_RETURN(auto rows, ReadRows(path));
 //     ...
 //   }
+//
+// EMPI_RETURN_IF_ERROR(expr) returns the status of `expr` when it is not OK.
+// EMPI_ASSIGN_OR_RETURN(lhs, expr) returns the status of the StatusOr
+// `expr` when it is not OK, else moves its value into `lhs` (a declaration
+// or an lvalue); one use per line.
+//
+// Thread-safety: macros only; no state.
 #ifndef EMPI_STATUS_MACROS_H_
 #define EMPI_STATUS_MACROS_H_
 

@@ -128,7 +128,7 @@ class LinkKillTest : public CliTest {
     // The base (for an updating link: the first link, clean) and the clean
     // result with its duration.
     const std::string base = dir_.path() + "/base-" + tag;
-    if (update) ASSERT_EQ(Run("link --db '" + base + "'" + Quoted(feeds_)).code, 0);
+    if (update) { ASSERT_EQ(Run("link --db '" + base + "'" + Quoted(feeds_)).code, 0); }
     const std::vector<std::string>& files = update ? changed_ : feeds_;
     const std::string link = "link --db '%DB%'" + Quoted(files);
     auto link_into = [&](const std::string& db) {
@@ -146,7 +146,7 @@ class LinkKillTest : public CliTest {
     RunResult clean = link_into(ref);
     auto took = std::chrono::steady_clock::now() - t0;
     ASSERT_EQ(clean.code, 0) << clean.err;
-    if (update) EXPECT_NE(clean.out.find("updated records"), std::string::npos);
+    if (update) { EXPECT_NE(clean.out.find("updated records"), std::string::npos); }
     const std::string want = Snapshot(ref);
     ExpectCheckClean(ref);
 

@@ -121,7 +121,7 @@ TEST_F(RealtimeCommandsTest, IngestFromStdinWithAWarmCache) {
 
 TEST_F(RealtimeCommandsTest, BadArgumentsAreClearErrorsNotCrashes) {
   Json("ingest '" + Write("feed.csv", kFeed) + "'", /*lines=*/true);
-  for (const std::string& args : {"audit person abc", "merge 1 x2", "unmerge --person 1 -5"}) {
+  for (const std::string args : {"audit person abc", "merge 1 x2", "unmerge --person 1 -5"}) {
     RunResult r = Run(args + " --db '" + db_ + "'");
     EXPECT_EQ(r.code, 65) << args << ": " << r.err;  // EX_DATAERR
     EXPECT_THAT(r.err, HasSubstr("is not a")) << args;

@@ -141,7 +141,7 @@ TEST(ClusteringTest, PropertiesHoldOnRandomInputs) {
     // Records of one stored person stay together.
     for (uint32_t x = 0; x < n; ++x)
       for (uint32_t y = 0; y < n; ++y)
-        if (f.existing[x] != 0 && f.existing[x] == f.existing[y]) EXPECT_EQ(c.group[x], c.group[y]);
+        if (f.existing[x] != 0 && f.existing[x] == f.existing[y]) { EXPECT_EQ(c.group[x], c.group[y]); }
 
     // Groups are made only of links at or above the link threshold (and
     // stored persons): a link between the thresholds is never applied.

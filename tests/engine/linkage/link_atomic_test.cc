@@ -131,7 +131,7 @@ TEST_P(LinkAtomicTest, AnEndedLinkLeavesAllOrNothingAndARerunGivesTheCleanResult
     const std::string ref = dir_.path() + (update ? "/ref-update" : "/ref-first");
     const int points = LinkInto(ref, update, -1);
     ASSERT_GT(points, 0);
-    if (GetParam()) EXPECT_GT(points, 3) << "the bulk path should write several rounds";
+    if (GetParam()) { EXPECT_GT(points, 3) << "the bulk path should write several rounds"; }
     State clean, before;
     {
       auto store = Open(ref);
@@ -157,7 +157,7 @@ TEST_P(LinkAtomicTest, AnEndedLinkLeavesAllOrNothingAndARerunGivesTheCleanResult
       State after_failure = Read(store.get());
       const bool nothing = after_failure == before, everything = after_failure == clean;
       EXPECT_TRUE(nothing || everything) << "a partial run is visible";
-      if (!GetParam()) EXPECT_TRUE(nothing) << "the ordinary path fails before its one commit";
+      if (!GetParam()) { EXPECT_TRUE(nothing) << "the ordinary path fails before its one commit"; }
       ExpectClean(*store, "after the ended run");
       auto again = LinkRecords(store.get(), update ? feed2_ : feed1_, options_);
       ASSERT_TRUE(again.ok()) << again.status();

@@ -231,10 +231,10 @@ TEST_F(LinkerTest, ChangedRecordIsRelinkedAndObjectionFollowsIt) {
   ASSERT_TRUE(dest.ok() && dest->has_value());
   EXPECT_TRUE((*dest)->objection) << "objection lost when its record moved";
   // The old person's objection stands while it still holds records.
-  if (!old_members.empty()) EXPECT_TRUE(store_->GetPerson(objecting).value()->objection);
+  if (!old_members.empty()) { EXPECT_TRUE(store_->GetPerson(objecting).value()->objection); }
   // Every other record kept its person.
   for (const auto& [key, pid] : before)
-    if (key != k1) EXPECT_EQ(after[key], pid) << key;
+    if (key != k1) { EXPECT_EQ(after[key], pid) << key; }
   ExpectPersonsMatchTruth(0.9);
   testing::CheckMembership(store_.get());
 }

@@ -14,6 +14,7 @@
 #include <random>
 
 #include "empi/engine.h"
+#include "engine/realtime/engine_internal.h"
 #include "gtest/gtest.h"
 #include "tests/engine/realtime/test_population.h"
 #include "tests/temp_dir.h"
@@ -69,11 +70,11 @@ constexpr uint32_t kLateFromCycle = 26;
     } else {
       // Merge two persons of the same patient, found by NHS number.
       const auto& p = patients[rng() % patients.size()];
-      auto keys = (*engine)->store()->RecordsWithNhs(*ParseNhsNumber(p.nhs));
+      auto keys = StoreOf(engine->get())->RecordsWithNhs(*ParseNhsNumber(p.nhs));
       if (!keys.ok()) _exit(5);
       std::vector<uint64_t> persons;
       for (const auto& k : *keys) {
-        auto got = (*engine)->store()->GetRecord(k);
+        auto got = StoreOf(engine->get())->GetRecord(k);
         if (got.ok() && *got && std::find(persons.begin(), persons.end(), (**got).person_id) == persons.end()) {
           persons.push_back((**got).person_id);
         }
@@ -116,7 +117,7 @@ TEST(RealtimeCrashTest, AcknowledgedOperationsSurviveKill9) {
 
     auto engine = Engine::Open({}, dir.path());
     ASSERT_TRUE(engine.ok()) << engine.status();
-    index::Store* store = (*engine)->store();
+    index::Store* store = StoreOf(engine->get());
     testing::CheckMembership(store);
     uint64_t events = 0;
     ASSERT_TRUE(store->VerifyAuditChain(&events).ok());

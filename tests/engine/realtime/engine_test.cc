@@ -1,5 +1,6 @@
 // Copyright EMPI developers.
 #include "empi/engine.h"
+#include "engine/realtime/engine_internal.h"
 
 #include <sys/wait.h>
 #include <unistd.h>
@@ -202,7 +203,7 @@ TEST_F(EngineTest, ObjectionHoldsForAPersonInReviewWithTheObjectingPerson) {
   EXPECT_EQ(objection("M84001", "G1"), std::make_pair(true, false));
   EXPECT_EQ(objection("RYA", "A1"), std::make_pair(true, true));
   // K1 (same demographics, another NHS number) is in review with G1 too.
-  EXPECT_EQ(*engine_->store()->ReviewPartners(RecordOf(b, "RKB", "K1", true).Key()),
+  EXPECT_EQ(*StoreOf(engine_.get())->ReviewPartners(RecordOf(b, "RKB", "K1", true).Key()),
             (std::vector<std::string>{RecordOf(a, "M84001", "G1", true).Key(), RecordOf(a, "RYA", "A1", true).Key()}));
   EXPECT_EQ(objection("RKB", "K1"), std::make_pair(true, true));
   auto v = engine_->MayAssembleView(c->person_id, who_);
@@ -218,7 +219,7 @@ TEST_F(EngineTest, ObjectionHoldsForAPersonInReviewWithTheObjectingPerson) {
   // The steward decides they are different patients: the doubt ends.
   ASSERT_TRUE(engine_->NeverLink({"RYA", "A1"}, {"M84001", "G1"}, who_, "checked with the GP").ok());
   EXPECT_EQ(objection("RYA", "A1"), std::make_pair(false, false));
-  testing::CheckMembership(engine_->store());
+  testing::CheckMembership(StoreOf(engine_.get()));
 }
 
 // An objection by demographics that arrives before any of the patient's
@@ -252,12 +253,12 @@ TEST_F(EngineTest, DemographicObjectionBeforeTheRecordsAppliesWhenTheyArrive) {
   ASSERT_TRUE(res.ok());
   EXPECT_TRUE(res->objection);
   EXPECT_FALSE(engine_->MayAssembleView(first->person_id, who_)->allowed);
-  auto person = engine_->store()->GetPerson(first->person_id);
+  auto person = StoreOf(engine_.get())->GetPerson(first->person_id);
   ASSERT_TRUE(person.ok() && person->has_value());
   EXPECT_EQ((*person)->objection_reference, "FORM-5");
   // The form is used up; the patient's next record joins the objecting person.
   int pending = 0;
-  ASSERT_TRUE(engine_->store()->ForEachPendingObjection([&](auto, auto) { return ++pending > 0; }).ok());
+  ASSERT_TRUE(StoreOf(engine_.get())->ForEachPendingObjection([&](auto, auto) { return ++pending > 0; }).ok());
   EXPECT_EQ(pending, 0);
   auto second = engine_->Ingest(RecordOf(p, "M84001", "G5", true), who_);
   ASSERT_TRUE(second.ok());
@@ -265,8 +266,8 @@ TEST_F(EngineTest, DemographicObjectionBeforeTheRecordsAppliesWhenTheyArrive) {
   EXPECT_TRUE(engine_->Resolve("M84001", "G5", who_)->objection);
   EXPECT_FALSE(engine_->Resolve("M84001", "G4", who_)->objection);
   uint64_t events = 0;
-  EXPECT_TRUE(engine_->store()->VerifyAuditChain(&events).ok());
-  testing::CheckMembership(engine_->store());
+  EXPECT_TRUE(StoreOf(engine_.get())->VerifyAuditChain(&events).ok());
+  testing::CheckMembership(StoreOf(engine_.get()));
 }
 
 TEST_F(EngineTest, WithdrawingAPendingDemographicObjectionDropsIt) {
@@ -325,7 +326,7 @@ TEST_F(EngineTest, MergeOfAPersonInReviewWithTheObjectorMakesTheObjectionItsOwn)
   auto k = engine_->Resolve("RKB", "K1", who_);  // still in review with G1 and A1
   ASSERT_TRUE(k.ok());
   EXPECT_TRUE(k->objection_in_review);
-  testing::CheckMembership(engine_->store());
+  testing::CheckMembership(StoreOf(engine_.get()));
 }
 
 // A change whose flag update a crash cut off leaves the marker; the next
@@ -349,7 +350,7 @@ TEST(EngineReviewObjectionTest, OpenAfterACrashRecomputesTheFlags) {
     ASSERT_EQ((*engine)->RegisterObjection({a.nhs}, who)->outcome, ObjectionOutcome::kApplied);
     // What a crash after the objection's commit, before its flag update,
     // leaves: the marker, and flags as before.
-    index::Store* store = (*engine)->store();
+    index::Store* store = StoreOf(engine->get());
     index::ChangeSet cs = store->NewChangeSet();
     index::PersonValue p = **store->GetPerson(in_review);
     p.objection_in_review = false;
@@ -364,7 +365,7 @@ TEST(EngineReviewObjectionTest, OpenAfterACrashRecomputesTheFlags) {
   ASSERT_TRUE(engine.ok());
   EXPECT_TRUE((*engine)->Resolve("RYA", "A1", who)->objection_in_review);
   EXPECT_FALSE((*engine)->Resolve("RKB", "K2", who)->objection);
-  EXPECT_FALSE((*engine)->store()->GetMeta(index::kMetaReviewObjectionsDirty)->has_value());
+  EXPECT_FALSE(StoreOf(engine->get())->GetMeta(index::kMetaReviewObjectionsDirty)->has_value());
 }
 
 TEST_F(EngineTest, PendingObjectionAppliedOnArrival) {
@@ -428,7 +429,7 @@ TEST_F(EngineTest, MergeKeepsObjectionAndUnmergeRestores) {
   ASSERT_TRUE(h.ok());
   EXPECT_GE(h->size(), 3u);
   uint64_t n = 0;
-  EXPECT_TRUE(engine_->store()->VerifyAuditChain(&n).ok());
+  EXPECT_TRUE(StoreOf(engine_.get())->VerifyAuditChain(&n).ok());
   EXPECT_FALSE(engine_->AuditForPerson(b->person_id)->empty());
 }
 
@@ -439,7 +440,7 @@ std::vector<std::string> ActionsFor(Engine* e, uint64_t person) {
   auto events = e->AuditForPerson(person);
   EXPECT_TRUE(events.ok()) << events.status();
   if (!events.ok()) return out;
-  for (const auto& ev : *events) out.push_back(ev.event.action);
+  for (const auto& ev : *events) out.push_back(ev.action);
   return out;
 }
 
@@ -456,9 +457,9 @@ TEST_F(EngineTest, EveryReadIncludingHistoryIsAuditedBeforeReturning) {
   EXPECT_EQ(ActionsFor(engine_.get(), a->person_id),
             (std::vector<std::string>{"ingest", "resolve", "view", "history", "search"}));
   auto events = engine_->AuditForPerson(a->person_id);
-  EXPECT_EQ((*events)[3].event.outcome, "ok: 1 events");
+  EXPECT_EQ((*events)[3].outcome, "ok: 1 events");
   uint64_t n = 0;
-  EXPECT_TRUE(engine_->store()->VerifyAuditChain(&n).ok());
+  EXPECT_TRUE(StoreOf(engine_.get())->VerifyAuditChain(&n).ok());
   EXPECT_EQ(n, 5u);
 }
 
@@ -473,17 +474,13 @@ TEST_F(EngineTest, ResolveEventListsEveryRecordReturned) {
   ASSERT_TRUE(res.ok());
   ASSERT_EQ(res->records.size(), 2u);
   std::vector<std::string> returned;
-  for (const auto& r : res->records) {
-    Record k;
-    k.source = r.source;
-    k.record_id = r.record_id;
-    returned.push_back(k.Key());
-  }
+  for (const auto& r : res->records) returned.push_back(r.source + ":" + r.record_id);
   auto events = engine_->AuditForPerson(a->person_id);
   ASSERT_TRUE(events.ok());
-  ASSERT_EQ(events->back().event.action, "resolve");
-  EXPECT_EQ(events->back().event.persons, std::vector<uint64_t>{a->person_id});
-  std::vector<std::string> audited = events->back().event.records;
+  ASSERT_EQ(events->back().action, "resolve");
+  EXPECT_EQ(events->back().persons, std::vector<uint64_t>{a->person_id});
+  std::vector<std::string> audited;
+  for (const RecordRef& r : events->back().records) audited.push_back(r.source + ":" + r.record_id);
   std::sort(audited.begin(), audited.end());
   std::sort(returned.begin(), returned.end());
   EXPECT_EQ(audited, returned);
@@ -521,11 +518,11 @@ TEST(EngineCrashTest, ReadAuditEventsSurviveProcessDeath) {
   Record key;
   key.source = "M84001";
   key.record_id = "G1";
-  auto r = (*e)->store()->GetRecord(key.Key());
+  auto r = StoreOf(e->get())->GetRecord(key.Key());
   ASSERT_TRUE(r.ok() && r->has_value());
   EXPECT_EQ(ActionsFor(e->get(), (*r)->person_id), (std::vector<std::string>{"ingest", "resolve", "view"}));
   uint64_t n = 0;
-  EXPECT_TRUE((*e)->store()->VerifyAuditChain(&n).ok());
+  EXPECT_TRUE(StoreOf(e->get())->VerifyAuditChain(&n).ok());
   EXPECT_EQ(n, 3u);
 }
 
@@ -567,7 +564,7 @@ TEST(EngineBlockingTest, UsesTheStoredBlockingRules) {
   const std::string key = g.Key();
   std::set<uint8_t> rules_of_g;
   std::unique_ptr<rocksdb::Iterator> it(
-      (*e)->store()->db()->NewIterator(rocksdb::ReadOptions(), (*e)->store()->cf(index::Cf::kBlockKeys)));
+      StoreOf(e->get())->db()->NewIterator(rocksdb::ReadOptions(), StoreOf(e->get())->cf(index::Cf::kBlockKeys)));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     std::string_view k = it->key().ToStringView();
     if (k.size() > key.size() + 1 && k.substr(k.size() - key.size() - 1) == std::string(1, '\0') + key) {

@@ -16,6 +16,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "empi/engine.h"
+#include "engine/realtime/engine_internal.h"
 #include "gtest/gtest.h"
 #include "tests/engine/realtime/test_population.h"
 #include "tests/index/fault_injection_fs.h"
@@ -45,8 +46,7 @@ std::vector<Record> Feed() {
 absl::StatusOr<std::unique_ptr<Engine>> Open(const std::string& path, rocksdb::Env* env) {
   EngineOptions o;
   o.today = "2026-01-01";
-  o.env = env;
-  return Engine::Open(o, path);
+  return OpenEngineWithEnv(o, path, env);
 }
 
 using Case = FaultCase;
@@ -62,7 +62,7 @@ TEST_P(IngestFaultTest, FaultIsAnErrorAndTheRerunIsClean) {
     auto engine = Open(dir.path() + "/clean", nullptr);
     ASSERT_TRUE(engine.ok()) << engine.status();
     for (const Record& r : feed) ASSERT_TRUE((*engine)->Ingest(r, who).ok());
-    clean = PersonsAsKeySets(*(*engine)->store());
+    clean = PersonsAsKeySets(*StoreOf(engine->get()));
   }
   FaultInjectionFs fs;
   const std::unique_ptr<rocksdb::Env> env = fs.NewEnv();
@@ -86,7 +86,7 @@ TEST_P(IngestFaultTest, FaultIsAnErrorAndTheRerunIsClean) {
       EXPECT_NE(failure.message().find("injected"), std::string_view::npos) << failure;
       EXPECT_FALSE((*engine)->Ingest(feed.back(), who).ok());  // no write after a failure
     }
-    if (fs.injected() == 0) EXPECT_EQ(acknowledged, feed.size());
+    if (fs.injected() == 0) { EXPECT_EQ(acknowledged, feed.size()); }
   }  // closing after the fault must not abort
   if (nth == 1 && (op == FaultInjectionFs::Op::kAppend || op == FaultInjectionFs::Op::kSync)) {
     EXPECT_GT(fs.injected(), 0u);
@@ -96,12 +96,12 @@ TEST_P(IngestFaultTest, FaultIsAnErrorAndTheRerunIsClean) {
   auto engine = Open(db, env.get());
   ASSERT_TRUE(engine.ok()) << engine.status();
   for (size_t i = 0; i < acknowledged; ++i) {
-    auto stored = (*engine)->store()->GetRecord(feed[i].Key());
+    auto stored = StoreOf(engine->get())->GetRecord(feed[i].Key());
     ASSERT_TRUE(stored.ok() && stored->has_value()) << "acknowledged record " << i << " lost";
   }
-  ASSERT_TRUE((*engine)->store()->VerifyAuditChain(nullptr).ok());
+  ASSERT_TRUE(StoreOf(engine->get())->VerifyAuditChain(nullptr).ok());
   for (size_t i = acknowledged; i < feed.size(); ++i) ASSERT_TRUE((*engine)->Ingest(feed[i], who).ok());
-  EXPECT_EQ(PersonsAsKeySets(*(*engine)->store()), clean);
+  EXPECT_EQ(PersonsAsKeySets(*StoreOf(engine->get())), clean);
 }
 
 INSTANTIATE_TEST_SUITE_P(

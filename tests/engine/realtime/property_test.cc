@@ -7,6 +7,7 @@
 #include <random>
 
 #include "empi/engine.h"
+#include "engine/realtime/engine_internal.h"
 #include "gtest/gtest.h"
 #include "tests/engine/realtime/test_population.h"
 #include "tests/temp_dir.h"
@@ -34,7 +35,7 @@ struct Model {
 };
 
 void CheckInvariants(Engine* engine, const Model& m, const std::vector<Patient>& patients) {
-  auto person_of = CheckMembership(engine->store());
+  auto person_of = CheckMembership(StoreOf(engine));
   EXPECT_EQ(person_of.size(), m.records.size());
   for (const auto& [a, b] : m.never) EXPECT_NE(person_of[a], person_of[b]) << "never-link pair joined";
   // No objection lost: every person holding a record that carries the NHS
@@ -42,7 +43,7 @@ void CheckInvariants(Engine* engine, const Model& m, const std::vector<Patient>&
   for (const auto& [key, rec] : m.records) {
     int pt = m.patient_of.at(key);
     if (!m.objected.contains(pt) || rec.nhs_number.empty()) continue;
-    auto pv = engine->store()->GetPerson(person_of[key]);
+    auto pv = StoreOf(engine)->GetPerson(person_of[key]);
     ASSERT_TRUE(pv.ok() && pv->has_value());
     EXPECT_TRUE((*pv)->objection) << "objection of patient " << pt << " lost on person " << person_of[key];
   }
@@ -53,13 +54,13 @@ void CheckInvariants(Engine* engine, const Model& m, const std::vector<Patient>&
   for (const auto& [key, rec] : m.records) {
     int pt = m.patient_of.at(key);
     if (!m.by_form.contains(pt)) continue;
-    auto pv = engine->store()->GetPerson(person_of[key]);
+    auto pv = StoreOf(engine)->GetPerson(person_of[key]);
     ASSERT_TRUE(pv.ok() && pv->has_value());
     EXPECT_TRUE((*pv)->objection || (*pv)->objection_in_review)
         << "pending form of patient " << pt << " not applied to person " << person_of[key];
   }
   uint64_t n = 0;
-  EXPECT_TRUE(engine->store()->VerifyAuditChain(&n).ok());
+  EXPECT_TRUE(StoreOf(engine)->VerifyAuditChain(&n).ok());
 }
 
 // Adds to `forms_registered` the forms registered before their patient's
@@ -108,10 +109,10 @@ void RunSeed(uint64_t seed, uint64_t* forms_registered) {
     } else if (kind < 52) {  // steward merges two persons of one patient
       const std::string& k = m.keys[pick(m.keys.size())];
       int pt = m.patient_of[k];
-      auto pa = engine->store()->GetRecord(k);
+      auto pa = StoreOf(engine)->GetRecord(k);
       for (const std::string& k2 : m.keys) {
         if (m.patient_of[k2] != pt) continue;
-        auto pb = engine->store()->GetRecord(k2);
+        auto pb = StoreOf(engine)->GetRecord(k2);
         if ((*pb)->person_id == (*pa)->person_id) continue;
         auto merged = engine->Merge((*pa)->person_id, (*pb)->person_id, who, "same patient");
         if (merged.ok()) {
@@ -123,8 +124,8 @@ void RunSeed(uint64_t seed, uint64_t* forms_registered) {
       }
     } else if (kind < 60) {  // steward splits a record off
       const std::string& k = m.keys[pick(m.keys.size())];
-      auto pr = engine->store()->GetRecord(k);
-      auto members = engine->store()->PersonRecords((*pr)->person_id);
+      auto pr = StoreOf(engine)->GetRecord(k);
+      auto members = StoreOf(engine)->PersonRecords((*pr)->person_id);
       if (members->size() < 2) continue;
       std::string_view s, id;
       SplitRecordKey(k, &s, &id);
@@ -190,7 +191,7 @@ void RunSeed(uint64_t seed, uint64_t* forms_registered) {
       auto res = engine->MayAssembleViewForRecord(std::string(s), std::string(id), who);
       ASSERT_TRUE(res.ok()) << res.status();
       if (res->allowed) {
-        auto pv = engine->store()->GetPerson(res->person_id);
+        auto pv = StoreOf(engine)->GetPerson(res->person_id);
         EXPECT_FALSE((*pv)->objection || (*pv)->objection_in_review) << "view allowed for an objecting person";
       }
       ++ok_ops;
@@ -207,7 +208,7 @@ void RunSeed(uint64_t seed, uint64_t* forms_registered) {
   }
   CheckInvariants(engine, m, patients);
   uint64_t events = 0;
-  ASSERT_TRUE(engine->store()->VerifyAuditChain(&events).ok());
+  ASSERT_TRUE(StoreOf(engine)->VerifyAuditChain(&events).ok());
   EXPECT_EQ(events, ok_ops) << "one audit event per operation";
   *forms_registered += forms;
 }

@@ -8,8 +8,8 @@
 //   for (const empi::CsvLine& row : empi::SplitCsvLines(text)) { ... }
 //
 // Thread-safety: pure functions.
-#ifndef EMPI_CSV_H_
-#define EMPI_CSV_H_
+#ifndef EMPI_BASE_CSV_H_
+#define EMPI_BASE_CSV_H_
 
 #include <cstdint>
 #include <string>
@@ -41,4 +41,4 @@ std::vector<CsvLine> SplitCsvLines(std::string_view text);
 
 }  // namespace empi
 
-#endif  // EMPI_CSV_H_
+#endif  // EMPI_BASE_CSV_H_

@@ -1,5 +1,5 @@
 // Copyright EMPI developers.
-#include "empi/csv.h"
+#include "base/csv.h"
 
 namespace empi {
 

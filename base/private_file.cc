@@ -1,5 +1,5 @@
 // Copyright EMPI developers.
-#include "empi/private_file.h"
+#include "base/private_file.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>

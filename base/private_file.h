@@ -12,8 +12,8 @@
 //   std::ofstream out(path, std::ios::binary | std::ios::trunc);
 //
 // Thread-safety: no shared state.
-#ifndef EMPI_PRIVATE_FILE_H_
-#define EMPI_PRIVATE_FILE_H_
+#ifndef EMPI_BASE_PRIVATE_FILE_H_
+#define EMPI_BASE_PRIVATE_FILE_H_
 
 #include <string>
 #include <string_view>
@@ -32,4 +32,4 @@ namespace empi {
 
 }  // namespace empi
 
-#endif  // EMPI_PRIVATE_FILE_H_
+#endif  // EMPI_BASE_PRIVATE_FILE_H_

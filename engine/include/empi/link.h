@@ -1,0 +1,169 @@
+// Copyright EMPI developers.
+//
+// link.h: batch linking as a library call, the whole of `empi link`.
+//
+// LinkFeeds reads every feed (CSV files, with an optional column mapping),
+// checks them all before anything is stored, links their records into the
+// store at `db_path` (creating it if missing) with the probabilistic model
+// (estimating it when the store has none), then brings patients'
+// objections up to date: pending objections by NHS number, the "objection
+// holds in review" flags, and pending demographic objection forms. It
+// returns what happened as a LinkFeedsSummary, the numbers `empi link`
+// prints.
+//
+//   empi::LinkFeedsOptions options;
+//   options.requester = {"nightly-link", "local", "operator", "operations"};
+//   auto summary = empi::LinkFeeds(options, "/data/empi", {"gp.csv", "rkb.csv"},
+//       [](std::string_view stage, uint64_t done, uint64_t total) { /* a progress bar */ });
+//   if (!summary.ok()) return summary.status();
+//   std::printf("%llu links\n", static_cast<unsigned long long>(summary->links));
+//
+// A link is all or nothing: a feed with a structural fault, or a failure
+// while writing, leaves the store as it was (the store's own crash safety
+// covers a process that dies). Patient data never reaches a notice or an
+// error message: they name files, lines, columns and counts only.
+//
+// Thread-safety: LinkFeeds opens the store itself and holds it for the
+// whole run, so no Engine may have the same store open meanwhile (the call
+// fails with the store's lock error). Calls on different stores may run
+// concurrently. The callbacks are called from the calling thread.
+#ifndef EMPI_LINK_H_
+#define EMPI_LINK_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "empi/results.h"
+
+namespace empi {
+
+struct LinkFeedsOptions {
+  // Behaviour
+  // A JSON column mapping for feeds not in EMPI's own CSV layout (see
+  // docs/feeds.md). Default: empty, the feeds use EMPI's layout.
+  std::string mapping;
+  // The contributor code of every record, for feeds without a source
+  // column. Default: empty, from the feed.
+  std::string source;
+  // How dates of birth are written: "auto", "iso", "dd/mm/yyyy" or
+  // "yyyymmdd". Default: "auto" (detected per feed).
+  std::string date_format = "auto";
+  // Blocking rules by name, comma separated. Default: empty, the store's
+  // stored rules (the default rules for a new store). Rules differing from
+  // the stored ones of a store with records are refused.
+  std::string blocking_rules;
+  // Where rows rejected by the feed reader are written (CSV, owner-only).
+  // Default: empty, "<db_path>.quarantine.csv". Written only when a row is
+  // rejected.
+  std::string quarantine;
+  // Match probabilities at or above which a pair links, and at or above
+  // which a pair not linked goes to review, for a model estimated by this
+  // run (a new store, or retrain). Default: 0, meaning 0.999 and 0.5.
+  double link_threshold = 0;
+  double review_threshold = 0;
+  // Re-estimate the stored model. Default: false.
+  bool retrain = false;
+  // Seed of the random pairs the model's u probabilities come from.
+  // Default: 42.
+  uint64_t seed = 42;
+  // Who runs the link and why, recorded in its audit events.
+  Requester requester{"empi link", "local", "operator", "operations"};
+  // Called with each notice for the operator as it arises, one line each:
+  // "warning: <feed>: ..." (an unknown column ignored, ...) or "note: ..."
+  // (records repeated across feeds: the later row is used). Default: none;
+  // the notices are also in LinkFeedsSummary::notices.
+  std::function<void(std::string_view line)> notice;
+
+  // Performance
+  // Records read per blocking key. Default: 0, the store's stored value
+  // (300 for a new store); another value applies from this run on.
+  size_t max_block_size = 0;
+  // At or above this many records, the run is written by one atomic bulk
+  // load of sorted files instead of one write batch. Default: 0 (100,000).
+  size_t bulk_ingest_records = 0;
+  // Records per bulk-load round (bounds its memory). Default: 0 (250,000).
+  size_t bulk_round_records = 0;
+};
+
+// One blocking rule's share of the candidate pairs.
+struct LinkBlockingRuleSummary {
+  std::string name;
+  uint64_t pairs = 0;              // new pairs this rule contributed
+  uint64_t largest_block = 0;      // records
+  uint64_t oversized_blocks = 0;   // skipped: larger than max_block_size
+  uint64_t oversized_records = 0;  // records in those blocks
+};
+
+struct LinkFeedsSummary {
+  // Reading
+  uint64_t feeds = 0;
+  uint64_t records_read = 0;       // data rows of every feed
+  uint64_t whitespace_lines = 0;   // lines of blanks only, skipped
+  uint64_t quarantined = 0;        // rows rejected, written to quarantine_path
+  std::string quarantine_path;
+  uint64_t invalid_nhs = 0, invalid_postcode = 0, invalid_date = 0;  // kept on the record
+  uint64_t placeholder_values = 0;
+  uint64_t repeated_records = 0;   // keys repeated in a later feed of this run
+  std::vector<std::string> notices;  // as given to LinkFeedsOptions::notice
+
+  // Linking
+  uint64_t new_records = 0, updated_records = 0, unchanged_records = 0;
+  uint64_t stored_records_compared = 0;  // stored neighbours compared against
+  uint64_t candidate_pairs = 0;
+  std::vector<LinkBlockingRuleSummary> blocking_rules;
+  // Why the stored model was estimated again; empty when it was kept.
+  std::string model_reestimated_reason;
+  // The model was estimated by this run (EM), with these figures.
+  bool model_trained = false;
+  int em_iterations = 0;
+  bool em_converged = false;
+  uint64_t em_patterns = 0;
+  uint64_t u_pairs = 0;              // random pairs compared for u
+  double estimated_matches = 0;      // of the model's candidate pairs
+  uint64_t model_candidate_pairs = 0;
+  // Why the model this run scored with is not to be trusted (the next link
+  // estimates it again); empty when it is.
+  std::string model_untrusted_reason;
+  uint64_t links = 0;            // links made
+  uint64_t review_pairs = 0;     // pairs put in review by this run
+  uint64_t persons_new = 0;
+
+  // Afterwards
+  uint64_t objections_applied = 0;  // pending objections (NHS number and forms)
+  uint64_t persons_total = 0;       // persons in the store
+  uint64_t records_total = 0;       // records in the store
+  double wall_seconds = 0;
+  std::vector<std::pair<std::string, double>> stage_seconds;  // in order
+};
+
+// Called from the calling thread as work proceeds: a stage name ("read
+// feeds", "prepare", "block", ...) and units done out of `total` (0 when
+// unknown).
+using LinkProgress = std::function<void(std::string_view stage, uint64_t done, uint64_t total)>;
+
+// Links `feeds` (file paths, read in order; a record repeated in a later
+// feed replaces the earlier row) into the store at `db_path`. Returns the
+// summary, or:
+//   NotFound        a feed or the mapping file cannot be opened;
+//   InvalidArgument a structural fault in a feed or the mapping (file, line
+//                   and column named), an unknown date format or blocking
+//                   rule, feeds whose mappings compare fields differently,
+//                   or a db_path that is a file;
+//   DataLoss        a feed that is not UTF-8, or a damaged store;
+//   FailedPrecondition blocking rules differing from the store's;
+//   Unavailable     the store cannot be opened (locked by another process)
+//                   or written.
+// On any error the store holds what it held before the call.
+absl::StatusOr<LinkFeedsSummary> LinkFeeds(const LinkFeedsOptions& options, const std::string& db_path,
+                                           const std::vector<std::string>& feeds,
+                                           const LinkProgress& progress = nullptr);
+
+}  // namespace empi
+
+#endif  // EMPI_LINK_H_

@@ -1,0 +1,58 @@
+// Copyright EMPI developers.
+//
+// options.h: how an empi::Engine is opened.
+//
+// EngineOptions is a plain struct: every field has an in-class default, so
+// `empi::EngineOptions{}` opens a store the way `empi resolve` does.
+// Fields are grouped as behaviour (what answers the engine gives) and
+// performance (how much memory it may use to give them quickly).
+//
+//   empi::EngineOptions options;
+//   options.contributor_register = "/etc/empi/contributors.csv";
+//   options.region = {"CW"};
+//   options.block_cache_bytes = size_t{256} << 20;
+//   auto engine = empi::Engine::Open(options, "/data/empi");
+//
+// Thread-safety: a plain value type; the engine copies it when it opens.
+#ifndef EMPI_OPTIONS_H_
+#define EMPI_OPTIONS_H_
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+namespace empi {
+
+struct EngineOptions {
+  // Behaviour
+  // Contributor register: a CSV file with header `source,kind,area` (kind
+  // "gp" for GP practices) or a JSON array of {"source","kind","area"}.
+  // Default: empty, meaning a source code of one letter and five digits
+  // (M84001) is a GP practice, and the region's practices are those whose
+  // code starts with one of `region_prefixes`.
+  std::string contributor_register;
+  // Areas (register) or practice-code prefixes (default register) that make
+  // a GP practice part of the region. Default: Coventry & Warwickshire,
+  // {"M84", "M86"}; with a register file, the default is {"CW"}.
+  std::vector<std::string> region;
+  // The date ages are computed on, YYYY-MM-DD. Default: empty (today, UTC).
+  std::string today;
+  // Durable before returning (WAL synced). Default: true.
+  bool sync = true;
+
+  // Performance
+  // Records read per blocking key when matching one record. Default: 300.
+  size_t max_block_size = 300;
+  // RocksDB block cache (uncompressed blocks). Every real-time read misses
+  // it at first; a miss reads and decompresses a block, several times the
+  // cost of a hit. 1 GiB holds the whole of a 1M-record store. Default: 1 GiB.
+  size_t block_cache_bytes = size_t{1} << 30;
+  // Persons whose views the in-memory read cache may hold: resolve and view
+  // decisions served from it skip RocksDB. About 300 bytes per person with
+  // three records; 0 turns it off. Default: 1,048,576.
+  size_t read_cache_persons = size_t{1} << 20;
+};
+
+}  // namespace empi
+
+#endif  // EMPI_OPTIONS_H_

@@ -1,0 +1,161 @@
+// Copyright EMPI developers.
+//
+// results.h: what the engine is asked with and answers with: who asks
+// (Requester), a record's key (RecordRef), a resolution, search candidates
+// with their per-field weights, view decisions, ingest and objection
+// results, history and audit events.
+//
+// Every type here is a plain value: no handles into the store, nothing to
+// free. Restricted patients (Record::restricted): no type here carries an
+// address or postcode, so nothing the engine returns can show one.
+//
+//   empi::Requester who{"dr.jones", "RKB", "clinician", "direct-care"};
+//   auto r = engine->Resolve("RKB", "K123", who);
+//   if (r.ok() && r->objection) { /* no shared view for this person */ }
+//
+// Thread-safety: plain value types; the name functions are pure.
+#ifndef EMPI_RESULTS_H_
+#define EMPI_RESULTS_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "empi/objection.h"
+
+namespace empi {
+
+// Who asks, recorded in every audit event.
+struct Requester {
+  std::string requester = "cli";
+  std::string organisation = "local";
+  std::string role = "operator";
+  std::string purpose = "direct-care";
+  // The front end's request and correlation ids (HTTP X-Request-ID and
+  // X-Correlation-ID). When set, each audit event records them after the
+  // purpose: "direct-care; request-id=R; correlation-id=C" (the audit event
+  // format has no fields of its own for them yet). Default: empty.
+  std::string request_id = "";
+  std::string correlation_id = "";
+};
+
+struct RecordRef {
+  std::string source, record_id;
+  friend bool operator==(const RecordRef&, const RecordRef&) = default;
+};
+
+struct LinkedRecord {
+  std::string source, record_id;
+  std::string contributor;  // "gp", "acute", ... from the register; "other"
+};
+
+struct Resolution {
+  uint64_t person_id = 0;
+  std::vector<LinkedRecord> records;
+  // The person objected, or (objection_in_review) holds a record in review
+  // with a record of a person who objected: until a steward decides, the
+  // objection holds. The time and method are
+  // the person's own objection's.
+  bool objection = false;
+  bool objection_in_review = false;
+  int64_t objection_time_us = 0;
+  ObjectionMethod objection_method = ObjectionMethod::kNone;
+  bool in_scope = false;
+  std::string scope_reason;  // why out of scope, or "aged 18+ and registered with <practice>"
+  bool restricted = false;   // address must not be shown
+};
+
+// FHIR patient $match "match-grade" values.
+enum class MatchGrade { kCertain, kProbable, kPossible, kCertainlyNot };
+std::string_view MatchGradeName(MatchGrade g);  // "certain", "probable", ...
+
+struct Demographics {
+  std::string nhs_number, family_name, given_names, date_of_birth, postcode, sex;
+};
+
+struct FieldWeight {
+  std::string comparison;  // "nhs_number", "family_name", ...
+  int gamma = 0;           // level taken (Splink's gamma_<field>); -1 when withheld
+  double match_weight = 0; // 0 when withheld
+  // The candidate is a restricted patient and this comparison would show
+  // where they live (RevealsLocation): level and weight are not given.
+  bool withheld = false;
+};
+
+struct Candidate {
+  uint64_t person_id = 0;
+  RecordRef best_record;  // the person's record that scored highest
+  double match_weight = 0, match_probability = 0;
+  MatchGrade grade = MatchGrade::kCertainlyNot;
+  double prior_weight = 0;
+  std::vector<FieldWeight> weights;
+};
+
+struct ViewDecision {
+  bool allowed = false;
+  std::string reason;  // "allowed", "objection", "out of scope: ...", "not found"
+  uint64_t person_id = 0;
+};
+
+enum class IngestOutcome { kLinked, kNewPerson, kReview, kUnchanged };
+std::string_view IngestOutcomeName(IngestOutcome o);
+
+struct IngestResult {
+  IngestOutcome outcome = IngestOutcome::kNewPerson;
+  uint64_t person_id = 0;
+  double match_probability = 0;  // best candidate's, 0 if none
+  std::string reason;            // why not linked, when review
+  bool objection_applied = false;  // a pending objection matched this record
+};
+
+// The patient as the right-to-object form identifies them: the NHS number,
+// or name, date of birth and postcode when the number is not given.
+struct ObjectionRequest {
+  std::string nhs_number, family_name, given_names, date_of_birth, postcode;
+  ObjectionMethod method = ObjectionMethod::kForm;
+  std::string reference;  // form reference, free text
+  int64_t time_us = 0;    // when received; 0: now
+};
+
+enum class ObjectionOutcome { kApplied, kPending, kRefused };
+std::string_view ObjectionOutcomeName(ObjectionOutcome o);
+
+struct ObjectionResult {
+  ObjectionOutcome outcome = ObjectionOutcome::kRefused;
+  std::vector<uint64_t> persons;  // persons changed
+  std::string reason;
+};
+
+// One event of the store's hash-chained audit trail (Engine::AuditForPerson):
+// who asked what, when, and what came of it.
+struct AuditEvent {
+  uint64_t sequence = 0;  // position in the trail, from 1
+  int64_t time_us = 0;    // Unix microseconds
+  std::string requester, organisation, role, purpose;  // Requester's fields
+  std::string action;     // "resolve", "search", "view", "object", "merge", ...
+  std::string outcome;    // "ok", "allowed", "denied: objection", ...
+  std::vector<uint64_t> persons;   // persons the event names
+  std::vector<RecordRef> records;  // records the event names
+};
+
+struct HistoryEntry {
+  uint64_t sequence = 0;  // history event id; a merge's id is what Unmerge takes
+  std::string json;       // {"event":"merge",...}
+};
+
+// One NHS number replaced by another (Engine::Supersede).
+struct Supersession {
+  std::string old_nhs_number, new_nhs_number;
+};
+struct SupersessionResult {
+  bool added = false;              // false: already known, nothing changed
+  std::vector<uint64_t> persons;   // persons holding either number
+  uint64_t review_pairs = 0;       // pairs of those persons sent to review
+  bool objection_extended = false; // an objection now holds for more persons
+  bool pending_moved = false;      // a pending objection moved to the new number
+};
+
+}  // namespace empi
+
+#endif  // EMPI_RESULTS_H_

@@ -1,0 +1,233 @@
+// Copyright EMPI developers.
+//
+// empi::LinkFeeds (empi/link.h) through the public API only: real feeds in
+// a temp directory, a real RocksDB store, read back with empi::Engine.
+#include "empi/link.h"
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "empi/engine.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/engine/linkage/linkage_test_util.h"
+#include "tests/temp_dir.h"
+
+namespace empi {
+namespace {
+
+using ::testing::HasSubstr;
+using testing::TempDir;
+using testing_linkage::RecordGenerator;
+
+constexpr const char* kHeader =
+    "source,record_id,nhs_number,family_name,given_names,date_of_birth,sex,postcode,address\n";
+
+std::string Row(const Record& r) {
+  return r.source + "," + r.record_id + "," + r.nhs_number + "," + r.family_name + "," + r.given_names + "," +
+         r.date_of_birth + "," + r.sex + "," + r.postcode + "," + r.address + "\n";
+}
+
+class LinkFeedsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    RecordGenerator gen(17);
+    // Two contributors; every person in the first, the even ones also in
+    // the second with the same NHS number, name and date of birth: pairs
+    // that link whatever the model estimates.
+    std::string gp = kHeader, acute = kHeader;
+    for (int p = 0; p < 60; ++p) {
+      Record r = gen.Person();
+      if (r.nhs_number.empty()) r.nhs_number = gen.NhsNumber();
+      if (r.date_of_birth.empty()) r.date_of_birth = "1970-01-01";
+      r.source = "M84001";
+      r.record_id = "G" + std::to_string(p);
+      gp += Row(r);
+      people_.push_back(r);
+      if (p % 2 == 0) {
+        Record c = r;
+        c.source = "RKB";
+        c.record_id = "K" + std::to_string(p);
+        acute += Row(c);
+      }
+    }
+    gp_ = Write("gp.csv", gp);
+    acute_ = Write("acute.csv", acute);
+    db_ = dir_.path() + "/db";
+  }
+
+  std::string Write(const std::string& name, const std::string& text) {
+    std::string path = dir_.path() + "/" + name;
+    std::ofstream(path, std::ios::binary) << text;
+    return path;
+  }
+
+  LinkFeedsOptions Options() {
+    LinkFeedsOptions o;
+    o.requester = {"link-test", "local", "operator", "operations"};
+    return o;
+  }
+
+  TempDir dir_;
+  std::vector<Record> people_;
+  std::string gp_, acute_, db_;
+  Requester who_{"test", "local", "operator", "direct-care"};
+};
+
+TEST_F(LinkFeedsTest, LinksFeedsAndTheEngineResolvesThem) {
+  std::vector<std::string> stages;
+  uint64_t last_done = 0, last_total = 0;
+  auto s = LinkFeeds(Options(), db_, {gp_, acute_}, [&](std::string_view stage, uint64_t done, uint64_t total) {
+    if (stages.empty() || stages.back() != stage) stages.emplace_back(stage);
+    if (stage == "read feeds") last_done = done, last_total = total;
+  });
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_EQ(s->feeds, 2u);
+  EXPECT_EQ(s->records_read, 90u);
+  EXPECT_EQ(s->new_records, 90u);
+  EXPECT_EQ(s->records_total, 90u);
+  EXPECT_EQ(s->quarantined, 0u);
+  EXPECT_TRUE(s->model_trained);
+  EXPECT_GE(s->links, 30u);
+  EXPECT_EQ(s->persons_total, 60u);
+  EXPECT_FALSE(s->stage_seconds.empty());
+  ASSERT_FALSE(stages.empty());
+  EXPECT_EQ(stages.front(), "read feeds");
+  EXPECT_EQ(last_done, 2u);
+  EXPECT_EQ(last_total, 2u);
+
+  auto engine = Engine::Open(EngineOptions{}, db_);
+  ASSERT_TRUE(engine.ok()) << engine.status();
+  auto a = (*engine)->Resolve("M84001", "G4", who_);
+  auto b = (*engine)->Resolve("RKB", "K4", who_);
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_EQ(a->person_id, b->person_id);
+  EXPECT_EQ(a->records.size(), 2u);
+  auto alone = (*engine)->Resolve("M84001", "G5", who_);
+  ASSERT_TRUE(alone.ok());
+  EXPECT_NE(alone->person_id, a->person_id);
+}
+
+TEST_F(LinkFeedsTest, SecondRunOfTheSameFeedsChangesNothing) {
+  ASSERT_TRUE(LinkFeeds(Options(), db_, {gp_, acute_}).ok());
+  auto s = LinkFeeds(Options(), db_, {gp_, acute_});
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_EQ(s->new_records, 0u);
+  EXPECT_EQ(s->unchanged_records, 90u);
+  EXPECT_EQ(s->persons_total, 60u);
+}
+
+TEST_F(LinkFeedsTest, AFaultyFeedLeavesTheStoreAsItWas) {
+  ASSERT_TRUE(LinkFeeds(Options(), db_, {gp_}).ok());
+  // An unterminated quote: a structural fault, which fails the feed.
+  std::string bad = Write("bad.csv", std::string(kHeader) + "RKB,K1,,\"Smith,Ann,1980-01-01,F,,\n");
+  Record extra = people_[1];
+  extra.source = "RYA";
+  extra.record_id = "Y1";
+  std::string good = Write("more.csv", kHeader + Row(extra));
+  auto s = LinkFeeds(Options(), db_, {good, bad});
+  EXPECT_EQ(s.status().code(), absl::StatusCode::kInvalidArgument) << s.status();
+  EXPECT_THAT(std::string(s.status().message()), HasSubstr("bad.csv"));
+  auto engine = Engine::Open(EngineOptions{}, db_);
+  ASSERT_TRUE(engine.ok()) << engine.status();
+  EXPECT_EQ((*engine)->Resolve("RYA", "Y1", who_).status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST_F(LinkFeedsTest, RejectedRowsGoToTheQuarantineFile) {
+  std::string rows = Write("rows.csv", std::string(kHeader) + "RKB,K1,,Smith\n" + Row(people_[0]));
+  LinkFeedsOptions o = Options();
+  o.quarantine = dir_.path() + "/q.csv";
+  auto s = LinkFeeds(o, db_, {rows});
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_EQ(s->quarantined, 1u);
+  EXPECT_EQ(s->quarantine_path, o.quarantine);
+  EXPECT_EQ(s->records_total, 1u);
+  EXPECT_TRUE(std::filesystem::exists(o.quarantine));
+}
+
+TEST_F(LinkFeedsTest, MissingFeedIsNotFoundAndFileAsDbIsInvalid) {
+  EXPECT_EQ(LinkFeeds(Options(), db_, {dir_.path() + "/none.csv"}).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(LinkFeeds(Options(), gp_, {acute_}).status().code(), absl::StatusCode::kInvalidArgument);
+  LinkFeedsOptions o = Options();
+  o.date_format = "julian";
+  EXPECT_EQ(LinkFeeds(o, db_, {gp_}).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_FALSE(std::filesystem::exists(db_));
+}
+
+TEST_F(LinkFeedsTest, RepeatedKeysAreANoticeAndTheLaterRowWins) {
+  Record changed = people_[3];
+  changed.address = "1 Other Street";
+  std::string later = Write("later.csv", kHeader + Row(changed));
+  std::vector<std::string> notices;
+  LinkFeedsOptions o = Options();
+  o.notice = [&](std::string_view line) { notices.emplace_back(line); };
+  auto s = LinkFeeds(o, db_, {gp_, later});
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_EQ(s->repeated_records, 1u);
+  EXPECT_EQ(s->records_total, 60u);
+  ASSERT_EQ(notices.size(), 1u);
+  EXPECT_THAT(notices[0], HasSubstr("note: 1 records repeated"));
+  EXPECT_EQ(s->notices, notices);
+}
+
+// Objections registered before the patients' records arrived: by NHS
+// number, and by a demographic form (applied by the engine after the link).
+TEST_F(LinkFeedsTest, PendingObjectionsAreAppliedAfterTheLink) {
+  const Record& by_nhs = people_[6];
+  const Record& by_form = people_[9];
+  {
+    auto engine = Engine::Open(EngineOptions{}, db_);
+    ASSERT_TRUE(engine.ok()) << engine.status();
+    ObjectionRequest nhs;
+    nhs.nhs_number = by_nhs.nhs_number;
+    auto r = (*engine)->RegisterObjection(nhs, who_);
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(r->outcome, ObjectionOutcome::kPending);
+    ObjectionRequest form{"", by_form.family_name, by_form.given_names, by_form.date_of_birth, by_form.postcode};
+    if (!by_form.postcode.empty()) {
+      auto f = (*engine)->RegisterObjection(form, who_);
+      ASSERT_TRUE(f.ok()) << f.status();
+      EXPECT_EQ(f->outcome, ObjectionOutcome::kPending);
+    }
+  }
+  auto s = LinkFeeds(Options(), db_, {gp_, acute_});
+  ASSERT_TRUE(s.ok()) << s.status();
+  const uint64_t expected = by_form.postcode.empty() ? 1 : 2;
+  EXPECT_EQ(s->objections_applied, expected);
+  auto engine = Engine::Open(EngineOptions{}, db_);
+  ASSERT_TRUE(engine.ok()) << engine.status();
+  auto a = (*engine)->Resolve("RKB", "K6", who_);
+  ASSERT_TRUE(a.ok());
+  EXPECT_TRUE(a->objection);
+  auto view = (*engine)->MayAssembleView(a->person_id, who_);
+  ASSERT_TRUE(view.ok());
+  EXPECT_FALSE(view->allowed);
+  EXPECT_EQ(view->reason, "objection");
+  // Applied in the name of the options' requester.
+  auto events = (*engine)->AuditForPerson(a->person_id);
+  ASSERT_TRUE(events.ok());
+  bool by_link = false;
+  for (const AuditEvent& e : *events) by_link |= e.requester == "link-test" && e.action == "apply-pending-objections";
+  EXPECT_TRUE(by_link);
+  if (expected == 2) {
+    auto f = (*engine)->Resolve("M84001", "G9", who_);
+    ASSERT_TRUE(f.ok());
+    EXPECT_TRUE(f->objection);
+  }
+  auto other = (*engine)->Resolve("M84001", "G8", who_);
+  ASSERT_TRUE(other.ok());
+  EXPECT_FALSE(other->objection);
+}
+
+TEST_F(LinkFeedsTest, AStoreHeldByAnEngineIsRefusedAndUntouched) {
+  auto engine = Engine::Open(EngineOptions{}, db_);
+  ASSERT_TRUE(engine.ok()) << engine.status();
+  auto s = LinkFeeds(Options(), db_, {gp_});
+  EXPECT_FALSE(s.ok());
+  EXPECT_EQ((*engine)->Resolve("M84001", "G1", who_).status().code(), absl::StatusCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace empi
