@@ -24,6 +24,7 @@
 #include "engine/cli/progress.h"
 #include "engine/feed/feed_reader.h"
 #include "engine/linkage/comparisons.h"
+#include "engine/realtime/objection_form.h"
 #include "empi/private_file.h"
 #include "fmt/format.h"
 #include "fmt/ranges.h"
@@ -206,96 +207,22 @@ absl::Status RunSearch(const Flags& f) {
   return absl::OkStatus();
 }
 
-// Splits one CSV line, honouring double quotes.
-std::vector<std::string> CsvSplit(const std::string& line) {
-  std::vector<std::string> out(1);
-  bool quoted = false;
-  for (size_t i = 0; i < line.size(); ++i) {
-    char c = line[i];
-    if (quoted) {
-      if (c == '"' && i + 1 < line.size() && line[i + 1] == '"') {
-        out.back().push_back('"');
-        ++i;
-      } else if (c == '"') {
-        quoted = false;
-      } else {
-        out.back().push_back(c);
-      }
-    } else if (c == '"') {
-      quoted = true;
-    } else if (c == ',') {
-      out.emplace_back();
-    } else if (c != '\r') {
-      out.back().push_back(c);
-    }
-  }
-  return out;
-}
-
-// One row of an objection form file: the request, or why the row was
-// refused before reaching the engine.
-struct FormRow {
-  uint64_t line = 0;  // 0: the request came from flags
-  ObjectionRequest request;
-  std::string refused;
-};
-
 absl::Status RunObjection(const Flags& f, bool object, int* exit_code) {
   EMPI_ASSIGN_OR_RETURN(index::ObjectionMethod method, ParseMethod(f.method));
-  std::vector<FormRow> requests;
+  std::vector<ObjectionFormRow> requests;
   if (!f.file.empty()) {
     std::ifstream in(f.file, std::ios::binary);
     if (!in) return absl::NotFoundError(fmt::format("{}: cannot open", f.file));
     std::string text{std::istreambuf_iterator<char>(in), {}};
-    // LF, CRLF or CR line ends, mixed or not.
-    for (size_t i = 0; i < text.size(); ++i) {
-      if (text[i] == '\r' && (i + 1 == text.size() || text[i + 1] != '\n')) text[i] = '\n';
-    }
-    std::istringstream lines(text);
-    std::string line;
-    uint64_t n = 0;
-    // Every row is read and answered; a bad row is refused on its own.
-    while (std::getline(lines, line)) {
-      ++n;
-      if (!line.empty() && line.back() == '\r') line.pop_back();
-      if (n == 1) {
-        if (line.rfind("nhs_number,family_name,given_names,date_of_birth,postcode", 0) != 0) {
-          return absl::InvalidArgumentError(fmt::format(
-              "{}: line 1: header must be nhs_number,family_name,given_names,date_of_birth,postcode", f.file));
-        }
-        continue;
-      }
-      if (line.find_first_not_of(" \t") == std::string::npos) continue;
-      FormRow row;
-      row.line = n;
-      std::vector<std::string> fields = CsvSplit(line);
-      if (line.find('\0') != std::string::npos) {
-        row.refused = "NUL byte";
-      } else if (fields.size() != 5) {
-        row.refused = fmt::format("expected 5 fields, found {}", fields.size());
-      }
-      if (!row.refused.empty()) {
-        requests.push_back(std::move(row));
-        continue;
-      }
-      ObjectionRequest& r = row.request;
-      r.nhs_number = fields[0];
-      r.family_name = fields[1];
-      r.given_names = fields[2];
-      r.date_of_birth = fields[3];
-      r.postcode = fields[4];
-      r.method = method;
-      r.reference = f.reference.empty() ? fmt::format("{}:{}", f.file, n) : f.reference;
-      requests.push_back(std::move(row));
-    }
+    EMPI_ASSIGN_OR_RETURN(requests, ParseObjectionForm(text, f.file, method, f.reference));
   } else {
-    FormRow row;
+    ObjectionFormRow row;
     row.request = {f.nhs_number, f.family_name, f.given_names, f.date_of_birth, f.postcode, method, f.reference};
     requests.push_back(std::move(row));
   }
   EMPI_ASSIGN_OR_RETURN(auto engine, OpenEngine(f, /*create=*/true));
   bool bad_input = false;
-  for (const FormRow& row : requests) {
+  for (const ObjectionFormRow& row : requests) {
     const uint64_t line = row.line;
     nlohmann::json j;
     if (line != 0) j["line"] = line;

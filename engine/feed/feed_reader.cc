@@ -576,10 +576,16 @@ absl::Status ConvertDates(const std::string& path, int dob_column, DateFormat st
 
 absl::StatusOr<FeedResult> ReadFeed(const std::string& path,
                                     const FeedOptions& options) {
-  absl::StatusOr<std::string> data_or = ReadWholeFile(path);
-  if (!data_or.ok()) return data_or.status();
-  NormalizeLoneCr(&*data_or);
-  const std::string& data = *data_or;
+  absl::StatusOr<std::string> data = ReadWholeFile(path);
+  if (!data.ok()) return data.status();
+  return ReadFeedText(*std::move(data), path, options);
+}
+
+absl::StatusOr<FeedResult> ReadFeedText(std::string data_in,
+                                        const std::string& path,
+                                        const FeedOptions& options) {
+  NormalizeLoneCr(&data_in);
+  const std::string& data = data_in;
 
   if (size_t bad = FindInvalidUtf8(data); bad != std::string_view::npos) {
     const size_t nl = bad == 0 ? std::string::npos : data.rfind('\n', bad - 1);

@@ -111,6 +111,28 @@ TEST(FeedReaderTest, BomCrlfAndMissingFinalNewline) {
 
 // --- Structural faults: one test each; nothing of the feed is returned.
 
+// ReadFeedText (the fuzz targets' entry point) is ReadFeed without the file.
+TEST(FeedReaderTest, ReadFeedTextReadsAsReadFeedDoes) {
+  const std::string text =
+      Canonical("RKB,K1,943 476 5919,Nowak,Ann,07/03/1984,M,CV1 2AB,1 High St\r"
+                "RKB,K1,,Smith,Ann,12/11/1950,F,,\n");
+  const std::string path = WriteTempFile("feed.csv", text);
+  absl::StatusOr<FeedResult> from_file = ReadFeed(path, {});
+  absl::StatusOr<FeedResult> from_text = ReadFeedText(text, path, {});
+  ASSERT_TRUE(from_file.ok()) << from_file.status();
+  ASSERT_TRUE(from_text.ok()) << from_text.status();
+  EXPECT_EQ(from_text->records, from_file->records);
+  EXPECT_EQ(from_text->lines, from_file->lines);
+  EXPECT_EQ(from_text->stats, from_file->stats);
+  ASSERT_EQ(from_text->quarantined.size(), 1u);
+  EXPECT_EQ(from_text->quarantined[0].file, path);
+  EXPECT_EQ(from_text->quarantined[0].line, 3u);
+
+  absl::StatusOr<FeedResult> bad = ReadFeedText("", "named.csv", {});
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(bad.status().message(), HasSubstr("named.csv:1: empty file"));
+}
+
 TEST(FeedReaderTest, EmptyFileIsAnError) {
   const std::string path = WriteTempFile("empty.csv", "");
   absl::StatusOr<FeedResult> feed = ReadFeed(path, {});
