@@ -57,7 +57,18 @@ absl::StatusOr<ContributorRegister> ContributorRegister::Parse(const std::string
       if (!e.is_object() || !e.contains("source") || !e["source"].is_string()) {
         return absl::InvalidArgumentError(fmt::format("{}: entry {}: source: missing", path, i + 1));
       }
-      reg.entries_[e["source"].get<std::string>()] = {e.value("kind", "other"), e.value("area", "")};
+      // Checked here, not left to json::value(), which throws for a
+      // present value of another type.
+      Entry entry{"other", ""};
+      for (auto [key, value] : {std::pair{"kind", &entry.kind}, std::pair{"area", &entry.area}}) {
+        auto it = e.find(key);
+        if (it == e.end()) continue;
+        if (!it->is_string()) {
+          return absl::InvalidArgumentError(fmt::format("{}: entry {}: {}: must be a string", path, i + 1, key));
+        }
+        *value = it->get<std::string>();
+      }
+      reg.entries_[e["source"].get<std::string>()] = std::move(entry);
     }
     return reg;
   }

@@ -42,6 +42,20 @@ TEST(ContributorRegisterTest, ParsesCsvAndJsonAsLoadDoes) {
   EXPECT_EQ(json->Kind("RYA"), "other");
 }
 
+// A kind or area that is not a string made nlohmann::json throw
+// type_error out of Parse, ending `empi` (and any service opening the
+// engine) with an uncaught exception. Seen while writing
+// fuzz_contributor_register (issue 16).
+TEST(ContributorRegisterTest, JsonKindOrAreaNotAStringIsAnError) {
+  for (const char* text : {R"([{"source": "A", "kind": 1}])", R"([{"source": "A", "kind": "gp", "area": ["CW"]}])",
+                           R"([{"source": "A"}, {"source": "B", "kind": null}])"}) {
+    absl::StatusOr<ContributorRegister> reg = ContributorRegister::Parse(text, "reg.json", {});
+    EXPECT_EQ(reg.status().code(), absl::StatusCode::kInvalidArgument) << text;
+    EXPECT_THAT(reg.status().message(), HasSubstr("reg.json: entry ")) << text;
+    EXPECT_THAT(reg.status().message(), HasSubstr(": must be a string")) << text;
+  }
+}
+
 TEST(ContributorRegisterTest, MalformedFilesNameFileAndLine) {
   struct Case {
     const char* text;
