@@ -136,7 +136,10 @@ std::string UntrustedReason(const ModelProvenance& p) {
     return absl::StrCat("trained on ", p.candidate_pairs, " candidate pairs (fewer than ", kMinTrainingPairs, ")");
   }
   if (p.estimated_matches < kMinEstimatedMatches) {
-    return absl::StrCat("trained on ", static_cast<uint64_t>(p.estimated_matches),
+    // Clamped: an imported model may say anything, and a negative double
+    // cast to an unsigned integer is undefined. (NaN is not below the
+    // minimum, so never gets here.)
+    return absl::StrCat("trained on ", static_cast<uint64_t>(std::max(0.0, p.estimated_matches)),
                         " estimated matches (fewer than ", kMinEstimatedMatches, ")");
   }
   if (!p.em_converged) return absl::StrCat("EM did not converge in ", p.em_iterations, " iterations");

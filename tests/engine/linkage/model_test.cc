@@ -130,6 +130,21 @@ TEST(ModelTest, BadJsonIsAnErrorNotAnException) {
   expect_error(nlohmann::json("text"), "model JSON");
 }
 
+// Seen while writing fuzz_model (issue 16), and confirmed by it under UBSan:
+// an imported model whose provenance has negative estimated_matches reached
+// static_cast<uint64_t> of a negative double in UntrustedReason (undefined
+// behaviour; an unsanitized build printed 18446744073709551615).
+TEST(ModelTest, NegativeEstimatedMatchesIsUntrustedWithoutOverflow) {
+  nlohmann::json j = TrainedLooking().ToJson();
+  j["provenance"] = {{"origin", "trained"}, {"candidate_pairs", 5000}, {"estimated_matches", -1.5}};
+  absl::StatusOr<Model> m = Model::FromJson(j);
+  ASSERT_TRUE(m.ok()) << m.status();
+  EXPECT_EQ(UntrustedReason(m->provenance), "trained on 0 estimated matches (fewer than 200)");
+  const nlohmann::json out = m->ToJson();
+  EXPECT_EQ(out["provenance"]["trusted"], false);
+  EXPECT_EQ(out["provenance"]["untrusted_reason"], "trained on 0 estimated matches (fewer than 200)");
+}
+
 TEST(ModelTest, CommonSurnameWeighsLessThanRareOne) {
   Model m = Model::Default();
   for (int i = 0; i < 200; ++i) m.family_tf.Add("smith", 1);
