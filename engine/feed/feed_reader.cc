@@ -224,8 +224,10 @@ class CsvScanner {
     ++line_;
     line_start_ = offset + 1;
   }
+  // Spaces and tabs, but never the delimiter (a tab-delimited file has
+  // empty fields as adjacent tabs).
   void SkipBlanks() {
-    while (pos_ < d_.size() && (d_[pos_] == ' ' || d_[pos_] == '\t')) ++pos_;
+    while (pos_ < d_.size() && (d_[pos_] == ' ' || d_[pos_] == '\t') && d_[pos_] != delim_) ++pos_;
   }
   bool AtLineEnd() const {
     return d_[pos_] == '\n' ||

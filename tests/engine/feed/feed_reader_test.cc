@@ -606,5 +606,33 @@ TEST(FeedReaderTest, TrimOffKeepsSpacesAndTabDelimiterWorks) {
   EXPECT_EQ(feed->records[0].family_name, " Smith ");
 }
 
+// Seen while writing the feed fuzz targets (issue 16): with a tab
+// delimiter and trim on (the default), trimming a field skipped the tabs
+// that follow it, so an empty field vanished and every row with one was
+// quarantined for its field count.
+TEST(FeedReaderTest, TabDelimiterWithTrimKeepsEmptyFields) {
+  absl::StatusOr<Mapping> mapping = ParseMapping(R"({"delimiter": "\t", "source": "S"})", "m.json");
+  ASSERT_TRUE(mapping.ok()) << mapping.status();
+  FeedOptions options;
+  options.mapping = &*mapping;
+  absl::StatusOr<FeedResult> feed =
+      Read("record_id\tfamily_name\tgiven_names\tpostcode\n"
+           "1\t\tAnn\t CV1 2AB \n"
+           "2\t Smith\t\t\n"
+           "3\t\"Lee\" \t\tB1 1AA\n",
+           options);
+  ASSERT_TRUE(feed.ok()) << feed.status();
+  EXPECT_TRUE(feed->quarantined.empty()) << feed->quarantined[0].reason;
+  ASSERT_EQ(feed->records.size(), 3u);
+  EXPECT_EQ(feed->records[0].family_name, "");
+  EXPECT_EQ(feed->records[0].given_names, "Ann");
+  EXPECT_EQ(feed->records[0].postcode, "CV1 2AB");
+  EXPECT_EQ(feed->records[1].family_name, "Smith");
+  EXPECT_EQ(feed->records[1].given_names, "");
+  EXPECT_EQ(feed->records[2].family_name, "Lee");
+  EXPECT_EQ(feed->records[2].given_names, "");
+  EXPECT_EQ(feed->records[2].postcode, "B1 1AA");
+}
+
 }  // namespace
 }  // namespace empi
