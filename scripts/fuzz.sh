@@ -42,7 +42,7 @@ if [ "${1:-}" = --one ]; then
         -max_total_time=$((end - SECONDS)) -timeout=10 -rss_limit_mb=2048 \
         -print_final_stats=1 -artifact_prefix="$out/" >"$out/run$run.log" 2>&1; then
       :
-    elif grep -qE 'Test unit written|^==[0-9]+==ERROR|FUZZ_CHECK failed|deadly signal' "$out/run$run.log"; then
+    elif grep -qE 'Test unit written|^==[0-9]+== ?ERROR|FUZZ_CHECK failed|deadly signal' "$out/run$run.log"; then
       echo "run$run" >>"$out/crashes"
     else
       # Not a crash: the binary could not start (being rebuilt?).
@@ -103,7 +103,7 @@ for t in $targets; do
   if ((crashes > 0)); then
     status=1
     for log in "$out"/run*.log; do
-      grep -E '^(==[0-9]+==ERROR|SUMMARY|.*FUZZ_CHECK failed|.*runtime error)|Test unit written' "$log" | head -5 >&2 || true
+      grep -E '^(==[0-9]+== ?ERROR|SUMMARY|.*FUZZ_CHECK failed|.*runtime error)|Test unit written' "$log" | head -5 >&2 || true
     done
   fi
 done
