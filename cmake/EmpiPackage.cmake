@@ -9,7 +9,8 @@
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
-set(EMPI_PACKAGE_LIBRARIES empi_core empi_matchers empi_index empi_feed empi_linkage empi_engine empi_batch
+set(EMPI_PACKAGE_LIBRARIES empi_core empi_matchers empi_index empi_feed empi_model empi_linkage
+    empi_contributor_register empi_objection_form empi_engine empi_batch
     empi_capi)
 
 # The non-EMPI link dependencies of `libs` and everything they link.

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds everything and runs the whole test suite.
+# Installs what is missing, builds everything and runs the whole test suite,
+# then builds the fuzz targets (clang, in build-fuzz) and runs each for
+# EMPI_FUZZ_SECONDS (default 60; 0 skips), two at a time: a crash fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
@@ -9,3 +11,5 @@ if [ "${EMPI_SANITIZE:-0}" = 1 ]; then dir=build-asan; extra=(-DEMPI_SANITIZE=ON
 cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=Release "${extra[@]}"
 cmake --build "$dir" -j "$(nproc)"
 ctest --test-dir "$dir" --output-on-failure -j "$(nproc)" --timeout 600
+seconds=${EMPI_FUZZ_SECONDS:-60}
+if ((seconds > 0)); then bash scripts/fuzz.sh "$seconds"; fi

@@ -28,6 +28,7 @@
 #include "engine/feed/feed_reader.h"
 #include "engine/linkage/comparisons.h"
 #include "engine/linkage/supersession.h"
+#include "engine/realtime/objection_form.h"
 #include "matchers/nhs_number.h"
 #include "base/private_file.h"
 #include "fmt/format.h"
@@ -211,61 +212,22 @@ absl::Status RunSearch(const Flags& f) {
   return absl::OkStatus();
 }
 
-// One row of an objection form file: the request, or why the row was
-// refused before reaching the engine.
-struct FormRow {
-  uint64_t line = 0;  // 0: the request came from flags
-  ObjectionRequest request;
-  std::string refused;
-};
-
 absl::Status RunObjection(const Flags& f, bool object, int* exit_code) {
   EMPI_ASSIGN_OR_RETURN(ObjectionMethod method, ParseMethod(f.method));
-  std::vector<FormRow> requests;
+  std::vector<ObjectionFormRow> requests;
   if (!f.file.empty()) {
     std::ifstream in(f.file, std::ios::binary);
     if (!in) return absl::NotFoundError(fmt::format("{}: cannot open", f.file));
-    const std::string text{std::istreambuf_iterator<char>(in), {}};
-    const std::vector<CsvLine> rows = SplitCsvLines(text);
-    const std::vector<std::string> header = {"nhs_number", "family_name", "given_names", "date_of_birth",
-                                              "postcode"};
-    if (rows.empty() || rows[0].line != 1 || rows[0].fields.size() < header.size() ||
-        !std::equal(header.begin(), header.end(), rows[0].fields.begin())) {
-      return absl::InvalidArgumentError(
-          fmt::format("{}: line 1: header must be nhs_number,family_name,given_names,date_of_birth,postcode", f.file));
-    }
-    // Every row is read and answered; a bad row is refused on its own.
-    for (size_t i = 1; i < rows.size(); ++i) {
-      const std::vector<std::string>& fields = rows[i].fields;
-      FormRow row;
-      row.line = rows[i].line;
-      if (rows[i].has_nul) {
-        row.refused = "NUL byte";
-      } else if (fields.size() != 5) {
-        row.refused = fmt::format("expected 5 fields, found {}", fields.size());
-      }
-      if (!row.refused.empty()) {
-        requests.push_back(std::move(row));
-        continue;
-      }
-      ObjectionRequest& r = row.request;
-      r.nhs_number = fields[0];
-      r.family_name = fields[1];
-      r.given_names = fields[2];
-      r.date_of_birth = fields[3];
-      r.postcode = fields[4];
-      r.method = method;
-      r.reference = f.reference.empty() ? fmt::format("{}:{}", f.file, row.line) : f.reference;
-      requests.push_back(std::move(row));
-    }
+    std::string text{std::istreambuf_iterator<char>(in), {}};
+    EMPI_ASSIGN_OR_RETURN(requests, ParseObjectionForm(text, f.file, method, f.reference));
   } else {
-    FormRow row;
+    ObjectionFormRow row;
     row.request = {f.nhs_number, f.family_name, f.given_names, f.date_of_birth, f.postcode, method, f.reference};
     requests.push_back(std::move(row));
   }
   EMPI_ASSIGN_OR_RETURN(auto engine, OpenEngine(f, /*create=*/true));
   bool bad_input = false;
-  for (const FormRow& row : requests) {
+  for (const ObjectionFormRow& row : requests) {
     const uint64_t line = row.line;
     nlohmann::json j;
     if (line != 0) j["line"] = line;

@@ -224,8 +224,10 @@ class CsvScanner {
     ++line_;
     line_start_ = offset + 1;
   }
+  // Spaces and tabs, but never the delimiter (a tab-delimited file has
+  // empty fields as adjacent tabs).
   void SkipBlanks() {
-    while (pos_ < d_.size() && (d_[pos_] == ' ' || d_[pos_] == '\t')) ++pos_;
+    while (pos_ < d_.size() && (d_[pos_] == ' ' || d_[pos_] == '\t') && d_[pos_] != delim_) ++pos_;
   }
   bool AtLineEnd() const {
     return d_[pos_] == '\n' ||
@@ -576,10 +578,16 @@ absl::Status ConvertDates(const std::string& path, int dob_column, DateFormat st
 
 absl::StatusOr<FeedResult> ReadFeed(const std::string& path,
                                     const FeedOptions& options) {
-  absl::StatusOr<std::string> data_or = ReadWholeFile(path);
-  if (!data_or.ok()) return data_or.status();
-  NormalizeLoneCr(&*data_or);
-  const std::string& data = *data_or;
+  absl::StatusOr<std::string> data = ReadWholeFile(path);
+  if (!data.ok()) return data.status();
+  return ReadFeedText(*std::move(data), path, options);
+}
+
+absl::StatusOr<FeedResult> ReadFeedText(std::string data_in,
+                                        const std::string& path,
+                                        const FeedOptions& options) {
+  NormalizeLoneCr(&data_in);
+  const std::string& data = data_in;
 
   if (size_t bad = FindInvalidUtf8(data); bad != std::string_view::npos) {
     const size_t nl = bad == 0 ? std::string::npos : data.rfind('\n', bad - 1);

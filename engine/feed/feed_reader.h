@@ -106,6 +106,14 @@ struct FeedResult {
 absl::StatusOr<FeedResult> ReadFeed(const std::string& path,
                                     const FeedOptions& options);
 
+// As ReadFeed, for a feed already in memory: `data` is the file's bytes and
+// `path` only names it in errors and in QuarantinedRow::file. ReadFeed is
+// this after reading the file; the fuzz target (tests/fuzz) calls it
+// directly.
+absl::StatusOr<FeedResult> ReadFeedText(std::string data,
+                                        const std::string& path,
+                                        const FeedOptions& options);
+
 // Writes `rows` as CSV with header `file,line,reason,raw` (RFC 4180 quoting)
 // to `path`, replacing it, owner-only (mode 0600). Writes the header even
 // when `rows` is empty.

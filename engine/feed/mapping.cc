@@ -2,6 +2,9 @@
 #include "engine/feed/mapping.h"
 
 #include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
@@ -61,6 +64,41 @@ std::string ColumnKey(std::string_view name) {
   return out;
 }
 
+// Line and column (1-based, columns in bytes) of byte offset `at`.
+std::pair<size_t, size_t> LineColumn(std::string_view text, size_t at) {
+  size_t line = 1, column = 1;
+  for (size_t i = 0; i < at && i < text.size(); ++i) {
+    if (text[i] == '\n') {
+      ++line;
+      column = 1;
+    } else {
+      ++column;
+    }
+  }
+  return {line, column};
+}
+
+// Offset of the first number token outside strings that overflows a double
+// (what nlohmann::json reports as out_of_range 406, without its position),
+// or text.size().
+size_t FindOverflowingNumber(std::string_view text) {
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '"') {
+      for (++i; i < text.size() && text[i] != '"'; ++i) {
+        if (text[i] == '\\') ++i;
+      }
+    } else if (c == '-' || (c >= '0' && c <= '9')) {
+      size_t end = i;
+      while (end < text.size() && std::strchr("0123456789+-.eE", text[end]) != nullptr) ++end;
+      const std::string token(text.substr(i, end - i));
+      if (std::isinf(std::strtod(token.c_str(), nullptr))) return i;
+      i = end - 1;
+    }
+  }
+  return text.size();
+}
+
 // Parses `text`, refusing what nlohmann::json would accept silently: a key
 // repeated within one object (it keeps the last value). A syntax error
 // names the line and column (1-based, columns in bytes).
@@ -117,19 +155,17 @@ absl::StatusOr<Json> ParseStrictJson(std::string_view text, std::string_view ori
   } catch (const Json::parse_error& e) {
     // e.byte: 1-based offset of the byte where parsing failed.
     const size_t at = std::min<size_t>(e.byte == 0 ? 0 : e.byte - 1, text.size());
-    size_t line = 1, column = 1;
-    for (size_t i = 0; i < at; ++i) {
-      if (text[i] == '\n') {
-        ++line;
-        column = 1;
-      } else {
-        ++column;
-      }
-    }
+    const auto [line, column] = LineColumn(text, at);
     std::string what = e.what();
     if (size_t colon = what.find(": "); colon != std::string::npos) what = what.substr(colon + 2);
     return absl::InvalidArgumentError(
         fmt::format("{}:{}:{}: $: not valid JSON ({})", origin, line, column, what));
+  } catch (const Json::out_of_range&) {
+    // A number beyond the range of a double (found by fuzz_mapping: it
+    // escaped as an exception and ended the process).
+    const auto [line, column] = LineColumn(text, FindOverflowingNumber(text));
+    return absl::InvalidArgumentError(
+        fmt::format("{}:{}:{}: $: not valid JSON (number out of range)", origin, line, column));
   }
   if (duplicate) return Bad(origin, *duplicate, "key appears more than once");
   return doc;

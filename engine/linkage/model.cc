@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "absl/strings/str_cat.h"
 
@@ -12,6 +13,35 @@ namespace {
 constexpr double kMinProbability = 1e-9;
 
 double Clamp(double p) { return std::clamp(p, kMinProbability, 1.0 - 1e-9); }
+
+// The integer at `key` of object `j`, or `fallback` when absent. Checked
+// here because json::get<integer>() casts a float without a range check
+// (undefined behaviour for 1e10 into an int) and wraps a negative integer
+// into an unsigned one. Throws json::type_error, as the other accessors
+// do, for a value that is not an integer of T's range.
+template <typename T>
+T IntegerOr(const nlohmann::json& j, const char* key, T fallback) {
+  if (!j.is_object()) {
+    throw nlohmann::json::type_error::create(306, absl::StrCat("\"", key, "\": not in an object"), &j);
+  }
+  auto it = j.find(key);
+  if (it == j.end()) return fallback;
+  bool fits = false;
+  if (it->is_number_unsigned()) {
+    fits = it->get<uint64_t>() <= static_cast<uint64_t>(std::numeric_limits<T>::max());
+  } else if (it->is_number_integer()) {
+    const int64_t v = it->get<int64_t>();
+    fits = v >= 0 ? static_cast<uint64_t>(v) <= static_cast<uint64_t>(std::numeric_limits<T>::max())
+                  : std::numeric_limits<T>::is_signed && v >= static_cast<int64_t>(std::numeric_limits<T>::min());
+  }
+  if (!fits) {
+    throw nlohmann::json::type_error::create(
+        302, absl::StrCat("\"", key, "\": must be an integer from ", std::numeric_limits<T>::min(), " to ",
+                          std::numeric_limits<T>::max()),
+        &*it);
+  }
+  return it->get<T>();
+}
 
 }  // namespace
 
@@ -40,9 +70,9 @@ nlohmann::json TermFrequencies::ToJson() const {
 
 TermFrequencies TermFrequencies::FromJson(const nlohmann::json& j) {
   TermFrequencies tf;
-  tf.total_ = j.value("total", uint64_t{0});
+  tf.total_ = IntegerOr<uint64_t>(j, "total", 0);
   if (j.contains("counts")) {
-    for (const auto& [k, v] : j["counts"].items()) tf.counts_[k] = v.get<uint64_t>();
+    for (const auto& [k, v] : j["counts"].items()) tf.counts_[k] = IntegerOr<uint64_t>(j["counts"], k.c_str(), 0);
   }
   return tf;
 }
@@ -136,7 +166,10 @@ std::string UntrustedReason(const ModelProvenance& p) {
     return absl::StrCat("trained on ", p.candidate_pairs, " candidate pairs (fewer than ", kMinTrainingPairs, ")");
   }
   if (p.estimated_matches < kMinEstimatedMatches) {
-    return absl::StrCat("trained on ", static_cast<uint64_t>(p.estimated_matches),
+    // Clamped: an imported model may say anything, and a negative double
+    // cast to an unsigned integer is undefined. (NaN is not below the
+    // minimum, so never gets here.)
+    return absl::StrCat("trained on ", static_cast<uint64_t>(std::max(0.0, p.estimated_matches)),
                         " estimated matches (fewer than ", kMinEstimatedMatches, ")");
   }
   if (!p.em_converged) return absl::StrCat("EM did not converge in ", p.em_iterations, " iterations");
@@ -160,9 +193,9 @@ nlohmann::json ProvenanceJson(const ModelProvenance& p) {
 ModelProvenance ProvenanceFromJson(const nlohmann::json& j) {
   ModelProvenance p;
   p.origin = j.value("origin", std::string());
-  p.records = j.value("records", uint64_t{0});
-  p.candidate_pairs = j.value("candidate_pairs", uint64_t{0});
-  p.em_iterations = j.value("em_iterations", 0);
+  p.records = IntegerOr<uint64_t>(j, "records", 0);
+  p.candidate_pairs = IntegerOr<uint64_t>(j, "candidate_pairs", 0);
+  p.em_iterations = IntegerOr<int>(j, "em_iterations", 0);
   p.em_converged = j.value("em_converged", false);
   p.estimated_matches = j.value("estimated_matches", 0.0);
   p.lambda = j.value("probability_two_random_records_match", 0.0);
@@ -258,7 +291,7 @@ absl::StatusOr<Model> Model::FromJson(const nlohmann::json& j) {
     s.link_threshold = j.at("link_threshold").get<double>();
     s.review_threshold = j.at("review_threshold").get<double>();
     s.term_frequency_adjustments = j.value("term_frequency_adjustments", true);
-    s.seed = j.value("seed", uint64_t{42});
+    s.seed = IntegerOr<uint64_t>(j, "seed", 42);
     if (!(s.review_threshold > 0 && s.review_threshold <= s.link_threshold && s.link_threshold < 1)) {
       return absl::InvalidArgumentError(
           "model JSON: need 0 < review_threshold <= link_threshold < 1");

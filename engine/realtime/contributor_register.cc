@@ -34,13 +34,18 @@ absl::StatusOr<ContributorRegister> ContributorRegister::Load(const std::string&
     reg.region_ = region.empty() ? DefaultRegionPrefixes() : region;
     return reg;
   }
-  reg.from_file_ = true;
-  reg.region_ = region.empty() ? std::vector<std::string>{"CW"} : region;
   std::ifstream in(path, std::ios::binary);
   if (!in) return absl::NotFoundError(fmt::format("{}: cannot open contributor register", path));
   std::stringstream ss;
   ss << in.rdbuf();
-  std::string text = ss.str();
+  return Parse(ss.str(), path, region);
+}
+
+absl::StatusOr<ContributorRegister> ContributorRegister::Parse(const std::string& text, const std::string& path,
+                                                               const std::vector<std::string>& region) {
+  ContributorRegister reg;
+  reg.from_file_ = true;
+  reg.region_ = region.empty() ? std::vector<std::string>{"CW"} : region;
   size_t first = text.find_first_not_of(" \t\r\n");
   if (first != std::string::npos && text[first] == '[') {
     nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
@@ -52,7 +57,18 @@ absl::StatusOr<ContributorRegister> ContributorRegister::Load(const std::string&
       if (!e.is_object() || !e.contains("source") || !e["source"].is_string()) {
         return absl::InvalidArgumentError(fmt::format("{}: entry {}: source: missing", path, i + 1));
       }
-      reg.entries_[e["source"].get<std::string>()] = {e.value("kind", "other"), e.value("area", "")};
+      // Checked here, not left to json::value(), which throws for a
+      // present value of another type.
+      Entry entry{"other", ""};
+      for (auto [key, value] : {std::pair{"kind", &entry.kind}, std::pair{"area", &entry.area}}) {
+        auto it = e.find(key);
+        if (it == e.end()) continue;
+        if (!it->is_string()) {
+          return absl::InvalidArgumentError(fmt::format("{}: entry {}: {}: must be a string", path, i + 1, key));
+        }
+        *value = it->get<std::string>();
+      }
+      reg.entries_[e["source"].get<std::string>()] = std::move(entry);
     }
     return reg;
   }

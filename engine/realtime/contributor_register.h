@@ -40,6 +40,11 @@ class ContributorRegister {
   static absl::StatusOr<ContributorRegister> Load(const std::string& path,
                                                   const std::vector<std::string>& region);
 
+  // Parses the text of a register file, as Load does after reading it;
+  // `path` names it in errors.
+  static absl::StatusOr<ContributorRegister> Parse(const std::string& text, const std::string& path,
+                                                   const std::vector<std::string>& region);
+
   // "gp", "acute", "mental-health", "ambulance", "social-care" or "other".
   std::string Kind(const std::string& source) const;
   // A GP practice of the region.

@@ -111,6 +111,28 @@ TEST(FeedReaderTest, BomCrlfAndMissingFinalNewline) {
 
 // --- Structural faults: one test each; nothing of the feed is returned.
 
+// ReadFeedText (the fuzz targets' entry point) is ReadFeed without the file.
+TEST(FeedReaderTest, ReadFeedTextReadsAsReadFeedDoes) {
+  const std::string text =
+      Canonical("RKB,K1,943 476 5919,Nowak,Ann,07/03/1984,M,CV1 2AB,1 High St\r"
+                "RKB,K1,,Smith,Ann,12/11/1950,F,,\n");
+  const std::string path = WriteTempFile("feed.csv", text);
+  absl::StatusOr<FeedResult> from_file = ReadFeed(path, {});
+  absl::StatusOr<FeedResult> from_text = ReadFeedText(text, path, {});
+  ASSERT_TRUE(from_file.ok()) << from_file.status();
+  ASSERT_TRUE(from_text.ok()) << from_text.status();
+  EXPECT_EQ(from_text->records, from_file->records);
+  EXPECT_EQ(from_text->lines, from_file->lines);
+  EXPECT_EQ(from_text->stats, from_file->stats);
+  ASSERT_EQ(from_text->quarantined.size(), 1u);
+  EXPECT_EQ(from_text->quarantined[0].file, path);
+  EXPECT_EQ(from_text->quarantined[0].line, 3u);
+
+  absl::StatusOr<FeedResult> bad = ReadFeedText("", "named.csv", {});
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(bad.status().message(), HasSubstr("named.csv:1: empty file"));
+}
+
 TEST(FeedReaderTest, EmptyFileIsAnError) {
   const std::string path = WriteTempFile("empty.csv", "");
   absl::StatusOr<FeedResult> feed = ReadFeed(path, {});
@@ -582,6 +604,34 @@ TEST(FeedReaderTest, TrimOffKeepsSpacesAndTabDelimiterWorks) {
       Read("record_id\tfamily_name\n1\t Smith \n", options);
   ASSERT_TRUE(feed.ok()) << feed.status();
   EXPECT_EQ(feed->records[0].family_name, " Smith ");
+}
+
+// Seen while writing the feed fuzz targets (issue 16): with a tab
+// delimiter and trim on (the default), trimming a field skipped the tabs
+// that follow it, so an empty field vanished and every row with one was
+// quarantined for its field count.
+TEST(FeedReaderTest, TabDelimiterWithTrimKeepsEmptyFields) {
+  absl::StatusOr<Mapping> mapping = ParseMapping(R"({"delimiter": "\t", "source": "S"})", "m.json");
+  ASSERT_TRUE(mapping.ok()) << mapping.status();
+  FeedOptions options;
+  options.mapping = &*mapping;
+  absl::StatusOr<FeedResult> feed =
+      Read("record_id\tfamily_name\tgiven_names\tpostcode\n"
+           "1\t\tAnn\t CV1 2AB \n"
+           "2\t Smith\t\t\n"
+           "3\t\"Lee\" \t\tB1 1AA\n",
+           options);
+  ASSERT_TRUE(feed.ok()) << feed.status();
+  EXPECT_TRUE(feed->quarantined.empty()) << feed->quarantined[0].reason;
+  ASSERT_EQ(feed->records.size(), 3u);
+  EXPECT_EQ(feed->records[0].family_name, "");
+  EXPECT_EQ(feed->records[0].given_names, "Ann");
+  EXPECT_EQ(feed->records[0].postcode, "CV1 2AB");
+  EXPECT_EQ(feed->records[1].family_name, "Smith");
+  EXPECT_EQ(feed->records[1].given_names, "");
+  EXPECT_EQ(feed->records[2].family_name, "Lee");
+  EXPECT_EQ(feed->records[2].given_names, "");
+  EXPECT_EQ(feed->records[2].postcode, "B1 1AA");
 }
 
 }  // namespace

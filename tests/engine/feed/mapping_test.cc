@@ -56,6 +56,19 @@ TEST(MappingTest, DefaultsForAnEmptyObject) {
   EXPECT_FALSE(m->name.has_value());
 }
 
+// Found by fuzz_mapping (issue 16): a number beyond the range of a double
+// made nlohmann::json throw out_of_range, which ParseMapping let escape, so
+// `empi link --mapping` ended with an uncaught exception instead of a usage
+// error.
+TEST(MappingTest, NumberBeyondDoubleRangeIsAnErrorWithLineAndColumn) {
+  absl::StatusOr<Mapping> m = ParseMapping("{\n  \"source\": \"1e999\",\n  \"trim\": -8e308\n}", "big.json");
+  EXPECT_EQ(m.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(m.status().message(), HasSubstr("big.json:3:11: $: not valid JSON (number out of range)"));
+  m = ParseMapping("1e318", "top.json");
+  EXPECT_EQ(m.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(m.status().message(), HasSubstr("top.json:1:1: $: not valid JSON"));
+}
+
 struct BadCase {
   const char* json;
   const char* message;

@@ -130,6 +130,47 @@ TEST(ModelTest, BadJsonIsAnErrorNotAnException) {
   expect_error(nlohmann::json("text"), "model JSON");
 }
 
+// Seen while writing fuzz_model (issue 16), and confirmed by it under UBSan:
+// an imported model whose provenance has negative estimated_matches reached
+// static_cast<uint64_t> of a negative double in UntrustedReason (undefined
+// behaviour; an unsanitized build printed 18446744073709551615).
+TEST(ModelTest, NegativeEstimatedMatchesIsUntrustedWithoutOverflow) {
+  nlohmann::json j = TrainedLooking().ToJson();
+  j["provenance"] = {{"origin", "trained"}, {"candidate_pairs", 5000}, {"estimated_matches", -1.5}};
+  absl::StatusOr<Model> m = Model::FromJson(j);
+  ASSERT_TRUE(m.ok()) << m.status();
+  EXPECT_EQ(UntrustedReason(m->provenance), "trained on 0 estimated matches (fewer than 200)");
+  const nlohmann::json out = m->ToJson();
+  EXPECT_EQ(out["provenance"]["trusted"], false);
+  EXPECT_EQ(out["provenance"]["untrusted_reason"], "trained on 0 estimated matches (fewer than 200)");
+}
+
+// Seen while writing fuzz_model (issue 16), and confirmed by it under UBSan:
+// nlohmann's get<integer>() casts a float without a range check, so an
+// integer field given 1e10 or -2.5 was undefined behaviour, and a negative
+// integer count wrapped to a huge one. Every integer field is now checked.
+TEST(ModelTest, IntegerFieldsOutOfRangeAreErrors) {
+  const nlohmann::json good = TrainedLooking().ToJson();
+  ASSERT_TRUE(good["term_frequencies"]["family_name"]["counts"].is_object());
+  const std::vector<std::pair<nlohmann::json::json_pointer, nlohmann::json>> cases = {
+      {"/seed"_json_pointer, -2.5},
+      {"/seed"_json_pointer, 1e30},
+      {"/provenance/em_iterations"_json_pointer, 1e10},
+      {"/provenance/em_iterations"_json_pointer, 3000000000LL},
+      {"/provenance/records"_json_pointer, -1},
+      {"/provenance/candidate_pairs"_json_pointer, 2.5},
+      {"/term_frequencies/family_name/total"_json_pointer, -7},
+      {"/term_frequencies/given_names/counts/SOMEONE"_json_pointer, -3.5},
+  };
+  for (const auto& [where, value] : cases) {
+    nlohmann::json j = good;
+    j[where] = value;
+    absl::StatusOr<Model> m = Model::FromJson(j);
+    EXPECT_EQ(m.status().code(), absl::StatusCode::kInvalidArgument) << where << " = " << value;
+    EXPECT_NE(m.status().message().find("model JSON"), std::string::npos) << m.status();
+  }
+}
+
 TEST(ModelTest, CommonSurnameWeighsLessThanRareOne) {
   Model m = Model::Default();
   for (int i = 0; i < 200; ++i) m.family_tf.Add("smith", 1);

@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets (tests/fuzz, -DEMPI_FUZZ=ON, in build-fuzz)
+# and runs each for SECONDS (default 60), FUZZ_JOBS targets at a time
+# (default 2), then prints per target: CPU time, executions, coverage
+# (cov = edges, ft = features), crashes. Exits 1 if any target crashed
+# (a sanitizer report, a FUZZ_CHECK, a timeout or out-of-memory); the
+# crashing inputs are in build-fuzz/fuzz-out/TARGET/ (or $FUZZ_OUT/TARGET/)
+# with the logs.
+# Dictionaries: tests/fuzz/json.dict (mapping, model), csv.dict (the rest).
+#
+#   scripts/fuzz.sh            # 60 s each, as CI runs it
+#   scripts/fuzz.sh 1800       # 30 minutes each
+#   FUZZ_TARGETS="fuzz_model" scripts/fuzz.sh 300
+#
+# A target that crashes is started again on its grown corpus until its time
+# is used, so one bug does not end the run; each crash is counted.
+# The corpus each target grows is build-fuzz/fuzz-out/TARGET/corpus, seeded
+# from tests/fuzz/corpus/NAME (NAME = TARGET without "fuzz_"); keep it
+# between runs with FUZZ_KEEP_CORPUS=1.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+build=${FUZZ_BUILD_DIR:-build-fuzz}
+# Where each target's corpus, logs and crashing inputs go.
+outs=${FUZZ_OUT:-$build/fuzz-out}
+
+# Internal: one target for $3 seconds, restarted after each crash.
+if [ "${1:-}" = --one ]; then
+  target=$2 seconds=$3 out=$4
+  bin=$build/tests/fuzz/$target
+  name=${target#fuzz_}
+  case $name in
+    mapping | model) dict=(-dict=tests/fuzz/json.dict) ;;
+    *) dict=(-dict=tests/fuzz/csv.dict) ;;
+  esac
+  end=$((SECONDS + seconds))
+  run=0
+  while ((SECONDS < end)); do
+    run=$((run + 1))
+    # libFuzzer exits 0 when its time is up, non-zero on a crash.
+    if "$bin" "$out/corpus" "tests/fuzz/corpus/$name" "${dict[@]}" \
+        -max_total_time=$((end - SECONDS)) -timeout=10 -rss_limit_mb=2048 \
+        -print_final_stats=1 -artifact_prefix="$out/" >"$out/run$run.log" 2>&1; then
+      :
+    elif grep -qE 'Test unit written|^==[0-9]+== ?ERROR|FUZZ_CHECK failed|deadly signal' "$out/run$run.log"; then
+      echo "run$run" >>"$out/crashes"
+    else
+      # Not a crash: the binary could not start (being rebuilt?).
+      echo "run$run did not start" >&2
+      sleep 5
+    fi
+  done
+  exit 0
+fi
+
+seconds=${1:-60}
+if ! [[ "$seconds" =~ ^[0-9]+$ ]] || ((seconds < 1)); then
+  echo "usage: scripts/fuzz.sh [seconds-per-target]" >&2
+  exit 64
+fi
+jobs=${FUZZ_JOBS:-2}
+
+bash scripts/install-deps.sh
+CC=clang CXX=clang++ cmake -S . -B "$build" -G Ninja -DEMPI_FUZZ=ON \
+  -DCMAKE_BUILD_TYPE=RelWithDebInfo ${FUZZ_CMAKE_ARGS:-} >/dev/null
+cmake --build "$build" -j "$(nproc)"
+
+targets=${FUZZ_TARGETS:-$(cd tests/fuzz && ls fuzz_*.cc | sed 's/\.cc$//')}
+for t in $targets; do
+  out=$outs/$t
+  if [ "${FUZZ_KEEP_CORPUS:-0}" = 1 ] && [ -d "$out/corpus" ]; then
+    mv "$out/corpus" "$outs/.corpus-$t"
+  fi
+  rm -rf "$out"
+  mkdir -p "$out"
+  if [ -d "$outs/.corpus-$t" ]; then mv "$outs/.corpus-$t" "$out/corpus"; else mkdir "$out/corpus"; fi
+done
+
+echo "fuzzing $(echo $targets | wc -w) targets for ${seconds} s each, ${jobs} at a time" >&2
+running=0
+for t in $targets; do
+  out=$outs/$t
+  /usr/bin/time -f "%U %S" -o "$out/cpu" bash "$0" --one "$t" "$seconds" "$out" &
+  running=$((running + 1))
+  if ((running >= jobs)); then wait -n || true; running=$((running - 1)); fi
+done
+wait
+
+status=0
+printf '%-28s %10s %14s %8s %8s %8s\n' target cpu_s executions cov ft crashes
+for t in $targets; do
+  out=$outs/$t
+  cpu=$(awk 'END {printf "%.0f", $1 + $2}' "$out/cpu")
+  execs=$(cat "$out"/run*.log | awk '/^stat::number_of_executed_units/ {n += $2} END {print n + 0}')
+  # The runs restarted after a crash reload the corpus, so the last run's
+  # last status line has the coverage reached.
+  last=$(ls "$out"/run*.log | sort -V | tail -1)
+  cov=$(grep -o 'cov: [0-9]*' "$last" | tail -1 | awk '{print $2}')
+  ft=$(grep -o 'ft: [0-9]*' "$last" | tail -1 | awk '{print $2}')
+  crashes=0
+  [ -f "$out/crashes" ] && crashes=$(wc -l <"$out/crashes")
+  printf '%-28s %10s %14s %8s %8s %8s\n' "$t" "$cpu" "$execs" "${cov:-?}" "${ft:-?}" "$crashes"
+  if ((crashes > 0)); then
+    status=1
+    for log in "$out"/run*.log; do
+      grep -E '^(==[0-9]+== ?ERROR|SUMMARY|.*FUZZ_CHECK failed|.*runtime error)|Test unit written' "$log" | head -5 >&2 || true
+    done
+  fi
+done
+exit $status
