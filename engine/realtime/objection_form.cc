@@ -15,7 +15,9 @@ absl::StatusOr<std::vector<ObjectionFormRow>> ParseObjectionForm(std::string_vie
   const std::vector<CsvLine> lines = SplitCsvLines(text);
   static const std::vector<std::string> kHeader = {"nhs_number", "family_name", "given_names", "date_of_birth",
                                                    "postcode"};
-  if (lines.empty() || lines[0].line != 1 || lines[0].fields.size() < kHeader.size() ||
+  // No line at all: nothing to refuse, nothing to do.
+  if (lines.empty()) return std::vector<ObjectionFormRow>{};
+  if (lines[0].line != 1 || lines[0].fields.size() < kHeader.size() ||
       !std::equal(kHeader.begin(), kHeader.end(), lines[0].fields.begin())) {
     return absl::InvalidArgumentError(
         fmt::format("{}: line 1: header must be nhs_number,family_name,given_names,date_of_birth,postcode", origin));
