@@ -22,26 +22,12 @@ using testing::MakePatients;
 using testing::RecordOf;
 using testing::TempDir;
 
-class EngineTest : public ::testing::Test {
+class EngineTest : public testing::EngineFixture {
  protected:
   void SetUp() override {
     Reopen();
     patients_ = MakePatients(10, 1);
   }
-  // Closes the engine (if open) and opens it again on the same store.
-  void Reopen() {
-    engine_.reset();
-    EngineOptions o;
-    o.sync = false;
-    o.today = "2026-01-01";
-    auto e = Engine::Open(o, dir_.path());
-    ASSERT_TRUE(e.ok()) << e.status();
-    engine_ = std::move(*e);
-  }
-  TempDir dir_;
-  std::unique_ptr<Engine> engine_;
-  std::vector<testing::Patient> patients_;
-  Requester who_;
 };
 
 TEST_F(EngineTest, LinksSamePatientAndResolvesWithScope) {

@@ -8,7 +8,6 @@
 #include "empi/engine.h"
 #include "gtest/gtest.h"
 #include "tests/engine/realtime/test_population.h"
-#include "tests/temp_dir.h"
 
 namespace empi {
 namespace {
@@ -17,21 +16,12 @@ using testing::MakePatients;
 using testing::RecordOf;
 using testing::ValidNhs;
 
-class SupersessionTest : public ::testing::Test {
+class SupersessionTest : public testing::EngineFixture {
  protected:
   void SetUp() override {
     Reopen();
     patients_ = MakePatients(6, 3);
     retired_ = ValidNhs(900001);  // a number the national resolution retired
-  }
-  void Reopen() {
-    engine_.reset();
-    EngineOptions o;
-    o.sync = false;
-    o.today = "2026-01-01";
-    auto e = Engine::Open(o, dir_.path());
-    ASSERT_TRUE(e.ok()) << e.status();
-    engine_ = std::move(*e);
   }
   // Patient `i`'s record from `source` under `nhs`.
   Record WithNumber(int i, const std::string& source, const std::string& id, const std::string& nhs) {
@@ -44,11 +34,7 @@ class SupersessionTest : public ::testing::Test {
     EXPECT_TRUE(r.ok()) << r.status();
     return r.ok() ? *r : SupersessionResult{};
   }
-  testing::TempDir dir_;
-  std::unique_ptr<Engine> engine_;
-  std::vector<testing::Patient> patients_;
   std::string retired_;
-  Requester who_;
 };
 
 TEST_F(SupersessionTest, RecordsUnderTheOldNumberJoinThePersonOfTheNew) {

@@ -16,6 +16,7 @@
 #include "gtest/gtest.h"
 #include "matchers/nhs_number.h"
 #include "tests/index/store_invariants.h"
+#include "tests/temp_dir.h"
 
 namespace empi::testing {
 
@@ -68,6 +69,26 @@ inline Record RecordOf(const Patient& p, std::string source, std::string id, boo
   r.sex = p.sex;
   return r;
 }
+
+// An engine on a store in a temp directory (unsynced; ages computed on
+// 2026-01-01), and the patients a test ingests.
+class EngineFixture : public ::testing::Test {
+ protected:
+  // Closes the engine (if open) and opens it again on the same store.
+  void Reopen() {
+    engine_.reset();
+    EngineOptions o;
+    o.sync = false;
+    o.today = "2026-01-01";
+    auto e = Engine::Open(o, dir_.path());
+    ASSERT_TRUE(e.ok()) << e.status();
+    engine_ = std::move(*e);
+  }
+  TempDir dir_;
+  std::unique_ptr<Engine> engine_;
+  std::vector<Patient> patients_;
+  Requester who_;
+};
 
 }  // namespace empi::testing
 
