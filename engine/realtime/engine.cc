@@ -932,8 +932,7 @@ class EngineImpl final : public Engine {
       cs.AppendHistory(result.persons[i], hseq, h.dump());
     }
     // Persons that now share a number: a steward decides whether they are one.
-    EMPI_ASSIGN_OR_RETURN(std::vector<index::ReviewValue> pairs, SupersessionReviewPairs(keys, result.persons, next, &cs));
-    result.review_pairs = pairs.size();
+    EMPI_ASSIGN_OR_RETURN(result.review_pairs, SupersessionReviewPairs(keys, result.persons, next, &cs));
 
     index::AuditEvent ev = MakeEvent(who, "supersede");
     ev.persons = result.persons;
@@ -947,13 +946,12 @@ class EngineImpl final : public Engine {
 
   // One review pair (reason "superseded NHS number") between the first
   // person of `persons` and each other, each from the first record of
-  // `keys` in that person, scored with the supersessions `next`.
-  absl::StatusOr<std::vector<index::ReviewValue>> SupersessionReviewPairs(const std::vector<std::string>& keys,
-                                                                         const std::vector<uint64_t>& persons,
-                                                                         const NhsSupersessions& next,
-                                                                         index::ChangeSet* cs) const {
-    std::vector<index::ReviewValue> out;
-    if (persons.size() < 2) return out;
+  // `keys` in that person, scored with the supersessions `next`. Returns
+  // how many were added to *cs.
+  absl::StatusOr<uint64_t> SupersessionReviewPairs(const std::vector<std::string>& keys,
+                                                   const std::vector<uint64_t>& persons,
+                                                   const NhsSupersessions& next, index::ChangeSet* cs) const {
+    if (persons.size() < 2) return uint64_t{0};
     EMPI_ASSIGN_OR_RETURN(auto records, store_->GetRecords(keys, nullptr));
     absl::flat_hash_map<uint64_t, size_t> first;  // person -> index in keys
     for (size_t i = 0; i < records.size(); ++i) {
@@ -972,9 +970,8 @@ class EngineImpl final : public Engine {
       const ScoredPair scored = model_.Score(pa, prepared(b));
       index::ReviewValue v{scored.match_weight, scored.match_probability, "superseded NHS number"};
       cs->PutReview(keys[a], keys[b], v);
-      out.push_back(std::move(v));
     }
-    return out;
+    return uint64_t{persons.size() - 1};
   }
 
   absl::StatusOr<uint64_t> NextHistory(index::ChangeSet* cs) ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_) {
