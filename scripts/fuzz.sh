@@ -6,7 +6,8 @@
 # (a sanitizer report, a FUZZ_CHECK, a timeout or out-of-memory); the
 # crashing inputs are in build-fuzz/fuzz-out/TARGET/ (or $FUZZ_OUT/TARGET/)
 # with the logs.
-# Dictionaries: tests/fuzz/json.dict (mapping, model), csv.dict (the rest).
+# Dictionaries: tests/fuzz/json.dict (mapping, model, FHIR, JWT), csv.dict
+# (the rest).
 #
 #   scripts/fuzz.sh            # 60 s each, as CI runs it
 #   scripts/fuzz.sh 1800       # 30 minutes each
@@ -30,7 +31,7 @@ if [ "${1:-}" = --one ]; then
   bin=$build/tests/fuzz/$target
   name=${target#fuzz_}
   case $name in
-    mapping | model) dict=(-dict=tests/fuzz/json.dict) ;;
+    mapping | model | fhir_patient | jwt) dict=(-dict=tests/fuzz/json.dict) ;;
     *) dict=(-dict=tests/fuzz/csv.dict) ;;
   esac
   end=$((SECONDS + seconds))

@@ -6,8 +6,6 @@
 #ifndef EMPI_TESTS_ENGINE_SERVER_SERVE_TEST_UTIL_H_
 #define EMPI_TESTS_ENGINE_SERVER_SERVE_TEST_UTIL_H_
 
-#include <openssl/ecdsa.h>
-#include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -27,6 +25,7 @@
 #include "engine/server/jwt.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "tests/engine/server/jws_sign.h"
 #include "tests/temp_dir.h"
 
 namespace empi::testing {
@@ -87,32 +86,9 @@ inline std::string SignJwt(const std::string& key_path, const nlohmann::json& cl
   if (key == nullptr) return "";
   const bool rsa = EVP_PKEY_base_id(key) == EVP_PKEY_RSA;
   const std::string alg = alg_override.empty() ? (rsa ? "RS256" : "ES256") : alg_override;
-  const std::string header = nlohmann::json{{"alg", alg}, {"typ", "JWT"}}.dump();
-  const std::string signing_input =
-      server::Base64UrlEncode(header) + "." + server::Base64UrlEncode(claims.dump());
-  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  size_t len = 0;
-  std::string sig;
-  if (EVP_DigestSignInit(ctx, nullptr, EVP_sha256(), nullptr, key) == 1 &&
-      EVP_DigestSign(ctx, nullptr, &len, reinterpret_cast<const unsigned char*>(signing_input.data()),
-                     signing_input.size()) == 1) {
-    sig.resize(len);
-    EVP_DigestSign(ctx, reinterpret_cast<unsigned char*>(sig.data()), &len,
-                   reinterpret_cast<const unsigned char*>(signing_input.data()), signing_input.size());
-    sig.resize(len);
-  }
-  EVP_MD_CTX_free(ctx);
+  std::string token = SignJws(key, nlohmann::json{{"alg", alg}, {"typ", "JWT"}}.dump(), claims.dump());
   EVP_PKEY_free(key);
-  if (!rsa) {  // DER ECDSA-Sig-Value to r || s, 32 bytes each
-    const unsigned char* p = reinterpret_cast<const unsigned char*>(sig.data());
-    ECDSA_SIG* es = d2i_ECDSA_SIG(nullptr, &p, static_cast<long>(sig.size()));
-    std::string raw(64, '\0');
-    BN_bn2binpad(ECDSA_SIG_get0_r(es), reinterpret_cast<unsigned char*>(raw.data()), 32);
-    BN_bn2binpad(ECDSA_SIG_get0_s(es), reinterpret_cast<unsigned char*>(raw.data()) + 32, 32);
-    ECDSA_SIG_free(es);
-    sig = raw;
-  }
-  return signing_input + "." + server::Base64UrlEncode(sig);
+  return token;
 }
 
 inline constexpr char kIssuer[] = "https://idp.test.empi";
