@@ -189,18 +189,35 @@ Clustering ClusterAll(const ClusterInput& in, std::vector<ScoredLink> links) {
     }
   }
   const double kNoBest = -1e300;
+  // Another record of x's person that x links to and that links, safely,
+  // to y as well: then the two persons stay apart over records other than
+  // x, not over which of them x is.
+  auto partner_also_links = [&](uint32_t x, uint32_t y) {
+    for (uint32_t k = offset[x]; k < offset[x + 1]; ++k) {
+      uint32_t w = strong[k].first;
+      if (w == y || first.group[w] != first.group[x]) continue;
+      ScoredPair s = in.model->Score((*in.records)[w], (*in.records)[y]);
+      if (s.safety.safety == PairSafety::kSafe && s.match_weight >= link_weight) return true;
+    }
+    return false;
+  };
   for (uint32_t x = 0; x < n; ++x) {
     if ((*in.existing_person)[x] != 0 || offset[x + 1] - offset[x] < 2) continue;
     uint32_t own = first.group[x];
     double best_own = kNoBest, best_elsewhere = kNoBest;
+    uint32_t elsewhere = x;
     for (uint32_t k = offset[x]; k < offset[x + 1]; ++k) {
       auto [y, w] = strong[k];
-      double& best = first.group[y] == own ? best_own : best_elsewhere;
-      best = std::max(best, w);
+      if (first.group[y] == own) {
+        best_own = std::max(best_own, w);
+      } else if (w > best_elsewhere) {
+        best_elsewhere = w;
+        elsewhere = y;
+      }
     }
     // The odds between the two persons are 2^(best_own - best_elsewhere).
     if (best_own != kNoBest && best_elsewhere != kNoBest &&
-        best_own - best_elsewhere < in.decisive_margin_bits) {
+        best_own - best_elsewhere < in.decisive_margin_bits && !partner_also_links(x, elsewhere)) {
       ambiguous[x] = true;
       ++n_ambiguous;
     }

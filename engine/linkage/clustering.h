@@ -21,7 +21,11 @@
 // steward per pair of persons. A new record whose
 // links at the link threshold reach two persons that stay apart, neither
 // decisively better (decisive_margin_bits), joins neither ("ambiguous:
-// matches more than one person").
+// matches more than one person"), unless another record of its own person
+// that it links to also links, safely and at the link threshold, to the
+// other person's record: then the persons stay apart over records other
+// than this one (a record with a wrong date of birth beside one with a
+// wrong given name), not over which person this record is.
 //
 // Thread-safety: single-threaded; the caller parallelises scoring.
 #ifndef EMPI_LINKAGE_CLUSTERING_H_

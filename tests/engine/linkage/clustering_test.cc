@@ -242,5 +242,56 @@ TEST_F(RecordMatchingTwoPeople, AmbiguousRecordJoinsNeither) {
   EXPECT_EQ(c.links_applied, 0u);
 }
 
+// One person's four records, two of them with an error each: D0 has
+// another given name, D2 another date of birth, and D0 and D2 are held apart
+// (given names conflict on a shared NHS number, years apart). The original
+// O links to all three. O is not ambiguous between D0's group and D2: its
+// other record D1 links safely to D2 as well, so what keeps D2 out is D0,
+// not O. O stays with D0 and D1; D2 waits for a steward.
+TEST(ClusteringTest, RecordWhosePartnerAlsoLinksTheOtherPersonIsNotAmbiguous) {
+  const Model model = TestModel();
+  auto prep = [&](const char* given, const char* dob) {
+    Record r;
+    r.nhs_number = "9434765919";
+    r.family_name = "Campbell";
+    r.given_names = given;
+    r.date_of_birth = dob;
+    r.postcode = "CV1 2AB";
+    PreparedRecord p = PrepareRecord(r, {});
+    model.Annotate(&p);
+    return p;
+  };
+  std::vector<PreparedRecord> recs = {prep("Xavier", "1946-08-05"), prep("Thomas", "1946-08-05"),
+                                      prep("Xavier", "1946-08-05"), prep("Xavier", "1938-05-21")};
+  ASSERT_EQ(model.Score(recs[1], recs[3]).safety.safety, PairSafety::kReview);
+  ScoredPair d1_d2 = model.Score(recs[2], recs[3]);
+  ASSERT_EQ(d1_d2.safety.safety, PairSafety::kSafe);
+  ASSERT_GE(d1_d2.match_weight, model.link_weight());
+  std::vector<uint64_t> existing(4, 0);
+  const double l = model.link_weight();
+  ClusterInput in{&recs, &existing, nullptr, &model};
+  Clustering c = ClusterRecords(in, {{0, 2, l + 20}, {0, 1, l + 15}, {0, 3, l + 12}, {1, 2, l + 8}, {2, 3, l + 1}});
+  EXPECT_EQ(c.group[0], c.group[1]);
+  EXPECT_EQ(c.group[0], c.group[2]);
+  EXPECT_NE(c.group[0], c.group[3]);
+  ASSERT_EQ(c.review.size(), 1u);
+  EXPECT_EQ(c.review[0].reason, "given names conflict on a shared NHS number");
+}
+
+// The partner must link safely to the other person: a record with no date
+// of birth that matches a father (two records) and his son is ambiguous,
+// since the father's other record is held apart from the son too.
+TEST_F(RecordMatchingTwoPeople, PartnerHeldApartFromTheOtherPersonLeavesTheRecordAmbiguous) {
+  recs_.push_back(recs_[0]);  // the father's second record
+  existing_.push_back(0);
+  ClusterInput in{&recs_, &existing_, nullptr, &model_};
+  const double l = model_.link_weight();
+  Clustering c = ClusterRecords(in, {{0, 3, l + 30}, {0, 2, l + 5}, {2, 3, l + 5}, {1, 2, l + 1}});
+  EXPECT_EQ(c.group[0], c.group[3]);
+  EXPECT_NE(c.group[2], c.group[0]);
+  EXPECT_NE(c.group[2], c.group[1]);
+  for (const ReviewPair& r : c.review) EXPECT_EQ(r.reason, "ambiguous: matches more than one person");
+}
+
 }  // namespace
 }  // namespace empi
