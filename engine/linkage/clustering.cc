@@ -96,7 +96,7 @@ Clustering ClusterOnce(const ClusterInput& in, std::vector<ScoredLink> links) {
         }
         ScoredPair s = in.model->Score(records[x], records[y]);
         if (s.safety.safety != PairSafety::kSafe) return s.safety.reason.data();
-        if (s.match_weight < review_weight) return "weak group";
+        if (s.match_weight < review_weight && !DiffersOnlyByLifeEvents(s.pattern)) return "weak group";
       }
     }
     return nullptr;

@@ -12,7 +12,10 @@
 //   - no pair across them was marked never-to-link ("never link");
 //   - every pair across them scores at least the review threshold, i.e. is
 //     more likely the same person than not ("weak group"): a record that
-//     matches two people well cannot pull them together;
+//     matches two people well cannot pull them together. A pair that
+//     differs only where a life changes a record (family name and address:
+//     a marriage and a move; DiffersOnlyByLifeEvents in safety.h) is not
+//     counted against the join: the strong link decides;
 //   - no pair across them is held apart by the safety rules of safety.h
 //     (twins, a parent and child): the rule's reason.
 // Pairs between the review and link thresholds whose records end in

@@ -79,6 +79,27 @@ int EditDistance(std::string_view a, std::string_view b, int cap) {
   return std::min(prev[m], cap);
 }
 
+bool DiffersOnlyByLifeEvents(uint32_t pattern) {
+  const int nhs = GammaOf(pattern, kNhsNumber);
+  const int given = GammaOf(pattern, kGivenNames);
+  const int dob = GammaOf(pattern, kDateOfBirth);
+  constexpr int kSexDifferent = 2;
+  constexpr int kGivenExact = 1, kGivenNickname = 2, kGivenClose = 5;
+  constexpr int kDobNull = 0, kDobSwapped = 2, kDobSlip = 3;
+  constexpr int kFamilyExact = 1, kFamilyClose = 4;
+  const bool given_kept = given == kGivenExact || given == kGivenNickname || given == kGivenFirstMiddleSwapped ||
+                          given == kGivenClose;
+  // A date of birth missing on a side is kept when the family name agrees
+  // (equal, one part of it, swapped with the given name, or a close
+  // spelling): then only the address differs.
+  const int family = GammaOf(pattern, kFamilyName);
+  const bool family_kept = family >= kFamilyExact && family <= kFamilyClose;
+  const bool dob_kept =
+      dob == kDobExact || dob == kDobSwapped || dob == kDobSlip || (dob == kDobNull && family_kept);
+  return (nhs == 0 || nhs == kNhsExact || nhs == kNhsNear) && given_kept && dob_kept &&
+         GammaOf(pattern, kSex) != kSexDifferent;
+}
+
 SafetyVerdict CheckPairSafety(const PreparedRecord& a, const PreparedRecord& b, uint32_t pattern) {
   const int nhs = GammaOf(pattern, kNhsNumber);
   const bool nhs_exact = nhs == kNhsExact;

@@ -88,6 +88,18 @@ inline constexpr int kGenerationYears = 15;
 // (ComparePair(a, b)). Symmetric in (a, b).
 SafetyVerdict CheckPairSafety(const PreparedRecord& a, const PreparedRecord& b, uint32_t pattern);
 
+// Whether a pair's comparison pattern differs only where a person's life
+// changes a record: family name (marriage) and postcode and address (a
+// move). The fields a person keeps agree: the given name (equal, a nickname,
+// swapped with the middle name, or a close spelling), the date of birth
+// (equal, day and month swapped, or one keying slip; or missing on a side
+// when the family name agrees), the sex (unless missing) and the NHS number
+// (unless missing). Such a pair may score below the review threshold (two
+// fields disagree) and still be one person, so clustering's "weak group"
+// check does not count it against joining two groups that a strong link
+// already joins (clustering.h).
+bool DiffersOnlyByLifeEvents(uint32_t pattern);
+
 // Optimal string alignment distance (Levenshtein with adjacent
 // transpositions counted once) of two short strings, stopping at `cap`.
 int EditDistance(std::string_view a, std::string_view b, int cap);

@@ -841,7 +841,9 @@ class EngineImpl final : public Engine {
       if (p.nhs_validated && o.nhs_validated && p.nhs != o.nhs) return std::string("nhs conflict");
       ScoredPair scored = model_.Score(p, o);
       if (scored.safety.safety != PairSafety::kSafe) return std::string(scored.safety.reason);
-      if (scored.match_weight < model_.review_weight()) return std::string("weak group");
+      if (scored.match_weight < model_.review_weight() && !DiffersOnlyByLifeEvents(scored.pattern)) {
+        return std::string("weak group");
+      }
     }
     return std::string();
   }

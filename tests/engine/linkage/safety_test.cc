@@ -172,6 +172,71 @@ TEST(PairSafety, ClusteringKeepsTwinsApartThroughAThirdRecord) {
   EXPECT_NE(c.group[0], c.group[1]);
 }
 
+uint32_t PatternOf(const Record& a, const Record& b) { return ComparePair(Prep(a), Prep(b)); }
+
+// Sarah Jones married, moved, and was registered again without her NHS
+// number: only the fields a life changes differ. Any difference in a field a
+// person keeps makes it two people's pattern again.
+TEST(PairSafety, MarriageAndMoveDifferOnlyByLifeEvents) {
+  Record before = Person("Sarah", "Jones", "1985-03-02", kNhsTwin, "F");
+  Record after = Person("Sarah", "Patel", "1985-03-02", "", "F");
+  after.postcode = "B15 2TT";
+  after.address = "3 Harborne Road, Birmingham";
+  EXPECT_TRUE(DiffersOnlyByLifeEvents(PatternOf(before, after)));
+  Record slip = after;
+  slip.date_of_birth = "1985-03-20";  // day and month digits slipped
+  EXPECT_TRUE(DiffersOnlyByLifeEvents(PatternOf(before, slip)));
+
+  Record other_given = after;
+  other_given.given_names = "Emma";
+  Record initial = after;
+  initial.given_names = "S";
+  Record other_dob = after;
+  other_dob.date_of_birth = "1979-11-30";
+  Record other_nhs = after;
+  other_nhs.nhs_number = kNhsFather;
+  Record other_sex = after;
+  other_sex.sex = "M";
+  Record no_dob_other_family = after;
+  no_dob_other_family.date_of_birth = "";
+  for (const Record& r : {other_given, initial, other_dob, other_nhs, other_sex, no_dob_other_family}) {
+    EXPECT_FALSE(DiffersOnlyByLifeEvents(PatternOf(before, r))) << r.given_names << " " << r.date_of_birth;
+  }
+  // Without a date of birth, a family name that agrees leaves only the move.
+  Record moved_no_dob = Person("Sarah", "Jones", "", "", "F");
+  moved_no_dob.postcode = "B15 2TT";
+  EXPECT_TRUE(DiffersOnlyByLifeEvents(PatternOf(before, moved_no_dob)));
+}
+
+// Her old record (A), a new one with her number (B), and a later one from
+// another contributor without it (C). A and C disagree on family name and
+// postcode and score below the review threshold, yet B links both: the join
+// is not refused as a weak group. A record of another person at B's address
+// (D, given name an initial) still is.
+TEST(PairSafety, MarriedNameAndMoveJoinThroughTheirNumber) {
+  const Model model = HouseholdModel();
+  Record c = Person("Sarah", "Patel", "1985-03-02", "", "F");
+  c.postcode = "B15 2TT";
+  c.address = "3 Harborne Road, Birmingham";
+  Record b = c;
+  b.nhs_number = kNhsTwin;
+  Record d = c;
+  d.given_names = "S";
+  std::vector<PreparedRecord> recs = {Prep(Person("Sarah", "Jones", "1985-03-02", kNhsTwin, "F")), Prep(b), Prep(c),
+                                      Prep(d)};
+  for (auto& p : recs) model.Annotate(&p);
+  ASSERT_LT(model.Score(recs[0], recs[2]).match_weight, model.review_weight());
+  ASSERT_LT(model.Score(recs[0], recs[3]).match_weight, model.review_weight());
+  for (uint32_t x : {0u, 2u, 3u}) ASSERT_EQ(model.Score(recs[1], recs[x]).safety.safety, PairSafety::kSafe) << x;
+  std::vector<uint64_t> existing(recs.size(), 0);
+  ClusterInput in{&recs, &existing, nullptr, &model};
+  const double l = model.link_weight();
+  Clustering cl = ClusterRecords(in, {{1, 0, l + 10}, {1, 2, l + 10}, {1, 3, l + 5}});
+  EXPECT_EQ(cl.group[0], cl.group[1]);
+  EXPECT_EQ(cl.group[1], cl.group[2]);
+  EXPECT_NE(cl.group[3], cl.group[0]);
+}
+
 // The naive reference: the optimal string alignment recurrence, memo-free.
 int NaiveOsa(const std::string& a, const std::string& b, size_t i, size_t j) {
   if (i == 0) return static_cast<int>(j);
