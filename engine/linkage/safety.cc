@@ -126,6 +126,9 @@ SafetyVerdict CheckPairSafety(const PreparedRecord& a, const PreparedRecord& b, 
       !EstimatedDate(b.dob)) {
     return {PairSafety::kDistinct, kYearsApartNoNumber};
   }
+  if (dob == kDobElse && !nhs_same_or_slip && !nhs_unchecked_differ && !EstimatedDate(a.dob) && !EstimatedDate(b.dob)) {
+    return {PairSafety::kReview, kDobDifferNoNumber};
+  }
   const bool given_conflict = !names_misplaced && GivenConflict(a, b, given);
   const bool middle_conflict = !names_misplaced && MiddleConflict(a, b, given);
   if (given_conflict || middle_conflict) {

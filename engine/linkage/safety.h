@@ -23,6 +23,10 @@
 //   2. Dates of birth two or more years apart with no NHS number in common
 //      (neither an estimate, 1 January or 1 July): two people (siblings of
 //      one name at one address).
+//   2b. Dates of birth that differ beyond a keying error but by less than
+//      two years, with no NHS number in common (neither an estimate): a
+//      steward decides (kReview). Siblings of one first name born months
+//      apart, one without an NHS number, look otherwise like one person.
 //   3. Given names that conflict (not equal, not equivalent by the nickname
 //      table, not swapped, not an initial, not a similar spelling; names
 //      that only sound alike count as conflicting three edits apart), or
@@ -70,15 +74,16 @@ struct SafetyVerdict {
 // name them.
 inline constexpr std::string_view kGenerationApart = "dates of birth a generation apart";
 inline constexpr std::string_view kYearsApartNoNumber = "dates of birth years apart, no shared NHS number";
+inline constexpr std::string_view kDobDifferNoNumber = "dates of birth differ, no shared NHS number";
 inline constexpr std::string_view kGivenConflict = "given names conflict";
 inline constexpr std::string_view kMiddleConflict = "middle names conflict";
 inline constexpr std::string_view kGivenConflictOnNumber = "given names conflict on a shared NHS number";
 inline constexpr std::string_view kMiddleConflictOnNumber = "middle names conflict on a shared NHS number";
 inline constexpr std::string_view kTwinsNames = "given names differ on a shared date of birth (twins?)";
 inline constexpr std::string_view kSafetyReasons[] = {kGenerationApart,       kYearsApartNoNumber,
-                                                      kGivenConflict,         kMiddleConflict,
-                                                      kGivenConflictOnNumber, kMiddleConflictOnNumber,
-                                                      kTwinsNames};
+                                                      kDobDifferNoNumber,     kGivenConflict,
+                                                      kMiddleConflict,        kGivenConflictOnNumber,
+                                                      kMiddleConflictOnNumber, kTwinsNames};
 
 // Years between dates of birth at which two records are of different
 // generations (the youngest mothers in England are 15 to 17 at a birth).

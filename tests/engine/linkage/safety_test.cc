@@ -146,6 +146,30 @@ TEST(PairSafety, SiblingsOfOneNameYearsApartAreTwoPeople) {
   EXPECT_EQ(Verdict(a, Person("Zainab", "Iqbal", "1983-01-01", "", "F")).safety, PairSafety::kSafe);
 }
 
+// Months apart (Olivia born 2006-09-07 with her number, Olivia Amy born
+// 2006-12-10 without one, at one address): not a keying error, and nothing
+// shared says it is one person, so a steward decides. The same dates with a
+// shared NHS number, or a date that is an estimate, leave it to the weight.
+TEST(PairSafety, DatesOfBirthMonthsApartWithoutASharedNumberGoToReview) {
+  Record a = Person("Olivia", "Quenby", "2006-09-07", kNhsTwin, "F");
+  Record b = Person("Olivia Amy", "Quenby", "2006-12-10", "", "F");
+  SafetyVerdict v = Verdict(a, b);
+  EXPECT_EQ(v.safety, PairSafety::kReview);
+  EXPECT_EQ(v.reason, kDobDifferNoNumber);
+  const Model model = HouseholdModel();
+  PreparedRecord pa = Prep(a), pb = Prep(b);
+  ASSERT_GE(model.Weight(ComparePair(pa, pb), pa), model.link_weight());
+  EXPECT_LT(model.Score(pa, pb).match_weight, model.link_weight());
+
+  b.nhs_number = kNhsTwin;
+  EXPECT_EQ(Verdict(a, b).safety, PairSafety::kSafe);
+  b.nhs_number = "";
+  b.date_of_birth = "2006-01-01";
+  EXPECT_EQ(Verdict(a, b).safety, PairSafety::kSafe);
+  b.date_of_birth = "2006-09-17";  // one digit: a keying error
+  EXPECT_EQ(Verdict(a, b).safety, PairSafety::kSafe);
+}
+
 // Batch clustering never joins twins, even through a third record that
 // matches both (a record of Jack without a given name): the pair held for
 // review still scores above the review threshold, so only the safety check
