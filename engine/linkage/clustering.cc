@@ -79,6 +79,17 @@ Clustering ClusterOnce(const ClusterInput& in, std::vector<ScoredLink> links) {
     }
   }
 
+  auto conflict_explained = [&](uint32_t x, const Group& gx, uint32_t y, const Group& gy, const SafetyVerdict& v) {
+    if (v.reason != kGivenConflict && v.reason != kMiddleConflict) return false;
+    auto members = [&](const Group& g) {
+      std::vector<const PreparedRecord*> out;
+      for (uint32_t m : g.members) out.push_back(&records[m]);
+      return out;
+    };
+    return NamesConflictExplainedByGroup(*in.model, v, records[x], members(gx), records[y]) ||
+           NamesConflictExplainedByGroup(*in.model, v, records[y], members(gy), records[x]);
+  };
+
   auto refuse_reason = [&](uint32_t ra, uint32_t rb) -> const char* {
     const Group& a = groups[ra];
     const Group& b = groups[rb];
@@ -95,7 +106,10 @@ Clustering ClusterOnce(const ClusterInput& in, std::vector<ScoredLink> links) {
           return "never link";
         }
         ScoredPair s = in.model->Score(records[x], records[y]);
-        if (s.safety.safety != PairSafety::kSafe) return s.safety.reason.data();
+        if (s.safety.safety != PairSafety::kSafe) {
+          if (conflict_explained(x, a, y, b, s.safety)) continue;
+          return s.safety.reason.data();
+        }
         if (s.match_weight < review_weight && !DiffersOnlyByLifeEvents(s.pattern)) return "weak group";
       }
     }
@@ -151,6 +165,22 @@ void KeepStrongestPerPersonPair(Clustering* c) {
 }
 
 }  // namespace
+
+bool NamesConflictExplainedByGroup(const Model& model, const SafetyVerdict& verdict, const PreparedRecord& x,
+                                   const std::vector<const PreparedRecord*>& group, const PreparedRecord& y) {
+  if (verdict.reason != kGivenConflict && verdict.reason != kMiddleConflict) return false;
+  bool x_mistyped = false, y_agrees = false;
+  for (const PreparedRecord* m : group) {
+    if (m == &x) continue;
+    x_mistyped = x_mistyped || model.Score(x, *m).safety.names_overridden;
+    if (!y_agrees) {
+      SafetyVerdict v = model.Score(*m, y).safety;
+      y_agrees = v.safety == PairSafety::kSafe && !v.names_overridden;
+    }
+    if (x_mistyped && y_agrees) return true;
+  }
+  return false;
+}
 
 Clustering ClusterRecords(const ClusterInput& in, std::vector<ScoredLink> links) {
   Clustering out = ClusterAll(in, std::move(links));

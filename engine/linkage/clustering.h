@@ -17,7 +17,10 @@
 //     a marriage and a move; DiffersOnlyByLifeEvents in safety.h) is not
 //     counted against the join: the strong link decides;
 //   - no pair across them is held apart by the safety rules of safety.h
-//     (twins, a parent and child): the rule's reason.
+//     (twins, a parent and child): the rule's reason. A names conflict
+//     that the record's own group explains (a record whose given name was
+//     mistyped, let in by its NHS number; NamesConflictExplainedByGroup) is
+//     not held against the join.
 // Pairs between the review and link thresholds whose records end in
 // different persons go to review ("between thresholds"). Of the pairs
 // between two persons only the strongest is kept: one decision for a
@@ -88,6 +91,17 @@ struct Clustering {
   uint64_t links_applied = 0;
   uint64_t links_refused = 0;
 };
+
+// Whether records `x` and `y`, held apart as two people because their given
+// or middle names conflict (`verdict`, with no NHS number in common), may
+// still be one person because of x's group (the other records of x's
+// person, `group`, which may include x): x's name already conflicts with a
+// record of its own group that shares its NHS number and date of birth (so
+// x's name is a keying error, let in by the number), and y's names agree
+// with another record of the group. A twin's records never qualify: they
+// conflict with every record of the other twin.
+bool NamesConflictExplainedByGroup(const Model& model, const SafetyVerdict& verdict, const PreparedRecord& x,
+                                   const std::vector<const PreparedRecord*>& group, const PreparedRecord& y);
 
 // `links` holds every scored pair at or above the review threshold.
 Clustering ClusterRecords(const ClusterInput& input, std::vector<ScoredLink> links);

@@ -136,7 +136,7 @@ SafetyVerdict CheckPairSafety(const PreparedRecord& a, const PreparedRecord& b, 
     // person whatever the given name says; a family's other members are
     // born years apart (twins aside, whose dates of birth agree but whose
     // numbers do not).
-    if (nhs_same_or_slip && dob != 0 && !dob_years_apart) return {};
+    if (nhs_same_or_slip && dob != 0 && !dob_years_apart) return {PairSafety::kSafe, {}, /*names_overridden=*/true};
     if (nhs_same_or_slip) {
       return {PairSafety::kReview, given_conflict ? kGivenConflictOnNumber
                                                   : kMiddleConflictOnNumber};

@@ -68,6 +68,11 @@ enum class PairSafety : uint8_t {
 struct SafetyVerdict {
   PairSafety safety = PairSafety::kSafe;
   std::string_view reason;  // empty when kSafe; static storage
+  // kSafe although the given or middle names conflict: the NHS number and
+  // the date of birth decided (rule 3). One of the two names is then a
+  // keying error, and clustering knows that record's name is unreliable
+  // (NamesConflictExplainedByGroup, clustering.h).
+  bool names_overridden = false;
 };
 
 // Every reason CheckPairSafety gives, as review reasons and explanations

@@ -831,16 +831,23 @@ class EngineImpl final : public Engine {
   absl::StatusOr<std::string> JoinRefusal(const PreparedRecord& p, const std::string& key, uint64_t person) const {
     EMPI_ASSIGN_OR_RETURN(auto members, store_->PersonRecords(person));
     if (members.size() > kMaxJoinComparisons) return std::string("weak group");
+    std::vector<PreparedRecord> others;
     for (const auto& m : members) {
       if (m == key) continue;
       EMPI_ASSIGN_OR_RETURN(bool never, store_->IsNeverLink(key, m));
       if (never) return std::string("never link");
       EMPI_ASSIGN_OR_RETURN(auto got, store_->GetRecord(m));
-      if (!got) continue;
-      PreparedRecord o = Prepare(got->record);
+      if (got) others.push_back(Prepare(got->record));
+    }
+    std::vector<const PreparedRecord*> group;
+    for (const PreparedRecord& o : others) group.push_back(&o);
+    for (const PreparedRecord& o : others) {
       if (p.nhs_validated && o.nhs_validated && p.nhs != o.nhs) return std::string("nhs conflict");
       ScoredPair scored = model_.Score(p, o);
-      if (scored.safety.safety != PairSafety::kSafe) return std::string(scored.safety.reason);
+      if (scored.safety.safety != PairSafety::kSafe) {
+        if (NamesConflictExplainedByGroup(model_, scored.safety, o, group, p)) continue;
+        return std::string(scored.safety.reason);
+      }
       if (scored.match_weight < model_.review_weight() && !DiffersOnlyByLifeEvents(scored.pattern)) {
         return std::string("weak group");
       }
