@@ -28,6 +28,22 @@ Model TestModel() {
   return m;
 }
 
+constexpr char kNhs[] = "9434765919";
+
+// One record, prepared and annotated by `model`.
+PreparedRecord Annotated(const Model& model, const char* given, const char* family, const char* dob,
+                         const char* nhs, const char* postcode = "CV1 2AB") {
+  Record r;
+  r.nhs_number = nhs;
+  r.family_name = family;
+  r.given_names = given;
+  r.date_of_birth = dob;
+  r.postcode = postcode;
+  PreparedRecord p = PrepareRecord(r, {});
+  model.Annotate(&p);
+  return p;
+}
+
 struct Fixture {
   std::vector<PreparedRecord> records;
   std::vector<uint64_t> existing;
@@ -206,14 +222,7 @@ class RecordMatchingTwoPeople : public ::testing::Test {
   // strongly enough to link on its own.
   void SetUp() override {
     auto prep = [&](const char* given, const char* dob, const char* pc) {
-      Record r;
-      r.family_name = "Nowak";
-      r.given_names = given;
-      r.date_of_birth = dob;
-      r.postcode = pc;
-      PreparedRecord p = PrepareRecord(r, {});
-      model_.Annotate(&p);
-      return p;
+      return Annotated(model_, given, "Nowak", dob, "", pc);
     };
     recs_ = {prep("Anna", "1970-01-01", "CV1 2AB"), prep("Piotr", "1990-05-05", "LS6 2AB"),
              prep("Anna", "1970-01-01", "LS6 2AB")};
@@ -262,17 +271,7 @@ TEST_F(RecordMatchingTwoPeople, AmbiguousRecordJoinsNeither) {
 // not O. O stays with D0 and D1; D2 waits for a steward.
 TEST(ClusteringTest, RecordWhosePartnerAlsoLinksTheOtherPersonIsNotAmbiguous) {
   const Model model = TestModel();
-  auto prep = [&](const char* given, const char* dob) {
-    Record r;
-    r.nhs_number = "9434765919";
-    r.family_name = "Campbell";
-    r.given_names = given;
-    r.date_of_birth = dob;
-    r.postcode = "CV1 2AB";
-    PreparedRecord p = PrepareRecord(r, {});
-    model.Annotate(&p);
-    return p;
-  };
+  auto prep = [&](const char* given, const char* dob) { return Annotated(model, given, "Campbell", dob, kNhs); };
   std::vector<PreparedRecord> recs = {prep("Xavier", "1946-08-05"), prep("Thomas", "1946-08-05"),
                                       prep("Xavier", "1946-08-05"), prep("Xavier", "1938-05-21")};
   ASSERT_EQ(model.Score(recs[1], recs[3]).safety.safety, PairSafety::kReview);
@@ -314,18 +313,10 @@ TEST_F(RecordMatchingTwoPeople, PartnerHeldApartFromTheOtherPersonLeavesTheRecor
 TEST(ClusteringTest, MistypedNameLetInByItsNumberDoesNotKeepThePersonsOtherRecordsOut) {
   const Model model = TestModel();
   auto prep = [&](const char* given, const char* nhs) {
-    Record r;
-    r.nhs_number = nhs;
-    r.family_name = "Salenbridge";
-    r.given_names = given;
-    r.date_of_birth = "1985-11-21";
-    r.postcode = "CV1 2AB";
-    PreparedRecord p = PrepareRecord(r, {});
-    model.Annotate(&p);
-    return p;
+    return Annotated(model, given, "Salenbridge", "1985-11-21", nhs);
   };
-  std::vector<PreparedRecord> recs = {prep("Christopher", "9434765919"), prep("KTI", "9434765919"),
-                                      prep("Christopher", ""), prep("Daniel", "")};
+  std::vector<PreparedRecord> recs = {prep("Christopher", kNhs), prep("KTI", kNhs), prep("Christopher", ""),
+                                      prep("Daniel", "")};
   ASSERT_TRUE(model.Score(recs[0], recs[1]).safety.names_overridden);
   const SafetyVerdict kti_new = model.Score(recs[1], recs[2]).safety;
   ASSERT_EQ(kti_new.reason, kGivenConflict);
