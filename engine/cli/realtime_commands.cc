@@ -427,10 +427,8 @@ absl::Status RunAuditPerson(const Flags& f) {
   if (f.args.size() != 1) return absl::InvalidArgumentError("audit person takes one person id");
   EMPI_ASSIGN_OR_RETURN(uint64_t person, ParseId(f.args[0], "person id"));
   EMPI_ASSIGN_OR_RETURN(auto engine, OpenEngine(f, false));
-  EMPI_ASSIGN_OR_RETURN(auto events, engine->AuditForPerson(person));
   // Who looked at a person is itself a read of that person's trail.
-  EMPI_RETURN_IF_ERROR(AuditRead(StoreOf(engine.get()), f.id, "audit person", fmt::format("ok: {} events", events.size()),
-                                 {person}));
+  EMPI_ASSIGN_OR_RETURN(auto events, engine->ReadAuditTrail(person, f.who));
   for (const auto& e : events) {
     nlohmann::json recs = nlohmann::json::array();
     for (const RecordRef& r : e.records) recs.push_back(fmt::format("{}:{}", r.source, r.record_id));

@@ -340,6 +340,15 @@ class EngineImpl final : public Engine {
     return out;
   }
 
+  absl::StatusOr<std::vector<AuditEvent>> ReadAuditTrail(uint64_t person, const Requester& who) override {
+    EMPI_ASSIGN_OR_RETURN(std::vector<AuditEvent> events, AuditForPerson(person));
+    index::AuditEvent ev = MakeEvent(who, "audit person");
+    ev.persons = {person};
+    ev.outcome = absl::StrCat("ok: ", events.size(), " events");
+    EMPI_RETURN_IF_ERROR(CommitAudit(ev));
+    return events;
+  }
+
   // --------------------------------------------------------------- writes
 
   absl::StatusOr<IngestResult> Ingest(const Record& rec, const Requester& who) override {

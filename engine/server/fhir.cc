@@ -6,6 +6,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/time/time.h"
 
 namespace empi::server {
 namespace {
@@ -167,6 +168,32 @@ json IngestParameters(const IngestResult& r) {
   if (!r.reason.empty()) params.push_back(Param("reason", "valueString", r.reason));
   params.push_back(Param("objectionApplied", "valueBoolean", r.objection_applied));
   return {{"resourceType", "Parameters"}, {"parameter", std::move(params)}};
+}
+
+json AuditEventResource(const AuditEvent& e) {
+  const absl::Time t = absl::FromUnixMicros(e.time_us);
+  const bool refused = e.outcome.starts_with("denied") || e.outcome.starts_with("refused");
+  json entity = json::array();
+  for (uint64_t p : e.persons) entity.push_back({{"what", {{"reference", absl::StrCat("Patient/", p)}}}});
+  for (const RecordRef& r : e.records) {
+    entity.push_back({{"what", {{"identifier", {{"system", std::string(kSourceSystemPrefix) + r.source},
+                                                {"value", r.record_id}}}}}});
+  }
+  return {{"resourceType", "AuditEvent"},
+          {"id", std::to_string(e.sequence)},
+          {"type", {{"system", "http://terminology.hl7.org/CodeSystem/audit-event-type"}, {"code", "rest"}}},
+          {"subtype", json::array({{{"system", "urn:empi:audit-action"}, {"code", e.action}}})},
+          {"recorded", absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ", t, absl::UTCTimeZone())},
+          {"outcome", refused ? "4" : "0"},
+          {"outcomeDesc", e.outcome},
+          {"agent", json::array({{{"who", {{"identifier", {{"value", e.requester}}}}},
+                                  {"requestor", true},
+                                  {"role", json::array({{{"text", e.role}}})},
+                                  {"purposeOfUse", json::array({{{"text", e.purpose}}})}},
+                                 {{"who", {{"identifier", {{"system", kOdsSystem}, {"value", e.organisation}}}}},
+                                  {"requestor", false}}})},
+          {"source", {{"observer", {{"display", "EMPI"}}}}},
+          {"entity", entity}};
 }
 
 json OperationOutcome(const std::string& code, const std::string& diagnostics) {

@@ -55,6 +55,15 @@ nlohmann::json ResolutionParameters(const Resolution& r, const ViewDecision& vie
 
 nlohmann::json IngestParameters(const IngestResult& r);
 
+// One audit event as a FHIR R4 AuditEvent: id the event's sequence,
+// `recorded` its time, `subtype` its action and `outcomeDesc` its outcome
+// (`outcome` "0" for a success, "4" for a refusal); agent[0] the requester
+// (its role, and its purpose of use as text), agent[1] the organisation by
+// ODS code; `entity` the persons (Patient/{person}) and records (by source
+// identifier) the event names. It holds no demographics, as the trail
+// holds none.
+nlohmann::json AuditEventResource(const AuditEvent& e);
+
 // An OperationOutcome with one issue (severity error).
 nlohmann::json OperationOutcome(const std::string& code, const std::string& diagnostics);
 

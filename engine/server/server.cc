@@ -282,6 +282,8 @@ class ServerImpl final : public Server {
           [this](const auto& req, auto& res, const Requester& who) { ResolveIdentifier(req, res, who); });
     Route("GET", R"(/Patient/(\d{1,20}))", "/Patient/{person}", clinical, 1,
           [this](const auto& req, auto& res, const Requester& who) { GetPerson(req, res, who); });
+    Route("GET", "/AuditEvent", "/AuditEvent", {"auditor"}, 0,
+          [this](const auto& req, auto& res, const Requester& who) { AuditEvents(req, res, who); });
     Route("POST", "/Patient", "/Patient", {"integration"}, 0,
           [this](const auto& req, auto& res, const Requester& who) { Ingest(req, res, who, ""); });
     Route("PUT", R"(/Patient/([A-Za-z0-9\-\.]{1,64}))", "/Patient/{id}", {"integration"}, 0,
@@ -407,6 +409,26 @@ class ServerImpl final : public Server {
     if (absl::IsNotFound(r.status())) return SendOutcome(res, 404, "not-found", "Patient: no such person");
     if (!r.ok()) return SendEngineError(res, r.status());
     SendJson(res, 200, PersonPatient(*r));
+  }
+
+  // GET /AuditEvent?patient={person} (or Patient/{person}): every audit
+  // event naming the person, oldest first, for an auditor answering a
+  // subject access request; the read itself is audited.
+  void AuditEvents(const httplib::Request& req, httplib::Response& res, const Requester& who) {
+    std::string patient = req.get_param_value("patient");
+    if (patient.starts_with("Patient/")) patient.erase(0, std::string_view("Patient/").size());
+    uint64_t person = 0;
+    if (!absl::SimpleAtoi(patient, &person) || person == 0) {
+      return SendOutcome(res, 400, "required", "AuditEvent?patient: required, a person id (Patient/{person})");
+    }
+    absl::StatusOr<std::vector<AuditEvent>> events = engine_->ReadAuditTrail(person, who);
+    if (!events.ok()) return SendEngineError(res, events.status());
+    json entries = json::array();
+    for (const AuditEvent& e : *events) {
+      entries.push_back({{"fullUrl", absl::StrCat("AuditEvent/", e.sequence)}, {"resource", AuditEventResource(e)},
+                         {"search", {{"mode", "match"}}}});
+    }
+    SendJson(res, 200, {{"resourceType", "Bundle"}, {"type", "searchset"}, {"total", events->size()}, {"entry", entries}});
   }
 
   Engine* engine_;

@@ -182,6 +182,11 @@ class Engine {
   // person` does). Reads the whole trail: an operator's tool, not a
   // per-request call.
   virtual absl::StatusOr<std::vector<AuditEvent>> AuditForPerson(uint64_t person) = 0;
+  // The same events shown to `who` (an auditor, or a subject access
+  // request): the read is itself recorded first (action "audit person",
+  // outcome "ok: N events", naming the person), so the list returned does
+  // not hold it.
+  virtual absl::StatusOr<std::vector<AuditEvent>> ReadAuditTrail(uint64_t person, const Requester& who) = 0;
 
  protected:
   Engine() = default;

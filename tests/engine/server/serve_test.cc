@@ -418,6 +418,61 @@ TEST_F(ServeTest, RefusesWithoutValidTokenOrOutsideRoleAndAuditsBoth) {
   EXPECT_TRUE(refused_403);
 }
 
+// A subject access request: the auditor lists every event naming the
+// person as FHIR AuditEvents (the clinician's resolve among them, with its
+// requester, organisation and purpose); the auditor's read is itself
+// audited; a clinician may not read the trail; a missing or malformed
+// patient is refused.
+TEST_F(ServeTest, AuditorReadsAPersonsTrailAsAuditEventsAndTheReadIsAudited) {
+  StartPlain();
+  Person p = kMaria;
+  p.nhs = NhsNumber("401023213");
+  auto r = Post(*client_, "/Patient", integration_, PatientJson("RKB", "A1", p));
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  const uint64_t person = PersonOf(Body(r));
+  auto view = Get(*client_, "/Patient/" + std::to_string(person), clinician_, {{"X-Request-ID", "req-view"}});
+  ASSERT_TRUE(view);
+  ASSERT_EQ(view->status, 200) << view->body;
+
+  const std::string auditor = SignJwt(Key("rsa.key"), Claims("ms.audit", "X26", "subject-access", {"auditor"}));
+  const std::string query = "/AuditEvent?patient=Patient/" + std::to_string(person);
+  auto trail = Get(*client_, query, auditor);
+  ASSERT_TRUE(trail);
+  ASSERT_EQ(trail->status, 200) << trail->body;
+  const json bundle = Body(trail);
+  EXPECT_EQ(bundle["resourceType"], "Bundle");
+  EXPECT_EQ(bundle["type"], "searchset");
+  ASSERT_GE(bundle["entry"].size(), 2u);
+  EXPECT_EQ(bundle["total"], bundle["entry"].size());
+  bool saw_view = false;
+  for (const json& entry : bundle["entry"]) {
+    const json& e = entry["resource"];
+    EXPECT_EQ(e["resourceType"], "AuditEvent");
+    EXPECT_NE(e["entity"].dump().find("\"Patient/" + std::to_string(person) + "\""), std::string::npos);
+    EXPECT_EQ(e.dump().find("Priory"), std::string::npos);  // no demographics
+    if (e["agent"][0]["who"]["identifier"]["value"] == "dr.ahmed") {
+      saw_view = true;
+      EXPECT_EQ(e["agent"][1]["who"]["identifier"]["value"], "RKB");
+      EXPECT_EQ(e["agent"][0]["purposeOfUse"][0]["text"], "direct-care; request-id=req-view");
+      EXPECT_EQ(e["outcome"], "0");
+    }
+  }
+  EXPECT_TRUE(saw_view);
+  // Asked again, the first read is in the trail.
+  const json again = Body(Get(*client_, "/AuditEvent?patient=" + std::to_string(person), auditor));
+  ASSERT_EQ(again["entry"].size(), bundle["entry"].size() + 1);
+  const json& read = again["entry"].back()["resource"];
+  EXPECT_EQ(read["subtype"][0]["code"], "audit person");
+  EXPECT_EQ(read["agent"][0]["who"]["identifier"]["value"], "ms.audit");
+  EXPECT_EQ(read["outcomeDesc"], "ok: " + std::to_string(bundle["entry"].size()) + " events");
+
+  ExpectOutcome(Get(*client_, query, clinician_), 403, "forbidden", "role");
+  ExpectOutcome(Get(*client_, "/AuditEvent", auditor), 400, "required", "AuditEvent?patient");
+  ExpectOutcome(Get(*client_, "/AuditEvent?patient=Patient/x", auditor), 400, "required", "AuditEvent?patient");
+  ASSERT_EQ(server_.Stop(), 0);
+}
+
 TEST_F(ServeTest, RestrictedPatientIsRedactedAndNeverFoundByLocation) {
   StartPlain();
   Person hidden{NhsNumber("485777345"), "Okonkwo", "Adaeze", "1975-09-30", "CV8 1JP", "12 Hidden Lane"};
