@@ -166,6 +166,8 @@ void KeepStrongestPerPersonPair(Clustering* c) {
 
 }  // namespace
 
+constexpr int kDobExactLevel = 1;
+
 bool NamesConflictExplainedByGroup(const Model& model, const SafetyVerdict& verdict, const PreparedRecord& x,
                                    const std::vector<const PreparedRecord*>& group, const PreparedRecord& y) {
   if (verdict.reason != kGivenConflict && verdict.reason != kMiddleConflict) return false;
@@ -174,8 +176,12 @@ bool NamesConflictExplainedByGroup(const Model& model, const SafetyVerdict& verd
     if (m == &x) continue;
     x_mistyped = x_mistyped || model.Score(x, *m).safety.names_overridden;
     if (!y_agrees) {
-      SafetyVerdict v = model.Score(*m, y).safety;
-      y_agrees = v.safety == PairSafety::kSafe && !v.names_overridden;
+      // y's names agree with m's, and so do their dates of birth: a record
+      // without a date (a namesake's, as likely as this person's) does not
+      // qualify.
+      const ScoredPair s = model.Score(*m, y);
+      y_agrees = s.safety.safety == PairSafety::kSafe && !s.safety.names_overridden &&
+                 GammaOf(s.pattern, kDateOfBirth) == kDobExactLevel;
     }
     if (x_mistyped && y_agrees) return true;
   }
