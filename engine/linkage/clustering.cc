@@ -80,7 +80,6 @@ Clustering ClusterOnce(const ClusterInput& in, std::vector<ScoredLink> links) {
   }
 
   auto conflict_explained = [&](uint32_t x, const Group& gx, uint32_t y, const Group& gy, const SafetyVerdict& v) {
-    if (v.reason != kGivenConflict && v.reason != kMiddleConflict) return false;
     auto members = [&](const Group& g) {
       std::vector<const PreparedRecord*> out;
       for (uint32_t m : g.members) out.push_back(&records[m]);
@@ -166,8 +165,6 @@ void KeepStrongestPerPersonPair(Clustering* c) {
 
 }  // namespace
 
-constexpr int kDobExactLevel = 1;
-
 bool NamesConflictExplainedByGroup(const Model& model, const SafetyVerdict& verdict, const PreparedRecord& x,
                                    const std::vector<const PreparedRecord*>& group, const PreparedRecord& y) {
   if (verdict.reason != kGivenConflict && verdict.reason != kMiddleConflict) return false;
@@ -181,7 +178,7 @@ bool NamesConflictExplainedByGroup(const Model& model, const SafetyVerdict& verd
       // qualify.
       const ScoredPair s = model.Score(*m, y);
       y_agrees = s.safety.safety == PairSafety::kSafe && !s.safety.names_overridden &&
-                 GammaOf(s.pattern, kDateOfBirth) == kDobExactLevel;
+                 GammaOf(s.pattern, kDateOfBirth) == kDobExact;
     }
     if (x_mistyped && y_agrees) return true;
   }

@@ -99,8 +99,8 @@ struct Clustering {
 // record of its own group that shares its NHS number and date of birth (so
 // x's name is a keying error, let in by the number), and y's names and date
 // of birth agree with another record of the group (a record without a date
-// of birth may be a namesake's and does not qualify). A twin's records never qualify: they
-// conflict with every record of the other twin.
+// of birth may be a namesake's and does not qualify). A twin's records never
+// qualify: they conflict with every record of the other twin.
 bool NamesConflictExplainedByGroup(const Model& model, const SafetyVerdict& verdict, const PreparedRecord& x,
                                    const std::vector<const PreparedRecord*>& group, const PreparedRecord& y);
 

@@ -48,7 +48,6 @@ bool EstimatedDate(int32_t yyyymmdd) {
   int md = yyyymmdd % 10000;
   return md == 101 || md == 701;
 }
-constexpr int kDobExact = 1, kDobElse = 5;
 // Family level "family name is the other's given name": the names were
 // entered in the wrong fields, so the given names say nothing.
 constexpr int kFamilyIsOthersGiven = 5;
@@ -85,7 +84,6 @@ bool DiffersOnlyByLifeEvents(uint32_t pattern) {
   const int dob = GammaOf(pattern, kDateOfBirth);
   constexpr int kSexDifferent = 2;
   constexpr int kGivenExact = 1, kGivenNickname = 2, kGivenClose = 5;
-  constexpr int kDobNull = 0, kDobSwapped = 2, kDobSlip = 3;
   constexpr int kFamilyExact = 1, kFamilyClose = 4;
   const bool given_kept = given == kGivenExact || given == kGivenNickname || given == kGivenFirstMiddleSwapped ||
                           given == kGivenClose;
