@@ -141,6 +141,15 @@ class ServeTest : public ::testing::Test {
 
   static json Body(const httplib::Result& r) { return json::parse(r->body); }
 
+  // Starts a plain server and ingests `p` as RKB record A1: its person id,
+  // 0 (with a failure recorded) if the ingest did not succeed.
+  uint64_t StartWithOnePatient(const Person& p) {
+    StartPlain();
+    auto r = Post(*client_, "/Patient", integration_, PatientJson("RKB", "A1", p));
+    EXPECT_TRUE(r && r->status == 200) << (r ? r->body : "no response");
+    return r && r->status == 200 ? PersonOf(Body(r)) : 0;
+  }
+
   // An OperationOutcome with `code` whose diagnostics start with `field`.
   static void ExpectOutcome(const httplib::Result& r, int status, const std::string& code, const std::string& field) {
     ASSERT_TRUE(r) << "no response";
@@ -163,6 +172,12 @@ TempDir* ServeTest::keys_dir_ = nullptr;
 bool ServeTest::keys_ok_ = false;
 
 const Person kMaria{"", "Kowalska", "Maria", "1980-04-12", "CV1 2AB", "1 Priory Row"};
+
+Person MariaWithNumber() {
+  Person p = kMaria;
+  p.nhs = NhsNumber("401023213");
+  return p;
+}
 
 TEST_F(ServeTest, IngestResolveMatchAndGetOverKeepAliveHttp) {
   StartPlain();
@@ -324,13 +339,9 @@ TEST_F(ServeTest, IngestResolveMatchAndGetOverKeepAliveHttp) {
 }
 
 TEST_F(ServeTest, RefusesWithoutValidTokenOrOutsideRoleAndAuditsBoth) {
-  StartPlain();
-  Person p = kMaria;
-  p.nhs = NhsNumber("401023213");
-  auto r = Post(*client_, "/Patient", integration_, PatientJson("RKB", "A1", p));
-  ASSERT_TRUE(r);
-  ASSERT_EQ(r->status, 200) << r->body;
-  const uint64_t person = PersonOf(Body(r));
+  const Person p = MariaWithNumber();
+  const uint64_t person = StartWithOnePatient(p);
+  ASSERT_NE(person, 0u);
   const std::string path = "/Patient/" + std::to_string(person);
 
   const int64_t now = std::time(nullptr);
@@ -425,13 +436,8 @@ TEST_F(ServeTest, RefusesWithoutValidTokenOrOutsideRoleAndAuditsBoth) {
 // audited; a clinician may not read the trail; a missing or malformed
 // patient is refused.
 TEST_F(ServeTest, AuditorReadsAPersonsTrailAsAuditEventsAndTheReadIsAudited) {
-  StartPlain();
-  Person p = kMaria;
-  p.nhs = NhsNumber("401023213");
-  auto r = Post(*client_, "/Patient", integration_, PatientJson("RKB", "A1", p));
-  ASSERT_TRUE(r);
-  ASSERT_EQ(r->status, 200) << r->body;
-  const uint64_t person = PersonOf(Body(r));
+  const uint64_t person = StartWithOnePatient(MariaWithNumber());
+  ASSERT_NE(person, 0u);
   auto view = Get(*client_, "/Patient/" + std::to_string(person), clinician_, {{"X-Request-ID", "req-view"}});
   ASSERT_TRUE(view);
   ASSERT_EQ(view->status, 200) << view->body;
