@@ -139,6 +139,7 @@ std::string_view CfName(Cf cf) {
     case Cf::kAudit: return "audit";
     case Cf::kMeta: return "meta";
     case Cf::kPersonView: return "person_view";
+    case Cf::kChanges: return "changes";
   }
   return "unknown";
 }
@@ -416,6 +417,38 @@ bool DecodeObjectionValue(std::string_view value, ObjectionValue* v) {
   }
   if (!in.done()) return false;
   *v = std::move(out);
+  return true;
+}
+
+std::string EncodeChange(const Change& c) {
+  std::string out(1, static_cast<char>(internal::kValueVersion));
+  PutSigned(&out, c.time_us);
+  PutString(&out, c.kind);
+  PutVarint(&out, c.persons.size());
+  for (uint64_t p : c.persons) PutVarint(&out, p);
+  PutVarint(&out, c.records.size());
+  for (const std::string& r : c.records) PutString(&out, r);
+  return out;
+}
+
+bool DecodeChange(std::string_view value, Change* c) {
+  Change out;
+  Reader in(value);
+  uint64_t n = 0;
+  if (!in.Version() || !in.Signed(&out.time_us) || !in.String(&out.kind) || !in.Varint(&n) || n > value.size()) {
+    return false;
+  }
+  out.persons.resize(n);
+  for (uint64_t& p : out.persons) {
+    if (!in.Varint(&p)) return false;
+  }
+  if (!in.Varint(&n) || n > value.size()) return false;
+  out.records.resize(n);
+  for (std::string& r : out.records) {
+    if (!in.String(&r)) return false;
+  }
+  if (!in.done()) return false;
+  *c = std::move(out);
   return true;
 }
 

@@ -69,12 +69,25 @@ class Lookup {
   absl::node_hash_map<uint64_t, std::vector<uint64_t>> partners_;
 };
 
-// Puts `pid`'s value with the flag set to `want` when it differs.
-void SetFlag(uint64_t pid, const PersonValue& p, bool want, ChangeSet* cs) {
+// Puts `pid`'s value with the flag set to `want` when it differs, and
+// names the person in *changed.
+void SetFlag(uint64_t pid, const PersonValue& p, bool want, ChangeSet* cs, std::vector<uint64_t>* changed) {
   if (p.objection_in_review == want) return;
   PersonValue v = p;
   v.objection_in_review = want;
   cs->PutPerson(pid, v);
+  changed->push_back(pid);
+}
+
+// Commits the flags set in `cs` with their change for the feed, and deletes
+// the marker.
+absl::Status CommitFlags(Store* store, std::vector<uint64_t> changed, ChangeSet* cs, bool sync) {
+  if (!changed.empty()) {
+    std::sort(changed.begin(), changed.end());
+    cs->AddChange({.kind = "objection-in-review", .persons = std::move(changed), .records = {}});
+  }
+  cs->DeleteMeta(kMetaReviewObjectionsDirty);
+  return store->Commit(cs, nullptr, sync);
 }
 
 }  // namespace
@@ -87,6 +100,7 @@ absl::Status UpdateReviewObjections(Store* store, const absl::flat_hash_set<uint
     affected.insert(partners->begin(), partners->end());
   }
   ChangeSet cs = store->NewChangeSet();
+  std::vector<uint64_t> changed;
   for (uint64_t pid : affected) {
     EMPI_ASSIGN_OR_RETURN(const PersonValue* p, look.Person(pid));
     if (p == nullptr) continue;
@@ -95,10 +109,9 @@ absl::Status UpdateReviewObjections(Store* store, const absl::flat_hash_set<uint
     for (size_t i = 0; i < partners->size() && !want; ++i) {
       EMPI_ASSIGN_OR_RETURN(want, look.Objects((*partners)[i]));
     }
-    SetFlag(pid, *p, want, &cs);
+    SetFlag(pid, *p, want, &cs, &changed);
   }
-  cs.DeleteMeta(kMetaReviewObjectionsDirty);
-  return store->Commit(&cs, nullptr, /*sync=*/false);
+  return CommitFlags(store, std::move(changed), &cs, /*sync=*/false);
 }
 
 absl::StatusOr<uint64_t> RecomputeReviewObjections(Store* store) {
@@ -119,17 +132,15 @@ absl::StatusOr<uint64_t> RecomputeReviewObjections(Store* store) {
     return bad.ok();
   }));
   EMPI_RETURN_IF_ERROR(bad);
-  uint64_t changed = 0;
+  std::vector<uint64_t> changed;
   ChangeSet cs = store->NewChangeSet();
   EMPI_RETURN_IF_ERROR(store->ForEachPerson([&](uint64_t pid, const PersonValue& p) {
-    const bool flag = want.contains(pid);
-    if (p.objection_in_review != flag) ++changed;
-    SetFlag(pid, p, flag, &cs);
+    SetFlag(pid, p, want.contains(pid), &cs, &changed);
     return true;
   }));
-  cs.DeleteMeta(kMetaReviewObjectionsDirty);
-  EMPI_RETURN_IF_ERROR(store->Commit(&cs, nullptr, /*sync=*/true));
-  return changed;
+  const uint64_t n = changed.size();
+  EMPI_RETURN_IF_ERROR(CommitFlags(store, std::move(changed), &cs, /*sync=*/true));
+  return n;
 }
 
 absl::Status RecomputeReviewObjectionsIfDirty(Store* store) {

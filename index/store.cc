@@ -376,6 +376,26 @@ void ChangeSet::PutMeta(std::string_view key, std::string_view value) {
   batch_.Put(Handle(Cf::kMeta), key, value).PermitUncheckedError();
 }
 void ChangeSet::DeleteMeta(std::string_view key) { batch_.Delete(Handle(Cf::kMeta), key).PermitUncheckedError(); }
+void ChangeSet::AddChange(Change change) {
+  if (change.time_us == 0) change.time_us = NowMicros();
+  changes_.push_back(EncodeChange(change));
+}
+
+void AddRecordChanges(const StoredRecord* old, const StoredRecord& now, bool new_person, ChangeSet* cs) {
+  const std::string key = now.record.Key();
+  if (old == nullptr) {
+    cs->AddChange({.kind = new_person ? "new-person" : "record-linked", .persons = {now.person_id}, .records = {key}});
+    return;
+  }
+  if (old->person_id != now.person_id) {
+    cs->AddChange({.kind = "record-moved", .persons = {old->person_id, now.person_id}, .records = {key}});
+  } else {
+    cs->AddChange({.kind = "record-updated", .persons = {now.person_id}, .records = {key}});
+  }
+  if (old->record.restricted != now.record.restricted) {
+    cs->AddChange({.kind = "restricted-changed", .persons = {now.person_id}, .records = {key}});
+  }
+}
 
 // ---------------------------------------------------------------------------
 // Store::Impl
@@ -616,8 +636,11 @@ class Store::Impl {
   std::string path_;
 
  private:
+  // Writes the group's change sets as one batch, with the pending audit
+  // `events`, the person-id counter (if not 0) and the group's changes
+  // numbered from `first_change`.
   absl::Status WriteGroup(const std::vector<Writer*>& group, const std::vector<Chained>& events,
-                          uint64_t next_person_id);
+                          uint64_t next_person_id, uint64_t first_change);
   // db_->Write, then the read cache forgets what the batch wrote: every
   // commit path writes through here, so no acknowledged write leaves a
   // stale cached value behind. `batch` uses real column family ids.
@@ -644,6 +667,50 @@ class Store::Impl {
   uint64_t persisted_next_person_id_ ABSL_GUARDED_BY(mu_) = 1;
   // Pending ids are handed out by the queue's leader, one at a time.
   uint64_t next_pending_id_ ABSL_GUARDED_BY(mu_) = 1;
+  // The next change's sequence: handed out by the queue's leader for its
+  // group, or by a bulk load for its rounds. From a load's first numbered
+  // round until it ends, bulk_changes_ is true and commits carrying changes
+  // are refused.
+  uint64_t next_change_ ABSL_GUARDED_BY(mu_) = 1;
+  bool bulk_changes_ ABSL_GUARDED_BY(mu_) = false;
+  uint64_t bulk_first_change_ ABSL_GUARDED_BY(mu_) = 0;
+
+ public:
+  // The last change visible to readers, and a condition for long polls.
+  mutable absl::Mutex change_mu_;
+  uint64_t last_change_ ABSL_GUARDED_BY(change_mu_) = 0;
+  void PublishChanges(uint64_t last) {
+    absl::MutexLock l(&change_mu_);
+    if (last > last_change_) last_change_ = last;
+  }
+  // A bulk load's round takes the n sequences from the one returned on;
+  // from its first round until EndBulkChanges, commits carrying changes are
+  // refused (their numbers would become visible before the load's).
+  uint64_t ReserveBulkChanges(uint64_t n) {
+    absl::MutexLock l(&mu_);
+    if (!bulk_changes_) {
+      bulk_changes_ = true;
+      bulk_first_change_ = next_change_;
+    }
+    const uint64_t first = next_change_;
+    next_change_ += n;
+    return first;
+  }
+  // Ends a bulk load's hold on the feed: published if it was ingested,
+  // given back otherwise.
+  void EndBulkChanges(bool ingested) {
+    uint64_t last = 0;
+    {
+      absl::MutexLock l(&mu_);
+      if (!bulk_changes_) return;
+      bulk_changes_ = false;
+      if (!ingested) next_change_ = bulk_first_change_;
+      last = next_change_ - 1;
+    }
+    if (ingested) PublishChanges(last);
+  }
+
+ private:
 
   // The chain: appends are ordered by chain_mu_ alone, so a read's event
   // never waits for a change batch to be written.
@@ -772,14 +839,18 @@ absl::Status Store::Impl::Open(const std::string& path, const StoreOptions& opti
   rocksdb::DB* db = nullptr;
   rocksdb::Status s;
   if (!options.create_if_missing || options.read_only) {
-    // A version-1 store lacks person_view: created (and filled) only by a
-    // read-write open, below.
+    // A version-1 store lacks person_view, one before version 6 lacks
+    // changes: created (and person_view filled) only by a read-write open,
+    // below.
     std::vector<std::string> names;
-    if (rocksdb::DB::ListColumnFamilies(db_options, path, &names).ok() &&
-        std::find(names.begin(), names.end(), A(CfName(Cf::kPersonView))) == names.end()) {
+    const bool missing = rocksdb::DB::ListColumnFamilies(db_options, path, &names).ok() &&
+                         std::any_of(descriptors.begin(), descriptors.end(), [&](const auto& d) {
+                           return std::find(names.begin(), names.end(), d.name) == names.end();
+                         });
+    if (missing) {
       if (options.read_only) {
         return absl::FailedPreconditionError(absl::StrCat(
-            "store ", path, " has format version 1; open it once for writing (empi link or empi ingest) ",
+            "store ", path, " has an older format version; open it once for writing (empi link or empi ingest) ",
             "to upgrade it to version ", kFormatVersion));
       }
       db_options.create_missing_column_families = true;
@@ -822,16 +893,17 @@ absl::Status Store::Impl::Open(const std::string& path, const StoreOptions& opti
   // Format version: written on creation, checked on every later open.
   EMPI_ASSIGN_OR_RETURN(std::optional<std::string> version, Get(Cf::kMeta, kMetaFormatVersion, nullptr));
   const std::string want = std::to_string(kFormatVersion);
-  // Version 4 differs from 5 only in holding no supersession: read as it is,
-  // and marked version 5 by the first read-write open.
-  if (version.has_value() && *version == "4") {
+  // Version 4 differs from 5 only in holding no supersession, and 5 from 6
+  // in having no change feed (the family is created empty, above): read as
+  // they are, and marked version 6 by the first read-write open.
+  if (version.has_value() && (*version == "4" || *version == "5")) {
     if (options.read_only) {
       version = want;
     } else {
       rocksdb::WriteOptions wo;
       wo.sync = true;
       EMPI_RETURN_IF_ERROR(Record(FromRocks(db_->Put(wo, handle(Cf::kMeta), kMetaFormatVersion, want),
-                                            "upgrading to format version 5")));
+                                            "upgrading to format version 6")));
       version = want;
     }
   }
@@ -866,6 +938,17 @@ absl::Status Store::Impl::Open(const std::string& path, const StoreOptions& opti
     if (next->size() != 8) return absl::DataLossError("meta next_person_id is not 8 bytes");
     absl::MutexLock l(&mu_);
     next_person_id_ = persisted_next_person_id_ = DecodeU64(*next);
+  }
+  EMPI_ASSIGN_OR_RETURN(std::optional<std::string> next_change, Get(Cf::kMeta, kMetaNextChange, nullptr));
+  if (next_change.has_value()) {
+    if (next_change->size() != 8 || DecodeU64(*next_change) == 0) {
+      return absl::DataLossError("meta next_change is not a sequence");
+    }
+    {
+      absl::MutexLock l(&mu_);
+      next_change_ = DecodeU64(*next_change);
+    }
+    PublishChanges(DecodeU64(*next_change) - 1);
   }
 
   return OpenAuditTrail();
@@ -1003,7 +1086,7 @@ absl::Status Store::Impl::Commit(ChangeSet* changes, const AuditEvent* event, bo
   // A plain unsynced change (no audit event, no person ids to persist) has
   // nothing to order against other commits: it bypasses the queue, so bulk
   // loads from several threads use RocksDB's concurrent memtable inserts.
-  if (event == nullptr && !sync && !changes->allocated_person_ids_ &&
+  if (event == nullptr && !sync && !changes->allocated_person_ids_ && changes->changes_.empty() &&
       (!changes->cfs_.empty() || logical_ids_match_)) {
     bool counter_persisted;
     {
@@ -1059,10 +1142,18 @@ absl::Status Store::Impl::Commit(ChangeSet* changes, const AuditEvent* event, bo
   const bool write_counter = next_person_id > persisted_next_person_id_ ||
                              std::any_of(group.begin(), group.end(),
                                          [](Writer* x) { return x->changes->allocated_person_ids_; });
+  // The group's changes take the next sequences, in queue order.
+  const uint64_t first_change = next_change_;
+  for (Writer* x : group) next_change_ += x->changes->changes_.size();
+  const uint64_t end_change = next_change_;
   absl::Status status;
-  {
+  if (end_change > first_change && bulk_changes_) {
+    next_change_ = first_change;
+    status = absl::FailedPreconditionError("a bulk load is writing the change feed; commit after it finishes");
+  } else {
     mu_.Unlock();
-    status = WriteGroup(group, events, write_counter ? next_person_id : 0);
+    status = WriteGroup(group, events, write_counter ? next_person_id : 0, first_change);
+    if (status.ok() && end_change > first_change) PublishChanges(end_change - 1);
     if (status.ok() && !events.empty()) {
       // Chained while this leader still holds the queue, so change events
       // reach the chain in pending-id order. If the log cannot be written
@@ -1075,6 +1166,7 @@ absl::Status Store::Impl::Commit(ChangeSet* changes, const AuditEvent* event, bo
       }
     }
     mu_.Lock();
+    if (!status.ok()) next_change_ = first_change;
   }
   if (status.ok() && write_counter) persisted_next_person_id_ = next_person_id;
   size_t next_event = 0;
@@ -1096,7 +1188,7 @@ absl::Status Store::Impl::Commit(ChangeSet* changes, const AuditEvent* event, bo
 }
 
 absl::Status Store::Impl::WriteGroup(const std::vector<Writer*>& group, const std::vector<Chained>& events,
-                                     uint64_t next_person_id) {
+                                     uint64_t next_person_id, uint64_t first_change) {
   bool sync = false;
   for (Writer* x : group) sync |= x->sync;
   auto direct = [&](ChangeSet* c) { return !c->cfs_.empty() || logical_ids_match_; };
@@ -1115,7 +1207,8 @@ absl::Status Store::Impl::WriteGroup(const std::vector<Writer*>& group, const st
   }
 
   // One change set with nothing to add: write it as it is.
-  if (group.size() == 1 && events.empty() && next_person_id == 0 && anchor.empty() && direct(group[0]->changes)) {
+  if (group.size() == 1 && events.empty() && next_person_id == 0 && anchor.empty() && direct(group[0]->changes) &&
+      group[0]->changes->changes_.empty()) {
     return Write(wo, group[0]->changes->batch());
   }
 
@@ -1142,6 +1235,15 @@ absl::Status Store::Impl::WriteGroup(const std::vector<Writer*>& group, const st
   }
   if (!anchor.empty()) {
     EMPI_RETURN_IF_ERROR(FromRocks(merged.Put(handle(Cf::kMeta), kMetaAuditAnchor, anchor), "commit"));
+  }
+  uint64_t change = first_change;
+  for (Writer* x : group) {
+    for (const std::string& c : x->changes->changes_) {
+      EMPI_RETURN_IF_ERROR(FromRocks(merged.Put(handle(Cf::kChanges), EncodeU64(change++), c), "commit"));
+    }
+  }
+  if (change > first_change) {
+    EMPI_RETURN_IF_ERROR(FromRocks(merged.Put(handle(Cf::kMeta), kMetaNextChange, EncodeU64(change)), "commit"));
   }
   // The high-water mark goes last, overriding any lower value a member's
   // AllocatePersonIds() put earlier in the batch.
@@ -1782,7 +1884,8 @@ class BulkCollector : public rocksdb::WriteBatch::Handler {
     }
     const std::string_view key = k.ToStringView();
     if (cf == static_cast<int>(Cf::kMeta) &&
-        ((key == kMetaNextPersonId && !(full_ && op == Op::kPut)) || key == kMetaAuditHead ||
+        (((key == kMetaNextPersonId || key == kMetaNextChange) && !(full_ && op == Op::kPut)) ||
+         key == kMetaAuditHead ||
          key == kMetaFormatVersion)) {
       return rocksdb::Status::InvalidArgument(absl::StrCat("meta ", A(key), " is written by Commit() only"));
     }
@@ -1827,6 +1930,10 @@ absl::Status Store::Impl::BulkIngest(const std::vector<ChangeSet>& sets, BulkIng
     if (sets[i].allocated_person_ids_) {
       return absl::InvalidArgumentError(absl::StrCat(
           "bulk ingest: change set ", i, " allocated person ids; commit the counter with Commit() first"));
+    }
+    if (!sets[i].changes_.empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("bulk ingest: change set ", i, " holds changes for the feed; use a BulkLoad or Commit()"));
     }
   }
   if (stats != nullptr) *stats = BulkIngestStats{};
@@ -2045,15 +2152,34 @@ absl::Status Store::BulkIngest(const std::vector<ChangeSet>& sets, BulkIngestSta
 
 BulkLoad::BulkLoad(void* impl, std::string dir) : impl_(impl), dir_(std::move(dir)) {}
 BulkLoad::~BulkLoad() {
+  static_cast<Store::Impl*>(impl_)->EndBulkChanges(/*ingested=*/false);  // no-op after a Finish
   std::error_code ignored;
   std::filesystem::remove_all(dir_, ignored);
 }
 
 absl::Status BulkLoad::AddRound(const std::vector<ChangeSet>& sets) {
   if (finished_) return absl::FailedPreconditionError("bulk load: already finished");
+  auto* impl = static_cast<Store::Impl*>(impl_);
   auto files = std::make_unique<Store::Impl::BulkFiles>();
-  EMPI_RETURN_IF_ERROR(static_cast<Store::Impl*>(impl_)->BulkWriteRound(sets, /*full=*/true, dir_, absl::StrCat("r", rounds_), files.get(),
-                                             &stats_));
+  const std::string round = absl::StrCat("r", rounds_);
+  EMPI_RETURN_IF_ERROR(impl->BulkWriteRound(sets, /*full=*/true, dir_, round, files.get(), &stats_));
+  // The round's changes for the feed, numbered in set order, in files of
+  // their own with the counter.
+  size_t n = 0;
+  for (const ChangeSet& c : sets) n += c.changes_.size();
+  if (n > 0) {
+    std::vector<ChangeSet> numbered(1);
+    numbered[0].cfs_ = impl->handles_;
+    uint64_t sequence = impl->ReserveBulkChanges(n);
+    for (const ChangeSet& c : sets) {
+      for (const std::string& change : c.changes_) {
+        numbered[0].batch_.Put(impl->handle(Cf::kChanges), EncodeU64(sequence++), change).PermitUncheckedError();
+      }
+    }
+    numbered[0].PutMeta(kMetaNextChange, EncodeU64(sequence));
+    EMPI_RETURN_IF_ERROR(
+        impl->BulkWriteRound(numbered, /*full=*/true, dir_, absl::StrCat(round, "c"), files.get(), &stats_));
+  }
   if (files_ == nullptr) files_ = std::make_shared<Store::Impl::BulkFiles>();
   auto& all = *std::static_pointer_cast<Store::Impl::BulkFiles>(files_);
   for (size_t cf = 0; cf < kNumCfs; ++cf) {
@@ -2066,8 +2192,11 @@ absl::Status BulkLoad::AddRound(const std::vector<ChangeSet>& sets) {
 absl::Status BulkLoad::Finish() {
   if (finished_) return absl::FailedPreconditionError("bulk load: already finished");
   finished_ = true;
-  if (files_ == nullptr) return absl::OkStatus();
-  return static_cast<Store::Impl*>(impl_)->BulkIngestFiles(*std::static_pointer_cast<Store::Impl::BulkFiles>(files_));
+  auto* impl = static_cast<Store::Impl*>(impl_);
+  absl::Status s = files_ == nullptr ? absl::OkStatus()
+                                     : impl->BulkIngestFiles(*std::static_pointer_cast<Store::Impl::BulkFiles>(files_));
+  impl->EndBulkChanges(/*ingested=*/s.ok());
+  return s;
 }
 
 absl::StatusOr<std::unique_ptr<BulkLoad>> Store::StartBulkLoad() {
@@ -2303,6 +2432,37 @@ absl::Status Store::ForEachHistory(uint64_t person_id,
         return fn(DecodeU64(key), value);
       }));
   return bad;
+}
+
+absl::Status Store::ForEachChange(uint64_t since, const std::function<bool(const StoredChange&)>& fn) const {
+  rocksdb::ReadOptions ro;
+  ro.total_order_seek = true;
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db_->NewIterator(ro, impl_->handle(Cf::kChanges)));
+  for (it->Seek(EncodeU64(since + 1)); it->Valid(); it->Next()) {
+    StoredChange c;
+    if (it->key().size() != 8 || !DecodeChange(it->value().ToStringView(), &c.change)) {
+      return absl::DataLossError("changes: an entry does not decode");
+    }
+    c.sequence = DecodeU64(it->key().ToStringView());
+    if (!fn(c)) return absl::OkStatus();
+  }
+  return FromRocks(it->status(), "scanning changes");
+}
+
+uint64_t Store::last_change() const {
+  absl::MutexLock l(&impl_->change_mu_);
+  return impl_->last_change_;
+}
+
+uint64_t Store::WaitForChange(uint64_t after, absl::Duration timeout) const {
+  struct Past {
+    const uint64_t* last;
+    uint64_t after;
+    static bool Check(Past* p) { return *p->last > p->after; }
+  } past{&impl_->last_change_, after};
+  absl::MutexLock l(&impl_->change_mu_);
+  impl_->change_mu_.AwaitWithTimeout(absl::Condition(&Past::Check, &past), timeout);
+  return impl_->last_change_;
 }
 
 absl::Status Store::ForEachReview(

@@ -24,6 +24,9 @@
 //   audit           sequence (8 bytes BE) -> AuditValue (hash chained); events
 //                   before format version 3, which appends to audit.log
 //   meta            text keys ("format_version", "next_person_id", runs ...)
+//   changes         sequence (8 bytes BE) -> Change: the change feed, one
+//                   entry per change to who is who, numbered from 1 without
+//                   gaps in commit order (see Change)
 //
 // Every unit of change goes through Commit(): one rocksdb::WriteBatch,
 // applied atomically, optionally with one audit event chained into it, so a
@@ -52,6 +55,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "empi/objection.h"
 #include "empi/record.h"
 #include "index/read_cache.h"
@@ -66,9 +70,10 @@ namespace empi::index {
 // each review pair under both orders and adds PersonValue's
 // objection_in_review; version 5 adds NHS number supersessions (manual
 // "supersede") and keeps nhs_index under each record's current number.
+// Version 6 adds the changes family (the change feed).
 // Older stores are upgraded when opened read-write; a version 4 store, which
 // holds no supersession, is also read as it is.
-inline constexpr uint32_t kFormatVersion = 5;
+inline constexpr uint32_t kFormatVersion = 6;
 
 // Do not change the values of existing entries: part of the persistent format.
 enum class Cf : uint8_t {
@@ -85,8 +90,9 @@ enum class Cf : uint8_t {
   kAudit = 10,
   kMeta = 11,
   kPersonView = 12,
+  kChanges = 13,
 };
-inline constexpr int kNumCfs = 13;
+inline constexpr int kNumCfs = 14;
 std::string_view CfName(Cf cf);
 
 struct StoredRecord {
@@ -161,6 +167,30 @@ struct StoredAuditEvent {
   std::string hash;       // SHA-256(prev_hash || canonical encoding)
 };
 
+// One change to who is who, for consumers that cache what the index
+// answered (a view, a resolution) and must learn when it goes stale: a
+// record linked, a new person, a record moved, a merge, split or unmerge,
+// an objection registered or withdrawn, a restricted flag changed. It names
+// person ids and record keys only, never demographics. The store numbers
+// changes at commit (Store::Commit, BulkLoad) from 1, strictly increasing
+// and without gaps, in the order they become visible.
+struct Change {
+  int64_t time_us = 0;  // Unix microseconds; ChangeSet::AddChange stamps 0 with now
+  std::string kind;     // "record-linked", "new-person", "merge", ... (docs/format/store.md)
+  std::vector<uint64_t> persons;
+  std::vector<std::string> records;  // record keys (source \0 record_id)
+};
+struct StoredChange {
+  uint64_t sequence = 0;
+  Change change;
+};
+class ChangeSet;
+// Adds to `cs` the changes of storing `now` in place of `old` (null for a
+// new record): "new-person" (when `new_person`) or "record-linked" for a
+// new record, "record-moved" or "record-updated" for a stored one, and
+// "restricted-changed" when its restricted flag differs from old's.
+void AddRecordChanges(const StoredRecord* old, const StoredRecord& now, bool new_person, ChangeSet* cs);
+
 // Key and value encodings. Decoders return false on malformed input.
 std::string EncodeU64(uint64_t v);  // 8 bytes big-endian
 uint64_t DecodeU64(std::string_view eight);
@@ -191,6 +221,8 @@ std::string EncodeReviewValue(const ReviewValue& v);
 bool DecodeReviewValue(std::string_view value, ReviewValue* v);
 std::string EncodeObjectionValue(const ObjectionValue& v);
 bool DecodeObjectionValue(std::string_view value, ObjectionValue* v);
+std::string EncodeChange(const Change& c);
+bool DecodeChange(std::string_view value, Change* c);
 std::string HistoryKey(uint64_t person_id, uint64_t sequence);
 std::string AuditKey(uint64_t sequence);  // EncodeU64(sequence)
 // The canonical serialisation of (sequence, event) that the audit hash covers;
@@ -210,6 +242,7 @@ bool DecodeAuditValue(uint64_t sequence, std::string_view value, StoredAuditEven
 inline constexpr std::string_view kMetaFormatVersion = "format_version";  // decimal text
 inline constexpr std::string_view kMetaNextPersonId = "next_person_id";   // EncodeU64
 inline constexpr std::string_view kMetaAuditHead = "audit_head";  // EncodeU64(seq) + 32-byte hash
+inline constexpr std::string_view kMetaNextChange = "next_change";  // EncodeU64: the next change's sequence
 // Present while persons' objection_in_review may be out of date: set with a
 // change, deleted once the flags it affects are updated; a store opened with
 // it present has every flag recomputed.
@@ -241,15 +274,20 @@ class ChangeSet {
   void PutModel(std::string_view json);
   void PutMeta(std::string_view key, std::string_view value);
   void DeleteMeta(std::string_view key);
+  // A change to who is who, numbered when the set is committed (Change).
+  void AddChange(Change change);
 
-  bool empty() const { return batch_.Count() == 0; }
+  bool empty() const { return batch_.Count() == 0 && changes_.empty(); }
+  size_t changes() const { return changes_.size(); }
   size_t ApproximateSize() const { return batch_.GetDataSize(); }
   rocksdb::WriteBatch* batch() { return &batch_; }
 
  private:
   friend class Store;
+  friend class BulkLoad;
   rocksdb::ColumnFamilyHandle* Handle(Cf cf);
   rocksdb::WriteBatch batch_;
+  std::vector<std::string> changes_;  // EncodeChange of each AddChange, in order
   bool allocated_person_ids_ = false;  // AllocatePersonIds() used this set
   // Set by Store::Open's caller through Store::NewChangeSet(); handles are
   // needed to address column families.
@@ -508,6 +546,14 @@ class Store {
   absl::Status ForEachHistory(uint64_t person_id,
                               const std::function<bool(uint64_t sequence, std::string_view json)>& fn,
                               const rocksdb::Snapshot* snapshot = nullptr) const;
+  // The change feed: every change with a sequence above `since`, in order,
+  // until fn returns false. DataLoss for an undecodable entry.
+  absl::Status ForEachChange(uint64_t since, const std::function<bool(const StoredChange&)>& fn) const;
+  // The sequence of the last change committed (0 for none yet).
+  uint64_t last_change() const;
+  // Waits until a change above `after` is committed, or `timeout` passes;
+  // returns last_change(). For long-polling readers of the feed.
+  uint64_t WaitForChange(uint64_t after, absl::Duration timeout) const;
   // Pairs awaiting clerical review, a < b, each once.
   absl::Status ForEachReview(
       const std::function<bool(std::string_view a, std::string_view b, const ReviewValue&)>& fn,

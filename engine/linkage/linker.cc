@@ -543,13 +543,32 @@ absl::StatusOr<LinkSummary> LinkRecords(index::Store* store, std::vector<Record>
   }
   absl::flat_hash_set<uint64_t> new_person_set;
   for (uint32_t g : new_groups) new_person_set.insert(person_of_group[g]);
+  absl::flat_hash_map<std::string, const index::StoredRecord*> replaced_by_key;
+  for (const index::StoredRecord& r : replaced) replaced_by_key.emplace(r.record.Key(), &r);
+  // The change feed: one change per person for its new records, one per
+  // updated record.
   auto write_chunk = [&](size_t c, index::ChangeSet* cs) {
     uint64_t last_person = 0;
+    index::Change linked;
+    auto add_linked = [&] {
+      if (!linked.records.empty()) cs->AddChange(std::move(linked));
+      linked = index::Change{};
+    };
     for (size_t k = chunks[c].first; k < chunks[c].second; ++k) {
       uint32_t i = order[k];
       uint64_t pid = person_of_group[clusters.group[i]];
       std::string key = recs[i].Key();
       index::StoredRecord sr{std::move(recs[i]), pid};
+      if (pid != last_person) {
+        add_linked();
+        linked.kind = new_person_set.contains(pid) ? "new-person" : "record-linked";
+        linked.persons = {pid};
+      }
+      if (auto old = replaced_by_key.find(key); old != replaced_by_key.end()) {
+        index::AddRecordChanges(old->second, sr, new_person_set.contains(pid), cs);
+      } else {
+        linked.records.push_back(key);
+      }
       cs->PutRecord(sr);
       cs->AddMembership(pid, key);
       for (size_t q = 0; q < rules.rules().size(); ++q) {
@@ -563,6 +582,7 @@ absl::StatusOr<LinkSummary> LinkRecords(index::Store* store, std::vector<Record>
       }
       last_person = pid;
     }
+    add_linked();
   };
 
   if (!bulk) {

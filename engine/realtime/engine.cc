@@ -286,6 +286,29 @@ class EngineImpl final : public Engine {
     return result;
   }
 
+  absl::StatusOr<std::vector<ChangeEvent>> Changes(uint64_t since, size_t limit, std::chrono::milliseconds wait,
+                                                   const Requester& who) override {
+    if (limit == 0) return absl::InvalidArgumentError("changes: limit must be at least 1");
+    if (wait.count() > 0 && store_->last_change() <= since) {
+      store_->WaitForChange(since, absl::FromChrono(wait));
+    }
+    std::vector<ChangeEvent> out;
+    EMPI_RETURN_IF_ERROR(store_->ForEachChange(since, [&](const index::StoredChange& c) {
+      ChangeEvent e{c.sequence, c.change.time_us, c.change.kind, c.change.persons, {}};
+      for (const std::string& key : c.change.records) e.records.push_back(RefOf(key));
+      out.push_back(std::move(e));
+      return out.size() < limit;
+    }));
+    index::AuditEvent ev = MakeEvent(who, "changes");
+    ev.outcome = out.empty() ? absl::StrCat("ok: none after ", since)
+                             : absl::StrCat("ok: ", out.size(), " changes, ", out.front().sequence, " to ",
+                                            out.back().sequence);
+    EMPI_RETURN_IF_ERROR(CommitAudit(ev));
+    return out;
+  }
+
+  uint64_t LastChange() const override { return store_->last_change(); }
+
   absl::StatusOr<std::vector<HistoryEntry>> History(uint64_t person, const Requester& who) override {
     std::vector<HistoryEntry> out;
     {
@@ -329,11 +352,7 @@ class EngineImpl final : public Engine {
       a.action = e.event.action;
       a.outcome = e.event.outcome;
       a.persons = e.event.persons;
-      for (const std::string& key : e.event.records) {
-        std::string_view source, record_id;
-        SplitRecordKey(key, &source, &record_id);
-        a.records.push_back(RecordRef{std::string(source), std::string(record_id)});
-      }
+      for (const std::string& key : e.event.records) a.records.push_back(RefOf(key));
       out.push_back(std::move(a));
       return true;
     }));
@@ -455,6 +474,7 @@ class EngineImpl final : public Engine {
       h["from_created_time_us"] = pb->created_time_us;
       cs.AppendHistory(a, seq, h.dump());
       cs.AppendHistory(b, seq, h.dump());
+      cs.AddChange({.kind = "merge", .persons = {a, b}, .records = kb});
       index::AuditEvent ev = MakeEvent(who, "merge");
       ev.persons = {a, b};
       ev.records = kb;
@@ -553,6 +573,7 @@ class EngineImpl final : public Engine {
       h["records"] = RecordsJson({ka, kb});
       cs.AppendHistory(ga->person_id, seq, h.dump());
       cs.AppendHistory(gb->person_id, seq, h.dump());
+      cs.AddChange({.kind = "never-link", .persons = {ga->person_id, gb->person_id}, .records = {ka, kb}});
       index::AuditEvent ev = MakeEvent(who, "never-link");
       ev.persons = {ga->person_id, gb->person_id};
       ev.records = {ka, kb};
@@ -949,6 +970,7 @@ class EngineImpl final : public Engine {
       }
       cs.AppendHistory(result.persons[i], hseq, h.dump());
     }
+    if (!result.persons.empty()) cs.AddChange({.kind = "nhs-superseded", .persons = result.persons, .records = {}});
     // Persons that now share a number: a steward decides whether they are one.
     EMPI_ASSIGN_OR_RETURN(result.review_pairs, SupersessionReviewPairs(keys, result.persons, next, &cs));
 
@@ -1009,6 +1031,12 @@ class EngineImpl final : public Engine {
     h["role"] = who.role;
     h["reason"] = reason;
     return h;
+  }
+
+  static RecordRef RefOf(std::string_view key) {
+    std::string_view source, record_id;
+    SplitRecordKey(key, &source, &record_id);
+    return RecordRef{std::string(source), std::string(record_id)};
   }
 
   static nlohmann::json RecordsJson(const std::vector<std::string>& keys) {
@@ -1080,6 +1108,7 @@ class EngineImpl final : public Engine {
     h["records"] = RecordsJson(moved);
     cs.AppendHistory(person, seq, h.dump());
     cs.AppendHistory(new_id, seq, h.dump());
+    cs.AddChange({.kind = action, .persons = {person, new_id}, .records = moved});
     index::AuditEvent ev = MakeEvent(who, action);
     ev.persons = {person, new_id};
     ev.records = moved;
@@ -1265,6 +1294,8 @@ class EngineImpl final : public Engine {
     h["match_probability"] = result.match_probability;
     if (result.objection_applied) h["objection"] = "pending objection applied";
     cs.AppendHistory(target, hseq, h.dump());
+    index::AddRecordChanges(old ? &*old : nullptr, sr, result.outcome != IngestOutcome::kLinked, &cs);
+    if (result.objection_applied) cs.AddChange({.kind = "objection-registered", .persons = {target}, .records = {}});
     ev.persons = {target};
     if (old && old->person_id != target) ev.persons.push_back(old->person_id);
     ev.outcome = std::string(IngestOutcomeName(result.outcome));
@@ -1557,6 +1588,7 @@ class EngineImpl final : public Engine {
         cs.AppendHistory(pid, seq, h.dump());
       }
       if (!persons.empty()) {
+        cs.AddChange({.kind = object ? "objection-registered" : "objection-withdrawn", .persons = persons, .records = {}});
         result.reason = object ? "objection recorded" : "objection withdrawn";
         if (by_demographics) {
           result.reason += " for the person the demographics identify (no record holds the NHS number)";

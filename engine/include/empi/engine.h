@@ -34,6 +34,7 @@
 #ifndef EMPI_ENGINE_H_
 #define EMPI_ENGINE_H_
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -166,6 +167,22 @@ class Engine {
   // once after Open; a one-shot command should not. Returns the bytes of the
   // cache in use afterwards, or the store's read error.
   virtual absl::StatusOr<uint64_t> WarmCache() = 0;
+
+  // The change feed: changes to who is who with a sequence above `since`,
+  // oldest first, at most `limit` of them. When there is none yet and
+  // `wait` is positive, waits up to `wait` for one (long polling). A
+  // consumer resumes from the last sequence it handled: every change a
+  // commit made is in the feed with it (the same atomic write), numbered in
+  // the order they became visible, so none is ever skipped. Changes are
+  // kept for the life of the store. Audited (action "changes", naming no
+  // person: the outcome gives the range returned).
+  virtual absl::StatusOr<std::vector<ChangeEvent>> Changes(uint64_t since, size_t limit,
+                                                           std::chrono::milliseconds wait,
+                                                           const Requester& who) = 0;
+  // The sequence of the last change committed (0 when none): where a new
+  // consumer starts from, read before it resolves what it caches (a change
+  // made in between is then delivered, not missed).
+  virtual uint64_t LastChange() const = 0;
 
   // A person's history, oldest first. Audited (action "history").
   virtual absl::StatusOr<std::vector<HistoryEntry>> History(uint64_t person, const Requester& who) = 0;

@@ -139,6 +139,21 @@ struct AuditEvent {
   std::vector<RecordRef> records;  // records the event names
 };
 
+// One change to who is who, from the change feed (Engine::Changes): what a
+// consumer caching resolutions or views must drop. Names person ids and
+// records only, never demographics. Kinds: "record-linked", "new-person",
+// "record-moved", "record-updated", "restricted-changed", "merge",
+// "split", "unmerge", "never-link", "objection-registered",
+// "objection-withdrawn", "objection-in-review", "nhs-superseded"
+// (docs/realtime.md, "Change feed").
+struct ChangeEvent {
+  uint64_t sequence = 0;  // from 1, strictly increasing, without gaps
+  int64_t time_us = 0;    // Unix microseconds, when committed
+  std::string kind;
+  std::vector<uint64_t> persons;   // every person whose answer may have changed
+  std::vector<RecordRef> records;  // the records concerned, if any
+};
+
 struct HistoryEntry {
   uint64_t sequence = 0;  // history event id; a merge's id is what Unmerge takes
   std::string json;       // {"event":"merge",...}
