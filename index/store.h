@@ -508,10 +508,12 @@ class Store {
   absl::Status ForEachHistory(uint64_t person_id,
                               const std::function<bool(uint64_t sequence, std::string_view json)>& fn,
                               const rocksdb::Snapshot* snapshot = nullptr) const;
-  // Pairs awaiting clerical review, a < b, each once.
+  // Pairs awaiting clerical review, a < b, each once, in the order of
+  // their keys DirectedPairKey(a, b). With `after` (such a key) only the
+  // pairs whose key sorts after it: the next page of a review queue.
   absl::Status ForEachReview(
       const std::function<bool(std::string_view a, std::string_view b, const ReviewValue&)>& fn,
-      const rocksdb::Snapshot* snapshot = nullptr) const;
+      const rocksdb::Snapshot* snapshot = nullptr, std::string_view after = {}) const;
   // Pairs a steward marked never to be linked (a < b), in one scan of the
   // manual column family: cheaper than IsNeverLink per pair when many pairs
   // are checked.
