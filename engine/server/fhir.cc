@@ -297,7 +297,7 @@ absl::Status StringParameter(const json& parameters, std::string_view name,
   return Bad(ParamPath(name), absl::StrCat("must be a ", absl::StrJoin(names, " or ")));
 }
 
-absl::StatusOr<uint64_t> CountParameter(const json& parameters, std::string_view name) {
+absl::StatusOr<uint64_t> UnsignedParameter(const json& parameters, std::string_view name) {
   const json* p = FindParameter(parameters, name);
   if (p == nullptr) return Bad(ParamPath(name), "required");
   for (const char* type : {"valueUnsignedInt", "valuePositiveInt", "valueInteger"}) {

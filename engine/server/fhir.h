@@ -85,7 +85,7 @@ absl::Status StringParameter(const nlohmann::json& parameters, std::string_view 
                              std::initializer_list<std::string_view> types, std::string* out);
 // A whole number (valueUnsignedInt, valuePositiveInt or valueInteger, >= 1);
 // required.
-absl::StatusOr<uint64_t> CountParameter(const nlohmann::json& parameters, std::string_view name);
+absl::StatusOr<uint64_t> UnsignedParameter(const nlohmann::json& parameters, std::string_view name);
 // A person: valueString "Patient/{person}" (or the bare id), or
 // valueReference {"reference": "Patient/{person}"}; required.
 absl::StatusOr<uint64_t> PersonParameter(const nlohmann::json& parameters, std::string_view name);

@@ -598,7 +598,7 @@ class ServerImpl final : public Server {
   void UnmergePerson(const httplib::Request& req, httplib::Response& res, const Requester& who) {
     json body;
     if (!ParseBody(req, res, "Parameters", &body)) return;
-    absl::StatusOr<uint64_t> event = CountParameter(body, "mergeEvent");
+    absl::StatusOr<uint64_t> event = UnsignedParameter(body, "mergeEvent");
     if (!Parsed(event, res)) return;
     const uint64_t person = PathPerson(req);
     absl::StatusOr<uint64_t> restored = engine_->Unmerge(person, *event, who);

@@ -24,14 +24,14 @@
 // and a search or objection form that gives a postcode never finds them.
 //
 // Thread-safety: an Engine is safe for concurrent use. Reads (Resolve,
-// Search, MayAssembleView, History, ReviewQueue) each see one consistent RocksDB snapshot
-// and never wait for writers; their audit events are written (unsynced)
-// before they return. Changes (Ingest, objections, steward actions)
-// are decided one at a time under a writer mutex and made visible before the
-// mutex is released; the write-ahead-log sync that makes them durable runs
-// after the mutex is released, so concurrent writers share syncs. One
-// process at a time may open a store: a second Open of the same path, in
-// this process or another, fails while the first engine is open.
+// Search, MayAssembleView, History, ReviewQueue) each see one consistent
+// RocksDB snapshot and never wait for writers; their audit events are
+// written (unsynced) before they return. Changes (Ingest, objections,
+// steward actions) are decided one at a time under a writer mutex and made
+// visible before the mutex is released; the write-ahead-log sync that makes
+// them durable runs after the mutex is released, so concurrent writers share
+// syncs. One process at a time may open a store: a second Open of the same
+// path, in this process or another, fails while the first engine is open.
 #ifndef EMPI_ENGINE_H_
 #define EMPI_ENGINE_H_
 
@@ -177,7 +177,7 @@ class Engine {
   // page). InvalidArgument, naming the field, for a `limit` of 0 or above
   // 1,000 or a cursor that is not one.
   virtual absl::StatusOr<ReviewQueuePage> ReviewQueue(size_t limit, const std::string& after_cursor,
-                                                 const Requester& who) = 0;
+                                                      const Requester& who) = 0;
   // A person's history, oldest first. Audited (action "history").
   virtual absl::StatusOr<std::vector<HistoryEntry>> History(uint64_t person, const Requester& who) = 0;
   // Appends one audit event for a request a front end refused before asking
