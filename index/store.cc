@@ -537,8 +537,11 @@ class Store::Impl {
 
   // Visits keys of `cf` starting with `prefix` (all keys if empty), with the
   // prefix removed, in key order, until fn returns false.
+  // Visits the keys of `cf` starting with `prefix` in order, from the first
+  // at or after `from` (which starts with `prefix`) when `from` is given.
   absl::Status Scan(Cf cf, std::string_view prefix, const rocksdb::Snapshot* snapshot,
-                    const std::function<bool(std::string_view key, std::string_view value)>& fn) const {
+                    const std::function<bool(std::string_view key, std::string_view value)>& fn,
+                    std::string_view from = {}) const {
     rocksdb::ReadOptions ro;
     ro.snapshot = snapshot;
     // A prefix seek on a family with a prefix extractor uses its prefix
@@ -554,7 +557,8 @@ class Store::Impl {
     rocksdb::Slice upper_slice(upper);
     if (!upper.empty()) ro.iterate_upper_bound = &upper_slice;
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, handle(cf)));
-    for (it->Seek(rocksdb::Slice(prefix.data(), prefix.size())); it->Valid(); it->Next()) {
+    const std::string_view start = from.empty() ? prefix : from;
+    for (it->Seek(rocksdb::Slice(start.data(), start.size())); it->Valid(); it->Next()) {
       std::string_view key = it->key().ToStringView();
       if (key.substr(0, prefix.size()) != prefix) break;
       if (!fn(key.substr(prefix.size()), it->value().ToStringView())) return absl::OkStatus();
@@ -2467,9 +2471,10 @@ uint64_t Store::WaitForChange(uint64_t after, absl::Duration timeout) const {
 
 absl::Status Store::ForEachReview(
     const std::function<bool(std::string_view, std::string_view, const ReviewValue&)>& fn,
-    const rocksdb::Snapshot* snapshot) const {
+    const rocksdb::Snapshot* snapshot, std::string_view after) const {
   absl::Status bad;
   EMPI_RETURN_IF_ERROR(impl_->Scan(Cf::kReview, "", snapshot, [&](std::string_view key, std::string_view value) {
+    if (!after.empty() && key == after) return true;
     std::string a, b;
     ReviewValue v;
     if (!SplitPairKey(key, &a, &b) || !DecodeReviewValue(value, &v)) {
@@ -2477,7 +2482,7 @@ absl::Status Store::ForEachReview(
       return false;
     }
     return b < a || fn(a, b, v);  // (b, a): the same pair again
-  }));
+  }, after));
   return bad;
 }
 

@@ -554,10 +554,12 @@ class Store {
   // Waits until a change above `after` is committed, or `timeout` passes;
   // returns last_change(). For long-polling readers of the feed.
   uint64_t WaitForChange(uint64_t after, absl::Duration timeout) const;
-  // Pairs awaiting clerical review, a < b, each once.
+  // Pairs awaiting clerical review, a < b, each once, in the order of
+  // their keys DirectedPairKey(a, b). With `after` (such a key) only the
+  // pairs whose key sorts after it: the next page of a review queue.
   absl::Status ForEachReview(
       const std::function<bool(std::string_view a, std::string_view b, const ReviewValue&)>& fn,
-      const rocksdb::Snapshot* snapshot = nullptr) const;
+      const rocksdb::Snapshot* snapshot = nullptr, std::string_view after = {}) const;
   // Pairs a steward marked never to be linked (a < b), in one scan of the
   // manual column family: cheaper than IsNeverLink per pair when many pairs
   // are checked.

@@ -15,6 +15,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
@@ -155,6 +156,32 @@ bool SharesBlock(const BlockKeys& a, const BlockKeys& b) {
     if (a[q] != 0 && a[q] == b[q]) return true;
   }
   return false;
+}
+
+constexpr size_t kMaxReviewPage = 1000;
+
+// A review queue cursor: the pair key of the last pair on a page, web-safe
+// base64 so that it can travel in a URL.
+bool DecodeReviewCursor(const std::string& cursor, std::string* pair_key) {
+  std::string a, b;
+  return absl::WebSafeBase64Unescape(cursor, pair_key) && index::SplitPairKey(*pair_key, &a, &b) && !a.empty() &&
+         !b.empty();
+}
+
+RecordRef RefOf(std::string_view record_key) {
+  std::string_view source, record_id;
+  SplitRecordKey(record_key, &source, &record_id);
+  return RecordRef{std::string(source), std::string(record_id)};
+}
+
+ReviewQueueEntry ReviewEntryOf(std::string_view a, std::string_view b, const index::ReviewValue& v) {
+  ReviewQueueEntry p;
+  p.a = RefOf(a);
+  p.b = RefOf(b);
+  p.match_weight = v.match_weight;
+  p.match_probability = v.match_probability;
+  p.reason = v.reason;
+  return p;
 }
 
 class EngineImpl final : public Engine {
@@ -326,6 +353,51 @@ class EngineImpl final : public Engine {
     ev.outcome = absl::StrCat("ok: ", out.size(), " events");
     EMPI_RETURN_IF_ERROR(CommitAudit(ev));
     return out;
+  }
+
+  absl::StatusOr<ReviewQueuePage> ReviewQueue(size_t limit, const std::string& after_cursor,
+                                         const Requester& who) override {
+    if (limit == 0 || limit > kMaxReviewPage) {
+      return absl::InvalidArgumentError(absl::StrCat("limit: must be from 1 to ", kMaxReviewPage));
+    }
+    std::string after;
+    if (!after_cursor.empty() && !DecodeReviewCursor(after_cursor, &after)) {
+      return absl::InvalidArgumentError("cursor: not a review queue cursor");
+    }
+    ReviewQueuePage page;
+    index::AuditEvent ev = MakeEvent(who, "review queue");
+    {
+      SnapshotHolder snap(store_.get());
+      std::vector<std::string> keys;  // a, b of each pair on the page
+      EMPI_RETURN_IF_ERROR(store_->ForEachReview(
+          [&](std::string_view a, std::string_view b, const index::ReviewValue& v) {
+            if (page.pairs.size() == limit) {
+              page.next_cursor = absl::WebSafeBase64Escape(index::DirectedPairKey(keys[keys.size() - 2], keys.back()));
+              return false;
+            }
+            page.pairs.push_back(ReviewEntryOf(a, b, v));
+            keys.emplace_back(a);
+            keys.emplace_back(b);
+            return true;
+          },
+          snap.get(), after));
+      EMPI_ASSIGN_OR_RETURN(auto records, store_->GetRecords(keys, snap.get()));
+      for (size_t i = 0; i < page.pairs.size(); ++i) {
+        page.pairs[i].person_a = records[2 * i] ? records[2 * i]->person_id : 0;
+        page.pairs[i].person_b = records[2 * i + 1] ? records[2 * i + 1]->person_id : 0;
+      }
+      ev.records = std::move(keys);
+    }
+    for (const ReviewQueueEntry& p : page.pairs) {
+      for (uint64_t person : {p.person_a, p.person_b}) {
+        if (person != 0 && std::find(ev.persons.begin(), ev.persons.end(), person) == ev.persons.end()) {
+          ev.persons.push_back(person);
+        }
+      }
+    }
+    ev.outcome = absl::StrCat("ok: ", page.pairs.size(), " pairs");
+    EMPI_RETURN_IF_ERROR(CommitAudit(ev));
+    return page;
   }
 
   absl::Status AuditRefusal(const std::string& action, const std::string& outcome, uint64_t person_id,

@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "absl/status/status.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
@@ -39,9 +40,13 @@ absl::Status GetStringList(const json& j, const char* key, const std::string& pa
   return absl::OkStatus();
 }
 
-json RecordIdentifier(const LinkedRecord& l) {
-  return {{"system", std::string(kSourceSystemPrefix) + l.source}, {"value", l.record_id}};
+json PersonRef(uint64_t person) { return {{"reference", absl::StrCat("Patient/", person)}}; }
+
+json SourceIdentifier(const RecordRef& r) {
+  return {{"system", std::string(kSourceSystemPrefix) + r.source}, {"value", r.record_id}};
 }
+
+json RecordIdentifier(const LinkedRecord& l) { return SourceIdentifier(RecordRef{l.source, l.record_id}); }
 
 // The records a response may name: all, or for a restricted patient all
 // but their GP practice's.
@@ -56,6 +61,69 @@ std::vector<const LinkedRecord*> ShownRecords(const Resolution& r) {
 
 json Param(std::string_view name, const char* type, json value) {
   return {{"name", name}, {type, std::move(value)}};
+}
+
+std::string ParamPath(std::string_view name) { return absl::StrCat("Parameters.parameter[", std::string(name), "]"); }
+
+// "Patient/{person}" or the bare id; 0 when it is neither.
+uint64_t PersonIdOf(std::string text) {
+  if (text.starts_with("Patient/")) text.erase(0, std::string_view("Patient/").size());
+  uint64_t id = 0;
+  return absl::SimpleAtoi(text, &id) ? id : 0;
+}
+
+absl::StatusOr<ObjectionMethod> MethodOf(const std::string& code) {
+  static constexpr std::pair<std::string_view, ObjectionMethod> kMethods[] = {
+      {"form", ObjectionMethod::kForm},     {"phone", ObjectionMethod::kPhone},
+      {"letter", ObjectionMethod::kLetter}, {"online", ObjectionMethod::kOnline},
+      {"steward", ObjectionMethod::kSteward}};
+  for (const auto& [name, method] : kMethods) {
+    if (code == name) return method;
+  }
+  return Bad(ParamPath("method"), "must be a valueCode: form, phone, letter, online or steward");
+}
+
+// The parts of one history event (its stored JSON); only the fields
+// named here are shown.
+json HistoryEventParts(const HistoryEntry& e) {
+  json parts = json::array({Param("sequence", "valueUnsignedInt", e.sequence)});
+  const json h = json::parse(e.json, nullptr, false);
+  if (!h.is_object()) return parts;
+  if (h.contains("event") && h["event"].is_string()) parts.push_back(Param("action", "valueCode", h["event"]));
+  if (h.contains("time_us") && h["time_us"].is_number_integer()) {
+    const absl::Time t = absl::FromUnixMicros(h["time_us"].get<int64_t>());
+    parts.push_back(Param("time", "valueInstant", absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ", t, absl::UTCTimeZone())));
+  }
+  for (const char* key : {"by", "organisation", "role", "reason"}) {
+    if (h.contains(key) && h[key].is_string()) parts.push_back(Param(key, "valueString", h[key]));
+  }
+  for (const char* key : {"from", "into"}) {
+    if (h.contains(key) && h[key].is_number_unsigned()) {
+      parts.push_back(Param(key, "valueReference", PersonRef(h[key].get<uint64_t>())));
+    }
+  }
+  if (h.contains("records") && h["records"].is_array()) {
+    for (const json& r : h["records"]) {
+      if (!r.is_object() || !r.contains("source") || !r.contains("record_id")) continue;
+      parts.push_back(Param("record", "valueIdentifier",
+                            SourceIdentifier(RecordRef{r["source"].get<std::string>(), r["record_id"].get<std::string>()})));
+    }
+  }
+  return parts;
+}
+
+json ReviewLink(const ReviewQueueEntry& e) {
+  return {{"name", "link"},
+          {"part", json::array({Param("goldenResourceId", "valueString", absl::StrCat("Patient/", e.person_a)),
+                                Param("sourceResourceId", "valueIdentifier", SourceIdentifier(e.b)),
+                                Param("matchResult", "valueString", "POSSIBLE_MATCH"),
+                                Param("linkSource", "valueString", "AUTO"),
+                                Param("score", "valueDecimal", e.match_probability),
+                                Param("matchWeight", "valueDecimal", e.match_weight),
+                                Param("reason", "valueString", e.reason),
+                                Param("matchedResourceId", "valueIdentifier", SourceIdentifier(e.a)),
+                                Param("currentGoldenResourceId", "valueString",
+                                      absl::StrCat("Patient/", e.person_b))})}};
 }
 
 }  // namespace
@@ -137,7 +205,7 @@ json PersonPatient(const Resolution& r) {
 
 json ResolutionParameters(const Resolution& r, const ViewDecision& view) {
   json params = json::array();
-  params.push_back(Param("person", "valueReference", {{"reference", absl::StrCat("Patient/", r.person_id)}}));
+  params.push_back(Param("person", "valueReference", PersonRef(r.person_id)));
   for (const LinkedRecord* l : ShownRecords(r)) {
     params.push_back({{"name", "record"},
                       {"part", json::array({Param("source", "valueString", l->source),
@@ -163,7 +231,7 @@ json IngestParameters(const IngestResult& r) {
   std::string outcome(IngestOutcomeName(r.outcome));
   std::replace(outcome.begin(), outcome.end(), ' ', '-');  // a code: "new-person"
   json params = json::array({Param("outcome", "valueCode", outcome),
-                             Param("person", "valueReference", {{"reference", absl::StrCat("Patient/", r.person_id)}}),
+                             Param("person", "valueReference", PersonRef(r.person_id)),
                              Param("matchProbability", "valueDecimal", r.match_probability)});
   if (!r.reason.empty()) params.push_back(Param("reason", "valueString", r.reason));
   params.push_back(Param("objectionApplied", "valueBoolean", r.objection_applied));
@@ -174,11 +242,8 @@ json AuditEventResource(const AuditEvent& e) {
   const absl::Time t = absl::FromUnixMicros(e.time_us);
   const bool refused = e.outcome.starts_with("denied") || e.outcome.starts_with("refused");
   json entity = json::array();
-  for (uint64_t p : e.persons) entity.push_back({{"what", {{"reference", absl::StrCat("Patient/", p)}}}});
-  for (const RecordRef& r : e.records) {
-    entity.push_back({{"what", {{"identifier", {{"system", std::string(kSourceSystemPrefix) + r.source},
-                                                {"value", r.record_id}}}}}});
-  }
+  for (uint64_t p : e.persons) entity.push_back({{"what", PersonRef(p)}});
+  for (const RecordRef& r : e.records) entity.push_back({{"what", {{"identifier", SourceIdentifier(r)}}}});
   return {{"resourceType", "AuditEvent"},
           {"id", std::to_string(e.sequence)},
           {"type", {{"system", "http://terminology.hl7.org/CodeSystem/audit-event-type"}, {"code", "rest"}}},
@@ -202,13 +267,152 @@ json OperationOutcome(const std::string& code, const std::string& diagnostics) {
 }
 
 const json* FindParameter(const json& parameters, std::string_view name) {
+  std::vector<const json*> all = FindParameters(parameters, name);
+  return all.empty() ? nullptr : all.front();
+}
+
+std::vector<const json*> FindParameters(const json& parameters, std::string_view name) {
+  std::vector<const json*> out;
   if (!parameters.is_object() || !parameters.contains("parameter") || !parameters["parameter"].is_array()) {
-    return nullptr;
+    return out;
   }
   for (const json& p : parameters["parameter"]) {
-    if (p.is_object() && p.contains("name") && p["name"] == name) return &p;
+    if (p.is_object() && p.contains("name") && p["name"] == name) out.push_back(&p);
   }
-  return nullptr;
+  return out;
+}
+
+absl::Status StringParameter(const json& parameters, std::string_view name,
+                             std::initializer_list<std::string_view> types, std::string* out) {
+  const json* p = FindParameter(parameters, name);
+  if (p == nullptr) return absl::OkStatus();
+  for (std::string_view type : types) {
+    const std::string key(type);
+    if (p->contains(key) && (*p)[key].is_string()) {
+      *out = (*p)[key].get<std::string>();
+      return absl::OkStatus();
+    }
+  }
+  std::vector<std::string> names(types.begin(), types.end());
+  return Bad(ParamPath(name), absl::StrCat("must be a ", absl::StrJoin(names, " or ")));
+}
+
+absl::StatusOr<uint64_t> UnsignedParameter(const json& parameters, std::string_view name) {
+  const json* p = FindParameter(parameters, name);
+  if (p == nullptr) return Bad(ParamPath(name), "required");
+  for (const char* type : {"valueUnsignedInt", "valuePositiveInt", "valueInteger"}) {
+    if (p->contains(type) && (*p)[type].is_number_unsigned() && (*p)[type].get<uint64_t>() >= 1) {
+      return (*p)[type].get<uint64_t>();
+    }
+  }
+  return Bad(ParamPath(name), "must be a valueUnsignedInt of at least 1");
+}
+
+absl::StatusOr<uint64_t> PersonParameter(const json& parameters, std::string_view name) {
+  const json* p = FindParameter(parameters, name);
+  if (p == nullptr) return Bad(ParamPath(name), "required");
+  std::string text;
+  if (p->contains("valueString") && (*p)["valueString"].is_string()) {
+    text = (*p)["valueString"].get<std::string>();
+  } else if (p->contains("valueReference") && (*p)["valueReference"].is_object()) {
+    text = (*p)["valueReference"].value("reference", "");
+  }
+  const uint64_t person = PersonIdOf(text);
+  if (person == 0) return Bad(ParamPath(name), "must be a valueString or valueReference Patient/{person}");
+  return person;
+}
+
+absl::StatusOr<std::vector<RecordRef>> RecordParameters(const json& parameters, std::string_view name) {
+  std::vector<RecordRef> out;
+  for (const json* p : FindParameters(parameters, name)) {
+    const std::string path = absl::StrCat(ParamPath(name), ".valueIdentifier");
+    RecordRef r;
+    std::string system;
+    const json id = p->value("valueIdentifier", json());
+    if (!id.is_object()) return Bad(path, absl::StrCat("must be an identifier with system ", std::string(kSourceSystemPrefix), "<code>"));
+    if (absl::Status s = GetString(id, "system", path + ".system", &system); !s.ok()) return s;
+    if (absl::Status s = GetString(id, "value", path + ".value", &r.record_id); !s.ok()) return s;
+    if (!system.starts_with(kSourceSystemPrefix) || system.size() == kSourceSystemPrefix.size() || r.record_id.empty()) {
+      return Bad(path, absl::StrCat("system must be ", std::string(kSourceSystemPrefix), "<code> and value a record id"));
+    }
+    r.source = system.substr(kSourceSystemPrefix.size());
+    out.push_back(std::move(r));
+  }
+  if (out.empty()) return Bad(ParamPath(name), "required");
+  return out;
+}
+
+absl::StatusOr<ObjectionRequest> ObjectionRequestOf(const json& parameters) {
+  ObjectionRequest r;
+  if (const json* nhs = FindParameter(parameters, "nhsNumber"); nhs != nullptr && nhs->contains("valueIdentifier")) {
+    const json& id = (*nhs)["valueIdentifier"];
+    const std::string path = absl::StrCat(ParamPath("nhsNumber"), ".valueIdentifier");
+    if (!id.is_object() || id.value("system", "") != kNhsNumberSystem) {
+      return Bad(path + ".system", absl::StrCat("must be ", std::string(kNhsNumberSystem)));
+    }
+    if (absl::Status s = GetString(id, "value", path + ".value", &r.nhs_number); !s.ok()) return s;
+  } else if (absl::Status s = StringParameter(parameters, "nhsNumber", {"valueString"}, &r.nhs_number); !s.ok()) {
+    return s;
+  }
+  std::vector<std::string> given;
+  for (const json* g : FindParameters(parameters, "given")) {
+    if (!g->contains("valueString") || !(*g)["valueString"].is_string()) return Bad(ParamPath("given"), "must be a valueString");
+    given.push_back((*g)["valueString"].get<std::string>());
+  }
+  r.given_names = absl::StrJoin(given, " ");
+  for (auto [name, out] : {std::pair{"family", &r.family_name}, std::pair{"postalCode", &r.postcode},
+                           std::pair{"reference", &r.reference}}) {
+    if (absl::Status s = StringParameter(parameters, name, {"valueString"}, out); !s.ok()) return s;
+  }
+  if (absl::Status s = StringParameter(parameters, "birthDate", {"valueDate", "valueString"}, &r.date_of_birth); !s.ok()) {
+    return s;
+  }
+  std::string method = "form";
+  if (absl::Status s = StringParameter(parameters, "method", {"valueCode"}, &method); !s.ok()) return s;
+  absl::StatusOr<ObjectionMethod> m = MethodOf(method);
+  if (!m.ok()) return m.status();
+  r.method = *m;
+  if (r.nhs_number.empty() &&
+      (r.family_name.empty() || r.given_names.empty() || r.date_of_birth.empty() || r.postcode.empty())) {
+    return Bad(ParamPath("nhsNumber"), "required, or all of family, given, birthDate and postalCode");
+  }
+  return r;
+}
+
+json ObjectionParameters(const ObjectionResult& r) {
+  json params = json::array({Param("outcome", "valueCode", ObjectionOutcomeName(r.outcome)),
+                             Param("reason", "valueString", r.reason)});
+  for (uint64_t person : r.persons) params.push_back(Param("person", "valueReference", PersonRef(person)));
+  return {{"resourceType", "Parameters"}, {"parameter", std::move(params)}};
+}
+
+json ReviewQueueParameters(const ReviewQueuePage& page, size_t count) {
+  json params = json::array();
+  for (const ReviewQueueEntry& e : page.pairs) params.push_back(ReviewLink(e));
+  if (!page.next_cursor.empty()) {
+    params.push_back(Param("next", "valueUri",
+                           absl::StrCat("$mdm-query-links?matchResult=POSSIBLE_MATCH&_count=", count,
+                                        "&_cursor=", page.next_cursor)));
+  }
+  return {{"resourceType", "Parameters"}, {"parameter", std::move(params)}};
+}
+
+json HistoryParameters(const std::vector<HistoryEntry>& history) {
+  json params = json::array();
+  for (const HistoryEntry& e : history) params.push_back({{"name", "event"}, {"part", HistoryEventParts(e)}});
+  return {{"resourceType", "Parameters"}, {"parameter", std::move(params)}};
+}
+
+json MergeParameters(uint64_t into, uint64_t from, uint64_t merge_event) {
+  json params = PersonsParameters({{"goldenResource", into}, {"mergedResource", from}});
+  params["parameter"].push_back(Param("mergeEvent", "valueUnsignedInt", merge_event));
+  return params;
+}
+
+json PersonsParameters(const std::vector<std::pair<std::string_view, uint64_t>>& persons) {
+  json params = json::array();
+  for (const auto& [name, person] : persons) params.push_back(Param(name, "valueReference", PersonRef(person)));
+  return {{"resourceType", "Parameters"}, {"parameter", std::move(params)}};
 }
 
 }  // namespace empi::server

@@ -22,8 +22,11 @@
 #ifndef EMPI_ENGINE_SERVER_FHIR_H_
 #define EMPI_ENGINE_SERVER_FHIR_H_
 
+#include <cstdint>
+#include <initializer_list>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -69,6 +72,46 @@ nlohmann::json OperationOutcome(const std::string& code, const std::string& diag
 
 // The named parameter of a Parameters resource, or nullptr.
 const nlohmann::json* FindParameter(const nlohmann::json& parameters, std::string_view name);
+// Every parameter of that name, in order.
+std::vector<const nlohmann::json*> FindParameters(const nlohmann::json& parameters, std::string_view name);
+
+// Reading the operations' Parameters. Each error is InvalidArgument naming
+// the parameter ("Parameters.parameter[toGoldenResourceId]: ..."); one for
+// a required parameter that is missing ends in ": required".
+//
+// *out = the parameter's value of the first of `types` it has ("valueString",
+// "valueCode", ...); `out` unchanged when the parameter is absent.
+absl::Status StringParameter(const nlohmann::json& parameters, std::string_view name,
+                             std::initializer_list<std::string_view> types, std::string* out);
+// A whole number (valueUnsignedInt, valuePositiveInt or valueInteger, >= 1);
+// required.
+absl::StatusOr<uint64_t> UnsignedParameter(const nlohmann::json& parameters, std::string_view name);
+// A person: valueString "Patient/{person}" (or the bare id), or
+// valueReference {"reference": "Patient/{person}"}; required.
+absl::StatusOr<uint64_t> PersonParameter(const nlohmann::json& parameters, std::string_view name);
+// Records: every parameter `name`, each a valueIdentifier with system
+// kSourceSystemPrefix<code> and the record id as value; at least one.
+absl::StatusOr<std::vector<RecordRef>> RecordParameters(const nlohmann::json& parameters, std::string_view name);
+// An objection form: nhsNumber (valueIdentifier with kNhsNumberSystem, or
+// valueString), or family, given (each given name one parameter, or one
+// space-separated valueString), birthDate (valueDate) and postalCode; method
+// (valueCode form, phone, letter, online or steward; default form) and
+// reference (valueString).
+absl::StatusOr<ObjectionRequest> ObjectionRequestOf(const nlohmann::json& parameters);
+
+// Operation results as Parameters resources (docs/service.md shows each).
+nlohmann::json ObjectionParameters(const ObjectionResult& r);
+// HAPI FHIR MDM's $mdm-query-links answer: a `link` per review pair, and
+// `next` (a relative URL with the cursor) when there are more.
+nlohmann::json ReviewQueueParameters(const ReviewQueuePage& page, size_t count);
+// An `event` per history entry: sequence, action, time, by, organisation,
+// role, reason, from and into persons, records.
+nlohmann::json HistoryParameters(const std::vector<HistoryEntry>& history);
+// Parameters of references to persons: Patient/{person} for each (name, person).
+nlohmann::json PersonsParameters(const std::vector<std::pair<std::string_view, uint64_t>>& persons);
+// $mdm-merge-golden-resources' answer: goldenResource (the survivor),
+// mergedResource, and mergeEvent (the history sequence $empi-unmerge takes).
+nlohmann::json MergeParameters(uint64_t into, uint64_t from, uint64_t merge_event);
 
 }  // namespace empi::server
 

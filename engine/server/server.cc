@@ -72,15 +72,28 @@ void SendOutcome(httplib::Response& res, int status, const std::string& code, co
   SendJson(res, status, OperationOutcome(code, diagnostics));
 }
 
-// An engine error as HTTP. Only InvalidArgument's message is passed on: the
-// engine promises it names the field and not the value. Other messages can
-// name a record ("record RKB:K1 not found"), so they are replaced.
-void SendEngineError(httplib::Response& res, const absl::Status& s) {
+// What an operation says, naming its parameters, for the engine errors
+// whose messages are not passed on; an empty text keeps the default.
+struct ErrorText {
+  std::string invalid = "";    // replaces InvalidArgument's message (400)
+  std::string not_found = "";  // 404
+  std::string conflict = "";   // FailedPrecondition: 409
+};
+
+// An engine error as HTTP. Only InvalidArgument's message is passed on (when
+// `text` does not replace it): the engine promises it names the field and
+// not the value. Other messages can name a record ("record RKB:K1 not
+// found"), so they are replaced.
+void SendEngineError(httplib::Response& res, const absl::Status& s, const ErrorText& text = {}) {
+  auto or_default = [](const std::string& given, std::string fallback) { return given.empty() ? fallback : given; };
   switch (s.code()) {
-    case absl::StatusCode::kInvalidArgument: return SendOutcome(res, 400, "invalid", std::string(s.message()));
-    case absl::StatusCode::kNotFound: return SendOutcome(res, 404, "not-found", "no such patient or record");
+    case absl::StatusCode::kInvalidArgument:
+      return SendOutcome(res, 400, "invalid", or_default(text.invalid, std::string(s.message())));
+    case absl::StatusCode::kNotFound:
+      return SendOutcome(res, 404, "not-found", or_default(text.not_found, "no such patient or record"));
     case absl::StatusCode::kFailedPrecondition:
-      return SendOutcome(res, 409, "conflict", "the request conflicts with the index's state (see the review queue)");
+      return SendOutcome(res, 409, "conflict",
+                         or_default(text.conflict, "the request conflicts with the index's state (see the review queue)"));
     case absl::StatusCode::kAborted:
     case absl::StatusCode::kUnavailable:
     case absl::StatusCode::kResourceExhausted:
@@ -106,6 +119,29 @@ bool ParseBody(const httplib::Request& req, httplib::Response& res, const std::s
     return false;
   }
   return true;
+}
+
+// A Parameters resource that does not parse (fhir.h's readers): 400,
+// "required" for a missing parameter.
+void SendParameterError(httplib::Response& res, const absl::Status& s) {
+  const std::string message(s.message());
+  SendOutcome(res, 400, message.ends_with(": required") ? "required" : "invalid", message);
+}
+
+// False (400 sent) when a parameter did not parse.
+bool Parsed(const absl::Status& s, httplib::Response& res) {
+  if (!s.ok()) SendParameterError(res, s);
+  return s.ok();
+}
+template <typename T>
+bool Parsed(const absl::StatusOr<T>& v, httplib::Response& res) {
+  return Parsed(v.status(), res);
+}
+
+// The person id of a path /Patient/{person}/...; 0 for none.
+uint64_t PathPerson(const httplib::Request& req) {
+  uint64_t person = 0;
+  return req.matches.size() > 1 && absl::SimpleAtoi(req.matches[1].str(), &person) ? person : 0;
 }
 
 std::string_view GradeCode(MatchGrade g) { return MatchGradeName(g); }
@@ -288,6 +324,30 @@ class ServerImpl final : public Server {
           [this](const auto& req, auto& res, const Requester& who) { Ingest(req, res, who, ""); });
     Route("PUT", R"(/Patient/([A-Za-z0-9\-\.]{1,64}))", "/Patient/{id}", {"integration"}, 0,
           [this](const auto& req, auto& res, const Requester& who) { Ingest(req, res, who, req.matches[1].str()); });
+    AddStewardRoutes();
+  }
+
+  // Objections come from stewards and from an objection feed (integration);
+  // the rest is the steward's: review queue, merge, split, unmerge,
+  // not-a-match, and a person's history (also an auditor's).
+  void AddStewardRoutes() {
+    const std::vector<std::string> objections = {"steward", "integration"}, steward = {"steward"};
+    Route("POST", R"(/Patient/\$register-objection)", "/Patient/$register-objection", objections, 0,
+          [this](const auto& req, auto& res, const Requester& who) { Objection(req, res, who, /*object=*/true); });
+    Route("POST", R"(/Patient/\$withdraw-objection)", "/Patient/$withdraw-objection", objections, 0,
+          [this](const auto& req, auto& res, const Requester& who) { Objection(req, res, who, /*object=*/false); });
+    Route("GET", R"(/\$mdm-query-links)", "/$mdm-query-links", steward, 0,
+          [this](const auto& req, auto& res, const Requester& who) { QueryLinks(req, res, who); });
+    Route("POST", R"(/\$mdm-merge-golden-resources)", "/$mdm-merge-golden-resources", steward, 0,
+          [this](const auto& req, auto& res, const Requester& who) { MergePersons(req, res, who); });
+    Route("POST", R"(/\$mdm-update-link)", "/$mdm-update-link", steward, 0,
+          [this](const auto& req, auto& res, const Requester& who) { SplitRecords(req, res, who); });
+    Route("POST", R"(/\$mdm-not-duplicate)", "/$mdm-not-duplicate", steward, 0,
+          [this](const auto& req, auto& res, const Requester& who) { NotDuplicate(req, res, who); });
+    Route("POST", R"(/Patient/(\d{1,20})/\$empi-unmerge)", "/Patient/{person}/$empi-unmerge", steward, 1,
+          [this](const auto& req, auto& res, const Requester& who) { UnmergePerson(req, res, who); });
+    Route("GET", R"(/Patient/(\d{1,20})/\$empi-history)", "/Patient/{person}/$empi-history", {"steward", "auditor"}, 1,
+          [this](const auto& req, auto& res, const Requester& who) { PersonHistory(req, res, who); });
   }
 
   // POST /Patient, PUT /Patient/{id}: {id} is the record id of the source
@@ -429,6 +489,134 @@ class ServerImpl final : public Server {
                          {"search", {{"mode", "match"}}}});
     }
     SendJson(res, 200, {{"resourceType", "Bundle"}, {"type", "searchset"}, {"total", events->size()}, {"entry", entries}});
+  }
+
+  // POST /Patient/$register-objection and $withdraw-objection. A refusal
+  // (the form identifies no one person, or nothing to withdraw) is 422
+  // with the engine's reason, which names no patient value.
+  void Objection(const httplib::Request& req, httplib::Response& res, const Requester& who, bool object) {
+    json body;
+    if (!ParseBody(req, res, "Parameters", &body)) return;
+    absl::StatusOr<ObjectionRequest> form = ObjectionRequestOf(body);
+    if (!Parsed(form, res)) return;
+    absl::StatusOr<ObjectionResult> r =
+        object ? engine_->RegisterObjection(*form, who) : engine_->WithdrawObjection(*form, who);
+    if (!r.ok()) return SendEngineError(res, r.status());
+    if (r->outcome == ObjectionOutcome::kRefused) {
+      return SendOutcome(res, 422, "processing", absl::StrCat("objection refused: ", r->reason));
+    }
+    SendJson(res, 200, ObjectionParameters(*r));
+  }
+
+  // GET /$mdm-query-links?matchResult=POSSIBLE_MATCH&_count=N&_cursor=C:
+  // the review queue, a page at a time.
+  void QueryLinks(const httplib::Request& req, httplib::Response& res, const Requester& who) {
+    if (req.has_param("matchResult") && req.get_param_value("matchResult") != "POSSIBLE_MATCH") {
+      return SendOutcome(res, 400, "not-supported", "matchResult: only POSSIBLE_MATCH (the review queue) is supported");
+    }
+    size_t count = 20;
+    if (req.has_param("_count") && (!absl::SimpleAtoi(req.get_param_value("_count"), &count) || count < 1 || count > 100)) {
+      return SendOutcome(res, 400, "invalid", "_count: must be from 1 to 100");
+    }
+    absl::StatusOr<ReviewQueuePage> page = engine_->ReviewQueue(count, req.get_param_value("_cursor"), who);
+    if (!page.ok()) return SendEngineError(res, page.status(), {.invalid = "_cursor: not a cursor from a previous page"});
+    SendJson(res, 200, ReviewQueueParameters(*page, count));
+  }
+
+  // POST /$mdm-merge-golden-resources: fromGoldenResourceId joins
+  // toGoldenResourceId, which survives.
+  void MergePersons(const httplib::Request& req, httplib::Response& res, const Requester& who) {
+    json body;
+    if (!ParseBody(req, res, "Parameters", &body)) return;
+    absl::StatusOr<uint64_t> from = PersonParameter(body, "fromGoldenResourceId");
+    if (!Parsed(from, res)) return;
+    absl::StatusOr<uint64_t> to = PersonParameter(body, "toGoldenResourceId");
+    if (!Parsed(to, res)) return;
+    std::string reason;
+    if (!Parsed(StringParameter(body, "reason", {"valueString"}, &reason), res)) return;
+    absl::StatusOr<uint64_t> event = engine_->Merge(*to, *from, who, reason);
+    if (!event.ok()) {
+      return SendEngineError(
+          res, event.status(),
+          {.invalid = "Parameters.parameter[fromGoldenResourceId]: must differ from toGoldenResourceId",
+           .not_found = "Parameters.parameter[fromGoldenResourceId or toGoldenResourceId]: no such person",
+           .conflict = "Parameters.parameter[fromGoldenResourceId]: the persons hold records marked as not "
+                       "duplicates ($mdm-not-duplicate)"});
+    }
+    SendJson(res, 200, MergeParameters(*to, *from, *event));
+  }
+
+  // POST /$mdm-update-link with matchResult NO_MATCH: the records
+  // (resourceId, one or more) leave goldenResourceId for a new person.
+  void SplitRecords(const httplib::Request& req, httplib::Response& res, const Requester& who) {
+    json body;
+    if (!ParseBody(req, res, "Parameters", &body)) return;
+    absl::StatusOr<uint64_t> person = PersonParameter(body, "goldenResourceId");
+    if (!Parsed(person, res)) return;
+    absl::StatusOr<std::vector<RecordRef>> records = RecordParameters(body, "resourceId");
+    if (!Parsed(records, res)) return;
+    std::string match, reason;
+    if (!Parsed(StringParameter(body, "matchResult", {"valueString", "valueCode"}, &match), res)) return;
+    if (match != "NO_MATCH") {
+      return SendOutcome(res, 400, "not-supported",
+                         "Parameters.parameter[matchResult]: must be NO_MATCH (to join persons, "
+                         "$mdm-merge-golden-resources)");
+    }
+    if (!Parsed(StringParameter(body, "reason", {"valueString"}, &reason), res)) return;
+    absl::StatusOr<uint64_t> split = engine_->Split(*person, *records, who, reason);
+    if (!split.ok()) {
+      return SendEngineError(res, split.status(),
+                             {.invalid = "Parameters.parameter[resourceId]: each must be a record of goldenResourceId, "
+                                         "and at least one of its records must stay",
+                              .not_found = "Parameters.parameter[goldenResourceId]: no such person"});
+    }
+    SendJson(res, 200, PersonsParameters({{"goldenResource", *split}, {"fromGoldenResource", *person}}));
+  }
+
+  // POST /$mdm-not-duplicate: two records (resourceId twice) never to be
+  // linked.
+  void NotDuplicate(const httplib::Request& req, httplib::Response& res, const Requester& who) {
+    json body;
+    if (!ParseBody(req, res, "Parameters", &body)) return;
+    absl::StatusOr<std::vector<RecordRef>> records = RecordParameters(body, "resourceId");
+    if (!Parsed(records, res)) return;
+    if (records->size() != 2) return SendOutcome(res, 400, "invalid", "Parameters.parameter[resourceId]: give two records");
+    std::string reason;
+    if (!Parsed(StringParameter(body, "reason", {"valueString"}, &reason), res)) return;
+    if (absl::Status s = engine_->NeverLink((*records)[0], (*records)[1], who, reason); !s.ok()) {
+      return SendEngineError(res, s,
+                             {.invalid = "Parameters.parameter[resourceId]: the two records must differ",
+                              .not_found = "Parameters.parameter[resourceId]: no such record",
+                              .conflict = "Parameters.parameter[resourceId]: both records are in one person; split "
+                                          "one off first ($mdm-update-link)"});
+    }
+    SendJson(res, 200, {{"resourceType", "Parameters"}, {"parameter", json::array({{{"name", "success"}, {"valueBoolean", true}}})}});
+  }
+
+  // POST /Patient/{person}/$empi-unmerge with mergeEvent (the merge's
+  // history sequence): the merged person comes back under its old id.
+  void UnmergePerson(const httplib::Request& req, httplib::Response& res, const Requester& who) {
+    json body;
+    if (!ParseBody(req, res, "Parameters", &body)) return;
+    absl::StatusOr<uint64_t> event = UnsignedParameter(body, "mergeEvent");
+    if (!Parsed(event, res)) return;
+    const uint64_t person = PathPerson(req);
+    absl::StatusOr<uint64_t> restored = engine_->Unmerge(person, *event, who);
+    if (!restored.ok()) {
+      return SendEngineError(res, restored.status(),
+                             {.not_found = "Parameters.parameter[mergeEvent]: no merge into this person",
+                              .conflict = "Parameters.parameter[mergeEvent]: cannot be undone: the merged person "
+                                          "exists again, or none of its records is still in this person"});
+    }
+    SendJson(res, 200, PersonsParameters({{"goldenResource", *restored}, {"fromGoldenResource", person}}));
+  }
+
+  // GET /Patient/{person}/$empi-history: the person's events, oldest first.
+  void PersonHistory(const httplib::Request& req, httplib::Response& res, const Requester& who) {
+    absl::StatusOr<std::vector<HistoryEntry>> history = engine_->History(PathPerson(req), who);
+    if (!history.ok()) return SendEngineError(res, history.status());
+    if (history->empty()) return SendOutcome(res, 404, "not-found", "Patient: no history for this person");
+    SendJson(res, 200, HistoryParameters(*history));
   }
 
   Engine* engine_;

@@ -3,7 +3,8 @@
 // engine.h: the real-time EMPI: ingest one record at a time, resolve a
 // record or NHS number to its person, search by demographics, decide
 // whether a care-record view may be assembled, register patient
-// objections, and the data steward's merge / split / never-link actions.
+// objections, and the data steward's review queue and merge / split /
+// never-link actions.
 //
 // The engine works on the same RocksDB store the batch linker (`empi link`)
 // writes, with the same model, blocking keys and no-chaining rules, so batch
@@ -23,14 +24,14 @@
 // and a search or objection form that gives a postcode never finds them.
 //
 // Thread-safety: an Engine is safe for concurrent use. Reads (Resolve,
-// Search, MayAssembleView, History) each see one consistent RocksDB snapshot
-// and never wait for writers; their audit events are written (unsynced)
-// before they return. Changes (Ingest, objections, steward actions)
-// are decided one at a time under a writer mutex and made visible before the
-// mutex is released; the write-ahead-log sync that makes them durable runs
-// after the mutex is released, so concurrent writers share syncs. One
-// process at a time may open a store: a second Open of the same path, in
-// this process or another, fails while the first engine is open.
+// Search, MayAssembleView, History, ReviewQueue) each see one consistent
+// RocksDB snapshot and never wait for writers; their audit events are
+// written (unsynced) before they return. Changes (Ingest, objections,
+// steward actions) are decided one at a time under a writer mutex and made
+// visible before the mutex is released; the write-ahead-log sync that makes
+// them durable runs after the mutex is released, so concurrent writers share
+// syncs. One process at a time may open a store: a second Open of the same
+// path, in this process or another, fails while the first engine is open.
 #ifndef EMPI_ENGINE_H_
 #define EMPI_ENGINE_H_
 
@@ -183,6 +184,17 @@ class Engine {
   // consumer starts from, read before it resolves what it caches (a change
   // made in between is then delivered, not missed).
   virtual uint64_t LastChange() const = 0;
+
+  // Steward: up to `limit` pairs awaiting review, each pair once, in a
+  // stable order (by the records' storage keys); `after_cursor` is empty for
+  // the first page, else a page's next_cursor, and the page holds the pairs
+  // after it (pairs decided since drop out, pairs added since appear in
+  // their place). The person ids are read at one snapshot with the pairs.
+  // Audited (action "review queue", naming every person and record on the
+  // page). InvalidArgument, naming the field, for a `limit` of 0 or above
+  // 1,000 or a cursor that is not one.
+  virtual absl::StatusOr<ReviewQueuePage> ReviewQueue(size_t limit, const std::string& after_cursor,
+                                                      const Requester& who) = 0;
 
   // A person's history, oldest first. Audited (action "history").
   virtual absl::StatusOr<std::vector<HistoryEntry>> History(uint64_t person, const Requester& who) = 0;

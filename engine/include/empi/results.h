@@ -3,7 +3,7 @@
 // results.h: what the engine is asked with and answers with: who asks
 // (Requester), a record's key (RecordRef), a resolution, search candidates
 // with their per-field weights, view decisions, ingest and objection
-// results, history and audit events.
+// results, history and audit events, the review queue.
 //
 // Every type here is a plain value: no handles into the store, nothing to
 // free. Restricted patients (Record::restricted): no type here carries an
@@ -157,6 +157,24 @@ struct ChangeEvent {
 struct HistoryEntry {
   uint64_t sequence = 0;  // history event id; a merge's id is what Unmerge takes
   std::string json;       // {"event":"merge",...}
+};
+
+// Two records a steward should decide on (Engine::ReviewQueue): scored
+// between the thresholds, or kept apart by a rule (an NHS number conflict,
+// an ambiguous match, a weak group), each pair once.
+struct ReviewQueueEntry {
+  RecordRef a, b;                       // a's storage key sorts before b's
+  uint64_t person_a = 0, person_b = 0;  // the persons holding them now
+  double match_weight = 0;              // log2 Bayes factor of the pair
+  double match_probability = 0;
+  std::string reason;  // "between thresholds", "nhs conflict", "weak group", ...
+};
+
+// One page of the review queue.
+struct ReviewQueuePage {
+  std::vector<ReviewQueueEntry> pairs;
+  // Opaque; give it back for the next page. Empty on the last page.
+  std::string next_cursor;
 };
 
 // One NHS number replaced by another (Engine::Supersede).

@@ -168,6 +168,86 @@ TEST_F(EngineTest, IngestMatchingTwoPersonsEquallyJoinsNeither) {
   EXPECT_NE(c->person_id, pb->person_id);
 }
 
+// The steward's review queue: each pair once (the store holds both
+// orders), the persons holding the records, pages that chain by cursor
+// and together list the whole queue in one stable order, and the read
+// audited under every person it shows.
+TEST_F(EngineTest, ReviewQueuePagesEachPairOnceAndIsAudited) {
+  testing::Patient a = patients_[9], b = patients_[9];
+  b.nhs = patients_[0].nhs;
+  ASSERT_TRUE(engine_->Ingest(RecordOf(a, "M84001", "G1", true), who_).ok());
+  ASSERT_TRUE(engine_->Ingest(RecordOf(b, "RKB", "K1", true), who_).ok());
+  auto c = engine_->Ingest(RecordOf(a, "RYA", "A1", false), who_);
+  ASSERT_TRUE(c.ok());
+  ASSERT_EQ(c->outcome, IngestOutcome::kReview);  // G1-K1, G1-A1, K1-A1 in review
+
+  Requester steward{"ms.steward", "X26", "steward", "data-quality"};
+  auto whole = engine_->ReviewQueue(10, "", steward);
+  ASSERT_TRUE(whole.ok()) << whole.status();
+  EXPECT_TRUE(whole->next_cursor.empty());
+  ASSERT_EQ(whole->pairs.size(), 3u);
+  std::set<std::pair<std::string, std::string>> seen;
+  for (const ReviewQueueEntry& e : whole->pairs) {
+    const std::string x = e.a.source + ":" + e.a.record_id, y = e.b.source + ":" + e.b.record_id;
+    EXPECT_TRUE(seen.insert(std::minmax(x, y)).second) << x << " " << y << " listed twice";
+    EXPECT_EQ(e.person_a, engine_->Resolve(e.a.source, e.a.record_id, who_)->person_id);
+    EXPECT_EQ(e.person_b, engine_->Resolve(e.b.source, e.b.record_id, who_)->person_id);
+    EXPECT_NE(e.person_a, e.person_b);
+    EXPECT_FALSE(e.reason.empty());
+    EXPECT_GE(e.match_probability, 0.0);
+    EXPECT_LE(e.match_probability, 1.0);
+  }
+
+  auto first = engine_->ReviewQueue(2, "", steward);
+  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_EQ(first->pairs.size(), 2u);
+  ASSERT_FALSE(first->next_cursor.empty());
+  auto second = engine_->ReviewQueue(2, first->next_cursor, steward);
+  ASSERT_TRUE(second.ok()) << second.status();
+  ASSERT_EQ(second->pairs.size(), 1u);
+  EXPECT_TRUE(second->next_cursor.empty());
+  std::vector<ReviewQueueEntry> paged = first->pairs;
+  paged.push_back(second->pairs[0]);
+  for (size_t i = 0; i < paged.size(); ++i) {
+    EXPECT_EQ(paged[i].a, whole->pairs[i].a);
+    EXPECT_EQ(paged[i].b, whole->pairs[i].b);
+  }
+  // A full last page has no cursor; a page of one chains through all three.
+  auto exact = engine_->ReviewQueue(3, "", steward);
+  ASSERT_TRUE(exact.ok());
+  EXPECT_TRUE(exact->next_cursor.empty());
+  std::string cursor;
+  size_t pages = 0;
+  do {
+    auto one = engine_->ReviewQueue(1, cursor, steward);
+    ASSERT_TRUE(one.ok()) << one.status();
+    ASSERT_EQ(one->pairs.size(), 1u);
+    EXPECT_EQ(one->pairs[0].a, whole->pairs[pages].a);
+    cursor = one->next_cursor;
+    ++pages;
+  } while (!cursor.empty() && pages < 5);
+  EXPECT_EQ(pages, 3u);
+
+  EXPECT_EQ(engine_->ReviewQueue(0, "", steward).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(engine_->ReviewQueue(1001, "", steward).status().code(), absl::StatusCode::kInvalidArgument);
+  auto bad = engine_->ReviewQueue(2, "not*a*cursor", steward);
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(std::string(bad.status().message()).rfind("cursor:", 0), 0u) << bad.status();
+
+  // Each read is audited, naming the persons it showed.
+  auto events = engine_->AuditForPerson(c->person_id);
+  ASSERT_TRUE(events.ok());
+  int reads = 0;
+  for (const AuditEvent& e : *events) {
+    if (e.action != "review queue") continue;
+    ++reads;
+    EXPECT_EQ(e.requester, "ms.steward");
+    EXPECT_EQ(e.role, "steward");
+    EXPECT_FALSE(e.records.empty());
+  }
+  EXPECT_GE(reads, 4);
+}
+
 // A record in review with the record of a person who objected may be that
 // patient's: the objection holds for its person until a steward decides.
 TEST_F(EngineTest, ObjectionHoldsForAPersonInReviewWithTheObjectingPerson) {

@@ -87,6 +87,8 @@ class ServeTest : public ::testing::Test {
     db_ = dir_.path() + "/db";
     clinician_ = SignJwt(Key("ec.key"), Claims("dr.ahmed", "RKB", "direct-care", {"clinician"}));
     integration_ = SignJwt(Key("rsa.key"), Claims("feed.rkb", "RKB", "operations", {"integration"}));
+    steward_ = SignJwt(Key("rsa.key"), Claims("ms.steward", "X26", "data-quality", {"steward"}));
+    auditor_ = SignJwt(Key("ec.key"), Claims("ms.audit", "X26", "audit", {"auditor"}));
     ASSERT_FALSE(clinician_.empty());
     ASSERT_FALSE(integration_.empty());
   }
@@ -160,10 +162,34 @@ class ServeTest : public ::testing::Test {
     EXPECT_EQ(b["issue"][0]["diagnostics"].get<std::string>().rfind(field, 0), 0u) << b.dump();
   }
 
+  // Ingests `p` as record (source, id) and returns its person, 0 on failure.
+  uint64_t IngestAs(const std::string& source, const std::string& id, const Person& p) {
+    auto r = Post(*client_, "/Patient", integration_, PatientJson(source, id, p));
+    EXPECT_TRUE(r && r->status == 200) << (r ? r->body : "no response");
+    return r && r->status == 200 ? PersonOf(Body(r)) : 0;
+  }
+
+  // $resolve of a record as the clinician: its person and "SOURCE:id" of
+  // each of the person's records.
+  std::pair<uint64_t, std::set<std::string>> ResolveRecord(const std::string& source, const std::string& id) {
+    auto r = Post(*client_, "/Patient/$resolve", clinician_, ResolveParams(Source(source), id));
+    EXPECT_TRUE(r && r->status == 200) << (r ? r->body : "no response");
+    if (!r || r->status != 200) return {0, {}};
+    const json b = Body(r);
+    std::set<std::string> records;
+    for (const json& p : b["parameter"]) {
+      if (p["name"] == "record") {
+        records.insert(p["part"][0]["valueString"].get<std::string>() + ":" + p["part"][1]["valueString"].get<std::string>());
+      }
+    }
+    const std::string ref = (*Param(b, "person"))["valueReference"]["reference"];
+    return {std::stoull(ref.substr(std::string("Patient/").size())), records};
+  }
+
   static TempDir* keys_dir_;
   static bool keys_ok_;
   TempDir dir_;
-  std::string db_, clinician_, integration_;
+  std::string db_, clinician_, integration_, steward_, auditor_;
   ServeProcess server_;
   std::unique_ptr<httplib::Client> client_;
 };
@@ -176,6 +202,44 @@ const Person kMaria{"", "Kowalska", "Maria", "1980-04-12", "CV1 2AB", "1 Priory 
 Person MariaWithNumber() {
   Person p = kMaria;
   p.nhs = NhsNumber("401023213");
+  return p;
+}
+
+json Parameters(std::vector<json> parameters) {
+  return {{"resourceType", "Parameters"}, {"parameter", std::move(parameters)}};
+}
+json StringParam(const std::string& name, const std::string& value) { return {{"name", name}, {"valueString", value}}; }
+json PersonParam(const std::string& name, uint64_t person) {
+  return StringParam(name, "Patient/" + std::to_string(person));
+}
+json RecordParam(const std::string& name, const std::string& source, const std::string& id) {
+  return {{"name", name}, {"valueIdentifier", {{"system", Source(source)}, {"value", id}}}};
+}
+json MergeBody(uint64_t from, uint64_t to) {
+  return Parameters({PersonParam("fromGoldenResourceId", from), PersonParam("toGoldenResourceId", to),
+                     StringParam("reason", "same patient: confirmed with the GP practice")});
+}
+
+uint64_t PersonRef(const json& params, const std::string& name) {
+  const json* p = Param(params, name);
+  if (p == nullptr) return 0;
+  const std::string ref = (*p)["valueReference"]["reference"];
+  return std::stoull(ref.substr(std::string("Patient/").size()));
+}
+
+// The value of the part `name` of a Parameters parameter.
+const json* Part(const json& parameter, const std::string& name) {
+  for (const json& p : parameter["part"]) {
+    if (p["name"] == name) return &p;
+  }
+  return nullptr;
+}
+
+// Maria again under another NHS number: another patient as far as the
+// index knows, so another person, in review with hers.
+Person MariasTwin() {
+  Person p = kMaria;
+  p.nhs = NhsNumber("401023221");
   return p;
 }
 
@@ -635,6 +699,337 @@ TEST_F(ServeTest, StartupErrorsUseSysexitsCodes) {
   StartPlain();
   EXPECT_EQ(exit_of(BaseArgs()), 75);
   EXPECT_EQ(server_.Stop(), 0);
+}
+
+// The steward's review queue, merge, unmerge and split, each checked
+// through $resolve, and the person's history; the trail names the steward.
+TEST_F(ServeTest, StewardReviewsMergesUnmergesAndSplits) {
+  const uint64_t maria = StartWithOnePatient(MariaWithNumber());
+  ASSERT_NE(maria, 0u);
+  const Person twin = MariasTwin();
+  ASSERT_FALSE(twin.nhs.empty());
+  const uint64_t other = IngestAs("RYA", "B1", twin);
+  ASSERT_NE(other, 0u);
+  ASSERT_NE(other, maria) << "different NHS numbers keep them apart";
+
+  // The pair is in the review queue, once, naming both records and persons.
+  auto queue = Get(*client_, "/$mdm-query-links?matchResult=POSSIBLE_MATCH&_count=10", steward_);
+  ASSERT_TRUE(queue);
+  ASSERT_EQ(queue->status, 200) << queue->body;
+  json links = Body(queue);
+  EXPECT_EQ(links["resourceType"], "Parameters");
+  ASSERT_EQ(links["parameter"].size(), 1u) << links.dump();
+  const json& link = links["parameter"][0];
+  EXPECT_EQ(link["name"], "link");
+  EXPECT_EQ((*Part(link, "matchResult"))["valueString"], "POSSIBLE_MATCH");
+  EXPECT_EQ((*Part(link, "linkSource"))["valueString"], "AUTO");
+  std::set<std::string> persons = {(*Part(link, "goldenResourceId"))["valueString"],
+                                   (*Part(link, "currentGoldenResourceId"))["valueString"]};
+  EXPECT_EQ(persons, (std::set<std::string>{"Patient/" + std::to_string(maria), "Patient/" + std::to_string(other)}));
+  std::set<std::string> records = {(*Part(link, "sourceResourceId"))["valueIdentifier"]["value"],
+                                   (*Part(link, "matchedResourceId"))["valueIdentifier"]["value"]};
+  EXPECT_EQ(records, (std::set<std::string>{"A1", "B1"}));
+  const double score = (*Part(link, "score"))["valueDecimal"];
+  EXPECT_GE(score, 0.0);
+  EXPECT_LE(score, 1.0);
+  EXPECT_FALSE((*Part(link, "reason"))["valueString"].get<std::string>().empty());
+  for (const std::string& v : {kMaria.family, kMaria.postcode, kMaria.dob, twin.nhs}) {
+    EXPECT_EQ(queue->body.find(v), std::string::npos) << "the queue shows a patient value";
+  }
+
+  // Merge: B1 resolves to Maria's person, which holds both records.
+  auto merged = Post(*client_, "/$mdm-merge-golden-resources", steward_, MergeBody(other, maria));
+  ASSERT_TRUE(merged);
+  ASSERT_EQ(merged->status, 200) << merged->body;
+  const json m = Body(merged);
+  EXPECT_EQ(PersonRef(m, "goldenResource"), maria);
+  EXPECT_EQ(PersonRef(m, "mergedResource"), other);
+  const uint64_t merge_event = (*Param(m, "mergeEvent"))["valueUnsignedInt"];
+  EXPECT_EQ(ResolveRecord("RYA", "B1"), std::make_pair(maria, std::set<std::string>{"RKB:A1", "RYA:B1"}));
+  EXPECT_TRUE(Body(Get(*client_, "/$mdm-query-links", steward_))["parameter"].empty());
+
+  // The history lists the merge, by the steward, for a steward or an auditor.
+  auto history = Get(*client_, "/Patient/" + std::to_string(maria) + "/$empi-history", auditor_);
+  ASSERT_TRUE(history);
+  ASSERT_EQ(history->status, 200) << history->body;
+  bool saw_merge = false;
+  const json events = Body(history);
+  for (const json& e : events["parameter"]) {
+    EXPECT_EQ(e["name"], "event");
+    if ((*Part(e, "action"))["valueCode"] != "merge") continue;
+    saw_merge = true;
+    EXPECT_EQ((*Part(e, "sequence"))["valueUnsignedInt"], merge_event);
+    EXPECT_EQ((*Part(e, "by"))["valueString"], "ms.steward");
+    EXPECT_EQ((*Part(e, "role"))["valueString"], "steward");
+    EXPECT_EQ((*Part(e, "reason"))["valueString"], "same patient: confirmed with the GP practice");
+    EXPECT_EQ((*Part(e, "from"))["valueReference"]["reference"], "Patient/" + std::to_string(other));
+    EXPECT_EQ((*Part(e, "into"))["valueReference"]["reference"], "Patient/" + std::to_string(maria));
+    EXPECT_EQ((*Part(e, "record"))["valueIdentifier"]["value"], "B1");
+    EXPECT_FALSE((*Part(e, "time"))["valueInstant"].get<std::string>().empty());
+  }
+  EXPECT_TRUE(saw_merge) << history->body;
+  EXPECT_EQ(Get(*client_, "/Patient/" + std::to_string(maria) + "/$empi-history", steward_)->status, 200);
+  ExpectOutcome(Get(*client_, "/Patient/999999/$empi-history", steward_), 404, "not-found", "Patient");
+
+  // Unmerge brings the merged person back under its old id, once.
+  const std::string unmerge = "/Patient/" + std::to_string(maria) + "/$empi-unmerge";
+  const json event_body = Parameters({{{"name", "mergeEvent"}, {"valueUnsignedInt", merge_event}}});
+  auto unmerged = Post(*client_, unmerge, steward_, event_body);
+  ASSERT_TRUE(unmerged);
+  ASSERT_EQ(unmerged->status, 200) << unmerged->body;
+  EXPECT_EQ(PersonRef(Body(unmerged), "goldenResource"), other);
+  EXPECT_EQ(ResolveRecord("RYA", "B1"), std::make_pair(other, std::set<std::string>{"RYA:B1"}));
+  EXPECT_EQ(ResolveRecord("RKB", "A1"), std::make_pair(maria, std::set<std::string>{"RKB:A1"}));
+  ExpectOutcome(Post(*client_, unmerge, steward_, event_body), 409, "conflict", "Parameters.parameter[mergeEvent]");
+  ExpectOutcome(Post(*client_, unmerge, steward_, Parameters({{{"name", "mergeEvent"}, {"valueUnsignedInt", 999999}}})),
+                404, "not-found", "Parameters.parameter[mergeEvent]");
+
+  // Split ($mdm-update-link NO_MATCH): B1 leaves for a new person.
+  ASSERT_EQ(Post(*client_, "/$mdm-merge-golden-resources", steward_, MergeBody(other, maria))->status, 200);
+  auto split = Post(*client_, "/$mdm-update-link", steward_,
+                    Parameters({PersonParam("goldenResourceId", maria), RecordParam("resourceId", "RYA", "B1"),
+                                StringParam("matchResult", "NO_MATCH"), StringParam("reason", "different patients")}));
+  ASSERT_TRUE(split);
+  ASSERT_EQ(split->status, 200) << split->body;
+  const uint64_t parted = PersonRef(Body(split), "goldenResource");
+  EXPECT_EQ(PersonRef(Body(split), "fromGoldenResource"), maria);
+  EXPECT_NE(parted, maria);
+  EXPECT_NE(parted, 0u);
+  EXPECT_EQ(ResolveRecord("RYA", "B1"), std::make_pair(parted, std::set<std::string>{"RYA:B1"}));
+  EXPECT_EQ(ResolveRecord("RKB", "A1"), std::make_pair(maria, std::set<std::string>{"RKB:A1"}));
+  // A person's last record cannot be split off; an unknown person is 404.
+  auto last = Post(*client_, "/$mdm-update-link", steward_,
+                   Parameters({PersonParam("goldenResourceId", maria), RecordParam("resourceId", "RKB", "A1"),
+                               StringParam("matchResult", "NO_MATCH")}));
+  ExpectOutcome(last, 400, "invalid", "Parameters.parameter[resourceId]");
+  EXPECT_EQ(last->body.find("A1"), std::string::npos);
+  ExpectOutcome(Post(*client_, "/$mdm-update-link", steward_,
+                     Parameters({PersonParam("goldenResourceId", 999999), RecordParam("resourceId", "RKB", "A1"),
+                                 StringParam("matchResult", "NO_MATCH")})),
+                404, "not-found", "Parameters.parameter[goldenResourceId]");
+  ExpectOutcome(Post(*client_, "/$mdm-merge-golden-resources", steward_, MergeBody(999999, maria)), 404, "not-found",
+                "Parameters.parameter[fromGoldenResourceId or toGoldenResourceId]");
+  ExpectOutcome(Post(*client_, "/$mdm-merge-golden-resources", steward_, MergeBody(maria, maria)), 400, "invalid",
+                "Parameters.parameter[fromGoldenResourceId]");
+
+  // The auditor's view of the trail names the steward for the merge.
+  auto trail = Get(*client_, "/AuditEvent?patient=" + std::to_string(other), auditor_);
+  ASSERT_TRUE(trail);
+  ASSERT_EQ(trail->status, 200) << trail->body;
+  std::set<std::string> steward_actions;
+  const json bundle = Body(trail);
+  for (const json& entry : bundle["entry"]) {
+    const json& e = entry["resource"];
+    if (e["agent"][0]["who"]["identifier"]["value"] != "ms.steward") continue;
+    EXPECT_EQ(e["agent"][0]["role"][0]["text"], "steward");
+    EXPECT_EQ(e["agent"][1]["who"]["identifier"]["value"], "X26");
+    steward_actions.insert(e["subtype"][0]["code"].get<std::string>());
+  }
+  for (const char* a : {"merge", "unmerge", "review queue"}) EXPECT_TRUE(steward_actions.count(a)) << a;
+  ASSERT_EQ(server_.Stop(), 0);
+}
+
+// The review queue a page at a time: each pair once, pages chained by
+// the `next` URL, and a bad cursor or count refused.
+TEST_F(ServeTest, ReviewQueuePagesByCursor) {
+  ASSERT_NE(StartWithOnePatient(MariaWithNumber()), 0u);
+  ASSERT_NE(IngestAs("RYA", "B1", MariasTwin()), 0u);
+  Person unnumbered = kMaria;
+  ASSERT_NE(IngestAs("RXQ", "C1", unnumbered), 0u);  // matches both equally: joins neither
+
+  std::set<std::set<std::string>> pairs;
+  std::string next = "/$mdm-query-links?matchResult=POSSIBLE_MATCH&_count=2";
+  int pages = 0;
+  while (!next.empty() && pages < 5) {
+    auto page = Get(*client_, next, steward_);
+    ASSERT_TRUE(page);
+    ASSERT_EQ(page->status, 200) << page->body;
+    ++pages;
+    next.clear();
+    const json links = Body(page);
+    for (const json& p : links["parameter"]) {
+      if (p["name"] == "next") {
+        next = "/" + p["valueUri"].get<std::string>();
+        continue;
+      }
+      std::set<std::string> pair = {(*Part(p, "sourceResourceId"))["valueIdentifier"]["value"],
+                                    (*Part(p, "matchedResourceId"))["valueIdentifier"]["value"]};
+      EXPECT_TRUE(pairs.insert(pair).second) << "a pair listed twice";
+    }
+  }
+  EXPECT_EQ(pages, 2);
+  EXPECT_EQ(pairs, (std::set<std::set<std::string>>{{"A1", "B1"}, {"A1", "C1"}, {"B1", "C1"}}));
+
+  ExpectOutcome(Get(*client_, "/$mdm-query-links?_cursor=not-a-cursor", steward_), 400, "invalid", "_cursor");
+  ExpectOutcome(Get(*client_, "/$mdm-query-links?_count=0", steward_), 400, "invalid", "_count");
+  ExpectOutcome(Get(*client_, "/$mdm-query-links?_count=many", steward_), 400, "invalid", "_count");
+  ExpectOutcome(Get(*client_, "/$mdm-query-links?matchResult=MATCH", steward_), 400, "not-supported", "matchResult");
+  ASSERT_EQ(server_.Stop(), 0);
+}
+
+// Not a duplicate: the two records' persons can no longer be merged;
+// records in one person cannot be marked.
+TEST_F(ServeTest, NotDuplicateThenMergeIsAConflict) {
+  const uint64_t maria = StartWithOnePatient(MariaWithNumber());
+  const uint64_t other = IngestAs("RYA", "B1", MariasTwin());
+  ASSERT_NE(maria, 0u);
+  ASSERT_NE(other, 0u);
+  const json pair = Parameters({RecordParam("resourceId", "RKB", "A1"), RecordParam("resourceId", "RYA", "B1"),
+                                StringParam("reason", "twins")});
+  auto marked = Post(*client_, "/$mdm-not-duplicate", steward_, pair);
+  ASSERT_TRUE(marked);
+  ASSERT_EQ(marked->status, 200) << marked->body;
+  EXPECT_EQ((*Param(Body(marked), "success"))["valueBoolean"], true);
+  EXPECT_TRUE(Body(Get(*client_, "/$mdm-query-links", steward_))["parameter"].empty());
+  auto merge = Post(*client_, "/$mdm-merge-golden-resources", steward_, MergeBody(other, maria));
+  ExpectOutcome(merge, 409, "conflict", "Parameters.parameter[fromGoldenResourceId]");
+  EXPECT_EQ(ResolveRecord("RYA", "B1").first, other);
+
+  const Person lukasz{NhsNumber("943476591"), "Nowak", "Lukasz", "1984-03-07", "CV3 4FJ", "2 Far Gosford St"};
+  const uint64_t his = IngestAs("RKB", "K1", lukasz);
+  ASSERT_EQ(IngestAs("M84001", "G1", lukasz), his);
+  ExpectOutcome(Post(*client_, "/$mdm-not-duplicate", steward_,
+                     Parameters({RecordParam("resourceId", "RKB", "K1"), RecordParam("resourceId", "M84001", "G1")})),
+                409, "conflict", "Parameters.parameter[resourceId]");
+  auto unknown = Post(*client_, "/$mdm-not-duplicate", steward_,
+                      Parameters({RecordParam("resourceId", "RKB", "A1"), RecordParam("resourceId", "RKB", "ZZ9")}));
+  ExpectOutcome(unknown, 404, "not-found", "Parameters.parameter[resourceId]");
+  EXPECT_EQ(unknown->body.find("ZZ9"), std::string::npos);
+  ExpectOutcome(Post(*client_, "/$mdm-not-duplicate", steward_, Parameters({RecordParam("resourceId", "RKB", "A1")})),
+                400, "invalid", "Parameters.parameter[resourceId]");
+  ASSERT_EQ(server_.Stop(), 0);
+}
+
+// Objections from a steward or an objection feed: by NHS number or by
+// demographics, shown by $resolve and denying the view until withdrawn;
+// pending when no record holds the number; an ambiguous form refused.
+TEST_F(ServeTest, ObjectionsRegisteredAndWithdrawnChangeTheView) {
+  const Person p = MariaWithNumber();
+  const uint64_t person = StartWithOnePatient(p);
+  ASSERT_NE(person, 0u);
+  const json by_number = Parameters({{{"name", "nhsNumber"}, {"valueIdentifier", {{"system", kNhsSystem}, {"value", p.nhs}}}},
+                                     {{"name", "method"}, {"valueCode", "letter"}},
+                                     StringParam("reference", "letter 2026-118")});
+  auto objected = Post(*client_, "/Patient/$register-objection", integration_, by_number);
+  ASSERT_TRUE(objected);
+  ASSERT_EQ(objected->status, 200) << objected->body;
+  EXPECT_EQ((*Param(Body(objected), "outcome"))["valueCode"], "applied");
+  EXPECT_EQ(PersonRef(Body(objected), "person"), person);
+  // (objection, the view is denied for it); Maria has no GP record, so
+  // her view is denied anyway (out of scope).
+  auto view = [&] {
+    json r = Body(Post(*client_, "/Patient/$resolve", clinician_, ResolveParams(kNhsSystem, p.nhs)));
+    return std::make_pair((*Param(r, "objection"))["valueBoolean"].get<bool>(),
+                          !(*Param(r, "viewAllowed"))["valueBoolean"].get<bool>() &&
+                              (*Param(r, "viewReason"))["valueString"] == "objection");
+  };
+  EXPECT_EQ(view(), std::make_pair(true, true));
+  auto withdrawn = Post(*client_, "/Patient/$withdraw-objection", steward_,
+                        Parameters({StringParam("nhsNumber", p.nhs)}));
+  ASSERT_TRUE(withdrawn);
+  ASSERT_EQ(withdrawn->status, 200) << withdrawn->body;
+  EXPECT_EQ((*Param(Body(withdrawn), "outcome"))["valueCode"], "applied");
+  EXPECT_EQ(view(), std::make_pair(false, false));
+
+  // By demographics, then withdrawn the same way.
+  const json form = Parameters({StringParam("family", p.family), StringParam("given", p.given),
+                                {{"name", "birthDate"}, {"valueDate", p.dob}}, StringParam("postalCode", p.postcode)});
+  auto by_form = Post(*client_, "/Patient/$register-objection", steward_, form);
+  ASSERT_TRUE(by_form);
+  ASSERT_EQ(by_form->status, 200) << by_form->body;
+  EXPECT_EQ(PersonRef(Body(by_form), "person"), person);
+  EXPECT_EQ(view(), std::make_pair(true, true));
+  ASSERT_EQ(Post(*client_, "/Patient/$withdraw-objection", steward_, form)->status, 200);
+  EXPECT_EQ(view(), std::make_pair(false, false));
+
+  // A number no record holds yet: pending.
+  auto pending = Post(*client_, "/Patient/$register-objection", integration_,
+                      Parameters({StringParam("nhsNumber", NhsNumber("320667835"))}));
+  ASSERT_TRUE(pending);
+  ASSERT_EQ(pending->status, 200) << pending->body;
+  EXPECT_EQ((*Param(Body(pending), "outcome"))["valueCode"], "pending");
+  EXPECT_EQ(Param(Body(pending), "person"), nullptr);
+
+  // Two persons fit the form equally: refused, saying why, naming no value.
+  ASSERT_NE(IngestAs("RYA", "B1", MariasTwin()), 0u);
+  auto ambiguous = Post(*client_, "/Patient/$register-objection", steward_, form);
+  ExpectOutcome(ambiguous, 422, "processing", "objection refused: ambiguous");
+  for (const std::string& v : {p.family, p.postcode, p.dob, p.given}) {
+    EXPECT_EQ(ambiguous->body.find(v), std::string::npos) << v;
+  }
+  EXPECT_EQ(view(), std::make_pair(false, false));
+
+  // Malformed forms name the parameter; a clinician may not register one.
+  ExpectOutcome(Post(*client_, "/Patient/$register-objection", steward_, Parameters({StringParam("family", p.family)})),
+                400, "invalid", "Parameters.parameter[nhsNumber]");
+  ExpectOutcome(Post(*client_, "/Patient/$register-objection", steward_,
+                     Parameters({StringParam("nhsNumber", p.nhs), {{"name", "method"}, {"valueCode", "pigeon"}}})),
+                400, "invalid", "Parameters.parameter[method]");
+  ExpectOutcome(Post(*client_, "/Patient/$register-objection", steward_,
+                     Parameters({{{"name", "nhsNumber"}, {"valueInteger", 12}}})),
+                400, "invalid", "Parameters.parameter[nhsNumber]");
+  ExpectOutcome(Post(*client_, "/Patient/$register-objection", clinician_, by_number), 403, "forbidden", "role");
+  ASSERT_EQ(server_.Stop(), 0);
+}
+
+// Every new route refuses the wrong role (403) and a malformed body (400,
+// naming the field).
+TEST_F(ServeTest, StewardRoutesRefuseOtherRolesAndMalformedBodies) {
+  const uint64_t person = StartWithOnePatient(MariaWithNumber());
+  ASSERT_NE(person, 0u);
+  const std::string p = "/Patient/" + std::to_string(person);
+  const json empty = Parameters({});
+  struct Route {
+    std::string method, path;
+    std::string wrong_token;
+  } routes[] = {
+      {"GET", "/$mdm-query-links", auditor_},
+      {"POST", "/$mdm-merge-golden-resources", clinician_},
+      {"POST", "/$mdm-update-link", integration_},
+      {"POST", "/$mdm-not-duplicate", auditor_},
+      {"POST", p + "/$empi-unmerge", clinician_},
+      {"GET", p + "/$empi-history", clinician_},
+      {"POST", "/Patient/$register-objection", auditor_},
+      {"POST", "/Patient/$withdraw-objection", clinician_},
+  };
+  for (const Route& r : routes) {
+    SCOPED_TRACE(r.path);
+    auto res = r.method == "GET" ? Get(*client_, r.path, r.wrong_token) : Post(*client_, r.path, r.wrong_token, empty);
+    ExpectOutcome(res, 403, "forbidden", "role");
+    if (r.method == "POST") {
+      ExpectOutcome(client_->Post(r.path.c_str(), {{"Authorization", "Bearer " + steward_}}, "{not json",
+                                  "application/fhir+json"),
+                    400, "structure", "body");
+      ExpectOutcome(Post(*client_, r.path, steward_, json{{"resourceType", "Patient"}}), 400, "invalid", "resourceType");
+    }
+  }
+  ExpectOutcome(Post(*client_, "/$mdm-merge-golden-resources", steward_,
+                     Parameters({PersonParam("fromGoldenResourceId", person)})),
+                400, "required", "Parameters.parameter[toGoldenResourceId]");
+  ExpectOutcome(Post(*client_, "/$mdm-merge-golden-resources", steward_,
+                     Parameters({StringParam("fromGoldenResourceId", "Patient/x"), PersonParam("toGoldenResourceId", person)})),
+                400, "invalid", "Parameters.parameter[fromGoldenResourceId]");
+  ExpectOutcome(Post(*client_, "/$mdm-update-link", steward_,
+                     Parameters({PersonParam("goldenResourceId", person), RecordParam("resourceId", "RKB", "A1"),
+                                 StringParam("matchResult", "MATCH")})),
+                400, "not-supported", "Parameters.parameter[matchResult]");
+  ExpectOutcome(Post(*client_, "/$mdm-update-link", steward_,
+                     Parameters({PersonParam("goldenResourceId", person),
+                                 {{"name", "resourceId"}, {"valueIdentifier", {{"system", "urn:other"}, {"value", "A1"}}}},
+                                 StringParam("matchResult", "NO_MATCH")})),
+                400, "invalid", "Parameters.parameter[resourceId].valueIdentifier");
+  ExpectOutcome(Post(*client_, "/$mdm-update-link", steward_, Parameters({PersonParam("goldenResourceId", person)})),
+                400, "required", "Parameters.parameter[resourceId]");
+  ExpectOutcome(Post(*client_, p + "/$empi-unmerge", steward_, Parameters({StringParam("mergeEvent", "first")})), 400,
+                "invalid", "Parameters.parameter[mergeEvent]");
+  ExpectOutcome(Post(*client_, p + "/$empi-unmerge", steward_, empty), 400, "required",
+                "Parameters.parameter[mergeEvent]");
+  ASSERT_EQ(server_.Stop(), 0);
+
+  // The refusals are audited like any other.
+  int refused = 0;
+  for (const json& e : AuditOf(person)) refused += e["outcome"].get<std::string>().rfind("denied: 403 ", 0) == 0;
+  EXPECT_EQ(refused, 2);  // the two routes with {person} in the path
 }
 
 }  // namespace
