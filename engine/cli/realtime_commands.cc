@@ -7,6 +7,7 @@
 // streams); no address or postcode is ever printed.
 #include <algorithm>
 #include <chrono>
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -29,6 +30,7 @@
 #include "engine/linkage/comparisons.h"
 #include "engine/linkage/supersession.h"
 #include "engine/realtime/objection_form.h"
+#include "engine/server/fhir.h"
 #include "matchers/nhs_number.h"
 #include "base/private_file.h"
 #include "fmt/format.h"
@@ -49,6 +51,8 @@ struct Flags {
   std::vector<std::string> args;
   size_t limit = 10;
   bool warm_cache = false;  // ingest
+  uint64_t since = 0;       // changes
+  bool follow = false;      // changes
   std::string truth, objections_truth;  // check-objections
 };
 
@@ -360,6 +364,32 @@ absl::Status RunHistory(const Flags& f) {
   return absl::OkStatus();
 }
 
+// Set by SIGINT or SIGTERM while `empi changes --follow` runs.
+volatile std::sig_atomic_t g_stop_following = 0;
+
+// empi changes: the change feed after --since as JSON lines; with --follow,
+// long-polls for more until SIGINT or SIGTERM.
+absl::Status RunChanges(const Flags& f) {
+  EMPI_ASSIGN_OR_RETURN(auto engine, OpenEngine(f, false));
+  if (f.follow) {
+    g_stop_following = 0;
+    std::signal(SIGINT, [](int) { g_stop_following = 1; });
+    std::signal(SIGTERM, [](int) { g_stop_following = 1; });
+  }
+  uint64_t since = f.since, shown = 0;
+  while (!g_stop_following) {
+    const auto wait = f.follow ? std::chrono::milliseconds(500) : std::chrono::milliseconds(0);
+    EMPI_ASSIGN_OR_RETURN(std::vector<ChangeEvent> changes, engine->Changes(since, 1000, wait, f.who));
+    for (const ChangeEvent& e : changes) std::cout << server::ChangeEventJson(e).dump() << "\n";
+    if (!FlushStdout()) return absl::UnavailableError("writing stdout failed");
+    shown += changes.size();
+    if (!changes.empty()) since = changes.back().sequence;
+    if (changes.empty() && !f.follow) break;
+  }
+  std::cerr << fmt::format("empi changes: {} changes, up to sequence {}\n", shown, since);
+  return absl::OkStatus();
+}
+
 // The store directly, not an Engine: verification only reads, so it works on
 // a read-only copy, and a damaged log (which a read-write open refuses) can
 // be examined and quarantined.
@@ -657,6 +687,17 @@ void RegisterRealtimeCommands(CLI::App& app, int* exit_code) {
                   plain(RunNeverLink));
     c->add_option("records", f->args, "SOURCE:RECORD_ID SOURCE:RECORD_ID")->required();
     c->add_option("--reason", f->reason, "Why (kept in history)");
+  }
+  {
+    auto f = std::make_shared<Flags>();
+    auto* c = Add(app, "changes",
+                  "The change feed: each change to who is who after --since, as JSON lines (person ids and record "
+                  "ids, no demographics)",
+                  exit_code, f, plain(RunChanges));
+    c->add_option("--since", f->since, "Sequence already handled (0: from the start)")->capture_default_str();
+    c->add_flag("--follow", f->follow,
+                "Keep waiting for more until SIGINT or SIGTERM (holds the store: to follow a store a service has "
+                "open, use its GET /changes)");
   }
   {
     auto f = std::make_shared<Flags>();

@@ -415,4 +415,14 @@ json PersonsParameters(const std::vector<std::pair<std::string_view, uint64_t>>&
   return {{"resourceType", "Parameters"}, {"parameter", std::move(params)}};
 }
 
+nlohmann::json ChangeEventJson(const ChangeEvent& e) {
+  json records = json::array();
+  for (const RecordRef& r : e.records) records.push_back({{"source", r.source}, {"record_id", r.record_id}});
+  return {{"sequence", e.sequence},
+          {"time", absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ", absl::FromUnixMicros(e.time_us), absl::UTCTimeZone())},
+          {"kind", e.kind},
+          {"persons", e.persons},
+          {"records", records}};
+}
+
 }  // namespace empi::server

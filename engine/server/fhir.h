@@ -113,6 +113,11 @@ nlohmann::json PersonsParameters(const std::vector<std::pair<std::string_view, u
 // mergedResource, and mergeEvent (the history sequence $empi-unmerge takes).
 nlohmann::json MergeParameters(uint64_t into, uint64_t from, uint64_t merge_event);
 
+// One change of the change feed, as GET /changes and `empi changes` give
+// it: {"sequence", "time", "kind", "persons", "records": [{"source",
+// "record_id"}]}.
+nlohmann::json ChangeEventJson(const ChangeEvent& e);
+
 }  // namespace empi::server
 
 #endif  // EMPI_ENGINE_SERVER_FHIR_H_

@@ -348,6 +348,33 @@ class ServerImpl final : public Server {
           [this](const auto& req, auto& res, const Requester& who) { UnmergePerson(req, res, who); });
     Route("GET", R"(/Patient/(\d{1,20})/\$empi-history)", "/Patient/{person}/$empi-history", {"steward", "auditor"}, 1,
           [this](const auto& req, auto& res, const Requester& who) { PersonHistory(req, res, who); });
+    Route("GET", "/changes", "/changes", {"clinician", "integration"}, 0,
+          [this](const auto& req, auto& res, const Requester& who) { Changes(req, res, who); });
+  }
+
+  // GET /changes?since=N&_count=C&_wait=S: the change feed after N, at most
+  // C changes (default 100, up to 1,000); with _wait, a long poll that
+  // answers as soon as there is a change, or empty after S seconds (up to
+  // 30).
+  void Changes(const httplib::Request& req, httplib::Response& res, const Requester& who) {
+    uint64_t since = 0, count = 100, wait = 0;
+    if (!req.has_param("since") || !absl::SimpleAtoi(req.get_param_value("since"), &since)) {
+      return SendOutcome(res, 400, "required", "since: required, the last sequence handled (0 for the start)");
+    }
+    if (req.has_param("_count") &&
+        (!absl::SimpleAtoi(req.get_param_value("_count"), &count) || count < 1 || count > 1000)) {
+      return SendOutcome(res, 400, "invalid", "_count: must be from 1 to 1000");
+    }
+    if (req.has_param("_wait") && (!absl::SimpleAtoi(req.get_param_value("_wait"), &wait) || wait > 30)) {
+      return SendOutcome(res, 400, "invalid", "_wait: must be from 0 to 30 seconds");
+    }
+    absl::StatusOr<std::vector<ChangeEvent>> changes =
+        engine_->Changes(since, count, std::chrono::seconds(wait), who);
+    if (!changes.ok()) return SendEngineError(res, changes.status());
+    json list = json::array();
+    for (const ChangeEvent& e : *changes) list.push_back(ChangeEventJson(e));
+    const uint64_t next = changes->empty() ? since : changes->back().sequence;
+    SendJson(res, 200, {{"changes", list}, {"since", next}, {"last", engine_->LastChange()}});
   }
 
   // POST /Patient, PUT /Patient/{id}: {id} is the record id of the source

@@ -10,6 +10,9 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <atomic>
+#include <map>
+#include <thread>
 #include <set>
 #include <string>
 #include <vector>
@@ -1030,6 +1033,96 @@ TEST_F(ServeTest, StewardRoutesRefuseOtherRolesAndMalformedBodies) {
   int refused = 0;
   for (const json& e : AuditOf(person)) refused += e["outcome"].get<std::string>().rfind("denied: 403 ", 0) == 0;
   EXPECT_EQ(refused, 2);  // the two routes with {person} in the path
+}
+
+// A consumer caching resolutions follows GET /changes (long polls, on its
+// own connection) while a steward merges, splits and unmerges and a feed
+// adds records; once the steward stops and the consumer has read to the
+// last change, its cache equals what $resolve now gives for every record.
+TEST_F(ServeTest, ChangeFeedConsumerFollowsMergesAndSplitsToTheIndexState) {
+  const uint64_t maria = StartWithOnePatient(MariaWithNumber());
+  ASSERT_NE(maria, 0u);
+  ExpectOutcome(Get(*client_, "/changes?since=0", auditor_), 403, "forbidden", "role");
+  ExpectOutcome(Get(*client_, "/changes", clinician_), 400, "required", "since");
+  ExpectOutcome(Get(*client_, "/changes?since=0&_wait=31", clinician_), 400, "invalid", "_wait");
+
+  std::atomic<bool> done{false};
+  std::map<std::string, std::pair<uint64_t, std::set<std::string>>> cache;  // "SOURCE:id" -> resolution
+  uint64_t since = 0, polls = 0;
+  std::string failure;
+  std::thread consumer([&] {
+    httplib::Client c("127.0.0.1", server_.port());
+    c.set_keep_alive(true);
+    c.set_read_timeout(10, 0);
+    while (failure.empty()) {
+      const bool stop = done.load();
+      auto r = Get(c, "/changes?since=" + std::to_string(since) + "&_count=7&_wait=1", clinician_);
+      if (!r || r->status != 200) {
+        failure = r ? r->body : "no response";
+        return;
+      }
+      ++polls;
+      const json b = json::parse(r->body);
+      for (const json& e : b["changes"]) {
+        if (e["sequence"] != since + 1) failure = "gap before change " + e["sequence"].dump();
+        since = e["sequence"];
+        std::set<uint64_t> persons(e["persons"].begin(), e["persons"].end());
+        for (const json& rec : e["records"]) {
+          cache.try_emplace(rec["source"].get<std::string>() + ":" + rec["record_id"].get<std::string>());
+        }
+        for (auto& [key, cached] : cache) {
+          const bool named = std::any_of(e["records"].begin(), e["records"].end(), [&](const json& rec) {
+            return rec["source"].get<std::string>() + ":" + rec["record_id"].get<std::string>() == key;
+          });
+          if (!named && !persons.contains(cached.first)) continue;
+          const size_t colon = key.find(':');
+          auto got = Post(c, "/Patient/$resolve", clinician_, ResolveParams(Source(key.substr(0, colon)), key.substr(colon + 1)));
+          if (!got || got->status != 200) {
+            failure = got ? got->body : "no response";
+            return;
+          }
+          const json rb = json::parse(got->body);
+          cached.second.clear();
+          for (const json& p : rb["parameter"]) {
+            if (p["name"] == "record") {
+              cached.second.insert(p["part"][0]["valueString"].get<std::string>() + ":" +
+                                   p["part"][1]["valueString"].get<std::string>());
+            }
+          }
+          const std::string ref = (*Param(rb, "person"))["valueReference"]["reference"];
+          cached.first = std::stoull(ref.substr(std::string("Patient/").size()));
+        }
+      }
+      if (stop && b["changes"].empty() && b["since"] == b["last"]) return;
+    }
+  });
+
+  // The steward's and the feed's work, while the consumer reads.
+  const uint64_t twin = IngestAs("RYA", "B1", MariasTwin());
+  IngestAs("M84001", "G1", MariaWithNumber());
+  auto merged = Post(*client_, "/$mdm-merge-golden-resources", steward_, MergeBody(twin, maria));
+  ASSERT_TRUE(merged && merged->status == 200) << (merged ? merged->body : "no response");
+  const uint64_t merge_event = Body(merged)["parameter"][2]["valueUnsignedInt"].get<uint64_t>();
+  auto unmerged = Post(*client_, "/Patient/" + std::to_string(maria) + "/$empi-unmerge", steward_,
+                       Parameters({{{"name", "mergeEvent"}, {"valueUnsignedInt", merge_event}}}));
+  EXPECT_TRUE(unmerged && unmerged->status == 200) << (unmerged ? unmerged->body : "no response");
+  auto again = Post(*client_, "/$mdm-merge-golden-resources", steward_, MergeBody(twin, maria));
+  EXPECT_TRUE(again && again->status == 200) << (again ? again->body : "no response");
+  auto split = Post(*client_, "/$mdm-update-link", steward_,
+                    Parameters({PersonParam("goldenResourceId", maria), RecordParam("resourceId", "RYA", "B1"),
+                                StringParam("matchResult", "NO_MATCH")}));
+  EXPECT_TRUE(split && split->status == 200) << (split ? split->body : "no response");
+  IngestAs("RLT", "C1", MariaWithNumber());
+  done = true;
+  consumer.join();
+  ASSERT_TRUE(failure.empty()) << failure;
+  EXPECT_GT(polls, 1u);
+  EXPECT_GE(since, 8u);  // 4 ingests, two merges, an unmerge, a split
+  ASSERT_EQ(cache.size(), 4u);
+  for (const auto& [key, cached] : cache) {
+    const size_t colon = key.find(':');
+    EXPECT_EQ(cached, ResolveRecord(key.substr(0, colon), key.substr(colon + 1))) << "stale cache for " << key;
+  }
 }
 
 }  // namespace
