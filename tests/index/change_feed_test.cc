@@ -10,6 +10,7 @@
 
 #include "gtest/gtest.h"
 #include "index/store.h"
+#include "index/store_check.h"
 #include "tests/temp_dir.h"
 
 namespace empi::index {
@@ -208,6 +209,35 @@ TEST(ChangeFeed, UpgradesAStoreWithoutTheFeed) {
   auto store = OpenOrDie(dir.path(), read_only);
   ASSERT_NE(store, nullptr);
   EXPECT_EQ(store->last_change(), 1u);
+}
+
+// `empi check` (CheckStore) counts the feed and names a gap or a counter
+// that disagrees with it.
+TEST(ChangeFeed, StoreCheckNamesAGapInTheFeed) {
+  TempDir dir;
+  auto store = OpenOrDie(dir.path());
+  ASSERT_NE(store, nullptr);
+  for (uint64_t k = 1; k <= 3; ++k) {
+    ChangeSet cs = store->NewChangeSet();
+    cs.AddChange(Numbered(1, k));
+    ASSERT_TRUE(store->Commit(&cs, nullptr, false).ok());
+  }
+  StoreCheckOptions options;
+  auto clean = CheckStore(*store, options);
+  ASSERT_TRUE(clean.ok()) << clean.status();
+  EXPECT_TRUE(clean->ok()) << clean->violations[0];
+  EXPECT_EQ(clean->changes, 3u);
+  ASSERT_TRUE(store->db()->Delete(rocksdb::WriteOptions(), store->cf(Cf::kChanges), EncodeU64(2)).ok());
+  auto gap = CheckStore(*store, options);
+  ASSERT_TRUE(gap.ok()) << gap.status();
+  ASSERT_FALSE(gap->ok());
+  EXPECT_EQ(gap->violations[0], "changes: sequence 2 is missing (next entry: 3)");
+  ASSERT_TRUE(store->db()->Put(rocksdb::WriteOptions(), store->cf(Cf::kChanges), EncodeU64(2), EncodeChange(Numbered(1, 2))).ok());
+  ASSERT_TRUE(store->db()->Put(rocksdb::WriteOptions(), store->cf(Cf::kMeta), kMetaNextChange, EncodeU64(9)).ok());
+  auto counter = CheckStore(*store, options);
+  ASSERT_TRUE(counter.ok()) << counter.status();
+  ASSERT_EQ(counter->violations_total, 1u);
+  EXPECT_EQ(counter->violations[0], "meta next_change is 9, the feed ends at 3");
 }
 
 }  // namespace
