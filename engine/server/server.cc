@@ -324,6 +324,9 @@ class ServerImpl final : public Server {
           [this](const auto& req, auto& res, const Requester& who) { Ingest(req, res, who, ""); });
     Route("PUT", R"(/Patient/([A-Za-z0-9\-\.]{1,64}))", "/Patient/{id}", {"integration"}, 0,
           [this](const auto& req, auto& res, const Requester& who) { Ingest(req, res, who, req.matches[1].str()); });
+    // The change feed, for services that cache what they were answered.
+    Route("GET", "/changes", "/changes", {"clinician", "integration"}, 0,
+          [this](const auto& req, auto& res, const Requester& who) { Changes(req, res, who); });
     AddStewardRoutes();
   }
 
@@ -348,8 +351,6 @@ class ServerImpl final : public Server {
           [this](const auto& req, auto& res, const Requester& who) { UnmergePerson(req, res, who); });
     Route("GET", R"(/Patient/(\d{1,20})/\$empi-history)", "/Patient/{person}/$empi-history", {"steward", "auditor"}, 1,
           [this](const auto& req, auto& res, const Requester& who) { PersonHistory(req, res, who); });
-    Route("GET", "/changes", "/changes", {"clinician", "integration"}, 0,
-          [this](const auto& req, auto& res, const Requester& who) { Changes(req, res, who); });
   }
 
   // GET /changes?since=N&_count=C&_wait=S: the change feed after N, at most
