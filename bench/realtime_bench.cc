@@ -22,7 +22,8 @@
 // --sample N (20000 stored records the operations pick from), --read-rate N
 // and --ingest-rate N (calls per second per thread; default 0: back to back,
 // which keeps all three threads busy on two cores), --readers N (2),
-// --no-writer, --block-cache-mb N (EngineOptions' default, 1 GiB),
+// --no-writer, --as-of (resolve and view decide as of the last change,
+// through the histories), --block-cache-mb N (EngineOptions' default, 1 GiB),
 // --writer-nice N (the writer thread's nice value; negative favours it),
 // --warm-cache (Store::WarmCache() before measuring, as a service would at
 // start: without it the first minutes' calls read and decompress blocks;
@@ -74,6 +75,7 @@ struct Options {
   double read_rate = 0, ingest_rate = 0;  // calls per second per thread; 0: back to back
   int readers = 2;                        // reader threads
   bool writer = true;                     // the ingest thread
+  bool as_of = false;                     // resolve and view as of the last change (ResolveAsOf, ...)
   bool breakdown = false;                 // time the store calls of a read, one thread, then exit
   bool spin_wait = false;                 // paced threads spin instead of sleeping
   size_t block_cache_mb = 0;              // 0: EngineOptions' default
@@ -367,10 +369,18 @@ int Run(const Options& opt) {
       const Sample& s = samples[rng() % samples.size()];
       switch (i % 3) {
         case 0:
-          timed(&lat[kResolve], [&] { return engine->Resolve(s.record.source, s.record.record_id, who).ok(); });
+          timed(&lat[kResolve], [&] {
+            return (opt.as_of ? engine->ResolveAsOf(s.record.source, s.record.record_id, {engine->LastChange(), 0}, who)
+                              : engine->Resolve(s.record.source, s.record.record_id, who))
+                .ok();
+          });
           break;
         case 1:
-          timed(&lat[kView], [&] { return engine->MayAssembleView(s.person_id, who).ok(); });
+          timed(&lat[kView], [&] {
+            return (opt.as_of ? engine->MayAssembleViewAsOf(s.person_id, {engine->LastChange(), 0}, who)
+                              : engine->MayAssembleView(s.person_id, who))
+                .ok();
+          });
           break;
         default: {
           const Record& r = s.record;
@@ -479,6 +489,8 @@ int main(int argc, char** argv) {
       opt.readers = std::max(0, std::atoi(argv[++i]));
     } else if (a == "--no-writer") {
       opt.writer = false;
+    } else if (a == "--as-of") {
+      opt.as_of = true;
     } else if (a == "--block-cache-mb" && has_value) {
       opt.block_cache_mb = std::strtoull(argv[++i], nullptr, 10);
     } else if (a == "--writer-nice" && has_value) {

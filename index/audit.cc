@@ -22,6 +22,12 @@ void AppendEventBody(const AuditEvent& e, std::string* out) {
   for (uint64_t person : e.persons) out->append(EncodeU64(person));
   internal::PutVarint(out, e.records.size());
   for (const std::string& record : e.records) internal::PutString(out, record);
+  // Since format version 7, and only when set.
+  if (e.at_change != 0 || !e.model_version.empty() || e.as_of) {
+    internal::PutVarint(out, e.at_change);
+    internal::PutString(out, e.model_version);
+    out->push_back(e.as_of ? 1 : 0);
+  }
 }
 
 bool ReadEventBody(internal::Reader* in, AuditEvent* e) {
@@ -46,7 +52,11 @@ bool ReadEventBody(internal::Reader* in, AuditEvent* e) {
     if (!in->String(&record)) return false;
     e->records.push_back(std::move(record));
   }
-  return true;
+  e->at_change = 0;
+  e->model_version.clear();
+  e->as_of = false;
+  if (in->done()) return true;
+  return in->Varint(&e->at_change) && in->String(&e->model_version) && in->Bool(&e->as_of);
 }
 
 }  // namespace

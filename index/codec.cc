@@ -140,6 +140,8 @@ std::string_view CfName(Cf cf) {
     case Cf::kMeta: return "meta";
     case Cf::kPersonView: return "person_view";
     case Cf::kChanges: return "changes";
+    case Cf::kViewHistory: return "view_history";
+    case Cf::kRecordHistory: return "record_history";
   }
   return "unknown";
 }
@@ -196,6 +198,10 @@ bool SplitPairKey(std::string_view pair_key, std::string* a, std::string* b) {
 
 std::string HistoryKey(uint64_t person_id, uint64_t sequence) {
   return EncodeU64(person_id).append(EncodeU64(sequence));
+}
+
+std::string RecordHistoryKey(std::string_view record_key, uint64_t sequence) {
+  return std::string(record_key).append(EncodeU64(sequence));
 }
 
 std::string AuditKey(uint64_t sequence) { return EncodeU64(sequence); }
@@ -270,6 +276,7 @@ namespace {
 constexpr char kOpMember = 'M';  // record key, restricted (bool), dob_ymd (varint)
 constexpr char kOpRemove = 'R';  // record key
 constexpr char kOpPerson = 'P';  // EncodePersonValue bytes as a string
+constexpr char kOpView = 'V';    // EncodePersonView bytes as a string: replaces the whole view
 
 void PutMember(std::string* out, const PersonViewMember& m) {
   PutString(out, m.record_key);
@@ -346,6 +353,12 @@ std::string PersonViewPersonOp(const PersonValue& p) {
   return out;
 }
 
+std::string PersonViewSetOp(const PersonView& v) {
+  std::string out(1, kOpView);
+  PutString(&out, EncodePersonView(v));
+  return out;
+}
+
 bool ApplyPersonViewOps(std::string_view operand, PersonView* v) {
   Reader in(operand);
   while (!in.done()) {
@@ -368,6 +381,9 @@ bool ApplyPersonViewOps(std::string_view operand, PersonView* v) {
     } else if (tag == kOpPerson) {
       std::string_view pv;
       if (!in.StringView(&pv) || !DecodePersonValue(pv, &v->person.emplace())) return false;
+    } else if (tag == kOpView) {
+      std::string_view pv;
+      if (!in.StringView(&pv) || !DecodePersonView(pv, v)) return false;
     } else {
       return false;
     }

@@ -291,6 +291,20 @@ class PersonViewMerge : public rocksdb::MergeOperator {
   }
 };
 
+// view_history: a key's operands are person_view ops, kept as they are,
+// concatenated in order (folded only when read, by PersonViewAt).
+class ConcatMerge : public rocksdb::AssociativeMergeOperator {
+ public:
+  const char* Name() const override { return "empi.ConcatMerge.1"; }
+  bool Merge(const rocksdb::Slice&, const rocksdb::Slice* existing, const rocksdb::Slice& value,
+             std::string* out, rocksdb::Logger*) const override {
+    out->clear();
+    if (existing != nullptr) out->assign(existing->data(), existing->size());
+    out->append(value.data(), value.size());
+    return true;
+  }
+};
+
 }  // namespace
 
 // ---------------------------------------------------------------------------
@@ -303,30 +317,40 @@ rocksdb::ColumnFamilyHandle* ChangeSet::Handle(Cf cf) {
 // WriteBatch::Put/Delete fail only on oversized (>4 GiB) keys or batches,
 // which no EMPI change approaches; their status is deliberately dropped.
 void ChangeSet::PutRecord(const StoredRecord& r) {
-  batch_.Put(Handle(Cf::kRecords), r.record.Key(), EncodeRecordValue(r)).PermitUncheckedError();
+  std::string key = r.record.Key();
+  batch_.Put(Handle(Cf::kRecords), key, EncodeRecordValue(r)).PermitUncheckedError();
   if (r.person_id != 0) {
-    batch_.Merge(Handle(Cf::kPersonView), EncodeU64(r.person_id), PersonViewMemberOp(r)).PermitUncheckedError();
+    std::string op = PersonViewMemberOp(r);
+    batch_.Merge(Handle(Cf::kPersonView), EncodeU64(r.person_id), op).PermitUncheckedError();
+    view_ops_.emplace_back(r.person_id, std::move(op));
   }
+  record_persons_.emplace_back(std::move(key), r.person_id);
 }
 void ChangeSet::DeleteRecord(std::string_view record_key) {
   batch_.Delete(Handle(Cf::kRecords), record_key).PermitUncheckedError();
+  record_persons_.emplace_back(std::string(record_key), 0);
 }
 void ChangeSet::AddMembership(uint64_t person_id, std::string_view record_key) {
   batch_.Put(Handle(Cf::kPersonRecords), PersonRecordKey(person_id, record_key), "").PermitUncheckedError();
 }
 void ChangeSet::RemoveMembership(uint64_t person_id, std::string_view record_key) {
   batch_.Delete(Handle(Cf::kPersonRecords), PersonRecordKey(person_id, record_key)).PermitUncheckedError();
-  batch_.Merge(Handle(Cf::kPersonView), EncodeU64(person_id), PersonViewRemoveOp(record_key)).PermitUncheckedError();
+  std::string op = PersonViewRemoveOp(record_key);
+  batch_.Merge(Handle(Cf::kPersonView), EncodeU64(person_id), op).PermitUncheckedError();
+  view_ops_.emplace_back(person_id, std::move(op));
 }
 void ChangeSet::PutPerson(uint64_t person_id, const PersonValue& p) {
   const std::string key = EncodeU64(person_id);
   batch_.Put(Handle(Cf::kPersons), key, EncodePersonValue(p)).PermitUncheckedError();
-  batch_.Merge(Handle(Cf::kPersonView), key, PersonViewPersonOp(p)).PermitUncheckedError();
+  std::string op = PersonViewPersonOp(p);
+  batch_.Merge(Handle(Cf::kPersonView), key, op).PermitUncheckedError();
+  view_ops_.emplace_back(person_id, std::move(op));
 }
 void ChangeSet::DeletePerson(uint64_t person_id) {
   const std::string key = EncodeU64(person_id);
   batch_.Delete(Handle(Cf::kPersons), key).PermitUncheckedError();
   batch_.Delete(Handle(Cf::kPersonView), key).PermitUncheckedError();
+  view_ops_.emplace_back(person_id, PersonViewSetOp({}));
 }
 void ChangeSet::PutBlockKey(uint8_t rule, std::string_view blocking_key, std::string_view record_key) {
   batch_.Put(Handle(Cf::kBlockKeys), BlockKey(rule, blocking_key, record_key), "").PermitUncheckedError();
@@ -615,6 +639,7 @@ class Store::Impl {
   // starts again from an emptied person_view.
   absl::Status UpgradeFromVersion1();
   absl::Status UpgradeToVersion4();
+  absl::Status UpgradeToVersion7();
   absl::Status CompactPersonView();
   absl::StatusOr<int> Compact();
   absl::StatusOr<uint64_t> WarmCache();
@@ -683,6 +708,43 @@ class Store::Impl {
   // The last change visible to readers, and a condition for long polls.
   mutable absl::Mutex change_mu_;
   uint64_t last_change_ ABSL_GUARDED_BY(change_mu_) = 0;
+  // The history of `c` (ChangeSet::has_history) as of change `change`,
+  // into `out`.
+  rocksdb::Status AddHistory(const ChangeSet& c, uint64_t change, rocksdb::WriteBatch* out) {
+    for (const auto& [person, op] : c.view_ops_) {
+      rocksdb::Status s = out->Merge(handle(Cf::kViewHistory), HistoryKey(person, change), op);
+      if (!s.ok()) return s;
+    }
+    for (const auto& [key, person] : c.record_persons_) {
+      rocksdb::Status s = out->Put(handle(Cf::kRecordHistory), RecordHistoryKey(key, change), EncodeU64(person));
+      if (!s.ok()) return s;
+    }
+    return rocksdb::Status::OK();
+  }
+  uint64_t NextChange() {
+    absl::MutexLock l(&mu_);
+    return next_change_;
+  }
+  // Into `out`: the changes of `sets`, numbered in order from `first`, and
+  // each set's history as of its last change. Returns the next number.
+  uint64_t NumberChanges(const std::vector<ChangeSet>& sets, uint64_t first, ChangeSet* out) {
+    uint64_t sequence = first;
+    for (const ChangeSet& c : sets) {
+      for (const std::string& change : c.changes_) {
+        out->batch_.Put(handle(Cf::kChanges), EncodeU64(sequence++), change).PermitUncheckedError();
+      }
+      AddHistory(c, sequence - 1, &out->batch_).PermitUncheckedError();
+    }
+    return sequence;
+  }
+  // A seqlock over what readers see: odd while a write that changes views or
+  // records' persons is being applied and its changes published
+  // (Store::ReadAtChange).
+  void BeginStateChange() { state_epoch_.fetch_add(1, std::memory_order_acq_rel); }
+  void EndStateChange() { state_epoch_.fetch_add(1, std::memory_order_acq_rel); }
+  std::atomic<uint64_t> state_epoch_{0};
+  uint64_t history_from_ = 0;  // meta history_from, read at open
+
   void PublishChanges(uint64_t last) {
     absl::MutexLock l(&change_mu_);
     if (last > last_change_) last_change_ = last;
@@ -797,6 +859,7 @@ absl::Status Store::Impl::Open(const std::string& path, const StoreOptions& opti
       table.data_block_index_type = rocksdb::BlockBasedTableOptions::kDataBlockBinaryAndHash;
     }
     if (cf == Cf::kPersonView) cf_options.merge_operator = std::make_shared<PersonViewMerge>();
+    if (cf == Cf::kViewHistory) cf_options.merge_operator = std::make_shared<ConcatMerge>();
     if (cf == Cf::kPersonRecords || cf == Cf::kNhsIndex) {
       cf_options.prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(8));
     } else if (cf == Cf::kBlockKeys) {
@@ -897,20 +960,6 @@ absl::Status Store::Impl::Open(const std::string& path, const StoreOptions& opti
   // Format version: written on creation, checked on every later open.
   EMPI_ASSIGN_OR_RETURN(std::optional<std::string> version, Get(Cf::kMeta, kMetaFormatVersion, nullptr));
   const std::string want = std::to_string(kFormatVersion);
-  // Version 4 differs from 5 only in holding no supersession, and 5 from 6
-  // in having no change feed (the family is created empty, above): read as
-  // they are, and marked version 6 by the first read-write open.
-  if (version.has_value() && (*version == "4" || *version == "5")) {
-    if (options.read_only) {
-      version = want;
-    } else {
-      rocksdb::WriteOptions wo;
-      wo.sync = true;
-      EMPI_RETURN_IF_ERROR(Record(FromRocks(db_->Put(wo, handle(Cf::kMeta), kMetaFormatVersion, want),
-                                            "upgrading to format version 6")));
-      version = want;
-    }
-  }
   if (version.has_value() && (*version == "1" || *version == "2" || *version == "3")) {
     if (options.read_only) {
       return absl::FailedPreconditionError(absl::StrCat(
@@ -921,6 +970,18 @@ absl::Status Store::Impl::Open(const std::string& path, const StoreOptions& opti
     // Version 3 continues the audit chain in audit.log: nothing to convert
     // from version 2.
     EMPI_RETURN_IF_ERROR(UpgradeToVersion4());
+    version = "6";
+  }
+  // Version 4 differs from 5 only in holding no supersession, and 5 from 6
+  // in having no change feed (the family is created empty, above); 6 from 7
+  // in having no history.
+  if (version.has_value() && (*version == "4" || *version == "5" || *version == "6")) {
+    if (options.read_only) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "store ", path, " has an older format version; open it once for writing (empi link or empi ingest) ",
+          "to upgrade it to version ", kFormatVersion));
+    }
+    EMPI_RETURN_IF_ERROR(UpgradeToVersion7());
     version = want;
   }
   if (version.has_value() && *version != want) {
@@ -937,6 +998,11 @@ absl::Status Store::Impl::Open(const std::string& path, const StoreOptions& opti
     EMPI_RETURN_IF_ERROR(Record(FromRocks(db_->Put(wo, handle(Cf::kMeta), kMetaFormatVersion, want), "writing format version")));
   }
 
+  EMPI_ASSIGN_OR_RETURN(std::optional<std::string> history_from, Get(Cf::kMeta, kMetaHistoryFrom, nullptr));
+  if (history_from.has_value()) {
+    if (history_from->size() != 8) return absl::DataLossError("meta history_from is not a sequence");
+    history_from_ = DecodeU64(*history_from);
+  }
   EMPI_ASSIGN_OR_RETURN(std::optional<std::string> next, Get(Cf::kMeta, kMetaNextPersonId, nullptr));
   if (next.has_value()) {
     if (next->size() != 8) return absl::DataLossError("meta next_person_id is not 8 bytes");
@@ -1064,10 +1130,53 @@ absl::Status Store::Impl::UpgradeToVersion4() {
   }));
   EMPI_RETURN_IF_ERROR(bad);
   batch.Put(handle(Cf::kMeta), kMetaReviewObjectionsDirty, "").PermitUncheckedError();
-  batch.Put(handle(Cf::kMeta), kMetaFormatVersion, std::to_string(kFormatVersion)).PermitUncheckedError();
+  batch.Put(handle(Cf::kMeta), kMetaFormatVersion, "6").PermitUncheckedError();
   rocksdb::WriteOptions wo;
   wo.sync = true;
   return Record(FromRocks(db_->Write(wo, &batch), "upgrading to format version 4"));
+}
+
+// Starts the view and record histories at the last change so far: every
+// person's view and every record's person as of it. Written again whole if
+// a crash interrupts it (a view entry replaces the whole view, so writing it
+// twice is the same as once).
+absl::Status Store::Impl::UpgradeToVersion7() {
+  constexpr char kWhat[] = "upgrading to format version 7";
+  EMPI_ASSIGN_OR_RETURN(std::optional<std::string> next, Get(Cf::kMeta, kMetaNextChange, nullptr));
+  const uint64_t from = next.has_value() && next->size() == 8 ? DecodeU64(*next) - 1 : 0;
+  rocksdb::WriteBatch batch;
+  absl::Status bad;
+  auto put = [&](rocksdb::Status s) {
+    bad = FromRocks(s, kWhat);
+    if (bad.ok() && batch.Count() >= 10000) {
+      bad = Record(FromRocks(db_->Write(rocksdb::WriteOptions(), &batch), kWhat));
+      batch.Clear();
+    }
+    return bad.ok();
+  };
+  EMPI_RETURN_IF_ERROR(Scan(Cf::kPersonView, "", nullptr, [&](std::string_view key, std::string_view value) {
+    PersonView view;
+    if (key.size() != 8 || !DecodePersonView(value, &view)) {
+      bad = absl::DataLossError("person_view: a value does not decode");
+      return false;
+    }
+    return put(batch.Merge(handle(Cf::kViewHistory), HistoryKey(DecodeU64(key), from), PersonViewSetOp(view)));
+  }));
+  EMPI_RETURN_IF_ERROR(bad);
+  EMPI_RETURN_IF_ERROR(Scan(Cf::kRecords, "", nullptr, [&](std::string_view key, std::string_view value) {
+    uint64_t person = 0;
+    if (!DecodeRecordPersonId(value, &person)) {
+      bad = absl::DataLossError(absl::StrCat("records: value of ", RecordName(key), " does not decode"));
+      return false;
+    }
+    return put(batch.Put(handle(Cf::kRecordHistory), RecordHistoryKey(key, from), EncodeU64(person)));
+  }));
+  EMPI_RETURN_IF_ERROR(bad);
+  batch.Put(handle(Cf::kMeta), kMetaHistoryFrom, EncodeU64(from)).PermitUncheckedError();
+  batch.Put(handle(Cf::kMeta), kMetaFormatVersion, std::to_string(kFormatVersion)).PermitUncheckedError();
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  return Record(FromRocks(db_->Write(wo, &batch), kWhat));
 }
 
 absl::Status Store::Impl::Commit(ChangeSet* changes, const AuditEvent* event, bool sync, uint64_t* sequence) {
@@ -1091,7 +1200,7 @@ absl::Status Store::Impl::Commit(ChangeSet* changes, const AuditEvent* event, bo
   // nothing to order against other commits: it bypasses the queue, so bulk
   // loads from several threads use RocksDB's concurrent memtable inserts.
   if (event == nullptr && !sync && !changes->allocated_person_ids_ && changes->changes_.empty() &&
-      (!changes->cfs_.empty() || logical_ids_match_)) {
+      !changes->has_history() && (!changes->cfs_.empty() || logical_ids_match_)) {
     bool counter_persisted;
     {
       absl::MutexLock l(&mu_);
@@ -1156,8 +1265,13 @@ absl::Status Store::Impl::Commit(ChangeSet* changes, const AuditEvent* event, bo
     status = absl::FailedPreconditionError("a bulk load is writing the change feed; commit after it finishes");
   } else {
     mu_.Unlock();
+    const bool changes_state = end_change > first_change || std::any_of(group.begin(), group.end(), [](Writer* x) {
+                                 return x->changes->has_history();
+                               });
+    if (changes_state) BeginStateChange();
     status = WriteGroup(group, events, write_counter ? next_person_id : 0, first_change);
     if (status.ok() && end_change > first_change) PublishChanges(end_change - 1);
+    if (changes_state) EndStateChange();
     if (status.ok() && !events.empty()) {
       // Chained while this leader still holds the queue, so change events
       // reach the chain in pending-id order. If the log cannot be written
@@ -1212,7 +1326,7 @@ absl::Status Store::Impl::WriteGroup(const std::vector<Writer*>& group, const st
 
   // One change set with nothing to add: write it as it is.
   if (group.size() == 1 && events.empty() && next_person_id == 0 && anchor.empty() && direct(group[0]->changes) &&
-      group[0]->changes->changes_.empty()) {
+      group[0]->changes->changes_.empty() && !group[0]->changes->has_history()) {
     return Write(wo, group[0]->changes->batch());
   }
 
@@ -1245,6 +1359,9 @@ absl::Status Store::Impl::WriteGroup(const std::vector<Writer*>& group, const st
     for (const std::string& c : x->changes->changes_) {
       EMPI_RETURN_IF_ERROR(FromRocks(merged.Put(handle(Cf::kChanges), EncodeU64(change++), c), "commit"));
     }
+    // A set with no change of its own is history as of the last change
+    // before it.
+    EMPI_RETURN_IF_ERROR(FromRocks(AddHistory(*x->changes, change - 1, &merged), "commit"));
   }
   if (change > first_change) {
     EMPI_RETURN_IF_ERROR(FromRocks(merged.Put(handle(Cf::kMeta), kMetaNextChange, EncodeU64(change)), "commit"));
@@ -1854,6 +1971,11 @@ bool BulkLess(const BulkEntry& a, const BulkEntry& b) {
 // Counts (out == nullptr) or records the puts of one change set per family,
 // refusing everything BulkIngest does not take. With `full` (a BulkLoad),
 // deletes are taken too, and the person-id counter.
+// Families written with merge operands, which a bulk load concatenates.
+bool IsMergeFamily(int cf) {
+  return cf == static_cast<int>(Cf::kPersonView) || cf == static_cast<int>(Cf::kViewHistory);
+}
+
 class BulkCollector : public rocksdb::WriteBatch::Handler {
  public:
   BulkCollector(const std::vector<int>* cf_of_id, uint32_t set, bool full, std::array<size_t, kNumCfs>* counts,
@@ -1882,7 +2004,7 @@ class BulkCollector : public rocksdb::WriteBatch::Handler {
   rocksdb::Status Collect(uint32_t id, const rocksdb::Slice& k, const rocksdb::Slice& v, Op op) {
     const int cf = id < cf_of_id_->size() ? (*cf_of_id_)[id] : -1;
     if (cf < 0) return rocksdb::Status::InvalidArgument(absl::StrCat("unknown column family id ", id));
-    if (op != Op::kDelete && (op == Op::kMerge) != (cf == static_cast<int>(Cf::kPersonView))) return PutsOnly();
+    if (op != Op::kDelete && (op == Op::kMerge) != IsMergeFamily(cf)) return PutsOnly();
     if (cf == static_cast<int>(Cf::kAudit)) {
       return rocksdb::Status::InvalidArgument("the audit trail is written by Commit() only");
     }
@@ -1956,7 +2078,16 @@ absl::Status Store::Impl::BulkIngest(const std::vector<ChangeSet>& sets, BulkIng
   BulkFiles files;
   BulkIngestStats totals;
   EMPI_RETURN_IF_ERROR(BulkWriteRound(sets, /*full=*/false, dir, "r0", &files, &totals));
-  EMPI_RETURN_IF_ERROR(BulkIngestFiles(files));
+  // Their history, as of the last change before them.
+  std::vector<ChangeSet> history(1);
+  history[0].cfs_ = handles_;
+  NumberChanges(sets, NextChange(), &history[0]);
+  BulkIngestStats history_stats;  // not the sets' own puts
+  EMPI_RETURN_IF_ERROR(BulkWriteRound(history, /*full=*/false, dir, "r0h", &files, &history_stats));
+  BeginStateChange();
+  absl::Status ingested = BulkIngestFiles(files);
+  EndStateChange();
+  EMPI_RETURN_IF_ERROR(ingested);
   if (stats != nullptr) *stats = totals;
   return absl::OkStatus();
 }
@@ -2021,7 +2152,7 @@ absl::Status Store::Impl::BulkWriteRound(const std::vector<ChangeSet>& sets, boo
           // concatenated in order, are one operand; after a delete they are
           // folded onto an empty view and written as a put (what RocksDB
           // would read), because a file holds one entry per key.
-          const bool merges = cf == static_cast<size_t>(Cf::kPersonView);
+          const bool merges = IsMergeFamily(static_cast<int>(cf));
           std::vector<std::string> merged;  // merged operand (or folded value) of kept entry i
           std::vector<uint8_t> kind;        // of kept entry i: 0 put or merge, 1 delete, 2 folded put
           size_t kept = 0;
@@ -2167,20 +2298,20 @@ absl::Status BulkLoad::AddRound(const std::vector<ChangeSet>& sets) {
   auto files = std::make_unique<Store::Impl::BulkFiles>();
   const std::string round = absl::StrCat("r", rounds_);
   EMPI_RETURN_IF_ERROR(impl->BulkWriteRound(sets, /*full=*/true, dir_, round, files.get(), &stats_));
-  // The round's changes for the feed, numbered in set order, in files of
-  // their own with the counter.
+  // The round's changes for the feed, numbered in set order, and its
+  // history, in files of their own with the counter.
   size_t n = 0;
-  for (const ChangeSet& c : sets) n += c.changes_.size();
-  if (n > 0) {
+  bool history = false;
+  for (const ChangeSet& c : sets) {
+    n += c.changes_.size();
+    history |= c.has_history();
+  }
+  if (n > 0 || history) {
     std::vector<ChangeSet> numbered(1);
     numbered[0].cfs_ = impl->handles_;
-    uint64_t sequence = impl->ReserveBulkChanges(n);
-    for (const ChangeSet& c : sets) {
-      for (const std::string& change : c.changes_) {
-        numbered[0].batch_.Put(impl->handle(Cf::kChanges), EncodeU64(sequence++), change).PermitUncheckedError();
-      }
-    }
-    numbered[0].PutMeta(kMetaNextChange, EncodeU64(sequence));
+    const uint64_t first = n > 0 ? impl->ReserveBulkChanges(n) : impl->NextChange();
+    const uint64_t next = impl->NumberChanges(sets, first, &numbered[0]);
+    if (n > 0) numbered[0].PutMeta(kMetaNextChange, EncodeU64(next));
     EMPI_RETURN_IF_ERROR(
         impl->BulkWriteRound(numbered, /*full=*/true, dir_, absl::StrCat(round, "c"), files.get(), &stats_));
   }
@@ -2197,9 +2328,11 @@ absl::Status BulkLoad::Finish() {
   if (finished_) return absl::FailedPreconditionError("bulk load: already finished");
   finished_ = true;
   auto* impl = static_cast<Store::Impl*>(impl_);
+  impl->BeginStateChange();
   absl::Status s = files_ == nullptr ? absl::OkStatus()
                                      : impl->BulkIngestFiles(*std::static_pointer_cast<Store::Impl::BulkFiles>(files_));
   impl->EndBulkChanges(/*ingested=*/s.ok());
+  impl->EndStateChange();
   return s;
 }
 
@@ -2452,6 +2585,80 @@ absl::Status Store::ForEachChange(uint64_t since, const std::function<bool(const
   }
   return FromRocks(it->status(), "scanning changes");
 }
+
+absl::StatusOr<uint64_t> Store::ReadAtChange(const std::function<absl::Status()>& read) const {
+  for (;;) {
+    const uint64_t before = impl_->state_epoch_.load(std::memory_order_acquire);
+    if (before % 2 == 1) {
+      std::this_thread::yield();
+      continue;
+    }
+    const uint64_t change = last_change();
+    EMPI_RETURN_IF_ERROR(read());
+    if (impl_->state_epoch_.load(std::memory_order_acquire) == before) return change;
+  }
+}
+
+absl::StatusOr<std::optional<PersonView>> Store::PersonViewAt(uint64_t person_id, uint64_t change) const {
+  PersonView view;
+  bool any = false;
+  absl::Status bad;
+  const std::string prefix = EncodeU64(person_id);
+  EMPI_RETURN_IF_ERROR(impl_->Scan(Cf::kViewHistory, prefix, nullptr, [&](std::string_view key, std::string_view ops) {
+    if (key.size() != 8) {
+      bad = absl::DataLossError(absl::StrCat("view_history of person ", person_id, ": a key is malformed"));
+      return false;
+    }
+    if (DecodeU64(key) > change) return false;
+    if (!ApplyPersonViewOps(ops, &view)) {
+      bad = absl::DataLossError(absl::StrCat("view_history of person ", person_id, ": ops do not decode"));
+      return false;
+    }
+    any = true;
+    return true;
+  }));
+  EMPI_RETURN_IF_ERROR(bad);
+  if (!any || (!view.person && view.members.empty())) return std::nullopt;
+  return view;
+}
+
+absl::StatusOr<uint64_t> Store::RecordPersonAt(std::string_view record_key, uint64_t change) const {
+  rocksdb::ReadOptions ro;
+  ro.total_order_seek = true;
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db_->NewIterator(ro, impl_->handle(Cf::kRecordHistory)));
+  // The record's last entry at or before `change`. Record ids hold no NUL
+  // (feeds refuse it), so another record's key never sorts between.
+  it->SeekForPrev(RecordHistoryKey(record_key, change));
+  EMPI_RETURN_IF_ERROR(FromRocks(it->status(), "reading record_history"));
+  if (!it->Valid()) return 0;
+  const std::string_view key = it->key().ToStringView();
+  if (key.size() != record_key.size() + 8 || key.substr(0, record_key.size()) != record_key) return 0;
+  if (it->value().size() != 8) {
+    return absl::DataLossError(absl::StrCat("record_history of ", RecordName(record_key), ": a value is malformed"));
+  }
+  return DecodeU64(it->value().ToStringView());
+}
+
+absl::StatusOr<uint64_t> Store::ChangeAtTime(int64_t time_us) const {
+  // Binary search: changes are stamped in the order they are made.
+  uint64_t lo = 0, hi = last_change();  // answer in [lo, hi]
+  while (lo < hi) {
+    const uint64_t mid = lo + (hi - lo + 1) / 2;
+    EMPI_ASSIGN_OR_RETURN(std::optional<std::string> value, impl_->Get(Cf::kChanges, EncodeU64(mid), nullptr));
+    Change c;
+    if (!value.has_value() || !DecodeChange(*value, &c)) {
+      return absl::DataLossError(absl::StrCat("changes: entry ", mid, " is missing or does not decode"));
+    }
+    if (c.time_us <= time_us) {
+      lo = mid;
+    } else {
+      hi = mid - 1;
+    }
+  }
+  return lo;
+}
+
+uint64_t Store::history_from() const { return impl_->history_from_; }
 
 uint64_t Store::last_change() const {
   absl::MutexLock l(&impl_->change_mu_);

@@ -27,6 +27,14 @@
 //   changes         sequence (8 bytes BE) -> Change: the change feed, one
 //                   entry per change to who is who, numbered from 1 without
 //                   gaps in commit order (see Change)
+//   view_history    person id + change sequence (8 bytes BE each) -> the
+//                   person_view ops of the commits whose last change (or
+//                   the last change before them) is that sequence,
+//                   concatenated (merge operator): folded in key order they
+//                   give the person's view as of any change
+//   record_history  record key + change sequence (8 bytes BE) -> person id
+//                   (8 bytes BE; 0: no person), the record's person from
+//                   that change on
 //
 // Every unit of change goes through Commit(): one rocksdb::WriteBatch,
 // applied atomically, optionally with one audit event chained into it, so a
@@ -70,10 +78,10 @@ namespace empi::index {
 // each review pair under both orders and adds PersonValue's
 // objection_in_review; version 5 adds NHS number supersessions (manual
 // "supersede") and keeps nhs_index under each record's current number.
-// Version 6 adds the changes family (the change feed).
-// Older stores are upgraded when opened read-write; a version 4 store, which
-// holds no supersession, is also read as it is.
-inline constexpr uint32_t kFormatVersion = 6;
+// Version 6 adds the changes family (the change feed); version 7 the
+// view_history and record_history families (answers as of a past change).
+// Older stores are upgraded when opened read-write.
+inline constexpr uint32_t kFormatVersion = 7;
 
 // Do not change the values of existing entries: part of the persistent format.
 enum class Cf : uint8_t {
@@ -91,8 +99,10 @@ enum class Cf : uint8_t {
   kMeta = 11,
   kPersonView = 12,
   kChanges = 13,
+  kViewHistory = 14,
+  kRecordHistory = 15,
 };
-inline constexpr int kNumCfs = 14;
+inline constexpr int kNumCfs = 16;
 std::string_view CfName(Cf cf);
 
 struct StoredRecord {
@@ -158,6 +168,12 @@ struct AuditEvent {
   std::string outcome;  // "ok", "allowed", "denied: objection", ...
   std::vector<uint64_t> persons;
   std::vector<std::string> records;  // record keys (source \0 record_id)
+  // Resolutions and view decisions (empi::AuditEvent): the change answered
+  // at, the model version, and whether it was asked as of that change.
+  // Encoded only when one is set, so older events keep their bytes.
+  uint64_t at_change = 0;
+  std::string model_version;
+  bool as_of = false;
 };
 
 struct StoredAuditEvent {
@@ -213,6 +229,7 @@ bool DecodePersonView(std::string_view value, PersonView* v);
 std::string PersonViewMemberOp(const StoredRecord& r);        // add or refresh r's member
 std::string PersonViewRemoveOp(std::string_view record_key);  // drop a member
 std::string PersonViewPersonOp(const PersonValue& p);          // set the person value
+std::string PersonViewSetOp(const PersonView& v);              // replace the whole view
 // Applies the ops of `operand` to *v in order; false if malformed.
 bool ApplyPersonViewOps(std::string_view operand, PersonView* v);
 // "YYYY-MM-DD" as yyyymmdd; 0 for anything else.
@@ -223,7 +240,8 @@ std::string EncodeObjectionValue(const ObjectionValue& v);
 bool DecodeObjectionValue(std::string_view value, ObjectionValue* v);
 std::string EncodeChange(const Change& c);
 bool DecodeChange(std::string_view value, Change* c);
-std::string HistoryKey(uint64_t person_id, uint64_t sequence);
+std::string HistoryKey(uint64_t person_id, uint64_t sequence);  // also view_history's keys
+std::string RecordHistoryKey(std::string_view record_key, uint64_t sequence);
 std::string AuditKey(uint64_t sequence);  // EncodeU64(sequence)
 // The canonical serialisation of (sequence, event) that the audit hash covers;
 // see docs/format/store.md. Deterministic: equal inputs give equal bytes.
@@ -243,6 +261,9 @@ inline constexpr std::string_view kMetaFormatVersion = "format_version";  // dec
 inline constexpr std::string_view kMetaNextPersonId = "next_person_id";   // EncodeU64
 inline constexpr std::string_view kMetaAuditHead = "audit_head";  // EncodeU64(seq) + 32-byte hash
 inline constexpr std::string_view kMetaNextChange = "next_change";  // EncodeU64: the next change's sequence
+// EncodeU64: the first change the view and record histories answer for (a
+// store upgraded to format version 7 keeps them from its upgrade on; absent: 0).
+inline constexpr std::string_view kMetaHistoryFrom = "history_from";
 // Present while persons' objection_in_review may be out of date: set with a
 // change, deleted once the flags it affects are updated; a store opened with
 // it present has every flag recomputed.
@@ -279,6 +300,10 @@ class ChangeSet {
 
   bool empty() const { return batch_.Count() == 0 && changes_.empty(); }
   size_t changes() const { return changes_.size(); }
+  // Whether the set changes a person's view or a record's person: the
+  // commit then adds their history (view_history, record_history), keyed
+  // by the set's last change.
+  bool has_history() const { return !view_ops_.empty() || !record_persons_.empty(); }
   size_t ApproximateSize() const { return batch_.GetDataSize(); }
   rocksdb::WriteBatch* batch() { return &batch_; }
 
@@ -288,6 +313,10 @@ class ChangeSet {
   rocksdb::ColumnFamilyHandle* Handle(Cf cf);
   rocksdb::WriteBatch batch_;
   std::vector<std::string> changes_;  // EncodeChange of each AddChange, in order
+  // History of this set, in call order: person_view ops by person, and
+  // records' new person ids (0: deleted).
+  std::vector<std::pair<uint64_t, std::string>> view_ops_;
+  std::vector<std::pair<std::string, uint64_t>> record_persons_;
   bool allocated_person_ids_ = false;  // AllocatePersonIds() used this set
   // Set by Store::Open's caller through Store::NewChangeSet(); handles are
   // needed to address column families.
@@ -554,6 +583,26 @@ class Store {
   // Waits until a change above `after` is committed, or `timeout` passes;
   // returns last_change(). For long-polling readers of the feed.
   uint64_t WaitForChange(uint64_t after, absl::Duration timeout) const;
+
+  // Answers as of a past change (the view and record histories).
+  //
+  // Runs `read` (reads of the latest state: LatestRecordPerson, ...) and
+  // returns the change its reads saw the store at: no commit that changes a
+  // view or a record's person overlapped it, else it is run again. Returns
+  // read's error if it fails.
+  absl::StatusOr<uint64_t> ReadAtChange(const std::function<absl::Status()>& read) const;
+  // The person's view as it stood once change `change` was committed
+  // (folded from view_history); nullopt when the person did not exist then.
+  absl::StatusOr<std::optional<PersonView>> PersonViewAt(uint64_t person_id, uint64_t change) const;
+  // The person holding the record once change `change` was committed; 0
+  // when none did.
+  absl::StatusOr<uint64_t> RecordPersonAt(std::string_view record_key, uint64_t change) const;
+  // The last change committed at or before `time_us` (Unix microseconds);
+  // 0 when none was.
+  absl::StatusOr<uint64_t> ChangeAtTime(int64_t time_us) const;
+  // The first change the histories answer for: 0, or for a store upgraded
+  // to format version 7, the last change before its upgrade.
+  uint64_t history_from() const;
   // Pairs awaiting clerical review, a < b, each once, in the order of
   // their keys DirectedPairKey(a, b). With `after` (such a key) only the
   // pairs whose key sorts after it: the next page of a review queue.

@@ -42,6 +42,8 @@ class Checker {
     EMPI_RETURN_IF_ERROR(CheckReview());
     EMPI_RETURN_IF_ERROR(CheckNeverLinks());
     EMPI_RETURN_IF_ERROR(CheckChanges());
+    EMPI_RETURN_IF_ERROR(CheckViewHistory());
+    EMPI_RETURN_IF_ERROR(CheckRecordHistory());
     // The fast pass: sequential scans only, comparing fingerprints of what
     // must agree; the exact pass (point reads) runs only when they do not,
     // to name the violations.
@@ -150,6 +152,78 @@ class Checker {
       Violation(absl::StrCat("meta next_change is ", counter, ", the feed ends at ", expected - 1));
     }
     return absl::OkStatus();
+  }
+
+  // view_history folded per person equals person_view, merge-joined by
+  // person id.
+  absl::Status CheckViewHistory() {
+    auto history = Iter(Cf::kViewHistory), views = Iter(Cf::kPersonView);
+    history->SeekToFirst();
+    views->SeekToFirst();
+    constexpr uint64_t kEnd = UINT64_MAX;
+    auto id_of = [](rocksdb::Iterator* i) {
+      return i->Valid() && i->key().size() >= 8 ? DecodeU64(i->key().ToStringView().substr(0, 8)) : kEnd;
+    };
+    while (true) {
+      const uint64_t pid = std::min(id_of(history.get()), id_of(views.get()));
+      if (pid == kEnd) break;
+      PersonView folded;
+      bool decodes = true;
+      for (; id_of(history.get()) == pid; history->Next()) {
+        ++report_->view_history;
+        decodes = decodes && history->key().size() == 16 && ApplyPersonViewOps(history->value().ToStringView(), &folded);
+      }
+      std::optional<std::string> current;
+      if (id_of(views.get()) == pid) {
+        PersonView v;
+        current = DecodePersonView(views->value().ToStringView(), &v) ? EncodePersonView(v) : "";
+        views->Next();
+      }
+      const bool exists = folded.person || !folded.members.empty();
+      if (!decodes) {
+        Violation(absl::StrCat("person ", pid, ": view_history does not decode"));
+      } else if (current.has_value() != exists || (exists && *current != EncodePersonView(folded))) {
+        Violation(absl::StrCat("person ", pid, ": view_history does not give its person_view"));
+      }
+    }
+    EMPI_RETURN_IF_ERROR(FromRocks(history->status(), "view_history"));
+    return FromRocks(views->status(), "person_view");
+  }
+
+  // record_history's last entry of each record names the record's person,
+  // merge-joined by record key.
+  absl::Status CheckRecordHistory() {
+    auto history = Iter(Cf::kRecordHistory), records = Iter(Cf::kRecords);
+    history->SeekToFirst();
+    records->SeekToFirst();
+    auto record_of = [](rocksdb::Iterator* i) {
+      std::string_view k = i->key().ToStringView();
+      return k.substr(0, k.size() >= 8 ? k.size() - 8 : 0);
+    };
+    while (history->Valid() || records->Valid()) {
+      std::string key = history->Valid() ? std::string(record_of(history.get())) : records->key().ToString();
+      if (records->Valid() && records->key().ToStringView() < key) key = records->key().ToString();
+      uint64_t last = 0;
+      bool any = false, sized = true;
+      for (; history->Valid() && record_of(history.get()) == key; history->Next()) {
+        ++report_->record_history;
+        any = true;
+        sized = sized && history->key().size() >= 8 && history->value().size() == 8;
+        if (history->value().size() == 8) last = DecodeU64(history->value().ToStringView());
+      }
+      uint64_t person = 0;
+      if (records->Valid() && records->key().ToStringView() == key) {
+        if (!DecodeRecordPersonId(records->value().ToStringView(), &person)) person = UINT64_MAX;
+        records->Next();
+      }
+      if (!sized) {
+        Violation(absl::StrCat("record ", Name(key), ": record_history does not decode"));
+      } else if ((person != 0 && !any) || last != person) {
+        Violation(absl::StrCat("record ", Name(key), ": record_history gives person ", last, ", records ", person));
+      }
+    }
+    EMPI_RETURN_IF_ERROR(FromRocks(history->status(), "record_history"));
+    return FromRocks(records->status(), "records");
   }
 
   // Review pairs: under both orders with one value, between live records;

@@ -172,8 +172,16 @@ empi_resolution_t* empi_resolve_nhs_number(empi_engine_t* engine, const char* nh
                                            const empi_requester_t* who, char** errptr) {
   return WrapResolution(engine->rep->ResolveByNhsNumber(Str(nhs_number), who->rep), errptr);
 }
+empi_resolution_t* empi_resolve_as_of(empi_engine_t* engine, const char* source, const char* record_id,
+                                      uint64_t as_of_change, int64_t as_of_time_us, const empi_requester_t* who,
+                                      char** errptr) {
+  return WrapResolution(
+      engine->rep->ResolveAsOf(Str(source), Str(record_id), empi::AsOf{as_of_change, as_of_time_us}, who->rep),
+      errptr);
+}
 void empi_resolution_destroy(empi_resolution_t* resolution) { delete resolution; }
 uint64_t empi_resolution_person_id(const empi_resolution_t* r) { return r->rep.person_id; }
+uint64_t empi_resolution_at_change(const empi_resolution_t* r) { return r->rep.at_change; }
 unsigned char empi_resolution_objection(const empi_resolution_t* r) {
   return r->rep.objection || r->rep.objection_in_review;
 }
@@ -210,6 +218,12 @@ unsigned char empi_may_assemble_view(empi_engine_t* engine, uint64_t person_id, 
 unsigned char empi_may_assemble_view_for_record(empi_engine_t* engine, const char* source, const char* record_id,
                                                 const empi_requester_t* who, char** reason, char** errptr) {
   return Decision(engine->rep->MayAssembleViewForRecord(Str(source), Str(record_id), who->rep), reason, errptr);
+}
+unsigned char empi_may_assemble_view_as_of(empi_engine_t* engine, uint64_t person_id, uint64_t as_of_change,
+                                           int64_t as_of_time_us, const empi_requester_t* who, char** reason,
+                                           char** errptr) {
+  return Decision(engine->rep->MayAssembleViewAsOf(person_id, empi::AsOf{as_of_change, as_of_time_us}, who->rep),
+                  reason, errptr);
 }
 
 empi_candidates_t* empi_search(empi_engine_t* engine, const char* nhs_number, const char* family_name,

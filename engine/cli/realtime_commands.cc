@@ -19,6 +19,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
+#include "absl/time/time.h"
 #include "base/csv.h"
 #include "empi/engine.h"
 #include "engine/realtime/engine_internal.h"
@@ -53,6 +54,8 @@ struct Flags {
   bool warm_cache = false;  // ingest
   uint64_t since = 0;       // changes
   bool follow = false;      // changes
+  uint64_t as_of_change = 0;  // resolve, view
+  std::string as_of_time;     // resolve, view
   std::string truth, objections_truth;  // check-objections
 };
 
@@ -90,7 +93,27 @@ nlohmann::json ResolutionJson(const Resolution& r) {
   for (const LinkedRecord& l : r.records) {
     j["records"].push_back({{"source", l.source}, {"record_id", l.record_id}, {"contributor", l.contributor}});
   }
+  j["at_change"] = r.at_change;
+  j["model_version"] = r.model_version;
   return j;
+}
+
+// --as-of-change and --as-of-time, when either is given. The time is RFC
+// 3339 (2026-12-04T10:15:00Z) or Unix microseconds (an audit event's time_us).
+absl::StatusOr<std::optional<AsOf>> AsOfOf(const Flags& f) {
+  if (f.as_of_change == 0 && f.as_of_time.empty()) return std::nullopt;
+  AsOf at{f.as_of_change, 0};
+  if (!f.as_of_time.empty() && !absl::SimpleAtoi(f.as_of_time, &at.time_us)) {
+    absl::Time t;
+    std::string error;
+    if (!absl::ParseTime(absl::RFC3339_full, f.as_of_time, &t, &error)) {
+      return absl::InvalidArgumentError(
+          "--as-of-time: not an RFC 3339 time (2026-12-04T10:15:00Z) or Unix microseconds");
+    }
+    at.time_us = absl::ToUnixMicros(t);
+  }
+  if (!f.as_of_time.empty() && at.time_us <= 0) return absl::InvalidArgumentError("--as-of-time: before 1970");
+  return at;
 }
 
 absl::StatusOr<RecordRef> ParseRef(const std::string& s) {
@@ -182,11 +205,38 @@ absl::Status RunResolve(const Flags& f) {
   if (f.nhs_number.empty() && (f.source.empty() || f.record_id.empty())) {
     return absl::InvalidArgumentError("give --source and --record-id, or --nhs-number");
   }
+  EMPI_ASSIGN_OR_RETURN(std::optional<AsOf> as_of, AsOfOf(f));
+  if (as_of && !f.nhs_number.empty()) {
+    return absl::InvalidArgumentError("--as-of-change, --as-of-time: resolve by --source and --record-id");
+  }
   EMPI_ASSIGN_OR_RETURN(auto engine, OpenEngine(f, false));
-  absl::StatusOr<Resolution> r = f.nhs_number.empty() ? engine->Resolve(f.source, f.record_id, f.who)
-                                                      : engine->ResolveByNhsNumber(f.nhs_number, f.who);
+  absl::StatusOr<Resolution> r = as_of                  ? engine->ResolveAsOf(f.source, f.record_id, *as_of, f.who)
+                                 : f.nhs_number.empty() ? engine->Resolve(f.source, f.record_id, f.who)
+                                                        : engine->ResolveByNhsNumber(f.nhs_number, f.who);
   if (!r.ok()) return r.status();
   std::cout << ResolutionJson(*r).dump(2) << "\n";
+  return absl::OkStatus();
+}
+
+absl::Status RunView(const Flags& f) {
+  if ((f.person == 0) == (f.source.empty() || f.record_id.empty())) {
+    return absl::InvalidArgumentError("give --person, or --source and --record-id");
+  }
+  EMPI_ASSIGN_OR_RETURN(std::optional<AsOf> as_of, AsOfOf(f));
+  EMPI_ASSIGN_OR_RETURN(auto engine, OpenEngine(f, false));
+  absl::StatusOr<ViewDecision> d =
+      f.person != 0 ? (as_of ? engine->MayAssembleViewAsOf(f.person, *as_of, f.who)
+                             : engine->MayAssembleView(f.person, f.who))
+                    : (as_of ? engine->MayAssembleViewForRecordAsOf(f.source, f.record_id, *as_of, f.who)
+                             : engine->MayAssembleViewForRecord(f.source, f.record_id, f.who));
+  if (!d.ok()) return d.status();
+  std::cout << nlohmann::json{{"person_id", d->person_id},
+                              {"allowed", d->allowed},
+                              {"reason", d->reason},
+                              {"at_change", d->at_change},
+                              {"model_version", d->model_version}}
+                   .dump(2)
+            << "\n";
   return absl::OkStatus();
 }
 
@@ -462,13 +512,17 @@ absl::Status RunAuditPerson(const Flags& f) {
   for (const auto& e : events) {
     nlohmann::json recs = nlohmann::json::array();
     for (const RecordRef& r : e.records) recs.push_back(fmt::format("{}:{}", r.source, r.record_id));
-    std::cout << nlohmann::json{{"sequence", e.sequence},   {"time_us", e.time_us},
-                                {"requester", e.requester}, {"organisation", e.organisation},
-                                {"role", e.role},           {"purpose", e.purpose},
-                                {"action", e.action},       {"outcome", e.outcome},
-                                {"records", recs}}
-                     .dump()
-              << "\n";
+    nlohmann::json line{{"sequence", e.sequence},   {"time_us", e.time_us},
+                        {"requester", e.requester}, {"organisation", e.organisation},
+                        {"role", e.role},           {"purpose", e.purpose},
+                        {"action", e.action},       {"outcome", e.outcome},
+                        {"records", recs}};
+    if (e.at_change != 0 || !e.model_version.empty()) {
+      line["at_change"] = e.at_change;
+      line["model_version"] = e.model_version;
+      line["as_of"] = e.as_of;
+    }
+    std::cout << line.dump() << "\n";
   }
   return absl::OkStatus();
 }
@@ -606,6 +660,14 @@ CLI::App* Add(CLI::App& parent, const char* name, const char* help, int* exit_co
   return c;
 }
 
+void AddAsOf(CLI::App* c, Flags* f) {
+  c->add_option("--as-of-change", f->as_of_change,
+                "Answer as the index stood once this change was committed (an audit event's at_change)");
+  c->add_option("--as-of-time", f->as_of_time,
+                "Answer as the index stood at this time: RFC 3339, or Unix microseconds (an audit event's time_us); "
+                "with --as-of-change, the day ages are reckoned on");
+}
+
 void AddDemographics(CLI::App* c, Flags* f) {
   c->add_option("--nhs-number", f->nhs_number, "NHS number");
   c->add_option("--family-name", f->family_name, "Family name");
@@ -635,6 +697,16 @@ void RegisterRealtimeCommands(CLI::App& app, int* exit_code) {
     c->add_option("--source", f->source, "Contributor code");
     c->add_option("--record-id", f->record_id, "Contributor's record id");
     c->add_option("--nhs-number", f->nhs_number, "NHS number");
+    AddAsOf(c, f.get());
+  }
+  {
+    auto f = std::make_shared<Flags>();
+    auto* c = Add(app, "view", "Whether a care-record view may be assembled for a person (JSON)", exit_code, f,
+                  plain(RunView));
+    c->add_option("--person", f->person, "Person id");
+    c->add_option("--source", f->source, "Contributor code");
+    c->add_option("--record-id", f->record_id, "Contributor's record id");
+    AddAsOf(c, f.get());
   }
   {
     auto f = std::make_shared<Flags>();

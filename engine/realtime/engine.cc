@@ -32,6 +32,7 @@
 #include "matchers/date_of_birth.h"
 #include "matchers/nhs_number.h"
 #include "nlohmann/json.hpp"
+#include "xxhash.h"
 
 namespace empi {
 
@@ -125,6 +126,19 @@ index::AuditEvent MakeEvent(const Requester& who, std::string action) {
   return e;
 }
 
+std::string RecordKey(const std::string& source, const std::string& record_id) {
+  Record r;
+  r.source = source;
+  r.record_id = record_id;
+  return r.Key();
+}
+
+// The model's version as answers carry it: a hash of its JSON.
+std::string ModelVersion(const Model& model) {
+  const std::string json = model.ToJson().dump();
+  return absl::StrCat(absl::Hex(XXH3_64bits(json.data(), json.size()), absl::kZeroPad16));
+}
+
 // Releases a snapshot at scope exit.
 class SnapshotHolder {
  public:
@@ -206,27 +220,60 @@ class EngineImpl final : public Engine {
 
   absl::StatusOr<Resolution> Resolve(const std::string& source, const std::string& record_id,
                                      const Requester& who) override {
-    Record r;
-    r.source = source;
-    r.record_id = record_id;
-    const std::string key = r.Key();
+    const std::string key = RecordKey(source, record_id);
     index::AuditEvent ev = MakeEvent(who, "resolve");
     ev.records = {key};
+    std::optional<index::Store::RecordPerson> got;
+    EMPI_ASSIGN_OR_RETURN(const uint64_t at, store_->ReadAtChange([&]() -> absl::Status {
+      EMPI_ASSIGN_OR_RETURN(got, store_->LatestRecordPerson(key));
+      return absl::OkStatus();
+    }));
     std::optional<Resolution> res;
-    EMPI_ASSIGN_OR_RETURN(auto got, store_->LatestRecordPerson(key));
     if (got) {
-      EMPI_ASSIGN_OR_RETURN(res, StoredRecordResolution(got->person_id, got->view.get()));
+      EMPI_ASSIGN_OR_RETURN(res, StoredRecordResolution(got->person_id, got->view.get(), Today()));
     }
-    return FinishResolve(std::move(res), got ? got->view.get() : nullptr, &ev,
+    return FinishResolve(std::move(res), got ? got->view.get() : nullptr, Answered(at, false), &ev,
+                         absl::StrCat("record ", source, ":", record_id, " not found"));
+  }
+
+  absl::StatusOr<Resolution> ResolveAsOf(const std::string& source, const std::string& record_id, const AsOf& as_of,
+                                         const Requester& who) override {
+    EMPI_ASSIGN_OR_RETURN(const uint64_t at, ChangeOf(as_of));
+    const std::string key = RecordKey(source, record_id);
+    index::AuditEvent ev = MakeEvent(who, "resolve");
+    ev.records = {key};
+    EMPI_ASSIGN_OR_RETURN(const uint64_t pid, store_->RecordPersonAt(key, at));
+    std::optional<index::PersonView> view;
+    std::optional<Resolution> res;
+    if (pid != 0) {
+      EMPI_ASSIGN_OR_RETURN(view, store_->PersonViewAt(pid, at));
+      EMPI_ASSIGN_OR_RETURN(res, StoredRecordResolution(pid, view ? &*view : nullptr, DayOf(as_of)));
+    }
+    return FinishResolve(std::move(res), view ? &*view : nullptr, Answered(at, true), &ev,
                          absl::StrCat("record ", source, ":", record_id, " not found"));
   }
 
   absl::StatusOr<Resolution> ResolvePerson(uint64_t person_id, const Requester& who) override {
     index::AuditEvent ev = MakeEvent(who, "resolve-person");
     ev.persons = {person_id};
-    EMPI_ASSIGN_OR_RETURN(auto view, store_->LatestPersonView(person_id));
-    EMPI_ASSIGN_OR_RETURN(auto res, ResolutionOf(person_id, view.get(), /*with_records=*/true));
-    return FinishResolve(std::move(res), view.get(), &ev, absl::StrCat("person ", person_id, " not found"));
+    std::shared_ptr<const index::PersonView> view;
+    EMPI_ASSIGN_OR_RETURN(const uint64_t at, store_->ReadAtChange([&]() -> absl::Status {
+      EMPI_ASSIGN_OR_RETURN(view, store_->LatestPersonView(person_id));
+      return absl::OkStatus();
+    }));
+    EMPI_ASSIGN_OR_RETURN(auto res, ResolutionOf(person_id, view.get(), Today(), /*with_records=*/true));
+    return FinishResolve(std::move(res), view.get(), Answered(at, false), &ev,
+                         absl::StrCat("person ", person_id, " not found"));
+  }
+
+  absl::StatusOr<Resolution> ResolvePersonAsOf(uint64_t person_id, const AsOf& as_of, const Requester& who) override {
+    EMPI_ASSIGN_OR_RETURN(const uint64_t at, ChangeOf(as_of));
+    index::AuditEvent ev = MakeEvent(who, "resolve-person");
+    ev.persons = {person_id};
+    EMPI_ASSIGN_OR_RETURN(std::optional<index::PersonView> view, store_->PersonViewAt(person_id, at));
+    EMPI_ASSIGN_OR_RETURN(auto res, ResolutionOf(person_id, view ? &*view : nullptr, DayOf(as_of), true));
+    return FinishResolve(std::move(res), view ? &*view : nullptr, Answered(at, true), &ev,
+                         absl::StrCat("person ", person_id, " not found"));
   }
 
   absl::StatusOr<Resolution> ResolveByNhsNumber(const std::string& nhs_number, const Requester& who) override {
@@ -237,14 +284,18 @@ class EngineImpl final : public Engine {
     std::optional<Resolution> res;
     std::vector<uint64_t> persons;
     std::optional<index::PersonView> view;
-    {
+    EMPI_ASSIGN_OR_RETURN(const uint64_t at, store_->ReadAtChange([&]() -> absl::Status {
       SnapshotHolder snap(store_.get());
       EMPI_ASSIGN_OR_RETURN(auto keys, store_->RecordsWithNhs(*nhs, snap.get()));
       EMPI_ASSIGN_OR_RETURN(persons, PersonsOf(keys, snap.get()));
+      view.reset();
       if (persons.size() == 1) {
         EMPI_ASSIGN_OR_RETURN(view, store_->GetPersonView(persons[0], snap.get()));
-        EMPI_ASSIGN_OR_RETURN(res, StoredRecordResolution(persons[0], view ? &*view : nullptr));
       }
+      return absl::OkStatus();
+    }));
+    if (persons.size() == 1) {
+      EMPI_ASSIGN_OR_RETURN(res, StoredRecordResolution(persons[0], view ? &*view : nullptr, Today()));
     }
     if (persons.size() > 1) {
       ev.persons = persons;
@@ -253,7 +304,8 @@ class EngineImpl final : public Engine {
       return absl::FailedPreconditionError(
           absl::StrCat("the NHS number is held by ", persons.size(), " persons awaiting review"));
     }
-    return FinishResolve(std::move(res), view ? &*view : nullptr, &ev, "no record holds this NHS number");
+    return FinishResolve(std::move(res), view ? &*view : nullptr, Answered(at, false), &ev,
+                         "no record holds this NHS number");
   }
 
   absl::StatusOr<std::vector<Candidate>> Search(const Demographics& d, const Requester& who,
@@ -279,24 +331,51 @@ class EngineImpl final : public Engine {
   }
 
   absl::StatusOr<ViewDecision> MayAssembleView(uint64_t person_id, const Requester& who) override {
-    EMPI_ASSIGN_OR_RETURN(auto view, store_->LatestPersonView(person_id));
-    EMPI_ASSIGN_OR_RETURN(auto res, ResolutionOf(person_id, view.get(), /*with_records=*/false));
-    return DecideView(person_id, std::move(res), who, {});
+    std::shared_ptr<const index::PersonView> view;
+    EMPI_ASSIGN_OR_RETURN(const uint64_t at, store_->ReadAtChange([&]() -> absl::Status {
+      EMPI_ASSIGN_OR_RETURN(view, store_->LatestPersonView(person_id));
+      return absl::OkStatus();
+    }));
+    EMPI_ASSIGN_OR_RETURN(auto res, ResolutionOf(person_id, view.get(), Today(), /*with_records=*/false));
+    return DecideView(person_id, std::move(res), Answered(at, false), who, {});
+  }
+
+  absl::StatusOr<ViewDecision> MayAssembleViewAsOf(uint64_t person_id, const AsOf& as_of,
+                                                   const Requester& who) override {
+    EMPI_ASSIGN_OR_RETURN(const uint64_t at, ChangeOf(as_of));
+    EMPI_ASSIGN_OR_RETURN(std::optional<index::PersonView> view, store_->PersonViewAt(person_id, at));
+    EMPI_ASSIGN_OR_RETURN(auto res, ResolutionOf(person_id, view ? &*view : nullptr, DayOf(as_of), false));
+    return DecideView(person_id, std::move(res), Answered(at, true), who, {});
   }
 
   absl::StatusOr<ViewDecision> MayAssembleViewForRecord(const std::string& source, const std::string& record_id,
                                                         const Requester& who) override {
-    Record r;
-    r.source = source;
-    r.record_id = record_id;
+    const std::string key = RecordKey(source, record_id);
+    std::optional<index::Store::RecordPerson> got;
+    EMPI_ASSIGN_OR_RETURN(const uint64_t at, store_->ReadAtChange([&]() -> absl::Status {
+      EMPI_ASSIGN_OR_RETURN(got, store_->LatestRecordPerson(key));
+      return absl::OkStatus();
+    }));
     std::optional<Resolution> res;
     uint64_t pid = 0;
-    EMPI_ASSIGN_OR_RETURN(auto got, store_->LatestRecordPerson(r.Key()));
     if (got) {
       pid = got->person_id;
-      EMPI_ASSIGN_OR_RETURN(res, StoredRecordResolution(pid, got->view.get(), /*with_records=*/false));
+      EMPI_ASSIGN_OR_RETURN(res, StoredRecordResolution(pid, got->view.get(), Today(), /*with_records=*/false));
     }
-    return DecideView(pid, std::move(res), who, r.Key());
+    return DecideView(pid, std::move(res), Answered(at, false), who, key);
+  }
+
+  absl::StatusOr<ViewDecision> MayAssembleViewForRecordAsOf(const std::string& source, const std::string& record_id,
+                                                            const AsOf& as_of, const Requester& who) override {
+    EMPI_ASSIGN_OR_RETURN(const uint64_t at, ChangeOf(as_of));
+    const std::string key = RecordKey(source, record_id);
+    EMPI_ASSIGN_OR_RETURN(const uint64_t pid, store_->RecordPersonAt(key, at));
+    std::optional<Resolution> res;
+    if (pid != 0) {
+      EMPI_ASSIGN_OR_RETURN(std::optional<index::PersonView> view, store_->PersonViewAt(pid, at));
+      EMPI_ASSIGN_OR_RETURN(res, StoredRecordResolution(pid, view ? &*view : nullptr, DayOf(as_of), false));
+    }
+    return DecideView(pid, std::move(res), Answered(at, true), who, key);
   }
 
   absl::StatusOr<SupersessionResult> Supersede(const Supersession& supersession, const Requester& who) override {
@@ -425,6 +504,9 @@ class EngineImpl final : public Engine {
       a.outcome = e.event.outcome;
       a.persons = e.event.persons;
       for (const std::string& key : e.event.records) a.records.push_back(RefOf(key));
+      a.at_change = e.event.at_change;
+      a.model_version = e.event.model_version;
+      a.as_of = e.event.as_of;
       out.push_back(std::move(a));
       return true;
     }));
@@ -719,13 +801,14 @@ class EngineImpl final : public Engine {
   // record's source that is a practice of the region, empty if none;
   // `gp_dob`: that record's date of birth; `any_dob`: the first known date of
   // birth of any record. The practice's register is the authority on age.
-  void SetScope(std::string_view gp, int32_t gp_dob, int32_t any_dob, Resolution* res) const {
+  // `today`: the day age is reckoned on, yyyymmdd.
+  static void SetScope(std::string_view gp, int32_t gp_dob, int32_t any_dob, int32_t today, Resolution* res) {
     const int32_t dob = gp_dob != 0 ? gp_dob : any_dob;
     if (gp.empty()) {
       res->scope_reason = "not registered with a GP practice of the region";
     } else if (dob == 0) {
       res->scope_reason = "date of birth unknown";
-    } else if (Today() - dob < 180000) {
+    } else if (today - dob < 180000) {
       res->scope_reason = "aged under 18";
     } else {
       res->in_scope = true;
@@ -735,10 +818,10 @@ class EngineImpl final : public Engine {
 
   // The resolution of person `pid` from its view: person value (objection),
   // linked records (`with_records`; a view decision needs only objection and
-  // scope), restricted flag and scope. nullopt when the person does not
-  // exist (no view, or an empty one).
-  absl::StatusOr<std::optional<Resolution>> ResolutionOf(uint64_t pid, const index::PersonView* view,
-                                                         bool with_records = true) const {
+  // scope), restricted flag and scope (age on `today`). nullopt when the
+  // person does not exist (no view, or an empty one).
+  absl::StatusOr<std::optional<Resolution>> ResolutionOf(uint64_t pid, const index::PersonView* view, int32_t today,
+                                                         bool with_records) const {
     if (view == nullptr || (!view->person && view->members.empty())) return std::nullopt;
     Resolution res;
     res.person_id = pid;
@@ -770,23 +853,62 @@ class EngineImpl final : public Engine {
         res.records.push_back({std::move(src), std::string(id), std::move(kind)});
       }
     }
-    SetScope(gp, gp_dob, any_dob, &res);
+    SetScope(gp, gp_dob, any_dob, today, &res);
     return res;
   }
 
   // ResolutionOf the person of a stored record: an absent person view is a
   // broken store, not "not found".
-  absl::StatusOr<Resolution> StoredRecordResolution(uint64_t pid, const index::PersonView* view,
+  absl::StatusOr<Resolution> StoredRecordResolution(uint64_t pid, const index::PersonView* view, int32_t today,
                                                     bool with_records = true) const {
-    EMPI_ASSIGN_OR_RETURN(auto res, ResolutionOf(pid, view, with_records));
+    EMPI_ASSIGN_OR_RETURN(auto res, ResolutionOf(pid, view, today, with_records));
     if (!res) return absl::DataLossError(absl::StrCat("person ", pid, " of a stored record has no person_view"));
     return std::move(*res);
+  }
+
+  // When an answer was given: the change it saw, and whether that change
+  // was asked for (an as-of answer).
+  struct Answered {
+    uint64_t at_change;
+    bool as_of;
+  };
+  void Stamp(const Answered& when, index::AuditEvent* ev) const {
+    ev->at_change = when.at_change;
+    ev->model_version = model_version_;
+    ev->as_of = when.as_of;
+  }
+
+  // The change an AsOf stands for: InvalidArgument after the last change,
+  // FailedPrecondition before the store's history begins.
+  absl::StatusOr<uint64_t> ChangeOf(const AsOf& as_of) const {
+    uint64_t change = as_of.change;
+    if (change == 0 && as_of.time_us != 0) {
+      EMPI_ASSIGN_OR_RETURN(change, store_->ChangeAtTime(as_of.time_us));
+    }
+    const uint64_t last = store_->last_change();
+    if (change > last) {
+      return absl::InvalidArgumentError(absl::StrCat("as_of.change: ", change, " is after the last change, ", last));
+    }
+    if (change < store_->history_from()) {
+      return absl::FailedPreconditionError(absl::StrCat("as_of: this store's history begins at change ",
+                                                        store_->history_from(), " (its upgrade to format 7)"));
+    }
+    return change;
+  }
+  // The day an as-of answer reckons age on.
+  int32_t DayOf(const AsOf& as_of) const {
+    if (fixed_today_ != 0 || as_of.time_us == 0) return Today();
+    const std::time_t t = static_cast<std::time_t>(as_of.time_us / 1'000'000);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    return (tm.tm_year + 1900) * 10000 + (tm.tm_mon + 1) * 100 + tm.tm_mday;
   }
 
   // Audits a resolution: the person and every record returned, which are
   // the members of `view`, the view `res` was made from.
   absl::StatusOr<Resolution> FinishResolve(std::optional<Resolution> res, const index::PersonView* view,
-                                           index::AuditEvent* ev, const std::string& not_found) {
+                                           const Answered& when, index::AuditEvent* ev, const std::string& not_found) {
+    Stamp(when, ev);
     if (!res) {
       ev->outcome = "not found";
       EMPI_RETURN_IF_ERROR(CommitAudit(*ev));
@@ -798,13 +920,17 @@ class EngineImpl final : public Engine {
     for (const index::PersonViewMember& m : view->members) ev->records.push_back(m.record_key);
     ev->outcome = res->objection ? "ok: objection" : "ok";
     EMPI_RETURN_IF_ERROR(CommitAudit(*ev));
+    res->at_change = when.at_change;
+    res->model_version = model_version_;
     return std::move(*res);
   }
 
-  absl::StatusOr<ViewDecision> DecideView(uint64_t pid, std::optional<Resolution> res, const Requester& who,
-                                          const std::string& record_key) {
+  absl::StatusOr<ViewDecision> DecideView(uint64_t pid, std::optional<Resolution> res, const Answered& when,
+                                          const Requester& who, const std::string& record_key) {
     ViewDecision d;
     d.person_id = pid;
+    d.at_change = when.at_change;
+    d.model_version = model_version_;
     if (!res) {
       d.reason = "not found";
     } else if (res->objection_in_review) {
@@ -818,6 +944,7 @@ class EngineImpl final : public Engine {
       d.reason = "allowed";
     }
     index::AuditEvent ev = MakeEvent(who, "view");
+    Stamp(when, &ev);
     if (pid != 0) ev.persons = {pid};
     if (!record_key.empty()) ev.records = {record_key};
     ev.outcome = d.allowed ? "allowed" : absl::StrCat("denied: ", d.reason);
@@ -1693,6 +1820,7 @@ class EngineImpl final : public Engine {
   const EngineOptions options_;
   std::unique_ptr<index::Store> store_;
   const Model model_;
+  const std::string model_version_ = ModelVersion(model_);
   bool model_stored_ ABSL_GUARDED_BY(write_mu_);
   const FieldConventions conventions_;
   const ContributorRegister register_;

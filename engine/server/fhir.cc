@@ -224,6 +224,9 @@ json ResolutionParameters(const Resolution& r, const ViewDecision& view) {
   std::string view_reason = view.reason;
   if (r.restricted && view_reason.starts_with("out of scope")) view_reason = "out of scope (reason withheld: restricted patient)";
   params.push_back(Param("viewReason", "valueString", view_reason));
+  // 64-bit, so a string (R4's integer types are 32-bit).
+  params.push_back(Param("atChange", "valueString", std::to_string(r.at_change)));
+  params.push_back(Param("modelVersion", "valueString", r.model_version));
   return {{"resourceType", "Parameters"}, {"parameter", std::move(params)}};
 }
 
@@ -244,6 +247,13 @@ json AuditEventResource(const AuditEvent& e) {
   json entity = json::array();
   for (uint64_t p : e.persons) entity.push_back({{"what", PersonRef(p)}});
   for (const RecordRef& r : e.records) entity.push_back({{"what", {{"identifier", SourceIdentifier(r)}}}});
+  if (e.at_change != 0 || !e.model_version.empty()) {
+    // What an auditor needs to ask the same question again (asOfChange).
+    entity.push_back({{"what", {{"display", "answer"}}},
+                      {"detail", json::array({{{"type", "atChange"}, {"valueString", std::to_string(e.at_change)}},
+                                              {{"type", "modelVersion"}, {"valueString", e.model_version}},
+                                              {{"type", "asOf"}, {"valueString", e.as_of ? "true" : "false"}}})}});
+  }
   return {{"resourceType", "AuditEvent"},
           {"id", std::to_string(e.sequence)},
           {"type", {{"system", "http://terminology.hl7.org/CodeSystem/audit-event-type"}, {"code", "rest"}}},
@@ -320,6 +330,32 @@ absl::StatusOr<uint64_t> PersonParameter(const json& parameters, std::string_vie
   const uint64_t person = PersonIdOf(text);
   if (person == 0) return Bad(ParamPath(name), "must be a valueString or valueReference Patient/{person}");
   return person;
+}
+
+absl::StatusOr<std::optional<AsOf>> AsOfParameters(const json& parameters) {
+  const json* change = FindParameter(parameters, "asOfChange");
+  const json* time = FindParameter(parameters, "asOfTime");
+  if (change == nullptr && time == nullptr) return std::nullopt;
+  AsOf at;
+  if (change != nullptr) {
+    const json& text = change->value("valueString", json());
+    const json& number = change->contains("valueUnsignedInt") ? (*change)["valueUnsignedInt"]
+                                                               : change->value("valueInteger", json());
+    const bool ok = text.is_string() ? absl::SimpleAtoi(text.get<std::string>(), &at.change)
+                                     : number.is_number_unsigned() && (at.change = number.get<uint64_t>(), true);
+    if (!ok) return Bad(ParamPath("asOfChange"), "must be a change sequence (valueString or valueUnsignedInt)");
+  }
+  if (time != nullptr) {
+    const json& text = time->contains("valueInstant") ? (*time)["valueInstant"] : time->value("valueDateTime", json());
+    absl::Time t;
+    std::string error;
+    if (!text.is_string() || !absl::ParseTime(absl::RFC3339_full, text.get<std::string>(), &t, &error) ||
+        t < absl::UnixEpoch()) {
+      return Bad(ParamPath("asOfTime"), "must be a valueInstant (2026-12-04T10:15:00Z)");
+    }
+    at.time_us = absl::ToUnixMicros(t);
+  }
+  return at;
 }
 
 absl::StatusOr<std::vector<RecordRef>> RecordParameters(const json& parameters, std::string_view name) {

@@ -24,6 +24,7 @@
 
 #include <cstdint>
 #include <initializer_list>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -89,6 +90,10 @@ absl::StatusOr<uint64_t> UnsignedParameter(const nlohmann::json& parameters, std
 // A person: valueString "Patient/{person}" (or the bare id), or
 // valueReference {"reference": "Patient/{person}"}; required.
 absl::StatusOr<uint64_t> PersonParameter(const nlohmann::json& parameters, std::string_view name);
+// The optional as-of parameters of $resolve: `asOfChange` (valueString or
+// valueUnsignedInt, a change sequence) and `asOfTime` (valueInstant);
+// nullopt when neither is given.
+absl::StatusOr<std::optional<AsOf>> AsOfParameters(const nlohmann::json& parameters);
 // Records: every parameter `name`, each a valueIdentifier with system
 // kSourceSystemPrefix<code> and the record id as value; at least one.
 absl::StatusOr<std::vector<RecordRef>> RecordParameters(const nlohmann::json& parameters, std::string_view name);

@@ -466,15 +466,26 @@ class ServerImpl final : public Server {
       return SendOutcome(res, 400, "required", absl::StrCat(kField, ": system and value are required strings"));
     }
     const std::string system = id["system"], value = id["value"];
+    absl::StatusOr<std::optional<AsOf>> as_of = AsOfParameters(body);
+    if (!Parsed(as_of, res)) return;
     absl::StatusOr<Resolution> r = absl::UnknownError("");
     if (system == kNhsNumberSystem) {
+      if (as_of->has_value()) {
+        return SendOutcome(res, 400, "not-supported",
+                           "asOfChange, asOfTime: resolve by a source record identifier, not an NHS number");
+      }
       r = engine_->ResolveByNhsNumber(value, who);
     } else if (system.starts_with(kSourceSystemPrefix) && system.size() > kSourceSystemPrefix.size()) {
-      r = engine_->Resolve(system.substr(kSourceSystemPrefix.size()), value, who);
+      const std::string source = system.substr(kSourceSystemPrefix.size());
+      r = as_of->has_value() ? engine_->ResolveAsOf(source, value, **as_of, who)
+                             : engine_->Resolve(source, value, who);
     } else {
       return SendOutcome(res, 400, "invalid",
                          absl::StrCat(kField, ".system: neither ", std::string(kNhsNumberSystem), " nor ",
                                       std::string(kSourceSystemPrefix), "<code>"));
+    }
+    if (absl::IsFailedPrecondition(r.status()) && as_of->has_value()) {
+      return SendOutcome(res, 409, "conflict", "asOfChange, asOfTime: before this store's history begins");
     }
     if (absl::IsFailedPrecondition(r.status())) {
       return SendOutcome(res, 409, "multiple-matches",
@@ -482,7 +493,9 @@ class ServerImpl final : public Server {
     }
     if (absl::IsNotFound(r.status())) return SendOutcome(res, 404, "not-found", "identifier: no person holds it");
     if (!r.ok()) return SendEngineError(res, r.status());
-    absl::StatusOr<ViewDecision> view = engine_->MayAssembleView(r->person_id, who);
+    absl::StatusOr<ViewDecision> view = as_of->has_value()
+                                            ? engine_->MayAssembleViewAsOf(r->person_id, **as_of, who)
+                                            : engine_->MayAssembleView(r->person_id, who);
     if (!view.ok()) return SendEngineError(res, view.status());
     SendJson(res, 200, ResolutionParameters(*r, *view));
   }

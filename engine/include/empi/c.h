@@ -116,8 +116,17 @@ empi_resolution_t* empi_resolve(empi_engine_t* engine, const char* source, const
    a number in several persons ("FAILED_PRECONDITION: ...") or a failure. */
 empi_resolution_t* empi_resolve_nhs_number(empi_engine_t* engine, const char* nhs_number,
                                            const empi_requester_t* who, char** errptr);
+/* empi_resolve as the index stood once change `as_of_change` was committed,
+   or (as_of_change 0) at `as_of_time_us`, Unix microseconds, which also
+   dates the answer (empi::Engine::ResolveAsOf). *errptr set for a change
+   after the last one or before the store's history. */
+empi_resolution_t* empi_resolve_as_of(empi_engine_t* engine, const char* source, const char* record_id,
+                                      uint64_t as_of_change, int64_t as_of_time_us, const empi_requester_t* who,
+                                      char** errptr);
 void empi_resolution_destroy(empi_resolution_t* resolution);
 uint64_t empi_resolution_person_id(const empi_resolution_t* resolution);
+/* The change the answer was given at (record it to ask again, as of it). */
+uint64_t empi_resolution_at_change(const empi_resolution_t* resolution);
 /* The person objected, or an objection holds through a review pair. */
 unsigned char empi_resolution_objection(const empi_resolution_t* resolution);
 unsigned char empi_resolution_in_scope(const empi_resolution_t* resolution);
@@ -141,6 +150,10 @@ unsigned char empi_may_assemble_view(empi_engine_t* engine, uint64_t person_id, 
 /* The same for the person holding the record (source, record_id). */
 unsigned char empi_may_assemble_view_for_record(empi_engine_t* engine, const char* source, const char* record_id,
                                                 const empi_requester_t* who, char** reason, char** errptr);
+/* empi_may_assemble_view as of a change or time (see empi_resolve_as_of). */
+unsigned char empi_may_assemble_view_as_of(empi_engine_t* engine, uint64_t person_id, uint64_t as_of_change,
+                                           int64_t as_of_time_us, const empi_requester_t* who, char** reason,
+                                           char** errptr);
 
 /* ---- Search ---- */
 

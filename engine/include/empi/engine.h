@@ -86,6 +86,18 @@ class Engine {
   // InvalidArgument if it is not a valid NHS number.
   virtual absl::StatusOr<Resolution> ResolveByNhsNumber(const std::string& nhs_number,
                                                         const Requester& who) = 0;
+  // Resolve and ResolvePerson as the index stood at `as_of` (AsOf): the
+  // same answer (person, records, objection, scope, restriction) as a call
+  // made then, whatever was linked, merged, split or objected to since;
+  // scope's age is reckoned on as_of's day. The answer's at_change is the
+  // change asked for. Audited like the present calls, marked as_of.
+  // InvalidArgument for a change after the last one, FailedPrecondition for
+  // one before the store's history begins (a store upgraded to format
+  // version 7 keeps history from its upgrade on).
+  virtual absl::StatusOr<Resolution> ResolveAsOf(const std::string& source, const std::string& record_id,
+                                                 const AsOf& as_of, const Requester& who) = 0;
+  virtual absl::StatusOr<Resolution> ResolvePersonAsOf(uint64_t person_id, const AsOf& as_of,
+                                                       const Requester& who) = 0;
   // Persons matching `d`, best first, at most `limit`, grade possible or
   // better (certain: >= link threshold; probable: >= review threshold;
   // possible: >= 0.05). A restricted person is never returned when `d`
@@ -102,6 +114,12 @@ class Engine {
   virtual absl::StatusOr<ViewDecision> MayAssembleViewForRecord(const std::string& source,
                                                                 const std::string& record_id,
                                                                 const Requester& who) = 0;
+  // The view decisions as the index stood at `as_of` (see ResolveAsOf).
+  virtual absl::StatusOr<ViewDecision> MayAssembleViewAsOf(uint64_t person_id, const AsOf& as_of,
+                                                           const Requester& who) = 0;
+  virtual absl::StatusOr<ViewDecision> MayAssembleViewForRecordAsOf(const std::string& source,
+                                                                    const std::string& record_id,
+                                                                    const AsOf& as_of, const Requester& who) = 0;
 
   // Registers an objection (see ObjectionRequest). By NHS number: applied to
   // every person holding it, or stored pending when none does. By

@@ -50,6 +50,18 @@ struct LinkedRecord {
   std::string contributor;  // "gp", "acute", ... from the register; "other"
 };
 
+// A past moment of the index, for answers an auditor can reproduce: the
+// index as it stood once change `change` was committed (the change feed's
+// sequence, Engine::LastChange(); AuditEvent::at_change of an earlier
+// answer), or, when `change` is 0 and `time_us` is not, once the last change
+// at or before `time_us` was. `time_us` (Unix microseconds) also dates the
+// answer: scope's age is reckoned on that day; with only `change` given, on
+// today. AsOf{} is the empty index, before the first change.
+struct AsOf {
+  uint64_t change = 0;
+  int64_t time_us = 0;
+};
+
 struct Resolution {
   uint64_t person_id = 0;
   std::vector<LinkedRecord> records;
@@ -64,6 +76,12 @@ struct Resolution {
   bool in_scope = false;
   std::string scope_reason;  // why out of scope, or "aged 18+ and registered with <practice>"
   bool restricted = false;   // address must not be shown
+  // The change the answer was given at (the index as it stood once that
+  // change was committed; for an as-of answer, the change asked for), and
+  // the version of the matching model in use (docs/realtime.md). Both are
+  // recorded in the answer's audit event.
+  uint64_t at_change = 0;
+  std::string model_version;
 };
 
 // FHIR patient $match "match-grade" values.
@@ -96,6 +114,8 @@ struct ViewDecision {
   bool allowed = false;
   std::string reason;  // "allowed", "objection", "out of scope: ...", "not found"
   uint64_t person_id = 0;
+  uint64_t at_change = 0;     // as in Resolution
+  std::string model_version;  // as in Resolution
 };
 
 enum class IngestOutcome { kLinked, kNewPerson, kReview, kUnchanged };
@@ -137,6 +157,13 @@ struct AuditEvent {
   std::string outcome;    // "ok", "allowed", "denied: objection", ...
   std::vector<uint64_t> persons;   // persons the event names
   std::vector<RecordRef> records;  // records the event names
+  // For resolutions and view decisions: the change the answer was given at
+  // and the model version (Resolution::at_change), and whether the caller
+  // asked as of that change (an auditor reproducing an answer). Replaying
+  // an event: AsOf{at_change, time_us}.
+  uint64_t at_change = 0;
+  std::string model_version;
+  bool as_of = false;
 };
 
 // One change to who is who, from the change feed (Engine::Changes): what a

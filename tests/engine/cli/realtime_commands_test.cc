@@ -107,6 +107,63 @@ TEST_F(RealtimeCommandsTest, IngestResolveObjectStewardAndAudit) {
   EXPECT_THAT(verify.out, HasSubstr("audit chain verified"));
 }
 
+// An auditor takes a view event from `empi audit person` and asks again
+// with `empi view --as-of-change --as-of-time`: the answer given then,
+// though the patient has objected and been split since; `empi resolve
+// --as-of-change` gives the records as they were; bad as-of flags and a
+// change past the last are refused (65, as the real-time commands refuse
+// bad arguments).
+TEST_F(RealtimeCommandsTest, AuditorReplaysAViewDecisionAsOfItsChange) {
+  nlohmann::json ingested = Json("ingest '" + Write("feed.csv", kFeed) + "'", /*lines=*/true);
+  ASSERT_EQ(ingested.size(), 3u);
+  const uint64_t p = ingested[0]["person_id"];
+  nlohmann::json view = Json("view --source RYA --record-id H1");
+  EXPECT_EQ(view["allowed"], true) << view.dump();
+  const uint64_t at = view["at_change"];
+  EXPECT_GT(at, 0u);
+  EXPECT_FALSE(view["model_version"].get<std::string>().empty());
+  EXPECT_EQ(Json("object --nhs-number 9434765919")["outcome"], "applied");
+  Json("split --person " + std::to_string(p) + " RYA:H1 --reason 'wrong patient?'");
+  EXPECT_EQ(Json("view --source RYA --record-id H1")["allowed"], false);
+
+  int64_t time_us = 0;
+  uint64_t event_at = 0;
+  for (const auto& e : Json("audit person " + std::to_string(p), /*lines=*/true)) {
+    if (e["action"] == "view" && e["outcome"] == "allowed") {
+      time_us = e["time_us"];
+      event_at = e["at_change"];
+      EXPECT_EQ(e["as_of"], false);
+      EXPECT_EQ(e["model_version"], view["model_version"]);
+    }
+  }
+  ASSERT_EQ(event_at, at);
+  const std::string as_of = " --as-of-change " + std::to_string(at) + " --as-of-time " + std::to_string(time_us);
+  nlohmann::json replayed = Json("view --person " + std::to_string(p) + as_of);
+  EXPECT_EQ(replayed["allowed"], true) << replayed.dump();
+  EXPECT_EQ(replayed["at_change"], at);
+  nlohmann::json then = Json("resolve --source RYA --record-id H1 --as-of-change " + std::to_string(at));
+  EXPECT_EQ(then["person_id"], p);
+  EXPECT_EQ(then["records"].size(), 2u);
+  EXPECT_EQ(then["objection"], false);
+  nlohmann::json by_time = Json("resolve --source RYA --record-id H1 --as-of-time " + std::to_string(time_us));
+  EXPECT_EQ(by_time["at_change"], at);
+  // The replay is audited as such.
+  bool replay_audited = false;
+  for (const auto& e : Json("audit person " + std::to_string(p), /*lines=*/true)) {
+    replay_audited |= e["action"] == "view" && e.value("as_of", false) && e["at_change"] == at;
+  }
+  EXPECT_TRUE(replay_audited);
+
+  EXPECT_EQ(Run("view --db '" + db_ + "'").code, 65);
+  EXPECT_EQ(Run("view --db '" + db_ + "' --person 1 --source RYA --record-id H1").code, 65);
+  EXPECT_EQ(Run("resolve --db '" + db_ + "' --source RYA --record-id H1 --as-of-time yesterday").code, 65);
+  EXPECT_EQ(Run("resolve --db '" + db_ + "' --nhs-number 9434765919 --as-of-change 1").code, 65);
+  RunResult future = Run("resolve --db '" + db_ + "' --source RYA --record-id H1 --as-of-change 99999");
+  EXPECT_EQ(future.code, 65) << future.err;
+  EXPECT_THAT(future.err, HasSubstr("after the last change"));
+  EXPECT_EQ(Run("check --db '" + db_ + "'").code, 0);
+}
+
 TEST_F(RealtimeCommandsTest, IngestFromStdinWithAWarmCache) {
   Json("ingest '" + Write("feed.csv", kFeed) + "'", /*lines=*/true);
   const std::string more = Write("more.csv",

@@ -1,0 +1,206 @@
+// Copyright EMPI developers.
+//
+// The view and record histories (view_history, record_history): what a
+// person's view and a record's person were once a given change was
+// committed, through commits, a bulk load and an upgrade from format
+// version 6; and `empi check` naming a history that disagrees with the
+// present.
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "index/store.h"
+#include "index/store_check.h"
+#include "tests/temp_dir.h"
+
+namespace empi::index {
+namespace {
+
+using empi::testing::TempDir;
+
+const PersonValue kPlain{};
+
+std::unique_ptr<Store> OpenOrDie(const std::string& path, StoreOptions options = {}) {
+  auto store = Store::Open(path, options);
+  EXPECT_TRUE(store.ok()) << store.status();
+  return store.ok() ? std::move(*store) : nullptr;
+}
+
+StoredRecord Rec(const std::string& id, uint64_t person, const std::string& dob = "1970-01-01") {
+  StoredRecord r;
+  r.record.source = "RKB";
+  r.record.record_id = id;
+  r.record.date_of_birth = dob;
+  r.person_id = person;
+  return r;
+}
+
+// Stores `r` under its person (a new person when `value` is given), with a
+// change for the feed.
+void Put(Store* store, const StoredRecord& r, const PersonValue* value = nullptr) {
+  ChangeSet cs = store->NewChangeSet();
+  if (value != nullptr) cs.PutPerson(r.person_id, *value);
+  cs.PutRecord(r);
+  cs.AddMembership(r.person_id, r.record.Key());
+  cs.AddChange(Change{0, value != nullptr ? "new-person" : "record-linked", {r.person_id}, {r.record.Key()}});
+  ASSERT_TRUE(store->Commit(&cs, nullptr, false).ok());
+}
+
+// Moves record `id` from person `from` to `to`.
+void Move(Store* store, const std::string& id, uint64_t from, uint64_t to) {
+  ChangeSet cs = store->NewChangeSet();
+  StoredRecord r = Rec(id, to);
+  cs.RemoveMembership(from, r.record.Key());
+  cs.PutRecord(r);
+  cs.AddMembership(to, r.record.Key());
+  cs.AddChange(Change{0, "record-moved", {from, to}, {r.record.Key()}});
+  ASSERT_TRUE(store->Commit(&cs, nullptr, false).ok());
+}
+
+std::vector<std::string> MembersAt(const Store& store, uint64_t person, uint64_t change) {
+  auto view = store.PersonViewAt(person, change);
+  EXPECT_TRUE(view.ok()) << view.status();
+  std::vector<std::string> out;
+  if (!view.ok() || !view->has_value()) return out;
+  for (const PersonViewMember& m : (*view)->members) out.push_back(m.record_key.substr(4));  // after "RKB\0"
+  return out;
+}
+
+uint64_t PersonAt(const Store& store, const std::string& id, uint64_t change) {
+  auto p = store.RecordPersonAt(Rec(id, 0).record.Key(), change);
+  EXPECT_TRUE(p.ok()) << p.status();
+  return p.ok() ? *p : 99999;
+}
+
+void ExpectChecksClean(const Store& store) {
+  auto report = CheckStore(store, {});
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_TRUE(report->ok()) << report->violations[0];
+}
+
+TEST(History, CommitsAnswerAsOfEachChange) {
+  TempDir dir;
+  auto store = OpenOrDie(dir.path());
+  ASSERT_NE(store, nullptr);
+  PersonValue objecting;
+  objecting.objection = true;
+  Put(store.get(), Rec("A", 1), &objecting);  // change 1
+  Put(store.get(), Rec("B", 1));               // 2
+  Put(store.get(), Rec("C", 2), &objecting);   // 3
+  Move(store.get(), "B", 1, 2);                // 4
+  {
+    ChangeSet cs = store->NewChangeSet();  // 5: person 1 dissolved
+    cs.RemoveMembership(1, Rec("A", 1).record.Key());
+    cs.DeleteRecord(Rec("A", 1).record.Key());
+    cs.DeletePerson(1);
+    cs.AddChange(Change{0, "merge", {1}, {}});
+    ASSERT_TRUE(store->Commit(&cs, nullptr, false).ok());
+  }
+  ASSERT_EQ(store->last_change(), 5u);
+  EXPECT_EQ(MembersAt(*store, 1, 0), std::vector<std::string>{});
+  EXPECT_EQ(MembersAt(*store, 1, 1), std::vector<std::string>{"A"});
+  EXPECT_EQ(MembersAt(*store, 1, 3), (std::vector<std::string>{"A", "B"}));
+  EXPECT_EQ(MembersAt(*store, 1, 4), std::vector<std::string>{"A"});
+  EXPECT_FALSE(store->PersonViewAt(1, 5)->has_value());
+  EXPECT_EQ(MembersAt(*store, 2, 3), std::vector<std::string>{"C"});
+  EXPECT_EQ(MembersAt(*store, 2, 5), (std::vector<std::string>{"B", "C"}));
+  EXPECT_TRUE((*store->PersonViewAt(2, 5))->person->objection);
+  EXPECT_EQ(PersonAt(*store, "B", 1), 0u);
+  EXPECT_EQ(PersonAt(*store, "B", 2), 1u);
+  EXPECT_EQ(PersonAt(*store, "B", 3), 1u);
+  EXPECT_EQ(PersonAt(*store, "B", 4), 2u);
+  EXPECT_EQ(PersonAt(*store, "A", 4), 1u);
+  EXPECT_EQ(PersonAt(*store, "A", 5), 0u);
+  EXPECT_EQ(PersonAt(*store, "ZZ", 5), 0u);
+  ExpectChecksClean(*store);
+}
+
+TEST(History, BulkLoadWritesItsHistoryWithItsChanges) {
+  TempDir dir;
+  auto store = OpenOrDie(dir.path());
+  ASSERT_NE(store, nullptr);
+  Put(store.get(), Rec("A", 1), &kPlain);  // change 1
+  auto load = store->StartBulkLoad();
+  ASSERT_TRUE(load.ok());
+  std::vector<ChangeSet> round(2);
+  for (ChangeSet& cs : round) cs = store->NewChangeSet();
+  StoredRecord b = Rec("B", 1), c = Rec("C", 2);
+  round[0].PutRecord(b);
+  round[0].AddMembership(1, b.record.Key());
+  round[0].AddChange(Change{0, "record-linked", {1}, {b.record.Key()}});  // 2
+  round[1].PutPerson(2, {});
+  round[1].PutRecord(c);
+  round[1].AddMembership(2, c.record.Key());
+  round[1].AddChange(Change{0, "new-person", {2}, {c.record.Key()}});  // 3
+  ASSERT_TRUE((*load)->AddRound(round).ok());
+  ASSERT_TRUE((*load)->Finish().ok());
+  EXPECT_EQ(store->last_change(), 3u);
+  EXPECT_EQ(MembersAt(*store, 1, 1), std::vector<std::string>{"A"});
+  EXPECT_EQ(MembersAt(*store, 1, 2), (std::vector<std::string>{"A", "B"}));
+  EXPECT_FALSE(store->PersonViewAt(2, 2)->has_value());
+  EXPECT_EQ(MembersAt(*store, 2, 3), std::vector<std::string>{"C"});
+  EXPECT_EQ(PersonAt(*store, "C", 2), 0u);
+  EXPECT_EQ(PersonAt(*store, "C", 3), 2u);
+  ExpectChecksClean(*store);
+}
+
+// A store written before the histories (format version 6): refused
+// read-only, upgraded by a read-write open, with history from its last
+// change on.
+TEST(History, UpgradeFromVersion6StartsTheHistoriesAtTheLastChange) {
+  TempDir dir;
+  {
+    auto store = OpenOrDie(dir.path());
+    ASSERT_NE(store, nullptr);
+    Put(store.get(), Rec("A", 1), &kPlain);
+    Put(store.get(), Rec("B", 1));
+    ASSERT_TRUE(store->db()->DropColumnFamily(store->cf(Cf::kViewHistory)).ok());
+    ASSERT_TRUE(store->db()->DropColumnFamily(store->cf(Cf::kRecordHistory)).ok());
+    ASSERT_TRUE(store->db()->Put(rocksdb::WriteOptions(), store->cf(Cf::kMeta), "format_version", "6").ok());
+  }
+  StoreOptions read_only;
+  read_only.read_only = true;
+  auto refused = Store::Open(dir.path(), read_only);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(refused.status().message().find("open it once for writing"), std::string::npos) << refused.status();
+  {
+    auto store = OpenOrDie(dir.path());
+    ASSERT_NE(store, nullptr);
+    EXPECT_EQ(**store->GetMeta(kMetaFormatVersion), std::to_string(kFormatVersion));
+    EXPECT_EQ(store->history_from(), 2u);
+    EXPECT_EQ(MembersAt(*store, 1, 2), (std::vector<std::string>{"A", "B"}));
+    EXPECT_EQ(PersonAt(*store, "B", 2), 1u);
+    ExpectChecksClean(*store);
+    Put(store.get(), Rec("C", 3), &kPlain);  // change 3
+    Move(store.get(), "B", 1, 3);            // 4
+    EXPECT_EQ(MembersAt(*store, 1, 3), (std::vector<std::string>{"A", "B"}));
+    EXPECT_EQ(MembersAt(*store, 1, 4), std::vector<std::string>{"A"});
+    EXPECT_EQ(PersonAt(*store, "B", 3), 1u);
+    EXPECT_EQ(PersonAt(*store, "B", 4), 3u);
+  }
+  auto store = OpenOrDie(dir.path(), read_only);
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(store->history_from(), 2u);
+  ExpectChecksClean(*store);
+}
+
+TEST(History, StoreCheckNamesAHistoryThatDisagrees) {
+  TempDir dir;
+  auto store = OpenOrDie(dir.path());
+  ASSERT_NE(store, nullptr);
+  Put(store.get(), Rec("A", 1), &kPlain);
+  Put(store.get(), Rec("B", 1));
+  ExpectChecksClean(*store);
+  rocksdb::WriteOptions wo;
+  ASSERT_TRUE(store->db()->Delete(wo, store->cf(Cf::kViewHistory), HistoryKey(1, 2)).ok());
+  ASSERT_TRUE(store->db()->Delete(wo, store->cf(Cf::kRecordHistory), RecordHistoryKey(Rec("B", 1).record.Key(), 2)).ok());
+  auto report = CheckStore(*store, {});
+  ASSERT_TRUE(report.ok());
+  ASSERT_EQ(report->violations_total, 2u);
+  EXPECT_EQ(report->violations[0], "person 1: view_history does not give its person_view");
+  EXPECT_EQ(report->violations[1], "record RKB/B: record_history gives person 0, records 1");
+}
+
+}  // namespace
+}  // namespace empi::index
