@@ -169,7 +169,8 @@ absl::Status RunLink(const LinkFlags& f) {
                      s.u_pairs, s.estimated_matches, s.model_candidate_pairs);
   }
   if (!s.model_untrusted_reason.empty()) {
-    o << fmt::format("  model NOT TRUSTED     {}: this run scored with it; the next link estimates it again\n",
+    o << fmt::format("  model NOT TRUSTED     {}: this run scored with the informed default priors; the next "
+                     "link estimates it again\n",
                      s.model_untrusted_reason);
   }
   o << fmt::format("  links made            {}\n", s.links);

@@ -2,6 +2,7 @@
 #include "engine/linkage/linker.h"
 
 #include <algorithm>
+#include <optional>
 #include <chrono>
 #include <memory>
 #include <mutex>
@@ -334,17 +335,25 @@ absl::StatusOr<LinkSummary> LinkRecords(index::Store* store, std::vector<Record>
   timer.Done("block and compare");
 
   // 5. The model: stored, or trained now.
-  Model model = Model::Default(options.settings);
-  model.provenance.origin = "default";
+  // A model not trained on enough evidence never scores: the informed
+  // default priors do (model.h), and the trained one is stored with its
+  // provenance so that the next link estimates it again.
+  Model model = Model::Informed(options.settings);
+  std::optional<Model> trained;
   if (train && !candidates.empty()) {
-    EMPI_RETURN_IF_ERROR(Train(prepared, candidates, keys, rules, &model, &summary.training));
-    model.provenance = TrainedProvenance(summary.training, prepared.size());
-    model.provenance.lambda = model.lambda();
+    trained = Model::Default(options.settings);
+    EMPI_RETURN_IF_ERROR(Train(prepared, candidates, keys, rules, &*trained, &summary.training));
+    trained->provenance = TrainedProvenance(summary.training, prepared.size());
+    trained->provenance.lambda = trained->lambda();
     summary.trained = true;
-  } else if (stored_model) {
+    summary.model = trained->provenance;
+    if (UntrustedReason(trained->provenance).empty()) model = *trained;
+  } else if (stored_model && summary.model_untrusted_reason.empty()) {
     model = *std::move(stored_model);
+    summary.model = model.provenance;
+  } else {
+    summary.model = model.provenance;
   }
-  summary.model = model.provenance;
   timer.Done("train");
 
   // 6. Score and cluster.
@@ -451,7 +460,7 @@ absl::StatusOr<LinkSummary> LinkRecords(index::Store* store, std::vector<Record>
     }
     header.RemoveMembership(r.person_id, key);
   }
-  if (summary.trained) header.PutModel(model.ToJson().dump());
+  if (trained) header.PutModel(trained->ToJson().dump());
   if (!has_records) header.PutMeta("field_conventions", ConventionsMeta(options.conventions));
   header.PutMeta(kBlockingMeta, BlockingMeta(blocking));
   // Records move and review pairs appear: persons' objection_in_review is

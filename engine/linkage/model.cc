@@ -2,6 +2,7 @@
 #include "engine/linkage/model.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <limits>
 
@@ -123,6 +124,56 @@ Model Model::Default(const ModelSettings& settings) {
   return model;
 }
 
+Model Model::Informed(const ModelSettings& settings) {
+  // Per comparison, m and u of levels 1.. (docs/comparisons order); the last
+  // trained level ("different", "else") takes what the others leave. The
+  // figures and their sources are in docs/matching.md.
+  struct Prior {
+    std::vector<double> m, u;
+  };
+  static const std::array<Prior, kNumComparisons> kPriors = {{
+      // nhs_number: exact, one digit or transposition, different
+      {{0.97, 0.01}, {1e-7, 1e-6}},
+      // family_name: exact, multi-part, swapped, jw 0.92, is the other's
+      // given name, metaphone, jw 0.80, else
+      {{0.90, 0.01, 0.003, 0.03, 0.001, 0.01, 0.016}, {0.005, 0.0005, 0.0001, 0.002, 0.0002, 0.004, 0.02}},
+      // given_names: first exact, nickname, swapped, first and middle
+      // swapped, jw 0.92, metaphone, initial, jw 0.80, else
+      {{0.86, 0.03, 0.003, 0.01, 0.03, 0.01, 0.02, 0.007}, {0.01, 0.002, 0.0001, 0.0005, 0.003, 0.005, 0.04, 0.02}},
+      // date_of_birth: exact, day and month swapped, one digit or
+      // transposition, year one apart, else
+      {{0.95, 0.005, 0.02, 0.005}, {4e-5, 1e-5, 1e-3, 8e-5}},
+      // postcode: same address, unit and address similar, unit, address
+      // similar in the district, one character, sector, district, area,
+      // else
+      {{0.60, 0.05, 0.08, 0.02, 0.02, 0.05, 0.05, 0.03}, {3e-6, 1e-6, 4e-5, 1e-5, 1e-4, 5e-3, 0.03, 0.2}},
+      // sex: equal, different
+      {{0.99}, {0.5}},
+  }};
+  Model model = Default(settings);
+  for (int c = 0; c < kNumComparisons; ++c) {
+    std::vector<size_t> trained;
+    for (size_t l = 1; l < model.m[c].size(); ++l) {
+      if (IsTrainedLevel(c, l)) trained.push_back(l);
+    }
+    const Prior& prior = kPriors[c];
+    double m_rest = 1, u_rest = 1;
+    for (size_t i = 0; i + 1 < trained.size(); ++i) {
+      model.m[c][trained[i]] = prior.m[i];
+      model.u[c][trained[i]] = prior.u[i];
+      m_rest -= prior.m[i];
+      u_rest -= prior.u[i];
+    }
+    model.m[c][trained.back()] = m_rest;
+    model.u[c][trained.back()] = u_rest;
+  }
+  // About three records per person in a regional store of a million.
+  model.lambda_ = 3e-6;
+  model.provenance.origin = "default";
+  model.Refresh();
+  return model;
+}
+
 void Model::Refresh() {
   FillMarginalLevels(&m);
   FillMarginalLevels(&u);
@@ -161,6 +212,7 @@ double Model::Weight(uint32_t pattern, const PreparedRecord& a) const {
 }
 
 std::string UntrustedReason(const ModelProvenance& p) {
+  if (p.origin == "default") return "not trained (the informed default priors)";
   if (p.origin != "trained") return "";
   if (p.candidate_pairs < kMinTrainingPairs) {
     return absl::StrCat("trained on ", p.candidate_pairs, " candidate pairs (fewer than ", kMinTrainingPairs, ")");

@@ -132,6 +132,13 @@ class Model {
   // Untrained defaults: plausible m and u for every level, so a model can
   // score before (or without) training; Train replaces them.
   static Model Default(const ModelSettings& settings = {});
+  // Informed priors, for scoring without a model trained on enough
+  // evidence (an empty real-time store, a first feed of a few records): m
+  // and u of every level set from published NHS data quality and UK
+  // population figures (docs/matching.md, "Informed default priors"), not
+  // fitted to any generator; provenance origin "default", which a later
+  // link does not trust (it estimates the model on its data).
+  static Model Informed(const ModelSettings& settings = {});
 
   // The pair's pattern, its weight after the safety rules (safety.h) and
   // their verdict.

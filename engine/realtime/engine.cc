@@ -232,7 +232,7 @@ class EngineImpl final : public Engine {
     if (got) {
       EMPI_ASSIGN_OR_RETURN(res, StoredRecordResolution(got->person_id, got->view.get(), Today()));
     }
-    return FinishResolve(std::move(res), got ? got->view.get() : nullptr, Answered(at, false), &ev,
+    return FinishResolve(std::move(res), got ? got->view.get() : nullptr, Answered{at, false}, &ev,
                          absl::StrCat("record ", source, ":", record_id, " not found"));
   }
 
@@ -249,7 +249,7 @@ class EngineImpl final : public Engine {
       EMPI_ASSIGN_OR_RETURN(view, store_->PersonViewAt(pid, at));
       EMPI_ASSIGN_OR_RETURN(res, StoredRecordResolution(pid, view ? &*view : nullptr, DayOf(as_of)));
     }
-    return FinishResolve(std::move(res), view ? &*view : nullptr, Answered(at, true), &ev,
+    return FinishResolve(std::move(res), view ? &*view : nullptr, Answered{at, true}, &ev,
                          absl::StrCat("record ", source, ":", record_id, " not found"));
   }
 
@@ -262,7 +262,7 @@ class EngineImpl final : public Engine {
       return absl::OkStatus();
     }));
     EMPI_ASSIGN_OR_RETURN(auto res, ResolutionOf(person_id, view.get(), Today(), /*with_records=*/true));
-    return FinishResolve(std::move(res), view.get(), Answered(at, false), &ev,
+    return FinishResolve(std::move(res), view.get(), Answered{at, false}, &ev,
                          absl::StrCat("person ", person_id, " not found"));
   }
 
@@ -272,7 +272,7 @@ class EngineImpl final : public Engine {
     ev.persons = {person_id};
     EMPI_ASSIGN_OR_RETURN(std::optional<index::PersonView> view, store_->PersonViewAt(person_id, at));
     EMPI_ASSIGN_OR_RETURN(auto res, ResolutionOf(person_id, view ? &*view : nullptr, DayOf(as_of), true));
-    return FinishResolve(std::move(res), view ? &*view : nullptr, Answered(at, true), &ev,
+    return FinishResolve(std::move(res), view ? &*view : nullptr, Answered{at, true}, &ev,
                          absl::StrCat("person ", person_id, " not found"));
   }
 
@@ -304,7 +304,7 @@ class EngineImpl final : public Engine {
       return absl::FailedPreconditionError(
           absl::StrCat("the NHS number is held by ", persons.size(), " persons awaiting review"));
     }
-    return FinishResolve(std::move(res), view ? &*view : nullptr, Answered(at, false), &ev,
+    return FinishResolve(std::move(res), view ? &*view : nullptr, Answered{at, false}, &ev,
                          "no record holds this NHS number");
   }
 
@@ -337,7 +337,7 @@ class EngineImpl final : public Engine {
       return absl::OkStatus();
     }));
     EMPI_ASSIGN_OR_RETURN(auto res, ResolutionOf(person_id, view.get(), Today(), /*with_records=*/false));
-    return DecideView(person_id, std::move(res), Answered(at, false), who, {});
+    return DecideView(person_id, std::move(res), Answered{at, false}, who, {});
   }
 
   absl::StatusOr<ViewDecision> MayAssembleViewAsOf(uint64_t person_id, const AsOf& as_of,
@@ -345,7 +345,7 @@ class EngineImpl final : public Engine {
     EMPI_ASSIGN_OR_RETURN(const uint64_t at, ChangeOf(as_of));
     EMPI_ASSIGN_OR_RETURN(std::optional<index::PersonView> view, store_->PersonViewAt(person_id, at));
     EMPI_ASSIGN_OR_RETURN(auto res, ResolutionOf(person_id, view ? &*view : nullptr, DayOf(as_of), false));
-    return DecideView(person_id, std::move(res), Answered(at, true), who, {});
+    return DecideView(person_id, std::move(res), Answered{at, true}, who, {});
   }
 
   absl::StatusOr<ViewDecision> MayAssembleViewForRecord(const std::string& source, const std::string& record_id,
@@ -362,7 +362,7 @@ class EngineImpl final : public Engine {
       pid = got->person_id;
       EMPI_ASSIGN_OR_RETURN(res, StoredRecordResolution(pid, got->view.get(), Today(), /*with_records=*/false));
     }
-    return DecideView(pid, std::move(res), Answered(at, false), who, key);
+    return DecideView(pid, std::move(res), Answered{at, false}, who, key);
   }
 
   absl::StatusOr<ViewDecision> MayAssembleViewForRecordAsOf(const std::string& source, const std::string& record_id,
@@ -375,7 +375,7 @@ class EngineImpl final : public Engine {
       EMPI_ASSIGN_OR_RETURN(std::optional<index::PersonView> view, store_->PersonViewAt(pid, at));
       EMPI_ASSIGN_OR_RETURN(res, StoredRecordResolution(pid, view ? &*view : nullptr, DayOf(as_of), false));
     }
-    return DecideView(pid, std::move(res), Answered(at, true), who, key);
+    return DecideView(pid, std::move(res), Answered{at, true}, who, key);
   }
 
   absl::StatusOr<SupersessionResult> Supersede(const Supersession& supersession, const Requester& who) override {
@@ -1865,10 +1865,13 @@ absl::StatusOr<std::unique_ptr<Engine>> OpenEngineWithEnv(const EngineOptions& o
   bool stored = true;
   absl::StatusOr<Model> model = LoadModel(*store);
   if (absl::IsNotFound(model.status())) {
-    model = Model::Default();
+    model = Model::Informed();
     stored = false;
   }
   EMPI_RETURN_IF_ERROR(model.status());
+  // A model not trained on enough evidence (a first link of a few records)
+  // does not score: the informed priors do, until a link estimates it again.
+  if (!UntrustedReason(model->provenance).empty()) model = Model::Informed();
   EMPI_ASSIGN_OR_RETURN(FieldConventions conventions, StoredConventions(*store));
   EMPI_ASSIGN_OR_RETURN(std::optional<BlockingSettings> blocking, StoredBlocking(*store));
   auto engine = std::make_unique<EngineImpl>(options, std::move(store), std::move(*model), stored, conventions,

@@ -1,12 +1,15 @@
 // Copyright EMPI developers.
 //
-// fuzz_fhir_patient.cc: the request bodies `empi serve` turns into records:
-// a Patient (POST /Patient, PUT /Patient/{id}) and the Parameters of
-// POST /Patient/$match, parsed as the server parses them (nlohmann without
-// exceptions, then PatientToRecord). A refusal is InvalidArgument; a record
-// taken for ingest names its source and record id.
+// fuzz_fhir_patient.cc: the request bodies `empi serve` parses: a Patient
+// (POST /Patient, PUT /Patient/{id}), the Parameters of POST
+// /Patient/$match, and the Parameters of $resolve (asOfChange, asOfTime),
+// the objection operations and the steward's operations, parsed as the
+// server parses them (nlohmann without exceptions, then fhir.h). A refusal
+// is InvalidArgument; a record taken for ingest names its source and record
+// id; an as-of time is never before 1970.
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 
 #include "engine/server/fhir.h"
 #include "nlohmann/json.hpp"
@@ -23,6 +26,22 @@ void Check(const nlohmann::json& resource, bool need_source) {
   if (need_source) FUZZ_CHECK(!r->source.empty() && !r->record_id.empty());
 }
 
+// A parameter parser's refusal is InvalidArgument.
+template <typename T>
+void CheckParsed(const absl::StatusOr<T>& v) {
+  FUZZ_CHECK(v.ok() || v.status().code() == absl::StatusCode::kInvalidArgument);
+}
+
+void CheckParameters(const nlohmann::json& body) {
+  absl::StatusOr<std::optional<empi::AsOf>> as_of = empi::server::AsOfParameters(body);
+  CheckParsed(as_of);
+  if (as_of.ok() && as_of->has_value()) FUZZ_CHECK((*as_of)->time_us >= 0);
+  CheckParsed(empi::server::ObjectionRequestOf(body));
+  CheckParsed(empi::server::PersonParameter(body, "fromGoldenResourceId"));
+  CheckParsed(empi::server::RecordParameters(body, "resourceId"));
+  CheckParsed(empi::server::UnsignedParameter(body, "count"));
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -30,6 +49,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (body.is_discarded()) return 0;
   Check(body, /*need_source=*/true);
   Check(body, /*need_source=*/false);
+  CheckParameters(body);
   if (const nlohmann::json* p = empi::server::FindParameter(body, "resource");
       p != nullptr && p->is_object() && p->contains("resource")) {
     Check((*p)["resource"], /*need_source=*/false);

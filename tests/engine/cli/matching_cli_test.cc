@@ -61,6 +61,39 @@ TEST_F(MatchingCliTest, TwentyRecordFirstFeedThenTheRestLinksAsOneRun) {
   EXPECT_NEAR(f1_staged, f1_one, 0.002);
 }
 
+// The other first contact an integration team makes: a few records through
+// the real-time path (`empi ingest`), then the feeds. The engine scored the
+// ingests with the informed priors and stored them as an untrained model,
+// so the link estimates a model of its own and ends where one run does.
+TEST_F(MatchingCliTest, RealTimeIngestFirstThenTheFeedsLinksAsOneRun) {
+  Generate(3000);
+  std::string one = dir_.path() + "/one", staged = dir_.path() + "/staged";
+  ASSERT_EQ(Run("link --db '" + one + "' '" + gen_ + "'/[A-Z]*.csv").code, 0);
+  ASSERT_EQ(std::system(("head -21 '" + gen_ + "/RKB.csv' > '" + dir_.path() + "/RKB.csv'").c_str()), 0);
+  RunResult first = Run("ingest --db '" + staged + "' '" + dir_.path() + "/RKB.csv'");
+  ASSERT_EQ(first.code, 0) << first.err;
+  RunResult rest = Run("link --db '" + staged + "' '" + gen_ + "'/[A-Z]*.csv");
+  ASSERT_EQ(rest.code, 0) << rest.err;
+  EXPECT_NE(rest.out.find("stored model          estimated again: it was not trained"), std::string::npos) << rest.out;
+  EXPECT_EQ(rest.out.find("model NOT TRUSTED"), std::string::npos) << rest.out;
+  EXPECT_NEAR(F1(Evaluate(staged)), F1(Evaluate(one)), 0.002);
+}
+
+// A three-record first feed, two of them one patient: too few pairs to
+// train on, so the informed priors score the run, and the two are linked.
+TEST_F(MatchingCliTest, ThreeRecordFirstFeedLinksThePairWithTheInformedPriors) {
+  const std::string feed = Write("three.csv",
+                                 "source,record_id,nhs_number,family_name,given_names,date_of_birth,sex,postcode,address\n"
+                                 "M84001,G1,9434765919,Okafor,Adaeze,1971-03-02,F,CV1 2AB,1 High Street\n"
+                                 "RYA,H1,9434765919,Okafor,Adaeze,1971-03-02,F,CV1 2AB,1 High Street\n"
+                                 "RYA,H2,,Bennett,Thomas,1950-07-12,M,B15 2TT,9 Mill Lane\n");
+  RunResult r = Run("link --db '" + db_ + "' '" + feed + "'");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("this run scored with the informed default priors"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("links made            1\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("persons in database   2\n"), std::string::npos) << r.out;
+}
+
 // The hard cases a family makes: none of them may be merged. 30,000
 // persons: without the safety rules (engine/linkage/safety.h) five pairs
 // of twins and a record carrying a relative's number were merged here.

@@ -221,5 +221,44 @@ TEST(ModelTest, NullLevelsAddNothing) {
   EXPECT_DOUBLE_EQ(m.Weight(0, empty), std::log2(m.lambda() / (1 - m.lambda())));
 }
 
+// The informed priors (Model::Informed): probabilities, and what they decide
+// before any training: the same patient agreeing on every field links; a
+// mistyped given name with everything else agreeing links; two strangers
+// sharing only sex and a postcode area do not come near review; a shared
+// NHS number alone with nothing else known is not enough to link.
+TEST(ModelTest, InformedPriorsLinkTheSamePatientAndNotStrangers) {
+  const Model m = Model::Informed();
+  EXPECT_EQ(m.provenance.origin, "default");
+  EXPECT_FALSE(UntrustedReason(m.provenance).empty());
+  for (int c = 0; c < kNumComparisons; ++c) {
+    double msum = 0, usum = 0;
+    for (size_t l = 1; l < m.m[c].size(); ++l) {
+      if (!IsTrainedLevel(c, l)) continue;
+      EXPECT_GT(m.m[c][l], 0) << c << " " << l;
+      EXPECT_GT(m.u[c][l], 0) << c << " " << l;
+      msum += m.m[c][l];
+      usum += m.u[c][l];
+    }
+    EXPECT_NEAR(msum, 1, 1e-9) << c;
+    EXPECT_NEAR(usum, 1, 1e-9) << c;
+  }
+  auto pattern = [](std::initializer_list<std::pair<int, int>> gammas) {
+    uint32_t p = 0;
+    for (auto [c, g] : gammas) p = WithGamma(p, c, g);
+    return p;
+  };
+  const PreparedRecord plain;
+  const uint32_t same = pattern({{kNhsNumber, kNhsExact}, {kFamilyName, kNameExact}, {kGivenNames, kNameExact},
+                                 {kDateOfBirth, kDobExact}, {kPostcode, 1}, {kSex, 1}});
+  EXPECT_GE(m.Weight(same, plain), m.link_weight());
+  const uint32_t typo_no_nhs = pattern({{kFamilyName, kNameExact}, {kGivenNames, 5}, {kDateOfBirth, kDobExact},
+                                        {kPostcode, 3}, {kSex, 1}});
+  EXPECT_GE(m.Weight(typo_no_nhs, plain), m.link_weight());
+  const uint32_t strangers = pattern({{kNhsNumber, kNhsDifferent}, {kFamilyName, 8}, {kGivenNames, 9},
+                                      {kDateOfBirth, kDobElse}, {kPostcode, 8}, {kSex, 1}});
+  EXPECT_LT(m.Weight(strangers, plain), m.review_weight() - 20);
+  EXPECT_LT(m.Weight(pattern({{kNhsNumber, kNhsExact}}), plain), m.link_weight());
+}
+
 }  // namespace
 }  // namespace empi
