@@ -20,18 +20,10 @@ namespace empi {
 namespace {
 
 using testing::MakePatients;
+using testing::OpenTestEngine;
 using testing::Patient;
 using testing::RecordOf;
 using testing::TempDir;
-
-std::unique_ptr<Engine> OpenEngine(const std::string& dir) {
-  EngineOptions o;
-  o.sync = false;
-  o.today = "2026-01-01";
-  auto e = Engine::Open(o, dir);
-  EXPECT_TRUE(e.ok()) << e.status();
-  return e.ok() ? std::move(*e) : nullptr;
-}
 
 std::vector<ChangeEvent> AllChanges(Engine* engine, uint64_t since, const Requester& who) {
   auto changes = engine->Changes(since, 1000, std::chrono::milliseconds(0), who);
@@ -41,7 +33,7 @@ std::vector<ChangeEvent> AllChanges(Engine* engine, uint64_t since, const Reques
 
 TEST(ChangeFeedEngineTest, EachChangeToWhoIsWhoIsInTheFeedWithItsPersonsAndRecords) {
   TempDir dir;
-  auto engine = OpenEngine(dir.path());
+  auto engine = OpenTestEngine(dir.path());
   ASSERT_NE(engine, nullptr);
   const Requester who{"feed.test", "test", "steward", "testing"};
   const std::vector<Patient> patients = MakePatients(2, 7);
@@ -92,7 +84,7 @@ TEST(ChangeFeedEngineTest, EachChangeToWhoIsWhoIsInTheFeedWithItsPersonsAndRecor
             absl::StatusCode::kInvalidArgument);
   // The feed outlives the engine.
   engine.reset();
-  engine = OpenEngine(dir.path());
+  engine = OpenTestEngine(dir.path());
   ASSERT_NE(engine, nullptr);
   EXPECT_EQ(engine->LastChange(), 10u);
   EXPECT_EQ(AllChanges(engine.get(), 0, who).size(), 10u);
@@ -124,7 +116,7 @@ TEST(ChangeFeedEngineTest, ConsumerFollowingTheFeedEndsWithTheIndexState) {
   for (uint64_t seed = 1; seed <= 4; ++seed) {
     SCOPED_TRACE(seed);
     TempDir dir;
-    auto engine = OpenEngine(dir.path());
+    auto engine = OpenTestEngine(dir.path());
     ASSERT_NE(engine, nullptr);
     const Requester steward{"feed.steward", "test", "steward", "testing"};
     const Requester consumer{"feed.consumer", "test", "clinician", "direct care"};

@@ -6,6 +6,7 @@
 #ifndef EMPI_TESTS_ENGINE_REALTIME_TEST_POPULATION_H_
 #define EMPI_TESTS_ENGINE_REALTIME_TEST_POPULATION_H_
 
+#include <memory>
 #include <random>
 #include <string>
 #include <vector>
@@ -70,6 +71,18 @@ inline Record RecordOf(const Patient& p, std::string source, std::string id, boo
   return r;
 }
 
+// An engine on the store in `dir` (unsynced; ages computed on `today`,
+// the system date when empty); null, with a failure recorded, if it does
+// not open.
+inline std::unique_ptr<Engine> OpenTestEngine(const std::string& dir, const std::string& today = "2026-01-01") {
+  EngineOptions o;
+  o.sync = false;
+  o.today = today;
+  auto e = Engine::Open(o, dir);
+  EXPECT_TRUE(e.ok()) << e.status();
+  return e.ok() ? std::move(*e) : nullptr;
+}
+
 // An engine on a store in a temp directory (unsynced; ages computed on
 // 2026-01-01), and the patients a test ingests.
 class EngineFixture : public ::testing::Test {
@@ -77,12 +90,8 @@ class EngineFixture : public ::testing::Test {
   // Closes the engine (if open) and opens it again on the same store.
   void Reopen() {
     engine_.reset();
-    EngineOptions o;
-    o.sync = false;
-    o.today = "2026-01-01";
-    auto e = Engine::Open(o, dir_.path());
-    ASSERT_TRUE(e.ok()) << e.status();
-    engine_ = std::move(*e);
+    engine_ = OpenTestEngine(dir_.path());
+    ASSERT_NE(engine_, nullptr);
   }
   TempDir dir_;
   std::unique_ptr<Engine> engine_;
