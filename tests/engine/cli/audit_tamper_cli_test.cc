@@ -41,11 +41,18 @@ class AuditTamperCliTest : public CliTest {
     ASSERT_EQ(Run("generate --persons 6000 --seed 3 --out '" + feeds_ + "' --quiet --threads 1").code, 0);
     // A store to ingest into, then an ingest killed part way.
     ASSERT_EQ(Run("ingest --db '" + db_ + "' '" + feeds_ + "/RJC.csv'").code, 0);
+    ASSERT_NO_FATAL_FAILURE(KillIngestPartWay("RKB.csv"));
+    ASSERT_NO_FATAL_FAILURE(ReadTail());
+  }
+
+  // Ingests `feed` and kills the ingest (SIGKILL) a few hundred records in.
+  void KillIngestPartWay(const std::string& feed) {
     const std::string out = dir_.path() + "/ingest.out";
+    std::filesystem::remove(out);
     const pid_t pid = fork();
     ASSERT_GE(pid, 0);
     if (pid == 0) {
-      const std::string cmd = "exec '" + empi_ + "' ingest --db '" + db_ + "' '" + feeds_ + "/RKB.csv' >'" + out +
+      const std::string cmd = "exec '" + empi_ + "' ingest --db '" + db_ + "' '" + feeds_ + "/" + feed + "' >'" + out +
                               "' 2>/dev/null";
       execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
       _exit(127);
@@ -59,8 +66,11 @@ class AuditTamperCliTest : public CliTest {
     int status = 0;
     waitpid(pid, &status, 0);
     ASSERT_TRUE(WIFSIGNALED(status)) << "the ingest finished before it was killed";
+  }
 
-    // The log's entries after the point last synced (meta audit_synced).
+  // The log's entries after the point last synced (meta audit_synced), into
+  // tail_; *anchored (if given) is the last sequence the store anchored.
+  void ReadTail(uint64_t* anchored = nullptr) {
     uint64_t synced = 0;
     {
       index::StoreOptions ro;
@@ -71,9 +81,15 @@ class AuditTamperCliTest : public CliTest {
       auto point = (*store)->GetMeta("audit_synced");
       ASSERT_TRUE(point.ok() && point->has_value());
       synced = index::DecodeU64(std::string_view(**point).substr(40, 8));
+      auto anchor = (*store)->GetMeta("audit_anchor");
+      ASSERT_TRUE(anchor.ok());
+      if (anchored != nullptr) {
+        *anchored = anchor->has_value() ? index::DecodeU64(std::string_view(**anchor).substr(0, 8)) : 0;
+      }
     }
     std::ifstream in(db_ + "/audit.log", std::ios::binary);
     bytes_.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    tail_.clear();
     for (size_t at = 0; at + 4 <= bytes_.size();) {
       const size_t n = (size_t{static_cast<unsigned char>(bytes_[at])} << 24) |
                        (size_t{static_cast<unsigned char>(bytes_[at + 1])} << 16) |
@@ -85,6 +101,8 @@ class AuditTamperCliTest : public CliTest {
     }
     ASSERT_GE(tail_.size(), 100u) << "the killed ingest left too short an unsynced tail";
   }
+
+  uint64_t Sequence(size_t i) const { return index::DecodeU64(std::string_view(bytes_).substr(tail_[i].first + 12, 8)); }
 
   std::string Entry(size_t i) const { return bytes_.substr(tail_[i].first, tail_[i].second); }
   void RewriteTail(size_t from, const std::vector<std::string>& entries) {
@@ -145,6 +163,19 @@ TEST_F(AuditTamperCliTest, DeletedLastAnchoredEventsAreDetected) {
 // A genuine torn tail: the last entry half written. Verified (exit 0) with
 // the incomplete event reported; the next read-write command cuts it.
 TEST_F(AuditTamperCliTest, TornLastEntryIsReportedAndCut) {
+  // A crash tears only an entry the store has not anchored. A kill that
+  // lands between a commit (whose anchor covers the log's last entry) and
+  // the append of that commit's own event leaves the last entry anchored,
+  // and cutting it would be tampering (the tests above): kill another
+  // ingest until the last entry is not.
+  uint64_t anchored = 0;
+  ASSERT_NO_FATAL_FAILURE(ReadTail(&anchored));
+  for (const char* feed : {"RLT.csv", "RYA.csv", "RWP.csv", "RRK.csv", "RYG.csv"}) {
+    if (anchored < Sequence(tail_.size() - 1)) break;
+    ASSERT_NO_FATAL_FAILURE(KillIngestPartWay(feed));
+    ASSERT_NO_FATAL_FAILURE(ReadTail(&anchored));
+  }
+  ASSERT_LT(anchored, Sequence(tail_.size() - 1)) << "five killed ingests all left the last entry anchored";
   const std::string last = Entry(tail_.size() - 1);
   RewriteTail(tail_.size() - 1, {last.substr(0, last.size() / 2)});
   RunResult r = Run("audit verify --db '" + db_ + "'");
