@@ -109,6 +109,13 @@ class Checker {
     return std::unique_ptr<rocksdb::Iterator>(db_->NewIterator(ro_, store_.cf(cf)));
   }
 
+  // The person id a person-keyed family's iterator is at (its key's first 8
+  // bytes), kNoPerson at the end: the key of the merge-joins.
+  static constexpr uint64_t kNoPerson = UINT64_MAX;
+  static uint64_t PersonIdAt(rocksdb::Iterator* i) {
+    return i->Valid() && i->key().size() >= 8 ? DecodeU64(i->key().ToStringView().substr(0, 8)) : kNoPerson;
+  }
+
   // Whether `key` is present in `cf` at the snapshot.
   absl::StatusOr<bool> Has(Cf cf, std::string_view key, std::string* value = nullptr) const {
     std::string v;
@@ -160,21 +167,17 @@ class Checker {
     auto history = Iter(Cf::kViewHistory), views = Iter(Cf::kPersonView);
     history->SeekToFirst();
     views->SeekToFirst();
-    constexpr uint64_t kEnd = UINT64_MAX;
-    auto id_of = [](rocksdb::Iterator* i) {
-      return i->Valid() && i->key().size() >= 8 ? DecodeU64(i->key().ToStringView().substr(0, 8)) : kEnd;
-    };
     while (true) {
-      const uint64_t pid = std::min(id_of(history.get()), id_of(views.get()));
-      if (pid == kEnd) break;
+      const uint64_t pid = std::min(PersonIdAt(history.get()), PersonIdAt(views.get()));
+      if (pid == kNoPerson) break;
       PersonView folded;
       bool decodes = true;
-      for (; id_of(history.get()) == pid; history->Next()) {
+      for (; PersonIdAt(history.get()) == pid; history->Next()) {
         ++report_->view_history;
         decodes = decodes && history->key().size() == 16 && ApplyPersonViewOps(history->value().ToStringView(), &folded);
       }
       std::optional<std::string> current;
-      if (id_of(views.get()) == pid) {
+      if (PersonIdAt(views.get()) == pid) {
         PersonView v;
         current = DecodePersonView(views->value().ToStringView(), &v) ? EncodePersonView(v) : "";
         views->Next();
@@ -287,16 +290,12 @@ class Checker {
     persons->SeekToFirst();
     members->SeekToFirst();
     views->SeekToFirst();
-    constexpr uint64_t kEnd = UINT64_MAX;
-    auto id_of = [](rocksdb::Iterator* i) {
-      return i->Valid() && i->key().size() >= 8 ? DecodeU64(i->key().ToStringView().substr(0, 8)) : kEnd;
-    };
     while (true) {
-      const uint64_t pid = std::min({id_of(persons.get()), id_of(members.get()), id_of(views.get())});
-      if (pid == kEnd) break;
+      const uint64_t pid = std::min({PersonIdAt(persons.get()), PersonIdAt(members.get()), PersonIdAt(views.get())});
+      if (pid == kNoPerson) break;
       std::optional<PersonValue> person;
       std::optional<std::string> person_bytes;
-      if (id_of(persons.get()) == pid) {
+      if (PersonIdAt(persons.get()) == pid) {
         ++report_->persons;
         person_bytes = persons->value().ToString();
         PersonValue v;
@@ -307,12 +306,12 @@ class Checker {
         persons->Next();
       }
       std::vector<std::string> keys;
-      for (; id_of(members.get()) == pid; members->Next()) {
+      for (; PersonIdAt(members.get()) == pid; members->Next()) {
         ++report_->memberships;
         keys.emplace_back(members->key().ToStringView().substr(8));
       }
       std::optional<PersonView> view;
-      if (id_of(views.get()) == pid) {
+      if (PersonIdAt(views.get()) == pid) {
         ++report_->person_views;
         PersonView v;
         if (views->key().size() != 8 || !DecodePersonView(views->value().ToStringView(), &v)) {

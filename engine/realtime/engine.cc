@@ -76,6 +76,13 @@ int64_t NowUs() {
       .count();
 }
 
+// The UTC date of `t` as yyyymmdd.
+int32_t YmdOf(std::time_t t) {
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  return (tm.tm_year + 1900) * 10000 + (tm.tm_mon + 1) * 100 + tm.tm_mday;
+}
+
 // Today's UTC date as yyyymmdd, computed once per day: a view decision asks
 // for it on every call.
 int32_t TodayYmd() {
@@ -84,9 +91,7 @@ int32_t TodayYmd() {
   const uint64_t day = static_cast<uint64_t>(t / 86400);
   const uint64_t c = cached.load(std::memory_order_relaxed);
   if (c >> 32 == day) return static_cast<int32_t>(c & 0xFFFFFFFF);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  const int32_t ymd = (tm.tm_year + 1900) * 10000 + (tm.tm_mon + 1) * 100 + tm.tm_mday;
+  const int32_t ymd = YmdOf(t);
   cached.store(day << 32 | static_cast<uint32_t>(ymd), std::memory_order_relaxed);
   return ymd;
 }
@@ -898,10 +903,7 @@ class EngineImpl final : public Engine {
   // The day an as-of answer reckons age on.
   int32_t DayOf(const AsOf& as_of) const {
     if (fixed_today_ != 0 || as_of.time_us == 0) return Today();
-    const std::time_t t = static_cast<std::time_t>(as_of.time_us / 1'000'000);
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    return (tm.tm_year + 1900) * 10000 + (tm.tm_mon + 1) * 100 + tm.tm_mday;
+    return YmdOf(static_cast<std::time_t>(as_of.time_us / 1'000'000));
   }
 
   // Audits a resolution: the person and every record returned, which are
