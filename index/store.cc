@@ -2358,6 +2358,14 @@ uint64_t Store::AllocatePersonIds(uint64_t n, ChangeSet* changes) {
   return first;
 }
 
+absl::StatusOr<uint64_t> Store::NextHistorySequence(ChangeSet* changes) const {
+  EMPI_ASSIGN_OR_RETURN(std::optional<std::string> v, GetMeta("history_next"));
+  uint64_t next = v ? std::strtoull(v->c_str(), nullptr, 10) : 1;
+  if (next == 0) next = 1;
+  changes->PutMeta("history_next", std::to_string(next + 1));
+  return next;
+}
+
 absl::StatusOr<std::optional<StoredRecord>> Store::GetRecord(std::string_view record_key,
                                                              const rocksdb::Snapshot* snapshot) const {
   EMPI_ASSIGN_OR_RETURN(std::optional<std::string> value, impl_->Get(Cf::kRecords, record_key, snapshot));
@@ -2568,6 +2576,19 @@ absl::Status Store::ForEachHistory(uint64_t person_id,
         }
         return fn(DecodeU64(key), value);
       }));
+  return bad;
+}
+
+absl::Status Store::ForEachHistoryEvent(
+    const std::function<bool(uint64_t, uint64_t, std::string_view)>& fn) const {
+  absl::Status bad;
+  EMPI_RETURN_IF_ERROR(impl_->Scan(Cf::kHistory, "", nullptr, [&](std::string_view key, std::string_view value) {
+    if (key.size() != 16) {
+      bad = absl::DataLossError("history: malformed key");
+      return false;
+    }
+    return fn(DecodeU64(key.substr(0, 8)), DecodeU64(key.substr(8)), value);
+  }));
   return bad;
 }
 

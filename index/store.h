@@ -499,6 +499,12 @@ class Store {
   // because the counter is written in the same batch as the persons using it).
   uint64_t AllocatePersonIds(uint64_t n, ChangeSet* changes);
 
+  // The sequence of the next person-history event (meta "history_next"),
+  // advanced in `changes`. One event may be appended to several persons
+  // under one sequence. Callers serialise writers (the store's one writer:
+  // the engine's write lock, or a batch run holding the store).
+  absl::StatusOr<uint64_t> NextHistorySequence(ChangeSet* changes) const;
+
   // Point reads. `snapshot` may be null for the latest state.
   absl::StatusOr<std::optional<StoredRecord>> GetRecord(std::string_view record_key,
                                                         const rocksdb::Snapshot* snapshot = nullptr) const;
@@ -575,6 +581,9 @@ class Store {
   absl::Status ForEachHistory(uint64_t person_id,
                               const std::function<bool(uint64_t sequence, std::string_view json)>& fn,
                               const rocksdb::Snapshot* snapshot = nullptr) const;
+  // Every person's history events, by person then sequence.
+  absl::Status ForEachHistoryEvent(
+      const std::function<bool(uint64_t person_id, uint64_t sequence, std::string_view json)>& fn) const;
   // The change feed: every change with a sequence above `since`, in order,
   // until fn returns false. DataLoss for an undecodable entry.
   absl::Status ForEachChange(uint64_t since, const std::function<bool(const StoredChange&)>& fn) const;

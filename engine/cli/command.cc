@@ -8,7 +8,12 @@
 #include <filesystem>
 #include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <iostream>
+
+#include "base/private_file.h"
+#include "empi/status_macros.h"
+#include "fmt/format.h"
 
 namespace empi::cli {
 
@@ -79,6 +84,28 @@ bool FlushStdout() {
   // A stream error from an earlier write leaves errno unset here (0).
   errno = ok ? 0 : saved;
   return ok;
+}
+
+absl::Status Output::Open(const std::string& path) {
+  if (path.empty() || path == "-") return absl::OkStatus();
+  EMPI_RETURN_IF_ERROR(CreatePrivateFile(path));  // patient data: 0600
+  file_ = std::make_unique<std::ofstream>(path, std::ios::binary | std::ios::trunc);
+  if (!*file_) return absl::UnavailableError(fmt::format("cannot write {}", path));
+  return absl::OkStatus();
+}
+
+absl::Status Output::Close(const std::string& path) {
+  if (!file_) {
+    if (!FlushStdout()) {
+      const int error = errno;
+      return absl::UnavailableError(
+          fmt::format("writing stdout failed{}{}", error != 0 ? ": " : "", error != 0 ? std::strerror(error) : ""));
+    }
+    return absl::OkStatus();
+  }
+  file_->close();
+  if (!*file_) return absl::UnavailableError(fmt::format("write failed: {}", path));
+  return absl::OkStatus();
 }
 
 }  // namespace empi::cli

@@ -9,6 +9,9 @@
 #define EMPI_CLI_COMMAND_H_
 
 #include <cstdint>
+#include <fstream>
+#include <iostream>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -66,7 +69,21 @@ void AddIdentityFlags(CLI::App* c, CliIdentity* who);
 // an earlier write failed.
 bool FlushStdout();
 
+// Output to a file (-o) or stdout. A file is created owner-only (0600): it
+// may hold patient data.
+class Output {
+ public:
+  absl::Status Open(const std::string& path);
+  std::ostream& out() { return file_ ? *file_ : std::cout; }
+  // Flushes and closes; Unavailable (exit 74) when anything written was lost.
+  absl::Status Close(const std::string& path);
+
+ private:
+  std::unique_ptr<std::ofstream> file_;
+};
+
 void RegisterLinkCommands(CLI::App& app, int* exit_code);      // link, export, explain, stats
+void RegisterRelinkCommand(CLI::App& app, int* exit_code);     // relink
 void RegisterGenerateCommand(CLI::App& app, int* exit_code);   // generate
 void RegisterEvaluateCommand(CLI::App& app, int* exit_code);   // evaluate
 void RegisterRealtimeCommands(CLI::App& app, int* exit_code);  // ingest, resolve, search, object, ...

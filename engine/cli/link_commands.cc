@@ -45,35 +45,6 @@ std::string CsvField(std::string_view v) {
   return out;
 }
 
-// Output to a file (-o) or stdout.
-class Output {
- public:
-  absl::Status Open(const std::string& path) {
-    if (path.empty() || path == "-") return absl::OkStatus();
-    EMPI_RETURN_IF_ERROR(CreatePrivateFile(path));  // patient data: 0600
-    file_ = std::make_unique<std::ofstream>(path, std::ios::binary | std::ios::trunc);
-    if (!*file_) return absl::UnavailableError(fmt::format("cannot write {}", path));
-    return absl::OkStatus();
-  }
-  std::ostream& out() { return file_ ? *file_ : std::cout; }
-  absl::Status Close(const std::string& path) {
-    if (!file_) {
-      if (!FlushStdout()) {
-        const int error = errno;
-        return absl::UnavailableError(
-            fmt::format("writing stdout failed{}{}", error != 0 ? ": " : "", error != 0 ? std::strerror(error) : ""));
-      }
-      return absl::OkStatus();
-    }
-    file_->close();
-    if (!*file_) return absl::UnavailableError(fmt::format("write failed: {}", path));
-    return absl::OkStatus();
-  }
-
- private:
-  std::unique_ptr<std::ofstream> file_;
-};
-
 // Opens an existing database. Reads that are audited need it writable (the
 // audit trail is appended to).
 absl::StatusOr<std::unique_ptr<index::Store>> OpenExisting(const std::string& db, bool read_only) {

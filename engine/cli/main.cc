@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   int exit_code = empi::cli::kExitOk;
   empi::cli::RegisterLinkCommands(app, &exit_code);
+  empi::cli::RegisterRelinkCommand(app, &exit_code);
   empi::cli::RegisterGenerateCommand(app, &exit_code);
   empi::cli::RegisterEvaluateCommand(app, &exit_code);
   empi::cli::RegisterRealtimeCommands(app, &exit_code);

@@ -120,6 +120,84 @@ absl::StatusOr<Model> LoadModel(const index::Store& store) {
   return Model::FromJson(j);
 }
 
+absl::StatusOr<std::optional<Model>> LoadModelIfAny(const index::Store& store) {
+  absl::StatusOr<Model> loaded = LoadModel(store);
+  if (loaded.ok()) return std::optional<Model>(*std::move(loaded));
+  if (absl::IsNotFound(loaded.status())) return std::optional<Model>();
+  return loaded.status();
+}
+
+absl::StatusOr<RunModel> ModelForRun(bool train, std::optional<Model> trusted_stored, const ModelSettings& settings,
+                                     const std::vector<PreparedRecord>& prepared,
+                                     const std::vector<CandidatePair>& candidates, const std::vector<BlockKeys>& keys,
+                                     const BlockingRules& rules, TrainingReport* report) {
+  // A model not trained on enough evidence never scores: the informed
+  // default priors do (model.h), and the trained one is stored with its
+  // provenance so that the next link estimates it again.
+  RunModel out{Model::Informed(settings), std::nullopt};
+  if (train && !candidates.empty()) {
+    out.trained = Model::Default(settings);
+    EMPI_RETURN_IF_ERROR(Train(prepared, candidates, keys, rules, &*out.trained, report));
+    out.trained->provenance = TrainedProvenance(*report, prepared.size());
+    out.trained->provenance.lambda = out.trained->lambda();
+    if (UntrustedReason(out.trained->provenance).empty()) out.scoring = *out.trained;
+  } else if (trusted_stored) {
+    out.scoring = *std::move(trusted_stored);
+  }
+  return out;
+}
+
+std::vector<ScoredLink> ScoreCandidates(const Model& model, std::vector<PreparedRecord>* prepared,
+                                        std::vector<CandidatePair> candidates) {
+  for (PreparedRecord& p : *prepared) model.Annotate(&p);
+  const double review_weight = model.review_weight();
+  std::vector<ScoredLink> links;
+  std::mutex mu;
+  tbb::parallel_for(tbb::blocked_range<size_t>(0, candidates.size(), 1 << 14), [&](const auto& r) {
+    std::vector<ScoredLink> local;
+    for (size_t i = r.begin(); i != r.end(); ++i) {
+      const CandidatePair& c = candidates[i];
+      double w = model.Weight(c.pattern, (*prepared)[c.a]);
+      if (w < review_weight) continue;
+      SafetyVerdict v = CheckPairSafety((*prepared)[c.a], (*prepared)[c.b], c.pattern);
+      w = model.Capped(w, v.safety);
+      if (w >= review_weight) local.push_back({c.a, c.b, w, v.reason});
+    }
+    std::lock_guard<std::mutex> lock(mu);
+    links.insert(links.end(), local.begin(), local.end());
+  });
+  return links;
+}
+
+absl::StatusOr<absl::flat_hash_set<std::pair<uint32_t, uint32_t>>> NeverLinkPairs(const index::Store& store,
+                                                                                const std::vector<Record>& recs) {
+  // Read in one scan: every marked pair of the working set, so that
+  // clustering keeps the two apart whether or not they are a candidate
+  // link themselves.
+  absl::flat_hash_set<std::pair<uint32_t, uint32_t>> never_link;
+  std::vector<std::pair<std::string, std::string>> marks;
+  EMPI_RETURN_IF_ERROR(store.ForEachNeverLink([&](std::string_view a, std::string_view b) {
+    marks.emplace_back(a, b);
+    return true;
+  }));
+  if (marks.empty()) return never_link;
+  constexpr uint32_t kAbsent = UINT32_MAX;
+  absl::flat_hash_map<std::string, uint32_t> index_of;  // marked keys only
+  for (const auto& [a, b] : marks) {
+    index_of.emplace(a, kAbsent);
+    index_of.emplace(b, kAbsent);
+  }
+  for (uint32_t i = 0; i < recs.size(); ++i) {
+    auto it = index_of.find(recs[i].Key());
+    if (it != index_of.end()) it->second = i;
+  }
+  for (const auto& [a, b] : marks) {
+    uint32_t x = index_of[a], y = index_of[b];
+    if (x != kAbsent && y != kAbsent) never_link.insert({std::min(x, y), std::max(x, y)});
+  }
+  return never_link;
+}
+
 absl::StatusOr<LinkSummary> LinkRecords(index::Store* store, std::vector<Record> input,
                                         const LinkOptions& options) {
   LinkSummary summary;
@@ -242,15 +320,7 @@ absl::StatusOr<LinkSummary> LinkRecords(index::Store* store, std::vector<Record>
   // The stored model, unless it was estimated from too little evidence (a
   // 20-record test extract, a feed without duplicates): then this run
   // estimates it again, on every stored record as well as the new ones.
-  std::optional<Model> stored_model;
-  {
-    auto loaded = LoadModel(*store);
-    if (loaded.ok()) {
-      stored_model = *std::move(loaded);
-    } else if (!absl::IsNotFound(loaded.status())) {
-      return loaded.status();
-    }
-  }
+  EMPI_ASSIGN_OR_RETURN(std::optional<Model> stored_model, LoadModelIfAny(*store));
   if (stored_model) summary.model_untrusted_reason = UntrustedReason(stored_model->provenance);
   const bool train = !stored_model || options.retrain || !summary.model_untrusted_reason.empty();
   const bool fetch_all_stored = stored_model && !summary.model_untrusted_reason.empty();
@@ -335,77 +405,24 @@ absl::StatusOr<LinkSummary> LinkRecords(index::Store* store, std::vector<Record>
   timer.Done("block and compare");
 
   // 5. The model: stored, or trained now.
-  // A model not trained on enough evidence never scores: the informed
-  // default priors do (model.h), and the trained one is stored with its
-  // provenance so that the next link estimates it again.
-  Model model = Model::Informed(options.settings);
-  std::optional<Model> trained;
-  if (train && !candidates.empty()) {
-    trained = Model::Default(options.settings);
-    EMPI_RETURN_IF_ERROR(Train(prepared, candidates, keys, rules, &*trained, &summary.training));
-    trained->provenance = TrainedProvenance(summary.training, prepared.size());
-    trained->provenance.lambda = trained->lambda();
-    summary.trained = true;
-    summary.model = trained->provenance;
-    if (UntrustedReason(trained->provenance).empty()) model = *trained;
-  } else if (stored_model && summary.model_untrusted_reason.empty()) {
-    model = *std::move(stored_model);
-    summary.model = model.provenance;
-  } else {
-    summary.model = model.provenance;
-  }
+  EMPI_ASSIGN_OR_RETURN(
+      RunModel run_model,
+      ModelForRun(train, summary.model_untrusted_reason.empty() ? std::move(stored_model) : std::nullopt,
+                  options.settings, prepared, candidates, keys, rules, &summary.training));
+  const Model& model = run_model.scoring;
+  std::optional<Model>& trained = run_model.trained;
+  summary.trained = trained.has_value();
+  summary.model = trained ? trained->provenance : model.provenance;
   timer.Done("train");
 
   // 6. Score and cluster.
-  for (PreparedRecord& p : prepared) model.Annotate(&p);
-  const double review_weight = model.review_weight();
-  std::vector<ScoredLink> links;
-  {
-    std::mutex mu;
-    tbb::parallel_for(tbb::blocked_range<size_t>(0, candidates.size(), 1 << 14), [&](const auto& r) {
-      std::vector<ScoredLink> local;
-      for (size_t i = r.begin(); i != r.end(); ++i) {
-        const CandidatePair& c = candidates[i];
-        double w = model.Weight(c.pattern, prepared[c.a]);
-        if (w < review_weight) continue;
-        SafetyVerdict v = CheckPairSafety(prepared[c.a], prepared[c.b], c.pattern);
-        w = model.Capped(w, v.safety);
-        if (w >= review_weight) local.push_back({c.a, c.b, w, v.reason});
-      }
-      std::lock_guard<std::mutex> lock(mu);
-      links.insert(links.end(), local.begin(), local.end());
-    });
-  }
-  std::vector<CandidatePair>().swap(candidates);
+  std::vector<ScoredLink> links = ScoreCandidates(model, &prepared, std::move(candidates));
   std::vector<uint64_t> existing(work.size());
   for (size_t i = 0; i < work.size(); ++i) existing[i] = work[i].stored ? work[i].old_person : 0;
   absl::flat_hash_set<std::pair<uint32_t, uint32_t>> never_link;
+  // Never-link marks are made by stewards, so only in a non-empty store.
   if (has_records) {
-    // Never-link marks (made by stewards, so only in a non-empty store),
-    // read in one scan: every marked pair of the working set, so that
-    // clustering keeps the two apart whether or not they are a candidate
-    // link themselves.
-    std::vector<std::pair<std::string, std::string>> marks;
-    EMPI_RETURN_IF_ERROR(store->ForEachNeverLink([&](std::string_view a, std::string_view b) {
-      marks.emplace_back(a, b);
-      return true;
-    }));
-    if (!marks.empty()) {
-      constexpr uint32_t kAbsent = UINT32_MAX;
-      absl::flat_hash_map<std::string, uint32_t> index_of;  // marked keys only
-      for (const auto& [a, b] : marks) {
-        index_of.emplace(a, kAbsent);
-        index_of.emplace(b, kAbsent);
-      }
-      for (uint32_t i = 0; i < recs.size(); ++i) {
-        auto it = index_of.find(recs[i].Key());
-        if (it != index_of.end()) it->second = i;
-      }
-      for (const auto& [a, b] : marks) {
-        uint32_t x = index_of[a], y = index_of[b];
-        if (x != kAbsent && y != kAbsent) never_link.insert({std::min(x, y), std::max(x, y)});
-      }
-    }
+    EMPI_ASSIGN_OR_RETURN(never_link, NeverLinkPairs(*store, recs));
   }
   ClusterInput cin{&prepared, &existing, &never_link, &model};
   Clustering clusters = ClusterRecords(cin, std::move(links));

@@ -32,9 +32,11 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "empi/record.h"
 #include "engine/linkage/blocking.h"
+#include "engine/linkage/clustering.h"
 #include "engine/linkage/model.h"
 #include "engine/linkage/training.h"
 #include "index/store.h"
@@ -108,6 +110,32 @@ struct LinkSummary {
 
 absl::StatusOr<LinkSummary> LinkRecords(index::Store* store, std::vector<Record> records,
                                         const LinkOptions& options);
+
+// Stages LinkRecords and RelinkStore (relink.h) share.
+
+// The model a run scores with, and the one it estimated (to be stored).
+struct RunModel {
+  Model scoring;
+  std::optional<Model> trained;
+};
+// With `train` (and candidates to train on) a model is estimated by EM on
+// `candidates`; it scores only if its provenance is trusted
+// (UntrustedReason). Otherwise `trusted_stored` scores, else the informed
+// default priors.
+absl::StatusOr<RunModel> ModelForRun(bool train, std::optional<Model> trusted_stored, const ModelSettings& settings,
+                                     const std::vector<PreparedRecord>& prepared,
+                                     const std::vector<CandidatePair>& candidates, const std::vector<BlockKeys>& keys,
+                                     const BlockingRules& rules, TrainingReport* report);
+// Annotates `prepared` for `model`, then scores every candidate in
+// parallel, capped by the safety rules (safety.h); returns the pairs at or
+// above the review threshold, in no particular order.
+std::vector<ScoredLink> ScoreCandidates(const Model& model, std::vector<PreparedRecord>* prepared,
+                                        std::vector<CandidatePair> candidates);
+// The never-link marks between records of `recs`, as index pairs (a < b).
+absl::StatusOr<absl::flat_hash_set<std::pair<uint32_t, uint32_t>>> NeverLinkPairs(const index::Store& store,
+                                                                                const std::vector<Record>& recs);
+// The stored model, nullopt when the database has none.
+absl::StatusOr<std::optional<Model>> LoadModelIfAny(const index::Store& store);
 
 // The stored model, or NotFound when the database has none.
 absl::StatusOr<Model> LoadModel(const index::Store& store);

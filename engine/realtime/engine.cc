@@ -1216,11 +1216,7 @@ class EngineImpl final : public Engine {
   }
 
   absl::StatusOr<uint64_t> NextHistory(index::ChangeSet* cs) ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_) {
-    EMPI_ASSIGN_OR_RETURN(auto v, store_->GetMeta("history_next"));
-    uint64_t next = v ? std::strtoull(v->c_str(), nullptr, 10) : 1;
-    if (next == 0) next = 1;
-    cs->PutMeta("history_next", std::to_string(next + 1));
-    return next;
+    return store_->NextHistorySequence(cs);
   }
 
   static nlohmann::json HistoryJson(const char* event, const Requester& who, const std::string& reason) {

@@ -164,6 +164,82 @@ absl::StatusOr<LinkFeedsSummary> LinkFeeds(const LinkFeedsOptions& options, cons
                                            const std::vector<std::string>& feeds,
                                            const LinkProgress& progress = nullptr);
 
+// Relinking: the whole store scored again with its model (or a model
+// estimated again on every stored record), and its persons rebuilt as one
+// link of every record would build them, with person ids kept wherever a
+// person's records stay together. A store whose first links were scored
+// with a model trained on too little evidence (or the informed default
+// priors) is brought to what one run would give; see docs/matching.md,
+// "Relinking".
+//
+// What is kept: a person a steward merged, split or unmerged keeps its
+// records together and is never joined to another such person; never-link
+// marks hold; an objection follows every record of an objecting person
+// into whichever person it joins (an objection is never lost). Each person
+// keeps its id if it keeps the largest share of its records; persons split
+// off get new ids; persons whose records all join others are removed. The
+// review queue is rebuilt from the new scores.
+//
+//   empi::RelinkOptions options;
+//   options.dry_run = true;  // what would move, nothing written
+//   auto summary = empi::Relink(options, "/data/empi");
+//   for (const empi::RelinkMove& m : summary->moves) { /* show a steward */ }
+struct RelinkOptions {
+  // Estimate the model again on every stored record, even if the stored
+  // one is trusted. Default: false (the stored model scores when trusted,
+  // else it is estimated again).
+  bool retrain = false;
+  // Work out and report what would change, writing nothing but the audit
+  // event of the read. Default: false.
+  bool dry_run = false;
+  // For a model estimated by this run: the seed of its u pairs and its
+  // thresholds (0: 0.999 and 0.5), as in LinkFeedsOptions.
+  uint64_t seed = 42;
+  double link_threshold = 0;
+  double review_threshold = 0;
+  // Who relinks and why, recorded in the audit event and persons' histories.
+  Requester requester{"empi relink", "local", "operator", "operations"};
+};
+
+// A record whose person changes.
+struct RelinkMove {
+  std::string source, record_id;
+  uint64_t from_person = 0, to_person = 0;
+};
+
+struct RelinkSummary {
+  uint64_t records = 0;          // records in the store, all scored again
+  uint64_t candidate_pairs = 0;
+  // The model that scored: estimated by this run (EM), or the stored one.
+  bool model_trained = false;
+  std::string model_reestimated_reason;  // why the stored model was not used; empty when it was
+  int em_iterations = 0;
+  bool em_converged = false;
+  double estimated_matches = 0;
+  uint64_t links = 0;                    // links applied in clustering
+  uint64_t review_pairs_before = 0, review_pairs = 0;
+  uint64_t persons_before = 0, persons_after = 0;
+  uint64_t persons_unchanged = 0;   // same id, same records
+  uint64_t persons_pinned = 0;      // a steward's merge, split or unmerge: kept together
+  uint64_t persons_new = 0;         // split off, with new ids
+  uint64_t persons_removed = 0;     // every record joined another person
+  uint64_t objections_inherited = 0;  // persons that now object: an objecting person's record joined them
+  std::vector<RelinkMove> moves;    // in record key order
+  bool applied = false;             // written (false for a dry run, or when nothing moves and the review queue is unchanged)
+  double wall_seconds = 0;
+  std::vector<std::pair<std::string, double>> stage_seconds;  // in order
+};
+
+// Relinks the store at `db_path` (which must exist). Returns the summary,
+// or: NotFound (no database there); FailedPrecondition when no trusted
+// model results (too few records for EM: relinking with the default priors
+// would undo what a trained model will do better later); DataLoss (a
+// damaged store); Unavailable (locked by another process, or not
+// writable). One atomic, synced write: a crash leaves the store as it was
+// or wholly relinked, and relinking again changes nothing more.
+absl::StatusOr<RelinkSummary> Relink(const RelinkOptions& options, const std::string& db_path,
+                                     const LinkProgress& progress = nullptr);
+
 }  // namespace empi
 
 #endif  // EMPI_LINK_H_

@@ -10,9 +10,12 @@
 #include <vector>
 
 #include "empi/engine.h"
+#include "engine/linkage/model.h"
+#include "engine/linkage/store_check.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/engine/linkage/linkage_test_util.h"
+#include "index/store.h"
 #include "tests/temp_dir.h"
 
 namespace empi {
@@ -227,6 +230,178 @@ TEST_F(LinkFeedsTest, AStoreHeldByAnEngineIsRefusedAndUntouched) {
   auto s = LinkFeeds(Options(), db_, {gp_});
   EXPECT_FALSE(s.ok());
   EXPECT_EQ((*engine)->Resolve("M84001", "G1", who_).status().code(), absl::StatusCode::kNotFound);
+}
+
+// Relinking (empi::Relink). The link above scores with the informed priors
+// (60 persons are too few to estimate a model), so these tests store them
+// as an imported model, which a relink trusts.
+class RelinkTest : public LinkFeedsTest {
+ protected:
+  void SetUp() override {
+    LinkFeedsTest::SetUp();
+    auto s = LinkFeeds(Options(), db_, {gp_, acute_});
+    ASSERT_TRUE(s.ok()) << s.status();
+  }
+
+  std::unique_ptr<index::Store> OpenStore() {
+    index::StoreOptions o;
+    o.create_if_missing = false;
+    auto store = index::Store::Open(db_, o);
+    EXPECT_TRUE(store.ok()) << store.status();
+    return store.ok() ? *std::move(store) : nullptr;
+  }
+
+  void ImportTrustedModel() {
+    auto store = OpenStore();
+    Model m = Model::Informed();
+    m.provenance.origin = "imported";
+    index::ChangeSet cs = store->NewChangeSet();
+    cs.PutModel(m.ToJson().dump());
+    ASSERT_TRUE(store->Commit(&cs, nullptr, true).ok());
+  }
+
+  // What an older, worse model could have left: record `key` of one person
+  // linked into person `to`.
+  void MisLink(const std::string& source, const std::string& id, uint64_t to) {
+    auto store = OpenStore();
+    Record k;
+    k.source = source;
+    k.record_id = id;
+    auto rec = store->GetRecord(k.Key());
+    ASSERT_TRUE(rec.ok() && rec->has_value());
+    index::ChangeSet cs = store->NewChangeSet();
+    cs.RemoveMembership((*rec)->person_id, k.Key());
+    cs.AddMembership(to, k.Key());
+    cs.PutRecord({(*rec)->record, to});
+    ASSERT_TRUE(store->Commit(&cs, nullptr, true).ok());
+  }
+
+  uint64_t PersonOf(Engine& e, const std::string& source, const std::string& id) {
+    auto r = e.Resolve(source, id, who_);
+    EXPECT_TRUE(r.ok()) << r.status();
+    return r.ok() ? r->person_id : 0;
+  }
+
+  void ExpectClean() {
+    auto store = OpenStore();
+    auto report = CheckLinkedStore(*store, {});
+    ASSERT_TRUE(report.ok()) << report.status();
+    EXPECT_TRUE(report->ok()) << (report->violations.empty() ? "" : report->violations[0]);
+  }
+
+  RelinkOptions Relinking(bool dry_run = false) {
+    RelinkOptions o;
+    o.dry_run = dry_run;
+    o.requester = {"relink-test", "local", "operator", "operations"};
+    return o;
+  }
+};
+
+TEST_F(RelinkTest, RefusedWithoutATrustedModelOrAStore) {
+  auto r = Relink(Relinking(), db_);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(r.status().message(), HasSubstr("no trusted model"));
+  EXPECT_EQ(Relink(Relinking(), dir_.path() + "/none").status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST_F(RelinkTest, AStoreLinkedWithItsModelDoesNotChange) {
+  ImportTrustedModel();
+  auto r = Relink(Relinking(), db_);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->records, 90u);
+  EXPECT_TRUE(r->moves.empty());
+  EXPECT_EQ(r->persons_before, r->persons_after);
+  EXPECT_EQ(r->persons_unchanged, r->persons_before);
+  ExpectClean();
+}
+
+TEST_F(RelinkTest, AFalseMergeIsUndoneAndItsObjectionFollowsEveryRecord) {
+  ImportTrustedModel();
+  uint64_t p0 = 0, p1 = 0;
+  {
+    auto engine = Engine::Open(EngineOptions{}, db_);
+    ASSERT_TRUE(engine.ok()) << engine.status();
+    p0 = PersonOf(**engine, "M84001", "G0");
+    p1 = PersonOf(**engine, "M84001", "G1");
+    ASSERT_EQ(PersonOf(**engine, "RKB", "K0"), p0);
+  }
+  ASSERT_NE(p0, p1);
+  MisLink("RKB", "K0", p1);  // K0 (person 0's) wrongly in person 1
+  {
+    auto engine = Engine::Open(EngineOptions{}, db_);
+    ASSERT_TRUE(engine.ok()) << engine.status();
+    ObjectionRequest by_nhs;
+    by_nhs.nhs_number = people_[1].nhs_number;  // person 1 objects, while K0 is theirs
+    auto o = (*engine)->RegisterObjection(by_nhs, who_);
+    ASSERT_TRUE(o.ok()) << o.status();
+    ASSERT_TRUE((*engine)->Resolve("RKB", "K0", who_)->objection);
+    ASSERT_FALSE((*engine)->Resolve("M84001", "G0", who_)->objection);
+  }
+  // A dry run reports the move and writes nothing.
+  auto dry = Relink(Relinking(/*dry_run=*/true), db_);
+  ASSERT_TRUE(dry.ok()) << dry.status();
+  ASSERT_EQ(dry->moves.size(), 1u);
+  EXPECT_FALSE(dry->applied);
+  {
+    auto engine = Engine::Open(EngineOptions{}, db_);
+    ASSERT_TRUE(engine.ok()) << engine.status();
+    EXPECT_EQ(PersonOf(**engine, "RKB", "K0"), p1);
+  }
+  auto r = Relink(Relinking(), db_);
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->moves.size(), 1u);
+  EXPECT_EQ(r->moves[0].source, "RKB");
+  EXPECT_EQ(r->moves[0].record_id, "K0");
+  EXPECT_EQ(r->moves[0].from_person, p1);
+  EXPECT_EQ(r->moves[0].to_person, p0);
+  EXPECT_EQ(r->objections_inherited, 1u);
+  EXPECT_TRUE(r->applied);
+  {
+    auto engine = Engine::Open(EngineOptions{}, db_);
+    ASSERT_TRUE(engine.ok()) << engine.status();
+    auto k0 = (*engine)->Resolve("RKB", "K0", who_);
+    ASSERT_TRUE(k0.ok());
+    EXPECT_EQ(k0->person_id, p0);
+    // The objection was made while K0 sat in person 1: whoever K0 belongs
+    // to, the objection holds for them, and still for person 1.
+    EXPECT_TRUE(k0->objection);
+    EXPECT_TRUE((*engine)->Resolve("M84001", "G0", who_)->objection);
+    EXPECT_TRUE((*engine)->Resolve("M84001", "G1", who_)->objection);
+    // Consumers of the change feed learn of the move.
+    auto changes = (*engine)->Changes(0, 100000, std::chrono::milliseconds(0), who_);
+    ASSERT_TRUE(changes.ok()) << changes.status();
+    std::vector<uint64_t> moved;
+    for (const ChangeEvent& c : *changes) {
+      if (c.kind == "record-moved") moved = c.persons;
+    }
+    EXPECT_THAT(moved, ::testing::ElementsAre(p1, p0));
+  }
+  ExpectClean();
+  auto again = Relink(Relinking(), db_);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_TRUE(again->moves.empty());
+}
+
+TEST_F(RelinkTest, AStewardsSplitIsKept) {
+  ImportTrustedModel();
+  uint64_t p0 = 0, split = 0;
+  {
+    auto engine = Engine::Open(EngineOptions{}, db_);
+    ASSERT_TRUE(engine.ok()) << engine.status();
+    p0 = PersonOf(**engine, "M84001", "G0");
+    auto s = (*engine)->Split(p0, {RecordRef{"RKB", "K0"}}, who_, "not the same patient");
+    ASSERT_TRUE(s.ok()) << s.status();
+    split = *s;
+  }
+  auto r = Relink(Relinking(), db_);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_TRUE(r->moves.empty());
+  EXPECT_EQ(r->persons_pinned, 2u);
+  auto engine = Engine::Open(EngineOptions{}, db_);
+  ASSERT_TRUE(engine.ok()) << engine.status();
+  EXPECT_EQ(PersonOf(**engine, "M84001", "G0"), p0);
+  EXPECT_EQ(PersonOf(**engine, "RKB", "K0"), split);
 }
 
 }  // namespace

@@ -3,8 +3,12 @@
 // Matching as an integration team runs it, through the `empi` binary: a
 // small test extract first, then the feeds; and no twin, parent and child
 // or junk record merged on a generated population.
+#include <algorithm>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <regex>
+#include <vector>
 #include <string>
 
 #include "tests/engine/cli/cli_test_util.h"
@@ -59,6 +63,63 @@ TEST_F(MatchingCliTest, TwentyRecordFirstFeedThenTheRestLinksAsOneRun) {
   double f1_one = F1(Evaluate(one)), f1_staged = F1(Evaluate(staged));
   EXPECT_GT(f1_one, 0.95);
   EXPECT_NEAR(f1_staged, f1_one, 0.002);
+}
+
+// Feeds linked one at a time, smallest first (an integration team's working
+// days), then `empi relink --retrain`: the store ends where one run of
+// every feed ends, with person ids kept, and a second relink moves nothing.
+// A dry run first lists the same moves and writes nothing.
+TEST_F(MatchingCliTest, FeedsOneAtATimeThenRelinkEndsAsOneRun) {
+  Generate(3000);
+  std::string one = dir_.path() + "/one", staged = dir_.path() + "/staged";
+  ASSERT_EQ(Run("link --db '" + one + "' '" + gen_ + "'/[A-Z]*.csv").code, 0);
+  std::vector<std::filesystem::path> feeds;
+  for (const auto& f : std::filesystem::directory_iterator(gen_)) {
+    const std::string name = f.path().filename().string();
+    if (std::isupper(static_cast<unsigned char>(name[0])) && f.path().extension() == ".csv") feeds.push_back(f.path());
+  }
+  std::sort(feeds.begin(), feeds.end(), [](const auto& a, const auto& b) {
+    return std::filesystem::file_size(a) < std::filesystem::file_size(b);
+  });
+  ASSERT_GT(feeds.size(), 10u);
+  for (const auto& f : feeds) ASSERT_EQ(Run("link --db '" + staged + "' '" + f.string() + "'").code, 0) << f;
+  const std::string before = Evaluate(staged);
+
+  const std::string moves = dir_.path() + "/moves.csv";
+  RunResult dry = Run("relink --db '" + staged + "' --retrain --dry-run --moves '" + moves + "'");
+  ASSERT_EQ(dry.code, 0) << dry.err;
+  EXPECT_NE(dry.out.find("DRY RUN"), std::string::npos) << dry.out;
+  EXPECT_EQ(Evaluate(staged), before);  // nothing written
+  std::ifstream in(moves);
+  std::string line;
+  ASSERT_TRUE(std::getline(in, line));
+  EXPECT_EQ(line, "source,record_id,from_person_id,to_person_id");
+  size_t listed = 0;
+  while (std::getline(in, line)) ++listed;
+  EXPECT_GT(listed, 0u);
+
+  RunResult r = Run("relink --db '" + staged + "' --retrain");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("records moved         " + std::to_string(listed) + "\n"), std::string::npos) << r.out;
+  EXPECT_NEAR(F1(Evaluate(staged)), F1(Evaluate(one)), 0.002);
+  RunResult again = Run("relink --db '" + staged + "'");
+  ASSERT_EQ(again.code, 0) << again.err;
+  EXPECT_NE(again.out.find("records moved         0\n"), std::string::npos) << again.out;
+  EXPECT_EQ(Run("check --db '" + staged + "'").code, 0);
+}
+
+// A relink needs a trusted model: after a 20-record extract it is refused
+// (65), naming why, and the store is left as it was.
+TEST_F(MatchingCliTest, RelinkWithoutATrustedModelIsRefused) {
+  const std::string feed = Write("three.csv",
+                                 "source,record_id,nhs_number,family_name,given_names,date_of_birth,sex,postcode,address\n"
+                                 "M84001,G1,9434765919,Okafor,Adaeze,1971-03-02,F,CV1 2AB,1 High Street\n"
+                                 "RYA,H1,9434765919,Okafor,Adaeze,1971-03-02,F,CV1 2AB,1 High Street\n");
+  ASSERT_EQ(Run("link --db '" + db_ + "' '" + feed + "'").code, 0);
+  RunResult r = Run("relink --db '" + db_ + "'");
+  EXPECT_EQ(r.code, 65);
+  EXPECT_NE(r.err.find("no trusted model"), std::string::npos) << r.err;
+  EXPECT_EQ(Run("relink --db '" + dir_.path() + "/missing'").code, 66);
 }
 
 // The other first contact an integration team makes: a few records through

@@ -1,0 +1,379 @@
+// Copyright EMPI developers.
+#include "engine/linkage/relink.h"
+
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+#include <tuple>
+#include <utility>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "empi/status_macros.h"
+#include "engine/linkage/clustering.h"
+#include "engine/linkage/linker.h"
+#include "engine/linkage/supersession.h"
+#include "nlohmann/json.hpp"
+#include "tbb/parallel_for.h"
+
+namespace empi {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+int64_t NowUs() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Every stored record, in key order, with its person.
+struct StoredSet {
+  std::vector<Record> records;
+  std::vector<uint64_t> person;
+};
+
+absl::StatusOr<StoredSet> ReadStored(const index::Store& store) {
+  StoredSet s;
+  EMPI_RETURN_IF_ERROR(store.ForEachRecord([&](const index::StoredRecord& r) {
+    s.records.push_back(r.record);
+    s.person.push_back(r.person_id);
+    return true;
+  }));
+  return s;
+}
+
+// Persons whose records a steward decided: merged, split or unmerged.
+absl::StatusOr<absl::flat_hash_set<uint64_t>> StewardPersons(const index::Store& store) {
+  absl::flat_hash_set<uint64_t> pinned;
+  absl::Status bad;
+  EMPI_RETURN_IF_ERROR(store.ForEachHistoryEvent([&](uint64_t person, uint64_t, std::string_view json) {
+    nlohmann::json j = nlohmann::json::parse(json, nullptr, /*allow_exceptions=*/false);
+    if (j.is_discarded() || !j.is_object()) {
+      bad = absl::DataLossError(absl::StrCat("history: an event of person ", person, " is not JSON"));
+      return false;
+    }
+    const std::string event = j.value("event", "");
+    if (event == "merge" || event == "split" || event == "unmerge") pinned.insert(person);
+    return true;
+  }));
+  EMPI_RETURN_IF_ERROR(bad);
+  return pinned;
+}
+
+// The records, prepared as the store prepares them, and their block keys.
+struct Prepared {
+  std::vector<PreparedRecord> records;
+  std::vector<BlockKeys> keys;
+};
+
+absl::StatusOr<Prepared> PrepareStored(const index::Store& store, const std::vector<Record>& recs,
+                                       const BlockingRules& rules) {
+  EMPI_ASSIGN_OR_RETURN(const FieldConventions conventions, StoredConventions(store));
+  EMPI_ASSIGN_OR_RETURN(const NhsSupersessions supersessions, LoadSupersessions(store));
+  Prepared p;
+  p.records.resize(recs.size());
+  p.keys.resize(recs.size());
+  tbb::parallel_for(tbb::blocked_range<size_t>(0, recs.size(), 4096), [&](const auto& r) {
+    for (size_t i = r.begin(); i != r.end(); ++i) {
+      p.records[i] = PrepareRecord(recs[i], conventions);
+      supersessions.Apply(&p.records[i]);
+      p.keys[i] = ComputeBlockKeys(rules, p.records[i]);
+    }
+  });
+  return p;
+}
+
+nlohmann::json RecordsJson(const std::vector<std::string>& keys) {
+  nlohmann::json a = nlohmann::json::array();
+  for (const std::string& k : keys) {
+    std::string_view s, id;
+    SplitRecordKey(k, &s, &id);
+    a.push_back({{"source", std::string(s)}, {"record_id", std::string(id)}});
+  }
+  return a;
+}
+
+// What the relink writes, worked out before anything is.
+struct Plan {
+  std::vector<uint64_t> new_person;  // of each record
+  std::vector<size_t> moved;         // records whose person changes, in key order
+  std::vector<uint64_t> removed;     // persons every record leaves
+  absl::flat_hash_set<uint64_t> fresh;  // ids allocated by this run
+};
+
+// The person value of `pid` after the run: an objection of any person a
+// record came from holds (the earliest, as a merge keeps it).
+absl::StatusOr<std::optional<index::PersonValue>> PersonAfter(const index::Store& store, uint64_t pid, bool fresh,
+                                                              const absl::flat_hash_set<uint64_t>& sources,
+                                                              int64_t now_us, bool* inherited) {
+  index::PersonValue v;
+  if (!fresh) {
+    EMPI_ASSIGN_OR_RETURN(std::optional<index::PersonValue> got, store.GetPerson(pid));
+    if (got) v = *got;
+  } else {
+    v.created_time_us = now_us;
+  }
+  std::optional<index::PersonValue> objecting;
+  for (uint64_t from : sources) {
+    EMPI_ASSIGN_OR_RETURN(std::optional<index::PersonValue> p, store.GetPerson(from));
+    if (p && p->objection && (!objecting || p->objection_time_us < objecting->objection_time_us)) objecting = *p;
+  }
+  *inherited = objecting && !v.objection;
+  if (*inherited) {
+    v.objection = true;
+    v.objection_time_us = objecting->objection_time_us;
+    v.objection_method = objecting->objection_method;
+    v.objection_reference = objecting->objection_reference;
+  }
+  if (!fresh && !*inherited) return std::nullopt;  // unchanged
+  return v;
+}
+
+// Moves, persons, histories and change-feed entries of the plan.
+absl::Status WriteMoves(const index::Store& store, const StoredSet& set, const Plan& plan,
+                        const RelinkOptions& options, index::ChangeSet* cs, RelinkSummary* summary) {
+  const int64_t now_us = NowUs();
+  // Records in and out of each person, and the moves by (from, to).
+  std::map<uint64_t, std::pair<std::vector<std::string>, std::vector<std::string>>> in_out;
+  std::map<std::pair<uint64_t, uint64_t>, std::vector<std::string>> by_pair;
+  absl::flat_hash_map<uint64_t, absl::flat_hash_set<uint64_t>> sources;
+  for (size_t i : plan.moved) {
+    const uint64_t from = set.person[i], to = plan.new_person[i];
+    const std::string key = set.records[i].Key();
+    cs->PutRecord({set.records[i], to});
+    cs->RemoveMembership(from, key);
+    cs->AddMembership(to, key);
+    in_out[to].first.push_back(key);
+    in_out[from].second.push_back(key);
+    by_pair[{from, to}].push_back(key);
+    sources[to].insert(from);
+  }
+  for (const auto& [to, from] : sources) {
+    bool inherited = false;
+    EMPI_ASSIGN_OR_RETURN(std::optional<index::PersonValue> v,
+                          PersonAfter(store, to, plan.fresh.contains(to), from, now_us, &inherited));
+    if (v) cs->PutPerson(to, *v);
+    if (inherited) ++summary->objections_inherited;
+  }
+  for (uint64_t pid : plan.removed) cs->DeletePerson(pid);
+  EMPI_ASSIGN_OR_RETURN(const uint64_t seq, store.NextHistorySequence(cs));
+  for (const auto& [pid, io] : in_out) {
+    nlohmann::json h = {{"event", "relink"},
+                        {"time_us", now_us},
+                        {"by", options.requester.requester},
+                        {"organisation", options.requester.organisation},
+                        {"role", options.requester.role},
+                        {"reason", "every stored record scored again (empi relink)"},
+                        {"records_in", RecordsJson(io.first)},
+                        {"records_out", RecordsJson(io.second)}};
+    cs->AppendHistory(pid, seq, h.dump());
+  }
+  for (auto& [pair, keys] : by_pair) {
+    cs->AddChange({.kind = "record-moved", .persons = {pair.first, pair.second}, .records = std::move(keys)});
+  }
+  return absl::OkStatus();
+}
+
+// The review queue replaced by the run's: pairs no longer in review are
+// deleted, new ones written. Returns whether it changed.
+absl::StatusOr<bool> ReplaceReview(const index::Store& store, const StoredSet& set,
+                                   const std::vector<ReviewPair>& review, index::ChangeSet* cs) {
+  absl::flat_hash_map<std::string, index::ReviewValue> now;
+  for (const ReviewPair& rp : review) {
+    now[index::PairKey(set.records[rp.a].Key(), set.records[rp.b].Key())] = {
+        rp.match_weight, Model::Probability(rp.match_weight), rp.reason};
+  }
+  bool changed = false;
+  EMPI_RETURN_IF_ERROR(store.ForEachReview([&](std::string_view a, std::string_view b, const index::ReviewValue& v) {
+    auto it = now.find(index::PairKey(a, b));
+    if (it == now.end()) {
+      cs->DeleteReview(a, b);
+      changed = true;
+    } else if (it->second.reason == v.reason && it->second.match_weight == v.match_weight) {
+      now.erase(it);  // already there
+    }
+    return true;
+  }));
+  for (const auto& [pair, v] : now) {
+    std::string a, b;
+    index::SplitPairKey(pair, &a, &b);
+    cs->PutReview(a, b, v);
+    changed = true;
+  }
+  return changed;
+}
+
+}  // namespace
+
+std::vector<uint64_t> KeepPersonIds(const std::vector<uint32_t>& group, const std::vector<uint64_t>& old_person,
+                                    const absl::flat_hash_set<uint64_t>& pinned) {
+  absl::flat_hash_map<std::pair<uint32_t, uint64_t>, uint64_t> shared;
+  for (size_t i = 0; i < group.size(); ++i) ++shared[{group[i], old_person[i]}];
+  // (not pinned, -shared, person, group): pinned persons first, then the
+  // largest shares.
+  std::vector<std::tuple<bool, int64_t, uint64_t, uint32_t>> order;
+  order.reserve(shared.size());
+  for (const auto& [gp, n] : shared) {
+    order.emplace_back(!pinned.contains(gp.second), -static_cast<int64_t>(n), gp.second, gp.first);
+  }
+  std::sort(order.begin(), order.end());
+  std::vector<uint64_t> person_of_group(group.size(), 0);
+  absl::flat_hash_set<uint64_t> used;
+  for (const auto& [unpinned, n, person, g] : order) {
+    if (person_of_group[g] != 0 || used.contains(person)) continue;
+    person_of_group[g] = person;
+    used.insert(person);
+  }
+  return person_of_group;
+}
+
+absl::StatusOr<RelinkSummary> RelinkStore(index::Store* store, const RelinkOptions& options,
+                                          const LinkProgress& progress) {
+  const auto start = Clock::now();
+  auto stage_start = start;
+  RelinkSummary summary;
+  auto stage = [&](std::string name) {
+    const auto now = Clock::now();
+    summary.stage_seconds.emplace_back(std::move(name), std::chrono::duration<double>(now - stage_start).count());
+    stage_start = now;
+  };
+  auto report = [&](std::string_view name, uint64_t done, uint64_t total) {
+    if (progress) progress(name, done, total);
+  };
+
+  EMPI_ASSIGN_OR_RETURN(StoredSet set, ReadStored(*store));
+  const size_t n = set.records.size();
+  summary.records = n;
+  EMPI_ASSIGN_OR_RETURN(std::optional<BlockingSettings> stored_blocking, StoredBlocking(*store));
+  const BlockingSettings blocking = stored_blocking.value_or(BlockingSettings{});
+  EMPI_ASSIGN_OR_RETURN(Prepared prepared, PrepareStored(*store, set.records, blocking.rules));
+  report("prepare", n, n);
+  stage("read and prepare");
+
+  BlockingReport blocking_report;
+  std::vector<CandidatePair> candidates = GenerateCandidates(
+      prepared.records, prepared.keys, std::vector<bool>(n, false), blocking.rules, blocking.max_block_size,
+      &blocking_report);
+  summary.candidate_pairs = candidates.size();
+  report("compare", candidates.size(), candidates.size());
+  stage("block and compare");
+
+  EMPI_ASSIGN_OR_RETURN(std::optional<Model> stored_model, LoadModelIfAny(*store));
+  summary.model_reestimated_reason =
+      !stored_model ? "none stored" : options.retrain ? "--retrain" : UntrustedReason(stored_model->provenance);
+  ModelSettings settings;
+  settings.seed = options.seed;
+  if (options.link_threshold > 0) settings.link_threshold = options.link_threshold;
+  if (options.review_threshold > 0) settings.review_threshold = options.review_threshold;
+  TrainingReport training;
+  const bool train = !summary.model_reestimated_reason.empty();
+  EMPI_ASSIGN_OR_RETURN(RunModel run_model, ModelForRun(train, train ? std::nullopt : std::move(stored_model),
+                                                         settings, prepared.records, candidates, prepared.keys,
+                                                         blocking.rules, &training));
+  summary.model_trained = run_model.trained.has_value();
+  summary.em_iterations = training.em_iterations;
+  summary.em_converged = training.em_converged;
+  summary.estimated_matches = run_model.trained ? run_model.trained->provenance.estimated_matches : 0;
+  if (run_model.scoring.provenance.origin == "default") {
+    const std::string why = run_model.trained ? UntrustedReason(run_model.trained->provenance)
+                                              : "there are no candidate pairs to estimate it from";
+    return absl::FailedPreconditionError(absl::StrCat(
+        "relink: no trusted model (", why,
+        "); relinking would score every record with the informed default priors. Link more records first"));
+  }
+  stage("model");
+
+  std::vector<ScoredLink> links = ScoreCandidates(run_model.scoring, &prepared.records, std::move(candidates));
+  EMPI_ASSIGN_OR_RETURN(const absl::flat_hash_set<uint64_t> pinned, StewardPersons(*store));
+  std::vector<uint64_t> existing(n, 0);
+  for (size_t i = 0; i < n; ++i) {
+    if (pinned.contains(set.person[i])) existing[i] = set.person[i];
+  }
+  EMPI_ASSIGN_OR_RETURN(const auto never_link, NeverLinkPairs(*store, set.records));
+  Clustering clusters =
+      ClusterRecords(ClusterInput{&prepared.records, &existing, &never_link, &run_model.scoring}, std::move(links));
+  summary.links = clusters.links_applied;
+  summary.review_pairs = clusters.review.size();
+  stage("score and cluster");
+
+  // Person ids, and what moves.
+  Plan plan;
+  index::ChangeSet cs = store->NewChangeSet();
+  std::vector<uint64_t> person_of_group = KeepPersonIds(clusters.group, set.person, pinned);
+  std::vector<uint32_t> fresh_groups;
+  for (size_t i = 0; i < n; ++i) {
+    const uint32_t g = clusters.group[i];
+    if (person_of_group[g] == 0) {
+      person_of_group[g] = UINT64_MAX;  // placeholder, allocated below
+      fresh_groups.push_back(g);
+    }
+  }
+  if (!fresh_groups.empty()) {
+    const uint64_t first = store->AllocatePersonIds(fresh_groups.size(), &cs);
+    for (size_t k = 0; k < fresh_groups.size(); ++k) {
+      person_of_group[fresh_groups[k]] = first + k;
+      plan.fresh.insert(first + k);
+    }
+  }
+  absl::flat_hash_set<uint64_t> before, after, changed;
+  plan.new_person.resize(n);
+  for (size_t i = 0; i < n; ++i) {
+    plan.new_person[i] = person_of_group[clusters.group[i]];
+    before.insert(set.person[i]);
+    after.insert(plan.new_person[i]);
+    if (plan.new_person[i] != set.person[i]) {
+      plan.moved.push_back(i);
+      changed.insert(set.person[i]);
+      changed.insert(plan.new_person[i]);
+      std::string_view source, id;
+      const std::string key = set.records[i].Key();
+      SplitRecordKey(key, &source, &id);
+      summary.moves.push_back({std::string(source), std::string(id), set.person[i], plan.new_person[i]});
+    }
+  }
+  for (uint64_t pid : before) {
+    if (!after.contains(pid)) plan.removed.push_back(pid);
+  }
+  std::sort(plan.removed.begin(), plan.removed.end());
+  summary.persons_before = before.size();
+  summary.persons_after = after.size();
+  summary.persons_new = plan.fresh.size();
+  summary.persons_removed = plan.removed.size();
+  for (uint64_t pid : pinned) summary.persons_pinned += before.contains(pid) ? 1 : 0;
+  for (uint64_t pid : before) summary.persons_unchanged += changed.contains(pid) ? 0 : 1;
+  EMPI_RETURN_IF_ERROR(store->ForEachReview([&](std::string_view, std::string_view, const index::ReviewValue&) {
+    ++summary.review_pairs_before;
+    return true;
+  }));
+
+  index::AuditEvent event;
+  event.time_us = NowUs();
+  event.requester = options.requester.requester;
+  event.organisation = options.requester.organisation;
+  event.role = options.requester.role;
+  event.purpose = options.requester.purpose;
+  event.action = options.dry_run ? "relink (dry run)" : "relink";
+  event.outcome = absl::StrCat("ok: ", summary.moves.size(), " records moved, ", summary.persons_new,
+                               " new persons, ", summary.persons_removed, " persons removed, ",
+                               summary.review_pairs, " review pairs");
+  if (options.dry_run) {
+    index::ChangeSet none = store->NewChangeSet();
+    EMPI_RETURN_IF_ERROR(store->Commit(&none, &event, /*sync=*/true));
+  } else {
+    EMPI_RETURN_IF_ERROR(WriteMoves(*store, set, plan, options, &cs, &summary));
+    EMPI_ASSIGN_OR_RETURN(const bool review_changed, ReplaceReview(*store, set, clusters.review, &cs));
+    if (run_model.trained) cs.PutModel(run_model.trained->ToJson().dump());
+    // Objection-in-review flags follow the new queue (review_objections.h).
+    if (review_changed || !plan.moved.empty()) cs.PutMeta(index::kMetaReviewObjectionsDirty, "");
+    summary.applied = review_changed || !plan.moved.empty() || run_model.trained;
+    report("write", plan.moved.size(), plan.moved.size());
+    EMPI_RETURN_IF_ERROR(store->Commit(&cs, &event, /*sync=*/true));
+  }
+  stage("write");
+  summary.wall_seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  return summary;
+}
+
+}  // namespace empi
