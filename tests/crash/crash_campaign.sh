@@ -11,7 +11,9 @@
 #
 # Kinds: link-first, link-first-bulk, link-update, link-update-bulk (the
 # bulk path with EMPI_BULK_INGEST_RECORDS lowered), ingest (real-time, one
-# record at a time), object, merge, split (steward actions).
+# record at a time), object, merge, split (steward actions), relink (a store
+# linked feed by feed, relinked with --retrain; compared with a clean
+# relink like the link kinds).
 #
 #   tests/crash/crash_campaign.sh --empi build/engine/cli/empi --cycles 1000
 #   tests/crash/crash_campaign.sh --empi build/engine/cli/empi --seconds 90
@@ -79,7 +81,10 @@ run_timed link-first-bulk "${BULK_ENV[@]}" "$EMPI" link --db ref-first-bulk "${F
 cp -r ref-first base && cp -r ref-first-bulk base-bulk
 cp -r base ref-update && run_timed link-update "$EMPI" link --db ref-update "${CHANGED[@]}"
 cp -r base-bulk ref-update-bulk && run_timed link-update-bulk "${BULK_ENV[@]}" "$EMPI" link --db ref-update-bulk "${CHANGED[@]}"
-for k in first first-bulk update update-bulk; do snapshot "ref-$k" "want-$k.txt" || die "export of ref-$k failed"; done
+# Feeds one at a time, smallest first: the store a relink revisits.
+for f in $(ls -Sr "${FEEDS[@]}"); do "$EMPI" link --db staged "$f" >/dev/null 2>&1 || die "staged link of $f failed"; done
+cp -r staged ref-relink && run_timed relink "$EMPI" relink --db ref-relink --retrain
+for k in first first-bulk update update-bulk relink; do snapshot "ref-$k" "want-$k.txt" || die "export of ref-$k failed"; done
 cp -r base t && run_timed ingest "$EMPI" ingest --db t ingest.csv && rm -rf t
 # Steward actions and objections: persons and records of the base store.
 "$EMPI" export clusters --db base > base-clusters.csv 2>/dev/null || die "export failed"
@@ -91,7 +96,7 @@ cp -r base t && run_timed split "$EMPI" split --db t --person "${MULTI[2]%% *}" 
 if [ ${#OBJ[@]} -gt 0 ]; then
   cp -r base t && run_timed object "$EMPI" object --db t --nhs-number "${OBJ[0]}" && rm -rf t
 fi
-KINDS=(link-first link-first-bulk link-update link-update-bulk ingest merge split)
+KINDS=(link-first link-first-bulk link-update link-update-bulk relink ingest merge split)
 [ ${#OBJ[@]} -gt 0 ] && KINDS+=(object)
 
 declare -A RUNS VIOL DIFF KILLED
@@ -154,6 +159,21 @@ while :; do
           { echo "== $kind cycle $cycles: differs from a clean run"; diff got.txt "want-$ref.txt" | head -10; } >> "$LOG"
         fi
         check_store "$kind" db 0
+      fi
+      ;;
+    relink)
+      cp -r staged db
+      kill_at_random relink "$EMPI" relink --db db --retrain
+      check_store relink db 0
+      if ! "$EMPI" relink --db db --retrain >/dev/null 2>rerun.err; then
+        VIOL[$kind]=$(( VIOL[$kind] + 1 )); violations=$(( violations + 1 ))
+        { echo "== relink cycle $cycles: the re-run failed"; head -5 rerun.err; } >> "$LOG"
+      else
+        snapshot db got.txt
+        if ! cmp -s got.txt want-relink.txt; then
+          DIFF[$kind]=$(( DIFF[$kind] + 1 )); differences=$(( differences + 1 ))
+          { echo "== relink cycle $cycles: differs from a clean relink"; diff got.txt want-relink.txt | head -10; } >> "$LOG"
+        fi
       fi
       ;;
     ingest)
