@@ -198,293 +198,373 @@ absl::StatusOr<absl::flat_hash_set<std::pair<uint32_t, uint32_t>>> NeverLinkPair
   return never_link;
 }
 
-absl::StatusOr<LinkSummary> LinkRecords(index::Store* store, std::vector<Record> input,
-                                        const LinkOptions& options) {
-  LinkSummary summary;
-  summary.records_in = input.size();
-  StageTimer timer(&summary);
-  auto progress = [&](std::string_view stage, uint64_t done, uint64_t total) {
-    if (options.progress) options.progress(stage, done, total);
-  };
+namespace {
+
+// One LinkRecords run: its working set, and the stages it goes through in
+// order (Run). The working set is the incoming records compacted in place
+// (new and updated ones), then the stored neighbours appended; work_[i]
+// describes recs_[i].
+class LinkRun {
+ public:
+  LinkRun(index::Store* store, std::vector<Record> input, const LinkOptions& options)
+      : store_(store), options_(options), recs_(std::move(input)), timer_(&summary_) {
+    summary_.records_in = recs_.size();
+  }
+
+  absl::StatusOr<LinkSummary> Run() {
+    EMPI_RETURN_IF_ERROR(ReadStoreState());
+    EMPI_RETURN_IF_ERROR(Lookup());
+    EMPI_RETURN_IF_ERROR(PrepareIncoming());
+    EMPI_RETURN_IF_ERROR(FetchStoredNeighbours());
+    EMPI_RETURN_IF_ERROR(ScoreAndCluster());
+    index::ChangeSet header = store_->NewChangeSet();
+    AssignPersonIds(&header);
+    EMPI_RETURN_IF_ERROR(Write(std::move(header)));
+    return summary_;
+  }
+
+ private:
+  void Progress(std::string_view stage, uint64_t done, uint64_t total) const {
+    if (options_.progress) options_.progress(stage, done, total);
+  }
+  uint64_t PersonOf(size_t i) const { return person_of_group_.at(clusters_.group[i]); }
+
+  absl::Status ReadStoreState();
+  absl::Status Lookup();
+  absl::Status PrepareIncoming();
+  absl::Status FetchStoredNeighbours();
+  absl::Status ScoreAndCluster();
+  void AssignPersonIds(index::ChangeSet* header);
+  absl::Status Write(index::ChangeSet header);
+  absl::Status WriteHeader(index::ChangeSet* header, int64_t now_us);
+  absl::StatusOr<std::vector<uint64_t>> EmptiedPersons() const;
+  void WriteChunk(size_t c, int64_t now_us, index::ChangeSet* cs);
+  void WriteTail(index::ChangeSet* cs) const;
+  absl::Status CommitOneBatch(index::ChangeSet* header, const index::AuditEvent& event, int64_t now_us);
+  absl::Status CommitBulk(index::ChangeSet header, const index::AuditEvent& event, int64_t now_us,
+                          size_t round_records, size_t chunk_records);
+  absl::Status Hook(std::string_view point) const {
+    return options_.write_hook ? options_.write_hook(point) : absl::OkStatus();
+  }
+
+  index::Store* const store_;
+  const LinkOptions& options_;
+  LinkSummary summary_;
+  std::vector<Record> recs_;
+  StageTimer timer_;
+
+  // The store before the run.
+  bool has_records_ = false;
+  uint64_t stored_before_ = 0;
+  FieldConventions stored_conventions_;
+  BlockingSettings blocking_;
+  NhsSupersessions supersessions_;
+  std::optional<Model> stored_model_;
+  bool train_ = false;
+  bool fetch_all_stored_ = false;
+
+  // The working set.
+  std::vector<Entry> work_;
+  size_t n_incoming_ = 0;
+  std::vector<index::StoredRecord> replaced_;  // old versions of updated records
+  std::vector<PreparedRecord> prepared_;
+  std::vector<BlockKeys> keys_;
+
+  // Scoring and clustering.
+  RunModel model_;
+  Clustering clusters_;
+
+  // Persons.
+  absl::flat_hash_map<uint32_t, uint64_t> person_of_group_;
+  absl::flat_hash_set<uint64_t> new_persons_;
+  absl::flat_hash_set<uint64_t> objecting_;  // gain an objection from an updated record
+
+  // Writing: incoming records ordered by person, in chunks of whole persons.
+  std::vector<uint32_t> order_;
+  std::vector<std::pair<size_t, size_t>> chunks_;
+  absl::flat_hash_map<std::string, const index::StoredRecord*> replaced_by_key_;
+  std::vector<uint64_t> emptied_;  // persons every stored record leaves
+  uint64_t records_total_ = 0;
+};
+
+absl::Status LinkRun::ReadStoreState() {
   // Whether the store holds records is read from the records family itself,
   // never from meta "record_count" (a count is only as good as the last
   // write that kept it).
-  bool has_records = false;
-  EMPI_RETURN_IF_ERROR(store->ForEachRecord([&](const index::StoredRecord&) {
-    has_records = true;
+  EMPI_RETURN_IF_ERROR(store_->ForEachRecord([&](const index::StoredRecord&) {
+    has_records_ = true;
     return false;
   }));
-  uint64_t stored_before = 0;
-  if (has_records) {
-    EMPI_ASSIGN_OR_RETURN(std::optional<std::string> count, store->GetMeta("record_count"));
+  if (has_records_) {
+    EMPI_ASSIGN_OR_RETURN(std::optional<std::string> count, store_->GetMeta("record_count"));
     if (count) {
-      stored_before = ReadU64Meta(*store, "record_count");
+      stored_before_ = ReadU64Meta(*store_, "record_count");
     } else {
       // Records without a count (a store written before counts were kept):
       // counted once, so that this run's count is right.
-      EMPI_RETURN_IF_ERROR(store->ForEachRecord([&](const index::StoredRecord&) {
-        ++stored_before;
+      EMPI_RETURN_IF_ERROR(store_->ForEachRecord([&](const index::StoredRecord&) {
+        ++stored_before_;
         return true;
       }));
     }
   }
   // Stored records are prepared as the database prepares them (its first
   // run's conventions), whatever this run's feeds say.
-  EMPI_ASSIGN_OR_RETURN(const FieldConventions stored_conventions, StoredConventions(*store));
-  EMPI_ASSIGN_OR_RETURN(std::optional<BlockingSettings> stored_blocking, StoredBlocking(*store));
-  BlockingSettings blocking = stored_blocking.value_or(BlockingSettings{});
-  if (options.rules) {
-    if (has_records && stored_blocking && options.rules->Names() != stored_blocking->rules.Names()) {
+  EMPI_ASSIGN_OR_RETURN(stored_conventions_, StoredConventions(*store_));
+  EMPI_ASSIGN_OR_RETURN(std::optional<BlockingSettings> stored_blocking, StoredBlocking(*store_));
+  blocking_ = stored_blocking.value_or(BlockingSettings{});
+  if (options_.rules) {
+    if (has_records_ && stored_blocking && options_.rules->Names() != stored_blocking->rules.Names()) {
       return absl::FailedPreconditionError(absl::StrCat(
-          "blocking rules ", options.rules->Names(), " differ from the rules this database was linked with (",
+          "blocking rules ", options_.rules->Names(), " differ from the rules this database was linked with (",
           stored_blocking->rules.Names(), "); its block index holds keys of those rules only"));
     }
-    blocking.rules = *options.rules;
+    blocking_.rules = *options_.rules;
   }
-  if (options.max_block_size) blocking.max_block_size = *options.max_block_size;
-  const BlockingRules& rules = blocking.rules;
-  const size_t max_block_size = blocking.max_block_size;
+  if (options_.max_block_size) blocking_.max_block_size = *options_.max_block_size;
+  EMPI_ASSIGN_OR_RETURN(supersessions_, LoadSupersessions(*store_));
+  // The stored model, unless it was estimated from too little evidence (a
+  // 20-record test extract, a feed without duplicates): then this run
+  // estimates it again, on every stored record as well as the new ones.
+  EMPI_ASSIGN_OR_RETURN(stored_model_, LoadModelIfAny(*store_));
+  if (stored_model_) summary_.model_untrusted_reason = UntrustedReason(stored_model_->provenance);
+  train_ = !stored_model_ || options_.retrain || !summary_.model_untrusted_reason.empty();
+  fetch_all_stored_ = stored_model_ && !summary_.model_untrusted_reason.empty();
+  return absl::OkStatus();
+}
 
-  // 1. New, changed or unchanged: look every key up (skipped on an empty
-  // database, the first bulk load).
-  std::vector<uint8_t> state(input.size(), 0);  // 0 new, 1 updated, 2 unchanged
+// 1. New, changed or unchanged: every key looked up (skipped on an empty
+// database, the first bulk load); unchanged records leave the working set.
+absl::Status LinkRun::Lookup() {
+  std::vector<uint8_t> state(recs_.size(), 0);  // 0 new, 1 updated, 2 unchanged
   // Stored versions of updated records, found only when the store is not
   // empty (a pointer per record, not a record, on a first bulk load).
   std::vector<std::unique_ptr<index::StoredRecord>> old;
-  if (has_records) {
-    old.resize(input.size());
+  if (has_records_) {
+    old.resize(recs_.size());
     std::mutex error_mu;
     absl::Status error;
-    tbb::parallel_for(size_t{0}, input.size(), [&](size_t i) {
-      auto got = store->GetRecord(input[i].Key());
+    tbb::parallel_for(size_t{0}, recs_.size(), [&](size_t i) {
+      auto got = store_->GetRecord(recs_[i].Key());
       if (!got.ok()) {
         std::lock_guard<std::mutex> lock(error_mu);
         error = got.status();
         return;
       }
       if (got->has_value()) {
-        state[i] = (*got)->record == input[i] ? 2 : 1;
+        state[i] = (*got)->record == recs_[i] ? 2 : 1;
         if (state[i] == 1) old[i] = std::make_unique<index::StoredRecord>(**std::move(got));
       }
     });
     EMPI_RETURN_IF_ERROR(error);
   }
-  // The working set: incoming records compacted in place, then stored
-  // neighbours appended; work[i] describes recs[i].
-  std::vector<Record>& recs = input;
-  std::vector<Entry> work;
-  work.reserve(input.size());
-  std::vector<index::StoredRecord> replaced;  // old versions of updated records
+  work_.reserve(recs_.size());
   size_t kept = 0;
-  for (size_t i = 0; i < input.size(); ++i) {
+  for (size_t i = 0; i < recs_.size(); ++i) {
     if (state[i] == 2) {
-      ++summary.unchanged_records;
+      ++summary_.unchanged_records;
       continue;
     }
     if (state[i] == 1) {
-      ++summary.updated_records;
-      replaced.push_back(std::move(*old[i]));
+      ++summary_.updated_records;
+      replaced_.push_back(std::move(*old[i]));
     } else {
-      ++summary.new_records;
+      ++summary_.new_records;
     }
-    if (kept != i) recs[kept] = std::move(recs[i]);
+    if (kept != i) recs_[kept] = std::move(recs_[i]);
     ++kept;
-    work.emplace_back();
+    work_.emplace_back();
   }
-  recs.resize(kept);
-  std::vector<std::unique_ptr<index::StoredRecord>>().swap(old);
-  std::vector<uint8_t>().swap(state);
-  timer.Done("lookup");
+  recs_.resize(kept);
+  n_incoming_ = kept;
+  timer_.Done("lookup");
+  return absl::OkStatus();
+}
 
-  // 2. Prepare the incoming records, each with its current NHS number.
-  EMPI_ASSIGN_OR_RETURN(const NhsSupersessions supersessions, LoadSupersessions(*store));
-  const size_t n_incoming = work.size();
-  std::vector<PreparedRecord> prepared(n_incoming);
-  tbb::parallel_for(tbb::blocked_range<size_t>(0, n_incoming, 4096), [&](const auto& r) {
+// 2. The incoming records prepared, each with its current NHS number; the
+// objections of persons that lose an updated record follow the record.
+absl::Status LinkRun::PrepareIncoming() {
+  prepared_.resize(n_incoming_);
+  tbb::parallel_for(tbb::blocked_range<size_t>(0, n_incoming_, 4096), [&](const auto& r) {
     for (size_t i = r.begin(); i != r.end(); ++i) {
-      prepared[i] = PrepareRecord(recs[i], options.conventions);
-      supersessions.Apply(&prepared[i]);
+      prepared_[i] = PrepareRecord(recs_[i], options_.conventions);
+      supersessions_.Apply(&prepared_[i]);
     }
   });
-  progress("prepare", n_incoming, n_incoming);
-  timer.Done("prepare");
-
-  // Objections of persons that lose an updated record follow the record.
+  Progress("prepare", n_incoming_, n_incoming_);
+  timer_.Done("prepare");
   absl::flat_hash_set<std::string> inherit;
-  for (const index::StoredRecord& r : replaced) {
-    EMPI_ASSIGN_OR_RETURN(auto person, store->GetPerson(r.person_id));
+  for (const index::StoredRecord& r : replaced_) {
+    EMPI_ASSIGN_OR_RETURN(auto person, store_->GetPerson(r.person_id));
     if (person && person->objection) inherit.insert(r.record.Key());
   }
-  for (size_t i = 0; i < work.size(); ++i) work[i].inherit_objection = inherit.contains(recs[i].Key());
+  for (size_t i = 0; i < n_incoming_; ++i) work_[i].inherit_objection = inherit.contains(recs_[i].Key());
+  keys_.resize(n_incoming_);
+  for (size_t i = 0; i < n_incoming_; ++i) keys_[i] = ComputeBlockKeys(blocking_.rules, prepared_[i]);
+  return absl::OkStatus();
+}
 
-  // The stored model, unless it was estimated from too little evidence (a
-  // 20-record test extract, a feed without duplicates): then this run
-  // estimates it again, on every stored record as well as the new ones.
-  EMPI_ASSIGN_OR_RETURN(std::optional<Model> stored_model, LoadModelIfAny(*store));
-  if (stored_model) summary.model_untrusted_reason = UntrustedReason(stored_model->provenance);
-  const bool train = !stored_model || options.retrain || !summary.model_untrusted_reason.empty();
-  const bool fetch_all_stored = stored_model && !summary.model_untrusted_reason.empty();
-
-  // 3. Stored neighbours: records sharing a blocking key with an incoming
-  // record, and every record of the persons they belong to (every stored
-  // record when the model is estimated again).
-  std::vector<BlockKeys> keys(n_incoming);
-  for (size_t i = 0; i < n_incoming; ++i) keys[i] = ComputeBlockKeys(rules, prepared[i]);
-  if (has_records && n_incoming > 0) {
-    absl::flat_hash_set<std::string> incoming_keys;
-    for (const Record& r : recs) incoming_keys.insert(r.Key());
-    std::mutex mu;
-    absl::flat_hash_set<std::string> neighbour_keys;
-    absl::Status error;
-    tbb::parallel_for(size_t{0}, n_incoming, [&](size_t i) {
-      for (size_t r = 0; r < rules.rules().size(); ++r) {
-        if (keys[i][r] == 0) continue;
-        bool truncated = false;
-        auto members = store->BlockMembers(rules.rules()[r].id, BlockKeyBytes(keys[i][r]),
-                                           max_block_size, &truncated);
-        std::lock_guard<std::mutex> lock(mu);
-        if (!members.ok()) {
-          error = members.status();
-          return;
-        }
-        for (std::string& k : *members) {
-          if (!incoming_keys.contains(k)) neighbour_keys.insert(std::move(k));
-        }
-      }
-    });
-    EMPI_RETURN_IF_ERROR(error);
-    if (fetch_all_stored) {
-      EMPI_RETURN_IF_ERROR(store->ForEachRecord([&](const index::StoredRecord& r) {
-        std::string k = r.record.Key();
-        if (!incoming_keys.contains(k)) neighbour_keys.insert(std::move(k));
-        return true;
-      }));
-    }
-    absl::flat_hash_set<uint64_t> persons;
-    absl::flat_hash_set<std::string> all_stored;
-    for (const std::string& k : neighbour_keys) {
-      EMPI_ASSIGN_OR_RETURN(auto rec, store->GetRecord(k));
-      if (!rec) continue;
-      if (persons.insert(rec->person_id).second) {
-        EMPI_ASSIGN_OR_RETURN(auto members, store->PersonRecords(rec->person_id));
-        for (std::string& m : members) {
-          if (!incoming_keys.contains(m)) all_stored.insert(std::move(m));
-        }
-      }
-    }
-    std::vector<std::string> sorted(all_stored.begin(), all_stored.end());
-    std::sort(sorted.begin(), sorted.end());
-    for (const std::string& k : sorted) {
-      EMPI_ASSIGN_OR_RETURN(auto rec, store->GetRecord(k));
-      if (!rec) continue;
-      recs.push_back(std::move(rec->record));
-      work.push_back({rec->person_id, /*stored=*/true, false});
-    }
-    prepared.resize(work.size());
-    keys.resize(work.size());
-    tbb::parallel_for(n_incoming, work.size(), [&](size_t i) {
-      prepared[i] = PrepareRecord(recs[i], stored_conventions);
-      supersessions.Apply(&prepared[i]);
-      keys[i] = ComputeBlockKeys(rules, prepared[i]);
-    });
-    summary.stored_records_fetched = work.size() - n_incoming;
+// 3. Stored neighbours: records sharing a blocking key with an incoming
+// record, and every record of the persons they belong to (every stored
+// record when the model is estimated again).
+absl::Status LinkRun::FetchStoredNeighbours() {
+  if (!has_records_ || n_incoming_ == 0) {
+    timer_.Done("fetch stored neighbours");
+    return absl::OkStatus();
   }
-  timer.Done("fetch stored neighbours");
+  const BlockingRules& rules = blocking_.rules;
+  absl::flat_hash_set<std::string> incoming_keys;
+  for (const Record& r : recs_) incoming_keys.insert(r.Key());
+  std::mutex mu;
+  absl::flat_hash_set<std::string> neighbour_keys;
+  absl::Status error;
+  tbb::parallel_for(size_t{0}, n_incoming_, [&](size_t i) {
+    for (size_t r = 0; r < rules.rules().size(); ++r) {
+      if (keys_[i][r] == 0) continue;
+      bool truncated = false;
+      auto members = store_->BlockMembers(rules.rules()[r].id, BlockKeyBytes(keys_[i][r]),
+                                          blocking_.max_block_size, &truncated);
+      std::lock_guard<std::mutex> lock(mu);
+      if (!members.ok()) {
+        error = members.status();
+        return;
+      }
+      for (std::string& k : *members) {
+        if (!incoming_keys.contains(k)) neighbour_keys.insert(std::move(k));
+      }
+    }
+  });
+  EMPI_RETURN_IF_ERROR(error);
+  if (fetch_all_stored_) {
+    EMPI_RETURN_IF_ERROR(store_->ForEachRecord([&](const index::StoredRecord& r) {
+      std::string k = r.record.Key();
+      if (!incoming_keys.contains(k)) neighbour_keys.insert(std::move(k));
+      return true;
+    }));
+  }
+  absl::flat_hash_set<uint64_t> persons;
+  absl::flat_hash_set<std::string> all_stored;
+  for (const std::string& k : neighbour_keys) {
+    EMPI_ASSIGN_OR_RETURN(auto rec, store_->GetRecord(k));
+    if (!rec) continue;
+    if (persons.insert(rec->person_id).second) {
+      EMPI_ASSIGN_OR_RETURN(auto members, store_->PersonRecords(rec->person_id));
+      for (std::string& m : members) {
+        if (!incoming_keys.contains(m)) all_stored.insert(std::move(m));
+      }
+    }
+  }
+  std::vector<std::string> sorted(all_stored.begin(), all_stored.end());
+  std::sort(sorted.begin(), sorted.end());
+  for (const std::string& k : sorted) {
+    EMPI_ASSIGN_OR_RETURN(auto rec, store_->GetRecord(k));
+    if (!rec) continue;
+    recs_.push_back(std::move(rec->record));
+    work_.push_back({rec->person_id, /*stored=*/true, false});
+  }
+  prepared_.resize(work_.size());
+  keys_.resize(work_.size());
+  tbb::parallel_for(n_incoming_, work_.size(), [&](size_t i) {
+    prepared_[i] = PrepareRecord(recs_[i], stored_conventions_);
+    supersessions_.Apply(&prepared_[i]);
+    keys_[i] = ComputeBlockKeys(rules, prepared_[i]);
+  });
+  summary_.stored_records_fetched = work_.size() - n_incoming_;
+  timer_.Done("fetch stored neighbours");
+  return absl::OkStatus();
+}
 
-  // 4. Candidate pairs.
-  std::vector<bool> stored(work.size());
+// 4 to 6. Candidate pairs, the model (stored, or trained now), scores and
+// clusters.
+absl::Status LinkRun::ScoreAndCluster() {
   // Estimating the model again, pairs of two stored records are evidence
   // too; scored, a pair of two stored persons can only go to review
   // ("existing persons"), which is how links missed under the untrusted
   // model reach a steward.
-  for (size_t i = 0; i < work.size(); ++i) stored[i] = work[i].stored && !fetch_all_stored;
-  std::vector<CandidatePair> candidates =
-      GenerateCandidates(prepared, keys, stored, rules, max_block_size, &summary.blocking);
-  summary.candidate_pairs = candidates.size();
-  progress("compare", candidates.size(), candidates.size());
-  timer.Done("block and compare");
+  std::vector<bool> stored(work_.size());
+  for (size_t i = 0; i < work_.size(); ++i) stored[i] = work_[i].stored && !fetch_all_stored_;
+  std::vector<CandidatePair> candidates = GenerateCandidates(prepared_, keys_, stored, blocking_.rules,
+                                                             blocking_.max_block_size, &summary_.blocking);
+  summary_.candidate_pairs = candidates.size();
+  Progress("compare", candidates.size(), candidates.size());
+  timer_.Done("block and compare");
 
-  // 5. The model: stored, or trained now.
   EMPI_ASSIGN_OR_RETURN(
-      RunModel run_model,
-      ModelForRun(train, summary.model_untrusted_reason.empty() ? std::move(stored_model) : std::nullopt,
-                  options.settings, prepared, candidates, keys, rules, &summary.training));
-  const Model& model = run_model.scoring;
-  std::optional<Model>& trained = run_model.trained;
-  summary.trained = trained.has_value();
-  summary.model = trained ? trained->provenance : model.provenance;
-  timer.Done("train");
+      model_, ModelForRun(train_, summary_.model_untrusted_reason.empty() ? std::move(stored_model_) : std::nullopt,
+                          options_.settings, prepared_, candidates, keys_, blocking_.rules, &summary_.training));
+  summary_.trained = model_.trained.has_value();
+  summary_.model = model_.trained ? model_.trained->provenance : model_.scoring.provenance;
+  timer_.Done("train");
 
-  // 6. Score and cluster.
-  std::vector<ScoredLink> links = ScoreCandidates(model, &prepared, std::move(candidates));
-  std::vector<uint64_t> existing(work.size());
-  for (size_t i = 0; i < work.size(); ++i) existing[i] = work[i].stored ? work[i].old_person : 0;
+  std::vector<ScoredLink> links = ScoreCandidates(model_.scoring, &prepared_, std::move(candidates));
+  std::vector<uint64_t> existing(work_.size());
+  for (size_t i = 0; i < work_.size(); ++i) existing[i] = work_[i].stored ? work_[i].old_person : 0;
   absl::flat_hash_set<std::pair<uint32_t, uint32_t>> never_link;
   // Never-link marks are made by stewards, so only in a non-empty store.
-  if (has_records) {
-    EMPI_ASSIGN_OR_RETURN(never_link, NeverLinkPairs(*store, recs));
+  if (has_records_) {
+    EMPI_ASSIGN_OR_RETURN(never_link, NeverLinkPairs(*store_, recs_));
   }
-  ClusterInput cin{&prepared, &existing, &never_link, &model};
-  Clustering clusters = ClusterRecords(cin, std::move(links));
-  summary.links = clusters.links_applied;
-  summary.review_pairs = clusters.review.size();
-  timer.Done("cluster");
+  clusters_ = ClusterRecords(ClusterInput{&prepared_, &existing, &never_link, &model_.scoring}, std::move(links));
+  summary_.links = clusters_.links_applied;
+  summary_.review_pairs = clusters_.review.size();
+  timer_.Done("cluster");
+  return absl::OkStatus();
+}
 
-  // 7. Person ids: the stored person of a group, else a new id in input order.
-  index::ChangeSet header = store->NewChangeSet();
-  absl::flat_hash_map<uint32_t, uint64_t> person_of_group;
-  for (size_t i = 0; i < work.size(); ++i) {
-    if (work[i].stored) person_of_group[clusters.group[i]] = work[i].old_person;
+// 7. Person ids: the stored person of a group, else a new id in input order.
+void LinkRun::AssignPersonIds(index::ChangeSet* header) {
+  for (size_t i = 0; i < work_.size(); ++i) {
+    if (work_[i].stored) person_of_group_[clusters_.group[i]] = work_[i].old_person;
   }
   std::vector<uint32_t> new_groups;
-  for (size_t i = 0; i < work.size(); ++i) {
-    uint32_t g = clusters.group[i];
-    if (!person_of_group.contains(g)) {
-      person_of_group[g] = 0;
+  for (size_t i = 0; i < work_.size(); ++i) {
+    uint32_t g = clusters_.group[i];
+    if (!person_of_group_.contains(g)) {
+      person_of_group_[g] = 0;
       new_groups.push_back(g);
     }
   }
-  uint64_t first_id = new_groups.empty() ? 0 : store->AllocatePersonIds(new_groups.size(), &header);
-  for (size_t k = 0; k < new_groups.size(); ++k) person_of_group[new_groups[k]] = first_id + k;
-  summary.persons_new = new_groups.size();
-
-  // Persons that gain an objection from an updated record.
-  absl::flat_hash_set<uint64_t> objecting;
-  for (size_t i = 0; i < work.size(); ++i) {
-    if (work[i].inherit_objection) objecting.insert(person_of_group[clusters.group[i]]);
+  uint64_t first_id = new_groups.empty() ? 0 : store_->AllocatePersonIds(new_groups.size(), header);
+  for (size_t k = 0; k < new_groups.size(); ++k) {
+    person_of_group_[new_groups[k]] = first_id + k;
+    new_persons_.insert(first_id + k);
   }
+  summary_.persons_new = new_groups.size();
+  for (size_t i = 0; i < work_.size(); ++i) {
+    if (work_[i].inherit_objection) objecting_.insert(PersonOf(i));
+  }
+}
 
-  // 8. Write: updated records leave their old person and old keys; then
-  // whole persons per batch.
-  const int64_t now_us = std::chrono::duration_cast<std::chrono::microseconds>(
-                             std::chrono::system_clock::now().time_since_epoch())
-                             .count();
+// The header: updated records leave their old person and old keys; the
+// model, meta, inherited objections and the review pairs.
+absl::Status LinkRun::WriteHeader(index::ChangeSet* header, int64_t now_us) {
+  const BlockingRules& rules = blocking_.rules;
   // The old version's keys were written with the database's conventions,
   // or with this run's if an earlier feed with this run's mapping stored it:
   // both are deleted (deleting an absent key is harmless).
-  std::vector<FieldConventions> old_conventions = {stored_conventions};
-  if (!(options.conventions == stored_conventions)) old_conventions.push_back(options.conventions);
-  for (const index::StoredRecord& r : replaced) {
+  std::vector<FieldConventions> old_conventions = {stored_conventions_};
+  if (!(options_.conventions == stored_conventions_)) old_conventions.push_back(options_.conventions);
+  for (const index::StoredRecord& r : replaced_) {
     std::string key = r.record.Key();
     for (const FieldConventions& c : old_conventions) {
       PreparedRecord p = PrepareRecord(r.record, c);
-      supersessions.Apply(&p);
+      supersessions_.Apply(&p);
       BlockKeys k = ComputeBlockKeys(rules, p);
       for (size_t q = 0; q < rules.rules().size(); ++q) {
-        if (k[q] != 0) header.DeleteBlockKey(rules.rules()[q].id, BlockKeyBytes(k[q]), key);
+        if (k[q] != 0) header->DeleteBlockKey(rules.rules()[q].id, BlockKeyBytes(k[q]), key);
       }
-      if (p.nhs != 0) header.DeleteNhs(p.nhs, key);
+      if (p.nhs != 0) header->DeleteNhs(p.nhs, key);
     }
-    header.RemoveMembership(r.person_id, key);
+    header->RemoveMembership(r.person_id, key);
   }
-  if (trained) header.PutModel(trained->ToJson().dump());
-  if (!has_records) header.PutMeta("field_conventions", ConventionsMeta(options.conventions));
-  header.PutMeta(kBlockingMeta, BlockingMeta(blocking));
+  if (model_.trained) header->PutModel(model_.trained->ToJson().dump());
+  if (!has_records_) header->PutMeta("field_conventions", ConventionsMeta(options_.conventions));
+  header->PutMeta(kBlockingMeta, BlockingMeta(blocking_));
   // Records move and review pairs appear: persons' objection_in_review is
   // out of date until the caller recomputes it (index/review_objections.h).
-  header.PutMeta(index::kMetaReviewObjectionsDirty, "");
-  for (uint64_t pid : objecting) {
-    EMPI_ASSIGN_OR_RETURN(auto pv, store->GetPerson(pid));
+  header->PutMeta(index::kMetaReviewObjectionsDirty, "");
+  for (uint64_t pid : objecting_) {
+    EMPI_ASSIGN_OR_RETURN(auto pv, store_->GetPerson(pid));
     index::PersonValue v = pv.value_or(index::PersonValue{});
     if (!v.objection) {
       v.objection = true;
@@ -493,60 +573,94 @@ absl::StatusOr<LinkSummary> LinkRecords(index::Store* store, std::vector<Record>
       v.objection_reference = "inherited: a record of an objecting person was relinked";
     }
     if (v.created_time_us == 0) v.created_time_us = now_us;
-    header.PutPerson(pid, v);
+    header->PutPerson(pid, v);
   }
-  for (const ReviewPair& rp : clusters.review) {
-    header.PutReview(recs[rp.a].Key(), recs[rp.b].Key(),
-                     {rp.match_weight, Model::Probability(rp.match_weight), rp.reason});
+  for (const ReviewPair& rp : clusters_.review) {
+    header->PutReview(recs_[rp.a].Key(), recs_[rp.b].Key(),
+                      {rp.match_weight, Model::Probability(rp.match_weight), rp.reason});
   }
-  // Persons that every stored record leaves (all of their records are
-  // updated and relinked elsewhere) are deleted in the same write, so no
-  // state without them is ever visible. Computed from the stored membership
-  // before writing.
-  absl::flat_hash_set<uint64_t> target_persons;
-  for (const auto& [g, pid] : person_of_group) target_persons.insert(pid);
-  std::vector<uint64_t> emptied;
-  {
-    absl::flat_hash_set<std::string> moved;
-    for (const index::StoredRecord& r : replaced) moved.insert(r.record.Key());
-    absl::flat_hash_set<uint64_t> seen;
-    for (const index::StoredRecord& r : replaced) {
-      if (target_persons.contains(r.person_id) || !seen.insert(r.person_id).second) continue;
-      EMPI_ASSIGN_OR_RETURN(auto members, store->PersonRecords(r.person_id));
-      if (std::all_of(members.begin(), members.end(), [&](const std::string& k) { return moved.contains(k); })) {
-        emptied.push_back(r.person_id);
-      }
-    }
-    std::sort(emptied.begin(), emptied.end());
-  }
-  const uint64_t records_total = stored_before + summary.new_records;
-  auto write_tail = [&](index::ChangeSet* cs) {
-    for (uint64_t pid : emptied) cs->DeletePerson(pid);
-    cs->PutMeta("record_count", std::to_string(records_total));
-  };
-  index::AuditEvent event;
-  event.time_us = now_us;
-  event.requester = options.requester;
-  event.organisation = options.organisation;
-  event.role = options.role;
-  event.purpose = options.purpose;
-  event.action = "link";
-  event.outcome = absl::StrCat("ok: ", summary.new_records, " new, ", summary.updated_records, " updated, ",
-                               summary.persons_new, " new persons, ", summary.review_pairs, " review pairs");
-  auto hook = [&](std::string_view point) {
-    return options.write_hook ? options.write_hook(point) : absl::OkStatus();
-  };
-  // Large runs are bulk-loaded (sorted SST files, one atomic ingestion)
-  // instead of committed as one WriteBatch; see docs/format/store.md,
-  // "Bulk ingestion".
-  const bool bulk = n_incoming >= std::max<size_t>(1, options.bulk_ingest_records);
+  return absl::OkStatus();
+}
 
-  // Incoming records ordered by person, so each batch holds whole persons.
-  std::vector<uint32_t> order;
-  order.reserve(n_incoming);
-  for (uint32_t i = 0; i < n_incoming; ++i) order.push_back(i);
-  std::sort(order.begin(), order.end(), [&](uint32_t x, uint32_t y) {
-    uint64_t px = person_of_group[clusters.group[x]], py = person_of_group[clusters.group[y]];
+// Persons that every stored record leaves (all of their records are
+// updated and relinked elsewhere), computed from the stored membership
+// before writing; deleted in the same write, so no state without them is
+// ever visible.
+absl::StatusOr<std::vector<uint64_t>> LinkRun::EmptiedPersons() const {
+  absl::flat_hash_set<uint64_t> target_persons;
+  for (const auto& [g, pid] : person_of_group_) target_persons.insert(pid);
+  std::vector<uint64_t> emptied;
+  absl::flat_hash_set<std::string> moved;
+  for (const index::StoredRecord& r : replaced_) moved.insert(r.record.Key());
+  absl::flat_hash_set<uint64_t> seen;
+  for (const index::StoredRecord& r : replaced_) {
+    if (target_persons.contains(r.person_id) || !seen.insert(r.person_id).second) continue;
+    EMPI_ASSIGN_OR_RETURN(auto members, store_->PersonRecords(r.person_id));
+    if (std::all_of(members.begin(), members.end(), [&](const std::string& k) { return moved.contains(k); })) {
+      emptied.push_back(r.person_id);
+    }
+  }
+  std::sort(emptied.begin(), emptied.end());
+  return emptied;
+}
+
+// The incoming records of chunk `c`, with their memberships, keys, new
+// persons and change-feed entries: one change per person for its new
+// records, one per updated record.
+void LinkRun::WriteChunk(size_t c, int64_t now_us, index::ChangeSet* cs) {
+  const BlockingRules& rules = blocking_.rules;
+  uint64_t last_person = 0;
+  index::Change linked;
+  auto add_linked = [&] {
+    if (!linked.records.empty()) cs->AddChange(std::move(linked));
+    linked = index::Change{};
+  };
+  for (size_t k = chunks_[c].first; k < chunks_[c].second; ++k) {
+    uint32_t i = order_[k];
+    uint64_t pid = PersonOf(i);
+    std::string key = recs_[i].Key();
+    index::StoredRecord sr{std::move(recs_[i]), pid};
+    if (pid != last_person) {
+      add_linked();
+      linked.kind = new_persons_.contains(pid) ? "new-person" : "record-linked";
+      linked.persons = {pid};
+    }
+    if (auto old = replaced_by_key_.find(key); old != replaced_by_key_.end()) {
+      index::AddRecordChanges(old->second, sr, new_persons_.contains(pid), cs);
+    } else {
+      linked.records.push_back(key);
+    }
+    cs->PutRecord(sr);
+    cs->AddMembership(pid, key);
+    for (size_t q = 0; q < rules.rules().size(); ++q) {
+      if (keys_[i][q] != 0) cs->PutBlockKey(rules.rules()[q].id, BlockKeyBytes(keys_[i][q]), key);
+    }
+    if (prepared_[i].nhs != 0) cs->PutNhs(prepared_[i].nhs, key);
+    if (pid != last_person && new_persons_.contains(pid) && !objecting_.contains(pid)) {
+      index::PersonValue v;
+      v.created_time_us = now_us;
+      cs->PutPerson(pid, v);
+    }
+    last_person = pid;
+  }
+  add_linked();
+}
+
+// 8. Write: the header, then whole persons per chunk, then the tail (emptied
+// persons, the record count), in one WriteBatch or one bulk load.
+absl::Status LinkRun::Write(index::ChangeSet header) {
+  const int64_t now_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
+  EMPI_RETURN_IF_ERROR(WriteHeader(&header, now_us));
+  EMPI_ASSIGN_OR_RETURN(emptied_, EmptiedPersons());
+  records_total_ = stored_before_ + summary_.new_records;
+
+  // Incoming records ordered by person, so each chunk holds whole persons.
+  order_.reserve(n_incoming_);
+  for (uint32_t i = 0; i < n_incoming_; ++i) order_.push_back(i);
+  std::sort(order_.begin(), order_.end(), [&](uint32_t x, uint32_t y) {
+    uint64_t px = PersonOf(x), py = PersonOf(y);
     return px != py ? px < py : x < y;
   });
   // Rounds overlap, so each family's rounds land in level 0 as separate
@@ -555,117 +669,104 @@ absl::StatusOr<LinkSummary> LinkRecords(index::Store* store, std::vector<Record>
   // loads beyond kMaxBulkRounds * bulk_round_records records.
   constexpr size_t kMaxBulkRounds = 32;
   const size_t round_records = std::max<size_t>(
-      {size_t{1}, options.bulk_round_records, (n_incoming + kMaxBulkRounds - 1) / kMaxBulkRounds});
+      {size_t{1}, options_.bulk_round_records, (n_incoming_ + kMaxBulkRounds - 1) / kMaxBulkRounds});
   const size_t chunk_records = std::min<size_t>(20000, round_records);
-  std::vector<std::pair<size_t, size_t>> chunks;
-  for (size_t b = 0; b < order.size();) {
-    size_t e = std::min(order.size(), b + chunk_records);
-    while (e < order.size() && person_of_group[clusters.group[order[e]]] ==
-                                   person_of_group[clusters.group[order[e - 1]]]) {
-      ++e;
-    }
-    chunks.emplace_back(b, e);
+  for (size_t b = 0; b < order_.size();) {
+    size_t e = std::min(order_.size(), b + chunk_records);
+    while (e < order_.size() && PersonOf(order_[e]) == PersonOf(order_[e - 1])) ++e;
+    chunks_.emplace_back(b, e);
     b = e;
   }
-  absl::flat_hash_set<uint64_t> new_person_set;
-  for (uint32_t g : new_groups) new_person_set.insert(person_of_group[g]);
-  absl::flat_hash_map<std::string, const index::StoredRecord*> replaced_by_key;
-  for (const index::StoredRecord& r : replaced) replaced_by_key.emplace(r.record.Key(), &r);
-  // The change feed: one change per person for its new records, one per
-  // updated record.
-  auto write_chunk = [&](size_t c, index::ChangeSet* cs) {
-    uint64_t last_person = 0;
-    index::Change linked;
-    auto add_linked = [&] {
-      if (!linked.records.empty()) cs->AddChange(std::move(linked));
-      linked = index::Change{};
-    };
-    for (size_t k = chunks[c].first; k < chunks[c].second; ++k) {
-      uint32_t i = order[k];
-      uint64_t pid = person_of_group[clusters.group[i]];
-      std::string key = recs[i].Key();
-      index::StoredRecord sr{std::move(recs[i]), pid};
-      if (pid != last_person) {
-        add_linked();
-        linked.kind = new_person_set.contains(pid) ? "new-person" : "record-linked";
-        linked.persons = {pid};
-      }
-      if (auto old = replaced_by_key.find(key); old != replaced_by_key.end()) {
-        index::AddRecordChanges(old->second, sr, new_person_set.contains(pid), cs);
-      } else {
-        linked.records.push_back(key);
-      }
-      cs->PutRecord(sr);
-      cs->AddMembership(pid, key);
-      for (size_t q = 0; q < rules.rules().size(); ++q) {
-        if (keys[i][q] != 0) cs->PutBlockKey(rules.rules()[q].id, BlockKeyBytes(keys[i][q]), key);
-      }
-      if (prepared[i].nhs != 0) cs->PutNhs(prepared[i].nhs, key);
-      if (pid != last_person && new_person_set.contains(pid) && !objecting.contains(pid)) {
-        index::PersonValue v;
-        v.created_time_us = now_us;
-        cs->PutPerson(pid, v);
-      }
-      last_person = pid;
-    }
-    add_linked();
-  };
+  for (const index::StoredRecord& r : replaced_) replaced_by_key_.emplace(r.record.Key(), &r);
 
-  if (!bulk) {
-    // One WriteBatch, synced, with the audit event: the header's deletes,
-    // every person and the tail become visible together or not at all.
-    for (size_t c = 0; c < chunks.size(); ++c) write_chunk(c, &header);
-    write_tail(&header);
-    progress("write", n_incoming, n_incoming);
-    EMPI_RETURN_IF_ERROR(hook("commit"));
-    EMPI_RETURN_IF_ERROR(store->Commit(&header, &event, /*sync=*/true));
+  index::AuditEvent event;
+  event.time_us = now_us;
+  event.requester = options_.requester;
+  event.organisation = options_.organisation;
+  event.role = options_.role;
+  event.purpose = options_.purpose;
+  event.action = "link";
+  event.outcome = absl::StrCat("ok: ", summary_.new_records, " new, ", summary_.updated_records, " updated, ",
+                               summary_.persons_new, " new persons, ", summary_.review_pairs, " review pairs");
+  // Large runs are bulk-loaded (sorted SST files, one atomic ingestion)
+  // instead of committed as one WriteBatch; see docs/format/store.md,
+  // "Bulk ingestion".
+  if (n_incoming_ < std::max<size_t>(1, options_.bulk_ingest_records)) {
+    EMPI_RETURN_IF_ERROR(CommitOneBatch(&header, event, now_us));
   } else {
-    // One bulk load: the header (with the person-id counter), rounds of
-    // about round_records records (whole chunks, so whole persons; memory
-    // holds one round) and the tail are written to SST files, then
-    // ingested in one call. The audit event follows in its own synced
-    // commit: a crash between the two leaves the run applied but
-    // unaudited, and a re-run finds every record unchanged.
-    EMPI_ASSIGN_OR_RETURN(std::unique_ptr<index::BulkLoad> load, store->StartBulkLoad());
-    {
-      std::vector<index::ChangeSet> first;
-      first.push_back(std::move(header));
-      EMPI_RETURN_IF_ERROR(load->AddRound(first));
-      EMPI_RETURN_IF_ERROR(hook("round"));
-    }
-    const size_t per_round = std::max<size_t>(1, round_records / chunk_records);
-    std::atomic<uint64_t> written{0};
-    for (size_t c0 = 0; c0 < chunks.size(); c0 += per_round) {
-      const size_t c1 = std::min(chunks.size(), c0 + per_round);
-      std::vector<index::ChangeSet> sets(c1 - c0);
-      tbb::parallel_for(c0, c1, [&](size_t c) {
-        sets[c - c0] = store->NewChangeSet();
-        write_chunk(c, &sets[c - c0]);
-        written += chunks[c].second - chunks[c].first;
-      });
-      EMPI_RETURN_IF_ERROR(load->AddRound(sets));
-      progress("write", written.load(), n_incoming);
-      EMPI_RETURN_IF_ERROR(hook("round"));
-    }
-    {
-      std::vector<index::ChangeSet> last(1);
-      last[0] = store->NewChangeSet();
-      write_tail(&last[0]);
-      EMPI_RETURN_IF_ERROR(load->AddRound(last));
-    }
-    EMPI_RETURN_IF_ERROR(hook("ingest"));
-    EMPI_RETURN_IF_ERROR(load->Finish());
-    // Bulk-ingested person views are merge operands until compacted;
-    // real-time reads of a freshly loaded store should not pay for folding
-    // them.
-    EMPI_RETURN_IF_ERROR(store->CompactPersonView());
-    index::ChangeSet none = store->NewChangeSet();
-    EMPI_RETURN_IF_ERROR(hook("commit"));
-    EMPI_RETURN_IF_ERROR(store->Commit(&none, &event, /*sync=*/true));
+    EMPI_RETURN_IF_ERROR(CommitBulk(std::move(header), event, now_us, round_records, chunk_records));
   }
-  summary.records_total = records_total;
-  timer.Done("write");
-  return summary;
+  summary_.records_total = records_total_;
+  timer_.Done("write");
+  return absl::OkStatus();
+}
+
+void LinkRun::WriteTail(index::ChangeSet* cs) const {
+  for (uint64_t pid : emptied_) cs->DeletePerson(pid);
+  cs->PutMeta("record_count", std::to_string(records_total_));
+}
+
+// One WriteBatch, synced, with the audit event: the header's deletes, every
+// person and the tail become visible together or not at all.
+absl::Status LinkRun::CommitOneBatch(index::ChangeSet* header, const index::AuditEvent& event, int64_t now_us) {
+  for (size_t c = 0; c < chunks_.size(); ++c) WriteChunk(c, now_us, header);
+  WriteTail(header);
+  Progress("write", n_incoming_, n_incoming_);
+  EMPI_RETURN_IF_ERROR(Hook("commit"));
+  return store_->Commit(header, &event, /*sync=*/true);
+}
+
+// One bulk load: the header (with the person-id counter), rounds of about
+// round_records records (whole chunks, so whole persons; memory holds one
+// round) and the tail are written to SST files, then ingested in one call.
+// The audit event follows in its own synced commit: a crash between the two
+// leaves the run applied but unaudited, and a re-run finds every record
+// unchanged.
+absl::Status LinkRun::CommitBulk(index::ChangeSet header, const index::AuditEvent& event, int64_t now_us,
+                                 size_t round_records, size_t chunk_records) {
+  EMPI_ASSIGN_OR_RETURN(std::unique_ptr<index::BulkLoad> load, store_->StartBulkLoad());
+  {
+    std::vector<index::ChangeSet> first;
+    first.push_back(std::move(header));
+    EMPI_RETURN_IF_ERROR(load->AddRound(first));
+    EMPI_RETURN_IF_ERROR(Hook("round"));
+  }
+  const size_t per_round = std::max<size_t>(1, round_records / chunk_records);
+  std::atomic<uint64_t> written{0};
+  for (size_t c0 = 0; c0 < chunks_.size(); c0 += per_round) {
+    const size_t c1 = std::min(chunks_.size(), c0 + per_round);
+    std::vector<index::ChangeSet> sets(c1 - c0);
+    tbb::parallel_for(c0, c1, [&](size_t c) {
+      sets[c - c0] = store_->NewChangeSet();
+      WriteChunk(c, now_us, &sets[c - c0]);
+      written += chunks_[c].second - chunks_[c].first;
+    });
+    EMPI_RETURN_IF_ERROR(load->AddRound(sets));
+    Progress("write", written.load(), n_incoming_);
+    EMPI_RETURN_IF_ERROR(Hook("round"));
+  }
+  {
+    std::vector<index::ChangeSet> last(1);
+    last[0] = store_->NewChangeSet();
+    WriteTail(&last[0]);
+    EMPI_RETURN_IF_ERROR(load->AddRound(last));
+  }
+  EMPI_RETURN_IF_ERROR(Hook("ingest"));
+  EMPI_RETURN_IF_ERROR(load->Finish());
+  // Bulk-ingested person views are merge operands until compacted;
+  // real-time reads of a freshly loaded store should not pay for folding
+  // them.
+  EMPI_RETURN_IF_ERROR(store_->CompactPersonView());
+  index::ChangeSet none = store_->NewChangeSet();
+  EMPI_RETURN_IF_ERROR(Hook("commit"));
+  return store_->Commit(&none, &event, /*sync=*/true);
+}
+
+}  // namespace
+
+absl::StatusOr<LinkSummary> LinkRecords(index::Store* store, std::vector<Record> input,
+                                        const LinkOptions& options) {
+  return LinkRun(store, std::move(input), options).Run();
 }
 
 }  // namespace empi

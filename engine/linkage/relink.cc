@@ -131,6 +131,55 @@ absl::StatusOr<std::optional<index::PersonValue>> PersonAfter(const index::Store
   return v;
 }
 
+// Person ids for the new groups (KeepPersonIds; new ids allocated in `cs`),
+// and which records move; the persons' counts go to `summary`.
+Plan PlanMoves(index::Store* store, const StoredSet& set, const std::vector<uint32_t>& group,
+               const absl::flat_hash_set<uint64_t>& pinned, index::ChangeSet* cs, RelinkSummary* summary) {
+  const size_t n = set.records.size();
+  Plan plan;
+  std::vector<uint64_t> person_of_group = KeepPersonIds(group, set.person, pinned);
+  std::vector<uint32_t> fresh_groups;
+  for (size_t i = 0; i < n; ++i) {
+    if (person_of_group[group[i]] == 0) {
+      person_of_group[group[i]] = UINT64_MAX;  // placeholder, allocated below
+      fresh_groups.push_back(group[i]);
+    }
+  }
+  if (!fresh_groups.empty()) {
+    const uint64_t first = store->AllocatePersonIds(fresh_groups.size(), cs);
+    for (size_t k = 0; k < fresh_groups.size(); ++k) {
+      person_of_group[fresh_groups[k]] = first + k;
+      plan.fresh.insert(first + k);
+    }
+  }
+  absl::flat_hash_set<uint64_t> before, after, changed;
+  plan.new_person.resize(n);
+  for (size_t i = 0; i < n; ++i) {
+    plan.new_person[i] = person_of_group[group[i]];
+    before.insert(set.person[i]);
+    after.insert(plan.new_person[i]);
+    if (plan.new_person[i] == set.person[i]) continue;
+    plan.moved.push_back(i);
+    changed.insert(set.person[i]);
+    changed.insert(plan.new_person[i]);
+    std::string_view source, id;
+    const std::string key = set.records[i].Key();
+    SplitRecordKey(key, &source, &id);
+    summary->moves.push_back({std::string(source), std::string(id), set.person[i], plan.new_person[i]});
+  }
+  for (uint64_t pid : before) {
+    if (!after.contains(pid)) plan.removed.push_back(pid);
+  }
+  std::sort(plan.removed.begin(), plan.removed.end());
+  summary->persons_before = before.size();
+  summary->persons_after = after.size();
+  summary->persons_new = plan.fresh.size();
+  summary->persons_removed = plan.removed.size();
+  for (uint64_t pid : pinned) summary->persons_pinned += before.contains(pid) ? 1 : 0;
+  for (uint64_t pid : before) summary->persons_unchanged += changed.contains(pid) ? 0 : 1;
+  return plan;
+}
+
 // Moves, persons, histories and change-feed entries of the plan.
 absl::Status WriteMoves(const index::Store& store, const StoredSet& set, const Plan& plan,
                         const RelinkOptions& options, index::ChangeSet* cs, RelinkSummary* summary) {
@@ -298,51 +347,8 @@ absl::StatusOr<RelinkSummary> RelinkStore(index::Store* store, const RelinkOptio
   summary.review_pairs = clusters.review.size();
   stage("score and cluster");
 
-  // Person ids, and what moves.
-  Plan plan;
   index::ChangeSet cs = store->NewChangeSet();
-  std::vector<uint64_t> person_of_group = KeepPersonIds(clusters.group, set.person, pinned);
-  std::vector<uint32_t> fresh_groups;
-  for (size_t i = 0; i < n; ++i) {
-    const uint32_t g = clusters.group[i];
-    if (person_of_group[g] == 0) {
-      person_of_group[g] = UINT64_MAX;  // placeholder, allocated below
-      fresh_groups.push_back(g);
-    }
-  }
-  if (!fresh_groups.empty()) {
-    const uint64_t first = store->AllocatePersonIds(fresh_groups.size(), &cs);
-    for (size_t k = 0; k < fresh_groups.size(); ++k) {
-      person_of_group[fresh_groups[k]] = first + k;
-      plan.fresh.insert(first + k);
-    }
-  }
-  absl::flat_hash_set<uint64_t> before, after, changed;
-  plan.new_person.resize(n);
-  for (size_t i = 0; i < n; ++i) {
-    plan.new_person[i] = person_of_group[clusters.group[i]];
-    before.insert(set.person[i]);
-    after.insert(plan.new_person[i]);
-    if (plan.new_person[i] != set.person[i]) {
-      plan.moved.push_back(i);
-      changed.insert(set.person[i]);
-      changed.insert(plan.new_person[i]);
-      std::string_view source, id;
-      const std::string key = set.records[i].Key();
-      SplitRecordKey(key, &source, &id);
-      summary.moves.push_back({std::string(source), std::string(id), set.person[i], plan.new_person[i]});
-    }
-  }
-  for (uint64_t pid : before) {
-    if (!after.contains(pid)) plan.removed.push_back(pid);
-  }
-  std::sort(plan.removed.begin(), plan.removed.end());
-  summary.persons_before = before.size();
-  summary.persons_after = after.size();
-  summary.persons_new = plan.fresh.size();
-  summary.persons_removed = plan.removed.size();
-  for (uint64_t pid : pinned) summary.persons_pinned += before.contains(pid) ? 1 : 0;
-  for (uint64_t pid : before) summary.persons_unchanged += changed.contains(pid) ? 0 : 1;
+  const Plan plan = PlanMoves(store, set, clusters.group, pinned, &cs, &summary);
   EMPI_RETURN_IF_ERROR(store->ForEachReview([&](std::string_view, std::string_view, const index::ReviewValue&) {
     ++summary.review_pairs_before;
     return true;

@@ -22,6 +22,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "engine/server/client_cert.h"
 #include "engine/server/fhir.h"
 #include "nlohmann/json.hpp"
 
@@ -267,9 +268,14 @@ class ServerImpl final : public Server {
       }
       const std::string action = absl::StrCat("http ", method, " ", route);
       const std::string auth = req.get_header_value("Authorization");
-      absl::StatusOr<Identity> id = absl::UnauthenticatedError("no bearer token");
+      // A bearer token, when given, decides (a service authenticated by its
+      // certificate may act for a user with the user's token); otherwise a
+      // verified client certificate (client_cert.h).
+      absl::StatusOr<Identity> id = absl::UnauthenticatedError("no bearer token or client certificate");
       if (auth.size() > 7 && absl::AsciiStrToLower(auth.substr(0, 7)) == "bearer ") {
         id = jwt_->Verify(std::string_view(auth).substr(7), std::time(nullptr));
+      } else if (auth.empty()) {
+        if (std::optional<Identity> cert = ClientCertificateIdentity(req.ssl)) id = *std::move(cert);
       }
       if (!id.ok()) {
         who.requester = "unauthenticated";

@@ -383,6 +383,13 @@ TEST_F(RelinkTest, AFalseMergeIsUndoneAndItsObjectionFollowsEveryRecord) {
   EXPECT_TRUE(again->moves.empty());
 }
 
+TEST_F(RelinkTest, AStoreHeldByAnEngineIsRefused) {
+  ImportTrustedModel();
+  auto engine = Engine::Open(EngineOptions{}, db_);
+  ASSERT_TRUE(engine.ok()) << engine.status();
+  EXPECT_FALSE(Relink(Relinking(), db_).ok());
+}
+
 TEST_F(RelinkTest, AStewardsSplitIsKept) {
   ImportTrustedModel();
   uint64_t p0 = 0, split = 0;

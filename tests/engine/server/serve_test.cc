@@ -445,7 +445,7 @@ TEST_F(ServeTest, RefusesWithoutValidTokenOrOutsideRoleAndAuditsBoth) {
     std::string token;
     std::string diagnostic;
   } cases[] = {
-      {"no token", "", "Authorization: no bearer token"},
+      {"no token", "", "Authorization: no bearer token or client certificate"},
       {"expired", SignJwt(Key("rsa.key"), expired), "Authorization: token expired"},
       {"not yet valid", SignJwt(Key("rsa.key"), early), "Authorization: token not yet valid (nbf)"},
       {"audience", SignJwt(Key("ec.key"), wrong_aud), "Authorization: token audience is not accepted"},
@@ -653,6 +653,51 @@ TEST_F(ServeTest, TlsWithClientCertificates) {
     if (e["action"] == "resolve" && e["requester"] == "dr.ahmed" && e["role"] == "clinician") tls_resolve = true;
   }
   EXPECT_TRUE(tls_resolve);
+}
+
+// A service authenticated by its client certificate alone: the subject's CN,
+// O and OUs are its identity, roles and purpose (client_cert.h); a bearer
+// token, when sent, still decides.
+TEST_F(ServeTest, ClientCertificateIdentityWithoutABearerToken) {
+  std::vector<std::string> args = BaseArgs();
+  for (const std::string& a : {std::string("--tls-cert"), Key("server.pem"), std::string("--tls-key"), Key("server.key"),
+                               std::string("--client-ca"), Key("ca.pem")}) {
+    args.push_back(a);
+  }
+  ASSERT_TRUE(server_.Start(args, dir_.path() + "/serve.log")) << server_.log();
+  httplib::SSLClient service("127.0.0.1", server_.port(), Key("service.pem"), Key("service.key"));
+  service.set_ca_cert_path(Key("ca.pem").c_str());
+  service.enable_server_certificate_verification(true);
+  Person p = kMaria;
+  p.nhs = NhsNumber("320667835");
+  auto ingested = Post(service, "/Patient", integration_, PatientJson("RKB", "C1", p));
+  ASSERT_TRUE(ingested) << httplib::to_string(ingested.error());
+  ASSERT_EQ(ingested->status, 200) << ingested->body;
+  const uint64_t person = PersonOf(Body(ingested));
+  // Its certificate names the role clinician: it may resolve, not ingest.
+  auto res = Post(service, "/Patient/$resolve", "", ResolveParams(Source("RKB"), "C1"));
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200) << res->body;
+  ExpectOutcome(Post(service, "/Patient", "", PatientJson("RKB", "C2", p)), 403, "forbidden",
+                "role: this endpoint needs integration");
+  // A certificate without an organisation is no identity.
+  httplib::SSLClient bare("127.0.0.1", server_.port(), Key("client.pem"), Key("client.key"));
+  bare.set_ca_cert_path(Key("ca.pem").c_str());
+  bare.enable_server_certificate_verification(true);
+  ExpectOutcome(Post(bare, "/Patient/$resolve", "", ResolveParams(Source("RKB"), "C1")), 401, "login",
+                "Authorization: no bearer token or client certificate");
+  ASSERT_EQ(server_.Stop(), 0);
+
+  bool by_certificate = false, by_token = false;
+  for (const json& e : AuditOf(person)) {
+    if (e["action"] == "resolve" && e["requester"] == "ed-viewer" && e["organisation"] == "RKB" &&
+        e["role"] == "clinician" && e["purpose"].get<std::string>().starts_with("direct-care;")) {
+      by_certificate = true;
+    }
+    if (e["action"] == "ingest" && e["requester"] != "ed-viewer") by_token = true;
+  }
+  EXPECT_TRUE(by_certificate);
+  EXPECT_TRUE(by_token);
 }
 
 TEST_F(ServeTest, LimitsOnBodySizeHeaderCountAndIdleTime) {

@@ -48,6 +48,8 @@ inline ::testing::AssertionResult Sh(const std::string& cmd) {
 //   stranger.key           an RSA key the server does not trust
 //   jwt-keys.pem           the public halves of rsa.key and ec.key
 //   ca.pem, server.pem/.key (SAN 127.0.0.1, localhost), client.pem/.key
+//   (subject CN only), service.pem/.key (a service's identity: CN, O, a
+//   role and a purpose in OUs; engine/server/client_cert.h)
 struct Keys {
   std::string dir;
   std::string Path(const std::string& name) const { return dir + "/" + name; }
@@ -68,6 +70,9 @@ inline ::testing::AssertionResult MakeKeys(const std::string& dir) {
            "-extfile san.ext",
            "openssl req -newkey rsa:2048 -nodes -keyout client.key -out client.csr -subj '/CN=ed-viewer'",
            "openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out client.pem -days 2",
+           "openssl req -newkey rsa:2048 -nodes -keyout service.key -out service.csr "
+           "-subj '/CN=ed-viewer/O=RKB/OU=clinician/OU=purpose:direct-care/OU=surgery'",
+           "openssl x509 -req -in service.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out service.pem -days 2",
        }) {
     ::testing::AssertionResult r = Sh(d + cmd);
     if (!r) return r;
