@@ -12,8 +12,7 @@ std::string Record::Key() const {
   return key;
 }
 
-bool SplitRecordKey(std::string_view key, std::string_view* source,
-                    std::string_view* record_id) {
+bool SplitRecordKey(std::string_view key, std::string_view* source, std::string_view* record_id) {
   size_t nul = key.find('\0');
   if (nul == std::string_view::npos) return false;
   *source = key.substr(0, nul);

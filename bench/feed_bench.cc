@@ -20,13 +20,12 @@ namespace {
 // Writes a feed of `rows` canonical rows (valid NHS numbers, UK postcodes,
 // DD/MM/YYYY dates, a quoted address with a comma) and returns its path.
 std::string MakeFeed(int64_t rows) {
-  static const char* kFamily[] = {"Smith", "Jones", "Taylor", "Brown", "Williams",
+  static const char* kFamily[] = {"Smith",  "Jones",   "Taylor", "Brown", "Williams",
                                   "Wilson", "Johnson", "Davies", "Patel", "Nowak"};
   static const char* kGiven[] = {"Oliver", "Amelia Rose", "George", "Isla", "Harry",
-                                 "Ava", "Noah James", "Mia", "Jack", "Łucja"};
-  std::string path = (std::filesystem::temp_directory_path() /
-                      ("empi_feed_bench_" + std::to_string(rows) + ".csv"))
-                         .string();
+                                 "Ava",    "Noah James",  "Mia",    "Jack", "Łucja"};
+  std::string path =
+      (std::filesystem::temp_directory_path() / ("empi_feed_bench_" + std::to_string(rows) + ".csv")).string();
   std::string text =
       "source,record_id,nhs_number,family_name,given_names,date_of_birth,sex,"
       "postcode,address\n";
@@ -41,13 +40,11 @@ std::string MakeFeed(int64_t rows) {
       std::snprintf(nine, sizeof(nine), "%09llu", static_cast<unsigned long long>(stem++));
       check = NhsCheckDigit(nine);
     } while (check < 0);
-    std::snprintf(line, sizeof(line),
-                  "RKB,K%08lld,%s%d,%s,%s,%02d/%02d/%04d,%c,LS%d %dAB,\"%d High Street, Leeds\"\n",
-                  static_cast<long long>(i), nine, check, kFamily[i % 10],
-                  kGiven[(i / 10) % 10], static_cast<int>(i % 28 + 1),
-                  static_cast<int>(i % 12 + 1), static_cast<int>(1920 + i % 90),
-                  i % 2 ? 'F' : 'M', static_cast<int>(i % 28 + 1),
-                  static_cast<int>(i % 10), static_cast<int>(i % 200 + 1));
+    std::snprintf(line, sizeof(line), "RKB,K%08lld,%s%d,%s,%s,%02d/%02d/%04d,%c,LS%d %dAB,\"%d High Street, Leeds\"\n",
+                  static_cast<long long>(i), nine, check, kFamily[i % 10], kGiven[(i / 10) % 10],
+                  static_cast<int>(i % 28 + 1), static_cast<int>(i % 12 + 1), static_cast<int>(1920 + i % 90),
+                  i % 2 ? 'F' : 'M', static_cast<int>(i % 28 + 1), static_cast<int>(i % 10),
+                  static_cast<int>(i % 200 + 1));
     text += line;
   }
   std::FILE* f = std::fopen(path.c_str(), "wb");

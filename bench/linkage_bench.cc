@@ -12,15 +12,17 @@
 namespace empi {
 namespace {
 
-const char* kFamily[] = {"smith", "jones", "khan", "patel", "nowak", "o'brien", "williams", "taylor", "brown",
-                         "davies", "evans", "wilson", "thomas", "roberts", "johnson", "walker", "wright",
-                         "robinson", "thompson", "white", "hughes", "edwards", "green", "hall", "wood",
-                         "harris", "lewis", "martin", "jackson", "clarke", "begum", "hussain", "kowalski"};
-const char* kGiven[] = {"margaret", "john", "mohammed", "olivia", "jack", "susan", "david", "amelia", "lukasz",
-                        "sian", "zoe", "william", "elizabeth", "james", "harold", "dorothy", "paul", "julie",
-                        "oliver", "muhammad", "aisha", "fatima", "gurpreet", "piotr", "katarzyna", "emma"};
+const char* kFamily[] = {"smith",   "jones",  "khan",   "patel",    "nowak",    "o'brien", "williams",
+                         "taylor",  "brown",  "davies", "evans",    "wilson",   "thomas",  "roberts",
+                         "johnson", "walker", "wright", "robinson", "thompson", "white",   "hughes",
+                         "edwards", "green",  "hall",   "wood",     "harris",   "lewis",   "martin",
+                         "jackson", "clarke", "begum",  "hussain",  "kowalski"};
+const char* kGiven[] = {"margaret", "john",     "mohammed", "olivia",    "jack",    "susan",     "david",
+                        "amelia",   "lukasz",   "sian",     "zoe",       "william", "elizabeth", "james",
+                        "harold",   "dorothy",  "paul",     "julie",     "oliver",  "muhammad",  "aisha",
+                        "fatima",   "gurpreet", "piotr",    "katarzyna", "emma"};
 const char* kStreet[] = {"high street", "station road", "church lane", "victoria road", "park avenue",
-                         "london road", "the crescent", "mill lane", "queens road", "kings road"};
+                         "london road", "the crescent", "mill lane",   "queens road",   "kings road"};
 
 std::vector<Record> MakeRecords(size_t n, uint32_t seed) {
   std::mt19937 rng(seed);
@@ -37,8 +39,7 @@ std::vector<Record> MakeRecords(size_t n, uint32_t seed) {
     r.date_of_birth = dob;
     char pc[16];
     std::snprintf(pc, sizeof(pc), "CV%u %u%c%c", static_cast<unsigned>(1 + rng() % 40),
-                  static_cast<unsigned>(rng() % 10), "ABDEFGHJLN"[rng() % 10],
-                  "PQRSTUWXYZ"[rng() % 10]);
+                  static_cast<unsigned>(rng() % 10), "ABDEFGHJLN"[rng() % 10], "PQRSTUWXYZ"[rng() % 10]);
     r.postcode = pc;
     r.address = std::to_string(1 + rng() % 200) + " " + kStreet[rng() % std::size(kStreet)] + ", coventry";
     r.sex = rng() % 2 ? "F" : "M";

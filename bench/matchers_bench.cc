@@ -16,21 +16,18 @@ namespace {
 
 const std::vector<std::string>& Names() {
   static const std::vector<std::string> kNames = {
-      "smith",   "jones",    "williams", "taylor",  "brown",   "davies",  "evans",
-      "wilson",  "thomas",   "johnson",  "roberts", "robinson", "thompson", "wright",
-      "walker",  "white",    "edwards",  "hughes",  "green",   "hall",    "lewis",
-      "harris",  "clarke",   "patel",    "jackson", "wood",    "turner",  "martin",
-      "cooper",  "hill",     "ward",     "morris",  "moore",   "clark",   "lee",
-      "king",    "baker",    "harrison", "morgan",  "allen",   "james",   "scott",
-      "phillips", "watson",  "davis",    "parker",  "price",   "bennett", "young",
-      "griffiths", "mitchell", "kelly",  "cook",    "carter",  "richardson", "bailey",
-      "collins", "bell",     "shaw",     "murphy",  "miller",  "cox",     "richards",
-      "khan",    "marshall", "anderson", "simpson", "ellis",   "adams",   "singh",
-      "begum",   "wilkinson", "foster",  "chapman", "powell",  "webb",    "rogers",
-      "gray",    "mason",    "ali",      "hunt",    "hussain", "campbell", "matthews",
-      "owen",    "palmer",   "holmes",   "mills",   "barnes",  "knight",  "lloyd",
-      "butler",  "russell",  "barker",   "fisher",  "stevens", "jenkins", "murray",
-      "dixon",   "harvey",   "catherine", "kathryn", "mohammed", "lukasz", "margaret",
+      "smith",      "jones",     "williams", "taylor",   "brown",     "davies",   "evans",    "wilson",  "thomas",
+      "johnson",    "roberts",   "robinson", "thompson", "wright",    "walker",   "white",    "edwards", "hughes",
+      "green",      "hall",      "lewis",    "harris",   "clarke",    "patel",    "jackson",  "wood",    "turner",
+      "martin",     "cooper",    "hill",     "ward",     "morris",    "moore",    "clark",    "lee",     "king",
+      "baker",      "harrison",  "morgan",   "allen",    "james",     "scott",    "phillips", "watson",  "davis",
+      "parker",     "price",     "bennett",  "young",    "griffiths", "mitchell", "kelly",    "cook",    "carter",
+      "richardson", "bailey",    "collins",  "bell",     "shaw",      "murphy",   "miller",   "cox",     "richards",
+      "khan",       "marshall",  "anderson", "simpson",  "ellis",     "adams",    "singh",    "begum",   "wilkinson",
+      "foster",     "chapman",   "powell",   "webb",     "rogers",    "gray",     "mason",    "ali",     "hunt",
+      "hussain",    "campbell",  "matthews", "owen",     "palmer",    "holmes",   "mills",    "barnes",  "knight",
+      "lloyd",      "butler",    "russell",  "barker",   "fisher",    "stevens",  "jenkins",  "murray",  "dixon",
+      "harvey",     "catherine", "kathryn",  "mohammed", "lukasz",    "margaret",
   };
   return kNames;
 }
@@ -73,8 +70,8 @@ void BM_JaroWinklerCachedCutoff(benchmark::State& state) {
 BENCHMARK(BM_JaroWinklerCachedCutoff);
 
 void BM_NormalizeNameAscii(benchmark::State& state) {
-  const std::vector<std::string> raw = {"SMITH", "O'Brien", "Smith-Jones", "Mrs Jane Doe",
-                                        "mohammed", "Catherine", "WILLIAMS", "de la Cruz"};
+  const std::vector<std::string> raw = {"SMITH",    "O'Brien",   "Smith-Jones", "Mrs Jane Doe",
+                                        "mohammed", "Catherine", "WILLIAMS",    "de la Cruz"};
   size_t i = 0;
   for (auto _ : state) {
     benchmark::DoNotOptimize(NormalizeName(raw[i]));
@@ -84,8 +81,7 @@ void BM_NormalizeNameAscii(benchmark::State& state) {
 BENCHMARK(BM_NormalizeNameAscii);
 
 void BM_NormalizeNameIcu(benchmark::State& state) {
-  const std::vector<std::string> raw = {"Łukasz", "Siân", "Zoë", "Małgorzata",
-                                        "Иван", "Γιώργος", "José", "Strauß"};
+  const std::vector<std::string> raw = {"Łukasz", "Siân", "Zoë", "Małgorzata", "Иван", "Γιώργος", "José", "Strauß"};
   size_t i = 0;
   for (auto _ : state) {
     benchmark::DoNotOptimize(NormalizeName(raw[i]));
@@ -96,8 +92,7 @@ BENCHMARK(BM_NormalizeNameIcu);
 
 // Non-ASCII but Latin script: the common case in UK feeds.
 void BM_NormalizeNameIcuLatin(benchmark::State& state) {
-  const std::vector<std::string> raw = {"Łukasz", "Siân", "Zoë", "Małgorzata",
-                                        "Chloé", "José", "Strauß", "Dvořák"};
+  const std::vector<std::string> raw = {"Łukasz", "Siân", "Zoë", "Małgorzata", "Chloé", "José", "Strauß", "Dvořák"};
   size_t i = 0;
   for (auto _ : state) {
     benchmark::DoNotOptimize(NormalizeName(raw[i]));
@@ -127,7 +122,7 @@ void BM_Nysiis(benchmark::State& state) {
 BENCHMARK(BM_Nysiis);
 
 void BM_ParsePostcode(benchmark::State& state) {
-  const std::vector<std::string> raw = {"CV1 2AB", "cv12ab", "EC1A 1BB", "M1 1AE",
+  const std::vector<std::string> raw = {"CV1 2AB", "cv12ab",   "EC1A 1BB", "M1 1AE",
                                         "B33 8TH", "ZZ99 3VZ", "DN55 1PT", "W1A 0AX"};
   size_t i = 0;
   for (auto _ : state) {

@@ -191,8 +191,9 @@ void Breakdown(Engine* engine, const std::vector<Sample>& samples, double rate, 
   index::Store* store = StoreOf(engine);
   const size_t n = std::min<size_t>(samples.size(), 20000);
   std::vector<std::vector<double>> us(6);
-  const char* names[] = {"snapshot + release",      "GetRecord",         "GetPersonView",
-                         "audit commit (unsynced)", "Resolve (whole call)", "MayAssembleView (whole call)"};
+  const char* names[] = {"snapshot + release",   "GetRecord",
+                         "GetPersonView",        "audit commit (unsynced)",
+                         "Resolve (whole call)", "MayAssembleView (whole call)"};
   auto time = [&](int i, auto fn) {
     if (rate > 0) {
       WaitUntil(Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(1 / rate)),
@@ -230,8 +231,9 @@ void Breakdown(Engine* engine, const std::vector<Sample>& samples, double rate, 
 // (interrupts, the hypervisor, other tasks). A call of d us overlaps such a
 // gap with probability about rate * d, whatever the engine does.
 int Jitter(int threads, double seconds) {
-  std::printf("| thread | stalls > 10 us per s | > 50 us per s | > 200 us per s | time lost |\n"
-              "| --- | --- | --- | --- | --- |\n");
+  std::printf(
+      "| thread | stalls > 10 us per s | > 50 us per s | > 200 us per s | time lost |\n"
+      "| --- | --- | --- | --- | --- |\n");
   std::vector<std::thread> pool;
   std::vector<std::string> rows(threads);
   for (int t = 0; t < threads; ++t) {
@@ -285,9 +287,8 @@ int Run(const Options& opt) {
   auto t0 = Clock::now();
   const std::vector<Sample> samples = SampleRecords(StoreOf(engine), opt.sample);
   auto rc = StoreOf(engine)->GetMeta("record_count");
-  std::printf("store %s: %s records; sampled %zu in %.1f s\n", path.c_str(),
-              rc.ok() && *rc ? (*rc)->c_str() : "?", samples.size(),
-              std::chrono::duration<double>(Clock::now() - t0).count());
+  std::printf("store %s: %s records; sampled %zu in %.1f s\n", path.c_str(), rc.ok() && *rc ? (*rc)->c_str() : "?",
+              samples.size(), std::chrono::duration<double>(Clock::now() - t0).count());
 
   if (opt.breakdown) {
     Breakdown(engine, samples, opt.read_rate, opt.spin_wait);
@@ -311,10 +312,10 @@ int Run(const Options& opt) {
   enum Op { kResolve, kView, kSearch, kIngest, kNumOps };
   const char* names[kNumOps] = {"resolve", "view decision", "search", "ingest"};
   const Clock::time_point start = Clock::now();
-  const Clock::time_point measure_from = start + std::chrono::duration_cast<Clock::duration>(
-                                                     std::chrono::duration<double>(opt.warmup));
-  const Clock::time_point stop = measure_from + std::chrono::duration_cast<Clock::duration>(
-                                                    std::chrono::duration<double>(opt.seconds));
+  const Clock::time_point measure_from =
+      start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(opt.warmup));
+  const Clock::time_point stop =
+      measure_from + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(opt.seconds));
   // Threads 0 .. readers-1 read; the writer's latencies go in the last slot.
   std::vector<std::vector<Latencies>> per_thread(opt.readers + 1, std::vector<Latencies>(kNumOps));
   std::atomic<size_t> outcomes[4] = {};
@@ -416,16 +417,19 @@ int Run(const Options& opt) {
   if (opt.writer) threads.emplace_back(writer);
   for (auto& t : threads) t.join();
 
-  auto rate = [](double r) { return r > 0 ? std::to_string(static_cast<int>(r)) + " calls/s" : std::string("back to back"); };
+  auto rate = [](double r) {
+    return r > 0 ? std::to_string(static_cast<int>(r)) + " calls/s" : std::string("back to back");
+  };
   std::printf("%d reader threads (%s each) + %d writer thread (%s), %.0f s measured after %.0f s warm-up\n\n",
-              opt.readers, rate(opt.read_rate).c_str(), opt.writer ? 1 : 0, rate(opt.ingest_rate).c_str(),
-              opt.seconds, opt.warmup);
+              opt.readers, rate(opt.read_rate).c_str(), opt.writer ? 1 : 0, rate(opt.ingest_rate).c_str(), opt.seconds,
+              opt.warmup);
   // "not preempted": the calls the kernel let run on their core from start
   // to end, i.e. what the engine costs with a core to itself (interrupts and
   // the hypervisor's stalls, which no count shows, remain in both).
-  std::printf("| op | calls | errors | p50 | p99 | p99.9 | max | preempted | p99 not preempted |"
-              " waiting for a core p99 / mean | on a core p50 / p99 | sleeps per call |\n"
-              "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
+  std::printf(
+      "| op | calls | errors | p50 | p99 | p99.9 | max | preempted | p99 not preempted |"
+      " waiting for a core p99 / mean | on a core p50 / p99 | sleeps per call |\n"
+      "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
   for (int op = 0; op < kNumOps; ++op) {
     std::vector<double> all, preempted, waiting, cpu;
     size_t errors = 0;
@@ -447,20 +451,23 @@ int Run(const Options& opt) {
     // The sorted latencies of the calls not preempted: `all` less `preempted`.
     std::vector<double> alone;
     std::set_difference(all.begin(), all.end(), preempted.begin(), preempted.end(), std::back_inserter(alone));
-    std::printf("| %s | %zu | %zu | %.1f us | %.1f us | %.1f us | %.1f us | %.2f%% | %.1f us | %.1f / %.1f us | %.1f / %.1f us | %.2f |\n",
-                names[op], all.size(), errors, Percentile(all, 0.50), Percentile(all, 0.99), Percentile(all, 0.999),
-                all.empty() ? 0 : all.back(), 100.0 * preempted.size() / std::max<size_t>(1, all.size()),
-                Percentile(alone, 0.99), Percentile(waiting, 0.99),
-                waiting_sum / static_cast<double>(std::max<size_t>(1, waiting.size())), Percentile(cpu, 0.50),
-                Percentile(cpu, 0.99), static_cast<double>(sleeps) / static_cast<double>(std::max<size_t>(1, all.size())));
+    std::printf(
+        "| %s | %zu | %zu | %.1f us | %.1f us | %.1f us | %.1f us | %.2f%% | %.1f us | %.1f / %.1f us | %.1f / %.1f us "
+        "| %.2f |\n",
+        names[op], all.size(), errors, Percentile(all, 0.50), Percentile(all, 0.99), Percentile(all, 0.999),
+        all.empty() ? 0 : all.back(), 100.0 * preempted.size() / std::max<size_t>(1, all.size()),
+        Percentile(alone, 0.99), Percentile(waiting, 0.99),
+        waiting_sum / static_cast<double>(std::max<size_t>(1, waiting.size())), Percentile(cpu, 0.50),
+        Percentile(cpu, 0.99), static_cast<double>(sleeps) / static_cast<double>(std::max<size_t>(1, all.size())));
   }
   std::printf("\ningest outcomes (warm-up included): linked %zu, new person %zu, review %zu, unchanged %zu\n",
               outcomes[0].load(), outcomes[1].load(), outcomes[2].load(), outcomes[3].load());
   const index::ReadCache::Stats cache = StoreOf(engine)->read_cache_stats();
-  std::printf("read cache (warm-up included): %llu lookups hit, %llu missed (%.2f%%); %llu entries refreshed by writes\n",
-              static_cast<unsigned long long>(cache.hits), static_cast<unsigned long long>(cache.misses),
-              100.0 * static_cast<double>(cache.misses) / static_cast<double>(std::max<uint64_t>(1, cache.hits + cache.misses)),
-              static_cast<unsigned long long>(cache.refreshed));
+  std::printf(
+      "read cache (warm-up included): %llu lookups hit, %llu missed (%.2f%%); %llu entries refreshed by writes\n",
+      static_cast<unsigned long long>(cache.hits), static_cast<unsigned long long>(cache.misses),
+      100.0 * static_cast<double>(cache.misses) / static_cast<double>(std::max<uint64_t>(1, cache.hits + cache.misses)),
+      static_cast<unsigned long long>(cache.refreshed));
   opened->reset();
   if (temporary) std::filesystem::remove_all(path);
   return 0;
@@ -506,9 +513,10 @@ int main(int argc, char** argv) {
     } else if (a == "--sample" && has_value) {
       opt.sample = std::strtoull(argv[++i], nullptr, 10);
     } else {
-      std::fprintf(stderr, "usage: realtime_bench [--store DIR] [--seconds N] [--warmup N] [--sample N]"
-                           " [--read-rate N] [--ingest-rate N] [--readers N] [--no-writer] [--block-cache-mb N]"
-                           " [--writer-nice N] [--warm-cache] [--breakdown] [--spin-wait] [--jitter]\n");
+      std::fprintf(stderr,
+                   "usage: realtime_bench [--store DIR] [--seconds N] [--warmup N] [--sample N]"
+                   " [--read-rate N] [--ingest-rate N] [--readers N] [--no-writer] [--block-cache-mb N]"
+                   " [--writer-nice N] [--warm-cache] [--breakdown] [--spin-wait] [--jitter]\n");
       return 64;
     }
   }

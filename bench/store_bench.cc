@@ -40,8 +40,8 @@ StoredRecord BenchRecord(uint64_t i) {
   r.record.nhs_number = std::to_string(9000000000ULL + i);
   r.record.family_name = "Family" + std::to_string(i % 20000);
   r.record.given_names = "Given" + std::to_string(i % 3000) + " Middle";
-  r.record.date_of_birth = "19" + std::to_string(10 + i % 90) + "-0" + std::to_string(1 + i % 9) + "-1" +
-                           std::to_string(i % 10);
+  r.record.date_of_birth =
+      "19" + std::to_string(10 + i % 90) + "-0" + std::to_string(1 + i % 9) + "-1" + std::to_string(i % 10);
   r.record.sex = i % 2 ? "F" : "M";
   r.record.postcode = "CV" + std::to_string(i % 40) + " " + std::to_string(i % 10) + "AB";
   r.record.address = std::to_string(i % 200) + " High Street, Coventry";

@@ -94,8 +94,8 @@ absl::Status AuditLog::Read(const std::string& path, uint64_t offset, const std:
   while (true) {
     unsigned char header[kHeader];
     if (!in.read(reinterpret_cast<char*>(header), kHeader)) break;
-    const uint32_t n = (uint32_t{header[0]} << 24) | (uint32_t{header[1]} << 16) | (uint32_t{header[2]} << 8) |
-                       uint32_t{header[3]};
+    const uint32_t n =
+        (uint32_t{header[0]} << 24) | (uint32_t{header[1]} << 16) | (uint32_t{header[2]} << 8) | uint32_t{header[3]};
     if (n < kFixed || n > kMaxEntry) break;
     buf.resize(n);
     if (!in.read(buf.data(), n)) break;
@@ -139,8 +139,8 @@ absl::StatusOr<AuditLog::Tail> AuditLog::ReadTail(const std::string& path, uint6
   if (in.bad()) return Errno("reading the audit log", path);
   tail.bytes = last_nonzero;
   if (last_nonzero == 0) return tail;  // kEnd
-  const uint64_t length = (uint64_t{header[0]} << 24) | (uint64_t{header[1]} << 16) | (uint64_t{header[2]} << 8) |
-                          uint64_t{header[3]};
+  const uint64_t length =
+      (uint64_t{header[0]} << 24) | (uint64_t{header[1]} << 16) | (uint64_t{header[2]} << 8) | uint64_t{header[3]};
   // Written in order, an entry whose copy stopped part way has zeros from
   // some point to the end it announces, and nothing after it. A header
   // itself cut short announces a length from its first bytes alone.

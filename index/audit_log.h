@@ -120,7 +120,7 @@ class AuditLog {
   absl::Status Allocate(uint64_t end);
   std::string path_;
   int fd_;
-  char* map_;           // map_bytes_ of address space over the file
+  char* map_;  // map_bytes_ of address space over the file
   uint64_t map_bytes_;
   uint64_t size_;       // end of the last entry
   uint64_t allocated_;  // file size: entries, then zeros

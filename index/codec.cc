@@ -172,9 +172,7 @@ std::string BlockKey(uint8_t rule, std::string_view blocking_key, std::string_vi
   return key;
 }
 
-std::string NhsIndexKey(uint64_t nhs, std::string_view record_key) {
-  return EncodeU64(nhs).append(record_key);
-}
+std::string NhsIndexKey(uint64_t nhs, std::string_view record_key) { return EncodeU64(nhs).append(record_key); }
 
 std::string PairKey(std::string_view a, std::string_view b) {
   if (b < a) std::swap(a, b);
@@ -210,8 +208,8 @@ std::string EncodeRecordValue(const StoredRecord& r) {
   std::string out(1, static_cast<char>(internal::kValueVersion));
   PutVarint(&out, r.person_id);
   const Record& rec = r.record;
-  for (const std::string* field : {&rec.nhs_number, &rec.family_name, &rec.given_names, &rec.date_of_birth,
-                                   &rec.sex, &rec.postcode, &rec.address}) {
+  for (const std::string* field : {&rec.nhs_number, &rec.family_name, &rec.given_names, &rec.date_of_birth, &rec.sex,
+                                   &rec.postcode, &rec.address}) {
     PutString(&out, *field);
   }
   out.push_back(rec.restricted ? 1 : 0);
@@ -402,8 +400,8 @@ std::string EncodeReviewValue(const ReviewValue& v) {
 bool DecodeReviewValue(std::string_view value, ReviewValue* v) {
   ReviewValue out;
   Reader in(value);
-  if (!in.Version() || !in.Double(&out.match_weight) || !in.Double(&out.match_probability) ||
-      !in.String(&out.reason) || !in.done()) {
+  if (!in.Version() || !in.Double(&out.match_weight) || !in.Double(&out.match_probability) || !in.String(&out.reason) ||
+      !in.done()) {
     return false;
   }
   *v = std::move(out);
@@ -414,8 +412,8 @@ std::string EncodeObjectionValue(const ObjectionValue& v) {
   std::string out(1, static_cast<char>(internal::kValueVersion));
   PutSigned(&out, v.time_us);
   out.push_back(static_cast<char>(v.method));
-  for (const std::string* field : {&v.reference, &v.nhs_number, &v.family_name, &v.given_names, &v.date_of_birth,
-                                   &v.postcode}) {
+  for (const std::string* field :
+       {&v.reference, &v.nhs_number, &v.family_name, &v.given_names, &v.date_of_birth, &v.postcode}) {
     PutString(&out, *field);
   }
   return out;
@@ -427,8 +425,8 @@ bool DecodeObjectionValue(std::string_view value, ObjectionValue* v) {
   uint8_t method;
   if (!in.Version() || !in.Signed(&out.time_us) || !in.Byte(&method) || !ValidMethod(method)) return false;
   out.method = static_cast<ObjectionMethod>(method);
-  for (std::string* field : {&out.reference, &out.nhs_number, &out.family_name, &out.given_names,
-                             &out.date_of_birth, &out.postcode}) {
+  for (std::string* field :
+       {&out.reference, &out.nhs_number, &out.family_name, &out.given_names, &out.date_of_birth, &out.postcode}) {
     if (!in.String(field)) return false;
   }
   if (!in.done()) return false;

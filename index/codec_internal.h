@@ -22,10 +22,10 @@ namespace empi::index::internal {
 // The first byte of every value. Part of the persistent format.
 inline constexpr uint8_t kValueVersion = 1;
 
-void PutVarint(std::string* out, uint64_t v);       // LEB128, at most 10 bytes
+void PutVarint(std::string* out, uint64_t v);          // LEB128, at most 10 bytes
 void PutString(std::string* out, std::string_view s);  // varint length + bytes
-void PutSigned(std::string* out, int64_t v);        // zig-zag varint
-void PutDouble(std::string* out, double d);         // 8 bytes big-endian bits
+void PutSigned(std::string* out, int64_t v);           // zig-zag varint
+void PutDouble(std::string* out, double d);            // 8 bytes big-endian bits
 
 // Consumes fields from the front of a value. Each method returns false (and
 // leaves its output unspecified) when the input is truncated or malformed.

@@ -71,8 +71,7 @@ ReadCache::Keys ReadCache::Invalidate(const std::vector<std::string>& record_key
   return cached;
 }
 
-void ReadCache::Refresh(const Keys& keys,
-                        const std::function<std::optional<uint64_t>(const std::string&)>& person_of,
+void ReadCache::Refresh(const Keys& keys, const std::function<std::optional<uint64_t>(const std::string&)>& person_of,
                         const std::function<std::shared_ptr<const PersonView>(uint64_t)>& view_of) {
   if (!enabled()) return;
   const uint64_t e = epoch();  // as a reader: the epoch, then the reads

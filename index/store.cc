@@ -41,8 +41,8 @@
 #include "rocksdb/table.h"
 #include "tbb/blocked_range.h"
 #include "tbb/parallel_for.h"
-#include "tbb/partitioner.h"
 #include "tbb/parallel_sort.h"
+#include "tbb/partitioner.h"
 
 namespace empi::index {
 namespace {
@@ -142,8 +142,7 @@ std::string BulkDir(const std::string& db_path) { return db_path + "/bulk_ingest
 constexpr std::chrono::microseconds kWriterPollTime(100);
 
 int64_t NowMicros() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
 
@@ -218,9 +217,7 @@ class Replayer : public rocksdb::WriteBatch::Handler {
   void LogData(const rocksdb::Slice& blob) override { out_->PutLogData(blob); }
 
  private:
-  rocksdb::ColumnFamilyHandle* Lookup(uint32_t id) const {
-    return id < by_id_->size() ? (*by_id_)[id] : nullptr;
-  }
+  rocksdb::ColumnFamilyHandle* Lookup(uint32_t id) const { return id < by_id_->size() ? (*by_id_)[id] : nullptr; }
   static rocksdb::Status Unknown(uint32_t id) {
     return rocksdb::Status::InvalidArgument(absl::StrCat("change set names unknown column family id ", id));
   }
@@ -296,8 +293,8 @@ class PersonViewMerge : public rocksdb::MergeOperator {
 class ConcatMerge : public rocksdb::AssociativeMergeOperator {
  public:
   const char* Name() const override { return "empi.ConcatMerge.1"; }
-  bool Merge(const rocksdb::Slice&, const rocksdb::Slice* existing, const rocksdb::Slice& value,
-             std::string* out, rocksdb::Logger*) const override {
+  bool Merge(const rocksdb::Slice&, const rocksdb::Slice* existing, const rocksdb::Slice& value, std::string* out,
+             rocksdb::Logger*) const override {
     out->clear();
     if (existing != nullptr) out->assign(existing->data(), existing->size());
     out->append(value.data(), value.size());
@@ -379,8 +376,9 @@ void ChangeSet::PutNeverLink(std::string_view a, std::string_view b) {
   batch_.Put(Handle(Cf::kManual), absl::StrCat(A(kNeverPrefix), PairKey(a, b)), "").PermitUncheckedError();
 }
 void ChangeSet::PutSupersession(uint64_t old_nhs, uint64_t new_nhs, int64_t time_us) {
-  batch_.Put(Handle(Cf::kManual), absl::StrCat(A(kSupersedePrefix), EncodeU64(old_nhs)),
-             absl::StrCat(EncodeU64(new_nhs), EncodeU64(static_cast<uint64_t>(time_us))))
+  batch_
+      .Put(Handle(Cf::kManual), absl::StrCat(A(kSupersedePrefix), EncodeU64(old_nhs)),
+           absl::StrCat(EncodeU64(new_nhs), EncodeU64(static_cast<uint64_t>(time_us))))
       .PermitUncheckedError();
 }
 void ChangeSet::PutPendingObjection(std::string_view key, const ObjectionValue& v) {
@@ -509,8 +507,7 @@ class Store::Impl {
     return first;
   }
 
-  absl::StatusOr<std::optional<std::string>> Get(Cf cf, std::string_view key,
-                                                 const rocksdb::Snapshot* snapshot) const {
+  absl::StatusOr<std::optional<std::string>> Get(Cf cf, std::string_view key, const rocksdb::Snapshot* snapshot) const {
     std::optional<std::string> out;
     EMPI_RETURN_IF_ERROR(Visit(cf, key, snapshot, [&](std::string_view value) {
                            out.emplace(value);
@@ -537,11 +534,11 @@ class Store::Impl {
   absl::StatusOr<std::optional<uint64_t>> PersonOfRecord(std::string_view record_key,
                                                          const rocksdb::Snapshot* snapshot) const {
     uint64_t person = 0;
-    EMPI_ASSIGN_OR_RETURN(bool found, Visit(Cf::kRecords, record_key, snapshot, [&](std::string_view value) {
-                            if (DecodeRecordPersonId(value, &person)) return absl::OkStatus();
-                            return absl::DataLossError(
-                                absl::StrCat("records: value of ", RecordName(record_key), " does not decode"));
-                          }));
+    EMPI_ASSIGN_OR_RETURN(
+        bool found, Visit(Cf::kRecords, record_key, snapshot, [&](std::string_view value) {
+          if (DecodeRecordPersonId(value, &person)) return absl::OkStatus();
+          return absl::DataLossError(absl::StrCat("records: value of ", RecordName(record_key), " does not decode"));
+        }));
     if (!found) return std::nullopt;
     return person;
   }
@@ -549,12 +546,11 @@ class Store::Impl {
   absl::StatusOr<std::optional<PersonView>> ReadPersonView(uint64_t person_id,
                                                            const rocksdb::Snapshot* snapshot) const {
     PersonView v;
-    EMPI_ASSIGN_OR_RETURN(bool found, Visit(Cf::kPersonView, EncodeU64(person_id), snapshot,
-                                            [&](std::string_view value) {
-                                              if (DecodePersonView(value, &v)) return absl::OkStatus();
-                                              return absl::DataLossError(absl::StrCat(
-                                                  "person_view: value of person ", person_id, " does not decode"));
-                                            }));
+    EMPI_ASSIGN_OR_RETURN(
+        bool found, Visit(Cf::kPersonView, EncodeU64(person_id), snapshot, [&](std::string_view value) {
+          if (DecodePersonView(value, &v)) return absl::OkStatus();
+          return absl::DataLossError(absl::StrCat("person_view: value of person ", person_id, " does not decode"));
+        }));
     if (!found) return std::nullopt;
     return v;
   }
@@ -777,7 +773,6 @@ class Store::Impl {
   }
 
  private:
-
   // The chain: appends are ordered by chain_mu_ alone, so a read's event
   // never waits for a change batch to be written.
   absl::Mutex chain_mu_ ABSL_ACQUIRED_AFTER(mu_);
@@ -834,8 +829,8 @@ absl::Status Store::Impl::Open(const std::string& path, const StoreOptions& opti
   auto has = [&](rocksdb::CompressionType t) {
     return std::find(supported.begin(), supported.end(), t) != supported.end();
   };
-  const rocksdb::CompressionType upper = has(rocksdb::kLZ4Compression) ? rocksdb::kLZ4Compression
-                                                                       : rocksdb::kNoCompression;
+  const rocksdb::CompressionType upper =
+      has(rocksdb::kLZ4Compression) ? rocksdb::kLZ4Compression : rocksdb::kNoCompression;
   const rocksdb::CompressionType bottom = has(rocksdb::kZSTD) ? rocksdb::kZSTD : upper;
 
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
@@ -850,8 +845,8 @@ absl::Status Store::Impl::Open(const std::string& path, const StoreOptions& opti
     // Index and filter blocks of every file stay pinned in the cache: a
     // point read or seek then looks up only its data block in the LRU cache.
     table.metadata_cache_options.unpartitioned_pinning = rocksdb::PinningTier::kAll;
-    const bool hot = cf == Cf::kRecords || cf == Cf::kBlockKeys || cf == Cf::kPersonRecords ||
-                     cf == Cf::kNhsIndex || cf == Cf::kPersonView;
+    const bool hot = cf == Cf::kRecords || cf == Cf::kBlockKeys || cf == Cf::kPersonRecords || cf == Cf::kNhsIndex ||
+                     cf == Cf::kPersonView;
     if (hot) table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
     if (cf == Cf::kPersonView || cf == Cf::kRecords) {
       // Point lookups on every real-time read: a hash index in each data
@@ -876,8 +871,7 @@ absl::Status Store::Impl::Open(const std::string& path, const StoreOptions& opti
     cf_options.compression_per_level[0] = rocksdb::kNoCompression;
     cf_options.compression_per_level[1] = rocksdb::kNoCompression;
     cf_options.bottommost_compression = bottom;
-    const bool big = cf == Cf::kRecords || cf == Cf::kBlockKeys || cf == Cf::kPersonRecords ||
-                     cf == Cf::kNhsIndex;
+    const bool big = cf == Cf::kRecords || cf == Cf::kBlockKeys || cf == Cf::kPersonRecords || cf == Cf::kNhsIndex;
     if (options.bulk_load && big) {
       // Measured with bench/store_bench (1M records, 2 busy cores): 256 MiB
       // memtables cost more CPU than they saved, and turning auto compaction
@@ -995,7 +989,8 @@ absl::Status Store::Impl::Open(const std::string& path, const StoreOptions& opti
     }
     rocksdb::WriteOptions wo;
     wo.sync = true;
-    EMPI_RETURN_IF_ERROR(Record(FromRocks(db_->Put(wo, handle(Cf::kMeta), kMetaFormatVersion, want), "writing format version")));
+    EMPI_RETURN_IF_ERROR(
+        Record(FromRocks(db_->Put(wo, handle(Cf::kMeta), kMetaFormatVersion, want), "writing format version")));
   }
 
   EMPI_ASSIGN_OR_RETURN(std::optional<std::string> history_from, Get(Cf::kMeta, kMetaHistoryFrom, nullptr));
@@ -1077,7 +1072,8 @@ absl::Status Store::Impl::UpgradeFromVersion1() {
   rocksdb::ColumnFamilyHandle* view = handle(Cf::kPersonView);
   rocksdb::WriteBatch batch;
   auto flush = [&]() -> absl::Status {
-    EMPI_RETURN_IF_ERROR(Record(FromRocks(db_->Write(rocksdb::WriteOptions(), &batch), "upgrading to format version 2")));
+    EMPI_RETURN_IF_ERROR(
+        Record(FromRocks(db_->Write(rocksdb::WriteOptions(), &batch), "upgrading to format version 2")));
     batch.Clear();
     return absl::OkStatus();
   };
@@ -1094,7 +1090,8 @@ absl::Status Store::Impl::UpgradeFromVersion1() {
   };
   EMPI_RETURN_IF_ERROR(visit(Cf::kPersons, [&](std::string_view key, std::string_view value) -> absl::Status {
     PersonValue p;
-    if (key.size() != 8 || !DecodePersonValue(value, &p)) return absl::DataLossError("persons: a value does not decode");
+    if (key.size() != 8 || !DecodePersonValue(value, &p))
+      return absl::DataLossError("persons: a value does not decode");
     return FromRocks(batch.Merge(view, key, PersonViewPersonOp(p)), "upgrading");
   }));
   EMPI_RETURN_IF_ERROR(visit(Cf::kRecords, [&](std::string_view key, std::string_view value) -> absl::Status {
@@ -1252,9 +1249,9 @@ absl::Status Store::Impl::Commit(ChangeSet* changes, const AuditEvent* event, bo
     events.push_back(Chained{&e, next_pending_id_++});
   }
   const uint64_t next_person_id = next_person_id_;
-  const bool write_counter = next_person_id > persisted_next_person_id_ ||
-                             std::any_of(group.begin(), group.end(),
-                                         [](Writer* x) { return x->changes->allocated_person_ids_; });
+  const bool write_counter =
+      next_person_id > persisted_next_person_id_ ||
+      std::any_of(group.begin(), group.end(), [](Writer* x) { return x->changes->allocated_person_ids_; });
   // The group's changes take the next sequences, in queue order.
   const uint64_t first_change = next_change_;
   for (Writer* x : group) next_change_ += x->changes->changes_.size();
@@ -1346,10 +1343,10 @@ absl::Status Store::Impl::WriteGroup(const std::vector<Writer*>& group, const st
     StoredAuditEvent pending;
     pending.event = *c.event;
     pending.prev_hash = pending.hash = std::string(kHashSize, '\0');
-    EMPI_RETURN_IF_ERROR(FromRocks(
-        merged.Put(handle(Cf::kMeta), absl::StrCat(A(kMetaAuditPendingPrefix), A(EncodeU64(c.pending_id))),
-                   EncodeAuditValue(pending)),
-        "commit"));
+    EMPI_RETURN_IF_ERROR(
+        FromRocks(merged.Put(handle(Cf::kMeta), absl::StrCat(A(kMetaAuditPendingPrefix), A(EncodeU64(c.pending_id))),
+                             EncodeAuditValue(pending)),
+                  "commit"));
   }
   if (!anchor.empty()) {
     EMPI_RETURN_IF_ERROR(FromRocks(merged.Put(handle(Cf::kMeta), kMetaAuditAnchor, anchor), "commit"));
@@ -1505,29 +1502,33 @@ absl::Status ScanLog(const std::string& path, const SyncedPoint& start, const st
   }
   absl::Status bad;
   uint64_t read_end = 0;
-  EMPI_RETURN_IF_ERROR(AuditLog::Read(path, start.offset, [&](const AuditLog::Entry& e) {
-    if (absl::Status s = CheckLink(e.event, out->sequence + 1, out->hash); !s.ok()) {
-      bad = absl::DataLossError(absl::StrCat(s.message(), "; the entry at offset ", out->valid_end,
-                                             " is complete, so this is no crash's doing"));
-      return false;
-    }
-    for (const SyncedPoint& p : points) {
-      if (p.sequence == e.event.sequence && p.sequence > start.sequence && (p.hash != e.event.hash || p.offset != e.end)) {
-        bad = absl::DataLossError(absl::StrCat("audit chain broken at sequence ", p.sequence,
-                                               ": the log's event is not the one the store anchored (replaced)"));
-        return false;
-      }
-    }
-    out->sequence = e.event.sequence;
-    out->hash = e.event.hash;
-    out->valid_end = e.end;
-    ++out->events;
-    if (e.pending_id != 0) {
-      out->pending_in_log.insert(e.pending_id);
-      out->highest_pending = std::max(out->highest_pending, e.pending_id);
-    }
-    return true;
-  }, &read_end));
+  EMPI_RETURN_IF_ERROR(AuditLog::Read(
+      path, start.offset,
+      [&](const AuditLog::Entry& e) {
+        if (absl::Status s = CheckLink(e.event, out->sequence + 1, out->hash); !s.ok()) {
+          bad = absl::DataLossError(absl::StrCat(s.message(), "; the entry at offset ", out->valid_end,
+                                                 " is complete, so this is no crash's doing"));
+          return false;
+        }
+        for (const SyncedPoint& p : points) {
+          if (p.sequence == e.event.sequence && p.sequence > start.sequence &&
+              (p.hash != e.event.hash || p.offset != e.end)) {
+            bad = absl::DataLossError(absl::StrCat("audit chain broken at sequence ", p.sequence,
+                                                   ": the log's event is not the one the store anchored (replaced)"));
+            return false;
+          }
+        }
+        out->sequence = e.event.sequence;
+        out->hash = e.event.hash;
+        out->valid_end = e.end;
+        ++out->events;
+        if (e.pending_id != 0) {
+          out->pending_in_log.insert(e.pending_id);
+          out->highest_pending = std::max(out->highest_pending, e.pending_id);
+        }
+        return true;
+      },
+      &read_end));
   EMPI_ASSIGN_OR_RETURN(out->tail, AuditLog::ReadTail(path, out->valid_end));
   if (!bad.ok()) {
     out->tail.kind = AuditLog::Tail::kDamaged;
@@ -1542,8 +1543,8 @@ absl::Status ScanLog(const std::string& path, const SyncedPoint& start, const st
   if (out->sequence < anchored) out->lost_in_restart = anchored - out->sequence;
   if (out->sequence < must_reach) {
     return absl::DataLossError(absl::StrCat(
-        "audit chain broken at sequence ", out->sequence + 1, ": the store recorded events up to sequence ",
-        must_reach, " as written to the log, but it ends after sequence ", out->sequence,
+        "audit chain broken at sequence ", out->sequence + 1, ": the store recorded events up to sequence ", must_reach,
+        " as written to the log, but it ends after sequence ", out->sequence,
         " (events removed: the machine has not restarted since they were written, so no crash lost them)"));
   }
   return absl::OkStatus();
@@ -1664,14 +1665,13 @@ absl::Status Store::Impl::Checkpoint(bool closing) {
     const std::string to = absl::StrCat(A(kMetaAuditPendingPrefix), A(EncodeU64(upto + 1)));
     EMPI_RETURN_IF_ERROR(FromRocks(b.DeleteRange(handle(Cf::kMeta), from, to), "audit checkpoint"));
   }
-  EMPI_RETURN_IF_ERROR(FromRocks(
-      b.Put(handle(Cf::kMeta), kMetaAuditSynced, EncodeSyncedPoint(point)),
-      "audit checkpoint"));
+  EMPI_RETURN_IF_ERROR(
+      FromRocks(b.Put(handle(Cf::kMeta), kMetaAuditSynced, EncodeSyncedPoint(point)), "audit checkpoint"));
   // The anchor too: it may only move back to a point that is true (a
   // quarantine cuts the chain back), never claim more than the log holds.
-  EMPI_RETURN_IF_ERROR(FromRocks(
-      b.Put(handle(Cf::kMeta), kMetaAuditAnchor, EncodeAnchor(point.sequence, point.hash, point.offset)),
-      "audit checkpoint"));
+  EMPI_RETURN_IF_ERROR(
+      FromRocks(b.Put(handle(Cf::kMeta), kMetaAuditAnchor, EncodeAnchor(point.sequence, point.hash, point.offset)),
+                "audit checkpoint"));
   EMPI_RETURN_IF_ERROR(Failure());
   EMPI_RETURN_IF_ERROR(Record(FromRocks(db_->Write(rocksdb::WriteOptions(), &b), "audit checkpoint")));
   checkpointed_pending_ = upto;
@@ -1713,7 +1713,8 @@ absl::Status Store::Impl::VerifyAuditChain(uint64_t* events_checked, uint64_t* i
   const uint64_t in_family = expected - 1;
   EMPI_ASSIGN_OR_RETURN(std::optional<std::string> head, Get(Cf::kMeta, kMetaAuditHead, snapshot));
   if (!head.has_value()) {
-    if (in_family != 0) return absl::DataLossError(absl::StrCat("audit chain head missing; ", in_family, " events present"));
+    if (in_family != 0)
+      return absl::DataLossError(absl::StrCat("audit chain head missing; ", in_family, " events present"));
   } else {
     if (head->size() != 8 + kHashSize) return absl::DataLossError("audit chain head malformed");
     const uint64_t head_seq = DecodeU64(*head);
@@ -1721,12 +1722,11 @@ absl::Status Store::Impl::VerifyAuditChain(uint64_t* events_checked, uint64_t* i
       // Events past the head were inserted; a head past the events means the
       // last ones were removed. Either way the first bad one follows the shorter.
       return absl::DataLossError(absl::StrCat("audit chain broken at sequence ", std::min(in_family, head_seq) + 1,
-                                              ": head records ", head_seq, " events but ", in_family,
-                                              " are present"));
+                                              ": head records ", head_seq, " events but ", in_family, " are present"));
     }
     if (head->substr(8) != prev) {
-      return absl::DataLossError(absl::StrCat("audit chain broken at sequence ", in_family,
-                                              ": head hash does not match the last event"));
+      return absl::DataLossError(
+          absl::StrCat("audit chain broken at sequence ", in_family, ": head hash does not match the last event"));
     }
   }
 
@@ -1738,7 +1738,8 @@ absl::Status Store::Impl::VerifyAuditChain(uint64_t* events_checked, uint64_t* i
   EMPI_ASSIGN_OR_RETURN(std::optional<std::string> anchored, Get(Cf::kMeta, kMetaAuditAnchor, snapshot));
   EMPI_RETURN_IF_ERROR(DecodeAnchor(anchored, &anchor));
   LogScan log;
-  EMPI_RETURN_IF_ERROR(ScanLog(AuditLogPath(), SyncedPoint{expected - 1, prev, 0, false, false, {}}, {synced, anchor}, &log));
+  EMPI_RETURN_IF_ERROR(
+      ScanLog(AuditLogPath(), SyncedPoint{expected - 1, prev, 0, false, false, {}}, {synced, anchor}, &log));
   expected = log.sequence + 1;
   if (synced.closed && log.sequence > synced.sequence) {
     return absl::DataLossError(absl::StrCat("audit chain broken at sequence ", synced.sequence + 1,
@@ -1757,8 +1758,8 @@ absl::Status Store::Impl::ForEachAuditEvent(const std::function<bool(const Store
   EMPI_RETURN_IF_ERROR(Scan(Cf::kAudit, "", nullptr, [&](std::string_view key, std::string_view value) {
     StoredAuditEvent e;
     if (key.size() != 8 || !DecodeAuditValue(DecodeU64(key), value, &e)) {
-      bad = absl::DataLossError(absl::StrCat("audit: event ", key.size() == 8 ? DecodeU64(key) : 0,
-                                             " does not decode"));
+      bad =
+          absl::DataLossError(absl::StrCat("audit: event ", key.size() == 8 ? DecodeU64(key) : 0, " does not decode"));
       return more = false;
     }
     return more = fn(e);
@@ -1766,8 +1767,8 @@ absl::Status Store::Impl::ForEachAuditEvent(const std::function<bool(const Store
   EMPI_RETURN_IF_ERROR(bad);
   if (!more) return absl::OkStatus();
   uint64_t valid_end = 0;
-  return AuditLog::Read(AuditLogPath(), 0,
-                        [&](const AuditLog::Entry& e) { return fn(e.event); }, &valid_end);
+  return AuditLog::Read(
+      AuditLogPath(), 0, [&](const AuditLog::Entry& e) { return fn(e.event); }, &valid_end);
 }
 
 absl::Status Store::Impl::OpenAuditTrail() {
@@ -1807,8 +1808,8 @@ absl::Status Store::Impl::OpenAuditTrail() {
   LogScan scan;
   absl::Status damage;
   if (file_size < synced.offset) {
-    damage = absl::DataLossError(absl::StrCat("audit log ", log_path, " is shorter than when it was last synced ",
-                                              "(events removed)"));
+    damage = absl::DataLossError(
+        absl::StrCat("audit log ", log_path, " is shorter than when it was last synced ", "(events removed)"));
   } else {
     damage = ScanLog(log_path, synced, {anchor}, &scan);
   }
@@ -1863,21 +1864,21 @@ absl::Status Store::Impl::OpenAuditTrail() {
   std::vector<AuditEvent> unchained_events;
   std::vector<uint64_t> unchained_ids;
   absl::Status bad;
-  EMPI_RETURN_IF_ERROR(Scan(Cf::kMeta, kMetaAuditPendingPrefix, nullptr, [&](std::string_view key,
-                                                                              std::string_view value) {
-    StoredAuditEvent e;
-    if (key.size() != 8 || !DecodeAuditValue(0, value, &e)) {
-      bad = absl::DataLossError("a pending audit event does not decode");
-      return false;
-    }
-    const uint64_t id = DecodeU64(key);
-    highest_pending = std::max(highest_pending, id);
-    if (!in_log.contains(id)) {
-      unchained_events.push_back(std::move(e.event));
-      unchained_ids.push_back(id);
-    }
-    return true;
-  }));
+  EMPI_RETURN_IF_ERROR(
+      Scan(Cf::kMeta, kMetaAuditPendingPrefix, nullptr, [&](std::string_view key, std::string_view value) {
+        StoredAuditEvent e;
+        if (key.size() != 8 || !DecodeAuditValue(0, value, &e)) {
+          bad = absl::DataLossError("a pending audit event does not decode");
+          return false;
+        }
+        const uint64_t id = DecodeU64(key);
+        highest_pending = std::max(highest_pending, id);
+        if (!in_log.contains(id)) {
+          unchained_events.push_back(std::move(e.event));
+          unchained_ids.push_back(id);
+        }
+        return true;
+      }));
   EMPI_RETURN_IF_ERROR(bad);
   {
     absl::MutexLock l(&chain_mu_);
@@ -1922,7 +1923,7 @@ struct BulkEntry {
   uint64_t prefix;  // the key's first 8 bytes, big-endian, zero-padded
   const char* key;
   uint32_t key_size;  // top bit (kBulkDelete): a delete, which has no value
-  uint32_t set;  // index of the change set; with `key`, the order of application
+  uint32_t set;       // index of the change set; with `key`, the order of application
 };
 constexpr uint32_t kBulkDelete = 0x80000000u;
 bool IsBulkDelete(const BulkEntry& e) { return (e.key_size & kBulkDelete) != 0; }
@@ -1994,9 +1995,7 @@ class BulkCollector : public rocksdb::WriteBatch::Handler {
     return Collect(id, k, rocksdb::Slice(), Op::kDelete);
   }
   rocksdb::Status SingleDeleteCF(uint32_t, const rocksdb::Slice&) override { return PutsOnly(); }
-  rocksdb::Status DeleteRangeCF(uint32_t, const rocksdb::Slice&, const rocksdb::Slice&) override {
-    return PutsOnly();
-  }
+  rocksdb::Status DeleteRangeCF(uint32_t, const rocksdb::Slice&, const rocksdb::Slice&) override { return PutsOnly(); }
   void LogData(const rocksdb::Slice&) override {}
 
  private:
@@ -2011,8 +2010,7 @@ class BulkCollector : public rocksdb::WriteBatch::Handler {
     const std::string_view key = k.ToStringView();
     if (cf == static_cast<int>(Cf::kMeta) &&
         (((key == kMetaNextPersonId || key == kMetaNextChange) && !(full_ && op == Op::kPut)) ||
-         key == kMetaAuditHead ||
-         key == kMetaFormatVersion)) {
+         key == kMetaAuditHead || key == kMetaFormatVersion)) {
       return rocksdb::Status::InvalidArgument(absl::StrCat("meta ", A(key), " is written by Commit() only"));
     }
     if (k.size() >= kBulkDelete) return rocksdb::Status::InvalidArgument("key longer than 2 GiB");
@@ -2054,8 +2052,8 @@ absl::Status Store::Impl::BulkIngest(const std::vector<ChangeSet>& sets, BulkIng
   if (options_.read_only) return absl::FailedPreconditionError("store is open read-only");
   for (size_t i = 0; i < sets.size(); ++i) {
     if (sets[i].allocated_person_ids_) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "bulk ingest: change set ", i, " allocated person ids; commit the counter with Commit() first"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("bulk ingest: change set ", i, " allocated person ids; commit the counter with Commit() first"));
     }
     if (!sets[i].changes_.empty()) {
       return absl::InvalidArgumentError(
@@ -2194,8 +2192,7 @@ absl::Status Store::Impl::BulkWriteRound(const std::vector<ChangeSet>& sets, boo
           rocksdb::ColumnFamilyHandle* h = handle(static_cast<Cf>(cf));
           const rocksdb::Options cf_options = db_->GetOptions(h);
           for (size_t f = 0; f < files; ++f) {
-            out.files.push_back(
-                absl::StrCat(dir, "/", round, "-", A(CfName(static_cast<Cf>(cf))), "-", f, ".sst"));
+            out.files.push_back(absl::StrCat(dir, "/", round, "-", A(CfName(static_cast<Cf>(cf))), "-", f, ".sst"));
           }
           tbb::parallel_for(size_t{0}, files, [&](size_t f) {
             rocksdb::SstFileWriter writer(rocksdb::EnvOptions(), cf_options, h, /*invalidate_page_cache=*/false);
@@ -2377,18 +2374,16 @@ absl::StatusOr<std::optional<StoredRecord>> Store::GetRecord(std::string_view re
   return r;
 }
 
-absl::StatusOr<std::vector<std::optional<StoredRecord>>> Store::GetRecords(
-    const std::vector<std::string>& record_keys, const rocksdb::Snapshot* snapshot) const {
+absl::StatusOr<std::vector<std::optional<StoredRecord>>> Store::GetRecords(const std::vector<std::string>& record_keys,
+                                                                           const rocksdb::Snapshot* snapshot) const {
   std::vector<std::optional<StoredRecord>> out(record_keys.size());
-  EMPI_RETURN_IF_ERROR(
-      impl_->MultiGet(Cf::kRecords, record_keys, snapshot, [&](size_t i, std::string_view value) {
-        StoredRecord& r = out[i].emplace();
-        if (!DecodeRecordValue(record_keys[i], value, &r)) {
-          return absl::DataLossError(
-              absl::StrCat("records: value of ", RecordName(record_keys[i]), " does not decode"));
-        }
-        return absl::OkStatus();
-      }));
+  EMPI_RETURN_IF_ERROR(impl_->MultiGet(Cf::kRecords, record_keys, snapshot, [&](size_t i, std::string_view value) {
+    StoredRecord& r = out[i].emplace();
+    if (!DecodeRecordValue(record_keys[i], value, &r)) {
+      return absl::DataLossError(absl::StrCat("records: value of ", RecordName(record_keys[i]), " does not decode"));
+    }
+    return absl::OkStatus();
+  }));
   return out;
 }
 
@@ -2460,17 +2455,16 @@ ReadCache::Stats Store::read_cache_stats() const { return impl_->read_cache_->st
 absl::StatusOr<std::vector<std::string>> Store::PersonRecords(uint64_t person_id,
                                                               const rocksdb::Snapshot* snapshot) const {
   std::vector<std::string> keys;
-  EMPI_RETURN_IF_ERROR(impl_->Scan(Cf::kPersonRecords, EncodeU64(person_id), snapshot,
-                                   [&](std::string_view key, std::string_view) {
-                                     keys.emplace_back(key);
-                                     return true;
-                                   }));
+  EMPI_RETURN_IF_ERROR(
+      impl_->Scan(Cf::kPersonRecords, EncodeU64(person_id), snapshot, [&](std::string_view key, std::string_view) {
+        keys.emplace_back(key);
+        return true;
+      }));
   return keys;
 }
 
-absl::StatusOr<std::vector<std::string>> Store::BlockMembers(uint8_t rule, std::string_view blocking_key,
-                                                             size_t limit, bool* truncated,
-                                                             const rocksdb::Snapshot* snapshot) const {
+absl::StatusOr<std::vector<std::string>> Store::BlockMembers(uint8_t rule, std::string_view blocking_key, size_t limit,
+                                                             bool* truncated, const rocksdb::Snapshot* snapshot) const {
   std::vector<std::string> keys;
   bool more = false;
   EMPI_RETURN_IF_ERROR(impl_->Scan(Cf::kBlockKeys, BlockKey(rule, blocking_key, ""), snapshot,
@@ -2486,14 +2480,13 @@ absl::StatusOr<std::vector<std::string>> Store::BlockMembers(uint8_t rule, std::
   return keys;
 }
 
-absl::StatusOr<std::vector<std::string>> Store::RecordsWithNhs(uint64_t nhs,
-                                                               const rocksdb::Snapshot* snapshot) const {
+absl::StatusOr<std::vector<std::string>> Store::RecordsWithNhs(uint64_t nhs, const rocksdb::Snapshot* snapshot) const {
   std::vector<std::string> keys;
-  EMPI_RETURN_IF_ERROR(impl_->Scan(Cf::kNhsIndex, EncodeU64(nhs), snapshot,
-                                   [&](std::string_view key, std::string_view) {
-                                     keys.emplace_back(key);
-                                     return true;
-                                   }));
+  EMPI_RETURN_IF_ERROR(
+      impl_->Scan(Cf::kNhsIndex, EncodeU64(nhs), snapshot, [&](std::string_view key, std::string_view) {
+        keys.emplace_back(key);
+        return true;
+      }));
   return keys;
 }
 
@@ -2534,16 +2527,15 @@ absl::Status Store::ForEachRecord(const std::function<bool(const StoredRecord&)>
                                   const rocksdb::Snapshot* snapshot) const {
   const rocksdb::Snapshot* own = snapshot == nullptr ? GetSnapshot() : nullptr;
   absl::Status bad;
-  absl::Status scan = impl_->Scan(Cf::kRecords, "", snapshot ? snapshot : own,
-                                  [&](std::string_view key, std::string_view value) {
-                                    StoredRecord r;
-                                    if (!DecodeRecordValue(key, value, &r)) {
-                                      bad = absl::DataLossError(
-                                          absl::StrCat("records: value of ", RecordName(key), " does not decode"));
-                                      return false;
-                                    }
-                                    return fn(r);
-                                  });
+  absl::Status scan =
+      impl_->Scan(Cf::kRecords, "", snapshot ? snapshot : own, [&](std::string_view key, std::string_view value) {
+        StoredRecord r;
+        if (!DecodeRecordValue(key, value, &r)) {
+          bad = absl::DataLossError(absl::StrCat("records: value of ", RecordName(key), " does not decode"));
+          return false;
+        }
+        return fn(r);
+      });
   if (own != nullptr) ReleaseSnapshot(own);
   EMPI_RETURN_IF_ERROR(scan);
   return bad;
@@ -2555,8 +2547,8 @@ absl::Status Store::ForEachPerson(const std::function<bool(uint64_t, const Perso
   EMPI_RETURN_IF_ERROR(impl_->Scan(Cf::kPersons, "", snapshot, [&](std::string_view key, std::string_view value) {
     PersonValue p;
     if (key.size() != 8 || !DecodePersonValue(value, &p)) {
-      bad = absl::DataLossError(absl::StrCat("persons: entry for person ", key.size() == 8 ? DecodeU64(key) : 0,
-                                             " does not decode"));
+      bad = absl::DataLossError(
+          absl::StrCat("persons: entry for person ", key.size() == 8 ? DecodeU64(key) : 0, " does not decode"));
       return false;
     }
     return fn(DecodeU64(key), p);
@@ -2564,8 +2556,7 @@ absl::Status Store::ForEachPerson(const std::function<bool(uint64_t, const Perso
   return bad;
 }
 
-absl::Status Store::ForEachHistory(uint64_t person_id,
-                                   const std::function<bool(uint64_t, std::string_view)>& fn,
+absl::Status Store::ForEachHistory(uint64_t person_id, const std::function<bool(uint64_t, std::string_view)>& fn,
                                    const rocksdb::Snapshot* snapshot) const {
   absl::Status bad;
   EMPI_RETURN_IF_ERROR(
@@ -2579,8 +2570,7 @@ absl::Status Store::ForEachHistory(uint64_t person_id,
   return bad;
 }
 
-absl::Status Store::ForEachHistoryEvent(
-    const std::function<bool(uint64_t, uint64_t, std::string_view)>& fn) const {
+absl::Status Store::ForEachHistoryEvent(const std::function<bool(uint64_t, uint64_t, std::string_view)>& fn) const {
   absl::Status bad;
   EMPI_RETURN_IF_ERROR(impl_->Scan(Cf::kHistory, "", nullptr, [&](std::string_view key, std::string_view value) {
     if (key.size() != 16) {
@@ -2697,20 +2687,22 @@ uint64_t Store::WaitForChange(uint64_t after, absl::Duration timeout) const {
   return impl_->last_change_;
 }
 
-absl::Status Store::ForEachReview(
-    const std::function<bool(std::string_view, std::string_view, const ReviewValue&)>& fn,
-    const rocksdb::Snapshot* snapshot, std::string_view after) const {
+absl::Status Store::ForEachReview(const std::function<bool(std::string_view, std::string_view, const ReviewValue&)>& fn,
+                                  const rocksdb::Snapshot* snapshot, std::string_view after) const {
   absl::Status bad;
-  EMPI_RETURN_IF_ERROR(impl_->Scan(Cf::kReview, "", snapshot, [&](std::string_view key, std::string_view value) {
-    if (!after.empty() && key == after) return true;
-    std::string a, b;
-    ReviewValue v;
-    if (!SplitPairKey(key, &a, &b) || !DecodeReviewValue(value, &v)) {
-      bad = absl::DataLossError("review: an entry does not decode");
-      return false;
-    }
-    return b < a || fn(a, b, v);  // (b, a): the same pair again
-  }, after));
+  EMPI_RETURN_IF_ERROR(impl_->Scan(
+      Cf::kReview, "", snapshot,
+      [&](std::string_view key, std::string_view value) {
+        if (!after.empty() && key == after) return true;
+        std::string a, b;
+        ReviewValue v;
+        if (!SplitPairKey(key, &a, &b) || !DecodeReviewValue(value, &v)) {
+          bad = absl::DataLossError("review: an entry does not decode");
+          return false;
+        }
+        return b < a || fn(a, b, v);  // (b, a): the same pair again
+      },
+      after));
   return bad;
 }
 
@@ -2737,8 +2729,7 @@ absl::Status Store::ForEachSupersession(const std::function<bool(uint64_t, uint6
           bad = absl::DataLossError("manual: a supersession entry does not decode");
           return false;
         }
-        return fn(DecodeU64(key), DecodeU64(value.substr(0, 8)),
-                  static_cast<int64_t>(DecodeU64(value.substr(8))));
+        return fn(DecodeU64(key), DecodeU64(value.substr(0, 8)), static_cast<int64_t>(DecodeU64(value.substr(8))));
       }));
   return bad;
 }

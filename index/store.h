@@ -213,7 +213,7 @@ uint64_t DecodeU64(std::string_view eight);
 std::string PersonRecordKey(uint64_t person_id, std::string_view record_key);
 std::string BlockKey(uint8_t rule, std::string_view blocking_key, std::string_view record_key);
 std::string NhsIndexKey(uint64_t nhs, std::string_view record_key);
-std::string PairKey(std::string_view a, std::string_view b);  // orders a, b
+std::string PairKey(std::string_view a, std::string_view b);              // orders a, b
 std::string DirectedPairKey(std::string_view from, std::string_view to);  // keeps the order
 bool SplitPairKey(std::string_view pair_key, std::string* a, std::string* b);
 std::string EncodeRecordValue(const StoredRecord& r);
@@ -228,8 +228,8 @@ bool DecodePersonView(std::string_view value, PersonView* v);
 // operands concatenate into one operand with the same effect.
 std::string PersonViewMemberOp(const StoredRecord& r);        // add or refresh r's member
 std::string PersonViewRemoveOp(std::string_view record_key);  // drop a member
-std::string PersonViewPersonOp(const PersonValue& p);          // set the person value
-std::string PersonViewSetOp(const PersonView& v);              // replace the whole view
+std::string PersonViewPersonOp(const PersonValue& p);         // set the person value
+std::string PersonViewSetOp(const PersonView& v);             // replace the whole view
 // Applies the ops of `operand` to *v in order; false if malformed.
 bool ApplyPersonViewOps(std::string_view operand, PersonView* v);
 // "YYYY-MM-DD" as yyyymmdd; 0 for anything else.
@@ -259,8 +259,8 @@ bool DecodeAuditValue(uint64_t sequence, std::string_view value, StoredAuditEven
 // Meta keys written by the store itself.
 inline constexpr std::string_view kMetaFormatVersion = "format_version";  // decimal text
 inline constexpr std::string_view kMetaNextPersonId = "next_person_id";   // EncodeU64
-inline constexpr std::string_view kMetaAuditHead = "audit_head";  // EncodeU64(seq) + 32-byte hash
-inline constexpr std::string_view kMetaNextChange = "next_change";  // EncodeU64: the next change's sequence
+inline constexpr std::string_view kMetaAuditHead = "audit_head";          // EncodeU64(seq) + 32-byte hash
+inline constexpr std::string_view kMetaNextChange = "next_change";        // EncodeU64: the next change's sequence
 // EncodeU64: the first change the view and record histories answer for (a
 // store upgraded to format version 7 keeps them from its upgrade on; absent: 0).
 inline constexpr std::string_view kMetaHistoryFrom = "history_from";
@@ -396,8 +396,8 @@ struct StoreOptions {
   bool quarantine_audit_tail = false;
   // Performance
   size_t block_cache_bytes = 256 << 20;  // Default: 256 MiB
-  bool bulk_load = false;  // Default: false. Larger memtables, no compression
-                           // on level 0, for a first load of millions.
+  bool bulk_load = false;                // Default: false. Larger memtables, no compression
+                                         // on level 0, for a first load of millions.
   // Persons whose views (and 4x as many records' person ids) the read cache
   // may hold for LatestRecordPerson / LatestPersonView; 0 turns it off.
   // About 300 bytes per person with three records. Default: 0.
@@ -421,8 +421,7 @@ class Store {
   // held: a temporary condition); Unavailable for I/O errors (a read-only
   // or full file system); DataLoss for corruption, including a damaged
   // audit log (see docs/format/store.md, "audit.log").
-  static absl::StatusOr<std::unique_ptr<Store>> Open(const std::string& path,
-                                                     const StoreOptions& options);
+  static absl::StatusOr<std::unique_ptr<Store>> Open(const std::string& path, const StoreOptions& options);
   // Closes the store. A read-write store first checkpoints the audit log and
   // flushes every column family's memtable to SST files (one atomic flush),
   // so that the next open, read-only or not, has no write-ahead log to
@@ -437,8 +436,7 @@ class Store {
   // audit trail in the same write. With sync, returns only once the
   // write-ahead log is on disk. On success, *sequence (if given) is the
   // event's audit sequence number.
-  absl::Status Commit(ChangeSet* changes, const AuditEvent* event, bool sync,
-                      uint64_t* sequence = nullptr);
+  absl::Status Commit(ChangeSet* changes, const AuditEvent* event, bool sync, uint64_t* sequence = nullptr);
 
   // Bulk load: applies the puts of every change set in `sets` as if they
   // were committed one after another in vector order (a key put twice keeps
@@ -540,8 +538,8 @@ class Store {
                                                          const rocksdb::Snapshot* snapshot = nullptr) const;
   // Record keys sharing (rule, blocking_key), at most `limit` (the cap on an
   // oversized block); *truncated set when more exist.
-  absl::StatusOr<std::vector<std::string>> BlockMembers(uint8_t rule, std::string_view blocking_key,
-                                                        size_t limit, bool* truncated,
+  absl::StatusOr<std::vector<std::string>> BlockMembers(uint8_t rule, std::string_view blocking_key, size_t limit,
+                                                        bool* truncated,
                                                         const rocksdb::Snapshot* snapshot = nullptr) const;
   absl::StatusOr<std::vector<std::string>> RecordsWithNhs(uint64_t nhs,
                                                           const rocksdb::Snapshot* snapshot = nullptr) const;
@@ -615,22 +613,19 @@ class Store {
   // Pairs awaiting clerical review, a < b, each once, in the order of
   // their keys DirectedPairKey(a, b). With `after` (such a key) only the
   // pairs whose key sorts after it: the next page of a review queue.
-  absl::Status ForEachReview(
-      const std::function<bool(std::string_view a, std::string_view b, const ReviewValue&)>& fn,
-      const rocksdb::Snapshot* snapshot = nullptr, std::string_view after = {}) const;
+  absl::Status ForEachReview(const std::function<bool(std::string_view a, std::string_view b, const ReviewValue&)>& fn,
+                             const rocksdb::Snapshot* snapshot = nullptr, std::string_view after = {}) const;
   // Pairs a steward marked never to be linked (a < b), in one scan of the
   // manual column family: cheaper than IsNeverLink per pair when many pairs
   // are checked.
   absl::Status ForEachNeverLink(const std::function<bool(std::string_view a, std::string_view b)>& fn,
                                 const rocksdb::Snapshot* snapshot = nullptr) const;
   // Every NHS number supersession (old -> new), in old-number order.
-  absl::Status ForEachSupersession(
-      const std::function<bool(uint64_t old_nhs, uint64_t new_nhs, int64_t time_us)>& fn,
-      const rocksdb::Snapshot* snapshot = nullptr) const;
+  absl::Status ForEachSupersession(const std::function<bool(uint64_t old_nhs, uint64_t new_nhs, int64_t time_us)>& fn,
+                                   const rocksdb::Snapshot* snapshot = nullptr) const;
   // Objections registered before a matching record arrived, by key.
-  absl::Status ForEachPendingObjection(
-      const std::function<bool(std::string_view key, const ObjectionValue&)>& fn,
-      const rocksdb::Snapshot* snapshot = nullptr) const;
+  absl::Status ForEachPendingObjection(const std::function<bool(std::string_view key, const ObjectionValue&)>& fn,
+                                       const rocksdb::Snapshot* snapshot = nullptr) const;
 
   const rocksdb::Snapshot* GetSnapshot() const;
   void ReleaseSnapshot(const rocksdb::Snapshot* s) const;

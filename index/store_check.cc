@@ -174,7 +174,8 @@ class Checker {
       bool decodes = true;
       for (; PersonIdAt(history.get()) == pid; history->Next()) {
         ++report_->view_history;
-        decodes = decodes && history->key().size() == 16 && ApplyPersonViewOps(history->value().ToStringView(), &folded);
+        decodes =
+            decodes && history->key().size() == 16 && ApplyPersonViewOps(history->value().ToStringView(), &folded);
       }
       std::optional<std::string> current;
       if (PersonIdAt(views.get()) == pid) {
@@ -274,7 +275,8 @@ class Checker {
               return false;
             }
             if (!p->has_value()) {
-              Violation(absl::StrCat("never-link mark ", Name(a), " / ", Name(b), " names a record that is not stored"));
+              Violation(
+                  absl::StrCat("never-link mark ", Name(a), " / ", Name(b), " names a record that is not stored"));
             }
           }
           return true;
@@ -354,7 +356,8 @@ class Checker {
     if (!exact_) {
       for (const std::string& k : keys) members_.Add(Member(pid, k));
       if (view) {
-        for (const PersonViewMember& m : view->members) view_facts_.Add(Fact(pid, m.record_key, m.restricted, m.dob_ymd));
+        for (const PersonViewMember& m : view->members)
+          view_facts_.Add(Fact(pid, m.record_key, m.restricted, m.dob_ymd));
       }
       return absl::OkStatus();
     }
@@ -371,8 +374,7 @@ class Checker {
       }
       if (view && view->members.size() == keys.size()) {
         const PersonViewMember& m = view->members[i];
-        if (m.restricted != recs[i]->record.restricted ||
-            m.dob_ymd != DateOfBirthYmd(recs[i]->record.date_of_birth)) {
+        if (m.restricted != recs[i]->record.restricted || m.dob_ymd != DateOfBirthYmd(recs[i]->record.date_of_birth)) {
           Violation(absl::StrCat("person ", pid, ": person_view's facts of ", Name(keys[i]), " differ from records"));
         }
       }
@@ -477,9 +479,9 @@ class Checker {
   const rocksdb::Snapshot* snapshot_ = nullptr;
   rocksdb::ReadOptions ro_;
   bool flags_current_ = true;
-  bool exact_ = true;       // the exact pass: violations are reported
-  bool disagree_ = false;   // the fast pass found something
-  Fingerprint members_, record_members_;  // (person, record) from person_records, from records
+  bool exact_ = true;                      // the exact pass: violations are reported
+  bool disagree_ = false;                  // the fast pass found something
+  Fingerprint members_, record_members_;   // (person, record) from person_records, from records
   Fingerprint view_facts_, record_facts_;  // (person, record, facts) from person_view, from records
   Fingerprint block_, implied_block_, nhs_, implied_nhs_;
   absl::flat_hash_set<uint64_t> flagged_;  // persons whose objection_in_review must be set

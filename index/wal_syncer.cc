@@ -61,9 +61,7 @@ absl::Status WalSyncer::Sync() {
   struct Waiter {
     const WalSyncer* syncer;
     uint64_t ticket;
-    bool Done() const ABSL_NO_THREAD_SAFETY_ANALYSIS {
-      return syncer->done_ >= ticket || !syncer->failure_.ok();
-    }
+    bool Done() const ABSL_NO_THREAD_SAFETY_ANALYSIS { return syncer->done_ >= ticket || !syncer->failure_.ok(); }
   } waiter{this, ++requested_};
   mu_.Await(absl::Condition(&waiter, &Waiter::Done));
   return failure_;

@@ -10,8 +10,7 @@
 namespace empi {
 namespace {
 
-constexpr std::array<int32_t, 6> kPlaceholderDates = {
-    19000101, 18000101, 19010101, 18991231, 99991231, 10101};
+constexpr std::array<int32_t, 6> kPlaceholderDates = {19000101, 18000101, 19010101, 18991231, 99991231, 10101};
 constexpr int32_t kEarliestPlausible = 18800101;
 
 bool IsLeap(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
@@ -80,21 +79,19 @@ std::optional<int32_t> ParseDate(std::string_view text, DateFormat format) {
   bool ok = false;
   switch (format) {
     case DateFormat::kIso:
-      ok = TakeNumber(&s, 4, 4, &y) && TakeChar(&s, '-') &&
-           TakeNumber(&s, 2, 2, &m) && TakeChar(&s, '-') && TakeNumber(&s, 2, 2, &d);
+      ok = TakeNumber(&s, 4, 4, &y) && TakeChar(&s, '-') && TakeNumber(&s, 2, 2, &m) && TakeChar(&s, '-') &&
+           TakeNumber(&s, 2, 2, &d);
       break;
     case DateFormat::kDmySlash:
       // Day and month may lose their leading zero ("7/3/1984"), as
       // spreadsheets write them.
-      ok = TakeNumber(&s, 1, 2, &d) && TakeChar(&s, '/') &&
-           TakeNumber(&s, 1, 2, &m) && TakeChar(&s, '/') && TakeNumber(&s, 4, 4, &y);
+      ok = TakeNumber(&s, 1, 2, &d) && TakeChar(&s, '/') && TakeNumber(&s, 1, 2, &m) && TakeChar(&s, '/') &&
+           TakeNumber(&s, 4, 4, &y);
       break;
     case DateFormat::kCompact:
-      ok = TakeNumber(&s, 4, 4, &y) && TakeNumber(&s, 2, 2, &m) &&
-           TakeNumber(&s, 2, 2, &d);
+      ok = TakeNumber(&s, 4, 4, &y) && TakeNumber(&s, 2, 2, &m) && TakeNumber(&s, 2, 2, &d);
       break;
-    case DateFormat::kAuto:
-      return std::nullopt;
+    case DateFormat::kAuto: return std::nullopt;
   }
   if (!ok || !s.empty()) return std::nullopt;
   if (m < 1 || m > 12 || d < 1 || d > DaysInMonth(y, m)) return std::nullopt;
@@ -102,8 +99,7 @@ std::optional<int32_t> ParseDate(std::string_view text, DateFormat format) {
 }
 
 std::optional<DateFormat> DetectDateFormat(std::span<const std::string_view> samples) {
-  static constexpr DateFormat kFormats[] = {DateFormat::kIso, DateFormat::kDmySlash,
-                                            DateFormat::kCompact};
+  static constexpr DateFormat kFormats[] = {DateFormat::kIso, DateFormat::kDmySlash, DateFormat::kCompact};
   std::optional<DateFormat> found;
   for (std::string_view sample : samples) {
     if (Trim(sample).empty()) continue;
@@ -118,8 +114,7 @@ std::optional<DateFormat> DetectDateFormat(std::span<const std::string_view> sam
 
 std::string FormatIsoDate(int32_t yyyymmdd) {
   char buf[16];
-  std::snprintf(buf, sizeof(buf), "%04d-%02d-%02d", yyyymmdd / 10000,
-                yyyymmdd / 100 % 100, yyyymmdd % 100);
+  std::snprintf(buf, sizeof(buf), "%04d-%02d-%02d", yyyymmdd / 10000, yyyymmdd / 100 % 100, yyyymmdd % 100);
   return buf;
 }
 

@@ -33,8 +33,7 @@ inline size_t MatchWindow(size_t len_a, size_t len_b) {
   return longest / 2 > 0 ? longest / 2 - 1 : 0;
 }
 
-inline double JaroFromCounts(size_t len_a, size_t len_b, size_t matches,
-                             size_t transpositions) {
+inline double JaroFromCounts(size_t len_a, size_t len_b, size_t matches, size_t transpositions) {
   if (matches == 0) return 0.0;
   double m = static_cast<double>(matches);
   return (m / static_cast<double>(len_a) + m / static_cast<double>(len_b) +
@@ -73,8 +72,7 @@ double JaroFromFlags(std::string_view a, std::string_view b, uint64_t a_flags, u
 
 // Bit-parallel Jaro for |a| <= 64 and |b| <= 64: bit i of pattern[c] is set
 // where a[i] == c.
-double BitParallelJaro(const uint64_t* pattern, std::string_view a,
-                       std::string_view b) {
+double BitParallelJaro(const uint64_t* pattern, std::string_view a, std::string_view b) {
   const size_t len_a = a.size(), len_b = b.size();
   const size_t window = MatchWindow(len_a, len_b);
   uint64_t a_flags = 0, b_flags = 0;
@@ -84,8 +82,7 @@ double BitParallelJaro(const uint64_t* pattern, std::string_view a,
     if (lo > hi) break;  // windows only move right: nothing further matches
     size_t width = hi - lo + 1;
     uint64_t bound = (width >= 64 ? ~uint64_t{0} : ((uint64_t{1} << width) - 1)) << lo;
-    uint64_t candidates =
-        pattern[static_cast<unsigned char>(b[j])] & bound & ~a_flags;
+    uint64_t candidates = pattern[static_cast<unsigned char>(b[j])] & bound & ~a_flags;
     if (candidates != 0) {
       a_flags |= candidates & (~candidates + 1);
       b_flags |= uint64_t{1} << j;
@@ -152,13 +149,11 @@ double Jaro(std::string_view a, std::string_view b) {
   return GeneralJaro(a, b);
 }
 
-double JaroWinkler(std::string_view a, std::string_view b,
-                   double prefix_weight) {
+double JaroWinkler(std::string_view a, std::string_view b, double prefix_weight) {
   return WinklerBoost(Jaro(a, b), CommonPrefix(a, b), prefix_weight);
 }
 
-CachedJaroWinkler::CachedJaroWinkler(std::string_view probe,
-                                     double prefix_weight)
+CachedJaroWinkler::CachedJaroWinkler(std::string_view probe, double prefix_weight)
     : probe_(probe), prefix_weight_(prefix_weight), pattern_{} {
   if (probe_.size() <= 64) {
     for (size_t i = 0; i < probe_.size(); ++i) {
@@ -167,11 +162,9 @@ CachedJaroWinkler::CachedJaroWinkler(std::string_view probe,
   }
 }
 
-double CachedJaroWinkler::Similarity(std::string_view candidate,
-                                     double score_cutoff) const {
+double CachedJaroWinkler::Similarity(std::string_view candidate, double score_cutoff) const {
   const std::string_view probe(probe_);
-  if (probe.empty() || candidate.empty() || probe.size() > 64 ||
-      candidate.size() > 64) {
+  if (probe.empty() || candidate.empty() || probe.size() > 64 || candidate.size() > 64) {
     double s = JaroWinkler(probe, candidate, prefix_weight_);
     return s >= score_cutoff ? s : 0.0;
   }
@@ -182,12 +175,10 @@ double CachedJaroWinkler::Similarity(std::string_view candidate,
     // arithmetic from ever rejecting a score at or above the cutoff.
     size_t best = std::min(probe.size(), candidate.size());
     double jaro_bound = JaroFromCounts(probe.size(), candidate.size(), best, 0);
-    double bound = jaro_bound +
-                   static_cast<double>(prefix) * prefix_weight_ * (1.0 - jaro_bound);
+    double bound = jaro_bound + static_cast<double>(prefix) * prefix_weight_ * (1.0 - jaro_bound);
     if (bound + 1e-9 < score_cutoff) return 0.0;
   }
-  double s = WinklerBoost(BitParallelJaro(pattern_, probe, candidate), prefix,
-                          prefix_weight_);
+  double s = WinklerBoost(BitParallelJaro(pattern_, probe, candidate), prefix, prefix_weight_);
   return s >= score_cutoff ? s : 0.0;
 }
 

@@ -27,8 +27,7 @@
 namespace empi {
 
 double Jaro(std::string_view a, std::string_view b);
-double JaroWinkler(std::string_view a, std::string_view b,
-                   double prefix_weight = 0.1);
+double JaroWinkler(std::string_view a, std::string_view b, double prefix_weight = 0.1);
 
 class CachedJaroWinkler {
  public:

@@ -30,23 +30,21 @@ absl::StatusOr<NameEquivalence> NameEquivalence::Parse(std::string_view csv) {
   NameEquivalence result;
   uint32_t group = 0;
   int line_number = 0;
-  for (absl::string_view raw_line :
-       absl::StrSplit(absl::string_view(csv.data(), csv.size()), '\n')) {
+  for (absl::string_view raw_line : absl::StrSplit(absl::string_view(csv.data(), csv.size()), '\n')) {
     std::string_view line(raw_line.data(), raw_line.size());
     ++line_number;
     line = Strip(line);
     if (line.empty() || line.front() == '#') continue;
     ++group;
     size_t members = 0;
-    for (absl::string_view raw_name :
-         absl::StrSplit(absl::string_view(line.data(), line.size()), ',')) {
+    for (absl::string_view raw_name : absl::StrSplit(absl::string_view(line.data(), line.size()), ',')) {
       std::string_view name = Strip(std::string_view(raw_name.data(), raw_name.size()));
       if (name.empty()) continue;
       for (char c : name) {
         if (c < 'a' || c > 'z') {
-          return absl::InvalidArgumentError(absl::StrCat(
-              "name equivalence table line ", line_number, ": \"", std::string(name),
-              "\" is not a normalised name (lower-case a-z only)"));
+          return absl::InvalidArgumentError(absl::StrCat("name equivalence table line ", line_number, ": \"",
+                                                         std::string(name),
+                                                         "\" is not a normalised name (lower-case a-z only)"));
         }
       }
       std::vector<uint32_t>& groups = result.groups_[std::string(name)];
@@ -54,9 +52,8 @@ absl::StatusOr<NameEquivalence> NameEquivalence::Parse(std::string_view csv) {
       ++members;
     }
     if (members < 2) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "name equivalence table line ", line_number,
-          ": a group needs at least two names"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("name equivalence table line ", line_number, ": a group needs at least two names"));
     }
   }
   return result;

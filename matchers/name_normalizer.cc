@@ -14,6 +14,7 @@ namespace {
 
 // Leading titles and trailing suffixes. They are removed only while another
 // token remains, so a family name that happens to be "Lord" or "Sir" is kept.
+// clang-format off
 constexpr std::array<std::string_view, 18> kTitles = {
     "mr",  "mrs",  "miss", "ms",   "mx",   "dr",   "prof", "rev",  "revd",
     "sir", "dame", "lord", "lady", "mstr", "fr",   "sr",   "capt", "cllr"};
@@ -35,6 +36,7 @@ constexpr std::array<std::string_view, 52> kPlaceholders = {
     "unidentified", "johndoe",     "janedoe",     "fake",
     "mr",           "mrs",         "ms",          "miss",
     "mx",           "dr",          "void",        "notapplicable"};
+// clang-format on
 
 template <size_t N>
 bool In(const std::array<std::string_view, N>& list, std::string_view s) {
@@ -51,9 +53,7 @@ inline bool IsAscii(std::string_view s) {
   return true;
 }
 
-inline char LowerAscii(char c) {
-  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + ('a' - 'A')) : c;
-}
+inline char LowerAscii(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + ('a' - 'A')) : c; }
 
 // One ICU pipeline per thread: NFKC, case folding, any script to Latin,
 // Latin to ASCII. ICU transliterators are not thread-safe, hence per thread.
@@ -61,8 +61,8 @@ class Folder {
  public:
   Folder() {
     UErrorCode status = U_ZERO_ERROR;
-    transliterator_.reset(icu::Transliterator::createInstance(
-        "NFKC; Any-Latin; Latin-ASCII; Lower", UTRANS_FORWARD, status));
+    transliterator_.reset(
+        icu::Transliterator::createInstance("NFKC; Any-Latin; Latin-ASCII; Lower", UTRANS_FORWARD, status));
     if (U_FAILURE(status)) transliterator_.reset();
     status = U_ZERO_ERROR;
     nfkc_ = icu::Normalizer2::getNFKCCasefoldInstance(status);
@@ -75,8 +75,8 @@ class Folder {
   // Lower-case text whose non-ASCII characters could not be transliterated
   // are left in place; callers treat them as separators.
   std::string Fold(std::string_view utf8) {
-    icu::UnicodeString text = icu::UnicodeString::fromUTF8(
-        icu::StringPiece(utf8.data(), static_cast<int32_t>(utf8.size())));
+    icu::UnicodeString text =
+        icu::UnicodeString::fromUTF8(icu::StringPiece(utf8.data(), static_cast<int32_t>(utf8.size())));
     if (nfkc_ != nullptr) {
       UErrorCode status = U_ZERO_ERROR;
       icu::UnicodeString folded = nfkc_->normalize(text, status);
@@ -111,6 +111,7 @@ class Folder {
       }
       if (c >= 0x0300 && c <= 0x036F) continue;  // combining marks
       const char* ascii = nullptr;
+      // clang-format off
       switch (c) {
         case 0x00E6: ascii = "ae"; break;  // æ
         case 0x00F0: ascii = "d"; break;   // ð
@@ -127,6 +128,7 @@ class Folder {
         case 0x2018: case 0x2019: case 0x02BC: ascii = "'"; break;
         default: return false;
       }
+      // clang-format on
       out->append(ascii);
     }
     return true;
@@ -168,8 +170,7 @@ bool IsPlaceholderName(std::string_view joined) {
   if (joined.empty()) return true;
   if (In(kPlaceholders, joined)) return true;
   // A run of one repeated letter ("aaa", "zzzz") is keyboard filler.
-  if (joined.size() >= 3 &&
-      joined.find_first_not_of(joined[0]) == std::string_view::npos) {
+  if (joined.size() >= 3 && joined.find_first_not_of(joined[0]) == std::string_view::npos) {
     return true;
   }
   return false;

@@ -13,19 +13,18 @@ namespace {
 
 class DoubleMetaphoneEncoder {
  public:
-  DoubleMetaphoneEncoder(std::string_view name, size_t max_length)
-      : max_length_(max_length) {
+  DoubleMetaphoneEncoder(std::string_view name, size_t max_length) : max_length_(max_length) {
     value_.reserve(name.size());
     for (char c : name) {
       value_.push_back((c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c);
     }
     length_ = static_cast<int>(value_.size());
-    slavo_germanic_ = value_.find('W') != std::string::npos ||
-                      value_.find('K') != std::string::npos ||
-                      value_.find("CZ") != std::string::npos ||
-                      value_.find("WITZ") != std::string::npos;
+    slavo_germanic_ = value_.find('W') != std::string::npos || value_.find('K') != std::string::npos ||
+                      value_.find("CZ") != std::string::npos || value_.find("WITZ") != std::string::npos;
   }
 
+  // The letter cases keep their compact layout.
+  // clang-format off
   DoubleMetaphoneKeys Encode() {
     int i = 0;
     if (Contains(0, 2, {"GN", "KN", "PN", "WR", "PS"})) i = 1;  // silent start
@@ -476,12 +475,12 @@ class DoubleMetaphoneEncoder {
   bool slavo_germanic_ = false;
   std::string primary_;
   std::string alternate_;
+  // clang-format on
 };
 
-inline bool IsNysiisVowel(char c) {
-  return c == 'A' || c == 'E' || c == 'I' || c == 'O' || c == 'U';
-}
+inline bool IsNysiisVowel(char c) { return c == 'A' || c == 'E' || c == 'I' || c == 'O' || c == 'U'; }
 
+// clang-format off
 char SoundexCode(char c) {
   switch (c) {
     case 'B': case 'F': case 'P': case 'V': return '1';
@@ -494,6 +493,8 @@ char SoundexCode(char c) {
     default: return '0';  // vowels, H, W, Y: no code
   }
 }
+
+// clang-format on
 
 // Upper-case letters of `name`; everything else dropped.
 std::string Letters(std::string_view name) {

@@ -16,9 +16,7 @@ namespace {
 
 inline bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 inline bool IsLetter(char c) { return c >= 'A' && c <= 'Z'; }
-inline bool OneOf(char c, std::string_view set) {
-  return set.find(c) != std::string_view::npos;
-}
+inline bool OneOf(char c, std::string_view set) { return set.find(c) != std::string_view::npos; }
 
 bool ValidOutward(std::string_view o) {
   if (o.size() < 2 || o.size() > 4 || !IsLetter(o[0]) || OneOf(o[0], "QVX")) {
@@ -38,8 +36,8 @@ bool ValidOutward(std::string_view o) {
 }
 
 bool ValidInward(std::string_view i) {
-  return i.size() == 3 && IsDigit(i[0]) && IsLetter(i[1]) && IsLetter(i[2]) &&
-         !OneOf(i[1], "CIKMOV") && !OneOf(i[2], "CIKMOV");
+  return i.size() == 3 && IsDigit(i[0]) && IsLetter(i[1]) && IsLetter(i[2]) && !OneOf(i[1], "CIKMOV") &&
+         !OneOf(i[2], "CIKMOV");
 }
 
 }  // namespace
@@ -58,8 +56,7 @@ std::optional<Postcode> ParsePostcode(std::string_view raw, bool* placeholder) {
   std::string_view outward = compact.substr(0, n - 3);
   std::string_view inward = compact.substr(n - 3);
 
-  if (outward == "ZZ99" && IsDigit(inward[0]) && IsLetter(inward[1]) &&
-      IsLetter(inward[2])) {
+  if (outward == "ZZ99" && IsDigit(inward[0]) && IsLetter(inward[1]) && IsLetter(inward[2])) {
     if (placeholder != nullptr) *placeholder = true;
     return std::nullopt;
   }

@@ -30,8 +30,7 @@ struct Postcode {
 // Returns the decomposed postcode, or nullopt when `raw` is empty, not a
 // valid UK postcode, or a placeholder; `*placeholder` (if given) is set to
 // whether it was a placeholder.
-std::optional<Postcode> ParsePostcode(std::string_view raw,
-                                      bool* placeholder = nullptr);
+std::optional<Postcode> ParsePostcode(std::string_view raw, bool* placeholder = nullptr);
 
 }  // namespace empi
 

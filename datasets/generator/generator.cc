@@ -25,8 +25,8 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
-#include "datasets/generator/random.h"
 #include "base/csv.h"
+#include "datasets/generator/random.h"
 #include "datasets/generator/tables.h"
 #include "datasets/generator/text.h"
 #include "matchers/nhs_number.h"
@@ -66,9 +66,7 @@ int DaysInMonth(int y, int m) {
   static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
   return m == 2 && IsLeap(y) ? 29 : kDays[m - 1];
 }
-bool Valid(const Date& d) {
-  return d.y >= 1800 && d.m >= 1 && d.m <= 12 && d.d >= 1 && d.d <= DaysInMonth(d.y, d.m);
-}
+bool Valid(const Date& d) { return d.y >= 1800 && d.m >= 1 && d.m <= 12 && d.d >= 1 && d.d <= DaysInMonth(d.y, d.m); }
 
 // Days since 1970-01-01 (H. Hinnant's civil calendar algorithms).
 int64_t DaysFromCivil(const Date& date) {
@@ -96,15 +94,9 @@ std::string FormatDate(const Date& d, DateFormat f) {
   if (d.empty()) return "";
   char buf[16];
   switch (f) {
-    case DateFormat::kIso:
-      std::snprintf(buf, sizeof(buf), "%04d-%02d-%02d", d.y, d.m, d.d);
-      break;
-    case DateFormat::kDayMonthYear:
-      std::snprintf(buf, sizeof(buf), "%02d/%02d/%04d", d.d, d.m, d.y);
-      break;
-    case DateFormat::kCompact:
-      std::snprintf(buf, sizeof(buf), "%04d%02d%02d", d.y, d.m, d.d);
-      break;
+    case DateFormat::kIso: std::snprintf(buf, sizeof(buf), "%04d-%02d-%02d", d.y, d.m, d.d); break;
+    case DateFormat::kDayMonthYear: std::snprintf(buf, sizeof(buf), "%02d/%02d/%04d", d.d, d.m, d.y); break;
+    case DateFormat::kCompact: std::snprintf(buf, sizeof(buf), "%04d%02d%02d", d.y, d.m, d.d); break;
   }
   return buf;
 }
@@ -123,23 +115,16 @@ struct SourceSpec {
 };
 
 constexpr SourceSpec kHospitalSpecs[] = {
-    {"RKB", "University Hospitals Coventry and Warwickshire", SourceKind::kAcute,
-     DateFormat::kDayMonthYear, "K", 7},
+    {"RKB", "University Hospitals Coventry and Warwickshire", SourceKind::kAcute, DateFormat::kDayMonthYear, "K", 7},
     {"RLT", "George Eliot Hospital", SourceKind::kAcute, DateFormat::kCompact, "N", 7},
     {"RJC", "South Warwickshire University", SourceKind::kAcute, DateFormat::kIso, "SW", 7},
-    {"RRK", "University Hospitals Birmingham", SourceKind::kAcute, DateFormat::kDayMonthYear,
-     "RRK", 8},
+    {"RRK", "University Hospitals Birmingham", SourceKind::kAcute, DateFormat::kDayMonthYear, "RRK", 8},
     {"RWP", "Worcestershire Acute Hospitals", SourceKind::kAcute, DateFormat::kIso, "WA", 7},
-    {"RYG", "Coventry and Warwickshire Partnership", SourceKind::kMentalHealth,
-     DateFormat::kCompact, "MH", 8},
-    {"CWC-SC", "Coventry City Council social care", SourceKind::kSocialCare,
-     DateFormat::kDayMonthYear, "SC", 8},
-    {"WCC-SC", "Warwickshire County Council social care", SourceKind::kSocialCare,
-     DateFormat::kIso, "WSC", 7},
-    {"BCC-SC", "Birmingham City Council social care", SourceKind::kSocialCare,
-     DateFormat::kDayMonthYear, "BSC", 7},
-    {"RYA", "West Midlands Ambulance Service", SourceKind::kAmbulance, DateFormat::kCompact,
-     "RYA-", 6},
+    {"RYG", "Coventry and Warwickshire Partnership", SourceKind::kMentalHealth, DateFormat::kCompact, "MH", 8},
+    {"CWC-SC", "Coventry City Council social care", SourceKind::kSocialCare, DateFormat::kDayMonthYear, "SC", 8},
+    {"WCC-SC", "Warwickshire County Council social care", SourceKind::kSocialCare, DateFormat::kIso, "WSC", 7},
+    {"BCC-SC", "Birmingham City Council social care", SourceKind::kSocialCare, DateFormat::kDayMonthYear, "BSC", 7},
+    {"RYA", "West Midlands Ambulance Service", SourceKind::kAmbulance, DateFormat::kCompact, "RYA-", 6},
 };
 enum HospitalIndex { kRkb, kRlt, kRjc, kRrk, kRwp, kRyg, kCwcSc, kWccSc, kBccSc, kRya };
 constexpr int kNumAcute = 5;
@@ -177,60 +162,58 @@ const SourceTables& Sources() {
 
 // Rows: ErrorKind; columns: GP, acute, mental health, social care, ambulance.
 constexpr double kRates[kNumErrorKinds][kNumSourceKinds] = {
-    {0.005, 0.03, 0.05, 0.20, 0.35},   // nhs_missing
-    {0.002, 0.008, 0.01, 0.02, 0.03},  // nhs_mistyped
-    {0.01, 0.03, 0.03, 0.05, 0.08},    // name_typo
-    {0.02, 0.05, 0.06, 0.10, 0.15},    // nickname (conditional)
-    {0.30, 0.60, 0.60, 0.70, 0.80},    // diacritics_dropped (conditional)
-    {0.01, 0.10, 0.05, 0.10, 0.20},    // case_noise
-    {0.002, 0.005, 0.005, 0.01, 0.02}, // names_swapped
-    {0.01, 0.02, 0.02, 0.03, 0.05},    // middle_as_first (conditional)
-    {0.10, 0.25, 0.25, 0.30, 0.40},    // double_barrel_cut (conditional)
-    {0.003, 0.01, 0.01, 0.02, 0.03},   // dob_day_month_swap (conditional)
-    {0.002, 0.005, 0.005, 0.01, 0.02}, // dob_digit_wrong
-    {0.002, 0.005, 0.005, 0.01, 0.02}, // dob_year_off
-    {0.001, 0.003, 0.005, 0.01, 0.03}, // dob_placeholder
-    {0.001, 0.005, 0.005, 0.02, 0.06}, // dob_missing
-    {0.01, 0.05, 0.05, 0.10, 0.15},    // postcode_no_space
-    {0.005, 0.02, 0.02, 0.05, 0.10},   // postcode_lower
-    {0.01, 0.04, 0.04, 0.05, 0.08},    // postcode_out_of_date
-    {0.002, 0.01, 0.01, 0.03, 0.12},   // postcode_missing
+    {0.005, 0.03, 0.05, 0.20, 0.35},     // nhs_missing
+    {0.002, 0.008, 0.01, 0.02, 0.03},    // nhs_mistyped
+    {0.01, 0.03, 0.03, 0.05, 0.08},      // name_typo
+    {0.02, 0.05, 0.06, 0.10, 0.15},      // nickname (conditional)
+    {0.30, 0.60, 0.60, 0.70, 0.80},      // diacritics_dropped (conditional)
+    {0.01, 0.10, 0.05, 0.10, 0.20},      // case_noise
+    {0.002, 0.005, 0.005, 0.01, 0.02},   // names_swapped
+    {0.01, 0.02, 0.02, 0.03, 0.05},      // middle_as_first (conditional)
+    {0.10, 0.25, 0.25, 0.30, 0.40},      // double_barrel_cut (conditional)
+    {0.003, 0.01, 0.01, 0.02, 0.03},     // dob_day_month_swap (conditional)
+    {0.002, 0.005, 0.005, 0.01, 0.02},   // dob_digit_wrong
+    {0.002, 0.005, 0.005, 0.01, 0.02},   // dob_year_off
+    {0.001, 0.003, 0.005, 0.01, 0.03},   // dob_placeholder
+    {0.001, 0.005, 0.005, 0.02, 0.06},   // dob_missing
+    {0.01, 0.05, 0.05, 0.10, 0.15},      // postcode_no_space
+    {0.005, 0.02, 0.02, 0.05, 0.10},     // postcode_lower
+    {0.01, 0.04, 0.04, 0.05, 0.08},      // postcode_out_of_date
+    {0.002, 0.01, 0.01, 0.03, 0.12},     // postcode_missing
     {0.001, 0.003, 0.003, 0.005, 0.01},  // sex_wrong
-    {0.002, 0.01, 0.02, 0.03, 0.08},   // sex_unknown
+    {0.002, 0.01, 0.02, 0.03, 0.08},     // sex_unknown
     // A household member's NHS number (conditional: lives with a relative
     // who has one). GP records are traced against the national register.
     {0.0, 0.002, 0.002, 0.005, 0.003},  // nhs_relative
     // 1 January (or 1 July) of a guessed year, for a patient who cannot say.
     {0.0005, 0.003, 0.002, 0.002, 0.008},  // dob_estimated
     // The other form of a Sikh or Muslim name (conditional: has two forms).
-    {0.05, 0.30, 0.30, 0.35, 0.40},    // naming_convention
+    {0.05, 0.30, 0.30, 0.35, 0.40},  // naming_convention
     // Double-barrelled parts reversed or unhyphenated (conditional).
-    {0.02, 0.08, 0.08, 0.10, 0.12},    // double_barrel_order
+    {0.02, 0.08, 0.08, 0.10, 0.12},  // double_barrel_order
 };
 constexpr double kDuplicateRates[kNumSourceKinds] = {0.005, 0.015, 0.01, 0.02, 0.02};
 
 constexpr std::string_view kErrorNames[kNumErrorKinds] = {
-    "nhs_missing", "nhs_mistyped", "name_typo", "nickname", "diacritics_dropped",
-    "case_noise", "names_swapped", "middle_as_first", "double_barrel_cut",
-    "dob_day_month_swap", "dob_digit_wrong", "dob_year_off", "dob_placeholder",
-    "dob_missing", "postcode_no_space", "postcode_lower", "postcode_out_of_date",
-    "postcode_missing", "sex_wrong", "sex_unknown", "nhs_relative", "dob_estimated",
-    "naming_convention", "double_barrel_order"};
+    "nhs_missing",     "nhs_mistyped",         "name_typo",         "nickname",           "diacritics_dropped",
+    "case_noise",      "names_swapped",        "middle_as_first",   "double_barrel_cut",  "dob_day_month_swap",
+    "dob_digit_wrong", "dob_year_off",         "dob_placeholder",   "dob_missing",        "postcode_no_space",
+    "postcode_lower",  "postcode_out_of_date", "postcode_missing",  "sex_wrong",          "sex_unknown",
+    "nhs_relative",    "dob_estimated",        "naming_convention", "double_barrel_order"};
 
 // ---------------------------------------------------------------- context
 
 // Approximate mid-2022 England and Wales population (thousands) by
 // five-year band starting at 15, 20, ..., 95; spread evenly within a band.
-constexpr double kBandPopulation[] = {3300, 3600, 3900, 4000, 3950, 3800, 3700,
-                                      4000, 4050, 3600, 3150, 3050, 2350, 1650,
-                                      1100, 560, 180};
+constexpr double kBandPopulation[] = {3300, 3600, 3900, 4000, 3950, 3800, 3700, 4000, 4050,
+                                      3600, 3150, 3050, 2350, 1650, 1100, 560,  180};
 
 // Share of each community among residents of each region (approximate,
 // Census 2021 ethnic and country-of-birth mix).
 constexpr double kCommunityMix[gi::kNumRegions][gi::kNumCommunities] = {
     // British Irish Welsh Muslim Sikh Hindu Polish African Caribbean Chinese
-    {0.66, 0.03, 0.02, 0.06, 0.05, 0.05, 0.05, 0.05, 0.02, 0.01},  // Cov & Warks
-    {0.50, 0.03, 0.01, 0.20, 0.04, 0.03, 0.04, 0.05, 0.06, 0.04},  // Birmingham
+    {0.66, 0.03, 0.02, 0.06, 0.05, 0.05, 0.05, 0.05, 0.02, 0.01},    // Cov & Warks
+    {0.50, 0.03, 0.01, 0.20, 0.04, 0.03, 0.04, 0.05, 0.06, 0.04},    // Birmingham
     {0.83, 0.02, 0.05, 0.02, 0.01, 0.01, 0.04, 0.01, 0.005, 0.005},  // Hereford & Worcs
 };
 
@@ -285,8 +268,7 @@ struct Context {
         w.push_back(static_cast<int>(d.region) == r ? d.weight : 0.0);
       }
       districts_in_region[r] = WeightedIndex(w);
-      community[r] = WeightedIndex(std::vector<double>(
-          std::begin(kCommunityMix[r]), std::end(kCommunityMix[r])));
+      community[r] = WeightedIndex(std::vector<double>(std::begin(kCommunityMix[r]), std::end(kCommunityMix[r])));
       for (size_t p = 0; p < gi::Practices().size(); ++p) {
         if (static_cast<int>(gi::Practices()[p].region) == r) practices_in_region[r].push_back(p);
       }
@@ -298,8 +280,7 @@ struct Context {
       // Minority communities' surnames are more concentrated (Khan, Singh).
       surname[c] = Zipf(gi::Surnames(static_cast<Community>(c)).size(), c == 0 ? 15 : 4);
     }
-    tail_count = gi::SurnamePrefixes().size() * gi::SurnameSuffixes().size() *
-                 (1 + gi::SurnameMiddles().size());
+    tail_count = gi::SurnamePrefixes().size() * gi::SurnameSuffixes().size() * (1 + gi::SurnameMiddles().size());
     tail = Zipf(tail_count, 40);
     tail_perm = std::make_unique<Permutation>(tail_count, 0x7a11);
   }
@@ -319,9 +300,7 @@ struct Context {
     return it->second;
   }
 
-  double Rate(SourceKind k, int e) const {
-    return std::min(1.0, kRates[e][static_cast<int>(k)] * options.error_scale);
-  }
+  double Rate(SourceKind k, int e) const { return std::min(1.0, kRates[e][static_cast<int>(k)] * options.error_scale); }
 
   GeneratorOptions options;
   uint64_t n;
@@ -365,8 +344,7 @@ std::string RecordId(const Context& ctx, size_t source, uint64_t person, int dup
                   static_cast<unsigned long long>(v / 7));
     return buf;
   }
-  std::snprintf(buf, sizeof(buf), "%s%0*llu", st.id_prefix[source].c_str(), digits,
-                static_cast<unsigned long long>(v));
+  std::snprintf(buf, sizeof(buf), "%s%0*llu", st.id_prefix[source].c_str(), digits, static_cast<unsigned long long>(v));
   return buf;
 }
 
@@ -429,7 +407,9 @@ struct ChunkData {
 class ChunkGenerator {
  public:
   ChunkGenerator(const Context& ctx, uint64_t chunk)
-      : ctx_(ctx), rng_(ctx.options.seed, chunk), base_(chunk * kChunkPersons),
+      : ctx_(ctx),
+        rng_(ctx.options.seed, chunk),
+        base_(chunk * kChunkPersons),
         count_(std::min<uint64_t>(kChunkPersons, ctx.n - chunk * kChunkPersons)) {}
 
   void Run(ChunkData* out) {
@@ -489,9 +469,7 @@ class ChunkGenerator {
     return Date{y, m, rng_.UniformInt(1, DaysInMonth(y, m))};
   }
 
-  Community CommunityFor(Region r) {
-    return static_cast<Community>(ctx_.community[static_cast<int>(r)].Sample(rng_));
-  }
+  Community CommunityFor(Region r) { return static_cast<Community>(ctx_.community[static_cast<int>(r)].Sample(rng_)); }
 
   std::string SyntheticSurname() {
     uint64_t k = (*ctx_.tail_perm)(ctx_.tail.Sample(rng_));
@@ -592,8 +570,7 @@ class ChunkGenerator {
   // family's: Sikh men and women often use Singh and Kaur, Polish surnames
   // take the feminine -ska form.
   std::string PersonalSurname(const std::string& family, Community c, char sex) {
-    if (c == Community::kSikh &&
-        (rng_.Bernoulli(0.4) || family == "Singh" || family == "Kaur")) {
+    if (c == Community::kSikh && (rng_.Bernoulli(0.4) || family == "Singh" || family == "Kaur")) {
       return sex == 'F' ? "Kaur" : "Singh";
     }
     if (c == Community::kSouthAsianMuslim && sex == 'F' && rng_.Bernoulli(0.16)) {
@@ -613,8 +590,8 @@ class ChunkGenerator {
     return list[0] == avoid ? list[1] : list[0];
   }
 
-  Person& AddPerson(Community c, char sex, const Date& dob, const std::string& family,
-                    const Address& home, size_t practice) {
+  Person& AddPerson(Community c, char sex, const Date& dob, const std::string& family, const Address& home,
+                    size_t practice) {
     Person& p = out_->persons.emplace_back();
     p.index = base_ + out_->persons.size() - 1;
     p.community = c;
@@ -627,8 +604,7 @@ class ChunkGenerator {
     }
     p.truth.family_name = family;
     p.home = home;
-    p.previous = RandomAddress(rng_.Bernoulli(0.8) ? home.region
-                                                   : static_cast<Region>(ctx_.region.Sample(rng_)));
+    p.previous = RandomAddress(rng_.Bernoulli(0.8) ? home.region : static_cast<Region>(ctx_.region.Sample(rng_)));
     p.practice = rng_.Bernoulli(0.9) ? practice : PracticeFor(home.region);
     p.truth.restricted = rng_.Bernoulli(0.002);
     NamingForms(p, kReferenceYear - 1 - dob.y);
@@ -673,8 +649,7 @@ class ChunkGenerator {
     for (size_t i = 0; i < n; ++i) {
       Community c = CommunityFor(home.region);
       char sex = RandomSex();
-      AddPerson(c, sex, DobForAge(SampleAge(19, 35)), PersonalSurname(Surname(c), c, sex), home,
-                practice);
+      AddPerson(c, sex, DobForAge(SampleAge(19, 35)), PersonalSurname(Surname(c), c, sex), home, practice);
     }
   }
 
@@ -692,8 +667,7 @@ class ChunkGenerator {
     AddPerson(c, 'M', DobForAge(age), PersonalSurname(family, c, 'M'), home, practice);
     int age2 = std::clamp(age + rng_.UniformInt(-6, 4), 18, 100);
     bool shared = rng_.Bernoulli(0.8);
-    std::string her = shared ? PersonalSurname(family, c, 'F')
-                             : PersonalSurname(Surname(c), c, 'F');
+    std::string her = shared ? PersonalSurname(family, c, 'F') : PersonalSurname(Surname(c), c, 'F');
     Person& b = AddPerson(c, 'F', DobForAge(age2), her, home, practice);
     if (shared && age2 < 60 && rng_.Bernoulli(0.25)) {
       b.truth.maiden_name = PersonalSurname(Surname(c), c, 'F');
@@ -741,8 +715,7 @@ class ChunkGenerator {
     for (int i = 0; i < residents; ++i) {
       Community c = CommunityFor(region);
       char sex = rng_.Bernoulli(0.7) ? 'F' : 'M';
-      Person& p = AddPerson(c, sex, DobForAge(SampleAge(70, 100)),
-                            PersonalSurname(Surname(c), c, sex), site, practice);
+      Person& p = AddPerson(c, sex, DobForAge(SampleAge(70, 100)), PersonalSurname(Surname(c), c, sex), site, practice);
       p.care_home = true;
       p.practice = practice;
     }
@@ -758,8 +731,8 @@ class ChunkGenerator {
     int age = SampleAge(18, 45);
     Date dob = DobForAge(age);
     if (rng_.Bernoulli(0.4)) {
-      AddPerson(c, 'F', DobForAge(std::min(100, age + rng_.UniformInt(20, 38))),
-                PersonalSurname(family, c, 'F'), home, practice);
+      AddPerson(c, 'F', DobForAge(std::min(100, age + rng_.UniformInt(20, 38))), PersonalSurname(family, c, 'F'), home,
+                practice);
     }
     char sex1 = RandomSex();
     char sex2 = rng_.Bernoulli(0.6) ? sex1 : (sex1 == 'M' ? 'F' : 'M');
@@ -846,9 +819,7 @@ class ChunkGenerator {
       case Region::kCoventryWarwickshire: {
         int num = std::atoi(d.code.c_str() + 2);
         bool cv = d.code.rfind("CV", 0) == 0;
-        return cv && (num <= 7 || (num >= 21 && num <= 23)) ? kRkb
-               : cv && num >= 9 && num <= 13                ? kRlt
-                                                            : kRjc;
+        return cv && (num <= 7 || (num >= 21 && num <= 23)) ? kRkb : cv && num >= 9 && num <= 13 ? kRlt : kRjc;
       }
       case Region::kBirminghamSolihull: return kRrk;
       default: return kRwp;
@@ -871,8 +842,7 @@ class ChunkGenerator {
       double prob = a == local ? 0.75 + 0.2 * f : 0.12 + 0.2 * f;
       if (rng_.Bernoulli(prob)) out.push_back(h + a);
     }
-    if (rng_.Bernoulli(p.home.region == Region::kCoventryWarwickshire ? 0.15 + 0.15 * f
-                                                                     : 0.04 + 0.04 * f)) {
+    if (rng_.Bernoulli(p.home.region == Region::kCoventryWarwickshire ? 0.15 + 0.15 * f : 0.04 + 0.04 * f)) {
       out.push_back(h + kRyg);
     }
     int council = -1;
@@ -911,10 +881,8 @@ class ChunkGenerator {
     bool any_dup = false, any_old = false;
     for (size_t s : sources) {
       const SourceKind kind = st.info[s].kind;
-      const int copies = rng_.Bernoulli(std::min(1.0, kDuplicateRates[static_cast<int>(kind)] *
-                                                          ctx_.options.error_scale))
-                             ? 2
-                             : 1;
+      const int copies =
+          rng_.Bernoulli(std::min(1.0, kDuplicateRates[static_cast<int>(kind)] * ctx_.options.error_scale)) ? 2 : 1;
       for (int dup = 0; dup < copies; ++dup) {
         bool old = !p.truth.maiden_name.empty() && kind != SourceKind::kGp && rng_.Bernoulli(0.5);
         any_old |= old;
@@ -1035,25 +1003,23 @@ class ChunkGenerator {
     r.duplicate = dup > 0;
     auto flag = [&](int e) { r.errors |= 1u << e; };
     auto eligible = [&](int e) { r.eligible |= 1u << e; };
-    for (int e : {kNhsMissing, kNhsMistyped, kNameTypo, kCaseNoise, kNamesSwapped,
-                  kDobDigitWrong, kDobYearOff, kDobPlaceholder, kDobMissing, kPostcodeMissing,
-                  kSexWrong, kSexUnknown}) {
+    for (int e : {kNhsMissing, kNhsMistyped, kNameTypo, kCaseNoise, kNamesSwapped, kDobDigitWrong, kDobYearOff,
+                  kDobPlaceholder, kDobMissing, kPostcodeMissing, kSexWrong, kSexUnknown}) {
       eligible(e);
     }
 
     // NHS number: none to write (no_nhs_anywhere, or withheld for
     // twin_no_nhs), else missing / mistyped / a relative's / right.
-    const bool withheld = p.withheld == Person::Withheld::kAll ||
-                          (p.withheld == Person::Withheld::kNonGp && k != SourceKind::kGp);
+    const bool withheld =
+        p.withheld == Person::Withheld::kAll || (p.withheld == Person::Withheld::kNonGp && k != SourceKind::kGp);
     r.nhs_withheld = withheld && !p.no_nhs;
     const bool has_nhs = !p.no_nhs && !withheld;
     const bool has_relative = has_nhs && std::any_of(p.kin.begin(), p.kin.end(), [&](size_t i) {
-      return !out_->persons[i].no_nhs && !out_->persons[i].junk;
-    });
+                                return !out_->persons[i].no_nhs && !out_->persons[i].junk;
+                              });
     if (!has_nhs) r.eligible &= ~((1u << kNhsMissing) | (1u << kNhsMistyped));
     if (has_relative) eligible(kNhsRelative);
-    const int nhs_error = Categorical({rate(kNhsMissing), rate(kNhsMistyped),
-                                       has_relative ? rate(kNhsRelative) : 0.0});
+    const int nhs_error = Categorical({rate(kNhsMissing), rate(kNhsMistyped), has_relative ? rate(kNhsRelative) : 0.0});
     if (!has_nhs) {
       // Nothing to write.
     } else if (nhs_error == 0) {
@@ -1110,9 +1076,9 @@ class ChunkGenerator {
       }
       family = usable[rng_.Below(usable.size())];
     }
-    if (const size_t hyphen = family.find('-');
-        hyphen != std::string::npos && hyphen > 2 && family.size() - hyphen > 3 &&
-        family.find('-', hyphen + 1) == std::string::npos) {
+    if (const size_t hyphen = family.find('-'); hyphen != std::string::npos && hyphen > 2 &&
+                                                family.size() - hyphen > 3 &&
+                                                family.find('-', hyphen + 1) == std::string::npos) {
       // Smith-Jones written Jones-Smith, Jones Smith or Smith Jones.
       eligible(kDoubleBarrelOrder);
       if (rng_.Bernoulli(rate(kDoubleBarrelOrder))) {
@@ -1124,8 +1090,10 @@ class ChunkGenerator {
     }
     if (rng_.Bernoulli(rate(kNameTypo))) {
       flag(kNameTypo);
-      if (rng_.Bernoulli(0.5)) family = gi::MakeTypo(family, rng_);
-      else first = gi::MakeTypo(first, rng_);
+      if (rng_.Bernoulli(0.5))
+        family = gi::MakeTypo(family, rng_);
+      else
+        first = gi::MakeTypo(first, rng_);
     }
     std::string given = GivenNames(first, middles);
     if (rng_.Bernoulli(rate(kNamesSwapped))) {
@@ -1152,23 +1120,35 @@ class ChunkGenerator {
     Date dob = p.dob;
     if (dob.d <= 12 && dob.d != dob.m) eligible(kDobDayMonthSwap);
     eligible(kDobEstimated);
-    switch (Categorical({rate(kDobDayMonthSwap), rate(kDobDigitWrong), rate(kDobYearOff),
-                         rate(kDobPlaceholder), rate(kDobMissing), rate(kDobEstimated)})) {
+    switch (Categorical({rate(kDobDayMonthSwap), rate(kDobDigitWrong), rate(kDobYearOff), rate(kDobPlaceholder),
+                         rate(kDobMissing), rate(kDobEstimated)})) {
       case 0:
         if (dob.d <= 12 && dob.d != dob.m) {
           flag(kDobDayMonthSwap);
           std::swap(dob.d, dob.m);
         }
         break;
-      case 1: flag(kDobDigitWrong); dob = WrongDigit(dob); break;
+      case 1:
+        flag(kDobDigitWrong);
+        dob = WrongDigit(dob);
+        break;
       case 2:
         flag(kDobYearOff);
         dob.y += rng_.Bernoulli(0.5) ? 1 : -1;
         dob.d = std::min(dob.d, DaysInMonth(dob.y, dob.m));
         break;
-      case 3: flag(kDobPlaceholder); dob = kPlaceholderDob; break;
-      case 4: flag(kDobMissing); dob = Date{}; break;
-      case 5: flag(kDobEstimated); dob = EstimatedDob(dob); break;
+      case 3:
+        flag(kDobPlaceholder);
+        dob = kPlaceholderDob;
+        break;
+      case 4:
+        flag(kDobMissing);
+        dob = Date{};
+        break;
+      case 5:
+        flag(kDobEstimated);
+        dob = EstimatedDob(dob);
+        break;
       default: break;
     }
     r.date_of_birth = FormatDate(dob, info.date_format);
@@ -1199,8 +1179,14 @@ class ChunkGenerator {
 
     // Sex.
     switch (Categorical({rate(kSexWrong), rate(kSexUnknown)})) {
-      case 0: flag(kSexWrong); r.sex = p.truth.sex == 'M' ? "F" : "M"; break;
-      case 1: flag(kSexUnknown); r.sex = rng_.Bernoulli(0.5) ? "U" : ""; break;
+      case 0:
+        flag(kSexWrong);
+        r.sex = p.truth.sex == 'M' ? "F" : "M";
+        break;
+      case 1:
+        flag(kSexUnknown);
+        r.sex = rng_.Bernoulli(0.5) ? "U" : "";
+        break;
       default: r.sex = std::string(1, p.truth.sex);
     }
   }
@@ -1247,8 +1233,8 @@ void FormatChunk(ChunkData* c) {
   const uint64_t base = c->persons.empty() ? 0 : c->persons[0].index;
   for (const GeneratedRecord& r : c->records) {
     std::string* out = &c->feed_text[index[r.source]];
-    AppendCsvRow(out, {r.source, r.record_id, r.nhs_number, r.family_name, r.given_names,
-                       r.date_of_birth, r.sex, r.postcode, r.address, r.restricted ? "1" : "0"});
+    AppendCsvRow(out, {r.source, r.record_id, r.nhs_number, r.family_name, r.given_names, r.date_of_birth, r.sex,
+                       r.postcode, r.address, r.restricted ? "1" : "0"});
     AppendCsvRow(&c->truth_text, {r.source, r.record_id, c->persons[r.person - base].truth.id});
   }
   for (const Person& p : c->persons) {
@@ -1312,8 +1298,7 @@ std::string_view DateFormatName(DateFormat f) {
 }
 
 std::string_view KindName(SourceKind k) {
-  static constexpr std::string_view kNames[] = {"gp", "acute", "mental_health", "social_care",
-                                                "ambulance"};
+  static constexpr std::string_view kNames[] = {"gp", "acute", "mental_health", "social_care", "ambulance"};
   return kNames[static_cast<int>(k)];
 }
 
@@ -1321,9 +1306,7 @@ std::string_view KindName(SourceKind k) {
 
 const std::vector<SourceInfo>& GeneratorSources() { return Sources().info; }
 
-std::string_view ErrorKindName(int kind) {
-  return kind >= 0 && kind < kNumErrorKinds ? kErrorNames[kind] : "";
-}
+std::string_view ErrorKindName(int kind) { return kind >= 0 && kind < kNumErrorKinds ? kErrorNames[kind] : ""; }
 
 double ErrorRate(SourceKind kind, int error) { return kRates[error][static_cast<int>(kind)]; }
 double DuplicateRate(SourceKind kind) { return kDuplicateRates[static_cast<int>(kind)]; }
@@ -1345,15 +1328,13 @@ absl::Status GeneratePopulation(const GeneratorOptions& options, GeneratedPopula
   // File order: by source, then generation order.
   std::map<std::string, size_t> order;
   for (size_t i = 0; i < GeneratorSources().size(); ++i) order[GeneratorSources()[i].code] = i;
-  std::stable_sort(out->records.begin(), out->records.end(),
-                   [&](const GeneratedRecord& a, const GeneratedRecord& b) {
-                     return order[a.source] < order[b.source];
-                   });
+  std::stable_sort(out->records.begin(), out->records.end(), [&](const GeneratedRecord& a, const GeneratedRecord& b) {
+    return order[a.source] < order[b.source];
+  });
   return absl::OkStatus();
 }
 
-absl::Status Generate(const GeneratorOptions& options, const std::string& out_dir,
-                      GeneratorSummary* summary) {
+absl::Status Generate(const GeneratorOptions& options, const std::string& out_dir, GeneratorSummary* summary) {
   if (absl::Status s = CheckOptions(options); !s.ok()) return s;
   const auto start = std::chrono::steady_clock::now();
   std::error_code ec;
@@ -1370,8 +1351,7 @@ absl::Status Generate(const GeneratorOptions& options, const std::string& out_di
   for (auto [f, name, header] :
        {std::tuple{&truth, "truth.csv", "source,record_id,person\n"},
         std::tuple{&hard, "hard_cases.csv", "person,hard_case\n"},
-        std::tuple{&objections, "objections.csv",
-                   "nhs_number,family_name,given_names,date_of_birth,postcode\n"},
+        std::tuple{&objections, "objections.csv", "nhs_number,family_name,given_names,date_of_birth,postcode\n"},
         std::tuple{&objections_truth, "objections_truth.csv", "row,person\n"}}) {
     if (auto s = f->Open(dir / name); !s.ok()) return s;
     if (auto s = f->Write(header); !s.ok()) return s;
@@ -1381,8 +1361,7 @@ absl::Status Generate(const GeneratorOptions& options, const std::string& out_di
   const uint64_t chunks = (options.persons + kChunkPersons - 1) / kChunkPersons;
   std::unique_ptr<tbb::global_control> limit;
   if (options.threads > 0) {
-    limit = std::make_unique<tbb::global_control>(tbb::global_control::max_allowed_parallelism,
-                                                  options.threads);
+    limit = std::make_unique<tbb::global_control>(tbb::global_control::max_allowed_parallelism, options.threads);
   }
   const bool show_progress = options.progress && isatty(STDERR_FILENO);
   GeneratorSummary sum;
@@ -1390,27 +1369,25 @@ absl::Status Generate(const GeneratorOptions& options, const std::string& out_di
   absl::Status status;
   uint64_t next_chunk = 0, persons_done = 0, objection_row = 0;
   auto last_report = start;
-  const int tokens = 4 * std::max(1, options.threads > 0 ? options.threads
-                                                         : static_cast<int>(std::thread::hardware_concurrency()));
+  const int tokens =
+      4 * std::max(1, options.threads > 0 ? options.threads : static_cast<int>(std::thread::hardware_concurrency()));
   tbb::parallel_pipeline(
       tokens,
-      tbb::make_filter<void, uint64_t>(
-          tbb::filter_mode::serial_in_order,
-          [&](tbb::flow_control& fc) -> uint64_t {
-            if (next_chunk >= chunks) {
-              fc.stop();
-              return 0;
-            }
-            return next_chunk++;
-          }) &
-          tbb::make_filter<uint64_t, std::shared_ptr<ChunkData>>(
-              tbb::filter_mode::parallel,
-              [&](uint64_t c) {
-                auto data = std::make_shared<ChunkData>();
-                ChunkGenerator(ctx, c).Run(data.get());
-                FormatChunk(data.get());
-                return data;
-              }) &
+      tbb::make_filter<void, uint64_t>(tbb::filter_mode::serial_in_order,
+                                       [&](tbb::flow_control& fc) -> uint64_t {
+                                         if (next_chunk >= chunks) {
+                                           fc.stop();
+                                           return 0;
+                                         }
+                                         return next_chunk++;
+                                       }) &
+          tbb::make_filter<uint64_t, std::shared_ptr<ChunkData>>(tbb::filter_mode::parallel,
+                                                                 [&](uint64_t c) {
+                                                                   auto data = std::make_shared<ChunkData>();
+                                                                   ChunkGenerator(ctx, c).Run(data.get());
+                                                                   FormatChunk(data.get());
+                                                                   return data;
+                                                                 }) &
           tbb::make_filter<std::shared_ptr<ChunkData>, void>(
               tbb::filter_mode::serial_in_order, [&](std::shared_ptr<ChunkData> data) {
                 if (!status.ok()) return;
@@ -1422,10 +1399,8 @@ absl::Status Generate(const GeneratorOptions& options, const std::string& out_di
                 std::string rows, rows_truth;
                 const uint64_t base = data->persons[0].index;
                 for (const Objection& o : data->objections) {
-                  AppendCsvRow(&rows, {o.nhs_number, o.family_name, o.given_names,
-                                       o.date_of_birth, o.postcode});
-                  absl::StrAppend(&rows_truth, ++objection_row, ",",
-                                  data->persons[o.person - base].truth.id, "\n");
+                  AppendCsvRow(&rows, {o.nhs_number, o.family_name, o.given_names, o.date_of_birth, o.postcode});
+                  absl::StrAppend(&rows_truth, ++objection_row, ",", data->persons[o.person - base].truth.id, "\n");
                 }
                 if (status.ok()) status = objections.Write(rows);
                 if (status.ok()) status = objections_truth.Write(rows_truth);
@@ -1436,8 +1411,8 @@ absl::Status Generate(const GeneratorOptions& options, const std::string& out_di
                 sum.records += data->records.size();
                 persons_done += data->persons.size();
                 auto now = std::chrono::steady_clock::now();
-                if (show_progress && (now - last_report > std::chrono::milliseconds(500) ||
-                                      persons_done == options.persons)) {
+                if (show_progress &&
+                    (now - last_report > std::chrono::milliseconds(500) || persons_done == options.persons)) {
                   last_report = now;
                   double secs = std::chrono::duration<double>(now - start).count();
                   double rate = persons_done / std::max(secs, 1e-9);

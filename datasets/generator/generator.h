@@ -88,14 +88,31 @@ const std::vector<SourceInfo>& GeneratorSources();
 // Record errors; a record carries a bit set of them. Do not renumber:
 // the names appear in manifest.json and docs/generator.md.
 enum ErrorKind : int {
-  kNhsMissing, kNhsMistyped,
-  kNameTypo, kNickname, kDiacriticsDropped, kCaseNoise, kNamesSwapped,
-  kMiddleAsFirst, kDoubleBarrelCut,
-  kDobDayMonthSwap, kDobDigitWrong, kDobYearOff, kDobPlaceholder, kDobMissing,
-  kPostcodeNoSpace, kPostcodeLower, kPostcodeOutOfDate, kPostcodeMissing,
-  kSexWrong, kSexUnknown,
+  kNhsMissing,
+  kNhsMistyped,
+  kNameTypo,
+  kNickname,
+  kDiacriticsDropped,
+  kCaseNoise,
+  kNamesSwapped,
+  kMiddleAsFirst,
+  kDoubleBarrelCut,
+  kDobDayMonthSwap,
+  kDobDigitWrong,
+  kDobYearOff,
+  kDobPlaceholder,
+  kDobMissing,
+  kPostcodeNoSpace,
+  kPostcodeLower,
+  kPostcodeOutOfDate,
+  kPostcodeMissing,
+  kSexWrong,
+  kSexUnknown,
   // Added with the second set of hard cases (docs/generator.md).
-  kNhsRelative, kDobEstimated, kNamingConvention, kDoubleBarrelOrder,
+  kNhsRelative,
+  kDobEstimated,
+  kNamingConvention,
+  kDoubleBarrelOrder,
   kNumErrorKinds,
 };
 
@@ -127,13 +144,13 @@ inline constexpr double kNoNhsRate50Plus = 0.003;
 
 // The truth about one person. Dates are ISO (YYYY-MM-DD).
 struct TruePerson {
-  std::string id;           // "P0000001"
-  std::string nhs_number;   // empty for junk persons
-  std::string family_name;  // current
-  std::string given_names;  // first then middle names
+  std::string id;             // "P0000001"
+  std::string nhs_number;     // empty for junk persons
+  std::string family_name;    // current
+  std::string given_names;    // first then middle names
   std::string date_of_birth;  // empty for junk persons
   char sex = 'U';
-  std::string postcode;     // current, "CV1 2AB"
+  std::string postcode;  // current, "CV1 2AB"
   std::string address;
   std::string previous_postcode;  // before the last move
   std::string previous_address;
@@ -179,14 +196,12 @@ struct GeneratedPopulation {
 // existing files of those names are replaced). Returns InvalidArgument for
 // bad options and Internal/Unavailable naming the file on I/O failure.
 // `summary` may be null.
-[[nodiscard]] absl::Status Generate(const GeneratorOptions& options,
-                                    const std::string& out_dir,
+[[nodiscard]] absl::Status Generate(const GeneratorOptions& options, const std::string& out_dir,
                                     GeneratorSummary* summary);
 
 // The same population, in memory, with each record's applied errors: for
 // tests and benchmarks on small populations.
-[[nodiscard]] absl::Status GeneratePopulation(const GeneratorOptions& options,
-                                              GeneratedPopulation* out);
+[[nodiscard]] absl::Status GeneratePopulation(const GeneratorOptions& options, GeneratedPopulation* out);
 
 }  // namespace empi
 

@@ -58,13 +58,9 @@ class Rng {
   }
 
   // Uniform in [0, n); n > 0. Lemire's multiply-shift (tiny bias, portable).
-  uint64_t Below(uint64_t n) {
-    return static_cast<uint64_t>((static_cast<unsigned __int128>(Next()) * n) >> 64);
-  }
+  uint64_t Below(uint64_t n) { return static_cast<uint64_t>((static_cast<unsigned __int128>(Next()) * n) >> 64); }
   // Uniform in [lo, hi] inclusive.
-  int UniformInt(int lo, int hi) {
-    return lo + static_cast<int>(Below(static_cast<uint64_t>(hi - lo + 1)));
-  }
+  int UniformInt(int lo, int hi) { return lo + static_cast<int>(Below(static_cast<uint64_t>(hi - lo + 1))); }
   // Uniform in [0, 1) with 53 bits.
   double Uniform() { return static_cast<double>(Next() >> 11) * 0x1.0p-53; }
   bool Bernoulli(double p) { return Uniform() < p; }
@@ -135,7 +131,10 @@ class WeightedIndex {
     size_t lo = 0, hi = cumulative_.size() - 1;
     while (lo < hi) {
       size_t mid = (lo + hi) / 2;
-      if (cumulative_[mid] > u) hi = mid; else lo = mid + 1;
+      if (cumulative_[mid] > u)
+        hi = mid;
+      else
+        lo = mid + 1;
     }
     return lo;
   }

@@ -12,6 +12,9 @@
 namespace empi::generator_internal {
 namespace {
 
+// The tables keep the layout they were written in.
+// clang-format off
+
 std::vector<std::string> Split(std::string_view s) {
   return absl::StrSplit(absl::string_view(s.data(), s.size()), absl::ByAnyChar(" \n"),
                         absl::SkipEmpty());
@@ -529,11 +532,11 @@ const Tables& GetTables() {
   return *tables;
 }
 
+// clang-format on
+
 }  // namespace
 
-const std::vector<std::string>& Surnames(Community c) {
-  return GetTables().surnames[static_cast<int>(c)];
-}
+const std::vector<std::string>& Surnames(Community c) { return GetTables().surnames[static_cast<int>(c)]; }
 
 const std::vector<std::string>& GivenNames(Community c, char sex, int birth_year) {
   const Tables& t = GetTables();

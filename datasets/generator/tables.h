@@ -20,8 +20,16 @@
 namespace empi::generator_internal {
 
 enum class Community {
-  kBritish, kIrish, kWelsh, kSouthAsianMuslim, kSikh, kHindu, kPolish,
-  kAfrican, kCaribbean, kChinese,
+  kBritish,
+  kIrish,
+  kWelsh,
+  kSouthAsianMuslim,
+  kSikh,
+  kHindu,
+  kPolish,
+  kAfrican,
+  kCaribbean,
+  kChinese,
 };
 inline constexpr int kNumCommunities = 10;
 
@@ -32,8 +40,8 @@ struct District {
   std::string code;  // "CV32"
   std::string town;  // "Leamington Spa"
   Region region;
-  double weight;     // relative population
-  bool coventry;     // inside Coventry City Council's area
+  double weight;  // relative population
+  bool coventry;  // inside Coventry City Council's area
 };
 
 struct Practice {

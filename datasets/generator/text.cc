@@ -6,8 +6,7 @@ namespace {
 
 // ASCII bases of U+00C0..U+00FF and U+0100..U+017F; '*' marks a character
 // handled specially or left alone.
-constexpr std::string_view kFoldLatin1 =
-    "AAAAAAACEEEEIIIIDNOOOOO*OUUUUYTsaaaaaaaceeeeiiiidnooooo*ouuuuyty";
+constexpr std::string_view kFoldLatin1 = "AAAAAAACEEEEIIIIDNOOOOO*OUUUUYTsaaaaaaaceeeeiiiidnooooo*ouuuuyty";
 constexpr std::string_view kFoldExtendedA =
     "AaAaAaCcCcCcCcDdDdEeEeEeEeEeGgGgGgGgHhHhIiIiIiIiIiJjJjKkkLlLlLlLlLlNnNnNn"
     "nNnOoOoOoOoRrRrRrSsSsSsSsTtTtTtUuUuUuUuUuUuWwYyYZzZzZzs";
@@ -48,10 +47,8 @@ char32_t Lower(char32_t c) {
 
 // QWERTY neighbours of each lower-case letter.
 constexpr const char* kAdjacent[26] = {
-    "qwsz", "vghn", "xdfv", "serfcx", "wsdr", "drtgvc", "ftyhbv", "gyujnb",
-    "ujko", "huikmn", "jiolm", "kop", "njk", "bhjm", "iklp", "ol",
-    "wa", "edft", "awedxz", "rfgy", "yhji", "cfgb", "qase", "zsdc",
-    "tghu", "asx"};
+    "qwsz", "vghn", "xdfv", "serfcx", "wsdr", "drtgvc", "ftyhbv", "gyujnb", "ujko", "huikmn", "jiolm", "kop",  "njk",
+    "bhjm", "iklp", "ol",   "wa",     "edft", "awedxz", "rfgy",   "yhji",   "cfgb", "qase",   "zsdc",  "tghu", "asx"};
 
 char32_t AdjacentLetter(char32_t c, Rng& rng) {
   char32_t lower = Lower(c);
@@ -70,10 +67,19 @@ std::u32string DecodeUtf8(std::string_view s) {
     unsigned char b = static_cast<unsigned char>(s[i]);
     char32_t c;
     int len;
-    if (b < 0x80) { c = b; len = 1; }
-    else if ((b >> 5) == 6) { c = b & 0x1F; len = 2; }
-    else if ((b >> 4) == 14) { c = b & 0x0F; len = 3; }
-    else { c = b & 0x07; len = 4; }
+    if (b < 0x80) {
+      c = b;
+      len = 1;
+    } else if ((b >> 5) == 6) {
+      c = b & 0x1F;
+      len = 2;
+    } else if ((b >> 4) == 14) {
+      c = b & 0x0F;
+      len = 3;
+    } else {
+      c = b & 0x07;
+      len = 4;
+    }
     for (int k = 1; k < len && i + k < s.size(); ++k) {
       c = (c << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3F);
     }
@@ -169,9 +175,7 @@ std::string MakeTypo(std::string_view s, Rng& rng) {
       case 1:  // delete (never the first letter, which people rarely miss)
         u.erase(u.begin() + (pos == 0 ? 1 : pos));
         break;
-      case 2:
-        u[pos] = AdjacentLetter(u[pos], rng);
-        break;
+      case 2: u[pos] = AdjacentLetter(u[pos], rng); break;
       default: {
         size_t p = pos + 1 < u.size() ? pos : pos - 1;
         std::swap(u[p], u[p + 1]);

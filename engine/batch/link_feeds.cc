@@ -5,8 +5,6 @@
 // atomic write (engine/linkage/linker.h); the objection steps after it are
 // each one commit, and each is safe to run again (a crash between them
 // leaves work the next link or engine open finishes).
-#include "empi/link.h"
-
 #include <chrono>
 #include <filesystem>
 #include <memory>
@@ -14,6 +12,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "empi/engine.h"
+#include "empi/link.h"
 #include "empi/status_macros.h"
 #include "engine/feed/feed_reader.h"
 #include "engine/feed/mapping.h"

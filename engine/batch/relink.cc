@@ -4,11 +4,12 @@
 // (engine/linkage/relink.h), and the objection-in-review flags brought up
 // to date with the rebuilt review queue (a crash between the two leaves
 // them marked out of date, which the next open of the store finishes).
+#include "engine/linkage/relink.h"
+
 #include <memory>
 
 #include "empi/link.h"
 #include "empi/status_macros.h"
-#include "engine/linkage/relink.h"
 #include "index/review_objections.h"
 #include "index/store.h"
 

@@ -74,8 +74,7 @@ std::string Str(const char* s) { return s == nullptr ? std::string() : std::stri
 
 // The field of `fields` named `name`, or nullptr.
 template <typename T>
-std::string* Field(T* rep, std::initializer_list<std::pair<const char*, std::string T::*>> fields,
-                   const char* name) {
+std::string* Field(T* rep, std::initializer_list<std::pair<const char*, std::string T::*>> fields, const char* name) {
   for (const auto& [n, member] : fields) {
     if (name != nullptr && std::strcmp(n, name) == 0) return &(rep->*member);
   }
@@ -168,16 +167,15 @@ empi_resolution_t* empi_resolve(empi_engine_t* engine, const char* source, const
                                 const empi_requester_t* who, char** errptr) {
   return WrapResolution(engine->rep->Resolve(Str(source), Str(record_id), who->rep), errptr);
 }
-empi_resolution_t* empi_resolve_nhs_number(empi_engine_t* engine, const char* nhs_number,
-                                           const empi_requester_t* who, char** errptr) {
+empi_resolution_t* empi_resolve_nhs_number(empi_engine_t* engine, const char* nhs_number, const empi_requester_t* who,
+                                           char** errptr) {
   return WrapResolution(engine->rep->ResolveByNhsNumber(Str(nhs_number), who->rep), errptr);
 }
 empi_resolution_t* empi_resolve_as_of(empi_engine_t* engine, const char* source, const char* record_id,
                                       uint64_t as_of_change, int64_t as_of_time_us, const empi_requester_t* who,
                                       char** errptr) {
   return WrapResolution(
-      engine->rep->ResolveAsOf(Str(source), Str(record_id), empi::AsOf{as_of_change, as_of_time_us}, who->rep),
-      errptr);
+      engine->rep->ResolveAsOf(Str(source), Str(record_id), empi::AsOf{as_of_change, as_of_time_us}, who->rep), errptr);
 }
 void empi_resolution_destroy(empi_resolution_t* resolution) { delete resolution; }
 uint64_t empi_resolution_person_id(const empi_resolution_t* r) { return r->rep.person_id; }
@@ -229,8 +227,8 @@ unsigned char empi_may_assemble_view_as_of(empi_engine_t* engine, uint64_t perso
 empi_candidates_t* empi_search(empi_engine_t* engine, const char* nhs_number, const char* family_name,
                                const char* given_names, const char* date_of_birth, const char* postcode,
                                const char* sex, const empi_requester_t* who, size_t limit, char** errptr) {
-  empi::Demographics d{Str(nhs_number), Str(family_name), Str(given_names), Str(date_of_birth), Str(postcode),
-                       Str(sex)};
+  empi::Demographics d{Str(nhs_number),    Str(family_name), Str(given_names),
+                       Str(date_of_birth), Str(postcode),    Str(sex)};
   auto found = engine->rep->Search(d, who->rep, limit);
   if (Failed(errptr, found.status())) return nullptr;
   return new empi_candidates_t{std::move(*found)};
@@ -253,14 +251,13 @@ const char* empi_candidates_grade(const empi_candidates_t* c, size_t i) {
 
 empi_objection_t* empi_objection_create(void) { return new empi_objection_t; }
 void empi_objection_destroy(empi_objection_t* objection) { delete objection; }
-unsigned char empi_objection_set(empi_objection_t* objection, const char* field, const char* value,
-                                 char** errptr) {
+unsigned char empi_objection_set(empi_objection_t* objection, const char* field, const char* value, char** errptr) {
   using O = empi::ObjectionRequest;
   if (field != nullptr && std::strcmp(field, "method") == 0) {
     using M = empi::ObjectionMethod;
-    for (const auto& [name, method] : {std::pair{"form", M::kForm}, std::pair{"phone", M::kPhone},
-                                       std::pair{"letter", M::kLetter}, std::pair{"online", M::kOnline},
-                                       std::pair{"steward", M::kSteward}}) {
+    for (const auto& [name, method] :
+         {std::pair{"form", M::kForm}, std::pair{"phone", M::kPhone}, std::pair{"letter", M::kLetter},
+          std::pair{"online", M::kOnline}, std::pair{"steward", M::kSteward}}) {
       if (std::strcmp(name, Str(value).c_str()) == 0) {
         objection->rep.method = method;
         return 1;
@@ -310,8 +307,7 @@ int empi_withdraw_objection(empi_engine_t* engine, const empi_objection_t* objec
 
 empi_link_options_t* empi_link_options_create(void) { return new empi_link_options_t; }
 void empi_link_options_destroy(empi_link_options_t* options) { delete options; }
-unsigned char empi_link_options_set(empi_link_options_t* options, const char* name, const char* value,
-                                    char** errptr) {
+unsigned char empi_link_options_set(empi_link_options_t* options, const char* name, const char* value, char** errptr) {
   using L = empi::LinkFeedsOptions;
   std::string* f = Field<L>(&options->rep,
                             {{"mapping", &L::mapping},
@@ -328,9 +324,9 @@ void empi_link_options_set_requester(empi_link_options_t* options, const empi_re
   options->rep.requester = who->rep;
 }
 
-empi_link_summary_t* empi_link_feeds(const empi_link_options_t* options, const char* db_path,
-                                     const char* const* feeds, size_t num_feeds, empi_link_progress_fn progress,
-                                     void* progress_arg, char** errptr) {
+empi_link_summary_t* empi_link_feeds(const empi_link_options_t* options, const char* db_path, const char* const* feeds,
+                                     size_t num_feeds, empi_link_progress_fn progress, void* progress_arg,
+                                     char** errptr) {
   std::vector<std::string> paths;
   for (size_t i = 0; i < num_feeds; ++i) paths.push_back(Str(feeds[i]));
   empi::LinkProgress on_progress;

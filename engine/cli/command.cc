@@ -4,11 +4,11 @@
 #include <pwd.h>
 #include <unistd.h>
 
-#include <cstdlib>
-#include <filesystem>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <iostream>
 
 #include "base/private_file.h"
@@ -49,8 +49,7 @@ absl::Status CheckDbPath(const std::string& db) {
 }
 
 void AddIdentityFlags(CLI::App* c, CliIdentity* who) {
-  c->add_option("--as,--requester", who->as,
-                "Who runs this (audited); default $EMPI_USER, else the OS user name");
+  c->add_option("--as,--requester", who->as, "Who runs this (audited); default $EMPI_USER, else the OS user name");
   c->add_option("--organisation", who->organisation, "Requester's organisation (audited)")->capture_default_str();
   c->add_option("--role", who->role, "Requester's role (audited)")->capture_default_str();
   c->add_option("--purpose", who->purpose, "Purpose of use (audited)")->capture_default_str();
@@ -61,17 +60,12 @@ int ReportError(std::string_view command, const absl::Status& status) {
   switch (status.code()) {
     case absl::StatusCode::kInvalidArgument:
     case absl::StatusCode::kDataLoss:
-    case absl::StatusCode::kFailedPrecondition:
-      return kExitDataErr;
-    case absl::StatusCode::kNotFound:
-      return kExitNoInput;
+    case absl::StatusCode::kFailedPrecondition: return kExitDataErr;
+    case absl::StatusCode::kNotFound: return kExitNoInput;
     case absl::StatusCode::kUnavailable:
-    case absl::StatusCode::kResourceExhausted:
-      return kExitIoErr;
-    case absl::StatusCode::kAborted:
-      return kExitTempFail;
-    default:
-      return kExitSoftware;
+    case absl::StatusCode::kResourceExhausted: return kExitIoErr;
+    case absl::StatusCode::kAborted: return kExitTempFail;
+    default: return kExitSoftware;
   }
 }
 

@@ -62,13 +62,13 @@ absl::Status RunEvaluate(const EvaluateFlags& flags) {
 
 void RegisterEvaluateCommand(CLI::App& app, int* exit_code) {
   auto flags = std::make_shared<EvaluateFlags>();
-  CLI::App* cmd = app.add_subcommand(
-      "evaluate", "Score a clustering against the true persons (precision, recall, false merges)");
+  CLI::App* cmd =
+      app.add_subcommand("evaluate", "Score a clustering against the true persons (precision, recall, false merges)");
   cmd->add_option("--truth", flags->truth,
                   "truth.csv (source,record_id,person) or FEBRL true links (rec_id_a,rec_id_b)")
       ->required();
-  auto* clusters = cmd->add_option("--clusters", flags->clusters,
-                                   "predicted clusters CSV: source,record_id,person_id,...");
+  auto* clusters =
+      cmd->add_option("--clusters", flags->clusters, "predicted clusters CSV: source,record_id,person_id,...");
   auto* db = cmd->add_option("--db", flags->db, "EMPI store directory to read predictions from");
   clusters->excludes(db);
   db->excludes(clusters);
@@ -77,8 +77,7 @@ void RegisterEvaluateCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--source-a", flags->source_a, "pair truth: source of the first id column");
   cmd->add_option("--source-b", flags->source_b, "pair truth: source of the second id column");
   AddIdentityFlags(cmd, &flags->who);
-  cmd->add_option("--max-listed", flags->max_listed,
-                  "how many missing or extra records to name (default 20)");
+  cmd->add_option("--max-listed", flags->max_listed, "how many missing or extra records to name (default 20)");
   cmd->callback([flags, exit_code] {
     if (flags->clusters.empty() == flags->db.empty()) {
       throw CLI::RequiredError("exactly one of --clusters and --db");

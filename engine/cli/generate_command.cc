@@ -18,14 +18,12 @@ void RegisterGenerateCommand(CLI::App& app, int* exit_code) {
     bool quiet = false;
   };
   auto flags = std::make_shared<Flags>();
-  CLI::App* cmd = app.add_subcommand(
-      "generate", "Write a synthetic regional population: one feed per contributor plus truth");
-  cmd->add_option("--persons", flags->options.persons, "Number of persons (1 to 50,000,000)")
-      ->required();
+  CLI::App* cmd =
+      app.add_subcommand("generate", "Write a synthetic regional population: one feed per contributor plus truth");
+  cmd->add_option("--persons", flags->options.persons, "Number of persons (1 to 50,000,000)")->required();
   cmd->add_option("--seed", flags->options.seed, "Seed of every random choice")->required();
   cmd->add_option("--out", flags->out, "Output directory (created if missing)")->required();
-  cmd->add_option("--threads", flags->options.threads, "Worker threads, 0 for one per core")
-      ->capture_default_str();
+  cmd->add_option("--threads", flags->options.threads, "Worker threads, 0 for one per core")->capture_default_str();
   cmd->add_option("--scale-errors", flags->options.error_scale,
                   "Multiply every documented error rate (0 for clean records)")
       ->capture_default_str();
@@ -48,11 +46,9 @@ void RegisterGenerateCommand(CLI::App& app, int* exit_code) {
       std::fprintf(stderr,
                    "empi generate: %llu persons, %llu records in %zu feeds, %llu objections, "
                    "%.1f s -> %s\n",
-                   static_cast<unsigned long long>(summary.persons),
-                   static_cast<unsigned long long>(summary.records),
-                   summary.records_per_source.size(),
-                   static_cast<unsigned long long>(summary.objections), summary.seconds,
-                   flags->out.c_str());
+                   static_cast<unsigned long long>(summary.persons), static_cast<unsigned long long>(summary.records),
+                   summary.records_per_source.size(), static_cast<unsigned long long>(summary.objections),
+                   summary.seconds, flags->out.c_str());
     }
     *exit_code = kExitOk;
   });

@@ -54,7 +54,8 @@ absl::StatusOr<std::unique_ptr<index::Store>> OpenExisting(const std::string& db
   options.read_only = read_only;
   auto store = index::Store::Open(db, options);
   if (!store.ok()) {
-    return absl::Status(store.status().code(), fmt::format("cannot open database {}: {}", db, std::string(store.status().message())));
+    return absl::Status(store.status().code(),
+                        fmt::format("cannot open database {}: {}", db, std::string(store.status().message())));
   }
   return store;
 }
@@ -99,9 +100,8 @@ absl::Status RunLink(const LinkFlags& f) {
     }
   }
   absl::StatusOr<LinkFeedsSummary> run =
-      LinkFeeds(options, f.db, f.feeds, [&](std::string_view stage, uint64_t done, uint64_t total) {
-        progress.Update(stage, done, total);
-      });
+      LinkFeeds(options, f.db, f.feeds,
+                [&](std::string_view stage, uint64_t done, uint64_t total) { progress.Update(stage, done, total); });
   if (!run.ok()) {
     if (absl::IsInvalidArgument(run.status()) && !DateFormatFromName(f.date_format)) {
       return absl::InvalidArgumentError(fmt::format("--date-format: unknown format \"{}\"", f.date_format));
@@ -115,8 +115,7 @@ absl::Status RunLink(const LinkFlags& f) {
   o << fmt::format("  feeds                 {}\n", s.feeds);
   o << fmt::format("  records read          {}\n", s.records_read);
   if (s.whitespace_lines) o << fmt::format("  whitespace-only lines skipped {}\n", s.whitespace_lines);
-  o << fmt::format("  rejected (quarantine) {}{}\n", s.quarantined,
-                   s.quarantined ? "  -> " + s.quarantine_path : "");
+  o << fmt::format("  rejected (quarantine) {}{}\n", s.quarantined, s.quarantined ? "  -> " + s.quarantine_path : "");
   o << fmt::format("  invalid fields kept   nhs_number {}, postcode {}, date_of_birth {}, placeholders {}\n",
                    s.invalid_nhs, s.invalid_postcode, s.invalid_date, s.placeholder_values);
   o << fmt::format("  new records           {}\n", s.new_records);
@@ -126,23 +125,25 @@ absl::Status RunLink(const LinkFlags& f) {
   o << fmt::format("  candidate pairs       {}\n", s.candidate_pairs);
   for (const auto& r : s.blocking_rules) {
     o << fmt::format("    {:<32} {} pairs, largest block {}{}\n", r.name, r.pairs, r.largest_block,
-                     r.oversized_blocks ? fmt::format(", {} oversized blocks skipped ({} records)",
-                                                      r.oversized_blocks, r.oversized_records)
+                     r.oversized_blocks ? fmt::format(", {} oversized blocks skipped ({} records)", r.oversized_blocks,
+                                                      r.oversized_records)
                                         : "");
   }
   if (!s.model_reestimated_reason.empty()) {
     o << fmt::format("  stored model          estimated again: it was {}\n", s.model_reestimated_reason);
   }
   if (s.model_trained) {
-    o << fmt::format("  model trained         EM {} iterations{}, {} patterns, u from {} random pairs, "
-                     "{:.0f} estimated matches in {} candidate pairs\n",
-                     s.em_iterations, s.em_converged ? " (converged)" : " (not converged)", s.em_patterns,
-                     s.u_pairs, s.estimated_matches, s.model_candidate_pairs);
+    o << fmt::format(
+        "  model trained         EM {} iterations{}, {} patterns, u from {} random pairs, "
+        "{:.0f} estimated matches in {} candidate pairs\n",
+        s.em_iterations, s.em_converged ? " (converged)" : " (not converged)", s.em_patterns, s.u_pairs,
+        s.estimated_matches, s.model_candidate_pairs);
   }
   if (!s.model_untrusted_reason.empty()) {
-    o << fmt::format("  model NOT TRUSTED     {}: this run scored with the informed default priors; the next "
-                     "link estimates it again\n",
-                     s.model_untrusted_reason);
+    o << fmt::format(
+        "  model NOT TRUSTED     {}: this run scored with the informed default priors; the next "
+        "link estimates it again\n",
+        s.model_untrusted_reason);
   }
   o << fmt::format("  links made            {}\n", s.links);
   o << fmt::format("  review pairs          {}\n", s.review_pairs);
@@ -257,7 +258,8 @@ absl::Status RunExportPairs(const std::string& db, const std::string& out_path, 
     keys[i] = ComputeBlockKeys(rules, prepared[i]);
   }
   BlockingReport report;
-  auto pairs = GenerateCandidates(prepared, keys, std::vector<bool>(stored.size(), false), rules, settings.max_block_size, &report);
+  auto pairs = GenerateCandidates(prepared, keys, std::vector<bool>(stored.size(), false), rules,
+                                  settings.max_block_size, &report);
   double min_weight = Model::WeightOf(min_probability > 0 ? min_probability : model.settings().review_threshold);
   Output out;
   EMPI_RETURN_IF_ERROR(out.Open(out_path));
@@ -273,8 +275,9 @@ absl::Status RunExportPairs(const std::string& db, const std::string& out_path, 
     const auto& l = stored[p.a];
     const auto& r = stored[p.b];
     const bool withhold = restricted.contains(l.person_id) || restricted.contains(r.person_id);
-    o << CsvField(l.record.source) << ',' << CsvField(l.record.record_id) << ',' << CsvField(r.record.source)
-      << ',' << CsvField(r.record.record_id) << ','
+    o << CsvField(l.record.source) << ',' << CsvField(l.record.record_id) << ',' << CsvField(r.record.source) << ','
+      << CsvField(r.record.record_id)
+      << ','
       // The weight less the gammas shown would give the withheld level away.
       << (withhold ? fmt::format("{0},{0}", kWithheld) : fmt::format("{:.4f},{:.8f}", w, Model::Probability(w)));
     for (int c = 0; c < kNumComparisons; ++c) {
@@ -341,8 +344,8 @@ absl::Status RunExplain(const std::string& db, const std::string& a_ref, const s
   double running = e.prior_weight;
   o << fmt::format("{:<16} {:<48} {:>8} {:>9}\n", "comparison", "level (gamma)", "weight", "running");
   o << fmt::format("{:<16} {:<48} {:>+8.2f} {:>+9.2f}  {}\n", "prior",
-                   fmt::format("probability_two_random_records_match {:.3g}", model.lambda()), e.prior_weight,
-                   running, bar(e.prior_weight));
+                   fmt::format("probability_two_random_records_match {:.3g}", model.lambda()), e.prior_weight, running,
+                   bar(e.prior_weight));
   for (const ComparisonWeight& c : e.comparisons) {
     const Comparison& spec = Comparisons()[c.comparison];
     if (withhold && RevealsLocation(c.comparison)) {
@@ -357,8 +360,9 @@ absl::Status RunExplain(const std::string& db, const std::string& a_ref, const s
                      bar(c.match_weight));
   }
   if (e.total.safety.safety != PairSafety::kSafe) {
-    std::string rule = fmt::format("{}: {}", e.total.safety.safety == PairSafety::kReview ? "held for review" : "two people",
-                                   e.total.safety.reason);
+    std::string rule =
+        fmt::format("{}: {}", e.total.safety.safety == PairSafety::kReview ? "held for review" : "two people",
+                    e.total.safety.reason);
     if (withhold) {
       o << fmt::format("{:<16} {:<48} {:>8} {:>9}  (docs/matching.md)\n", "safety rule", rule, kWithheld, "");
     } else {
@@ -418,10 +422,11 @@ absl::Status RunStats(const std::string& db, const CliIdentity& who) {
   std::map<uint32_t, uint64_t> hist;
   for (const auto& [p, n] : size_of) ++hist[n];
   std::ostream& o = std::cout;
-  o << fmt::format("records            {}\npersons            {}\nobjecting persons  {}\n", records, persons, objecting);
+  o << fmt::format("records            {}\npersons            {}\nobjecting persons  {}\n", records, persons,
+                   objecting);
   o << fmt::format("  + in review with an objecting person {}\n", objecting_in_review);
-  o << fmt::format("pending objections {} by NHS number, {} by form (waiting for the patient's records)\n",
-                   pending_nhs, pending_forms);
+  o << fmt::format("pending objections {} by NHS number, {} by form (waiting for the patient's records)\n", pending_nhs,
+                   pending_forms);
   o << fmt::format("review pairs       {}\n", review);
   o << "records per source:\n";
   std::map<std::string, uint64_t> sorted(by_source.begin(), by_source.end());
@@ -452,16 +457,14 @@ absl::Status RunExportReview(const std::string& db, const std::string& out_path,
   EMPI_RETURN_IF_ERROR(out.Open(out_path));
   std::ostream& o = out.out();
   o << "source_l,record_id_l,source_r,record_id_r,match_weight,match_probability,reason\n";
-  EMPI_RETURN_IF_ERROR(
-      store->ForEachReview([&](std::string_view a, std::string_view b, const index::ReviewValue& v) {
-        std::string_view sa, ia, sb, ib;
-        if (!SplitRecordKey(a, &sa, &ia) || !SplitRecordKey(b, &sb, &ib)) return true;
-        ++rows;
-        o << CsvField(sa) << ',' << CsvField(ia) << ',' << CsvField(sb) << ',' << CsvField(ib) << ','
-          << fmt::format("{:.4f},{:.8f}", v.match_weight, v.match_probability) << ',' << CsvField(v.reason)
-          << '\n';
-        return true;
-      }));
+  EMPI_RETURN_IF_ERROR(store->ForEachReview([&](std::string_view a, std::string_view b, const index::ReviewValue& v) {
+    std::string_view sa, ia, sb, ib;
+    if (!SplitRecordKey(a, &sa, &ia) || !SplitRecordKey(b, &sb, &ib)) return true;
+    ++rows;
+    o << CsvField(sa) << ',' << CsvField(ia) << ',' << CsvField(sb) << ',' << CsvField(ib) << ','
+      << fmt::format("{:.4f},{:.8f}", v.match_weight, v.match_probability) << ',' << CsvField(v.reason) << '\n';
+    return true;
+  }));
   EMPI_RETURN_IF_ERROR(out.Close(out_path));
   return AuditRead(store.get(), who, "export review", fmt::format("ok: {} pairs; filters: none", rows));
 }
@@ -483,7 +486,8 @@ absl::Status RunModelImport(const std::string& db, const std::string& path, cons
   nlohmann::json j = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) return absl::InvalidArgumentError(fmt::format("{}: not valid JSON", path));
   auto model = Model::FromJson(j);
-  if (!model.ok()) return absl::InvalidArgumentError(fmt::format("{}: {}", path, std::string(model.status().message())));
+  if (!model.ok())
+    return absl::InvalidArgumentError(fmt::format("{}: {}", path, std::string(model.status().message())));
   // The user chose this model: later links keep it whatever it was
   // trained on (its other provenance fields stay, for the record).
   model->provenance.origin = "imported";

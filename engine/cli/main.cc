@@ -3,6 +3,7 @@
 // The `empi` command: batch linkage, real-time resolution, objections,
 // steward actions, audit, generation and evaluation.
 #include <sys/stat.h>
+
 #include <cerrno>
 #include <cstring>
 #include <iostream>

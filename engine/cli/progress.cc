@@ -23,8 +23,8 @@ void Progress::Update(std::string_view stage, uint64_t done, uint64_t total) {
   bool last = total != 0 && done >= total;
   if (!tty_) {
     if (last || new_stage) {
-      std::fprintf(stderr, "%s: %llu%s%s\n", stage_.c_str(), static_cast<unsigned long long>(done),
-                   total ? " of " : "", total ? std::to_string(total).c_str() : "");
+      std::fprintf(stderr, "%s: %llu%s%s\n", stage_.c_str(), static_cast<unsigned long long>(done), total ? " of " : "",
+                   total ? std::to_string(total).c_str() : "");
     }
     return;
   }

@@ -21,22 +21,22 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "base/csv.h"
+#include "base/private_file.h"
 #include "empi/engine.h"
-#include "engine/realtime/engine_internal.h"
 #include "empi/status_macros.h"
 #include "engine/cli/command.h"
-#include "engine/eval/csv_reader.h"
 #include "engine/cli/progress.h"
+#include "engine/eval/csv_reader.h"
 #include "engine/feed/feed_reader.h"
 #include "engine/linkage/comparisons.h"
 #include "engine/linkage/supersession.h"
+#include "engine/realtime/engine_internal.h"
 #include "engine/realtime/objection_form.h"
 #include "engine/server/fhir.h"
-#include "matchers/nhs_number.h"
-#include "base/private_file.h"
 #include "fmt/format.h"
 #include "fmt/ranges.h"
 #include "index/store.h"
+#include "matchers/nhs_number.h"
 #include "nlohmann/json.hpp"
 
 namespace empi::cli {
@@ -51,11 +51,11 @@ struct Flags {
   uint64_t person = 0;
   std::vector<std::string> args;
   size_t limit = 10;
-  bool warm_cache = false;  // ingest
-  uint64_t since = 0;       // changes
-  bool follow = false;      // changes
-  uint64_t as_of_change = 0;  // resolve, view
-  std::string as_of_time;     // resolve, view
+  bool warm_cache = false;              // ingest
+  uint64_t since = 0;                   // changes
+  bool follow = false;                  // changes
+  uint64_t as_of_change = 0;            // resolve, view
+  std::string as_of_time;               // resolve, view
   std::string truth, objections_truth;  // check-objections
 };
 
@@ -225,10 +225,10 @@ absl::Status RunView(const Flags& f) {
   EMPI_ASSIGN_OR_RETURN(std::optional<AsOf> as_of, AsOfOf(f));
   EMPI_ASSIGN_OR_RETURN(auto engine, OpenEngine(f, false));
   absl::StatusOr<ViewDecision> d =
-      f.person != 0 ? (as_of ? engine->MayAssembleViewAsOf(f.person, *as_of, f.who)
-                             : engine->MayAssembleView(f.person, f.who))
-                    : (as_of ? engine->MayAssembleViewForRecordAsOf(f.source, f.record_id, *as_of, f.who)
-                             : engine->MayAssembleViewForRecord(f.source, f.record_id, f.who));
+      f.person != 0
+          ? (as_of ? engine->MayAssembleViewAsOf(f.person, *as_of, f.who) : engine->MayAssembleView(f.person, f.who))
+          : (as_of ? engine->MayAssembleViewForRecordAsOf(f.source, f.record_id, *as_of, f.who)
+                   : engine->MayAssembleViewForRecord(f.source, f.record_id, f.who));
   if (!d.ok()) return d.status();
   std::cout << nlohmann::json{{"person_id", d->person_id},
                               {"allowed", d->allowed},
@@ -485,11 +485,10 @@ absl::Status RunAuditQuarantine(const Flags& f) {
   event.role = f.who.role;
   event.purpose = f.who.purpose;
   event.action = "audit-quarantine";
-  event.outcome = q->moved_bytes > 0
-                      ? fmt::format("moved {} bytes after sequence {} to {}: {}", q->moved_bytes,
-                                    q->kept_events_up_to, file, q->reason)
-                      : fmt::format("nothing to move; chain continued after sequence {}: {}", q->kept_events_up_to,
-                                    q->reason);
+  event.outcome = q->moved_bytes > 0 ? fmt::format("moved {} bytes after sequence {} to {}: {}", q->moved_bytes,
+                                                   q->kept_events_up_to, file, q->reason)
+                                     : fmt::format("nothing to move; chain continued after sequence {}: {}",
+                                                   q->kept_events_up_to, q->reason);
   index::ChangeSet none = store->NewChangeSet();
   uint64_t sequence = 0;
   EMPI_RETURN_IF_ERROR(store->Commit(&none, &event, /*sync=*/true, &sequence));
@@ -512,11 +511,10 @@ absl::Status RunAuditPerson(const Flags& f) {
   for (const auto& e : events) {
     nlohmann::json recs = nlohmann::json::array();
     for (const RecordRef& r : e.records) recs.push_back(fmt::format("{}:{}", r.source, r.record_id));
-    nlohmann::json line{{"sequence", e.sequence},   {"time_us", e.time_us},
-                        {"requester", e.requester}, {"organisation", e.organisation},
-                        {"role", e.role},           {"purpose", e.purpose},
-                        {"action", e.action},       {"outcome", e.outcome},
-                        {"records", recs}};
+    nlohmann::json line{
+        {"sequence", e.sequence}, {"time_us", e.time_us}, {"requester", e.requester}, {"organisation", e.organisation},
+        {"role", e.role},         {"purpose", e.purpose}, {"action", e.action},       {"outcome", e.outcome},
+        {"records", recs}};
     if (e.at_change != 0 || !e.model_version.empty()) {
       line["at_change"] = e.at_change;
       line["model_version"] = e.model_version;
@@ -646,8 +644,7 @@ absl::Status RunCheckObjections(const Flags& f) {
 
 // Registers `name` with common flags; `run` is called with the flags.
 template <typename Fn>
-CLI::App* Add(CLI::App& parent, const char* name, const char* help, int* exit_code, std::shared_ptr<Flags> f,
-              Fn run) {
+CLI::App* Add(CLI::App& parent, const char* name, const char* help, int* exit_code, std::shared_ptr<Flags> f, Fn run) {
   CLI::App* c = parent.add_subcommand(name, help);
   AddCommon(c, f.get());
   std::string full = parent.get_parent() == nullptr ? name : fmt::format("{} {}", parent.get_name(), name);
@@ -679,21 +676,19 @@ void AddDemographics(CLI::App* c, Flags* f) {
 }  // namespace
 
 void RegisterRealtimeCommands(CLI::App& app, int* exit_code) {
-  auto plain = [](absl::Status (*fn)(const Flags&)) {
-    return [fn](const Flags& f, int*) { return fn(f); };
-  };
+  auto plain = [](absl::Status (*fn)(const Flags&)) { return [fn](const Flags& f, int*) { return fn(f); }; };
   {
     auto f = std::make_shared<Flags>();
-    auto* c = Add(app, "ingest", "Ingest records one at a time through the real-time path", exit_code, f,
-                  plain(RunIngest));
+    auto* c =
+        Add(app, "ingest", "Ingest records one at a time through the real-time path", exit_code, f, plain(RunIngest));
     c->add_option("file", f->file, "Canonical feed CSV, or - for stdin");
     c->add_flag("--warm-cache", f->warm_cache,
                 "Read the store's index into the block cache first (worth it for a long feed on a large store)");
   }
   {
     auto f = std::make_shared<Flags>();
-    auto* c = Add(app, "resolve", "Resolve a record or NHS number to its person (JSON)", exit_code, f,
-                  plain(RunResolve));
+    auto* c =
+        Add(app, "resolve", "Resolve a record or NHS number to its person (JSON)", exit_code, f, plain(RunResolve));
     c->add_option("--source", f->source, "Contributor code");
     c->add_option("--record-id", f->record_id, "Contributor's record id");
     c->add_option("--nhs-number", f->nhs_number, "NHS number");
@@ -710,8 +705,8 @@ void RegisterRealtimeCommands(CLI::App& app, int* exit_code) {
   }
   {
     auto f = std::make_shared<Flags>();
-    auto* c = Add(app, "search", "Search persons by demographics (JSON, FHIR match grades)", exit_code, f,
-                  plain(RunSearch));
+    auto* c =
+        Add(app, "search", "Search persons by demographics (JSON, FHIR match grades)", exit_code, f, plain(RunSearch));
     AddDemographics(c, f.get());
     c->add_option("--sex", f->sex, "Sex");
     c->add_option("--limit", f->limit, "Most candidates returned")->capture_default_str();
@@ -728,9 +723,8 @@ void RegisterRealtimeCommands(CLI::App& app, int* exit_code) {
   }
   {
     auto f = std::make_shared<Flags>();
-    auto* c = Add(app, "supersede",
-                  "Apply an NHS number supersession feed (CSV: old_nhs_number,new_nhs_number)", exit_code, f,
-                  RunSupersede);
+    auto* c = Add(app, "supersede", "Apply an NHS number supersession feed (CSV: old_nhs_number,new_nhs_number)",
+                  exit_code, f, RunSupersede);
     c->add_option("file", f->file, "Supersession feed CSV")->required();
   }
   {
@@ -741,8 +735,7 @@ void RegisterRealtimeCommands(CLI::App& app, int* exit_code) {
   }
   {
     auto f = std::make_shared<Flags>();
-    auto* c = Add(app, "split", "Steward: move records off a person into a new person", exit_code, f,
-                  plain(RunSplit));
+    auto* c = Add(app, "split", "Steward: move records off a person into a new person", exit_code, f, plain(RunSplit));
     c->add_option("--person", f->person, "Person id")->required();
     c->add_option("records", f->args, "SOURCE:RECORD_ID ...")->required();
     c->add_option("--reason", f->reason, "Why (kept in history)");
@@ -755,8 +748,7 @@ void RegisterRealtimeCommands(CLI::App& app, int* exit_code) {
   }
   {
     auto f = std::make_shared<Flags>();
-    auto* c = Add(app, "never-link", "Steward: mark two records never to be linked", exit_code, f,
-                  plain(RunNeverLink));
+    auto* c = Add(app, "never-link", "Steward: mark two records never to be linked", exit_code, f, plain(RunNeverLink));
     c->add_option("records", f->args, "SOURCE:RECORD_ID SOURCE:RECORD_ID")->required();
     c->add_option("--reason", f->reason, "Why (kept in history)");
   }
@@ -802,8 +794,7 @@ void RegisterRealtimeCommands(CLI::App& app, int* exit_code) {
   }
   {
     auto f = std::make_shared<Flags>();
-    auto* c = Add(*audit, "person", "Who looked at a person's records, and when", exit_code, f,
-                  plain(RunAuditPerson));
+    auto* c = Add(*audit, "person", "Who looked at a person's records, and when", exit_code, f, plain(RunAuditPerson));
     c->add_option("person", f->args, "Person id")->required();
   }
 }

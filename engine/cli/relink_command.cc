@@ -67,8 +67,8 @@ absl::Status RunRelink(RelinkFlags f) {
   EMPI_RETURN_IF_ERROR(CheckDbPath(f.db));
   f.options.requester = {f.who.Requester(), f.who.organisation, f.who.role, f.who.purpose};
   Progress progress;
-  EMPI_ASSIGN_OR_RETURN(RelinkSummary s, Relink(f.options, f.db, [&](std::string_view stage, uint64_t done,
-                                                                       uint64_t total) {
+  EMPI_ASSIGN_OR_RETURN(RelinkSummary s,
+                        Relink(f.options, f.db, [&](std::string_view stage, uint64_t done, uint64_t total) {
                           progress.Update(stage, done, total);
                         }));
   progress.Finish();
@@ -90,8 +90,7 @@ void RegisterRelinkCommand(CLI::App& app, int* exit_code) {
                 "Write the records that move as CSV source,record_id,from_person_id,to_person_id (- for stdout)");
   c->add_option("--seed", flags->options.seed, "Seed for training")->capture_default_str();
   c->add_option("--link-threshold", flags->options.link_threshold, "match_probability to link (with --retrain)");
-  c->add_option("--review-threshold", flags->options.review_threshold,
-                "match_probability to review (with --retrain)");
+  c->add_option("--review-threshold", flags->options.review_threshold, "match_probability to review (with --retrain)");
   AddIdentityFlags(c, &flags->who);
   c->callback([flags, exit_code] {
     absl::Status s = RunRelink(*flags);

@@ -35,7 +35,8 @@ absl::Status ParseListen(const std::string& listen, server::ServerOptions* o) {
     return absl::InvalidArgumentError("--listen: expected ADDRESS:PORT, such as 127.0.0.1:8443");
   }
   o->host = listen.substr(0, colon);
-  if (o->host.size() > 2 && o->host.front() == '[' && o->host.back() == ']') o->host = o->host.substr(1, o->host.size() - 2);
+  if (o->host.size() > 2 && o->host.front() == '[' && o->host.back() == ']')
+    o->host = o->host.substr(1, o->host.size() - 2);
   return absl::OkStatus();
 }
 
@@ -88,8 +89,11 @@ absl::Status RunServe(ServeFlags f) {
   EMPI_ASSIGN_OR_RETURN(std::unique_ptr<Engine> engine, Engine::Open(eo, f.db));
   EMPI_ASSIGN_OR_RETURN(auto server, server::Server::Create(engine.get(), jwt.get(), f.options));
   EMPI_ASSIGN_OR_RETURN(int port, server->Bind());
-  std::cerr << nlohmann::json{{"event", "listening"}, {"address", f.options.host}, {"port", port},
-                              {"tls", !f.tls_cert.empty()}, {"client_certificates", !f.client_ca.empty()},
+  std::cerr << nlohmann::json{{"event", "listening"},
+                              {"address", f.options.host},
+                              {"port", port},
+                              {"tls", !f.tls_cert.empty()},
+                              {"client_certificates", !f.client_ca.empty()},
                               {"jwt_keys", jwt->key_count()}}
                    .dump()
             << std::endl;

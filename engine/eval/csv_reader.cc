@@ -30,8 +30,7 @@ absl::StatusOr<std::unique_ptr<CsvReader>> CsvReader::Open(const std::string& pa
   return reader;
 }
 
-CsvReader::CsvReader(std::string path, std::FILE* file)
-    : path_(std::move(path)), file_(file), buffer_(kChunk, '\0') {}
+CsvReader::CsvReader(std::string path, std::FILE* file) : path_(std::move(path)), file_(file), buffer_(kChunk, '\0') {}
 
 CsvReader::~CsvReader() { std::fclose(file_); }
 
@@ -103,8 +102,7 @@ absl::StatusOr<bool> CsvReader::Split(std::vector<std::string_view>* fields) {
       while (i < n && IsBlank(r[i])) ++i;
       if (i < n && r[i] != ',') {
         return absl::InvalidArgumentError(
-            Cat(Where(), ": unexpected text after a closing quote in field ",
-                         fields->size() + 1));
+            Cat(Where(), ": unexpected text after a closing quote in field ", fields->size() + 1));
       }
       fields->emplace_back(scratch_.data() + start, scratch_.size() - start);
     } else {
@@ -139,8 +137,7 @@ absl::StatusOr<bool> CsvReader::Next(std::vector<std::string_view>* fields) {
     if (!complete.ok()) return complete.status();
     if (*complete) return true;
     if (!ReadLine(&line)) {
-      return absl::InvalidArgumentError(
-          Cat(Where(), ": quoted field not closed before end of file"));
+      return absl::InvalidArgumentError(Cat(Where(), ": quoted field not closed before end of file"));
     }
     record_.push_back('\n');
     record_.append(line);

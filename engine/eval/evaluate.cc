@@ -5,11 +5,11 @@
 #include <bit>
 
 #include "absl/container/flat_hash_map.h"
-#include "engine/eval/cat.h"
-#include "fmt/ranges.h"
 #include "empi/status_macros.h"
+#include "engine/eval/cat.h"
 #include "engine/eval/csv_reader.h"
 #include "fmt/format.h"
+#include "fmt/ranges.h"
 
 namespace empi::eval {
 namespace {
@@ -85,8 +85,7 @@ absl::StatusOr<Truth> LoadRecordTruth(CsvReader& csv, const std::vector<std::str
       bool added;
       truth.records.Intern(keys[i], &added);
       if (!added) {
-        return AtLine(csv.path(), batch.line(i),
-                      Cat("record ", batch.field(i, source_col), "/", id, " listed twice"));
+        return AtLine(csv.path(), batch.line(i), Cat("record ", batch.field(i, source_col), "/", id, " listed twice"));
       }
       // Truth files usually list a person's records together.
       if (person != last_person) {
@@ -110,8 +109,7 @@ absl::StatusOr<Truth> LoadPairTruth(CsvReader& csv, const TruthOptions& options)
     return x;
   };
   auto intern = [&](std::string_view source, std::string_view id) {
-    uint32_t r = truth.keyed_by_source ? truth.records.Intern(Key(source, id))
-                                       : truth.records.Intern(id);
+    uint32_t r = truth.keyed_by_source ? truth.records.Intern(Key(source, id)) : truth.records.Intern(id);
     if (r == parent.size()) parent.push_back(r);
     return r;
   };
@@ -149,17 +147,17 @@ absl::StatusOr<Truth> LoadTruth(const std::string& path, const TruthOptions& opt
                     std::find(header.begin(), header.end(), "person_id") != header.end();
   if (has_source && has_id && has_person) {
     if (!options.source_a.empty()) {
-      return absl::InvalidArgumentError(
-          Cat(path, ": --source-a/--source-b apply only to pair truth"));
+      return absl::InvalidArgumentError(Cat(path, ": --source-a/--source-b apply only to pair truth"));
     }
     return LoadRecordTruth(*csv, header);
   }
-  if (header.size() >= 2 && ((header[0] == "rec_id_a" && header[1] == "rec_id_b") ||
-                             (header[0] == "rec_id_1" && header[1] == "rec_id_2"))) {
+  if (header.size() >= 2 &&
+      ((header[0] == "rec_id_a" && header[1] == "rec_id_b") || (header[0] == "rec_id_1" && header[1] == "rec_id_2"))) {
     return LoadPairTruth(*csv, options);
   }
-  return AtLine(*csv, "unrecognised truth header; expected source,record_id,person or "
-                      "rec_id_a,rec_id_b or rec_id_1,rec_id_2");
+  return AtLine(*csv,
+                "unrecognised truth header; expected source,record_id,person or "
+                "rec_id_a,rec_id_b or rec_id_1,rec_id_2");
 }
 
 absl::StatusOr<Truth> TruthFromAssignments(absl::Span<const Assignment> assignments) {
@@ -169,8 +167,7 @@ absl::StatusOr<Truth> TruthFromAssignments(absl::Span<const Assignment> assignme
     bool added;
     truth.records.Intern(Key(a.source, a.record_id), &added);
     if (!added) {
-      return absl::InvalidArgumentError(
-          Cat("truth record ", a.source, "/", a.record_id, " listed twice"));
+      return absl::InvalidArgumentError(Cat("truth record ", a.source, "/", a.record_id, " listed twice"));
     }
     truth.person_of_record.push_back(truth.persons.Intern(a.cluster));
   }
@@ -180,8 +177,7 @@ absl::StatusOr<Truth> TruthFromAssignments(absl::Span<const Assignment> assignme
 absl::StatusOr<HardCases> LoadHardCases(const std::string& path, const Truth& truth) {
   EMPI_ASSIGN_OR_RETURN(auto csv, CsvReader::Open(path));
   if (truth.kind != Truth::Kind::kRecords) {
-    return absl::InvalidArgumentError(Cat(
-        path, ": hard cases name persons, which only truth.csv-style truth has"));
+    return absl::InvalidArgumentError(Cat(path, ": hard cases name persons, which only truth.csv-style truth has"));
   }
   std::vector<std::string_view> f;
   EMPI_ASSIGN_OR_RETURN(bool any, csv->Next(&f));
@@ -210,10 +206,7 @@ absl::StatusOr<HardCases> LoadHardCases(const std::string& path, const Truth& tr
 }
 
 Evaluator::Evaluator(const Truth& truth, const HardCases* hard_cases, size_t max_listed)
-    : truth_(truth),
-      hard_cases_(hard_cases),
-      max_listed_(max_listed),
-      cluster_of_record_(truth.records.size(), kNone) {
+    : truth_(truth), hard_cases_(hard_cases), max_listed_(max_listed), cluster_of_record_(truth.records.size(), kNone) {
   if (!truth.keyed_by_source) source_of_record_.resize(truth.records.size(), kNone);
   clusters_.Reserve(truth.persons.size() + truth.persons.size() / 8);
 }
@@ -229,12 +222,10 @@ void Evaluator::Prefetch(std::string_view source, std::string_view record_id) {
   }
 }
 
-absl::Status Evaluator::Add(std::string_view source, std::string_view record_id,
-                            std::string_view cluster) {
+absl::Status Evaluator::Add(std::string_view source, std::string_view record_id, std::string_view cluster) {
   if (record_id.empty()) return absl::InvalidArgumentError("empty record_id");
   if (cluster.empty()) {
-    return absl::InvalidArgumentError(
-        Cat("record ", source, "/", record_id, " has an empty person_id"));
+    return absl::InvalidArgumentError(Cat("record ", source, "/", record_id, " has an empty person_id"));
   }
   const bool keyed = truth_.keyed_by_source;
   if (keyed) {
@@ -271,11 +262,11 @@ absl::Status Evaluator::Add(std::string_view source, std::string_view record_id,
     if (!keyed) previous_source = source_of_extra_[x];
   }
   if (previous_source != s) {
-    return absl::InvalidArgumentError(Cat(
-        "record_id ", record_id, " appears under sources ", sources_.Get(previous_source), " and ",
-        source, ", but the truth file ", truth_.path,
-        " has no sources, so records are matched by record_id alone (give --source-a and "
-        "--source-b to say which source each truth column is)"));
+    return absl::InvalidArgumentError(
+        Cat("record_id ", record_id, " appears under sources ", sources_.Get(previous_source), " and ", source,
+            ", but the truth file ", truth_.path,
+            " has no sources, so records are matched by record_id alone (give --source-a and "
+            "--source-b to say which source each truth column is)"));
   }
   return absl::InvalidArgumentError(Cat("record ", source, "/", record_id, " appears twice"));
 }
@@ -290,8 +281,7 @@ Evaluation Evaluator::Finish() {
   e.extra_records_are_errors = !extras_scored;
   for (size_t x = 0; x < nx && x < max_listed_; ++x) {
     e.extra_examples.push_back(keyed ? DisplayKey(extras_.Get(x))
-                                     : Cat(sources_.Get(source_of_extra_[x]), "/",
-                                                    extras_.Get(x)));
+                                     : Cat(sources_.Get(source_of_extra_[x]), "/", extras_.Get(x)));
   }
 
   // Every evaluated record as (true person, predicted person). Missing
@@ -414,8 +404,7 @@ Evaluation Evaluator::Finish() {
   e.precision = Ratio(e.true_positive_pairs, e.predicted_pairs);
   e.recall = Ratio(e.true_positive_pairs, e.true_pairs);
   e.f1 = F1(e.precision, e.recall);
-  e.false_merges_per_10k_persons =
-      num_true == 0 ? 0 : 10000.0 * static_cast<double>(e.false_merges) / num_true;
+  e.false_merges_per_10k_persons = num_true == 0 ? 0 : 10000.0 * static_cast<double>(e.false_merges) / num_true;
   e.bcubed_precision = n == 0 ? 1 : bcubed_p / n;
   e.bcubed_recall = n == 0 ? 1 : bcubed_r / n;
   for (size_t i = 0; i < hard.size(); ++i) {
@@ -446,8 +435,7 @@ absl::Status ReadClustersFile(const std::string& path, Evaluator* evaluator) {
   EMPI_ASSIGN_OR_RETURN(bool any, csv->Next(&f));
   if (!any || f.size() < 3 || f[0] != "source" || f[1] != "record_id" ||
       (f[2] != "person_id" && f[2] != "cluster_id")) {
-    return absl::InvalidArgumentError(Cat(
-        csv->Where(), ": expected a header starting source,record_id,person_id"));
+    return absl::InvalidArgumentError(Cat(csv->Where(), ": expected a header starting source,record_id,person_id"));
   }
   RowBatch batch;
   while (true) {
@@ -458,8 +446,7 @@ absl::Status ReadClustersFile(const std::string& path, Evaluator* evaluator) {
     }
     for (size_t i = 0; i < batch.size(); ++i) {
       if (batch.num_fields(i) < 3) {
-        return AtLine(path, batch.line(i),
-                      Cat("expected at least 3 fields, found ", batch.num_fields(i)));
+        return AtLine(path, batch.line(i), Cat("expected at least 3 fields, found ", batch.num_fields(i)));
       }
       absl::Status s = evaluator->Add(batch.field(i, 0), batch.field(i, 1), batch.field(i, 2));
       if (!s.ok()) return AtLine(path, batch.line(i), std::string(s.message()));
@@ -469,47 +456,43 @@ absl::Status ReadClustersFile(const std::string& path, Evaluator* evaluator) {
 
 std::string FormatEvaluation(const Evaluation& e) {
   std::string out;
-  auto row = [&out](std::string_view label, std::string value) {
-    out += fmt::format("  {:<26}{}\n", label, value);
-  };
+  auto row = [&out](std::string_view label, std::string value) { out += fmt::format("  {:<26}{}\n", label, value); };
   out += "Evaluation\n";
   row("records", fmt::format("{}", e.records));
   row("true persons", fmt::format("{}", e.true_persons));
   row("predicted persons", fmt::format("{}", e.predicted_persons));
-  row("pairwise precision",
-      fmt::format("{:.6f}  ({} of {} predicted pairs are true)", e.precision,
-                  e.true_positive_pairs, e.predicted_pairs));
-  row("pairwise recall", fmt::format("{:.6f}  ({} of {} true pairs found)", e.recall,
-                                     e.true_positive_pairs, e.true_pairs));
+  row("pairwise precision", fmt::format("{:.6f}  ({} of {} predicted pairs are true)", e.precision,
+                                        e.true_positive_pairs, e.predicted_pairs));
+  row("pairwise recall",
+      fmt::format("{:.6f}  ({} of {} true pairs found)", e.recall, e.true_positive_pairs, e.true_pairs));
   row("pairwise F1", fmt::format("{:.6f}", e.f1));
   row("B-cubed precision", fmt::format("{:.6f}", e.bcubed_precision));
   row("B-cubed recall", fmt::format("{:.6f}", e.bcubed_recall));
-  row("false merges", fmt::format("{}  ({} records; {:.2f} per 10,000 true persons)",
-                                  e.false_merges, e.false_merge_records,
-                                  e.false_merges_per_10k_persons));
+  row("false merges", fmt::format("{}  ({} records; {:.2f} per 10,000 true persons)", e.false_merges,
+                                  e.false_merge_records, e.false_merges_per_10k_persons));
   row("split persons", fmt::format("{}", e.split_persons));
   row("missing records", fmt::format("{}{}", e.missing_records,
                                      e.missing_records ? "  (ERROR: in truth, not in predictions; "
-                                                         "scored as singletons)" : ""));
+                                                         "scored as singletons)"
+                                                       : ""));
   if (!e.missing_examples.empty()) {
     out += fmt::format("    e.g. {}\n", fmt::join(e.missing_examples, ", "));
   }
   row("extra records",
       fmt::format("{}{}", e.extra_records,
-                  e.extra_records == 0           ? ""
+                  e.extra_records == 0         ? ""
                   : e.extra_records_are_errors ? "  (ERROR: not in truth; left out of the figures)"
                                                : "  (not in the pair truth; scored as true singletons)"));
   if (!e.extra_examples.empty()) {
     out += fmt::format("    e.g. {}\n", fmt::join(e.extra_examples, ", "));
   }
   if (!e.hard_cases.empty()) {
-    out += fmt::format("\nHard cases\n  {:<26}{:>9}{:>11}{:>10}{:>10}{:>11}{:>8}{:>10}{:>7}\n",
-                       "case", "persons", "true pairs", "recall", "clusters", "precision",
-                       "merges", "(records)", "split");
+    out += fmt::format("\nHard cases\n  {:<26}{:>9}{:>11}{:>10}{:>10}{:>11}{:>8}{:>10}{:>7}\n", "case", "persons",
+                       "true pairs", "recall", "clusters", "precision", "merges", "(records)", "split");
     for (const auto& [name, h] : e.hard_cases) {
-      out += fmt::format("  {:<26}{:>9}{:>11}{:>10.4f}{:>10}{:>11.4f}{:>8}{:>10}{:>7}\n", name,
-                         h.persons, h.true_pairs, h.recall, h.touching_clusters, h.precision,
-                         h.false_merges, h.false_merge_records, h.split_persons);
+      out += fmt::format("  {:<26}{:>9}{:>11}{:>10.4f}{:>10}{:>11.4f}{:>8}{:>10}{:>7}\n", name, h.persons, h.true_pairs,
+                         h.recall, h.touching_clusters, h.precision, h.false_merges, h.false_merge_records,
+                         h.split_persons);
     }
   }
   return out;

@@ -49,10 +49,10 @@ struct Truth {
   // False for pair truth without sources: records are matched on record_id
   // alone, and a record_id seen under two sources is an error.
   bool keyed_by_source = true;
-  std::string path;       // for messages; empty if built in memory
-  Interner records;       // record key (source \0 record_id, or record_id) -> index
+  std::string path;  // for messages; empty if built in memory
+  Interner records;  // record key (source \0 record_id, or record_id) -> index
   std::vector<uint32_t> person_of_record;
-  Interner persons;       // person label -> index (pair truth: a member's key)
+  Interner persons;  // person label -> index (pair truth: a member's key)
 };
 
 struct TruthOptions {
@@ -86,22 +86,22 @@ absl::StatusOr<HardCases> LoadHardCases(const std::string& path, const Truth& tr
 
 // Figures for the persons that have one hard case.
 struct HardCaseFigures {
-  int64_t persons = 0;              // true persons with the case
-  int64_t records = 0;              // their records
-  uint64_t true_pairs = 0;          // pairs of records within those persons
-  uint64_t true_positive_pairs = 0; // of which predicted together
+  int64_t persons = 0;               // true persons with the case
+  int64_t records = 0;               // their records
+  uint64_t true_pairs = 0;           // pairs of records within those persons
+  uint64_t true_positive_pairs = 0;  // of which predicted together
   double recall = 1;
-  int64_t touching_clusters = 0;    // predicted persons holding any of their records
+  int64_t touching_clusters = 0;  // predicted persons holding any of their records
   uint64_t touching_predicted_pairs = 0;
   uint64_t touching_true_positive_pairs = 0;
-  double precision = 1;             // pairwise precision of touching clusters
-  int64_t false_merges = 0;         // false merges holding any of their records
+  double precision = 1;      // pairwise precision of touching clusters
+  int64_t false_merges = 0;  // false merges holding any of their records
   int64_t false_merge_records = 0;
   int64_t split_persons = 0;
 };
 
 struct Evaluation {
-  int64_t records = 0;            // records evaluated
+  int64_t records = 0;  // records evaluated
   int64_t true_persons = 0;
   int64_t predicted_persons = 0;  // distinct person ids over evaluated records
   uint64_t true_positive_pairs = 0;
@@ -113,7 +113,7 @@ struct Evaluation {
   int64_t false_merges = 0;         // predicted persons holding > 1 true person
   int64_t false_merge_records = 0;  // records in those
   double false_merges_per_10k_persons = 0;
-  int64_t split_persons = 0;        // true persons over > 1 predicted person
+  int64_t split_persons = 0;  // true persons over > 1 predicted person
   double bcubed_precision = 1;
   double bcubed_recall = 1;
   // Truth records absent from the predictions; each scored as a singleton.
@@ -138,8 +138,7 @@ class Evaluator {
   // Returns InvalidArgument (without a location: the caller adds file and
   // line) for an empty record_id or cluster, a record given twice, or, when
   // truth has no sources, one record_id under two sources.
-  [[nodiscard]] absl::Status Add(std::string_view source, std::string_view record_id,
-                                 std::string_view cluster);
+  [[nodiscard]] absl::Status Add(std::string_view source, std::string_view record_id, std::string_view cluster);
 
   // Optional: a hint that Add(source, record_id, ...) follows soon. Calling
   // it for a batch of rows before adding them overlaps their memory fetches.
@@ -152,14 +151,14 @@ class Evaluator {
   const Truth& truth_;
   const HardCases* hard_cases_;
   size_t max_listed_;
-  std::string key_;                     // scratch
+  std::string key_;  // scratch
   Interner clusters_;
-  std::string last_cluster_;            // the cluster of the previous Add
+  std::string last_cluster_;  // the cluster of the previous Add
   uint32_t last_cluster_id_ = 0;
-  Interner sources_;                    // used when truth is not keyed by source
+  Interner sources_;                         // used when truth is not keyed by source
   std::vector<uint32_t> cluster_of_record_;  // per truth record, or kNotFound
   std::vector<uint32_t> source_of_record_;   // per truth record, when unkeyed
-  Interner extras_;                     // keys of records absent from truth
+  Interner extras_;                          // keys of records absent from truth
   std::vector<uint32_t> cluster_of_extra_;
   std::vector<uint32_t> source_of_extra_;
 };

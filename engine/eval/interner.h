@@ -97,7 +97,9 @@ class Interner {
     std::string_view View(std::string_view s) const { return s; }
     std::string_view View(uint32_t id) const { return strings->Get(id); }
     template <typename A, typename B>
-    bool operator()(const A& a, const B& b) const { return View(a) == View(b); }
+    bool operator()(const A& a, const B& b) const {
+      return View(a) == View(b);
+    }
   };
 
   // On the heap so that Hash and Eq keep pointing at it when we move.

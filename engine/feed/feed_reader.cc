@@ -8,11 +8,10 @@
 #include <iterator>
 #include <utility>
 
-#include "base/csv.h"
-#include "base/private_file.h"
-
 #include "absl/container/flat_hash_set.h"
 #include "absl/hash/hash.h"
+#include "base/csv.h"
+#include "base/private_file.h"
 #include "empi/status_macros.h"
 #include "fmt/format.h"
 #include "matchers/nhs_number.h"
@@ -92,17 +91,13 @@ size_t FindInvalidUtf8(std::string_view s) {
     } else if (c >= 0xE0 && c <= 0xEF) {
       if (i + 1 >= n) return i;
       unsigned char c1 = p[i + 1];
-      bool ok = c == 0xE0 ? (c1 >= 0xA0 && c1 <= 0xBF)
-              : c == 0xED ? (c1 >= 0x80 && c1 <= 0x9F)
-                          : (c1 & 0xC0) == 0x80;
+      bool ok = c == 0xE0 ? (c1 >= 0xA0 && c1 <= 0xBF) : c == 0xED ? (c1 >= 0x80 && c1 <= 0x9F) : (c1 & 0xC0) == 0x80;
       if (!ok || !cont(i + 2)) return i;
       i += 3;
     } else if (c >= 0xF0 && c <= 0xF4) {
       if (i + 1 >= n) return i;
       unsigned char c1 = p[i + 1];
-      bool ok = c == 0xF0 ? (c1 >= 0x90 && c1 <= 0xBF)
-              : c == 0xF4 ? (c1 >= 0x80 && c1 <= 0x8F)
-                          : (c1 & 0xC0) == 0x80;
+      bool ok = c == 0xF0 ? (c1 >= 0x90 && c1 <= 0xBF) : c == 0xF4 ? (c1 >= 0x80 && c1 <= 0x8F) : (c1 & 0xC0) == 0x80;
       if (!ok || !cont(i + 2) || !cont(i + 3)) return i;
       i += 4;
     } else {
@@ -131,9 +126,9 @@ void NormalizeLoneCr(std::string* data) {
 
 struct CsvRow {
   std::vector<std::string_view> fields;
-  uint64_t line = 0;          // where the row starts
-  std::string_view raw;       // the row's text without its line end
-  int bad_quote_field = -1;   // first field with text after its closing quote
+  uint64_t line = 0;         // where the row starts
+  std::string_view raw;      // the row's text without its line end
+  int bad_quote_field = -1;  // first field with text after its closing quote
 };
 
 class CsvScanner {
@@ -230,13 +225,11 @@ class CsvScanner {
     while (pos_ < d_.size() && (d_[pos_] == ' ' || d_[pos_] == '\t') && d_[pos_] != delim_) ++pos_;
   }
   bool AtLineEnd() const {
-    return d_[pos_] == '\n' ||
-           (d_[pos_] == '\r' && (pos_ + 1 == d_.size() || d_[pos_ + 1] == '\n'));
+    return d_[pos_] == '\n' || (d_[pos_] == '\r' && (pos_ + 1 == d_.size() || d_[pos_ + 1] == '\n'));
   }
 
   // pos_ is at an opening quote. Leaves pos_ after the closing quote.
-  bool ScanQuoted(std::string_view* value, absl::Status* error,
-                  const std::string& path) {
+  bool ScanQuoted(std::string_view* value, absl::Status* error, const std::string& path) {
     const uint64_t open_line = line_;
     const size_t open_col = pos_ - line_start_ + 1;
     const size_t begin = ++pos_;
@@ -245,14 +238,12 @@ class CsvScanner {
       const void* q = std::memchr(d_.data() + pos_, '"', d_.size() - pos_);
       size_t quote = q ? static_cast<const char*>(q) - d_.data() : d_.size();
       for (const char* nl = d_.data() + pos_;
-           (nl = static_cast<const char*>(std::memchr(nl, '\n', d_.data() + quote - nl)));
-           ++nl) {
+           (nl = static_cast<const char*>(std::memchr(nl, '\n', d_.data() + quote - nl))); ++nl) {
         NewLineAt(nl - d_.data());
       }
       if (q == nullptr) {
-        *error = absl::InvalidArgumentError(Cat(
-            path, ":", open_line, ":", open_col,
-            ": quoted field is never closed (quote opened here)"));
+        *error = absl::InvalidArgumentError(
+            Cat(path, ":", open_line, ":", open_col, ": quoted field is never closed (quote opened here)"));
         return false;
       }
       if (quote + 1 < d_.size() && d_[quote + 1] == '"') {
@@ -292,13 +283,10 @@ class CsvScanner {
 // ---------------------------------------------------------------------------
 // Header resolution.
 
-enum Slot {
-  kSource, kRecordId, kNhs, kFamily, kGiven, kDob, kSex, kPostcode, kAddress,
-  kRestricted, kNumSlots
-};
-constexpr std::string_view kSlotNames[kNumSlots] = {
-    "source", "record_id", "nhs_number", "family_name", "given_names",
-    "date_of_birth", "sex", "postcode", "address", "restricted"};
+enum Slot { kSource, kRecordId, kNhs, kFamily, kGiven, kDob, kSex, kPostcode, kAddress, kRestricted, kNumSlots };
+constexpr std::string_view kSlotNames[kNumSlots] = {"source",      "record_id",     "nhs_number", "family_name",
+                                                    "given_names", "date_of_birth", "sex",        "postcode",
+                                                    "address",     "restricted"};
 
 struct Layout {
   int col[kNumSlots];
@@ -307,13 +295,10 @@ struct Layout {
   size_t num_columns = 0;
 };
 
-std::string NormalizeName(std::string_view name) {
-  return ToLower(StripBlanks(name));
-}
+std::string NormalizeName(std::string_view name) { return ToLower(StripBlanks(name)); }
 
-absl::StatusOr<Layout> ResolveHeader(const std::string& path, const CsvRow& header,
-                                     const Mapping* mapping, bool have_source,
-                                     std::vector<std::string>* warnings) {
+absl::StatusOr<Layout> ResolveHeader(const std::string& path, const CsvRow& header, const Mapping* mapping,
+                                     bool have_source, std::vector<std::string>* warnings) {
   const std::string where = Cat(path, ":", header.line);
   Layout layout;
   layout.num_columns = header.fields.size();
@@ -334,9 +319,9 @@ absl::StatusOr<Layout> ResolveHeader(const std::string& path, const CsvRow& head
       for (const std::string& i : mapping->ignore) known.insert(NormalizeName(i));
     }
     if (std::none_of(names.begin(), names.end(), [&](const std::string& n) { return known.contains(n); })) {
-      return absl::InvalidArgumentError(Cat(
-          where, ": header: none of its ", names.size(),
-          " columns is a known field; the first line must be the header (its cells are not shown)"));
+      return absl::InvalidArgumentError(
+          Cat(where, ": header: none of its ", names.size(),
+              " columns is a known field; the first line must be the header (its cells are not shown)"));
     }
   }
 
@@ -346,9 +331,8 @@ absl::StatusOr<Layout> ResolveHeader(const std::string& path, const CsvRow& head
     for (size_t i = 0; i < names.size(); ++i) {
       if (names[i] != wanted) continue;
       if (found >= 0) {
-        return absl::InvalidArgumentError(Cat(
-            where, ":", i + 1, ": header: column '", wanted, "' (", role,
-            ") appears more than once (columns ", found + 1, " and ", i + 1, ")"));
+        return absl::InvalidArgumentError(Cat(where, ":", i + 1, ": header: column '", wanted, "' (", role,
+                                              ") appears more than once (columns ", found + 1, " and ", i + 1, ")"));
       }
       found = static_cast<int>(i);
     }
@@ -356,8 +340,7 @@ absl::StatusOr<Layout> ResolveHeader(const std::string& path, const CsvRow& head
     return found;
   };
   auto missing = [&](const std::string& wanted, std::string_view role) {
-    return absl::InvalidArgumentError(Cat(
-        where, ": header: required column '", wanted, "' (", role, ") missing"));
+    return absl::InvalidArgumentError(Cat(where, ": header: required column '", wanted, "' (", role, ") missing"));
   };
 
   for (int s = 0; s < kNumSlots; ++s) {
@@ -411,19 +394,18 @@ absl::StatusOr<Layout> ResolveHeader(const std::string& path, const CsvRow& head
       }
     }
   }
-  if (layout.col[kNhs] < 0 && layout.col[kFamily] < 0 && layout.col[kGiven] < 0 &&
-      layout.col[kDob] < 0 && layout.full_name < 0) {
-    return absl::InvalidArgumentError(Cat(
-        where, ": header: no identifying column (nhs_number, family_name, "
-               "given_names, date_of_birth or a name column)"));
+  if (layout.col[kNhs] < 0 && layout.col[kFamily] < 0 && layout.col[kGiven] < 0 && layout.col[kDob] < 0 &&
+      layout.full_name < 0) {
+    return absl::InvalidArgumentError(Cat(where,
+                                          ": header: no identifying column (nhs_number, family_name, "
+                                          "given_names, date_of_birth or a name column)"));
   }
   // Named by number only: a header cell may be data (a file whose first
   // line is a record, or whose line ends were not seen).
   for (size_t i = 0; i < names.size(); ++i) {
     if (used[i]) continue;
-    warnings->push_back(Cat(path, ": column ", i + 1,
-                            names[i].empty() ? " (unnamed)" : "",
-                            " is not a known field and is ignored"));
+    warnings->push_back(
+        Cat(path, ": column ", i + 1, names[i].empty() ? " (unnamed)" : "", " is not a known field and is ignored"));
   }
   return layout;
 }
@@ -433,8 +415,7 @@ struct KeyHash {
   const std::vector<Record>* records;
   size_t operator()(uint32_t i) const {
     const Record& r = (*records)[i];
-    return absl::Hash<std::pair<std::string_view, std::string_view>>{}(
-        {r.source, r.record_id});
+    return absl::Hash<std::pair<std::string_view, std::string_view>>{}({r.source, r.record_id});
   }
   bool operator()(uint32_t a, uint32_t b) const {
     const Record& x = (*records)[a];
@@ -528,8 +509,7 @@ void CountPostcode(const Record& r, FeedStats* stats) {
 // DetectDateFormat (values that fit no format are ignored; values fitting
 // different formats make a mixed file) but is applied value by value so
 // that the error can name the first two conflicting lines.
-absl::Status ConvertDates(const std::string& path, int dob_column, DateFormat stated,
-                          FeedResult* result) {
+absl::Status ConvertDates(const std::string& path, int dob_column, DateFormat stated, FeedResult* result) {
   std::vector<Record>& records = result->records;
   std::vector<int32_t> parsed(records.size(), 0);  // 0: does not fit
   DateFormat format = stated;
@@ -547,11 +527,9 @@ absl::Status ConvertDates(const std::string& path, int dob_column, DateFormat st
         first = i;
       } else if (fit != format) {
         return absl::InvalidArgumentError(Cat(
-            path, ":", result->lines[i], ":", dob_column + 1,
-            ": date_of_birth: dates in more than one format (line ",
-            result->lines[first], " is ", DateFormatName(format), ", line ",
-            result->lines[i], " is ", DateFormatName(fit),
-            "); state the format with --date-format"));
+            path, ":", result->lines[i], ":", dob_column + 1, ": date_of_birth: dates in more than one format (line ",
+            result->lines[first], " is ", DateFormatName(format), ", line ", result->lines[i], " is ",
+            DateFormatName(fit), "); state the format with --date-format"));
       }
     }
   } else {
@@ -576,16 +554,13 @@ absl::Status ConvertDates(const std::string& path, int dob_column, DateFormat st
 
 }  // namespace
 
-absl::StatusOr<FeedResult> ReadFeed(const std::string& path,
-                                    const FeedOptions& options) {
+absl::StatusOr<FeedResult> ReadFeed(const std::string& path, const FeedOptions& options) {
   absl::StatusOr<std::string> data = ReadWholeFile(path);
   if (!data.ok()) return data.status();
   return ReadFeedText(*std::move(data), path, options);
 }
 
-absl::StatusOr<FeedResult> ReadFeedText(std::string data_in,
-                                        const std::string& path,
-                                        const FeedOptions& options) {
+absl::StatusOr<FeedResult> ReadFeedText(std::string data_in, const std::string& path, const FeedOptions& options) {
   NormalizeLoneCr(&data_in);
   const std::string& data = data_in;
 
@@ -593,9 +568,7 @@ absl::StatusOr<FeedResult> ReadFeedText(std::string data_in,
     const size_t nl = bad == 0 ? std::string::npos : data.rfind('\n', bad - 1);
     const size_t col = bad - (nl == std::string::npos ? 0 : nl + 1) + 1;
     const uint64_t line = 1 + std::count(data.begin(), data.begin() + bad, '\n');
-    return absl::DataLossError(Cat(path, ":", line, ":", col,
-                                            ": byte is not valid UTF-8 (byte column ",
-                                            col, ")"));
+    return absl::DataLossError(Cat(path, ":", line, ":", col, ": byte is not valid UTF-8 (byte column ", col, ")"));
   }
 
   const Mapping* mapping = options.mapping;
@@ -617,11 +590,9 @@ absl::StatusOr<FeedResult> ReadFeedText(std::string data_in,
     return absl::InvalidArgumentError(Cat(path, ":1: empty file, no header"));
   }
   if (size_t nul = row.raw.find('\0'); nul != std::string_view::npos) {
-    return absl::DataLossError(Cat(path, ":", row.line, ":", nul + 1,
-                                   ": header: NUL byte (is the file UTF-16?)"));
+    return absl::DataLossError(Cat(path, ":", row.line, ":", nul + 1, ": header: NUL byte (is the file UTF-16?)"));
   }
-  absl::StatusOr<Layout> layout_or =
-      ResolveHeader(path, row, mapping, default_source.has_value(), &result.warnings);
+  absl::StatusOr<Layout> layout_or = ResolveHeader(path, row, mapping, default_source.has_value(), &result.warnings);
   if (!layout_or.ok()) return layout_or.status();
   const Layout& layout = *layout_or;
 
@@ -678,13 +649,11 @@ absl::StatusOr<FeedResult> ReadFeedText(std::string data_in,
       continue;
     }
     if (row.fields.size() != layout.num_columns) {
-      quarantine(Cat("fields: expected ", layout.num_columns, ", found ",
-                              row.fields.size()));
+      quarantine(Cat("fields: expected ", layout.num_columns, ", found ", row.fields.size()));
       continue;
     }
     if (row.bad_quote_field >= 0) {
-      quarantine(Cat("column ", row.bad_quote_field + 1,
-                              ": text after closing quote"));
+      quarantine(Cat("column ", row.bad_quote_field + 1, ": text after closing quote"));
       continue;
     }
     Record& r = result.records.emplace_back();
@@ -720,13 +689,11 @@ absl::StatusOr<FeedResult> ReadFeedText(std::string data_in,
       reason = "source: empty and no --source given";
     } else if (!restricted) {
       reason = "restricted: not one of 0/1/true/false/yes/no/Y/N";
-    } else if (r.nhs_number.empty() && r.family_name.empty() && r.given_names.empty() &&
-               r.date_of_birth.empty()) {
-      reason = "no identifying data: nhs_number, family_name, given_names and "
-               "date_of_birth all empty";
-    } else if (auto [it, inserted] =
-                   seen.insert(static_cast<uint32_t>(result.records.size() - 1));
-               !inserted) {
+    } else if (r.nhs_number.empty() && r.family_name.empty() && r.given_names.empty() && r.date_of_birth.empty()) {
+      reason =
+          "no identifying data: nhs_number, family_name, given_names and "
+          "date_of_birth all empty";
+    } else if (auto [it, inserted] = seen.insert(static_cast<uint32_t>(result.records.size() - 1)); !inserted) {
       reason = Cat("record_id: duplicate key, first seen on line ", result.lines[*it]);
     }
     if (!reason.empty()) {
@@ -753,8 +720,7 @@ absl::StatusOr<FeedResult> ReadFeedText(std::string data_in,
   return result;
 }
 
-absl::Status WriteQuarantine(const std::string& path,
-                             const std::vector<QuarantinedRow>& rows) {
+absl::Status WriteQuarantine(const std::string& path, const std::vector<QuarantinedRow>& rows) {
   std::string text = "file,line,reason,raw\n";
   for (const QuarantinedRow& q : rows) {
     AppendCsvField(q.file, &text);

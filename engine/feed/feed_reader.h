@@ -65,17 +65,17 @@ struct FeedOptions {
 // A row that could not be used.
 struct QuarantinedRow {
   std::string file;
-  uint64_t line = 0;    // 1-based physical line where the row starts
-  std::string reason;   // names the field, e.g. "record_id: empty"
-  std::string raw;      // the row's text as in the file, without line end
-                        // (NUL shown as \0); empty when the row is or may
-                        // be restricted (the reason then says so)
+  uint64_t line = 0;   // 1-based physical line where the row starts
+  std::string reason;  // names the field, e.g. "record_id: empty"
+  std::string raw;     // the row's text as in the file, without line end
+                       // (NUL shown as \0); empty when the row is or may
+                       // be restricted (the reason then says so)
 };
 
 struct FeedStats {
-  uint64_t rows = 0;          // data rows read (blank lines excluded)
-  uint64_t accepted = 0;      // == records.size()
-  uint64_t quarantined = 0;   // == quarantined.size()
+  uint64_t rows = 0;                // data rows read (blank lines excluded)
+  uint64_t accepted = 0;            // == records.size()
+  uint64_t quarantined = 0;         // == quarantined.size()
   uint64_t invalid_nhs = 0;         // non-empty, fails ParseNhsNumber
   uint64_t invalid_postcode = 0;    // non-empty, not a UK postcode
   uint64_t invalid_date = 0;        // non-empty, not a date in the file's format
@@ -103,22 +103,18 @@ struct FeedResult {
 // NotFound if the file cannot be opened, DataLoss for bytes that are not
 // UTF-8, InvalidArgument for the other structural faults listed above; the
 // message names the file, line and column but never a field value.
-absl::StatusOr<FeedResult> ReadFeed(const std::string& path,
-                                    const FeedOptions& options);
+absl::StatusOr<FeedResult> ReadFeed(const std::string& path, const FeedOptions& options);
 
 // As ReadFeed, for a feed already in memory: `data` is the file's bytes and
 // `path` only names it in errors and in QuarantinedRow::file. ReadFeed is
 // this after reading the file; the fuzz target (tests/fuzz) calls it
 // directly.
-absl::StatusOr<FeedResult> ReadFeedText(std::string data,
-                                        const std::string& path,
-                                        const FeedOptions& options);
+absl::StatusOr<FeedResult> ReadFeedText(std::string data, const std::string& path, const FeedOptions& options);
 
 // Writes `rows` as CSV with header `file,line,reason,raw` (RFC 4180 quoting)
 // to `path`, replacing it, owner-only (mode 0600). Writes the header even
 // when `rows` is empty.
-absl::Status WriteQuarantine(const std::string& path,
-                             const std::vector<QuarantinedRow>& rows);
+absl::Status WriteQuarantine(const std::string& path, const std::vector<QuarantinedRow>& rows);
 
 }  // namespace empi
 

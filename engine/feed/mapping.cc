@@ -17,10 +17,8 @@ namespace {
 
 using Json = nlohmann::json;
 
-absl::Status Bad(std::string_view origin, std::string_view json_path,
-                 std::string_view what) {
-  return absl::InvalidArgumentError(
-      fmt::format("{}: {}: {}", origin, json_path, what));
+absl::Status Bad(std::string_view origin, std::string_view json_path, std::string_view what) {
+  return absl::InvalidArgumentError(fmt::format("{}: {}: {}", origin, json_path, what));
 }
 
 bool IsMappableField(std::string_view field) {
@@ -31,22 +29,18 @@ bool IsMappableField(std::string_view field) {
   return false;
 }
 
-absl::StatusOr<std::string> NonEmptyString(const Json& v, std::string_view origin,
-                                           const std::string& path) {
+absl::StatusOr<std::string> NonEmptyString(const Json& v, std::string_view origin, const std::string& path) {
   if (!v.is_string() || v.get_ref<const std::string&>().empty()) {
     return Bad(origin, path, "must be a non-empty string");
   }
   return v.get<std::string>();
 }
 
-absl::StatusOr<std::vector<std::string>> StringList(const Json& v,
-                                                    std::string_view origin,
-                                                    const std::string& path) {
+absl::StatusOr<std::vector<std::string>> StringList(const Json& v, std::string_view origin, const std::string& path) {
   if (!v.is_array()) return Bad(origin, path, "must be a list of column names");
   std::vector<std::string> out;
   for (size_t i = 0; i < v.size(); ++i) {
-    absl::StatusOr<std::string> s =
-        NonEmptyString(v[i], origin, fmt::format("{}[{}]", path, i));
+    absl::StatusOr<std::string> s = NonEmptyString(v[i], origin, fmt::format("{}[{}]", path, i));
     if (!s.ok()) return s.status();
     out.push_back(*std::move(s));
   }
@@ -122,12 +116,8 @@ absl::StatusOr<Json> ParseStrictJson(std::string_view text, std::string_view ori
   };
   Json::parser_callback_t check = [&](int, Json::parse_event_t event, Json& parsed) {
     switch (event) {
-      case Json::parse_event_t::object_start:
-        stack.push_back({true, {}});
-        break;
-      case Json::parse_event_t::array_start:
-        stack.push_back({false, {}});
-        break;
+      case Json::parse_event_t::object_start: stack.push_back({true, {}}); break;
+      case Json::parse_event_t::array_start: stack.push_back({false, {}}); break;
       case Json::parse_event_t::object_end:
       case Json::parse_event_t::array_end:
         if (!stack.empty()) stack.pop_back();
@@ -144,8 +134,7 @@ absl::StatusOr<Json> ParseStrictJson(std::string_view text, std::string_view ori
         keys.push_back(key);
         break;
       }
-      case Json::parse_event_t::value:
-        break;
+      case Json::parse_event_t::value: break;
     }
     return true;
   };
@@ -158,8 +147,7 @@ absl::StatusOr<Json> ParseStrictJson(std::string_view text, std::string_view ori
     const auto [line, column] = LineColumn(text, at);
     std::string what = e.what();
     if (size_t colon = what.find(": "); colon != std::string::npos) what = what.substr(colon + 2);
-    return absl::InvalidArgumentError(
-        fmt::format("{}:{}:{}: $: not valid JSON ({})", origin, line, column, what));
+    return absl::InvalidArgumentError(fmt::format("{}:{}:{}: $: not valid JSON ({})", origin, line, column, what));
   } catch (const Json::out_of_range&) {
     // A number beyond the range of a double (found by fuzz_mapping: it
     // escaped as an exception and ended the process).
@@ -171,8 +159,7 @@ absl::StatusOr<Json> ParseStrictJson(std::string_view text, std::string_view ori
   return doc;
 }
 
-absl::StatusOr<bool> Bool(const Json& v, std::string_view origin,
-                          const std::string& path) {
+absl::StatusOr<bool> Bool(const Json& v, std::string_view origin, const std::string& path) {
   if (!v.is_boolean()) return Bad(origin, path, "must be true or false");
   return v.get<bool>();
 }
@@ -181,13 +168,11 @@ absl::StatusOr<bool> Bool(const Json& v, std::string_view origin,
 
 const std::vector<std::string_view>& CanonicalColumns() {
   static const std::vector<std::string_view> kColumns = {
-      "source",      "record_id",     "nhs_number", "family_name", "given_names",
-      "date_of_birth", "sex",         "postcode",   "address"};
+      "source", "record_id", "nhs_number", "family_name", "given_names", "date_of_birth", "sex", "postcode", "address"};
   return kColumns;
 }
 
-absl::StatusOr<Mapping> ParseMapping(std::string_view text,
-                                     std::string_view origin) {
+absl::StatusOr<Mapping> ParseMapping(std::string_view text, std::string_view origin) {
   absl::StatusOr<Json> parsed = ParseStrictJson(text, origin);
   if (!parsed.ok()) return parsed.status();
   const Json& doc = *parsed;
@@ -217,8 +202,7 @@ absl::StatusOr<Mapping> ParseMapping(std::string_view text,
       std::optional<DateFormat> f;
       if (v.is_string()) f = DateFormatFromName(v.get_ref<const std::string&>());
       if (!f) {
-        return Bad(origin, path,
-                   "must be one of \"iso\", \"dd/mm/yyyy\", \"yyyymmdd\", \"auto\"");
+        return Bad(origin, path, "must be one of \"iso\", \"dd/mm/yyyy\", \"yyyymmdd\", \"auto\"");
       }
       m.date_format = *f;
     } else if (key == "name") {

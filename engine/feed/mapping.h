@@ -49,8 +49,7 @@ struct FieldConventions {
   // Default: PostcodeFormat::kUk.
   PostcodeFormat postcode_format = PostcodeFormat::kUk;
 
-  friend bool operator==(const FieldConventions&,
-                         const FieldConventions&) = default;
+  friend bool operator==(const FieldConventions&, const FieldConventions&) = default;
 };
 
 // How a single column holding the whole name is split.
@@ -97,8 +96,7 @@ const std::vector<std::string_view>& CanonicalColumns();
 // name). Returns InvalidArgument naming the JSON path of the bad key
 // ("$.columns.surnam: unknown canonical field") for malformed JSON, unknown
 // keys, values of the wrong type or contradictory settings.
-absl::StatusOr<Mapping> ParseMapping(std::string_view json,
-                                     std::string_view origin);
+absl::StatusOr<Mapping> ParseMapping(std::string_view json, std::string_view origin);
 
 // Reads `path` and parses it with ParseMapping. NotFound if it cannot be
 // opened.

@@ -32,20 +32,17 @@ uint64_t DobFamily(const PreparedRecord& r) {
   return r.dob == 0 || r.family_dm == 0 ? 0 : Mix({2, static_cast<uint64_t>(r.dob), r.family_dm});
 }
 uint64_t DobPostcode(const PreparedRecord& r) {
-  return r.dob == 0 || r.postcode_unit.empty() ? 0
-                                               : Mix({3, static_cast<uint64_t>(r.dob), StrHash(r.postcode_unit)});
+  return r.dob == 0 || r.postcode_unit.empty() ? 0 : Mix({3, static_cast<uint64_t>(r.dob), StrHash(r.postcode_unit)});
 }
 // Order-free in the two names, so a given/family swap still meets.
 uint64_t NamesYear(const PreparedRecord& r) {
   if (r.dob == 0 || r.family_dm == 0 || r.given_dm == 0) return 0;
-  return Mix({4, std::min(r.given_dm, r.family_dm), std::max(r.given_dm, r.family_dm),
-              static_cast<uint64_t>(r.dob / 10000)});
+  return Mix(
+      {4, std::min(r.given_dm, r.family_dm), std::max(r.given_dm, r.family_dm), static_cast<uint64_t>(r.dob / 10000)});
 }
 uint64_t NamesSector(const PreparedRecord& r) {
   if (r.family_dm == 0 || r.given_dm == 0) return 0;
-  uint64_t place = r.postcode_sector != 0 ? r.postcode_sector
-                   : r.postcode_unit.empty() ? 0
-                                             : StrHash(r.postcode_unit);
+  uint64_t place = r.postcode_sector != 0 ? r.postcode_sector : r.postcode_unit.empty() ? 0 : StrHash(r.postcode_unit);
   if (place == 0) return 0;
   return Mix({5, std::min(r.given_dm, r.family_dm), std::max(r.given_dm, r.family_dm), place});
 }
@@ -95,15 +92,14 @@ BlockingRules BlockingRules::Default() {
 
 absl::StatusOr<BlockingRules> BlockingRules::FromNames(std::string_view names) {
   BlockingRules r;
-  for (absl::string_view piece : absl::StrSplit(absl::string_view(names.data(), names.size()), ',',
-                                                absl::SkipWhitespace())) {
+  for (absl::string_view piece :
+       absl::StrSplit(absl::string_view(names.data(), names.size()), ',', absl::SkipWhitespace())) {
     std::string name(piece);
     auto it = std::find_if(All().begin(), All().end(), [&](const BlockingRule& b) { return b.name == name; });
     if (it == All().end()) {
-      return absl::InvalidArgumentError(absl::StrCat("unknown blocking rule \"", name, "\"; known: ",
-                                                     absl::StrJoin(All(), ",", [](std::string* out, const BlockingRule& b) {
-                                                       out->append(b.name);
-                                                     })));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "unknown blocking rule \"", name, "\"; known: ",
+          absl::StrJoin(All(), ",", [](std::string* out, const BlockingRule& b) { out->append(b.name); })));
     }
     r.rules_.push_back(*it);
   }
@@ -128,10 +124,11 @@ absl::StatusOr<BlockingRules> BlockingRules::FromJson(const nlohmann::json& j) {
     }
     const std::string name = e["name"].get<std::string>();
     auto it = std::find_if(All().begin(), All().end(), [&](const BlockingRule& b) { return b.name == name; });
-    if (it == All().end()) return absl::InvalidArgumentError(absl::StrCat("blocking rules: unknown rule \"", name, "\""));
+    if (it == All().end())
+      return absl::InvalidArgumentError(absl::StrCat("blocking rules: unknown rule \"", name, "\""));
     if (e["id"].get<uint64_t>() != it->id) {
-      return absl::InvalidArgumentError(absl::StrCat("blocking rules: rule \"", name, "\" has id ", e["id"].dump(),
-                                                     ", expected ", it->id));
+      return absl::InvalidArgumentError(
+          absl::StrCat("blocking rules: rule \"", name, "\" has id ", e["id"].dump(), ", expected ", it->id));
     }
     r.rules_.push_back(*it);
   }
@@ -149,8 +146,7 @@ BlockKeys ComputeBlockKeys(const BlockingRules& rules, const PreparedRecord& r) 
 }
 
 std::vector<CandidatePair> GenerateCandidates(const std::vector<PreparedRecord>& records,
-                                              const std::vector<BlockKeys>& keys,
-                                              const std::vector<bool>& stored,
+                                              const std::vector<BlockKeys>& keys, const std::vector<bool>& stored,
                                               const BlockingRules& rules, size_t max_block_size,
                                               BlockingReport* report) {
   const size_t n_rules = rules.rules().size();
@@ -221,9 +217,8 @@ std::vector<CandidatePair> GenerateCandidates(const std::vector<PreparedRecord>&
   }
   // Thread scheduling decides the order above; sort so results are
   // deterministic.
-  tbb::parallel_sort(all.begin(), all.end(), [](const CandidatePair& x, const CandidatePair& y) {
-    return x.a != y.a ? x.a < y.a : x.b < y.b;
-  });
+  tbb::parallel_sort(all.begin(), all.end(),
+                     [](const CandidatePair& x, const CandidatePair& y) { return x.a != y.a ? x.a < y.a : x.b < y.b; });
   return all;
 }
 

@@ -75,7 +75,7 @@ struct CandidatePair {
 struct BlockingReport {
   struct Rule {
     std::string name;
-    uint64_t pairs = 0;            // new pairs this rule contributed
+    uint64_t pairs = 0;  // new pairs this rule contributed
     uint64_t blocks = 0;
     uint64_t oversized_blocks = 0;  // skipped for exceeding max_block_size
     uint64_t oversized_records = 0;
@@ -90,8 +90,7 @@ struct BlockingReport {
 // earlier run). `keys[i]` must be ComputeBlockKeys(rules, records[i]).
 // Returns each pair once with its comparison pattern.
 std::vector<CandidatePair> GenerateCandidates(const std::vector<PreparedRecord>& records,
-                                              const std::vector<BlockKeys>& keys,
-                                              const std::vector<bool>& stored,
+                                              const std::vector<BlockKeys>& keys, const std::vector<bool>& stored,
                                               const BlockingRules& rules, size_t max_block_size,
                                               BlockingReport* report);
 

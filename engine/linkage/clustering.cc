@@ -137,8 +137,8 @@ Clustering ClusterOnce(const ClusterInput& in, std::vector<ScoredLink> links) {
   }
   for (const ScoredLink* l : between) {
     if (uf.Find(l->a) != uf.Find(l->b)) {
-      out.review.push_back({l->a, l->b, l->match_weight,
-                            l->held_by.empty() ? "between thresholds" : std::string(l->held_by)});
+      out.review.push_back(
+          {l->a, l->b, l->match_weight, l->held_by.empty() ? "between thresholds" : std::string(l->held_by)});
     }
   }
   out.group.resize(n);
@@ -249,8 +249,8 @@ Clustering ClusterAll(const ClusterInput& in, std::vector<ScoredLink> links) {
       }
     }
     // The odds between the two persons are 2^(best_own - best_elsewhere).
-    if (best_own != kNoBest && best_elsewhere != kNoBest &&
-        best_own - best_elsewhere < in.decisive_margin_bits && !partner_also_links(x, elsewhere)) {
+    if (best_own != kNoBest && best_elsewhere != kNoBest && best_own - best_elsewhere < in.decisive_margin_bits &&
+        !partner_also_links(x, elsewhere)) {
       ambiguous[x] = true;
       ++n_ambiguous;
     }

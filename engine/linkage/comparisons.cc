@@ -29,8 +29,8 @@ bool FamilyIsGivenOf(const std::string& family, const PreparedRecord& other) {
 // carries no evidence of which field a name was entered in. Checked on both
 // sides so that the levels using it are symmetric in (a, b).
 bool NameFieldsDistinct(const PreparedRecord& a, const PreparedRecord& b) {
-  return !a.family.empty() && !a.given1.empty() && !b.family.empty() && !b.given1.empty() &&
-         a.family != a.given1 && b.family != b.given1;
+  return !a.family.empty() && !a.given1.empty() && !b.family.empty() && !b.given1.empty() && a.family != a.given1 &&
+         b.family != b.given1;
 }
 
 // Names were swapped between the given and family fields on one side
@@ -97,8 +97,7 @@ bool AddressSimilar(std::string_view a, std::string_view b) {
 
 const std::array<Comparison, kNumComparisons>& Comparisons() {
   static const std::array<Comparison, kNumComparisons> kComparisons = {{
-      {"nhs_number",
-       {{"null", true}, {"exact"}, {"one digit different or adjacent digits transposed"}, {"different"}}},
+      {"nhs_number", {{"null", true}, {"exact"}, {"one digit different or adjacent digits transposed"}, {"different"}}},
       {"family_name",
        {{"null", true},
         {"exact", false, true},
@@ -171,8 +170,7 @@ int CompareFamily(const PreparedRecord& a, const PreparedRecord& b) {
 int CompareGiven(const PreparedRecord& a, const PreparedRecord& b) {
   if (a.given1.empty() || b.given1.empty()) return 0;
   if (a.given1 == b.given1) return 1;
-  if (a.given1.size() > 1 && b.given1.size() > 1 &&
-      NameEquivalence::Default().Equivalent(a.given1, b.given1)) {
+  if (a.given1.size() > 1 && b.given1.size() > 1 && NameEquivalence::Default().Equivalent(a.given1, b.given1)) {
     return 2;
   }
   if (NamesSwapped(a, b)) return 3;
@@ -215,8 +213,8 @@ int ComparePostcode(const PreparedRecord& a, const PreparedRecord& b) {
   // one keying error away).
   auto similar = [&] { return address && AddressSimilar(a.address, b.address); };
   if (unit) return !address ? kPostcodeUnitAddressUnknown : similar() ? 2 : 3;
-  bool district_open = a.postcode_district == 0 || b.postcode_district == 0 ||
-                       a.postcode_district == b.postcode_district;
+  bool district_open =
+      a.postcode_district == 0 || b.postcode_district == 0 || a.postcode_district == b.postcode_district;
   if ((district_open || near) && similar()) return 4;
   if (!postcode) return address ? 9 : 0;
   if (near) return 5;

@@ -56,7 +56,7 @@ struct ComparisonLevel {
 };
 
 struct Comparison {
-  std::string_view name;          // "nhs_number", "family_name", ...
+  std::string_view name;  // "nhs_number", "family_name", ...
   std::vector<ComparisonLevel> levels;
 };
 
@@ -69,9 +69,7 @@ inline bool RevealsLocation(int comparison) { return comparison == kPostcode; }
 // What outputs show for a withheld level.
 inline constexpr std::string_view kWithheld = "withheld";
 
-inline int GammaOf(uint32_t pattern, int comparison) {
-  return static_cast<int>((pattern >> (4 * comparison)) & 0xF);
-}
+inline int GammaOf(uint32_t pattern, int comparison) { return static_cast<int>((pattern >> (4 * comparison)) & 0xF); }
 inline uint32_t WithGamma(uint32_t pattern, int comparison, int gamma) {
   return (pattern & ~(0xFu << (4 * comparison))) | (static_cast<uint32_t>(gamma) << (4 * comparison));
 }

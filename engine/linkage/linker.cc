@@ -2,10 +2,10 @@
 #include "engine/linkage/linker.h"
 
 #include <algorithm>
-#include <optional>
 #include <chrono>
 #include <memory>
 #include <mutex>
+#include <optional>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
@@ -170,7 +170,7 @@ std::vector<ScoredLink> ScoreCandidates(const Model& model, std::vector<Prepared
 }
 
 absl::StatusOr<absl::flat_hash_set<std::pair<uint32_t, uint32_t>>> NeverLinkPairs(const index::Store& store,
-                                                                                const std::vector<Record>& recs) {
+                                                                                  const std::vector<Record>& recs) {
   // Read in one scan: every marked pair of the working set, so that
   // clustering keeps the two apart whether or not they are a candidate
   // link themselves.
@@ -241,8 +241,8 @@ class LinkRun {
   void WriteChunk(size_t c, int64_t now_us, index::ChangeSet* cs);
   void WriteTail(index::ChangeSet* cs) const;
   absl::Status CommitOneBatch(index::ChangeSet* header, const index::AuditEvent& event, int64_t now_us);
-  absl::Status CommitBulk(index::ChangeSet header, const index::AuditEvent& event, int64_t now_us,
-                          size_t round_records, size_t chunk_records);
+  absl::Status CommitBulk(index::ChangeSet header, const index::AuditEvent& event, int64_t now_us, size_t round_records,
+                          size_t chunk_records);
   absl::Status Hook(std::string_view point) const {
     return options_.write_hook ? options_.write_hook(point) : absl::OkStatus();
   }
@@ -422,8 +422,8 @@ absl::Status LinkRun::FetchStoredNeighbours() {
     for (size_t r = 0; r < rules.rules().size(); ++r) {
       if (keys_[i][r] == 0) continue;
       bool truncated = false;
-      auto members = store_->BlockMembers(rules.rules()[r].id, BlockKeyBytes(keys_[i][r]),
-                                          blocking_.max_block_size, &truncated);
+      auto members =
+          store_->BlockMembers(rules.rules()[r].id, BlockKeyBytes(keys_[i][r]), blocking_.max_block_size, &truncated);
       std::lock_guard<std::mutex> lock(mu);
       if (!members.ok()) {
         error = members.status();
@@ -483,8 +483,8 @@ absl::Status LinkRun::ScoreAndCluster() {
   // model reach a steward.
   std::vector<bool> stored(work_.size());
   for (size_t i = 0; i < work_.size(); ++i) stored[i] = work_[i].stored && !fetch_all_stored_;
-  std::vector<CandidatePair> candidates = GenerateCandidates(prepared_, keys_, stored, blocking_.rules,
-                                                             blocking_.max_block_size, &summary_.blocking);
+  std::vector<CandidatePair> candidates =
+      GenerateCandidates(prepared_, keys_, stored, blocking_.rules, blocking_.max_block_size, &summary_.blocking);
   summary_.candidate_pairs = candidates.size();
   Progress("compare", candidates.size(), candidates.size());
   timer_.Done("block and compare");
@@ -649,9 +649,9 @@ void LinkRun::WriteChunk(size_t c, int64_t now_us, index::ChangeSet* cs) {
 // 8. Write: the header, then whole persons per chunk, then the tail (emptied
 // persons, the record count), in one WriteBatch or one bulk load.
 absl::Status LinkRun::Write(index::ChangeSet header) {
-  const int64_t now_us = std::chrono::duration_cast<std::chrono::microseconds>(
-                             std::chrono::system_clock::now().time_since_epoch())
-                             .count();
+  const int64_t now_us =
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
   EMPI_RETURN_IF_ERROR(WriteHeader(&header, now_us));
   EMPI_ASSIGN_OR_RETURN(emptied_, EmptiedPersons());
   records_total_ = stored_before_ + summary_.new_records;
@@ -668,8 +668,8 @@ absl::Status LinkRun::Write(index::ChangeSet header) {
   // options stop writes at 60 level-0 files), by enlarging rounds for
   // loads beyond kMaxBulkRounds * bulk_round_records records.
   constexpr size_t kMaxBulkRounds = 32;
-  const size_t round_records = std::max<size_t>(
-      {size_t{1}, options_.bulk_round_records, (n_incoming_ + kMaxBulkRounds - 1) / kMaxBulkRounds});
+  const size_t round_records =
+      std::max<size_t>({size_t{1}, options_.bulk_round_records, (n_incoming_ + kMaxBulkRounds - 1) / kMaxBulkRounds});
   const size_t chunk_records = std::min<size_t>(20000, round_records);
   for (size_t b = 0; b < order_.size();) {
     size_t e = std::min(order_.size(), b + chunk_records);
@@ -764,8 +764,7 @@ absl::Status LinkRun::CommitBulk(index::ChangeSet header, const index::AuditEven
 
 }  // namespace
 
-absl::StatusOr<LinkSummary> LinkRecords(index::Store* store, std::vector<Record> input,
-                                        const LinkOptions& options) {
+absl::StatusOr<LinkSummary> LinkRecords(index::Store* store, std::vector<Record> input, const LinkOptions& options) {
   return LinkRun(store, std::move(input), options).Run();
 }
 

@@ -91,8 +91,8 @@ struct LinkSummary {
   uint64_t new_records = 0, updated_records = 0, unchanged_records = 0;
   uint64_t stored_records_fetched = 0;  // stored neighbours compared against
   uint64_t candidate_pairs = 0;
-  uint64_t links = 0;          // links applied
-  uint64_t review_pairs = 0;   // pairs put in the review queue this run
+  uint64_t links = 0;         // links applied
+  uint64_t review_pairs = 0;  // pairs put in the review queue this run
   uint64_t persons_new = 0;
   uint64_t persons_total = 0;
   uint64_t records_total = 0;
@@ -108,8 +108,7 @@ struct LinkSummary {
   std::vector<std::pair<std::string, double>> stage_seconds;
 };
 
-absl::StatusOr<LinkSummary> LinkRecords(index::Store* store, std::vector<Record> records,
-                                        const LinkOptions& options);
+absl::StatusOr<LinkSummary> LinkRecords(index::Store* store, std::vector<Record> records, const LinkOptions& options);
 
 // Stages LinkRecords and RelinkStore (relink.h) share.
 
@@ -133,7 +132,7 @@ std::vector<ScoredLink> ScoreCandidates(const Model& model, std::vector<Prepared
                                         std::vector<CandidatePair> candidates);
 // The never-link marks between records of `recs`, as index pairs (a < b).
 absl::StatusOr<absl::flat_hash_set<std::pair<uint32_t, uint32_t>>> NeverLinkPairs(const index::Store& store,
-                                                                                const std::vector<Record>& recs);
+                                                                                  const std::vector<Record>& recs);
 // The stored model, nullopt when the database has none.
 absl::StatusOr<std::optional<Model>> LoadModelIfAny(const index::Store& store);
 

@@ -37,8 +37,9 @@ T IntegerOr(const nlohmann::json& j, const char* key, T fallback) {
   }
   if (!fits) {
     throw nlohmann::json::type_error::create(
-        302, absl::StrCat("\"", key, "\": must be an integer from ", std::numeric_limits<T>::min(), " to ",
-                          std::numeric_limits<T>::max()),
+        302,
+        absl::StrCat("\"", key, "\": must be an integer from ", std::numeric_limits<T>::min(), " to ",
+                     std::numeric_limits<T>::max()),
         &*it);
   }
   return it->get<T>();
@@ -261,12 +262,9 @@ double Model::Capped(double w, PairSafety safety) const {
   // comparison never lifts a capped pair back over it.
   constexpr double kMarginBits = 0.5;
   switch (safety) {
-    case PairSafety::kSafe:
-      return w;
-    case PairSafety::kReview:
-      return std::min(w, link_weight() - kMarginBits);
-    case PairSafety::kDistinct:
-      return std::min(w, review_weight() - kMarginBits);
+    case PairSafety::kSafe: return w;
+    case PairSafety::kReview: return std::min(w, link_weight() - kMarginBits);
+    case PairSafety::kDistinct: return std::min(w, review_weight() - kMarginBits);
   }
   return w;
 }
@@ -279,8 +277,7 @@ Explanation Model::Explain(const PreparedRecord& a, const PreparedRecord& b) con
   for (int c = 0; c < kNumComparisons; ++c) {
     int g = GammaOf(e.total.pattern, c);
     ComparisonWeight cw{c, g, m[c][g], u[c][g], level_weight_[c][g], false};
-    if (settings_.term_frequency_adjustments && g == kNameExact &&
-        (c == kFamilyName || c == kGivenNames)) {
+    if (settings_.term_frequency_adjustments && g == kNameExact && (c == kFamilyName || c == kGivenNames)) {
       float tf = c == kFamilyName ? a.family_tf : a.given_tf;
       if (tf > 0) {
         cw.u = tf;
@@ -304,8 +301,7 @@ nlohmann::json Model::ToJson() const {
     const Comparison& spec = Comparisons()[c];
     nlohmann::json levels = nlohmann::json::array();
     for (size_t l = 0; l < spec.levels.size(); ++l) {
-      nlohmann::json level = {{"label_for_charts", spec.levels[l].label},
-                              {"comparison_vector_value", l}};
+      nlohmann::json level = {{"label_for_charts", spec.levels[l].label}, {"comparison_vector_value", l}};
       if (spec.levels[l].is_null) {
         level["is_null_level"] = true;
       } else {
@@ -345,14 +341,12 @@ absl::StatusOr<Model> Model::FromJson(const nlohmann::json& j) {
     s.term_frequency_adjustments = j.value("term_frequency_adjustments", true);
     s.seed = IntegerOr<uint64_t>(j, "seed", 42);
     if (!(s.review_threshold > 0 && s.review_threshold <= s.link_threshold && s.link_threshold < 1)) {
-      return absl::InvalidArgumentError(
-          "model JSON: need 0 < review_threshold <= link_threshold < 1");
+      return absl::InvalidArgumentError("model JSON: need 0 < review_threshold <= link_threshold < 1");
     }
     Model model = Default(s);
     model.lambda_ = j.at("probability_two_random_records_match").get<double>();
     if (!(model.lambda_ > 0 && model.lambda_ < 1)) {
-      return absl::InvalidArgumentError(
-          "model JSON: probability_two_random_records_match must be in (0, 1)");
+      return absl::InvalidArgumentError("model JSON: probability_two_random_records_match must be in (0, 1)");
     }
     const auto& comps = j.at("comparisons");
     for (const auto& comp : comps) {
@@ -369,8 +363,8 @@ absl::StatusOr<Model> Model::FromJson(const nlohmann::json& j) {
       size_t trained = spec.size();
       while (trained > 0 && spec[trained - 1].marginal_of > 0) --trained;
       if (levels.size() != spec.size() && levels.size() != trained) {
-        return absl::InvalidArgumentError(absl::StrCat("model JSON: comparison \"", name, "\" has ",
-                                                       levels.size(), " levels, expected ", spec.size()));
+        return absl::InvalidArgumentError(absl::StrCat("model JSON: comparison \"", name, "\" has ", levels.size(),
+                                                       " levels, expected ", spec.size()));
       }
       for (size_t l = 1; l < trained; ++l) {
         model.m[c][l] = levels[l].at("m_probability").get<double>();

@@ -42,13 +42,13 @@ struct ModelSettings {
   // Pairs at or above this match_probability are linked automatically.
   double link_threshold = 0.999;  // Default: 0.999
   // Pairs at or above this (and below link_threshold) go to human review.
-  double review_threshold = 0.5;  // Default: 0.5
+  double review_threshold = 0.5;           // Default: 0.5
   bool term_frequency_adjustments = true;  // Default: true
   // Performance / training
-  uint64_t seed = 42;                     // Default: 42
-  uint64_t u_sample_pairs = 2'000'000;    // Default: 2 million random pairs
-  int em_max_iterations = 100;            // Default: 100
-  double em_tolerance = 1e-7;             // Default: 1e-7 (largest change in m)
+  uint64_t seed = 42;                   // Default: 42
+  uint64_t u_sample_pairs = 2'000'000;  // Default: 2 million random pairs
+  int em_max_iterations = 100;          // Default: 100
+  double em_tolerance = 1e-7;           // Default: 1e-7 (largest change in m)
 };
 
 // Value frequencies of one field (share of records holding each value).
@@ -70,7 +70,7 @@ struct ComparisonWeight {
   int comparison;
   int gamma;
   double m, u;
-  double match_weight;   // log2 Bayes factor contributed (0 for null)
+  double match_weight;  // log2 Bayes factor contributed (0 for null)
   bool tf_adjusted;
 };
 
@@ -99,13 +99,13 @@ struct ModelProvenance {
   // "trained" by a link, "imported" by `empi model import`, "default" (the
   // untrained priors), or "" for a model stored before provenance was.
   std::string origin;
-  uint64_t records = 0;            // records of the training run
-  uint64_t candidate_pairs = 0;    // candidate pairs EM ran over
+  uint64_t records = 0;          // records of the training run
+  uint64_t candidate_pairs = 0;  // candidate pairs EM ran over
   int em_iterations = 0;
-  bool em_converged = false;       // every EM session within kEmConvergence
-  double estimated_matches = 0;    // candidate pairs EM called matches
-  double lambda = 0;               // probability_two_random_records_match
-  std::string trained_at;          // UTC, ISO 8601
+  bool em_converged = false;     // every EM session within kEmConvergence
+  double estimated_matches = 0;  // candidate pairs EM called matches
+  double lambda = 0;             // probability_two_random_records_match
+  std::string trained_at;        // UTC, ISO 8601
 };
 
 // Evidence a trained model needs before later links keep it: Splink's

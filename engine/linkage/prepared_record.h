@@ -36,10 +36,10 @@ struct PreparedRecord {
   uint32_t family_dm_alt = 0;  // Double Metaphone alternate
   uint32_t given_dm = 0;       // Double Metaphone primary of `given1`
   uint32_t given_dm_alt = 0;
-  uint32_t given_group = 0;    // NameEquivalence::CanonicalGroup(given1)
-  std::string postcode_unit;   // "CV1 2AB", or the raw text when not UK
+  uint32_t given_group = 0;                                                // NameEquivalence::CanonicalGroup(given1)
+  std::string postcode_unit;                                               // "CV1 2AB", or the raw text when not UK
   uint32_t postcode_sector = 0, postcode_district = 0, postcode_area = 0;  // hashes, 0: none
-  std::string address;         // folded to ASCII, lower case, single spaces
+  std::string address;                                                     // folded to ASCII, lower case, single spaces
   // Hash of the address's first token that starts with a digit (the house
   // or flat number, "12a"); 0: none.
   uint32_t house_number = 0;

@@ -97,9 +97,9 @@ nlohmann::json RecordsJson(const std::vector<std::string>& keys) {
 
 // What the relink writes, worked out before anything is.
 struct Plan {
-  std::vector<uint64_t> new_person;  // of each record
-  std::vector<size_t> moved;         // records whose person changes, in key order
-  std::vector<uint64_t> removed;     // persons every record leaves
+  std::vector<uint64_t> new_person;     // of each record
+  std::vector<size_t> moved;            // records whose person changes, in key order
+  std::vector<uint64_t> removed;        // persons every record leaves
   absl::flat_hash_set<uint64_t> fresh;  // ids allocated by this run
 };
 
@@ -181,8 +181,8 @@ Plan PlanMoves(index::Store* store, const StoredSet& set, const std::vector<uint
 }
 
 // Moves, persons, histories and change-feed entries of the plan.
-absl::Status WriteMoves(const index::Store& store, const StoredSet& set, const Plan& plan,
-                        const RelinkOptions& options, index::ChangeSet* cs, RelinkSummary* summary) {
+absl::Status WriteMoves(const index::Store& store, const StoredSet& set, const Plan& plan, const RelinkOptions& options,
+                        index::ChangeSet* cs, RelinkSummary* summary) {
   const int64_t now_us = NowUs();
   // Records in and out of each person, and the moves by (from, to).
   std::map<uint64_t, std::pair<std::vector<std::string>, std::vector<std::string>>> in_out;
@@ -302,25 +302,26 @@ absl::StatusOr<RelinkSummary> RelinkStore(index::Store* store, const RelinkOptio
   stage("read and prepare");
 
   BlockingReport blocking_report;
-  std::vector<CandidatePair> candidates = GenerateCandidates(
-      prepared.records, prepared.keys, std::vector<bool>(n, false), blocking.rules, blocking.max_block_size,
-      &blocking_report);
+  std::vector<CandidatePair> candidates =
+      GenerateCandidates(prepared.records, prepared.keys, std::vector<bool>(n, false), blocking.rules,
+                         blocking.max_block_size, &blocking_report);
   summary.candidate_pairs = candidates.size();
   report("compare", candidates.size(), candidates.size());
   stage("block and compare");
 
   EMPI_ASSIGN_OR_RETURN(std::optional<Model> stored_model, LoadModelIfAny(*store));
-  summary.model_reestimated_reason =
-      !stored_model ? "none stored" : options.retrain ? "--retrain" : UntrustedReason(stored_model->provenance);
+  summary.model_reestimated_reason = !stored_model     ? "none stored"
+                                     : options.retrain ? "--retrain"
+                                                       : UntrustedReason(stored_model->provenance);
   ModelSettings settings;
   settings.seed = options.seed;
   if (options.link_threshold > 0) settings.link_threshold = options.link_threshold;
   if (options.review_threshold > 0) settings.review_threshold = options.review_threshold;
   TrainingReport training;
   const bool train = !summary.model_reestimated_reason.empty();
-  EMPI_ASSIGN_OR_RETURN(RunModel run_model, ModelForRun(train, train ? std::nullopt : std::move(stored_model),
-                                                         settings, prepared.records, candidates, prepared.keys,
-                                                         blocking.rules, &training));
+  EMPI_ASSIGN_OR_RETURN(RunModel run_model,
+                        ModelForRun(train, train ? std::nullopt : std::move(stored_model), settings, prepared.records,
+                                    candidates, prepared.keys, blocking.rules, &training));
   summary.model_trained = run_model.trained.has_value();
   summary.em_iterations = training.em_iterations;
   summary.em_converged = training.em_converged;
@@ -361,9 +362,8 @@ absl::StatusOr<RelinkSummary> RelinkStore(index::Store* store, const RelinkOptio
   event.role = options.requester.role;
   event.purpose = options.requester.purpose;
   event.action = options.dry_run ? "relink (dry run)" : "relink";
-  event.outcome = absl::StrCat("ok: ", summary.moves.size(), " records moved, ", summary.persons_new,
-                               " new persons, ", summary.persons_removed, " persons removed, ",
-                               summary.review_pairs, " review pairs");
+  event.outcome = absl::StrCat("ok: ", summary.moves.size(), " records moved, ", summary.persons_new, " new persons, ",
+                               summary.persons_removed, " persons removed, ", summary.review_pairs, " review pairs");
   if (options.dry_run) {
     index::ChangeSet none = store->NewChangeSet();
     EMPI_RETURN_IF_ERROR(store->Commit(&none, &event, /*sync=*/true));

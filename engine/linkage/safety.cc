@@ -85,15 +85,14 @@ bool DiffersOnlyByLifeEvents(uint32_t pattern) {
   constexpr int kSexDifferent = 2;
   constexpr int kGivenExact = 1, kGivenNickname = 2, kGivenClose = 5;
   constexpr int kFamilyExact = 1, kFamilyClose = 4;
-  const bool given_kept = given == kGivenExact || given == kGivenNickname || given == kGivenFirstMiddleSwapped ||
-                          given == kGivenClose;
+  const bool given_kept =
+      given == kGivenExact || given == kGivenNickname || given == kGivenFirstMiddleSwapped || given == kGivenClose;
   // A date of birth missing on a side is kept when the family name agrees
   // (equal, one part of it, swapped with the given name, or a close
   // spelling): then only the address differs.
   const int family = GammaOf(pattern, kFamilyName);
   const bool family_kept = family >= kFamilyExact && family <= kFamilyClose;
-  const bool dob_kept =
-      dob == kDobExact || dob == kDobSwapped || dob == kDobSlip || (dob == kDobNull && family_kept);
+  const bool dob_kept = dob == kDobExact || dob == kDobSwapped || dob == kDobSlip || (dob == kDobNull && family_kept);
   return (nhs == 0 || nhs == kNhsExact || nhs == kNhsNear) && given_kept && dob_kept &&
          GammaOf(pattern, kSex) != kSexDifferent;
 }
@@ -120,8 +119,7 @@ SafetyVerdict CheckPairSafety(const PreparedRecord& a, const PreparedRecord& b, 
   // the weight decides, as it has learnt how often they are mistyped.
   const bool nhs_unchecked_differ = nhs == kNhsDifferent && !(a.nhs_validated && b.nhs_validated);
   const bool dob_years_apart = years_apart >= 2;
-  if (dob_years_apart && !nhs_same_or_slip && !nhs_unchecked_differ && !EstimatedDate(a.dob) &&
-      !EstimatedDate(b.dob)) {
+  if (dob_years_apart && !nhs_same_or_slip && !nhs_unchecked_differ && !EstimatedDate(a.dob) && !EstimatedDate(b.dob)) {
     return {PairSafety::kDistinct, kYearsApartNoNumber};
   }
   if (dob == kDobElse && !nhs_same_or_slip && !nhs_unchecked_differ && !EstimatedDate(a.dob) && !EstimatedDate(b.dob)) {
@@ -136,8 +134,7 @@ SafetyVerdict CheckPairSafety(const PreparedRecord& a, const PreparedRecord& b, 
     // numbers do not).
     if (nhs_same_or_slip && dob != 0 && !dob_years_apart) return {PairSafety::kSafe, {}, /*names_overridden=*/true};
     if (nhs_same_or_slip) {
-      return {PairSafety::kReview, given_conflict ? kGivenConflictOnNumber
-                                                  : kMiddleConflictOnNumber};
+      return {PairSafety::kReview, given_conflict ? kGivenConflictOnNumber : kMiddleConflictOnNumber};
     }
     if (nhs_unchecked_differ) return {};
     return {PairSafety::kDistinct, given_conflict ? kGivenConflict : kMiddleConflict};

@@ -41,7 +41,8 @@ absl::StatusOr<NhsSupersessions> LoadSupersessions(const index::Store& store) {
   absl::Status bad;
   EMPI_RETURN_IF_ERROR(store.ForEachSupersession([&](uint64_t old_nhs, uint64_t new_nhs, int64_t) {
     absl::StatusOr<bool> added = out.Add(old_nhs, new_nhs);
-    if (!added.ok()) bad = absl::DataLossError(absl::StrCat("manual: stored supersessions: ", added.status().message()));
+    if (!added.ok())
+      bad = absl::DataLossError(absl::StrCat("manual: stored supersessions: ", added.status().message()));
     return added.ok();
   }));
   EMPI_RETURN_IF_ERROR(bad);
@@ -52,7 +53,8 @@ absl::StatusOr<std::vector<SupersessionRow>> ParseSupersessionFeed(std::string_v
   const std::vector<CsvLine> rows = SplitCsvLines(text);
   if (rows.empty() || rows[0].line != 1 || rows[0].fields.size() < 2 || rows[0].fields[0] != "old_nhs_number" ||
       rows[0].fields[1] != "new_nhs_number") {
-    return absl::InvalidArgumentError(absl::StrCat(std::string(file), ": line 1: header must be old_nhs_number,new_nhs_number"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(std::string(file), ": line 1: header must be old_nhs_number,new_nhs_number"));
   }
   std::vector<SupersessionRow> out;
   for (size_t i = 1; i < rows.size(); ++i) {

@@ -29,15 +29,15 @@
 namespace empi {
 
 struct TrainingReport {
-  uint64_t u_pairs = 0;         // random pairs compared for u
-  uint64_t em_pairs = 0;        // candidate pairs in the EM histogram
-  uint64_t em_patterns = 0;     // distinct comparison patterns
-  int em_iterations = 0;         // most iterations of one session
-  int em_sessions = 0;           // blocking rules EM ran on
+  uint64_t u_pairs = 0;      // random pairs compared for u
+  uint64_t em_pairs = 0;     // candidate pairs in the EM histogram
+  uint64_t em_patterns = 0;  // distinct comparison patterns
+  int em_iterations = 0;     // most iterations of one session
+  int em_sessions = 0;       // blocking rules EM ran on
   // Every session's last change in m or lambda was below kEmConvergence
   // (false when no session ran).
   bool em_converged = false;
-  double lambda_candidates = 0; // share of candidate pairs EM calls matches
+  double lambda_candidates = 0;  // share of candidate pairs EM calls matches
 };
 
 // Fills the frequency tables of `model` from `records`.
@@ -47,10 +47,9 @@ void BuildTermFrequencies(const std::vector<PreparedRecord>& records, Model* mod
 // Needs at least two records and one candidate pair.
 // `keys[i]` are the blocking keys of records[i] under `rules`: each rule's
 // pairs form one EM session.
-absl::Status Train(const std::vector<PreparedRecord>& records,
-                   const std::vector<CandidatePair>& candidates,
-                   const std::vector<BlockKeys>& keys, const BlockingRules& rules,
-                   Model* model, TrainingReport* report);
+absl::Status Train(const std::vector<PreparedRecord>& records, const std::vector<CandidatePair>& candidates,
+                   const std::vector<BlockKeys>& keys, const BlockingRules& rules, Model* model,
+                   TrainingReport* report);
 
 }  // namespace empi
 

@@ -80,8 +80,7 @@ absl::StatusOr<ContributorRegister> ContributorRegister::Parse(const std::string
     line = Trim(line);
     if (n == 1) {
       if (line != "source,kind,area") {
-        return absl::InvalidArgumentError(
-            fmt::format("{}: line 1: header must be source,kind,area", path));
+        return absl::InvalidArgumentError(fmt::format("{}: line 1: header must be source,kind,area", path));
       }
       continue;
     }

@@ -37,8 +37,7 @@ class ContributorRegister {
   // {"CW"} for a file and DefaultRegionPrefixes() otherwise. Returns
   // NotFound for a missing file, InvalidArgument naming file and line for a
   // malformed one.
-  static absl::StatusOr<ContributorRegister> Load(const std::string& path,
-                                                  const std::vector<std::string>& region);
+  static absl::StatusOr<ContributorRegister> Load(const std::string& path, const std::vector<std::string>& region);
 
   // Parses the text of a register file, as Load does after reading it;
   // `path` names it in errors.

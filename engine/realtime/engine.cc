@@ -6,7 +6,6 @@
 //
 // Lock order: write_mu_ only; the store has its own internal locking.
 #include "empi/engine.h"
-#include "engine/realtime/engine_internal.h"
 
 #include <algorithm>
 #include <atomic>
@@ -27,6 +26,7 @@
 #include "engine/linkage/model.h"
 #include "engine/linkage/supersession.h"
 #include "engine/realtime/contributor_register.h"
+#include "engine/realtime/engine_internal.h"
 #include "index/review_objections.h"
 #include "index/wal_syncer.h"
 #include "matchers/date_of_birth.h"
@@ -71,8 +71,7 @@ constexpr double kPossibleProbability = 0.05;
 constexpr size_t kMaxJoinComparisons = 10'000;
 
 int64_t NowUs() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
 
@@ -205,8 +204,8 @@ ReviewQueueEntry ReviewEntryOf(std::string_view a, std::string_view b, const ind
 
 class EngineImpl final : public Engine {
  public:
-  EngineImpl(const EngineOptions& options, std::unique_ptr<index::Store> store, Model model,
-             bool model_stored, FieldConventions conventions, ContributorRegister reg, BlockingRules rules)
+  EngineImpl(const EngineOptions& options, std::unique_ptr<index::Store> store, Model model, bool model_stored,
+             FieldConventions conventions, ContributorRegister reg, BlockingRules rules)
       : options_(options),
         store_(std::move(store)),
         model_(std::move(model)),
@@ -313,8 +312,7 @@ class EngineImpl final : public Engine {
                          "no record holds this NHS number");
   }
 
-  absl::StatusOr<std::vector<Candidate>> Search(const Demographics& d, const Requester& who,
-                                                size_t limit) override {
+  absl::StatusOr<std::vector<Candidate>> Search(const Demographics& d, const Requester& who, size_t limit) override {
     EMPI_RETURN_IF_ERROR(CheckQueryDate(d.date_of_birth));
     const Record r = QueryRecord("search", d);
     std::vector<Candidate> out;
@@ -411,9 +409,9 @@ class EngineImpl final : public Engine {
       return out.size() < limit;
     }));
     index::AuditEvent ev = MakeEvent(who, "changes");
-    ev.outcome = out.empty() ? absl::StrCat("ok: none after ", since)
-                             : absl::StrCat("ok: ", out.size(), " changes, ", out.front().sequence, " to ",
-                                            out.back().sequence);
+    ev.outcome =
+        out.empty() ? absl::StrCat("ok: none after ", since)
+                    : absl::StrCat("ok: ", out.size(), " changes, ", out.front().sequence, " to ", out.back().sequence);
     EMPI_RETURN_IF_ERROR(CommitAudit(ev));
     return out;
   }
@@ -440,7 +438,7 @@ class EngineImpl final : public Engine {
   }
 
   absl::StatusOr<ReviewQueuePage> ReviewQueue(size_t limit, const std::string& after_cursor,
-                                         const Requester& who) override {
+                                              const Requester& who) override {
     if (limit == 0 || limit > kMaxReviewPage) {
       return absl::InvalidArgumentError(absl::StrCat("limit: must be from 1 to ", kMaxReviewPage));
     }
@@ -577,8 +575,8 @@ class EngineImpl final : public Engine {
     absl::MutexLock lock(&write_mu_);
     return store_->ForEachPendingObjection([&](std::string_view key, const index::ObjectionValue& v) {
       if (!IsPendingFormKey(key)) return true;
-      ObjectionRequest req{"", v.family_name, v.given_names, v.date_of_birth, v.postcode, v.method, v.reference,
-                           v.time_us};
+      ObjectionRequest req{"",         v.family_name, v.given_names, v.date_of_birth,
+                           v.postcode, v.method,      v.reference,   v.time_us};
       AddForm(std::string(key), req);
       return true;
     });
@@ -674,8 +672,7 @@ class EngineImpl final : public Engine {
         return false;
       }));
       if (!event || event->value("event", "") != "merge" || event->value("into", uint64_t{0}) != person) {
-        return absl::NotFoundError(
-            absl::StrCat("unmerge: person ", person, " has no merge event ", merge_event));
+        return absl::NotFoundError(absl::StrCat("unmerge: person ", person, " has no merge event ", merge_event));
       }
       const uint64_t from = (*event)["from"].get<uint64_t>();
       EMPI_ASSIGN_OR_RETURN(auto existing, store_->GetPerson(from));
@@ -698,8 +695,8 @@ class EngineImpl final : public Engine {
       restored.objection_method = static_cast<index::ObjectionMethod>((*event)["from_objection_method"].get<int>());
       restored.objection_reference = (*event)["from_objection_reference"].get<std::string>();
       restored.created_time_us = (*event)["from_created_time_us"].get<int64_t>();
-      EMPI_ASSIGN_OR_RETURN(pid, SplitLocked(person, keys, from, who,
-                                             absl::StrCat("unmerge of event ", merge_event), "unmerge", &restored));
+      EMPI_ASSIGN_OR_RETURN(pid, SplitLocked(person, keys, from, who, absl::StrCat("unmerge of event ", merge_event),
+                                             "unmerge", &restored));
     }
     EMPI_RETURN_IF_ERROR(Sync());
     return pid;
@@ -718,11 +715,13 @@ class EngineImpl final : public Engine {
       absl::MutexLock lock(&write_mu_);
       EMPI_ASSIGN_OR_RETURN(auto ga, store_->GetRecord(ka));
       EMPI_ASSIGN_OR_RETURN(auto gb, store_->GetRecord(kb));
-      if (!ga) return absl::NotFoundError(absl::StrCat("never-link: record ", a.source, ":", a.record_id, " not found"));
-      if (!gb) return absl::NotFoundError(absl::StrCat("never-link: record ", b.source, ":", b.record_id, " not found"));
+      if (!ga)
+        return absl::NotFoundError(absl::StrCat("never-link: record ", a.source, ":", a.record_id, " not found"));
+      if (!gb)
+        return absl::NotFoundError(absl::StrCat("never-link: record ", b.source, ":", b.record_id, " not found"));
       if (ga->person_id == gb->person_id) {
-        return absl::FailedPreconditionError(absl::StrCat("never-link: both records are in person ", ga->person_id,
-                                                          "; split one off first"));
+        return absl::FailedPreconditionError(
+            absl::StrCat("never-link: both records are in person ", ga->person_id, "; split one off first"));
       }
       index::ChangeSet cs = store_->NewChangeSet();
       cs.PutNeverLink(ka, kb);
@@ -977,8 +976,7 @@ class EngineImpl final : public Engine {
   // Whether the best of `scored` (best first) is contested: a second person
   // scoring at least `floor` comes within kDecisiveMarginBits of it.
   static bool Contested(const std::vector<Scored>& scored, double floor) {
-    return scored.size() > 1 && scored[1].weight >= floor &&
-           scored[0].weight - scored[1].weight < kDecisiveMarginBits;
+    return scored.size() > 1 && scored[1].weight >= floor && scored[0].weight - scored[1].weight < kDecisiveMarginBits;
   }
   absl::StatusOr<std::vector<Scored>> Candidates(const PreparedRecord& p, const std::string& self_key,
                                                  const rocksdb::Snapshot* snap) const {
@@ -1026,9 +1024,8 @@ class EngineImpl final : public Engine {
     for (const Scored& s : scored) {
       if (out.size() >= limit) break;
       EMPI_ASSIGN_OR_RETURN(auto view, store_->GetPersonView(s.person, snap));
-      const bool restricted =
-          view && std::any_of(view->members.begin(), view->members.end(),
-                              [](const index::PersonViewMember& m) { return m.restricted; });
+      const bool restricted = view && std::any_of(view->members.begin(), view->members.end(),
+                                                  [](const index::PersonViewMember& m) { return m.restricted; });
       if (restricted && uses_location) continue;
       Candidate c;
       c.person_id = s.person;
@@ -1041,7 +1038,7 @@ class EngineImpl final : public Engine {
       if (c.match_probability < kPossibleProbability) break;
       c.grade = c.match_probability >= model_.settings().link_threshold     ? MatchGrade::kCertain
                 : c.match_probability >= model_.settings().review_threshold ? MatchGrade::kProbable
-                                                                             : MatchGrade::kPossible;
+                                                                            : MatchGrade::kPossible;
       c.prior_weight = e.prior_weight;
       for (const ComparisonWeight& w : e.comparisons) {
         FieldWeight fw{std::string(comparisons[w.comparison].name), w.gamma, w.match_weight};
@@ -1156,7 +1153,8 @@ class EngineImpl final : public Engine {
       }
     }
     EMPI_ASSIGN_OR_RETURN(uint64_t hseq, NextHistory(&cs));
-    nlohmann::json h = HistoryJson("nhs-superseded", who, "NHS number superseded: a duplicate registration resolved nationally");
+    nlohmann::json h =
+        HistoryJson("nhs-superseded", who, "NHS number superseded: a duplicate registration resolved nationally");
     h["old_nhs_number"] = FormatNhsNumber(old_nhs);
     h["new_nhs_number"] = FormatNhsNumber(new_nhs);
     for (size_t i = 0; i < result.persons.size(); ++i) {
@@ -1190,8 +1188,8 @@ class EngineImpl final : public Engine {
   // `keys` in that person, scored with the supersessions `next`. Returns
   // how many were added to *cs.
   absl::StatusOr<uint64_t> SupersessionReviewPairs(const std::vector<std::string>& keys,
-                                                   const std::vector<uint64_t>& persons,
-                                                   const NhsSupersessions& next, index::ChangeSet* cs) const {
+                                                   const std::vector<uint64_t>& persons, const NhsSupersessions& next,
+                                                   index::ChangeSet* cs) const {
     if (persons.size() < 2) return uint64_t{0};
     EMPI_ASSIGN_OR_RETURN(auto records, store_->GetRecords(keys, nullptr));
     absl::flat_hash_map<uint64_t, size_t> first;  // person -> index in keys
@@ -1276,13 +1274,14 @@ class EngineImpl final : public Engine {
       std::string_view s, id;
       SplitRecordKey(k, &s, &id);
       if (!mset.contains(k)) {
-        return absl::InvalidArgumentError(absl::StrCat(action, ": record ", std::string(s), ":", std::string(id), " is not in person ", person));
+        return absl::InvalidArgumentError(
+            absl::StrCat(action, ": record ", std::string(s), ":", std::string(id), " is not in person ", person));
       }
       kset.insert(k);
     }
     if (kset.size() == mset.size()) {
-      return absl::InvalidArgumentError(absl::StrCat(action, ": every record of person ", person,
-                                                     " is listed; at least one must stay"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(action, ": every record of person ", person, " is listed; at least one must stay"));
     }
     std::vector<std::string> moved(kset.begin(), kset.end());
     std::sort(moved.begin(), moved.end());
@@ -1483,9 +1482,10 @@ class EngineImpl final : public Engine {
       uint64_t n = rc ? std::strtoull(rc->c_str(), nullptr, 10) : 0;
       cs.PutMeta("record_count", std::to_string(n + 1));
     }
-    nlohmann::json h = HistoryJson("link", who, result.outcome == IngestOutcome::kLinked
-                                                    ? "match at or above the link threshold"
-                                                    : "no person matched well enough: new person");
+    nlohmann::json h =
+        HistoryJson("link", who,
+                    result.outcome == IngestOutcome::kLinked ? "match at or above the link threshold"
+                                                             : "no person matched well enough: new person");
     h["by"] = absl::StrCat("rule (", who.requester, ")");
     h["records"] = RecordsJson({key});
     h["match_probability"] = result.match_probability;
@@ -1509,7 +1509,8 @@ class EngineImpl final : public Engine {
     if (s.IsNotFound()) return std::optional<index::ObjectionValue>();
     if (!s.ok()) return absl::UnavailableError(absl::StrCat("objections: ", s.ToString()));
     index::ObjectionValue v;
-    if (!index::DecodeObjectionValue(value, &v)) return absl::DataLossError("objections: a pending objection does not decode");
+    if (!index::DecodeObjectionValue(value, &v))
+      return absl::DataLossError("objections: a pending objection does not decode");
     return std::optional<index::ObjectionValue>(std::move(v));
   }
 
@@ -1547,8 +1548,8 @@ class EngineImpl final : public Engine {
       scored = std::move(kept);
     }
     if (arriving != nullptr) {
-      auto it = std::find_if(scored.begin(), scored.end(),
-                             [&](const Scored& s) { return s.person == arriving->person; });
+      auto it =
+          std::find_if(scored.begin(), scored.end(), [&](const Scored& s) { return s.person == arriving->person; });
       if (it == scored.end()) {
         scored.push_back(*arriving);
       } else if (arriving->weight > it->weight) {
@@ -1644,14 +1645,13 @@ class EngineImpl final : public Engine {
     return result;
   }
 
-  absl::StatusOr<ObjectionResult> ChangeObjectionLocked(const ObjectionRequest& req, const Requester& who,
-                                                        bool object, const char* action)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_) {
+  absl::StatusOr<ObjectionResult> ChangeObjectionLocked(const ObjectionRequest& req, const Requester& who, bool object,
+                                                        const char* action) ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_) {
     ObjectionResult result;
     EMPI_RETURN_IF_ERROR(CheckQueryDate(req.date_of_birth));
     std::optional<uint64_t> nhs;
-    const bool demographics = !req.family_name.empty() && !req.given_names.empty() &&
-                              !req.date_of_birth.empty() && !req.postcode.empty();
+    const bool demographics =
+        !req.family_name.empty() && !req.given_names.empty() && !req.date_of_birth.empty() && !req.postcode.empty();
     if (!req.nhs_number.empty()) {
       nhs = ParseNhsNumber(req.nhs_number);
       if (!nhs) return absl::InvalidArgumentError("nhs_number: not a valid NHS number");
@@ -1785,7 +1785,8 @@ class EngineImpl final : public Engine {
         cs.AppendHistory(pid, seq, h.dump());
       }
       if (!persons.empty()) {
-        cs.AddChange({.kind = object ? "objection-registered" : "objection-withdrawn", .persons = persons, .records = {}});
+        cs.AddChange(
+            {.kind = object ? "objection-registered" : "objection-withdrawn", .persons = persons, .records = {}});
         result.reason = object ? "objection recorded" : "objection withdrawn";
         if (by_demographics) {
           result.reason += " for the person the demographics identify (no record holds the NHS number)";
@@ -1919,8 +1920,8 @@ absl::StatusOr<uint64_t> ApplyPendingObjections(index::Store* store, const Reque
   ev.outcome = absl::StrCat("ok: ", applied, " applied");
   cs.PutMeta(index::kMetaReviewObjectionsDirty, "");
   EMPI_RETURN_IF_ERROR(store->Commit(&cs, &ev, /*sync=*/true));
-  EMPI_RETURN_IF_ERROR(index::UpdateReviewObjections(
-      store, absl::flat_hash_set<uint64_t>(ev.persons.begin(), ev.persons.end())));
+  EMPI_RETURN_IF_ERROR(
+      index::UpdateReviewObjections(store, absl::flat_hash_set<uint64_t>(ev.persons.begin(), ev.persons.end())));
   return applied;
 }
 

@@ -43,8 +43,9 @@ absl::StatusOr<std::unique_ptr<Engine>> OpenEngineWithEnv(const EngineOptions& o
 // record to that record's person, and drops it from the pending list.
 // A batch link calls this after linking, with its own identity (audited as
 // the requester). Returns how many were applied.
-absl::StatusOr<uint64_t> ApplyPendingObjections(
-    index::Store* store, const Requester& who = Requester{"empi link", "local", "operator", "operations"});
+absl::StatusOr<uint64_t> ApplyPendingObjections(index::Store* store,
+                                                const Requester& who = Requester{"empi link", "local", "operator",
+                                                                                 "operations"});
 
 // Whether a key of Store::ForEachPendingObjection is a demographic form's
 // (applied by Engine::ApplyPendingForms) rather than an NHS number's.

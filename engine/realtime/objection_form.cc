@@ -5,7 +5,6 @@
 #include <utility>
 
 #include "base/csv.h"
-
 #include "fmt/format.h"
 
 namespace empi {

@@ -42,8 +42,7 @@ struct ObjectionFormRow {
 // `reference` when it is not empty. Returns InvalidArgument naming the file
 // when line 1 is not the header.
 absl::StatusOr<std::vector<ObjectionFormRow>> ParseObjectionForm(std::string_view text, std::string_view origin,
-                                                                 ObjectionMethod method,
-                                                                 std::string_view reference);
+                                                                 ObjectionMethod method, std::string_view reference);
 
 }  // namespace empi
 

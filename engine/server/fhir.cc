@@ -59,9 +59,7 @@ std::vector<const LinkedRecord*> ShownRecords(const Resolution& r) {
   return out;
 }
 
-json Param(std::string_view name, const char* type, json value) {
-  return {{"name", name}, {type, std::move(value)}};
-}
+json Param(std::string_view name, const char* type, json value) { return {{"name", name}, {type, std::move(value)}}; }
 
 std::string ParamPath(std::string_view name) { return absl::StrCat("Parameters.parameter[", std::string(name), "]"); }
 
@@ -73,10 +71,11 @@ uint64_t PersonIdOf(std::string text) {
 }
 
 absl::StatusOr<ObjectionMethod> MethodOf(const std::string& code) {
-  static constexpr std::pair<std::string_view, ObjectionMethod> kMethods[] = {
-      {"form", ObjectionMethod::kForm},     {"phone", ObjectionMethod::kPhone},
-      {"letter", ObjectionMethod::kLetter}, {"online", ObjectionMethod::kOnline},
-      {"steward", ObjectionMethod::kSteward}};
+  static constexpr std::pair<std::string_view, ObjectionMethod> kMethods[] = {{"form", ObjectionMethod::kForm},
+                                                                              {"phone", ObjectionMethod::kPhone},
+                                                                              {"letter", ObjectionMethod::kLetter},
+                                                                              {"online", ObjectionMethod::kOnline},
+                                                                              {"steward", ObjectionMethod::kSteward}};
   for (const auto& [name, method] : kMethods) {
     if (code == name) return method;
   }
@@ -105,8 +104,9 @@ json HistoryEventParts(const HistoryEntry& e) {
   if (h.contains("records") && h["records"].is_array()) {
     for (const json& r : h["records"]) {
       if (!r.is_object() || !r.contains("source") || !r.contains("record_id")) continue;
-      parts.push_back(Param("record", "valueIdentifier",
-                            SourceIdentifier(RecordRef{r["source"].get<std::string>(), r["record_id"].get<std::string>()})));
+      parts.push_back(
+          Param("record", "valueIdentifier",
+                SourceIdentifier(RecordRef{r["source"].get<std::string>(), r["record_id"].get<std::string>()})));
     }
   }
   return parts;
@@ -114,16 +114,14 @@ json HistoryEventParts(const HistoryEntry& e) {
 
 json ReviewLink(const ReviewQueueEntry& e) {
   return {{"name", "link"},
-          {"part", json::array({Param("goldenResourceId", "valueString", absl::StrCat("Patient/", e.person_a)),
-                                Param("sourceResourceId", "valueIdentifier", SourceIdentifier(e.b)),
-                                Param("matchResult", "valueString", "POSSIBLE_MATCH"),
-                                Param("linkSource", "valueString", "AUTO"),
-                                Param("score", "valueDecimal", e.match_probability),
-                                Param("matchWeight", "valueDecimal", e.match_weight),
-                                Param("reason", "valueString", e.reason),
-                                Param("matchedResourceId", "valueIdentifier", SourceIdentifier(e.a)),
-                                Param("currentGoldenResourceId", "valueString",
-                                      absl::StrCat("Patient/", e.person_b))})}};
+          {"part",
+           json::array({Param("goldenResourceId", "valueString", absl::StrCat("Patient/", e.person_a)),
+                        Param("sourceResourceId", "valueIdentifier", SourceIdentifier(e.b)),
+                        Param("matchResult", "valueString", "POSSIBLE_MATCH"),
+                        Param("linkSource", "valueString", "AUTO"), Param("score", "valueDecimal", e.match_probability),
+                        Param("matchWeight", "valueDecimal", e.match_weight), Param("reason", "valueString", e.reason),
+                        Param("matchedResourceId", "valueIdentifier", SourceIdentifier(e.a)),
+                        Param("currentGoldenResourceId", "valueString", absl::StrCat("Patient/", e.person_b))})}};
 }
 
 }  // namespace
@@ -152,7 +150,8 @@ absl::StatusOr<Record> PatientToRecord(const json& p, bool need_source) {
     }
   }
   if (need_source && r.source.empty()) {
-    return Bad("Patient.identifier", "no identifier with a source system (" + std::string(kSourceSystemPrefix) + "<code>)");
+    return Bad("Patient.identifier",
+               "no identifier with a source system (" + std::string(kSourceSystemPrefix) + "<code>)");
   }
   if (p.contains("name")) {
     if (!p["name"].is_array()) return Bad("Patient.name", "must be an array");
@@ -187,7 +186,8 @@ absl::StatusOr<Record> PatientToRecord(const json& p, bool need_source) {
 json PersonPatient(const Resolution& r) {
   json p = {{"resourceType", "Patient"}, {"id", std::to_string(r.person_id)}, {"active", true}};
   if (r.restricted) {
-    p["meta"] = {{"security", json::array({{{"system", kConfidentialitySystem}, {"code", "R"}, {"display", "restricted"}}})}};
+    p["meta"] = {
+        {"security", json::array({{{"system", kConfidentialitySystem}, {"code", "R"}, {"display", "restricted"}}})}};
   }
   json identifiers = json::array(), links = json::array(), gps = json::array();
   for (const LinkedRecord* l : ShownRecords(r)) {
@@ -222,7 +222,8 @@ json ResolutionParameters(const Resolution& r, const ViewDecision& view) {
   params.push_back(Param("restricted", "valueBoolean", r.restricted));
   params.push_back(Param("viewAllowed", "valueBoolean", view.allowed));
   std::string view_reason = view.reason;
-  if (r.restricted && view_reason.starts_with("out of scope")) view_reason = "out of scope (reason withheld: restricted patient)";
+  if (r.restricted && view_reason.starts_with("out of scope"))
+    view_reason = "out of scope (reason withheld: restricted patient)";
   params.push_back(Param("viewReason", "valueString", view_reason));
   // 64-bit, so a string (R4's integer types are 32-bit).
   params.push_back(Param("atChange", "valueString", std::to_string(r.at_change)));
@@ -233,9 +234,9 @@ json ResolutionParameters(const Resolution& r, const ViewDecision& view) {
 json IngestParameters(const IngestResult& r) {
   std::string outcome(IngestOutcomeName(r.outcome));
   std::replace(outcome.begin(), outcome.end(), ' ', '-');  // a code: "new-person"
-  json params = json::array({Param("outcome", "valueCode", outcome),
-                             Param("person", "valueReference", PersonRef(r.person_id)),
-                             Param("matchProbability", "valueDecimal", r.match_probability)});
+  json params =
+      json::array({Param("outcome", "valueCode", outcome), Param("person", "valueReference", PersonRef(r.person_id)),
+                   Param("matchProbability", "valueDecimal", r.match_probability)});
   if (!r.reason.empty()) params.push_back(Param("reason", "valueString", r.reason));
   params.push_back(Param("objectionApplied", "valueBoolean", r.objection_applied));
   return {{"resourceType", "Parameters"}, {"parameter", std::move(params)}};
@@ -339,8 +340,8 @@ absl::StatusOr<std::optional<AsOf>> AsOfParameters(const json& parameters) {
   AsOf at;
   if (change != nullptr) {
     const json& text = change->value("valueString", json());
-    const json& number = change->contains("valueUnsignedInt") ? (*change)["valueUnsignedInt"]
-                                                               : change->value("valueInteger", json());
+    const json& number =
+        change->contains("valueUnsignedInt") ? (*change)["valueUnsignedInt"] : change->value("valueInteger", json());
     const bool ok = text.is_string() ? absl::SimpleAtoi(text.get<std::string>(), &at.change)
                                      : number.is_number_unsigned() && (at.change = number.get<uint64_t>(), true);
     if (!ok) return Bad(ParamPath("asOfChange"), "must be a change sequence (valueString or valueUnsignedInt)");
@@ -365,11 +366,14 @@ absl::StatusOr<std::vector<RecordRef>> RecordParameters(const json& parameters, 
     RecordRef r;
     std::string system;
     const json id = p->value("valueIdentifier", json());
-    if (!id.is_object()) return Bad(path, absl::StrCat("must be an identifier with system ", std::string(kSourceSystemPrefix), "<code>"));
+    if (!id.is_object())
+      return Bad(path, absl::StrCat("must be an identifier with system ", std::string(kSourceSystemPrefix), "<code>"));
     if (absl::Status s = GetString(id, "system", path + ".system", &system); !s.ok()) return s;
     if (absl::Status s = GetString(id, "value", path + ".value", &r.record_id); !s.ok()) return s;
-    if (!system.starts_with(kSourceSystemPrefix) || system.size() == kSourceSystemPrefix.size() || r.record_id.empty()) {
-      return Bad(path, absl::StrCat("system must be ", std::string(kSourceSystemPrefix), "<code> and value a record id"));
+    if (!system.starts_with(kSourceSystemPrefix) || system.size() == kSourceSystemPrefix.size() ||
+        r.record_id.empty()) {
+      return Bad(path,
+                 absl::StrCat("system must be ", std::string(kSourceSystemPrefix), "<code> and value a record id"));
     }
     r.source = system.substr(kSourceSystemPrefix.size());
     out.push_back(std::move(r));
@@ -392,7 +396,8 @@ absl::StatusOr<ObjectionRequest> ObjectionRequestOf(const json& parameters) {
   }
   std::vector<std::string> given;
   for (const json* g : FindParameters(parameters, "given")) {
-    if (!g->contains("valueString") || !(*g)["valueString"].is_string()) return Bad(ParamPath("given"), "must be a valueString");
+    if (!g->contains("valueString") || !(*g)["valueString"].is_string())
+      return Bad(ParamPath("given"), "must be a valueString");
     given.push_back((*g)["valueString"].get<std::string>());
   }
   r.given_names = absl::StrJoin(given, " ");
@@ -400,7 +405,8 @@ absl::StatusOr<ObjectionRequest> ObjectionRequestOf(const json& parameters) {
                            std::pair{"reference", &r.reference}}) {
     if (absl::Status s = StringParameter(parameters, name, {"valueString"}, out); !s.ok()) return s;
   }
-  if (absl::Status s = StringParameter(parameters, "birthDate", {"valueDate", "valueString"}, &r.date_of_birth); !s.ok()) {
+  if (absl::Status s = StringParameter(parameters, "birthDate", {"valueDate", "valueString"}, &r.date_of_birth);
+      !s.ok()) {
     return s;
   }
   std::string method = "form";
@@ -416,8 +422,8 @@ absl::StatusOr<ObjectionRequest> ObjectionRequestOf(const json& parameters) {
 }
 
 json ObjectionParameters(const ObjectionResult& r) {
-  json params = json::array({Param("outcome", "valueCode", ObjectionOutcomeName(r.outcome)),
-                             Param("reason", "valueString", r.reason)});
+  json params = json::array(
+      {Param("outcome", "valueCode", ObjectionOutcomeName(r.outcome)), Param("reason", "valueString", r.reason)});
   for (uint64_t person : r.persons) params.push_back(Param("person", "valueReference", PersonRef(person)));
   return {{"resourceType", "Parameters"}, {"parameter", std::move(params)}};
 }
@@ -426,9 +432,9 @@ json ReviewQueueParameters(const ReviewQueuePage& page, size_t count) {
   json params = json::array();
   for (const ReviewQueueEntry& e : page.pairs) params.push_back(ReviewLink(e));
   if (!page.next_cursor.empty()) {
-    params.push_back(Param("next", "valueUri",
-                           absl::StrCat("$mdm-query-links?matchResult=POSSIBLE_MATCH&_count=", count,
-                                        "&_cursor=", page.next_cursor)));
+    params.push_back(Param(
+        "next", "valueUri",
+        absl::StrCat("$mdm-query-links?matchResult=POSSIBLE_MATCH&_count=", count, "&_cursor=", page.next_cursor)));
   }
   return {{"resourceType", "Parameters"}, {"parameter", std::move(params)}};
 }

@@ -98,7 +98,7 @@ bool Base64UrlDecode(std::string_view text, std::string* out) {
 }
 
 absl::StatusOr<std::unique_ptr<JwtVerifier>> JwtVerifier::FromPemFile(const std::string& path, std::string issuer,
-                                                                       std::string audience, int64_t leeway_seconds) {
+                                                                      std::string audience, int64_t leeway_seconds) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return absl::NotFoundError("--jwt-keys: cannot read the key file");
   std::string pem((std::istreambuf_iterator<char>(in)), {});
@@ -205,8 +205,8 @@ absl::StatusOr<JwtVerifier::Verified> JwtVerifier::VerifyUncached(std::string_vi
   }
   if (!aud_ok) return Unauth("token audience is not accepted");
   Identity& id = v.identity;
-  for (auto [name, field] : {std::pair{"sub", &id.subject}, std::pair{"org", &id.organisation},
-                             std::pair{"purpose", &id.purpose}}) {
+  for (auto [name, field] :
+       {std::pair{"sub", &id.subject}, std::pair{"org", &id.organisation}, std::pair{"purpose", &id.purpose}}) {
     if (!claims.contains(name) || !claims[name].is_string() || claims[name].get<std::string>().empty()) {
       return Unauth(std::string("token has no ") + name);
     }

@@ -59,7 +59,7 @@ class JwtVerifier {
   // Loads every PEM public key (RSA or EC P-256) in `path`. NotFound when
   // the file cannot be read, InvalidArgument when it holds no usable key.
   static absl::StatusOr<std::unique_ptr<JwtVerifier>> FromPemFile(const std::string& path, std::string issuer,
-                                                                 std::string audience, int64_t leeway_seconds = 30);
+                                                                  std::string audience, int64_t leeway_seconds = 30);
   ~JwtVerifier();
   JwtVerifier(const JwtVerifier&) = delete;
   JwtVerifier& operator=(const JwtVerifier&) = delete;

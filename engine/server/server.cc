@@ -93,14 +93,16 @@ void SendEngineError(httplib::Response& res, const absl::Status& s, const ErrorT
     case absl::StatusCode::kNotFound:
       return SendOutcome(res, 404, "not-found", or_default(text.not_found, "no such patient or record"));
     case absl::StatusCode::kFailedPrecondition:
-      return SendOutcome(res, 409, "conflict",
-                         or_default(text.conflict, "the request conflicts with the index's state (see the review queue)"));
+      return SendOutcome(
+          res, 409, "conflict",
+          or_default(text.conflict, "the request conflicts with the index's state (see the review queue)"));
     case absl::StatusCode::kAborted:
     case absl::StatusCode::kUnavailable:
     case absl::StatusCode::kResourceExhausted:
       return SendOutcome(res, 503, "transient", "the index is unavailable; try again later");
     default:
-      std::cerr << json{{"event", "internal-error"}, {"request_id", tl_log.request_id},
+      std::cerr << json{{"event", "internal-error"},
+                        {"request_id", tl_log.request_id},
                         {"code", absl::StatusCodeToString(s.code())}}
                        .dump()
                 << "\n";
@@ -218,7 +220,8 @@ class ServerImpl final : public Server {
         case 404: return SendOutcome(res, 404, "not-supported", "no such endpoint");
         case 405: return SendOutcome(res, 405, "not-supported", "method not allowed");
         case 413:
-          return SendOutcome(res, 413, "too-long", absl::StrCat("body: larger than ", options_.max_body_bytes, " bytes"));
+          return SendOutcome(res, 413, "too-long",
+                             absl::StrCat("body: larger than ", options_.max_body_bytes, " bytes"));
         default: return SendOutcome(res, res.status, "invalid", "malformed request");
       }
     });
@@ -229,18 +232,19 @@ class ServerImpl final : public Server {
 
     http_->set_logger([](const httplib::Request& req, const httplib::Response& res) {
       const RequestLog& l = tl_log;
-      json line = {{"time", absl::FormatTime(absl::RFC3339_full, absl::Now(), absl::UTCTimeZone())},
-                   {"event", "request"},
-                   {"request_id", l.active ? l.request_id : ""},
-                   {"remote", req.remote_addr},
-                   {"method", req.method},
-                   {"route", l.active ? l.route : "-"},
-                   {"status", res.status},
-                   {"duration_us", l.active ? std::chrono::duration_cast<std::chrono::microseconds>(
-                                                  Clock::now() - l.start).count() : 0},
-                   {"sub", l.sub},
-                   {"org", l.org},
-                   {"role", l.role}};
+      json line = {
+          {"time", absl::FormatTime(absl::RFC3339_full, absl::Now(), absl::UTCTimeZone())},
+          {"event", "request"},
+          {"request_id", l.active ? l.request_id : ""},
+          {"remote", req.remote_addr},
+          {"method", req.method},
+          {"route", l.active ? l.route : "-"},
+          {"status", res.status},
+          {"duration_us",
+           l.active ? std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - l.start).count() : 0},
+          {"sub", l.sub},
+          {"org", l.org},
+          {"role", l.role}};
       const std::string text = line.dump() + "\n";
       static std::mutex mu;
       std::lock_guard<std::mutex> lock(mu);
@@ -253,8 +257,8 @@ class ServerImpl final : public Server {
   // the token's roles is in `roles`, and calls `fn` with the requester the
   // engine audits. `person_group` > 0: the path's regex group holding a
   // person id, named in the audit event of a refusal.
-  void Route(const std::string& method, const std::string& pattern, std::string route,
-             std::vector<std::string> roles, int person_group, Handler fn) {
+  void Route(const std::string& method, const std::string& pattern, std::string route, std::vector<std::string> roles,
+             int person_group, Handler fn) {
     auto h = [this, method, route = std::move(route), roles = std::move(roles), person_group, fn = std::move(fn)](
                  const httplib::Request& req, httplib::Response& res) {
       tl_log.route = absl::StrCat(method, " ", route);
@@ -282,8 +286,8 @@ class ServerImpl final : public Server {
         who.organisation = "unknown";
         who.role = "none";
         who.purpose = "none";
-        if (absl::Status s = engine_->AuditRefusal(action, absl::StrCat("denied: 401 ", std::string(id.status().message())), person,
-                                                   who);
+        if (absl::Status s = engine_->AuditRefusal(
+                action, absl::StrCat("denied: 401 ", std::string(id.status().message())), person, who);
             !s.ok()) {
           return SendEngineError(res, s);
         }
@@ -375,8 +379,7 @@ class ServerImpl final : public Server {
     if (req.has_param("_wait") && (!absl::SimpleAtoi(req.get_param_value("_wait"), &wait) || wait > 30)) {
       return SendOutcome(res, 400, "invalid", "_wait: must be from 0 to 30 seconds");
     }
-    absl::StatusOr<std::vector<ChangeEvent>> changes =
-        engine_->Changes(since, count, std::chrono::seconds(wait), who);
+    absl::StatusOr<std::vector<ChangeEvent>> changes = engine_->Changes(since, count, std::chrono::seconds(wait), who);
     if (!changes.ok()) return SendEngineError(res, changes.status());
     json list = json::array();
     for (const ChangeEvent& e : *changes) list.push_back(ChangeEventJson(e));
@@ -483,8 +486,7 @@ class ServerImpl final : public Server {
       r = engine_->ResolveByNhsNumber(value, who);
     } else if (system.starts_with(kSourceSystemPrefix) && system.size() > kSourceSystemPrefix.size()) {
       const std::string source = system.substr(kSourceSystemPrefix.size());
-      r = as_of->has_value() ? engine_->ResolveAsOf(source, value, **as_of, who)
-                             : engine_->Resolve(source, value, who);
+      r = as_of->has_value() ? engine_->ResolveAsOf(source, value, **as_of, who) : engine_->Resolve(source, value, who);
     } else {
       return SendOutcome(res, 400, "invalid",
                          absl::StrCat(kField, ".system: neither ", std::string(kNhsNumberSystem), " nor ",
@@ -499,9 +501,8 @@ class ServerImpl final : public Server {
     }
     if (absl::IsNotFound(r.status())) return SendOutcome(res, 404, "not-found", "identifier: no person holds it");
     if (!r.ok()) return SendEngineError(res, r.status());
-    absl::StatusOr<ViewDecision> view = as_of->has_value()
-                                            ? engine_->MayAssembleViewAsOf(r->person_id, **as_of, who)
-                                            : engine_->MayAssembleView(r->person_id, who);
+    absl::StatusOr<ViewDecision> view = as_of->has_value() ? engine_->MayAssembleViewAsOf(r->person_id, **as_of, who)
+                                                           : engine_->MayAssembleView(r->person_id, who);
     if (!view.ok()) return SendEngineError(res, view.status());
     SendJson(res, 200, ResolutionParameters(*r, *view));
   }
@@ -532,10 +533,12 @@ class ServerImpl final : public Server {
     if (!events.ok()) return SendEngineError(res, events.status());
     json entries = json::array();
     for (const AuditEvent& e : *events) {
-      entries.push_back({{"fullUrl", absl::StrCat("AuditEvent/", e.sequence)}, {"resource", AuditEventResource(e)},
+      entries.push_back({{"fullUrl", absl::StrCat("AuditEvent/", e.sequence)},
+                         {"resource", AuditEventResource(e)},
                          {"search", {{"mode", "match"}}}});
     }
-    SendJson(res, 200, {{"resourceType", "Bundle"}, {"type", "searchset"}, {"total", events->size()}, {"entry", entries}});
+    SendJson(res, 200,
+             {{"resourceType", "Bundle"}, {"type", "searchset"}, {"total", events->size()}, {"entry", entries}});
   }
 
   // POST /Patient/$register-objection and $withdraw-objection. A refusal
@@ -562,11 +565,13 @@ class ServerImpl final : public Server {
       return SendOutcome(res, 400, "not-supported", "matchResult: only POSSIBLE_MATCH (the review queue) is supported");
     }
     size_t count = 20;
-    if (req.has_param("_count") && (!absl::SimpleAtoi(req.get_param_value("_count"), &count) || count < 1 || count > 100)) {
+    if (req.has_param("_count") &&
+        (!absl::SimpleAtoi(req.get_param_value("_count"), &count) || count < 1 || count > 100)) {
       return SendOutcome(res, 400, "invalid", "_count: must be from 1 to 100");
     }
     absl::StatusOr<ReviewQueuePage> page = engine_->ReviewQueue(count, req.get_param_value("_cursor"), who);
-    if (!page.ok()) return SendEngineError(res, page.status(), {.invalid = "_cursor: not a cursor from a previous page"});
+    if (!page.ok())
+      return SendEngineError(res, page.status(), {.invalid = "_cursor: not a cursor from a previous page"});
     SendJson(res, 200, ReviewQueueParameters(*page, count));
   }
 
@@ -627,7 +632,8 @@ class ServerImpl final : public Server {
     if (!ParseBody(req, res, "Parameters", &body)) return;
     absl::StatusOr<std::vector<RecordRef>> records = RecordParameters(body, "resourceId");
     if (!Parsed(records, res)) return;
-    if (records->size() != 2) return SendOutcome(res, 400, "invalid", "Parameters.parameter[resourceId]: give two records");
+    if (records->size() != 2)
+      return SendOutcome(res, 400, "invalid", "Parameters.parameter[resourceId]: give two records");
     std::string reason;
     if (!Parsed(StringParameter(body, "reason", {"valueString"}, &reason), res)) return;
     if (absl::Status s = engine_->NeverLink((*records)[0], (*records)[1], who, reason); !s.ok()) {
@@ -637,7 +643,9 @@ class ServerImpl final : public Server {
                               .conflict = "Parameters.parameter[resourceId]: both records are in one person; split "
                                           "one off first ($mdm-update-link)"});
     }
-    SendJson(res, 200, {{"resourceType", "Parameters"}, {"parameter", json::array({{{"name", "success"}, {"valueBoolean", true}}})}});
+    SendJson(
+        res, 200,
+        {{"resourceType", "Parameters"}, {"parameter", json::array({{{"name", "success"}, {"valueBoolean", true}}})}});
   }
 
   // POST /Patient/{person}/$empi-unmerge with mergeEvent (the merge's

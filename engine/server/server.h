@@ -52,10 +52,10 @@ struct ServerOptions {
   // Require client certificates signed by this CA (PEM). Default: none.
   std::string client_ca;
   // Limits
-  size_t max_body_bytes = size_t{1} << 20;  // larger bodies get 413. Default: 1 MiB
-  size_t max_headers = 64;                  // more header fields get 431. Default: 64
-  int idle_timeout_seconds = 5;             // keep-alive connection idle. Default: 5
-  int read_timeout_seconds = 10;            // one request's headers and body. Default: 10
+  size_t max_body_bytes = size_t{1} << 20;     // larger bodies get 413. Default: 1 MiB
+  size_t max_headers = 64;                     // more header fields get 431. Default: 64
+  int idle_timeout_seconds = 5;                // keep-alive connection idle. Default: 5
+  int read_timeout_seconds = 10;               // one request's headers and body. Default: 10
   size_t max_requests_per_connection = 10000;  // Default: 10,000
   // Performance
   // Worker threads; a keep-alive connection holds one while it is open, so

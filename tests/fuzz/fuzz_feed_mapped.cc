@@ -44,8 +44,7 @@ const std::vector<empi::Mapping>& Mappings() {
     for (const char* json : kJson) {
       absl::StatusOr<empi::Mapping> m = empi::ParseMapping(json, "fuzz-mapping.json");
       if (!m.ok()) {
-        std::fprintf(stderr, "built-in mapping does not parse: %s\n",
-                     std::string(m.status().message()).c_str());
+        std::fprintf(stderr, "built-in mapping does not parse: %s\n", std::string(m.status().message()).c_str());
         std::abort();
       }
       out.push_back(*std::move(m));

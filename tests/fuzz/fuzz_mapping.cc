@@ -23,9 +23,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   empi::FeedOptions options;
   options.mapping = &*mapping;
   const std::string d(1, mapping->delimiter);
-  std::string feed = "rec_id" + d + "surname" + d + "given_name" + d + "name" + d + "date_of_birth" + d +
-                     "postcode" + d + "id\n" + "a1" + d + "Smith" + d + "John" + d + "\"Smith, John\"" + d +
-                     "19800102" + d + "CV1 2AB" + d + "7\n";
+  std::string feed = "rec_id" + d + "surname" + d + "given_name" + d + "name" + d + "date_of_birth" + d + "postcode" +
+                     d + "id\n" + "a1" + d + "Smith" + d + "John" + d + "\"Smith, John\"" + d + "19800102" + d +
+                     "CV1 2AB" + d + "7\n";
   empi::fuzz::CheckFeedResult(empi::ReadFeedText(std::move(feed), "fixed.csv", options));
   return 0;
 }

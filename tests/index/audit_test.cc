@@ -209,7 +209,6 @@ TEST_F(AuditChainTest, ChainContinuesAfterReopen) {
   EXPECT_EQ(checked, 10u);
 }
 
-
 AuditEvent Event(std::string action) {
   AuditEvent e;
   e.requester = "steward";
@@ -339,17 +338,18 @@ TEST(AuditLogRecovery, OpensUnderAnAddressSpaceLimit) {
 #else
   TempDir dir;
   EXPECT_EQ(ExitStatusOfChild([&] {
-    const rlimit limit{uint64_t{16} << 30, uint64_t{16} << 30};
-    if (setrlimit(RLIMIT_AS, &limit) != 0) _exit(1);
-    {
-      auto store = Store::Open(dir.path(), {});
-      if (!store.ok()) _exit(2);
-      ChangeSet none = (*store)->NewChangeSet();
-      AuditEvent read = Event("resolve");
-      if (!(*store)->Commit(&none, &read, false).ok()) _exit(3);
-    }
-    _exit(0);
-  }), 0);
+              const rlimit limit{uint64_t{16} << 30, uint64_t{16} << 30};
+              if (setrlimit(RLIMIT_AS, &limit) != 0) _exit(1);
+              {
+                auto store = Store::Open(dir.path(), {});
+                if (!store.ok()) _exit(2);
+                ChangeSet none = (*store)->NewChangeSet();
+                AuditEvent read = Event("resolve");
+                if (!(*store)->Commit(&none, &read, false).ok()) _exit(3);
+              }
+              _exit(0);
+            }),
+            0);
   auto store = Store::Open(dir.path(), {});
   ASSERT_TRUE(store.ok()) << store.status();
   EXPECT_EQ(Actions(**store), std::vector<std::string>{"resolve"});
@@ -366,8 +366,8 @@ TEST(AuditLogRecovery, ChangeEventsAreCheckpointedInTheBackground) {
   auto pending = [&] {
     size_t n = 0;
     std::unique_ptr<rocksdb::Iterator> it((*store)->db()->NewIterator(rocksdb::ReadOptions(), (*store)->cf(Cf::kMeta)));
-    for (it->Seek(std::string("audit_pending\0", 14)); it->Valid() && it->key().starts_with(std::string("audit_pending\0", 14));
-         it->Next()) {
+    for (it->Seek(std::string("audit_pending\0", 14));
+         it->Valid() && it->key().starts_with(std::string("audit_pending\0", 14)); it->Next()) {
       ++n;
     }
     return n;
@@ -397,18 +397,20 @@ TEST(AuditLogRecovery, PaddingLeftByAKillIsNotATornTail) {
   TempDir dir;
   const std::string log = dir.path() + "/audit.log";
   ASSERT_EQ(ExitStatusOfChild([&] {
-    auto store = Store::Open(dir.path(), {});
-    if (!store.ok()) _exit(1);
-    for (int i = 0; i < 100; ++i) {
-      ChangeSet none = (*store)->NewChangeSet();
-      AuditEvent read = Event("resolve");
-      if (!(*store)->Commit(&none, &read, false).ok()) _exit(2);
-    }
-    _exit(0);  // killed: no close, no checkpoint, no sync
-  }), 0);
+              auto store = Store::Open(dir.path(), {});
+              if (!store.ok()) _exit(1);
+              for (int i = 0; i < 100; ++i) {
+                ChangeSet none = (*store)->NewChangeSet();
+                AuditEvent read = Event("resolve");
+                if (!(*store)->Commit(&none, &read, false).ok()) _exit(2);
+              }
+              _exit(0);  // killed: no close, no checkpoint, no sync
+            }),
+            0);
   uint64_t entries_end = 0, garbage = 0;
   size_t entries = 0;
-  ASSERT_TRUE(AuditLog::Read(log, 0, [&](const AuditLog::Entry&) { return ++entries > 0; }, &entries_end, &garbage)
+  ASSERT_TRUE(AuditLog::Read(
+                  log, 0, [&](const AuditLog::Entry&) { return ++entries > 0; }, &entries_end, &garbage)
                   .ok());
   EXPECT_EQ(entries, 100u);
   EXPECT_EQ(garbage, 0u);
@@ -422,7 +424,9 @@ TEST(AuditLogRecovery, PaddingLeftByAKillIsNotATornTail) {
   }
   EXPECT_EQ(::testing::internal::GetCapturedStderr(), "");
   uint64_t closed_end = 0;
-  ASSERT_TRUE(AuditLog::Read(log, 0, [](const AuditLog::Entry&) { return true; }, &closed_end).ok());
+  ASSERT_TRUE(AuditLog::Read(
+                  log, 0, [](const AuditLog::Entry&) { return true; }, &closed_end)
+                  .ok());
   EXPECT_EQ(std::filesystem::file_size(log), closed_end);
 }
 
@@ -434,17 +438,18 @@ TEST(AuditLogRecovery, AcknowledgedChangeKeepsItsEventWhenTheLogTailIsLost) {
   { ASSERT_TRUE(Store::Open(dir.path(), {}).ok()); }
   const uint64_t synced_size = std::filesystem::file_size(dir.path() + "/audit.log");
   ASSERT_EQ(ExitStatusOfChild([&] {
-    auto store = Store::Open(dir.path(), {});
-    if (!store.ok()) _exit(1);
-    ChangeSet none = (*store)->NewChangeSet();
-    AuditEvent read = Event("resolve");
-    if (!(*store)->Commit(&none, &read, false).ok()) _exit(2);
-    ChangeSet change = (*store)->NewChangeSet();
-    change.PutMeta("test_key", "x");
-    AuditEvent merge = Event("merge");
-    if (!(*store)->Commit(&change, &merge, /*sync=*/true).ok()) _exit(3);
-    _exit(0);  // no clean close: no checkpoint
-  }), 0);
+              auto store = Store::Open(dir.path(), {});
+              if (!store.ok()) _exit(1);
+              ChangeSet none = (*store)->NewChangeSet();
+              AuditEvent read = Event("resolve");
+              if (!(*store)->Commit(&none, &read, false).ok()) _exit(2);
+              ChangeSet change = (*store)->NewChangeSet();
+              change.PutMeta("test_key", "x");
+              AuditEvent merge = Event("merge");
+              if (!(*store)->Commit(&change, &merge, /*sync=*/true).ok()) _exit(3);
+              _exit(0);  // no clean close: no checkpoint
+            }),
+            0);
   // The power goes: everything written to the log after its last sync is gone.
   std::filesystem::resize_file(dir.path() + "/audit.log", synced_size);
   // In the same boot that cannot be a crash: the merge's batch anchored the
@@ -474,16 +479,17 @@ TEST(AuditLogRecovery, AcknowledgedChangeKeepsItsEventWhenTheLogTailIsLost) {
 TEST(AuditLogRecovery, PendingEventIsChainedOnceAfterAKill) {
   TempDir dir;
   ASSERT_EQ(ExitStatusOfChild([&] {
-    auto store = Store::Open(dir.path(), {});
-    if (!store.ok()) _exit(1);
-    for (int i = 0; i < 3; ++i) {
-      ChangeSet change = (*store)->NewChangeSet();
-      change.PutMeta("k" + std::to_string(i), "x");
-      AuditEvent e = Event("merge");
-      if (!(*store)->Commit(&change, &e, true).ok()) _exit(2);
-    }
-    _exit(0);  // pending keys of all three remain; the log holds them too
-  }), 0);
+              auto store = Store::Open(dir.path(), {});
+              if (!store.ok()) _exit(1);
+              for (int i = 0; i < 3; ++i) {
+                ChangeSet change = (*store)->NewChangeSet();
+                change.PutMeta("k" + std::to_string(i), "x");
+                AuditEvent e = Event("merge");
+                if (!(*store)->Commit(&change, &e, true).ok()) _exit(2);
+              }
+              _exit(0);  // pending keys of all three remain; the log holds them too
+            }),
+            0);
   for (int round = 0; round < 2; ++round) {  // neither open adds a duplicate
     auto store = Store::Open(dir.path(), {});
     ASSERT_TRUE(store.ok()) << store.status();
@@ -492,7 +498,6 @@ TEST(AuditLogRecovery, PendingEventIsChainedOnceAfterAKill) {
     EXPECT_EQ(checked, 3u);
   }
 }
-
 
 // A version-2 store keeps its events in the audit family; opened read-write
 // it becomes version 3 and the log continues the same chain.
@@ -526,7 +531,9 @@ TEST(AuditLogRecovery, Version2TrailIsContinuedByTheLog) {
     rocksdb::DB* raw = nullptr;
     ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), dir.path(), cfs, &handles, &raw).ok());
     for (size_t i = 0; i < names.size(); ++i) {
-      if (names[i] == "meta") { ASSERT_TRUE(raw->Delete(rocksdb::WriteOptions(), handles[i], "audit_synced").ok()); }
+      if (names[i] == "meta") {
+        ASSERT_TRUE(raw->Delete(rocksdb::WriteOptions(), handles[i], "audit_synced").ok());
+      }
     }
     for (auto* h : handles) ASSERT_TRUE(raw->DestroyColumnFamilyHandle(h).ok());
     delete raw;
@@ -553,19 +560,20 @@ class KilledWorkTest : public ::testing::Test {
     { ASSERT_TRUE(Store::Open(dir_.path(), {}).ok()); }
     synced_size_ = std::filesystem::file_size(LogPath());
     ASSERT_EQ(ExitStatusOfChild([&] {
-      auto store = Store::Open(dir_.path(), {});
-      if (!store.ok()) _exit(1);
-      for (int i = 0; i < 10; ++i) {
-        ChangeSet none = (*store)->NewChangeSet();
-        AuditEvent read = Event("resolve");
-        if (!(*store)->Commit(&none, &read, false).ok()) _exit(2);
-        ChangeSet change = (*store)->NewChangeSet();
-        change.PutMeta("k" + std::to_string(i), "x");
-        AuditEvent merge = Event("merge");
-        if (!(*store)->Commit(&change, &merge, /*sync=*/true).ok()) _exit(3);
-      }
-      _exit(0);  // killed
-    }), 0);
+                auto store = Store::Open(dir_.path(), {});
+                if (!store.ok()) _exit(1);
+                for (int i = 0; i < 10; ++i) {
+                  ChangeSet none = (*store)->NewChangeSet();
+                  AuditEvent read = Event("resolve");
+                  if (!(*store)->Commit(&none, &read, false).ok()) _exit(2);
+                  ChangeSet change = (*store)->NewChangeSet();
+                  change.PutMeta("k" + std::to_string(i), "x");
+                  AuditEvent merge = Event("merge");
+                  if (!(*store)->Commit(&change, &merge, /*sync=*/true).ok()) _exit(3);
+                }
+                _exit(0);  // killed
+              }),
+              0);
     std::ifstream in(LogPath(), std::ios::binary);
     bytes_.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
     for (size_t at = 0; at + 4 <= bytes_.size();) {
@@ -702,11 +710,12 @@ TEST_F(KilledWorkTest, TornEntryBeforeTheAnchorIsDetected) {
 // write to.
 TEST_F(KilledWorkTest, VerifiesAReadOnlyCopy) {
   TempDir copy;
-  std::filesystem::copy(dir_.path(), copy.path(), std::filesystem::copy_options::recursive |
-                                                      std::filesystem::copy_options::overwrite_existing);
+  std::filesystem::copy(dir_.path(), copy.path(),
+                        std::filesystem::copy_options::recursive | std::filesystem::copy_options::overwrite_existing);
   for (const auto& f : std::filesystem::recursive_directory_iterator(copy.path())) {
-    std::filesystem::permissions(f.path(), std::filesystem::perms::owner_write | std::filesystem::perms::group_write |
-                                               std::filesystem::perms::others_write,
+    std::filesystem::permissions(f.path(),
+                                 std::filesystem::perms::owner_write | std::filesystem::perms::group_write |
+                                     std::filesystem::perms::others_write,
                                  std::filesystem::perm_options::remove);
   }
   std::filesystem::permissions(copy.path(), std::filesystem::perms::owner_write, std::filesystem::perm_options::remove);

@@ -124,10 +124,12 @@ TEST(BulkIngest, EveryPutOfManySetsIsReadable) {
   EXPECT_TRUE(*store->IsNeverLink(MakeRecord(5, 2).record.Key(), MakeRecord(4, 2).record.Key()));
   EXPECT_EQ(store->GetMeta("record_count")->value_or(""), "3000");
   int reviews = 0, objections = 0, history = 0;
-  ASSERT_TRUE(store->ForEachReview([&](auto, auto, const ReviewValue& v) {
-    EXPECT_EQ(v.reason, "between thresholds");
-    return ++reviews > 0;
-  }).ok());
+  ASSERT_TRUE(store
+                  ->ForEachReview([&](auto, auto, const ReviewValue& v) {
+                    EXPECT_EQ(v.reason, "between thresholds");
+                    return ++reviews > 0;
+                  })
+                  .ok());
   ASSERT_TRUE(store->ForEachPendingObjection([&](auto, auto) { return ++objections > 0; }).ok());
   ASSERT_TRUE(store->ForEachHistory(7, [&](uint64_t, std::string_view) { return ++history > 0; }).ok());
   EXPECT_EQ(reviews, 1);

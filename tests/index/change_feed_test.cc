@@ -101,7 +101,9 @@ TEST(ChangeFeed, ConcurrentCommitsAreNumberedInOrderWithoutGapsAndSurviveReopeni
   ASSERT_EQ(feed.size(), 1u);
   EXPECT_EQ(feed[0].sequence, total + 1);
   EXPECT_EQ(feed[0].change.kind, "record-linked");
-  EXPECT_EQ(feed[0].change.records[0], std::string("RKB\0" "1", 5));
+  EXPECT_EQ(feed[0].change.records[0], std::string("RKB\0"
+                                                   "1",
+                                                   5));
   EXPECT_GT(feed[0].change.time_us, 0);
 }
 
@@ -232,7 +234,9 @@ TEST(ChangeFeed, StoreCheckNamesAGapInTheFeed) {
   ASSERT_TRUE(gap.ok()) << gap.status();
   ASSERT_FALSE(gap->ok());
   EXPECT_EQ(gap->violations[0], "changes: sequence 2 is missing (next entry: 3)");
-  ASSERT_TRUE(store->db()->Put(rocksdb::WriteOptions(), store->cf(Cf::kChanges), EncodeU64(2), EncodeChange(Numbered(1, 2))).ok());
+  ASSERT_TRUE(store->db()
+                  ->Put(rocksdb::WriteOptions(), store->cf(Cf::kChanges), EncodeU64(2), EncodeChange(Numbered(1, 2)))
+                  .ok());
   ASSERT_TRUE(store->db()->Put(rocksdb::WriteOptions(), store->cf(Cf::kMeta), kMetaNextChange, EncodeU64(9)).ok());
   auto counter = CheckStore(*store, options);
   ASSERT_TRUE(counter.ok()) << counter.status();

@@ -41,9 +41,9 @@ AuditEvent SampleEvent() {
 }
 
 bool SameEvent(const AuditEvent& a, const AuditEvent& b) {
-  return a.time_us == b.time_us && a.requester == b.requester && a.organisation == b.organisation &&
-         a.role == b.role && a.purpose == b.purpose && a.action == b.action && a.outcome == b.outcome &&
-         a.persons == b.persons && a.records == b.records;
+  return a.time_us == b.time_us && a.requester == b.requester && a.organisation == b.organisation && a.role == b.role &&
+         a.purpose == b.purpose && a.action == b.action && a.outcome == b.outcome && a.persons == b.persons &&
+         a.records == b.records;
 }
 
 TEST(KeyCodec, U64IsBigEndianAndSortsNumerically) {

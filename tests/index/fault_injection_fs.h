@@ -147,8 +147,8 @@ using FaultCase = std::tuple<FaultInjectionFs::Op, FaultInjectionFs::Error, int>
 inline std::string FaultCaseName(const ::testing::TestParamInfo<FaultCase>& info) {
   static const char* kOps[] = {"Append", "Sync", "Create", "Rename"};
   const auto [op, error, nth] = info.param;
-  return absl::StrCat(kOps[static_cast<int>(op)], error == FaultInjectionFs::Error::kNoSpace ? "NoSpace" : "Eio",
-                      "At", nth);
+  return absl::StrCat(kOps[static_cast<int>(op)], error == FaultInjectionFs::Error::kNoSpace ? "NoSpace" : "Eio", "At",
+                      nth);
 }
 
 // Every operation and both errors, failing from each of `nths`.

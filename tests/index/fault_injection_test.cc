@@ -49,10 +49,13 @@ Visible Check(const Store& store, int i) {
   const bool a = store.GetMeta(absl::StrCat("a", i))->has_value();
   const bool b = store.GetMeta(absl::StrCat("b", i))->has_value();
   bool h = false;
-  EXPECT_TRUE(store.ForEachHistory(static_cast<uint64_t>(i) + 1, [&](uint64_t, std::string_view) {
-                     h = true;
-                     return false;
-                   }).ok());
+  EXPECT_TRUE(store
+                  .ForEachHistory(static_cast<uint64_t>(i) + 1,
+                                  [&](uint64_t, std::string_view) {
+                                    h = true;
+                                    return false;
+                                  })
+                  .ok());
   if (a && b && h) return Visible::kAll;
   if (!a && !b && !h) return Visible::kNone;
   return Visible::kPart;
@@ -109,13 +112,17 @@ TEST_P(FaultInjectionTest, FaultIsAnErrorAndTheRerunIsClean) {
   for (int i = 0; i < kCommits; ++i) {
     const Visible v = Check(**store, i);
     ASSERT_NE(v, Visible::kPart) << "commit " << i << " is half visible";
-    if (i < acknowledged) { ASSERT_EQ(v, Visible::kAll) << "acknowledged commit " << i << " lost"; }
+    if (i < acknowledged) {
+      ASSERT_EQ(v, Visible::kAll) << "acknowledged commit " << i << " lost";
+    }
   }
   EXPECT_FALSE((*store)->GetMeta(absl::StrCat("a", kCommits))->has_value());
   ASSERT_TRUE((*store)->VerifyAuditChain(nullptr).ok());
   // The re-run: what is missing is committed again.
   for (int i = 0; i < kCommits; ++i) {
-    if (Check(**store, i) == Visible::kNone) { ASSERT_TRUE(CommitOne(store->get(), i).ok()); }
+    if (Check(**store, i) == Visible::kNone) {
+      ASSERT_TRUE(CommitOne(store->get(), i).ok());
+    }
   }
   for (int i = 0; i < kCommits; ++i) EXPECT_EQ(Check(**store, i), Visible::kAll);
   uint64_t events = 0;
@@ -159,7 +166,9 @@ TEST_P(BulkIngestFaultTest, FaultIsAnErrorAndTheRerunIsClean) {
       EXPECT_GT(fs.injected(), 0u);
     }
     // SST files are written and synced, then hard-linked in (no rename).
-    if (nth == 1 && op != FaultInjectionFs::Op::kRename) { EXPECT_FALSE(s.ok()); }
+    if (nth == 1 && op != FaultInjectionFs::Op::kRename) {
+      EXPECT_FALSE(s.ok());
+    }
   }
   fs.Disarm();
   auto store = Store::Open(dir.path(), options);
@@ -170,15 +179,9 @@ TEST_P(BulkIngestFaultTest, FaultIsAnErrorAndTheRerunIsClean) {
   EXPECT_EQ(count(**store), 2000);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    EveryOp, FaultInjectionTest,
-    EveryFault(1, 2, 3, 5, 8, 13, 21, 34, 55, 89),
-    FaultCaseName);
+INSTANTIATE_TEST_SUITE_P(EveryOp, FaultInjectionTest, EveryFault(1, 2, 3, 5, 8, 13, 21, 34, 55, 89), FaultCaseName);
 
-INSTANTIATE_TEST_SUITE_P(
-    EveryOp, BulkIngestFaultTest,
-    EveryFault(1, 2, 4),
-    FaultCaseName);
+INSTANTIATE_TEST_SUITE_P(EveryOp, BulkIngestFaultTest, EveryFault(1, 2, 4), FaultCaseName);
 
 }  // namespace
 }  // namespace empi::index

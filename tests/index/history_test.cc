@@ -85,9 +85,9 @@ TEST(History, CommitsAnswerAsOfEachChange) {
   PersonValue objecting;
   objecting.objection = true;
   Put(store.get(), Rec("A", 1), &objecting);  // change 1
-  Put(store.get(), Rec("B", 1));               // 2
-  Put(store.get(), Rec("C", 2), &objecting);   // 3
-  Move(store.get(), "B", 1, 2);                // 4
+  Put(store.get(), Rec("B", 1));              // 2
+  Put(store.get(), Rec("C", 2), &objecting);  // 3
+  Move(store.get(), "B", 1, 2);               // 4
   {
     ChangeSet cs = store->NewChangeSet();  // 5: person 1 dissolved
     cs.RemoveMembership(1, Rec("A", 1).record.Key());
@@ -194,7 +194,8 @@ TEST(History, StoreCheckNamesAHistoryThatDisagrees) {
   ExpectChecksClean(*store);
   rocksdb::WriteOptions wo;
   ASSERT_TRUE(store->db()->Delete(wo, store->cf(Cf::kViewHistory), HistoryKey(1, 2)).ok());
-  ASSERT_TRUE(store->db()->Delete(wo, store->cf(Cf::kRecordHistory), RecordHistoryKey(Rec("B", 1).record.Key(), 2)).ok());
+  ASSERT_TRUE(
+      store->db()->Delete(wo, store->cf(Cf::kRecordHistory), RecordHistoryKey(Rec("B", 1).record.Key(), 2)).ok());
   auto report = CheckStore(*store, {});
   ASSERT_TRUE(report.ok());
   ASSERT_EQ(report->violations_total, 2u);

@@ -536,8 +536,8 @@ TEST(Store, PersonViewFollowsMembershipChanges) {
     cs.DeletePerson(1);
     ASSERT_TRUE(store->Commit(&cs, nullptr, false).ok());
   }
-  ASSERT_TRUE(store->db()->CompactRange(rocksdb::CompactRangeOptions(), store->cf(Cf::kPersonView), nullptr,
-                                        nullptr).ok());
+  ASSERT_TRUE(
+      store->db()->CompactRange(rocksdb::CompactRangeOptions(), store->cf(Cf::kPersonView), nullptr, nullptr).ok());
   EXPECT_FALSE(store->GetPersonView(1)->has_value());
   EXPECT_EQ(store->GetPersonView(2)->value().members.size(), 1u);
 }
@@ -599,8 +599,8 @@ TEST(Store, ReviewPairsAreFoundFromEitherRecord) {
                     return true;
                   })
                   .ok());
-  EXPECT_EQ(listed, (std::vector<std::tuple<std::string, std::string, std::string>>{
-                        {c, a, "nhs conflict"}, {a, b, "between thresholds"}}));
+  EXPECT_EQ(listed, (std::vector<std::tuple<std::string, std::string, std::string>>{{c, a, "nhs conflict"},
+                                                                                    {a, b, "between thresholds"}}));
   changes = store->NewChangeSet();
   changes.DeleteReview(c, a);
   ASSERT_TRUE(store->Commit(&changes, nullptr, false).ok());

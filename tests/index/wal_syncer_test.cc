@@ -87,8 +87,7 @@ TEST(WalSyncer, StopsCleanlyWithNothingToDo) {
 // `fail` is set, as a disk that has gone bad does.
 class FailingWalSync : public rocksdb::FileSystemWrapper {
  public:
-  explicit FailingWalSync(std::atomic<bool>* fail)
-      : FileSystemWrapper(rocksdb::FileSystem::Default()), fail_(fail) {}
+  explicit FailingWalSync(std::atomic<bool>* fail) : FileSystemWrapper(rocksdb::FileSystem::Default()), fail_(fail) {}
   const char* Name() const override { return "FailingWalSync"; }
 
   rocksdb::IOStatus NewWritableFile(const std::string& name, const rocksdb::FileOptions& options,

@@ -38,9 +38,9 @@ TEST(BigramDiceTest, Examples) {
   EXPECT_DOUBLE_EQ(BigramDice("", "abc"), 0.0);
   EXPECT_DOUBLE_EQ(BigramDice("a", "a"), 0.0);  // no bigram: no evidence
   // Lines in the other order keep all but the bigrams across the joins.
-  EXPECT_GE(BigramDice("105 hawker place chippendale village currambine",
-                       "105 chippendale village hawker place currambine"),
-            0.9);
+  EXPECT_GE(
+      BigramDice("105 hawker place chippendale village currambine", "105 chippendale village hawker place currambine"),
+      0.9);
   EXPECT_LT(BigramDice("12 high street coventry", "3 mill road rugby"), 0.3);
   // Multisets, not sets: "aaaa" has three "aa" bigrams, "aa" one.
   EXPECT_DOUBLE_EQ(BigramDice("aaaa", "aa"), 0.5);

@@ -9,13 +9,10 @@
 namespace empi {
 namespace {
 
-std::optional<DateFormat> Detect(std::vector<std::string_view> samples) {
-  return DetectDateFormat(samples);
-}
+std::optional<DateFormat> Detect(std::vector<std::string_view> samples) { return DetectDateFormat(samples); }
 
 TEST(DateOfBirthTest, FormatNames) {
-  for (DateFormat f : {DateFormat::kAuto, DateFormat::kIso, DateFormat::kDmySlash,
-                       DateFormat::kCompact}) {
+  for (DateFormat f : {DateFormat::kAuto, DateFormat::kIso, DateFormat::kDmySlash, DateFormat::kCompact}) {
     EXPECT_EQ(DateFormatFromName(DateFormatName(f)), f);
   }
   EXPECT_EQ(DateFormatFromName("dd-mm-yyyy"), std::nullopt);
@@ -45,8 +42,8 @@ TEST(DateOfBirthTest, RejectsWrongFormatAndImpossibleDays) {
 }
 
 TEST(DateOfBirthTest, LeapYears) {
-  EXPECT_EQ(ParseDate("2000-02-29", DateFormat::kIso), 20000229);  // /400
-  EXPECT_EQ(ParseDate("1984-02-29", DateFormat::kIso), 19840229);  // /4
+  EXPECT_EQ(ParseDate("2000-02-29", DateFormat::kIso), 20000229);      // /400
+  EXPECT_EQ(ParseDate("1984-02-29", DateFormat::kIso), 19840229);      // /4
   EXPECT_EQ(ParseDate("1900-02-29", DateFormat::kIso), std::nullopt);  // /100
   EXPECT_EQ(ParseDate("1983-02-29", DateFormat::kIso), std::nullopt);
   EXPECT_EQ(ParseDate("29/02/2100", DateFormat::kDmySlash), std::nullopt);
@@ -69,8 +66,7 @@ TEST(DateOfBirthTest, FormatIso) {
 }
 
 TEST(DateOfBirthTest, Placeholders) {
-  for (int32_t d : {19000101, 18000101, 19010101, 18991231, 99991231, 10101, 18791231,
-                    30000101}) {
+  for (int32_t d : {19000101, 18000101, 19010101, 18991231, 99991231, 10101, 18791231, 30000101}) {
     EXPECT_TRUE(IsPlaceholderDate(d)) << d;
   }
   for (int32_t d : {18800101, 19000102, 19840307, 20000229}) {

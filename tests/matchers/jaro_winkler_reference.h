@@ -51,13 +51,12 @@ inline double Jaro(const std::string& a, const std::string& b) {
   return (m / la + m / lb + (m - t) / m) / 3.0;
 }
 
-inline double JaroWinkler(const std::string& a, const std::string& b,
-                          double prefix_weight = 0.1) {
+inline double JaroWinkler(const std::string& a, const std::string& b, double prefix_weight = 0.1) {
   double jaro = Jaro(a, b);
   if (jaro <= 0.7) return jaro;
   int prefix = 0;
-  while (prefix < 4 && prefix < static_cast<int>(a.size()) &&
-         prefix < static_cast<int>(b.size()) && a[prefix] == b[prefix]) {
+  while (prefix < 4 && prefix < static_cast<int>(a.size()) && prefix < static_cast<int>(b.size()) &&
+         a[prefix] == b[prefix]) {
     ++prefix;
   }
   return jaro + prefix * prefix_weight * (1.0 - jaro);

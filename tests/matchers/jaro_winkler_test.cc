@@ -14,13 +14,13 @@ namespace {
 // Realistic given and family names, plus their typo variants.
 const std::vector<std::string>& RealisticNames() {
   static const std::vector<std::string> kNames = {
-      "martha", "marhta", "dwayne", "duane", "dixon", "dicksonx", "jones", "johnson",
-      "smith", "smyth", "smithe", "catherine", "kathryn", "katherine", "william",
-      "williams", "willaim", "mohammed", "muhammad", "mohamed", "jonathan", "jonathon",
-      "sian", "sean", "shaun", "obrien", "obrian", "macdonald", "mcdonald", "lukasz",
-      "lucas", "malgorzata", "margaret", "peggy", "elizabeth", "elisabeth", "aaaa",
-      "abab", "baba", "a", "b", "ab", "ba", "abc", "cba", "crate", "trace",
-      "jellyfish", "smellyfish", "xxxxxxxxxx", "",
+      "martha",     "marhta",     "dwayne",    "duane",     "dixon",    "dicksonx",  "jones",   "johnson",
+      "smith",      "smyth",      "smithe",    "catherine", "kathryn",  "katherine", "william", "williams",
+      "willaim",    "mohammed",   "muhammad",  "mohamed",   "jonathan", "jonathon",  "sian",    "sean",
+      "shaun",      "obrien",     "obrian",    "macdonald", "mcdonald", "lukasz",    "lucas",   "malgorzata",
+      "margaret",   "peggy",      "elizabeth", "elisabeth", "aaaa",     "abab",      "baba",    "a",
+      "b",          "ab",         "ba",        "abc",       "cba",      "crate",     "trace",   "jellyfish",
+      "smellyfish", "xxxxxxxxxx", "",
   };
   return kNames;
 }
@@ -139,8 +139,7 @@ TEST(JaroWinklerTest, CutoffNeverChangesAScoreAtOrAboveIt) {
 TEST(JaroWinklerTest, CustomPrefixWeight) {
   CachedJaroWinkler cached("martha", 0.2);
   EXPECT_EQ(cached.Similarity("marhta"), reference::JaroWinkler("martha", "marhta", 0.2));
-  EXPECT_EQ(JaroWinkler("martha", "marhta", 0.2),
-            reference::JaroWinkler("martha", "marhta", 0.2));
+  EXPECT_EQ(JaroWinkler("martha", "marhta", 0.2), reference::JaroWinkler("martha", "marhta", 0.2));
 }
 
 }  // namespace

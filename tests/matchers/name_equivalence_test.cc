@@ -46,26 +46,36 @@ TEST(NameEquivalenceTest, ParseErrorsNameTheLine) {
 TEST(NameEquivalenceTest, DefaultTableCoversTheBrief) {
   const NameEquivalence& eq = NameEquivalence::Default();
   const std::pair<const char*, const char*> kPairs[] = {
-      {"bill", "william"},      {"liam", "william"},        {"bob", "robert"},
-      {"bert", "robert"},       {"peggy", "margaret"},      {"greta", "margaret"},
-      {"betty", "elizabeth"},   {"elspeth", "elizabeth"},   {"kathryn", "catherine"},
-      {"kitty", "katherine"},   {"jim", "james"},           {"jack", "john"},
-      {"dick", "richard"},      {"ted", "edward"},          {"ned", "edward"},
-      {"dafydd", "david"},      {"dai", "dafydd"},          {"sian", "jane"},
-      {"ieuan", "evan"},        {"gwilym", "william"},      {"rees", "rhys"},
-      {"reece", "rhys"},        {"sean", "john"},           {"shaun", "shawn"},
-      {"siobhan", "joan"},      {"padraig", "patrick"},     {"paddy", "patrick"},
-      {"seamus", "james"},      {"aoife", "eva"},           {"mohammed", "muhammad"},
-      {"mohd", "mohamed"},      {"muhammed", "mohammad"},   {"ahmed", "ahmad"},
-      {"hussain", "hussein"},   {"husain", "hussain"},      {"mahmood", "mahmud"},
-      {"gurpreet", "gurprit"},  {"harjit", "harjeet"},      {"rajinder", "rajindar"},
-      {"aleksander", "alexander"}, {"olek", "aleksander"},  {"wojciech", "albert"},
-      {"katarzyna", "kasia"},   {"katarzyna", "catherine"}, {"malgorzata", "gosia"},
-      {"malgorzata", "margaret"}, {"piotr", "peter"},       {"pawel", "paul"},
-      {"jan", "john"},          {"krzysztof", "christopher"}, {"krzys", "krzysztof"},
-      {"tomasz", "thomas"},     {"lukasz", "luke"},         {"agnieszka", "agnes"},
-      {"joanna", "asia"},       {"andrzej", "andrew"},      {"michal", "michael"},
-      {"yusuf", "yousef"},      {"yusuf", "joseph"},        {"ibrahim", "abraham"},
+      {"bill", "william"},      {"liam", "william"},
+      {"bob", "robert"},        {"bert", "robert"},
+      {"peggy", "margaret"},    {"greta", "margaret"},
+      {"betty", "elizabeth"},   {"elspeth", "elizabeth"},
+      {"kathryn", "catherine"}, {"kitty", "katherine"},
+      {"jim", "james"},         {"jack", "john"},
+      {"dick", "richard"},      {"ted", "edward"},
+      {"ned", "edward"},        {"dafydd", "david"},
+      {"dai", "dafydd"},        {"sian", "jane"},
+      {"ieuan", "evan"},        {"gwilym", "william"},
+      {"rees", "rhys"},         {"reece", "rhys"},
+      {"sean", "john"},         {"shaun", "shawn"},
+      {"siobhan", "joan"},      {"padraig", "patrick"},
+      {"paddy", "patrick"},     {"seamus", "james"},
+      {"aoife", "eva"},         {"mohammed", "muhammad"},
+      {"mohd", "mohamed"},      {"muhammed", "mohammad"},
+      {"ahmed", "ahmad"},       {"hussain", "hussein"},
+      {"husain", "hussain"},    {"mahmood", "mahmud"},
+      {"gurpreet", "gurprit"},  {"harjit", "harjeet"},
+      {"rajinder", "rajindar"}, {"aleksander", "alexander"},
+      {"olek", "aleksander"},   {"wojciech", "albert"},
+      {"katarzyna", "kasia"},   {"katarzyna", "catherine"},
+      {"malgorzata", "gosia"},  {"malgorzata", "margaret"},
+      {"piotr", "peter"},       {"pawel", "paul"},
+      {"jan", "john"},          {"krzysztof", "christopher"},
+      {"krzys", "krzysztof"},   {"tomasz", "thomas"},
+      {"lukasz", "luke"},       {"agnieszka", "agnes"},
+      {"joanna", "asia"},       {"andrzej", "andrew"},
+      {"michal", "michael"},    {"yusuf", "yousef"},
+      {"yusuf", "joseph"},      {"ibrahim", "abraham"},
   };
   for (const auto& [a, b] : kPairs) {
     EXPECT_TRUE(eq.Equivalent(a, b)) << a << " / " << b;
@@ -78,13 +88,12 @@ TEST(NameEquivalenceTest, DefaultTableKeepsDistinctNamesApart) {
   // Pairs that a careless table would merge: different people in one family.
   const NameEquivalence& eq = NameEquivalence::Default();
   const std::pair<const char*, const char*> kPairs[] = {
-      {"john", "james"},    {"john", "ian"},       {"emma", "emily"},
-      {"laura", "lauren"},  {"jane", "joan"},      {"mary", "miriam"},
-      {"ann", "hannah"},    {"andrew", "andrea"},  {"nicholas", "nicola"},
-      {"robert", "robin"},  {"william", "robert"}, {"mohammed", "ahmed"},
-      {"zara", "sarah"},    {"gary", "gareth"},    {"michael", "mikolaj"},
-      {"evan", "john"},     {"sian", "janet"},     {"callum", "malcolm"},
-      {"jean", "john"},     {"owen", "john"},      {"henry", "harrison"},
+      {"john", "james"},      {"john", "ian"},       {"emma", "emily"},      {"laura", "lauren"},
+      {"jane", "joan"},       {"mary", "miriam"},    {"ann", "hannah"},      {"andrew", "andrea"},
+      {"nicholas", "nicola"}, {"robert", "robin"},   {"william", "robert"},  {"mohammed", "ahmed"},
+      {"zara", "sarah"},      {"gary", "gareth"},    {"michael", "mikolaj"}, {"evan", "john"},
+      {"sian", "janet"},      {"callum", "malcolm"}, {"jean", "john"},       {"owen", "john"},
+      {"henry", "harrison"},
   };
   for (const auto& [a, b] : kPairs) {
     EXPECT_FALSE(eq.Equivalent(a, b)) << a << " / " << b;
@@ -94,9 +103,7 @@ TEST(NameEquivalenceTest, DefaultTableKeepsDistinctNamesApart) {
 TEST(NameEquivalenceTest, ShippedFileIsNormalisedAndSubstantial) {
   int groups = 0;
   for (absl::string_view line : absl::StrSplit(
-           absl::string_view(embedded::kGivenNameEquivalents.data(),
-                             embedded::kGivenNameEquivalents.size()),
-           '\n')) {
+           absl::string_view(embedded::kGivenNameEquivalents.data(), embedded::kGivenNameEquivalents.size()), '\n')) {
     if (line.empty() || line.front() == '#') continue;
     ++groups;
     for (absl::string_view name : absl::StrSplit(line, ',')) {

@@ -80,10 +80,15 @@ TEST(NameNormalizerTest, TitlesAndSuffixes) {
 }
 
 TEST(NameNormalizerTest, Placeholders) {
-  for (const char* s : {"UNKNOWN", "Unk", "NK", "Not Known", "not-known", "XXX", "xx",
-                        "X", "Baby", "BABY BOY", "Infant", "Test", "Test Patient",
-                        "Patient", "Unknown Patient", "NFA", "No Name", "Anon",
-                        "Anonymous", "Unnamed", "zzzz", "Mr", "", "   ", "123", "-"}) {
+  for (const char* s : {"UNKNOWN",      "Unk",       "NK",
+                        "Not Known",    "not-known", "XXX",
+                        "xx",           "X",         "Baby",
+                        "BABY BOY",     "Infant",    "Test",
+                        "Test Patient", "Patient",   "Unknown Patient",
+                        "NFA",          "No Name",   "Anon",
+                        "Anonymous",    "Unnamed",   "zzzz",
+                        "Mr",           "",          "   ",
+                        "123",          "-"}) {
     EXPECT_TRUE(NormalizeName(s).empty()) << s;
     EXPECT_TRUE(NormalizeName(s).joined.empty()) << s;
   }
@@ -96,8 +101,7 @@ TEST(NameNormalizerTest, Placeholders) {
 }
 
 TEST(NameNormalizerTest, FoldToAscii) {
-  EXPECT_EQ(FoldToAscii("12 Rue de l'Église, Saint-Étienne"),
-            "12 rue de l'eglise, saint-etienne");
+  EXPECT_EQ(FoldToAscii("12 Rue de l'Église, Saint-Étienne"), "12 rue de l'eglise, saint-etienne");
   EXPECT_EQ(FoldToAscii("Flat 3, HIGH St."), "flat 3, high st.");
   EXPECT_EQ(FoldToAscii("Straße"), "strasse");
 }
@@ -126,8 +130,8 @@ TEST(NameNormalizerTest, ArbitraryBytesGiveOnlyLowerCaseTokens) {
 // transliterator gives, letter by letter, across the Latin blocks.
 TEST(NameNormalizerTest, LatinFastPathAgreesWithIcuTransliterator) {
   UErrorCode status = U_ZERO_ERROR;
-  std::unique_ptr<icu::Transliterator> full(icu::Transliterator::createInstance(
-      "NFKC; Any-Latin; Latin-ASCII; Lower", UTRANS_FORWARD, status));
+  std::unique_ptr<icu::Transliterator> full(
+      icu::Transliterator::createInstance("NFKC; Any-Latin; Latin-ASCII; Lower", UTRANS_FORWARD, status));
   ASSERT_TRUE(U_SUCCESS(status));
   const icu::Normalizer2* casefold = icu::Normalizer2::getNFKCCasefoldInstance(status);
   ASSERT_TRUE(U_SUCCESS(status));
@@ -158,13 +162,10 @@ TEST(NameNormalizerTest, LatinFastPathAgreesWithIcuTransliterator) {
     // Spacing accents (U+00A8 ...) become a space plus a combining mark,
     // which the two paths render as one or two spaces: same tokens.
     auto squeeze = [](std::string v) {
-      v.erase(std::unique(v.begin(), v.end(),
-                          [](char a, char b) { return a == ' ' && b == ' '; }),
-              v.end());
+      v.erase(std::unique(v.begin(), v.end(), [](char a, char b) { return a == ' ' && b == ' '; }), v.end());
       return v;
     };
-    EXPECT_EQ(squeeze(FoldToAscii(input)), squeeze(expected_ascii))
-        << "U+" << std::hex << cp;
+    EXPECT_EQ(squeeze(FoldToAscii(input)), squeeze(expected_ascii)) << "U+" << std::hex << cp;
     ++checked;
   }
   EXPECT_GT(checked, 600);

@@ -41,8 +41,7 @@ TEST(NhsNumberTest, Placeholders) {
 }
 
 TEST(NhsNumberTest, RejectsMalformed) {
-  for (const char* raw : {"", "943476591", "94347659190", "943476591X", "943.476.5919",
-                          "+9434765919"}) {
+  for (const char* raw : {"", "943476591", "94347659190", "943476591X", "943.476.5919", "+9434765919"}) {
     EXPECT_EQ(ParseNhsNumber(raw), std::nullopt) << raw;
   }
 }

@@ -24,10 +24,13 @@ TEST(PostcodeTest, AcceptsAnyCaseAndSpacing) {
 }
 
 TEST(PostcodeTest, AllOutwardFormats) {
-  struct Case { const char* raw; const char* area; const char* district; };
-  for (const Case& c : {Case{"M1 1AE", "M", "M1"}, Case{"B33 8TH", "B", "B33"},
-                        Case{"CR2 6XH", "CR", "CR2"}, Case{"DN55 1PT", "DN", "DN55"},
-                        Case{"W1A 0AX", "W", "W1A"}, Case{"EC1A 1BB", "EC", "EC1A"},
+  struct Case {
+    const char* raw;
+    const char* area;
+    const char* district;
+  };
+  for (const Case& c : {Case{"M1 1AE", "M", "M1"}, Case{"B33 8TH", "B", "B33"}, Case{"CR2 6XH", "CR", "CR2"},
+                        Case{"DN55 1PT", "DN", "DN55"}, Case{"W1A 0AX", "W", "W1A"}, Case{"EC1A 1BB", "EC", "EC1A"},
                         Case{"GIR 0AA", "GIR", "GIR"}}) {
     std::optional<Postcode> p = ParsePostcode(c.raw);
     ASSERT_TRUE(p.has_value()) << c.raw;
@@ -38,12 +41,12 @@ TEST(PostcodeTest, AllOutwardFormats) {
 
 TEST(PostcodeTest, RejectsInvalid) {
   for (const char* raw : {"", "   ", "CV1", "CV1 2A", "1V1 2AB", "CV1 AAB", "CV1 2A1",
-                          "QA1 1AA",    // Q never first
-                          "AJ1 1AA",    // J never second
-                          "A1L 1AA",    // L not allowed third (A9A)
-                          "AB1C 1AA",   // C not allowed fourth (AA9A)
-                          "CV1 2CB",    // C never in the inward code
-                          "CV1 2AO",    // O never in the inward code
+                          "QA1 1AA",   // Q never first
+                          "AJ1 1AA",   // J never second
+                          "A1L 1AA",   // L not allowed third (A9A)
+                          "AB1C 1AA",  // C not allowed fourth (AA9A)
+                          "CV1 2CB",   // C never in the inward code
+                          "CV1 2AO",   // O never in the inward code
                           "CV123 2AB", "CV1 2ABC", "CV1-2AB", "GIR 1AA"}) {
     bool placeholder = true;
     EXPECT_FALSE(ParsePostcode(raw, &placeholder).has_value()) << raw;

@@ -83,7 +83,7 @@ void empi_requester_destroy(empi_requester_t* who);
 /* ---- The engine ---- */
 
 /* Opens (creating if missing) the store in `path`. NULL on failure, with
-   *errptr set (a store locked by another process: "UNAVAILABLE: ..."). */
+ *errptr set (a store locked by another process: "UNAVAILABLE: ..."). */
 empi_engine_t* empi_open(const empi_options_t* options, const char* path, char** errptr);
 /* Closes the store. NULL is a no-op. */
 void empi_close(empi_engine_t* engine);
@@ -114,8 +114,8 @@ empi_resolution_t* empi_resolve(empi_engine_t* engine, const char* source, const
 /* The person holding records with this NHS number. NULL with *errptr
    unchanged when none does; NULL with *errptr set for an invalid number,
    a number in several persons ("FAILED_PRECONDITION: ...") or a failure. */
-empi_resolution_t* empi_resolve_nhs_number(empi_engine_t* engine, const char* nhs_number,
-                                           const empi_requester_t* who, char** errptr);
+empi_resolution_t* empi_resolve_nhs_number(empi_engine_t* engine, const char* nhs_number, const empi_requester_t* who,
+                                           char** errptr);
 /* empi_resolve as the index stood once change `as_of_change` was committed,
    or (as_of_change 0) at `as_of_time_us`, Unix microseconds, which also
    dates the answer (empi::Engine::ResolveAsOf). *errptr set for a change
@@ -184,8 +184,7 @@ void empi_objection_destroy(empi_objection_t* objection);
    "date_of_birth", "postcode", "reference", or "method" ("form", "phone",
    "letter", "online", "steward"; default "form"). Returns 0 and sets
    *errptr for another name or method. */
-unsigned char empi_objection_set(empi_objection_t* objection, const char* field, const char* value,
-                                 char** errptr);
+unsigned char empi_objection_set(empi_objection_t* objection, const char* field, const char* value, char** errptr);
 /* Registers (or withdraws) the objection (empi::Engine::RegisterObjection
    and WithdrawObjection). Returns an EMPI_OBJECTION_* value and sets
    *reason (if not NULL) to a malloc()ed reason when refused (else "").
@@ -202,8 +201,7 @@ void empi_link_options_destroy(empi_link_options_t* options);
 /* Sets an option by its empi::LinkFeedsOptions name: "mapping", "source",
    "date_format", "blocking_rules", "quarantine". Returns 0 and sets
    *errptr for another name. */
-unsigned char empi_link_options_set(empi_link_options_t* options, const char* name, const char* value,
-                                    char** errptr);
+unsigned char empi_link_options_set(empi_link_options_t* options, const char* name, const char* value, char** errptr);
 void empi_link_options_set_requester(empi_link_options_t* options, const empi_requester_t* who);
 
 /* Called as the link proceeds: a stage name, units done out of total (0
@@ -213,9 +211,9 @@ typedef void (*empi_link_progress_fn)(void* arg, const char* stage, uint64_t don
 /* Links the feeds (file paths) into the store at `db_path`
    (empi::LinkFeeds); no engine may have it open. `progress` may be NULL.
    NULL on failure, with *errptr set; the store is then as it was. */
-empi_link_summary_t* empi_link_feeds(const empi_link_options_t* options, const char* db_path,
-                                     const char* const* feeds, size_t num_feeds, empi_link_progress_fn progress,
-                                     void* progress_arg, char** errptr);
+empi_link_summary_t* empi_link_feeds(const empi_link_options_t* options, const char* db_path, const char* const* feeds,
+                                     size_t num_feeds, empi_link_progress_fn progress, void* progress_arg,
+                                     char** errptr);
 void empi_link_summary_destroy(empi_link_summary_t* summary);
 /* A count of the summary by its empi::LinkFeedsSummary name: "feeds",
    "records_read", "quarantined", "new_records", "updated_records",

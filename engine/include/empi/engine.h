@@ -60,8 +60,7 @@ class Engine {
   // InvalidArgument for an `options.today` that is not a date, or
   // InvalidArgument naming the register file and line when it does not
   // parse. The caller owns the engine; destroying it closes the store.
-  static absl::StatusOr<std::unique_ptr<Engine>> Open(const EngineOptions& options,
-                                                      const std::string& path);
+  static absl::StatusOr<std::unique_ptr<Engine>> Open(const EngineOptions& options, const std::string& path);
   virtual ~Engine() = default;
 
   // Matches `record` against the stored index and links it to the best
@@ -84,8 +83,7 @@ class Engine {
   // The person holding records with this NHS number; NotFound if none,
   // FailedPrecondition if the number is in several persons (pending review),
   // InvalidArgument if it is not a valid NHS number.
-  virtual absl::StatusOr<Resolution> ResolveByNhsNumber(const std::string& nhs_number,
-                                                        const Requester& who) = 0;
+  virtual absl::StatusOr<Resolution> ResolveByNhsNumber(const std::string& nhs_number, const Requester& who) = 0;
   // Resolve and ResolvePerson as the index stood at `as_of` (AsOf): the
   // same answer (person, records, objection, scope, restriction) as a call
   // made then, whatever was linked, merged, split or objected to since;
@@ -96,8 +94,7 @@ class Engine {
   // version 7 keeps history from its upgrade on).
   virtual absl::StatusOr<Resolution> ResolveAsOf(const std::string& source, const std::string& record_id,
                                                  const AsOf& as_of, const Requester& who) = 0;
-  virtual absl::StatusOr<Resolution> ResolvePersonAsOf(uint64_t person_id, const AsOf& as_of,
-                                                       const Requester& who) = 0;
+  virtual absl::StatusOr<Resolution> ResolvePersonAsOf(uint64_t person_id, const AsOf& as_of, const Requester& who) = 0;
   // Persons matching `d`, best first, at most `limit`, grade possible or
   // better (certain: >= link threshold; probable: >= review threshold;
   // possible: >= 0.05). A restricted person is never returned when `d`
@@ -111,15 +108,14 @@ class Engine {
   virtual absl::StatusOr<ViewDecision> MayAssembleView(uint64_t person_id, const Requester& who) = 0;
   // MayAssembleView for the person holding the record (source, record_id);
   // a decision with reason "not found" when no person holds it.
-  virtual absl::StatusOr<ViewDecision> MayAssembleViewForRecord(const std::string& source,
-                                                                const std::string& record_id,
+  virtual absl::StatusOr<ViewDecision> MayAssembleViewForRecord(const std::string& source, const std::string& record_id,
                                                                 const Requester& who) = 0;
   // The view decisions as the index stood at `as_of` (see ResolveAsOf).
   virtual absl::StatusOr<ViewDecision> MayAssembleViewAsOf(uint64_t person_id, const AsOf& as_of,
                                                            const Requester& who) = 0;
   virtual absl::StatusOr<ViewDecision> MayAssembleViewForRecordAsOf(const std::string& source,
-                                                                    const std::string& record_id,
-                                                                    const AsOf& as_of, const Requester& who) = 0;
+                                                                    const std::string& record_id, const AsOf& as_of,
+                                                                    const Requester& who) = 0;
 
   // Registers an objection (see ObjectionRequest). By NHS number: applied to
   // every person holding it, or stored pending when none does. By
@@ -132,8 +128,7 @@ class Engine {
   // have at registration (see ApplyPendingForms for batch links).
   // InvalidArgument when neither an NHS number nor all of name, date of birth
   // and postcode are given.
-  virtual absl::StatusOr<ObjectionResult> RegisterObjection(const ObjectionRequest& request,
-                                                            const Requester& who) = 0;
+  virtual absl::StatusOr<ObjectionResult> RegisterObjection(const ObjectionRequest& request, const Requester& who) = 0;
   // Matches every pending demographic objection against the stored records
   // again and applies those that now identify one person (audited, action
   // "apply-pending-objection"); `empi link` calls it after linking. Returns
@@ -141,20 +136,18 @@ class Engine {
   // that share a blocking key with the record in the same write.
   virtual absl::StatusOr<uint64_t> ApplyPendingForms(const Requester& who) = 0;
   // Reverses an objection identified the same way (also drops a pending one).
-  virtual absl::StatusOr<ObjectionResult> WithdrawObjection(const ObjectionRequest& request,
-                                                            const Requester& who) = 0;
+  virtual absl::StatusOr<ObjectionResult> WithdrawObjection(const ObjectionRequest& request, const Requester& who) = 0;
 
   // Steward: joins person `b` into `a`; `a` survives and objects if either
   // did. Returns the merge's history sequence (the id Unmerge takes).
   // NotFound for an unknown person, InvalidArgument if a == b,
   // FailedPrecondition if a never-link pair would end up in one person.
-  virtual absl::StatusOr<uint64_t> Merge(uint64_t a, uint64_t b, const Requester& who,
-                                         const std::string& reason) = 0;
+  virtual absl::StatusOr<uint64_t> Merge(uint64_t a, uint64_t b, const Requester& who, const std::string& reason) = 0;
   // Steward: moves `records` of `person` into a new person (returned), which
   // objects if `person` did. InvalidArgument if a record is not in `person`
   // or if all of its records are listed.
-  virtual absl::StatusOr<uint64_t> Split(uint64_t person, const std::vector<RecordRef>& records,
-                                         const Requester& who, const std::string& reason) = 0;
+  virtual absl::StatusOr<uint64_t> Split(uint64_t person, const std::vector<RecordRef>& records, const Requester& who,
+                                         const std::string& reason) = 0;
   // Steward: undoes the merge recorded as history event `merge_event` of
   // `person`: the absorbed person comes back under its old id with the
   // records it brought that are still in `person` (objecting if either
@@ -195,8 +188,7 @@ class Engine {
   // the order they became visible, so none is ever skipped. Changes are
   // kept for the life of the store. Audited (action "changes", naming no
   // person: the outcome gives the range returned).
-  virtual absl::StatusOr<std::vector<ChangeEvent>> Changes(uint64_t since, size_t limit,
-                                                           std::chrono::milliseconds wait,
+  virtual absl::StatusOr<std::vector<ChangeEvent>> Changes(uint64_t since, size_t limit, std::chrono::milliseconds wait,
                                                            const Requester& who) = 0;
   // The sequence of the last change committed (0 when none): where a new
   // consumer starts from, read before it resolves what it caches (a change

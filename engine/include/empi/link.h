@@ -103,13 +103,13 @@ struct LinkBlockingRuleSummary {
 struct LinkFeedsSummary {
   // Reading
   uint64_t feeds = 0;
-  uint64_t records_read = 0;       // data rows of every feed
-  uint64_t whitespace_lines = 0;   // lines of blanks only, skipped
-  uint64_t quarantined = 0;        // rows rejected, written to quarantine_path
+  uint64_t records_read = 0;      // data rows of every feed
+  uint64_t whitespace_lines = 0;  // lines of blanks only, skipped
+  uint64_t quarantined = 0;       // rows rejected, written to quarantine_path
   std::string quarantine_path;
   uint64_t invalid_nhs = 0, invalid_postcode = 0, invalid_date = 0;  // kept on the record
   uint64_t placeholder_values = 0;
-  uint64_t repeated_records = 0;   // keys repeated in a later feed of this run
+  uint64_t repeated_records = 0;     // keys repeated in a later feed of this run
   std::vector<std::string> notices;  // as given to LinkFeedsOptions::notice
 
   // Linking
@@ -124,14 +124,14 @@ struct LinkFeedsSummary {
   int em_iterations = 0;
   bool em_converged = false;
   uint64_t em_patterns = 0;
-  uint64_t u_pairs = 0;              // random pairs compared for u
-  double estimated_matches = 0;      // of the model's candidate pairs
+  uint64_t u_pairs = 0;          // random pairs compared for u
+  double estimated_matches = 0;  // of the model's candidate pairs
   uint64_t model_candidate_pairs = 0;
   // Why the model this run scored with is not to be trusted (the next link
   // estimates it again); empty when it is.
   std::string model_untrusted_reason;
-  uint64_t links = 0;            // links made
-  uint64_t review_pairs = 0;     // pairs put in review by this run
+  uint64_t links = 0;         // links made
+  uint64_t review_pairs = 0;  // pairs put in review by this run
   uint64_t persons_new = 0;
 
   // Afterwards
@@ -208,7 +208,7 @@ struct RelinkMove {
 };
 
 struct RelinkSummary {
-  uint64_t records = 0;          // records in the store, all scored again
+  uint64_t records = 0;  // records in the store, all scored again
   uint64_t candidate_pairs = 0;
   // The model that scored: estimated by this run (EM), or the stored one.
   bool model_trained = false;
@@ -216,16 +216,16 @@ struct RelinkSummary {
   int em_iterations = 0;
   bool em_converged = false;
   double estimated_matches = 0;
-  uint64_t links = 0;                    // links applied in clustering
+  uint64_t links = 0;  // links applied in clustering
   uint64_t review_pairs_before = 0, review_pairs = 0;
   uint64_t persons_before = 0, persons_after = 0;
-  uint64_t persons_unchanged = 0;   // same id, same records
-  uint64_t persons_pinned = 0;      // a steward's merge, split or unmerge: kept together
-  uint64_t persons_new = 0;         // split off, with new ids
-  uint64_t persons_removed = 0;     // every record joined another person
+  uint64_t persons_unchanged = 0;     // same id, same records
+  uint64_t persons_pinned = 0;        // a steward's merge, split or unmerge: kept together
+  uint64_t persons_new = 0;           // split off, with new ids
+  uint64_t persons_removed = 0;       // every record joined another person
   uint64_t objections_inherited = 0;  // persons that now object: an objecting person's record joined them
-  std::vector<RelinkMove> moves;    // in record key order
-  bool applied = false;             // written (false for a dry run, or when nothing moves and the review queue is unchanged)
+  std::vector<RelinkMove> moves;      // in record key order
+  bool applied = false;  // written (false for a dry run, or when nothing moves and the review queue is unchanged)
   double wall_seconds = 0;
   std::vector<std::pair<std::string, double>> stage_seconds;  // in order
 };

@@ -22,7 +22,7 @@ namespace empi {
 // How an objection reached us. Part of the persistent format: the store
 // keeps these values. Do not change the values of existing entries.
 enum class ObjectionMethod : uint8_t {
-  kNone = 0,     // no objection
+  kNone = 0,  // no objection
   kForm = 1,
   kPhone = 2,
   kLetter = 3,

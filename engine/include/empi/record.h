@@ -29,14 +29,14 @@ namespace empi {
 struct Record {
   std::string source;
   std::string record_id;
-  std::string nhs_number;     // as delivered; may be empty or invalid
+  std::string nhs_number;  // as delivered; may be empty or invalid
   std::string family_name;
   std::string given_names;    // first, then middle names, space separated
   std::string date_of_birth;  // ISO YYYY-MM-DD, or empty; raw text if unparseable
   std::string sex;            // as delivered: M, F, U, male, female, ...
   std::string postcode;       // as delivered
   std::string address;
-  bool restricted = false;    // address must never be shown in any output
+  bool restricted = false;  // address must never be shown in any output
 
   // The storage key: source, a NUL byte, record_id.
   std::string Key() const;
@@ -46,8 +46,7 @@ struct Record {
 
 // Splits a key made by Record::Key() back into (source, record_id).
 // Returns false if `key` holds no NUL separator.
-bool SplitRecordKey(std::string_view key, std::string_view* source,
-                    std::string_view* record_id);
+bool SplitRecordKey(std::string_view key, std::string_view* source, std::string_view* record_id);
 
 }  // namespace empi
 

@@ -93,9 +93,9 @@ struct Demographics {
 };
 
 struct FieldWeight {
-  std::string comparison;  // "nhs_number", "family_name", ...
-  int gamma = 0;           // level taken (Splink's gamma_<field>); -1 when withheld
-  double match_weight = 0; // 0 when withheld
+  std::string comparison;   // "nhs_number", "family_name", ...
+  int gamma = 0;            // level taken (Splink's gamma_<field>); -1 when withheld
+  double match_weight = 0;  // 0 when withheld
   // The candidate is a restricted patient and this comparison would show
   // where they live (RevealsLocation): level and weight are not given.
   bool withheld = false;
@@ -124,8 +124,8 @@ std::string_view IngestOutcomeName(IngestOutcome o);
 struct IngestResult {
   IngestOutcome outcome = IngestOutcome::kNewPerson;
   uint64_t person_id = 0;
-  double match_probability = 0;  // best candidate's, 0 if none
-  std::string reason;            // why not linked, when review
+  double match_probability = 0;    // best candidate's, 0 if none
+  std::string reason;              // why not linked, when review
   bool objection_applied = false;  // a pending objection matched this record
 };
 
@@ -150,13 +150,13 @@ struct ObjectionResult {
 // One event of the store's hash-chained audit trail (Engine::AuditForPerson):
 // who asked what, when, and what came of it.
 struct AuditEvent {
-  uint64_t sequence = 0;  // position in the trail, from 1
-  int64_t time_us = 0;    // Unix microseconds
+  uint64_t sequence = 0;                               // position in the trail, from 1
+  int64_t time_us = 0;                                 // Unix microseconds
   std::string requester, organisation, role, purpose;  // Requester's fields
-  std::string action;     // "resolve", "search", "view", "object", "merge", ...
-  std::string outcome;    // "ok", "allowed", "denied: objection", ...
-  std::vector<uint64_t> persons;   // persons the event names
-  std::vector<RecordRef> records;  // records the event names
+  std::string action;                                  // "resolve", "search", "view", "object", "merge", ...
+  std::string outcome;                                 // "ok", "allowed", "denied: objection", ...
+  std::vector<uint64_t> persons;                       // persons the event names
+  std::vector<RecordRef> records;                      // records the event names
   // For resolutions and view decisions: the change the answer was given at
   // and the model version (Resolution::at_change), and whether the caller
   // asked as of that change (an auditor reproducing an answer). Replaying
@@ -209,11 +209,11 @@ struct Supersession {
   std::string old_nhs_number, new_nhs_number;
 };
 struct SupersessionResult {
-  bool added = false;              // false: already known, nothing changed
-  std::vector<uint64_t> persons;   // persons holding either number
-  uint64_t review_pairs = 0;       // pairs of those persons sent to review
-  bool objection_extended = false; // an objection now holds for more persons
-  bool pending_moved = false;      // a pending objection moved to the new number
+  bool added = false;               // false: already known, nothing changed
+  std::vector<uint64_t> persons;    // persons holding either number
+  uint64_t review_pairs = 0;        // pairs of those persons sent to review
+  bool objection_extended = false;  // an objection now holds for more persons
+  bool pending_moved = false;       // a pending objection moved to the new number
 };
 
 }  // namespace empi

@@ -23,18 +23,17 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 
-#define EMPI_RETURN_IF_ERROR(expr)                 \
-  do {                                             \
-    ::absl::Status empi_status_ = (expr);          \
-    if (!empi_status_.ok()) return empi_status_;   \
+#define EMPI_RETURN_IF_ERROR(expr)               \
+  do {                                           \
+    ::absl::Status empi_status_ = (expr);        \
+    if (!empi_status_.ok()) return empi_status_; \
   } while (0)
 
 #define EMPI_STATUS_CONCAT_INNER_(a, b) a##b
 #define EMPI_STATUS_CONCAT_(a, b) EMPI_STATUS_CONCAT_INNER_(a, b)
 
-#define EMPI_ASSIGN_OR_RETURN(lhs, expr)                                      \
-  EMPI_ASSIGN_OR_RETURN_IMPL_(EMPI_STATUS_CONCAT_(empi_statusor_, __LINE__), \
-                              lhs, expr)
+#define EMPI_ASSIGN_OR_RETURN(lhs, expr) \
+  EMPI_ASSIGN_OR_RETURN_IMPL_(EMPI_STATUS_CONCAT_(empi_statusor_, __LINE__), lhs, expr)
 #define EMPI_ASSIGN_OR_RETURN_IMPL_(tmp, lhs, expr) \
   auto tmp = (expr);                                \
   if (!tmp.ok()) return tmp.status();               \

@@ -86,8 +86,7 @@ std::vector<std::vector<std::string>> ReadCsv(const fs::path& p) {
 class GeneratedFiles : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    dir_ = new fs::path(fs::temp_directory_path() /
-                        ("empi_generator_test_" + std::to_string(::getpid())));
+    dir_ = new fs::path(fs::temp_directory_path() / ("empi_generator_test_" + std::to_string(::getpid())));
     GeneratorOptions o;
     o.persons = 6000;
     o.seed = 7;
@@ -110,8 +109,7 @@ TEST(Generator, NhsNumbersValidUniqueAndRealistic) {
   for (const TruePerson& p : Population().persons) {
     if (p.nhs_number.empty()) {
       ASSERT_FALSE(p.hard_cases.empty());
-      EXPECT_TRUE(p.hard_cases[0] == "junk" || p.hard_cases.back() == "no_nhs_anywhere")
-          << p.id;
+      EXPECT_TRUE(p.hard_cases[0] == "junk" || p.hard_cases.back() == "no_nhs_anywhere") << p.id;
       continue;
     }
     ASSERT_EQ(p.nhs_number.size(), 10u);
@@ -188,8 +186,7 @@ TEST(Generator, NamesHaveLongTailAndDiversity) {
   int top = 0;
   for (auto& [name, n] : surnames) top = std::max(top, n);
   EXPECT_LT(top, total / 25);
-  for (const char* s : {"Smith", "Khan", "Singh", "Kaur", "Patel", "Nowak", "O'Brien", "Okafor",
-                        "Jones"}) {
+  for (const char* s : {"Smith", "Khan", "Singh", "Kaur", "Patel", "Nowak", "O'Brien", "Okafor", "Jones"}) {
     EXPECT_GT(surnames[s], 0) << s;
   }
   EXPECT_NEAR(middle / static_cast<double>(total), 0.5, 0.05);
@@ -220,8 +217,7 @@ TEST(Generator, ErrorRatesMatchDocumentation) {
     // What the flags say is what the record shows.
     EXPECT_EQ(r.nhs_number.empty(), (r.errors & (1u << kNhsMissing)) != 0 || r.nhs_withheld);
     if (r.nhs_withheld) {
-      EXPECT_EQ(r.eligible & ((1u << kNhsMissing) | (1u << kNhsMistyped) | (1u << kNhsRelative)),
-                0u);
+      EXPECT_EQ(r.eligible & ((1u << kNhsMissing) | (1u << kNhsMistyped) | (1u << kNhsRelative)), 0u);
     }
     if (r.errors & (1u << kNhsMistyped)) {
       EXPECT_NE(r.nhs_number, p.nhs_number);
@@ -236,12 +232,10 @@ TEST(Generator, ErrorRatesMatchDocumentation) {
     EXPECT_EQ(r.date_of_birth.empty(), (r.errors & (1u << kDobMissing)) != 0);
     EXPECT_EQ(r.sex != "M" && r.sex != "F", (r.errors & (1u << kSexUnknown)) != 0);
     if (r.errors & (1u << kCaseNoise)) {
-      EXPECT_TRUE(gi::ToUpperUtf8(r.family_name) == r.family_name ||
-                  gi::ToLowerUtf8(r.family_name) == r.family_name);
+      EXPECT_TRUE(gi::ToUpperUtf8(r.family_name) == r.family_name || gi::ToLowerUtf8(r.family_name) == r.family_name);
     }
-    const uint32_t dob_errors = (1u << kDobDayMonthSwap) | (1u << kDobDigitWrong) |
-                                (1u << kDobYearOff) | (1u << kDobPlaceholder) |
-                                (1u << kDobMissing) | (1u << kDobEstimated);
+    const uint32_t dob_errors = (1u << kDobDayMonthSwap) | (1u << kDobDigitWrong) | (1u << kDobYearOff) |
+                                (1u << kDobPlaceholder) | (1u << kDobMissing) | (1u << kDobEstimated);
     const std::string iso = p.date_of_birth;
     if ((r.errors & dob_errors) == 0 && kind[r.source] != SourceKind::kGp) {
       // Same digits in some order of fields.
@@ -269,8 +263,7 @@ TEST(Generator, ErrorRatesMatchDocumentation) {
       double expected = ErrorRate(static_cast<SourceKind>(k), e);
       double observed = static_cast<double>(hits) / n;
       double sd = std::sqrt(expected * (1 - expected) / n);
-      EXPECT_NEAR(observed, expected, 5 * sd + 0.001)
-          << "kind " << k << " error " << ErrorKindName(e) << " n=" << n;
+      EXPECT_NEAR(observed, expected, 5 * sd + 0.001) << "kind " << k << " error " << ErrorKindName(e) << " n=" << n;
     }
     auto [firsts, copies] = dups[k];
     if (k == static_cast<int>(SourceKind::kAcute) || k == static_cast<int>(SourceKind::kGp)) {
@@ -291,8 +284,8 @@ TEST(Generator, HardCasesPresentAndShapedAsDocumented) {
   for (uint64_t i = 0; i < pop.persons.size(); ++i) {
     for (const auto& h : pop.persons[i].hard_cases) cases[h].push_back(i);
   }
-  for (const char* h : {"twin", "parent_child_same_name", "common_name_close_dob", "junk",
-                        "marriage_name_change", "duplicate_registration"}) {
+  for (const char* h : {"twin", "parent_child_same_name", "common_name_close_dob", "junk", "marriage_name_change",
+                        "duplicate_registration"}) {
     EXPECT_GE(cases[h].size(), 10u) << h;
   }
   std::map<uint64_t, int> records_per_person;
@@ -315,8 +308,7 @@ TEST(Generator, HardCasesPresentAndShapedAsDocumented) {
     if (a.sex == b.sex) {
       EXPECT_EQ(a.family_name, b.family_name);
     }
-    EXPECT_NE(a.given_names.substr(0, a.given_names.find(' ')),
-              b.given_names.substr(0, b.given_names.find(' ')));
+    EXPECT_NE(a.given_names.substr(0, a.given_names.find(' ')), b.given_names.substr(0, b.given_names.find(' ')));
     EXPECT_NE(a.nhs_number, b.nhs_number);
   }
   const auto& same = cases["parent_child_same_name"];
@@ -324,8 +316,7 @@ TEST(Generator, HardCasesPresentAndShapedAsDocumented) {
     const TruePerson& a = pop.persons[same[i]];
     const TruePerson& b = pop.persons[same[i + 1]];
     EXPECT_EQ(a.family_name, b.family_name);
-    EXPECT_EQ(a.given_names.substr(0, a.given_names.find(' ')),
-              b.given_names.substr(0, b.given_names.find(' ')));
+    EXPECT_EQ(a.given_names.substr(0, a.given_names.find(' ')), b.given_names.substr(0, b.given_names.find(' ')));
     EXPECT_EQ(a.postcode, b.postcode);
     EXPECT_LT(a.date_of_birth, b.date_of_birth);
   }
@@ -352,9 +343,9 @@ std::map<std::string, std::vector<uint64_t>> CasesOf(const GeneratedPopulation& 
 std::array<int, 3> ParseAnyDate(const std::string& s) {
   if (s.empty()) return {0, 0, 0};
   auto num = [&](size_t at, size_t n) { return std::stoi(s.substr(at, n)); };
-  if (s.size() == 8) return {num(0, 4), num(4, 2), num(6, 2)};   // YYYYMMDD
-  if (s[2] == '/') return {num(6, 4), num(3, 2), num(0, 2)};     // DD/MM/YYYY
-  return {num(0, 4), num(5, 2), num(8, 2)};                      // YYYY-MM-DD
+  if (s.size() == 8) return {num(0, 4), num(4, 2), num(6, 2)};  // YYYYMMDD
+  if (s[2] == '/') return {num(6, 4), num(3, 2), num(0, 2)};    // DD/MM/YYYY
+  return {num(0, 4), num(5, 2), num(8, 2)};                     // YYYY-MM-DD
 }
 
 bool InCareHome(const TruePerson& p) {
@@ -364,13 +355,10 @@ bool InCareHome(const TruePerson& p) {
   return false;
 }
 
-bool IsTitle(const std::string& s) {
-  return s == "Kaur" || s == "Singh" || s == "Begum" || s == "Khatun";
-}
+bool IsTitle(const std::string& s) { return s == "Kaur" || s == "Singh" || s == "Begum" || s == "Khatun"; }
 
-constexpr uint32_t kOtherNameErrors = (1u << kNameTypo) | (1u << kCaseNoise) |
-                                      (1u << kNamesSwapped) | (1u << kDiacriticsDropped) |
-                                      (1u << kDoubleBarrelCut);
+constexpr uint32_t kOtherNameErrors = (1u << kNameTypo) | (1u << kCaseNoise) | (1u << kNamesSwapped) |
+                                      (1u << kDiacriticsDropped) | (1u << kDoubleBarrelCut);
 
 // twin_no_nhs, relative_nhs_number, estimated_dob, sikh_muslim_naming,
 // double_barrel_order, no_nhs_anywhere: present, and each record shows what
@@ -378,8 +366,8 @@ constexpr uint32_t kOtherNameErrors = (1u << kNameTypo) | (1u << kCaseNoise) |
 TEST(Generator, SecondHardCasesShapedAsDocumented) {
   const auto& pop = Population();
   auto cases = CasesOf(pop);
-  for (const char* h : {"twin_no_nhs", "relative_nhs_number", "estimated_dob",
-                        "sikh_muslim_naming", "double_barrel_order", "no_nhs_anywhere"}) {
+  for (const char* h : {"twin_no_nhs", "relative_nhs_number", "estimated_dob", "sikh_muslim_naming",
+                        "double_barrel_order", "no_nhs_anywhere"}) {
     EXPECT_GE(cases[h].size(), 5u) << h;
   }
   std::map<std::string, SourceKind> kind;
@@ -420,8 +408,7 @@ TEST(Generator, SecondHardCasesShapedAsDocumented) {
     EXPECT_TRUE(gp_withheld == 0 || gp_withheld == gp);
   }
   for (size_t t = 0; t < twins.size(); t += 2) {
-    EXPECT_FALSE(has(twins[t], "twin_no_nhs") && has(twins[t + 1], "twin_no_nhs"))
-        << "at most one twin of a pair";
+    EXPECT_FALSE(has(twins[t], "twin_no_nhs") && has(twins[t + 1], "twin_no_nhs")) << "at most one twin of a pair";
   }
 
   // A relative's number: valid, another person's, who lives at the same
@@ -488,8 +475,8 @@ TEST(Generator, SecondHardCasesShapedAsDocumented) {
       ++forms["both"];
       EXPECT_TRUE(title == "Kaur" || title == "Singh") << "both only for Sikh names";
     } else {
-      ADD_FAILURE() << r.family_name << ", " << r.given_names << " for " << p.family_name << ", "
-                    << p.given_names << " / " << p.other_family_name;
+      ADD_FAILURE() << r.family_name << ", " << r.given_names << " for " << p.family_name << ", " << p.given_names
+                    << " / " << p.other_family_name;
     }
   }
   EXPECT_GT(forms["other"], 20);
@@ -523,8 +510,7 @@ TEST(Generator, SecondHardCasesShapedAsDocumented) {
     const size_t h = family.find('-');
     ASSERT_NE(h, std::string::npos) << family;
     const std::string a = family.substr(0, h), b = family.substr(h + 1);
-    EXPECT_TRUE(r.family_name == b + "-" + a || r.family_name == b + " " + a ||
-                r.family_name == a + " " + b)
+    EXPECT_TRUE(r.family_name == b + "-" + a || r.family_name == b + " " + a || r.family_name == a + " " + b)
         << r.family_name << " for " << family;
     ++reordered;
   }
@@ -602,8 +588,8 @@ TEST(Generator, ScaleZeroGivesCleanRecordsOfTheSamePopulation) {
   ASSERT_TRUE(GeneratePopulation(o, &clean).ok());
   const auto& pop = Population();
   ASSERT_EQ(clean.persons.size(), pop.persons.size());
-  const std::set<std::string> structure = {"twin", "parent_child_same_name",
-                                           "common_name_close_dob", "junk", "no_nhs_anywhere"};
+  const std::set<std::string> structure = {"twin", "parent_child_same_name", "common_name_close_dob", "junk",
+                                           "no_nhs_anywhere"};
   for (size_t i = 0; i < pop.persons.size(); ++i) {
     const TruePerson& a = pop.persons[i];
     const TruePerson& b = clean.persons[i];
@@ -615,10 +601,13 @@ TEST(Generator, ScaleZeroGivesCleanRecordsOfTheSamePopulation) {
     EXPECT_EQ(a.address, b.address);
     EXPECT_EQ(a.other_family_name, b.other_family_name);
     std::set<std::string> sa, sb;
-    for (const auto& h : a.hard_cases) if (structure.count(h)) sa.insert(h);
+    for (const auto& h : a.hard_cases)
+      if (structure.count(h)) sa.insert(h);
     for (const auto& h : b.hard_cases) {
-      if (structure.count(h)) sb.insert(h);
-      else EXPECT_EQ(h, "marriage_name_change") << b.id;
+      if (structure.count(h))
+        sb.insert(h);
+      else
+        EXPECT_EQ(h, "marriage_name_change") << b.id;
     }
     EXPECT_EQ(sa, sb) << a.id;
   }
@@ -642,8 +631,7 @@ TEST(Generator, PostcodesValidUnlessCorrupted) {
   std::set<std::string> districts;
   for (const auto& d : gi::Districts()) districts.insert(d.code);
   const std::regex format("([A-Z]{1,2}[0-9]{1,2}) [0-9][ABDEFGHJLNPQRSTUWXYZ]{2}");
-  const uint32_t corrupt = (1u << kPostcodeLower) | (1u << kPostcodeNoSpace) |
-                           (1u << kPostcodeMissing);
+  const uint32_t corrupt = (1u << kPostcodeLower) | (1u << kPostcodeNoSpace) | (1u << kPostcodeMissing);
   int checked = 0;
   for (const auto& r : Population().records) {
     if ((r.errors & corrupt) != 0 || r.postcode.empty()) continue;
@@ -670,17 +658,15 @@ TEST_F(GeneratedFiles, TruthCoversEveryFeedRowAndNoMore) {
   for (const SourceInfo& s : GeneratorSources()) {
     auto rows = ReadCsv(*dir_ / (s.code + ".csv"));
     ASSERT_FALSE(rows.empty());
-    EXPECT_EQ(rows[0], (std::vector<std::string>{"source", "record_id", "nhs_number",
-                                                  "family_name", "given_names", "date_of_birth",
-                                                  "sex", "postcode", "address", "restricted"}));
+    EXPECT_EQ(rows[0], (std::vector<std::string>{"source", "record_id", "nhs_number", "family_name", "given_names",
+                                                 "date_of_birth", "sex", "postcode", "address", "restricted"}));
     for (size_t i = 1; i < rows.size(); ++i) {
       ASSERT_EQ(rows[i].size(), 10u) << s.code << " row " << i;
       EXPECT_EQ(rows[i][0], s.code);
       EXPECT_TRUE(rows[i][9] == "0" || rows[i][9] == "1");
       EXPECT_TRUE(feed_keys.insert({rows[i][0], rows[i][1]}).second) << rows[i][1];
       for (const auto& f : rows[i]) {
-        bool person_id = f.size() == 8 && f[0] == 'P' &&
-                         f.find_first_not_of("0123456789", 1) == std::string::npos;
+        bool person_id = f.size() == 8 && f[0] == 'P' && f.find_first_not_of("0123456789", 1) == std::string::npos;
         EXPECT_FALSE(person_id) << "person id in feed: " << f;
       }
     }
@@ -706,8 +692,7 @@ TEST_F(GeneratedFiles, OneDateFormatPerFile) {
     used.insert(s.date_format);
     for (size_t i = 1; i < rows.size(); ++i) {
       if (rows[i][5].empty()) continue;
-      EXPECT_TRUE(std::regex_match(rows[i][5], formats.at(s.date_format)))
-          << s.code << ": " << rows[i][5];
+      EXPECT_TRUE(std::regex_match(rows[i][5], formats.at(s.date_format))) << s.code << ": " << rows[i][5];
     }
   }
   EXPECT_EQ(used.size(), 3u);
@@ -716,8 +701,8 @@ TEST_F(GeneratedFiles, OneDateFormatPerFile) {
 TEST_F(GeneratedFiles, ObjectionsAndHardCasesFiles) {
   auto obj = ReadCsv(*dir_ / "objections.csv");
   auto obj_truth = ReadCsv(*dir_ / "objections_truth.csv");
-  EXPECT_EQ(obj[0], (std::vector<std::string>{"nhs_number", "family_name", "given_names",
-                                               "date_of_birth", "postcode"}));
+  EXPECT_EQ(obj[0],
+            (std::vector<std::string>{"nhs_number", "family_name", "given_names", "date_of_birth", "postcode"}));
   EXPECT_EQ(obj_truth[0], (std::vector<std::string>{"row", "person"}));
   ASSERT_EQ(obj.size(), obj_truth.size());
   EXPECT_NEAR(static_cast<double>(obj.size() - 1) / 6000, 0.02, 0.008);
@@ -740,9 +725,8 @@ TEST_F(GeneratedFiles, NewHardCasesListedCountedAndTrue) {
   std::map<std::string, int> listed;
   auto hard = ReadCsv(*dir_ / "hard_cases.csv");
   for (size_t i = 1; i < hard.size(); ++i) ++listed[hard[i][1]];
-  for (const char* h : {"twin_no_nhs", "relative_nhs_number", "estimated_dob",
-                        "sikh_muslim_naming", "double_barrel_order", "no_nhs_anywhere",
-                        "marriage_name_change"}) {
+  for (const char* h : {"twin_no_nhs", "relative_nhs_number", "estimated_dob", "sikh_muslim_naming",
+                        "double_barrel_order", "no_nhs_anywhere", "marriage_name_change"}) {
     EXPECT_GT(listed[h], 0) << h;
   }
   const std::string manifest = ReadFile(*dir_ / "manifest.json");
@@ -788,8 +772,7 @@ TEST_F(GeneratedFiles, SameSeedSameBytesWhateverTheThreads) {
   o.progress = false;
   ASSERT_TRUE(Generate(o, other.string(), nullptr).ok());
   for (const auto& entry : fs::directory_iterator(other)) {
-    EXPECT_EQ(ReadFile(entry.path()), ReadFile(*dir_ / entry.path().filename()))
-        << entry.path().filename();
+    EXPECT_EQ(ReadFile(entry.path()), ReadFile(*dir_ / entry.path().filename())) << entry.path().filename();
   }
   // At another error scale too, with three threads against one.
   o.error_scale = 0.5;
@@ -798,8 +781,7 @@ TEST_F(GeneratedFiles, SameSeedSameBytesWhateverTheThreads) {
   o.threads = 3;
   ASSERT_TRUE(Generate(o, half3.string(), nullptr).ok());
   for (const auto& entry : fs::directory_iterator(half1)) {
-    EXPECT_EQ(ReadFile(entry.path()), ReadFile(half3 / entry.path().filename()))
-        << entry.path().filename();
+    EXPECT_EQ(ReadFile(entry.path()), ReadFile(half3 / entry.path().filename())) << entry.path().filename();
   }
   EXPECT_NE(ReadFile(half1 / "RKB.csv"), ReadFile(*dir_ / "RKB.csv"));
   EXPECT_NE(ReadFile(half1 / "hard_cases.csv").find("no_nhs_anywhere"), std::string::npos);
@@ -821,8 +803,7 @@ namespace {
 TEST(GeneratorText, CaseAndDiacritics) {
   EXPECT_EQ(generator_internal::ToUpperUtf8("Zoë Łukasik"), "ZOË ŁUKASIK");
   EXPECT_EQ(generator_internal::ToLowerUtf8("ŁUKASZ Siân"), "łukasz siân");
-  EXPECT_EQ(generator_internal::FoldDiacritics("Łukasz Wiśniewski Zoltán Renée"),
-            "Lukasz Wisniewski Zoltan Renee");
+  EXPECT_EQ(generator_internal::FoldDiacritics("Łukasz Wiśniewski Zoltán Renée"), "Lukasz Wisniewski Zoltan Renee");
   generator_internal::Rng rng(1, 2);
   for (int i = 0; i < 200; ++i) {
     std::string t = generator_internal::MakeTypo("Małgorzata", rng);

@@ -2,20 +2,19 @@
 //
 // empi::LinkFeeds (empi/link.h) through the public API only: real feeds in
 // a temp directory, a real RocksDB store, read back with empi::Engine.
-#include "empi/link.h"
-
 #include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
 
 #include "empi/engine.h"
+#include "empi/link.h"
 #include "engine/linkage/model.h"
 #include "engine/linkage/store_check.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/engine/linkage/linkage_test_util.h"
 #include "index/store.h"
+#include "tests/engine/linkage/linkage_test_util.h"
 #include "tests/temp_dir.h"
 
 namespace empi {

@@ -3,12 +3,11 @@
 // The C interface (empi/c.h) end to end on a real store: open, ingest,
 // resolve, view decision, search, objections, batch linking, and the error
 // string convention.
-#include "empi/c.h"
-
 #include <cstring>
 #include <fstream>
 #include <string>
 
+#include "empi/c.h"
 #include "gtest/gtest.h"
 #include "tests/temp_dir.h"
 
@@ -20,10 +19,10 @@ using empi::testing::TempDir;
 empi_record_t* Patient(const char* source, const char* record_id) {
   empi_record_t* r = empi_record_create();
   char* err = nullptr;
-  for (auto [field, value] : {std::pair{"source", source}, std::pair{"record_id", record_id},
-                              std::pair{"nhs_number", "9434765919"}, std::pair{"family_name", "Nowak"},
-                              std::pair{"given_names", "Anna Maria"}, std::pair{"date_of_birth", "1984-03-07"},
-                              std::pair{"sex", "F"}, std::pair{"postcode", "CV1 2AB"}}) {
+  for (auto [field, value] :
+       {std::pair{"source", source}, std::pair{"record_id", record_id}, std::pair{"nhs_number", "9434765919"},
+        std::pair{"family_name", "Nowak"}, std::pair{"given_names", "Anna Maria"},
+        std::pair{"date_of_birth", "1984-03-07"}, std::pair{"sex", "F"}, std::pair{"postcode", "CV1 2AB"}}) {
     EXPECT_EQ(empi_record_set(r, field, value, &err), 1);
   }
   EXPECT_EQ(err, nullptr);

@@ -27,11 +27,11 @@
 namespace empi {
 namespace {
 
-using ::testing::HasSubstr;
 using empi::testing::CliTest;
 using empi::testing::Lines;
 using empi::testing::ReadText;
 using empi::testing::RunResult;
+using ::testing::HasSubstr;
 
 class AuditTamperCliTest : public CliTest {
  protected:
@@ -52,8 +52,8 @@ class AuditTamperCliTest : public CliTest {
     const pid_t pid = fork();
     ASSERT_GE(pid, 0);
     if (pid == 0) {
-      const std::string cmd = "exec '" + empi_ + "' ingest --db '" + db_ + "' '" + feeds_ + "/" + feed + "' >'" + out +
-                              "' 2>/dev/null";
+      const std::string cmd =
+          "exec '" + empi_ + "' ingest --db '" + db_ + "' '" + feeds_ + "/" + feed + "' >'" + out + "' 2>/dev/null";
       execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
       _exit(127);
     }
@@ -102,7 +102,9 @@ class AuditTamperCliTest : public CliTest {
     ASSERT_GE(tail_.size(), 100u) << "the killed ingest left too short an unsynced tail";
   }
 
-  uint64_t Sequence(size_t i) const { return index::DecodeU64(std::string_view(bytes_).substr(tail_[i].first + 12, 8)); }
+  uint64_t Sequence(size_t i) const {
+    return index::DecodeU64(std::string_view(bytes_).substr(tail_[i].first + 12, 8));
+  }
 
   std::string Entry(size_t i) const { return bytes_.substr(tail_[i].first, tail_[i].second); }
   void RewriteTail(size_t from, const std::vector<std::string>& entries) {

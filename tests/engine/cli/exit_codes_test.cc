@@ -24,9 +24,9 @@
 namespace empi {
 namespace {
 
-using ::testing::HasSubstr;
 using empi::testing::CliTest;
 using empi::testing::RunResult;
+using ::testing::HasSubstr;
 
 class ExitCodesTest : public CliTest {
  protected:
@@ -90,7 +90,7 @@ TEST_F(ExitCodesTest, StoreLockedByAnotherProcessIs75) {
   // What a running `empi link` holds: a POSIX write lock on DIR/LOCK.
   const int fd = ::open((db_ + "/LOCK").c_str(), O_RDWR);
   ASSERT_GE(fd, 0);
-  struct flock lock{};
+  struct flock lock {};
   lock.l_type = F_WRLCK;
   lock.l_whence = SEEK_SET;
   ASSERT_EQ(::fcntl(fd, F_SETLK, &lock), 0) << std::strerror(errno);
@@ -167,8 +167,12 @@ TEST_F(ExitCodesTest, FullDiskIs74AndTheRerunIsClean) {
   // Leave less room than the link needs: it fails writing its first batch.
   const std::string db = fs + "/db";
   const std::string filler = fs + "/filler";
-  ASSERT_EQ(std::system(("dd if=/dev/zero of='" + filler + "' bs=1M count=24 status=none 2>/dev/null; "
-                         "truncate -s -1500K '" + filler + "'").c_str()) >= 0, true);
+  ASSERT_EQ(std::system(("dd if=/dev/zero of='" + filler +
+                         "' bs=1M count=24 status=none 2>/dev/null; "
+                         "truncate -s -1500K '" +
+                         filler + "'")
+                            .c_str()) >= 0,
+            true);
   RunResult r = Run(Link(db));
   EXPECT_EQ(r.code, 74) << r.err;
   EXPECT_THAT(r.err, HasSubstr("No space left on device"));

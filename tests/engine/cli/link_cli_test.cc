@@ -3,9 +3,9 @@
 // Runs the real `empi` binary on small feeds written to a temp directory.
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <set>
-#include <fstream>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -18,12 +18,12 @@
 namespace empi {
 namespace {
 
-using ::testing::HasSubstr;
-using ::testing::Not;
 using empi::testing::CliTest;
 using empi::testing::Lines;
 using empi::testing::ReadText;
 using empi::testing::RunResult;
+using ::testing::HasSubstr;
+using ::testing::Not;
 using testing_linkage::RecordGenerator;
 
 class LinkCliTest : public CliTest {
@@ -180,8 +180,7 @@ TEST_F(LinkCliTest, MalformedFeedsFailWholeAndStoreNothing) {
   std::string data_row = "RJC,X1,,Smith,John,1980-01-02,M,CV1 2AB,1 High Street\n";
   std::vector<Case> cases = {
       {"noheader.csv", data_row + data_row, ":1"},
-      {"nocolumn.csv", "source,nhs_number,family_name,given_names,date_of_birth\nRJC,,Smith,John,1980-01-02\n",
-       ":1"},
+      {"nocolumn.csv", "source,nhs_number,family_name,given_names,date_of_birth\nRJC,,Smith,John,1980-01-02\n", ":1"},
       {"utf8.csv", std::string(kHeader) + data_row + "RJC,X2,,Sm\xff\xfeth,John,1980-01-02,M,,\n", ":3"},
       {"quote.csv", std::string(kHeader) + data_row + "RJC,X2,,\"Smith,John,1980-01-02,M,,\n", ":3"},
   };

@@ -128,7 +128,9 @@ class LinkKillTest : public CliTest {
     // The base (for an updating link: the first link, clean) and the clean
     // result with its duration.
     const std::string base = dir_.path() + "/base-" + tag;
-    if (update) { ASSERT_EQ(Run("link --db '" + base + "'" + Quoted(feeds_)).code, 0); }
+    if (update) {
+      ASSERT_EQ(Run("link --db '" + base + "'" + Quoted(feeds_)).code, 0);
+    }
     const std::vector<std::string>& files = update ? changed_ : feeds_;
     const std::string link = "link --db '%DB%'" + Quoted(files);
     auto link_into = [&](const std::string& db) {
@@ -146,7 +148,9 @@ class LinkKillTest : public CliTest {
     RunResult clean = link_into(ref);
     auto took = std::chrono::steady_clock::now() - t0;
     ASSERT_EQ(clean.code, 0) << clean.err;
-    if (update) { EXPECT_NE(clean.out.find("updated records"), std::string::npos); }
+    if (update) {
+      EXPECT_NE(clean.out.find("updated records"), std::string::npos);
+    }
     const std::string want = Snapshot(ref);
     ExpectCheckClean(ref);
 
@@ -189,16 +193,18 @@ TEST_F(LinkKillTest, CheckExitsDataErrorListingViolations) {
     auto store = index::Store::Open(db_, {});
     ASSERT_TRUE(store.ok()) << store.status();
     std::optional<index::StoredRecord> any;
-    ASSERT_TRUE((*store)->ForEachRecord([&](const index::StoredRecord& r) {
-      any = r;
-      return false;
-    }).ok());
+    ASSERT_TRUE((*store)
+                    ->ForEachRecord([&](const index::StoredRecord& r) {
+                      any = r;
+                      return false;
+                    })
+                    .ok());
     ASSERT_TRUE(any.has_value());
     index::ChangeSet cs = (*store)->NewChangeSet();
-    ASSERT_TRUE(cs.batch()
-                    ->Delete((*store)->cf(index::Cf::kPersonRecords),
-                             index::PersonRecordKey(any->person_id, any->record.Key()))
-                    .ok());
+    ASSERT_TRUE(
+        cs.batch()
+            ->Delete((*store)->cf(index::Cf::kPersonRecords), index::PersonRecordKey(any->person_id, any->record.Key()))
+            .ok());
     ASSERT_TRUE((*store)->Commit(&cs, nullptr, true).ok());
   }
   RunResult bad = Run("check --db '" + db_ + "' --max-violations 1");

@@ -8,8 +8,8 @@
 #include <filesystem>
 #include <fstream>
 #include <regex>
-#include <vector>
 #include <string>
+#include <vector>
 
 #include "tests/engine/cli/cli_test_util.h"
 
@@ -29,8 +29,8 @@ class MatchingCliTest : public CliTest {
     std::string clusters = db + ".clusters.csv";
     RunResult e = Run("export clusters --db '" + db + "' -o '" + clusters + "'");
     EXPECT_EQ(e.code, 0) << e.err;
-    RunResult v = Run("evaluate --truth '" + gen_ + "/truth.csv' --clusters '" + clusters + "' --hard-cases '" +
-                      gen_ + "/hard_cases.csv'");
+    RunResult v = Run("evaluate --truth '" + gen_ + "/truth.csv' --clusters '" + clusters + "' --hard-cases '" + gen_ +
+                      "/hard_cases.csv'");
     EXPECT_EQ(v.code, 0) << v.err;
     return v.out + v.err;
   }
@@ -78,9 +78,8 @@ TEST_F(MatchingCliTest, FeedsOneAtATimeThenRelinkEndsAsOneRun) {
     const std::string name = f.path().filename().string();
     if (std::isupper(static_cast<unsigned char>(name[0])) && f.path().extension() == ".csv") feeds.push_back(f.path());
   }
-  std::sort(feeds.begin(), feeds.end(), [](const auto& a, const auto& b) {
-    return std::filesystem::file_size(a) < std::filesystem::file_size(b);
-  });
+  std::sort(feeds.begin(), feeds.end(),
+            [](const auto& a, const auto& b) { return std::filesystem::file_size(a) < std::filesystem::file_size(b); });
   ASSERT_GT(feeds.size(), 10u);
   for (const auto& f : feeds) ASSERT_EQ(Run("link --db '" + staged + "' '" + f.string() + "'").code, 0) << f;
   const std::string before = Evaluate(staged);
@@ -111,10 +110,11 @@ TEST_F(MatchingCliTest, FeedsOneAtATimeThenRelinkEndsAsOneRun) {
 // A relink needs a trusted model: after a 20-record extract it is refused
 // (65), naming why, and the store is left as it was.
 TEST_F(MatchingCliTest, RelinkWithoutATrustedModelIsRefused) {
-  const std::string feed = Write("three.csv",
-                                 "source,record_id,nhs_number,family_name,given_names,date_of_birth,sex,postcode,address\n"
-                                 "M84001,G1,9434765919,Okafor,Adaeze,1971-03-02,F,CV1 2AB,1 High Street\n"
-                                 "RYA,H1,9434765919,Okafor,Adaeze,1971-03-02,F,CV1 2AB,1 High Street\n");
+  const std::string feed =
+      Write("three.csv",
+            "source,record_id,nhs_number,family_name,given_names,date_of_birth,sex,postcode,address\n"
+            "M84001,G1,9434765919,Okafor,Adaeze,1971-03-02,F,CV1 2AB,1 High Street\n"
+            "RYA,H1,9434765919,Okafor,Adaeze,1971-03-02,F,CV1 2AB,1 High Street\n");
   ASSERT_EQ(Run("link --db '" + db_ + "' '" + feed + "'").code, 0);
   RunResult r = Run("relink --db '" + db_ + "'");
   EXPECT_EQ(r.code, 65);
@@ -143,11 +143,12 @@ TEST_F(MatchingCliTest, RealTimeIngestFirstThenTheFeedsLinksAsOneRun) {
 // A three-record first feed, two of them one patient: too few pairs to
 // train on, so the informed priors score the run, and the two are linked.
 TEST_F(MatchingCliTest, ThreeRecordFirstFeedLinksThePairWithTheInformedPriors) {
-  const std::string feed = Write("three.csv",
-                                 "source,record_id,nhs_number,family_name,given_names,date_of_birth,sex,postcode,address\n"
-                                 "M84001,G1,9434765919,Okafor,Adaeze,1971-03-02,F,CV1 2AB,1 High Street\n"
-                                 "RYA,H1,9434765919,Okafor,Adaeze,1971-03-02,F,CV1 2AB,1 High Street\n"
-                                 "RYA,H2,,Bennett,Thomas,1950-07-12,M,B15 2TT,9 Mill Lane\n");
+  const std::string feed =
+      Write("three.csv",
+            "source,record_id,nhs_number,family_name,given_names,date_of_birth,sex,postcode,address\n"
+            "M84001,G1,9434765919,Okafor,Adaeze,1971-03-02,F,CV1 2AB,1 High Street\n"
+            "RYA,H1,9434765919,Okafor,Adaeze,1971-03-02,F,CV1 2AB,1 High Street\n"
+            "RYA,H2,,Bennett,Thomas,1950-07-12,M,B15 2TT,9 Mill Lane\n");
   RunResult r = Run("link --db '" + db_ + "' '" + feed + "'");
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.out.find("this run scored with the informed default priors"), std::string::npos) << r.out;

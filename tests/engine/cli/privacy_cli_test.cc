@@ -25,12 +25,12 @@
 namespace empi {
 namespace {
 
-using ::testing::HasSubstr;
-using ::testing::Not;
 using empi::testing::CliTest;
 using empi::testing::Lines;
 using empi::testing::ReadText;
 using empi::testing::RunResult;
+using ::testing::HasSubstr;
+using ::testing::Not;
 
 std::string Lower(std::string s) {
   for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -84,10 +84,10 @@ class PrivacyCliTest : public CliTest {
   // Bad rows of the restricted patient: each is quarantined.
   static constexpr const char* kBadRestrictedRows =
       "M84001,RG1,9434765919,Quennell,Marigold,1968-05-17,F,CV8 2QY,17 Larkspur Crescent Kenilworth,1\n"  // dup
-      "RLT,RX9,,Quennell,Marigold,1968-05-17,F,CV8 2QY,17 Larkspur Crescent\n"           // short
-      "RLT,RX8,,Quennell,Marigold,1968-05-17,F,CV8 2QY,17 Larkspur Crescent,perhaps\n"   // bad flag
-      "RLT,,,Quennell,Marigold,1968-05-17,F,CV8 2QY,17 Larkspur Crescent,yes\n"          // empty id
-      "RLT,RX7,,\"Quennell\"x,Marigold,1968-05-17,F,CV8 2QY,17 Larkspur Crescent,1\n";   // bad quote
+      "RLT,RX9,,Quennell,Marigold,1968-05-17,F,CV8 2QY,17 Larkspur Crescent\n"                            // short
+      "RLT,RX8,,Quennell,Marigold,1968-05-17,F,CV8 2QY,17 Larkspur Crescent,perhaps\n"                    // bad flag
+      "RLT,,,Quennell,Marigold,1968-05-17,F,CV8 2QY,17 Larkspur Crescent,yes\n"                           // empty id
+      "RLT,RX7,,\"Quennell\"x,Marigold,1968-05-17,F,CV8 2QY,17 Larkspur Crescent,1\n";                    // bad quote
 
   // The restricted patient's location, as any output might spell it.
   static void ExpectNoLocation(const std::string& what, const std::string& text) {
@@ -200,7 +200,8 @@ TEST_F(PrivacyCliTest, RestrictedPatientIsNeverLocatedByAnyCommand) {
   // Real-time ingest of the patient's records, good and bad.
   const std::string more = Write("more.csv", std::string(kHeader) +
                                                  "RLT,RX2,,Quennell,Marigold,1968-05-17,F,CV8 2QY,17 Larkspur "
-                                                 "Crescent,1\n" + kBadRestrictedRows);
+                                                 "Crescent,1\n" +
+                                                 kBadRestrictedRows);
   RunResult ingest = run("ingest" + Db() + " '" + more + "'");
   EXPECT_EQ(ingest.code, 65) << ingest.err;  // rows not ingested
   EXPECT_THAT(ingest.err, HasSubstr("row not ingested"));
@@ -216,15 +217,15 @@ TEST_F(PrivacyCliTest, RestrictedPatientIsNeverLocatedByAnyCommand) {
   files.push_back(dir_.path() + "/crdb.quarantine.csv");
 
   // Objection forms about the patient, one of them refused.
-  const std::string forms = Write(
-      "forms.csv",
-      "nhs_number,family_name,given_names,date_of_birth,postcode\n"
-      ",Quennell,Marigold,1968-05-17,CV8 2QY\n"
-      "9434765919,Larkspur,Kenilworth,1999-01-01,CV8 2QY\n"
-      "9434765919,Quennell,Marigold\n");
+  const std::string forms = Write("forms.csv",
+                                  "nhs_number,family_name,given_names,date_of_birth,postcode\n"
+                                  ",Quennell,Marigold,1968-05-17,CV8 2QY\n"
+                                  "9434765919,Larkspur,Kenilworth,1999-01-01,CV8 2QY\n"
+                                  "9434765919,Quennell,Marigold\n");
   run("object" + Db() + " --file '" + forms + "'");
-  run("object" + Db() + " --family-name Quennell --given-names Marigold --date-of-birth 1968-02-30 "
-                        "--postcode 'CV8 2QY'");
+  run("object" + Db() +
+      " --family-name Quennell --given-names Marigold --date-of-birth 1968-02-30 "
+      "--postcode 'CV8 2QY'");
 
   // The store itself (RocksDB files, audit.log) is owner-only too, though
   // the umask empi was started with is the usual 022 (SetUp).
@@ -291,15 +292,14 @@ TEST_F(PrivacyCliTest, EveryReadOfPatientDataIsAuditedWithWhoAndWhy) {
 
 TEST_F(PrivacyCliTest, ObjectionFileAnswersEveryRowAndRefusesContradictions) {
   ASSERT_EQ(Run("link" + Db() + " '" + Write("feed.csv", Population()) + "'").code, 0);
-  const std::string forms = Write(
-      "forms.csv",
-      "nhs_number,family_name,given_names,date_of_birth,postcode\r\n"
-      "9434765919,Quennell,Marigold,1968-05-17,CV8 2QY\r\n"   // 2 applied
-      "9434765919,Quennell\r\n"                               // 3 short
-      "   \r\n"                                               // 4 blank: skipped
-      "9434765919,Ashworth,Derek,1990-10-10,B15 2TT\r"        // 5 contradicts (CR only)
-      "9434765919,Quennel,Derek,1990-10-10,B15 2TT\n"         // 6 name agrees: applied
-      ",Quennell,Marigold,1968-02-30,CV8 2QY\n");             // 7 no such date
+  const std::string forms = Write("forms.csv",
+                                  "nhs_number,family_name,given_names,date_of_birth,postcode\r\n"
+                                  "9434765919,Quennell,Marigold,1968-05-17,CV8 2QY\r\n"  // 2 applied
+                                  "9434765919,Quennell\r\n"                              // 3 short
+                                  "   \r\n"                                              // 4 blank: skipped
+                                  "9434765919,Ashworth,Derek,1990-10-10,B15 2TT\r"       // 5 contradicts (CR only)
+                                  "9434765919,Quennel,Derek,1990-10-10,B15 2TT\n"        // 6 name agrees: applied
+                                  ",Quennell,Marigold,1968-02-30,CV8 2QY\n");            // 7 no such date
   RunResult r = Run("object" + Db() + " --file '" + forms + "'");
   EXPECT_EQ(r.code, 65) << r.err;
   std::vector<std::string> lines = Lines(r.out);
@@ -322,7 +322,8 @@ TEST_F(PrivacyCliTest, ObjectionFileAnswersEveryRowAndRefusesContradictions) {
   for (const char* value : {"Ashworth", "Derek", "1990", "B15"}) EXPECT_THAT(r.out + r.err, Not(HasSubstr(value)));
 
   // The contradicting withdrawal is refused too: the objection stays.
-  RunResult withdraw = Run("withdraw-objection" + Db() + " --nhs-number 9434765919 --family-name Ashworth "
+  RunResult withdraw = Run("withdraw-objection" + Db() +
+                           " --nhs-number 9434765919 --family-name Ashworth "
                            "--given-names Derek --date-of-birth 1990-10-10");
   EXPECT_EQ(withdraw.code, 65) << withdraw.out;
   RunResult resolve = Run("resolve --source M84001 --record-id RG1" + Db());
@@ -338,8 +339,8 @@ TEST_F(PrivacyCliTest, InvalidQueryDatesAndAFileAsDbAreErrorsNamingTheField) {
     EXPECT_EQ(r.out, "") << date;
   }
   const std::string file = Write("not-a-db", "x");
-  for (const char* cmd : {"resolve --nhs-number 9434765919", "stats", "export clusters", "object --nhs-number 9434765919",
-                          "link '/dev/null'"}) {
+  for (const char* cmd : {"resolve --nhs-number 9434765919", "stats", "export clusters",
+                          "object --nhs-number 9434765919", "link '/dev/null'"}) {
     RunResult r = Run(std::string(cmd) + " --db '" + file + "'");
     EXPECT_NE(r.code, 0) << cmd;
     EXPECT_THAT(r.err, HasSubstr("is a file, not a database directory")) << cmd;
@@ -357,10 +358,12 @@ TEST_F(PrivacyCliTest, ObjectionFormIsNoLocationOracleButStillReachesThePatient)
     j.erase("persons");
     return j;
   };
-  nlohmann::json restricted = object("--family-name Quennell --given-names Marigold --date-of-birth 1968-05-17 "
-                                     "--postcode 'CV8 2QY'");
-  nlohmann::json nobody = object("--family-name Zbrowski --given-names Ottoline --date-of-birth 1931-01-09 "
-                                 "--postcode 'TR1 1AA'");
+  nlohmann::json restricted = object(
+      "--family-name Quennell --given-names Marigold --date-of-birth 1968-05-17 "
+      "--postcode 'CV8 2QY'");
+  nlohmann::json nobody = object(
+      "--family-name Zbrowski --given-names Ottoline --date-of-birth 1931-01-09 "
+      "--postcode 'TR1 1AA'");
   EXPECT_EQ(restricted["outcome"], "pending") << restricted.dump();
   EXPECT_EQ(restricted, nobody);
   EXPECT_THAT(Run("resolve --source M84001 --record-id RG1" + Db()).out, HasSubstr("\"objection\": false"));

@@ -14,10 +14,10 @@
 namespace empi {
 namespace {
 
-using ::testing::HasSubstr;
 using empi::testing::CliTest;
 using empi::testing::Lines;
 using empi::testing::RunResult;
+using ::testing::HasSubstr;
 
 class RealtimeCommandsTest : public CliTest {
  protected:
@@ -61,11 +61,12 @@ TEST_F(RealtimeCommandsTest, IngestResolveObjectStewardAndAudit) {
   EXPECT_EQ(r["person_id"], p);
   EXPECT_EQ(r["records"].size(), 2u);
   EXPECT_EQ(r["objection"], false);
-  EXPECT_EQ(r["in_scope"], true) << r.dump();  // 55, registered with M84001 (Coventry)
+  EXPECT_EQ(r["in_scope"], true) << r.dump();          // 55, registered with M84001 (Coventry)
   EXPECT_EQ(Resolve("RYA", "H2")["in_scope"], false);  // no GP practice of the region
 
-  nlohmann::json found = Json("search --family-name Okafor --given-names Adaeze --date-of-birth 1971-03-02"
-                              " --postcode 'CV1 2AB'");
+  nlohmann::json found = Json(
+      "search --family-name Okafor --given-names Adaeze --date-of-birth 1971-03-02"
+      " --postcode 'CV1 2AB'");
   ASSERT_FALSE(found.empty());
   EXPECT_EQ(found[0]["person_id"], p);
   EXPECT_EQ(found[0]["match_grade"], "certain");
@@ -194,15 +195,16 @@ TEST_F(RealtimeCommandsTest, BadArgumentsAreClearErrorsNotCrashes) {
 // another. One person, where without the feed there are two; a bad row is
 // refused on its own, naming file and line (exit 65); the store checks clean.
 TEST_F(RealtimeCommandsTest, SupersessionFeedThenLinkJoinsOldAndNewNumbers) {
-  const std::string feed = Write("feed.csv",
-      "source,record_id,nhs_number,family_name,given_names,date_of_birth,sex,postcode,address\n"
-      "M84001,G1,9434765919,Okafor,Adaeze,1971-03-02,F,CV1 2AB,1 High Street\n"
-      "RKB,K1,9434765927,Okafor,Adaeze,1971-03-02,F,CV1 2AB,1 High Street\n"
-      "RKB,K2,9434765935,Pemberton,Leopold,1958-11-23,M,CV3 4CD,9 Low Road\n");
+  const std::string feed =
+      Write("feed.csv",
+            "source,record_id,nhs_number,family_name,given_names,date_of_birth,sex,postcode,address\n"
+            "M84001,G1,9434765919,Okafor,Adaeze,1971-03-02,F,CV1 2AB,1 High Street\n"
+            "RKB,K1,9434765927,Okafor,Adaeze,1971-03-02,F,CV1 2AB,1 High Street\n"
+            "RKB,K2,9434765935,Pemberton,Leopold,1958-11-23,M,CV3 4CD,9 Low Road\n");
   const std::string sup = Write("sup.csv",
-      "old_nhs_number,new_nhs_number\n"
-      "9434765927,9434765919\n"
-      "9434765927,123\n");
+                                "old_nhs_number,new_nhs_number\n"
+                                "9434765927,9434765919\n"
+                                "9434765927,123\n");
   RunResult r = Run("supersede --db '" + db_ + "' '" + sup + "'");
   EXPECT_EQ(r.code, 65) << r.err;
   EXPECT_THAT(r.err, HasSubstr("sup.csv:3: row refused: new_nhs_number: not a valid NHS number"));

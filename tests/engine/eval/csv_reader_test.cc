@@ -30,13 +30,12 @@ std::vector<std::vector<std::string>> ReadAll(const std::string& path, std::vect
 }
 
 TEST(CsvReaderTest, QuotedFieldsCrLfBomAndBlankLines) {
-  std::string path = testing::WriteTestFile(
-      "quoted.csv",
-      "\xEF\xBB\xBFsource,record_id,person_id\r\n"
-      "RKB, K1 ,\"P, 1\"\r\n"
-      "\n"
-      "\"R\"\"Q\",\"multi\nline\",x,\r\n"
-      "last,row,no newline");
+  std::string path = testing::WriteTestFile("quoted.csv",
+                                            "\xEF\xBB\xBFsource,record_id,person_id\r\n"
+                                            "RKB, K1 ,\"P, 1\"\r\n"
+                                            "\n"
+                                            "\"R\"\"Q\",\"multi\nline\",x,\r\n"
+                                            "last,row,no newline");
   std::vector<int64_t> lines;
   auto rows = ReadAll(path, &lines);
   ASSERT_EQ(rows.size(), 4u);

@@ -162,10 +162,10 @@ TEST(EvaluateTest, RecordPredictedTwiceIsAnError) {
 
 TEST(EvaluateTest, HardCaseBreakdown) {
   std::string truth_path = testing::WriteTestFile("hard_truth.csv",
-                                     "source,record_id,person\n"
-                                     "S,1,P1\nS,2,P1\nS,3,P2\nS,4,P2\nS,5,P3\nS,6,P3\n");
-  std::string cases_path = testing::WriteTestFile("hard_cases.csv",
-                                     "person,hard_case\nP1,twin\nP2,twin\nP3,junk\nP1,junk\n");
+                                                  "source,record_id,person\n"
+                                                  "S,1,P1\nS,2,P1\nS,3,P2\nS,4,P2\nS,5,P3\nS,6,P3\n");
+  std::string cases_path =
+      testing::WriteTestFile("hard_cases.csv", "person,hard_case\nP1,twin\nP2,twin\nP3,junk\nP1,junk\n");
   auto truth = LoadTruth(truth_path);
   ASSERT_TRUE(truth.ok()) << truth.status();
   auto cases = LoadHardCases(cases_path, *truth);
@@ -212,8 +212,8 @@ TEST(EvaluateTest, HardCaseForUnknownPersonNamesLine) {
 
 TEST(LoadTruthTest, RecordTruthWithExtraColumnsAndQuotes) {
   auto truth = LoadTruth(testing::WriteTestFile("t2.csv",
-                                   "source,record_id,person,hard_case\n"
-                                   "RKB,\"K,1\",P1,twin\nRYA,A1,P1,\nRKB,K2,P2,\n"));
+                                                "source,record_id,person,hard_case\n"
+                                                "RKB,\"K,1\",P1,twin\nRYA,A1,P1,\nRKB,K2,P2,\n"));
   ASSERT_TRUE(truth.ok()) << truth.status();
   EXPECT_EQ(truth->kind, Truth::Kind::kRecords);
   EXPECT_EQ(truth->records.size(), 3u);
@@ -234,18 +234,18 @@ TEST(LoadTruthTest, BadRowsNameFileAndLine) {
 
 TEST(LoadTruthTest, FebrlPairTruthJoinsPairsIntoPersons) {
   auto truth = LoadTruth(testing::WriteTestFile("links.csv",
-                                   "rec_id_1,rec_id_2\n"
-                                   "rec-1-dup-0,rec-1-org\nrec-1-dup-1,rec-1-dup-0\n"
-                                   "rec-2-org,rec-2-dup-0\n"));
+                                                "rec_id_1,rec_id_2\n"
+                                                "rec-1-dup-0,rec-1-org\nrec-1-dup-1,rec-1-dup-0\n"
+                                                "rec-2-org,rec-2-dup-0\n"));
   ASSERT_TRUE(truth.ok()) << truth.status();
   EXPECT_EQ(truth->kind, Truth::Kind::kPairs);
   EXPECT_FALSE(truth->keyed_by_source);
   EXPECT_EQ(truth->records.size(), 5u);
   EXPECT_EQ(truth->persons.size(), 2u);
   // rec-3-org is in no pair: a true singleton, not an error.
-  std::vector<Assignment> predicted = {
-      {"febrl", "rec-1-org", "1"},   {"febrl", "rec-1-dup-0", "1"}, {"febrl", "rec-1-dup-1", "1"},
-      {"febrl", "rec-2-org", "2"},   {"febrl", "rec-2-dup-0", "3"}, {"febrl", "rec-3-org", "4"}};
+  std::vector<Assignment> predicted = {{"febrl", "rec-1-org", "1"},   {"febrl", "rec-1-dup-0", "1"},
+                                       {"febrl", "rec-1-dup-1", "1"}, {"febrl", "rec-2-org", "2"},
+                                       {"febrl", "rec-2-dup-0", "3"}, {"febrl", "rec-3-org", "4"}};
   auto e = Evaluate(*truth, predicted, nullptr);
   ASSERT_TRUE(e.ok()) << e.status();
   EXPECT_EQ(e->records, 6);
@@ -274,8 +274,7 @@ TEST(LoadTruthTest, FebrlPairTruthWithSources) {
   auto truth = LoadTruth(testing::WriteTestFile("links5.csv", "rec_id_a,rec_id_b\nr1,r1\nr2,r3\n"), options);
   ASSERT_TRUE(truth.ok()) << truth.status();
   EXPECT_TRUE(truth->keyed_by_source);
-  std::vector<Assignment> predicted = {
-      {"A", "r1", "1"}, {"B", "r1", "1"}, {"A", "r2", "2"}, {"B", "r3", "3"}};
+  std::vector<Assignment> predicted = {{"A", "r1", "1"}, {"B", "r1", "1"}, {"A", "r2", "2"}, {"B", "r3", "3"}};
   auto e = Evaluate(*truth, predicted, nullptr);
   ASSERT_TRUE(e.ok()) << e.status();
   EXPECT_EQ(e->true_pairs, 2u);
@@ -289,8 +288,8 @@ TEST(ReadClustersFileTest, ReadsFirstThreeColumnsAndNamesBadLines) {
   {
     Evaluator evaluator(*truth, nullptr);
     ASSERT_TRUE(ReadClustersFile(testing::WriteTestFile("c.csv",
-                                           "source,record_id,person_id,objection\n"
-                                           "S,0,7,false\nS,1,7,true\nS,2,8,false\n"),
+                                                        "source,record_id,person_id,objection\n"
+                                                        "S,0,7,false\nS,1,7,true\nS,2,8,false\n"),
                                  &evaluator)
                     .ok());
     Evaluation e = evaluator.Finish();
@@ -298,8 +297,8 @@ TEST(ReadClustersFileTest, ReadsFirstThreeColumnsAndNamesBadLines) {
   }
   {
     Evaluator evaluator(*truth, nullptr);
-    absl::Status s = ReadClustersFile(testing::WriteTestFile("c2.csv", "source,record_id,person_id\nS,0,7\nS,0,8\n"),
-                                      &evaluator);
+    absl::Status s =
+        ReadClustersFile(testing::WriteTestFile("c2.csv", "source,record_id,person_id\nS,0,7\nS,0,8\n"), &evaluator);
     EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
     EXPECT_THAT(s.message(), HasSubstr("c2.csv:3: record S/0 appears twice"));
   }
@@ -313,10 +312,9 @@ TEST(ReadClustersFileTest, ReadsFirstThreeColumnsAndNamesBadLines) {
 TEST(ToJsonTest, HasTheDocumentedKeys) {
   nlohmann::json j = ToJson(Eval("aab", "xxy"));
   for (const char* key :
-       {"records", "true_persons", "predicted_persons", "precision", "recall", "f1",
-        "true_positive_pairs", "predicted_pairs", "true_pairs", "false_merges",
-        "false_merge_records", "false_merges_per_10k_persons", "split_persons", "missing_records",
-        "extra_records", "bcubed_precision", "bcubed_recall", "hard_cases"}) {
+       {"records", "true_persons", "predicted_persons", "precision", "recall", "f1", "true_positive_pairs",
+        "predicted_pairs", "true_pairs", "false_merges", "false_merge_records", "false_merges_per_10k_persons",
+        "split_persons", "missing_records", "extra_records", "bcubed_precision", "bcubed_recall", "hard_cases"}) {
     EXPECT_TRUE(j.contains(key)) << key;
   }
   EXPECT_EQ(j["f1"], 1.0);
@@ -361,12 +359,14 @@ TEST(EvaluatePropertyTest, MatchesNaivePairListing) {
     int false_merges = 0, splits = 0;
     for (char p = 'A'; p < 'A' + pred_k; ++p) {
       std::set<char> t;
-      for (int i = 0; i < n; ++i) if (pred_labels[i] == p) t.insert(truth_labels[i]);
+      for (int i = 0; i < n; ++i)
+        if (pred_labels[i] == p) t.insert(truth_labels[i]);
       false_merges += t.size() > 1;
     }
     for (char c = 'a'; c < 'a' + true_k; ++c) {
       std::set<char> p;
-      for (int i = 0; i < n; ++i) if (truth_labels[i] == c) p.insert(pred_labels[i]);
+      for (int i = 0; i < n; ++i)
+        if (truth_labels[i] == c) p.insert(pred_labels[i]);
       splits += p.size() > 1;
     }
     SCOPED_TRACE(truth_labels + " / " + pred_labels);

@@ -36,8 +36,8 @@ class StorePredictionsTest : public ::testing::Test {
 
 TEST_F(StorePredictionsTest, ReadsEveryRecordWithItsPerson) {
   Write({{"K1", 7}, {"K2", 7}, {"K3", 9}, {"K4", 9}});
-  auto truth = TruthFromAssignments(
-      {{"RKB", "K1", "P1"}, {"RKB", "K2", "P1"}, {"RKB", "K3", "P1"}, {"RKB", "K4", "P2"}});
+  auto truth =
+      TruthFromAssignments({{"RKB", "K1", "P1"}, {"RKB", "K2", "P1"}, {"RKB", "K3", "P1"}, {"RKB", "K4", "P2"}});
   ASSERT_TRUE(truth.ok());
   Evaluator evaluator(*truth, nullptr);
   ASSERT_TRUE(ReadStore(dir_, &evaluator).ok());

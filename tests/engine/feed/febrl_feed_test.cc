@@ -59,10 +59,8 @@ TEST_P(FebrlFeedTest, LoadsUnedited) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Files, FebrlFeedTest,
-                         ::testing::Values(FebrlCase{"dataset1.csv", 1000, 3},
-                                           FebrlCase{"dataset2.csv", 5000, 10},
-                                           FebrlCase{"dataset3.csv", 5000, 35},
-                                           FebrlCase{"dataset4a.csv", 5000, 0},
+                         ::testing::Values(FebrlCase{"dataset1.csv", 1000, 3}, FebrlCase{"dataset2.csv", 5000, 10},
+                                           FebrlCase{"dataset3.csv", 5000, 35}, FebrlCase{"dataset4a.csv", 5000, 0},
                                            FebrlCase{"dataset4b.csv", 5000, 64}));
 
 TEST(FebrlFeedFieldsTest, FirstRecordOfDataset4a) {
@@ -70,8 +68,7 @@ TEST(FebrlFeedFieldsTest, FirstRecordOfDataset4a) {
   if (root == nullptr) GTEST_SKIP() << "EMPI_SOURCE_DIR not set";
   const std::string file = std::string(root) + "/../shared/datasets/febrl/dataset4a.csv";
   if (!std::filesystem::exists(file)) GTEST_SKIP() << "FEBRL datasets not present";
-  absl::StatusOr<Mapping> mapping =
-      LoadMapping(std::string(root) + "/datasets/mappings/febrl.json");
+  absl::StatusOr<Mapping> mapping = LoadMapping(std::string(root) + "/datasets/mappings/febrl.json");
   ASSERT_TRUE(mapping.ok()) << mapping.status();
   FeedOptions options;
   options.mapping = &*mapping;

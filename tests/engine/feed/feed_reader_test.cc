@@ -5,9 +5,9 @@
 
 #include <string>
 
-#include "tests/engine/feed/feed_test_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/engine/feed/feed_test_util.h"
 
 namespace empi {
 namespace {
@@ -26,10 +26,9 @@ absl::StatusOr<FeedResult> Read(std::string_view text, FeedOptions options = {})
 std::string Canonical(std::string_view rows) { return std::string(kHeader) + std::string(rows); }
 
 TEST(FeedReaderTest, HappyPathReadsEveryField) {
-  const std::string path = WriteTempFile(
-      "feed.csv",
-      Canonical("RKB,K1,943 476 5919,Nowak,Łukasz Piotr,07/03/1984,M,CV1 2AB,1 High St\n"
-                "RKB,K2,,Smith,Ann,12/11/1950,F,,\n"));
+  const std::string path =
+      WriteTempFile("feed.csv", Canonical("RKB,K1,943 476 5919,Nowak,Łukasz Piotr,07/03/1984,M,CV1 2AB,1 High St\n"
+                                          "RKB,K2,,Smith,Ann,12/11/1950,F,,\n"));
   absl::StatusOr<FeedResult> feed = ReadFeed(path, {});
   ASSERT_TRUE(feed.ok()) << feed.status();
   ASSERT_EQ(feed->records.size(), 2u);
@@ -75,11 +74,11 @@ TEST(FeedReaderTest, ColumnsMatchedByTrimmedCaseInsensitiveName) {
 }
 
 TEST(FeedReaderTest, QuotingEdgeCases) {
-  absl::StatusOr<FeedResult> feed = Read(Canonical(
-      "RKB,Q1,,\"O'Brien, Jr\",\"Mary \"\"Molly\"\" Ann\",1984-03-07,F,,\"Flat 2\n"
-      "1 High St, Leeds\"\n"
-      "RKB,\"Q2\",\"\",Lee,Jo,1984-03-07,F,\"\",\n"
-      "RKB, \"Q3\" ,,Kay,Al,1984-03-07,M,,\"\"\"\"\n"));
+  absl::StatusOr<FeedResult> feed =
+      Read(Canonical("RKB,Q1,,\"O'Brien, Jr\",\"Mary \"\"Molly\"\" Ann\",1984-03-07,F,,\"Flat 2\n"
+                     "1 High St, Leeds\"\n"
+                     "RKB,\"Q2\",\"\",Lee,Jo,1984-03-07,F,\"\",\n"
+                     "RKB, \"Q3\" ,,Kay,Al,1984-03-07,M,,\"\"\"\"\n"));
   ASSERT_TRUE(feed.ok()) << feed.status();
   ASSERT_EQ(feed->records.size(), 3u);
   EXPECT_EQ(feed->records[0].family_name, "O'Brien, Jr");
@@ -113,9 +112,9 @@ TEST(FeedReaderTest, BomCrlfAndMissingFinalNewline) {
 
 // ReadFeedText (the fuzz targets' entry point) is ReadFeed without the file.
 TEST(FeedReaderTest, ReadFeedTextReadsAsReadFeedDoes) {
-  const std::string text =
-      Canonical("RKB,K1,943 476 5919,Nowak,Ann,07/03/1984,M,CV1 2AB,1 High St\r"
-                "RKB,K1,,Smith,Ann,12/11/1950,F,,\n");
+  const std::string text = Canonical(
+      "RKB,K1,943 476 5919,Nowak,Ann,07/03/1984,M,CV1 2AB,1 High St\r"
+      "RKB,K1,,Smith,Ann,12/11/1950,F,,\n");
   const std::string path = WriteTempFile("feed.csv", text);
   absl::StatusOr<FeedResult> from_file = ReadFeed(path, {});
   absl::StatusOr<FeedResult> from_text = ReadFeedText(text, path, {});
@@ -151,8 +150,7 @@ TEST(FeedReaderTest, MissingRequiredColumnIsAnError) {
       "source,record_id,family_name,given_names,date_of_birth,sex,postcode\n"
       "RKB,1,Smith,Ann,1984-03-07,F,\n");
   EXPECT_EQ(feed.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(feed.status().message(),
-              HasSubstr(":1: header: required column 'nhs_number' (nhs_number) missing"));
+  EXPECT_THAT(feed.status().message(), HasSubstr(":1: header: required column 'nhs_number' (nhs_number) missing"));
 }
 
 TEST(FeedReaderTest, MissingSourceColumnNeedsSourceOption) {
@@ -180,9 +178,9 @@ TEST(FeedReaderTest, DuplicateHeaderColumnIsAnError) {
 }
 
 TEST(FeedReaderTest, InvalidUtf8IsDataLossWithLineAndByteColumn) {
-  const std::string path = WriteTempFile(
-      "latin1.csv", Canonical("RKB,1,,Nowak,Jan,1984-03-07,M,,\n"
-                              "RKB,2,,Gr\xFC" "n,Eva,1984-03-07,F,,\n"));
+  const std::string path = WriteTempFile("latin1.csv", Canonical("RKB,1,,Nowak,Jan,1984-03-07,M,,\n"
+                                                                 "RKB,2,,Gr\xFC"
+                                                                 "n,Eva,1984-03-07,F,,\n"));
   absl::StatusOr<FeedResult> feed = ReadFeed(path, {});
   EXPECT_EQ(feed.status().code(), absl::StatusCode::kDataLoss);
   EXPECT_THAT(feed.status().message(), HasSubstr(path + ":3:10:"));
@@ -190,8 +188,7 @@ TEST(FeedReaderTest, InvalidUtf8IsDataLossWithLineAndByteColumn) {
 }
 
 TEST(FeedReaderTest, OverlongUtf8IsRejected) {
-  absl::StatusOr<FeedResult> feed =
-      Read(Canonical("RKB,1,,A\xC0\xAF,Jan,1984-03-07,M,,\n"));
+  absl::StatusOr<FeedResult> feed = Read(Canonical("RKB,1,,A\xC0\xAF,Jan,1984-03-07,M,,\n"));
   EXPECT_EQ(feed.status().code(), absl::StatusCode::kDataLoss);
   EXPECT_THAT(feed.status().message(), HasSubstr(":2:9:"));
 }
@@ -209,26 +206,24 @@ TEST(FeedReaderTest, Utf16WithoutBomIsRejected) {
 }
 
 TEST(FeedReaderTest, UnterminatedQuoteReportsWhereItOpened) {
-  const std::string path = WriteTempFile(
-      "open.csv", Canonical("RKB,1,,Nowak,Jan,1984-03-07,M,,\n"
-                            "RKB,2,,\"Nowak,Jan,1984-03-07,M,,\n"
-                            "RKB,3,,Smith,Ann,1984-03-07,F,,\n"));
+  const std::string path = WriteTempFile("open.csv", Canonical("RKB,1,,Nowak,Jan,1984-03-07,M,,\n"
+                                                               "RKB,2,,\"Nowak,Jan,1984-03-07,M,,\n"
+                                                               "RKB,3,,Smith,Ann,1984-03-07,F,,\n"));
   absl::StatusOr<FeedResult> feed = ReadFeed(path, {});
   EXPECT_EQ(feed.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(feed.status().message(), HasSubstr(path + ":3:8: quoted field is never closed"));
 }
 
 TEST(FeedReaderTest, MixedDateFormatsNameTheFirstTwoConflictingLines) {
-  absl::StatusOr<FeedResult> feed = Read(Canonical(
-      "RKB,1,,Nowak,Jan,,M,,\n"
-      "RKB,2,,Nowak,Eva,1984-03-07,F,,\n"
-      "RKB,3,,Nowak,Ola,not a date,F,,\n"
-      "RKB,4,,Nowak,Ida,07/03/1984,F,,\n"
-      "RKB,5,,Nowak,Ula,19840307,F,,\n"));
+  absl::StatusOr<FeedResult> feed =
+      Read(Canonical("RKB,1,,Nowak,Jan,,M,,\n"
+                     "RKB,2,,Nowak,Eva,1984-03-07,F,,\n"
+                     "RKB,3,,Nowak,Ola,not a date,F,,\n"
+                     "RKB,4,,Nowak,Ida,07/03/1984,F,,\n"
+                     "RKB,5,,Nowak,Ula,19840307,F,,\n"));
   EXPECT_EQ(feed.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(feed.status().message(),
-              HasSubstr("feed.csv:5:6: date_of_birth: dates in more than one format "
-                        "(line 3 is iso, line 5 is dd/mm/yyyy)"));
+  EXPECT_THAT(feed.status().message(), HasSubstr("feed.csv:5:6: date_of_birth: dates in more than one format "
+                                                 "(line 3 is iso, line 5 is dd/mm/yyyy)"));
   // No patient data in errors.
   EXPECT_THAT(feed.status().message(), Not(HasSubstr("1984")));
 }
@@ -236,10 +231,10 @@ TEST(FeedReaderTest, MixedDateFormatsNameTheFirstTwoConflictingLines) {
 // --- Dates.
 
 TEST(FeedReaderTest, InvalidDateKeepsRawTextAndIsCounted) {
-  absl::StatusOr<FeedResult> feed = Read(Canonical(
-      "RKB,1,,Nowak,Jan,31/02/1980,M,,\n"
-      "RKB,2,,Nowak,Eva,01/01/1900,F,,\n"
-      "RKB,3,,Nowak,Ida,7/3/1984,F,,\n"));
+  absl::StatusOr<FeedResult> feed =
+      Read(Canonical("RKB,1,,Nowak,Jan,31/02/1980,M,,\n"
+                     "RKB,2,,Nowak,Eva,01/01/1900,F,,\n"
+                     "RKB,3,,Nowak,Ida,7/3/1984,F,,\n"));
   ASSERT_TRUE(feed.ok()) << feed.status();
   ASSERT_EQ(feed->records.size(), 3u);
   EXPECT_EQ(feed->date_format, DateFormat::kDmySlash);
@@ -254,9 +249,9 @@ TEST(FeedReaderTest, InvalidDateKeepsRawTextAndIsCounted) {
 TEST(FeedReaderTest, StatedDateFormatOverridesDetection) {
   FeedOptions options;
   options.date_format = DateFormat::kCompact;
-  absl::StatusOr<FeedResult> feed = Read(Canonical(
-      "RKB,1,,Nowak,Jan,1984-03-07,M,,\n"
-      "RKB,2,,Nowak,Eva,19840307,F,,\n"), options);
+  absl::StatusOr<FeedResult> feed = Read(Canonical("RKB,1,,Nowak,Jan,1984-03-07,M,,\n"
+                                                   "RKB,2,,Nowak,Eva,19840307,F,,\n"),
+                                         options);
   ASSERT_TRUE(feed.ok()) << feed.status();
   EXPECT_EQ(feed->date_format, DateFormat::kCompact);
   EXPECT_EQ(feed->records[0].date_of_birth, "1984-03-07");  // raw: not yyyymmdd
@@ -278,15 +273,15 @@ TEST(FeedReaderTest, BadRowsAreQuarantinedAndGoodRowsKept) {
   FeedOptions options;
   options.source = "DEF";
   const std::string text = Canonical(
-      "RKB,1,,Nowak,Jan,1984-03-07,M,,\n"           // 2 good
-      "RKB,2,,Nowak,Jan,1984-03-07,M\n"             // 3 too few fields
-      "RKB,,,Nowak,Jan,1984-03-07,M,,\n"            // 4 empty record_id
-      ",5,,Nowak,Jan,1984-03-07,M,,\n"              // 5 source from option
-      "RKB,1,,Nowak,Janek,1984-03-07,M,,\n"         // 6 duplicate of line 2
-      "RKB,7,,,,,M,CV1 2AB,1 High St\n"             // 7 nothing identifying
-      "RKB,8,,\"Nowak\"x,Jan,1984-03-07,M,,\n"      // 8 text after quote
-      "RKB,9,,Nowak,Jan,1984-03-07,M,,,\n"          // 9 too many fields
-      "RLT,1,,Nowak,Jan,1984-03-07,M,,\n");         // 10 other source: good
+      "RKB,1,,Nowak,Jan,1984-03-07,M,,\n"       // 2 good
+      "RKB,2,,Nowak,Jan,1984-03-07,M\n"         // 3 too few fields
+      "RKB,,,Nowak,Jan,1984-03-07,M,,\n"        // 4 empty record_id
+      ",5,,Nowak,Jan,1984-03-07,M,,\n"          // 5 source from option
+      "RKB,1,,Nowak,Janek,1984-03-07,M,,\n"     // 6 duplicate of line 2
+      "RKB,7,,,,,M,CV1 2AB,1 High St\n"         // 7 nothing identifying
+      "RKB,8,,\"Nowak\"x,Jan,1984-03-07,M,,\n"  // 8 text after quote
+      "RKB,9,,Nowak,Jan,1984-03-07,M,,,\n"      // 9 too many fields
+      "RLT,1,,Nowak,Jan,1984-03-07,M,,\n");     // 10 other source: good
   absl::StatusOr<FeedResult> feed = Read(text, options);
   ASSERT_TRUE(feed.ok()) << feed.status();
   EXPECT_THAT(feed->lines, ElementsAre(2, 5, 10));
@@ -296,14 +291,12 @@ TEST(FeedReaderTest, BadRowsAreQuarantinedAndGoodRowsKept) {
   using Q = std::pair<uint64_t, std::string>;
   std::vector<Q> got;
   for (const QuarantinedRow& q : feed->quarantined) got.emplace_back(q.line, q.reason);
-  EXPECT_THAT(got, ElementsAre(
-      Q{3, "fields: expected 9, found 7"},
-      Q{4, "record_id: empty"},
-      Q{6, "record_id: duplicate key, first seen on line 2"},
-      Q{7, "no identifying data: nhs_number, family_name, given_names "
-                        "and date_of_birth all empty"},
-      Q{8, "column 4: text after closing quote"},
-      Q{9, "fields: expected 9, found 10"}));
+  EXPECT_THAT(got, ElementsAre(Q{3, "fields: expected 9, found 7"}, Q{4, "record_id: empty"},
+                               Q{6, "record_id: duplicate key, first seen on line 2"},
+                               Q{7,
+                                 "no identifying data: nhs_number, family_name, given_names "
+                                 "and date_of_birth all empty"},
+                               Q{8, "column 4: text after closing quote"}, Q{9, "fields: expected 9, found 10"}));
   EXPECT_EQ(feed->quarantined[0].raw, "RKB,2,,Nowak,Jan,1984-03-07,M");
   EXPECT_THAT(feed->quarantined[0].file, HasSubstr("feed.csv"));
   EXPECT_EQ(feed->stats.rows, 9u);
@@ -312,9 +305,9 @@ TEST(FeedReaderTest, BadRowsAreQuarantinedAndGoodRowsKept) {
 }
 
 TEST(FeedReaderTest, RowWithNoSourceIsQuarantined) {
-  absl::StatusOr<FeedResult> feed = Read(Canonical(
-      "RKB,1,,Nowak,Jan,1984-03-07,M,,\n"
-      " ,2,,Nowak,Jan,1984-03-07,M,,\n"));
+  absl::StatusOr<FeedResult> feed =
+      Read(Canonical("RKB,1,,Nowak,Jan,1984-03-07,M,,\n"
+                     " ,2,,Nowak,Jan,1984-03-07,M,,\n"));
   ASSERT_TRUE(feed.ok()) << feed.status();
   EXPECT_EQ(feed->records.size(), 1u);
   ASSERT_EQ(feed->quarantined.size(), 1u);
@@ -323,22 +316,19 @@ TEST(FeedReaderTest, RowWithNoSourceIsQuarantined) {
 }
 
 TEST(FeedReaderTest, WriteQuarantineQuotesFields) {
-  std::vector<QuarantinedRow> rows = {
-      {"a.csv", 3, "fields: expected 9, found 7", "RKB,2,\"x\""},
-      {"a.csv", 9, "record_id: empty", "plain"}};
+  std::vector<QuarantinedRow> rows = {{"a.csv", 3, "fields: expected 9, found 7", "RKB,2,\"x\""},
+                                      {"a.csv", 9, "record_id: empty", "plain"}};
   const std::string path = WriteTempFile("q.csv", "");
   ASSERT_TRUE(WriteQuarantine(path, rows).ok());
   EXPECT_EQ(ReadFileText(path),
             "file,line,reason,raw\n"
             "a.csv,3,\"fields: expected 9, found 7\",\"RKB,2,\"\"x\"\"\"\n"
             "a.csv,9,record_id: empty,plain\n");
-  EXPECT_EQ(WriteQuarantine("/nonexistent-dir/q.csv", rows).code(),
-            absl::StatusCode::kUnavailable);
+  EXPECT_EQ(WriteQuarantine("/nonexistent-dir/q.csv", rows).code(), absl::StatusCode::kUnavailable);
 }
 
 TEST(FeedReaderTest, QuarantinedRawSurvivesRoundTrip) {
-  absl::StatusOr<FeedResult> feed =
-      Read(Canonical("RKB,,,\"Smith, J\",Jan,1984-03-07,M,,\n"));
+  absl::StatusOr<FeedResult> feed = Read(Canonical("RKB,,,\"Smith, J\",Jan,1984-03-07,M,,\n"));
   ASSERT_TRUE(feed.ok());
   ASSERT_EQ(feed->quarantined.size(), 1u);
   const std::string qpath = WriteTempFile("q.csv", "");
@@ -351,11 +341,11 @@ TEST(FeedReaderTest, QuarantinedRawSurvivesRoundTrip) {
 // --- Field validation.
 
 TEST(FeedReaderTest, InvalidAndPlaceholderValuesAreKeptAndCounted) {
-  absl::StatusOr<FeedResult> feed = Read(Canonical(
-      "RKB,1,9434765919,Nowak,Jan,1984-03-07,M,CV1 2AB,\n"   // all valid
-      "RKB,2,9434765911,Nowak,Eva,1984-03-07,F,CV1 XXX,\n"   // bad NHS, bad postcode
-      "RKB,3,0000000000,Nowak,Ida,1984-03-07,F,ZZ99 3VZ,\n"  // two placeholders
-      "RKB,4,,Nowak,Ula,1984-03-07,F,,\n"));                 // empty: nothing
+  absl::StatusOr<FeedResult> feed =
+      Read(Canonical("RKB,1,9434765919,Nowak,Jan,1984-03-07,M,CV1 2AB,\n"   // all valid
+                     "RKB,2,9434765911,Nowak,Eva,1984-03-07,F,CV1 XXX,\n"   // bad NHS, bad postcode
+                     "RKB,3,0000000000,Nowak,Ida,1984-03-07,F,ZZ99 3VZ,\n"  // two placeholders
+                     "RKB,4,,Nowak,Ula,1984-03-07,F,,\n"));                 // empty: nothing
   ASSERT_TRUE(feed.ok()) << feed.status();
   EXPECT_EQ(feed->records.size(), 4u);
   EXPECT_EQ(feed->records[1].nhs_number, "9434765911");
@@ -389,26 +379,25 @@ TEST(FeedReaderTest, RestrictedColumn) {
 }
 
 TEST(FeedReaderTest, ExtraColumnsWarnOncePerColumnWithoutValues) {
-  const std::string path = WriteTempFile(
-      "extra.csv",
-      "source,record_id,nhs_number,family_name,given_names,date_of_birth,sex,"
-      "postcode,address,ethnicity,\n"
-      "RKB,1,,Nowak,Jan,1984-03-07,M,,,A1,z\n"
-      "RKB,2,,Nowak,Eva,1984-03-07,F,,,B2,z\n");
+  const std::string path = WriteTempFile("extra.csv",
+                                         "source,record_id,nhs_number,family_name,given_names,date_of_birth,sex,"
+                                         "postcode,address,ethnicity,\n"
+                                         "RKB,1,,Nowak,Jan,1984-03-07,M,,,A1,z\n"
+                                         "RKB,2,,Nowak,Eva,1984-03-07,F,,,B2,z\n");
   absl::StatusOr<FeedResult> feed = ReadFeed(path, {});
   ASSERT_TRUE(feed.ok()) << feed.status();
   EXPECT_EQ(feed->records.size(), 2u);
-  EXPECT_THAT(feed->warnings,
-              ElementsAre(path + ": column 10 is not a known field and is ignored",
-                          path + ": column 11 (unnamed) is not a known field and is ignored"));
+  EXPECT_THAT(feed->warnings, ElementsAre(path + ": column 10 is not a known field and is ignored",
+                                          path + ": column 11 (unnamed) is not a known field and is ignored"));
 }
 
 // --- Odd but valid input is read; wrong input is refused row by row
 // (issue 16). Each of these failed before the fix.
 
 TEST(FeedReaderTest, CrOnlyLineEndsAreRead) {
-  std::string text = Canonical("RKB,1,,Nowak,Jan,1984-03-07,M,CV8 2QY,2 Elm Road\n"
-                               "RKB,2,,Smith,Ann,1950-11-12,F,,\n");
+  std::string text = Canonical(
+      "RKB,1,,Nowak,Jan,1984-03-07,M,CV8 2QY,2 Elm Road\n"
+      "RKB,2,,Smith,Ann,1950-11-12,F,,\n");
   for (char& c : text) {
     if (c == '\n') c = '\r';
   }
@@ -449,9 +438,10 @@ TEST(FeedReaderTest, HeaderNamingNoKnownFieldIsRefusedWithoutItsCells) {
 }
 
 TEST(FeedReaderTest, NulByteIsABadRowNotABadFile) {
-  std::string text = Canonical("RKB,1,,Nowak,Jan,1984-03-07,M,,\n"
-                               "RKB,2,,Now#ak,Eva,1984-03-07,F,,\n"
-                               "RKB,3,,Nowak,Ida,1984-03-07,F,,\n");
+  std::string text = Canonical(
+      "RKB,1,,Nowak,Jan,1984-03-07,M,,\n"
+      "RKB,2,,Now#ak,Eva,1984-03-07,F,,\n"
+      "RKB,3,,Nowak,Ida,1984-03-07,F,,\n");
   text[text.find('#')] = '\0';
   absl::StatusOr<FeedResult> feed = Read(text);
   ASSERT_TRUE(feed.ok()) << feed.status();
@@ -463,12 +453,13 @@ TEST(FeedReaderTest, NulByteIsABadRowNotABadFile) {
 }
 
 TEST(FeedReaderTest, WhitespaceOnlyLinesAreSkippedAndCounted) {
-  absl::StatusOr<FeedResult> feed = Read(Canonical("RKB,1,,Nowak,Jan,1984-03-07,M,,\n"
-                                                   "   \n"
-                                                   "\t \r\n"
-                                                   "\n"
-                                                   "RKB,2,,Nowak,Eva,1984-03-07,F,,\n"
-                                                   "  "));
+  absl::StatusOr<FeedResult> feed =
+      Read(Canonical("RKB,1,,Nowak,Jan,1984-03-07,M,,\n"
+                     "   \n"
+                     "\t \r\n"
+                     "\n"
+                     "RKB,2,,Nowak,Eva,1984-03-07,F,,\n"
+                     "  "));
   ASSERT_TRUE(feed.ok()) << feed.status();
   EXPECT_THAT(feed->lines, ElementsAre(2, 6));
   EXPECT_TRUE(feed->quarantined.empty());
@@ -479,12 +470,12 @@ TEST(FeedReaderTest, WhitespaceOnlyLinesAreSkippedAndCounted) {
 TEST(FeedReaderTest, RestrictedRowTextIsNeverQuarantined) {
   absl::StatusOr<FeedResult> feed = Read(
       "source,record_id,nhs_number,family_name,given_names,date_of_birth,sex,postcode,address,restricted\n"
-      "RKB,1,,Nowak,Jan,1984-03-07,M,CV8 2QY,2 Elm Road,1\n"   // 2 good
-      "RKB,1,,Nowak,Jan,1984-03-07,M,CV8 2QY,2 Elm Road,1\n"   // 3 duplicate
-      "RKB,3,,Nowak,Jan,1984-03-07,M,CV8 2QY,2 Elm Road\n"     // 4 short: may be restricted
+      "RKB,1,,Nowak,Jan,1984-03-07,M,CV8 2QY,2 Elm Road,1\n"      // 2 good
+      "RKB,1,,Nowak,Jan,1984-03-07,M,CV8 2QY,2 Elm Road,1\n"      // 3 duplicate
+      "RKB,3,,Nowak,Jan,1984-03-07,M,CV8 2QY,2 Elm Road\n"        // 4 short: may be restricted
       "RKB,4,,Nowak,Jan,1984-03-07,M,CV8 2QY,2 Elm Road,maybe\n"  // 5 bad flag
-      "RKB,,,Nowak,Jan,1984-03-07,M,CV8 2QY,2 Elm Road,yes\n"  // 6 empty id
-      "RKB,,,Smith,Ann,1950-11-12,F,B15 2TT,9 Mill Lane,0\n");  // 7 not restricted
+      "RKB,,,Nowak,Jan,1984-03-07,M,CV8 2QY,2 Elm Road,yes\n"     // 6 empty id
+      "RKB,,,Smith,Ann,1950-11-12,F,B15 2TT,9 Mill Lane,0\n");    // 7 not restricted
   ASSERT_TRUE(feed.ok()) << feed.status();
   ASSERT_EQ(feed->quarantined.size(), 5u);
   const std::string qpath = WriteTempFile("q.csv", "");
@@ -516,8 +507,7 @@ TEST(FeedReaderTest, QuarantineFileIsOwnerOnlyWhateverTheUmask) {
 }
 
 TEST(FeedReaderTest, MissingFileIsNotFound) {
-  EXPECT_EQ(ReadFeed(::testing::TempDir() + "/no-such-feed.csv", {}).status().code(),
-            absl::StatusCode::kNotFound);
+  EXPECT_EQ(ReadFeed(::testing::TempDir() + "/no-such-feed.csv", {}).status().code(), absl::StatusCode::kNotFound);
 }
 
 // --- Mapped layouts.
@@ -532,14 +522,16 @@ TEST(FeedReaderTest, MappingCombinesNameAndAddress) {
       "ignore": ["Notes"],
       "postcode_format": "raw",
       "validate_nhs_number": false
-    })", "m.json");
+    })",
+                                                 "m.json");
   ASSERT_TRUE(mapping.ok()) << mapping.status();
   FeedOptions options;
   options.mapping = &*mapping;
   absl::StatusOr<FeedResult> feed = Read(
       "Client Ref;Full Name;DOB;NHS;House;Street;Town;postcode;Notes;Extra\n"
       "C1;Smith, John Paul;07/03/1984;12345;1; High St;Leeds;2000;x;y\n"
-      "C2;  Jones ;;;;;;;;\n", options);
+      "C2;  Jones ;;;;;;;;\n",
+      options);
   ASSERT_TRUE(feed.ok()) << feed.status();
   ASSERT_EQ(feed->records.size(), 2u);
   const Record& r = feed->records[0];
@@ -562,13 +554,12 @@ TEST(FeedReaderTest, MappingCombinesNameAndAddress) {
 }
 
 TEST(FeedReaderTest, NameOrders) {
-  for (auto [order, full, family, given] :
-       std::vector<std::tuple<std::string, std::string, std::string, std::string>>{
+  for (auto [order, full, family, given] : std::vector<std::tuple<std::string, std::string, std::string, std::string>>{
            {"given_first", "John Paul  Smith", "Smith", "John Paul"},
            {"family_first", "Smith John Paul", "Smith", "John Paul"},
            {"given_first", "Madonna", "Madonna", ""}}) {
-    absl::StatusOr<Mapping> mapping = ParseMapping(
-        R"({"name": {"column": "name", "order": ")" + order + R"("}})", "m.json");
+    absl::StatusOr<Mapping> mapping =
+        ParseMapping(R"({"name": {"column": "name", "order": ")" + order + R"("}})", "m.json");
     ASSERT_TRUE(mapping.ok()) << mapping.status();
     FeedOptions options;
     options.mapping = &*mapping;
@@ -582,26 +573,22 @@ TEST(FeedReaderTest, NameOrders) {
 }
 
 TEST(FeedReaderTest, MappedColumnMissingFromFileIsAnError) {
-  absl::StatusOr<Mapping> mapping =
-      ParseMapping(R"({"columns": {"family_name": "Surname"}})", "m.json");
+  absl::StatusOr<Mapping> mapping = ParseMapping(R"({"columns": {"family_name": "Surname"}})", "m.json");
   ASSERT_TRUE(mapping.ok());
   FeedOptions options;
   options.mapping = &*mapping;
   options.source = "S";
   absl::StatusOr<FeedResult> feed = Read("record_id,last_name\n1,Smith\n", options);
   EXPECT_EQ(feed.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(feed.status().message(),
-              HasSubstr("required column 'surname' (family_name) missing"));
+  EXPECT_THAT(feed.status().message(), HasSubstr("required column 'surname' (family_name) missing"));
 }
 
 TEST(FeedReaderTest, TrimOffKeepsSpacesAndTabDelimiterWorks) {
-  absl::StatusOr<Mapping> mapping =
-      ParseMapping(R"({"trim": false, "delimiter": "\t", "source": "S"})", "m.json");
+  absl::StatusOr<Mapping> mapping = ParseMapping(R"({"trim": false, "delimiter": "\t", "source": "S"})", "m.json");
   ASSERT_TRUE(mapping.ok()) << mapping.status();
   FeedOptions options;
   options.mapping = &*mapping;
-  absl::StatusOr<FeedResult> feed =
-      Read("record_id\tfamily_name\n1\t Smith \n", options);
+  absl::StatusOr<FeedResult> feed = Read("record_id\tfamily_name\n1\t Smith \n", options);
   ASSERT_TRUE(feed.ok()) << feed.status();
   EXPECT_EQ(feed->records[0].family_name, " Smith ");
 }
@@ -615,12 +602,12 @@ TEST(FeedReaderTest, TabDelimiterWithTrimKeepsEmptyFields) {
   ASSERT_TRUE(mapping.ok()) << mapping.status();
   FeedOptions options;
   options.mapping = &*mapping;
-  absl::StatusOr<FeedResult> feed =
-      Read("record_id\tfamily_name\tgiven_names\tpostcode\n"
-           "1\t\tAnn\t CV1 2AB \n"
-           "2\t Smith\t\t\n"
-           "3\t\"Lee\" \t\tB1 1AA\n",
-           options);
+  absl::StatusOr<FeedResult> feed = Read(
+      "record_id\tfamily_name\tgiven_names\tpostcode\n"
+      "1\t\tAnn\t CV1 2AB \n"
+      "2\t Smith\t\t\n"
+      "3\t\"Lee\" \t\tB1 1AA\n",
+      options);
   ASSERT_TRUE(feed.ok()) << feed.status();
   EXPECT_TRUE(feed->quarantined.empty()) << feed->quarantined[0].reason;
   ASSERT_EQ(feed->records.size(), 3u);

@@ -18,10 +18,9 @@ namespace empi::testing_feed {
 // test binary's files directory (removed at exit); returns its path.
 inline std::string WriteTempFile(std::string_view name, std::string_view bytes) {
   static std::atomic<int> counter{0};
-  const ::testing::TestInfo* info =
-      ::testing::UnitTest::GetInstance()->current_test_info();
-  return testing::WriteTestFile(
-      std::string(info->name()) + "_" + std::to_string(counter++) + "_" + std::string(name), bytes);
+  const ::testing::TestInfo* info = ::testing::UnitTest::GetInstance()->current_test_info();
+  return testing::WriteTestFile(std::string(info->name()) + "_" + std::to_string(counter++) + "_" + std::string(name),
+                                bytes);
 }
 
 inline std::string ReadFileText(const std::string& path) {

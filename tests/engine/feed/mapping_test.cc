@@ -4,9 +4,9 @@
 #include <cstdlib>
 #include <string>
 
-#include "tests/engine/feed/feed_test_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/engine/feed/feed_test_util.h"
 
 namespace empi {
 namespace {
@@ -28,7 +28,8 @@ TEST(MappingTest, ParsesEveryKey) {
       "name": {"column": "full", "order": "family_first"},
       "address": ["a", "b"],
       "ignore": ["notes"]
-    })", "m.json");
+    })",
+                                           "m.json");
   ASSERT_TRUE(m.ok()) << m.status();
   EXPECT_EQ(m->source, "SC01");
   EXPECT_EQ(m->delimiter, '|');
@@ -36,8 +37,8 @@ TEST(MappingTest, ParsesEveryKey) {
   EXPECT_EQ(m->date_format, DateFormat::kDmySlash);
   EXPECT_FALSE(m->conventions.validate_nhs_number);
   EXPECT_EQ(m->conventions.postcode_format, PostcodeFormat::kRaw);
-  EXPECT_THAT(m->columns, UnorderedElementsAre(Pair("record_id", "id"), Pair("sex", "gender"),
-                                               Pair("restricted", "hidden")));
+  EXPECT_THAT(m->columns,
+              UnorderedElementsAre(Pair("record_id", "id"), Pair("sex", "gender"), Pair("restricted", "hidden")));
   ASSERT_TRUE(m->name.has_value());
   EXPECT_EQ(m->name->column, "full");
   EXPECT_EQ(m->name->order, NameOrder::kFamilyFirst);
@@ -118,14 +119,11 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{R"({"name": {"column": "n", "sep": " "}})", "$.name.sep: unknown key"},
         BadCase{R"({"name": {"column": "n"}, "columns": {"family_name": "s"}})",
                 "$.columns.family_name: conflicts with $.name"},
-        BadCase{R"({"address": ["a"], "columns": {"address": "s"}})",
-                "$.columns.address: conflicts with $.address"},
-        BadCase{R"({"columns": {"sex": "g"}, "ignore": ["g"]})",
-                "$.columns.sex: column is also listed in $.ignore"}));
+        BadCase{R"({"address": ["a"], "columns": {"address": "s"}})", "$.columns.address: conflicts with $.address"},
+        BadCase{R"({"columns": {"sex": "g"}, "ignore": ["g"]})", "$.columns.sex: column is also listed in $.ignore"}));
 
 TEST(MappingTest, LoadMissingFileIsNotFound) {
-  EXPECT_EQ(LoadMapping(::testing::TempDir() + "/no-such-mapping.json").status().code(),
-            absl::StatusCode::kNotFound);
+  EXPECT_EQ(LoadMapping(::testing::TempDir() + "/no-such-mapping.json").status().code(), absl::StatusCode::kNotFound);
 }
 
 TEST(MappingTest, LoadReadsFileAndNamesItInErrors) {

@@ -101,8 +101,8 @@ TEST(BlockingTest, AddressRulesSurviveTwoErrors) {
   Record moved_digit = a;
   moved_digit.postcode = "CV1 2BA";
   moved_digit.date_of_birth = "";
-  BlockingRules rules = *BlockingRules::FromNames(
-      "given_phonetic_postcode,family_phonetic_postcode,names_phonetic_house_number");
+  BlockingRules rules =
+      *BlockingRules::FromNames("given_phonetic_postcode,family_phonetic_postcode,names_phonetic_house_number");
   BlockKeys k = ComputeBlockKeys(rules, PrepareRecord(a, {}));
   BlockKeys km = ComputeBlockKeys(rules, PrepareRecord(married, {}));
   BlockKeys kd = ComputeBlockKeys(rules, PrepareRecord(moved_digit, {}));
@@ -123,9 +123,8 @@ TEST(BlockingTest, AddressRulesSurviveTwoErrors) {
 // with random stored flags, rule subsets and block caps.
 TEST(BlockingTest, MatchesNaiveCandidatesOnRandomData) {
   RecordGenerator gen(99);
-  const std::vector<std::string> rule_sets = {
-      "", "nhs_number", "dob_postcode,names_phonetic_birth_year",
-      "names_phonetic_postcode_sector,dob_given_phonetic,dob_family_phonetic"};
+  const std::vector<std::string> rule_sets = {"", "nhs_number", "dob_postcode,names_phonetic_birth_year",
+                                              "names_phonetic_postcode_sector,dob_given_phonetic,dob_family_phonetic"};
   uint64_t total_pairs = 0, total_oversized = 0, total_stored_skips = 0;
   for (int trial = 0; trial < 60; ++trial) {
     std::vector<PreparedRecord> recs = Population(gen, gen.Uniform(20, 80));
@@ -148,8 +147,7 @@ TEST(BlockingTest, MatchesNaiveCandidatesOnRandomData) {
     }
     PairSet want = NaiveCandidates(keys, stored, rules.rules().size(), max_block);
     EXPECT_EQ(got_set, want) << "trial " << trial << " rules " << rules.Names() << " cap " << max_block;
-    PairSet unstored = NaiveCandidates(keys, std::vector<bool>(recs.size(), false), rules.rules().size(),
-                                       max_block);
+    PairSet unstored = NaiveCandidates(keys, std::vector<bool>(recs.size(), false), rules.rules().size(), max_block);
     total_stored_skips += unstored.size() - want.size();
 
     // The report: pairs per rule sum to the total; oversized blocks as
@@ -231,8 +229,7 @@ TEST(BlockingTest, RulesRoundTripThroughJson) {
   EXPECT_EQ(some.ToJson().dump(), R"([{"id":2,"name":"dob_postcode"},{"id":0,"name":"nhs_number"}])");
   for (const char* bad : {R"([])", R"({})", R"([{"id":0}])", R"([{"id":0,"name":"shoe_size"}])",
                           R"([{"id":3,"name":"nhs_number"}])", R"([{"id":-1,"name":"nhs_number"}])"}) {
-    EXPECT_EQ(BlockingRules::FromJson(nlohmann::json::parse(bad)).status().code(),
-              absl::StatusCode::kInvalidArgument)
+    EXPECT_EQ(BlockingRules::FromJson(nlohmann::json::parse(bad)).status().code(), absl::StatusCode::kInvalidArgument)
         << bad;
   }
 }

@@ -1,6 +1,5 @@
 // Copyright EMPI developers.
 #include "engine/linkage/clustering.h"
-#include "engine/linkage/safety.h"
 
 #include <map>
 #include <numeric>
@@ -8,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/linkage/safety.h"
 #include "gtest/gtest.h"
 #include "tests/engine/linkage/linkage_test_util.h"
 
@@ -31,8 +31,8 @@ Model TestModel() {
 constexpr char kNhs[] = "9434765919";
 
 // One record, prepared and annotated by `model`.
-PreparedRecord Annotated(const Model& model, const char* given, const char* family, const char* dob,
-                         const char* nhs, const char* postcode = "CV1 2AB") {
+PreparedRecord Annotated(const Model& model, const char* given, const char* family, const char* dob, const char* nhs,
+                         const char* postcode = "CV1 2AB") {
   Record r;
   r.nhs_number = nhs;
   r.family_name = family;
@@ -74,8 +74,8 @@ Fixture RandomInput(RecordGenerator& gen, const Model& model) {
       uint64_t e = 0;
       // Stored persons never hold two valid NHS numbers (the property
       // clustering keeps); keep the inputs consistent with that.
-      if (stored_as != 0 && gen.Chance(0.6) && (pr.nhs == 0 || nhs_of_person.size() == 0 ||
-                                                nhs_of_person.contains(pr.nhs))) {
+      if (stored_as != 0 && gen.Chance(0.6) &&
+          (pr.nhs == 0 || nhs_of_person.size() == 0 || nhs_of_person.contains(pr.nhs))) {
         e = gen.Chance(0.5) ? stored_as : split_as;
         if (pr.nhs != 0) nhs_of_person.insert(pr.nhs);
       }
@@ -110,8 +110,12 @@ Fixture RandomInput(RecordGenerator& gen, const Model& model) {
 }
 
 std::set<std::string> KnownReasons() {
-  std::set<std::string> known = {"nhs conflict",       "existing persons",          "never link",
-                                 "weak group",         "between thresholds",        "group too large to verify",
+  std::set<std::string> known = {"nhs conflict",
+                                 "existing persons",
+                                 "never link",
+                                 "weak group",
+                                 "between thresholds",
+                                 "group too large to verify",
                                  "ambiguous: matches more than one person"};
   for (std::string_view r : kSafetyReasons) known.emplace(r);
   return known;
@@ -151,8 +155,7 @@ TEST(ClusteringTest, PropertiesHoldOnRandomInputs) {
           // where a life changes a record (a marriage, a move).
           if (f.existing[x] != 0 && f.existing[x] == f.existing[y]) continue;
           const uint32_t pattern = ComparePair(f.records[x], f.records[y]);
-          EXPECT_TRUE(model.Weight(pattern, f.records[x]) >= model.review_weight() ||
-                      DiffersOnlyByLifeEvents(pattern))
+          EXPECT_TRUE(model.Weight(pattern, f.records[x]) >= model.review_weight() || DiffersOnlyByLifeEvents(pattern))
               << "weak pair inside a group, trial " << trial;
           // No pair is held apart by a safety rule, unless the group itself
           // explains a names conflict (a mistyped name let in by its number).
@@ -169,7 +172,9 @@ TEST(ClusteringTest, PropertiesHoldOnRandomInputs) {
     // Records of one stored person stay together.
     for (uint32_t x = 0; x < n; ++x)
       for (uint32_t y = 0; y < n; ++y)
-        if (f.existing[x] != 0 && f.existing[x] == f.existing[y]) { EXPECT_EQ(c.group[x], c.group[y]); }
+        if (f.existing[x] != 0 && f.existing[x] == f.existing[y]) {
+          EXPECT_EQ(c.group[x], c.group[y]);
+        }
 
     // Groups are made only of links at or above the link threshold (and
     // stored persons): a link between the thresholds is never applied.
@@ -202,8 +207,10 @@ TEST(ClusteringTest, PropertiesHoldOnRandomInputs) {
       auto it = review.find(std::minmax(c.group[l.a], c.group[l.b]));
       ASSERT_NE(it, review.end()) << "link between persons missing from review, trial " << trial;
       EXPECT_GE(it->second->match_weight, l.match_weight);
-      if (it->second->match_weight < model.link_weight()) EXPECT_EQ(it->second->reason, "between thresholds");
-      else EXPECT_NE(it->second->reason, "between thresholds");
+      if (it->second->match_weight < model.link_weight())
+        EXPECT_EQ(it->second->reason, "between thresholds");
+      else
+        EXPECT_NE(it->second->reason, "between thresholds");
     }
     EXPECT_LE(c.links_applied + c.links_refused, f.links.size());
   }

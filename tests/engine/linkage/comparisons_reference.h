@@ -49,10 +49,10 @@ inline bool RefNearText(const std::string& a, const std::string& b) {
 inline bool OneDigitOrTransposed(uint64_t x, uint64_t y) { return RefNearText(Digits(x, 20), Digits(y, 20)); }
 
 inline int RefNhs(const PreparedRecord& a, const PreparedRecord& b) {
-  if (a.nhs == 0 || b.nhs == 0) return 0;       // null
-  if (a.nhs == b.nhs) return 1;                 // exact
+  if (a.nhs == 0 || b.nhs == 0) return 0;  // null
+  if (a.nhs == b.nhs) return 1;            // exact
   if (OneDigitOrTransposed(a.nhs, b.nhs)) return 2;
-  return 3;                                     // different
+  return 3;  // different
 }
 
 // A record whose family and given names are the same word carries no
@@ -120,8 +120,7 @@ inline int RefGiven(const PreparedRecord& a, const PreparedRecord& b) {
   if (a.given1.empty() || b.given1.empty()) return 0;
   if (a.given1 == b.given1) return 1;
   // Nicknames: initials are never nicknames.
-  if (a.given1.size() >= 2 && b.given1.size() >= 2 &&
-      NameEquivalence::Default().Equivalent(a.given1, b.given1)) {
+  if (a.given1.size() >= 2 && b.given1.size() >= 2 && NameEquivalence::Default().Equivalent(a.given1, b.given1)) {
     return 2;
   }
   if (RefSwapped(a, b)) return 3;
@@ -160,12 +159,12 @@ inline int RefPostcode(const PreparedRecord& a, const PreparedRecord& b) {
   bool have_address = !a.address.empty() && !b.address.empty();
   bool have_postcode = !a.postcode_unit.empty() && !b.postcode_unit.empty();
   bool same_address = have_address && a.address == b.address;
-  bool similar = have_address && (JaroWinkler(a.address, b.address) >= 0.90 ||
-                                  BigramDice(a.address, b.address) >= 0.80);
+  bool similar =
+      have_address && (JaroWinkler(a.address, b.address) >= 0.90 || BigramDice(a.address, b.address) >= 0.80);
   bool unit = have_postcode && a.postcode_unit == b.postcode_unit;
   bool near = have_postcode && RefNearText(a.postcode_unit, b.postcode_unit);
-  bool district_equal_or_missing = a.postcode_district == 0 || b.postcode_district == 0 ||
-                                   a.postcode_district == b.postcode_district;
+  bool district_equal_or_missing =
+      a.postcode_district == 0 || b.postcode_district == 0 || a.postcode_district == b.postcode_district;
   bool sector = have_postcode && a.postcode_sector != 0 && a.postcode_sector == b.postcode_sector;
   bool district = have_postcode && a.postcode_district != 0 && a.postcode_district == b.postcode_district;
   bool area = have_postcode && a.postcode_area != 0 && a.postcode_area == b.postcode_area;

@@ -84,9 +84,9 @@ TEST(ComparisonsTest, NhsLevels) {
   FieldConventions raw = RawNhs();
   EXPECT_EQ(Level({.nhs = "9434765919"}, {.nhs = ""}, kNhsNumber, raw), 0);
   EXPECT_EQ(Level({.nhs = "9434765919"}, {.nhs = "943 476 5919"}, kNhsNumber, raw), kNhsExact);
-  EXPECT_EQ(Level({.nhs = "9434765919"}, {.nhs = "9434765918"}, kNhsNumber, raw), kNhsNear);   // one digit
-  EXPECT_EQ(Level({.nhs = "9434765919"}, {.nhs = "9434765991"}, kNhsNumber, raw), kNhsNear);   // transposed
-  EXPECT_EQ(Level({.nhs = "9434765919"}, {.nhs = "4934765919"}, kNhsNumber, raw), kNhsNear);   // first pair
+  EXPECT_EQ(Level({.nhs = "9434765919"}, {.nhs = "9434765918"}, kNhsNumber, raw), kNhsNear);  // one digit
+  EXPECT_EQ(Level({.nhs = "9434765919"}, {.nhs = "9434765991"}, kNhsNumber, raw), kNhsNear);  // transposed
+  EXPECT_EQ(Level({.nhs = "9434765919"}, {.nhs = "4934765919"}, kNhsNumber, raw), kNhsNear);  // first pair
   EXPECT_EQ(Level({.nhs = "9434765919"}, {.nhs = "9434765109"}, kNhsNumber, raw), kNhsDifferent);
   EXPECT_EQ(Level({.nhs = "9434765919"}, {.nhs = "9434769515"}, kNhsNumber, raw), kNhsDifferent);  // not adjacent
   // Validated: a number failing the check digit is missing, not "near".
@@ -103,9 +103,9 @@ TEST(ComparisonsTest, FamilyLevels) {
   EXPECT_EQ(Level({.family = "Smith", .given = "John"}, {.family = "John", .given = "Smith"}, kFamilyName),
             kFamilySwapped);
   // A given name written in two words on one side, as one in the other.
-  EXPECT_EQ(Level({.family = "Slack-Smith", .given = "Katelyn"}, {.family = "Katelyn", .given = "Slack-Smith"},
-                  kFamilyName),
-            kFamilySwapped);
+  EXPECT_EQ(
+      Level({.family = "Slack-Smith", .given = "Katelyn"}, {.family = "Katelyn", .given = "Slack-Smith"}, kFamilyName),
+      kFamilySwapped);
   EXPECT_EQ(Level({.family = "Robinson"}, {.family = "Robinsen"}, kFamilyName), 4);
   // Half a swap: the family name moved to the given field, the other name
   // replaced; either record may be the one that moved.
@@ -113,7 +113,7 @@ TEST(ComparisonsTest, FamilyLevels) {
   EXPECT_EQ(Level({.family = "Adele", .given = "Lodge"}, {.family = "Lodge", .given = "Gillian"}, kFamilyName), 5);
   // The given comparison is left to say the given names disagree.
   EXPECT_EQ(Level({.family = "Lodge", .given = "Gillian"}, {.family = "Adele", .given = "Lodge"}, kGivenNames), 9);
-  EXPECT_EQ(Level({.family = "Schmidt"}, {.family = "Smith"}, kFamilyName), 6);  // phonetic, jw 0.74
+  EXPECT_EQ(Level({.family = "Schmidt"}, {.family = "Smith"}, kFamilyName), 6);    // phonetic, jw 0.74
   EXPECT_EQ(Level({.family = "Thompson"}, {.family = "Tomsen"}, kFamilyName), 7);  // jw 0.84
   EXPECT_EQ(Level({.family = "Nowak"}, {.family = "Kowalski"}, kFamilyName), 8);
   EXPECT_EQ(Level({.family = "Nowak", .given = "Nowak"}, {.family = "Kowalski", .given = "Nowak"}, kFamilyName), 8);
@@ -131,7 +131,7 @@ TEST(ComparisonsTest, GivenLevels) {
   EXPECT_EQ(Level({.given = "John Paul"}, {.given = "Paul John"}, kGivenNames), 4);
   EXPECT_EQ(Level({.given = "Catherine"}, {.given = "Catherina"}, kGivenNames), 5);
   EXPECT_EQ(Level({.given = "Phillips"}, {.given = "Filips"}, kGivenNames), 6);  // phonetic, jw 0.82
-  EXPECT_EQ(Level({.given = "J"}, {.given = "Jasmine"}, kGivenNames), 7);  // initial only
+  EXPECT_EQ(Level({.given = "J"}, {.given = "Jasmine"}, kGivenNames), 7);        // initial only
   EXPECT_EQ(Level({.given = "Thompson"}, {.given = "Tomsen"}, kGivenNames), 8);  // jw 0.84
   EXPECT_EQ(Level({.given = "Sophie"}, {.given = "Mohammed"}, kGivenNames), 9);
 }
@@ -152,26 +152,32 @@ TEST(ComparisonsTest, DateLevels) {
 TEST(ComparisonsTest, AddressAndSexLevels) {
   EXPECT_EQ(Level({.postcode = "CV1 2AB"}, {.postcode = ""}, kPostcode), 0);
   EXPECT_EQ(Level({.postcode = "CV1 2AB", .address = "12 High Street"},
-                  {.postcode = "CV9 9ZZ", .address = "12, HIGH STREET"}, kPostcode), 1);  // same address
+                  {.postcode = "CV9 9ZZ", .address = "12, HIGH STREET"}, kPostcode),
+            1);  // same address
   EXPECT_EQ(Level({.postcode = "CV1 2AB", .address = "12 High Street"},
-                  {.postcode = "cv12ab", .address = "12 High Stret"}, kPostcode), 2);
+                  {.postcode = "cv12ab", .address = "12 High Stret"}, kPostcode),
+            2);
   EXPECT_EQ(Level({.postcode = "CV1 2AB", .address = "12 High Street"},
-                  {.postcode = "CV1 2AB", .address = "3 Mill Road"}, kPostcode), 3);
+                  {.postcode = "CV1 2AB", .address = "3 Mill Road"}, kPostcode),
+            3);
   // Without an address on one side or both, "same address", "unit, address
   // similar" and "unit" cannot be told apart.
   EXPECT_EQ(Level({.postcode = "CV1 2AB"}, {.postcode = "cv12ab"}, kPostcode), kPostcodeUnitAddressUnknown);
   EXPECT_EQ(Level({.postcode = "CV1 2AB", .address = "12 High Street"}, {.postcode = "CV1 2AB"}, kPostcode),
             kPostcodeUnitAddressUnknown);
   EXPECT_EQ(Level({.postcode = "CV1 2AB", .address = "12 High Street"},
-                  {.postcode = "CV1 2AD", .address = "12 High Stret"}, kPostcode), 4);
+                  {.postcode = "CV1 2AD", .address = "12 High Stret"}, kPostcode),
+            4);
   EXPECT_EQ(Level({.address = "12 High Street"}, {.address = "12 High Stret"}, kPostcode), 4);
   // Address lines in another order, a space dropped: still similar.
   EXPECT_EQ(Level({.address = "105 Hawker Place, Chippendale Village, Currambine"},
-                  {.address = "105 Chippendale Village, Hawkerplace, Currambine"}, kPostcode), 4);
+                  {.address = "105 Chippendale Village, Hawkerplace, Currambine"}, kPostcode),
+            4);
   // A postcode one keying error away, with a similar address, even in
   // another district.
   EXPECT_EQ(Level({.postcode = "B19 9ED", .address = "54 Elmdon Road"},
-                  {.postcode = "B91 9ED", .address = "54 Elmdon Road, Birmingham"}, kPostcode), 4);
+                  {.postcode = "B91 9ED", .address = "54 Elmdon Road, Birmingham"}, kPostcode),
+            4);
   EXPECT_EQ(Level({.postcode = "CV1 2AB"}, {.postcode = "CV1 2AD"}, kPostcode), 5);  // one character
   EXPECT_EQ(Level({.postcode = "CV1 2AB"}, {.postcode = "CV1 2BA"}, kPostcode), 5);  // transposed
   EXPECT_EQ(Level({.postcode = "CV1 2AB"}, {.postcode = "CV1 2DD"}, kPostcode), 6);
@@ -181,7 +187,8 @@ TEST(ComparisonsTest, AddressAndSexLevels) {
   EXPECT_EQ(Level({.address = "12 High Street"}, {.address = "3 Mill Road"}, kPostcode), 9);
   // A similar address in another district is not taken as evidence.
   EXPECT_EQ(Level({.postcode = "CV1 2AB", .address = "12 High Street"},
-                  {.postcode = "B1 1AA", .address = "12 High Stret"}, kPostcode), 9);
+                  {.postcode = "B1 1AA", .address = "12 High Stret"}, kPostcode),
+            9);
   // Raw (non-UK) postcodes: a transposition is near.
   EXPECT_EQ(Level({.postcode = "2148"}, {.postcode = "2184"}, kPostcode, Raw()), 5);
   EXPECT_EQ(Level({.sex = "M"}, {.sex = "male"}, kSex), 1);
@@ -227,8 +234,7 @@ TEST(ComparisonsTest, MatchesReferenceOnGeneratedPairs) {
         j = i + (gen.Chance(0.5) ? 1 : -1);
         if (j < 0 || j >= n || person[j] != person[i]) j = gen.Uniform(0, n - 1);
         break;
-      default:
-        j = gen.Uniform(0, n - 1);
+      default: j = gen.Uniform(0, n - 1);
     }
     uint32_t got = ComparePair(recs[i], recs[j]);
     uint32_t want = testing_ref::ReferencePattern(recs[i], recs[j]);
@@ -239,8 +245,8 @@ TEST(ComparisonsTest, MatchesReferenceOnGeneratedPairs) {
                     << Describe(want);
     }
     if (got != back && ++asymmetric <= 10) {
-      ADD_FAILURE() << "asymmetric " << recs[i].family << " " << recs[i].given1 << " | " << recs[j].family
-                    << " " << recs[j].given1 << "\n ab " << Describe(got) << "\n ba " << Describe(back);
+      ADD_FAILURE() << "asymmetric " << recs[i].family << " " << recs[i].given1 << " | " << recs[j].family << " "
+                    << recs[j].given1 << "\n ab " << Describe(got) << "\n ba " << Describe(back);
     }
     for (int c = 0; c < kNumComparisons; ++c) seen[c].insert(GammaOf(got, c));
   }

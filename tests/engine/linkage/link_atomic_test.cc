@@ -34,19 +34,25 @@ struct State {
 
 State Read(index::Store* store) {
   State s;
-  EXPECT_TRUE(store->ForEachRecord([&](const index::StoredRecord& r) {
-    s.person_of[r.record.Key()] = r.person_id;
-    return true;
-  }).ok());
-  EXPECT_TRUE(store->ForEachPerson([&](uint64_t pid, const index::PersonValue& v) {
-    s.persons.insert(pid);
-    if (v.objection) s.objecting.insert(pid);
-    return true;
-  }).ok());
-  EXPECT_TRUE(store->ForEachReview([&](std::string_view a, std::string_view b, const index::ReviewValue&) {
-    s.review.emplace(a, b);
-    return true;
-  }).ok());
+  EXPECT_TRUE(store
+                  ->ForEachRecord([&](const index::StoredRecord& r) {
+                    s.person_of[r.record.Key()] = r.person_id;
+                    return true;
+                  })
+                  .ok());
+  EXPECT_TRUE(store
+                  ->ForEachPerson([&](uint64_t pid, const index::PersonValue& v) {
+                    s.persons.insert(pid);
+                    if (v.objection) s.objecting.insert(pid);
+                    return true;
+                  })
+                  .ok());
+  EXPECT_TRUE(store
+                  ->ForEachReview([&](std::string_view a, std::string_view b, const index::ReviewValue&) {
+                    s.review.emplace(a, b);
+                    return true;
+                  })
+                  .ok());
   return s;
 }
 
@@ -131,7 +137,9 @@ TEST_P(LinkAtomicTest, AnEndedLinkLeavesAllOrNothingAndARerunGivesTheCleanResult
     const std::string ref = dir_.path() + (update ? "/ref-update" : "/ref-first");
     const int points = LinkInto(ref, update, -1);
     ASSERT_GT(points, 0);
-    if (GetParam()) { EXPECT_GT(points, 3) << "the bulk path should write several rounds"; }
+    if (GetParam()) {
+      EXPECT_GT(points, 3) << "the bulk path should write several rounds";
+    }
     State clean, before;
     {
       auto store = Open(ref);
@@ -143,8 +151,8 @@ TEST_P(LinkAtomicTest, AnEndedLinkLeavesAllOrNothingAndARerunGivesTheCleanResult
         ASSERT_TRUE(LinkRecords(base.get(), feed1_, options_).ok());
         before = Read(base.get());
         EXPECT_NE(before.person_of, clean.person_of);
-        EXPECT_FALSE(std::includes(clean.persons.begin(), clean.persons.end(), before.persons.begin(),
-                                   before.persons.end()))
+        EXPECT_FALSE(
+            std::includes(clean.persons.begin(), clean.persons.end(), before.persons.begin(), before.persons.end()))
             << "no person was emptied by the updates";
       }
     }
@@ -157,7 +165,9 @@ TEST_P(LinkAtomicTest, AnEndedLinkLeavesAllOrNothingAndARerunGivesTheCleanResult
       State after_failure = Read(store.get());
       const bool nothing = after_failure == before, everything = after_failure == clean;
       EXPECT_TRUE(nothing || everything) << "a partial run is visible";
-      if (!GetParam()) { EXPECT_TRUE(nothing) << "the ordinary path fails before its one commit"; }
+      if (!GetParam()) {
+        EXPECT_TRUE(nothing) << "the ordinary path fails before its one commit";
+      }
       ExpectClean(*store, "after the ended run");
       auto again = LinkRecords(store.get(), update ? feed2_ : feed1_, options_);
       ASSERT_TRUE(again.ok()) << again.status();

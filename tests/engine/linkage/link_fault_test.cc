@@ -30,11 +30,11 @@
 namespace empi {
 namespace {
 
-using empi::testing::PersonsAsKeySets;
 using empi::testing::EveryFault;
 using empi::testing::FaultCase;
 using empi::testing::FaultCaseName;
 using empi::testing::FaultInjectionFs;
+using empi::testing::PersonsAsKeySets;
 using empi::testing::TempDir;
 using testing_linkage::RecordGenerator;
 
@@ -86,14 +86,18 @@ TEST_P(LinkFaultTest, FaultIsAnErrorAndTheRerunIsClean) {
       EXPECT_EQ(run.status().code(), absl::StatusCode::kUnavailable) << run.status();
       EXPECT_NE(run.status().message().find("injected"), std::string_view::npos) << run.status();
     }
-    if (fs.injected() == 0) { EXPECT_TRUE(run.ok()) << run.status(); }
+    if (fs.injected() == 0) {
+      EXPECT_TRUE(run.ok()) << run.status();
+    }
     ::testing::Test::RecordProperty("link_failed", run.ok() ? 0 : 1);
   }  // closing after the fault must not abort
   // Appends and syncs happen during the link; files are created by the
   // close's flush (a link this small fits in the memtables); no rename
   // happens after the open. So the first call of each but Rename fails.
   ::testing::Test::RecordProperty("injected", static_cast<int>(fs.injected()));
-  if (nth == 1 && op != FaultInjectionFs::Op::kRename) { EXPECT_GT(fs.injected(), 0u); }
+  if (nth == 1 && op != FaultInjectionFs::Op::kRename) {
+    EXPECT_GT(fs.injected(), 0u);
+  }
   fs.Disarm();
   auto store = index::Store::Open(db, options);
   ASSERT_TRUE(store.ok()) << store.status();
@@ -103,10 +107,7 @@ TEST_P(LinkFaultTest, FaultIsAnErrorAndTheRerunIsClean) {
   EXPECT_EQ(PersonsAsKeySets(**store), clean);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    EveryOp, LinkFaultTest,
-    EveryFault(1, 4, 16, 64),
-    FaultCaseName);
+INSTANTIATE_TEST_SUITE_P(EveryOp, LinkFaultTest, EveryFault(1, 4, 16, 64), FaultCaseName);
 
 }  // namespace
 }  // namespace empi

@@ -26,33 +26,33 @@ namespace empi::testing_linkage {
 
 inline const std::vector<std::string>& FamilyPool() {
   static const std::vector<std::string> k = {
-      "Smith", "Smyth", "Smithe", "Jones", "Smith-Jones", "Taylor", "Brown", "Browne", "Williams",
-      "Wilson", "Johnson", "Davies", "Davis", "Robinson", "Wright", "Thompson", "Thomson", "Evans",
-      "Walker", "White", "Roberts", "Green", "Hall", "Wood", "Jackson", "Clarke", "Clark",
-      "O'Brien", "Van der Berg", "Thomas", "Lee", "Ali", "Khan", "Begum", "Nowak", "Kowalski",
-      "Anne", "James", "Mary"};
+      "Smith",    "Smyth",  "Smithe",  "Jones",    "Smith-Jones",  "Taylor",   "Brown",  "Browne",
+      "Williams", "Wilson", "Johnson", "Davies",   "Davis",        "Robinson", "Wright", "Thompson",
+      "Thomson",  "Evans",  "Walker",  "White",    "Roberts",      "Green",    "Hall",   "Wood",
+      "Jackson",  "Clarke", "Clark",   "O'Brien",  "Van der Berg", "Thomas",   "Lee",    "Ali",
+      "Khan",     "Begum",  "Nowak",   "Kowalski", "Anne",         "James",    "Mary"};
   return k;
 }
 
 inline const std::vector<std::string>& GivenPool() {
   static const std::vector<std::string> k = {
-      "William", "Bill", "Billy", "Robert", "Bob", "Elizabeth", "Liz", "Beth", "Margaret", "Peggy",
-      "John", "Jon", "Jack", "Mary", "Thomas", "Tom", "Catherine", "Katherine", "Kathryn", "James",
-      "Jim", "Ann", "Anne", "Anna", "Lee", "Smith", "Mohammed", "Muhammad", "Lukasz", "Sophie",
-      "Sofia", "J", "M", "T"};
+      "William",  "Bill",   "Billy",  "Robert", "Bob",  "Elizabeth", "Liz", "Beth",      "Margaret",
+      "Peggy",    "John",   "Jon",    "Jack",   "Mary", "Thomas",    "Tom", "Catherine", "Katherine",
+      "Kathryn",  "James",  "Jim",    "Ann",    "Anne", "Anna",      "Lee", "Smith",     "Mohammed",
+      "Muhammad", "Lukasz", "Sophie", "Sofia",  "J",    "M",         "T"};
   return k;
 }
 
 inline const std::vector<std::string>& PostcodePool() {
-  static const std::vector<std::string> k = {
-      "CV1 2AB", "CV1 2AD", "CV1 2XY", "CV1 3XY", "CV2 1AA", "CV3 4BB", "B1 1AA", "B1 2BB", "B2 4QA",
-      "LS1 1UR", "LS6 2AB", "LS6 3CD", "M1 1AE", "M14 5RT", "SW1A 1AA", "SW1A 2AA", "EC1A 1BB"};
+  static const std::vector<std::string> k = {"CV1 2AB", "CV1 2AD", "CV1 2XY",  "CV1 3XY",  "CV2 1AA", "CV3 4BB",
+                                             "B1 1AA",  "B1 2BB",  "B2 4QA",   "LS1 1UR",  "LS6 2AB", "LS6 3CD",
+                                             "M1 1AE",  "M14 5RT", "SW1A 1AA", "SW1A 2AA", "EC1A 1BB"};
   return k;
 }
 
 inline const std::vector<std::string>& StreetPool() {
   static const std::vector<std::string> k = {"High Street", "Station Road", "Church Lane",
-                                             "Park Avenue", "Mill Road", "Victoria Street"};
+                                             "Park Avenue", "Mill Road",    "Victoria Street"};
   return k;
 }
 
@@ -131,8 +131,10 @@ class RecordGenerator {
       // One digit wrong or two adjacent digits transposed: invalid under
       // the check digit, so only compared when NHS validation is off.
       size_t i = static_cast<size_t>(Uniform(0, 8));
-      if (Chance(0.5)) std::swap(c.nhs_number[i], c.nhs_number[i + 1]);
-      else c.nhs_number[i] = static_cast<char>('0' + (c.nhs_number[i] - '0' + 1) % 10);
+      if (Chance(0.5))
+        std::swap(c.nhs_number[i], c.nhs_number[i + 1]);
+      else
+        c.nhs_number[i] = static_cast<char>('0' + (c.nhs_number[i] - '0' + 1) % 10);
     }
     if (c.date_of_birth.size() == 10) {
       if (Chance(0.08)) {  // day and month swapped

@@ -7,12 +7,12 @@
 #include <string>
 #include <vector>
 
+#include "engine/linkage/prepared_record.h"
 #include "gtest/gtest.h"
 #include "index/store.h"
 #include "tests/engine/linkage/linkage_test_util.h"
 #include "tests/index/store_invariants.h"
 #include "tests/temp_dir.h"
-#include "engine/linkage/prepared_record.h"
 
 namespace empi {
 namespace {
@@ -73,10 +73,12 @@ class LinkerTest : public ::testing::Test {
 
   std::map<std::string, uint64_t> PersonOfRecord() {
     std::map<std::string, uint64_t> out;
-    EXPECT_TRUE(store_->ForEachRecord([&](const index::StoredRecord& r) {
-                  out[r.record.Key()] = r.person_id;
-                  return true;
-                }).ok());
+    EXPECT_TRUE(store_
+                    ->ForEachRecord([&](const index::StoredRecord& r) {
+                      out[r.record.Key()] = r.person_id;
+                      return true;
+                    })
+                    .ok());
     return out;
   }
 
@@ -231,17 +233,20 @@ TEST_F(LinkerTest, ChangedRecordIsRelinkedAndObjectionFollowsIt) {
   ASSERT_TRUE(dest.ok() && dest->has_value());
   EXPECT_TRUE((*dest)->objection) << "objection lost when its record moved";
   // The old person's objection stands while it still holds records.
-  if (!old_members.empty()) { EXPECT_TRUE(store_->GetPerson(objecting).value()->objection); }
+  if (!old_members.empty()) {
+    EXPECT_TRUE(store_->GetPerson(objecting).value()->objection);
+  }
   // Every other record kept its person.
   for (const auto& [key, pid] : before)
-    if (key != k1) { EXPECT_EQ(after[key], pid) << key; }
+    if (key != k1) {
+      EXPECT_EQ(after[key], pid) << key;
+    }
   ExpectPersonsMatchTruth(0.9);
   testing::CheckMembership(store_.get());
 }
 
 Record Hand(const std::string& source, const std::string& id, const std::string& nhs, const std::string& family,
-            const std::string& given, const std::string& dob, const std::string& postcode,
-            const std::string& address) {
+            const std::string& given, const std::string& dob, const std::string& postcode, const std::string& address) {
   Record r;
   r.source = source;
   r.record_id = id;

@@ -248,14 +248,22 @@ TEST(ModelTest, InformedPriorsLinkTheSamePatientAndNotStrangers) {
     return p;
   };
   const PreparedRecord plain;
-  const uint32_t same = pattern({{kNhsNumber, kNhsExact}, {kFamilyName, kNameExact}, {kGivenNames, kNameExact},
-                                 {kDateOfBirth, kDobExact}, {kPostcode, 1}, {kSex, 1}});
+  const uint32_t same = pattern({{kNhsNumber, kNhsExact},
+                                 {kFamilyName, kNameExact},
+                                 {kGivenNames, kNameExact},
+                                 {kDateOfBirth, kDobExact},
+                                 {kPostcode, 1},
+                                 {kSex, 1}});
   EXPECT_GE(m.Weight(same, plain), m.link_weight());
-  const uint32_t typo_no_nhs = pattern({{kFamilyName, kNameExact}, {kGivenNames, 5}, {kDateOfBirth, kDobExact},
-                                        {kPostcode, 3}, {kSex, 1}});
+  const uint32_t typo_no_nhs =
+      pattern({{kFamilyName, kNameExact}, {kGivenNames, 5}, {kDateOfBirth, kDobExact}, {kPostcode, 3}, {kSex, 1}});
   EXPECT_GE(m.Weight(typo_no_nhs, plain), m.link_weight());
-  const uint32_t strangers = pattern({{kNhsNumber, kNhsDifferent}, {kFamilyName, 8}, {kGivenNames, 9},
-                                      {kDateOfBirth, kDobElse}, {kPostcode, 8}, {kSex, 1}});
+  const uint32_t strangers = pattern({{kNhsNumber, kNhsDifferent},
+                                      {kFamilyName, 8},
+                                      {kGivenNames, 9},
+                                      {kDateOfBirth, kDobElse},
+                                      {kPostcode, 8},
+                                      {kSex, 1}});
   EXPECT_LT(m.Weight(strangers, plain), m.review_weight() - 20);
   EXPECT_LT(m.Weight(pattern({{kNhsNumber, kNhsExact}}), plain), m.link_weight());
 }

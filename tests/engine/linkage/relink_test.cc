@@ -84,8 +84,8 @@ TEST(KeepPersonIdsTest, InvariantsHoldOverRandomRegroupings) {
     for (const auto& [g, recs] : members) {
       for (const auto& [person, precs] : person_records) {
         const bool exact = recs == precs;
-        const bool pinned_whole = pinned.contains(person) && std::includes(recs.begin(), recs.end(), precs.begin(),
-                                                                           precs.end());
+        const bool pinned_whole =
+            pinned.contains(person) && std::includes(recs.begin(), recs.end(), precs.begin(), precs.end());
         if (exact) {
           ASSERT_EQ(ids[g], person) << "round " << round << ": an unchanged person lost its id";
         }

@@ -62,7 +62,8 @@ TEST(PairSafety, TwinsWithSimilarNamesGoToReview) {
   SafetyVerdict v = Verdict(Person("Jack", "Doyle", "1990-04-12", ""), Person("Jake", "Doyle", "1990-04-12", ""));
   EXPECT_EQ(v.safety, PairSafety::kReview);
   const Model model = HouseholdModel();
-  PreparedRecord a = Prep(Person("Jack", "Doyle", "1990-04-12", "")), b = Prep(Person("Jake", "Doyle", "1990-04-12", ""));
+  PreparedRecord a = Prep(Person("Jack", "Doyle", "1990-04-12", "")),
+                 b = Prep(Person("Jake", "Doyle", "1990-04-12", ""));
   EXPECT_LT(model.Score(a, b).match_weight, model.link_weight());
 }
 
@@ -110,7 +111,11 @@ TEST(PairSafety, OrdinaryErrorsOfOnePersonAreSafe) {
   EXPECT_EQ(with([](Record& c) { c.date_of_birth = "1972-03-09"; }), PairSafety::kSafe);  // year off
   EXPECT_EQ(with([](Record& c) { c.date_of_birth = "1971-09-03"; }), PairSafety::kSafe);  // day and month
   EXPECT_EQ(with([](Record& c) { c.date_of_birth = "1975-01-01"; }), PairSafety::kSafe);  // estimated
-  EXPECT_EQ(with([](Record& c) { c.nhs_number = ""; c.date_of_birth = "1971-03-19"; }), PairSafety::kSafe);
+  EXPECT_EQ(with([](Record& c) {
+              c.nhs_number = "";
+              c.date_of_birth = "1971-03-19";
+            }),
+            PairSafety::kSafe);
   EXPECT_EQ(with([](Record& c) {
               c.given_names = "Doyle";
               c.family_name = "Jonathan";

@@ -48,14 +48,16 @@ class StoreCheckTest : public ::testing::Test {
     auto s = LinkRecords(store->get(), feed, {});
     ASSERT_TRUE(s.ok()) << s.status();
     // A record of a person with two records, and that person.
-    ASSERT_TRUE((*store)->ForEachRecord([&](const index::StoredRecord& r) {
-      auto members = (*store)->PersonRecords(r.person_id);
-      if (members.ok() && members->size() >= 2) {
-        record_ = r;
-        return false;
-      }
-      return true;
-    }).ok());
+    ASSERT_TRUE((*store)
+                    ->ForEachRecord([&](const index::StoredRecord& r) {
+                      auto members = (*store)->PersonRecords(r.person_id);
+                      if (members.ok() && members->size() >= 2) {
+                        record_ = r;
+                        return false;
+                      }
+                      return true;
+                    })
+                    .ok());
     ASSERT_NE(record_.person_id, 0u);
   }
 
@@ -127,7 +129,8 @@ TEST_F(StoreCheckTest, FindsEachKindOfDamage) {
        }},
       {"person view member removed", "person_view's members differ",
        [&](index::Store* s, index::ChangeSet* b) {
-         ASSERT_TRUE(b->batch()->Merge(s->cf(Cf::kPersonView), index::EncodeU64(pid), index::PersonViewRemoveOp(key)).ok());
+         ASSERT_TRUE(
+             b->batch()->Merge(s->cf(Cf::kPersonView), index::EncodeU64(pid), index::PersonViewRemoveOp(key)).ok());
        }},
       {"person view deleted", "has no person_view",
        [&](index::Store* s, index::ChangeSet* b) {
@@ -153,8 +156,12 @@ TEST_F(StoreCheckTest, FindsEachKindOfDamage) {
        }},
       {"review pair under one order", "one order only",
        [&](index::Store* s, index::ChangeSet* b) {
-         ASSERT_TRUE(b->batch()->Put(s->cf(Cf::kReview), index::DirectedPairKey(key, "RKB\x1" "K0"),
-                            index::EncodeReviewValue({1, 0.5, "x"}))
+         ASSERT_TRUE(b->batch()
+                         ->Put(s->cf(Cf::kReview),
+                               index::DirectedPairKey(key,
+                                                      "RKB\x1"
+                                                      "K0"),
+                               index::EncodeReviewValue({1, 0.5, "x"}))
                          .ok());
        }},
       {"review pair with a missing record", "not stored",
@@ -162,11 +169,11 @@ TEST_F(StoreCheckTest, FindsEachKindOfDamage) {
          b->PutReview(key, std::string("XXX\0gone", 8), {1, 0.5, "x"});
        }},
       {"never-link mark with a missing record", "never-link mark",
-       [&](index::Store* s, index::ChangeSet* b) {
-         b->PutNeverLink(key, std::string("XXX\0gone", 8));
-       }},
+       [&](index::Store* s, index::ChangeSet* b) { b->PutNeverLink(key, std::string("XXX\0gone", 8)); }},
       {"record_count wrong", "record_count",
-       [&](index::Store* s, index::ChangeSet* b) { ASSERT_TRUE(b->batch()->Put(s->cf(Cf::kMeta), "record_count", "7").ok()); }},
+       [&](index::Store* s, index::ChangeSet* b) {
+         ASSERT_TRUE(b->batch()->Put(s->cf(Cf::kMeta), "record_count", "7").ok());
+       }},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.name);

@@ -23,8 +23,8 @@ TEST(NhsSupersessionsTest, FollowsChainsAndRefusesCyclesAndSecondSuccessors) {
   ASSERT_TRUE(*s.Add(Nhs(2), Nhs(3)));
   EXPECT_EQ(s.Current(Nhs(1)), Nhs(3));
   EXPECT_EQ(s.Current(Nhs(3)), Nhs(3));
-  EXPECT_FALSE(*s.Add(Nhs(1), Nhs(2)));  // known
-  EXPECT_FALSE(*s.Add(Nhs(1), Nhs(3)));  // known through the chain
+  EXPECT_FALSE(*s.Add(Nhs(1), Nhs(2)));      // known
+  EXPECT_FALSE(*s.Add(Nhs(1), Nhs(3)));      // known through the chain
   EXPECT_FALSE(s.Add(Nhs(3), Nhs(1)).ok());  // cycle
   EXPECT_FALSE(s.Add(Nhs(1), Nhs(4)).ok());  // a second successor
   EXPECT_FALSE(s.Add(Nhs(5), Nhs(5)).ok());
@@ -64,8 +64,8 @@ TEST(SupersessionFeedTest, ReadsRowsAndRefusesBadOnesOneByOne) {
   const std::string a = FormatNhsNumber(Nhs(1)), b = FormatNhsNumber(Nhs(2));
   // CR-only line ends, a blank line, a spaced number, an extra column.
   const std::string text = "old_nhs_number,new_nhs_number,effective\r" + a + "," + b + ",2026-01-01\r  \r" +
-                           a.substr(0, 3) + " " + a.substr(3, 3) + " " + a.substr(6) + "," + b + "\r123," + b +
-                           "\r" + a + ",\r" + a + "\r" + a + "," + a + "\r" + std::string("\0", 1) + a + "," + b + "\r";
+                           a.substr(0, 3) + " " + a.substr(3, 3) + " " + a.substr(6) + "," + b + "\r123," + b + "\r" +
+                           a + ",\r" + a + "\r" + a + "," + a + "\r" + std::string("\0", 1) + a + "," + b + "\r";
   auto rows = ParseSupersessionFeed(text, "s.csv");
   ASSERT_TRUE(rows.ok()) << rows.status();
   ASSERT_EQ(rows->size(), 7u);

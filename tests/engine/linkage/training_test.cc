@@ -36,8 +36,8 @@ Population MakePopulation(int persons, uint64_t seed) {
   BlockingRules rules = BlockingRules::Default();
   for (const auto& r : pop.records) pop.keys.push_back(ComputeBlockKeys(rules, r));
   BlockingReport report;
-  pop.candidates = GenerateCandidates(pop.records, pop.keys, std::vector<bool>(pop.records.size(), false), rules,
-                                      300, &report);
+  pop.candidates =
+      GenerateCandidates(pop.records, pop.keys, std::vector<bool>(pop.records.size(), false), rules, 300, &report);
   return pop;
 }
 
@@ -86,16 +86,17 @@ TEST(TrainingTest, HouseholdRulesDoNotTrainM) {
     std::vector<BlockKeys> keys;
     for (const auto& r : pop.records) keys.push_back(ComputeBlockKeys(rules, r));
     BlockingReport report;
-    std::vector<CandidatePair> candidates = GenerateCandidates(
-        pop.records, keys, std::vector<bool>(pop.records.size(), false), rules, 300, &report);
+    std::vector<CandidatePair> candidates =
+        GenerateCandidates(pop.records, keys, std::vector<bool>(pop.records.size(), false), rules, 300, &report);
     Model model = Model::Default();
     TrainingReport tr;
     EXPECT_TRUE(Train(pop.records, candidates, keys, rules, &model, &tr).ok());
     return model;
   };
   Model base = train("nhs_number,dob_postcode");
-  Model with = train("nhs_number,dob_postcode,given_phonetic_postcode,family_phonetic_postcode,"
-                     "names_phonetic_house_number");
+  Model with = train(
+      "nhs_number,dob_postcode,given_phonetic_postcode,family_phonetic_postcode,"
+      "names_phonetic_house_number");
   for (int c = 0; c < kNumComparisons; ++c) {
     for (size_t l = 1; l < base.m[c].size(); ++l) {
       EXPECT_DOUBLE_EQ(base.m[c][l], with.m[c][l]) << Comparisons()[c].name << " level " << l;
@@ -111,8 +112,10 @@ TEST(TrainingTest, DeterministicForASeed) {
     TrainingReport report;
     ASSERT_TRUE(Train(pop.records, pop.candidates, pop.keys, BlockingRules::Default(), &model, &report).ok());
     std::string json = model.ToJson().dump();
-    if (run == 0) first = json;
-    else EXPECT_TRUE(json == first) << "model differs on run " << run;
+    if (run == 0)
+      first = json;
+    else
+      EXPECT_TRUE(json == first) << "model differs on run " << run;
   }
   // Another seed samples other random pairs for u.
   ModelSettings s;

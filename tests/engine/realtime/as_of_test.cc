@@ -46,8 +46,10 @@ Answer AnswerOf(const absl::StatusOr<Resolution>& r) {
   if (absl::IsNotFound(r.status())) return {};
   EXPECT_TRUE(r.ok()) << r.status();
   if (!r.ok()) return {};
-  Answer a{true, r->person_id, {}, r->objection, r->objection_in_review, r->in_scope, r->restricted,
-           r->objection_time_us, r->objection_method, r->scope_reason};
+  Answer a{true,           r->person_id,           {},
+           r->objection,   r->objection_in_review, r->in_scope,
+           r->restricted,  r->objection_time_us,   r->objection_method,
+           r->scope_reason};
   for (const LinkedRecord& l : r->records) a.records.push_back(l.source + ":" + l.record_id + ":" + l.contributor);
   return a;
 }
@@ -146,8 +148,7 @@ void ExpectSameAsOf(Engine* engine, const std::vector<Asked>& asked, const Reque
     if (q.answer.found) {
       EXPECT_EQ(AnswerOf(engine->ResolvePersonAsOf(q.answer.person, AsOf{q.at, 0}, who)), q.answer);
       EXPECT_EQ(ViewOf(engine->MayAssembleViewAsOf(q.answer.person, AsOf{q.at, 0}, who)),
-                ViewOf(engine->MayAssembleViewForRecordAsOf(q.record.source, q.record.record_id, AsOf{q.at, 0},
-                                                            who)));
+                ViewOf(engine->MayAssembleViewForRecordAsOf(q.record.source, q.record.record_id, AsOf{q.at, 0}, who)));
     }
   }
 }
@@ -220,7 +221,8 @@ TEST(AsOfTest, AnswersReadDuringConcurrentChangesNameTheChangeTheySaw) {
     ObjectionRequest req;
     req.nhs_number = p.nhs;
     for (int op = 0; op < 600; ++op) {
-      absl::Status s = op % 10 == 9 ? engine->Ingest(RecordOf(p, "RLT", "L" + std::to_string(op), true), clinician).status()
+      absl::Status s = op % 10 == 9
+                           ? engine->Ingest(RecordOf(p, "RLT", "L" + std::to_string(op), true), clinician).status()
                        : op % 2 == 0 ? engine->RegisterObjection(req, clinician).status()
                                      : engine->WithdrawObjection(req, clinician).status();
       EXPECT_TRUE(s.ok()) << s;
@@ -240,7 +242,8 @@ TEST(AsOfTest, AnswersReadDuringConcurrentChangesNameTheChangeTheySaw) {
     if (!res.ok() || !view.ok()) break;
     // The view was decided at its own change: keep it only when no change
     // came between the two reads.
-    asked.push_back({res->at_change, {"RKB", "H1"}, AnswerOf(res), view->at_change == res->at_change ? ViewOf(view) : ""});
+    asked.push_back(
+        {res->at_change, {"RKB", "H1"}, AnswerOf(res), view->at_change == res->at_change ? ViewOf(view) : ""});
     ++reads;
   }
   writer.join();
@@ -318,8 +321,8 @@ TEST(AsOfTest, AuditEventNamesTheChangeAndModelAndReplays) {
   }));
   // Before the first change nobody was there; after the last is refused.
   EXPECT_TRUE(absl::IsNotFound(engine->ResolveAsOf("RKB", "H1", AsOf{}, who).status()));
-  EXPECT_TRUE(absl::IsInvalidArgument(
-      engine->ResolveAsOf("RKB", "H1", AsOf{engine->LastChange() + 1, 0}, who).status()));
+  EXPECT_TRUE(
+      absl::IsInvalidArgument(engine->ResolveAsOf("RKB", "H1", AsOf{engine->LastChange() + 1, 0}, who).status()));
 }
 
 // Age is reckoned on the as-of time's day.
@@ -335,8 +338,8 @@ TEST(AsOfTest, ScopeIsReckonedOnTheAsOfDay) {
     absl::Time t;
     std::string err;
     EXPECT_TRUE(absl::ParseTime(absl::RFC3339_full, day + "T12:00:00Z", &t, &err));
-    auto d = engine->MayAssembleViewForRecordAsOf("M84001", "G1", AsOf{engine->LastChange(), absl::ToUnixMicros(t)},
-                                                  who);
+    auto d =
+        engine->MayAssembleViewForRecordAsOf("M84001", "G1", AsOf{engine->LastChange(), absl::ToUnixMicros(t)}, who);
     EXPECT_TRUE(d.ok()) << d.status();
     return d.ok() ? d->reason : "";
   };

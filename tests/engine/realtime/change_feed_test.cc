@@ -158,9 +158,8 @@ TEST(ChangeFeedEngineTest, ConsumerFollowingTheFeedEndsWithTheIndexState) {
         } else if (kind < 95) {  // objection or withdrawal
           ObjectionRequest req;
           req.nhs_number = patients[pick(patients.size())].nhs;
-          ASSERT_TRUE((pick(2) == 0 ? engine->RegisterObjection(req, steward)
-                                    : engine->WithdrawObjection(req, steward))
-                          .ok());
+          ASSERT_TRUE(
+              (pick(2) == 0 ? engine->RegisterObjection(req, steward) : engine->WithdrawObjection(req, steward)).ok());
         } else {  // never-link two records of different persons
           const RecordRef& a = written[pick(written.size())];
           const RecordRef& b = written[pick(written.size())];

@@ -25,8 +25,7 @@ TEST(ContributorRegisterTest, DefaultKnowsGpCodesAndTrusts) {
 TEST(ContributorRegisterTest, ParsesCsvAndJsonAsLoadDoes) {
   const std::string csv = "source,kind,area\r\n M84001 , gp , CW \r\n\r\nM81002,gp,BSOL\nRKB,acute,CW\n";
   absl::StatusOr<ContributorRegister> parsed = ContributorRegister::Parse(csv, "reg.csv", {});
-  absl::StatusOr<ContributorRegister> loaded =
-      ContributorRegister::Load(testing::WriteTestFile("reg.csv", csv), {});
+  absl::StatusOr<ContributorRegister> loaded = ContributorRegister::Load(testing::WriteTestFile("reg.csv", csv), {});
   for (const auto* reg : {&parsed, &loaded}) {
     ASSERT_TRUE(reg->ok()) << reg->status();
     EXPECT_TRUE((*reg)->IsRegionGp("M84001"));

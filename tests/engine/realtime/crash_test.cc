@@ -138,10 +138,13 @@ TEST(RealtimeCrashTest, AcknowledgedOperationsSurviveKill9) {
         auto absorbed = store->GetPerson(a.b);
         ASSERT_TRUE(absorbed.ok());
         bool found_event = false;
-        ASSERT_TRUE(store->ForEachHistory(a.a, [&](uint64_t, std::string_view json) {
-          found_event |= json.find("\"event\":\"merge\"") != std::string_view::npos;
-          return true;
-        }).ok());
+        ASSERT_TRUE(store
+                        ->ForEachHistory(a.a,
+                                         [&](uint64_t, std::string_view json) {
+                                           found_event |= json.find("\"event\":\"merge\"") != std::string_view::npos;
+                                           return true;
+                                         })
+                        .ok());
         EXPECT_TRUE(found_event) << "acknowledged merge lost";
       }
     }

@@ -1,6 +1,5 @@
 // Copyright EMPI developers.
 #include "empi/engine.h"
-#include "engine/realtime/engine_internal.h"
 
 #include <sys/wait.h>
 #include <unistd.h>
@@ -11,6 +10,7 @@
 #include "engine/linkage/clustering.h"
 #include "engine/linkage/comparisons.h"
 #include "engine/linkage/linker.h"
+#include "engine/realtime/engine_internal.h"
 #include "gtest/gtest.h"
 #include "tests/engine/realtime/test_population.h"
 #include "tests/temp_dir.h"
@@ -106,8 +106,8 @@ TEST_F(EngineTest, ObjectionByDemographicsRefusesWeakAndDeniesView) {
   // Fiona for Fionnuala: a probable match, never a certain one.
   ASSERT_EQ(p.given, "Fionnuala");
   ObjectionRequest weak{"", p.family, "Fiona", p.dob, p.postcode};
-  auto candidates = engine_->Search({"", weak.family_name, weak.given_names, weak.date_of_birth, weak.postcode, ""},
-                                    who_);
+  auto candidates =
+      engine_->Search({"", weak.family_name, weak.given_names, weak.date_of_birth, weak.postcode, ""}, who_);
   ASSERT_TRUE(candidates.ok());
   ASSERT_FALSE(candidates->empty());
   ASSERT_EQ((*candidates)[0].grade, MatchGrade::kProbable);
@@ -621,7 +621,8 @@ TEST(EngineBlockingTest, UsesTheStoredBlockingRules) {
     LinkOptions options;
     options.rules = BlockingRules::FromNames("nhs_number,dob_postcode").value();
     std::vector<Record> feed;
-    for (size_t i = 0; i < patients.size(); ++i) feed.push_back(RecordOf(patients[i], "RKB", "K" + std::to_string(i), true));
+    for (size_t i = 0; i < patients.size(); ++i)
+      feed.push_back(RecordOf(patients[i], "RKB", "K" + std::to_string(i), true));
     ASSERT_TRUE(LinkRecords(store->get(), feed, options).ok());
   }
   EngineOptions o;

@@ -26,11 +26,11 @@
 namespace empi {
 namespace {
 
-using empi::testing::PersonsAsKeySets;
 using empi::testing::EveryFault;
 using empi::testing::FaultCase;
 using empi::testing::FaultCaseName;
 using empi::testing::FaultInjectionFs;
+using empi::testing::PersonsAsKeySets;
 using empi::testing::TempDir;
 
 std::vector<Record> Feed() {
@@ -86,7 +86,9 @@ TEST_P(IngestFaultTest, FaultIsAnErrorAndTheRerunIsClean) {
       EXPECT_NE(failure.message().find("injected"), std::string_view::npos) << failure;
       EXPECT_FALSE((*engine)->Ingest(feed.back(), who).ok());  // no write after a failure
     }
-    if (fs.injected() == 0) { EXPECT_EQ(acknowledged, feed.size()); }
+    if (fs.injected() == 0) {
+      EXPECT_EQ(acknowledged, feed.size());
+    }
   }  // closing after the fault must not abort
   if (nth == 1 && (op == FaultInjectionFs::Op::kAppend || op == FaultInjectionFs::Op::kSync)) {
     EXPECT_GT(fs.injected(), 0u);
@@ -104,10 +106,7 @@ TEST_P(IngestFaultTest, FaultIsAnErrorAndTheRerunIsClean) {
   EXPECT_EQ(PersonsAsKeySets(*StoreOf(engine->get())), clean);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    EveryOp, IngestFaultTest,
-    EveryFault(1, 5, 25, 60),
-    FaultCaseName);
+INSTANTIATE_TEST_SUITE_P(EveryOp, IngestFaultTest, EveryFault(1, 5, 25, 60), FaultCaseName);
 
 }  // namespace
 }  // namespace empi

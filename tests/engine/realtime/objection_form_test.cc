@@ -44,17 +44,18 @@ TEST(ObjectionFormTest, EveryRowIsARequestOrRefusedWithItsLine) {
 }
 
 TEST(ObjectionFormTest, AGivenReferenceIsUsedForEveryRow) {
-  absl::StatusOr<std::vector<ObjectionFormRow>> rows = ParseObjectionForm(
-      std::string(kHeader) + "\n,A,B,1970-01-01,B1 1AA\n", "f.csv", ObjectionMethod::kForm, "REF-1");
+  absl::StatusOr<std::vector<ObjectionFormRow>> rows =
+      ParseObjectionForm(std::string(kHeader) + "\n,A,B,1970-01-01,B1 1AA\n", "f.csv", ObjectionMethod::kForm, "REF-1");
   ASSERT_TRUE(rows.ok()) << rows.status();
   ASSERT_EQ(rows->size(), 1u);
   EXPECT_EQ((*rows)[0].request.reference, "REF-1");
 }
 
 TEST(ObjectionFormTest, AWrongHeaderFailsTheFile) {
-  for (const char* text : {"", "family_name,nhs_number\n", "\n" "nhs_number,family_name,given_names,date_of_birth,postcode\n"}) {
-    absl::StatusOr<std::vector<ObjectionFormRow>> rows =
-        ParseObjectionForm(text, "f.csv", ObjectionMethod::kForm, "");
+  for (const char* text : {"", "family_name,nhs_number\n",
+                           "\n"
+                           "nhs_number,family_name,given_names,date_of_birth,postcode\n"}) {
+    absl::StatusOr<std::vector<ObjectionFormRow>> rows = ParseObjectionForm(text, "f.csv", ObjectionMethod::kForm, "");
     if (std::string(text).empty()) {
       // No line at all: nothing to refuse, nothing to do.
       ASSERT_TRUE(rows.ok());

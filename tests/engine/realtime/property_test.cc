@@ -25,12 +25,12 @@ constexpr int kSeeds = 20;
 constexpr int kOpsPerSeed = 5000;
 
 struct Model {
-  absl::flat_hash_map<std::string, int> patient_of;     // record key -> patient
-  absl::flat_hash_map<std::string, Record> records;     // record key -> latest
+  absl::flat_hash_map<std::string, int> patient_of;  // record key -> patient
+  absl::flat_hash_map<std::string, Record> records;  // record key -> latest
   std::vector<std::string> keys;
-  absl::flat_hash_set<int> objected;                    // patients objecting
-  absl::flat_hash_set<int> by_form;                     // ... by a form before their first record
-  absl::flat_hash_set<int> seen;                        // patients with a record
+  absl::flat_hash_set<int> objected;  // patients objecting
+  absl::flat_hash_set<int> by_form;   // ... by a form before their first record
+  absl::flat_hash_set<int> seen;      // patients with a record
   std::vector<std::pair<std::string, std::string>> never;
 };
 
@@ -139,8 +139,8 @@ void RunSeed(uint64_t seed, uint64_t* forms_registered) {
       std::string_view s1, i1, s2, i2;
       SplitRecordKey(a, &s1, &i1);
       SplitRecordKey(b, &s2, &i2);
-      absl::Status st = engine->NeverLink({std::string(s1), std::string(i1)}, {std::string(s2), std::string(i2)},
-                                          who, "different patients");
+      absl::Status st = engine->NeverLink({std::string(s1), std::string(i1)}, {std::string(s2), std::string(i2)}, who,
+                                          "different patients");
       if (st.ok()) {
         m.never.emplace_back(a, b);
         ++ok_ops;

@@ -35,23 +35,23 @@ inline std::string ValidNhs(uint64_t seed) {
 
 // Patients with distinct names, dates of birth and postcodes.
 inline std::vector<Patient> MakePatients(int n, uint64_t seed) {
-  static const char* kFamily[] = {"Nowak", "Okafor", "Whitfield", "Barraclough", "Quigley", "Featherstone",
-                                  "Achterberg", "Montgomery", "Kowalczyk", "Ramsbottom", "Delacroix", "Oyelaran",
-                                  "Pemberton", "Szymanski", "Tretheway", "Vanderbilt", "Wojcik", "Yeardley",
-                                  "Zielinski", "Abernethy", "Blenkinsop", "Castellanos", "Drinkwater", "Etherington"};
-  static const char* kGiven[] = {"Lukasz", "Chidi", "Harriet", "Ambrose", "Fionnuala", "Tobias", "Marguerite",
-                                 "Rashid", "Ingrid", "Cornelius", "Perpetua", "Oluwaseun", "Barnaby",
-                                 "Wilhelmina", "Evander", "Ottoline", "Leopold", "Seraphina"};
+  static const char* kFamily[] = {"Nowak",      "Okafor",     "Whitfield",  "Barraclough", "Quigley",    "Featherstone",
+                                  "Achterberg", "Montgomery", "Kowalczyk",  "Ramsbottom",  "Delacroix",  "Oyelaran",
+                                  "Pemberton",  "Szymanski",  "Tretheway",  "Vanderbilt",  "Wojcik",     "Yeardley",
+                                  "Zielinski",  "Abernethy",  "Blenkinsop", "Castellanos", "Drinkwater", "Etherington"};
+  static const char* kGiven[] = {"Lukasz",     "Chidi",      "Harriet", "Ambrose",   "Fionnuala", "Tobias",
+                                 "Marguerite", "Rashid",     "Ingrid",  "Cornelius", "Perpetua",  "Oluwaseun",
+                                 "Barnaby",    "Wilhelmina", "Evander", "Ottoline",  "Leopold",   "Seraphina"};
   std::vector<Patient> out;
   for (int i = 0; i < n; ++i) {
     Patient p;
     p.nhs = ValidNhs(seed * 1000 + i);
     p.family = std::string(kFamily[i % 24]) + (i >= 24 ? "-" + std::string(kFamily[(i / 24 + i) % 24]) : "");
     p.given = kGiven[(i * 7 + seed) % 18];
-    p.dob = std::to_string(1940 + (i * 3) % 60) + "-" + (i % 12 < 9 ? "0" : "") + std::to_string(i % 12 + 1) +
-            "-" + std::to_string(10 + i % 18);
-    p.postcode = "CV" + std::to_string(1 + i % 9) + " " + std::to_string(i % 10) + char('A' + i % 26) +
-                 char('A' + (i * 5) % 26);
+    p.dob = std::to_string(1940 + (i * 3) % 60) + "-" + (i % 12 < 9 ? "0" : "") + std::to_string(i % 12 + 1) + "-" +
+            std::to_string(10 + i % 18);
+    p.postcode =
+        "CV" + std::to_string(1 + i % 9) + " " + std::to_string(i % 10) + char('A' + i % 26) + char('A' + (i * 5) % 26);
     p.sex = i % 2 ? "F" : "M";
     out.push_back(p);
   }

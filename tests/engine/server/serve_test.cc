@@ -13,9 +13,9 @@
 #include <atomic>
 #include <csignal>
 #include <map>
-#include <thread>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -45,8 +45,9 @@ json PatientJson(const std::string& source, const std::string& id, const Person&
                   {"gender", "female"},
                   {"address", json::array({{{"line", json::array({p.line})}, {"postalCode", p.postcode}}})}};
   if (restricted) {
-    patient["meta"] = {{"security", json::array({{{"system", "http://terminology.hl7.org/CodeSystem/v3-Confidentiality"},
-                                                  {"code", "R"}}})}};
+    patient["meta"] = {
+        {"security",
+         json::array({{{"system", "http://terminology.hl7.org/CodeSystem/v3-Confidentiality"}, {"code", "R"}}})}};
   }
   return patient;
 }
@@ -60,7 +61,8 @@ json MatchParams(const json& patient, int count = 10, bool only_certain = false)
 
 json ResolveParams(const std::string& system, const std::string& value) {
   return {{"resourceType", "Parameters"},
-          {"parameter", json::array({{{"name", "identifier"}, {"valueIdentifier", {{"system", system}, {"value", value}}}}})}};
+          {"parameter",
+           json::array({{{"name", "identifier"}, {"valueIdentifier", {{"system", system}, {"value", value}}}}})}};
 }
 
 const json* Param(const json& params, const std::string& name) {
@@ -104,8 +106,8 @@ class ServeTest : public ::testing::Test {
   static std::string Key(const std::string& name) { return keys_dir_->path() + "/" + name; }
 
   std::vector<std::string> BaseArgs() const {
-    return {"--db", db_, "--listen", "127.0.0.1:0", "--jwt-keys", Key("jwt-keys.pem"), "--jwt-issuer", kIssuer,
-            "--jwt-audience", kAudience, "--today", "2026-06-01"};
+    return {"--db",         db_,     "--listen",       "127.0.0.1:0", "--jwt-keys", Key("jwt-keys.pem"),
+            "--jwt-issuer", kIssuer, "--jwt-audience", kAudience,     "--today",    "2026-06-01"};
   }
 
   void StartPlain(std::vector<std::string> extra = {}) {
@@ -130,8 +132,7 @@ class ServeTest : public ::testing::Test {
     return c.Put(path.c_str(), h, body.dump(), "application/fhir+json");
   }
   template <typename C>
-  httplib::Result Get(C& c, const std::string& path, const std::string& token,
-                      httplib::Headers extra = {}) {
+  httplib::Result Get(C& c, const std::string& path, const std::string& token, httplib::Headers extra = {}) {
     if (!token.empty()) extra.emplace("Authorization", "Bearer " + token);
     return c.Get(path.c_str(), extra);
   }
@@ -187,7 +188,8 @@ class ServeTest : public ::testing::Test {
     std::set<std::string> records;
     for (const json& p : b["parameter"]) {
       if (p["name"] == "record") {
-        records.insert(p["part"][0]["valueString"].get<std::string>() + ":" + p["part"][1]["valueString"].get<std::string>());
+        records.insert(p["part"][0]["valueString"].get<std::string>() + ":" +
+                       p["part"][1]["valueString"].get<std::string>());
       }
     }
     const std::string ref = (*Param(b, "person"))["valueReference"]["reference"];
@@ -295,8 +297,8 @@ TEST_F(ServeTest, IngestResolveMatchAndGetOverKeepAliveHttp) {
   std::set<std::string> records;
   for (const json& p : rp["parameter"]) {
     if (p["name"] != "record") continue;
-    records.insert(p["part"][0]["valueString"].get<std::string>() + ":" + p["part"][1]["valueString"].get<std::string>() +
-                   ":" + p["part"][2]["valueCode"].get<std::string>());
+    records.insert(p["part"][0]["valueString"].get<std::string>() + ":" +
+                   p["part"][1]["valueString"].get<std::string>() + ":" + p["part"][2]["valueCode"].get<std::string>());
   }
   EXPECT_EQ(records, (std::set<std::string>{"M84001:G1:gp", "RKB:K1:acute"}));
   EXPECT_EQ((*Param(rp, "objection"))["valueBoolean"], false);
@@ -309,8 +311,8 @@ TEST_F(ServeTest, IngestResolveMatchAndGetOverKeepAliveHttp) {
   ASSERT_TRUE(by_record);
   ASSERT_EQ(by_record->status, 200) << by_record->body;
   EXPECT_EQ((*Param(Body(by_record), "person"))["valueReference"]["reference"], "Patient/" + std::to_string(person));
-  ExpectOutcome(Post(*client_, "/Patient/$resolve", clinician_, ResolveParams(Source("RKB"), "NOPE")), 404,
-                "not-found", "identifier");
+  ExpectOutcome(Post(*client_, "/Patient/$resolve", clinician_, ResolveParams(Source("RKB"), "NOPE")), 404, "not-found",
+                "identifier");
   ExpectOutcome(Post(*client_, "/Patient/$resolve", clinician_, ResolveParams("urn:other", "1")), 400, "invalid",
                 "Parameters.parameter[identifier].valueIdentifier.system");
   auto bad_nhs = Post(*client_, "/Patient/$resolve", clinician_, ResolveParams(kNhsSystem, "1234567890"));
@@ -393,9 +395,8 @@ TEST_F(ServeTest, IngestResolveMatchAndGetOverKeepAliveHttp) {
     ASSERT_TRUE(who == "dr.ahmed" || who == "feed.rkb") << e.dump();
     EXPECT_EQ(e["organisation"], "RKB");
     EXPECT_EQ(e["role"], who == "dr.ahmed" ? "clinician" : "integration");
-    EXPECT_EQ(e["purpose"].get<std::string>().rfind(who == "dr.ahmed" ? "direct-care; request-id="
-                                                                       : "operations; request-id=",
-                                                     0),
+    EXPECT_EQ(e["purpose"].get<std::string>().rfind(
+                  who == "dr.ahmed" ? "direct-care; request-id=" : "operations; request-id=", 0),
               0u)
         << e.dump();
     actions.insert(e["action"]);
@@ -452,7 +453,8 @@ TEST_F(ServeTest, RefusesWithoutValidTokenOrOutsideRoleAndAuditsBoth) {
       {"issuer", SignJwt(Key("ec.key"), wrong_iss), "Authorization: token issuer is not accepted"},
       {"untrusted key", SignJwt(Key("stranger.key"), Claims("dr.ahmed", "RKB", "direct-care", {"clinician"})),
        "Authorization: signature does not verify"},
-      {"RSA key used as ES256", SignJwt(Key("rsa.key"), Claims("dr.ahmed", "RKB", "direct-care", {"clinician"}), "ES256"),
+      {"RSA key used as ES256",
+       SignJwt(Key("rsa.key"), Claims("dr.ahmed", "RKB", "direct-care", {"clinician"}), "ES256"),
        "Authorization: signature does not verify"},
       {"tampered claims", tampered, "Authorization: signature does not verify"},
       {"alg none", unsigned_token, "Authorization: token alg is not RS256 or ES256"},
@@ -474,8 +476,8 @@ TEST_F(ServeTest, RefusesWithoutValidTokenOrOutsideRoleAndAuditsBoth) {
   ExpectOutcome(Get(*client_, path, integration_, {{"X-Request-ID", "req-403"}}), 403, "forbidden", "role");
   ExpectOutcome(Post(*client_, "/Patient", clinician_, PatientJson("RKB", "A2", p)), 403, "forbidden", "role");
   const std::string auditor = SignJwt(Key("rsa.key"), Claims("ms.audit", "X26", "audit", {"auditor"}));
-  ExpectOutcome(Post(*client_, "/Patient/$match", auditor, MatchParams(PatientJson("RKB", "A1", p))), 403,
-                "forbidden", "role");
+  ExpectOutcome(Post(*client_, "/Patient/$match", auditor, MatchParams(PatientJson("RKB", "A1", p))), 403, "forbidden",
+                "role");
   ExpectOutcome(Get(*client_, path, clinician_, {{"X-Request-ID", "bad id with spaces"}}), 400, "invalid",
                 "X-Request-ID");
   ASSERT_EQ(server_.Stop(), 0);
@@ -606,9 +608,9 @@ TEST_F(ServeTest, RestrictedPatientIsRedactedAndNeverFoundByLocation) {
 
 TEST_F(ServeTest, TlsWithClientCertificates) {
   std::vector<std::string> args = BaseArgs();
-  for (const std::string& a : {std::string("--tls-cert"), Key("server.pem"), std::string("--tls-key"), Key("server.key"),
-                               std::string("--client-ca"), Key("ca.pem"), std::string("--idle-timeout"),
-                               std::string("1")}) {
+  for (const std::string& a :
+       {std::string("--tls-cert"), Key("server.pem"), std::string("--tls-key"), Key("server.key"),
+        std::string("--client-ca"), Key("ca.pem"), std::string("--idle-timeout"), std::string("1")}) {
     args.push_back(a);
   }
   ASSERT_TRUE(server_.Start(args, dir_.path() + "/serve.log")) << server_.log();
@@ -660,8 +662,8 @@ TEST_F(ServeTest, TlsWithClientCertificates) {
 // token, when sent, still decides.
 TEST_F(ServeTest, ClientCertificateIdentityWithoutABearerToken) {
   std::vector<std::string> args = BaseArgs();
-  for (const std::string& a : {std::string("--tls-cert"), Key("server.pem"), std::string("--tls-key"), Key("server.key"),
-                               std::string("--client-ca"), Key("ca.pem")}) {
+  for (const std::string& a : {std::string("--tls-cert"), Key("server.pem"), std::string("--tls-key"),
+                               Key("server.key"), std::string("--client-ca"), Key("ca.pem")}) {
     args.push_back(a);
   }
   ASSERT_TRUE(server_.Start(args, dir_.path() + "/serve.log")) << server_.log();
@@ -927,8 +929,8 @@ TEST_F(ServeTest, NotDuplicateThenMergeIsAConflict) {
   const uint64_t other = IngestAs("RYA", "B1", MariasTwin());
   ASSERT_NE(maria, 0u);
   ASSERT_NE(other, 0u);
-  const json pair = Parameters({RecordParam("resourceId", "RKB", "A1"), RecordParam("resourceId", "RYA", "B1"),
-                                StringParam("reason", "twins")});
+  const json pair = Parameters(
+      {RecordParam("resourceId", "RKB", "A1"), RecordParam("resourceId", "RYA", "B1"), StringParam("reason", "twins")});
   auto marked = Post(*client_, "/$mdm-not-duplicate", steward_, pair);
   ASSERT_TRUE(marked);
   ASSERT_EQ(marked->status, 200) << marked->body;
@@ -960,9 +962,10 @@ TEST_F(ServeTest, ObjectionsRegisteredAndWithdrawnChangeTheView) {
   const Person p = MariaWithNumber();
   const uint64_t person = StartWithOnePatient(p);
   ASSERT_NE(person, 0u);
-  const json by_number = Parameters({{{"name", "nhsNumber"}, {"valueIdentifier", {{"system", kNhsSystem}, {"value", p.nhs}}}},
-                                     {{"name", "method"}, {"valueCode", "letter"}},
-                                     StringParam("reference", "letter 2026-118")});
+  const json by_number =
+      Parameters({{{"name", "nhsNumber"}, {"valueIdentifier", {{"system", kNhsSystem}, {"value", p.nhs}}}},
+                  {{"name", "method"}, {"valueCode", "letter"}},
+                  StringParam("reference", "letter 2026-118")});
   auto objected = Post(*client_, "/Patient/$register-objection", integration_, by_number);
   ASSERT_TRUE(objected);
   ASSERT_EQ(objected->status, 200) << objected->body;
@@ -977,16 +980,18 @@ TEST_F(ServeTest, ObjectionsRegisteredAndWithdrawnChangeTheView) {
                               (*Param(r, "viewReason"))["valueString"] == "objection");
   };
   EXPECT_EQ(view(), std::make_pair(true, true));
-  auto withdrawn = Post(*client_, "/Patient/$withdraw-objection", steward_,
-                        Parameters({StringParam("nhsNumber", p.nhs)}));
+  auto withdrawn =
+      Post(*client_, "/Patient/$withdraw-objection", steward_, Parameters({StringParam("nhsNumber", p.nhs)}));
   ASSERT_TRUE(withdrawn);
   ASSERT_EQ(withdrawn->status, 200) << withdrawn->body;
   EXPECT_EQ((*Param(Body(withdrawn), "outcome"))["valueCode"], "applied");
   EXPECT_EQ(view(), std::make_pair(false, false));
 
   // By demographics, then withdrawn the same way.
-  const json form = Parameters({StringParam("family", p.family), StringParam("given", p.given),
-                                {{"name", "birthDate"}, {"valueDate", p.dob}}, StringParam("postalCode", p.postcode)});
+  const json form = Parameters({StringParam("family", p.family),
+                                StringParam("given", p.given),
+                                {{"name", "birthDate"}, {"valueDate", p.dob}},
+                                StringParam("postalCode", p.postcode)});
   auto by_form = Post(*client_, "/Patient/$register-objection", steward_, form);
   ASSERT_TRUE(by_form);
   ASSERT_EQ(by_form->status, 200) << by_form->body;
@@ -1053,24 +1058,27 @@ TEST_F(ServeTest, StewardRoutesRefuseOtherRolesAndMalformedBodies) {
       ExpectOutcome(client_->Post(r.path.c_str(), {{"Authorization", "Bearer " + steward_}}, "{not json",
                                   "application/fhir+json"),
                     400, "structure", "body");
-      ExpectOutcome(Post(*client_, r.path, steward_, json{{"resourceType", "Patient"}}), 400, "invalid", "resourceType");
+      ExpectOutcome(Post(*client_, r.path, steward_, json{{"resourceType", "Patient"}}), 400, "invalid",
+                    "resourceType");
     }
   }
   ExpectOutcome(Post(*client_, "/$mdm-merge-golden-resources", steward_,
                      Parameters({PersonParam("fromGoldenResourceId", person)})),
                 400, "required", "Parameters.parameter[toGoldenResourceId]");
-  ExpectOutcome(Post(*client_, "/$mdm-merge-golden-resources", steward_,
-                     Parameters({StringParam("fromGoldenResourceId", "Patient/x"), PersonParam("toGoldenResourceId", person)})),
-                400, "invalid", "Parameters.parameter[fromGoldenResourceId]");
+  ExpectOutcome(
+      Post(*client_, "/$mdm-merge-golden-resources", steward_,
+           Parameters({StringParam("fromGoldenResourceId", "Patient/x"), PersonParam("toGoldenResourceId", person)})),
+      400, "invalid", "Parameters.parameter[fromGoldenResourceId]");
   ExpectOutcome(Post(*client_, "/$mdm-update-link", steward_,
                      Parameters({PersonParam("goldenResourceId", person), RecordParam("resourceId", "RKB", "A1"),
                                  StringParam("matchResult", "MATCH")})),
                 400, "not-supported", "Parameters.parameter[matchResult]");
-  ExpectOutcome(Post(*client_, "/$mdm-update-link", steward_,
-                     Parameters({PersonParam("goldenResourceId", person),
-                                 {{"name", "resourceId"}, {"valueIdentifier", {{"system", "urn:other"}, {"value", "A1"}}}},
-                                 StringParam("matchResult", "NO_MATCH")})),
-                400, "invalid", "Parameters.parameter[resourceId].valueIdentifier");
+  ExpectOutcome(
+      Post(*client_, "/$mdm-update-link", steward_,
+           Parameters({PersonParam("goldenResourceId", person),
+                       {{"name", "resourceId"}, {"valueIdentifier", {{"system", "urn:other"}, {"value", "A1"}}}},
+                       StringParam("matchResult", "NO_MATCH")})),
+      400, "invalid", "Parameters.parameter[resourceId].valueIdentifier");
   ExpectOutcome(Post(*client_, "/$mdm-update-link", steward_, Parameters({PersonParam("goldenResourceId", person)})),
                 400, "required", "Parameters.parameter[resourceId]");
   ExpectOutcome(Post(*client_, p + "/$empi-unmerge", steward_, Parameters({StringParam("mergeEvent", "first")})), 400,
@@ -1126,7 +1134,8 @@ TEST_F(ServeTest, ChangeFeedConsumerFollowsMergesAndSplitsToTheIndexState) {
           });
           if (!named && !persons.contains(cached.first)) continue;
           const size_t colon = key.find(':');
-          auto got = Post(c, "/Patient/$resolve", clinician_, ResolveParams(Source(key.substr(0, colon)), key.substr(colon + 1)));
+          auto got = Post(c, "/Patient/$resolve", clinician_,
+                          ResolveParams(Source(key.substr(0, colon)), key.substr(colon + 1)));
           if (!got || got->status != 200) {
             failure = got ? got->body : "no response";
             return;
@@ -1193,9 +1202,12 @@ TEST_F(ServeTest, AuditorReplaysAnAnswerAsOfItsChange) {
   EXPECT_FALSE((*Param(was, "modelVersion"))["valueString"].get<std::string>().empty());
   EXPECT_FALSE((*Param(was, "objection"))["valueBoolean"].get<bool>());
 
-  ASSERT_EQ(Post(*client_, "/Patient/$register-objection", integration_, Parameters({StringParam("nhsNumber", p.nhs)}))->status, 200);
+  ASSERT_EQ(Post(*client_, "/Patient/$register-objection", integration_, Parameters({StringParam("nhsNumber", p.nhs)}))
+                ->status,
+            200);
   auto split = Post(*client_, "/$mdm-update-link", steward_,
-                    Parameters({PersonParam("goldenResourceId", person), RecordParam("resourceId", "RKB", "A2"),
+                    Parameters({PersonParam("goldenResourceId", person),
+                                RecordParam("resourceId", "RKB", "A2"),
                                 {{"name", "matchResult"}, {"valueString", "NO_MATCH"}}}));
   ASSERT_TRUE(split);
   ASSERT_EQ(split->status, 200) << split->body;
@@ -1242,7 +1254,8 @@ TEST_F(ServeTest, AuditorReplaysAnAnswerAsOfItsChange) {
   ExpectOutcome(Post(*client_, "/Patient/$resolve", clinician_, future), 400, "invalid", "as_of.change");
   json bad = ResolveParams(Source("RKB"), "A2");
   bad["parameter"].push_back(StringParam("asOfChange", "yesterday"));
-  ExpectOutcome(Post(*client_, "/Patient/$resolve", clinician_, bad), 400, "invalid", "Parameters.parameter[asOfChange]");
+  ExpectOutcome(Post(*client_, "/Patient/$resolve", clinician_, bad), 400, "invalid",
+                "Parameters.parameter[asOfChange]");
   ASSERT_EQ(server_.Stop(), 0);
 }
 

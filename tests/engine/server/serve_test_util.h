@@ -103,8 +103,8 @@ inline constexpr char kAudience[] = "empi-service";
 inline nlohmann::json Claims(const std::string& sub, const std::string& org, const std::string& purpose,
                              std::vector<std::string> roles) {
   const int64_t now = std::time(nullptr);
-  return {{"iss", kIssuer}, {"aud", kAudience}, {"sub", sub},  {"org", org},
-          {"purpose", purpose}, {"roles", roles}, {"iat", now}, {"nbf", now - 5}, {"exp", now + 3600}};
+  return {{"iss", kIssuer}, {"aud", kAudience}, {"sub", sub},     {"org", org},       {"purpose", purpose},
+          {"roles", roles}, {"iat", now},       {"nbf", now - 5}, {"exp", now + 3600}};
 }
 
 // A valid NHS number: nine digits and the modulus 11 check digit.
