@@ -43,6 +43,9 @@ struct empi_objection_t {
 struct empi_link_options_t {
   empi::LinkFeedsOptions rep;
 };
+struct empi_relink_summary_t {
+  empi::RelinkSummary rep;
+};
 struct empi_link_summary_t {
   empi::LinkFeedsSummary rep;
 };
@@ -71,6 +74,30 @@ bool Failed(char** errptr, const absl::Status& s) {
 }
 
 std::string Str(const char* s) { return s == nullptr ? std::string() : std::string(s); }
+
+// A LinkProgress calling the C callback `fn` (none when it is NULL).
+empi::LinkProgress ProgressOf(empi_link_progress_fn fn, void* arg) {
+  if (fn == nullptr) return nullptr;
+  return [fn, arg](std::string_view stage, uint64_t done, uint64_t total) {
+    const std::string name(stage);
+    fn(arg, name.c_str(), done, total);
+  };
+}
+
+// The count of `summary` named `name` in `counts`; *found (if not NULL) says
+// whether there is one.
+template <typename S, size_t N>
+uint64_t CountByName(const S& summary, const std::pair<const char*, uint64_t S::*> (&counts)[N], const char* name,
+                     unsigned char* found) {
+  for (const auto& [n, member] : counts) {
+    if (name != nullptr && std::strcmp(n, name) == 0) {
+      if (found != nullptr) *found = 1;
+      return summary.*member;
+    }
+  }
+  if (found != nullptr) *found = 0;
+  return 0;
+}
 
 // The field of `fields` named `name`, or nullptr.
 template <typename T>
@@ -329,15 +356,9 @@ empi_link_summary_t* empi_link_feeds(const empi_link_options_t* options, const c
                                      char** errptr) {
   std::vector<std::string> paths;
   for (size_t i = 0; i < num_feeds; ++i) paths.push_back(Str(feeds[i]));
-  empi::LinkProgress on_progress;
-  if (progress != nullptr) {
-    on_progress = [progress, progress_arg](std::string_view stage, uint64_t done, uint64_t total) {
-      const std::string name(stage);
-      progress(progress_arg, name.c_str(), done, total);
-    };
-  }
   const empi::LinkFeedsOptions defaults;
-  auto summary = empi::LinkFeeds(options != nullptr ? options->rep : defaults, Str(db_path), paths, on_progress);
+  auto summary = empi::LinkFeeds(options != nullptr ? options->rep : defaults, Str(db_path), paths,
+                                 ProgressOf(progress, progress_arg));
   if (Failed(errptr, summary.status())) return nullptr;
   return new empi_link_summary_t{std::move(*summary)};
 }
@@ -359,14 +380,52 @@ uint64_t empi_link_summary_get(const empi_link_summary_t* summary, const char* n
       {"records_total", &S::records_total},
       {"objections_applied", &S::objections_applied},
   };
-  for (const auto& [n, member] : kCounts) {
-    if (name != nullptr && std::strcmp(n, name) == 0) {
-      if (found != nullptr) *found = 1;
-      return summary->rep.*member;
-    }
+  return CountByName(summary->rep, kCounts, name, found);
+}
+
+empi_relink_summary_t* empi_relink(const char* db_path, unsigned char retrain, unsigned char dry_run,
+                                   const empi_requester_t* who, empi_link_progress_fn progress, void* progress_arg,
+                                   char** errptr) {
+  empi::RelinkOptions options;
+  options.retrain = retrain != 0;
+  options.dry_run = dry_run != 0;
+  if (who != nullptr) options.requester = who->rep;
+  auto summary = empi::Relink(options, Str(db_path), ProgressOf(progress, progress_arg));
+  if (Failed(errptr, summary.status())) return nullptr;
+  return new empi_relink_summary_t{std::move(*summary)};
+}
+void empi_relink_summary_destroy(empi_relink_summary_t* summary) { delete summary; }
+uint64_t empi_relink_summary_get(const empi_relink_summary_t* summary, const char* name, unsigned char* found) {
+  using S = empi::RelinkSummary;
+  static constexpr std::pair<const char*, uint64_t S::*> kCounts[] = {
+      {"records", &S::records},
+      {"candidate_pairs", &S::candidate_pairs},
+      {"links", &S::links},
+      {"review_pairs_before", &S::review_pairs_before},
+      {"review_pairs", &S::review_pairs},
+      {"persons_before", &S::persons_before},
+      {"persons_after", &S::persons_after},
+      {"persons_unchanged", &S::persons_unchanged},
+      {"persons_pinned", &S::persons_pinned},
+      {"persons_new", &S::persons_new},
+      {"persons_removed", &S::persons_removed},
+      {"objections_inherited", &S::objections_inherited},
+  };
+  if (name != nullptr && std::strcmp(name, "moves") == 0) {
+    if (found != nullptr) *found = 1;
+    return summary->rep.moves.size();
   }
-  if (found != nullptr) *found = 0;
-  return 0;
+  return CountByName(summary->rep, kCounts, name, found);
+}
+unsigned char empi_relink_summary_move(const empi_relink_summary_t* summary, size_t i, const char** source,
+                                       const char** record_id, uint64_t* from_person, uint64_t* to_person) {
+  if (i >= summary->rep.moves.size()) return 0;
+  const empi::RelinkMove& m = summary->rep.moves[i];
+  if (source != nullptr) *source = m.source.c_str();
+  if (record_id != nullptr) *record_id = m.record_id.c_str();
+  if (from_person != nullptr) *from_person = m.from_person;
+  if (to_person != nullptr) *to_person = m.to_person;
+  return 1;
 }
 
 }  // extern "C"

@@ -56,6 +56,7 @@ typedef struct empi_candidates_t empi_candidates_t;
 typedef struct empi_objection_t empi_objection_t;
 typedef struct empi_link_options_t empi_link_options_t;
 typedef struct empi_link_summary_t empi_link_summary_t;
+typedef struct empi_relink_summary_t empi_relink_summary_t;
 
 /* Frees a string or message handed back by this API. NULL is a no-op. */
 void empi_free(void* ptr);
@@ -222,6 +223,28 @@ void empi_link_summary_destroy(empi_link_summary_t* summary);
    Sets *found (if not NULL) to whether the name is one of these; 0 for
    another. */
 uint64_t empi_link_summary_get(const empi_link_summary_t* summary, const char* name, unsigned char* found);
+
+/* Relinks the store at `db_path` (empi::Relink): every stored record scored
+   again and the persons rebuilt with their ids kept; with `retrain` (1) the
+   model is estimated again, with `dry_run` (1) nothing is written but the
+   audit event. `who` and `progress` may be NULL. NULL on failure, with
+   *errptr set ("FAILED_PRECONDITION: ..." when the store has no trusted
+   model); the store is then as it was. */
+empi_relink_summary_t* empi_relink(const char* db_path, unsigned char retrain, unsigned char dry_run,
+                                   const empi_requester_t* who, empi_link_progress_fn progress, void* progress_arg,
+                                   char** errptr);
+void empi_relink_summary_destroy(empi_relink_summary_t* summary);
+/* A count of the summary by its empi::RelinkSummary name: "records",
+   "candidate_pairs", "links", "review_pairs_before", "review_pairs",
+   "persons_before", "persons_after", "persons_unchanged", "persons_pinned",
+   "persons_new", "persons_removed", "objections_inherited", or "moves" (the
+   number of records moved). *found as for empi_link_summary_get. */
+uint64_t empi_relink_summary_get(const empi_relink_summary_t* summary, const char* name, unsigned char* found);
+/* The i-th record moved (in record key order): its source and record id
+   (valid while the summary lives) and its persons before and after.
+   Returns 0 when i is not below the number of moves. */
+unsigned char empi_relink_summary_move(const empi_relink_summary_t* summary, size_t i, const char** source,
+                                       const char** record_id, uint64_t* from_person, uint64_t* to_person);
 
 #ifdef __cplusplus
 } /* end extern "C" */

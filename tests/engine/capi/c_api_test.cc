@@ -8,7 +8,9 @@
 #include <string>
 
 #include "empi/c.h"
+#include "engine/linkage/model.h"
 #include "gtest/gtest.h"
+#include "index/store.h"
 #include "tests/temp_dir.h"
 
 namespace {
@@ -196,6 +198,46 @@ TEST(CApiLinkTest, LinksFeedsAndReportsTheSummary) {
   EXPECT_EQ(std::string(err).rfind("NOT_FOUND: ", 0), 0u) << err;
   empi_free(err);
   empi_link_options_destroy(options);
+
+  // Three records are too few for a trusted model: a relink is refused,
+  // naming why; a store that does not exist is NOT_FOUND.
+  err = nullptr;
+  EXPECT_EQ(empi_relink(db.c_str(), 0, 1, nullptr, nullptr, nullptr, &err), nullptr);
+  ASSERT_NE(err, nullptr);
+  EXPECT_EQ(std::string(err).rfind("FAILED_PRECONDITION: ", 0), 0u) << err;
+  EXPECT_NE(std::string(err).find("no trusted model"), std::string::npos) << err;
+  empi_free(err);
+  err = nullptr;
+  EXPECT_EQ(empi_relink((dir.path() + "/none").c_str(), 0, 0, nullptr, nullptr, nullptr, &err), nullptr);
+  ASSERT_NE(err, nullptr);
+  EXPECT_EQ(std::string(err).rfind("NOT_FOUND: ", 0), 0u) << err;
+  empi_free(err);
+  err = nullptr;
+
+  // With a model the store trusts (the informed priors, imported), the
+  // store relinks to itself: the three records scored again, none moved.
+  {
+    empi::index::StoreOptions o;
+    o.create_if_missing = false;
+    auto store = empi::index::Store::Open(db, o);
+    ASSERT_TRUE(store.ok()) << store.status();
+    empi::Model m = empi::Model::Informed();
+    m.provenance.origin = "imported";
+    empi::index::ChangeSet cs = (*store)->NewChangeSet();
+    cs.PutModel(m.ToJson().dump());
+    ASSERT_TRUE((*store)->Commit(&cs, nullptr, true).ok());
+  }
+  empi_requester_t* who = empi_requester_create("c-relink", "local", "operator", "operations");
+  empi_relink_summary_t* r = empi_relink(db.c_str(), 0, 0, who, nullptr, nullptr, &err);
+  ASSERT_NE(r, nullptr) << err;
+  EXPECT_EQ(empi_relink_summary_get(r, "records", &found), 3u);
+  EXPECT_EQ(found, 1);
+  EXPECT_EQ(empi_relink_summary_get(r, "moves", nullptr), 0u);
+  EXPECT_EQ(empi_relink_summary_get(r, "persons_after", nullptr),
+            empi_relink_summary_get(r, "persons_before", nullptr));
+  EXPECT_EQ(empi_relink_summary_move(r, 0, nullptr, nullptr, nullptr, nullptr), 0);
+  empi_relink_summary_destroy(r);
+  empi_requester_destroy(who);
 }
 
 }  // namespace
