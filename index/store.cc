@@ -403,6 +403,15 @@ void ChangeSet::AddChange(Change change) {
   changes_.push_back(EncodeChange(change));
 }
 
+bool AdoptObjection(PersonValue* p, int64_t time_us, ObjectionMethod method, std::string_view reference) {
+  if (p->objection) return false;
+  p->objection = true;
+  p->objection_time_us = time_us;
+  p->objection_method = method;
+  p->objection_reference = std::string(reference);
+  return true;
+}
+
 void AddRecordChanges(const StoredRecord* old, const StoredRecord& now, bool new_person, ChangeSet* cs) {
   const std::string key = now.record.Key();
   if (old == nullptr) {

@@ -126,6 +126,15 @@ struct PersonValue {
   bool objection_in_review = false;
 };
 
+// Gives `p` the objection (time, method, reference) unless it objects
+// already; returns whether `p` changed. An objection, once a person has it,
+// is never replaced by another one's details.
+bool AdoptObjection(PersonValue* p, int64_t time_us, ObjectionMethod method, std::string_view reference);
+// The same with `from`'s objection (which the caller knows `from` has).
+inline bool AdoptObjection(PersonValue* p, const PersonValue& from) {
+  return AdoptObjection(p, from.objection_time_us, from.objection_method, from.objection_reference);
+}
+
 // What a real-time read needs of a person, in one value: the person value
 // and, for each linked record in key order, the record facts that decide
 // scope and restriction. Derived: ChangeSet keeps it equal to persons +

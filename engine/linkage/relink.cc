@@ -120,13 +120,7 @@ absl::StatusOr<std::optional<index::PersonValue>> PersonAfter(const index::Store
     EMPI_ASSIGN_OR_RETURN(std::optional<index::PersonValue> p, store.GetPerson(from));
     if (p && p->objection && (!objecting || p->objection_time_us < objecting->objection_time_us)) objecting = *p;
   }
-  *inherited = objecting && !v.objection;
-  if (*inherited) {
-    v.objection = true;
-    v.objection_time_us = objecting->objection_time_us;
-    v.objection_method = objecting->objection_method;
-    v.objection_reference = objecting->objection_reference;
-  }
+  *inherited = objecting && index::AdoptObjection(&v, *objecting);
   if (!fresh && !*inherited) return std::nullopt;  // unchanged
   return v;
 }

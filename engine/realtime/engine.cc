@@ -608,12 +608,7 @@ class EngineImpl final : public Engine {
       index::ChangeSet cs = store_->NewChangeSet();
       EMPI_RETURN_IF_ERROR(MoveRecords(kb, b, a, &cs));
       index::PersonValue merged = *pa;
-      if (pb->objection && !pa->objection) {
-        merged.objection = true;
-        merged.objection_time_us = pb->objection_time_us;
-        merged.objection_method = pb->objection_method;
-        merged.objection_reference = pb->objection_reference;
-      }
+      if (pb->objection) index::AdoptObjection(&merged, *pb);
       cs.PutPerson(a, merged);
       cs.DeletePerson(b);
       for (const auto& x : ka) {
@@ -1159,11 +1154,7 @@ class EngineImpl final : public Engine {
     h["new_nhs_number"] = FormatNhsNumber(new_nhs);
     for (size_t i = 0; i < result.persons.size(); ++i) {
       index::PersonValue& pv = values[i];
-      if (objection && !pv.objection) {
-        pv.objection = true;
-        pv.objection_time_us = objection->objection_time_us;
-        pv.objection_method = objection->objection_method;
-        pv.objection_reference = objection->objection_reference;
+      if (objection && index::AdoptObjection(&pv, *objection)) {
         cs.PutPerson(result.persons[i], pv);
         result.objection_extended = true;
       }
@@ -1290,12 +1281,7 @@ class EngineImpl final : public Engine {
     EMPI_RETURN_IF_ERROR(MoveRecords(moved, person, new_id, &cs));
     index::PersonValue nv = restored ? *restored : index::PersonValue{};
     if (nv.created_time_us == 0) nv.created_time_us = NowUs();
-    if (pv->objection && !nv.objection) {
-      nv.objection = true;
-      nv.objection_time_us = pv->objection_time_us;
-      nv.objection_method = pv->objection_method;
-      nv.objection_reference = pv->objection_reference;
-    }
+    if (pv->objection) index::AdoptObjection(&nv, *pv);
     cs.PutPerson(new_id, nv);
     EMPI_ASSIGN_OR_RETURN(uint64_t seq, NextHistory(&cs));
     nlohmann::json h = HistoryJson(action, who, reason);
@@ -1311,6 +1297,56 @@ class EngineImpl final : public Engine {
     ev.outcome = absl::StrCat("ok: person ", new_id);
     EMPI_RETURN_IF_ERROR(CommitWithReviewObjections(&cs, &ev, {person, new_id}));
     return new_id;
+  }
+
+  // Objections that reach person `target` with the arriving record `p`
+  // (`key`): its old person's (`inherited`), another person's holding its
+  // NHS number (a record kept apart by review: the objection follows the
+  // number), one pending under the number, and demographic forms waiting
+  // for this patient's records. Updates *pv (*changed when it did), deletes
+  // the pending entries used in `cs`, and returns the forms' keys.
+  absl::StatusOr<std::vector<std::string>> ObjectionsOnArrival(const PreparedRecord& p, const std::string& key,
+                                                               uint64_t target,
+                                                               const std::optional<index::PersonValue>& inherited,
+                                                               index::PersonValue* pv, bool* changed,
+                                                               index::ChangeSet* cs, IngestResult* result)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_) {
+    if (inherited) *changed |= index::AdoptObjection(pv, *inherited);
+    if (p.nhs != 0 && !pv->objection) {
+      EMPI_ASSIGN_OR_RETURN(auto same_nhs, store_->RecordsWithNhs(p.nhs));
+      for (const auto& k : same_nhs) {
+        if (k == key) continue;
+        EMPI_ASSIGN_OR_RETURN(auto got, store_->GetRecord(k));
+        if (!got) continue;
+        EMPI_ASSIGN_OR_RETURN(auto other, store_->GetPerson(got->person_id));
+        if (other && other->objection) {
+          *changed |= index::AdoptObjection(pv, *other);
+          break;
+        }
+      }
+    }
+    if (p.nhs != 0) {
+      EMPI_ASSIGN_OR_RETURN(auto pending, GetPending(p.nhs));
+      if (pending) {
+        *changed |= index::AdoptObjection(pv, pending->time_us, pending->method, pending->reference);
+        cs->DeletePendingObjection(PendingKey(p.nhs));
+        result->objection_applied = true;
+      }
+    }
+    const BlockKeys keys = ComputeBlockKeys(rules_, p);
+    std::vector<std::string> forms_applied;
+    for (const auto& [form_key, form] : forms_) {
+      if (!SharesBlock(form.keys, keys)) continue;
+      const Scored arriving{target, key, model_.Score(form.prepared, p).match_weight, p, {}};
+      std::string why;
+      EMPI_ASSIGN_OR_RETURN(auto match, MatchForm(form.prepared, &why, &arriving));
+      if (!match || match->person != target) continue;
+      *changed |= index::AdoptObjection(pv, form.request.time_us, form.request.method, form.request.reference);
+      cs->DeletePendingObjection(form_key);
+      forms_applied.push_back(form_key);
+      result->objection_applied = true;
+    }
+    return forms_applied;
   }
 
   absl::StatusOr<IngestResult> IngestLocked(const Record& rec, const Requester& who)
@@ -1405,66 +1441,9 @@ class EngineImpl final : public Engine {
       write_person = true;
     }
     result.person_id = target;
-    if (inherited && !pv.objection) {
-      pv.objection = true;
-      pv.objection_time_us = inherited->objection_time_us;
-      pv.objection_method = inherited->objection_method;
-      pv.objection_reference = inherited->objection_reference;
-      write_person = true;
-    }
-    if (p.nhs != 0 && !pv.objection) {
-      // The patient objected through another person holding this NHS number
-      // (a record kept apart by review): the objection follows the number.
-      EMPI_ASSIGN_OR_RETURN(auto same_nhs, store_->RecordsWithNhs(p.nhs));
-      for (const auto& k : same_nhs) {
-        if (k == key) continue;
-        EMPI_ASSIGN_OR_RETURN(auto got, store_->GetRecord(k));
-        if (!got) continue;
-        EMPI_ASSIGN_OR_RETURN(auto other, store_->GetPerson(got->person_id));
-        if (other && other->objection) {
-          pv.objection = true;
-          pv.objection_time_us = other->objection_time_us;
-          pv.objection_method = other->objection_method;
-          pv.objection_reference = other->objection_reference;
-          write_person = true;
-          break;
-        }
-      }
-    }
-    if (p.nhs != 0) {
-      EMPI_ASSIGN_OR_RETURN(auto pending, GetPending(p.nhs));
-      if (pending) {
-        if (!pv.objection) {
-          pv.objection = true;
-          pv.objection_time_us = pending->time_us;
-          pv.objection_method = pending->method;
-          pv.objection_reference = pending->reference;
-          write_person = true;
-        }
-        cs.DeletePendingObjection(PendingKey(p.nhs));
-        result.objection_applied = true;
-      }
-    }
-    // Demographic objections waiting for this patient's records.
+    EMPI_ASSIGN_OR_RETURN(const std::vector<std::string> forms_applied,
+                          ObjectionsOnArrival(p, key, target, inherited, &pv, &write_person, &cs, &result));
     const BlockKeys keys = ComputeBlockKeys(rules_, p);
-    std::vector<std::string> forms_applied;
-    for (const auto& [form_key, form] : forms_) {
-      if (!SharesBlock(form.keys, keys)) continue;
-      const Scored arriving{target, key, model_.Score(form.prepared, p).match_weight, p, {}};
-      std::string why;
-      EMPI_ASSIGN_OR_RETURN(auto match, MatchForm(form.prepared, &why, &arriving));
-      if (!match || match->person != target) continue;
-      if (!pv.objection) {
-        pv.objection = true;
-        pv.objection_time_us = form.request.time_us;
-        pv.objection_method = form.request.method;
-        pv.objection_reference = form.request.reference;
-        write_person = true;
-      }
-      cs.DeletePendingObjection(form_key);
-      forms_applied.push_back(form_key);
-      result.objection_applied = true;
-    }
     if (write_person) cs.PutPerson(target, pv);
     if (!involved.empty() || (old && old->person_id != target) || (write_person && pv.objection)) {
       involved.insert(target);
@@ -1645,9 +1624,135 @@ class EngineImpl final : public Engine {
     return result;
   }
 
+  // What registering or withdrawing one objection changes, gathered before
+  // it is committed.
+  struct ObjectionChange {
+    index::ChangeSet cs;
+    index::AuditEvent ev;
+    ObjectionResult result;
+    std::vector<uint64_t> persons;  // whose objection changes
+    bool by_demographics = false;   // found by the form's demographics, not its number
+    // A pending form this change adds (with its key) or ends.
+    std::optional<std::string> form_added, form_ended;
+  };
+
+  // The persons holding NHS number `nhs`; with none, a pending objection
+  // under the number (or its withdrawal), and the person the form's
+  // demographics identify if its records carry no other number.
+  // InvalidArgument (audited) when the records holding the number disagree
+  // with the form.
+  absl::Status ObjectionByNumber(const ObjectionRequest& req, uint64_t nhs, bool object, int64_t when,
+                                 bool demographics, ObjectionChange* c) ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_) {
+    EMPI_ASSIGN_OR_RETURN(auto keys, store_->RecordsWithNhs(nhs));
+    EMPI_ASSIGN_OR_RETURN(c->persons, PersonsOf(keys, nullptr));
+    c->ev.records = keys;
+    EMPI_ASSIGN_OR_RETURN(bool contradicts, FormContradicts(req, keys));
+    if (contradicts) {
+      // The number may be mistyped, or the form another patient's: an
+      // objection (or its withdrawal) must not land on the wrong person.
+      c->ev.persons = c->persons;
+      c->ev.outcome = "refused: form contradicts the records with its NHS number";
+      EMPI_RETURN_IF_ERROR(CommitAudit(c->ev));
+      return absl::InvalidArgumentError(
+          "nhs_number: the records holding this NHS number disagree with the form on both name "
+          "and date_of_birth; not applied (check the form)");
+    }
+    EMPI_ASSIGN_OR_RETURN(auto pending, GetPending(nhs));
+    if (!c->persons.empty()) {
+      if (pending) c->cs.DeletePendingObjection(PendingKey(nhs));
+      return absl::OkStatus();
+    }
+    ObjectionResult& result = c->result;
+    if (object) {
+      index::ObjectionValue v;
+      v.time_us = when;
+      v.method = req.method;
+      v.reference = req.reference;
+      v.nhs_number = FormatNhsNumber(nhs);
+      c->cs.PutPendingObjection(PendingKey(nhs), v);
+      result.outcome = ObjectionOutcome::kPending;
+      result.reason = "no record with this NHS number yet; applied when one arrives";
+    } else if (pending) {
+      c->cs.DeletePendingObjection(PendingKey(nhs));
+      result.outcome = ObjectionOutcome::kApplied;
+      result.reason = "pending objection withdrawn";
+    } else {
+      result.outcome = ObjectionOutcome::kRefused;
+      result.reason = "no record and no pending objection with this NHS number";
+    }
+    // The patient's records may carry no NHS number (an ambulance or a
+    // social care record): the form's demographics can still identify them,
+    // unless that person's records hold another number.
+    if (!demographics) return absl::OkStatus();
+    std::string why;
+    EMPI_ASSIGN_OR_RETURN(auto match, MatchForm(PrepareForm(req), &why, nullptr, /*hide_restricted=*/true));
+    if (!match) return absl::OkStatus();
+    EMPI_ASSIGN_OR_RETURN(bool other, HoldsOtherNhs(match->person, nhs));
+    if (!other) {
+      c->persons = {match->person};
+      c->ev.records.push_back(match->key);
+      c->by_demographics = true;
+    }
+    return absl::OkStatus();
+  }
+
+  // The person a form without an NHS number identifies; with none, the
+  // form waits for the patient's records (or its waiting twin is withdrawn).
+  absl::Status ObjectionByForm(const ObjectionRequest& req, bool object, int64_t when, ObjectionChange* c)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_) {
+    const PreparedRecord form = PrepareForm(req);
+    const std::string form_key = FormKey(form);
+    ObjectionResult& result = c->result;
+    EMPI_ASSIGN_OR_RETURN(auto match, MatchForm(form, &result.reason, nullptr, /*hide_restricted=*/true));
+    if (match) {
+      c->persons = {match->person};
+      c->ev.records = {match->key};
+      if (forms_.contains(form_key)) c->form_ended = form_key;
+    } else if (result.reason == kNoMatchingPerson && object) {
+      // The patient's records have not arrived: the objection waits for
+      // them (docs/realtime.md, "Objections").
+      index::ObjectionValue v;
+      v.time_us = when;
+      v.method = req.method;
+      v.reference = req.reference;
+      v.family_name = req.family_name;
+      v.given_names = req.given_names;
+      v.date_of_birth = req.date_of_birth;
+      v.postcode = req.postcode;
+      c->cs.PutPendingObjection(form_key, v);
+      c->form_added = form_key;
+      result.outcome = ObjectionOutcome::kPending;
+      result.reason = "no person matches yet; applied when a record that matches the form arrives";
+    } else if (result.reason == kNoMatchingPerson && forms_.contains(form_key)) {
+      c->form_ended = form_key;
+      result.outcome = ObjectionOutcome::kApplied;
+      result.reason = "pending objection withdrawn";
+    }
+    if (c->form_ended) c->cs.DeletePendingObjection(*c->form_ended);
+    return absl::OkStatus();
+  }
+
+  // A withdrawal speaks for one patient. A person whose records also carry
+  // another NHS number may hold another patient's records (two patients
+  // linked together), and that patient's objection must stay: it is kept
+  // until a steward splits the person. Returns the persons kept, leaving
+  // the others in c->persons.
+  absl::StatusOr<std::vector<uint64_t>> KeepOtherPatientsObjections(std::optional<uint64_t> nhs, ObjectionChange* c)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_) {
+    std::vector<uint64_t> kept, withdrawn;
+    for (uint64_t pid : c->persons) {
+      EMPI_ASSIGN_OR_RETURN(auto pv, store_->GetPerson(pid));
+      EMPI_ASSIGN_OR_RETURN(auto numbers, NhsNumbersOf(pid));
+      if (nhs) numbers.erase(*nhs);
+      const bool another = numbers.size() > (nhs ? 0u : 1u);
+      (pv && pv->objection && another ? kept : withdrawn).push_back(pid);
+    }
+    c->persons = std::move(withdrawn);
+    return kept;
+  }
+
   absl::StatusOr<ObjectionResult> ChangeObjectionLocked(const ObjectionRequest& req, const Requester& who, bool object,
                                                         const char* action) ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_) {
-    ObjectionResult result;
     EMPI_RETURN_IF_ERROR(CheckQueryDate(req.date_of_birth));
     std::optional<uint64_t> nhs;
     const bool demographics =
@@ -1661,158 +1766,65 @@ class EngineImpl final : public Engine {
           "give the NHS number, or all of family_name, given_names, date_of_birth and postcode");
     }
     const int64_t when = req.time_us != 0 ? req.time_us : NowUs();
-    {
-      index::ChangeSet cs = store_->NewChangeSet();
-      // A pending form this change adds (with its key) or ends.
-      std::optional<std::string> form_added, form_ended;
-      index::AuditEvent ev = MakeEvent(who, action);
-      std::vector<uint64_t> persons;
-      bool by_demographics = false;
-      if (nhs) {
-        EMPI_ASSIGN_OR_RETURN(auto keys, store_->RecordsWithNhs(*nhs));
-        EMPI_ASSIGN_OR_RETURN(persons, PersonsOf(keys, nullptr));
-        ev.records = keys;
-        EMPI_ASSIGN_OR_RETURN(bool contradicts, FormContradicts(req, keys));
-        if (contradicts) {
-          // The number may be mistyped, or the form another patient's: an
-          // objection (or its withdrawal) must not land on the wrong person.
-          ev.persons = persons;
-          ev.outcome = "refused: form contradicts the records with its NHS number";
-          EMPI_RETURN_IF_ERROR(CommitAudit(ev));
-          return absl::InvalidArgumentError(
-              "nhs_number: the records holding this NHS number disagree with the form on both name "
-              "and date_of_birth; not applied (check the form)");
-        }
-        EMPI_ASSIGN_OR_RETURN(auto pending, GetPending(*nhs));
-        if (persons.empty()) {
-          if (object) {
-            index::ObjectionValue v;
-            v.time_us = when;
-            v.method = req.method;
-            v.reference = req.reference;
-            v.nhs_number = FormatNhsNumber(*nhs);
-            cs.PutPendingObjection(PendingKey(*nhs), v);
-            result.outcome = ObjectionOutcome::kPending;
-            result.reason = "no record with this NHS number yet; applied when one arrives";
-          } else if (pending) {
-            cs.DeletePendingObjection(PendingKey(*nhs));
-            result.outcome = ObjectionOutcome::kApplied;
-            result.reason = "pending objection withdrawn";
-          } else {
-            result.outcome = ObjectionOutcome::kRefused;
-            result.reason = "no record and no pending objection with this NHS number";
-          }
-          // The patient's records may carry no NHS number (an ambulance or
-          // a social care record): the form's demographics can still
-          // identify them, unless that person's records hold another
-          // number.
-          if (demographics) {
-            std::string why;
-            EMPI_ASSIGN_OR_RETURN(auto match, MatchForm(PrepareForm(req), &why, nullptr, /*hide_restricted=*/true));
-            if (match) {
-              EMPI_ASSIGN_OR_RETURN(bool other, HoldsOtherNhs(match->person, *nhs));
-              if (!other) {
-                persons = {match->person};
-                ev.records.push_back(match->key);
-                by_demographics = true;
-              }
-            }
-          }
-        } else if (pending) {
-          cs.DeletePendingObjection(PendingKey(*nhs));
-        }
-      } else {
-        const PreparedRecord form = PrepareForm(req);
-        const std::string form_key = FormKey(form);
-        EMPI_ASSIGN_OR_RETURN(auto match, MatchForm(form, &result.reason, nullptr, /*hide_restricted=*/true));
-        if (match) {
-          persons = {match->person};
-          ev.records = {match->key};
-          if (forms_.contains(form_key)) form_ended = form_key;
-        } else if (result.reason == kNoMatchingPerson && object) {
-          // The patient's records have not arrived: the objection waits for
-          // them (docs/realtime.md, "Objections").
-          index::ObjectionValue v;
-          v.time_us = when;
-          v.method = req.method;
-          v.reference = req.reference;
-          v.family_name = req.family_name;
-          v.given_names = req.given_names;
-          v.date_of_birth = req.date_of_birth;
-          v.postcode = req.postcode;
-          cs.PutPendingObjection(form_key, v);
-          form_added = form_key;
-          result.outcome = ObjectionOutcome::kPending;
-          result.reason = "no person matches yet; applied when a record that matches the form arrives";
-        } else if (result.reason == kNoMatchingPerson && forms_.contains(form_key)) {
-          form_ended = form_key;
-          result.outcome = ObjectionOutcome::kApplied;
-          result.reason = "pending objection withdrawn";
-        }
-        if (form_ended) cs.DeletePendingObjection(*form_ended);
-      }
-      // A withdrawal speaks for one patient. A person whose records also
-      // carry another NHS number may hold another patient's records (two
-      // patients linked together), and that patient's objection must stay:
-      // it is kept until a steward splits the person.
-      std::vector<uint64_t> kept;
-      if (!object) {
-        std::vector<uint64_t> withdrawn;
-        for (uint64_t pid : persons) {
-          EMPI_ASSIGN_OR_RETURN(auto pv, store_->GetPerson(pid));
-          EMPI_ASSIGN_OR_RETURN(auto numbers, NhsNumbersOf(pid));
-          if (nhs) numbers.erase(*nhs);
-          const bool another = numbers.size() > (nhs ? 0u : 1u);
-          (pv && pv->objection && another ? kept : withdrawn).push_back(pid);
-        }
-        persons = std::move(withdrawn);
-      }
-      uint64_t seq = 0;
-      if (!persons.empty()) {
-        EMPI_ASSIGN_OR_RETURN(seq, NextHistory(&cs));
-      }
-      for (uint64_t pid : persons) {
-        EMPI_ASSIGN_OR_RETURN(auto pv, store_->GetPerson(pid));
-        index::PersonValue v = pv.value_or(index::PersonValue{});
-        v.objection = object;
-        v.objection_time_us = when;
-        v.objection_method = object ? req.method : index::ObjectionMethod::kNone;
-        v.objection_reference = req.reference;
-        cs.PutPerson(pid, v);
-        nlohmann::json h = HistoryJson(action, who, req.reference);
-        h["method"] = static_cast<int>(req.method);
-        h["received_time_us"] = when;
-        cs.AppendHistory(pid, seq, h.dump());
-      }
-      if (!persons.empty()) {
-        cs.AddChange(
-            {.kind = object ? "objection-registered" : "objection-withdrawn", .persons = persons, .records = {}});
-        result.reason = object ? "objection recorded" : "objection withdrawn";
-        if (by_demographics) {
-          result.reason += " for the person the demographics identify (no record holds the NHS number)";
-          if (object) result.reason += "; also pending for records that bring the number";
-        }
-        result.outcome = ObjectionOutcome::kApplied;
-      }
-      if (!kept.empty()) {
-        if (persons.empty()) result.outcome = ObjectionOutcome::kRefused;
-        absl::StrAppend(&result.reason, result.reason.empty() ? "" : "; ", "objection kept on person",
-                        kept.size() > 1 ? "s " : " ", absl::StrJoin(kept, ", "),
-                        ": its records carry another NHS number too, which may be another patient's; "
-                        "a steward must split it first");
-      }
-      result.persons = persons;
-      ev.persons = persons;
-      ev.outcome = absl::StrCat(std::string(ObjectionOutcomeName(result.outcome)), ": ", result.reason);
-      EMPI_RETURN_IF_ERROR(
-          CommitWithReviewObjections(&cs, &ev, absl::flat_hash_set<uint64_t>(persons.begin(), persons.end())));
-      if (form_added) {
-        ObjectionRequest pending = req;
-        pending.time_us = when;
-        AddForm(*form_added, pending);
-      }
-      if (form_ended) forms_.erase(*form_ended);
+    ObjectionChange c;
+    c.cs = store_->NewChangeSet();
+    c.ev = MakeEvent(who, action);
+    if (nhs) {
+      EMPI_RETURN_IF_ERROR(ObjectionByNumber(req, *nhs, object, when, demographics, &c));
+    } else {
+      EMPI_RETURN_IF_ERROR(ObjectionByForm(req, object, when, &c));
     }
+    std::vector<uint64_t> kept;
+    if (!object) {
+      EMPI_ASSIGN_OR_RETURN(kept, KeepOtherPatientsObjections(nhs, &c));
+    }
+    ObjectionResult& result = c.result;
+    const std::vector<uint64_t>& persons = c.persons;
+    uint64_t seq = 0;
+    if (!persons.empty()) {
+      EMPI_ASSIGN_OR_RETURN(seq, NextHistory(&c.cs));
+    }
+    for (uint64_t pid : persons) {
+      EMPI_ASSIGN_OR_RETURN(auto pv, store_->GetPerson(pid));
+      index::PersonValue v = pv.value_or(index::PersonValue{});
+      v.objection = object;
+      v.objection_time_us = when;
+      v.objection_method = object ? req.method : index::ObjectionMethod::kNone;
+      v.objection_reference = req.reference;
+      c.cs.PutPerson(pid, v);
+      nlohmann::json h = HistoryJson(action, who, req.reference);
+      h["method"] = static_cast<int>(req.method);
+      h["received_time_us"] = when;
+      c.cs.AppendHistory(pid, seq, h.dump());
+    }
+    if (!persons.empty()) {
+      c.cs.AddChange(
+          {.kind = object ? "objection-registered" : "objection-withdrawn", .persons = persons, .records = {}});
+      result.reason = object ? "objection recorded" : "objection withdrawn";
+      if (c.by_demographics) {
+        result.reason += " for the person the demographics identify (no record holds the NHS number)";
+        if (object) result.reason += "; also pending for records that bring the number";
+      }
+      result.outcome = ObjectionOutcome::kApplied;
+    }
+    if (!kept.empty()) {
+      if (persons.empty()) result.outcome = ObjectionOutcome::kRefused;
+      absl::StrAppend(&result.reason, result.reason.empty() ? "" : "; ", "objection kept on person",
+                      kept.size() > 1 ? "s " : " ", absl::StrJoin(kept, ", "),
+                      ": its records carry another NHS number too, which may be another patient's; "
+                      "a steward must split it first");
+    }
+    result.persons = persons;
+    c.ev.persons = persons;
+    c.ev.outcome = absl::StrCat(std::string(ObjectionOutcomeName(result.outcome)), ": ", result.reason);
+    EMPI_RETURN_IF_ERROR(
+        CommitWithReviewObjections(&c.cs, &c.ev, absl::flat_hash_set<uint64_t>(persons.begin(), persons.end())));
+    if (c.form_added) {
+      ObjectionRequest pending = req;
+      pending.time_us = when;
+      AddForm(*c.form_added, pending);
+    }
+    if (c.form_ended) forms_.erase(*c.form_ended);
     return result;
   }
 
