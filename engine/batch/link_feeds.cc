@@ -128,6 +128,7 @@ void CopyLinkSummary(const LinkSummary& s, LinkFeedsSummary* out) {
   out->model_untrusted_reason = UntrustedReason(s.model);
   out->links = s.links;
   out->review_pairs = s.review_pairs;
+  out->review_existing_persons = s.review_existing_persons;
   out->persons_new = s.persons_new;
   out->records_total = s.records_total;
   out->stage_seconds = s.stage_seconds;

@@ -147,6 +147,10 @@ absl::Status RunLink(const LinkFlags& f) {
   }
   o << fmt::format("  links made            {}\n", s.links);
   o << fmt::format("  review pairs          {}\n", s.review_pairs);
+  if (s.review_existing_persons > 0) {
+    o << fmt::format("    of two stored persons {}: `empi relink` settles these with the model (docs/matching.md)\n",
+                     s.review_existing_persons);
+  }
   o << fmt::format("  new persons           {}\n", s.persons_new);
   o << fmt::format("  persons in database   {}\n", s.persons_total);
   if (s.objections_applied) o << fmt::format("  pending objections applied {}\n", s.objections_applied);

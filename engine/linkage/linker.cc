@@ -507,6 +507,9 @@ absl::Status LinkRun::ScoreAndCluster() {
   clusters_ = ClusterRecords(ClusterInput{&prepared_, &existing, &never_link, &model_.scoring}, std::move(links));
   summary_.links = clusters_.links_applied;
   summary_.review_pairs = clusters_.review.size();
+  summary_.review_existing_persons =
+      static_cast<uint64_t>(std::count_if(clusters_.review.begin(), clusters_.review.end(),
+                                          [](const ReviewPair& r) { return r.reason == "existing persons"; }));
   timer_.Done("cluster");
   return absl::OkStatus();
 }

@@ -93,6 +93,9 @@ struct LinkSummary {
   uint64_t candidate_pairs = 0;
   uint64_t links = 0;         // links applied
   uint64_t review_pairs = 0;  // pairs put in the review queue this run
+  // Of them, pairs of two stored persons ("existing persons"): a relink
+  // settles them (relink.h).
+  uint64_t review_existing_persons = 0;
   uint64_t persons_new = 0;
   uint64_t persons_total = 0;
   uint64_t records_total = 0;

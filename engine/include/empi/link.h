@@ -132,6 +132,9 @@ struct LinkFeedsSummary {
   std::string model_untrusted_reason;
   uint64_t links = 0;         // links made
   uint64_t review_pairs = 0;  // pairs put in review by this run
+  // Of them, pairs of two stored persons, which a link never joins by itself
+  // ("existing persons"); empi::Relink settles them.
+  uint64_t review_existing_persons = 0;
   uint64_t persons_new = 0;
 
   // Afterwards
