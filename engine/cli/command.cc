@@ -13,6 +13,7 @@
 
 #include "base/private_file.h"
 #include "empi/status_macros.h"
+#include "engine/linkage/store_events.h"
 #include "fmt/format.h"
 
 namespace empi::cli {
@@ -27,12 +28,7 @@ std::string CliIdentity::Requester() const {
 
 absl::Status AuditRead(index::Store* store, const CliIdentity& who, std::string action, std::string outcome,
                        std::vector<uint64_t> persons, std::vector<std::string> records) {
-  index::AuditEvent event;
-  event.requester = who.Requester();
-  event.organisation = who.organisation;
-  event.role = who.role;
-  event.purpose = who.purpose;
-  event.action = std::move(action);
+  index::AuditEvent event = AuditEventFor(who.AsRequester(), std::move(action));
   event.outcome = std::move(outcome);
   event.persons = std::move(persons);
   event.records = std::move(records);

@@ -17,6 +17,7 @@
 
 #include "CLI/CLI.hpp"
 #include "absl/status/status.h"
+#include "empi/results.h"
 #include "index/store.h"
 
 namespace empi::cli {
@@ -49,6 +50,8 @@ struct CliIdentity {
   std::string as, organisation = "local", role = "operator", purpose = "operations";
   // The requester name, resolved as above.
   std::string Requester() const;
+  // The whole identity, as the library's audit events record it.
+  empi::Requester AsRequester() const { return {Requester(), organisation, role, purpose}; }
 };
 
 // Appends one audit event for a read of patient data that `store` (open for

@@ -29,6 +29,7 @@
 #include "engine/feed/feed_reader.h"
 #include "engine/linkage/linker.h"
 #include "engine/linkage/store_check.h"
+#include "engine/linkage/store_events.h"
 #include "engine/linkage/supersession.h"
 #include "engine/realtime/engine_internal.h"
 #include "fmt/format.h"
@@ -86,7 +87,7 @@ absl::Status RunLink(const LinkFlags& f) {
   options.max_block_size = f.max_block_size;
   options.retrain = f.retrain;
   options.seed = f.seed;
-  options.requester = {f.who.Requester(), f.who.organisation, f.who.role, f.who.purpose};
+  options.requester = f.who.AsRequester();
   options.notice = [](std::string_view line) { std::cerr << line << "\n"; };
   // Hidden overrides, for tests that exercise the bulk path on small data:
   // EMPI_BULK_INGEST_RECORDS (the bulk threshold) and
@@ -500,12 +501,7 @@ absl::Status RunModelImport(const std::string& db, const std::string& path, cons
   EMPI_ASSIGN_OR_RETURN(auto store, index::Store::Open(db, options));
   index::ChangeSet changes = store->NewChangeSet();
   changes.PutModel(model->ToJson().dump());
-  index::AuditEvent event;
-  event.requester = who.Requester();
-  event.organisation = who.organisation;
-  event.role = who.role;
-  event.purpose = who.purpose;
-  event.action = "model import";
+  index::AuditEvent event = AuditEventFor(who.AsRequester(), "model import");
   event.outcome = "ok";
   return store->Commit(&changes, &event, /*sync=*/true);
 }

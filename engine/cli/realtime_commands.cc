@@ -29,6 +29,7 @@
 #include "engine/eval/csv_reader.h"
 #include "engine/feed/feed_reader.h"
 #include "engine/linkage/comparisons.h"
+#include "engine/linkage/store_events.h"
 #include "engine/linkage/supersession.h"
 #include "engine/realtime/engine_internal.h"
 #include "engine/realtime/objection_form.h"
@@ -479,12 +480,7 @@ absl::Status RunAuditQuarantine(const Flags& f) {
     return absl::OkStatus();
   }
   const std::string file = q->file.empty() ? "" : std::filesystem::path(q->file).filename().string();
-  index::AuditEvent event;
-  event.requester = f.who.requester;
-  event.organisation = f.who.organisation;
-  event.role = f.who.role;
-  event.purpose = f.who.purpose;
-  event.action = "audit-quarantine";
+  index::AuditEvent event = AuditEventFor(f.who, "audit-quarantine");
   event.outcome = q->moved_bytes > 0 ? fmt::format("moved {} bytes after sequence {} to {}: {}", q->moved_bytes,
                                                    q->kept_events_up_to, file, q->reason)
                                      : fmt::format("nothing to move; chain continued after sequence {}: {}",

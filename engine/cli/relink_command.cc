@@ -65,7 +65,7 @@ void PrintSummary(const RelinkFlags& f, const RelinkSummary& s, std::ostream& o)
 
 absl::Status RunRelink(RelinkFlags f) {
   EMPI_RETURN_IF_ERROR(CheckDbPath(f.db));
-  f.options.requester = {f.who.Requester(), f.who.organisation, f.who.role, f.who.purpose};
+  f.options.requester = f.who.AsRequester();
   Progress progress;
   EMPI_ASSIGN_OR_RETURN(RelinkSummary s,
                         Relink(f.options, f.db, [&](std::string_view stage, uint64_t done, uint64_t total) {

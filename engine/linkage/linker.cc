@@ -14,6 +14,7 @@
 #include "absl/time/time.h"
 #include "empi/status_macros.h"
 #include "engine/linkage/clustering.h"
+#include "engine/linkage/store_events.h"
 #include "engine/linkage/supersession.h"
 #include "tbb/parallel_for.h"
 
@@ -682,13 +683,9 @@ absl::Status LinkRun::Write(index::ChangeSet header) {
   }
   for (const index::StoredRecord& r : replaced_) replaced_by_key_.emplace(r.record.Key(), &r);
 
-  index::AuditEvent event;
+  index::AuditEvent event =
+      AuditEventFor(Requester{options_.requester, options_.organisation, options_.role, options_.purpose}, "link");
   event.time_us = now_us;
-  event.requester = options_.requester;
-  event.organisation = options_.organisation;
-  event.role = options_.role;
-  event.purpose = options_.purpose;
-  event.action = "link";
   event.outcome = absl::StrCat("ok: ", summary_.new_records, " new, ", summary_.updated_records, " updated, ",
                                summary_.persons_new, " new persons, ", summary_.review_pairs, " review pairs");
   // Large runs are bulk-loaded (sorted SST files, one atomic ingestion)

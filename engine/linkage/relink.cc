@@ -14,6 +14,7 @@
 #include "empi/status_macros.h"
 #include "engine/linkage/clustering.h"
 #include "engine/linkage/linker.h"
+#include "engine/linkage/store_events.h"
 #include "engine/linkage/supersession.h"
 #include "nlohmann/json.hpp"
 #include "tbb/parallel_for.h"
@@ -22,11 +23,6 @@ namespace empi {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-int64_t NowUs() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // Every stored record, in key order, with its person.
 struct StoredSet {
@@ -49,6 +45,9 @@ absl::StatusOr<absl::flat_hash_set<uint64_t>> StewardPersons(const index::Store&
   absl::flat_hash_set<uint64_t> pinned;
   absl::Status bad;
   EMPI_RETURN_IF_ERROR(store.ForEachHistoryEvent([&](uint64_t person, uint64_t, std::string_view json) {
+    // Most events are links and ingests: parse only those that can name a
+    // steward's decision ("unmerge" contains "merge").
+    if (json.find("merge") == std::string_view::npos && json.find("split") == std::string_view::npos) return true;
     nlohmann::json j = nlohmann::json::parse(json, nullptr, /*allow_exceptions=*/false);
     if (j.is_discarded() || !j.is_object()) {
       bad = absl::DataLossError(absl::StrCat("history: an event of person ", person, " is not JSON"));
@@ -83,16 +82,6 @@ absl::StatusOr<Prepared> PrepareStored(const index::Store& store, const std::vec
     }
   });
   return p;
-}
-
-nlohmann::json RecordsJson(const std::vector<std::string>& keys) {
-  nlohmann::json a = nlohmann::json::array();
-  for (const std::string& k : keys) {
-    std::string_view s, id;
-    SplitRecordKey(k, &s, &id);
-    a.push_back({{"source", std::string(s)}, {"record_id", std::string(id)}});
-  }
-  return a;
 }
 
 // What the relink writes, worked out before anything is.
@@ -221,19 +210,26 @@ absl::Status WriteMoves(const index::Store& store, const StoredSet& set, const P
 
 // The review queue replaced by the run's: pairs no longer in review are
 // deleted, new ones written. Returns whether it changed.
-absl::StatusOr<bool> ReplaceReview(const index::Store& store, const StoredSet& set,
-                                   const std::vector<ReviewPair>& review, index::ChangeSet* cs) {
+// The stored review queue replaced by `review`, in `cs`.
+struct ReviewChange {
+  size_t stored_before = 0;  // pairs in the queue before the run
+  bool changed = false;
+};
+
+absl::StatusOr<ReviewChange> ReplaceReview(const index::Store& store, const StoredSet& set,
+                                           const std::vector<ReviewPair>& review, index::ChangeSet* cs) {
   absl::flat_hash_map<std::string, index::ReviewValue> now;
   for (const ReviewPair& rp : review) {
     now[index::PairKey(set.records[rp.a].Key(), set.records[rp.b].Key())] = {
         rp.match_weight, Model::Probability(rp.match_weight), rp.reason};
   }
-  bool changed = false;
+  ReviewChange change;
   EMPI_RETURN_IF_ERROR(store.ForEachReview([&](std::string_view a, std::string_view b, const index::ReviewValue& v) {
+    ++change.stored_before;
     auto it = now.find(index::PairKey(a, b));
     if (it == now.end()) {
       cs->DeleteReview(a, b);
-      changed = true;
+      change.changed = true;
     } else if (it->second.reason == v.reason && it->second.match_weight == v.match_weight) {
       now.erase(it);  // already there
     }
@@ -243,9 +239,41 @@ absl::StatusOr<bool> ReplaceReview(const index::Store& store, const StoredSet& s
     std::string a, b;
     index::SplitPairKey(pair, &a, &b);
     cs->PutReview(a, b, v);
-    changed = true;
+    change.changed = true;
   }
-  return changed;
+  return change;
+}
+
+// The model the relink scores with: the stored one when it is trusted and
+// no retraining was asked for, else one estimated by EM on every stored
+// record. FailedPrecondition when neither is trusted.
+absl::StatusOr<RunModel> RelinkModel(const index::Store& store, const RelinkOptions& options, const Prepared& prepared,
+                                     const std::vector<CandidatePair>& candidates, const BlockingRules& rules,
+                                     RelinkSummary* summary) {
+  EMPI_ASSIGN_OR_RETURN(std::optional<Model> stored_model, LoadModelIfAny(store));
+  summary->model_reestimated_reason = !stored_model     ? "none stored"
+                                      : options.retrain ? "--retrain"
+                                                        : UntrustedReason(stored_model->provenance);
+  ModelSettings settings;
+  settings.seed = options.seed;
+  if (options.link_threshold > 0) settings.link_threshold = options.link_threshold;
+  if (options.review_threshold > 0) settings.review_threshold = options.review_threshold;
+  TrainingReport training;
+  const bool train = !summary->model_reestimated_reason.empty();
+  EMPI_ASSIGN_OR_RETURN(RunModel run_model, ModelForRun(train, train ? std::nullopt : std::move(stored_model), settings,
+                                                        prepared.records, candidates, prepared.keys, rules, &training));
+  summary->model_trained = run_model.trained.has_value();
+  summary->em_iterations = training.em_iterations;
+  summary->em_converged = training.em_converged;
+  summary->estimated_matches = run_model.trained ? run_model.trained->provenance.estimated_matches : 0;
+  if (run_model.scoring.provenance.origin == "default") {
+    const std::string why = run_model.trained ? UntrustedReason(run_model.trained->provenance)
+                                              : "there are no candidate pairs to estimate it from";
+    return absl::FailedPreconditionError(absl::StrCat(
+        "relink: no trusted model (", why,
+        "); relinking would score every record with the informed default priors. Link more records first"));
+  }
+  return run_model;
 }
 
 }  // namespace
@@ -303,30 +331,8 @@ absl::StatusOr<RelinkSummary> RelinkStore(index::Store* store, const RelinkOptio
   report("compare", candidates.size(), candidates.size());
   stage("block and compare");
 
-  EMPI_ASSIGN_OR_RETURN(std::optional<Model> stored_model, LoadModelIfAny(*store));
-  summary.model_reestimated_reason = !stored_model     ? "none stored"
-                                     : options.retrain ? "--retrain"
-                                                       : UntrustedReason(stored_model->provenance);
-  ModelSettings settings;
-  settings.seed = options.seed;
-  if (options.link_threshold > 0) settings.link_threshold = options.link_threshold;
-  if (options.review_threshold > 0) settings.review_threshold = options.review_threshold;
-  TrainingReport training;
-  const bool train = !summary.model_reestimated_reason.empty();
   EMPI_ASSIGN_OR_RETURN(RunModel run_model,
-                        ModelForRun(train, train ? std::nullopt : std::move(stored_model), settings, prepared.records,
-                                    candidates, prepared.keys, blocking.rules, &training));
-  summary.model_trained = run_model.trained.has_value();
-  summary.em_iterations = training.em_iterations;
-  summary.em_converged = training.em_converged;
-  summary.estimated_matches = run_model.trained ? run_model.trained->provenance.estimated_matches : 0;
-  if (run_model.scoring.provenance.origin == "default") {
-    const std::string why = run_model.trained ? UntrustedReason(run_model.trained->provenance)
-                                              : "there are no candidate pairs to estimate it from";
-    return absl::FailedPreconditionError(absl::StrCat(
-        "relink: no trusted model (", why,
-        "); relinking would score every record with the informed default priors. Link more records first"));
-  }
+                        RelinkModel(*store, options, prepared, candidates, blocking.rules, &summary));
   stage("model");
 
   std::vector<ScoredLink> links = ScoreCandidates(run_model.scoring, &prepared.records, std::move(candidates));
@@ -344,18 +350,10 @@ absl::StatusOr<RelinkSummary> RelinkStore(index::Store* store, const RelinkOptio
 
   index::ChangeSet cs = store->NewChangeSet();
   const Plan plan = PlanMoves(store, set, clusters.group, pinned, &cs, &summary);
-  EMPI_RETURN_IF_ERROR(store->ForEachReview([&](std::string_view, std::string_view, const index::ReviewValue&) {
-    ++summary.review_pairs_before;
-    return true;
-  }));
+  EMPI_ASSIGN_OR_RETURN(const ReviewChange review, ReplaceReview(*store, set, clusters.review, &cs));
+  summary.review_pairs_before = review.stored_before;
 
-  index::AuditEvent event;
-  event.time_us = NowUs();
-  event.requester = options.requester.requester;
-  event.organisation = options.requester.organisation;
-  event.role = options.requester.role;
-  event.purpose = options.requester.purpose;
-  event.action = options.dry_run ? "relink (dry run)" : "relink";
+  index::AuditEvent event = AuditEventFor(options.requester, options.dry_run ? "relink (dry run)" : "relink");
   event.outcome = absl::StrCat("ok: ", summary.moves.size(), " records moved, ", summary.persons_new, " new persons, ",
                                summary.persons_removed, " persons removed, ", summary.review_pairs, " review pairs");
   if (options.dry_run) {
@@ -363,11 +361,10 @@ absl::StatusOr<RelinkSummary> RelinkStore(index::Store* store, const RelinkOptio
     EMPI_RETURN_IF_ERROR(store->Commit(&none, &event, /*sync=*/true));
   } else {
     EMPI_RETURN_IF_ERROR(WriteMoves(*store, set, plan, options, &cs, &summary));
-    EMPI_ASSIGN_OR_RETURN(const bool review_changed, ReplaceReview(*store, set, clusters.review, &cs));
     if (run_model.trained) cs.PutModel(run_model.trained->ToJson().dump());
     // Objection-in-review flags follow the new queue (review_objections.h).
-    if (review_changed || !plan.moved.empty()) cs.PutMeta(index::kMetaReviewObjectionsDirty, "");
-    summary.applied = review_changed || !plan.moved.empty() || run_model.trained;
+    if (review.changed || !plan.moved.empty()) cs.PutMeta(index::kMetaReviewObjectionsDirty, "");
+    summary.applied = review.changed || !plan.moved.empty() || run_model.trained;
     report("write", plan.moved.size(), plan.moved.size());
     EMPI_RETURN_IF_ERROR(store->Commit(&cs, &event, /*sync=*/true));
   }

@@ -24,6 +24,7 @@
 #include "engine/linkage/comparisons.h"
 #include "engine/linkage/linker.h"
 #include "engine/linkage/model.h"
+#include "engine/linkage/store_events.h"
 #include "engine/linkage/supersession.h"
 #include "engine/realtime/contributor_register.h"
 #include "engine/realtime/engine_internal.h"
@@ -70,11 +71,6 @@ namespace {
 constexpr double kPossibleProbability = 0.05;
 constexpr size_t kMaxJoinComparisons = 10'000;
 
-int64_t NowUs() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 // The UTC date of `t` as yyyymmdd.
 int32_t YmdOf(std::time_t t) {
   std::tm tm{};
@@ -115,19 +111,6 @@ Record QueryRecord(std::string source, const Demographics& d) {
 absl::Status CheckQueryDate(std::string_view date) {
   if (date.empty() || ParseDate(date, DateFormat::kIso)) return absl::OkStatus();
   return absl::InvalidArgumentError("date_of_birth: not a valid date (YYYY-MM-DD, a day that exists)");
-}
-
-index::AuditEvent MakeEvent(const Requester& who, std::string action) {
-  index::AuditEvent e;
-  e.time_us = NowUs();
-  e.requester = who.requester;
-  e.organisation = who.organisation;
-  e.role = who.role;
-  e.purpose = who.purpose;
-  if (!who.request_id.empty()) absl::StrAppend(&e.purpose, "; request-id=", who.request_id);
-  if (!who.correlation_id.empty()) absl::StrAppend(&e.purpose, "; correlation-id=", who.correlation_id);
-  e.action = std::move(action);
-  return e;
 }
 
 std::string RecordKey(const std::string& source, const std::string& record_id) {
@@ -225,7 +208,7 @@ class EngineImpl final : public Engine {
   absl::StatusOr<Resolution> Resolve(const std::string& source, const std::string& record_id,
                                      const Requester& who) override {
     const std::string key = RecordKey(source, record_id);
-    index::AuditEvent ev = MakeEvent(who, "resolve");
+    index::AuditEvent ev = AuditEventFor(who, "resolve");
     ev.records = {key};
     std::optional<index::Store::RecordPerson> got;
     EMPI_ASSIGN_OR_RETURN(const uint64_t at, store_->ReadAtChange([&]() -> absl::Status {
@@ -244,7 +227,7 @@ class EngineImpl final : public Engine {
                                          const Requester& who) override {
     EMPI_ASSIGN_OR_RETURN(const uint64_t at, ChangeOf(as_of));
     const std::string key = RecordKey(source, record_id);
-    index::AuditEvent ev = MakeEvent(who, "resolve");
+    index::AuditEvent ev = AuditEventFor(who, "resolve");
     ev.records = {key};
     EMPI_ASSIGN_OR_RETURN(const uint64_t pid, store_->RecordPersonAt(key, at));
     std::optional<index::PersonView> view;
@@ -258,7 +241,7 @@ class EngineImpl final : public Engine {
   }
 
   absl::StatusOr<Resolution> ResolvePerson(uint64_t person_id, const Requester& who) override {
-    index::AuditEvent ev = MakeEvent(who, "resolve-person");
+    index::AuditEvent ev = AuditEventFor(who, "resolve-person");
     ev.persons = {person_id};
     std::shared_ptr<const index::PersonView> view;
     EMPI_ASSIGN_OR_RETURN(const uint64_t at, store_->ReadAtChange([&]() -> absl::Status {
@@ -272,7 +255,7 @@ class EngineImpl final : public Engine {
 
   absl::StatusOr<Resolution> ResolvePersonAsOf(uint64_t person_id, const AsOf& as_of, const Requester& who) override {
     EMPI_ASSIGN_OR_RETURN(const uint64_t at, ChangeOf(as_of));
-    index::AuditEvent ev = MakeEvent(who, "resolve-person");
+    index::AuditEvent ev = AuditEventFor(who, "resolve-person");
     ev.persons = {person_id};
     EMPI_ASSIGN_OR_RETURN(std::optional<index::PersonView> view, store_->PersonViewAt(person_id, at));
     EMPI_ASSIGN_OR_RETURN(auto res, ResolutionOf(person_id, view ? &*view : nullptr, DayOf(as_of), true));
@@ -284,7 +267,7 @@ class EngineImpl final : public Engine {
     std::optional<uint64_t> nhs = ParseNhsNumber(nhs_number);
     if (!nhs) return absl::InvalidArgumentError("nhs_number: not a valid NHS number");
     nhs = CurrentNhs(*nhs);
-    index::AuditEvent ev = MakeEvent(who, "resolve-nhs");
+    index::AuditEvent ev = AuditEventFor(who, "resolve-nhs");
     std::optional<Resolution> res;
     std::vector<uint64_t> persons;
     std::optional<index::PersonView> view;
@@ -320,7 +303,7 @@ class EngineImpl final : public Engine {
       SnapshotHolder snap(store_.get());
       EMPI_ASSIGN_OR_RETURN(out, SearchAt(r, limit, snap.get()));
     }
-    index::AuditEvent ev = MakeEvent(who, "search");
+    index::AuditEvent ev = AuditEventFor(who, "search");
     for (const Candidate& c : out) {
       ev.persons.push_back(c.person_id);
       Record k;
@@ -408,7 +391,7 @@ class EngineImpl final : public Engine {
       out.push_back(std::move(e));
       return out.size() < limit;
     }));
-    index::AuditEvent ev = MakeEvent(who, "changes");
+    index::AuditEvent ev = AuditEventFor(who, "changes");
     ev.outcome =
         out.empty() ? absl::StrCat("ok: none after ", since)
                     : absl::StrCat("ok: ", out.size(), " changes, ", out.front().sequence, " to ", out.back().sequence);
@@ -430,7 +413,7 @@ class EngineImpl final : public Engine {
           },
           snap.get()));
     }
-    index::AuditEvent ev = MakeEvent(who, "history");
+    index::AuditEvent ev = AuditEventFor(who, "history");
     ev.persons = {person};
     ev.outcome = absl::StrCat("ok: ", out.size(), " events");
     EMPI_RETURN_IF_ERROR(CommitAudit(ev));
@@ -447,7 +430,7 @@ class EngineImpl final : public Engine {
       return absl::InvalidArgumentError("cursor: not a review queue cursor");
     }
     ReviewQueuePage page;
-    index::AuditEvent ev = MakeEvent(who, "review queue");
+    index::AuditEvent ev = AuditEventFor(who, "review queue");
     {
       SnapshotHolder snap(store_.get());
       std::vector<std::string> keys;  // a, b of each pair on the page
@@ -484,7 +467,7 @@ class EngineImpl final : public Engine {
 
   absl::Status AuditRefusal(const std::string& action, const std::string& outcome, uint64_t person_id,
                             const Requester& who) override {
-    index::AuditEvent ev = MakeEvent(who, action);
+    index::AuditEvent ev = AuditEventFor(who, action);
     if (person_id != 0) ev.persons = {person_id};
     ev.outcome = outcome;
     return CommitAudit(ev);
@@ -518,7 +501,7 @@ class EngineImpl final : public Engine {
 
   absl::StatusOr<std::vector<AuditEvent>> ReadAuditTrail(uint64_t person, const Requester& who) override {
     EMPI_ASSIGN_OR_RETURN(std::vector<AuditEvent> events, AuditForPerson(person));
-    index::AuditEvent ev = MakeEvent(who, "audit person");
+    index::AuditEvent ev = AuditEventFor(who, "audit person");
     ev.persons = {person};
     ev.outcome = absl::StrCat("ok: ", events.size(), " events");
     EMPI_RETURN_IF_ERROR(CommitAudit(ev));
@@ -627,7 +610,7 @@ class EngineImpl final : public Engine {
       cs.AppendHistory(a, seq, h.dump());
       cs.AppendHistory(b, seq, h.dump());
       cs.AddChange({.kind = "merge", .persons = {a, b}, .records = kb});
-      index::AuditEvent ev = MakeEvent(who, "merge");
+      index::AuditEvent ev = AuditEventFor(who, "merge");
       ev.persons = {a, b};
       ev.records = kb;
       ev.outcome = absl::StrCat("ok: merge event ", seq);
@@ -727,7 +710,7 @@ class EngineImpl final : public Engine {
       cs.AppendHistory(ga->person_id, seq, h.dump());
       cs.AppendHistory(gb->person_id, seq, h.dump());
       cs.AddChange({.kind = "never-link", .persons = {ga->person_id, gb->person_id}, .records = {ka, kb}});
-      index::AuditEvent ev = MakeEvent(who, "never-link");
+      index::AuditEvent ev = AuditEventFor(who, "never-link");
       ev.persons = {ga->person_id, gb->person_id};
       ev.records = {ka, kb};
       ev.outcome = "ok";
@@ -939,7 +922,7 @@ class EngineImpl final : public Engine {
       d.allowed = true;
       d.reason = "allowed";
     }
-    index::AuditEvent ev = MakeEvent(who, "view");
+    index::AuditEvent ev = AuditEventFor(who, "view");
     Stamp(when, &ev);
     if (pid != 0) ev.persons = {pid};
     if (!record_key.empty()) ev.records = {record_key};
@@ -1164,7 +1147,7 @@ class EngineImpl final : public Engine {
     // Persons that now share a number: a steward decides whether they are one.
     EMPI_ASSIGN_OR_RETURN(result.review_pairs, SupersessionReviewPairs(keys, result.persons, next, &cs));
 
-    index::AuditEvent ev = MakeEvent(who, "supersede");
+    index::AuditEvent ev = AuditEventFor(who, "supersede");
     ev.persons = result.persons;
     ev.outcome = absl::StrCat("ok: ", result.persons.size(), " persons, ", result.review_pairs, " review pairs");
     EMPI_RETURN_IF_ERROR(CommitWithReviewObjections(
@@ -1225,16 +1208,6 @@ class EngineImpl final : public Engine {
     return RecordRef{std::string(source), std::string(record_id)};
   }
 
-  static nlohmann::json RecordsJson(const std::vector<std::string>& keys) {
-    nlohmann::json a = nlohmann::json::array();
-    for (const auto& k : keys) {
-      std::string_view s, id;
-      SplitRecordKey(k, &s, &id);
-      a.push_back({{"source", std::string(s)}, {"record_id", std::string(id)}});
-    }
-    return a;
-  }
-
   // Re-points the records `keys` from person `from` to `to`.
   absl::Status MoveRecords(const std::vector<std::string>& keys, uint64_t from, uint64_t to, index::ChangeSet* cs) {
     for (const auto& k : keys) {
@@ -1291,7 +1264,7 @@ class EngineImpl final : public Engine {
     cs.AppendHistory(person, seq, h.dump());
     cs.AppendHistory(new_id, seq, h.dump());
     cs.AddChange({.kind = action, .persons = {person, new_id}, .records = moved});
-    index::AuditEvent ev = MakeEvent(who, action);
+    index::AuditEvent ev = AuditEventFor(who, action);
     ev.persons = {person, new_id};
     ev.records = moved;
     ev.outcome = absl::StrCat("ok: person ", new_id);
@@ -1354,7 +1327,7 @@ class EngineImpl final : public Engine {
     IngestResult result;
     const std::string key = rec.Key();
     index::ChangeSet cs = store_->NewChangeSet();
-    index::AuditEvent ev = MakeEvent(who, "ingest");
+    index::AuditEvent ev = AuditEventFor(who, "ingest");
     ev.records = {key};
     EMPI_ASSIGN_OR_RETURN(auto old, store_->GetRecord(key));
     if (old && old->record == rec) {
@@ -1768,7 +1741,7 @@ class EngineImpl final : public Engine {
     const int64_t when = req.time_us != 0 ? req.time_us : NowUs();
     ObjectionChange c;
     c.cs = store_->NewChangeSet();
-    c.ev = MakeEvent(who, action);
+    c.ev = AuditEventFor(who, action);
     if (nhs) {
       EMPI_RETURN_IF_ERROR(ObjectionByNumber(req, *nhs, object, when, demographics, &c));
     } else {
@@ -1901,7 +1874,7 @@ absl::StatusOr<uint64_t> ApplyPendingObjections(index::Store* store, const Reque
     return true;
   }));
   index::ChangeSet cs = store->NewChangeSet();
-  index::AuditEvent ev = MakeEvent(who, "apply-pending-objections");
+  index::AuditEvent ev = AuditEventFor(who, "apply-pending-objections");
   uint64_t applied = 0;
   for (const auto& [key, v] : pending) {
     std::optional<uint64_t> nhs = ParseNhsNumber(key);
