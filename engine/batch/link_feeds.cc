@@ -9,6 +9,9 @@
 #include <filesystem>
 #include <memory>
 #include <optional>
+#include <string_view>
+#include <utility>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "empi/engine.h"
@@ -72,14 +75,21 @@ absl::StatusOr<ReadFeeds> ReadAll(const std::vector<std::string>& feeds, const F
 // A key repeated across feeds of one run: the later row is the update.
 // Returns how many earlier rows were dropped.
 uint64_t KeepLastOfEachKey(std::vector<Record>* records) {
-  absl::flat_hash_map<std::string, size_t> last;
+  // Keyed by views of the records' own (source, record_id): no key is built.
+  using KeyView = std::pair<std::string_view, std::string_view>;
+  const auto key = [&](size_t i) { return KeyView((*records)[i].source, (*records)[i].record_id); };
+  absl::flat_hash_map<KeyView, size_t> last;
   last.reserve(records->size());
-  for (size_t i = 0; i < records->size(); ++i) last[(*records)[i].Key()] = i;
+  for (size_t i = 0; i < records->size(); ++i) last[key(i)] = i;
   if (last.size() == records->size()) return 0;
+  std::vector<bool> keep(records->size());
+  for (const auto& [k, i] : last) keep[i] = true;
+  const size_t kept = last.size();
+  last = {};  // its views are into the records, which move next
   std::vector<Record> unique;
-  unique.reserve(last.size());
+  unique.reserve(kept);
   for (size_t i = 0; i < records->size(); ++i) {
-    if (last[(*records)[i].Key()] == i) unique.push_back(std::move((*records)[i]));
+    if (keep[i]) unique.push_back(std::move((*records)[i]));
   }
   const uint64_t dropped = records->size() - unique.size();
   *records = std::move(unique);

@@ -9,9 +9,11 @@
 #include <iostream>
 
 #include "CLI/CLI.hpp"
+#include "engine/cli/allocator.h"
 #include "engine/cli/command.h"
 
 int main(int argc, char** argv) {
+  empi::cli::TuneAllocator(argc, argv);
   // Everything the command creates holds patient data or is next to it: the
   // store's RocksDB files and audit.log, quarantine, exports. Owner-only,
   // whatever the caller's umask (files 0600, directories 0700); files the

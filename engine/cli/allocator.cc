@@ -1,0 +1,66 @@
+// Copyright EMPI developers.
+#include "engine/cli/allocator.h"
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <string>
+#include <string_view>
+
+#if defined(__GLIBC__)
+#include <malloc.h>
+#include <sys/auxv.h>
+#endif
+
+namespace empi::cli {
+namespace {
+
+// Commands that read, link or write a whole store or population. The others
+// answer one question in milliseconds, and a second exec would add about
+// 20 ms to each.
+bool Heavy(int argc, char** argv) {
+  if (argc < 2) return false;
+  const std::string_view command = argv[1];
+  for (std::string_view heavy : {"link", "relink", "generate", "evaluate", "export", "check", "check-objections",
+                                 "compact", "ingest", "serve"}) {
+    if (command == heavy) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+void TuneAllocator(int argc, char** argv) {
+#if defined(__GLIBC__)
+  const char* tunables = std::getenv("GLIBC_TUNABLES");
+  const char* wanted = std::getenv("EMPI_HUGEPAGES");
+  const bool named =
+      tunables != nullptr && std::string_view(tunables).find("glibc.malloc.hugetlb") != std::string::npos;
+  const bool refused = wanted != nullptr && std::string_view(wanted) == "0";
+  if (Heavy(argc, argv) && !named && !refused && getauxval(AT_SECURE) == 0) {
+    std::string value = "glibc.malloc.hugetlb=1";
+    if (tunables != nullptr && *tunables != '\0') value = std::string(tunables) + ":" + value;
+    const std::string before = tunables != nullptr ? tunables : "";
+    if (::setenv("GLIBC_TUNABLES", value.c_str(), /*overwrite=*/1) == 0) {
+      ::execv("/proc/self/exe", argv);  // returns only on failure
+      // Run as it is; leave the environment as it was for any child.
+      if (tunables != nullptr) {
+        ::setenv("GLIBC_TUNABLES", before.c_str(), 1);
+      } else {
+        ::unsetenv("GLIBC_TUNABLES");
+      }
+    }
+  }
+  // Measured on a 1M-record link (docs/benchmarks.md, "The allocator"):
+  // returning freed batches to the kernel and faulting them in again cost
+  // about a sixth of the run.
+  ::mallopt(M_TRIM_THRESHOLD, 1 << 30);
+  ::mallopt(M_TOP_PAD, 64 << 20);
+  ::mallopt(M_MMAP_THRESHOLD, 32 << 20);
+#else
+  (void)argc;
+  (void)argv;
+#endif
+}
+
+}  // namespace empi::cli
