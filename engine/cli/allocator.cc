@@ -41,8 +41,13 @@ void TuneAllocator(int argc, char** argv) {
     std::string value = "glibc.malloc.hugetlb=1";
     if (tunables != nullptr && *tunables != '\0') value = std::string(tunables) + ":" + value;
     const std::string before = tunables != nullptr ? tunables : "";
-    if (::setenv("GLIBC_TUNABLES", value.c_str(), /*overwrite=*/1) == 0) {
-      ::execv("/proc/self/exe", argv);  // returns only on failure
+    // The binary's own path, not /proc/self/exe: the kernel names the
+    // process after the file executed (ps, top, pkill empi).
+    char self[4096];
+    const ssize_t n = ::readlink("/proc/self/exe", self, sizeof(self) - 1);
+    if (n > 0 && ::setenv("GLIBC_TUNABLES", value.c_str(), /*overwrite=*/1) == 0) {
+      self[n] = '\0';
+      ::execv(self, argv);  // returns only on failure
       // Run as it is; leave the environment as it was for any child.
       if (tunables != nullptr) {
         ::setenv("GLIBC_TUNABLES", before.c_str(), 1);

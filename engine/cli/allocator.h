@@ -13,8 +13,8 @@ namespace empi::cli {
 //    relink, generate, evaluate, export, check, check-objections, compact,
 //    ingest, serve): transparent huge pages for malloc (glibc's tunable
 //    glibc.malloc.hugetlb=1). glibc reads tunables only when a process
-//    starts, so the first time through the process executes itself again
-//    (/proc/self/exe, the same pid, arguments and descriptors) with the
+//    starts, so the first time through the process executes its own binary
+//    again (the same pid, name, arguments and descriptors) with the
 //    tunable added to GLIBC_TUNABLES. Not done when GLIBC_TUNABLES already
 //    names glibc.malloc.hugetlb, when EMPI_HUGEPAGES=0, in a secure
 //    (setuid) process, or when the exec fails (the command then runs as it
