@@ -471,6 +471,11 @@ class Store::Impl {
   }
 
   absl::Status Open(const std::string& path, const StoreOptions& options);
+  std::vector<rocksdb::ColumnFamilyDescriptor> ColumnFamilies(const StoreOptions& options) const;
+  absl::Status OpenDb(const std::string& path, const StoreOptions& options, rocksdb::DBOptions* db_options,
+                      std::vector<rocksdb::ColumnFamilyDescriptor> descriptors);
+  absl::Status CheckFormatVersion();
+  absl::Status LoadCounters();
   absl::Status Commit(ChangeSet* changes, const AuditEvent* event, bool sync, uint64_t* sequence);
 
   // The first failed write, sync or flush of this store (OK if none), and
@@ -834,6 +839,22 @@ absl::Status Store::Impl::Open(const std::string& path, const StoreOptions& opti
     db_options.info_log = InfoLog::Open(path + "/LOG");
   }
 
+  EMPI_RETURN_IF_ERROR(OpenDb(path, options, &db_options, ColumnFamilies(options)));
+  // SST files of a bulk ingestion that a crash interrupted were never part
+  // of the database.
+  if (!options.read_only) {
+    std::error_code ignored;
+    std::filesystem::remove_all(BulkDir(path), ignored);
+  }
+
+  EMPI_RETURN_IF_ERROR(CheckFormatVersion());
+  EMPI_RETURN_IF_ERROR(LoadCounters());
+  return OpenAuditTrail();
+}
+
+// The column families and their options: compression, filters, merge
+// operators, prefix extractors, and the write-buffer sizes of a bulk load.
+std::vector<rocksdb::ColumnFamilyDescriptor> Store::Impl::ColumnFamilies(const StoreOptions& options) const {
   const auto supported = rocksdb::GetSupportedCompressions();
   auto has = [&](rocksdb::CompressionType t) {
     return std::find(supported.begin(), supported.end(), t) != supported.end();
@@ -900,7 +921,14 @@ absl::Status Store::Impl::Open(const std::string& path, const StoreOptions& opti
     }
     descriptors.emplace_back(std::string(A(CfName(cf))), cf_options);
   }
+  return descriptors;
+}
 
+// Opens (or creates) the RocksDB database at `path` with `descriptors`,
+// creating the families an older format lacks when open for writing, and
+// maps the family handles.
+absl::Status Store::Impl::OpenDb(const std::string& path, const StoreOptions& options, rocksdb::DBOptions* db_options,
+                                 std::vector<rocksdb::ColumnFamilyDescriptor> descriptors) {
   if ((!options.create_if_missing || options.read_only) &&
       !std::filesystem::exists(std::filesystem::path(path) / "CURRENT")) {
     return absl::NotFoundError(absl::StrCat("store ", path, " does not exist"));
@@ -913,7 +941,7 @@ absl::Status Store::Impl::Open(const std::string& path, const StoreOptions& opti
     // changes: created (and person_view filled) only by a read-write open,
     // below.
     std::vector<std::string> names;
-    const bool missing = rocksdb::DB::ListColumnFamilies(db_options, path, &names).ok() &&
+    const bool missing = rocksdb::DB::ListColumnFamilies(*db_options, path, &names).ok() &&
                          std::any_of(descriptors.begin(), descriptors.end(), [&](const auto& d) {
                            return std::find(names.begin(), names.end(), d.name) == names.end();
                          });
@@ -923,13 +951,13 @@ absl::Status Store::Impl::Open(const std::string& path, const StoreOptions& opti
             "store ", path, " has an older format version; open it once for writing (empi link or empi ingest) ",
             "to upgrade it to version ", kFormatVersion));
       }
-      db_options.create_missing_column_families = true;
+      db_options->create_missing_column_families = true;
     }
   }
   if (options.read_only) {
-    s = rocksdb::DB::OpenForReadOnly(rocksdb::DBOptions(db_options), path, descriptors, &handles, &db);
+    s = rocksdb::DB::OpenForReadOnly(*db_options, path, descriptors, &handles, &db);
   } else {
-    s = rocksdb::DB::Open(db_options, path, descriptors, &handles, &db);
+    s = rocksdb::DB::Open(*db_options, path, descriptors, &handles, &db);
   }
   if (!s.ok()) {
     if (s.IsInvalidArgument() && s.ToString().find("does not exist") != std::string::npos) {
@@ -952,21 +980,18 @@ absl::Status Store::Impl::Open(const std::string& path, const StoreOptions& opti
     cf_of_logical_id_[i + 1] = i;
     if (id != static_cast<uint32_t>(i) + 1) logical_ids_match_ = false;
   }
+  return absl::OkStatus();
+}
 
-  // SST files of a bulk ingestion that a crash interrupted were never part
-  // of the database.
-  if (!options.read_only) {
-    std::error_code ignored;
-    std::filesystem::remove_all(BulkDir(path), ignored);
-  }
-
-  // Format version: written on creation, checked on every later open.
+// Format version: written on creation, checked on every later open; older
+// formats are upgraded by a read-write open and refused by a read-only one.
+absl::Status Store::Impl::CheckFormatVersion() {
   EMPI_ASSIGN_OR_RETURN(std::optional<std::string> version, Get(Cf::kMeta, kMetaFormatVersion, nullptr));
   const std::string want = std::to_string(kFormatVersion);
   if (version.has_value() && (*version == "1" || *version == "2" || *version == "3")) {
-    if (options.read_only) {
+    if (options_.read_only) {
       return absl::FailedPreconditionError(absl::StrCat(
-          "store ", path, " has format version ", *version,
+          "store ", path_, " has format version ", *version,
           "; open it once for writing (empi link or empi ingest) to upgrade it to version ", kFormatVersion));
     }
     if (*version == "1") EMPI_RETURN_IF_ERROR(UpgradeFromVersion1());
@@ -979,29 +1004,34 @@ absl::Status Store::Impl::Open(const std::string& path, const StoreOptions& opti
   // in having no change feed (the family is created empty, above); 6 from 7
   // in having no history.
   if (version.has_value() && (*version == "4" || *version == "5" || *version == "6")) {
-    if (options.read_only) {
+    if (options_.read_only) {
       return absl::FailedPreconditionError(absl::StrCat(
-          "store ", path, " has an older format version; open it once for writing (empi link or empi ingest) ",
+          "store ", path_, " has an older format version; open it once for writing (empi link or empi ingest) ",
           "to upgrade it to version ", kFormatVersion));
     }
     EMPI_RETURN_IF_ERROR(UpgradeToVersion7());
     version = want;
   }
   if (version.has_value() && *version != want) {
-    return absl::FailedPreconditionError(absl::StrCat("store ", path, " has format version ", *version,
+    return absl::FailedPreconditionError(absl::StrCat("store ", path_, " has format version ", *version,
                                                       "; this build reads format version ", want,
                                                       " only (see docs/format/store.md)"));
   }
   if (!version.has_value()) {
-    if (options.read_only) {
-      return absl::FailedPreconditionError(absl::StrCat("store ", path, " has no format version"));
+    if (options_.read_only) {
+      return absl::FailedPreconditionError(absl::StrCat("store ", path_, " has no format version"));
     }
     rocksdb::WriteOptions wo;
     wo.sync = true;
     EMPI_RETURN_IF_ERROR(
         Record(FromRocks(db_->Put(wo, handle(Cf::kMeta), kMetaFormatVersion, want), "writing format version")));
   }
+  return absl::OkStatus();
+}
 
+// The counters kept in meta: where histories begin, the next person id and
+// the next change number.
+absl::Status Store::Impl::LoadCounters() {
   EMPI_ASSIGN_OR_RETURN(std::optional<std::string> history_from, Get(Cf::kMeta, kMetaHistoryFrom, nullptr));
   if (history_from.has_value()) {
     if (history_from->size() != 8) return absl::DataLossError("meta history_from is not a sequence");
@@ -1024,8 +1054,7 @@ absl::Status Store::Impl::Open(const std::string& path, const StoreOptions& opti
     }
     PublishChanges(DecodeU64(*next_change) - 1);
   }
-
-  return OpenAuditTrail();
+  return absl::OkStatus();
 }
 
 absl::Status Store::Impl::CompactPersonView() { return CompactFamily(Cf::kPersonView); }

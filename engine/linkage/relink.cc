@@ -208,9 +208,8 @@ absl::Status WriteMoves(const index::Store& store, const StoredSet& set, const P
   return absl::OkStatus();
 }
 
-// The review queue replaced by the run's: pairs no longer in review are
-// deleted, new ones written. Returns whether it changed.
-// The stored review queue replaced by `review`, in `cs`.
+// The review queue replaced by the run's, in `cs`: pairs no longer in
+// review are deleted, new ones written.
 struct ReviewChange {
   size_t stored_before = 0;  // pairs in the queue before the run
   bool changed = false;
