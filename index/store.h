@@ -406,7 +406,8 @@ struct StoreOptions {
   // Performance
   size_t block_cache_bytes = 256 << 20;  // Default: 256 MiB
   bool bulk_load = false;                // Default: false. Larger memtables, no compression
-                                         // on level 0, for a first load of millions.
+                                         // on level 0, no automatic compaction (the next
+                                         // read-write open compacts), for a load of millions.
   // Persons whose views (and 4x as many records' person ids) the read cache
   // may hold for LatestRecordPerson / LatestPersonView; 0 turns it off.
   // About 300 bytes per person with three records. Default: 0.
