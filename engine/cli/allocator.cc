@@ -58,7 +58,7 @@ void TuneAllocator(int argc, char** argv) {
   }
   // Measured on a 1M-record link (docs/benchmarks.md, "The allocator"):
   // returning freed batches to the kernel and faulting them in again cost
-  // about a sixth of the run.
+  // about a fifth of the run.
   ::mallopt(M_TRIM_THRESHOLD, 1 << 30);
   ::mallopt(M_TOP_PAD, 64 << 20);
   ::mallopt(M_MMAP_THRESHOLD, 32 << 20);
