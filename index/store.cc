@@ -658,6 +658,7 @@ class Store::Impl {
   absl::Status CompactFamily(Cf cf);
   // Sorted runs of `cf` on disk: files of level 0 plus non-empty levels.
   int SortedRuns(Cf cf) const;
+  int Level0Files(Cf cf) const;
   absl::Status BulkIngest(const std::vector<ChangeSet>& sets, BulkIngestStats* stats);
   using BulkFiles = std::array<std::vector<std::string>, kNumCfs>;
   // Sorts `sets` into SST files in `dir` named after `round`, appending
@@ -1102,6 +1103,18 @@ absl::StatusOr<uint64_t> Store::Impl::WarmCache() {
     EMPI_RETURN_IF_ERROR(FromRocks(it->status(), absl::StrCat("warming the cache with ", A(CfName(cf)))));
   }
   return cache_->GetUsage();
+}
+
+int Store::Impl::Level0Files(Cf cf) const {
+  rocksdb::ColumnFamilyMetaData meta;
+  db_->GetColumnFamilyMetaData(handle(cf), &meta);
+  return meta.levels.empty() ? 0 : static_cast<int>(meta.levels[0].files.size());
+}
+
+int Store::MostLevel0Files() const {
+  int most = 0;
+  for (size_t i = 0; i < kNumCfs; ++i) most = std::max(most, impl_->Level0Files(static_cast<Cf>(i)));
+  return most;
 }
 
 int Store::Impl::SortedRuns(Cf cf) const {
@@ -2382,6 +2395,15 @@ absl::Status BulkLoad::Finish() {
 
 absl::StatusOr<std::unique_ptr<BulkLoad>> Store::StartBulkLoad() {
   if (impl_->options_.read_only) return absl::FailedPreconditionError("store is open read-only");
+  // A load adds up to 34 level-0 runs per family (one per round) and, in a
+  // bulk_load store, compacts nothing. Runs an earlier load left are
+  // compacted first, so that no family ends above RocksDB's write stop of
+  // 36 level-0 files, which would hold the next ordinary write until a
+  // compaction of the whole level finished.
+  for (size_t i = 0; i < kNumCfs; ++i) {
+    const Cf cf = static_cast<Cf>(i);
+    if (impl_->Level0Files(cf) > kBulkLoadLevel0Before) EMPI_RETURN_IF_ERROR(impl_->CompactFamily(cf));
+  }
   const std::string dir = BulkDir(impl_->db_->GetName());
   std::error_code ec;
   std::filesystem::remove_all(dir, ec);

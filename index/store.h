@@ -103,6 +103,11 @@ enum class Cf : uint8_t {
   kRecordHistory = 15,
 };
 inline constexpr int kNumCfs = 16;
+
+// The most level-0 files a family may hold when a bulk load starts
+// (Store::StartBulkLoad compacts any that holds more): with a load's own 34
+// at most, under RocksDB's write stop of 36.
+inline constexpr int kBulkLoadLevel0Before = 2;
 std::string_view CfName(Cf cf);
 
 struct StoredRecord {
@@ -473,9 +478,15 @@ class Store {
   // the same keys win over the ingested values.
   absl::Status BulkIngest(const std::vector<ChangeSet>& sets, BulkIngestStats* stats = nullptr);
 
-  // Starts a bulk load (class BulkLoad above). FailedPrecondition if the
-  // store is read-only.
+  // Starts a bulk load (class BulkLoad above). A family holding more than
+  // kBulkLoadLevel0Before level-0 files (left by an earlier load, which
+  // compacts nothing) is compacted first. FailedPrecondition if the store
+  // is read-only.
   absl::StatusOr<std::unique_ptr<BulkLoad>> StartBulkLoad();
+
+  // The most level-0 files any column family holds (each round of a bulk
+  // load adds one).
+  int MostLevel0Files() const;
 
   // Folds person_view's merge operands into whole values (a full compaction
   // of that family), so that each real-time read of a view decodes one value

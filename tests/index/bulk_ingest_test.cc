@@ -197,6 +197,26 @@ TEST(BulkIngest, CompactFoldsOverlappingRoundsIntoOneRun) {
   EXPECT_EQ(*again, 0);
 }
 
+// A bulk_load store compacts nothing by itself; the level-0 runs one load
+// leaves are compacted when the next load starts, so that two loads never
+// stack above RocksDB's write stop.
+TEST(BulkIngest, ALoadStartsByCompactingTheRunsAnEarlierLoadLeft) {
+  TempDir dir;
+  StoreOptions options;
+  options.bulk_load = true;
+  auto opened = Store::Open(dir.path(), options);
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  Store& store = **opened;
+  // The same records in every round: each overlaps the last, so the first
+  // six fill levels 6 to 1 and the next six land in level 0.
+  for (int round = 0; round < 12; ++round) ASSERT_TRUE(store.BulkIngest(RecordSets(store, 0, 100, 50)).ok());
+  EXPECT_GE(store.MostLevel0Files(), 6);
+  auto load = store.StartBulkLoad();
+  ASSERT_TRUE(load.ok()) << load.status();
+  EXPECT_LE(store.MostLevel0Files(), kBulkLoadLevel0Before);
+  ExpectRecords(store, 0, 100);
+}
+
 TEST(BulkIngest, AddsToCommittedDataAndLaterCommitsWin) {
   TempDir dir;
   auto store = OpenOrDie(dir.path());
