@@ -656,6 +656,8 @@ class Store::Impl {
   uint64_t BlockCacheUsage() const { return cache_->GetUsage(); }
   // A full compaction of `cf` into its bottom level.
   absl::Status CompactFamily(Cf cf);
+  // Compacts each family for which `needs` is true; returns how many.
+  absl::StatusOr<int> CompactFamiliesWhere(const std::function<bool(Cf)>& needs);
   // Sorted runs of `cf` on disk: files of level 0 plus non-empty levels.
   int SortedRuns(Cf cf) const;
   int Level0Files(Cf cf) const;
@@ -1076,15 +1078,19 @@ absl::Status Store::Impl::CompactFamily(Cf cf) {
   return FromRocks(db_->CompactRange(o, handle(cf), nullptr, nullptr), absl::StrCat("compacting ", A(CfName(cf))));
 }
 
-absl::StatusOr<int> Store::Impl::Compact() {
+absl::StatusOr<int> Store::Impl::CompactFamiliesWhere(const std::function<bool(Cf)>& needs) {
   int compacted = 0;
   for (size_t i = 0; i < kNumCfs; ++i) {
     const Cf cf = static_cast<Cf>(i);
-    if (SortedRuns(cf) <= 1) continue;
+    if (!needs(cf)) continue;
     EMPI_RETURN_IF_ERROR(CompactFamily(cf));
     ++compacted;
   }
   return compacted;
+}
+
+absl::StatusOr<int> Store::Impl::Compact() {
+  return CompactFamiliesWhere([&](Cf cf) { return SortedRuns(cf) > 1; });
 }
 
 absl::StatusOr<uint64_t> Store::Impl::WarmCache() {
@@ -2400,10 +2406,8 @@ absl::StatusOr<std::unique_ptr<BulkLoad>> Store::StartBulkLoad() {
   // compacted first, so that no family ends above RocksDB's write stop of
   // 36 level-0 files, which would hold the next ordinary write until a
   // compaction of the whole level finished.
-  for (size_t i = 0; i < kNumCfs; ++i) {
-    const Cf cf = static_cast<Cf>(i);
-    if (impl_->Level0Files(cf) > kBulkLoadLevel0Before) EMPI_RETURN_IF_ERROR(impl_->CompactFamily(cf));
-  }
+  EMPI_RETURN_IF_ERROR(
+      impl_->CompactFamiliesWhere([&](Cf cf) { return impl_->Level0Files(cf) > kBulkLoadLevel0Before; }).status());
   const std::string dir = BulkDir(impl_->db_->GetName());
   std::error_code ec;
   std::filesystem::remove_all(dir, ec);

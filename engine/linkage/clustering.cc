@@ -92,7 +92,7 @@ Clustering ClusterOnce(const ClusterInput& in, std::vector<ScoredLink> links) {
   auto refuse_reason = [&](uint32_t ra, uint32_t rb) -> const char* {
     const Group& a = groups[ra];
     const Group& b = groups[rb];
-    if (a.existing != 0 && b.existing != 0 && a.existing != b.existing) return "existing persons";
+    if (a.existing != 0 && b.existing != 0 && a.existing != b.existing) return kReasonExistingPersons;
     for (uint64_t x : a.nhs) {
       for (uint64_t y : b.nhs) {
         if (x != y) return "nhs conflict";

@@ -54,6 +54,10 @@ namespace empi {
 // decide ambiguity by it.
 inline constexpr double kDecisiveMarginBits = 10;
 
+// The review reason of a pair whose records belong to two different stored
+// persons, which a link never joins by itself (empi relink settles them).
+inline constexpr const char* kReasonExistingPersons = "existing persons";
+
 struct ScoredLink {
   uint32_t a, b;
   double match_weight;  // after the safety cap (safety.h)

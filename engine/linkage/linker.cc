@@ -510,7 +510,7 @@ absl::Status LinkRun::ScoreAndCluster() {
   summary_.review_pairs = clusters_.review.size();
   summary_.review_existing_persons =
       static_cast<uint64_t>(std::count_if(clusters_.review.begin(), clusters_.review.end(),
-                                          [](const ReviewPair& r) { return r.reason == "existing persons"; }));
+                                          [](const ReviewPair& r) { return r.reason == kReasonExistingPersons; }));
   timer_.Done("cluster");
   return absl::OkStatus();
 }
