@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -42,6 +43,25 @@ absl::Status Errno(const char* what, const std::string& path) {
 
 void PutLength(uint32_t n, std::string* out) {
   for (int shift = 24; shift >= 0; shift -= 8) out->push_back(static_cast<char>((n >> shift) & 0xff));
+}
+
+uint32_t GetLength(const unsigned char* header) {
+  return (uint32_t{header[0]} << 24) | (uint32_t{header[1]} << 16) | (uint32_t{header[2]} << 8) | uint32_t{header[3]};
+}
+
+// Copies whole entries to `to`, each one's length last, in one 4-byte store
+// after the rest of the entry: a process killed at any instruction leaves
+// whole entries, then at most one whose length is still zero. (memcpy gives
+// no order: glibc's vector copy of a few hundred bytes stores its first 32
+// bytes last.)
+void CopyEntries(std::string_view entries, char* to) {
+  for (size_t at = 0; at + kHeader <= entries.size();) {
+    const size_t n = GetLength(reinterpret_cast<const unsigned char*>(entries.data() + at));
+    std::memcpy(to + at + kHeader, entries.data() + at + kHeader, n);
+    std::atomic_signal_fence(std::memory_order_seq_cst);  // the compiler keeps the order
+    std::memcpy(to + at, entries.data() + at, kHeader);
+    at += kHeader + n;
+  }
 }
 
 }  // namespace
@@ -94,8 +114,7 @@ absl::Status AuditLog::Read(const std::string& path, uint64_t offset, const std:
   while (true) {
     unsigned char header[kHeader];
     if (!in.read(reinterpret_cast<char*>(header), kHeader)) break;
-    const uint32_t n =
-        (uint32_t{header[0]} << 24) | (uint32_t{header[1]} << 16) | (uint32_t{header[2]} << 8) | uint32_t{header[3]};
+    const uint32_t n = GetLength(header);
     if (n < kFixed || n > kMaxEntry) break;
     buf.resize(n);
     if (!in.read(buf.data(), n)) break;
@@ -139,13 +158,15 @@ absl::StatusOr<AuditLog::Tail> AuditLog::ReadTail(const std::string& path, uint6
   if (in.bad()) return Errno("reading the audit log", path);
   tail.bytes = last_nonzero;
   if (last_nonzero == 0) return tail;  // kEnd
-  const uint64_t length =
-      (uint64_t{header[0]} << 24) | (uint64_t{header[1]} << 16) | (uint64_t{header[2]} << 8) | uint64_t{header[3]};
-  // Written in order, an entry whose copy stopped part way has zeros from
-  // some point to the end it announces, and nothing after it. A header
-  // itself cut short announces a length from its first bytes alone.
-  const bool header_complete = last_nonzero >= kHeader;
-  if (!header_complete || (length >= kFixed && length <= kMaxEntry && last_nonzero < kHeader + length)) {
+  const uint64_t length = GetLength(header);
+  // Append writes an entry's length last (CopyEntries): a process killed
+  // while copying an entry leaves its length zero and some of the rest,
+  // never more than one entry. A machine crash can also leave the length
+  // with only the first pages of the rest (zeros from some point to the end
+  // the length announces, nothing after), or a length cut short.
+  const bool unannounced = length == 0 && last_nonzero <= kHeader + kMaxEntry;
+  const bool cut_short = length >= kFixed && length <= kMaxEntry && last_nonzero < kHeader + length;
+  if (last_nonzero < kHeader || unannounced || cut_short) {
     tail.kind = Tail::kIncomplete;
   } else {
     tail.kind = Tail::kDamaged;
@@ -246,7 +267,7 @@ absl::Status AuditLog::Append(std::string_view bytes, PrefaultRange* ahead) {
   if (size_ + bytes.size() + 2 * kWindow > allocated_) {
     if (absl::Status s = Allocate(size_ + bytes.size() + kAllocateChunk); !s.ok()) return s;
   }
-  std::memcpy(map_ + size_, bytes.data(), bytes.size());
+  CopyEntries(bytes, map_ + size_);
   const uint64_t before = size_;
   size_ += bytes.size();
   *ahead = {};

@@ -76,10 +76,12 @@ class AuditLog {
   struct Tail {
     enum Kind {
       kEnd,         // nothing but zeros (space allocated ahead) or the file's end
-      kIncomplete,  // one entry whose writing stopped part way: its non-zero
-                    // bytes end before the end its length announces, and
-                    // nothing follows. A process killed while copying it,
-                    // or a machine crash before its pages were written.
+      kIncomplete,  // one entry whose writing stopped part way, and nothing
+                    // after it: its length still zero (Append writes it
+                    // last; a process killed while copying the entry), or
+                    // its non-zero bytes ending before the end its length
+                    // announces (a machine crash before its later pages
+                    // were written).
       kDamaged,     // anything else: a complete entry that does not decode,
                     // or bytes after an entry's end. Not a crash's doing.
     };
@@ -103,9 +105,9 @@ class AuditLog {
     char* begin = nullptr;
     size_t length = 0;
   };
-  // Appends `bytes` (whole entries) at the end. On failure the end does not
-  // move. *ahead: pages the caller should Prefault once it has released
-  // the mutex that serialises appends.
+  // Appends `bytes` (whole entries) at the end, each entry's length written
+  // after the rest of it. On failure the end does not move. *ahead: pages the caller should Prefault once it has
+  // released the mutex that serialises appends.
   absl::Status Append(std::string_view bytes, PrefaultRange* ahead);
   // Thread-safe; best effort (a failure only means the fault happens in
   // Append instead).
