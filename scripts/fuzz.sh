@@ -14,6 +14,13 @@
 #   scripts/fuzz.sh            # 60 s each, as CI runs it
 #   scripts/fuzz.sh 1800       # 30 minutes each
 #   FUZZ_TARGETS="fuzz_model" scripts/fuzz.sh 300
+#   FUZZ_BUDGET=cpu scripts/fuzz.sh 1800   # until each has had 30 CPU-minutes
+#
+# With FUZZ_BUDGET=cpu, SECONDS is CPU time (user + system) per target, not
+# wall time: on a loaded machine, or under nice, a target runs for as long
+# as it takes to get that much CPU. Each target's CPU time so far is in
+# TARGET/cpu_so_far after every run of at most 10 minutes, so an
+# interrupted campaign still says how far each target got.
 #
 # A target that crashes is started again on its grown corpus until its time
 # is used, so one bug does not end the run; each crash is counted.
@@ -37,12 +44,26 @@ if [ "${1:-}" = --one ]; then
     *) dict=(-dict=tests/fuzz/csv.dict) ;;
   esac
   end=$((SECONDS + seconds))
+  # Sets $left: the seconds the next run may take. `times` must run in this
+  # shell, not in $(...), to see this shell's children.
+  update_left() {
+    times >"$out/times"
+    awk 'NR == 2 { split($1, u, /[ms]/); split($2, s, /[ms]/); printf "%d\n", u[1] * 60 + u[2] + s[1] * 60 + s[2] }' \
+      "$out/times" >"$out/cpu_so_far"
+    if [ "${FUZZ_BUDGET:-wall}" = cpu ]; then
+      left=$((seconds - $(cat "$out/cpu_so_far")))
+      left=$((left < 600 ? left : 600))
+    else
+      left=$((end - SECONDS))
+    fi
+  }
   run=0
-  while ((SECONDS < end)); do
+  update_left
+  while ((left > 0)); do
     run=$((run + 1))
     # libFuzzer exits 0 when its time is up, non-zero on a crash.
     if "$bin" "$out/corpus" "tests/fuzz/corpus/$name" "${dict[@]}" \
-        -max_total_time=$((end - SECONDS)) -timeout=10 -rss_limit_mb=2048 \
+        -max_total_time="$left" -timeout=10 -rss_limit_mb=2048 \
         -print_final_stats=1 -artifact_prefix="$out/" >"$out/run$run.log" 2>&1; then
       :
     elif timeout_unit=$(grep -o "Test unit written to $out/timeout-[0-9a-f]*" "$out/run$run.log") &&
@@ -59,6 +80,7 @@ if [ "${1:-}" = --one ]; then
       echo "run$run did not start" >&2
       sleep 5
     fi
+    update_left
   done
   exit 0
 fi
@@ -86,7 +108,7 @@ for t in $targets; do
   if [ -d "$outs/.corpus-$t" ]; then mv "$outs/.corpus-$t" "$out/corpus"; else mkdir "$out/corpus"; fi
 done
 
-echo "fuzzing $(echo $targets | wc -w) targets for ${seconds} s each, ${jobs} at a time" >&2
+echo "fuzzing $(echo $targets | wc -w) targets for ${seconds} s (${FUZZ_BUDGET:-wall}) each, ${jobs} at a time" >&2
 running=0
 for t in $targets; do
   out=$outs/$t
