@@ -261,162 +261,187 @@ int Jitter(int threads, double seconds) {
   return 0;
 }
 
-int Run(const Options& opt) {
-  if (opt.jitter) return Jitter(std::max(1, opt.readers), opt.seconds);
-  std::string path = opt.store;
-  const bool temporary = path.empty();
-  if (temporary) path = BuildSmallStore();
-  EngineOptions engine_options;  // sync = true: ingests are durable
-  if (opt.block_cache_mb > 0) engine_options.block_cache_bytes = opt.block_cache_mb << 20;
-  auto opened = Engine::Open(engine_options, path);
-  if (!opened.ok()) {
-    std::fprintf(stderr, "realtime_bench: %s\n", std::string(opened.status().message()).c_str());
-    return 1;
-  }
-  Engine* engine = opened->get();
-  if (opt.warm_cache) {
-    const Clock::time_point w0 = Clock::now();
-    auto used = StoreOf(engine)->WarmCache();
-    if (!used.ok()) {
-      std::fprintf(stderr, "realtime_bench: %s\n", std::string(used.status().message()).c_str());
-      return 1;
-    }
-    std::printf("block cache warmed: %.0f MiB in %.1f s\n", static_cast<double>(*used) / (1 << 20),
-                std::chrono::duration<double>(Clock::now() - w0).count());
-  }
-  auto t0 = Clock::now();
-  const std::vector<Sample> samples = SampleRecords(StoreOf(engine), opt.sample);
-  auto rc = StoreOf(engine)->GetMeta("record_count");
-  std::printf("store %s: %s records; sampled %zu in %.1f s\n", path.c_str(), rc.ok() && *rc ? (*rc)->c_str() : "?",
-              samples.size(), std::chrono::duration<double>(Clock::now() - t0).count());
+enum Op { kResolve, kView, kSearch, kIngest, kNumOps };
+constexpr const char* kOpNames[kNumOps] = {"resolve", "view decision", "search", "ingest"};
 
-  if (opt.breakdown) {
-    Breakdown(engine, samples, opt.read_rate, opt.spin_wait);
-    return 0;
-  }
-  if (opt.warm_cache) {
-    // The read cache holds every person of this store once each has been
-    // read: resolve and view each sample once, as a service that has run for
-    // a while has, so that the measurement is of that steady state and not
-    // of first reads (about 4% of a 20 s run's reads after a 3 s warm-up).
-    const Clock::time_point w0 = Clock::now();
-    Requester who{"bench-warm-up", "RYA", "clinician", "direct-care"};
-    for (const Sample& s : samples) {
-      (void)engine->Resolve(s.record.source, s.record.record_id, who);
-      (void)engine->MayAssembleView(s.person_id, who);
-    }
-    std::printf("read cache warmed: %zu records resolved in %.1f s\n", samples.size(),
-                std::chrono::duration<double>(Clock::now() - w0).count());
-  }
-
-  enum Op { kResolve, kView, kSearch, kIngest, kNumOps };
-  const char* names[kNumOps] = {"resolve", "view decision", "search", "ingest"};
-  const Clock::time_point start = Clock::now();
-  const Clock::time_point measure_from =
-      start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(opt.warmup));
-  const Clock::time_point stop =
-      measure_from + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(opt.seconds));
+// What the threads of a measured run recorded.
+struct Load {
   // Threads 0 .. readers-1 read; the writer's latencies go in the last slot.
-  std::vector<std::vector<Latencies>> per_thread(opt.readers + 1, std::vector<Latencies>(kNumOps));
-  std::atomic<size_t> outcomes[4] = {};
+  std::vector<std::vector<Latencies>> per_thread;
+  std::atomic<size_t> outcomes[4] = {};  // of ingests, by IngestOutcome
+};
 
-  // Times one call; `ok` is whether it succeeded.
-  auto timed = [&](Latencies* l, auto fn) {
-    const Switches switches = ContextSwitches();
-    const uint64_t waited = RunQueueWaitNs();
-    const uint64_t cpu = ThreadCpuNs();
-    const Clock::time_point a = Clock::now();
-    const bool ok = fn();
-    const Clock::time_point b = Clock::now();
-    const double cpu_us = static_cast<double>(ThreadCpuNs() - cpu) / 1000;
-    const Switches after = ContextSwitches();
-    const bool preempted = after.involuntary != switches.involuntary;
-    const double waiting_us = static_cast<double>(RunQueueWaitNs() - waited) / 1000;
-    if (!ok) ++l->errors;
-    if (a < measure_from) return;
-    const double us = std::chrono::duration<double, std::micro>(b - a).count();
-    l->us.push_back(us);
-    l->waiting_us.push_back(waiting_us);
-    l->cpu_us.push_back(cpu_us);
-    l->sleeps += after.voluntary - switches.voluntary;
-    if (preempted) l->preempted_us.push_back(us);
-  };
-  // Paces a loop at `rate` calls per second (none when 0); a late call
-  // starts at once, without bursts to catch up.
-  struct Pacer {
-    Clock::duration period;
-    Clock::time_point stop;
-    bool spin;
-    Clock::time_point next = Clock::now();
-    void Wait() {
-      if (period.count() == 0) return;
-      const Clock::time_point now = Clock::now();
-      if (next > now) WaitUntil(std::min(next, stop), spin);
-      next = std::max(next, now) + period;
-    }
-  };
-  auto period = [](double rate) {
-    return rate > 0 ? std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(1 / rate))
-                    : Clock::duration(0);
-  };
-  auto reader = [&](int t) {
-    Pacer pace{period(opt.read_rate), stop, opt.spin_wait};
-    std::mt19937_64 rng(t + 1);
-    Requester who{"bench-reader-" + std::to_string(t), "RKB", "clinician", "direct-care"};
-    auto& lat = per_thread[t];
-    for (uint64_t i = 0; Clock::now() < stop; ++i) {
-      pace.Wait();
-      if (Clock::now() >= stop) break;
-      const Sample& s = samples[rng() % samples.size()];
-      switch (i % 3) {
-        case 0:
-          timed(&lat[kResolve], [&] {
-            return (opt.as_of ? engine->ResolveAsOf(s.record.source, s.record.record_id, {engine->LastChange(), 0}, who)
-                              : engine->Resolve(s.record.source, s.record.record_id, who))
-                .ok();
-          });
-          break;
-        case 1:
-          timed(&lat[kView], [&] {
-            return (opt.as_of ? engine->MayAssembleViewAsOf(s.person_id, {engine->LastChange(), 0}, who)
-                              : engine->MayAssembleView(s.person_id, who))
-                .ok();
-          });
-          break;
-        default: {
-          const Record& r = s.record;
-          Demographics d{"", r.family_name, r.given_names, r.date_of_birth, r.postcode, r.sex};
-          timed(&lat[kSearch], [&] { return engine->Search(d, who).ok(); });
-        }
+// Times one call (`fn` returns whether it succeeded) into *l, unless it
+// started before `measure_from` (warm-up; errors are counted all the same).
+template <typename Fn>
+void Timed(Clock::time_point measure_from, Latencies* l, Fn fn) {
+  const Switches switches = ContextSwitches();
+  const uint64_t waited = RunQueueWaitNs();
+  const uint64_t cpu = ThreadCpuNs();
+  const Clock::time_point a = Clock::now();
+  const bool ok = fn();
+  const Clock::time_point b = Clock::now();
+  const double cpu_us = static_cast<double>(ThreadCpuNs() - cpu) / 1000;
+  const Switches after = ContextSwitches();
+  const bool preempted = after.involuntary != switches.involuntary;
+  const double waiting_us = static_cast<double>(RunQueueWaitNs() - waited) / 1000;
+  if (!ok) ++l->errors;
+  if (a < measure_from) return;
+  const double us = std::chrono::duration<double, std::micro>(b - a).count();
+  l->us.push_back(us);
+  l->waiting_us.push_back(waiting_us);
+  l->cpu_us.push_back(cpu_us);
+  l->sleeps += after.voluntary - switches.voluntary;
+  if (preempted) l->preempted_us.push_back(us);
+}
+
+// Paces a loop at `rate` calls per second (none when 0); a late call starts
+// at once, without bursts to catch up.
+class Pacer {
+ public:
+  Pacer(double rate, Clock::time_point stop, bool spin)
+      : period_(rate > 0 ? std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(1 / rate))
+                         : Clock::duration(0)),
+        stop_(stop),
+        spin_(spin) {}
+  void Wait() {
+    if (period_.count() == 0) return;
+    const Clock::time_point now = Clock::now();
+    if (next_ > now) WaitUntil(std::min(next_, stop_), spin_);
+    next_ = std::max(next_, now) + period_;
+  }
+
+ private:
+  Clock::duration period_;
+  Clock::time_point stop_;
+  bool spin_;
+  Clock::time_point next_ = Clock::now();
+};
+
+// Resolves and views each sample once, as a service that has run for a
+// while has, so that the measurement is of the read cache's steady state
+// and not of first reads (about 4% of a 20 s run's reads after a 3 s
+// warm-up).
+void WarmReadCache(Engine* engine, const std::vector<Sample>& samples) {
+  const Clock::time_point w0 = Clock::now();
+  Requester who{"bench-warm-up", "RYA", "clinician", "direct-care"};
+  for (const Sample& s : samples) {
+    (void)engine->Resolve(s.record.source, s.record.record_id, who);
+    (void)engine->MayAssembleView(s.person_id, who);
+  }
+  std::printf("read cache warmed: %zu records resolved in %.1f s\n", samples.size(),
+              std::chrono::duration<double>(Clock::now() - w0).count());
+}
+
+// Reader thread `t`: resolves, view decisions and searches in turn, on
+// random samples, until `stop`.
+void ReadUntil(Engine* engine, const Options& opt, const std::vector<Sample>& samples, int t,
+               Clock::time_point measure_from, Clock::time_point stop, std::vector<Latencies>* lat) {
+  Pacer pace(opt.read_rate, stop, opt.spin_wait);
+  std::mt19937_64 rng(t + 1);
+  Requester who{"bench-reader-" + std::to_string(t), "RKB", "clinician", "direct-care"};
+  for (uint64_t i = 0; Clock::now() < stop; ++i) {
+    pace.Wait();
+    if (Clock::now() >= stop) break;
+    const Sample& s = samples[rng() % samples.size()];
+    switch (i % 3) {
+      case 0:
+        Timed(measure_from, &(*lat)[kResolve], [&] {
+          return (opt.as_of ? engine->ResolveAsOf(s.record.source, s.record.record_id, {engine->LastChange(), 0}, who)
+                            : engine->Resolve(s.record.source, s.record.record_id, who))
+              .ok();
+        });
+        break;
+      case 1:
+        Timed(measure_from, &(*lat)[kView], [&] {
+          return (opt.as_of ? engine->MayAssembleViewAsOf(s.person_id, {engine->LastChange(), 0}, who)
+                            : engine->MayAssembleView(s.person_id, who))
+              .ok();
+        });
+        break;
+      default: {
+        const Record& r = s.record;
+        Demographics d{"", r.family_name, r.given_names, r.date_of_birth, r.postcode, r.sex};
+        Timed(measure_from, &(*lat)[kSearch], [&] { return engine->Search(d, who).ok(); });
       }
     }
-  };
-  auto writer = [&] {
-    if (opt.writer_nice != 0 && ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), opt.writer_nice) != 0) {
-      std::perror("realtime_bench: setpriority of the writer thread");
-    }
-    std::mt19937_64 rng(99);
-    Requester who{"bench-writer", "RYA", "feed", "direct-care"};
-    const std::string prefix = "BENCH-" + std::to_string(::getpid()) + "-";
-    Pacer pace{period(opt.ingest_rate), stop, opt.spin_wait};
-    for (uint64_t n = 0; Clock::now() < stop; ++n) {
-      pace.Wait();
-      if (Clock::now() >= stop) break;
-      Record r = samples[rng() % samples.size()].record;
-      r.source = "RYA";
-      r.record_id = prefix + std::to_string(n);
-      timed(&per_thread[opt.readers][kIngest], [&] {
-        auto res = engine->Ingest(r, who);
-        if (res.ok()) ++outcomes[static_cast<int>(res->outcome)];
-        return res.ok();
-      });
-    }
-  };
-  std::vector<std::thread> threads;
-  for (int t = 0; t < opt.readers; ++t) threads.emplace_back(reader, t);
-  if (opt.writer) threads.emplace_back(writer);
-  for (auto& t : threads) t.join();
+  }
+}
 
+// The writer thread: ingests copies of random samples under new ids, as a
+// second contributor, until `stop`.
+void IngestUntil(Engine* engine, const Options& opt, const std::vector<Sample>& samples, Clock::time_point measure_from,
+                 Clock::time_point stop, Load* load) {
+  if (opt.writer_nice != 0 && ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), opt.writer_nice) != 0) {
+    std::perror("realtime_bench: setpriority of the writer thread");
+  }
+  std::mt19937_64 rng(99);
+  Requester who{"bench-writer", "RYA", "feed", "direct-care"};
+  const std::string prefix = "BENCH-" + std::to_string(::getpid()) + "-";
+  Pacer pace(opt.ingest_rate, stop, opt.spin_wait);
+  for (uint64_t n = 0; Clock::now() < stop; ++n) {
+    pace.Wait();
+    if (Clock::now() >= stop) break;
+    Record r = samples[rng() % samples.size()].record;
+    r.source = "RYA";
+    r.record_id = prefix + std::to_string(n);
+    Timed(measure_from, &load->per_thread[opt.readers][kIngest], [&] {
+      auto res = engine->Ingest(r, who);
+      if (res.ok()) ++load->outcomes[static_cast<int>(res->outcome)];
+      return res.ok();
+    });
+  }
+}
+
+// The readers and the writer, for the warm-up and then the measured time.
+void RunLoad(Engine* engine, const Options& opt, const std::vector<Sample>& samples, Load* load) {
+  auto after = [](Clock::time_point t, double seconds) {
+    return t + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+  };
+  const Clock::time_point measure_from = after(Clock::now(), opt.warmup);
+  const Clock::time_point stop = after(measure_from, opt.seconds);
+  load->per_thread.assign(opt.readers + 1, std::vector<Latencies>(kNumOps));
+  std::vector<std::thread> threads;
+  for (int t = 0; t < opt.readers; ++t) {
+    threads.emplace_back([&, t] { ReadUntil(engine, opt, samples, t, measure_from, stop, &load->per_thread[t]); });
+  }
+  if (opt.writer) threads.emplace_back([&] { IngestUntil(engine, opt, samples, measure_from, stop, load); });
+  for (auto& t : threads) t.join();
+}
+
+// One row of the latency table: operation `op` over every thread.
+void PrintLatencyRow(int op, const Load& load) {
+  std::vector<double> all, preempted, waiting, cpu;
+  size_t errors = 0;
+  long sleeps = 0;
+  for (const auto& t : load.per_thread) {
+    cpu.insert(cpu.end(), t[op].cpu_us.begin(), t[op].cpu_us.end());
+    sleeps += t[op].sleeps;
+    all.insert(all.end(), t[op].us.begin(), t[op].us.end());
+    preempted.insert(preempted.end(), t[op].preempted_us.begin(), t[op].preempted_us.end());
+    waiting.insert(waiting.end(), t[op].waiting_us.begin(), t[op].waiting_us.end());
+    errors += t[op].errors;
+  }
+  std::sort(all.begin(), all.end());
+  std::sort(preempted.begin(), preempted.end());
+  std::sort(waiting.begin(), waiting.end());
+  std::sort(cpu.begin(), cpu.end());
+  double waiting_sum = 0;
+  for (double w : waiting) waiting_sum += w;
+  // The sorted latencies of the calls not preempted: `all` less `preempted`.
+  std::vector<double> alone;
+  std::set_difference(all.begin(), all.end(), preempted.begin(), preempted.end(), std::back_inserter(alone));
+  std::printf(
+      "| %s | %zu | %zu | %.1f us | %.1f us | %.1f us | %.1f us | %.2f%% | %.1f us | %.1f / %.1f us | %.1f / %.1f us "
+      "| %.2f |\n",
+      kOpNames[op], all.size(), errors, Percentile(all, 0.50), Percentile(all, 0.99), Percentile(all, 0.999),
+      all.empty() ? 0 : all.back(), 100.0 * preempted.size() / std::max<size_t>(1, all.size()), Percentile(alone, 0.99),
+      Percentile(waiting, 0.99), waiting_sum / static_cast<double>(std::max<size_t>(1, waiting.size())),
+      Percentile(cpu, 0.50), Percentile(cpu, 0.99),
+      static_cast<double>(sleeps) / static_cast<double>(std::max<size_t>(1, all.size())));
+}
+
+void PrintResults(Engine* engine, const Options& opt, const Load& load) {
   auto rate = [](double r) {
     return r > 0 ? std::to_string(static_cast<int>(r)) + " calls/s" : std::string("back to back");
   };
@@ -430,44 +455,58 @@ int Run(const Options& opt) {
       "| op | calls | errors | p50 | p99 | p99.9 | max | preempted | p99 not preempted |"
       " waiting for a core p99 / mean | on a core p50 / p99 | sleeps per call |\n"
       "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
-  for (int op = 0; op < kNumOps; ++op) {
-    std::vector<double> all, preempted, waiting, cpu;
-    size_t errors = 0;
-    long sleeps = 0;
-    for (auto& t : per_thread) {
-      cpu.insert(cpu.end(), t[op].cpu_us.begin(), t[op].cpu_us.end());
-      sleeps += t[op].sleeps;
-      all.insert(all.end(), t[op].us.begin(), t[op].us.end());
-      preempted.insert(preempted.end(), t[op].preempted_us.begin(), t[op].preempted_us.end());
-      waiting.insert(waiting.end(), t[op].waiting_us.begin(), t[op].waiting_us.end());
-      errors += t[op].errors;
-    }
-    std::sort(all.begin(), all.end());
-    std::sort(preempted.begin(), preempted.end());
-    std::sort(waiting.begin(), waiting.end());
-    std::sort(cpu.begin(), cpu.end());
-    double waiting_sum = 0;
-    for (double w : waiting) waiting_sum += w;
-    // The sorted latencies of the calls not preempted: `all` less `preempted`.
-    std::vector<double> alone;
-    std::set_difference(all.begin(), all.end(), preempted.begin(), preempted.end(), std::back_inserter(alone));
-    std::printf(
-        "| %s | %zu | %zu | %.1f us | %.1f us | %.1f us | %.1f us | %.2f%% | %.1f us | %.1f / %.1f us | %.1f / %.1f us "
-        "| %.2f |\n",
-        names[op], all.size(), errors, Percentile(all, 0.50), Percentile(all, 0.99), Percentile(all, 0.999),
-        all.empty() ? 0 : all.back(), 100.0 * preempted.size() / std::max<size_t>(1, all.size()),
-        Percentile(alone, 0.99), Percentile(waiting, 0.99),
-        waiting_sum / static_cast<double>(std::max<size_t>(1, waiting.size())), Percentile(cpu, 0.50),
-        Percentile(cpu, 0.99), static_cast<double>(sleeps) / static_cast<double>(std::max<size_t>(1, all.size())));
-  }
+  for (int op = 0; op < kNumOps; ++op) PrintLatencyRow(op, load);
   std::printf("\ningest outcomes (warm-up included): linked %zu, new person %zu, review %zu, unchanged %zu\n",
-              outcomes[0].load(), outcomes[1].load(), outcomes[2].load(), outcomes[3].load());
+              load.outcomes[0].load(), load.outcomes[1].load(), load.outcomes[2].load(), load.outcomes[3].load());
   const index::ReadCache::Stats cache = StoreOf(engine)->read_cache_stats();
   std::printf(
       "read cache (warm-up included): %llu lookups hit, %llu missed (%.2f%%); %llu entries refreshed by writes\n",
       static_cast<unsigned long long>(cache.hits), static_cast<unsigned long long>(cache.misses),
       100.0 * static_cast<double>(cache.misses) / static_cast<double>(std::max<uint64_t>(1, cache.hits + cache.misses)),
       static_cast<unsigned long long>(cache.refreshed));
+}
+
+// Warms the block cache of the store (--warm-cache); false on failure.
+bool WarmBlockCache(Engine* engine) {
+  const Clock::time_point w0 = Clock::now();
+  auto used = StoreOf(engine)->WarmCache();
+  if (!used.ok()) {
+    std::fprintf(stderr, "realtime_bench: %s\n", std::string(used.status().message()).c_str());
+    return false;
+  }
+  std::printf("block cache warmed: %.0f MiB in %.1f s\n", static_cast<double>(*used) / (1 << 20),
+              std::chrono::duration<double>(Clock::now() - w0).count());
+  return true;
+}
+
+int Run(const Options& opt) {
+  if (opt.jitter) return Jitter(std::max(1, opt.readers), opt.seconds);
+  std::string path = opt.store;
+  const bool temporary = path.empty();
+  if (temporary) path = BuildSmallStore();
+  EngineOptions engine_options;  // sync = true: ingests are durable
+  if (opt.block_cache_mb > 0) engine_options.block_cache_bytes = opt.block_cache_mb << 20;
+  auto opened = Engine::Open(engine_options, path);
+  if (!opened.ok()) {
+    std::fprintf(stderr, "realtime_bench: %s\n", std::string(opened.status().message()).c_str());
+    return 1;
+  }
+  Engine* engine = opened->get();
+  if (opt.warm_cache && !WarmBlockCache(engine)) return 1;
+  auto t0 = Clock::now();
+  const std::vector<Sample> samples = SampleRecords(StoreOf(engine), opt.sample);
+  auto rc = StoreOf(engine)->GetMeta("record_count");
+  std::printf("store %s: %s records; sampled %zu in %.1f s\n", path.c_str(), rc.ok() && *rc ? (*rc)->c_str() : "?",
+              samples.size(), std::chrono::duration<double>(Clock::now() - t0).count());
+
+  if (opt.breakdown) {
+    Breakdown(engine, samples, opt.read_rate, opt.spin_wait);
+    return 0;
+  }
+  if (opt.warm_cache) WarmReadCache(engine, samples);
+  Load load;
+  RunLoad(engine, opt, samples, &load);
+  PrintResults(engine, opt, load);
   opened->reset();
   if (temporary) std::filesystem::remove_all(path);
   return 0;
