@@ -990,10 +990,11 @@ class ChunkGenerator {
     return -1;
   }
 
+  static void Flag(GeneratedRecord* r, int e) { r->errors |= 1u << e; }
+  static void Eligible(GeneratedRecord* r, int e) { r->eligible |= 1u << e; }
+
   void MakeRecord(const Person& p, size_t s, int dup, bool old) {
     const SourceInfo& info = Sources().info[s];
-    const SourceKind k = info.kind;
-    auto rate = [&](int e) { return ctx_.Rate(k, e); };
     GeneratedRecord& r = out_->records.emplace_back();
     r.source = info.code;
     r.record_id = RecordId(ctx_, s, p.index, dup);
@@ -1001,74 +1002,120 @@ class ChunkGenerator {
     r.restricted = p.truth.restricted;
     r.old_identity = old;
     r.duplicate = dup > 0;
-    auto flag = [&](int e) { r.errors |= 1u << e; };
-    auto eligible = [&](int e) { r.eligible |= 1u << e; };
     for (int e : {kNhsMissing, kNhsMistyped, kNameTypo, kCaseNoise, kNamesSwapped, kDobDigitWrong, kDobYearOff,
                   kDobPlaceholder, kDobMissing, kPostcodeMissing, kSexWrong, kSexUnknown}) {
-      eligible(e);
+      Eligible(&r, e);
     }
+    // One draw after another, in this order: a population depends on it.
+    WriteNhsNumber(p, info.kind, &r);
+    WriteNames(p, info.kind, old, &r);
+    WriteDateOfBirth(p, info, &r);
+    WriteAddress(p, info.kind, old, &r);
+    WriteSex(p, info.kind, &r);
+  }
 
-    // NHS number: none to write (no_nhs_anywhere, or withheld for
-    // twin_no_nhs), else missing / mistyped / a relative's / right.
+  // NHS number: none to write (no_nhs_anywhere, or withheld for
+  // twin_no_nhs), else missing / mistyped / a relative's / right.
+  void WriteNhsNumber(const Person& p, SourceKind k, GeneratedRecord* r) {
     const bool withheld =
         p.withheld == Person::Withheld::kAll || (p.withheld == Person::Withheld::kNonGp && k != SourceKind::kGp);
-    r.nhs_withheld = withheld && !p.no_nhs;
+    r->nhs_withheld = withheld && !p.no_nhs;
     const bool has_nhs = !p.no_nhs && !withheld;
     const bool has_relative = has_nhs && std::any_of(p.kin.begin(), p.kin.end(), [&](size_t i) {
                                 return !out_->persons[i].no_nhs && !out_->persons[i].junk;
                               });
-    if (!has_nhs) r.eligible &= ~((1u << kNhsMissing) | (1u << kNhsMistyped));
-    if (has_relative) eligible(kNhsRelative);
-    const int nhs_error = Categorical({rate(kNhsMissing), rate(kNhsMistyped), has_relative ? rate(kNhsRelative) : 0.0});
+    if (!has_nhs) r->eligible &= ~((1u << kNhsMissing) | (1u << kNhsMistyped));
+    if (has_relative) Eligible(r, kNhsRelative);
+    const int nhs_error = Categorical(
+        {ctx_.Rate(k, kNhsMissing), ctx_.Rate(k, kNhsMistyped), has_relative ? ctx_.Rate(k, kNhsRelative) : 0.0});
     if (!has_nhs) {
       // Nothing to write.
     } else if (nhs_error == 0) {
-      flag(kNhsMissing);
+      Flag(r, kNhsMissing);
     } else if (nhs_error == 1) {
-      flag(kNhsMistyped);
-      r.nhs_number = MistypeNhs(p.truth.nhs_number);
+      Flag(r, kNhsMistyped);
+      r->nhs_number = MistypeNhs(p.truth.nhs_number);
     } else if (nhs_error == 2) {
-      flag(kNhsRelative);
-      r.nhs_number = RelativeNhsNumber(p);
+      Flag(r, kNhsRelative);
+      r->nhs_number = RelativeNhsNumber(p);
     } else {
-      r.nhs_number = p.truth.nhs_number;
+      r->nhs_number = p.truth.nhs_number;
     }
+  }
 
-    // Names.
-    std::string family = old ? p.truth.maiden_name : p.truth.family_name;
+  // Family and given names: the person's, as this contributor writes them.
+  void WriteNames(const Person& p, SourceKind k, bool old, GeneratedRecord* r) {
+    auto rate = [&](int e) { return ctx_.Rate(k, e); };
     std::string first = p.first;
     std::vector<std::string> middles = p.middles;
     const auto& variants = gi::NameVariants(first);
-    if (!variants.empty()) eligible(kNickname);
+    if (!variants.empty()) Eligible(r, kNickname);
     if (!variants.empty() && rng_.Bernoulli(rate(kNickname))) {
-      flag(kNickname);
+      Flag(r, kNickname);
       first = variants[rng_.Below(variants.size())];
     }
-    if (!middles.empty()) eligible(kMiddleAsFirst);
+    if (!middles.empty()) Eligible(r, kMiddleAsFirst);
     if (!middles.empty() && rng_.Bernoulli(rate(kMiddleAsFirst))) {
-      flag(kMiddleAsFirst);
+      Flag(r, kMiddleAsFirst);
       first = middles[0];
       middles.erase(middles.begin());
     }
-    if (!p.title.empty() && !old) eligible(kNamingConvention);
+    std::string family = FamilyNameAsWritten(p, k, old, r, &middles);
+    if (rng_.Bernoulli(rate(kNameTypo))) {
+      Flag(r, kNameTypo);
+      if (rng_.Bernoulli(0.5))
+        family = gi::MakeTypo(family, rng_);
+      else
+        first = gi::MakeTypo(first, rng_);
+    }
+    std::string given = GivenNames(first, middles);
+    if (rng_.Bernoulli(rate(kNamesSwapped))) {
+      Flag(r, kNamesSwapped);
+      std::swap(family, given);
+    }
+    const bool accented = gi::HasNonAscii(family) || gi::HasNonAscii(given);
+    if (accented) Eligible(r, kDiacriticsDropped);
+    if (accented && rng_.Bernoulli(rate(kDiacriticsDropped))) {
+      Flag(r, kDiacriticsDropped);
+      family = gi::FoldDiacritics(family);
+      given = gi::FoldDiacritics(given);
+    }
+    if (rng_.Bernoulli(rate(kCaseNoise))) {
+      Flag(r, kCaseNoise);
+      bool upper = rng_.Bernoulli(0.7);
+      family = upper ? gi::ToUpperUtf8(family) : gi::ToLowerUtf8(family);
+      given = upper ? gi::ToUpperUtf8(given) : gi::ToLowerUtf8(given);
+    }
+    r->family_name = std::move(family);
+    r->given_names = std::move(given);
+  }
+
+  // The family name before typos and case: the maiden name on an old
+  // identity; a naming convention's other form (which may move the title
+  // into *middles); a double-barrelled name cut or reordered.
+  std::string FamilyNameAsWritten(const Person& p, SourceKind k, bool old, GeneratedRecord* r,
+                                  std::vector<std::string>* middles) {
+    auto rate = [&](int e) { return ctx_.Rate(k, e); };
+    std::string family = old ? p.truth.maiden_name : p.truth.family_name;
+    if (!p.title.empty() && !old) Eligible(r, kNamingConvention);
     if (!p.title.empty() && !old && rng_.Bernoulli(rate(kNamingConvention))) {
       // The other form: "Harpreet Kaur" <-> "Harpreet Sandhu"; or the title
       // kept as a middle name, "Harpreet Kaur" + "Sandhu"; or (Sikh) both
       // in the family name, "Kaur Sandhu".
-      flag(kNamingConvention);
+      Flag(r, kNamingConvention);
       const double u = rng_.Uniform();
       if (u < 0.55) {
         family = family == p.title ? p.surname : p.title;
       } else if (u < 0.8 || p.community != Community::kSikh) {
         family = p.surname;
-        middles.insert(middles.begin(), p.title);
+        middles->insert(middles->begin(), p.title);
       } else {
         family = p.title + " " + p.surname;
       }
     }
-    if (family.find('-') != std::string::npos) eligible(kDoubleBarrelCut);
+    if (family.find('-') != std::string::npos) Eligible(r, kDoubleBarrelCut);
     if (family.find('-') != std::string::npos && rng_.Bernoulli(rate(kDoubleBarrelCut))) {
-      flag(kDoubleBarrelCut);
+      Flag(r, kDoubleBarrelCut);
       std::vector<std::string> parts = absl::StrSplit(family, '-');
       std::vector<std::string> usable;
       for (auto& part : parts) {
@@ -1080,114 +1127,95 @@ class ChunkGenerator {
                                                 family.size() - hyphen > 3 &&
                                                 family.find('-', hyphen + 1) == std::string::npos) {
       // Smith-Jones written Jones-Smith, Jones Smith or Smith Jones.
-      eligible(kDoubleBarrelOrder);
+      Eligible(r, kDoubleBarrelOrder);
       if (rng_.Bernoulli(rate(kDoubleBarrelOrder))) {
-        flag(kDoubleBarrelOrder);
+        Flag(r, kDoubleBarrelOrder);
         const std::string a = family.substr(0, hyphen), b = family.substr(hyphen + 1);
         const double u = rng_.Uniform();
         family = u < 0.5 ? b + "-" + a : u < 0.75 ? b + " " + a : a + " " + b;
       }
     }
-    if (rng_.Bernoulli(rate(kNameTypo))) {
-      flag(kNameTypo);
-      if (rng_.Bernoulli(0.5))
-        family = gi::MakeTypo(family, rng_);
-      else
-        first = gi::MakeTypo(first, rng_);
-    }
-    std::string given = GivenNames(first, middles);
-    if (rng_.Bernoulli(rate(kNamesSwapped))) {
-      flag(kNamesSwapped);
-      std::swap(family, given);
-    }
-    const bool accented = gi::HasNonAscii(family) || gi::HasNonAscii(given);
-    if (accented) eligible(kDiacriticsDropped);
-    if (accented && rng_.Bernoulli(rate(kDiacriticsDropped))) {
-      flag(kDiacriticsDropped);
-      family = gi::FoldDiacritics(family);
-      given = gi::FoldDiacritics(given);
-    }
-    if (rng_.Bernoulli(rate(kCaseNoise))) {
-      flag(kCaseNoise);
-      bool upper = rng_.Bernoulli(0.7);
-      family = upper ? gi::ToUpperUtf8(family) : gi::ToLowerUtf8(family);
-      given = upper ? gi::ToUpperUtf8(given) : gi::ToLowerUtf8(given);
-    }
-    r.family_name = std::move(family);
-    r.given_names = std::move(given);
+    return family;
+  }
 
-    // Date of birth.
+  void WriteDateOfBirth(const Person& p, const SourceInfo& info, GeneratedRecord* r) {
+    auto rate = [&](int e) { return ctx_.Rate(info.kind, e); };
     Date dob = p.dob;
-    if (dob.d <= 12 && dob.d != dob.m) eligible(kDobDayMonthSwap);
-    eligible(kDobEstimated);
+    if (dob.d <= 12 && dob.d != dob.m) Eligible(r, kDobDayMonthSwap);
+    Eligible(r, kDobEstimated);
     switch (Categorical({rate(kDobDayMonthSwap), rate(kDobDigitWrong), rate(kDobYearOff), rate(kDobPlaceholder),
                          rate(kDobMissing), rate(kDobEstimated)})) {
       case 0:
         if (dob.d <= 12 && dob.d != dob.m) {
-          flag(kDobDayMonthSwap);
+          Flag(r, kDobDayMonthSwap);
           std::swap(dob.d, dob.m);
         }
         break;
       case 1:
-        flag(kDobDigitWrong);
+        Flag(r, kDobDigitWrong);
         dob = WrongDigit(dob);
         break;
       case 2:
-        flag(kDobYearOff);
+        Flag(r, kDobYearOff);
         dob.y += rng_.Bernoulli(0.5) ? 1 : -1;
         dob.d = std::min(dob.d, DaysInMonth(dob.y, dob.m));
         break;
       case 3:
-        flag(kDobPlaceholder);
+        Flag(r, kDobPlaceholder);
         dob = kPlaceholderDob;
         break;
       case 4:
-        flag(kDobMissing);
+        Flag(r, kDobMissing);
         dob = Date{};
         break;
       case 5:
-        flag(kDobEstimated);
+        Flag(r, kDobEstimated);
         dob = EstimatedDob(dob);
         break;
       default: break;
     }
-    r.date_of_birth = FormatDate(dob, info.date_format);
+    r->date_of_birth = FormatDate(dob, info.date_format);
+  }
 
-    // Postcode and address.
+  // Postcode and address: the previous home on an old identity, or when
+  // the contributor has not heard of a move.
+  void WriteAddress(const Person& p, SourceKind k, bool old, GeneratedRecord* r) {
+    auto rate = [&](int e) { return ctx_.Rate(k, e); };
     const Address* addr = old ? &p.previous : &p.home;
-    if (!old) eligible(kPostcodeOutOfDate);
+    if (!old) Eligible(r, kPostcodeOutOfDate);
     if (!old && rng_.Bernoulli(rate(kPostcodeOutOfDate))) {
-      flag(kPostcodeOutOfDate);
+      Flag(r, kPostcodeOutOfDate);
       addr = &p.previous;
     }
-    r.address = addr->line;
+    r->address = addr->line;
     if (rng_.Bernoulli(rate(kPostcodeMissing))) {
-      flag(kPostcodeMissing);
-    } else {
-      eligible(kPostcodeNoSpace);
-      eligible(kPostcodeLower);
-      r.postcode = addr->postcode;
-      if (rng_.Bernoulli(rate(kPostcodeNoSpace))) {
-        flag(kPostcodeNoSpace);
-        r.postcode.erase(r.postcode.find(' '), 1);
-      }
-      if (rng_.Bernoulli(rate(kPostcodeLower))) {
-        flag(kPostcodeLower);
-        r.postcode = gi::ToLowerUtf8(r.postcode);
-      }
+      Flag(r, kPostcodeMissing);
+      return;
     }
+    Eligible(r, kPostcodeNoSpace);
+    Eligible(r, kPostcodeLower);
+    r->postcode = addr->postcode;
+    if (rng_.Bernoulli(rate(kPostcodeNoSpace))) {
+      Flag(r, kPostcodeNoSpace);
+      r->postcode.erase(r->postcode.find(' '), 1);
+    }
+    if (rng_.Bernoulli(rate(kPostcodeLower))) {
+      Flag(r, kPostcodeLower);
+      r->postcode = gi::ToLowerUtf8(r->postcode);
+    }
+  }
 
-    // Sex.
-    switch (Categorical({rate(kSexWrong), rate(kSexUnknown)})) {
+  void WriteSex(const Person& p, SourceKind k, GeneratedRecord* r) {
+    switch (Categorical({ctx_.Rate(k, kSexWrong), ctx_.Rate(k, kSexUnknown)})) {
       case 0:
-        flag(kSexWrong);
-        r.sex = p.truth.sex == 'M' ? "F" : "M";
+        Flag(r, kSexWrong);
+        r->sex = p.truth.sex == 'M' ? "F" : "M";
         break;
       case 1:
-        flag(kSexUnknown);
-        r.sex = rng_.Bernoulli(0.5) ? "U" : "";
+        Flag(r, kSexUnknown);
+        r->sex = rng_.Bernoulli(0.5) ? "U" : "";
         break;
-      default: r.sex = std::string(1, p.truth.sex);
+      default: r->sex = std::string(1, p.truth.sex);
     }
   }
 
