@@ -552,6 +552,100 @@ absl::Status ConvertDates(const std::string& path, int dob_column, DateFormat st
   return absl::OkStatus();
 }
 
+// The first byte that is not UTF-8 as an error naming its line and column.
+absl::Status CheckUtf8(const std::string& path, std::string_view data) {
+  const size_t bad = FindInvalidUtf8(data);
+  if (bad == std::string_view::npos) return absl::OkStatus();
+  const size_t nl = bad == 0 ? std::string::npos : data.rfind('\n', bad - 1);
+  const size_t col = bad - (nl == std::string::npos ? 0 : nl + 1) + 1;
+  const uint64_t line = 1 + std::count(data.begin(), data.begin() + bad, '\n');
+  return absl::DataLossError(Cat(path, ":", line, ":", col, ": byte is not valid UTF-8 (byte column ", col, ")"));
+}
+
+std::string_view Field(const CsvRow& row, const Layout& layout, int slot) {
+  return layout.col[slot] >= 0 ? row.fields[layout.col[slot]] : std::string_view();
+}
+
+// Why a row cannot be read as a record at all (a NUL byte, the wrong number
+// of fields, text after a closing quote); empty if it can.
+std::string RowProblem(const CsvRow& row, const Layout& layout) {
+  if (row.raw.find('\0') != std::string_view::npos) {
+    for (size_t i = 0; i < row.fields.size(); ++i) {
+      if (row.fields[i].find('\0') != std::string_view::npos) return Cat("column ", i + 1, ": NUL byte");
+    }
+    return "NUL byte";
+  }
+  if (row.fields.size() != layout.num_columns) {
+    return Cat("fields: expected ", layout.num_columns, ", found ", row.fields.size());
+  }
+  if (row.bad_quote_field >= 0) return Cat("column ", row.bad_quote_field + 1, ": text after closing quote");
+  return "";
+}
+
+// The row as a quarantined row: its text, unless it is, or may be, a
+// restricted patient's (its restricted cell is not a clear "no", or cannot
+// be told apart from the others): never the address or postcode of a
+// restricted patient.
+QuarantinedRow Quarantined(const std::string& path, const CsvRow& row, const Layout& layout, std::string reason) {
+  const int c = layout.col[kRestricted];
+  const bool maybe_restricted =
+      c >= 0 && (row.fields.size() != layout.num_columns || ParseFlag(row.fields[c]) != std::optional<bool>(false));
+  std::string raw;
+  if (maybe_restricted) {
+    reason += " (row text withheld: restricted)";
+  } else {
+    raw.reserve(row.raw.size());
+    for (char ch : row.raw) {
+      if (ch == '\0') {
+        raw += "\\0";
+      } else {
+        raw.push_back(ch);
+      }
+    }
+  }
+  return QuarantinedRow{path, row.line, std::move(reason), std::move(raw)};
+}
+
+// The record's fields from a row of the right shape (all but restricted).
+void FillRecord(const CsvRow& row, const Layout& layout, const Mapping* mapping,
+                const std::optional<std::string>& default_source, Record* r) {
+  r->source.assign(Field(row, layout, kSource));
+  if (r->source.empty() && default_source) r->source = *default_source;
+  r->record_id.assign(Field(row, layout, kRecordId));
+  r->nhs_number.assign(Field(row, layout, kNhs));
+  if (layout.full_name >= 0) {
+    SplitName(row.fields[layout.full_name], mapping->name->order, r);
+  } else {
+    r->family_name.assign(Field(row, layout, kFamily));
+    r->given_names.assign(Field(row, layout, kGiven));
+  }
+  r->date_of_birth.assign(Field(row, layout, kDob));
+  r->sex.assign(Field(row, layout, kSex));
+  r->postcode.assign(Field(row, layout, kPostcode));
+  if (layout.address_parts.empty()) {
+    r->address.assign(Field(row, layout, kAddress));
+    return;
+  }
+  for (int c : layout.address_parts) {
+    std::string_view part = StripBlanks(row.fields[c]);
+    if (part.empty()) continue;
+    if (!r->address.empty()) r->address.append(", ");
+    r->address.append(part);
+  }
+}
+
+// Why a filled record is refused, before the check for a duplicate key;
+// empty if it is not.
+std::string RecordProblem(const Record& r, const std::optional<bool>& restricted) {
+  if (r.record_id.empty()) return "record_id: empty";
+  if (r.source.empty()) return "source: empty and no --source given";
+  if (!restricted) return "restricted: not one of 0/1/true/false/yes/no/Y/N";
+  if (r.nhs_number.empty() && r.family_name.empty() && r.given_names.empty() && r.date_of_birth.empty()) {
+    return "no identifying data: nhs_number, family_name, given_names and date_of_birth all empty";
+  }
+  return "";
+}
+
 }  // namespace
 
 absl::StatusOr<FeedResult> ReadFeed(const std::string& path, const FeedOptions& options) {
@@ -563,13 +657,7 @@ absl::StatusOr<FeedResult> ReadFeed(const std::string& path, const FeedOptions& 
 absl::StatusOr<FeedResult> ReadFeedText(std::string data_in, const std::string& path, const FeedOptions& options) {
   NormalizeLoneCr(&data_in);
   const std::string& data = data_in;
-
-  if (size_t bad = FindInvalidUtf8(data); bad != std::string_view::npos) {
-    const size_t nl = bad == 0 ? std::string::npos : data.rfind('\n', bad - 1);
-    const size_t col = bad - (nl == std::string::npos ? 0 : nl + 1) + 1;
-    const uint64_t line = 1 + std::count(data.begin(), data.begin() + bad, '\n');
-    return absl::DataLossError(Cat(path, ":", line, ":", col, ": byte is not valid UTF-8 (byte column ", col, ")"));
-  }
+  EMPI_RETURN_IF_ERROR(CheckUtf8(path, data));
 
   const Mapping* mapping = options.mapping;
   const char delimiter = mapping ? mapping->delimiter : ',';
@@ -606,107 +694,30 @@ absl::StatusOr<FeedResult> ReadFeedText(std::string data_in, const std::string& 
   absl::flat_hash_set<uint32_t, KeyHash, KeyHash> seen(0, key_hash, key_hash);
   seen.reserve(max_rows);
 
-  const auto field = [&](int slot) -> std::string_view {
-    return layout.col[slot] >= 0 ? row.fields[layout.col[slot]] : std::string_view();
-  };
-  // A row that is, or may be, a restricted patient's: its restricted cell
-  // is not a clear "no", or cannot be told apart from the others.
-  const auto maybe_restricted = [&]() {
-    const int c = layout.col[kRestricted];
-    if (c < 0) return false;
-    if (row.fields.size() != layout.num_columns) return true;
-    return ParseFlag(row.fields[c]) != std::optional<bool>(false);
-  };
-  const auto quarantine = [&](std::string reason) {
-    std::string raw;
-    if (maybe_restricted()) {
-      // Never the address or postcode of a restricted patient.
-      reason += " (row text withheld: restricted)";
-    } else {
-      raw.reserve(row.raw.size());
-      for (char c : row.raw) {
-        if (c == '\0') {
-          raw += "\\0";
-        } else {
-          raw.push_back(c);
-        }
-      }
-    }
-    result.quarantined.push_back(QuarantinedRow{path, row.line, std::move(reason), std::move(raw)});
-  };
-
   while (scanner.Next(&row, &error, path)) {
     ++result.stats.rows;
-    if (row.raw.find('\0') != std::string_view::npos) {
-      size_t column = 0;
-      for (size_t i = 0; i < row.fields.size(); ++i) {
-        if (row.fields[i].find('\0') != std::string_view::npos) {
-          column = i + 1;
-          break;
-        }
-      }
-      quarantine(column ? Cat("column ", column, ": NUL byte") : std::string("NUL byte"));
-      continue;
-    }
-    if (row.fields.size() != layout.num_columns) {
-      quarantine(Cat("fields: expected ", layout.num_columns, ", found ", row.fields.size()));
-      continue;
-    }
-    if (row.bad_quote_field >= 0) {
-      quarantine(Cat("column ", row.bad_quote_field + 1, ": text after closing quote"));
+    if (std::string problem = RowProblem(row, layout); !problem.empty()) {
+      result.quarantined.push_back(Quarantined(path, row, layout, std::move(problem)));
       continue;
     }
     Record& r = result.records.emplace_back();
-    r.source.assign(field(kSource));
-    if (r.source.empty() && default_source) r.source = *default_source;
-    r.record_id.assign(field(kRecordId));
-    r.nhs_number.assign(field(kNhs));
-    if (layout.full_name >= 0) {
-      SplitName(row.fields[layout.full_name], mapping->name->order, &r);
-    } else {
-      r.family_name.assign(field(kFamily));
-      r.given_names.assign(field(kGiven));
-    }
-    r.date_of_birth.assign(field(kDob));
-    r.sex.assign(field(kSex));
-    r.postcode.assign(field(kPostcode));
-    if (layout.address_parts.empty()) {
-      r.address.assign(field(kAddress));
-    } else {
-      for (int c : layout.address_parts) {
-        std::string_view part = StripBlanks(row.fields[c]);
-        if (part.empty()) continue;
-        if (!r.address.empty()) r.address.append(", ");
-        r.address.append(part);
+    FillRecord(row, layout, mapping, default_source, &r);
+    const std::optional<bool> restricted = ParseFlag(Field(row, layout, kRestricted));
+    std::string reason = RecordProblem(r, restricted);
+    if (reason.empty()) {
+      if (auto [it, inserted] = seen.insert(static_cast<uint32_t>(result.records.size() - 1)); !inserted) {
+        reason = Cat("record_id: duplicate key, first seen on line ", result.lines[*it]);
       }
-    }
-    std::optional<bool> restricted = ParseFlag(field(kRestricted));
-
-    std::string reason;
-    if (r.record_id.empty()) {
-      reason = "record_id: empty";
-    } else if (r.source.empty()) {
-      reason = "source: empty and no --source given";
-    } else if (!restricted) {
-      reason = "restricted: not one of 0/1/true/false/yes/no/Y/N";
-    } else if (r.nhs_number.empty() && r.family_name.empty() && r.given_names.empty() && r.date_of_birth.empty()) {
-      reason =
-          "no identifying data: nhs_number, family_name, given_names and "
-          "date_of_birth all empty";
-    } else if (auto [it, inserted] = seen.insert(static_cast<uint32_t>(result.records.size() - 1)); !inserted) {
-      reason = Cat("record_id: duplicate key, first seen on line ", result.lines[*it]);
     }
     if (!reason.empty()) {
       result.records.pop_back();
-      quarantine(std::move(reason));
+      result.quarantined.push_back(Quarantined(path, row, layout, std::move(reason)));
       continue;
     }
     r.restricted = *restricted;
     result.lines.push_back(row.line);
     if (result.conventions.validate_nhs_number) CountNhs(r, &result.stats);
-    if (result.conventions.postcode_format == PostcodeFormat::kUk) {
-      CountPostcode(r, &result.stats);
-    }
+    if (result.conventions.postcode_format == PostcodeFormat::kUk) CountPostcode(r, &result.stats);
   }
   if (!error.ok()) return error;
 
