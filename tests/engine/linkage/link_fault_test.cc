@@ -7,11 +7,11 @@
 // store must close and reopen; and once the fault is gone, running the same
 // link again must give the persons a clean run gives.
 //
-// The feed is small, so the link's write stage is one batch and a fault
-// fails it whole. A fault between the batches of a large first link leaves
-// part of it stored, and re-running it then does not give a clean run's
-// persons (measured: 25,929 persons instead of 20,258 after a full 24 MiB
-// disk); making the write stage atomic is issue 15 item 1, done separately.
+// The feed is small, so the link's write stage is one batch. A large first
+// link is all or nothing too (docs/format/store.md, "A batch link is all or
+// nothing"): tests/engine/cli/exit_codes_test.cc fills a real disk under
+// `empi link` and runs it again over what it left, and docs/benchmarks.md
+// ("A full disk under link and relink") does so at 1M records.
 #include <map>
 #include <set>
 #include <string>
