@@ -11,6 +11,7 @@
 #include "gtest/gtest.h"
 #include "index/store.h"
 #include "index/store_check.h"
+#include "tests/index/fault_injection_fs.h"
 #include "tests/temp_dir.h"
 
 namespace empi::index {
@@ -184,6 +185,58 @@ TEST(History, UpgradeFromVersion6StartsTheHistoriesAtTheLastChange) {
   EXPECT_EQ(store->history_from(), 2u);
   ExpectChecksClean(*store);
 }
+
+// The upgrade to format 7 writes the histories of a large store in batches
+// of 10,000 and the format version last. A disk that fails part way leaves
+// format 6 with part of the histories written; the next open upgrades again
+// from the start, and the store is as if the first had not failed.
+class UpgradeFaultTest : public ::testing::TestWithParam<empi::testing::FaultCase> {};
+
+TEST_P(UpgradeFaultTest, AFailedUpgradeIsDoneAgainByTheNextOpen) {
+  using empi::testing::FaultInjectionFs;
+  const auto [op, error, nth] = GetParam();
+  TempDir dir;
+  constexpr int kPersons = 12000;  // 24,000 history entries: three batches
+  {
+    auto store = OpenOrDie(dir.path());
+    ASSERT_NE(store, nullptr);
+    ChangeSet cs = store->NewChangeSet();
+    for (int p = 1; p <= kPersons; ++p) {
+      const StoredRecord r = Rec("R" + std::to_string(p), p);
+      cs.PutPerson(p, kPlain);
+      cs.PutRecord(r);
+      cs.AddMembership(p, r.record.Key());
+      cs.AddChange(Change{0, "new-person", {static_cast<uint64_t>(p)}, {r.record.Key()}});
+    }
+    ASSERT_TRUE(store->Commit(&cs, nullptr, false).ok());
+    ASSERT_TRUE(store->db()->DropColumnFamily(store->cf(Cf::kViewHistory)).ok());
+    ASSERT_TRUE(store->db()->DropColumnFamily(store->cf(Cf::kRecordHistory)).ok());
+    ASSERT_TRUE(store->db()->Put(rocksdb::WriteOptions(), store->cf(Cf::kMeta), "format_version", "6").ok());
+  }
+  FaultInjectionFs fs;
+  const std::unique_ptr<rocksdb::Env> env = fs.NewEnv();
+  StoreOptions options;
+  options.env = env.get();
+  fs.Arm(op, error, static_cast<uint64_t>(nth));
+  {
+    auto failed = Store::Open(dir.path(), options);
+    if (!failed.ok()) {
+      EXPECT_EQ(failed.status().code(), absl::StatusCode::kUnavailable) << failed.status();
+    }
+    ::testing::Test::RecordProperty("open_failed", failed.ok() ? 0 : 1);
+  }
+  fs.Disarm();
+  auto store = OpenOrDie(dir.path(), options);
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(**store->GetMeta(kMetaFormatVersion), std::to_string(kFormatVersion));
+  EXPECT_EQ(store->history_from(), static_cast<uint64_t>(kPersons));
+  EXPECT_EQ(MembersAt(*store, kPersons, kPersons), std::vector<std::string>{"R" + std::to_string(kPersons)});
+  EXPECT_EQ(PersonAt(*store, "R1", kPersons), 1u);
+  ExpectChecksClean(*store);
+}
+
+INSTANTIATE_TEST_SUITE_P(EveryOp, UpgradeFaultTest, empi::testing::EveryFault(1, 3, 8, 20),
+                         empi::testing::FaultCaseName);
 
 TEST(History, StoreCheckNamesAHistoryThatDisagrees) {
   TempDir dir;
