@@ -89,13 +89,64 @@ Clustering ClusterOnce(const ClusterInput& in, std::vector<ScoredLink> links) {
            NamesConflictExplainedByGroup(*in.model, v, records[y], members(gy), records[x]);
   };
 
+  // Records with a valid NHS number, by number (built at the first
+  // conflict of numbers).
+  std::vector<uint32_t> by_nhs;
+  auto holders = [&](uint64_t nhs) {
+    if (by_nhs.empty()) {
+      for (uint32_t i = 0; i < n; ++i) {
+        if (records[i].nhs_validated) by_nhs.push_back(i);
+      }
+      std::sort(by_nhs.begin(), by_nhs.end(), [&](uint32_t x, uint32_t y) {
+        return records[x].nhs != records[y].nhs ? records[x].nhs < records[y].nhs : x < y;
+      });
+    }
+    auto lower = std::partition_point(by_nhs.begin(), by_nhs.end(), [&](uint32_t i) { return records[i].nhs < nhs; });
+    auto upper = std::partition_point(lower, by_nhs.end(), [&](uint32_t i) { return records[i].nhs <= nhs; });
+    return std::vector<uint32_t>(lower, upper);
+  };
+  // Whether `nhs`, held by group `rg`, is someone else's number there: a
+  // group outside `rg` and `other` carries it on more records than `rg`
+  // does, and each record of `rg` that carries it is held by the safety
+  // rules to be of another generation than one of that group's (a parent's
+  // number written on a child's record; safety.h). Then the number says
+  // nothing against the record's joining its own person elsewhere. A
+  // number two groups carry equally often is nobody's to give away.
+  auto someone_elses = [&](uint64_t nhs, uint32_t rg, uint32_t other) {
+    size_t mine = 0;
+    for (uint32_t m : groups[rg].members) mine += records[m].nhs_validated && records[m].nhs == nhs;
+    // (group, record) of the number's other holders, by group.
+    std::vector<std::pair<uint32_t, uint32_t>> elsewhere;
+    for (uint32_t z : holders(nhs)) {
+      const uint32_t rz = uf.Find(z);
+      if (rz != rg && rz != other) elsewhere.emplace_back(rz, z);
+    }
+    std::sort(elsewhere.begin(), elsewhere.end());
+    for (size_t from = 0, to = 0; from < elsewhere.size(); from = to) {
+      while (to < elsewhere.size() && elsewhere[to].first == elsewhere[from].first) ++to;
+      if (to - from <= mine) continue;
+      bool all_another_generation = true;
+      for (uint32_t m : groups[rg].members) {
+        if (!records[m].nhs_validated || records[m].nhs != nhs) continue;
+        bool found = false;
+        for (size_t i = from; i < to && !found; ++i) {
+          const SafetyVerdict v = in.model->Score(records[m], records[elsewhere[i].second]).safety;
+          found = v.safety == PairSafety::kDistinct && v.reason == kGenerationApart;
+        }
+        all_another_generation = all_another_generation && found;
+      }
+      if (all_another_generation) return true;
+    }
+    return false;
+  };
+
   auto refuse_reason = [&](uint32_t ra, uint32_t rb) -> const char* {
     const Group& a = groups[ra];
     const Group& b = groups[rb];
     if (a.existing != 0 && b.existing != 0 && a.existing != b.existing) return kReasonExistingPersons;
     for (uint64_t x : a.nhs) {
       for (uint64_t y : b.nhs) {
-        if (x != y) return "nhs conflict";
+        if (x != y && !someone_elses(x, ra, rb) && !someone_elses(y, rb, ra)) return "nhs conflict";
       }
     }
     if (a.members.size() * b.members.size() > in.max_join_comparisons) return "group too large to verify";

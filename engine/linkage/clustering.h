@@ -6,7 +6,11 @@
 // Links are applied strongest first (union-find). Two groups are joined
 // only when all of these hold; otherwise the pair goes to review with the
 // reason:
-//   - the union holds at most one valid NHS number ("nhs conflict");
+//   - the union holds at most one valid NHS number ("nhs conflict"),
+//     not counting a number that is someone else's in the group carrying
+//     it: a third group carries it on more records, and each of this
+//     group's records with it is a generation apart from one of them (a
+//     parent's number on a child's record);
 //   - at most one of them is a person already stored ("existing persons":
 //     joining stored persons is a steward's decision, never automatic);
 //   - no pair across them was marked never-to-link ("never link");

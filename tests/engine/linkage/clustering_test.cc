@@ -343,5 +343,41 @@ TEST(ClusteringTest, MistypedNameLetInByItsNumberDoesNotKeepThePersonsOtherRecor
   EXPECT_NE(c.group[0], c.group[3]);
 }
 
+// A son's social-care record carries his father's NHS number (a parent's
+// number written on a child's record). The father's two records carry it
+// too; the son's own record carries his own number. The son's records link
+// on their demographics: the number conflict is explained (the number is
+// the father's, whose records are of another generation than the son's)
+// and they join. Had the father only one record with the number, it would
+// be carried as often by the son's group as by his: nobody's to give away,
+// and the pair goes to a steward.
+TEST(ClusteringTest, AParentsNumberOnAChildsRecordDoesNotKeepTheChildApart) {
+  const Model model = TestModel();
+  constexpr char kSonNhs[] = "4010232137";
+  std::vector<PreparedRecord> recs = {Annotated(model, "Gareth", "Morgan", "1958-03-02", kNhs),
+                                      Annotated(model, "Gareth", "Morgan", "1958-03-02", kNhs),
+                                      Annotated(model, "Owen", "Morgan", "1990-06-14", kSonNhs),
+                                      Annotated(model, "Owen", "Morgan", "1990-06-14", kNhs)};
+  const SafetyVerdict son_father = model.Score(recs[3], recs[0]).safety;
+  ASSERT_EQ(son_father.safety, PairSafety::kDistinct);
+  ASSERT_EQ(son_father.reason, kGenerationApart);
+  std::vector<uint64_t> existing(recs.size(), 0);
+  const double l = model.link_weight();
+  {
+    ClusterInput in{&recs, &existing, nullptr, &model};
+    Clustering c = ClusterRecords(in, {{0, 1, l + 30}, {2, 3, l + 5}});
+    EXPECT_EQ(c.group[0], c.group[1]);
+    EXPECT_EQ(c.group[2], c.group[3]);
+    EXPECT_NE(c.group[0], c.group[2]);
+    EXPECT_TRUE(c.review.empty());
+  }
+  std::vector<PreparedRecord> one_father_record = {recs[0], recs[2], recs[3]};
+  existing.resize(one_father_record.size());
+  ClusterInput in{&one_father_record, &existing, nullptr, &model};
+  Clustering c = ClusterRecords(in, {{1, 2, l + 5}});
+  EXPECT_NE(c.group[1], c.group[2]);
+  ASSERT_EQ(c.review.size(), 1u);
+  EXPECT_EQ(c.review[0].reason, "nhs conflict");
+}
 }  // namespace
 }  // namespace empi
