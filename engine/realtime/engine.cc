@@ -1034,6 +1034,31 @@ class EngineImpl final : public Engine {
 
   // Why `p` (key `key`) may not join `person`, or "" when it may: the
   // no-chaining rules of clustering.h applied to one record and one person.
+  // Whether p's NHS number is someone else's, as a batch link judges it
+  // (clustering.h): another person carries it on more records than p and
+  // `person`'s records with it (`person_records`) do, and p is a generation
+  // apart from one of them (a parent's number on a child's record).
+  absl::StatusOr<bool> NumberIsSomeoneElses(const PreparedRecord& p, const std::string& key, uint64_t person,
+                                            const std::vector<PreparedRecord>& person_records) const {
+    size_t mine = 1;
+    for (const PreparedRecord& o : person_records) mine += o.nhs_validated && o.nhs == p.nhs;
+    EMPI_ASSIGN_OR_RETURN(auto keys, store_->RecordsWithNhs(p.nhs));
+    absl::flat_hash_map<uint64_t, std::vector<PreparedRecord>> by_person;
+    for (const std::string& k : keys) {
+      if (k == key) continue;
+      EMPI_ASSIGN_OR_RETURN(auto got, store_->GetRecord(k));
+      if (got && got->person_id != person) by_person[got->person_id].push_back(Prepare(got->record));
+    }
+    for (const auto& [other, theirs] : by_person) {
+      if (theirs.size() <= mine) continue;
+      for (const PreparedRecord& z : theirs) {
+        const SafetyVerdict v = model_.Score(p, z).safety;
+        if (v.safety == PairSafety::kDistinct && v.reason == kGenerationApart) return true;
+      }
+    }
+    return false;
+  }
+
   absl::StatusOr<std::string> JoinRefusal(const PreparedRecord& p, const std::string& key, uint64_t person) const {
     EMPI_ASSIGN_OR_RETURN(auto members, store_->PersonRecords(person));
     if (members.size() > kMaxJoinComparisons) return std::string("weak group");
@@ -1047,8 +1072,14 @@ class EngineImpl final : public Engine {
     }
     std::vector<const PreparedRecord*> group;
     for (const PreparedRecord& o : others) group.push_back(&o);
+    std::optional<bool> someone_elses;
     for (const PreparedRecord& o : others) {
-      if (p.nhs_validated && o.nhs_validated && p.nhs != o.nhs) return std::string("nhs conflict");
+      if (p.nhs_validated && o.nhs_validated && p.nhs != o.nhs) {
+        if (!someone_elses) {
+          EMPI_ASSIGN_OR_RETURN(someone_elses, NumberIsSomeoneElses(p, key, person, others));
+        }
+        if (!*someone_elses) return std::string("nhs conflict");
+      }
       ScoredPair scored = model_.Score(p, o);
       if (scored.safety.safety != PairSafety::kSafe) {
         if (NamesConflictExplainedByGroup(model_, scored.safety, o, group, p)) continue;

@@ -174,6 +174,45 @@ TEST_F(EngineTest, IngestMatchingTwoPersonsEquallyJoinsNeither) {
   EXPECT_NE(c->person_id, pb->person_id);
 }
 
+// A son's record carrying his father's NHS number joins the son's person
+// when the father's person carries that number on more records than the
+// son's side would (clustering.h, as a batch link decides it); with one
+// record of the father's to set against it, the number is nobody's to
+// give away and the record waits for a steward.
+TEST_F(EngineTest, AParentsNumberOnAChildsRecordJoinsTheChildWhenTheNumberIsClearlyTheParents) {
+  auto family = [&](int i) {
+    testing::Patient father = patients_[i], son = patients_[i];
+    father.given = "Gareth";
+    father.dob = "1958-03-02";
+    son.given = "Owen";
+    son.dob = "1990-06-14";
+    son.nhs = patients_[i + 1].nhs;
+    return std::pair{father, son};
+  };
+  for (const bool two_father_records : {false, true}) {
+    auto [father, son] = family(two_father_records ? 7 : 5);
+    const std::string tag = two_father_records ? "B" : "A";
+    ASSERT_TRUE(engine_->Ingest(RecordOf(father, "M84001", tag + "F1", true), who_).ok());
+    if (two_father_records) {
+      ASSERT_TRUE(engine_->Ingest(RecordOf(father, "RKB", tag + "F2", true), who_).ok());
+    }
+    auto own = engine_->Ingest(RecordOf(son, "M84001", tag + "S1", true), who_);
+    ASSERT_TRUE(own.ok());
+    testing::Patient with_fathers_number = son;
+    with_fathers_number.nhs = father.nhs;
+    auto social_care = engine_->Ingest(RecordOf(with_fathers_number, "CWC-SC", tag + "S2", true), who_);
+    ASSERT_TRUE(social_care.ok());
+    if (two_father_records) {
+      EXPECT_EQ(social_care->outcome, IngestOutcome::kLinked) << social_care->reason;
+      EXPECT_EQ(social_care->person_id, own->person_id);
+    } else {
+      EXPECT_EQ(social_care->outcome, IngestOutcome::kReview);
+      EXPECT_EQ(social_care->reason, "nhs conflict");
+      EXPECT_NE(social_care->person_id, own->person_id);
+    }
+  }
+}
+
 // The steward's review queue: each pair once (the store holds both
 // orders), the persons holding the records, pages that chain by cursor
 // and together list the whole queue in one stable order, and the read
