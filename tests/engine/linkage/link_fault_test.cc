@@ -36,28 +36,8 @@ using empi::testing::FaultCaseName;
 using empi::testing::FaultInjectionFs;
 using empi::testing::PersonsAsKeySets;
 using empi::testing::TempDir;
-using testing_linkage::RecordGenerator;
 
-std::vector<Record> Feed() {
-  RecordGenerator gen(77);
-  std::vector<Record> out;
-  for (int p = 0; p < 200; ++p) {
-    Record t = gen.Person();
-    t.source = "RKB";
-    t.record_id = "K" + std::to_string(p);
-    t.nhs_number = gen.NhsNumber();
-    if (t.date_of_birth.empty()) t.date_of_birth = gen.Date();
-    out.push_back(t);
-    if (p % 3 != 0) {
-      Record c = t;
-      c.source = "RLT";
-      c.record_id = "L" + std::to_string(p);
-      if (p % 2 == 0) c.given_names = gen.Typo(c.given_names);
-      out.push_back(c);
-    }
-  }
-  return out;
-}
+std::vector<Record> Feed() { return testing_linkage::TwoContributorFeed(77, 200); }
 
 using Case = FaultCase;
 class LinkFaultTest : public ::testing::TestWithParam<Case> {};

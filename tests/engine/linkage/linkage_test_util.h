@@ -164,6 +164,32 @@ class RecordGenerator {
   uint64_t next_id_ = 1;
 };
 
+// Patients with a record at RKB (K<n>) and, for two in three, one at RLT
+// (L<n>) whose given names carry a typo half the time and, when
+// `drop_nhs_every` > 0, whose NHS number is missing on every
+// drop_nhs_every-th patient.
+inline std::vector<Record> TwoContributorFeed(uint64_t seed, int patients, int drop_nhs_every = 0) {
+  RecordGenerator gen(seed);
+  std::vector<Record> out;
+  for (int p = 0; p < patients; ++p) {
+    Record t = gen.Person();
+    t.source = "RKB";
+    t.record_id = "K" + std::to_string(p);
+    t.nhs_number = gen.NhsNumber();
+    if (t.date_of_birth.empty()) t.date_of_birth = gen.Date();
+    out.push_back(t);
+    if (p % 3 != 0) {
+      Record c = t;
+      c.source = "RLT";
+      c.record_id = "L" + std::to_string(p);
+      if (p % 2 == 0) c.given_names = gen.Typo(c.given_names);
+      if (drop_nhs_every > 0 && p % drop_nhs_every == 0) c.nhs_number.clear();
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
 }  // namespace empi::testing_linkage
 
 #endif  // EMPI_TESTS_ENGINE_LINKAGE_LINKAGE_TEST_UTIL_H_

@@ -29,33 +29,10 @@ using empi::testing::FaultCaseName;
 using empi::testing::FaultInjectionFs;
 using empi::testing::PersonsAsKeySets;
 using empi::testing::TempDir;
-using testing_linkage::RecordGenerator;
 
 using Persons = std::set<std::set<std::string>>;
 
-// Patients with a record at RKB and, for two in three, one at RLT with a
-// typo in the given names half the time.
-std::vector<Record> Feed() {
-  RecordGenerator gen(91);
-  std::vector<Record> out;
-  for (int p = 0; p < 1500; ++p) {
-    Record t = gen.Person();
-    t.source = "RKB";
-    t.record_id = "K" + std::to_string(p);
-    t.nhs_number = gen.NhsNumber();
-    if (t.date_of_birth.empty()) t.date_of_birth = gen.Date();
-    out.push_back(t);
-    if (p % 3 != 0) {
-      Record c = t;
-      c.source = "RLT";
-      c.record_id = "L" + std::to_string(p);
-      if (p % 2 == 0) c.given_names = gen.Typo(c.given_names);
-      if (p % 5 == 0) c.nhs_number.clear();
-      out.push_back(c);
-    }
-  }
-  return out;
-}
+std::vector<Record> Feed() { return testing_linkage::TwoContributorFeed(91, 1500, /*drop_nhs_every=*/5); }
 
 // A relink that moves records: the model estimated again, with a link
 // threshold so high that the weaker links of the first run come apart.
