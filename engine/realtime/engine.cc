@@ -1032,8 +1032,6 @@ class EngineImpl final : public Engine {
     return out;
   }
 
-  // Why `p` (key `key`) may not join `person`, or "" when it may: the
-  // no-chaining rules of clustering.h applied to one record and one person.
   // Whether p's NHS number is someone else's, as a batch link judges it
   // (clustering.h): another person carries it on more records than p and
   // `person`'s records with it (`person_records`) do, and p is a generation
@@ -1059,6 +1057,8 @@ class EngineImpl final : public Engine {
     return false;
   }
 
+  // Why `p` (key `key`) may not join `person`, or "" when it may: the
+  // no-chaining rules of clustering.h applied to one record and one person.
   absl::StatusOr<std::string> JoinRefusal(const PreparedRecord& p, const std::string& key, uint64_t person) const {
     EMPI_ASSIGN_OR_RETURN(auto members, store_->PersonRecords(person));
     if (members.size() > kMaxJoinComparisons) return std::string("weak group");
