@@ -1,0 +1,168 @@
+// Copyright EMPI developers.
+//
+// engine_history.cc: EngineImpl's reads of what happened: the change
+// feed, a person's history, the review queue, and the audit trail.
+
+#include <algorithm>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "empi/status_macros.h"
+#include "engine/linkage/store_events.h"
+#include "engine/realtime/engine_impl.h"
+
+namespace empi::realtime {
+namespace {
+
+constexpr size_t kMaxReviewPage = 1000;
+
+// A review queue cursor: the pair key of the last pair on a page, web-safe
+// base64 so that it can travel in a URL.
+bool DecodeReviewCursor(const std::string& cursor, std::string* pair_key) {
+  std::string a, b;
+  return absl::WebSafeBase64Unescape(cursor, pair_key) && index::SplitPairKey(*pair_key, &a, &b) && !a.empty() &&
+         !b.empty();
+}
+
+ReviewQueueEntry ReviewEntryOf(std::string_view a, std::string_view b, const index::ReviewValue& v) {
+  ReviewQueueEntry p;
+  p.a = RefOf(a);
+  p.b = RefOf(b);
+  p.match_weight = v.match_weight;
+  p.match_probability = v.match_probability;
+  p.reason = v.reason;
+  return p;
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<ChangeEvent>> EngineImpl::Changes(uint64_t since, size_t limit,
+                                                             std::chrono::milliseconds wait, const Requester& who) {
+  if (limit == 0) return absl::InvalidArgumentError("changes: limit must be at least 1");
+  if (wait.count() > 0 && store_->last_change() <= since) {
+    store_->WaitForChange(since, absl::FromChrono(wait));
+  }
+  std::vector<ChangeEvent> out;
+  EMPI_RETURN_IF_ERROR(store_->ForEachChange(since, [&](const index::StoredChange& c) {
+    ChangeEvent e{c.sequence, c.change.time_us, c.change.kind, c.change.persons, {}};
+    for (const std::string& key : c.change.records) e.records.push_back(RefOf(key));
+    out.push_back(std::move(e));
+    return out.size() < limit;
+  }));
+  index::AuditEvent ev = AuditEventFor(who, "changes");
+  ev.outcome = out.empty()
+                   ? absl::StrCat("ok: none after ", since)
+                   : absl::StrCat("ok: ", out.size(), " changes, ", out.front().sequence, " to ", out.back().sequence);
+  EMPI_RETURN_IF_ERROR(CommitAudit(ev));
+  return out;
+}
+
+absl::StatusOr<std::vector<HistoryEntry>> EngineImpl::History(uint64_t person, const Requester& who) {
+  std::vector<HistoryEntry> out;
+  {
+    SnapshotHolder snap(store_.get());
+    EMPI_RETURN_IF_ERROR(store_->ForEachHistory(
+        person,
+        [&](uint64_t seq, std::string_view json) {
+          out.push_back({seq, std::string(json)});
+          return true;
+        },
+        snap.get()));
+  }
+  index::AuditEvent ev = AuditEventFor(who, "history");
+  ev.persons = {person};
+  ev.outcome = absl::StrCat("ok: ", out.size(), " events");
+  EMPI_RETURN_IF_ERROR(CommitAudit(ev));
+  return out;
+}
+
+absl::StatusOr<ReviewQueuePage> EngineImpl::ReviewQueue(size_t limit, const std::string& after_cursor,
+                                                        const Requester& who) {
+  if (limit == 0 || limit > kMaxReviewPage) {
+    return absl::InvalidArgumentError(absl::StrCat("limit: must be from 1 to ", kMaxReviewPage));
+  }
+  std::string after;
+  if (!after_cursor.empty() && !DecodeReviewCursor(after_cursor, &after)) {
+    return absl::InvalidArgumentError("cursor: not a review queue cursor");
+  }
+  ReviewQueuePage page;
+  index::AuditEvent ev = AuditEventFor(who, "review queue");
+  {
+    SnapshotHolder snap(store_.get());
+    std::vector<std::string> keys;  // a, b of each pair on the page
+    EMPI_RETURN_IF_ERROR(store_->ForEachReview(
+        [&](std::string_view a, std::string_view b, const index::ReviewValue& v) {
+          if (page.pairs.size() == limit) {
+            page.next_cursor = absl::WebSafeBase64Escape(index::DirectedPairKey(keys[keys.size() - 2], keys.back()));
+            return false;
+          }
+          page.pairs.push_back(ReviewEntryOf(a, b, v));
+          keys.emplace_back(a);
+          keys.emplace_back(b);
+          return true;
+        },
+        snap.get(), after));
+    EMPI_ASSIGN_OR_RETURN(auto records, store_->GetRecords(keys, snap.get()));
+    for (size_t i = 0; i < page.pairs.size(); ++i) {
+      page.pairs[i].person_a = records[2 * i] ? records[2 * i]->person_id : 0;
+      page.pairs[i].person_b = records[2 * i + 1] ? records[2 * i + 1]->person_id : 0;
+    }
+    ev.records = std::move(keys);
+  }
+  for (const ReviewQueueEntry& p : page.pairs) {
+    for (uint64_t person : {p.person_a, p.person_b}) {
+      if (person != 0 && std::find(ev.persons.begin(), ev.persons.end(), person) == ev.persons.end()) {
+        ev.persons.push_back(person);
+      }
+    }
+  }
+  ev.outcome = absl::StrCat("ok: ", page.pairs.size(), " pairs");
+  EMPI_RETURN_IF_ERROR(CommitAudit(ev));
+  return page;
+}
+
+absl::Status EngineImpl::AuditRefusal(const std::string& action, const std::string& outcome, uint64_t person_id,
+                                      const Requester& who) {
+  index::AuditEvent ev = AuditEventFor(who, action);
+  if (person_id != 0) ev.persons = {person_id};
+  ev.outcome = outcome;
+  return CommitAudit(ev);
+}
+
+absl::StatusOr<std::vector<AuditEvent>> EngineImpl::AuditForPerson(uint64_t person) {
+  std::vector<AuditEvent> out;
+  EMPI_RETURN_IF_ERROR(store_->ForEachAuditEvent([&](const index::StoredAuditEvent& e) {
+    if (std::find(e.event.persons.begin(), e.event.persons.end(), person) == e.event.persons.end()) {
+      return true;
+    }
+    AuditEvent a;
+    a.sequence = e.sequence;
+    a.time_us = e.event.time_us;
+    a.requester = e.event.requester;
+    a.organisation = e.event.organisation;
+    a.role = e.event.role;
+    a.purpose = e.event.purpose;
+    a.action = e.event.action;
+    a.outcome = e.event.outcome;
+    a.persons = e.event.persons;
+    for (const std::string& key : e.event.records) a.records.push_back(RefOf(key));
+    a.at_change = e.event.at_change;
+    a.model_version = e.event.model_version;
+    a.as_of = e.event.as_of;
+    out.push_back(std::move(a));
+    return true;
+  }));
+  return out;
+}
+
+absl::StatusOr<std::vector<AuditEvent>> EngineImpl::ReadAuditTrail(uint64_t person, const Requester& who) {
+  EMPI_ASSIGN_OR_RETURN(std::vector<AuditEvent> events, AuditForPerson(person));
+  index::AuditEvent ev = AuditEventFor(who, "audit person");
+  ev.persons = {person};
+  ev.outcome = absl::StrCat("ok: ", events.size(), " events");
+  EMPI_RETURN_IF_ERROR(CommitAudit(ev));
+  return events;
+}
+
+}  // namespace empi::realtime

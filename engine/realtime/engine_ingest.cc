@@ -1,0 +1,279 @@
+// Copyright EMPI developers.
+//
+// engine_ingest.cc: EngineImpl::Ingest: a record's candidates, the
+// no-chaining rules that may refuse a join, and the one commit that links
+// the record, queues its review pairs and applies objections that reach it.
+
+#include <algorithm>
+#include <cstdlib>
+
+#include "absl/strings/str_cat.h"
+#include "empi/status_macros.h"
+#include "engine/linkage/comparisons.h"
+#include "engine/linkage/linker.h"
+#include "engine/linkage/store_events.h"
+#include "engine/realtime/engine_impl.h"
+
+namespace empi::realtime {
+namespace {
+
+// A person with more records than this is not compared record by record
+// when a record would join it ("weak group": it goes to review).
+constexpr size_t kMaxJoinComparisons = 10'000;
+
+}  // namespace
+
+absl::StatusOr<IngestResult> EngineImpl::Ingest(const Record& rec, const Requester& who) {
+  if (rec.source.empty() || rec.record_id.empty()) {
+    return absl::InvalidArgumentError("ingest: source and record_id must not be empty");
+  }
+  IngestResult result;
+  {
+    absl::MutexLock lock(&write_mu_);
+    EMPI_ASSIGN_OR_RETURN(result, IngestLocked(rec, who));
+  }
+  EMPI_RETURN_IF_ERROR(Sync());
+  return result;
+}
+
+absl::StatusOr<std::vector<EngineImpl::Scored>> EngineImpl::Candidates(const PreparedRecord& p,
+                                                                       const std::string& self_key,
+                                                                       const rocksdb::Snapshot* snap) const {
+  BlockKeys keys = ComputeBlockKeys(rules_, p);
+  // Every rule's members first, in rule order without repeats, then their
+  // records with one MultiGet.
+  absl::flat_hash_set<std::string> seen;
+  std::vector<std::string> candidates;
+  for (size_t q = 0; q < rules_.rules().size(); ++q) {
+    if (keys[q] == 0) continue;
+    bool truncated = false;
+    EMPI_ASSIGN_OR_RETURN(auto members, store_->BlockMembers(rules_.rules()[q].id, BlockKeyBytes(keys[q]),
+                                                             options_.max_block_size, &truncated, snap));
+    for (auto& k : members) {
+      if (k != self_key && seen.insert(k).second) candidates.push_back(std::move(k));
+    }
+  }
+  EMPI_ASSIGN_OR_RETURN(auto records, store_->GetRecords(candidates, snap));
+  absl::flat_hash_map<uint64_t, Scored> best;
+  for (size_t i = 0; i < candidates.size(); ++i) {
+    if (!records[i]) continue;
+    const index::StoredRecord& got = *records[i];
+    PreparedRecord o = Prepare(got.record);
+    ScoredPair sp = model_.Score(p, o);
+    auto it = best.find(got.person_id);
+    if (it == best.end() || sp.match_weight > it->second.weight) {
+      best[got.person_id] = Scored{got.person_id, candidates[i], sp.match_weight, std::move(o), sp.safety.reason};
+    }
+  }
+  std::vector<Scored> out;
+  for (auto& [pid, s] : best) out.push_back(std::move(s));
+  std::sort(out.begin(), out.end(), BetterCandidate);
+  return out;
+}
+
+absl::StatusOr<bool> EngineImpl::NumberIsSomeoneElses(const PreparedRecord& p, const std::string& key, uint64_t person,
+                                                      const std::vector<PreparedRecord>& person_records) const {
+  size_t mine = 1;
+  for (const PreparedRecord& o : person_records) mine += o.nhs_validated && o.nhs == p.nhs;
+  EMPI_ASSIGN_OR_RETURN(auto keys, store_->RecordsWithNhs(p.nhs));
+  absl::flat_hash_map<uint64_t, std::vector<PreparedRecord>> by_person;
+  for (const std::string& k : keys) {
+    if (k == key) continue;
+    EMPI_ASSIGN_OR_RETURN(auto got, store_->GetRecord(k));
+    if (got && got->person_id != person) by_person[got->person_id].push_back(Prepare(got->record));
+  }
+  for (const auto& [other, theirs] : by_person) {
+    if (theirs.size() <= mine) continue;
+    for (const PreparedRecord& z : theirs) {
+      const SafetyVerdict v = model_.Score(p, z).safety;
+      if (v.safety == PairSafety::kDistinct && v.reason == kGenerationApart) return true;
+    }
+  }
+  return false;
+}
+
+absl::StatusOr<std::string> EngineImpl::JoinRefusal(const PreparedRecord& p, const std::string& key,
+                                                    uint64_t person) const {
+  EMPI_ASSIGN_OR_RETURN(auto members, store_->PersonRecords(person));
+  if (members.size() > kMaxJoinComparisons) return std::string("weak group");
+  std::vector<PreparedRecord> others;
+  for (const auto& m : members) {
+    if (m == key) continue;
+    EMPI_ASSIGN_OR_RETURN(bool never, store_->IsNeverLink(key, m));
+    if (never) return std::string("never link");
+    EMPI_ASSIGN_OR_RETURN(auto got, store_->GetRecord(m));
+    if (got) others.push_back(Prepare(got->record));
+  }
+  std::vector<const PreparedRecord*> group;
+  for (const PreparedRecord& o : others) group.push_back(&o);
+  std::optional<bool> someone_elses;
+  for (const PreparedRecord& o : others) {
+    if (p.nhs_validated && o.nhs_validated && p.nhs != o.nhs) {
+      if (!someone_elses) {
+        EMPI_ASSIGN_OR_RETURN(someone_elses, NumberIsSomeoneElses(p, key, person, others));
+      }
+      if (!*someone_elses) return std::string("nhs conflict");
+    }
+    ScoredPair scored = model_.Score(p, o);
+    if (scored.safety.safety != PairSafety::kSafe) {
+      if (NamesConflictExplainedByGroup(model_, scored.safety, o, group, p)) continue;
+      return std::string(scored.safety.reason);
+    }
+    if (scored.match_weight < model_.review_weight() && !DiffersOnlyByLifeEvents(scored.pattern)) {
+      return std::string("weak group");
+    }
+  }
+  return std::string();
+}
+
+absl::StatusOr<std::optional<index::PersonValue>> EngineImpl::UnlinkOldVersion(const index::StoredRecord& old,
+                                                                               const std::string& key,
+                                                                               uint64_t history_seq,
+                                                                               const Requester& who,
+                                                                               index::ChangeSet* cs) {
+  const PreparedRecord op = Prepare(old.record);
+  const BlockKeys k = ComputeBlockKeys(rules_, op);
+  for (size_t q = 0; q < rules_.rules().size(); ++q) {
+    if (k[q] != 0) cs->DeleteBlockKey(rules_.rules()[q].id, BlockKeyBytes(k[q]), key);
+  }
+  if (op.nhs != 0) cs->DeleteNhs(op.nhs, key);
+  cs->RemoveMembership(old.person_id, key);
+  EMPI_ASSIGN_OR_RETURN(auto members, store_->PersonRecords(old.person_id));
+  nlohmann::json h = HistoryJson("record-changed", who, "record updated by its contributor; relinked");
+  h["records"] = RecordsJson({key});
+  cs->AppendHistory(old.person_id, history_seq, h.dump());
+  if (members.size() <= 1) cs->DeletePerson(old.person_id);
+  EMPI_ASSIGN_OR_RETURN(auto opv, store_->GetPerson(old.person_id));
+  if (opv && opv->objection) return opv;
+  return std::nullopt;
+}
+
+absl::StatusOr<uint64_t> EngineImpl::ChooseTarget(const PreparedRecord& p, const std::string& key, index::ChangeSet* cs,
+                                                  absl::flat_hash_set<uint64_t>* involved, IngestResult* result) {
+  EMPI_ASSIGN_OR_RETURN(auto scored, Candidates(p, key, nullptr));
+  uint64_t target = 0;
+  const bool contested = Contested(scored, model_.link_weight());
+  // A changed record's old person, if it holds other records, is a
+  // candidate like any other (the record's membership is being removed).
+  for (size_t i = 0; i < scored.size(); ++i) {
+    const Scored& s = scored[i];
+    if (s.weight < model_.review_weight()) break;
+    std::string why;
+    if (i == 0 && s.weight >= model_.link_weight() && contested) {
+      why = "ambiguous: matches more than one person";
+    } else if (i == 0 && s.weight >= model_.link_weight()) {
+      EMPI_ASSIGN_OR_RETURN(why, JoinRefusal(p, key, s.person));
+      if (why.empty()) {
+        target = s.person;
+        result->match_probability = Model::Probability(s.weight);
+        continue;
+      }
+    } else if (s.weight >= model_.link_weight()) {
+      why = "another person also matches";
+    } else {
+      why = s.held_by.empty() ? "between thresholds" : std::string(s.held_by);
+    }
+    if (i == 0) {
+      result->match_probability = Model::Probability(s.weight);
+      result->reason = why;
+    }
+    cs->PutReview(key, s.key, {s.weight, Model::Probability(s.weight), why});
+    involved->insert(s.person);
+    result->outcome = IngestOutcome::kReview;
+  }
+  if (target == 0 && !scored.empty() && result->match_probability == 0) {
+    result->match_probability = Model::Probability(scored[0].weight);
+  }
+  return target;
+}
+
+absl::Status EngineImpl::PutLinkedRecord(const index::StoredRecord& sr, const PreparedRecord& p, const std::string& key,
+                                         bool is_new, index::ChangeSet* cs) {
+  cs->PutRecord(sr);
+  cs->AddMembership(sr.person_id, key);
+  const BlockKeys keys = ComputeBlockKeys(rules_, p);
+  for (size_t q = 0; q < rules_.rules().size(); ++q) {
+    if (keys[q] != 0) cs->PutBlockKey(rules_.rules()[q].id, BlockKeyBytes(keys[q]), key);
+  }
+  if (p.nhs != 0) cs->PutNhs(p.nhs, key);
+  if (is_new) {
+    EMPI_ASSIGN_OR_RETURN(auto rc, store_->GetMeta("record_count"));
+    const uint64_t n = rc ? std::strtoull(rc->c_str(), nullptr, 10) : 0;
+    cs->PutMeta("record_count", std::to_string(n + 1));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<IngestResult> EngineImpl::IngestLocked(const Record& rec, const Requester& who) {
+  IngestResult result;
+  const std::string key = rec.Key();
+  index::ChangeSet cs = store_->NewChangeSet();
+  index::AuditEvent ev = AuditEventFor(who, "ingest");
+  ev.records = {key};
+  EMPI_ASSIGN_OR_RETURN(auto old, store_->GetRecord(key));
+  if (old && old->record == rec) {
+    result.outcome = IngestOutcome::kUnchanged;
+    result.person_id = old->person_id;
+    ev.persons = {old->person_id};
+    ev.outcome = "unchanged";
+    EMPI_RETURN_IF_ERROR(store_->Commit(&cs, &ev, false));
+    return result;
+  }
+  if (!model_stored_) {
+    cs.PutModel(model_.ToJson().dump());
+    cs.PutMeta("field_conventions", "nhs=validated;postcode=uk");
+  }
+  std::optional<index::PersonValue> inherited;  // objection of the old person
+  EMPI_ASSIGN_OR_RETURN(uint64_t hseq, NextHistory(&cs));
+  if (old) {
+    EMPI_ASSIGN_OR_RETURN(inherited, UnlinkOldVersion(*old, key, hseq, who, &cs));
+  }
+  const PreparedRecord p = Prepare(rec);
+  // Persons whose objection_in_review this ingest may change: those it
+  // puts in review with the record, and the record's person when the
+  // record moved or the person's objection changed.
+  absl::flat_hash_set<uint64_t> involved;
+  EMPI_ASSIGN_OR_RETURN(uint64_t target, ChooseTarget(p, key, &cs, &involved, &result));
+  index::PersonValue pv;
+  bool write_person = false;
+  if (target != 0) {
+    result.outcome = IngestOutcome::kLinked;
+    EMPI_ASSIGN_OR_RETURN(auto tv, store_->GetPerson(target));
+    pv = tv.value_or(index::PersonValue{});
+  } else {
+    if (result.outcome != IngestOutcome::kReview) result.outcome = IngestOutcome::kNewPerson;
+    target = store_->AllocatePersonIds(1, &cs);
+    pv.created_time_us = NowUs();
+    write_person = true;
+  }
+  result.person_id = target;
+  EMPI_ASSIGN_OR_RETURN(const std::vector<std::string> forms_applied,
+                        ObjectionsOnArrival(p, key, target, inherited, &pv, &write_person, &cs, &result));
+  if (write_person) cs.PutPerson(target, pv);
+  if (!involved.empty() || (old && old->person_id != target) || (write_person && pv.objection)) {
+    involved.insert(target);
+    if (old) involved.insert(old->person_id);
+  }
+  const index::StoredRecord sr{rec, target};
+  EMPI_RETURN_IF_ERROR(PutLinkedRecord(sr, p, key, /*is_new=*/!old, &cs));
+  nlohmann::json h =
+      HistoryJson("link", who,
+                  result.outcome == IngestOutcome::kLinked ? "match at or above the link threshold"
+                                                           : "no person matched well enough: new person");
+  h["by"] = absl::StrCat("rule (", who.requester, ")");
+  h["records"] = RecordsJson({key});
+  h["match_probability"] = result.match_probability;
+  if (result.objection_applied) h["objection"] = "pending objection applied";
+  cs.AppendHistory(target, hseq, h.dump());
+  index::AddRecordChanges(old ? &*old : nullptr, sr, result.outcome != IngestOutcome::kLinked, &cs);
+  if (result.objection_applied) cs.AddChange({.kind = "objection-registered", .persons = {target}, .records = {}});
+  ev.persons = {target};
+  if (old && old->person_id != target) ev.persons.push_back(old->person_id);
+  ev.outcome = std::string(IngestOutcomeName(result.outcome));
+  EMPI_RETURN_IF_ERROR(CommitWithReviewObjections(&cs, &ev, involved));
+  for (const std::string& k : forms_applied) forms_.erase(k);
+  model_stored_ = true;
+  return result;
+}
+
+}  // namespace empi::realtime
