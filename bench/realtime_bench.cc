@@ -261,7 +261,14 @@ int Jitter(int threads, double seconds) {
   return 0;
 }
 
-enum Op { kResolve, kView, kSearch, kIngest, kNumOps };
+// The operations measured, as indices into the per-operation latencies.
+namespace op {
+inline constexpr int kResolve = 0;
+inline constexpr int kView = 1;
+inline constexpr int kSearch = 2;
+inline constexpr int kIngest = 3;
+}  // namespace op
+inline constexpr int kNumOps = 4;
 constexpr const char* kOpNames[kNumOps] = {"resolve", "view decision", "search", "ingest"};
 
 // What the threads of a measured run recorded.
@@ -346,14 +353,14 @@ void ReadUntil(Engine* engine, const Options& opt, const std::vector<Sample>& sa
     const Sample& s = samples[rng() % samples.size()];
     switch (i % 3) {
       case 0:
-        Timed(measure_from, &(*lat)[kResolve], [&] {
+        Timed(measure_from, &(*lat)[op::kResolve], [&] {
           return (opt.as_of ? engine->ResolveAsOf(s.record.source, s.record.record_id, {engine->LastChange(), 0}, who)
                             : engine->Resolve(s.record.source, s.record.record_id, who))
               .ok();
         });
         break;
       case 1:
-        Timed(measure_from, &(*lat)[kView], [&] {
+        Timed(measure_from, &(*lat)[op::kView], [&] {
           return (opt.as_of ? engine->MayAssembleViewAsOf(s.person_id, {engine->LastChange(), 0}, who)
                             : engine->MayAssembleView(s.person_id, who))
               .ok();
@@ -362,7 +369,7 @@ void ReadUntil(Engine* engine, const Options& opt, const std::vector<Sample>& sa
       default: {
         const Record& r = s.record;
         Demographics d{"", r.family_name, r.given_names, r.date_of_birth, r.postcode, r.sex};
-        Timed(measure_from, &(*lat)[kSearch], [&] { return engine->Search(d, who).ok(); });
+        Timed(measure_from, &(*lat)[op::kSearch], [&] { return engine->Search(d, who).ok(); });
       }
     }
   }
@@ -385,7 +392,7 @@ void IngestUntil(Engine* engine, const Options& opt, const std::vector<Sample>& 
     Record r = samples[rng() % samples.size()].record;
     r.source = "RYA";
     r.record_id = prefix + std::to_string(n);
-    Timed(measure_from, &load->per_thread[opt.readers][kIngest], [&] {
+    Timed(measure_from, &load->per_thread[opt.readers][op::kIngest], [&] {
       auto res = engine->Ingest(r, who);
       if (res.ok()) ++load->outcomes[static_cast<int>(res->outcome)];
       return res.ok();

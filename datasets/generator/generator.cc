@@ -126,7 +126,19 @@ constexpr SourceSpec kHospitalSpecs[] = {
     {"BCC-SC", "Birmingham City Council social care", SourceKind::kSocialCare, DateFormat::kDayMonthYear, "BSC", 7},
     {"RYA", "West Midlands Ambulance Service", SourceKind::kAmbulance, DateFormat::kCompact, "RYA-", 6},
 };
-enum HospitalIndex { kRkb, kRlt, kRjc, kRrk, kRwp, kRyg, kCwcSc, kWccSc, kBccSc, kRya };
+// Indices into the hospitals and councils after the GP practices.
+namespace hospital {
+inline constexpr int kRkb = 0;
+inline constexpr int kRlt = 1;
+inline constexpr int kRjc = 2;
+inline constexpr int kRrk = 3;
+inline constexpr int kRwp = 4;
+inline constexpr int kRyg = 5;
+inline constexpr int kCwcSc = 6;
+inline constexpr int kWccSc = 7;
+inline constexpr int kBccSc = 8;
+inline constexpr int kRya = 9;
+}  // namespace hospital
 constexpr int kNumAcute = 5;
 
 struct SourceTables {
@@ -160,7 +172,7 @@ const SourceTables& Sources() {
 
 // ---------------------------------------------------------------- rates
 
-// Rows: ErrorKind; columns: GP, acute, mental health, social care, ambulance.
+// Rows: error_kind; columns: GP, acute, mental health, social care, ambulance.
 constexpr double kRates[kNumErrorKinds][kNumSourceKinds] = {
     {0.005, 0.03, 0.05, 0.20, 0.35},     // nhs_missing
     {0.002, 0.008, 0.01, 0.02, 0.03},    // nhs_mistyped
@@ -246,7 +258,7 @@ struct Context {
       int digits = st.id_min_digits[s];
       uint64_t space = 1;
       for (int i = 0; i < digits; ++i) space *= 10;
-      const bool ambulance = s == static_cast<size_t>(st.num_gp + kRya);
+      const bool ambulance = s == static_cast<size_t>(st.num_gp + hospital::kRya);
       uint64_t mult = ambulance ? 7 : 1;  // ambulance ids also encode a year
       while (space * mult < 2 * n) {
         space *= 10;
@@ -339,7 +351,7 @@ std::string RecordId(const Context& ctx, size_t source, uint64_t person, int dup
   uint64_t v = ctx.id_perm[source](static_cast<uint64_t>(dup) * ctx.n + person);
   const int digits = ctx.id_digits[source];
   char buf[40];
-  if (source == static_cast<size_t>(st.num_gp + kRya)) {
+  if (source == static_cast<size_t>(st.num_gp + hospital::kRya)) {
     std::snprintf(buf, sizeof(buf), "RYA-%d-%0*llu", 2018 + static_cast<int>(v % 7), digits,
                   static_cast<unsigned long long>(v / 7));
     return buf;
@@ -819,10 +831,12 @@ class ChunkGenerator {
       case Region::kCoventryWarwickshire: {
         int num = std::atoi(d.code.c_str() + 2);
         bool cv = d.code.rfind("CV", 0) == 0;
-        return cv && (num <= 7 || (num >= 21 && num <= 23)) ? kRkb : cv && num >= 9 && num <= 13 ? kRlt : kRjc;
+        return cv && (num <= 7 || (num >= 21 && num <= 23)) ? hospital::kRkb
+               : cv && num >= 9 && num <= 13                ? hospital::kRlt
+                                                            : hospital::kRjc;
       }
-      case Region::kBirminghamSolihull: return kRrk;
-      default: return kRwp;
+      case Region::kBirminghamSolihull: return hospital::kRrk;
+      default: return hospital::kRwp;
     }
   }
 
@@ -843,17 +857,17 @@ class ChunkGenerator {
       if (rng_.Bernoulli(prob)) out.push_back(h + a);
     }
     if (rng_.Bernoulli(p.home.region == Region::kCoventryWarwickshire ? 0.15 + 0.15 * f : 0.04 + 0.04 * f)) {
-      out.push_back(h + kRyg);
+      out.push_back(h + hospital::kRyg);
     }
     int council = -1;
     if (p.home.region == Region::kCoventryWarwickshire) {
-      council = d.coventry ? kCwcSc : kWccSc;
+      council = d.coventry ? hospital::kCwcSc : hospital::kWccSc;
     } else if (d.town == "Birmingham") {
-      council = kBccSc;
+      council = hospital::kBccSc;
     }
     double sc = p.care_home ? 0.95 : age >= 80 ? 0.5 : age >= 65 ? 0.2 : 0.05;
     if (council >= 0 && rng_.Bernoulli(sc)) out.push_back(h + council);
-    if (rng_.Bernoulli(p.care_home ? 0.8 : 0.35 + 0.55 * std::pow(f, 1.5))) out.push_back(h + kRya);
+    if (rng_.Bernoulli(p.care_home ? 0.8 : 0.35 + 0.55 * std::pow(f, 1.5))) out.push_back(h + hospital::kRya);
     while (out.size() > 5) out.erase(out.begin() + rng_.Below(out.size()));
     return out;
   }
@@ -900,10 +914,10 @@ class ChunkGenerator {
       withheld |= out_->records[i].nhs_withheld;
     }
     if (withheld) p.truth.hard_cases.push_back("twin_no_nhs");
-    if (errors & (1u << kNhsRelative)) p.truth.hard_cases.push_back("relative_nhs_number");
-    if (errors & (1u << kDobEstimated)) p.truth.hard_cases.push_back("estimated_dob");
-    if (errors & (1u << kNamingConvention)) p.truth.hard_cases.push_back("sikh_muslim_naming");
-    if (errors & (1u << kDoubleBarrelOrder)) p.truth.hard_cases.push_back("double_barrel_order");
+    if (errors & (1u << error_kind::kNhsRelative)) p.truth.hard_cases.push_back("relative_nhs_number");
+    if (errors & (1u << error_kind::kDobEstimated)) p.truth.hard_cases.push_back("estimated_dob");
+    if (errors & (1u << error_kind::kNamingConvention)) p.truth.hard_cases.push_back("sikh_muslim_naming");
+    if (errors & (1u << error_kind::kDoubleBarrelOrder)) p.truth.hard_cases.push_back("double_barrel_order");
     if (p.no_nhs) p.truth.hard_cases.push_back("no_nhs_anywhere");
   }
 
@@ -934,7 +948,7 @@ class ChunkGenerator {
 
   void EmitJunk(Person& p) {
     const SourceTables& st = Sources();
-    size_t s = st.num_gp + (rng_.Bernoulli(0.6) ? uint64_t{kRya} : rng_.Below(kNumAcute));
+    size_t s = st.num_gp + (rng_.Bernoulli(0.6) ? uint64_t{hospital::kRya} : rng_.Below(kNumAcute));
     GeneratedRecord& r = out_->records.emplace_back();
     r.source = st.info[s].code;
     r.record_id = RecordId(ctx_, s, p.index, 0);
@@ -1002,8 +1016,10 @@ class ChunkGenerator {
     r.restricted = p.truth.restricted;
     r.old_identity = old;
     r.duplicate = dup > 0;
-    for (int e : {kNhsMissing, kNhsMistyped, kNameTypo, kCaseNoise, kNamesSwapped, kDobDigitWrong, kDobYearOff,
-                  kDobPlaceholder, kDobMissing, kPostcodeMissing, kSexWrong, kSexUnknown}) {
+    for (int e :
+         {error_kind::kNhsMissing, error_kind::kNhsMistyped, error_kind::kNameTypo, error_kind::kCaseNoise,
+          error_kind::kNamesSwapped, error_kind::kDobDigitWrong, error_kind::kDobYearOff, error_kind::kDobPlaceholder,
+          error_kind::kDobMissing, error_kind::kPostcodeMissing, error_kind::kSexWrong, error_kind::kSexUnknown}) {
       Eligible(&r, e);
     }
     // One draw after another, in this order: a population depends on it.
@@ -1024,19 +1040,19 @@ class ChunkGenerator {
     const bool has_relative = has_nhs && std::any_of(p.kin.begin(), p.kin.end(), [&](size_t i) {
                                 return !out_->persons[i].no_nhs && !out_->persons[i].junk;
                               });
-    if (!has_nhs) r->eligible &= ~((1u << kNhsMissing) | (1u << kNhsMistyped));
-    if (has_relative) Eligible(r, kNhsRelative);
-    const int nhs_error = Categorical(
-        {ctx_.Rate(k, kNhsMissing), ctx_.Rate(k, kNhsMistyped), has_relative ? ctx_.Rate(k, kNhsRelative) : 0.0});
+    if (!has_nhs) r->eligible &= ~((1u << error_kind::kNhsMissing) | (1u << error_kind::kNhsMistyped));
+    if (has_relative) Eligible(r, error_kind::kNhsRelative);
+    const int nhs_error = Categorical({ctx_.Rate(k, error_kind::kNhsMissing), ctx_.Rate(k, error_kind::kNhsMistyped),
+                                       has_relative ? ctx_.Rate(k, error_kind::kNhsRelative) : 0.0});
     if (!has_nhs) {
       // Nothing to write.
     } else if (nhs_error == 0) {
-      Flag(r, kNhsMissing);
+      Flag(r, error_kind::kNhsMissing);
     } else if (nhs_error == 1) {
-      Flag(r, kNhsMistyped);
+      Flag(r, error_kind::kNhsMistyped);
       r->nhs_number = MistypeNhs(p.truth.nhs_number);
     } else if (nhs_error == 2) {
-      Flag(r, kNhsRelative);
+      Flag(r, error_kind::kNhsRelative);
       r->nhs_number = RelativeNhsNumber(p);
     } else {
       r->nhs_number = p.truth.nhs_number;
@@ -1049,39 +1065,39 @@ class ChunkGenerator {
     std::string first = p.first;
     std::vector<std::string> middles = p.middles;
     const auto& variants = gi::NameVariants(first);
-    if (!variants.empty()) Eligible(r, kNickname);
-    if (!variants.empty() && rng_.Bernoulli(rate(kNickname))) {
-      Flag(r, kNickname);
+    if (!variants.empty()) Eligible(r, error_kind::kNickname);
+    if (!variants.empty() && rng_.Bernoulli(rate(error_kind::kNickname))) {
+      Flag(r, error_kind::kNickname);
       first = variants[rng_.Below(variants.size())];
     }
-    if (!middles.empty()) Eligible(r, kMiddleAsFirst);
-    if (!middles.empty() && rng_.Bernoulli(rate(kMiddleAsFirst))) {
-      Flag(r, kMiddleAsFirst);
+    if (!middles.empty()) Eligible(r, error_kind::kMiddleAsFirst);
+    if (!middles.empty() && rng_.Bernoulli(rate(error_kind::kMiddleAsFirst))) {
+      Flag(r, error_kind::kMiddleAsFirst);
       first = middles[0];
       middles.erase(middles.begin());
     }
     std::string family = FamilyNameAsWritten(p, k, old, r, &middles);
-    if (rng_.Bernoulli(rate(kNameTypo))) {
-      Flag(r, kNameTypo);
+    if (rng_.Bernoulli(rate(error_kind::kNameTypo))) {
+      Flag(r, error_kind::kNameTypo);
       if (rng_.Bernoulli(0.5))
         family = gi::MakeTypo(family, rng_);
       else
         first = gi::MakeTypo(first, rng_);
     }
     std::string given = GivenNames(first, middles);
-    if (rng_.Bernoulli(rate(kNamesSwapped))) {
-      Flag(r, kNamesSwapped);
+    if (rng_.Bernoulli(rate(error_kind::kNamesSwapped))) {
+      Flag(r, error_kind::kNamesSwapped);
       std::swap(family, given);
     }
     const bool accented = gi::HasNonAscii(family) || gi::HasNonAscii(given);
-    if (accented) Eligible(r, kDiacriticsDropped);
-    if (accented && rng_.Bernoulli(rate(kDiacriticsDropped))) {
-      Flag(r, kDiacriticsDropped);
+    if (accented) Eligible(r, error_kind::kDiacriticsDropped);
+    if (accented && rng_.Bernoulli(rate(error_kind::kDiacriticsDropped))) {
+      Flag(r, error_kind::kDiacriticsDropped);
       family = gi::FoldDiacritics(family);
       given = gi::FoldDiacritics(given);
     }
-    if (rng_.Bernoulli(rate(kCaseNoise))) {
-      Flag(r, kCaseNoise);
+    if (rng_.Bernoulli(rate(error_kind::kCaseNoise))) {
+      Flag(r, error_kind::kCaseNoise);
       bool upper = rng_.Bernoulli(0.7);
       family = upper ? gi::ToUpperUtf8(family) : gi::ToLowerUtf8(family);
       given = upper ? gi::ToUpperUtf8(given) : gi::ToLowerUtf8(given);
@@ -1097,12 +1113,12 @@ class ChunkGenerator {
                                   std::vector<std::string>* middles) {
     auto rate = [&](int e) { return ctx_.Rate(k, e); };
     std::string family = old ? p.truth.maiden_name : p.truth.family_name;
-    if (!p.title.empty() && !old) Eligible(r, kNamingConvention);
-    if (!p.title.empty() && !old && rng_.Bernoulli(rate(kNamingConvention))) {
+    if (!p.title.empty() && !old) Eligible(r, error_kind::kNamingConvention);
+    if (!p.title.empty() && !old && rng_.Bernoulli(rate(error_kind::kNamingConvention))) {
       // The other form: "Harpreet Kaur" <-> "Harpreet Sandhu"; or the title
       // kept as a middle name, "Harpreet Kaur" + "Sandhu"; or (Sikh) both
       // in the family name, "Kaur Sandhu".
-      Flag(r, kNamingConvention);
+      Flag(r, error_kind::kNamingConvention);
       const double u = rng_.Uniform();
       if (u < 0.55) {
         family = family == p.title ? p.surname : p.title;
@@ -1113,9 +1129,9 @@ class ChunkGenerator {
         family = p.title + " " + p.surname;
       }
     }
-    if (family.find('-') != std::string::npos) Eligible(r, kDoubleBarrelCut);
-    if (family.find('-') != std::string::npos && rng_.Bernoulli(rate(kDoubleBarrelCut))) {
-      Flag(r, kDoubleBarrelCut);
+    if (family.find('-') != std::string::npos) Eligible(r, error_kind::kDoubleBarrelCut);
+    if (family.find('-') != std::string::npos && rng_.Bernoulli(rate(error_kind::kDoubleBarrelCut))) {
+      Flag(r, error_kind::kDoubleBarrelCut);
       std::vector<std::string> parts = absl::StrSplit(family, '-');
       std::vector<std::string> usable;
       for (auto& part : parts) {
@@ -1127,9 +1143,9 @@ class ChunkGenerator {
                                                 family.size() - hyphen > 3 &&
                                                 family.find('-', hyphen + 1) == std::string::npos) {
       // Smith-Jones written Jones-Smith, Jones Smith or Smith Jones.
-      Eligible(r, kDoubleBarrelOrder);
-      if (rng_.Bernoulli(rate(kDoubleBarrelOrder))) {
-        Flag(r, kDoubleBarrelOrder);
+      Eligible(r, error_kind::kDoubleBarrelOrder);
+      if (rng_.Bernoulli(rate(error_kind::kDoubleBarrelOrder))) {
+        Flag(r, error_kind::kDoubleBarrelOrder);
         const std::string a = family.substr(0, hyphen), b = family.substr(hyphen + 1);
         const double u = rng_.Uniform();
         family = u < 0.5 ? b + "-" + a : u < 0.75 ? b + " " + a : a + " " + b;
@@ -1141,35 +1157,36 @@ class ChunkGenerator {
   void WriteDateOfBirth(const Person& p, const SourceInfo& info, GeneratedRecord* r) {
     auto rate = [&](int e) { return ctx_.Rate(info.kind, e); };
     Date dob = p.dob;
-    if (dob.d <= 12 && dob.d != dob.m) Eligible(r, kDobDayMonthSwap);
-    Eligible(r, kDobEstimated);
-    switch (Categorical({rate(kDobDayMonthSwap), rate(kDobDigitWrong), rate(kDobYearOff), rate(kDobPlaceholder),
-                         rate(kDobMissing), rate(kDobEstimated)})) {
+    if (dob.d <= 12 && dob.d != dob.m) Eligible(r, error_kind::kDobDayMonthSwap);
+    Eligible(r, error_kind::kDobEstimated);
+    switch (Categorical({rate(error_kind::kDobDayMonthSwap), rate(error_kind::kDobDigitWrong),
+                         rate(error_kind::kDobYearOff), rate(error_kind::kDobPlaceholder),
+                         rate(error_kind::kDobMissing), rate(error_kind::kDobEstimated)})) {
       case 0:
         if (dob.d <= 12 && dob.d != dob.m) {
-          Flag(r, kDobDayMonthSwap);
+          Flag(r, error_kind::kDobDayMonthSwap);
           std::swap(dob.d, dob.m);
         }
         break;
       case 1:
-        Flag(r, kDobDigitWrong);
+        Flag(r, error_kind::kDobDigitWrong);
         dob = WrongDigit(dob);
         break;
       case 2:
-        Flag(r, kDobYearOff);
+        Flag(r, error_kind::kDobYearOff);
         dob.y += rng_.Bernoulli(0.5) ? 1 : -1;
         dob.d = std::min(dob.d, DaysInMonth(dob.y, dob.m));
         break;
       case 3:
-        Flag(r, kDobPlaceholder);
+        Flag(r, error_kind::kDobPlaceholder);
         dob = kPlaceholderDob;
         break;
       case 4:
-        Flag(r, kDobMissing);
+        Flag(r, error_kind::kDobMissing);
         dob = Date{};
         break;
       case 5:
-        Flag(r, kDobEstimated);
+        Flag(r, error_kind::kDobEstimated);
         dob = EstimatedDob(dob);
         break;
       default: break;
@@ -1182,37 +1199,37 @@ class ChunkGenerator {
   void WriteAddress(const Person& p, SourceKind k, bool old, GeneratedRecord* r) {
     auto rate = [&](int e) { return ctx_.Rate(k, e); };
     const Address* addr = old ? &p.previous : &p.home;
-    if (!old) Eligible(r, kPostcodeOutOfDate);
-    if (!old && rng_.Bernoulli(rate(kPostcodeOutOfDate))) {
-      Flag(r, kPostcodeOutOfDate);
+    if (!old) Eligible(r, error_kind::kPostcodeOutOfDate);
+    if (!old && rng_.Bernoulli(rate(error_kind::kPostcodeOutOfDate))) {
+      Flag(r, error_kind::kPostcodeOutOfDate);
       addr = &p.previous;
     }
     r->address = addr->line;
-    if (rng_.Bernoulli(rate(kPostcodeMissing))) {
-      Flag(r, kPostcodeMissing);
+    if (rng_.Bernoulli(rate(error_kind::kPostcodeMissing))) {
+      Flag(r, error_kind::kPostcodeMissing);
       return;
     }
-    Eligible(r, kPostcodeNoSpace);
-    Eligible(r, kPostcodeLower);
+    Eligible(r, error_kind::kPostcodeNoSpace);
+    Eligible(r, error_kind::kPostcodeLower);
     r->postcode = addr->postcode;
-    if (rng_.Bernoulli(rate(kPostcodeNoSpace))) {
-      Flag(r, kPostcodeNoSpace);
+    if (rng_.Bernoulli(rate(error_kind::kPostcodeNoSpace))) {
+      Flag(r, error_kind::kPostcodeNoSpace);
       r->postcode.erase(r->postcode.find(' '), 1);
     }
-    if (rng_.Bernoulli(rate(kPostcodeLower))) {
-      Flag(r, kPostcodeLower);
+    if (rng_.Bernoulli(rate(error_kind::kPostcodeLower))) {
+      Flag(r, error_kind::kPostcodeLower);
       r->postcode = gi::ToLowerUtf8(r->postcode);
     }
   }
 
   void WriteSex(const Person& p, SourceKind k, GeneratedRecord* r) {
-    switch (Categorical({ctx_.Rate(k, kSexWrong), ctx_.Rate(k, kSexUnknown)})) {
+    switch (Categorical({ctx_.Rate(k, error_kind::kSexWrong), ctx_.Rate(k, error_kind::kSexUnknown)})) {
       case 0:
-        Flag(r, kSexWrong);
+        Flag(r, error_kind::kSexWrong);
         r->sex = p.truth.sex == 'M' ? "F" : "M";
         break;
       case 1:
-        Flag(r, kSexUnknown);
+        Flag(r, error_kind::kSexUnknown);
         r->sex = rng_.Bernoulli(0.5) ? "U" : "";
         break;
       default: r->sex = std::string(1, p.truth.sex);

@@ -85,36 +85,36 @@ struct SourceInfo {
 // Every contributor the generator writes, in file order.
 const std::vector<SourceInfo>& GeneratorSources();
 
-// Record errors; a record carries a bit set of them. Do not renumber:
-// the names appear in manifest.json and docs/generator.md.
-enum ErrorKind : int {
-  kNhsMissing,
-  kNhsMistyped,
-  kNameTypo,
-  kNickname,
-  kDiacriticsDropped,
-  kCaseNoise,
-  kNamesSwapped,
-  kMiddleAsFirst,
-  kDoubleBarrelCut,
-  kDobDayMonthSwap,
-  kDobDigitWrong,
-  kDobYearOff,
-  kDobPlaceholder,
-  kDobMissing,
-  kPostcodeNoSpace,
-  kPostcodeLower,
-  kPostcodeOutOfDate,
-  kPostcodeMissing,
-  kSexWrong,
-  kSexUnknown,
-  // Added with the second set of hard cases (docs/generator.md).
-  kNhsRelative,
-  kDobEstimated,
-  kNamingConvention,
-  kDoubleBarrelOrder,
-  kNumErrorKinds,
-};
+// Record errors, as bit indices: a record carries a bit set of them. Do not
+// renumber: the names appear in manifest.json and docs/generator.md.
+namespace error_kind {
+inline constexpr int kNhsMissing = 0;
+inline constexpr int kNhsMistyped = 1;
+inline constexpr int kNameTypo = 2;
+inline constexpr int kNickname = 3;
+inline constexpr int kDiacriticsDropped = 4;
+inline constexpr int kCaseNoise = 5;
+inline constexpr int kNamesSwapped = 6;
+inline constexpr int kMiddleAsFirst = 7;
+inline constexpr int kDoubleBarrelCut = 8;
+inline constexpr int kDobDayMonthSwap = 9;
+inline constexpr int kDobDigitWrong = 10;
+inline constexpr int kDobYearOff = 11;
+inline constexpr int kDobPlaceholder = 12;
+inline constexpr int kDobMissing = 13;
+inline constexpr int kPostcodeNoSpace = 14;
+inline constexpr int kPostcodeLower = 15;
+inline constexpr int kPostcodeOutOfDate = 16;
+inline constexpr int kPostcodeMissing = 17;
+inline constexpr int kSexWrong = 18;
+inline constexpr int kSexUnknown = 19;
+// Added with the second set of hard cases (docs/generator.md).
+inline constexpr int kNhsRelative = 20;
+inline constexpr int kDobEstimated = 21;
+inline constexpr int kNamingConvention = 22;
+inline constexpr int kDoubleBarrelOrder = 23;
+}  // namespace error_kind
+inline constexpr int kNumErrorKinds = 24;
 
 // "nhs_missing", "name_typo", ...
 std::string_view ErrorKindName(int kind);
@@ -171,7 +171,7 @@ struct GeneratedRecord {
   std::string date_of_birth;  // as written in the file (source's format)
   std::string sex, postcode, address;
   bool restricted = false;
-  uint32_t errors = 0;        // bit (1 << ErrorKind) per error applied
+  uint32_t errors = 0;        // bit (1 << error_kind::k...) per error applied
   uint32_t eligible = 0;      // bit per error that could apply to this record
   bool old_identity = false;  // carries the maiden name and previous address
   bool duplicate = false;     // the second registration in this source

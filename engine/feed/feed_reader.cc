@@ -283,7 +283,19 @@ class CsvScanner {
 // ---------------------------------------------------------------------------
 // Header resolution.
 
-enum Slot { kSource, kRecordId, kNhs, kFamily, kGiven, kDob, kSex, kPostcode, kAddress, kRestricted, kNumSlots };
+namespace slot {
+inline constexpr int kSource = 0;
+inline constexpr int kRecordId = 1;
+inline constexpr int kNhs = 2;
+inline constexpr int kFamily = 3;
+inline constexpr int kGiven = 4;
+inline constexpr int kDob = 5;
+inline constexpr int kSex = 6;
+inline constexpr int kPostcode = 7;
+inline constexpr int kAddress = 8;
+inline constexpr int kRestricted = 9;
+}  // namespace slot
+inline constexpr int kNumSlots = 10;
 constexpr std::string_view kSlotNames[kNumSlots] = {"source",      "record_id",     "nhs_number", "family_name",
                                                     "given_names", "date_of_birth", "sex",        "postcode",
                                                     "address",     "restricted"};
@@ -352,8 +364,8 @@ absl::StatusOr<Layout> ResolveHeader(const std::string& path, const CsvRow& head
         if (f == field) stated = NormalizeName(c);
       }
       // These fields come from the combined columns instead.
-      if (!stated && mapping->name && (s == kFamily || s == kGiven)) continue;
-      if (!stated && !mapping->address.empty() && s == kAddress) continue;
+      if (!stated && mapping->name && (s == slot::kFamily || s == slot::kGiven)) continue;
+      if (!stated && !mapping->address.empty() && s == slot::kAddress) continue;
     }
     const std::string wanted = stated ? *stated : std::string(field);
     absl::StatusOr<int> col = find(wanted, field);
@@ -363,12 +375,12 @@ absl::StatusOr<Layout> ResolveHeader(const std::string& path, const CsvRow& head
     bool required;
     if (stated) {
       required = true;
-    } else if (s == kRecordId) {
+    } else if (s == slot::kRecordId) {
       required = true;
-    } else if (s == kSource) {
+    } else if (s == slot::kSource) {
       required = !have_source;
     } else {
-      required = mapping == nullptr && s != kAddress && s != kRestricted;
+      required = mapping == nullptr && s != slot::kAddress && s != slot::kRestricted;
     }
     if (required) return missing(wanted, field);
   }
@@ -394,8 +406,8 @@ absl::StatusOr<Layout> ResolveHeader(const std::string& path, const CsvRow& head
       }
     }
   }
-  if (layout.col[kNhs] < 0 && layout.col[kFamily] < 0 && layout.col[kGiven] < 0 && layout.col[kDob] < 0 &&
-      layout.full_name < 0) {
+  if (layout.col[slot::kNhs] < 0 && layout.col[slot::kFamily] < 0 && layout.col[slot::kGiven] < 0 &&
+      layout.col[slot::kDob] < 0 && layout.full_name < 0) {
     return absl::InvalidArgumentError(Cat(where,
                                           ": header: no identifying column (nhs_number, family_name, "
                                           "given_names, date_of_birth or a name column)"));
@@ -587,7 +599,7 @@ std::string RowProblem(const CsvRow& row, const Layout& layout) {
 // be told apart from the others): never the address or postcode of a
 // restricted patient.
 QuarantinedRow Quarantined(const std::string& path, const CsvRow& row, const Layout& layout, std::string reason) {
-  const int c = layout.col[kRestricted];
+  const int c = layout.col[slot::kRestricted];
   const bool maybe_restricted =
       c >= 0 && (row.fields.size() != layout.num_columns || ParseFlag(row.fields[c]) != std::optional<bool>(false));
   std::string raw;
@@ -609,21 +621,21 @@ QuarantinedRow Quarantined(const std::string& path, const CsvRow& row, const Lay
 // The record's fields from a row of the right shape (all but restricted).
 void FillRecord(const CsvRow& row, const Layout& layout, const Mapping* mapping,
                 const std::optional<std::string>& default_source, Record* r) {
-  r->source.assign(Field(row, layout, kSource));
+  r->source.assign(Field(row, layout, slot::kSource));
   if (r->source.empty() && default_source) r->source = *default_source;
-  r->record_id.assign(Field(row, layout, kRecordId));
-  r->nhs_number.assign(Field(row, layout, kNhs));
+  r->record_id.assign(Field(row, layout, slot::kRecordId));
+  r->nhs_number.assign(Field(row, layout, slot::kNhs));
   if (layout.full_name >= 0) {
     SplitName(row.fields[layout.full_name], mapping->name->order, r);
   } else {
-    r->family_name.assign(Field(row, layout, kFamily));
-    r->given_names.assign(Field(row, layout, kGiven));
+    r->family_name.assign(Field(row, layout, slot::kFamily));
+    r->given_names.assign(Field(row, layout, slot::kGiven));
   }
-  r->date_of_birth.assign(Field(row, layout, kDob));
-  r->sex.assign(Field(row, layout, kSex));
-  r->postcode.assign(Field(row, layout, kPostcode));
+  r->date_of_birth.assign(Field(row, layout, slot::kDob));
+  r->sex.assign(Field(row, layout, slot::kSex));
+  r->postcode.assign(Field(row, layout, slot::kPostcode));
   if (layout.address_parts.empty()) {
-    r->address.assign(Field(row, layout, kAddress));
+    r->address.assign(Field(row, layout, slot::kAddress));
     return;
   }
   for (int c : layout.address_parts) {
@@ -702,7 +714,7 @@ absl::StatusOr<FeedResult> ReadFeedText(std::string data_in, const std::string& 
     }
     Record& r = result.records.emplace_back();
     FillRecord(row, layout, mapping, default_source, &r);
-    const std::optional<bool> restricted = ParseFlag(Field(row, layout, kRestricted));
+    const std::optional<bool> restricted = ParseFlag(Field(row, layout, slot::kRestricted));
     std::string reason = RecordProblem(r, restricted);
     if (reason.empty()) {
       if (auto [it, inserted] = seen.insert(static_cast<uint32_t>(result.records.size() - 1)); !inserted) {
@@ -723,7 +735,7 @@ absl::StatusOr<FeedResult> ReadFeedText(std::string data_in, const std::string& 
 
   DateFormat stated = options.date_format;
   if (stated == DateFormat::kAuto && mapping) stated = mapping->date_format;
-  EMPI_RETURN_IF_ERROR(ConvertDates(path, layout.col[kDob], stated, &result));
+  EMPI_RETURN_IF_ERROR(ConvertDates(path, layout.col[slot::kDob], stated, &result));
 
   result.stats.accepted = result.records.size();
   result.stats.quarantined = result.quarantined.size();

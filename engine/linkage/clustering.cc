@@ -229,7 +229,7 @@ bool NamesConflictExplainedByGroup(const Model& model, const SafetyVerdict& verd
       // qualify.
       const ScoredPair s = model.Score(*m, y);
       y_agrees = s.safety.safety == PairSafety::kSafe && !s.safety.names_overridden &&
-                 GammaOf(s.pattern, kDateOfBirth) == kDobExact;
+                 GammaOf(s.pattern, comparison::kDateOfBirth) == kDobExact;
     }
     if (x_mistyped && y_agrees) return true;
   }

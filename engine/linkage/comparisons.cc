@@ -196,8 +196,8 @@ int CompareDob(int32_t a, int32_t b) {
   return 5;
 }
 
-int CompareSex(uint8_t a, uint8_t b) {
-  if (a == kSexUnknown || b == kSexUnknown) return 0;
+int CompareSex(Sex a, Sex b) {
+  if (a == Sex::kUnknown || b == Sex::kUnknown) return 0;
   return a == b ? 1 : 2;
 }
 
@@ -226,12 +226,12 @@ int ComparePostcode(const PreparedRecord& a, const PreparedRecord& b) {
 
 uint32_t ComparePair(const PreparedRecord& a, const PreparedRecord& b) {
   uint32_t p = 0;
-  p |= static_cast<uint32_t>(CompareNhs(a, b)) << (4 * kNhsNumber);
-  p |= static_cast<uint32_t>(CompareFamily(a, b)) << (4 * kFamilyName);
-  p |= static_cast<uint32_t>(CompareGiven(a, b)) << (4 * kGivenNames);
-  p |= static_cast<uint32_t>(CompareDob(a.dob, b.dob)) << (4 * kDateOfBirth);
-  p |= static_cast<uint32_t>(ComparePostcode(a, b)) << (4 * kPostcode);
-  p |= static_cast<uint32_t>(CompareSex(a.sex, b.sex)) << (4 * kSex);
+  p |= static_cast<uint32_t>(CompareNhs(a, b)) << (4 * comparison::kNhsNumber);
+  p |= static_cast<uint32_t>(CompareFamily(a, b)) << (4 * comparison::kFamilyName);
+  p |= static_cast<uint32_t>(CompareGiven(a, b)) << (4 * comparison::kGivenNames);
+  p |= static_cast<uint32_t>(CompareDob(a.dob, b.dob)) << (4 * comparison::kDateOfBirth);
+  p |= static_cast<uint32_t>(ComparePostcode(a, b)) << (4 * comparison::kPostcode);
+  p |= static_cast<uint32_t>(CompareSex(a.sex, b.sex)) << (4 * comparison::kSex);
   return p;
 }
 

@@ -13,7 +13,7 @@
 // table lookup plus term-frequency adjustments.
 //
 //   uint32_t pattern = ComparePair(a, b);
-//   int gamma_dob = GammaOf(pattern, kDateOfBirth);
+//   int gamma_dob = GammaOf(pattern, comparison::kDateOfBirth);
 //
 // Thread-safety: pure functions over immutable tables.
 #ifndef EMPI_LINKAGE_COMPARISONS_H_
@@ -28,20 +28,24 @@
 
 namespace empi {
 
-// Order is part of the stored model format: append only.
-enum ComparisonId : int {
-  kNhsNumber = 0,
-  kFamilyName = 1,
-  kGivenNames = 2,
-  kDateOfBirth = 3,
-  // Postcode and address together: they are strongly correlated (the same
-  // address almost always has the same postcode), so as two comparisons
-  // their weights would count one household twice. Address alone decides
-  // where there is no postcode (FEBRL-style data, missing postcodes).
-  kPostcode = 4,
-  kSex = 5,
-  kNumComparisons = 6,
-};
+// The comparisons by index: into Comparisons(), the model's per-comparison
+// arrays, and the 4-bit gamma fields of a pattern (GammaOf). Constants in a
+// namespace of their own rather than an enum class, because every use is an
+// index or a loop bound. Order is part of the stored model format: append
+// only.
+namespace comparison {
+inline constexpr int kNhsNumber = 0;
+inline constexpr int kFamilyName = 1;
+inline constexpr int kGivenNames = 2;
+inline constexpr int kDateOfBirth = 3;
+// Postcode and address together: they are strongly correlated (the same
+// address almost always has the same postcode), so as two comparisons
+// their weights would count one household twice. Address alone decides
+// where there is no postcode (FEBRL-style data, missing postcodes).
+inline constexpr int kPostcode = 4;
+inline constexpr int kSex = 5;
+}  // namespace comparison
+inline constexpr int kNumComparisons = 6;
 
 struct ComparisonLevel {
   std::string_view label;  // "exact", "jaro_winkler >= 0.92", ...
@@ -64,7 +68,7 @@ const std::array<Comparison, kNumComparisons>& Comparisons();
 
 // Whether a comparison's level tells where a patient lives (postcode and
 // address): withheld from every output about a restricted patient.
-inline bool RevealsLocation(int comparison) { return comparison == kPostcode; }
+inline bool RevealsLocation(int c) { return c == comparison::kPostcode; }
 
 // What outputs show for a withheld level.
 inline constexpr std::string_view kWithheld = "withheld";
@@ -82,7 +86,7 @@ int CompareNhs(const PreparedRecord& a, const PreparedRecord& b);
 int CompareFamily(const PreparedRecord& a, const PreparedRecord& b);
 int CompareGiven(const PreparedRecord& a, const PreparedRecord& b);
 int CompareDob(int32_t a, int32_t b);
-int CompareSex(uint8_t a, uint8_t b);
+int CompareSex(Sex a, Sex b);
 // Postcode refined by the address: "same address" down to "postcode area".
 int ComparePostcode(const PreparedRecord& a, const PreparedRecord& b);
 // "address similar": Jaro-Winkler >= 0.90 (the same text with a few typing

@@ -202,11 +202,11 @@ double Model::Weight(uint32_t pattern, const PreparedRecord& a) const {
   for (int c = 0; c < kNumComparisons; ++c) w += level_weight_[c][GammaOf(pattern, c)];
   if (settings_.term_frequency_adjustments) {
     // Exact agreement: replace u of the level by the agreed value's frequency.
-    if (GammaOf(pattern, kFamilyName) == kNameExact && a.family_tf > 0) {
-      w += std::log2(Clamp(u[kFamilyName][kNameExact]) / a.family_tf);
+    if (GammaOf(pattern, comparison::kFamilyName) == kNameExact && a.family_tf > 0) {
+      w += std::log2(Clamp(u[comparison::kFamilyName][kNameExact]) / a.family_tf);
     }
-    if (GammaOf(pattern, kGivenNames) == kNameExact && a.given_tf > 0) {
-      w += std::log2(Clamp(u[kGivenNames][kNameExact]) / a.given_tf);
+    if (GammaOf(pattern, comparison::kGivenNames) == kNameExact && a.given_tf > 0) {
+      w += std::log2(Clamp(u[comparison::kGivenNames][kNameExact]) / a.given_tf);
     }
   }
   return w;
@@ -277,8 +277,9 @@ Explanation Model::Explain(const PreparedRecord& a, const PreparedRecord& b) con
   for (int c = 0; c < kNumComparisons; ++c) {
     int g = GammaOf(e.total.pattern, c);
     ComparisonWeight cw{c, g, m[c][g], u[c][g], level_weight_[c][g], false};
-    if (settings_.term_frequency_adjustments && g == kNameExact && (c == kFamilyName || c == kGivenNames)) {
-      float tf = c == kFamilyName ? a.family_tf : a.given_tf;
+    if (settings_.term_frequency_adjustments && g == kNameExact &&
+        (c == comparison::kFamilyName || c == comparison::kGivenNames)) {
+      float tf = c == comparison::kFamilyName ? a.family_tf : a.given_tf;
       if (tf > 0) {
         cw.u = tf;
         cw.match_weight = std::log2(Clamp(m[c][g]) / tf);

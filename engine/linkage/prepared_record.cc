@@ -20,12 +20,12 @@ uint32_t Hash32(std::string_view s) {
   return h == 0 ? 1 : h;
 }
 
-uint8_t ParseSex(std::string_view s) {
-  if (s.empty()) return kSexUnknown;
+Sex ParseSex(std::string_view s) {
+  if (s.empty()) return Sex::kUnknown;
   char c = static_cast<char>(std::tolower(static_cast<unsigned char>(s[0])));
-  if (c == 'm' || c == '1') return kSexMale;
-  if (c == 'f' || c == '2') return kSexFemale;
-  return kSexUnknown;
+  if (c == 'm' || c == '1') return Sex::kMale;
+  if (c == 'f' || c == '2') return Sex::kFemale;
+  return Sex::kUnknown;
 }
 
 // Digits only, for identifiers compared without NHS validation.

@@ -21,13 +21,13 @@
 
 namespace empi {
 
-enum Sex : uint8_t { kSexUnknown = 0, kSexMale = 1, kSexFemale = 2 };
+enum class Sex : uint8_t { kUnknown = 0, kMale = 1, kFemale = 2 };
 
 struct PreparedRecord {
   uint64_t nhs = 0;            // 0: missing or invalid
   bool nhs_validated = false;  // nhs passed the modulus-11 check
   int32_t dob = 0;             // yyyymmdd; 0: missing, unparseable or placeholder
-  uint8_t sex = kSexUnknown;
+  Sex sex = Sex::kUnknown;
   std::string family;          // normalised family name, parts joined
   std::string family_first;    // first part of a multi-part family name
   std::string family_last;     // last part; equal to family_first for one part

@@ -79,9 +79,9 @@ int EditDistance(std::string_view a, std::string_view b, int cap) {
 }
 
 bool DiffersOnlyByLifeEvents(uint32_t pattern) {
-  const int nhs = GammaOf(pattern, kNhsNumber);
-  const int given = GammaOf(pattern, kGivenNames);
-  const int dob = GammaOf(pattern, kDateOfBirth);
+  const int nhs = GammaOf(pattern, comparison::kNhsNumber);
+  const int given = GammaOf(pattern, comparison::kGivenNames);
+  const int dob = GammaOf(pattern, comparison::kDateOfBirth);
   constexpr int kSexDifferent = 2;
   constexpr int kGivenExact = 1, kGivenNickname = 2, kGivenClose = 5;
   constexpr int kFamilyExact = 1, kFamilyClose = 4;
@@ -90,22 +90,22 @@ bool DiffersOnlyByLifeEvents(uint32_t pattern) {
   // A date of birth missing on a side is kept when the family name agrees
   // (equal, one part of it, swapped with the given name, or a close
   // spelling): then only the address differs.
-  const int family = GammaOf(pattern, kFamilyName);
+  const int family = GammaOf(pattern, comparison::kFamilyName);
   const bool family_kept = family >= kFamilyExact && family <= kFamilyClose;
   const bool dob_kept = dob == kDobExact || dob == kDobSwapped || dob == kDobSlip || (dob == kDobNull && family_kept);
   return (nhs == 0 || nhs == kNhsExact || nhs == kNhsNear) && given_kept && dob_kept &&
-         GammaOf(pattern, kSex) != kSexDifferent;
+         GammaOf(pattern, comparison::kSex) != kSexDifferent;
 }
 
 SafetyVerdict CheckPairSafety(const PreparedRecord& a, const PreparedRecord& b, uint32_t pattern) {
-  const int nhs = GammaOf(pattern, kNhsNumber);
+  const int nhs = GammaOf(pattern, comparison::kNhsNumber);
   const bool nhs_exact = nhs == kNhsExact;
   // One keying slip from each other: a family's numbers are never that
   // close (consecutive numbers differ in their check digit too).
   const bool nhs_same_or_slip = nhs_exact || nhs == kNhsNear;
-  const int given = GammaOf(pattern, kGivenNames);
-  const int dob = GammaOf(pattern, kDateOfBirth);
-  const bool names_misplaced = GammaOf(pattern, kFamilyName) == kFamilyIsOthersGiven;
+  const int given = GammaOf(pattern, comparison::kGivenNames);
+  const int dob = GammaOf(pattern, comparison::kDateOfBirth);
+  const bool names_misplaced = GammaOf(pattern, comparison::kFamilyName) == kFamilyIsOthersGiven;
 
   // Years between the dates of birth when they disagree beyond a keying
   // error; 0 otherwise.

@@ -77,12 +77,14 @@ namespace {
 // The comparisons a blocking rule's key is made of: their agreement is
 // forced by the block, so a session on that rule's pairs cannot learn them.
 std::vector<int> FieldsOfRule(const std::string& name) {
-  if (name == "nhs_number") return {kNhsNumber};
-  if (name == "dob_family_phonetic") return {kDateOfBirth, kFamilyName};
-  if (name == "dob_postcode") return {kDateOfBirth, kPostcode};
-  if (name == "names_phonetic_birth_year") return {kGivenNames, kFamilyName, kDateOfBirth};
-  if (name == "names_phonetic_postcode_sector") return {kGivenNames, kFamilyName, kPostcode};
-  if (name == "dob_given_phonetic") return {kDateOfBirth, kGivenNames};
+  if (name == "nhs_number") return {comparison::kNhsNumber};
+  if (name == "dob_family_phonetic") return {comparison::kDateOfBirth, comparison::kFamilyName};
+  if (name == "dob_postcode") return {comparison::kDateOfBirth, comparison::kPostcode};
+  if (name == "names_phonetic_birth_year")
+    return {comparison::kGivenNames, comparison::kFamilyName, comparison::kDateOfBirth};
+  if (name == "names_phonetic_postcode_sector")
+    return {comparison::kGivenNames, comparison::kFamilyName, comparison::kPostcode};
+  if (name == "dob_given_phonetic") return {comparison::kDateOfBirth, comparison::kGivenNames};
   return {};
 }
 

@@ -201,8 +201,9 @@ absl::StatusOr<bool> EngineImpl::FormContradicts(const ObjectionRequest& req,
       return gamma > 0 && gamma + 1 < static_cast<int>(Comparisons()[comparison].levels.size()) &&
              Comparisons()[comparison].levels[gamma].label != "else";
     };
-    const bool name_agrees = agrees(kFamilyName, CompareFamily(form, o)) || agrees(kGivenNames, CompareGiven(form, o));
-    if (name_agrees || o.dob == 0 || agrees(kDateOfBirth, CompareDob(form.dob, o.dob))) return false;
+    const bool name_agrees = agrees(comparison::kFamilyName, CompareFamily(form, o)) ||
+                             agrees(comparison::kGivenNames, CompareGiven(form, o));
+    if (name_agrees || o.dob == 0 || agrees(comparison::kDateOfBirth, CompareDob(form.dob, o.dob))) return false;
   }
   return compared;
 }

@@ -215,27 +215,30 @@ TEST(Generator, ErrorRatesMatchDocumentation) {
       }
     }
     // What the flags say is what the record shows.
-    EXPECT_EQ(r.nhs_number.empty(), (r.errors & (1u << kNhsMissing)) != 0 || r.nhs_withheld);
+    EXPECT_EQ(r.nhs_number.empty(), (r.errors & (1u << error_kind::kNhsMissing)) != 0 || r.nhs_withheld);
     if (r.nhs_withheld) {
-      EXPECT_EQ(r.eligible & ((1u << kNhsMissing) | (1u << kNhsMistyped) | (1u << kNhsRelative)), 0u);
+      EXPECT_EQ(r.eligible & ((1u << error_kind::kNhsMissing) | (1u << error_kind::kNhsMistyped) |
+                              (1u << error_kind::kNhsRelative)),
+                0u);
     }
-    if (r.errors & (1u << kNhsMistyped)) {
+    if (r.errors & (1u << error_kind::kNhsMistyped)) {
       EXPECT_NE(r.nhs_number, p.nhs_number);
       EXPECT_EQ(r.nhs_number.size(), 10u);
-    } else if (r.errors & (1u << kNhsRelative)) {
+    } else if (r.errors & (1u << error_kind::kNhsRelative)) {
       EXPECT_NE(r.nhs_number, p.nhs_number);
       EXPECT_TRUE(ParseNhsNumber(r.nhs_number).has_value()) << r.nhs_number;
     } else if (!r.nhs_number.empty()) {
       EXPECT_EQ(r.nhs_number, p.nhs_number);
     }
-    EXPECT_EQ(r.postcode.empty(), (r.errors & (1u << kPostcodeMissing)) != 0);
-    EXPECT_EQ(r.date_of_birth.empty(), (r.errors & (1u << kDobMissing)) != 0);
-    EXPECT_EQ(r.sex != "M" && r.sex != "F", (r.errors & (1u << kSexUnknown)) != 0);
-    if (r.errors & (1u << kCaseNoise)) {
+    EXPECT_EQ(r.postcode.empty(), (r.errors & (1u << error_kind::kPostcodeMissing)) != 0);
+    EXPECT_EQ(r.date_of_birth.empty(), (r.errors & (1u << error_kind::kDobMissing)) != 0);
+    EXPECT_EQ(r.sex != "M" && r.sex != "F", (r.errors & (1u << error_kind::kSexUnknown)) != 0);
+    if (r.errors & (1u << error_kind::kCaseNoise)) {
       EXPECT_TRUE(gi::ToUpperUtf8(r.family_name) == r.family_name || gi::ToLowerUtf8(r.family_name) == r.family_name);
     }
-    const uint32_t dob_errors = (1u << kDobDayMonthSwap) | (1u << kDobDigitWrong) | (1u << kDobYearOff) |
-                                (1u << kDobPlaceholder) | (1u << kDobMissing) | (1u << kDobEstimated);
+    const uint32_t dob_errors = (1u << error_kind::kDobDayMonthSwap) | (1u << error_kind::kDobDigitWrong) |
+                                (1u << error_kind::kDobYearOff) | (1u << error_kind::kDobPlaceholder) |
+                                (1u << error_kind::kDobMissing) | (1u << error_kind::kDobEstimated);
     const std::string iso = p.date_of_birth;
     if ((r.errors & dob_errors) == 0 && kind[r.source] != SourceKind::kGp) {
       // Same digits in some order of fields.
@@ -246,11 +249,11 @@ TEST(Generator, ErrorRatesMatchDocumentation) {
       std::string y = iso.substr(0, 4), m = iso.substr(5, 2), d = iso.substr(8, 2);
       EXPECT_TRUE(digits == y + m + d || digits == d + m + y) << r.date_of_birth << " vs " << iso;
     }
-    if ((r.errors & ((1u << kSexWrong) | (1u << kSexUnknown))) == 0) {
+    if ((r.errors & ((1u << error_kind::kSexWrong) | (1u << error_kind::kSexUnknown))) == 0) {
       EXPECT_EQ(r.sex, std::string(1, p.sex));
     }
-    if ((r.errors & ~((1u << kNhsMissing) | (1u << kNhsMistyped))) == 0 && !r.old_identity &&
-        (r.eligible & (1u << kPostcodeOutOfDate))) {
+    if ((r.errors & ~((1u << error_kind::kNhsMissing) | (1u << error_kind::kNhsMistyped))) == 0 && !r.old_identity &&
+        (r.eligible & (1u << error_kind::kPostcodeOutOfDate))) {
       EXPECT_EQ(r.family_name, p.family_name);
       EXPECT_EQ(r.given_names, p.given_names);
       EXPECT_EQ(r.postcode, p.postcode);
@@ -268,7 +271,8 @@ TEST(Generator, ErrorRatesMatchDocumentation) {
     auto [firsts, copies] = dups[k];
     if (k == static_cast<int>(SourceKind::kAcute) || k == static_cast<int>(SourceKind::kGp)) {
       // The hard-case errors are measured, not skipped for want of records.
-      for (int e : {kNhsRelative, kDobEstimated, kNamingConvention, kDoubleBarrelOrder}) {
+      for (int e : {error_kind::kNhsRelative, error_kind::kDobEstimated, error_kind::kNamingConvention,
+                    error_kind::kDoubleBarrelOrder}) {
         EXPECT_GE((counts[{k, e}].first), 200) << ErrorKindName(e);
       }
     }
@@ -357,8 +361,9 @@ bool InCareHome(const TruePerson& p) {
 
 bool IsTitle(const std::string& s) { return s == "Kaur" || s == "Singh" || s == "Begum" || s == "Khatun"; }
 
-constexpr uint32_t kOtherNameErrors = (1u << kNameTypo) | (1u << kCaseNoise) | (1u << kNamesSwapped) |
-                                      (1u << kDiacriticsDropped) | (1u << kDoubleBarrelCut);
+constexpr uint32_t kOtherNameErrors = (1u << error_kind::kNameTypo) | (1u << error_kind::kCaseNoise) |
+                                      (1u << error_kind::kNamesSwapped) | (1u << error_kind::kDiacriticsDropped) |
+                                      (1u << error_kind::kDoubleBarrelCut);
 
 // twin_no_nhs, relative_nhs_number, estimated_dob, sikh_muslim_naming,
 // double_barrel_order, no_nhs_anywhere: present, and each record shows what
@@ -416,7 +421,7 @@ TEST(Generator, SecondHardCasesShapedAsDocumented) {
   // person.
   int relative_records = 0;
   for (const auto& r : pop.records) {
-    if ((r.errors & (1u << kNhsRelative)) == 0) continue;
+    if ((r.errors & (1u << error_kind::kNhsRelative)) == 0) continue;
     ++relative_records;
     const TruePerson& p = pop.persons[r.person];
     ASSERT_TRUE(has(r.person, "relative_nhs_number"));
@@ -429,7 +434,7 @@ TEST(Generator, SecondHardCasesShapedAsDocumented) {
   }
   for (uint64_t i : cases["relative_nhs_number"]) {
     bool any = false;
-    for (const GeneratedRecord* r : records_of[i]) any |= (r->errors >> kNhsRelative) & 1;
+    for (const GeneratedRecord* r : records_of[i]) any |= (r->errors >> error_kind::kNhsRelative) & 1;
     EXPECT_TRUE(any);
   }
   EXPECT_GT(relative_records, 0);
@@ -438,7 +443,7 @@ TEST(Generator, SecondHardCasesShapedAsDocumented) {
   // of the truth.
   int july = 0, estimated = 0;
   for (const auto& r : pop.records) {
-    if ((r.errors & (1u << kDobEstimated)) == 0) continue;
+    if ((r.errors & (1u << error_kind::kDobEstimated)) == 0) continue;
     ++estimated;
     const TruePerson& p = pop.persons[r.person];
     EXPECT_TRUE(has(r.person, "estimated_dob"));
@@ -455,7 +460,7 @@ TEST(Generator, SecondHardCasesShapedAsDocumented) {
   // Sikh and Muslim naming: the record carries the person's other form.
   std::map<std::string, int> forms;
   for (const auto& r : pop.records) {
-    if ((r.errors & (1u << kNamingConvention)) == 0) continue;
+    if ((r.errors & (1u << error_kind::kNamingConvention)) == 0) continue;
     const TruePerson& p = pop.persons[r.person];
     EXPECT_TRUE(has(r.person, "sikh_muslim_naming"));
     ASSERT_FALSE(p.other_family_name.empty());
@@ -502,10 +507,10 @@ TEST(Generator, SecondHardCasesShapedAsDocumented) {
   // Double-barrelled surnames in the other order or without the hyphen.
   int reordered = 0;
   for (const auto& r : pop.records) {
-    if ((r.errors & (1u << kDoubleBarrelOrder)) == 0) continue;
+    if ((r.errors & (1u << error_kind::kDoubleBarrelOrder)) == 0) continue;
     const TruePerson& p = pop.persons[r.person];
     EXPECT_TRUE(has(r.person, "double_barrel_order"));
-    if (r.errors & (kOtherNameErrors | (1u << kNamingConvention))) continue;
+    if (r.errors & (kOtherNameErrors | (1u << error_kind::kNamingConvention))) continue;
     const std::string family = r.old_identity ? p.maiden_name : p.family_name;
     const size_t h = family.find('-');
     ASSERT_NE(h, std::string::npos) << family;
@@ -631,7 +636,8 @@ TEST(Generator, PostcodesValidUnlessCorrupted) {
   std::set<std::string> districts;
   for (const auto& d : gi::Districts()) districts.insert(d.code);
   const std::regex format("([A-Z]{1,2}[0-9]{1,2}) [0-9][ABDEFGHJLNPQRSTUWXYZ]{2}");
-  const uint32_t corrupt = (1u << kPostcodeLower) | (1u << kPostcodeNoSpace) | (1u << kPostcodeMissing);
+  const uint32_t corrupt =
+      (1u << error_kind::kPostcodeLower) | (1u << error_kind::kPostcodeNoSpace) | (1u << error_kind::kPostcodeMissing);
   int checked = 0;
   for (const auto& r : Population().records) {
     if ((r.errors & corrupt) != 0 || r.postcode.empty()) continue;
@@ -753,7 +759,7 @@ TEST_F(GeneratedFiles, NewHardCasesListedCountedAndTrue) {
   }
   int checked = 0;
   for (const GeneratedRecord& r : pop.records) {
-    if ((r.errors & (1u << kNhsRelative)) == 0) continue;
+    if ((r.errors & (1u << error_kind::kNhsRelative)) == 0) continue;
     const std::pair<std::string, std::string> key{r.source, r.record_id};
     EXPECT_EQ(truth[key], pop.persons[r.person].id);
     EXPECT_EQ(nhs_in_feed[key], r.nhs_number);

@@ -148,8 +148,8 @@ inline int RefDob(int32_t x, int32_t y) {
   return 5;
 }
 
-inline int RefSex(uint8_t a, uint8_t b) {
-  if (a == kSexUnknown || b == kSexUnknown) return 0;
+inline int RefSex(Sex a, Sex b) {
+  if (a == Sex::kUnknown || b == Sex::kUnknown) return 0;
   return a == b ? 1 : 2;
 }
 
@@ -183,12 +183,12 @@ inline int RefPostcode(const PreparedRecord& a, const PreparedRecord& b) {
 
 inline uint32_t ReferencePattern(const PreparedRecord& a, const PreparedRecord& b) {
   uint32_t p = 0;
-  p = WithGamma(p, kNhsNumber, RefNhs(a, b));
-  p = WithGamma(p, kFamilyName, RefFamily(a, b));
-  p = WithGamma(p, kGivenNames, RefGiven(a, b));
-  p = WithGamma(p, kDateOfBirth, RefDob(a.dob, b.dob));
-  p = WithGamma(p, kSex, RefSex(a.sex, b.sex));
-  p = WithGamma(p, kPostcode, RefPostcode(a, b));
+  p = WithGamma(p, comparison::kNhsNumber, RefNhs(a, b));
+  p = WithGamma(p, comparison::kFamilyName, RefFamily(a, b));
+  p = WithGamma(p, comparison::kGivenNames, RefGiven(a, b));
+  p = WithGamma(p, comparison::kDateOfBirth, RefDob(a.dob, b.dob));
+  p = WithGamma(p, comparison::kSex, RefSex(a.sex, b.sex));
+  p = WithGamma(p, comparison::kPostcode, RefPostcode(a, b));
   return p;
 }
 

@@ -75,133 +75,143 @@ TEST(ComparisonsTest, GammaPacking) {
   uint32_t p = 0;
   for (int c = 0; c < kNumComparisons; ++c) p = WithGamma(p, c, (c * 3 + 1) % 10);
   for (int c = 0; c < kNumComparisons; ++c) EXPECT_EQ(GammaOf(p, c), (c * 3 + 1) % 10);
-  p = WithGamma(p, kFamilyName, 0);
-  EXPECT_EQ(GammaOf(p, kFamilyName), 0);
-  EXPECT_EQ(GammaOf(p, kGivenNames), 7);
+  p = WithGamma(p, comparison::kFamilyName, 0);
+  EXPECT_EQ(GammaOf(p, comparison::kFamilyName), 0);
+  EXPECT_EQ(GammaOf(p, comparison::kGivenNames), 7);
 }
 
 TEST(ComparisonsTest, NhsLevels) {
   FieldConventions raw = RawNhs();
-  EXPECT_EQ(Level({.nhs = "9434765919"}, {.nhs = ""}, kNhsNumber, raw), 0);
-  EXPECT_EQ(Level({.nhs = "9434765919"}, {.nhs = "943 476 5919"}, kNhsNumber, raw), kNhsExact);
-  EXPECT_EQ(Level({.nhs = "9434765919"}, {.nhs = "9434765918"}, kNhsNumber, raw), kNhsNear);  // one digit
-  EXPECT_EQ(Level({.nhs = "9434765919"}, {.nhs = "9434765991"}, kNhsNumber, raw), kNhsNear);  // transposed
-  EXPECT_EQ(Level({.nhs = "9434765919"}, {.nhs = "4934765919"}, kNhsNumber, raw), kNhsNear);  // first pair
-  EXPECT_EQ(Level({.nhs = "9434765919"}, {.nhs = "9434765109"}, kNhsNumber, raw), kNhsDifferent);
-  EXPECT_EQ(Level({.nhs = "9434765919"}, {.nhs = "9434769515"}, kNhsNumber, raw), kNhsDifferent);  // not adjacent
+  EXPECT_EQ(Level({.nhs = "9434765919"}, {.nhs = ""}, comparison::kNhsNumber, raw), 0);
+  EXPECT_EQ(Level({.nhs = "9434765919"}, {.nhs = "943 476 5919"}, comparison::kNhsNumber, raw), kNhsExact);
+  EXPECT_EQ(Level({.nhs = "9434765919"}, {.nhs = "9434765918"}, comparison::kNhsNumber, raw), kNhsNear);  // one digit
+  EXPECT_EQ(Level({.nhs = "9434765919"}, {.nhs = "9434765991"}, comparison::kNhsNumber, raw), kNhsNear);  // transposed
+  EXPECT_EQ(Level({.nhs = "9434765919"}, {.nhs = "4934765919"}, comparison::kNhsNumber, raw), kNhsNear);  // first pair
+  EXPECT_EQ(Level({.nhs = "9434765919"}, {.nhs = "9434765109"}, comparison::kNhsNumber, raw), kNhsDifferent);
+  EXPECT_EQ(Level({.nhs = "9434765919"}, {.nhs = "9434769515"}, comparison::kNhsNumber, raw),
+            kNhsDifferent);  // not adjacent
   // Validated: a number failing the check digit is missing, not "near".
-  EXPECT_EQ(Level({.nhs = "9434765919"}, {.nhs = "9434765918"}, kNhsNumber), 0);
-  EXPECT_EQ(Level({.nhs = "9434765919"}, {.nhs = "9434765919"}, kNhsNumber), kNhsExact);
+  EXPECT_EQ(Level({.nhs = "9434765919"}, {.nhs = "9434765918"}, comparison::kNhsNumber), 0);
+  EXPECT_EQ(Level({.nhs = "9434765919"}, {.nhs = "9434765919"}, comparison::kNhsNumber), kNhsExact);
 }
 
 TEST(ComparisonsTest, FamilyLevels) {
-  EXPECT_EQ(Level({.family = "Smith"}, {.family = ""}, kFamilyName), 0);
-  EXPECT_EQ(Level({.family = "Smith"}, {.family = "SMITH"}, kFamilyName), 1);
-  EXPECT_EQ(Level({.family = "Smith-Jones"}, {.family = "Jones"}, kFamilyName), 2);
-  EXPECT_EQ(Level({.family = "Smith-Jones"}, {.family = "Smith"}, kFamilyName), 2);
-  EXPECT_EQ(Level({.family = "Smith-Jones"}, {.family = "Jones Smith"}, kFamilyName), 2);
-  EXPECT_EQ(Level({.family = "Smith", .given = "John"}, {.family = "John", .given = "Smith"}, kFamilyName),
+  EXPECT_EQ(Level({.family = "Smith"}, {.family = ""}, comparison::kFamilyName), 0);
+  EXPECT_EQ(Level({.family = "Smith"}, {.family = "SMITH"}, comparison::kFamilyName), 1);
+  EXPECT_EQ(Level({.family = "Smith-Jones"}, {.family = "Jones"}, comparison::kFamilyName), 2);
+  EXPECT_EQ(Level({.family = "Smith-Jones"}, {.family = "Smith"}, comparison::kFamilyName), 2);
+  EXPECT_EQ(Level({.family = "Smith-Jones"}, {.family = "Jones Smith"}, comparison::kFamilyName), 2);
+  EXPECT_EQ(Level({.family = "Smith", .given = "John"}, {.family = "John", .given = "Smith"}, comparison::kFamilyName),
             kFamilySwapped);
   // A given name written in two words on one side, as one in the other.
-  EXPECT_EQ(
-      Level({.family = "Slack-Smith", .given = "Katelyn"}, {.family = "Katelyn", .given = "Slack-Smith"}, kFamilyName),
-      kFamilySwapped);
-  EXPECT_EQ(Level({.family = "Robinson"}, {.family = "Robinsen"}, kFamilyName), 4);
+  EXPECT_EQ(Level({.family = "Slack-Smith", .given = "Katelyn"}, {.family = "Katelyn", .given = "Slack-Smith"},
+                  comparison::kFamilyName),
+            kFamilySwapped);
+  EXPECT_EQ(Level({.family = "Robinson"}, {.family = "Robinsen"}, comparison::kFamilyName), 4);
   // Half a swap: the family name moved to the given field, the other name
   // replaced; either record may be the one that moved.
-  EXPECT_EQ(Level({.family = "Lodge", .given = "Gillian"}, {.family = "Adele", .given = "Lodge"}, kFamilyName), 5);
-  EXPECT_EQ(Level({.family = "Adele", .given = "Lodge"}, {.family = "Lodge", .given = "Gillian"}, kFamilyName), 5);
+  EXPECT_EQ(
+      Level({.family = "Lodge", .given = "Gillian"}, {.family = "Adele", .given = "Lodge"}, comparison::kFamilyName),
+      5);
+  EXPECT_EQ(
+      Level({.family = "Adele", .given = "Lodge"}, {.family = "Lodge", .given = "Gillian"}, comparison::kFamilyName),
+      5);
   // The given comparison is left to say the given names disagree.
-  EXPECT_EQ(Level({.family = "Lodge", .given = "Gillian"}, {.family = "Adele", .given = "Lodge"}, kGivenNames), 9);
-  EXPECT_EQ(Level({.family = "Schmidt"}, {.family = "Smith"}, kFamilyName), 6);    // phonetic, jw 0.74
-  EXPECT_EQ(Level({.family = "Thompson"}, {.family = "Tomsen"}, kFamilyName), 7);  // jw 0.84
-  EXPECT_EQ(Level({.family = "Nowak"}, {.family = "Kowalski"}, kFamilyName), 8);
-  EXPECT_EQ(Level({.family = "Nowak", .given = "Nowak"}, {.family = "Kowalski", .given = "Nowak"}, kFamilyName), 8);
+  EXPECT_EQ(
+      Level({.family = "Lodge", .given = "Gillian"}, {.family = "Adele", .given = "Lodge"}, comparison::kGivenNames),
+      9);
+  EXPECT_EQ(Level({.family = "Schmidt"}, {.family = "Smith"}, comparison::kFamilyName), 6);    // phonetic, jw 0.74
+  EXPECT_EQ(Level({.family = "Thompson"}, {.family = "Tomsen"}, comparison::kFamilyName), 7);  // jw 0.84
+  EXPECT_EQ(Level({.family = "Nowak"}, {.family = "Kowalski"}, comparison::kFamilyName), 8);
+  EXPECT_EQ(
+      Level({.family = "Nowak", .given = "Nowak"}, {.family = "Kowalski", .given = "Nowak"}, comparison::kFamilyName),
+      8);
   // The half swap needs only the two names involved.
-  EXPECT_EQ(Level({.family = "Bennier"}, {.family = "Taylor", .given = "Bennier"}, kFamilyName), 5);
+  EXPECT_EQ(Level({.family = "Bennier"}, {.family = "Taylor", .given = "Bennier"}, comparison::kFamilyName), 5);
 }
 
 TEST(ComparisonsTest, GivenLevels) {
-  EXPECT_EQ(Level({.given = "John"}, {.given = ""}, kGivenNames), 0);
-  EXPECT_EQ(Level({.given = "John Paul"}, {.given = "john"}, kGivenNames), 1);
-  EXPECT_EQ(Level({.given = "Bill"}, {.given = "William"}, kGivenNames), 2);
-  EXPECT_EQ(Level({.given = "Peggy"}, {.given = "Margaret"}, kGivenNames), 2);
-  EXPECT_EQ(Level({.family = "Smith", .given = "John"}, {.family = "John", .given = "Smith"}, kGivenNames),
+  EXPECT_EQ(Level({.given = "John"}, {.given = ""}, comparison::kGivenNames), 0);
+  EXPECT_EQ(Level({.given = "John Paul"}, {.given = "john"}, comparison::kGivenNames), 1);
+  EXPECT_EQ(Level({.given = "Bill"}, {.given = "William"}, comparison::kGivenNames), 2);
+  EXPECT_EQ(Level({.given = "Peggy"}, {.given = "Margaret"}, comparison::kGivenNames), 2);
+  EXPECT_EQ(Level({.family = "Smith", .given = "John"}, {.family = "John", .given = "Smith"}, comparison::kGivenNames),
             kGivenSwapped);
-  EXPECT_EQ(Level({.given = "John Paul"}, {.given = "Paul John"}, kGivenNames), 4);
-  EXPECT_EQ(Level({.given = "Catherine"}, {.given = "Catherina"}, kGivenNames), 5);
-  EXPECT_EQ(Level({.given = "Phillips"}, {.given = "Filips"}, kGivenNames), 6);  // phonetic, jw 0.82
-  EXPECT_EQ(Level({.given = "J"}, {.given = "Jasmine"}, kGivenNames), 7);        // initial only
-  EXPECT_EQ(Level({.given = "Thompson"}, {.given = "Tomsen"}, kGivenNames), 8);  // jw 0.84
-  EXPECT_EQ(Level({.given = "Sophie"}, {.given = "Mohammed"}, kGivenNames), 9);
+  EXPECT_EQ(Level({.given = "John Paul"}, {.given = "Paul John"}, comparison::kGivenNames), 4);
+  EXPECT_EQ(Level({.given = "Catherine"}, {.given = "Catherina"}, comparison::kGivenNames), 5);
+  EXPECT_EQ(Level({.given = "Phillips"}, {.given = "Filips"}, comparison::kGivenNames), 6);  // phonetic, jw 0.82
+  EXPECT_EQ(Level({.given = "J"}, {.given = "Jasmine"}, comparison::kGivenNames), 7);        // initial only
+  EXPECT_EQ(Level({.given = "Thompson"}, {.given = "Tomsen"}, comparison::kGivenNames), 8);  // jw 0.84
+  EXPECT_EQ(Level({.given = "Sophie"}, {.given = "Mohammed"}, comparison::kGivenNames), 9);
 }
 
 TEST(ComparisonsTest, DateLevels) {
-  EXPECT_EQ(Level({.dob = "1984-03-07"}, {.dob = ""}, kDateOfBirth), 0);
-  EXPECT_EQ(Level({.dob = "1984-03-07"}, {.dob = "1984-03-07"}, kDateOfBirth), 1);
-  EXPECT_EQ(Level({.dob = "1984-03-07"}, {.dob = "1984-07-03"}, kDateOfBirth), 2);  // day/month swapped
-  EXPECT_EQ(Level({.dob = "1984-03-07"}, {.dob = "1984-03-08"}, kDateOfBirth), 3);  // one digit
-  EXPECT_EQ(Level({.dob = "1984-03-07"}, {.dob = "1994-03-07"}, kDateOfBirth), 3);
-  EXPECT_EQ(Level({.dob = "1984-03-12"}, {.dob = "1984-03-21"}, kDateOfBirth), 3);  // adjacent digits transposed
-  EXPECT_EQ(Level({.dob = "1948-03-07"}, {.dob = "1984-03-07"}, kDateOfBirth), 3);
-  EXPECT_EQ(Level({.dob = "1989-03-07"}, {.dob = "1990-03-07"}, kDateOfBirth), 4);  // year one apart
-  EXPECT_EQ(Level({.dob = "1984-03-07"}, {.dob = "1984-04-17"}, kDateOfBirth), 5);
-  EXPECT_EQ(Level({.dob = "1984-03-07"}, {.dob = "1900-01-01"}, kDateOfBirth), 0);  // placeholder
+  EXPECT_EQ(Level({.dob = "1984-03-07"}, {.dob = ""}, comparison::kDateOfBirth), 0);
+  EXPECT_EQ(Level({.dob = "1984-03-07"}, {.dob = "1984-03-07"}, comparison::kDateOfBirth), 1);
+  EXPECT_EQ(Level({.dob = "1984-03-07"}, {.dob = "1984-07-03"}, comparison::kDateOfBirth), 2);  // day/month swapped
+  EXPECT_EQ(Level({.dob = "1984-03-07"}, {.dob = "1984-03-08"}, comparison::kDateOfBirth), 3);  // one digit
+  EXPECT_EQ(Level({.dob = "1984-03-07"}, {.dob = "1994-03-07"}, comparison::kDateOfBirth), 3);
+  EXPECT_EQ(Level({.dob = "1984-03-12"}, {.dob = "1984-03-21"}, comparison::kDateOfBirth),
+            3);  // adjacent digits transposed
+  EXPECT_EQ(Level({.dob = "1948-03-07"}, {.dob = "1984-03-07"}, comparison::kDateOfBirth), 3);
+  EXPECT_EQ(Level({.dob = "1989-03-07"}, {.dob = "1990-03-07"}, comparison::kDateOfBirth), 4);  // year one apart
+  EXPECT_EQ(Level({.dob = "1984-03-07"}, {.dob = "1984-04-17"}, comparison::kDateOfBirth), 5);
+  EXPECT_EQ(Level({.dob = "1984-03-07"}, {.dob = "1900-01-01"}, comparison::kDateOfBirth), 0);  // placeholder
 }
 
 TEST(ComparisonsTest, AddressAndSexLevels) {
-  EXPECT_EQ(Level({.postcode = "CV1 2AB"}, {.postcode = ""}, kPostcode), 0);
+  EXPECT_EQ(Level({.postcode = "CV1 2AB"}, {.postcode = ""}, comparison::kPostcode), 0);
   EXPECT_EQ(Level({.postcode = "CV1 2AB", .address = "12 High Street"},
-                  {.postcode = "CV9 9ZZ", .address = "12, HIGH STREET"}, kPostcode),
+                  {.postcode = "CV9 9ZZ", .address = "12, HIGH STREET"}, comparison::kPostcode),
             1);  // same address
   EXPECT_EQ(Level({.postcode = "CV1 2AB", .address = "12 High Street"},
-                  {.postcode = "cv12ab", .address = "12 High Stret"}, kPostcode),
+                  {.postcode = "cv12ab", .address = "12 High Stret"}, comparison::kPostcode),
             2);
   EXPECT_EQ(Level({.postcode = "CV1 2AB", .address = "12 High Street"},
-                  {.postcode = "CV1 2AB", .address = "3 Mill Road"}, kPostcode),
+                  {.postcode = "CV1 2AB", .address = "3 Mill Road"}, comparison::kPostcode),
             3);
   // Without an address on one side or both, "same address", "unit, address
   // similar" and "unit" cannot be told apart.
-  EXPECT_EQ(Level({.postcode = "CV1 2AB"}, {.postcode = "cv12ab"}, kPostcode), kPostcodeUnitAddressUnknown);
-  EXPECT_EQ(Level({.postcode = "CV1 2AB", .address = "12 High Street"}, {.postcode = "CV1 2AB"}, kPostcode),
+  EXPECT_EQ(Level({.postcode = "CV1 2AB"}, {.postcode = "cv12ab"}, comparison::kPostcode), kPostcodeUnitAddressUnknown);
+  EXPECT_EQ(Level({.postcode = "CV1 2AB", .address = "12 High Street"}, {.postcode = "CV1 2AB"}, comparison::kPostcode),
             kPostcodeUnitAddressUnknown);
   EXPECT_EQ(Level({.postcode = "CV1 2AB", .address = "12 High Street"},
-                  {.postcode = "CV1 2AD", .address = "12 High Stret"}, kPostcode),
+                  {.postcode = "CV1 2AD", .address = "12 High Stret"}, comparison::kPostcode),
             4);
-  EXPECT_EQ(Level({.address = "12 High Street"}, {.address = "12 High Stret"}, kPostcode), 4);
+  EXPECT_EQ(Level({.address = "12 High Street"}, {.address = "12 High Stret"}, comparison::kPostcode), 4);
   // Address lines in another order, a space dropped: still similar.
   EXPECT_EQ(Level({.address = "105 Hawker Place, Chippendale Village, Currambine"},
-                  {.address = "105 Chippendale Village, Hawkerplace, Currambine"}, kPostcode),
+                  {.address = "105 Chippendale Village, Hawkerplace, Currambine"}, comparison::kPostcode),
             4);
   // A postcode one keying error away, with a similar address, even in
   // another district.
   EXPECT_EQ(Level({.postcode = "B19 9ED", .address = "54 Elmdon Road"},
-                  {.postcode = "B91 9ED", .address = "54 Elmdon Road, Birmingham"}, kPostcode),
+                  {.postcode = "B91 9ED", .address = "54 Elmdon Road, Birmingham"}, comparison::kPostcode),
             4);
-  EXPECT_EQ(Level({.postcode = "CV1 2AB"}, {.postcode = "CV1 2AD"}, kPostcode), 5);  // one character
-  EXPECT_EQ(Level({.postcode = "CV1 2AB"}, {.postcode = "CV1 2BA"}, kPostcode), 5);  // transposed
-  EXPECT_EQ(Level({.postcode = "CV1 2AB"}, {.postcode = "CV1 2DD"}, kPostcode), 6);
-  EXPECT_EQ(Level({.postcode = "CV1 2AB"}, {.postcode = "CV1 3XY"}, kPostcode), 7);
-  EXPECT_EQ(Level({.postcode = "CV1 2AB"}, {.postcode = "CV2 1AA"}, kPostcode), 8);
-  EXPECT_EQ(Level({.postcode = "CV1 2AB"}, {.postcode = "B1 1AA"}, kPostcode), 9);
-  EXPECT_EQ(Level({.address = "12 High Street"}, {.address = "3 Mill Road"}, kPostcode), 9);
+  EXPECT_EQ(Level({.postcode = "CV1 2AB"}, {.postcode = "CV1 2AD"}, comparison::kPostcode), 5);  // one character
+  EXPECT_EQ(Level({.postcode = "CV1 2AB"}, {.postcode = "CV1 2BA"}, comparison::kPostcode), 5);  // transposed
+  EXPECT_EQ(Level({.postcode = "CV1 2AB"}, {.postcode = "CV1 2DD"}, comparison::kPostcode), 6);
+  EXPECT_EQ(Level({.postcode = "CV1 2AB"}, {.postcode = "CV1 3XY"}, comparison::kPostcode), 7);
+  EXPECT_EQ(Level({.postcode = "CV1 2AB"}, {.postcode = "CV2 1AA"}, comparison::kPostcode), 8);
+  EXPECT_EQ(Level({.postcode = "CV1 2AB"}, {.postcode = "B1 1AA"}, comparison::kPostcode), 9);
+  EXPECT_EQ(Level({.address = "12 High Street"}, {.address = "3 Mill Road"}, comparison::kPostcode), 9);
   // A similar address in another district is not taken as evidence.
   EXPECT_EQ(Level({.postcode = "CV1 2AB", .address = "12 High Street"},
-                  {.postcode = "B1 1AA", .address = "12 High Stret"}, kPostcode),
+                  {.postcode = "B1 1AA", .address = "12 High Stret"}, comparison::kPostcode),
             9);
   // Raw (non-UK) postcodes: a transposition is near.
-  EXPECT_EQ(Level({.postcode = "2148"}, {.postcode = "2184"}, kPostcode, Raw()), 5);
-  EXPECT_EQ(Level({.sex = "M"}, {.sex = "male"}, kSex), 1);
-  EXPECT_EQ(Level({.sex = "M"}, {.sex = "F"}, kSex), 2);
-  EXPECT_EQ(Level({.sex = "M"}, {.sex = "U"}, kSex), 0);
+  EXPECT_EQ(Level({.postcode = "2148"}, {.postcode = "2184"}, comparison::kPostcode, Raw()), 5);
+  EXPECT_EQ(Level({.sex = "M"}, {.sex = "male"}, comparison::kSex), 1);
+  EXPECT_EQ(Level({.sex = "M"}, {.sex = "F"}, comparison::kSex), 2);
+  EXPECT_EQ(Level({.sex = "M"}, {.sex = "U"}, comparison::kSex), 0);
 }
 
 // Found by the random twin test: a record whose family and given names are
 // the same word ("Smith Smith") must not be read as a swap from one side
 // only, or ComparePair(a, b) != ComparePair(b, a).
 TEST(ComparisonsTest, SameWordInBothNameFieldsIsSymmetric) {
-  Level({.family = "Smith", .given = "Smith"}, {.family = "Smiths", .given = "Smith"}, kFamilyName);
-  Level({.family = "Thomas", .given = "Thomas"}, {.family = "Thomas", .given = "Tomas"}, kGivenNames);
+  Level({.family = "Smith", .given = "Smith"}, {.family = "Smiths", .given = "Smith"}, comparison::kFamilyName);
+  Level({.family = "Thomas", .given = "Thomas"}, {.family = "Thomas", .given = "Tomas"}, comparison::kGivenNames);
 }
 
 // The implementation against the naive twin, and symmetry, on generated

@@ -79,12 +79,12 @@ TEST(ModelTest, JsonRoundTripKeepsEveryWeight) {
 
 TEST(ModelTest, MarginalLevelWeighsTheLevelsItCannotTellApart) {
   Model m = TrainedLooking();
-  const double mm = m.m[kPostcode][1] + m.m[kPostcode][2] + m.m[kPostcode][3];
-  const double uu = m.u[kPostcode][1] + m.u[kPostcode][2] + m.u[kPostcode][3];
-  EXPECT_DOUBLE_EQ(m.m[kPostcode][kPostcodeUnitAddressUnknown], mm);
-  EXPECT_DOUBLE_EQ(m.u[kPostcode][kPostcodeUnitAddressUnknown], uu);
+  const double mm = m.m[comparison::kPostcode][1] + m.m[comparison::kPostcode][2] + m.m[comparison::kPostcode][3];
+  const double uu = m.u[comparison::kPostcode][1] + m.u[comparison::kPostcode][2] + m.u[comparison::kPostcode][3];
+  EXPECT_DOUBLE_EQ(m.m[comparison::kPostcode][kPostcodeUnitAddressUnknown], mm);
+  EXPECT_DOUBLE_EQ(m.u[comparison::kPostcode][kPostcodeUnitAddressUnknown], uu);
   PreparedRecord a;
-  const uint32_t unknown = WithGamma(0, kPostcode, kPostcodeUnitAddressUnknown);
+  const uint32_t unknown = WithGamma(0, comparison::kPostcode, kPostcodeUnitAddressUnknown);
   EXPECT_NEAR(m.Weight(unknown, a) - m.Weight(0, a), std::log2(mm / uu), 1e-9);
 
   // A model written before the level existed reads, with the level derived.
@@ -193,8 +193,8 @@ TEST(ModelTest, CommonSurnameWeighsLessThanRareOne) {
   double sum = e.prior_weight;
   for (const ComparisonWeight& c : e.comparisons) sum += c.match_weight;
   EXPECT_NEAR(sum, e.total.match_weight, 1e-9);
-  EXPECT_TRUE(e.comparisons[kFamilyName].tf_adjusted);
-  EXPECT_NEAR(e.comparisons[kFamilyName].u, 0.001, 1e-6);
+  EXPECT_TRUE(e.comparisons[comparison::kFamilyName].tf_adjusted);
+  EXPECT_NEAR(e.comparisons[comparison::kFamilyName].u, 0.001, 1e-6);
   // Switched off, both weigh the same.
   m.mutable_settings().term_frequency_adjustments = false;
   EXPECT_EQ(m.Score(smith, smith).match_weight, m.Score(zoltan, zoltan).match_weight);
@@ -248,24 +248,27 @@ TEST(ModelTest, InformedPriorsLinkTheSamePatientAndNotStrangers) {
     return p;
   };
   const PreparedRecord plain;
-  const uint32_t same = pattern({{kNhsNumber, kNhsExact},
-                                 {kFamilyName, kNameExact},
-                                 {kGivenNames, kNameExact},
-                                 {kDateOfBirth, kDobExact},
-                                 {kPostcode, 1},
-                                 {kSex, 1}});
+  const uint32_t same = pattern({{comparison::kNhsNumber, kNhsExact},
+                                 {comparison::kFamilyName, kNameExact},
+                                 {comparison::kGivenNames, kNameExact},
+                                 {comparison::kDateOfBirth, kDobExact},
+                                 {comparison::kPostcode, 1},
+                                 {comparison::kSex, 1}});
   EXPECT_GE(m.Weight(same, plain), m.link_weight());
-  const uint32_t typo_no_nhs =
-      pattern({{kFamilyName, kNameExact}, {kGivenNames, 5}, {kDateOfBirth, kDobExact}, {kPostcode, 3}, {kSex, 1}});
+  const uint32_t typo_no_nhs = pattern({{comparison::kFamilyName, kNameExact},
+                                        {comparison::kGivenNames, 5},
+                                        {comparison::kDateOfBirth, kDobExact},
+                                        {comparison::kPostcode, 3},
+                                        {comparison::kSex, 1}});
   EXPECT_GE(m.Weight(typo_no_nhs, plain), m.link_weight());
-  const uint32_t strangers = pattern({{kNhsNumber, kNhsDifferent},
-                                      {kFamilyName, 8},
-                                      {kGivenNames, 9},
-                                      {kDateOfBirth, kDobElse},
-                                      {kPostcode, 8},
-                                      {kSex, 1}});
+  const uint32_t strangers = pattern({{comparison::kNhsNumber, kNhsDifferent},
+                                      {comparison::kFamilyName, 8},
+                                      {comparison::kGivenNames, 9},
+                                      {comparison::kDateOfBirth, kDobElse},
+                                      {comparison::kPostcode, 8},
+                                      {comparison::kSex, 1}});
   EXPECT_LT(m.Weight(strangers, plain), m.review_weight() - 20);
-  EXPECT_LT(m.Weight(pattern({{kNhsNumber, kNhsExact}}), plain), m.link_weight());
+  EXPECT_LT(m.Weight(pattern({{comparison::kNhsNumber, kNhsExact}}), plain), m.link_weight());
 }
 
 }  // namespace

@@ -26,9 +26,9 @@ using testing::MakePatients;
 using testing::RecordOf;
 using testing::TempDir;
 
-enum OpType : uint32_t { kReady = 0, kIngest = 1, kObject = 2, kMerge = 3, kForm = 4 };
+enum class OpType : uint32_t { kReady = 0, kIngest = 1, kObject = 2, kMerge = 3, kForm = 4 };
 struct Ack {
-  uint32_t type;
+  OpType type;
   uint32_t cycle;
   uint64_t a, b;  // ingest: record number, patient; object, form: patient; merge: kept, absorbed
 };
@@ -41,7 +41,7 @@ constexpr uint32_t kLateFromCycle = 26;
   if (!engine.ok()) _exit(2);
   // The parent's random moment starts once the store is open, so that every
   // cycle kills a stream of operations however slow the open (sanitizers).
-  const Ack ready{kReady, cycle, 0, 0};
+  const Ack ready{OpType::kReady, cycle, 0, 0};
   if (write(fd, &ready, sizeof ready) != sizeof ready) _exit(6);
   auto patients = MakePatients(kPatients, 7);
   std::mt19937_64 rng(cycle);
@@ -49,24 +49,24 @@ constexpr uint32_t kLateFromCycle = 26;
   Requester who{"crash", "test", "steward", "testing"};
   for (uint64_t i = 0;; ++i) {
     int kind = static_cast<int>(rng() % 10);
-    Ack ack{0, cycle, 0, 0};
+    Ack ack{OpType::kReady, cycle, 0, 0};
     if (kind < 7) {
       const uint64_t pt = rng() % arrived;
       Record r = RecordOf(patients[pt], "RKB", "C" + std::to_string(cycle) + "_" + std::to_string(i), rng() % 2);
       if (!(*engine)->Ingest(r, who).ok()) _exit(3);
-      ack = {kIngest, cycle, i, pt};
+      ack = {OpType::kIngest, cycle, i, pt};
     } else if (kind == 7 && cycle < kLateFromCycle) {
       const uint64_t pt = kEarlyPatients + rng() % (kPatients - kEarlyPatients);
       const auto& p = patients[pt];
       auto res = (*engine)->RegisterObjection({"", p.family, p.given, p.dob, p.postcode}, who);
       if (!res.ok() || res->outcome != ObjectionOutcome::kPending) _exit(7);
-      ack = {kForm, cycle, pt, 0};
+      ack = {OpType::kForm, cycle, pt, 0};
     } else if (kind < 9) {
       uint64_t pt = rng() % patients.size();
       ObjectionRequest req;
       req.nhs_number = patients[pt].nhs;
       if (!(*engine)->RegisterObjection(req, who).ok()) _exit(4);
-      ack = {kObject, cycle, pt, 0};
+      ack = {OpType::kObject, cycle, pt, 0};
     } else {
       // Merge two persons of the same patient, found by NHS number.
       const auto& p = patients[rng() % patients.size()];
@@ -81,7 +81,7 @@ constexpr uint32_t kLateFromCycle = 26;
       }
       if (persons.size() < 2) continue;
       if (!(*engine)->Merge(persons[0], persons[1], who, "crash test").ok()) continue;
-      ack = {kMerge, cycle, persons[0], persons[1]};
+      ack = {OpType::kMerge, cycle, persons[0], persons[1]};
     }
     if (write(fd, &ack, sizeof ack) != sizeof ack) _exit(6);
   }
@@ -106,7 +106,7 @@ TEST(RealtimeCrashTest, AcknowledgedOperationsSurviveKill9) {
     close(fds[1]);
     Ack ack;
     ASSERT_EQ(read(fds[0], &ack, sizeof ack), static_cast<ssize_t>(sizeof ack)) << "child died opening the store";
-    ASSERT_EQ(ack.type, kReady);
+    ASSERT_EQ(ack.type, OpType::kReady);
     usleep(static_cast<useconds_t>(30'000 + rng() % 150'000));
     kill(pid, SIGKILL);
     int status = 0;
@@ -124,17 +124,17 @@ TEST(RealtimeCrashTest, AcknowledgedOperationsSurviveKill9) {
     absl::flat_hash_set<uint64_t> objected, by_form;
     std::vector<std::pair<std::string, uint64_t>> ingested;  // record key, patient
     for (const Ack& a : acked) {
-      if (a.type == kForm) by_form.insert(a.a);
-      if (a.type == kIngest) {
+      if (a.type == OpType::kForm) by_form.insert(a.a);
+      if (a.type == OpType::kIngest) {
         Record r;
         r.source = "RKB";
         r.record_id = "C" + std::to_string(a.cycle) + "_" + std::to_string(a.a);
         auto got = store->GetRecord(r.Key());
         ASSERT_TRUE(got.ok() && got->has_value()) << "acknowledged ingest lost: " << r.record_id;
         ingested.emplace_back(r.Key(), a.b);
-      } else if (a.type == kObject) {
+      } else if (a.type == OpType::kObject) {
         objected.insert(a.a);
-      } else if (a.type == kMerge) {
+      } else if (a.type == OpType::kMerge) {
         auto absorbed = store->GetPerson(a.b);
         ASSERT_TRUE(absorbed.ok());
         bool found_event = false;
