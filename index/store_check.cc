@@ -9,21 +9,15 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "empi/status_macros.h"
+#include "index/store_impl.h"
 #include "rocksdb/db.h"
 
 namespace empi::index {
 namespace {
 
-// A record key as "source/record_id" (never the record's contents).
-std::string Name(std::string_view record_key) {
-  std::string_view source, id;
-  if (!SplitRecordKey(record_key, &source, &id)) return "(malformed record key)";
-  return absl::StrCat(std::string(source), "/", std::string(id));
-}
-
-absl::Status FromRocks(const rocksdb::Status& s, std::string_view what) {
-  if (s.ok()) return absl::OkStatus();
-  return absl::UnavailableError(absl::StrCat("check: reading ", std::string(what), ": ", s.ToString()));
+// RocksDB's status of a read of `what`, as the store's own reads map it.
+absl::Status ReadStatus(const rocksdb::Status& s, std::string_view what) {
+  return FromRocks(s, absl::StrCat("check: reading ", A(what)));
 }
 
 class Checker {
@@ -121,7 +115,7 @@ class Checker {
     std::string v;
     rocksdb::Status s = db_->Get(ro_, store_.cf(cf), key, value != nullptr ? value : &v);
     if (s.IsNotFound()) return false;
-    EMPI_RETURN_IF_ERROR(FromRocks(s, CfName(cf)));
+    EMPI_RETURN_IF_ERROR(ReadStatus(s, CfName(cf)));
     return true;
   }
 
@@ -151,7 +145,7 @@ class Checker {
       }
       ++report_->changes;
     }
-    EMPI_RETURN_IF_ERROR(FromRocks(it->status(), "changes"));
+    EMPI_RETURN_IF_ERROR(ReadStatus(it->status(), "changes"));
     std::string next;
     EMPI_ASSIGN_OR_RETURN(bool has_next, Has(Cf::kMeta, kMetaNextChange, &next));
     const uint64_t counter = has_next && next.size() == 8 ? DecodeU64(next) : 1;
@@ -190,8 +184,8 @@ class Checker {
         Violation(absl::StrCat("person ", pid, ": view_history does not give its person_view"));
       }
     }
-    EMPI_RETURN_IF_ERROR(FromRocks(history->status(), "view_history"));
-    return FromRocks(views->status(), "person_view");
+    EMPI_RETURN_IF_ERROR(ReadStatus(history->status(), "view_history"));
+    return ReadStatus(views->status(), "person_view");
   }
 
   // record_history's last entry of each record names the record's person,
@@ -221,13 +215,14 @@ class Checker {
         records->Next();
       }
       if (!sized) {
-        Violation(absl::StrCat("record ", Name(key), ": record_history does not decode"));
+        Violation(absl::StrCat("record ", RecordName(key), ": record_history does not decode"));
       } else if ((person != 0 && !any) || last != person) {
-        Violation(absl::StrCat("record ", Name(key), ": record_history gives person ", last, ", records ", person));
+        Violation(
+            absl::StrCat("record ", RecordName(key), ": record_history gives person ", last, ", records ", person));
       }
     }
-    EMPI_RETURN_IF_ERROR(FromRocks(history->status(), "record_history"));
-    return FromRocks(records->status(), "records");
+    EMPI_RETURN_IF_ERROR(ReadStatus(history->status(), "record_history"));
+    return ReadStatus(records->status(), "records");
   }
 
   // Review pairs: under both orders with one value, between live records;
@@ -244,15 +239,16 @@ class Checker {
       std::string reverse;
       EMPI_ASSIGN_OR_RETURN(bool both, Has(Cf::kReview, DirectedPairKey(b, a), &reverse));
       if (!both) {
-        Violation(absl::StrCat("review pair ", Name(a), " / ", Name(b), " is stored under one order only"));
+        Violation(absl::StrCat("review pair ", RecordName(a), " / ", RecordName(b), " is stored under one order only"));
       } else if (reverse != it->value().ToStringView()) {
-        Violation(absl::StrCat("review pair ", Name(a), " / ", Name(b), " has two different values"));
+        Violation(absl::StrCat("review pair ", RecordName(a), " / ", RecordName(b), " has two different values"));
       }
       if (a > b) continue;  // each pair once from here on
       EMPI_ASSIGN_OR_RETURN(auto pa, PersonOf(a));
       EMPI_ASSIGN_OR_RETURN(auto pb, PersonOf(b));
       if (!pa || !pb) {
-        Violation(absl::StrCat("review pair ", Name(a), " / ", Name(b), " names a record that is not stored"));
+        Violation(
+            absl::StrCat("review pair ", RecordName(a), " / ", RecordName(b), " names a record that is not stored"));
         continue;
       }
       if (*pa == *pb) continue;
@@ -261,7 +257,7 @@ class Checker {
       if (va && va->objection) flagged_.insert(*pb);
       if (vb && vb->objection) flagged_.insert(*pa);
     }
-    return FromRocks(it->status(), "review");
+    return ReadStatus(it->status(), "review");
   }
 
   absl::Status CheckNeverLinks() {
@@ -275,8 +271,8 @@ class Checker {
               return false;
             }
             if (!p->has_value()) {
-              Violation(
-                  absl::StrCat("never-link mark ", Name(a), " / ", Name(b), " names a record that is not stored"));
+              Violation(absl::StrCat("never-link mark ", RecordName(a), " / ", RecordName(b),
+                                     " names a record that is not stored"));
             }
           }
           return true;
@@ -325,9 +321,9 @@ class Checker {
       }
       EMPI_RETURN_IF_ERROR(CheckPerson(pid, person, person_bytes, keys, view));
     }
-    EMPI_RETURN_IF_ERROR(FromRocks(persons->status(), "persons"));
-    EMPI_RETURN_IF_ERROR(FromRocks(members->status(), "person_records"));
-    return FromRocks(views->status(), "person_view");
+    EMPI_RETURN_IF_ERROR(ReadStatus(persons->status(), "persons"));
+    EMPI_RETURN_IF_ERROR(ReadStatus(members->status(), "person_records"));
+    return ReadStatus(views->status(), "person_view");
   }
 
   absl::Status CheckPerson(uint64_t pid, const std::optional<PersonValue>& person,
@@ -365,17 +361,19 @@ class Checker {
     EMPI_ASSIGN_OR_RETURN(auto recs, store_.GetRecords(keys, snapshot_));
     for (size_t i = 0; i < keys.size(); ++i) {
       if (!recs[i]) {
-        Violation(absl::StrCat("person ", pid, ": person_records lists ", Name(keys[i]), ", which is not stored"));
+        Violation(
+            absl::StrCat("person ", pid, ": person_records lists ", RecordName(keys[i]), ", which is not stored"));
         continue;
       }
       if (recs[i]->person_id != pid) {
-        Violation(absl::StrCat("record ", Name(keys[i]), " says person ", recs[i]->person_id,
+        Violation(absl::StrCat("record ", RecordName(keys[i]), " says person ", recs[i]->person_id,
                                ", person_records says person ", pid));
       }
       if (view && view->members.size() == keys.size()) {
         const PersonViewMember& m = view->members[i];
         if (m.restricted != recs[i]->record.restricted || m.dob_ymd != DateOfBirthYmd(recs[i]->record.date_of_birth)) {
-          Violation(absl::StrCat("person ", pid, ": person_view's facts of ", Name(keys[i]), " differ from records"));
+          Violation(
+              absl::StrCat("person ", pid, ": person_view's facts of ", RecordName(keys[i]), " differ from records"));
         }
       }
     }
@@ -404,7 +402,7 @@ class Checker {
       const std::string key = it->key().ToString();
       StoredRecord r;
       if (!DecodeRecordValue(key, it->value().ToStringView(), &r)) {
-        Violation(absl::StrCat("record ", Name(key), ": value does not decode"));
+        Violation(absl::StrCat("record ", RecordName(key), ": value does not decode"));
         continue;
       }
       if (!exact_) {
@@ -420,7 +418,7 @@ class Checker {
       }
       EMPI_ASSIGN_OR_RETURN(bool member, Has(Cf::kPersonRecords, PersonRecordKey(r.person_id, key)));
       if (!member) {
-        Violation(absl::StrCat("record ", Name(key), " says person ", r.person_id,
+        Violation(absl::StrCat("record ", RecordName(key), " says person ", r.person_id,
                                ", which does not list it (a record in no person)"));
       }
       if (!options_.implied_keys) continue;
@@ -433,14 +431,14 @@ class Checker {
         }
       }
       if (!found) {
-        Violation(absl::StrCat("record ", Name(key), ": a block_keys or nhs_index entry is missing"));
+        Violation(absl::StrCat("record ", RecordName(key), ": a block_keys or nhs_index entry is missing"));
         if (options_.implied_keys(r.record, 0, &keys)) {
           implied_block += keys.block_keys.size();
           implied_nhs += keys.nhs_key ? 1 : 0;
         }
       }
     }
-    EMPI_RETURN_IF_ERROR(FromRocks(it->status(), "records"));
+    EMPI_RETURN_IF_ERROR(ReadStatus(it->status(), "records"));
     if (report_->records != report_->memberships) {
       Violation(absl::StrCat(report_->records, " records but ", report_->memberships, " person_records entries"));
     }
@@ -468,7 +466,7 @@ class Checker {
       ++n;
       if (fingerprint != nullptr) fingerprint->Add(it->key().ToStringView());
     }
-    EMPI_RETURN_IF_ERROR(FromRocks(it->status(), CfName(cf)));
+    EMPI_RETURN_IF_ERROR(ReadStatus(it->status(), CfName(cf)));
     return n;
   }
 
