@@ -23,6 +23,7 @@ namespace {
 
 using empi::testing::TempDir;
 using testing_linkage::RecordGenerator;
+using testing_linkage::TwoContributorFeed;
 
 struct State {
   std::map<std::string, uint64_t> person_of;
@@ -66,20 +67,7 @@ class LinkAtomicTest : public ::testing::TestWithParam<bool> {
  protected:
   void SetUp() override {
     RecordGenerator gen(99);
-    for (int p = 0; p < 200; ++p) {
-      Record t = gen.Person();
-      t.source = "RKB";
-      t.record_id = "K" + std::to_string(p);
-      t.nhs_number = gen.NhsNumber();
-      if (t.date_of_birth.empty()) t.date_of_birth = gen.Date();
-      feed1_.push_back(t);
-      if (p % 3 != 0) {
-        Record c = gen.Noisy(t);
-        c.source = "RLT";
-        c.record_id = "L" + std::to_string(p);
-        feed1_.push_back(c);
-      }
-    }
+    feed1_ = TwoContributorFeed(gen, 200, {.noisy = true});
     // Updates: every fourth record becomes someone else (its person may be
     // emptied), every seventh gets a typo.
     for (size_t i = 0; i < feed1_.size(); ++i) {

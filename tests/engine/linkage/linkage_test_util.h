@@ -164,12 +164,18 @@ class RecordGenerator {
   uint64_t next_id_ = 1;
 };
 
-// Patients with a record at RKB (K<n>) and, for two in three, one at RLT
-// (L<n>) whose given names carry a typo half the time and, when
-// `drop_nhs_every` > 0, whose NHS number is missing on every
-// drop_nhs_every-th patient.
-inline std::vector<Record> TwoContributorFeed(uint64_t seed, int patients, int drop_nhs_every = 0) {
-  RecordGenerator gen(seed);
+// How TwoContributorFeed's RLT copies differ from the RKB records.
+struct SecondCopies {
+  // RecordGenerator::Noisy; otherwise the given names carry a typo on
+  // every second patient.
+  bool noisy = false;
+  // > 0: the NHS number is missing on every drop_nhs_every-th patient.
+  int drop_nhs_every = 0;
+};
+
+// Patients from `gen` with a record at RKB (K<n>) and, for two in three,
+// one at RLT (L<n>) made as `copies` says.
+inline std::vector<Record> TwoContributorFeed(RecordGenerator& gen, int patients, SecondCopies copies = {}) {
   std::vector<Record> out;
   for (int p = 0; p < patients; ++p) {
     Record t = gen.Person();
@@ -179,15 +185,20 @@ inline std::vector<Record> TwoContributorFeed(uint64_t seed, int patients, int d
     if (t.date_of_birth.empty()) t.date_of_birth = gen.Date();
     out.push_back(t);
     if (p % 3 != 0) {
-      Record c = t;
+      Record c = copies.noisy ? gen.Noisy(t) : t;
       c.source = "RLT";
       c.record_id = "L" + std::to_string(p);
-      if (p % 2 == 0) c.given_names = gen.Typo(c.given_names);
-      if (drop_nhs_every > 0 && p % drop_nhs_every == 0) c.nhs_number.clear();
+      if (!copies.noisy && p % 2 == 0) c.given_names = gen.Typo(c.given_names);
+      if (copies.drop_nhs_every > 0 && p % copies.drop_nhs_every == 0) c.nhs_number.clear();
       out.push_back(c);
     }
   }
   return out;
+}
+
+inline std::vector<Record> TwoContributorFeed(uint64_t seed, int patients, int drop_nhs_every = 0) {
+  RecordGenerator gen(seed);
+  return TwoContributorFeed(gen, patients, {.drop_nhs_every = drop_nhs_every});
 }
 
 }  // namespace empi::testing_linkage

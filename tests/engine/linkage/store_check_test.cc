@@ -22,26 +22,13 @@ namespace {
 using empi::testing::TempDir;
 using index::Cf;
 using testing_linkage::RecordGenerator;
+using testing_linkage::TwoContributorFeed;
 
 class StoreCheckTest : public ::testing::Test {
  protected:
   void SetUp() override {
     RecordGenerator gen(7);
-    std::vector<Record> feed;
-    for (int p = 0; p < 150; ++p) {
-      Record t = gen.Person();
-      t.source = "RKB";
-      t.record_id = "K" + std::to_string(p);
-      t.nhs_number = gen.NhsNumber();
-      if (t.date_of_birth.empty()) t.date_of_birth = gen.Date();
-      feed.push_back(t);
-      if (p % 2 == 0) {
-        Record c = gen.Noisy(t);
-        c.source = "RLT";
-        c.record_id = "L" + std::to_string(p);
-        feed.push_back(c);
-      }
-    }
+    const std::vector<Record> feed = TwoContributorFeed(gen, 150, {.noisy = true});
     base_ = dir_.path() + "/base";
     auto store = index::Store::Open(base_, {});
     ASSERT_TRUE(store.ok()) << store.status();
