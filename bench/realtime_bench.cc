@@ -22,7 +22,10 @@
 // --sample N (20000 stored records the operations pick from), --read-rate N
 // and --ingest-rate N (calls per second per thread; default 0: back to back,
 // which keeps all three threads busy on two cores), --readers N (2),
-// --no-writer, --as-of (resolve and view decide as of the last change,
+// --no-writer, --no-search (readers resolve and decide a view in turn, the
+// pair an HTTP $resolve makes; with --no-writer the calls per second are
+// the in-process throughput bench/serve/ratio.sh sets against HTTP's),
+// --as-of (resolve and view decide as of the last change,
 // through the histories), --block-cache-mb N (EngineOptions' default, 1 GiB),
 // --writer-nice N (the writer thread's nice value; negative favours it),
 // --warm-cache (Store::WarmCache() before measuring, as a service would at
@@ -76,6 +79,7 @@ struct Options {
   int readers = 2;                        // reader threads
   bool writer = true;                     // the ingest thread
   bool as_of = false;                     // resolve and view as of the last change (ResolveAsOf, ...)
+  bool search = true;                     // readers search too (else resolve and view decision only)
   bool breakdown = false;                 // time the store calls of a read, one thread, then exit
   bool spin_wait = false;                 // paced threads spin instead of sleeping
   size_t block_cache_mb = 0;              // 0: EngineOptions' default
@@ -340,8 +344,8 @@ void WarmReadCache(Engine* engine, const std::vector<Sample>& samples) {
               std::chrono::duration<double>(Clock::now() - w0).count());
 }
 
-// Reader thread `t`: resolves, view decisions and searches in turn, on
-// random samples, until `stop`.
+// Reader thread `t`: resolves, view decisions and (unless --no-search)
+// searches in turn, on random samples, until `stop`.
 void ReadUntil(Engine* engine, const Options& opt, const std::vector<Sample>& samples, int t,
                Clock::time_point measure_from, Clock::time_point stop, std::vector<Latencies>* lat) {
   Pacer pace(opt.read_rate, stop, opt.spin_wait);
@@ -351,7 +355,7 @@ void ReadUntil(Engine* engine, const Options& opt, const std::vector<Sample>& sa
     pace.Wait();
     if (Clock::now() >= stop) break;
     const Sample& s = samples[rng() % samples.size()];
-    switch (i % 3) {
+    switch (i % (opt.search ? 3 : 2)) {
       case 0:
         Timed(measure_from, &(*lat)[op::kResolve], [&] {
           return (opt.as_of ? engine->ResolveAsOf(s.record.source, s.record.record_id, {engine->LastChange(), 0}, who)
@@ -463,6 +467,13 @@ void PrintResults(Engine* engine, const Options& opt, const Load& load) {
       " waiting for a core p99 / mean | on a core p50 / p99 | sleeps per call |\n"
       "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
   for (int op = 0; op < kNumOps; ++op) PrintLatencyRow(op, load);
+  std::printf("\nthroughput (measured calls per second):");
+  for (int op = 0; op < kNumOps; ++op) {
+    size_t calls = 0;
+    for (const auto& th : load.per_thread) calls += th[op].us.size();
+    std::printf("%s %s %.0f", op == 0 ? "" : ",", kOpNames[op], static_cast<double>(calls) / opt.seconds);
+  }
+  std::printf("\n");
   std::printf("\ningest outcomes (warm-up included): linked %zu, new person %zu, review %zu, unchanged %zu\n",
               load.outcomes[0].load(), load.outcomes[1].load(), load.outcomes[2].load(), load.outcomes[3].load());
   const index::ReadCache::Stats cache = StoreOf(engine)->read_cache_stats();
@@ -542,6 +553,8 @@ int main(int argc, char** argv) {
       opt.readers = std::max(0, std::atoi(argv[++i]));
     } else if (a == "--no-writer") {
       opt.writer = false;
+    } else if (a == "--no-search") {
+      opt.search = false;
     } else if (a == "--as-of") {
       opt.as_of = true;
     } else if (a == "--block-cache-mb" && has_value) {
@@ -561,7 +574,7 @@ int main(int argc, char** argv) {
     } else {
       std::fprintf(stderr,
                    "usage: realtime_bench [--store DIR] [--seconds N] [--warmup N] [--sample N]"
-                   " [--read-rate N] [--ingest-rate N] [--readers N] [--no-writer] [--block-cache-mb N]"
+                   " [--read-rate N] [--ingest-rate N] [--readers N] [--no-writer] [--no-search] [--block-cache-mb N]"
                    " [--writer-nice N] [--warm-cache] [--breakdown] [--spin-wait] [--jitter]\n");
       return 64;
     }

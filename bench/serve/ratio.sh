@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# ratio.sh STORE FEED.csv [SECONDS]: the cost of the network layer, measured
+# in one run (issue 18). On a copy of the linked store STORE:
+#   1. `empi serve` (plain HTTP, one RS256 token) and wrk, 16 keep-alive
+#      connections, POST /Patient/$resolve over 2,000 records of FEED.csv
+#      (each request resolves and decides the view: two audited calls);
+#   2. the server stopped, a fresh copy of STORE, and realtime_bench in
+#      process: two threads resolving and deciding views in turn over 2,000
+#      stored records, no writer;
+# each with 5 s of warm-up and SECONDS (20) measured; then prints both
+# rates and their ratio. Results and logs stay in the printed work folder.
+#
+#   bench/serve/ratio.sh /data/store-1m g300/RKB.csv
+#
+# Needs the build (build/engine/cli/empi, build/bench/realtime_bench), wrk,
+# openssl, curl and python3.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+store=$1 feed=$2 seconds=${3:-20}
+empi=${EMPI_BIN:-build/engine/cli/empi} bench=${EMPI_BENCH_BIN:-build/bench/realtime_bench}
+port=${PORT:-18291}
+work=$(mktemp -d /tmp/empi-ratio.XXXXXX)
+echo "work folder: $work" >&2
+
+python3 bench/serve/make_scripts.py "$feed" "$work"
+openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$work/idp.key" 2>/dev/null
+openssl pkey -in "$work/idp.key" -pubout -out "$work/jwt-keys.pem"
+TOKEN=$(bench/serve/mkjwt.sh "$work/idp.key" bench RKB direct-care '["clinician"]')
+export TOKEN
+
+cp -r "$store" "$work/db"
+"$empi" serve --db "$work/db" --listen "127.0.0.1:$port" --jwt-keys "$work/jwt-keys.pem" \
+  --jwt-issuer https://idp.example.nhs.uk --jwt-audience empi --threads 32 2>"$work/serve.log" &
+server=$!
+trap 'kill $server 2>/dev/null || true' EXIT
+for _ in $(seq 100); do
+  curl -s -o /dev/null "http://127.0.0.1:$port/changes" && break  # any answer (401) will do
+  sleep 0.2
+done
+wrk -t2 -c16 -d5s -s "$work/resolve.lua" "http://127.0.0.1:$port" >"$work/wrk-warmup.txt"
+wrk -t2 -c16 -d"${seconds}s" --latency -s "$work/resolve.lua" "http://127.0.0.1:$port" >"$work/wrk.txt"
+kill -TERM $server
+wait $server || true
+trap - EXIT
+
+rm -rf "$work/db"
+cp -r "$store" "$work/db"
+"$bench" --store "$work/db" --seconds "$seconds" --warmup 5 --no-writer --no-search --readers 2 \
+  --sample 2000 >"$work/inprocess.txt" 2>"$work/inprocess.err"
+rm -rf "$work/db"
+
+http=$(awk '/^Requests\/sec:/ { print $2 }' "$work/wrk.txt")
+non2xx=$(awk '/Non-2xx/ { print $NF }' "$work/wrk.txt")
+# "throughput (measured calls per second): resolve R, view decision V, ...":
+# a $resolve is one of each, so the in-process rate of pairs is (R + V) / 2.
+inproc=$(sed -n 's/^throughput (measured calls per second): resolve \([0-9.]*\), view decision \([0-9.]*\),.*/\1 \2/p' \
+  "$work/inprocess.txt" | awk '{ printf "%.0f", ($1 + $2) / 2 }')
+echo "HTTP \$resolve (resolve + view decision): $http requests/s (non-2xx: ${non2xx:-0})"
+echo "in process, Resolve + MayAssembleView:   $inproc pairs/s"
+awk -v h="$http" -v i="$inproc" 'BEGIN { printf "HTTP / in process: %.3f\n", h / i }'
