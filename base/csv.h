@@ -37,6 +37,12 @@ struct CsvLine {
 // lines of nothing but spaces and tabs are skipped (their numbers are not
 // reused). The first row returned is the header. Quoted fields do not span
 // lines.
+//
+// Not CsvScanner's rules (csv_scanner.h), on purpose: a form typed by hand
+// is answered row by row, so a quote left open spoils its own line only
+// (the rest of the line is its field), where the scanner refuses the whole
+// file; a quote may open anywhere in a field and text after a closing quote
+// joins the field; nothing is trimmed; a lone CR ends a line.
 std::vector<CsvLine> SplitCsvLines(std::string_view text);
 
 }  // namespace empi

@@ -1,12 +1,15 @@
 // Copyright EMPI developers.
 //
-// csv_reader.h: a small, fast, streaming RFC 4180 reader for the evaluation
-// inputs (truth, clusters, hard cases), which may hold ten million rows.
+// csv_reader.h: the evaluation inputs (truth, clusters, hard cases), which
+// may hold ten million rows, read as CSV in bounded memory: the base
+// CsvStreamReader (one parser for feeds and these), strict about bad rows.
 //
 // Quoted fields may hold commas, doubled quotes ("") and line breaks.
-// Unquoted fields are trimmed of surrounding spaces and tabs (FEBRL files put
-// a space after each comma); a trailing \r is dropped; blank lines are
-// skipped; a UTF-8 byte order mark at the start of the file is ignored.
+// Fields are trimmed of surrounding spaces and tabs (FEBRL files put a space
+// after each comma); line ends are LF or CRLF; blank lines, and lines of
+// spaces and tabs only, are skipped; a UTF-8 byte order mark at the start of
+// the file is ignored. Unlike a feed, where such a row is quarantined, text
+// after a closing quote is an error: these files are written by programs.
 //
 //   EMPI_ASSIGN_OR_RETURN(auto csv, CsvReader::Open(path));
 //   std::vector<std::string_view> fields;
@@ -21,14 +24,15 @@
 #define EMPI_ENGINE_EVAL_CSV_READER_H_
 
 #include <cstdint>
-#include <cstdio>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "base/csv_stream_reader.h"
 
 namespace empi::eval {
 
@@ -49,7 +53,7 @@ class CsvReader {
 
   // The 1-based line on which the record last returned began.
   int64_t line() const { return record_line_; }
-  const std::string& path() const { return path_; }
+  const std::string& path() const { return csv_->path(); }
   // "path:line" of the record last returned, for error messages.
   std::string Where() const;
   // The records in the whole file, estimated from its size and the bytes per
@@ -57,25 +61,12 @@ class CsvReader {
   int64_t EstimatedRows() const;
 
  private:
-  CsvReader(std::string path, std::FILE* file);
-  // Sets *line to the next physical line (without \n or \r); false at EOF.
-  bool ReadLine(std::string_view* line);
-  // Splits record_ into fields. Returns false if it ends inside quotes.
-  absl::StatusOr<bool> Split(std::vector<std::string_view>* fields);
+  explicit CsvReader(std::unique_ptr<CsvStreamReader> csv) : csv_(std::move(csv)) {}
 
-  std::string path_;
-  std::FILE* file_;
-  std::string buffer_;
-  size_t begin_ = 0;  // unread bytes are buffer_[begin_, end_)
-  size_t end_ = 0;
-  bool eof_ = false;
-  bool read_error_ = false;
-  int64_t next_line_ = 1;
+  std::unique_ptr<CsvStreamReader> csv_;
+  CsvRow row_;
   int64_t file_size_ = 0;
-  int64_t bytes_read_ = 0;  // lines returned by ReadLine, with their newlines
   int64_t record_line_ = 0;
-  std::string record_;   // the current record's text, lines joined by \n
-  std::string scratch_;  // unescaped quoted fields
 };
 
 // Up to a batch of rows copied out of a CsvReader, so that a caller can

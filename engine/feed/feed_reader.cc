@@ -4,13 +4,13 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
-#include <deque>
 #include <iterator>
 #include <utility>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/hash/hash.h"
 #include "base/csv.h"
+#include "base/csv_scanner.h"
 #include "base/private_file.h"
 #include "empi/status_macros.h"
 #include "fmt/format.h"
@@ -118,167 +118,6 @@ void NormalizeLoneCr(std::string* data) {
     i = data->find('\r', i + 1);
   }
 }
-
-// ---------------------------------------------------------------------------
-// CSV scanning: a hand-written state machine over the whole file in memory.
-// Unescaped field values are views into the file; values with "" escapes
-// are copied into a pool whose strings never move (a deque).
-
-struct CsvRow {
-  std::vector<std::string_view> fields;
-  uint64_t line = 0;         // where the row starts
-  std::string_view raw;      // the row's text without its line end
-  int bad_quote_field = -1;  // first field with text after its closing quote
-};
-
-class CsvScanner {
- public:
-  CsvScanner(std::string_view data, size_t start, char delimiter, bool trim)
-      : d_(data), pos_(start), line_start_(start), delim_(delimiter), trim_(trim) {}
-
-  // Reads the next non-blank row into *row. Returns false at end of input.
-  // On an unterminated quote returns false and sets *error.
-  bool Next(CsvRow* row, absl::Status* error, const std::string& path) {
-    const size_t n = d_.size();
-    // Skip blank lines: they hold no data. Lines of spaces and tabs only
-    // (other than the delimiter) are counted.
-    while (pos_ < n) {
-      if (d_[pos_] == '\n') {
-        NewLineAt(pos_++);
-        continue;
-      }
-      if (d_[pos_] == '\r' && (pos_ + 1 == n || d_[pos_ + 1] == '\n')) {
-        ++pos_;
-        continue;
-      }
-      size_t end = pos_;
-      while (end < n && (d_[end] == ' ' || d_[end] == '\t') && d_[end] != delim_) ++end;
-      if (end == pos_) break;
-      if (end < n && d_[end] == '\r' && (end + 1 == n || d_[end + 1] == '\n')) ++end;
-      if (end < n && d_[end] != '\n') break;
-      ++whitespace_lines_;
-      pos_ = end;
-    }
-    if (pos_ >= n) return false;
-
-    row->fields.clear();
-    row->bad_quote_field = -1;
-    row->line = line_;
-    pool_used_ = 0;
-    const size_t row_start = pos_;
-    size_t row_end;
-    while (true) {
-      if (trim_) SkipBlanks();
-      std::string_view value;
-      if (pos_ < n && d_[pos_] == '"') {
-        if (!ScanQuoted(&value, error, path)) return false;
-        SkipBlanks();
-        if (pos_ < n && d_[pos_] != delim_ && !AtLineEnd()) {
-          if (row->bad_quote_field < 0) {
-            row->bad_quote_field = static_cast<int>(row->fields.size());
-          }
-          while (pos_ < n && d_[pos_] != delim_ && d_[pos_] != '\n') ++pos_;
-        }
-      } else {
-        size_t begin = pos_;
-        const char* p = d_.data() + pos_;
-        const char* end = d_.data() + n;
-        const char delim = delim_;
-        while (p < end && *p != delim && *p != '\n') ++p;
-        pos_ = p - d_.data();
-        size_t stop = pos_;
-        if (stop > begin && d_[stop - 1] == '\r' && (stop == n || d_[stop] == '\n')) --stop;
-        value = d_.substr(begin, stop - begin);
-        if (trim_) {
-          while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) {
-            value.remove_suffix(1);
-          }
-        }
-      }
-      row->fields.push_back(value);
-      if (pos_ < n && d_[pos_] == delim_) {
-        ++pos_;
-        continue;
-      }
-      // End of row: line end or end of input.
-      row_end = pos_;
-      if (row_end > row_start && d_[row_end - 1] == '\r') --row_end;
-      if (pos_ < n && d_[pos_] == '\r') ++pos_;
-      if (pos_ < n && d_[pos_] == '\n') NewLineAt(pos_++);
-      break;
-    }
-    row->raw = d_.substr(row_start, row_end - row_start);
-    return true;
-  }
-
-  // Lines of spaces and tabs only skipped so far.
-  uint64_t whitespace_lines() const { return whitespace_lines_; }
-
- private:
-  void NewLineAt(size_t offset) {
-    ++line_;
-    line_start_ = offset + 1;
-  }
-  // Spaces and tabs, but never the delimiter (a tab-delimited file has
-  // empty fields as adjacent tabs).
-  void SkipBlanks() {
-    while (pos_ < d_.size() && (d_[pos_] == ' ' || d_[pos_] == '\t') && d_[pos_] != delim_) ++pos_;
-  }
-  bool AtLineEnd() const {
-    return d_[pos_] == '\n' || (d_[pos_] == '\r' && (pos_ + 1 == d_.size() || d_[pos_ + 1] == '\n'));
-  }
-
-  // pos_ is at an opening quote. Leaves pos_ after the closing quote.
-  bool ScanQuoted(std::string_view* value, absl::Status* error, const std::string& path) {
-    const uint64_t open_line = line_;
-    const size_t open_col = pos_ - line_start_ + 1;
-    const size_t begin = ++pos_;
-    bool escaped = false;
-    while (true) {
-      const void* q = std::memchr(d_.data() + pos_, '"', d_.size() - pos_);
-      size_t quote = q ? static_cast<const char*>(q) - d_.data() : d_.size();
-      for (const char* nl = d_.data() + pos_;
-           (nl = static_cast<const char*>(std::memchr(nl, '\n', d_.data() + quote - nl))); ++nl) {
-        NewLineAt(nl - d_.data());
-      }
-      if (q == nullptr) {
-        *error = absl::InvalidArgumentError(
-            Cat(path, ":", open_line, ":", open_col, ": quoted field is never closed (quote opened here)"));
-        return false;
-      }
-      if (quote + 1 < d_.size() && d_[quote + 1] == '"') {
-        escaped = true;
-        pos_ = quote + 2;
-        continue;
-      }
-      pos_ = quote + 1;
-      std::string_view inner = d_.substr(begin, quote - begin);
-      if (!escaped) {
-        *value = inner;
-        return true;
-      }
-      if (pool_used_ == pool_.size()) pool_.emplace_back();
-      std::string& out = pool_[pool_used_++];
-      out.clear();
-      for (size_t i = 0; i < inner.size(); ++i) {
-        out.push_back(inner[i]);
-        if (inner[i] == '"') ++i;  // the second quote of a "" pair
-      }
-      *value = out;
-      return true;
-    }
-  }
-
-  std::string_view d_;
-  size_t pos_;
-  size_t line_start_;
-  uint64_t line_ = 1;
-  char delim_;
-  bool trim_;
-  std::deque<std::string> pool_;
-  size_t pool_used_ = 0;
-  uint64_t whitespace_lines_ = 0;
-};
 
 // ---------------------------------------------------------------------------
 // Header resolution.
@@ -683,12 +522,10 @@ absl::StatusOr<FeedResult> ReadFeedText(std::string data_in, const std::string& 
 
   FeedResult result;
   if (mapping) result.conventions = mapping->conventions;
-  absl::Status error;
   CsvRow row;
-  if (!scanner.Next(&row, &error, path)) {
-    if (!error.ok()) return error;
-    return absl::InvalidArgumentError(Cat(path, ":1: empty file, no header"));
-  }
+  CsvScanner::Result scan = scanner.Next(&row);
+  if (scan == CsvScanner::kUnclosedQuote) return scanner.UnclosedQuoteError(path);
+  if (scan != CsvScanner::kRow) return absl::InvalidArgumentError(Cat(path, ":1: empty file, no header"));
   if (size_t nul = row.raw.find('\0'); nul != std::string_view::npos) {
     return absl::DataLossError(Cat(path, ":", row.line, ":", nul + 1, ": header: NUL byte (is the file UTF-16?)"));
   }
@@ -706,7 +543,7 @@ absl::StatusOr<FeedResult> ReadFeedText(std::string data_in, const std::string& 
   absl::flat_hash_set<uint32_t, KeyHash, KeyHash> seen(0, key_hash, key_hash);
   seen.reserve(max_rows);
 
-  while (scanner.Next(&row, &error, path)) {
+  while ((scan = scanner.Next(&row)) == CsvScanner::kRow) {
     ++result.stats.rows;
     if (std::string problem = RowProblem(row, layout); !problem.empty()) {
       result.quarantined.push_back(Quarantined(path, row, layout, std::move(problem)));
@@ -731,7 +568,7 @@ absl::StatusOr<FeedResult> ReadFeedText(std::string data_in, const std::string& 
     if (result.conventions.validate_nhs_number) CountNhs(r, &result.stats);
     if (result.conventions.postcode_format == PostcodeFormat::kUk) CountPostcode(r, &result.stats);
   }
-  if (!error.ok()) return error;
+  if (scan == CsvScanner::kUnclosedQuote) return scanner.UnclosedQuoteError(path);
 
   DateFormat stated = options.date_format;
   if (stated == DateFormat::kAuto && mapping) stated = mapping->date_format;
