@@ -23,7 +23,7 @@ CsvScanner::Result CsvScanner::Restore(const Mark& mark) {
   line_start_ = mark.line_start;
   line_ = mark.line;
   whitespace_lines_ = mark.whitespace_lines;
-  return kNeedMore;
+  return Result::kNeedMore;
 }
 
 absl::Status CsvScanner::UnclosedQuoteError(const std::string& path) const {
@@ -42,7 +42,7 @@ CsvScanner::Result CsvScanner::Next(CsvRow* row) {
   // Skip blank lines: they hold no data. Lines of spaces and tabs only
   // (other than the delimiter) are counted.
   while (true) {
-    if (pos_ >= n) return final_ ? kEnd : Restore(mark);
+    if (pos_ >= n) return final_ ? Result::kEnd : Restore(mark);
     if (d_[pos_] == '\n') {
       NewLineAt(pos_++);
       mark = Save();
@@ -73,8 +73,8 @@ CsvScanner::Result CsvScanner::Next(CsvRow* row) {
     if (pos_ < n && d_[pos_] == '"') {
       if (!ScanQuoted(&value)) {
         if (!final_) return Restore(mark);
-        pos_ = n;  // the scan is over: later calls return kEnd
-        return kUnclosedQuote;
+        pos_ = n;  // the scan is over: later calls return Result::kEnd
+        return Result::kUnclosedQuote;
       }
       SkipBlanks();
       if (pos_ < n && d_[pos_] != delim_ && !AtLineEnd()) {
@@ -116,7 +116,7 @@ CsvScanner::Result CsvScanner::Next(CsvRow* row) {
     break;
   }
   row->raw = d_.substr(row_start, row_end - row_start);
-  return kRow;
+  return Result::kRow;
 }
 
 bool CsvScanner::ScanQuoted(std::string_view* value) {

@@ -19,7 +19,7 @@
 //
 //   empi::CsvScanner scanner(text, /*start=*/0, ',', /*trim=*/true);
 //   empi::CsvRow row;
-//   while (scanner.Next(&row) == empi::CsvScanner::kRow) { ... row.fields ... }
+//   while (scanner.Next(&row) == empi::CsvScanner::Result::kRow) { ... row.fields ... }
 //
 // Streaming (see CsvStreamReader, the one user): construct with
 // final=false, and on kNeedMore keep the bytes from consumed() on, append
@@ -55,7 +55,7 @@ struct CsvRow {
 
 class CsvScanner {
  public:
-  enum Result {
+  enum class Result {
     kRow,            // *row holds the next row
     kEnd,            // no more rows
     kNeedMore,       // (not final) the next row may run past the text given

@@ -33,10 +33,10 @@ CsvStreamReader::~CsvStreamReader() { std::fclose(file_); }
 absl::StatusOr<bool> CsvStreamReader::Next(CsvRow* row) {
   while (true) {
     switch (scanner_.Next(row)) {
-      case CsvScanner::kRow: return true;
-      case CsvScanner::kEnd: return false;
-      case CsvScanner::kUnclosedQuote: return scanner_.UnclosedQuoteError(path_);
-      case CsvScanner::kNeedMore: EMPI_RETURN_IF_ERROR(ReadMore()); break;
+      case CsvScanner::Result::kRow: return true;
+      case CsvScanner::Result::kEnd: return false;
+      case CsvScanner::Result::kUnclosedQuote: return scanner_.UnclosedQuoteError(path_);
+      case CsvScanner::Result::kNeedMore: EMPI_RETURN_IF_ERROR(ReadMore()); break;
     }
   }
 }

@@ -167,9 +167,9 @@ absl::StatusOr<AuditLog::Tail> AuditLog::ReadTail(const std::string& path, uint6
   const bool unannounced = length == 0 && last_nonzero <= kHeader + kMaxEntry;
   const bool cut_short = length >= kFixed && length <= kMaxEntry && last_nonzero < kHeader + length;
   if (last_nonzero < kHeader || unannounced || cut_short) {
-    tail.kind = Tail::kIncomplete;
+    tail.kind = Tail::Kind::kIncomplete;
   } else {
-    tail.kind = Tail::kDamaged;
+    tail.kind = Tail::Kind::kDamaged;
   }
   return tail;
 }

@@ -74,7 +74,7 @@ class AuditLog {
   // What follows the last good entry of a log (at `offset`, where Read
   // stopped), as RecoverTail judges it.
   struct Tail {
-    enum Kind {
+    enum class Kind {
       kEnd,         // nothing but zeros (space allocated ahead) or the file's end
       kIncomplete,  // one entry whose writing stopped part way, and nothing
                     // after it: its length still zero (Append writes it
@@ -85,7 +85,7 @@ class AuditLog {
       kDamaged,     // anything else: a complete entry that does not decode,
                     // or bytes after an entry's end. Not a crash's doing.
     };
-    Kind kind = kEnd;
+    Kind kind = Kind::kEnd;
     uint64_t bytes = 0;  // from `offset` to the last non-zero byte
   };
   static absl::StatusOr<Tail> ReadTail(const std::string& path, uint64_t offset);

@@ -142,10 +142,10 @@ absl::Status ScanLog(const std::string& path, const SyncedPoint& start, const st
       &read_end));
   EMPI_ASSIGN_OR_RETURN(out->tail, AuditLog::ReadTail(path, out->valid_end));
   if (!bad.ok()) {
-    out->tail.kind = AuditLog::Tail::kDamaged;
+    out->tail.kind = AuditLog::Tail::Kind::kDamaged;
     return bad;
   }
-  if (out->tail.kind == AuditLog::Tail::kDamaged) {
+  if (out->tail.kind == AuditLog::Tail::Kind::kDamaged) {
     return absl::DataLossError(absl::StrCat(
         "audit chain broken at sequence ", out->sequence + 1, ": the ", out->tail.bytes, " bytes from offset ",
         out->valid_end, " are neither events that chain on nor one incomplete last event (altered, or events ",
@@ -357,7 +357,7 @@ absl::Status Store::Impl::VerifyAuditChain(uint64_t* events_checked, uint64_t* i
                                             ": the log goes on after the store was last closed (inserted)"));
   }
   if (incomplete_tail_bytes != nullptr) {
-    *incomplete_tail_bytes = log.tail.kind == AuditLog::Tail::kIncomplete ? log.tail.bytes : 0;
+    *incomplete_tail_bytes = log.tail.kind == AuditLog::Tail::Kind::kIncomplete ? log.tail.bytes : 0;
   }
   if (events_checked != nullptr) *events_checked = expected - 1;
   return absl::OkStatus();
@@ -463,7 +463,7 @@ absl::Status Store::Impl::OpenAuditTrail() {
                  "synced and are lost; change events among them are chained again from the store\n",
                  static_cast<unsigned long long>(scan.lost_in_restart), static_cast<unsigned long long>(scan.sequence));
   }
-  if (scan.tail.kind == AuditLog::Tail::kIncomplete) {
+  if (scan.tail.kind == AuditLog::Tail::Kind::kIncomplete) {
     std::fprintf(stderr,
                  "empi: audit log: cut 1 incomplete event (%llu bytes after sequence %llu): a process stopped while "
                  "writing it; every event the store anchored is intact\n",

@@ -524,8 +524,8 @@ absl::StatusOr<FeedResult> ReadFeedText(std::string data_in, const std::string& 
   if (mapping) result.conventions = mapping->conventions;
   CsvRow row;
   CsvScanner::Result scan = scanner.Next(&row);
-  if (scan == CsvScanner::kUnclosedQuote) return scanner.UnclosedQuoteError(path);
-  if (scan != CsvScanner::kRow) return absl::InvalidArgumentError(Cat(path, ":1: empty file, no header"));
+  if (scan == CsvScanner::Result::kUnclosedQuote) return scanner.UnclosedQuoteError(path);
+  if (scan != CsvScanner::Result::kRow) return absl::InvalidArgumentError(Cat(path, ":1: empty file, no header"));
   if (size_t nul = row.raw.find('\0'); nul != std::string_view::npos) {
     return absl::DataLossError(Cat(path, ":", row.line, ":", nul + 1, ": header: NUL byte (is the file UTF-16?)"));
   }
@@ -543,7 +543,7 @@ absl::StatusOr<FeedResult> ReadFeedText(std::string data_in, const std::string& 
   absl::flat_hash_set<uint32_t, KeyHash, KeyHash> seen(0, key_hash, key_hash);
   seen.reserve(max_rows);
 
-  while ((scan = scanner.Next(&row)) == CsvScanner::kRow) {
+  while ((scan = scanner.Next(&row)) == CsvScanner::Result::kRow) {
     ++result.stats.rows;
     if (std::string problem = RowProblem(row, layout); !problem.empty()) {
       result.quarantined.push_back(Quarantined(path, row, layout, std::move(problem)));
@@ -568,7 +568,7 @@ absl::StatusOr<FeedResult> ReadFeedText(std::string data_in, const std::string& 
     if (result.conventions.validate_nhs_number) CountNhs(r, &result.stats);
     if (result.conventions.postcode_format == PostcodeFormat::kUk) CountPostcode(r, &result.stats);
   }
-  if (scan == CsvScanner::kUnclosedQuote) return scanner.UnclosedQuoteError(path);
+  if (scan == CsvScanner::Result::kUnclosedQuote) return scanner.UnclosedQuoteError(path);
 
   DateFormat stated = options.date_format;
   if (stated == DateFormat::kAuto && mapping) stated = mapping->date_format;

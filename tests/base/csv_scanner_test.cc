@@ -23,7 +23,7 @@ struct Scanned {
 Scanned ScanAll(CsvScanner& scanner) {
   Scanned out;
   CsvRow row;
-  while ((out.last = scanner.Next(&row)) == CsvScanner::kRow) {
+  while ((out.last = scanner.Next(&row)) == CsvScanner::Result::kRow) {
     out.rows.emplace_back(row.fields.begin(), row.fields.end());
     out.lines.push_back(row.line);
     out.raws.emplace_back(row.raw);
@@ -39,7 +39,7 @@ Scanned Scan(std::string_view text, char delimiter = ',', bool trim = true) {
 
 TEST(CsvScannerTest, QuotedFieldsHoldDelimitersLineBreaksAndQuotes) {
   Scanned s = Scan("a,b,c\r\n\"1,2\",\"say \"\"hi\"\"\",\"two\nlines\"\r\nx,,\n");
-  EXPECT_EQ(s.last, CsvScanner::kEnd);
+  EXPECT_EQ(s.last, CsvScanner::Result::kEnd);
   ASSERT_EQ(s.rows.size(), 3u);
   EXPECT_THAT(s.rows[0], ElementsAre("a", "b", "c"));
   EXPECT_THAT(s.rows[1], ElementsAre("1,2", "say \"hi\"", "two\nlines"));
@@ -77,21 +77,21 @@ TEST(CsvScannerTest, TextAfterClosingQuoteMarksTheRowAndScanGoesOn) {
 TEST(CsvScannerTest, UnclosedQuoteNamesWhereItOpened) {
   CsvScanner scanner("a,b\nc,d\ne, \"open\nmore\n", 0, ',', true);
   Scanned s = ScanAll(scanner);
-  EXPECT_EQ(s.last, CsvScanner::kUnclosedQuote);
+  EXPECT_EQ(s.last, CsvScanner::Result::kUnclosedQuote);
   EXPECT_EQ(s.rows.size(), 2u);
   EXPECT_EQ(scanner.quote_line(), 3u);
   EXPECT_EQ(scanner.quote_column(), 4u);
   EXPECT_EQ(scanner.UnclosedQuoteError("f.csv").message(),
             "f.csv:3:4: quoted field is never closed (quote opened here)");
   CsvRow row;
-  EXPECT_EQ(scanner.Next(&row), CsvScanner::kEnd);
+  EXPECT_EQ(scanner.Next(&row), CsvScanner::Result::kEnd);
 }
 
 TEST(CsvScannerTest, StartSkipsAPrefixAndColumnsCountFromIt) {
   const std::string text = "\xEF\xBB\xBF\"x";
   CsvScanner scanner(text, 3, ',', true);
   CsvRow row;
-  EXPECT_EQ(scanner.Next(&row), CsvScanner::kUnclosedQuote);
+  EXPECT_EQ(scanner.Next(&row), CsvScanner::Result::kUnclosedQuote);
   EXPECT_EQ(scanner.quote_column(), 1u);
 }
 
@@ -103,42 +103,42 @@ TEST(CsvScannerTest, RowRunningToTheEndOfTheTextIsPutBack) {
   std::string text = "h1,h2\n\n  \n\"a\"\"";
   CsvScanner scanner(text, 0, ',', true, /*final=*/false);
   CsvRow row;
-  ASSERT_EQ(scanner.Next(&row), CsvScanner::kRow);
+  ASSERT_EQ(scanner.Next(&row), CsvScanner::Result::kRow);
   EXPECT_THAT(row.fields, ElementsAre("h1", "h2"));
-  EXPECT_EQ(scanner.Next(&row), CsvScanner::kNeedMore);
+  EXPECT_EQ(scanner.Next(&row), CsvScanner::Result::kNeedMore);
   // The blank lines are behind; the unfinished row is not.
   EXPECT_EQ(scanner.consumed(), 10u);
   EXPECT_EQ(scanner.line(), 4u);
   EXPECT_EQ(scanner.whitespace_lines(), 1u);
-  EXPECT_EQ(scanner.Next(&row), CsvScanner::kNeedMore);  // asking again changes nothing
+  EXPECT_EQ(scanner.Next(&row), CsvScanner::Result::kNeedMore);  // asking again changes nothing
   EXPECT_EQ(scanner.consumed(), 10u);
 
   text = text.substr(scanner.consumed()) + "b\",c\r";
   scanner.Refill(text, /*final=*/false);
-  EXPECT_EQ(scanner.Next(&row), CsvScanner::kNeedMore);  // the \r may begin a \r\n
+  EXPECT_EQ(scanner.Next(&row), CsvScanner::Result::kNeedMore);  // the \r may begin a \r\n
   text = text.substr(scanner.consumed()) + "\nlast";
   scanner.Refill(text, /*final=*/false);
-  ASSERT_EQ(scanner.Next(&row), CsvScanner::kRow);
+  ASSERT_EQ(scanner.Next(&row), CsvScanner::Result::kRow);
   EXPECT_THAT(row.fields, ElementsAre("a\"b", "c"));
   EXPECT_EQ(row.line, 4u);
-  EXPECT_EQ(scanner.Next(&row), CsvScanner::kNeedMore);
+  EXPECT_EQ(scanner.Next(&row), CsvScanner::Result::kNeedMore);
   text = text.substr(scanner.consumed());
   scanner.Refill(text, /*final=*/true);
-  ASSERT_EQ(scanner.Next(&row), CsvScanner::kRow);
+  ASSERT_EQ(scanner.Next(&row), CsvScanner::Result::kRow);
   EXPECT_THAT(row.fields, ElementsAre("last"));
   EXPECT_EQ(row.line, 5u);
-  EXPECT_EQ(scanner.Next(&row), CsvScanner::kEnd);
+  EXPECT_EQ(scanner.Next(&row), CsvScanner::Result::kEnd);
 }
 
 TEST(CsvScannerTest, UnclosedQuoteIsOnlyReportedOnceTheTextIsFinal) {
   std::string text = "a\n\"open";
   CsvScanner scanner(text, 0, ',', true, /*final=*/false);
   CsvRow row;
-  ASSERT_EQ(scanner.Next(&row), CsvScanner::kRow);
-  EXPECT_EQ(scanner.Next(&row), CsvScanner::kNeedMore);
+  ASSERT_EQ(scanner.Next(&row), CsvScanner::Result::kRow);
+  EXPECT_EQ(scanner.Next(&row), CsvScanner::Result::kNeedMore);
   text = text.substr(scanner.consumed());
   scanner.Refill(text, /*final=*/true);
-  EXPECT_EQ(scanner.Next(&row), CsvScanner::kUnclosedQuote);
+  EXPECT_EQ(scanner.Next(&row), CsvScanner::Result::kUnclosedQuote);
   EXPECT_EQ(row.line, 2u);
   EXPECT_EQ(scanner.quote_line(), 2u);
   EXPECT_EQ(scanner.quote_column(), 1u);

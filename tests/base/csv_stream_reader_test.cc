@@ -54,8 +54,8 @@ Outcome Whole(const std::string& text, char delimiter, bool trim) {
   Outcome out;
   CsvRow row;
   CsvScanner::Result r;
-  while ((r = scanner.Next(&row)) == CsvScanner::kRow) out.rows.push_back(Copy(row));
-  if (r == CsvScanner::kUnclosedQuote) out.error = std::string(scanner.UnclosedQuoteError("t.csv").message());
+  while ((r = scanner.Next(&row)) == CsvScanner::Result::kRow) out.rows.push_back(Copy(row));
+  if (r == CsvScanner::Result::kUnclosedQuote) out.error = std::string(scanner.UnclosedQuoteError("t.csv").message());
   out.whitespace_lines = scanner.whitespace_lines();
   return out;
 }
@@ -92,12 +92,12 @@ Outcome Fed(const std::string& text, char delimiter, bool trim, size_t step) {
   CsvRow row;
   while (true) {
     const CsvScanner::Result r = scanner.Next(&row);
-    if (r == CsvScanner::kRow) {
+    if (r == CsvScanner::Result::kRow) {
       out.rows.push_back(Copy(row));
       continue;
     }
-    if (r == CsvScanner::kUnclosedQuote) out.error = std::string(scanner.UnclosedQuoteError("t.csv").message());
-    if (r != CsvScanner::kNeedMore) break;
+    if (r == CsvScanner::Result::kUnclosedQuote) out.error = std::string(scanner.UnclosedQuoteError("t.csv").message());
+    if (r != CsvScanner::Result::kNeedMore) break;
     base += scanner.consumed();
     given = std::min(given + step, body.size());
     scanner.Refill(body.substr(base, given - base), given == body.size());

@@ -483,9 +483,9 @@ TEST(AuditLogRecovery, KillAtAnyMomentOfAnAppendLeavesNoDamage) {
                     .ok());
     auto tail = AuditLog::ReadTail(log, end);
     ASSERT_TRUE(tail.ok()) << tail.status();
-    ASSERT_NE(tail->kind, AuditLog::Tail::kDamaged)
+    ASSERT_NE(tail->kind, AuditLog::Tail::Kind::kDamaged)
         << "cycle " << cycle << ": " << tail->bytes << " bytes after offset " << end;
-    incomplete += tail->kind == AuditLog::Tail::kIncomplete;
+    incomplete += tail->kind == AuditLog::Tail::Kind::kIncomplete;
     if (end > (16 << 20)) end = 0;  // the next appender starts a new log: bounded disk use
   }
   EXPECT_GT(entries, 300u);
