@@ -19,7 +19,7 @@
 //     layer knows the blocking rules);
 //   - review pairs stored under both orders with one value, between live
 //     records; never-link marks between live records;
-//   - persons' objection_in_review as index/review_objections.h defines it,
+//   - persons' objection_in_review as engine/linkage/review_objections.h defines it,
 //     unless the store says the flags are being recomputed;
 //   - meta record_count equal to the records held;
 //   - the change feed numbered 1..n without gaps, each entry decoding, and

@@ -22,9 +22,9 @@
 #include "engine/feed/mapping.h"
 #include "engine/linkage/linker.h"
 #include "engine/linkage/model.h"
+#include "engine/linkage/review_objections.h"
 #include "engine/realtime/engine_internal.h"
 #include "fmt/format.h"
-#include "index/review_objections.h"
 #include "index/store.h"
 #include "matchers/date_of_birth.h"
 #include "tbb/parallel_for.h"
@@ -179,7 +179,7 @@ void CopyLinkSummary(const LinkSummary& s, LinkFeedsSummary* out) {
 absl::StatusOr<uint64_t> ApplyObjections(const std::string& db_path, const Requester& who,
                                          std::unique_ptr<index::Store>* store, std::unique_ptr<Engine>* engine) {
   EMPI_ASSIGN_OR_RETURN(uint64_t applied, ApplyPendingObjections(store->get(), who));
-  EMPI_RETURN_IF_ERROR(index::RecomputeReviewObjectionsIfDirty(store->get()));
+  EMPI_RETURN_IF_ERROR(RecomputeReviewObjectionsIfDirty(store->get()));
   bool forms = false;
   EMPI_RETURN_IF_ERROR((*store)->ForEachPendingObjection([&](std::string_view key, const index::ObjectionValue&) {
     forms = IsPendingFormKey(key);

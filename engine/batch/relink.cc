@@ -10,7 +10,7 @@
 
 #include "empi/link.h"
 #include "empi/status_macros.h"
-#include "index/review_objections.h"
+#include "engine/linkage/review_objections.h"
 #include "index/store.h"
 
 namespace empi {
@@ -21,7 +21,7 @@ absl::StatusOr<RelinkSummary> Relink(const RelinkOptions& options, const std::st
   store_options.create_if_missing = false;
   EMPI_ASSIGN_OR_RETURN(std::unique_ptr<index::Store> store, index::Store::Open(db_path, store_options));
   EMPI_ASSIGN_OR_RETURN(RelinkSummary summary, RelinkStore(store.get(), options, progress));
-  if (summary.applied) EMPI_RETURN_IF_ERROR(index::RecomputeReviewObjectionsIfDirty(store.get()));
+  if (summary.applied) EMPI_RETURN_IF_ERROR(RecomputeReviewObjectionsIfDirty(store.get()));
   return summary;
 }
 

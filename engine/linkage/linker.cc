@@ -565,7 +565,7 @@ absl::Status LinkRun::WriteHeader(index::ChangeSet* header, int64_t now_us) {
   if (!has_records_) header->PutMeta("field_conventions", ConventionsMeta(options_.conventions));
   header->PutMeta(kBlockingMeta, BlockingMeta(blocking_));
   // Records move and review pairs appear: persons' objection_in_review is
-  // out of date until the caller recomputes it (index/review_objections.h).
+  // out of date until the caller recomputes it (engine/linkage/review_objections.h).
   header->PutMeta(index::kMetaReviewObjectionsDirty, "");
   for (uint64_t pid : objecting_) {
     EMPI_ASSIGN_OR_RETURN(auto pv, store_->GetPerson(pid));

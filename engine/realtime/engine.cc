@@ -12,10 +12,10 @@
 #include "empi/status_macros.h"
 #include "engine/linkage/linker.h"
 #include "engine/linkage/model.h"
+#include "engine/linkage/review_objections.h"
 #include "engine/linkage/store_events.h"
 #include "engine/realtime/engine_impl.h"
 #include "engine/realtime/engine_internal.h"
-#include "index/review_objections.h"
 #include "matchers/date_of_birth.h"
 #include "matchers/nhs_number.h"
 #include "xxhash.h"
@@ -140,7 +140,7 @@ absl::Status EngineImpl::CommitWithReviewObjections(index::ChangeSet* cs, const 
   if (persons.empty()) return store_->Commit(cs, ev, false);
   cs->PutMeta(index::kMetaReviewObjectionsDirty, "");
   EMPI_RETURN_IF_ERROR(store_->Commit(cs, ev, false));
-  return index::UpdateReviewObjections(store_.get(), persons);
+  return UpdateReviewObjections(store_.get(), persons);
 }
 
 PreparedRecord EngineImpl::Prepare(const Record& r) const {
@@ -229,7 +229,7 @@ absl::StatusOr<std::unique_ptr<Engine>> OpenEngineWithEnv(const EngineOptions& o
   store_options.env = env;
   EMPI_ASSIGN_OR_RETURN(auto store, index::Store::Open(path, store_options));
   // A crash between a change and its objection_in_review update.
-  EMPI_RETURN_IF_ERROR(index::RecomputeReviewObjectionsIfDirty(store.get()));
+  EMPI_RETURN_IF_ERROR(RecomputeReviewObjectionsIfDirty(store.get()));
   bool stored = true;
   absl::StatusOr<Model> model = LoadModel(*store);
   if (absl::IsNotFound(model.status())) {

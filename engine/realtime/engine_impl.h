@@ -418,7 +418,7 @@ class EngineImpl final : public Engine {
   absl::Status CommitAudit(const index::AuditEvent& ev);
 
   // Commits a change (unsynced) that may change the objection_in_review of
-  // `persons` (index/review_objections.h), then brings their flags up to
+  // `persons` (engine/linkage/review_objections.h), then brings their flags up to
   // date. Empty `persons`: a plain commit.
   absl::Status CommitWithReviewObjections(index::ChangeSet* cs, const index::AuditEvent* ev,
                                           const absl::flat_hash_set<uint64_t>& persons)

@@ -12,10 +12,10 @@
 #include "absl/strings/str_join.h"
 #include "empi/status_macros.h"
 #include "engine/linkage/comparisons.h"
+#include "engine/linkage/review_objections.h"
 #include "engine/linkage/store_events.h"
 #include "engine/realtime/engine_impl.h"
 #include "engine/realtime/engine_internal.h"
-#include "index/review_objections.h"
 #include "matchers/date_of_birth.h"
 #include "matchers/nhs_number.h"
 
@@ -475,7 +475,7 @@ absl::StatusOr<uint64_t> ApplyPendingObjections(index::Store* store, const Reque
   cs.PutMeta(index::kMetaReviewObjectionsDirty, "");
   EMPI_RETURN_IF_ERROR(store->Commit(&cs, &ev, /*sync=*/true));
   EMPI_RETURN_IF_ERROR(
-      index::UpdateReviewObjections(store, absl::flat_hash_set<uint64_t>(ev.persons.begin(), ev.persons.end())));
+      UpdateReviewObjections(store, absl::flat_hash_set<uint64_t>(ev.persons.begin(), ev.persons.end())));
   return applied;
 }
 

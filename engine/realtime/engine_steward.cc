@@ -10,9 +10,9 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "empi/status_macros.h"
+#include "engine/linkage/review_objections.h"
 #include "engine/linkage/store_events.h"
 #include "engine/realtime/engine_impl.h"
-#include "index/review_objections.h"
 
 namespace empi::realtime {
 

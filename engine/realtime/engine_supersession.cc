@@ -8,9 +8,9 @@
 #include "absl/strings/str_cat.h"
 #include "empi/status_macros.h"
 #include "engine/linkage/linker.h"
+#include "engine/linkage/review_objections.h"
 #include "engine/linkage/store_events.h"
 #include "engine/realtime/engine_impl.h"
-#include "index/review_objections.h"
 #include "matchers/nhs_number.h"
 
 namespace empi::realtime {

@@ -21,7 +21,7 @@
 
 namespace empi::testing {
 
-// Naive reference of index/review_objections.h: unless the store says its
+// Naive reference of engine/linkage/review_objections.h: unless the store says its
 // flags are out of date, a person's objection_in_review is set exactly when
 // one of its records is in review with a record of another person who
 // objected. Also checks that each review pair is listed once and found from

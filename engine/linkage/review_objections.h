@@ -1,6 +1,8 @@
 // Copyright EMPI developers.
 //
-// review_objections.h: an objection holds while there is doubt.
+// review_objections.h: an objection holds while there is doubt. Engine
+// policy over the store's PersonValue::objection_in_review: every writer
+// (batch link, relink, the real-time engine) applies it through here.
 //
 // A review pair says the engine could not decide whether two records are
 // one patient. When one of them belongs to a person who objected, the other
@@ -21,8 +23,8 @@
 // UpdateReviewObjections with the persons it touched, as one writer (the
 // caller serialises writes). A crash between the two leaves the marker; the
 // next read-write open of the engine recomputes every flag.
-#ifndef EMPI_INDEX_REVIEW_OBJECTIONS_H_
-#define EMPI_INDEX_REVIEW_OBJECTIONS_H_
+#ifndef EMPI_ENGINE_LINKAGE_REVIEW_OBJECTIONS_H_
+#define EMPI_ENGINE_LINKAGE_REVIEW_OBJECTIONS_H_
 
 #include <cstdint>
 
@@ -31,19 +33,19 @@
 #include "absl/status/statusor.h"
 #include "index/store.h"
 
-namespace empi::index {
+namespace empi {
 
 // Sets the flag of `persons` and of every person now in review with one of
 // them as the store now is, and deletes the marker, in one commit.
-absl::Status UpdateReviewObjections(Store* store, const absl::flat_hash_set<uint64_t>& persons);
+absl::Status UpdateReviewObjections(index::Store* store, const absl::flat_hash_set<uint64_t>& persons);
 
 // Sets every person's flag from all review pairs and deletes the marker.
 // Returns how many flags changed.
-absl::StatusOr<uint64_t> RecomputeReviewObjections(Store* store);
+absl::StatusOr<uint64_t> RecomputeReviewObjections(index::Store* store);
 
 // Runs RecomputeReviewObjections when the marker is present.
-absl::Status RecomputeReviewObjectionsIfDirty(Store* store);
+absl::Status RecomputeReviewObjectionsIfDirty(index::Store* store);
 
-}  // namespace empi::index
+}  // namespace empi
 
-#endif  // EMPI_INDEX_REVIEW_OBJECTIONS_H_
+#endif  // EMPI_ENGINE_LINKAGE_REVIEW_OBJECTIONS_H_

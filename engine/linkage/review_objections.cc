@@ -1,5 +1,5 @@
 // Copyright EMPI developers.
-#include "index/review_objections.h"
+#include "engine/linkage/review_objections.h"
 
 #include <algorithm>
 #include <optional>
@@ -10,7 +10,15 @@
 #include "absl/container/node_hash_map.h"
 #include "empi/status_macros.h"
 
-namespace empi::index {
+namespace empi {
+
+using index::ChangeSet;
+using index::kMetaReviewObjectionsDirty;
+using index::PersonValue;
+using index::ReviewValue;
+using index::Store;
+using index::StoredRecord;
+
 namespace {
 
 // Reads of one update, each made once. The pointers it returns stay valid
@@ -149,4 +157,4 @@ absl::Status RecomputeReviewObjectionsIfDirty(Store* store) {
   return RecomputeReviewObjections(store).status();
 }
 
-}  // namespace empi::index
+}  // namespace empi
