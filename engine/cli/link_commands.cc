@@ -338,7 +338,7 @@ absl::Status RunExplain(const std::string& db, const std::string& a_ref, const s
     model.Annotate(&p[i]);
     persons[i] = rec->person_id;
   }
-  Explanation e = model.Explain(p[0], p[1]);
+  Explanation e = model.Explain(p[0], p[1], /*withhold_location=*/withhold);
   EMPI_RETURN_IF_ERROR(AuditRead(store.get(), who, "explain", "ok", {persons[0], persons[1]}, keys));
   std::ostream& o = std::cout;
   o << fmt::format("{} (person {})  vs  {} (person {})\n\n", a_ref, persons[0], b_ref, persons[1]);
@@ -353,7 +353,7 @@ absl::Status RunExplain(const std::string& db, const std::string& a_ref, const s
                    bar(e.prior_weight));
   for (const ComparisonWeight& c : e.comparisons) {
     const Comparison& spec = Comparisons()[c.comparison];
-    if (withhold && RevealsLocation(c.comparison)) {
+    if (c.withheld) {
       // A restricted patient: neither the level nor its weight is shown,
       // and it is left out of the running sum (which would give it away).
       o << fmt::format("{:<16} {:<48} {:>8} {:>9}\n", spec.name, kWithheld, kWithheld, "");

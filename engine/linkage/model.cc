@@ -269,12 +269,16 @@ double Model::Capped(double w, PairSafety safety) const {
   return w;
 }
 
-Explanation Model::Explain(const PreparedRecord& a, const PreparedRecord& b) const {
+Explanation Model::Explain(const PreparedRecord& a, const PreparedRecord& b, bool withhold_location) const {
   Explanation e;
   e.prior_weight = prior_weight_;
   e.total = Score(a, b);
   e.uncapped_weight = Weight(e.total.pattern, a);
   for (int c = 0; c < kNumComparisons; ++c) {
+    if (withhold_location && RevealsLocation(c)) {
+      e.comparisons.push_back({c, -1, 0, 0, 0, false, /*withheld=*/true});
+      continue;
+    }
     int g = GammaOf(e.total.pattern, c);
     ComparisonWeight cw{c, g, m[c][g], u[c][g], level_weight_[c][g], false};
     if (settings_.term_frequency_adjustments && g == kNameExact &&

@@ -72,6 +72,10 @@ struct ComparisonWeight {
   double m, u;
   double match_weight;  // log2 Bayes factor contributed (0 for null)
   bool tf_adjusted;
+  // A comparison that would show where a restricted patient lives
+  // (RevealsLocation), explained with `withhold_location`: gamma -1, no m,
+  // u or weight.
+  bool withheld = false;
 };
 
 struct ScoredPair {
@@ -156,7 +160,10 @@ class Model {
   // `w` held below the review threshold (kDistinct) or the link threshold
   // (kReview).
   double Capped(double w, PairSafety safety) const;
-  Explanation Explain(const PreparedRecord& a, const PreparedRecord& b) const;
+  // Each comparison's level and weight for (a, b). `withhold_location`
+  // (either is a restricted patient): the comparisons that tell where they
+  // live are withheld, for search results and `empi explain` alike.
+  Explanation Explain(const PreparedRecord& a, const PreparedRecord& b, bool withhold_location = false) const;
   static double Probability(double weight);
   static double WeightOf(double probability);
 

@@ -301,7 +301,7 @@ absl::StatusOr<std::vector<Candidate>> EngineImpl::SearchAt(const Record& r, siz
     std::string_view src, id;
     SplitRecordKey(s.key, &src, &id);
     c.best_record = {std::string(src), std::string(id)};
-    Explanation e = model_.Explain(p, s.prepared);
+    Explanation e = model_.Explain(p, s.prepared, /*withhold_location=*/restricted);
     c.match_weight = e.total.match_weight;
     c.match_probability = e.total.match_probability;
     if (c.match_probability < kPossibleProbability) break;
@@ -310,13 +310,7 @@ absl::StatusOr<std::vector<Candidate>> EngineImpl::SearchAt(const Record& r, siz
                                                                           : MatchGrade::kPossible;
     c.prior_weight = e.prior_weight;
     for (const ComparisonWeight& w : e.comparisons) {
-      FieldWeight fw{std::string(comparisons[w.comparison].name), w.gamma, w.match_weight};
-      if (restricted && RevealsLocation(w.comparison)) {
-        fw.withheld = true;
-        fw.gamma = -1;
-        fw.match_weight = 0;
-      }
-      c.weights.push_back(std::move(fw));
+      c.weights.push_back({std::string(comparisons[w.comparison].name), w.gamma, w.match_weight, w.withheld});
     }
     out.push_back(std::move(c));
   }

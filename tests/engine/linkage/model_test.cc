@@ -200,6 +200,38 @@ TEST(ModelTest, CommonSurnameWeighsLessThanRareOne) {
   EXPECT_EQ(m.Score(smith, smith).match_weight, m.Score(zoltan, zoltan).match_weight);
 }
 
+TEST(ModelTest, ExplainingARestrictedPatientWithholdsOnlyWhereTheyLive) {
+  const Model m = Model::Informed();
+  Record r;
+  r.source = "RKB";
+  r.record_id = "1";
+  r.nhs_number = "9434765919";
+  r.family_name = "Khan";
+  r.given_names = "Amir";
+  r.date_of_birth = "1970-03-01";
+  r.postcode = "CV1 2AB";
+  r.sex = "M";
+  PreparedRecord a = PrepareRecord(r, FieldConventions{});
+  m.Annotate(&a);
+  const Explanation open = m.Explain(a, a);
+  const Explanation held = m.Explain(a, a, /*withhold_location=*/true);
+  ASSERT_EQ(held.comparisons.size(), open.comparisons.size());
+  for (size_t c = 0; c < held.comparisons.size(); ++c) {
+    const ComparisonWeight& h = held.comparisons[c];
+    if (RevealsLocation(static_cast<int>(c))) {
+      EXPECT_TRUE(h.withheld);
+      EXPECT_EQ(h.gamma, -1);
+      EXPECT_EQ(h.match_weight, 0);
+      EXPECT_GT(open.comparisons[c].gamma, 0);  // the postcodes agree
+    } else {
+      EXPECT_FALSE(h.withheld) << c;
+      EXPECT_EQ(h.gamma, open.comparisons[c].gamma) << c;
+      EXPECT_EQ(h.match_weight, open.comparisons[c].match_weight) << c;
+    }
+  }
+  EXPECT_EQ(held.total.match_weight, open.total.match_weight);  // the decision is not changed
+}
+
 TEST(ModelTest, ProbabilityAndWeightAreInverse) {
   EXPECT_DOUBLE_EQ(Model::Probability(0), 0.5);
   for (double w = -25; w <= 25; w += 0.37) {
