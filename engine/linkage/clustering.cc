@@ -31,6 +31,70 @@ class UnionFind {
   std::vector<uint32_t> parent_;
 };
 
+// Whose NHS number it is when two groups carry different ones.
+class NumberOwners {
+ public:
+  NumberOwners(const std::vector<PreparedRecord>& records, const Model& model) : records_(records), model_(model) {}
+
+  // Whether `nhs`, held by group `rg`, is someone else's number there: a
+  // group outside `rg` and `other` carries it on more records than `rg`
+  // does, and each record of `rg` that carries it is held by the safety
+  // rules to be of another generation than one of that group's (a parent's
+  // number written on a child's record; safety.h). Then the number says
+  // nothing against the record's joining its own person elsewhere. A
+  // number two groups carry equally often is nobody's to give away.
+  bool SomeoneElses(uint64_t nhs, uint32_t rg, uint32_t other, const std::vector<Group>& groups, UnionFind& uf) {
+    size_t mine = 0;
+    for (uint32_t m : groups[rg].members) mine += records_[m].nhs_validated && records_[m].nhs == nhs;
+    // (group, record) of the number's other holders, by group.
+    std::vector<std::pair<uint32_t, uint32_t>> elsewhere;
+    for (uint32_t z : Holders(nhs)) {
+      const uint32_t rz = uf.Find(z);
+      if (rz != rg && rz != other) elsewhere.emplace_back(rz, z);
+    }
+    std::sort(elsewhere.begin(), elsewhere.end());
+    for (size_t from = 0, to = 0; from < elsewhere.size(); from = to) {
+      while (to < elsewhere.size() && elsewhere[to].first == elsewhere[from].first) ++to;
+      if (to - from <= mine) continue;
+      bool all_another_generation = true;
+      for (uint32_t m : groups[rg].members) {
+        if (!records_[m].nhs_validated || records_[m].nhs != nhs) continue;
+        bool found = false;
+        for (size_t i = from; i < to && !found; ++i) {
+          const SafetyVerdict v = model_.Score(records_[m], records_[elsewhere[i].second]).safety;
+          found = v.safety == PairSafety::kDistinct && v.reason == kGenerationApart;
+        }
+        all_another_generation = all_another_generation && found;
+      }
+      if (all_another_generation) return true;
+    }
+    return false;
+  }
+
+ private:
+  // The records holding `nhs` as a valid number.
+  std::vector<uint32_t> Holders(uint64_t nhs) {
+    if (by_nhs_.empty()) {
+      for (uint32_t i = 0; i < records_.size(); ++i) {
+        if (records_[i].nhs_validated) by_nhs_.push_back(i);
+      }
+      std::sort(by_nhs_.begin(), by_nhs_.end(), [&](uint32_t x, uint32_t y) {
+        return records_[x].nhs != records_[y].nhs ? records_[x].nhs < records_[y].nhs : x < y;
+      });
+    }
+    auto lower =
+        std::partition_point(by_nhs_.begin(), by_nhs_.end(), [&](uint32_t i) { return records_[i].nhs < nhs; });
+    auto upper = std::partition_point(lower, by_nhs_.end(), [&](uint32_t i) { return records_[i].nhs <= nhs; });
+    return std::vector<uint32_t>(lower, upper);
+  }
+
+  const std::vector<PreparedRecord>& records_;
+  const Model& model_;
+  // Records with a valid NHS number, by number (built at the first
+  // conflict of numbers).
+  std::vector<uint32_t> by_nhs_;
+};
+
 Clustering ClusterAll(const ClusterInput& in, std::vector<ScoredLink> links);
 
 Clustering ClusterOnce(const ClusterInput& in, std::vector<ScoredLink> links) {
@@ -89,55 +153,9 @@ Clustering ClusterOnce(const ClusterInput& in, std::vector<ScoredLink> links) {
            NamesConflictExplainedByGroup(*in.model, v, records[y], members(gy), records[x]);
   };
 
-  // Records with a valid NHS number, by number (built at the first
-  // conflict of numbers).
-  std::vector<uint32_t> by_nhs;
-  auto holders = [&](uint64_t nhs) {
-    if (by_nhs.empty()) {
-      for (uint32_t i = 0; i < n; ++i) {
-        if (records[i].nhs_validated) by_nhs.push_back(i);
-      }
-      std::sort(by_nhs.begin(), by_nhs.end(), [&](uint32_t x, uint32_t y) {
-        return records[x].nhs != records[y].nhs ? records[x].nhs < records[y].nhs : x < y;
-      });
-    }
-    auto lower = std::partition_point(by_nhs.begin(), by_nhs.end(), [&](uint32_t i) { return records[i].nhs < nhs; });
-    auto upper = std::partition_point(lower, by_nhs.end(), [&](uint32_t i) { return records[i].nhs <= nhs; });
-    return std::vector<uint32_t>(lower, upper);
-  };
-  // Whether `nhs`, held by group `rg`, is someone else's number there: a
-  // group outside `rg` and `other` carries it on more records than `rg`
-  // does, and each record of `rg` that carries it is held by the safety
-  // rules to be of another generation than one of that group's (a parent's
-  // number written on a child's record; safety.h). Then the number says
-  // nothing against the record's joining its own person elsewhere. A
-  // number two groups carry equally often is nobody's to give away.
+  NumberOwners owners(records, *in.model);
   auto someone_elses = [&](uint64_t nhs, uint32_t rg, uint32_t other) {
-    size_t mine = 0;
-    for (uint32_t m : groups[rg].members) mine += records[m].nhs_validated && records[m].nhs == nhs;
-    // (group, record) of the number's other holders, by group.
-    std::vector<std::pair<uint32_t, uint32_t>> elsewhere;
-    for (uint32_t z : holders(nhs)) {
-      const uint32_t rz = uf.Find(z);
-      if (rz != rg && rz != other) elsewhere.emplace_back(rz, z);
-    }
-    std::sort(elsewhere.begin(), elsewhere.end());
-    for (size_t from = 0, to = 0; from < elsewhere.size(); from = to) {
-      while (to < elsewhere.size() && elsewhere[to].first == elsewhere[from].first) ++to;
-      if (to - from <= mine) continue;
-      bool all_another_generation = true;
-      for (uint32_t m : groups[rg].members) {
-        if (!records[m].nhs_validated || records[m].nhs != nhs) continue;
-        bool found = false;
-        for (size_t i = from; i < to && !found; ++i) {
-          const SafetyVerdict v = in.model->Score(records[m], records[elsewhere[i].second]).safety;
-          found = v.safety == PairSafety::kDistinct && v.reason == kGenerationApart;
-        }
-        all_another_generation = all_another_generation && found;
-      }
-      if (all_another_generation) return true;
-    }
-    return false;
+    return owners.SomeoneElses(nhs, rg, other, groups, uf);
   };
 
   auto refuse_reason = [&](uint32_t ra, uint32_t rb) -> const char* {
