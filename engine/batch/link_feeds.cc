@@ -22,7 +22,6 @@
 #include "engine/feed/mapping.h"
 #include "engine/linkage/linker.h"
 #include "engine/linkage/model.h"
-#include "engine/linkage/review_objections.h"
 #include "engine/realtime/engine_internal.h"
 #include "fmt/format.h"
 #include "index/store.h"
@@ -178,8 +177,8 @@ void CopyLinkSummary(const LinkSummary& s, LinkFeedsSummary* out) {
 // pending objections were applied.
 absl::StatusOr<uint64_t> ApplyObjections(const std::string& db_path, const Requester& who,
                                          std::unique_ptr<index::Store>* store, std::unique_ptr<Engine>* engine) {
+  // Settles the link's objection-in-review flags first.
   EMPI_ASSIGN_OR_RETURN(uint64_t applied, ApplyPendingObjections(store->get(), who));
-  EMPI_RETURN_IF_ERROR(RecomputeReviewObjectionsIfDirty(store->get()));
   bool forms = false;
   EMPI_RETURN_IF_ERROR((*store)->ForEachPendingObjection([&](std::string_view key, const index::ObjectionValue&) {
     forms = IsPendingFormKey(key);

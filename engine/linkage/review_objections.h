@@ -36,7 +36,10 @@
 namespace empi {
 
 // Sets the flag of `persons` and of every person now in review with one of
-// them as the store now is, and deletes the marker, in one commit.
+// them as the store now is, and deletes the marker, in one commit. Only
+// for a change made to a store whose flags were current (no marker before
+// the caller put its own): otherwise RecomputeReviewObjectionsIfDirty
+// first, or an earlier change's stale flags lose their marker.
 absl::Status UpdateReviewObjections(index::Store* store, const absl::flat_hash_set<uint64_t>& persons);
 
 // Sets every person's flag from all review pairs and deletes the marker.

@@ -437,6 +437,11 @@ namespace empi {
 bool IsPendingFormKey(std::string_view key) { return key.starts_with(realtime::kPendingFormPrefix); }
 
 absl::StatusOr<uint64_t> ApplyPendingObjections(index::Store* store, const Requester& who) {
+  // UpdateReviewObjections below brings only these persons' flags up to
+  // date: a change before this one (the link that brought the records)
+  // must be settled first, or its marker would be deleted with its flags
+  // still stale.
+  EMPI_RETURN_IF_ERROR(RecomputeReviewObjectionsIfDirty(store));
   std::vector<std::pair<std::string, index::ObjectionValue>> pending;
   EMPI_RETURN_IF_ERROR(store->ForEachPendingObjection([&](std::string_view key, const index::ObjectionValue& v) {
     pending.emplace_back(std::string(key), v);

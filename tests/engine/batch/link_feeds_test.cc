@@ -223,6 +223,61 @@ TEST_F(LinkFeedsTest, PendingObjectionsAreAppliedAfterTheLink) {
   EXPECT_FALSE(other->objection);
 }
 
+// Found by killing and re-running links (session 19): a link that put a
+// new record in review with an objecting person's record, and that also
+// applied a pending NHS-number objection, left the new person without
+// objection_in_review, and `empi check` reported it.
+TEST_F(LinkFeedsTest, ALinkThatAppliesPendingObjectionsKeepsEveryObjectionInReview) {
+  ASSERT_TRUE(LinkFeeds(Options(), db_, {gp_}).ok());
+  const Record& objector = people_[4];
+  RecordGenerator gen(99);
+  Record late = gen.Person();  // objects before their record arrives
+  late.nhs_number = gen.NhsNumber();
+  {
+    auto engine = Engine::Open(EngineOptions{}, db_);
+    ASSERT_TRUE(engine.ok()) << engine.status();
+    ObjectionRequest now;
+    now.nhs_number = objector.nhs_number;
+    ASSERT_EQ((*engine)->RegisterObjection(now, who_)->outcome, ObjectionOutcome::kApplied);
+    ObjectionRequest pending;
+    pending.nhs_number = late.nhs_number;
+    ASSERT_EQ((*engine)->RegisterObjection(pending, who_)->outcome, ObjectionOutcome::kPending);
+  }
+  // The second feed: a record with the objector's name and address, no
+  // NHS number and another date of birth in the same year (review, not a
+  // link), and the late objector's record, whose number their pending
+  // objection names.
+  Record twin = objector;
+  twin.source = "RKB";
+  twin.record_id = "DOUBT";
+  twin.nhs_number.clear();
+  const std::string year = objector.date_of_birth.substr(0, 4);
+  twin.date_of_birth = year + (objector.date_of_birth.ends_with("11-28") ? "-02-03" : "-11-28");
+  Record l = late;
+  l.source = "RKB";
+  l.record_id = "LATE";
+  std::string feed = Write("second.csv", std::string(kHeader) + Row(twin) + Row(l));
+  auto s = LinkFeeds(Options(), db_, {feed});
+  ASSERT_TRUE(s.ok()) << s.status();
+  ASSERT_EQ(s->objections_applied, 1u);
+  ASSERT_GE(s->review_pairs, 1u) << "the doubtful record must be in review for this test to mean anything";
+  {
+    index::StoreOptions o;
+    o.create_if_missing = false;
+    auto store = index::Store::Open(db_, o);
+    ASSERT_TRUE(store.ok()) << store.status();
+    auto report = CheckLinkedStore(**store, {});
+    ASSERT_TRUE(report.ok()) << report.status();
+    EXPECT_TRUE(report->ok()) << (report->violations.empty() ? "" : report->violations[0]);
+  }
+  auto engine = Engine::Open(EngineOptions{}, db_);
+  ASSERT_TRUE(engine.ok()) << engine.status();
+  auto r = (*engine)->Resolve("RKB", "DOUBT", who_);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_TRUE(r->objection_in_review);
+  EXPECT_TRUE((*engine)->Resolve("RKB", "LATE", who_)->objection);
+}
+
 TEST_F(LinkFeedsTest, AStoreHeldByAnEngineIsRefusedAndUntouched) {
   auto engine = Engine::Open(EngineOptions{}, db_);
   ASSERT_TRUE(engine.ok()) << engine.status();
