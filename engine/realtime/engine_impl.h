@@ -185,10 +185,14 @@ class EngineImpl final : public Engine {
   };
 
   // A demographic objection held pending, prepared like a query record.
+  // A form that also gave an NHS number no record held is pending under
+  // both (ObjectionByNumber); its demographics then never apply to a
+  // person holding another number.
   struct PendingForm {
-    ObjectionRequest request;
+    ObjectionRequest request;  // without the NHS number
     PreparedRecord prepared;
     BlockKeys keys;
+    uint64_t nhs = 0;  // the form's NHS number, 0 if it gave none
   };
 
   // What registering or withdrawing one objection changes, gathered before
@@ -199,8 +203,9 @@ class EngineImpl final : public Engine {
     ObjectionResult result;
     std::vector<uint64_t> persons;  // whose objection changes
     bool by_demographics = false;   // found by the form's demographics, not its number
-    // A pending form this change adds (with its key) or ends.
-    std::optional<std::string> form_added, form_ended;
+    // A pending form this change adds (with its key), and those it ends.
+    std::optional<std::string> form_added;
+    std::vector<std::string> forms_ended;
   };
 
   // Makes everything committed so far durable; runs outside write_mu_ so
@@ -346,11 +351,15 @@ class EngineImpl final : public Engine {
 
   void AddForm(std::string key, const ObjectionRequest& req) ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
 
-  // Whether any record of `pid` holds a valid NHS number other than `nhs`.
   // The valid NHS numbers of a person's records.
   absl::StatusOr<absl::flat_hash_set<uint64_t>> NhsNumbersOf(uint64_t pid) const;
 
+  // Whether any record of `pid` holds a valid NHS number other than `nhs`.
   absl::StatusOr<bool> HoldsOtherNhs(uint64_t pid, uint64_t nhs) const;
+
+  // Whether `form` gave an NHS number and a record of `pid` holds another:
+  // then the form is another patient's, whatever its demographics say.
+  absl::StatusOr<bool> FormsNumberRulesOut(const PendingForm& form, uint64_t pid) const;
 
   absl::StatusOr<ObjectionResult> ChangeObjection(const ObjectionRequest& req, const Requester& who, bool object);
 

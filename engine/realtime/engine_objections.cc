@@ -55,7 +55,9 @@ absl::StatusOr<uint64_t> EngineImpl::ApplyPendingForms(const Requester& who) {
     for (const auto& [key, form] : forms_) {
       std::string why;
       EMPI_ASSIGN_OR_RETURN(auto match, MatchForm(form.prepared, &why));
-      if (match) due.push_back(form.request);
+      if (!match) continue;
+      EMPI_ASSIGN_OR_RETURN(bool another, FormsNumberRulesOut(form, match->person));
+      if (!another) due.push_back(form.request);
     }
     for (const ObjectionRequest& req : due) {
       EMPI_ASSIGN_OR_RETURN(ObjectionResult r, ChangeObjectionLocked(req, who, true, "apply-pending-objection"));
@@ -71,8 +73,8 @@ absl::Status EngineImpl::LoadPendingForms() {
   std::vector<std::pair<std::string, ObjectionRequest>> forms;
   EMPI_RETURN_IF_ERROR(store_->ForEachPendingObjection([&](std::string_view key, const index::ObjectionValue& v) {
     if (!IsPendingFormKey(key)) return true;
-    forms.emplace_back(std::string(key), ObjectionRequest{"", v.family_name, v.given_names, v.date_of_birth, v.postcode,
-                                                          v.method, v.reference, v.time_us});
+    forms.emplace_back(std::string(key), ObjectionRequest{v.nhs_number, v.family_name, v.given_names, v.date_of_birth,
+                                                          v.postcode, v.method, v.reference, v.time_us});
     return true;
   }));
   absl::MutexLock lock(&write_mu_);
@@ -117,7 +119,9 @@ absl::StatusOr<std::vector<std::string>> EngineImpl::ObjectionsOnArrival(
     const Scored arriving{target, key, model_.Score(form.prepared, p).match_weight, p, {}};
     std::string why;
     EMPI_ASSIGN_OR_RETURN(auto match, MatchForm(form.prepared, &why, &arriving));
-    if (!match || match->person != target) continue;
+    if (!match || match->person != target || (form.nhs != 0 && p.nhs != 0 && p.nhs != form.nhs)) continue;
+    EMPI_ASSIGN_OR_RETURN(bool another, FormsNumberRulesOut(form, target));
+    if (another) continue;
     *changed |= index::AdoptObjection(pv, form.request.time_us, form.request.method, form.request.reference);
     cs->DeletePendingObjection(form_key);
     forms_applied.push_back(form_key);
@@ -220,7 +224,14 @@ const std::string& EngineImpl::FormQueryKey() {
 void EngineImpl::AddForm(std::string key, const ObjectionRequest& req) {
   PendingForm f{req, PrepareForm(req), {}};
   f.keys = ComputeBlockKeys(rules_, f.prepared);
+  if (const std::optional<uint64_t> n = ParseNhsNumber(req.nhs_number)) f.nhs = CurrentNhs(*n);
+  f.request.nhs_number.clear();
   forms_.insert_or_assign(std::move(key), std::move(f));
+}
+
+absl::StatusOr<bool> EngineImpl::FormsNumberRulesOut(const PendingForm& form, uint64_t pid) const {
+  if (form.nhs == 0) return false;
+  return HoldsOtherNhs(pid, form.nhs);
 }
 
 absl::StatusOr<absl::flat_hash_set<uint64_t>> EngineImpl::NhsNumbersOf(uint64_t pid) const {
@@ -282,20 +293,41 @@ absl::Status EngineImpl::ObjectionByNumber(const ObjectionRequest& req, uint64_t
     c->cs.PutPendingObjection(PendingKey(nhs), v);
     result.outcome = ObjectionOutcome::kPending;
     result.reason = "no record with this NHS number yet; applied when one arrives";
-  } else if (pending) {
-    c->cs.DeletePendingObjection(PendingKey(nhs));
-    result.outcome = ObjectionOutcome::kApplied;
-    result.reason = "pending objection withdrawn";
   } else {
-    result.outcome = ObjectionOutcome::kRefused;
-    result.reason = "no record and no pending objection with this NHS number";
+    // The number's pending objection and every form pending with it.
+    if (pending) c->cs.DeletePendingObjection(PendingKey(nhs));
+    for (const auto& [key, form] : forms_) {
+      if (form.nhs != nhs) continue;
+      c->cs.DeletePendingObjection(key);
+      c->forms_ended.push_back(key);
+    }
+    const bool withdrawn = pending || !c->forms_ended.empty();
+    result.outcome = withdrawn ? ObjectionOutcome::kApplied : ObjectionOutcome::kRefused;
+    result.reason =
+        withdrawn ? "pending objection withdrawn" : "no record and no pending objection with this NHS number";
   }
   // The patient's records may carry no NHS number (an ambulance or a
   // social care record): the form's demographics can still identify them,
   // unless that person's records hold another number.
   if (!demographics) return absl::OkStatus();
   std::string why;
-  EMPI_ASSIGN_OR_RETURN(auto match, MatchForm(PrepareForm(req), &why, nullptr, /*hide_restricted=*/true));
+  const PreparedRecord form = PrepareForm(req);
+  EMPI_ASSIGN_OR_RETURN(auto match, MatchForm(form, &why, nullptr, /*hide_restricted=*/true));
+  if (!match && why == kNoMatchingPerson && object) {
+    // Nor by demographics yet: the form is pending under both, so that a
+    // record arriving without the number finds it too.
+    index::ObjectionValue v;
+    v.time_us = when;
+    v.method = req.method;
+    v.reference = req.reference;
+    v.nhs_number = FormatNhsNumber(nhs);
+    v.family_name = req.family_name;
+    v.given_names = req.given_names;
+    v.date_of_birth = req.date_of_birth;
+    v.postcode = req.postcode;
+    c->form_added = FormKey(form);
+    c->cs.PutPendingObjection(*c->form_added, v);
+  }
   if (!match) return absl::OkStatus();
   EMPI_ASSIGN_OR_RETURN(bool other, HoldsOtherNhs(match->person, nhs));
   if (!other) {
@@ -314,7 +346,7 @@ absl::Status EngineImpl::ObjectionByForm(const ObjectionRequest& req, bool objec
   if (match) {
     c->persons = {match->person};
     c->ev.records = {match->key};
-    if (forms_.contains(form_key)) c->form_ended = form_key;
+    if (forms_.contains(form_key)) c->forms_ended.push_back(form_key);
   } else if (result.reason == kNoMatchingPerson && object) {
     // The patient's records have not arrived: the objection waits for
     // them (docs/realtime.md, "Objections").
@@ -331,11 +363,11 @@ absl::Status EngineImpl::ObjectionByForm(const ObjectionRequest& req, bool objec
     result.outcome = ObjectionOutcome::kPending;
     result.reason = "no person matches yet; applied when a record that matches the form arrives";
   } else if (result.reason == kNoMatchingPerson && forms_.contains(form_key)) {
-    c->form_ended = form_key;
+    c->forms_ended.push_back(form_key);
     result.outcome = ObjectionOutcome::kApplied;
     result.reason = "pending objection withdrawn";
   }
-  if (c->form_ended) c->cs.DeletePendingObjection(*c->form_ended);
+  for (const std::string& key : c->forms_ended) c->cs.DeletePendingObjection(key);
   return absl::OkStatus();
 }
 
@@ -426,7 +458,7 @@ absl::StatusOr<ObjectionResult> EngineImpl::ChangeObjectionLocked(const Objectio
     pending.time_us = when;
     AddForm(*c.form_added, pending);
   }
-  if (c.form_ended) forms_.erase(*c.form_ended);
+  for (const std::string& key : c.forms_ended) forms_.erase(key);
   return result;
 }
 

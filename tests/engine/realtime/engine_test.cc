@@ -520,6 +520,58 @@ TEST_F(EngineTest, ObjectionWithUnheldNhsNumberMatchesByDemographics) {
   EXPECT_FALSE(engine_->Resolve("RKB", "K1", who_)->objection);
 }
 
+// Found by registering the forms before the feeds (session 19): a form with
+// an NHS number and demographics, registered before any of the patient's
+// records, was pending by number only, and the patient's only record, from
+// a practice that had not recorded the number, never got the objection.
+TEST_F(EngineTest, AFormWithANumberRegisteredBeforeAnyRecordAlsoWaitsByDemographics) {
+  const auto& p = patients_[4];
+  auto r = engine_->RegisterObjection({p.nhs, p.family, p.given, p.dob, p.postcode}, who_);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->outcome, ObjectionOutcome::kPending);
+  Reopen();
+  auto a = engine_->Ingest(RecordOf(p, "M88005", "G4", /*with_nhs=*/false), who_);
+  ASSERT_TRUE(a.ok()) << a.status();
+  EXPECT_TRUE(a->objection_applied);
+  EXPECT_TRUE(engine_->Resolve("M88005", "G4", who_)->objection);
+  // The number is still pending for a record that brings it.
+  testing::Patient moved = p;
+  moved.family = "Unrelated";
+  moved.postcode = "WR1 1AA";
+  auto b = engine_->Ingest(RecordOf(moved, "RLT", "L4", true), who_);
+  ASSERT_TRUE(b.ok());
+  EXPECT_TRUE(engine_->Resolve("RLT", "L4", who_)->objection);
+}
+
+TEST_F(EngineTest, AFormsDemographicsNeverApplyToAPersonHoldingAnotherNumber) {
+  const auto& p = patients_[5];
+  ASSERT_EQ(engine_->RegisterObjection({p.nhs, p.family, p.given, p.dob, p.postcode}, who_)->outcome,
+            ObjectionOutcome::kPending);
+  testing::Patient other = p;
+  other.nhs = patients_[6].nhs;
+  auto a = engine_->Ingest(RecordOf(other, "RKB", "K5", true), who_);
+  ASSERT_TRUE(a.ok());
+  EXPECT_FALSE(a->objection_applied);
+  EXPECT_FALSE(engine_->Resolve("RKB", "K5", who_)->objection);
+}
+
+TEST_F(EngineTest, WithdrawingByNumberAlsoEndsTheFormPendingWithIt) {
+  const auto& p = patients_[7];
+  ASSERT_EQ(engine_->RegisterObjection({p.nhs, p.family, p.given, p.dob, p.postcode}, who_)->outcome,
+            ObjectionOutcome::kPending);
+  auto w = engine_->WithdrawObjection({p.nhs}, who_);
+  ASSERT_TRUE(w.ok()) << w.status();
+  EXPECT_EQ(w->outcome, ObjectionOutcome::kApplied);
+  int pending = 0;
+  ASSERT_TRUE(StoreOf(engine_.get())->ForEachPendingObjection([&](auto, auto) { return ++pending > 0; }).ok());
+  EXPECT_EQ(pending, 0);
+  Reopen();
+  auto a = engine_->Ingest(RecordOf(p, "RYA", "A7", false), who_);
+  ASSERT_TRUE(a.ok());
+  EXPECT_FALSE(a->objection_applied);
+  EXPECT_FALSE(engine_->Resolve("RYA", "A7", who_)->objection);
+}
+
 TEST_F(EngineTest, MergeKeepsObjectionAndUnmergeRestores) {
   auto a = engine_->Ingest(RecordOf(patients_[5], "RKB", "K1", true), who_);
   auto b = engine_->Ingest(RecordOf(patients_[6], "RLT", "L1", true), who_);
