@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "empi/engine.h"
 #include "empi/link.h"
 #include "empi/status_macros.h"
@@ -22,6 +23,7 @@
 #include "engine/feed/mapping.h"
 #include "engine/linkage/linker.h"
 #include "engine/linkage/model.h"
+#include "engine/linkage/relink.h"
 #include "engine/realtime/engine_internal.h"
 #include "fmt/format.h"
 #include "index/store.h"
@@ -170,6 +172,32 @@ void CopyLinkSummary(const LinkSummary& s, LinkFeedsSummary* out) {
   out->stage_seconds = s.stage_seconds;
 }
 
+// After the link: the stored persons near its records relinked with them
+// (relink.h), so that evidence arriving now can undo a link made before
+// it. After a crash between an earlier link and its revisit (the marker
+// was there before this run), every stored person is.
+absl::Status Revisit(index::Store* store, const LinkSummary& s, bool interrupted, const Requester& who,
+                     const LinkProgress& progress, LinkFeedsSummary* out) {
+  if (s.revisit_persons.empty() && !interrupted) return absl::OkStatus();
+  absl::flat_hash_set<uint64_t> scope(s.revisit_persons.begin(), s.revisit_persons.end());
+  out->revisit_everything = interrupted || s.revisit_all;
+  if (out->revisit_everything) {
+    EMPI_RETURN_IF_ERROR(store->ForEachPerson([&](uint64_t pid, const index::PersonValue&) {
+      scope.insert(pid);
+      return true;
+    }));
+  }
+  RelinkOptions options;
+  options.requester = who;
+  absl::StatusOr<RelinkSummary> r = RelinkStore(store, options, progress, &scope);
+  // No trusted model to revisit with (an interrupted revisit, and a model
+  // estimated since on too little): the marker stays for a later link.
+  if (absl::IsFailedPrecondition(r.status())) return absl::OkStatus();
+  EMPI_RETURN_IF_ERROR(r.status());
+  out->revisit = *std::move(r);
+  return absl::OkStatus();
+}
+
 // After the link: objections registered before these patients' records
 // arrived, and the review pairs the run made or ended. Demographic forms
 // are matched by the real-time engine, which needs the store to itself, so
@@ -242,8 +270,10 @@ absl::StatusOr<LinkFeedsSummary> LinkFeeds(const LinkFeedsOptions& options, cons
   index::StoreOptions store_options;
   store_options.bulk_load = read.records.size() >= link_options.bulk_ingest_records;
   EMPI_ASSIGN_OR_RETURN(std::unique_ptr<index::Store> store, index::Store::Open(db_path, store_options));
+  EMPI_ASSIGN_OR_RETURN(std::optional<std::string> interrupted, store->GetMeta(kMetaRevisitPending));
   EMPI_ASSIGN_OR_RETURN(LinkSummary s, LinkRecords(store.get(), std::move(read.records), link_options));
   CopyLinkSummary(s, &summary);
+  EMPI_RETURN_IF_ERROR(Revisit(store.get(), s, interrupted.has_value(), options.requester, progress, &summary));
 
   std::unique_ptr<Engine> engine;
   EMPI_ASSIGN_OR_RETURN(summary.objections_applied, ApplyObjections(db_path, options.requester, &store, &engine));

@@ -148,11 +148,22 @@ absl::Status RunLink(const LinkFlags& f) {
   }
   o << fmt::format("  links made            {}\n", s.links);
   o << fmt::format("  review pairs          {}\n", s.review_pairs);
-  if (s.review_existing_persons > 0) {
+  if (s.review_existing_persons > 0 && !s.revisit) {
     o << fmt::format("    of two stored persons {}: `empi relink` settles these with the model (docs/matching.md)\n",
                      s.review_existing_persons);
   }
   o << fmt::format("  new persons           {}\n", s.persons_new);
+  if (s.revisit) {
+    const RelinkSummary& r = *s.revisit;
+    o << fmt::format(
+        "  revisited             {} records of {} persons{}: {} records moved, {} persons split off, "
+        "{} joined another; review pairs among them {} -> {}\n",
+        r.records, r.persons_before,
+        s.revisit_everything ? " (every stored person: the model was estimated again, or an earlier "
+                               "revisit was interrupted)"
+                             : " near this feed",
+        r.moves.size(), r.persons_new, r.persons_removed, r.review_pairs_before, r.review_pairs);
+  }
   o << fmt::format("  persons in database   {}\n", s.persons_total);
   if (s.objections_applied) o << fmt::format("  pending objections applied {}\n", s.objections_applied);
   o << fmt::format("  records in database   {}\n", s.records_total);

@@ -220,6 +220,7 @@ class LinkRun {
     EMPI_RETURN_IF_ERROR(ScoreAndCluster());
     index::ChangeSet header = store_->NewChangeSet();
     AssignPersonIds(&header);
+    NoteRevisit();
     EMPI_RETURN_IF_ERROR(Write(std::move(header)));
     return summary_;
   }
@@ -235,6 +236,7 @@ class LinkRun {
   absl::Status PrepareIncoming();
   absl::Status FetchStoredNeighbours();
   absl::Status ScoreAndCluster();
+  void NoteRevisit();
   void AssignPersonIds(index::ChangeSet* header);
   absl::Status Write(index::ChangeSet header);
   absl::Status WriteHeader(index::ChangeSet* header, int64_t now_us);
@@ -515,6 +517,16 @@ absl::Status LinkRun::ScoreAndCluster() {
   return absl::OkStatus();
 }
 
+// The persons to relink after the write (LinkSummary::revisit_persons).
+void LinkRun::NoteRevisit() {
+  if (summary_.stored_records_fetched == 0 || !UntrustedReason(model_.scoring.provenance).empty()) return;
+  absl::flat_hash_set<uint64_t> persons;
+  for (size_t i = 0; i < work_.size(); ++i) persons.insert(PersonOf(i));
+  summary_.revisit_persons.assign(persons.begin(), persons.end());
+  std::sort(summary_.revisit_persons.begin(), summary_.revisit_persons.end());
+  summary_.revisit_all = fetch_all_stored_;
+}
+
 // 7. Person ids: the stored person of a group, else a new id in input order.
 void LinkRun::AssignPersonIds(index::ChangeSet* header) {
   for (size_t i = 0; i < work_.size(); ++i) {
@@ -567,6 +579,7 @@ absl::Status LinkRun::WriteHeader(index::ChangeSet* header, int64_t now_us) {
   // Records move and review pairs appear: persons' objection_in_review is
   // out of date until the caller recomputes it (engine/linkage/review_objections.h).
   header->PutMeta(index::kMetaReviewObjectionsDirty, "");
+  if (!summary_.revisit_persons.empty()) header->PutMeta(kMetaRevisitPending, "");
   for (uint64_t pid : objecting_) {
     EMPI_ASSIGN_OR_RETURN(auto pv, store_->GetPerson(pid));
     index::PersonValue v = pv.value_or(index::PersonValue{});

@@ -105,6 +105,14 @@ struct LinkSummary {
   std::string model_untrusted_reason;
   // The model this run scored with (stored, or trained now).
   ModelProvenance model;
+  // The persons of every record the run clustered: its own records' and
+  // the stored neighbours' (with all their records). LinkFeeds relinks
+  // them after the run (RelinkStore with this scope), so that a record
+  // arriving now can undo a link made before it. Empty when no stored
+  // record was compared, or the run scored with the default priors;
+  // `revisit_all` when every stored record was (the model estimated again).
+  std::vector<uint64_t> revisit_persons;
+  bool revisit_all = false;
   BlockingReport blocking;
   TrainingReport training;
   // Seconds spent per stage, in order.
@@ -112,6 +120,11 @@ struct LinkSummary {
 };
 
 absl::StatusOr<LinkSummary> LinkRecords(index::Store* store, std::vector<Record> records, const LinkOptions& options);
+
+// Meta key present from the commit of a link whose revisit_persons is not
+// empty until the commit of its revisit (or of any relink): found by the
+// next link, it means a crash came between the two.
+inline constexpr std::string_view kMetaRevisitPending = "revisit_pending";
 
 // Stages LinkRecords and RelinkStore (relink.h) share.
 

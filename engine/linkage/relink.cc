@@ -30,21 +30,39 @@ struct StoredSet {
   std::vector<uint64_t> person;
 };
 
-absl::StatusOr<StoredSet> ReadStored(const index::Store& store) {
+// Every stored record, or every record of `scope`'s persons, in key order.
+absl::StatusOr<StoredSet> ReadStored(const index::Store& store, const absl::flat_hash_set<uint64_t>* scope) {
   StoredSet s;
-  EMPI_RETURN_IF_ERROR(store.ForEachRecord([&](const index::StoredRecord& r) {
-    s.records.push_back(r.record);
-    s.person.push_back(r.person_id);
-    return true;
-  }));
+  if (scope == nullptr) {
+    EMPI_RETURN_IF_ERROR(store.ForEachRecord([&](const index::StoredRecord& r) {
+      s.records.push_back(r.record);
+      s.person.push_back(r.person_id);
+      return true;
+    }));
+    return s;
+  }
+  std::vector<std::string> keys;
+  for (uint64_t pid : *scope) {
+    EMPI_ASSIGN_OR_RETURN(std::vector<std::string> members, store.PersonRecords(pid));
+    keys.insert(keys.end(), std::make_move_iterator(members.begin()), std::make_move_iterator(members.end()));
+  }
+  std::sort(keys.begin(), keys.end());
+  EMPI_ASSIGN_OR_RETURN(auto records, store.GetRecords(keys, nullptr));
+  for (auto& r : records) {
+    if (!r) continue;
+    s.records.push_back(std::move(r->record));
+    s.person.push_back(r->person_id);
+  }
   return s;
 }
 
-// Persons whose records a steward decided: merged, split or unmerged.
-absl::StatusOr<absl::flat_hash_set<uint64_t>> StewardPersons(const index::Store& store) {
+// Persons whose records a steward decided: merged, split or unmerged;
+// among `scope`'s persons when given.
+absl::StatusOr<absl::flat_hash_set<uint64_t>> StewardPersons(const index::Store& store,
+                                                             const absl::flat_hash_set<uint64_t>* scope) {
   absl::flat_hash_set<uint64_t> pinned;
   absl::Status bad;
-  EMPI_RETURN_IF_ERROR(store.ForEachHistoryEvent([&](uint64_t person, uint64_t, std::string_view json) {
+  auto read = [&](uint64_t person, std::string_view json) {
     // Most events are links and ingests: parse only those that can name a
     // steward's decision ("unmerge" contains "merge").
     if (json.find("merge") == std::string_view::npos && json.find("split") == std::string_view::npos) return true;
@@ -56,7 +74,16 @@ absl::StatusOr<absl::flat_hash_set<uint64_t>> StewardPersons(const index::Store&
     const std::string event = j.value("event", "");
     if (event == "merge" || event == "split" || event == "unmerge") pinned.insert(person);
     return true;
-  }));
+  };
+  if (scope == nullptr) {
+    EMPI_RETURN_IF_ERROR(store.ForEachHistoryEvent(
+        [&](uint64_t person, uint64_t, std::string_view json) { return read(person, json); }));
+  } else {
+    for (uint64_t pid : *scope) {
+      EMPI_RETURN_IF_ERROR(store.ForEachHistory(pid, [&](uint64_t, std::string_view json) { return read(pid, json); }));
+      EMPI_RETURN_IF_ERROR(bad);
+    }
+  }
   EMPI_RETURN_IF_ERROR(bad);
   return pinned;
 }
@@ -165,7 +192,7 @@ Plan PlanMoves(index::Store* store, const StoredSet& set, const std::vector<uint
 
 // Moves, persons, histories and change-feed entries of the plan.
 absl::Status WriteMoves(const index::Store& store, const StoredSet& set, const Plan& plan, const RelinkOptions& options,
-                        index::ChangeSet* cs, RelinkSummary* summary) {
+                        std::string_view reason, index::ChangeSet* cs, RelinkSummary* summary) {
   const int64_t now_us = NowUs();
   // Records in and out of each person, and the moves by (from, to).
   std::map<uint64_t, std::pair<std::vector<std::string>, std::vector<std::string>>> in_out;
@@ -197,7 +224,7 @@ absl::Status WriteMoves(const index::Store& store, const StoredSet& set, const P
                         {"by", options.requester.requester},
                         {"organisation", options.requester.organisation},
                         {"role", options.requester.role},
-                        {"reason", "every stored record scored again (empi relink)"},
+                        {"reason", reason},
                         {"records_in", RecordsJson(io.first)},
                         {"records_out", RecordsJson(io.second)}};
     cs->AppendHistory(pid, seq, h.dump());
@@ -215,15 +242,22 @@ struct ReviewChange {
   bool changed = false;
 };
 
+// With `scoped`, only pairs of two records of the set are the run's to
+// replace; the rest of the queue stays.
 absl::StatusOr<ReviewChange> ReplaceReview(const index::Store& store, const StoredSet& set,
-                                           const std::vector<ReviewPair>& review, index::ChangeSet* cs) {
+                                           const std::vector<ReviewPair>& review, bool scoped, index::ChangeSet* cs) {
   absl::flat_hash_map<std::string, index::ReviewValue> now;
   for (const ReviewPair& rp : review) {
     now[index::PairKey(set.records[rp.a].Key(), set.records[rp.b].Key())] = {
         rp.match_weight, Model::Probability(rp.match_weight), rp.reason};
   }
+  absl::flat_hash_set<std::string> in_set;
+  if (scoped) {
+    for (const Record& r : set.records) in_set.insert(r.Key());
+  }
   ReviewChange change;
   EMPI_RETURN_IF_ERROR(store.ForEachReview([&](std::string_view a, std::string_view b, const index::ReviewValue& v) {
+    if (scoped && !(in_set.contains(std::string(a)) && in_set.contains(std::string(b)))) return true;
     ++change.stored_before;
     auto it = now.find(index::PairKey(a, b));
     if (it == now.end()) {
@@ -248,11 +282,16 @@ absl::StatusOr<ReviewChange> ReplaceReview(const index::Store& store, const Stor
 // record. FailedPrecondition when neither is trusted.
 absl::StatusOr<RunModel> RelinkModel(const index::Store& store, const RelinkOptions& options, const Prepared& prepared,
                                      const std::vector<CandidatePair>& candidates, const BlockingRules& rules,
-                                     RelinkSummary* summary) {
+                                     bool scoped, RelinkSummary* summary) {
   EMPI_ASSIGN_OR_RETURN(std::optional<Model> stored_model, LoadModelIfAny(store));
   summary->model_reestimated_reason = !stored_model     ? "none stored"
                                       : options.retrain ? "--retrain"
                                                         : UntrustedReason(stored_model->provenance);
+  if (scoped && !summary->model_reestimated_reason.empty()) {
+    // A model is estimated on every record, never on a neighbourhood.
+    return absl::FailedPreconditionError(
+        absl::StrCat("revisit: no trusted stored model (", summary->model_reestimated_reason, ")"));
+  }
   ModelSettings settings;
   settings.seed = options.seed;
   if (options.link_threshold > 0) settings.link_threshold = options.link_threshold;
@@ -300,7 +339,7 @@ std::vector<uint64_t> KeepPersonIds(const std::vector<uint32_t>& group, const st
 }
 
 absl::StatusOr<RelinkSummary> RelinkStore(index::Store* store, const RelinkOptions& options,
-                                          const LinkProgress& progress) {
+                                          const LinkProgress& progress, const absl::flat_hash_set<uint64_t>* scope) {
   const auto start = Clock::now();
   auto stage_start = start;
   RelinkSummary summary;
@@ -313,7 +352,7 @@ absl::StatusOr<RelinkSummary> RelinkStore(index::Store* store, const RelinkOptio
     if (progress) progress(name, done, total);
   };
 
-  EMPI_ASSIGN_OR_RETURN(StoredSet set, ReadStored(*store));
+  EMPI_ASSIGN_OR_RETURN(StoredSet set, ReadStored(*store, scope));
   const size_t n = set.records.size();
   summary.records = n;
   EMPI_ASSIGN_OR_RETURN(std::optional<BlockingSettings> stored_blocking, StoredBlocking(*store));
@@ -331,11 +370,11 @@ absl::StatusOr<RelinkSummary> RelinkStore(index::Store* store, const RelinkOptio
   stage("block and compare");
 
   EMPI_ASSIGN_OR_RETURN(RunModel run_model,
-                        RelinkModel(*store, options, prepared, candidates, blocking.rules, &summary));
+                        RelinkModel(*store, options, prepared, candidates, blocking.rules, scope != nullptr, &summary));
   stage("model");
 
   std::vector<ScoredLink> links = ScoreCandidates(run_model.scoring, &prepared.records, std::move(candidates));
-  EMPI_ASSIGN_OR_RETURN(const absl::flat_hash_set<uint64_t> pinned, StewardPersons(*store));
+  EMPI_ASSIGN_OR_RETURN(const absl::flat_hash_set<uint64_t> pinned, StewardPersons(*store, scope));
   std::vector<uint64_t> existing(n, 0);
   for (size_t i = 0; i < n; ++i) {
     if (pinned.contains(set.person[i])) existing[i] = set.person[i];
@@ -349,20 +388,25 @@ absl::StatusOr<RelinkSummary> RelinkStore(index::Store* store, const RelinkOptio
 
   index::ChangeSet cs = store->NewChangeSet();
   const Plan plan = PlanMoves(store, set, clusters.group, pinned, &cs, &summary);
-  EMPI_ASSIGN_OR_RETURN(const ReviewChange review, ReplaceReview(*store, set, clusters.review, &cs));
+  EMPI_ASSIGN_OR_RETURN(const ReviewChange review, ReplaceReview(*store, set, clusters.review, scope != nullptr, &cs));
   summary.review_pairs_before = review.stored_before;
 
-  index::AuditEvent event = AuditEventFor(options.requester, options.dry_run ? "relink (dry run)" : "relink");
+  const char* action = scope ? "link: revisit" : options.dry_run ? "relink (dry run)" : "relink";
+  index::AuditEvent event = AuditEventFor(options.requester, action);
   event.outcome = absl::StrCat("ok: ", summary.moves.size(), " records moved, ", summary.persons_new, " new persons, ",
                                summary.persons_removed, " persons removed, ", summary.review_pairs, " review pairs");
   if (options.dry_run) {
     index::ChangeSet none = store->NewChangeSet();
     EMPI_RETURN_IF_ERROR(store->Commit(&none, &event, /*sync=*/true));
   } else {
-    EMPI_RETURN_IF_ERROR(WriteMoves(*store, set, plan, options, &cs, &summary));
+    EMPI_RETURN_IF_ERROR(WriteMoves(*store, set, plan, options,
+                                    scope ? "a link's stored neighbours scored again with its records (empi link)"
+                                          : "every stored record scored again (empi relink)",
+                                    &cs, &summary));
     if (run_model.trained) cs.PutModel(run_model.trained->ToJson().dump());
     // Objection-in-review flags follow the new queue (review_objections.h).
     if (review.changed || !plan.moved.empty()) cs.PutMeta(index::kMetaReviewObjectionsDirty, "");
+    cs.DeleteMeta(kMetaRevisitPending);
     summary.applied = review.changed || !plan.moved.empty() || run_model.trained;
     report("write", plan.moved.size(), plan.moved.size());
     EMPI_RETURN_IF_ERROR(store->Commit(&cs, &event, /*sync=*/true));

@@ -28,8 +28,15 @@
 
 namespace empi {
 
+// With `scope`, only the records of those persons are read, scored,
+// clustered and moved: the revisit after a link of its stored neighbours
+// (LinkSummary::revisit_persons). Pairs with records outside the scope are
+// not compared, review pairs with one outside are kept, and no model is
+// estimated (FailedPrecondition unless the stored one is trusted).
+// Either deletes kMetaRevisitPending.
 absl::StatusOr<RelinkSummary> RelinkStore(index::Store* store, const RelinkOptions& options,
-                                          const LinkProgress& progress);
+                                          const LinkProgress& progress,
+                                          const absl::flat_hash_set<uint64_t>* scope = nullptr);
 
 // Person ids for the groups of a clustering. `group[i]` is record i's
 // group (any ids below group.size()), `old_person[i]` its stored person.

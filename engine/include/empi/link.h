@@ -33,6 +33,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -100,6 +101,35 @@ struct LinkBlockingRuleSummary {
   uint64_t oversized_records = 0;  // records in those blocks
 };
 
+// A record whose person changes.
+struct RelinkMove {
+  std::string source, record_id;
+  uint64_t from_person = 0, to_person = 0;
+};
+
+struct RelinkSummary {
+  uint64_t records = 0;  // records scored again: every stored record (a revisit: its persons')
+  uint64_t candidate_pairs = 0;
+  // The model that scored: estimated by this run (EM), or the stored one.
+  bool model_trained = false;
+  std::string model_reestimated_reason;  // why the stored model was not used; empty when it was
+  int em_iterations = 0;
+  bool em_converged = false;
+  double estimated_matches = 0;
+  uint64_t links = 0;  // links applied in clustering
+  uint64_t review_pairs_before = 0, review_pairs = 0;
+  uint64_t persons_before = 0, persons_after = 0;
+  uint64_t persons_unchanged = 0;     // same id, same records
+  uint64_t persons_pinned = 0;        // a steward's merge, split or unmerge: kept together
+  uint64_t persons_new = 0;           // split off, with new ids
+  uint64_t persons_removed = 0;       // every record joined another person
+  uint64_t objections_inherited = 0;  // persons that now object: an objecting person's record joined them
+  std::vector<RelinkMove> moves;      // in record key order
+  bool applied = false;  // written (false for a dry run, or when nothing moves and the review queue is unchanged)
+  double wall_seconds = 0;
+  std::vector<std::pair<std::string, double>> stage_seconds;  // in order
+};
+
 struct LinkFeedsSummary {
   // Reading
   uint64_t feeds = 0;
@@ -136,6 +166,14 @@ struct LinkFeedsSummary {
   // ("existing persons"); empi::Relink settles them.
   uint64_t review_existing_persons = 0;
   uint64_t persons_new = 0;
+  // The revisit after the link: the stored persons near this run's records
+  // relinked with them, so that a record arriving now can undo a link made
+  // before it (docs/matching.md, "Feeds one at a time"). Absent when no
+  // stored record was compared or the model is not trusted. `records` is
+  // every stored record when the model was estimated again, or when an
+  // earlier link's revisit was interrupted (revisit_everything).
+  std::optional<RelinkSummary> revisit;
+  bool revisit_everything = false;
 
   // Afterwards
   uint64_t objections_applied = 0;  // pending objections (NHS number and forms)
@@ -202,35 +240,6 @@ struct RelinkOptions {
   double review_threshold = 0;
   // Who relinks and why, recorded in the audit event and persons' histories.
   Requester requester{"empi relink", "local", "operator", "operations"};
-};
-
-// A record whose person changes.
-struct RelinkMove {
-  std::string source, record_id;
-  uint64_t from_person = 0, to_person = 0;
-};
-
-struct RelinkSummary {
-  uint64_t records = 0;  // records in the store, all scored again
-  uint64_t candidate_pairs = 0;
-  // The model that scored: estimated by this run (EM), or the stored one.
-  bool model_trained = false;
-  std::string model_reestimated_reason;  // why the stored model was not used; empty when it was
-  int em_iterations = 0;
-  bool em_converged = false;
-  double estimated_matches = 0;
-  uint64_t links = 0;  // links applied in clustering
-  uint64_t review_pairs_before = 0, review_pairs = 0;
-  uint64_t persons_before = 0, persons_after = 0;
-  uint64_t persons_unchanged = 0;     // same id, same records
-  uint64_t persons_pinned = 0;        // a steward's merge, split or unmerge: kept together
-  uint64_t persons_new = 0;           // split off, with new ids
-  uint64_t persons_removed = 0;       // every record joined another person
-  uint64_t objections_inherited = 0;  // persons that now object: an objecting person's record joined them
-  std::vector<RelinkMove> moves;      // in record key order
-  bool applied = false;  // written (false for a dry run, or when nothing moves and the review queue is unchanged)
-  double wall_seconds = 0;
-  std::vector<std::pair<std::string, double>> stage_seconds;  // in order
 };
 
 // Relinks the store at `db_path` (which must exist). Returns the summary,

@@ -35,6 +35,12 @@ class MatchingCliTest : public CliTest {
     return v.out + v.err;
   }
 
+  static int FalseMerges(const std::string& report) {
+    std::smatch m;
+    EXPECT_TRUE(std::regex_search(report, m, std::regex("false merges +([0-9]+)"))) << report;
+    return m.empty() ? -1 : std::stoi(m[1]);
+  }
+
   static double F1(const std::string& report) {
     std::smatch m;
     EXPECT_TRUE(std::regex_search(report, m, std::regex("pairwise F1 +([0-9.]+)"))) << report;
@@ -66,10 +72,11 @@ TEST_F(MatchingCliTest, TwentyRecordFirstFeedThenTheRestLinksAsOneRun) {
 }
 
 // Feeds linked one at a time, smallest first (an integration team's working
-// days), then `empi relink --retrain`: the store ends where one run of
-// every feed ends, with person ids kept, and a second relink moves nothing.
-// A dry run first lists the same moves and writes nothing.
-TEST_F(MatchingCliTest, FeedsOneAtATimeThenRelinkEndsAsOneRun) {
+// days): each link revisits the stored persons near its records, so the
+// store ends where one run of every feed ends, with no false merge one run
+// does not make. Then `empi relink --retrain` (a dry run first lists the
+// moves and writes nothing) and a second relink that moves nothing.
+TEST_F(MatchingCliTest, FeedsOneAtATimeEndAsOneRunThenRelinkMovesNothingTwice) {
   Generate(3000);
   std::string one = dir_.path() + "/one", staged = dir_.path() + "/staged";
   ASSERT_EQ(Run("link --db '" + one + "' '" + gen_ + "'/[A-Z]*.csv").code, 0);
@@ -81,15 +88,17 @@ TEST_F(MatchingCliTest, FeedsOneAtATimeThenRelinkEndsAsOneRun) {
   std::sort(feeds.begin(), feeds.end(),
             [](const auto& a, const auto& b) { return std::filesystem::file_size(a) < std::filesystem::file_size(b); });
   ASSERT_GT(feeds.size(), 10u);
-  bool hinted = false;  // some link sends pairs of two stored persons to review, and says relink settles them
+  int revisits = 0;
   for (const auto& f : feeds) {
     RunResult link = Run("link --db '" + staged + "' '" + f.string() + "'");
     ASSERT_EQ(link.code, 0) << f;
-    hinted |= link.out.find("of two stored persons") != std::string::npos &&
-              link.out.find("`empi relink` settles these") != std::string::npos;
+    revisits += link.out.find("  revisited ") != std::string::npos;
   }
-  EXPECT_TRUE(hinted);
-  const std::string before = Evaluate(staged);
+  EXPECT_GT(revisits, 10);
+  const std::string before = Evaluate(staged), one_run = Evaluate(one);
+  EXPECT_NEAR(F1(before), F1(one_run), 0.002);
+  EXPECT_LE(FalseMerges(before), FalseMerges(one_run));
+  EXPECT_EQ(Run("check --db '" + staged + "'").code, 0);
 
   const std::string moves = dir_.path() + "/moves.csv";
   RunResult dry = Run("relink --db '" + staged + "' --retrain --dry-run --moves '" + moves + "'");
@@ -102,12 +111,11 @@ TEST_F(MatchingCliTest, FeedsOneAtATimeThenRelinkEndsAsOneRun) {
   EXPECT_EQ(line, "source,record_id,from_person_id,to_person_id");
   size_t listed = 0;
   while (std::getline(in, line)) ++listed;
-  EXPECT_GT(listed, 0u);
 
   RunResult r = Run("relink --db '" + staged + "' --retrain");
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.out.find("records moved         " + std::to_string(listed) + "\n"), std::string::npos) << r.out;
-  EXPECT_NEAR(F1(Evaluate(staged)), F1(Evaluate(one)), 0.002);
+  EXPECT_NEAR(F1(Evaluate(staged)), F1(one_run), 0.002);
   RunResult again = Run("relink --db '" + staged + "'");
   ASSERT_EQ(again.code, 0) << again.err;
   EXPECT_NE(again.out.find("records moved         0\n"), std::string::npos) << again.out;
