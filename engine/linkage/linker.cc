@@ -141,10 +141,12 @@ absl::StatusOr<RunModel> ModelForRun(bool train, std::optional<Model> trusted_st
     EMPI_RETURN_IF_ERROR(Train(prepared, candidates, keys, rules, &*out.trained, report));
     out.trained->provenance = TrainedProvenance(*report, prepared.size());
     out.trained->provenance.lambda = out.trained->lambda();
-    if (UntrustedReason(out.trained->provenance).empty()) out.scoring = *out.trained;
-  } else if (trusted_stored) {
-    out.scoring = *std::move(trusted_stored);
+    if (UntrustedReason(out.trained->provenance).empty()) {
+      out.scoring = *out.trained;
+      return out;
+    }
   }
+  if (trusted_stored) out.scoring = *std::move(trusted_stored);
   return out;
 }
 
@@ -215,6 +217,7 @@ class LinkRun {
   absl::StatusOr<LinkSummary> Run() {
     EMPI_RETURN_IF_ERROR(ReadStoreState());
     EMPI_RETURN_IF_ERROR(Lookup());
+    DecideTraining();
     EMPI_RETURN_IF_ERROR(PrepareIncoming());
     EMPI_RETURN_IF_ERROR(FetchStoredNeighbours());
     EMPI_RETURN_IF_ERROR(ScoreAndCluster());
@@ -233,6 +236,7 @@ class LinkRun {
 
   absl::Status ReadStoreState();
   absl::Status Lookup();
+  void DecideTraining();
   absl::Status PrepareIncoming();
   absl::Status FetchStoredNeighbours();
   absl::Status ScoreAndCluster();
@@ -265,6 +269,7 @@ class LinkRun {
   std::optional<Model> stored_model_;
   bool train_ = false;
   bool fetch_all_stored_ = false;
+  bool stored_trusted_ = false;  // the stored model may score
 
   // The working set.
   std::vector<Entry> work_;
@@ -331,9 +336,27 @@ absl::Status LinkRun::ReadStoreState() {
   // estimates it again, on every stored record as well as the new ones.
   EMPI_ASSIGN_OR_RETURN(stored_model_, LoadModelIfAny(*store_));
   if (stored_model_) summary_.model_untrusted_reason = UntrustedReason(stored_model_->provenance);
+  stored_trusted_ = stored_model_ && summary_.model_untrusted_reason.empty();
+  return absl::OkStatus();
+}
+
+// Whether this run estimates the model, and on what: after Lookup, which
+// counts the records this run brings. A model the store holds is estimated
+// again on every stored record when it is not trusted, or when it was
+// trained on less than half the records the store will hold (the first
+// feeds, one contributor's or a test extract, need not look like the rest);
+// while the estimate is not trusted, the stored model keeps scoring.
+void LinkRun::DecideTraining() {
+  if (stored_trusted_ && !options_.retrain && stored_model_->provenance.origin == "trained" && n_incoming_ > 0) {
+    const uint64_t trained_on = stored_model_->provenance.records;
+    const uint64_t will_hold = stored_before_ + summary_.new_records;
+    if (will_hold >= 2 * std::max<uint64_t>(trained_on, 1)) {
+      summary_.model_untrusted_reason =
+          absl::StrCat("it was trained on ", trained_on, " records and the store will hold ", will_hold);
+    }
+  }
   train_ = !stored_model_ || options_.retrain || !summary_.model_untrusted_reason.empty();
   fetch_all_stored_ = stored_model_ && !summary_.model_untrusted_reason.empty();
-  return absl::OkStatus();
 }
 
 // 1. New, changed or unchanged: every key looked up (skipped on an empty
@@ -493,10 +516,12 @@ absl::Status LinkRun::ScoreAndCluster() {
   timer_.Done("block and compare");
 
   EMPI_ASSIGN_OR_RETURN(
-      model_, ModelForRun(train_, summary_.model_untrusted_reason.empty() ? std::move(stored_model_) : std::nullopt,
-                          options_.settings, prepared_, candidates, keys_, blocking_.rules, &summary_.training));
+      model_, ModelForRun(train_, stored_trusted_ ? std::move(stored_model_) : std::nullopt, options_.settings,
+                          prepared_, candidates, keys_, blocking_.rules, &summary_.training));
   summary_.trained = model_.trained.has_value();
-  summary_.model = model_.trained ? model_.trained->provenance : model_.scoring.provenance;
+  // The trained model's provenance, unless the stored model scored instead.
+  const bool stored_scored = stored_trusted_ && model_.trained && !UntrustedReason(model_.trained->provenance).empty();
+  summary_.model = model_.trained && !stored_scored ? model_.trained->provenance : model_.scoring.provenance;
   timer_.Done("train");
 
   std::vector<ScoredLink> links = ScoreCandidates(model_.scoring, &prepared_, std::move(candidates));
@@ -573,7 +598,11 @@ absl::Status LinkRun::WriteHeader(index::ChangeSet* header, int64_t now_us) {
     }
     header->RemoveMembership(r.person_id, key);
   }
-  if (model_.trained) header->PutModel(model_.trained->ToJson().dump());
+  // An estimate that does not score is stored (for the next link to
+  // estimate again) only in place of a model that may not score either.
+  if (model_.trained && (!stored_trusted_ || UntrustedReason(model_.trained->provenance).empty())) {
+    header->PutModel(model_.trained->ToJson().dump());
+  }
   if (!has_records_) header->PutMeta("field_conventions", ConventionsMeta(options_.conventions));
   header->PutMeta(kBlockingMeta, BlockingMeta(blocking_));
   // Records move and review pairs appear: persons' objection_in_review is
