@@ -172,15 +172,31 @@ void CopyLinkSummary(const LinkSummary& s, LinkFeedsSummary* out) {
   out->stage_seconds = s.stage_seconds;
 }
 
+// The scope of a revisit a crash interrupted (the marker was there before
+// this run), empty if none.
+struct Interrupted {
+  std::vector<uint64_t> persons;
+  bool all = false;
+};
+
+absl::StatusOr<Interrupted> InterruptedRevisit(const index::Store& store) {
+  Interrupted i;
+  EMPI_ASSIGN_OR_RETURN(std::optional<std::string> marker, store.GetMeta(kMetaRevisitPending));
+  if (marker && !DecodeRevisitScope(*marker, &i.persons, &i.all)) {
+    return absl::DataLossError("meta \"revisit_pending\": not a revisit scope");
+  }
+  return i;
+}
+
 // After the link: the stored persons near its records relinked with them
 // (relink.h), so that evidence arriving now can undo a link made before
-// it. After a crash between an earlier link and its revisit (the marker
-// was there before this run), every stored person is.
-absl::Status Revisit(index::Store* store, const LinkSummary& s, bool interrupted, const Requester& who,
+// it, with those of a revisit a crash interrupted.
+absl::Status Revisit(index::Store* store, const LinkSummary& s, const Interrupted& interrupted, const Requester& who,
                      const LinkProgress& progress, LinkFeedsSummary* out) {
-  if (s.revisit_persons.empty() && !interrupted) return absl::OkStatus();
   absl::flat_hash_set<uint64_t> scope(s.revisit_persons.begin(), s.revisit_persons.end());
-  out->revisit_everything = interrupted || s.revisit_all;
+  scope.insert(interrupted.persons.begin(), interrupted.persons.end());
+  out->revisit_everything = interrupted.all || s.revisit_all;
+  if (scope.empty() && !out->revisit_everything) return absl::OkStatus();
   if (out->revisit_everything) {
     EMPI_RETURN_IF_ERROR(store->ForEachPerson([&](uint64_t pid, const index::PersonValue&) {
       scope.insert(pid);
@@ -270,10 +286,10 @@ absl::StatusOr<LinkFeedsSummary> LinkFeeds(const LinkFeedsOptions& options, cons
   index::StoreOptions store_options;
   store_options.bulk_load = read.records.size() >= link_options.bulk_ingest_records;
   EMPI_ASSIGN_OR_RETURN(std::unique_ptr<index::Store> store, index::Store::Open(db_path, store_options));
-  EMPI_ASSIGN_OR_RETURN(std::optional<std::string> interrupted, store->GetMeta(kMetaRevisitPending));
+  EMPI_ASSIGN_OR_RETURN(const Interrupted interrupted, InterruptedRevisit(*store));
   EMPI_ASSIGN_OR_RETURN(LinkSummary s, LinkRecords(store.get(), std::move(read.records), link_options));
   CopyLinkSummary(s, &summary);
-  EMPI_RETURN_IF_ERROR(Revisit(store.get(), s, interrupted.has_value(), options.requester, progress, &summary));
+  EMPI_RETURN_IF_ERROR(Revisit(store.get(), s, interrupted, options.requester, progress, &summary));
 
   std::unique_ptr<Engine> engine;
   EMPI_ASSIGN_OR_RETURN(summary.objections_applied, ApplyObjections(db_path, options.requester, &store, &engine));

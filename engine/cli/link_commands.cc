@@ -159,9 +159,7 @@ absl::Status RunLink(const LinkFlags& f) {
         "  revisited             {} records of {} persons{}: {} records moved, {} persons split off, "
         "{} joined another; review pairs among them {} -> {}\n",
         r.records, r.persons_before,
-        s.revisit_everything ? " (every stored person: the model was estimated again, or an earlier "
-                               "revisit was interrupted)"
-                             : " near this feed",
+        s.revisit_everything ? " (every stored person: the model was estimated again)" : " near this feed",
         r.moves.size(), r.persons_new, r.persons_removed, r.review_pairs_before, r.review_pairs);
   }
   o << fmt::format("  persons in database   {}\n", s.persons_total);

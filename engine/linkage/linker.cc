@@ -9,6 +9,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -608,7 +609,9 @@ absl::Status LinkRun::WriteHeader(index::ChangeSet* header, int64_t now_us) {
   // Records move and review pairs appear: persons' objection_in_review is
   // out of date until the caller recomputes it (engine/linkage/review_objections.h).
   header->PutMeta(index::kMetaReviewObjectionsDirty, "");
-  if (!summary_.revisit_persons.empty()) header->PutMeta(kMetaRevisitPending, "");
+  if (!summary_.revisit_persons.empty()) {
+    header->PutMeta(kMetaRevisitPending, EncodeRevisitScope(summary_.revisit_persons, summary_.revisit_all));
+  }
   for (uint64_t pid : objecting_) {
     EMPI_ASSIGN_OR_RETURN(auto pv, store_->GetPerson(pid));
     index::PersonValue v = pv.value_or(index::PersonValue{});
@@ -805,6 +808,33 @@ absl::Status LinkRun::CommitBulk(index::ChangeSet header, const index::AuditEven
 }
 
 }  // namespace
+
+std::string EncodeRevisitScope(const std::vector<uint64_t>& sorted_persons, bool all) {
+  if (all) return "all";
+  std::string out;
+  uint64_t last = 0;
+  for (uint64_t pid : sorted_persons) {
+    absl::StrAppend(&out, out.empty() ? "" : ",", pid - last);
+    last = pid;
+  }
+  return out;
+}
+
+bool DecodeRevisitScope(std::string_view text, std::vector<uint64_t>* persons, bool* all) {
+  persons->clear();
+  *all = text == "all";
+  if (*all || text.empty()) return true;
+  uint64_t last = 0;
+  for (size_t from = 0; from <= text.size();) {
+    const size_t comma = std::min(text.find(',', from), text.size());
+    uint64_t g = 0;
+    if (!absl::SimpleAtoi(absl::string_view(text.data() + from, comma - from), &g)) return false;
+    last += g;
+    persons->push_back(last);
+    from = comma + 1;
+  }
+  return true;
+}
 
 absl::StatusOr<LinkSummary> LinkRecords(index::Store* store, std::vector<Record> input, const LinkOptions& options) {
   return LinkRun(store, std::move(input), options).Run();

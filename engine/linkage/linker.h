@@ -123,8 +123,15 @@ absl::StatusOr<LinkSummary> LinkRecords(index::Store* store, std::vector<Record>
 
 // Meta key present from the commit of a link whose revisit_persons is not
 // empty until the commit of its revisit (or of any relink): found by the
-// next link, it means a crash came between the two.
+// next link, it means a crash came between the two, and its value is the
+// revisit's scope (EncodeRevisitScope), so that the next link does the
+// same revisit.
 inline constexpr std::string_view kMetaRevisitPending = "revisit_pending";
+
+// "all", or the person ids ascending as decimal gaps joined by ','.
+std::string EncodeRevisitScope(const std::vector<uint64_t>& sorted_persons, bool all);
+// False if `text` is neither.
+bool DecodeRevisitScope(std::string_view text, std::vector<uint64_t>* persons, bool* all);
 
 // Stages LinkRecords and RelinkStore (relink.h) share.
 

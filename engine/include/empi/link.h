@@ -168,10 +168,11 @@ struct LinkFeedsSummary {
   uint64_t persons_new = 0;
   // The revisit after the link: the stored persons near this run's records
   // relinked with them, so that a record arriving now can undo a link made
-  // before it (docs/matching.md, "Feeds one at a time"). Absent when no
-  // stored record was compared or the model is not trusted. `records` is
-  // every stored record when the model was estimated again, or when an
-  // earlier link's revisit was interrupted (revisit_everything).
+  // before it (docs/matching.md, "The revisit after every link"). Absent
+  // when no stored record was compared or the model is not trusted. A
+  // revisit an earlier link did not finish (a crash) is done with it.
+  // `records` is every stored record when the model was estimated again
+  // (revisit_everything).
   std::optional<RelinkSummary> revisit;
   bool revisit_everything = false;
 

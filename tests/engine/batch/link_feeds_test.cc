@@ -481,8 +481,23 @@ TEST_F(RelinkTest, ALinkRevisitsTheStoredPersonsNearItsRecordsOnly) {
   EXPECT_FALSE(store->GetMeta(kMetaRevisitPending)->has_value());
 }
 
-// A crash between a link's commit and its revisit leaves the marker: the
-// next link, even of records all unchanged, revisits every stored person.
+TEST(RevisitScopeTest, EncodesAndDecodes) {
+  std::vector<uint64_t> persons;
+  bool all = true;
+  EXPECT_EQ(EncodeRevisitScope({3, 7, 1000000007}, false), "3,4,1000000000");
+  ASSERT_TRUE(DecodeRevisitScope("3,4,1000000000", &persons, &all));
+  EXPECT_THAT(persons, ::testing::ElementsAre(3, 7, 1000000007));
+  EXPECT_FALSE(all);
+  ASSERT_TRUE(DecodeRevisitScope(EncodeRevisitScope({}, true), &persons, &all));
+  EXPECT_TRUE(all);
+  EXPECT_TRUE(persons.empty());
+  EXPECT_FALSE(DecodeRevisitScope("3,x", &persons, &all));
+  EXPECT_FALSE(DecodeRevisitScope("3,,4", &persons, &all));
+}
+
+// A crash between a link's commit and its revisit leaves the marker with
+// the revisit's scope: the next link, even of records all unchanged, does
+// that revisit (here of every stored person).
 TEST_F(RelinkTest, AnInterruptedRevisitIsDoneByTheNextLink) {
   ImportTrustedModel();
   uint64_t p3 = 0;
@@ -495,7 +510,7 @@ TEST_F(RelinkTest, AnInterruptedRevisitIsDoneByTheNextLink) {
   {
     auto store = OpenStore();
     index::ChangeSet cs = store->NewChangeSet();
-    cs.PutMeta(kMetaRevisitPending, "");
+    cs.PutMeta(kMetaRevisitPending, EncodeRevisitScope({}, /*all=*/true));
     ASSERT_TRUE(store->Commit(&cs, nullptr, true).ok());
   }
   auto s = LinkFeeds(Options(), db_, {gp_});
