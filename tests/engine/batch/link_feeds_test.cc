@@ -554,5 +554,33 @@ TEST_F(RelinkTest, AStewardsSplitIsKept) {
   EXPECT_EQ(PersonOf(**engine, "RKB", "K0"), split);
 }
 
+// The revisit after a link reads steward decisions person by person: a
+// split next to the feed's records stays split.
+TEST_F(RelinkTest, ALinksRevisitKeepsAStewardsSplit) {
+  ImportTrustedModel();
+  uint64_t p0 = 0, split = 0;
+  {
+    auto engine = Engine::Open(EngineOptions{}, db_);
+    ASSERT_TRUE(engine.ok()) << engine.status();
+    p0 = PersonOf(**engine, "M84001", "G0");
+    auto s = (*engine)->Split(p0, {RecordRef{"RKB", "K0"}}, who_, "not the same patient");
+    ASSERT_TRUE(s.ok()) << s.status();
+    split = *s;
+  }
+  Record r0 = people_[0];
+  r0.source = "RLT";
+  r0.record_id = "L0";
+  const std::string feed = Write("third.csv", std::string(kHeader) + Row(r0));
+  auto s = LinkFeeds(Options(), db_, {feed});
+  ASSERT_TRUE(s.ok()) << s.status();
+  ASSERT_TRUE(s->revisit.has_value());
+  EXPECT_EQ(s->revisit->persons_pinned, 2u);
+  EXPECT_TRUE(s->revisit->moves.empty());
+  auto engine = Engine::Open(EngineOptions{}, db_);
+  ASSERT_TRUE(engine.ok()) << engine.status();
+  EXPECT_EQ(PersonOf(**engine, "M84001", "G0"), p0);
+  EXPECT_EQ(PersonOf(**engine, "RKB", "K0"), split);
+}
+
 }  // namespace
 }  // namespace empi
