@@ -344,6 +344,24 @@ class RelinkTest : public LinkFeedsTest {
     EXPECT_TRUE(report->ok()) << (report->violations.empty() ? "" : report->violations[0]);
   }
 
+  // A third feed: one more record of person 0 (RLT L0).
+  absl::StatusOr<LinkFeedsSummary> LinkPersonZeroAgain() {
+    Record r0 = people_[0];
+    r0.source = "RLT";
+    r0.record_id = "L0";
+    return LinkFeeds(Options(), db_, {Write("third.csv", std::string(kHeader) + Row(r0))});
+  }
+
+  // A steward splits K0 off person 0's person (*p0) into *split.
+  void SplitK0(uint64_t* p0, uint64_t* split) {
+    auto engine = Engine::Open(EngineOptions{}, db_);
+    ASSERT_TRUE(engine.ok()) << engine.status();
+    *p0 = PersonOf(**engine, "M84001", "G0");
+    auto s = (*engine)->Split(*p0, {RecordRef{"RKB", "K0"}}, who_, "not the same patient");
+    ASSERT_TRUE(s.ok()) << s.status();
+    *split = *s;
+  }
+
   RelinkOptions Relinking(bool dry_run = false) {
     RelinkOptions o;
     o.dry_run = dry_run;
@@ -456,11 +474,7 @@ TEST_F(RelinkTest, ALinkRevisitsTheStoredPersonsNearItsRecordsOnly) {
   }
   MisLink("RKB", "K0", p1);  // near the next feed
   MisLink("RKB", "K2", p3);  // far from it
-  Record r0 = people_[0];
-  r0.source = "RLT";
-  r0.record_id = "L0";
-  const std::string feed = Write("third.csv", std::string(kHeader) + Row(r0));
-  auto s = LinkFeeds(Options(), db_, {feed});
+  auto s = LinkPersonZeroAgain();
   ASSERT_TRUE(s.ok()) << s.status();
   ASSERT_TRUE(s->revisit.has_value());
   EXPECT_FALSE(s->revisit_everything);
@@ -536,14 +550,7 @@ TEST_F(RelinkTest, AStoreHeldByAnEngineIsRefused) {
 TEST_F(RelinkTest, AStewardsSplitIsKept) {
   ImportTrustedModel();
   uint64_t p0 = 0, split = 0;
-  {
-    auto engine = Engine::Open(EngineOptions{}, db_);
-    ASSERT_TRUE(engine.ok()) << engine.status();
-    p0 = PersonOf(**engine, "M84001", "G0");
-    auto s = (*engine)->Split(p0, {RecordRef{"RKB", "K0"}}, who_, "not the same patient");
-    ASSERT_TRUE(s.ok()) << s.status();
-    split = *s;
-  }
+  SplitK0(&p0, &split);
   auto r = Relink(Relinking(), db_);
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_TRUE(r->moves.empty());
@@ -559,19 +566,8 @@ TEST_F(RelinkTest, AStewardsSplitIsKept) {
 TEST_F(RelinkTest, ALinksRevisitKeepsAStewardsSplit) {
   ImportTrustedModel();
   uint64_t p0 = 0, split = 0;
-  {
-    auto engine = Engine::Open(EngineOptions{}, db_);
-    ASSERT_TRUE(engine.ok()) << engine.status();
-    p0 = PersonOf(**engine, "M84001", "G0");
-    auto s = (*engine)->Split(p0, {RecordRef{"RKB", "K0"}}, who_, "not the same patient");
-    ASSERT_TRUE(s.ok()) << s.status();
-    split = *s;
-  }
-  Record r0 = people_[0];
-  r0.source = "RLT";
-  r0.record_id = "L0";
-  const std::string feed = Write("third.csv", std::string(kHeader) + Row(r0));
-  auto s = LinkFeeds(Options(), db_, {feed});
+  SplitK0(&p0, &split);
+  auto s = LinkPersonZeroAgain();
   ASSERT_TRUE(s.ok()) << s.status();
   ASSERT_TRUE(s->revisit.has_value());
   EXPECT_EQ(s->revisit->persons_pinned, 2u);

@@ -28,6 +28,18 @@ class EngineTest : public testing::EngineFixture {
     Reopen();
     patients_ = MakePatients(10, 1);
   }
+
+  // A record of `p` under another name and postcode, with p's NHS number:
+  // an objection pending under that number reaches it wherever it goes.
+  void ExpectPendingNumberApplies(const testing::Patient& p, const std::string& id) {
+    testing::Patient moved = p;
+    moved.family = "Unrelated";
+    moved.postcode = "WR1 1AA";
+    auto in = engine_->Ingest(RecordOf(moved, "RLT", id, true), who_);
+    ASSERT_TRUE(in.ok()) << in.status();
+    EXPECT_TRUE(in->objection_applied);
+    EXPECT_TRUE(engine_->Resolve("RLT", id, who_)->objection);
+  }
 };
 
 TEST_F(EngineTest, LinksSamePatientAndResolvesWithScope) {
@@ -504,13 +516,7 @@ TEST_F(EngineTest, ObjectionWithUnheldNhsNumberMatchesByDemographics) {
   EXPECT_EQ(r->persons, std::vector<uint64_t>{a->person_id});
   EXPECT_TRUE(engine_->Resolve("RYA", "A1", who_)->objection);
   // Still pending: a record bringing the number gets it wherever it goes.
-  testing::Patient moved = p;
-  moved.family = "Unrelated";
-  moved.postcode = "WR1 1AA";
-  auto c = engine_->Ingest(RecordOf(moved, "RLT", "L1", true), who_);
-  ASSERT_TRUE(c.ok());
-  EXPECT_TRUE(c->objection_applied);
-  EXPECT_TRUE(engine_->Resolve("RLT", "L1", who_)->objection);
+  ExpectPendingNumberApplies(p, "L1");
 
   // q's record holds q's number: a form with another number is not q's.
   const std::string other_nhs = patients_[6].nhs;
@@ -535,12 +541,7 @@ TEST_F(EngineTest, AFormWithANumberRegisteredBeforeAnyRecordAlsoWaitsByDemograph
   EXPECT_TRUE(a->objection_applied);
   EXPECT_TRUE(engine_->Resolve("M88005", "G4", who_)->objection);
   // The number is still pending for a record that brings it.
-  testing::Patient moved = p;
-  moved.family = "Unrelated";
-  moved.postcode = "WR1 1AA";
-  auto b = engine_->Ingest(RecordOf(moved, "RLT", "L4", true), who_);
-  ASSERT_TRUE(b.ok());
-  EXPECT_TRUE(engine_->Resolve("RLT", "L4", who_)->objection);
+  ExpectPendingNumberApplies(p, "L4");
 }
 
 TEST_F(EngineTest, AFormsDemographicsNeverApplyToAPersonHoldingAnotherNumber) {
