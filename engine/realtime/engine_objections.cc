@@ -34,6 +34,23 @@ std::string FormKey(const PreparedRecord& p) {
   return absl::StrCat(kPendingFormPrefix, p.family, "|", p.given1, " ", p.given2, "|", p.dob, "|", p.postcode_unit);
 }
 
+// What a pending objection stores: when, how and its reference, with the
+// NHS number (`nhs`, 0 for none) and, for a demographic form, the form.
+index::ObjectionValue PendingValue(const ObjectionRequest& req, int64_t when, uint64_t nhs, bool form) {
+  index::ObjectionValue v;
+  v.time_us = when;
+  v.method = req.method;
+  v.reference = req.reference;
+  if (nhs != 0) v.nhs_number = FormatNhsNumber(nhs);
+  if (form) {
+    v.family_name = req.family_name;
+    v.given_names = req.given_names;
+    v.date_of_birth = req.date_of_birth;
+    v.postcode = req.postcode;
+  }
+  return v;
+}
+
 bool SharesBlock(const BlockKeys& a, const BlockKeys& b) {
   for (size_t q = 0; q < a.size(); ++q) {
     if (a[q] != 0 && a[q] == b[q]) return true;
@@ -285,12 +302,7 @@ absl::Status EngineImpl::ObjectionByNumber(const ObjectionRequest& req, uint64_t
   }
   ObjectionResult& result = c->result;
   if (object) {
-    index::ObjectionValue v;
-    v.time_us = when;
-    v.method = req.method;
-    v.reference = req.reference;
-    v.nhs_number = FormatNhsNumber(nhs);
-    c->cs.PutPendingObjection(PendingKey(nhs), v);
+    c->cs.PutPendingObjection(PendingKey(nhs), PendingValue(req, when, nhs, /*form=*/false));
     result.outcome = ObjectionOutcome::kPending;
     result.reason = "no record with this NHS number yet; applied when one arrives";
   } else {
@@ -316,17 +328,8 @@ absl::Status EngineImpl::ObjectionByNumber(const ObjectionRequest& req, uint64_t
   if (!match && why == kNoMatchingPerson && object) {
     // Nor by demographics yet: the form is pending under both, so that a
     // record arriving without the number finds it too.
-    index::ObjectionValue v;
-    v.time_us = when;
-    v.method = req.method;
-    v.reference = req.reference;
-    v.nhs_number = FormatNhsNumber(nhs);
-    v.family_name = req.family_name;
-    v.given_names = req.given_names;
-    v.date_of_birth = req.date_of_birth;
-    v.postcode = req.postcode;
     c->form_added = FormKey(form);
-    c->cs.PutPendingObjection(*c->form_added, v);
+    c->cs.PutPendingObjection(*c->form_added, PendingValue(req, when, nhs, /*form=*/true));
   }
   if (!match) return absl::OkStatus();
   EMPI_ASSIGN_OR_RETURN(bool other, HoldsOtherNhs(match->person, nhs));
@@ -350,15 +353,7 @@ absl::Status EngineImpl::ObjectionByForm(const ObjectionRequest& req, bool objec
   } else if (result.reason == kNoMatchingPerson && object) {
     // The patient's records have not arrived: the objection waits for
     // them (docs/realtime.md, "Objections").
-    index::ObjectionValue v;
-    v.time_us = when;
-    v.method = req.method;
-    v.reference = req.reference;
-    v.family_name = req.family_name;
-    v.given_names = req.given_names;
-    v.date_of_birth = req.date_of_birth;
-    v.postcode = req.postcode;
-    c->cs.PutPendingObjection(form_key, v);
+    c->cs.PutPendingObjection(form_key, PendingValue(req, when, 0, /*form=*/true));
     c->form_added = form_key;
     result.outcome = ObjectionOutcome::kPending;
     result.reason = "no person matches yet; applied when a record that matches the form arrives";
