@@ -1,7 +1,8 @@
 // Copyright EMPI developers.
 //
 // relink.h: every stored record scored and clustered again, person ids
-// kept (empi::Relink in empi/link.h is the public call).
+// kept (empi::Relink in empi/link.h is the public call); or only the
+// records of some persons, as `empi link` revisits its neighbourhood.
 //
 // RelinkStore reads every record, blocks, compares and scores them with
 // the stored model (or one estimated again), clusters them as one link of
