@@ -11,6 +11,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "empi/status_macros.h"
@@ -825,13 +826,11 @@ bool DecodeRevisitScope(std::string_view text, std::vector<uint64_t>* persons, b
   *all = text == "all";
   if (*all || text.empty()) return true;
   uint64_t last = 0;
-  for (size_t from = 0; from <= text.size();) {
-    const size_t comma = std::min(text.find(',', from), text.size());
+  for (absl::string_view gap : absl::StrSplit(absl::string_view(text.data(), text.size()), ',')) {
     uint64_t g = 0;
-    if (!absl::SimpleAtoi(absl::string_view(text.data() + from, comma - from), &g)) return false;
+    if (!absl::SimpleAtoi(gap, &g)) return false;
     last += g;
     persons->push_back(last);
-    from = comma + 1;
   }
   return true;
 }
