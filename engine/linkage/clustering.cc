@@ -154,9 +154,6 @@ Clustering ClusterOnce(const ClusterInput& in, std::vector<ScoredLink> links) {
   };
 
   NumberOwners owners(records, *in.model);
-  auto someone_elses = [&](uint64_t nhs, uint32_t rg, uint32_t other) {
-    return owners.SomeoneElses(nhs, rg, other, groups, uf);
-  };
 
   auto refuse_reason = [&](uint32_t ra, uint32_t rb) -> const char* {
     const Group& a = groups[ra];
@@ -164,7 +161,9 @@ Clustering ClusterOnce(const ClusterInput& in, std::vector<ScoredLink> links) {
     if (a.existing != 0 && b.existing != 0 && a.existing != b.existing) return kReasonExistingPersons;
     for (uint64_t x : a.nhs) {
       for (uint64_t y : b.nhs) {
-        if (x != y && !someone_elses(x, ra, rb) && !someone_elses(y, rb, ra)) return "nhs conflict";
+        if (x != y && !owners.SomeoneElses(x, ra, rb, groups, uf) && !owners.SomeoneElses(y, rb, ra, groups, uf)) {
+          return "nhs conflict";
+        }
       }
     }
     if (a.members.size() * b.members.size() > in.max_join_comparisons) return "group too large to verify";

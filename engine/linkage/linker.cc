@@ -145,6 +145,7 @@ absl::StatusOr<RunModel> ModelForRun(bool train, std::optional<Model> trusted_st
     out.trained->provenance.lambda = out.trained->lambda();
     if (UntrustedReason(out.trained->provenance).empty()) {
       out.scoring = *out.trained;
+      out.trained_scores = true;
       return out;
     }
   }
@@ -272,6 +273,7 @@ class LinkRun {
   bool train_ = false;
   bool fetch_all_stored_ = false;
   bool stored_trusted_ = false;  // the stored model may score
+  bool estimate_kept_ = false;   // model_.trained replaces the stored model
 
   // The working set.
   std::vector<Entry> work_;
@@ -521,9 +523,11 @@ absl::Status LinkRun::ScoreAndCluster() {
       model_, ModelForRun(train_, stored_trusted_ ? std::move(stored_model_) : std::nullopt, options_.settings,
                           prepared_, candidates, keys_, blocking_.rules, &summary_.training));
   summary_.trained = model_.trained.has_value();
-  // The trained model's provenance, unless the stored model scored instead.
-  const bool stored_scored = stored_trusted_ && model_.trained && !UntrustedReason(model_.trained->provenance).empty();
-  summary_.model = model_.trained && !stored_scored ? model_.trained->provenance : model_.scoring.provenance;
+  // An untrusted estimate is kept (reported, and stored for the next link
+  // to estimate again) only in place of a stored model that may not score
+  // either.
+  estimate_kept_ = model_.trained && (model_.trained_scores || !stored_trusted_);
+  summary_.model = estimate_kept_ ? model_.trained->provenance : model_.scoring.provenance;
   timer_.Done("train");
 
   std::vector<ScoredLink> links = ScoreCandidates(model_.scoring, &prepared_, std::move(candidates));
@@ -600,11 +604,7 @@ absl::Status LinkRun::WriteHeader(index::ChangeSet* header, int64_t now_us) {
     }
     header->RemoveMembership(r.person_id, key);
   }
-  // An estimate that does not score is stored (for the next link to
-  // estimate again) only in place of a model that may not score either.
-  if (model_.trained && (!stored_trusted_ || UntrustedReason(model_.trained->provenance).empty())) {
-    header->PutModel(model_.trained->ToJson().dump());
-  }
+  if (estimate_kept_) header->PutModel(model_.trained->ToJson().dump());
   if (!has_records_) header->PutMeta("field_conventions", ConventionsMeta(options_.conventions));
   header->PutMeta(kBlockingMeta, BlockingMeta(blocking_));
   // Records move and review pairs appear: persons' objection_in_review is

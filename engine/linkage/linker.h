@@ -139,6 +139,7 @@ bool DecodeRevisitScope(std::string_view text, std::vector<uint64_t>* persons, b
 struct RunModel {
   Model scoring;
   std::optional<Model> trained;
+  bool trained_scores = false;  // `trained` is trusted, so it is `scoring`
 };
 // With `train` (and candidates to train on) a model is estimated by EM on
 // `candidates`; it scores only if its provenance is trusted
