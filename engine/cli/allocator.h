@@ -22,6 +22,8 @@ namespace empi::cli {
 // 2. Memory freed stays with the process for the next batch instead of
 //    going back to the kernel and being faulted in again (mallopt
 //    M_TRIM_THRESHOLD, M_TOP_PAD, M_MMAP_THRESHOLD).
+// 3. For `serve`: no fastbins (M_MXFAST 0), whose consolidation a request's
+//    buffers set off.
 void TuneAllocator(int argc, char** argv);
 
 }  // namespace empi::cli

@@ -9,11 +9,21 @@
 #include <iostream>
 
 #include "CLI/CLI.hpp"
+#include "absl/synchronization/mutex.h"
 #include "engine/cli/allocator.h"
 #include "engine/cli/command.h"
 
 int main(int argc, char** argv) {
   empi::cli::TuneAllocator(argc, argv);
+#ifdef NDEBUG
+  // Debian's Abseil is built without NDEBUG, so every absl::Mutex lock is
+  // checked against a process-wide lock-order graph under one global lock:
+  // a debugging aid that serialises the server's threads
+  // (docs/benchmarks.md, "Mutex deadlock detection"). Release builds of the
+  // command switch it off, as Abseil's own release builds do; the tests
+  // (built without NDEBUG) keep it.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+#endif
   // Everything the command creates holds patient data or is next to it: the
   // store's RocksDB files and audit.log, quarantine, exports. Owner-only,
   // whatever the caller's umask (files 0600, directories 0700); files the

@@ -59,7 +59,13 @@ std::vector<const LinkedRecord*> ShownRecords(const Resolution& r) {
   return out;
 }
 
-json Param(std::string_view name, const char* type, json value) { return {{"name", name}, {type, std::move(value)}}; }
+// Built member by member: an initializer list copies every value.
+json Param(std::string_view name, const char* type, json value) {
+  json p = json::object();
+  p.emplace("name", name);
+  p.emplace(type, std::move(value));
+  return p;
+}
 
 std::string ParamPath(std::string_view name) { return absl::StrCat("Parameters.parameter[", std::string(name), "]"); }
 

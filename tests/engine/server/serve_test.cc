@@ -18,6 +18,8 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/str_split.h"
+#include "absl/strings/string_view.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "tests/engine/server/serve_test_util.h"
@@ -373,6 +375,11 @@ TEST_F(ServeTest, IngestResolveMatchAndGetOverKeepAliveHttp) {
   ExpectOutcome(Post(*client_, "/Patient/$match", clinician_, MatchParams(q, 0)), 400, "invalid",
                 "Parameters.parameter[count]");
 
+  // A subject the log must escape: quotes, a backslash, a tab.
+  const std::string odd_sub = "dr \"o'neil\" \\ \tlocum";
+  const std::string odd = SignJwt(Key("ec.key"), Claims(odd_sub, "RKB", "direct-care", {"clinician"}));
+  ASSERT_EQ(Post(*client_, "/Patient/$resolve", odd, ResolveParams(Source("RKB"), "K1"))->status, 200);
+
   // Many requests went over one keep-alive connection; the log names routes
   // and identities, never a value from a request.
   ASSERT_EQ(server_.Stop(), 0);
@@ -380,6 +387,19 @@ TEST_F(ServeTest, IngestResolveMatchAndGetOverKeepAliveHttp) {
   EXPECT_NE(log.find("\"route\":\"POST /Patient/$resolve\""), std::string::npos);
   EXPECT_NE(log.find("\"sub\":\"dr.ahmed\""), std::string::npos);
   EXPECT_NE(log.find("\"event\":\"stopped\""), std::string::npos);
+  // Every line is one JSON object, whatever the token's claims hold.
+  bool odd_logged = false;
+  for (absl::string_view line : absl::StrSplit(absl::string_view(log.data(), log.size()), '\n', absl::SkipEmpty())) {
+    const json j = json::parse(line.begin(), line.end(), nullptr, false);
+    ASSERT_TRUE(j.is_object()) << "not a JSON line: " << line;
+    if (j.value("event", "") == "request" && j.value("sub", "") == odd_sub) {
+      odd_logged = true;
+      EXPECT_EQ(j["status"], 200);
+      EXPECT_GE(j["duration_us"].get<int64_t>(), 0);
+      EXPECT_EQ(j["role"], "clinician");
+    }
+  }
+  EXPECT_TRUE(odd_logged);
   // Whole values: a made-up request id (hex) or a duration may hold "1980".
   for (const std::string& value : {maria.nhs, maria.family, maria.postcode, std::string("K1"), maria.dob}) {
     EXPECT_EQ(log.find(value), std::string::npos) << "the request log holds a patient value";
@@ -392,12 +412,13 @@ TEST_F(ServeTest, IngestResolveMatchAndGetOverKeepAliveHttp) {
   for (const json& e : events) {
     if (e["requester"] == "test-auditor") continue;  // `empi audit person` itself
     const std::string who = e["requester"];
-    ASSERT_TRUE(who == "dr.ahmed" || who == "feed.rkb") << e.dump();
+    ASSERT_TRUE(who == "dr.ahmed" || who == odd_sub || who == "feed.rkb") << e.dump();
+    const bool clinician = who != "feed.rkb";
     EXPECT_EQ(e["organisation"], "RKB");
-    EXPECT_EQ(e["role"], who == "dr.ahmed" ? "clinician" : "integration");
-    EXPECT_EQ(e["purpose"].get<std::string>().rfind(
-                  who == "dr.ahmed" ? "direct-care; request-id=" : "operations; request-id=", 0),
-              0u)
+    EXPECT_EQ(e["role"], clinician ? "clinician" : "integration");
+    EXPECT_EQ(
+        e["purpose"].get<std::string>().rfind(clinician ? "direct-care; request-id=" : "operations; request-id=", 0),
+        0u)
         << e.dump();
     actions.insert(e["action"]);
     if (e["action"] == "resolve-nhs" &&
