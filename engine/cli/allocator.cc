@@ -28,19 +28,36 @@ bool Heavy(int argc, char** argv) {
   return false;
 }
 
+bool Serve(int argc, char** argv) { return argc >= 2 && std::string_view(argv[1]) == "serve"; }
+
+// The glibc tunables the command wants that `given` (GLIBC_TUNABLES) does
+// not name, joined by ':'; empty when there are none.
+std::string MissingTunables(int argc, char** argv, std::string_view given) {
+  std::string out;
+  auto want = [&](std::string_view name, std::string_view value) {
+    if (given.find(name) != std::string_view::npos) return;
+    if (!out.empty()) out += ':';
+    out.append(name).append("=").append(value);
+  };
+  const char* huge = std::getenv("EMPI_HUGEPAGES");
+  if (Heavy(argc, argv) && (huge == nullptr || std::string_view(huge) != "0")) want("glibc.malloc.hugetlb", "1");
+  // The server's threads free more small blocks per request than the
+  // per-thread cache's default 7 per size keeps; the rest went through
+  // the arena's bins, which the next request's 4 KiB read buffer then
+  // sorted (docs/benchmarks.md, "Where a resolution's time goes").
+  if (Serve(argc, argv)) want("glibc.malloc.tcache_count", "1024");
+  return out;
+}
+
 }  // namespace
 
 void TuneAllocator(int argc, char** argv) {
 #if defined(__GLIBC__)
   const char* tunables = std::getenv("GLIBC_TUNABLES");
-  const char* wanted = std::getenv("EMPI_HUGEPAGES");
-  const bool named =
-      tunables != nullptr && std::string_view(tunables).find("glibc.malloc.hugetlb") != std::string::npos;
-  const bool refused = wanted != nullptr && std::string_view(wanted) == "0";
-  if (Heavy(argc, argv) && !named && !refused && getauxval(AT_SECURE) == 0) {
-    std::string value = "glibc.malloc.hugetlb=1";
-    if (tunables != nullptr && *tunables != '\0') value = std::string(tunables) + ":" + value;
+  const std::string missing = MissingTunables(argc, argv, tunables != nullptr ? tunables : "");
+  if (!missing.empty() && getauxval(AT_SECURE) == 0) {
     const std::string before = tunables != nullptr ? tunables : "";
+    const std::string value = before.empty() ? missing : before + ":" + missing;
     // The binary's own path, not /proc/self/exe: the kernel names the
     // process after the file executed (ps, top, pkill empi).
     char self[4096];
@@ -67,7 +84,7 @@ void TuneAllocator(int argc, char** argv) {
   // tenth of the server's CPU per resolution (docs/benchmarks.md, "Where a
   // resolution's time goes"). Small blocks still come from the per-thread
   // cache.
-  if (argc >= 2 && std::string_view(argv[1]) == "serve") ::mallopt(M_MXFAST, 0);
+  if (Serve(argc, argv)) ::mallopt(M_MXFAST, 0);
 #else
   (void)argc;
   (void)argv;

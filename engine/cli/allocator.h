@@ -22,8 +22,10 @@ namespace empi::cli {
 // 2. Memory freed stays with the process for the next batch instead of
 //    going back to the kernel and being faulted in again (mallopt
 //    M_TRIM_THRESHOLD, M_TOP_PAD, M_MMAP_THRESHOLD).
-// 3. For `serve`: no fastbins (M_MXFAST 0), whose consolidation a request's
-//    buffers set off.
+// 3. For `serve`: no fastbins (M_MXFAST 0), whose consolidation each
+//    request's 4 KiB read buffer set off, and a per-thread cache of 1,024
+//    blocks per size (glibc.malloc.tcache_count, by the same exec as 1;
+//    kept when GLIBC_TUNABLES names it).
 void TuneAllocator(int argc, char** argv);
 
 }  // namespace empi::cli

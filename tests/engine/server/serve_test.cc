@@ -432,6 +432,26 @@ TEST_F(ServeTest, IngestResolveMatchAndGetOverKeepAliveHttp) {
   }
 }
 
+// engine/cli/allocator.h: the server runs with glibc's per-thread cache
+// enlarged, set by re-executing itself, and a caller's own setting is kept.
+TEST_F(ServeTest, RunsWithTheAllocatorTunedForRequests) {
+  // The environment the server was executed with (glibc writes a NUL
+  // after each tunable it reads, so this is searched whole, not by entry).
+  auto tunables = [](pid_t pid) { return ReadFile("/proc/" + std::to_string(pid) + "/environ"); };
+  ::unsetenv("GLIBC_TUNABLES");
+  StartPlain();
+  EXPECT_NE(tunables(server_.pid()).find("glibc.malloc.tcache_count=1024"), std::string::npos);
+  ASSERT_EQ(server_.Stop(), 0);
+
+  ::setenv("GLIBC_TUNABLES", "glibc.malloc.tcache_count=16", 1);
+  StartPlain();
+  ::unsetenv("GLIBC_TUNABLES");
+  const std::string kept = tunables(server_.pid());
+  EXPECT_NE(kept.find("glibc.malloc.tcache_count=16"), std::string::npos) << kept;
+  EXPECT_EQ(kept.find("tcache_count=1024"), std::string::npos) << kept;
+  ASSERT_EQ(server_.Stop(), 0);
+}
+
 TEST_F(ServeTest, RefusesWithoutValidTokenOrOutsideRoleAndAuditsBoth) {
   const Person p = MariaWithNumber();
   const uint64_t person = StartWithOnePatient(p);

@@ -178,6 +178,7 @@ class ServeProcess {
   }
 
   int port() const { return port_; }
+  pid_t pid() const { return pid_; }
   int exit_code() const { return exit_code_; }
   std::string log() const { return ReadFile(stderr_path_); }
 
