@@ -8,7 +8,8 @@
 #      process: two threads resolving and deciding views in turn over 2,000
 #      stored records, no writer;
 # each with 5 s of warm-up and SECONDS (20) measured; then prints both
-# rates and their ratio. Results and logs stay in the printed work folder.
+# rates, their ratio, and the server's CPU time per HTTP request. Results
+# and logs stay in the printed work folder.
 #
 #   bench/serve/ratio.sh /data/store-1m g300/RKB.csv
 #
@@ -38,7 +39,12 @@ for _ in $(seq 100); do
   sleep 0.2
 done
 wrk -t2 -c16 -d5s -s "$work/resolve.lua" "http://127.0.0.1:$port" >"$work/wrk-warmup.txt"
+# The server's CPU time (user + system, in clock ticks) around the measured
+# run: CPU per request is steadier than the rate on a shared machine.
+server_cpu() { awk '{ print $14 + $15 }' "/proc/$server/stat"; }
+cpu0=$(server_cpu)
 wrk -t2 -c16 -d"${seconds}s" --latency -s "$work/resolve.lua" "http://127.0.0.1:$port" >"$work/wrk.txt"
+cpu1=$(server_cpu)
 kill -TERM $server
 wait $server || true
 trap - EXIT
@@ -55,6 +61,9 @@ non2xx=$(awk '/Non-2xx/ { print $NF }' "$work/wrk.txt")
 # a $resolve is one of each, so the in-process rate of pairs is (R + V) / 2.
 inproc=$(sed -n 's/^throughput (measured calls per second): resolve \([0-9.]*\), view decision \([0-9.]*\),.*/\1 \2/p' \
   "$work/inprocess.txt" | awk '{ printf "%.0f", ($1 + $2) / 2 }')
+requests=$(awk '/requests in/ { print $1 }' "$work/wrk.txt")
 echo "HTTP \$resolve (resolve + view decision): $http requests/s (non-2xx: ${non2xx:-0})"
+awk -v c=$((cpu1 - cpu0)) -v r="$requests" -v hz="$(getconf CLK_TCK)" \
+  'BEGIN { printf "server CPU per request:                  %.1f us\n", c / hz * 1e6 / r }'
 echo "in process, Resolve + MayAssembleView:   $inproc pairs/s"
 awk -v h="$http" -v i="$inproc" 'BEGIN { printf "HTTP / in process: %.3f\n", h / i }'
