@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -98,9 +99,22 @@ absl::Status CommitFlags(Store* store, std::vector<uint64_t> changed, ChangeSet*
   return store->Commit(cs, nullptr, sync);
 }
 
+// The marker's value when only the persons of the change in flight are
+// stale; any other value (the empty one of batch writers and of stores
+// before this value) means every flag.
+constexpr std::string_view kDirtyPersons = "persons";
+
 }  // namespace
 
+absl::Status MarkReviewObjectionsDirty(const Store& store, ChangeSet* cs) {
+  EMPI_ASSIGN_OR_RETURN(std::optional<std::string> before, store.GetMeta(kMetaReviewObjectionsDirty));
+  cs->PutMeta(kMetaReviewObjectionsDirty, before ? "" : kDirtyPersons);
+  return absl::OkStatus();
+}
+
 absl::Status UpdateReviewObjections(Store* store, const absl::flat_hash_set<uint64_t>& persons) {
+  EMPI_ASSIGN_OR_RETURN(std::optional<std::string> dirty, store->GetMeta(kMetaReviewObjectionsDirty));
+  if (dirty && *dirty != kDirtyPersons) return RecomputeReviewObjections(store).status();
   Lookup look(store);
   absl::flat_hash_set<uint64_t> affected = persons;
   for (uint64_t pid : persons) {

@@ -18,11 +18,16 @@
 // Only a person's own objection spreads: an objection held through review
 // does not spread again.
 //
-// A writer changing records, review pairs or objections puts
-// kMetaReviewObjectionsDirty in its change, then calls
-// UpdateReviewObjections with the persons it touched, as one writer (the
-// caller serialises writes). A crash between the two leaves the marker; the
-// next read-write open of the engine recomputes every flag.
+// A writer changing records, review pairs or objections marks the flags
+// dirty (index::kMetaReviewObjectionsDirty) in its change, then brings them
+// up to date. A batch writer puts the marker empty, "every flag", and its
+// caller runs RecomputeReviewObjectionsIfDirty. A writer that knows the
+// persons it touched calls MarkReviewObjectionsDirty, commits, then calls
+// UpdateReviewObjections with those persons, as one writer (the caller
+// serialises writes). A crash between the two leaves the marker; the next
+// read-write open of the engine recomputes every flag. A marker left by an
+// earlier change is never taken for the present one's: the present change
+// then recomputes every flag.
 #ifndef EMPI_ENGINE_LINKAGE_REVIEW_OBJECTIONS_H_
 #define EMPI_ENGINE_LINKAGE_REVIEW_OBJECTIONS_H_
 
@@ -35,11 +40,16 @@
 
 namespace empi {
 
-// Sets the flag of `persons` and of every person now in review with one of
-// them as the store now is, and deletes the marker, in one commit. Only
-// for a change made to a store whose flags were current (no marker before
-// the caller put its own): otherwise RecomputeReviewObjectionsIfDirty
-// first, or an earlier change's stale flags lose their marker.
+// Puts the marker in `cs`, the change about to be committed: "persons"
+// (only the persons this change touches are stale) when the store has no
+// marker, otherwise empty (every flag: an earlier change's are stale too).
+absl::Status MarkReviewObjectionsDirty(const index::Store& store, index::ChangeSet* cs);
+
+// After a change marked by MarkReviewObjectionsDirty: sets the flag of
+// `persons` and of every person now in review with one of them as the
+// store now is, and deletes the marker, in one commit. When the marker
+// says every flag is stale, recomputes every flag instead
+// (RecomputeReviewObjections).
 absl::Status UpdateReviewObjections(index::Store* store, const absl::flat_hash_set<uint64_t>& persons);
 
 // Sets every person's flag from all review pairs and deletes the marker.

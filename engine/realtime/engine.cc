@@ -138,7 +138,7 @@ absl::Status EngineImpl::CommitAudit(const index::AuditEvent& ev) {
 absl::Status EngineImpl::CommitWithReviewObjections(index::ChangeSet* cs, const index::AuditEvent* ev,
                                                     const absl::flat_hash_set<uint64_t>& persons) {
   if (persons.empty()) return store_->Commit(cs, ev, false);
-  cs->PutMeta(index::kMetaReviewObjectionsDirty, "");
+  EMPI_RETURN_IF_ERROR(MarkReviewObjectionsDirty(*store_, cs));
   EMPI_RETURN_IF_ERROR(store_->Commit(cs, ev, false));
   return UpdateReviewObjections(store_.get(), persons);
 }

@@ -464,11 +464,6 @@ namespace empi {
 bool IsPendingFormKey(std::string_view key) { return key.starts_with(realtime::kPendingFormPrefix); }
 
 absl::StatusOr<uint64_t> ApplyPendingObjections(index::Store* store, const Requester& who) {
-  // UpdateReviewObjections below brings only these persons' flags up to
-  // date: a change before this one (the link that brought the records)
-  // must be settled first, or its marker would be deleted with its flags
-  // still stale.
-  EMPI_RETURN_IF_ERROR(RecomputeReviewObjectionsIfDirty(store));
   std::vector<std::pair<std::string, index::ObjectionValue>> pending;
   EMPI_RETURN_IF_ERROR(store->ForEachPendingObjection([&](std::string_view key, const index::ObjectionValue& v) {
     pending.emplace_back(std::string(key), v);
@@ -504,7 +499,7 @@ absl::StatusOr<uint64_t> ApplyPendingObjections(index::Store* store, const Reque
   }
   if (applied == 0) return applied;
   ev.outcome = absl::StrCat("ok: ", applied, " applied");
-  cs.PutMeta(index::kMetaReviewObjectionsDirty, "");
+  EMPI_RETURN_IF_ERROR(MarkReviewObjectionsDirty(*store, &cs));
   EMPI_RETURN_IF_ERROR(store->Commit(&cs, &ev, /*sync=*/true));
   EMPI_RETURN_IF_ERROR(
       UpdateReviewObjections(store, absl::flat_hash_set<uint64_t>(ev.persons.begin(), ev.persons.end())));
