@@ -59,6 +59,46 @@ std::string NormalizeAddress(std::string_view raw) {
   return out;
 }
 
+// What a contributor writes when it has no address: NHS systems code it as
+// a ZZ99 pseudo-postcode (ParsePostcode), the rest in words. A normalized
+// address that is one of these, or begins with one of the phrases (a town
+// after it is not an address), says nothing of where the patient lives and
+// is shared by people unrelated to each other, so it is no evidence.
+bool IsPlaceholderAddress(std::string_view address) {
+  static constexpr std::string_view kWhole[] = {"nfa",
+                                                "n f a",
+                                                "na",
+                                                "n a",
+                                                "none",
+                                                "unknown",
+                                                "unk",
+                                                "not known",
+                                                "nk",
+                                                "address unknown",
+                                                "unknown address",
+                                                "address not known",
+                                                "no address",
+                                                "no known address",
+                                                "not stated",
+                                                "not given",
+                                                "not recorded",
+                                                "not provided",
+                                                "refused",
+                                                "homeless",
+                                                "no fixed abode",
+                                                "no fixed address",
+                                                "of no fixed abode"};
+  static constexpr std::string_view kPhrases[] = {"no fixed abode ", "no fixed address ", "of no fixed abode ", "nfa ",
+                                                  "homeless "};
+  for (std::string_view w : kWhole) {
+    if (address == w) return true;
+  }
+  for (std::string_view p : kPhrases) {
+    if (address.starts_with(p)) return true;
+  }
+  return false;
+}
+
 uint32_t HouseNumber(std::string_view address) {
   for (size_t i = 0; i < address.size();) {
     size_t end = address.find(' ', i);
@@ -124,6 +164,7 @@ PreparedRecord PrepareRecord(const Record& r, const FieldConventions& convention
     p.postcode_unit = NormalizeAddress(r.postcode);
   }
   p.address = NormalizeAddress(r.address);
+  if (IsPlaceholderAddress(p.address)) p.address.clear();
   p.house_number = HouseNumber(p.address);
   return p;
 }

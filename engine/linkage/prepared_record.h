@@ -39,7 +39,7 @@ struct PreparedRecord {
   uint32_t given_group = 0;                                                // NameEquivalence::CanonicalGroup(given1)
   std::string postcode_unit;                                               // "CV1 2AB", or the raw text when not UK
   uint32_t postcode_sector = 0, postcode_district = 0, postcode_area = 0;  // hashes, 0: none
-  std::string address;                                                     // folded to ASCII, lower case, single spaces
+  std::string address;  // folded to ASCII, lower case, single spaces; empty for "no fixed abode" and the like
   // Hash of the address's first token that starts with a digit (the house
   // or flat number, "12a"); 0: none.
   uint32_t house_number = 0;

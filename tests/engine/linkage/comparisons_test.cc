@@ -206,6 +206,30 @@ TEST(ComparisonsTest, AddressAndSexLevels) {
   EXPECT_EQ(Level({.sex = "M"}, {.sex = "U"}, comparison::kSex), 0);
 }
 
+// "No fixed abode" and the like say nothing of where someone lives and are
+// shared by strangers: no address, as a ZZ99 postcode is no postcode.
+TEST(ComparisonsTest, NoFixedAbodeIsNoAddress) {
+  for (const char* none : {"No Fixed Abode", "NFA", "n/a", "N.F.A.", "Unknown", "NOT KNOWN", "NFA - Coventry",
+                           "no fixed abode, Leamington Spa", "Homeless", "Address unknown"}) {
+    EXPECT_EQ(Prep({.address = none}).address, "") << none;
+    EXPECT_EQ(Level({.address = none}, {.address = none}, comparison::kPostcode), 0) << none;
+    EXPECT_EQ(Level({.postcode = "ZZ99 3VZ", .address = none}, {.postcode = "ZZ99 3VZ", .address = none},
+                    comparison::kPostcode),
+              0)
+        << none;
+    // The postcode still counts where one is given.
+    EXPECT_EQ(
+        Level({.postcode = "CV1 2AB", .address = none}, {.postcode = "CV1 2AB", .address = "12 High Street"},
+              comparison::kPostcode),
+        Level({.postcode = "CV1 2AB"}, {.postcode = "CV1 2AB", .address = "12 High Street"}, comparison::kPostcode))
+        << none;
+  }
+  // Addresses holding such words are addresses.
+  for (const char* real : {"1 Unknown Lane", "Flat 2, NFA House", "12 Homeless Way", "Nash Avenue"}) {
+    EXPECT_NE(Prep({.address = real}).address, "") << real;
+  }
+}
+
 // Found by the random twin test: a record whose family and given names are
 // the same word ("Smith Smith") must not be read as a swap from one side
 // only, or ComparePair(a, b) != ComparePair(b, a).
