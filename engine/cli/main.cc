@@ -17,11 +17,10 @@ int main(int argc, char** argv) {
   empi::cli::TuneAllocator(argc, argv);
 #ifdef NDEBUG
   // Debian's Abseil is built without NDEBUG, so every absl::Mutex lock is
-  // checked against a process-wide lock-order graph under one global lock:
-  // a debugging aid that serialises the server's threads
-  // (docs/benchmarks.md, "Mutex deadlock detection"). Release builds of the
-  // command switch it off, as Abseil's own release builds do; the tests
-  // (built without NDEBUG) keep it.
+  // checked against a process-wide lock-order graph under one global lock,
+  // a debugging aid (docs/benchmarks.md, "Where a resolution's time goes").
+  // Release builds of the command switch it off, as Abseil's own release
+  // builds do; the tests (built without NDEBUG) keep it.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
 #endif
   // Everything the command creates holds patient data or is next to it: the
