@@ -78,39 +78,34 @@ TEST_F(ReviewObjectionsTest, AnUpdateBringsTheChangedPersonsPartnersUpToDate) {
   EXPECT_FALSE(store_->GetMeta(kMetaReviewObjectionsDirty).value().has_value());
 }
 
-// An earlier change (a link, a crash before its update) left its marker and
-// stale flags: D's objection in review was never set. A later change that
-// touches only A must not take that marker for its own and delete it with
-// D still uncovered; it recomputes every flag.
-TEST_F(ReviewObjectionsTest, AnEarlierChangesMarkerIsNotTakenForThePresentOnes) {
-  ChangeSet stale = store_->NewChangeSet();
-  PersonValue d = *store_->GetPerson(4).value();
+// An earlier change left its marker with D's flag stale (its objection in
+// review cleared): a batch writer's marker (`partial` false: a link) or a
+// partial writer's, the writer killed before its update.
+void LeaveStaleFlagOfD(Store* store, bool partial) {
+  ChangeSet cs = store->NewChangeSet();
+  PersonValue d = *store->GetPerson(4).value();
   d.objection_in_review = false;
-  stale.PutPerson(4, d);
-  stale.PutMeta(kMetaReviewObjectionsDirty, "");
-  ASSERT_TRUE(store_->Commit(&stale, nullptr, false).ok());
-
-  Withdraw(1);
-  EXPECT_FALSE(InReview(2));
-  EXPECT_TRUE(InReview(4)) << "the earlier change's stale flag lost its marker";
-  EXPECT_FALSE(store_->GetMeta(kMetaReviewObjectionsDirty).value().has_value());
+  cs.PutPerson(4, d);
+  if (partial) {
+    ASSERT_TRUE(MarkReviewObjectionsDirty(*store, &cs).ok());
+  } else {
+    cs.PutMeta(kMetaReviewObjectionsDirty, "");
+  }
+  ASSERT_TRUE(store->Commit(&cs, nullptr, false).ok());
 }
 
-// The same when the earlier marker is a partial writer's own, left by a
-// crash between its commit and its update: whose flags it meant is not
-// known, so every flag is recomputed.
-TEST_F(ReviewObjectionsTest, APartialMarkerLeftByACrashMeansEveryFlag) {
-  ChangeSet crashed = store_->NewChangeSet();
-  PersonValue d = *store_->GetPerson(4).value();
-  d.objection_in_review = false;
-  crashed.PutPerson(4, d);
-  ASSERT_TRUE(MarkReviewObjectionsDirty(*store_, &crashed).ok());
-  ASSERT_TRUE(store_->Commit(&crashed, nullptr, false).ok());
-  // No update: the writer died here.
-
-  Withdraw(1);
-  EXPECT_TRUE(InReview(4));
-  EXPECT_FALSE(InReview(2));
+// A later change that touches only A must not take that marker for its own
+// and delete it with D still uncovered: it recomputes every flag (for a
+// partial writer's marker too, since whose flags it meant is not known).
+TEST_F(ReviewObjectionsTest, AnEarlierChangesMarkerIsNotTakenForThePresentOnes) {
+  for (bool partial : {false, true}) {
+    SCOPED_TRACE(partial ? "a partial writer's marker" : "a batch writer's marker");
+    LeaveStaleFlagOfD(store_.get(), partial);
+    Withdraw(1);
+    EXPECT_FALSE(InReview(2));
+    EXPECT_TRUE(InReview(4)) << "the earlier change's stale flag lost its marker";
+    EXPECT_FALSE(store_->GetMeta(kMetaReviewObjectionsDirty).value().has_value());
+  }
 }
 
 }  // namespace
