@@ -59,6 +59,11 @@ std::vector<const LinkedRecord*> ShownRecords(const Resolution& r) {
   return out;
 }
 
+// Unix microseconds as a FHIR instant, UTC.
+std::string Instant(int64_t us) {
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ", absl::FromUnixMicros(us), absl::UTCTimeZone());
+}
+
 // Built member by member: an initializer list copies every value.
 json Param(std::string_view name, const char* type, json value) {
   json p = json::object();
@@ -96,8 +101,7 @@ json HistoryEventParts(const HistoryEntry& e) {
   if (!h.is_object()) return parts;
   if (h.contains("event") && h["event"].is_string()) parts.push_back(Param("action", "valueCode", h["event"]));
   if (h.contains("time_us") && h["time_us"].is_number_integer()) {
-    const absl::Time t = absl::FromUnixMicros(h["time_us"].get<int64_t>());
-    parts.push_back(Param("time", "valueInstant", absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ", t, absl::UTCTimeZone())));
+    parts.push_back(Param("time", "valueInstant", Instant(h["time_us"].get<int64_t>())));
   }
   for (const char* key : {"by", "organisation", "role", "reason"}) {
     if (h.contains(key) && h[key].is_string()) parts.push_back(Param(key, "valueString", h[key]));
@@ -219,6 +223,9 @@ json ResolutionParameters(const Resolution& r, const ViewDecision& view) {
                                             Param("contributor", "valueCode", l->contributor)})}});
   }
   params.push_back(Param("objection", "valueBoolean", r.objection));
+  if (r.objection && r.objection_time_us > 0) {
+    params.push_back(Param("objectionReceived", "valueInstant", Instant(r.objection_time_us)));
+  }
   params.push_back(Param("objectionInReview", "valueBoolean", r.objection_in_review));
   params.push_back(Param("inScope", "valueBoolean", r.in_scope));
   const std::string scope = r.restricted ? (r.in_scope ? "in scope (reason withheld: restricted patient)"
@@ -249,7 +256,6 @@ json IngestParameters(const IngestResult& r) {
 }
 
 json AuditEventResource(const AuditEvent& e) {
-  const absl::Time t = absl::FromUnixMicros(e.time_us);
   const bool refused = e.outcome.starts_with("denied") || e.outcome.starts_with("refused");
   json entity = json::array();
   for (uint64_t p : e.persons) entity.push_back({{"what", PersonRef(p)}});
@@ -265,7 +271,7 @@ json AuditEventResource(const AuditEvent& e) {
           {"id", std::to_string(e.sequence)},
           {"type", {{"system", "http://terminology.hl7.org/CodeSystem/audit-event-type"}, {"code", "rest"}}},
           {"subtype", json::array({{{"system", "urn:empi:audit-action"}, {"code", e.action}}})},
-          {"recorded", absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ", t, absl::UTCTimeZone())},
+          {"recorded", Instant(e.time_us)},
           {"outcome", refused ? "4" : "0"},
           {"outcomeDesc", e.outcome},
           {"agent", json::array({{{"who", {{"identifier", {{"value", e.requester}}}}},
@@ -339,6 +345,20 @@ absl::StatusOr<uint64_t> PersonParameter(const json& parameters, std::string_vie
   return person;
 }
 
+// Parameter `name`'s valueInstant (or valueDateTime), RFC 3339, as Unix
+// microseconds.
+absl::Status InstantParameter(const json& p, std::string_view name, int64_t* out_us) {
+  const json& text = p.contains("valueInstant") ? p["valueInstant"] : p.value("valueDateTime", json());
+  absl::Time t;
+  std::string error;
+  if (!text.is_string() || !absl::ParseTime(absl::RFC3339_full, text.get<std::string>(), &t, &error) ||
+      t < absl::UnixEpoch()) {
+    return Bad(ParamPath(name), "must be a valueInstant (2026-12-04T10:15:00Z)");
+  }
+  *out_us = absl::ToUnixMicros(t);
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::optional<AsOf>> AsOfParameters(const json& parameters) {
   const json* change = FindParameter(parameters, "asOfChange");
   const json* time = FindParameter(parameters, "asOfTime");
@@ -353,14 +373,7 @@ absl::StatusOr<std::optional<AsOf>> AsOfParameters(const json& parameters) {
     if (!ok) return Bad(ParamPath("asOfChange"), "must be a change sequence (valueString or valueUnsignedInt)");
   }
   if (time != nullptr) {
-    const json& text = time->contains("valueInstant") ? (*time)["valueInstant"] : time->value("valueDateTime", json());
-    absl::Time t;
-    std::string error;
-    if (!text.is_string() || !absl::ParseTime(absl::RFC3339_full, text.get<std::string>(), &t, &error) ||
-        t < absl::UnixEpoch()) {
-      return Bad(ParamPath("asOfTime"), "must be a valueInstant (2026-12-04T10:15:00Z)");
-    }
-    at.time_us = absl::ToUnixMicros(t);
+    if (absl::Status s = InstantParameter(*time, "asOfTime", &at.time_us); !s.ok()) return s;
   }
   return at;
 }
@@ -420,6 +433,14 @@ absl::StatusOr<ObjectionRequest> ObjectionRequestOf(const json& parameters) {
   absl::StatusOr<ObjectionMethod> m = MethodOf(method);
   if (!m.ok()) return m.status();
   r.method = *m;
+  // When the patient's objection reached the organisation (a letter's
+  // date), if not now: the time kept with the objection.
+  if (const json* received = FindParameter(parameters, "received"); received != nullptr) {
+    if (absl::Status s = InstantParameter(*received, "received", &r.time_us); !s.ok()) return s;
+    if (absl::FromUnixMicros(r.time_us) > absl::Now() + absl::Minutes(5)) {
+      return Bad(ParamPath("received"), "is in the future");
+    }
+  }
   if (r.nhs_number.empty() &&
       (r.family_name.empty() || r.given_names.empty() || r.date_of_birth.empty() || r.postcode.empty())) {
     return Bad(ParamPath("nhsNumber"), "required, or all of family, given, birthDate and postalCode");
@@ -467,7 +488,7 @@ nlohmann::json ChangeEventJson(const ChangeEvent& e) {
   json records = json::array();
   for (const RecordRef& r : e.records) records.push_back({{"source", r.source}, {"record_id", r.record_id}});
   return {{"sequence", e.sequence},
-          {"time", absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ", absl::FromUnixMicros(e.time_us), absl::UTCTimeZone())},
+          {"time", Instant(e.time_us)},
           {"kind", e.kind},
           {"persons", e.persons},
           {"records", records}};

@@ -1006,7 +1006,16 @@ TEST_F(ServeTest, ObjectionsRegisteredAndWithdrawnChangeTheView) {
   const json by_number =
       Parameters({{{"name", "nhsNumber"}, {"valueIdentifier", {{"system", kNhsSystem}, {"value", p.nhs}}}},
                   {{"name", "method"}, {"valueCode", "letter"}},
-                  StringParam("reference", "letter 2026-118")});
+                  StringParam("reference", "letter 2026-118"),
+                  {{"name", "received"}, {"valueDateTime", "2026-11-30T09:00:00Z"}}});
+  // A received time that is not a time, or is in the future, is refused
+  // naming the parameter.
+  for (const char* bad : {"yesterday", "2999-01-01T00:00:00Z"}) {
+    json b = by_number;
+    b["parameter"].back()["valueDateTime"] = bad;
+    ExpectOutcome(Post(*client_, "/Patient/$register-objection", integration_, b), 400, "invalid",
+                  "Parameters.parameter[received]");
+  }
   auto objected = Post(*client_, "/Patient/$register-objection", integration_, by_number);
   ASSERT_TRUE(objected);
   ASSERT_EQ(objected->status, 200) << objected->body;
@@ -1021,6 +1030,10 @@ TEST_F(ServeTest, ObjectionsRegisteredAndWithdrawnChangeTheView) {
                               (*Param(r, "viewReason"))["valueString"] == "objection");
   };
   EXPECT_EQ(view(), std::make_pair(true, true));
+  // The objection keeps the time the letter was received, not the request's.
+  json resolved = Body(Post(*client_, "/Patient/$resolve", clinician_, ResolveParams(kNhsSystem, p.nhs)));
+  ASSERT_NE(Param(resolved, "objectionReceived"), nullptr) << resolved.dump();
+  EXPECT_EQ((*Param(resolved, "objectionReceived"))["valueInstant"], "2026-11-30T09:00:00.000000Z");
   auto withdrawn =
       Post(*client_, "/Patient/$withdraw-objection", steward_, Parameters({StringParam("nhsNumber", p.nhs)}));
   ASSERT_TRUE(withdrawn);

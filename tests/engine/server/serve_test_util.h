@@ -137,6 +137,9 @@ class ServeProcess {
     std::string empi = std::string(bin) + "/engine/cli/empi";
     std::vector<std::string> argv_s = {empi, "serve"};
     argv_s.insert(argv_s.end(), args.begin(), args.end());
+    // A log left by an earlier server on this path would give its port
+    // before the child truncates the file.
+    std::remove(stderr_path.c_str());
     pid_ = ::fork();
     if (pid_ == 0) {
       std::FILE* err = std::freopen(stderr_path.c_str(), "w", stderr);
