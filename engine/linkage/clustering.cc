@@ -38,9 +38,10 @@ class NumberOwners {
 
   // Whether `nhs`, held by group `rg`, is someone else's number there: a
   // group outside `rg` and `other` carries it on more records than `rg`
-  // does, and each record of `rg` that carries it is held by the safety
-  // rules to be of another generation than one of that group's (a parent's
-  // number written on a child's record; safety.h). Then the number says
+  // does, and each record of `rg` that carries it is, by the safety rules,
+  // another member of the family than every record of that group that
+  // carries it (RelativesNumber: a parent's number written on a child's
+  // record, a spouse's or a sibling's; safety.h). Then the number says
   // nothing against the record's joining its own person elsewhere. A
   // number two groups carry equally often is nobody's to give away.
   bool SomeoneElses(uint64_t nhs, uint32_t rg, uint32_t other, const std::vector<Group>& groups, UnionFind& uf) {
@@ -56,17 +57,15 @@ class NumberOwners {
     for (size_t from = 0, to = 0; from < elsewhere.size(); from = to) {
       while (to < elsewhere.size() && elsewhere[to].first == elsewhere[from].first) ++to;
       if (to - from <= mine) continue;
-      bool all_another_generation = true;
+      bool all_relatives = true;
       for (uint32_t m : groups[rg].members) {
         if (!records_[m].nhs_validated || records_[m].nhs != nhs) continue;
-        bool found = false;
-        for (size_t i = from; i < to && !found; ++i) {
-          const SafetyVerdict v = model_.Score(records_[m], records_[elsewhere[i].second]).safety;
-          found = v.safety == PairSafety::kDistinct && v.reason == kGenerationApart;
+        for (size_t i = from; i < to && all_relatives; ++i) {
+          const PreparedRecord& owner = records_[elsewhere[i].second];
+          all_relatives = RelativesNumber(records_[m], owner, model_.Score(records_[m], owner).safety);
         }
-        all_another_generation = all_another_generation && found;
       }
-      if (all_another_generation) return true;
+      if (all_relatives) return true;
     }
     return false;
   }

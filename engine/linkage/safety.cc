@@ -48,6 +48,8 @@ bool EstimatedDate(int32_t yyyymmdd) {
   int md = yyyymmdd % 10000;
   return md == 101 || md == 701;
 }
+// Sex level "different" (both known).
+constexpr int kSexDifferent = 2;
 // Family level "family name is the other's given name": the names were
 // entered in the wrong fields, so the given names say nothing.
 constexpr int kFamilyIsOthersGiven = 5;
@@ -82,7 +84,6 @@ bool DiffersOnlyByLifeEvents(uint32_t pattern) {
   const int nhs = GammaOf(pattern, comparison::kNhsNumber);
   const int given = GammaOf(pattern, comparison::kGivenNames);
   const int dob = GammaOf(pattern, comparison::kDateOfBirth);
-  constexpr int kSexDifferent = 2;
   constexpr int kGivenExact = 1, kGivenNickname = 2, kGivenClose = 5;
   constexpr int kFamilyExact = 1, kFamilyClose = 4;
   const bool given_kept =
@@ -95,6 +96,12 @@ bool DiffersOnlyByLifeEvents(uint32_t pattern) {
   const bool dob_kept = dob == kDobExact || dob == kDobSwapped || dob == kDobSlip || (dob == kDobNull && family_kept);
   return (nhs == 0 || nhs == kNhsExact || nhs == kNhsNear) && given_kept && dob_kept &&
          GammaOf(pattern, comparison::kSex) != kSexDifferent;
+}
+
+bool RelativesNumber(const PreparedRecord& holder, const PreparedRecord& owner, const SafetyVerdict& verdict) {
+  if (verdict.safety == PairSafety::kDistinct && verdict.reason == kGenerationApart) return true;
+  return verdict.reason == kGivenConflictOnNumber && holder.dob != 0 && owner.dob != 0 && !EstimatedDate(holder.dob) &&
+         !EstimatedDate(owner.dob) && std::abs(holder.dob / 10000 - owner.dob / 10000) >= 2;
 }
 
 SafetyVerdict CheckPairSafety(const PreparedRecord& a, const PreparedRecord& b, uint32_t pattern) {
@@ -131,8 +138,12 @@ SafetyVerdict CheckPairSafety(const PreparedRecord& a, const PreparedRecord& b, 
     // The number and a date of birth no more than a year out identify the
     // person whatever the given name says; a family's other members are
     // born years apart (twins aside, whose dates of birth agree but whose
-    // numbers do not).
-    if (nhs_same_or_slip && dob != 0 && !dob_years_apart) return {PairSafety::kSafe, {}, /*names_overridden=*/true};
+    // numbers do not). Unless the sexes differ too: a name and a sex both
+    // keyed wrongly are far rarer than a twin's number on the record.
+    const bool sex_differs = GammaOf(pattern, comparison::kSex) == kSexDifferent;
+    if (nhs_same_or_slip && dob != 0 && !dob_years_apart && !sex_differs) {
+      return {PairSafety::kSafe, {}, /*names_overridden=*/true};
+    }
     if (nhs_same_or_slip) {
       return {PairSafety::kReview, given_conflict ? kGivenConflictOnNumber : kMiddleConflictOnNumber};
     }

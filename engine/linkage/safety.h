@@ -32,7 +32,9 @@
 //      that only sound alike count as conflicting three edits apart), or
 //      middle names that conflict: an NHS number that agrees (exactly, or
 //      but for one keying slip) with dates of birth no more than a year
-//      apart identifies the person, and the weight decides; with the number
+//      apart and sexes that do not differ identifies the person, and the
+//      weight decides (with the sexes differing too, it is a twin's number:
+//      kReview); with the number
 //      alone a steward decides (a relative's number: kReview); without one
 //      they are two people (kDistinct). Two different identifiers read raw,
 //      never checked as NHS numbers (FieldConventions), leave it to the
@@ -96,6 +98,15 @@ inline constexpr int kGenerationYears = 15;
 // The verdict for records `a` and `b` whose comparison pattern is `pattern`
 // (ComparePair(a, b)). Symmetric in (a, b).
 SafetyVerdict CheckPairSafety(const PreparedRecord& a, const PreparedRecord& b, uint32_t pattern);
+
+// Whether `holder`, which carries `owner`'s NHS number exactly, is another
+// member of the owner's family whose record was given the owner's number
+// (a parent's number on a child's record, a spouse's or a sibling's), by
+// their pair's verdict: dates of birth a generation apart, or given names
+// that conflict on dates of birth two or more years apart (neither missing
+// nor an estimate). Twins are never told apart this way: their dates of
+// birth agree.
+bool RelativesNumber(const PreparedRecord& holder, const PreparedRecord& owner, const SafetyVerdict& verdict);
 
 // Whether a pair's comparison pattern differs only where a person's life
 // changes a record: family name (marriage) and postcode and address (a

@@ -270,8 +270,8 @@ class EngineImpl final : public Engine {
 
   // Whether p's NHS number is someone else's, as a batch link judges it
   // (clustering.h): another person carries it on more records than p and
-  // `person`'s records with it (`person_records`) do, and p is a generation
-  // apart from one of them (a parent's number on a child's record).
+  // `person`'s records with it (`person_records`) do, and p is another
+  // member of that family than each of them (RelativesNumber in safety.h).
   absl::StatusOr<bool> NumberIsSomeoneElses(const PreparedRecord& p, const std::string& key, uint64_t person,
                                             const std::vector<PreparedRecord>& person_records) const;
 

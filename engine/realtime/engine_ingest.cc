@@ -84,9 +84,9 @@ absl::StatusOr<bool> EngineImpl::NumberIsSomeoneElses(const PreparedRecord& p, c
   }
   for (const auto& [other, theirs] : by_person) {
     if (theirs.size() <= mine) continue;
-    for (const PreparedRecord& z : theirs) {
-      const SafetyVerdict v = model_.Score(p, z).safety;
-      if (v.safety == PairSafety::kDistinct && v.reason == kGenerationApart) return true;
+    if (std::all_of(theirs.begin(), theirs.end(),
+                    [&](const PreparedRecord& z) { return RelativesNumber(p, z, model_.Score(p, z).safety); })) {
+      return true;
     }
   }
   return false;

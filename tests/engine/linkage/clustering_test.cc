@@ -379,5 +379,36 @@ TEST(ClusteringTest, AParentsNumberOnAChildsRecordDoesNotKeepTheChildApart) {
   ASSERT_EQ(c.review.size(), 1u);
   EXPECT_EQ(c.review[0].reason, "nhs conflict");
 }
+
+// A wife's hospital record carries her husband's NHS number (a spouse's or
+// sibling's number: conflicting given names, born two years apart). Her
+// records join on their demographics; the husband's stay apart. Twins are
+// never given away like this: a twin's number on the other twin's record
+// (one date of birth) stays a conflict for a steward.
+TEST(ClusteringTest, ARelativesNumberBornYearsApartDoesNotKeepARecordFromItsPerson) {
+  const Model model = TestModel();
+  constexpr char kWifeNhs[] = "4010232137";
+  auto cluster = [&](const char* wife_dob) {
+    std::vector<PreparedRecord> recs = {Annotated(model, "Daniel", "Kelly", "1979-04-02", kNhs),
+                                        Annotated(model, "Daniel", "Kelly", "1979-04-02", kNhs),
+                                        Annotated(model, "Manjit", "Kelly", wife_dob, kWifeNhs),
+                                        Annotated(model, "Manjit", "Kelly", wife_dob, kNhs)};
+    std::vector<uint64_t> existing(recs.size(), 0);
+    ClusterInput in{&recs, &existing, nullptr, &model};
+    const double l = model.link_weight();
+    return ClusterRecords(in, {{0, 1, l + 30}, {2, 3, l + 5}});
+  };
+  Clustering spouse = cluster("1977-03-21");
+  EXPECT_EQ(spouse.group[2], spouse.group[3]);
+  EXPECT_NE(spouse.group[0], spouse.group[2]);
+  EXPECT_TRUE(spouse.review.empty());
+
+  Clustering twin = cluster("1979-04-02");
+  EXPECT_NE(twin.group[2], twin.group[3]);
+  EXPECT_NE(twin.group[0], twin.group[3]);
+  ASSERT_EQ(twin.review.size(), 1u);
+  EXPECT_EQ(twin.review[0].reason, "nhs conflict");
+}
+
 }  // namespace
 }  // namespace empi

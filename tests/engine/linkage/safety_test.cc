@@ -95,6 +95,30 @@ TEST(PairSafety, ConflictingGivenNamesOnOneNumberGoToReviewUnlessTheDateAgrees) 
   // Number and date of birth identify the person; the weight decides.
   EXPECT_EQ(Verdict(a, Person("Daniel", "Doyle", "1990-04-12", kNhsTwin)).safety, PairSafety::kSafe);
   EXPECT_EQ(Verdict(a, Person("Daniel", "Doyle", "1990-12-04", kNhsTwin)).safety, PairSafety::kSafe);
+  // Unless the sexes differ as well: a twin sister's number on her
+  // brother's record.
+  v = Verdict(a, Person("Megan", "Doyle", "1990-04-12", kNhsTwin, "F"));
+  EXPECT_EQ(v.safety, PairSafety::kReview);
+  EXPECT_EQ(v.reason, "given names conflict on a shared NHS number");
+}
+
+// Whose number a record carries: a relative's when the verdict on the
+// record and the number's owner says another member of the family (a
+// generation apart, or conflicting given names born two or more years
+// apart), never a twin's, and never when a date is missing or estimated.
+TEST(PairSafety, ARelativesNumberIsToldByTheVerdictAndTheYearsBetween) {
+  auto relatives = [](const Record& holder, const Record& owner) {
+    const PreparedRecord h = Prep(holder), o = Prep(owner);
+    return RelativesNumber(h, o, Verdict(holder, owner));
+  };
+  const Record owner = Person("Elijah", "Hammond", "1998-06-12", kNhsTwin);
+  EXPECT_TRUE(relatives(Person("Lori", "Hammond", "2002-08-06", kNhsTwin, "F"), owner));
+  EXPECT_TRUE(relatives(Person("Lori", "Hammond", "1970-08-06", kNhsTwin, "F"), owner));
+  EXPECT_FALSE(relatives(Person("Lori", "Hammond", "1998-06-12", kNhsTwin, "F"), owner));  // a twin
+  EXPECT_FALSE(relatives(Person("Lori", "Hammond", "1999-08-06", kNhsTwin, "F"), owner));  // a year: a slip
+  EXPECT_FALSE(relatives(Person("Lori", "Hammond", "", kNhsTwin, "F"), owner));
+  EXPECT_FALSE(relatives(Person("Lori", "Hammond", "2002-01-01", kNhsTwin, "F"), owner));  // estimated
+  EXPECT_FALSE(relatives(Person("Elijah", "Hammond", "2002-08-06", kNhsTwin), owner));     // one name
 }
 
 TEST(PairSafety, OrdinaryErrorsOfOnePersonAreSafe) {

@@ -225,6 +225,45 @@ TEST_F(EngineTest, AParentsNumberOnAChildsRecordJoinsTheChildWhenTheNumberIsClea
   }
 }
 
+// The same for an elder sister's number on her brother's record (given
+// names conflict, born three years apart): the record joins its own
+// person. A twin sister's number (one date of birth) is not given away:
+// nothing but the number tells twins apart, so it stays a conflict for a
+// steward, and the sister's person does not take the record either (the
+// sexes differ as well as the names).
+TEST_F(EngineTest, ASiblingsNumberJoinsTheRecordToItsPersonButATwinsDoesNot) {
+  for (const bool twin : {false, true}) {
+    testing::Patient sister = patients_[twin ? 3 : 1];
+    sister.given = "Megan";
+    sister.sex = "F";
+    testing::Patient brother = sister;
+    brother.given = "Owen";
+    brother.sex = "M";
+    brother.nhs = patients_[twin ? 4 : 2].nhs;
+    if (!twin) {
+      sister.dob = "1987-02-09";
+      brother.dob = "1990-06-14";
+    }
+    const std::string tag = twin ? "T" : "S";
+    ASSERT_TRUE(engine_->Ingest(RecordOf(sister, "M84001", tag + "F1", true), who_).ok());
+    ASSERT_TRUE(engine_->Ingest(RecordOf(sister, "RKB", tag + "F2", true), who_).ok());
+    auto own = engine_->Ingest(RecordOf(brother, "M84001", tag + "B1", true), who_);
+    ASSERT_TRUE(own.ok());
+    testing::Patient with_sisters_number = brother;
+    with_sisters_number.nhs = sister.nhs;
+    auto acute = engine_->Ingest(RecordOf(with_sisters_number, "RLT", tag + "B2", true), who_);
+    ASSERT_TRUE(acute.ok());
+    if (twin) {
+      EXPECT_EQ(acute->outcome, IngestOutcome::kReview);
+      EXPECT_EQ(acute->reason, "nhs conflict");
+      EXPECT_NE(acute->person_id, own->person_id);
+    } else {
+      EXPECT_EQ(acute->outcome, IngestOutcome::kLinked) << acute->reason;
+      EXPECT_EQ(acute->person_id, own->person_id);
+    }
+  }
+}
+
 // The steward's review queue: each pair once (the store holds both
 // orders), the persons holding the records, pages that chain by cursor
 // and together list the whole queue in one stable order, and the read
