@@ -202,8 +202,15 @@ Clustering ClusterOnce(const ClusterInput& in, std::vector<ScoredLink> links) {
       join(ra, rb);
     }
   }
+  // A record with a relative's number and the number's owner, each in a
+  // person of its own: two members of one family, not a steward's decision.
+  auto relatives_apart = [&](const ScoredLink& l) {
+    return l.held_by == kGivenConflictOnNumber && groups[uf.Find(l.a)].members.size() > 1 &&
+           groups[uf.Find(l.b)].members.size() > 1 &&
+           RelativesNumber(records[l.a], records[l.b], in.model->Score(records[l.a], records[l.b]).safety);
+  };
   for (const ScoredLink* l : between) {
-    if (uf.Find(l->a) != uf.Find(l->b)) {
+    if (uf.Find(l->a) != uf.Find(l->b) && !relatives_apart(*l)) {
       out.review.push_back(
           {l->a, l->b, l->match_weight, l->held_by.empty() ? "between thresholds" : std::string(l->held_by)});
     }

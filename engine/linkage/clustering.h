@@ -28,7 +28,9 @@
 //     mistyped, let in by its NHS number; NamesConflictExplainedByGroup) is
 //     not held against the join.
 // Pairs between the review and link thresholds whose records end in
-// different persons go to review ("between thresholds"). Of the pairs
+// different persons go to review ("between thresholds"), except a record
+// carrying a relative's number and a record of the number's owner when
+// each is in a person with other records (RelativesNumber). Of the pairs
 // between two persons only the strongest is kept: one decision for a
 // steward per pair of persons. A new record whose
 // links at the link threshold reach two persons that stay apart, neither

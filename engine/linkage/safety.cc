@@ -99,9 +99,13 @@ bool DiffersOnlyByLifeEvents(uint32_t pattern) {
 }
 
 bool RelativesNumber(const PreparedRecord& holder, const PreparedRecord& owner, const SafetyVerdict& verdict) {
+  if (holder.nhs == 0 || holder.nhs != owner.nhs) return false;
   if (verdict.safety == PairSafety::kDistinct && verdict.reason == kGenerationApart) return true;
-  return verdict.reason == kGivenConflictOnNumber && holder.dob != 0 && owner.dob != 0 && !EstimatedDate(holder.dob) &&
-         !EstimatedDate(owner.dob) && std::abs(holder.dob / 10000 - owner.dob / 10000) >= 2;
+  if (verdict.reason != kGivenConflictOnNumber) return false;
+  const bool sexes_differ = holder.sex != Sex::kUnknown && owner.sex != Sex::kUnknown && holder.sex != owner.sex;
+  const bool years_apart = holder.dob != 0 && owner.dob != 0 && !EstimatedDate(holder.dob) &&
+                           !EstimatedDate(owner.dob) && std::abs(holder.dob / 10000 - owner.dob / 10000) >= 2;
+  return sexes_differ || years_apart;
 }
 
 SafetyVerdict CheckPairSafety(const PreparedRecord& a, const PreparedRecord& b, uint32_t pattern) {

@@ -103,9 +103,9 @@ SafetyVerdict CheckPairSafety(const PreparedRecord& a, const PreparedRecord& b, 
 // member of the owner's family whose record was given the owner's number
 // (a parent's number on a child's record, a spouse's or a sibling's), by
 // their pair's verdict: dates of birth a generation apart, or given names
-// that conflict on dates of birth two or more years apart (neither missing
-// nor an estimate). Twins are never told apart this way: their dates of
-// birth agree.
+// that conflict with sexes that differ or with dates of birth two or more
+// years apart (neither missing nor an estimate). Twins of one sex are never
+// told apart this way: nothing but the number does.
 bool RelativesNumber(const PreparedRecord& holder, const PreparedRecord& owner, const SafetyVerdict& verdict);
 
 // Whether a pair's comparison pattern differs only where a person's life

@@ -170,6 +170,9 @@ absl::StatusOr<uint64_t> EngineImpl::ChooseTarget(const PreparedRecord& p, const
       }
     } else if (s.weight >= model_.link_weight()) {
       why = "another person also matches";
+    } else if (target != 0 && s.held_by == kGivenConflictOnNumber &&
+               RelativesNumber(p, s.prepared, model_.Score(p, s.prepared).safety)) {
+      continue;  // a relative's number: each record has a person of its own (clustering.h)
     } else {
       why = s.held_by.empty() ? "between thresholds" : std::string(s.held_by);
     }

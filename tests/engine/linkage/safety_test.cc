@@ -104,21 +104,29 @@ TEST(PairSafety, ConflictingGivenNamesOnOneNumberGoToReviewUnlessTheDateAgrees) 
 
 // Whose number a record carries: a relative's when the verdict on the
 // record and the number's owner says another member of the family (a
-// generation apart, or conflicting given names born two or more years
-// apart), never a twin's, and never when a date is missing or estimated.
-TEST(PairSafety, ARelativesNumberIsToldByTheVerdictAndTheYearsBetween) {
+// generation apart, or conflicting given names with another sex or born two
+// or more years apart; a date missing or estimated does not count), never a
+// twin's of the same sex.
+TEST(PairSafety, ARelativesNumberIsToldByTheVerdictTheSexAndTheYearsBetween) {
   auto relatives = [](const Record& holder, const Record& owner) {
     const PreparedRecord h = Prep(holder), o = Prep(owner);
     return RelativesNumber(h, o, Verdict(holder, owner));
   };
   const Record owner = Person("Elijah", "Hammond", "1998-06-12", kNhsTwin);
-  EXPECT_TRUE(relatives(Person("Lori", "Hammond", "2002-08-06", kNhsTwin, "F"), owner));
-  EXPECT_TRUE(relatives(Person("Lori", "Hammond", "1970-08-06", kNhsTwin, "F"), owner));
-  EXPECT_FALSE(relatives(Person("Lori", "Hammond", "1998-06-12", kNhsTwin, "F"), owner));  // a twin
-  EXPECT_FALSE(relatives(Person("Lori", "Hammond", "1999-08-06", kNhsTwin, "F"), owner));  // a year: a slip
-  EXPECT_FALSE(relatives(Person("Lori", "Hammond", "", kNhsTwin, "F"), owner));
-  EXPECT_FALSE(relatives(Person("Lori", "Hammond", "2002-01-01", kNhsTwin, "F"), owner));  // estimated
-  EXPECT_FALSE(relatives(Person("Elijah", "Hammond", "2002-08-06", kNhsTwin), owner));     // one name
+  EXPECT_TRUE(relatives(Person("Robert", "Hammond", "2002-08-06", kNhsTwin), owner));
+  EXPECT_TRUE(relatives(Person("Robert", "Hammond", "1970-08-06", kNhsTwin), owner));
+  EXPECT_FALSE(relatives(Person("Robert", "Hammond", "1998-06-12", kNhsTwin), owner));  // a twin
+  EXPECT_FALSE(relatives(Person("Robert", "Hammond", "1999-08-06", kNhsTwin), owner));  // a year: a slip
+  EXPECT_FALSE(relatives(Person("Robert", "Hammond", "", kNhsTwin), owner));
+  EXPECT_FALSE(relatives(Person("Robert", "Hammond", "2002-01-01", kNhsTwin), owner));    // estimated
+  EXPECT_FALSE(relatives(Person("Elijah", "Hammond", "2002-08-06", kNhsTwin), owner));    // one name
+  EXPECT_FALSE(relatives(Person("Robert", "Hammond", "2002-08-06", kNhsFather), owner));  // another number
+  // Another sex as well as another name: a sister's or a wife's, a twin
+  // sister's too, whatever the dates say.
+  for (const char* dob : {"2002-08-06", "1998-06-12", "1999-08-06", "", "2002-01-01"}) {
+    EXPECT_TRUE(relatives(Person("Lori", "Hammond", dob, kNhsTwin, "F"), owner)) << dob;
+  }
+  EXPECT_FALSE(relatives(Person("Lori", "Hammond", "1999-08-06", kNhsTwin, ""), owner));  // sex unknown
 }
 
 TEST(PairSafety, OrdinaryErrorsOfOnePersonAreSafe) {
