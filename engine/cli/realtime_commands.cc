@@ -29,6 +29,7 @@
 #include "engine/eval/csv_reader.h"
 #include "engine/feed/feed_reader.h"
 #include "engine/linkage/comparisons.h"
+#include "engine/linkage/linker.h"
 #include "engine/linkage/store_events.h"
 #include "engine/linkage/supersession.h"
 #include "engine/realtime/engine_internal.h"
@@ -143,6 +144,21 @@ absl::StatusOr<ObjectionMethod> ParseMethod(const std::string& m) {
   return absl::InvalidArgumentError(fmt::format("--method: \"{}\" is not form, phone, letter, online or steward", m));
 }
 
+// Nothing in the real-time path estimates the model: a store only it has
+// written places records with the informed default priors, which are not
+// safe on every population (docs/benchmarks.md, "A relative's number, and a
+// second population"). Says so after an ingest, with the remedy.
+void WarnIfModelUntrusted(const index::Store& store, const std::string& db) {
+  absl::StatusOr<Model> model = LoadModel(store);
+  if (!model.ok()) return;
+  const std::string why = UntrustedReason(model->provenance);
+  if (why.empty()) return;
+  std::cerr << fmt::format(
+      "model NOT TRUSTED: {}; these records were placed with the informed default priors. Once the store holds "
+      "enough records, `empi relink --db {}` estimates the model on them and re-scores them, keeping person ids\n",
+      why, db);
+}
+
 absl::Status RunIngest(const Flags& f) {
   std::string path = f.file;
   std::filesystem::path tmp;
@@ -196,6 +212,7 @@ absl::Status RunIngest(const Flags& f) {
       outcomes[static_cast<int>(IngestOutcome::kLinked)], outcomes[static_cast<int>(IngestOutcome::kNewPerson)],
       outcomes[static_cast<int>(IngestOutcome::kReview)], outcomes[static_cast<int>(IngestOutcome::kUnchanged)],
       objections_applied, feed->quarantined.size(), feed->stats.whitespace_lines);
+  WarnIfModelUntrusted(*StoreOf(engine.get()), f.db);
   if (!feed->quarantined.empty()) {
     return absl::InvalidArgumentError(fmt::format("{} rows were not ingested (see above)", feed->quarantined.size()));
   }

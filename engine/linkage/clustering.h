@@ -10,9 +10,9 @@
 //     not counting a number that is someone else's in the group carrying
 //     it: a third group carries it on more records, and each of this
 //     group's records with it is another member of that family than each
-//     of them (RelativesNumber in safety.h: a generation apart, or conflicting
-//     given names born years apart; a parent's, spouse's or sibling's
-//     number on the record);
+//     of them (RelativesNumber in safety.h: a generation apart, or
+//     conflicting given names with another sex or born years apart; a
+//     parent's, spouse's or sibling's number on the record);
 //   - at most one of them is a person already stored ("existing persons":
 //     joining stored persons is a steward's decision, never automatic);
 //   - no pair across them was marked never-to-link ("never link");

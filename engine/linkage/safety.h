@@ -33,10 +33,9 @@
 //      middle names that conflict: an NHS number that agrees (exactly, or
 //      but for one keying slip) with dates of birth no more than a year
 //      apart and sexes that do not differ identifies the person, and the
-//      weight decides (with the sexes differing too, it is a twin's number:
-//      kReview); with the number
-//      alone a steward decides (a relative's number: kReview); without one
-//      they are two people (kDistinct). Two different identifiers read raw,
+//      weight decides; with the number alone (or the sexes differing too: a
+//      twin's number) a steward decides (a relative's number: kReview);
+//      without one they are two people (kDistinct). Two different identifiers read raw,
 //      never checked as NHS numbers (FieldConventions), leave it to the
 //      weight.
 //   4. Given names that differ by two or more edits (Jack and Jake, Emily

@@ -152,11 +152,16 @@ TEST_F(MatchingCliTest, RealTimeIngestFirstThenTheFeedsLinksAsOneRun) {
   ASSERT_EQ(std::system(("head -21 '" + gen_ + "/RKB.csv' > '" + dir_.path() + "/RKB.csv'").c_str()), 0);
   RunResult first = Run("ingest --db '" + staged + "' '" + dir_.path() + "/RKB.csv'");
   ASSERT_EQ(first.code, 0) << first.err;
+  EXPECT_NE(first.err.find("model NOT TRUSTED: not trained"), std::string::npos) << first.err;
   RunResult rest = Run("link --db '" + staged + "' '" + gen_ + "'/[A-Z]*.csv");
   ASSERT_EQ(rest.code, 0) << rest.err;
   EXPECT_NE(rest.out.find("stored model          estimated again: it was not trained"), std::string::npos) << rest.out;
   EXPECT_EQ(rest.out.find("model NOT TRUSTED"), std::string::npos) << rest.out;
   EXPECT_NEAR(F1(Evaluate(staged)), F1(Evaluate(one)), 0.002);
+  // Ingests after the link are placed with the estimated model: no warning.
+  RunResult later = Run("ingest --db '" + staged + "' '" + dir_.path() + "/RKB.csv'");
+  ASSERT_EQ(later.code, 0) << later.err;
+  EXPECT_EQ(later.err.find("NOT TRUSTED"), std::string::npos) << later.err;
 }
 
 // A three-record first feed, two of them one patient: too few pairs to

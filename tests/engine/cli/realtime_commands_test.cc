@@ -56,6 +56,10 @@ TEST_F(RealtimeCommandsTest, IngestResolveObjectStewardAndAudit) {
   const std::string again = Run("ingest --db '" + db_ + "' '" + dir_.path() + "/feed.csv'").err;
   EXPECT_THAT(again, HasSubstr("ingested 3 records in"));
   EXPECT_THAT(again, HasSubstr("linked 0, new person 0, review 0, unchanged 3"));
+  // A store only the real-time path has written has no estimated model, and
+  // the ingest says so with the remedy.
+  EXPECT_THAT(again, HasSubstr("model NOT TRUSTED: not trained"));
+  EXPECT_THAT(again, HasSubstr("`empi relink --db " + db_ + "`"));
 
   nlohmann::json r = Resolve("RYA", "H1");
   EXPECT_EQ(r["person_id"], p);
