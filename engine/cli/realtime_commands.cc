@@ -13,6 +13,7 @@
 #include <iostream>
 #include <iterator>
 #include <memory>
+#include <optional>
 #include <sstream>
 
 #include "absl/container/flat_hash_map.h"
@@ -144,19 +145,35 @@ absl::StatusOr<ObjectionMethod> ParseMethod(const std::string& m) {
   return absl::InvalidArgumentError(fmt::format("--method: \"{}\" is not form, phone, letter, online or steward", m));
 }
 
-// Nothing in the real-time path estimates the model: a store only it has
-// written places records with the informed default priors, which are not
-// safe on every population (docs/benchmarks.md, "A relative's number, and a
-// second population"). Says so after an ingest, with the remedy.
-void WarnIfModelUntrusted(const index::Store& store, const std::string& db) {
-  absl::StatusOr<Model> model = LoadModel(store);
-  if (!model.ok()) return;
-  const std::string why = UntrustedReason(model->provenance);
-  if (why.empty()) return;
+// A store whose model is not trusted places records with the informed
+// default priors, which are not safe on every population (docs/benchmarks.md,
+// "A relative's number, and a second population"). Says so after an ingest,
+// with what will estimate it.
+void WarnIfModelUntrusted(const Engine& engine, const std::string& db) {
+  const ModelInfo model = engine.CurrentModel();
+  if (model.trusted()) return;
   std::cerr << fmt::format(
-      "model NOT TRUSTED: {}; these records were placed with the informed default priors. Once the store holds "
-      "enough records, `empi relink --db {}` estimates the model on them and re-scores them, keeping person ids\n",
-      why, db);
+      "model NOT TRUSTED: {}; these records were placed with the informed default priors. An ingest that brings "
+      "the store to 1,000 records or more estimates the model on them and relinks them, keeping person ids (too "
+      "little evidence: it tries again at twice as many); `empi relink --db {}` does the same on demand\n",
+      model.untrusted_reason, db);
+}
+
+// After a file: its records' persons and their neighbours relinked
+// together (Engine::Revisit), as `empi link` revisits a feed's stored
+// neighbours. Skipped, with the NOT TRUSTED warning to follow, while
+// the model is untrusted.
+absl::Status RevisitFeed(Engine* engine, const std::vector<Record>& records, const Requester& who) {
+  if (records.empty() || !engine->CurrentModel().trusted()) return absl::OkStatus();
+  std::vector<RecordRef> refs;
+  refs.reserve(records.size());
+  for (const Record& r : records) refs.push_back({r.source, r.record_id});
+  EMPI_ASSIGN_OR_RETURN(RevisitResult v, engine->Revisit(refs, who));
+  std::cerr << fmt::format(
+      "revisited the {} persons of these records and their neighbours ({} records): {} records moved, "
+      "{} new persons, {} persons removed; review pairs among them {} -> {}\n",
+      v.persons, v.records, v.records_moved, v.persons_new, v.persons_removed, v.review_pairs_before, v.review_pairs);
+  return absl::OkStatus();
 }
 
 absl::Status RunIngest(const Flags& f) {
@@ -187,6 +204,7 @@ absl::Status RunIngest(const Flags& f) {
   // Progress and the summary go to stderr; stdout holds one result per record.
   Progress progress;
   uint64_t outcomes[4] = {}, objections_applied = 0;
+  std::optional<uint64_t> moved_by_estimate;  // records the engine's model estimate moved
   const auto start = std::chrono::steady_clock::now();
   for (size_t i = 0; i < feed->records.size(); ++i) {
     const Record& r = feed->records[i];
@@ -201,9 +219,14 @@ absl::Status RunIngest(const Flags& f) {
                      {"match_probability", res.match_probability}};
     if (!res.reason.empty()) j["reason"] = res.reason;
     if (res.objection_applied) j["objection_applied"] = true;
+    if (res.model_estimated) {
+      j["model_estimated"] = true;
+      moved_by_estimate = res.records_moved;
+    }
     std::cout << j.dump() << "\n";
   }
   progress.Finish();
+  EMPI_RETURN_IF_ERROR(RevisitFeed(engine.get(), feed->records, f.who));
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::cerr << fmt::format(
       "ingested {} records in {:.1f} s ({:.0f}/s, each durable): linked {}, new person {}, review {}, unchanged {}; "
@@ -212,7 +235,14 @@ absl::Status RunIngest(const Flags& f) {
       outcomes[static_cast<int>(IngestOutcome::kLinked)], outcomes[static_cast<int>(IngestOutcome::kNewPerson)],
       outcomes[static_cast<int>(IngestOutcome::kReview)], outcomes[static_cast<int>(IngestOutcome::kUnchanged)],
       objections_applied, feed->quarantined.size(), feed->stats.whitespace_lines);
-  WarnIfModelUntrusted(*StoreOf(engine.get()), f.db);
+  if (moved_by_estimate) {
+    const ModelInfo model = engine->CurrentModel();
+    std::cerr << fmt::format(
+        "model estimated during this ingest on the {} records then stored ({} EM iterations, converged); every "
+        "record relinked with it: {} moved, person ids kept\n",
+        model.records, model.em_iterations, *moved_by_estimate);
+  }
+  WarnIfModelUntrusted(*engine, f.db);
   if (!feed->quarantined.empty()) {
     return absl::InvalidArgumentError(fmt::format("{} rows were not ingested (see above)", feed->quarantined.size()));
   }

@@ -399,10 +399,10 @@ absl::StatusOr<RelinkSummary> RelinkStore(index::Store* store, const RelinkOptio
     index::ChangeSet none = store->NewChangeSet();
     EMPI_RETURN_IF_ERROR(store->Commit(&none, &event, /*sync=*/true));
   } else {
-    EMPI_RETURN_IF_ERROR(WriteMoves(*store, set, plan, options,
-                                    scope ? "a link's stored neighbours scored again with its records (empi link)"
-                                          : "every stored record scored again (empi relink)",
-                                    &cs, &summary));
+    EMPI_RETURN_IF_ERROR(
+        WriteMoves(*store, set, plan, options,
+                   scope ? "a link's stored neighbours scored again with its records (empi link)" : options.reason, &cs,
+                   &summary));
     if (run_model.trained) cs.PutModel(run_model.trained->ToJson().dump());
     // Objection-in-review flags follow the new queue (review_objections.h).
     if (review.changed || !plan.moved.empty()) cs.PutMeta(index::kMetaReviewObjectionsDirty, "");

@@ -115,18 +115,42 @@ RecordRef RefOf(std::string_view record_key) {
 std::string PendingKey(uint64_t nhs) { return FormatNhsNumber(nhs); }
 
 EngineImpl::EngineImpl(const EngineOptions& options, std::unique_ptr<index::Store> store, Model model,
-                       bool model_stored, FieldConventions conventions, ContributorRegister reg, BlockingRules rules)
+                       ModelProvenance stored, bool model_stored, FieldConventions conventions, ContributorRegister reg,
+                       BlockingRules rules)
     : options_(options),
       store_(std::move(store)),
-      model_(std::move(model)),
-      model_version_(ModelVersion(model_)),
       model_stored_(model_stored),
+      next_estimate_at_(options.estimate_model_at_records),
       conventions_(conventions),
       register_(std::move(reg)),
       rules_(std::move(rules)),
       syncer_(options_.sync ? std::make_unique<index::WalSyncer>([s = store_.get()] { return s->SyncWal(); })
                             : nullptr),
-      fixed_today_(ParseDate(options_.today, DateFormat::kIso).value_or(0)) {}
+      fixed_today_(ParseDate(options_.today, DateFormat::kIso).value_or(0)) {
+  absl::MutexLock lock(&write_mu_);  // for the annotations: nothing else holds the engine yet
+  UseModel(std::move(model), std::move(stored));
+}
+
+void EngineImpl::UseModel(Model model, ModelProvenance stored) {
+  auto live = std::make_unique<LiveModel>(LiveModel{std::move(model), "", std::move(stored)});
+  live->version = ModelVersion(live->model);
+  live_.store(live.get(), std::memory_order_release);
+  models_.push_back(std::move(live));
+}
+
+ModelInfo EngineImpl::CurrentModel() const {
+  const LiveModel& live = *live_.load(std::memory_order_acquire);
+  const ModelProvenance& p = live.stored;
+  return ModelInfo{.version = live.version,
+                   .untrusted_reason = UntrustedReason(p),
+                   .origin = p.origin,
+                   .records = p.records,
+                   .candidate_pairs = p.candidate_pairs,
+                   .em_iterations = p.em_iterations,
+                   .em_converged = p.em_converged,
+                   .estimated_matches = p.estimated_matches,
+                   .trained_at = p.trained_at};
+}
 
 int32_t EngineImpl::Today() const { return fixed_today_ != 0 ? fixed_today_ : TodayYmd(); }
 
@@ -149,7 +173,7 @@ PreparedRecord EngineImpl::Prepare(const Record& r) const {
     absl::ReaderMutexLock lock(&supersessions_mu_);
     supersessions_.Apply(&p);
   }
-  model_.Annotate(&p);
+  model().Annotate(&p);
   return p;
 }
 
@@ -172,7 +196,7 @@ absl::StatusOr<std::vector<uint64_t>> EngineImpl::PersonsOf(const std::vector<st
 
 void EngineImpl::Stamp(const Answered& when, index::AuditEvent* ev) const {
   ev->at_change = when.at_change;
-  ev->model_version = model_version_;
+  ev->model_version = model_version();
   ev->as_of = when.as_of;
 }
 
@@ -237,14 +261,16 @@ absl::StatusOr<std::unique_ptr<Engine>> OpenEngineWithEnv(const EngineOptions& o
     stored = false;
   }
   EMPI_RETURN_IF_ERROR(model.status());
+  const ModelProvenance provenance = model->provenance;
   // A model not trained on enough evidence (a first link of a few records)
-  // does not score: the informed priors do, until a link estimates it again.
-  if (!UntrustedReason(model->provenance).empty()) model = Model::Informed();
+  // does not score: the informed priors do, until the engine (or a link)
+  // estimates it again.
+  if (!UntrustedReason(provenance).empty()) model = Model::Informed();
   EMPI_ASSIGN_OR_RETURN(FieldConventions conventions, StoredConventions(*store));
   EMPI_ASSIGN_OR_RETURN(std::optional<BlockingSettings> blocking, StoredBlocking(*store));
   auto engine =
-      std::make_unique<realtime::EngineImpl>(options, std::move(store), std::move(*model), stored, conventions,
-                                             std::move(reg), blocking.value_or(BlockingSettings{}).rules);
+      std::make_unique<realtime::EngineImpl>(options, std::move(store), std::move(*model), provenance, stored,
+                                             conventions, std::move(reg), blocking.value_or(BlockingSettings{}).rules);
   EMPI_RETURN_IF_ERROR(engine->LoadSupersessions());
   EMPI_RETURN_IF_ERROR(engine->LoadPendingForms());
   return std::unique_ptr<Engine>(std::move(engine));

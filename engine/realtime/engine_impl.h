@@ -31,11 +31,16 @@
 //   - Reads take neither: each sees one RocksDB snapshot or the store's
 //     consistent change counter (Store::ReadAtChange) and never waits for a
 //     writer. The store has its own internal locking.
+//   - The model that scores (live_) is replaced only under write_mu_, when
+//     the engine estimates it (EstimateModelIfDue); readers load the
+//     pointer once per call, and every model the engine used stays alive
+//     until it closes.
 //
 // Internal: included only by engine/realtime/*.cc.
 #ifndef EMPI_ENGINE_REALTIME_ENGINE_IMPL_H_
 #define EMPI_ENGINE_REALTIME_ENGINE_IMPL_H_
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -95,13 +100,17 @@ class SnapshotHolder {
 
 class EngineImpl final : public Engine {
  public:
-  EngineImpl(const EngineOptions& options, std::unique_ptr<index::Store> store, Model model, bool model_stored,
-             FieldConventions conventions, ContributorRegister reg, BlockingRules rules);
+  // `model` scores; `stored` is the provenance of the stored model
+  // (`model_stored`), or of `model` when none is stored.
+  EngineImpl(const EngineOptions& options, std::unique_ptr<index::Store> store, Model model, ModelProvenance stored,
+             bool model_stored, FieldConventions conventions, ContributorRegister reg, BlockingRules rules);
 
   index::Store* store() { return store_.get(); }
 
   absl::StatusOr<uint64_t> WarmCache() override { return store_->WarmCache(); }
   uint64_t LastChange() const override { return store_->last_change(); }
+  ModelInfo CurrentModel() const override;
+  absl::StatusOr<RevisitResult> Revisit(const std::vector<RecordRef>& records, const Requester& who) override;
 
   // Called once by Engine::Open, before the engine is shared: read the
   // stored supersessions (engine_supersession.cc) and the pending
@@ -305,6 +314,15 @@ class EngineImpl final : public Engine {
   absl::StatusOr<IngestResult> IngestLocked(const Record& rec, const Requester& who)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
 
+  // When the model that scores is not trusted and the store holds at least
+  // next_estimate_at_ records: every stored record relinked with a model
+  // estimated on them, person ids kept (engine/linkage/relink.h), and that
+  // model scores from then on. Too little evidence waits for twice as many
+  // records. Sets result->model_estimated and, when the record `key` moved,
+  // result->person_id.
+  absl::Status EstimateModelIfDue(const std::string& key, IngestResult* result)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+
   // ---- objections: registered, withdrawn, pending, and applied on arrival (engine_objections.cc)
 
   // Objections that reach person `target` with the arriving record `p`
@@ -454,9 +472,26 @@ class EngineImpl final : public Engine {
 
   const EngineOptions options_;
   std::unique_ptr<index::Store> store_;
-  const Model model_;
-  const std::string model_version_;
+  // The model that scores, its version as answers carry it, and the
+  // provenance of the stored one (whose trust decides whether the engine
+  // estimates another).
+  struct LiveModel {
+    Model model;
+    std::string version;
+    ModelProvenance stored;
+  };
+  const Model& model() const { return live_.load(std::memory_order_acquire)->model; }
+  const std::string& model_version() const { return live_.load(std::memory_order_acquire)->version; }
+  // Makes `model` the one that scores (under write_mu_, or in the constructor).
+  void UseModel(Model model, ModelProvenance stored) ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  // Every model used (the last is live_), kept for readers still scoring.
+  std::vector<std::unique_ptr<const LiveModel>> models_ ABSL_GUARDED_BY(write_mu_);
+  std::atomic<const LiveModel*> live_{nullptr};
   bool model_stored_ ABSL_GUARDED_BY(write_mu_);
+  // Records the store must hold before the engine next tries to estimate
+  // the model (EngineOptions::estimate_model_at_records, doubled on a try
+  // with too little evidence).
+  uint64_t next_estimate_at_ ABSL_GUARDED_BY(write_mu_);
   const FieldConventions conventions_;
   const ContributorRegister register_;
   const BlockingRules rules_;

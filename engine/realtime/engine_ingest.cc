@@ -11,6 +11,8 @@
 #include "empi/status_macros.h"
 #include "engine/linkage/comparisons.h"
 #include "engine/linkage/linker.h"
+#include "engine/linkage/relink.h"
+#include "engine/linkage/review_objections.h"
 #include "engine/linkage/store_events.h"
 #include "engine/realtime/engine_impl.h"
 
@@ -31,9 +33,68 @@ absl::StatusOr<IngestResult> EngineImpl::Ingest(const Record& rec, const Request
   {
     absl::MutexLock lock(&write_mu_);
     EMPI_ASSIGN_OR_RETURN(result, IngestLocked(rec, who));
+    EMPI_RETURN_IF_ERROR(EstimateModelIfDue(rec.Key(), &result));
   }
   EMPI_RETURN_IF_ERROR(Sync());
   return result;
+}
+
+absl::StatusOr<RevisitResult> EngineImpl::Revisit(const std::vector<RecordRef>& records, const Requester& who) {
+  absl::MutexLock lock(&write_mu_);
+  absl::flat_hash_set<uint64_t> scope;
+  for (const RecordRef& r : records) {
+    const std::string key = RecordKey(r.source, r.record_id);
+    EMPI_ASSIGN_OR_RETURN(auto got, store_->GetRecord(key));
+    if (!got) continue;
+    scope.insert(got->person_id);
+    // Its neighbours: every person it could be linked to or contested by.
+    EMPI_ASSIGN_OR_RETURN(std::vector<Scored> candidates, Candidates(Prepare(got->record), key, nullptr));
+    for (const Scored& c : candidates) scope.insert(c.person);
+  }
+  RevisitResult out;
+  out.persons = scope.size();
+  if (scope.empty()) return out;
+  RelinkOptions options;
+  options.requester = who;
+  EMPI_ASSIGN_OR_RETURN(RelinkSummary s, RelinkStore(store_.get(), options, nullptr, &scope));
+  if (s.applied) EMPI_RETURN_IF_ERROR(RecomputeReviewObjectionsIfDirty(store_.get()));
+  out.records = s.records;
+  out.records_moved = s.moves.size();
+  out.persons_new = s.persons_new;
+  out.persons_removed = s.persons_removed;
+  out.review_pairs_before = s.review_pairs_before;
+  out.review_pairs = s.review_pairs;
+  return out;
+}
+
+absl::Status EngineImpl::EstimateModelIfDue(const std::string& key, IngestResult* result) {
+  if (next_estimate_at_ == 0 || UntrustedReason(live_.load()->stored).empty()) return absl::OkStatus();
+  EMPI_ASSIGN_OR_RETURN(auto count, store_->GetMeta("record_count"));
+  const uint64_t records = count ? std::strtoull(count->c_str(), nullptr, 10) : 0;
+  if (records < next_estimate_at_) return absl::OkStatus();
+  RelinkOptions options;
+  options.requester = {"empi engine", "local", "system", "operations"};
+  options.reason = "the model estimated on the stored records, which were placed with the informed default priors";
+  absl::StatusOr<RelinkSummary> relinked = RelinkStore(store_.get(), options, nullptr);
+  if (absl::IsFailedPrecondition(relinked.status())) {
+    next_estimate_at_ = records * 2;  // too little evidence yet
+    return absl::OkStatus();
+  }
+  auto failed = [&](const absl::Status& s) {
+    return absl::Status(s.code(), absl::StrCat("ingest: the record was stored, but estimating the model on the ",
+                                               records, " stored records failed: ", s.message()));
+  };
+  if (!relinked.ok()) return failed(relinked.status());
+  if (absl::Status s = RecomputeReviewObjectionsIfDirty(store_.get()); !s.ok()) return failed(s);
+  absl::StatusOr<Model> estimated = LoadModel(*store_);
+  if (!estimated.ok()) return failed(estimated.status());
+  ModelProvenance provenance = estimated->provenance;
+  UseModel(*std::move(estimated), std::move(provenance));
+  result->model_estimated = true;
+  result->records_moved = relinked->moves.size();
+  EMPI_ASSIGN_OR_RETURN(auto now, store_->GetRecord(key));
+  if (now) result->person_id = now->person_id;
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::vector<EngineImpl::Scored>> EngineImpl::Candidates(const PreparedRecord& p,
@@ -59,7 +120,7 @@ absl::StatusOr<std::vector<EngineImpl::Scored>> EngineImpl::Candidates(const Pre
     if (!records[i]) continue;
     const index::StoredRecord& got = *records[i];
     PreparedRecord o = Prepare(got.record);
-    ScoredPair sp = model_.Score(p, o);
+    ScoredPair sp = model().Score(p, o);
     auto it = best.find(got.person_id);
     if (it == best.end() || sp.match_weight > it->second.weight) {
       best[got.person_id] = Scored{got.person_id, candidates[i], sp.match_weight, std::move(o), sp.safety.reason};
@@ -85,7 +146,7 @@ absl::StatusOr<bool> EngineImpl::NumberIsSomeoneElses(const PreparedRecord& p, c
   for (const auto& [other, theirs] : by_person) {
     if (theirs.size() <= mine) continue;
     if (std::all_of(theirs.begin(), theirs.end(),
-                    [&](const PreparedRecord& z) { return RelativesNumber(p, z, model_.Score(p, z).safety); })) {
+                    [&](const PreparedRecord& z) { return RelativesNumber(p, z, model().Score(p, z).safety); })) {
       return true;
     }
   }
@@ -114,12 +175,12 @@ absl::StatusOr<std::string> EngineImpl::JoinRefusal(const PreparedRecord& p, con
       }
       if (!*someone_elses) return std::string("nhs conflict");
     }
-    ScoredPair scored = model_.Score(p, o);
+    ScoredPair scored = model().Score(p, o);
     if (scored.safety.safety != PairSafety::kSafe) {
-      if (NamesConflictExplainedByGroup(model_, scored.safety, o, group, p)) continue;
+      if (NamesConflictExplainedByGroup(model(), scored.safety, o, group, p)) continue;
       return std::string(scored.safety.reason);
     }
-    if (scored.match_weight < model_.review_weight() && !DiffersOnlyByLifeEvents(scored.pattern)) {
+    if (scored.match_weight < model().review_weight() && !DiffersOnlyByLifeEvents(scored.pattern)) {
       return std::string("weak group");
     }
   }
@@ -152,26 +213,26 @@ absl::StatusOr<uint64_t> EngineImpl::ChooseTarget(const PreparedRecord& p, const
                                                   absl::flat_hash_set<uint64_t>* involved, IngestResult* result) {
   EMPI_ASSIGN_OR_RETURN(auto scored, Candidates(p, key, nullptr));
   uint64_t target = 0;
-  const bool contested = Contested(scored, model_.link_weight());
+  const bool contested = Contested(scored, model().link_weight());
   // A changed record's old person, if it holds other records, is a
   // candidate like any other (the record's membership is being removed).
   for (size_t i = 0; i < scored.size(); ++i) {
     const Scored& s = scored[i];
-    if (s.weight < model_.review_weight()) break;
+    if (s.weight < model().review_weight()) break;
     std::string why;
-    if (i == 0 && s.weight >= model_.link_weight() && contested) {
+    if (i == 0 && s.weight >= model().link_weight() && contested) {
       why = "ambiguous: matches more than one person";
-    } else if (i == 0 && s.weight >= model_.link_weight()) {
+    } else if (i == 0 && s.weight >= model().link_weight()) {
       EMPI_ASSIGN_OR_RETURN(why, JoinRefusal(p, key, s.person));
       if (why.empty()) {
         target = s.person;
         result->match_probability = Model::Probability(s.weight);
         continue;
       }
-    } else if (s.weight >= model_.link_weight()) {
+    } else if (s.weight >= model().link_weight()) {
       why = "another person also matches";
     } else if (target != 0 && s.held_by == kGivenConflictOnNumber &&
-               RelativesNumber(p, s.prepared, model_.Score(p, s.prepared).safety)) {
+               RelativesNumber(p, s.prepared, model().Score(p, s.prepared).safety)) {
       continue;  // a relative's number: each record has a person of its own (clustering.h)
     } else {
       why = s.held_by.empty() ? "between thresholds" : std::string(s.held_by);
@@ -223,7 +284,7 @@ absl::StatusOr<IngestResult> EngineImpl::IngestLocked(const Record& rec, const R
     return result;
   }
   if (!model_stored_) {
-    cs.PutModel(model_.ToJson().dump());
+    cs.PutModel(model().ToJson().dump());
     cs.PutMeta("field_conventions", "nhs=validated;postcode=uk");
   }
   std::optional<index::PersonValue> inherited;  // objection of the old person

@@ -133,7 +133,7 @@ absl::StatusOr<std::vector<std::string>> EngineImpl::ObjectionsOnArrival(
   std::vector<std::string> forms_applied;
   for (const auto& [form_key, form] : forms_) {
     if (!SharesBlock(form.keys, keys)) continue;
-    const Scored arriving{target, key, model_.Score(form.prepared, p).match_weight, p, {}};
+    const Scored arriving{target, key, model().Score(form.prepared, p).match_weight, p, {}};
     std::string why;
     EMPI_ASSIGN_OR_RETURN(auto match, MatchForm(form.prepared, &why, &arriving));
     if (!match || match->person != target || (form.nhs != 0 && p.nhs != 0 && p.nhs != form.nhs)) continue;
@@ -168,7 +168,7 @@ absl::StatusOr<std::optional<EngineImpl::Scored>> EngineImpl::MatchForm(const Pr
     kept.reserve(scored.size());
     for (Scored& s : scored) {
       // Persons below the review weight decide nothing.
-      if (s.weight >= model_.review_weight()) {
+      if (s.weight >= model().review_weight()) {
         EMPI_ASSIGN_OR_RETURN(auto view, store_->GetPersonView(s.person));
         if (view && std::any_of(view->members.begin(), view->members.end(),
                                 [](const index::PersonViewMember& m) { return m.restricted; })) {
@@ -188,15 +188,15 @@ absl::StatusOr<std::optional<EngineImpl::Scored>> EngineImpl::MatchForm(const Pr
     }
     std::sort(scored.begin(), scored.end(), BetterCandidate);
   }
-  if (scored.empty() || scored[0].weight < model_.review_weight()) {
+  if (scored.empty() || scored[0].weight < model().review_weight()) {
     *reason = kNoMatchingPerson;
     return std::nullopt;
   }
-  if (scored[0].weight < model_.link_weight()) {
+  if (scored[0].weight < model().link_weight()) {
     *reason = "weak match: below the link threshold";
     return std::nullopt;
   }
-  if (Contested(scored, model_.review_weight())) {
+  if (Contested(scored, model().review_weight())) {
     // Another person matches nearly as well: the form cannot tell them
     // apart (twins with one given name abbreviated, say).
     *reason = "ambiguous: more than one person matches";

@@ -252,7 +252,7 @@ absl::StatusOr<Resolution> EngineImpl::FinishResolve(std::optional<Resolution> r
   ev->outcome = res->objection ? "ok: objection" : "ok";
   EMPI_RETURN_IF_ERROR(CommitAudit(*ev));
   res->at_change = when.at_change;
-  res->model_version = model_version_;
+  res->model_version = model_version();
   return std::move(*res);
 }
 
@@ -261,7 +261,7 @@ absl::StatusOr<ViewDecision> EngineImpl::DecideView(uint64_t pid, std::optional<
   ViewDecision d;
   d.person_id = pid;
   d.at_change = when.at_change;
-  d.model_version = model_version_;
+  d.model_version = model_version();
   if (!res) {
     d.reason = "not found";
   } else if (res->objection_in_review) {
@@ -301,13 +301,13 @@ absl::StatusOr<std::vector<Candidate>> EngineImpl::SearchAt(const Record& r, siz
     std::string_view src, id;
     SplitRecordKey(s.key, &src, &id);
     c.best_record = {std::string(src), std::string(id)};
-    Explanation e = model_.Explain(p, s.prepared, /*withhold_location=*/restricted);
+    Explanation e = model().Explain(p, s.prepared, /*withhold_location=*/restricted);
     c.match_weight = e.total.match_weight;
     c.match_probability = e.total.match_probability;
     if (c.match_probability < kPossibleProbability) break;
-    c.grade = c.match_probability >= model_.settings().link_threshold     ? MatchGrade::kCertain
-              : c.match_probability >= model_.settings().review_threshold ? MatchGrade::kProbable
-                                                                          : MatchGrade::kPossible;
+    c.grade = c.match_probability >= model().settings().link_threshold     ? MatchGrade::kCertain
+              : c.match_probability >= model().settings().review_threshold ? MatchGrade::kProbable
+                                                                           : MatchGrade::kPossible;
     c.prior_weight = e.prior_weight;
     for (const ComparisonWeight& w : e.comparisons) {
       c.weights.push_back({std::string(comparisons[w.comparison].name), w.gamma, w.match_weight, w.withheld});

@@ -143,14 +143,14 @@ absl::StatusOr<uint64_t> EngineImpl::SupersessionReviewPairs(const std::vector<s
   auto prepared = [&](size_t i) {
     PreparedRecord p = PrepareRecord(records[i]->record, conventions_);
     next.Apply(&p);
-    model_.Annotate(&p);
+    model().Annotate(&p);
     return p;
   };
   const size_t a = first.at(persons[0]);
   const PreparedRecord pa = prepared(a);
   for (size_t j = 1; j < persons.size(); ++j) {
     const size_t b = first.at(persons[j]);
-    const ScoredPair scored = model_.Score(pa, prepared(b));
+    const ScoredPair scored = model().Score(pa, prepared(b));
     index::ReviewValue v{scored.match_weight, scored.match_probability, "superseded NHS number"};
     cs->PutReview(keys[a], keys[b], v);
   }

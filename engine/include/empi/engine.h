@@ -195,6 +195,23 @@ class Engine {
   // made in between is then delivered, not missed).
   virtual uint64_t LastChange() const = 0;
 
+  // The model that scores and its provenance. Ingest estimates another
+  // while it is not trusted (EngineOptions::estimate_model_at_records).
+  virtual ModelInfo CurrentModel() const = 0;
+
+  // Ingest places one record at a time and keeps each decision, so a link
+  // made before better evidence arrived stays. Revisit relinks the persons
+  // of `records` and their neighbours (every person a record of theirs
+  // shares a blocking key with) as one batch link of their records would
+  // (the no-chaining rules of clustering.h over all of them), person ids
+  // kept, objections following records, a steward's decisions kept whole:
+  // the revisit `empi link` makes of a feed's stored neighbours. `empi
+  // ingest` calls it after each file. Records not stored are skipped.
+  // FailedPrecondition (nothing changed) while the model is not trusted.
+  // One synced write, audited ("link: revisit"). Costs about what a batch
+  // link of those persons' records does, with other changes waiting.
+  virtual absl::StatusOr<RevisitResult> Revisit(const std::vector<RecordRef>& records, const Requester& who) = 0;
+
   // Steward: up to `limit` pairs awaiting review, each pair once, in a
   // stable order (by the records' storage keys); `after_cursor` is empty for
   // the first page, else a page's next_cursor, and the page holds the pairs

@@ -241,6 +241,7 @@ struct RelinkOptions {
   double review_threshold = 0;
   // Who relinks and why, recorded in the audit event and persons' histories.
   Requester requester{"empi relink", "local", "operator", "operations"};
+  std::string reason = "every stored record scored again (empi relink)";
 };
 
 // Relinks the store at `db_path` (which must exist). Returns the summary,

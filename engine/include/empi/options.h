@@ -39,6 +39,15 @@ struct EngineOptions {
   std::string today;
   // Durable before returning (WAL synced). Default: true.
   bool sync = true;
+  // While the model that scores is not trusted (a store only Ingest has
+  // written, or one whose first link was too small to estimate from), the
+  // ingest that brings the store to this many records estimates the model
+  // on every stored record and relinks them with it, person ids kept, as
+  // `empi relink` does (that ingest takes as long as a relink). With too
+  // little evidence it tries again at twice as many records. 0: never; the
+  // informed default priors then score until `empi link` or `empi relink`.
+  // Default: 1,000.
+  uint64_t estimate_model_at_records = 1000;
 
   // Performance
   // Records read per blocking key when matching one record. Default: 300.

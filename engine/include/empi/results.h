@@ -127,6 +127,37 @@ struct IngestResult {
   double match_probability = 0;    // best candidate's, 0 if none
   std::string reason;              // why not linked, when review
   bool objection_applied = false;  // a pending objection matched this record
+  // This ingest brought the store to EngineOptions::estimate_model_at_records:
+  // the model was estimated on the stored records and every record relinked
+  // with it (person_id is the record's person after that).
+  bool model_estimated = false;
+  uint64_t records_moved = 0;  // by that relink
+};
+
+// What Engine::Revisit changed.
+struct RevisitResult {
+  uint64_t persons = 0;  // revisited
+  uint64_t records = 0;  // theirs, scored and clustered again
+  uint64_t records_moved = 0;
+  uint64_t persons_new = 0, persons_removed = 0;
+  uint64_t review_pairs_before = 0, review_pairs = 0;  // among those records
+};
+
+// The model that scores (Engine::CurrentModel): its version as answers
+// carry it, whether it is trusted, and what the stored model was estimated
+// on. An untrusted stored model does not score: the informed default
+// priors do.
+struct ModelInfo {
+  std::string version;
+  std::string untrusted_reason;  // empty when trusted
+  std::string origin;            // "trained", "imported", "default" (no model estimated yet)
+  uint64_t records = 0;          // of the estimate
+  uint64_t candidate_pairs = 0;
+  int em_iterations = 0;
+  bool em_converged = false;
+  double estimated_matches = 0;
+  std::string trained_at;  // UTC, ISO 8601
+  bool trusted() const { return untrusted_reason.empty(); }
 };
 
 // The patient as the right-to-object form identifies them: the NHS number,

@@ -164,6 +164,40 @@ TEST_F(MatchingCliTest, RealTimeIngestFirstThenTheFeedsLinksAsOneRun) {
   EXPECT_EQ(later.err.find("NOT TRUSTED"), std::string::npos) << later.err;
 }
 
+// A service's store built by `empi ingest` alone, feed after feed: the
+// ingest that brings it enough records estimates the model, each file ends
+// with a revisit of its records' neighbourhood, and the store ends within
+// 0.005 of one batch link, with no warning left.
+TEST_F(MatchingCliTest, RealTimeIngestAloneEstimatesTheModelAndRevisitsEachFile) {
+  Generate(3000);
+  const std::string one = dir_.path() + "/one", staged = dir_.path() + "/staged";
+  ASSERT_EQ(Run("link --db '" + one + "' '" + gen_ + "'/[A-Z]*.csv").code, 0);
+  std::vector<std::string> feeds;
+  for (const auto& e : std::filesystem::directory_iterator(gen_)) {
+    const std::string name = e.path().filename().string();
+    if (name.ends_with(".csv") && std::isupper(static_cast<unsigned char>(name[0]))) feeds.push_back(e.path());
+  }
+  std::sort(feeds.begin(), feeds.end());
+  int estimated = 0;
+  bool trusted = false;
+  RunResult last;
+  for (const std::string& f : feeds) {
+    last = Run("ingest --db '" + staged + "' '" + f + "'");
+    ASSERT_EQ(last.code, 0) << f << "\n" << last.err;
+    if (last.err.find("model estimated during this ingest") != std::string::npos) {
+      ++estimated;
+      trusted = true;
+    }
+    // Every file from the one that estimated the model on is revisited.
+    EXPECT_EQ(last.err.find("revisited the ") != std::string::npos, trusted) << f << "\n" << last.err;
+    EXPECT_EQ(last.err.find("model NOT TRUSTED") != std::string::npos, !trusted) << f << "\n" << last.err;
+  }
+  EXPECT_EQ(estimated, 1);
+  EXPECT_EQ(last.err.find("NOT TRUSTED"), std::string::npos) << last.err;
+  const std::string report = Evaluate(staged);
+  EXPECT_NEAR(F1(report), F1(Evaluate(one)), 0.005) << report;
+}
+
 // A three-record first feed, two of them one patient: too few pairs to
 // train on, so the informed priors score the run, and the two are linked.
 TEST_F(MatchingCliTest, ThreeRecordFirstFeedLinksThePairWithTheInformedPriors) {

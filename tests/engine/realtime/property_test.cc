@@ -99,13 +99,14 @@ void RunSeed(uint64_t seed, uint64_t* forms_registered) {
       m.records[r.Key()] = r;
       m.keys.push_back(r.Key());
       m.seen.insert(pt);
-      ++ok_ops;
-    } else if (kind < 42) {  // contributor changes a record
+      ok_ops += 1 + res->model_estimated;  // and the relink of the engine's model estimate
+    } else if (kind < 42) {                // contributor changes a record
       Record r = m.records[m.keys[pick(m.keys.size())]];
       r.sex = r.sex == "U" ? patients[m.patient_of[r.Key()]].sex : "U";
-      ASSERT_TRUE(engine->Ingest(r, who).ok());
+      auto res = engine->Ingest(r, who);
+      ASSERT_TRUE(res.ok()) << res.status();
       m.records[r.Key()] = r;
-      ++ok_ops;
+      ok_ops += 1 + res->model_estimated;
     } else if (kind < 52) {  // steward merges two persons of one patient
       const std::string& k = m.keys[pick(m.keys.size())];
       int pt = m.patient_of[k];
@@ -185,7 +186,7 @@ void RunSeed(uint64_t seed, uint64_t* forms_registered) {
       auto res = engine->Resolve(std::string(s), std::string(id), who);
       ASSERT_TRUE(res.ok()) << res.status();
       ++ok_ops;
-    } else if (kind < 95) {  // view decision
+    } else if (kind < 93) {  // view decision
       std::string_view s, id;
       SplitRecordKey(m.keys[pick(m.keys.size())], &s, &id);
       auto res = engine->MayAssembleViewForRecord(std::string(s), std::string(id), who);
@@ -195,6 +196,20 @@ void RunSeed(uint64_t seed, uint64_t* forms_registered) {
         EXPECT_FALSE((*pv)->objection || (*pv)->objection_in_review) << "view allowed for an objecting person";
       }
       ++ok_ops;
+    } else if (kind < 95) {  // revisit a few records' persons
+      std::vector<RecordRef> refs;
+      for (int n = 0; n < 3; ++n) {
+        std::string_view s, id;
+        SplitRecordKey(m.keys[pick(m.keys.size())], &s, &id);
+        refs.push_back({std::string(s), std::string(id)});
+      }
+      auto res = engine->Revisit(refs, who);
+      if (res.ok()) {
+        ++ok_ops;
+      } else {
+        ASSERT_FALSE(engine->CurrentModel().trusted()) << res.status();
+        ASSERT_EQ(res.status().code(), absl::StatusCode::kFailedPrecondition) << res.status();
+      }
     } else {  // search
       const Patient& p = patients[pick(patients.size())];
       auto res = engine->Search({"", p.family, p.given, p.dob, p.postcode, ""}, who);

@@ -387,6 +387,11 @@ TEST_F(ServeTest, IngestResolveMatchAndGetOverKeepAliveHttp) {
   EXPECT_NE(log.find("\"route\":\"POST /Patient/$resolve\""), std::string::npos);
   EXPECT_NE(log.find("\"sub\":\"dr.ahmed\""), std::string::npos);
   EXPECT_NE(log.find("\"event\":\"stopped\""), std::string::npos);
+  // A store begun by the service has no estimated model yet, and says so.
+  EXPECT_NE(log.find("{\"event\":\"model\",\"trusted\":false,\"untrusted_reason\":\"not trained (the informed "
+                     "default priors)\""),
+            std::string::npos)
+      << log;
   // Every line is one JSON object, whatever the token's claims hold.
   bool odd_logged = false;
   for (absl::string_view line : absl::StrSplit(absl::string_view(log.data(), log.size()), '\n', absl::SkipEmpty())) {

@@ -1,0 +1,268 @@
+// Copyright EMPI developers.
+//
+// The relinks the real-time engine makes (engine_ingest.cc): the model a
+// store written only by Ingest scores with (the informed priors until the
+// store holds enough records, then a model estimated on them, every stored
+// record relinked, person ids kept and objections where they were), and
+// Engine::Revisit, which lets records that arrived later undo a link made
+// before them.
+#include <algorithm>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "empi/engine.h"
+#include "engine/feed/feed_reader.h"
+#include "engine/linkage/relink.h"
+#include "engine/realtime/engine_internal.h"
+#include "gtest/gtest.h"
+#include "matchers/nhs_number.h"
+#include "tests/engine/realtime/test_population.h"
+#include "tests/index/store_invariants.h"
+#include "tests/temp_dir.h"
+
+namespace empi {
+namespace testing {
+absl::Status WriteGeneratedFeeds(const std::string& dir, uint64_t persons, uint64_t seed);  // generated_feeds.cc
+}  // namespace testing
+namespace {
+
+// The generator's feeds for `persons` persons, read as `empi ingest` reads
+// them, in file-name order.
+std::vector<Record> GeneratedFeeds(const std::string& dir, uint64_t persons) {
+  EXPECT_TRUE(testing::WriteGeneratedFeeds(dir, persons, 7).ok());
+  std::vector<std::string> files;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) {
+    const std::string name = e.path().filename().string();
+    if (name.ends_with(".csv") && std::isupper(static_cast<unsigned char>(name[0]))) files.push_back(e.path());
+  }
+  std::sort(files.begin(), files.end());
+  std::vector<Record> records;
+  for (const std::string& f : files) {
+    absl::StatusOr<FeedResult> feed = ReadFeed(f, FeedOptions{});
+    EXPECT_TRUE(feed.ok()) << feed.status();
+    if (feed.ok()) records.insert(records.end(), feed->records.begin(), feed->records.end());
+  }
+  return records;
+}
+
+std::unique_ptr<Engine> Open(const std::string& db, uint64_t estimate_at) {
+  EngineOptions o;
+  o.sync = false;
+  o.today = "2026-01-01";
+  o.estimate_model_at_records = estimate_at;
+  absl::StatusOr<std::unique_ptr<Engine>> e = Engine::Open(o, db);
+  EXPECT_TRUE(e.ok()) << e.status();
+  return e.ok() ? std::move(*e) : nullptr;
+}
+
+class ModelEstimateTest : public ::testing::Test {
+ protected:
+  testing::TempDir dir_;
+  std::string db_ = dir_.path() + "/db";
+  Requester who_{"integration", "RKB", "integration", "operations"};
+};
+
+TEST_F(ModelEstimateTest, TheIngestThatBringsEnoughRecordsEstimatesTheModelAndRelinksKeepingObjections) {
+  const std::vector<Record> records = GeneratedFeeds(dir_.path() + "/gen", 1500);
+  ASSERT_GT(records.size(), 2000u);
+  auto engine = Open(db_, 1000);
+  ASSERT_NE(engine, nullptr);
+  const ModelInfo before = engine->CurrentModel();
+  EXPECT_FALSE(before.trusted());
+  EXPECT_EQ(before.origin, "default");
+
+  // The first record with a valid NHS number objects before the estimate.
+  const auto objector = std::find_if(records.begin(), records.end(),
+                                     [](const Record& r) { return ParseNhsNumber(r.nhs_number).has_value(); });
+  ASSERT_NE(objector, records.end());
+  size_t estimated_at = 0, estimates = 0;
+  for (size_t i = 0; i < records.size(); ++i) {
+    absl::StatusOr<IngestResult> r = engine->Ingest(records[i], who_);
+    ASSERT_TRUE(r.ok()) << i << ": " << r.status();
+    if (&records[i] == &*objector) {
+      ObjectionRequest form;
+      form.nhs_number = objector->nhs_number;
+      absl::StatusOr<ObjectionResult> o = engine->RegisterObjection(form, who_);
+      ASSERT_TRUE(o.ok()) << o.status();
+      ASSERT_EQ(o->outcome, ObjectionOutcome::kApplied);
+    }
+    if (!r->model_estimated) continue;
+    ++estimates;
+    estimated_at = i + 1;
+    // The store is as a relink with the new model leaves it: relinking it
+    // again would move nothing.
+    RelinkOptions dry;
+    dry.dry_run = true;
+    absl::StatusOr<RelinkSummary> again = RelinkStore(StoreOf(engine.get()), dry, nullptr);
+    ASSERT_TRUE(again.ok()) << again.status();
+    EXPECT_TRUE(again->moves.empty()) << again->moves.size() << " records would move";
+    EXPECT_EQ(again->model_reestimated_reason, "");
+    // The record just ingested is where the relink put it.
+    absl::StatusOr<Resolution> res = engine->Resolve(records[i].source, records[i].record_id, who_);
+    ASSERT_TRUE(res.ok()) << res.status();
+    EXPECT_EQ(res->person_id, r->person_id);
+    EXPECT_EQ(res->model_version, engine->CurrentModel().version);
+  }
+  EXPECT_EQ(estimates, 1u);
+  EXPECT_GE(estimated_at, 1000u);
+  const ModelInfo after = engine->CurrentModel();
+  EXPECT_TRUE(after.trusted()) << after.untrusted_reason;
+  EXPECT_EQ(after.origin, "trained");
+  EXPECT_TRUE(after.em_converged);
+  EXPECT_GE(after.records, 1000u);
+  EXPECT_NE(after.version, before.version);
+
+  absl::StatusOr<Resolution> objecting = engine->Resolve(objector->source, objector->record_id, who_);
+  ASSERT_TRUE(objecting.ok()) << objecting.status();
+  EXPECT_TRUE(objecting->objection) << "the objection was lost by the engine's relink";
+  testing::CheckMembership(StoreOf(engine.get()));
+
+  // The estimated model is the stored one: a reopened engine scores with it.
+  engine.reset();
+  engine = Open(db_, 1000);
+  ASSERT_NE(engine, nullptr);
+  EXPECT_EQ(engine->CurrentModel().version, after.version);
+}
+
+TEST_F(ModelEstimateTest, TwentyRecordsLeaveTheModelUntrustedAndSayWhy) {
+  std::vector<Record> records = GeneratedFeeds(dir_.path() + "/gen", 100);
+  records.resize(20);
+  auto engine = Open(db_, 10);  // due, but twenty records give too little evidence
+  ASSERT_NE(engine, nullptr);
+  for (const Record& rec : records) {
+    absl::StatusOr<IngestResult> r = engine->Ingest(rec, who_);
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_FALSE(r->model_estimated);
+  }
+  const ModelInfo m = engine->CurrentModel();
+  EXPECT_FALSE(m.trusted());
+  EXPECT_EQ(m.untrusted_reason, "not trained (the informed default priors)");
+  absl::StatusOr<Resolution> res = engine->Resolve(records[0].source, records[0].record_id, who_);
+  ASSERT_TRUE(res.ok()) << res.status();
+  EXPECT_EQ(res->model_version, m.version);
+}
+
+TEST_F(ModelEstimateTest, ZeroRecordsMeansTheEngineNeverEstimates) {
+  const std::vector<Record> records = GeneratedFeeds(dir_.path() + "/gen", 1500);
+  auto engine = Open(db_, 0);
+  ASSERT_NE(engine, nullptr);
+  for (const Record& rec : records) {
+    absl::StatusOr<IngestResult> r = engine->Ingest(rec, who_);
+    ASSERT_TRUE(r.ok()) << r.status();
+    ASSERT_FALSE(r->model_estimated);
+  }
+  EXPECT_FALSE(engine->CurrentModel().trusted());
+}
+
+// A store the generator's feeds made through Ingest, with a trusted model.
+class RevisitTest : public ModelEstimateTest {
+ protected:
+  void SetUp() override {
+    engine_ = Open(db_, 1000);
+    ASSERT_NE(engine_, nullptr);
+    for (const Record& r : GeneratedFeeds(dir_.path() + "/gen", 1500)) ASSERT_TRUE(engine_->Ingest(r, who_).ok());
+    ASSERT_TRUE(engine_->CurrentModel().trusted());
+  }
+  // A record of a father or son (of one name and address) the generator
+  // did not make.
+  static Record Family(std::string source, std::string id, std::string nhs, std::string dob) {
+    Record r;
+    r.source = std::move(source);
+    r.record_id = std::move(id);
+    r.nhs_number = std::move(nhs);
+    r.family_name = "Quennell-Abara";
+    r.given_names = "Aurelio";
+    r.date_of_birth = std::move(dob);
+    r.sex = "M";
+    r.postcode = "CV8 2QX";
+    r.address = "7 Windmill Lane, Kenilworth";
+    return r;
+  }
+  uint64_t PersonOf(const Record& r) {
+    absl::StatusOr<Resolution> res = engine_->Resolve(r.source, r.record_id, who_);
+    EXPECT_TRUE(res.ok()) << res.status();
+    return res.ok() ? res->person_id : 0;
+  }
+  std::unique_ptr<Engine> engine_;
+};
+
+// A father and son of one name and address. A record with neither NHS
+// number nor date of birth arrives while only the father is known and joins
+// him; once the son is known it could be either, which a batch link of all
+// their records sees (clustering.h, "ambiguous"). Revisit, from the son's
+// records, takes it out and sends it to a steward.
+TEST_F(RevisitTest, ARecordThatCouldBeFatherOrSonLeavesTheFatherOnceTheSonIsKnown) {
+  const std::string father_nhs = testing::ValidNhs(777001), son_nhs = testing::ValidNhs(777002);
+  const Record first = Family("M84001", "N1", father_nhs, "1951-03-14"), unnumbered = Family("RKB", "N2", "", "");
+  const Record second_gp = Family("M84002", "N3", son_nhs, "1981-07-02");
+  const Record second_trust = Family("RYW", "N4", son_nhs, "1981-07-02");
+  for (const Record& r : {first, unnumbered, second_gp, second_trust}) ASSERT_TRUE(engine_->Ingest(r, who_).ok());
+  const uint64_t first_person = PersonOf(first), second_person = PersonOf(second_gp);
+  ASSERT_EQ(PersonOf(unnumbered), first_person) << "ingest placed it while the father was the only one";
+  ASSERT_NE(second_person, first_person);
+  ASSERT_EQ(PersonOf(second_trust), second_person);
+
+  absl::StatusOr<RevisitResult> v = engine_->Revisit({{"RYW", "N4"}}, who_);
+  ASSERT_TRUE(v.ok()) << v.status();
+  EXPECT_GE(v->persons, 2u) << "the first namesake is a neighbour of the second";
+  EXPECT_EQ(v->records_moved, 1u);
+  EXPECT_NE(PersonOf(unnumbered), first_person);
+  EXPECT_NE(PersonOf(unnumbered), second_person);
+  EXPECT_EQ(PersonOf(first), first_person) << "person ids kept";
+  EXPECT_EQ(PersonOf(second_gp), second_person);
+  absl::StatusOr<ReviewQueuePage> queue = engine_->ReviewQueue(1000, "", who_);
+  ASSERT_TRUE(queue.ok()) << queue.status();
+
+  const auto waits = std::count_if(queue->pairs.begin(), queue->pairs.end(), [](const ReviewQueueEntry& p) {
+    return p.a.record_id == "N2" || p.b.record_id == "N2";
+  });
+  EXPECT_GE(waits, 2) << "the unnumbered record waits for a steward against both";
+
+  // Nothing more to undo: a second revisit moves nothing.
+  v = engine_->Revisit({{"RYW", "N4"}, {"RKB", "N2"}}, who_);
+  ASSERT_TRUE(v.ok()) << v.status();
+  EXPECT_EQ(v->records_moved, 0u);
+  testing::CheckMembership(StoreOf(engine_.get()));
+}
+
+// An objecting person's record that a revisit moves keeps the objection,
+// and a steward's merge is kept whole.
+TEST_F(RevisitTest, ObjectionsFollowTheRecordsAndAStewardsMergeStands) {
+  const std::string first_nhs = testing::ValidNhs(777011), second_nhs = testing::ValidNhs(777012);
+  const Record first = Family("M84001", "O1", first_nhs, "1951-03-14"), unnumbered = Family("RKB", "O2", "", "");
+  ASSERT_TRUE(engine_->Ingest(first, who_).ok());
+  ASSERT_TRUE(engine_->Ingest(unnumbered, who_).ok());
+  ObjectionRequest form;
+  form.nhs_number = first_nhs;
+  ASSERT_TRUE(engine_->RegisterObjection(form, who_).ok());
+  for (const Record& r :
+       {Family("M84002", "O3", second_nhs, "1981-07-02"), Family("RYW", "O4", second_nhs, "1981-07-02")}) {
+    ASSERT_TRUE(engine_->Ingest(r, who_).ok());
+  }
+  ASSERT_TRUE(engine_->Revisit({{"RYW", "O4"}}, who_).ok());
+  absl::StatusOr<Resolution> moved = engine_->Resolve("RKB", "O2", who_);
+  ASSERT_TRUE(moved.ok()) << moved.status();
+  ASSERT_NE(moved->person_id, PersonOf(first));
+  EXPECT_TRUE(moved->objection) << "the objection stayed behind when the record moved";
+
+  // A steward decides the unnumbered record is the first namesake's.
+  ASSERT_TRUE(engine_->Merge(PersonOf(first), moved->person_id, who_, "checked with the practice").ok());
+  ASSERT_TRUE(engine_->Revisit({{"RYW", "O4"}, {"RKB", "O2"}}, who_).ok());
+  EXPECT_EQ(PersonOf(unnumbered), PersonOf(first)) << "a revisit undid a steward's merge";
+}
+
+TEST_F(ModelEstimateTest, RevisitRefusesWhileTheModelIsNotTrusted) {
+  auto engine = Open(db_, 1000);
+  ASSERT_NE(engine, nullptr);
+  Record r;
+  r.source = "RKB";
+  r.record_id = "1";
+  r.family_name = "Nowak";
+  ASSERT_TRUE(engine->Ingest(r, who_).ok());
+  absl::StatusOr<RevisitResult> v = engine->Revisit({{"RKB", "1"}}, who_);
+  EXPECT_EQ(v.status().code(), absl::StatusCode::kFailedPrecondition) << v.status();
+}
+
+}  // namespace
+}  // namespace empi
