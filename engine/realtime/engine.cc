@@ -5,6 +5,7 @@
 // file holds which part, and the lock discipline).
 #include "empi/engine.h"
 
+#include <algorithm>
 #include <atomic>
 #include <ctime>
 
@@ -120,7 +121,6 @@ EngineImpl::EngineImpl(const EngineOptions& options, std::unique_ptr<index::Stor
     : options_(options),
       store_(std::move(store)),
       model_stored_(model_stored),
-      next_estimate_at_(options.estimate_model_at_records),
       conventions_(conventions),
       register_(std::move(reg)),
       rules_(std::move(rules)),
@@ -128,7 +128,17 @@ EngineImpl::EngineImpl(const EngineOptions& options, std::unique_ptr<index::Stor
                             : nullptr),
       fixed_today_(ParseDate(options_.today, DateFormat::kIso).value_or(0)) {
   absl::MutexLock lock(&write_mu_);  // for the annotations: nothing else holds the engine yet
+  next_estimate_at_ = NextEstimateAt(stored);
   UseModel(std::move(model), std::move(stored));
+}
+
+uint64_t EngineImpl::NextEstimateAt(const ModelProvenance& stored) const {
+  constexpr uint64_t kGrowth = 4;
+  if (options_.estimate_model_at_records == 0) return 0;
+  if (!UntrustedReason(stored).empty()) return options_.estimate_model_at_records;
+  if (stored.origin != "trained") return 0;  // imported, or stored before provenance was
+  const uint64_t at = kGrowth * std::max<uint64_t>(stored.records, 1);
+  return at <= options_.reestimate_model_until_records ? at : 0;
 }
 
 void EngineImpl::UseModel(Model model, ModelProvenance stored) {

@@ -314,14 +314,19 @@ class EngineImpl final : public Engine {
   absl::StatusOr<IngestResult> IngestLocked(const Record& rec, const Requester& who)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
 
-  // When the model that scores is not trusted and the store holds at least
-  // next_estimate_at_ records: every stored record relinked with a model
-  // estimated on them, person ids kept (engine/linkage/relink.h), and that
-  // model scores from then on. Too little evidence waits for twice as many
-  // records. Sets result->model_estimated and, when the record `key` moved,
+  // When the store holds next_estimate_at_ records (the model is not
+  // trusted, or was estimated on a quarter of them or fewer): every stored
+  // record relinked with a model estimated on them, person ids kept
+  // (engine/linkage/relink.h), and that model scores from then on. Too
+  // little evidence waits for twice as many records. Sets result->model_estimated and, when the record `key` moved,
   // result->person_id.
   absl::Status EstimateModelIfDue(const std::string& key, IngestResult* result)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+
+  // The store size at which the engine next estimates a model, after
+  // `stored` (EngineOptions::estimate_model_at_records and
+  // reestimate_model_until_records); 0 for never.
+  uint64_t NextEstimateAt(const ModelProvenance& stored) const;
 
   // ---- objections: registered, withdrawn, pending, and applied on arrival (engine_objections.cc)
 

@@ -68,13 +68,16 @@ absl::StatusOr<RevisitResult> EngineImpl::Revisit(const std::vector<RecordRef>& 
 }
 
 absl::Status EngineImpl::EstimateModelIfDue(const std::string& key, IngestResult* result) {
-  if (next_estimate_at_ == 0 || UntrustedReason(live_.load()->stored).empty()) return absl::OkStatus();
+  if (next_estimate_at_ == 0) return absl::OkStatus();
   EMPI_ASSIGN_OR_RETURN(auto count, store_->GetMeta("record_count"));
   const uint64_t records = count ? std::strtoull(count->c_str(), nullptr, 10) : 0;
   if (records < next_estimate_at_) return absl::OkStatus();
+  const bool trusted = UntrustedReason(live_.load()->stored).empty();
   RelinkOptions options;
+  options.retrain = true;
   options.requester = {"empi engine", "local", "system", "operations"};
-  options.reason = "the model estimated on the stored records, which were placed with the informed default priors";
+  options.reason = trusted ? "the model estimated again on the stored records, four times those it was estimated on"
+                           : "the model estimated on the stored records, placed until now with the informed priors";
   absl::StatusOr<RelinkSummary> relinked = RelinkStore(store_.get(), options, nullptr);
   if (absl::IsFailedPrecondition(relinked.status())) {
     next_estimate_at_ = records * 2;  // too little evidence yet
@@ -89,6 +92,7 @@ absl::Status EngineImpl::EstimateModelIfDue(const std::string& key, IngestResult
   absl::StatusOr<Model> estimated = LoadModel(*store_);
   if (!estimated.ok()) return failed(estimated.status());
   ModelProvenance provenance = estimated->provenance;
+  next_estimate_at_ = NextEstimateAt(provenance);
   UseModel(*std::move(estimated), std::move(provenance));
   result->model_estimated = true;
   result->records_moved = relinked->moves.size();

@@ -43,11 +43,20 @@ struct EngineOptions {
   // written, or one whose first link was too small to estimate from), the
   // ingest that brings the store to this many records estimates the model
   // on every stored record and relinks them with it, person ids kept, as
-  // `empi relink` does (that ingest takes as long as a relink). With too
-  // little evidence it tries again at twice as many records. 0: never; the
-  // informed default priors then score until `empi link` or `empi relink`.
-  // Default: 1,000.
+  // `empi relink --retrain` does (that ingest takes as long as a relink).
+  // With too little evidence it tries again at twice as many records. 0:
+  // never; the informed default priors then score until `empi link` or
+  // `empi relink`. Default: 1,000.
   uint64_t estimate_model_at_records = 1000;
+  // A model estimated (by the engine or a link) on a quarter of the stored
+  // records or fewer is estimated again the same way when an ingest brings
+  // the store to four times its records, as long as that is at most this
+  // many: a model from the first few feeds misjudges the rest (on a
+  // population of 20,000 it kept one pair of twins merged that a model of
+  // every record parts). Above it, the cost of a relink inside an ingest
+  // outweighs the gain; run `empi relink --retrain`. An imported model is
+  // never replaced. Default: 250,000.
+  uint64_t reestimate_model_until_records = 250'000;
 
   // Performance
   // Records read per blocking key when matching one record. Default: 300.

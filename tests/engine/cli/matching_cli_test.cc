@@ -192,7 +192,7 @@ TEST_F(MatchingCliTest, RealTimeIngestAloneEstimatesTheModelAndRevisitsEachFile)
     EXPECT_EQ(last.err.find("revisited the ") != std::string::npos, trusted) << f << "\n" << last.err;
     EXPECT_EQ(last.err.find("model NOT TRUSTED") != std::string::npos, !trusted) << f << "\n" << last.err;
   }
-  EXPECT_EQ(estimated, 1);
+  EXPECT_GE(estimated, 1);  // and again when the store has grown fourfold
   EXPECT_EQ(last.err.find("NOT TRUSTED"), std::string::npos) << last.err;
   const std::string report = Evaluate(staged);
   EXPECT_NEAR(F1(report), F1(Evaluate(one)), 0.005) << report;

@@ -76,7 +76,7 @@ TEST_F(ModelEstimateTest, TheIngestThatBringsEnoughRecordsEstimatesTheModelAndRe
   const auto objector = std::find_if(records.begin(), records.end(),
                                      [](const Record& r) { return ParseNhsNumber(r.nhs_number).has_value(); });
   ASSERT_NE(objector, records.end());
-  size_t estimated_at = 0, estimates = 0;
+  std::vector<size_t> estimated_at;  // store sizes at each estimate
   for (size_t i = 0; i < records.size(); ++i) {
     absl::StatusOr<IngestResult> r = engine->Ingest(records[i], who_);
     ASSERT_TRUE(r.ok()) << i << ": " << r.status();
@@ -88,8 +88,7 @@ TEST_F(ModelEstimateTest, TheIngestThatBringsEnoughRecordsEstimatesTheModelAndRe
       ASSERT_EQ(o->outcome, ObjectionOutcome::kApplied);
     }
     if (!r->model_estimated) continue;
-    ++estimates;
-    estimated_at = i + 1;
+    estimated_at.push_back(i + 1);
     // The store is as a relink with the new model leaves it: relinking it
     // again would move nothing.
     RelinkOptions dry;
@@ -104,8 +103,12 @@ TEST_F(ModelEstimateTest, TheIngestThatBringsEnoughRecordsEstimatesTheModelAndRe
     EXPECT_EQ(res->person_id, r->person_id);
     EXPECT_EQ(res->model_version, engine->CurrentModel().version);
   }
-  EXPECT_EQ(estimates, 1u);
-  EXPECT_GE(estimated_at, 1000u);
+  // First at 1,000 records or more; again whenever the store reached four
+  // times the records of the last estimate.
+  ASSERT_FALSE(estimated_at.empty());
+  EXPECT_GE(estimated_at[0], 1000u);
+  for (size_t k = 1; k < estimated_at.size(); ++k) EXPECT_GE(estimated_at[k], 4 * estimated_at[k - 1]);
+  EXPECT_LT(records.size(), 4 * estimated_at.back()) << "the last model was estimated on a quarter of the store";
   const ModelInfo after = engine->CurrentModel();
   EXPECT_TRUE(after.trusted()) << after.untrusted_reason;
   EXPECT_EQ(after.origin, "trained");
