@@ -207,7 +207,7 @@ Clustering ClusterOnce(const ClusterInput& in, std::vector<ScoredLink> links) {
   auto relatives_apart = [&](const ScoredLink& l) {
     return l.held_by == kGivenConflictOnNumber && groups[uf.Find(l.a)].members.size() > 1 &&
            groups[uf.Find(l.b)].members.size() > 1 &&
-           RelativesNumber(records[l.a], records[l.b], in.model->Score(records[l.a], records[l.b]).safety);
+           RelativesNumber(records[l.a], records[l.b], {PairSafety::kReview, kGivenConflictOnNumber});
   };
   for (const ScoredLink* l : between) {
     if (uf.Find(l->a) != uf.Find(l->b) && !relatives_apart(*l)) {

@@ -236,7 +236,7 @@ absl::StatusOr<uint64_t> EngineImpl::ChooseTarget(const PreparedRecord& p, const
     } else if (s.weight >= model().link_weight()) {
       why = "another person also matches";
     } else if (target != 0 && s.held_by == kGivenConflictOnNumber &&
-               RelativesNumber(p, s.prepared, model().Score(p, s.prepared).safety)) {
+               RelativesNumber(p, s.prepared, {PairSafety::kReview, kGivenConflictOnNumber})) {
       continue;  // a relative's number: each record has a person of its own (clustering.h)
     } else {
       why = s.held_by.empty() ? "between thresholds" : std::string(s.held_by);
