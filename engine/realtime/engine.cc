@@ -128,17 +128,7 @@ EngineImpl::EngineImpl(const EngineOptions& options, std::unique_ptr<index::Stor
                             : nullptr),
       fixed_today_(ParseDate(options_.today, DateFormat::kIso).value_or(0)) {
   absl::MutexLock lock(&write_mu_);  // for the annotations: nothing else holds the engine yet
-  next_estimate_at_ = NextEstimateAt(stored);
   UseModel(std::move(model), std::move(stored));
-}
-
-uint64_t EngineImpl::NextEstimateAt(const ModelProvenance& stored) const {
-  constexpr uint64_t kGrowth = 4;
-  if (options_.estimate_model_at_records == 0) return 0;
-  if (!UntrustedReason(stored).empty()) return options_.estimate_model_at_records;
-  if (stored.origin != "trained") return 0;  // imported, or stored before provenance was
-  const uint64_t at = kGrowth * std::max<uint64_t>(stored.records, 1);
-  return at <= options_.reestimate_model_until_records ? at : 0;
 }
 
 void EngineImpl::UseModel(Model model, ModelProvenance stored) {
@@ -283,6 +273,7 @@ absl::StatusOr<std::unique_ptr<Engine>> OpenEngineWithEnv(const EngineOptions& o
                                              conventions, std::move(reg), blocking.value_or(BlockingSettings{}).rules);
   EMPI_RETURN_IF_ERROR(engine->LoadSupersessions());
   EMPI_RETURN_IF_ERROR(engine->LoadPendingForms());
+  EMPI_RETURN_IF_ERROR(engine->PlanModelEstimate());
   return std::unique_ptr<Engine>(std::move(engine));
 }
 

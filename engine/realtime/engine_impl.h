@@ -117,6 +117,8 @@ class EngineImpl final : public Engine {
   // demographic forms (engine_objections.cc).
   absl::Status LoadSupersessions() ABSL_LOCKS_EXCLUDED(write_mu_);
   absl::Status LoadPendingForms() ABSL_LOCKS_EXCLUDED(write_mu_);
+  // When the model is next estimated, from the store's size (engine_ingest.cc).
+  absl::Status PlanModelEstimate() ABSL_LOCKS_EXCLUDED(write_mu_);
 
   // ---- resolution, search and view decisions (engine_resolve.cc)
 
@@ -323,10 +325,16 @@ class EngineImpl final : public Engine {
   absl::Status EstimateModelIfDue(const std::string& key, IngestResult* result)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
 
-  // The store size at which the engine next estimates a model, after
-  // `stored` (EngineOptions::estimate_model_at_records and
-  // reestimate_model_until_records); 0 for never.
-  uint64_t NextEstimateAt(const ModelProvenance& stored) const;
+  // The store size above `records` at which the engine next estimates a
+  // model, after `stored`; 0 for never. Tries come at fixed store sizes, a
+  // first size doubled (EngineOptions::estimate_model_at_records, or four
+  // times the records of a trusted trained model up to
+  // reestimate_model_until_records), so that a feed killed and ingested
+  // again tries where it would have.
+  uint64_t NextEstimateAt(const ModelProvenance& stored, uint64_t records) const;
+
+  // The store's record count (meta "record_count").
+  absl::StatusOr<uint64_t> RecordCount() const;
 
   // ---- objections: registered, withdrawn, pending, and applied on arrival (engine_objections.cc)
 
@@ -496,7 +504,7 @@ class EngineImpl final : public Engine {
   // Records the store must hold before the engine next tries to estimate
   // the model (EngineOptions::estimate_model_at_records, doubled on a try
   // with too little evidence).
-  uint64_t next_estimate_at_ ABSL_GUARDED_BY(write_mu_);
+  uint64_t next_estimate_at_ ABSL_GUARDED_BY(write_mu_) = 0;
   const FieldConventions conventions_;
   const ContributorRegister register_;
   const BlockingRules rules_;

@@ -67,10 +67,34 @@ absl::StatusOr<RevisitResult> EngineImpl::Revisit(const std::vector<RecordRef>& 
   return out;
 }
 
+uint64_t EngineImpl::NextEstimateAt(const ModelProvenance& stored, uint64_t records) const {
+  constexpr uint64_t kGrowth = 4;
+  const bool trusted = UntrustedReason(stored).empty();
+  if (options_.estimate_model_at_records == 0 || (trusted && stored.origin != "trained")) {
+    return 0;  // never; or imported, or stored before provenance was
+  }
+  uint64_t at = trusted ? kGrowth * std::max<uint64_t>(stored.records, 1) : options_.estimate_model_at_records;
+  while (at <= records) at *= 2;
+  return !trusted || at <= options_.reestimate_model_until_records ? at : 0;
+}
+
+absl::StatusOr<uint64_t> EngineImpl::RecordCount() const {
+  EMPI_ASSIGN_OR_RETURN(std::optional<std::string> count, store_->GetMeta("record_count"));
+  return count ? std::strtoull(count->c_str(), nullptr, 10) : 0;
+}
+
+absl::Status EngineImpl::PlanModelEstimate() {
+  absl::MutexLock lock(&write_mu_);
+  EMPI_ASSIGN_OR_RETURN(const uint64_t records, RecordCount());
+  // A store of exactly a try's size may have been killed during the try:
+  // the next ingest tries again.
+  next_estimate_at_ = NextEstimateAt(live_.load()->stored, records == 0 ? 0 : records - 1);
+  return absl::OkStatus();
+}
+
 absl::Status EngineImpl::EstimateModelIfDue(const std::string& key, IngestResult* result) {
   if (next_estimate_at_ == 0) return absl::OkStatus();
-  EMPI_ASSIGN_OR_RETURN(auto count, store_->GetMeta("record_count"));
-  const uint64_t records = count ? std::strtoull(count->c_str(), nullptr, 10) : 0;
+  EMPI_ASSIGN_OR_RETURN(const uint64_t records, RecordCount());
   if (records < next_estimate_at_) return absl::OkStatus();
   const bool trusted = UntrustedReason(live_.load()->stored).empty();
   RelinkOptions options;
@@ -80,7 +104,7 @@ absl::Status EngineImpl::EstimateModelIfDue(const std::string& key, IngestResult
                            : "the model estimated on the stored records, placed until now with the informed priors";
   absl::StatusOr<RelinkSummary> relinked = RelinkStore(store_.get(), options, nullptr);
   if (absl::IsFailedPrecondition(relinked.status())) {
-    next_estimate_at_ = records * 2;  // too little evidence yet
+    next_estimate_at_ = NextEstimateAt(live_.load()->stored, records);  // too little evidence yet
     return absl::OkStatus();
   }
   auto failed = [&](const absl::Status& s) {
@@ -92,7 +116,7 @@ absl::Status EngineImpl::EstimateModelIfDue(const std::string& key, IngestResult
   absl::StatusOr<Model> estimated = LoadModel(*store_);
   if (!estimated.ok()) return failed(estimated.status());
   ModelProvenance provenance = estimated->provenance;
-  next_estimate_at_ = NextEstimateAt(provenance);
+  next_estimate_at_ = NextEstimateAt(provenance, records);
   UseModel(*std::move(estimated), std::move(provenance));
   result->model_estimated = true;
   result->records_moved = relinked->moves.size();
@@ -265,8 +289,7 @@ absl::Status EngineImpl::PutLinkedRecord(const index::StoredRecord& sr, const Pr
   }
   if (p.nhs != 0) cs->PutNhs(p.nhs, key);
   if (is_new) {
-    EMPI_ASSIGN_OR_RETURN(auto rc, store_->GetMeta("record_count"));
-    const uint64_t n = rc ? std::strtoull(rc->c_str(), nullptr, 10) : 0;
+    EMPI_ASSIGN_OR_RETURN(const uint64_t n, RecordCount());
     cs->PutMeta("record_count", std::to_string(n + 1));
   }
   return absl::OkStatus();

@@ -44,9 +44,11 @@ struct EngineOptions {
   // ingest that brings the store to this many records estimates the model
   // on every stored record and relinks them with it, person ids kept, as
   // `empi relink --retrain` does (that ingest takes as long as a relink).
-  // With too little evidence it tries again at twice as many records. 0:
-  // never; the informed default priors then score until `empi link` or
-  // `empi relink`. Default: 1,000.
+  // With too little evidence it tries again at twice as many records (tries
+  // at 1,000, 2,000, 4,000, ... records: store sizes, so that a feed killed
+  // and ingested again tries where it would have). 0: never; the informed
+  // default priors then score until `empi link` or `empi relink`.
+  // Default: 1,000.
   uint64_t estimate_model_at_records = 1000;
   // A model estimated (by the engine or a link) on a quarter of the stored
   // records or fewer is estimated again the same way when an ingest brings

@@ -128,6 +128,29 @@ TEST_F(ModelEstimateTest, TheIngestThatBringsEnoughRecordsEstimatesTheModelAndRe
   EXPECT_EQ(engine->CurrentModel().version, after.version);
 }
 
+// The tries come at store sizes, not counts within a process: ingesting
+// stopped (a kill, a closed engine) and started again estimates at the same
+// record as one uninterrupted run.
+TEST_F(ModelEstimateTest, IngestStoppedAndStartedAgainEstimatesAtTheSameRecord) {
+  const std::vector<Record> records = GeneratedFeeds(dir_.path() + "/gen", 1500);
+  auto first_estimate = [&](const std::string& db, size_t stop_at) -> size_t {
+    auto engine = Open(db, 1000);
+    for (size_t i = 0; i < records.size(); ++i) {
+      if (i == stop_at) engine = Open((engine.reset(), db), 1000);
+      absl::StatusOr<IngestResult> r = engine->Ingest(records[i], who_);
+      EXPECT_TRUE(r.ok()) << r.status();
+      if (r.ok() && r->model_estimated) return i;
+    }
+    return records.size();
+  };
+  const size_t once = first_estimate(dir_.path() + "/once", records.size());
+  ASSERT_LT(once, records.size());
+  ASSERT_GT(once, 1000u) << "the population's first try must fail for this test to tell";
+  for (size_t stop : {size_t{999}, size_t{1001}, once - 1}) {
+    EXPECT_EQ(first_estimate(dir_.path() + "/stop" + std::to_string(stop), stop), once) << "stopped at " << stop;
+  }
+}
+
 TEST_F(ModelEstimateTest, TwentyRecordsLeaveTheModelUntrustedAndSayWhy) {
   std::vector<Record> records = GeneratedFeeds(dir_.path() + "/gen", 100);
   records.resize(20);
