@@ -32,9 +32,10 @@
 //     consistent change counter (Store::ReadAtChange) and never waits for a
 //     writer. The store has its own internal locking.
 //   - The model that scores (live_) is replaced only under write_mu_, when
-//     the engine estimates it (EstimateModelIfDue); readers load the
-//     pointer once per call, and every model the engine used stays alive
-//     until it closes.
+//     the engine estimates it (EstimateModelIfDue), so a change scores with
+//     one model. Readers load the pointer at each use (a read that spans a
+//     replacement may score with both, each a valid model), and every
+//     model the engine used stays alive until it closes.
 //
 // Internal: included only by engine/realtime/*.cc.
 #ifndef EMPI_ENGINE_REALTIME_ENGINE_IMPL_H_

@@ -127,9 +127,10 @@ struct IngestResult {
   double match_probability = 0;    // best candidate's, 0 if none
   std::string reason;              // why not linked, when review
   bool objection_applied = false;  // a pending objection matched this record
-  // This ingest brought the store to EngineOptions::estimate_model_at_records:
-  // the model was estimated on the stored records and every record relinked
-  // with it (person_id is the record's person after that).
+  // This ingest brought the store to a size at which the engine estimates
+  // the model (EngineOptions::estimate_model_at_records): it was estimated
+  // on the stored records and every record relinked with it (person_id is
+  // the record's person after that).
   bool model_estimated = false;
   uint64_t records_moved = 0;  // by that relink
 };
