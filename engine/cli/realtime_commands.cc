@@ -159,20 +159,20 @@ void WarnIfModelUntrusted(const Engine& engine, const std::string& db) {
       model.untrusted_reason, db);
 }
 
-// After a file: its records' persons and their neighbours relinked
-// together (Engine::Revisit), as `empi link` revisits a feed's stored
-// neighbours. Skipped, with the NOT TRUSTED warning to follow, while
+// After a file: the persons of the records placed since the last revisit
+// (this file's, and any a killed run left) and their neighbours relinked
+// together (Engine::RevisitIngested), as `empi link` revisits a feed's
+// stored neighbours. Skipped, with the NOT TRUSTED warning to follow, while
 // the model is untrusted.
-absl::Status RevisitFeed(Engine* engine, const std::vector<Record>& records, const Requester& who) {
-  if (records.empty() || !engine->CurrentModel().trusted()) return absl::OkStatus();
-  std::vector<RecordRef> refs;
-  refs.reserve(records.size());
-  for (const Record& r : records) refs.push_back({r.source, r.record_id});
-  EMPI_ASSIGN_OR_RETURN(RevisitResult v, engine->Revisit(refs, who));
+absl::Status RevisitFeed(Engine* engine, const Requester& who) {
+  if (!engine->CurrentModel().trusted()) return absl::OkStatus();
+  EMPI_ASSIGN_OR_RETURN(RevisitResult v, engine->RevisitIngested(who));
+  if (v.placed == 0) return absl::OkStatus();
   std::cerr << fmt::format(
-      "revisited the {} persons of these records and their neighbours ({} records): {} records moved, "
-      "{} new persons, {} persons removed; review pairs among them {} -> {}\n",
-      v.persons, v.records, v.records_moved, v.persons_new, v.persons_removed, v.review_pairs_before, v.review_pairs);
+      "revisited the {} persons of the {} records placed since the last revisit and their neighbours ({} records): "
+      "{} records moved, {} new persons, {} persons removed; review pairs among them {} -> {}\n",
+      v.persons, v.placed, v.records, v.records_moved, v.persons_new, v.persons_removed, v.review_pairs_before,
+      v.review_pairs);
   return absl::OkStatus();
 }
 
@@ -226,7 +226,7 @@ absl::Status RunIngest(const Flags& f) {
     std::cout << j.dump() << "\n";
   }
   progress.Finish();
-  EMPI_RETURN_IF_ERROR(RevisitFeed(engine.get(), feed->records, f.who));
+  EMPI_RETURN_IF_ERROR(RevisitFeed(engine.get(), f.who));
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::cerr << fmt::format(
       "ingested {} records in {:.1f} s ({:.0f}/s, each durable): linked {}, new person {}, review {}, unchanged {}; "

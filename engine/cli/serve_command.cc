@@ -57,8 +57,11 @@ absl::Status CheckFlags(ServeFlags* f) {
     return absl::InvalidArgumentError("--client-ca: needs --tls-cert and --tls-key");
   }
   if (f->options.max_body_bytes == 0 || f->options.max_headers == 0 || f->options.threads == 0 ||
-      f->options.idle_timeout_seconds <= 0 || f->options.read_timeout_seconds <= 0) {
-    return absl::InvalidArgumentError("--max-body-bytes, --max-headers, --threads and the timeouts must be positive");
+      f->options.idle_timeout_seconds <= 0 || f->options.read_timeout_seconds <= 0 ||
+      f->options.revisit_interval_seconds < 0) {
+    return absl::InvalidArgumentError(
+        "--max-body-bytes, --max-headers, --threads and the timeouts must be positive, --revisit-interval not "
+        "negative");
   }
   return absl::OkStatus();
 }
@@ -145,6 +148,9 @@ void RegisterServeCommand(CLI::App& app, int* exit_code) {
   c->add_option("--read-timeout", f->options.read_timeout_seconds, "Seconds to read one request")
       ->capture_default_str();
   c->add_option("--threads", f->options.threads, "Worker threads (also the most open connections)")
+      ->capture_default_str();
+  c->add_option("--revisit-interval", f->options.revisit_interval_seconds,
+                "Seconds between revisits of the records ingested since (0: never)")
       ->capture_default_str();
   c->callback([f, exit_code] {
     if (absl::Status s = CheckFlags(f.get()); !s.ok()) {

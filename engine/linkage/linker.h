@@ -128,6 +128,13 @@ absl::StatusOr<LinkSummary> LinkRecords(index::Store* store, std::vector<Record>
 // same revisit.
 inline constexpr std::string_view kMetaRevisitPending = "revisit_pending";
 
+// Meta key present from the commit of the first record the real-time
+// engine placed (Engine::Ingest) since its last revisit until the commit
+// of the next (Engine::RevisitIngested, or a relink of the whole store):
+// decimal text, a change sequence at or before that record's change-feed
+// entry. The records to revisit are those the change feed names from it.
+inline constexpr std::string_view kMetaUnrevisitedFrom = "unrevisited_from";
+
 // "all", or the person ids ascending as decimal gaps joined by ','.
 std::string EncodeRevisitScope(const std::vector<uint64_t>& sorted_persons, bool all);
 // False if `text` is neither.

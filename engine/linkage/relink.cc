@@ -407,6 +407,7 @@ absl::StatusOr<RelinkSummary> RelinkStore(index::Store* store, const RelinkOptio
     // Objection-in-review flags follow the new queue (review_objections.h).
     if (review.changed || !plan.moved.empty()) cs.PutMeta(index::kMetaReviewObjectionsDirty, "");
     cs.DeleteMeta(kMetaRevisitPending);
+    if (!scope) cs.DeleteMeta(kMetaUnrevisitedFrom);
     summary.applied = review.changed || !plan.moved.empty() || run_model.trained;
     report("write", plan.moved.size(), plan.moved.size());
     EMPI_RETURN_IF_ERROR(store->Commit(&cs, &event, /*sync=*/true));

@@ -34,7 +34,8 @@ namespace empi {
 // (LinkSummary::revisit_persons). Pairs with records outside the scope are
 // not compared, review pairs with one outside are kept, and no model is
 // estimated (FailedPrecondition unless the stored one is trusted).
-// Either deletes kMetaRevisitPending.
+// Either deletes kMetaRevisitPending; without `scope`, kMetaUnrevisitedFrom
+// too (every record was revisited).
 absl::StatusOr<RelinkSummary> RelinkStore(index::Store* store, const RelinkOptions& options,
                                           const LinkProgress& progress,
                                           const absl::flat_hash_set<uint64_t>* scope = nullptr);

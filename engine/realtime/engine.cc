@@ -274,6 +274,7 @@ absl::StatusOr<std::unique_ptr<Engine>> OpenEngineWithEnv(const EngineOptions& o
   EMPI_RETURN_IF_ERROR(engine->LoadSupersessions());
   EMPI_RETURN_IF_ERROR(engine->LoadPendingForms());
   EMPI_RETURN_IF_ERROR(engine->PlanModelEstimate());
+  EMPI_RETURN_IF_ERROR(engine->LoadUnrevisitedFrom());
   return std::unique_ptr<Engine>(std::move(engine));
 }
 

@@ -111,7 +111,9 @@ class EngineImpl final : public Engine {
   absl::StatusOr<uint64_t> WarmCache() override { return store_->WarmCache(); }
   uint64_t LastChange() const override { return store_->last_change(); }
   ModelInfo CurrentModel() const override;
-  absl::StatusOr<RevisitResult> Revisit(const std::vector<RecordRef>& records, const Requester& who) override;
+  absl::StatusOr<RevisitResult> Revisit(const std::vector<RecordRef>& records, const Requester& who)
+      ABSL_LOCKS_EXCLUDED(write_mu_) override;
+  absl::StatusOr<RevisitResult> RevisitIngested(const Requester& who) ABSL_LOCKS_EXCLUDED(write_mu_) override;
 
   // Called once by Engine::Open, before the engine is shared: read the
   // stored supersessions (engine_supersession.cc) and the pending
@@ -120,6 +122,8 @@ class EngineImpl final : public Engine {
   absl::Status LoadPendingForms() ABSL_LOCKS_EXCLUDED(write_mu_);
   // When the model is next estimated, from the store's size (engine_ingest.cc).
   absl::Status PlanModelEstimate() ABSL_LOCKS_EXCLUDED(write_mu_);
+  // Reads kMetaUnrevisitedFrom (engine_ingest.cc).
+  absl::Status LoadUnrevisitedFrom() ABSL_LOCKS_EXCLUDED(write_mu_);
 
   // ---- resolution, search and view decisions (engine_resolve.cc)
 
@@ -279,6 +283,16 @@ class EngineImpl final : public Engine {
 
   absl::StatusOr<std::vector<Scored>> Candidates(const PreparedRecord& p, const std::string& self_key,
                                                  const rocksdb::Snapshot* snap) const;
+  // The keys of the records sharing a blocking key with `p`, in rule order
+  // without repeats, `self_key` left out: what Candidates scores.
+  absl::StatusOr<std::vector<std::string>> CandidateKeys(const PreparedRecord& p, const std::string& self_key,
+                                                         const rocksdb::Snapshot* snap) const;
+
+  // The persons of the stored records `keys` (absent ones skipped) and of
+  // every record sharing a blocking key with one of them, relinked together
+  // (Engine::Revisit).
+  absl::StatusOr<RevisitResult> RevisitLocked(const std::vector<std::string>& keys, const Requester& who)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
 
   // Whether p's NHS number is someone else's, as a batch link judges it
   // (clustering.h): another person carries it on more records than p and
@@ -506,6 +520,8 @@ class EngineImpl final : public Engine {
   // the model (EngineOptions::estimate_model_at_records, doubled on a try
   // with too little evidence).
   uint64_t next_estimate_at_ ABSL_GUARDED_BY(write_mu_) = 0;
+  // kMetaUnrevisitedFrom as stored; 0 when absent (nothing to revisit).
+  uint64_t unrevisited_from_ ABSL_GUARDED_BY(write_mu_) = 0;
   const FieldConventions conventions_;
   const ContributorRegister register_;
   const BlockingRules rules_;

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstdlib>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "empi/status_macros.h"
 #include "engine/linkage/comparisons.h"
@@ -40,17 +41,51 @@ absl::StatusOr<IngestResult> EngineImpl::Ingest(const Record& rec, const Request
 }
 
 absl::StatusOr<RevisitResult> EngineImpl::Revisit(const std::vector<RecordRef>& records, const Requester& who) {
+  std::vector<std::string> keys;
+  keys.reserve(records.size());
+  for (const RecordRef& r : records) keys.push_back(RecordKey(r.source, r.record_id));
   absl::MutexLock lock(&write_mu_);
+  return RevisitLocked(keys, who);
+}
+
+absl::StatusOr<RevisitResult> EngineImpl::RevisitIngested(const Requester& who) {
+  absl::MutexLock lock(&write_mu_);
+  if (unrevisited_from_ == 0) return RevisitResult{};
+  // The records of every change an ingest makes (a moved record may also be
+  // a steward's or a relink's: revisiting it again changes nothing).
+  static constexpr std::string_view kPlaced[] = {"new-person", "record-linked", "record-moved", "record-updated"};
+  absl::flat_hash_set<std::string> seen;
+  std::vector<std::string> keys;
+  EMPI_RETURN_IF_ERROR(store_->ForEachChange(unrevisited_from_ - 1, [&](const index::StoredChange& c) {
+    if (std::find(std::begin(kPlaced), std::end(kPlaced), c.change.kind) == std::end(kPlaced)) return true;
+    for (const std::string& k : c.change.records) {
+      if (seen.insert(k).second) keys.push_back(k);
+    }
+    return true;
+  }));
+  EMPI_ASSIGN_OR_RETURN(RevisitResult out, RevisitLocked(keys, who));
+  out.placed = keys.size();
+  // After the revisit's synced commit: a crash in between revisits again.
+  index::ChangeSet cs = store_->NewChangeSet();
+  cs.DeleteMeta(kMetaUnrevisitedFrom);
+  EMPI_RETURN_IF_ERROR(store_->Commit(&cs, nullptr, /*sync=*/false));
+  unrevisited_from_ = 0;
+  return out;
+}
+
+absl::StatusOr<RevisitResult> EngineImpl::RevisitLocked(const std::vector<std::string>& keys, const Requester& who) {
   absl::flat_hash_set<uint64_t> scope;
-  for (const RecordRef& r : records) {
-    const std::string key = RecordKey(r.source, r.record_id);
+  absl::flat_hash_set<std::string> neighbours;
+  for (const std::string& key : keys) {
     EMPI_ASSIGN_OR_RETURN(auto got, store_->GetRecord(key));
     if (!got) continue;
     scope.insert(got->person_id);
-    // Its neighbours: every person it could be linked to or contested by.
-    EMPI_ASSIGN_OR_RETURN(std::vector<Scored> candidates, Candidates(Prepare(got->record), key, nullptr));
-    for (const Scored& c : candidates) scope.insert(c.person);
+    EMPI_ASSIGN_OR_RETURN(std::vector<std::string> near, CandidateKeys(Prepare(got->record), key, nullptr));
+    neighbours.insert(near.begin(), near.end());
   }
+  EMPI_ASSIGN_OR_RETURN(std::vector<uint64_t> persons,
+                        PersonsOf(std::vector<std::string>(neighbours.begin(), neighbours.end()), nullptr));
+  scope.insert(persons.begin(), persons.end());
   RevisitResult out;
   out.persons = scope.size();
   if (scope.empty()) return out;
@@ -81,6 +116,15 @@ uint64_t EngineImpl::NextEstimateAt(const ModelProvenance& stored, uint64_t reco
 absl::StatusOr<uint64_t> EngineImpl::RecordCount() const {
   EMPI_ASSIGN_OR_RETURN(std::optional<std::string> count, store_->GetMeta("record_count"));
   return count ? std::strtoull(count->c_str(), nullptr, 10) : 0;
+}
+
+absl::Status EngineImpl::LoadUnrevisitedFrom() {
+  absl::MutexLock lock(&write_mu_);
+  EMPI_ASSIGN_OR_RETURN(std::optional<std::string> from, store_->GetMeta(kMetaUnrevisitedFrom));
+  if (from && (!absl::SimpleAtoi(*from, &unrevisited_from_) || unrevisited_from_ == 0)) {
+    return absl::DataLossError("store: meta unrevisited_from is not a change sequence");
+  }
+  return absl::OkStatus();
 }
 
 absl::Status EngineImpl::PlanModelEstimate() {
@@ -118,6 +162,7 @@ absl::Status EngineImpl::EstimateModelIfDue(const std::string& key, IngestResult
   ModelProvenance provenance = estimated->provenance;
   next_estimate_at_ = NextEstimateAt(provenance, records);
   UseModel(*std::move(estimated), std::move(provenance));
+  unrevisited_from_ = 0;  // every record was relinked (kMetaUnrevisitedFrom deleted)
   result->model_estimated = true;
   result->records_moved = relinked->moves.size();
   EMPI_ASSIGN_OR_RETURN(auto now, store_->GetRecord(key));
@@ -125,12 +170,9 @@ absl::Status EngineImpl::EstimateModelIfDue(const std::string& key, IngestResult
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::vector<EngineImpl::Scored>> EngineImpl::Candidates(const PreparedRecord& p,
-                                                                       const std::string& self_key,
-                                                                       const rocksdb::Snapshot* snap) const {
-  BlockKeys keys = ComputeBlockKeys(rules_, p);
-  // Every rule's members first, in rule order without repeats, then their
-  // records with one MultiGet.
+absl::StatusOr<std::vector<std::string>> EngineImpl::CandidateKeys(const PreparedRecord& p, const std::string& self_key,
+                                                                   const rocksdb::Snapshot* snap) const {
+  const BlockKeys keys = ComputeBlockKeys(rules_, p);
   absl::flat_hash_set<std::string> seen;
   std::vector<std::string> candidates;
   for (size_t q = 0; q < rules_.rules().size(); ++q) {
@@ -142,6 +184,13 @@ absl::StatusOr<std::vector<EngineImpl::Scored>> EngineImpl::Candidates(const Pre
       if (k != self_key && seen.insert(k).second) candidates.push_back(std::move(k));
     }
   }
+  return candidates;
+}
+
+absl::StatusOr<std::vector<EngineImpl::Scored>> EngineImpl::Candidates(const PreparedRecord& p,
+                                                                       const std::string& self_key,
+                                                                       const rocksdb::Snapshot* snap) const {
+  EMPI_ASSIGN_OR_RETURN(std::vector<std::string> candidates, CandidateKeys(p, self_key, snap));
   EMPI_ASSIGN_OR_RETURN(auto records, store_->GetRecords(candidates, snap));
   absl::flat_hash_map<uint64_t, Scored> best;
   for (size_t i = 0; i < candidates.size(); ++i) {
@@ -310,6 +359,9 @@ absl::StatusOr<IngestResult> EngineImpl::IngestLocked(const Record& rec, const R
     EMPI_RETURN_IF_ERROR(store_->Commit(&cs, &ev, false));
     return result;
   }
+  // Marks where the records to revisit begin (RevisitIngested).
+  const uint64_t mark = unrevisited_from_ == 0 ? store_->last_change() + 1 : 0;
+  if (mark != 0) cs.PutMeta(kMetaUnrevisitedFrom, std::to_string(mark));
   if (!model_stored_) {
     cs.PutModel(model().ToJson().dump());
     cs.PutMeta("field_conventions", "nhs=validated;postcode=uk");
@@ -364,6 +416,7 @@ absl::StatusOr<IngestResult> EngineImpl::IngestLocked(const Record& rec, const R
   EMPI_RETURN_IF_ERROR(CommitWithReviewObjections(&cs, &ev, involved));
   for (const std::string& k : forms_applied) forms_.erase(k);
   model_stored_ = true;
+  if (mark != 0) unrevisited_from_ = mark;
   return result;
 }
 

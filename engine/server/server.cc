@@ -13,6 +13,7 @@
 #include <functional>
 #include <iostream>
 #include <mutex>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -25,6 +26,7 @@
 #include "absl/time/time.h"
 #include "engine/server/client_cert.h"
 #include "engine/server/fhir.h"
+#include "engine/server/revisitor.h"
 #include "nlohmann/json.hpp"
 
 namespace empi::server {
@@ -194,6 +196,10 @@ class ServerImpl final : public Server {
   }
 
   absl::Status Serve() override {
+    std::optional<Revisitor> revisits;
+    if (options_.revisit_interval_seconds > 0) {
+      revisits.emplace(engine_, std::chrono::seconds(options_.revisit_interval_seconds));
+    }
     if (!http_->listen_after_bind()) return absl::UnavailableError("the listening socket failed");
     return absl::OkStatus();
   }

@@ -61,6 +61,10 @@ struct ServerOptions {
   // Worker threads; a keep-alive connection holds one while it is open, so
   // this is also the most concurrent connections. Default: 64.
   size_t threads = 64;
+  // Every this many seconds, the records ingested since are revisited with
+  // their neighbours (revisitor.h); 0: never (`empi relink` on demand).
+  // Default: 5
+  int revisit_interval_seconds = 5;
 };
 
 class Server {

@@ -211,6 +211,15 @@ class Engine {
   // One synced write, audited ("link: revisit"). Costs about what a batch
   // link of those persons' records does, with other changes waiting.
   virtual absl::StatusOr<RevisitResult> Revisit(const std::vector<RecordRef>& records, const Requester& who) = 0;
+  // Revisit of every record Ingest placed or changed since the last such
+  // revisit (or since the model's estimate, which relinks every record),
+  // read from the change feed from a mark each ingest commits with its
+  // record: a process killed before it revisited leaves them to the next
+  // call, in this process or another. A service calls it between ingests
+  // (`empi serve` every few seconds, `empi ingest` after each file).
+  // Nothing pending: an empty result. FailedPrecondition while the model is
+  // not trusted (the records stay pending; the estimate relinks them).
+  virtual absl::StatusOr<RevisitResult> RevisitIngested(const Requester& who) = 0;
 
   // Steward: up to `limit` pairs awaiting review, each pair once, in a
   // stable order (by the records' storage keys); `after_cursor` is empty for

@@ -137,6 +137,7 @@ struct IngestResult {
 
 // What Engine::Revisit changed.
 struct RevisitResult {
+  uint64_t placed = 0;   // records ingested since the last revisit (RevisitIngested only)
   uint64_t persons = 0;  // revisited
   uint64_t records = 0;  // theirs, scored and clustered again
   uint64_t records_moved = 0;

@@ -290,5 +290,71 @@ TEST_F(ModelEstimateTest, RevisitRefusesWhileTheModelIsNotTrusted) {
   EXPECT_EQ(v.status().code(), absl::StatusCode::kFailedPrecondition) << v.status();
 }
 
+// RevisitIngested takes what ingest placed since the last revisit, from a
+// mark in the store: after a reopen (a process killed before it revisited)
+// as well; an unchanged record marks nothing; a second call finds nothing.
+TEST_F(RevisitTest, RevisitIngestedTakesWhatIngestPlacedSinceEvenAfterAReopen) {
+  absl::StatusOr<RevisitResult> v = engine_->RevisitIngested(who_);
+  ASSERT_TRUE(v.ok()) << v.status();
+  EXPECT_GT(v->placed, 0u) << "the records ingested after the last estimate";
+  v = engine_->RevisitIngested(who_);
+  ASSERT_TRUE(v.ok()) << v.status();
+  EXPECT_EQ(v->placed, 0u);
+  EXPECT_EQ(v->persons, 0u);
+
+  const std::string father_nhs = testing::ValidNhs(777021), son_nhs = testing::ValidNhs(777022);
+  const Record first = Family("M84001", "R1", father_nhs, "1951-03-14"), unnumbered = Family("RKB", "R2", "", "");
+  const Record second_gp = Family("M84002", "R3", son_nhs, "1981-07-02");
+  const Record second_trust = Family("RYW", "R4", son_nhs, "1981-07-02");
+  for (const Record& r : {first, unnumbered, second_gp, second_trust}) ASSERT_TRUE(engine_->Ingest(r, who_).ok());
+  const uint64_t first_person = PersonOf(first), second_person = PersonOf(second_gp);
+  ASSERT_EQ(PersonOf(unnumbered), first_person);
+
+  engine_.reset();
+  engine_ = Open(db_, 1000);
+  ASSERT_NE(engine_, nullptr);
+  ASSERT_TRUE(engine_->Ingest(first, who_).ok());  // unchanged: nothing more to revisit
+  v = engine_->RevisitIngested(who_);
+  ASSERT_TRUE(v.ok()) << v.status();
+  EXPECT_EQ(v->placed, 4u);
+  EXPECT_GE(v->persons, 2u);
+  EXPECT_EQ(v->records_moved, 1u);
+  EXPECT_NE(PersonOf(unnumbered), first_person);
+  EXPECT_NE(PersonOf(unnumbered), second_person);
+  EXPECT_EQ(PersonOf(first), first_person);
+  engine_.reset();
+  engine_ = Open(db_, 1000);
+  ASSERT_NE(engine_, nullptr);
+  v = engine_->RevisitIngested(who_);
+  ASSERT_TRUE(v.ok()) << v.status();
+  EXPECT_EQ(v->placed, 0u) << "the mark went with the revisit";
+  testing::CheckMembership(StoreOf(engine_.get()));
+}
+
+// While the model is untrusted what ingest placed waits for the estimate,
+// which relinks every record and so leaves nothing to revisit.
+TEST_F(ModelEstimateTest, RevisitIngestedWaitsForTheEstimateWhichTakesEverything) {
+  const std::vector<Record> records = GeneratedFeeds(dir_.path() + "/gen", 1500);
+  auto engine = Open(db_, 1000);
+  ASSERT_NE(engine, nullptr);
+  size_t i = 0;
+  for (; i < 10; ++i) ASSERT_TRUE(engine->Ingest(records[i], who_).ok());
+  EXPECT_EQ(engine->RevisitIngested(who_).status().code(), absl::StatusCode::kFailedPrecondition);
+  for (bool estimated = false; !estimated && i < records.size(); ++i) {
+    absl::StatusOr<IngestResult> r = engine->Ingest(records[i], who_);
+    ASSERT_TRUE(r.ok()) << r.status();
+    estimated = r->model_estimated;
+  }
+  ASSERT_TRUE(engine->CurrentModel().trusted());
+  absl::StatusOr<RevisitResult> v = engine->RevisitIngested(who_);
+  ASSERT_TRUE(v.ok()) << v.status();
+  EXPECT_EQ(v->placed, 0u);
+  ASSERT_LT(i, records.size());
+  ASSERT_TRUE(engine->Ingest(records[i], who_).ok());
+  v = engine->RevisitIngested(who_);
+  ASSERT_TRUE(v.ok()) << v.status();
+  EXPECT_EQ(v->placed, 1u);
+}
+
 }  // namespace
 }  // namespace empi

@@ -1243,6 +1243,60 @@ TEST_F(ServeTest, ChangeFeedConsumerFollowsMergesAndSplitsToTheIndexState) {
   }
 }
 
+// A store fed only through POST /Patient is revisited in the background
+// (revisitor.h). A record without NHS number or date of birth, placed with
+// a father while he was the only one of his name and address, leaves him
+// once his son's records are known; and when the server is killed before
+// its revisit, the next server does it (the mark is in the store).
+TEST_F(ServeTest, RevisitsWhatIngestPlacedEvenAfterAKill) {
+  // A trusted model: a generated population linked by `empi link`.
+  const std::string empi = std::string("'") + std::getenv("EMPI_BINARY_DIR") + "/engine/cli/empi'";
+  const std::string gen = dir_.path() + "/gen";
+  ASSERT_EQ(std::system((empi + " generate --persons 1500 --seed 7 --quiet --out '" + gen + "' 2>/dev/null").c_str()),
+            0);
+  ASSERT_EQ(std::system((empi + " link --db '" + db_ + "' '" + gen + "'/[A-Z]*.csv > /dev/null 2>&1").c_str()), 0);
+  StartPlain({"--idle-timeout", "1", "--revisit-interval", "3600"});
+  const Person father{NhsNumber("777000101"), "Quennell-Abara", "Aurelio", "1951-03-14", "CV8 2QX", "7 Windmill Lane"};
+  Person son = father;
+  son.nhs = NhsNumber("777000102");
+  son.dob = "1981-07-02";
+  ASSERT_FALSE(father.nhs.empty());
+  ASSERT_FALSE(son.nhs.empty());
+  const uint64_t father_person = IngestAs("M84001", "N1", father);
+  json unnumbered = PatientJson("RKB", "N2", father);
+  unnumbered["identifier"].erase(0);
+  unnumbered.erase("birthDate");
+  auto r = Post(*client_, "/Patient", integration_, unnumbered);
+  ASSERT_TRUE(r && r->status == 200) << (r ? r->body : "no response");
+  ASSERT_EQ(PersonOf(Body(r)), father_person) << "placed while the father was the only one";
+  const uint64_t son_person = IngestAs("M84002", "N3", son);
+  ASSERT_NE(son_person, father_person);
+  ASSERT_EQ(IngestAs("RYW", "N4", son), son_person);
+  EXPECT_EQ(ResolveRecord("RKB", "N2").first, father_person) << "no revisit yet";
+
+  ::kill(server_.pid(), SIGKILL);
+  server_.Stop();
+  StartPlain({"--idle-timeout", "1", "--revisit-interval", "1"});
+  uint64_t now = father_person;
+  for (int i = 0; i < 200 && now == father_person; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    now = ResolveRecord("RKB", "N2").first;
+  }
+  EXPECT_NE(now, father_person) << server_.log();
+  EXPECT_NE(now, son_person);
+  EXPECT_EQ(ResolveRecord("M84001", "N1").first, father_person) << "person ids kept";
+  EXPECT_EQ(ResolveRecord("RYW", "N4").first, son_person);
+  ASSERT_EQ(server_.Stop(), 0);
+  std::vector<json> revisits;
+  std::istringstream log(server_.log());
+  for (std::string line; std::getline(log, line);) {
+    if (line.find("\"event\":\"revisit\"") != std::string::npos) revisits.push_back(json::parse(line));
+  }
+  ASSERT_EQ(revisits.size(), 1u) << server_.log();
+  EXPECT_EQ(revisits[0]["placed"], 4) << revisits[0].dump();
+  EXPECT_GE(revisits[0]["records_moved"].get<int>(), 1) << revisits[0].dump();
+}
+
 }  // namespace
 // An auditor replays an answer: $resolve names the change it answered at;
 // after an objection and a split the present answer differs, and $resolve
