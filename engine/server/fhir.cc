@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
+#include "matchers/date_of_birth.h"
 
 namespace empi::server {
 namespace {
@@ -16,6 +17,20 @@ using nlohmann::json;
 
 absl::Status Bad(const std::string& field, const std::string& why) {
   return absl::InvalidArgumentError(absl::StrCat(field, ": ", why));
+}
+
+bool AllDigits(std::string_view s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+// A FHIR `date`. A partial one (a year, a month) is kept as given; matching
+// compares full dates only (an estimated date of birth stays unknown).
+bool IsFhirDate(std::string_view d) {
+  if (d.size() == 10) return ParseDate(d, DateFormat::kIso).has_value();
+  if (d.size() == 4) return AllDigits(d);
+  if (d.size() != 7 || d[4] != '-' || !AllDigits(d.substr(0, 4)) || !AllDigits(d.substr(5))) return false;
+  const int month = (d[5] - '0') * 10 + (d[6] - '0');
+  return month >= 1 && month <= 12;
 }
 
 // *out = j[key] when it is a string; an error naming `path` when present
@@ -173,6 +188,9 @@ absl::StatusOr<Record> PatientToRecord(const json& p, bool need_source) {
     }
   }
   if (absl::Status s = GetString(p, "birthDate", "Patient.birthDate", &r.date_of_birth); !s.ok()) return s;
+  if (!r.date_of_birth.empty() && !IsFhirDate(r.date_of_birth)) {
+    return Bad("Patient.birthDate", "must be a FHIR date: YYYY, YYYY-MM or YYYY-MM-DD, a day that exists");
+  }
   if (absl::Status s = GetString(p, "gender", "Patient.gender", &r.sex); !s.ok()) return s;
   if (p.contains("address")) {
     if (!p["address"].is_array()) return Bad("Patient.address", "must be an array");

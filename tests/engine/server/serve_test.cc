@@ -370,7 +370,7 @@ TEST_F(ServeTest, IngestResolveMatchAndGetOverKeepAliveHttp) {
   json bad_date = q;
   bad_date["birthDate"] = "1980-02-31";
   auto bd = Post(*client_, "/Patient/$match", clinician_, MatchParams(bad_date));
-  ExpectOutcome(bd, 400, "invalid", "date_of_birth");
+  ExpectOutcome(bd, 400, "invalid", "Patient.birthDate");
   EXPECT_EQ(bd->body.find("1980-02-31"), std::string::npos);
   ExpectOutcome(Post(*client_, "/Patient/$match", clinician_, MatchParams(q, 0)), 400, "invalid",
                 "Parameters.parameter[count]");
@@ -1241,6 +1241,26 @@ TEST_F(ServeTest, ChangeFeedConsumerFollowsMergesAndSplitsToTheIndexState) {
     const size_t colon = key.find(':');
     EXPECT_EQ(cached, ResolveRecord(key.substr(0, colon), key.substr(colon + 1))) << "stale cache for " << key;
   }
+}
+
+// birthDate is a FHIR date: a year, a month or a day that exists. Anything
+// else is refused, naming the field, rather than stored as an unknown date.
+TEST_F(ServeTest, IngestRefusesABirthDateThatIsNotAFhirDate) {
+  StartPlain();
+  Person p = kMaria;
+  for (const std::string bad : {"12/04/1980", "1980-02-30", "1980-13", "80", "1980-4-12", "19800412"}) {
+    p.dob = bad;
+    ExpectOutcome(Post(*client_, "/Patient", integration_, PatientJson("RKB", "D1", p)), 400, "invalid",
+                  "Patient.birthDate");
+  }
+  int id = 2;
+  for (const std::string partial : {"1980", "1980-04", "1980-04-12"}) {
+    p.dob = partial;
+    auto r = Post(*client_, "/Patient", integration_, PatientJson("RKB", "D" + std::to_string(id++), p));
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200) << partial << ": " << r->body;
+  }
+  ASSERT_EQ(server_.Stop(), 0);
 }
 
 // A store fed only through POST /Patient is revisited in the background
