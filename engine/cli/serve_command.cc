@@ -100,15 +100,7 @@ absl::Status RunServe(ServeFlags f) {
                               {"jwt_keys", jwt->key_count()}}
                    .dump()
             << std::endl;
-  const ModelInfo model = engine->CurrentModel();
-  nlohmann::json model_event{{"event", "model"}, {"version", model.version}, {"trusted", model.trusted()}};
-  if (!model.trusted()) {
-    model_event["untrusted_reason"] = model.untrusted_reason;
-    model_event["warning"] =
-        "ingests are placed with the informed default priors until one brings the store to 1,000 records with "
-        "enough evidence to estimate the model (or `empi relink`)";
-  }
-  std::cerr << model_event.dump() << std::endl;
+  std::cerr << server::ModelLogLine(engine->CurrentModel()).dump() << std::endl;
   std::thread stopper([&] {
     int sig = 0;
     sigwait(&stop_signals, &sig);

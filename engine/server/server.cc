@@ -176,6 +176,23 @@ uint64_t PathPerson(const httplib::Request& req) {
 
 std::string_view GradeCode(MatchGrade g) { return MatchGradeName(g); }
 
+}  // namespace
+
+json ModelLogLine(const ModelInfo& model) {
+  json line{{"event", "model"}, {"version", model.version}, {"trusted", model.trusted()}};
+  if (model.trusted()) {
+    line["records"] = model.records;
+  } else {
+    line["untrusted_reason"] = model.untrusted_reason;
+    line["warning"] =
+        "ingests are placed with the informed default priors until one brings the store to 1,000 records with "
+        "enough evidence to estimate the model (or `empi relink`)";
+  }
+  return line;
+}
+
+namespace {
+
 class ServerImpl final : public Server {
  public:
   ServerImpl(Engine* engine, const JwtVerifier* jwt, ServerOptions options, std::unique_ptr<httplib::Server> http)
@@ -444,6 +461,11 @@ class ServerImpl final : public Server {
     }
     absl::StatusOr<IngestResult> r = engine_->Ingest(*rec, who);
     if (!r.ok()) return SendEngineError(res, r.status());
+    if (r->model_estimated) {
+      json line = ModelLogLine(engine_->CurrentModel());
+      line["records_moved"] = r->records_moved;
+      std::cerr << line.dump() << std::endl;
+    }
     res.set_header("Location", absl::StrCat("Patient/", r->person_id));
     SendJson(res, 200, IngestParameters(*r));
   }

@@ -40,6 +40,7 @@
 #include "absl/status/statusor.h"
 #include "empi/engine.h"
 #include "engine/server/jwt.h"
+#include "nlohmann/json.hpp"
 
 namespace empi::server {
 
@@ -66,6 +67,11 @@ struct ServerOptions {
   // Default: 5
   int revisit_interval_seconds = 5;
 };
+
+// The log line `empi serve` writes at start and whenever an ingest
+// estimated the model: {"event":"model","version":...,"trusted":...}, with
+// the reason and a warning while it is not trusted.
+nlohmann::json ModelLogLine(const ModelInfo& model);
 
 class Server {
  public:

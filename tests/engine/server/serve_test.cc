@@ -1270,7 +1270,9 @@ TEST_F(ServeTest, IngestRefusesABirthDateThatIsNotAFhirDate) {
 // its revisit, the next server does it (the mark is in the store).
 TEST_F(ServeTest, RevisitsWhatIngestPlacedEvenAfterAKill) {
   // A trusted model: a generated population linked by `empi link`.
-  const std::string empi = std::string("'") + std::getenv("EMPI_BINARY_DIR") + "/engine/cli/empi'";
+  const char* bin = std::getenv("EMPI_BINARY_DIR");
+  ASSERT_NE(bin, nullptr) << "EMPI_BINARY_DIR: the build folder";
+  const std::string empi = std::string("'") + bin + "/engine/cli/empi'";
   const std::string gen = dir_.path() + "/gen";
   ASSERT_EQ(std::system((empi + " generate --persons 1500 --seed 7 --quiet --out '" + gen + "' 2>/dev/null").c_str()),
             0);
