@@ -8,6 +8,7 @@
 // before them.
 #include <algorithm>
 #include <filesystem>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,7 @@
 #include "gtest/gtest.h"
 #include "matchers/nhs_number.h"
 #include "tests/engine/realtime/test_population.h"
+#include "tests/index/fault_injection_fs.h"
 #include "tests/index/store_invariants.h"
 #include "tests/temp_dir.h"
 
@@ -355,6 +357,60 @@ TEST_F(ModelEstimateTest, RevisitIngestedWaitsForTheEstimateWhichTakesEverything
   ASSERT_TRUE(v.ok()) << v.status();
   EXPECT_EQ(v->placed, 1u);
 }
+
+// A revisit on a disk that fails part way (ENOSPC or EIO at the Nth
+// append, sync, file creation or rename once it starts) is an error, not an
+// abort; the records it was to revisit stay marked, and the next engine's
+// revisit gives what a clean one gives.
+using testing::FaultCase;
+using testing::FaultInjectionFs;
+class RevisitFaultTest : public ::testing::TestWithParam<FaultCase> {};
+
+TEST_P(RevisitFaultTest, AFailedRevisitLeavesItsRecordsToTheNext) {
+  const auto [op, error, nth] = GetParam();
+  testing::TempDir dir;
+  const std::vector<Record> records = GeneratedFeeds(dir.path() + "/gen", 500);
+  const Requester who{"integration", "RKB", "integration", "operations"};
+  EngineOptions o;
+  o.sync = false;  // the revisit's own commit is synced
+  o.today = "2026-01-01";
+  auto ingest_all = [&](Engine* e) {
+    for (const Record& r : records) ASSERT_TRUE(e->Ingest(r, who).ok());
+    ASSERT_TRUE(e->CurrentModel().trusted());
+  };
+  std::set<std::set<std::string>> clean;
+  {
+    auto engine = Engine::Open(o, dir.path() + "/clean");
+    ASSERT_TRUE(engine.ok()) << engine.status();
+    ingest_all(engine->get());
+    ASSERT_TRUE((*engine)->RevisitIngested(who).ok());
+    clean = testing::PersonsAsKeySets(*StoreOf(engine->get()));
+  }
+  FaultInjectionFs fs;
+  const std::unique_ptr<rocksdb::Env> env = fs.NewEnv();
+  const std::string db = dir.path() + "/db";
+  bool failed = false;
+  {
+    auto engine = OpenEngineWithEnv(o, db, env.get());
+    ASSERT_TRUE(engine.ok()) << engine.status();
+    ingest_all(engine->get());
+    fs.Arm(op, error, static_cast<uint64_t>(nth));
+    absl::StatusOr<RevisitResult> v = (*engine)->RevisitIngested(who);
+    failed = !v.ok();
+    if (failed) EXPECT_EQ(v.status().code(), absl::StatusCode::kUnavailable) << v.status();
+  }  // closing after the fault must not abort
+  if (nth == 1 && (op == FaultInjectionFs::Op::kAppend || op == FaultInjectionFs::Op::kSync)) EXPECT_TRUE(failed);
+  fs.Disarm();
+  auto engine = OpenEngineWithEnv(o, db, env.get());
+  ASSERT_TRUE(engine.ok()) << engine.status();
+  absl::StatusOr<RevisitResult> v = (*engine)->RevisitIngested(who);
+  ASSERT_TRUE(v.ok()) << v.status();
+  if (failed) EXPECT_GT(v->placed, 0u) << "the failed revisit's records were left to this one";
+  EXPECT_EQ(testing::PersonsAsKeySets(*StoreOf(engine->get())), clean);
+  testing::CheckMembership(StoreOf(engine->get()));
+}
+
+INSTANTIATE_TEST_SUITE_P(EveryOp, RevisitFaultTest, testing::EveryFault(1, 8), testing::FaultCaseName);
 
 }  // namespace
 }  // namespace empi
