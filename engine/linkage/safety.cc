@@ -117,6 +117,7 @@ SafetyVerdict CheckPairSafety(const PreparedRecord& a, const PreparedRecord& b, 
   const int given = GammaOf(pattern, comparison::kGivenNames);
   const int dob = GammaOf(pattern, comparison::kDateOfBirth);
   const bool names_misplaced = GammaOf(pattern, comparison::kFamilyName) == kFamilyIsOthersGiven;
+  const bool sex_differs = GammaOf(pattern, comparison::kSex) == kSexDifferent;
 
   // Years between the dates of birth when they disagree beyond a keying
   // error; 0 otherwise.
@@ -144,7 +145,6 @@ SafetyVerdict CheckPairSafety(const PreparedRecord& a, const PreparedRecord& b, 
     // born years apart (twins aside, whose dates of birth agree but whose
     // numbers do not). Unless the sexes differ too: a name and a sex both
     // keyed wrongly are far rarer than a twin's number on the record.
-    const bool sex_differs = GammaOf(pattern, comparison::kSex) == kSexDifferent;
     if (nhs_same_or_slip && dob != 0 && !dob_years_apart && !sex_differs) {
       return {PairSafety::kSafe, {}, /*names_overridden=*/true};
     }
@@ -154,8 +154,11 @@ SafetyVerdict CheckPairSafety(const PreparedRecord& a, const PreparedRecord& b, 
     if (nhs_unchecked_differ) return {};
     return {PairSafety::kDistinct, given_conflict ? kGivenConflict : kMiddleConflict};
   }
+  // Twins: given names of similar spelling two edits apart (Jack, Jake);
+  // or, of another sex, any two (Christian and Christina, Jesse and Jessie,
+  // Mark and Mary): a name and a sex both keyed wrongly are rarer than that.
   if (dob == kDobExact && GivenSimilar(given) && !nhs_same_or_slip && !nhs_unchecked_differ &&
-      EditDistance(a.given1, b.given1, 2) >= 2) {
+      (sex_differs || EditDistance(a.given1, b.given1, 2) >= 2)) {
     return {PairSafety::kReview, kTwinsNames};
   }
   return {};
