@@ -123,8 +123,16 @@ SafetyVerdict CheckPairSafety(const PreparedRecord& a, const PreparedRecord& b, 
   // error; 0 otherwise.
   const int years_apart = dob == kDobElse ? std::abs(a.dob / 10000 - b.dob / 10000) : 0;
 
-  if (years_apart >= kGenerationYears && !(nhs_exact && given != kGivenElse)) {
-    return {PairSafety::kDistinct, kGenerationApart};
+  if (years_apart >= kGenerationYears) {
+    if (!(nhs_exact && given != kGivenElse)) return {PairSafety::kDistinct, kGenerationApart};
+    // One NHS number and given names that do not conflict: a date keyed a
+    // generation out, or a parent's number on the record of a child named
+    // after them (a junior). Only a steward can tell. (A contributor's own
+    // identifier, not checked as an NHS number, is not given to relatives:
+    // the weight decides.)
+    if (a.nhs_validated && b.nhs_validated && !EstimatedDate(a.dob) && !EstimatedDate(b.dob)) {
+      return {PairSafety::kReview, kGenerationApartOnNumber};
+    }
   }
   // Numbers that differ and were never checked (a contributor's own
   // identifier read raw, FieldConventions) are weak evidence either way:

@@ -86,9 +86,10 @@ inline constexpr std::string_view kMiddleConflict = "middle names conflict";
 inline constexpr std::string_view kGivenConflictOnNumber = "given names conflict on a shared NHS number";
 inline constexpr std::string_view kMiddleConflictOnNumber = "middle names conflict on a shared NHS number";
 inline constexpr std::string_view kTwinsNames = "given names differ on a shared date of birth (twins?)";
+inline constexpr std::string_view kGenerationApartOnNumber = "dates of birth a generation apart on a shared NHS number";
 inline constexpr std::string_view kSafetyReasons[] = {
-    kGenerationApart, kYearsApartNoNumber,    kDobDifferNoNumber,      kGivenConflict,
-    kMiddleConflict,  kGivenConflictOnNumber, kMiddleConflictOnNumber, kTwinsNames};
+    kGenerationApart,       kYearsApartNoNumber,     kDobDifferNoNumber, kGivenConflict,          kMiddleConflict,
+    kGivenConflictOnNumber, kMiddleConflictOnNumber, kTwinsNames,        kGenerationApartOnNumber};
 
 // Years between dates of birth at which two records are of different
 // generations (the youngest mothers in England are 15 to 17 at a birth).

@@ -106,9 +106,19 @@ TEST(PairSafety, ParentAndChildOfOneNameAreTwoPeopleUnlessTheNumberSaysOtherwise
   SafetyVerdict v = Verdict(father, Person("John", "Doyle", "1988-02-03", ""));
   EXPECT_EQ(v.safety, PairSafety::kDistinct);
   EXPECT_EQ(v.reason, "dates of birth a generation apart");
-  // One number, one name: a date of birth keyed wrongly (or a Junior with
-  // his father's number, which the weight alone decides).
-  EXPECT_EQ(Verdict(father, Person("John", "Doyle", "1988-02-03", kNhsFather)).safety, PairSafety::kSafe);
+  // One NHS number, one name: a date of birth keyed a generation out, or a
+  // junior with his father's number (the independent population's Jesse
+  // Cole, 1963, and Jesse Jeremy Cole, 1999, once merged). A steward decides.
+  const Record junior = Person("John", "Doyle", "1988-02-03", kNhsFather);
+  v = Verdict(father, junior);
+  EXPECT_EQ(v.safety, PairSafety::kReview);
+  EXPECT_EQ(v.reason, kGenerationApartOnNumber);
+  // An estimated date (1 January) is no evidence of a generation: the weight decides.
+  EXPECT_EQ(Verdict(father, Person("John", "Doyle", "1988-01-01", kNhsFather)).safety, PairSafety::kSafe);
+  // So it does for a contributor's identifier not checked as an NHS number.
+  PreparedRecord a = PrepareRecord(father, {.validate_nhs_number = false}),
+                 b = PrepareRecord(junior, {.validate_nhs_number = false});
+  EXPECT_EQ(CheckPairSafety(a, b, ComparePair(a, b)).safety, PairSafety::kSafe);
 }
 
 TEST(PairSafety, ConflictingGivenNamesOnOneNumberGoToReviewUnlessTheDateAgrees) {
