@@ -293,6 +293,9 @@ class EngineImpl final : public Engine {
   // (Engine::Revisit).
   absl::StatusOr<RevisitResult> RevisitLocked(const std::vector<std::string>& keys, const Requester& who)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  // FailedPrecondition unless the stored model is trusted: a revisit never
+  // estimates one (the engine's estimate relinks every record instead).
+  absl::Status RevisitableModel() const;
 
   // Whether p's NHS number is someone else's, as a batch link judges it
   // (clustering.h): another person carries it on more records than p and

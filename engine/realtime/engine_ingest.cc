@@ -45,12 +45,21 @@ absl::StatusOr<RevisitResult> EngineImpl::Revisit(const std::vector<RecordRef>& 
   keys.reserve(records.size());
   for (const RecordRef& r : records) keys.push_back(RecordKey(r.source, r.record_id));
   absl::MutexLock lock(&write_mu_);
+  EMPI_RETURN_IF_ERROR(RevisitableModel());
   return RevisitLocked(keys, who);
+}
+
+absl::Status EngineImpl::RevisitableModel() const {
+  if (const std::string why = UntrustedReason(live_.load()->stored); !why.empty()) {
+    return absl::FailedPreconditionError(absl::StrCat("revisit: no trusted stored model (", why, ")"));
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<RevisitResult> EngineImpl::RevisitIngested(const Requester& who) {
   absl::MutexLock lock(&write_mu_);
   if (unrevisited_from_ == 0) return RevisitResult{};
+  EMPI_RETURN_IF_ERROR(RevisitableModel());  // before the change feed is read
   // The records of every change an ingest makes (a moved record may also be
   // a steward's or a relink's: revisiting it again changes nothing).
   static constexpr std::string_view kPlaced[] = {"new-person", "record-linked", "record-moved", "record-updated"};
