@@ -205,12 +205,13 @@ class Engine {
   // shares a blocking key with) as one batch link of their records would
   // (the no-chaining rules of clustering.h over all of them), person ids
   // kept, objections following records, a steward's decisions kept whole:
-  // the revisit `empi link` makes of a feed's stored neighbours. `empi
-  // ingest` calls it after each file. Records not stored are skipped.
+  // the revisit `empi link` makes of a feed's stored neighbours. Records
+  // not stored are skipped.
   // FailedPrecondition (nothing changed) while the model is not trusted.
   // One synced write, audited ("link: revisit"). Costs about what a batch
   // link of those persons' records does, with other changes waiting.
   virtual absl::StatusOr<RevisitResult> Revisit(const std::vector<RecordRef>& records, const Requester& who) = 0;
+
   // Revisit of every record Ingest placed or changed since the last such
   // revisit (or since the model's estimate, which relinks every record),
   // read from the change feed from a mark each ingest commits with its
