@@ -231,6 +231,57 @@ json PersonPatient(const Resolution& r) {
   return p;
 }
 
+namespace {
+
+// What a restricted patient's answer says of scope and view instead of
+// the reason (which could tell where they are registered).
+std::string ScopeReason(const Resolution& r) {
+  if (!r.restricted) return r.scope_reason;
+  return r.in_scope ? "in scope (reason withheld: restricted patient)"
+                    : "out of scope (reason withheld: restricted patient)";
+}
+std::string ViewReason(const Resolution& r, const ViewDecision& view) {
+  if (r.restricted && view.reason.starts_with("out of scope")) {
+    return "out of scope (reason withheld: restricted patient)";
+  }
+  return view.reason;
+}
+
+// A JSON string as nlohmann's dump() writes it: printable ASCII copied,
+// anything else (escapes, UTF-8, which it validates) left to nlohmann.
+void AppendQuoted(std::string_view v, std::string* out) {
+  const bool plain =
+      std::all_of(v.begin(), v.end(), [](char c) { return c >= 0x20 && c < 0x7f && c != '"' && c != '\\'; });
+  if (!plain) {
+    *out += json(std::string(v)).dump();
+    return;
+  }
+  *out += '"';
+  *out += v;
+  *out += '"';
+}
+
+std::string Quoted(std::string_view v) {
+  std::string out;
+  AppendQuoted(v, &out);
+  return out;
+}
+
+// Appends {"name":NAME,"TYPE":VALUE} (VALUE already JSON) to a JSON array
+// being written, after a comma unless it is the first element.
+void AppendParam(std::string_view name, std::string_view type, std::string_view value, std::string* array) {
+  if (array->back() != '[') *array += ',';
+  *array += "{\"name\":";
+  AppendQuoted(name, array);
+  *array += ",\"";
+  *array += type;
+  *array += "\":";
+  *array += value;
+  *array += '}';
+}
+
+}  // namespace
+
 json ResolutionParameters(const Resolution& r, const ViewDecision& view) {
   json params = json::array();
   params.push_back(Param("person", "valueReference", PersonRef(r.person_id)));
@@ -246,20 +297,44 @@ json ResolutionParameters(const Resolution& r, const ViewDecision& view) {
   }
   params.push_back(Param("objectionInReview", "valueBoolean", r.objection_in_review));
   params.push_back(Param("inScope", "valueBoolean", r.in_scope));
-  const std::string scope = r.restricted ? (r.in_scope ? "in scope (reason withheld: restricted patient)"
-                                                       : "out of scope (reason withheld: restricted patient)")
-                                         : r.scope_reason;
-  params.push_back(Param("scopeReason", "valueString", scope));
+  params.push_back(Param("scopeReason", "valueString", ScopeReason(r)));
   params.push_back(Param("restricted", "valueBoolean", r.restricted));
   params.push_back(Param("viewAllowed", "valueBoolean", view.allowed));
-  std::string view_reason = view.reason;
-  if (r.restricted && view_reason.starts_with("out of scope"))
-    view_reason = "out of scope (reason withheld: restricted patient)";
-  params.push_back(Param("viewReason", "valueString", view_reason));
+  params.push_back(Param("viewReason", "valueString", ViewReason(r, view)));
   // 64-bit, so a string (R4's integer types are 32-bit).
   params.push_back(Param("atChange", "valueString", std::to_string(r.at_change)));
   params.push_back(Param("modelVersion", "valueString", r.model_version));
   return {{"resourceType", "Parameters"}, {"parameter", std::move(params)}};
+}
+
+std::string ResolutionParametersText(const Resolution& r, const ViewDecision& view) {
+  auto boolean = [](bool b) { return std::string_view(b ? "true" : "false"); };
+  std::string out = "{\"parameter\":[";
+  AppendParam("person", "valueReference", absl::StrCat("{\"reference\":\"Patient/", r.person_id, "\"}"), &out);
+  for (const LinkedRecord* l : ShownRecords(r)) {
+    std::string parts = "[";
+    AppendParam("source", "valueString", Quoted(l->source), &parts);
+    AppendParam("recordId", "valueString", Quoted(l->record_id), &parts);
+    AppendParam("contributor", "valueCode", Quoted(l->contributor), &parts);
+    parts += ']';
+    out += ",{\"name\":\"record\",\"part\":";
+    out += parts;
+    out += '}';
+  }
+  AppendParam("objection", "valueBoolean", boolean(r.objection), &out);
+  if (r.objection && r.objection_time_us > 0) {
+    AppendParam("objectionReceived", "valueInstant", Quoted(Instant(r.objection_time_us)), &out);
+  }
+  AppendParam("objectionInReview", "valueBoolean", boolean(r.objection_in_review), &out);
+  AppendParam("inScope", "valueBoolean", boolean(r.in_scope), &out);
+  AppendParam("scopeReason", "valueString", Quoted(ScopeReason(r)), &out);
+  AppendParam("restricted", "valueBoolean", boolean(r.restricted), &out);
+  AppendParam("viewAllowed", "valueBoolean", boolean(view.allowed), &out);
+  AppendParam("viewReason", "valueString", Quoted(ViewReason(r, view)), &out);
+  AppendParam("atChange", "valueString", Quoted(std::to_string(r.at_change)), &out);
+  AppendParam("modelVersion", "valueString", Quoted(r.model_version), &out);
+  out += "],\"resourceType\":\"Parameters\"}";
+  return out;
 }
 
 json IngestParameters(const IngestResult& r) {

@@ -56,6 +56,9 @@ nlohmann::json PersonPatient(const Resolution& r);
 // objectionInReview, inScope, scopeReason, restricted, viewAllowed,
 // viewReason.
 nlohmann::json ResolutionParameters(const Resolution& r, const ViewDecision& view);
+// The same, as ResolutionParameters(r, view).dump() writes it, without the
+// tree: $resolve is the service's hottest answer (docs/benchmarks.md).
+std::string ResolutionParametersText(const Resolution& r, const ViewDecision& view);
 
 nlohmann::json IngestParameters(const IngestResult& r);
 

@@ -565,7 +565,8 @@ class ServerImpl final : public Server {
     absl::StatusOr<ViewDecision> view = as_of->has_value() ? engine_->MayAssembleViewAsOf(r->person_id, **as_of, who)
                                                            : engine_->MayAssembleView(r->person_id, who);
     if (!view.ok()) return SendEngineError(res, view.status());
-    SendJson(res, 200, ResolutionParameters(*r, *view));
+    res.status = 200;
+    res.set_content(ResolutionParametersText(*r, *view), kFhirJson);
   }
 
   // GET /Patient/{person}
