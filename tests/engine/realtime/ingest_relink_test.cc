@@ -397,15 +397,21 @@ TEST_P(RevisitFaultTest, AFailedRevisitLeavesItsRecordsToTheNext) {
     fs.Arm(op, error, static_cast<uint64_t>(nth));
     absl::StatusOr<RevisitResult> v = (*engine)->RevisitIngested(who);
     failed = !v.ok();
-    if (failed) EXPECT_EQ(v.status().code(), absl::StatusCode::kUnavailable) << v.status();
+    if (failed) {
+      EXPECT_EQ(v.status().code(), absl::StatusCode::kUnavailable) << v.status();
+    }
   }  // closing after the fault must not abort
-  if (nth == 1 && (op == FaultInjectionFs::Op::kAppend || op == FaultInjectionFs::Op::kSync)) EXPECT_TRUE(failed);
+  if (nth == 1 && (op == FaultInjectionFs::Op::kAppend || op == FaultInjectionFs::Op::kSync)) {
+    EXPECT_TRUE(failed);
+  }
   fs.Disarm();
   auto engine = OpenEngineWithEnv(o, db, env.get());
   ASSERT_TRUE(engine.ok()) << engine.status();
   absl::StatusOr<RevisitResult> v = (*engine)->RevisitIngested(who);
   ASSERT_TRUE(v.ok()) << v.status();
-  if (failed) EXPECT_GT(v->placed, 0u) << "the failed revisit's records were left to this one";
+  if (failed) {
+    EXPECT_GT(v->placed, 0u) << "the failed revisit's records were left to this one";
+  }
   EXPECT_EQ(testing::PersonsAsKeySets(*StoreOf(engine->get())), clean);
   testing::CheckMembership(StoreOf(engine->get()));
 }
