@@ -207,6 +207,29 @@ class RevisitTest : public ModelEstimateTest {
     r.address = "7 Windmill Lane, Kenilworth";
     return r;
   }
+  // A father's GP record, a record with neither NHS number nor date of
+  // birth, and the son's GP and trust records, ingested in that order (ids
+  // `prefix`1 to 4, NHS numbers from `nhs_seed`). The unnumbered record
+  // joins the father: he is the only one of the name when it arrives.
+  struct FatherAndSon {
+    Record first, unnumbered, second_gp, second_trust;
+    uint64_t first_person = 0, second_person = 0;
+  };
+  FatherAndSon IngestFatherAndSon(const std::string& prefix, uint64_t nhs_seed) {
+    const std::string father_nhs = testing::ValidNhs(nhs_seed), son_nhs = testing::ValidNhs(nhs_seed + 1);
+    FatherAndSon f{Family("M84001", prefix + "1", father_nhs, "1951-03-14"), Family("RKB", prefix + "2", "", ""),
+                   Family("M84002", prefix + "3", son_nhs, "1981-07-02"),
+                   Family("RYW", prefix + "4", son_nhs, "1981-07-02")};
+    for (const Record& r : {f.first, f.unnumbered, f.second_gp, f.second_trust}) {
+      EXPECT_TRUE(engine_->Ingest(r, who_).ok());
+    }
+    f.first_person = PersonOf(f.first);
+    f.second_person = PersonOf(f.second_gp);
+    EXPECT_EQ(PersonOf(f.unnumbered), f.first_person) << "ingest placed it while the father was the only one";
+    EXPECT_NE(f.second_person, f.first_person);
+    EXPECT_EQ(PersonOf(f.second_trust), f.second_person);
+    return f;
+  }
   uint64_t PersonOf(const Record& r) {
     absl::StatusOr<Resolution> res = engine_->Resolve(r.source, r.record_id, who_);
     EXPECT_TRUE(res.ok()) << res.status();
@@ -221,15 +244,9 @@ class RevisitTest : public ModelEstimateTest {
 // their records sees (clustering.h, "ambiguous"). Revisit, from the son's
 // records, takes it out and sends it to a steward.
 TEST_F(RevisitTest, ARecordThatCouldBeFatherOrSonLeavesTheFatherOnceTheSonIsKnown) {
-  const std::string father_nhs = testing::ValidNhs(777001), son_nhs = testing::ValidNhs(777002);
-  const Record first = Family("M84001", "N1", father_nhs, "1951-03-14"), unnumbered = Family("RKB", "N2", "", "");
-  const Record second_gp = Family("M84002", "N3", son_nhs, "1981-07-02");
-  const Record second_trust = Family("RYW", "N4", son_nhs, "1981-07-02");
-  for (const Record& r : {first, unnumbered, second_gp, second_trust}) ASSERT_TRUE(engine_->Ingest(r, who_).ok());
-  const uint64_t first_person = PersonOf(first), second_person = PersonOf(second_gp);
-  ASSERT_EQ(PersonOf(unnumbered), first_person) << "ingest placed it while the father was the only one";
-  ASSERT_NE(second_person, first_person);
-  ASSERT_EQ(PersonOf(second_trust), second_person);
+  const auto [first, unnumbered, second_gp, second_trust, first_person, second_person] =
+      IngestFatherAndSon("N", 777001);
+  ASSERT_FALSE(HasFailure());
 
   absl::StatusOr<RevisitResult> v = engine_->Revisit({{"RYW", "N4"}}, who_);
   ASSERT_TRUE(v.ok()) << v.status();
@@ -304,13 +321,9 @@ TEST_F(RevisitTest, RevisitIngestedTakesWhatIngestPlacedSinceEvenAfterAReopen) {
   EXPECT_EQ(v->placed, 0u);
   EXPECT_EQ(v->persons, 0u);
 
-  const std::string father_nhs = testing::ValidNhs(777021), son_nhs = testing::ValidNhs(777022);
-  const Record first = Family("M84001", "R1", father_nhs, "1951-03-14"), unnumbered = Family("RKB", "R2", "", "");
-  const Record second_gp = Family("M84002", "R3", son_nhs, "1981-07-02");
-  const Record second_trust = Family("RYW", "R4", son_nhs, "1981-07-02");
-  for (const Record& r : {first, unnumbered, second_gp, second_trust}) ASSERT_TRUE(engine_->Ingest(r, who_).ok());
-  const uint64_t first_person = PersonOf(first), second_person = PersonOf(second_gp);
-  ASSERT_EQ(PersonOf(unnumbered), first_person);
+  const auto [first, unnumbered, second_gp, second_trust, first_person, second_person] =
+      IngestFatherAndSon("R", 777021);
+  ASSERT_FALSE(HasFailure());
 
   engine_.reset();
   engine_ = Open(db_, 1000);
