@@ -17,9 +17,11 @@
 //
 //   1. Dates of birth a generation apart (both known, not a keying error
 //      of one another, 15 or more years between the years): two people
-//      (a parent and an adult child of one name and address), unless an
-//      exact NHS number and given names that do not conflict say the date
-//      was keyed wrongly, when the weight decides.
+//      (a parent and an adult child of one name and address). An exact
+//      NHS number with given names that do not conflict is a date keyed a
+//      generation out or a junior with his father's number: a steward
+//      decides (kReview), unless either date is an estimate or the numbers
+//      are identifiers not checked as NHS numbers, when the weight decides.
 //   2. Dates of birth two or more years apart with no NHS number in common
 //      (neither an estimate, 1 January or 1 July): two people (siblings of
 //      one name at one address).
@@ -41,7 +43,8 @@
 //   4. Given names that differ by two or more edits (Jack and Jake, Emily
 //      and Emma) on records born the same day, without an NHS number in
 //      common: the signature of twins, and a steward decides (kReview). A
-//      single keying slip (one edit) is not held.
+//      single keying slip (one edit) is not held, unless the sexes differ
+//      too (Christina and Christian, Mary and Mark).
 //
 // A kDistinct pair's weight is capped below the review threshold, a
 // kReview pair's below the link threshold (Model::Score, Model::Capped),
