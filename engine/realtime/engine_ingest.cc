@@ -112,7 +112,7 @@ absl::StatusOr<RevisitResult> EngineImpl::RevisitLocked(const std::vector<std::s
 }
 
 uint64_t EngineImpl::NextEstimateAt(const ModelProvenance& stored, uint64_t records) const {
-  constexpr uint64_t kGrowth = 4;
+  constexpr uint64_t kGrowth = 2;  // as a link does (LinkRun::DecideTraining)
   const bool trusted = UntrustedReason(stored).empty();
   if (options_.estimate_model_at_records == 0 || (trusted && stored.origin != "trained")) {
     return 0;  // never; or imported, or stored before provenance was
@@ -153,7 +153,7 @@ absl::Status EngineImpl::EstimateModelIfDue(const std::string& key, IngestResult
   RelinkOptions options;
   options.retrain = true;
   options.requester = {"empi engine", "local", "system", "operations"};
-  options.reason = trusted ? "the model estimated again on the stored records, four times those it was estimated on"
+  options.reason = trusted ? "the model estimated again on the stored records, twice those it was estimated on"
                            : "the model estimated on the stored records, placed until now with the informed priors";
   absl::StatusOr<RelinkSummary> relinked = RelinkStore(store_.get(), options, nullptr);
   if (absl::IsFailedPrecondition(relinked.status())) {

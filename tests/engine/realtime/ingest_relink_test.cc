@@ -105,12 +105,12 @@ TEST_F(ModelEstimateTest, TheIngestThatBringsEnoughRecordsEstimatesTheModelAndRe
     EXPECT_EQ(res->person_id, r->person_id);
     EXPECT_EQ(res->model_version, engine->CurrentModel().version);
   }
-  // First at 1,000 records or more; again whenever the store reached four
-  // times the records of the last estimate.
+  // First at 1,000 records or more; again whenever the store reached twice
+  // the records of the last estimate.
   ASSERT_FALSE(estimated_at.empty());
   EXPECT_GE(estimated_at[0], 1000u);
-  for (size_t k = 1; k < estimated_at.size(); ++k) EXPECT_GE(estimated_at[k], 4 * estimated_at[k - 1]);
-  EXPECT_LT(records.size(), 4 * estimated_at.back()) << "the last model was estimated on a quarter of the store";
+  for (size_t k = 1; k < estimated_at.size(); ++k) EXPECT_GE(estimated_at[k], 2 * estimated_at[k - 1]);
+  EXPECT_LT(records.size(), 2 * estimated_at.back()) << "the last model was estimated on half the store or less";
   const ModelInfo after = engine->CurrentModel();
   EXPECT_TRUE(after.trusted()) << after.untrusted_reason;
   EXPECT_EQ(after.origin, "trained");
