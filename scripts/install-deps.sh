@@ -3,7 +3,7 @@
 set -euo pipefail
 pkgs=(g++ gcc cmake ninja-build pkg-config git libtbb-dev libabsl-dev librocksdb-dev
       libxxhash-dev libicu-dev libbenchmark-dev libgtest-dev libgmock-dev
-      libcli11-dev libfmt-dev nlohmann-json3-dev libssl-dev libcpp-httplib-dev wrk
+      libcli11-dev libfmt-dev nlohmann-json3-dev libssl-dev libboost-dev libcpp-httplib-dev wrk
       clang libclang-rt-14-dev time  # for scripts/fuzz.sh
       clang-format)                  # for scripts/check-format.sh
 missing=()

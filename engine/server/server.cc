@@ -1,7 +1,6 @@
 // Copyright EMPI developers.
 #include "engine/server/server.h"
 
-#include <httplib.h>
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
 
@@ -14,6 +13,7 @@
 #include <iostream>
 #include <mutex>
 #include <optional>
+#include <regex>
 #include <utility>
 #include <vector>
 
@@ -26,6 +26,7 @@
 #include "absl/time/time.h"
 #include "engine/server/client_cert.h"
 #include "engine/server/fhir.h"
+#include "engine/server/http.h"
 #include "engine/server/revisitor.h"
 #include "nlohmann/json.hpp"
 
@@ -38,8 +39,8 @@ using Clock = std::chrono::steady_clock;
 constexpr char kFhirJson[] = "application/fhir+json";
 
 // What the request log line says about the request the current thread
-// serves: set by the pre-routing handler and the route, written by the
-// logger cpp-httplib calls after the response (on the same thread).
+// serves: set by PreRoute and the route, written by LogRequest, which the
+// transport calls after the response (on the same thread).
 struct RequestLog {
   bool active = false;
   std::string route = "-", sub = "-", org = "-", role = "-", request_id;
@@ -74,7 +75,8 @@ std::string NewRequestId() {
 
 // `s` as a JSON string, appended to `out`. What the request log holds is
 // valid UTF-8: ids checked by ValidId, a verified token's claims (parsed as
-// JSON), the route, and what cpp-httplib accepted as a method and address.
+// JSON), the route, and what the transport parsed as a method (an HTTP
+// token) and address.
 void AppendJsonString(std::string* out, std::string_view s) {
   out->push_back('"');
   for (char c : s) {
@@ -91,12 +93,12 @@ void AppendJsonString(std::string* out, std::string_view s) {
   out->push_back('"');
 }
 
-void SendJson(httplib::Response& res, int status, const json& body) {
+void SendJson(HttpResponse& res, int status, const json& body) {
   res.status = status;
-  res.set_content(body.dump(), kFhirJson);
+  res.SetContent(body.dump(), kFhirJson);
 }
 
-void SendOutcome(httplib::Response& res, int status, const std::string& code, const std::string& diagnostics) {
+void SendOutcome(HttpResponse& res, int status, const std::string& code, const std::string& diagnostics) {
   SendJson(res, status, OperationOutcome(code, diagnostics));
 }
 
@@ -112,7 +114,7 @@ struct ErrorText {
 // `text` does not replace it): the engine promises it names the field and
 // not the value. Other messages can name a record ("record RKB:K1 not
 // found"), so they are replaced.
-void SendEngineError(httplib::Response& res, const absl::Status& s, const ErrorText& text = {}) {
+void SendEngineError(HttpResponse& res, const absl::Status& s, const ErrorText& text = {}) {
   auto or_default = [](const std::string& given, std::string fallback) { return given.empty() ? fallback : given; };
   switch (s.code()) {
     case absl::StatusCode::kInvalidArgument:
@@ -138,7 +140,7 @@ void SendEngineError(httplib::Response& res, const absl::Status& s, const ErrorT
 }
 
 // The body as a JSON resource of `type`; false (response sent) otherwise.
-bool ParseBody(const httplib::Request& req, httplib::Response& res, const std::string& type, json* out) {
+bool ParseBody(const HttpRequest& req, HttpResponse& res, const std::string& type, json* out) {
   *out = json::parse(req.body, nullptr, false);
   if (out->is_discarded() || !out->is_object()) {
     SendOutcome(res, 400, "structure", "body: not a JSON object");
@@ -153,25 +155,25 @@ bool ParseBody(const httplib::Request& req, httplib::Response& res, const std::s
 
 // A Parameters resource that does not parse (fhir.h's readers): 400,
 // "required" for a missing parameter.
-void SendParameterError(httplib::Response& res, const absl::Status& s) {
+void SendParameterError(HttpResponse& res, const absl::Status& s) {
   const std::string message(s.message());
   SendOutcome(res, 400, message.ends_with(": required") ? "required" : "invalid", message);
 }
 
 // False (400 sent) when a parameter did not parse.
-bool Parsed(const absl::Status& s, httplib::Response& res) {
+bool Parsed(const absl::Status& s, HttpResponse& res) {
   if (!s.ok()) SendParameterError(res, s);
   return s.ok();
 }
 template <typename T>
-bool Parsed(const absl::StatusOr<T>& v, httplib::Response& res) {
+bool Parsed(const absl::StatusOr<T>& v, HttpResponse& res) {
   return Parsed(v.status(), res);
 }
 
 // The person id of a path /Patient/{person}/...; 0 for none.
-uint64_t PathPerson(const httplib::Request& req) {
+uint64_t PathPerson(const HttpRequest& req) {
   uint64_t person = 0;
-  return req.matches.size() > 1 && absl::SimpleAtoi(req.matches[1].str(), &person) ? person : 0;
+  return req.matches.size() > 1 && absl::SimpleAtoi(req.matches[1], &person) ? person : 0;
 }
 
 std::string_view GradeCode(MatchGrade g) { return MatchGradeName(g); }
@@ -195,118 +197,133 @@ namespace {
 
 class ServerImpl final : public Server {
  public:
-  ServerImpl(Engine* engine, const JwtVerifier* jwt, ServerOptions options, std::unique_ptr<httplib::Server> http)
-      : engine_(engine), jwt_(jwt), options_(std::move(options)), http_(std::move(http)) {
-    Configure();
+  ServerImpl(Engine* engine, const JwtVerifier* jwt, ServerOptions options)
+      : engine_(engine), jwt_(jwt), options_(std::move(options)) {
     AddRoutes();
   }
 
-  absl::StatusOr<int> Bind() override {
-    int port = options_.port;
-    if (port == 0) {
-      port = http_->bind_to_any_port(options_.host);
-    } else if (!http_->bind_to_port(options_.host, port)) {
-      port = -1;
-    }
-    if (port <= 0) return absl::UnavailableError("--listen: cannot bind the address");
-    return port;
+  // The transport under the routes; InvalidArgument when the TLS files do
+  // not load.
+  absl::Status Init() {
+    HttpOptions o;
+    o.tls_cert = options_.tls_cert;
+    o.tls_key = options_.tls_key;
+    o.client_ca = options_.client_ca;
+    o.max_body_bytes = options_.max_body_bytes;
+    o.idle_timeout_seconds = options_.idle_timeout_seconds;
+    o.read_timeout_seconds = options_.read_timeout_seconds;
+    o.max_requests_per_connection = options_.max_requests_per_connection;
+    o.threads = options_.threads;
+    absl::StatusOr<std::unique_ptr<HttpServer>> http = HttpServer::Create(
+        o, [this](HttpRequest* req, int error, HttpResponse* res) { Answer(req, error, *res); }, LogRequest);
+    if (!http.ok()) return http.status();
+    http_ = *std::move(http);
+    return absl::OkStatus();
   }
+
+  absl::StatusOr<int> Bind() override { return http_->Bind(options_.host, options_.port); }
 
   absl::Status Serve() override {
     std::optional<Revisitor> revisits;
     if (options_.revisit_interval_seconds > 0) {
       revisits.emplace(engine_, std::chrono::seconds(options_.revisit_interval_seconds));
     }
-    if (!http_->listen_after_bind()) return absl::UnavailableError("the listening socket failed");
-    return absl::OkStatus();
+    return http_->Serve();
   }
 
-  void Stop() override { http_->stop(); }
+  void Stop() override { http_->Stop(); }
 
  private:
-  using Handler = std::function<void(const httplib::Request&, httplib::Response&, const Requester&)>;
+  using Handler = std::function<void(const HttpRequest&, HttpResponse&, const Requester&)>;
+  struct RouteEntry {
+    std::string method;
+    std::regex pattern;
+    std::function<void(const HttpRequest&, HttpResponse&)> handle;
+  };
 
-  void Configure() {
-    const size_t threads = options_.threads;
-    http_->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
-    http_->set_keep_alive_max_count(options_.max_requests_per_connection);
-    http_->set_keep_alive_timeout(options_.idle_timeout_seconds);
-    http_->set_read_timeout(options_.read_timeout_seconds, 0);
-    http_->set_write_timeout(options_.read_timeout_seconds, 0);
-    http_->set_payload_max_length(options_.max_body_bytes);
-    http_->set_tcp_nodelay(true);
+  void Answer(HttpRequest* req, int error, HttpResponse& res) {
+    if (error > 0) return SendTransportError(res, error);
+    if (!PreRoute(*req, res)) return;
+    bool path_known = false;
+    for (const RouteEntry& r : routes_) {
+      std::smatch m;
+      if (!std::regex_match(req->path, m, r.pattern)) continue;
+      path_known = true;
+      if (r.method != req->method) continue;
+      req->matches.assign(m.begin(), m.end());
+      return r.handle(*req, res);
+    }
+    SendTransportError(res, path_known ? 405 : 404);
+  }
 
-    http_->set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
-      tl_log = RequestLog{};
-      tl_log.active = true;
-      tl_log.start = Clock::now();
-      std::string rid = req.get_header_value("X-Request-ID");
-      const std::string cid = req.get_header_value("X-Correlation-ID");
-      const bool rid_ok = rid.empty() || ValidId(rid);
-      if (rid.empty() || !rid_ok) rid = NewRequestId();
-      tl_log.request_id = rid;
-      res.set_header("X-Request-ID", rid);
-      if (!rid_ok) {
-        SendOutcome(res, 400, "invalid", "X-Request-ID: must be 1 to 128 of A-Z a-z 0-9 . _ : -");
-        return httplib::Server::HandlerResponse::Handled;
-      }
-      if (!cid.empty() && !ValidId(cid)) {
-        SendOutcome(res, 400, "invalid", "X-Correlation-ID: must be 1 to 128 of A-Z a-z 0-9 . _ : -");
-        return httplib::Server::HandlerResponse::Handled;
-      }
-      if (!cid.empty()) res.set_header("X-Correlation-ID", cid);
-      if (req.headers.size() > options_.max_headers) {
-        SendOutcome(res, 431, "too-long", absl::StrCat("request: more than ", options_.max_headers, " header fields"));
-        return httplib::Server::HandlerResponse::Handled;
-      }
-      return httplib::Server::HandlerResponse::Unhandled;
-    });
+  // A request with an error of its own or no route.
+  void SendTransportError(HttpResponse& res, int status) {
+    switch (status) {
+      case 404: return SendOutcome(res, 404, "not-supported", "no such endpoint");
+      case 405: return SendOutcome(res, 405, "not-supported", "method not allowed");
+      case 413:
+        return SendOutcome(res, 413, "too-long", absl::StrCat("body: larger than ", options_.max_body_bytes, " bytes"));
+      case 431: return SendOutcome(res, 431, "too-long", "request: header fields larger than 64 KiB");
+      case 500: return SendOutcome(res, 500, "exception", "internal error");
+      default: return SendOutcome(res, 400, "invalid", "malformed request");
+    }
+  }
 
-    http_->set_error_handler([this](const httplib::Request&, httplib::Response& res) {
-      if (!res.body.empty()) return;
-      switch (res.status) {
-        case 404: return SendOutcome(res, 404, "not-supported", "no such endpoint");
-        case 405: return SendOutcome(res, 405, "not-supported", "method not allowed");
-        case 413:
-          return SendOutcome(res, 413, "too-long",
-                             absl::StrCat("body: larger than ", options_.max_body_bytes, " bytes"));
-        default: return SendOutcome(res, res.status, "invalid", "malformed request");
-      }
-    });
+  // The request's ids and header count; false when refused (sent).
+  bool PreRoute(const HttpRequest& req, HttpResponse& res) {
+    tl_log = RequestLog{};
+    tl_log.active = true;
+    tl_log.start = Clock::now();
+    std::string rid(req.Header("X-Request-ID"));
+    const std::string_view cid = req.Header("X-Correlation-ID");
+    const bool rid_ok = rid.empty() || ValidId(rid);
+    if (rid.empty() || !rid_ok) rid = NewRequestId();
+    tl_log.request_id = rid;
+    res.SetHeader("X-Request-ID", rid);
+    if (!rid_ok) {
+      SendOutcome(res, 400, "invalid", "X-Request-ID: must be 1 to 128 of A-Z a-z 0-9 . _ : -");
+      return false;
+    }
+    if (!cid.empty() && !ValidId(cid)) {
+      SendOutcome(res, 400, "invalid", "X-Correlation-ID: must be 1 to 128 of A-Z a-z 0-9 . _ : -");
+      return false;
+    }
+    if (!cid.empty()) res.SetHeader("X-Correlation-ID", std::string(cid));
+    if (req.headers.size() > options_.max_headers) {
+      SendOutcome(res, 431, "too-long", absl::StrCat("request: more than ", options_.max_headers, " header fields"));
+      return false;
+    }
+    return true;
+  }
 
-    http_->set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
-      SendOutcome(res, 500, "exception", "internal error");
-    });
-
-    // One JSON line per request on stderr, built by hand: nlohmann's tree
-    // cost about a tenth of the server's time per resolution.
-    http_->set_logger([](const httplib::Request& req, const httplib::Response& res) {
-      const RequestLog& l = tl_log;
-      std::string line = "{";
-      auto field = [&line](std::string_view name, std::string_view value) {
-        if (line.size() > 1) line.push_back(',');
-        AppendJsonString(&line, name);
-        line.push_back(':');
-        AppendJsonString(&line, value);
-      };
-      field("time", absl::FormatTime(absl::RFC3339_full, absl::Now(), absl::UTCTimeZone()));
-      field("event", "request");
-      field("request_id", l.active ? l.request_id : "");
-      field("remote", req.remote_addr);
-      field("method", req.method);
-      field("route", l.active ? l.route : "-");
-      const int64_t duration_us =
-          l.active ? std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - l.start).count() : 0;
-      absl::StrAppend(&line, R"(,"status":)", res.status, R"(,"duration_us":)", duration_us);
-      field("sub", l.sub);
-      field("org", l.org);
-      field("role", l.role);
-      line += "}\n";
-      static std::mutex mu;
-      std::lock_guard<std::mutex> lock(mu);
-      std::fwrite(line.data(), 1, line.size(), stderr);
-      tl_log.active = false;
-    });
+  // One JSON line per request on stderr, built by hand: nlohmann's tree
+  // cost about a tenth of the server's time per resolution.
+  static void LogRequest(const HttpRequest& req, const HttpResponse& res) {
+    const RequestLog& l = tl_log;
+    std::string line = "{";
+    auto field = [&line](std::string_view name, std::string_view value) {
+      if (line.size() > 1) line.push_back(',');
+      AppendJsonString(&line, name);
+      line.push_back(':');
+      AppendJsonString(&line, value);
+    };
+    field("time", absl::FormatTime(absl::RFC3339_full, absl::Now(), absl::UTCTimeZone()));
+    field("event", "request");
+    field("request_id", l.active ? l.request_id : "");
+    field("remote", req.remote_addr);
+    field("method", req.method);
+    field("route", l.active ? l.route : "-");
+    const int64_t duration_us =
+        l.active ? std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - l.start).count() : 0;
+    absl::StrAppend(&line, R"(,"status":)", res.status, R"(,"duration_us":)", duration_us);
+    field("sub", l.sub);
+    field("org", l.org);
+    field("role", l.role);
+    line += "}\n";
+    static std::mutex mu;
+    std::lock_guard<std::mutex> lock(mu);
+    std::fwrite(line.data(), 1, line.size(), stderr);
+    tl_log.active = false;
   }
 
   // Registers a route: authenticates the bearer token, checks that one of
@@ -316,18 +333,18 @@ class ServerImpl final : public Server {
   void Route(const std::string& method, const std::string& pattern, std::string route, std::vector<std::string> roles,
              int person_group, Handler fn) {
     auto h = [this, method, route = std::move(route), roles = std::move(roles), person_group, fn = std::move(fn)](
-                 const httplib::Request& req, httplib::Response& res) {
+                 const HttpRequest& req, HttpResponse& res) {
       tl_log.route = absl::StrCat(method, " ", route);
       Requester who;
       who.request_id = tl_log.request_id;
-      who.correlation_id = req.get_header_value("X-Correlation-ID");
+      who.correlation_id = std::string(req.Header("X-Correlation-ID"));
       uint64_t person = 0;
       if (person_group > 0 && static_cast<size_t>(person_group) < req.matches.size() &&
-          !absl::SimpleAtoi(req.matches[person_group].str(), &person)) {
+          !absl::SimpleAtoi(req.matches[person_group], &person)) {
         person = 0;
       }
       const std::string action = absl::StrCat("http ", method, " ", route);
-      const std::string auth = req.get_header_value("Authorization");
+      const std::string auth = std::string(req.Header("Authorization"));
       // A bearer token, when given, decides (a service authenticated by its
       // certificate may act for a user with the user's token); otherwise a
       // verified client certificate (client_cert.h).
@@ -347,7 +364,7 @@ class ServerImpl final : public Server {
             !s.ok()) {
           return SendEngineError(res, s);
         }
-        res.set_header("WWW-Authenticate", "Bearer error=\"invalid_token\"");
+        res.SetHeader("WWW-Authenticate", "Bearer error=\"invalid_token\"");
         return SendOutcome(res, 401, "login", absl::StrCat("Authorization: ", std::string(id.status().message())));
       }
       who.requester = id->subject;
@@ -371,9 +388,7 @@ class ServerImpl final : public Server {
       tl_log.role = who.role;
       fn(req, res, who);
     };
-    if (method == "GET") http_->Get(pattern, h);
-    if (method == "POST") http_->Post(pattern, h);
-    if (method == "PUT") http_->Put(pattern, h);
+    routes_.push_back({method, std::regex(pattern), std::move(h)});
   }
 
   void AddRoutes() {
@@ -389,7 +404,7 @@ class ServerImpl final : public Server {
     Route("POST", "/Patient", "/Patient", {"integration"}, 0,
           [this](const auto& req, auto& res, const Requester& who) { Ingest(req, res, who, ""); });
     Route("PUT", R"(/Patient/([A-Za-z0-9\-\.]{1,64}))", "/Patient/{id}", {"integration"}, 0,
-          [this](const auto& req, auto& res, const Requester& who) { Ingest(req, res, who, req.matches[1].str()); });
+          [this](const auto& req, auto& res, const Requester& who) { Ingest(req, res, who, req.matches[1]); });
     // The change feed, for services that cache what they were answered.
     Route("GET", "/changes", "/changes", {"clinician", "integration"}, 0,
           [this](const auto& req, auto& res, const Requester& who) { Changes(req, res, who); });
@@ -423,16 +438,15 @@ class ServerImpl final : public Server {
   // C changes (default 100, up to 1,000); with _wait, a long poll that
   // answers as soon as there is a change, or empty after S seconds (up to
   // 30).
-  void Changes(const httplib::Request& req, httplib::Response& res, const Requester& who) {
+  void Changes(const HttpRequest& req, HttpResponse& res, const Requester& who) {
     uint64_t since = 0, count = 100, wait = 0;
-    if (!req.has_param("since") || !absl::SimpleAtoi(req.get_param_value("since"), &since)) {
+    if (!req.HasParam("since") || !absl::SimpleAtoi(req.Param("since"), &since)) {
       return SendOutcome(res, 400, "required", "since: required, the last sequence handled (0 for the start)");
     }
-    if (req.has_param("_count") &&
-        (!absl::SimpleAtoi(req.get_param_value("_count"), &count) || count < 1 || count > 1000)) {
+    if (req.HasParam("_count") && (!absl::SimpleAtoi(req.Param("_count"), &count) || count < 1 || count > 1000)) {
       return SendOutcome(res, 400, "invalid", "_count: must be from 1 to 1000");
     }
-    if (req.has_param("_wait") && (!absl::SimpleAtoi(req.get_param_value("_wait"), &wait) || wait > 30)) {
+    if (req.HasParam("_wait") && (!absl::SimpleAtoi(req.Param("_wait"), &wait) || wait > 30)) {
       return SendOutcome(res, 400, "invalid", "_wait: must be from 0 to 30 seconds");
     }
     absl::StatusOr<std::vector<ChangeEvent>> changes = engine_->Changes(since, count, std::chrono::seconds(wait), who);
@@ -445,7 +459,7 @@ class ServerImpl final : public Server {
 
   // POST /Patient, PUT /Patient/{id}: {id} is the record id of the source
   // identifier (the contributor's own id for the record).
-  void Ingest(const httplib::Request& req, httplib::Response& res, const Requester& who, const std::string& put_id) {
+  void Ingest(const HttpRequest& req, HttpResponse& res, const Requester& who, const std::string& put_id) {
     json body;
     if (!ParseBody(req, res, "Patient", &body)) return;
     absl::StatusOr<Record> rec = PatientToRecord(body, /*need_source=*/true);
@@ -466,12 +480,12 @@ class ServerImpl final : public Server {
       line["records_moved"] = r->records_moved;
       std::cerr << line.dump() << std::endl;
     }
-    res.set_header("Location", absl::StrCat("Patient/", r->person_id));
+    res.SetHeader("Location", absl::StrCat("Patient/", r->person_id));
     SendJson(res, 200, IngestParameters(*r));
   }
 
   // POST /Patient/$match (FHIR R4 Patient-match).
-  void Match(const httplib::Request& req, httplib::Response& res, const Requester& who) {
+  void Match(const HttpRequest& req, HttpResponse& res, const Requester& who) {
     json body;
     if (!ParseBody(req, res, "Parameters", &body)) return;
     const json* resource = FindParameter(body, "resource");
@@ -523,7 +537,7 @@ class ServerImpl final : public Server {
 
   // POST /Patient/$resolve: Parameters with `identifier` (a valueIdentifier:
   // the NHS number, or a source system and record id).
-  void ResolveIdentifier(const httplib::Request& req, httplib::Response& res, const Requester& who) {
+  void ResolveIdentifier(const HttpRequest& req, HttpResponse& res, const Requester& who) {
     json body;
     if (!ParseBody(req, res, "Parameters", &body)) return;
     const json* p = FindParameter(body, "identifier");
@@ -566,13 +580,13 @@ class ServerImpl final : public Server {
                                                            : engine_->MayAssembleView(r->person_id, who);
     if (!view.ok()) return SendEngineError(res, view.status());
     res.status = 200;
-    res.set_content(ResolutionParametersText(*r, *view), kFhirJson);
+    res.SetContent(ResolutionParametersText(*r, *view), kFhirJson);
   }
 
   // GET /Patient/{person}
-  void GetPerson(const httplib::Request& req, httplib::Response& res, const Requester& who) {
+  void GetPerson(const HttpRequest& req, HttpResponse& res, const Requester& who) {
     uint64_t person = 0;
-    if (!absl::SimpleAtoi(req.matches[1].str(), &person) || person == 0) {
+    if (!absl::SimpleAtoi(req.matches[1], &person) || person == 0) {
       return SendOutcome(res, 404, "not-found", "Patient: no such person");
     }
     absl::StatusOr<Resolution> r = engine_->ResolvePerson(person, who);
@@ -584,8 +598,8 @@ class ServerImpl final : public Server {
   // GET /AuditEvent?patient={person} (or Patient/{person}): every audit
   // event naming the person, oldest first, for an auditor answering a
   // subject access request; the read itself is audited.
-  void AuditEvents(const httplib::Request& req, httplib::Response& res, const Requester& who) {
-    std::string patient = req.get_param_value("patient");
+  void AuditEvents(const HttpRequest& req, HttpResponse& res, const Requester& who) {
+    std::string patient = req.Param("patient");
     if (patient.starts_with("Patient/")) patient.erase(0, std::string_view("Patient/").size());
     uint64_t person = 0;
     if (!absl::SimpleAtoi(patient, &person) || person == 0) {
@@ -606,7 +620,7 @@ class ServerImpl final : public Server {
   // POST /Patient/$register-objection and $withdraw-objection. A refusal
   // (the form identifies no one person, or nothing to withdraw) is 422
   // with the engine's reason, which names no patient value.
-  void Objection(const httplib::Request& req, httplib::Response& res, const Requester& who, bool object) {
+  void Objection(const HttpRequest& req, HttpResponse& res, const Requester& who, bool object) {
     json body;
     if (!ParseBody(req, res, "Parameters", &body)) return;
     absl::StatusOr<ObjectionRequest> form = ObjectionRequestOf(body);
@@ -622,16 +636,15 @@ class ServerImpl final : public Server {
 
   // GET /$mdm-query-links?matchResult=POSSIBLE_MATCH&_count=N&_cursor=C:
   // the review queue, a page at a time.
-  void QueryLinks(const httplib::Request& req, httplib::Response& res, const Requester& who) {
-    if (req.has_param("matchResult") && req.get_param_value("matchResult") != "POSSIBLE_MATCH") {
+  void QueryLinks(const HttpRequest& req, HttpResponse& res, const Requester& who) {
+    if (req.HasParam("matchResult") && req.Param("matchResult") != "POSSIBLE_MATCH") {
       return SendOutcome(res, 400, "not-supported", "matchResult: only POSSIBLE_MATCH (the review queue) is supported");
     }
     size_t count = 20;
-    if (req.has_param("_count") &&
-        (!absl::SimpleAtoi(req.get_param_value("_count"), &count) || count < 1 || count > 100)) {
+    if (req.HasParam("_count") && (!absl::SimpleAtoi(req.Param("_count"), &count) || count < 1 || count > 100)) {
       return SendOutcome(res, 400, "invalid", "_count: must be from 1 to 100");
     }
-    absl::StatusOr<ReviewQueuePage> page = engine_->ReviewQueue(count, req.get_param_value("_cursor"), who);
+    absl::StatusOr<ReviewQueuePage> page = engine_->ReviewQueue(count, req.Param("_cursor"), who);
     if (!page.ok())
       return SendEngineError(res, page.status(), {.invalid = "_cursor: not a cursor from a previous page"});
     SendJson(res, 200, ReviewQueueParameters(*page, count));
@@ -639,7 +652,7 @@ class ServerImpl final : public Server {
 
   // POST /$mdm-merge-golden-resources: fromGoldenResourceId joins
   // toGoldenResourceId, which survives.
-  void MergePersons(const httplib::Request& req, httplib::Response& res, const Requester& who) {
+  void MergePersons(const HttpRequest& req, HttpResponse& res, const Requester& who) {
     json body;
     if (!ParseBody(req, res, "Parameters", &body)) return;
     absl::StatusOr<uint64_t> from = PersonParameter(body, "fromGoldenResourceId");
@@ -662,7 +675,7 @@ class ServerImpl final : public Server {
 
   // POST /$mdm-update-link with matchResult NO_MATCH: the records
   // (resourceId, one or more) leave goldenResourceId for a new person.
-  void SplitRecords(const httplib::Request& req, httplib::Response& res, const Requester& who) {
+  void SplitRecords(const HttpRequest& req, HttpResponse& res, const Requester& who) {
     json body;
     if (!ParseBody(req, res, "Parameters", &body)) return;
     absl::StatusOr<uint64_t> person = PersonParameter(body, "goldenResourceId");
@@ -689,7 +702,7 @@ class ServerImpl final : public Server {
 
   // POST /$mdm-not-duplicate: two records (resourceId twice) never to be
   // linked.
-  void NotDuplicate(const httplib::Request& req, httplib::Response& res, const Requester& who) {
+  void NotDuplicate(const HttpRequest& req, HttpResponse& res, const Requester& who) {
     json body;
     if (!ParseBody(req, res, "Parameters", &body)) return;
     absl::StatusOr<std::vector<RecordRef>> records = RecordParameters(body, "resourceId");
@@ -712,7 +725,7 @@ class ServerImpl final : public Server {
 
   // POST /Patient/{person}/$empi-unmerge with mergeEvent (the merge's
   // history sequence): the merged person comes back under its old id.
-  void UnmergePerson(const httplib::Request& req, httplib::Response& res, const Requester& who) {
+  void UnmergePerson(const HttpRequest& req, HttpResponse& res, const Requester& who) {
     json body;
     if (!ParseBody(req, res, "Parameters", &body)) return;
     absl::StatusOr<uint64_t> event = UnsignedParameter(body, "mergeEvent");
@@ -729,7 +742,7 @@ class ServerImpl final : public Server {
   }
 
   // GET /Patient/{person}/$empi-history: the person's events, oldest first.
-  void PersonHistory(const httplib::Request& req, httplib::Response& res, const Requester& who) {
+  void PersonHistory(const HttpRequest& req, HttpResponse& res, const Requester& who) {
     absl::StatusOr<std::vector<HistoryEntry>> history = engine_->History(PathPerson(req), who);
     if (!history.ok()) return SendEngineError(res, history.status());
     if (history->empty()) return SendOutcome(res, 404, "not-found", "Patient: no history for this person");
@@ -739,30 +752,17 @@ class ServerImpl final : public Server {
   Engine* engine_;
   const JwtVerifier* jwt_;
   ServerOptions options_;
-  std::unique_ptr<httplib::Server> http_;
+  std::vector<RouteEntry> routes_;
+  std::unique_ptr<HttpServer> http_;
 };
 
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Server>> Server::Create(Engine* engine, const JwtVerifier* jwt,
                                                        const ServerOptions& options) {
-  std::unique_ptr<httplib::Server> http;
-  if (!options.tls_cert.empty() || !options.tls_key.empty()) {
-    if (options.tls_cert.empty() || options.tls_key.empty()) {
-      return absl::InvalidArgumentError("--tls-cert and --tls-key: give both or neither");
-    }
-    auto tls = std::make_unique<httplib::SSLServer>(options.tls_cert.c_str(), options.tls_key.c_str(),
-                                                    options.client_ca.empty() ? nullptr : options.client_ca.c_str());
-    if (!tls->is_valid()) {
-      return absl::InvalidArgumentError("--tls-cert, --tls-key, --client-ca: cannot load them (PEM expected)");
-    }
-    SSL_CTX_set_min_proto_version(tls->ssl_context(), TLS1_2_VERSION);
-    http = std::move(tls);
-  } else {
-    if (!options.client_ca.empty()) return absl::InvalidArgumentError("--client-ca: needs --tls-cert and --tls-key");
-    http = std::make_unique<httplib::Server>();
-  }
-  return std::unique_ptr<Server>(new ServerImpl(engine, jwt, options, std::move(http)));
+  auto server = std::make_unique<ServerImpl>(engine, jwt, options);
+  if (absl::Status s = server->Init(); !s.ok()) return s;
+  return server;
 }
 
 }  // namespace empi::server

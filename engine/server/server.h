@@ -2,9 +2,9 @@
 //
 // server.h: `empi serve`, the engine behind an HTTP/1.1 FHIR R4 service.
 //
-// Built on the public empi::Engine API only and on cpp-httplib (Debian 12's
-// libcpp-httplib-dev 0.11.4, OpenSSL for TLS); docs/service.md lists the
-// endpoints, the role each needs and why cpp-httplib.
+// Built on the public empi::Engine API only and on the transport in
+// http.h (Boost.Beast's parser, OpenSSL for TLS); docs/service.md lists the
+// endpoints, the role each needs and why Beast.
 //
 //   EMPI_ASSIGN_OR_RETURN(auto jwt, JwtVerifier::FromPemFile(keys, issuer, audience));
 //   ServerOptions o;
