@@ -12,6 +12,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <random>
 #include <string>
 #include <thread>
 #include <utility>
@@ -185,6 +186,53 @@ TEST_F(HttpTest, OversizeAndMalformedRequestsGetAnErrorAndTheConnectionCloses) {
   Send(ok, "GET /still HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n");
   EXPECT_TRUE(ReadAll(ok).ends_with("GET /still x= body="));
   ::close(ok);
+}
+
+// Property: whatever bytes arrive (valid requests mutated at random, the
+// client then closing its side), the server answers with a status line or
+// closes, never hangs or crashes, and goes on serving.
+TEST_F(HttpTest, MutatedRequestsGetAStatusOrACloseAndTheServerGoesOn) {
+  HttpOptions o;
+  o.max_body_bytes = 64;
+  Start(o);
+  const std::string valid[] = {
+      "GET /a?x=1&y=%41 HTTP/1.1\r\nHost: h\r\nX-Test: t\r\n\r\n",
+      "POST /b HTTP/1.1\r\nHost: h\r\nContent-Length: 4\r\n\r\nbody",
+      "POST /c HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nab\r\n0\r\n\r\n",
+  };
+  const char specials[] = {'\r', '\n', ':', ' ', '%', '\0', '\x7f', '\xff', '0', 'f'};
+  std::mt19937 rng(20261205);
+  int answered = 0, refused = 0, closed = 0;
+  for (int i = 0; i < 400; ++i) {
+    std::string bytes = valid[rng() % 3];
+    for (int m = 1 + static_cast<int>(rng() % 4); m > 0; --m) {
+      const size_t at = rng() % bytes.size();
+      switch (rng() % 4) {
+        case 0: bytes[at] = specials[rng() % sizeof specials]; break;
+        case 1: bytes.insert(at, 1, specials[rng() % sizeof specials]); break;
+        case 2: bytes.erase(at, 1 + rng() % 8); break;
+        default: bytes.insert(at, bytes.substr(at / 2, rng() % 16)); break;
+      }
+      if (bytes.empty()) bytes = "x";
+    }
+    const int fd = Connect();
+    Send(fd, bytes);
+    ::shutdown(fd, SHUT_WR);
+    const std::string got = ReadAll(fd);
+    EXPECT_TRUE(got.empty() || got.starts_with("HTTP/1.1 ")) << i << ": " << got.substr(0, 40);
+    answered += got.starts_with("HTTP/1.1 200 ");
+    refused += got.starts_with("HTTP/1.1 4");
+    closed += got.empty();
+    ::close(fd);
+  }
+  // The mutations reach every outcome.
+  EXPECT_GT(answered, 0);
+  EXPECT_GT(refused, 0);
+  EXPECT_GT(closed, 0);
+  const int fd = Connect();
+  Send(fd, "GET /after HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n");
+  EXPECT_TRUE(ReadAll(fd).ends_with("GET /after x= body="));
+  ::close(fd);
 }
 
 TEST_F(HttpTest, IdleConnectionsCloseAndRequestsPerConnectionAreBounded) {
