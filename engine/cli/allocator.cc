@@ -79,11 +79,12 @@ void TuneAllocator(int argc, char** argv) {
   ::mallopt(M_TRIM_THRESHOLD, 1 << 30);
   ::mallopt(M_TOP_PAD, 64 << 20);
   ::mallopt(M_MMAP_THRESHOLD, 32 << 20);
-  // cpp-httplib allocates a 4 KiB read buffer for every request; with
-  // fastbins on, each such allocation made glibc consolidate them all, a
-  // tenth of the server's CPU per resolution (docs/benchmarks.md, "Where a
-  // resolution's time goes"). Small blocks still come from the per-thread
-  // cache.
+  // cpp-httplib, the server's first transport, allocated a 4 KiB read
+  // buffer for every request; with fastbins on, each such allocation made
+  // glibc consolidate them all, a tenth of the server's CPU per resolution
+  // (docs/benchmarks.md, "Where a resolution's time goes"). Kept for the
+  // Beast transport without being measured again. Small blocks still come
+  // from the per-thread cache.
   if (Serve(argc, argv)) ::mallopt(M_MXFAST, 0);
 #else
   (void)argc;

@@ -19,6 +19,7 @@
 #include <boost/beast/http/status.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <cerrno>
+#include <chrono>
 #include <deque>
 #include <exception>
 #include <thread>
@@ -138,40 +139,32 @@ class Connection {
   }
   const SSL* ssl() const { return ssl_; }
 
-  // The next read waits for a new request: the idle timeout applies.
-  void AwaitRequest() { awaiting_request_ = true; }
+  // A request begins: with its first bytes already read (pipelined), its
+  // read deadline starts now; otherwise the idle timeout applies until
+  // they come.
+  void BeginRequest(bool buffered) {
+    awaiting_request_ = !buffered;
+    if (buffered) deadline_ = std::chrono::steady_clock::now() + std::chrono::seconds(read_);
+  }
 
+  // Within a request, each wait is bounded by the read timeout and the
+  // whole request by twice it (a client sending a byte at a time cannot
+  // hold its worker for longer).
   template <class MutableBuffers>
   size_t read_some(const MutableBuffers& buffers, beast::error_code& ec) {
     auto it = net::buffer_sequence_begin(buffers);
     const auto end = net::buffer_sequence_end(buffers);
     while (it != end && net::buffer(*it).size() == 0) ++it;
     if (it == end) return 0;
-    const net::mutable_buffer b = *it;
-    SetReceiveTimeout(awaiting_request_ ? idle_ : read_);
-    awaiting_request_ = false;
     ec = {};
-    if (ssl_ != nullptr) {
-      const int n = SSL_read(ssl_, b.data(), static_cast<int>(std::min<size_t>(b.size(), 1 << 30)));
-      if (n > 0) return static_cast<size_t>(n);
-      const int why = SSL_get_error(ssl_, n);
-      ERR_clear_error();
-      ec = why == SSL_ERROR_ZERO_RETURN ? net::error::make_error_code(net::error::eof)
-                                        : net::error::make_error_code(net::error::timed_out);
+    if (!awaiting_request_ && std::chrono::steady_clock::now() >= deadline_) {
+      ec = net::error::make_error_code(net::error::timed_out);
       return 0;
     }
-    for (;;) {
-      const ssize_t n = ::recv(fd_, b.data(), b.size(), 0);
-      if (n > 0) return static_cast<size_t>(n);
-      if (n == 0) {
-        ec = net::error::eof;
-      } else if (errno == EINTR) {
-        continue;
-      } else {
-        ec = beast::error_code(errno, boost::system::system_category());
-      }
-      return 0;
-    }
+    SetReceiveTimeout(awaiting_request_ ? idle_ : read_);
+    const size_t n = Receive(*it, ec);
+    if (n > 0 && awaiting_request_) BeginRequest(/*buffered=*/true);
+    return n;
   }
   template <class MutableBuffers>
   size_t read_some(const MutableBuffers& buffers) {
@@ -198,6 +191,30 @@ class Connection {
   }
 
  private:
+  size_t Receive(net::mutable_buffer b, beast::error_code& ec) {
+    if (ssl_ != nullptr) {
+      const int n = SSL_read(ssl_, b.data(), static_cast<int>(std::min<size_t>(b.size(), 1 << 30)));
+      if (n > 0) return static_cast<size_t>(n);
+      const int why = SSL_get_error(ssl_, n);
+      ERR_clear_error();
+      ec = why == SSL_ERROR_ZERO_RETURN ? net::error::make_error_code(net::error::eof)
+                                        : net::error::make_error_code(net::error::timed_out);
+      return 0;
+    }
+    for (;;) {
+      const ssize_t n = ::recv(fd_, b.data(), b.size(), 0);
+      if (n > 0) return static_cast<size_t>(n);
+      if (n == 0) {
+        ec = net::error::eof;
+      } else if (errno == EINTR) {
+        continue;
+      } else {
+        ec = beast::error_code(errno, boost::system::system_category());
+      }
+      return 0;
+    }
+  }
+
   void SetReceiveTimeout(int seconds) {
     if (seconds == receive_timeout_) return;
     const timeval tv{seconds, 0};
@@ -209,6 +226,7 @@ class Connection {
   const int idle_, read_;
   int receive_timeout_ = 0;  // 0: none (the socket's default)
   bool awaiting_request_ = true;
+  std::chrono::steady_clock::time_point deadline_;  // of the request being read
   SSL* ssl_ = nullptr;
 };
 
@@ -402,7 +420,7 @@ class HttpServerImpl final : public HttpServer {
     http::request_parser<http::string_body> parser;
     parser.header_limit(kHeaderLimit);
     parser.body_limit(options_.max_body_bytes);
-    if (buffer->size() == 0) conn->AwaitRequest();
+    conn->BeginRequest(/*buffered=*/buffer->size() > 0);
     beast::error_code ec;
     http::read_header(*conn, *buffer, parser, ec);
     if (!ec) {

@@ -20,8 +20,9 @@
 //
 // Limits: a body over max_body_bytes gets 413 and the connection is
 // closed; a header section over 64 KiB gets 431; a malformed request 400;
-// a connection idle for idle_timeout_seconds, or silent for
-// read_timeout_seconds within a request, is closed.
+// a connection idle for idle_timeout_seconds, silent for
+// read_timeout_seconds within a request, or still sending one request
+// after twice that, is closed.
 //
 // Thread-safety: Stop() may be called from any thread; Bind and Serve from
 // one. `answer` and `log` are called concurrently from the workers.

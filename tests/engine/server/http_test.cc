@@ -238,6 +238,7 @@ TEST_F(HttpTest, MutatedRequestsGetAStatusOrACloseAndTheServerGoesOn) {
 TEST_F(HttpTest, IdleConnectionsCloseAndRequestsPerConnectionAreBounded) {
   HttpOptions o;
   o.idle_timeout_seconds = 1;
+  o.read_timeout_seconds = 1;
   o.max_requests_per_connection = 2;
   Start(o);
   const int fd = Connect();
@@ -255,6 +256,20 @@ TEST_F(HttpTest, IdleConnectionsCloseAndRequestsPerConnectionAreBounded) {
   EXPECT_GE(waited, std::chrono::milliseconds(900));
   EXPECT_LT(waited, std::chrono::seconds(4));
   ::close(idle);
+
+  // A client sending a header a byte at a time, never silent for the read
+  // timeout (1 s), is cut off once the request has taken twice it.
+  const int slow = Connect();
+  const auto began = std::chrono::steady_clock::now();
+  const std::string request = "GET /slow HTTP/1.1\r\nHost: h\r\nX-Test: " + std::string(40, 'z');
+  size_t sent = 0;
+  for (; sent < request.size(); ++sent) {
+    if (::send(slow, &request[sent], 1, MSG_NOSIGNAL) != 1) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  EXPECT_LT(sent, request.size()) << "the server kept reading a request for 8 s";
+  EXPECT_LT(std::chrono::steady_clock::now() - began, std::chrono::seconds(4));
+  ::close(slow);
 }
 
 TEST_F(HttpTest, StopClosesIdleConnectionsAndServeReturns) {
