@@ -1336,6 +1336,8 @@ TEST_F(ServeTest, AuditorReplaysAnAnswerAsOfItsChange) {
   const std::string at = (*Param(was, "atChange"))["valueString"];
   EXPECT_FALSE((*Param(was, "modelVersion"))["valueString"].get<std::string>().empty());
   EXPECT_FALSE((*Param(was, "objection"))["valueBoolean"].get<bool>());
+  const json was_by_nhs = Body(Post(*client_, "/Patient/$resolve", clinician_, ResolveParams(kNhsSystem, p.nhs)));
+  ASSERT_EQ(PersonRef(was_by_nhs, "person"), person);
 
   ASSERT_EQ(Post(*client_, "/Patient/$register-objection", integration_, Parameters({StringParam("nhsNumber", p.nhs)}))
                 ->status,
@@ -1380,6 +1382,32 @@ TEST_F(ServeTest, AuditorReplaysAnAnswerAsOfItsChange) {
   };
   EXPECT_EQ(records(same), records(was));
   EXPECT_EQ(records(same).size(), 2u);
+
+  // An answer by NHS number is replayed through a record its audit event
+  // names (the NHS number is not in the trail): the same person, records
+  // and view decision as then.
+  const std::string nhs_at = (*Param(was_by_nhs, "atChange"))["valueString"];
+  std::string nhs_recorded, nhs_record;
+  for (const json& entry : trail["entry"]) {
+    const json& e = entry["resource"];
+    if (e["subtype"][0]["code"] != "resolve-nhs") continue;
+    if (e["entity"].dump().find("\"valueString\":\"" + nhs_at + "\"") == std::string::npos) continue;
+    nhs_recorded = e["recorded"];
+    for (const json& en : e["entity"]) {
+      if (en["what"].contains("identifier") && en["what"]["identifier"]["system"] == Source("RKB")) {
+        nhs_record = en["what"]["identifier"]["value"];
+      }
+    }
+  }
+  ASSERT_FALSE(nhs_record.empty()) << "no resolve-nhs event at change " << nhs_at << " naming an RKB record";
+  json via_record = ResolveParams(Source("RKB"), nhs_record);
+  via_record["parameter"].push_back(StringParam("asOfChange", nhs_at));
+  via_record["parameter"].push_back({{"name", "asOfTime"}, {"valueInstant", nhs_recorded}});
+  const json replayed = Body(Post(*client_, "/Patient/$resolve", clinician_, via_record));
+  for (const char* name : {"person", "objection", "inScope", "scopeReason", "viewAllowed", "viewReason", "atChange"}) {
+    EXPECT_EQ(*Param(replayed, name), *Param(was_by_nhs, name)) << name;
+  }
+  EXPECT_EQ(records(replayed), records(was_by_nhs));
 
   json by_nhs = ResolveParams(kNhsSystem, p.nhs);
   by_nhs["parameter"].push_back(StringParam("asOfChange", at));
