@@ -166,7 +166,7 @@ void WarnIfModelUntrusted(const Engine& engine, const std::string& db) {
 // the model is untrusted.
 absl::Status RevisitFeed(Engine* engine, const Requester& who) {
   if (!engine->CurrentModel().trusted()) return absl::OkStatus();
-  EMPI_ASSIGN_OR_RETURN(RevisitResult v, engine->RevisitIngested(who));
+  EMPI_ASSIGN_OR_RETURN(RevisitResult v, engine->RevisitIngested(who, /*max_placed=*/0));
   if (v.placed == 0) return absl::OkStatus();
   std::cerr << fmt::format(
       "revisited the {} persons of the {} records placed since the last revisit and their neighbours ({} records): "

@@ -113,7 +113,8 @@ class EngineImpl final : public Engine {
   ModelInfo CurrentModel() const override;
   absl::StatusOr<RevisitResult> Revisit(const std::vector<RecordRef>& records, const Requester& who)
       ABSL_LOCKS_EXCLUDED(write_mu_) override;
-  absl::StatusOr<RevisitResult> RevisitIngested(const Requester& who) ABSL_LOCKS_EXCLUDED(write_mu_) override;
+  absl::StatusOr<RevisitResult> RevisitIngested(const Requester& who, uint64_t max_placed)
+      ABSL_LOCKS_EXCLUDED(write_mu_) override;
 
   // Called once by Engine::Open, before the engine is shared: read the
   // stored supersessions (engine_supersession.cc) and the pending

@@ -56,16 +56,22 @@ absl::Status EngineImpl::RevisitableModel() const {
   return absl::OkStatus();
 }
 
-absl::StatusOr<RevisitResult> EngineImpl::RevisitIngested(const Requester& who) {
+absl::StatusOr<RevisitResult> EngineImpl::RevisitIngested(const Requester& who, uint64_t max_placed) {
   absl::MutexLock lock(&write_mu_);
   if (unrevisited_from_ == 0) return RevisitResult{};
   EMPI_RETURN_IF_ERROR(RevisitableModel());  // before the change feed is read
   // The records of every change an ingest makes (a moved record may also be
-  // a steward's or a relink's: revisiting it again changes nothing).
+  // a steward's, a relink's or an earlier revisit's: revisiting it again
+  // changes nothing).
   static constexpr std::string_view kPlaced[] = {"new-person", "record-linked", "record-moved", "record-updated"};
   absl::flat_hash_set<std::string> seen;
   std::vector<std::string> keys;
+  std::optional<uint64_t> next_from;  // the first change left unread
   EMPI_RETURN_IF_ERROR(store_->ForEachChange(unrevisited_from_ - 1, [&](const index::StoredChange& c) {
+    if (max_placed > 0 && keys.size() >= max_placed) {
+      next_from = c.sequence;
+      return false;
+    }
     if (std::find(std::begin(kPlaced), std::end(kPlaced), c.change.kind) == std::end(kPlaced)) return true;
     for (const std::string& k : c.change.records) {
       if (seen.insert(k).second) keys.push_back(k);
@@ -74,11 +80,16 @@ absl::StatusOr<RevisitResult> EngineImpl::RevisitIngested(const Requester& who) 
   }));
   EMPI_ASSIGN_OR_RETURN(RevisitResult out, RevisitLocked(keys, who));
   out.placed = keys.size();
+  out.more = next_from.has_value();
   // After the revisit's synced commit: a crash in between revisits again.
   index::ChangeSet cs = store_->NewChangeSet();
-  cs.DeleteMeta(kMetaUnrevisitedFrom);
+  if (next_from) {
+    cs.PutMeta(kMetaUnrevisitedFrom, absl::StrCat(*next_from));
+  } else {
+    cs.DeleteMeta(kMetaUnrevisitedFrom);
+  }
   EMPI_RETURN_IF_ERROR(store_->Commit(&cs, nullptr, /*sync=*/false));
-  unrevisited_from_ = 0;
+  unrevisited_from_ = next_from.value_or(0);
   return out;
 }
 

@@ -2,6 +2,7 @@
 #include "engine/server/revisitor.h"
 
 #include <iostream>
+#include <thread>
 
 #include "absl/time/time.h"
 #include "nlohmann/json.hpp"
@@ -27,28 +28,48 @@ void Revisitor::Run() {
   }
 }
 
+bool Revisitor::Stopping() {
+  absl::MutexLock lock(&mu_);
+  return stop_;
+}
+
 void Revisitor::RevisitOnce() {
   static const Requester kWho{"empi serve", "local", "system", "operations"};
   const auto start = std::chrono::steady_clock::now();
-  absl::StatusOr<RevisitResult> r = engine_->RevisitIngested(kWho);
-  // While the model is untrusted the records wait for its estimate, which
-  // relinks every record (the server said so at start).
-  if (absl::IsFailedPrecondition(r.status())) return;
+  RevisitResult total;
+  int steps = 0;
   nlohmann::json line{{"event", "revisit"}};
-  if (!r.ok()) {
-    line["error"] = r.status().ToString();
-  } else if (r->placed == 0) {
-    return;
-  } else {
-    line["placed"] = r->placed;
-    line["persons"] = r->persons;
-    line["records"] = r->records;
-    line["records_moved"] = r->records_moved;
-    line["persons_new"] = r->persons_new;
-    line["persons_removed"] = r->persons_removed;
-    line["review_pairs_before"] = r->review_pairs_before;
-    line["review_pairs"] = r->review_pairs;
+  for (bool more = true; more && !Stopping(); ++steps) {
+    // Ingests wait for each step, not for the whole revisit.
+    if (steps > 0) std::this_thread::sleep_for(kPause);
+    absl::StatusOr<RevisitResult> r = engine_->RevisitIngested(kWho, kStepRecords);
+    // While the model is untrusted the records wait for its estimate, which
+    // relinks every record (the server said so at start).
+    if (absl::IsFailedPrecondition(r.status())) break;
+    if (!r.ok()) {
+      line["error"] = r.status().ToString();
+      break;
+    }
+    more = r->more;
+    total.placed += r->placed;
+    total.persons += r->persons;
+    total.records += r->records;
+    total.records_moved += r->records_moved;
+    total.persons_new += r->persons_new;
+    total.persons_removed += r->persons_removed;
+    total.review_pairs_before += r->review_pairs_before;
+    total.review_pairs += r->review_pairs;
   }
+  if (total.placed == 0 && !line.contains("error")) return;
+  line["placed"] = total.placed;
+  line["steps"] = steps;
+  line["persons"] = total.persons;
+  line["records"] = total.records;
+  line["records_moved"] = total.records_moved;
+  line["persons_new"] = total.persons_new;
+  line["persons_removed"] = total.persons_removed;
+  line["review_pairs_before"] = total.review_pairs_before;
+  line["review_pairs"] = total.review_pairs;
   line["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::cerr << line.dump() << std::endl;
 }

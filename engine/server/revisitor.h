@@ -7,10 +7,11 @@
 // a later record can show that an earlier decision was wrong (two persons
 // one record matched, a twin placed before the other). `empi serve` runs a
 // Revisitor so that a store fed only by POST /Patient is relinked as one
-// batch link of its neighbourhoods would be. A revisit holds the engine's
-// writer lock (ingests wait; reads do not); what it revisits is marked in
-// the store, so a server killed before revisiting revisits at its next
-// start.
+// batch link of its neighbourhoods would be. A revisit goes in steps of
+// about kStepRecords records, each holding the engine's writer lock (ingests
+// wait for a step, not the whole revisit; reads do not wait); what it
+// revisits is marked in the store, so a server killed before revisiting
+// revisits at its next start.
 //
 //   Revisitor revisits(engine, std::chrono::seconds(5));  // until destroyed
 //
@@ -35,14 +36,21 @@ class Revisitor {
  public:
   // Revisits at once, then every `interval` until destroyed.
   Revisitor(Engine* engine, std::chrono::seconds interval);
-  // Stops after the revisit in progress, if any.
+  // Stops after the revisit step in progress, if any.
   ~Revisitor();
   Revisitor(const Revisitor&) = delete;
   Revisitor& operator=(const Revisitor&) = delete;
 
  private:
+  // At 900 ingests/s, a step of 1,000 records held the writer about a
+  // tenth of what a whole 5-second revisit did (docs/benchmarks.md).
+  static constexpr uint64_t kStepRecords = 1000;
+  // Between steps, so that the ingests waiting take the lock first.
+  static constexpr std::chrono::milliseconds kPause{5};
+
   void Run();
   void RevisitOnce();
+  bool Stopping() ABSL_LOCKS_EXCLUDED(mu_);
 
   Engine* const engine_;
   const std::chrono::seconds interval_;

@@ -220,7 +220,11 @@ class Engine {
   // (`empi serve` every few seconds, `empi ingest` after each file).
   // Nothing pending: an empty result. FailedPrecondition while the model is
   // not trusted (the records stay pending; the estimate relinks them).
-  virtual absl::StatusOr<RevisitResult> RevisitIngested(const Requester& who) = 0;
+  // With max_placed > 0, only the records of the first changes, up to about
+  // that many records, are revisited, and `more` says whether others wait
+  // for the next call: a service revisits in steps so that ingests are not
+  // held for the whole revisit. 0: all of them.
+  virtual absl::StatusOr<RevisitResult> RevisitIngested(const Requester& who, uint64_t max_placed) = 0;
 
   // Steward: up to `limit` pairs awaiting review, each pair once, in a
   // stable order (by the records' storage keys); `after_cursor` is empty for

@@ -143,6 +143,7 @@ struct RevisitResult {
   uint64_t records_moved = 0;
   uint64_t persons_new = 0, persons_removed = 0;
   uint64_t review_pairs_before = 0, review_pairs = 0;  // among those records
+  bool more = false;  // RevisitIngested with max_placed: records left for the next call
 };
 
 // The model that scores (Engine::CurrentModel): its version as answers

@@ -313,10 +313,10 @@ TEST_F(ModelEstimateTest, RevisitRefusesWhileTheModelIsNotTrusted) {
 // mark in the store: after a reopen (a process killed before it revisited)
 // as well; an unchanged record marks nothing; a second call finds nothing.
 TEST_F(RevisitTest, RevisitIngestedTakesWhatIngestPlacedSinceEvenAfterAReopen) {
-  absl::StatusOr<RevisitResult> v = engine_->RevisitIngested(who_);
+  absl::StatusOr<RevisitResult> v = engine_->RevisitIngested(who_, 0);
   ASSERT_TRUE(v.ok()) << v.status();
   EXPECT_GT(v->placed, 0u) << "the records ingested after the last estimate";
-  v = engine_->RevisitIngested(who_);
+  v = engine_->RevisitIngested(who_, 0);
   ASSERT_TRUE(v.ok()) << v.status();
   EXPECT_EQ(v->placed, 0u);
   EXPECT_EQ(v->persons, 0u);
@@ -329,7 +329,7 @@ TEST_F(RevisitTest, RevisitIngestedTakesWhatIngestPlacedSinceEvenAfterAReopen) {
   engine_ = Open(db_, 1000);
   ASSERT_NE(engine_, nullptr);
   ASSERT_TRUE(engine_->Ingest(first, who_).ok());  // unchanged: nothing more to revisit
-  v = engine_->RevisitIngested(who_);
+  v = engine_->RevisitIngested(who_, 0);
   ASSERT_TRUE(v.ok()) << v.status();
   EXPECT_EQ(v->placed, 4u);
   EXPECT_GE(v->persons, 2u);
@@ -340,9 +340,44 @@ TEST_F(RevisitTest, RevisitIngestedTakesWhatIngestPlacedSinceEvenAfterAReopen) {
   engine_.reset();
   engine_ = Open(db_, 1000);
   ASSERT_NE(engine_, nullptr);
-  v = engine_->RevisitIngested(who_);
+  v = engine_->RevisitIngested(who_, 0);
   ASSERT_TRUE(v.ok()) << v.status();
   EXPECT_EQ(v->placed, 0u) << "the mark went with the revisit";
+  testing::CheckMembership(StoreOf(engine_.get()));
+}
+
+// In steps (max_placed), across a reopen between them: every record placed
+// is revisited, the store ends as one revisit leaves it, and the mark goes
+// with the last step.
+TEST_F(RevisitTest, RevisitIngestedInStepsTakesEverythingEvenAcrossAReopen) {
+  ASSERT_TRUE(engine_->RevisitIngested(who_, 0).ok());
+  const auto [first, unnumbered, second_gp, second_trust, first_person, second_person] =
+      IngestFatherAndSon("S", 777031);
+  ASSERT_FALSE(HasFailure());
+  absl::StatusOr<RevisitResult> v = engine_->RevisitIngested(who_, 1);
+  ASSERT_TRUE(v.ok()) << v.status();
+  EXPECT_GE(v->placed, 1u);
+  EXPECT_LE(v->placed, 2u) << "a step takes the records of changes up to max_placed";
+  EXPECT_TRUE(v->more);
+  uint64_t placed = v->placed;
+  int steps = 1;
+  engine_.reset();
+  engine_ = Open(db_, 1000);
+  ASSERT_NE(engine_, nullptr);
+  while (v->more) {
+    v = engine_->RevisitIngested(who_, 1);
+    ASSERT_TRUE(v.ok()) << v.status();
+    placed += v->placed;
+    ASSERT_LT(++steps, 20) << "the steps do not end";
+  }
+  EXPECT_GE(placed, 4u);
+  EXPECT_NE(PersonOf(unnumbered), first_person);
+  EXPECT_NE(PersonOf(unnumbered), second_person);
+  EXPECT_EQ(PersonOf(first), first_person);
+  v = engine_->RevisitIngested(who_, 1);
+  ASSERT_TRUE(v.ok()) << v.status();
+  EXPECT_EQ(v->placed, 0u);
+  EXPECT_FALSE(v->more);
   testing::CheckMembership(StoreOf(engine_.get()));
 }
 
@@ -354,19 +389,19 @@ TEST_F(ModelEstimateTest, RevisitIngestedWaitsForTheEstimateWhichTakesEverything
   ASSERT_NE(engine, nullptr);
   size_t i = 0;
   for (; i < 10; ++i) ASSERT_TRUE(engine->Ingest(records[i], who_).ok());
-  EXPECT_EQ(engine->RevisitIngested(who_).status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(engine->RevisitIngested(who_, 0).status().code(), absl::StatusCode::kFailedPrecondition);
   for (bool estimated = false; !estimated && i < records.size(); ++i) {
     absl::StatusOr<IngestResult> r = engine->Ingest(records[i], who_);
     ASSERT_TRUE(r.ok()) << r.status();
     estimated = r->model_estimated;
   }
   ASSERT_TRUE(engine->CurrentModel().trusted());
-  absl::StatusOr<RevisitResult> v = engine->RevisitIngested(who_);
+  absl::StatusOr<RevisitResult> v = engine->RevisitIngested(who_, 0);
   ASSERT_TRUE(v.ok()) << v.status();
   EXPECT_EQ(v->placed, 0u);
   ASSERT_LT(i, records.size());
   ASSERT_TRUE(engine->Ingest(records[i], who_).ok());
-  v = engine->RevisitIngested(who_);
+  v = engine->RevisitIngested(who_, 0);
   ASSERT_TRUE(v.ok()) << v.status();
   EXPECT_EQ(v->placed, 1u);
 }
@@ -396,7 +431,7 @@ TEST_P(RevisitFaultTest, AFailedRevisitLeavesItsRecordsToTheNext) {
     auto engine = Engine::Open(o, dir.path() + "/clean");
     ASSERT_TRUE(engine.ok()) << engine.status();
     ingest_all(engine->get());
-    ASSERT_TRUE((*engine)->RevisitIngested(who).ok());
+    ASSERT_TRUE((*engine)->RevisitIngested(who, 0).ok());
     clean = testing::PersonsAsKeySets(*StoreOf(engine->get()));
   }
   FaultInjectionFs fs;
@@ -408,7 +443,7 @@ TEST_P(RevisitFaultTest, AFailedRevisitLeavesItsRecordsToTheNext) {
     ASSERT_TRUE(engine.ok()) << engine.status();
     ingest_all(engine->get());
     fs.Arm(op, error, static_cast<uint64_t>(nth));
-    absl::StatusOr<RevisitResult> v = (*engine)->RevisitIngested(who);
+    absl::StatusOr<RevisitResult> v = (*engine)->RevisitIngested(who, 0);
     failed = !v.ok();
     if (failed) {
       EXPECT_EQ(v.status().code(), absl::StatusCode::kUnavailable) << v.status();
@@ -420,7 +455,7 @@ TEST_P(RevisitFaultTest, AFailedRevisitLeavesItsRecordsToTheNext) {
   fs.Disarm();
   auto engine = OpenEngineWithEnv(o, db, env.get());
   ASSERT_TRUE(engine.ok()) << engine.status();
-  absl::StatusOr<RevisitResult> v = (*engine)->RevisitIngested(who);
+  absl::StatusOr<RevisitResult> v = (*engine)->RevisitIngested(who, 0);
   ASSERT_TRUE(v.ok()) << v.status();
   if (failed) {
     EXPECT_GT(v->placed, 0u) << "the failed revisit's records were left to this one";
