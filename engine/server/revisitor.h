@@ -42,8 +42,9 @@ class Revisitor {
   Revisitor& operator=(const Revisitor&) = delete;
 
  private:
-  // At 900 ingests/s, a step of 1,000 records held the writer about a
-  // tenth of what a whole 5-second revisit did (docs/benchmarks.md).
+  // On the 1M-record store at 800 ingests/s, a 5-second revisit took 2 to
+  // 3 s in 6 or 7 steps, and ingest's p99 went from 1.5 to 0.75 s
+  // (docs/benchmarks.md, "The service on Boost.Beast").
   static constexpr uint64_t kStepRecords = 1000;
   // Between steps, so that the ingests waiting take the lock first.
   static constexpr std::chrono::milliseconds kPause{5};
