@@ -20,24 +20,13 @@ cd "$(dirname "$0")/../.."
 store=$1 feed=$2 seconds=${3:-20}
 empi=${EMPI_BIN:-build/engine/cli/empi} bench=${EMPI_BENCH_BIN:-build/bench/realtime_bench}
 port=${PORT:-18291}
-work=$(mktemp -d /tmp/empi-ratio.XXXXXX)
-echo "work folder: $work" >&2
-
-python3 bench/serve/make_scripts.py "$feed" "$work"
-openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$work/idp.key" 2>/dev/null
-openssl pkey -in "$work/idp.key" -pubout -out "$work/jwt-keys.pem"
+source bench/serve/lib.sh
+make_work "$feed" ratio
 TOKEN=$(bench/serve/mkjwt.sh "$work/idp.key" bench RKB direct-care '["clinician"]')
 export TOKEN
 
 cp -r "$store" "$work/db"
-"$empi" serve --db "$work/db" --listen "127.0.0.1:$port" --jwt-keys "$work/jwt-keys.pem" \
-  --jwt-issuer https://idp.example.nhs.uk --jwt-audience empi --threads 32 2>"$work/serve.log" &
-server=$!
-trap 'kill $server 2>/dev/null || true' EXIT
-for _ in $(seq 100); do
-  curl -s -o /dev/null "http://127.0.0.1:$port/changes" && break  # any answer (401) will do
-  sleep 0.2
-done
+start_server "$empi" "$work/db" http "$port" "$work/serve.log"
 wrk -t2 -c16 -d5s -s "$work/resolve.lua" "http://127.0.0.1:$port" >"$work/wrk-warmup.txt"
 # The server's CPU time (user + system, in clock ticks) around the measured
 # run: CPU per request is steadier than the rate on a shared machine.
@@ -45,9 +34,7 @@ server_cpu() { awk '{ print $14 + $15 }' "/proc/$server/stat"; }
 cpu0=$(server_cpu)
 wrk -t2 -c16 -d"${seconds}s" --latency -s "$work/resolve.lua" "http://127.0.0.1:$port" >"$work/wrk.txt"
 cpu1=$(server_cpu)
-kill -TERM $server
-wait $server || true
-trap - EXIT
+stop_server
 
 rm -rf "$work/db"
 cp -r "$store" "$work/db"

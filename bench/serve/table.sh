@@ -16,12 +16,8 @@ cd "$(dirname "$0")/../.."
 store=$1 feed=$2 seconds=${3:-20}
 empi=${EMPI_BIN:-build/engine/cli/empi}
 port=${PORT:-18391}
-work=$(mktemp -d /tmp/empi-table.XXXXXX)
-echo "work folder: $work" >&2
-
-python3 bench/serve/make_scripts.py "$feed" "$work"
-openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$work/idp.key" 2>/dev/null
-openssl pkey -in "$work/idp.key" -pubout -out "$work/jwt-keys.pem"
+source bench/serve/lib.sh
+make_work "$feed" table
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=127.0.0.1 \
   -addext subjectAltName=IP:127.0.0.1 -keyout "$work/server.key" -out "$work/server.pem" 2>/dev/null
 TOKEN=$(bench/serve/mkjwt.sh "$work/idp.key" bench RKB direct-care '["clinician","integration"]')
@@ -36,14 +32,7 @@ for scheme in http https; do
   [ "$scheme" = https ] && tls=(--tls-cert "$work/server.pem" --tls-key "$work/server.key")
   rm -rf "$work/db"
   cp -r "$store" "$work/db"
-  "$empi" serve --db "$work/db" --listen "127.0.0.1:$port" --jwt-keys "$work/jwt-keys.pem" \
-    --jwt-issuer https://idp.example.nhs.uk --jwt-audience empi --threads 32 "${tls[@]}" 2>"$work/serve-$scheme.log" &
-  server=$!
-  trap 'kill $server 2>/dev/null || true' EXIT
-  for _ in $(seq 100); do
-    curl -sk -o /dev/null "$scheme://127.0.0.1:$port/changes" && break  # any answer (401) will do
-    sleep 0.2
-  done
+  start_server "$empi" "$work/db" "$scheme" "$port" "$work/serve-$scheme.log" "${tls[@]}"
   for op in resolve match ingest; do
     out="$work/wrk-$scheme-$op.txt"
     wrk -t2 -c16 -d5s -s "$work/$op.lua" "$scheme://127.0.0.1:$port" >/dev/null
@@ -52,9 +41,7 @@ for scheme in http https; do
       "$(awk '/^Requests\/sec:/ { print $2 }' "$out")" "$(percentile 50% "$out")" "$(percentile 99% "$out")" \
       "$(awk '/Non-2xx/ { print $NF }' "$out" | grep . || echo 0)"
   done
-  kill -TERM $server
-  wait $server || true
-  trap - EXIT
+  stop_server
   port=$((port + 1))
 done
 rm -rf "$work/db"
