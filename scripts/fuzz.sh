@@ -11,7 +11,7 @@
 # Dictionaries: tests/fuzz/json.dict (mapping, model, FHIR, JWT), csv.dict
 # (the rest).
 #
-#   scripts/fuzz.sh            # 60 s each (CI runs 40: scripts/test.sh)
+#   scripts/fuzz.sh            # 60 s each (CI runs 30: scripts/test.sh)
 #   scripts/fuzz.sh 1800       # 30 minutes each
 #   FUZZ_TARGETS="fuzz_model" scripts/fuzz.sh 300
 #   FUZZ_BUDGET=cpu scripts/fuzz.sh 1800   # until each has had 30 CPU-minutes

@@ -2,7 +2,7 @@
 # Installs what is missing, builds everything, checks the engine's lock
 # annotations with Clang, runs the whole test suite, then builds the fuzz
 # targets (clang, in build-fuzz) and runs each for EMPI_FUZZ_SECONDS
-# (default 40, which keeps CI under 30 minutes on 2 cores; 0 skips), two
+# (default 30, which keeps CI under 30 minutes on 2 cores; 0 skips), two
 # at a time: a crash fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,5 +15,5 @@ cmake --build "$dir" -j "$(nproc)"
 # The engine's lock annotations, checked by Clang (GCC ignores them).
 bash scripts/thread_safety.sh
 ctest --test-dir "$dir" --output-on-failure -j "$(nproc)" --timeout 600
-seconds=${EMPI_FUZZ_SECONDS:-40}
+seconds=${EMPI_FUZZ_SECONDS:-30}
 if ((seconds > 0)); then bash scripts/fuzz.sh "$seconds"; fi
