@@ -22,11 +22,17 @@ void AppendEventBody(const AuditEvent& e, std::string* out) {
   for (uint64_t person : e.persons) out->append(EncodeU64(person));
   internal::PutVarint(out, e.records.size());
   for (const std::string& record : e.records) internal::PutString(out, record);
-  // Since format version 7, and only when set.
-  if (e.at_change != 0 || !e.model_version.empty() || e.as_of) {
+  // Since format version 7, and only when set (or when the ids follow).
+  const bool ids = !e.request_id.empty() || !e.correlation_id.empty();
+  if (e.at_change != 0 || !e.model_version.empty() || e.as_of || ids) {
     internal::PutVarint(out, e.at_change);
     internal::PutString(out, e.model_version);
     out->push_back(e.as_of ? 1 : 0);
+  }
+  // Since format version 8, and only when set.
+  if (ids) {
+    internal::PutString(out, e.request_id);
+    internal::PutString(out, e.correlation_id);
   }
 }
 
@@ -55,8 +61,12 @@ bool ReadEventBody(internal::Reader* in, AuditEvent* e) {
   e->at_change = 0;
   e->model_version.clear();
   e->as_of = false;
+  e->request_id.clear();
+  e->correlation_id.clear();
   if (in->done()) return true;
-  return in->Varint(&e->at_change) && in->String(&e->model_version) && in->Bool(&e->as_of);
+  if (!in->Varint(&e->at_change) || !in->String(&e->model_version) || !in->Bool(&e->as_of)) return false;
+  if (in->done()) return true;
+  return in->String(&e->request_id) && in->String(&e->correlation_id);
 }
 
 }  // namespace

@@ -535,6 +535,19 @@ absl::Status Store::Impl::CheckFormatVersion() {
     EMPI_RETURN_IF_ERROR(UpgradeToVersion7());
     version = want;
   }
+  // Version 8 differs from 7 only in audit events that may carry request
+  // and correlation ids, which this build reads either way: a read-only
+  // open reads a version-7 store as it is; a writer marks it version 8
+  // before it can append such an event.
+  if (version.has_value() && *version == "7") {
+    if (!options_.read_only) {
+      rocksdb::WriteOptions wo;
+      wo.sync = true;
+      EMPI_RETURN_IF_ERROR(Record(
+          FromRocks(db_->Put(wo, handle(Cf::kMeta), kMetaFormatVersion, want), "upgrading to format version 8")));
+    }
+    version = want;
+  }
   if (version.has_value() && *version != want) {
     return absl::FailedPreconditionError(absl::StrCat("store ", path_, " has format version ", *version,
                                                       "; this build reads format version ", want,
@@ -1063,6 +1076,22 @@ absl::StatusOr<std::vector<std::string>> Store::ReviewPartners(std::string_view 
                                      return true;
                                    }));
   return partners;
+}
+
+absl::Status Store::ForEachReviewOf(std::string_view record_key,
+                                    const std::function<bool(std::string_view, const ReviewValue&)>& fn,
+                                    const rocksdb::Snapshot* snapshot) const {
+  absl::Status bad;
+  EMPI_RETURN_IF_ERROR(impl_->Scan(Cf::kReview, DirectedPairKey(record_key, ""), snapshot,
+                                   [&](std::string_view partner, std::string_view value) {
+                                     ReviewValue v;
+                                     if (!DecodeReviewValue(value, &v)) {
+                                       bad = absl::DataLossError("review: an entry does not decode");
+                                       return false;
+                                     }
+                                     return fn(partner, v);
+                                   }));
+  return bad;
 }
 
 absl::Status Store::ForEachAuditEvent(const std::function<bool(const StoredAuditEvent&)>& fn) const {

@@ -81,7 +81,7 @@ namespace empi::index {
 // Version 6 adds the changes family (the change feed); version 7 the
 // view_history and record_history families (answers as of a past change).
 // Older stores are upgraded when opened read-write.
-inline constexpr uint32_t kFormatVersion = 7;
+inline constexpr uint32_t kFormatVersion = 8;
 
 // Do not change the values of existing entries: part of the persistent format.
 enum class Cf : uint8_t {
@@ -188,6 +188,9 @@ struct AuditEvent {
   uint64_t at_change = 0;
   std::string model_version;
   bool as_of = false;
+  // The front end's request and correlation ids (HTTP X-Request-ID and
+  // X-Correlation-ID), from format version 8; encoded only when one is set.
+  std::string request_id, correlation_id;
 };
 
 struct StoredAuditEvent {
@@ -570,6 +573,10 @@ class Store {
   // Records in a review pair with `record_key`, in key order.
   absl::StatusOr<std::vector<std::string>> ReviewPartners(std::string_view record_key,
                                                           const rocksdb::Snapshot* snapshot = nullptr) const;
+  // The same, with each pair's value: one prefix scan of (record_key, *).
+  absl::Status ForEachReviewOf(std::string_view record_key,
+                               const std::function<bool(std::string_view partner, const ReviewValue&)>& fn,
+                               const rocksdb::Snapshot* snapshot = nullptr) const;
 
   // Audit trail: every event in sequence order, and a verification of the
   // chain (detects altered, removed, inserted or reordered events). Verify

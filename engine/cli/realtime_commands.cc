@@ -563,6 +563,8 @@ absl::Status RunAuditPerson(const Flags& f) {
       line["model_version"] = e.model_version;
       line["as_of"] = e.as_of;
     }
+    if (!e.request_id.empty()) line["request_id"] = e.request_id;
+    if (!e.correlation_id.empty()) line["correlation_id"] = e.correlation_id;
     std::cout << line.dump() << "\n";
   }
   return absl::OkStatus();

@@ -5,8 +5,6 @@
 #include <string_view>
 #include <utility>
 
-#include "absl/strings/str_cat.h"
-
 namespace empi {
 
 int64_t NowUs() {
@@ -21,8 +19,8 @@ index::AuditEvent AuditEventFor(const Requester& who, std::string action) {
   e.organisation = who.organisation;
   e.role = who.role;
   e.purpose = who.purpose;
-  if (!who.request_id.empty()) absl::StrAppend(&e.purpose, "; request-id=", who.request_id);
-  if (!who.correlation_id.empty()) absl::StrAppend(&e.purpose, "; correlation-id=", who.correlation_id);
+  e.request_id = who.request_id;
+  e.correlation_id = who.correlation_id;
   e.action = std::move(action);
   return e;
 }

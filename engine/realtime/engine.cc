@@ -152,6 +152,19 @@ ModelInfo EngineImpl::CurrentModel() const {
                    .trained_at = p.trained_at};
 }
 
+absl::StatusOr<EngineOverview> EngineImpl::Overview(const Requester& who) {
+  EngineOverview o{.model = CurrentModel(), .last_change = store_->last_change()};
+  EMPI_ASSIGN_OR_RETURN(o.records, RecordCount());
+  {
+    absl::MutexLock lock(&write_mu_);
+    o.next_model_estimate_at = next_estimate_at_;
+  }
+  index::AuditEvent ev = AuditEventFor(who, "overview");
+  ev.outcome = absl::StrCat("ok: ", o.records, " records");
+  EMPI_RETURN_IF_ERROR(CommitAudit(ev));
+  return o;
+}
+
 int32_t EngineImpl::Today() const { return fixed_today_ != 0 ? fixed_today_ : TodayYmd(); }
 
 absl::Status EngineImpl::CommitAudit(const index::AuditEvent& ev) {

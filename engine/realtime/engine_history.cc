@@ -4,6 +4,7 @@
 // feed, a person's history, the review queue, and the audit trail.
 
 #include <algorithm>
+#include <map>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
@@ -33,6 +34,26 @@ ReviewQueueEntry ReviewEntryOf(std::string_view a, std::string_view b, const ind
   p.match_probability = v.match_probability;
   p.reason = v.reason;
   return p;
+}
+
+// Names each pair's persons (as `keys`, a and b of each pair, stand at
+// `snap`) in the pairs and in the audit event `ev`, with the records.
+absl::Status PlacePairs(const index::Store& store, const rocksdb::Snapshot* snap, std::vector<std::string> keys,
+                        std::vector<ReviewQueueEntry>* pairs, index::AuditEvent* ev) {
+  EMPI_ASSIGN_OR_RETURN(auto records, store.GetRecords(keys, snap));
+  for (size_t i = 0; i < pairs->size(); ++i) {
+    ReviewQueueEntry& p = (*pairs)[i];
+    p.person_a = records[2 * i] ? records[2 * i]->person_id : 0;
+    p.person_b = records[2 * i + 1] ? records[2 * i + 1]->person_id : 0;
+    for (uint64_t person : {p.person_a, p.person_b}) {
+      if (person != 0 && std::find(ev->persons.begin(), ev->persons.end(), person) == ev->persons.end()) {
+        ev->persons.push_back(person);
+      }
+    }
+  }
+  ev->records = std::move(keys);
+  ev->outcome = absl::StrCat("ok: ", pairs->size(), " pairs");
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -103,23 +124,61 @@ absl::StatusOr<ReviewQueuePage> EngineImpl::ReviewQueue(size_t limit, const std:
           return true;
         },
         snap.get(), after));
-    EMPI_ASSIGN_OR_RETURN(auto records, store_->GetRecords(keys, snap.get()));
-    for (size_t i = 0; i < page.pairs.size(); ++i) {
-      page.pairs[i].person_a = records[2 * i] ? records[2 * i]->person_id : 0;
-      page.pairs[i].person_b = records[2 * i + 1] ? records[2 * i + 1]->person_id : 0;
-    }
-    ev.records = std::move(keys);
+    EMPI_RETURN_IF_ERROR(PlacePairs(*store_, snap.get(), std::move(keys), &page.pairs, &ev));
   }
-  for (const ReviewQueueEntry& p : page.pairs) {
-    for (uint64_t person : {p.person_a, p.person_b}) {
-      if (person != 0 && std::find(ev.persons.begin(), ev.persons.end(), person) == ev.persons.end()) {
-        ev.persons.push_back(person);
-      }
-    }
-  }
-  ev.outcome = absl::StrCat("ok: ", page.pairs.size(), " pairs");
   EMPI_RETURN_IF_ERROR(CommitAudit(ev));
   return page;
+}
+
+absl::StatusOr<std::vector<ReviewQueueEntry>> EngineImpl::ReviewPairsOf(uint64_t person,
+                                                                        const std::optional<RecordRef>& record,
+                                                                        const Requester& who) {
+  if (person == 0 && !record) return absl::InvalidArgumentError("review pairs: a person or a record is required");
+  index::AuditEvent ev = AuditEventFor(who, "review queue");
+  std::vector<ReviewQueueEntry> pairs;
+  {
+    SnapshotHolder snap(store_.get());
+    std::vector<std::string> of_person;  // key order
+    if (person != 0) {
+      EMPI_ASSIGN_OR_RETURN(std::optional<index::PersonView> view, store_->GetPersonView(person, snap.get()));
+      if (!view || !view->person) return absl::NotFoundError("person: not in the index");
+      for (const index::PersonViewMember& m : view->members) of_person.push_back(m.record_key);
+    }
+    std::vector<std::string> listed = of_person;
+    if (record) {
+      const std::string key = RecordKey(record->source, record->record_id);
+      EMPI_ASSIGN_OR_RETURN(auto found, store_->GetRecords({key}, snap.get()));
+      if (!found[0]) return absl::NotFoundError("record: not in the index");
+      listed = {key};
+    }
+    auto in_person = [&](std::string_view key) {
+      return person == 0 || std::binary_search(of_person.begin(), of_person.end(), key);
+    };
+    std::map<std::string, ReviewQueueEntry> by_key;  // the queue's order
+    for (const std::string& key : listed) {
+      EMPI_RETURN_IF_ERROR(store_->ForEachReviewOf(
+          key,
+          [&](std::string_view partner, const index::ReviewValue& v) {
+            if (!in_person(key) && !in_person(partner)) return true;
+            const std::string_view a = std::min<std::string_view>(key, partner);
+            const std::string_view b = std::max<std::string_view>(key, partner);
+            by_key.try_emplace(index::PairKey(a, b), ReviewEntryOf(a, b, v));
+            return true;
+          },
+          snap.get()));
+    }
+    std::vector<std::string> keys;
+    for (auto& [pair_key, entry] : by_key) {
+      std::string a, b;
+      index::SplitPairKey(pair_key, &a, &b);
+      keys.push_back(std::move(a));
+      keys.push_back(std::move(b));
+      pairs.push_back(std::move(entry));
+    }
+    EMPI_RETURN_IF_ERROR(PlacePairs(*store_, snap.get(), std::move(keys), &pairs, &ev));
+  }
+  EMPI_RETURN_IF_ERROR(CommitAudit(ev));
+  return pairs;
 }
 
 absl::Status EngineImpl::AuditRefusal(const std::string& action, const std::string& outcome, uint64_t person_id,
@@ -150,6 +209,8 @@ absl::StatusOr<std::vector<AuditEvent>> EngineImpl::AuditForPerson(uint64_t pers
     a.at_change = e.event.at_change;
     a.model_version = e.event.model_version;
     a.as_of = e.event.as_of;
+    a.request_id = e.event.request_id;
+    a.correlation_id = e.event.correlation_id;
     out.push_back(std::move(a));
     return true;
   }));

@@ -111,6 +111,7 @@ class EngineImpl final : public Engine {
   absl::StatusOr<uint64_t> WarmCache() override { return store_->WarmCache(); }
   uint64_t LastChange() const override { return store_->last_change(); }
   ModelInfo CurrentModel() const override;
+  absl::StatusOr<EngineOverview> Overview(const Requester& who) override;
   absl::StatusOr<RevisitResult> Revisit(const std::vector<RecordRef>& records, const Requester& who)
       ABSL_LOCKS_EXCLUDED(write_mu_) override;
   absl::StatusOr<RevisitResult> RevisitIngested(const Requester& who, uint64_t max_placed)
@@ -151,6 +152,8 @@ class EngineImpl final : public Engine {
   absl::StatusOr<std::vector<HistoryEntry>> History(uint64_t person, const Requester& who) override;
   absl::StatusOr<ReviewQueuePage> ReviewQueue(size_t limit, const std::string& after_cursor,
                                               const Requester& who) override;
+  absl::StatusOr<std::vector<ReviewQueueEntry>> ReviewPairsOf(uint64_t person, const std::optional<RecordRef>& record,
+                                                              const Requester& who) override;
   absl::Status AuditRefusal(const std::string& action, const std::string& outcome, uint64_t person_id,
                             const Requester& who) override;
   absl::StatusOr<std::vector<AuditEvent>> AuditForPerson(uint64_t person) override;

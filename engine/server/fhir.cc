@@ -2,8 +2,10 @@
 #include "engine/server/fhir.h"
 
 #include <algorithm>
+#include <tuple>
 
 #include "absl/status/status.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -88,13 +90,6 @@ json Param(std::string_view name, const char* type, json value) {
 }
 
 std::string ParamPath(std::string_view name) { return absl::StrCat("Parameters.parameter[", std::string(name), "]"); }
-
-// "Patient/{person}" or the bare id; 0 when it is neither.
-uint64_t PersonIdOf(std::string text) {
-  if (text.starts_with("Patient/")) text.erase(0, std::string_view("Patient/").size());
-  uint64_t id = 0;
-  return absl::SimpleAtoi(text, &id) ? id : 0;
-}
 
 absl::StatusOr<ObjectionMethod> MethodOf(const std::string& code) {
   static constexpr std::pair<std::string_view, ObjectionMethod> kMethods[] = {{"form", ObjectionMethod::kForm},
@@ -360,6 +355,13 @@ json AuditEventResource(const AuditEvent& e) {
                                               {{"type", "modelVersion"}, {"valueString", e.model_version}},
                                               {{"type", "asOf"}, {"valueString", e.as_of ? "true" : "false"}}})}});
   }
+  // The request's ids as IHE Basic Audit Log Patterns carries X-Request-ID:
+  // an entity whose identifier is the id.
+  for (const auto& [system, code, id] : {std::tuple{kBalpEntityType, "XrequestId", &e.request_id},
+                                         {kEmpiEntityType, "XcorrelationId", &e.correlation_id}}) {
+    if (id->empty()) continue;
+    entity.push_back({{"what", {{"identifier", {{"value", *id}}}}}, {"type", {{"system", system}, {"code", code}}}});
+  }
   return {{"resourceType", "AuditEvent"},
           {"id", std::to_string(e.sequence)},
           {"type", {{"system", "http://terminology.hl7.org/CodeSystem/audit-event-type"}, {"code", "rest"}}},
@@ -548,13 +550,60 @@ json ObjectionParameters(const ObjectionResult& r) {
   return {{"resourceType", "Parameters"}, {"parameter", std::move(params)}};
 }
 
-json ReviewQueueParameters(const ReviewQueuePage& page, size_t count) {
+json ReviewQueueParameters(std::span<const ReviewQueueEntry> pairs, const std::string& next) {
   json params = json::array();
-  for (const ReviewQueueEntry& e : page.pairs) params.push_back(ReviewLink(e));
-  if (!page.next_cursor.empty()) {
-    params.push_back(Param(
-        "next", "valueUri",
-        absl::StrCat("$mdm-query-links?matchResult=POSSIBLE_MATCH&_count=", count, "&_cursor=", page.next_cursor)));
+  for (const ReviewQueueEntry& e : pairs) params.push_back(ReviewLink(e));
+  if (!next.empty()) params.push_back(Param("next", "valueUri", next));
+  return {{"resourceType", "Parameters"}, {"parameter", std::move(params)}};
+}
+
+uint64_t PersonIdOf(std::string text) {
+  if (text.starts_with("Patient/")) text.erase(0, std::string_view("Patient/").size());
+  uint64_t id = 0;
+  return absl::SimpleAtoi(text, &id) ? id : 0;
+}
+
+std::optional<RecordRef> RecordOfToken(std::string_view token) {
+  const size_t bar = token.find('|');
+  if (bar == std::string_view::npos || !token.starts_with(kSourceSystemPrefix) || bar == kSourceSystemPrefix.size() ||
+      bar + 1 == token.size()) {
+    return std::nullopt;
+  }
+  return RecordRef{std::string(token.substr(kSourceSystemPrefix.size(), bar - kSourceSystemPrefix.size())),
+                   std::string(token.substr(bar + 1))};
+}
+
+std::string QueryEscape(std::string_view text) {
+  std::string out;
+  for (const char c : text) {
+    if (absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '_' || c == '~' ||
+        c == ':' || c == '/') {
+      out.push_back(c);
+    } else {
+      absl::StrAppend(&out, "%", absl::Hex(static_cast<unsigned char>(c), absl::kZeroPad2));
+    }
+  }
+  return out;
+}
+
+json OverviewParameters(const EngineOverview& o) {
+  const ModelInfo& m = o.model;
+  json model = json::array({Param("version", "valueString", m.version), Param("origin", "valueCode", m.origin),
+                            Param("trusted", "valueBoolean", m.trusted())});
+  if (!m.trusted()) model.push_back(Param("untrustedReason", "valueString", m.untrusted_reason));
+  if (m.origin == "trained") {
+    model.push_back(Param("records", "valueUnsignedInt", m.records));
+    model.push_back(Param("candidatePairs", "valueUnsignedInt", m.candidate_pairs));
+    model.push_back(Param("emIterations", "valueUnsignedInt", m.em_iterations));
+    model.push_back(Param("emConverged", "valueBoolean", m.em_converged));
+    model.push_back(Param("estimatedMatches", "valueDecimal", m.estimated_matches));
+    model.push_back(Param("trainedAt", "valueString", m.trained_at));
+  }
+  json params = json::array({{{"name", "model"}, {"part", std::move(model)}},
+                             Param("records", "valueUnsignedInt", o.records),
+                             Param("lastChange", "valueString", std::to_string(o.last_change))});
+  if (o.next_model_estimate_at != 0) {
+    params.push_back(Param("nextModelEstimateAt", "valueUnsignedInt", o.next_model_estimate_at));
   }
   return {{"resourceType", "Parameters"}, {"parameter", std::move(params)}};
 }

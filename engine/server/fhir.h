@@ -25,6 +25,7 @@
 #include <cstdint>
 #include <initializer_list>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -40,6 +41,10 @@ namespace empi::server {
 inline constexpr std::string_view kNhsNumberSystem = "https://fhir.nhs.uk/Id/nhs-number";
 inline constexpr std::string_view kSourceSystemPrefix = "urn:empi:source:";
 inline constexpr std::string_view kOdsSystem = "https://fhir.nhs.uk/Id/ods-organization-code";
+// AuditEvent entity types for the request's X-Request-ID (IHE Basic Audit
+// Log Patterns) and X-Correlation-ID (EMPI's own).
+inline constexpr std::string_view kBalpEntityType = "https://profiles.ihe.net/ITI/BALP/CodeSystem/BasicAuditEntityType";
+inline constexpr std::string_view kEmpiEntityType = "urn:empi:audit-entity-type";
 inline constexpr std::string_view kConfidentialitySystem = "http://terminology.hl7.org/CodeSystem/v3-Confidentiality";
 inline constexpr std::string_view kMatchGradeUrl = "http://hl7.org/fhir/StructureDefinition/match-grade";
 
@@ -110,8 +115,20 @@ absl::StatusOr<ObjectionRequest> ObjectionRequestOf(const nlohmann::json& parame
 // Operation results as Parameters resources (docs/service.md shows each).
 nlohmann::json ObjectionParameters(const ObjectionResult& r);
 // HAPI FHIR MDM's $mdm-query-links answer: a `link` per review pair, and
-// `next` (a relative URL with the cursor) when there are more.
-nlohmann::json ReviewQueueParameters(const ReviewQueuePage& page, size_t count);
+// `next` (the next page's relative URL) when not empty.
+nlohmann::json ReviewQueueParameters(std::span<const ReviewQueueEntry> pairs, const std::string& next);
+// The administrator's $empi-overview answer: `model` (version, origin,
+// trusted, and what it was estimated on), `records`, `lastChange`, and
+// `nextModelEstimateAt` when ingest will estimate again.
+nlohmann::json OverviewParameters(const EngineOverview& o);
+// "Patient/{person}" or the bare id; 0 when it is neither.
+uint64_t PersonIdOf(std::string text);
+// A record as a FHIR token, `urn:empi:source:<code>|<record id>`; nullopt
+// when it is not one.
+std::optional<RecordRef> RecordOfToken(std::string_view token);
+// `text` percent-encoded for a URL's query (RFC 3986 unreserved, ':' and
+// '/' kept).
+std::string QueryEscape(std::string_view text);
 // An `event` per history entry: sequence, action, time, by, organisation,
 // role, reason, from and into persons, records.
 nlohmann::json HistoryParameters(const std::vector<HistoryEntry>& history);

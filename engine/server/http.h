@@ -74,13 +74,17 @@ struct HttpResponse {
 };
 
 struct HttpOptions {
-  std::string tls_cert, tls_key;  // PEM; TLS when both are set
-  std::string client_ca;          // PEM; then every client must present a certificate it signed
-  size_t max_body_bytes = size_t{1} << 20;
-  int idle_timeout_seconds = 5;
-  int read_timeout_seconds = 10;
-  size_t max_requests_per_connection = 10000;
-  size_t threads = 64;  // also the most connections served at once
+  // TLS when both are set (PEM files). Default: plain HTTP.
+  std::string tls_cert, tls_key;
+  // Require client certificates signed by this CA (PEM). Default: none.
+  std::string client_ca;
+  size_t max_body_bytes = size_t{1} << 20;     // larger bodies get 413. Default: 1 MiB
+  int idle_timeout_seconds = 5;                // keep-alive connection idle. Default: 5
+  int read_timeout_seconds = 10;               // one request's headers and body. Default: 10
+  size_t max_requests_per_connection = 10000;  // Default: 10,000
+  // Worker threads; a keep-alive connection holds one while it is open, so
+  // this is also the most concurrent connections. Default: 64.
+  size_t threads = 64;
 };
 
 class HttpServer {

@@ -39,7 +39,7 @@ void Revisitor::RevisitOnce() {
   RevisitResult total;
   int steps = 0;
   nlohmann::json line{{"event", "revisit"}};
-  for (bool more = true; more && !Stopping(); ++steps) {
+  for (total.more = true; total.more && !Stopping(); ++steps) {
     // Ingests wait for each step, not for the whole revisit.
     if (steps > 0) std::this_thread::sleep_for(kPause);
     absl::StatusOr<RevisitResult> r = engine_->RevisitIngested(kWho, kStepRecords);
@@ -50,15 +50,7 @@ void Revisitor::RevisitOnce() {
       line["error"] = r.status().ToString();
       break;
     }
-    more = r->more;
-    total.placed += r->placed;
-    total.persons += r->persons;
-    total.records += r->records;
-    total.records_moved += r->records_moved;
-    total.persons_new += r->persons_new;
-    total.persons_removed += r->persons_removed;
-    total.review_pairs_before += r->review_pairs_before;
-    total.review_pairs += r->review_pairs;
+    total += *r;
   }
   if (total.placed == 0 && !line.contains("error")) return;
   line["placed"] = total.placed;

@@ -14,6 +14,7 @@
 #include <mutex>
 #include <optional>
 #include <regex>
+#include <span>
 #include <utility>
 #include <vector>
 
@@ -205,17 +206,8 @@ class ServerImpl final : public Server {
   // The transport under the routes; InvalidArgument when the TLS files do
   // not load.
   absl::Status Init() {
-    HttpOptions o;
-    o.tls_cert = options_.tls_cert;
-    o.tls_key = options_.tls_key;
-    o.client_ca = options_.client_ca;
-    o.max_body_bytes = options_.max_body_bytes;
-    o.idle_timeout_seconds = options_.idle_timeout_seconds;
-    o.read_timeout_seconds = options_.read_timeout_seconds;
-    o.max_requests_per_connection = options_.max_requests_per_connection;
-    o.threads = options_.threads;
     absl::StatusOr<std::unique_ptr<HttpServer>> http = HttpServer::Create(
-        o, [this](HttpRequest* req, int error, HttpResponse* res) { Answer(req, error, *res); }, LogRequest);
+        options_, [this](HttpRequest* req, int error, HttpResponse* res) { Answer(req, error, *res); }, LogRequest);
     if (!http.ok()) return http.status();
     http_ = *std::move(http);
     return absl::OkStatus();
@@ -409,6 +401,15 @@ class ServerImpl final : public Server {
     Route("GET", "/changes", "/changes", {"clinician", "integration"}, 0,
           [this](const auto& req, auto& res, const Requester& who) { Changes(req, res, who); });
     AddStewardRoutes();
+    Route("GET", R"(/\$empi-overview)", "/$empi-overview", {"admin"}, 0,
+          [this](const auto& req, auto& res, const Requester& who) { Overview(res, who); });
+  }
+
+  // GET /$empi-overview: the model, the store's size and last change.
+  void Overview(HttpResponse& res, const Requester& who) {
+    absl::StatusOr<EngineOverview> o = engine_->Overview(who);
+    if (!o.ok()) return SendEngineError(res, o.status());
+    SendJson(res, 200, OverviewParameters(*o));
   }
 
   // Objections come from stewards and from an objection feed (integration);
@@ -635,7 +636,8 @@ class ServerImpl final : public Server {
   }
 
   // GET /$mdm-query-links?matchResult=POSSIBLE_MATCH&_count=N&_cursor=C:
-  // the review queue, a page at a time.
+  // the review queue, a page at a time; with goldenResourceId or resourceId,
+  // the pairs of that person or record, paged by _offset.
   void QueryLinks(const HttpRequest& req, HttpResponse& res, const Requester& who) {
     if (req.HasParam("matchResult") && req.Param("matchResult") != "POSSIBLE_MATCH") {
       return SendOutcome(res, 400, "not-supported", "matchResult: only POSSIBLE_MATCH (the review queue) is supported");
@@ -644,10 +646,55 @@ class ServerImpl final : public Server {
     if (req.HasParam("_count") && (!absl::SimpleAtoi(req.Param("_count"), &count) || count < 1 || count > 100)) {
       return SendOutcome(res, 400, "invalid", "_count: must be from 1 to 100");
     }
+    if (req.HasParam("goldenResourceId") || req.HasParam("resourceId")) return QueryLinksOf(req, res, count, who);
+    if (req.HasParam("_offset")) {
+      return SendOutcome(res, 400, "not-supported",
+                         "_offset: only with goldenResourceId or resourceId; the whole queue pages with _cursor");
+    }
     absl::StatusOr<ReviewQueuePage> page = engine_->ReviewQueue(count, req.Param("_cursor"), who);
     if (!page.ok())
       return SendEngineError(res, page.status(), {.invalid = "_cursor: not a cursor from a previous page"});
-    SendJson(res, 200, ReviewQueueParameters(*page, count));
+    const std::string next = page->next_cursor.empty()
+                                 ? ""
+                                 : absl::StrCat("$mdm-query-links?matchResult=POSSIBLE_MATCH&_count=", count,
+                                                "&_cursor=", page->next_cursor);
+    SendJson(res, 200, ReviewQueueParameters(page->pairs, next));
+  }
+
+  void QueryLinksOf(const HttpRequest& req, HttpResponse& res, size_t count, const Requester& who) {
+    if (req.HasParam("_cursor")) {
+      return SendOutcome(res, 400, "not-supported", "_cursor: not with goldenResourceId or resourceId; use _offset");
+    }
+    uint64_t person = 0;
+    if (req.HasParam("goldenResourceId") && (person = PersonIdOf(req.Param("goldenResourceId"))) == 0) {
+      return SendOutcome(res, 400, "invalid", "goldenResourceId: must be Patient/{person}");
+    }
+    std::optional<RecordRef> record;
+    if (req.HasParam("resourceId") && !(record = RecordOfToken(req.Param("resourceId")))) {
+      return SendOutcome(res, 400, "invalid",
+                         absl::StrCat("resourceId: must be ", std::string(kSourceSystemPrefix), "<code>|<record id>"));
+    }
+    size_t offset = 0;
+    if (req.HasParam("_offset") && !absl::SimpleAtoi(req.Param("_offset"), &offset)) {
+      return SendOutcome(res, 400, "invalid", "_offset: must be a whole number from 0");
+    }
+    absl::StatusOr<std::vector<ReviewQueueEntry>> pairs = engine_->ReviewPairsOf(person, record, who);
+    if (!pairs.ok()) return SendEngineError(res, pairs.status());
+    const std::span<const ReviewQueueEntry> all(*pairs);
+    const std::span<const ReviewQueueEntry> page =
+        all.subspan(std::min(offset, all.size())).first(std::min(count, all.size() - std::min(offset, all.size())));
+    std::string next;
+    if (offset + page.size() < all.size()) {
+      next = "$mdm-query-links?matchResult=POSSIBLE_MATCH";
+      if (person != 0) absl::StrAppend(&next, "&goldenResourceId=Patient/", person);
+      if (record) {
+        absl::StrAppend(
+            &next, "&resourceId=",
+            QueryEscape(absl::StrCat(std::string(kSourceSystemPrefix), record->source, "|", record->record_id)));
+      }
+      absl::StrAppend(&next, "&_count=", count, "&_offset=", offset + page.size());
+    }
+    SendJson(res, 200, ReviewQueueParameters(page, next));
   }
 
   // POST /$mdm-merge-golden-resources: fromGoldenResourceId joins

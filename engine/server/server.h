@@ -39,29 +39,21 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "empi/engine.h"
+#include "engine/server/http.h"
 #include "engine/server/jwt.h"
 #include "nlohmann/json.hpp"
 
 namespace empi::server {
 
-struct ServerOptions {
+// The transport's options (http.h: TLS, client certificates, body size,
+// idle and read timeouts, requests per connection, threads) and the
+// service's own.
+struct ServerOptions : HttpOptions {
   // Behaviour
   std::string host = "127.0.0.1";  // Default: loopback only
   int port = 8080;                 // 0: any free port (Bind returns it). Default: 8080
-  // TLS when both are set (PEM files). Default: plain HTTP.
-  std::string tls_cert, tls_key;
-  // Require client certificates signed by this CA (PEM). Default: none.
-  std::string client_ca;
   // Limits
-  size_t max_body_bytes = size_t{1} << 20;     // larger bodies get 413. Default: 1 MiB
-  size_t max_headers = 64;                     // more header fields get 431. Default: 64
-  int idle_timeout_seconds = 5;                // keep-alive connection idle. Default: 5
-  int read_timeout_seconds = 10;               // one request's headers and body. Default: 10
-  size_t max_requests_per_connection = 10000;  // Default: 10,000
-  // Performance
-  // Worker threads; a keep-alive connection holds one while it is open, so
-  // this is also the most concurrent connections. Default: 64.
-  size_t threads = 64;
+  size_t max_headers = 64;  // more header fields get 431. Default: 64
   // Every this many seconds, the records ingested since are revisited with
   // their neighbours (revisitor.h); 0: never (`empi relink` on demand).
   // Default: 5

@@ -308,6 +308,44 @@ TEST(AuditLogEntry, ChainingAnUnchainedEntryGivesTheWholeEntry) {
   EXPECT_TRUE(AuditLog::Chain(std::span<char>(entry.data(), entry.size()), 42, "short").empty());
 }
 
+// The body's optional tails: an event without them keeps the bytes (and so
+// the hash) it had under older formats; one with request or correlation ids
+// writes the version-7 tail too, and every shape reads back whole. Changing
+// an id breaks the hash.
+TEST(AuditCodec, OptionalTailsRoundTripAndOlderEventsKeepTheirBytes) {
+  AuditEvent plain = Event("resolve");
+  plain.time_us = 1764000000000000;
+  AuditEvent answered = plain;
+  answered.at_change = 12;
+  answered.model_version = "ab12";
+  AuditEvent with_ids = plain;
+  with_ids.request_id = "req-1";
+  AuditEvent both = answered;
+  both.as_of = true;
+  both.correlation_id = "corr-9";
+  const std::string plain_bytes = EncodeAuditBody(plain);
+  EXPECT_EQ(EncodeAuditBody(answered).substr(0, plain_bytes.size()), plain_bytes);
+  EXPECT_EQ(EncodeAuditBody(answered).size(), plain_bytes.size() + 1 + 5 + 1);  // varint, "ab12", bool
+  EXPECT_EQ(EncodeAuditBody(with_ids).size(), plain_bytes.size() + 3 + 6 + 1);  // zero tail, "req-1", ""
+  for (const AuditEvent& e : {plain, answered, with_ids, both}) {
+    StoredAuditEvent stored;
+    stored.event = e;
+    stored.prev_hash = std::string(32, '\0');
+    stored.hash = AuditHash(stored.prev_hash, 5, e);
+    StoredAuditEvent back;
+    ASSERT_TRUE(DecodeAuditValue(5, EncodeAuditValue(stored), &back));
+    EXPECT_EQ(back.event.at_change, e.at_change);
+    EXPECT_EQ(back.event.model_version, e.model_version);
+    EXPECT_EQ(back.event.as_of, e.as_of);
+    EXPECT_EQ(back.event.request_id, e.request_id);
+    EXPECT_EQ(back.event.correlation_id, e.correlation_id);
+    EXPECT_EQ(AuditHash(stored.prev_hash, 5, back.event), stored.hash);
+  }
+  AuditEvent altered = both;
+  altered.correlation_id = "corr-8";
+  EXPECT_NE(AuditHash(std::string(32, '\0'), 5, altered), AuditHash(std::string(32, '\0'), 5, both));
+}
+
 // A crash while writing leaves part of an entry at the end of the log: the
 // next open cuts it off and the chain goes on from the last whole event.
 TEST(AuditLogRecovery, TornTailIsCutAndTheChainContinues) {

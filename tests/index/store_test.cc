@@ -181,6 +181,25 @@ TEST(Store, RejectsOtherFormatVersion) {
   EXPECT_NE(reopened.status().message().find("format version 999"), std::string::npos) << reopened.status();
 }
 
+// Version 7 differs from 8 only in audit events that never carry request
+// ids: a read-only open reads it as it is, a writer marks it 8 first.
+TEST(Store, Version7IsReadAsItIsAndMarked8ByAWriter) {
+  TempDir dir;
+  {
+    auto store = OpenOrDie(dir.path());
+    ASSERT_TRUE(store->db()->Put(rocksdb::WriteOptions(), store->cf(Cf::kMeta), "format_version", "7").ok());
+  }
+  StoreOptions read_only;
+  read_only.read_only = true;
+  {
+    auto store = Store::Open(dir.path(), read_only);
+    ASSERT_TRUE(store.ok()) << store.status();
+    EXPECT_EQ(**(*store)->GetMeta(kMetaFormatVersion), "7");
+  }
+  auto store = OpenOrDie(dir.path());
+  EXPECT_EQ(**store->GetMeta(kMetaFormatVersion), "8");
+}
+
 TEST(Store, MissingStoreWithoutCreateIsNotFound) {
   TempDir dir;
   StoreOptions options;

@@ -38,6 +38,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -198,6 +199,10 @@ class Engine {
   // The model that scores and its provenance. Ingest estimates another
   // while it is not trusted (EngineOptions::estimate_model_at_records).
   virtual ModelInfo CurrentModel() const = 0;
+  // Administrator: CurrentModel with the store's record count, its last
+  // change, and when ingest estimates the model again. Audited (action
+  // "overview", naming no person).
+  virtual absl::StatusOr<EngineOverview> Overview(const Requester& who) = 0;
 
   // Ingest places one record at a time and keeps each decision, so a link
   // made before better evidence arrived stays. Revisit relinks the persons
@@ -236,6 +241,16 @@ class Engine {
   // 1,000 or a cursor that is not one.
   virtual absl::StatusOr<ReviewQueuePage> ReviewQueue(size_t limit, const std::string& after_cursor,
                                                       const Requester& who) = 0;
+  // Steward: the pairs awaiting review that involve a record of `person`
+  // (0: any person) and, when `record` is given, that record; each pair once,
+  // in the queue's order, all of them (a person's pairs are few). For a
+  // steward at one person or record (HAPI MDM's $mdm-query-links with
+  // goldenResourceId and resourceId). Audited like ReviewQueue.
+  // InvalidArgument when neither is given; NotFound for a person or record
+  // not in the index.
+  virtual absl::StatusOr<std::vector<ReviewQueueEntry>> ReviewPairsOf(uint64_t person,
+                                                                      const std::optional<RecordRef>& record,
+                                                                      const Requester& who) = 0;
 
   // A person's history, oldest first. Audited (action "history").
   virtual absl::StatusOr<std::vector<HistoryEntry>> History(uint64_t person, const Requester& who) = 0;

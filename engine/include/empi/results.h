@@ -33,9 +33,8 @@ struct Requester {
   std::string role = "operator";
   std::string purpose = "direct-care";
   // The front end's request and correlation ids (HTTP X-Request-ID and
-  // X-Correlation-ID). When set, each audit event records them after the
-  // purpose: "direct-care; request-id=R; correlation-id=C" (the audit event
-  // format has no fields of its own for them yet). Default: empty.
+  // X-Correlation-ID), recorded in each audit event's fields of the same
+  // names. Default: empty.
   std::string request_id = "";
   std::string correlation_id = "";
 };
@@ -144,6 +143,20 @@ struct RevisitResult {
   uint64_t persons_new = 0, persons_removed = 0;
   uint64_t review_pairs_before = 0, review_pairs = 0;  // among those records
   bool more = false;  // RevisitIngested with max_placed: records left for the next call
+
+  // Adds the counts of a further step (`more` becomes the step's).
+  RevisitResult& operator+=(const RevisitResult& step) {
+    placed += step.placed;
+    persons += step.persons;
+    records += step.records;
+    records_moved += step.records_moved;
+    persons_new += step.persons_new;
+    persons_removed += step.persons_removed;
+    review_pairs_before += step.review_pairs_before;
+    review_pairs += step.review_pairs;
+    more = step.more;
+    return *this;
+  }
 };
 
 // The model that scores (Engine::CurrentModel): its version as answers
@@ -161,6 +174,16 @@ struct ModelInfo {
   double estimated_matches = 0;
   std::string trained_at;  // UTC, ISO 8601
   bool trusted() const { return untrusted_reason.empty(); }
+};
+
+// What an administrator checks (Engine::Overview): the model that scores,
+// the store's size and last change, and when ingest estimates the model
+// again. Names no person.
+struct EngineOverview {
+  ModelInfo model;
+  uint64_t records = 0;
+  uint64_t last_change = 0;
+  uint64_t next_model_estimate_at = 0;  // store records at which ingest estimates again; 0: not again
 };
 
 // The patient as the right-to-object form identifies them: the NHS number,
@@ -198,6 +221,7 @@ struct AuditEvent {
   uint64_t at_change = 0;
   std::string model_version;
   bool as_of = false;
+  std::string request_id, correlation_id;  // Requester's; empty when not given
 };
 
 // One change to who is who, from the change feed (Engine::Changes): what a

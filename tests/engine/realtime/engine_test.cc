@@ -258,6 +258,73 @@ TEST_F(EngineTest, ASistersNumberOnHerBrothersRecordJoinsItToHim) {
   EXPECT_TRUE(queue->pairs.empty());
 }
 
+// A steward at one person or one record: ReviewPairsOf gives exactly the
+// whole queue's pairs that touch it (and both, when both are given), in the
+// queue's order, with the same persons; it refuses a call naming neither,
+// and an unknown person or record.
+TEST_F(EngineTest, ReviewPairsOfAPersonOrRecordAreTheQueuesPairsThatTouchIt) {
+  for (int i : {9, 5}) {  // two separate groups of pairs in review
+    testing::Patient a = patients_[i], b = patients_[i];
+    b.nhs = patients_[i == 9 ? 0 : 1].nhs;
+    const std::string n = std::to_string(i);
+    ASSERT_TRUE(engine_->Ingest(RecordOf(a, "M84001", "G" + n, true), who_).ok());
+    ASSERT_TRUE(engine_->Ingest(RecordOf(b, "RKB", "K" + n, true), who_).ok());
+    ASSERT_TRUE(engine_->Ingest(RecordOf(a, "RYA", "A" + n, false), who_).ok());
+  }
+  Requester steward{"ms.steward", "X26", "steward", "data-quality"};
+  auto whole = engine_->ReviewQueue(1000, "", steward);
+  ASSERT_TRUE(whole.ok()) << whole.status();
+  ASSERT_GE(whole->pairs.size(), 4u);
+  std::set<uint64_t> persons;
+  std::vector<RecordRef> records;
+  for (const ReviewQueueEntry& e : whole->pairs) {
+    persons.insert({e.person_a, e.person_b});
+    for (const RecordRef& r : {e.a, e.b}) {
+      if (std::find(records.begin(), records.end(), r) == records.end()) records.push_back(r);
+    }
+  }
+  auto same = [](const std::vector<ReviewQueueEntry>& got, const std::vector<ReviewQueueEntry>& want) {
+    ASSERT_EQ(got.size(), want.size());
+    for (size_t i = 0; i < got.size(); ++i) {
+      EXPECT_EQ(got[i].a, want[i].a);
+      EXPECT_EQ(got[i].b, want[i].b);
+      EXPECT_EQ(got[i].person_a, want[i].person_a);
+      EXPECT_EQ(got[i].person_b, want[i].person_b);
+      EXPECT_EQ(got[i].reason, want[i].reason);
+    }
+  };
+  auto naive = [&](uint64_t person, const RecordRef* record) {
+    std::vector<ReviewQueueEntry> out;
+    for (const ReviewQueueEntry& e : whole->pairs) {
+      const bool by_person = person == 0 || e.person_a == person || e.person_b == person;
+      const bool by_record = record == nullptr || e.a == *record || e.b == *record;
+      if (by_person && by_record) out.push_back(e);
+    }
+    return out;
+  };
+  for (uint64_t person : persons) {
+    SCOPED_TRACE(person);
+    auto got = engine_->ReviewPairsOf(person, std::nullopt, steward);
+    ASSERT_TRUE(got.ok()) << got.status();
+    EXPECT_FALSE(got->empty());
+    same(*got, naive(person, nullptr));
+    for (const RecordRef& r : records) {
+      auto both = engine_->ReviewPairsOf(person, r, steward);
+      ASSERT_TRUE(both.ok()) << both.status();
+      same(*both, naive(person, &r));
+    }
+  }
+  for (const RecordRef& r : records) {
+    auto got = engine_->ReviewPairsOf(0, r, steward);
+    ASSERT_TRUE(got.ok()) << got.status();
+    same(*got, naive(0, &r));
+  }
+  EXPECT_EQ(engine_->ReviewPairsOf(0, std::nullopt, steward).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(engine_->ReviewPairsOf(999999, std::nullopt, steward).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(engine_->ReviewPairsOf(0, RecordRef{"RKB", "absent"}, steward).status().code(),
+            absl::StatusCode::kNotFound);
+}
+
 // The steward's review queue: each pair once (the store holds both
 // orders), the persons holding the records, pages that chain by cursor
 // and together list the whole queue in one stable order, and the read

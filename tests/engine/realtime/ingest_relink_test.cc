@@ -73,6 +73,11 @@ TEST_F(ModelEstimateTest, TheIngestThatBringsEnoughRecordsEstimatesTheModelAndRe
   const ModelInfo before = engine->CurrentModel();
   EXPECT_FALSE(before.trusted());
   EXPECT_EQ(before.origin, "default");
+  absl::StatusOr<EngineOverview> empty = engine->Overview(who_);
+  ASSERT_TRUE(empty.ok()) << empty.status();
+  EXPECT_EQ(empty->records, 0u);
+  EXPECT_EQ(empty->next_model_estimate_at, 1000u);
+  EXPECT_EQ(empty->model.version, before.version);
 
   // The first record with a valid NHS number objects before the estimate.
   const auto objector = std::find_if(records.begin(), records.end(),
@@ -117,6 +122,26 @@ TEST_F(ModelEstimateTest, TheIngestThatBringsEnoughRecordsEstimatesTheModelAndRe
   EXPECT_TRUE(after.em_converged);
   EXPECT_GE(after.records, 1000u);
   EXPECT_NE(after.version, before.version);
+  // What an administrator sees, and that the look is audited.
+  absl::StatusOr<EngineOverview> overview = engine->Overview(who_);
+  ASSERT_TRUE(overview.ok()) << overview.status();
+  EXPECT_EQ(overview->records, records.size());
+  EXPECT_EQ(overview->model.version, after.version);
+  EXPECT_EQ(overview->model.records, after.records);
+  EXPECT_EQ(overview->last_change, engine->LastChange());
+  EXPECT_GE(overview->next_model_estimate_at, 2 * after.records);
+  EXPECT_GT(overview->next_model_estimate_at, records.size());
+  int overviews = 0;
+  ASSERT_TRUE(StoreOf(engine.get())
+                  ->ForEachAuditEvent([&](const index::StoredAuditEvent& e) {
+                    if (e.event.action != "overview") return true;
+                    ++overviews;
+                    EXPECT_EQ(e.event.requester, who_.requester);
+                    EXPECT_TRUE(e.event.persons.empty());
+                    return true;
+                  })
+                  .ok());
+  EXPECT_EQ(overviews, 2);
 
   absl::StatusOr<Resolution> objecting = engine->Resolve(objector->source, objector->record_id, who_);
   ASSERT_TRUE(objecting.ok()) << objecting.status();
