@@ -4,7 +4,8 @@
 # given_names,date_of_birth,sex,postcode,address[,restricted]) sent once as
 # a FHIR Patient with POST /Patient, file after file, over CONNECTIONS
 # keep-alive connections at once (so rows of one file arrive interleaved, as
-# a contributor's messages do). Dates DD/MM/YYYY become ISO (a FHIR date).
+# a contributor's messages do). Dates DD/MM/YYYY and YYYYMMDD become ISO (a
+# FHIR date).
 # Prints the outcomes; exits 1 if any request was not answered 200, naming
 # the file, line and the server's diagnostic.
 import csv, http.client, json, queue, sys, threading, time, urllib.parse
@@ -18,7 +19,9 @@ GENDER = {"M": "male", "F": "female"}
 
 def iso(d):
     p = d.split('/')
-    return f"{p[2]}-{p[1].zfill(2)}-{p[0].zfill(2)}" if len(p) == 3 else d
+    if len(p) == 3:
+        return f"{p[2]}-{p[1].zfill(2)}-{p[0].zfill(2)}"
+    return f"{d[:4]}-{d[4:6]}-{d[6:]}" if len(d) == 8 and d.isdigit() else d
 
 
 def patient(r):

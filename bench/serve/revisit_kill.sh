@@ -1,24 +1,27 @@
 #!/usr/bin/env bash
-# revisit_kill.sh STORE FEED.csv [KILLS]: kill -9 of `empi serve` while its
+# revisit_kill.sh STORE KILLS FEED.csv...: kill -9 of `empi serve` while its
 # background revisit works through what POST /Patient placed, then a fresh
-# server finishing it. STORE is a linked store (a trusted model); FEED's
+# server finishing it. STORE is a linked store (a trusted model); the feeds'
 # rows are posted to a server that does not revisit (the base). Each kill
-# starts a revisiting server on a copy of the base, kills it a random time
-# into its revisit, starts another and waits for its revisit to end. The
+# starts a server revisiting every second on a copy of the base, kills it a
+# random time into its first revisit (between 1 s and 1 s plus an
+# uninterrupted revisit's time), starts another and waits for its revisit
+# to end. The
 # store must pass `empi check` and hold the persons of an uninterrupted
 # revisit of the same base.
 #
-#   bench/serve/revisit_kill.sh /tmp/store-20k /tmp/gen/RKB.csv 8
+#   bench/serve/revisit_kill.sh /tmp/store-20k 8 /tmp/gen/RKB.csv /tmp/gen/RYA.csv
 #
 # Needs the build (build/engine/cli/empi or EMPI_BIN), openssl, curl and
 # python3.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-store=$1 feed=$2 kills=${3:-8}
+store=$1 kills=$2
+shift 2
 empi=${EMPI_BIN:-build/engine/cli/empi}
 port=${PORT:-18441}
 source bench/serve/lib.sh
-make_work "$feed" revisit-kill
+make_work "$1" revisit-kill
 TOKEN=$(bench/serve/mkjwt.sh "$work/idp.key" bench RKB operations '["integration"]')
 
 # revisit DB LOG: a server revisiting every second until its log shows a
@@ -49,7 +52,7 @@ PY
 
 cp -r "$store" "$work/base"
 start_server "$empi" "$work/base" http "$port" "$work/post.log" --revisit-interval 0
-python3 bench/serve/post_feeds.py "http://127.0.0.1:$port" "$TOKEN" 8 "$feed" | tail -1
+python3 bench/serve/post_feeds.py "http://127.0.0.1:$port" "$TOKEN" 8 "$@" | tail -1
 kill -KILL "$server"
 wait "$server" 2>/dev/null || true
 trap - EXIT
@@ -61,7 +64,7 @@ echo "uninterrupted revisit: ${seconds} s, $(grep -o '"steps":[0-9]*' "$work/cle
 for k in $(seq 1 "$kills"); do
   rm -rf "$work/k"
   cp -r "$work/base" "$work/k"
-  t=$(python3 -c "import random; print(round(random.uniform(0.5, 1.0 + $seconds), 2))")
+  t=$(python3 -c "import random; print(round(random.uniform(1.0, 1.0 + $seconds), 2))")
   start_server "$empi" "$work/k" http "$port" "$work/k$k-killed.log" --revisit-interval 1
   sleep "$t"
   kill -KILL "$server"

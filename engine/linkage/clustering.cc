@@ -94,9 +94,10 @@ class NumberOwners {
   std::vector<uint32_t> by_nhs_;
 };
 
-Clustering ClusterAll(const ClusterInput& in, std::vector<ScoredLink> links);
+Clustering ClusterAll(const ClusterInput& in, const std::vector<ScoredLink>& links);
 
-Clustering ClusterOnce(const ClusterInput& in, std::vector<ScoredLink> links) {
+// `links` strongest first (ClusterRecords sorts them).
+Clustering ClusterOnce(const ClusterInput& in, const std::vector<ScoredLink>& links) {
   const auto& records = *in.records;
   const size_t n = records.size();
   const double link_weight = in.model->link_weight();
@@ -182,10 +183,6 @@ Clustering ClusterOnce(const ClusterInput& in, std::vector<ScoredLink> links) {
     return nullptr;
   };
 
-  std::sort(links.begin(), links.end(), [](const ScoredLink& x, const ScoredLink& y) {
-    if (x.match_weight != y.match_weight) return x.match_weight > y.match_weight;
-    return x.a != y.a ? x.a < y.a : x.b < y.b;
-  });
   std::vector<const ScoredLink*> between;
   for (const ScoredLink& l : links) {
     if (l.match_weight < link_weight) {
@@ -260,14 +257,21 @@ bool NamesConflictExplainedByGroup(const Model& model, const SafetyVerdict& verd
 }
 
 Clustering ClusterRecords(const ClusterInput& in, std::vector<ScoredLink> links) {
-  Clustering out = ClusterAll(in, std::move(links));
+  // Scoring hands links over in whatever order its threads finished; every
+  // step below breaks ties by the order it meets links in, so that order is
+  // fixed first: strongest first, then by record.
+  std::sort(links.begin(), links.end(), [](const ScoredLink& x, const ScoredLink& y) {
+    if (x.match_weight != y.match_weight) return x.match_weight > y.match_weight;
+    return x.a != y.a ? x.a < y.a : x.b < y.b;
+  });
+  Clustering out = ClusterAll(in, links);
   KeepStrongestPerPersonPair(&out);
   return out;
 }
 
 namespace {
 
-Clustering ClusterAll(const ClusterInput& in, std::vector<ScoredLink> links) {
+Clustering ClusterAll(const ClusterInput& in, const std::vector<ScoredLink>& links) {
   Clustering first = ClusterOnce(in, links);
   // A new record with links at the link threshold into two persons that
   // could not be joined (a father and son of one name and address, seen by
@@ -339,7 +343,7 @@ Clustering ClusterAll(const ClusterInput& in, std::vector<ScoredLink> links) {
       kept.push_back(l);
     }
   }
-  Clustering second = ClusterOnce(in, std::move(kept));
+  Clustering second = ClusterOnce(in, kept);
   second.review.insert(second.review.end(), held.begin(), held.end());
   second.links_refused += held.size();
   return second;

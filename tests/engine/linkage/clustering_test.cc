@@ -1,10 +1,13 @@
 // Copyright EMPI developers.
 #include "engine/linkage/clustering.h"
 
+#include <algorithm>
 #include <map>
 #include <numeric>
+#include <random>
 #include <set>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "engine/linkage/safety.h"
@@ -221,6 +224,41 @@ TEST(ClusteringTest, PropertiesHoldOnRandomInputs) {
   for (const char* r : {"nhs conflict", "existing persons", "never link", "weak group", "between thresholds"}) {
     EXPECT_GT(reasons[r], 0) << "reason never produced: " << r;
   }
+}
+
+// Scoring runs in parallel and hands its links over in any order; the
+// persons and the review pairs must not depend on it. Links of one record
+// often tie (equal patterns score equally), so a tie broken by arrival
+// order would show here.
+TEST(ClusteringTest, OutcomeDoesNotDependOnTheOrderLinksArriveIn) {
+  const Model model = TestModel();
+  RecordGenerator gen(977);
+  std::mt19937 shuffle(31);
+  // Persons as sets of records, and review pairs, in a canonical form.
+  auto canonical = [](const Clustering& c) {
+    std::map<uint32_t, std::vector<uint32_t>> groups;
+    for (uint32_t i = 0; i < c.group.size(); ++i) groups[c.group[i]].push_back(i);
+    std::set<std::vector<uint32_t>> persons;
+    for (auto& [g, members] : groups) persons.insert(members);
+    std::set<std::tuple<uint32_t, uint32_t, double, std::string>> review;
+    for (const ReviewPair& r : c.review)
+      review.emplace(std::min(r.a, r.b), std::max(r.a, r.b), r.match_weight, r.reason);
+    return std::pair{persons, review};
+  };
+  int tied = 0;
+  for (int trial = 0; trial < 300; ++trial) {
+    Fixture f = RandomInput(gen, model);
+    ClusterInput in{&f.records, &f.existing, &f.never, &model};
+    const auto want = canonical(ClusterRecords(in, f.links));
+    std::set<double> weights;
+    for (const ScoredLink& l : f.links) tied += !weights.insert(l.match_weight).second;
+    for (int k = 0; k < 4; ++k) {
+      std::vector<ScoredLink> links = f.links;
+      std::shuffle(links.begin(), links.end(), shuffle);
+      ASSERT_EQ(canonical(ClusterRecords(in, links)), want) << "trial " << trial << ", order " << k;
+    }
+  }
+  EXPECT_GT(tied, 1000) << "the inputs must hold tied weights";
 }
 
 class RecordMatchingTwoPeople : public ::testing::Test {
