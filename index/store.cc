@@ -1335,6 +1335,8 @@ rocksdb::ColumnFamilyHandle* Store::cf(Cf cf) const { return impl_->handle(cf); 
 
 std::optional<AuditQuarantine> Store::audit_quarantine() const { return impl_->quarantine_; }
 
+absl::Status Store::WriteFailure() const { return impl_->Failure(); }
+
 absl::Status Store::SyncWal() {
   if (impl_->options_.read_only) return absl::OkStatus();
   return impl_->SyncWal();

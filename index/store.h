@@ -668,6 +668,9 @@ class Store {
   // to reuse a log file that has failed (Debian's librocksdb asserts).
   // Reopen the store once the fault is fixed.
   absl::Status SyncWal();
+  // OK while the store takes writes; else that first failure (a full or
+  // read-only disk, EIO), after which it takes none until reopened.
+  absl::Status WriteFailure() const;
 
  private:
   friend class BulkLoad;

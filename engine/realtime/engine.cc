@@ -153,8 +153,11 @@ ModelInfo EngineImpl::CurrentModel() const {
 }
 
 absl::StatusOr<EngineOverview> EngineImpl::Overview(const Requester& who) {
-  EngineOverview o{.model = CurrentModel(), .last_change = store_->last_change()};
+  EngineOverview o;
+  o.model = CurrentModel();
+  o.last_change = store_->last_change();
   EMPI_ASSIGN_OR_RETURN(o.records, RecordCount());
+  o.write_failure = std::string(store_->WriteFailure().message());
   {
     absl::MutexLock lock(&write_mu_);
     o.next_model_estimate_at = next_estimate_at_;

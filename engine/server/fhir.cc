@@ -601,7 +601,9 @@ json OverviewParameters(const EngineOverview& o) {
   }
   json params = json::array({{{"name", "model"}, {"part", std::move(model)}},
                              Param("records", "valueUnsignedInt", o.records),
-                             Param("lastChange", "valueString", std::to_string(o.last_change))});
+                             Param("lastChange", "valueString", std::to_string(o.last_change)),
+                             Param("writable", "valueBoolean", o.write_failure.empty())});
+  if (!o.write_failure.empty()) params.push_back(Param("writeFailure", "valueString", o.write_failure));
   if (o.next_model_estimate_at != 0) {
     params.push_back(Param("nextModelEstimateAt", "valueUnsignedInt", o.next_model_estimate_at));
   }

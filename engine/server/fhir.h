@@ -118,8 +118,9 @@ nlohmann::json ObjectionParameters(const ObjectionResult& r);
 // `next` (the next page's relative URL) when not empty.
 nlohmann::json ReviewQueueParameters(std::span<const ReviewQueueEntry> pairs, const std::string& next);
 // The administrator's $empi-overview answer: `model` (version, origin,
-// trusted, and what it was estimated on), `records`, `lastChange`, and
-// `nextModelEstimateAt` when ingest will estimate again.
+// trusted, and what it was estimated on), `records`, `lastChange`,
+// `writable` (with `writeFailure` when not), and `nextModelEstimateAt` when
+// ingest will estimate again.
 nlohmann::json OverviewParameters(const EngineOverview& o);
 // "Patient/{person}" or the bare id; 0 when it is neither.
 uint64_t PersonIdOf(std::string text);

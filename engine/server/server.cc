@@ -129,6 +129,10 @@ void SendEngineError(HttpResponse& res, const absl::Status& s, const ErrorText& 
     case absl::StatusCode::kAborted:
     case absl::StatusCode::kUnavailable:
     case absl::StatusCode::kResourceExhausted:
+      // The store's messages name files and operations, never patient data:
+      // the operator learns why (a full disk) from the log.
+      std::cerr << json{{"event", "unavailable"}, {"request_id", tl_log.request_id}, {"error", s.ToString()}}.dump()
+                << "\n";
       return SendOutcome(res, 503, "transient", "the index is unavailable; try again later");
     default:
       std::cerr << json{{"event", "internal-error"},

@@ -184,6 +184,10 @@ struct EngineOverview {
   uint64_t records = 0;
   uint64_t last_change = 0;
   uint64_t next_model_estimate_at = 0;  // store records at which ingest estimates again; 0: not again
+  // Empty while the store takes changes; else the write that failed (a full
+  // or read-only disk), after which it takes none until the engine is opened
+  // again. Reads go on.
+  std::string write_failure;
 };
 
 // The patient as the right-to-object form identifies them: the NHS number,

@@ -473,6 +473,10 @@ TEST_P(RevisitFaultTest, AFailedRevisitLeavesItsRecordsToTheNext) {
     if (failed) {
       EXPECT_EQ(v.status().code(), absl::StatusCode::kUnavailable) << v.status();
     }
+    // The administrator sees whether the store still takes changes.
+    absl::StatusOr<EngineOverview> overview = (*engine)->Overview(who);
+    ASSERT_TRUE(overview.ok()) << overview.status();
+    EXPECT_EQ(overview->write_failure.empty(), !failed) << overview->write_failure;
   }  // closing after the fault must not abort
   if (nth == 1 && (op == FaultInjectionFs::Op::kAppend || op == FaultInjectionFs::Op::kSync)) {
     EXPECT_TRUE(failed);

@@ -994,6 +994,8 @@ TEST_F(ServeTest, AdminReadsTheOverviewAndOnlyTheAdmin) {
   EXPECT_EQ((*Param(model, "trusted"))["valueBoolean"], false);
   EXPECT_NE(Param(model, "untrustedReason"), nullptr);
   EXPECT_NE(Param(o, "nextModelEstimateAt"), nullptr);
+  EXPECT_EQ((*Param(o, "writable"))["valueBoolean"], true);
+  EXPECT_EQ(Param(o, "writeFailure"), nullptr);
 
   ExpectOutcome(Get(*client_, "/$empi-overview", clinician_), 403, "forbidden", "role");
   ExpectOutcome(Get(*client_, "/$empi-overview", steward_), 403, "forbidden", "role");
