@@ -684,11 +684,10 @@ class ServerImpl final : public Server {
     }
     absl::StatusOr<std::vector<ReviewQueueEntry>> pairs = engine_->ReviewPairsOf(person, record, who);
     if (!pairs.ok()) return SendEngineError(res, pairs.status());
-    const std::span<const ReviewQueueEntry> all(*pairs);
-    const std::span<const ReviewQueueEntry> page =
-        all.subspan(std::min(offset, all.size())).first(std::min(count, all.size() - std::min(offset, all.size())));
+    const size_t from = std::min(offset, pairs->size()), to = std::min(from + count, pairs->size());
+    const std::span<const ReviewQueueEntry> page(pairs->data() + from, to - from);
     std::string next;
-    if (offset + page.size() < all.size()) {
+    if (to < pairs->size()) {
       next = "$mdm-query-links?matchResult=POSSIBLE_MATCH";
       if (person != 0) absl::StrAppend(&next, "&goldenResourceId=Patient/", person);
       if (record) {
@@ -696,7 +695,7 @@ class ServerImpl final : public Server {
             &next, "&resourceId=",
             QueryEscape(absl::StrCat(std::string(kSourceSystemPrefix), record->source, "|", record->record_id)));
       }
-      absl::StrAppend(&next, "&_count=", count, "&_offset=", offset + page.size());
+      absl::StrAppend(&next, "&_count=", count, "&_offset=", to);
     }
     SendJson(res, 200, ReviewQueueParameters(page, next));
   }
