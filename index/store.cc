@@ -535,17 +535,17 @@ absl::Status Store::Impl::CheckFormatVersion() {
     EMPI_RETURN_IF_ERROR(UpgradeToVersion7());
     version = want;
   }
+  auto write_version = [&](std::string_view what) {
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    return Record(FromRocks(db_->Put(wo, handle(Cf::kMeta), kMetaFormatVersion, want), what));
+  };
   // Version 8 differs from 7 only in audit events that may carry request
   // and correlation ids, which this build reads either way: a read-only
   // open reads a version-7 store as it is; a writer marks it version 8
   // before it can append such an event.
   if (version.has_value() && *version == "7") {
-    if (!options_.read_only) {
-      rocksdb::WriteOptions wo;
-      wo.sync = true;
-      EMPI_RETURN_IF_ERROR(Record(
-          FromRocks(db_->Put(wo, handle(Cf::kMeta), kMetaFormatVersion, want), "upgrading to format version 8")));
-    }
+    if (!options_.read_only) EMPI_RETURN_IF_ERROR(write_version("upgrading to format version 8"));
     version = want;
   }
   if (version.has_value() && *version != want) {
@@ -557,10 +557,7 @@ absl::Status Store::Impl::CheckFormatVersion() {
     if (options_.read_only) {
       return absl::FailedPreconditionError(absl::StrCat("store ", path_, " has no format version"));
     }
-    rocksdb::WriteOptions wo;
-    wo.sync = true;
-    EMPI_RETURN_IF_ERROR(
-        Record(FromRocks(db_->Put(wo, handle(Cf::kMeta), kMetaFormatVersion, want), "writing format version")));
+    EMPI_RETURN_IF_ERROR(write_version("writing format version"));
   }
   return absl::OkStatus();
 }
