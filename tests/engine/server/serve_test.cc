@@ -75,6 +75,14 @@ const json* Param(const json& params, const std::string& name) {
   return nullptr;
 }
 
+// The value of the part `name` of a Parameters parameter.
+const json* Part(const json& parameter, const std::string& name) {
+  for (const json& p : parameter["part"]) {
+    if (p["name"] == name) return &p;
+  }
+  return nullptr;
+}
+
 uint64_t PersonOf(const json& ingest_params) {
   const std::string ref = (*Param(ingest_params, "person"))["valueReference"]["reference"];
   return std::stoull(ref.substr(std::string("Patient/").size()));
@@ -154,6 +162,34 @@ class ServeTest : public ::testing::Test {
   }
 
   static json Body(const httplib::Result& r) { return json::parse(r->body); }
+
+  // The review pairs (record ids) of every page from `next` on, following
+  // `next` links (at most 5 pages), and the number of pages; each pair once.
+  using ReviewPairs = std::set<std::set<std::string>>;
+  std::pair<ReviewPairs, int> ReviewPages(std::string next) {
+    ReviewPairs pairs;
+    int pages = 0;
+    while (!next.empty() && pages < 5) {
+      auto page = Get(*client_, next, steward_);
+      if (!page || page->status != 200) {
+        ADD_FAILURE() << next << ": " << (page ? page->body : "no response");
+        break;
+      }
+      ++pages;
+      next.clear();
+      const json body = Body(page);
+      for (const json& p : body["parameter"]) {
+        if (p["name"] == "next") {
+          next = "/" + p["valueUri"].get<std::string>();
+          continue;
+        }
+        const std::set<std::string> pair = {(*Part(p, "sourceResourceId"))["valueIdentifier"]["value"],
+                                            (*Part(p, "matchedResourceId"))["valueIdentifier"]["value"]};
+        EXPECT_TRUE(pairs.insert(pair).second) << "a pair listed twice";
+      }
+    }
+    return {pairs, pages};
+  }
 
   // Starts a plain server and ingests `p` as RKB record A1: its person id,
   // 0 (with a failure recorded) if the ingest did not succeed.
@@ -238,14 +274,6 @@ uint64_t PersonRef(const json& params, const std::string& name) {
   if (p == nullptr) return 0;
   const std::string ref = (*p)["valueReference"]["reference"];
   return std::stoull(ref.substr(std::string("Patient/").size()));
-}
-
-// The value of the part `name` of a Parameters parameter.
-const json* Part(const json& parameter, const std::string& name) {
-  for (const json& p : parameter["part"]) {
-    if (p["name"] == name) return &p;
-  }
-  return nullptr;
 }
 
 // Maria again under another NHS number: another patient as far as the
@@ -942,28 +970,8 @@ TEST_F(ServeTest, ReviewQueuePagesByCursor) {
   Person unnumbered = kMaria;
   ASSERT_NE(IngestAs("RXQ", "C1", unnumbered), 0u);  // matches both equally: joins neither
 
-  std::set<std::set<std::string>> pairs;
-  std::string next = "/$mdm-query-links?matchResult=POSSIBLE_MATCH&_count=2";
-  int pages = 0;
-  while (!next.empty() && pages < 5) {
-    auto page = Get(*client_, next, steward_);
-    ASSERT_TRUE(page);
-    ASSERT_EQ(page->status, 200) << page->body;
-    ++pages;
-    next.clear();
-    const json links = Body(page);
-    for (const json& p : links["parameter"]) {
-      if (p["name"] == "next") {
-        next = "/" + p["valueUri"].get<std::string>();
-        continue;
-      }
-      std::set<std::string> pair = {(*Part(p, "sourceResourceId"))["valueIdentifier"]["value"],
-                                    (*Part(p, "matchedResourceId"))["valueIdentifier"]["value"]};
-      EXPECT_TRUE(pairs.insert(pair).second) << "a pair listed twice";
-    }
-  }
-  EXPECT_EQ(pages, 2);
-  EXPECT_EQ(pairs, (std::set<std::set<std::string>>{{"A1", "B1"}, {"A1", "C1"}, {"B1", "C1"}}));
+  EXPECT_EQ(ReviewPages("/$mdm-query-links?matchResult=POSSIBLE_MATCH&_count=2"),
+            std::pair(ReviewPairs{{"A1", "B1"}, {"A1", "C1"}, {"B1", "C1"}}, 2));
 
   ExpectOutcome(Get(*client_, "/$mdm-query-links?_cursor=not-a-cursor", steward_), 400, "invalid", "_cursor");
   ExpectOutcome(Get(*client_, "/$mdm-query-links?_count=0", steward_), 400, "invalid", "_count");
@@ -1013,38 +1021,14 @@ TEST_F(ServeTest, ReviewQueueOfOnePersonOrRecordPagesByOffset) {
   ASSERT_NE(twin, 0u);
   ASSERT_NE(IngestAs("RXQ", "C1", kMaria), 0u);  // in review with both
 
-  auto pairs_of = [&](std::string next) {
-    std::set<std::set<std::string>> pairs;
-    int pages = 0;
-    while (!next.empty() && pages < 5) {
-      auto page = Get(*client_, next, steward_);
-      EXPECT_TRUE(page);
-      if (!page) break;
-      EXPECT_EQ(page->status, 200) << page->body;
-      ++pages;
-      next.clear();
-      const json body = Body(page);
-      for (const json& p : body["parameter"]) {
-        if (p["name"] == "next") {
-          next = "/" + p["valueUri"].get<std::string>();
-          continue;
-        }
-        const std::set<std::string> pair = {(*Part(p, "sourceResourceId"))["valueIdentifier"]["value"],
-                                            (*Part(p, "matchedResourceId"))["valueIdentifier"]["value"]};
-        pairs.insert(pair);
-      }
-    }
-    return std::pair{pairs, pages};
-  };
-  using Pairs = std::set<std::set<std::string>>;
   const std::string twin_ref = "Patient/" + std::to_string(twin);
-  EXPECT_EQ(pairs_of("/$mdm-query-links?goldenResourceId=" + twin_ref),
-            std::pair(Pairs{{"A1", "B1"}, {"B1", "C1"}}, 1));
-  EXPECT_EQ(pairs_of("/$mdm-query-links?resourceId=urn:empi:source:RXQ%7CC1&_count=1"),
-            std::pair(Pairs{{"A1", "C1"}, {"B1", "C1"}}, 2));
-  EXPECT_EQ(pairs_of("/$mdm-query-links?goldenResourceId=" + twin_ref + "&resourceId=urn:empi:source:RXQ%7CC1"),
-            std::pair(Pairs{{"B1", "C1"}}, 1));
-  EXPECT_EQ(pairs_of("/$mdm-query-links?goldenResourceId=" + twin_ref + "&_offset=2"), std::pair(Pairs{}, 1));
+  EXPECT_EQ(ReviewPages("/$mdm-query-links?goldenResourceId=" + twin_ref),
+            std::pair(ReviewPairs{{"A1", "B1"}, {"B1", "C1"}}, 1));
+  EXPECT_EQ(ReviewPages("/$mdm-query-links?resourceId=urn:empi:source:RXQ%7CC1&_count=1"),
+            std::pair(ReviewPairs{{"A1", "C1"}, {"B1", "C1"}}, 2));
+  EXPECT_EQ(ReviewPages("/$mdm-query-links?goldenResourceId=" + twin_ref + "&resourceId=urn:empi:source:RXQ%7CC1"),
+            std::pair(ReviewPairs{{"B1", "C1"}}, 1));
+  EXPECT_EQ(ReviewPages("/$mdm-query-links?goldenResourceId=" + twin_ref + "&_offset=2"), std::pair(ReviewPairs{}, 1));
 
   ExpectOutcome(Get(*client_, "/$mdm-query-links?goldenResourceId=Practitioner/1", steward_), 400, "invalid",
                 "goldenResourceId");
