@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "absl/strings/str_split.h"
+#include "empi/status_macros.h"
 #include "fmt/format.h"
 #include "nlohmann/json.hpp"
 
@@ -25,7 +26,44 @@ std::string Trim(std::string s) {
   return s.substr(b);
 }
 
+// Systems the service writes itself, which no contributor may claim.
+bool IsReservedSystem(std::string_view system) {
+  return system.starts_with("urn:empi:") || system == "https://fhir.nhs.uk/Id/nhs-number" ||
+         system == "https://fhir.nhs.uk/Id/ods-organization-code";
+}
+
+// An absolute URI as an identifier system is written (RFC 3986: a scheme,
+// ':', and no space, '|' or control character).
+bool LooksLikeAbsoluteUri(std::string_view s) {
+  const size_t colon = s.find(':');
+  if (colon == std::string_view::npos || colon == 0 || colon + 1 == s.size()) return false;
+  if (!std::isalpha(static_cast<unsigned char>(s[0]))) return false;
+  for (size_t i = 0; i < colon; ++i) {
+    const unsigned char c = s[i];
+    if (!std::isalnum(c) && c != '+' && c != '-' && c != '.') return false;
+  }
+  return std::all_of(s.begin(), s.end(), [](char c) { return c > 0x20 && c < 0x7f && c != '|'; });
+}
+
 }  // namespace
+
+absl::Status ContributorRegister::Add(const std::string& source, Entry entry, const std::string& where) {
+  if (!entry.system.empty()) {
+    if (!LooksLikeAbsoluteUri(entry.system)) {
+      return absl::InvalidArgumentError(fmt::format("{}: system: not an absolute URI", where));
+    }
+    if (IsReservedSystem(entry.system)) {
+      return absl::InvalidArgumentError(fmt::format("{}: system: reserved by EMPI", where));
+    }
+    for (const auto& [other, e] : entries_) {
+      if (e.system == entry.system && other != source) {
+        return absl::InvalidArgumentError(fmt::format("{}: system: already the system of {}", where, other));
+      }
+    }
+  }
+  entries_[source] = std::move(entry);
+  return absl::OkStatus();
+}
 
 absl::StatusOr<ContributorRegister> ContributorRegister::Load(const std::string& path,
                                                               const std::vector<std::string>& region) {
@@ -59,8 +97,9 @@ absl::StatusOr<ContributorRegister> ContributorRegister::Parse(const std::string
       }
       // Checked here, not left to json::value(), which throws for a
       // present value of another type.
-      Entry entry{"other", ""};
-      for (auto [key, value] : {std::pair{"kind", &entry.kind}, std::pair{"area", &entry.area}}) {
+      Entry entry{"other", "", ""};
+      for (auto [key, value] :
+           {std::pair{"kind", &entry.kind}, std::pair{"area", &entry.area}, std::pair{"system", &entry.system}}) {
         auto it = e.find(key);
         if (it == e.end()) continue;
         if (!it->is_string()) {
@@ -68,29 +107,35 @@ absl::StatusOr<ContributorRegister> ContributorRegister::Parse(const std::string
         }
         *value = it->get<std::string>();
       }
-      reg.entries_[e["source"].get<std::string>()] = std::move(entry);
+      EMPI_RETURN_IF_ERROR(
+          reg.Add(e["source"].get<std::string>(), std::move(entry), fmt::format("{}: entry {}", path, i + 1)));
     }
     return reg;
   }
   std::istringstream lines(text);
   std::string line;
   uint64_t n = 0;
+  size_t fields = 3;
   while (std::getline(lines, line)) {
     ++n;
     line = Trim(line);
     if (n == 1) {
-      if (line != "source,kind,area") {
-        return absl::InvalidArgumentError(fmt::format("{}: line 1: header must be source,kind,area", path));
+      if (line != "source,kind,area" && line != "source,kind,area,system") {
+        return absl::InvalidArgumentError(
+            fmt::format("{}: line 1: header must be source,kind,area or source,kind,area,system", path));
       }
+      fields = line.ends_with(",system") ? 4 : 3;
       continue;
     }
     if (line.empty()) continue;
     std::vector<std::string> f = absl::StrSplit(line, ',');
-    if (f.size() != 3) {
-      return absl::InvalidArgumentError(fmt::format("{}: line {}: expected 3 fields, found {}", path, n, f.size()));
+    if (f.size() != fields) {
+      return absl::InvalidArgumentError(
+          fmt::format("{}: line {}: expected {} fields, found {}", path, n, fields, f.size()));
     }
     if (Trim(f[0]).empty()) return absl::InvalidArgumentError(fmt::format("{}: line {}: source: empty", path, n));
-    reg.entries_[Trim(f[0])] = {Trim(f[1]), Trim(f[2])};
+    EMPI_RETURN_IF_ERROR(reg.Add(Trim(f[0]), {Trim(f[1]), Trim(f[2]), fields == 4 ? Trim(f[3]) : ""},
+                                 fmt::format("{}: line {}", path, n)));
   }
   return reg;
 }
@@ -104,6 +149,15 @@ std::string ContributorRegister::Kind(const std::string& source) const {
   if (source == "RYA") return "ambulance";
   if (source.size() > 3 && source.substr(source.size() - 3) == "-SC") return "social-care";
   return "other";
+}
+
+std::vector<ContributorSystem> ContributorRegister::Systems() const {
+  std::vector<ContributorSystem> out;
+  for (const auto& [source, e] : entries_) {
+    if (!e.system.empty()) out.push_back({source, e.system});
+  }
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.source < b.source; });
+  return out;
 }
 
 bool ContributorRegister::IsRegionGp(const std::string& source) const {

@@ -111,6 +111,7 @@ class EngineImpl final : public Engine {
   absl::StatusOr<uint64_t> WarmCache() override { return store_->WarmCache(); }
   uint64_t LastChange() const override { return store_->last_change(); }
   ModelInfo CurrentModel() const override;
+  std::vector<ContributorSystem> ContributorSystems() const override { return register_.Systems(); }
   absl::StatusOr<EngineOverview> Overview(const Requester& who) override;
   absl::StatusOr<RevisitResult> Revisit(const std::vector<RecordRef>& records, const Requester& who)
       ABSL_LOCKS_EXCLUDED(write_mu_) override;

@@ -59,11 +59,9 @@ absl::Status GetStringList(const json& j, const char* key, const std::string& pa
 
 json PersonRef(uint64_t person) { return {{"reference", absl::StrCat("Patient/", person)}}; }
 
-json SourceIdentifier(const RecordRef& r) {
-  return {{"system", std::string(kSourceSystemPrefix) + r.source}, {"value", r.record_id}};
+json RecordIdentifier(const LinkedRecord& l, const IdentifierSystems& systems) {
+  return systems.Identifier(RecordRef{l.source, l.record_id});
 }
-
-json RecordIdentifier(const LinkedRecord& l) { return SourceIdentifier(RecordRef{l.source, l.record_id}); }
 
 // The records a response may name: all, or for a restricted patient all
 // but their GP practice's.
@@ -105,7 +103,7 @@ absl::StatusOr<ObjectionMethod> MethodOf(const std::string& code) {
 
 // The parts of one history event (its stored JSON); only the fields
 // named here are shown.
-json HistoryEventParts(const HistoryEntry& e) {
+json HistoryEventParts(const HistoryEntry& e, const IdentifierSystems& systems) {
   json parts = json::array({Param("sequence", "valueUnsignedInt", e.sequence)});
   const json h = json::parse(e.json, nullptr, false);
   if (!h.is_object()) return parts;
@@ -126,27 +124,49 @@ json HistoryEventParts(const HistoryEntry& e) {
       if (!r.is_object() || !r.contains("source") || !r.contains("record_id")) continue;
       parts.push_back(
           Param("record", "valueIdentifier",
-                SourceIdentifier(RecordRef{r["source"].get<std::string>(), r["record_id"].get<std::string>()})));
+                systems.Identifier(RecordRef{r["source"].get<std::string>(), r["record_id"].get<std::string>()})));
     }
   }
   return parts;
 }
 
-json ReviewLink(const ReviewQueueEntry& e) {
+json ReviewLink(const ReviewQueueEntry& e, const IdentifierSystems& systems) {
   return {{"name", "link"},
           {"part",
            json::array({Param("goldenResourceId", "valueString", absl::StrCat("Patient/", e.person_a)),
-                        Param("sourceResourceId", "valueIdentifier", SourceIdentifier(e.b)),
+                        Param("sourceResourceId", "valueIdentifier", systems.Identifier(e.b)),
                         Param("matchResult", "valueString", "POSSIBLE_MATCH"),
                         Param("linkSource", "valueString", "AUTO"), Param("score", "valueDecimal", e.match_probability),
                         Param("matchWeight", "valueDecimal", e.match_weight), Param("reason", "valueString", e.reason),
-                        Param("matchedResourceId", "valueIdentifier", SourceIdentifier(e.a)),
+                        Param("matchedResourceId", "valueIdentifier", systems.Identifier(e.a)),
                         Param("currentGoldenResourceId", "valueString", absl::StrCat("Patient/", e.person_b))})}};
 }
 
 }  // namespace
 
-absl::StatusOr<Record> PatientToRecord(const json& p, bool need_source) {
+IdentifierSystems::IdentifierSystems(const std::vector<ContributorSystem>& registered) {
+  for (const ContributorSystem& c : registered) {
+    source_of_system_[c.system] = c.source;
+    system_of_source_[c.source] = c.system;
+  }
+}
+
+std::optional<std::string> IdentifierSystems::SourceOf(std::string_view system) const {
+  if (system.starts_with(kSourceSystemPrefix)) {
+    if (system.size() == kSourceSystemPrefix.size()) return std::nullopt;
+    return std::string(system.substr(kSourceSystemPrefix.size()));
+  }
+  if (auto it = source_of_system_.find(std::string(system)); it != source_of_system_.end()) return it->second;
+  return std::nullopt;
+}
+
+json IdentifierSystems::Identifier(const RecordRef& r) const {
+  auto it = system_of_source_.find(r.source);
+  return {{"system", it != system_of_source_.end() ? it->second : std::string(kSourceSystemPrefix) + r.source},
+          {"value", r.record_id}};
+}
+
+absl::StatusOr<Record> PatientToRecord(const json& p, bool need_source, const IdentifierSystems& systems) {
   if (!p.is_object() || !p.contains("resourceType") || p["resourceType"] != "Patient") {
     return Bad("resourceType", "must be Patient");
   }
@@ -162,16 +182,18 @@ absl::StatusOr<Record> PatientToRecord(const json& p, bool need_source) {
       if (absl::Status s = GetString(id, "value", path + ".value", &value); !s.ok()) return s;
       if (system == kNhsNumberSystem) {
         r.nhs_number = value;
-      } else if (system.starts_with(kSourceSystemPrefix) && r.source.empty()) {
-        r.source = system.substr(kSourceSystemPrefix.size());
+      } else if (std::optional<std::string> source = systems.SourceOf(system); source && r.source.empty()) {
+        r.source = std::move(*source);
         r.record_id = value;
         if (r.source.empty() || r.record_id.empty()) return Bad(path, "source system and value must not be empty");
+      } else if (system.starts_with(kSourceSystemPrefix) && r.source.empty()) {
+        return Bad(path, "source system and value must not be empty");
       }
     }
   }
   if (need_source && r.source.empty()) {
     return Bad("Patient.identifier",
-               "no identifier with a source system (" + std::string(kSourceSystemPrefix) + "<code>)");
+               absl::StrCat("no identifier with a contributor's system (", IdentifierSystems::kExpected, ")"));
   }
   if (p.contains("name")) {
     if (!p["name"].is_array()) return Bad("Patient.name", "must be an array");
@@ -206,7 +228,7 @@ absl::StatusOr<Record> PatientToRecord(const json& p, bool need_source) {
   return r;
 }
 
-json PersonPatient(const Resolution& r) {
+json PersonPatient(const Resolution& r, const IdentifierSystems& systems) {
   json p = {{"resourceType", "Patient"}, {"id", std::to_string(r.person_id)}, {"active", true}};
   if (r.restricted) {
     p["meta"] = {
@@ -214,8 +236,9 @@ json PersonPatient(const Resolution& r) {
   }
   json identifiers = json::array(), links = json::array(), gps = json::array();
   for (const LinkedRecord* l : ShownRecords(r)) {
-    identifiers.push_back(RecordIdentifier(*l));
-    links.push_back({{"other", {{"type", "Patient"}, {"identifier", RecordIdentifier(*l)}}}, {"type", "seealso"}});
+    identifiers.push_back(RecordIdentifier(*l, systems));
+    links.push_back(
+        {{"other", {{"type", "Patient"}, {"identifier", RecordIdentifier(*l, systems)}}}, {"type", "seealso"}});
     if (l->contributor == "gp") {
       gps.push_back({{"type", "Organization"}, {"identifier", {{"system", kOdsSystem}, {"value", l->source}}}});
     }
@@ -343,11 +366,11 @@ json IngestParameters(const IngestResult& r) {
   return {{"resourceType", "Parameters"}, {"parameter", std::move(params)}};
 }
 
-json AuditEventResource(const AuditEvent& e) {
+json AuditEventResource(const AuditEvent& e, const IdentifierSystems& systems) {
   const bool refused = e.outcome.starts_with("denied") || e.outcome.starts_with("refused");
   json entity = json::array();
   for (uint64_t p : e.persons) entity.push_back({{"what", PersonRef(p)}});
-  for (const RecordRef& r : e.records) entity.push_back({{"what", {{"identifier", SourceIdentifier(r)}}}});
+  for (const RecordRef& r : e.records) entity.push_back({{"what", {{"identifier", systems.Identifier(r)}}}});
   if (e.at_change != 0 || !e.model_version.empty()) {
     // What an auditor needs to ask the same question again (asOfChange).
     entity.push_back({{"what", {{"display", "answer"}}},
@@ -473,7 +496,8 @@ absl::StatusOr<std::optional<AsOf>> AsOfParameters(const json& parameters) {
   return at;
 }
 
-absl::StatusOr<std::vector<RecordRef>> RecordParameters(const json& parameters, std::string_view name) {
+absl::StatusOr<std::vector<RecordRef>> RecordParameters(const json& parameters, std::string_view name,
+                                                        const IdentifierSystems& systems) {
   std::vector<RecordRef> out;
   for (const json* p : FindParameters(parameters, name)) {
     const std::string path = absl::StrCat(ParamPath(name), ".valueIdentifier");
@@ -481,15 +505,14 @@ absl::StatusOr<std::vector<RecordRef>> RecordParameters(const json& parameters, 
     std::string system;
     const json id = p->value("valueIdentifier", json());
     if (!id.is_object())
-      return Bad(path, absl::StrCat("must be an identifier with system ", std::string(kSourceSystemPrefix), "<code>"));
+      return Bad(path, absl::StrCat("must be an identifier with system ", IdentifierSystems::kExpected));
     if (absl::Status s = GetString(id, "system", path + ".system", &system); !s.ok()) return s;
     if (absl::Status s = GetString(id, "value", path + ".value", &r.record_id); !s.ok()) return s;
-    if (!system.starts_with(kSourceSystemPrefix) || system.size() == kSourceSystemPrefix.size() ||
-        r.record_id.empty()) {
-      return Bad(path,
-                 absl::StrCat("system must be ", std::string(kSourceSystemPrefix), "<code> and value a record id"));
+    std::optional<std::string> source = systems.SourceOf(system);
+    if (!source || r.record_id.empty()) {
+      return Bad(path, absl::StrCat("system must be ", IdentifierSystems::kExpected, ", and value a record id"));
     }
-    r.source = system.substr(kSourceSystemPrefix.size());
+    r.source = std::move(*source);
     out.push_back(std::move(r));
   }
   if (out.empty()) return Bad(ParamPath(name), "required");
@@ -550,9 +573,10 @@ json ObjectionParameters(const ObjectionResult& r) {
   return {{"resourceType", "Parameters"}, {"parameter", std::move(params)}};
 }
 
-json ReviewQueueParameters(std::span<const ReviewQueueEntry> pairs, const std::string& next) {
+json ReviewQueueParameters(std::span<const ReviewQueueEntry> pairs, const std::string& next,
+                           const IdentifierSystems& systems) {
   json params = json::array();
-  for (const ReviewQueueEntry& e : pairs) params.push_back(ReviewLink(e));
+  for (const ReviewQueueEntry& e : pairs) params.push_back(ReviewLink(e, systems));
   if (!next.empty()) params.push_back(Param("next", "valueUri", next));
   return {{"resourceType", "Parameters"}, {"parameter", std::move(params)}};
 }
@@ -563,14 +587,12 @@ uint64_t PersonIdOf(std::string text) {
   return absl::SimpleAtoi(text, &id) ? id : 0;
 }
 
-std::optional<RecordRef> RecordOfToken(std::string_view token) {
+std::optional<RecordRef> RecordOfToken(std::string_view token, const IdentifierSystems& systems) {
   const size_t bar = token.find('|');
-  if (bar == std::string_view::npos || !token.starts_with(kSourceSystemPrefix) || bar == kSourceSystemPrefix.size() ||
-      bar + 1 == token.size()) {
-    return std::nullopt;
-  }
-  return RecordRef{std::string(token.substr(kSourceSystemPrefix.size(), bar - kSourceSystemPrefix.size())),
-                   std::string(token.substr(bar + 1))};
+  if (bar == std::string_view::npos || bar + 1 == token.size()) return std::nullopt;
+  std::optional<std::string> source = systems.SourceOf(token.substr(0, bar));
+  if (!source) return std::nullopt;
+  return RecordRef{std::move(*source), std::string(token.substr(bar + 1))};
 }
 
 std::string QueryEscape(std::string_view text) {
@@ -610,9 +632,9 @@ json OverviewParameters(const EngineOverview& o) {
   return {{"resourceType", "Parameters"}, {"parameter", std::move(params)}};
 }
 
-json HistoryParameters(const std::vector<HistoryEntry>& history) {
+json HistoryParameters(const std::vector<HistoryEntry>& history, const IdentifierSystems& systems) {
   json params = json::array();
-  for (const HistoryEntry& e : history) params.push_back({{"name", "event"}, {"part", HistoryEventParts(e)}});
+  for (const HistoryEntry& e : history) params.push_back({{"name", "event"}, {"part", HistoryEventParts(e, systems)}});
   return {{"resourceType", "Parameters"}, {"parameter", std::move(params)}};
 }
 

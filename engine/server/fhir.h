@@ -5,9 +5,12 @@
 //
 // Identifiers: the NHS number has system kNhsNumberSystem; a contributor's
 // record id has system kSourceSystemPrefix followed by the contributor's
-// code ("urn:empi:source:RKB"), and that code is the Record's source. A
-// person is the Patient whose id is the person id; each of its records is
-// an identifier and a `link` (type seealso) naming the record.
+// code ("urn:empi:source:RKB"), or the system the contributor register
+// gives that contributor (IdentifierSystems), and that code is the Record's
+// source. Answers write a record's identifier with its registered system
+// when it has one. A person is the Patient whose id is the person id; each
+// of its records is an identifier and a `link` (type seealso) naming the
+// record.
 //
 // Restricted patients (Record::restricted) come back with meta.security R
 // and without address, telecom, general practitioner, or anything naming
@@ -31,6 +34,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "empi/engine.h"
 #include "empi/record.h"
@@ -48,13 +52,35 @@ inline constexpr std::string_view kEmpiEntityType = "urn:empi:audit-entity-type"
 inline constexpr std::string_view kConfidentialitySystem = "http://terminology.hl7.org/CodeSystem/v3-Confidentiality";
 inline constexpr std::string_view kMatchGradeUrl = "http://hl7.org/fhir/StructureDefinition/match-grade";
 
+// The identifier systems of contributors' record ids: kSourceSystemPrefix
+// followed by the code for every contributor, and the system the
+// contributor register gives one (Engine::ContributorSystems).
+class IdentifierSystems {
+ public:
+  IdentifierSystems() = default;
+  explicit IdentifierSystems(const std::vector<ContributorSystem>& registered);
+  // The contributor whose record ids `system` identifies; nullopt when it
+  // is not a contributor's system.
+  std::optional<std::string> SourceOf(std::string_view system) const;
+  // A record as an identifier {system, value}, with its contributor's
+  // registered system when it has one.
+  nlohmann::json Identifier(const RecordRef& r) const;
+  // The systems accepted for a record, for an error message.
+  static constexpr const char* kExpected =
+      "urn:empi:source:<code>, or a contributor's system in the contributor register";
+
+ private:
+  absl::flat_hash_map<std::string, std::string> source_of_system_, system_of_source_;
+};
+
 // A Patient as ingest takes it. InvalidArgument naming the field when it is
 // not a Patient, a field has the wrong type, or (need_source) no identifier
-// has a source system.
-absl::StatusOr<Record> PatientToRecord(const nlohmann::json& patient, bool need_source);
+// has a contributor's system.
+absl::StatusOr<Record> PatientToRecord(const nlohmann::json& patient, bool need_source,
+                                       const IdentifierSystems& systems);
 
 // A Patient for the person, redacted when restricted (see above).
-nlohmann::json PersonPatient(const Resolution& r);
+nlohmann::json PersonPatient(const Resolution& r, const IdentifierSystems& systems);
 
 // The linked-record resolution as a Parameters resource: person, record
 // (parts source, recordId, contributor) for each record, objection,
@@ -74,7 +100,7 @@ nlohmann::json IngestParameters(const IngestResult& r);
 // ODS code; `entity` the persons (Patient/{person}) and records (by source
 // identifier) the event names. It holds no demographics, as the trail
 // holds none.
-nlohmann::json AuditEventResource(const AuditEvent& e);
+nlohmann::json AuditEventResource(const AuditEvent& e, const IdentifierSystems& systems);
 
 // An OperationOutcome with one issue (severity error).
 nlohmann::json OperationOutcome(const std::string& code, const std::string& diagnostics);
@@ -102,9 +128,10 @@ absl::StatusOr<uint64_t> PersonParameter(const nlohmann::json& parameters, std::
 // valueUnsignedInt, a change sequence) and `asOfTime` (valueInstant);
 // nullopt when neither is given.
 absl::StatusOr<std::optional<AsOf>> AsOfParameters(const nlohmann::json& parameters);
-// Records: every parameter `name`, each a valueIdentifier with system
-// kSourceSystemPrefix<code> and the record id as value; at least one.
-absl::StatusOr<std::vector<RecordRef>> RecordParameters(const nlohmann::json& parameters, std::string_view name);
+// Records: every parameter `name`, each a valueIdentifier with a
+// contributor's system and the record id as value; at least one.
+absl::StatusOr<std::vector<RecordRef>> RecordParameters(const nlohmann::json& parameters, std::string_view name,
+                                                        const IdentifierSystems& systems);
 // An objection form: nhsNumber (valueIdentifier with kNhsNumberSystem, or
 // valueString), or family, given (each given name one parameter, or one
 // space-separated valueString), birthDate (valueDate) and postalCode; method
@@ -116,7 +143,8 @@ absl::StatusOr<ObjectionRequest> ObjectionRequestOf(const nlohmann::json& parame
 nlohmann::json ObjectionParameters(const ObjectionResult& r);
 // HAPI FHIR MDM's $mdm-query-links answer: a `link` per review pair, and
 // `next` (the next page's relative URL) when not empty.
-nlohmann::json ReviewQueueParameters(std::span<const ReviewQueueEntry> pairs, const std::string& next);
+nlohmann::json ReviewQueueParameters(std::span<const ReviewQueueEntry> pairs, const std::string& next,
+                                     const IdentifierSystems& systems);
 // The administrator's $empi-overview answer: `model` (version, origin,
 // trusted, and what it was estimated on), `records`, `lastChange`,
 // `writable` (with `writeFailure` when not), and `nextModelEstimateAt` when
@@ -124,15 +152,15 @@ nlohmann::json ReviewQueueParameters(std::span<const ReviewQueueEntry> pairs, co
 nlohmann::json OverviewParameters(const EngineOverview& o);
 // "Patient/{person}" or the bare id; 0 when it is neither.
 uint64_t PersonIdOf(std::string text);
-// A record as a FHIR token, `urn:empi:source:<code>|<record id>`; nullopt
+// A record as a FHIR token, `<a contributor's system>|<record id>`; nullopt
 // when it is not one.
-std::optional<RecordRef> RecordOfToken(std::string_view token);
+std::optional<RecordRef> RecordOfToken(std::string_view token, const IdentifierSystems& systems);
 // `text` percent-encoded for a URL's query (RFC 3986 unreserved, ':' and
 // '/' kept).
 std::string QueryEscape(std::string_view text);
 // An `event` per history entry: sequence, action, time, by, organisation,
 // role, reason, from and into persons, records.
-nlohmann::json HistoryParameters(const std::vector<HistoryEntry>& history);
+nlohmann::json HistoryParameters(const std::vector<HistoryEntry>& history, const IdentifierSystems& systems);
 // Parameters of references to persons: Patient/{person} for each (name, person).
 nlohmann::json PersonsParameters(const std::vector<std::pair<std::string_view, uint64_t>>& persons);
 // $mdm-merge-golden-resources' answer: goldenResource (the survivor),

@@ -203,7 +203,7 @@ namespace {
 class ServerImpl final : public Server {
  public:
   ServerImpl(Engine* engine, const JwtVerifier* jwt, ServerOptions options)
-      : engine_(engine), jwt_(jwt), options_(std::move(options)) {
+      : engine_(engine), systems_(engine->ContributorSystems()), jwt_(jwt), options_(std::move(options)) {
     AddRoutes();
   }
 
@@ -467,7 +467,7 @@ class ServerImpl final : public Server {
   void Ingest(const HttpRequest& req, HttpResponse& res, const Requester& who, const std::string& put_id) {
     json body;
     if (!ParseBody(req, res, "Patient", &body)) return;
-    absl::StatusOr<Record> rec = PatientToRecord(body, /*need_source=*/true);
+    absl::StatusOr<Record> rec = PatientToRecord(body, /*need_source=*/true, systems_);
     if (!rec.ok()) return SendOutcome(res, 400, "invalid", std::string(rec.status().message()));
     if (!put_id.empty()) {
       if (body.contains("id") && body["id"] != put_id) {
@@ -497,7 +497,7 @@ class ServerImpl final : public Server {
     if (resource == nullptr || !resource->contains("resource")) {
       return SendOutcome(res, 400, "required", "Parameters.parameter[resource]: required");
     }
-    absl::StatusOr<Record> rec = PatientToRecord((*resource)["resource"], /*need_source=*/false);
+    absl::StatusOr<Record> rec = PatientToRecord((*resource)["resource"], /*need_source=*/false, systems_);
     if (!rec.ok()) return SendOutcome(res, 400, "invalid", std::string(rec.status().message()));
     bool only_certain = false;
     if (const json* p = FindParameter(body, "onlyCertainMatches")) {
@@ -530,7 +530,7 @@ class ServerImpl final : public Server {
       if (!person.ok()) return SendEngineError(res, person.status());
       entries.push_back(
           {{"fullUrl", absl::StrCat("Patient/", c.person_id)},
-           {"resource", PersonPatient(*person)},
+           {"resource", PersonPatient(*person, systems_)},
            {"search",
             {{"mode", "match"},
              {"score", c.match_probability},
@@ -564,13 +564,13 @@ class ServerImpl final : public Server {
                            "asOfChange, asOfTime: resolve by a source record identifier, not an NHS number");
       }
       r = engine_->ResolveByNhsNumber(value, who);
-    } else if (system.starts_with(kSourceSystemPrefix) && system.size() > kSourceSystemPrefix.size()) {
-      const std::string source = system.substr(kSourceSystemPrefix.size());
-      r = as_of->has_value() ? engine_->ResolveAsOf(source, value, **as_of, who) : engine_->Resolve(source, value, who);
+    } else if (std::optional<std::string> source = systems_.SourceOf(system)) {
+      r = as_of->has_value() ? engine_->ResolveAsOf(*source, value, **as_of, who)
+                             : engine_->Resolve(*source, value, who);
     } else {
       return SendOutcome(res, 400, "invalid",
                          absl::StrCat(kField, ".system: neither ", std::string(kNhsNumberSystem), " nor ",
-                                      std::string(kSourceSystemPrefix), "<code>"));
+                                      IdentifierSystems::kExpected));
     }
     if (absl::IsFailedPrecondition(r.status()) && as_of->has_value()) {
       return SendOutcome(res, 409, "conflict", "asOfChange, asOfTime: before this store's history begins");
@@ -597,7 +597,7 @@ class ServerImpl final : public Server {
     absl::StatusOr<Resolution> r = engine_->ResolvePerson(person, who);
     if (absl::IsNotFound(r.status())) return SendOutcome(res, 404, "not-found", "Patient: no such person");
     if (!r.ok()) return SendEngineError(res, r.status());
-    SendJson(res, 200, PersonPatient(*r));
+    SendJson(res, 200, PersonPatient(*r, systems_));
   }
 
   // GET /AuditEvent?patient={person} (or Patient/{person}): every audit
@@ -615,7 +615,7 @@ class ServerImpl final : public Server {
     json entries = json::array();
     for (const AuditEvent& e : *events) {
       entries.push_back({{"fullUrl", absl::StrCat("AuditEvent/", e.sequence)},
-                         {"resource", AuditEventResource(e)},
+                         {"resource", AuditEventResource(e, systems_)},
                          {"search", {{"mode", "match"}}}});
     }
     SendJson(res, 200,
@@ -662,7 +662,7 @@ class ServerImpl final : public Server {
                                  ? ""
                                  : absl::StrCat("$mdm-query-links?matchResult=POSSIBLE_MATCH&_count=", count,
                                                 "&_cursor=", page->next_cursor);
-    SendJson(res, 200, ReviewQueueParameters(page->pairs, next));
+    SendJson(res, 200, ReviewQueueParameters(page->pairs, next, systems_));
   }
 
   void QueryLinksOf(const HttpRequest& req, HttpResponse& res, size_t count, const Requester& who) {
@@ -674,9 +674,10 @@ class ServerImpl final : public Server {
       return SendOutcome(res, 400, "invalid", "goldenResourceId: must be Patient/{person}");
     }
     std::optional<RecordRef> record;
-    if (req.HasParam("resourceId") && !(record = RecordOfToken(req.Param("resourceId")))) {
-      return SendOutcome(res, 400, "invalid",
-                         absl::StrCat("resourceId: must be ", std::string(kSourceSystemPrefix), "<code>|<record id>"));
+    if (req.HasParam("resourceId") && !(record = RecordOfToken(req.Param("resourceId"), systems_))) {
+      return SendOutcome(
+          res, 400, "invalid",
+          absl::StrCat("resourceId: must be <system>|<record id>, the system ", IdentifierSystems::kExpected));
     }
     size_t offset = 0;
     if (req.HasParam("_offset") && !absl::SimpleAtoi(req.Param("_offset"), &offset)) {
@@ -691,13 +692,13 @@ class ServerImpl final : public Server {
       next = "$mdm-query-links?matchResult=POSSIBLE_MATCH";
       if (person != 0) absl::StrAppend(&next, "&goldenResourceId=Patient/", person);
       if (record) {
+        const json id = systems_.Identifier(*record);
         absl::StrAppend(
-            &next, "&resourceId=",
-            QueryEscape(absl::StrCat(std::string(kSourceSystemPrefix), record->source, "|", record->record_id)));
+            &next, "&resourceId=", QueryEscape(absl::StrCat(id["system"].get<std::string>(), "|", record->record_id)));
       }
       absl::StrAppend(&next, "&_count=", count, "&_offset=", to);
     }
-    SendJson(res, 200, ReviewQueueParameters(page, next));
+    SendJson(res, 200, ReviewQueueParameters(page, next, systems_));
   }
 
   // POST /$mdm-merge-golden-resources: fromGoldenResourceId joins
@@ -730,7 +731,7 @@ class ServerImpl final : public Server {
     if (!ParseBody(req, res, "Parameters", &body)) return;
     absl::StatusOr<uint64_t> person = PersonParameter(body, "goldenResourceId");
     if (!Parsed(person, res)) return;
-    absl::StatusOr<std::vector<RecordRef>> records = RecordParameters(body, "resourceId");
+    absl::StatusOr<std::vector<RecordRef>> records = RecordParameters(body, "resourceId", systems_);
     if (!Parsed(records, res)) return;
     std::string match, reason;
     if (!Parsed(StringParameter(body, "matchResult", {"valueString", "valueCode"}, &match), res)) return;
@@ -755,7 +756,7 @@ class ServerImpl final : public Server {
   void NotDuplicate(const HttpRequest& req, HttpResponse& res, const Requester& who) {
     json body;
     if (!ParseBody(req, res, "Parameters", &body)) return;
-    absl::StatusOr<std::vector<RecordRef>> records = RecordParameters(body, "resourceId");
+    absl::StatusOr<std::vector<RecordRef>> records = RecordParameters(body, "resourceId", systems_);
     if (!Parsed(records, res)) return;
     if (records->size() != 2)
       return SendOutcome(res, 400, "invalid", "Parameters.parameter[resourceId]: give two records");
@@ -796,10 +797,11 @@ class ServerImpl final : public Server {
     absl::StatusOr<std::vector<HistoryEntry>> history = engine_->History(PathPerson(req), who);
     if (!history.ok()) return SendEngineError(res, history.status());
     if (history->empty()) return SendOutcome(res, 404, "not-found", "Patient: no history for this person");
-    SendJson(res, 200, HistoryParameters(*history));
+    SendJson(res, 200, HistoryParameters(*history, systems_));
   }
 
   Engine* engine_;
+  const IdentifierSystems systems_;
   const JwtVerifier* jwt_;
   ServerOptions options_;
   std::vector<RouteEntry> routes_;

@@ -17,8 +17,14 @@
 
 namespace {
 
+// A register that gives one contributor a system of its own.
+const empi::server::IdentifierSystems& Systems() {
+  static const empi::server::IdentifierSystems kSystems({{"RKB", "https://fhir.example.nhs.uk/Id/mrn"}});
+  return kSystems;
+}
+
 void Check(const nlohmann::json& resource, bool need_source) {
-  absl::StatusOr<empi::Record> r = empi::server::PatientToRecord(resource, need_source);
+  absl::StatusOr<empi::Record> r = empi::server::PatientToRecord(resource, need_source, Systems());
   if (!r.ok()) {
     FUZZ_CHECK(r.status().code() == absl::StatusCode::kInvalidArgument);
     return;
@@ -38,7 +44,7 @@ void CheckParameters(const nlohmann::json& body) {
   if (as_of.ok() && as_of->has_value()) FUZZ_CHECK((*as_of)->time_us >= 0);
   CheckParsed(empi::server::ObjectionRequestOf(body));
   CheckParsed(empi::server::PersonParameter(body, "fromGoldenResourceId"));
-  CheckParsed(empi::server::RecordParameters(body, "resourceId"));
+  CheckParsed(empi::server::RecordParameters(body, "resourceId", Systems()));
   CheckParsed(empi::server::UnsignedParameter(body, "count"));
 }
 

@@ -199,6 +199,10 @@ class Engine {
   // The model that scores and its provenance. Ingest estimates another
   // while it is not trusted (EngineOptions::estimate_model_at_records).
   virtual ModelInfo CurrentModel() const = 0;
+  // The contributors whose record ids the contributor register gives a
+  // FHIR identifier system, by source code (empty without a register file
+  // or without a system column).
+  virtual std::vector<ContributorSystem> ContributorSystems() const = 0;
   // Administrator: CurrentModel with the store's record count, its last
   // change, and when ingest estimates the model again. Audited (action
   // "overview", naming no person).

@@ -190,6 +190,14 @@ struct EngineOverview {
   std::string write_failure;
 };
 
+// A contributor and the FHIR identifier system of its own record ids, as
+// the contributor register gives it (Engine::ContributorSystems).
+struct ContributorSystem {
+  std::string source;
+  std::string system;
+  bool operator==(const ContributorSystem&) const = default;
+};
+
 // The patient as the right-to-object form identifies them: the NHS number,
 // or name, date of birth and postcode when the number is not given.
 struct ObjectionRequest {

@@ -3,7 +3,8 @@
 // engine/server/fhir.h: the $resolve answer written straight to text
 // (ResolutionParametersText) is, byte for byte, the nlohmann tree of
 // ResolutionParameters dumped, for random resolutions whose strings hold
-// quotes, backslashes, control characters and UTF-8.
+// quotes, backslashes, control characters and UTF-8; contributors'
+// record identifiers read and written with the register's systems.
 #include "engine/server/fhir.h"
 
 #include <random>
@@ -68,6 +69,47 @@ TEST(ResolutionParametersText, WithholdsARestrictedPatientsReasonsAndGpRecords) 
   EXPECT_NE(text.find("RKB"), std::string::npos) << text;
   EXPECT_EQ(text.find("practice of the region"), std::string::npos) << text;
   EXPECT_NE(text.find("reason withheld: restricted patient"), std::string::npos) << text;
+}
+
+// Every record a contributor's own system names is read as that
+// contributor's, and written back with it; urn:empi:source:<code> is read
+// for any contributor and written for those without a system.
+TEST(IdentifierSystems, ReadAndWriteAContributorsOwnSystem) {
+  const std::string mrn = "https://fhir.uhcw.example.nhs.uk/Id/mrn";
+  const IdentifierSystems systems({{"RKB", mrn}});
+  EXPECT_EQ(systems.SourceOf(mrn), "RKB");
+  EXPECT_EQ(systems.SourceOf("urn:empi:source:RKB"), "RKB");
+  EXPECT_EQ(systems.SourceOf("urn:empi:source:RYA"), "RYA");
+  EXPECT_EQ(systems.SourceOf("urn:empi:source:"), std::nullopt);
+  EXPECT_EQ(systems.SourceOf("https://fhir.elsewhere.example/Id/mrn"), std::nullopt);
+  EXPECT_EQ(systems.Identifier({"RKB", "K1"}), (nlohmann::json{{"system", mrn}, {"value", "K1"}}));
+  EXPECT_EQ(systems.Identifier({"RYA", "B1"}), (nlohmann::json{{"system", "urn:empi:source:RYA"}, {"value", "B1"}}));
+
+  EXPECT_EQ(RecordOfToken(mrn + "|K1", systems), (RecordRef{"RKB", "K1"}));
+  EXPECT_EQ(RecordOfToken("urn:empi:source:RYA|B1", systems), (RecordRef{"RYA", "B1"}));
+  EXPECT_EQ(RecordOfToken(mrn + "|", systems), std::nullopt);
+  EXPECT_EQ(RecordOfToken("https://fhir.elsewhere.example/Id/mrn|K1", systems), std::nullopt);
+  EXPECT_EQ(RecordOfToken("urn:empi:source:RYA|B1", IdentifierSystems()), (RecordRef{"RYA", "B1"}));
+
+  const nlohmann::json patient = {{"resourceType", "Patient"},
+                                  {"identifier",
+                                   {{{"system", "https://fhir.nhs.uk/Id/nhs-number"}, {"value", "9434765919"}},
+                                    {{"system", mrn}, {"value", "K1"}}}}};
+  absl::StatusOr<Record> r = PatientToRecord(patient, /*need_source=*/true, systems);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->source, "RKB");
+  EXPECT_EQ(r->record_id, "K1");
+  EXPECT_EQ(r->nhs_number, "9434765919");
+  // Without the register, the same Patient names no contributor's record.
+  EXPECT_EQ(PatientToRecord(patient, true, IdentifierSystems()).status().code(), absl::StatusCode::kInvalidArgument);
+
+  Resolution res;
+  res.person_id = 7;
+  res.records = {{"RKB", "K1", "acute"}, {"RYA", "B1", "ambulance"}};
+  const nlohmann::json p = PersonPatient(res, systems);
+  EXPECT_EQ(p["identifier"][0], systems.Identifier({"RKB", "K1"}));
+  EXPECT_EQ(p["link"][0]["other"]["identifier"], systems.Identifier({"RKB", "K1"}));
+  EXPECT_EQ(p["identifier"][1]["system"], "urn:empi:source:RYA");
 }
 
 }  // namespace

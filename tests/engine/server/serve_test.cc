@@ -1043,6 +1043,92 @@ TEST_F(ServeTest, ReviewQueueOfOnePersonOrRecordPagesByOffset) {
   ASSERT_EQ(server_.Stop(), 0);
 }
 
+// A contributor's own identifier system, from the contributor register
+// (`--register`, column `system`): ingest, $resolve, $mdm-query-links and
+// the steward's operations take it for that contributor's records, and
+// every answer names those records with it; urn:empi:source:<code> is
+// still taken for every contributor.
+TEST_F(ServeTest, ContributorsOwnIdentifierSystemsFromTheRegister) {
+  const std::string mrn = "https://fhir.uhcw.example.nhs.uk/Id/mrn";
+  const std::string reg = dir_.path() + "/contributors.csv";
+  {
+    std::ofstream out(reg);
+    out << "source,kind,area,system\nM84001,gp,CW,\nRKB,acute,CW," << mrn << "\nRYA,ambulance,CW,\n";
+  }
+  StartPlain({"--idle-timeout", "1", "--register", reg});
+  const Person maria = MariaWithNumber();
+  json hospital = PatientJson("RKB", "K1", maria);
+  hospital["identifier"][1]["system"] = mrn;
+  auto r1 = Post(*client_, "/Patient", integration_, hospital);
+  ASSERT_TRUE(r1 && r1->status == 200) << (r1 ? r1->body : "no response");
+  const uint64_t person = PersonOf(Body(r1));
+  // The same record under urn:empi:source:RKB is the same record, not another.
+  EXPECT_EQ(IngestAs("RKB", "K1", maria), person);
+  const uint64_t twin = IngestAs("RYA", "B1", MariasTwin());  // in review with her
+  ASSERT_NE(twin, 0u);
+  ASSERT_NE(twin, person);
+
+  // A system no contributor has is no contributor's record.
+  json stranger = PatientJson("RKB", "K2", maria);
+  stranger["identifier"][1]["system"] = "https://fhir.elsewhere.example/Id/mrn";
+  ExpectOutcome(Post(*client_, "/Patient", integration_, stranger), 400, "invalid", "Patient.identifier");
+
+  auto resolved = Post(*client_, "/Patient/$resolve", clinician_, ResolveParams(mrn, "K1"));
+  ASSERT_TRUE(resolved && resolved->status == 200) << (resolved ? resolved->body : "no response");
+  EXPECT_EQ(PersonRef(Body(resolved), "person"), person);
+
+  // The review pair names K1 with its system, and is found by it.
+  auto pairs = Get(*client_, "/$mdm-query-links?resourceId=" + mrn + "%7CK1", steward_);
+  ASSERT_TRUE(pairs && pairs->status == 200) << (pairs ? pairs->body : "no response");
+  const json links = Body(pairs);
+  ASSERT_EQ(links["parameter"].size(), 1u) << links.dump();
+  const json& link = links["parameter"][0];
+  std::set<std::string> named;
+  for (const char* part : {"sourceResourceId", "matchedResourceId"}) {
+    named.insert((*Part(link, part))["valueIdentifier"].dump());
+  }
+  EXPECT_EQ(named, (std::set<std::string>{json({{"system", mrn}, {"value", "K1"}}).dump(),
+                                          json({{"system", Source("RYA")}, {"value", "B1"}}).dump()}));
+
+  // A steward's operation takes it too.
+  auto never = Post(*client_, "/$mdm-not-duplicate", steward_,
+                    Parameters({{{"name", "resourceId"}, {"valueIdentifier", {{"system", mrn}, {"value", "K1"}}}},
+                                RecordParam("resourceId", "RYA", "B1"),
+                                StringParam("reason", "twins")}));
+  ASSERT_TRUE(never && never->status == 200) << (never ? never->body : "no response");
+
+  EXPECT_EQ(IngestAs("M84001", "G1", maria), person);
+  auto got = Get(*client_, "/Patient/" + std::to_string(person), clinician_);
+  ASSERT_TRUE(got && got->status == 200);
+  const json patient = Body(got);
+  std::set<std::pair<std::string, std::string>> identifiers;
+  for (const json& id : patient["identifier"]) {
+    identifiers.emplace(id["system"].get<std::string>(), id["value"].get<std::string>());
+  }
+  EXPECT_EQ(identifiers, (std::set<std::pair<std::string, std::string>>{{mrn, "K1"}, {Source("M84001"), "G1"}}))
+      << got->body;
+
+  // The auditor's trail names the record with its system.
+  auto trail = Get(*client_, "/AuditEvent?patient=Patient/" + std::to_string(person), auditor_);
+  ASSERT_TRUE(trail && trail->status == 200);
+  EXPECT_NE(trail->body.find("{\"system\":\"" + mrn + "\",\"value\":\"K1\"}"), std::string::npos);
+  EXPECT_EQ(trail->body.find(Source("RKB")), std::string::npos) << "K1 written without its registered system";
+  ASSERT_EQ(server_.Stop(), 0);
+
+  // A register giving two contributors one system does not start.
+  {
+    std::ofstream out(reg);
+    out << "source,kind,area,system\nRKB,acute,CW," << mrn << "\nRLT,acute,CW," << mrn << "\n";
+  }
+  ServeProcess bad;
+  std::vector<std::string> args = BaseArgs();
+  args.insert(args.end(), {"--register", reg});
+  EXPECT_FALSE(bad.Start(args, dir_.path() + "/bad.log"));
+  EXPECT_EQ(bad.exit_code(), 65);
+  EXPECT_NE(bad.log().find("contributors.csv: line 3: system: already the system of RKB"), std::string::npos)
+      << bad.log();
+}
+
 // Not a duplicate: the two records' persons can no longer be merged;
 // records in one person cannot be marked.
 TEST_F(ServeTest, NotDuplicateThenMergeIsAConflict) {
