@@ -14,6 +14,7 @@
 #include "absl/status/status.h"
 #include "empi/engine.h"
 #include "empi/link.h"
+#include "nlohmann/json.hpp"
 
 using empi::Engine;
 
@@ -39,6 +40,9 @@ struct empi_candidates_t {
 };
 struct empi_objection_t {
   empi::ObjectionRequest rep;
+};
+struct empi_review_page_t {
+  empi::ReviewQueuePage rep;
 };
 struct empi_link_options_t {
   empi::LinkFeedsOptions rep;
@@ -330,6 +334,90 @@ int empi_register_objection(empi_engine_t* engine, const empi_objection_t* objec
 int empi_withdraw_objection(empi_engine_t* engine, const empi_objection_t* objection, const empi_requester_t* who,
                             char** reason, char** errptr) {
   return Outcome(engine->rep->WithdrawObjection(objection->rep, who->rep), reason, errptr);
+}
+
+empi_review_page_t* empi_review_queue(empi_engine_t* engine, size_t limit, const char* after_cursor,
+                                      const empi_requester_t* who, char** errptr) {
+  absl::StatusOr<empi::ReviewQueuePage> page = engine->rep->ReviewQueue(limit, Str(after_cursor), who->rep);
+  if (Failed(errptr, page.status())) return nullptr;
+  return new empi_review_page_t{std::move(*page)};
+}
+void empi_review_page_destroy(empi_review_page_t* page) { delete page; }
+size_t empi_review_page_count(const empi_review_page_t* page) { return page->rep.pairs.size(); }
+const char* empi_review_page_next_cursor(const empi_review_page_t* page) { return page->rep.next_cursor.c_str(); }
+
+namespace {
+const empi::ReviewQueueEntry* PairAt(const empi_review_page_t* page, size_t i) {
+  return i < page->rep.pairs.size() ? &page->rep.pairs[i] : nullptr;
+}
+const empi::RecordRef* SideOf(const empi_review_page_t* page, size_t i, int side) {
+  const empi::ReviewQueueEntry* e = PairAt(page, i);
+  if (e == nullptr || (side != 0 && side != 1)) return nullptr;
+  return side == 0 ? &e->a : &e->b;
+}
+}  // namespace
+
+const char* empi_review_page_source(const empi_review_page_t* page, size_t i, int side) {
+  const empi::RecordRef* r = SideOf(page, i, side);
+  return r ? r->source.c_str() : nullptr;
+}
+const char* empi_review_page_record_id(const empi_review_page_t* page, size_t i, int side) {
+  const empi::RecordRef* r = SideOf(page, i, side);
+  return r ? r->record_id.c_str() : nullptr;
+}
+uint64_t empi_review_page_person_id(const empi_review_page_t* page, size_t i, int side) {
+  if (SideOf(page, i, side) == nullptr) return 0;
+  const empi::ReviewQueueEntry* e = PairAt(page, i);
+  return side == 0 ? e->person_a : e->person_b;
+}
+double empi_review_page_match_weight(const empi_review_page_t* page, size_t i) {
+  const empi::ReviewQueueEntry* e = PairAt(page, i);
+  return e ? e->match_weight : 0;
+}
+double empi_review_page_match_probability(const empi_review_page_t* page, size_t i) {
+  const empi::ReviewQueueEntry* e = PairAt(page, i);
+  return e ? e->match_probability : 0;
+}
+const char* empi_review_page_reason(const empi_review_page_t* page, size_t i) {
+  const empi::ReviewQueueEntry* e = PairAt(page, i);
+  return e ? e->reason.c_str() : nullptr;
+}
+
+namespace {
+// The id a steward action returned, or 0 with *errptr set.
+uint64_t IdOrZero(const absl::StatusOr<uint64_t>& id, char** errptr) { return Failed(errptr, id.status()) ? 0 : *id; }
+}  // namespace
+
+uint64_t empi_merge(empi_engine_t* engine, uint64_t into, uint64_t from, const empi_requester_t* who,
+                    const char* reason, char** errptr) {
+  return IdOrZero(engine->rep->Merge(into, from, who->rep, Str(reason)), errptr);
+}
+uint64_t empi_split(empi_engine_t* engine, uint64_t person, const char* const* sources, const char* const* record_ids,
+                    size_t count, const empi_requester_t* who, const char* reason, char** errptr) {
+  std::vector<empi::RecordRef> records;
+  for (size_t i = 0; i < count; ++i) records.push_back({Str(sources[i]), Str(record_ids[i])});
+  return IdOrZero(engine->rep->Split(person, records, who->rep, Str(reason)), errptr);
+}
+uint64_t empi_unmerge(empi_engine_t* engine, uint64_t person, uint64_t merge_event, const empi_requester_t* who,
+                      char** errptr) {
+  return IdOrZero(engine->rep->Unmerge(person, merge_event, who->rep), errptr);
+}
+unsigned char empi_never_link(empi_engine_t* engine, const char* source_a, const char* record_id_a,
+                              const char* source_b, const char* record_id_b, const empi_requester_t* who,
+                              const char* reason, char** errptr) {
+  return !Failed(errptr, engine->rep->NeverLink({Str(source_a), Str(record_id_a)}, {Str(source_b), Str(record_id_b)},
+                                                who->rep, Str(reason)));
+}
+char* empi_history_json(empi_engine_t* engine, uint64_t person, const empi_requester_t* who, char** errptr) {
+  absl::StatusOr<std::vector<empi::HistoryEntry>> history = engine->rep->History(person, who->rep);
+  if (Failed(errptr, history.status())) return nullptr;
+  nlohmann::json out = nlohmann::json::array();
+  for (const empi::HistoryEntry& e : *history) {
+    nlohmann::json event = nlohmann::json::parse(e.json, nullptr, false);
+    if (event.is_discarded()) event = e.json;  // as stored, if ever unreadable
+    out.push_back({{"sequence", e.sequence}, {"event", std::move(event)}});
+  }
+  return CopyString(out.dump());
 }
 
 empi_link_options_t* empi_link_options_create(void) { return new empi_link_options_t; }

@@ -54,6 +54,7 @@ typedef struct empi_record_t empi_record_t;
 typedef struct empi_resolution_t empi_resolution_t;
 typedef struct empi_candidates_t empi_candidates_t;
 typedef struct empi_objection_t empi_objection_t;
+typedef struct empi_review_page_t empi_review_page_t;
 typedef struct empi_link_options_t empi_link_options_t;
 typedef struct empi_link_summary_t empi_link_summary_t;
 typedef struct empi_relink_summary_t empi_relink_summary_t;
@@ -194,6 +195,57 @@ int empi_register_objection(empi_engine_t* engine, const empi_objection_t* objec
                             char** reason, char** errptr);
 int empi_withdraw_objection(empi_engine_t* engine, const empi_objection_t* objection, const empi_requester_t* who,
                             char** reason, char** errptr);
+
+/* ---- The data steward ---- */
+
+/* Up to `limit` pairs awaiting review after `after_cursor` (NULL or "" for
+   the first page; else a page's next cursor) (empi::Engine::ReviewQueue).
+   NULL on failure, with *errptr set. */
+empi_review_page_t* empi_review_queue(empi_engine_t* engine, size_t limit, const char* after_cursor,
+                                      const empi_requester_t* who, char** errptr);
+void empi_review_page_destroy(empi_review_page_t* page);
+size_t empi_review_page_count(const empi_review_page_t* page);
+/* The cursor of the next page, "" on the last; owned by the page. */
+const char* empi_review_page_next_cursor(const empi_review_page_t* page);
+/* The i-th pair's record on `side` (0 or 1: the pair's two records, in
+   storage-key order): its source and record id (owned by the page) and the
+   person holding it. NULL / 0 when i or side is out of range. */
+const char* empi_review_page_source(const empi_review_page_t* page, size_t i, int side);
+const char* empi_review_page_record_id(const empi_review_page_t* page, size_t i, int side);
+uint64_t empi_review_page_person_id(const empi_review_page_t* page, size_t i, int side);
+/* The i-th pair's match weight (log2 Bayes factor) and probability, and
+   why it awaits a steward ("between thresholds", "nhs conflict", ...;
+   owned by the page). 0 / NULL when i is out of range. */
+double empi_review_page_match_weight(const empi_review_page_t* page, size_t i);
+double empi_review_page_match_probability(const empi_review_page_t* page, size_t i);
+const char* empi_review_page_reason(const empi_review_page_t* page, size_t i);
+
+/* Steward actions (empi::Engine::Merge, Split, Unmerge, NeverLink), each
+   audited with `reason` (free text; NULL: none). 0 on failure, with
+   *errptr set ("NOT_FOUND: ...", "INVALID_ARGUMENT: ...",
+   "FAILED_PRECONDITION: ...").
+   empi_merge joins person `from` into `into`, which survives, and returns
+   the merge's history sequence (what empi_unmerge takes). */
+uint64_t empi_merge(empi_engine_t* engine, uint64_t into, uint64_t from, const empi_requester_t* who,
+                    const char* reason, char** errptr);
+/* Moves the `count` records (sources[i], record_ids[i]) of `person` into a
+   new person, whose id it returns. */
+uint64_t empi_split(empi_engine_t* engine, uint64_t person, const char* const* sources, const char* const* record_ids,
+                    size_t count, const empi_requester_t* who, const char* reason, char** errptr);
+/* Undoes the merge recorded as history event `merge_event` of `person`;
+   returns the id of the person that comes back. */
+uint64_t empi_unmerge(empi_engine_t* engine, uint64_t person, uint64_t merge_event, const empi_requester_t* who,
+                      char** errptr);
+/* Marks two records never to be linked; 1 on success. */
+unsigned char empi_never_link(empi_engine_t* engine, const char* source_a, const char* record_id_a,
+                              const char* source_b, const char* record_id_b, const empi_requester_t* who,
+                              const char* reason, char** errptr);
+/* A person's history, oldest first, as a malloc()ed JSON array of
+   {"sequence": N, "event": {...}} (empi::Engine::History; the event as the
+   store keeps it: "event", "time_us", "by", "reason", "from", "into",
+   "records", ...); "[]" for a person with no history). NULL on failure,
+   with *errptr set. */
+char* empi_history_json(empi_engine_t* engine, uint64_t person, const empi_requester_t* who, char** errptr);
 
 /* ---- Batch linking (empi/link.h) ---- */
 

@@ -1,16 +1,20 @@
 // Copyright EMPI developers.
 //
 // The C interface (empi/c.h) end to end on a real store: open, ingest,
-// resolve, view decision, search, objections, batch linking, and the error
-// string convention.
+// resolve, view decision, search, objections, the steward's queue and
+// actions, batch linking, and the error string convention.
 #include <cstring>
 #include <fstream>
+#include <set>
 #include <string>
+#include <tuple>
+#include <vector>
 
 #include "empi/c.h"
 #include "engine/linkage/model.h"
 #include "gtest/gtest.h"
 #include "index/store.h"
+#include "nlohmann/json.hpp"
 #include "tests/temp_dir.h"
 
 namespace {
@@ -122,6 +126,104 @@ TEST_F(CApiTest, IngestResolveDecideSearchObject) {
   EXPECT_STRNE(reason, "objection");
   empi_objection_destroy(form);
   empi_free(reason);
+}
+
+// Anna's twin: her name, date of birth and postcode under another NHS
+// number, so another person in review with hers.
+empi_record_t* Twin(const char* source, const char* record_id) {
+  empi_record_t* r = Patient(source, record_id);
+  char* err = nullptr;
+  EXPECT_EQ(empi_record_set(r, "nhs_number", "4010232137", &err), 1);
+  return r;
+}
+
+TEST_F(CApiTest, StewardReadsTheQueueMergesUnmergesSplitsAndMarksNeverLink) {
+  empi_requester_t* steward = empi_requester_create("ms.steward", "X26", "steward", "data-quality");
+  uint64_t anna = 0, twin = 0;
+  for (auto [make, source, id, out] :
+       {std::tuple{&Patient, "M84001", "G1", &anna}, std::tuple{&Patient, "RKB", "K1", &anna},
+        std::tuple{&Twin, "RYA", "B1", &twin}}) {
+    empi_record_t* r = make(source, id);
+    *out = empi_ingest(engine_, r, who_, nullptr, &err_);
+    ASSERT_EQ(err_, nullptr) << err_;
+    empi_record_destroy(r);
+  }
+  ASSERT_NE(anna, twin);
+
+  // The queue: the twin's record beside one of Anna's, one pair per pair of persons.
+  empi_review_page_t* page = empi_review_queue(engine_, 10, nullptr, steward, &err_);
+  ASSERT_NE(page, nullptr) << err_;
+  ASSERT_EQ(empi_review_page_count(page), 1u);
+  EXPECT_STREQ(empi_review_page_next_cursor(page), "");
+  std::set<uint64_t> persons = {empi_review_page_person_id(page, 0, 0), empi_review_page_person_id(page, 0, 1)};
+  EXPECT_EQ(persons, (std::set<uint64_t>{anna, twin}));
+  std::set<std::string> sources = {empi_review_page_source(page, 0, 0), empi_review_page_source(page, 0, 1)};
+  EXPECT_TRUE(sources.count("RYA")) << *sources.begin();
+  EXPECT_NE(empi_review_page_reason(page, 0), nullptr);
+  EXPECT_GT(empi_review_page_match_probability(page, 0), 0.0);
+  EXPECT_EQ(empi_review_page_source(page, 0, 2), nullptr);
+  EXPECT_EQ(empi_review_page_record_id(page, 1, 0), nullptr);
+  EXPECT_EQ(empi_review_page_person_id(page, 1, 0), 0u);
+  EXPECT_EQ(empi_review_page_reason(page, 1), nullptr);
+  empi_review_page_destroy(page);
+  EXPECT_EQ(empi_review_queue(engine_, 0, nullptr, steward, &err_), nullptr);
+  ASSERT_NE(err_, nullptr);
+  EXPECT_EQ(std::string(err_).rfind("INVALID_ARGUMENT: ", 0), 0u) << err_;
+  empi_free(err_);
+  err_ = nullptr;
+
+  // Merge, and the merge undone.
+  const uint64_t merge = empi_merge(engine_, anna, twin, steward, "same patient: checked with the GP", &err_);
+  ASSERT_NE(merge, 0u) << err_;
+  empi_resolution_t* r = empi_resolve(engine_, "RYA", "B1", who_, &err_);
+  ASSERT_NE(r, nullptr) << err_;
+  EXPECT_EQ(empi_resolution_person_id(r), anna);
+  empi_resolution_destroy(r);
+  EXPECT_EQ(empi_unmerge(engine_, anna, merge, steward, &err_), twin) << err_;
+  EXPECT_EQ(empi_merge(engine_, anna, anna, steward, nullptr, &err_), 0u);
+  ASSERT_NE(err_, nullptr);
+  EXPECT_EQ(std::string(err_).rfind("INVALID_ARGUMENT: ", 0), 0u) << err_;
+  empi_free(err_);
+  err_ = nullptr;
+
+  // Never link the twins' records; then a merge of their persons is refused.
+  EXPECT_EQ(empi_never_link(engine_, "RKB", "K1", "RYA", "B1", steward, "twins", &err_), 1) << err_;
+  EXPECT_EQ(empi_merge(engine_, anna, twin, steward, nullptr, &err_), 0u);
+  ASSERT_NE(err_, nullptr);
+  EXPECT_EQ(std::string(err_).rfind("FAILED_PRECONDITION: ", 0), 0u) << err_;
+  empi_free(err_);
+  err_ = nullptr;
+
+  // Split the hospital's record off Anna.
+  const char* split_sources[] = {"RKB"};
+  const char* split_ids[] = {"K1"};
+  const uint64_t split = empi_split(engine_, anna, split_sources, split_ids, 1, steward, "another patient", &err_);
+  ASSERT_NE(split, 0u) << err_;
+  EXPECT_NE(split, anna);
+  r = empi_resolve(engine_, "RKB", "K1", who_, &err_);
+  ASSERT_NE(r, nullptr) << err_;
+  EXPECT_EQ(empi_resolution_person_id(r), split);
+  empi_resolution_destroy(r);
+
+  // Anna's history: her links, the merge, the unmerge, the mark and the split, in order.
+  char* history = empi_history_json(engine_, anna, steward, &err_);
+  ASSERT_NE(history, nullptr) << err_;
+  const nlohmann::json h = nlohmann::json::parse(history);
+  empi_free(history);
+  std::vector<std::string> events;
+  uint64_t last = 0;
+  for (const nlohmann::json& e : h) {
+    EXPECT_GT(e["sequence"].get<uint64_t>(), last);
+    last = e["sequence"];
+    events.push_back(e["event"]["event"]);
+  }
+  EXPECT_EQ(events, (std::vector<std::string>{"link", "link", "merge", "unmerge", "never-link", "split"})) << h.dump();
+  EXPECT_EQ(h[2]["sequence"], merge);
+  history = empi_history_json(engine_, 999999, steward, &err_);  // no such person: no history
+  ASSERT_NE(history, nullptr) << err_;
+  EXPECT_STREQ(history, "[]");
+  empi_free(history);
+  empi_requester_destroy(steward);
 }
 
 TEST_F(CApiTest, ErrorsAreStringsWithTheStatusCode) {
