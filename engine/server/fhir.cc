@@ -180,13 +180,20 @@ absl::StatusOr<Record> PatientToRecord(const json& p, bool need_source, const Id
       std::string system, value;
       if (absl::Status s = GetString(id, "system", path + ".system", &system); !s.ok()) return s;
       if (absl::Status s = GetString(id, "value", path + ".value", &value); !s.ok()) return s;
+      // A Patient is one contributor's record of one patient: a second,
+      // different NHS number or record identifier is refused, not chosen
+      // between (the record's contributor decides its scope).
       if (system == kNhsNumberSystem) {
+        if (!r.nhs_number.empty() && value != r.nhs_number) return Bad(path, "a second, different NHS number");
         r.nhs_number = value;
-      } else if (std::optional<std::string> source = systems.SourceOf(system); source && r.source.empty()) {
+      } else if (std::optional<std::string> source = systems.SourceOf(system)) {
+        if (value.empty()) return Bad(path, "source system and value must not be empty");
+        if (!r.source.empty() && (*source != r.source || value != r.record_id)) {
+          return Bad(path, "a second contributor's record identifier: a Patient is one contributor's record");
+        }
         r.source = std::move(*source);
         r.record_id = value;
-        if (r.source.empty() || r.record_id.empty()) return Bad(path, "source system and value must not be empty");
-      } else if (system.starts_with(kSourceSystemPrefix) && r.source.empty()) {
+      } else if (system.starts_with(kSourceSystemPrefix)) {
         return Bad(path, "source system and value must not be empty");
       }
     }

@@ -9,6 +9,8 @@
 
 #include <random>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
@@ -110,6 +112,43 @@ TEST(IdentifierSystems, ReadAndWriteAContributorsOwnSystem) {
   EXPECT_EQ(p["identifier"][0], systems.Identifier({"RKB", "K1"}));
   EXPECT_EQ(p["link"][0]["other"]["identifier"], systems.Identifier({"RKB", "K1"}));
   EXPECT_EQ(p["identifier"][1]["system"], "urn:empi:source:RYA");
+}
+
+// A Patient is one contributor's record of one patient: a second record
+// identifier of another contributor or value, or a second, different NHS
+// number, is refused naming the identifier, not chosen between; the same
+// one given twice (under urn:empi:source: and the registered system) is
+// one.
+TEST(PatientToRecord, RefusesTwoRecordsOrTwoNhsNumbersInOnePatient) {
+  const std::string mrn = "https://fhir.uhcw.example.nhs.uk/Id/mrn", nhs = "https://fhir.nhs.uk/Id/nhs-number";
+  const IdentifierSystems systems({{"RKB", mrn}});
+  auto patient = [](std::vector<std::pair<std::string, std::string>> ids) {
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& [system, value] : ids) list.push_back({{"system", system}, {"value", value}});
+    return nlohmann::json{{"resourceType", "Patient"}, {"identifier", list}};
+  };
+  struct Case {
+    std::vector<std::pair<std::string, std::string>> ids;
+    std::string refused_at;  // empty: taken
+  };
+  for (const Case& c : {
+           Case{{{mrn, "K1"}, {"urn:empi:source:M84001", "G1"}}, "Patient.identifier[1]"},
+           Case{{{mrn, "K1"}, {mrn, "K2"}}, "Patient.identifier[1]"},
+           Case{{{nhs, "9434765919"}, {mrn, "K1"}, {nhs, "4010232137"}}, "Patient.identifier[2]"},
+           Case{{{mrn, "K1"}, {"urn:empi:source:RKB", "K1"}, {nhs, "9434765919"}, {nhs, "9434765919"}}, ""},
+           Case{{{"https://fhir.elsewhere.example/Id/x", "X9"}, {mrn, "K1"}}, ""},
+       }) {
+    absl::StatusOr<Record> r = PatientToRecord(patient(c.ids), /*need_source=*/true, systems);
+    if (c.refused_at.empty()) {
+      ASSERT_TRUE(r.ok()) << r.status();
+      EXPECT_EQ(r->source, "RKB");
+      EXPECT_EQ(r->record_id, "K1");
+    } else {
+      EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+      EXPECT_EQ(r.status().message().rfind(c.refused_at + ": ", 0), 0u) << r.status();
+      EXPECT_EQ(std::string(r.status().message()).find("K2"), std::string::npos) << "names a value";
+    }
+  }
 }
 
 }  // namespace
