@@ -667,4 +667,56 @@ nlohmann::json ChangeEventJson(const ChangeEvent& e) {
           {"records", records}};
 }
 
+json CapabilityStatement(const std::vector<Endpoint>& endpoints, const std::string& date) {
+  static const std::vector<std::pair<std::string, std::string>> kInteractions = {
+      {"GET /Patient/{person}", "read"}, {"POST /Patient", "create"}, {"PUT /Patient/{id}", "update"}};
+  json patient_interactions = json::array(), patient_ops = json::array(), system_ops = json::array(),
+       audit_interactions = json::array();
+  for (const Endpoint& e : endpoints) {
+    const std::string roles = absl::StrCat("roles: ", absl::StrJoin(e.roles, ", "));
+    const std::string key = absl::StrCat(e.method, " ", e.route);
+    for (const auto& [route, code] : kInteractions) {
+      if (key == route) patient_interactions.push_back({{"code", code}, {"documentation", roles}});
+    }
+    if (key == "GET /AuditEvent") audit_interactions.push_back({{"code", "search-type"}, {"documentation", roles}});
+    const size_t dollar = e.route.find('$');
+    if (dollar == std::string::npos) continue;
+    const std::string name = e.route.substr(dollar + 1);
+    const std::string definition = name == "match" ? "http://hl7.org/fhir/OperationDefinition/Patient-match"
+                                                   : absl::StrCat("urn:empi:OperationDefinition/", name);
+    (e.route.starts_with("/Patient/") ? patient_ops : system_ops)
+        .push_back({{"name", name}, {"definition", definition}, {"documentation", absl::StrCat(key, "; ", roles)}});
+  }
+  // FHIR's JSON has no empty arrays: a list with nothing in it is left out.
+  auto put = [](json* object, const char* key, json list) {
+    if (!list.empty()) (*object)[key] = std::move(list);
+  };
+  json resources = json::array();
+  json patient = {{"type", "Patient"}};
+  put(&patient, "interaction", std::move(patient_interactions));
+  put(&patient, "operation", std::move(patient_ops));
+  resources.push_back(std::move(patient));
+  if (!audit_interactions.empty()) {
+    resources.push_back({{"type", "AuditEvent"},
+                         {"interaction", audit_interactions},
+                         {"searchParam", json::array({{{"name", "patient"}, {"type", "reference"}}})}});
+  }
+  json rest = {{"mode", "server"},
+               {"security",
+                {{"description",
+                  "Bearer tokens: signed JWTs (RS256 or ES256) with sub, org, purpose and roles, or a client "
+                  "certificate; each interaction's roles are in its documentation"}}},
+               {"resource", std::move(resources)}};
+  put(&rest, "operation", std::move(system_ops));
+  return {{"resourceType", "CapabilityStatement"},
+          {"status", "active"},
+          {"date", date},
+          {"kind", "instance"},
+          {"software", {{"name", "EMPI"}}},
+          {"implementation", {{"description", "EMPI: the enterprise master patient index (empi serve)"}}},
+          {"fhirVersion", "4.0.1"},
+          {"format", json::array({"application/fhir+json", "json"})},
+          {"rest", json::array({std::move(rest)})}};
+}
+
 }  // namespace empi::server

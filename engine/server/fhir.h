@@ -167,6 +167,20 @@ nlohmann::json PersonsParameters(const std::vector<std::pair<std::string_view, u
 // mergedResource, and mergeEvent (the history sequence $empi-unmerge takes).
 nlohmann::json MergeParameters(uint64_t into, uint64_t from, uint64_t merge_event);
 
+// An endpoint of the service, as the CapabilityStatement describes it.
+struct Endpoint {
+  std::string method;              // "GET", "POST", "PUT"
+  std::string route;               // "/Patient/$match", "/Patient/{person}", "/$mdm-query-links"
+  std::vector<std::string> roles;  // any one of them may call it
+};
+// GET /metadata's CapabilityStatement (FHIR R4, kind instance) for
+// `endpoints`: Patient read, create and update, AuditEvent search by
+// patient, and each `$operation` on Patient or the system, its roles in
+// its documentation. Operations defined by FHIR point at their
+// OperationDefinition; EMPI's own and the MDM-style ones at
+// urn:empi:OperationDefinition/<name>.
+nlohmann::json CapabilityStatement(const std::vector<Endpoint>& endpoints, const std::string& date);
+
 // One change of the change feed, as GET /changes and `empi changes` give
 // it: {"sequence", "time", "kind", "persons", "records": [{"source",
 // "record_id"}]}.

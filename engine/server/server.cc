@@ -328,6 +328,7 @@ class ServerImpl final : public Server {
   // person id, named in the audit event of a refusal.
   void Route(const std::string& method, const std::string& pattern, std::string route, std::vector<std::string> roles,
              int person_group, Handler fn) {
+    endpoints_.push_back({method, route, roles});
     auto h = [this, method, route = std::move(route), roles = std::move(roles), person_group, fn = std::move(fn)](
                  const HttpRequest& req, HttpResponse& res) {
       tl_log.route = absl::StrCat(method, " ", route);
@@ -407,6 +408,16 @@ class ServerImpl final : public Server {
     AddStewardRoutes();
     Route("GET", R"(/\$empi-overview)", "/$empi-overview", {"admin"}, 0,
           [this](const auto& req, auto& res, const Requester& who) { Overview(res, who); });
+
+    // FHIR's capabilities interaction: public, as FHIR clients read it
+    // before their first request; it names no patient, so it is logged
+    // and not audited.
+    capability_statement_ =
+        CapabilityStatement(endpoints_, absl::FormatTime("%Y-%m-%d", absl::Now(), absl::UTCTimeZone()));
+    routes_.push_back({"GET", std::regex("/metadata"), [this](const HttpRequest&, HttpResponse& res) {
+                         tl_log.route = "GET /metadata";
+                         SendJson(res, 200, capability_statement_);
+                       }});
   }
 
   // GET /$empi-overview: the model, the store's size and last change.
@@ -805,6 +816,8 @@ class ServerImpl final : public Server {
   const JwtVerifier* jwt_;
   ServerOptions options_;
   std::vector<RouteEntry> routes_;
+  std::vector<Endpoint> endpoints_;  // what Route added, for GET /metadata
+  json capability_statement_;
   std::unique_ptr<HttpServer> http_;
 };
 

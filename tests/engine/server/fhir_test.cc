@@ -151,5 +151,36 @@ TEST(PatientToRecord, RefusesTwoRecordsOrTwoNhsNumbersInOnePatient) {
   }
 }
 
+// No empty arrays (FHIR JSON has none), each endpoint once where it
+// belongs: Patient interactions, Patient and system operations, AuditEvent
+// search.
+TEST(CapabilityStatement, ListsEachEndpointWhereItBelongsWithItsRoles) {
+  const nlohmann::json c = CapabilityStatement({{"POST", "/Patient/$match", {"clinician"}},
+                                                {"GET", "/Patient/{person}", {"clinician"}},
+                                                {"PUT", "/Patient/{id}", {"integration"}},
+                                                {"GET", "/$mdm-query-links", {"steward"}},
+                                                {"GET", "/Patient/{person}/$empi-history", {"steward", "auditor"}},
+                                                {"GET", "/changes", {"clinician", "integration"}}},
+                                               "2026-12-06");
+  EXPECT_EQ(c["resourceType"], "CapabilityStatement");
+  EXPECT_EQ(c["fhirVersion"], "4.0.1");
+  EXPECT_EQ(c["date"], "2026-12-06");
+  EXPECT_EQ(c.dump().find("[]"), std::string::npos) << c.dump();
+  const nlohmann::json& rest = c["rest"][0];
+  ASSERT_EQ(rest["resource"].size(), 1u);  // no AuditEvent endpoint given
+  const nlohmann::json& patient = rest["resource"][0];
+  EXPECT_EQ(patient["type"], "Patient");
+  std::vector<std::string> interactions, ops;
+  for (const auto& i : patient["interaction"]) interactions.push_back(i["code"]);
+  for (const auto& o : patient["operation"]) ops.push_back(o["name"]);
+  EXPECT_EQ(interactions, (std::vector<std::string>{"read", "update"}));
+  EXPECT_EQ(ops, (std::vector<std::string>{"match", "empi-history"}));
+  EXPECT_EQ(patient["operation"][0]["definition"], "http://hl7.org/fhir/OperationDefinition/Patient-match");
+  EXPECT_EQ(patient["operation"][1]["documentation"], "GET /Patient/{person}/$empi-history; roles: steward, auditor");
+  ASSERT_EQ(rest["operation"].size(), 1u);
+  EXPECT_EQ(rest["operation"][0]["name"], "mdm-query-links");
+  EXPECT_EQ(rest["operation"][0]["definition"], "urn:empi:OperationDefinition/mdm-query-links");
+}
+
 }  // namespace
 }  // namespace empi::server

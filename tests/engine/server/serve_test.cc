@@ -1043,6 +1043,42 @@ TEST_F(ServeTest, ReviewQueueOfOnePersonOrRecordPagesByOffset) {
   ASSERT_EQ(server_.Stop(), 0);
 }
 
+// GET /metadata: the CapabilityStatement, without a token (FHIR clients
+// read it first), naming every endpoint the server routes; not audited.
+TEST_F(ServeTest, MetadataIsTheCapabilityStatementOfEveryEndpoint) {
+  StartPlain();
+  auto r = Get(*client_, "/metadata", "");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  EXPECT_EQ(r->get_header_value("Content-Type").rfind("application/fhir+json", 0), 0u);
+  const json c = Body(r);
+  EXPECT_EQ(c["resourceType"], "CapabilityStatement");
+  EXPECT_EQ(c["fhirVersion"], "4.0.1");
+  EXPECT_EQ(c["kind"], "instance");
+  std::set<std::string> patient_ops, system_ops, interactions;
+  for (const json& res : c["rest"][0]["resource"]) {
+    for (const json& i : res["interaction"])
+      interactions.insert(res["type"].get<std::string>() + " " + i["code"].get<std::string>());
+    if (res["type"] == "Patient") {
+      for (const json& o : res["operation"]) patient_ops.insert(o["name"]);
+    }
+  }
+  for (const json& o : c["rest"][0]["operation"]) system_ops.insert(o["name"]);
+  EXPECT_EQ(interactions,
+            (std::set<std::string>{"Patient read", "Patient create", "Patient update", "AuditEvent search-type"}));
+  EXPECT_EQ(patient_ops, (std::set<std::string>{"match", "resolve", "register-objection", "withdraw-objection",
+                                                "empi-unmerge", "empi-history"}));
+  EXPECT_EQ(system_ops, (std::set<std::string>{"mdm-query-links", "mdm-merge-golden-resources", "mdm-update-link",
+                                               "mdm-not-duplicate", "empi-overview"}));
+  // The other endpoints still want a token; /metadata takes only GET.
+  ExpectOutcome(Get(*client_, "/Patient/1", ""), 401, "login", "");
+  auto post = Post(*client_, "/metadata", clinician_, json::object());
+  ASSERT_TRUE(post);
+  EXPECT_EQ(post->status, 405);
+  ASSERT_EQ(server_.Stop(), 0);
+  EXPECT_NE(server_.log().find("\"route\":\"GET /metadata\""), std::string::npos);
+}
+
 // A contributor's own identifier system, from the contributor register
 // (`--register`, column `system`): ingest, $resolve, $mdm-query-links and
 // the steward's operations take it for that contributor's records, and
