@@ -160,10 +160,13 @@ std::optional<std::string> IdentifierSystems::SourceOf(std::string_view system) 
   return std::nullopt;
 }
 
+std::string IdentifierSystems::SystemOf(const std::string& source) const {
+  auto it = system_of_source_.find(source);
+  return it != system_of_source_.end() ? it->second : std::string(kSourceSystemPrefix) + source;
+}
+
 json IdentifierSystems::Identifier(const RecordRef& r) const {
-  auto it = system_of_source_.find(r.source);
-  return {{"system", it != system_of_source_.end() ? it->second : std::string(kSourceSystemPrefix) + r.source},
-          {"value", r.record_id}};
+  return {{"system", SystemOf(r.source)}, {"value", r.record_id}};
 }
 
 absl::StatusOr<Record> PatientToRecord(const json& p, bool need_source, const IdentifierSystems& systems) {

@@ -62,8 +62,10 @@ class IdentifierSystems {
   // The contributor whose record ids `system` identifies; nullopt when it
   // is not a contributor's system.
   std::optional<std::string> SourceOf(std::string_view system) const;
-  // A record as an identifier {system, value}, with its contributor's
-  // registered system when it has one.
+  // The system answers write for `source`'s records: its registered one,
+  // else kSourceSystemPrefix followed by the code.
+  std::string SystemOf(const std::string& source) const;
+  // A record as an identifier {system: SystemOf(source), value: record id}.
   nlohmann::json Identifier(const RecordRef& r) const;
   // The systems accepted for a record, for an error message.
   static constexpr const char* kExpected =

@@ -703,9 +703,8 @@ class ServerImpl final : public Server {
       next = "$mdm-query-links?matchResult=POSSIBLE_MATCH";
       if (person != 0) absl::StrAppend(&next, "&goldenResourceId=Patient/", person);
       if (record) {
-        const json id = systems_.Identifier(*record);
-        absl::StrAppend(
-            &next, "&resourceId=", QueryEscape(absl::StrCat(id["system"].get<std::string>(), "|", record->record_id)));
+        absl::StrAppend(&next, "&resourceId=",
+                        QueryEscape(absl::StrCat(systems_.SystemOf(record->source), "|", record->record_id)));
       }
       absl::StrAppend(&next, "&_count=", count, "&_offset=", to);
     }
