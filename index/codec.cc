@@ -142,6 +142,7 @@ std::string_view CfName(Cf cf) {
     case Cf::kChanges: return "changes";
     case Cf::kViewHistory: return "view_history";
     case Cf::kRecordHistory: return "record_history";
+    case Cf::kNhsHistory: return "nhs_history";
   }
   return "unknown";
 }
@@ -200,6 +201,10 @@ std::string HistoryKey(uint64_t person_id, uint64_t sequence) {
 
 std::string RecordHistoryKey(std::string_view record_key, uint64_t sequence) {
   return std::string(record_key).append(EncodeU64(sequence));
+}
+
+std::string NhsHistoryKey(uint64_t nhs, std::string_view record_key, uint64_t sequence) {
+  return EncodeU64(nhs).append(record_key).append(EncodeU64(sequence));
 }
 
 std::string AuditKey(uint64_t sequence) { return EncodeU64(sequence); }

@@ -253,10 +253,14 @@ void ChangeSet::DeleteBlockKey(uint8_t rule, std::string_view blocking_key, std:
   batch_.Delete(Handle(Cf::kBlockKeys), BlockKey(rule, blocking_key, record_key)).PermitUncheckedError();
 }
 void ChangeSet::PutNhs(uint64_t nhs, std::string_view record_key) {
-  batch_.Put(Handle(Cf::kNhsIndex), NhsIndexKey(nhs, record_key), "").PermitUncheckedError();
+  std::string key = NhsIndexKey(nhs, record_key);
+  batch_.Put(Handle(Cf::kNhsIndex), key, "").PermitUncheckedError();
+  nhs_ops_.emplace_back(std::move(key), std::string(1, '\1'));
 }
 void ChangeSet::DeleteNhs(uint64_t nhs, std::string_view record_key) {
-  batch_.Delete(Handle(Cf::kNhsIndex), NhsIndexKey(nhs, record_key)).PermitUncheckedError();
+  std::string key = NhsIndexKey(nhs, record_key);
+  batch_.Delete(Handle(Cf::kNhsIndex), key).PermitUncheckedError();
+  nhs_ops_.emplace_back(std::move(key), std::string(1, '\0'));
 }
 // A review pair is kept under both orders, so that ReviewPartners finds it
 // from either record.
@@ -277,6 +281,7 @@ void ChangeSet::PutSupersession(uint64_t old_nhs, uint64_t new_nhs, int64_t time
       .Put(Handle(Cf::kManual), absl::StrCat(A(kSupersedePrefix), EncodeU64(old_nhs)),
            absl::StrCat(EncodeU64(new_nhs), EncodeU64(static_cast<uint64_t>(time_us))))
       .PermitUncheckedError();
+  nhs_ops_.emplace_back(EncodeU64(old_nhs), EncodeU64(new_nhs));
 }
 void ChangeSet::PutPendingObjection(std::string_view key, const ObjectionValue& v) {
   batch_.Put(Handle(Cf::kObjections), absl::StrCat(A(kPendingPrefix), A(key)), EncodeObjectionValue(v))
@@ -511,12 +516,18 @@ absl::Status Store::Impl::OpenDb(const std::string& path, const StoreOptions& op
 absl::Status Store::Impl::CheckFormatVersion() {
   EMPI_ASSIGN_OR_RETURN(std::optional<std::string> version, Get(Cf::kMeta, kMetaFormatVersion, nullptr));
   const std::string want = std::to_string(kFormatVersion);
-  if (version.has_value() && (*version == "1" || *version == "2" || *version == "3")) {
-    if (options_.read_only) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "store ", path_, " has format version ", *version,
-          "; open it once for writing (empi link or empi ingest) to upgrade it to version ", kFormatVersion));
-    }
+  auto is = [&](std::initializer_list<std::string_view> any) {
+    return version.has_value() && std::find(any.begin(), any.end(), *version) != any.end();
+  };
+  // An older format is upgraded only by a writer.
+  auto writable = [&]() -> absl::Status {
+    if (!options_.read_only) return absl::OkStatus();
+    return absl::FailedPreconditionError(absl::StrCat(
+        "store ", path_, " has format version ", *version,
+        "; open it once for writing (empi link or empi ingest) to upgrade it to version ", kFormatVersion));
+  };
+  if (is({"1", "2", "3"})) {
+    EMPI_RETURN_IF_ERROR(writable());
     if (*version == "1") EMPI_RETURN_IF_ERROR(UpgradeFromVersion1());
     // Version 3 continues the audit chain in audit.log: nothing to convert
     // from version 2.
@@ -526,26 +537,18 @@ absl::Status Store::Impl::CheckFormatVersion() {
   // Version 4 differs from 5 only in holding no supersession, and 5 from 6
   // in having no change feed (the family is created empty, above); 6 from 7
   // in having no history.
-  if (version.has_value() && (*version == "4" || *version == "5" || *version == "6")) {
-    if (options_.read_only) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "store ", path_, " has an older format version; open it once for writing (empi link or empi ingest) ",
-          "to upgrade it to version ", kFormatVersion));
-    }
+  if (is({"4", "5", "6"})) {
+    EMPI_RETURN_IF_ERROR(writable());
     EMPI_RETURN_IF_ERROR(UpgradeToVersion7());
-    version = want;
+    version = "8";
   }
-  auto write_version = [&](std::string_view what) {
-    rocksdb::WriteOptions wo;
-    wo.sync = true;
-    return Record(FromRocks(db_->Put(wo, handle(Cf::kMeta), kMetaFormatVersion, want), what));
-  };
   // Version 8 differs from 7 only in audit events that may carry request
-  // and correlation ids, which this build reads either way: a read-only
-  // open reads a version-7 store as it is; a writer marks it version 8
-  // before it can append such an event.
-  if (version.has_value() && *version == "7") {
-    if (!options_.read_only) EMPI_RETURN_IF_ERROR(write_version("upgrading to format version 8"));
+  // and correlation ids, which this build reads either way; 9 from 8 in
+  // having no nhs_history (a read-only open is refused above, the family
+  // being missing).
+  if (is({"7", "8"})) {
+    EMPI_RETURN_IF_ERROR(writable());
+    EMPI_RETURN_IF_ERROR(UpgradeToVersion9());
     version = want;
   }
   if (version.has_value() && *version != want) {
@@ -557,7 +560,10 @@ absl::Status Store::Impl::CheckFormatVersion() {
     if (options_.read_only) {
       return absl::FailedPreconditionError(absl::StrCat("store ", path_, " has no format version"));
     }
-    EMPI_RETURN_IF_ERROR(write_version("writing format version"));
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    EMPI_RETURN_IF_ERROR(
+        Record(FromRocks(db_->Put(wo, handle(Cf::kMeta), kMetaFormatVersion, want), "writing format version")));
   }
   return absl::OkStatus();
 }
@@ -565,10 +571,12 @@ absl::Status Store::Impl::CheckFormatVersion() {
 // The counters kept in meta: where histories begin, the next person id and
 // the next change number.
 absl::Status Store::Impl::LoadCounters() {
-  EMPI_ASSIGN_OR_RETURN(std::optional<std::string> history_from, Get(Cf::kMeta, kMetaHistoryFrom, nullptr));
-  if (history_from.has_value()) {
-    if (history_from->size() != 8) return absl::DataLossError("meta history_from is not a sequence");
-    history_from_ = DecodeU64(*history_from);
+  for (auto [key, out] :
+       {std::pair{kMetaHistoryFrom, &history_from_}, std::pair{kMetaNhsHistoryFrom, &nhs_history_from_}}) {
+    EMPI_ASSIGN_OR_RETURN(std::optional<std::string> from, Get(Cf::kMeta, key, nullptr));
+    if (!from.has_value()) continue;
+    if (from->size() != 8) return absl::DataLossError(absl::StrCat("meta ", A(key), " is not a sequence"));
+    *out = DecodeU64(*from);
   }
   EMPI_ASSIGN_OR_RETURN(std::optional<std::string> next, Get(Cf::kMeta, kMetaNextPersonId, nullptr));
   if (next.has_value()) {
@@ -1226,6 +1234,52 @@ absl::StatusOr<uint64_t> Store::RecordPersonAt(std::string_view record_key, uint
   return DecodeU64(it->value().ToStringView());
 }
 
+absl::StatusOr<Store::NhsHolders> Store::NhsHoldersAt(uint64_t nhs, uint64_t change) const {
+  NhsHolders out;
+  absl::Status bad;
+  // Entries of one record (or of the supersession, record key empty) are
+  // adjacent and in change order: the last at or before `change` counts.
+  std::string current;
+  bool holds = false;
+  auto close = [&]() {
+    if (holds) out.records.push_back(current);
+    holds = false;
+  };
+  EMPI_RETURN_IF_ERROR(
+      impl_->Scan(Cf::kNhsHistory, EncodeU64(nhs), nullptr, [&](std::string_view key, std::string_view value) {
+        if (key.size() < 8) {
+          bad = absl::DataLossError("nhs_history: a key is malformed");
+          return false;
+        }
+        const std::string_view record = key.substr(0, key.size() - 8);
+        if (record != current) {
+          close();
+          current = record;
+        }
+        if (DecodeU64(key.substr(record.size())) > change) return true;
+        if (record.empty()) {
+          if (value.size() != 8) bad = absl::DataLossError("nhs_history: a supersession is malformed");
+          out.superseded_by = bad.ok() ? DecodeU64(value) : 0;
+        } else if (value.size() == 1) {
+          holds = value[0] == 1;
+        } else {
+          bad = absl::DataLossError(absl::StrCat("nhs_history of ", RecordName(record), ": a value is malformed"));
+        }
+        return bad.ok();
+      }));
+  EMPI_RETURN_IF_ERROR(bad);
+  close();
+  return out;
+}
+
+absl::StatusOr<uint64_t> Store::SupersededBy(uint64_t nhs, const rocksdb::Snapshot* snapshot) const {
+  EMPI_ASSIGN_OR_RETURN(std::optional<std::string> value,
+                        impl_->Get(Cf::kManual, absl::StrCat(A(kSupersedePrefix), A(EncodeU64(nhs))), snapshot));
+  if (!value.has_value()) return 0;
+  if (value->size() != 16) return absl::DataLossError("manual: a supersession entry does not decode");
+  return DecodeU64(value->substr(0, 8));
+}
+
 absl::StatusOr<uint64_t> Store::ChangeAtTime(int64_t time_us) const {
   // Binary search: changes are stamped in the order they are made.
   uint64_t lo = 0, hi = last_change();  // answer in [lo, hi]
@@ -1246,6 +1300,7 @@ absl::StatusOr<uint64_t> Store::ChangeAtTime(int64_t time_us) const {
 }
 
 uint64_t Store::history_from() const { return impl_->history_from_; }
+uint64_t Store::nhs_history_from() const { return impl_->nhs_history_from_; }
 
 uint64_t Store::last_change() const {
   absl::MutexLock l(&impl_->change_mu_);

@@ -35,6 +35,11 @@
 //   record_history  record key + change sequence (8 bytes BE) -> person id
 //                   (8 bytes BE; 0: no person), the record's person from
 //                   that change on
+//   nhs_history     NHS number (8 bytes BE) + record key + change sequence
+//                   (8 bytes BE) -> 1 (the record holds the number in
+//                   nhs_index from that change on) or 0 (no longer); with an
+//                   empty record key -> the number that superseded it
+//                   (8 bytes BE) from that change on
 //
 // Every unit of change goes through Commit(): one rocksdb::WriteBatch,
 // applied atomically, optionally with one audit event chained into it, so a
@@ -79,9 +84,11 @@ namespace empi::index {
 // objection_in_review; version 5 adds NHS number supersessions (manual
 // "supersede") and keeps nhs_index under each record's current number.
 // Version 6 adds the changes family (the change feed); version 7 the
-// view_history and record_history families (answers as of a past change).
+// view_history and record_history families (answers as of a past change);
+// version 8 audit events with request and correlation ids; version 9 the
+// nhs_history family (answers by NHS number as of a past change).
 // Older stores are upgraded when opened read-write.
-inline constexpr uint32_t kFormatVersion = 8;
+inline constexpr uint32_t kFormatVersion = 9;
 
 // Do not change the values of existing entries: part of the persistent format.
 enum class Cf : uint8_t {
@@ -101,8 +108,9 @@ enum class Cf : uint8_t {
   kChanges = 13,
   kViewHistory = 14,
   kRecordHistory = 15,
+  kNhsHistory = 16,
 };
-inline constexpr int kNumCfs = 16;
+inline constexpr int kNumCfs = 17;
 
 // The most level-0 files a family may hold when a bulk load starts
 // (Store::StartBulkLoad compacts any that holds more): with a load's own 34
@@ -259,6 +267,8 @@ std::string EncodeChange(const Change& c);
 bool DecodeChange(std::string_view value, Change* c);
 std::string HistoryKey(uint64_t person_id, uint64_t sequence);  // also view_history's keys
 std::string RecordHistoryKey(std::string_view record_key, uint64_t sequence);
+// nhs_history's key; an empty record key is the number's supersession.
+std::string NhsHistoryKey(uint64_t nhs, std::string_view record_key, uint64_t sequence);
 std::string AuditKey(uint64_t sequence);  // EncodeU64(sequence)
 // The canonical serialisation of (sequence, event) that the audit hash covers;
 // see docs/format/store.md. Deterministic: equal inputs give equal bytes.
@@ -281,6 +291,9 @@ inline constexpr std::string_view kMetaNextChange = "next_change";        // Enc
 // EncodeU64: the first change the view and record histories answer for (a
 // store upgraded to format version 7 keeps them from its upgrade on; absent: 0).
 inline constexpr std::string_view kMetaHistoryFrom = "history_from";
+// EncodeU64: the first change nhs_history answers for (a store upgraded to
+// format version 9 keeps it from its upgrade on; absent: 0).
+inline constexpr std::string_view kMetaNhsHistoryFrom = "nhs_history_from";
 // Present while persons' objection_in_review may be out of date: set with a
 // change, deleted once the flags it affects are updated; a store opened with
 // it present has every flag recomputed.
@@ -317,10 +330,10 @@ class ChangeSet {
 
   bool empty() const { return batch_.Count() == 0 && changes_.empty(); }
   size_t changes() const { return changes_.size(); }
-  // Whether the set changes a person's view or a record's person: the
-  // commit then adds their history (view_history, record_history), keyed
-  // by the set's last change.
-  bool has_history() const { return !view_ops_.empty() || !record_persons_.empty(); }
+  // Whether the set changes a person's view, a record's person or who holds
+  // an NHS number: the commit then adds their history (view_history,
+  // record_history, nhs_history), keyed by the set's last change.
+  bool has_history() const { return !view_ops_.empty() || !record_persons_.empty() || !nhs_ops_.empty(); }
   size_t ApproximateSize() const { return batch_.GetDataSize(); }
   rocksdb::WriteBatch* batch() { return &batch_; }
 
@@ -334,6 +347,8 @@ class ChangeSet {
   // records' new person ids (0: deleted).
   std::vector<std::pair<uint64_t, std::string>> view_ops_;
   std::vector<std::pair<std::string, uint64_t>> record_persons_;
+  // nhs_history keys without their change, and their values.
+  std::vector<std::pair<std::string, std::string>> nhs_ops_;
   bool allocated_person_ids_ = false;  // AllocatePersonIds() used this set
   // Set by Store::Open's caller through Store::NewChangeSet(); handles are
   // needed to address column families.
@@ -632,12 +647,25 @@ class Store {
   // The person holding the record once change `change` was committed; 0
   // when none did.
   absl::StatusOr<uint64_t> RecordPersonAt(std::string_view record_key, uint64_t change) const;
+  // Who held NHS number `nhs` once change `change` was committed (folded
+  // from nhs_history): the records filed under it in nhs_index, in key
+  // order, and the number that had superseded it (0 if none had).
+  struct NhsHolders {
+    std::vector<std::string> records;
+    uint64_t superseded_by = 0;
+  };
+  absl::StatusOr<NhsHolders> NhsHoldersAt(uint64_t nhs, uint64_t change) const;
+  // The number that superseded `nhs` (0 if none has), read at `snapshot`.
+  absl::StatusOr<uint64_t> SupersededBy(uint64_t nhs, const rocksdb::Snapshot* snapshot) const;
   // The last change committed at or before `time_us` (Unix microseconds);
   // 0 when none was.
   absl::StatusOr<uint64_t> ChangeAtTime(int64_t time_us) const;
   // The first change the histories answer for: 0, or for a store upgraded
   // to format version 7, the last change before its upgrade.
   uint64_t history_from() const;
+  // The first change nhs_history answers for: 0, or for a store upgraded to
+  // format version 9, the last change before that upgrade.
+  uint64_t nhs_history_from() const;
   // Pairs awaiting clerical review, a < b, each once, in the order of
   // their keys DirectedPairKey(a, b). With `after` (such a key) only the
   // pairs whose key sorts after it: the next page of a review queue.

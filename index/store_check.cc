@@ -1,11 +1,14 @@
 // Copyright EMPI developers.
 #include "index/store_check.h"
 
+#include <algorithm>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string_view>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "empi/status_macros.h"
@@ -38,6 +41,7 @@ class Checker {
     EMPI_RETURN_IF_ERROR(CheckChanges());
     EMPI_RETURN_IF_ERROR(CheckViewHistory());
     EMPI_RETURN_IF_ERROR(CheckRecordHistory());
+    EMPI_RETURN_IF_ERROR(CheckNhsHistory());
     // The fast pass: sequential scans only, comparing fingerprints of what
     // must agree; the exact pass (point reads) runs only when they do not,
     // to name the violations.
@@ -103,7 +107,7 @@ class Checker {
     return std::unique_ptr<rocksdb::Iterator>(db_->NewIterator(ro_, store_.cf(cf)));
   }
 
-  // The person id a person-keyed family's iterator is at (its key's first 8
+  // The person id (or NHS number) a family keyed by it is at (its key's first 8
   // bytes), kNoPerson at the end: the key of the merge-joins.
   static constexpr uint64_t kNoPerson = UINT64_MAX;
   static uint64_t PersonIdAt(rocksdb::Iterator* i) {
@@ -223,6 +227,63 @@ class Checker {
     }
     EMPI_RETURN_IF_ERROR(ReadStatus(history->status(), "record_history"));
     return ReadStatus(records->status(), "records");
+  }
+
+  // nhs_history folded per NHS number gives its nhs_index entries and its
+  // supersession, merge-joined by number. Names records, never the number.
+  absl::Status CheckNhsHistory() {
+    absl::flat_hash_map<uint64_t, uint64_t> superseded;
+    EMPI_RETURN_IF_ERROR(store_.ForEachSupersession(
+        [&](uint64_t old_nhs, uint64_t new_nhs, int64_t) {
+          superseded[old_nhs] = new_nhs;
+          return true;
+        },
+        snapshot_));
+    auto history = Iter(Cf::kNhsHistory), index = Iter(Cf::kNhsIndex);
+    history->SeekToFirst();
+    index->SeekToFirst();
+    while (true) {
+      const uint64_t nhs = std::min(PersonIdAt(history.get()), PersonIdAt(index.get()));
+      if (nhs == kNoPerson) break;
+      std::map<std::string, bool, std::less<>> folded;  // record key -> holds
+      uint64_t by = 0;
+      bool decodes = true;
+      for (; PersonIdAt(history.get()) == nhs; history->Next()) {
+        ++report_->nhs_history;
+        const std::string_view key = history->key().ToStringView(), value = history->value().ToStringView();
+        if (key.size() < 16) {
+          decodes = false;
+        } else if (const std::string_view record = key.substr(8, key.size() - 16); record.empty()) {
+          decodes = decodes && value.size() == 8;
+          if (value.size() == 8) by = DecodeU64(value);
+        } else {
+          decodes = decodes && value.size() == 1;
+          folded[std::string(record)] = value == std::string_view("\1", 1);
+        }
+      }
+      std::vector<std::string> held;
+      for (; PersonIdAt(index.get()) == nhs; index->Next()) held.emplace_back(index->key().ToStringView().substr(8));
+      std::vector<std::string> from_history;
+      for (const auto& [record, holds] : folded) {
+        if (holds) from_history.push_back(record);
+      }
+      const auto it = superseded.find(nhs);
+      const uint64_t want_by = it == superseded.end() ? 0 : it->second;
+      if (it != superseded.end()) superseded.erase(it);
+      if (!decodes) {
+        Violation(absl::StrCat("nhs_history: an entry does not decode"));
+      } else if (from_history != held) {
+        // The first record on which they differ.
+        auto [h, i] = std::mismatch(from_history.begin(), from_history.end(), held.begin(), held.end());
+        const std::string& record = h == from_history.end() ? *i : i == held.end() || *h < *i ? *h : *i;
+        Violation(absl::StrCat("record ", RecordName(record), ": nhs_history does not give its nhs_index entry"));
+      } else if (by != want_by) {
+        Violation("nhs_history: a supersession differs from the one stored");
+      }
+    }
+    if (!superseded.empty()) Violation("nhs_history: a supersession has no entry");
+    EMPI_RETURN_IF_ERROR(ReadStatus(history->status(), "nhs_history"));
+    return ReadStatus(index->status(), "nhs_index");
   }
 
   // Review pairs: under both orders with one value, between live records;

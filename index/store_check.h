@@ -26,7 +26,8 @@
 //     meta next_change equal to n + 1;
 //   - the histories agree with the present: each person's view_history
 //     folds to its person_view, and each record's last record_history entry
-//     names its person (0 for a record no longer stored);
+//     names its person (0 for a record no longer stored), and each NHS
+//     number's nhs_history folds to its nhs_index entries and supersession;
 //   - pending objections are counted only: they name patients with no
 //     stored record yet, and one that a stored record now matches is
 //     applied by the next link or ingest (a kill can leave it pending).
@@ -86,7 +87,7 @@ struct StoreCheckReport {
   uint64_t records = 0, persons = 0, memberships = 0, person_views = 0;
   uint64_t block_keys = 0, nhs_entries = 0, review_entries = 0, never_links = 0;
   uint64_t pending_objections = 0, audit_events = 0, changes = 0;
-  uint64_t view_history = 0, record_history = 0;  // entries
+  uint64_t view_history = 0, record_history = 0, nhs_history = 0;  // entries
   uint64_t violations_total = 0;
   std::vector<std::string> violations;  // the first max_violations, in the order found
   bool ok() const { return violations_total == 0; }

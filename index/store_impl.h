@@ -358,6 +358,11 @@ class Store::Impl {
   absl::Status UpgradeFromVersion1();
   absl::Status UpgradeToVersion4();
   absl::Status UpgradeToVersion7();
+  absl::Status UpgradeToVersion9();
+  // An upgrade's writes in batches (store_upgrade.cc).
+  class UpgradeBatches;
+  // The last change before an upgrade, where the histories it seeds begin.
+  absl::StatusOr<uint64_t> LastChangeBeforeUpgrade();
   absl::Status CompactPersonView();
   absl::StatusOr<int> Compact();
   absl::StatusOr<uint64_t> WarmCache();
@@ -440,6 +445,10 @@ class Store::Impl {
       rocksdb::Status s = out->Put(handle(Cf::kRecordHistory), RecordHistoryKey(key, change), EncodeU64(person));
       if (!s.ok()) return s;
     }
+    for (const auto& [key, value] : c.nhs_ops_) {
+      rocksdb::Status s = out->Put(handle(Cf::kNhsHistory), absl::StrCat(A(key), A(EncodeU64(change))), value);
+      if (!s.ok()) return s;
+    }
     return rocksdb::Status::OK();
   }
   uint64_t NextChange() {
@@ -464,7 +473,8 @@ class Store::Impl {
   void BeginStateChange() { state_epoch_.fetch_add(1, std::memory_order_acq_rel); }
   void EndStateChange() { state_epoch_.fetch_add(1, std::memory_order_acq_rel); }
   std::atomic<uint64_t> state_epoch_{0};
-  uint64_t history_from_ = 0;  // meta history_from, read at open
+  uint64_t history_from_ = 0;      // meta history_from, read at open
+  uint64_t nhs_history_from_ = 0;  // meta nhs_history_from, read at open
 
   void PublishChanges(uint64_t last) {
     absl::MutexLock l(&change_mu_);

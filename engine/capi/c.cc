@@ -208,6 +208,11 @@ empi_resolution_t* empi_resolve_as_of(empi_engine_t* engine, const char* source,
   return WrapResolution(
       engine->rep->ResolveAsOf(Str(source), Str(record_id), empi::AsOf{as_of_change, as_of_time_us}, who->rep), errptr);
 }
+empi_resolution_t* empi_resolve_nhs_number_as_of(empi_engine_t* engine, const char* nhs_number, uint64_t as_of_change,
+                                                 int64_t as_of_time_us, const empi_requester_t* who, char** errptr) {
+  return WrapResolution(
+      engine->rep->ResolveByNhsNumberAsOf(Str(nhs_number), empi::AsOf{as_of_change, as_of_time_us}, who->rep), errptr);
+}
 void empi_resolution_destroy(empi_resolution_t* resolution) { delete resolution; }
 uint64_t empi_resolution_person_id(const empi_resolution_t* r) { return r->rep.person_id; }
 uint64_t empi_resolution_at_change(const empi_resolution_t* r) { return r->rep.at_change; }

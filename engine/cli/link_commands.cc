@@ -193,10 +193,10 @@ absl::Status RunCheck(const std::string& db, size_t max_violations, bool* clean)
   if (!std::cout) return absl::UnavailableError("writing to standard output failed");
   std::cerr << fmt::format(
       "empi check {}: {} records, {} persons, {} memberships, {} person views, {} block keys, {} nhs entries, "
-      "{} review entries, {} never-link marks, {} pending objections, {} changes, {} view-history and {} "
-      "record-history entries, {} audit events; {} violations\n",
+      "{} review entries, {} never-link marks, {} pending objections, {} changes, {} view-history, {} "
+      "record-history and {} nhs-history entries, {} audit events; {} violations\n",
       db, r.records, r.persons, r.memberships, r.person_views, r.block_keys, r.nhs_entries, r.review_entries,
-      r.never_links, r.pending_objections, r.changes, r.view_history, r.record_history, r.audit_events,
+      r.never_links, r.pending_objections, r.changes, r.view_history, r.record_history, r.nhs_history, r.audit_events,
       r.violations_total);
   *clean = r.ok();
   return absl::OkStatus();

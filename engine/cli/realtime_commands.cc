@@ -254,13 +254,15 @@ absl::Status RunResolve(const Flags& f) {
     return absl::InvalidArgumentError("give --source and --record-id, or --nhs-number");
   }
   EMPI_ASSIGN_OR_RETURN(std::optional<AsOf> as_of, AsOfOf(f));
-  if (as_of && !f.nhs_number.empty()) {
-    return absl::InvalidArgumentError("--as-of-change, --as-of-time: resolve by --source and --record-id");
-  }
   EMPI_ASSIGN_OR_RETURN(auto engine, OpenEngine(f, false));
-  absl::StatusOr<Resolution> r = as_of                  ? engine->ResolveAsOf(f.source, f.record_id, *as_of, f.who)
-                                 : f.nhs_number.empty() ? engine->Resolve(f.source, f.record_id, f.who)
-                                                        : engine->ResolveByNhsNumber(f.nhs_number, f.who);
+  absl::StatusOr<Resolution> r = absl::UnknownError("");
+  if (!f.nhs_number.empty()) {
+    r = as_of ? engine->ResolveByNhsNumberAsOf(f.nhs_number, *as_of, f.who)
+              : engine->ResolveByNhsNumber(f.nhs_number, f.who);
+  } else {
+    r = as_of ? engine->ResolveAsOf(f.source, f.record_id, *as_of, f.who)
+              : engine->Resolve(f.source, f.record_id, f.who);
+  }
   if (!r.ok()) return r.status();
   std::cout << ResolutionJson(*r).dump(2) << "\n";
   return absl::OkStatus();

@@ -137,6 +137,8 @@ class EngineImpl final : public Engine {
   absl::StatusOr<Resolution> ResolvePerson(uint64_t person_id, const Requester& who) override;
   absl::StatusOr<Resolution> ResolvePersonAsOf(uint64_t person_id, const AsOf& as_of, const Requester& who) override;
   absl::StatusOr<Resolution> ResolveByNhsNumber(const std::string& nhs_number, const Requester& who) override;
+  absl::StatusOr<Resolution> ResolveByNhsNumberAsOf(const std::string& nhs_number, const AsOf& as_of,
+                                                    const Requester& who) override;
   absl::StatusOr<std::vector<Candidate>> Search(const Demographics& d, const Requester& who, size_t limit) override;
   absl::StatusOr<ViewDecision> MayAssembleView(uint64_t person_id, const Requester& who) override;
   absl::StatusOr<ViewDecision> MayAssembleViewAsOf(uint64_t person_id, const AsOf& as_of,
@@ -275,6 +277,16 @@ class EngineImpl final : public Engine {
   // the members of `view`, the view `res` was made from.
   absl::StatusOr<Resolution> FinishResolve(std::optional<Resolution> res, const index::PersonView* view,
                                            const Answered& when, index::AuditEvent* ev, const std::string& not_found);
+
+  // The number of an NHS-number query; InvalidArgument naming the field.
+  static absl::StatusOr<uint64_t> ParseNhsQuery(const std::string& nhs_number);
+  // A resolution by NHS number once the persons holding it are read
+  // (several: refused, audited), for the present and as of a change.
+  absl::StatusOr<Resolution> FinishResolveByNhs(const std::vector<uint64_t>& persons, const index::PersonView* view,
+                                                const Answered& when, int32_t today, const Requester& who);
+  // Supersessions followed at most this many steps (a chain longer is a
+  // cycle, which NhsSupersessions::Add refuses: a damaged store).
+  static constexpr uint64_t kMaxSupersessionHops = 1000;
 
   absl::StatusOr<ViewDecision> DecideView(uint64_t pid, std::optional<Resolution> res, const Answered& when,
                                           const Requester& who, const std::string& record_key);

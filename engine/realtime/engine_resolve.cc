@@ -80,16 +80,21 @@ absl::StatusOr<Resolution> EngineImpl::ResolvePersonAsOf(uint64_t person_id, con
 }
 
 absl::StatusOr<Resolution> EngineImpl::ResolveByNhsNumber(const std::string& nhs_number, const Requester& who) {
-  std::optional<uint64_t> nhs = ParseNhsNumber(nhs_number);
-  if (!nhs) return absl::InvalidArgumentError("nhs_number: not a valid NHS number");
-  nhs = CurrentNhs(*nhs);
-  index::AuditEvent ev = AuditEventFor(who, "resolve-nhs");
-  std::optional<Resolution> res;
+  EMPI_ASSIGN_OR_RETURN(const uint64_t nhs, ParseNhsQuery(nhs_number));
   std::vector<uint64_t> persons;
   std::optional<index::PersonView> view;
   EMPI_ASSIGN_OR_RETURN(const uint64_t at, store_->ReadAtChange([&]() -> absl::Status {
+    // The supersessions are read with the records: a read that saw a
+    // supersession's records moved also follows it, as a replay does.
     SnapshotHolder snap(store_.get());
-    EMPI_ASSIGN_OR_RETURN(auto keys, store_->RecordsWithNhs(*nhs, snap.get()));
+    uint64_t current = nhs;
+    for (uint64_t hops = 0;; ++hops) {
+      EMPI_ASSIGN_OR_RETURN(const uint64_t next, store_->SupersededBy(current, snap.get()));
+      if (next == 0) break;
+      if (hops == kMaxSupersessionHops) return absl::DataLossError("manual: supersessions form a cycle");
+      current = next;
+    }
+    EMPI_ASSIGN_OR_RETURN(auto keys, store_->RecordsWithNhs(current, snap.get()));
     EMPI_ASSIGN_OR_RETURN(persons, PersonsOf(keys, snap.get()));
     view.reset();
     if (persons.size() == 1) {
@@ -97,18 +102,60 @@ absl::StatusOr<Resolution> EngineImpl::ResolveByNhsNumber(const std::string& nhs
     }
     return absl::OkStatus();
   }));
-  if (persons.size() == 1) {
-    EMPI_ASSIGN_OR_RETURN(res, StoredRecordResolution(persons[0], view ? &*view : nullptr, Today()));
+  return FinishResolveByNhs(persons, view ? &*view : nullptr, Answered{at, false}, Today(), who);
+}
+
+absl::StatusOr<Resolution> EngineImpl::ResolveByNhsNumberAsOf(const std::string& nhs_number, const AsOf& as_of,
+                                                              const Requester& who) {
+  EMPI_ASSIGN_OR_RETURN(const uint64_t nhs, ParseNhsQuery(nhs_number));
+  EMPI_ASSIGN_OR_RETURN(const uint64_t at, ChangeOf(as_of));
+  if (at < store_->nhs_history_from()) {
+    return absl::FailedPreconditionError(absl::StrCat("as_of: this store's history of NHS numbers begins at change ",
+                                                      store_->nhs_history_from(), " (its upgrade to format 9)"));
   }
+  index::Store::NhsHolders held;
+  for (uint64_t current = nhs, hops = 0;; current = held.superseded_by, ++hops) {
+    EMPI_ASSIGN_OR_RETURN(held, store_->NhsHoldersAt(current, at));
+    if (held.superseded_by == 0) break;
+    if (hops == kMaxSupersessionHops) return absl::DataLossError("nhs_history: supersessions form a cycle");
+  }
+  std::vector<uint64_t> persons;
+  for (const std::string& key : held.records) {
+    EMPI_ASSIGN_OR_RETURN(const uint64_t pid, store_->RecordPersonAt(key, at));
+    if (pid != 0) persons.push_back(pid);
+  }
+  std::sort(persons.begin(), persons.end());
+  persons.erase(std::unique(persons.begin(), persons.end()), persons.end());
+  std::optional<index::PersonView> view;
+  if (persons.size() == 1) {
+    EMPI_ASSIGN_OR_RETURN(view, store_->PersonViewAt(persons[0], at));
+  }
+  return FinishResolveByNhs(persons, view ? &*view : nullptr, Answered{at, true}, DayOf(as_of), who);
+}
+
+absl::StatusOr<uint64_t> EngineImpl::ParseNhsQuery(const std::string& nhs_number) {
+  std::optional<uint64_t> nhs = ParseNhsNumber(nhs_number);
+  if (!nhs) return absl::InvalidArgumentError("nhs_number: not a valid NHS number");
+  return *nhs;
+}
+
+absl::StatusOr<Resolution> EngineImpl::FinishResolveByNhs(const std::vector<uint64_t>& persons,
+                                                          const index::PersonView* view, const Answered& when,
+                                                          int32_t today, const Requester& who) {
+  index::AuditEvent ev = AuditEventFor(who, "resolve-nhs");
   if (persons.size() > 1) {
     ev.persons = persons;
     ev.outcome = "refused: nhs number in several persons";
+    Stamp(when, &ev);
     EMPI_RETURN_IF_ERROR(CommitAudit(ev));
     return absl::FailedPreconditionError(
         absl::StrCat("the NHS number is held by ", persons.size(), " persons awaiting review"));
   }
-  return FinishResolve(std::move(res), view ? &*view : nullptr, Answered{at, false}, &ev,
-                       "no record holds this NHS number");
+  std::optional<Resolution> res;
+  if (persons.size() == 1) {
+    EMPI_ASSIGN_OR_RETURN(res, StoredRecordResolution(persons[0], view, today));
+  }
+  return FinishResolve(std::move(res), view, when, &ev, "no record holds this NHS number");
 }
 
 absl::StatusOr<std::vector<Candidate>> EngineImpl::Search(const Demographics& d, const Requester& who, size_t limit) {

@@ -117,7 +117,10 @@ absl::StatusOr<SupersessionResult> EngineImpl::SupersedeLocked(uint64_t old_nhs,
     }
     cs.AppendHistory(result.persons[i], hseq, h.dump());
   }
-  if (!result.persons.empty()) cs.AddChange({.kind = "nhs-superseded", .persons = result.persons, .records = {}});
+  // A change even when no person holds either number: answers by NHS
+  // number follow the supersession from this change on (nhs_history), and
+  // one given before it must name an earlier change.
+  cs.AddChange({.kind = "nhs-superseded", .persons = result.persons, .records = {}});
   // Persons that now share a number: a steward decides whether they are one.
   EMPI_ASSIGN_OR_RETURN(result.review_pairs, SupersessionReviewPairs(keys, result.persons, next, &cs));
 

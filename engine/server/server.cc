@@ -570,11 +570,8 @@ class ServerImpl final : public Server {
     if (!Parsed(as_of, res)) return;
     absl::StatusOr<Resolution> r = absl::UnknownError("");
     if (system == kNhsNumberSystem) {
-      if (as_of->has_value()) {
-        return SendOutcome(res, 400, "not-supported",
-                           "asOfChange, asOfTime: resolve by a source record identifier, not an NHS number");
-      }
-      r = engine_->ResolveByNhsNumber(value, who);
+      r = as_of->has_value() ? engine_->ResolveByNhsNumberAsOf(value, **as_of, who)
+                             : engine_->ResolveByNhsNumber(value, who);
     } else if (std::optional<std::string> source = systems_.SourceOf(system)) {
       r = as_of->has_value() ? engine_->ResolveAsOf(*source, value, **as_of, who)
                              : engine_->Resolve(*source, value, who);
@@ -583,7 +580,9 @@ class ServerImpl final : public Server {
                          absl::StrCat(kField, ".system: neither ", std::string(kNhsNumberSystem), " nor ",
                                       IdentifierSystems::kExpected));
     }
-    if (absl::IsFailedPrecondition(r.status()) && as_of->has_value()) {
+    // FailedPrecondition: before the history begins (the engine's message
+    // names as_of), or the NHS number in several persons.
+    if (absl::IsFailedPrecondition(r.status()) && absl::StartsWith(r.status().message(), "as_of")) {
       return SendOutcome(res, 409, "conflict", "asOfChange, asOfTime: before this store's history begins");
     }
     if (absl::IsFailedPrecondition(r.status())) {

@@ -1,13 +1,14 @@
 // Copyright EMPI developers.
 //
-// The view and record histories (view_history, record_history): what a
-// person's view and a record's person were once a given change was
-// committed, through commits, a bulk load and an upgrade from format
-// version 6; and `empi check` naming a history that disagrees with the
-// present.
+// The view, record and NHS number histories (view_history, record_history,
+// nhs_history): what a person's view, a record's person and the holders of
+// an NHS number were once a given change was committed, through commits, a
+// bulk load and upgrades from format versions 6 and 8; and `empi check`
+// naming a history that disagrees with the present.
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "index/store.h"
 #include "index/store_check.h"
@@ -157,6 +158,7 @@ TEST(History, UpgradeFromVersion6StartsTheHistoriesAtTheLastChange) {
     Put(store.get(), Rec("B", 1));
     ASSERT_TRUE(store->db()->DropColumnFamily(store->cf(Cf::kViewHistory)).ok());
     ASSERT_TRUE(store->db()->DropColumnFamily(store->cf(Cf::kRecordHistory)).ok());
+    ASSERT_TRUE(store->db()->DropColumnFamily(store->cf(Cf::kNhsHistory)).ok());
     ASSERT_TRUE(store->db()->Put(rocksdb::WriteOptions(), store->cf(Cf::kMeta), "format_version", "6").ok());
   }
   StoreOptions read_only;
@@ -211,6 +213,7 @@ TEST_P(UpgradeFaultTest, AFailedUpgradeIsDoneAgainByTheNextOpen) {
     ASSERT_TRUE(store->Commit(&cs, nullptr, false).ok());
     ASSERT_TRUE(store->db()->DropColumnFamily(store->cf(Cf::kViewHistory)).ok());
     ASSERT_TRUE(store->db()->DropColumnFamily(store->cf(Cf::kRecordHistory)).ok());
+    ASSERT_TRUE(store->db()->DropColumnFamily(store->cf(Cf::kNhsHistory)).ok());
     ASSERT_TRUE(store->db()->Put(rocksdb::WriteOptions(), store->cf(Cf::kMeta), "format_version", "6").ok());
   }
   FaultInjectionFs fs;
@@ -237,6 +240,123 @@ TEST_P(UpgradeFaultTest, AFailedUpgradeIsDoneAgainByTheNextOpen) {
 
 INSTANTIATE_TEST_SUITE_P(EveryOp, UpgradeFaultTest, empi::testing::EveryFault(1, 3, 8, 20),
                          empi::testing::FaultCaseName);
+
+constexpr uint64_t kNhs = 9434765919, kOtherNhs = 4010232137;
+
+// Files record `id` under `nhs` in nhs_index (and out of `from`, if not 0),
+// with a change.
+void FileNhs(Store* store, const std::string& id, uint64_t nhs, uint64_t from = 0) {
+  ChangeSet cs = store->NewChangeSet();
+  const std::string key = Rec(id, 0).record.Key();
+  if (from != 0) cs.DeleteNhs(from, key);
+  if (nhs != 0) cs.PutNhs(nhs, key);
+  cs.AddChange(Change{0, "record-updated", {}, {key}});
+  ASSERT_TRUE(store->Commit(&cs, nullptr, false).ok());
+}
+
+std::string HoldersAt(const Store& store, uint64_t nhs, uint64_t change) {
+  auto held = store.NhsHoldersAt(nhs, change);
+  EXPECT_TRUE(held.ok()) << held.status();
+  if (!held.ok()) return "error";
+  std::string out;
+  for (const std::string& key : held->records) absl::StrAppend(&out, key.substr(4), " ");  // after "RKB\0"
+  if (held->superseded_by != 0) absl::StrAppend(&out, "-> ", held->superseded_by);
+  return out;
+}
+
+TEST(History, NhsHoldersAsOfEachChange) {
+  TempDir dir;
+  auto store = OpenOrDie(dir.path());
+  ASSERT_NE(store, nullptr);
+  FileNhs(store.get(), "A", kNhs);             // change 1
+  FileNhs(store.get(), "B", kNhs);             // 2
+  FileNhs(store.get(), "A", kOtherNhs, kNhs);  // 3: A's number corrected
+  {                                            // 4: kNhs superseded, B moved
+    ChangeSet cs = store->NewChangeSet();
+    cs.PutSupersession(kNhs, kOtherNhs, 1);
+    cs.DeleteNhs(kNhs, Rec("B", 0).record.Key());
+    cs.PutNhs(kOtherNhs, Rec("B", 0).record.Key());
+    cs.AddChange(Change{0, "nhs-superseded", {}, {}});
+    ASSERT_TRUE(store->Commit(&cs, nullptr, false).ok());
+  }
+  FileNhs(store.get(), "A", 0, kOtherNhs);  // 5: A's number removed
+  EXPECT_EQ(HoldersAt(*store, kNhs, 0), "");
+  EXPECT_EQ(HoldersAt(*store, kNhs, 1), "A ");
+  EXPECT_EQ(HoldersAt(*store, kNhs, 2), "A B ");
+  EXPECT_EQ(HoldersAt(*store, kNhs, 3), "B ");
+  EXPECT_EQ(HoldersAt(*store, kOtherNhs, 3), "A ");
+  EXPECT_EQ(HoldersAt(*store, kNhs, 4), absl::StrCat("-> ", kOtherNhs));
+  EXPECT_EQ(HoldersAt(*store, kOtherNhs, 4), "A B ");
+  EXPECT_EQ(HoldersAt(*store, kOtherNhs, 5), "B ");
+  EXPECT_EQ(*store->SupersededBy(kNhs, nullptr), kOtherNhs);
+  EXPECT_EQ(*store->SupersededBy(kOtherNhs, nullptr), 0u);
+  ExpectChecksClean(*store);
+}
+
+// A store written before nhs_history (format version 8): refused
+// read-only, upgraded by a read-write open, with the NHS numbers' history
+// from its last change on.
+TEST(History, UpgradeFromVersion8StartsTheNhsHistoryAtTheLastChange) {
+  TempDir dir;
+  {
+    auto store = OpenOrDie(dir.path());
+    ASSERT_NE(store, nullptr);
+    FileNhs(store.get(), "A", kNhs);  // 1
+    FileNhs(store.get(), "B", kNhs);  // 2
+    ChangeSet cs = store->NewChangeSet();
+    cs.PutSupersession(kOtherNhs, kNhs, 1);
+    ASSERT_TRUE(store->Commit(&cs, nullptr, false).ok());
+    ASSERT_TRUE(store->db()->DropColumnFamily(store->cf(Cf::kNhsHistory)).ok());
+    ASSERT_TRUE(store->db()->Put(rocksdb::WriteOptions(), store->cf(Cf::kMeta), "format_version", "8").ok());
+  }
+  StoreOptions read_only;
+  read_only.read_only = true;
+  auto refused = Store::Open(dir.path(), read_only);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(refused.status().message().find("open it once for writing"), std::string::npos) << refused.status();
+  {
+    auto store = OpenOrDie(dir.path());
+    ASSERT_NE(store, nullptr);
+    EXPECT_EQ(**store->GetMeta(kMetaFormatVersion), std::to_string(kFormatVersion));
+    EXPECT_EQ(store->nhs_history_from(), 2u);
+    EXPECT_EQ(store->history_from(), 0u);
+    EXPECT_EQ(HoldersAt(*store, kNhs, 2), "A B ");
+    EXPECT_EQ(HoldersAt(*store, kOtherNhs, 2), absl::StrCat("-> ", kNhs));
+    ExpectChecksClean(*store);
+    FileNhs(store.get(), "A", 0, kNhs);  // 3
+    EXPECT_EQ(HoldersAt(*store, kNhs, 2), "A B ");
+    EXPECT_EQ(HoldersAt(*store, kNhs, 3), "B ");
+  }
+  auto store = OpenOrDie(dir.path(), read_only);
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(store->nhs_history_from(), 2u);
+  ExpectChecksClean(*store);
+}
+
+TEST(History, StoreCheckNamesAnNhsHistoryThatDisagrees) {
+  TempDir dir;
+  auto store = OpenOrDie(dir.path());
+  ASSERT_NE(store, nullptr);
+  FileNhs(store.get(), "A", kNhs);
+  FileNhs(store.get(), "B", kNhs);
+  ChangeSet cs = store->NewChangeSet();
+  cs.PutSupersession(kOtherNhs, kNhs, 1);
+  ASSERT_TRUE(store->Commit(&cs, nullptr, false).ok());
+  ExpectChecksClean(*store);
+  rocksdb::WriteOptions wo;
+  ASSERT_TRUE(
+      store->db()->Delete(wo, store->cf(Cf::kNhsHistory), NhsHistoryKey(kNhs, Rec("B", 0).record.Key(), 2)).ok());
+  ASSERT_TRUE(store->db()->Delete(wo, store->cf(Cf::kNhsHistory), NhsHistoryKey(kOtherNhs, "", 2)).ok());
+  auto report = CheckStore(*store, {});
+  ASSERT_TRUE(report.ok());
+  ASSERT_EQ(report->violations_total, 2u);
+  EXPECT_EQ(report->violations[0], "record RKB/B: nhs_history does not give its nhs_index entry");
+  EXPECT_EQ(report->violations[1], "nhs_history: a supersession has no entry");
+  for (const std::string& v : report->violations) {
+    EXPECT_EQ(v.find(std::to_string(kNhs)), std::string::npos) << v;  // never the number itself
+  }
+}
 
 TEST(History, StoreCheckNamesAHistoryThatDisagrees) {
   TempDir dir;

@@ -183,21 +183,22 @@ TEST(Store, RejectsOtherFormatVersion) {
 
 // Version 7 differs from 8 only in audit events that never carry request
 // ids: a read-only open reads it as it is, a writer marks it 8 first.
-TEST(Store, Version7IsReadAsItIsAndMarked8ByAWriter) {
+// A version-7 store (before request ids and nhs_history) is refused
+// read-only and upgraded to the current version by a writer.
+TEST(Store, Version7IsRefusedReadOnlyAndUpgradedByAWriter) {
   TempDir dir;
   {
     auto store = OpenOrDie(dir.path());
+    ASSERT_TRUE(store->db()->DropColumnFamily(store->cf(Cf::kNhsHistory)).ok());
     ASSERT_TRUE(store->db()->Put(rocksdb::WriteOptions(), store->cf(Cf::kMeta), "format_version", "7").ok());
   }
   StoreOptions read_only;
   read_only.read_only = true;
-  {
-    auto store = Store::Open(dir.path(), read_only);
-    ASSERT_TRUE(store.ok()) << store.status();
-    EXPECT_EQ(**(*store)->GetMeta(kMetaFormatVersion), "7");
-  }
+  auto refused = Store::Open(dir.path(), read_only);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition) << refused.status();
   auto store = OpenOrDie(dir.path());
-  EXPECT_EQ(**store->GetMeta(kMetaFormatVersion), "8");
+  EXPECT_EQ(**store->GetMeta(kMetaFormatVersion), std::to_string(kFormatVersion));
 }
 
 TEST(Store, MissingStoreWithoutCreateIsNotFound) {

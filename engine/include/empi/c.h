@@ -125,6 +125,10 @@ empi_resolution_t* empi_resolve_nhs_number(empi_engine_t* engine, const char* nh
 empi_resolution_t* empi_resolve_as_of(empi_engine_t* engine, const char* source, const char* record_id,
                                       uint64_t as_of_change, int64_t as_of_time_us, const empi_requester_t* who,
                                       char** errptr);
+/* empi_resolve_nhs_number as of a change or time (see empi_resolve_as_of;
+   empi::Engine::ResolveByNhsNumberAsOf). */
+empi_resolution_t* empi_resolve_nhs_number_as_of(empi_engine_t* engine, const char* nhs_number, uint64_t as_of_change,
+                                                 int64_t as_of_time_us, const empi_requester_t* who, char** errptr);
 void empi_resolution_destroy(empi_resolution_t* resolution);
 uint64_t empi_resolution_person_id(const empi_resolution_t* resolution);
 /* The change the answer was given at (record it to ask again, as of it). */

@@ -96,6 +96,13 @@ class Engine {
   virtual absl::StatusOr<Resolution> ResolveAsOf(const std::string& source, const std::string& record_id,
                                                  const AsOf& as_of, const Requester& who) = 0;
   virtual absl::StatusOr<Resolution> ResolvePersonAsOf(uint64_t person_id, const AsOf& as_of, const Requester& who) = 0;
+  // ResolveByNhsNumber as the index stood at `as_of`: the records that held
+  // the number then (following the supersessions known then) and their
+  // person then. FailedPrecondition also for a change before the store's
+  // history of NHS numbers begins (a store upgraded to format version 9
+  // keeps it from its upgrade on).
+  virtual absl::StatusOr<Resolution> ResolveByNhsNumberAsOf(const std::string& nhs_number, const AsOf& as_of,
+                                                            const Requester& who) = 0;
   // Persons matching `d`, best first, at most `limit`, grade possible or
   // better (certain: >= link threshold; probable: >= review threshold;
   // possible: >= 0.05). A restricted person is never returned when `d`

@@ -85,7 +85,20 @@ TEST_F(CApiTest, IngestResolveDecideSearchObject) {
   r = empi_resolve_nhs_number(engine_, "9434765919", who_, &err_);
   ASSERT_NE(r, nullptr) << err_;
   EXPECT_EQ(empi_resolution_person_id(r), p1);
+  const uint64_t at = empi_resolution_at_change(r);
   empi_resolution_destroy(r);
+  // As of the first change, only the GP record held the number.
+  r = empi_resolve_nhs_number_as_of(engine_, "9434765919", 1, 0, who_, &err_);
+  ASSERT_NE(r, nullptr) << err_;
+  EXPECT_EQ(empi_resolution_person_id(r), p1);
+  EXPECT_EQ(empi_resolution_record_count(r), 1u);
+  EXPECT_EQ(empi_resolution_at_change(r), 1u);
+  empi_resolution_destroy(r);
+  EXPECT_EQ(empi_resolve_nhs_number_as_of(engine_, "9434765919", at + 1, 0, who_, &err_), nullptr);
+  ASSERT_NE(err_, nullptr);
+  EXPECT_NE(std::string(err_).find("after the last change"), std::string::npos) << err_;
+  empi_free(err_);
+  err_ = nullptr;
 
   // Not found: NULL and no error.
   EXPECT_EQ(empi_resolve(engine_, "RKB", "nobody", who_, &err_), nullptr);

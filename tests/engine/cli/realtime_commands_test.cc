@@ -162,7 +162,12 @@ TEST_F(RealtimeCommandsTest, AuditorReplaysAViewDecisionAsOfItsChange) {
   EXPECT_EQ(Run("view --db '" + db_ + "'").code, 65);
   EXPECT_EQ(Run("view --db '" + db_ + "' --person 1 --source RYA --record-id H1").code, 65);
   EXPECT_EQ(Run("resolve --db '" + db_ + "' --source RYA --record-id H1 --as-of-time yesterday").code, 65);
-  EXPECT_EQ(Run("resolve --db '" + db_ + "' --nhs-number 9434765919 --as-of-change 1").code, 65);
+  // By NHS number: as of the view's change, the person and both records,
+  // though the number is now held by two persons.
+  nlohmann::json by_nhs = Json("resolve --nhs-number 9434765919 --as-of-change " + std::to_string(at));
+  EXPECT_EQ(by_nhs["person_id"], p);
+  EXPECT_EQ(by_nhs["records"].size(), 2u);
+  EXPECT_EQ(Run("resolve --db '" + db_ + "' --nhs-number 9434765919").code, 65);
   RunResult future = Run("resolve --db '" + db_ + "' --source RYA --record-id H1 --as-of-change 99999");
   EXPECT_EQ(future.code, 65) << future.err;
   EXPECT_THAT(future.err, HasSubstr("after the last change"));

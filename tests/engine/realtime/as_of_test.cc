@@ -1,9 +1,10 @@
 // Copyright EMPI developers.
 //
-// Answers as of a past change (Engine::ResolveAsOf, MayAssembleViewAsOf):
-// for random sequences of ingests, updates, merges, splits, unmerges and
-// objections, resolving as of any past change gives exactly what resolving
-// gave at that moment, before and after the store is reopened; the audit
+// Answers as of a past change (Engine::ResolveAsOf, ResolveByNhsNumberAsOf,
+// MayAssembleViewAsOf): for random sequences of ingests, updates (a
+// relative's NHS number among them), merges, splits, unmerges, objections
+// and NHS number supersessions, resolving a record or an NHS number as of
+// any past change gives exactly what resolving gave at that moment, before and after the store is reopened; the audit
 // event of each answer names the change it was given at, so an auditor can
 // ask again.
 #include <algorithm>
@@ -44,6 +45,8 @@ struct Answer {
 
 Answer AnswerOf(const absl::StatusOr<Resolution>& r) {
   if (absl::IsNotFound(r.status())) return {};
+  // By NHS number: held by several persons awaiting review.
+  if (absl::IsFailedPrecondition(r.status())) return {.scope_reason = std::string(r.status().message())};
   EXPECT_TRUE(r.ok()) << r.status();
   if (!r.ok()) return {};
   Answer a{true,           r->person_id,           {},
@@ -79,6 +82,7 @@ class Changer {
       if (Pick(3) == 0) p.dob = "2010-06-15";  // under 18 on the test's day
       Record r = RecordOf(p, written_[i].source, written_[i].record_id, Pick(2) == 0);
       r.restricted = Pick(2) == 0;
+      if (Pick(4) == 0) r.nhs_number = patients_[Pick(patients_.size())].nhs;  // a relative's number
       ASSERT_TRUE(engine_->Ingest(r, who_).ok());
     } else if (kind < 60) {
       const uint64_t x = PersonOf(written_[Pick(written_.size())]);
@@ -96,6 +100,13 @@ class Changer {
       ASSERT_TRUE(res.ok()) << res.status();
       if (res->records.size() < 2) return;
       ASSERT_TRUE(engine_->Split(res->person_id, {r}, who_, "test").ok());
+    } else if (kind < 84 && kind >= 78) {  // a supersession: between patients' numbers, or from a new one
+      const std::string old_nhs = Pick(2) == 0 ? patients_[Pick(patients_.size())].nhs : NewNumber(op);
+      const std::string new_nhs = Pick(2) == 0 ? patients_[Pick(patients_.size())].nhs : NewNumber(op + 500);
+      auto done = engine_->Supersede(Supersession{old_nhs, new_nhs}, who_);
+      if (!done.ok()) {
+        ASSERT_EQ(done.status().code(), absl::StatusCode::kInvalidArgument) << done.status();  // a cycle
+      }
     } else if (kind < 78 && !merges_.empty()) {
       const auto [person, event] = merges_[Pick(merges_.size())];
       auto restored = engine_->Unmerge(person, event, who_);
@@ -110,9 +121,19 @@ class Changer {
   }
 
   const std::vector<RecordRef>& written() const { return written_; }
+  // Every NHS number the changes used: the patients' and the new ones.
+  std::vector<std::string> numbers() const {
+    std::vector<std::string> out = new_numbers_;
+    for (const Patient& p : patients_) out.push_back(p.nhs);
+    return out;
+  }
 
  private:
   size_t Pick(size_t n) { return static_cast<size_t>(rng_() % n); }
+  std::string NewNumber(int op) {
+    new_numbers_.push_back(testing::ValidNhs(900000 + static_cast<uint64_t>(op)));
+    return new_numbers_.back();
+  }
   uint64_t PersonOf(const RecordRef& r) {
     auto res = engine_->Resolve(r.source, r.record_id, who_);
     EXPECT_TRUE(res.ok()) << res.status();
@@ -125,6 +146,7 @@ class Changer {
   std::vector<RecordRef> written_;
   std::vector<size_t> patient_of_;
   std::vector<std::pair<uint64_t, uint64_t>> merges_;  // (person, merge event)
+  std::vector<std::string> new_numbers_;
   const Requester who_{"as-of.steward", "test", "steward", "testing"};
 };
 
@@ -153,6 +175,24 @@ void ExpectSameAsOf(Engine* engine, const std::vector<Asked>& asked, const Reque
   }
 }
 
+// A resolution by NHS number, and the change it was given at.
+struct AskedNhs {
+  uint64_t at = 0;
+  std::string nhs;
+  Answer answer;
+};
+
+void ExpectSameAsOf(Engine* engine, const std::vector<AskedNhs>& asked, const Requester& who) {
+  for (const AskedNhs& q : asked) {
+    SCOPED_TRACE(absl::StrCat("an NHS number at change ", q.at));
+    auto again = engine->ResolveByNhsNumberAsOf(q.nhs, AsOf{q.at, 0}, who);
+    EXPECT_EQ(AnswerOf(again), q.answer);
+    if (again.ok()) {
+      EXPECT_EQ(again->at_change, q.at);
+    }
+  }
+}
+
 void ExpectStoreChecks(const std::string& dir) {
   index::StoreOptions o;
   o.read_only = true;
@@ -163,6 +203,7 @@ void ExpectStoreChecks(const std::string& dir) {
   EXPECT_TRUE(report->ok()) << (report->violations.empty() ? "" : report->violations[0]);
   EXPECT_GT(report->view_history, 0u);
   EXPECT_GT(report->record_history, 0u);
+  EXPECT_GT(report->nhs_history, 0u);
 }
 
 // The property: after each of 150 random changes, every record is resolved
@@ -177,8 +218,16 @@ TEST(AsOfTest, ResolvingAsOfAnyPastChangeGivesWhatResolvingGaveThen) {
     const Requester clinician{"as-of.clinician", "test", "clinician", "direct care"};
     Changer changer(engine.get(), seed);
     std::vector<Asked> asked;
+    std::vector<AskedNhs> asked_nhs;
     for (int op = 0; op < 150; ++op) {
       ASSERT_NO_FATAL_FAILURE(changer.Step(op));
+      for (const std::string& nhs : changer.numbers()) {
+        auto res = engine->ResolveByNhsNumber(nhs, clinician);
+        if (res.ok()) {
+          EXPECT_EQ(res->at_change, engine->LastChange());
+        }
+        asked_nhs.push_back({engine->LastChange(), nhs, AnswerOf(res)});
+      }
       // One record in three each step keeps the test quick; over 150 steps
       // every record is asked at many changes.
       for (size_t i = op % 3; i < changer.written().size(); i += 3) {
@@ -194,12 +243,15 @@ TEST(AsOfTest, ResolvingAsOfAnyPastChangeGivesWhatResolvingGaveThen) {
       }
     }
     ASSERT_GT(engine->LastChange(), 100u);
+    ASSERT_GT(changer.numbers().size(), 10u);  // some supersessions from new numbers
     ExpectSameAsOf(engine.get(), asked, clinician);
+    ExpectSameAsOf(engine.get(), asked_nhs, clinician);
     engine.reset();
     ExpectStoreChecks(dir.path());
     engine = OpenTestEngine(dir.path());
     ASSERT_NE(engine, nullptr);
     ExpectSameAsOf(engine.get(), asked, clinician);
+    ExpectSameAsOf(engine.get(), asked_nhs, clinician);
   }
 }
 
