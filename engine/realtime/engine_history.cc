@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <map>
 
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
@@ -54,6 +56,45 @@ absl::Status PlacePairs(const index::Store& store, const rocksdb::Snapshot* snap
   ev->records = std::move(keys);
   ev->outcome = absl::StrCat("ok: ", pairs->size(), " pairs");
   return absl::OkStatus();
+}
+
+// The records of `person` that a steward put there. The last event of the
+// person's history that brought each record in decides: a merge into it, or
+// a split or unmerge that made it, is a steward's; a link or relink is the
+// engine's (a batch link writes no event: the engine's too).
+absl::StatusOr<absl::flat_hash_set<std::string>> ManuallyPlaced(const index::Store& store, uint64_t person,
+                                                                const rocksdb::Snapshot* snap) {
+  absl::flat_hash_map<std::string, bool> manual;
+  absl::Status bad;
+  EMPI_RETURN_IF_ERROR(store.ForEachHistory(
+      person,
+      [&](uint64_t, std::string_view text) {
+        const nlohmann::json h = nlohmann::json::parse(text, nullptr, false);
+        if (!h.is_object() || !h.contains("event") || !h["event"].is_string()) {
+          bad = absl::DataLossError(absl::StrCat("history of person ", person, ": an event does not decode"));
+          return false;
+        }
+        const std::string& event = h["event"].get_ref<const std::string&>();
+        const bool into = h.contains("into") && h["into"].is_number_unsigned() && h["into"].get<uint64_t>() == person;
+        const bool steward = into && (event == "merge" || event == "split" || event == "unmerge");
+        const char* field = steward || event == "link" ? "records" : event == "relink" ? "records_in" : nullptr;
+        if (field == nullptr || !h.contains(field) || !h[field].is_array()) return true;
+        for (const nlohmann::json& r : h[field]) {
+          if (!r.is_object() || !r.contains("source") || !r["source"].is_string() || !r.contains("record_id") ||
+              !r["record_id"].is_string()) {
+            continue;
+          }
+          manual[RecordKey(r["source"].get<std::string>(), r["record_id"].get<std::string>())] = steward;
+        }
+        return true;
+      },
+      snap));
+  EMPI_RETURN_IF_ERROR(bad);
+  absl::flat_hash_set<std::string> out;
+  for (const auto& [key, steward] : manual) {
+    if (steward) out.insert(key);
+  }
+  return out;
 }
 
 }  // namespace
@@ -179,6 +220,68 @@ absl::StatusOr<std::vector<ReviewQueueEntry>> EngineImpl::ReviewPairsOf(uint64_t
   }
   EMPI_RETURN_IF_ERROR(CommitAudit(ev));
   return pairs;
+}
+
+absl::StatusOr<PersonLinks> EngineImpl::LinksOf(uint64_t person, const std::optional<RecordRef>& record,
+                                                const Requester& who) {
+  if (person == 0 && !record) return absl::InvalidArgumentError("links: a person or a record is required");
+  index::AuditEvent ev = AuditEventFor(who, "links");
+  PersonLinks out;
+  {
+    SnapshotHolder snap(store_.get());
+    if (person != 0) {
+      EMPI_ASSIGN_OR_RETURN(std::optional<index::PersonView> view, store_->GetPersonView(person, snap.get()));
+      if (!view || !view->person) return absl::NotFoundError("person: not in the index");
+    }
+    // The records whose links are listed, and the person holding them.
+    std::vector<std::string> keys;
+    uint64_t holder = person;
+    if (record) {
+      const std::string key = RecordKey(record->source, record->record_id);
+      EMPI_ASSIGN_OR_RETURN(auto found, store_->GetRecords({key}, snap.get()));
+      if (!found[0]) return absl::NotFoundError("record: not in the index");
+      holder = found[0]->person_id;
+      keys = {key};
+    } else {
+      EMPI_ASSIGN_OR_RETURN(keys, store_->PersonRecords(person, snap.get()));
+    }
+    EMPI_ASSIGN_OR_RETURN(const absl::flat_hash_set<std::string> manual, ManuallyPlaced(*store_, holder, snap.get()));
+    if (person == 0 || holder == person) {
+      for (const std::string& key : keys) out.matches.push_back({RefOf(key), holder, manual.contains(key)});
+    }
+    // Never-link marks are few (a steward's): one scan finds those on `keys`.
+    std::vector<std::pair<std::string, std::string>> marks;  // (ours, other)
+    EMPI_RETURN_IF_ERROR(store_->ForEachNeverLink(
+        [&](std::string_view a, std::string_view b) {
+          if (std::binary_search(keys.begin(), keys.end(), a)) marks.emplace_back(a, b);
+          if (std::binary_search(keys.begin(), keys.end(), b)) marks.emplace_back(b, a);
+          return true;
+        },
+        snap.get()));
+    std::vector<std::string> others;
+    for (const auto& m : marks) others.push_back(m.second);
+    EMPI_ASSIGN_OR_RETURN(auto other_records, store_->GetRecords(others, snap.get()));
+    for (size_t i = 0; i < marks.size(); ++i) {
+      const uint64_t other_person = other_records[i] ? other_records[i]->person_id : 0;
+      if (record && person != 0 && other_person != person) continue;  // both filters: marks against the person
+      out.no_matches.push_back({RefOf(marks[i].first), RefOf(marks[i].second), holder, other_person});
+    }
+  }
+  for (const PersonLink& l : out.matches) {
+    ev.persons.push_back(l.person);
+    ev.records.push_back(RecordKey(l.record.source, l.record.record_id));
+  }
+  for (const NoMatchLink& l : out.no_matches) {
+    ev.persons.insert(ev.persons.end(), {l.person, l.other_person});
+    ev.records.push_back(RecordKey(l.record.source, l.record.record_id));
+    ev.records.push_back(RecordKey(l.other.source, l.other.record_id));
+  }
+  std::sort(ev.persons.begin(), ev.persons.end());
+  ev.persons.erase(std::unique(ev.persons.begin(), ev.persons.end()), ev.persons.end());
+  std::erase(ev.persons, uint64_t{0});
+  ev.outcome = absl::StrCat("ok: ", out.matches.size(), " match, ", out.no_matches.size(), " no-match links");
+  EMPI_RETURN_IF_ERROR(CommitAudit(ev));
+  return out;
 }
 
 absl::Status EngineImpl::AuditRefusal(const std::string& action, const std::string& outcome, uint64_t person_id,

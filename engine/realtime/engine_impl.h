@@ -157,6 +157,8 @@ class EngineImpl final : public Engine {
                                               const Requester& who) override;
   absl::StatusOr<std::vector<ReviewQueueEntry>> ReviewPairsOf(uint64_t person, const std::optional<RecordRef>& record,
                                                               const Requester& who) override;
+  absl::StatusOr<PersonLinks> LinksOf(uint64_t person, const std::optional<RecordRef>& record,
+                                      const Requester& who) override;
   absl::Status AuditRefusal(const std::string& action, const std::string& outcome, uint64_t person_id,
                             const Requester& who) override;
   absl::StatusOr<std::vector<AuditEvent>> AuditForPerson(uint64_t person) override;

@@ -130,18 +130,6 @@ json HistoryEventParts(const HistoryEntry& e, const IdentifierSystems& systems) 
   return parts;
 }
 
-json ReviewLink(const ReviewQueueEntry& e, const IdentifierSystems& systems) {
-  return {{"name", "link"},
-          {"part",
-           json::array({Param("goldenResourceId", "valueString", absl::StrCat("Patient/", e.person_a)),
-                        Param("sourceResourceId", "valueIdentifier", systems.Identifier(e.b)),
-                        Param("matchResult", "valueString", "POSSIBLE_MATCH"),
-                        Param("linkSource", "valueString", "AUTO"), Param("score", "valueDecimal", e.match_probability),
-                        Param("matchWeight", "valueDecimal", e.match_weight), Param("reason", "valueString", e.reason),
-                        Param("matchedResourceId", "valueIdentifier", systems.Identifier(e.a)),
-                        Param("currentGoldenResourceId", "valueString", absl::StrCat("Patient/", e.person_b))})}};
-}
-
 }  // namespace
 
 IdentifierSystems::IdentifierSystems(const std::vector<ContributorSystem>& registered) {
@@ -587,8 +575,42 @@ json ReviewQueueParameters(std::span<const ReviewQueueEntry> pairs, const std::s
                            const IdentifierSystems& systems) {
   json params = json::array();
   for (const ReviewQueueEntry& e : pairs) params.push_back(ReviewLink(e, systems));
-  if (!next.empty()) params.push_back(Param("next", "valueUri", next));
-  return {{"resourceType", "Parameters"}, {"parameter", std::move(params)}};
+  return LinksParameters(std::move(params), next);
+}
+
+json ReviewLink(const ReviewQueueEntry& e, const IdentifierSystems& systems) {
+  return {{"name", "link"},
+          {"part",
+           json::array({Param("goldenResourceId", "valueString", absl::StrCat("Patient/", e.person_a)),
+                        Param("sourceResourceId", "valueIdentifier", systems.Identifier(e.b)),
+                        Param("matchResult", "valueString", "POSSIBLE_MATCH"),
+                        Param("linkSource", "valueString", "AUTO"), Param("score", "valueDecimal", e.match_probability),
+                        Param("matchWeight", "valueDecimal", e.match_weight), Param("reason", "valueString", e.reason),
+                        Param("matchedResourceId", "valueIdentifier", systems.Identifier(e.a)),
+                        Param("currentGoldenResourceId", "valueString", absl::StrCat("Patient/", e.person_b))})}};
+}
+
+json LinksParameters(json links, const std::string& next) {
+  if (!next.empty()) links.push_back(Param("next", "valueUri", next));
+  return {{"resourceType", "Parameters"}, {"parameter", std::move(links)}};
+}
+
+json MatchLink(const PersonLink& l, const IdentifierSystems& systems) {
+  return {{"name", "link"},
+          {"part", json::array({Param("goldenResourceId", "valueString", absl::StrCat("Patient/", l.person)),
+                                Param("sourceResourceId", "valueIdentifier", systems.Identifier(l.record)),
+                                Param("matchResult", "valueString", "MATCH"),
+                                Param("linkSource", "valueString", l.manual ? "MANUAL" : "AUTO")})}};
+}
+
+json NoMatchLinkJson(const NoMatchLink& l, const IdentifierSystems& systems) {
+  return {{"name", "link"},
+          {"part",
+           json::array({Param("goldenResourceId", "valueString", absl::StrCat("Patient/", l.other_person)),
+                        Param("sourceResourceId", "valueIdentifier", systems.Identifier(l.record)),
+                        Param("matchResult", "valueString", "NO_MATCH"), Param("linkSource", "valueString", "MANUAL"),
+                        Param("matchedResourceId", "valueIdentifier", systems.Identifier(l.other)),
+                        Param("currentGoldenResourceId", "valueString", absl::StrCat("Patient/", l.person))})}};
 }
 
 uint64_t PersonIdOf(std::string text) {

@@ -147,6 +147,17 @@ nlohmann::json ObjectionParameters(const ObjectionResult& r);
 // `next` (the next page's relative URL) when not empty.
 nlohmann::json ReviewQueueParameters(std::span<const ReviewQueueEntry> pairs, const std::string& next,
                                      const IdentifierSystems& systems);
+// $mdm-query-links: `links` (each from ReviewLink, MatchLink or
+// NoMatchLinkJson) and `next` when not empty.
+nlohmann::json LinksParameters(nlohmann::json links, const std::string& next);
+// A review pair as HAPI's POSSIBLE_MATCH link.
+nlohmann::json ReviewLink(const ReviewQueueEntry& e, const IdentifierSystems& systems);
+// A record's MATCH link to its person, linkSource MANUAL when a steward put
+// it there, AUTO when the engine did.
+nlohmann::json MatchLink(const PersonLink& l, const IdentifierSystems& systems);
+// A never-link mark as HAPI's NO_MATCH link: the record is not the person
+// holding `other` (goldenResourceId); linkSource MANUAL.
+nlohmann::json NoMatchLinkJson(const NoMatchLink& l, const IdentifierSystems& systems);
 // The administrator's $empi-overview answer: `model` (version, origin,
 // trusted, and what it was estimated on), `records`, `lastChange`,
 // `writable` (with `writeFailure` when not), and `nextModelEstimateAt` when

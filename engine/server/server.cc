@@ -653,14 +653,22 @@ class ServerImpl final : public Server {
   // the review queue, a page at a time; with goldenResourceId or resourceId,
   // the pairs of that person or record, paged by _offset.
   void QueryLinks(const HttpRequest& req, HttpResponse& res, const Requester& who) {
-    if (req.HasParam("matchResult") && req.Param("matchResult") != "POSSIBLE_MATCH") {
-      return SendOutcome(res, 400, "not-supported", "matchResult: only POSSIBLE_MATCH (the review queue) is supported");
+    const std::string kind = req.HasParam("matchResult") ? req.Param("matchResult") : "POSSIBLE_MATCH";
+    if (kind != "POSSIBLE_MATCH" && kind != "MATCH" && kind != "NO_MATCH") {
+      return SendOutcome(res, 400, "not-supported", "matchResult: must be POSSIBLE_MATCH, MATCH or NO_MATCH");
     }
     size_t count = 20;
     if (req.HasParam("_count") && (!absl::SimpleAtoi(req.Param("_count"), &count) || count < 1 || count > 100)) {
       return SendOutcome(res, 400, "invalid", "_count: must be from 1 to 100");
     }
-    if (req.HasParam("goldenResourceId") || req.HasParam("resourceId")) return QueryLinksOf(req, res, count, who);
+    const bool filtered = req.HasParam("goldenResourceId") || req.HasParam("resourceId");
+    if (kind != "POSSIBLE_MATCH" && !filtered) {
+      return SendOutcome(res, 400, "not-supported",
+                         absl::StrCat("matchResult: ", kind,
+                                      " only with goldenResourceId or resourceId (the whole index's links are "
+                                      "its persons; follow GET /changes to keep them)"));
+    }
+    if (filtered) return QueryLinksOf(req, res, kind, count, who);
     if (req.HasParam("_offset")) {
       return SendOutcome(res, 400, "not-supported",
                          "_offset: only with goldenResourceId or resourceId; the whole queue pages with _cursor");
@@ -675,7 +683,8 @@ class ServerImpl final : public Server {
     SendJson(res, 200, ReviewQueueParameters(page->pairs, next, systems_));
   }
 
-  void QueryLinksOf(const HttpRequest& req, HttpResponse& res, size_t count, const Requester& who) {
+  void QueryLinksOf(const HttpRequest& req, HttpResponse& res, const std::string& kind, size_t count,
+                    const Requester& who) {
     if (req.HasParam("_cursor")) {
       return SendOutcome(res, 400, "not-supported", "_cursor: not with goldenResourceId or resourceId; use _offset");
     }
@@ -693,13 +702,24 @@ class ServerImpl final : public Server {
     if (req.HasParam("_offset") && !absl::SimpleAtoi(req.Param("_offset"), &offset)) {
       return SendOutcome(res, 400, "invalid", "_offset: must be a whole number from 0");
     }
-    absl::StatusOr<std::vector<ReviewQueueEntry>> pairs = engine_->ReviewPairsOf(person, record, who);
-    if (!pairs.ok()) return SendEngineError(res, pairs.status());
-    const size_t from = std::min(offset, pairs->size()), to = std::min(from + count, pairs->size());
-    const std::span<const ReviewQueueEntry> page(pairs->data() + from, to - from);
+    json links = json::array();
+    if (kind == "POSSIBLE_MATCH") {
+      absl::StatusOr<std::vector<ReviewQueueEntry>> pairs = engine_->ReviewPairsOf(person, record, who);
+      if (!pairs.ok()) return SendEngineError(res, pairs.status());
+      for (const ReviewQueueEntry& e : *pairs) links.push_back(ReviewLink(e, systems_));
+    } else {
+      absl::StatusOr<PersonLinks> got = engine_->LinksOf(person, record, who);
+      if (!got.ok()) return SendEngineError(res, got.status());
+      if (kind == "MATCH") {
+        for (const PersonLink& l : got->matches) links.push_back(MatchLink(l, systems_));
+      } else {
+        for (const NoMatchLink& l : got->no_matches) links.push_back(NoMatchLinkJson(l, systems_));
+      }
+    }
+    const size_t from = std::min(offset, links.size()), to = std::min(from + count, links.size());
     std::string next;
-    if (to < pairs->size()) {
-      next = "$mdm-query-links?matchResult=POSSIBLE_MATCH";
+    if (to < links.size()) {
+      next = absl::StrCat("$mdm-query-links?matchResult=", kind);
       if (person != 0) absl::StrAppend(&next, "&goldenResourceId=Patient/", person);
       if (record) {
         absl::StrAppend(&next, "&resourceId=",
@@ -707,7 +727,7 @@ class ServerImpl final : public Server {
       }
       absl::StrAppend(&next, "&_count=", count, "&_offset=", to);
     }
-    SendJson(res, 200, ReviewQueueParameters(page, next, systems_));
+    SendJson(res, 200, LinksParameters(json(links.begin() + from, links.begin() + to), next));
   }
 
   // POST /$mdm-merge-golden-resources: fromGoldenResourceId joins

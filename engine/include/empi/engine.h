@@ -263,6 +263,16 @@ class Engine {
                                                                       const std::optional<RecordRef>& record,
                                                                       const Requester& who) = 0;
 
+  // Steward: the links of `person`, or of the person holding `record` (its
+  // own link only, then): each record in the person and whether a steward
+  // put it there, and the never-link marks on those records, read at one
+  // snapshot (HAPI MDM's $mdm-query-links with matchResult MATCH or
+  // NO_MATCH). Audited (action "links", naming the persons and records).
+  // InvalidArgument when neither is given; NotFound for a person or record
+  // not in the index.
+  virtual absl::StatusOr<PersonLinks> LinksOf(uint64_t person, const std::optional<RecordRef>& record,
+                                              const Requester& who) = 0;
+
   // A person's history, oldest first. Audited (action "history").
   virtual absl::StatusOr<std::vector<HistoryEntry>> History(uint64_t person, const Requester& who) = 0;
   // Appends one audit event for a request a front end refused before asking

@@ -256,6 +256,26 @@ struct HistoryEntry {
   std::string json;       // {"event":"merge",...}
 };
 
+// A record's link to the person holding it (HAPI FHIR MDM's MATCH link):
+// `manual` when a steward put it there (a merge into the person, or a split
+// or unmerge that made it), else the engine did (a link, a relink, a batch
+// link).
+struct PersonLink {
+  RecordRef record;
+  uint64_t person = 0;
+  bool manual = false;
+};
+// A steward's mark that two records are not one person (NeverLink; HAPI's
+// NO_MATCH link), with the persons holding them now.
+struct NoMatchLink {
+  RecordRef record, other;
+  uint64_t person = 0, other_person = 0;
+};
+struct PersonLinks {
+  std::vector<PersonLink> matches;  // record key order
+  std::vector<NoMatchLink> no_matches;
+};
+
 // Two records a steward should decide on (Engine::ReviewQueue): scored
 // between the thresholds, or kept apart by a rule (an NHS number conflict,
 // an ambiguous match, a weak group), each pair once.

@@ -977,7 +977,88 @@ TEST_F(ServeTest, ReviewQueuePagesByCursor) {
   ExpectOutcome(Get(*client_, "/$mdm-query-links?_count=0", steward_), 400, "invalid", "_count");
   ExpectOutcome(Get(*client_, "/$mdm-query-links?_count=many", steward_), 400, "invalid", "_count");
   ExpectOutcome(Get(*client_, "/$mdm-query-links?matchResult=MATCH", steward_), 400, "not-supported", "matchResult");
+  ExpectOutcome(Get(*client_, "/$mdm-query-links?matchResult=POSSIBLE_DUPLICATE", steward_), 400, "not-supported",
+                "matchResult");
   ASSERT_EQ(server_.Stop(), 0);
+}
+
+// HAPI's MATCH and NO_MATCH links of a person or record: each record in the
+// person, AUTO when the engine put it there and MANUAL when a steward did
+// (a merge), and the steward's not-duplicate marks; paged by _offset.
+TEST_F(ServeTest, MatchAndNoMatchLinksSayWhoPutEachRecordThere) {
+  const uint64_t maria = StartWithOnePatient(MariaWithNumber());
+  ASSERT_NE(maria, 0u);
+  ASSERT_EQ(IngestAs("RKB", "A2", MariaWithNumber()), maria);
+  const uint64_t twin = IngestAs("RYA", "B1", MariasTwin());
+  ASSERT_NE(twin, 0u);
+  ASSERT_NE(twin, maria);
+  ASSERT_EQ(Post(*client_, "/$mdm-merge-golden-resources", steward_, MergeBody(twin, maria))->status, 200);
+  Person someone = kMaria;
+  someone.given = "Zofia";
+  someone.dob = "1940-01-01";
+  const uint64_t other = IngestAs("RXQ", "C1", someone);
+  ASSERT_NE(other, maria);
+  ASSERT_EQ(Post(*client_, "/$mdm-not-duplicate", steward_,
+                 Parameters({RecordParam("resourceId", "RKB", "A1"), RecordParam("resourceId", "RXQ", "C1"),
+                             StringParam("reason", "different patients")}))
+                ->status,
+            200);
+
+  // (record id, matchResult, linkSource, goldenResourceId) of every page.
+  using Links = std::set<std::tuple<std::string, std::string, std::string, std::string>>;
+  auto links = [&](std::string next) {
+    Links out;
+    for (int pages = 0; !next.empty() && pages < 5; ++pages) {
+      auto page = Get(*client_, next, steward_);
+      EXPECT_TRUE(page && page->status == 200) << next << ": " << (page ? page->body : "no response");
+      if (!page || page->status != 200) break;
+      next.clear();
+      const json body = Body(page);
+      for (const json& p : body["parameter"]) {
+        if (p["name"] == "next") {
+          next = "/" + p["valueUri"].get<std::string>();
+          continue;
+        }
+        auto text = [&](const char* name, const char* value) { return (*Part(p, name))[value].get<std::string>(); };
+        out.emplace((*Part(p, "sourceResourceId"))["valueIdentifier"]["value"].get<std::string>(),
+                    text("matchResult", "valueString"), text("linkSource", "valueString"),
+                    text("goldenResourceId", "valueString"));
+      }
+    }
+    return out;
+  };
+  const std::string m = "Patient/" + std::to_string(maria), o = "Patient/" + std::to_string(other);
+  EXPECT_EQ(links("/$mdm-query-links?matchResult=MATCH&goldenResourceId=" + m + "&_count=2"),
+            (Links{{"A1", "MATCH", "AUTO", m}, {"A2", "MATCH", "AUTO", m}, {"B1", "MATCH", "MANUAL", m}}));
+  EXPECT_EQ(links("/$mdm-query-links?matchResult=MATCH&resourceId=urn:empi:source:RYA%7CB1"),
+            (Links{{"B1", "MATCH", "MANUAL", m}}));
+  EXPECT_EQ(links("/$mdm-query-links?matchResult=NO_MATCH&goldenResourceId=" + m),
+            (Links{{"A1", "NO_MATCH", "MANUAL", o}}));
+  EXPECT_EQ(links("/$mdm-query-links?matchResult=NO_MATCH&resourceId=urn:empi:source:RXQ%7CC1"),
+            (Links{{"C1", "NO_MATCH", "MANUAL", m}}));
+  EXPECT_EQ(
+      links("/$mdm-query-links?matchResult=NO_MATCH&goldenResourceId=" + m + "&resourceId=urn:empi:source:RXQ%7CC1"),
+      (Links{{"C1", "NO_MATCH", "MANUAL", m}}));
+  EXPECT_EQ(links("/$mdm-query-links?matchResult=MATCH&goldenResourceId=" + o + "&resourceId=urn:empi:source:RYA%7CB1"),
+            Links{});
+
+  // A split makes B1's new person: the steward put it there too.
+  auto split = Post(*client_, "/$mdm-update-link", steward_,
+                    Parameters({PersonParam("goldenResourceId", maria), RecordParam("resourceId", "RKB", "A2"),
+                                StringParam("matchResult", "NO_MATCH")}));
+  ASSERT_TRUE(split && split->status == 200);
+  const std::string parted = "Patient/" + std::to_string(PersonRef(Body(split), "goldenResource"));
+  EXPECT_EQ(links("/$mdm-query-links?matchResult=MATCH&resourceId=urn:empi:source:RKB%7CA2"),
+            (Links{{"A2", "MATCH", "MANUAL", parted}}));
+
+  ExpectOutcome(Get(*client_, "/$mdm-query-links?matchResult=NO_MATCH&goldenResourceId=Patient/999999", steward_), 404,
+                "not-found", "");
+  ExpectOutcome(Get(*client_, "/$mdm-query-links?matchResult=MATCH&goldenResourceId=" + m, clinician_), 403,
+                "forbidden", "role");
+  ASSERT_EQ(server_.Stop(), 0);
+  bool audited = false;
+  for (const json& e : AuditOf(maria)) audited |= e["action"] == "links" && e["requester"] == "ms.steward";
+  EXPECT_TRUE(audited);
 }
 
 // The administrator's overview: the model that answers (the version
