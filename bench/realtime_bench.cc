@@ -26,7 +26,9 @@
 // pair an HTTP $resolve makes; with --no-writer the calls per second are
 // the in-process throughput bench/serve/ratio.sh sets against HTTP's),
 // --as-of (resolve and view decide as of the last change,
-// through the histories), --block-cache-mb N (EngineOptions' default, 1 GiB),
+// through the histories), --by-nhs (resolve by the sample's NHS number, or
+// by record when it has none; an NHS number several persons hold counts as
+// answered), --block-cache-mb N (EngineOptions' default, 1 GiB),
 // --writer-nice N (the writer thread's nice value; negative favours it),
 // --warm-cache (Store::WarmCache() before measuring, as a service would at
 // start: without it the first minutes' calls read and decompress blocks;
@@ -79,6 +81,7 @@ struct Options {
   int readers = 2;                        // reader threads
   bool writer = true;                     // the ingest thread
   bool as_of = false;                     // resolve and view as of the last change (ResolveAsOf, ...)
+  bool by_nhs = false;                    // resolve by NHS number (ResolveByNhsNumber[AsOf])
   bool search = true;                     // readers search too (else resolve and view decision only)
   bool breakdown = false;                 // time the store calls of a read, one thread, then exit
   bool spin_wait = false;                 // paced threads spin instead of sleeping
@@ -358,7 +361,14 @@ void ReadUntil(Engine* engine, const Options& opt, const std::vector<Sample>& sa
     switch (i % (opt.search ? 3 : 2)) {
       case 0:
         Timed(measure_from, &(*lat)[op::kResolve], [&] {
-          return (opt.as_of ? engine->ResolveAsOf(s.record.source, s.record.record_id, {engine->LastChange(), 0}, who)
+          const AsOf now{engine->LastChange(), 0};
+          if (opt.by_nhs && !s.record.nhs_number.empty()) {
+            const absl::StatusOr<Resolution> r = opt.as_of
+                                                     ? engine->ResolveByNhsNumberAsOf(s.record.nhs_number, now, who)
+                                                     : engine->ResolveByNhsNumber(s.record.nhs_number, who);
+            return r.ok() || absl::IsFailedPrecondition(r.status()) || absl::IsNotFound(r.status());
+          }
+          return (opt.as_of ? engine->ResolveAsOf(s.record.source, s.record.record_id, now, who)
                             : engine->Resolve(s.record.source, s.record.record_id, who))
               .ok();
         });
@@ -557,6 +567,8 @@ int main(int argc, char** argv) {
       opt.search = false;
     } else if (a == "--as-of") {
       opt.as_of = true;
+    } else if (a == "--by-nhs") {
+      opt.by_nhs = true;
     } else if (a == "--block-cache-mb" && has_value) {
       opt.block_cache_mb = std::strtoull(argv[++i], nullptr, 10);
     } else if (a == "--writer-nice" && has_value) {
