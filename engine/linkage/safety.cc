@@ -123,16 +123,18 @@ SafetyVerdict CheckPairSafety(const PreparedRecord& a, const PreparedRecord& b, 
   // error; 0 otherwise.
   const int years_apart = dob == kDobElse ? std::abs(a.dob / 10000 - b.dob / 10000) : 0;
 
-  if (years_apart >= kGenerationYears) {
+  // An identifier read raw, never checked as an NHS number (a
+  // contributor's own identifier, FieldConventions), is not written on a
+  // relative's record as a parent's NHS number is: one that agrees is
+  // evidence like any other field, and the rules for a relative's number
+  // below leave the pair to the weight.
+  const bool unchecked_same = nhs_same_or_slip && !(a.nhs_validated && b.nhs_validated);
+  if (years_apart >= kGenerationYears && !unchecked_same) {
     if (!(nhs_exact && given != kGivenElse)) return {PairSafety::kDistinct, kGenerationApart};
     // One NHS number and given names that do not conflict: a date keyed a
     // generation out, or a parent's number on the record of a child named
-    // after them (a junior). Only a steward can tell. (A contributor's own
-    // identifier, not checked as an NHS number, is not given to relatives:
-    // the weight decides.)
-    if (a.nhs_validated && b.nhs_validated && !EstimatedDate(a.dob) && !EstimatedDate(b.dob)) {
-      return {PairSafety::kReview, kGenerationApartOnNumber};
-    }
+    // after them (a junior). Only a steward can tell.
+    if (!EstimatedDate(a.dob) && !EstimatedDate(b.dob)) return {PairSafety::kReview, kGenerationApartOnNumber};
   }
   // Numbers that differ and were never checked (a contributor's own
   // identifier read raw, FieldConventions) are weak evidence either way:
@@ -156,6 +158,7 @@ SafetyVerdict CheckPairSafety(const PreparedRecord& a, const PreparedRecord& b, 
     if (nhs_same_or_slip && dob != 0 && !dob_years_apart && !sex_differs) {
       return {PairSafety::kSafe, {}, /*names_overridden=*/true};
     }
+    if (unchecked_same) return {};
     if (nhs_same_or_slip) {
       return {PairSafety::kReview, given_conflict ? kGivenConflictOnNumber : kMiddleConflictOnNumber};
     }

@@ -20,8 +20,10 @@
 //      (a parent and an adult child of one name and address). An exact
 //      NHS number with given names that do not conflict is a date keyed a
 //      generation out or a junior with his father's number: a steward
-//      decides (kReview), unless either date is an estimate or the numbers
-//      are identifiers not checked as NHS numbers, when the weight decides.
+//      decides (kReview), unless either date is an estimate, when the
+//      weight decides. Identifiers not checked as NHS numbers that agree
+//      (or but for one keying slip) leave the pair to the weight: nobody
+//      writes a contributor's own identifier on a relative's record.
 //   2. Dates of birth two or more years apart with no NHS number in common
 //      (neither an estimate, 1 January or 1 July): two people (siblings of
 //      one name at one address).
@@ -37,9 +39,9 @@
 //      apart and sexes that do not differ identifies the person, and the
 //      weight decides; with the number alone (or the sexes differing too: a
 //      twin's number) a steward decides (a relative's number: kReview);
-//      without one they are two people (kDistinct). Two different identifiers read raw,
+//      without one they are two people (kDistinct). Identifiers read raw,
 //      never checked as NHS numbers (FieldConventions), leave it to the
-//      weight.
+//      weight, whether they agree or differ.
 //   4. Given names that differ by two or more edits (Jack and Jake, Emily
 //      and Emma) on records born the same day, without an NHS number in
 //      common: the signature of twins, and a steward decides (kReview). A

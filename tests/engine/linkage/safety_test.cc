@@ -137,6 +137,33 @@ TEST(PairSafety, ConflictingGivenNamesOnOneNumberGoToReviewUnlessTheDateAgrees) 
   EXPECT_EQ(v.reason, "given names conflict on a shared NHS number");
 }
 
+// An identifier read raw, not checked as an NHS number (FEBRL's, a
+// contributor's own), is not written on a relative's record: agreeing, or
+// one keying slip apart, it leaves conflicting given names and dates of
+// birth a generation apart to the weight, where an NHS number holds them
+// for a steward or keeps them apart.
+TEST(PairSafety, AnUncheckedIdentifierIsNotARelativesNumber) {
+  const FieldConventions raw{.validate_nhs_number = false};
+  auto verdict = [&](const Record& x, const Record& y) {
+    PreparedRecord a = PrepareRecord(x, raw), b = PrepareRecord(y, raw);
+    return CheckPairSafety(a, b, ComparePair(a, b));
+  };
+  const Record father = Person("Michael", "Doyle", "1956-02-03", "4300412");
+  for (const char* id : {"4300412", "4300421", "4300413"}) {  // equal, digits transposed, one digit different
+    const Record son = Person("Liam", "Doyle", "1990-07-21", id);
+    EXPECT_EQ(verdict(father, son).safety, PairSafety::kSafe) << id;
+    EXPECT_EQ(verdict(father, Person("Liam", "Doyle", "", id)).safety, PairSafety::kSafe) << id;
+  }
+  // A different identifier still leaves a generation apart two people, and
+  // conflicting given names without any shared number too.
+  EXPECT_EQ(verdict(father, Person("Liam", "Doyle", "1990-07-21", "7719034")).safety, PairSafety::kDistinct);
+  EXPECT_EQ(verdict(father, Person("Liam", "Doyle", "1956-02-03", "")).safety, PairSafety::kDistinct);
+  // As NHS numbers, the same pairs are kept apart or held for a steward.
+  const Record numbered = Person("Michael", "Doyle", "1956-02-03", kNhsFather);
+  EXPECT_EQ(Verdict(numbered, Person("Liam", "Doyle", "1990-07-21", kNhsFather)).reason, kGenerationApart);
+  EXPECT_EQ(Verdict(numbered, Person("Liam", "Doyle", "", kNhsFather)).reason, kGivenConflictOnNumber);
+}
+
 // Whose number a record carries: a relative's when the verdict on the
 // record and the number's owner says another member of the family (a
 // generation apart, or conflicting given names with another sex or born two
