@@ -12,16 +12,22 @@
 namespace empi {
 namespace {
 
-// `family` is (nearly) the given name of `other`: its first given name, or
-// its given names written as one word ("slack smith" for "slacksmith").
-bool FamilyIsGivenOf(const std::string& family, const PreparedRecord& other) {
+// `x`'s family field holds (nearly) `other`'s given names: its first given
+// name, or its given names written in it whole ("slack smith" for
+// "slacksmith"; "Elsie Barbara Betty", whose parts start with the first
+// two), or, for a family field of several parts, a first part that is
+// nearly the first given name (the given names moved whole, one mistyped:
+// "Barbraa Elsie" for "Barbara Elsie").
+bool FamilyIsGivenOf(const PreparedRecord& x, const PreparedRecord& other) {
+  const std::string& family = x.family;
   const std::string& g1 = other.given1;
   const std::string& g2 = other.given2;
   if (family == g1) return true;
-  if (!g2.empty() && family.size() == g1.size() + g2.size() && family.compare(0, g1.size(), g1) == 0 &&
+  if (!g2.empty() && family.size() >= g1.size() + g2.size() && family.compare(0, g1.size(), g1) == 0 &&
       family.compare(g1.size(), g2.size(), g2) == 0) {
     return true;
   }
+  if (x.family_first.size() < family.size() && JaroWinkler(x.family_first, g1) >= 0.92) return true;
   return JaroWinkler(family, g1) >= 0.92;
 }
 
@@ -36,7 +42,7 @@ bool NameFieldsDistinct(const PreparedRecord& a, const PreparedRecord& b) {
 // Names were swapped between the given and family fields on one side
 // (allowing a typing error in each, as swaps come from hurried entry).
 bool NamesSwapped(const PreparedRecord& a, const PreparedRecord& b) {
-  return NameFieldsDistinct(a, b) && FamilyIsGivenOf(a.family, b) && FamilyIsGivenOf(b.family, a);
+  return NameFieldsDistinct(a, b) && FamilyIsGivenOf(a, b) && FamilyIsGivenOf(b, a);
 }
 
 // One record's family name was entered as the other's given name, and the
@@ -45,7 +51,7 @@ bool NamesSwapped(const PreparedRecord& a, const PreparedRecord& b) {
 bool FamilyInOtherField(const PreparedRecord& a, const PreparedRecord& b) {
   auto moved = [](const PreparedRecord& x, const PreparedRecord& y) {
     return !x.family.empty() && !y.given1.empty() && x.family != x.given1 && y.family != y.given1 &&
-           FamilyIsGivenOf(x.family, y);
+           FamilyIsGivenOf(x, y);
   };
   return moved(a, b) || moved(b, a);
 }

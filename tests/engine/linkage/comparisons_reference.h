@@ -62,19 +62,23 @@ inline bool RefFieldsDistinct(const PreparedRecord& a, const PreparedRecord& b) 
   return a.family != a.given1 && b.family != b.given1;
 }
 
-// `family` is the other record's first given name (exactly or with
-// Jaro-Winkler >= 0.92), or its first and second given names written as one
-// word.
-inline bool RefFamilyIsGiven(const std::string& family, const PreparedRecord& other) {
+// `x`'s family name is the other record's first given name (exactly or
+// with Jaro-Winkler >= 0.92), or starts with its first and second given
+// names written as one word, or has several parts of which the first is
+// the other's first given name (Jaro-Winkler >= 0.92).
+inline bool RefFamilyIsGiven(const PreparedRecord& x, const PreparedRecord& other) {
+  const std::string& family = x.family;
   if (family == other.given1) return true;
-  if (!other.given2.empty() && family == other.given1 + other.given2) return true;
+  if (!other.given2.empty() && family.rfind(other.given1 + other.given2, 0) == 0) return true;
+  const bool several_parts = x.family_first.size() < family.size();
+  if (several_parts && JaroWinkler(x.family_first, other.given1) >= 0.92) return true;
   return JaroWinkler(family, other.given1) >= 0.92;
 }
 
 // "given and family names swapped": one side's family name is (nearly) the
 // other's given name and vice versa.
 inline bool RefSwapped(const PreparedRecord& a, const PreparedRecord& b) {
-  return RefFieldsDistinct(a, b) && RefFamilyIsGiven(a.family, b) && RefFamilyIsGiven(b.family, a);
+  return RefFieldsDistinct(a, b) && RefFamilyIsGiven(a, b) && RefFamilyIsGiven(b, a);
 }
 
 // "family name is the other's given name": in at least one direction, with
@@ -82,8 +86,8 @@ inline bool RefSwapped(const PreparedRecord& a, const PreparedRecord& b) {
 // both fields.
 inline bool RefHalfSwapped(const PreparedRecord& a, const PreparedRecord& b) {
   bool one_word = a.family == a.given1 || b.family == b.given1;
-  bool a_moved = !a.family.empty() && !b.given1.empty() && RefFamilyIsGiven(a.family, b);
-  bool b_moved = !b.family.empty() && !a.given1.empty() && RefFamilyIsGiven(b.family, a);
+  bool a_moved = !a.family.empty() && !b.given1.empty() && RefFamilyIsGiven(a, b);
+  bool b_moved = !b.family.empty() && !a.given1.empty() && RefFamilyIsGiven(b, a);
   return !one_word && (a_moved || b_moved);
 }
 

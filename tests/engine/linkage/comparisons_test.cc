@@ -107,6 +107,18 @@ TEST(ComparisonsTest, FamilyLevels) {
   EXPECT_EQ(Level({.family = "Slack-Smith", .given = "Katelyn"}, {.family = "Katelyn", .given = "Slack-Smith"},
                   comparison::kFamilyName),
             kFamilySwapped);
+  // Given names of three words moved whole into the family field, and of
+  // two with one mistyped in the move.
+  EXPECT_EQ(Level({.family = "Wright", .given = "Elsie Barbara Betty"},
+                  {.family = "Elsie Barbara Betty", .given = "Wright"}, comparison::kFamilyName),
+            kFamilySwapped);
+  EXPECT_EQ(Level({.family = "Penewell", .given = "Barbara Elsie"}, {.family = "Barbraa Elsie", .given = "Penewell"},
+                  comparison::kGivenNames),
+            kGivenSwapped);
+  // A first part that is another name is no swap.
+  EXPECT_EQ(Level({.family = "Penewell", .given = "Barbara Elsie"}, {.family = "Mary Elsie", .given = "Penewell"},
+                  comparison::kFamilyName),
+            5);
   EXPECT_EQ(Level({.family = "Robinson"}, {.family = "Robinsen"}, comparison::kFamilyName), 4);
   // Half a swap: the family name moved to the given field, the other name
   // replaced; either record may be the one that moved.
