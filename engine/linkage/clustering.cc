@@ -173,11 +173,14 @@ Clustering ClusterOnce(const ClusterInput& in, const std::vector<ScoredLink>& li
           return "never link";
         }
         ScoredPair s = in.model->Score(records[x], records[y]);
+        double weight = s.match_weight;
         if (s.safety.safety != PairSafety::kSafe) {
-          if (conflict_explained(x, a, y, b, s.safety)) continue;
-          return s.safety.reason.data();
+          if (!conflict_explained(x, a, y, b, s.safety)) return s.safety.reason.data();
+          // The group explains the names; the rest of the pair must hold
+          // as for any other (the weight before the rule's cap).
+          weight = in.model->Weight(s.pattern, records[x]);
         }
-        if (s.match_weight < review_weight && !DiffersOnlyByLifeEvents(s.pattern)) return "weak group";
+        if (weight < review_weight && !DiffersOnlyByLifeEvents(s.pattern)) return "weak group";
       }
     }
     return nullptr;
