@@ -198,6 +198,9 @@ int CompareDob(int32_t a, int32_t b) {
   int by = b / 10000, bm = b / 100 % 100, bd = b % 100;
   if (ay == by && am == bd && ad == bm) return 2;
   if (NearDigits(static_cast<uint64_t>(a), static_cast<uint64_t>(b))) return 3;
+  // An estimated date says no more than the year, give or take one (an age
+  // guessed): within that, it is no evidence either way.
+  if ((EstimatedDate(a) || EstimatedDate(b)) && std::abs(ay - by) <= 1) return 0;
   if (am == bm && ad == bd && std::abs(ay - by) == 1) return 4;
   return 5;
 }

@@ -86,6 +86,12 @@ int CompareNhs(const PreparedRecord& a, const PreparedRecord& b);
 int CompareFamily(const PreparedRecord& a, const PreparedRecord& b);
 int CompareGiven(const PreparedRecord& a, const PreparedRecord& b);
 int CompareDob(int32_t a, int32_t b);
+// 1 January and 1 July are how an unknown date of birth is estimated (an
+// age guessed by an ambulance crew or a social worker).
+inline bool EstimatedDate(int32_t yyyymmdd) {
+  const int md = yyyymmdd % 10000;
+  return md == 101 || md == 701;
+}
 int CompareSex(Sex a, Sex b);
 // Postcode refined by the address: "same address" down to "postcode area".
 int ComparePostcode(const PreparedRecord& a, const PreparedRecord& b);

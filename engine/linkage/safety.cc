@@ -43,11 +43,6 @@ bool MiddleConflict(const PreparedRecord& a, const PreparedRecord& b, int gamma)
          NamesConflict(a.given2, b.given2);
 }
 
-// 1 January and 1 July are how an unknown date of birth is estimated.
-bool EstimatedDate(int32_t yyyymmdd) {
-  int md = yyyymmdd % 10000;
-  return md == 101 || md == 701;
-}
 // Sex level "different" (both known).
 constexpr int kSexDifferent = 2;
 // Family level "family name is the other's given name": the names were

@@ -148,6 +148,10 @@ inline int RefDob(int32_t x, int32_t y) {
   std::string yb = b.substr(0, 4), mb = b.substr(4, 2), db = b.substr(6, 2);
   if (ya == yb && ma == db && da == mb) return 2;  // day and month swapped
   if (OneDigitOrTransposed(static_cast<uint64_t>(x), static_cast<uint64_t>(y))) return 3;
+  // 1 January or 1 July on either side: a guessed age, within a year.
+  const bool estimate = (ma == "01" && da == "01") || (ma == "07" && da == "01") || (mb == "01" && db == "01") ||
+                        (mb == "07" && db == "01");
+  if (estimate && std::abs(std::stoi(ya) - std::stoi(yb)) <= 1) return 0;
   if (ma == mb && da == db && std::abs(std::stoi(ya) - std::stoi(yb)) == 1) return 4;
   return 5;
 }

@@ -169,6 +169,14 @@ TEST(ComparisonsTest, DateLevels) {
   EXPECT_EQ(Level({.dob = "1989-03-07"}, {.dob = "1990-03-07"}, comparison::kDateOfBirth), 4);  // year one apart
   EXPECT_EQ(Level({.dob = "1984-03-07"}, {.dob = "1984-04-17"}, comparison::kDateOfBirth), 5);
   EXPECT_EQ(Level({.dob = "1984-03-07"}, {.dob = "1900-01-01"}, comparison::kDateOfBirth), 0);  // placeholder
+  // An estimated date (1 January or 1 July: a guessed age) within a year of
+  // the other says nothing either way; further out it disagrees.
+  EXPECT_EQ(Level({.dob = "1984-09-09"}, {.dob = "1984-01-01"}, comparison::kDateOfBirth), 0);
+  EXPECT_EQ(Level({.dob = "1935-06-26"}, {.dob = "1936-01-01"}, comparison::kDateOfBirth), 0);
+  EXPECT_EQ(Level({.dob = "1984-07-01"}, {.dob = "1983-11-30"}, comparison::kDateOfBirth), 0);
+  EXPECT_EQ(Level({.dob = "1984-09-09"}, {.dob = "1982-01-01"}, comparison::kDateOfBirth), 5);
+  EXPECT_EQ(Level({.dob = "1984-01-01"}, {.dob = "1984-01-01"}, comparison::kDateOfBirth), 1);
+  EXPECT_EQ(Level({.dob = "1984-01-11"}, {.dob = "1984-01-01"}, comparison::kDateOfBirth), 3);  // a slip still
 }
 
 TEST(ComparisonsTest, AddressAndSexLevels) {
