@@ -74,6 +74,21 @@ uint64_t PersonAt(const Store& store, const std::string& id, uint64_t change) {
   return p.ok() ? *p : 99999;
 }
 
+StoreOptions ReadOnly() {
+  StoreOptions o;
+  o.read_only = true;
+  return o;
+}
+
+// A store of an older format: a read-only open is refused until a writer
+// upgrades it.
+void ExpectRefusedReadOnly(const std::string& path) {
+  auto refused = Store::Open(path, ReadOnly());
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(refused.status().message().find("open it once for writing"), std::string::npos) << refused.status();
+}
+
 void ExpectChecksClean(const Store& store) {
   auto report = CheckStore(store, {});
   ASSERT_TRUE(report.ok()) << report.status();
@@ -161,12 +176,7 @@ TEST(History, UpgradeFromVersion6StartsTheHistoriesAtTheLastChange) {
     ASSERT_TRUE(store->db()->DropColumnFamily(store->cf(Cf::kNhsHistory)).ok());
     ASSERT_TRUE(store->db()->Put(rocksdb::WriteOptions(), store->cf(Cf::kMeta), "format_version", "6").ok());
   }
-  StoreOptions read_only;
-  read_only.read_only = true;
-  auto refused = Store::Open(dir.path(), read_only);
-  ASSERT_FALSE(refused.ok());
-  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_NE(refused.status().message().find("open it once for writing"), std::string::npos) << refused.status();
+  ExpectRefusedReadOnly(dir.path());
   {
     auto store = OpenOrDie(dir.path());
     ASSERT_NE(store, nullptr);
@@ -182,7 +192,7 @@ TEST(History, UpgradeFromVersion6StartsTheHistoriesAtTheLastChange) {
     EXPECT_EQ(PersonAt(*store, "B", 3), 1u);
     EXPECT_EQ(PersonAt(*store, "B", 4), 3u);
   }
-  auto store = OpenOrDie(dir.path(), read_only);
+  auto store = OpenOrDie(dir.path(), ReadOnly());
   ASSERT_NE(store, nullptr);
   EXPECT_EQ(store->history_from(), 2u);
   ExpectChecksClean(*store);
@@ -309,12 +319,7 @@ TEST(History, UpgradeFromVersion8StartsTheNhsHistoryAtTheLastChange) {
     ASSERT_TRUE(store->db()->DropColumnFamily(store->cf(Cf::kNhsHistory)).ok());
     ASSERT_TRUE(store->db()->Put(rocksdb::WriteOptions(), store->cf(Cf::kMeta), "format_version", "8").ok());
   }
-  StoreOptions read_only;
-  read_only.read_only = true;
-  auto refused = Store::Open(dir.path(), read_only);
-  ASSERT_FALSE(refused.ok());
-  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_NE(refused.status().message().find("open it once for writing"), std::string::npos) << refused.status();
+  ExpectRefusedReadOnly(dir.path());
   {
     auto store = OpenOrDie(dir.path());
     ASSERT_NE(store, nullptr);
@@ -328,7 +333,7 @@ TEST(History, UpgradeFromVersion8StartsTheNhsHistoryAtTheLastChange) {
     EXPECT_EQ(HoldersAt(*store, kNhs, 2), "A B ");
     EXPECT_EQ(HoldersAt(*store, kNhs, 3), "B ");
   }
-  auto store = OpenOrDie(dir.path(), read_only);
+  auto store = OpenOrDie(dir.path(), ReadOnly());
   ASSERT_NE(store, nullptr);
   EXPECT_EQ(store->nhs_history_from(), 2u);
   ExpectChecksClean(*store);

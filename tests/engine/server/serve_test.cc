@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <atomic>
 #include <csignal>
+#include <functional>
 #include <map>
 #include <set>
 #include <string>
@@ -163,11 +164,9 @@ class ServeTest : public ::testing::Test {
 
   static json Body(const httplib::Result& r) { return json::parse(r->body); }
 
-  // The review pairs (record ids) of every page from `next` on, following
-  // `next` links (at most 5 pages), and the number of pages; each pair once.
-  using ReviewPairs = std::set<std::set<std::string>>;
-  std::pair<ReviewPairs, int> ReviewPages(std::string next) {
-    ReviewPairs pairs;
+  // Calls fn with each `link` of every page from `next` on, following
+  // `next` links (at most 5 pages); returns the number of pages.
+  int ForEachLink(std::string next, const std::function<void(const json&)>& fn) {
     int pages = 0;
     while (!next.empty() && pages < 5) {
       auto page = Get(*client_, next, steward_);
@@ -181,13 +180,24 @@ class ServeTest : public ::testing::Test {
       for (const json& p : body["parameter"]) {
         if (p["name"] == "next") {
           next = "/" + p["valueUri"].get<std::string>();
-          continue;
+        } else {
+          fn(p);
         }
-        const std::set<std::string> pair = {(*Part(p, "sourceResourceId"))["valueIdentifier"]["value"],
-                                            (*Part(p, "matchedResourceId"))["valueIdentifier"]["value"]};
-        EXPECT_TRUE(pairs.insert(pair).second) << "a pair listed twice";
       }
     }
+    return pages;
+  }
+
+  // The review pairs (record ids) of every page from `next` on, each pair
+  // once, and the number of pages.
+  using ReviewPairs = std::set<std::set<std::string>>;
+  std::pair<ReviewPairs, int> ReviewPages(std::string next) {
+    ReviewPairs pairs;
+    const int pages = ForEachLink(std::move(next), [&](const json& p) {
+      const std::set<std::string> pair = {(*Part(p, "sourceResourceId"))["valueIdentifier"]["value"],
+                                          (*Part(p, "matchedResourceId"))["valueIdentifier"]["value"]};
+      EXPECT_TRUE(pairs.insert(pair).second) << "a pair listed twice";
+    });
     return {pairs, pages};
   }
 
@@ -1008,23 +1018,12 @@ TEST_F(ServeTest, MatchAndNoMatchLinksSayWhoPutEachRecordThere) {
   using Links = std::set<std::tuple<std::string, std::string, std::string, std::string>>;
   auto links = [&](std::string next) {
     Links out;
-    for (int pages = 0; !next.empty() && pages < 5; ++pages) {
-      auto page = Get(*client_, next, steward_);
-      EXPECT_TRUE(page && page->status == 200) << next << ": " << (page ? page->body : "no response");
-      if (!page || page->status != 200) break;
-      next.clear();
-      const json body = Body(page);
-      for (const json& p : body["parameter"]) {
-        if (p["name"] == "next") {
-          next = "/" + p["valueUri"].get<std::string>();
-          continue;
-        }
-        auto text = [&](const char* name, const char* value) { return (*Part(p, name))[value].get<std::string>(); };
-        out.emplace((*Part(p, "sourceResourceId"))["valueIdentifier"]["value"].get<std::string>(),
-                    text("matchResult", "valueString"), text("linkSource", "valueString"),
-                    text("goldenResourceId", "valueString"));
-      }
-    }
+    ForEachLink(std::move(next), [&](const json& p) {
+      auto text = [&](const char* name, const char* value) { return (*Part(p, name))[value].get<std::string>(); };
+      out.emplace((*Part(p, "sourceResourceId"))["valueIdentifier"]["value"].get<std::string>(),
+                  text("matchResult", "valueString"), text("linkSource", "valueString"),
+                  text("goldenResourceId", "valueString"));
+    });
     return out;
   };
   const std::string m = "Patient/" + std::to_string(maria), o = "Patient/" + std::to_string(other);
@@ -1681,11 +1680,16 @@ TEST_F(ServeTest, AuditorReplaysAnAnswerAsOfItsChange) {
   json via_record = ResolveParams(Source("RKB"), nhs_record);
   via_record["parameter"].push_back(StringParam("asOfChange", nhs_at));
   via_record["parameter"].push_back({{"name", "asOfTime"}, {"valueInstant", nhs_recorded}});
-  const json replayed = Body(Post(*client_, "/Patient/$resolve", clinician_, via_record));
-  for (const char* name : {"person", "objection", "inScope", "scopeReason", "viewAllowed", "viewReason", "atChange"}) {
-    EXPECT_EQ(*Param(replayed, name), *Param(was_by_nhs, name)) << name;
-  }
-  EXPECT_EQ(records(replayed), records(was_by_nhs));
+  // What a replay must give again: the answer and view decision of then.
+  auto expect_same = [&](const json& params, const json& then) {
+    const json again = Body(Post(*client_, "/Patient/$resolve", clinician_, params));
+    for (const char* name :
+         {"person", "objection", "inScope", "scopeReason", "viewAllowed", "viewReason", "atChange"}) {
+      EXPECT_EQ(*Param(again, name), *Param(then, name)) << name;
+    }
+    EXPECT_EQ(records(again), records(then));
+  };
+  expect_same(via_record, was_by_nhs);
 
   // And by the NHS number itself, which since the split two persons hold:
   // today a conflict, as of then the one person and records answered then.
@@ -1694,11 +1698,7 @@ TEST_F(ServeTest, AuditorReplaysAnAnswerAsOfItsChange) {
   json by_nhs = ResolveParams(kNhsSystem, p.nhs);
   by_nhs["parameter"].push_back(StringParam("asOfChange", nhs_at));
   by_nhs["parameter"].push_back({{"name", "asOfTime"}, {"valueInstant", nhs_recorded}});
-  const json nhs_replayed = Body(Post(*client_, "/Patient/$resolve", clinician_, by_nhs));
-  for (const char* name : {"person", "objection", "inScope", "scopeReason", "viewAllowed", "viewReason", "atChange"}) {
-    EXPECT_EQ(*Param(nhs_replayed, name), *Param(was_by_nhs, name)) << name;
-  }
-  EXPECT_EQ(records(nhs_replayed), records(was_by_nhs));
+  expect_same(by_nhs, was_by_nhs);
   json future = ResolveParams(Source("RKB"), "A2");
   future["parameter"].push_back(StringParam("asOfChange", "999999"));
   ExpectOutcome(Post(*client_, "/Patient/$resolve", clinician_, future), 400, "invalid", "as_of.change");
