@@ -365,11 +365,13 @@ TEST(AsOfTest, AuditEventNamesTheChangeAndModelAndReplays) {
   auto by_time = engine->ResolveAsOf("RKB", "H1", AsOf{0, view_event->time_us}, who);
   ASSERT_TRUE(by_time.ok());
   EXPECT_EQ(by_time->at_change, view_event->at_change);
-  // The replay is audited too, marked as_of.
+  // The replay is audited too, marked as_of. (view_event points into the
+  // trail read above: keep its change before reading the trail again.)
+  const uint64_t view_at = view_event->at_change;
   trail = engine->ReadAuditTrail(first->person_id, who);
   ASSERT_TRUE(trail.ok());
   EXPECT_TRUE(std::any_of(trail->begin(), trail->end(), [&](const AuditEvent& e) {
-    return e.action == "view" && e.as_of && e.at_change == view_event->at_change;
+    return e.action == "view" && e.as_of && e.at_change == view_at;
   }));
   // Before the first change nobody was there; after the last is refused.
   EXPECT_TRUE(absl::IsNotFound(engine->ResolveAsOf("RKB", "H1", AsOf{}, who).status()));
