@@ -255,12 +255,12 @@ void ChangeSet::DeleteBlockKey(uint8_t rule, std::string_view blocking_key, std:
 void ChangeSet::PutNhs(uint64_t nhs, std::string_view record_key) {
   std::string key = NhsIndexKey(nhs, record_key);
   batch_.Put(Handle(Cf::kNhsIndex), key, "").PermitUncheckedError();
-  nhs_ops_.emplace_back(std::move(key), std::string(1, '\1'));
+  nhs_ops_.emplace_back(std::move(key), kNhsHeld);
 }
 void ChangeSet::DeleteNhs(uint64_t nhs, std::string_view record_key) {
   std::string key = NhsIndexKey(nhs, record_key);
   batch_.Delete(Handle(Cf::kNhsIndex), key).PermitUncheckedError();
-  nhs_ops_.emplace_back(std::move(key), std::string(1, '\0'));
+  nhs_ops_.emplace_back(std::move(key), kNhsReleased);
 }
 // A review pair is kept under both orders, so that ReviewPartners finds it
 // from either record.
@@ -1260,8 +1260,8 @@ absl::StatusOr<Store::NhsHolders> Store::NhsHoldersAt(uint64_t nhs, uint64_t cha
         if (record.empty()) {
           if (value.size() != 8) bad = absl::DataLossError("nhs_history: a supersession is malformed");
           out.superseded_by = bad.ok() ? DecodeU64(value) : 0;
-        } else if (value.size() == 1) {
-          holds = value[0] == 1;
+        } else if (value == kNhsHeld || value == kNhsReleased) {
+          holds = value == kNhsHeld;
         } else {
           bad = absl::DataLossError(absl::StrCat("nhs_history of ", RecordName(record), ": a value is malformed"));
         }

@@ -257,8 +257,8 @@ class Checker {
           decodes = decodes && value.size() == 8;
           if (value.size() == 8) by = DecodeU64(value);
         } else {
-          decodes = decodes && value.size() == 1;
-          folded[std::string(record)] = value == std::string_view("\1", 1);
+          decodes = decodes && (value == kNhsHeld || value == kNhsReleased);
+          folded[std::string(record)] = value == kNhsHeld;
         }
       }
       std::vector<std::string> held;
@@ -271,7 +271,7 @@ class Checker {
       const uint64_t want_by = it == superseded.end() ? 0 : it->second;
       if (it != superseded.end()) superseded.erase(it);
       if (!decodes) {
-        Violation(absl::StrCat("nhs_history: an entry does not decode"));
+        Violation("nhs_history: an entry does not decode");
       } else if (from_history != held) {
         // The first record on which they differ.
         auto [h, i] = std::mismatch(from_history.begin(), from_history.end(), held.begin(), held.end());

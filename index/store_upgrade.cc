@@ -6,74 +6,9 @@
 
 namespace empi::index {
 
-absl::Status Store::Impl::UpgradeFromVersion1() {
-  rocksdb::ColumnFamilyHandle* view = handle(Cf::kPersonView);
-  rocksdb::WriteBatch batch;
-  auto flush = [&]() -> absl::Status {
-    EMPI_RETURN_IF_ERROR(
-        Record(FromRocks(db_->Write(rocksdb::WriteOptions(), &batch), "upgrading to format version 2")));
-    batch.Clear();
-    return absl::OkStatus();
-  };
-  // No key sorts after 9 bytes of 0xff: person ids are 8 bytes.
-  EMPI_RETURN_IF_ERROR(FromRocks(batch.DeleteRange(view, "", std::string(9, '\xff')), "upgrading"));
-  absl::Status bad;
-  auto visit = [&](Cf cf, auto&& op) -> absl::Status {
-    EMPI_RETURN_IF_ERROR(Scan(cf, "", nullptr, [&](std::string_view key, std::string_view value) {
-      bad = op(key, value);
-      if (bad.ok() && batch.Count() >= 10000) bad = flush();
-      return bad.ok();
-    }));
-    return bad;
-  };
-  EMPI_RETURN_IF_ERROR(visit(Cf::kPersons, [&](std::string_view key, std::string_view value) -> absl::Status {
-    PersonValue p;
-    if (key.size() != 8 || !DecodePersonValue(value, &p))
-      return absl::DataLossError("persons: a value does not decode");
-    return FromRocks(batch.Merge(view, key, PersonViewPersonOp(p)), "upgrading");
-  }));
-  EMPI_RETURN_IF_ERROR(visit(Cf::kRecords, [&](std::string_view key, std::string_view value) -> absl::Status {
-    StoredRecord r;
-    if (!DecodeRecordValue(key, value, &r)) {
-      return absl::DataLossError(absl::StrCat("records: value of ", RecordName(key), " does not decode"));
-    }
-    return FromRocks(batch.Merge(view, EncodeU64(r.person_id), PersonViewMemberOp(r)), "upgrading");
-  }));
-  batch.Put(handle(Cf::kMeta), kMetaFormatVersion, "2").PermitUncheckedError();
-  EMPI_RETURN_IF_ERROR(flush());
-  EMPI_RETURN_IF_ERROR(SyncWal());
-  return CompactPersonView();
-}
-
-// Writes each review pair under its second order too, and leaves the
-// objection_in_review flags for the engine to compute on its next open.
-absl::Status Store::Impl::UpgradeToVersion4() {
-  rocksdb::WriteBatch batch;
-  absl::Status bad;
-  EMPI_RETURN_IF_ERROR(Scan(Cf::kReview, "", nullptr, [&](std::string_view key, std::string_view value) {
-    std::string a, b;
-    if (!SplitPairKey(key, &a, &b)) {
-      bad = absl::DataLossError("review: an entry does not decode");
-      return false;
-    }
-    bad = FromRocks(batch.Put(handle(Cf::kReview), DirectedPairKey(b, a), value), "upgrading to format version 4");
-    if (bad.ok() && batch.Count() >= 10000) {
-      bad = Record(FromRocks(db_->Write(rocksdb::WriteOptions(), &batch), "upgrading to format version 4"));
-      batch.Clear();
-    }
-    return bad.ok();
-  }));
-  EMPI_RETURN_IF_ERROR(bad);
-  batch.Put(handle(Cf::kMeta), kMetaReviewObjectionsDirty, "").PermitUncheckedError();
-  batch.Put(handle(Cf::kMeta), kMetaFormatVersion, "6").PermitUncheckedError();
-  rocksdb::WriteOptions wo;
-  wo.sync = true;
-  return Record(FromRocks(db_->Write(wo, &batch), "upgrading to format version 4"));
-}
-
 // Writes an upgrade's puts in batches of 10,000, each recorded as the
-// store's failure if it fails; `last` is the final batch, synced, which
-// also carries the new format version.
+// store's failure if it fails; Finish writes the last one, synced, which
+// carries the new format version.
 class Store::Impl::UpgradeBatches {
  public:
   UpgradeBatches(Store::Impl* impl, std::string what) : impl_(impl), what_(std::move(what)) {}
@@ -102,6 +37,53 @@ class Store::Impl::UpgradeBatches {
   rocksdb::WriteBatch batch_;
   absl::Status bad_;
 };
+
+absl::Status Store::Impl::UpgradeFromVersion1() {
+  rocksdb::ColumnFamilyHandle* view = handle(Cf::kPersonView);
+  UpgradeBatches out(this, "upgrading to format version 2");
+  // No key sorts after 9 bytes of 0xff: person ids are 8 bytes.
+  out.Add(out.batch()->DeleteRange(view, "", std::string(9, '\xff')));
+  EMPI_RETURN_IF_ERROR(out.status());
+  EMPI_RETURN_IF_ERROR(Scan(Cf::kPersons, "", nullptr, [&](std::string_view key, std::string_view value) {
+    PersonValue p;
+    if (key.size() != 8 || !DecodePersonValue(value, &p)) {
+      out.Fail(absl::DataLossError("persons: a value does not decode"));
+      return false;
+    }
+    return out.Add(out.batch()->Merge(view, key, PersonViewPersonOp(p)));
+  }));
+  EMPI_RETURN_IF_ERROR(out.status());
+  EMPI_RETURN_IF_ERROR(Scan(Cf::kRecords, "", nullptr, [&](std::string_view key, std::string_view value) {
+    StoredRecord r;
+    if (!DecodeRecordValue(key, value, &r)) {
+      out.Fail(absl::DataLossError(absl::StrCat("records: value of ", RecordName(key), " does not decode")));
+      return false;
+    }
+    return out.Add(out.batch()->Merge(view, EncodeU64(r.person_id), PersonViewMemberOp(r)));
+  }));
+  EMPI_RETURN_IF_ERROR(out.status());
+  out.batch()->Put(handle(Cf::kMeta), kMetaFormatVersion, "2").PermitUncheckedError();
+  EMPI_RETURN_IF_ERROR(out.Finish());
+  return CompactPersonView();
+}
+
+// Writes each review pair under its second order too, and leaves the
+// objection_in_review flags for the engine to compute on its next open.
+absl::Status Store::Impl::UpgradeToVersion4() {
+  UpgradeBatches out(this, "upgrading to format version 4");
+  EMPI_RETURN_IF_ERROR(Scan(Cf::kReview, "", nullptr, [&](std::string_view key, std::string_view value) {
+    std::string a, b;
+    if (!SplitPairKey(key, &a, &b)) {
+      out.Fail(absl::DataLossError("review: an entry does not decode"));
+      return false;
+    }
+    return out.Add(out.batch()->Put(handle(Cf::kReview), DirectedPairKey(b, a), value));
+  }));
+  EMPI_RETURN_IF_ERROR(out.status());
+  out.batch()->Put(handle(Cf::kMeta), kMetaReviewObjectionsDirty, "").PermitUncheckedError();
+  out.batch()->Put(handle(Cf::kMeta), kMetaFormatVersion, "6").PermitUncheckedError();
+  return out.Finish();
+}
 
 absl::StatusOr<uint64_t> Store::Impl::LastChangeBeforeUpgrade() {
   EMPI_ASSIGN_OR_RETURN(std::optional<std::string> next, Get(Cf::kMeta, kMetaNextChange, nullptr));
@@ -146,8 +128,7 @@ absl::Status Store::Impl::UpgradeToVersion9() {
   EMPI_ASSIGN_OR_RETURN(const uint64_t from, LastChangeBeforeUpgrade());
   UpgradeBatches out(this, "upgrading to format version 9");
   EMPI_RETURN_IF_ERROR(Scan(Cf::kNhsIndex, "", nullptr, [&](std::string_view key, std::string_view) {
-    return out.Add(
-        out.batch()->Put(handle(Cf::kNhsHistory), absl::StrCat(A(key), A(EncodeU64(from))), std::string_view("\1", 1)));
+    return out.Add(out.batch()->Put(handle(Cf::kNhsHistory), absl::StrCat(A(key), A(EncodeU64(from))), kNhsHeld));
   }));
   EMPI_RETURN_IF_ERROR(out.status());
   EMPI_RETURN_IF_ERROR(
