@@ -107,6 +107,19 @@ std::string RecordKey(std::string_view source, std::string_view record_id) {
   return r.Key();
 }
 
+std::vector<std::string> RecordKeysOf(const nlohmann::json& records) {
+  std::vector<std::string> keys;
+  if (!records.is_array()) return keys;
+  for (const nlohmann::json& r : records) {
+    if (!r.is_object() || !r.contains("source") || !r["source"].is_string() || !r.contains("record_id") ||
+        !r["record_id"].is_string()) {
+      continue;
+    }
+    keys.push_back(RecordKey(r["source"].get<std::string>(), r["record_id"].get<std::string>()));
+  }
+  return keys;
+}
+
 RecordRef RefOf(std::string_view record_key) {
   std::string_view source, record_id;
   SplitRecordKey(record_key, &source, &record_id);

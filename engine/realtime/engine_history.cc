@@ -78,14 +78,8 @@ absl::StatusOr<absl::flat_hash_set<std::string>> ManuallyPlaced(const index::Sto
         const bool into = h.contains("into") && h["into"].is_number_unsigned() && h["into"].get<uint64_t>() == person;
         const bool steward = into && (event == "merge" || event == "split" || event == "unmerge");
         const char* field = steward || event == "link" ? "records" : event == "relink" ? "records_in" : nullptr;
-        if (field == nullptr || !h.contains(field) || !h[field].is_array()) return true;
-        for (const nlohmann::json& r : h[field]) {
-          if (!r.is_object() || !r.contains("source") || !r["source"].is_string() || !r.contains("record_id") ||
-              !r["record_id"].is_string()) {
-            continue;
-          }
-          manual[RecordKey(r["source"].get<std::string>(), r["record_id"].get<std::string>())] = steward;
-        }
+        if (field == nullptr || !h.contains(field)) return true;
+        for (std::string& key : RecordKeysOf(h[field])) manual[std::move(key)] = steward;
         return true;
       },
       snap));
@@ -229,21 +223,21 @@ absl::StatusOr<PersonLinks> EngineImpl::LinksOf(uint64_t person, const std::opti
   PersonLinks out;
   {
     SnapshotHolder snap(store_.get());
+    // The records whose links are listed (in key order), and the person
+    // holding them.
+    std::vector<std::string> keys;
+    uint64_t holder = person;
     if (person != 0) {
       EMPI_ASSIGN_OR_RETURN(std::optional<index::PersonView> view, store_->GetPersonView(person, snap.get()));
       if (!view || !view->person) return absl::NotFoundError("person: not in the index");
+      for (index::PersonViewMember& m : view->members) keys.push_back(std::move(m.record_key));
     }
-    // The records whose links are listed, and the person holding them.
-    std::vector<std::string> keys;
-    uint64_t holder = person;
     if (record) {
       const std::string key = RecordKey(record->source, record->record_id);
       EMPI_ASSIGN_OR_RETURN(auto found, store_->GetRecords({key}, snap.get()));
       if (!found[0]) return absl::NotFoundError("record: not in the index");
       holder = found[0]->person_id;
       keys = {key};
-    } else {
-      EMPI_ASSIGN_OR_RETURN(keys, store_->PersonRecords(person, snap.get()));
     }
     EMPI_ASSIGN_OR_RETURN(const absl::flat_hash_set<std::string> manual, ManuallyPlaced(*store_, holder, snap.get()));
     if (person == 0 || holder == person) {

@@ -82,6 +82,11 @@ std::string RecordKey(std::string_view source, std::string_view record_id);
 // A record key as the API names it.
 RecordRef RefOf(std::string_view record_key);
 
+// The record keys of a history event's array of {"source", "record_id"}
+// (RecordsJson's inverse); entries that are not two strings are skipped,
+// and anything but an array gives none.
+std::vector<std::string> RecordKeysOf(const nlohmann::json& records);
+
 // The key of an objection pending under an NHS number.
 std::string PendingKey(uint64_t nhs);
 

@@ -101,8 +101,7 @@ absl::StatusOr<uint64_t> EngineImpl::Unmerge(uint64_t person, uint64_t merge_eve
     EMPI_ASSIGN_OR_RETURN(auto current, store_->PersonRecords(person));
     absl::flat_hash_set<std::string> in_person(current.begin(), current.end());
     std::vector<std::string> keys;
-    for (const auto& r : (*event)["records"]) {
-      std::string key = RecordKey(r["source"].get<std::string>(), r["record_id"].get<std::string>());
+    for (std::string& key : RecordKeysOf((*event)["records"])) {
       if (in_person.contains(key)) keys.push_back(std::move(key));
     }
     if (keys.empty()) {
