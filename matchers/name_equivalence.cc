@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <iostream>
 #include <string>
+#include <utility>
 
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
@@ -22,6 +23,19 @@ std::string_view Strip(std::string_view s) {
   while (!s.empty() && absl::ascii_isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
   while (!s.empty() && absl::ascii_isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
   return s;
+}
+
+// Optimal string alignment distance at most one: equal, or one letter
+// replaced, added or dropped, or two adjacent letters swapped.
+bool OneSlipApart(std::string_view a, std::string_view b) {
+  if (a.size() < b.size()) std::swap(a, b);
+  if (a.size() - b.size() > 1) return false;
+  size_t i = 0;
+  while (i < b.size() && a[i] == b[i]) ++i;
+  if (i == b.size()) return true;  // equal, or one letter added at the end
+  if (a.size() != b.size()) return a.substr(i + 1) == b.substr(i);
+  if (a.substr(i + 1) == b.substr(i + 1)) return true;
+  return i + 1 < a.size() && a[i] == b[i + 1] && a[i + 1] == b[i] && a.substr(i + 2) == b.substr(i + 2);
 }
 
 }  // namespace
@@ -49,6 +63,8 @@ absl::StatusOr<NameEquivalence> NameEquivalence::Parse(std::string_view csv) {
       }
       std::vector<uint32_t>& groups = result.groups_[std::string(name)];
       if (groups.empty() || groups.back() != group) groups.push_back(group);
+      result.members_.resize(group + 1);
+      result.members_[group].emplace_back(name);
       ++members;
     }
     if (members < 2) {
@@ -94,6 +110,24 @@ const std::vector<uint32_t>& NameEquivalence::GroupsOf(std::string_view name) co
   static const std::vector<uint32_t> kNone;
   auto it = groups_.find(absl::string_view(name.data(), name.size()));
   return it == groups_.end() ? kNone : it->second;
+}
+
+bool NameEquivalence::SlipOfEquivalent(std::string_view misspelt, std::string_view name) const {
+  if (misspelt.size() < kMinSlipLength || name.size() < kMinSlipLength || Known(misspelt)) return false;
+  for (uint32_t g : GroupsOf(name)) {
+    for (const std::string& equivalent : members_[g]) {
+      if (equivalent.size() >= kMinSlipLength && OneSlipApart(misspelt, equivalent)) return true;
+    }
+  }
+  return false;
+}
+
+bool NameEquivalence::MisspeltEquivalent(std::string_view a, std::string_view b) const {
+  return SlipOfEquivalent(a, b) || SlipOfEquivalent(b, a);
+}
+
+bool NameEquivalence::Misspelt(std::string_view a, std::string_view b) const {
+  return a.size() >= kMinSlipLength && b.size() >= kMinSlipLength && !(Known(a) && Known(b)) && OneSlipApart(a, b);
 }
 
 uint32_t NameEquivalence::CanonicalGroup(std::string_view name) const {

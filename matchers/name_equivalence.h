@@ -11,6 +11,7 @@
 //
 //   const auto& eq = empi::NameEquivalence::Default();
 //   eq.Equivalent("bill", "william");  // true
+//   eq.MisspeltEquivalent("wiliam", "bill");  // true: a slip of "william"
 //
 // Thread-safety: immutable after construction; Default() is thread-safe.
 #ifndef EMPI_MATCHERS_NAME_EQUIVALENCE_H_
@@ -39,9 +40,29 @@ class NameEquivalence {
   // The smallest group id of the name, or 0 when it has no group (ids start
   // at 1): a cheap canonical key for blocking.
   uint32_t CanonicalGroup(std::string_view name) const;
+  // True when one of a and b is not in the table and is one keying slip
+  // (a letter replaced, added, dropped, or two adjacent letters swapped)
+  // from a name equivalent to the other ("haroold" and "harry", by
+  // "harold"). A name the table knows is a name, never a misspelling
+  // ("mark" is not "mary" mistyped, so not "molly"). Both names, and the
+  // equivalent, are at least kMinSlipLength letters: short names are a
+  // slip apart from too many others.
+  bool MisspeltEquivalent(std::string_view a, std::string_view b) const;
+  // True when a and b are one keying slip apart and at least one of them is
+  // not in the table (so not two names), both at least kMinSlipLength
+  // letters.
+  bool Misspelt(std::string_view a, std::string_view b) const;
+
+  static constexpr size_t kMinSlipLength = 4;
 
  private:
+  bool Known(std::string_view name) const { return !GroupsOf(name).empty(); }
+  // `misspelt` (not in the table) is a slip from a name in `name`'s groups.
+  bool SlipOfEquivalent(std::string_view misspelt, std::string_view name) const;
+
   absl::flat_hash_map<std::string, std::vector<uint32_t>> groups_;
+  // The names of each group, by group id (index 0 unused).
+  std::vector<std::vector<std::string>> members_;
 };
 
 }  // namespace empi

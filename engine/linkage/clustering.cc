@@ -239,9 +239,46 @@ void KeepStrongestPerPersonPair(Clustering* c) {
 
 }  // namespace
 
+namespace {
+
+// Given name levels: a nickname, a slip (Jaro-Winkler >= 0.92).
+constexpr int kGivenNickname = 2, kGivenSlip = 5;
+
+// Whether `m`'s and `other`'s dates of birth agree, and their given names
+// are equal or agree by `level`, safely and not by an NHS number's say.
+bool AgreesBy(const Model& model, const PreparedRecord& m, const PreparedRecord& other, int level) {
+  const ScoredPair s = model.Score(m, other);
+  const int given = GammaOf(s.pattern, comparison::kGivenNames);
+  return s.safety.safety == PairSafety::kSafe && !s.safety.names_overridden &&
+         GammaOf(s.pattern, comparison::kDateOfBirth) == kDobExact && (given == kNameExact || given == level);
+}
+
+// x and y, whose names are a slip and a nickname (or a swap) apart
+// (GivenMisspeltForm), each agree with a record m of x's group: one is m's
+// name mistyped, the other m's name or its nickname. Haroold (x) and Harry
+// (y) by Harold (m). Twins of equivalent names (Lewis, and Louis mistyped
+// Lkuis) do not qualify: the mistyped twin agrees with no record of the
+// other's.
+bool SlipExplainedByGroup(const Model& model, const PreparedRecord& x, const std::vector<const PreparedRecord*>& group,
+                          const PreparedRecord& y) {
+  if (!GivenMisspeltForm(x, y)) return false;
+  for (const PreparedRecord* m : group) {
+    if (m == &x || m == &y) continue;
+    if ((AgreesBy(model, *m, x, kGivenSlip) && AgreesBy(model, *m, y, kGivenNickname)) ||
+        (AgreesBy(model, *m, y, kGivenSlip) && AgreesBy(model, *m, x, kGivenNickname))) {
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
 bool NamesConflictExplainedByGroup(const Model& model, const SafetyVerdict& verdict, const PreparedRecord& x,
                                    const std::vector<const PreparedRecord*>& group, const PreparedRecord& y) {
+  if (verdict.reason == kTwinsNames) return SlipExplainedByGroup(model, x, group, y);
   if (verdict.reason != kGivenConflict && verdict.reason != kMiddleConflict) return false;
+  if (SlipExplainedByGroup(model, x, group, y)) return true;
   bool x_mistyped = false, y_agrees = false;
   for (const PreparedRecord* m : group) {
     if (m == &x) continue;
@@ -330,8 +367,11 @@ Clustering ClusterAll(const ClusterInput& in, const std::vector<ScoredLink>& lin
       }
     }
     // The odds between the two persons are 2^(best_own - best_elsewhere).
+    // A record that matches the other person better is ambiguous whatever
+    // its partners do (a twin's record held from its own twin by a name
+    // rule, let into the other twin's person).
     if (best_own != kNoBest && best_elsewhere != kNoBest && best_own - best_elsewhere < in.decisive_margin_bits &&
-        !partner_also_links(x, elsewhere)) {
+        (best_own < best_elsewhere || !partner_also_links(x, elsewhere))) {
       ambiguous[x] = true;
       ++n_ambiguous;
     }

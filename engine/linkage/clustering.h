@@ -25,8 +25,9 @@
 //   - no pair across them is held apart by the safety rules of safety.h
 //     (twins, a parent and child): the rule's reason. A names conflict
 //     that the record's own group explains (a record whose given name was
-//     mistyped, let in by its NHS number; NamesConflictExplainedByGroup) is
-//     not held against the join.
+//     mistyped, let in by its NHS number; a slip on one side and a nickname
+//     on the other of a name in the group; NamesConflictExplainedByGroup)
+//     is not held against the join.
 // Pairs between the review and link thresholds whose records end in
 // different persons go to review ("between thresholds"), except a record
 // carrying a relative's number and a record of the number's owner when
@@ -105,14 +106,19 @@ struct Clustering {
 };
 
 // Whether records `x` and `y`, held apart as two people because their given
-// or middle names conflict (`verdict`, with no NHS number in common), may
-// still be one person because of x's group (the other records of x's
-// person, `group`, which may include x): x's name already conflicts with a
-// record of its own group that shares its NHS number and date of birth (so
-// x's name is a keying error, let in by the number), and y's names and date
-// of birth agree with another record of the group (a record without a date
-// of birth may be a namesake's and does not qualify). A twin's records never
-// qualify: they conflict with every record of the other twin.
+// or middle names conflict or look like twins' (`verdict`, with no NHS
+// number in common), may still be one person because of x's group (the
+// other records of x's person, `group`, which may include x). Either:
+//   - x's name already conflicts with a record of its own group that shares
+//     its NHS number and date of birth (so x's name is a keying error, let
+//     in by the number), and y's names and date of birth agree with another
+//     record of the group (a record without a date of birth may be a
+//     namesake's and does not qualify); or
+//   - x's and y's names are a slip and a nickname apart (GivenMisspeltForm:
+//     Haroold and Harry), and one of them is a slip of a group record's name
+//     (Harold), the other that name or its nickname, all born the same day.
+// A twin's records never qualify: they conflict with every record of the
+// other twin, and agree with none.
 bool NamesConflictExplainedByGroup(const Model& model, const SafetyVerdict& verdict, const PreparedRecord& x,
                                    const std::vector<const PreparedRecord*>& group, const PreparedRecord& y);
 

@@ -173,6 +173,12 @@ int CompareFamily(const PreparedRecord& a, const PreparedRecord& b) {
   return 8;
 }
 
+bool GivenMisspeltForm(const PreparedRecord& a, const PreparedRecord& b) {
+  const NameEquivalence& names = NameEquivalence::Default();
+  return names.MisspeltEquivalent(a.given1, b.given1) || names.Misspelt(a.given2, b.given1) ||
+         names.Misspelt(b.given2, a.given1);
+}
+
 int CompareGiven(const PreparedRecord& a, const PreparedRecord& b) {
   if (a.given1.empty() || b.given1.empty()) return 0;
   if (a.given1 == b.given1) return 1;
@@ -185,6 +191,7 @@ int CompareGiven(const PreparedRecord& a, const PreparedRecord& b) {
   }
   double jw = JaroWinkler(a.given1, b.given1);
   if (jw >= 0.92) return 5;
+  if (GivenMisspeltForm(a, b)) return 8;
   if (PhoneticEqual(a.given_dm, a.given_dm_alt, b.given_dm, b.given_dm_alt)) return 6;
   if ((a.given1.size() == 1 || b.given1.size() == 1) && a.given1[0] == b.given1[0]) return 7;
   if (jw >= 0.80) return 8;

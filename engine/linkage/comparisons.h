@@ -85,6 +85,14 @@ uint32_t ComparePair(const PreparedRecord& a, const PreparedRecord& b);
 int CompareNhs(const PreparedRecord& a, const PreparedRecord& b);
 int CompareFamily(const PreparedRecord& a, const PreparedRecord& b);
 int CompareGiven(const PreparedRecord& a, const PreparedRecord& b);
+// A nickname, or a first name that is the other's middle name, with one
+// keying slip on top ("Haroold" and "Harry" by Harold; "Dabid" and "Dylan
+// David"): two common errors in one field. Scored "jaro_winkler >= 0.80",
+// weaker evidence than either error alone (a record of twins Mary and Marie
+// mistyped "Mrie" stays closer to Marie), and never a conflict; still a
+// twins' pair on one date of birth (safety.h) unless the person's other
+// records explain it (NamesConflictExplainedByGroup, clustering.h).
+bool GivenMisspeltForm(const PreparedRecord& a, const PreparedRecord& b);
 int CompareDob(int32_t a, int32_t b);
 // 1 January and 1 July are how an unknown date of birth is estimated (an
 // age guessed by an ambulance crew or a social worker).

@@ -24,7 +24,8 @@ constexpr int kGivenSoundAlike = 6;  // Double Metaphone equal
 constexpr int kNamesApartEdits = 3;
 
 bool NamesConflict(std::string_view x, std::string_view y) {
-  return x.size() > 1 && y.size() > 1 && !NameEquivalence::Default().Equivalent(x, y) &&
+  const NameEquivalence& names = NameEquivalence::Default();
+  return x.size() > 1 && y.size() > 1 && !names.Equivalent(x, y) && !names.MisspeltEquivalent(x, y) &&
          EditDistance(x, y, kNamesApartEdits) >= kNamesApartEdits;
 }
 
@@ -160,9 +161,10 @@ SafetyVerdict CheckPairSafety(const PreparedRecord& a, const PreparedRecord& b, 
     if (nhs_unchecked_differ) return {};
     return {PairSafety::kDistinct, given_conflict ? kGivenConflict : kMiddleConflict};
   }
-  // Twins: given names of similar spelling two edits apart (Jack, Jake);
-  // or, of another sex, any two (Christian and Christina, Jesse and Jessie,
-  // Mark and Mary): a name and a sex both keyed wrongly are rarer than that.
+  // Twins: given names of similar spelling two edits apart (Jack, Jake),
+  // including a slip on a nickname (Lkuis for Louis, twin of Lewis); or, of
+  // another sex, any two (Christian and Christina, Jesse and Jessie, Mark
+  // and Mary): a name and a sex both keyed wrongly are rarer than that.
   if (dob == kDobExact && GivenSimilar(given) && !nhs_same_or_slip && !nhs_unchecked_differ &&
       (sex_differs || EditDistance(a.given1, b.given1, 2) >= 2)) {
     return {PairSafety::kReview, kTwinsNames};

@@ -1,7 +1,10 @@
 // Copyright EMPI developers.
 #include "matchers/name_equivalence.h"
 
+#include <algorithm>
+#include <random>
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_split.h"
 #include "gtest/gtest.h"
@@ -98,6 +101,75 @@ TEST(NameEquivalenceTest, DefaultTableKeepsDistinctNamesApart) {
   for (const auto& [a, b] : kPairs) {
     EXPECT_FALSE(eq.Equivalent(a, b)) << a << " / " << b;
   }
+}
+
+// Levenshtein distance with adjacent transpositions (optimal string
+// alignment), the whole table: the reference for "one keying slip".
+int NaiveSlips(const std::string& a, const std::string& b) {
+  std::vector<std::vector<int>> d(a.size() + 1, std::vector<int>(b.size() + 1));
+  for (size_t i = 0; i <= a.size(); ++i) d[i][0] = static_cast<int>(i);
+  for (size_t j = 0; j <= b.size(); ++j) d[0][j] = static_cast<int>(j);
+  for (size_t i = 1; i <= a.size(); ++i) {
+    for (size_t j = 1; j <= b.size(); ++j) {
+      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
+        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+      }
+    }
+  }
+  return d[a.size()][b.size()];
+}
+
+TEST(NameEquivalenceTest, MisspeltEquivalentAllowsOneSlipOnAnUnknownName) {
+  absl::StatusOr<NameEquivalence> eq = NameEquivalence::Parse(
+      "harold,harry,hal\n"
+      "mary,molly,polly\n"
+      "mark,marc\n");
+  ASSERT_TRUE(eq.ok()) << eq.status();
+  EXPECT_TRUE(eq->MisspeltEquivalent("haroold", "harry"));    // a letter added
+  EXPECT_TRUE(eq->MisspeltEquivalent("harry", "harols"));     // replaced
+  EXPECT_TRUE(eq->MisspeltEquivalent("hraold", "harry"));     // two swapped
+  EXPECT_TRUE(eq->MisspeltEquivalent("harod", "harry"));      // dropped
+  EXPECT_FALSE(eq->MisspeltEquivalent("harrold", "hal"));     // "hal" is too short to be compared
+  EXPECT_FALSE(eq->MisspeltEquivalent("haarolld", "harry"));  // two slips
+  EXPECT_FALSE(eq->MisspeltEquivalent("mark", "molly"));      // a name, not "mary" mistyped
+  EXPECT_FALSE(eq->MisspeltEquivalent("marx", "harry"));      // a slip of nothing in harry's group
+  // Misspelt: one slip apart, at least one of them unknown to the table.
+  EXPECT_TRUE(eq->Misspelt("dabid", "david"));
+  EXPECT_TRUE(eq->Misspelt("david", "dabid"));
+  EXPECT_FALSE(eq->Misspelt("mary", "mark"));   // both names
+  EXPECT_FALSE(eq->Misspelt("dabd", "david"));  // two slips
+  EXPECT_TRUE(eq->Misspelt("davd", "david"));
+  EXPECT_FALSE(eq->Misspelt("tom", "tim"));  // too short
+}
+
+TEST(NameEquivalenceTest, SlipsAgreeWithANaiveEditDistanceOnRandomNames) {
+  absl::StatusOr<NameEquivalence> eq = NameEquivalence::Parse("alpha,beta\n");
+  ASSERT_TRUE(eq.ok()) << eq.status();
+  std::mt19937 rng(7);
+  std::uniform_int_distribution<int> letter('a', 'd'), length(4, 7), edit(0, 4);
+  int slips = 0;
+  for (int n = 0; n < 20000; ++n) {
+    std::string a;
+    for (int i = length(rng); i > 0; --i) a.push_back(static_cast<char>(letter(rng)));
+    std::string b = a;
+    // Zero to three random edits, so pairs one slip apart are common.
+    for (int e = edit(rng) % 4; e > 0 && !b.empty(); --e) {
+      size_t at = std::uniform_int_distribution<size_t>(0, b.size() - 1)(rng);
+      switch (edit(rng)) {
+        case 0: b[at] = static_cast<char>(letter(rng)); break;
+        case 1: b.insert(b.begin() + static_cast<std::ptrdiff_t>(at), static_cast<char>(letter(rng))); break;
+        case 2: b.erase(at, 1); break;
+        default:
+          if (at + 1 < b.size()) std::swap(b[at], b[at + 1]);
+      }
+    }
+    const bool expected = a.size() >= 4 && b.size() >= 4 && NaiveSlips(a, b) <= 1;
+    ASSERT_EQ(eq->Misspelt(a, b), expected) << a << " / " << b;
+    ASSERT_EQ(eq->Misspelt(b, a), expected) << a << " / " << b;
+    slips += expected && a != b;
+  }
+  EXPECT_GT(slips, 2000);
 }
 
 TEST(NameEquivalenceTest, ShippedFileIsNormalisedAndSubstantial) {

@@ -381,6 +381,68 @@ TEST(ClusteringTest, MistypedNameLetInByItsNumberDoesNotKeepThePersonsOtherRecor
   EXPECT_NE(c.group[0], c.group[3]);
 }
 
+// Twins Mary and Marie, each with her own NHS number, and a record of
+// Marie's without one. It matches Marie better (her name) than Mary (its
+// nickname), but Marie's record with a date of birth keyed months out holds
+// it from Marie's person (dates differ, no number in common), and it is let
+// into Mary's. Mary's records also link Marie's on everything but the
+// number; that does not settle which twin the record is: it matches the
+// other better, so it is ambiguous and joins neither.
+TEST(ClusteringTest, ARecordMatchingTheOtherPersonBetterIsAmbiguousWhateverItsPartnersLink) {
+  const Model model = TestModel();
+  constexpr char kNhsMarie[] = "9434765870";
+  auto prep = [&](const char* given, const char* dob, const char* nhs) {
+    return Annotated(model, given, "Walker", dob, nhs);
+  };
+  std::vector<PreparedRecord> recs = {prep("Mary", "1977-08-25", kNhs), prep("Mary", "1977-08-25", kNhs),
+                                      prep("Marie", "1977-08-25", kNhsMarie), prep("Marie", "1977-03-12", kNhsMarie),
+                                      prep("Marie", "1977-08-25", "")};
+  ASSERT_EQ(model.Score(recs[3], recs[4]).safety.reason, kDobDifferNoNumber);
+  ASSERT_EQ(model.Score(recs[0], recs[4]).safety.safety, PairSafety::kSafe);
+  const ScoredPair mary_marie = model.Score(recs[0], recs[2]);
+  ASSERT_EQ(mary_marie.safety.safety, PairSafety::kSafe);
+  ASSERT_GE(mary_marie.match_weight, model.link_weight());
+
+  std::vector<uint64_t> existing(recs.size(), 0);
+  ClusterInput in{&recs, &existing, nullptr, &model};
+  const double l = model.link_weight();
+  Clustering c =
+      ClusterRecords(in, {{0, 1, l + 30}, {2, 3, l + 30}, {2, 4, l + 8}, {0, 4, l + 4}, {1, 4, l + 4}, {0, 2, l + 2}});
+  EXPECT_EQ(c.group[0], c.group[1]);
+  EXPECT_EQ(c.group[2], c.group[3]);
+  EXPECT_NE(c.group[0], c.group[2]);
+  EXPECT_NE(c.group[4], c.group[0]);
+  EXPECT_NE(c.group[4], c.group[2]);
+  bool ambiguous = false;
+  for (const ReviewPair& r : c.review) ambiguous = ambiguous || r.reason == "ambiguous: matches more than one person";
+  EXPECT_TRUE(ambiguous);
+}
+
+// Harold's records carry his number, one with his name mistyped "Haroold";
+// a record of his without it calls him Harry. Harry and Haroold look like
+// twins (a slip on a nickname, one date of birth), but Harold explains
+// both: Harry joins. Lewis's twin Louis, mistyped "Lkuis" on his only
+// record, agrees with none of Lewis's records, and stays apart.
+TEST(ClusteringTest, ASlipAndANicknameOfOneNameInTheGroupAreOnePerson) {
+  const Model model = TestModel();
+  auto prep = [&](const char* given, const char* family, const char* nhs) {
+    return Annotated(model, given, family, "2000-09-16", nhs);
+  };
+  std::vector<PreparedRecord> recs = {prep("Harold", "Fraser", kNhs),       prep("Haroold", "Fraser", kNhs),
+                                      prep("Harry", "Fraser", ""),          prep("Lewis", "Hayes", "9434765870"),
+                                      prep("Lewis", "Hayes", "9434765870"), prep("Lkuis", "Hayes", "")};
+  ASSERT_EQ(model.Score(recs[1], recs[2]).safety.reason, kTwinsNames);
+  ASSERT_EQ(model.Score(recs[3], recs[5]).safety.reason, kTwinsNames);
+  std::vector<uint64_t> existing(recs.size(), 0);
+  ClusterInput in{&recs, &existing, nullptr, &model};
+  const double l = model.link_weight();
+  Clustering c = ClusterRecords(in, {{0, 1, l + 20}, {0, 2, l + 15}, {3, 4, l + 20}, {4, 5, l + 5}});
+  EXPECT_EQ(c.group[0], c.group[1]);
+  EXPECT_EQ(c.group[0], c.group[2]);
+  EXPECT_EQ(c.group[3], c.group[4]);
+  EXPECT_NE(c.group[3], c.group[5]);
+}
+
 // A son's social-care record carries his father's NHS number (a parent's
 // number written on a child's record). The father's two records carry it
 // too; the son's own record carries his own number. The son's records link

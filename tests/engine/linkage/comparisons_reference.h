@@ -133,6 +133,12 @@ inline int RefGiven(const PreparedRecord& a, const PreparedRecord& b) {
   if (!a.given2.empty() && a.given2 == b.given1) return 4;
   if (!b.given2.empty() && b.given2 == a.given1) return 4;
   if (JaroWinkler(a.given1, b.given1) >= 0.92) return 5;
+  // A nickname or a swap with one keying slip on top, scored as a similar
+  // spelling; "a slip" is the table's own definition.
+  const NameEquivalence& eq = NameEquivalence::Default();
+  if (eq.MisspeltEquivalent(a.given1, b.given1) || eq.MisspeltEquivalent(b.given1, a.given1)) return 8;
+  if (eq.Misspelt(a.given2, b.given1)) return 8;
+  if (eq.Misspelt(b.given2, a.given1)) return 8;
   if (RefPhonetic(a.given_dm, a.given_dm_alt, b.given_dm, b.given_dm_alt)) return 6;
   bool initial = a.given1.size() == 1 || b.given1.size() == 1;
   if (initial && a.given1[0] == b.given1[0]) return 7;

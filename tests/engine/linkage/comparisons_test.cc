@@ -157,6 +157,18 @@ TEST(ComparisonsTest, GivenLevels) {
   EXPECT_EQ(Level({.given = "Sophie"}, {.given = "Mohammed"}, comparison::kGivenNames), 9);
 }
 
+TEST(ComparisonsTest, ANicknameOrASwapWithASlipOnTopIsASimilarSpelling) {
+  // Harry is Harold's nickname; "Haroold" is Harold with a letter added.
+  EXPECT_EQ(Level({.given = "Harry"}, {.given = "Haroold"}, comparison::kGivenNames), 8);
+  EXPECT_EQ(Level({.given = "Jack"}, {.given = "Ojhn"}, comparison::kGivenNames), 8);  // John, two letters swapped
+  // David is the other's middle name, mistyped.
+  EXPECT_EQ(Level({.given = "Dylan David"}, {.given = "Dabid"}, comparison::kGivenNames), 8);
+  // Two names the table knows are two names, not one mistyped: Mark is not
+  // Mary (Molly's equivalent) with a slip.
+  EXPECT_EQ(Level({.given = "Mark"}, {.given = "Molly"}, comparison::kGivenNames), 9);
+  EXPECT_EQ(Level({.given = "Harry"}, {.given = "Haarolld"}, comparison::kGivenNames), 9);  // two slips
+}
+
 TEST(ComparisonsTest, DateLevels) {
   EXPECT_EQ(Level({.dob = "1984-03-07"}, {.dob = ""}, comparison::kDateOfBirth), 0);
   EXPECT_EQ(Level({.dob = "1984-03-07"}, {.dob = "1984-03-07"}, comparison::kDateOfBirth), 1);

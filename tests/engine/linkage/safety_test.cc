@@ -92,6 +92,24 @@ TEST(PairSafety, TwinsOfAnotherSexWithNamesOneEditApartGoToReview) {
       PairSafety::kSafe);
 }
 
+// A slip on a nickname (Haroold for Harold, whose nickname is Harry) is
+// not a conflict of names, but on one date of birth without a number it is
+// a twins' pair all the same (Lkuis, twin of Lewis, mistyped from Louis):
+// only the person's other records can tell (clustering_test).
+TEST(PairSafety, ANicknameWithASlipIsATwinsPairOnOneDate) {
+  for (auto [x, y] : {std::pair{"Harry", "Haroold"}, {"Lewis", "Lkuis"}}) {
+    const SafetyVerdict v = Verdict(Person(x, "Fraser", "2000-09-16", ""), Person(y, "Fraser", "2000-09-16", ""));
+    EXPECT_EQ(v.safety, PairSafety::kReview) << x << " " << y;
+    EXPECT_EQ(v.reason, kTwinsNames) << x << " " << y;
+  }
+  EXPECT_EQ(Verdict(Person("Harry", "Fraser", "2000-09-16", ""), Person("Haroold", "Fraser", "", "")).safety,
+            PairSafety::kSafe);
+  const SafetyVerdict v =
+      Verdict(Person("Jessica", "Smith", "1992-06-17", "", "F"), Person("Jesse", "Smith", "1992-06-17", "", "M"));
+  EXPECT_EQ(v.safety, PairSafety::kReview);
+  EXPECT_EQ(v.reason, kTwinsNames);
+}
+
 TEST(PairSafety, ParentsNumberOnChildsRecordIsNotALink) {
   // The son's social-care record carries his father's NHS number.
   Record father = Person("Michael", "Doyle", "1956-02-03", kNhsFather);
