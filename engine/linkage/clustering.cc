@@ -6,6 +6,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/inlined_vector.h"
+#include "matchers/name_equivalence.h"
 
 namespace empi {
 namespace {
@@ -253,19 +254,31 @@ bool AgreesBy(const Model& model, const PreparedRecord& m, const PreparedRecord&
          GammaOf(s.pattern, comparison::kDateOfBirth) == kDobExact && (given == kNameExact || given == level);
 }
 
-// x and y, whose names are a slip and a nickname (or a swap) apart
-// (GivenMisspeltForm), each agree with a record m of x's group: one is m's
-// name mistyped, the other m's name or its nickname. Haroold (x) and Harry
-// (y) by Harold (m). Twins of equivalent names (Lewis, and Louis mistyped
-// Lkuis) do not qualify: the mistyped twin agrees with no record of the
-// other's.
+// x and y each agree with a record m of x's group, born the same day:
+//   - their names are a slip and a nickname apart (GivenMisspeltForm), and
+//     one is m's name mistyped, the other m's name or its nickname: Haroold
+//     (x) and Harry (y) by Harold (m);
+//   - or both are m's name with a slip each, m's a name the table knows and
+//     neither of theirs: Keneth and Kennneth by Kenneth. Twins Jack and Jake
+//     are two names, and Jakc (Jack mistyped) is no name.
+// Twins of equivalent names (Lewis, and Louis mistyped Lkuis) do not
+// qualify: the mistyped twin agrees with no record of the other's.
 bool SlipExplainedByGroup(const Model& model, const PreparedRecord& x, const std::vector<const PreparedRecord*>& group,
                           const PreparedRecord& y) {
-  if (!GivenMisspeltForm(x, y)) return false;
+  const NameEquivalence& names = NameEquivalence::Default();
+  const bool slip_and_nickname = GivenMisspeltForm(x, y);
+  // Two slips of one name: neither is a name the table knows.
+  const bool two_slips = names.GroupsOf(x.given1).empty() && names.GroupsOf(y.given1).empty();
+  if (!slip_and_nickname && !two_slips) return false;
   for (const PreparedRecord* m : group) {
     if (m == &x || m == &y) continue;
-    if ((AgreesBy(model, *m, x, kGivenSlip) && AgreesBy(model, *m, y, kGivenNickname)) ||
-        (AgreesBy(model, *m, y, kGivenSlip) && AgreesBy(model, *m, x, kGivenNickname))) {
+    if (slip_and_nickname && ((AgreesBy(model, *m, x, kGivenSlip) && AgreesBy(model, *m, y, kGivenNickname)) ||
+                              (AgreesBy(model, *m, y, kGivenSlip) && AgreesBy(model, *m, x, kGivenNickname)))) {
+      return true;
+    }
+    if (two_slips && !names.GroupsOf(m->given1).empty() && names.Misspelt(x.given1, m->given1) &&
+        names.Misspelt(y.given1, m->given1) && AgreesBy(model, *m, x, kGivenSlip) &&
+        AgreesBy(model, *m, y, kGivenSlip)) {
       return true;
     }
   }

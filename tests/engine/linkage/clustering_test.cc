@@ -443,6 +443,32 @@ TEST(ClusteringTest, ASlipAndANicknameOfOneNameInTheGroupAreOnePerson) {
   EXPECT_NE(c.group[3], c.group[5]);
 }
 
+// Kenneth's records carry his number, one mistyped "Keneth"; a record of
+// his without it reads "Kennneth". The two slips are two edits apart, like
+// twins' names, but both are Kenneth mistyped: Kennneth joins. Twins Jack
+// and Jake: Jack's records include "Jakc", one slip from Jack, and Jake is a
+// name, not a slip: Jake stays apart.
+TEST(ClusteringTest, TwoSlipsOfOneNameInTheGroupAreOnePerson) {
+  const Model model = TestModel();
+  auto prep = [&](const char* given, const char* family, const char* nhs) {
+    return Annotated(model, given, family, "1964-01-30", nhs);
+  };
+  std::vector<PreparedRecord> recs = {prep("Kenneth", "Adeyemi", kNhs),    prep("Keneth", "Adeyemi", kNhs),
+                                      prep("Kennneth", "Adeyemi", ""),     prep("Jack", "Doyle", "9434765870"),
+                                      prep("Jakc", "Doyle", "9434765870"), prep("Jake", "Doyle", "")};
+  ASSERT_EQ(model.Score(recs[1], recs[2]).safety.reason, kTwinsNames);
+  ASSERT_EQ(model.Score(recs[3], recs[5]).safety.reason, kTwinsNames);
+  ASSERT_EQ(model.Score(recs[4], recs[5]).safety.safety, PairSafety::kSafe);  // one slip apart
+  std::vector<uint64_t> existing(recs.size(), 0);
+  ClusterInput in{&recs, &existing, nullptr, &model};
+  const double l = model.link_weight();
+  Clustering c = ClusterRecords(in, {{0, 1, l + 20}, {0, 2, l + 15}, {3, 4, l + 20}, {4, 5, l + 5}});
+  EXPECT_EQ(c.group[0], c.group[1]);
+  EXPECT_EQ(c.group[0], c.group[2]);
+  EXPECT_EQ(c.group[3], c.group[4]);
+  EXPECT_NE(c.group[3], c.group[5]);
+}
+
 // A son's social-care record carries his father's NHS number (a parent's
 // number written on a child's record). The father's two records carry it
 // too; the son's own record carries his own number. The son's records link
