@@ -150,8 +150,8 @@ Clustering ClusterOnce(const ClusterInput& in, const std::vector<ScoredLink>& li
       for (uint32_t m : g.members) out.push_back(&records[m]);
       return out;
     };
-    return NamesConflictExplainedByGroup(*in.model, v, records[x], members(gx), records[y]) ||
-           NamesConflictExplainedByGroup(*in.model, v, records[y], members(gy), records[x]);
+    return ConflictExplainedByGroup(*in.model, v, records[x], members(gx), records[y]) ||
+           ConflictExplainedByGroup(*in.model, v, records[y], members(gy), records[x]);
   };
 
   NumberOwners owners(records, *in.model);
@@ -285,10 +285,38 @@ bool SlipExplainedByGroup(const Model& model, const PreparedRecord& x, const std
   return false;
 }
 
+// Dates of birth one keying error apart: a slip of one digit or two
+// swapped, or day and month swapped.
+bool DateKept(const PreparedRecord& a, const PreparedRecord& b) {
+  const int dob = CompareDob(a.dob, b.dob);
+  return dob == kDobSwapped || dob == kDobSlip;
+}
+
+// x's and y's dates of birth, which differ beyond a keying error, are each
+// one keying error from the date of a record m of x's group whose given
+// names agree with both (equal, a nickname or a slip), safely: 08/04/1989
+// keyed 04/08/1989 on one record and 05/04/1989 on another. A sibling
+// born months apart is one error from none of the other's records.
+bool DatesExplainedByGroup(const Model& model, const PreparedRecord& x, const std::vector<const PreparedRecord*>& group,
+                           const PreparedRecord& y) {
+  auto names_agree = [&](const PreparedRecord& m, const PreparedRecord& other) {
+    const ScoredPair s = model.Score(m, other);
+    const int given = GammaOf(s.pattern, comparison::kGivenNames);
+    return s.safety.safety == PairSafety::kSafe && !s.safety.names_overridden &&
+           (given == kNameExact || given == kGivenNickname || given == kGivenSlip);
+  };
+  for (const PreparedRecord* m : group) {
+    if (m == &x || m == &y) continue;
+    if (DateKept(*m, x) && DateKept(*m, y) && names_agree(*m, x) && names_agree(*m, y)) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
-bool NamesConflictExplainedByGroup(const Model& model, const SafetyVerdict& verdict, const PreparedRecord& x,
-                                   const std::vector<const PreparedRecord*>& group, const PreparedRecord& y) {
+bool ConflictExplainedByGroup(const Model& model, const SafetyVerdict& verdict, const PreparedRecord& x,
+                              const std::vector<const PreparedRecord*>& group, const PreparedRecord& y) {
+  if (verdict.reason == kDobDifferNoNumber) return DatesExplainedByGroup(model, x, group, y);
   if (verdict.reason == kTwinsNames) return SlipExplainedByGroup(model, x, group, y);
   if (verdict.reason != kGivenConflict && verdict.reason != kMiddleConflict) return false;
   if (SlipExplainedByGroup(model, x, group, y)) return true;

@@ -23,11 +23,12 @@
 //     a marriage and a move; DiffersOnlyByLifeEvents in safety.h) is not
 //     counted against the join: the strong link decides;
 //   - no pair across them is held apart by the safety rules of safety.h
-//     (twins, a parent and child): the rule's reason. A names conflict
+//     (twins, a parent and child): the rule's reason. A conflict
 //     that the record's own group explains (a record whose given name was
 //     mistyped, let in by its NHS number; a slip on one side and a nickname
-//     on the other of a name in the group; NamesConflictExplainedByGroup)
-//     is not held against the join.
+//     on the other of a name in the group; dates of birth each a keying
+//     error from a group record's; ConflictExplainedByGroup) is not held
+//     against the join.
 // Pairs between the review and link thresholds whose records end in
 // different persons go to review ("between thresholds"), except a record
 // carrying a relative's number and a record of the number's owner when
@@ -106,9 +107,10 @@ struct Clustering {
 };
 
 // Whether records `x` and `y`, held apart as two people because their given
-// or middle names conflict or look like twins' (`verdict`, with no NHS
-// number in common), may still be one person because of x's group (the
-// other records of x's person, `group`, which may include x). Either:
+// or middle names conflict or look like twins', or their dates of birth
+// differ (`verdict`, with no NHS number in common), may still be one person
+// because of x's group (the other records of x's person, `group`, which may
+// include x). One of:
 //   - x's name already conflicts with a record of its own group that shares
 //     its NHS number and date of birth (so x's name is a keying error, let
 //     in by the number), and y's names and date of birth agree with another
@@ -116,11 +118,16 @@ struct Clustering {
 //     namesake's and does not qualify); or
 //   - x's and y's names are a slip and a nickname apart (GivenMisspeltForm:
 //     Haroold and Harry), and one of them is a slip of a group record's name
-//     (Harold), the other that name or its nickname, all born the same day.
+//     (Harold), the other that name or its nickname, all born the same day
+//     (or two slips of one known name: Keneth and Kennneth by Kenneth);
+//   - x's and y's dates of birth are each one keying error (a digit, two
+//     digits swapped, day and month swapped) from the date of a group
+//     record whose given names agree with both.
 // A twin's records never qualify: they conflict with every record of the
-// other twin, and agree with none.
-bool NamesConflictExplainedByGroup(const Model& model, const SafetyVerdict& verdict, const PreparedRecord& x,
-                                   const std::vector<const PreparedRecord*>& group, const PreparedRecord& y);
+// other twin, and agree with none. A sibling born months apart is one
+// keying error from none of the other's records.
+bool ConflictExplainedByGroup(const Model& model, const SafetyVerdict& verdict, const PreparedRecord& x,
+                              const std::vector<const PreparedRecord*>& group, const PreparedRecord& y);
 
 // `links` holds every scored pair at or above the review threshold.
 Clustering ClusterRecords(const ClusterInput& input, std::vector<ScoredLink> links);

@@ -91,7 +91,7 @@ int CompareGiven(const PreparedRecord& a, const PreparedRecord& b);
 // weaker evidence than either error alone (a record of twins Mary and Marie
 // mistyped "Mrie" stays closer to Marie), and never a conflict; still a
 // twins' pair on one date of birth (safety.h) unless the person's other
-// records explain it (NamesConflictExplainedByGroup, clustering.h).
+// records explain it (ConflictExplainedByGroup, clustering.h).
 bool GivenMisspeltForm(const PreparedRecord& a, const PreparedRecord& b);
 int CompareDob(int32_t a, int32_t b);
 // 1 January and 1 July are how an unknown date of birth is estimated (an

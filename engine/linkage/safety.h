@@ -77,7 +77,7 @@ struct SafetyVerdict {
   // kSafe although the given or middle names conflict: the NHS number and
   // the date of birth decided (rule 3). One of the two names is then a
   // keying error, and clustering knows that record's name is unreliable
-  // (NamesConflictExplainedByGroup, clustering.h).
+  // (ConflictExplainedByGroup, clustering.h).
   bool names_overridden = false;
 };
 

@@ -273,11 +273,14 @@ absl::StatusOr<std::string> EngineImpl::JoinRefusal(const PreparedRecord& p, con
       if (!*someone_elses) return std::string("nhs conflict");
     }
     ScoredPair scored = model().Score(p, o);
+    double weight = scored.match_weight;
     if (scored.safety.safety != PairSafety::kSafe) {
-      if (NamesConflictExplainedByGroup(model(), scored.safety, o, group, p)) continue;
-      return std::string(scored.safety.reason);
+      if (!ConflictExplainedByGroup(model(), scored.safety, o, group, p)) return std::string(scored.safety.reason);
+      // The group explains the conflict; the rest of the pair must hold as
+      // for any other (the weight before the rule's cap), as in clustering.
+      weight = model().Weight(scored.pattern, o);
     }
-    if (scored.match_weight < model().review_weight() && !DiffersOnlyByLifeEvents(scored.pattern)) {
+    if (weight < model().review_weight() && !DiffersOnlyByLifeEvents(scored.pattern)) {
       return std::string("weak group");
     }
   }
