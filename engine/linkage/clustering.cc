@@ -245,21 +245,29 @@ namespace {
 // Given name levels: a nickname, a slip (Jaro-Winkler >= 0.92).
 constexpr int kGivenNickname = 2, kGivenSlip = 5;
 
-// Whether `m`'s and `other`'s dates of birth agree, and their given names
-// are equal or agree by `level`, safely and not by an NHS number's say.
-bool AgreesBy(const Model& model, const PreparedRecord& m, const PreparedRecord& other, int level) {
+// How much more often a name must be seen than two slips of it for them to
+// be taken as its misspellings ("Lidna" and "Linsa" beside Linda); twins'
+// names (Jack and Jake) are both common.
+constexpr float kSlipFrequencyRatio = 20;
+
+// Whether `m` and `other` are safely one person by the rules, born the same
+// day, their names not overridden by an NHS number; and, with `level`, their
+// given names equal or agreeing by that level.
+bool AgreesBy(const Model& model, const PreparedRecord& m, const PreparedRecord& other, int level = 0) {
   const ScoredPair s = model.Score(m, other);
   const int given = GammaOf(s.pattern, comparison::kGivenNames);
   return s.safety.safety == PairSafety::kSafe && !s.safety.names_overridden &&
-         GammaOf(s.pattern, comparison::kDateOfBirth) == kDobExact && (given == kNameExact || given == level);
+         GammaOf(s.pattern, comparison::kDateOfBirth) == kDobExact &&
+         (level == 0 || given == kNameExact || given == level);
 }
 
 // x and y each agree with a record m of x's group, born the same day:
 //   - their names are a slip and a nickname apart (GivenMisspeltForm), and
 //     one is m's name mistyped, the other m's name or its nickname: Haroold
 //     (x) and Harry (y) by Harold (m);
-//   - or both are m's name with a slip each, m's a name the table knows and
-//     neither of theirs: Keneth and Kennneth by Kenneth. Twins Jack and Jake
+//   - or both are m's name with a slip each, m's a name (the table knows it
+//     and neither of theirs, or it is seen kSlipFrequencyRatio times as
+//     often as either): Keneth and Kennneth by Kenneth. Twins Jack and Jake
 //     are two names, and Jakc (Jack mistyped) is no name.
 // Twins of equivalent names (Lewis, and Louis mistyped Lkuis) do not
 // qualify: the mistyped twin agrees with no record of the other's.
@@ -267,20 +275,23 @@ bool SlipExplainedByGroup(const Model& model, const PreparedRecord& x, const std
                           const PreparedRecord& y) {
   const NameEquivalence& names = NameEquivalence::Default();
   const bool slip_and_nickname = GivenMisspeltForm(x, y);
-  // Two slips of one name: neither is a name the table knows.
-  const bool two_slips = names.GroupsOf(x.given1).empty() && names.GroupsOf(y.given1).empty();
-  if (!slip_and_nickname && !two_slips) return false;
+  auto known = [&](const PreparedRecord& r) { return !names.GroupsOf(r.given1).empty(); };
+  const float rarer = std::max(x.given_tf, y.given_tf);
+  // m's name is a name and x's and y's are two slips of it: the table knows
+  // m's name and neither of theirs, or theirs are far rarer in the data
+  // (records annotated with term frequencies; a small feed tells nothing).
+  auto slips_of = [&](const PreparedRecord& m) {
+    const bool is_the_name =
+        (known(m) && !known(x) && !known(y)) || (rarer > 0 && m.given_tf >= kSlipFrequencyRatio * rarer);
+    return is_the_name && names.Misspelt(x.given1, m.given1) && names.Misspelt(y.given1, m.given1);
+  };
   for (const PreparedRecord* m : group) {
     if (m == &x || m == &y) continue;
     if (slip_and_nickname && ((AgreesBy(model, *m, x, kGivenSlip) && AgreesBy(model, *m, y, kGivenNickname)) ||
                               (AgreesBy(model, *m, y, kGivenSlip) && AgreesBy(model, *m, x, kGivenNickname)))) {
       return true;
     }
-    if (two_slips && !names.GroupsOf(m->given1).empty() && names.Misspelt(x.given1, m->given1) &&
-        names.Misspelt(y.given1, m->given1) && AgreesBy(model, *m, x, kGivenSlip) &&
-        AgreesBy(model, *m, y, kGivenSlip)) {
-      return true;
-    }
+    if (slips_of(*m) && AgreesBy(model, *m, x) && AgreesBy(model, *m, y)) return true;
   }
   return false;
 }

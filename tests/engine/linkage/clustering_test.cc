@@ -469,6 +469,31 @@ TEST(ClusteringTest, TwoSlipsOfOneNameInTheGroupAreOnePerson) {
   EXPECT_NE(c.group[3], c.group[5]);
 }
 
+// Gemma's records are "Gemma" and "Gmema"; a record without her number
+// reads "Gemmq". Gemma, not in the nickname table, is seen far more often
+// than either slip, each one slip from her and two from each other: two
+// slips of one name, one person. Were Gemma seen only ten times as often,
+// the two could be two names, and the record stays apart.
+TEST(ClusteringTest, TwoRareSlipsOfACommonNameAreOnePerson) {
+  const Model model = TestModel();
+  for (const float gemma_share : {1e-2f, 1e-4f}) {
+    auto prep = [&](const char* given, const char* nhs, float share) {
+      PreparedRecord p = Annotated(model, given, "Bennett", "2002-06-16", nhs);
+      p.given_tf = share;
+      return p;
+    };
+    std::vector<PreparedRecord> recs = {prep("Gemma", kNhs, gemma_share), prep("Gmema", kNhs, 1e-5f),
+                                        prep("Gemmq", "", 1e-5f)};
+    ASSERT_EQ(model.Score(recs[1], recs[2]).safety.reason, kTwinsNames);
+    std::vector<uint64_t> existing(recs.size(), 0);
+    ClusterInput in{&recs, &existing, nullptr, &model};
+    const double l = model.link_weight();
+    Clustering c = ClusterRecords(in, {{0, 1, l + 20}, {0, 2, l + 5}});
+    EXPECT_EQ(c.group[0], c.group[1]);
+    EXPECT_EQ(c.group[0] == c.group[2], gemma_share == 1e-2f) << gemma_share;
+  }
+}
+
 // John's date of birth, 08/04/1989, is keyed 04/08/1989 (day and month
 // swapped) on one of his records and 05/04/1989 (one digit) on a record
 // without his number: those two differ beyond a keying error, but each is
