@@ -252,13 +252,15 @@ constexpr float kSlipFrequencyRatio = 20;
 
 // Whether `m` and `other` are safely one person by the rules, born the same
 // day, their names not overridden by an NHS number; and, with `level`, their
-// given names equal or agreeing by that level.
+// given names equal, agreeing by that level, or the same two names in the
+// other order (Scott James and James Scott).
 bool AgreesBy(const Model& model, const PreparedRecord& m, const PreparedRecord& other, int level = 0) {
   const ScoredPair s = model.Score(m, other);
   const int given = GammaOf(s.pattern, comparison::kGivenNames);
+  const bool both_swapped = !m.given2.empty() && m.given1 == other.given2 && m.given2 == other.given1;
   return s.safety.safety == PairSafety::kSafe && !s.safety.names_overridden &&
          GammaOf(s.pattern, comparison::kDateOfBirth) == kDobExact &&
-         (level == 0 || given == kNameExact || given == level);
+         (level == 0 || given == kNameExact || given == level || both_swapped);
 }
 
 // x and y each agree with a record m of x's group, born the same day:
@@ -285,10 +287,14 @@ bool SlipExplainedByGroup(const Model& model, const PreparedRecord& x, const std
         (known(m) && !known(x) && !known(y)) || (rarer > 0 && m.given_tf >= kSlipFrequencyRatio * rarer);
     return is_the_name && names.Misspelt(x.given1, m.given1) && names.Misspelt(y.given1, m.given1);
   };
+  // r's name is m's with one slip (or of a spelling close enough).
+  auto slip_of = [&](const PreparedRecord& r, const PreparedRecord& m) {
+    return AgreesBy(model, m, r, kGivenSlip) || (names.Misspelt(r.given1, m.given1) && AgreesBy(model, m, r));
+  };
   for (const PreparedRecord* m : group) {
     if (m == &x || m == &y) continue;
-    if (slip_and_nickname && ((AgreesBy(model, *m, x, kGivenSlip) && AgreesBy(model, *m, y, kGivenNickname)) ||
-                              (AgreesBy(model, *m, y, kGivenSlip) && AgreesBy(model, *m, x, kGivenNickname)))) {
+    if (slip_and_nickname && ((slip_of(x, *m) && AgreesBy(model, *m, y, kGivenNickname)) ||
+                              (slip_of(y, *m) && AgreesBy(model, *m, x, kGivenNickname)))) {
       return true;
     }
     if (slips_of(*m) && AgreesBy(model, *m, x) && AgreesBy(model, *m, y)) return true;
