@@ -258,6 +258,42 @@ TEST_F(EngineTest, ASistersNumberOnHerBrothersRecordJoinsItToHim) {
   EXPECT_TRUE(queue->pairs.empty());
 }
 
+// Harold's records carry his number, one mistyped "Haroold"; a record
+// without it calls him Harry. Harry and Haroold look like twins' names, but
+// Harold's person explains both, and the ingest joins Harry to it, as a
+// batch link does (ConflictExplainedByGroup). The only record of Lewis's
+// twin Louis, mistyped "Lkuis", agrees with no record of Lewis's: it joins
+// nobody and waits for a steward.
+TEST_F(EngineTest, ASlipAndANicknameOfOneNameInAPersonJoinIt) {
+  testing::Patient harold = patients_[6];
+  harold.given = "Harold";
+  auto first = engine_->Ingest(RecordOf(harold, "M84001", "H1", true), who_);
+  ASSERT_TRUE(first.ok()) << first.status();
+  testing::Patient haroold = harold;
+  haroold.given = "Haroold";
+  auto mistyped = engine_->Ingest(RecordOf(haroold, "RKB", "H2", true), who_);
+  ASSERT_TRUE(mistyped.ok()) << mistyped.status();
+  ASSERT_EQ(mistyped->person_id, first->person_id);
+  testing::Patient harry = harold;
+  harry.given = "Harry";
+  auto nickname = engine_->Ingest(RecordOf(harry, "RYA", "H3", false), who_);
+  ASSERT_TRUE(nickname.ok()) << nickname.status();
+  EXPECT_EQ(nickname->outcome, IngestOutcome::kLinked) << nickname->reason;
+  EXPECT_EQ(nickname->person_id, first->person_id);
+
+  testing::Patient lewis = patients_[8];
+  lewis.given = "Lewis";
+  auto twin = engine_->Ingest(RecordOf(lewis, "M84001", "L1", true), who_);
+  ASSERT_TRUE(twin.ok()) << twin.status();
+  ASSERT_TRUE(engine_->Ingest(RecordOf(lewis, "RKB", "L2", true), who_).ok());
+  testing::Patient lkuis = lewis;
+  lkuis.given = "Lkuis";
+  auto other_twin = engine_->Ingest(RecordOf(lkuis, "RYA", "L3", false), who_);
+  ASSERT_TRUE(other_twin.ok()) << other_twin.status();
+  EXPECT_NE(other_twin->outcome, IngestOutcome::kLinked);
+  EXPECT_NE(other_twin->person_id, twin->person_id);
+}
+
 // A steward at one person or one record: ReviewPairsOf gives exactly the
 // whole queue's pairs that touch it (and both, when both are given), in the
 // queue's order, with the same persons; it refuses a call naming neither,
