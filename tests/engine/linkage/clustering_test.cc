@@ -47,6 +47,13 @@ PreparedRecord Annotated(const Model& model, const char* given, const char* fami
   return p;
 }
 
+// Clusters `recs`, none of them stored yet and no pair marked never to
+// link, by `links`.
+Clustering ClusterNew(const Model& model, const std::vector<PreparedRecord>& recs, std::vector<ScoredLink> links) {
+  const std::vector<uint64_t> existing(recs.size(), 0);
+  return ClusterRecords({&recs, &existing, nullptr, &model}, std::move(links));
+}
+
 struct Fixture {
   std::vector<PreparedRecord> records;
   std::vector<uint64_t> existing;
@@ -372,10 +379,8 @@ TEST(ClusteringTest, MistypedNameLetInByItsNumberDoesNotKeepThePersonsOtherRecor
   EXPECT_FALSE(ConflictExplainedByGroup(model, twin, recs[0], group, recs[3]));
   EXPECT_FALSE(ConflictExplainedByGroup(model, model.Score(recs[1], recs[3]).safety, recs[1], group, recs[3]));
 
-  std::vector<uint64_t> existing(recs.size(), 0);
-  ClusterInput in{&recs, &existing, nullptr, &model};
   const double l = model.link_weight();
-  Clustering c = ClusterRecords(in, {{0, 1, l + 20}, {0, 2, l + 15}, {2, 3, l + 5}});
+  Clustering c = ClusterNew(model, recs, {{0, 1, l + 20}, {0, 2, l + 15}, {2, 3, l + 5}});
   EXPECT_EQ(c.group[0], c.group[1]);
   EXPECT_EQ(c.group[0], c.group[2]);
   EXPECT_NE(c.group[0], c.group[3]);
@@ -403,11 +408,9 @@ TEST(ClusteringTest, ARecordMatchingTheOtherPersonBetterIsAmbiguousWhateverItsPa
   ASSERT_EQ(mary_marie.safety.safety, PairSafety::kSafe);
   ASSERT_GE(mary_marie.match_weight, model.link_weight());
 
-  std::vector<uint64_t> existing(recs.size(), 0);
-  ClusterInput in{&recs, &existing, nullptr, &model};
   const double l = model.link_weight();
-  Clustering c =
-      ClusterRecords(in, {{0, 1, l + 30}, {2, 3, l + 30}, {2, 4, l + 8}, {0, 4, l + 4}, {1, 4, l + 4}, {0, 2, l + 2}});
+  Clustering c = ClusterNew(
+      model, recs, {{0, 1, l + 30}, {2, 3, l + 30}, {2, 4, l + 8}, {0, 4, l + 4}, {1, 4, l + 4}, {0, 2, l + 2}});
   EXPECT_EQ(c.group[0], c.group[1]);
   EXPECT_EQ(c.group[2], c.group[3]);
   EXPECT_NE(c.group[0], c.group[2]);
@@ -438,11 +441,9 @@ TEST(ClusteringTest, ASlipAndANicknameOfOneNameInTheGroupAreOnePerson) {
   ASSERT_EQ(model.Score(recs[1], recs[2]).safety.reason, kTwinsNames);
   ASSERT_EQ(model.Score(recs[3], recs[5]).safety.reason, kTwinsNames);
   ASSERT_EQ(model.Score(recs[7], recs[8]).safety.reason, kTwinsNames);
-  std::vector<uint64_t> existing(recs.size(), 0);
-  ClusterInput in{&recs, &existing, nullptr, &model};
   const double l = model.link_weight();
-  Clustering c = ClusterRecords(
-      in, {{0, 1, l + 20}, {0, 2, l + 15}, {3, 4, l + 20}, {4, 5, l + 5}, {6, 7, l + 20}, {6, 8, l + 15}});
+  Clustering c = ClusterNew(
+      model, recs, {{0, 1, l + 20}, {0, 2, l + 15}, {3, 4, l + 20}, {4, 5, l + 5}, {6, 7, l + 20}, {6, 8, l + 15}});
   EXPECT_EQ(c.group[0], c.group[1]);
   EXPECT_EQ(c.group[0], c.group[2]);
   EXPECT_EQ(c.group[3], c.group[4]);
@@ -467,10 +468,8 @@ TEST(ClusteringTest, TwoSlipsOfOneNameInTheGroupAreOnePerson) {
   ASSERT_EQ(model.Score(recs[1], recs[2]).safety.reason, kTwinsNames);
   ASSERT_EQ(model.Score(recs[3], recs[5]).safety.reason, kTwinsNames);
   ASSERT_EQ(model.Score(recs[4], recs[5]).safety.safety, PairSafety::kSafe);  // one slip apart
-  std::vector<uint64_t> existing(recs.size(), 0);
-  ClusterInput in{&recs, &existing, nullptr, &model};
   const double l = model.link_weight();
-  Clustering c = ClusterRecords(in, {{0, 1, l + 20}, {0, 2, l + 15}, {3, 4, l + 20}, {4, 5, l + 5}});
+  Clustering c = ClusterNew(model, recs, {{0, 1, l + 20}, {0, 2, l + 15}, {3, 4, l + 20}, {4, 5, l + 5}});
   EXPECT_EQ(c.group[0], c.group[1]);
   EXPECT_EQ(c.group[0], c.group[2]);
   EXPECT_EQ(c.group[3], c.group[4]);
@@ -493,10 +492,8 @@ TEST(ClusteringTest, TwoRareSlipsOfACommonNameAreOnePerson) {
     std::vector<PreparedRecord> recs = {prep("Gemma", kNhs, gemma_share), prep("Gmema", kNhs, 1e-5f),
                                         prep("Gemmq", "", 1e-5f)};
     ASSERT_EQ(model.Score(recs[1], recs[2]).safety.reason, kTwinsNames);
-    std::vector<uint64_t> existing(recs.size(), 0);
-    ClusterInput in{&recs, &existing, nullptr, &model};
     const double l = model.link_weight();
-    Clustering c = ClusterRecords(in, {{0, 1, l + 20}, {0, 2, l + 5}});
+    Clustering c = ClusterNew(model, recs, {{0, 1, l + 20}, {0, 2, l + 5}});
     EXPECT_EQ(c.group[0], c.group[1]);
     EXPECT_EQ(c.group[0] == c.group[2], gemma_share == 1e-2f) << gemma_share;
   }
@@ -515,10 +512,8 @@ TEST(ClusteringTest, DatesOfBirthEachAKeyingErrorFromTheGroupsAreOnePerson) {
                                       prep("1990-01-17", "")};
   ASSERT_EQ(model.Score(recs[1], recs[2]).safety.reason, kDobDifferNoNumber);
   ASSERT_EQ(model.Score(recs[0], recs[3]).safety.reason, kDobDifferNoNumber);
-  std::vector<uint64_t> existing(recs.size(), 0);
-  ClusterInput in{&recs, &existing, nullptr, &model};
   const double l = model.link_weight();
-  Clustering c = ClusterRecords(in, {{0, 1, l + 20}, {0, 2, l + 15}, {0, 3, l + 1}});
+  Clustering c = ClusterNew(model, recs, {{0, 1, l + 20}, {0, 2, l + 15}, {0, 3, l + 1}});
   EXPECT_EQ(c.group[0], c.group[1]);
   EXPECT_EQ(c.group[0], c.group[2]);
   EXPECT_NE(c.group[0], c.group[3]);
@@ -574,10 +569,8 @@ TEST(ClusteringTest, ARelativesNumberBornYearsApartDoesNotKeepARecordFromItsPers
                                         Annotated(model, "Daniel", "Kelly", "1979-04-02", kNhs),
                                         Annotated(model, "Manjit", "Kelly", wife_dob, kWifeNhs),
                                         Annotated(model, "Manjit", "Kelly", wife_dob, kNhs)};
-    std::vector<uint64_t> existing(recs.size(), 0);
-    ClusterInput in{&recs, &existing, nullptr, &model};
     const double l = model.link_weight();
-    return ClusterRecords(in, {{0, 1, l + 30}, {2, 3, l + 5}});
+    return ClusterNew(model, recs, {{0, 1, l + 30}, {2, 3, l + 5}});
   };
   Clustering spouse = cluster("1977-03-21");
   EXPECT_EQ(spouse.group[2], spouse.group[3]);
