@@ -53,10 +53,12 @@ class NameEquivalence {
   // letters.
   bool Misspelt(std::string_view a, std::string_view b) const;
 
+  // True when the table holds the name.
+  bool Known(std::string_view name) const { return !GroupsOf(name).empty(); }
+
   static constexpr size_t kMinSlipLength = 4;
 
  private:
-  bool Known(std::string_view name) const { return !GroupsOf(name).empty(); }
   // `misspelt` (not in the table) is a slip from a name in `name`'s groups.
   bool SlipOfEquivalent(std::string_view misspelt, std::string_view name) const;
 

@@ -2,6 +2,7 @@
 #include "engine/linkage/clustering.h"
 
 #include <algorithm>
+#include <initializer_list>
 #include <numeric>
 
 #include "absl/container/flat_hash_map.h"
@@ -250,17 +251,24 @@ constexpr int kGivenNickname = 2, kGivenSlip = 5;
 // names (Jack and Jake) are both common.
 constexpr float kSlipFrequencyRatio = 20;
 
-// Whether `m` and `other` are safely one person by the rules, born the same
-// day, their names not overridden by an NHS number; and, with `level`, their
-// given names equal, agreeing by that level, or the same two names in the
-// other order (Scott James and James Scott).
-bool AgreesBy(const Model& model, const PreparedRecord& m, const PreparedRecord& other, int level = 0) {
-  const ScoredPair s = model.Score(m, other);
+// Whether `m` and `other`, scored `s`, are safely one person by the rules,
+// their names not overridden by an NHS number, and their given names equal,
+// agreeing at one of `levels` (any, when empty), or the same two names in
+// the other order (Scott James and James Scott).
+bool NamesAgree(const ScoredPair& s, const PreparedRecord& m, const PreparedRecord& other,
+                std::initializer_list<int> levels) {
   const int given = GammaOf(s.pattern, comparison::kGivenNames);
   const bool both_swapped = !m.given2.empty() && m.given1 == other.given2 && m.given2 == other.given1;
   return s.safety.safety == PairSafety::kSafe && !s.safety.names_overridden &&
-         GammaOf(s.pattern, comparison::kDateOfBirth) == kDobExact &&
-         (level == 0 || given == kNameExact || given == level || both_swapped);
+         (levels.size() == 0 || given == kNameExact || both_swapped ||
+          std::find(levels.begin(), levels.end(), given) != levels.end());
+}
+
+// NamesAgree, and born the same day.
+bool AgreesBy(const Model& model, const PreparedRecord& m, const PreparedRecord& other,
+              std::initializer_list<int> levels = {}) {
+  const ScoredPair s = model.Score(m, other);
+  return NamesAgree(s, m, other, levels) && GammaOf(s.pattern, comparison::kDateOfBirth) == kDobExact;
 }
 
 // x and y each agree with a record m of x's group, born the same day:
@@ -277,7 +285,7 @@ bool SlipExplainedByGroup(const Model& model, const PreparedRecord& x, const std
                           const PreparedRecord& y) {
   const NameEquivalence& names = NameEquivalence::Default();
   const bool slip_and_nickname = GivenMisspeltForm(x, y);
-  auto known = [&](const PreparedRecord& r) { return !names.GroupsOf(r.given1).empty(); };
+  auto known = [&](const PreparedRecord& r) { return names.Known(r.given1); };
   const float rarer = std::max(x.given_tf, y.given_tf);
   // m's name is a name and x's and y's are two slips of it: the table knows
   // m's name and neither of theirs, or theirs are far rarer in the data
@@ -289,12 +297,12 @@ bool SlipExplainedByGroup(const Model& model, const PreparedRecord& x, const std
   };
   // r's name is m's with one slip (or of a spelling close enough).
   auto slip_of = [&](const PreparedRecord& r, const PreparedRecord& m) {
-    return AgreesBy(model, m, r, kGivenSlip) || (names.Misspelt(r.given1, m.given1) && AgreesBy(model, m, r));
+    return AgreesBy(model, m, r, {kGivenSlip}) || (names.Misspelt(r.given1, m.given1) && AgreesBy(model, m, r));
   };
   for (const PreparedRecord* m : group) {
     if (m == &x || m == &y) continue;
-    if (slip_and_nickname && ((slip_of(x, *m) && AgreesBy(model, *m, y, kGivenNickname)) ||
-                              (slip_of(y, *m) && AgreesBy(model, *m, x, kGivenNickname)))) {
+    if (slip_and_nickname && ((slip_of(x, *m) && AgreesBy(model, *m, y, {kGivenNickname})) ||
+                              (slip_of(y, *m) && AgreesBy(model, *m, x, {kGivenNickname})))) {
       return true;
     }
     if (slips_of(*m) && AgreesBy(model, *m, x) && AgreesBy(model, *m, y)) return true;
@@ -317,10 +325,7 @@ bool DateKept(const PreparedRecord& a, const PreparedRecord& b) {
 bool DatesExplainedByGroup(const Model& model, const PreparedRecord& x, const std::vector<const PreparedRecord*>& group,
                            const PreparedRecord& y) {
   auto names_agree = [&](const PreparedRecord& m, const PreparedRecord& other) {
-    const ScoredPair s = model.Score(m, other);
-    const int given = GammaOf(s.pattern, comparison::kGivenNames);
-    return s.safety.safety == PairSafety::kSafe && !s.safety.names_overridden &&
-           (given == kNameExact || given == kGivenNickname || given == kGivenSlip);
+    return NamesAgree(model.Score(m, other), m, other, {kGivenNickname, kGivenSlip});
   };
   for (const PreparedRecord* m : group) {
     if (m == &x || m == &y) continue;
