@@ -103,7 +103,6 @@ Clustering ClusterOnce(const ClusterInput& in, const std::vector<ScoredLink>& li
   const auto& records = *in.records;
   const size_t n = records.size();
   const double link_weight = in.model->link_weight();
-  const double review_weight = in.model->review_weight();
   UnionFind uf(n);
   std::vector<Group> groups(n);
   for (uint32_t i = 0; i < n; ++i) {
@@ -145,14 +144,10 @@ Clustering ClusterOnce(const ClusterInput& in, const std::vector<ScoredLink>& li
     }
   }
 
-  auto conflict_explained = [&](uint32_t x, const Group& gx, uint32_t y, const Group& gy, const SafetyVerdict& v) {
-    auto members = [&](const Group& g) {
-      std::vector<const PreparedRecord*> out;
-      for (uint32_t m : g.members) out.push_back(&records[m]);
-      return out;
-    };
-    return ConflictExplainedByGroup(*in.model, v, records[x], members(gx), records[y]) ||
-           ConflictExplainedByGroup(*in.model, v, records[y], members(gy), records[x]);
+  auto members = [&](const Group& g) {
+    std::vector<const PreparedRecord*> out;
+    for (uint32_t m : g.members) out.push_back(&records[m]);
+    return out;
   };
 
   NumberOwners owners(records, *in.model);
@@ -169,20 +164,15 @@ Clustering ClusterOnce(const ClusterInput& in, const std::vector<ScoredLink>& li
       }
     }
     if (a.members.size() * b.members.size() > in.max_join_comparisons) return "group too large to verify";
+    const std::vector<const PreparedRecord*> a_records = members(a), b_records = members(b);
     for (uint32_t x : a.members) {
       for (uint32_t y : b.members) {
         if (in.never_link != nullptr && in.never_link->contains({std::min(x, y), std::max(x, y)})) {
           return "never link";
         }
-        ScoredPair s = in.model->Score(records[x], records[y]);
-        double weight = s.match_weight;
-        if (s.safety.safety != PairSafety::kSafe) {
-          if (!conflict_explained(x, a, y, b, s.safety)) return s.safety.reason.data();
-          // The group explains the names; the rest of the pair must hold
-          // as for any other (the weight before the rule's cap).
-          weight = in.model->Weight(s.pattern, records[x]);
+        if (const char* reason = CrossPairRefusal(*in.model, records[x], a_records, records[y], b_records)) {
+          return reason;
         }
-        if (weight < review_weight && !DiffersOnlyByLifeEvents(s.pattern)) return "weak group";
       }
     }
     return nullptr;
@@ -357,6 +347,24 @@ bool ConflictExplainedByGroup(const Model& model, const SafetyVerdict& verdict, 
     if (x_mistyped && y_agrees) return true;
   }
   return false;
+}
+
+const char* CrossPairRefusal(const Model& model, const PreparedRecord& x,
+                             const std::vector<const PreparedRecord*>& x_group, const PreparedRecord& y,
+                             const std::vector<const PreparedRecord*>& y_group) {
+  const ScoredPair s = model.Score(x, y);
+  double weight = s.match_weight;
+  if (s.safety.safety != PairSafety::kSafe) {
+    if (!ConflictExplainedByGroup(model, s.safety, x, x_group, y) &&
+        !ConflictExplainedByGroup(model, s.safety, y, y_group, x)) {
+      return s.safety.reason.data();
+    }
+    // A group explains the conflict; the rest of the pair must hold as for
+    // any other (the weight before the rule's cap).
+    weight = model.Weight(s.pattern, x);
+  }
+  if (weight < model.review_weight() && !DiffersOnlyByLifeEvents(s.pattern)) return "weak group";
+  return nullptr;
 }
 
 Clustering ClusterRecords(const ClusterInput& in, std::vector<ScoredLink> links) {

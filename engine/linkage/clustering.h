@@ -129,6 +129,17 @@ struct Clustering {
 bool ConflictExplainedByGroup(const Model& model, const SafetyVerdict& verdict, const PreparedRecord& x,
                               const std::vector<const PreparedRecord*>& group, const PreparedRecord& y);
 
+// Why records `x` and `y`, across two groups about to be joined (`x_group`
+// and `y_group`, each holding its record), keep the groups apart, or
+// nullptr: a safety rule that neither group explains
+// (ConflictExplainedByGroup), by the rule's reason; or a weight below the
+// review threshold that is not a life event's ("weak group"), taken before
+// the rule's cap where a group explained the rule. Batch clustering and the
+// real-time ingest check every pair across a join by it.
+const char* CrossPairRefusal(const Model& model, const PreparedRecord& x,
+                             const std::vector<const PreparedRecord*>& x_group, const PreparedRecord& y,
+                             const std::vector<const PreparedRecord*>& y_group);
+
 // `links` holds every scored pair at or above the review threshold.
 Clustering ClusterRecords(const ClusterInput& input, std::vector<ScoredLink> links);
 

@@ -264,6 +264,7 @@ absl::StatusOr<std::string> EngineImpl::JoinRefusal(const PreparedRecord& p, con
   }
   std::vector<const PreparedRecord*> group;
   for (const PreparedRecord& o : others) group.push_back(&o);
+  const std::vector<const PreparedRecord*> own = {&p};
   std::optional<bool> someone_elses;
   for (const PreparedRecord& o : others) {
     if (p.nhs_validated && o.nhs_validated && p.nhs != o.nhs) {
@@ -272,17 +273,7 @@ absl::StatusOr<std::string> EngineImpl::JoinRefusal(const PreparedRecord& p, con
       }
       if (!*someone_elses) return std::string("nhs conflict");
     }
-    ScoredPair scored = model().Score(p, o);
-    double weight = scored.match_weight;
-    if (scored.safety.safety != PairSafety::kSafe) {
-      if (!ConflictExplainedByGroup(model(), scored.safety, o, group, p)) return std::string(scored.safety.reason);
-      // The group explains the conflict; the rest of the pair must hold as
-      // for any other (the weight before the rule's cap), as in clustering.
-      weight = model().Weight(scored.pattern, o);
-    }
-    if (weight < model().review_weight() && !DiffersOnlyByLifeEvents(scored.pattern)) {
-      return std::string("weak group");
-    }
+    if (const char* reason = CrossPairRefusal(model(), o, group, p, own)) return std::string(reason);
   }
   return std::string();
 }
