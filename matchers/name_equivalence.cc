@@ -127,7 +127,7 @@ bool NameEquivalence::MisspeltEquivalent(std::string_view a, std::string_view b)
 }
 
 bool NameEquivalence::Misspelt(std::string_view a, std::string_view b) const {
-  return a.size() >= kMinSlipLength && b.size() >= kMinSlipLength && !(Known(a) && Known(b)) && OneSlipApart(a, b);
+  return a.size() >= kMinSlipLength && b.size() >= kMinSlipLength && OneSlipApart(a, b) && !(Known(a) && Known(b));
 }
 
 uint32_t NameEquivalence::CanonicalGroup(std::string_view name) const {

@@ -233,9 +233,6 @@ void KeepStrongestPerPersonPair(Clustering* c) {
 
 namespace {
 
-// Given name levels: a nickname, a slip (Jaro-Winkler >= 0.92).
-constexpr int kGivenNickname = 2, kGivenSlip = 5;
-
 // How much more often a name must be seen than two slips of it for them to
 // be taken as its misspellings ("Lidna" and "Linsa" beside Linda); twins'
 // names (Jack and Jake) are both common.
@@ -287,7 +284,7 @@ bool SlipExplainedByGroup(const Model& model, const PreparedRecord& x, const std
   };
   // r's name is m's with one slip (or of a spelling close enough).
   auto slip_of = [&](const PreparedRecord& r, const PreparedRecord& m) {
-    return AgreesBy(model, m, r, {kGivenSlip}) || (names.Misspelt(r.given1, m.given1) && AgreesBy(model, m, r));
+    return names.Misspelt(r.given1, m.given1) ? AgreesBy(model, m, r) : AgreesBy(model, m, r, {kGivenClose});
   };
   for (const PreparedRecord* m : group) {
     if (m == &x || m == &y) continue;
@@ -315,7 +312,7 @@ bool DateKept(const PreparedRecord& a, const PreparedRecord& b) {
 bool DatesExplainedByGroup(const Model& model, const PreparedRecord& x, const std::vector<const PreparedRecord*>& group,
                            const PreparedRecord& y) {
   auto names_agree = [&](const PreparedRecord& m, const PreparedRecord& other) {
-    return NamesAgree(model.Score(m, other), m, other, {kGivenNickname, kGivenSlip});
+    return NamesAgree(model.Score(m, other), m, other, {kGivenNickname, kGivenClose});
   };
   for (const PreparedRecord* m : group) {
     if (m == &x || m == &y) continue;

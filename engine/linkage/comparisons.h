@@ -117,7 +117,7 @@ inline constexpr int kFamilySwapped = 3;
 // forms and searches never carry one): "same address", "unit, address
 // similar" and "unit, address different" cannot be told apart.
 inline constexpr int kPostcodeUnitAddressUnknown = 10;
-inline constexpr int kGivenSwapped = 3;
+inline constexpr int kGivenNickname = 2, kGivenSwapped = 3, kGivenFirstMiddleSwapped = 4, kGivenClose = 5;
 
 }  // namespace empi
 

@@ -15,7 +15,6 @@ namespace {
 // Metaphone equal, Jaro-Winkler >= 0.80.
 bool GivenSimilar(int gamma) { return gamma == 5 || gamma == 6 || gamma == 8; }
 constexpr int kGivenElse = 9;
-constexpr int kGivenFirstMiddleSwapped = 4;
 constexpr int kGivenSoundAlike = 6;  // Double Metaphone equal
 // Edits at which two names that sound alike are still two names (Alfie and
 // Olivia sound alike to Double Metaphone). Names of similar spelling by
@@ -80,10 +79,9 @@ bool DiffersOnlyByLifeEvents(uint32_t pattern) {
   const int nhs = GammaOf(pattern, comparison::kNhsNumber);
   const int given = GammaOf(pattern, comparison::kGivenNames);
   const int dob = GammaOf(pattern, comparison::kDateOfBirth);
-  constexpr int kGivenExact = 1, kGivenNickname = 2, kGivenClose = 5;
   constexpr int kFamilyExact = 1, kFamilyClose = 4;
   const bool given_kept =
-      given == kGivenExact || given == kGivenNickname || given == kGivenFirstMiddleSwapped || given == kGivenClose;
+      given == kNameExact || given == kGivenNickname || given == kGivenFirstMiddleSwapped || given == kGivenClose;
   // A date of birth missing on a side is kept when the family name agrees
   // (equal, one part of it, swapped with the given name, or a close
   // spelling): then only the address differs.
