@@ -219,6 +219,9 @@ void KeepStrongestPerPersonPair(Clustering* c) {
   std::vector<ReviewPair> kept;
   for (ReviewPair& r : c->review) {
     uint32_t ga = c->group[r.a], gb = c->group[r.b];
+    // Refused, then joined by a later link once the groups had grown (two
+    // witnesses to a weak pair, a record that explains a conflict).
+    if (ga == gb) continue;
     auto [it, added] = best.try_emplace({std::min(ga, gb), std::max(ga, gb)}, kept.size());
     if (added) {
       kept.push_back(std::move(r));
@@ -321,6 +324,29 @@ bool DatesExplainedByGroup(const Model& model, const PreparedRecord& x, const st
   return false;
 }
 
+// Whether x and y, a weak pair across a join, are each linked safely at
+// the link threshold to two records of the union (other than themselves)
+// that carry a date of birth: two independent witnesses that they are one
+// person, each sure of it. A record that matches two people well is one
+// witness; twins' and a father's and son's records are held by the safety
+// rules before this, and a sibling born years apart links no record with a
+// date to both.
+bool WitnessedTwice(const Model& model, const PreparedRecord& x, const std::vector<const PreparedRecord*>& x_group,
+                    const PreparedRecord& y, const std::vector<const PreparedRecord*>& y_group) {
+  auto sure = [&](const PreparedRecord& a, const PreparedRecord& b) {
+    const ScoredPair s = model.Score(a, b);
+    return s.safety.safety == PairSafety::kSafe && s.match_weight >= model.link_weight();
+  };
+  int witnesses = 0;
+  for (const auto* group : {&x_group, &y_group}) {
+    for (const PreparedRecord* m : *group) {
+      if (m == &x || m == &y || m->dob == 0) continue;
+      if (sure(*m, x) && sure(*m, y) && ++witnesses == 2) return true;
+    }
+  }
+  return false;
+}
+
 }  // namespace
 
 bool ConflictExplainedByGroup(const Model& model, const SafetyVerdict& verdict, const PreparedRecord& x,
@@ -360,7 +386,10 @@ const char* CrossPairRefusal(const Model& model, const PreparedRecord& x,
     // any other (the weight before the rule's cap).
     weight = model.Weight(s.pattern, x);
   }
-  if (weight < model.review_weight() && !DiffersOnlyByLifeEvents(s.pattern)) return "weak group";
+  if (weight < model.review_weight() && !DiffersOnlyByLifeEvents(s.pattern) &&
+      !WitnessedTwice(model, x, x_group, y, y_group)) {
+    return "weak group";
+  }
   return nullptr;
 }
 
