@@ -263,8 +263,9 @@ bool AgreesBy(const Model& model, const PreparedRecord& m, const PreparedRecord&
 
 // x and y each agree with a record m of x's group, born the same day:
 //   - their names are a slip and a nickname apart (GivenMisspeltForm), and
-//     one is m's name mistyped, the other m's name or its nickname: Haroold
-//     (x) and Harry (y) by Harold (m);
+//     one is m's first or second name mistyped, the other m's name or its
+//     nickname: Haroold (x) and Harry (y) by Harold (m), Dorothby and Agnes
+//     Dorothy by Agnes Dorothy;
 //   - or both are m's name with a slip each, m's a name (the table knows it
 //     and neither of theirs, or it is seen kSlipFrequencyRatio times as
 //     often as either): Keneth and Kennneth by Kenneth. Twins Jack and Jake
@@ -285,9 +286,11 @@ bool SlipExplainedByGroup(const Model& model, const PreparedRecord& x, const std
         (known(m) && !known(x) && !known(y)) || (rarer > 0 && m.given_tf >= kSlipFrequencyRatio * rarer);
     return is_the_name && names.Misspelt(x.given1, m.given1) && names.Misspelt(y.given1, m.given1);
   };
-  // r's name is m's with one slip (or of a spelling close enough).
+  // r's name is m's first or second name with one slip (or of a spelling
+  // close to the first).
   auto slip_of = [&](const PreparedRecord& r, const PreparedRecord& m) {
-    return names.Misspelt(r.given1, m.given1) ? AgreesBy(model, m, r) : AgreesBy(model, m, r, {kGivenClose});
+    const bool slip = names.Misspelt(r.given1, m.given1) || (!m.given2.empty() && names.Misspelt(r.given1, m.given2));
+    return slip ? AgreesBy(model, m, r) : AgreesBy(model, m, r, {kGivenClose});
   };
   for (const PreparedRecord* m : group) {
     if (m == &x || m == &y) continue;

@@ -117,8 +117,9 @@ struct Clustering {
 //     record of the group (a record without a date of birth may be a
 //     namesake's and does not qualify); or
 //   - x's and y's names are a slip and a nickname apart (GivenMisspeltForm:
-//     Haroold and Harry), and one of them is a slip of a group record's name
-//     (Harold), the other that name or its nickname, all born the same day
+//     Haroold and Harry), and one of them is a slip of a group record's first
+//     or second name (Harold; Dorothby by Agnes Dorothy), the other that
+//     name or its nickname, all born the same day
 //     (or two slips of one known name: Keneth and Kennneth by Kenneth);
 //   - x's and y's dates of birth are each one keying error (a digit, two
 //     digits swapped, day and month swapped) from the date of a group

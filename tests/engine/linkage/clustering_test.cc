@@ -438,31 +438,50 @@ TEST(ClusteringTest, ARecordMatchingTheOtherPersonBetterIsAmbiguousWhateverItsPa
 // a record of his without it calls him Harry. Harry and Haroold look like
 // twins (a slip on a nickname, one date of birth), but Harold explains
 // both: Harry joins. So does "James Scott" beside Scott James and "Scptt":
-// the same two names in the other order. Lewis's twin Louis, mistyped
-// "Lkuis" on his only record, agrees with none of Lewis's records, and
-// stays apart.
+// the same two names in the other order; and Agnes Dorothy's record without
+// her number beside "Dorothby", her second name mistyped as her first.
+// Lewis's twin Louis, mistyped "Lkuis" on his only record, agrees with none
+// of Lewis's records, and stays apart.
 TEST(ClusteringTest, ASlipAndANicknameOfOneNameInTheGroupAreOnePerson) {
   const Model model = TestModel();
   auto prep = [&](const char* given, const char* family, const char* nhs) {
     return Annotated(model, given, family, "2000-09-16", nhs);
   };
-  constexpr char kNhsScott[] = "9434765005", kNhsLewis[] = "9434765870";
-  std::vector<PreparedRecord> recs = {
-      prep("Harold", "Fraser", kNhs),           prep("Haroold", "Fraser", kNhs),    prep("Harry", "Fraser", ""),
-      prep("Lewis", "Hayes", kNhsLewis),        prep("Lewis", "Hayes", kNhsLewis),  prep("Lkuis", "Hayes", ""),
-      prep("Scott James", "Gordon", kNhsScott), prep("Scptt", "Gordon", kNhsScott), prep("James Scott", "Gordon", "")};
+  constexpr char kNhsScott[] = "9434765005", kNhsLewis[] = "9434765870", kNhsAgnes[] = "9434765919";
+  std::vector<PreparedRecord> recs = {prep("Harold", "Fraser", kNhs),
+                                      prep("Haroold", "Fraser", kNhs),
+                                      prep("Harry", "Fraser", ""),
+                                      prep("Lewis", "Hayes", kNhsLewis),
+                                      prep("Lewis", "Hayes", kNhsLewis),
+                                      prep("Lkuis", "Hayes", ""),
+                                      prep("Scott James", "Gordon", kNhsScott),
+                                      prep("Scptt", "Gordon", kNhsScott),
+                                      prep("James Scott", "Gordon", ""),
+                                      prep("Agnes Dorothy", "Moore", kNhsAgnes),
+                                      prep("Dorothby", "Moore", kNhsAgnes),
+                                      prep("Agnes Dorothy", "Moore", "")};
   ASSERT_EQ(model.Score(recs[1], recs[2]).safety.reason, kTwinsNames);
   ASSERT_EQ(model.Score(recs[3], recs[5]).safety.reason, kTwinsNames);
   ASSERT_EQ(model.Score(recs[7], recs[8]).safety.reason, kTwinsNames);
+  ASSERT_EQ(model.Score(recs[10], recs[11]).safety.reason, kTwinsNames);
   const double l = model.link_weight();
-  Clustering c = ClusterNew(
-      model, recs, {{0, 1, l + 20}, {0, 2, l + 15}, {3, 4, l + 20}, {4, 5, l + 5}, {6, 7, l + 20}, {6, 8, l + 15}});
+  Clustering c = ClusterNew(model, recs,
+                            {{0, 1, l + 20},
+                             {0, 2, l + 15},
+                             {3, 4, l + 20},
+                             {4, 5, l + 5},
+                             {6, 7, l + 20},
+                             {6, 8, l + 15},
+                             {9, 10, l + 20},
+                             {9, 11, l + 15}});
   EXPECT_EQ(c.group[0], c.group[1]);
   EXPECT_EQ(c.group[0], c.group[2]);
   EXPECT_EQ(c.group[3], c.group[4]);
   EXPECT_NE(c.group[3], c.group[5]);
   EXPECT_EQ(c.group[6], c.group[7]);
   EXPECT_EQ(c.group[6], c.group[8]);
+  EXPECT_EQ(c.group[9], c.group[10]);
+  EXPECT_EQ(c.group[9], c.group[11]);
 }
 
 // Kenneth's records carry his number, one mistyped "Keneth"; a record of
