@@ -113,7 +113,7 @@ const std::vector<uint32_t>& NameEquivalence::GroupsOf(std::string_view name) co
 }
 
 bool NameEquivalence::SlipOfEquivalent(std::string_view misspelt, std::string_view name) const {
-  if (misspelt.size() < kMinSlipLength || name.size() < kMinSlipLength || Known(misspelt)) return false;
+  if (misspelt.size() < kMinSlipLength || Known(misspelt)) return false;
   for (uint32_t g : GroupsOf(name)) {
     for (const std::string& equivalent : members_[g]) {
       if (equivalent.size() >= kMinSlipLength && OneSlipApart(misspelt, equivalent)) return true;

@@ -44,9 +44,10 @@ class NameEquivalence {
   // (a letter replaced, added, dropped, or two adjacent letters swapped)
   // from a name equivalent to the other ("haroold" and "harry", by
   // "harold"). A name the table knows is a name, never a misspelling
-  // ("mark" is not "mary" mistyped, so not "molly"). Both names, and the
-  // equivalent, are at least kMinSlipLength letters: short names are a
-  // slip apart from too many others.
+  // ("mark" is not "mary" mistyped, so not "molly"). The misspelt name and
+  // the equivalent it is a slip of are at least kMinSlipLength letters:
+  // short names are a slip apart from too many others. The other name may
+  // be short ("robetr" and "bob", by "robert").
   bool MisspeltEquivalent(std::string_view a, std::string_view b) const;
   // True when a and b are one keying slip apart and at least one of them is
   // not in the table (so not two names), both at least kMinSlipLength

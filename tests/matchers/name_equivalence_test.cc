@@ -130,7 +130,8 @@ TEST(NameEquivalenceTest, MisspeltEquivalentAllowsOneSlipOnAnUnknownName) {
   EXPECT_TRUE(eq->MisspeltEquivalent("harry", "harols"));     // replaced
   EXPECT_TRUE(eq->MisspeltEquivalent("hraold", "harry"));     // two swapped
   EXPECT_TRUE(eq->MisspeltEquivalent("harod", "harry"));      // dropped
-  EXPECT_FALSE(eq->MisspeltEquivalent("harrold", "hal"));     // "hal" is too short to be compared
+  EXPECT_TRUE(eq->MisspeltEquivalent("harrold", "hal"));      // the slip is on the long name
+  EXPECT_FALSE(eq->MisspeltEquivalent("hak", "harry"));       // "hak" is too short to be a slip
   EXPECT_FALSE(eq->MisspeltEquivalent("haarolld", "harry"));  // two slips
   EXPECT_FALSE(eq->MisspeltEquivalent("mark", "molly"));      // a name, not "mary" mistyped
   EXPECT_FALSE(eq->MisspeltEquivalent("marx", "harry"));      // a slip of nothing in harry's group

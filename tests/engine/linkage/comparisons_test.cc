@@ -161,6 +161,8 @@ TEST(ComparisonsTest, ANicknameOrASwapWithASlipOnTopIsASimilarSpelling) {
   // Harry is Harold's nickname; "Haroold" is Harold with a letter added.
   EXPECT_EQ(Level({.given = "Harry"}, {.given = "Haroold"}, comparison::kGivenNames), 8);
   EXPECT_EQ(Level({.given = "Jack"}, {.given = "Ojhn"}, comparison::kGivenNames), 8);  // John, two letters swapped
+  // A short nickname beside its long name mistyped: Bob and Robert.
+  EXPECT_EQ(Level({.given = "Bob"}, {.given = "Robetr"}, comparison::kGivenNames), 8);
   // David is the other's middle name, mistyped.
   EXPECT_EQ(Level({.given = "Dylan David"}, {.given = "Dabid"}, comparison::kGivenNames), 8);
   // Two names the table knows are two names, not one mistyped: Mark is not
