@@ -149,7 +149,14 @@ const std::array<Comparison, kNumComparisons>& Comparisons() {
   return kComparisons;
 }
 
+// a's number failed its check and is one keying slip from b's: b's number
+// mistyped.
+bool MistypedNumberOf(const PreparedRecord& a, const PreparedRecord& b) {
+  return a.nhs_mistyped != 0 && b.nhs != 0 && NearDigits(a.nhs_mistyped, b.nhs);
+}
+
 int CompareNhs(const PreparedRecord& a, const PreparedRecord& b) {
+  if (MistypedNumberOf(a, b) || MistypedNumberOf(b, a)) return kNhsNear;
   if (a.nhs == 0 || b.nhs == 0) return 0;
   if (a.nhs == b.nhs) return kNhsExact;
   if (NearDigits(a.nhs, b.nhs)) return kNhsNear;

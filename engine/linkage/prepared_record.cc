@@ -125,6 +125,8 @@ PreparedRecord PrepareRecord(const Record& r, const FieldConventions& convention
     if (auto n = ParseNhsNumber(r.nhs_number)) {
       p.nhs = *n;
       p.nhs_validated = true;
+    } else {
+      p.nhs_mistyped = ParseDigits(r.nhs_number);
     }
   } else {
     p.nhs = ParseDigits(r.nhs_number);

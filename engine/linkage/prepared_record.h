@@ -26,7 +26,10 @@ enum class Sex : uint8_t { kUnknown = 0, kMale = 1, kFemale = 2 };
 struct PreparedRecord {
   uint64_t nhs = 0;            // 0: missing or invalid
   bool nhs_validated = false;  // nhs passed the modulus-11 check
-  int32_t dob = 0;             // yyyymmdd; 0: missing, unparseable or placeholder
+  // Validating (FieldConventions): the digits of a number that failed the
+  // check, a keying slip on somebody's number; never a number in itself.
+  uint64_t nhs_mistyped = 0;
+  int32_t dob = 0;  // yyyymmdd; 0: missing, unparseable or placeholder
   Sex sex = Sex::kUnknown;
   std::string family;          // normalised family name, parts joined
   std::string family_first;    // first part of a multi-part family name

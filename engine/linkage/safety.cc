@@ -122,7 +122,10 @@ SafetyVerdict CheckPairSafety(const PreparedRecord& a, const PreparedRecord& b, 
   // relative's record as a parent's NHS number is: one that agrees is
   // evidence like any other field, and the rules for a relative's number
   // below leave the pair to the weight.
-  const bool unchecked_same = nhs_same_or_slip && !(a.nhs_validated && b.nhs_validated);
+  // A number that failed its check, one slip from the other's, is that
+  // checked number mistyped (CompareNhs), and held to its rules.
+  auto checked = [](const PreparedRecord& r) { return r.nhs_validated || r.nhs_mistyped != 0; };
+  const bool unchecked_same = nhs_same_or_slip && !(checked(a) && checked(b));
   if (years_apart >= kGenerationYears && !unchecked_same) {
     if (!(nhs_exact && given != kGivenElse)) return {PairSafety::kDistinct, kGenerationApart};
     // One NHS number and given names that do not conflict: a date keyed a

@@ -49,6 +49,9 @@ inline bool RefNearText(const std::string& a, const std::string& b) {
 inline bool OneDigitOrTransposed(uint64_t x, uint64_t y) { return RefNearText(Digits(x, 20), Digits(y, 20)); }
 
 inline int RefNhs(const PreparedRecord& a, const PreparedRecord& b) {
+  // A number that failed its check, a slip from the other's: near.
+  if (a.nhs_mistyped != 0 && b.nhs != 0 && OneDigitOrTransposed(a.nhs_mistyped, b.nhs)) return 2;
+  if (b.nhs_mistyped != 0 && a.nhs != 0 && OneDigitOrTransposed(b.nhs_mistyped, a.nhs)) return 2;
   if (a.nhs == 0 || b.nhs == 0) return 0;  // null
   if (a.nhs == b.nhs) return 1;            // exact
   if (OneDigitOrTransposed(a.nhs, b.nhs)) return 2;

@@ -90,8 +90,13 @@ TEST(ComparisonsTest, NhsLevels) {
   EXPECT_EQ(Level({.nhs = "9434765919"}, {.nhs = "9434765109"}, comparison::kNhsNumber, raw), kNhsDifferent);
   EXPECT_EQ(Level({.nhs = "9434765919"}, {.nhs = "9434769515"}, comparison::kNhsNumber, raw),
             kNhsDifferent);  // not adjacent
-  // Validated: a number failing the check digit is missing, not "near".
-  EXPECT_EQ(Level({.nhs = "9434765919"}, {.nhs = "9434765918"}, comparison::kNhsNumber), 0);
+  // Validated: a number failing the check digit is no number of its own,
+  // but one keying slip from the other's valid number it is that number
+  // mistyped ("near"); further off, or beside another failing one, missing.
+  EXPECT_EQ(Level({.nhs = "9434765919"}, {.nhs = "9434765918"}, comparison::kNhsNumber), kNhsNear);
+  EXPECT_EQ(Level({.nhs = "9434765919"}, {.nhs = "9434756919"}, comparison::kNhsNumber), kNhsNear);
+  EXPECT_EQ(Level({.nhs = "9434765919"}, {.nhs = "9434756918"}, comparison::kNhsNumber), 0);
+  EXPECT_EQ(Level({.nhs = "9434765918"}, {.nhs = "9434765918"}, comparison::kNhsNumber), 0);
   EXPECT_EQ(Level({.nhs = "9434765919"}, {.nhs = "9434765919"}, comparison::kNhsNumber), kNhsExact);
 }
 

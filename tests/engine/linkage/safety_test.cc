@@ -182,6 +182,29 @@ TEST(PairSafety, AnUncheckedIdentifierIsNotARelativesNumber) {
   EXPECT_EQ(Verdict(numbered, Person("Liam", "Doyle", "", kNhsFather)).reason, kGivenConflictOnNumber);
 }
 
+// A number that fails its check and is one keying slip from another
+// record's NHS number is that number mistyped: evidence that the records
+// share it ("near"), and held to the rules of an NHS number, not left to
+// the weight as a contributor's own identifier is. The father's number
+// mistyped on his son's record keeps them apart; a twin's given name on it
+// goes to a steward.
+TEST(PairSafety, AMistypedNumberIsHeldToTheRulesOfTheNumber) {
+  constexpr char kFatherMistyped[] = "9434756919";  // two digits transposed: fails the check
+  const Record father = Person("Michael", "Doyle", "1956-02-03", kNhsFather);
+  PreparedRecord a = Prep(father), b = Prep(Person("Liam", "Doyle", "1990-07-21", kFatherMistyped));
+  ASSERT_FALSE(b.nhs_validated);
+  ASSERT_EQ(GammaOf(ComparePair(a, b), comparison::kNhsNumber), kNhsNear);
+  EXPECT_EQ(Verdict(father, Person("Liam", "Doyle", "1990-07-21", kFatherMistyped)).reason, kGenerationApart);
+  EXPECT_EQ(Verdict(father, Person("Liam", "Doyle", "", kFatherMistyped)).reason, kGivenConflictOnNumber);
+  // The same person, his number mistyped: safe.
+  EXPECT_EQ(Verdict(father, Person("Michael", "Doyle", "1956-02-03", kFatherMistyped)).safety, PairSafety::kSafe);
+  // Two slips from the number, or no number on the other record: no evidence.
+  PreparedRecord far = Prep(Person("Michael", "Doyle", "1956-02-03", "9434756991"));
+  EXPECT_EQ(GammaOf(ComparePair(a, far), comparison::kNhsNumber), 0);
+  PreparedRecord none = Prep(Person("Michael", "Doyle", "1956-02-03", ""));
+  EXPECT_EQ(GammaOf(ComparePair(b, none), comparison::kNhsNumber), 0);
+}
+
 // Whose number a record carries: a relative's when the verdict on the
 // record and the number's owner says another member of the family (a
 // generation apart, or conflicting given names with another sex or born two
