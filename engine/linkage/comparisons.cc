@@ -39,10 +39,25 @@ bool NameFieldsDistinct(const PreparedRecord& a, const PreparedRecord& b) {
          b.family != b.given1;
 }
 
+// FamilyIsGivenOf, or the first part of x's family field is other's first
+// given name as a nickname or with one keying slip ("Alex" for Alexander,
+// "Liss" for Lisa). Said only of the second half of a swap whose first half
+// FamilyIsGivenOf is sure of. Given names moved in another order are not:
+// twins Fatima Maryam and Samina Fatima share a name.
+bool FamilyNearlyGivenOf(const PreparedRecord& x, const PreparedRecord& other) {
+  if (FamilyIsGivenOf(x, other)) return true;
+  const NameEquivalence& names = NameEquivalence::Default();
+  const std::string& g1 = other.given1;
+  return (x.family_first.size() > 1 && g1.size() > 1 && names.Equivalent(x.family_first, g1)) ||
+         names.Misspelt(x.family_first, g1);
+}
+
 // Names were swapped between the given and family fields on one side
-// (allowing a typing error in each, as swaps come from hurried entry).
+// (allowing a typing error in each, as swaps come from hurried entry, and a
+// nickname in the field the given name went to).
 bool NamesSwapped(const PreparedRecord& a, const PreparedRecord& b) {
-  return NameFieldsDistinct(a, b) && FamilyIsGivenOf(a, b) && FamilyIsGivenOf(b, a);
+  if (!NameFieldsDistinct(a, b)) return false;
+  return FamilyIsGivenOf(a, b) ? FamilyNearlyGivenOf(b, a) : FamilyIsGivenOf(b, a) && FamilyNearlyGivenOf(a, b);
 }
 
 // One record's family name was entered as the other's given name, and the

@@ -78,10 +78,22 @@ inline bool RefFamilyIsGiven(const PreparedRecord& x, const PreparedRecord& othe
   return JaroWinkler(family, other.given1) >= 0.92;
 }
 
+// The second half of a swap: as above, or the family field's first part is
+// the other's first given name by the nickname table or one slip
+// (NameEquivalence::Misspelt).
+inline bool RefFamilyNearlyGiven(const PreparedRecord& x, const PreparedRecord& other) {
+  const NameEquivalence& eq = NameEquivalence::Default();
+  return RefFamilyIsGiven(x, other) ||
+         (x.family_first.size() >= 2 && other.given1.size() >= 2 && eq.Equivalent(x.family_first, other.given1)) ||
+         eq.Misspelt(x.family_first, other.given1);
+}
+
 // "given and family names swapped": one side's family name is (nearly) the
-// other's given name and vice versa.
+// other's given name and vice versa, one of the two directions at least
+// by RefFamilyIsGiven.
 inline bool RefSwapped(const PreparedRecord& a, const PreparedRecord& b) {
-  return RefFieldsDistinct(a, b) && RefFamilyIsGiven(a, b) && RefFamilyIsGiven(b, a);
+  return RefFieldsDistinct(a, b) && ((RefFamilyIsGiven(a, b) && RefFamilyNearlyGiven(b, a)) ||
+                                     (RefFamilyIsGiven(b, a) && RefFamilyNearlyGiven(a, b)));
 }
 
 // "family name is the other's given name": in at least one direction, with

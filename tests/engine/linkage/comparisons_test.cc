@@ -124,6 +124,22 @@ TEST(ComparisonsTest, FamilyLevels) {
   EXPECT_EQ(Level({.family = "Penewell", .given = "Barbara Elsie"}, {.family = "Mary Elsie", .given = "Penewell"},
                   comparison::kFamilyName),
             5);
+  // The family name moved exactly, and the given name moved as a nickname
+  // or with a slip: a swap.
+  for (const char* moved : {"Alex", "Alexnader"}) {
+    EXPECT_EQ(Level({.family = "Hawkins", .given = "Alexander Bryan"}, {.family = moved, .given = "Hawkins"},
+                    comparison::kFamilyName),
+              kFamilySwapped)
+        << moved;
+  }
+  // Another name moved with it is half a swap (a twin's record with its
+  // names in the wrong fields).
+  EXPECT_EQ(Level({.family = "Andrews", .given = "Hassan James"}, {.family = "Harold", .given = "Andrews"},
+                  comparison::kFamilyName),
+            5);
+  EXPECT_EQ(Level({.family = "Yousaf", .given = "Fatima Maryam"}, {.family = "Samina Fatima", .given = "Yousaf"},
+                  comparison::kFamilyName),
+            5);
   EXPECT_EQ(Level({.family = "Robinson"}, {.family = "Robinsen"}, comparison::kFamilyName), 4);
   // Half a swap: the family name moved to the given field, the other name
   // replaced; either record may be the one that moved.
