@@ -263,9 +263,10 @@ bool AgreesBy(const Model& model, const PreparedRecord& m, const PreparedRecord&
 
 // x and y each agree with a record m of x's group, born the same day:
 //   - their names are a slip and a nickname apart (GivenMisspeltForm), and
-//     one is m's first or second name mistyped, the other m's name or its
-//     nickname: Haroold (x) and Harry (y) by Harold (m), Dorothby and Agnes
-//     Dorothy by Agnes Dorothy;
+//     one is m's first or second name mistyped, the other m's name, its
+//     nickname, or m's name as its middle name: Haroold (x) and Harry (y) by
+//     Harold (m), Dorothby and Agnes Dorothy by Agnes Dorothy, Steohen and
+//     Matthew Stephen by Stephen;
 //   - or both are m's name with a slip each, m's a name (the table knows it
 //     and neither of theirs, or it is seen kSlipFrequencyRatio times as
 //     often as either): Keneth and Kennneth by Kenneth. Twins Jack and Jake
@@ -292,10 +293,14 @@ bool SlipExplainedByGroup(const Model& model, const PreparedRecord& x, const std
     const bool slip = names.Misspelt(r.given1, m.given1) || (!m.given2.empty() && names.Misspelt(r.given1, m.given2));
     return slip ? AgreesBy(model, m, r) : AgreesBy(model, m, r, {kGivenClose});
   };
+  // r carries m's name: as it is, as its nickname, or as a middle name
+  // (Matthew Stephen beside Stephen).
+  auto carries_name = [&](const PreparedRecord& r, const PreparedRecord& m) {
+    return AgreesBy(model, m, r, {kGivenNickname, kGivenFirstMiddleSwapped});
+  };
   for (const PreparedRecord* m : group) {
     if (m == &x || m == &y) continue;
-    if (slip_and_nickname && ((slip_of(x, *m) && AgreesBy(model, *m, y, {kGivenNickname})) ||
-                              (slip_of(y, *m) && AgreesBy(model, *m, x, {kGivenNickname})))) {
+    if (slip_and_nickname && ((slip_of(x, *m) && carries_name(y, *m)) || (slip_of(y, *m) && carries_name(x, *m)))) {
       return true;
     }
     if (slips_of(*m) && AgreesBy(model, *m, x) && AgreesBy(model, *m, y)) return true;

@@ -119,7 +119,8 @@ struct Clustering {
 //   - x's and y's names are a slip and a nickname apart (GivenMisspeltForm:
 //     Haroold and Harry), and one of them is a slip of a group record's first
 //     or second name (Harold; Dorothby by Agnes Dorothy), the other that
-//     name or its nickname, all born the same day
+//     name, its nickname, or a name with it as the middle name (Matthew
+//     Stephen beside Steohen, by Stephen), all born the same day
 //     (or two slips of one known name: Keneth and Kennneth by Kenneth);
 //   - x's and y's dates of birth are each one keying error (a digit, two
 //     digits swapped, day and month swapped) from the date of a group

@@ -439,7 +439,8 @@ TEST(ClusteringTest, ARecordMatchingTheOtherPersonBetterIsAmbiguousWhateverItsPa
 // twins (a slip on a nickname, one date of birth), but Harold explains
 // both: Harry joins. So does "James Scott" beside Scott James and "Scptt":
 // the same two names in the other order; and Agnes Dorothy's record without
-// her number beside "Dorothby", her second name mistyped as her first.
+// her number beside "Dorothby", her second name mistyped as her first; and
+// "Steohen" beside Matthew Stephen, who also goes by his middle name.
 // Lewis's twin Louis, mistyped "Lkuis" on his only record, agrees with none
 // of Lewis's records, and stays apart.
 TEST(ClusteringTest, ASlipAndANicknameOfOneNameInTheGroupAreOnePerson) {
@@ -447,7 +448,8 @@ TEST(ClusteringTest, ASlipAndANicknameOfOneNameInTheGroupAreOnePerson) {
   auto prep = [&](const char* given, const char* family, const char* nhs) {
     return Annotated(model, given, family, "2000-09-16", nhs);
   };
-  constexpr char kNhsScott[] = "9434765005", kNhsLewis[] = "9434765870", kNhsAgnes[] = "9434765919";
+  constexpr char kNhsScott[] = "9434765005", kNhsLewis[] = "9434765870", kNhsAgnes[] = "9434765919",
+                 kNhsStephen[] = "9434765846";
   std::vector<PreparedRecord> recs = {prep("Harold", "Fraser", kNhs),
                                       prep("Haroold", "Fraser", kNhs),
                                       prep("Harry", "Fraser", ""),
@@ -459,11 +461,15 @@ TEST(ClusteringTest, ASlipAndANicknameOfOneNameInTheGroupAreOnePerson) {
                                       prep("James Scott", "Gordon", ""),
                                       prep("Agnes Dorothy", "Moore", kNhsAgnes),
                                       prep("Dorothby", "Moore", kNhsAgnes),
-                                      prep("Agnes Dorothy", "Moore", "")};
+                                      prep("Agnes Dorothy", "Moore", ""),
+                                      prep("Stephen", "Lowe", kNhsStephen),
+                                      prep("Matthew Stephen", "Lowe", kNhsStephen),
+                                      prep("Steohen", "Lowe", "")};
   ASSERT_EQ(model.Score(recs[1], recs[2]).safety.reason, kTwinsNames);
   ASSERT_EQ(model.Score(recs[3], recs[5]).safety.reason, kTwinsNames);
   ASSERT_EQ(model.Score(recs[7], recs[8]).safety.reason, kTwinsNames);
   ASSERT_EQ(model.Score(recs[10], recs[11]).safety.reason, kTwinsNames);
+  ASSERT_EQ(model.Score(recs[13], recs[14]).safety.reason, kTwinsNames);
   const double l = model.link_weight();
   Clustering c = ClusterNew(model, recs,
                             {{0, 1, l + 20},
@@ -473,7 +479,9 @@ TEST(ClusteringTest, ASlipAndANicknameOfOneNameInTheGroupAreOnePerson) {
                              {6, 7, l + 20},
                              {6, 8, l + 15},
                              {9, 10, l + 20},
-                             {9, 11, l + 15}});
+                             {9, 11, l + 15},
+                             {12, 13, l + 20},
+                             {12, 14, l + 15}});
   EXPECT_EQ(c.group[0], c.group[1]);
   EXPECT_EQ(c.group[0], c.group[2]);
   EXPECT_EQ(c.group[3], c.group[4]);
@@ -482,6 +490,8 @@ TEST(ClusteringTest, ASlipAndANicknameOfOneNameInTheGroupAreOnePerson) {
   EXPECT_EQ(c.group[6], c.group[8]);
   EXPECT_EQ(c.group[9], c.group[10]);
   EXPECT_EQ(c.group[9], c.group[11]);
+  EXPECT_EQ(c.group[12], c.group[13]);
+  EXPECT_EQ(c.group[12], c.group[14]);
 }
 
 // Kenneth's records carry his number, one mistyped "Keneth"; a record of
@@ -551,30 +561,34 @@ TEST(ClusteringTest, DatesOfBirthEachAKeyingErrorFromTheGroupsAreOnePerson) {
   EXPECT_NE(c.group[0], c.group[3]);
 }
 
-// James Jones's records carry his number and his date of birth; one reads
-// "Jonws". A record without the number has his names swapped, "Jones" as
-// the given name: it scores below the review threshold against "Jonws",
-// two errors against one, but his other records are each sure of both, and
-// it joins. One such witness is a record that matches two people well, and
-// a witness without a date of birth (an ambulance record with a sister's
-// names and address) might be either's: with only those, the weak pair
-// holds the join.
+// James Jones's records carry his number and his date of birth; one, from
+// after a move, another postcode. A record without his number or date of
+// birth has his names in the wrong fields and the old postcode: against
+// the moved record it scores below the review threshold, two differences
+// and nothing to outweigh them, but his other records are each sure of
+// both, and it joins. One such witness is a record that matches two people
+// well, and a witness without a date of birth (an ambulance record with a
+// sister's names and address) might be either's: with only those, the weak
+// pair holds the join.
 TEST(ClusteringTest, AWeakPairTwoDatedRecordsAreEachSureOfDoesNotHoldTheJoin) {
   const Model model = TestModel();
-  auto prep = [&](const char* given, const char* family, const char* dob, const char* nhs) {
-    return Annotated(model, given, family, dob, nhs);
+  auto prep = [&](const char* given, const char* family, const char* dob, const char* nhs,
+                  const char* postcode = "CV1 2AB") {
+    PreparedRecord p = Annotated(model, given, family, dob, nhs, postcode);
+    p.sex = Sex::kMale;
+    return p;
   };
-  const PreparedRecord jonws = prep("James", "Jonws", "1990-01-08", kNhs),
-                       swapped = prep("Jones", "James", "1990-01-08", "");
-  const ScoredPair weak = model.Score(jonws, swapped);
+  const PreparedRecord moved = prep("James", "Jones", "1990-01-08", kNhs, "B1 1AA"),
+                       swapped = prep("Jones", "James", "", "");
+  const ScoredPair weak = model.Score(moved, swapped);
   ASSERT_EQ(weak.safety.safety, PairSafety::kSafe);
   ASSERT_LT(weak.match_weight, model.review_weight());
   const double l = model.link_weight();
   auto cluster = [&](const std::vector<PreparedRecord>& witnesses) {
-    std::vector<PreparedRecord> recs = {jonws, swapped};
+    std::vector<PreparedRecord> recs = {moved, swapped};
     std::vector<ScoredLink> links;
     for (const PreparedRecord& w : witnesses) {
-      for (const PreparedRecord& other : {jonws, swapped}) {
+      for (const PreparedRecord& other : {moved, swapped}) {
         const ScoredPair s = model.Score(w, other);
         EXPECT_EQ(s.safety.safety, PairSafety::kSafe);
         EXPECT_GE(s.match_weight, l);
