@@ -294,6 +294,39 @@ TEST_F(EngineTest, ASlipAndANicknameOfOneNameInAPersonJoinIt) {
   EXPECT_NE(other_twin->person_id, twin->person_id);
 }
 
+// A person's record from after a move has the names in the wrong fields
+// and no date of birth; it joins by its number. A record without a number
+// scores below the review threshold against it, but two of the person's
+// records with a date of birth are each sure of both, and it joins. With
+// one such record it does not.
+TEST_F(EngineTest, AWeakPairTwoDatedRecordsAreEachSureOfDoesNotKeepARecordOut) {
+  for (const int i : {3, 4}) {
+    const testing::Patient p = patients_[i];
+    const std::string n = std::to_string(i);
+    auto first = engine_->Ingest(RecordOf(p, "M84001", "G" + n, true), who_);
+    ASSERT_TRUE(first.ok()) << first.status();
+    if (i == 3) {
+      ASSERT_TRUE(engine_->Ingest(RecordOf(p, "RKB", "K" + n, true), who_).ok());
+    }
+    testing::Patient moved = p;
+    moved.postcode = "WR1 1AA";
+    std::swap(moved.given, moved.family);
+    moved.dob = "";
+    auto after_move = engine_->Ingest(RecordOf(moved, "RLT", "M" + n, true), who_);
+    ASSERT_TRUE(after_move.ok()) << after_move.status();
+    ASSERT_EQ(after_move->person_id, first->person_id);
+    auto in = engine_->Ingest(RecordOf(p, "RYA", "S" + n, false), who_);
+    ASSERT_TRUE(in.ok()) << in.status();
+    if (i == 3) {
+      EXPECT_EQ(in->outcome, IngestOutcome::kLinked) << in->reason;
+      EXPECT_EQ(in->person_id, first->person_id);
+    } else {
+      EXPECT_NE(in->outcome, IngestOutcome::kLinked);
+      EXPECT_EQ(in->reason, "weak group");
+    }
+  }
+}
+
 // A steward at one person or one record: ReviewPairsOf gives exactly the
 // whole queue's pairs that touch it (and both, when both are given), in the
 // queue's order, with the same persons; it refuses a call naming neither,
