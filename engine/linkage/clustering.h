@@ -21,7 +21,10 @@
 //     matches two people well cannot pull them together. A pair that
 //     differs only where a life changes a record (family name and address:
 //     a marriage and a move; DiffersOnlyByLifeEvents in safety.h) is not
-//     counted against the join: the strong link decides;
+//     counted against the join: the strong link decides; nor is a pair
+//     that two records of the union with a date of birth each link at the
+//     link threshold, safely (two witnesses, not one record matching two
+//     people);
 //   - no pair across them is held apart by the safety rules of safety.h
 //     (twins, a parent and child): the rule's reason. A conflict
 //     that the record's own group explains (a record whose given name was
@@ -135,8 +138,9 @@ bool ConflictExplainedByGroup(const Model& model, const SafetyVerdict& verdict, 
 // and `y_group`, each holding its record), keep the groups apart, or
 // nullptr: a safety rule that neither group explains
 // (ConflictExplainedByGroup), by the rule's reason; or a weight below the
-// review threshold that is not a life event's ("weak group"), taken before
-// the rule's cap where a group explained the rule. Batch clustering and the
+// review threshold that is not a life event's and that two dated records
+// of the union are not each sure of ("weak group"), taken before the rule's
+// cap where a group explained the rule. Batch clustering and the
 // real-time ingest check every pair across a join by it.
 const char* CrossPairRefusal(const Model& model, const PreparedRecord& x,
                              const std::vector<const PreparedRecord*>& x_group, const PreparedRecord& y,
