@@ -365,7 +365,7 @@ bool ConflictExplainedByGroup(const Model& model, const SafetyVerdict& verdict, 
   if (SlipExplainedByGroup(model, x, group, y)) return true;
   bool x_mistyped = false, y_agrees = false;
   for (const PreparedRecord* m : group) {
-    if (m == &x) continue;
+    if (m == &x || m == &y) continue;
     x_mistyped = x_mistyped || model.Score(x, *m).safety.names_overridden;
     if (!y_agrees) {
       // y's names agree with m's, and so do their dates of birth: a record
@@ -386,8 +386,13 @@ const char* CrossPairRefusal(const Model& model, const PreparedRecord& x,
   const ScoredPair s = model.Score(x, y);
   double weight = s.match_weight;
   if (s.safety.safety != PairSafety::kSafe) {
-    if (!ConflictExplainedByGroup(model, s.safety, x, x_group, y) &&
-        !ConflictExplainedByGroup(model, s.safety, y, y_group, x)) {
+    // Read against every other record of the two groups: which of them
+    // holds the record that explains the conflict is the order links
+    // arrived in, not who the records are.
+    std::vector<const PreparedRecord*> both(x_group);
+    both.insert(both.end(), y_group.begin(), y_group.end());
+    if (!ConflictExplainedByGroup(model, s.safety, x, both, y) &&
+        !ConflictExplainedByGroup(model, s.safety, y, both, x)) {
       return s.safety.reason.data();
     }
     // A group explains the conflict; the rest of the pair must hold as for

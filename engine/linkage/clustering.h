@@ -26,12 +26,12 @@
 //     link threshold, safely (two witnesses, not one record matching two
 //     people);
 //   - no pair across them is held apart by the safety rules of safety.h
-//     (twins, a parent and child): the rule's reason. A conflict
-//     that the record's own group explains (a record whose given name was
+//     (twins, a parent and child): the rule's reason. A conflict that the
+//     two groups' other records explain (a record whose given name was
 //     mistyped, let in by its NHS number; a slip on one side and a nickname
 //     on the other of a name in the group; dates of birth each a keying
 //     error from a group record's; ConflictExplainedByGroup) is not held
-//     against the join.
+//     against the join, whichever group holds the record that explains it.
 // Pairs between the review and link thresholds whose records end in
 // different persons go to review ("between thresholds"), except a record
 // carrying a relative's number and a record of the number's owner when
@@ -112,9 +112,10 @@ struct Clustering {
 // Whether records `x` and `y`, held apart as two people because their given
 // or middle names conflict or look like twins', or their dates of birth
 // differ (`verdict`, with no NHS number in common), may still be one person
-// because of x's group (the other records of x's person, `group`, which may
-// include x). One of:
-//   - x's name already conflicts with a record of its own group that shares
+// because of `group`: the other records of the person they would make
+// (CrossPairRefusal passes both groups of a join; `group` may include x and
+// y, which are not counted). One of:
+//   - x's name already conflicts with a record of the group that shares
 //     its NHS number and date of birth (so x's name is a keying error, let
 //     in by the number), and y's names and date of birth agree with another
 //     record of the group (a record without a date of birth may be a

@@ -372,7 +372,8 @@ TEST_F(RecordMatchingTwoPeople, PartnerHeldApartFromTheOtherPersonLeavesTheRecor
 // A person's record whose given name was mistyped beyond recognition (KTI
 // for Christopher) joins by its NHS number and date of birth. A later
 // record of the same person without the number conflicts with KTI by name
-// alone; KTI's own group explains that, so the join goes ahead. A twin
+// alone; the person's other record explains that, so the join goes ahead,
+// whichever of the two joined first. A twin
 // (Daniel, no number) conflicts with every record of the group and stays
 // apart, however strong the link offered.
 TEST(ClusteringTest, MistypedNameLetInByItsNumberDoesNotKeepThePersonsOtherRecordsOut) {
@@ -394,6 +395,13 @@ TEST(ClusteringTest, MistypedNameLetInByItsNumberDoesNotKeepThePersonsOtherRecor
 
   const double l = model.link_weight();
   Clustering c = ClusterNew(model, recs, {{0, 1, l + 20}, {0, 2, l + 15}, {2, 3, l + 5}});
+  EXPECT_EQ(c.group[0], c.group[1]);
+  EXPECT_EQ(c.group[0], c.group[2]);
+  EXPECT_NE(c.group[0], c.group[3]);
+  // The same when the record without the number joins first: then KTI's
+  // group is KTI alone, and the record that explains the conflict is in
+  // the other group. Which group it is in is the order links came in.
+  c = ClusterNew(model, recs, {{0, 2, l + 20}, {0, 1, l + 15}, {2, 3, l + 5}});
   EXPECT_EQ(c.group[0], c.group[1]);
   EXPECT_EQ(c.group[0], c.group[2]);
   EXPECT_NE(c.group[0], c.group[3]);
