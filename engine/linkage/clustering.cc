@@ -144,12 +144,6 @@ Clustering ClusterOnce(const ClusterInput& in, const std::vector<ScoredLink>& li
     }
   }
 
-  auto members = [&](const Group& g) {
-    std::vector<const PreparedRecord*> out;
-    for (uint32_t m : g.members) out.push_back(&records[m]);
-    return out;
-  };
-
   NumberOwners owners(records, *in.model);
 
   auto refuse_reason = [&](uint32_t ra, uint32_t rb) -> const char* {
@@ -164,13 +158,16 @@ Clustering ClusterOnce(const ClusterInput& in, const std::vector<ScoredLink>& li
       }
     }
     if (a.members.size() * b.members.size() > in.max_join_comparisons) return "group too large to verify";
-    const std::vector<const PreparedRecord*> a_records = members(a), b_records = members(b);
+    std::vector<const PreparedRecord*> joined;
+    for (const Group* g : {&a, &b}) {
+      for (uint32_t m : g->members) joined.push_back(&records[m]);
+    }
     for (uint32_t x : a.members) {
       for (uint32_t y : b.members) {
         if (in.never_link != nullptr && in.never_link->contains({std::min(x, y), std::max(x, y)})) {
           return "never link";
         }
-        if (const char* reason = CrossPairRefusal(*in.model, records[x], a_records, records[y], b_records)) {
+        if (const char* reason = CrossPairRefusal(*in.model, records[x], records[y], joined)) {
           return reason;
         }
       }
@@ -339,18 +336,16 @@ bool DatesExplainedByGroup(const Model& model, const PreparedRecord& x, const st
 // witness; twins' and a father's and son's records are held by the safety
 // rules before this, and a sibling born years apart links no record with a
 // date to both.
-bool WitnessedTwice(const Model& model, const PreparedRecord& x, const std::vector<const PreparedRecord*>& x_group,
-                    const PreparedRecord& y, const std::vector<const PreparedRecord*>& y_group) {
+bool WitnessedTwice(const Model& model, const PreparedRecord& x, const PreparedRecord& y,
+                    const std::vector<const PreparedRecord*>& joined) {
   auto sure = [&](const PreparedRecord& a, const PreparedRecord& b) {
     const ScoredPair s = model.Score(a, b);
     return s.safety.safety == PairSafety::kSafe && s.match_weight >= model.link_weight();
   };
   int witnesses = 0;
-  for (const auto* group : {&x_group, &y_group}) {
-    for (const PreparedRecord* m : *group) {
-      if (m == &x || m == &y || m->dob == 0) continue;
-      if (sure(*m, x) && sure(*m, y) && ++witnesses == 2) return true;
-    }
+  for (const PreparedRecord* m : joined) {
+    if (m == &x || m == &y || m->dob == 0) continue;
+    if (sure(*m, x) && sure(*m, y) && ++witnesses == 2) return true;
   }
   return false;
 }
@@ -380,27 +375,23 @@ bool ConflictExplainedByGroup(const Model& model, const SafetyVerdict& verdict, 
   return false;
 }
 
-const char* CrossPairRefusal(const Model& model, const PreparedRecord& x,
-                             const std::vector<const PreparedRecord*>& x_group, const PreparedRecord& y,
-                             const std::vector<const PreparedRecord*>& y_group) {
+const char* CrossPairRefusal(const Model& model, const PreparedRecord& x, const PreparedRecord& y,
+                             const std::vector<const PreparedRecord*>& joined) {
   const ScoredPair s = model.Score(x, y);
   double weight = s.match_weight;
   if (s.safety.safety != PairSafety::kSafe) {
     // Read against every other record of the two groups: which of them
     // holds the record that explains the conflict is the order links
     // arrived in, not who the records are.
-    std::vector<const PreparedRecord*> both(x_group);
-    both.insert(both.end(), y_group.begin(), y_group.end());
-    if (!ConflictExplainedByGroup(model, s.safety, x, both, y) &&
-        !ConflictExplainedByGroup(model, s.safety, y, both, x)) {
+    if (!ConflictExplainedByGroup(model, s.safety, x, joined, y) &&
+        !ConflictExplainedByGroup(model, s.safety, y, joined, x)) {
       return s.safety.reason.data();
     }
-    // A group explains the conflict; the rest of the pair must hold as for
-    // any other (the weight before the rule's cap).
+    // The records explain the conflict; the rest of the pair must hold as
+    // for any other (the weight before the rule's cap).
     weight = model.Weight(s.pattern, x);
   }
-  if (weight < model.review_weight() && !DiffersOnlyByLifeEvents(s.pattern) &&
-      !WitnessedTwice(model, x, x_group, y, y_group)) {
+  if (weight < model.review_weight() && !DiffersOnlyByLifeEvents(s.pattern) && !WitnessedTwice(model, x, y, joined)) {
     return "weak group";
   }
   return nullptr;

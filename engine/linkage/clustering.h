@@ -135,17 +135,16 @@ struct Clustering {
 bool ConflictExplainedByGroup(const Model& model, const SafetyVerdict& verdict, const PreparedRecord& x,
                               const std::vector<const PreparedRecord*>& group, const PreparedRecord& y);
 
-// Why records `x` and `y`, across two groups about to be joined (`x_group`
-// and `y_group`, each holding its record), keep the groups apart, or
-// nullptr: a safety rule that neither group explains
+// Why records `x` and `y`, across two groups about to be joined (`joined`:
+// the records of both, x and y among them), keep the groups apart, or
+// nullptr: a safety rule that the joined records do not explain
 // (ConflictExplainedByGroup), by the rule's reason; or a weight below the
 // review threshold that is not a life event's and that two dated records
 // of the union are not each sure of ("weak group"), taken before the rule's
-// cap where a group explained the rule. Batch clustering and the
+// cap where the records explained the rule. Batch clustering and the
 // real-time ingest check every pair across a join by it.
-const char* CrossPairRefusal(const Model& model, const PreparedRecord& x,
-                             const std::vector<const PreparedRecord*>& x_group, const PreparedRecord& y,
-                             const std::vector<const PreparedRecord*>& y_group);
+const char* CrossPairRefusal(const Model& model, const PreparedRecord& x, const PreparedRecord& y,
+                             const std::vector<const PreparedRecord*>& joined);
 
 // `links` holds every scored pair at or above the review threshold.
 Clustering ClusterRecords(const ClusterInput& input, std::vector<ScoredLink> links);

@@ -262,9 +262,9 @@ absl::StatusOr<std::string> EngineImpl::JoinRefusal(const PreparedRecord& p, con
     EMPI_ASSIGN_OR_RETURN(auto got, store_->GetRecord(m));
     if (got) others.push_back(Prepare(got->record));
   }
-  std::vector<const PreparedRecord*> group;
-  for (const PreparedRecord& o : others) group.push_back(&o);
-  const std::vector<const PreparedRecord*> own = {&p};
+  // The person's records and the new one: the records of the join.
+  std::vector<const PreparedRecord*> joined = {&p};
+  for (const PreparedRecord& o : others) joined.push_back(&o);
   std::optional<bool> someone_elses;
   for (const PreparedRecord& o : others) {
     if (p.nhs_validated && o.nhs_validated && p.nhs != o.nhs) {
@@ -273,7 +273,7 @@ absl::StatusOr<std::string> EngineImpl::JoinRefusal(const PreparedRecord& p, con
       }
       if (!*someone_elses) return std::string("nhs conflict");
     }
-    if (const char* reason = CrossPairRefusal(model(), o, group, p, own)) return std::string(reason);
+    if (const char* reason = CrossPairRefusal(model(), o, p, joined)) return std::string(reason);
   }
   return std::string();
 }
