@@ -201,9 +201,22 @@ bool GivenMisspeltForm(const PreparedRecord& a, const PreparedRecord& b) {
          names.Misspelt(b.given2, a.given1);
 }
 
+bool GivenSpacedOtherwise(const PreparedRecord& a, const PreparedRecord& b) {
+  const size_t n = a.given1.size() + a.given2.size();
+  if (a.given1 == b.given1 || n != b.given1.size() + b.given2.size()) return false;
+  auto at = [](const PreparedRecord& r, size_t i) {
+    return i < r.given1.size() ? r.given1[i] : r.given2[i - r.given1.size()];
+  };
+  for (size_t i = 0; i < n; ++i) {
+    if (at(a, i) != at(b, i)) return false;
+  }
+  return true;
+}
+
 int CompareGiven(const PreparedRecord& a, const PreparedRecord& b) {
   if (a.given1.empty() || b.given1.empty()) return 0;
   if (a.given1 == b.given1) return 1;
+  if (GivenSpacedOtherwise(a, b)) return kGivenClose;
   if (a.given1.size() > 1 && b.given1.size() > 1 && NameEquivalence::Default().Equivalent(a.given1, b.given1)) {
     return 2;
   }

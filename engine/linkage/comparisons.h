@@ -85,6 +85,11 @@ uint32_t ComparePair(const PreparedRecord& a, const PreparedRecord& b);
 int CompareNhs(const PreparedRecord& a, const PreparedRecord& b);
 int CompareFamily(const PreparedRecord& a, const PreparedRecord& b);
 int CompareGiven(const PreparedRecord& a, const PreparedRecord& b);
+// The same first two given names with the space between them lost or moved
+// ("Anthonyemeka", or "Raymon Dlawrence" beside Raymond Lawrence): a
+// keying slip, scored as a close spelling ("jaro_winkler >= 0.92"), and
+// never a middle-name conflict or twins' names (safety.h).
+bool GivenSpacedOtherwise(const PreparedRecord& a, const PreparedRecord& b);
 // A nickname, or a first name that is the other's middle name, with one
 // keying slip on top ("Haroold" and "Harry" by Harold; "Dabid" and "Dylan
 // David"): two common errors in one field. Scored "jaro_winkler >= 0.80",

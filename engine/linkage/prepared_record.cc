@@ -99,6 +99,36 @@ bool IsPlaceholderAddress(std::string_view address) {
   return false;
 }
 
+// Given names a system took as one word, run together with the capital of
+// the second kept ("StephanieMarie"): a space goes back where a capital
+// follows a small letter and both sides have three letters or more. Not in
+// "DeShawn", "LaToya" or "McKenzie"; not after "Mac", a name's own prefix.
+std::string SeparateRunTogetherNames(std::string_view s) {
+  auto lower = [](char c) {
+    return std::islower(static_cast<unsigned char>(c)) || static_cast<unsigned char>(c) >= 0x80;
+  };
+  auto upper = [](char c) { return std::isupper(static_cast<unsigned char>(c)) != 0; };
+  std::string out;
+  out.reserve(s.size() + 2);
+  size_t word = 0;  // where the current run of letters began in s
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (i > 0 && upper(s[i]) && lower(s[i - 1])) {
+      size_t end = i + 1;
+      while (end < s.size() && lower(s[end])) ++end;
+      std::string_view left = s.substr(word, i - word);
+      if (left.size() >= 3 && end - i >= 3 &&
+          !(left.size() == 3 && std::tolower(left[0]) == 'm' && left.substr(1) == "ac")) {
+        out += ' ';
+        word = i;
+      }
+    } else if (!lower(s[i]) && !upper(s[i])) {
+      word = i + 1;
+    }
+    out += s[i];
+  }
+  return out;
+}
+
 uint32_t HouseNumber(std::string_view address) {
   for (size_t i = 0; i < address.size();) {
     size_t end = address.find(' ', i);
@@ -145,7 +175,7 @@ PreparedRecord PrepareRecord(const Record& r, const FieldConventions& convention
     p.family_dm = PackKey(dm.primary);
     p.family_dm_alt = PackKey(dm.alternate);
   }
-  NormalizedName given = NormalizeName(r.given_names);
+  NormalizedName given = NormalizeName(SeparateRunTogetherNames(r.given_names));
   if (!given.empty()) {
     p.given1 = given.tokens[0];
     if (given.tokens.size() > 1) p.given2 = given.tokens[1];

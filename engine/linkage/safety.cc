@@ -39,7 +39,7 @@ bool GivenConflict(const PreparedRecord& a, const PreparedRecord& b, int gamma) 
 // names, by others as the family name: not a middle name to compare.
 bool MiddleConflict(const PreparedRecord& a, const PreparedRecord& b, int gamma) {
   auto marker = [](std::string_view n) { return n == "kaur" || n == "singh" || n == "begum" || n == "khatun"; };
-  return gamma != kGivenFirstMiddleSwapped && !marker(a.given2) && !marker(b.given2) &&
+  return gamma != kGivenFirstMiddleSwapped && !GivenSpacedOtherwise(a, b) && !marker(a.given2) && !marker(b.given2) &&
          NamesConflict(a.given2, b.given2);
 }
 
@@ -167,7 +167,7 @@ SafetyVerdict CheckPairSafety(const PreparedRecord& a, const PreparedRecord& b, 
   // another sex, any two (Christian and Christina, Jesse and Jessie, Mark
   // and Mary): a name and a sex both keyed wrongly are rarer than that.
   if (dob == kDobExact && GivenSimilar(given) && !nhs_same_or_slip && !nhs_unchecked_differ &&
-      (sex_differs || EditDistance(a.given1, b.given1, 2) >= 2)) {
+      (sex_differs || (EditDistance(a.given1, b.given1, 2) >= 2 && !GivenSpacedOtherwise(a, b)))) {
     return {PairSafety::kReview, kTwinsNames};
   }
   return {};

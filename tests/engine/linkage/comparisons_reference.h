@@ -138,6 +138,8 @@ inline int RefFamily(const PreparedRecord& a, const PreparedRecord& b) {
 inline int RefGiven(const PreparedRecord& a, const PreparedRecord& b) {
   if (a.given1.empty() || b.given1.empty()) return 0;
   if (a.given1 == b.given1) return 1;
+  // The same first two names with the space lost or moved: a slip.
+  if (a.given1 + a.given2 == b.given1 + b.given2) return 5;
   // Nicknames: initials are never nicknames.
   if (a.given1.size() >= 2 && b.given1.size() >= 2 && NameEquivalence::Default().Equivalent(a.given1, b.given1)) {
     return 2;

@@ -192,6 +192,35 @@ TEST(ComparisonsTest, ANicknameOrASwapWithASlipOnTopIsASimilarSpelling) {
   EXPECT_EQ(Level({.given = "Harry"}, {.given = "Haarolld"}, comparison::kGivenNames), 9);  // two slips
 }
 
+TEST(ComparisonsTest, GivenNamesRunTogetherOrSpacedOtherwiseAreOneSlip) {
+  // The space between two given names lost (in capitals, nothing shows
+  // where it was) or moved by a letter: one keying slip, not two names.
+  EXPECT_EQ(Level({.given = "ANTHONYEMEKA"}, {.given = "Anthony Emeka"}, comparison::kGivenNames), kGivenClose);
+  EXPECT_EQ(Level({.given = "Mary Annelise"}, {.given = "Maryann Elise"}, comparison::kGivenNames), kGivenClose);
+  EXPECT_TRUE(GivenSpacedOtherwise(Prep({.given = "Raymon Dlawrence"}), Prep({.given = "Raymond Lawrence"})));
+  // Other letters are other names: twins Christina Lee and Christian Lee.
+  EXPECT_FALSE(GivenSpacedOtherwise(Prep({.given = "Christina Lee"}), Prep({.given = "Christian Lee"})));
+  EXPECT_FALSE(GivenSpacedOtherwise(Prep({.given = "Anthony"}), Prep({.given = "ANTHONYEMEKA"})));
+}
+
+TEST(ComparisonsTest, GivenNamesRunTogetherWithTheirCapitalsAreTwoNames) {
+  // A system that took "Stephanie Marie" as one word kept its capitals.
+  PreparedRecord run = Prep({.given = "StephanieMarie"});
+  EXPECT_EQ(run.given1, "stephanie");
+  EXPECT_EQ(run.given2, "marie");
+  EXPECT_EQ(Level({.given = "StephanieMarie"}, {.given = "Stephanie"}, comparison::kGivenNames), kNameExact);
+  EXPECT_EQ(Prep({.given = "Ashley Kathleen"}).given2, "kathleen");
+  // Names whose capital is their own: a prefix of two letters, or "Mac";
+  // and a capital moved onto the next name's first letter ("AshleyK").
+  for (const char* one : {"DeShawn", "LaToya", "JoAnne", "McKenzie", "MacKenzie"}) {
+    PreparedRecord p = Prep({.given = one});
+    EXPECT_TRUE(p.given2.empty()) << one << " -> " << p.given1 << " " << p.given2;
+  }
+  PreparedRecord moved = Prep({.given = "AshleyK athleen"});
+  EXPECT_EQ(moved.given1, "ashleyk");
+  EXPECT_EQ(moved.given2, "athleen");
+}
+
 TEST(ComparisonsTest, DateLevels) {
   EXPECT_EQ(Level({.dob = "1984-03-07"}, {.dob = ""}, comparison::kDateOfBirth), 0);
   EXPECT_EQ(Level({.dob = "1984-03-07"}, {.dob = "1984-03-07"}, comparison::kDateOfBirth), 1);

@@ -259,6 +259,21 @@ TEST(PairSafety, OrdinaryErrorsOfOnePersonAreSafe) {
 }
 
 // Cases from a population of another generator, each once merged.
+TEST(PairSafety, GivenNamesSpacedOtherwiseAreOnePersonsNames) {
+  // One date of birth and one family; the same letters with the space lost
+  // are not twins' names, nor moved by three letters two middle names.
+  Record spaced = Person("Anthony Emeka", "Okafor", "1971-04-22", kNhsTwin);
+  Record run = Person("ANTHONYEMEKA", "Okafor", "1971-04-22", "");
+  EXPECT_EQ(Verdict(spaced, run).safety, PairSafety::kSafe) << Verdict(spaced, run).reason;
+  Record mary = Person("Mary Annelise", "Okafor", "1971-04-22", kNhsTwin, "F");
+  Record maryann = Person("Maryann Elise", "Okafor", "1971-04-22", "", "F");
+  EXPECT_EQ(Verdict(mary, maryann).safety, PairSafety::kSafe) << Verdict(mary, maryann).reason;
+  // Twins of other letters stay a steward's question.
+  Record christina = Person("Christina", "Okafor", "1971-04-22", "", "F");
+  Record christian = Person("Christian", "Okafor", "1971-04-22", kNhsTwin);
+  EXPECT_EQ(Verdict(christina, christian).safety, PairSafety::kReview);
+}
+
 TEST(PairSafety, NamesThatSoundAlikeButAreTwoNamesConflict) {
   // Alfie and Olivia share a Double Metaphone key; a relative's number.
   SafetyVerdict v = Verdict(Person("Alfie", "Lee", "2000-02-27", kNhsTwin), Person("Olivia", "Lee", "", kNhsTwin));
