@@ -60,6 +60,13 @@ float TermFrequencies::Frequency(std::string_view value) const {
   return static_cast<float>(static_cast<double>(c) / static_cast<double>(total_));
 }
 
+float TermFrequencies::FrequencyBesidesPair(std::string_view value) const {
+  if (total_ == 0) return 0;
+  auto it = counts_.find(absl::string_view(value.data(), value.size()));
+  uint64_t c = it == counts_.end() || it->second < 3 ? 1 : it->second - 2;
+  return static_cast<float>(static_cast<double>(c) / static_cast<double>(total_));
+}
+
 nlohmann::json TermFrequencies::ToJson() const {
   nlohmann::json values = nlohmann::json::object();
   std::vector<std::pair<std::string, uint64_t>> sorted(counts_.begin(), counts_.end());
@@ -197,17 +204,29 @@ double Model::WeightOf(double probability) {
   return std::log2(probability / (1 - probability));
 }
 
+std::string DobFrequencyKey(int32_t yyyymmdd) { return std::to_string(yyyymmdd); }
+
+double Model::FrequencyAdjustment(int c, int g, const PreparedRecord& a) const {
+  static_assert(kNameExact == kDobExact);
+  if (!settings_.term_frequency_adjustments || g != kNameExact) return 0;
+  const float tf = c == comparison::kFamilyName    ? a.family_tf
+                   : c == comparison::kGivenNames  ? a.given_tf
+                   : c == comparison::kDateOfBirth ? a.dob_tf
+                                                   : 0;
+  if (tf <= 0) return 0;
+  // Exact agreement: u of the level replaced by the agreed value's frequency.
+  const double bits = std::log2(Clamp(u[c][g]) / tf);
+  // An estimated date (1 January or 1 July of a guessed year) agreeing is
+  // weaker where estimates of that year are common, never stronger than a
+  // date agreeing: two guesses of one age are not one birthday.
+  return c == comparison::kDateOfBirth ? std::min(bits, 0.0) : bits;
+}
+
 double Model::Weight(uint32_t pattern, const PreparedRecord& a) const {
   double w = prior_weight_;
-  for (int c = 0; c < kNumComparisons; ++c) w += level_weight_[c][GammaOf(pattern, c)];
-  if (settings_.term_frequency_adjustments) {
-    // Exact agreement: replace u of the level by the agreed value's frequency.
-    if (GammaOf(pattern, comparison::kFamilyName) == kNameExact && a.family_tf > 0) {
-      w += std::log2(Clamp(u[comparison::kFamilyName][kNameExact]) / a.family_tf);
-    }
-    if (GammaOf(pattern, comparison::kGivenNames) == kNameExact && a.given_tf > 0) {
-      w += std::log2(Clamp(u[comparison::kGivenNames][kNameExact]) / a.given_tf);
-    }
+  for (int c = 0; c < kNumComparisons; ++c) {
+    const int g = GammaOf(pattern, c);
+    w += level_weight_[c][g] + FrequencyAdjustment(c, g, a);
   }
   return w;
 }
@@ -281,14 +300,10 @@ Explanation Model::Explain(const PreparedRecord& a, const PreparedRecord& b, boo
     }
     int g = GammaOf(e.total.pattern, c);
     ComparisonWeight cw{c, g, m[c][g], u[c][g], level_weight_[c][g], false};
-    if (settings_.term_frequency_adjustments && g == kNameExact &&
-        (c == comparison::kFamilyName || c == comparison::kGivenNames)) {
-      float tf = c == comparison::kFamilyName ? a.family_tf : a.given_tf;
-      if (tf > 0) {
-        cw.u = tf;
-        cw.match_weight = std::log2(Clamp(m[c][g]) / tf);
-        cw.tf_adjusted = true;
-      }
+    if (const double bits = FrequencyAdjustment(c, g, a); bits != 0) {
+      cw.match_weight += bits;
+      cw.u = Clamp(m[c][g]) / std::exp2(cw.match_weight);
+      cw.tf_adjusted = true;
     }
     e.comparisons.push_back(cw);
   }
@@ -298,6 +313,7 @@ Explanation Model::Explain(const PreparedRecord& a, const PreparedRecord& b, boo
 void Model::Annotate(PreparedRecord* r) const {
   r->family_tf = r->family.empty() ? 0 : family_tf.Frequency(r->family);
   r->given_tf = r->given1.empty() ? 0 : given_tf.Frequency(r->given1);
+  r->dob_tf = EstimatedDate(r->dob) ? dob_tf.FrequencyBesidesPair(DobFrequencyKey(r->dob)) : 0;
 }
 
 nlohmann::json Model::ToJson() const {
@@ -330,7 +346,8 @@ nlohmann::json Model::ToJson() const {
       {"term_frequency_adjustments", settings_.term_frequency_adjustments},
       {"seed", settings_.seed},
       {"comparisons", comps},
-      {"term_frequencies", {{"family_name", family_tf.ToJson()}, {"given_names", given_tf.ToJson()}}},
+      {"term_frequencies",
+       {{"family_name", family_tf.ToJson()}, {"given_names", given_tf.ToJson()}, {"date_of_birth", dob_tf.ToJson()}}},
       {"provenance", ProvenanceJson(provenance)},
   };
 }
@@ -379,6 +396,7 @@ absl::StatusOr<Model> Model::FromJson(const nlohmann::json& j) {
     if (j.contains("term_frequencies")) {
       model.family_tf = TermFrequencies::FromJson(j["term_frequencies"].value("family_name", nlohmann::json::object()));
       model.given_tf = TermFrequencies::FromJson(j["term_frequencies"].value("given_names", nlohmann::json::object()));
+      model.dob_tf = TermFrequencies::FromJson(j["term_frequencies"].value("date_of_birth", nlohmann::json::object()));
     }
     if (j.contains("provenance")) model.provenance = ProvenanceFromJson(j["provenance"]);
     model.Refresh();

@@ -52,11 +52,20 @@ struct ModelSettings {
 };
 
 // Value frequencies of one field (share of records holding each value).
+// The key of an estimated date of birth in Model::dob_tf ("19920101").
+std::string DobFrequencyKey(int32_t yyyymmdd);
+
 class TermFrequencies {
  public:
   void Add(std::string_view value, uint64_t count);
+  // Records holding a value the table does not track: in the total only.
+  void AddUntracked(uint64_t count) { total_ += count; }
   // Share of records with `value`; unseen values count as seen once.
   float Frequency(std::string_view value) const;
+  // Share of records with `value` besides the two of a pair that agree on
+  // it, at least one: a value of one person's records alone is rare,
+  // however many records that person has.
+  float FrequencyBesidesPair(std::string_view value) const;
   uint64_t total() const { return total_; }
   nlohmann::json ToJson() const;  // values seen at least twice
   static TermFrequencies FromJson(const nlohmann::json& j);
@@ -167,7 +176,7 @@ class Model {
   static double Probability(double weight);
   static double WeightOf(double probability);
 
-  // Sets family_tf and given_tf from the model's frequency tables.
+  // Sets family_tf, given_tf and dob_tf from the model's frequency tables.
   void Annotate(PreparedRecord* r) const;
 
   double link_weight() const { return WeightOf(settings_.link_threshold); }
@@ -183,12 +192,19 @@ class Model {
   LevelProbabilities m, u;
   double lambda_ = 1e-6;  // probability_two_random_records_match
   TermFrequencies family_tf, given_tf;
+  // Estimated dates of birth (EstimatedDate) by DobFrequencyKey; every
+  // other known date in the total only.
+  TermFrequencies dob_tf;
   ModelProvenance provenance;
   // Fills the marginal levels and recomputes the per-level weight table
   // after m, u or lambda change.
   void Refresh();
 
  private:
+  // Bits to add to comparison c's level g for an exact agreement on a's
+  // value, from the value's frequency; 0 where none applies.
+  double FrequencyAdjustment(int c, int g, const PreparedRecord& a) const;
+
   ModelSettings settings_;
   double prior_weight_ = 0;
   std::array<std::array<double, 16>, kNumComparisons> level_weight_{};

@@ -49,6 +49,7 @@ struct PreparedRecord {
   // Term frequencies (share of records with the same value), filled by
   // TermFrequencies::Annotate; 0 until then.
   float family_tf = 0, given_tf = 0;
+  float dob_tf = 0;  // an estimated date's frequency (Model::dob_tf); 0 for any other
 };
 
 PreparedRecord PrepareRecord(const Record& r, const FieldConventions& conventions);

@@ -66,9 +66,15 @@ void EstimateU(const std::vector<PreparedRecord>& records, const ModelSettings& 
 void BuildTermFrequencies(const std::vector<PreparedRecord>& records, Model* model) {
   model->family_tf = TermFrequencies();
   model->given_tf = TermFrequencies();
+  model->dob_tf = TermFrequencies();
   for (const PreparedRecord& r : records) {
     model->family_tf.Add(r.family, 1);
     model->given_tf.Add(r.given1, 1);
+    if (EstimatedDate(r.dob)) {
+      model->dob_tf.Add(DobFrequencyKey(r.dob), 1);
+    } else if (r.dob != 0) {
+      model->dob_tf.AddUntracked(1);
+    }
   }
 }
 

@@ -4,7 +4,9 @@
 #include <cmath>
 #include <random>
 #include <string>
+#include <vector>
 
+#include "engine/linkage/training.h"
 #include "gtest/gtest.h"
 
 namespace empi {
@@ -29,6 +31,8 @@ Model TrainedLooking() {
   m.family_tf.Add("nowak", 2);
   m.family_tf.Add("zoltan", 1);
   m.given_tf.Add("john", 9);
+  m.dob_tf.Add(DobFrequencyKey(19920101), 30);
+  m.dob_tf.AddUntracked(500);
   m.Refresh();
   return m;
 }
@@ -60,10 +64,13 @@ TEST(ModelTest, JsonRoundTripKeepsEveryWeight) {
   for (const char* v : {"smith", "nowak", "zoltan", "unseen"}) {
     EXPECT_EQ(back->family_tf.Frequency(v), m.family_tf.Frequency(v)) << v;
   }
+  EXPECT_EQ(back->dob_tf.FrequencyBesidesPair("19920101"), m.dob_tf.FrequencyBesidesPair("19920101"));
   PreparedRecord a;
   a.family = "smith";
   a.given1 = "john";
+  a.dob = 19920101;
   m.Annotate(&a);
+  ASSERT_GT(a.dob_tf, 0);
   std::mt19937_64 rng(11);
   for (int i = 0; i < 2000; ++i) {
     uint32_t p = RandomPattern(rng);
@@ -75,6 +82,36 @@ TEST(ModelTest, JsonRoundTripKeepsEveryWeight) {
   EXPECT_EQ(j["comparisons"].size(), static_cast<size_t>(kNumComparisons));
   EXPECT_TRUE(j["comparisons"][0]["comparison_levels"][0]["is_null_level"].get<bool>());
   EXPECT_TRUE(j["comparisons"][0]["comparison_levels"][1].contains("m_probability"));
+}
+
+TEST(ModelTest, AnEstimatedDateManyRecordsShareWeighsLessAndNeverMore) {
+  // 10,000 records with a date of birth: 40 carry 1 January 1992, the
+  // estimate of an age; two carry 1 July 1985, one person's birthday.
+  Model m = Model::Default();
+  std::vector<PreparedRecord> records(10000);
+  for (size_t i = 0; i < records.size(); ++i) {
+    records[i].dob = i < 40 ? 19920101 : i < 42 ? 19850701 : 19500000 + static_cast<int32_t>(i % 12 + 1) * 100 + 15;
+  }
+  BuildTermFrequencies(records, &m);
+  EXPECT_NEAR(m.dob_tf.FrequencyBesidesPair(DobFrequencyKey(19920101)), 38 / 10000.0, 1e-7);
+  EXPECT_NEAR(m.dob_tf.FrequencyBesidesPair(DobFrequencyKey(19850701)), 1 / 10000.0, 1e-7);
+
+  auto dated = [&](int32_t dob) {
+    PreparedRecord r;
+    r.dob = dob;
+    m.Annotate(&r);
+    return r;
+  };
+  const PreparedRecord guess = dated(19920101), birthday = dated(19850701), other = dated(19700315);
+  const double date_agrees = m.Score(other, other).match_weight;
+  // The common estimate: u replaced by its frequency, 38 of 10,000.
+  EXPECT_NEAR(m.Score(guess, guess).match_weight,
+              date_agrees - std::log2(0.0038 / m.u[comparison::kDateOfBirth][kDobExact]), 1e-3);
+  EXPECT_TRUE(m.Explain(guess, guess).comparisons[comparison::kDateOfBirth].tf_adjusted);
+  // One person's 1 July on two records is as strong as any date agreeing,
+  // not stronger for being rare.
+  EXPECT_EQ(m.Score(birthday, birthday).match_weight, date_agrees);
+  EXPECT_FALSE(m.Explain(birthday, birthday).comparisons[comparison::kDateOfBirth].tf_adjusted);
 }
 
 TEST(ModelTest, MarginalLevelWeighsTheLevelsItCannotTellApart) {
