@@ -45,10 +45,14 @@ class NumberOwners {
   // carries it (RelativesNumber: a parent's number written on a child's
   // record, a spouse's or a sibling's; safety.h). Then the number says
   // nothing against the record's joining its own person elsewhere. A
-  // number two groups carry equally often is nobody's to give away.
+  // number two groups carry equally often is nobody's to give away, unless
+  // the group `rg` joins carries a number of its own on more records
+  // (NumberOutnumbered).
   bool SomeoneElses(uint64_t nhs, uint32_t rg, uint32_t other, const std::vector<Group>& groups, UnionFind& uf) {
     size_t mine = 0;
     for (uint32_t m : groups[rg].members) mine += records_[m].nhs_validated && records_[m].nhs == nhs;
+    size_t others_own = 0;
+    for (uint32_t m : groups[other].members) others_own += records_[m].nhs_validated && records_[m].nhs != nhs;
     // (group, record) of the number's other holders, by group.
     std::vector<std::pair<uint32_t, uint32_t>> elsewhere;
     for (uint32_t z : Holders(nhs)) {
@@ -58,7 +62,7 @@ class NumberOwners {
     std::sort(elsewhere.begin(), elsewhere.end());
     for (size_t from = 0, to = 0; from < elsewhere.size(); from = to) {
       while (to < elsewhere.size() && elsewhere[to].first == elsewhere[from].first) ++to;
-      if (to - from <= mine) continue;
+      if (!NumberOutnumbered(mine, to - from, others_own)) continue;
       bool all_relatives = true;
       for (uint32_t m : groups[rg].members) {
         if (!records_[m].nhs_validated || records_[m].nhs != nhs) continue;

@@ -113,6 +113,18 @@ SafetyVerdict CheckPairSafety(const PreparedRecord& a, const PreparedRecord& b, 
 // told apart this way: nothing but the number does.
 bool RelativesNumber(const PreparedRecord& holder, const PreparedRecord& owner, const SafetyVerdict& verdict);
 
+// Whether a number that records of a group carry (`mine` of them) is
+// another person's, by how often: a relative's group carries it on
+// `theirs` records, and the person the group would join carries a number
+// of their own on `joined_own`. More often elsewhere, it is theirs. As
+// often, it is theirs when the person being joined carries their own
+// number more often still ("Jennifer Hughes" on one record with her
+// brother's number, on three with her own, and one record of his with
+// it): the join shows whose number the record was meant to carry.
+inline bool NumberOutnumbered(size_t mine, size_t theirs, size_t joined_own) {
+  return theirs > mine || (theirs == mine && joined_own > mine);
+}
+
 // Whether a pair's comparison pattern differs only where a person's life
 // changes a record: family name (marriage) and postcode and address (a
 // move). The fields a person keeps agree: the given name (equal, a nickname,

@@ -231,8 +231,11 @@ absl::StatusOr<std::vector<EngineImpl::Scored>> EngineImpl::Candidates(const Pre
 
 absl::StatusOr<bool> EngineImpl::NumberIsSomeoneElses(const PreparedRecord& p, const std::string& key, uint64_t person,
                                                       const std::vector<PreparedRecord>& person_records) const {
-  size_t mine = 1;
-  for (const PreparedRecord& o : person_records) mine += o.nhs_validated && o.nhs == p.nhs;
+  size_t mine = 1, persons_own = 0;
+  for (const PreparedRecord& o : person_records) {
+    mine += o.nhs_validated && o.nhs == p.nhs;
+    persons_own += o.nhs_validated && o.nhs != p.nhs;
+  }
   EMPI_ASSIGN_OR_RETURN(auto keys, store_->RecordsWithNhs(p.nhs));
   absl::flat_hash_map<uint64_t, std::vector<PreparedRecord>> by_person;
   for (const std::string& k : keys) {
@@ -241,7 +244,7 @@ absl::StatusOr<bool> EngineImpl::NumberIsSomeoneElses(const PreparedRecord& p, c
     if (got && got->person_id != person) by_person[got->person_id].push_back(Prepare(got->record));
   }
   for (const auto& [other, theirs] : by_person) {
-    if (theirs.size() <= mine) continue;
+    if (!NumberOutnumbered(mine, theirs.size(), persons_own)) continue;
     if (std::all_of(theirs.begin(), theirs.end(),
                     [&](const PreparedRecord& z) { return RelativesNumber(p, z, model().Score(p, z).safety); })) {
       return true;

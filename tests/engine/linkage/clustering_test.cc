@@ -604,7 +604,8 @@ TEST(ClusteringTest, AWeakPairTwoDatedRecordsAreEachSureOfDoesNotHoldTheJoin) {
 // the father's, whose records are of another generation than the son's)
 // and they join. Had the father only one record with the number, it would
 // be carried as often by the son's group as by his: nobody's to give away,
-// and the pair goes to a steward.
+// and the pair goes to a steward, unless the son's person carries his own
+// number on more records than that (the join shows whose number it is).
 TEST(ClusteringTest, AParentsNumberOnAChildsRecordDoesNotKeepTheChildApart) {
   const Model model = TestModel();
   constexpr char kSonNhs[] = "4010232137";
@@ -632,6 +633,14 @@ TEST(ClusteringTest, AParentsNumberOnAChildsRecordDoesNotKeepTheChildApart) {
   EXPECT_NE(c.group[1], c.group[2]);
   ASSERT_EQ(c.review.size(), 1u);
   EXPECT_EQ(c.review[0].reason, "nhs conflict");
+
+  std::vector<PreparedRecord> two_own_records = {recs[0], recs[2], recs[2], recs[3]};
+  existing.resize(two_own_records.size());
+  ClusterInput two_in{&two_own_records, &existing, nullptr, &model};
+  Clustering two = ClusterRecords(two_in, {{1, 2, l + 30}, {2, 3, l + 5}});
+  EXPECT_EQ(two.group[1], two.group[3]);
+  EXPECT_NE(two.group[0], two.group[3]);
+  EXPECT_TRUE(two.review.empty());
 }
 
 // A wife's hospital record carries her husband's NHS number (a spouse's or

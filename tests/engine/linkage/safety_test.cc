@@ -274,6 +274,14 @@ TEST(PairSafety, GivenNamesSpacedOtherwiseAreOnePersonsNames) {
   EXPECT_EQ(Verdict(christina, christian).safety, PairSafety::kReview);
 }
 
+TEST(PairSafety, ANumberCarriedAsOftenIsTheRelativesWhenTheJoinedPersonCarriesItsOwnMore) {
+  EXPECT_TRUE(NumberOutnumbered(1, 2, 0));   // more often elsewhere
+  EXPECT_FALSE(NumberOutnumbered(2, 1, 9));  // less often elsewhere
+  EXPECT_FALSE(NumberOutnumbered(1, 1, 1));  // a tie all round: nobody's
+  EXPECT_TRUE(NumberOutnumbered(1, 1, 3));   // the joined person's own number, three times
+  EXPECT_FALSE(NumberOutnumbered(2, 2, 2));
+}
+
 TEST(PairSafety, NamesThatSoundAlikeButAreTwoNamesConflict) {
   // Alfie and Olivia share a Double Metaphone key; a relative's number.
   SafetyVerdict v = Verdict(Person("Alfie", "Lee", "2000-02-27", kNhsTwin), Person("Olivia", "Lee", "", kNhsTwin));

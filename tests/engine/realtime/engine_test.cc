@@ -188,9 +188,10 @@ TEST_F(EngineTest, IngestMatchingTwoPersonsEquallyJoinsNeither) {
 
 // A son's record carrying his father's NHS number joins the son's person
 // when the father's person carries that number on more records than the
-// son's side would (clustering.h, as a batch link decides it); with one
-// record of the father's to set against it, the number is nobody's to
-// give away and the record waits for a steward.
+// son's side would (clustering.h, as a batch link decides it), or as often
+// while the son's person carries his own number more often still; with one
+// record of the father's and one of the son's own to set against it, the
+// number is nobody's to give away and the record waits for a steward.
 TEST_F(EngineTest, AParentsNumberOnAChildsRecordJoinsTheChildWhenTheNumberIsClearlyTheParents) {
   auto family = [&](int i) {
     testing::Patient father = patients_[i], son = patients_[i];
@@ -201,20 +202,30 @@ TEST_F(EngineTest, AParentsNumberOnAChildsRecordJoinsTheChildWhenTheNumberIsClea
     son.nhs = patients_[i + 1].nhs;
     return std::pair{father, son};
   };
-  for (const bool two_father_records : {false, true}) {
-    auto [father, son] = family(two_father_records ? 7 : 5);
-    const std::string tag = two_father_records ? "B" : "A";
+  struct Case {
+    int family;
+    bool two_father_records, two_own_records;
+  };
+  for (const Case c : {Case{5, false, false}, Case{7, true, false}, Case{9, false, true}}) {
+    const bool two_father_records = c.two_father_records;
+    auto [father, son] = family(c.family);
+    const std::string tag = std::to_string(c.family);
     ASSERT_TRUE(engine_->Ingest(RecordOf(father, "M84001", tag + "F1", true), who_).ok());
     if (two_father_records) {
       ASSERT_TRUE(engine_->Ingest(RecordOf(father, "RKB", tag + "F2", true), who_).ok());
     }
     auto own = engine_->Ingest(RecordOf(son, "M84001", tag + "S1", true), who_);
     ASSERT_TRUE(own.ok());
+    if (c.two_own_records) {
+      auto again = engine_->Ingest(RecordOf(son, "RKB", tag + "S3", true), who_);
+      ASSERT_TRUE(again.ok());
+      ASSERT_EQ(again->person_id, own->person_id);
+    }
     testing::Patient with_fathers_number = son;
     with_fathers_number.nhs = father.nhs;
     auto social_care = engine_->Ingest(RecordOf(with_fathers_number, "CWC-SC", tag + "S2", true), who_);
     ASSERT_TRUE(social_care.ok());
-    if (two_father_records) {
+    if (two_father_records || c.two_own_records) {
       EXPECT_EQ(social_care->outcome, IngestOutcome::kLinked) << social_care->reason;
       EXPECT_EQ(social_care->person_id, own->person_id);
     } else {
