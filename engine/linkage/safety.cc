@@ -11,11 +11,14 @@
 namespace empi {
 namespace {
 
+constexpr int kGivenSoundAlike = 6;     // Double Metaphone equal
+constexpr int kGivenLooseSpelling = 8;  // Jaro-Winkler >= 0.80
+constexpr int kGivenElse = 9;
 // Levels that say "a similar spelling": Jaro-Winkler >= 0.92, Double
 // Metaphone equal, Jaro-Winkler >= 0.80.
-bool GivenSimilar(int gamma) { return gamma == 5 || gamma == 6 || gamma == 8; }
-constexpr int kGivenElse = 9;
-constexpr int kGivenSoundAlike = 6;  // Double Metaphone equal
+bool GivenSimilar(int gamma) {
+  return gamma == kGivenClose || gamma == kGivenSoundAlike || gamma == kGivenLooseSpelling;
+}
 // Edits at which two names that sound alike are still two names (Alfie and
 // Olivia sound alike to Double Metaphone). Names of similar spelling by
 // Jaro-Winkler (Fiona and Fionnuala, Evan and Evander) are not held to be
