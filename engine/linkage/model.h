@@ -51,10 +51,10 @@ struct ModelSettings {
   double em_tolerance = 1e-7;           // Default: 1e-7 (largest change in m)
 };
 
-// Value frequencies of one field (share of records holding each value).
 // The key of an estimated date of birth in Model::dob_tf ("19920101").
 std::string DobFrequencyKey(int32_t yyyymmdd);
 
+// Value frequencies of one field (share of records holding each value).
 class TermFrequencies {
  public:
   void Add(std::string_view value, uint64_t count);

@@ -3,6 +3,7 @@
 
 #include <cctype>
 
+#include "absl/strings/match.h"
 #include "matchers/date_of_birth.h"
 #include "matchers/name_equivalence.h"
 #include "matchers/name_normalizer.h"
@@ -117,7 +118,7 @@ std::string SeparateRunTogetherNames(std::string_view s) {
       while (end < s.size() && lower(s[end])) ++end;
       std::string_view left = s.substr(word, i - word);
       if (left.size() >= 3 && end - i >= 3 &&
-          !(left.size() == 3 && std::tolower(left[0]) == 'm' && left.substr(1) == "ac")) {
+          !absl::EqualsIgnoreCase(absl::string_view(left.data(), left.size()), "mac")) {
         out += ' ';
         word = i;
       }
