@@ -63,13 +63,12 @@ class NumberOwners {
     for (size_t from = 0, to = 0; from < elsewhere.size(); from = to) {
       while (to < elsewhere.size() && elsewhere[to].first == elsewhere[from].first) ++to;
       if (!NumberOutnumbered(mine, to - from, others_own)) continue;
+      std::vector<const PreparedRecord*> owners;
+      for (size_t i = from; i < to; ++i) owners.push_back(&records_[elsewhere[i].second]);
       bool all_relatives = true;
       for (uint32_t m : groups[rg].members) {
         if (!records_[m].nhs_validated || records_[m].nhs != nhs) continue;
-        for (size_t i = from; i < to && all_relatives; ++i) {
-          const PreparedRecord& owner = records_[elsewhere[i].second];
-          all_relatives = RelativesNumber(records_[m], owner, model_.Score(records_[m], owner).safety);
-        }
+        all_relatives = all_relatives && RelativeOfEach(model_, records_[m], owners);
       }
       if (all_relatives) return true;
     }
@@ -377,6 +376,20 @@ bool ConflictExplainedByGroup(const Model& model, const SafetyVerdict& verdict, 
     if (x_mistyped && y_agrees) return true;
   }
   return false;
+}
+
+bool RelativeOfEach(const Model& model, const PreparedRecord& holder,
+                    const std::vector<const PreparedRecord*>& owners) {
+  bool told = false;
+  for (const PreparedRecord* owner : owners) {
+    const ScoredPair s = model.Score(holder, *owner);
+    if (RelativesNumber(holder, *owner, s.safety)) {
+      told = true;
+    } else if (!NamesInWrongFields(s.pattern)) {
+      return false;
+    }
+  }
+  return told;
 }
 
 const char* CrossPairRefusal(const Model& model, const PreparedRecord& x, const PreparedRecord& y,

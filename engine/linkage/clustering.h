@@ -146,6 +146,13 @@ bool ConflictExplainedByGroup(const Model& model, const SafetyVerdict& verdict, 
 const char* CrossPairRefusal(const Model& model, const PreparedRecord& x, const PreparedRecord& y,
                              const std::vector<const PreparedRecord*>& joined);
 
+// Whether `holder`, carrying the number of the person whose records are
+// `owners`, is a relative of that person (RelativesNumber with each
+// record). A record of theirs with the names in the wrong fields on one
+// side ("Lre | James"), whose verdict cannot tell relatives, is passed over;
+// at least one record must tell.
+bool RelativeOfEach(const Model& model, const PreparedRecord& holder, const std::vector<const PreparedRecord*>& owners);
+
 // `links` holds every scored pair at or above the review threshold.
 Clustering ClusterRecords(const ClusterInput& input, std::vector<ScoredLink> links);
 

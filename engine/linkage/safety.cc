@@ -95,6 +95,12 @@ bool DiffersOnlyByLifeEvents(uint32_t pattern) {
          GammaOf(pattern, comparison::kSex) != kSexDifferent;
 }
 
+bool NamesInWrongFields(uint32_t pattern) {
+  const int family = GammaOf(pattern, comparison::kFamilyName);
+  return family == kFamilySwapped || family == kFamilyIsOthersGiven ||
+         GammaOf(pattern, comparison::kGivenNames) == kGivenSwapped;
+}
+
 bool RelativesNumber(const PreparedRecord& holder, const PreparedRecord& owner, const SafetyVerdict& verdict) {
   if (holder.nhs == 0 || holder.nhs != owner.nhs) return false;
   if (verdict.safety == PairSafety::kDistinct && verdict.reason == kGenerationApart) return true;

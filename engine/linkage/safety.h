@@ -113,6 +113,12 @@ SafetyVerdict CheckPairSafety(const PreparedRecord& a, const PreparedRecord& b, 
 // told apart this way: nothing but the number does.
 bool RelativesNumber(const PreparedRecord& holder, const PreparedRecord& owner, const SafetyVerdict& verdict);
 
+// Whether one record of the pair has its names in the wrong fields (levels
+// "given and family names swapped" or "family name is the other's given
+// name"): its given names are not compared, so its verdict cannot tell a
+// relative (RelativesNumber) unless the dates of birth do.
+bool NamesInWrongFields(uint32_t pattern);
+
 // Whether a number that records of a group carry (`mine` of them) is
 // another person's, by how often: a relative's group carries it on
 // `theirs` records, and the person the group would join carries a number

@@ -245,10 +245,9 @@ absl::StatusOr<bool> EngineImpl::NumberIsSomeoneElses(const PreparedRecord& p, c
   }
   for (const auto& [other, theirs] : by_person) {
     if (!NumberOutnumbered(mine, theirs.size(), persons_own)) continue;
-    if (std::all_of(theirs.begin(), theirs.end(),
-                    [&](const PreparedRecord& z) { return RelativesNumber(p, z, model().Score(p, z).safety); })) {
-      return true;
-    }
+    std::vector<const PreparedRecord*> owners;
+    for (const PreparedRecord& z : theirs) owners.push_back(&z);
+    if (RelativeOfEach(model(), p, owners)) return true;
   }
   return false;
 }

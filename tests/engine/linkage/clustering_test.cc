@@ -671,5 +671,31 @@ TEST(ClusteringTest, ARelativesNumberBornYearsApartDoesNotKeepARecordFromItsPers
   EXPECT_EQ(twin.review[0].reason, "nhs conflict");
 }
 
+// The husband's records carry his number, one of them with his names in
+// the wrong fields ("Kelly | Daniel"): that record's verdict beside his
+// wife's cannot tell a relative, so it is passed over, and the other tells.
+// Had every record of his had the names misplaced, nothing would tell, and
+// the number would stay nobody's to give away.
+TEST(ClusteringTest, ARelativesRecordWithTheNamesInTheWrongFieldsDoesNotKeepTheNumberTheirs) {
+  const Model model = TestModel();
+  constexpr char kWifeNhs[] = "4010232137";
+  const PreparedRecord husband = Annotated(model, "Daniel", "Kelly", "1979-04-02", kNhs),
+                       misplaced = Annotated(model, "Kelly", "Daniel", "1979-04-02", kNhs),
+                       wife = Annotated(model, "Manjit", "Kelly", "1977-03-21", kWifeNhs),
+                       wife_with_his = Annotated(model, "Manjit", "Kelly", "1977-03-21", kNhs);
+  ASSERT_TRUE(NamesInWrongFields(model.Score(wife_with_his, misplaced).pattern));
+  const double l = model.link_weight();
+  Clustering one_tells = ClusterNew(model, {husband, misplaced, wife, wife_with_his}, {{0, 1, l + 30}, {2, 3, l + 5}});
+  EXPECT_EQ(one_tells.group[2], one_tells.group[3]);
+  EXPECT_NE(one_tells.group[0], one_tells.group[2]);
+  EXPECT_TRUE(one_tells.review.empty());
+
+  Clustering none_tells =
+      ClusterNew(model, {misplaced, misplaced, wife, wife_with_his}, {{0, 1, l + 30}, {2, 3, l + 5}});
+  EXPECT_NE(none_tells.group[2], none_tells.group[3]);
+  ASSERT_EQ(none_tells.review.size(), 1u);
+  EXPECT_EQ(none_tells.review[0].reason, "nhs conflict");
+}
+
 }  // namespace
 }  // namespace empi
