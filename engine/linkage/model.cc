@@ -53,18 +53,21 @@ void TermFrequencies::Add(std::string_view value, uint64_t count) {
   total_ += count;
 }
 
-float TermFrequencies::Frequency(std::string_view value) const {
-  if (total_ == 0) return 0;
+uint64_t TermFrequencies::Count(std::string_view value) const {
   auto it = counts_.find(absl::string_view(value.data(), value.size()));
-  uint64_t c = it == counts_.end() ? 1 : it->second;
-  return static_cast<float>(static_cast<double>(c) / static_cast<double>(total_));
+  return it == counts_.end() ? 0 : it->second;
 }
 
-float TermFrequencies::FrequencyBesidesPair(std::string_view value) const {
+float TermFrequencies::Share(uint64_t count) const {
   if (total_ == 0) return 0;
-  auto it = counts_.find(absl::string_view(value.data(), value.size()));
-  uint64_t c = it == counts_.end() || it->second < 3 ? 1 : it->second - 2;
-  return static_cast<float>(static_cast<double>(c) / static_cast<double>(total_));
+  return static_cast<float>(static_cast<double>(count) / static_cast<double>(total_));
+}
+
+float TermFrequencies::Frequency(std::string_view value) const { return Share(std::max<uint64_t>(Count(value), 1)); }
+
+float TermFrequencies::FrequencyBesidesPair(std::string_view value) const {
+  const uint64_t c = Count(value);
+  return Share(c < 3 ? 1 : c - 2);
 }
 
 nlohmann::json TermFrequencies::ToJson() const {

@@ -71,6 +71,8 @@ class TermFrequencies {
   static TermFrequencies FromJson(const nlohmann::json& j);
 
  private:
+  uint64_t Count(std::string_view value) const;  // 0 for a value unseen
+  float Share(uint64_t count) const;             // of total(); 0 while empty
   absl::flat_hash_map<std::string, uint64_t> counts_;
   uint64_t total_ = 0;
 };

@@ -47,7 +47,7 @@ struct PreparedRecord {
   // or flat number, "12a"); 0: none.
   uint32_t house_number = 0;
   // Term frequencies (share of records with the same value), filled by
-  // TermFrequencies::Annotate; 0 until then.
+  // Model::Annotate; 0 until then.
   float family_tf = 0, given_tf = 0;
   float dob_tf = 0;  // an estimated date's frequency (Model::dob_tf); 0 for any other
 };

@@ -207,11 +207,10 @@ TEST_F(EngineTest, AParentsNumberOnAChildsRecordJoinsTheChildWhenTheNumberIsClea
     bool two_father_records, two_own_records;
   };
   for (const Case c : {Case{5, false, false}, Case{7, true, false}, Case{3, false, true}}) {
-    const bool two_father_records = c.two_father_records;
     auto [father, son] = family(c.family);
     const std::string tag = std::to_string(c.family);
     ASSERT_TRUE(engine_->Ingest(RecordOf(father, "M84001", tag + "F1", true), who_).ok());
-    if (two_father_records) {
+    if (c.two_father_records) {
       ASSERT_TRUE(engine_->Ingest(RecordOf(father, "RKB", tag + "F2", true), who_).ok());
     }
     auto own = engine_->Ingest(RecordOf(son, "M84001", tag + "S1", true), who_);
@@ -225,7 +224,7 @@ TEST_F(EngineTest, AParentsNumberOnAChildsRecordJoinsTheChildWhenTheNumberIsClea
     with_fathers_number.nhs = father.nhs;
     auto social_care = engine_->Ingest(RecordOf(with_fathers_number, "CWC-SC", tag + "S2", true), who_);
     ASSERT_TRUE(social_care.ok());
-    if (two_father_records || c.two_own_records) {
+    if (c.two_father_records || c.two_own_records) {
       EXPECT_EQ(social_care->outcome, IngestOutcome::kLinked) << social_care->reason;
       EXPECT_EQ(social_care->person_id, own->person_id);
     } else {
