@@ -271,6 +271,7 @@ absl::Status RunExportPairs(const std::string& db, const std::string& out_path, 
     model.Annotate(&prepared[i]);
     keys[i] = ComputeBlockKeys(rules, prepared[i]);
   }
+  MarkRelativesNumbers(&prepared);
   BlockingReport report;
   auto pairs = GenerateCandidates(prepared, keys, std::vector<bool>(stored.size(), false), rules,
                                   settings.max_block_size, &report);
@@ -345,6 +346,14 @@ absl::Status RunExplain(const std::string& db, const std::string& a_ref, const s
     p[i] = PrepareRecord(rec->record, conventions);
     supersessions.Apply(&p[i]);
     model.Annotate(&p[i]);
+    EMPI_RETURN_IF_ERROR(MarkStoredRelativesNumber(
+        *store, key,
+        [&](const Record& r) {
+          PreparedRecord o = PrepareRecord(r, conventions);
+          supersessions.Apply(&o);
+          return o;
+        },
+        &p[i]));
     persons[i] = rec->person_id;
   }
   Explanation e = model.Explain(p[0], p[1], /*withhold_location=*/withhold);
@@ -370,6 +379,9 @@ absl::Status RunExplain(const std::string& db, const std::string& a_ref, const s
     }
     running += c.match_weight;
     std::string level = fmt::format("{} ({}){}", spec.levels[c.gamma].label, c.gamma, c.tf_adjusted ? " tf" : "");
+    if (c.comparison == comparison::kNhsNumber && (p[0].nhs_relatives || p[1].nhs_relatives)) {
+      level += ", a relative's number";
+    }
     o << fmt::format("{:<16} {:<48} {:>+8.2f} {:>+9.2f}  {}\n", spec.name, level, c.match_weight, running,
                      bar(c.match_weight));
   }

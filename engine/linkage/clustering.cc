@@ -50,9 +50,9 @@ class NumberOwners {
   // (NumberOutnumbered).
   bool SomeoneElses(uint64_t nhs, uint32_t rg, uint32_t other, const std::vector<Group>& groups, UnionFind& uf) {
     size_t mine = 0;
-    for (uint32_t m : groups[rg].members) mine += records_[m].nhs_validated && records_[m].nhs == nhs;
+    for (uint32_t m : groups[rg].members) mine += records_[m].OwnNumber() && records_[m].nhs == nhs;
     size_t others_own = 0;
-    for (uint32_t m : groups[other].members) others_own += records_[m].nhs_validated && records_[m].nhs != nhs;
+    for (uint32_t m : groups[other].members) others_own += records_[m].OwnNumber() && records_[m].nhs != nhs;
     // (group, record) of the number's other holders, by group.
     std::vector<std::pair<uint32_t, uint32_t>> elsewhere;
     for (uint32_t z : Holders(nhs)) {
@@ -67,7 +67,7 @@ class NumberOwners {
       for (size_t i = from; i < to; ++i) owners.push_back(&records_[elsewhere[i].second]);
       bool all_relatives = true;
       for (uint32_t m : groups[rg].members) {
-        if (!records_[m].nhs_validated || records_[m].nhs != nhs) continue;
+        if (!records_[m].OwnNumber() || records_[m].nhs != nhs) continue;
         all_relatives = all_relatives && RelativeOfEach(model_, records_[m], owners);
       }
       if (all_relatives) return true;
@@ -80,7 +80,7 @@ class NumberOwners {
   std::vector<uint32_t> Holders(uint64_t nhs) {
     if (by_nhs_.empty()) {
       for (uint32_t i = 0; i < records_.size(); ++i) {
-        if (records_[i].nhs_validated) by_nhs_.push_back(i);
+        if (records_[i].OwnNumber()) by_nhs_.push_back(i);
       }
       std::sort(by_nhs_.begin(), by_nhs_.end(), [&](uint32_t x, uint32_t y) {
         return records_[x].nhs != records_[y].nhs ? records_[x].nhs < records_[y].nhs : x < y;
@@ -110,7 +110,7 @@ Clustering ClusterOnce(const ClusterInput& in, const std::vector<ScoredLink>& li
   std::vector<Group> groups(n);
   for (uint32_t i = 0; i < n; ++i) {
     groups[i].members = {i};
-    if (records[i].nhs_validated) groups[i].nhs = {records[i].nhs};
+    if (records[i].OwnNumber()) groups[i].nhs = {records[i].nhs};
     groups[i].existing = (*in.existing_person)[i];
   }
   Clustering out;

@@ -171,6 +171,7 @@ bool MistypedNumberOf(const PreparedRecord& a, const PreparedRecord& b) {
 }
 
 int CompareNhs(const PreparedRecord& a, const PreparedRecord& b) {
+  if (a.nhs_relatives || b.nhs_relatives) return 0;
   if (MistypedNumberOf(a, b) || MistypedNumberOf(b, a)) return kNhsNear;
   if (a.nhs == 0 || b.nhs == 0) return 0;
   if (a.nhs == b.nhs) return kNhsExact;

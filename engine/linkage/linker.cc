@@ -16,6 +16,7 @@
 #include "absl/time/time.h"
 #include "empi/status_macros.h"
 #include "engine/linkage/clustering.h"
+#include "engine/linkage/safety.h"
 #include "engine/linkage/store_events.h"
 #include "engine/linkage/supersession.h"
 #include "tbb/parallel_for.h"
@@ -151,6 +152,55 @@ absl::StatusOr<RunModel> ModelForRun(bool train, std::optional<Model> trusted_st
   }
   if (trusted_stored) out.scoring = *std::move(trusted_stored);
   return out;
+}
+
+void MarkRelativesNumbers(std::vector<PreparedRecord>* prepared) {
+  std::vector<PreparedRecord>& recs = *prepared;
+  std::vector<uint32_t> holders;
+  for (uint32_t i = 0; i < recs.size(); ++i) {
+    recs[i].nhs_relatives = false;
+    if (recs[i].nhs_validated) holders.push_back(i);
+  }
+  std::sort(holders.begin(), holders.end(),
+            [&](uint32_t x, uint32_t y) { return recs[x].nhs != recs[y].nhs ? recs[x].nhs < recs[y].nhs : x < y; });
+  // [from, to) of `holders`: one number's, where a majority can tell.
+  std::vector<std::pair<size_t, size_t>> numbers;
+  for (size_t from = 0, to = 0; from < holders.size(); from = to) {
+    while (to < holders.size() && recs[holders[to]].nhs == recs[holders[from]].nhs) ++to;
+    if (to - from >= 3 && to - from <= kMaxNumberHolders) numbers.emplace_back(from, to);
+  }
+  std::vector<char> marked(recs.size(), 0);
+  tbb::parallel_for(size_t{0}, numbers.size(), [&](size_t k) {
+    const auto [from, to] = numbers[k];
+    std::vector<const PreparedRecord*> others;
+    for (size_t h = from; h < to; ++h) {
+      others.clear();
+      for (size_t o = from; o < to; ++o) {
+        if (o != h) others.push_back(&recs[holders[o]]);
+      }
+      marked[holders[h]] = NumberIsARelatives(recs[holders[h]], others);
+    }
+  });
+  for (size_t i = 0; i < recs.size(); ++i) recs[i].nhs_relatives = marked[i] != 0;
+}
+
+absl::Status MarkStoredRelativesNumber(const index::Store& store, const std::string& key,
+                                       const std::function<PreparedRecord(const Record&)>& prepare, PreparedRecord* p,
+                                       const rocksdb::Snapshot* snap) {
+  p->nhs_relatives = false;
+  if (!p->nhs_validated) return absl::OkStatus();
+  EMPI_ASSIGN_OR_RETURN(std::vector<std::string> keys, store.RecordsWithNhs(p->nhs, snap));
+  std::erase(keys, key);
+  if (keys.size() < 2 || keys.size() >= kMaxNumberHolders) return absl::OkStatus();
+  EMPI_ASSIGN_OR_RETURN(auto records, store.GetRecords(keys, snap));
+  std::vector<PreparedRecord> others;
+  for (const auto& r : records) {
+    if (r) others.push_back(prepare(r->record));
+  }
+  std::vector<const PreparedRecord*> pointers;
+  for (const PreparedRecord& o : others) pointers.push_back(&o);
+  p->nhs_relatives = NumberIsARelatives(*p, pointers);
+  return absl::OkStatus();
 }
 
 std::vector<ScoredLink> ScoreCandidates(const Model& model, std::vector<PreparedRecord>* prepared,
@@ -513,6 +563,7 @@ absl::Status LinkRun::ScoreAndCluster() {
   // model reach a steward.
   std::vector<bool> stored(work_.size());
   for (size_t i = 0; i < work_.size(); ++i) stored[i] = work_[i].stored && !fetch_all_stored_;
+  MarkRelativesNumbers(&prepared_);
   std::vector<CandidatePair> candidates =
       GenerateCandidates(prepared_, keys_, stored, blocking_.rules, blocking_.max_block_size, &summary_.blocking);
   summary_.candidate_pairs = candidates.size();

@@ -29,6 +29,13 @@ struct PreparedRecord {
   // Validating (FieldConventions): the digits of a number that failed the
   // check, a keying slip on somebody's number; never a number in itself.
   uint64_t nhs_mistyped = 0;
+  // The number is a relative's (NumberIsARelatives, safety.h), judged among
+  // the records carrying it: it is compared as missing, and its record's
+  // person is not held to it. Set by whoever sees those records (the batch
+  // link and relink, the real-time ingest, explanations); false until then.
+  bool nhs_relatives = false;
+  // A valid number the record's person is held to: not a relative's.
+  bool OwnNumber() const { return nhs_validated && !nhs_relatives; }
   int32_t dob = 0;  // yyyymmdd; 0: missing, unparseable or placeholder
   Sex sex = Sex::kUnknown;
   std::string family;          // normalised family name, parts joined

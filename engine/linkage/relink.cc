@@ -362,6 +362,7 @@ absl::StatusOr<RelinkSummary> RelinkStore(index::Store* store, const RelinkOptio
   stage("read and prepare");
 
   BlockingReport blocking_report;
+  MarkRelativesNumbers(&prepared.records);
   std::vector<CandidatePair> candidates =
       GenerateCandidates(prepared.records, prepared.keys, std::vector<bool>(n, false), blocking.rules,
                          blocking.max_block_size, &blocking_report);

@@ -95,6 +95,31 @@ bool DiffersOnlyByLifeEvents(uint32_t pattern) {
          GammaOf(pattern, comparison::kSex) != kSexDifferent;
 }
 
+bool NumberIsARelatives(const PreparedRecord& holder, const std::vector<const PreparedRecord*>& others) {
+  auto relatives = [](const PreparedRecord& x, const PreparedRecord& y, uint32_t* pattern) {
+    *pattern = ComparePair(x, y);
+    return RelativesNumber(x, y, CheckPairSafety(x, y, *pattern));
+  };
+  std::vector<const PreparedRecord*> theirs;
+  size_t mine = 1;
+  for (const PreparedRecord* o : others) {
+    uint32_t pattern = 0;
+    if (relatives(holder, *o, &pattern)) {
+      theirs.push_back(o);
+    } else if (!NamesInWrongFields(pattern)) {
+      ++mine;
+    }
+  }
+  if (!NumberOutnumbered(mine, theirs.size(), 0)) return false;
+  for (size_t i = 0; i < theirs.size(); ++i) {
+    for (size_t j = i + 1; j < theirs.size(); ++j) {
+      uint32_t pattern = 0;
+      if (relatives(*theirs[i], *theirs[j], &pattern)) return false;
+    }
+  }
+  return true;
+}
+
 bool NamesInWrongFields(uint32_t pattern) {
   const int family = GammaOf(pattern, comparison::kFamilyName);
   return family == kFamilySwapped || family == kFamilyIsOthersGiven ||
@@ -170,6 +195,13 @@ SafetyVerdict CheckPairSafety(const PreparedRecord& a, const PreparedRecord& b, 
     }
     if (nhs_unchecked_differ) return {};
     return {PairSafety::kDistinct, given_conflict ? kGivenConflict : kMiddleConflict};
+  }
+  // Given names only alike in spelling (Ming and Jing), sexes that differ and
+  // no date of birth to confirm the number: a spouse's or a sibling's number
+  // on the record rather than a name and a sex both keyed wrongly.
+  if (nhs_same_or_slip && !unchecked_same && sex_differs && GivenSimilar(given) && !GivenSpacedOtherwise(a, b) &&
+      (dob == 0 || dob_years_apart)) {
+    return {PairSafety::kReview, kGivenConflictOnNumber};
   }
   // Twins: given names of similar spelling two edits apart (Jack, Jake),
   // including a slip on a nickname (Lkuis for Louis, twin of Lewis); or, of

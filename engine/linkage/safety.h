@@ -41,7 +41,10 @@
 //      twin's number) a steward decides (a relative's number: kReview);
 //      without one they are two people (kDistinct). Identifiers read raw,
 //      never checked as NHS numbers (FieldConventions), leave it to the
-//      weight, whether they agree or differ.
+//      weight, whether they agree or differ. Given names only alike in
+//      spelling (Ming and Jing) with sexes that differ, on one NHS number
+//      with no date of birth to confirm it (missing, or years apart), are
+//      held the same way: a spouse's or sibling's number (kReview).
 //   4. Given names that differ by two or more edits (Jack and Jake, Emily
 //      and Emma) on records born the same day, without an NHS number in
 //      common: the signature of twins, and a steward decides (kReview). A
@@ -59,6 +62,7 @@
 
 #include <cstdint>
 #include <string_view>
+#include <vector>
 
 #include "engine/linkage/prepared_record.h"
 
@@ -112,6 +116,17 @@ SafetyVerdict CheckPairSafety(const PreparedRecord& a, const PreparedRecord& b, 
 // years apart (neither missing nor an estimate). Twins of one sex are never
 // told apart this way: nothing but the number does.
 bool RelativesNumber(const PreparedRecord& holder, const PreparedRecord& owner, const SafetyVerdict& verdict);
+
+// Whether the valid NHS number of `holder` is a relative's, by the other
+// records carrying it exactly (`others`): more of them are the holder's
+// relatives (RelativesNumber) than are not, counting the holder among the
+// latter (NumberOutnumbered), and no two of those relatives are relatives
+// of each other (they are one person, the number's owner). A record beside
+// which the holder's names are in the wrong fields (NamesInWrongFields)
+// counts neither way. A parent with one record and two children each with
+// the parent's number on one: nobody's number is voided. Judged on the
+// pairs' comparisons alone, without a model, so before training.
+bool NumberIsARelatives(const PreparedRecord& holder, const std::vector<const PreparedRecord*>& others);
 
 // Whether one record of the pair has its names in the wrong fields (levels
 // "given and family names swapped" or "family name is the other's given

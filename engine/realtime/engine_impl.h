@@ -307,6 +307,11 @@ class EngineImpl final : public Engine {
 
   absl::StatusOr<std::vector<Scored>> Candidates(const PreparedRecord& p, const std::string& self_key,
                                                  const rocksdb::Snapshot* snap) const;
+  // Marks `p`, the record stored (or being stored) under `key`, when its
+  // number is a relative's among the other stored records carrying it
+  // (NumberIsARelatives), as the batch link marks it among a link's records
+  // (MarkRelativesNumbers).
+  absl::Status MarkRelativesNumber(PreparedRecord* p, const std::string& key, const rocksdb::Snapshot* snap) const;
   // The keys of the records sharing a blocking key with `p`, in rule order
   // without repeats, `self_key` left out: what Candidates scores.
   absl::StatusOr<std::vector<std::string>> CandidateKeys(const PreparedRecord& p, const std::string& self_key,

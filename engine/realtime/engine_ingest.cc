@@ -218,6 +218,13 @@ absl::StatusOr<std::vector<EngineImpl::Scored>> EngineImpl::Candidates(const Pre
     const index::StoredRecord& got = *records[i];
     PreparedRecord o = Prepare(got.record);
     ScoredPair sp = model().Score(p, o);
+    // A number that differs and would alone keep the pair out of review:
+    // is it the candidate's own?
+    if (p.OwnNumber() && GammaOf(sp.pattern, comparison::kNhsNumber) == kNhsDifferent &&
+        model().Weight(WithGamma(sp.pattern, comparison::kNhsNumber, 0), p) >= model().review_weight()) {
+      EMPI_RETURN_IF_ERROR(MarkRelativesNumber(&o, candidates[i], snap));
+      if (o.nhs_relatives) sp = model().Score(p, o);
+    }
     auto it = best.find(got.person_id);
     if (it == best.end() || sp.match_weight > it->second.weight) {
       best[got.person_id] = Scored{got.person_id, candidates[i], sp.match_weight, std::move(o), sp.safety.reason};
@@ -229,12 +236,18 @@ absl::StatusOr<std::vector<EngineImpl::Scored>> EngineImpl::Candidates(const Pre
   return out;
 }
 
+absl::Status EngineImpl::MarkRelativesNumber(PreparedRecord* p, const std::string& key,
+                                             const rocksdb::Snapshot* snap) const {
+  return MarkStoredRelativesNumber(
+      *store_, key, [this](const Record& r) { return Prepare(r); }, p, snap);
+}
+
 absl::StatusOr<bool> EngineImpl::NumberIsSomeoneElses(const PreparedRecord& p, const std::string& key, uint64_t person,
                                                       const std::vector<PreparedRecord>& person_records) const {
   size_t mine = 1, persons_own = 0;
   for (const PreparedRecord& o : person_records) {
-    mine += o.nhs_validated && o.nhs == p.nhs;
-    persons_own += o.nhs_validated && o.nhs != p.nhs;
+    mine += o.OwnNumber() && o.nhs == p.nhs;
+    persons_own += o.OwnNumber() && o.nhs != p.nhs;
   }
   EMPI_ASSIGN_OR_RETURN(auto keys, store_->RecordsWithNhs(p.nhs));
   absl::flat_hash_map<uint64_t, std::vector<PreparedRecord>> by_person;
@@ -262,14 +275,18 @@ absl::StatusOr<std::string> EngineImpl::JoinRefusal(const PreparedRecord& p, con
     EMPI_ASSIGN_OR_RETURN(bool never, store_->IsNeverLink(key, m));
     if (never) return std::string("never link");
     EMPI_ASSIGN_OR_RETURN(auto got, store_->GetRecord(m));
-    if (got) others.push_back(Prepare(got->record));
+    if (!got) continue;
+    others.push_back(Prepare(got->record));
+    if (p.OwnNumber() && others.back().OwnNumber() && others.back().nhs != p.nhs) {
+      EMPI_RETURN_IF_ERROR(MarkRelativesNumber(&others.back(), m, nullptr));
+    }
   }
   // The person's records and the new one: the records of the join.
   std::vector<const PreparedRecord*> joined = {&p};
   for (const PreparedRecord& o : others) joined.push_back(&o);
   std::optional<bool> someone_elses;
   for (const PreparedRecord& o : others) {
-    if (p.nhs_validated && o.nhs_validated && p.nhs != o.nhs) {
+    if (p.OwnNumber() && o.OwnNumber() && p.nhs != o.nhs) {
       if (!someone_elses) {
         EMPI_ASSIGN_OR_RETURN(someone_elses, NumberIsSomeoneElses(p, key, person, others));
       }
@@ -387,7 +404,8 @@ absl::StatusOr<IngestResult> EngineImpl::IngestLocked(const Record& rec, const R
   if (old) {
     EMPI_ASSIGN_OR_RETURN(inherited, UnlinkOldVersion(*old, key, hseq, who, &cs));
   }
-  const PreparedRecord p = Prepare(rec);
+  PreparedRecord p = Prepare(rec);
+  EMPI_RETURN_IF_ERROR(MarkRelativesNumber(&p, key, nullptr));
   // Persons whose objection_in_review this ingest may change: those it
   // puts in review with the record, and the record's person when the
   // record moved or the person's objection changed.

@@ -49,6 +49,8 @@ inline bool RefNearText(const std::string& a, const std::string& b) {
 inline bool OneDigitOrTransposed(uint64_t x, uint64_t y) { return RefNearText(Digits(x, 20), Digits(y, 20)); }
 
 inline int RefNhs(const PreparedRecord& a, const PreparedRecord& b) {
+  // A relative's number is no evidence either way: null.
+  if (a.nhs_relatives || b.nhs_relatives) return 0;
   // A number that failed its check, a slip from the other's: near.
   if (a.nhs_mistyped != 0 && b.nhs != 0 && OneDigitOrTransposed(a.nhs_mistyped, b.nhs)) return 2;
   if (b.nhs_mistyped != 0 && a.nhs != 0 && OneDigitOrTransposed(b.nhs_mistyped, a.nhs)) return 2;

@@ -98,6 +98,16 @@ TEST(ComparisonsTest, NhsLevels) {
   EXPECT_EQ(Level({.nhs = "9434765919"}, {.nhs = "9434756918"}, comparison::kNhsNumber), 0);
   EXPECT_EQ(Level({.nhs = "9434765918"}, {.nhs = "9434765918"}, comparison::kNhsNumber), 0);
   EXPECT_EQ(Level({.nhs = "9434765919"}, {.nhs = "9434765919"}, comparison::kNhsNumber), kNhsExact);
+  // A relative's number (NumberIsARelatives) compares as missing, beside its
+  // owner's records and its own person's alike.
+  PreparedRecord holder = PrepareRecord(Record{.nhs_number = "9434765919"}, {});
+  const PreparedRecord owner = PrepareRecord(Record{.nhs_number = "9434765919"}, {});
+  const PreparedRecord own = PrepareRecord(Record{.nhs_number = "4010232137"}, {});
+  holder.nhs_relatives = true;
+  EXPECT_EQ(CompareNhs(holder, owner), 0);
+  EXPECT_EQ(CompareNhs(own, holder), 0);
+  EXPECT_FALSE(holder.OwnNumber());
+  EXPECT_TRUE(owner.OwnNumber());
 }
 
 TEST(ComparisonsTest, FamilyLevels) {
@@ -338,6 +348,7 @@ TEST(ComparisonsTest, MatchesReferenceOnGeneratedPairs) {
     person.push_back(p);
     for (int k = 0; k < copies; ++k) {
       recs.push_back(PrepareRecord(gen.Noisy(truth), c));
+      recs.back().nhs_relatives = gen.Chance(0.05);
       person.push_back(p);
     }
   }

@@ -381,6 +381,64 @@ TEST_F(LinkerTest, NeverLinkMarkKeepsRecordOutOfPersonWithoutACandidatePair) {
   EXPECT_EQ(after[c1.Key()], before[c1.Key()]);
 }
 
+// A mother's NHS number on her daughter's social-care record, beside two
+// records of the mother's carrying it (a parent's number on a child's
+// record). The number is the mother's: it neither keeps the record from the
+// daughter's own records (at the address she has since moved from) nor puts
+// it in review beside the mother. In one link, and when the social-care
+// record comes in a feed of its own after the rest.
+class RelativesNumberTest : public LinkerTest {
+ protected:
+  void SetUp() override {
+    LinkerTest::SetUp();
+    const std::string mother = gen_.NhsNumber(), own = gen_.NhsNumber();
+    family_ = {Hand("RKB", "PM1", mother, "Pryce", "Bronwen", "1961-05-17", "CV8 1HE", "4 Castle Road"),
+               Hand("RLT", "PM2", mother, "Pryce", "Bronwen", "1961-05-17", "CV8 1HE", "4 Castle Road"),
+               Hand("RKB", "PD1", own, "Pryce", "Carys", "1992-08-03", "CV8 1HE", "4 Castle Road"),
+               Hand("RLT", "PD2", own, "Pryce", "Carys", "1992-08-03", "CV8 1HE", "4 Castle Road")};
+    care_ = Hand("CWC-SC", "PD3", mother, "Pryce", "Carys", "1992-08-03", "CV8 2LH", "22 Abbey Fields");
+  }
+
+  void ExpectTheRecordWithTheDaughter() {
+    auto person = PersonOfRecord();
+    EXPECT_EQ(person[care_.Key()], person[family_[2].Key()]);
+    EXPECT_EQ(person[family_[2].Key()], person[family_[3].Key()]);
+    EXPECT_EQ(person[family_[0].Key()], person[family_[1].Key()]);
+    EXPECT_NE(person[family_[0].Key()], person[care_.Key()]);
+    std::set<std::string> keys;
+    for (const Record& r : family_) keys.insert(r.Key());
+    keys.insert(care_.Key());
+    ASSERT_TRUE(store_
+                    ->ForEachReview([&](std::string_view a, std::string_view b, const index::ReviewValue& v) {
+                      EXPECT_FALSE(keys.contains(std::string(a)) && keys.contains(std::string(b))) << v.reason;
+                      return true;
+                    })
+                    .ok());
+    testing::CheckMembership(store_.get());
+  }
+
+  std::vector<Record> family_;
+  Record care_;
+};
+
+TEST_F(RelativesNumberTest, AParentsNumberOnAChildsRecordIsComparedAsMissingInOneLink) {
+  std::vector<Record> all = feed1_;
+  all.insert(all.end(), family_.begin(), family_.end());
+  all.push_back(care_);
+  ASSERT_TRUE(Link(all).ok());
+  ExpectTheRecordWithTheDaughter();
+}
+
+TEST_F(RelativesNumberTest, AParentsNumberOnAChildsRecordIsComparedAsMissingInALaterFeed) {
+  std::vector<Record> first = feed1_;
+  first.insert(first.end(), family_.begin(), family_.end());
+  ASSERT_TRUE(Link(first).ok());
+  KeepStoredModel();
+  auto later = Link({care_});
+  ASSERT_TRUE(later.ok()) << later.status();
+  ExpectTheRecordWithTheDaughter();
+}
+
 // Stored blocking settings that do not decode stop a link before it writes
 // anything, instead of blocking with defaults the database was not built with.
 TEST_F(LinkerTest, UnreadableStoredBlockingIsDataLoss) {

@@ -235,6 +235,42 @@ TEST_F(EngineTest, AParentsNumberOnAChildsRecordJoinsTheChildWhenTheNumberIsClea
   }
 }
 
+// A son's record with his father's number, at an address the son has since
+// left, beside two records of the father's: the number is the father's and
+// is compared as missing (NumberIsARelatives), so the record joins the son
+// on his name and date of birth, where a number counted as different would
+// have kept it apart. Whichever comes first: the son's own record, or the
+// one with his father's number (then the son's own record joins it).
+TEST_F(EngineTest, AParentsNumberOnAChildsRecordIsComparedAsMissing) {
+  for (const bool own_first : {true, false}) {
+    const int i = own_first ? 2 : 6;
+    testing::Patient father = patients_[i], son = patients_[i];
+    father.given = "Gareth";
+    father.dob = "1958-03-02";
+    son.given = own_first ? "Owen" : "Rhys";
+    son.dob = own_first ? "1990-06-14" : "1987-11-02";
+    son.nhs = patients_[i + 1].nhs;
+    testing::Patient with_fathers_number = son;
+    with_fathers_number.nhs = father.nhs;
+    with_fathers_number.postcode = son.postcode.substr(0, son.postcode.find(' ')) + " 9ZZ";
+    const std::string tag = std::to_string(i);
+    auto f1 = engine_->Ingest(RecordOf(father, "M84001", tag + "F1", true), who_);
+    ASSERT_TRUE(f1.ok());
+    ASSERT_TRUE(engine_->Ingest(RecordOf(father, "RKB", tag + "F2", true), who_).ok());
+    const Record own = RecordOf(son, "M84001", tag + "S1", true);
+    const Record care = RecordOf(with_fathers_number, "CWC-SC", tag + "S2", true);
+    auto first = engine_->Ingest(own_first ? own : care, who_);
+    auto second = engine_->Ingest(own_first ? care : own, who_);
+    ASSERT_TRUE(first.ok() && second.ok());
+    EXPECT_EQ(second->outcome, IngestOutcome::kLinked) << second->reason;
+    EXPECT_EQ(second->person_id, first->person_id);
+    EXPECT_NE(second->person_id, f1->person_id);
+    auto review = engine_->ReviewQueue(100, "", who_);
+    ASSERT_TRUE(review.ok());
+    EXPECT_TRUE(review->pairs.empty()) << review->pairs.front().reason;
+  }
+}
+
 // The same for a sister's number on her brother's record (another given
 // name and another sex; born three years apart, or twins): the record joins
 // its own person, not hers, and the pair is no steward's decision.
