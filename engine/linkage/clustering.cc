@@ -46,13 +46,21 @@ class NumberOwners {
   // record, a spouse's or a sibling's; safety.h). Then the number says
   // nothing against the record's joining its own person elsewhere. A
   // number two groups carry equally often is nobody's to give away, unless
-  // the group `rg` joins carries a number of its own on more records
-  // (NumberOutnumbered).
+  // the union carries a number of its own on more records
+  // (NumberOutnumbered): the group `rg` joins, or `rg` itself (a record with
+  // a sister's number already among six with her own).
   bool SomeoneElses(uint64_t nhs, uint32_t rg, uint32_t other, const std::vector<Group>& groups, UnionFind& uf) {
-    size_t mine = 0;
-    for (uint32_t m : groups[rg].members) mine += records_[m].OwnNumber() && records_[m].nhs == nhs;
-    size_t others_own = 0;
-    for (uint32_t m : groups[other].members) others_own += records_[m].OwnNumber() && records_[m].nhs != nhs;
+    size_t mine = 0, union_own = 0;
+    for (uint32_t g : {rg, other}) {
+      for (uint32_t m : groups[g].members) {
+        if (!records_[m].OwnNumber()) continue;
+        if (records_[m].nhs != nhs) {
+          ++union_own;
+        } else if (g == rg) {
+          ++mine;
+        }
+      }
+    }
     // (group, record) of the number's other holders, by group.
     std::vector<std::pair<uint32_t, uint32_t>> elsewhere;
     for (uint32_t z : Holders(nhs)) {
@@ -62,7 +70,7 @@ class NumberOwners {
     std::sort(elsewhere.begin(), elsewhere.end());
     for (size_t from = 0, to = 0; from < elsewhere.size(); from = to) {
       while (to < elsewhere.size() && elsewhere[to].first == elsewhere[from].first) ++to;
-      if (!NumberOutnumbered(mine, to - from, others_own)) continue;
+      if (!NumberOutnumbered(mine, to - from, union_own)) continue;
       std::vector<const PreparedRecord*> owners;
       for (size_t i = from; i < to; ++i) owners.push_back(&records_[elsewhere[i].second]);
       bool all_relatives = true;
@@ -194,11 +202,18 @@ Clustering ClusterOnce(const ClusterInput& in, const std::vector<ScoredLink>& li
       join(ra, rb);
     }
   }
-  // A record with a relative's number and the number's owner, each in a
-  // person of its own: two members of one family, not a steward's decision.
+  // A record with a relative's number and the number's owner: two members
+  // of one family, not a steward's decision. By the rules (RelativesNumber);
+  // or, one name a generation apart on the number, when the person of
+  // either carries a number of its own beside it (a junior's record with
+  // his father's number, in the junior's person: SomeoneElses).
+  auto carries_another = [&](uint32_t r) {
+    const auto& numbers = groups[uf.Find(r)].nhs;
+    return std::any_of(numbers.begin(), numbers.end(), [&](uint64_t v) { return v != records[r].nhs; });
+  };
   auto relatives_apart = [&](const ScoredLink& l) {
-    return l.held_by == kGivenConflictOnNumber && groups[uf.Find(l.a)].members.size() > 1 &&
-           groups[uf.Find(l.b)].members.size() > 1 &&
+    if (l.held_by == kGenerationApartOnNumber) return carries_another(l.a) || carries_another(l.b);
+    return l.held_by == kGivenConflictOnNumber &&
            RelativesNumber(records[l.a], records[l.b], {PairSafety::kReview, kGivenConflictOnNumber});
   };
   for (const ScoredLink* l : between) {
@@ -383,7 +398,7 @@ bool RelativeOfEach(const Model& model, const PreparedRecord& holder,
   bool told = false;
   for (const PreparedRecord* owner : owners) {
     const ScoredPair s = model.Score(holder, *owner);
-    if (RelativesNumber(holder, *owner, s.safety)) {
+    if (RelativesNumber(holder, *owner, s.safety) || s.safety.reason == kGenerationApartOnNumber) {
       told = true;
     } else if (!NamesInWrongFields(s.pattern)) {
       return false;

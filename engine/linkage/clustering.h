@@ -8,11 +8,14 @@
 // reason:
 //   - the union holds at most one valid NHS number ("nhs conflict"),
 //     not counting a number that is someone else's in the group carrying
-//     it: a third group carries it on more records, and each of this
-//     group's records with it is another member of that family than each
-//     of them (RelativesNumber in safety.h: a generation apart, or
-//     conflicting given names with another sex or born years apart; a
-//     parent's, spouse's or sibling's number on the record);
+//     it: a third group carries it on more records (or as often, while the
+//     union carries a number of its own on more), and each of this group's
+//     records with it is another member of that family than each of them
+//     (RelativeOfEach: a generation apart, or conflicting given names with
+//     another sex or born years apart; a parent's, spouse's or sibling's
+//     number on the record; or one name a generation apart, a junior's),
+//     and not counting a relative's number compared as missing
+//     (nhs_relatives, NumberIsARelatives in safety.h);
 //   - at most one of them is a person already stored ("existing persons":
 //     joining stored persons is a steward's decision, never automatic);
 //   - no pair across them was marked never-to-link ("never link");
@@ -34,8 +37,8 @@
 //     against the join, whichever group holds the record that explains it.
 // Pairs between the review and link thresholds whose records end in
 // different persons go to review ("between thresholds"), except a record
-// carrying a relative's number and a record of the number's owner when
-// each is in a person with other records (RelativesNumber). Of the pairs
+// carrying a relative's number and a record of the number's owner
+// (RelativesNumber): two members of one family. Of the pairs
 // between two persons only the strongest is kept: one decision for a
 // steward per pair of persons. A new record whose
 // links at the link threshold reach two persons that stay apart, neither
@@ -150,7 +153,13 @@ const char* CrossPairRefusal(const Model& model, const PreparedRecord& x, const 
 // `owners`, is a relative of that person (RelativesNumber with each
 // record). A record of theirs with the names in the wrong fields on one
 // side ("Lre | James"), whose verdict cannot tell relatives, is passed over;
-// at least one record must tell.
+// at least one record must tell. Asked only of a record that links at the
+// link threshold to a person with another number, so a verdict of one name
+// a generation apart on the number (kGenerationApartOnNumber: a junior
+// with his father's number, or a date keyed a generation out) tells a
+// relative too: the record's date agrees with the person it joins.
+// NumberIsARelatives (safety.h), which has no such person to go by, does
+// not count it.
 bool RelativeOfEach(const Model& model, const PreparedRecord& holder, const std::vector<const PreparedRecord*>& owners);
 
 // `links` holds every scored pair at or above the review threshold.

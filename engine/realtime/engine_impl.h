@@ -326,16 +326,19 @@ class EngineImpl final : public Engine {
   // estimates one (the engine's estimate relinks every record instead).
   absl::Status RevisitableModel() const;
 
-  // Whether p's NHS number is someone else's, as a batch link judges it
-  // (clustering.h): another person carries it on more records than p and
-  // `person`'s records with it (`person_records`) do, and p is another
-  // member of that family than each of them (RelativesNumber in safety.h).
-  absl::StatusOr<bool> NumberIsSomeoneElses(const PreparedRecord& p, const std::string& key, uint64_t person,
-                                            const std::vector<PreparedRecord>& person_records) const;
+  // Whether `nhs` is someone else's in a join of the record stored under
+  // `key` with `person`, as a batch link judges it (clustering.h): another
+  // stored person carries it on more records than `holders` (the join's
+  // records carrying it) are, or as often while the join carries a number
+  // of its own on more records (`join_own`; NumberOutnumbered), and each
+  // holder is another member of that person's family (RelativeOfEach).
+  absl::StatusOr<bool> NumberIsSomeoneElses(uint64_t nhs, const std::vector<const PreparedRecord*>& holders,
+                                            size_t join_own, const std::string& key, uint64_t person) const;
 
   // Why `p` (key `key`) may not join `person`, or "" when it may: the
   // no-chaining rules of clustering.h applied to one record and one person.
-  absl::StatusOr<std::string> JoinRefusal(const PreparedRecord& p, const std::string& key, uint64_t person) const;
+  absl::StatusOr<std::string> JoinRefusal(const PreparedRecord& p, const std::string& key, uint64_t person,
+                                          bool* number_theirs) const;
 
   // The index entries of a changed record's stored version `old`, removed
   // in `cs` with a history event for its person (deleted when this was its

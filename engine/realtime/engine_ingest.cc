@@ -242,14 +242,9 @@ absl::Status EngineImpl::MarkRelativesNumber(PreparedRecord* p, const std::strin
       *store_, key, [this](const Record& r) { return Prepare(r); }, p, snap);
 }
 
-absl::StatusOr<bool> EngineImpl::NumberIsSomeoneElses(const PreparedRecord& p, const std::string& key, uint64_t person,
-                                                      const std::vector<PreparedRecord>& person_records) const {
-  size_t mine = 1, persons_own = 0;
-  for (const PreparedRecord& o : person_records) {
-    mine += o.OwnNumber() && o.nhs == p.nhs;
-    persons_own += o.OwnNumber() && o.nhs != p.nhs;
-  }
-  EMPI_ASSIGN_OR_RETURN(auto keys, store_->RecordsWithNhs(p.nhs));
+absl::StatusOr<bool> EngineImpl::NumberIsSomeoneElses(uint64_t nhs, const std::vector<const PreparedRecord*>& holders,
+                                                      size_t join_own, const std::string& key, uint64_t person) const {
+  EMPI_ASSIGN_OR_RETURN(auto keys, store_->RecordsWithNhs(nhs));
   absl::flat_hash_map<uint64_t, std::vector<PreparedRecord>> by_person;
   for (const std::string& k : keys) {
     if (k == key) continue;
@@ -257,16 +252,20 @@ absl::StatusOr<bool> EngineImpl::NumberIsSomeoneElses(const PreparedRecord& p, c
     if (got && got->person_id != person) by_person[got->person_id].push_back(Prepare(got->record));
   }
   for (const auto& [other, theirs] : by_person) {
-    if (!NumberOutnumbered(mine, theirs.size(), persons_own)) continue;
+    if (!NumberOutnumbered(holders.size(), theirs.size(), join_own)) continue;
     std::vector<const PreparedRecord*> owners;
     for (const PreparedRecord& z : theirs) owners.push_back(&z);
-    if (RelativeOfEach(model(), p, owners)) return true;
+    if (std::all_of(holders.begin(), holders.end(),
+                    [&](const PreparedRecord* h) { return RelativeOfEach(model(), *h, owners); })) {
+      return true;
+    }
   }
   return false;
 }
 
-absl::StatusOr<std::string> EngineImpl::JoinRefusal(const PreparedRecord& p, const std::string& key,
-                                                    uint64_t person) const {
+absl::StatusOr<std::string> EngineImpl::JoinRefusal(const PreparedRecord& p, const std::string& key, uint64_t person,
+                                                    bool* number_theirs) const {
+  *number_theirs = false;
   EMPI_ASSIGN_OR_RETURN(auto members, store_->PersonRecords(person));
   if (members.size() > kMaxJoinComparisons) return std::string("weak group");
   std::vector<PreparedRecord> others;
@@ -284,13 +283,31 @@ absl::StatusOr<std::string> EngineImpl::JoinRefusal(const PreparedRecord& p, con
   // The person's records and the new one: the records of the join.
   std::vector<const PreparedRecord*> joined = {&p};
   for (const PreparedRecord& o : others) joined.push_back(&o);
-  std::optional<bool> someone_elses;
+  // Two numbers in the join: either may be a relative's, p's or one the
+  // person already carries beside its own.
+  absl::flat_hash_map<uint64_t, bool> someone_elses;
+  auto is_someone_elses = [&](uint64_t nhs) -> absl::StatusOr<bool> {
+    if (auto it = someone_elses.find(nhs); it != someone_elses.end()) return it->second;
+    std::vector<const PreparedRecord*> holders;
+    size_t join_own = 0;
+    for (const PreparedRecord* r : joined) {
+      if (r->OwnNumber() && r->nhs == nhs) {
+        holders.push_back(r);
+      } else if (r->OwnNumber()) {
+        ++join_own;
+      }
+    }
+    EMPI_ASSIGN_OR_RETURN(const bool theirs, NumberIsSomeoneElses(nhs, holders, join_own, key, person));
+    return someone_elses[nhs] = theirs;
+  };
   for (const PreparedRecord& o : others) {
     if (p.OwnNumber() && o.OwnNumber() && p.nhs != o.nhs) {
-      if (!someone_elses) {
-        EMPI_ASSIGN_OR_RETURN(someone_elses, NumberIsSomeoneElses(p, key, person, others));
+      EMPI_ASSIGN_OR_RETURN(bool theirs, is_someone_elses(p.nhs));
+      *number_theirs = theirs;
+      if (!theirs) {
+        EMPI_ASSIGN_OR_RETURN(theirs, is_someone_elses(o.nhs));
       }
-      if (!*someone_elses) return std::string("nhs conflict");
+      if (!theirs) return std::string("nhs conflict");
     }
     if (const char* reason = CrossPairRefusal(model(), o, p, joined)) return std::string(reason);
   }
@@ -323,6 +340,7 @@ absl::StatusOr<uint64_t> EngineImpl::ChooseTarget(const PreparedRecord& p, const
                                                   absl::flat_hash_set<uint64_t>* involved, IngestResult* result) {
   EMPI_ASSIGN_OR_RETURN(auto scored, Candidates(p, key, nullptr));
   uint64_t target = 0;
+  bool number_theirs = false;  // p's number is a relative's in the target (JoinRefusal)
   const bool contested = Contested(scored, model().link_weight());
   // A changed record's old person, if it holds other records, is a
   // candidate like any other (the record's membership is being removed).
@@ -333,7 +351,7 @@ absl::StatusOr<uint64_t> EngineImpl::ChooseTarget(const PreparedRecord& p, const
     if (i == 0 && s.weight >= model().link_weight() && contested) {
       why = "ambiguous: matches more than one person";
     } else if (i == 0 && s.weight >= model().link_weight()) {
-      EMPI_ASSIGN_OR_RETURN(why, JoinRefusal(p, key, s.person));
+      EMPI_ASSIGN_OR_RETURN(why, JoinRefusal(p, key, s.person, &number_theirs));
       if (why.empty()) {
         target = s.person;
         result->match_probability = Model::Probability(s.weight);
@@ -341,9 +359,10 @@ absl::StatusOr<uint64_t> EngineImpl::ChooseTarget(const PreparedRecord& p, const
       }
     } else if (s.weight >= model().link_weight()) {
       why = "another person also matches";
-    } else if (target != 0 && s.held_by == kGivenConflictOnNumber &&
-               RelativesNumber(p, s.prepared, {PairSafety::kReview, kGivenConflictOnNumber})) {
-      continue;  // a relative's number: each record has a person of its own (clustering.h)
+    } else if ((s.held_by == kGivenConflictOnNumber &&
+                RelativesNumber(p, s.prepared, {PairSafety::kReview, kGivenConflictOnNumber})) ||
+               (s.held_by == kGenerationApartOnNumber && target != 0 && number_theirs)) {
+      continue;  // a relative's number: two members of one family (clustering.h)
     } else {
       why = s.held_by.empty() ? "between thresholds" : std::string(s.held_by);
     }

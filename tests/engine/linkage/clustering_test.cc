@@ -697,5 +697,71 @@ TEST(ClusteringTest, ARelativesRecordWithTheNamesInTheWrongFieldsDoesNotKeepTheN
   EXPECT_EQ(none_tells.review[0].reason, "nhs conflict");
 }
 
+// Cases from the independent population, each once held as "nhs conflict":
+// a junior's record with his father's number (one name, born a generation
+// apart) links at the link threshold to the junior's own records, so its
+// date agrees with the person it joins and the number is the father's.
+TEST(ClusteringTest, AJuniorsRecordWithHisFathersNumberJoinsTheJunior) {
+  const Model model = TestModel();
+  constexpr char kJuniorNhs[] = "4010232137";
+  const PreparedRecord father = Annotated(model, "Elijah", "Smith", "1975-04-21", kNhs),
+                       junior = Annotated(model, "Elijah", "Smith", "1999-09-16", kJuniorNhs),
+                       with_fathers = Annotated(model, "Elijah", "Smith", "1999-09-16", kNhs);
+  ASSERT_EQ(model.Score(with_fathers, father).safety.reason, kGenerationApartOnNumber);
+  const double l = model.link_weight();
+  // Its pair with the father's record, held for review on its own, is no
+  // steward's decision once the record is in the junior's person.
+  const ScoredLink with_father = {5, 0, model.review_weight() + 1, kGenerationApartOnNumber};
+  Clustering c = ClusterNew(model, {father, father, father, junior, junior, with_fathers},
+                            {{0, 1, l + 30}, {1, 2, l + 30}, {3, 4, l + 30}, {3, 5, l + 5}, with_father});
+  EXPECT_EQ(c.group[5], c.group[3]);
+  EXPECT_NE(c.group[5], c.group[0]);
+  EXPECT_TRUE(c.review.empty());
+  // One record each way, and one of the junior's own: the number is
+  // nobody's to give away (NumberOutnumbered).
+  Clustering tie = ClusterNew(model, {father, junior, with_fathers},
+                              {{1, 2, l + 5}, {2, 0, model.review_weight() + 1, kGenerationApartOnNumber}});
+  EXPECT_NE(tie.group[2], tie.group[1]);
+  ASSERT_EQ(tie.review.size(), 2u);
+  EXPECT_EQ(tie.review[0].reason, "nhs conflict");
+  EXPECT_EQ(tie.review[1].reason, kGenerationApartOnNumber);
+}
+
+// A person already holding a record with a relative's number beside records
+// of her own number ("Pamela Brown" on six records with hers, on one with
+// Krzysztof's, who has one record with it) is joined by another record with
+// her own number: the union carries hers on more records, so the relative's
+// number does not keep the new record out.
+TEST(ClusteringTest, ARelativesNumberAlreadyInAPersonDoesNotKeepOutItsOwnNumber) {
+  const Model model = TestModel();
+  constexpr char kHers[] = "4010232137";
+  const PreparedRecord hers = Annotated(model, "Pamela", "Brown", "1990-02-12", kHers),
+                       with_his = Annotated(model, "Pamela", "Brown", "1990-02-12", kNhs),
+                       his = Annotated(model, "Krzysztof", "Brown", "1960-03-23", kNhs);
+  const double l = model.link_weight();
+  Clustering c = ClusterNew(model, {hers, hers, with_his, hers, his}, {{0, 1, l + 30}, {1, 2, l + 25}, {3, 0, l + 20}});
+  EXPECT_EQ(c.group[2], c.group[0]);
+  EXPECT_EQ(c.group[3], c.group[0]);
+  EXPECT_NE(c.group[4], c.group[0]);
+  EXPECT_TRUE(c.review.empty()) << c.review[0].reason;
+}
+
+// A record with a relative's number beside the number's owner, between the
+// thresholds, is no steward's decision, even when the record is alone in
+// its person.
+TEST(ClusteringTest, ARelativesNumberPairIsNotReviewedWhenTheRecordIsAlone) {
+  const Model model = TestModel();
+  const PreparedRecord husband = Annotated(model, "Daniel", "Kelly", "1979-04-02", kNhs),
+                       wife_with_his = Annotated(model, "Manjit", "Kelly", "1975-03-21", kNhs);
+  const ScoredPair s = model.Score(wife_with_his, husband);
+  ASSERT_EQ(s.safety.reason, kGivenConflictOnNumber);
+  ASSERT_TRUE(RelativesNumber(wife_with_his, husband, s.safety));
+  const double r = model.review_weight();
+  Clustering c = ClusterNew(model, {husband, husband, wife_with_his},
+                            {{0, 1, model.link_weight() + 30}, {2, 0, r + 1, kGivenConflictOnNumber}});
+  EXPECT_NE(c.group[2], c.group[0]);
+  EXPECT_TRUE(c.review.empty()) << c.review[0].reason;
+}
+
 }  // namespace
 }  // namespace empi

@@ -271,6 +271,57 @@ TEST_F(EngineTest, AParentsNumberOnAChildsRecordIsComparedAsMissing) {
   }
 }
 
+// As a batch link decides them (ClusteringTest): a junior's record with his
+// father's number (one name, born a generation apart) joins the junior, and
+// its pair with the father's records is no steward's decision; and a person
+// who already holds a record with a relative's number beside her own is
+// joined by another record with her own.
+TEST_F(EngineTest, AJuniorsRecordWithHisFathersNumberAndARelativesNumberInAPersonAreNoConflict) {
+  testing::Patient father = patients_[1], junior = patients_[1];
+  father.given = "Elijah";
+  father.dob = "1975-04-21";
+  junior.given = "Elijah";
+  junior.dob = "1999-09-16";
+  junior.nhs = patients_[2].nhs;
+  for (const char* id : {"F1", "F2", "F3"})
+    ASSERT_TRUE(engine_->Ingest(RecordOf(father, "M84001", id, true), who_).ok());
+  auto own = engine_->Ingest(RecordOf(junior, "RKB", "J1", true), who_);
+  ASSERT_TRUE(own.ok());
+  ASSERT_TRUE(engine_->Ingest(RecordOf(junior, "RLT", "J2", true), who_).ok());
+  testing::Patient with_fathers = junior;
+  with_fathers.nhs = father.nhs;
+  auto care = engine_->Ingest(RecordOf(with_fathers, "CWC-SC", "J3", true), who_);
+  ASSERT_TRUE(care.ok());
+  EXPECT_EQ(care->outcome, IngestOutcome::kLinked) << care->reason;
+  EXPECT_EQ(care->person_id, own->person_id);
+
+  testing::Patient pamela = patients_[5], krzysztof = patients_[5];
+  pamela.given = "Pamela";
+  pamela.sex = "F";
+  pamela.dob = "1990-02-12";
+  krzysztof.given = "Krzysztof";
+  krzysztof.sex = "M";
+  krzysztof.dob = "1960-03-23";
+  krzysztof.nhs = patients_[6].nhs;
+  auto hers = engine_->Ingest(RecordOf(pamela, "M84001", "P1", true), who_);
+  ASSERT_TRUE(hers.ok());
+  ASSERT_TRUE(engine_->Ingest(RecordOf(pamela, "RKB", "P2", true), who_).ok());
+  ASSERT_TRUE(engine_->Ingest(RecordOf(krzysztof, "RLT", "K1", true), who_).ok());
+  testing::Patient with_his = pamela;
+  with_his.nhs = krzysztof.nhs;
+  auto third = engine_->Ingest(RecordOf(with_his, "RLT", "P3", true), who_);
+  ASSERT_TRUE(third.ok());
+  ASSERT_EQ(third->person_id, hers->person_id) << third->reason;
+  auto fourth = engine_->Ingest(RecordOf(pamela, "RYA", "P4", true), who_);
+  ASSERT_TRUE(fourth.ok());
+  EXPECT_EQ(fourth->outcome, IngestOutcome::kLinked) << fourth->reason;
+  EXPECT_EQ(fourth->person_id, hers->person_id);
+
+  auto review = engine_->ReviewQueue(100, "", who_);
+  ASSERT_TRUE(review.ok());
+  EXPECT_TRUE(review->pairs.empty()) << review->pairs.front().reason;
+}
+
 // The same for a sister's number on her brother's record (another given
 // name and another sex; born three years apart, or twins): the record joins
 // its own person, not hers, and the pair is no steward's decision.
