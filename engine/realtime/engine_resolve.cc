@@ -149,7 +149,9 @@ absl::StatusOr<Resolution> EngineImpl::FinishResolveByNhs(const std::vector<uint
     Stamp(when, &ev);
     EMPI_RETURN_IF_ERROR(CommitAudit(ev));
     return absl::FailedPreconditionError(
-        absl::StrCat("the NHS number is held by ", persons.size(), " persons awaiting review"));
+        absl::StrCat("the NHS number is held by ", persons.size(),
+                     " persons (a pair awaiting review, or a relative's number on one person's record); "
+                     "resolve by record"));
   }
   std::optional<Resolution> res;
   if (persons.size() == 1) {

@@ -82,7 +82,8 @@ class Engine {
   // person) if there is none.
   virtual absl::StatusOr<Resolution> ResolvePerson(uint64_t person_id, const Requester& who) = 0;
   // The person holding records with this NHS number; NotFound if none,
-  // FailedPrecondition if the number is in several persons (pending review),
+  // FailedPrecondition if the number is in several persons (pending review,
+  // or a relative's number on one person's record: docs/matching.md),
   // InvalidArgument if it is not a valid NHS number.
   virtual absl::StatusOr<Resolution> ResolveByNhsNumber(const std::string& nhs_number, const Requester& who) = 0;
   // Resolve and ResolvePerson as the index stood at `as_of` (AsOf): the
