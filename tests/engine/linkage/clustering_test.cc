@@ -32,6 +32,8 @@ Model TestModel() {
 }
 
 constexpr char kNhs[] = "9434765919";
+// A second valid number: a relative's own.
+constexpr char kOtherNhs[] = "4010232137";
 
 // One record, prepared and annotated by `model`.
 PreparedRecord Annotated(const Model& model, const char* given, const char* family, const char* dob, const char* nhs,
@@ -703,9 +705,8 @@ TEST(ClusteringTest, ARelativesRecordWithTheNamesInTheWrongFieldsDoesNotKeepTheN
 // date agrees with the person it joins and the number is the father's.
 TEST(ClusteringTest, AJuniorsRecordWithHisFathersNumberJoinsTheJunior) {
   const Model model = TestModel();
-  constexpr char kJuniorNhs[] = "4010232137";
   const PreparedRecord father = Annotated(model, "Elijah", "Smith", "1975-04-21", kNhs),
-                       junior = Annotated(model, "Elijah", "Smith", "1999-09-16", kJuniorNhs),
+                       junior = Annotated(model, "Elijah", "Smith", "1999-09-16", kOtherNhs),
                        with_fathers = Annotated(model, "Elijah", "Smith", "1999-09-16", kNhs);
   ASSERT_EQ(model.Score(with_fathers, father).safety.reason, kGenerationApartOnNumber);
   const double l = model.link_weight();
@@ -734,8 +735,7 @@ TEST(ClusteringTest, AJuniorsRecordWithHisFathersNumberJoinsTheJunior) {
 // number does not keep the new record out.
 TEST(ClusteringTest, ARelativesNumberAlreadyInAPersonDoesNotKeepOutItsOwnNumber) {
   const Model model = TestModel();
-  constexpr char kHers[] = "4010232137";
-  const PreparedRecord hers = Annotated(model, "Pamela", "Brown", "1990-02-12", kHers),
+  const PreparedRecord hers = Annotated(model, "Pamela", "Brown", "1990-02-12", kOtherNhs),
                        with_his = Annotated(model, "Pamela", "Brown", "1990-02-12", kNhs),
                        his = Annotated(model, "Krzysztof", "Brown", "1960-03-23", kNhs);
   const double l = model.link_weight();
