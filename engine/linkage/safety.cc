@@ -86,10 +86,12 @@ bool DiffersOnlyByLifeEvents(uint32_t pattern) {
   const bool given_kept =
       given == kNameExact || given == kGivenNickname || given == kGivenFirstMiddleSwapped || given == kGivenClose;
   // A date of birth missing on a side is kept when the family name agrees
-  // (equal, one part of it, swapped with the given name, or a close
-  // spelling): then only the address differs.
+  // (equal, one part of it, swapped with the given name, a close spelling,
+  // or one that sounds alike: Porter and Pirter): then only the address
+  // differs.
   const int family = GammaOf(pattern, comparison::kFamilyName);
-  const bool family_kept = family >= kFamilyExact && family <= kFamilyClose;
+  constexpr int kFamilySoundsAlike = 6;
+  const bool family_kept = (family >= kFamilyExact && family <= kFamilyClose) || family == kFamilySoundsAlike;
   const bool dob_kept = dob == kDobExact || dob == kDobSwapped || dob == kDobSlip || (dob == kDobNull && family_kept);
   return (nhs == 0 || nhs == kNhsExact || nhs == kNhsNear) && given_kept && dob_kept &&
          GammaOf(pattern, comparison::kSex) != kSexDifferent;

@@ -150,8 +150,9 @@ inline bool NumberOutnumbered(size_t mine, size_t theirs, size_t joined_own) {
 // changes a record: family name (marriage) and postcode and address (a
 // move). The fields a person keeps agree: the given name (equal, a nickname,
 // swapped with the middle name, or a close spelling), the date of birth
-// (equal, day and month swapped, or one keying slip; or missing on a side
-// when the family name agrees), the sex (unless missing) and the NHS number
+// (equal, day and month swapped, or one keying slip; or missing on a side,
+// or an estimate within a year, when the family name agrees or sounds
+// alike), the sex (unless missing) and the NHS number
 // (unless missing). Such a pair may score below the review threshold (two
 // fields disagree) and still be one person, so clustering's "weak group"
 // check does not count it against joining two groups that a strong link

@@ -443,6 +443,17 @@ TEST(PairSafety, MarriageAndMoveDifferOnlyByLifeEvents) {
   Record moved_no_dob = Person("Sarah", "Jones", "", "", "F");
   moved_no_dob.postcode = "B15 2TT";
   EXPECT_TRUE(DiffersOnlyByLifeEvents(PatternOf(before, moved_no_dob)));
+  // So does one that sounds alike (a slip the ear makes: Porter and
+  // Pirter, a case from the independent population once split in three),
+  // not one that only looks a little alike.
+  Record porter = Person("Betty", "Porter", "1981-01-01", "", "F");
+  Record pirter = Person("Betty Natalie", "Pirter", "1981-03-06", "", "F");
+  pirter.postcode = "WR10 3UF";
+  ASSERT_EQ(GammaOf(PatternOf(porter, pirter), comparison::kDateOfBirth), kDobNull);  // an estimate
+  EXPECT_TRUE(DiffersOnlyByLifeEvents(PatternOf(porter, pirter)));
+  Record parker = pirter;
+  parker.family_name = "Parkes";
+  EXPECT_FALSE(DiffersOnlyByLifeEvents(PatternOf(porter, parker)));
 }
 
 // Her old record (A), a new one with her number (B), and a later one from
