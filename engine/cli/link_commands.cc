@@ -328,6 +328,12 @@ absl::Status RunExplain(const std::string& db, const std::string& a_ref, const s
   EMPI_ASSIGN_OR_RETURN(Model model, LoadModel(*store));
   EMPI_ASSIGN_OR_RETURN(FieldConventions conventions, StoredConventions(*store));
   EMPI_ASSIGN_OR_RETURN(const NhsSupersessions supersessions, LoadSupersessions(*store));
+  // As the link prepared the stored records.
+  auto prepare = [&](const Record& r) {
+    PreparedRecord o = PrepareRecord(r, conventions);
+    supersessions.Apply(&o);
+    return o;
+  };
   PreparedRecord p[2];
   const std::string* refs[2] = {&a_ref, &b_ref};
   uint64_t persons[2];
@@ -343,17 +349,9 @@ absl::Status RunExplain(const std::string& db, const std::string& a_ref, const s
     keys.push_back(key);
     EMPI_ASSIGN_OR_RETURN(bool restricted, PersonRestricted(*store, rec->person_id));
     withhold = withhold || restricted || rec->record.restricted;
-    p[i] = PrepareRecord(rec->record, conventions);
-    supersessions.Apply(&p[i]);
+    p[i] = prepare(rec->record);
     model.Annotate(&p[i]);
-    EMPI_RETURN_IF_ERROR(MarkStoredRelativesNumber(
-        *store, key,
-        [&](const Record& r) {
-          PreparedRecord o = PrepareRecord(r, conventions);
-          supersessions.Apply(&o);
-          return o;
-        },
-        &p[i]));
+    EMPI_RETURN_IF_ERROR(MarkStoredRelativesNumber(*store, key, prepare, &p[i]));
     persons[i] = rec->person_id;
   }
   Explanation e = model.Explain(p[0], p[1], /*withhold_location=*/withhold);
