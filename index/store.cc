@@ -252,10 +252,10 @@ void ChangeSet::PutBlockKey(uint8_t rule, std::string_view blocking_key, std::st
 void ChangeSet::DeleteBlockKey(uint8_t rule, std::string_view blocking_key, std::string_view record_key) {
   batch_.Delete(Handle(Cf::kBlockKeys), BlockKey(rule, blocking_key, record_key)).PermitUncheckedError();
 }
-void ChangeSet::PutNhs(uint64_t nhs, std::string_view record_key) {
+void ChangeSet::PutNhs(uint64_t nhs, std::string_view record_key, bool relatives) {
   std::string key = NhsIndexKey(nhs, record_key);
-  batch_.Put(Handle(Cf::kNhsIndex), key, "").PermitUncheckedError();
-  nhs_ops_.emplace_back(std::move(key), kNhsHeld);
+  batch_.Put(Handle(Cf::kNhsIndex), key, relatives ? kNhsIndexRelatives : "").PermitUncheckedError();
+  nhs_ops_.emplace_back(std::move(key), relatives ? kNhsHeldAsRelatives : kNhsHeld);
 }
 void ChangeSet::DeleteNhs(uint64_t nhs, std::string_view record_key) {
   std::string key = NhsIndexKey(nhs, record_key);
@@ -549,6 +549,17 @@ absl::Status Store::Impl::CheckFormatVersion() {
   if (is({"7", "8"})) {
     EMPI_RETURN_IF_ERROR(writable());
     EMPI_RETURN_IF_ERROR(UpgradeToVersion9());
+    version = want;
+  }
+  // Version 10 differs from 9 only in marking a number held as a
+  // relative's, which a version-9 store never does: nothing to convert. A
+  // version-9 build would read a mark as malformed, hence the new version.
+  if (is({"9"})) {
+    EMPI_RETURN_IF_ERROR(writable());
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    EMPI_RETURN_IF_ERROR(
+        Record(FromRocks(db_->Put(wo, handle(Cf::kMeta), kMetaFormatVersion, want), "upgrading to format version 10")));
     version = want;
   }
   if (version.has_value() && *version != want) {
@@ -1058,6 +1069,17 @@ absl::StatusOr<std::vector<std::string>> Store::RecordsWithNhs(uint64_t nhs, con
   return keys;
 }
 
+absl::StatusOr<Store::NhsHolders> Store::NhsHoldersNow(uint64_t nhs, const rocksdb::Snapshot* snapshot) const {
+  NhsHolders out;
+  EMPI_RETURN_IF_ERROR(
+      impl_->Scan(Cf::kNhsIndex, EncodeU64(nhs), snapshot, [&](std::string_view key, std::string_view value) {
+        out.records.emplace_back(key);
+        if (value == kNhsIndexRelatives) out.relatives.emplace_back(key);
+        return true;
+      }));
+  return out;
+}
+
 absl::StatusOr<std::optional<std::string>> Store::GetModel() const {
   return impl_->Get(Cf::kModel, kModelKey, nullptr);
 }
@@ -1240,10 +1262,11 @@ absl::StatusOr<Store::NhsHolders> Store::NhsHoldersAt(uint64_t nhs, uint64_t cha
   // Entries of one record (or of the supersession, record key empty) are
   // adjacent and in change order: the last at or before `change` counts.
   std::string current;
-  bool holds = false;
+  std::string_view holds = kNhsReleased;
   auto close = [&]() {
-    if (holds) out.records.push_back(current);
-    holds = false;
+    if (holds != kNhsReleased) out.records.push_back(current);
+    if (holds == kNhsHeldAsRelatives) out.relatives.push_back(current);
+    holds = kNhsReleased;
   };
   EMPI_RETURN_IF_ERROR(
       impl_->Scan(Cf::kNhsHistory, EncodeU64(nhs), nullptr, [&](std::string_view key, std::string_view value) {
@@ -1260,8 +1283,8 @@ absl::StatusOr<Store::NhsHolders> Store::NhsHoldersAt(uint64_t nhs, uint64_t cha
         if (record.empty()) {
           if (value.size() != 8) bad = absl::DataLossError("nhs_history: a supersession is malformed");
           out.superseded_by = bad.ok() ? DecodeU64(value) : 0;
-        } else if (value == kNhsHeld || value == kNhsReleased) {
-          holds = value == kNhsHeld;
+        } else if (value == kNhsHeld || value == kNhsHeldAsRelatives || value == kNhsReleased) {
+          holds = value == kNhsHeld ? kNhsHeld : value == kNhsHeldAsRelatives ? kNhsHeldAsRelatives : kNhsReleased;
         } else {
           bad = absl::DataLossError(absl::StrCat("nhs_history of ", RecordName(record), ": a value is malformed"));
         }

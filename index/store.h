@@ -12,7 +12,8 @@
 //   persons         person id -> PersonValue
 //   person_view     person id -> PersonView (derived; merge operator)
 //   block_keys      rule id (1 byte) + blocking key + \0 + record key -> ""
-//   nhs_index       NHS number (8 bytes big-endian) + record key -> ""
+//   nhs_index       NHS number (8 bytes big-endian) + record key -> "" (the
+//                   record's own number) or 1 (a relative's number)
 //   model           "current" -> model JSON
 //   review          record key a + \0\0 + record key b -> ReviewValue, under
 //                   both (a, b) and (b, a)
@@ -37,7 +38,8 @@
 //                   that change on
 //   nhs_history     NHS number (8 bytes BE) + record key + change sequence
 //                   (8 bytes BE) -> 1 (the record holds the number in
-//                   nhs_index from that change on) or 0 (no longer); with an
+//                   nhs_index from that change on), 2 (holds it as a
+//                   relative's number) or 0 (no longer); with an
 //                   empty record key -> the number that superseded it
 //                   (8 bytes BE) from that change on
 //
@@ -86,9 +88,10 @@ namespace empi::index {
 // Version 6 adds the changes family (the change feed); version 7 the
 // view_history and record_history families (answers as of a past change);
 // version 8 audit events with request and correlation ids; version 9 the
-// nhs_history family (answers by NHS number as of a past change).
-// Older stores are upgraded when opened read-write.
-inline constexpr uint32_t kFormatVersion = 9;
+// nhs_history family (answers by NHS number as of a past change); version
+// 10 marks an NHS number held as a relative's (nhs_index value 1,
+// nhs_history value 2). Older stores are upgraded when opened read-write.
+inline constexpr uint32_t kFormatVersion = 10;
 
 // Do not change the values of existing entries: part of the persistent format.
 enum class Cf : uint8_t {
@@ -311,7 +314,10 @@ class ChangeSet {
   void DeletePerson(uint64_t person_id);
   void PutBlockKey(uint8_t rule, std::string_view blocking_key, std::string_view record_key);
   void DeleteBlockKey(uint8_t rule, std::string_view blocking_key, std::string_view record_key);
-  void PutNhs(uint64_t nhs, std::string_view record_key);
+  // `relatives`: the number is a relative's on this record (written on a
+  // child's record by a parent's, say), as the matching judged it among
+  // the number's holders; answers by NHS number then follow its owner.
+  void PutNhs(uint64_t nhs, std::string_view record_key, bool relatives = false);
   void DeleteNhs(uint64_t nhs, std::string_view record_key);
   void PutReview(std::string_view a, std::string_view b, const ReviewValue& v);
   void DeleteReview(std::string_view a, std::string_view b);
@@ -650,11 +656,15 @@ class Store {
   // Who held NHS number `nhs` once change `change` was committed (folded
   // from nhs_history): the records filed under it in nhs_index, in key
   // order, and the number that had superseded it (0 if none had).
+  // `relatives`: those of `records` that hold it as a relative's number.
   struct NhsHolders {
     std::vector<std::string> records;
+    std::vector<std::string> relatives;
     uint64_t superseded_by = 0;
   };
   absl::StatusOr<NhsHolders> NhsHoldersAt(uint64_t nhs, uint64_t change) const;
+  // Who holds it now, read at `snapshot` (superseded_by is not read).
+  absl::StatusOr<NhsHolders> NhsHoldersNow(uint64_t nhs, const rocksdb::Snapshot* snapshot = nullptr) const;
   // The number that superseded `nhs` (0 if none has), read at `snapshot`.
   absl::StatusOr<uint64_t> SupersededBy(uint64_t nhs, const rocksdb::Snapshot* snapshot) const;
   // The last change committed at or before `time_us` (Unix microseconds);

@@ -245,7 +245,8 @@ class Checker {
     while (true) {
       const uint64_t nhs = std::min(PersonIdAt(history.get()), PersonIdAt(index.get()));
       if (nhs == kNoPerson) break;
-      std::map<std::string, bool, std::less<>> folded;  // record key -> holds
+      // record key -> its last value: held (as its own or a relative's) or released
+      std::map<std::string, std::string, std::less<>> folded;
       uint64_t by = 0;
       bool decodes = true;
       for (; PersonIdAt(history.get()) == nhs; history->Next()) {
@@ -257,25 +258,32 @@ class Checker {
           decodes = decodes && value.size() == 8;
           if (value.size() == 8) by = DecodeU64(value);
         } else {
-          decodes = decodes && (value == kNhsHeld || value == kNhsReleased);
-          folded[std::string(record)] = value == kNhsHeld;
+          decodes = decodes && (value == kNhsHeld || value == kNhsHeldAsRelatives || value == kNhsReleased);
+          folded[std::string(record)] = value;
         }
       }
-      std::vector<std::string> held;
-      for (; PersonIdAt(index.get()) == nhs; index->Next()) held.emplace_back(index->key().ToStringView().substr(8));
-      std::vector<std::string> from_history;
-      for (const auto& [record, holds] : folded) {
-        if (holds) from_history.push_back(record);
+      // Each holding record, and whether it holds the number as a relative's.
+      std::vector<std::pair<std::string, bool>> held;
+      for (; PersonIdAt(index.get()) == nhs; index->Next()) {
+        const std::string_view mark = index->value().ToStringView();
+        decodes = decodes && (mark.empty() || mark == kNhsIndexRelatives);
+        held.emplace_back(index->key().ToStringView().substr(8), mark == kNhsIndexRelatives);
+      }
+      std::vector<std::pair<std::string, bool>> from_history;
+      for (const auto& [record, value] : folded) {
+        if (value != kNhsReleased) from_history.emplace_back(record, value == kNhsHeldAsRelatives);
       }
       const auto it = superseded.find(nhs);
       const uint64_t want_by = it == superseded.end() ? 0 : it->second;
       if (it != superseded.end()) superseded.erase(it);
       if (!decodes) {
-        Violation("nhs_history: an entry does not decode");
+        Violation("nhs_history or nhs_index: an entry does not decode");
       } else if (from_history != held) {
         // The first record on which they differ.
         auto [h, i] = std::mismatch(from_history.begin(), from_history.end(), held.begin(), held.end());
-        const std::string& record = h == from_history.end() ? *i : i == held.end() || *h < *i ? *h : *i;
+        const std::string& record = h == from_history.end()      ? i->first
+                                    : i == held.end() || *h < *i ? h->first
+                                                                 : i->first;
         Violation(absl::StrCat("record ", RecordName(record), ": nhs_history does not give its nhs_index entry"));
       } else if (by != want_by) {
         Violation("nhs_history: a supersession differs from the one stored");

@@ -42,9 +42,14 @@ inline constexpr std::string_view kNeverPrefix("never\0", 6);
 inline constexpr std::string_view kPendingPrefix("pending\0", 8);
 inline constexpr std::string_view kSupersedePrefix("supersede\0", 10);
 // nhs_history values of a record: filed under the number from that change
-// on, or no longer.
+// on (as its own, or as a relative's number: format version 10), or no
+// longer.
 inline constexpr std::string_view kNhsHeld("\1", 1);
+inline constexpr std::string_view kNhsHeldAsRelatives("\2", 1);
 inline constexpr std::string_view kNhsReleased("\0", 1);
+// nhs_index values: the number is the record's own (empty, as before
+// version 10), or a relative's.
+inline constexpr std::string_view kNhsIndexRelatives("\1", 1);
 // meta: change events not yet known to be in a synced audit log (pending id
 // 8 bytes BE -> EncodeAuditValue with zero hashes), and how far the log is
 // synced: sequence (8) + hash (32) + file offset (8).

@@ -57,6 +57,7 @@ void PrintSummary(const RelinkFlags& f, const RelinkSummary& s, std::ostream& o)
   o << fmt::format("  persons removed (joined another) {}\n", s.persons_removed);
   o << fmt::format("  objections inherited  {}\n", s.objections_inherited);
   o << fmt::format("  review pairs          {} before, {} after\n", s.review_pairs_before, s.review_pairs);
+  o << fmt::format("  NHS numbers judged again {} records (a relative's number, or no longer)\n", s.nhs_marks_changed);
   o << fmt::format("  wall time             {:.2f} s\n", s.wall_seconds);
   o << "  stages:";
   for (const auto& [name, secs] : s.stage_seconds) o << fmt::format(" {} {:.2f}s;", name, secs);

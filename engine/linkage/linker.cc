@@ -154,55 +154,6 @@ absl::StatusOr<RunModel> ModelForRun(bool train, std::optional<Model> trusted_st
   return out;
 }
 
-void MarkRelativesNumbers(std::vector<PreparedRecord>* prepared) {
-  std::vector<PreparedRecord>& recs = *prepared;
-  std::vector<uint32_t> holders;
-  for (uint32_t i = 0; i < recs.size(); ++i) {
-    recs[i].nhs_relatives = false;
-    if (recs[i].nhs_validated) holders.push_back(i);
-  }
-  std::sort(holders.begin(), holders.end(),
-            [&](uint32_t x, uint32_t y) { return recs[x].nhs != recs[y].nhs ? recs[x].nhs < recs[y].nhs : x < y; });
-  // [from, to) of `holders`: one number's, where a majority can tell.
-  std::vector<std::pair<size_t, size_t>> numbers;
-  for (size_t from = 0, to = 0; from < holders.size(); from = to) {
-    while (to < holders.size() && recs[holders[to]].nhs == recs[holders[from]].nhs) ++to;
-    if (to - from >= 3 && to - from <= kMaxNumberHolders) numbers.emplace_back(from, to);
-  }
-  std::vector<char> marked(recs.size(), 0);
-  tbb::parallel_for(size_t{0}, numbers.size(), [&](size_t k) {
-    const auto [from, to] = numbers[k];
-    std::vector<const PreparedRecord*> others;
-    for (size_t h = from; h < to; ++h) {
-      others.clear();
-      for (size_t o = from; o < to; ++o) {
-        if (o != h) others.push_back(&recs[holders[o]]);
-      }
-      marked[holders[h]] = NumberIsARelatives(recs[holders[h]], others);
-    }
-  });
-  for (size_t i = 0; i < recs.size(); ++i) recs[i].nhs_relatives = marked[i] != 0;
-}
-
-absl::Status MarkStoredRelativesNumber(const index::Store& store, const std::string& key,
-                                       const std::function<PreparedRecord(const Record&)>& prepare, PreparedRecord* p,
-                                       const rocksdb::Snapshot* snap) {
-  p->nhs_relatives = false;
-  if (!p->nhs_validated) return absl::OkStatus();
-  EMPI_ASSIGN_OR_RETURN(std::vector<std::string> keys, store.RecordsWithNhs(p->nhs, snap));
-  std::erase(keys, key);
-  if (keys.size() < 2 || keys.size() >= kMaxNumberHolders) return absl::OkStatus();
-  EMPI_ASSIGN_OR_RETURN(auto records, store.GetRecords(keys, snap));
-  std::vector<PreparedRecord> others;
-  for (const auto& r : records) {
-    if (r) others.push_back(prepare(r->record));
-  }
-  std::vector<const PreparedRecord*> pointers;
-  for (const PreparedRecord& o : others) pointers.push_back(&o);
-  p->nhs_relatives = NumberIsARelatives(*p, pointers);
-  return absl::OkStatus();
-}
-
 std::vector<ScoredLink> ScoreCandidates(const Model& model, std::vector<PreparedRecord>* prepared,
                                         std::vector<CandidatePair> candidates) {
   for (PreparedRecord& p : *prepared) model.Annotate(&p);
@@ -297,6 +248,7 @@ class LinkRun {
   void AssignPersonIds(index::ChangeSet* header);
   absl::Status Write(index::ChangeSet header);
   absl::Status WriteHeader(index::ChangeSet* header, int64_t now_us);
+  absl::Status RemarkStoredHolders(const absl::flat_hash_set<uint64_t>& old_numbers, index::ChangeSet* header) const;
   absl::StatusOr<std::vector<uint64_t>> EmptiedPersons() const;
   void WriteChunk(size_t c, int64_t now_us, index::ChangeSet* cs);
   void WriteTail(index::ChangeSet* cs) const;
@@ -642,6 +594,7 @@ absl::Status LinkRun::WriteHeader(index::ChangeSet* header, int64_t now_us) {
   // both are deleted (deleting an absent key is harmless).
   std::vector<FieldConventions> old_conventions = {stored_conventions_};
   if (!(options_.conventions == stored_conventions_)) old_conventions.push_back(options_.conventions);
+  absl::flat_hash_set<uint64_t> old_numbers;
   for (const index::StoredRecord& r : replaced_) {
     std::string key = r.record.Key();
     for (const FieldConventions& c : old_conventions) {
@@ -652,9 +605,11 @@ absl::Status LinkRun::WriteHeader(index::ChangeSet* header, int64_t now_us) {
         if (k[q] != 0) header->DeleteBlockKey(rules.rules()[q].id, BlockKeyBytes(k[q]), key);
       }
       if (p.nhs != 0) header->DeleteNhs(p.nhs, key);
+      if (p.nhs_validated) old_numbers.insert(p.nhs);
     }
     header->RemoveMembership(r.person_id, key);
   }
+  EMPI_RETURN_IF_ERROR(RemarkStoredHolders(old_numbers, header));
   if (estimate_kept_) header->PutModel(model_.trained->ToJson().dump());
   if (!has_records_) header->PutMeta("field_conventions", ConventionsMeta(options_.conventions));
   header->PutMeta(kBlockingMeta, BlockingMeta(blocking_));
@@ -680,6 +635,46 @@ absl::Status LinkRun::WriteHeader(index::ChangeSet* header, int64_t now_us) {
     header->PutReview(recs_[rp.a].Key(), recs_[rp.b].Key(),
                       {rp.match_weight, Model::Probability(rp.match_weight), rp.reason});
   }
+  return absl::OkStatus();
+}
+
+// The stored holders of the numbers this link gives holders to, or takes
+// them from (`old_numbers`: the numbers of the records it replaces), whose
+// marks change (number_marks.h): judged among this link's records where
+// they hold every holder, else against the store.
+absl::Status LinkRun::RemarkStoredHolders(const absl::flat_hash_set<uint64_t>& old_numbers,
+                                          index::ChangeSet* header) const {
+  if (!has_records_) return absl::OkStatus();
+  std::vector<std::string> keys(work_.size());
+  absl::flat_hash_map<std::string_view, uint32_t> index_of;
+  for (uint32_t i = 0; i < work_.size(); ++i) {
+    keys[i] = recs_[i].Key();
+    index_of.emplace(keys[i], i);
+  }
+  absl::flat_hash_set<uint64_t> numbers;
+  for (size_t i = 0; i < n_incoming_; ++i) {
+    if (prepared_[i].nhs_validated) numbers.insert(prepared_[i].nhs);
+  }
+  Remarked remarked;
+  auto find = [&](std::string_view key) {
+    const auto it = index_of.find(key);
+    if (it == index_of.end()) return Found{};
+    return Found{&prepared_[it->second], PersonOf(it->second), it->second < n_incoming_};
+  };
+  EMPI_RETURN_IF_ERROR(
+      RemarkFromPrepared(*store_, std::vector<uint64_t>(numbers.begin(), numbers.end()), find, header, &remarked));
+  absl::flat_hash_set<std::string> leaving;
+  for (const index::StoredRecord& r : replaced_) leaving.insert(r.record.Key());
+  auto prepare = [this](const Record& r) {
+    PreparedRecord p = PrepareRecord(r, stored_conventions_);
+    supersessions_.Apply(&p);
+    return p;
+  };
+  for (uint64_t nhs : old_numbers) {
+    if (numbers.contains(nhs)) continue;
+    EMPI_RETURN_IF_ERROR(JudgeStoredNumber(*store_, nhs, leaving, {}, prepare, header, &remarked));
+  }
+  AddJudgedChange(remarked, header);
   return absl::OkStatus();
 }
 
@@ -736,7 +731,7 @@ void LinkRun::WriteChunk(size_t c, int64_t now_us, index::ChangeSet* cs) {
     for (size_t q = 0; q < rules.rules().size(); ++q) {
       if (keys_[i][q] != 0) cs->PutBlockKey(rules.rules()[q].id, BlockKeyBytes(keys_[i][q]), key);
     }
-    if (prepared_[i].nhs != 0) cs->PutNhs(prepared_[i].nhs, key);
+    if (prepared_[i].nhs != 0) cs->PutNhs(prepared_[i].nhs, key, prepared_[i].nhs_relatives);
     if (pid != last_person && new_persons_.contains(pid) && !objecting_.contains(pid)) {
       index::PersonValue v;
       v.created_time_us = now_us;

@@ -38,6 +38,7 @@
 #include "engine/linkage/blocking.h"
 #include "engine/linkage/clustering.h"
 #include "engine/linkage/model.h"
+#include "engine/linkage/number_marks.h"
 #include "engine/linkage/training.h"
 #include "index/store.h"
 
@@ -156,20 +157,6 @@ absl::StatusOr<RunModel> ModelForRun(bool train, std::optional<Model> trusted_st
                                      const std::vector<PreparedRecord>& prepared,
                                      const std::vector<CandidatePair>& candidates, const std::vector<BlockKeys>& keys,
                                      const BlockingRules& rules, TrainingReport* report);
-// Marks each record whose NHS number is a relative's (nhs_relatives), judged
-// among the records of `prepared` carrying it (NumberIsARelatives). A number
-// on more than kMaxNumberHolders records is judged for none of them. Call
-// before comparing any pair: the number is then compared as missing.
-inline constexpr size_t kMaxNumberHolders = 64;
-void MarkRelativesNumbers(std::vector<PreparedRecord>* prepared);
-// Marks `p`, the record stored (or being stored) under `key`, when its number
-// is a relative's among the other records `store` holds with it, each
-// prepared by `prepare` as the caller prepares records: what
-// MarkRelativesNumbers decides among a link's records, for one record
-// judged against the store (the real-time ingest, explanations).
-absl::Status MarkStoredRelativesNumber(const index::Store& store, const std::string& key,
-                                       const std::function<PreparedRecord(const Record&)>& prepare, PreparedRecord* p,
-                                       const rocksdb::Snapshot* snap = nullptr);
 // Annotates `prepared` for `model`, then scores every candidate in
 // parallel, capped by the safety rules (safety.h); returns the pairs at or
 // above the review threshold, in no particular order.

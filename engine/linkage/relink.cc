@@ -190,6 +190,28 @@ Plan PlanMoves(index::Store* store, const StoredSet& set, const std::vector<uint
   return plan;
 }
 
+// The NHS index's marks of the records read, judged again among them
+// (number_marks.h): into `cs`, with their change; returns how many changed.
+absl::StatusOr<uint64_t> RemarkNumbers(const index::Store& store, const StoredSet& set, const Prepared& prepared,
+                                       const Plan& plan, index::ChangeSet* cs) {
+  absl::flat_hash_map<std::string, uint32_t> index_of;
+  absl::flat_hash_set<uint64_t> numbers;
+  for (uint32_t i = 0; i < set.records.size(); ++i) {
+    index_of.emplace(set.records[i].Key(), i);
+    if (prepared.records[i].nhs_validated) numbers.insert(prepared.records[i].nhs);
+  }
+  auto find = [&](std::string_view key) {
+    const auto it = index_of.find(absl::string_view(key.data(), key.size()));
+    if (it == index_of.end()) return Found{};
+    return Found{&prepared.records[it->second], plan.new_person[it->second], false};
+  };
+  Remarked remarked;
+  EMPI_RETURN_IF_ERROR(
+      RemarkFromPrepared(store, std::vector<uint64_t>(numbers.begin(), numbers.end()), find, cs, &remarked));
+  AddJudgedChange(remarked, cs);
+  return remarked.records.size();
+}
+
 // Moves, persons, histories and change-feed entries of the plan.
 absl::Status WriteMoves(const index::Store& store, const StoredSet& set, const Plan& plan, const RelinkOptions& options,
                         std::string_view reason, index::ChangeSet* cs, RelinkSummary* summary) {
@@ -404,12 +426,13 @@ absl::StatusOr<RelinkSummary> RelinkStore(index::Store* store, const RelinkOptio
         WriteMoves(*store, set, plan, options,
                    scope ? "a link's stored neighbours scored again with its records (empi link)" : options.reason, &cs,
                    &summary));
+    EMPI_ASSIGN_OR_RETURN(summary.nhs_marks_changed, RemarkNumbers(*store, set, prepared, plan, &cs));
     if (run_model.trained) cs.PutModel(run_model.trained->ToJson().dump());
     // Objection-in-review flags follow the new queue (review_objections.h).
     if (review.changed || !plan.moved.empty()) cs.PutMeta(index::kMetaReviewObjectionsDirty, "");
     cs.DeleteMeta(kMetaRevisitPending);
     if (!scope) cs.DeleteMeta(kMetaUnrevisitedFrom);
-    summary.applied = review.changed || !plan.moved.empty() || run_model.trained;
+    summary.applied = review.changed || !plan.moved.empty() || run_model.trained || summary.nhs_marks_changed > 0;
     report("write", plan.moved.size(), plan.moved.size());
     EMPI_RETURN_IF_ERROR(store->Commit(&cs, &event, /*sync=*/true));
   }

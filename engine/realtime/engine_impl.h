@@ -59,6 +59,7 @@
 #include "engine/linkage/blocking.h"
 #include "engine/linkage/clustering.h"
 #include "engine/linkage/model.h"
+#include "engine/linkage/number_marks.h"
 #include "engine/linkage/prepared_record.h"
 #include "engine/linkage/supersession.h"
 #include "engine/realtime/contributor_register.h"
@@ -312,6 +313,11 @@ class EngineImpl final : public Engine {
   // (NumberIsARelatives), as the batch link marks it among a link's records
   // (MarkRelativesNumbers).
   absl::Status MarkRelativesNumber(PreparedRecord* p, const std::string& key, const rocksdb::Snapshot* snap) const;
+  // The NHS numbers an ingest of `p` (stored under `key`, in place of `old`
+  // if any) changes holders of, judged again (number_marks.h): marks `p`,
+  // and puts into `cs` the stored holders' marks that change.
+  absl::Status JudgeNumbers(const index::StoredRecord* old, const std::string& key, PreparedRecord* p,
+                            index::ChangeSet* cs, Remarked* out) const;
   // The keys of the records sharing a blocking key with `p`, in rule order
   // without repeats, `self_key` left out: what Candidates scores.
   absl::StatusOr<std::vector<std::string>> CandidateKeys(const PreparedRecord& p, const std::string& self_key,

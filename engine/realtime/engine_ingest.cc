@@ -242,6 +242,23 @@ absl::Status EngineImpl::MarkRelativesNumber(PreparedRecord* p, const std::strin
       *store_, key, [this](const Record& r) { return Prepare(r); }, p, snap);
 }
 
+absl::Status EngineImpl::JudgeNumbers(const index::StoredRecord* old, const std::string& key, PreparedRecord* p,
+                                      index::ChangeSet* cs, Remarked* out) const {
+  const absl::flat_hash_set<std::string> leaving = {key};
+  auto prepare = [this](const Record& r) { return Prepare(r); };
+  p->nhs_relatives = false;
+  if (p->nhs_validated) {
+    EMPI_RETURN_IF_ERROR(JudgeStoredNumber(*store_, p->nhs, leaving, {{key, p}}, prepare, cs, out));
+  }
+  if (old != nullptr) {
+    const PreparedRecord op = Prepare(old->record);
+    if (op.nhs_validated && op.nhs != p->nhs) {
+      EMPI_RETURN_IF_ERROR(JudgeStoredNumber(*store_, op.nhs, leaving, {}, prepare, cs, out));
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<bool> EngineImpl::NumberIsSomeoneElses(uint64_t nhs, const std::vector<const PreparedRecord*>& holders,
                                                       size_t join_own, const std::string& key, uint64_t person) const {
   EMPI_ASSIGN_OR_RETURN(auto keys, store_->RecordsWithNhs(nhs));
@@ -388,7 +405,7 @@ absl::Status EngineImpl::PutLinkedRecord(const index::StoredRecord& sr, const Pr
   for (size_t q = 0; q < rules_.rules().size(); ++q) {
     if (keys[q] != 0) cs->PutBlockKey(rules_.rules()[q].id, BlockKeyBytes(keys[q]), key);
   }
-  if (p.nhs != 0) cs->PutNhs(p.nhs, key);
+  if (p.nhs != 0) cs->PutNhs(p.nhs, key, p.nhs_relatives);
   if (is_new) {
     EMPI_ASSIGN_OR_RETURN(const uint64_t n, RecordCount());
     cs->PutMeta("record_count", std::to_string(n + 1));
@@ -424,7 +441,8 @@ absl::StatusOr<IngestResult> EngineImpl::IngestLocked(const Record& rec, const R
     EMPI_ASSIGN_OR_RETURN(inherited, UnlinkOldVersion(*old, key, hseq, who, &cs));
   }
   PreparedRecord p = Prepare(rec);
-  EMPI_RETURN_IF_ERROR(MarkRelativesNumber(&p, key, nullptr));
+  Remarked remarked;
+  EMPI_RETURN_IF_ERROR(JudgeNumbers(old ? &*old : nullptr, key, &p, &cs, &remarked));
   // Persons whose objection_in_review this ingest may change: those it
   // puts in review with the record, and the record's person when the
   // record moved or the person's objection changed.
@@ -463,6 +481,7 @@ absl::StatusOr<IngestResult> EngineImpl::IngestLocked(const Record& rec, const R
   cs.AppendHistory(target, hseq, h.dump());
   index::AddRecordChanges(old ? &*old : nullptr, sr, result.outcome != IngestOutcome::kLinked, &cs);
   if (result.objection_applied) cs.AddChange({.kind = "objection-registered", .persons = {target}, .records = {}});
+  AddJudgedChange(remarked, &cs);
   ev.persons = {target};
   if (old && old->person_id != target) ev.persons.push_back(old->person_id);
   ev.outcome = std::string(IngestOutcomeName(result.outcome));

@@ -5,6 +5,7 @@
 // search by demographics, and whether a care-record view may be assembled.
 
 #include <algorithm>
+#include <iterator>
 
 #include "absl/strings/str_cat.h"
 #include "empi/status_macros.h"
@@ -18,6 +19,16 @@ namespace {
 
 // Candidates below this probability are not worth showing a searcher.
 constexpr double kPossibleProbability = 0.05;
+
+// The records an NHS number resolves by: those that hold it as their own,
+// when any does; a relative's record carrying it too (number_marks.h) is
+// not the number's patient. Both lists are in key order.
+std::vector<std::string> OwnHolders(index::Store::NhsHolders held) {
+  std::vector<std::string> own;
+  std::set_difference(held.records.begin(), held.records.end(), held.relatives.begin(), held.relatives.end(),
+                      std::back_inserter(own));
+  return own.empty() ? std::move(held.records) : own;
+}
 
 }  // namespace
 
@@ -94,8 +105,8 @@ absl::StatusOr<Resolution> EngineImpl::ResolveByNhsNumber(const std::string& nhs
       if (hops == kMaxSupersessionHops) return absl::DataLossError("manual: supersessions form a cycle");
       current = next;
     }
-    EMPI_ASSIGN_OR_RETURN(auto keys, store_->RecordsWithNhs(current, snap.get()));
-    EMPI_ASSIGN_OR_RETURN(persons, PersonsOf(keys, snap.get()));
+    EMPI_ASSIGN_OR_RETURN(auto held, store_->NhsHoldersNow(current, snap.get()));
+    EMPI_ASSIGN_OR_RETURN(persons, PersonsOf(OwnHolders(std::move(held)), snap.get()));
     view.reset();
     if (persons.size() == 1) {
       EMPI_ASSIGN_OR_RETURN(view, store_->GetPersonView(persons[0], snap.get()));
@@ -120,7 +131,7 @@ absl::StatusOr<Resolution> EngineImpl::ResolveByNhsNumberAsOf(const std::string&
     if (hops == kMaxSupersessionHops) return absl::DataLossError("nhs_history: supersessions form a cycle");
   }
   std::vector<uint64_t> persons;
-  for (const std::string& key : held.records) {
+  for (const std::string& key : OwnHolders(std::move(held))) {
     EMPI_ASSIGN_OR_RETURN(const uint64_t pid, store_->RecordPersonAt(key, at));
     if (pid != 0) persons.push_back(pid);
   }
@@ -150,8 +161,8 @@ absl::StatusOr<Resolution> EngineImpl::FinishResolveByNhs(const std::vector<uint
     EMPI_RETURN_IF_ERROR(CommitAudit(ev));
     return absl::FailedPreconditionError(
         absl::StrCat("the NHS number is held by ", persons.size(),
-                     " persons (a pair awaiting review, or a relative's number on one person's record); "
-                     "resolve by record"));
+                     " persons as their own (a pair awaiting review, or a relative's number its holders cannot "
+                     "tell apart); resolve by record"));
   }
   std::optional<Resolution> res;
   if (persons.size() == 1) {

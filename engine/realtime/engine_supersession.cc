@@ -55,6 +55,8 @@ absl::StatusOr<SupersessionResult> EngineImpl::SupersedeLocked(uint64_t old_nhs,
   // its current number.
   EMPI_ASSIGN_OR_RETURN(std::vector<std::string> keys, store_->RecordsWithNhs(old_nhs));
   EMPI_ASSIGN_OR_RETURN(auto moved, store_->GetRecords(keys, nullptr));
+  std::vector<PreparedRecord> now(keys.size());
+  std::vector<Arriving> arriving;
   for (size_t i = 0; i < keys.size(); ++i) {
     if (!moved[i]) continue;
     PreparedRecord p = PrepareRecord(moved[i]->record, conventions_);
@@ -63,13 +65,25 @@ absl::StatusOr<SupersessionResult> EngineImpl::SupersedeLocked(uint64_t old_nhs,
     cs.DeleteNhs(p.nhs, keys[i]);
     next.Apply(&p);
     const BlockKeys new_keys = ComputeBlockKeys(rules_, p);
-    cs.PutNhs(p.nhs, keys[i]);
     for (size_t q = 0; q < rules_.rules().size(); ++q) {
       if (old_keys[q] == new_keys[q]) continue;
       if (old_keys[q] != 0) cs.DeleteBlockKey(rules_.rules()[q].id, BlockKeyBytes(old_keys[q]), keys[i]);
       if (new_keys[q] != 0) cs.PutBlockKey(rules_.rules()[q].id, BlockKeyBytes(new_keys[q]), keys[i]);
     }
+    now[i] = std::move(p);
+    arriving.push_back({keys[i], &now[i]});
   }
+  // The moved records join the holders of the current number: whose
+  // number each holds is judged again among them all.
+  Remarked remarked;
+  auto prepare = [&](const Record& r) {
+    PreparedRecord p = PrepareRecord(r, conventions_);
+    next.Apply(&p);
+    return p;
+  };
+  EMPI_RETURN_IF_ERROR(JudgeStoredNumber(*store_, current, {}, arriving, prepare, &cs, &remarked));
+  for (const Arriving& a : arriving) cs.PutNhs(a.record->nhs, a.key, a.record->nhs_relatives);
+  AddJudgedChange(remarked, &cs);
   EMPI_ASSIGN_OR_RETURN(std::vector<std::string> current_keys, store_->RecordsWithNhs(current));
   keys.insert(keys.end(), current_keys.begin(), current_keys.end());
   EMPI_ASSIGN_OR_RETURN(result.persons, PersonsOf(keys, nullptr));

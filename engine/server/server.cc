@@ -587,8 +587,8 @@ class ServerImpl final : public Server {
     }
     if (absl::IsFailedPrecondition(r.status())) {
       return SendOutcome(res, 409, "multiple-matches",
-                         "identifier: the NHS number is held by several persons (a pair awaiting review, or a "
-                         "relative's number on one person's record); resolve by record");
+                         "identifier: the NHS number is held by several persons as their own (a pair awaiting "
+                         "review, or a relative's number its holders cannot tell apart); resolve by record");
     }
     if (absl::IsNotFound(r.status())) return SendOutcome(res, 404, "not-found", "identifier: no person holds it");
     if (!r.ok()) return SendEngineError(res, r.status());

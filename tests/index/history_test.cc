@@ -5,6 +5,7 @@
 // an NHS number were once a given change was committed, through commits, a
 // bulk load and upgrades from format versions 6 and 8; and `empi check`
 // naming a history that disagrees with the present.
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -255,11 +256,11 @@ constexpr uint64_t kNhs = 9434765919, kOtherNhs = 4010232137;
 
 // Files record `id` under `nhs` in nhs_index (and out of `from`, if not 0),
 // with a change.
-void FileNhs(Store* store, const std::string& id, uint64_t nhs, uint64_t from = 0) {
+void FileNhs(Store* store, const std::string& id, uint64_t nhs, uint64_t from = 0, bool relatives = false) {
   ChangeSet cs = store->NewChangeSet();
   const std::string key = Rec(id, 0).record.Key();
   if (from != 0) cs.DeleteNhs(from, key);
-  if (nhs != 0) cs.PutNhs(nhs, key);
+  if (nhs != 0) cs.PutNhs(nhs, key, relatives);
   cs.AddChange(Change{0, "record-updated", {}, {key}});
   ASSERT_TRUE(store->Commit(&cs, nullptr, false).ok());
 }
@@ -269,9 +270,100 @@ std::string HoldersAt(const Store& store, uint64_t nhs, uint64_t change) {
   EXPECT_TRUE(held.ok()) << held.status();
   if (!held.ok()) return "error";
   std::string out;
-  for (const std::string& key : held->records) absl::StrAppend(&out, key.substr(4), " ");  // after "RKB\0"
+  for (const std::string& key : held->records) {
+    const bool relatives = std::binary_search(held->relatives.begin(), held->relatives.end(), key);
+    absl::StrAppend(&out, key.substr(4), relatives ? "(r) " : " ");  // after "RKB\0"
+  }
   if (held->superseded_by != 0) absl::StrAppend(&out, "-> ", held->superseded_by);
   return out;
+}
+
+// Who holds the number now, as HoldersAt writes it.
+std::string HoldersNow(const Store& store, uint64_t nhs) {
+  auto held = store.NhsHoldersNow(nhs);
+  EXPECT_TRUE(held.ok()) << held.status();
+  if (!held.ok()) return "error";
+  std::string out;
+  for (const std::string& key : held->records) {
+    const bool relatives = std::binary_search(held->relatives.begin(), held->relatives.end(), key);
+    absl::StrAppend(&out, key.substr(4), relatives ? "(r) " : " ");
+  }
+  return out;
+}
+
+// A number held as a relative's (format version 10) is told apart from
+// one held as the record's own, now and as of each change, and the mark
+// can change while the record keeps the number.
+TEST(History, ARelativesNumberIsMarkedNowAndAsOfEachChange) {
+  TempDir dir;
+  auto store = OpenOrDie(dir.path());
+  ASSERT_NE(store, nullptr);
+  FileNhs(store.get(), "A", kNhs);                          // change 1
+  FileNhs(store.get(), "B", kNhs, 0, /*relatives=*/true);   // 2
+  FileNhs(store.get(), "B", kNhs, 0, /*relatives=*/false);  // 3: judged again
+  FileNhs(store.get(), "C", kNhs, 0, /*relatives=*/true);   // 4
+  FileNhs(store.get(), "C", 0, kNhs);                       // 5: C lets it go
+  EXPECT_EQ(HoldersAt(*store, kNhs, 1), "A ");
+  EXPECT_EQ(HoldersAt(*store, kNhs, 2), "A B(r) ");
+  EXPECT_EQ(HoldersAt(*store, kNhs, 3), "A B ");
+  EXPECT_EQ(HoldersAt(*store, kNhs, 4), "A B C(r) ");
+  EXPECT_EQ(HoldersAt(*store, kNhs, 5), "A B ");
+  FileNhs(store.get(), "A", kNhs, 0, /*relatives=*/true);  // 6
+  EXPECT_EQ(HoldersNow(*store, kNhs), "A(r) B ");
+  EXPECT_EQ(HoldersAt(*store, kNhs, 6), "A(r) B ");
+  ExpectChecksClean(*store);
+}
+
+TEST(History, StoreCheckNamesAMarkTheHistoryDoesNotGive) {
+  TempDir dir;
+  auto store = OpenOrDie(dir.path());
+  ASSERT_NE(store, nullptr);
+  FileNhs(store.get(), "A", kNhs);
+  FileNhs(store.get(), "B", kNhs, 0, /*relatives=*/true);
+  ExpectChecksClean(*store);
+  // The index says B's number is its own; the history, a relative's.
+  ASSERT_TRUE(
+      store->db()
+          ->Put(rocksdb::WriteOptions(), store->cf(Cf::kNhsIndex), NhsIndexKey(kNhs, Rec("B", 0).record.Key()), "")
+          .ok());
+  auto report = CheckStore(*store, {});
+  ASSERT_TRUE(report.ok());
+  ASSERT_EQ(report->violations_total, 1u);
+  EXPECT_EQ(report->violations[0], "record RKB/B: nhs_history does not give its nhs_index entry");
+  // A mark that is neither.
+  ASSERT_TRUE(
+      store->db()
+          ->Put(rocksdb::WriteOptions(), store->cf(Cf::kNhsIndex), NhsIndexKey(kNhs, Rec("B", 0).record.Key()), "x")
+          .ok());
+  report = CheckStore(*store, {});
+  ASSERT_TRUE(report.ok());
+  ASSERT_EQ(report->violations_total, 1u);
+  EXPECT_EQ(report->violations[0], "nhs_history or nhs_index: an entry does not decode");
+}
+
+// Version 10 only adds the mark: a version-9 store is read as it is once
+// a read-write open has written the new version (a read-only open refuses
+// it, as a version-9 build refuses a version-10 store).
+TEST(History, UpgradeFromVersion9KeepsEveryNumberItsHoldersOwn) {
+  TempDir dir;
+  {
+    auto store = OpenOrDie(dir.path());
+    ASSERT_NE(store, nullptr);
+    FileNhs(store.get(), "A", kNhs);  // 1
+    FileNhs(store.get(), "B", kNhs);  // 2
+    ASSERT_TRUE(store->db()->Put(rocksdb::WriteOptions(), store->cf(Cf::kMeta), "format_version", "9").ok());
+  }
+  {
+    auto refused = Store::Open(dir.path(), ReadOnly());
+    ASSERT_FALSE(refused.ok());
+    EXPECT_NE(refused.status().message().find("format version 9"), std::string::npos) << refused.status();
+  }
+  auto store = OpenOrDie(dir.path());
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(**store->GetMeta(kMetaFormatVersion), "10");
+  EXPECT_EQ(HoldersNow(*store, kNhs), "A B ");
+  EXPECT_EQ(HoldersAt(*store, kNhs, 2), "A B ");
+  ExpectChecksClean(*store);
 }
 
 TEST(History, NhsHoldersAsOfEachChange) {

@@ -81,9 +81,12 @@ class Engine {
   // The person `person_id` with its records; NotFound (audited, naming the
   // person) if there is none.
   virtual absl::StatusOr<Resolution> ResolvePerson(uint64_t person_id, const Requester& who) = 0;
-  // The person holding records with this NHS number; NotFound if none,
-  // FailedPrecondition if the number is in several persons (pending review,
-  // or a relative's number on one person's record: docs/matching.md),
+  // The person holding records with this NHS number as its own; a
+  // relative's record that carries it too (a parent's number on a child's
+  // record, judged among the number's holders: docs/matching.md) is not
+  // the number's patient. NotFound if no person holds it,
+  // FailedPrecondition if several persons hold it as their own (pending
+  // review, or a relative's number its holders cannot tell apart),
   // InvalidArgument if it is not a valid NHS number.
   virtual absl::StatusOr<Resolution> ResolveByNhsNumber(const std::string& nhs_number, const Requester& who) = 0;
   // Resolve and ResolvePerson as the index stood at `as_of` (AsOf): the

@@ -125,6 +125,9 @@ struct RelinkSummary {
   uint64_t persons_removed = 0;       // every record joined another person
   uint64_t objections_inherited = 0;  // persons that now object: an objecting person's record joined them
   std::vector<RelinkMove> moves;      // in record key order
+  // Records whose NHS number was judged again: now a relative's number, or
+  // no longer one (the marks answers by NHS number follow).
+  uint64_t nhs_marks_changed = 0;
   bool applied = false;  // written (false for a dry run, or when nothing moves and the review queue is unchanged)
   double wall_seconds = 0;
   std::vector<std::pair<std::string, double>> stage_seconds;  // in order

@@ -1,0 +1,162 @@
+// Copyright EMPI developers.
+//
+// number_marks.cc: whose NHS number a record carries, judged among the
+// number's holders in memory and in the store (number_marks.h).
+
+#include "engine/linkage/number_marks.h"
+
+#include <algorithm>
+
+#include "empi/status_macros.h"
+#include "engine/linkage/safety.h"
+#include "tbb/parallel_for.h"
+
+namespace empi {
+namespace {
+
+// Whether each of `holders` (one number's) holds it as a relative's, judged
+// among the others.
+std::vector<char> JudgeHolders(const std::vector<const PreparedRecord*>& holders) {
+  std::vector<char> marks(holders.size(), 0);
+  if (holders.size() < 3 || holders.size() > kMaxNumberHolders) return marks;
+  std::vector<const PreparedRecord*> others;
+  for (size_t h = 0; h < holders.size(); ++h) {
+    others.clear();
+    for (size_t o = 0; o < holders.size(); ++o) {
+      if (o != h) others.push_back(holders[o]);
+    }
+    marks[h] = NumberIsARelatives(*holders[h], others);
+  }
+  return marks;
+}
+
+}  // namespace
+
+void MarkRelativesNumbers(std::vector<PreparedRecord>* prepared) {
+  std::vector<PreparedRecord>& recs = *prepared;
+  std::vector<uint32_t> holders;
+  for (uint32_t i = 0; i < recs.size(); ++i) {
+    recs[i].nhs_relatives = false;
+    if (recs[i].nhs_validated) holders.push_back(i);
+  }
+  std::sort(holders.begin(), holders.end(),
+            [&](uint32_t x, uint32_t y) { return recs[x].nhs != recs[y].nhs ? recs[x].nhs < recs[y].nhs : x < y; });
+  // [from, to) of `holders`: one number's, where a majority can tell.
+  std::vector<std::pair<size_t, size_t>> numbers;
+  for (size_t from = 0, to = 0; from < holders.size(); from = to) {
+    while (to < holders.size() && recs[holders[to]].nhs == recs[holders[from]].nhs) ++to;
+    if (to - from >= 3 && to - from <= kMaxNumberHolders) numbers.emplace_back(from, to);
+  }
+  std::vector<char> marked(recs.size(), 0);
+  tbb::parallel_for(size_t{0}, numbers.size(), [&](size_t k) {
+    const auto [from, to] = numbers[k];
+    std::vector<const PreparedRecord*> group;
+    for (size_t h = from; h < to; ++h) group.push_back(&recs[holders[h]]);
+    const std::vector<char> marks = JudgeHolders(group);
+    for (size_t h = from; h < to; ++h) marked[holders[h]] = marks[h - from];
+  });
+  for (size_t i = 0; i < recs.size(); ++i) recs[i].nhs_relatives = marked[i] != 0;
+}
+
+absl::Status MarkStoredRelativesNumber(const index::Store& store, const std::string& key,
+                                       const std::function<PreparedRecord(const Record&)>& prepare, PreparedRecord* p,
+                                       const rocksdb::Snapshot* snap) {
+  p->nhs_relatives = false;
+  if (!p->nhs_validated) return absl::OkStatus();
+  EMPI_ASSIGN_OR_RETURN(std::vector<std::string> keys, store.RecordsWithNhs(p->nhs, snap));
+  std::erase(keys, key);
+  if (keys.size() < 2 || keys.size() >= kMaxNumberHolders) return absl::OkStatus();
+  EMPI_ASSIGN_OR_RETURN(auto records, store.GetRecords(keys, snap));
+  std::vector<PreparedRecord> others;
+  for (const auto& r : records) {
+    if (r) others.push_back(prepare(r->record));
+  }
+  std::vector<const PreparedRecord*> pointers;
+  for (const PreparedRecord& o : others) pointers.push_back(&o);
+  p->nhs_relatives = NumberIsARelatives(*p, pointers);
+  return absl::OkStatus();
+}
+absl::Status JudgeStoredNumber(const index::Store& store, uint64_t nhs, const absl::flat_hash_set<std::string>& leaving,
+                               const std::vector<Arriving>& arriving, const PrepareFn& prepare, index::ChangeSet* cs,
+                               Remarked* out) {
+  std::vector<PreparedRecord*> joining;
+  absl::flat_hash_set<std::string_view> arriving_keys;
+  for (const Arriving& a : arriving) {
+    a.record->nhs_relatives = false;
+    arriving_keys.insert(a.key);
+    if (a.record->nhs_validated && a.record->nhs == nhs) joining.push_back(a.record);
+  }
+  EMPI_ASSIGN_OR_RETURN(index::Store::NhsHolders held, store.NhsHoldersNow(nhs));
+  std::vector<std::string> keys;
+  for (std::string& k : held.records) {
+    if (!leaving.contains(k) && !arriving_keys.contains(k)) keys.push_back(std::move(k));
+  }
+  if (keys.size() + joining.size() > kMaxNumberHolders) return absl::OkStatus();
+  EMPI_ASSIGN_OR_RETURN(auto records, store.GetRecords(keys));
+  std::vector<PreparedRecord> stored;
+  std::vector<size_t> kept;  // index in keys of each of stored
+  absl::flat_hash_set<uint64_t> persons;
+  for (size_t i = 0; i < records.size(); ++i) {
+    if (!records[i]) continue;
+    PreparedRecord r = prepare(records[i]->record);
+    persons.insert(records[i]->person_id);
+    if (!r.nhs_validated || r.nhs != nhs) continue;
+    stored.push_back(std::move(r));
+    kept.push_back(i);
+  }
+  std::vector<const PreparedRecord*> holders;
+  for (const PreparedRecord& r : stored) holders.push_back(&r);
+  holders.insert(holders.end(), joining.begin(), joining.end());
+  const std::vector<char> marks = JudgeHolders(holders);
+  for (size_t j = 0; j < joining.size(); ++j) joining[j]->nhs_relatives = marks[stored.size() + j] != 0;
+  bool changed = false;
+  for (size_t s = 0; s < stored.size(); ++s) {
+    const std::string& key = keys[kept[s]];
+    const bool was = std::binary_search(held.relatives.begin(), held.relatives.end(), key);
+    if ((marks[s] != 0) == was) continue;
+    cs->PutNhs(nhs, key, marks[s] != 0);
+    out->records.push_back(key);
+    changed = true;
+  }
+  if (changed) out->persons.insert(persons.begin(), persons.end());
+  return absl::OkStatus();
+}
+
+absl::Status RemarkFromPrepared(const index::Store& store, const std::vector<uint64_t>& numbers,
+                                const std::function<Found(std::string_view key)>& find, index::ChangeSet* cs,
+                                Remarked* out) {
+  for (uint64_t nhs : numbers) {
+    EMPI_ASSIGN_OR_RETURN(index::Store::NhsHolders held, store.NhsHoldersNow(nhs));
+    std::vector<std::pair<const std::string*, Found>> stored;
+    bool all_found = true;
+    for (const std::string& key : held.records) {
+      const Found f = find(key);
+      all_found = all_found && f.record != nullptr;
+      if (f.record != nullptr && f.record->nhs == nhs) stored.emplace_back(&key, f);
+    }
+    if (!all_found) continue;
+    bool changed = false;
+    for (const auto& [key, f] : stored) {
+      const bool was = std::binary_search(held.relatives.begin(), held.relatives.end(), *key);
+      if (f.written || f.record->nhs_relatives == was) continue;
+      cs->PutNhs(nhs, *key, f.record->nhs_relatives);
+      out->records.push_back(*key);
+      changed = true;
+    }
+    if (changed) {
+      for (const auto& [key, f] : stored) out->persons.insert(f.person);
+    }
+  }
+  return absl::OkStatus();
+}
+
+void AddJudgedChange(const Remarked& remarked, index::ChangeSet* cs) {
+  if (remarked.records.empty()) return;
+  std::vector<uint64_t> persons(remarked.persons.begin(), remarked.persons.end());
+  std::sort(persons.begin(), persons.end());
+  std::vector<std::string> records = remarked.records;
+  std::sort(records.begin(), records.end());
+  cs->AddChange({.kind = "nhs-judged", .persons = std::move(persons), .records = std::move(records)});
+}
+
+}  // namespace empi
