@@ -8,8 +8,10 @@
 #include <vector>
 
 #include "engine/linkage/prepared_record.h"
+#include "engine/linkage/relink.h"
 #include "gtest/gtest.h"
 #include "index/store.h"
+#include "index/store_check.h"
 #include "tests/engine/linkage/linkage_test_util.h"
 #include "tests/index/store_invariants.h"
 #include "tests/temp_dir.h"
@@ -437,6 +439,57 @@ TEST_F(RelativesNumberTest, AParentsNumberOnAChildsRecordIsComparedAsMissingInAL
   auto later = Link({care_});
   ASSERT_TRUE(later.ok()) << later.status();
   ExpectTheRecordWithTheDaughter();
+}
+
+// The records that hold the mother's number as a relative's, by the NHS
+// index's marks (number_marks.h); the store's NHS history agrees.
+std::set<std::string> MarkedRelatives(const index::Store& store, const std::string& nhs_number) {
+  auto held = store.NhsHoldersNow(std::stoull(nhs_number));
+  EXPECT_TRUE(held.ok()) << held.status();
+  auto report = index::CheckStore(store, {});
+  EXPECT_TRUE(report.ok() && report->violations_total == 0) << (report.ok() ? report->violations[0] : "");
+  return held.ok() ? std::set<std::string>(held->relatives.begin(), held->relatives.end()) : std::set<std::string>{};
+}
+
+TEST_F(RelativesNumberTest, TheNhsIndexMarksTheCareRecordWhicheverFeedComesFirst) {
+  const std::string mother = family_[0].nhs_number;
+  std::vector<Record> first = feed1_;
+  first.insert(first.end(), {family_[2], family_[3], care_});
+  ASSERT_TRUE(Link(first).ok());
+  KeepStoredModel();
+  EXPECT_TRUE(MarkedRelatives(*store_, mother).empty());  // its only holder
+  ASSERT_TRUE(Link({family_[0], family_[1]}).ok());
+  EXPECT_EQ(MarkedRelatives(*store_, mother), std::set<std::string>{care_.Key()});
+  // The mother's number corrected on one of her records: two holders
+  // left, too few to tell whose it is.
+  Record corrected = family_[1];
+  corrected.nhs_number = gen_.NhsNumber();
+  ASSERT_TRUE(Link({corrected}).ok());
+  EXPECT_TRUE(MarkedRelatives(*store_, mother).empty());
+}
+
+// A relink judges every number again: a mark lost (as in a store from
+// before format version 10) is written back, and reported.
+TEST_F(RelativesNumberTest, ARelinkWritesBackAMarkTheStoreLacks) {
+  std::vector<Record> all = feed1_;
+  all.insert(all.end(), family_.begin(), family_.end());
+  all.push_back(care_);
+  ASSERT_TRUE(Link(all).ok());
+  KeepStoredModel();  // a relink scores with a trusted model only
+  const std::string mother = family_[0].nhs_number;
+  ASSERT_EQ(MarkedRelatives(*store_, mother), std::set<std::string>{care_.Key()});
+  index::ChangeSet cs = store_->NewChangeSet();
+  cs.PutNhs(std::stoull(mother), care_.Key(), /*relatives=*/false);
+  ASSERT_TRUE(store_->Commit(&cs, nullptr, true).ok());
+  ASSERT_TRUE(MarkedRelatives(*store_, mother).empty());
+  auto relinked = RelinkStore(store_.get(), RelinkOptions{}, nullptr, nullptr);
+  ASSERT_TRUE(relinked.ok()) << relinked.status();
+  EXPECT_EQ(relinked->nhs_marks_changed, 1u);
+  EXPECT_TRUE(relinked->moves.empty());
+  EXPECT_EQ(MarkedRelatives(*store_, mother), std::set<std::string>{care_.Key()});
+  auto again = RelinkStore(store_.get(), RelinkOptions{}, nullptr, nullptr);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->nhs_marks_changed, 0u);
 }
 
 // Stored blocking settings that do not decode stop a link before it writes

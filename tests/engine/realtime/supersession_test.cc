@@ -66,6 +66,35 @@ TEST_F(SupersessionTest, RecordsUnderTheOldNumberJoinThePersonOfTheNew) {
   EXPECT_TRUE(recorded);
 }
 
+// A father registered twice: his records under the retired number, and his
+// son's care record under the number that replaces it. Once the retired
+// number is superseded, the father's records hold the new one too, and the
+// number resolves to him: on the son's record it is a relative's.
+TEST_F(SupersessionTest, AFathersRecordsMovedToTheNewNumberMakeItARelativesOnTheSonsRecord) {
+  testing::Patient father = patients_[2], son = patients_[2];
+  father.given = "Gareth";
+  father.dob = "1958-03-02";
+  son.given = "Owen";
+  son.dob = "1990-06-14";
+  const std::string fathers_new = patients_[3].nhs;
+  son.nhs = fathers_new;
+  auto care = engine_->Ingest(RecordOf(son, "CWC-SC", "S3", true), who_);
+  ASSERT_TRUE(care.ok());
+  father.nhs = retired_;
+  auto f1 = engine_->Ingest(RecordOf(father, "M84001", "F1", true), who_);
+  ASSERT_TRUE(f1.ok());
+  ASSERT_TRUE(engine_->Ingest(RecordOf(father, "RKB", "F2", true), who_).ok());
+  auto before = engine_->ResolveByNhsNumber(fathers_new, who_);
+  ASSERT_TRUE(before.ok()) << before.status();
+  EXPECT_EQ(before->person_id, care->person_id);
+  Supersede(retired_, fathers_new);
+  for (const std::string& number : {fathers_new, retired_}) {
+    auto after = engine_->ResolveByNhsNumber(number, who_);
+    ASSERT_TRUE(after.ok()) << after.status();
+    EXPECT_EQ(after->person_id, f1->person_id);
+  }
+}
+
 TEST_F(SupersessionTest, ResolvingByTheOldNumberFindsThePersonOfTheNew) {
   auto a = engine_->Ingest(WithNumber(1, "M84001", "G1", patients_[1].nhs), who_);
   ASSERT_TRUE(a.ok());
