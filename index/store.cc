@@ -21,6 +21,7 @@
 #include <cstring>
 #include <deque>
 #include <filesystem>
+#include <iterator>
 #include <thread>
 #include <utility>
 
@@ -1069,6 +1070,12 @@ absl::StatusOr<std::vector<std::string>> Store::RecordsWithNhs(uint64_t nhs, con
   return keys;
 }
 
+std::vector<std::string> Store::NhsHolders::Owners() const {
+  std::vector<std::string> own;
+  std::set_difference(records.begin(), records.end(), relatives.begin(), relatives.end(), std::back_inserter(own));
+  return own.empty() ? records : own;
+}
+
 absl::StatusOr<Store::NhsHolders> Store::NhsHoldersNow(uint64_t nhs, const rocksdb::Snapshot* snapshot) const {
   NhsHolders out;
   EMPI_RETURN_IF_ERROR(
@@ -1078,6 +1085,30 @@ absl::StatusOr<Store::NhsHolders> Store::NhsHoldersNow(uint64_t nhs, const rocks
         return true;
       }));
   return out;
+}
+
+absl::Status Store::ForEachNhsHolders(const std::function<bool(uint64_t nhs, const NhsHolders& held)>& fn) const {
+  NhsHolders held;
+  uint64_t current = 0;
+  bool more = true, bad = false;
+  EMPI_RETURN_IF_ERROR(impl_->Scan(Cf::kNhsIndex, "", nullptr, [&](std::string_view key, std::string_view value) {
+    if (key.size() <= 8) {
+      bad = true;
+      return false;
+    }
+    const uint64_t nhs = DecodeU64(key.substr(0, 8));
+    if (nhs != current && !held.records.empty()) {
+      more = fn(current, held);
+      held = NhsHolders{};
+    }
+    current = nhs;
+    held.records.emplace_back(key.substr(8));
+    if (value == kNhsIndexRelatives) held.relatives.emplace_back(key.substr(8));
+    return more;
+  }));
+  if (bad) return absl::DataLossError("nhs_index: a key is malformed");
+  if (more && !held.records.empty()) fn(current, held);
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::optional<std::string>> Store::GetModel() const {

@@ -661,10 +661,16 @@ class Store {
     std::vector<std::string> records;
     std::vector<std::string> relatives;
     uint64_t superseded_by = 0;
+    // The records an answer by the number follows: those holding it as
+    // their own, or every holder when none does.
+    std::vector<std::string> Owners() const;
   };
   absl::StatusOr<NhsHolders> NhsHoldersAt(uint64_t nhs, uint64_t change) const;
   // Who holds it now, read at `snapshot` (superseded_by is not read).
   absl::StatusOr<NhsHolders> NhsHoldersNow(uint64_t nhs, const rocksdb::Snapshot* snapshot = nullptr) const;
+  // Every number in nhs_index with who holds it now, in number order, until
+  // fn returns false (one scan; superseded_by is not read).
+  absl::Status ForEachNhsHolders(const std::function<bool(uint64_t nhs, const NhsHolders& held)>& fn) const;
   // The number that superseded `nhs` (0 if none has), read at `snapshot`.
   absl::StatusOr<uint64_t> SupersededBy(uint64_t nhs, const rocksdb::Snapshot* snapshot) const;
   // The last change committed at or before `time_us` (Unix microseconds);

@@ -6,6 +6,7 @@
 // (--purpose), the read, its filters and counts. Nothing written shows a
 // restricted patient's location: its postcode comparison level is
 // "withheld". Output files are created owner-only (0600).
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
@@ -417,6 +418,39 @@ absl::Status RunCompact(const std::string& db) {
   return absl::OkStatus();
 }
 
+// NHS numbers, and those that resolve by NHS number refuses: held by
+// several persons as their own (Engine::ResolveByNhsNumber).
+struct NumberCounts {
+  uint64_t numbers = 0, relatives_records = 0, several_persons = 0, refused = 0;
+};
+
+absl::StatusOr<NumberCounts> CountNumbers(const index::Store& store) {
+  NumberCounts c;
+  std::vector<index::Store::NhsHolders> shared;  // numbers on 2 or more records
+  EMPI_RETURN_IF_ERROR(store.ForEachNhsHolders([&](uint64_t, const index::Store::NhsHolders& held) {
+    ++c.numbers;
+    c.relatives_records += held.relatives.size();
+    if (held.records.size() > 1) shared.push_back(held);
+    return true;
+  }));
+  auto persons_of = [&](const std::vector<std::string>& keys) -> absl::StatusOr<size_t> {
+    EMPI_ASSIGN_OR_RETURN(auto records, store.GetRecords(keys, nullptr));
+    absl::flat_hash_set<uint64_t> persons;
+    for (const auto& r : records) {
+      if (r) persons.insert(r->person_id);
+    }
+    return persons.size();
+  };
+  for (const index::Store::NhsHolders& held : shared) {
+    EMPI_ASSIGN_OR_RETURN(const size_t holding, persons_of(held.records));
+    if (holding < 2) continue;
+    ++c.several_persons;
+    EMPI_ASSIGN_OR_RETURN(const size_t owning, persons_of(held.Owners()));
+    c.refused += owning > 1;
+  }
+  return c;
+}
+
 absl::Status RunStats(const std::string& db, const CliIdentity& who) {
   EMPI_ASSIGN_OR_RETURN(auto store, OpenExisting(db, /*read_only=*/false));
   uint64_t records = 0, persons = 0, objecting = 0, objecting_in_review = 0, review = 0;
@@ -452,6 +486,12 @@ absl::Status RunStats(const std::string& db, const CliIdentity& who) {
   o << fmt::format("pending objections {} by NHS number, {} by form (waiting for the patient's records)\n", pending_nhs,
                    pending_forms);
   o << fmt::format("review pairs       {}\n", review);
+  EMPI_ASSIGN_OR_RETURN(const NumberCounts numbers, CountNumbers(*store));
+  o << fmt::format(
+      "NHS numbers        {}; on records of 2 or more persons {}, of which resolving by the number "
+      "refuses {} (held by several persons as their own)\n",
+      numbers.numbers, numbers.several_persons, numbers.refused);
+  o << fmt::format("  records holding a relative's number {}\n", numbers.relatives_records);
   o << "records per source:\n";
   std::map<std::string, uint64_t> sorted(by_source.begin(), by_source.end());
   for (const auto& [s, n] : sorted) o << fmt::format("  {:<12} {}\n", s, n);

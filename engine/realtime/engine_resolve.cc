@@ -5,7 +5,6 @@
 // search by demographics, and whether a care-record view may be assembled.
 
 #include <algorithm>
-#include <iterator>
 
 #include "absl/strings/str_cat.h"
 #include "empi/status_macros.h"
@@ -19,16 +18,6 @@ namespace {
 
 // Candidates below this probability are not worth showing a searcher.
 constexpr double kPossibleProbability = 0.05;
-
-// The records an NHS number resolves by: those that hold it as their own,
-// when any does; a relative's record carrying it too (number_marks.h) is
-// not the number's patient. Both lists are in key order.
-std::vector<std::string> OwnHolders(index::Store::NhsHolders held) {
-  std::vector<std::string> own;
-  std::set_difference(held.records.begin(), held.records.end(), held.relatives.begin(), held.relatives.end(),
-                      std::back_inserter(own));
-  return own.empty() ? std::move(held.records) : own;
-}
 
 }  // namespace
 
@@ -106,7 +95,7 @@ absl::StatusOr<Resolution> EngineImpl::ResolveByNhsNumber(const std::string& nhs
       current = next;
     }
     EMPI_ASSIGN_OR_RETURN(auto held, store_->NhsHoldersNow(current, snap.get()));
-    EMPI_ASSIGN_OR_RETURN(persons, PersonsOf(OwnHolders(std::move(held)), snap.get()));
+    EMPI_ASSIGN_OR_RETURN(persons, PersonsOf(held.Owners(), snap.get()));
     view.reset();
     if (persons.size() == 1) {
       EMPI_ASSIGN_OR_RETURN(view, store_->GetPersonView(persons[0], snap.get()));
@@ -131,7 +120,7 @@ absl::StatusOr<Resolution> EngineImpl::ResolveByNhsNumberAsOf(const std::string&
     if (hops == kMaxSupersessionHops) return absl::DataLossError("nhs_history: supersessions form a cycle");
   }
   std::vector<uint64_t> persons;
-  for (const std::string& key : OwnHolders(std::move(held))) {
+  for (const std::string& key : held.Owners()) {
     EMPI_ASSIGN_OR_RETURN(const uint64_t pid, store_->RecordPersonAt(key, at));
     if (pid != 0) persons.push_back(pid);
   }

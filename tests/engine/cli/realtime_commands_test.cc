@@ -174,6 +174,31 @@ TEST_F(RealtimeCommandsTest, AuditorReplaysAViewDecisionAsOfItsChange) {
   EXPECT_EQ(Run("check --db '" + db_ + "'").code, 0);
 }
 
+// A father's NHS number on his son's social-care record, in the file an
+// integration team links: resolving by the number answers with the father
+// (it used to be refused as held by two persons), `empi stats` counts the
+// record and no refusal, and `empi check` finds the marks in order.
+TEST_F(RealtimeCommandsTest, AFathersNumberOnHisSonsCareRecordResolvesToTheFather) {
+  const std::string feed =
+      Write("family.csv",
+            "source,record_id,nhs_number,family_name,given_names,date_of_birth,sex,postcode,address\n"
+            "M84001,F1,9434765919,Hale,Trevor,1962-05-09,M,CV7 8PL,3 Birch Close\n"
+            "RYA,F2,9434765919,Hale,Trevor John,1962-05-09,M,CV7 8PL,3 Birch Close\n"
+            "M84001,S1,4010232137,Hale,Liam,1991-10-22,M,CV7 8PL,3 Birch Close\n"
+            "RYA,S2,4010232137,HALE,LIAM,1991-10-22,M,CV78PL,3 Birch Close\n"
+            "CWC-SC,S3,9434765919,Hale,Liam,1991-10-22,M,CV7 8PX,7 Birch Close\n");
+  ASSERT_EQ(Run("link --db '" + db_ + "' '" + feed + "'").code, 0);
+  const nlohmann::json father = Resolve("M84001", "F1"), care = Resolve("CWC-SC", "S3");
+  ASSERT_NE(father["person_id"], care["person_id"]);
+  nlohmann::json by_nhs = Json("resolve --nhs-number 9434765919");
+  EXPECT_EQ(by_nhs["person_id"], father["person_id"]);
+  EXPECT_EQ(by_nhs["records"].size(), 2u);
+  RunResult stats = Run("stats --db '" + db_ + "'");
+  EXPECT_THAT(stats.out, HasSubstr("on records of 2 or more persons 1, of which resolving by the number refuses 0"));
+  EXPECT_THAT(stats.out, HasSubstr("records holding a relative's number 1\n"));
+  EXPECT_EQ(Run("check --db '" + db_ + "'").code, 0);
+}
+
 TEST_F(RealtimeCommandsTest, IngestFromStdinWithAWarmCache) {
   Json("ingest '" + Write("feed.csv", kFeed) + "'", /*lines=*/true);
   const std::string more = Write("more.csv",
