@@ -661,8 +661,8 @@ absl::Status LinkRun::RemarkStoredHolders(const absl::flat_hash_set<uint64_t>& o
     if (it == index_of.end()) return Found{};
     return Found{&prepared_[it->second], PersonOf(it->second), it->second < n_incoming_};
   };
-  EMPI_RETURN_IF_ERROR(
-      RemarkFromPrepared(*store_, std::vector<uint64_t>(numbers.begin(), numbers.end()), find, header, &remarked));
+  const std::vector<uint64_t> brought(numbers.begin(), numbers.end());
+  EMPI_RETURN_IF_ERROR(RemarkFromPrepared(*store_, &brought, find, header, &remarked));
   absl::flat_hash_set<std::string> leaving;
   for (const index::StoredRecord& r : replaced_) leaving.insert(r.record.Key());
   auto prepare = [this](const Record& r) {

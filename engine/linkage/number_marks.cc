@@ -122,19 +122,16 @@ absl::Status JudgeStoredNumber(const index::Store& store, uint64_t nhs, const ab
   return absl::OkStatus();
 }
 
-absl::Status RemarkFromPrepared(const index::Store& store, const std::vector<uint64_t>& numbers,
+absl::Status RemarkFromPrepared(const index::Store& store, const std::vector<uint64_t>* numbers,
                                 const std::function<Found(std::string_view key)>& find, index::ChangeSet* cs,
                                 Remarked* out) {
-  for (uint64_t nhs : numbers) {
-    EMPI_ASSIGN_OR_RETURN(index::Store::NhsHolders held, store.NhsHoldersNow(nhs));
+  auto remark = [&](uint64_t nhs, const index::Store::NhsHolders& held) {
     std::vector<std::pair<const std::string*, Found>> stored;
-    bool all_found = true;
     for (const std::string& key : held.records) {
       const Found f = find(key);
-      all_found = all_found && f.record != nullptr;
-      if (f.record != nullptr && f.record->nhs == nhs) stored.emplace_back(&key, f);
+      if (f.record == nullptr) return;  // judged on part of its holders
+      if (f.record->nhs == nhs) stored.emplace_back(&key, f);
     }
-    if (!all_found) continue;
     bool changed = false;
     for (const auto& [key, f] : stored) {
       const bool was = std::binary_search(held.relatives.begin(), held.relatives.end(), *key);
@@ -146,6 +143,16 @@ absl::Status RemarkFromPrepared(const index::Store& store, const std::vector<uin
     if (changed) {
       for (const auto& [key, f] : stored) out->persons.insert(f.person);
     }
+  };
+  if (numbers == nullptr) {
+    return store.ForEachNhsHolders([&](uint64_t nhs, const index::Store::NhsHolders& held) {
+      remark(nhs, held);
+      return true;
+    });
+  }
+  for (uint64_t nhs : *numbers) {
+    EMPI_ASSIGN_OR_RETURN(index::Store::NhsHolders held, store.NhsHoldersNow(nhs));
+    remark(nhs, held);
   }
   return absl::OkStatus();
 }

@@ -15,7 +15,7 @@
 //
 //   MarkRelativesNumbers(&prepared);          // a link's records, in memory
 //   Remarked remarked;
-//   EMPI_RETURN_IF_ERROR(RemarkFromPrepared(store, numbers, find, &cs, &remarked));
+//   EMPI_RETURN_IF_ERROR(RemarkFromPrepared(store, &numbers, find, &cs, &remarked));
 //   AddJudgedChange(remarked, &cs);
 #ifndef EMPI_LINKAGE_NUMBER_MARKS_H_
 #define EMPI_LINKAGE_NUMBER_MARKS_H_
@@ -74,16 +74,17 @@ absl::Status JudgeStoredNumber(const index::Store& store, uint64_t nhs, const ab
 // A link's records after MarkRelativesNumbers: `find` gives the prepared
 // record stored (or being stored) under a key and its person after the
 // link, or a null record for a key not among them. For each of `numbers`
-// whose stored holders are all among them, puts into `cs` the mark of each
-// stored holder that keeps the number and whose judgement differs from its
-// stored mark. A number with a holder not among them is left as it is
-// (judged on part of its holders, it could be misjudged).
+// (null: every number in the store, read in one scan) whose stored holders
+// are all among them, puts into `cs` the mark of each stored holder that
+// keeps the number and whose judgement differs from its stored mark. A
+// number with a holder not among them is left as it is (judged on part of
+// its holders, it could be misjudged).
 struct Found {
   const PreparedRecord* record = nullptr;
   uint64_t person = 0;
   bool written = false;  // the link writes this record's entry itself
 };
-absl::Status RemarkFromPrepared(const index::Store& store, const std::vector<uint64_t>& numbers,
+absl::Status RemarkFromPrepared(const index::Store& store, const std::vector<uint64_t>* numbers,
                                 const std::function<Found(std::string_view key)>& find, index::ChangeSet* cs,
                                 Remarked* out);
 

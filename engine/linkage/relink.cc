@@ -192,22 +192,24 @@ Plan PlanMoves(index::Store* store, const StoredSet& set, const std::vector<uint
 
 // The NHS index's marks of the records read, judged again among them
 // (number_marks.h): into `cs`, with their change; returns how many changed.
+// `every_record`: every stored record was read, so every number in the
+// index is judged, in one scan of it.
 absl::StatusOr<uint64_t> RemarkNumbers(const index::Store& store, const StoredSet& set, const Prepared& prepared,
-                                       const Plan& plan, index::ChangeSet* cs) {
+                                       const Plan& plan, bool every_record, index::ChangeSet* cs) {
   absl::flat_hash_map<std::string, uint32_t> index_of;
   absl::flat_hash_set<uint64_t> numbers;
   for (uint32_t i = 0; i < set.records.size(); ++i) {
     index_of.emplace(set.records[i].Key(), i);
-    if (prepared.records[i].nhs_validated) numbers.insert(prepared.records[i].nhs);
+    if (!every_record && prepared.records[i].nhs_validated) numbers.insert(prepared.records[i].nhs);
   }
   auto find = [&](std::string_view key) {
     const auto it = index_of.find(absl::string_view(key.data(), key.size()));
     if (it == index_of.end()) return Found{};
     return Found{&prepared.records[it->second], plan.new_person[it->second], false};
   };
+  const std::vector<uint64_t> scoped(numbers.begin(), numbers.end());
   Remarked remarked;
-  EMPI_RETURN_IF_ERROR(
-      RemarkFromPrepared(store, std::vector<uint64_t>(numbers.begin(), numbers.end()), find, cs, &remarked));
+  EMPI_RETURN_IF_ERROR(RemarkFromPrepared(store, every_record ? nullptr : &scoped, find, cs, &remarked));
   AddJudgedChange(remarked, cs);
   return remarked.records.size();
 }
@@ -426,7 +428,8 @@ absl::StatusOr<RelinkSummary> RelinkStore(index::Store* store, const RelinkOptio
         WriteMoves(*store, set, plan, options,
                    scope ? "a link's stored neighbours scored again with its records (empi link)" : options.reason, &cs,
                    &summary));
-    EMPI_ASSIGN_OR_RETURN(summary.nhs_marks_changed, RemarkNumbers(*store, set, prepared, plan, &cs));
+    EMPI_ASSIGN_OR_RETURN(summary.nhs_marks_changed,
+                          RemarkNumbers(*store, set, prepared, plan, /*every_record=*/scope == nullptr, &cs));
     if (run_model.trained) cs.PutModel(run_model.trained->ToJson().dump());
     // Objection-in-review flags follow the new queue (review_objections.h).
     if (review.changed || !plan.moved.empty()) cs.PutMeta(index::kMetaReviewObjectionsDirty, "");
