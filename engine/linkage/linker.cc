@@ -651,17 +651,13 @@ absl::Status LinkRun::RemarkStoredHolders(const absl::flat_hash_set<uint64_t>& o
     keys[i] = recs_[i].Key();
     index_of.emplace(keys[i], i);
   }
-  absl::flat_hash_set<uint64_t> numbers;
-  for (size_t i = 0; i < n_incoming_; ++i) {
-    if (prepared_[i].nhs_validated) numbers.insert(prepared_[i].nhs);
-  }
+  const std::vector<uint64_t> brought = JudgedNumbers(prepared_, n_incoming_);
   Remarked remarked;
   auto find = [&](std::string_view key) {
     const auto it = index_of.find(key);
     if (it == index_of.end()) return Found{};
     return Found{&prepared_[it->second], PersonOf(it->second), it->second < n_incoming_};
   };
-  const std::vector<uint64_t> brought(numbers.begin(), numbers.end());
   EMPI_RETURN_IF_ERROR(RemarkFromPrepared(*store_, &brought, find, header, &remarked));
   absl::flat_hash_set<std::string> leaving;
   for (const index::StoredRecord& r : replaced_) leaving.insert(r.record.Key());
@@ -671,7 +667,7 @@ absl::Status LinkRun::RemarkStoredHolders(const absl::flat_hash_set<uint64_t>& o
     return p;
   };
   for (uint64_t nhs : old_numbers) {
-    if (numbers.contains(nhs)) continue;
+    if (std::binary_search(brought.begin(), brought.end(), nhs)) continue;
     EMPI_RETURN_IF_ERROR(JudgeStoredNumber(*store_, nhs, leaving, {}, prepare, header, &remarked));
   }
   AddJudgedChange(remarked, header);

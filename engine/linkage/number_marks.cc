@@ -7,6 +7,7 @@
 
 #include <algorithm>
 
+#include "absl/container/flat_hash_map.h"
 #include "empi/status_macros.h"
 #include "engine/linkage/safety.h"
 #include "tbb/parallel_for.h"
@@ -155,6 +156,20 @@ absl::Status RemarkFromPrepared(const index::Store& store, const std::vector<uin
     remark(nhs, held);
   }
   return absl::OkStatus();
+}
+
+std::vector<uint64_t> JudgedNumbers(const std::vector<PreparedRecord>& records, size_t brought) {
+  absl::flat_hash_map<uint64_t, uint32_t> holders;
+  for (const PreparedRecord& r : records) {
+    if (r.nhs_validated) ++holders[r.nhs];
+  }
+  std::vector<uint64_t> out;
+  for (size_t i = 0; i < brought; ++i) {
+    if (records[i].nhs_validated && holders[records[i].nhs] >= 3) out.push_back(records[i].nhs);
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
 }
 
 void AddJudgedChange(const Remarked& remarked, index::ChangeSet* cs) {

@@ -88,6 +88,12 @@ absl::Status RemarkFromPrepared(const index::Store& store, const std::vector<uin
                                 const std::function<Found(std::string_view key)>& find, index::ChangeSet* cs,
                                 Remarked* out);
 
+// The numbers that 3 or more of `records` carry (validated), among those
+// of the first `brought` records: the only numbers on which a write can
+// change a mark, every write keeping them true (fewer holders are never
+// judged). In number order.
+std::vector<uint64_t> JudgedNumbers(const std::vector<PreparedRecord>& records, size_t brought);
+
 // The "nhs-judged" change of `remarked`, when any mark changed.
 void AddJudgedChange(const Remarked& remarked, index::ChangeSet* cs);
 

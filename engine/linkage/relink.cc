@@ -193,21 +193,20 @@ Plan PlanMoves(index::Store* store, const StoredSet& set, const std::vector<uint
 // The NHS index's marks of the records read, judged again among them
 // (number_marks.h): into `cs`, with their change; returns how many changed.
 // `every_record`: every stored record was read, so every number in the
-// index is judged, in one scan of it.
+// index is judged, in one scan of it (a mark a store lacks, as one from
+// before format version 10, is written); else the numbers a mark can be
+// true on (JudgedNumbers).
 absl::StatusOr<uint64_t> RemarkNumbers(const index::Store& store, const StoredSet& set, const Prepared& prepared,
                                        const Plan& plan, bool every_record, index::ChangeSet* cs) {
   absl::flat_hash_map<std::string, uint32_t> index_of;
-  absl::flat_hash_set<uint64_t> numbers;
-  for (uint32_t i = 0; i < set.records.size(); ++i) {
-    index_of.emplace(set.records[i].Key(), i);
-    if (!every_record && prepared.records[i].nhs_validated) numbers.insert(prepared.records[i].nhs);
-  }
+  for (uint32_t i = 0; i < set.records.size(); ++i) index_of.emplace(set.records[i].Key(), i);
   auto find = [&](std::string_view key) {
     const auto it = index_of.find(absl::string_view(key.data(), key.size()));
     if (it == index_of.end()) return Found{};
     return Found{&prepared.records[it->second], plan.new_person[it->second], false};
   };
-  const std::vector<uint64_t> scoped(numbers.begin(), numbers.end());
+  const std::vector<uint64_t> scoped =
+      every_record ? std::vector<uint64_t>{} : JudgedNumbers(prepared.records, set.records.size());
   Remarked remarked;
   EMPI_RETURN_IF_ERROR(RemarkFromPrepared(store, every_record ? nullptr : &scoped, find, cs, &remarked));
   AddJudgedChange(remarked, cs);
