@@ -1087,6 +1087,13 @@ absl::StatusOr<Store::NhsHolders> Store::NhsHoldersNow(uint64_t nhs, const rocks
   return out;
 }
 
+absl::StatusOr<bool> Store::HoldsAsRelatives(uint64_t nhs, std::string_view record_key,
+                                             const rocksdb::Snapshot* snapshot) const {
+  EMPI_ASSIGN_OR_RETURN(std::optional<std::string> mark,
+                        impl_->Get(Cf::kNhsIndex, NhsIndexKey(nhs, record_key), snapshot));
+  return mark.has_value() && *mark == kNhsIndexRelatives;
+}
+
 absl::Status Store::ForEachNhsHolders(const std::function<bool(uint64_t nhs, const NhsHolders& held)>& fn) const {
   NhsHolders held;
   uint64_t current = 0;

@@ -668,6 +668,10 @@ class Store {
   absl::StatusOr<NhsHolders> NhsHoldersAt(uint64_t nhs, uint64_t change) const;
   // Who holds it now, read at `snapshot` (superseded_by is not read).
   absl::StatusOr<NhsHolders> NhsHoldersNow(uint64_t nhs, const rocksdb::Snapshot* snapshot = nullptr) const;
+  // Whether record `record_key` holds `nhs` as a relative's number (its
+  // nhs_index entry's mark; false when it holds it as its own, or not at all).
+  absl::StatusOr<bool> HoldsAsRelatives(uint64_t nhs, std::string_view record_key,
+                                        const rocksdb::Snapshot* snapshot = nullptr) const;
   // Every number in nhs_index with who holds it now, in number order, until
   // fn returns false (one scan; superseded_by is not read).
   absl::Status ForEachNhsHolders(const std::function<bool(uint64_t nhs, const NhsHolders& held)>& fn) const;

@@ -352,7 +352,7 @@ absl::Status RunExplain(const std::string& db, const std::string& a_ref, const s
     withhold = withhold || restricted || rec->record.restricted;
     p[i] = prepare(rec->record);
     model.Annotate(&p[i]);
-    EMPI_RETURN_IF_ERROR(MarkStoredRelativesNumber(*store, key, prepare, &p[i]));
+    EMPI_RETURN_IF_ERROR(MarkAsStored(*store, key, &p[i]));
     persons[i] = rec->person_id;
   }
   Explanation e = model.Explain(p[0], p[1], /*withhold_location=*/withhold);

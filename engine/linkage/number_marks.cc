@@ -59,24 +59,14 @@ void MarkRelativesNumbers(std::vector<PreparedRecord>* prepared) {
   for (size_t i = 0; i < recs.size(); ++i) recs[i].nhs_relatives = marked[i] != 0;
 }
 
-absl::Status MarkStoredRelativesNumber(const index::Store& store, const std::string& key,
-                                       const std::function<PreparedRecord(const Record&)>& prepare, PreparedRecord* p,
-                                       const rocksdb::Snapshot* snap) {
+absl::Status MarkAsStored(const index::Store& store, const std::string& key, PreparedRecord* p,
+                          const rocksdb::Snapshot* snap) {
   p->nhs_relatives = false;
   if (!p->nhs_validated) return absl::OkStatus();
-  EMPI_ASSIGN_OR_RETURN(std::vector<std::string> keys, store.RecordsWithNhs(p->nhs, snap));
-  std::erase(keys, key);
-  if (keys.size() < 2 || keys.size() >= kMaxNumberHolders) return absl::OkStatus();
-  EMPI_ASSIGN_OR_RETURN(auto records, store.GetRecords(keys, snap));
-  std::vector<PreparedRecord> others;
-  for (const auto& r : records) {
-    if (r) others.push_back(prepare(r->record));
-  }
-  std::vector<const PreparedRecord*> pointers;
-  for (const PreparedRecord& o : others) pointers.push_back(&o);
-  p->nhs_relatives = NumberIsARelatives(*p, pointers);
+  EMPI_ASSIGN_OR_RETURN(p->nhs_relatives, store.HoldsAsRelatives(p->nhs, key, snap));
   return absl::OkStatus();
 }
+
 absl::Status JudgeStoredNumber(const index::Store& store, uint64_t nhs, const absl::flat_hash_set<std::string>& leaving,
                                const std::vector<Arriving>& arriving, const PrepareFn& prepare, index::ChangeSet* cs,
                                Remarked* out) {

@@ -42,14 +42,14 @@ namespace empi {
 inline constexpr size_t kMaxNumberHolders = 64;
 void MarkRelativesNumbers(std::vector<PreparedRecord>* prepared);
 
-// Marks `p`, the record stored (or being stored) under `key`, when its number
-// is a relative's among the other records `store` holds with it, each
-// prepared by `prepare` as the caller prepares records: what
-// MarkRelativesNumbers decides among a link's records, for one record
-// judged against the store (the real-time ingest, explanations).
+// Marks `p`, the record stored under `key`, as the store's NHS index marks
+// it: the judgement of the last write to its number's holders, which is
+// what MarkRelativesNumbers decides among them (the real-time ingest's
+// candidates, explanations).
+absl::Status MarkAsStored(const index::Store& store, const std::string& key, PreparedRecord* p,
+                          const rocksdb::Snapshot* snap = nullptr);
+
 using PrepareFn = std::function<PreparedRecord(const Record&)>;
-absl::Status MarkStoredRelativesNumber(const index::Store& store, const std::string& key, const PrepareFn& prepare,
-                                       PreparedRecord* p, const rocksdb::Snapshot* snap = nullptr);
 
 // Stored holders whose mark a write changed, and the persons holding the
 // numbers judged (for the change feed).

@@ -308,11 +308,6 @@ class EngineImpl final : public Engine {
 
   absl::StatusOr<std::vector<Scored>> Candidates(const PreparedRecord& p, const std::string& self_key,
                                                  const rocksdb::Snapshot* snap) const;
-  // Marks `p`, the record stored (or being stored) under `key`, when its
-  // number is a relative's among the other stored records carrying it
-  // (NumberIsARelatives), as the batch link marks it among a link's records
-  // (MarkRelativesNumbers).
-  absl::Status MarkRelativesNumber(PreparedRecord* p, const std::string& key, const rocksdb::Snapshot* snap) const;
   // The NHS numbers an ingest of `p` (stored under `key`, in place of `old`
   // if any) changes holders of, judged again (number_marks.h): marks `p`,
   // and puts into `cs` the stored holders' marks that change.

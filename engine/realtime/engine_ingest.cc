@@ -222,7 +222,7 @@ absl::StatusOr<std::vector<EngineImpl::Scored>> EngineImpl::Candidates(const Pre
     // is it the candidate's own?
     if (p.OwnNumber() && GammaOf(sp.pattern, comparison::kNhsNumber) == kNhsDifferent &&
         model().Weight(WithGamma(sp.pattern, comparison::kNhsNumber, 0), p) >= model().review_weight()) {
-      EMPI_RETURN_IF_ERROR(MarkRelativesNumber(&o, candidates[i], snap));
+      EMPI_RETURN_IF_ERROR(MarkAsStored(*store_, candidates[i], &o, snap));
       if (o.nhs_relatives) sp = model().Score(p, o);
     }
     auto it = best.find(got.person_id);
@@ -234,12 +234,6 @@ absl::StatusOr<std::vector<EngineImpl::Scored>> EngineImpl::Candidates(const Pre
   for (auto& [pid, s] : best) out.push_back(std::move(s));
   std::sort(out.begin(), out.end(), BetterCandidate);
   return out;
-}
-
-absl::Status EngineImpl::MarkRelativesNumber(PreparedRecord* p, const std::string& key,
-                                             const rocksdb::Snapshot* snap) const {
-  return MarkStoredRelativesNumber(
-      *store_, key, [this](const Record& r) { return Prepare(r); }, p, snap);
 }
 
 absl::Status EngineImpl::JudgeNumbers(const index::StoredRecord* old, const std::string& key, PreparedRecord* p,
@@ -294,7 +288,7 @@ absl::StatusOr<std::string> EngineImpl::JoinRefusal(const PreparedRecord& p, con
     if (!got) continue;
     others.push_back(Prepare(got->record));
     if (p.OwnNumber() && others.back().OwnNumber() && others.back().nhs != p.nhs) {
-      EMPI_RETURN_IF_ERROR(MarkRelativesNumber(&others.back(), m, nullptr));
+      EMPI_RETURN_IF_ERROR(MarkAsStored(*store_, m, &others.back()));
     }
   }
   // The person's records and the new one: the records of the join.
