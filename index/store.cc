@@ -550,17 +550,20 @@ absl::Status Store::Impl::CheckFormatVersion() {
   if (is({"7", "8"})) {
     EMPI_RETURN_IF_ERROR(writable());
     EMPI_RETURN_IF_ERROR(UpgradeToVersion9());
-    version = want;
+    version = "9";
   }
   // Version 10 differs from 9 only in marking a number held as a
-  // relative's, which a version-9 store never does: nothing to convert. A
+  // relative's, which a version-9 store never does: nothing to convert,
+  // the marks are judged by the next relink (kMetaNhsMarksPending). A
   // version-9 build would read a mark as malformed, hence the new version.
   if (is({"9"})) {
     EMPI_RETURN_IF_ERROR(writable());
+    rocksdb::WriteBatch batch;
+    batch.Put(handle(Cf::kMeta), kMetaNhsMarksPending, "").PermitUncheckedError();
+    batch.Put(handle(Cf::kMeta), kMetaFormatVersion, want).PermitUncheckedError();
     rocksdb::WriteOptions wo;
     wo.sync = true;
-    EMPI_RETURN_IF_ERROR(
-        Record(FromRocks(db_->Put(wo, handle(Cf::kMeta), kMetaFormatVersion, want), "upgrading to format version 10")));
+    EMPI_RETURN_IF_ERROR(Record(FromRocks(db_->Write(wo, &batch), "upgrading to format version 10")));
     version = want;
   }
   if (version.has_value() && *version != want) {

@@ -297,6 +297,10 @@ inline constexpr std::string_view kMetaHistoryFrom = "history_from";
 // EncodeU64: the first change nhs_history answers for (a store upgraded to
 // format version 9 keeps it from its upgrade on; absent: 0).
 inline constexpr std::string_view kMetaNhsHistoryFrom = "nhs_history_from";
+// Present while the NHS index's marks of a relative's number are not judged
+// yet: written by the upgrade from a format before 10, which holds none;
+// deleted by the first relink of every record, which judges every number.
+inline constexpr std::string_view kMetaNhsMarksPending = "nhs_marks_pending";
 // Present while persons' objection_in_review may be out of date: set with a
 // change, deleted once the flags it affects are updated; a store opened with
 // it present has every flag recomputed.

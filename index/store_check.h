@@ -88,6 +88,12 @@ struct StoreCheckReport {
   uint64_t block_keys = 0, nhs_entries = 0, review_entries = 0, never_links = 0;
   uint64_t pending_objections = 0, audit_events = 0, changes = 0;
   uint64_t view_history = 0, record_history = 0, nhs_history = 0;  // entries
+  // Filled by CheckLinkedStore (engine/linkage/store_check.h): numbers on 3
+  // or more records whose marks were judged again, or that the store's
+  // marks are not judged yet (meta nhs_marks_pending: upgraded from format
+  // 9, not relinked since) and were not checked.
+  uint64_t nhs_numbers_judged = 0;
+  bool nhs_marks_pending = false;
   uint64_t violations_total = 0;
   std::vector<std::string> violations;  // the first max_violations, in the order found
   bool ok() const { return violations_total == 0; }

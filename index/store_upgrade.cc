@@ -142,7 +142,7 @@ absl::Status Store::Impl::UpgradeToVersion9() {
       }));
   EMPI_RETURN_IF_ERROR(out.status());
   out.batch()->Put(handle(Cf::kMeta), kMetaNhsHistoryFrom, EncodeU64(from)).PermitUncheckedError();
-  out.batch()->Put(handle(Cf::kMeta), kMetaFormatVersion, std::to_string(kFormatVersion)).PermitUncheckedError();
+  out.batch()->Put(handle(Cf::kMeta), kMetaFormatVersion, "9").PermitUncheckedError();
   return out.Finish();
 }
 

@@ -192,6 +192,10 @@ absl::Status RunCheck(const std::string& db, size_t max_violations, bool* clean)
   }
   std::cout.flush();
   if (!std::cout) return absl::UnavailableError("writing to standard output failed");
+  if (r.nhs_marks_pending) {
+    std::cerr << "empi check: the NHS index's marks of a relative's number are not judged yet (a store from before "
+                 "format version 10); `empi relink` judges them\n";
+  }
   std::cerr << fmt::format(
       "empi check {}: {} records, {} persons, {} memberships, {} person views, {} block keys, {} nhs entries, "
       "{} review entries, {} never-link marks, {} pending objections, {} changes, {} view-history, {} "
@@ -491,7 +495,10 @@ absl::Status RunStats(const std::string& db, const CliIdentity& who) {
       "NHS numbers        {}; on records of 2 or more persons {}, of which resolving by the number "
       "refuses {} (held by several persons as their own)\n",
       numbers.numbers, numbers.several_persons, numbers.refused);
-  o << fmt::format("  records holding a relative's number {}\n", numbers.relatives_records);
+  EMPI_ASSIGN_OR_RETURN(const std::optional<std::string> unjudged, store->GetMeta(index::kMetaNhsMarksPending));
+  o << fmt::format(
+      "  records holding a relative's number {}{}\n", numbers.relatives_records,
+      unjudged ? " (not judged yet, a store from before format version 10: `empi relink` judges them)" : "");
   o << "records per source:\n";
   std::map<std::string, uint64_t> sorted(by_source.begin(), by_source.end());
   for (const auto& [s, n] : sorted) o << fmt::format("  {:<12} {}\n", s, n);

@@ -162,6 +162,40 @@ std::vector<uint64_t> JudgedNumbers(const std::vector<PreparedRecord>& records, 
   return out;
 }
 
+absl::Status ForEachMisjudgedMark(const index::Store& store, const PrepareFn& prepare,
+                                  const std::function<void(std::string_view record_key)>& fn, uint64_t* judged) {
+  *judged = 0;
+  absl::Status read;
+  EMPI_RETURN_IF_ERROR(store.ForEachNhsHolders([&](uint64_t nhs, const index::Store::NhsHolders& held) {
+    if (held.records.size() < 3 && held.relatives.empty()) return true;  // nothing to mark
+    ++*judged;
+    auto records = store.GetRecords(held.records, nullptr);
+    if (!records.ok()) {
+      read = records.status();
+      return false;
+    }
+    std::vector<PreparedRecord> prepared;
+    std::vector<const std::string*> keys;
+    for (size_t i = 0; i < records->size(); ++i) {
+      if (!(*records)[i]) continue;
+      PreparedRecord r = prepare((*records)[i]->record);
+      if (!r.nhs_validated || r.nhs != nhs) continue;
+      prepared.push_back(std::move(r));
+      keys.push_back(&held.records[i]);
+    }
+    std::vector<const PreparedRecord*> holders;
+    for (const PreparedRecord& r : prepared) holders.push_back(&r);
+    const std::vector<char> marks = JudgeHolders(holders);
+    for (const std::string& key : held.records) {
+      const auto at = std::find(keys.begin(), keys.end(), &key);
+      const bool judged_relatives = at != keys.end() && marks[static_cast<size_t>(at - keys.begin())] != 0;
+      if (judged_relatives != std::binary_search(held.relatives.begin(), held.relatives.end(), key)) fn(key);
+    }
+    return true;
+  }));
+  return read;
+}
+
 void AddJudgedChange(const Remarked& remarked, index::ChangeSet* cs) {
   if (remarked.records.empty()) return;
   std::vector<uint64_t> persons(remarked.persons.begin(), remarked.persons.end());

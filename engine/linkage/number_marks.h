@@ -94,6 +94,13 @@ absl::Status RemarkFromPrepared(const index::Store& store, const std::vector<uin
 // judged). In number order.
 std::vector<uint64_t> JudgedNumbers(const std::vector<PreparedRecord>& records, size_t brought);
 
+// Calls `fn` for every stored holder whose mark differs from the judgement
+// of its number's holders as they stand, each prepared by `prepare`, in
+// number order: for none, when every write has kept the marks true (what
+// `empi check` verifies). *judged: the numbers on 3 or more records.
+absl::Status ForEachMisjudgedMark(const index::Store& store, const PrepareFn& prepare,
+                                  const std::function<void(std::string_view record_key)>& fn, uint64_t* judged);
+
 // The "nhs-judged" change of `remarked`, when any mark changed.
 void AddJudgedChange(const Remarked& remarked, index::ChangeSet* cs);
 

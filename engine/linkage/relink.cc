@@ -209,6 +209,7 @@ absl::StatusOr<uint64_t> RemarkNumbers(const index::Store& store, const StoredSe
       every_record ? std::vector<uint64_t>{} : JudgedNumbers(prepared.records, set.records.size());
   Remarked remarked;
   EMPI_RETURN_IF_ERROR(RemarkFromPrepared(store, every_record ? nullptr : &scoped, find, cs, &remarked));
+  if (every_record) cs->DeleteMeta(index::kMetaNhsMarksPending);
   AddJudgedChange(remarked, cs);
   return remarked.records.size();
 }

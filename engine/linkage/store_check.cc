@@ -1,11 +1,14 @@
 // Copyright EMPI developers.
 #include "engine/linkage/store_check.h"
 
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "empi/status_macros.h"
 #include "engine/linkage/blocking.h"
 #include "engine/linkage/linker.h"
+#include "engine/linkage/number_marks.h"
 #include "engine/linkage/prepared_record.h"
 #include "engine/linkage/supersession.h"
 
@@ -39,7 +42,27 @@ absl::StatusOr<index::StoreCheckReport> CheckLinkedStore(const index::Store& sto
     if (p.nhs != 0) out->nhs_key = index::NhsIndexKey(p.nhs, key);
     return true;
   };
-  return index::CheckStore(store, options);
+  EMPI_ASSIGN_OR_RETURN(index::StoreCheckReport report, index::CheckStore(store, options));
+  // The NHS index's marks: each the judgement of its number's holders
+  // (number_marks.h), once a store's marks have been judged at all.
+  EMPI_ASSIGN_OR_RETURN(const std::optional<std::string> pending, store.GetMeta(index::kMetaNhsMarksPending));
+  report.nhs_marks_pending = pending.has_value();
+  if (report.nhs_marks_pending) return report;
+  auto prepare = [&](const Record& r) {
+    PreparedRecord p = PrepareRecord(r, stored);
+    supersessions.Apply(&p);
+    return p;
+  };
+  auto misjudged = [&](std::string_view key) {
+    ++report.violations_total;
+    if (report.violations.size() >= options.max_violations) return;
+    std::string_view source, id;
+    SplitRecordKey(key, &source, &id);
+    report.violations.push_back("record " + std::string(source) + "/" + std::string(id) +
+                                ": its NHS index mark differs from the judgement of its number's holders");
+  };
+  EMPI_RETURN_IF_ERROR(ForEachMisjudgedMark(store, prepare, misjudged, &report.nhs_numbers_judged));
+  return report;
 }
 
 }  // namespace empi

@@ -361,6 +361,7 @@ TEST(History, UpgradeFromVersion9KeepsEveryNumberItsHoldersOwn) {
   auto store = OpenOrDie(dir.path());
   ASSERT_NE(store, nullptr);
   EXPECT_EQ(**store->GetMeta(kMetaFormatVersion), "10");
+  EXPECT_TRUE(store->GetMeta(kMetaNhsMarksPending)->has_value());  // judged by the next relink
   EXPECT_EQ(HoldersNow(*store, kNhs), "A B ");
   EXPECT_EQ(HoldersAt(*store, kNhs, 2), "A B ");
   ExpectChecksClean(*store);

@@ -480,6 +480,7 @@ TEST_F(RelativesNumberTest, ARelinkWritesBackAMarkTheStoreLacks) {
   ASSERT_EQ(MarkedRelatives(*store_, mother), std::set<std::string>{care_.Key()});
   index::ChangeSet cs = store_->NewChangeSet();
   cs.PutNhs(std::stoull(mother), care_.Key(), /*relatives=*/false);
+  cs.PutMeta(index::kMetaNhsMarksPending, "");  // as the upgrade from format 9 leaves it
   ASSERT_TRUE(store_->Commit(&cs, nullptr, true).ok());
   ASSERT_TRUE(MarkedRelatives(*store_, mother).empty());
   auto relinked = RelinkStore(store_.get(), RelinkOptions{}, nullptr, nullptr);
@@ -487,6 +488,7 @@ TEST_F(RelativesNumberTest, ARelinkWritesBackAMarkTheStoreLacks) {
   EXPECT_EQ(relinked->nhs_marks_changed, 1u);
   EXPECT_TRUE(relinked->moves.empty());
   EXPECT_EQ(MarkedRelatives(*store_, mother), std::set<std::string>{care_.Key()});
+  EXPECT_FALSE(store_->GetMeta(index::kMetaNhsMarksPending)->has_value());
   auto again = RelinkStore(store_.get(), RelinkOptions{}, nullptr, nullptr);
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(again->nhs_marks_changed, 0u);

@@ -174,5 +174,36 @@ TEST_F(StoreCheckTest, FindsEachKindOfDamage) {
   }
 }
 
+// A mark of a relative's number that the number's holders do not give (a
+// write that changed holders without judging them again) is a violation,
+// named by the record; a store whose marks are not judged yet (upgraded
+// from format 9, not relinked since) is not held to them.
+TEST_F(StoreCheckTest, FindsAMarkTheNumbersHoldersDoNotGive) {
+  std::string key;
+  uint64_t nhs = 0;
+  auto mark_one = [&](index::Store* s, index::ChangeSet* b) {
+    ASSERT_TRUE(s->ForEachNhsHolders([&](uint64_t number, const index::Store::NhsHolders& held) {
+                   nhs = number;
+                   key = held.records.front();
+                   return false;
+                 }).ok());
+    b->PutNhs(nhs, key, /*relatives=*/true);  // one or two holders: never a relative's
+  };
+  const index::StoreCheckReport r = Damaged(mark_one);
+  ASSERT_EQ(r.violations_total, 1u);
+  std::string_view source, id;
+  ASSERT_TRUE(SplitRecordKey(key, &source, &id));
+  EXPECT_EQ(r.violations[0], "record " + std::string(source) + "/" + std::string(id) +
+                                 ": its NHS index mark differs from the judgement of its number's holders");
+  EXPECT_EQ(r.violations[0].find(std::to_string(nhs)), std::string::npos);  // never the number
+  EXPECT_FALSE(r.nhs_marks_pending);
+  const index::StoreCheckReport pending = Damaged([&](index::Store* s, index::ChangeSet* b) {
+    mark_one(s, b);
+    b->PutMeta(index::kMetaNhsMarksPending, "");
+  });
+  EXPECT_EQ(pending.violations_total, 0u) << pending.violations[0];
+  EXPECT_TRUE(pending.nhs_marks_pending);
+}
+
 }  // namespace
 }  // namespace empi
