@@ -31,6 +31,28 @@ std::vector<char> JudgeHolders(const std::vector<const PreparedRecord*>& holders
   return marks;
 }
 
+// The records stored under `keys` that hold `nhs` (validated), prepared,
+// with the index in `keys` of each; `persons` (if given) gets the person of
+// every record read.
+struct Holders {
+  std::vector<PreparedRecord> records;
+  std::vector<size_t> at;
+};
+absl::StatusOr<Holders> ReadHolders(const index::Store& store, const std::vector<std::string>& keys, uint64_t nhs,
+                                    const PrepareFn& prepare, absl::flat_hash_set<uint64_t>* persons) {
+  EMPI_ASSIGN_OR_RETURN(auto records, store.GetRecords(keys));
+  Holders out;
+  for (size_t i = 0; i < records.size(); ++i) {
+    if (!records[i]) continue;
+    if (persons != nullptr) persons->insert(records[i]->person_id);
+    PreparedRecord r = prepare(records[i]->record);
+    if (!r.nhs_validated || r.nhs != nhs) continue;
+    out.records.push_back(std::move(r));
+    out.at.push_back(i);
+  }
+  return out;
+}
+
 }  // namespace
 
 void MarkRelativesNumbers(std::vector<PreparedRecord>* prepared) {
@@ -83,26 +105,16 @@ absl::Status JudgeStoredNumber(const index::Store& store, uint64_t nhs, const ab
     if (!leaving.contains(k) && !arriving_keys.contains(k)) keys.push_back(std::move(k));
   }
   if (keys.size() + joining.size() > kMaxNumberHolders) return absl::OkStatus();
-  EMPI_ASSIGN_OR_RETURN(auto records, store.GetRecords(keys));
-  std::vector<PreparedRecord> stored;
-  std::vector<size_t> kept;  // index in keys of each of stored
   absl::flat_hash_set<uint64_t> persons;
-  for (size_t i = 0; i < records.size(); ++i) {
-    if (!records[i]) continue;
-    PreparedRecord r = prepare(records[i]->record);
-    persons.insert(records[i]->person_id);
-    if (!r.nhs_validated || r.nhs != nhs) continue;
-    stored.push_back(std::move(r));
-    kept.push_back(i);
-  }
+  EMPI_ASSIGN_OR_RETURN(const Holders stored, ReadHolders(store, keys, nhs, prepare, &persons));
   std::vector<const PreparedRecord*> holders;
-  for (const PreparedRecord& r : stored) holders.push_back(&r);
+  for (const PreparedRecord& r : stored.records) holders.push_back(&r);
   holders.insert(holders.end(), joining.begin(), joining.end());
   const std::vector<char> marks = JudgeHolders(holders);
-  for (size_t j = 0; j < joining.size(); ++j) joining[j]->nhs_relatives = marks[stored.size() + j] != 0;
+  for (size_t j = 0; j < joining.size(); ++j) joining[j]->nhs_relatives = marks[stored.records.size() + j] != 0;
   bool changed = false;
-  for (size_t s = 0; s < stored.size(); ++s) {
-    const std::string& key = keys[kept[s]];
+  for (size_t s = 0; s < stored.records.size(); ++s) {
+    const std::string& key = keys[stored.at[s]];
     const bool was = std::binary_search(held.relatives.begin(), held.relatives.end(), key);
     if ((marks[s] != 0) == was) continue;
     cs->PutNhs(nhs, key, marks[s] != 0);
@@ -169,27 +181,20 @@ absl::Status ForEachMisjudgedMark(const index::Store& store, const PrepareFn& pr
   EMPI_RETURN_IF_ERROR(store.ForEachNhsHolders([&](uint64_t nhs, const index::Store::NhsHolders& held) {
     if (held.records.size() < 3 && held.relatives.empty()) return true;  // nothing to mark
     ++*judged;
-    auto records = store.GetRecords(held.records, nullptr);
-    if (!records.ok()) {
-      read = records.status();
+    auto stored = ReadHolders(store, held.records, nhs, prepare, nullptr);
+    if (!stored.ok()) {
+      read = stored.status();
       return false;
     }
-    std::vector<PreparedRecord> prepared;
-    std::vector<const std::string*> keys;
-    for (size_t i = 0; i < records->size(); ++i) {
-      if (!(*records)[i]) continue;
-      PreparedRecord r = prepare((*records)[i]->record);
-      if (!r.nhs_validated || r.nhs != nhs) continue;
-      prepared.push_back(std::move(r));
-      keys.push_back(&held.records[i]);
-    }
     std::vector<const PreparedRecord*> holders;
-    for (const PreparedRecord& r : prepared) holders.push_back(&r);
+    for (const PreparedRecord& r : stored->records) holders.push_back(&r);
     const std::vector<char> marks = JudgeHolders(holders);
-    for (const std::string& key : held.records) {
-      const auto at = std::find(keys.begin(), keys.end(), &key);
-      const bool judged_relatives = at != keys.end() && marks[static_cast<size_t>(at - keys.begin())] != 0;
-      if (judged_relatives != std::binary_search(held.relatives.begin(), held.relatives.end(), key)) fn(key);
+    std::vector<char> judged_relatives(held.records.size(), 0);
+    for (size_t h = 0; h < marks.size(); ++h) judged_relatives[stored->at[h]] = marks[h];
+    for (size_t i = 0; i < held.records.size(); ++i) {
+      const std::string& key = held.records[i];
+      const bool marked = std::binary_search(held.relatives.begin(), held.relatives.end(), key);
+      if ((judged_relatives[i] != 0) != marked) fn(key);
     }
     return true;
   }));
