@@ -265,8 +265,9 @@ void FileNhs(Store* store, const std::string& id, uint64_t nhs, uint64_t from = 
   ASSERT_TRUE(store->Commit(&cs, nullptr, false).ok());
 }
 
-std::string HoldersAt(const Store& store, uint64_t nhs, uint64_t change) {
-  auto held = store.NhsHoldersAt(nhs, change);
+// The holders as "A B(r) " (r: as a relative's number), then "-> " and the
+// number that superseded it, if any.
+std::string Holders(const absl::StatusOr<Store::NhsHolders>& held) {
   EXPECT_TRUE(held.ok()) << held.status();
   if (!held.ok()) return "error";
   std::string out;
@@ -277,19 +278,10 @@ std::string HoldersAt(const Store& store, uint64_t nhs, uint64_t change) {
   if (held->superseded_by != 0) absl::StrAppend(&out, "-> ", held->superseded_by);
   return out;
 }
-
-// Who holds the number now, as HoldersAt writes it.
-std::string HoldersNow(const Store& store, uint64_t nhs) {
-  auto held = store.NhsHoldersNow(nhs);
-  EXPECT_TRUE(held.ok()) << held.status();
-  if (!held.ok()) return "error";
-  std::string out;
-  for (const std::string& key : held->records) {
-    const bool relatives = std::binary_search(held->relatives.begin(), held->relatives.end(), key);
-    absl::StrAppend(&out, key.substr(4), relatives ? "(r) " : " ");
-  }
-  return out;
+std::string HoldersAt(const Store& store, uint64_t nhs, uint64_t change) {
+  return Holders(store.NhsHoldersAt(nhs, change));
 }
+std::string HoldersNow(const Store& store, uint64_t nhs) { return Holders(store.NhsHoldersNow(nhs)); }
 
 // A number held as a relative's (format version 10) is told apart from
 // one held as the record's own, now and as of each change, and the mark

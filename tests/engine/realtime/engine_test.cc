@@ -194,12 +194,7 @@ TEST_F(EngineTest, IngestMatchingTwoPersonsEquallyJoinsNeither) {
 // number is nobody's to give away and the record waits for a steward.
 TEST_F(EngineTest, AParentsNumberOnAChildsRecordJoinsTheChildWhenTheNumberIsClearlyTheParents) {
   auto family = [&](int i) {
-    testing::Patient father = patients_[i], son = patients_[i];
-    father.given = "Gareth";
-    father.dob = "1958-03-02";
-    son.given = "Owen";
-    son.dob = "1990-06-14";
-    son.nhs = patients_[i + 1].nhs;
+    const auto [father, son] = testing::MakeFatherAndSon(patients_[i], patients_[i + 1].nhs);
     return std::pair{father, son};
   };
   struct Case {
@@ -244,12 +239,9 @@ TEST_F(EngineTest, AParentsNumberOnAChildsRecordJoinsTheChildWhenTheNumberIsClea
 TEST_F(EngineTest, AParentsNumberOnAChildsRecordIsComparedAsMissing) {
   for (const bool own_first : {true, false}) {
     const int i = own_first ? 2 : 6;
-    testing::Patient father = patients_[i], son = patients_[i];
-    father.given = "Gareth";
-    father.dob = "1958-03-02";
-    son.given = own_first ? "Owen" : "Rhys";
-    son.dob = own_first ? "1990-06-14" : "1987-11-02";
-    son.nhs = patients_[i + 1].nhs;
+    const auto [father, son] =
+        own_first ? testing::MakeFatherAndSon(patients_[i], patients_[i + 1].nhs)
+                  : testing::MakeFatherAndSon(patients_[i], patients_[i + 1].nhs, "Rhys", "1987-11-02");
     testing::Patient with_fathers_number = son;
     with_fathers_number.nhs = father.nhs;
     with_fathers_number.postcode = son.postcode.substr(0, son.postcode.find(' ')) + " 9ZZ";
@@ -278,12 +270,7 @@ TEST_F(EngineTest, AParentsNumberOnAChildsRecordIsComparedAsMissing) {
 TEST_F(EngineTest, AnNhsNumberResolvesToItsOwnerNotToARelativeWhoseRecordCarriesIt) {
   for (const bool care_first : {true, false}) {
     const int i = care_first ? 3 : 7;
-    testing::Patient father = patients_[i], son = patients_[i];
-    father.given = "Gareth";
-    father.dob = "1958-03-02";
-    son.given = "Owen";
-    son.dob = "1990-06-14";
-    son.nhs = patients_[i + 1].nhs;
+    const auto [father, son] = testing::MakeFatherAndSon(patients_[i], patients_[i + 1].nhs);
     testing::Patient with_fathers_number = son;
     with_fathers_number.nhs = father.nhs;
     const std::string tag = std::to_string(i);

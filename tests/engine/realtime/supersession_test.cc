@@ -71,13 +71,8 @@ TEST_F(SupersessionTest, RecordsUnderTheOldNumberJoinThePersonOfTheNew) {
 // number is superseded, the father's records hold the new one too, and the
 // number resolves to him: on the son's record it is a relative's.
 TEST_F(SupersessionTest, AFathersRecordsMovedToTheNewNumberMakeItARelativesOnTheSonsRecord) {
-  testing::Patient father = patients_[2], son = patients_[2];
-  father.given = "Gareth";
-  father.dob = "1958-03-02";
-  son.given = "Owen";
-  son.dob = "1990-06-14";
   const std::string fathers_new = patients_[3].nhs;
-  son.nhs = fathers_new;
+  auto [father, son] = testing::MakeFatherAndSon(patients_[2], fathers_new);
   auto care = engine_->Ingest(RecordOf(son, "CWC-SC", "S3", true), who_);
   ASSERT_TRUE(care.ok());
   father.nhs = retired_;

@@ -33,6 +33,22 @@ inline std::string ValidNhs(uint64_t seed) {
   }
 }
 
+// A family at `family`'s address: the father (Gareth, born 1958, with
+// `family`'s number) and his son (with `son_nhs`).
+struct FatherAndSon {
+  Patient father, son;
+};
+inline FatherAndSon MakeFatherAndSon(const Patient& family, const std::string& son_nhs,
+                                     const std::string& son_given = "Owen", const std::string& son_dob = "1990-06-14") {
+  FatherAndSon f{family, family};
+  f.father.given = "Gareth";
+  f.father.dob = "1958-03-02";
+  f.son.given = son_given;
+  f.son.dob = son_dob;
+  f.son.nhs = son_nhs;
+  return f;
+}
+
 // Patients with distinct names, dates of birth and postcodes.
 inline std::vector<Patient> MakePatients(int n, uint64_t seed) {
   static const char* kFamily[] = {"Nowak",      "Okafor",     "Whitfield",  "Barraclough", "Quigley",    "Featherstone",
