@@ -230,7 +230,11 @@ class ServeTest : public ::testing::Test {
   // $resolve of a record as the clinician: its person and "SOURCE:id" of
   // each of the person's records.
   std::pair<uint64_t, std::set<std::string>> ResolveRecord(const std::string& source, const std::string& id) {
-    auto r = Post(*client_, "/Patient/$resolve", clinician_, ResolveParams(Source(source), id));
+    return ResolveIdentifier(Source(source), id);
+  }
+  // The same by any identifier: a record's, or an NHS number (kNhsSystem).
+  std::pair<uint64_t, std::set<std::string>> ResolveIdentifier(const std::string& system, const std::string& value) {
+    auto r = Post(*client_, "/Patient/$resolve", clinician_, ResolveParams(system, value));
     EXPECT_TRUE(r && r->status == 200) << (r ? r->body : "no response");
     if (!r || r->status != 200) return {0, {}};
     const json b = Body(r);
@@ -1594,6 +1598,33 @@ TEST_F(ServeTest, RevisitsWhatIngestPlacedEvenAfterAKill) {
   ASSERT_EQ(revisits.size(), 1u) << server_.log();
   EXPECT_EQ(revisits[0]["placed"], 4) << revisits[0].dump();
   EXPECT_GE(revisits[0]["records_moved"].get<int>(), 1) << revisits[0].dump();
+}
+
+// A father's NHS number on his son's social-care record, through POST
+// /Patient as contributors send them: $resolve by the number answers with
+// the father and his two records (it was a 409 "multiple-matches"), and by
+// the care record with the son's person or its own, never the father's.
+TEST_F(ServeTest, AFathersNumberOnHisSonsCareRecordResolvesToTheFather) {
+  StartPlain();
+  const Person father{NhsNumber("777000203"), "Hale", "Trevor", "1962-05-09", "CV7 8PL", "3 Birch Close"};
+  Person son = father;
+  son.given = "Liam";
+  son.nhs = NhsNumber("777000202");
+  son.dob = "1991-10-22";
+  ASSERT_FALSE(father.nhs.empty());
+  ASSERT_FALSE(son.nhs.empty());
+  const uint64_t father_person = IngestAs("M84001", "F1", father);
+  ASSERT_EQ(IngestAs("RYW", "F2", father), father_person);
+  const uint64_t son_person = IngestAs("M84002", "S1", son);
+  ASSERT_NE(son_person, father_person);
+  IngestAs("RYW", "S2", son);
+  Person care = son;
+  care.nhs = father.nhs;
+  IngestAs("RKB", "S3", care);
+  EXPECT_EQ(ResolveIdentifier(kNhsSystem, father.nhs),
+            std::make_pair(father_person, std::set<std::string>{"M84001:F1", "RYW:F2"}));
+  EXPECT_NE(ResolveRecord("RKB", "S3").first, father_person);
+  ASSERT_EQ(server_.Stop(), 0);
 }
 
 }  // namespace
