@@ -1064,13 +1064,8 @@ absl::StatusOr<std::vector<std::string>> Store::BlockMembers(uint8_t rule, std::
 }
 
 absl::StatusOr<std::vector<std::string>> Store::RecordsWithNhs(uint64_t nhs, const rocksdb::Snapshot* snapshot) const {
-  std::vector<std::string> keys;
-  EMPI_RETURN_IF_ERROR(
-      impl_->Scan(Cf::kNhsIndex, EncodeU64(nhs), snapshot, [&](std::string_view key, std::string_view) {
-        keys.emplace_back(key);
-        return true;
-      }));
-  return keys;
+  EMPI_ASSIGN_OR_RETURN(NhsHolders held, NhsHoldersNow(nhs, snapshot));
+  return std::move(held.records);
 }
 
 std::vector<std::string> Store::NhsHolders::Owners() const {
