@@ -1298,11 +1298,11 @@ absl::StatusOr<Store::NhsHolders> Store::NhsHoldersAt(uint64_t nhs, uint64_t cha
   // Entries of one record (or of the supersession, record key empty) are
   // adjacent and in change order: the last at or before `change` counts.
   std::string current;
-  std::string_view holds = kNhsReleased;
+  char holds = kNhsReleased[0];  // the record's last value at or before `change`
   auto close = [&]() {
-    if (holds != kNhsReleased) out.records.push_back(current);
-    if (holds == kNhsHeldAsRelatives) out.relatives.push_back(current);
-    holds = kNhsReleased;
+    if (holds != kNhsReleased[0]) out.records.push_back(current);
+    if (holds == kNhsHeldAsRelatives[0]) out.relatives.push_back(current);
+    holds = kNhsReleased[0];
   };
   EMPI_RETURN_IF_ERROR(
       impl_->Scan(Cf::kNhsHistory, EncodeU64(nhs), nullptr, [&](std::string_view key, std::string_view value) {
@@ -1320,7 +1320,7 @@ absl::StatusOr<Store::NhsHolders> Store::NhsHoldersAt(uint64_t nhs, uint64_t cha
           if (value.size() != 8) bad = absl::DataLossError("nhs_history: a supersession is malformed");
           out.superseded_by = bad.ok() ? DecodeU64(value) : 0;
         } else if (value == kNhsHeld || value == kNhsHeldAsRelatives || value == kNhsReleased) {
-          holds = value == kNhsHeld ? kNhsHeld : value == kNhsHeldAsRelatives ? kNhsHeldAsRelatives : kNhsReleased;
+          holds = value[0];
         } else {
           bad = absl::DataLossError(absl::StrCat("nhs_history of ", RecordName(record), ": a value is malformed"));
         }
