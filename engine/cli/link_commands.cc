@@ -289,7 +289,7 @@ absl::Status RunExportPairs(const std::string& db, const std::string& out_path, 
   o << ",person_id_l,person_id_r\n";
   uint64_t exported = 0;
   for (const CandidatePair& p : pairs) {
-    double w = model.Weight(p.pattern, prepared[p.a]);
+    double w = model.Weight(p.pattern, prepared[p.a], prepared[p.b]);
     if (w < min_weight) continue;
     ++exported;
     const auto& l = stored[p.a];

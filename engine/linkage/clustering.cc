@@ -421,7 +421,7 @@ const char* CrossPairRefusal(const Model& model, const PreparedRecord& x, const 
     }
     // The records explain the conflict; the rest of the pair must hold as
     // for any other (the weight before the rule's cap).
-    weight = model.Weight(s.pattern, x);
+    weight = model.Weight(s.pattern, x, y);
   }
   if (weight < model.review_weight() && !DiffersOnlyByLifeEvents(s.pattern) && !WitnessedTwice(model, x, y, joined)) {
     return "weak group";

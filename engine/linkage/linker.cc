@@ -164,7 +164,7 @@ std::vector<ScoredLink> ScoreCandidates(const Model& model, std::vector<Prepared
     std::vector<ScoredLink> local;
     for (size_t i = r.begin(); i != r.end(); ++i) {
       const CandidatePair& c = candidates[i];
-      double w = model.Weight(c.pattern, (*prepared)[c.a]);
+      double w = model.Weight(c.pattern, (*prepared)[c.a], (*prepared)[c.b]);
       if (w < review_weight) continue;
       SafetyVerdict v = CheckPairSafety((*prepared)[c.a], (*prepared)[c.b], c.pattern);
       w = model.Capped(w, v.safety);

@@ -209,8 +209,10 @@ double Model::WeightOf(double probability) {
 
 std::string DobFrequencyKey(int32_t yyyymmdd) { return std::to_string(yyyymmdd); }
 
-double Model::FrequencyAdjustment(int c, int g, const PreparedRecord& a) const {
-  static_assert(kNameExact == kDobExact);
+double Model::FrequencyAdjustment(int c, int g, const PreparedRecord& a, const PreparedRecord& b) const {
+  static_assert(kNameExact == kDobExact && kFamilySwapped == kGivenSwapped);
+  const bool names = c == comparison::kFamilyName || c == comparison::kGivenNames;
+  if (names && g == kFamilySwapped) return SwapAdjustment(c, a, b);
   if (!settings_.term_frequency_adjustments || g != kNameExact) return 0;
   const float tf = c == comparison::kFamilyName    ? a.family_tf
                    : c == comparison::kGivenNames  ? a.given_tf
@@ -225,11 +227,30 @@ double Model::FrequencyAdjustment(int c, int g, const PreparedRecord& a) const {
   return c == comparison::kDateOfBirth ? std::min(bits, 0.0) : bits;
 }
 
-double Model::Weight(uint32_t pattern, const PreparedRecord& a) const {
+double Model::SwapAdjustment(int c, const PreparedRecord& a, const PreparedRecord& b) const {
+  // One swap sets both name comparisons to "swapped", and a trained
+  // model's level weight counts it in each: about 12 bits twice, more than
+  // the two names agreeing in place (a swapped James Williams outweighed a
+  // date of birth). A swap is the same two names in other fields, so it
+  // weighs no more than the names agreeing in place, at the frequency of
+  // the commoner of the two in that field; with a keying slip (which makes
+  // a common name look rare), no more than the average agreement.
+  double in_place = level_weight_[c][kNameExact];
+  const float tf = c == comparison::kFamilyName ? std::max(a.swap_family_tf, b.swap_family_tf)
+                                                : std::max(a.swap_given_tf, b.swap_given_tf);
+  if (settings_.term_frequency_adjustments && tf > 0) {
+    const double rarity = std::log2(Clamp(u[c][kNameExact]) / tf);
+    const bool exact = a.family == b.given1 && a.given1 == b.family;
+    in_place += exact ? rarity : std::min(0.0, rarity);
+  }
+  return std::min(0.0, in_place - level_weight_[c][kFamilySwapped]);
+}
+
+double Model::Weight(uint32_t pattern, const PreparedRecord& a, const PreparedRecord& b) const {
   double w = prior_weight_;
   for (int c = 0; c < kNumComparisons; ++c) {
     const int g = GammaOf(pattern, c);
-    w += level_weight_[c][g] + FrequencyAdjustment(c, g, a);
+    w += level_weight_[c][g] + FrequencyAdjustment(c, g, a, b);
   }
   return w;
 }
@@ -295,7 +316,7 @@ Explanation Model::Explain(const PreparedRecord& a, const PreparedRecord& b, boo
   Explanation e;
   e.prior_weight = prior_weight_;
   e.total = Score(a, b);
-  e.uncapped_weight = Weight(e.total.pattern, a);
+  e.uncapped_weight = Weight(e.total.pattern, a, b);
   for (int c = 0; c < kNumComparisons; ++c) {
     if (withhold_location && RevealsLocation(c)) {
       e.comparisons.push_back({c, -1, 0, 0, 0, false, /*withheld=*/true});
@@ -303,7 +324,7 @@ Explanation Model::Explain(const PreparedRecord& a, const PreparedRecord& b, boo
     }
     int g = GammaOf(e.total.pattern, c);
     ComparisonWeight cw{c, g, m[c][g], u[c][g], level_weight_[c][g], false};
-    if (const double bits = FrequencyAdjustment(c, g, a); bits != 0) {
+    if (const double bits = FrequencyAdjustment(c, g, a, b); bits != 0) {
       cw.match_weight += bits;
       cw.u = Clamp(m[c][g]) / std::exp2(cw.match_weight);
       cw.tf_adjusted = true;
@@ -316,6 +337,19 @@ Explanation Model::Explain(const PreparedRecord& a, const PreparedRecord& b, boo
 void Model::Annotate(PreparedRecord* r) const {
   r->family_tf = r->family.empty() ? 0 : family_tf.Frequency(r->family);
   r->given_tf = r->given1.empty() ? 0 : given_tf.Frequency(r->given1);
+  r->swap_family_tf = r->swap_given_tf = 0;
+  if (!r->family.empty() && !r->given1.empty()) {
+    const float family_as_given = given_tf.Frequency(r->family), given_as_family = family_tf.Frequency(r->given1);
+    r->swap_family_tf = std::max(r->family_tf, given_as_family);
+    r->swap_given_tf = std::max(r->given_tf, family_as_given);
+    // Entered swapped ("Samuel" as the family name, "Smith" as the given):
+    // agreeing with another record entered alike is no rarer than the names
+    // in their usual fields.
+    if (family_as_given * given_as_family > r->family_tf * r->given_tf) {
+      r->family_tf = std::max(r->family_tf, family_as_given);
+      r->given_tf = std::max(r->given_tf, given_as_family);
+    }
+  }
   r->dob_tf = EstimatedDate(r->dob) ? dob_tf.FrequencyBesidesPair(DobFrequencyKey(r->dob)) : 0;
 }
 

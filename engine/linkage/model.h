@@ -161,13 +161,13 @@ class Model {
     ScoredPair s;
     s.pattern = ComparePair(a, b);
     s.safety = CheckPairSafety(a, b, s.pattern);
-    s.match_weight = Capped(Weight(s.pattern, a), s.safety.safety);
+    s.match_weight = Capped(Weight(s.pattern, a, b), s.safety.safety);
     s.match_probability = Probability(s.match_weight);
     return s;
   }
-  // Weight of a pattern, without the safety rules; `a` supplies the agreed
-  // value's term frequency.
-  double Weight(uint32_t pattern, const PreparedRecord& a) const;
+  // Weight of a pattern, without the safety rules; the records supply the
+  // term frequencies of the values they agree on.
+  double Weight(uint32_t pattern, const PreparedRecord& a, const PreparedRecord& b) const;
   // `w` held below the review threshold (kDistinct) or the link threshold
   // (kReview).
   double Capped(double w, PairSafety safety) const;
@@ -178,7 +178,7 @@ class Model {
   static double Probability(double weight);
   static double WeightOf(double probability);
 
-  // Sets family_tf, given_tf and dob_tf from the model's frequency tables.
+  // Sets the record's term frequencies from the model's frequency tables.
   void Annotate(PreparedRecord* r) const;
 
   double link_weight() const { return WeightOf(settings_.link_threshold); }
@@ -204,8 +204,10 @@ class Model {
 
  private:
   // Bits to add to comparison c's level g for an exact agreement on a's
-  // value, from the value's frequency; 0 where none applies.
-  double FrequencyAdjustment(int c, int g, const PreparedRecord& a) const;
+  // value, from the value's frequency, or for a swap; 0 where none applies.
+  double FrequencyAdjustment(int c, int g, const PreparedRecord& a, const PreparedRecord& b) const;
+  // Bits to add to a name comparison's "swapped" level.
+  double SwapAdjustment(int c, const PreparedRecord& a, const PreparedRecord& b) const;
 
   ModelSettings settings_;
   double prior_weight_ = 0;

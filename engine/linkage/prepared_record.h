@@ -54,8 +54,14 @@ struct PreparedRecord {
   // or flat number, "12a"); 0: none.
   uint32_t house_number = 0;
   // Term frequencies (share of records with the same value), filled by
-  // Model::Annotate; 0 until then.
+  // Model::Annotate; 0 until then. For a record whose two names are each
+  // more common in the other's field (entered swapped), the larger of the
+  // name's frequencies in either field.
   float family_tf = 0, given_tf = 0;
+  // For a swap with another record (the same two names, which is the
+  // family name unknown): the larger of the two names' frequencies as a
+  // family name, and as a given name.
+  float swap_family_tf = 0, swap_given_tf = 0;
   float dob_tf = 0;  // an estimated date's frequency (Model::dob_tf); 0 for any other
 };
 

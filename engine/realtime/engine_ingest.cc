@@ -221,7 +221,7 @@ absl::StatusOr<std::vector<EngineImpl::Scored>> EngineImpl::Candidates(const Pre
     // A number that differs and would alone keep the pair out of review:
     // is it the candidate's own?
     if (p.OwnNumber() && GammaOf(sp.pattern, comparison::kNhsNumber) == kNhsDifferent &&
-        model().Weight(WithGamma(sp.pattern, comparison::kNhsNumber, 0), p) >= model().review_weight()) {
+        model().Weight(WithGamma(sp.pattern, comparison::kNhsNumber, 0), p, o) >= model().review_weight()) {
       EMPI_RETURN_IF_ERROR(MarkAsStored(*store_, candidates[i], &o, snap));
       if (o.nhs_relatives) sp = model().Score(p, o);
     }

@@ -113,7 +113,7 @@ Fixture RandomInput(RecordGenerator& gen, const Model& model) {
   const uint32_t n = static_cast<uint32_t>(f.records.size());
   for (uint32_t a = 0; a < n; ++a) {
     for (uint32_t b = a + 1; b < n; ++b) {
-      double w = model.Weight(ComparePair(f.records[a], f.records[b]), f.records[a]);
+      double w = model.Weight(ComparePair(f.records[a], f.records[b]), f.records[a], f.records[b]);
       if (w >= model.review_weight()) {
         f.links.push_back({a, b, w});
         // A steward's never-link mark between records already stored in
@@ -179,7 +179,7 @@ TEST(ClusteringTest, PropertiesHoldOnRandomInputs) {
             witnesses += m != x && m != y && f.records[m].dob != 0 && SureOf(model, f.records[m], f.records[x]) &&
                          SureOf(model, f.records[m], f.records[y]);
           }
-          EXPECT_TRUE(model.Weight(pattern, f.records[x]) >= model.review_weight() ||
+          EXPECT_TRUE(model.Weight(pattern, f.records[x], f.records[y]) >= model.review_weight() ||
                       DiffersOnlyByLifeEvents(pattern) || witnesses >= 2)
               << "weak pair inside a group, trial " << trial;
           // No pair is held apart by a safety rule, unless the group itself
@@ -293,7 +293,7 @@ class RecordMatchingTwoPeople : public ::testing::Test {
     };
     recs_ = {prep("Anna", "1970-01-01", "CV1 2AB"), prep("Piotr", "1990-05-05", "LS6 2AB"),
              prep("Anna", "1970-01-01", "LS6 2AB")};
-    ASSERT_LT(model_.Weight(ComparePair(recs_[0], recs_[1]), recs_[0]), model_.review_weight());
+    ASSERT_LT(model_.Weight(ComparePair(recs_[0], recs_[1]), recs_[0], recs_[1]), model_.review_weight());
   }
   Clustering Run(double wa, double wb) {
     ClusterInput in{&recs_, &existing_, nullptr, &model_};

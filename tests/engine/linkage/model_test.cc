@@ -4,6 +4,7 @@
 #include <cmath>
 #include <random>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "engine/linkage/training.h"
@@ -74,7 +75,7 @@ TEST(ModelTest, JsonRoundTripKeepsEveryWeight) {
   std::mt19937_64 rng(11);
   for (int i = 0; i < 2000; ++i) {
     uint32_t p = RandomPattern(rng);
-    EXPECT_EQ(back->Weight(p, a), m.Weight(p, a));
+    EXPECT_EQ(back->Weight(p, a, a), m.Weight(p, a, a));
   }
   EXPECT_EQ(back->ToJson().dump(), text);
   // Splink vocabulary.
@@ -122,7 +123,7 @@ TEST(ModelTest, MarginalLevelWeighsTheLevelsItCannotTellApart) {
   EXPECT_DOUBLE_EQ(m.u[comparison::kPostcode][kPostcodeUnitAddressUnknown], uu);
   PreparedRecord a;
   const uint32_t unknown = WithGamma(0, comparison::kPostcode, kPostcodeUnitAddressUnknown);
-  EXPECT_NEAR(m.Weight(unknown, a) - m.Weight(0, a), std::log2(mm / uu), 1e-9);
+  EXPECT_NEAR(m.Weight(unknown, a, a) - m.Weight(0, a, a), std::log2(mm / uu), 1e-9);
 
   // A model written before the level existed reads, with the level derived.
   nlohmann::json j = m.ToJson();
@@ -131,7 +132,7 @@ TEST(ModelTest, MarginalLevelWeighsTheLevelsItCannotTellApart) {
   }
   auto old = Model::FromJson(j);
   ASSERT_TRUE(old.ok()) << old.status();
-  EXPECT_DOUBLE_EQ(old->Weight(unknown, a), m.Weight(unknown, a));
+  EXPECT_DOUBLE_EQ(old->Weight(unknown, a, a), m.Weight(unknown, a, a));
 }
 
 TEST(ModelTest, BadJsonIsAnErrorNotAnException) {
@@ -237,6 +238,60 @@ TEST(ModelTest, CommonSurnameWeighsLessThanRareOne) {
   EXPECT_EQ(m.Score(smith, smith).match_weight, m.Score(zoltan, zoltan).match_weight);
 }
 
+// A swap sets both name comparisons to "swapped"; it is the same two names
+// in other fields, and weighs what they weigh agreeing in place, not the
+// learned level twice (which made a swapped James Williams outweigh a date
+// of birth and join two namesakes born on one day).
+TEST(ModelTest, ASwapWeighsWhatTheNamesWeighInPlace) {
+  Model m = TrainedLooking();
+  // As EM leaves it: u of "swapped" at its floor, about 12 bits each.
+  for (int c : {comparison::kFamilyName, comparison::kGivenNames}) {
+    m.m[c][kFamilySwapped] = 0.014;
+    m.u[c][kFamilySwapped] = 3.5e-6;
+  }
+  m.family_tf = TermFrequencies();
+  m.given_tf = TermFrequencies();
+  for (auto [name, family, given] :
+       {std::tuple{"williams", 300, 2}, {"james", 30, 400}, {"zoltan", 1, 0}, {"kasia", 0, 1}, {"other", 9000, 9000}}) {
+    if (family > 0) m.family_tf.Add(name, family);
+    if (given > 0) m.given_tf.Add(name, given);
+  }
+  m.Refresh();
+  auto named = [&](const char* family, const char* given) {
+    PreparedRecord r;
+    r.family = r.family_first = r.family_last = family;
+    r.given1 = given;
+    m.Annotate(&r);
+    return r;
+  };
+  const PreparedRecord in_place = named("williams", "james"), swapped = named("james", "williams");
+  const ScoredPair s = m.Score(in_place, swapped);
+  ASSERT_EQ(GammaOf(s.pattern, comparison::kFamilyName), kFamilySwapped);
+  ASSERT_EQ(GammaOf(s.pattern, comparison::kGivenNames), kGivenSwapped);
+  const double agreeing = m.Score(in_place, in_place).match_weight;
+  EXPECT_NEAR(s.match_weight, agreeing, 1e-9);
+  EXPECT_EQ(m.Score(swapped, in_place).match_weight, s.match_weight);
+  // Two records entered swapped alike agree on names commoner the other
+  // way round: no rarer than the names in their usual fields.
+  EXPECT_NEAR(m.Score(swapped, swapped).match_weight, agreeing, 1e-9);
+  // Rare names swapped are still strong evidence; with a keying slip (which
+  // makes any name look rare) no more than the average agreement.
+  const PreparedRecord rare = named("zoltan", "kasia");
+  const double rare_swap = m.Score(rare, named("kasia", "zoltan")).match_weight;
+  EXPECT_GT(rare_swap, agreeing + 5);
+  const ScoredPair slip = m.Score(rare, named("kasia", "zoltn"));
+  ASSERT_EQ(GammaOf(slip.pattern, comparison::kFamilyName), kFamilySwapped);
+  m.mutable_settings().term_frequency_adjustments = false;
+  const double average = m.Score(in_place, in_place).match_weight;
+  EXPECT_NEAR(slip.match_weight, average, 1e-9);
+  EXPECT_LT(slip.match_weight, rare_swap);
+  // Where the level itself weighs less (the informed priors say a swap is
+  // weaker evidence than agreement), the swap keeps the level's weight.
+  for (int c : {comparison::kFamilyName, comparison::kGivenNames}) m.u[c][kFamilySwapped] = m.m[c][kFamilySwapped];
+  m.Refresh();
+  EXPECT_NEAR(m.Score(in_place, swapped).match_weight, m.Weight(0, in_place, swapped), 1e-9);
+}
+
 TEST(ModelTest, ExplainingARestrictedPatientWithholdsOnlyWhereTheyLive) {
   const Model m = Model::Informed();
   Record r;
@@ -287,7 +342,7 @@ TEST(ModelTest, ProbabilityAndWeightAreInverse) {
 TEST(ModelTest, NullLevelsAddNothing) {
   Model m = TrainedLooking();
   PreparedRecord empty;
-  EXPECT_DOUBLE_EQ(m.Weight(0, empty), std::log2(m.lambda() / (1 - m.lambda())));
+  EXPECT_DOUBLE_EQ(m.Weight(0, empty, empty), std::log2(m.lambda() / (1 - m.lambda())));
 }
 
 // The informed priors (Model::Informed): probabilities, and what they decide
@@ -323,21 +378,21 @@ TEST(ModelTest, InformedPriorsLinkTheSamePatientAndNotStrangers) {
                                  {comparison::kDateOfBirth, kDobExact},
                                  {comparison::kPostcode, 1},
                                  {comparison::kSex, 1}});
-  EXPECT_GE(m.Weight(same, plain), m.link_weight());
+  EXPECT_GE(m.Weight(same, plain, plain), m.link_weight());
   const uint32_t typo_no_nhs = pattern({{comparison::kFamilyName, kNameExact},
                                         {comparison::kGivenNames, 5},
                                         {comparison::kDateOfBirth, kDobExact},
                                         {comparison::kPostcode, 3},
                                         {comparison::kSex, 1}});
-  EXPECT_GE(m.Weight(typo_no_nhs, plain), m.link_weight());
+  EXPECT_GE(m.Weight(typo_no_nhs, plain, plain), m.link_weight());
   const uint32_t strangers = pattern({{comparison::kNhsNumber, kNhsDifferent},
                                       {comparison::kFamilyName, 8},
                                       {comparison::kGivenNames, 9},
                                       {comparison::kDateOfBirth, kDobElse},
                                       {comparison::kPostcode, 8},
                                       {comparison::kSex, 1}});
-  EXPECT_LT(m.Weight(strangers, plain), m.review_weight() - 20);
-  EXPECT_LT(m.Weight(pattern({{comparison::kNhsNumber, kNhsExact}}), plain), m.link_weight());
+  EXPECT_LT(m.Weight(strangers, plain, plain), m.review_weight() - 20);
+  EXPECT_LT(m.Weight(pattern({{comparison::kNhsNumber, kNhsExact}}), plain, plain), m.link_weight());
 }
 
 }  // namespace

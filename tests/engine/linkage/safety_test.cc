@@ -55,7 +55,7 @@ TEST(PairSafety, TwinsWithoutNhsNumberOnOneAreTwoPeople) {
   // The household's evidence alone would have linked them.
   const Model model = HouseholdModel();
   PreparedRecord a = Prep(kieran), b = Prep(daniel);
-  ASSERT_GE(model.Weight(ComparePair(a, b), a), model.link_weight());
+  ASSERT_GE(model.Weight(ComparePair(a, b), a, b), model.link_weight());
   EXPECT_LT(model.Score(a, b).match_weight, model.review_weight());
 }
 
@@ -371,7 +371,7 @@ TEST(PairSafety, DatesOfBirthMonthsApartWithoutASharedNumberGoToReview) {
   EXPECT_EQ(v.reason, kDobDifferNoNumber);
   const Model model = HouseholdModel();
   PreparedRecord pa = Prep(a), pb = Prep(b);
-  ASSERT_GE(model.Weight(ComparePair(pa, pb), pa), model.link_weight());
+  ASSERT_GE(model.Weight(ComparePair(pa, pb), pa, pb), model.link_weight());
   EXPECT_LT(model.Score(pa, pb).match_weight, model.link_weight());
 
   b.nhs_number = kNhsTwin;
