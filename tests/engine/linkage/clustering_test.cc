@@ -134,6 +134,7 @@ std::set<std::string> KnownReasons() {
                                  "weak group",
                                  "between thresholds",
                                  "group too large to verify",
+                                 kReasonTwinsInTwoContributors,
                                  "ambiguous: matches more than one person"};
   for (std::string_view r : kSafetyReasons) known.emplace(r);
   return known;
@@ -761,6 +762,45 @@ TEST(ClusteringTest, ARelativesNumberPairIsNotReviewedWhenTheRecordIsAlone) {
                             {{0, 1, model.link_weight() + 30}, {2, 0, r + 1, kGivenConflictOnNumber}});
   EXPECT_NE(c.group[2], c.group[0]);
   EXPECT_TRUE(c.review.empty()) << c.review[0].reason;
+}
+
+// Twins Alfie Joshua (with his number) and Joshua (none) Kingsanby, one
+// date of birth, one address: their practice and their hospital each hold
+// a record of both. A pair across them links (Joshua is Alfie's middle
+// name), but two contributors each holding both is twins, not a patient
+// duplicated twice without his number: held for review. A record of
+// Joshua's in other contributors joins, as a number in common does.
+TEST(ClusteringTest, TwinsEachHeldByTwoContributorsStayApart) {
+  const Model model = TestModel();
+  auto rec = [&](const char* source, const char* given, const char* nhs) {
+    Record r;
+    r.source = source;
+    r.nhs_number = nhs;
+    r.family_name = "Kingsanby";
+    r.given_names = given;
+    r.date_of_birth = "1996-08-09";
+    r.postcode = "WR11 5TG";
+    PreparedRecord p = PrepareRecord(r, {});
+    model.Annotate(&p);
+    return p;
+  };
+  const double l = model.link_weight();
+  auto cluster = [&](const char* b_source1, const char* b_source2, const char* b_nhs) {
+    return ClusterNew(model,
+                      {rec("M82005", "Alfie Joshua", kNhs), rec("RWP", "Alfie Joshua", kNhs),
+                       rec(b_source1, "Joshua", b_nhs), rec(b_source2, "Joshua", b_nhs)},
+                      {{0, 1, l + 20}, {2, 3, l + 20}, {0, 2, l + 5}});
+  };
+  const Clustering twins = cluster("M82005", "RWP", "");
+  EXPECT_NE(twins.group[0], twins.group[2]);
+  EXPECT_EQ(twins.group[2], twins.group[3]);
+  ASSERT_EQ(twins.review.size(), 1u);
+  EXPECT_EQ(twins.review[0].reason, kReasonTwinsInTwoContributors);
+  for (const Clustering& one :
+       {cluster("M82005", "RKB", ""), cluster("RKB", "RYA", ""), cluster("M82005", "RWP", kNhs)}) {
+    EXPECT_EQ(one.group[0], one.group[2]);
+    EXPECT_EQ(one.group[0], one.group[3]);
+  }
 }
 
 }  // namespace
