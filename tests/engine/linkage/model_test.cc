@@ -292,6 +292,66 @@ TEST(ModelTest, ASwapWeighsWhatTheNamesWeighInPlace) {
   EXPECT_NEAR(m.Score(in_place, swapped).match_weight, m.Weight(0, in_place, swapped), 1e-9);
 }
 
+// Over many random names and frequencies, with and without a keying slip
+// on one side: a swap weighs the same whichever record comes first, never
+// more than the two names agreeing in place on one of the records, and
+// never more than the learned level.
+TEST(ModelTest, ASwapNeverOutweighsTheNamesInPlace) {
+  std::mt19937_64 rng(11);
+  auto word = [&] {
+    std::string w;
+    for (int n = std::uniform_int_distribution<int>(4, 9)(rng); n > 0; --n) {
+      w += static_cast<char>('a' + std::uniform_int_distribution<int>(0, 25)(rng));
+    }
+    return w;
+  };
+  int swaps = 0;
+  for (int trial = 0; trial < 300; ++trial) {
+    Model m = TrainedLooking();
+    for (int c : {comparison::kFamilyName, comparison::kGivenNames}) {
+      m.u[c][kFamilySwapped] = std::uniform_real_distribution<double>(1e-6, 1e-2)(rng);
+    }
+    m.family_tf = TermFrequencies();
+    m.given_tf = TermFrequencies();
+    std::vector<std::string> names;
+    for (int i = 0; i < 12; ++i) {
+      names.push_back(word());
+      m.family_tf.Add(names.back(), std::uniform_int_distribution<int>(0, 500)(rng));
+      m.given_tf.Add(names.back(), std::uniform_int_distribution<int>(0, 500)(rng));
+    }
+    m.Refresh();
+    auto named = [&](const std::string& family, const std::string& given) {
+      PreparedRecord r;
+      r.family = r.family_first = r.family_last = family;
+      r.given1 = given;
+      m.Annotate(&r);
+      return r;
+    };
+    for (int k = 0; k < 20; ++k) {
+      const std::string& x = names[rng() % names.size()];
+      const std::string& y = names[rng() % names.size()];
+      std::string slipped = y;
+      if (rng() % 2 == 0) slipped.erase(rng() % slipped.size(), 1);
+      const PreparedRecord a = named(x, y), b = named(slipped, x);
+      const ScoredPair s = m.Score(a, b);
+      if (GammaOf(s.pattern, comparison::kFamilyName) != kFamilySwapped ||
+          GammaOf(s.pattern, comparison::kGivenNames) != kGivenSwapped) {
+        continue;
+      }
+      ++swaps;
+      EXPECT_EQ(m.Score(b, a).match_weight, s.match_weight) << x << " " << y << " " << slipped;
+      EXPECT_LE(s.match_weight, std::max(m.Score(a, a).match_weight, m.Score(b, b).match_weight) + 1e-9)
+          << x << " " << y << " " << slipped;
+      double learned = m.Weight(0, a, b);
+      for (int c : {comparison::kFamilyName, comparison::kGivenNames}) {
+        learned += std::log2(m.m[c][kFamilySwapped] / m.u[c][kFamilySwapped]);
+      }
+      EXPECT_LE(s.match_weight, learned + 1e-9);
+    }
+  }
+  EXPECT_GT(swaps, 1000);
+}
+
 TEST(ModelTest, ExplainingARestrictedPatientWithholdsOnlyWhereTheyLive) {
   const Model m = Model::Informed();
   Record r;
