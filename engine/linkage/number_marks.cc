@@ -19,7 +19,7 @@ namespace {
 // among the others.
 std::vector<char> JudgeHolders(const std::vector<const PreparedRecord*>& holders) {
   std::vector<char> marks(holders.size(), 0);
-  if (holders.size() < 3 || holders.size() > kMaxNumberHolders) return marks;
+  if (!NumberJudged(holders.size())) return marks;
   std::vector<const PreparedRecord*> others;
   for (size_t h = 0; h < holders.size(); ++h) {
     others.clear();
@@ -68,7 +68,7 @@ void MarkRelativesNumbers(std::vector<PreparedRecord>* prepared) {
   std::vector<std::pair<size_t, size_t>> numbers;
   for (size_t from = 0, to = 0; from < holders.size(); from = to) {
     while (to < holders.size() && recs[holders[to]].nhs == recs[holders[from]].nhs) ++to;
-    if (to - from >= 3 && to - from <= kMaxNumberHolders) numbers.emplace_back(from, to);
+    if (NumberJudged(to - from)) numbers.emplace_back(from, to);
   }
   std::vector<char> marked(recs.size(), 0);
   tbb::parallel_for(size_t{0}, numbers.size(), [&](size_t k) {
@@ -167,7 +167,7 @@ std::vector<uint64_t> JudgedNumbers(const std::vector<PreparedRecord>& records, 
   }
   std::vector<uint64_t> out;
   for (size_t i = 0; i < brought; ++i) {
-    if (records[i].nhs_validated && holders[records[i].nhs] >= 3) out.push_back(records[i].nhs);
+    if (records[i].nhs_validated && holders[records[i].nhs] >= kMinNumberHolders) out.push_back(records[i].nhs);
   }
   std::sort(out.begin(), out.end());
   out.erase(std::unique(out.begin(), out.end()), out.end());
@@ -179,7 +179,7 @@ absl::Status ForEachMisjudgedMark(const index::Store& store, const PrepareFn& pr
   *judged = 0;
   absl::Status read;
   EMPI_RETURN_IF_ERROR(store.ForEachNhsHolders([&](uint64_t nhs, const index::Store::NhsHolders& held) {
-    if (held.records.size() < 3 && held.relatives.empty()) return true;  // nothing to mark
+    if (held.records.size() < kMinNumberHolders && held.relatives.empty()) return true;  // nothing to mark
     ++*judged;
     auto stored = ReadHolders(store, held.records, nhs, prepare, nullptr);
     if (!stored.ok()) {

@@ -36,10 +36,11 @@ namespace empi {
 
 // Marks each record whose NHS number is a relative's (nhs_relatives), judged
 // among the records of `prepared` carrying it (NumberIsARelatives). A number
-// on fewer than 3 or more than kMaxNumberHolders records is judged for none
-// of them. Call before comparing any pair: the number is then compared as
-// missing.
-inline constexpr size_t kMaxNumberHolders = 64;
+// on fewer than kMinNumberHolders or more than kMaxNumberHolders records is
+// judged for none of them. Call before comparing any pair: the number is
+// then compared as missing.
+inline constexpr size_t kMinNumberHolders = 3, kMaxNumberHolders = 64;
+inline bool NumberJudged(size_t holders) { return holders >= kMinNumberHolders && holders <= kMaxNumberHolders; }
 void MarkRelativesNumbers(std::vector<PreparedRecord>* prepared);
 
 // Marks `p`, the record stored under `key`, as the store's NHS index marks
@@ -88,7 +89,7 @@ absl::Status RemarkFromPrepared(const index::Store& store, const std::vector<uin
                                 const std::function<Found(std::string_view key)>& find, index::ChangeSet* cs,
                                 Remarked* out);
 
-// The numbers that 3 or more of `records` carry (validated), among those
+// The numbers that kMinNumberHolders or more of `records` carry (validated), among those
 // of the first `brought` records: the only numbers on which a write can
 // change a mark, every write keeping them true (fewer holders are never
 // judged). In number order.
@@ -97,7 +98,8 @@ std::vector<uint64_t> JudgedNumbers(const std::vector<PreparedRecord>& records, 
 // Calls `fn` for every stored holder whose mark differs from the judgement
 // of its number's holders as they stand, each prepared by `prepare`, in
 // number order: for none, when every write has kept the marks true (what
-// `empi check` verifies). *judged: the numbers on 3 or more records.
+// `empi check` verifies). *judged: the numbers on kMinNumberHolders or more
+// records.
 absl::Status ForEachMisjudgedMark(const index::Store& store, const PrepareFn& prepare,
                                   const std::function<void(std::string_view record_key)>& fn, uint64_t* judged);
 
