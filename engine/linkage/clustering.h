@@ -73,9 +73,8 @@ inline constexpr double kDecisiveMarginBits = 10;
 // The review reason of a pair whose records belong to two different stored
 // persons, which a link never joins by itself (empi relink settles them).
 inline constexpr const char* kReasonExistingPersons = "existing persons";
-// Two contributors each hold a record of both groups, which share no NHS
-// number, and a pair across them has one date of birth and other given
-// names: twins registered together.
+// The review reason of two groups held apart as twins registered together
+// (HeldTwiceByTwoContributors, clustering.cc).
 inline constexpr const char* kReasonTwinsInTwoContributors = "twins? two contributors each hold a record of both";
 
 struct ScoredLink {
