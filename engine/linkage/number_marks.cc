@@ -104,7 +104,14 @@ absl::Status JudgeStoredNumber(const index::Store& store, uint64_t nhs, const ab
   for (std::string& k : held.records) {
     if (!leaving.contains(k) && !arriving_keys.contains(k)) keys.push_back(std::move(k));
   }
-  if (keys.size() + joining.size() > kMaxNumberHolders) return absl::OkStatus();
+  // Judged for none (too few holders to tell, or too many to be anyone's):
+  // only marks stored while it was judged have anything to change.
+  const auto marked = [&](const std::string& key) {
+    return std::binary_search(held.relatives.begin(), held.relatives.end(), key);
+  };
+  if (!NumberJudged(keys.size() + joining.size()) && std::none_of(keys.begin(), keys.end(), marked)) {
+    return absl::OkStatus();
+  }
   absl::flat_hash_set<uint64_t> persons;
   EMPI_ASSIGN_OR_RETURN(const Holders stored, ReadHolders(store, keys, nhs, prepare, &persons));
   std::vector<const PreparedRecord*> holders;
@@ -115,8 +122,7 @@ absl::Status JudgeStoredNumber(const index::Store& store, uint64_t nhs, const ab
   bool changed = false;
   for (size_t s = 0; s < stored.records.size(); ++s) {
     const std::string& key = keys[stored.at[s]];
-    const bool was = std::binary_search(held.relatives.begin(), held.relatives.end(), key);
-    if ((marks[s] != 0) == was) continue;
+    if ((marks[s] != 0) == marked(key)) continue;
     cs->PutNhs(nhs, key, marks[s] != 0);
     out->records.push_back(key);
     changed = true;

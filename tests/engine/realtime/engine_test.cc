@@ -10,6 +10,8 @@
 #include "engine/linkage/clustering.h"
 #include "engine/linkage/comparisons.h"
 #include "engine/linkage/linker.h"
+#include "engine/linkage/number_marks.h"
+#include "engine/linkage/store_check.h"
 #include "engine/realtime/engine_internal.h"
 #include "gtest/gtest.h"
 #include "tests/engine/realtime/test_population.h"
@@ -319,6 +321,39 @@ TEST_F(EngineTest, AnNhsNumberResolvesToItsOwnerNotToARelativeWhoseRecordCarries
   auto feed = engine_->Changes(0, 10000, std::chrono::milliseconds(0), who_);
   ASSERT_TRUE(feed.ok());
   EXPECT_TRUE(std::any_of(feed->begin(), feed->end(), [](const ChangeEvent& c) { return c.kind == "nhs-judged"; }));
+}
+
+// A number judged among its holders is judged for none of them once more
+// than kMaxNumberHolders records carry it (a number that common is no one
+// person's). The son's care record carrying his father's number is marked
+// as a relative's while the number is on a few records; when the father's
+// records take it past the limit one ingest at a time, the mark goes, as
+// `empi check` (CheckLinkedStore) expects.
+TEST_F(EngineTest, ANumberPastTheMostHoldersJudgedKeepsNoRelativesMark) {
+  const auto [father, son] = testing::MakeFatherAndSon(patients_[2], patients_[3].nhs);
+  testing::Patient with_fathers_number = son;
+  with_fathers_number.nhs = father.nhs;
+  ASSERT_TRUE(engine_->Ingest(RecordOf(son, "M84001", "S1", true), who_).ok());
+  ASSERT_TRUE(engine_->Ingest(RecordOf(with_fathers_number, "CWC-SC", "S2", true), who_).ok());
+  for (size_t i = 0; i < kMaxNumberHolders; ++i) {
+    auto in = engine_->Ingest(RecordOf(father, "RKB", absl::StrCat("F", i), true), who_);
+    ASSERT_TRUE(in.ok()) << in.status();
+    if (i == 2) {
+      // Four holders: the care record is judged to hold a relative's number.
+      auto owner = engine_->ResolveByNhsNumber(father.nhs, who_);
+      ASSERT_TRUE(owner.ok()) << owner.status();
+      EXPECT_EQ(owner->person_id, in->person_id);
+    }
+  }
+  engine_.reset();
+  index::StoreOptions o;
+  o.read_only = true;
+  auto store = index::Store::Open(dir_.path(), o);
+  ASSERT_TRUE(store.ok()) << store.status();
+  auto report = CheckLinkedStore(**store, {});
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_TRUE(report->violations.empty()) << report->violations.front();
+  EXPECT_GT(report->nhs_numbers_judged, 0u);
 }
 
 // As a batch link decides them (ClusteringTest): a junior's record with his
