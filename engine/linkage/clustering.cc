@@ -380,6 +380,30 @@ bool DatesExplainedByGroup(const Model& model, const PreparedRecord& x, const st
   return false;
 }
 
+// y is a record m of x's group with the names in another order (first and
+// middle names swapped, or given and family names in each other's fields),
+// carrying m's own NHS number and date of birth; and x's names agree with
+// m's first name (equal, a nickname or a close spelling, or the same two
+// names in the other order), born the same day: Walter Michael and Mick by
+// Michael Walter, Grahm (given) Lisa (family) and Freya Lisa by Lisa Freya.
+// The order is y's contributor's, not another person's name. x's middle
+// name being m's first does not do: twins Chinedu James and James Roger.
+bool OrderExplainedByGroup(const Model& model, const PreparedRecord& x, const std::vector<const PreparedRecord*>& group,
+                           const PreparedRecord& y) {
+  auto reordered = [&](const PreparedRecord& m) {
+    if (!m.OwnNumber() || !y.OwnNumber() || m.nhs != y.nhs) return false;
+    const ScoredPair s = model.Score(m, y);
+    const int given = GammaOf(s.pattern, comparison::kGivenNames);
+    return s.safety.safety == PairSafety::kSafe && GammaOf(s.pattern, comparison::kDateOfBirth) == kDobExact &&
+           (given == kGivenFirstMiddleSwapped || NamesInWrongFields(s.pattern));
+  };
+  for (const PreparedRecord* m : group) {
+    if (m == &x || m == &y) continue;
+    if (reordered(*m) && AgreesBy(model, *m, x, {kGivenNickname, kGivenClose})) return true;
+  }
+  return false;
+}
+
 // Whether x and y, a weak pair across a join, are each linked safely at
 // the link threshold to two records of the union (other than themselves)
 // that carry a date of birth: two independent witnesses that they are one
@@ -408,7 +432,7 @@ bool ConflictExplainedByGroup(const Model& model, const SafetyVerdict& verdict, 
   if (verdict.reason == kDobDifferNoNumber) return DatesExplainedByGroup(model, x, group, y);
   if (verdict.reason == kTwinsNames) return SlipExplainedByGroup(model, x, group, y);
   if (verdict.reason != kGivenConflict && verdict.reason != kMiddleConflict) return false;
-  if (SlipExplainedByGroup(model, x, group, y)) return true;
+  if (SlipExplainedByGroup(model, x, group, y) || OrderExplainedByGroup(model, x, group, y)) return true;
   bool x_mistyped = false, y_agrees = false;
   for (const PreparedRecord* m : group) {
     if (m == &x || m == &y) continue;

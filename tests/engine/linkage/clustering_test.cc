@@ -481,6 +481,38 @@ TEST(ClusteringTest, ASlipAndANicknameOfOneNameInTheGroupAreOnePerson) {
   }
 }
 
+// Michael Walter's records carry his number, one with his names in the
+// other order, "Walter Michael"; a record without his number calls him
+// Mick. Mick and Walter conflict, but the group explains it: Walter Michael
+// is Michael Walter's record, its order a contributor's, and Mick is
+// Michael. Without Michael's number, "Walter Michael" could be someone
+// else, and Mick stays apart. Twins James Roger (one record "Roger James")
+// and Chinedu James: Chinedu's middle name is James's first, which is no
+// agreement of first names, and Chinedu stays apart.
+TEST(ClusteringTest, NamesInAnotherOrderOnOneRecordDoNotKeepTheGroupsOtherNamesOut) {
+  const Model model = TestModel();
+  struct Case {
+    const char *given, *first_only, *family, *reordered, *reordered_nhs, *newcomer, *nhs;
+    bool joins;
+  };
+  const Case cases[] = {
+      {"Michael Walter", "Michael", "Butt", "Walter Michael", kNhs, "Mick", kNhs, true},
+      {"Michael Walter", "Michael", "Butt", "Walter Michael", "", "Mick", kNhs, false},
+      {"James Roger", "James", "Wright", "Roger James", "9434765005", "Chinedu James", "9434765005", false}};
+  for (const Case& k : cases) {
+    const std::vector<PreparedRecord> recs = {Annotated(model, k.given, k.family, "1991-12-27", k.nhs),
+                                              Annotated(model, k.first_only, k.family, "1991-12-27", k.nhs),
+                                              Annotated(model, k.reordered, k.family, "1991-12-27", k.reordered_nhs),
+                                              Annotated(model, k.newcomer, k.family, "1991-12-27", "")};
+    // The newcomer conflicts with the record in the other order.
+    ASSERT_EQ(model.Score(recs[2], recs[3]).safety.reason, kGivenConflict) << k.newcomer;
+    const double l = model.link_weight();
+    const Clustering c = ClusterNew(model, recs, {{0, 1, l + 20}, {0, 2, l + 20}, {0, 3, l + 5}});
+    EXPECT_EQ(c.group[0], c.group[2]) << k.newcomer;
+    EXPECT_EQ(c.group[0] == c.group[3], k.joins) << k.newcomer << " " << k.reordered_nhs;
+  }
+}
+
 // Kenneth's records carry his number, one mistyped "Keneth"; a record of
 // his without it reads "Kennneth". The two slips are two edits apart, like
 // twins' names, but both are Kenneth mistyped: Kennneth joins. Twins Jack
