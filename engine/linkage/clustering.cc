@@ -289,6 +289,12 @@ namespace {
 // names (Jack and Jake) are both common.
 constexpr float kSlipFrequencyRatio = 20;
 
+// The same first and second given names in the other order (Scott James
+// and James Scott).
+bool TwoNamesSwapped(const PreparedRecord& a, const PreparedRecord& b) {
+  return !a.given2.empty() && a.given1 == b.given2 && a.given2 == b.given1;
+}
+
 // Whether `m` and `other`, scored `s`, are safely one person by the rules,
 // their names not overridden by an NHS number, and their given names equal,
 // agreeing at one of `levels` (any, when empty), or the same two names in
@@ -296,9 +302,8 @@ constexpr float kSlipFrequencyRatio = 20;
 bool NamesAgree(const ScoredPair& s, const PreparedRecord& m, const PreparedRecord& other,
                 std::initializer_list<int> levels) {
   const int given = GammaOf(s.pattern, comparison::kGivenNames);
-  const bool both_swapped = !m.given2.empty() && m.given1 == other.given2 && m.given2 == other.given1;
   return s.safety.safety == PairSafety::kSafe && !s.safety.names_overridden &&
-         (levels.size() == 0 || given == kNameExact || both_swapped ||
+         (levels.size() == 0 || given == kNameExact || TwoNamesSwapped(m, other) ||
           std::find(levels.begin(), levels.end(), given) != levels.end());
 }
 
@@ -380,22 +385,24 @@ bool DatesExplainedByGroup(const Model& model, const PreparedRecord& x, const st
   return false;
 }
 
-// y is a record m of x's group with the names in another order (first and
-// middle names swapped, or given and family names in each other's fields),
-// carrying m's own NHS number and date of birth; and x's names agree with
-// m's first name (equal, a nickname or a close spelling, or the same two
-// names in the other order), born the same day: Walter Michael and Mick by
-// Michael Walter, Grahm (given) Lisa (family) and Freya Lisa by Lisa Freya.
-// The order is y's contributor's, not another person's name. x's middle
-// name being m's first does not do: twins Chinedu James and James Roger.
+// y is a record m of x's group with the names in another order (the first
+// and second given names the other way round, or given and family names in
+// each other's fields), carrying m's own NHS number and date of birth; and
+// x's names agree with m's first name (equal, a nickname or a close
+// spelling, or the same two names the other way round), born the same day:
+// Walter Michael and Mick by Michael Walter, Grahm (given) Lisa (family)
+// and Freya Lisa by Lisa Freya. The order is y's contributor's, not another
+// person's name. One name of the other's is not another order: x's middle
+// name being m's first (twins Chinedu James and James Roger), or y's only
+// name m's middle name (Eleanor beside Faith Eleanor, and a namesake Faith
+// born the same day at another address).
 bool OrderExplainedByGroup(const Model& model, const PreparedRecord& x, const std::vector<const PreparedRecord*>& group,
                            const PreparedRecord& y) {
   auto reordered = [&](const PreparedRecord& m) {
     if (!m.OwnNumber() || !y.OwnNumber() || m.nhs != y.nhs) return false;
     const ScoredPair s = model.Score(m, y);
-    const int given = GammaOf(s.pattern, comparison::kGivenNames);
     return s.safety.safety == PairSafety::kSafe && GammaOf(s.pattern, comparison::kDateOfBirth) == kDobExact &&
-           (given == kGivenFirstMiddleSwapped || NamesInWrongFields(s.pattern));
+           (TwoNamesSwapped(m, y) || NamesInWrongFields(s.pattern));
   };
   for (const PreparedRecord* m : group) {
     if (m == &x || m == &y) continue;

@@ -488,7 +488,9 @@ TEST(ClusteringTest, ASlipAndANicknameOfOneNameInTheGroupAreOnePerson) {
 // Michael. Without Michael's number, "Walter Michael" could be someone
 // else, and Mick stays apart. Twins James Roger (one record "Roger James")
 // and Chinedu James: Chinedu's middle name is James's first, which is no
-// agreement of first names, and Chinedu stays apart.
+// agreement of first names, and Chinedu stays apart. Faith Eleanor's
+// record that calls her by her middle name alone, "Eleanor", is no other
+// order of her names: a namesake Faith born the same day stays apart.
 TEST(ClusteringTest, NamesInAnotherOrderOnOneRecordDoNotKeepTheGroupsOtherNamesOut) {
   const Model model = TestModel();
   struct Case {
@@ -498,7 +500,8 @@ TEST(ClusteringTest, NamesInAnotherOrderOnOneRecordDoNotKeepTheGroupsOtherNamesO
   const Case cases[] = {
       {"Michael Walter", "Michael", "Butt", "Walter Michael", kNhs, "Mick", kNhs, true},
       {"Michael Walter", "Michael", "Butt", "Walter Michael", "", "Mick", kNhs, false},
-      {"James Roger", "James", "Wright", "Roger James", "9434765005", "Chinedu James", "9434765005", false}};
+      {"James Roger", "James", "Wright", "Roger James", "9434765005", "Chinedu James", "9434765005", false},
+      {"Faith Eleanor", "Faith Eleanor", "Nwosu", "Eleanor", "9434765870", "Faith", "9434765870", false}};
   for (const Case& k : cases) {
     const std::vector<PreparedRecord> recs = {Annotated(model, k.given, k.family, "1991-12-27", k.nhs),
                                               Annotated(model, k.first_only, k.family, "1991-12-27", k.nhs),
