@@ -485,34 +485,52 @@ TEST(ClusteringTest, ASlipAndANicknameOfOneNameInTheGroupAreOnePerson) {
 // other order, "Walter Michael"; a record without his number calls him
 // Mick. Mick and Walter conflict, but the group explains it: Walter Michael
 // is Michael Walter's record, its order a contributor's, and Mick is
-// Michael. Without Michael's number, "Walter Michael" could be someone
-// else, and Mick stays apart. Twins James Roger (one record "Roger James")
-// and Chinedu James: Chinedu's middle name is James's first, which is no
-// agreement of first names, and Chinedu stays apart. Faith Eleanor's
-// record that calls her by her middle name alone, "Eleanor", is no other
-// order of her names: a namesake Faith born the same day stays apart.
+// Michael; so too when "Walter Michael" carries no number. Twins James
+// Roger (one record "Roger James") and Chinedu James: Chinedu's middle
+// name is James's first, which is no agreement of first names, and Chinedu
+// stays apart. Faith Eleanor's record that calls her by her middle name
+// alone, "Eleanor", is no other order of her names: a namesake Faith born
+// the same day stays apart. Twin Emma Betty's two records, one "Betty
+// Emma", do not tell which is her first name: her twin Elizabeth (Betty)
+// stays apart.
 TEST(ClusteringTest, NamesInAnotherOrderOnOneRecordDoNotKeepTheGroupsOtherNamesOut) {
   const Model model = TestModel();
+  struct Given {
+    const char *names, *nhs;
+  };
   struct Case {
-    const char *given, *first_only, *family, *reordered, *reordered_nhs, *newcomer, *nhs;
+    const char* family;
+    std::vector<Given> group;  // linked to the first; the last conflicts with the newcomer
+    Given newcomer;
+    size_t agrees_with;  // the group record the newcomer links to
     bool joins;
   };
   const Case cases[] = {
-      {"Michael Walter", "Michael", "Butt", "Walter Michael", kNhs, "Mick", kNhs, true},
-      {"Michael Walter", "Michael", "Butt", "Walter Michael", "", "Mick", kNhs, false},
-      {"James Roger", "James", "Wright", "Roger James", "9434765005", "Chinedu James", "9434765005", false},
-      {"Faith Eleanor", "Faith Eleanor", "Nwosu", "Eleanor", "9434765870", "Faith", "9434765870", false}};
+      {"Butt", {{"Michael Walter", kNhs}, {"Michael", kNhs}, {"Walter Michael", kNhs}}, {"Mick", ""}, 0, true},
+      {"Butt", {{"Michael Walter", kNhs}, {"Michael", kNhs}, {"Walter Michael", ""}}, {"Mick", ""}, 0, true},
+      {"Wright",
+       {{"James Roger", "9434765005"}, {"James", "9434765005"}, {"Roger James", "9434765005"}},
+       {"Chinedu James", ""},
+       0,
+       false},
+      {"Nwosu",
+       {{"Faith Eleanor", "9434765870"}, {"Faith Eleanor", "9434765870"}, {"Eleanor", "9434765870"}},
+       {"Faith", ""},
+       0,
+       false},
+      {"Riley", {{"Emma Betty", ""}, {"Betty Emma", ""}, {"Emma Betty", ""}}, {"Elizabeth", kNhs}, 1, false}};
   for (const Case& k : cases) {
-    const std::vector<PreparedRecord> recs = {Annotated(model, k.given, k.family, "1991-12-27", k.nhs),
-                                              Annotated(model, k.first_only, k.family, "1991-12-27", k.nhs),
-                                              Annotated(model, k.reordered, k.family, "1991-12-27", k.reordered_nhs),
-                                              Annotated(model, k.newcomer, k.family, "1991-12-27", "")};
-    // The newcomer conflicts with the record in the other order.
-    ASSERT_EQ(model.Score(recs[2], recs[3]).safety.reason, kGivenConflict) << k.newcomer;
+    std::vector<PreparedRecord> recs;
+    for (const Given& g : k.group) recs.push_back(Annotated(model, g.names, k.family, "1991-12-27", g.nhs));
+    recs.push_back(Annotated(model, k.newcomer.names, k.family, "1991-12-27", k.newcomer.nhs));
+    const uint32_t last = k.group.size() - 1, newcomer = k.group.size();
+    ASSERT_EQ(model.Score(recs[last], recs[newcomer]).safety.reason, kGivenConflict) << k.newcomer.names;
     const double l = model.link_weight();
-    const Clustering c = ClusterNew(model, recs, {{0, 1, l + 20}, {0, 2, l + 20}, {0, 3, l + 5}});
-    EXPECT_EQ(c.group[0], c.group[2]) << k.newcomer;
-    EXPECT_EQ(c.group[0] == c.group[3], k.joins) << k.newcomer << " " << k.reordered_nhs;
+    std::vector<ScoredLink> links = {{static_cast<uint32_t>(k.agrees_with), newcomer, l + 5}};
+    for (uint32_t i = 1; i < newcomer; ++i) links.push_back({0, i, l + 20});
+    const Clustering c = ClusterNew(model, recs, links);
+    EXPECT_EQ(c.group[0], c.group[last]) << k.newcomer.names;
+    EXPECT_EQ(c.group[0] == c.group[newcomer], k.joins) << k.newcomer.names << " beside " << k.group[last].names;
   }
 }
 
