@@ -132,11 +132,12 @@ struct Clustering {
 //     name, its nickname, or a name with it as the middle name (Matthew
 //     Stephen beside Steohen, by Stephen), all born the same day
 //     (or two slips of one known name: Keneth and Kennneth by Kenneth);
-//   - y is a group record with its names in another order (first and
-//     middle swapped, or given and family in each other's fields) and that
-//     record's own NHS number and date of birth, and x's names agree with
-//     the record's, born the same day (Mick, and Walter Michael, by Michael
-//     Walter);
+//   - y is a group record's names in another order (the same two given
+//     names the other way round; or given and family in each other's
+//     fields, on that record's own NHS number), born the same day, the
+//     group going by that record's first name more often than by y's; and
+//     x's names agree with the record's first name, born the same day
+//     (Mick, and Walter Michael, by Michael Walter);
 //   - x's and y's dates of birth are each one keying error (a digit, two
 //     digits swapped, day and month swapped) from the date of a group
 //     record whose given names agree with both.
