@@ -385,20 +385,20 @@ bool DatesExplainedByGroup(const Model& model, const PreparedRecord& x, const st
   return false;
 }
 
-// y is a record m of x's group with the names in another order, born the
-// same day: the first and second given names the other way round, or given
-// and family names in each other's fields (with a slip, so also m's own NHS
-// number); and x's names agree with m's first name (equal, a nickname or a
-// close spelling, or the same two names the other way round), born the
-// same day: Walter Michael and Mick by Michael Walter, Grahm (given) Lisa
-// (family) and Freya Lisa by Lisa Freya. The order is y's contributor's,
-// not another person's name, when more records of the group go by m's
-// first name than by y's: twin Emma Betty's records, one "Betty Emma",
-// do not say which is her first name, and her twin Elizabeth (Betty) is
-// not let in. One name of the other's is not another order: x's middle
-// name being m's first (twins Chinedu James and James Roger), or y's only
-// name m's middle name (Eleanor beside Faith Eleanor, and a namesake Faith
-// born the same day at another address).
+// y is a record m of x's group with the names in another order: the first
+// and second given names the other way round, or given and family names in
+// each other's fields on m's own NHS number (such a swap may carry a slip;
+// the number says whose it is). x's names agree with m's first name (equal,
+// a nickname or a close spelling, or the same two names the other way
+// round), and all three are born the same day: Walter Michael and Mick by
+// Michael Walter, Grahm (given) Lisa (family) and Freya Lisa by Lisa Freya.
+// The order is y's contributor's, not another person's name, when more
+// records of the group go by m's first name than by y's: twin Emma Betty's
+// records, one "Betty Emma", do not say which is her first name, and her
+// twin Elizabeth (Betty) is not let in. One name of the other's is not
+// another order: x's middle name being m's first (twins Chinedu James and
+// James Roger), or y's only name m's middle name (Eleanor beside Faith
+// Eleanor, and a namesake Faith born the same day at another address).
 bool OrderExplainedByGroup(const Model& model, const PreparedRecord& x, const std::vector<const PreparedRecord*>& group,
                            const PreparedRecord& y) {
   auto reordered = [&](const PreparedRecord& m) {
