@@ -262,5 +262,41 @@ TEST_F(MatchingCliTest, NamesakesEachWithASwappedRecordAreNotJoined) {
   EXPECT_NE(person["RQ1,A1"], person["AMB,B1"]) << "two men merged";
 }
 
+// Michael Walter Butt's records carry his number; one trust wrote his names
+// the other way round, "Walter Michael"; an ambulance crew wrote "MICK"
+// without a number. Mick and Walter conflict, but the order is the
+// trust's: Mick joins his person (the previous build held him apart).
+// Twins Elizabeth and Emma Betty Riley at one address, Emma Betty's two
+// records "Emma Betty" and "Betty Emma": which is her first name the
+// records do not say, and Elizabeth (Betty) stays apart from her.
+TEST_F(MatchingCliTest, ARecordWithTheNamesInAnotherOrderDoesNotKeepANicknameOut) {
+  Generate(3000);
+  Write("gen/ORDER.csv",
+        "source,record_id,nhs_number,family_name,given_names,date_of_birth,sex,postcode,address\n"
+        "M82002,A1,7770001005,Butt,Michael Walter,1991-12-27,M,CV21 6YY,\"114 School Lane, Rugby\"\n"
+        "RQ1,A2,7770001005,Butt,Michael,1991-12-27,M,CV21 6YY,\"114 School Lane, Rugby\"\n"
+        "RQ2,A3,7770001005,Butt,Michael,1991-12-27,M,,\"114 School Lane, Rugby\"\n"
+        "RQ3,A4,7770001005,Butt,Walter Michael,1991-12-27,M,CV21 6YY,\"114 School Lane, Rugby\"\n"
+        "AMB,A5,,BUT,MICK,1991-12-27,M,CV21 6YY,\"114 School Lane, Rugby\"\n"
+        "M82004,B1,9434765919,Riley,Elizabeth,1979-10-06,F,CV21 5FU,\"133 Alcester Road, Rugby\"\n"
+        "AMB,B2,,Riley,Elizabeth,1979-10-06,F,CV21 5FU,\"133 Alcester Road, Rugby\"\n"
+        "M82002,C1,,Riley,Emma Betty,1979-10-06,F,CV21 5FU,\"133 Alcester Road, Rugby\"\n"
+        "RQ1,C2,,Riley,Betty Emma,1979-10-06,F,CV21 5FU,\"133 Alcester Road, Rugby\"\n");
+  ASSERT_EQ(Run("link --db '" + db_ + "' '" + gen_ + "'/[A-Z]*.csv").code, 0);
+  const std::string clusters = db_ + ".clusters.csv";
+  ASSERT_EQ(Run("export clusters --db '" + db_ + "' -o '" + clusters + "'").code, 0);
+  std::map<std::string, std::string> person;  // "SOURCE,ID" -> person id
+  const std::regex row("^([^,]+,[ABC][0-9]),([0-9]+),");
+  for (const std::string& line : Lines(ReadText(clusters))) {
+    if (std::smatch m; std::regex_search(line, m, row)) person[m[1]] = m[2];
+  }
+  ASSERT_EQ(person.size(), 9u);
+  for (const char* a : {"RQ1,A2", "RQ2,A3", "RQ3,A4", "AMB,A5"}) EXPECT_EQ(person[a], person["M82002,A1"]) << a;
+  for (const char* b : {"M82004,B1", "AMB,B2"}) {
+    for (const char* c : {"M82002,C1", "RQ1,C2"})
+      EXPECT_NE(person[b], person[c]) << b << " and " << c << ": twins merged";
+  }
+}
+
 }  // namespace
 }  // namespace empi::testing
