@@ -36,6 +36,23 @@ class MatchingCliTest : public CliTest {
     return v.out + v.err;
   }
 
+  // Links the generated feeds beside `file` (written under gen/ with
+  // `rows`), exports the clusters and returns the person of each of the
+  // file's records ("SOURCE,ID", ids a letter and a digit).
+  std::map<std::string, std::string> LinkBeside(const std::string& file, const std::string& rows) {
+    Write("gen/" + file,
+          "source,record_id,nhs_number,family_name,given_names,date_of_birth,sex,postcode,address\n" + rows);
+    EXPECT_EQ(Run("link --db '" + db_ + "' '" + gen_ + "'/[A-Z]*.csv").code, 0);
+    const std::string clusters = db_ + ".clusters.csv";
+    EXPECT_EQ(Run("export clusters --db '" + db_ + "' -o '" + clusters + "'").code, 0);
+    std::map<std::string, std::string> person;
+    const std::regex row("^([^,]+,[A-Z][0-9]),([0-9]+),");
+    for (const std::string& line : Lines(ReadText(clusters))) {
+      if (std::smatch m; std::regex_search(line, m, row)) person[m[1]] = m[2];
+    }
+    return person;
+  }
+
   static int FalseMerges(const std::string& report) {
     std::smatch m;
     EXPECT_TRUE(std::regex_search(report, m, std::regex("false merges +([0-9]+)"))) << report;
@@ -240,22 +257,14 @@ TEST_F(MatchingCliTest, NoTwinParentAndChildOrJunkRecordMerged) {
 // place, the swapped records stay with their own man.
 TEST_F(MatchingCliTest, NamesakesEachWithASwappedRecordAreNotJoined) {
   Generate(3000);
-  Write("gen/NAMESAKES.csv",
-        "source,record_id,nhs_number,family_name,given_names,date_of_birth,sex,postcode,address\n"
-        "RQ1,A1,7770001005,Smith,Samuel,1992-08-25,M,CV12 2EE,\"55 High Street, Nuneaton\"\n"
-        "M82001,A2,7770001005,Smith,Samuel,1992-08-25,M,CV12 2EE,\"55 High Street, Nuneaton\"\n"
-        "MHT,A3,7770001005,Samuel,Smith,1992-08-25,M,CV12 2EE,\n"
-        "AMB,B1,,Smith,Samuel,1992-08-15,M,B42 6PA,\"Flat 16, 54 Warwick Road, Birmingham\"\n"
-        "CCT,B2,,Samuel,Smith,1992-08-15,M,B42 6PA,\"Flat 16, 54 Warwick Road, Birmingham\"\n"
-        "M82002,B3,,Smith,Samuel,1992-08-15,M,B42 6PA,\"Flat 16, 54 Warwick Road, Birmingham\"\n");
-  ASSERT_EQ(Run("link --db '" + db_ + "' '" + gen_ + "'/[A-Z]*.csv").code, 0);
-  const std::string clusters = db_ + ".clusters.csv";
-  ASSERT_EQ(Run("export clusters --db '" + db_ + "' -o '" + clusters + "'").code, 0);
-  std::map<std::string, std::string> person;  // "SOURCE,ID" -> person id
-  const std::regex row("^([^,]+,[AB][0-9]),([0-9]+),");
-  for (const std::string& line : Lines(ReadText(clusters))) {
-    if (std::smatch m; std::regex_search(line, m, row)) person[m[1]] = m[2];
-  }
+  std::map<std::string, std::string> person =
+      LinkBeside("NAMESAKES.csv",
+                 "RQ1,A1,7770001005,Smith,Samuel,1992-08-25,M,CV12 2EE,\"55 High Street, Nuneaton\"\n"
+                 "M82001,A2,7770001005,Smith,Samuel,1992-08-25,M,CV12 2EE,\"55 High Street, Nuneaton\"\n"
+                 "MHT,A3,7770001005,Samuel,Smith,1992-08-25,M,CV12 2EE,\n"
+                 "AMB,B1,,Smith,Samuel,1992-08-15,M,B42 6PA,\"Flat 16, 54 Warwick Road, Birmingham\"\n"
+                 "CCT,B2,,Samuel,Smith,1992-08-15,M,B42 6PA,\"Flat 16, 54 Warwick Road, Birmingham\"\n"
+                 "M82002,B3,,Smith,Samuel,1992-08-15,M,B42 6PA,\"Flat 16, 54 Warwick Road, Birmingham\"\n");
   ASSERT_EQ(person.size(), 6u);
   for (const char* a : {"M82001,A2", "MHT,A3"}) EXPECT_EQ(person[a], person["RQ1,A1"]) << a;
   for (const char* b : {"CCT,B2", "M82002,B3"}) EXPECT_EQ(person[b], person["AMB,B1"]) << b;
@@ -271,25 +280,17 @@ TEST_F(MatchingCliTest, NamesakesEachWithASwappedRecordAreNotJoined) {
 // records do not say, and Elizabeth (Betty) stays apart from her.
 TEST_F(MatchingCliTest, ARecordWithTheNamesInAnotherOrderDoesNotKeepANicknameOut) {
   Generate(3000);
-  Write("gen/ORDER.csv",
-        "source,record_id,nhs_number,family_name,given_names,date_of_birth,sex,postcode,address\n"
-        "M82002,A1,7770001005,Butt,Michael Walter,1991-12-27,M,CV21 6YY,\"114 School Lane, Rugby\"\n"
-        "RQ1,A2,7770001005,Butt,Michael,1991-12-27,M,CV21 6YY,\"114 School Lane, Rugby\"\n"
-        "RQ2,A3,7770001005,Butt,Michael,1991-12-27,M,,\"114 School Lane, Rugby\"\n"
-        "RQ3,A4,7770001005,Butt,Walter Michael,1991-12-27,M,CV21 6YY,\"114 School Lane, Rugby\"\n"
-        "AMB,A5,,BUT,MICK,1991-12-27,M,CV21 6YY,\"114 School Lane, Rugby\"\n"
-        "M82004,B1,9434765919,Riley,Elizabeth,1979-10-06,F,CV21 5FU,\"133 Alcester Road, Rugby\"\n"
-        "AMB,B2,,Riley,Elizabeth,1979-10-06,F,CV21 5FU,\"133 Alcester Road, Rugby\"\n"
-        "M82002,C1,,Riley,Emma Betty,1979-10-06,F,CV21 5FU,\"133 Alcester Road, Rugby\"\n"
-        "RQ1,C2,,Riley,Betty Emma,1979-10-06,F,CV21 5FU,\"133 Alcester Road, Rugby\"\n");
-  ASSERT_EQ(Run("link --db '" + db_ + "' '" + gen_ + "'/[A-Z]*.csv").code, 0);
-  const std::string clusters = db_ + ".clusters.csv";
-  ASSERT_EQ(Run("export clusters --db '" + db_ + "' -o '" + clusters + "'").code, 0);
-  std::map<std::string, std::string> person;  // "SOURCE,ID" -> person id
-  const std::regex row("^([^,]+,[ABC][0-9]),([0-9]+),");
-  for (const std::string& line : Lines(ReadText(clusters))) {
-    if (std::smatch m; std::regex_search(line, m, row)) person[m[1]] = m[2];
-  }
+  std::map<std::string, std::string> person =
+      LinkBeside("ORDER.csv",
+                 "M82002,A1,7770001005,Butt,Michael Walter,1991-12-27,M,CV21 6YY,\"114 School Lane, Rugby\"\n"
+                 "RQ1,A2,7770001005,Butt,Michael,1991-12-27,M,CV21 6YY,\"114 School Lane, Rugby\"\n"
+                 "RQ2,A3,7770001005,Butt,Michael,1991-12-27,M,,\"114 School Lane, Rugby\"\n"
+                 "RQ3,A4,7770001005,Butt,Walter Michael,1991-12-27,M,CV21 6YY,\"114 School Lane, Rugby\"\n"
+                 "AMB,A5,,BUT,MICK,1991-12-27,M,CV21 6YY,\"114 School Lane, Rugby\"\n"
+                 "M82004,B1,9434765919,Riley,Elizabeth,1979-10-06,F,CV21 5FU,\"133 Alcester Road, Rugby\"\n"
+                 "AMB,B2,,Riley,Elizabeth,1979-10-06,F,CV21 5FU,\"133 Alcester Road, Rugby\"\n"
+                 "M82002,C1,,Riley,Emma Betty,1979-10-06,F,CV21 5FU,\"133 Alcester Road, Rugby\"\n"
+                 "RQ1,C2,,Riley,Betty Emma,1979-10-06,F,CV21 5FU,\"133 Alcester Road, Rugby\"\n");
   ASSERT_EQ(person.size(), 9u);
   for (const char* a : {"RQ1,A2", "RQ2,A3", "RQ3,A4", "AMB,A5"}) EXPECT_EQ(person[a], person["M82002,A1"]) << a;
   for (const char* b : {"M82004,B1", "AMB,B2"}) {
