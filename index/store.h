@@ -60,6 +60,7 @@
 #ifndef EMPI_INDEX_STORE_H_
 #define EMPI_INDEX_STORE_H_
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -668,6 +669,10 @@ class Store {
     // The records an answer by the number follows: those holding it as
     // their own, or every holder when none does.
     std::vector<std::string> Owners() const;
+    // Whether record `key` is among `relatives`.
+    bool HeldAsRelatives(std::string_view key) const {
+      return std::binary_search(relatives.begin(), relatives.end(), key, std::less<>());
+    }
   };
   absl::StatusOr<NhsHolders> NhsHoldersAt(uint64_t nhs, uint64_t change) const;
   // Who holds it now, read at `snapshot` (superseded_by is not read).

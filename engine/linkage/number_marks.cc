@@ -106,10 +106,8 @@ absl::Status JudgeStoredNumber(const index::Store& store, uint64_t nhs, const ab
   }
   // Judged for none (too few holders to tell, or too many to be anyone's):
   // only marks stored while it was judged have anything to change.
-  const auto marked = [&](const std::string& key) {
-    return std::binary_search(held.relatives.begin(), held.relatives.end(), key);
-  };
-  if (!NumberJudged(keys.size() + joining.size()) && std::none_of(keys.begin(), keys.end(), marked)) {
+  if (!NumberJudged(keys.size() + joining.size()) &&
+      std::none_of(keys.begin(), keys.end(), [&](const std::string& key) { return held.HeldAsRelatives(key); })) {
     return absl::OkStatus();
   }
   absl::flat_hash_set<uint64_t> persons;
@@ -122,7 +120,7 @@ absl::Status JudgeStoredNumber(const index::Store& store, uint64_t nhs, const ab
   bool changed = false;
   for (size_t s = 0; s < stored.records.size(); ++s) {
     const std::string& key = keys[stored.at[s]];
-    if ((marks[s] != 0) == marked(key)) continue;
+    if ((marks[s] != 0) == held.HeldAsRelatives(key)) continue;
     cs->PutNhs(nhs, key, marks[s] != 0);
     out->records.push_back(key);
     changed = true;
@@ -143,7 +141,7 @@ absl::Status RemarkFromPrepared(const index::Store& store, const std::vector<uin
     }
     bool changed = false;
     for (const auto& [key, f] : stored) {
-      const bool was = std::binary_search(held.relatives.begin(), held.relatives.end(), *key);
+      const bool was = held.HeldAsRelatives(*key);
       if (f.written || f.record->nhs_relatives == was) continue;
       cs->PutNhs(nhs, *key, f.record->nhs_relatives);
       out->records.push_back(*key);
@@ -199,7 +197,7 @@ absl::Status ForEachMisjudgedMark(const index::Store& store, const PrepareFn& pr
     for (size_t h = 0; h < marks.size(); ++h) judged_relatives[stored->at[h]] = marks[h];
     for (size_t i = 0; i < held.records.size(); ++i) {
       const std::string& key = held.records[i];
-      const bool marked = std::binary_search(held.relatives.begin(), held.relatives.end(), key);
+      const bool marked = held.HeldAsRelatives(key);
       if ((judged_relatives[i] != 0) != marked) fn(key);
     }
     return true;
