@@ -1,7 +1,45 @@
 // Copyright EMPI developers.
 #include "empi/record.h"
 
+#include <array>
+#include <cstddef>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+
 namespace empi {
+namespace {
+
+struct FieldLimit {
+  const char* name;
+  std::string Record::*field;
+  size_t max_bytes;
+};
+
+constexpr std::array<FieldLimit, 9> kFieldLimits{{
+    {"source", &Record::source, 128},
+    {"record_id", &Record::record_id, 255},
+    {"nhs_number", &Record::nhs_number, 32},
+    {"family_name", &Record::family_name, 255},
+    {"given_names", &Record::given_names, 255},
+    {"date_of_birth", &Record::date_of_birth, 64},
+    {"sex", &Record::sex, 32},
+    {"postcode", &Record::postcode, 32},
+    {"address", &Record::address, 1024},
+}};
+
+}  // namespace
+
+std::string FieldProblem(const Record& r) {
+  for (const FieldLimit& limit : kFieldLimits) {
+    const std::string& value = r.*limit.field;
+    if (value.find('\0') != std::string::npos) return absl::StrCat(limit.name, ": NUL byte");
+    if (value.size() > limit.max_bytes) {
+      return absl::StrCat(limit.name, ": ", value.size(), " bytes, more than ", limit.max_bytes);
+    }
+  }
+  return "";
+}
 
 std::string Record::Key() const {
   std::string key;

@@ -489,6 +489,7 @@ void FillRecord(const CsvRow& row, const Layout& layout, const Mapping* mapping,
 // empty if it is not.
 std::string RecordProblem(const Record& r, const std::optional<bool>& restricted) {
   if (r.record_id.empty()) return "record_id: empty";
+  if (std::string problem = FieldProblem(r); !problem.empty()) return problem;
   if (r.source.empty()) return "source: empty and no --source given";
   if (!restricted) return "restricted: not one of 0/1/true/false/yes/no/Y/N";
   if (r.nhs_number.empty() && r.family_name.empty() && r.given_names.empty() && r.date_of_birth.empty()) {

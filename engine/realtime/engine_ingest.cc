@@ -30,6 +30,9 @@ absl::StatusOr<IngestResult> EngineImpl::Ingest(const Record& rec, const Request
   if (rec.source.empty() || rec.record_id.empty()) {
     return absl::InvalidArgumentError("ingest: source and record_id must not be empty");
   }
+  if (std::string problem = FieldProblem(rec); !problem.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat("ingest: ", problem));
+  }
   IngestResult result;
   {
     absl::MutexLock lock(&write_mu_);

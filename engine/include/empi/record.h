@@ -44,6 +44,16 @@ struct Record {
   friend bool operator==(const Record&, const Record&) = default;
 };
 
+// Why `r` cannot be a record, naming the field and never its value: a NUL
+// byte in any field (keys are NUL-separated), or a field longer than any
+// real system writes. The limits are several times the NHS Data Dictionary's
+// (a name 35 characters, an address line 35, a postcode 8), so a real record
+// is never refused, while a hostile one (a name of two million letters) is
+// refused before it is stored, compared or used as a blocking key. Empty if
+// the fields are fine. The feed reader quarantines such a row; Ingest refuses
+// it.
+std::string FieldProblem(const Record& r);
+
 // Splits a key made by Record::Key() back into (source, record_id).
 // Returns false if `key` holds no NUL separator.
 bool SplitRecordKey(std::string_view key, std::string_view* source, std::string_view* record_id);

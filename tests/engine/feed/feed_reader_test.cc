@@ -304,6 +304,25 @@ TEST(FeedReaderTest, BadRowsAreQuarantinedAndGoodRowsKept) {
   EXPECT_EQ(feed->stats.quarantined, 6u);
 }
 
+// A field longer than any real system writes (a hostile row, or columns run
+// together) is quarantined naming the field and its length, never its value;
+// a field at the limit is kept.
+TEST(FeedReaderTest, FieldLongerThanAnySystemWritesIsQuarantined) {
+  const std::string at_limit(255, 'a');
+  const std::string over(2'000'000, 'a');
+  absl::StatusOr<FeedResult> feed =
+      Read(Canonical("RKB,1,,Nowak," + at_limit + ",1984-03-07,M,,\n" + "RKB,2,,Nowak,Jan,1984-03-07,M,," + over +
+                     "\n" + "RKB,3,,Nowak,Jan,1984-03-07,M," + std::string(33, '1') + ",\n"));
+  ASSERT_TRUE(feed.ok()) << feed.status();
+  EXPECT_THAT(feed->lines, ElementsAre(2));
+  EXPECT_EQ(feed->records[0].given_names, at_limit);
+  ASSERT_EQ(feed->quarantined.size(), 2u);
+  EXPECT_EQ(feed->quarantined[0].line, 3u);
+  EXPECT_EQ(feed->quarantined[0].reason, "address: 2000000 bytes, more than 1024");
+  EXPECT_EQ(feed->quarantined[1].line, 4u);
+  EXPECT_EQ(feed->quarantined[1].reason, "postcode: 33 bytes, more than 32");
+}
+
 TEST(FeedReaderTest, RowWithNoSourceIsQuarantined) {
   absl::StatusOr<FeedResult> feed =
       Read(Canonical("RKB,1,,Nowak,Jan,1984-03-07,M,,\n"

@@ -114,6 +114,29 @@ TEST_F(EngineTest, RestrictedPatientUnlocatableAndContradictingFormsRefused) {
   EXPECT_EQ(applied->outcome, ObjectionOutcome::kApplied);
 }
 
+// Hostile fields through the library: a NUL byte in the source would make
+// ("A\0B", "C") and ("A", "B\0C") one key, and a name of two million letters
+// would be stored and compared. Both are refused, naming the field and not
+// its value, and nothing is stored; a name at the limit is taken.
+TEST_F(EngineTest, IngestRefusesANulByteAndAFieldLongerThanAnySystemWrites) {
+  Record nul_source = RecordOf(patients_[6], "M84001", "G1", true);
+  nul_source.source = std::string("M84001\0X", 8);
+  auto refused = engine_->Ingest(nul_source, who_);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(refused.status().message(), "ingest: source: NUL byte");
+
+  Record long_name = RecordOf(patients_[6], "M84001", "G2", true);
+  long_name.family_name.assign(2'000'000, 'x');
+  refused = engine_->Ingest(long_name, who_);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(refused.status().message(), "ingest: family_name: 2000000 bytes, more than 255");
+  EXPECT_EQ(engine_->Resolve("M84001", "G2", who_).status().code(), absl::StatusCode::kNotFound);
+
+  long_name.family_name.assign(255, 'x');
+  EXPECT_TRUE(engine_->Ingest(long_name, who_).ok());
+  EXPECT_TRUE(engine_->Resolve("M84001", "G2", who_).ok());
+}
+
 TEST_F(EngineTest, ObjectionByDemographicsRefusesWeakAndDeniesView) {
   auto a = engine_->Ingest(RecordOf(patients_[3], "M84001", "G1", false), who_);
   ASSERT_TRUE(a.ok());
