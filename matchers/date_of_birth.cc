@@ -73,28 +73,49 @@ std::string_view DateFormatName(DateFormat format) {
   return "unknown";
 }
 
-std::optional<int32_t> ParseDate(std::string_view text, DateFormat format) {
+namespace {
+
+// Reads year, month and day in `format`'s shape (not kAuto), without asking
+// whether they name a day.
+bool ReadDateParts(std::string_view text, DateFormat format, int* y, int* m, int* d) {
   std::string_view s = Trim(text);
-  int y = 0, m = 0, d = 0;
   bool ok = false;
   switch (format) {
     case DateFormat::kIso:
-      ok = TakeNumber(&s, 4, 4, &y) && TakeChar(&s, '-') && TakeNumber(&s, 2, 2, &m) && TakeChar(&s, '-') &&
-           TakeNumber(&s, 2, 2, &d);
+      ok = TakeNumber(&s, 4, 4, y) && TakeChar(&s, '-') && TakeNumber(&s, 2, 2, m) && TakeChar(&s, '-') &&
+           TakeNumber(&s, 2, 2, d);
       break;
     case DateFormat::kDmySlash:
       // Day and month may lose their leading zero ("7/3/1984"), as
       // spreadsheets write them.
-      ok = TakeNumber(&s, 1, 2, &d) && TakeChar(&s, '/') && TakeNumber(&s, 1, 2, &m) && TakeChar(&s, '/') &&
-           TakeNumber(&s, 4, 4, &y);
+      ok = TakeNumber(&s, 1, 2, d) && TakeChar(&s, '/') && TakeNumber(&s, 1, 2, m) && TakeChar(&s, '/') &&
+           TakeNumber(&s, 4, 4, y);
       break;
     case DateFormat::kCompact:
-      ok = TakeNumber(&s, 4, 4, &y) && TakeNumber(&s, 2, 2, &m) && TakeNumber(&s, 2, 2, &d);
+      ok = TakeNumber(&s, 4, 4, y) && TakeNumber(&s, 2, 2, m) && TakeNumber(&s, 2, 2, d);
       break;
-    case DateFormat::kAuto: return std::nullopt;
+    case DateFormat::kAuto: return false;
   }
-  if (!ok || !s.empty()) return std::nullopt;
-  if (m < 1 || m > 12 || d < 1 || d > DaysInMonth(y, m)) return std::nullopt;
+  return ok && s.empty();
+}
+
+bool IsDay(int y, int m, int d) { return m >= 1 && m <= 12 && d >= 1 && d <= DaysInMonth(y, m); }
+
+}  // namespace
+
+std::optional<int32_t> ParseDate(std::string_view text, DateFormat format) {
+  int y = 0, m = 0, d = 0;
+  if (!ReadDateParts(text, format, &y, &m, &d) || !IsDay(y, m, d)) return std::nullopt;
+  return y * 10000 + m * 100 + d;
+}
+
+std::optional<int32_t> ParseImpossibleDate(std::string_view text) {
+  const DateFormat shape = text.find('-') != std::string_view::npos   ? DateFormat::kIso
+                           : text.find('/') != std::string_view::npos ? DateFormat::kDmySlash
+                                                                      : DateFormat::kCompact;
+  int y = 0, m = 0, d = 0;
+  if (!ReadDateParts(text, shape, &y, &m, &d) || IsDay(y, m, d)) return std::nullopt;
+  if (m == 0 || d == 0 || y * 10000 + 101 < kEarliestPlausible || y > Today() / 10000) return std::nullopt;
   return y * 10000 + m * 100 + d;
 }
 

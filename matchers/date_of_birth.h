@@ -35,6 +35,15 @@ std::string_view DateFormatName(DateFormat format);
 // not fit the format or names no real calendar day.
 std::optional<int32_t> ParseDate(std::string_view text, DateFormat format);
 
+// The digits of a date that names no calendar day, read by its shape
+// (YYYY-MM-DD, DD/MM/YYYY or YYYYMMDD): "1971-13-19" -> 19711319,
+// "19402704" -> 19402704. A keying slip makes such a date out of a real one
+// (a digit, or day and month in each other's places), so it may be compared
+// with another record's date as that slip, never as a date in itself.
+// nullopt for a real day, another shape, a month or day of 0 (a part left
+// unknown, not a slip), or a year before 1880 or after this one.
+std::optional<int32_t> ParseImpossibleDate(std::string_view text);
+
 // The single format all non-empty `samples` fit. Returns nullopt when the
 // samples fit none of the formats, or more than one format occurs (a mixed
 // file, reported rather than guessed).

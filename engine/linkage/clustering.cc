@@ -364,7 +364,7 @@ bool SlipExplainedByGroup(const Model& model, const PreparedRecord& x, const std
 // Dates of birth one keying error apart: a slip of one digit or two
 // swapped, or day and month swapped.
 bool DateKept(const PreparedRecord& a, const PreparedRecord& b) {
-  const int dob = CompareDob(a.dob, b.dob);
+  const int dob = CompareDates(a, b);
   return dob == kDobSwapped || dob == kDobSlip;
 }
 

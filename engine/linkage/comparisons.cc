@@ -248,6 +248,16 @@ int CompareDob(int32_t a, int32_t b) {
   return 5;
 }
 
+int CompareDates(const PreparedRecord& a, const PreparedRecord& b) {
+  if (a.dob != 0 && b.dob != 0) return CompareDob(a.dob, b.dob);
+  const int32_t x = a.dob != 0 ? a.dob : a.dob_impossible;
+  const int32_t y = b.dob != 0 ? b.dob : b.dob_impossible;
+  if (x == 0 || y == 0) return kDobNull;
+  const int level = CompareDob(x, y);
+  if (level == kDobExact) return kDobSlip;
+  return level == kDobSwapped || level == kDobSlip ? level : kDobNull;
+}
+
 int CompareSex(Sex a, Sex b) {
   if (a == Sex::kUnknown || b == Sex::kUnknown) return 0;
   return a == b ? 1 : 2;
@@ -281,7 +291,7 @@ uint32_t ComparePair(const PreparedRecord& a, const PreparedRecord& b) {
   p |= static_cast<uint32_t>(CompareNhs(a, b)) << (4 * comparison::kNhsNumber);
   p |= static_cast<uint32_t>(CompareFamily(a, b)) << (4 * comparison::kFamilyName);
   p |= static_cast<uint32_t>(CompareGiven(a, b)) << (4 * comparison::kGivenNames);
-  p |= static_cast<uint32_t>(CompareDob(a.dob, b.dob)) << (4 * comparison::kDateOfBirth);
+  p |= static_cast<uint32_t>(CompareDates(a, b)) << (4 * comparison::kDateOfBirth);
   p |= static_cast<uint32_t>(ComparePostcode(a, b)) << (4 * comparison::kPostcode);
   p |= static_cast<uint32_t>(CompareSex(a.sex, b.sex)) << (4 * comparison::kSex);
   return p;

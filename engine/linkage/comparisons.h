@@ -99,6 +99,12 @@ bool GivenSpacedOtherwise(const PreparedRecord& a, const PreparedRecord& b);
 // records explain it (ConflictExplainedByGroup, clustering.h).
 bool GivenMisspeltForm(const PreparedRecord& a, const PreparedRecord& b);
 int CompareDob(int32_t a, int32_t b);
+// The records' dates of birth. A date that names no day (dob_impossible)
+// is one slip or a day-and-month swap from the other's date, or missing:
+// "1971-13-19" beside 1971-12-19 is a slip; beside 1950-02-02 it is no
+// evidence either way (the true date is unknown). The same impossible date
+// on both is a slip, not an exact date.
+int CompareDates(const PreparedRecord& a, const PreparedRecord& b);
 // 1 January and 1 July are how an unknown date of birth is estimated (an
 // age guessed by an ambulance crew or a social worker).
 inline bool EstimatedDate(int32_t yyyymmdd) {

@@ -165,6 +165,8 @@ PreparedRecord PrepareRecord(const Record& r, const FieldConventions& convention
   }
   if (auto d = ParseDate(r.date_of_birth, DateFormat::kIso); d && !IsPlaceholderDate(*d)) {
     p.dob = *d;
+  } else if (!d) {
+    p.dob_impossible = ParseImpossibleDate(r.date_of_birth).value_or(0);
   }
   p.sex = ParseSex(r.sex);
 

@@ -39,6 +39,11 @@ struct PreparedRecord {
   bool OwnNumber() const { return nhs_validated && !nhs_relatives; }
   int32_t dob = 0;  // yyyymmdd; 0: missing, unparseable or placeholder
   Sex sex = Sex::kUnknown;
+  // The digits of a date of birth that names no day ("1971-13-19": a keying
+  // slip, ParseImpossibleDate); 0 otherwise. Compared only as one slip or a
+  // day-and-month swap from the other record's date (CompareDates), never
+  // as a date: not blocked on, and missing to every safety rule.
+  int32_t dob_impossible = 0;
   std::string family;          // normalised family name, parts joined
   std::string family_first;    // first part of a multi-part family name
   std::string family_last;     // last part; equal to family_first for one part

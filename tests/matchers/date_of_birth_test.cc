@@ -74,5 +74,22 @@ TEST(DateOfBirthTest, Placeholders) {
   }
 }
 
+TEST(DateOfBirthTest, ImpossibleDatesAreReadByTheirShape) {
+  EXPECT_EQ(ParseImpossibleDate("1971-13-19"), 19711319);
+  EXPECT_EQ(ParseImpossibleDate("19402704"), 19402704);
+  EXPECT_EQ(ParseImpossibleDate("31/02/1984"), 19840231);
+  EXPECT_EQ(ParseImpossibleDate(" 29/02/1983 "), 19830229);
+  EXPECT_EQ(ParseImpossibleDate("1984-03-07"), std::nullopt);  // a real day
+  EXPECT_EQ(ParseImpossibleDate("29/02/1984"), std::nullopt);  // a leap day
+  EXPECT_EQ(ParseImpossibleDate("1971-00-19"), std::nullopt);  // month unknown
+  EXPECT_EQ(ParseImpossibleDate("1971-13-00"), std::nullopt);
+  EXPECT_EQ(ParseImpossibleDate("1871-13-19"), std::nullopt);  // before 1880
+  EXPECT_EQ(ParseImpossibleDate("2999-13-19"), std::nullopt);  // after this year
+  EXPECT_EQ(ParseImpossibleDate("1971-13-19x"), std::nullopt);
+  EXPECT_EQ(ParseImpossibleDate("13/19"), std::nullopt);
+  EXPECT_EQ(ParseImpossibleDate(""), std::nullopt);
+  EXPECT_EQ(ParseImpossibleDate("unknown"), std::nullopt);
+}
+
 }  // namespace
 }  // namespace empi

@@ -181,6 +181,19 @@ inline int RefDob(int32_t x, int32_t y) {
   return 5;
 }
 
+// A date that names no day stands in for its record's date only as a keying
+// slip or a swap of the other's; anything else about it is unknown.
+inline int RefDates(const PreparedRecord& a, const PreparedRecord& b) {
+  if (a.dob != 0 && b.dob != 0) return RefDob(a.dob, b.dob);
+  const int level = RefDob(a.dob != 0 ? a.dob : a.dob_impossible, b.dob != 0 ? b.dob : b.dob_impossible);
+  switch (level) {
+    case 1: return 3;  // the same impossible date on both: a slip, not a date
+    case 2:
+    case 3: return level;
+    default: return 0;
+  }
+}
+
 inline int RefSex(Sex a, Sex b) {
   if (a == Sex::kUnknown || b == Sex::kUnknown) return 0;
   return a == b ? 1 : 2;
@@ -219,7 +232,7 @@ inline uint32_t ReferencePattern(const PreparedRecord& a, const PreparedRecord& 
   p = WithGamma(p, comparison::kNhsNumber, RefNhs(a, b));
   p = WithGamma(p, comparison::kFamilyName, RefFamily(a, b));
   p = WithGamma(p, comparison::kGivenNames, RefGiven(a, b));
-  p = WithGamma(p, comparison::kDateOfBirth, RefDob(a.dob, b.dob));
+  p = WithGamma(p, comparison::kDateOfBirth, RefDates(a, b));
   p = WithGamma(p, comparison::kSex, RefSex(a.sex, b.sex));
   p = WithGamma(p, comparison::kPostcode, RefPostcode(a, b));
   return p;

@@ -253,6 +253,29 @@ TEST(ComparisonsTest, DateLevels) {
   EXPECT_EQ(Level({.dob = "1984-01-11"}, {.dob = "1984-01-01"}, comparison::kDateOfBirth), 3);  // a slip still
 }
 
+// A date that names no day (a keying slip: month 13, or day and month in
+// each other's places in a YYYYMMDD file) is compared as that slip of the
+// other record's date, and otherwise as missing: never as disagreement,
+// since the true date is unknown, and never as an exact date.
+TEST(ComparisonsTest, ADateThatNamesNoDayIsComparedOnlyAsASlip) {
+  const int dob = comparison::kDateOfBirth;
+  EXPECT_EQ(Level({.dob = "1971-13-19"}, {.dob = "1971-12-19"}, dob), kDobSlip);
+  EXPECT_EQ(Level({.dob = "1971-13-19"}, {.dob = "1971-03-19"}, dob), kDobSlip);
+  EXPECT_EQ(Level({.dob = "19402704"}, {.dob = "1940-04-27"}, dob), kDobSwapped);
+  EXPECT_EQ(Level({.dob = "05/13/1984"}, {.dob = "1984-05-13"}, dob), kDobSwapped);  // US order
+  EXPECT_EQ(Level({.dob = "31/02/1984"}, {.dob = "1984-02-13"}, dob), kDobSlip);
+  EXPECT_EQ(Level({.dob = "1984-02-30"}, {.dob = "1984-02-20"}, dob), kDobSlip);
+  EXPECT_EQ(Level({.dob = "1971-13-19"}, {.dob = "1950-02-02"}, dob), kDobNull);
+  EXPECT_EQ(Level({.dob = "1971-13-19"}, {.dob = "1971-13-19"}, dob), kDobSlip);
+  EXPECT_EQ(Level({.dob = "1971-13-19"}, {.dob = "1971-13-18"}, dob), kDobSlip);
+  EXPECT_EQ(Level({.dob = "1971-13-19"}, {.dob = ""}, dob), kDobNull);
+  // A part left unknown is no slip; a placeholder is missing.
+  EXPECT_EQ(Level({.dob = "1971-00-00"}, {.dob = "1971-01-01"}, dob), kDobNull);
+  EXPECT_EQ(Level({.dob = "1971-00-19"}, {.dob = "1971-01-19"}, dob), kDobNull);
+  EXPECT_EQ(Level({.dob = "1900-01-01"}, {.dob = "1900-01-11"}, dob), kDobNull);
+  EXPECT_EQ(Level({.dob = "not known"}, {.dob = "1971-12-19"}, dob), kDobNull);
+}
+
 TEST(ComparisonsTest, AddressAndSexLevels) {
   EXPECT_EQ(Level({.postcode = "CV1 2AB"}, {.postcode = ""}, comparison::kPostcode), 0);
   EXPECT_EQ(Level({.postcode = "CV1 2AB", .address = "12 High Street"},
