@@ -527,23 +527,27 @@ Clustering ClusterAll(const ClusterInput& in, const std::vector<ScoredLink>& lin
   const double link_weight = in.model->link_weight();
   std::vector<bool> ambiguous(in.records->size(), false);
   size_t n_ambiguous = 0;
-  // Links at the link threshold by record, as one offsets array and one
+  // A record with only household evidence (HouseholdEvidenceOnly) is contested
+  // by another person scoring at the review threshold, not only at the link
+  // threshold: "Nasreen Begum" with no date of birth, at the address of a
+  // Nasreen Begum born 1943 and a Rukhsana Nasreen Begum born 1982.
+  const double review_weight = in.model->review_weight();
+  auto floor = [&](uint32_t x) { return (*in.records)[x].HouseholdEvidenceOnly() ? review_weight : link_weight; };
+  // Links at each record's floor by record, as one offsets array and one
   // entries array rather than a vector per record.
   const size_t n = in.records->size();
   std::vector<uint32_t> offset(n + 1, 0);
   for (const ScoredLink& l : links) {
-    if (l.match_weight < link_weight) continue;
-    ++offset[l.a + 1];
-    ++offset[l.b + 1];
+    if (l.match_weight >= floor(l.a)) ++offset[l.a + 1];
+    if (l.match_weight >= floor(l.b)) ++offset[l.b + 1];
   }
   for (size_t i = 0; i < n; ++i) offset[i + 1] += offset[i];
   std::vector<std::pair<uint32_t, double>> strong(offset[n]);
   {
     std::vector<uint32_t> fill(offset.begin(), offset.end() - 1);
     for (const ScoredLink& l : links) {
-      if (l.match_weight < link_weight) continue;
-      strong[fill[l.a]++] = {l.b, l.match_weight};
-      strong[fill[l.b]++] = {l.a, l.match_weight};
+      if (l.match_weight >= floor(l.a)) strong[fill[l.a]++] = {l.b, l.match_weight};
+      if (l.match_weight >= floor(l.b)) strong[fill[l.b]++] = {l.a, l.match_weight};
     }
   }
   const double kNoBest = -1e300;
@@ -553,7 +557,7 @@ Clustering ClusterAll(const ClusterInput& in, const std::vector<ScoredLink>& lin
   auto partner_also_links = [&](uint32_t x, uint32_t y) {
     for (uint32_t k = offset[x]; k < offset[x + 1]; ++k) {
       uint32_t w = strong[k].first;
-      if (w == y || first.group[w] != first.group[x]) continue;
+      if (w == y || first.group[w] != first.group[x] || strong[k].second < link_weight) continue;
       ScoredPair s = in.model->Score((*in.records)[w], (*in.records)[y]);
       if (s.safety.safety == PairSafety::kSafe && s.match_weight >= link_weight) return true;
     }

@@ -47,7 +47,10 @@
 // that it links to also links, safely and at the link threshold, to the
 // other person's record: then the persons stay apart over records other
 // than this one (a record with a wrong date of birth beside one with a
-// wrong given name), not over which person this record is.
+// wrong given name), not over which person this record is. A record with
+// only household evidence (PreparedRecord::HouseholdEvidenceOnly: no date
+// of birth, no number of its own) is contested by a second person at the
+// review threshold, not only at the link threshold.
 //
 // Thread-safety: single-threaded; the caller parallelises scoring.
 #ifndef EMPI_LINKAGE_CLUSTERING_H_

@@ -38,6 +38,9 @@ struct PreparedRecord {
   // A valid number the record's person is held to: not a relative's.
   bool OwnNumber() const { return nhs_validated && !nhs_relatives; }
   int32_t dob = 0;  // yyyymmdd; 0: missing, unparseable or placeholder
+  // No date of birth and no number of its own: the record has only what a
+  // household shares (a name, often a family's, an address, a sex).
+  bool HouseholdEvidenceOnly() const { return dob == 0 && (nhs == 0 || nhs_relatives); }
   Sex sex = Sex::kUnknown;
   // The digits of a date of birth that names no day ("1971-13-19": a keying
   // slip, ParseImpossibleDate); 0 otherwise. Compared only as one slip or a

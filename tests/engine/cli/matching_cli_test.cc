@@ -299,5 +299,39 @@ TEST_F(MatchingCliTest, ARecordWithTheNamesInAnotherOrderDoesNotKeepANicknameOut
   }
 }
 
+// A mother, Nasreen Begum (born 1943), and her daughter-in-law Rukhsana
+// Nasreen Begum (1982), each with her number, at one address. A social
+// care record says only "Nasreen Begum" there: no date of birth, no
+// number. It matches the mother by her first name and the daughter-in-law
+// by her second, which she may go by; nothing on it says which woman it
+// is. It had joined the mother (the first name is worth more); it now
+// waits for a steward as ambiguous. "Rukhsana Begum" on a record like it
+// matches one woman only and joins her.
+TEST_F(MatchingCliTest, ARecordWithOnlyAHouseholdsEvidenceMatchingTwoOfItIsForAStewardToDecide) {
+  Generate(3000);
+  std::map<std::string, std::string> person =
+      LinkBeside("HOUSEHOLD.csv",
+                 "M82001,A1,7770001005,Begum,Nasreen,1943-05-20,F,DY4 7GJ,\"40 Foleshill Road, Tipton\"\n"
+                 "RQ1,A2,7770001005,Begum,Nasreen,1943-05-20,F,DY4 7GJ,\"40 Foleshill Road, Tipton\"\n"
+                 "M82001,B1,9434765919,Begum,Rukhsana Nasreen,1982-08-23,F,DY4 7GJ,\"40 Foleshill Road, Tipton\"\n"
+                 "RQ1,B2,9434765919,Begum,Rukhsana Nasreen,1982-08-23,F,DY4 7GJ,\"40 Foleshill Road, Tipton\"\n"
+                 "CCT,C1,,Begum,Nasreen,,F,DY4 7GJ,\"40 Foleshill Road, Tipton\"\n"
+                 "AMB,D1,,Begum,Rukhsana,,F,DY4 7GJ,\"40 Foleshill Road, Tipton\"\n");
+  ASSERT_EQ(person.size(), 6u);
+  EXPECT_EQ(person["RQ1,A2"], person["M82001,A1"]);
+  EXPECT_EQ(person["RQ1,B2"], person["M82001,B1"]);
+  EXPECT_NE(person["M82001,A1"], person["M82001,B1"]);
+  EXPECT_NE(person["CCT,C1"], person["M82001,A1"]) << "joined the mother";
+  EXPECT_NE(person["CCT,C1"], person["M82001,B1"]) << "joined the daughter-in-law";
+  EXPECT_EQ(person["AMB,D1"], person["M82001,B1"]);
+  RunResult review = Run("export review --db '" + db_ + "'");
+  ASSERT_EQ(review.code, 0) << review.err;
+  const std::vector<std::string> lines = Lines(review.out);
+  EXPECT_TRUE(std::any_of(lines.begin(), lines.end(), [](const std::string& l) {
+    return l.find("CCT,C1,") != std::string::npos &&
+           l.find("ambiguous: matches more than one person") != std::string::npos;
+  })) << review.out;
+}
+
 }  // namespace
 }  // namespace empi::testing

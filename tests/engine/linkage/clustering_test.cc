@@ -445,6 +445,42 @@ TEST(ClusteringTest, ARecordMatchingTheOtherPersonBetterIsAmbiguousWhateverItsPa
   EXPECT_TRUE(ambiguous);
 }
 
+// A record with only household evidence (no date of birth, no number of
+// its own) that links one person and matches another at the review
+// threshold, within the decisive margin, joins neither. A record with a
+// date of birth, or a second person further off or below the review
+// threshold, does not make it so.
+TEST(ClusteringTest, ARecordWithOnlyHouseholdEvidenceIsContestedAtTheReviewThreshold) {
+  const Model model = TestModel();
+  const double l = model.link_weight(), r = model.review_weight();
+  ASSERT_LT(r + 1, l);
+  ASSERT_GE(r + 12, l);
+  struct Case {
+    const char* dob;
+    double own, elsewhere;
+    bool ambiguous;
+  };
+  for (const Case& k : {Case{"", l + 2, r + 1, true}, Case{"1943-05-20", l + 2, r + 1, false},
+                        Case{"", l + 2, r - 1, false}, Case{"", r + 12, r + 1, false}}) {
+    std::vector<PreparedRecord> recs = {Annotated(model, "Nasreen", "Begum", "1943-05-20", kNhs),
+                                        Annotated(model, "Nasreen", "Begum", "1943-05-20", kNhs),
+                                        Annotated(model, "Rukhsana Nasreen", "Begum", "1982-08-23", kOtherNhs),
+                                        Annotated(model, "Rukhsana Nasreen", "Begum", "1982-08-23", kOtherNhs),
+                                        Annotated(model, "Nasreen", "Begum", k.dob, "")};
+    ASSERT_EQ(recs[4].HouseholdEvidenceOnly(), k.dob[0] == 0);
+    const Clustering c = ClusterNew(model, recs, {{0, 1, l + 30}, {2, 3, l + 30}, {0, 4, k.own}, {2, 4, k.elsewhere}});
+    EXPECT_EQ(c.group[0], c.group[1]);
+    EXPECT_EQ(c.group[2], c.group[3]);
+    EXPECT_NE(c.group[0], c.group[2]);
+    EXPECT_EQ(c.group[4] == c.group[0], !k.ambiguous) << k.dob << " " << k.elsewhere;
+    EXPECT_NE(c.group[4], c.group[2]);
+    const bool held = std::any_of(c.review.begin(), c.review.end(), [](const ReviewPair& p) {
+      return p.reason == "ambiguous: matches more than one person";
+    });
+    EXPECT_EQ(held, k.ambiguous) << k.dob << " " << k.elsewhere;
+  }
+}
+
 // Harold's records carry his number, one with his name mistyped "Haroold";
 // a record of his without it calls him Harry. Harry and Haroold look like
 // twins (a slip on a nickname, one date of birth), but Harold explains

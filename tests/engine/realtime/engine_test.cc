@@ -212,6 +212,53 @@ TEST_F(EngineTest, IngestMatchingTwoPersonsEquallyJoinsNeither) {
   EXPECT_NE(c->person_id, pb->person_id);
 }
 
+// A record with only what a household shares (a name and an address, no
+// date of birth, no number) is contested by a second person of the
+// household at the review threshold: "Nasreen Begum" matches Nasreen Begum
+// (1943) by her first name and Rukhsana Nasreen Begum (1982) by her second,
+// and joins neither. With her date of birth it is the mother's.
+TEST_F(EngineTest, IngestOfARecordWithOnlyHouseholdEvidenceMatchingTwoOfItJoinsNeither) {
+  // The daughter-in-law's records give no address: she matches the record
+  // between the thresholds, not at the link threshold.
+  auto record = [](const char* id, const char* nhs, const char* given, const char* dob, bool address = true) {
+    Record r;
+    r.source = "RKB";
+    r.record_id = id;
+    r.nhs_number = nhs;
+    r.family_name = "Begum";
+    r.given_names = given;
+    r.date_of_birth = dob;
+    r.sex = "F";
+    r.postcode = "DY4 7GJ";
+    if (address) r.address = "40 Foleshill Road, Tipton";
+    return r;
+  };
+  std::vector<uint64_t> persons;
+  for (const Record& r :
+       {record("A1", "7770001005", "Nasreen", "1943-05-20"), record("A2", "7770001005", "Nasreen", "1943-05-20"),
+        record("B1", "9434765919", "Rukhsana Nasreen", "1982-08-23", false),
+        record("B2", "9434765919", "Rukhsana Nasreen", "1982-08-23", false)}) {
+    auto in = engine_->Ingest(r, who_);
+    ASSERT_TRUE(in.ok()) << in.status();
+    persons.push_back(in->person_id);
+  }
+  ASSERT_EQ(persons[0], persons[1]);
+  ASSERT_EQ(persons[2], persons[3]);
+  ASSERT_NE(persons[0], persons[2]);
+
+  auto household = engine_->Ingest(record("C1", "", "Nasreen", ""), who_);
+  ASSERT_TRUE(household.ok()) << household.status();
+  EXPECT_EQ(household->outcome, IngestOutcome::kReview);
+  EXPECT_EQ(household->reason, "ambiguous: matches more than one person");
+  EXPECT_NE(household->person_id, persons[0]);
+  EXPECT_NE(household->person_id, persons[2]);
+
+  auto dated = engine_->Ingest(record("C2", "", "Nasreen", "1943-05-20"), who_);
+  ASSERT_TRUE(dated.ok()) << dated.status();
+  EXPECT_EQ(dated->outcome, IngestOutcome::kLinked) << dated->reason;
+  EXPECT_EQ(dated->person_id, persons[0]);
+}
+
 // A son's record carrying his father's NHS number joins the son's person
 // when the father's person carries that number on more records than the
 // son's side would (clustering.h, as a batch link decides it), or as often
