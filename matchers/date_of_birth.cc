@@ -109,13 +109,18 @@ std::optional<int32_t> ParseDate(std::string_view text, DateFormat format) {
   return y * 10000 + m * 100 + d;
 }
 
+DateFormat DateShape(std::string_view text) {
+  for (char c : text) {
+    if (c == '-') return DateFormat::kIso;
+    if (c == '/') return DateFormat::kDmySlash;
+  }
+  return DateFormat::kCompact;
+}
+
 std::optional<int32_t> ParseImpossibleDate(std::string_view text) {
-  const DateFormat shape = text.find('-') != std::string_view::npos   ? DateFormat::kIso
-                           : text.find('/') != std::string_view::npos ? DateFormat::kDmySlash
-                                                                      : DateFormat::kCompact;
   int y = 0, m = 0, d = 0;
-  if (!ReadDateParts(text, shape, &y, &m, &d) || IsDay(y, m, d)) return std::nullopt;
-  if (m == 0 || d == 0 || y * 10000 + 101 < kEarliestPlausible || y > Today() / 10000) return std::nullopt;
+  if (!ReadDateParts(text, DateShape(text), &y, &m, &d) || IsDay(y, m, d)) return std::nullopt;
+  if (m == 0 || d == 0 || y < kEarliestPlausible / 10000 || y > Today() / 10000) return std::nullopt;
   return y * 10000 + m * 100 + d;
 }
 

@@ -35,6 +35,10 @@ std::string_view DateFormatName(DateFormat format);
 // not fit the format or names no real calendar day.
 std::optional<int32_t> ParseDate(std::string_view text, DateFormat format);
 
+// The only format `text` could fit, judged by its separators: '-' only in
+// ISO, '/' only in DD/MM/YYYY, neither in YYYYMMDD.
+DateFormat DateShape(std::string_view text);
+
 // The digits of a date that names no calendar day, read by its shape
 // (YYYY-MM-DD, DD/MM/YYYY or YYYYMMDD): "1971-13-19" -> 19711319,
 // "19402704" -> 19402704. A keying slip makes such a date out of a real one

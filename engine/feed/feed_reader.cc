@@ -309,16 +309,6 @@ std::optional<bool> ParseFlag(std::string_view v) {
   return std::nullopt;
 }
 
-// The only format `v` could fit, judged by its separators: '-' only in
-// ISO, '/' only in DD/MM/YYYY, neither in YYYYMMDD.
-DateFormat CandidateFormat(std::string_view v) {
-  for (char c : v) {
-    if (c == '-') return DateFormat::kIso;
-    if (c == '/') return DateFormat::kDmySlash;
-  }
-  return DateFormat::kCompact;
-}
-
 // Ten digits (spaces and hyphens allowed), all the same: a placeholder.
 bool IsPlaceholderNhs(std::string_view v) {
   char first = 0;
@@ -369,7 +359,7 @@ absl::Status ConvertDates(const std::string& path, int dob_column, DateFormat st
     for (size_t i = 0; i < records.size(); ++i) {
       const std::string& v = records[i].date_of_birth;
       if (v.empty()) continue;
-      DateFormat fit = CandidateFormat(v);
+      DateFormat fit = DateShape(v);
       std::optional<int32_t> date = ParseDate(v, fit);
       if (!date) continue;
       parsed[i] = *date;
