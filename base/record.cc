@@ -1,6 +1,7 @@
 // Copyright EMPI developers.
 #include "empi/record.h"
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <utility>
@@ -48,6 +49,11 @@ std::string Record::Key() const {
   key.push_back('\0');
   key.append(record_id);
   return key;
+}
+
+bool IsGpPracticeCode(std::string_view source) {
+  return source.size() == 6 && source[0] >= 'A' && source[0] <= 'Z' &&
+         std::all_of(source.begin() + 1, source.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
 bool SplitRecordKey(std::string_view key, std::string_view* source, std::string_view* record_id) {

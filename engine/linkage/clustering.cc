@@ -20,36 +20,40 @@ struct Group {
   uint64_t existing = 0;
 };
 
-// Twins registered together: two contributors each hold a record of both
-// groups, the groups share no NHS number, and a pair across them has one
-// date of birth and other first given names. Twins are registered at one
-// practice and seen at one hospital, each under a record of their own; one
-// patient duplicated in two contributors, without a number in common, is
-// rarer.
-bool HeldTwiceByTwoContributors(const std::vector<PreparedRecord>& records, const Group& a, const Group& b) {
+// Twins registered together: two contributors, or one GP practice, each
+// hold a record of both groups, the groups share no NHS number, and a pair
+// across them has one date of birth and other first given names. Returns
+// the reason to hold them, nullptr if they are not. Twins are registered at
+// one practice and seen at one hospital, each under a record of their own;
+// one patient duplicated in two contributors, or registered twice at one
+// practice, without a number in common, is rarer (a hospital's duplicate
+// records are not).
+const char* RegisteredTogether(const std::vector<PreparedRecord>& records, const Group& a, const Group& b) {
   for (uint64_t v : a.nhs) {
-    if (std::find(b.nhs.begin(), b.nhs.end(), v) != b.nhs.end()) return false;
+    if (std::find(b.nhs.begin(), b.nhs.end(), v) != b.nhs.end()) return nullptr;
   }
   absl::InlinedVector<uint32_t, 8> in_a, in_both;
   for (uint32_t m : a.members) in_a.push_back(records[m].source);
   std::sort(in_a.begin(), in_a.end());
+  bool practice_in_both = false;
   for (uint32_t m : b.members) {
     const uint32_t source = records[m].source;
     if (source != 0 && std::binary_search(in_a.begin(), in_a.end(), source) &&
         std::find(in_both.begin(), in_both.end(), source) == in_both.end()) {
       in_both.push_back(source);
+      practice_in_both = practice_in_both || records[m].practice;
     }
   }
-  if (in_both.size() < 2) return false;
+  if (in_both.size() < 2 && !practice_in_both) return nullptr;
   for (uint32_t x : a.members) {
     for (uint32_t y : b.members) {
       const PreparedRecord &rx = records[x], &ry = records[y];
       if (rx.dob != 0 && rx.dob == ry.dob && !rx.given1.empty() && !ry.given1.empty() && rx.given1 != ry.given1) {
-        return true;
+        return in_both.size() >= 2 ? kReasonTwinsInTwoContributors : kReasonTwinsAtOnePractice;
       }
     }
   }
-  return false;
+  return nullptr;
 }
 
 class UnionFind {
@@ -201,7 +205,7 @@ Clustering ClusterOnce(const ClusterInput& in, const std::vector<ScoredLink>& li
       }
     }
     if (a.members.size() * b.members.size() > in.max_join_comparisons) return "group too large to verify";
-    if (HeldTwiceByTwoContributors(records, a, b)) return kReasonTwinsInTwoContributors;
+    if (const char* reason = RegisteredTogether(records, a, b)) return reason;
     std::vector<const PreparedRecord*> joined;
     for (const Group* g : {&a, &b}) {
       for (uint32_t m : g->members) joined.push_back(&records[m]);

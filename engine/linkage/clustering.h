@@ -76,9 +76,11 @@ inline constexpr double kDecisiveMarginBits = 10;
 // The review reason of a pair whose records belong to two different stored
 // persons, which a link never joins by itself (empi relink settles them).
 inline constexpr const char* kReasonExistingPersons = "existing persons";
-// The review reason of two groups held apart as twins registered together
-// (HeldTwiceByTwoContributors, clustering.cc).
+// The review reasons of two groups held apart as twins registered together
+// (RegisteredTogether, clustering.cc): two contributors each hold a record
+// of both, or one GP practice does.
 inline constexpr const char* kReasonTwinsInTwoContributors = "twins? two contributors each hold a record of both";
+inline constexpr const char* kReasonTwinsAtOnePractice = "twins? one GP practice holds a record of each";
 
 struct ScoredLink {
   uint32_t a, b;

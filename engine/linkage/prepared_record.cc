@@ -153,6 +153,7 @@ uint32_t PackKey(std::string_view key) {
 PreparedRecord PrepareRecord(const Record& r, const FieldConventions& conventions) {
   PreparedRecord p;
   p.source = Hash32(r.source);
+  p.practice = IsGpPracticeCode(r.source);
   if (conventions.validate_nhs_number) {
     if (auto n = ParseNhsNumber(r.nhs_number)) {
       p.nhs = *n;

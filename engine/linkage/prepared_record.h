@@ -25,6 +25,7 @@ enum class Sex : uint8_t { kUnknown = 0, kMale = 1, kFemale = 2 };
 
 struct PreparedRecord {
   uint32_t source = 0;         // hash of the contributor code; 0: none
+  bool practice = false;       // the contributor is a GP practice (IsGpPracticeCode)
   uint64_t nhs = 0;            // 0: missing or invalid
   bool nhs_validated = false;  // nhs passed the modulus-11 check
   // Validating (FieldConventions): the digits of a number that failed the

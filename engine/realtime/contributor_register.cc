@@ -7,17 +7,13 @@
 #include <sstream>
 
 #include "absl/strings/str_split.h"
+#include "empi/record.h"
 #include "empi/status_macros.h"
 #include "fmt/format.h"
 #include "nlohmann/json.hpp"
 
 namespace empi {
 namespace {
-
-bool LooksLikeGpCode(const std::string& s) {
-  return s.size() == 6 && std::isupper(static_cast<unsigned char>(s[0])) &&
-         std::all_of(s.begin() + 1, s.end(), [](char c) { return c >= '0' && c <= '9'; });
-}
 
 std::string Trim(std::string s) {
   while (!s.empty() && (s.back() == '\r' || s.back() == ' ')) s.pop_back();
@@ -143,7 +139,7 @@ absl::StatusOr<ContributorRegister> ContributorRegister::Parse(const std::string
 std::string ContributorRegister::Kind(const std::string& source) const {
   if (auto it = entries_.find(source); it != entries_.end()) return it->second.kind;
   if (from_file_) return "other";
-  if (LooksLikeGpCode(source)) return "gp";
+  if (IsGpPracticeCode(source)) return "gp";
   if (source == "RKB" || source == "RLT" || source == "RJC") return "acute";
   if (source == "RYG") return "mental-health";
   if (source == "RYA") return "ambulance";
@@ -166,7 +162,7 @@ bool ContributorRegister::IsRegionGp(const std::string& source) const {
     return it != entries_.end() && it->second.kind == "gp" &&
            std::find(region_.begin(), region_.end(), it->second.area) != region_.end();
   }
-  if (!LooksLikeGpCode(source)) return false;
+  if (!IsGpPracticeCode(source)) return false;
   return std::any_of(region_.begin(), region_.end(),
                      [&](const std::string& p) { return source.compare(0, p.size(), p) == 0; });
 }

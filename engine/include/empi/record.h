@@ -54,6 +54,11 @@ struct Record {
 // it.
 std::string FieldProblem(const Record& r);
 
+// Whether `source` has the shape of an ODS GP practice code: an upper-case
+// letter and five digits ("M82001"). Trusts have three characters ("RKB"),
+// councils their own codes.
+bool IsGpPracticeCode(std::string_view source);
+
 // Splits a key made by Record::Key() back into (source, record_id).
 // Returns false if `key` holds no NUL separator.
 bool SplitRecordKey(std::string_view key, std::string_view* source, std::string_view* record_id);

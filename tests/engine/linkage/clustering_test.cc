@@ -857,8 +857,9 @@ TEST(ClusteringTest, ARelativesNumberPairIsNotReviewedWhenTheRecordIsAlone) {
 // date of birth, one address: their practice and their hospital each hold
 // a record of both. A pair across them links (Joshua is Alfie's middle
 // name), but two contributors each holding both is twins, not a patient
-// duplicated twice without his number: held for review. A record of
-// Joshua's in other contributors joins, as a number in common does.
+// duplicated twice without his number: held for review. So is their
+// practice alone holding both. A record of Joshua's in other contributors,
+// or in one hospital of Alfie's, joins, as a number in common does.
 TEST(ClusteringTest, TwinsEachHeldByTwoContributorsStayApart) {
   const Model model = TestModel();
   auto rec = [&](const char* source, const char* given, const char* nhs) {
@@ -885,8 +886,14 @@ TEST(ClusteringTest, TwinsEachHeldByTwoContributorsStayApart) {
   EXPECT_EQ(twins.group[2], twins.group[3]);
   ASSERT_EQ(twins.review.size(), 1u);
   EXPECT_EQ(twins.review[0].reason, kReasonTwinsInTwoContributors);
-  for (const Clustering& one :
-       {cluster("M82005", "RKB", ""), cluster("RKB", "RYA", ""), cluster("M82005", "RWP", kNhs)}) {
+  // One contributor in common is enough when it is a GP practice, which
+  // registers a patient once; a hospital's duplicate records are common.
+  const Clustering practice = cluster("M82005", "RKB", "");
+  EXPECT_NE(practice.group[0], practice.group[2]);
+  EXPECT_EQ(practice.group[2], practice.group[3]);
+  ASSERT_EQ(practice.review.size(), 1u);
+  EXPECT_EQ(practice.review[0].reason, kReasonTwinsAtOnePractice);
+  for (const Clustering& one : {cluster("RWP", "RKB", ""), cluster("RKB", "RYA", ""), cluster("M82005", "RWP", kNhs)}) {
     EXPECT_EQ(one.group[0], one.group[2]);
     EXPECT_EQ(one.group[0], one.group[3]);
   }
