@@ -531,12 +531,7 @@ Clustering ClusterAll(const ClusterInput& in, const std::vector<ScoredLink>& lin
   const double link_weight = in.model->link_weight();
   std::vector<bool> ambiguous(in.records->size(), false);
   size_t n_ambiguous = 0;
-  // A record with only household evidence (HouseholdEvidenceOnly) is contested
-  // by another person scoring at the review threshold, not only at the link
-  // threshold: "Nasreen Begum" with no date of birth, at the address of a
-  // Nasreen Begum born 1943 and a Rukhsana Nasreen Begum born 1982.
-  const double review_weight = in.model->review_weight();
-  auto floor = [&](uint32_t x) { return (*in.records)[x].HouseholdEvidenceOnly() ? review_weight : link_weight; };
+  auto floor = [&](uint32_t x) { return in.model->ContestFloor((*in.records)[x]); };
   // Links at each record's floor by record, as one offsets array and one
   // entries array rather than a vector per record.
   const size_t n = in.records->size();

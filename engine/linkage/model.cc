@@ -209,6 +209,10 @@ double Model::WeightOf(double probability) {
 
 std::string DobFrequencyKey(int32_t yyyymmdd) { return std::to_string(yyyymmdd); }
 
+double Model::ContestFloor(const PreparedRecord& r) const {
+  return r.HouseholdEvidenceOnly() ? review_weight() : link_weight();
+}
+
 double Model::FrequencyAdjustment(int c, int g, const PreparedRecord& a, const PreparedRecord& b) const {
   static_assert(kNameExact == kDobExact && kFamilySwapped == kGivenSwapped);
   const bool names = c == comparison::kFamilyName || c == comparison::kGivenNames;

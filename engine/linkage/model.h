@@ -183,6 +183,12 @@ class Model {
 
   double link_weight() const { return WeightOf(settings_.link_threshold); }
   double review_weight() const { return WeightOf(settings_.review_threshold); }
+  // The weight at which a second person contests a record's link: the link
+  // threshold, or the review threshold for a record with only household
+  // evidence (PreparedRecord::HouseholdEvidenceOnly): "Nasreen Begum" with no
+  // date of birth, at the address of a Nasreen Begum born 1943 and a
+  // Rukhsana Nasreen Begum born 1982.
+  double ContestFloor(const PreparedRecord& r) const;
   const ModelSettings& settings() const { return settings_; }
   ModelSettings& mutable_settings() { return settings_; }
   double lambda() const { return lambda_; }
