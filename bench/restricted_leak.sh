@@ -34,6 +34,7 @@ for f in sorted(glob.glob(f"{gen}/[A-Z]*.csv")):
         rows.append([r["source"], r["record_id"], r["family_name"], r["given_names"], iso(r["date_of_birth"].strip()), pc, r["nhs_number"]])
         if pc: patterns |= {pc.upper(), pc.upper().replace(" ", "")}
         if m := re.match(r"(?:Flat \d+, )?\d+\w?\s+([^,]+)", r["address"]): patterns.add(m[1].strip())
+if not rows: sys.exit(f"{gen}: no restricted records, nothing to check")
 open(f"{work}/patterns.txt", "w").write("".join(p + "\n" for p in sorted(patterns)))
 open(f"{work}/restricted.tsv", "w").write("".join("\t".join(x) + "\n" for x in rows))
 print(f"{len(rows)} restricted records, {len(patterns)} patterns", file=sys.stderr)
@@ -70,6 +71,9 @@ done < "$work/restricted.tsv"
 "$empi" audit verify --db "$db" > "$out/audit-verify" 2>&1 || true
 
 files=$(find "$out" -type f | wc -l)
+# Answers that found the person: a run whose commands all failed would find
+# nothing to leak, and prove nothing.
+resolved=$(grep -l '"person_id"' "$out"/resolve.* 2> /dev/null | wc -l)
 hits=$(grep -l -a -i -F -f "$work/patterns.txt" "$out"/* "$db/audit.log" "$db/LOG" || true)
-echo "$files outputs, $((i > limit ? limit : i)) restricted records queried; outputs and store logs naming a restricted postcode or street: ${hits:-none}"
-[ -z "$hits" ]
+echo "$files outputs, $resolved restricted records resolved to their person; outputs and store logs naming a restricted postcode or street: ${hits:-none}"
+[ "$resolved" -gt 0 ] && [ -z "$hits" ]
