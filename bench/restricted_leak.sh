@@ -55,12 +55,12 @@ while IFS=$'\t' read -r src id family given dob postcode nhs; do
 import json, sys
 j = json.load(open(sys.argv[1])); rest = [r for r in j.get("records", []) if r["record_id"] != sys.argv[2]]
 print(j.get("person_id", ""), rest[0]["source"] + ":" + rest[0]["record_id"] if rest else "")' "$out/resolve.$i" "$id" 2> /dev/null) || true
-  if [ -n "${person:-}" ]; then
+  # read leaves both empty when the answer was no person.
+  if [ -n "$person" ]; then
     "$empi" audit person --db "$db" --person "$person" > "$out/audit.$i" 2>&1 || true
     "$empi" history --db "$db" --person "$person" > "$out/history.$i" 2>&1 || true
   fi
-  [ -n "${other:-}" ] && { "$empi" explain --db "$db" "$src:$id" "$other" > "$out/explain.$i" 2>&1 || true; }
-  person='' other=''
+  [ -n "$other" ] && { "$empi" explain --db "$db" "$src:$id" "$other" > "$out/explain.$i" 2>&1 || true; }
 done < "$work/restricted.tsv"
 "$empi" stats --db "$db" > "$out/stats" 2>&1 || true
 "$empi" check --db "$db" > "$out/check" 2>&1 || true

@@ -50,7 +50,7 @@
 // wrong given name), not over which person this record is. A record with
 // only household evidence (PreparedRecord::HouseholdEvidenceOnly: no date
 // of birth, no number of its own) is contested by a second person at the
-// review threshold, not only at the link threshold.
+// review threshold, not only at the link threshold (Model::ContestFloor).
 //
 // Thread-safety: single-threaded; the caller parallelises scoring.
 #ifndef EMPI_LINKAGE_CLUSTERING_H_
