@@ -507,6 +507,14 @@ const char* CrossPairRefusal(const Model& model, const PreparedRecord& x, const 
   return nullptr;
 }
 
+bool DecisivelyBetter(const Model& model, const PreparedRecord& x, const PreparedRecord& best, double best_weight,
+                      const PreparedRecord& other, double other_weight, double margin_bits) {
+  if (best_weight - other_weight < margin_bits) return false;
+  if (!model.Score(x, best).safety.names_overridden) return true;
+  const SafetyVerdict v = model.Score(x, other).safety;
+  return v.safety != PairSafety::kSafe || v.names_overridden;
+}
+
 Clustering ClusterRecords(const ClusterInput& in, std::vector<ScoredLink> links) {
   // Scoring hands links over in whatever order its threads finished; every
   // step below breaks ties by the order it meets links in, so that order is
@@ -566,11 +574,14 @@ Clustering ClusterAll(const ClusterInput& in, const std::vector<ScoredLink>& lin
     if ((*in.existing_person)[x] != 0 || offset[x + 1] - offset[x] < 2) continue;
     uint32_t own = first.group[x];
     double best_own = kNoBest, best_elsewhere = kNoBest;
-    uint32_t elsewhere = x;
+    uint32_t own_best = x, elsewhere = x;
     for (uint32_t k = offset[x]; k < offset[x + 1]; ++k) {
       auto [y, w] = strong[k];
       if (first.group[y] == own) {
-        best_own = std::max(best_own, w);
+        if (w > best_own) {
+          best_own = w;
+          own_best = y;
+        }
       } else if (w > best_elsewhere) {
         best_elsewhere = w;
         elsewhere = y;
@@ -580,7 +591,10 @@ Clustering ClusterAll(const ClusterInput& in, const std::vector<ScoredLink>& lin
     // A record that matches the other person better is ambiguous whatever
     // its partners do (a twin's record held from its own twin by a name
     // rule, let into the other twin's person).
-    if (best_own != kNoBest && best_elsewhere != kNoBest && best_own - best_elsewhere < in.decisive_margin_bits &&
+    const auto& records = *in.records;
+    if (best_own != kNoBest && best_elsewhere != kNoBest &&
+        !DecisivelyBetter(*in.model, records[x], records[own_best], best_own, records[elsewhere], best_elsewhere,
+                          in.decisive_margin_bits) &&
         (best_own < best_elsewhere || !partner_also_links(x, elsewhere))) {
       ambiguous[x] = true;
       ++n_ambiguous;

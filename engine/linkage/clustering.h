@@ -42,7 +42,7 @@
 // between two persons only the strongest is kept: one decision for a
 // steward per pair of persons. A new record whose
 // links at the link threshold reach two persons that stay apart, neither
-// decisively better (decisive_margin_bits), joins neither ("ambiguous:
+// decisively better (DecisivelyBetter), joins neither ("ambiguous:
 // matches more than one person"), unless another record of its own person
 // that it links to also links, safely and at the link threshold, to the
 // other person's record: then the persons stay apart over records other
@@ -69,9 +69,20 @@ namespace empi {
 
 // How much stronger (log2 odds) a record's best match must be than a match
 // to another person for the best to be taken: 10 bits, odds of about 1000
-// to 1. Batch clustering, the real-time ingest and objection forms all
-// decide ambiguity by it.
+// to 1.
 inline constexpr double kDecisiveMarginBits = 10;
+
+// Whether record x's best match, record `best` of one person scoring
+// `best_weight`, decides between that person and another whose best match
+// is record `other` scoring `other_weight`: it is `margin_bits` stronger,
+// and it is not held only by an NHS number against conflicting given names
+// (SafetyVerdict::names_overridden) while x's names agree with `other`. A
+// twin's number on a record carrying the twin's own names outweighs the
+// names by far more than the margin; which field was keyed wrongly is a
+// steward's question. Batch clustering, the real-time ingest and objection
+// forms all decide ambiguity by it.
+bool DecisivelyBetter(const Model& model, const PreparedRecord& x, const PreparedRecord& best, double best_weight,
+                      const PreparedRecord& other, double other_weight, double margin_bits = kDecisiveMarginBits);
 
 // The review reason of a pair whose records belong to two different stored
 // persons, which a link never joins by itself (empi relink settles them).

@@ -183,12 +183,16 @@ SafetyVerdict CheckPairSafety(const PreparedRecord& a, const PreparedRecord& b, 
   const bool given_conflict = !names_misplaced && GivenConflict(a, b, given);
   const bool middle_conflict = !names_misplaced && MiddleConflict(a, b, given);
   if (given_conflict || middle_conflict) {
-    // The number and a date of birth no more than a year out identify the
-    // person whatever the given name says; a family's other members are
-    // born years apart (twins aside, whose dates of birth agree but whose
-    // numbers do not). Unless the sexes differ too: a name and a sex both
-    // keyed wrongly are far rarer than a twin's number on the record.
-    if (nhs_same_or_slip && dob != 0 && !dob_years_apart && !sex_differs) {
+    // The number and a date of birth that agree, but for a keying error,
+    // identify the person whatever the given name says; a family's other
+    // members are born on other days (twins aside, whose dates of birth
+    // agree but whose numbers do not). Unless the sexes differ too, or the
+    // dates differ beyond a keying error: two fields keyed wrongly at once
+    // are far rarer than a relative's number on the record. (An estimated
+    // date within a year of the other compares as missing: it confirms
+    // nothing.)
+    const bool dob_agrees = dob == kDobExact || dob == kDobSwapped || dob == kDobSlip;
+    if (nhs_same_or_slip && dob_agrees && !sex_differs) {
       return {PairSafety::kSafe, {}, /*names_overridden=*/true};
     }
     if (unchecked_same) return {};
@@ -199,10 +203,11 @@ SafetyVerdict CheckPairSafety(const PreparedRecord& a, const PreparedRecord& b, 
     return {PairSafety::kDistinct, given_conflict ? kGivenConflict : kMiddleConflict};
   }
   // Given names only alike in spelling (Ming and Jing), sexes that differ and
-  // no date of birth to confirm the number: a spouse's or a sibling's number
-  // on the record rather than a name and a sex both keyed wrongly.
+  // no date of birth to confirm the number (missing, or another date): a
+  // spouse's or a sibling's number on the record rather than a name, a sex
+  // and perhaps a date all keyed wrongly.
   if (nhs_same_or_slip && !unchecked_same && sex_differs && GivenSimilar(given) && !GivenSpacedOtherwise(a, b) &&
-      (dob == 0 || dob_years_apart)) {
+      (dob == 0 || dob == kDobElse)) {
     return {PairSafety::kReview, kGivenConflictOnNumber};
   }
   // Twins: given names of similar spelling two edits apart (Jack, Jake),

@@ -35,16 +35,17 @@
 //      table, not swapped, not an initial, not a similar spelling; names
 //      that only sound alike count as conflicting three edits apart), or
 //      middle names that conflict: an NHS number that agrees (exactly, or
-//      but for one keying slip) with dates of birth no more than a year
-//      apart and sexes that do not differ identifies the person, and the
-//      weight decides; with the number alone (or the sexes differing too: a
-//      twin's number) a steward decides (a relative's number: kReview);
-//      without one they are two people (kDistinct). Identifiers read raw,
-//      never checked as NHS numbers (FieldConventions), leave it to the
-//      weight, whether they agree or differ. Given names only alike in
-//      spelling (Ming and Jing) with sexes that differ, on one NHS number
-//      with no date of birth to confirm it (missing, or years apart), are
-//      held the same way: a spouse's or sibling's number (kReview).
+//      but for one keying slip) with dates of birth that agree but for a
+//      keying error and sexes that do not differ identifies the person, and
+//      the weight decides; with the number alone (or the sexes differing
+//      too: a twin's number; or dates months apart: a sibling's) a steward
+//      decides (a relative's number: kReview); without one they are two
+//      people (kDistinct). Identifiers read raw, never checked as NHS
+//      numbers (FieldConventions), leave it to the weight, whether they
+//      agree or differ. Given names only alike in spelling (Ming and Jing)
+//      with sexes that differ, on one NHS number with no date of birth to
+//      confirm it (missing, or another date), are held the same way: a
+//      spouse's or sibling's number (kReview).
 //   4. Given names that differ by two or more edits (Jack and Jake, Emily
 //      and Emma) on records born the same day, without an NHS number in
 //      common: the signature of twins, and a steward decides (kReview). A

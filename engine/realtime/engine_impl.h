@@ -254,10 +254,12 @@ class EngineImpl final : public Engine {
   static bool BetterCandidate(const Scored& x, const Scored& y) {
     return x.weight != y.weight ? x.weight > y.weight : x.person < y.person;
   }
-  // Whether the best of `scored` (best first) is contested: a second person
-  // scoring at least `floor` comes within kDecisiveMarginBits of it.
-  static bool Contested(const std::vector<Scored>& scored, double floor) {
-    return scored.size() > 1 && scored[1].weight >= floor && scored[0].weight - scored[1].weight < kDecisiveMarginBits;
+  // Whether the best of `scored` (best first), candidates for `p`, is
+  // contested: a second person scores at least `floor` and the best is not
+  // decisively better (DecisivelyBetter, clustering.h).
+  bool Contested(const PreparedRecord& p, const std::vector<Scored>& scored, double floor) const {
+    return scored.size() > 1 && scored[1].weight >= floor &&
+           !DecisivelyBetter(model(), p, scored[0].prepared, scored[0].weight, scored[1].prepared, scored[1].weight);
   }
 
   // ---- resolution, search and view decisions (engine_resolve.cc)

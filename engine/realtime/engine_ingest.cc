@@ -357,7 +357,7 @@ absl::StatusOr<uint64_t> EngineImpl::ChooseTarget(const PreparedRecord& p, const
   bool number_theirs = false;  // p's number is a relative's in the target (JoinRefusal)
   // A record with only household evidence is contested by a second person
   // at the review threshold (Model::ContestFloor), as in ClusterRecords.
-  const bool contested = Contested(scored, model().ContestFloor(p));
+  const bool contested = Contested(p, scored, model().ContestFloor(p));
   // A changed record's old person, if it holds other records, is a
   // candidate like any other (the record's membership is being removed).
   for (size_t i = 0; i < scored.size(); ++i) {

@@ -196,7 +196,7 @@ absl::StatusOr<std::optional<EngineImpl::Scored>> EngineImpl::MatchForm(const Pr
     *reason = "weak match: below the link threshold";
     return std::nullopt;
   }
-  if (Contested(scored, model().review_weight())) {
+  if (Contested(form, scored, model().review_weight())) {
     // Another person matches nearly as well: the form cannot tell them
     // apart (twins with one given name abbreviated, say).
     *reason = "ambiguous: more than one person matches";

@@ -445,6 +445,44 @@ TEST(ClusteringTest, ARecordMatchingTheOtherPersonBetterIsAmbiguousWhateverItsPa
   EXPECT_TRUE(ambiguous);
 }
 
+// Twins Logan and Lawrence, each with his own NHS number, and a record of
+// Lawrence's names, date and address carrying Logan's number. The number
+// outweighs the conflicting given names by far more than the decisive
+// margin, so by weight alone the record would be Logan's; but its names
+// agree with Lawrence's records, and which field is wrong is not the
+// weights' to say: it joins neither. A record whose names agree with no
+// one (Kyle) is still decided by the margin.
+TEST(ClusteringTest, ATwinsNumberAgainstTheOtherTwinsNamesIsNotDecisive) {
+  const Model model = TestModel();
+  auto prep = [&](const char* given, const char* nhs) { return Annotated(model, given, "Hall", "1980-11-16", nhs); };
+  std::vector<PreparedRecord> recs = {prep("Logan", kNhs), prep("Logan", kNhs), prep("Lawrence", kOtherNhs),
+                                      prep("Lawrence", kOtherNhs), prep("Lawrence", kNhs)};
+  ASSERT_TRUE(model.Score(recs[4], recs[0]).safety.names_overridden);
+  ASSERT_EQ(model.Score(recs[4], recs[2]).safety.safety, PairSafety::kSafe);
+  const double l = model.link_weight();
+  EXPECT_FALSE(DecisivelyBetter(model, recs[4], recs[0], l + 25, recs[2], l + 12));
+  EXPECT_TRUE(DecisivelyBetter(model, recs[2], recs[3], l + 25, recs[0], l + 12));
+  EXPECT_FALSE(DecisivelyBetter(model, recs[2], recs[3], l + 20, recs[0], l + 12));
+
+  Clustering c = ClusterNew(
+      model, recs, {{0, 1, l + 30}, {2, 3, l + 30}, {0, 4, l + 25}, {1, 4, l + 25}, {2, 4, l + 12}, {3, 4, l + 12}});
+  EXPECT_EQ(c.group[0], c.group[1]);
+  EXPECT_EQ(c.group[2], c.group[3]);
+  EXPECT_NE(c.group[0], c.group[2]);
+  EXPECT_NE(c.group[4], c.group[0]);
+  EXPECT_NE(c.group[4], c.group[2]);
+  bool ambiguous = false;
+  for (const ReviewPair& r : c.review) ambiguous = ambiguous || r.reason == "ambiguous: matches more than one person";
+  EXPECT_TRUE(ambiguous);
+
+  recs[4] = prep("Kyle", kNhs);
+  ASSERT_TRUE(model.Score(recs[4], recs[0]).safety.names_overridden);
+  EXPECT_TRUE(DecisivelyBetter(model, recs[4], recs[0], l + 25, recs[2], l + 12));
+  c = ClusterNew(model, recs,
+                 {{0, 1, l + 30}, {2, 3, l + 30}, {0, 4, l + 25}, {1, 4, l + 25}, {2, 4, l + 12}, {3, 4, l + 12}});
+  EXPECT_EQ(c.group[4], c.group[0]);
+}
+
 // A record with only household evidence (no date of birth, no number of
 // its own) that links one person and matches another at the review
 // threshold, within the decisive margin, joins neither. A record with a

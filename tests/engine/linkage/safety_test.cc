@@ -148,6 +148,16 @@ TEST(PairSafety, ConflictingGivenNamesOnOneNumberGoToReviewUnlessTheDateAgrees) 
   // Number and date of birth identify the person; the weight decides.
   EXPECT_EQ(Verdict(a, Person("Daniel", "Doyle", "1990-04-12", kNhsTwin)).safety, PairSafety::kSafe);
   EXPECT_EQ(Verdict(a, Person("Daniel", "Doyle", "1990-12-04", kNhsTwin)).safety, PairSafety::kSafe);
+  // A date months out is not a keying error: with the given names it makes
+  // two fields wrong at once, a sister's number on the record (Kelly born
+  // in February, Mary in August) rather than one person.
+  v = Verdict(a, Person("Daniel", "Doyle", "1990-09-30", kNhsTwin));
+  EXPECT_EQ(v.safety, PairSafety::kReview);
+  EXPECT_EQ(v.reason, "given names conflict on a shared NHS number");
+  // An estimated date (1 January of a guessed year) names no day: it
+  // confirms nothing, as a missing one.
+  v = Verdict(a, Person("Daniel", "Doyle", "1990-01-01", kNhsTwin));
+  EXPECT_EQ(v.safety, PairSafety::kReview);
   // Unless the sexes differ as well: a twin sister's number on her
   // brother's record.
   v = Verdict(a, Person("Megan", "Doyle", "1990-04-12", kNhsTwin, "F"));
@@ -247,6 +257,11 @@ TEST(PairSafety, AlikeNamesOfAnotherSexOnOneNumberWithoutADateAreARelativesNumbe
   Record born_apart = husband;
   born_apart.date_of_birth = "1952-07-16";
   EXPECT_EQ(Verdict(born_apart, wife).reason, kGivenConflictOnNumber);
+  // Born months apart (Mark and Mary): a name, a sex and a date keyed
+  // wrongly at once are rarer than a spouse's number.
+  Record months_apart = husband;
+  months_apart.date_of_birth = "1955-12-13";
+  EXPECT_EQ(Verdict(months_apart, wife).reason, kGivenConflictOnNumber);
   Record same_day = husband;
   same_day.date_of_birth = "1955-07-21";
   EXPECT_EQ(Verdict(same_day, wife).safety, PairSafety::kSafe);

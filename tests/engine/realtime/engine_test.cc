@@ -212,6 +212,51 @@ TEST_F(EngineTest, IngestMatchingTwoPersonsEquallyJoinsNeither) {
   EXPECT_NE(c->person_id, pb->person_id);
 }
 
+// Twins Logan and Lawrence Hall, each with his own NHS number. A record of
+// Lawrence's names, date and address with Logan's number matches Logan by
+// the number, far beyond the decisive margin, and Lawrence by everything
+// else: which field is wrong is a steward's question (DecisivelyBetter,
+// clustering.h). A record whose given name is neither twin's (Kyle) on
+// Logan's number is Logan's, the name keyed wrongly: there the margin
+// decides.
+TEST_F(EngineTest, IngestOfATwinsRecordWithTheOtherTwinsNumberJoinsNeither) {
+  auto record = [](const char* id, const char* nhs, const char* given) {
+    Record r;
+    r.source = "RKB";
+    r.record_id = id;
+    r.nhs_number = nhs;
+    r.family_name = "Hall";
+    r.given_names = given;
+    r.date_of_birth = "1980-11-16";
+    r.sex = "M";
+    r.postcode = "CV21 8QA";
+    r.address = "17 Station Road, Rugby";
+    return r;
+  };
+  std::vector<uint64_t> persons;
+  for (const Record& r : {record("A1", "7770001005", "Logan"), record("A2", "7770001005", "Logan"),
+                          record("B1", "9434765919", "Lawrence"), record("B2", "9434765919", "Lawrence")}) {
+    auto in = engine_->Ingest(r, who_);
+    ASSERT_TRUE(in.ok()) << in.status();
+    persons.push_back(in->person_id);
+  }
+  ASSERT_EQ(persons[0], persons[1]);
+  ASSERT_EQ(persons[2], persons[3]);
+  ASSERT_NE(persons[0], persons[2]);
+
+  auto mistyped = engine_->Ingest(record("C1", "7770001005", "Kyle"), who_);
+  ASSERT_TRUE(mistyped.ok()) << mistyped.status();
+  EXPECT_EQ(mistyped->outcome, IngestOutcome::kLinked) << mistyped->reason;
+  EXPECT_EQ(mistyped->person_id, persons[0]);
+
+  auto twins_number = engine_->Ingest(record("C2", "7770001005", "Lawrence"), who_);
+  ASSERT_TRUE(twins_number.ok()) << twins_number.status();
+  EXPECT_EQ(twins_number->outcome, IngestOutcome::kReview);
+  EXPECT_EQ(twins_number->reason, "ambiguous: matches more than one person");
+  EXPECT_NE(twins_number->person_id, persons[0]);
+  EXPECT_NE(twins_number->person_id, persons[2]);
+}
+
 // A record with only what a household shares (a name and an address, no
 // date of birth, no number) is contested by a second person of the
 // household at the review threshold: "Nasreen Begum" matches Nasreen Begum
