@@ -537,12 +537,13 @@ Clustering ClusterAll(const ClusterInput& in, const std::vector<ScoredLink>& lin
   // a record with no date of birth) would stay with whichever came first.
   // It is ambiguous: it joins neither, and its links go to review.
   const double link_weight = in.model->link_weight();
-  std::vector<bool> ambiguous(in.records->size(), false);
+  const auto& records = *in.records;
+  std::vector<bool> ambiguous(records.size(), false);
   size_t n_ambiguous = 0;
-  auto floor = [&](uint32_t x) { return in.model->ContestFloor((*in.records)[x]); };
+  auto floor = [&](uint32_t x) { return in.model->ContestFloor(records[x]); };
   // Links at each record's floor by record, as one offsets array and one
   // entries array rather than a vector per record.
-  const size_t n = in.records->size();
+  const size_t n = records.size();
   std::vector<uint32_t> offset(n + 1, 0);
   for (const ScoredLink& l : links) {
     if (l.match_weight >= floor(l.a)) ++offset[l.a + 1];
@@ -565,7 +566,7 @@ Clustering ClusterAll(const ClusterInput& in, const std::vector<ScoredLink>& lin
     for (uint32_t k = offset[x]; k < offset[x + 1]; ++k) {
       uint32_t w = strong[k].first;
       if (w == y || first.group[w] != first.group[x] || strong[k].second < link_weight) continue;
-      ScoredPair s = in.model->Score((*in.records)[w], (*in.records)[y]);
+      ScoredPair s = in.model->Score(records[w], records[y]);
       if (s.safety.safety == PairSafety::kSafe && s.match_weight >= link_weight) return true;
     }
     return false;
@@ -591,7 +592,6 @@ Clustering ClusterAll(const ClusterInput& in, const std::vector<ScoredLink>& lin
     // A record that matches the other person better is ambiguous whatever
     // its partners do (a twin's record held from its own twin by a name
     // rule, let into the other twin's person).
-    const auto& records = *in.records;
     if (best_own != kNoBest && best_elsewhere != kNoBest &&
         !DecisivelyBetter(*in.model, records[x], records[own_best], best_own, records[elsewhere], best_elsewhere,
                           in.decisive_margin_bits) &&

@@ -246,15 +246,7 @@ TEST_F(EngineTest, IngestMatchingTwoPersonsEquallyJoinsNeither) {
 // decides.
 TEST_F(EngineTest, IngestOfATwinsRecordWithTheOtherTwinsNumberJoinsNeither) {
   auto record = [](const char* id, const char* nhs, const char* given) {
-    Record r;
-    r.source = "RKB";
-    r.record_id = id;
-    r.nhs_number = nhs;
-    r.family_name = "Hall";
-    r.given_names = given;
-    r.date_of_birth = "1980-11-16";
-    r.sex = "M";
-    r.postcode = "CV21 8QA";
+    Record r = RecordOf({nhs, "Hall", given, "1980-11-16", "CV21 8QA", "M"}, "RKB", id, /*with_nhs=*/true);
     r.address = "17 Station Road, Rugby";
     return r;
   };
