@@ -67,6 +67,24 @@ uint64_t NamesHouse(const PreparedRecord& r) {
   return Mix({9, std::min(r.given_dm, r.family_dm), std::max(r.given_dm, r.family_dm), r.house_number});
 }
 
+// The date of birth and the two names' initials, order-free: a record whose
+// names are both misspelt past their sound ("Hunyer", "Dianw") and whose
+// postcode is missing, as an ambulance crew's often is.
+uint64_t DobInitials(const PreparedRecord& r) {
+  if (r.dob == 0 || r.family.empty() || r.given1.empty()) return 0;
+  const auto lo = static_cast<uint8_t>(std::min(r.family[0], r.given1[0]));
+  const auto hi = static_cast<uint8_t>(std::max(r.family[0], r.given1[0]));
+  return Mix({10, static_cast<uint64_t>(r.dob), lo, hi});
+}
+
+// The address as written and the given name's initial: a record whose
+// postcode is mistyped or missing and whose names are both misspelt, at the
+// address its person gives everywhere else.
+uint64_t AddressGivenInitial(const PreparedRecord& r) {
+  if (r.address.empty() || r.given1.empty()) return 0;
+  return Mix({11, StrHash(r.address), static_cast<uint8_t>(r.given1[0])});
+}
+
 }  // namespace
 
 const std::vector<BlockingRule>& BlockingRules::All() {
@@ -80,6 +98,8 @@ const std::vector<BlockingRule>& BlockingRules::All() {
       {6, "given_phonetic_postcode", &GivenPostcode},
       {7, "family_phonetic_postcode", &FamilyPostcode},
       {8, "names_phonetic_house_number", &NamesHouse},
+      {9, "dob_name_initials", &DobInitials},
+      {10, "address_given_initial", &AddressGivenInitial},
   };
   return kAll;
 }

@@ -30,7 +30,7 @@
 
 namespace empi {
 
-inline constexpr int kMaxBlockingRules = 10;
+inline constexpr int kMaxBlockingRules = 12;
 
 struct BlockingRule {
   // Stored in block_keys under this id: part of the persistent format.
@@ -44,7 +44,8 @@ class BlockingRules {
  public:
   // nhs_number; dob_family_phonetic; dob_postcode; names_phonetic_birth_year;
   // names_phonetic_postcode_sector; dob_given_phonetic; given_phonetic_postcode;
-  // family_phonetic_postcode; names_phonetic_house_number.
+  // family_phonetic_postcode; names_phonetic_house_number; dob_name_initials;
+  // address_given_initial.
   static BlockingRules Default();
   static const std::vector<BlockingRule>& All();
   // Comma-separated rule names, from the --blocking-rules flag.

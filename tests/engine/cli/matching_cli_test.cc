@@ -333,5 +333,26 @@ TEST_F(MatchingCliTest, ARecordWithOnlyAHouseholdsEvidenceMatchingTwoOfItIsForAS
   })) << review.out;
 }
 
+// An ambulance crew writes down "Fotd, Shirlet": both names misspelt past
+// their sound, no postcode and no NHS number, the date of birth and the
+// address right. Scored against Shirley Ford's records the pair is a link
+// by some 20 bits, but no blocking rule keyed on a phonetic name or a
+// postcode ever put the two side by side, and the record stood alone. The
+// date with the names' initials, and the address with the given name's
+// initial, now do.
+TEST_F(MatchingCliTest, AnAmbulanceRecordWithBothNamesMisspeltAndNoPostcodeJoinsItsPerson) {
+  Generate(3000);
+  std::map<std::string, std::string> person =
+      LinkBeside("CREW.csv",
+                 "M82001,A1,7770001005,Ford,Shirley,2002-02-13,F,CV4 6NS,\"83 New Road, Coventry\"\n"
+                 "RQ1,A2,7770001005,Ford,Shirley,2002-02-13,F,CV4 6NS,\"83 New Road, Coventry\"\n"
+                 "AMB,A3,,FOTD,SHIRLET,2002-02-13,F,,\"83 New Road, Coventry\"\n"
+                 "M82001,B1,9434765919,Hart,Gemma,2002-02-13,F,CV4 6NS,\"85 New Road, Coventry\"\n");
+  ASSERT_EQ(person.size(), 4u);
+  EXPECT_EQ(person["RQ1,A2"], person["M82001,A1"]);
+  EXPECT_EQ(person["AMB,A3"], person["M82001,A1"]) << "the crew's record stood alone";
+  EXPECT_NE(person["M82001,B1"], person["M82001,A1"]);
+}
+
 }  // namespace
 }  // namespace empi::testing

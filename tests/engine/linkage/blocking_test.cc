@@ -119,6 +119,57 @@ TEST(BlockingTest, AddressRulesSurviveTwoErrors) {
   EXPECT_EQ(ComputeBlockKeys(rules, PrepareRecord(no_number, {}))[2], 0u);
 }
 
+// Both names misspelt past their sound and the postcode mistyped or
+// missing: no rule keyed on a phonetic name or a postcode meets the
+// original, the date with the initials or the address with the given
+// name's initial does.
+TEST(BlockingTest, InitialRulesReachBothNamesMisspelt) {
+  Record a;
+  a.family_name = "Ford";
+  a.given_names = "Shirley";
+  a.date_of_birth = "2002-02-13";
+  a.postcode = "CV4 6NS";
+  a.address = "83 New Road, Coventry";
+  Record slips = a;
+  slips.family_name = "Fotd";
+  slips.given_names = "Shirlet";
+  slips.postcode = "CV4 6NA";
+  Record swapped = slips;
+  std::swap(swapped.family_name, swapped.given_names);
+  swapped.postcode = "";
+  Record moved = slips;
+  moved.address = "4 Mill Lane, Rugby";
+  BlockingRules phonetic = *BlockingRules::FromNames(
+      "dob_family_phonetic,dob_postcode,names_phonetic_birth_year,dob_given_phonetic,family_phonetic_postcode");
+  BlockKeys k = ComputeBlockKeys(phonetic, PrepareRecord(a, {}));
+  BlockKeys ks = ComputeBlockKeys(phonetic, PrepareRecord(slips, {}));
+  for (size_t r = 0; r < phonetic.rules().size(); ++r) EXPECT_NE(k[r], ks[r]) << phonetic.rules()[r].name;
+
+  BlockingRules rules = *BlockingRules::FromNames("dob_name_initials,address_given_initial");
+  BlockKeys ki = ComputeBlockKeys(rules, PrepareRecord(a, {}));
+  EXPECT_NE(ki[0], 0u);
+  EXPECT_EQ(ki, ComputeBlockKeys(rules, PrepareRecord(slips, {})));
+  BlockKeys kw = ComputeBlockKeys(rules, PrepareRecord(swapped, {}));
+  EXPECT_EQ(ki[0], kw[0]);  // the initials in either order
+  EXPECT_NE(ki[1], kw[1]);  // the given-name field now holds "Fotd"
+  BlockKeys km = ComputeBlockKeys(rules, PrepareRecord(moved, {}));
+  EXPECT_EQ(ki[0], km[0]);
+  EXPECT_NE(ki[1], km[1]);
+  // Another person born that day with other initials, or a relative at
+  // the address with another given name, is not in the block.
+  Record other = a;
+  other.family_name = "Hart";
+  other.given_names = "Gemma";
+  BlockKeys ko = ComputeBlockKeys(rules, PrepareRecord(other, {}));
+  EXPECT_NE(ki[0], ko[0]);
+  EXPECT_NE(ki[1], ko[1]);
+  // No date, no address: no key.
+  Record bare = a;
+  bare.date_of_birth = "";
+  bare.address = "";
+  EXPECT_EQ(ComputeBlockKeys(rules, PrepareRecord(bare, {})), BlockKeys{});
+}
+
 // GenerateCandidates against the naive definition on random data sets,
 // with random stored flags, rule subsets and block caps.
 TEST(BlockingTest, MatchesNaiveCandidatesOnRandomData) {
