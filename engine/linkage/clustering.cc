@@ -56,6 +56,79 @@ const char* RegisteredTogether(const std::vector<PreparedRecord>& records, const
   return nullptr;
 }
 
+// Each contributor's share of records without an NHS number, among the
+// records being clustered: what the contributor's systems leave off, not
+// the patient. A contributor with fewer than kMinRecords records there is
+// not estimated.
+class MissingNumberShares {
+ public:
+  explicit MissingNumberShares(const std::vector<PreparedRecord>& records) {
+    absl::flat_hash_map<uint32_t, std::pair<uint64_t, uint64_t>> counts;  // source: missing, all
+    for (const PreparedRecord& r : records) {
+      auto& [missing, all] = counts[r.source];
+      missing += Unnumbered(r) ? 1 : 0;
+      ++all;
+    }
+    // Add-one smoothed: a contributor seen with no record lacking a
+    // number has not been seen to never lack one.
+    for (const auto& [source, c] : counts) {
+      if (source != 0 && c.second >= kMinRecords) share_[source] = (c.first + 1.0) / (c.second + 2.0);
+    }
+  }
+
+  static bool Unnumbered(const PreparedRecord& r) { return r.nhs == 0 && r.nhs_mistyped == 0; }
+
+  // The chance that none of `members` would carry a number if they were
+  // the records of a patient who has one: the product of their
+  // contributors' shares (1 for a contributor not estimated).
+  double AllMissingByChance(const std::vector<PreparedRecord>& records,
+                            const absl::InlinedVector<uint32_t, 4>& members) const {
+    double p = 1;
+    for (uint32_t m : members) {
+      auto it = share_.find(records[m].source);
+      if (it != share_.end()) p *= it->second;
+    }
+    return p;
+  }
+
+ private:
+  static constexpr uint64_t kMinRecords = 50;
+  absl::flat_hash_map<uint32_t, double> share_;
+};
+
+// Twins of whom one was never given a number in any record: the records
+// of one group all carry no NHS number, from contributors that record it
+// so reliably that a numbered patient would have it on one of them
+// (MissingNumberShares below kUnnumberedByChance), the other group carries
+// one, and no first given name is used by both. Each twin's records agree
+// among themselves on a first name (Mary, Marie) that, pair by pair, reads
+// as one name spelt two ways. Returns the reason to hold them, or nullptr.
+const char* UnnumberedNamedApart(const std::vector<PreparedRecord>& records, const MissingNumberShares& shares,
+                                 const Group& a, const Group& b) {
+  auto unnumbered = [&](const Group& g) {
+    return std::all_of(g.members.begin(), g.members.end(),
+                       [&](uint32_t m) { return MissingNumberShares::Unnumbered(records[m]); });
+  };
+  const Group* numbered = &a;
+  const Group* bare = &b;
+  if (a.nhs.empty() || !unnumbered(b)) {
+    if (b.nhs.empty() || !unnumbered(a)) return nullptr;
+    std::swap(numbered, bare);
+  }
+  if (bare->members.size() < 2) return nullptr;
+  bool named = false;
+  for (uint32_t x : numbered->members) {
+    for (uint32_t y : bare->members) {
+      const std::string &gx = records[x].given1, &gy = records[y].given1;
+      if (gx.empty() || gy.empty()) continue;
+      if (gx == gy) return nullptr;
+      named = true;
+    }
+  }
+  if (!named || shares.AllMissingByChance(records, bare->members) > kUnnumberedByChance) return nullptr;
+  return kReasonTwinsUnnumbered;
+}
+
 class UnionFind {
  public:
   explicit UnionFind(size_t n) : parent_(n) { std::iota(parent_.begin(), parent_.end(), 0); }
@@ -192,6 +265,7 @@ Clustering ClusterOnce(const ClusterInput& in, const std::vector<ScoredLink>& li
   }
 
   NumberOwners owners(records, *in.model);
+  const MissingNumberShares missing_shares(records);
 
   auto refuse_reason = [&](uint32_t ra, uint32_t rb) -> const char* {
     const Group& a = groups[ra];
@@ -206,6 +280,7 @@ Clustering ClusterOnce(const ClusterInput& in, const std::vector<ScoredLink>& li
     }
     if (a.members.size() * b.members.size() > in.max_join_comparisons) return "group too large to verify";
     if (const char* reason = RegisteredTogether(records, a, b)) return reason;
+    if (const char* reason = UnnumberedNamedApart(records, missing_shares, a, b)) return reason;
     std::vector<const PreparedRecord*> joined;
     for (const Group* g : {&a, &b}) {
       for (uint32_t m : g->members) joined.push_back(&records[m]);
@@ -223,14 +298,9 @@ Clustering ClusterOnce(const ClusterInput& in, const std::vector<ScoredLink>& li
     return nullptr;
   };
 
-  std::vector<const ScoredLink*> between;
-  for (const ScoredLink& l : links) {
-    if (l.match_weight < link_weight) {
-      between.push_back(&l);
-      continue;
-    }
+  auto apply = [&](const ScoredLink& l) {
     uint32_t ra = uf.Find(l.a), rb = uf.Find(l.b);
-    if (ra == rb) continue;
+    if (ra == rb) return;
     if (const char* reason = refuse_reason(ra, rb)) {
       ++out.links_refused;
       out.review.push_back({l.a, l.b, l.match_weight, reason});
@@ -238,7 +308,28 @@ Clustering ClusterOnce(const ClusterInput& in, const std::vector<ScoredLink>& li
       ++out.links_applied;
       join(ra, rb);
     }
+  };
+  // A link from a record with a number to one without, under another first
+  // name, is applied after all others: the unnumbered record's own group
+  // (its other records by that name) is whole by then, and
+  // UnnumberedNamedApart judges the group, not the record that happened
+  // to link first.
+  auto across_names = [&](const ScoredLink& l) {
+    const PreparedRecord &x = records[l.a], &y = records[l.b];
+    return MissingNumberShares::Unnumbered(x) != MissingNumberShares::Unnumbered(y) && !x.given1.empty() &&
+           !y.given1.empty() && x.given1 != y.given1;
+  };
+  std::vector<const ScoredLink*> between, deferred;
+  for (const ScoredLink& l : links) {
+    if (l.match_weight < link_weight) {
+      between.push_back(&l);
+    } else if (across_names(l)) {
+      deferred.push_back(&l);
+    } else {
+      apply(l);
+    }
   }
+  for (const ScoredLink* l : deferred) apply(*l);
   // A record with a relative's number and the number's owner: two members
   // of one family, not a steward's decision. By the rules (RelativesNumber);
   // or, one name a generation apart on the number, when the person of

@@ -354,5 +354,34 @@ TEST_F(MatchingCliTest, AnAmbulanceRecordWithBothNamesMisspeltAndNoPostcodeJoins
   EXPECT_NE(person["M82001,B1"], person["M82001,A1"]);
 }
 
+// Twins Mary and Marie Burgess, one address, one date of birth; Mary's
+// practice and hospital records carry her number, Marie's carry none,
+// though her practice and her hospital record the number for nearly every
+// patient (the issue's unseen population: twins "where one twin's records
+// carry no NHS number"). Pair by pair, Mary and Marie read as one name
+// spelt two ways. Steven Hurst's ambulance and council records, which
+// often lack the number, call him Steve: he is one patient.
+TEST_F(MatchingCliTest, TwinsOneWithoutANumberWhereTheirContributorsRecordItStayApart) {
+  Generate(3000);
+  std::map<std::string, std::string> person =
+      LinkBeside("TWINS.csv",
+                 "M85019,A1,7770001005,Burgess,Mary,1993-09-05,F,CV6 2AN,\"Flat 20, 12 Albert Road, Coventry\"\n"
+                 "RKB,A2,7770001005,Burgess,Mary,1993-09-05,F,CV6 2AN,\"Flat 20, 12 Albert Road, Coventry\"\n"
+                 "M85006,B1,,Burgess,Marie,1993-09-05,F,CV6 2AN,\"Flat 20, 12 Albert Road, Coventry\"\n"
+                 "RWP,B2,,Burgess,Marie,1993-09-05,F,CV6 2AN,\"Flat 20, 12 Albert Road, Coventry\"\n"
+                 "M85041,C1,9434765919,Hurst,Steven,1971-02-14,M,CV2 4DF,\"8 Mill Lane, Coventry\"\n"
+                 "RRK,C2,9434765919,Hurst,Steven,1971-02-14,M,CV2 4DF,\"8 Mill Lane, Coventry\"\n"
+                 "RYA,D1,,Hurst,Steve,1971-02-14,M,CV2 4DF,\"8 Mill Lane, Coventry\"\n"
+                 "BCC-SC,D2,,Hurst,Steve,1971-02-14,M,CV2 4DF,\"8 Mill Lane, Coventry\"\n");
+  ASSERT_EQ(person.size(), 8u);
+  EXPECT_EQ(person["RKB,A2"], person["M85019,A1"]);
+  EXPECT_EQ(person["RWP,B2"], person["M85006,B1"]);
+  EXPECT_NE(person["M85006,B1"], person["M85019,A1"]) << "twins merged";
+  for (const char* steve : {"RRK,C2", "RYA,D1", "BCC-SC,D2"}) EXPECT_EQ(person[steve], person["M85041,C1"]) << steve;
+  RunResult review = Run("export review --db '" + db_ + "'");
+  ASSERT_EQ(review.code, 0) << review.err;
+  EXPECT_NE(review.out.find("twins? one has no NHS number"), std::string::npos) << review.out;
+}
+
 }  // namespace
 }  // namespace empi::testing
