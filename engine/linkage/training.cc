@@ -100,9 +100,9 @@ std::vector<int> FieldsOfRule(const std::string& name) {
 // (on the generated population, the "date of birth else" weight rose from
 // -12.8 to -6.8 bits and a father and son of one name and address merged).
 // They find candidates; m is learnt on the other rules' sessions. So does
-// dob_name_initials, which only reaches records the others cannot: its
-// blocks are strangers born the same day, and their few pairs would not
-// move m.
+// address_given_initial, keyed on an address too, and dob_name_initials,
+// which reaches only records the other rules cannot: its blocks are mostly
+// strangers born the same day.
 bool TrainsOn(const std::string& name) {
   return name != "given_phonetic_postcode" && name != "family_phonetic_postcode" &&
          name != "names_phonetic_house_number" && name != "dob_name_initials" && name != "address_given_initial";

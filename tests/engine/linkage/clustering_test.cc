@@ -37,8 +37,9 @@ constexpr char kOtherNhs[] = "4010232137";
 
 // One record, prepared and annotated by `model`.
 PreparedRecord Annotated(const Model& model, const char* given, const char* family, const char* dob, const char* nhs,
-                         const char* postcode = "CV1 2AB") {
+                         const char* postcode = "CV1 2AB", const char* source = "") {
   Record r;
+  r.source = source;
   r.nhs_number = nhs;
   r.family_name = family;
   r.given_names = given;
@@ -902,16 +903,7 @@ TEST(ClusteringTest, ARelativesNumberPairIsNotReviewedWhenTheRecordIsAlone) {
 TEST(ClusteringTest, TwinsEachHeldByTwoContributorsStayApart) {
   const Model model = TestModel();
   auto rec = [&](const char* source, const char* given, const char* nhs) {
-    Record r;
-    r.source = source;
-    r.nhs_number = nhs;
-    r.family_name = "Kingsanby";
-    r.given_names = given;
-    r.date_of_birth = "1996-08-09";
-    r.postcode = "WR11 5TG";
-    PreparedRecord p = PrepareRecord(r, {});
-    model.Annotate(&p);
-    return p;
+    return Annotated(model, given, "Kingsanby", "1996-08-09", nhs, "WR11 5TG", source);
   };
   const double l = model.link_weight();
   auto cluster = [&](const char* b_source1, const char* b_source2, const char* b_nhs) {
@@ -950,16 +942,7 @@ TEST(ClusteringTest, TwinsEachHeldByTwoContributorsStayApart) {
 TEST(ClusteringTest, TwinsOneUnnumberedWhereTheirContributorsRecordNumbersStayApart) {
   const Model model = TestModel();
   auto rec = [&](const char* source, const char* given, const char* nhs) {
-    Record r;
-    r.source = source;
-    r.nhs_number = nhs;
-    r.family_name = "Burgess";
-    r.given_names = given;
-    r.date_of_birth = "1993-09-05";
-    r.postcode = "CV6 2AN";
-    PreparedRecord p = PrepareRecord(r, {});
-    model.Annotate(&p);
-    return p;
+    return Annotated(model, given, "Burgess", "1993-09-05", nhs, "CV6 2AN", source);
   };
   // Each contributor's other patients: practices and hospitals record the
   // number on 99 in 100 records, the ambulance service and the council on
