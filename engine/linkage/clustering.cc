@@ -218,8 +218,10 @@ class NumberOwners {
 
 Clustering ClusterAll(const ClusterInput& in, const std::vector<ScoredLink>& links);
 
-// `links` strongest first (ClusterRecords sorts them).
-Clustering ClusterOnce(const ClusterInput& in, const std::vector<ScoredLink>& links) {
+// `links` strongest first (ClusterRecords sorts them); `missing_shares` of
+// in.records.
+Clustering ClusterOnce(const ClusterInput& in, const std::vector<ScoredLink>& links,
+                       const MissingNumberShares& missing_shares) {
   const auto& records = *in.records;
   const size_t n = records.size();
   const double link_weight = in.model->link_weight();
@@ -265,7 +267,6 @@ Clustering ClusterOnce(const ClusterInput& in, const std::vector<ScoredLink>& li
   }
 
   NumberOwners owners(records, *in.model);
-  const MissingNumberShares missing_shares(records);
 
   auto refuse_reason = [&](uint32_t ra, uint32_t rb) -> const char* {
     const Group& a = groups[ra];
@@ -622,7 +623,8 @@ Clustering ClusterRecords(const ClusterInput& in, std::vector<ScoredLink> links)
 namespace {
 
 Clustering ClusterAll(const ClusterInput& in, const std::vector<ScoredLink>& links) {
-  Clustering first = ClusterOnce(in, links);
+  const MissingNumberShares missing_shares(*in.records);
+  Clustering first = ClusterOnce(in, links, missing_shares);
   // A new record with links at the link threshold into two persons that
   // could not be joined (a father and son of one name and address, seen by
   // a record with no date of birth) would stay with whichever came first.
@@ -701,7 +703,7 @@ Clustering ClusterAll(const ClusterInput& in, const std::vector<ScoredLink>& lin
       kept.push_back(l);
     }
   }
-  Clustering second = ClusterOnce(in, kept);
+  Clustering second = ClusterOnce(in, kept, missing_shares);
   second.review.insert(second.review.end(), held.begin(), held.end());
   second.links_refused += held.size();
   return second;
