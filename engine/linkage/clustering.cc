@@ -56,27 +56,24 @@ const char* RegisteredTogether(const std::vector<PreparedRecord>& records, const
   return nullptr;
 }
 
-// Each contributor's share of records without an NHS number, among the
-// records being clustered: what the contributor's systems leave off, not
-// the patient. A contributor with fewer than kMinRecords records there is
-// not estimated.
+// Each contributor's share of records without an NHS number: counted on
+// the records being clustered, or, where the model's training run saw
+// more of the contributor's records (a revisit of a few persons), taken
+// from the model (NumberGaps). A contributor with fewer than kMinRecords
+// records in both is not estimated.
 class MissingNumberShares {
  public:
-  explicit MissingNumberShares(const std::vector<PreparedRecord>& records) {
-    absl::flat_hash_map<uint32_t, std::pair<uint64_t, uint64_t>> counts;  // source: missing, all
-    for (const PreparedRecord& r : records) {
-      auto& [missing, all] = counts[r.source];
-      missing += Unnumbered(r) ? 1 : 0;
-      ++all;
-    }
-    // Add-one smoothed: a contributor seen with no record lacking a
-    // number has not been seen to never lack one.
-    for (const auto& [source, c] : counts) {
-      if (source != 0 && c.second >= kMinRecords) share_[source] = (c.first + 1.0) / (c.second + 2.0);
+  MissingNumberShares(const std::vector<PreparedRecord>& records, const NumberGaps& trained) {
+    NumberGaps here;
+    for (const PreparedRecord& r : records) here.Add(r);
+    for (const auto& [source, counted] : here.by_source()) {
+      const NumberGaps::Counts t = trained.Of(source);
+      const NumberGaps::Counts& c = t.records > counted.records ? t : counted;
+      // Add-one smoothed: a contributor seen with no record lacking a
+      // number has not been seen to never lack one.
+      if (source != 0 && c.records >= kMinRecords) share_[source] = (c.unnumbered + 1.0) / (c.records + 2.0);
     }
   }
-
-  static bool Unnumbered(const PreparedRecord& r) { return r.nhs == 0 && r.nhs_mistyped == 0; }
 
   // The chance that none of `members` would carry a number if they were
   // the records of a patient who has one: the product of their
@@ -106,8 +103,7 @@ class MissingNumberShares {
 const char* UnnumberedNamedApart(const std::vector<PreparedRecord>& records, const MissingNumberShares& shares,
                                  const Group& a, const Group& b) {
   auto unnumbered = [&](const Group& g) {
-    return std::all_of(g.members.begin(), g.members.end(),
-                       [&](uint32_t m) { return MissingNumberShares::Unnumbered(records[m]); });
+    return std::all_of(g.members.begin(), g.members.end(), [&](uint32_t m) { return records[m].Unnumbered(); });
   };
   const Group* numbered = &a;
   const Group* bare = &b;
@@ -317,8 +313,7 @@ Clustering ClusterOnce(const ClusterInput& in, const std::vector<ScoredLink>& li
   // to link first.
   auto across_names = [&](const ScoredLink& l) {
     const PreparedRecord &x = records[l.a], &y = records[l.b];
-    return MissingNumberShares::Unnumbered(x) != MissingNumberShares::Unnumbered(y) && !x.given1.empty() &&
-           !y.given1.empty() && x.given1 != y.given1;
+    return x.Unnumbered() != y.Unnumbered() && !x.given1.empty() && !y.given1.empty() && x.given1 != y.given1;
   };
   std::vector<const ScoredLink*> between, deferred;
   for (const ScoredLink& l : links) {
@@ -623,7 +618,7 @@ Clustering ClusterRecords(const ClusterInput& in, std::vector<ScoredLink> links)
 namespace {
 
 Clustering ClusterAll(const ClusterInput& in, const std::vector<ScoredLink>& links) {
-  const MissingNumberShares missing_shares(*in.records);
+  const MissingNumberShares missing_shares(*in.records, in.model->number_gaps);
   Clustering first = ClusterOnce(in, links, missing_shares);
   // A new record with links at the link threshold into two persons that
   // could not be joined (a father and son of one name and address, seen by

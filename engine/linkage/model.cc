@@ -6,6 +6,7 @@
 #include <cmath>
 #include <limits>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 
 namespace empi {
@@ -87,6 +88,38 @@ TermFrequencies TermFrequencies::FromJson(const nlohmann::json& j) {
     for (const auto& [k, v] : j["counts"].items()) tf.counts_[k] = IntegerOr<uint64_t>(j["counts"], k.c_str(), 0);
   }
   return tf;
+}
+
+void NumberGaps::Add(const PreparedRecord& r) {
+  Counts& c = by_source_[r.source];
+  c.unnumbered += r.Unnumbered() ? 1 : 0;
+  ++c.records;
+}
+
+NumberGaps::Counts NumberGaps::Of(uint32_t source) const {
+  auto it = by_source_.find(source);
+  return it == by_source_.end() ? Counts{} : it->second;
+}
+
+nlohmann::json NumberGaps::ToJson() const {
+  std::vector<std::pair<uint32_t, Counts>> sorted(by_source_.begin(), by_source_.end());
+  std::sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  nlohmann::json out = nlohmann::json::object();
+  for (const auto& [source, c] : sorted) {
+    out[absl::StrCat(source)] = {{"records", c.records}, {"without_nhs_number", c.unnumbered}};
+  }
+  return out;
+}
+
+NumberGaps NumberGaps::FromJson(const nlohmann::json& j) {
+  NumberGaps gaps;
+  for (const auto& [k, v] : j.items()) {
+    uint32_t source = 0;
+    if (!absl::SimpleAtoi(k, &source) || !v.is_object()) continue;
+    Counts c{IntegerOr<uint64_t>(v, "without_nhs_number", 0), IntegerOr<uint64_t>(v, "records", 0)};
+    if (c.unnumbered <= c.records) gaps.by_source_[source] = c;
+  }
+  return gaps;
 }
 
 bool IsTrainedLevel(int c, size_t l) {
@@ -389,6 +422,7 @@ nlohmann::json Model::ToJson() const {
       {"comparisons", comps},
       {"term_frequencies",
        {{"family_name", family_tf.ToJson()}, {"given_names", given_tf.ToJson()}, {"date_of_birth", dob_tf.ToJson()}}},
+      {"contributors_without_nhs_number", number_gaps.ToJson()},
       {"provenance", ProvenanceJson(provenance)},
   };
 }
@@ -438,6 +472,9 @@ absl::StatusOr<Model> Model::FromJson(const nlohmann::json& j) {
       model.family_tf = TermFrequencies::FromJson(j["term_frequencies"].value("family_name", nlohmann::json::object()));
       model.given_tf = TermFrequencies::FromJson(j["term_frequencies"].value("given_names", nlohmann::json::object()));
       model.dob_tf = TermFrequencies::FromJson(j["term_frequencies"].value("date_of_birth", nlohmann::json::object()));
+    }
+    if (j.contains("contributors_without_nhs_number")) {
+      model.number_gaps = NumberGaps::FromJson(j["contributors_without_nhs_number"]);
     }
     if (j.contains("provenance")) model.provenance = ProvenanceFromJson(j["provenance"]);
     model.Refresh();

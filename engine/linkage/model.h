@@ -77,6 +77,32 @@ class TermFrequencies {
   uint64_t total_ = 0;
 };
 
+// Each contributor's records and how many of them carry no NHS number,
+// neither valid nor mistyped (PreparedRecord::Unnumbered), by
+// PreparedRecord::source: what a contributor's systems leave off, not the
+// patient. Counted with the term frequencies on the training run's
+// records, so that a revisit of a few persons (a real-time ingest) judges
+// the twins rule (clustering.cc, UnnumberedNamedApart) on each
+// contributor's whole feed, not on the handful of its records in front of
+// it.
+class NumberGaps {
+ public:
+  struct Counts {
+    uint64_t unnumbered = 0;
+    uint64_t records = 0;
+  };
+  void Add(const PreparedRecord& r);
+  // The counts of `source`; zero for a contributor never counted.
+  Counts Of(uint32_t source) const;
+  const absl::flat_hash_map<uint32_t, Counts>& by_source() const { return by_source_; }
+  // {"<source hash>": {"records": n, "without_nhs_number": k}, ...}
+  nlohmann::json ToJson() const;
+  static NumberGaps FromJson(const nlohmann::json& j);
+
+ private:
+  absl::flat_hash_map<uint32_t, Counts> by_source_;
+};
+
 struct ComparisonWeight {
   int comparison;
   int gamma;
@@ -203,6 +229,7 @@ class Model {
   // Estimated dates of birth (EstimatedDate) by DobFrequencyKey; every
   // other known date in the total only.
   TermFrequencies dob_tf;
+  NumberGaps number_gaps;
   ModelProvenance provenance;
   // Fills the marginal levels and recomputes the per-level weight table
   // after m, u or lambda change.

@@ -38,6 +38,8 @@ struct PreparedRecord {
   bool nhs_relatives = false;
   // A valid number the record's person is held to: not a relative's.
   bool OwnNumber() const { return nhs_validated && !nhs_relatives; }
+  // The contributor recorded no number at all, neither valid nor mistyped.
+  bool Unnumbered() const { return nhs == 0 && nhs_mistyped == 0; }
   int32_t dob = 0;  // yyyymmdd; 0: missing, unparseable or placeholder
   // No date of birth and no number of its own: the record has only what a
   // household shares (a name, often a family's, an address, a sex).

@@ -67,7 +67,9 @@ void BuildTermFrequencies(const std::vector<PreparedRecord>& records, Model* mod
   model->family_tf = TermFrequencies();
   model->given_tf = TermFrequencies();
   model->dob_tf = TermFrequencies();
+  model->number_gaps = NumberGaps();
   for (const PreparedRecord& r : records) {
+    model->number_gaps.Add(r);
     model->family_tf.Add(r.family, 1);
     model->given_tf.Add(r.given1, 1);
     if (EstimatedDate(r.dob)) {

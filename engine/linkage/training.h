@@ -40,7 +40,7 @@ struct TrainingReport {
   double lambda_candidates = 0;  // share of candidate pairs EM calls matches
 };
 
-// Fills the frequency tables of `model` from `records`.
+// Fills the frequency tables and the number gaps of `model` from `records`.
 void BuildTermFrequencies(const std::vector<PreparedRecord>& records, Model* model);
 
 // Estimates u from random pairs, m and lambda by EM over `candidates`.

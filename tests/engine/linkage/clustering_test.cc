@@ -930,6 +930,25 @@ TEST(ClusteringTest, TwinsEachHeldByTwoContributorsStayApart) {
   }
 }
 
+// Each contributor's other patients: practices and hospitals record the
+// number on 99 in 100 records, the ambulance service and the council on
+// half.
+std::vector<PreparedRecord> ContributorsOtherPatients() {
+  std::vector<PreparedRecord> others;
+  for (const char* source : {"M82001", "M82002", "RKB", "RWP", "AMB", "SC1"}) {
+    const bool reliable = source[0] == 'M' || source[0] == 'R';
+    for (int i = 0; i < 100; ++i) {
+      Record r;
+      r.source = source;
+      r.record_id = std::to_string(i);
+      r.family_name = "Filler";
+      r.nhs_number = (reliable ? i != 0 : i % 2 == 0) ? kOtherNhs : "";
+      others.push_back(PrepareRecord(r, {}));
+    }
+  }
+  return others;
+}
+
 // Twins Mary and Marie Burgess, one address, one date of birth: Mary's
 // records carry her number, Marie's none, though her practice and her
 // hospital record a number for nearly every patient. Pair by pair Mary and
@@ -944,21 +963,7 @@ TEST(ClusteringTest, TwinsOneUnnumberedWhereTheirContributorsRecordNumbersStayAp
   auto rec = [&](const char* source, const char* given, const char* nhs) {
     return Annotated(model, given, "Burgess", "1993-09-05", nhs, "CV6 2AN", source);
   };
-  // Each contributor's other patients: practices and hospitals record the
-  // number on 99 in 100 records, the ambulance service and the council on
-  // half.
-  std::vector<PreparedRecord> others;
-  for (const char* source : {"M82001", "M82002", "RKB", "RWP", "AMB", "SC1"}) {
-    const bool reliable = source[0] == 'M' || source[0] == 'R';
-    for (int i = 0; i < 100; ++i) {
-      Record r;
-      r.source = source;
-      r.record_id = std::to_string(i);
-      r.family_name = "Filler";
-      r.nhs_number = (reliable ? i != 0 : i % 2 == 0) ? kOtherNhs : "";
-      others.push_back(PrepareRecord(r, {}));
-    }
-  }
+  const std::vector<PreparedRecord> others = ContributorsOtherPatients();
   const double l = model.link_weight();
   auto cluster = [&](const char* b_source1, const char* b_given1, const char* b_source2, const char* b_given2,
                      double across) {
@@ -988,6 +993,29 @@ TEST(ClusteringTest, TwinsOneUnnumberedWhereTheirContributorsRecordNumbersStayAp
     EXPECT_EQ(one.group[0], one.group[2]);
     EXPECT_EQ(one.group[0], one.group[3]);
   }
+}
+
+// A revisit (a real-time ingest's) clusters a few persons' records, too few
+// to measure any contributor on: the shares come from the counts of the
+// model's training run (Model::number_gaps), and the twins stay apart as
+// in a whole link.
+TEST(ClusteringTest, TwinsOneUnnumberedInARevisitAreJudgedOnTheTrainingRunsCounts) {
+  Model model = TestModel();
+  auto rec = [&](const char* source, const char* given, const char* nhs) {
+    return Annotated(model, given, "Burgess", "1993-09-05", nhs, "CV6 2AN", source);
+  };
+  const std::vector<PreparedRecord> recs = {rec("M82001", "Mary", kNhs), rec("RKB", "Mary", kNhs),
+                                            rec("M82002", "Marie", ""), rec("RWP", "Marie", "")};
+  const double l = model.link_weight();
+  const std::vector<ScoredLink> links = {{0, 1, l + 20}, {2, 3, l + 20}, {0, 2, l + 5}};
+  const Clustering unmeasured = ClusterNew(model, recs, links);
+  EXPECT_EQ(unmeasured.group[0], unmeasured.group[2]) << "four records measure no contributor";
+  for (const PreparedRecord& r : ContributorsOtherPatients()) model.number_gaps.Add(r);
+  const Clustering revisit = ClusterNew(model, recs, links);
+  EXPECT_NE(revisit.group[0], revisit.group[2]);
+  EXPECT_EQ(revisit.group[2], revisit.group[3]);
+  ASSERT_EQ(revisit.review.size(), 1u);
+  EXPECT_EQ(revisit.review[0].reason, kReasonTwinsUnnumbered);
 }
 
 }  // namespace

@@ -34,6 +34,12 @@ Model TrainedLooking() {
   m.given_tf.Add("john", 9);
   m.dob_tf.Add(DobFrequencyKey(19920101), 30);
   m.dob_tf.AddUntracked(500);
+  for (int i = 0; i < 40; ++i) {
+    PreparedRecord r;
+    r.source = i % 2 == 0 ? 17 : 4'000'000'000u;
+    r.nhs = i % 8 == 0 ? 0 : 9434765919;
+    m.number_gaps.Add(r);
+  }
   m.Refresh();
   return m;
 }
@@ -66,6 +72,10 @@ TEST(ModelTest, JsonRoundTripKeepsEveryWeight) {
     EXPECT_EQ(back->family_tf.Frequency(v), m.family_tf.Frequency(v)) << v;
   }
   EXPECT_EQ(back->dob_tf.FrequencyBesidesPair("19920101"), m.dob_tf.FrequencyBesidesPair("19920101"));
+  for (uint32_t source : {17u, 4'000'000'000u}) {
+    EXPECT_EQ(back->number_gaps.Of(source).records, 20u) << source;
+    EXPECT_EQ(back->number_gaps.Of(source).unnumbered, source == 17 ? 5u : 0u) << source;
+  }
   PreparedRecord a;
   a.family = "smith";
   a.given1 = "john";
