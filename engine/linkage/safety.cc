@@ -166,8 +166,10 @@ SafetyVerdict CheckPairSafety(const PreparedRecord& a, const PreparedRecord& b, 
     if (!(nhs_exact && given != kGivenElse)) return {PairSafety::kDistinct, kGenerationApart};
     // One NHS number and given names that do not conflict: a date keyed a
     // generation out, or a parent's number on the record of a child named
-    // after them (a junior). Only a steward can tell.
-    if (!EstimatedDate(a.dob) && !EstimatedDate(b.dob)) return {PairSafety::kReview, kGenerationApartOnNumber};
+    // after them (a junior). Only a steward can tell. An estimated date
+    // (1 January of a guessed year) is a guess within a few years, not a
+    // generation: it does not excuse the gap.
+    return {PairSafety::kReview, kGenerationApartOnNumber};
   }
   // Numbers that differ and were never checked (a contributor's own
   // identifier read raw, FieldConventions) are weak evidence either way:
