@@ -112,12 +112,24 @@ nlohmann::json NumberGaps::ToJson() const {
 }
 
 NumberGaps NumberGaps::FromJson(const nlohmann::json& j) {
+  if (!j.is_object()) {
+    throw nlohmann::json::type_error::create(302, "\"contributors_without_nhs_number\": must be an object", &j);
+  }
   NumberGaps gaps;
   for (const auto& [k, v] : j.items()) {
     uint32_t source = 0;
-    if (!absl::SimpleAtoi(k, &source) || !v.is_object()) continue;
-    Counts c{IntegerOr<uint64_t>(v, "without_nhs_number", 0), IntegerOr<uint64_t>(v, "records", 0)};
-    if (c.unnumbered <= c.records) gaps.by_source_[source] = c;
+    if (!absl::SimpleAtoi(k, &source)) {
+      throw nlohmann::json::type_error::create(
+          302, absl::StrCat("\"contributors_without_nhs_number\": key \"", k, "\" is not a contributor hash"), &j);
+    }
+    const Counts c{IntegerOr<uint64_t>(v, "without_nhs_number", 0), IntegerOr<uint64_t>(v, "records", 0)};
+    if (c.unnumbered > c.records) {
+      throw nlohmann::json::type_error::create(302,
+                                               absl::StrCat("\"contributors_without_nhs_number\": \"", k,
+                                                            "\" has more records without a number than records"),
+                                               &v);
+    }
+    gaps.by_source_[source] = c;
   }
   return gaps;
 }

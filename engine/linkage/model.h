@@ -97,6 +97,8 @@ class NumberGaps {
   const absl::flat_hash_map<uint32_t, Counts>& by_source() const { return by_source_; }
   // {"<source hash>": {"records": n, "without_nhs_number": k}, ...}
   nlohmann::json ToJson() const;
+  // Throws nlohmann::json::exception on a malformed entry (Model::FromJson
+  // turns it into an error).
   static NumberGaps FromJson(const nlohmann::json& j);
 
  private:

@@ -176,6 +176,22 @@ TEST(ModelTest, BadJsonIsAnErrorNotAnException) {
   expect_error(j, "model JSON");
   expect_error(nlohmann::json::array(), "model JSON");
   expect_error(nlohmann::json("text"), "model JSON");
+  // Each contributor's counts of records without a number.
+  j = good;
+  j["contributors_without_nhs_number"] = nlohmann::json::array();
+  expect_error(j, "contributors_without_nhs_number");
+  j = good;
+  j["contributors_without_nhs_number"]["RKB"] = {{"records", 5}, {"without_nhs_number", 1}};
+  expect_error(j, "\"RKB\" is not a contributor hash");
+  j = good;
+  j["contributors_without_nhs_number"]["17"] = {{"records", 5}, {"without_nhs_number", 6}};
+  expect_error(j, "more records without a number than records");
+  j = good;
+  j["contributors_without_nhs_number"]["17"] = {{"records", -5}};
+  expect_error(j, "records");
+  j = good;
+  j["contributors_without_nhs_number"]["17"] = 12;
+  expect_error(j, "model JSON");
 }
 
 // Seen while writing fuzz_model (issue 16), and confirmed by it under UBSan:
