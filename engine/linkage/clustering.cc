@@ -617,6 +617,26 @@ Clustering ClusterRecords(const ClusterInput& in, std::vector<ScoredLink> links)
 
 namespace {
 
+// Whether each record's strongest link (`links` strongest first) is at the
+// link threshold and held only by the NHS number and date of birth against
+// given names that conflict (Model::ContestFloor). Scored again only where
+// the two records share a number under other first names.
+std::vector<bool> BestLinkNamesOverridden(const Model& model, const std::vector<PreparedRecord>& records,
+                                          const std::vector<ScoredLink>& links) {
+  std::vector<bool> seen(records.size(), false), overridden(records.size(), false);
+  for (const ScoredLink& l : links) {
+    if (l.match_weight < model.link_weight()) break;
+    if (seen[l.a] && seen[l.b]) continue;
+    const PreparedRecord &a = records[l.a], &b = records[l.b];
+    const bool may = a.nhs != 0 && a.nhs == b.nhs && a.given1 != b.given1 && model.Score(a, b).safety.names_overridden;
+    for (uint32_t r : {l.a, l.b}) {
+      if (!seen[r]) overridden[r] = may;
+      seen[r] = true;
+    }
+  }
+  return overridden;
+}
+
 Clustering ClusterAll(const ClusterInput& in, const std::vector<ScoredLink>& links) {
   const MissingNumberShares missing_shares(*in.records, in.model->number_gaps);
   Clustering first = ClusterOnce(in, links, missing_shares);
@@ -628,7 +648,8 @@ Clustering ClusterAll(const ClusterInput& in, const std::vector<ScoredLink>& lin
   const auto& records = *in.records;
   std::vector<bool> ambiguous(records.size(), false);
   size_t n_ambiguous = 0;
-  auto floor = [&](uint32_t x) { return in.model->ContestFloor(records[x]); };
+  const std::vector<bool> overridden = BestLinkNamesOverridden(*in.model, records, links);
+  auto floor = [&](uint32_t x) { return in.model->ContestFloor(records[x], overridden[x]); };
   // Links at each record's floor by record, as one offsets array and one
   // entries array rather than a vector per record.
   const size_t n = records.size();

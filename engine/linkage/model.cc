@@ -254,8 +254,8 @@ double Model::WeightOf(double probability) {
 
 std::string DobFrequencyKey(int32_t yyyymmdd) { return std::to_string(yyyymmdd); }
 
-double Model::ContestFloor(const PreparedRecord& r) const {
-  return r.HouseholdEvidenceOnly() ? review_weight() : link_weight();
+double Model::ContestFloor(const PreparedRecord& r, bool best_names_overridden) const {
+  return r.HouseholdEvidenceOnly() || best_names_overridden ? review_weight() : link_weight();
 }
 
 double Model::FrequencyAdjustment(int c, int g, const PreparedRecord& a, const PreparedRecord& b) const {

@@ -215,8 +215,13 @@ class Model {
   // threshold, or the review threshold for a record with only household
   // evidence (PreparedRecord::HouseholdEvidenceOnly): "Nasreen Begum" with no
   // date of birth, at the address of a Nasreen Begum born 1943 and a
-  // Rukhsana Nasreen Begum born 1982.
-  double ContestFloor(const PreparedRecord& r) const;
+  // Rukhsana Nasreen Begum born 1982. So too for a record whose best link
+  // is held only by its NHS number and date of birth against given names
+  // that conflict (`best_names_overridden`, SafetyVerdict::names_overridden):
+  // "Thomad Lawrence" carrying his twin Ralph's number, beside Thomas
+  // Lawrence of the same date, whose own number keeps that pair below the
+  // link threshold (DecisivelyBetter then decides).
+  double ContestFloor(const PreparedRecord& r, bool best_names_overridden = false) const;
   const ModelSettings& settings() const { return settings_; }
   ModelSettings& mutable_settings() { return settings_; }
   double lambda() const { return lambda_; }

@@ -355,9 +355,13 @@ absl::StatusOr<uint64_t> EngineImpl::ChooseTarget(const PreparedRecord& p, const
   EMPI_ASSIGN_OR_RETURN(auto scored, Candidates(p, key, nullptr));
   uint64_t target = 0;
   bool number_theirs = false;  // p's number is a relative's in the target (JoinRefusal)
-  // A record with only household evidence is contested by a second person
-  // at the review threshold (Model::ContestFloor), as in ClusterRecords.
-  const bool contested = Contested(p, scored, model().ContestFloor(p));
+  // A record with only household evidence, or whose best match is held
+  // only by its number against conflicting given names, is contested by a
+  // second person at the review threshold (Model::ContestFloor), as in
+  // ClusterRecords.
+  const bool best_overridden = !scored.empty() && scored[0].weight >= model().link_weight() &&
+                               model().Score(p, scored[0].prepared).safety.names_overridden;
+  const bool contested = Contested(p, scored, model().ContestFloor(p, best_overridden));
   // A changed record's old person, if it holds other records, is a
   // candidate like any other (the record's membership is being removed).
   for (size_t i = 0; i < scored.size(); ++i) {

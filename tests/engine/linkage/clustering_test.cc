@@ -485,6 +485,34 @@ TEST(ClusteringTest, ATwinsNumberAgainstTheOtherTwinsNamesIsNotDecisive) {
   EXPECT_EQ(c.group[4], c.group[0]);
 }
 
+// The same record when its match to Lawrence is held below the link
+// threshold by the two numbers that differ (the independent population's
+// Thomad Lawrence, 4.9 bits from his twin Thomas, merged with Ralph):
+// a record whose best link is its number against conflicting names is
+// contested at the review threshold (Model::ContestFloor). A record
+// matching a second person by number and names alike is not.
+TEST(ClusteringTest, ATwinsNumberAgainstTheOtherTwinsNamesIsContestedAtTheReviewThreshold) {
+  const Model model = TestModel();
+  auto prep = [&](const char* given, const char* nhs) { return Annotated(model, given, "Hall", "1980-11-16", nhs); };
+  std::vector<PreparedRecord> recs = {prep("Logan", kNhs), prep("Logan", kNhs), prep("Lawrence", kOtherNhs),
+                                      prep("Lawrence", kOtherNhs), prep("Lawrence", kNhs)};
+  const double l = model.link_weight(), r = model.review_weight();
+  ASSERT_LT(r + 3, l);
+  const std::vector<ScoredLink> links = {{0, 1, l + 30}, {2, 3, l + 30}, {0, 4, l + 25},
+                                         {1, 4, l + 25}, {2, 4, r + 3},  {3, 4, r + 3}};
+  ExpectFifthRecordHeldBetweenTwoPersons(ClusterNew(model, recs, links));
+  // Below the review threshold there is no second person to contest it.
+  Clustering c = ClusterNew(model, recs, {{0, 1, l + 30}, {2, 3, l + 30}, {0, 4, l + 25}, {1, 4, l + 25}});
+  EXPECT_EQ(c.group[4], c.group[0]);
+  // Logan's own record, his names and number, is not contested at the
+  // review threshold by Lawrence's.
+  recs[4] = prep("Logan", kNhs);
+  c = ClusterNew(model, recs, links);
+  EXPECT_EQ(c.group[4], c.group[0]);
+  EXPECT_TRUE(std::none_of(c.review.begin(), c.review.end(),
+                           [](const ReviewPair& p) { return p.reason == "ambiguous: matches more than one person"; }));
+}
+
 // A record with only household evidence (no date of birth, no number of
 // its own) that links one person and matches another at the review
 // threshold, within the decisive margin, joins neither. A record with a
