@@ -310,10 +310,15 @@ Clustering ClusterOnce(const ClusterInput& in, const std::vector<ScoredLink>& li
   // name, is applied after all others: the unnumbered record's own group
   // (its other records by that name) is whole by then, and
   // UnnumberedNamedApart judges the group, not the record that happened
-  // to link first.
+  // to link first. So is a link held only by a shared number against
+  // conflicting given names (SafetyVerdict::names_overridden): a twin's
+  // record with her sister's number joins her own other records first,
+  // whose names then conflict with her sister's.
   auto across_names = [&](const ScoredLink& l) {
     const PreparedRecord &x = records[l.a], &y = records[l.b];
-    return x.Unnumbered() != y.Unnumbered() && !x.given1.empty() && !y.given1.empty() && x.given1 != y.given1;
+    if (x.given1.empty() || y.given1.empty() || x.given1 == y.given1) return false;
+    return x.Unnumbered() != y.Unnumbered() ||
+           (x.nhs != 0 && x.nhs == y.nhs && in.model->Score(x, y).safety.names_overridden);
   };
   std::vector<const ScoredLink*> between, deferred;
   for (const ScoredLink& l : links) {
@@ -541,6 +546,13 @@ bool ConflictExplainedByGroup(const Model& model, const SafetyVerdict& verdict, 
   if (verdict.reason == kTwinsNames) return SlipExplainedByGroup(model, x, group, y);
   if (verdict.reason != kGivenConflict && verdict.reason != kMiddleConflict) return false;
   if (SlipExplainedByGroup(model, x, group, y) || OrderExplainedByGroup(model, x, group, y)) return true;
+  // A first name another contributor also gives is a name, not a slip: a
+  // twin's records name her alike wherever she is seen (Sharon at a
+  // community trust and a council, on her sister Linda's number).
+  const bool attested = std::any_of(group.begin(), group.end(), [&](const PreparedRecord* m) {
+    return m != &x && m != &y && m->source != x.source && !x.given1.empty() && m->given1 == x.given1;
+  });
+  if (attested) return false;
   bool x_mistyped = false, y_agrees = false;
   for (const PreparedRecord* m : group) {
     if (m == &x || m == &y) continue;

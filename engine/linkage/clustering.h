@@ -148,9 +148,11 @@ struct Clustering {
 // y, which are not counted). One of:
 //   - x's name already conflicts with a record of the group that shares
 //     its NHS number and date of birth (so x's name is a keying error, let
-//     in by the number), and y's names and date of birth agree with another
-//     record of the group (a record without a date of birth may be a
-//     namesake's and does not qualify); or
+//     in by the number), no record of the group from another contributor
+//     gives x's first name (a name two contributors give is not a slip),
+//     and y's names and date of birth agree with another record of the
+//     group (a record without a date of birth may be a namesake's and does
+//     not qualify); or
 //   - x's and y's names are a slip and a nickname apart (GivenMisspeltForm:
 //     Haroold and Harry), and one of them is a slip of a group record's first
 //     or second name (Harold; Dorothby by Agnes Dorothy), the other that

@@ -337,9 +337,11 @@ TEST_F(RecordMatchingTwoPeople, AmbiguousRecordJoinsNeither) {
 // One person's four records, two of them with an error each: D0 has
 // another given name, D2 another date of birth, and D0 and D2 are held apart
 // (given names conflict on a shared NHS number, years apart). The original
-// O links to all three. O is not ambiguous between D0's group and D2: its
-// other record D1 links safely to D2 as well, so what keeps D2 out is D0,
-// not O. O stays with D0 and D1; D2 waits for a steward.
+// O links to all three. D0's link, held only by the number against its
+// name, is applied after the others, so D2 joins O and D1 first and D0 is
+// the one kept out. O is not ambiguous between its group and D0: its other
+// record D1 links safely to D0 as well, so what keeps D0 out is D2, not O.
+// O stays with D1 and D2; D0 waits for a steward.
 TEST(ClusteringTest, RecordWhosePartnerAlsoLinksTheOtherPersonIsNotAmbiguous) {
   const Model model = TestModel();
   auto prep = [&](const char* given, const char* dob) { return Annotated(model, given, "Campbell", dob, kNhs); };
@@ -353,9 +355,9 @@ TEST(ClusteringTest, RecordWhosePartnerAlsoLinksTheOtherPersonIsNotAmbiguous) {
   const double l = model.link_weight();
   ClusterInput in{&recs, &existing, nullptr, &model};
   Clustering c = ClusterRecords(in, {{0, 2, l + 20}, {0, 1, l + 15}, {0, 3, l + 12}, {1, 2, l + 8}, {2, 3, l + 1}});
-  EXPECT_EQ(c.group[0], c.group[1]);
   EXPECT_EQ(c.group[0], c.group[2]);
-  EXPECT_NE(c.group[0], c.group[3]);
+  EXPECT_EQ(c.group[0], c.group[3]);
+  EXPECT_NE(c.group[0], c.group[1]);
   ASSERT_EQ(c.review.size(), 1u);
   EXPECT_EQ(c.review[0].reason, "given names conflict on a shared NHS number");
 }
@@ -411,6 +413,45 @@ TEST(ClusteringTest, MistypedNameLetInByItsNumberDoesNotKeepThePersonsOtherRecor
   EXPECT_EQ(c.group[0], c.group[1]);
   EXPECT_EQ(c.group[0], c.group[2]);
   EXPECT_NE(c.group[0], c.group[3]);
+}
+
+// Twins Linda and Sharon Taylor: a community trust's record of Sharon
+// carries Linda's number, and the council's record of Sharon has none.
+// Sharon's two records name her alike from two contributors, so her name
+// is no slip that Linda's number lets in (ConflictExplainedByGroup), and
+// the link her number makes is applied after her own records have joined
+// (whichever is stronger): Sharon's records stay apart from Linda's, for
+// a steward. With one contributor's records alone the name
+// could be a slip that contributor keyed twice, and KTI's rule stands.
+TEST(ClusteringTest, ATwinsNameTwoContributorsGiveIsNoSlipHerSistersNumberLetsIn) {
+  const Model model = TestModel();
+  auto prep = [&](const char* given, const char* nhs, const char* source) {
+    return Annotated(model, given, "Taylor", "1980-05-09", nhs, "CV11 9EG", source);
+  };
+  const std::vector<PreparedRecord> recs = {prep("Linda", kNhs, "M82004"), prep("Linda", kNhs, "RQ1"),
+                                            prep("Sharon", kNhs, "CCT"), prep("Sharon", "", "SC1")};
+  ASSERT_TRUE(model.Score(recs[0], recs[2]).safety.names_overridden);
+  const double l = model.link_weight();
+  for (double sisters_number : {l + 25, l + 5}) {
+    const Clustering c =
+        ClusterNew(model, recs, {{0, 1, l + 30}, {0, 2, sisters_number}, {1, 2, sisters_number}, {2, 3, l + 15}});
+    EXPECT_EQ(c.group[0], c.group[1]);
+    EXPECT_NE(c.group[0], c.group[2]) << sisters_number;
+    EXPECT_NE(c.group[0], c.group[3]) << sisters_number;
+    EXPECT_FALSE(c.review.empty());
+    // When her sister's number links her records more strongly than her
+    // own records link each other, the record carrying it matches her
+    // sister better than her own person: ambiguous, it joins neither.
+    if (sisters_number < l + 15) EXPECT_EQ(c.group[2], c.group[3]);
+  }
+  const std::vector<const PreparedRecord*> group = {&recs[0], &recs[1], &recs[2]};
+  const SafetyVerdict v = model.Score(recs[0], recs[3]).safety;
+  ASSERT_EQ(v.reason, kGivenConflict);
+  EXPECT_FALSE(ConflictExplainedByGroup(model, v, recs[0], group, recs[3]));
+  const std::vector<PreparedRecord> one_source = {prep("Linda", kNhs, "RQ1"), prep("Linda", kNhs, "RQ1"),
+                                                  prep("Sharon", kNhs, "RQ1"), prep("Sharon", "", "RQ1")};
+  const std::vector<const PreparedRecord*> keyed_twice = {&one_source[0], &one_source[1], &one_source[2]};
+  EXPECT_TRUE(ConflictExplainedByGroup(model, v, one_source[0], keyed_twice, one_source[3]));
 }
 
 // Records 0 and 1 are one person, 2 and 3 another, and record 4 joined
