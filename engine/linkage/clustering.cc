@@ -610,8 +610,10 @@ bool DecisivelyBetter(const Model& model, const PreparedRecord& x, const Prepare
                       const PreparedRecord& other, double other_weight, double margin_bits) {
   if (best_weight - other_weight < margin_bits) return false;
   if (!model.Score(x, best).safety.names_overridden) return true;
-  const SafetyVerdict v = model.Score(x, other).safety;
-  return v.safety != PairSafety::kSafe || v.names_overridden;
+  const ScoredPair o = model.Score(x, other);
+  const int given = GammaOf(o.pattern, comparison::kGivenNames);
+  const bool names_agree = given != 0 && given != kGivenElse;
+  return o.safety.safety != PairSafety::kSafe || o.safety.names_overridden || !names_agree;
 }
 
 Clustering ClusterRecords(const ClusterInput& in, std::vector<ScoredLink> links) {

@@ -76,7 +76,9 @@ inline constexpr double kDecisiveMarginBits = 10;
 // `best_weight`, decides between that person and another whose best match
 // is record `other` scoring `other_weight`: it is `margin_bits` stronger,
 // and it is not held only by an NHS number against conflicting given names
-// (SafetyVerdict::names_overridden) while x's names agree with `other`. A
+// (SafetyVerdict::names_overridden) while x's names agree with `other`
+// (the pair is safe and its given names are not "else": a record whose
+// names conflict with both persons' is decided by the margin). A
 // twin's number on a record carrying the twin's own names outweighs the
 // names by far more than the margin; which field was keyed wrongly is a
 // steward's question. Batch clustering, the real-time ingest and objection

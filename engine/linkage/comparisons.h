@@ -129,6 +129,7 @@ inline constexpr int kFamilySwapped = 3;
 // similar" and "unit, address different" cannot be told apart.
 inline constexpr int kPostcodeUnitAddressUnknown = 10;
 inline constexpr int kGivenNickname = 2, kGivenSwapped = 3, kGivenFirstMiddleSwapped = 4, kGivenClose = 5;
+inline constexpr int kGivenElse = 9;
 
 }  // namespace empi
 

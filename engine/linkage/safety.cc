@@ -13,7 +13,6 @@ namespace {
 
 constexpr int kGivenSoundAlike = 6;     // Double Metaphone equal
 constexpr int kGivenLooseSpelling = 8;  // Jaro-Winkler >= 0.80
-constexpr int kGivenElse = 9;
 // Levels that say "a similar spelling": Jaro-Winkler >= 0.92, Double
 // Metaphone equal, Jaro-Winkler >= 0.80.
 bool GivenSimilar(int gamma) {
