@@ -526,6 +526,34 @@ TEST(ClusteringTest, ATwinsNumberAgainstTheOtherTwinsNamesIsNotDecisive) {
   EXPECT_EQ(c.group[4], c.group[0]);
 }
 
+// A contributor's own identifiers, not checked as NHS numbers: a pair
+// whose identifiers differ is left to the weight (safe) whatever its names.
+// FEBRL3's "tommy", no family name, on raquel beadle's identifier and date,
+// beside "wztkin raquel" at the address: the number against tommy's name
+// is decisive over a record whose names conflict with tommy's too.
+TEST(ClusteringTest, ANumberAgainstTheNamesIsDecisiveOverARecordWhoseNamesConflictToo) {
+  const Model model = TestModel();
+  auto prep = [&](const char* given, const char* family, const char* id) {
+    Record r;
+    r.nhs_number = id;
+    r.family_name = family;
+    r.given_names = given;
+    r.date_of_birth = "1917-03-12";
+    r.postcode = "CV1 2AB";
+    PreparedRecord p = PrepareRecord(r, {.validate_nhs_number = false});
+    model.Annotate(&p);
+    return p;
+  };
+  const PreparedRecord tommy = prep("tommy", "", "5797844"), raquel = prep("raquel", "beadle", "5797844"),
+                       wztkin = prep("wztkin", "raquel", "7699627");
+  ASSERT_TRUE(model.Score(tommy, raquel).safety.names_overridden);
+  ASSERT_EQ(model.Score(tommy, wztkin).safety.safety, PairSafety::kSafe);
+  const double l = model.link_weight();
+  EXPECT_TRUE(DecisivelyBetter(model, tommy, raquel, l + 9, wztkin, l - 6));
+  // A record that agrees with tommy's name is a contest.
+  EXPECT_FALSE(DecisivelyBetter(model, tommy, raquel, l + 9, prep("tommy", "raquel", "7699627"), l - 6));
+}
+
 // The same record when its match to Lawrence is held below the link
 // threshold by the two numbers that differ (the independent population's
 // Thomad Lawrence, 4.9 bits from his twin Thomas, merged with Ralph):
