@@ -56,6 +56,14 @@ const char* RegisteredTogether(const std::vector<PreparedRecord>& records, const
   return nullptr;
 }
 
+// Whether the pair is held together only by a shared NHS number (and date
+// of birth) against given names that conflict (SafetyVerdict::
+// names_overridden); scored only where the number is shared and the first
+// names differ.
+bool NumberOverridesNames(const Model& model, const PreparedRecord& a, const PreparedRecord& b) {
+  return a.nhs != 0 && a.nhs == b.nhs && a.given1 != b.given1 && model.Score(a, b).safety.names_overridden;
+}
+
 // Each contributor's share of records without an NHS number: counted on
 // the records being clustered, or, where the model's training run saw
 // more of the contributor's records (a revisit of a few persons), taken
@@ -317,8 +325,7 @@ Clustering ClusterOnce(const ClusterInput& in, const std::vector<ScoredLink>& li
   auto across_names = [&](const ScoredLink& l) {
     const PreparedRecord &x = records[l.a], &y = records[l.b];
     if (x.given1.empty() || y.given1.empty() || x.given1 == y.given1) return false;
-    return x.Unnumbered() != y.Unnumbered() ||
-           (x.nhs != 0 && x.nhs == y.nhs && in.model->Score(x, y).safety.names_overridden);
+    return x.Unnumbered() != y.Unnumbered() || NumberOverridesNames(*in.model, x, y);
   };
   std::vector<const ScoredLink*> between, deferred;
   for (const ScoredLink& l : links) {
@@ -633,18 +640,16 @@ namespace {
 
 // Whether each record's strongest link (`links` strongest first) is at the
 // link threshold and held only by the NHS number and date of birth against
-// given names that conflict (Model::ContestFloor). Scored again only where
-// the two records share a number under other first names.
+// given names that conflict (Model::ContestFloor).
 std::vector<bool> BestLinkNamesOverridden(const Model& model, const std::vector<PreparedRecord>& records,
                                           const std::vector<ScoredLink>& links) {
   std::vector<bool> seen(records.size(), false), overridden(records.size(), false);
   for (const ScoredLink& l : links) {
     if (l.match_weight < model.link_weight()) break;
     if (seen[l.a] && seen[l.b]) continue;
-    const PreparedRecord &a = records[l.a], &b = records[l.b];
-    const bool may = a.nhs != 0 && a.nhs == b.nhs && a.given1 != b.given1 && model.Score(a, b).safety.names_overridden;
+    const bool by_number = NumberOverridesNames(model, records[l.a], records[l.b]);
     for (uint32_t r : {l.a, l.b}) {
-      if (!seen[r]) overridden[r] = may;
+      if (!seen[r]) overridden[r] = by_number;
       seen[r] = true;
     }
   }

@@ -21,9 +21,10 @@
 //      NHS number with given names that do not conflict is a date keyed a
 //      generation out or a junior with his father's number: a steward
 //      decides (kReview), an estimated date too (a guess is off by a few
-//      years, not a generation). Identifiers not checked as NHS numbers that agree
-//      (or but for one keying slip) leave the pair to the weight: nobody
-//      writes a contributor's own identifier on a relative's record.
+//      years, not a generation). Identifiers not checked as NHS numbers
+//      that agree (or but for one keying slip) leave the pair to the
+//      weight: nobody writes a contributor's own identifier on a
+//      relative's record.
 //   2. Dates of birth two or more years apart with no NHS number in common
 //      (neither an estimate, 1 January or 1 July): two people (siblings of
 //      one name at one address).
