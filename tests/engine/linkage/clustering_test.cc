@@ -442,7 +442,9 @@ TEST(ClusteringTest, ATwinsNameTwoContributorsGiveIsNoSlipHerSistersNumberLetsIn
     // When her sister's number links her records more strongly than her
     // own records link each other, the record carrying it matches her
     // sister better than her own person: ambiguous, it joins neither.
-    if (sisters_number < l + 15) EXPECT_EQ(c.group[2], c.group[3]);
+    if (sisters_number < l + 15) {
+      EXPECT_EQ(c.group[2], c.group[3]);
+    }
   }
   const std::vector<const PreparedRecord*> group = {&recs[0], &recs[1], &recs[2]};
   const SafetyVerdict v = model.Score(recs[0], recs[3]).safety;
