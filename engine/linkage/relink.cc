@@ -143,11 +143,14 @@ absl::StatusOr<std::optional<index::PersonValue>> PersonAfter(const index::Store
 
 // Person ids for the new groups (KeepPersonIds; new ids allocated in `cs`),
 // and which records move; the persons' counts go to `summary`.
-Plan PlanMoves(index::Store* store, const StoredSet& set, const std::vector<uint32_t>& group,
-               const absl::flat_hash_set<uint64_t>& pinned, index::ChangeSet* cs, RelinkSummary* summary) {
+Plan PlanMoves(index::Store* store, const StoredSet& set, const std::vector<PreparedRecord>& prepared,
+               const std::vector<uint32_t>& group, const absl::flat_hash_set<uint64_t>& pinned, index::ChangeSet* cs,
+               RelinkSummary* summary) {
   const size_t n = set.records.size();
   Plan plan;
-  std::vector<uint64_t> person_of_group = KeepPersonIds(group, set.person, pinned);
+  std::vector<bool> numbered(n);
+  for (size_t i = 0; i < n; ++i) numbered[i] = prepared[i].OwnNumber();
+  std::vector<uint64_t> person_of_group = KeepPersonIds(group, set.person, pinned, numbered);
   std::vector<uint32_t> fresh_groups;
   for (size_t i = 0; i < n; ++i) {
     if (person_of_group[group[i]] == 0) {
@@ -341,20 +344,25 @@ absl::StatusOr<RunModel> RelinkModel(const index::Store& store, const RelinkOpti
 }  // namespace
 
 std::vector<uint64_t> KeepPersonIds(const std::vector<uint32_t>& group, const std::vector<uint64_t>& old_person,
-                                    const absl::flat_hash_set<uint64_t>& pinned) {
-  absl::flat_hash_map<std::pair<uint32_t, uint64_t>, uint64_t> shared;
-  for (size_t i = 0; i < group.size(); ++i) ++shared[{group[i], old_person[i]}];
-  // (not pinned, -shared, person, group): pinned persons first, then the
-  // largest shares.
-  std::vector<std::tuple<bool, int64_t, uint64_t, uint32_t>> order;
+                                    const absl::flat_hash_set<uint64_t>& pinned, const std::vector<bool>& numbered) {
+  // (group, person): records shared, and how many of them carry a number.
+  absl::flat_hash_map<std::pair<uint32_t, uint64_t>, std::pair<int64_t, int64_t>> shared;
+  for (size_t i = 0; i < group.size(); ++i) {
+    auto& [n, with_number] = shared[{group[i], old_person[i]}];
+    ++n;
+    if (i < numbered.size() && numbered[i]) ++with_number;
+  }
+  // (not pinned, -shared, -shared with a number, person, group): pinned
+  // persons first, then the largest shares.
+  std::vector<std::tuple<bool, int64_t, int64_t, uint64_t, uint32_t>> order;
   order.reserve(shared.size());
   for (const auto& [gp, n] : shared) {
-    order.emplace_back(!pinned.contains(gp.second), -static_cast<int64_t>(n), gp.second, gp.first);
+    order.emplace_back(!pinned.contains(gp.second), -n.first, -n.second, gp.second, gp.first);
   }
   std::sort(order.begin(), order.end());
   std::vector<uint64_t> person_of_group(group.size(), 0);
   absl::flat_hash_set<uint64_t> used;
-  for (const auto& [unpinned, n, person, g] : order) {
+  for (const auto& [unpinned, n, with_number, person, g] : order) {
     if (person_of_group[g] != 0 || used.contains(person)) continue;
     person_of_group[g] = person;
     used.insert(person);
@@ -412,7 +420,7 @@ absl::StatusOr<RelinkSummary> RelinkStore(index::Store* store, const RelinkOptio
   stage("score and cluster");
 
   index::ChangeSet cs = store->NewChangeSet();
-  const Plan plan = PlanMoves(store, set, clusters.group, pinned, &cs, &summary);
+  const Plan plan = PlanMoves(store, set, prepared.records, clusters.group, pinned, &cs, &summary);
   EMPI_ASSIGN_OR_RETURN(const ReviewChange review, ReplaceReview(*store, set, clusters.review, scope != nullptr, &cs));
   summary.review_pairs_before = review.stored_before;
 

@@ -43,11 +43,15 @@ absl::StatusOr<RelinkSummary> RelinkStore(index::Store* store, const RelinkOptio
 // Person ids for the groups of a clustering. `group[i]` is record i's
 // group (any ids below group.size()), `old_person[i]` its stored person.
 // Pinned persons are placed first, then (group, person) by records shared,
-// most first, persons by lower id on a tie; each person and each group is
-// used once. Returns each group's person id, 0 for a group that needs a
-// new one.
+// most first; on a tie, by shared records that carry an NHS number of
+// their own (`numbered[i]`; empty: none), most first, so that a person
+// split in two halves keeps its id with the half its number resolves to
+// (twins Mary, numbered, and Marie, not); then persons by lower id. Each
+// person and each group is used once. Returns each group's person id, 0
+// for a group that needs a new one.
 std::vector<uint64_t> KeepPersonIds(const std::vector<uint32_t>& group, const std::vector<uint64_t>& old_person,
-                                    const absl::flat_hash_set<uint64_t>& pinned);
+                                    const absl::flat_hash_set<uint64_t>& pinned,
+                                    const std::vector<bool>& numbered = {});
 
 }  // namespace empi
 

@@ -35,6 +35,20 @@ TEST(KeepPersonIdsTest, ASplitKeepsTheIdOnTheLargerPartAndAMergeOnTheLowerIdOfAT
   EXPECT_EQ(ids[3], 6u);
 }
 
+TEST(KeepPersonIdsTest, AnEvenSplitKeepsTheIdWithTheHalfThatCarriesANumber) {
+  // Person 5 splits 2 + 2: twins Marie (records 0, 1, no number) and Mary
+  // (records 2, 3, her number). Whatever the groups' order, Mary keeps it.
+  const std::vector<uint64_t> old = {5, 5, 5, 5};
+  const std::vector<bool> numbered = {false, false, true, true};
+  for (const std::vector<uint32_t>& group : {std::vector<uint32_t>{0, 0, 2, 2}, std::vector<uint32_t>{2, 2, 0, 0}}) {
+    const std::vector<uint64_t> ids = KeepPersonIds(group, old, {}, numbered);
+    EXPECT_EQ(ids[group[2]], 5u);
+    EXPECT_EQ(ids[group[0]], 0u);
+  }
+  // A larger share still wins over a number.
+  EXPECT_EQ(KeepPersonIds({0, 0, 0, 3}, {5, 5, 5, 5}, {}, {false, false, false, true})[0], 5u);
+}
+
 TEST(KeepPersonIdsTest, APinnedPersonKeepsItsIdOverALargerShare) {
   // Group 0 holds one record of pinned person 4 and two of person 2.
   std::vector<uint32_t> group = {0, 0, 0};
