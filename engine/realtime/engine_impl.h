@@ -213,6 +213,9 @@ class EngineImpl final : public Engine {
     double weight;  // after the safety cap (safety.h)
     PreparedRecord prepared;
     std::string_view held_by;  // the safety rule's reason, or empty
+    // Held only by the number against conflicting given names
+    // (SafetyVerdict::names_overridden).
+    bool names_overridden = false;
   };
 
   // A demographic objection held pending, prepared like a query record.

@@ -230,7 +230,8 @@ absl::StatusOr<std::vector<EngineImpl::Scored>> EngineImpl::Candidates(const Pre
     }
     auto it = best.find(got.person_id);
     if (it == best.end() || sp.match_weight > it->second.weight) {
-      best[got.person_id] = Scored{got.person_id, candidates[i], sp.match_weight, std::move(o), sp.safety.reason};
+      best[got.person_id] = Scored{got.person_id, candidates[i],    sp.match_weight,
+                                   std::move(o),  sp.safety.reason, sp.safety.names_overridden};
     }
   }
   std::vector<Scored> out;
@@ -359,8 +360,8 @@ absl::StatusOr<uint64_t> EngineImpl::ChooseTarget(const PreparedRecord& p, const
   // only by its number against conflicting given names, is contested by a
   // second person at the review threshold (Model::ContestFloor), as in
   // ClusterRecords.
-  const bool best_overridden = !scored.empty() && scored[0].weight >= model().link_weight() &&
-                               model().Score(p, scored[0].prepared).safety.names_overridden;
+  const bool best_overridden =
+      !scored.empty() && scored[0].weight >= model().link_weight() && scored[0].names_overridden;
   const bool contested = Contested(p, scored, model().ContestFloor(p, best_overridden));
   // A changed record's old person, if it holds other records, is a
   // candidate like any other (the record's membership is being removed).
