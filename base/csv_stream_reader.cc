@@ -2,24 +2,20 @@
 #include "base/csv_stream_reader.h"
 
 #include <algorithm>
-#include <cerrno>
 #include <cstring>
 #include <string_view>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "base/input_file.h"
 #include "empi/status_macros.h"
 
 namespace empi {
 
 absl::StatusOr<std::unique_ptr<CsvStreamReader>> CsvStreamReader::Open(const std::string& path,
                                                                        const Options& options) {
-  std::FILE* file = std::fopen(path.c_str(), "rb");
-  if (file == nullptr) {
-    if (errno == ENOENT) return absl::NotFoundError(absl::StrCat(path, ": no such file"));
-    return absl::UnavailableError(absl::StrCat(path, ": cannot open: ", std::strerror(errno)));
-  }
-  return std::make_unique<CsvStreamReader>(file, path, options);
+  EMPI_ASSIGN_OR_RETURN(InputFile file, OpenInputFile(path, "CSV file"));
+  return std::make_unique<CsvStreamReader>(file.release(), path, options);
 }
 
 CsvStreamReader::CsvStreamReader(std::FILE* file, std::string path, const Options& options)

@@ -12,7 +12,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <memory>
 
@@ -21,6 +20,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "base/csv.h"
+#include "base/input_file.h"
 #include "base/private_file.h"
 #include "empi/engine.h"
 #include "empi/link.h"
@@ -552,9 +552,8 @@ absl::Status RunModelExport(const std::string& db, const std::string& out_path) 
 // Replaces (or first sets) the database's model: later links and the
 // real-time path score with it. Recorded in the audit trail.
 absl::Status RunModelImport(const std::string& db, const std::string& path, const CliIdentity& who) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(fmt::format("cannot read {}", path));
-  nlohmann::json j = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+  EMPI_ASSIGN_OR_RETURN(const std::string text, ReadInputFile(path, "model"));
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) return absl::InvalidArgumentError(fmt::format("{}: not valid JSON", path));
   auto model = Model::FromJson(j);
   if (!model.ok())

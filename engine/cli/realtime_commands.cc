@@ -22,6 +22,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "base/csv.h"
+#include "base/input_file.h"
 #include "base/private_file.h"
 #include "empi/engine.h"
 #include "empi/status_macros.h"
@@ -316,21 +317,11 @@ absl::Status RunSearch(const Flags& f) {
   return absl::OkStatus();
 }
 
-// The whole of a file a person wrote (a form file, a supersession feed):
-// NotFound (66) when it cannot be opened, Unavailable (74) when reading fails.
-absl::StatusOr<std::string> ReadSmallFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(fmt::format("{}: cannot open", path));
-  std::string text{std::istreambuf_iterator<char>(in), {}};
-  if (in.bad()) return absl::UnavailableError(fmt::format("{}: read failed", path));
-  return text;
-}
-
 absl::Status RunObjection(const Flags& f, bool object, int* exit_code) {
   EMPI_ASSIGN_OR_RETURN(ObjectionMethod method, ParseMethod(f.method));
   std::vector<ObjectionFormRow> requests;
   if (!f.file.empty()) {
-    EMPI_ASSIGN_OR_RETURN(const std::string text, ReadSmallFile(f.file));
+    EMPI_ASSIGN_OR_RETURN(const std::string text, ReadInputFile(f.file, "objection form"));
     EMPI_ASSIGN_OR_RETURN(requests, ParseObjectionForm(text, f.file, method, f.reference));
   } else {
     ObjectionFormRow row;
@@ -373,7 +364,7 @@ absl::Status RunObjection(const Flags& f, bool object, int* exit_code) {
 // row is refused on its own, with its line and reason, and makes the exit
 // code 65 once every other row is applied.
 absl::Status RunSupersede(const Flags& f, int* exit_code) {
-  EMPI_ASSIGN_OR_RETURN(const std::string text, ReadSmallFile(f.file));
+  EMPI_ASSIGN_OR_RETURN(const std::string text, ReadInputFile(f.file, "supersession feed"));
   EMPI_ASSIGN_OR_RETURN(std::vector<SupersessionRow> rows, ParseSupersessionFeed(text, f.file));
   // A new index may take the supersessions before any feed.
   EMPI_ASSIGN_OR_RETURN(auto engine, OpenEngine(f, /*create=*/true));

@@ -11,6 +11,7 @@
 #include "absl/hash/hash.h"
 #include "base/csv.h"
 #include "base/csv_scanner.h"
+#include "base/input_file.h"
 #include "base/private_file.h"
 #include "empi/status_macros.h"
 #include "fmt/format.h"
@@ -44,24 +45,6 @@ std::string ToLower(std::string_view s) {
 
 // ---------------------------------------------------------------------------
 // File access and encoding.
-
-absl::StatusOr<std::string> ReadWholeFile(const std::string& path) {
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (f == nullptr) return absl::NotFoundError(Cat(path, ": cannot open feed"));
-  std::string data;
-  if (std::fseek(f, 0, SEEK_END) == 0) {
-    long size = std::ftell(f);
-    if (size > 0) data.reserve(static_cast<size_t>(size));
-    std::fseek(f, 0, SEEK_SET);
-  }
-  char buf[1 << 16];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof(buf), f)) > 0) data.append(buf, n);
-  bool failed = std::ferror(f) != 0;
-  std::fclose(f);
-  if (failed) return absl::DataLossError(Cat(path, ": read error"));
-  return data;
-}
 
 // Offset of the first byte that is not part of well-formed UTF-8 (no
 // overlongs, no surrogates, nothing above U+10FFFF), or npos. NUL is
@@ -491,7 +474,7 @@ std::string RecordProblem(const Record& r, const std::optional<bool>& restricted
 }  // namespace
 
 absl::StatusOr<FeedResult> ReadFeed(const std::string& path, const FeedOptions& options) {
-  absl::StatusOr<std::string> data = ReadWholeFile(path);
+  absl::StatusOr<std::string> data = ReadInputFile(path, "feed");
   if (!data.ok()) return data.status();
   return ReadFeedText(*std::move(data), path, options);
 }

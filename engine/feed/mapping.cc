@@ -5,10 +5,9 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 
 #include "absl/status/status.h"
+#include "base/input_file.h"
 #include "fmt/format.h"
 #include "nlohmann/json.hpp"
 
@@ -307,11 +306,9 @@ absl::StatusOr<Mapping> ParseMapping(std::string_view text, std::string_view ori
 }
 
 absl::StatusOr<Mapping> LoadMapping(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(fmt::format("{}: cannot open mapping", path));
-  std::ostringstream text;
-  text << in.rdbuf();
-  return ParseMapping(text.str(), path);
+  absl::StatusOr<std::string> text = ReadInputFile(path, "mapping");
+  if (!text.ok()) return text.status();
+  return ParseMapping(*text, path);
 }
 
 }  // namespace empi

@@ -3,10 +3,10 @@
 
 #include <algorithm>
 #include <cctype>
-#include <fstream>
 #include <sstream>
 
 #include "absl/strings/str_split.h"
+#include "base/input_file.h"
 #include "empi/record.h"
 #include "empi/status_macros.h"
 #include "fmt/format.h"
@@ -68,11 +68,8 @@ absl::StatusOr<ContributorRegister> ContributorRegister::Load(const std::string&
     reg.region_ = region.empty() ? DefaultRegionPrefixes() : region;
     return reg;
   }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(fmt::format("{}: cannot open contributor register", path));
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return Parse(ss.str(), path, region);
+  EMPI_ASSIGN_OR_RETURN(const std::string text, ReadInputFile(path, "contributor register"));
+  return Parse(text, path, region);
 }
 
 absl::StatusOr<ContributorRegister> ContributorRegister::Parse(const std::string& text, const std::string& path,

@@ -8,10 +8,10 @@
 #include <openssl/pem.h>
 
 #include <algorithm>
-#include <fstream>
 #include <iterator>
 
 #include "absl/status/status.h"
+#include "base/input_file.h"
 #include "nlohmann/json.hpp"
 
 namespace empi::server {
@@ -99,14 +99,13 @@ bool Base64UrlDecode(std::string_view text, std::string* out) {
 
 absl::StatusOr<std::unique_ptr<JwtVerifier>> JwtVerifier::FromPemFile(const std::string& path, std::string issuer,
                                                                       std::string audience, int64_t leeway_seconds) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError("--jwt-keys: cannot read the key file");
-  std::string pem((std::istreambuf_iterator<char>(in)), {});
+  absl::StatusOr<std::string> pem = ReadInputFile(path, "--jwt-keys key file");
+  if (!pem.ok()) return pem.status();
   std::unique_ptr<JwtVerifier> v(new JwtVerifier());
   v->issuer_ = std::move(issuer);
   v->audience_ = std::move(audience);
   v->leeway_ = leeway_seconds;
-  BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
+  BIO* bio = BIO_new_mem_buf(pem->data(), static_cast<int>(pem->size()));
   while (EVP_PKEY* k = PEM_read_bio_PUBKEY(bio, nullptr, nullptr, nullptr)) {
     Key key{k, EVP_PKEY_base_id(k) == EVP_PKEY_RSA};
     const bool p256 = EVP_PKEY_base_id(k) == EVP_PKEY_EC && EVP_PKEY_get_bits(k) == 256;

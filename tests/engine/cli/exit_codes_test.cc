@@ -75,6 +75,22 @@ TEST_F(ExitCodesTest, MissingFeedFileIs66) {
   EXPECT_EQ(r.code, 66) << r.err;
 }
 
+// A directory named where a file is wanted (a slip of tab completion) is
+// a missing input, named in the message: never an abort (before, a feed
+// that was a directory asked for an allocation of its nonsense size).
+TEST_F(ExitCodesTest, ADirectoryWhereAFileIsWantedIs66) {
+  const std::string d = "'" + feeds_ + "'";
+  for (const std::string& args :
+       {"link --db '" + db_ + "' " + d, "link --db '" + db_ + "' --mapping " + d + " " + Feeds(),
+        "ingest --db '" + db_ + "' " + d, "ingest --db '" + db_ + "' --register " + d + " " + d,
+        "supersede --db '" + db_ + "' " + d, "object --db '" + db_ + "' --file " + d,
+        "model import --db '" + db_ + "' " + d, "evaluate --truth " + d + " --clusters " + d}) {
+    RunResult r = Run(args);
+    EXPECT_EQ(r.code, 66) << args << "\n" << r.err;
+    EXPECT_THAT(r.err, HasSubstr("Is a directory")) << args;
+  }
+}
+
 TEST_F(ExitCodesTest, MissingStoreIs66) {
   RunResult r = Run("stats --db '" + dir_.path() + "/no_such_store'");
   EXPECT_EQ(r.code, 66) << r.err;
