@@ -2,6 +2,7 @@
 #include "engine/linkage/clustering.h"
 
 #include <algorithm>
+#include <cmath>
 #include <initializer_list>
 #include <numeric>
 
@@ -85,12 +86,21 @@ class MissingNumberShares {
 
   // The chance that none of `members` would carry a number if they were
   // the records of a patient who has one: the product of their
-  // contributors' shares (1 for a contributor not estimated).
-  double AllMissingByChance(const std::vector<PreparedRecord>& records,
-                            const absl::InlinedVector<uint32_t, 4>& members) const {
+  // contributors' shares (1 for a contributor not estimated). With
+  // `once_per_contributor`, a contributor's share counts once however many
+  // of its records there are (a hospital that never traced the patient's
+  // number left it off every episode).
+  double AllMissingByChance(const std::vector<PreparedRecord>& records, const absl::InlinedVector<uint32_t, 4>& members,
+                            bool once_per_contributor = false) const {
     double p = 1;
+    absl::InlinedVector<uint32_t, 4> seen;
     for (uint32_t m : members) {
-      auto it = share_.find(records[m].source);
+      const uint32_t source = records[m].source;
+      if (once_per_contributor) {
+        if (std::find(seen.begin(), seen.end(), source) != seen.end()) continue;
+        seen.push_back(source);
+      }
+      auto it = share_.find(source);
       if (it != share_.end()) p *= it->second;
     }
     return p;
@@ -101,15 +111,47 @@ class MissingNumberShares {
   absl::flat_hash_map<uint32_t, double> share_;
 };
 
-// Twins of whom one was never given a number in any record: the records
-// of one group all carry no NHS number, from contributors that record it
-// so reliably that a numbered patient would have it on one of them
-// (MissingNumberShares below kUnnumberedByChance), the other group carries
-// one, and no first given name is used by both. Each twin's records agree
-// among themselves on a first name (Mary, Marie) that, pair by pair, reads
-// as one name spelt two ways. Returns the reason to hold them, or nullptr.
-const char* UnnumberedNamedApart(const std::vector<PreparedRecord>& records, const MissingNumberShares& shares,
-                                 const Group& a, const Group& b) {
+// Whether no record of `a` shares a postcode unit or an address with a
+// record of `b`, and at least one pair could have (both sides known).
+bool LiveApart(const std::vector<PreparedRecord>& records, const Group& a, const Group& b) {
+  bool known = false;
+  for (uint32_t x : a.members) {
+    for (uint32_t y : b.members) {
+      const PreparedRecord &rx = records[x], &ry = records[y];
+      if (!rx.postcode_unit.empty() && !ry.postcode_unit.empty()) {
+        if (rx.postcode_unit == ry.postcode_unit) return false;
+        known = true;
+      }
+      if (!rx.address.empty() && !ry.address.empty()) {
+        if (rx.address == ry.address) return false;
+        known = true;
+      }
+    }
+  }
+  return known;
+}
+
+// Two people, one of whom was never given a number in any record: the
+// records of one group all carry no NHS number, from contributors that
+// record it so reliably that a numbered patient would have it on one of
+// them, and the other group carries one. Then either
+//   - no first given name is used by both: twins, whose records each agree
+//     among themselves on a first name (Mary, Marie) that, pair by pair,
+//     reads as one name spelt two ways; held when the chance that all the
+//     unnumbered records lost a number (MissingNumberShares) is below
+//     kUnnumberedByChance; or
+//   - they share a first name but no home (LiveApart: at one address a
+//     namesake born the same day is no explanation), and the unnumbered
+//     records come from two or more contributors: one numbered patient
+//     whose number each of them left off (the chance of it, each
+//     contributor counted once), or a namesake born the same day who has
+//     no number (kPersonsWithoutNumber). The ratio of the two is evidence
+//     the link's weight (`weight`) knows nothing of; held when, added to
+//     it, the link falls below `link_weight`. A name as rare as Ickercombe
+//     outweighs it; Rahul Mistry in another town does not.
+// Returns the reason to hold them, or nullptr.
+const char* UnnumberedApart(const std::vector<PreparedRecord>& records, const MissingNumberShares& shares,
+                            const Group& a, const Group& b, double weight, double link_weight) {
   auto unnumbered = [&](const Group& g) {
     return std::all_of(g.members.begin(), g.members.end(), [&](uint32_t m) { return records[m].Unnumbered(); });
   };
@@ -120,17 +162,25 @@ const char* UnnumberedNamedApart(const std::vector<PreparedRecord>& records, con
     std::swap(numbered, bare);
   }
   if (bare->members.size() < 2) return nullptr;
-  bool named = false;
+  bool named = false, same_name = false;
   for (uint32_t x : numbered->members) {
     for (uint32_t y : bare->members) {
       const std::string &gx = records[x].given1, &gy = records[y].given1;
       if (gx.empty() || gy.empty()) continue;
-      if (gx == gy) return nullptr;
-      named = true;
+      (gx == gy ? same_name : named) = true;
     }
   }
-  if (!named || shares.AllMissingByChance(records, bare->members) > kUnnumberedByChance) return nullptr;
-  return kReasonTwinsUnnumbered;
+  if (!same_name) {
+    if (!named || shares.AllMissingByChance(records, bare->members) > kUnnumberedByChance) return nullptr;
+    return kReasonTwinsUnnumbered;
+  }
+  const uint32_t first_source = records[bare->members[0]].source;
+  const bool two_contributors = std::any_of(bare->members.begin(), bare->members.end(),
+                                            [&](uint32_t m) { return records[m].source != first_source; });
+  if (!two_contributors || !LiveApart(records, *numbered, *bare)) return nullptr;
+  const double chance = shares.AllMissingByChance(records, bare->members, /*once_per_contributor=*/true);
+  if (weight + std::log2(chance / kPersonsWithoutNumber) >= link_weight) return nullptr;
+  return kReasonUnnumberedNamesake;
 }
 
 class UnionFind {
@@ -272,7 +322,7 @@ Clustering ClusterOnce(const ClusterInput& in, const std::vector<ScoredLink>& li
 
   NumberOwners owners(records, *in.model);
 
-  auto refuse_reason = [&](uint32_t ra, uint32_t rb) -> const char* {
+  auto refuse_reason = [&](uint32_t ra, uint32_t rb, double weight) -> const char* {
     const Group& a = groups[ra];
     const Group& b = groups[rb];
     if (a.existing != 0 && b.existing != 0 && a.existing != b.existing) return kReasonExistingPersons;
@@ -285,7 +335,7 @@ Clustering ClusterOnce(const ClusterInput& in, const std::vector<ScoredLink>& li
     }
     if (a.members.size() * b.members.size() > in.max_join_comparisons) return "group too large to verify";
     if (const char* reason = RegisteredTogether(records, a, b)) return reason;
-    if (const char* reason = UnnumberedNamedApart(records, missing_shares, a, b)) return reason;
+    if (const char* reason = UnnumberedApart(records, missing_shares, a, b, weight, link_weight)) return reason;
     std::vector<const PreparedRecord*> joined;
     for (const Group* g : {&a, &b}) {
       for (uint32_t m : g->members) joined.push_back(&records[m]);
@@ -306,7 +356,7 @@ Clustering ClusterOnce(const ClusterInput& in, const std::vector<ScoredLink>& li
   auto apply = [&](const ScoredLink& l) {
     uint32_t ra = uf.Find(l.a), rb = uf.Find(l.b);
     if (ra == rb) return;
-    if (const char* reason = refuse_reason(ra, rb)) {
+    if (const char* reason = refuse_reason(ra, rb, l.match_weight)) {
       ++out.links_refused;
       out.review.push_back({l.a, l.b, l.match_weight, reason});
     } else {
@@ -317,7 +367,7 @@ Clustering ClusterOnce(const ClusterInput& in, const std::vector<ScoredLink>& li
   // A link from a record with a number to one without, under another first
   // name, is applied after all others: the unnumbered record's own group
   // (its other records by that name) is whole by then, and
-  // UnnumberedNamedApart judges the group, not the record that happened
+  // UnnumberedApart judges the group, not the record that happened
   // to link first. So is a link held only by a shared number against
   // conflicting given names (SafetyVerdict::names_overridden): a twin's
   // record with her sister's number joins her own other records first,

@@ -94,15 +94,21 @@ inline constexpr const char* kReasonExistingPersons = "existing persons";
 // of both, or one GP practice does.
 inline constexpr const char* kReasonTwinsInTwoContributors = "twins? two contributors each hold a record of both";
 inline constexpr const char* kReasonTwinsAtOnePractice = "twins? one GP practice holds a record of each";
-// The review reason of two groups held apart as twins, one of them without
-// an NHS number where its contributors record one (UnnumberedNamedApart,
-// clustering.cc).
+// The review reasons of two groups held apart, one of them without an NHS
+// number where its contributors record one (UnnumberedApart,
+// clustering.cc): as twins, or as namesakes.
 inline constexpr const char* kReasonTwinsUnnumbered =
     "twins? one has no NHS number where its contributors record one, and other first names";
+inline constexpr const char* kReasonUnnumberedNamesake =
+    "namesakes? one has no NHS number where its contributors record one";
 // A group of records is too unlikely to be one numbered patient's when the
 // chance that every one of its contributors left the number off is below
 // this: a fifth of the share of twins among persons (about 1 in 60).
 inline constexpr double kUnnumberedByChance = 0.003;
+// The share of persons who carry no NHS number in any record (recent
+// arrivals, overseas visitors; docs/matching.md): the chance that a person
+// other than a numbered namesake has every record without one.
+inline constexpr double kPersonsWithoutNumber = 0.01;
 
 struct ScoredLink {
   uint32_t a, b;

@@ -82,7 +82,7 @@ class TermFrequencies {
 // PreparedRecord::source: what a contributor's systems leave off, not the
 // patient. Counted with the term frequencies on the training run's
 // records, so that a revisit of a few persons (a real-time ingest) judges
-// the twins rule (clustering.cc, UnnumberedNamedApart) on each
+// the twins rule (clustering.cc, UnnumberedApart) on each
 // contributor's whole feed, not on the handful of its records in front of
 // it.
 class NumberGaps {
