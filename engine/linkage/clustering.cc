@@ -402,8 +402,25 @@ Clustering ClusterOnce(const ClusterInput& in, const std::vector<ScoredLink>& li
     return l.held_by == kGivenConflictOnNumber &&
            RelativesNumber(records[l.a], records[l.b], {PairSafety::kReview, kGivenConflictOnNumber});
   };
+  // A pair below the link threshold, one of whose records has no number,
+  // between two persons who each carry a number of their own and none in
+  // common: its weight never counted the numbers' disagreement, which the
+  // persons show. Counted, below the review threshold, it is two
+  // registered patients, not a steward's question (a duplicate
+  // registration is resolved nationally and arrives as a supersession).
+  const double review_weight = in.model->review_weight();
+  const double numbers_differ = in.model->LevelWeight(comparison::kNhsNumber, kNhsDifferent);
+  auto numbered_apart = [&](const ScoredLink& l) {
+    const auto& na = groups[uf.Find(l.a)].nhs;
+    const auto& nb = groups[uf.Find(l.b)].nhs;
+    if (na.empty() || nb.empty() || l.match_weight + numbers_differ >= review_weight) return false;
+    for (uint64_t v : na) {
+      if (std::find(nb.begin(), nb.end(), v) != nb.end()) return false;
+    }
+    return GammaOf(ComparePair(records[l.a], records[l.b]), comparison::kNhsNumber) == 0;
+  };
   for (const ScoredLink* l : between) {
-    if (uf.Find(l->a) != uf.Find(l->b) && !relatives_apart(*l)) {
+    if (uf.Find(l->a) != uf.Find(l->b) && !relatives_apart(*l) && !numbered_apart(*l)) {
       out.review.push_back(
           {l->a, l->b, l->match_weight, l->held_by.empty() ? "between thresholds" : std::string(l->held_by)});
     }

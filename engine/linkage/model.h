@@ -205,6 +205,8 @@ class Model {
   Explanation Explain(const PreparedRecord& a, const PreparedRecord& b, bool withhold_location = false) const;
   static double Probability(double weight);
   static double WeightOf(double probability);
+  // log2(m / u) of comparison c's level g, before any frequency adjustment.
+  double LevelWeight(int c, int g) const { return level_weight_[c][g]; }
 
   // Sets the record's term frequencies from the model's frequency tables.
   void Annotate(PreparedRecord* r) const;
