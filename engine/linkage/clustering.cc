@@ -417,7 +417,7 @@ Clustering ClusterOnce(const ClusterInput& in, const std::vector<ScoredLink>& li
     for (uint64_t v : na) {
       if (std::find(nb.begin(), nb.end(), v) != nb.end()) return false;
     }
-    return GammaOf(ComparePair(records[l.a], records[l.b]), comparison::kNhsNumber) == 0;
+    return CompareNhs(records[l.a], records[l.b]) == 0;
   };
   for (const ScoredLink* l : between) {
     if (uf.Find(l->a) != uf.Find(l->b) && !relatives_apart(*l) && !numbered_apart(*l)) {
