@@ -680,13 +680,34 @@ const char* CrossPairRefusal(const Model& model, const PreparedRecord& x, const 
   return nullptr;
 }
 
+namespace {
+
+// Whether two records give one postcode unit or one address.
+bool SharedHome(const PreparedRecord& a, const PreparedRecord& b) {
+  return (!a.postcode_unit.empty() && a.postcode_unit == b.postcode_unit) ||
+         (!a.address.empty() && a.address == b.address);
+}
+
+}  // namespace
+
 bool DecisivelyBetter(const Model& model, const PreparedRecord& x, const PreparedRecord& best, double best_weight,
                       const PreparedRecord& other, double other_weight, double margin_bits) {
   if (best_weight - other_weight < margin_bits) return false;
-  if (!model.Score(x, best).safety.names_overridden) return true;
+  const ScoredPair b = model.Score(x, best);
+  const int given_best = GammaOf(b.pattern, comparison::kGivenNames);
+  const bool by_number = x.nhs != 0 && x.nhs == best.nhs && given_best != kNameExact;
+  if (!b.safety.names_overridden && !by_number) return true;
   const ScoredPair o = model.Score(x, other);
   const int given = GammaOf(o.pattern, comparison::kGivenNames);
-  const bool names_agree = given != 0 && given != kGivenElse;
+  // Names that conflict with the number's person agree with the other's
+  // unless they conflict there too; names only alike to the number's
+  // person's agree with the other's if they fit them better, at one home
+  // on the same date of birth (a twin with a number of its own).
+  const bool twin_fits_better =
+      other.nhs != 0 && other.nhs != x.nhs && GammaOf(o.pattern, comparison::kDateOfBirth) == kDobExact &&
+      SharedHome(x, other) &&
+      model.LevelWeight(comparison::kGivenNames, given) > model.LevelWeight(comparison::kGivenNames, given_best);
+  const bool names_agree = given != 0 && given != kGivenElse && (b.safety.names_overridden || twin_fits_better);
   return o.safety.safety != PairSafety::kSafe || o.safety.names_overridden || !names_agree;
 }
 

@@ -78,11 +78,13 @@ inline constexpr double kDecisiveMarginBits = 10;
 // and it is not held only by an NHS number against conflicting given names
 // (SafetyVerdict::names_overridden) while x's names agree with `other`
 // (the pair is safe and its given names are not "else": a record whose
-// names conflict with both persons' is decided by the margin). A
-// twin's number on a record carrying the twin's own names outweighs the
-// names by far more than the margin; which field was keyed wrongly is a
-// steward's question. Batch clustering, the real-time ingest and objection
-// forms all decide ambiguity by it.
+// names conflict with both persons' is decided by the margin). Nor is it
+// held by x's NHS number against given names only alike to best's (John
+// beside Joshua) while x's given names fit `other`'s better, born the same
+// day, on a number of its own. A twin's number on a record carrying the
+// twin's own names outweighs the names by far more than the margin; which
+// field was keyed wrongly is a steward's question. Batch clustering, the
+// real-time ingest and objection forms all decide ambiguity by it.
 bool DecisivelyBetter(const Model& model, const PreparedRecord& x, const PreparedRecord& best, double best_weight,
                       const PreparedRecord& other, double other_weight, double margin_bits = kDecisiveMarginBits);
 

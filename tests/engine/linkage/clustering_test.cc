@@ -550,6 +550,45 @@ TEST(ClusteringTest, ATwinsNumberAgainstTheOtherTwinsNamesIsNotDecisive) {
   EXPECT_EQ(c.group[4], c.group[0]);
 }
 
+// Twins Joshua and John, each with his own NHS number, and a record of
+// John's names carrying Joshua's number (the independent population's
+// "Johsnon John"). John and Joshua are alike in spelling (Jaro-Winkler
+// 0.80), not in conflict, so the number does not override the names; but
+// the record's names fit John's records, born the same day, better than
+// Joshua's: which field is wrong is a steward's question. A record whose
+// names are a slip of Joshua's fits him better and goes by the margin, as
+// does one whose names fit John's records but not their date of birth or
+// their home (two men of one name, one of them Joshua's twin).
+TEST(ClusteringTest, ATwinsNumberAgainstNamesThatFitTheOtherTwinBetterIsNotDecisive) {
+  const Model model = TestModel();
+  auto prep = [&](const char* given, const char* dob, const char* nhs) {
+    return Annotated(model, given, "Johnson", dob, nhs);
+  };
+  constexpr char kDob[] = "1973-09-05";
+  std::vector<PreparedRecord> recs = {prep("Joshua", kDob, kNhs), prep("Joshua", kDob, kNhs),
+                                      prep("John", kDob, kOtherNhs), prep("John", kDob, kOtherNhs),
+                                      prep("John", kDob, kNhs)};
+  ASSERT_FALSE(model.Score(recs[4], recs[0]).safety.names_overridden);
+  ASSERT_EQ(model.Score(recs[4], recs[0]).safety.safety, PairSafety::kSafe);
+  ASSERT_EQ(model.Score(recs[4], recs[2]).safety.safety, PairSafety::kSafe);
+  const double l = model.link_weight();
+  const std::vector<ScoredLink> links = {{0, 1, l + 30}, {2, 3, l + 30}, {0, 4, l + 25},
+                                         {1, 4, l + 25}, {2, 4, l + 12}, {3, 4, l + 12}};
+  EXPECT_FALSE(DecisivelyBetter(model, recs[4], recs[0], l + 25, recs[2], l + 12));
+  ExpectFifthRecordHeldBetweenTwoPersons(ClusterNew(model, recs, links));
+
+  recs[4] = prep("Joshau", kDob, kNhs);
+  EXPECT_TRUE(DecisivelyBetter(model, recs[4], recs[0], l + 25, recs[2], l + 12));
+  const Clustering c = ClusterNew(model, recs, links);
+  EXPECT_EQ(c.group[4], c.group[0]);
+
+  recs[4] = prep("John", "1973-06-05", kNhs);
+  EXPECT_TRUE(DecisivelyBetter(model, recs[4], recs[0], l + 25, recs[2], l + 12));
+
+  recs[4] = Annotated(model, "John", "Johnson", kDob, kNhs, "B1 1AA");
+  EXPECT_TRUE(DecisivelyBetter(model, recs[4], recs[0], l + 25, recs[2], l + 12));
+}
+
 // A contributor's own identifiers, not checked as NHS numbers: a pair
 // whose identifiers differ is left to the weight (safe) whatever its names.
 // FEBRL3's "tommy", no family name, on raquel beadle's identifier and date,
