@@ -142,6 +142,8 @@ uint32_t HouseNumber(std::string_view address) {
 
 }  // namespace
 
+uint32_t GivenNameKey(std::string_view token) { return Hash32(token) | 1; }
+
 uint32_t PackKey(std::string_view key) {
   uint32_t v = 0;
   for (size_t i = 0; i < 4; ++i) {
@@ -184,6 +186,7 @@ PreparedRecord PrepareRecord(const Record& r, const FieldConventions& convention
   if (!given.empty()) {
     p.given1 = given.tokens[0];
     if (given.tokens.size() > 1) p.given2 = given.tokens[1];
+    if (given.tokens.size() > 2) p.given3 = GivenNameKey(given.tokens[2]);
     DoubleMetaphoneKeys dm = DoubleMetaphone(p.given1);
     p.given_dm = PackKey(dm.primary);
     p.given_dm_alt = PackKey(dm.alternate);

@@ -58,8 +58,9 @@ struct PreparedRecord {
   uint32_t family_dm_alt = 0;  // Double Metaphone alternate
   uint32_t given_dm = 0;       // Double Metaphone primary of `given1`
   uint32_t given_dm_alt = 0;
-  uint32_t given_group = 0;                                                // NameEquivalence::CanonicalGroup(given1)
-  std::string postcode_unit;                                               // "CV1 2AB", or the raw text when not UK
+  uint32_t given_group = 0;   // NameEquivalence::CanonicalGroup(given1)
+  uint32_t given3 = 0;        // GivenNameKey of the third given name token; 0: none
+  std::string postcode_unit;  // "CV1 2AB", or the raw text when not UK
   uint32_t postcode_sector = 0, postcode_district = 0, postcode_area = 0;  // hashes, 0: none
   std::string address;  // folded to ASCII, lower case, single spaces; empty for "no fixed abode" and the like
   // Hash of the address's first token that starts with a digit (the house
@@ -82,6 +83,9 @@ PreparedRecord PrepareRecord(const Record& r, const FieldConventions& convention
 // Packs the first four characters of a phonetic key into an integer
 // (0 for an empty key).
 uint32_t PackKey(std::string_view key);
+// A hash of one given name token, never 0 (PreparedRecord::given3): a
+// third given name, kept only to be compared.
+uint32_t GivenNameKey(std::string_view token);
 
 }  // namespace empi
 

@@ -35,14 +35,33 @@ bool GivenConflict(const PreparedRecord& a, const PreparedRecord& b, int gamma) 
   return gamma == kGivenSoundAlike && NamesConflict(a.given1, b.given1);
 }
 
+// Whether `name` is `r`'s third given name.
+bool ThirdGivenName(const PreparedRecord& r, std::string_view name) {
+  return r.given3 != 0 && r.given3 == GivenNameKey(name);
+}
+
 // Both records carry a middle name and the two are different names (a twin
-// named Sara Eleanor beside Sarah Bethany).
+// named Sara Eleanor beside Sarah Bethany), unless one record's is the
+// other's third (Graham Peter beside Graham Michael Peter: a middle name
+// dropped). Where one record's first name is the other's middle name, the
+// names left over are compared instead: two names swapped (Mary Ruth, Ruth
+// Mary) leave the same two; a sister's (Amelia Olivia beside Ava Amelia)
+// leave two different names; a first name dropped (Kathleen Aine beside
+// Bridget Kathleen Aine) leaves the other's third.
 // Kaur, Singh, Begum and Khatun are written by some systems among the given
 // names, by others as the family name: not a middle name to compare.
 bool MiddleConflict(const PreparedRecord& a, const PreparedRecord& b, int gamma) {
   auto marker = [](std::string_view n) { return n == "kaur" || n == "singh" || n == "begum" || n == "khatun"; };
-  return gamma != kGivenFirstMiddleSwapped && !GivenSpacedOtherwise(a, b) && !marker(a.given2) && !marker(b.given2) &&
-         NamesConflict(a.given2, b.given2);
+  if (a.given2.empty() || b.given2.empty() || GivenSpacedOtherwise(a, b)) return false;
+  // `full`'s second name is `tail`'s first (or, unswapped, its second).
+  const bool swapped = gamma == kGivenFirstMiddleSwapped;
+  const bool a_full = !swapped || a.given2 == b.given1;
+  const PreparedRecord& full = a_full ? a : b;
+  const PreparedRecord& tail = a_full ? b : a;
+  const std::string_view x = swapped ? full.given1 : full.given2;
+  const std::string_view y = tail.given2;
+  if (ThirdGivenName(full, y) || (!swapped && ThirdGivenName(tail, x))) return false;
+  return !marker(x) && !marker(y) && NamesConflict(x, y);
 }
 
 // Sex level "different" (both known).

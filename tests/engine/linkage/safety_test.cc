@@ -370,6 +370,39 @@ TEST(PairSafety, TwinsOfSimilarFirstNamesAreToldApartByTheirMiddleNames) {
             PairSafety::kSafe);
 }
 
+// One record's first name is the other's middle name. Swapped whole, or
+// one record giving only the name the patient goes by, or the names after
+// the first, it is one person; with two other names left over it is a
+// sister's (Ava Amelia's number on the record of Amelia Olivia, born seven
+// years later).
+TEST(PairSafety, NamesLeftOverFromAFirstAndMiddleNameSwapAreComparedAsMiddleNames) {
+  const Record ava = Person("Ava Amelia", "Johnson", "1995-06-07", kNhsTwin, "F");
+  SafetyVerdict v = Verdict(ava, Person("Amelia Olivia", "Johnson", "1988-06-10", kNhsTwin, "F"));
+  EXPECT_EQ(v.safety, PairSafety::kReview);
+  EXPECT_EQ(v.reason, "middle names conflict on a shared NHS number");
+  v = Verdict(ava, Person("Olivia Ava", "Johnson", "1995-06-07", "", "F"));
+  EXPECT_EQ(v.safety, PairSafety::kDistinct);
+  EXPECT_EQ(v.reason, "middle names conflict");
+
+  EXPECT_EQ(Verdict(ava, Person("Amelia Ava", "Johnson", "1995-06-07", "", "F")).safety, PairSafety::kSafe);
+  EXPECT_EQ(Verdict(ava, Person("Amelia", "Johnson", "1995-06-07", "", "F")).safety, PairSafety::kSafe);
+  EXPECT_EQ(Verdict(ava, Person("Amelia Ava", "Johnson", "1988-06-10", kNhsTwin, "F")).safety, PairSafety::kSafe);
+  const Record bridget = Person("Bridget Kathleen Aine", "Calancombe", "1947-11-05", "", "F");
+  EXPECT_EQ(Verdict(bridget, Person("Kathleen Aine", "Calancombe", "1947-11-05", "", "F")).safety, PairSafety::kSafe);
+  EXPECT_EQ(Verdict(Person("Kathleen Aine", "Calancombe", "1947-11-05", "", "F"), bridget).safety, PairSafety::kSafe);
+  EXPECT_EQ(Verdict(bridget, Person("Kathleen Mary", "Calancombe", "1947-11-05", "", "F")).reason,
+            "middle names conflict");
+}
+
+// A middle name dropped by one system (Graham Peter beside Graham Michael
+// Peter) is not a middle name in conflict; another middle name is.
+TEST(PairSafety, AMiddleNameDroppedIsNoConflict) {
+  const Record graham = Person("Graham Michael Peter", "Cox", "1960-02-13", "");
+  EXPECT_EQ(Verdict(graham, Person("Graham Peter", "Cox", "1960-02-13", "")).safety, PairSafety::kSafe);
+  EXPECT_EQ(Verdict(Person("Graham Peter", "Cox", "1960-02-13", ""), graham).safety, PairSafety::kSafe);
+  EXPECT_EQ(Verdict(graham, Person("Graham Joseph", "Cox", "1960-02-13", "")).reason, "middle names conflict");
+}
+
 TEST(PairSafety, SiblingsOfOneNameYearsApartAreTwoPeople) {
   Record a = Person("Zainab", "Iqbal", "1986-07-28", "", "F");
   SafetyVerdict v = Verdict(a, Person("Zainab", "Iqbal", "1983-08-27", "", "F"));
