@@ -81,7 +81,7 @@ inline constexpr double kDecisiveMarginBits = 10;
 // names conflict with both persons' is decided by the margin). Nor is it
 // held by x's NHS number against given names only alike to best's (John
 // beside Joshua) while x's given names fit `other`'s better, born the same
-// day, on a number of its own. A twin's number on a record carrying the
+// day at one home (a postcode unit or an address), on a number of its own. A twin's number on a record carrying the
 // twin's own names outweighs the names by far more than the margin; which
 // field was keyed wrongly is a steward's question. Batch clustering, the
 // real-time ingest and objection forms all decide ambiguity by it.
