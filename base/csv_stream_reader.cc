@@ -15,16 +15,14 @@ namespace empi {
 absl::StatusOr<std::unique_ptr<CsvStreamReader>> CsvStreamReader::Open(const std::string& path,
                                                                        const Options& options) {
   EMPI_ASSIGN_OR_RETURN(InputFile file, OpenInputFile(path, "CSV file"));
-  return std::make_unique<CsvStreamReader>(file.release(), path, options);
+  return std::make_unique<CsvStreamReader>(std::move(file), path, options);
 }
 
-CsvStreamReader::CsvStreamReader(std::FILE* file, std::string path, const Options& options)
-    : file_(file),
+CsvStreamReader::CsvStreamReader(InputFile file, std::string path, const Options& options)
+    : file_(std::move(file)),
       path_(std::move(path)),
       chunk_size_(std::max<size_t>(options.chunk_size, 1)),
       scanner_(std::string_view(), 0, options.delimiter, options.trim, /*final=*/false) {}
-
-CsvStreamReader::~CsvStreamReader() { std::fclose(file_); }
 
 absl::StatusOr<bool> CsvStreamReader::Next(CsvRow* row) {
   while (true) {
@@ -48,11 +46,11 @@ absl::Status CsvStreamReader::ReadMore() {
   // length, and grows the buffer only as far as the longest row needs.
   const size_t want = std::max(chunk_size_, kept);
   if (buffer_.size() - end_ < want) buffer_.resize(std::max(buffer_.size() * 2, end_ + want));
-  const size_t got = std::fread(buffer_.data() + end_, 1, want, file_);
+  const size_t got = std::fread(buffer_.data() + end_, 1, want, file_.get());
   end_ += got;
   // fread stops short only at the end of the file or on an error.
   if (got < want) {
-    if (std::ferror(file_) != 0) return absl::UnavailableError(absl::StrCat(path_, ": read error"));
+    if (std::ferror(file_.get()) != 0) return absl::UnavailableError(absl::StrCat(path_, ": read error"));
     eof_ = true;
   }
   if (!bom_checked_ && (end_ >= 3 || eof_)) {

@@ -19,13 +19,13 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <cstdio>
 #include <memory>
 #include <string>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "base/csv_scanner.h"
+#include "base/input_file.h"
 
 namespace empi {
 
@@ -54,10 +54,8 @@ class CsvStreamReader {
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<CsvStreamReader>> Open(const std::string& path,
                                                                              const Options& options = {});
 
-  // Reads `file` (owned: closed by the destructor) from where it stands;
-  // `path` names it in messages.
-  CsvStreamReader(std::FILE* file, std::string path, const Options& options = {});
-  ~CsvStreamReader();
+  // Reads `file` from where it stands; `path` names it in messages.
+  CsvStreamReader(InputFile file, std::string path, const Options& options = {});
   CsvStreamReader(const CsvStreamReader&) = delete;
   CsvStreamReader& operator=(const CsvStreamReader&) = delete;
 
@@ -83,7 +81,7 @@ class CsvStreamReader {
   // hands the scanner the new text.
   absl::Status ReadMore();
 
-  std::FILE* file_;
+  InputFile file_;
   std::string path_;
   size_t chunk_size_;
   std::string buffer_;  // the scanner's text is buffer_[0, end_)

@@ -10,9 +10,11 @@
 #include <cstdio>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "base/csv_scanner.h"
+#include "base/input_file.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/base/naive_csv.h"
@@ -65,7 +67,7 @@ Outcome Streamed(const std::string& text, char delimiter, bool trim, size_t chun
   EXPECT_NE(file, nullptr);
   std::fwrite(text.data(), 1, text.size(), file);
   std::rewind(file);
-  CsvStreamReader reader(file, "t.csv", {.delimiter = delimiter, .trim = trim, .chunk_size = chunk});
+  CsvStreamReader reader(InputFile(file), "t.csv", {.delimiter = delimiter, .trim = trim, .chunk_size = chunk});
   Outcome out;
   CsvRow row;
   while (true) {
@@ -190,9 +192,9 @@ TEST(CsvStreamReaderTest, RandomTextsStreamedInTinyChunksScanAsWhole) {
 
 TEST(CsvStreamReaderTest, ByteOrderMarkSplitAcrossReads) {
   const std::string path = testing::WriteTestFile("bom.csv", std::string(kBom) + "\"a\",b\n");
-  std::FILE* file = std::fopen(path.c_str(), "rb");
+  InputFile file(std::fopen(path.c_str(), "rb"));
   ASSERT_NE(file, nullptr);
-  CsvStreamReader reader(file, path, {.chunk_size = 1});
+  CsvStreamReader reader(std::move(file), path, {.chunk_size = 1});
   CsvRow row;
   ASSERT_TRUE(*reader.Next(&row));
   EXPECT_THAT(row.fields, ElementsAre("a", "b"));
