@@ -111,6 +111,12 @@ class MissingNumberShares {
   absl::flat_hash_map<uint32_t, double> share_;
 };
 
+// Whether two records give one postcode unit or one address.
+bool SharedHome(const PreparedRecord& a, const PreparedRecord& b) {
+  return (!a.postcode_unit.empty() && a.postcode_unit == b.postcode_unit) ||
+         (!a.address.empty() && a.address == b.address);
+}
+
 // Whether no record of `a` shares a postcode unit or an address with a
 // record of `b`, and at least one pair could have (both sides known).
 bool LiveApart(const std::vector<PreparedRecord>& records, const Group& a, const Group& b) {
@@ -118,14 +124,9 @@ bool LiveApart(const std::vector<PreparedRecord>& records, const Group& a, const
   for (uint32_t x : a.members) {
     for (uint32_t y : b.members) {
       const PreparedRecord &rx = records[x], &ry = records[y];
-      if (!rx.postcode_unit.empty() && !ry.postcode_unit.empty()) {
-        if (rx.postcode_unit == ry.postcode_unit) return false;
-        known = true;
-      }
-      if (!rx.address.empty() && !ry.address.empty()) {
-        if (rx.address == ry.address) return false;
-        known = true;
-      }
+      if (SharedHome(rx, ry)) return false;
+      known = known || (!rx.postcode_unit.empty() && !ry.postcode_unit.empty()) ||
+              (!rx.address.empty() && !ry.address.empty());
     }
   }
   return known;
@@ -679,16 +680,6 @@ const char* CrossPairRefusal(const Model& model, const PreparedRecord& x, const 
   }
   return nullptr;
 }
-
-namespace {
-
-// Whether two records give one postcode unit or one address.
-bool SharedHome(const PreparedRecord& a, const PreparedRecord& b) {
-  return (!a.postcode_unit.empty() && a.postcode_unit == b.postcode_unit) ||
-         (!a.address.empty() && a.address == b.address);
-}
-
-}  // namespace
 
 bool DecisivelyBetter(const Model& model, const PreparedRecord& x, const PreparedRecord& best, double best_weight,
                       const PreparedRecord& other, double other_weight, double margin_bits) {
