@@ -681,9 +681,29 @@ const char* CrossPairRefusal(const Model& model, const PreparedRecord& x, const 
   return nullptr;
 }
 
+bool NamesakeAtHome(const Model& model, const PreparedRecord& x, const PreparedRecord& best,
+                    const PreparedRecord& other) {
+  if (x.dob != 0 || x.nhs == 0 || x.nhs != best.nhs || other.nhs == x.nhs) return false;
+  if (best.dob == 0 || other.dob == 0 || best.dob == other.dob || !SharedHome(x, other)) return false;
+  if (!x.given2.empty() && x.given2 == best.given2 && x.given2 != other.given2) return false;
+  const ScoredPair o = model.Score(x, other);
+  if (o.safety.safety != PairSafety::kSafe) return false;
+  const uint32_t b = ComparePair(x, best);
+  const int family = GammaOf(o.pattern, comparison::kFamilyName);
+  const int given = GammaOf(o.pattern, comparison::kGivenNames);
+  return (family == kNameExact || family == kFamilyClose || family == GammaOf(b, comparison::kFamilyName)) &&
+         given != 0 &&
+         (given == kNameExact || given == kGivenNickname || given == kGivenClose ||
+          given == GammaOf(b, comparison::kGivenNames));
+}
+
+double NamesakeFloor(const Model& model, const PreparedRecord& x, double contest_floor) {
+  return x.dob == 0 && x.nhs != 0 ? std::min(contest_floor, model.review_weight()) : contest_floor;
+}
+
 bool DecisivelyBetter(const Model& model, const PreparedRecord& x, const PreparedRecord& best, double best_weight,
                       const PreparedRecord& other, double other_weight, double margin_bits) {
-  if (best_weight - other_weight < margin_bits) return false;
+  if (best_weight - other_weight < margin_bits || NamesakeAtHome(model, x, best, other)) return false;
   const ScoredPair b = model.Score(x, best);
   const int given_best = GammaOf(b.pattern, comparison::kGivenNames);
   const bool by_number = x.nhs != 0 && x.nhs == best.nhs && given_best != kNameExact;
@@ -747,7 +767,10 @@ Clustering ClusterAll(const ClusterInput& in, const std::vector<ScoredLink>& lin
   std::vector<bool> ambiguous(records.size(), false);
   size_t n_ambiguous = 0;
   const std::vector<bool> overridden = BestLinkNamesOverridden(*in.model, records, links);
-  auto floor = [&](uint32_t x) { return in.model->ContestFloor(records[x], overridden[x]); };
+  auto contest_floor = [&](uint32_t x) { return in.model->ContestFloor(records[x], overridden[x]); };
+  // Links are gathered down to NamesakeFloor; below the contest floor only
+  // a namesake at the record's home contests it.
+  auto floor = [&](uint32_t x) { return NamesakeFloor(*in.model, records[x], contest_floor(x)); };
   // Links at each record's floor by record, as one offsets array and one
   // entries array rather than a vector per record.
   const size_t n = records.size();
@@ -799,10 +822,12 @@ Clustering ClusterAll(const ClusterInput& in, const std::vector<ScoredLink>& lin
     // A record that matches the other person better is ambiguous whatever
     // its partners do (a twin's record held from its own twin by a name
     // rule, let into the other twin's person).
-    if (best_own != kNoBest && best_elsewhere != kNoBest &&
-        !DecisivelyBetter(*in.model, records[x], records[own_best], best_own, records[elsewhere], best_elsewhere,
-                          in.decisive_margin_bits) &&
-        (best_own < best_elsewhere || !partner_also_links(x, elsewhere))) {
+    if (best_own == kNoBest || best_elsewhere == kNoBest) continue;
+    const bool contested = best_elsewhere < contest_floor(x)
+                               ? NamesakeAtHome(*in.model, records[x], records[own_best], records[elsewhere])
+                               : !DecisivelyBetter(*in.model, records[x], records[own_best], best_own,
+                                                   records[elsewhere], best_elsewhere, in.decisive_margin_bits);
+    if (contested && (best_own < best_elsewhere || !partner_also_links(x, elsewhere))) {
       ambiguous[x] = true;
       ++n_ambiguous;
     }

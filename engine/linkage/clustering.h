@@ -88,6 +88,25 @@ inline constexpr double kDecisiveMarginBits = 10;
 bool DecisivelyBetter(const Model& model, const PreparedRecord& x, const PreparedRecord& best, double best_weight,
                       const PreparedRecord& other, double other_weight, double margin_bits = kDecisiveMarginBits);
 
+// Whether record x, with no date of birth, held to record `best` by x's
+// NHS number, could as well be `other`'s: a namesake of best's person
+// (family and given names that agree with x's, or fit x as well as best's
+// do) born on another day, at x's home (a postcode unit or an address),
+// with another number or none, and the pair x, other safe. A father and son
+// of one name at one address: the son's record may carry his father's
+// number (a junior), and nothing on an undated record tells the two apart,
+// unless a middle name x shares with best and not with other (Delroy Clive
+// beside his son Delroy). Then neither person is decisively better.
+bool NamesakeAtHome(const Model& model, const PreparedRecord& x, const PreparedRecord& best,
+                    const PreparedRecord& other);
+
+// The weight down to which a second person is looked at for record x whose
+// contest floor (Model::ContestFloor) is `contest_floor`: the review
+// threshold for a record with no date of birth and an NHS number, where
+// below the contest floor only a namesake at its home (NamesakeAtHome)
+// contests it; the contest floor otherwise.
+double NamesakeFloor(const Model& model, const PreparedRecord& x, double contest_floor);
+
 // The review reason of a pair whose records belong to two different stored
 // persons, which a link never joins by itself (empi relink settles them).
 inline constexpr const char* kReasonExistingPersons = "existing persons";

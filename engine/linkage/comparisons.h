@@ -123,7 +123,7 @@ bool AddressSimilar(std::string_view a, std::string_view b);
 inline constexpr int kNhsExact = 1, kNhsNear = 2, kNhsDifferent = 3;
 inline constexpr int kDobNull = 0, kDobExact = 1, kDobSwapped = 2, kDobSlip = 3, kDobElse = 5;
 inline constexpr int kNameExact = 1;
-inline constexpr int kFamilySwapped = 3;
+inline constexpr int kFamilySwapped = 3, kFamilyClose = 4;
 // Postcode units equal, an address missing on one side or both (objection
 // forms and searches never carry one): "same address", "unit, address
 // similar" and "unit, address different" cannot be told apart.

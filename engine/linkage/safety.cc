@@ -100,7 +100,7 @@ bool DiffersOnlyByLifeEvents(uint32_t pattern) {
   const int nhs = GammaOf(pattern, comparison::kNhsNumber);
   const int given = GammaOf(pattern, comparison::kGivenNames);
   const int dob = GammaOf(pattern, comparison::kDateOfBirth);
-  constexpr int kFamilyExact = 1, kFamilyClose = 4;
+  constexpr int kFamilyExact = 1;
   const bool given_kept =
       given == kNameExact || given == kGivenNickname || given == kGivenFirstMiddleSwapped || given == kGivenClose;
   // A date of birth missing on a side is kept when the family name agrees
@@ -225,9 +225,13 @@ SafetyVerdict CheckPairSafety(const PreparedRecord& a, const PreparedRecord& b, 
   // Given names only alike in spelling (Ming and Jing), sexes that differ and
   // no date of birth to confirm the number (missing, or another date): a
   // spouse's or a sibling's number on the record rather than a name, a sex
-  // and perhaps a date all keyed wrongly.
+  // and perhaps a date all keyed wrongly. The same date of birth confirms
+  // nothing for names two or more edits apart (Hassan and Hasna, Oliver and
+  // Olivia): a twin of the other sex carries it too; only a single keying
+  // slip with the sex keyed wrongly (Pioyr for Piotr) is one person.
+  const bool twin_of_other_sex = dob == kDobExact && EditDistance(a.given1, b.given1, 2) >= 2;
   if (nhs_same_or_slip && !unchecked_same && sex_differs && GivenSimilar(given) && !GivenSpacedOtherwise(a, b) &&
-      (dob == 0 || dob == kDobElse)) {
+      (dob == 0 || dob == kDobElse || twin_of_other_sex)) {
     return {PairSafety::kReview, kGivenConflictOnNumber};
   }
   // Twins: given names of similar spelling two edits apart (Jack, Jake),

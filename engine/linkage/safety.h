@@ -46,7 +46,8 @@
 //      agree or differ. Given names only alike in spelling (Ming and Jing)
 //      with sexes that differ, on one NHS number with no date of birth to
 //      confirm it (missing, or another date), are held the same way: a
-//      spouse's or sibling's number (kReview).
+//      spouse's or sibling's number (kReview); so are such names two or
+//      more edits apart on one date (Hassan and Hasna): a twin's.
 //   4. Given names that differ by two or more edits (Jack and Jake, Emily
 //      and Emma) on records born the same day, without an NHS number in
 //      common: the signature of twins, and a steward decides (kReview). A

@@ -589,6 +589,46 @@ TEST(ClusteringTest, ATwinsNumberAgainstNamesThatFitTheOtherTwinBetterIsNotDecis
   EXPECT_TRUE(DecisivelyBetter(model, recs[4], recs[0], l + 25, recs[2], l + 12));
 }
 
+// A father and son of one name at one address, each with his own number,
+// and a record with no date of birth carrying the father's (the
+// adversarial population's James Warbury: a junior's ambulance record with
+// his father's number, merged with the father). Nothing on the record tells
+// the two apart: it joins neither, though its match to the son, on names
+// and address against a number that differs, is below the link threshold.
+TEST(ClusteringTest, AnUndatedRecordOnAFathersNumberBesideHisNamesakeSonIsNotDecisive) {
+  const Model model = TestModel();
+  auto prep = [&](const char* given, const char* dob, const char* nhs, const char* postcode = "CV1 2AB") {
+    return Annotated(model, given, "Warbury", dob, nhs, postcode);
+  };
+  std::vector<PreparedRecord> recs = {prep("James", "1957-01-03", kNhs), prep("James", "1957-01-03", kNhs),
+                                      prep("James", "1985-05-20", kOtherNhs), prep("James", "1985-05-20", kOtherNhs),
+                                      prep("James", "", kNhs)};
+  ASSERT_EQ(model.Score(recs[4], recs[2]).safety.safety, PairSafety::kSafe);
+  const double l = model.link_weight(), r = model.review_weight();
+  ASSERT_LT(r + 1, l - 1);
+  const std::vector<ScoredLink> links = {{0, 1, l + 30}, {2, 3, l + 30}, {0, 4, l + 25},
+                                         {1, 4, l + 25}, {2, 4, l - 1},  {3, 4, l - 1}};
+  EXPECT_TRUE(NamesakeAtHome(model, recs[4], recs[0], recs[2]));
+  EXPECT_FALSE(DecisivelyBetter(model, recs[4], recs[0], l + 25, recs[2], l + 12));
+  ExpectFifthRecordHeldBetweenTwoPersons(ClusterNew(model, recs, links));
+
+  // A date of birth, a middle name only the father's records share, or a
+  // son who lives elsewhere: the number decides.
+  const auto joins_father = [&](const PreparedRecord& x) {
+    std::vector<PreparedRecord> v = recs;
+    v[4] = x;
+    EXPECT_FALSE(NamesakeAtHome(model, v[4], v[0], v[2]));
+    const Clustering c = ClusterNew(model, v, links);
+    EXPECT_EQ(c.group[4], c.group[0]);
+  };
+  joins_father(prep("James", "1957-01-03", kNhs));
+  recs[0] = recs[1] = prep("James Edward", "1957-01-03", kNhs);
+  joins_father(prep("James Edward", "", kNhs));
+  recs[0] = recs[1] = prep("James", "1957-01-03", kNhs);
+  recs[2] = recs[3] = prep("James", "1985-05-20", kOtherNhs, "B1 1AA");
+  joins_father(prep("James", "", kNhs));
+}
+
 // A contributor's own identifiers, not checked as NHS numbers: a pair
 // whose identifiers differ is left to the weight (safe) whatever its names.
 // FEBRL3's "tommy", no family name, on raquel beadle's identifier and date,

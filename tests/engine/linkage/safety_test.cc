@@ -274,6 +274,35 @@ TEST(PairSafety, AlikeNamesOfAnotherSexOnOneNumberWithoutADateAreARelativesNumbe
   EXPECT_EQ(Verdict(one_sex, wife).safety, PairSafety::kSafe);
 }
 
+// Twins of another sex, one carrying the other's number (the adversarial
+// population's Hassan and Hasna Khan, Oliver and Olivia Ridwick, merged):
+// the same date of birth confirms nothing, for twins share it. Names two
+// or more edits apart on one number with sexes that differ are a twin's
+// number, for a steward; one keying slip with the sex keyed wrongly too
+// (Pioyr for Piotr) is left to the weight.
+TEST(PairSafety, AlikeNamesOfAnotherSexOnOneNumberAndOneDateTwoEditsApartAreATwinsNumber) {
+  const Record hassan = Person("Hassan", "Khan", "1998-08-22", kNhsTwin, "M");
+  const Record hasna = Person("Hasna", "Khan", "1998-08-22", kNhsTwin, "F");
+  SafetyVerdict v = Verdict(hasna, hassan);
+  EXPECT_EQ(v.safety, PairSafety::kReview);
+  EXPECT_EQ(v.reason, kGivenConflictOnNumber);
+  EXPECT_TRUE(RelativesNumber(Prep(hasna), Prep(hassan), v));
+  EXPECT_EQ(Verdict(Person("Olivia Louise", "Ridwick", "2006-04-21", kNhsTwin, "F"),
+                    Person("Oliver", "Ridwick", "2006-04-21", kNhsTwin, "M"))
+                .reason,
+            kGivenConflictOnNumber);
+  // One slip, and the sex keyed wrongly: the weight decides.
+  EXPECT_EQ(Verdict(Person("Pioyr", "Lewandowski", "1940-03-28", kNhsTwin, "F"),
+                    Person("Piotr", "Lewandowski", "1940-03-28", kNhsTwin, "M"))
+                .safety,
+            PairSafety::kSafe);
+  // One sex, or no sex recorded: twins of one sex are told apart by nothing
+  // but the number.
+  Record unknown = hasna;
+  unknown.sex = "";
+  EXPECT_EQ(Verdict(unknown, hassan).safety, PairSafety::kSafe);
+}
+
 // Whose number a record carries, judged among the records carrying it: a
 // son's record with his father's number beside two of the father's is a
 // relative's; the father's records are not (each has the other beside it).

@@ -309,6 +309,31 @@ TEST_F(EngineTest, IngestOfARecordWithOnlyHouseholdEvidenceMatchingTwoOfItJoinsN
   EXPECT_EQ(dated->person_id, persons[0]);
 }
 
+// A father and son of one name at one address, each with his own number.
+// A record with the father's number and no date of birth may be the son's
+// with his father's number on it (NamesakeAtHome, clustering.h): it joins
+// neither, as a batch link decides it. With a date of birth it is the
+// father's.
+TEST_F(EngineTest, IngestOfAnUndatedRecordOnAFathersNumberBesideHisNamesakeSonJoinsNeither) {
+  auto record = [](const char* id, const char* nhs, const char* dob) {
+    Record r = RecordOf({nhs, "Warbury", "James", dob, "HR8 6FS", "M"}, "RYA", id, /*with_nhs=*/true);
+    r.address = "10 Erdington Street, Ledbury";
+    return r;
+  };
+  std::vector<uint64_t> persons;
+  ASSERT_NO_FATAL_FAILURE(
+      IngestTwoPersons({record("A1", "7770001005", "1957-01-03"), record("A2", "7770001005", "1957-01-03"),
+                        record("B1", "9434765919", "2004-05-20"), record("B2", "9434765919", "2004-05-20")},
+                       &persons));
+
+  ExpectHeldBetween(record("C1", "7770001005", ""), persons);
+
+  auto dated = engine_->Ingest(record("C2", "7770001005", "1957-01-03"), who_);
+  ASSERT_TRUE(dated.ok()) << dated.status();
+  EXPECT_EQ(dated->outcome, IngestOutcome::kLinked) << dated->reason;
+  EXPECT_EQ(dated->person_id, persons[0]);
+}
+
 // A son's record carrying his father's NHS number joins the son's person
 // when the father's person carries that number on more records than the
 // son's side would (clustering.h, as a batch link decides it), or as often
