@@ -796,6 +796,11 @@ Clustering ClusterAll(const ClusterInput& in, const std::vector<ScoredLink>& lin
     for (uint32_t k = offset[x]; k < offset[x + 1]; ++k) {
       uint32_t w = strong[k].first;
       if (w == y || first.group[w] != first.group[x] || strong[k].second < link_weight) continue;
+      // Two numbered persons (twins) stay apart over their numbers, which
+      // says nothing of which one a numbered record is.
+      if (records[x].nhs != 0 && records[w].nhs != 0 && records[y].nhs != 0 && records[w].nhs != records[y].nhs) {
+        continue;
+      }
       ScoredPair s = in.model->Score(records[w], records[y]);
       if (s.safety.safety == PairSafety::kSafe && s.match_weight >= link_weight) return true;
     }

@@ -47,7 +47,10 @@
 // that it links to also links, safely and at the link threshold, to the
 // other person's record: then the persons stay apart over records other
 // than this one (a record with a wrong date of birth beside one with a
-// wrong given name), not over which person this record is. A record with
+// wrong given name), not over which person this record is. Not so for a
+// record with a number when the two records carry numbers that differ:
+// twins, or one person under two numbers, stay apart over their numbers,
+// and which of them the record is remains the question. A record with
 // only household evidence (PreparedRecord::HouseholdEvidenceOnly: no date
 // of birth, no number of its own) is contested by a second person at the
 // review threshold, not only at the link threshold (Model::ContestFloor).

@@ -589,6 +589,27 @@ TEST(ClusteringTest, ATwinsNumberAgainstNamesThatFitTheOtherTwinBetterIsNotDecis
   EXPECT_TRUE(DecisivelyBetter(model, recs[4], recs[0], l + 25, recs[2], l + 12));
 }
 
+// Twins Aidan and Aiden Hingate, each with his own number, and a record of
+// Aiden's carrying Aidan's (the adversarial population, merged with Aidan).
+// The twins' records link each other safely on everything but their
+// numbers, one letter apart in name; that they stay apart is the numbers',
+// so Aidan's record linking Aiden's too does not settle which twin the
+// record is (partner exemption, clustering.h): it waits for a steward.
+TEST(ClusteringTest, APartnerLinkBetweenTwoNumberedPersonsDoesNotSettleWhoseNumberTheRecordCarries) {
+  const Model model = TestModel();
+  auto prep = [&](const char* given, const char* nhs) { return Annotated(model, given, "Hingate", "2006-05-29", nhs); };
+  std::vector<PreparedRecord> recs = {prep("Aidan", kNhs), prep("Aidan", kNhs), prep("Aiden", kOtherNhs),
+                                      prep("Aiden", kOtherNhs), prep("Aiden", kNhs)};
+  const ScoredPair twins = model.Score(recs[0], recs[2]);
+  ASSERT_EQ(twins.safety.safety, PairSafety::kSafe);
+  ASSERT_GE(twins.match_weight, model.link_weight());
+  const double l = model.link_weight();
+  const std::vector<ScoredLink> links = {{0, 1, l + 30}, {2, 3, l + 30}, {0, 4, l + 25}, {1, 4, l + 25},
+                                         {2, 4, l + 12}, {3, 4, l + 12}, {0, 2, l + 5}};
+  EXPECT_FALSE(DecisivelyBetter(model, recs[4], recs[0], l + 25, recs[2], l + 12));
+  ExpectFifthRecordHeldBetweenTwoPersons(ClusterNew(model, recs, links));
+}
+
 // A father and son of one name at one address, each with his own number,
 // and a record with no date of birth carrying the father's (the
 // adversarial population's James Warbury: a junior's ambulance record with
