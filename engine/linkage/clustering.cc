@@ -701,6 +701,13 @@ double NamesakeFloor(const Model& model, const PreparedRecord& x, double contest
   return x.dob == 0 && x.nhs != 0 ? std::min(contest_floor, model.review_weight()) : contest_floor;
 }
 
+bool Contests(const Model& model, const PreparedRecord& x, const PreparedRecord& best, double best_weight,
+              const PreparedRecord& other, double other_weight, double contest_floor, double margin_bits) {
+  if (other_weight < NamesakeFloor(model, x, contest_floor)) return false;
+  if (other_weight < contest_floor) return NamesakeAtHome(model, x, best, other);
+  return !DecisivelyBetter(model, x, best, best_weight, other, other_weight, margin_bits);
+}
+
 bool DecisivelyBetter(const Model& model, const PreparedRecord& x, const PreparedRecord& best, double best_weight,
                       const PreparedRecord& other, double other_weight, double margin_bits) {
   if (best_weight - other_weight < margin_bits || NamesakeAtHome(model, x, best, other)) return false;
@@ -828,10 +835,8 @@ Clustering ClusterAll(const ClusterInput& in, const std::vector<ScoredLink>& lin
     // its partners do (a twin's record held from its own twin by a name
     // rule, let into the other twin's person).
     if (best_own == kNoBest || best_elsewhere == kNoBest) continue;
-    const bool contested = best_elsewhere < contest_floor(x)
-                               ? NamesakeAtHome(*in.model, records[x], records[own_best], records[elsewhere])
-                               : !DecisivelyBetter(*in.model, records[x], records[own_best], best_own,
-                                                   records[elsewhere], best_elsewhere, in.decisive_margin_bits);
+    const bool contested = Contests(*in.model, records[x], records[own_best], best_own, records[elsewhere],
+                                    best_elsewhere, contest_floor(x), in.decisive_margin_bits);
     if (contested && (best_own < best_elsewhere || !partner_also_links(x, elsewhere))) {
       ambiguous[x] = true;
       ++n_ambiguous;

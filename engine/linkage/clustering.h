@@ -110,6 +110,17 @@ bool NamesakeAtHome(const Model& model, const PreparedRecord& x, const PreparedR
 // contests it; the contest floor otherwise.
 double NamesakeFloor(const Model& model, const PreparedRecord& x, double contest_floor);
 
+// Whether another person, whose best match to record x is `other` scoring
+// `other_weight`, contests x's best match (`best`, scoring `best_weight`)
+// for a record whose contest floor (Model::ContestFloor) is
+// `contest_floor`: at or above it, unless the best is decisively better
+// (DecisivelyBetter); below it but not below NamesakeFloor, as a namesake
+// at x's home (NamesakeAtHome). Batch clustering and the real-time ingest
+// and objection forms decide a contest by it alone.
+bool Contests(const Model& model, const PreparedRecord& x, const PreparedRecord& best, double best_weight,
+              const PreparedRecord& other, double other_weight, double contest_floor,
+              double margin_bits = kDecisiveMarginBits);
+
 // The review reason of a pair whose records belong to two different stored
 // persons, which a link never joins by itself (empi relink settles them).
 inline constexpr const char* kReasonExistingPersons = "existing persons";

@@ -258,13 +258,11 @@ class EngineImpl final : public Engine {
     return x.weight != y.weight ? x.weight > y.weight : x.person < y.person;
   }
   // Whether the best of `scored` (best first), candidates for `p`, is
-  // contested: a second person scores at least `floor` and the best is not
-  // decisively better (DecisivelyBetter, clustering.h), or, below `floor`
-  // but not below NamesakeFloor, is a namesake at p's home (NamesakeAtHome).
+  // contested by the second (Contests, clustering.h) for a contest floor
+  // of `floor`.
   bool Contested(const PreparedRecord& p, const std::vector<Scored>& scored, double floor) const {
-    if (scored.size() < 2 || scored[1].weight < NamesakeFloor(model(), p, floor)) return false;
-    if (scored[1].weight < floor) return NamesakeAtHome(model(), p, scored[0].prepared, scored[1].prepared);
-    return !DecisivelyBetter(model(), p, scored[0].prepared, scored[0].weight, scored[1].prepared, scored[1].weight);
+    return scored.size() > 1 &&
+           Contests(model(), p, scored[0].prepared, scored[0].weight, scored[1].prepared, scored[1].weight, floor);
   }
 
   // ---- resolution, search and view decisions (engine_resolve.cc)
